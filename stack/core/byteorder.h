@@ -1,0 +1,37 @@
+/*
+ * byteorder.h - reading and writing big-endian (network order) integers in byte buffers.
+ *
+ * Every header view in stack/wire/ reads and writes fields through these helpers, so no
+ * code ever overlays a struct on packet bytes or swaps a field in place (see STYLE.md 2).
+ * They work at any alignment and compile to a load plus a byte swap.
+ */
+#ifndef TAPSTACK_CORE_BYTEORDER_H
+#define TAPSTACK_CORE_BYTEORDER_H
+
+#include <stdint.h>
+
+static inline uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * checksum.h - the Internet checksum (RFC 1071).
+ *
+ * The one's complement sum is accumulated in a wide integer and folded at the end.
+ * csum_add() may be called on several chunks in turn; every chunk except the last must
+ * have an even length (all headers do), because a 16-bit word may not straddle two calls.
+ *
+ *   uint32_t sum = csum_pseudo_ipv4(src, dst, IPPROTO_TCP, len);
+ *   sum = csum_add(sum, tcp_header_and_payload, len);
+ *   put_be16(field, csum_finish(sum));        // to emit
+ *   valid = csum_finish(sum_over_received) == 0;  // to verify
+ *
+ * Called by: ip/ (IPv4 header, ICMP), tcp/ (segments with the pseudo-header), tests.
+ */
+#ifndef TAPSTACK_CORE_CHECKSUM_H
+#define TAPSTACK_CORE_CHECKSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Add len bytes at data to a running sum (RFC 1071 4.1). An odd last byte is padded with zero. */
+uint32_t csum_add(uint32_t sum, const void *data, size_t len);
+
+/* Fold the carries and return the one's complement: the value to store in a checksum field. */
+uint16_t csum_finish(uint32_t sum);
+
+/* The IPv4 pseudo-header of TCP and UDP (RFC 9293 3.1): addresses in host order. */
+uint32_t csum_pseudo_ipv4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * timer.c - binary min-heap of deadlines. Each timer remembers its index so that cancel
+ * and re-arm are O(log n) without searching. The heap array grows by doubling, which
+ * happens only when more objects hold armed timers than ever before.
+ */
+#include "core/timer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+void timer_heap_init(struct timer_heap *h)
+{
+	h->v = NULL;
+	h->n = h->cap = 0;
+}
+
+void timer_heap_destroy(struct timer_heap *h)
+{
+	for (uint32_t i = 0; i < h->n; i++)
+		h->v[i]->heap_idx = TIMER_NOT_ARMED;
+	free(h->v);
+	timer_heap_init(h);
+}
+
+void timer_init(struct timer *t, timer_fn fn)
+{
+	t->deadline = USEC_NEVER;
+	t->heap_idx = TIMER_NOT_ARMED;
+	t->fn = fn;
+}
+
+static void heap_set(struct timer_heap *h, uint32_t i, struct timer *t)
+{
+	h->v[i] = t;
+	t->heap_idx = i;
+}
+
+static void sift_up(struct timer_heap *h, uint32_t i)
+{
+	struct timer *t = h->v[i];
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+		if (h->v[parent]->deadline <= t->deadline)
+			break;
+		heap_set(h, i, h->v[parent]);
+		i = parent;
+	}
+	heap_set(h, i, t);
+}
+
+static void sift_down(struct timer_heap *h, uint32_t i)
+{
+	struct timer *t = h->v[i];
+	for (;;) {
+		uint32_t child = 2 * i + 1;
+		if (child >= h->n)
+			break;
+		if (child + 1 < h->n && h->v[child + 1]->deadline < h->v[child]->deadline)
+			child++;
+		if (t->deadline <= h->v[child]->deadline)
+			break;
+		heap_set(h, i, h->v[child]);
+		i = child;
+	}
+	heap_set(h, i, t);
+}
+
+static void heap_remove_at(struct timer_heap *h, uint32_t i)
+{
+	struct timer *t = h->v[i];
+	h->n--;
+	if (i != h->n) {
+		struct timer *last = h->v[h->n];
+		heap_set(h, i, last);
+		sift_down(h, i);
+		sift_up(h, last->heap_idx);
+	}
+	t->heap_idx = TIMER_NOT_ARMED;
+}
+
+int timer_arm(struct timer_heap *h, struct timer *t, usec_t deadline)
+{
+	if (timer_armed(t)) {
+		uint32_t i = t->heap_idx;
+		t->deadline = deadline;
+		sift_down(h, i);
+		sift_up(h, t->heap_idx);
+		return 0;
+	}
+	if (h->n == h->cap) {
+		uint32_t cap = h->cap ? h->cap * 2 : 64;
+		struct timer **v = realloc(h->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		h->v = v;
+		h->cap = cap;
+	}
+	t->deadline = deadline;
+	heap_set(h, h->n++, t);
+	sift_up(h, h->n - 1);
+	return 0;
+}
+
+void timer_cancel(struct timer_heap *h, struct timer *t)
+{
+	if (timer_armed(t))
+		heap_remove_at(h, t->heap_idx);
+}
+
+usec_t timer_next(const struct timer_heap *h)
+{
+	return h->n ? h->v[0]->deadline : USEC_NEVER;
+}
+
+unsigned timer_run(struct timer_heap *h, usec_t now)
+{
+	unsigned fired = 0;
+	while (h->n && h->v[0]->deadline <= now) {
+		struct timer *t = h->v[0];
+		heap_remove_at(h, 0);
+		fired++;
+		t->fn(t, now);
+	}
+	return fired;
+}

@@ -1,0 +1,59 @@
+/*
+ * socket.h - the application's API: BSD-style calls on small integer descriptors.
+ *
+ * CONTRACT (written before the implementation; the TCP work fills in socket.c and the
+ * struct below, apps/ and the packetdrill runner program against these declarations).
+ *
+ * Every call returns >= 0 on success or a negative errno (-EAGAIN, -EINPROGRESS,
+ * -ECONNREFUSED, -ECONNRESET, -ETIMEDOUT, -EADDRINUSE, -EPIPE, -ENOTCONN, -EBADF,
+ * -EINVAL, ...). Constants are the system's own (AF_INET, SOCK_STREAM, SOCK_NONBLOCK,
+ * SHUT_WR, MSG_PEEK, MSG_DONTWAIT, SOL_SOCKET, SO_REUSEADDR, IPPROTO_TCP, TCP_NODELAY,
+ * POLLIN, ...), so an app written against this API also builds against the kernel's
+ * sockets with a thin shim, and packetdrill's system calls map one to one.
+ *
+ * Every call is non-blocking at this layer: a socket in blocking mode only changes what
+ * the *caller* does with -EAGAIN (the event loop in stack/loop.c, or the packetdrill
+ * runner in virtual time, waits and retries). The core is single-threaded.
+ */
+#ifndef TAPSTACK_SOCKET_SOCKET_H
+#define TAPSTACK_SOCKET_SOCKET_H
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+struct socket_layer;
+
+int ts_socket(struct socket_layer *sl, int domain, int type, int protocol);
+int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
+int ts_listen(struct socket_layer *sl, int fd, int backlog);
+/* Dequeues an established connection; -EAGAIN when the accept queue is empty. flags: SOCK_NONBLOCK. */
+int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags);
+/* Starts an active open: -EINPROGRESS; completion shows as POLLOUT (or POLLERR with SO_ERROR). */
+int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
+/* Copies what fits in the send buffer (partial writes); -EAGAIN when it is full. */
+ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags);
+/* Bytes read, 0 at end of stream, -EAGAIN when nothing is there. flags: MSG_PEEK, MSG_DONTWAIT. */
+ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags);
+int ts_shutdown(struct socket_layer *sl, int fd, int how);
+int ts_close(struct socket_layer *sl, int fd);
+int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len);
+int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len);
+int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr);
+int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *addr);
+/* fcntl(F_SETFL, O_NONBLOCK) / F_GETFL equivalents. */
+int ts_set_nonblock(struct socket_layer *sl, int fd, bool on);
+int ts_get_nonblock(struct socket_layer *sl, int fd);
+/* ioctl(SIOCINQ): bytes ready to read. */
+int ts_inq(struct socket_layer *sl, int fd);
+/* Current readiness of one socket as poll(2) revents: POLLIN, POLLOUT, POLLRDHUP, POLLHUP, POLLERR. */
+short ts_revents(struct socket_layer *sl, int fd);
+/* Fills revents for each entry (masked by events, plus POLLHUP/POLLERR/POLLNVAL); returns how many are ready. Never waits. */
+int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * test_core.c - core/: checksum vectors (RFC 1071), pbuf push/pull/pool reuse, timer heap
+ * ordering and cancellation, SipHash test vector.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/byteorder.h"
+#include "core/checksum.h"
+#include "core/pbuf.h"
+#include "core/rng.h"
+#include "core/timer.h"
+
+/* RFC 1071 section 3 example: the words 0001 f203 f4f5 f6f7 sum to ddf2 (before complement). */
+static void test_checksum_rfc1071_example(void **state)
+{
+	(void)state;
+	const uint8_t data[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+	assert_int_equal(csum_finish(csum_add(0, data, sizeof(data))), (uint16_t)~0xddf2);
+}
+
+/* A real IPv4 header (from a capture) verifies to zero and its checksum field is reproduced. */
+static void test_checksum_ipv4_header(void **state)
+{
+	(void)state;
+	uint8_t hdr[] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+	                 0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7};
+	assert_int_equal(csum_finish(csum_add(0, hdr, sizeof(hdr))), 0);
+	hdr[10] = hdr[11] = 0;
+	assert_int_equal(csum_finish(csum_add(0, hdr, sizeof(hdr))), 0xb861);
+}
+
+/* Odd lengths pad the last byte with zero; chunks of even length combine. */
+static void test_checksum_odd_and_chunks(void **state)
+{
+	(void)state;
+	const uint8_t odd[] = {0x12, 0x34, 0x56};
+	const uint8_t padded[] = {0x12, 0x34, 0x56, 0x00};
+	assert_int_equal(csum_finish(csum_add(0, odd, 3)), csum_finish(csum_add(0, padded, 4)));
+	uint8_t big[1001];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 3);
+	uint32_t whole = csum_add(0, big, sizeof(big));
+	uint32_t parts = csum_add(csum_add(0, big, 500), big + 500, 501);
+	assert_int_equal(csum_finish(whole), csum_finish(parts));
+	assert_int_equal(csum_finish(csum_add(0, NULL, 0)), 0xffff);
+}
+
+static void test_pbuf_push_pull_and_reuse(void **state)
+{
+	(void)state;
+	struct pbuf_pool pool;
+	pbuf_pool_init(&pool, 2, 1);
+	struct pbuf *a = pbuf_alloc(&pool, PBUF_HEADROOM, 100);
+	assert_non_null(a);
+	assert_int_equal(pbuf_headroom(a), PBUF_HEADROOM);
+	memcpy(pbuf_put(a, 4), "data", 4);
+	uint8_t *h = pbuf_push(a, 14);
+	assert_non_null(h);
+	assert_int_equal(a->len, 18);
+	assert_non_null(pbuf_pull(a, 14));
+	assert_memory_equal(a->data, "data", 4);
+	assert_null(pbuf_pull(a, 5));
+	assert_null(pbuf_push(a, PBUF_HEADROOM + 1));
+
+	struct pbuf *b = pbuf_alloc(&pool, 0, 10);
+	assert_non_null(b);
+	assert_null(pbuf_alloc(&pool, 0, 10)); /* small class bound is 2 */
+	assert_int_equal(pool.alloc_fail, 1);
+	pbuf_free(b);
+	struct pbuf *c = pbuf_alloc(&pool, 0, 10);
+	assert_ptr_equal(b, c); /* recycled, not malloc'ed again */
+	struct pbuf *big = pbuf_alloc(&pool, PBUF_HEADROOM, 9000);
+	assert_non_null(big);
+	assert_true(big->cap >= 9000 + PBUF_HEADROOM);
+	assert_null(pbuf_alloc(&pool, 0, PBUF_LARGE_CAP + 1));
+	pbuf_free(a);
+	pbuf_free(c);
+	pbuf_free(big);
+	pbuf_pool_destroy(&pool);
+}
+
+static void test_pbuf_ext_linearize(void **state)
+{
+	(void)state;
+	struct pbuf_pool pool;
+	pbuf_pool_init(&pool, 4, 1);
+	struct pbuf *pb = pbuf_alloc(&pool, PBUF_HEADROOM, 64);
+	memcpy(pbuf_put(pb, 2), "hd", 2);
+	pb->ext[0] = (struct pbuf_ext){(const uint8_t *)"abc", 3};
+	pb->ext[1] = (struct pbuf_ext){(const uint8_t *)"de", 2};
+	assert_int_equal(pbuf_frame_len(pb), 7);
+	struct pbuf *copy = pbuf_clone(&pool, pb, 0);
+	assert_int_equal(copy->len, 7);
+	assert_memory_equal(copy->data, "hdabcde", 7);
+	assert_int_equal(pbuf_linearize(pb), 0);
+	assert_int_equal(pb->len, 7);
+	assert_int_equal(pb->ext[0].len, 0);
+	assert_memory_equal(pb->data, "hdabcde", 7);
+	struct pbuf_queue q = {0};
+	pbuf_queue_push(&q, pb);
+	pbuf_queue_push(&q, copy);
+	assert_int_equal(q.count, 2);
+	assert_int_equal(q.bytes, 14);
+	assert_ptr_equal(pbuf_queue_pop(&q), pb);
+	pbuf_free(pb);
+	pbuf_queue_purge(&q);
+	assert_int_equal(q.count, 0);
+	assert_int_equal(pool.cls[0].in_use, 0);
+	pbuf_pool_destroy(&pool);
+}
+
+struct fired {
+	struct timer t;
+	int id;
+	int *log;
+	int *n;
+};
+
+static void record_fire(struct timer *t, usec_t now)
+{
+	(void)now;
+	struct fired *f = container_of(t, struct fired, t);
+	f->log[(*f->n)++] = f->id;
+}
+
+static void test_timer_heap_order_cancel_rearm(void **state)
+{
+	(void)state;
+	struct timer_heap h;
+	timer_heap_init(&h);
+	int log[200], n = 0;
+	struct fired f[100];
+	for (int i = 0; i < 100; i++) {
+		f[i] = (struct fired){.id = i, .log = log, .n = &n};
+		timer_init(&f[i].t, record_fire);
+		/* deadlines in a scrambled order */
+		assert_int_equal(timer_arm(&h, &f[i].t, (usec_t)((i * 37) % 100) * 10), 0);
+	}
+	assert_int_equal(timer_next(&h), 0);
+	timer_cancel(&h, &f[0].t);               /* deadline 0 */
+	assert_false(timer_armed(&f[0].t));
+	timer_arm(&h, &f[1].t, 5000);            /* moved later */
+	assert_int_equal(timer_run(&h, 499), 48); /* deadlines 10..490 but the moved one */
+	for (int i = 1; i < n; i++) {
+		int a = log[i - 1], b = log[i];
+		assert_true((a * 37) % 100 < (b * 37) % 100);
+	}
+	timer_run(&h, 4999);
+	assert_int_equal(n, 98);
+	assert_int_equal(timer_next(&h), 5000);
+	timer_run(&h, 5000);
+	assert_int_equal(log[n - 1], 1);
+	assert_int_equal(timer_next(&h), USEC_NEVER);
+	timer_heap_destroy(&h);
+}
+
+/* SipHash-2-4 reference vector: key 00..0f, message 00..0e, output a129ca6149be45e5. */
+static void test_siphash_vector(void **state)
+{
+	(void)state;
+	uint8_t key[16], msg[15];
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	for (int i = 0; i < 15; i++)
+		msg[i] = (uint8_t)i;
+	assert_true(siphash24(key, msg, 15) == 0xa129ca6149be45e5ULL);
+	struct rng r1, r2;
+	rng_seed(&r1, 42);
+	rng_seed(&r2, 42);
+	assert_true(rng_next(&r1) == rng_next(&r2));
+}
+
+static void test_byteorder(void **state)
+{
+	(void)state;
+	uint8_t b[4];
+	put_be32(b, 0x01020304);
+	assert_int_equal(b[0], 1);
+	assert_int_equal(b[3], 4);
+	assert_int_equal(get_be32(b), 0x01020304);
+	put_be16(b, 0xabcd);
+	assert_int_equal(get_be16(b), 0xabcd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_checksum_rfc1071_example),
+		cmocka_unit_test(test_checksum_ipv4_header),
+		cmocka_unit_test(test_checksum_odd_and_chunks),
+		cmocka_unit_test(test_pbuf_push_pull_and_reuse),
+		cmocka_unit_test(test_pbuf_ext_linearize),
+		cmocka_unit_test(test_timer_heap_order_cancel_rearm),
+		cmocka_unit_test(test_siphash_vector),
+		cmocka_unit_test(test_byteorder),
+	};
+	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}
