@@ -513,6 +513,10 @@ static int run(struct program *p)
 	cfg.log = (struct log){ .sink = stack_log_sink, .trace = o->trace };
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != (ssize_t)sizeof(cfg.seed))
 		cfg.seed = stack_clock_now() ^ (uint64_t)getpid();
+	char a[16], m[18];
+	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a), o->prefix_len,
+	       dump_mac(o->mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
+	       o->trace ? ", trace on" : "");
 	rc = stack_init(&p->stack, &cfg, dev, stack_clock_now());
 	if (rc) {
 		fprintf(stderr, "tapstack: cannot start the stack: %s\n", strerror(-rc));
@@ -532,10 +536,6 @@ static int run(struct program *p)
 		fprintf(stderr, "tapstack: control socket %s: %s (tapstack ss/stats will not work)\n", o->ctl,
 		        strerror(-cfd));
 
-	char a[16], m[18];
-	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s\n", p->stack.dev->name, ipv4_addr_str(o->addr, a),
-	       o->prefix_len, dump_mac(o->mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
-	       o->trace ? ", trace on" : "");
 
 	struct net net = { .sl = stack_sockets(&p->stack) };
 	struct app *apps[MAX_APPS];
