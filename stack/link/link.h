@@ -103,7 +103,6 @@ void link_config_default(struct link_config *cfg);
 	X(cache_confirms)         /* entry (re)confirmed REACHABLE */                              \
 	X(cache_evictions)        /* an entry removed to make room */                              \
 	X(cache_expired)          /* unused STALE entry removed */                                 \
-	X(cache_full)             /* no entry could be made (all resolving) */                     \
 	X(resolve_failed)         /* all retries sent, no reply */                                 \
 	X(out_drop_bad_next_hop)  /* 0.0.0.0 or our own address as next hop */                     \
 	X(pending_queued)                                                                          \
