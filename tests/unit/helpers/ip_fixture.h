@@ -214,6 +214,17 @@ static inline uint32_t ip_fx_echo(uint8_t *out, uint16_t id, uint16_t seq, uint3
 	return 8 + n;
 }
 
+/* The i-th IPv4 frame sent (ARP frames skipped), or NULL. */
+static inline const struct recdev_frame *ip_fx_sent_ipv4(const struct ip_fx *fx, uint32_t i)
+{
+	for (uint32_t k = 0; k < fx->rd.n_sent; k++) {
+		const struct recdev_frame *f = recdev_frame(&fx->rd, k);
+		if (f->len >= ETH_HDR_LEN && get_be16(f->bytes + ETH_OFF_TYPE) == ETHERTYPE_IPV4 && i-- == 0)
+			return f;
+	}
+	return NULL;
+}
+
 /* The value of counter `name` in group `layer` ("ip" or "icmp"); aborts the test if absent. */
 static inline uint64_t ip_fx_counter(const struct ip_fx *fx, const char *layer, const char *name)
 {
