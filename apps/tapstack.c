@@ -32,15 +32,8 @@
 #include <unistd.h>
 
 #include "apps/app.h"
-/* Until the servers land (helper apps), the program builds without them. */
-#if __has_include("apps/servers.h")
 #include "apps/net.h"
 #include "apps/servers.h"
-#define HAVE_SERVERS 1
-#else
-#define HAVE_SERVERS 0
-#define APP_BACKLOG_DEFAULT 128
-#endif
 #include "drivers/pcap.h"
 #include "drivers/tap.h"
 #include "stack.h"
@@ -450,7 +443,6 @@ static int ctl_client(const char *path, const char *req)
 
 /* ---- servers ---- */
 
-#if HAVE_SERVERS
 static struct app *server_start(struct net *net, const struct server_opt *so, int backlog)
 {
 	int bl = so->backlog >= 0 ? so->backlog : backlog;
@@ -462,16 +454,6 @@ static struct app *server_start(struct net *net, const struct server_opt *so, in
 	}
 	return NULL;
 }
-#else
-struct net {
-	struct socket_layer *sl;
-};
-static struct app *server_start(struct net *net, const struct server_opt *so, int backlog)
-{
-	(void)net, (void)so, (void)backlog;
-	return NULL;
-}
-#endif
 
 static const char *const server_names[] = { "http", "echo", "discard", "stall" };
 
