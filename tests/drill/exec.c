@@ -121,7 +121,7 @@ static usec_t tolerance_for(const struct drill_runner *r, usec_t interval)
 	return pct > tol ? pct : tol;
 }
 
-static void learn_from_outbound(struct drill_runner *r, const struct drill_wire_pkt *w)
+void drill_learn_outbound(struct drill_runner *r, const struct drill_wire_pkt *w)
 {
 	if (!w->is_tcp || !(w->flags & TCP_FLAG_SYN))
 		return;
@@ -325,14 +325,14 @@ static void do_outbound(struct drill_runner *r, const struct drill_event *ev, us
 	}
 	if (w->t < lo || w->t > hi) {
 		if (ev->time.kind != DRILL_TIME_ANY) {
-			learn_from_outbound(r, w);
+			
 			drill_fail(r, ev->line, "timing error: expected outbound packet at %.6f sec but happened at %.6f sec; tolerance %.6f sec",
 			           drill_rel_secs(r, t_script), drill_rel_secs(r, w->t), (double)(hi - t_script) / 1e6);
 			explain_packets(r, e, t_script, w);
 			return;
 		}
 	}
-	learn_from_outbound(r, w);
+	
 	struct drill_wire_pkt agg = *w;
 	if (r->tso && e->len > w->len && w->len > 0 && !(w->flags & (TCP_FLAG_SYN | TCP_FLAG_RST))) {
 		if (!aggregate(r, e, &agg, hi) && !r->failed) {

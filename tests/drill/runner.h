@@ -113,6 +113,7 @@ struct drill_runner {
 	uint8_t stack_mac[6];
 	uint16_t remote_port;      /* the remote's port */
 	uint16_t local_port;       /* tapstack's port */
+	bool last_inbound_syn;     /* the last injected segment was a SYN (a repeat keeps the connection) */
 	uint32_t conn_count;       /* connections the remote opened (each gets a new port and ISN) */
 	uint32_t peer_isn;         /* the remote's ISN (chosen by the runner) */
 	uint32_t stack_isn;        /* learned from tapstack's SYN or SYN-ACK (0 until then) */
@@ -148,6 +149,8 @@ void drill_note_ignored(struct drill_runner *r, const char *what);
 void drill_vlog(struct drill_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Runs the stack until `until` (virtual), firing timers at their deadlines, retrying a blocked call. */
 void drill_advance(struct drill_runner *r, usec_t until);
+/* Learns the stack's ISN (and, for its SYN, the ports) from a segment it sent (SYNTAX.md 4.2). */
+void drill_learn_outbound(struct drill_runner *r, const struct drill_wire_pkt *w);
 /* Seconds since script time 0, for messages. */
 double drill_rel_secs(const struct drill_runner *r, usec_t t);
 

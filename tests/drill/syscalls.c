@@ -370,8 +370,11 @@ static int64_t do_send(struct drill_runner *r, const struct drill_event *ev, int
 	}
 	for (;;) {
 		ssize_t n = ts_send(SL(r), fd, buf, r->pend.want - r->pend.done, (int)flags);
-		if (n > 0)
+		if (n > 0) {
 			r->pend.done += (size_t)n;
+			drill_vlog(r, "%10.6f   (%s: %zd bytes accepted, %zu of %zu)\n", drill_rel_secs(r, r->now),
+			           ev->call.name, n, r->pend.done, r->pend.want);
+		}
 		if (n >= 0 && (r->pend.done == r->pend.want || r->pend.want == 0))
 			return (int64_t)r->pend.done;
 		if (n > 0)
@@ -677,6 +680,18 @@ static void check_result(struct drill_runner *r, const struct drill_event *ev, i
 	if (c->result->kind == DRILL_EXPR_ELLIPSIS)
 		return;
 	int64_t want = c->result->num;
+	bool new_fd = strcmp(c->name, "socket") == 0 || strncmp(c->name, "accept", 6) == 0;
+	if (new_fd && want >= 0 && actual >= 0) {
+		/*
+		 * A new descriptor: the script's number is the one Linux gave packetdrill's
+		 * process (which may hold more files open); the script's number is mapped to
+		 * tapstack's, whatever it is (SYNTAX.md 5.2).
+		 */
+		if (want < DRILL_FDS_MAX)
+			r->fdmap[want] = (int)actual;
+		r->last_fd = (int)actual;
+		return;
+	}
 	if (want == -1) {
 		if (actual >= 0) {
 			drill_fail(r, ev->line, "runtime error in %s call: Expected result -1%s%s but got %lld", c->name,
@@ -701,11 +716,6 @@ static void check_result(struct drill_runner *r, const struct drill_event *ev, i
 			drill_fail(r, ev->line, "runtime error in %s call: Expected result %lld but got %lld", c->name,
 			           (long long)want, (long long)actual);
 		return;
-	}
-	if ((strcmp(c->name, "socket") == 0 || strncmp(c->name, "accept", 6) == 0) && want >= 0 &&
-	    want < DRILL_FDS_MAX) {
-		r->fdmap[want] = (int)actual;
-		r->last_fd = (int)actual;
 	}
 }
 

@@ -67,6 +67,14 @@ static int dnd_send(struct netdev *dev, const struct pbuf *pb)
 	w->t = r->now;
 	free(buf);
 	q->count++;
+	drill_learn_outbound(r, w);
+	if (r->verbose && w->is_tcp) {
+		struct drill_packet p;
+		char text[512];
+		drill_wire_to_script(r, w, &p);
+		drill_packet_format(text, sizeof(text), &p);
+		drill_vlog(r, "%10.6f   (tapstack sent: %s)\n", drill_rel_secs(r, w->t), text);
+	}
 	return 0;
 }
 
@@ -421,8 +429,17 @@ void drill_inject_packet(struct drill_runner *r, const struct drill_event *ev)
 		return;
 	}
 
-	/* A SYN from the remote opens a new connection: a fresh port and ISN, as a new client. */
-	if ((pk->flags & TCP_FLAG_SYN) && !(pk->flags & TCP_FLAG_ACK) && !r->client_mode) {
+	/*
+	 * `< S 0:0(0)` opens a new connection: a fresh port and ISN, as a new client would
+	 * use, so a script can show several clients (the accept queue filling up). The same
+	 * SYN right after a SYN (nothing else injected between) is that client retransmitting
+	 * and keeps them; a SYN at another sequence number belongs to the current connection
+	 * (an in-window SYN, RFC 5961 4.2).
+	 */
+	bool syn_only = (pk->flags & TCP_FLAG_SYN) && !(pk->flags & TCP_FLAG_ACK);
+	bool retransmit = syn_only && r->last_inbound_syn;
+	r->last_inbound_syn = syn_only && pk->seq_start == 0;
+	if (syn_only && pk->seq_start == 0 && !retransmit && !r->client_mode) {
 		r->conn_count++;
 		r->remote_port = (uint16_t)(DRILL_REMOTE_PORT_BASE + r->conn_count - 1);
 		r->peer_isn = 0x10000000u * r->conn_count + 0x0badcafeu;
