@@ -134,11 +134,28 @@ void drill_learn_outbound(struct drill_runner *r, const struct drill_wire_pkt *w
 	}
 }
 
+/*
+ * A segment of an earlier connection (other ports than the current one: a RST sent when
+ * the script closed it, say) cannot be named by the script any more; packetdrill too only
+ * matches packets of the connection under test.
+ */
+static bool from_old_connection(const struct drill_runner *r, const struct drill_wire_pkt *w)
+{
+	return w->is_tcp && !w->bad[0] && r->conn_count > 1 &&
+	       (w->sport != r->local_port || w->dport != r->remote_port);
+}
+
 /* Waits (in virtual time) until an outbound packet is queued or `hi` passes. */
 static struct drill_wire_pkt *wait_outbound(struct drill_runner *r, usec_t hi)
 {
 	for (;;) {
 		struct drill_wire_pkt *w = drill_outq_peek(r);
+		while (w && from_old_connection(r, w)) {
+			drill_vlog(r, "%10.6f   (skipped: a segment of an earlier connection, port %u)\n",
+			           drill_rel_secs(r, w->t), w->dport);
+			drill_outq_pop(r);
+			w = drill_outq_peek(r);
+		}
 		if (w || r->failed)
 			return w;
 		if (r->now >= hi)
@@ -556,6 +573,8 @@ void drill_run_script(const struct drill_script *sc, FILE *out, bool verbose, lo
 
 	run_events(r);
 
+	/* Tearing the stack down closes every socket (FINs, RSTs): not part of the script. */
+	r->verbose = false;
 	if (r->st_up)
 		stack_destroy(&r->st);
 	drill_outq_free(&r->outq);
