@@ -783,3 +783,79 @@ int drill_packet_format(char *buf, size_t size, const struct drill_packet *p)
 #undef OUT
 	return (int)n;
 }
+
+static void expr_format(char *buf, size_t size, size_t *n, const struct drill_expr *e, int depth)
+{
+#define EOUT(...)                                                                                  \
+	do {                                                                                       \
+		int w_ = snprintf(buf + *n, *n < size ? size - *n : 0, __VA_ARGS__);               \
+		if (w_ > 0)                                                                        \
+			*n += (size_t)w_;                                                          \
+	} while (0)
+	if (!e || depth > DRILL_EXPR_DEPTH_MAX) {
+		EOUT("?");
+		return;
+	}
+	switch (e->kind) {
+	case DRILL_EXPR_ELLIPSIS: EOUT("..."); break;
+	case DRILL_EXPR_INT: EOUT("%lld", (long long)e->num); break;
+	case DRILL_EXPR_NULL: EOUT("NULL"); break;
+	case DRILL_EXPR_STRING: EOUT("\"%s\"", e->name); break;
+	case DRILL_EXPR_SYMBOL:
+		EOUT("%s", e->name);
+		if (e->lhs) {
+			EOUT("(");
+			expr_format(buf, size, n, e->lhs, depth + 1);
+			EOUT(")");
+		}
+		break;
+	case DRILL_EXPR_OR:
+		expr_format(buf, size, n, e->lhs, depth + 1);
+		EOUT("|");
+		expr_format(buf, size, n, e->rhs, depth + 1);
+		break;
+	case DRILL_EXPR_LIST:
+	case DRILL_EXPR_STRUCT:
+		EOUT("%c", e->kind == DRILL_EXPR_LIST ? '[' : '{');
+		for (size_t i = 0; i < e->nitems; i++) {
+			if (i)
+				EOUT(", ");
+			expr_format(buf, size, n, e->items[i], depth + 1);
+		}
+		EOUT("%c", e->kind == DRILL_EXPR_LIST ? ']' : '}');
+		break;
+	case DRILL_EXPR_FIELD:
+		EOUT("%s", e->name);
+		if (e->lhs) {
+			EOUT("(");
+			expr_format(buf, size, n, e->lhs, depth + 1);
+			EOUT(")");
+		}
+		EOUT("=");
+		expr_format(buf, size, n, e->rhs, depth + 1);
+		break;
+	}
+#undef EOUT
+}
+
+int drill_call_format(char *buf, size_t size, const struct drill_syscall *c)
+{
+	size_t n = 0;
+	if (size)
+		buf[0] = 0;
+	int w = snprintf(buf, size, "%s(", c->name);
+	if (w > 0)
+		n = (size_t)w;
+	for (size_t i = 0; i < c->nargs; i++) {
+		if (i) {
+			w = snprintf(buf + n, n < size ? size - n : 0, ", ");
+			if (w > 0)
+				n += (size_t)w;
+		}
+		expr_format(buf, size, &n, c->args[i], 0);
+	}
+	w = snprintf(buf + n, n < size ? size - n : 0, ")");
+	if (w > 0)
+		n += (size_t)w;
+	return (int)n;
+}

@@ -164,4 +164,7 @@ char *drill_flags_str(uint8_t flags, char *buf);
 /* One packet in script syntax ("> S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>"). */
 int drill_packet_format(char *buf, size_t size, const struct drill_packet *p);
 
+/* A call in script syntax, without its result ("accept(3, ..., ...)"). */
+int drill_call_format(char *buf, size_t size, const struct drill_syscall *c);
+
 #endif

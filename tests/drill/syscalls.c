@@ -724,9 +724,13 @@ static void finish_call(struct drill_runner *r, const struct drill_event *ev, in
 {
 	bool was_pending = r->pend.active;
 	memset(&r->pend, 0, sizeof(r->pend));
-	drill_vlog(r, "%10.6f %s(...) = %lld%s%s  (returned at %.6f)\n", drill_rel_secs(r, start), ev->call.name,
-	           (long long)(ret < 0 ? -1 : ret), ret < 0 ? " " : "", ret < 0 ? errno_name((int)-ret) : "",
-	           drill_rel_secs(r, r->now));
+	if (r->verbose) {
+		char text[512];
+		drill_call_format(text, sizeof(text), &ev->call);
+		drill_vlog(r, "%10.6f %s = %lld%s%s   (returned at %.6f)\n", drill_rel_secs(r, start), text,
+		           (long long)(ret < 0 ? -1 : ret), ret < 0 ? " " : "", ret < 0 ? errno_name((int)-ret) : "",
+		           drill_rel_secs(r, r->now));
+	}
 	check_result(r, ev, ret);
 	if (r->failed)
 		return;
@@ -764,7 +768,11 @@ void drill_syscall_start(struct drill_runner *r, const struct drill_event *ev, u
 		r->pend.end = end;
 		r->pend.has_end = has_end;
 		r->pend.fd = fd;
-		drill_vlog(r, "%10.6f %s(...) blocks\n", drill_rel_secs(r, start), ev->call.name);
+		if (r->verbose) {
+			char text[512];
+			drill_call_format(text, sizeof(text), &ev->call);
+			drill_vlog(r, "%10.6f %s   (blocks)\n", drill_rel_secs(r, start), text);
+		}
 		return;
 	}
 	finish_call(r, ev, ret, start, end);
