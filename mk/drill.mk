@@ -33,3 +33,9 @@ drill: $(BUILD)/tapstack-drill
 TEST_EXTRA += drill
 
 -include $(DRILL_OBJS:.o=.d)
+
+# The runner test links every runner object except main.o (it runs scripts from strings).
+DRILL_RUN_OBJS := $(filter-out $(BUILD)/tests/drill/main.o,$(DRILL_OBJS))
+$(BUILD)/tests/test_drill_runner: $(BUILD)/tests/unit/test_drill_runner.o $(DRILL_RUN_OBJS) $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(DRILL_RUN_OBJS) $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)

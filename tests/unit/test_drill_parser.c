@@ -187,6 +187,13 @@ static void test_syscalls(void **state)
 	assert_int_equal(iov->rhs->items[0]->items[1]->num, 2000);
 	assert_int_equal(c->result->num, 2000);
 	assert_int_equal(s->events[6].line, 9);
+	char buf[256];
+	drill_call_format(buf, sizeof(buf), &s->events[0].call);
+	assert_string_equal(buf, "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4)");
+	drill_call_format(buf, sizeof(buf), &s->events[5].call);
+	assert_string_equal(buf, "recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 2000}], msg_flags=0}, 0)");
+	drill_call_format(buf, 8, &s->events[5].call); /* truncated, still terminated */
+	assert_int_equal(strlen(buf), 7);
 	drill_script_free(s);
 }
 
