@@ -23,6 +23,7 @@
  * exhaust the stack.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -718,6 +719,18 @@ struct drill_script *drill_script_load(const char *path, char err[DRILL_ERR_MAX]
 	return s;
 }
 
+/* Appends to buf (size bytes) at *n like snprintf, counting what would have been written. */
+static void fmt_append(char *buf, size_t size, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void fmt_append(char *buf, size_t size, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int w = *n < size ? vsnprintf(buf + *n, size - *n, fmt, ap) : vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*n += (size_t)w;
+}
+
 char *drill_flags_str(uint8_t flags, char *buf)
 {
 	static const struct { uint8_t bit; char c; } order[] = {
@@ -738,12 +751,9 @@ int drill_packet_format(char *buf, size_t size, const struct drill_packet *p)
 {
 	char fl[12];
 	size_t n = 0;
-#define OUT(...)                                                                                   \
-	do {                                                                                       \
-		int w_ = snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__);                  \
-		if (w_ > 0)                                                                        \
-			n += (size_t)w_;                                                           \
-	} while (0)
+#define OUT(...) fmt_append(buf, size, &n, __VA_ARGS__)
+	if (size)
+		buf[0] = 0;
 	if (p->icmp) {
 		OUT("%c icmp unreachable code %u mtu %u [%u:%u(%u)]", p->dir, p->icmp_code, p->icmp_mtu,
 		    p->seq_start, p->seq_end, p->len);
@@ -786,12 +796,7 @@ int drill_packet_format(char *buf, size_t size, const struct drill_packet *p)
 
 static void expr_format(char *buf, size_t size, size_t *n, const struct drill_expr *e, int depth)
 {
-#define EOUT(...)                                                                                  \
-	do {                                                                                       \
-		int w_ = snprintf(buf + *n, *n < size ? size - *n : 0, __VA_ARGS__);               \
-		if (w_ > 0)                                                                        \
-			*n += (size_t)w_;                                                          \
-	} while (0)
+#define EOUT(...) fmt_append(buf, size, n, __VA_ARGS__)
 	if (!e || depth > DRILL_EXPR_DEPTH_MAX) {
 		EOUT("?");
 		return;
@@ -843,19 +848,12 @@ int drill_call_format(char *buf, size_t size, const struct drill_syscall *c)
 	size_t n = 0;
 	if (size)
 		buf[0] = 0;
-	int w = snprintf(buf, size, "%s(", c->name);
-	if (w > 0)
-		n = (size_t)w;
+	fmt_append(buf, size, &n, "%s(", c->name);
 	for (size_t i = 0; i < c->nargs; i++) {
-		if (i) {
-			w = snprintf(buf + n, n < size ? size - n : 0, ", ");
-			if (w > 0)
-				n += (size_t)w;
-		}
+		if (i)
+			fmt_append(buf, size, &n, ", ");
 		expr_format(buf, size, &n, c->args[i], 0);
 	}
-	w = snprintf(buf + n, n < size ? size - n : 0, ")");
-	if (w > 0)
-		n += (size_t)w;
+	fmt_append(buf, size, &n, ")");
 	return (int)n;
 }
