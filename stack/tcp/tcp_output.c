@@ -259,7 +259,8 @@ void tcp_output(struct tcp_conn *c)
 			 * a segment cut short by the peer's window counts as short too, and there
 			 * is no further sender-side SWS rule (RFC 1122 4.2.3.4 is met by Nagle). */
 			bool nagle_ok = c->opts.nodelay || flight == 0;
-			if (!nagle_ok || c->opts.cork)
+			bool push = (c->flags & TCP_F_PUSH_ONCE) != 0;
+			if (!push && (!nagle_ok || c->opts.cork))
 				break;
 		}
 		uint8_t flags = TCP_FLAG_ACK;
@@ -291,6 +292,7 @@ void tcp_output(struct tcp_conn *c)
 		if (fin)
 			break;
 	}
+	c->flags &= ~TCP_F_PUSH_ONCE;
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
 		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
 
@@ -332,6 +334,12 @@ void tcp_send_rst_conn(struct tcp_conn *c)
 {
 	struct tcp_hdr h;
 	tcp_conn_hdr(c, &h, c->snd.nxt, TCP_FLAG_RST | TCP_FLAG_ACK);
+	if (c->ts_ok) {
+		/* Linux puts the timestamp option on the RST of a connection that uses it. */
+		h.opts.has_ts = true;
+		h.opts.ts_val = tcp_now_ts(c->tl, c->ts_offset);
+		h.opts.ts_ecr = c->ts_recent;
+	}
 	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, c->tos);
 }
 
