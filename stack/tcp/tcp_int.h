@@ -105,6 +105,7 @@ struct tcp_req {
 	bool wscale_ok, sack_ok, ts_ok;
 	bool acked;                     /* final ACK came while the accept queue was full */
 	uint32_t ts_offset;
+	usec_t sent_at;                 /* first SYN-ACK: RTT sample when not retransmitted */
 };
 
 struct tcp_listener {
