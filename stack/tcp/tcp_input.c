@@ -603,6 +603,9 @@ void tcp_rcv_window_update(struct tcp_conn *c)
 	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
 	uint32_t cap = tcp_rcvbuf_cap(c);
 	uint32_t free_space = cap - c->rcvq.len;
+	uint32_t maxw = 65535u << c->rcv_wscale;
+	if (free_space > maxw)
+		free_space = maxw;
 	uint32_t step = c->adv_mss < cap / 2 ? c->adv_mss : cap / 2;
 	/* Linux (__tcp_cleanup_rbuf): announce when the window would grow by 2x or the
 	 * old window was less than a segment; RFC 1122 4.2.3.3 says at least min(buf/2, MSS). */

@@ -254,14 +254,12 @@ void tcp_output(struct tcp_conn *c)
 		if (len == 0 && !fin)
 			break;
 		if (len && len < c->mss && !fin && !rexmit) {
-			/* RFC 9293 3.7.4 Nagle (off with TCP_NODELAY), TCP_CORK holds partial
-			 * segments, and RFC 1122 4.2.3.4 sender SWS: a short segment goes only if
-			 * it is all we have and nothing is in flight, or it fills half the
-			 * largest window the peer offered. */
-			bool all = len == left;
+			/* RFC 9293 3.7.4 Nagle (off with TCP_NODELAY): a short segment waits while
+			 * data is in flight; TCP_CORK holds short segments altogether. As Linux,
+			 * a segment cut short by the peer's window counts as short too, and there
+			 * is no further sender-side SWS rule (RFC 1122 4.2.3.4 is met by Nagle). */
 			bool nagle_ok = c->opts.nodelay || flight == 0;
-			bool ok = (all && nagle_ok && !c->opts.cork) || (c->snd.max_wnd && len >= c->snd.max_wnd / 2 && !c->opts.cork);
-			if (!ok)
+			if (!nagle_ok || c->opts.cork)
 				break;
 		}
 		uint8_t flags = TCP_FLAG_ACK;
