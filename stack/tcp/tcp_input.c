@@ -238,6 +238,23 @@ static void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked)
 	}
 }
 
+/*
+ * Send buffer auto-tuning (Linux tcp_sndbuf_expand): unless the application fixed SO_SNDBUF,
+ * the buffer grows to twice what the congestion and peer windows let us have in flight, up
+ * to wmem_max, so a bulk sender is limited by the network, not by 16 KiB.
+ */
+static void tcp_sndbuf_expand(struct tcp_conn *c)
+{
+	if (c->opts.sndbuf_locked)
+		return;
+	uint32_t w = c->cwnd < c->snd.max_wnd ? c->cwnd : c->snd.max_wnd;
+	uint64_t want = 2ull * w;
+	if (want > c->tl->cfg.wmem_max)
+		want = c->tl->cfg.wmem_max;
+	if (want > c->opts.sndbuf)
+		c->opts.sndbuf = (uint32_t)want;
+}
+
 /* RFC 5681 3.2 step 2 / RFC 6582: three duplicate ACKs start fast retransmit. */
 static void tcp_enter_recovery(struct tcp_conn *c)
 {
@@ -316,6 +333,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			}
 		} else {
 			tcp_cc_on_ack(c, acked);
+			tcp_sndbuf_expand(c);
 		}
 		c->dupacks = 0;
 		c->snd.una = ack;
