@@ -242,14 +242,14 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags)
 {
 	struct ts_sock *s = ts_get(sl, fd);
-	(void)flags; /* MSG_DONTWAIT / MSG_NOSIGNAL: every call is non-blocking, no signals */
+	/* MSG_DONTWAIT / MSG_NOSIGNAL: every call is non-blocking and raises no signal. */
 	if (!s)
 		return -EBADF;
 	if (s->kind != TS_CONN)
 		return s->kind == TS_NEW ? -EPIPE : -ENOTCONN;
 	if (len && !buf)
 		return -EFAULT;
-	return tcp_send(s->conn, buf, len);
+	return tcp_send(s->conn, buf, len, (flags & MSG_MORE) != 0);
 }
 
 ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags)

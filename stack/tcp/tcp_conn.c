@@ -65,7 +65,7 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
 	return c;
 }
 
-long tcp_send(struct tcp_conn *c, const void *buf, size_t len)
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, bool more)
 {
 	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
 		return -EAGAIN; /* Linux waits for the handshake (sk_stream_wait_connect) */
@@ -84,6 +84,10 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len)
 	if (tcp_ring_reserve(&c->sndq, cap) != 0)
 		return -ENOMEM;
 	uint32_t n = tcp_ring_write(&c->sndq, buf, len < space ? (uint32_t)len : space);
+	if (more)
+		c->flags |= TCP_F_MORE;
+	else
+		c->flags &= ~TCP_F_MORE;
 	tcp_output(c);
 	return (long)n;
 }

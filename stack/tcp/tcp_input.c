@@ -268,7 +268,8 @@ static void tcp_enter_recovery(struct tcp_conn *c)
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
 	tl->ctr.FastRetransmits++;
 	tl->ctr.RetransSegs++;
-	uint32_t len = c->sndq.len < c->mss ? c->sndq.len : c->mss;
+	uint32_t mss = tcp_mss_now(c);
+	uint32_t len = c->sndq.len < mss ? c->sndq.len : mss;
 	uint8_t fl = TCP_FLAG_ACK;
 	if (len == 0 && (c->flags & TCP_F_FIN_SENT))
 		fl |= TCP_FLAG_FIN;
@@ -325,7 +326,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 					c->snd.nxt = ack;
 				c->cwnd = c->cwnd > acked ? c->cwnd - acked : c->mss;
 				c->cwnd += c->mss;
-				uint32_t len = c->sndq.len < c->mss ? c->sndq.len : c->mss;
+				uint32_t len = c->sndq.len < tcp_mss_now(c) ? c->sndq.len : tcp_mss_now(c);
 				if (len) {
 					tl->ctr.RetransSegs++;
 					tcp_xmit(c, ack, TCP_FLAG_ACK, len);

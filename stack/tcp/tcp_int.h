@@ -146,6 +146,7 @@ struct tcp_tw {
 #define TCP_F_RESET       0x1000u   /* ended by a RST or a timeout (no FIN to read) */
 #define TCP_F_SND_SHUT    0x2000u
 #define TCP_F_PUSH_ONCE   0x4000u   /* TCP_NODELAY was set: push what waits, even corked */
+#define TCP_F_MORE        0x8000u   /* the last send() had MSG_MORE: like a cork, no PSH */
 
 struct tcp_conn {
 	struct tcp_hnode hn;
@@ -278,6 +279,9 @@ uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
+/* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
+ * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
+uint32_t tcp_mss_now(const struct tcp_conn *c);
 
 /* ---- tcp_timer.c ---- */
 void tcp_conn_timers_init(struct tcp_conn *c);

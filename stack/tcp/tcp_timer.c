@@ -124,8 +124,8 @@ static void tcp_persist_fire(struct tcp_conn *c)
 		uint32_t len = c->snd.wnd - tcp_flight(c);
 		if (len > left)
 			len = left;
-		if (len > c->mss)
-			len = c->mss;
+		if (len > tcp_mss_now(c))
+			len = tcp_mss_now(c);
 		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK | (len == left ? TCP_FLAG_PSH : 0), len);
 		c->snd.nxt += len;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
