@@ -180,6 +180,10 @@ struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c);
 void tcp_conn_opts_changed(struct tcp_conn *c);
 /* Send what waits once, ignoring Nagle and TCP_CORK (setting TCP_NODELAY does this on Linux). */
 void tcp_conn_push(struct tcp_conn *c);
+/* getsockopt(TCP_INFO): Linux's struct tcp_info (the fields tapstack tracks; the rest 0). */
+struct tcp_info;
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti);
+void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
 /* TCP_MAXSEG as getsockopt reports it. */
 uint32_t tcp_conn_mss(const struct tcp_conn *c);
 bool tcp_conn_is_connected(const struct tcp_conn *c);

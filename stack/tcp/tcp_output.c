@@ -182,12 +182,12 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		/* RFC 9293 3.7.1, RFC 7323 1.3, RFC 2018 2: options offered only on a SYN. */
 		h.opts.has_mss = true;
 		h.opts.mss = c->adv_mss;
-		if (c->state == TCP_SYN_SENT || c->wscale_ok) {
+		if (c->state == TCPS_SYN_SENT || c->wscale_ok) {
 			h.opts.has_wscale = tl->cfg.window_scaling;
 			h.opts.wscale = c->rcv_wscale;
 		}
-		h.opts.sack_ok = (c->state == TCP_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
-		h.opts.has_ts = (c->state == TCP_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
+		h.opts.sack_ok = (c->state == TCPS_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
+		h.opts.has_ts = (c->state == TCPS_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
 		uint32_t w = tcp_rcvbuf_cap(c);
 		h.win = (uint16_t)(w > 65535 ? 65535 : w); /* RFC 7323 2.2: never scaled in a SYN */
 		c->rcv.wnd = h.win;
@@ -235,11 +235,11 @@ void tcp_output(struct tcp_conn *c)
 	bool sent = false;
 
 	switch (c->state) {
-	case TCP_CLOSED:
-	case TCP_LISTEN:
-	case TCP_TIME_WAIT:
+	case TCPS_CLOSED:
+	case TCPS_LISTEN:
+	case TCPS_TIME_WAIT:
 		return;
-	case TCP_SYN_SENT:
+	case TCPS_SYN_SENT:
 		if (!(c->flags & TCP_F_SYN_SENT)) {
 			c->flags |= TCP_F_SYN_SENT;
 			tcp_xmit(c, c->snd.iss, TCP_FLAG_SYN, 0);
@@ -248,7 +248,7 @@ void tcp_output(struct tcp_conn *c)
 			tcp_rearm_rtx(c);
 		}
 		return;
-	case TCP_SYN_RECEIVED:
+	case TCPS_SYN_RECEIVED:
 		/* Simultaneous open (3.10.7.3): our SYN again, now with the ACK. */
 		if (c->flags & TCP_F_ACK_NOW) {
 			tcp_xmit(c, c->snd.iss, TCP_FLAG_SYN | TCP_FLAG_ACK, 0);
