@@ -573,6 +573,15 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 
 	if (c->state == TCPS_SYN_SENT)
 		return tcp_synsent_input(c, seg);
+	if (c->state == TCPS_SYN_RECEIVED && (seg->flags & TCP_FLAG_SYN) && (seg->flags & TCP_FLAG_ACK) &&
+	    seg->seq + 1 == c->rcv.nxt && seg->ack == c->snd.nxt) {
+		/* Simultaneous open (RFC 9293 figure 8, line 4): the peer's SYN,ACK repeats its SYN
+		 * and acknowledges ours. Its SYN is old news; the ACK completes the handshake
+		 * (Linux tcp_validate_incoming lets exactly this segment pass). */
+		seg->seq++;
+		seg->len--;
+		seg->flags &= (uint8_t)~TCP_FLAG_SYN;
+	}
 	if ((rc = tcp_step_paws(c, seg)) != TCP_IN_CONT)
 		return rc;
 	if ((rc = tcp_step_seq(c, seg)) != TCP_IN_CONT)

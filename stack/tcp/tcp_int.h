@@ -106,6 +106,7 @@ struct tcp_req {
 	bool acked;                     /* final ACK came while the accept queue was full */
 	uint32_t ts_offset;
 	usec_t sent_at;                 /* first SYN-ACK: RTT sample when not retransmitted */
+	bool cookie;                    /* rebuilt from a SYN cookie: in no queue or table */
 };
 
 struct tcp_listener {
@@ -117,6 +118,7 @@ struct tcp_listener {
 	uint32_t synq_len;
 	struct tcp_conn *acceptq_head, *acceptq_tail; /* FIFO of established connections */
 	uint32_t acceptq_len;
+	usec_t last_overflow;           /* when the SYN queue last overflowed (cookies valid after) */
 };
 
 /* TIME-WAIT entry: only what 3.10.7.4 needs to re-ACK a FIN and reject old duplicates. */
