@@ -349,6 +349,8 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	           wnd == c->snd.wnd && c->snd.max != c->snd.una) {
 		/* RFC 5681 2: a duplicate ACK. */
 		c->dupacks++;
+		/* RFC 3042 limited transmit: the first two duplicate ACKs each let one new
+		 * segment out (tcp_output allows cwnd + dupacks * MSS), keeping the ACK clock. */
 		if (c->dupacks == 3 && !(c->flags & TCP_F_IN_RECOVERY))
 			tcp_enter_recovery(c);
 		else if (c->dupacks > 3 && (c->flags & TCP_F_IN_RECOVERY))
