@@ -134,6 +134,22 @@ static int tcp_synsent_input(struct tcp_conn *c, struct tcp_seg *seg)
 
 /* ---- 3.10.7.4 the synchronized states ---- */
 
+/*
+ * "Send an ACK" for an unacceptable segment, but (RFC 5961 10, Linux tcp_oow_rate_limited)
+ * at most once per 500 ms for segments without data: two stacks that disagree about the
+ * window must not start an ACK war. Segments with data always get their ACK.
+ */
+static void tcp_ack_unacceptable(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	usec_t now = c->tl->core->now;
+	if (seg->dlen == 0 && c->last_oow_ack &&
+	    now - c->last_oow_ack < (usec_t)TCP_INVALID_RATELIMIT_MS * USEC_PER_MS)
+		return;
+	if (seg->dlen == 0)
+		c->last_oow_ack = now ? now : 1;
+	c->flags |= TCP_F_ACK_NOW;
+}
+
 /* RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate. */
 static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 {
@@ -145,7 +161,7 @@ static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 	if (c->tl->core->now - c->ts_recent_stamp > (usec_t)TCP_PAWS_24DAYS_S * USEC_PER_SEC)
 		return TCP_IN_CONT;
 	c->tl->ctr.drop_paws++;
-	c->flags |= TCP_F_ACK_NOW;
+	tcp_ack_unacceptable(c, seg);
 	return TCP_IN_STOP;
 }
 
@@ -172,7 +188,7 @@ static int tcp_step_seq(struct tcp_conn *c, struct tcp_seg *seg)
 	if (ok)
 		return TCP_IN_CONT;
 	if (!(seg->flags & TCP_FLAG_RST))
-		c->flags |= TCP_F_ACK_NOW; /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+		tcp_ack_unacceptable(c, seg); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
 	c->tl->ctr.drop_out_of_window++;
 	return TCP_IN_STOP;
 }
