@@ -489,10 +489,11 @@ void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx)
 	drop = tcp_seg_parse(tl, pb, rx, &seg);
 	if (drop)
 		goto drop;
-	if (tl->core->log.trace) {
+	if (tl->core->log.debug) {
+		/* --trace already prints every frame (stack.c); this is the TCP layer's view. */
 		char line[320];
 		tcp_hdr_format(line, sizeof(line), &seg.h, seg.dlen);
-		LOG_TRACE(&tl->core->log, "tcp in %u > %u: %s", seg.h.sport, seg.h.dport, line);
+		LOG_DEBUG(&tl->core->log, "tcp in %u > %u: %s", seg.h.sport, seg.h.dport, line);
 	}
 	/* RFC 1122 4.2.3.10: a SYN to a broadcast address is ignored; nothing answers broadcast. */
 	if (rx->broadcast) {

@@ -74,9 +74,14 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 	if (h->flags & TCP_FLAG_RST)
 		tl->ctr.OutRsts++;
 	if (tl->core->log.trace) {
+		/* Debug lines: --trace prints the frame itself when the driver sends it; this one
+		 * also shows segments built without an IP layer (unit tests). */
 		char line[320];
 		tcp_hdr_format(line, sizeof(line), h, plen);
-		LOG_TRACE(&tl->core->log, "tcp out %u > %u: %s", h->sport, h->dport, line);
+		if (tl->ip)
+			LOG_DEBUG(&tl->core->log, "tcp out %u > %u: %s", h->sport, h->dport, line);
+		else
+			LOG_TRACE(&tl->core->log, "tcp out %u > %u: %s", h->sport, h->dport, line);
 	}
 	if (!tl->ip) {
 		pbuf_free(pb);
