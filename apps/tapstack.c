@@ -327,12 +327,12 @@ static void ss_line(const struct tcp_sock_info *i, void *arg)
 		snprintf(r, sizeof(r), "%s:%u", ra, i->rport);
 	else
 		snprintf(r, sizeof(r), "%s:*", ra);
-	fprintf(f, "%-10s %-7u %-7u %21s %21s\n", i->state, i->recv_q, i->send_q, l, r);
+	fprintf(f, "%-10s %-7u %-7u %-22s %-22s\n", i->state, i->recv_q, i->send_q, l, r);
 }
 
 static void write_ss(struct stack *s, FILE *f)
 {
-	fprintf(f, "%-10s %-7s %-7s %21s %21s\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
+	fprintf(f, "%-10s %-7s %-7s %-22s %-22s\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
 	        "Peer Address:Port");
 	tcp_foreach_sock(&s->tcp, ss_line, f);
 }

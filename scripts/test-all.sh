@@ -16,8 +16,8 @@ for target in "$@"; do
 	rc=${PIPESTATUS[0]}
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
-		p=$(printf '%s\n' "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\1/')
-		f=$(printf '%s\n' "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\2/')
+		p=$(printf '%s\n' "$line" | grep -oE '[0-9]+ passed, [0-9]+ failed' | tail -n 1 | cut -d' ' -f1)
+		f=$(printf '%s\n' "$line" | grep -oE '[0-9]+ passed, [0-9]+ failed' | tail -n 1 | cut -d' ' -f3)
 		# A runner that crashed after its summary still fails the build.
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 			f=1

@@ -1,0 +1,41 @@
+# mk/drill.mk - the packetdrill runner (tests/drill, issue 4) and its targets.
+#
+#   make drill                 run every corpus script and tests/drill/scripts/*.pkt against
+#                              tapstack, judged by tests/drill/expectations.txt
+#   make drill DRILL_CORPUS=D  the corpus elsewhere (default ../shared/packetdrill, beside the clone)
+#   build/tapstack-drill [-v] script.pkt...   run chosen scripts (see docs/testing.md)
+#
+# The runner's parser (lex.c, parse.c) is also linked into tests/unit/test_drill_parser.
+
+DRILL_CORPUS ?= ../shared/packetdrill
+DRILL_SRCS := $(sort $(wildcard tests/drill/*.c))
+DRILL_OBJS := $(DRILL_SRCS:%.c=$(BUILD)/%.o)
+DRILL_PARSE_OBJS := $(BUILD)/tests/drill/lex.o $(BUILD)/tests/drill/parse.o
+
+.PHONY: drill
+ifneq ($(wildcard tests/drill/main.c),)
+all: $(BUILD)/tapstack-drill
+endif
+
+$(BUILD)/tapstack-drill: $(DRILL_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(DRILL_OBJS) $(LIB) $(LDLIBS)
+
+# The parser test links the parser objects besides the usual test helpers.
+$(BUILD)/tests/test_drill_parser: $(BUILD)/tests/unit/test_drill_parser.o $(DRILL_PARSE_OBJS) $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(DRILL_PARSE_OBJS) $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
+
+drill: $(BUILD)/tapstack-drill
+	$(BUILD)/tapstack-drill --expect tests/drill/expectations.txt --corpus $(DRILL_CORPUS) \
+		$(sort $(wildcard tests/drill/scripts/*.pkt))
+
+TEST_EXTRA += drill
+
+-include $(DRILL_OBJS:.o=.d)
+
+# The runner test links every runner object except main.o (it runs scripts from strings).
+DRILL_RUN_OBJS := $(filter-out $(BUILD)/tests/drill/main.o,$(DRILL_OBJS))
+$(BUILD)/tests/test_drill_runner: $(BUILD)/tests/unit/test_drill_runner.o $(DRILL_RUN_OBJS) $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(DRILL_RUN_OBJS) $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
