@@ -121,7 +121,6 @@ static void test_out_of_order_reassembly(void **state)
  * window update (RFC 1122 4.2.3.3 receiver SWS avoidance; Linux tcp_cleanup_rbuf). */
 static void test_no_window_update_after_small_read(void **state)
 {
-	TH_KNOWN_BUG("BUG 1: a window-update ACK after every read");
 	struct th *h = *state;
 	int fd = established(h);
 	send_data(h, 1, 100, 65535);
@@ -333,7 +332,6 @@ static void test_zero_window_persist_probes(void **state)
  * window opens to 3000 and the rest follows. */
 static void test_honour_peer_window(void **state)
 {
-	TH_KNOWN_BUG("BUG 2: a window below one MSS is never used");
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
 	int fd = established(h);
