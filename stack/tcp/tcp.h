@@ -159,8 +159,9 @@ void tcp_listener_addr(const struct tcp_listener *l, uint32_t *laddr, uint16_t *
 /* Active open: sends the SYN. laddr 0 = ours, lport 0 = ephemeral. NULL and *err on failure. */
 struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr,
                              uint16_t rport, const struct tcp_sockopts *o, int *err);
-/* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full). */
-long tcp_send(struct tcp_conn *c, const void *buf, size_t len);
+/* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full).
+ * more (MSG_MORE): more data follows, so hold a partial segment and set no PSH yet. */
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, bool more);
 /* Bytes read, 0 at end of stream, or -errno (-EAGAIN when nothing is there). */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek);
 uint32_t tcp_inq(const struct tcp_conn *c);
@@ -179,6 +180,10 @@ struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c);
 void tcp_conn_opts_changed(struct tcp_conn *c);
 /* Send what waits once, ignoring Nagle and TCP_CORK (setting TCP_NODELAY does this on Linux). */
 void tcp_conn_push(struct tcp_conn *c);
+/* getsockopt(TCP_INFO): Linux's struct tcp_info (the fields tapstack tracks; the rest 0). */
+struct tcp_info;
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti);
+void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
 /* TCP_MAXSEG as getsockopt reports it. */
 uint32_t tcp_conn_mss(const struct tcp_conn *c);
 bool tcp_conn_is_connected(const struct tcp_conn *c);

@@ -40,18 +40,18 @@
 
 /* RFC 9293 3.3.2 states, in the RFC's names. */
 enum tcp_state {
-	TCP_CLOSED,
-	TCP_LISTEN,
-	TCP_SYN_SENT,
-	TCP_SYN_RECEIVED,
-	TCP_ESTABLISHED,
-	TCP_FIN_WAIT_1,
-	TCP_FIN_WAIT_2,
-	TCP_CLOSE_WAIT,
-	TCP_CLOSING,
-	TCP_LAST_ACK,
-	TCP_TIME_WAIT,
-	TCP_NSTATES
+	TCPS_CLOSED,
+	TCPS_LISTEN,
+	TCPS_SYN_SENT,
+	TCPS_SYN_RECEIVED,
+	TCPS_ESTABLISHED,
+	TCPS_FIN_WAIT_1,
+	TCPS_FIN_WAIT_2,
+	TCPS_CLOSE_WAIT,
+	TCPS_CLOSING,
+	TCPS_LAST_ACK,
+	TCPS_TIME_WAIT,
+	TCPS_NSTATES
 };
 
 const char *tcp_state_name(enum tcp_state s);
@@ -146,6 +146,7 @@ struct tcp_tw {
 #define TCP_F_RESET       0x1000u   /* ended by a RST or a timeout (no FIN to read) */
 #define TCP_F_SND_SHUT    0x2000u
 #define TCP_F_PUSH_ONCE   0x4000u   /* TCP_NODELAY was set: push what waits, even corked */
+#define TCP_F_MORE        0x8000u   /* the last send() had MSG_MORE: like a cork, no PSH */
 
 struct tcp_conn {
 	struct tcp_hnode hn;
@@ -278,6 +279,9 @@ uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
+/* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
+ * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
+uint32_t tcp_mss_now(const struct tcp_conn *c);
 
 /* ---- tcp_timer.c ---- */
 void tcp_conn_timers_init(struct tcp_conn *c);

@@ -89,7 +89,7 @@ struct tcp_conn *tcp_listener_accept(struct tcp_listener *l)
 	l->acceptq_len--;
 	c->aq_next = NULL;
 	c->lis = NULL;
-	if (c->state == TCP_CLOSED && (c->flags & TCP_F_RESET) == 0 && !(c->flags & TCP_F_FIN_RCVD))
+	if (c->state == TCPS_CLOSED && (c->flags & TCP_F_RESET) == 0 && !(c->flags & TCP_F_FIN_RCVD))
 		c->flags |= TCP_F_RESET;
 	return c;
 }
@@ -124,12 +124,12 @@ void tcp_listener_close(struct tcp_listener *l)
 	/* Connections nobody accepted are reset, as Linux's inet_csk_listen_stop does. */
 	struct tcp_conn *c;
 	while ((c = tcp_listener_accept(l))) {
-		if (c->state != TCP_CLOSED) {
+		if (c->state != TCPS_CLOSED) {
 			tcp_send_rst_conn(c);
 			tl->ctr.AbortOnClose++;
 		}
 		c->flags |= TCP_F_ORPHAN;
-		if (c->state != TCP_CLOSED)
+		if (c->state != TCPS_CLOSED)
 			tcp_conn_abort(c, ECONNRESET);
 		else
 			tcp_conn_free(c);
@@ -266,8 +266,8 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	c->flags |= TCP_F_PASSIVE;
 	if (r->retrans == 0) /* Linux tcp_synack_rtt_meas; Karn: none after a retransmission */
 		tcp_rtt_sample(c, (uint32_t)(tl->core->now - r->sent_at));
-	c->state = TCP_SYN_RECEIVED;
-	tcp_set_state(c, TCP_ESTABLISHED);
+	c->state = TCPS_SYN_RECEIVED;
+	tcp_set_state(c, TCPS_ESTABLISHED);
 	if (c->opts.keepalive)
 		tcp_arm_keepalive(c);
 	tcp_req_free(r);

@@ -33,6 +33,7 @@
 enum { PEND_NONE, PEND_ACCEPT, PEND_READ, PEND_WRITE, PEND_CONNECT, PEND_POLL };
 
 #define DRILL_BLOCKED INT64_MIN   /* a handler's "would block: park me" */
+#define DRILL_BUF_MAX (64u << 20) /* largest read/write buffer the runner allocates */
 
 /* ---- symbols (Linux values, from the system headers) ---- */
 
@@ -359,6 +360,11 @@ static int64_t do_send(struct drill_runner *r, const struct drill_event *ev, int
 		return -EINVAL;
 	if (null_buf && len > 0)
 		return -EFAULT;
+	if (len > (int64_t)DRILL_BUF_MAX) {
+		drill_fail(r, ev->line, "%s of %lld bytes: the runner handles at most %u", ev->call.name, (long long)len,
+		           DRILL_BUF_MAX);
+		return 0;
+	}
 	uint8_t *buf = zero_buf((size_t)len);
 	if (!buf && len > 0) {
 		drill_fail(r, ev->line, "runner: out of memory for a %lld-byte write", (long long)len);
@@ -417,13 +423,23 @@ static int64_t call_sendmsg(struct drill_runner *r, const struct drill_event *ev
 	return do_send(r, ev, fd, false, len, flags);
 }
 
-static int64_t do_recv(struct drill_runner *r, int fd, bool null_buf, int64_t len, int64_t flags)
+static int64_t do_recv(struct drill_runner *r, const struct drill_event *ev, int fd, bool null_buf, int64_t len,
+                       int64_t flags)
 {
 	if (len < 0)
 		return -EINVAL;
 	if (null_buf && len > 0)
 		return -EFAULT;
+	if (len > (int64_t)DRILL_BUF_MAX) {
+		drill_fail(r, ev->line, "%s of %lld bytes: the runner handles at most %u", ev->call.name, (long long)len,
+		           DRILL_BUF_MAX);
+		return 0;
+	}
 	uint8_t *buf = scratch_buf((size_t)len);
+	if (!buf && len > 0) {
+		drill_fail(r, ev->line, "runner: out of memory for a %lld-byte read", (long long)len);
+		return 0;
+	}
 	ssize_t n = ts_recv(SL(r), fd, buf, (size_t)len, (int)flags);
 	if (n == -EAGAIN && is_blocking(r, fd) && !(flags & MSG_DONTWAIT)) {
 		r->pend.kind = PEND_READ;
@@ -440,7 +456,7 @@ static int64_t call_read(struct drill_runner *r, const struct drill_event *ev)
 		return 0;
 	if (strcmp(ev->call.name, "read") != 0 && !arg_int(r, ev, 3, &flags))
 		return 0;
-	return do_recv(r, fd, arg_is_null(ev, 1), len, flags);
+	return do_recv(r, ev, fd, arg_is_null(ev, 1), len, flags);
 }
 
 static int64_t call_recvmsg(struct drill_runner *r, const struct drill_event *ev)
@@ -458,7 +474,7 @@ static int64_t call_recvmsg(struct drill_runner *r, const struct drill_event *ev
 	}
 	if (control)
 		drill_unsupported(r, ev->line, "recvmsg control messages (cmsg, e.g. TCP_CM_INQ) are not checked by the runner");
-	return do_recv(r, fd, false, len, flags);
+	return do_recv(r, ev, fd, false, len, flags);
 }
 
 static int64_t call_close(struct drill_runner *r, const struct drill_event *ev)

@@ -296,6 +296,43 @@ static void test_every_truncation(void **state)
 	assert_true(ok >= 5); /* the prefixes ending at statement boundaries parse */
 }
 
+/* Random byte mutations of a realistic script (fixed seed): the parser never crashes or overreads. */
+static void test_random_mutations(void **state)
+{
+	(void)state;
+	const char *base =
+		"--tolerance_usecs=10000\n`../common/defaults.sh`\n"
+		"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+		"+0...0.200 accept(3, ..., ...) = 4\n"
+		"+.1 < S 0:0(0) win 32792 <mss 1000,sackOK,TS val 1 ecr 0,nop,wscale 7>\n"
+		"+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>\n"
+		"+.3~+.303 > P. 1001:2001(1000) ack 1 <nop,nop,sack 1:2 3:4>\n"
+		"+0 fcntl(3, F_GETFL) = 0x802 (flags O_RDWR|O_NONBLOCK)\n"
+		"+0 %{ assert tcpi_snd_cwnd == 10 }%\n/* c */ `/tmp/x.sh`\n";
+	const char alphabet[] = "+-.:()<>[]{}=,|`%*~/ \n\t0123456789SFRP.abc";
+	size_t n = strlen(base);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (int iter = 0; iter < 3000; iter++) {
+		char *copy = malloc(n);
+		assert_non_null(copy);
+		memcpy(copy, base, n);
+		int edits = 1 + (int)(x % 4);
+		for (int e = 0; e < edits; e++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			copy[x % n] = alphabet[(x >> 32) % (sizeof(alphabet) - 1)];
+		}
+		char err[DRILL_ERR_MAX] = "";
+		struct drill_script *s = drill_script_parse("t.pkt", copy, n, err);
+		if (s)
+			drill_script_free(s);
+		else
+			assert_true(strncmp(err, "t.pkt:", 6) == 0);
+		free(copy);
+	}
+}
+
 static void test_nul_byte_rejected(void **state)
 {
 	(void)state;
@@ -314,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_commands_options_comments),
 		cmocka_unit_test(test_malformed_scripts),
 		cmocka_unit_test(test_every_truncation),
+		cmocka_unit_test(test_random_mutations),
 		cmocka_unit_test(test_nul_byte_rejected),
 	};
 	return cmocka_run_group_tests_name("drill_parser", tests, NULL, NULL);
