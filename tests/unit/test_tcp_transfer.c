@@ -354,6 +354,7 @@ static void run_transfer(uint64_t seed, uint64_t up, uint64_t down, uint32_t los
 static void test_transfer_10mb_lossy(void **state)
 {
 	(void)state;
+	TH_KNOWN_BUG("BUG 5: after RTOs on both sides the stacks drop each other's ACKs (ACK storm)");
 	run_transfer(20240601, UP_BYTES, DOWN_BYTES, 50000, 20000, 5000);
 }
 
@@ -362,7 +363,6 @@ static void test_transfer_10mb_lossy(void **state)
 static void test_transfer_lossy_many_seeds(void **state)
 {
 	(void)state;
-	TH_KNOWN_BUG("BUG 3: data + SACK option exceeds the MTU (seeds 5, 6, 8 time out)");
 	for (uint64_t seed = 1; seed <= 10; seed++)
 		run_transfer(seed, 2000000, 200000, 50000, 20000, 5000);
 }
@@ -371,7 +371,6 @@ static void test_transfer_lossy_many_seeds(void **state)
 static void test_transfer_heavy_loss_both_ways(void **state)
 {
 	(void)state;
-	TH_KNOWN_BUG("BUG 3: data + SACK option exceeds the MTU");
 	run_transfer(77, 1000000, 1000000, 150000, 100000, 50000);
 }
 
@@ -506,7 +505,6 @@ static void run_many(uint64_t seed, unsigned n, uint64_t up, uint64_t down, uint
 static void test_transfer_50_connections_clean(void **state)
 {
 	(void)state;
-	TH_KNOWN_BUG("BUG 3: data + SACK option exceeds the MTU (jitter reorders, SACK blocks appear)");
 	run_many(3, 50, 200000, 20000, 0, 0, 0);
 }
 
@@ -514,7 +512,6 @@ static void test_transfer_50_connections_clean(void **state)
 static void test_transfer_50_connections_lossy(void **state)
 {
 	(void)state;
-	TH_KNOWN_BUG("BUG 3: data + SACK option exceeds the MTU (jitter reorders, SACK blocks appear)");
 	run_many(4, 50, 200000, 20000, 50000, 20000, 5000);
 }
 
