@@ -52,8 +52,8 @@ static struct find ss_find(struct th *h, uint16_t lport, uint16_t rport)
 }
 
 /* LISTEN shows the accept queue length and the backlog (as Linux's ss); SYN-RECV entries
- * are listed; an established connection shows its unread bytes in Recv-Q and its
- * unacknowledged bytes in Send-Q. */
+ * are listed; an accepted idle connection shows empty queues (test_mib_counters checks
+ * unread bytes in Recv-Q and unacknowledged bytes in Send-Q). */
 static void test_ss_table(void **state)
 {
 	struct th *h = *state;
