@@ -59,6 +59,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->sack = true;
 	cfg->window_scaling = true;
 	cfg->abort_on_overflow = false;
+	cfg->syncookies = true;
 	cfg->syn_retries = 6;
 	cfg->synack_retries = 5;
 	cfg->retries2 = 15;
@@ -204,6 +205,8 @@ int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const
 	for (int i = 0; i < 16; i += 8) {
 		uint64_t r = rng_next(&core->rng);
 		memcpy(tl->isn_key + i, &r, 8);
+		r = rng_next(&core->rng);
+		memcpy(tl->cookie_key + i, &r, 8);
 	}
 	tl->port_refs = calloc(65536, sizeof(*tl->port_refs));
 	if (!tl->port_refs || tcp_hash_init(&tl->conns, TCP_HASH_MIN_BUCKETS) ||
@@ -486,10 +489,11 @@ void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx)
 	drop = tcp_seg_parse(tl, pb, rx, &seg);
 	if (drop)
 		goto drop;
-	if (tl->core->log.trace) {
+	if (tl->core->log.debug) {
+		/* --trace already prints every frame (stack.c); this is the TCP layer's view. */
 		char line[320];
 		tcp_hdr_format(line, sizeof(line), &seg.h, seg.dlen);
-		LOG_TRACE(&tl->core->log, "tcp in %u > %u: %s", seg.h.sport, seg.h.dport, line);
+		LOG_DEBUG(&tl->core->log, "tcp in %u > %u: %s", seg.h.sport, seg.h.dport, line);
 	}
 	/* RFC 1122 4.2.3.10: a SYN to a broadcast address is ignored; nothing answers broadcast. */
 	if (rx->broadcast) {

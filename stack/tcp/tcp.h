@@ -40,6 +40,7 @@ struct tcp_config {
 	bool sack;                    /* RFC 2018 SACK-permitted [tcp_sack = 1] */
 	bool window_scaling;          /* RFC 7323 window scale [tcp_window_scaling = 1] */
 	bool abort_on_overflow;       /* RST instead of dropping on a full accept queue [tcp_abort_on_overflow = 0] */
+	bool syncookies;              /* RFC 4987 cookies when the SYN queue is full [tcp_syncookies = 1] */
 	uint32_t syn_retries;         /* SYN retransmissions before ETIMEDOUT [tcp_syn_retries = 6] */
 	uint32_t synack_retries;      /* SYN-ACK retransmissions before the request is dropped [tcp_synack_retries = 5] */
 	uint32_t retries2;            /* data retransmissions before ETIMEDOUT [tcp_retries2 = 15] */
@@ -77,7 +78,7 @@ void tcp_config_default(struct tcp_config *cfg);
 	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \
 	X(RtoExpired) X(Timeouts) X(PersistProbes) X(KeepaliveProbes) X(AbortOnClose)              \
 	X(AbortOnData) X(AbortOnLinger) X(AbortOnTimeout) X(TimeWaitCreated) X(TimeWaitExpired)   \
-	X(TimeWaitRecycled) X(OutputNoMemory)
+	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -101,6 +102,7 @@ struct tcp_layer {
 	struct tcp_hash conns;       /* connections, SYN-queue requests and TIME-WAIT, by 4-tuple */
 	struct tcp_hash listeners;   /* listeners, by local port */
 	uint8_t isn_key[16];         /* RFC 6528 secret, random per stack */
+	uint8_t cookie_key[16];      /* RFC 4987 SYN cookie secret */
 	uint16_t *port_refs;         /* explicit bind()s per local port (65536 entries) */
 	uint32_t nconns;             /* full connections alive (for ss and leak checks) */
 	/* RFC 5961 7: one global budget of challenge ACKs per second, as Linux. */

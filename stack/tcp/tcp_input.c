@@ -134,6 +134,22 @@ static int tcp_synsent_input(struct tcp_conn *c, struct tcp_seg *seg)
 
 /* ---- 3.10.7.4 the synchronized states ---- */
 
+/*
+ * "Send an ACK" for an unacceptable segment, but (RFC 5961 10, Linux tcp_oow_rate_limited)
+ * at most once per 500 ms for segments without data: two stacks that disagree about the
+ * window must not start an ACK war. Segments with data always get their ACK.
+ */
+static void tcp_ack_unacceptable(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	usec_t now = c->tl->core->now;
+	if (seg->dlen == 0 && c->last_oow_ack &&
+	    now - c->last_oow_ack < (usec_t)TCP_INVALID_RATELIMIT_MS * USEC_PER_MS)
+		return;
+	if (seg->dlen == 0)
+		c->last_oow_ack = now ? now : 1;
+	c->flags |= TCP_F_ACK_NOW;
+}
+
 /* RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate. */
 static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 {
@@ -145,7 +161,7 @@ static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 	if (c->tl->core->now - c->ts_recent_stamp > (usec_t)TCP_PAWS_24DAYS_S * USEC_PER_SEC)
 		return TCP_IN_CONT;
 	c->tl->ctr.drop_paws++;
-	c->flags |= TCP_F_ACK_NOW;
+	tcp_ack_unacceptable(c, seg);
 	return TCP_IN_STOP;
 }
 
@@ -172,7 +188,7 @@ static int tcp_step_seq(struct tcp_conn *c, struct tcp_seg *seg)
 	if (ok)
 		return TCP_IN_CONT;
 	if (!(seg->flags & TCP_FLAG_RST))
-		c->flags |= TCP_F_ACK_NOW; /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+		tcp_ack_unacceptable(c, seg); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
 	c->tl->ctr.drop_out_of_window++;
 	return TCP_IN_STOP;
 }
@@ -349,6 +365,8 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	           wnd == c->snd.wnd && c->snd.max != c->snd.una) {
 		/* RFC 5681 2: a duplicate ACK. */
 		c->dupacks++;
+		/* RFC 3042 limited transmit: the first two duplicate ACKs each let one new
+		 * segment out (tcp_output allows cwnd + dupacks * MSS), keeping the ACK clock. */
 		if (c->dupacks == 3 && !(c->flags & TCP_F_IN_RECOVERY))
 			tcp_enter_recovery(c);
 		else if (c->dupacks > 3 && (c->flags & TCP_F_IN_RECOVERY))
@@ -573,6 +591,15 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 
 	if (c->state == TCPS_SYN_SENT)
 		return tcp_synsent_input(c, seg);
+	if (c->state == TCPS_SYN_RECEIVED && (seg->flags & TCP_FLAG_SYN) && (seg->flags & TCP_FLAG_ACK) &&
+	    seg->seq + 1 == c->rcv.nxt && seg->ack == c->snd.nxt) {
+		/* Simultaneous open (RFC 9293 figure 8, line 4): the peer's SYN,ACK repeats its SYN
+		 * and acknowledges ours. Its SYN is old news; the ACK completes the handshake
+		 * (Linux tcp_validate_incoming lets exactly this segment pass). */
+		seg->seq++;
+		seg->len--;
+		seg->flags &= (uint8_t)~TCP_FLAG_SYN;
+	}
 	if ((rc = tcp_step_paws(c, seg)) != TCP_IN_CONT)
 		return rc;
 	if ((rc = tcp_step_seq(c, seg)) != TCP_IN_CONT)

@@ -36,6 +36,7 @@
 #define TCP_PAWS_24DAYS_S (24u * 86400u) /* RFC 7323 5.5: ts_recent goes stale */
 #define TCP_ISN_TICK_US 4u              /* RFC 6528 / 9293 3.4.1: the clock ticks every 4 us */
 #define TCP_HASH_MIN_BUCKETS 1024u
+#define TCP_INVALID_RATELIMIT_MS 500u   /* Linux tcp_invalid_ratelimit: ACKs to unacceptable segments */
 #define TCP_PB_FIN 0x80u                /* pbuf flag in the out-of-order queue: FIN follows the data */
 
 /* RFC 9293 3.3.2 states, in the RFC's names. */
@@ -106,6 +107,7 @@ struct tcp_req {
 	bool acked;                     /* final ACK came while the accept queue was full */
 	uint32_t ts_offset;
 	usec_t sent_at;                 /* first SYN-ACK: RTT sample when not retransmitted */
+	bool cookie;                    /* rebuilt from a SYN cookie: in no queue or table */
 };
 
 struct tcp_listener {
@@ -117,6 +119,7 @@ struct tcp_listener {
 	uint32_t synq_len;
 	struct tcp_conn *acceptq_head, *acceptq_tail; /* FIFO of established connections */
 	uint32_t acceptq_len;
+	usec_t last_overflow;           /* when the SYN queue last overflowed (cookies valid after) */
 };
 
 /* TIME-WAIT entry: only what 3.10.7.4 needs to re-ACK a FIN and reject old duplicates. */
@@ -207,6 +210,7 @@ struct tcp_conn {
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
 	usec_t last_rcv;                        /* for keepalive */
+	usec_t last_oow_ack;                    /* last ACK for an unacceptable segment (rate limit) */
 
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;

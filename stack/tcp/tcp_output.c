@@ -74,9 +74,14 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 	if (h->flags & TCP_FLAG_RST)
 		tl->ctr.OutRsts++;
 	if (tl->core->log.trace) {
+		/* Debug lines: --trace prints the frame itself when the driver sends it; this one
+		 * also shows segments built without an IP layer (unit tests). */
 		char line[320];
 		tcp_hdr_format(line, sizeof(line), h, plen);
-		LOG_TRACE(&tl->core->log, "tcp out %u > %u: %s", h->sport, h->dport, line);
+		if (tl->ip)
+			LOG_DEBUG(&tl->core->log, "tcp out %u > %u: %s", h->sport, h->dport, line);
+		else
+			LOG_TRACE(&tl->core->log, "tcp out %u > %u: %s", h->sport, h->dport, line);
 	}
 	if (!tl->ip) {
 		pbuf_free(pb);
@@ -272,7 +277,10 @@ void tcp_output(struct tcp_conn *c)
 		 * whole segments, and a segment goes only if it fits the peer's window whole;
 		 * a window smaller than that is left to the persist timer (tcp_timer.c). */
 		uint32_t wnd_room = seq_gt(c->snd.una + c->snd.wnd, c->snd.nxt) ? c->snd.una + c->snd.wnd - c->snd.nxt : 0;
-		if (len && (flight + len > c->cwnd + (mss - 1) || len > wnd_room))
+		uint32_t cwnd = c->cwnd;
+		if (c->dupacks && c->dupacks < 3 && !(c->flags & TCP_F_IN_RECOVERY))
+			cwnd += c->dupacks * mss; /* RFC 3042 limited transmit */
+		if (len && (flight + len > cwnd + (mss - 1) || len > wnd_room))
 			len = 0;
 		if (len == 0 && left)
 			goto blocked;
@@ -295,7 +303,7 @@ void tcp_output(struct tcp_conn *c)
 		 * the last segment of a burst that the windows cut short. */
 		uint32_t next_room = wnd_room - len;
 		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) ||
-		            (left > len && (next_room < mss || flight + 2 * len > c->cwnd + (mss - 1)))))
+		            (left > len && !c->dupacks && (next_room < mss || flight + 2 * len > cwnd + (mss - 1)))))
 			flags |= TCP_FLAG_PSH;
 		if (fin)
 			flags |= TCP_FLAG_FIN;
