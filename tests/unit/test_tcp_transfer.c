@@ -94,6 +94,7 @@ static void bench_init(struct bench *bn, uint64_t seed, uint32_t loss_ppm, uint3
 	if (getenv("TT_TRACE")) {
 		ca.log.sink = cb.log.sink = trace_sink;
 		ca.log.trace = cb.log.trace = true;
+		ca.log.debug = cb.log.debug = true;   /* per-segment lines are debug output */
 		ca.log.arg = (void *)"A";
 		cb.log.arg = (void *)"B";
 	}
@@ -354,7 +355,6 @@ static void run_transfer(uint64_t seed, uint64_t up, uint64_t down, uint32_t los
 static void test_transfer_10mb_lossy(void **state)
 {
 	(void)state;
-	TH_KNOWN_BUG("BUG 5: after RTOs on both sides the stacks drop each other's ACKs (ACK storm)");
 	run_transfer(20240601, UP_BYTES, DOWN_BYTES, 50000, 20000, 5000);
 }
 
@@ -371,6 +371,7 @@ static void test_transfer_lossy_many_seeds(void **state)
 static void test_transfer_heavy_loss_both_ways(void **state)
 {
 	(void)state;
+	TH_KNOWN_BUG("BUG 5: after RTOs on both sides the stacks drop each other's ACKs");
 	run_transfer(77, 1000000, 1000000, 150000, 100000, 50000);
 }
 
