@@ -771,6 +771,75 @@ static void test_out_of_window_acks_rate_limited(void **state)
 		fail_msg("%u ACKs for 100 old segments within 100 ms: expected one (rate limit 500 ms)", acks);
 }
 
+/* A FIN that arrives out of order (its data after a hole) is held with the data: nothing is
+ * ended until the hole is filled, then the ACK covers the FIN and recv() returns the bytes
+ * followed by end of stream (RFC 9293 3.10.7.4, eighth: "if the FIN ... is not yet in
+ * sequence, do not process it"). */
+static void test_out_of_order_fin(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	uint8_t buf[100];
+	for (uint32_t i = 0; i < 100; i++)
+		buf[i] = pattern(100 + i);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_FIN, h->irs + 101, h->iss + 1, 65535, NULL, buf, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	th_assert_state(h, TH_PEER_PORT, "ESTABLISHED");
+	char b[8];
+	assert_int_equal(ts_recv(sl, fd, b, sizeof(b), 0), -EAGAIN);
+	send_data(h, 1, 100, 65535);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 202, TH_ANY, NULL, 0);
+	th_assert_state(h, TH_PEER_PORT, "CLOSE-WAIT");
+	uint8_t all[256];
+	ssize_t got = 0;
+	for (int i = 0; i < 4 && got < 200; i++) {
+		ssize_t r = ts_recv(sl, fd, all + got, sizeof(all) - (size_t)got, 0);
+		assert_true(r > 0);
+		got += r;
+	}
+	assert_int_equal(got, 200);
+	for (uint32_t i = 0; i < 200; i++)
+		assert_int_equal(all[i], pattern(i));
+	assert_int_equal(ts_recv(sl, fd, b, sizeof(b), 0), 0);
+}
+
+/* A segment straddling RCV.NXT (partly old, partly new): only the new part is taken
+ * (RFC 9293 3.10.7.4, "only the new parts are processed"), byte-exact. */
+static void test_segment_straddling_left_edge(void **state)
+{
+	struct th *h = *state;
+	int fd = established(h);
+	send_data(h, 1, 100, 65535);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, NULL, 0);
+	send_data(h, 51, 100, 65535);       /* [51, 151): 50 old bytes, 50 new */
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 151, TH_ANY, NULL, 0);
+	recv_check(h, fd, 0, 150);
+}
+
+/* The send window is updated only by segments that are not older than the last update
+ * (RFC 9293 3.10.7.4: SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK): a
+ * reordered old ACK advertising window 0 must not close the window. */
+static void test_old_segment_does_not_update_window(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	send_data(h, 1, 100, 65535);                 /* SND.WL1 = IRS+1 */
+	send_data(h, 101, 100, 65535);               /* SND.WL1 = IRS+101 */
+	th_advance(h, 300);
+	th_drain(h);
+	/* The first segment again, reordered and claiming window 0. */
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 0, NULL, NULL, 0);
+	th_drain(h);
+	assert_int_equal(ts_send(sl, fd, "still open", 10, 0), 10);
+	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1, h->irs + 201, TH_ANY, NULL, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -792,6 +861,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_of_data_sent_before_rto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order_fin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segment_straddling_left_edge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_segment_does_not_update_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pure_ack_after_rto_carries_highest_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_window_acks_rate_limited, setup, teardown),
 	};

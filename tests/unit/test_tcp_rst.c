@@ -70,6 +70,9 @@ static void test_no_ack_segments_to_closed_port(void **state)
 	th_expect(h, RSTACK, 0, 7003, 0, NULL, 0);
 	th_send(h, 0, 8000, 0, 1024, NULL, NULL, 0);
 	th_expect(h, RSTACK, 0, 8000, 0, NULL, 0);
+	/* SYN and FIN together count two. */
+	th_send(h, TCP_FLAG_SYN | TCP_FLAG_FIN, 9000, 0, 1024, NULL, NULL, 0);
+	th_expect(h, RSTACK, 0, 9002, 0, NULL, 0);
 	th_expect_none(h);
 }
 
