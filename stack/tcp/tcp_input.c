@@ -570,11 +570,11 @@ static int tcp_step_fin(struct tcp_conn *c)
 			break;
 		}
 		/* Our FIN is acknowledged too: as FIN-WAIT-2. */
-		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
 		tcp_enter_time_wait(c);
 		return TCP_IN_GONE;
 	case TCPS_FIN_WAIT_2:
-		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
 		tcp_enter_time_wait(c);
 		return TCP_IN_GONE;
 	default:

@@ -334,7 +334,7 @@ void tcp_output(struct tcp_conn *c)
 blocked:
 	c->flags &= ~TCP_F_PUSH_ONCE;
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
-		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
 
 	/* RFC 9293 3.8.6.1: data waits behind a zero window, nothing is in flight to bring a
 	 * window update, so the persist timer probes. */
@@ -375,7 +375,7 @@ void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg)
 void tcp_send_rst_conn(struct tcp_conn *c)
 {
 	struct tcp_hdr h;
-	tcp_conn_hdr(c, &h, c->snd.nxt, TCP_FLAG_RST | TCP_FLAG_ACK);
+	tcp_conn_hdr(c, &h, c->snd.max, TCP_FLAG_RST | TCP_FLAG_ACK);
 	if (c->ts_ok) {
 		/* Linux puts the timestamp option on the RST of a connection that uses it. */
 		h.opts.has_ts = true;
@@ -401,7 +401,7 @@ void tcp_send_challenge_ack(struct tcp_conn *c)
 	}
 	tl->challenge_count++;
 	tl->ctr.ChallengeAcks++;
-	tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+	tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
 }
 
 /* SYN-ACK for a SYN-queue entry (RFC 9293 3.10.7.2), with the options the SYN offered. */
