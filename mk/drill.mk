@@ -39,3 +39,8 @@ DRILL_RUN_OBJS := $(filter-out $(BUILD)/tests/drill/main.o,$(DRILL_OBJS))
 $(BUILD)/tests/test_drill_runner: $(BUILD)/tests/unit/test_drill_runner.o $(DRILL_RUN_OBJS) $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(DRILL_RUN_OBJS) $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
+
+DRILL_CODE_OBJS := $(BUILD)/tests/drill/code.o $(BUILD)/tests/drill/tcpinfo.o
+$(BUILD)/tests/test_drill_code: $(BUILD)/tests/unit/test_drill_code.o $(DRILL_CODE_OBJS) $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(DRILL_CODE_OBJS) $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)

@@ -390,6 +390,63 @@ static void do_outbound(struct drill_runner *r, const struct drill_event *ev, us
 	r->anchor = agg.t;
 }
 
+/* ---- %{ }% blocks ---- */
+
+static void code_print(void *arg, int64_t v)
+{
+	struct drill_runner *r = arg;
+	drill_vlog(r, "           print: %lld\n", (long long)v);
+}
+
+/*
+ * Snapshots what the block reads (TCP_INFO and SO_MEMINFO of the socket the script used
+ * last, as packetdrill does) and evaluates it (code.c). Without the values the script is
+ * unsupported; a false assert fails the script after the rest of it ran.
+ */
+static void run_code(struct drill_runner *r, const struct drill_event *ev)
+{
+	const char *t = ev->text;
+	bool want_info = strstr(t, "tcpi_") || strstr(t, "TCP_CA_") || strstr(t, "TCPI_OPT");
+	bool want_mem = strstr(t, "SK_MEMINFO") != NULL;
+	struct socket_layer *sl = stack_sockets(&r->st);
+	if (want_info) {
+		uint8_t info[512];
+		socklen_t len = sizeof(info);
+		memset(info, 0, sizeof(info));
+		int ret = ts_getsockopt(sl, r->last_fd, IPPROTO_TCP, TCP_INFO, info, &len);
+		if (ret < 0) {
+			drill_vlog(r, "%10.6f %%{ }%% (needs TCP_INFO: %s)\n", drill_rel_secs(r, r->now), strerror(-ret));
+			drill_unsupported(r, ev->line, "%%{ }%% block needs TCP_INFO, which tapstack does not provide (getsockopt: %s)",
+			                  strerror(-ret));
+			return;
+		}
+		drill_code_bind_tcp_info(&r->code_env, info, len);
+	}
+	if (want_mem) {
+		uint32_t mem[16];
+		socklen_t len = sizeof(mem);
+		memset(mem, 0, sizeof(mem));
+		int ret = ts_getsockopt(sl, r->last_fd, SOL_SOCKET, SO_MEMINFO, mem, &len);
+		if (ret < 0) {
+			drill_vlog(r, "%10.6f %%{ }%% (needs SO_MEMINFO: %s)\n", drill_rel_secs(r, r->now), strerror(-ret));
+			drill_unsupported(r, ev->line, "%%{ }%% block needs SO_MEMINFO, which tapstack does not provide (getsockopt: %s)",
+			                  strerror(-ret));
+			return;
+		}
+		drill_code_bind_meminfo(&r->code_env, mem, len / sizeof(uint32_t));
+	}
+	char msg[256];
+	enum drill_code_result res = drill_code_eval(&r->code_env, t, msg, sizeof(msg), code_print, r);
+	drill_vlog(r, "%10.6f %%{ }%% %s\n", drill_rel_secs(r, r->now),
+	           res == DRILL_CODE_OK ? "ok" : res == DRILL_CODE_ASSERT ? msg : "cannot be evaluated");
+	if (res == DRILL_CODE_ERROR)
+		drill_unsupported(r, ev->line, "%%{ }%% block: %s", msg);
+	else if (res == DRILL_CODE_ASSERT && !r->code_fail_line) {
+		r->code_fail_line = ev->line;
+		snprintf(r->code_fail_msg, sizeof(r->code_fail_msg), "%s", msg);
+	}
+}
+
 /* ---- the script ---- */
 
 static void apply_options(struct drill_runner *r)
@@ -522,8 +579,7 @@ static void run_events(struct drill_runner *r)
 			drill_step(r);
 			break;
 		case DRILL_EV_CODE:
-			drill_vlog(r, "%10.6f %%{ ... }%% (not supported)\n", drill_rel_secs(r, r->now));
-			drill_unsupported(r, ev->line, "%%{ }%% block (tcp_info checks in python) is not supported by the runner");
+			run_code(r, ev);
 			break;
 		}
 		r->anchor = t;
@@ -578,6 +634,8 @@ void drill_run_script(const struct drill_script *sc, FILE *out, bool verbose, lo
 	if (r->st_up)
 		stack_destroy(&r->st);
 	drill_outq_free(&r->outq);
+	if (!r->failed && r->code_fail_line)
+		drill_fail(r, r->code_fail_line, "%%{ }%% block: %s", r->code_fail_msg);
 	if (r->failed) {
 		rep->line = r->fail_line;
 		snprintf(rep->msg, sizeof(rep->msg), "%s", r->msg);

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "code.h"
 #include "script.h"
 #include "stack.h"
 #include "wire/ipv4.h"
@@ -138,6 +139,11 @@ struct drill_runner {
 	char msg[DRILL_MSG_MAX];
 	int unsupported_line;
 	char unsupported_msg[256];
+	/* `%{ }%` blocks: variables kept from block to block, and the first failed assert
+	   (reported after the script ran, as packetdrill runs the blocks at the end). */
+	struct drill_code_env code_env;
+	int code_fail_line;
+	char code_fail_msg[256];
 	/* Settings seen without a tapstack knob (reported in the summary). */
 	char ignored[1024];
 };
