@@ -126,6 +126,7 @@ struct drill_runner {
 
 	/* Script descriptors -> tapstack descriptors. */
 	int fdmap[DRILL_FDS_MAX];
+	bool inq_on[DRILL_FDS_MAX]; /* TCP_INQ set on this tapstack descriptor (recvmsg adds TCP_CM_INQ) */
 	int last_fd;               /* the socket most recently used (the one `%{ }%` would inspect) */
 	struct drill_pending pend;
 
