@@ -126,6 +126,11 @@ void drill_learn_outbound(struct drill_runner *r, const struct drill_wire_pkt *w
 	if (!w->is_tcp || !(w->flags & TCP_FLAG_SYN))
 		return;
 	/* SYNTAX.md 4.2: the stack's ISN comes from its SYN or SYN-ACK. */
+	bool new_open = !r->client_mode || w->seq != r->stack_isn || w->sport != r->local_port;
+	if (!(w->flags & TCP_FLAG_ACK) && new_open) {
+		r->need_peer_isn = true; /* a new active open (not a SYN retransmission) */
+		r->ts_known = false;     /* each connection has its own TS clock offset (RFC 7323 5.4) */
+	}
 	r->stack_isn = w->seq;
 	if (!(w->flags & TCP_FLAG_ACK)) {
 		r->client_mode = true;
