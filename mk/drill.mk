@@ -13,9 +13,7 @@ DRILL_OBJS := $(DRILL_SRCS:%.c=$(BUILD)/%.o)
 DRILL_PARSE_OBJS := $(BUILD)/tests/drill/lex.o $(BUILD)/tests/drill/parse.o
 
 .PHONY: drill
-ifneq ($(wildcard tests/drill/main.c),)
 all: $(BUILD)/tapstack-drill
-endif
 
 $(BUILD)/tapstack-drill: $(DRILL_OBJS) $(LIB)
 	@mkdir -p $(dir $@)

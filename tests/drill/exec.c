@@ -89,6 +89,7 @@ static void drill_step(struct drill_runner *r)
 
 void drill_advance(struct drill_runner *r, usec_t until)
 {
+	unsigned stuck = 0;
 	drill_step(r);
 	while (!r->failed) {
 		usec_t d = stack_next_deadline(&r->st);
@@ -96,14 +97,25 @@ void drill_advance(struct drill_runner *r, usec_t until)
 			break;
 		if (d > r->now)
 			r->now = d;
-		/* A deadline that does not move (a timer re-armed in the past) must not spin. */
 		usec_t before = r->now;
 		drill_step(r);
+		/*
+		 * stack_poll(now) fires the timers due by now; one re-armed for "now" by a
+		 * callback fires on the next step. A timer that stays due step after step is a
+		 * stack bug: report it rather than spin. A budget of steps bounds any other runaway.
+		 */
 		if (stack_next_deadline(&r->st) <= before) {
-			if (r->now < until)
-				r->now++;
-			else
+			if (++stuck > 100) {
+				drill_fail(r, 0, "stack: a timer due at %.6f sec stays due after 100 stack_poll() calls",
+				           drill_rel_secs(r, stack_next_deadline(&r->st)));
 				break;
+			}
+		} else {
+			stuck = 0;
+		}
+		if (++r->steps > DRILL_STEPS_MAX) {
+			drill_fail(r, 0, "runner: more than %u timer events in one script", DRILL_STEPS_MAX);
+			break;
 		}
 	}
 	if (r->now < until) {

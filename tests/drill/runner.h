@@ -44,6 +44,7 @@
 #define DRILL_FDS_MAX 256
 #define DRILL_OUT_MAX 4096            /* outbound frames queued before the runner gives up */
 #define DRILL_MSG_MAX 2048
+#define DRILL_STEPS_MAX 5000000u      /* timer events per script before the runner gives up */
 
 /* One frame the stack sent, decoded. */
 struct drill_wire_pkt {
@@ -101,6 +102,7 @@ struct drill_runner {
 	bool st_up;
 	struct drill_netdev dev;
 	usec_t now;
+	uint32_t steps;            /* timer events processed (bounded by DRILL_STEPS_MAX) */
 	struct drill_outq outq;
 
 	/* Settings from --options and commands. */
