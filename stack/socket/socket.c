@@ -363,6 +363,8 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		switch (name) {
 		case TCP_NODELAY:
 			o->nodelay = v != 0;
+			if (v && s->kind == TS_CONN)
+				tcp_conn_push(s->conn); /* Linux: pushes pending data, even corked */
 			break;
 		case TCP_CORK:
 			o->cork = v != 0;

@@ -177,6 +177,8 @@ void tcp_conn_addrs(const struct tcp_conn *c, uint32_t *laddr, uint16_t *lport, 
 struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c);
 /* Apply changed options (Nagle/cork flush, buffer sizes). */
 void tcp_conn_opts_changed(struct tcp_conn *c);
+/* Send what waits once, ignoring Nagle and TCP_CORK (setting TCP_NODELAY does this on Linux). */
+void tcp_conn_push(struct tcp_conn *c);
 /* TCP_MAXSEG as getsockopt reports it. */
 uint32_t tcp_conn_mss(const struct tcp_conn *c);
 bool tcp_conn_is_connected(const struct tcp_conn *c);

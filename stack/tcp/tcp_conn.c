@@ -191,3 +191,8 @@ void tcp_conn_opts_changed(struct tcp_conn *c)
 	if (c->state >= TCP_ESTABLISHED)
 		tcp_output(c); /* TCP_NODELAY set or TCP_CORK cleared: send what waited */
 }
+
+void tcp_conn_push(struct tcp_conn *c)
+{
+	c->flags |= TCP_F_PUSH_ONCE;
+}

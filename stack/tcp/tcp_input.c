@@ -220,8 +220,16 @@ static void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked)
 	/* RFC 5681 3.1: slow start grows by what was acked (at most one MSS per ACK, L=1 as
 	 * Linux), congestion avoidance by about one MSS per round trip. */
 	if (c->cwnd < c->ssthresh) {
-		c->cwnd += acked < c->mss ? acked : c->mss;
-	} else {
+		/* Linux tcp_slow_start (RFC 3465 without the L limit): grow by all that was
+		 * acked, up to ssthresh; the rest counts toward congestion avoidance. */
+		uint32_t room = c->ssthresh - c->cwnd;
+		uint32_t add = acked < room ? acked : room;
+		c->cwnd += add;
+		acked -= add;
+		if (!acked)
+			return;
+	}
+	{
 		c->bytes_acked += acked;
 		if (c->bytes_acked >= c->cwnd) {
 			c->bytes_acked -= c->cwnd;
@@ -488,7 +496,9 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		c->flags |= TCP_F_ACK_NOW; /* RFC 5681 4.2: a hole filled is ACKed at once */
 	}
 	c->last_rcv = tl->core->now;
-	if (c->quickack) {
+	/* Linux's ato: 0 until the first data, then TCP_ATO_MIN (40 ms). */
+	c->ato_us = tl->cfg.delack_min_ms * 1000u;
+	if (c->quickack && !c->pingpong) {
 		c->quickack--;
 		tl->ctr.QuickAcks++;
 		c->flags |= TCP_F_ACK_NOW;
@@ -504,15 +514,21 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 static int tcp_step_fin(struct tcp_conn *c)
 {
 	c->rcv.nxt++;
-	c->flags |= TCP_F_FIN_RCVD | TCP_F_ACK_NOW;
+	c->flags |= TCP_F_FIN_RCVD;
 	bool fin_acked = (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
 	switch (c->state) {
 	case TCP_SYN_RECEIVED:
 	case TCP_ESTABLISHED:
+		/* Linux tcp_fin: the ACK of the FIN is delayed (pingpong mode; ato is 0 if no
+		 * data came yet, so then it goes at once), hoping our own FIN can carry it. */
+		c->pingpong = true;
+		if (!(c->flags & TCP_F_ACK_NOW))
+			tcp_arm_delack(c);
 		tcp_set_state(c, TCP_CLOSE_WAIT);
 		break;
 	case TCP_FIN_WAIT_1:
 		if (!fin_acked) {
+			c->flags |= TCP_F_ACK_NOW;
 			tcp_set_state(c, TCP_CLOSING);
 			break;
 		}
@@ -525,6 +541,7 @@ static int tcp_step_fin(struct tcp_conn *c)
 		tcp_enter_time_wait(c);
 		return TCP_IN_GONE;
 	default:
+		c->flags |= TCP_F_ACK_NOW;
 		break; /* CLOSE-WAIT, CLOSING, LAST-ACK: remain */
 	}
 	return TCP_IN_CONT;

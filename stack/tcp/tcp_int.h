@@ -105,6 +105,7 @@ struct tcp_req {
 	bool wscale_ok, sack_ok, ts_ok;
 	bool acked;                     /* final ACK came while the accept queue was full */
 	uint32_t ts_offset;
+	usec_t sent_at;                 /* first SYN-ACK: RTT sample when not retransmitted */
 };
 
 struct tcp_listener {
@@ -144,6 +145,7 @@ struct tcp_tw {
 #define TCP_F_PASSIVE     0x0800u   /* came from a listener */
 #define TCP_F_RESET       0x1000u   /* ended by a RST or a timeout (no FIN to read) */
 #define TCP_F_SND_SHUT    0x2000u
+#define TCP_F_PUSH_ONCE   0x4000u   /* TCP_NODELAY was set: push what waits, even corked */
 
 struct tcp_conn {
 	struct tcp_hnode hn;
@@ -197,7 +199,9 @@ struct tcp_conn {
 	usec_t rtt_start;
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
 	uint8_t backoff;
-	uint8_t quickack;
+	uint8_t quickack;                       /* segments still ACKed at once (Linux quick-ACK mode) */
+	bool pingpong;                          /* interactive: no quick ACKs (Linux, set by a FIN) */
+	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then delack_min */
 	uint8_t ka_probes;
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */

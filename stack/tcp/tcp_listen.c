@@ -204,6 +204,7 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	l->synq_len++;
 	tcp_hash_insert(&tl->conns, &r->hn);
 	tl->ctr.ReqCreated++;
+	r->sent_at = tl->core->now;
 	tcp_send_synack(r);
 	timer_arm(&tl->core->timers, &r->timer, tl->core->now + (usec_t)tl->cfg.rto_init_ms * USEC_PER_MS);
 	pbuf_free(seg->pb); /* data in a SYN is not kept (no TFO) */
@@ -263,6 +264,8 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	c->snd.wl1 = seg->seq;
 	c->snd.wl2 = seg->ack;
 	c->flags |= TCP_F_PASSIVE;
+	if (r->retrans == 0) /* Linux tcp_synack_rtt_meas; Karn: none after a retransmission */
+		tcp_rtt_sample(c, (uint32_t)(tl->core->now - r->sent_at));
 	c->state = TCP_SYN_RECEIVED;
 	tcp_set_state(c, TCP_ESTABLISHED);
 	if (c->opts.keepalive)

@@ -242,13 +242,17 @@ void tcp_output(struct tcp_conn *c)
 	for (;;) {
 		uint32_t off = c->snd.nxt - c->snd.una;
 		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
-		uint32_t wnd = c->snd.wnd < c->cwnd ? c->snd.wnd : c->cwnd;
 		uint32_t flight = tcp_flight(c);
-		uint32_t usable = wnd > flight ? wnd - flight : 0;
 		uint32_t len = left < c->mss ? left : c->mss;
 		bool rexmit = seq_lt(c->snd.nxt, c->snd.max);
-		if (len > usable)
-			len = usable;
+		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window admits
+		 * whole segments, and a segment goes only if it fits the peer's window whole;
+		 * a window smaller than that is left to the persist timer (tcp_timer.c). */
+		uint32_t wnd_room = seq_gt(c->snd.una + c->snd.wnd, c->snd.nxt) ? c->snd.una + c->snd.wnd - c->snd.nxt : 0;
+		if (len && (flight + len > c->cwnd + (c->mss - 1) || len > wnd_room))
+			len = 0;
+		if (len == 0 && left)
+			goto blocked;
 		bool fin = tcp_fin_due(c, c->snd.nxt + len);
 
 		if (len == 0 && !fin)
@@ -259,11 +263,16 @@ void tcp_output(struct tcp_conn *c)
 			 * a segment cut short by the peer's window counts as short too, and there
 			 * is no further sender-side SWS rule (RFC 1122 4.2.3.4 is met by Nagle). */
 			bool nagle_ok = c->opts.nodelay || flight == 0;
-			if (!nagle_ok || c->opts.cork)
+			bool push = (c->flags & TCP_F_PUSH_ONCE) != 0;
+			if (!push && (!nagle_ok || c->opts.cork))
 				break;
 		}
 		uint8_t flags = TCP_FLAG_ACK;
-		if (len && off + len == c->sndq.len)
+		/* PSH on the last byte written, and (as Linux's pushes appear on the wire) on
+		 * the last segment of a burst that the windows cut short. */
+		uint32_t next_room = wnd_room - len;
+		if (len && (off + len == c->sndq.len ||
+		            (left > len && (next_room < c->mss || flight + 2 * len > c->cwnd + (c->mss - 1)))))
 			flags |= TCP_FLAG_PSH;
 		if (fin)
 			flags |= TCP_FLAG_FIN;
@@ -291,14 +300,18 @@ void tcp_output(struct tcp_conn *c)
 		if (fin)
 			break;
 	}
+blocked:
+	c->flags &= ~TCP_F_PUSH_ONCE;
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
 		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
 
 	/* RFC 9293 3.8.6.1: data waits behind a zero window, nothing is in flight to bring a
 	 * window update, so the persist timer probes. */
 	uint32_t off = c->snd.nxt - c->snd.una;
-	if (c->sndq.len > off && tcp_flight(c) == 0 && c->snd.wnd < c->mss && c->snd.wnd < c->sndq.len - off &&
-	    !timer_armed(&c->rtx_timer))
+	uint32_t want = c->sndq.len > off ? c->sndq.len - off : 0;
+	if (want > c->mss)
+		want = c->mss;
+	if (want && tcp_flight(c) == 0 && c->snd.wnd < want && !timer_armed(&c->rtx_timer))
 		tcp_arm_persist(c);
 }
 
@@ -332,6 +345,12 @@ void tcp_send_rst_conn(struct tcp_conn *c)
 {
 	struct tcp_hdr h;
 	tcp_conn_hdr(c, &h, c->snd.nxt, TCP_FLAG_RST | TCP_FLAG_ACK);
+	if (c->ts_ok) {
+		/* Linux puts the timestamp option on the RST of a connection that uses it. */
+		h.opts.has_ts = true;
+		h.opts.ts_val = tcp_now_ts(c->tl, c->ts_offset);
+		h.opts.ts_ecr = c->ts_recent;
+	}
 	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, c->tos);
 }
 

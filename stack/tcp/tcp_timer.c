@@ -65,8 +65,7 @@ void tcp_arm_delack(struct tcp_conn *c)
 {
 	c->flags |= TCP_F_DELACK;
 	if (!timer_armed(&c->delack_timer))
-		timer_arm(&c->tl->core->timers, &c->delack_timer,
-		          c->tl->core->now + (usec_t)c->tl->cfg.delack_min_ms * USEC_PER_MS);
+		timer_arm(&c->tl->core->timers, &c->delack_timer, c->tl->core->now + c->ato_us);
 }
 
 void tcp_arm_misc(struct tcp_conn *c, usec_t when)
@@ -117,8 +116,20 @@ static void tcp_persist_fire(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
 	c->flags &= ~TCP_F_PERSIST;
-	if (c->snd.wnd >= c->mss || c->snd.wnd >= c->sndq.len - (c->snd.nxt - c->snd.una)) {
-		tcp_output(c);
+	uint32_t off = c->snd.nxt - c->snd.una;
+	uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
+	if (c->snd.wnd > tcp_flight(c) && left) {
+		/* Linux tcp_write_wakeup: the window is open but smaller than what Nagle/SWS
+		 * wait for: send the part that fits, now. */
+		uint32_t len = c->snd.wnd - tcp_flight(c);
+		if (len > left)
+			len = left;
+		if (len > c->mss)
+			len = c->mss;
+		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK | (len == left ? TCP_FLAG_PSH : 0), len);
+		c->snd.nxt += len;
+		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
+		tcp_rearm_rtx(c);
 		return;
 	}
 	tl->ctr.PersistProbes++;
