@@ -104,7 +104,7 @@ fuzz:
 	clang $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -I stack -I . \
 		-o $(FUZZ_BUILD)/fuzz_stack_input tests/fuzz/fuzz_stack_input.c $(FUZZ_BUILD)/libtapstack.a
 	@mkdir -p $(FUZZ_BUILD)/corpus
-	$(FUZZ_BUILD)/fuzz_stack_input -max_total_time=$(FUZZ_SECONDS) -max_len=1600 \
+	$(FUZZ_BUILD)/fuzz_stack_input -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		$(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
 clean:
