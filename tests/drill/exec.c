@@ -511,6 +511,7 @@ static bool stack_start(struct drill_runner *r)
 	/* Whatever the stack said at start (gratuitous ARP) is not part of the script. */
 	while (drill_outq_peek(r))
 		drill_outq_pop(r);
+	drill_nstat_reset(r);
 	return true;
 }
 

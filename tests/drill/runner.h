@@ -44,6 +44,7 @@
 #define DRILL_FDS_MAX 256
 #define DRILL_OUT_MAX 4096            /* outbound frames queued before the runner gives up */
 #define DRILL_MSG_MAX 2048
+#define DRILL_NSTAT_MAX 512           /* counters the nstat emulation tracks */
 #define DRILL_STEPS_MAX 5000000u      /* timer events per script before the runner gives up */
 
 /* One frame the stack sent, decoded. */
@@ -111,6 +112,11 @@ struct drill_runner {
 	double tolerance_percent;
 	long ts_tick_usecs;        /* 0: TS val not checked */
 	bool tso;                  /* aggregate outbound segments (off after `ethtool -K ... tso off`) */
+	bool qdisc_drop;           /* `tc qdisc ... pfifo limit 0`: every outbound frame is dropped locally */
+	uint64_t qdisc_dropped;
+	/* `nstat`: counter values at the last reset (`nstat -n`), by position in stack_counter_groups(). */
+	uint64_t nstat_base[DRILL_NSTAT_MAX];
+	size_t nstat_n;
 
 	/* The connection under test and the sequence-number mapping (SYNTAX.md 4.2). */
 	uint8_t stack_mac[6];
@@ -186,6 +192,8 @@ bool drill_symbol_value(const char *name, int64_t *v);
 
 /* ---- shell.c ---- */
 void drill_command(struct drill_runner *r, const struct drill_event *ev);
+/* Takes the nstat baseline (at start and for `nstat -n`). */
+void drill_nstat_reset(struct drill_runner *r);
 /* Applies the gVisor harness setup (packetdrill_setup.sh) when the script folder has one. */
 bool drill_gvisor_setup(struct drill_runner *r);
 

@@ -43,6 +43,13 @@ static int dnd_send(struct netdev *dev, const struct pbuf *pb)
 {
 	struct drill_runner *r = ((struct drill_netdev *)dev)->r;
 	struct drill_outq *q = &r->outq;
+	if (r->qdisc_drop) {
+		/* `tc qdisc ... pfifo limit 0`: the local queue refuses everything, as Linux's would. */
+		r->qdisc_dropped++;
+		drill_vlog(r, "%10.6f   (a frame of %u bytes dropped by the emulated qdisc)\n", drill_rel_secs(r, r->now),
+		           pbuf_frame_len(pb));
+		return -ENOBUFS;
+	}
 	if (q->count == q->cap) {
 		if (q->cap >= DRILL_OUT_MAX)
 			return -ENOBUFS;
