@@ -652,6 +652,8 @@ void drill_run_script(const struct drill_script *sc, FILE *out, bool verbose, lo
 	if (r->st_up)
 		stack_destroy(&r->st);
 	drill_outq_free(&r->outq);
+	free(r->zbuf);
+	free(r->rbuf);
 	if (!r->failed && r->code_fail_line)
 		drill_fail(r, r->code_fail_line, "%%{ }%% block: %s", r->code_fail_msg);
 	if (r->failed) {

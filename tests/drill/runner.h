@@ -138,6 +138,8 @@ struct drill_runner {
 	bool inq_on[DRILL_FDS_MAX]; /* TCP_INQ set on this tapstack descriptor (recvmsg adds TCP_CM_INQ) */
 	int last_fd;               /* the socket most recently used (the one `%{ }%` would inspect) */
 	struct drill_pending pend;
+	uint8_t *zbuf, *rbuf;      /* write source (zeros) and read destination, grown on demand */
+	size_t zbuf_cap, rbuf_cap;
 
 	/* Timing anchor: where the previous event happened (script time base for `+t`). */
 	usec_t anchor;

@@ -204,33 +204,30 @@ static bool is_blocking(struct drill_runner *r, int fd)
 	return ts_get_nonblock(SL(r), fd) == 0;
 }
 
-/* A zero-filled buffer of at least n bytes, reused. */
-static uint8_t *zero_buf(size_t n)
+/* A zero-filled buffer of at least n bytes, reused for every write of the script. */
+static uint8_t *zero_buf(struct drill_runner *r, size_t n)
 {
-	static uint8_t *buf;   /* runner-only scratch: the tool is single-threaded */
-	static size_t cap;
-	if (n > cap) {
-		free(buf);
-		cap = n < 65536 ? 65536 : n;
-		buf = calloc(1, cap);
-		if (!buf)
-			cap = 0;
+	if (n > r->zbuf_cap) {
+		free(r->zbuf);
+		r->zbuf_cap = n < 65536 ? 65536 : n;
+		r->zbuf = calloc(1, r->zbuf_cap);
+		if (!r->zbuf)
+			r->zbuf_cap = 0;
 	}
-	return buf;
+	return r->zbuf;
 }
 
-static uint8_t *scratch_buf(size_t n)
+/* Where reads land (the data is not compared: scripts write zeros and read counts). */
+static uint8_t *scratch_buf(struct drill_runner *r, size_t n)
 {
-	static uint8_t *buf;
-	static size_t cap;
-	if (n > cap) {
-		free(buf);
-		cap = n < 65536 ? 65536 : n;
-		buf = malloc(cap);
-		if (!buf)
-			cap = 0;
+	if (n > r->rbuf_cap) {
+		free(r->rbuf);
+		r->rbuf_cap = n < 65536 ? 65536 : n;
+		r->rbuf = malloc(r->rbuf_cap);
+		if (!r->rbuf)
+			r->rbuf_cap = 0;
 	}
-	return buf;
+	return r->rbuf;
 }
 
 /* Sum of the lengths in a msghdr's msg_iov(N)=[{..., LEN}, ...]; -1 if it has none. */
@@ -365,7 +362,7 @@ static int64_t do_send(struct drill_runner *r, const struct drill_event *ev, int
 		           DRILL_BUF_MAX);
 		return 0;
 	}
-	uint8_t *buf = zero_buf((size_t)len);
+	uint8_t *buf = zero_buf(r, (size_t)len);
 	if (!buf && len > 0) {
 		drill_fail(r, ev->line, "runner: out of memory for a %lld-byte write", (long long)len);
 		return 0;
@@ -435,7 +432,7 @@ static int64_t do_recv(struct drill_runner *r, const struct drill_event *ev, int
 		           DRILL_BUF_MAX);
 		return 0;
 	}
-	uint8_t *buf = scratch_buf((size_t)len);
+	uint8_t *buf = scratch_buf(r, (size_t)len);
 	if (!buf && len > 0) {
 		drill_fail(r, ev->line, "runner: out of memory for a %lld-byte read", (long long)len);
 		return 0;
