@@ -141,7 +141,7 @@ void drill_learn_outbound(struct drill_runner *r, const struct drill_wire_pkt *w
 	bool new_open = !r->client_mode || w->seq != r->stack_isn || w->sport != r->local_port;
 	if (!(w->flags & TCP_FLAG_ACK) && new_open) {
 		r->need_peer_isn = true; /* a new active open (not a SYN retransmission) */
-		r->ts_known = false;     /* each connection has its own TS clock offset (RFC 7323 5.4) */
+		r->ts_known = r->ts_paired = false; /* each connection has its own TS offset (RFC 7323 5.4) */
 	}
 	r->stack_isn = w->seq;
 	if (!(w->flags & TCP_FLAG_ACK)) {
@@ -201,7 +201,7 @@ static bool opt_equal(const struct drill_runner *r, const struct drill_tcp_opt *
 		return true;
 	case DRILL_OPT_TS:
 		/* TS val is checked only with --tcp_ts_tick_usecs, ecr never (SYNTAX.md 4.3). */
-		if (r->ts_tick_usecs > 0 && r->ts_known) {
+		if (r->ts_tick_usecs > 0 && r->ts_paired) {
 			int64_t want = ((int64_t)e->a - (int64_t)r->ts_script0) * r->ts_tick_usecs;
 			int64_t got = (int64_t)(int32_t)(a->a - r->ts_actual0) * 1000; /* tapstack's TS clock: 1 ms */
 			int64_t slack = (int64_t)r->tolerance_usecs + 1000;
@@ -359,14 +359,12 @@ static void do_outbound(struct drill_runner *r, const struct drill_event *ev, us
 	}
 	if (w->t < lo || w->t > hi) {
 		if (ev->time.kind != DRILL_TIME_ANY) {
-			
 			drill_fail(r, ev->line, "timing error: expected outbound packet at %.6f sec but happened at %.6f sec; tolerance %.6f sec",
 			           drill_rel_secs(r, t_script), drill_rel_secs(r, w->t), (double)(hi - t_script) / 1e6);
 			explain_packets(r, e, t_script, w);
 			return;
 		}
 	}
-	
 	struct drill_wire_pkt agg = *w;
 	if (r->tso && e->len > w->len && w->len > 0 && !(w->flags & (TCP_FLAG_SYN | TCP_FLAG_RST))) {
 		if (!aggregate(r, e, &agg, hi) && !r->failed) {
@@ -378,10 +376,15 @@ static void do_outbound(struct drill_runner *r, const struct drill_event *ev, us
 	} else {
 		drill_outq_pop(r);
 	}
-	if (e->opts_form == DRILL_OPTS_LIST && !r->ts_known)
+	/*
+	 * The TS clock's baseline: the first outbound TS val written in the script is paired
+	 * with the real one (TS val checks and inbound ecr values are relative to it). Until
+	 * then, a TS seen under `<...>` stands for script value 0 (for ecr mapping only).
+	 */
+	if (e->opts_form == DRILL_OPTS_LIST && !r->ts_paired)
 		for (size_t i = 0; i < e->nopts && i < agg.nopts; i++)
 			if (e->opts[i].kind == DRILL_OPT_TS && agg.opts[i].kind == DRILL_OPT_TS) {
-				r->ts_known = true;
+				r->ts_known = r->ts_paired = true;
 				r->ts_script0 = e->opts[i].a;
 				r->ts_actual0 = agg.opts[i].a;
 				r->ts_time0 = agg.t;

@@ -128,7 +128,8 @@ struct drill_runner {
 	uint32_t stack_isn;        /* learned from tapstack's SYN or SYN-ACK (0 until then) */
 	bool client_mode;          /* tapstack sent the first SYN */
 	bool need_peer_isn;        /* tapstack sent a new SYN: the next `< S.` picks a new peer ISN */
-	bool ts_known;
+	bool ts_known;             /* a real TS val has been seen (inbound ecr can be mapped) */
+	bool ts_paired;            /* ...and paired with a script value (TS val checks possible) */
 	uint32_t ts_script0, ts_actual0; /* first outbound TS val: script value and real value */
 	usec_t ts_time0;
 	uint16_t ip_id;

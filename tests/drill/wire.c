@@ -451,7 +451,7 @@ void drill_inject_packet(struct drill_runner *r, const struct drill_event *ev)
 		r->remote_port = (uint16_t)(DRILL_REMOTE_PORT_BASE + r->conn_count - 1);
 		r->peer_isn = 0x10000000u * r->conn_count + 0x0badcafeu;
 		r->local_port = DRILL_SERVER_PORT;
-		r->ts_known = false; /* a new connection: its own TS clock offset (RFC 7323 5.4) */
+		r->ts_known = r->ts_paired = false; /* a new connection: its own TS offset (RFC 7323 5.4) */
 	} else if ((pk->flags & TCP_FLAG_SYN) && (pk->flags & TCP_FLAG_ACK) && r->client_mode && r->need_peer_isn) {
 		/* The answer to a new SYN of tapstack's; a repeated SYN-ACK keeps the ISN. */
 		r->peer_isn = 0x5eed0000u + 0x01000000u * ++r->conn_count;
