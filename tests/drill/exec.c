@@ -235,6 +235,14 @@ static bool packet_matches(struct drill_runner *r, const struct drill_packet *e,
 {
 	char fe[12], fa[12];
 	uint32_t seq = a->seq - r->stack_isn;
+	if (a->src != DRILL_LOCAL_IP || a->dst != DRILL_REMOTE_IP || a->sport != r->local_port ||
+	    a->dport != r->remote_port) {
+		snprintf(why, size, "live packet addressed %u.%u.%u.%u:%u -> %u.%u.%u.%u:%u, expected the connection's "
+		         "192.168.0.1:%u -> 192.0.2.1:%u", a->src >> 24, (a->src >> 16) & 255, (a->src >> 8) & 255,
+		         a->src & 255, a->sport, a->dst >> 24, (a->dst >> 16) & 255, (a->dst >> 8) & 255, a->dst & 255,
+		         a->dport, r->local_port, r->remote_port);
+		return false;
+	}
 	if (a->flags != e->flags) {
 		snprintf(why, size, "live packet field tcp flags: expected: %s vs actual: %s", drill_flags_str(e->flags, fe),
 		         drill_flags_str(a->flags, fa));
