@@ -556,8 +556,7 @@ void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_inf
 				struct tcp_conn *c = container_of(n, struct tcp_conn, hn);
 				si.state = tcp_ss_names[c->state];
 				si.recv_q = c->rcvq.len;
-				si.send_q = c->snd.max - c->snd.una + (c->sndq.len - (c->snd.max - c->snd.una));
-				si.send_q = c->sndq.len;
+				si.send_q = c->sndq.len; /* not yet acknowledged, sent or not (as ss) */
 			}
 			fn(&si, arg);
 		}
