@@ -257,6 +257,53 @@ static void test_rst_in_close_wait(void **state)
 	th_expect_none(h);
 }
 
+/* A new SYN for a 4-tuple in TIME-WAIT with a sequence number above the old RCV.NXT starts
+ * a new connection (RFC 1122 4.2.2.13, as Linux's TCP_TW_SYN): the listener answers with a
+ * SYN-ACK and the new connection completes. */
+static void test_syn_reuses_time_wait(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	int fd = th_open_passive(h, lfd, &mss, 65535);
+	assert_int_equal(ts_close(sl, fd), 0);
+	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	th_send(h, FINACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
+	th_assert_state(h, TH_PEER_PORT, "TIME-WAIT");
+
+	th_advance(h, 1000);
+	h->irs += 100000;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	struct sockaddr_in peer;
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	th_assert_state(h, TH_PEER_PORT, "ESTABLISHED");
+}
+
+/* Data after the peer's FIN is not part of the stream (RFC 9293 3.10.7.4: the FIN ends it);
+ * recv() keeps reporting end of stream. */
+static void test_data_after_fin_ignored(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	expect_ack_soon(h, 1, 2);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 2, h->iss + 1, 65535, NULL, "late", 4);
+	th_advance(h, 300);
+	struct th_seg s;
+	while (th_pop_seg(h, &s))
+		assert_int_equal(s.hdr.ack, h->irs + 2);
+	char buf[8];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 0);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +315,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_half_close_receives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_with_unread_data_sends_rst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rst_in_close_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_reuses_time_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_after_fin_ignored, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_close", tests, NULL, NULL);
 }

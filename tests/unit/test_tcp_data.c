@@ -16,7 +16,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/byteorder.h"
+#include "core/checksum.h"
 #include "socket/socket.h"
+#include "wire/ipv4.h"
 #include "helpers/tcp_harness.h"
 
 #define DATA (TCP_FLAG_ACK | TH_PSH_ANY)
@@ -121,7 +124,6 @@ static void test_out_of_order_reassembly(void **state)
  * window update (RFC 1122 4.2.3.3 receiver SWS avoidance; Linux tcp_cleanup_rbuf). */
 static void test_no_window_update_after_small_read(void **state)
 {
-	TH_KNOWN_BUG("BUG 1: a window-update ACK after every read");
 	struct th *h = *state;
 	int fd = established(h);
 	send_data(h, 1, 100, 65535);
@@ -333,7 +335,6 @@ static void test_zero_window_persist_probes(void **state)
  * window opens to 3000 and the rest follows. */
 static void test_honour_peer_window(void **state)
 {
-	TH_KNOWN_BUG("BUG 2: a window below one MSS is never used");
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
 	int fd = established(h);
@@ -529,6 +530,156 @@ static void test_fast_retransmit(void **state)
 		fail_msg("no fast retransmit of the first unacknowledged segment after 3 dup ACKs");
 }
 
+/* The send buffer bounds what send() takes (partial writes, then -EAGAIN, POLLOUT clear);
+ * ACKs free room and POLLOUT returns. */
+static void test_send_buffer_full_and_pollout(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	static uint8_t buf[1 << 20];
+	memset(buf, 'b', sizeof(buf));
+	ssize_t total = 0;
+	for (int i = 0; i < 100; i++) {
+		ssize_t r = ts_send(sl, fd, buf, sizeof(buf), 0);
+		if (r == -EAGAIN)
+			break;
+		assert_true(r > 0);
+		total += r;
+	}
+	assert_true(total > 0);
+	assert_true(total < (ssize_t)sizeof(buf) * 100);
+	assert_int_equal(ts_send(sl, fd, buf, 1, 0), -EAGAIN);
+	assert_false(ts_revents(sl, fd) & POLLOUT);
+
+	/* ACK everything sent so far, repeatedly, until the buffer has drained enough. */
+	uint32_t acked = 0;
+	for (int i = 0; i < 200 && !(ts_revents(sl, fd) & POLLOUT); i++) {
+		struct th_seg s;
+		while (th_pop_seg(h, &s))
+			if (s.len && s.hdr.seq + s.len - (h->iss + 1) > acked)
+				acked = s.hdr.seq + s.len - (h->iss + 1);
+		th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1 + acked, 65535, NULL, NULL, 0);
+	}
+	assert_true(ts_revents(sl, fd) & POLLOUT);
+	assert_true(ts_send(sl, fd, buf, 1, 0) == 1);
+}
+
+/* MSG_PEEK leaves the bytes in place; ts_inq counts them. */
+static void test_recv_peek(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	send_data(h, 1, 10, 65535);
+	assert_int_equal(ts_inq(sl, fd), 10);
+	uint8_t a[16], b[16];
+	assert_int_equal(ts_recv(sl, fd, a, 4, MSG_PEEK), 4);
+	assert_int_equal(ts_inq(sl, fd), 10);
+	assert_int_equal(ts_recv(sl, fd, b, sizeof(b), 0), 10);
+	assert_memory_equal(a, b, 4);
+	assert_int_equal(ts_inq(sl, fd), 0);
+}
+
+/* An ACK of data never sent (SEG.ACK > SND.NXT) is not acceptable: the segment is
+ * dropped with its data (RFC 9293 3.10.7.4, fifth check; Linux drops it silently or
+ * answers with an ACK); the connection goes on. */
+static void test_ack_of_unsent_data(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 5000, 65535, NULL, "bogus", 5);
+	struct th_seg s;
+	while (th_pop_seg(h, &s)) {
+		assert_int_equal(s.hdr.flags, TCP_FLAG_ACK);
+		assert_int_equal(s.hdr.seq, h->iss + 1);
+		assert_int_equal(s.hdr.ack, h->irs + 1);
+	}
+	char buf[8];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), -EAGAIN);
+	th_assert_state(h, TH_PEER_PORT, "ESTABLISHED");
+	send_data(h, 1, 5, 65535);
+	recv_check(h, fd, 0, 5);
+}
+
+/* SO_KEEPALIVE (Linux defaults: idle 7200 s, interval 75 s, 9 probes): nothing before two
+ * hours; then probes (SEQ = SND.UNA - 1, no data, as Linux) every 75 s; an answer resets the
+ * idle time; 9 unanswered probes end the connection with ETIMEDOUT. */
+static void test_keepalive(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)), 0);
+	assert_int_equal(th_advance_until_seg(h, 7199 * 1000), -1);
+	long t = th_advance_until_seg(h, 2000);
+	if (t < 0)
+		fail_msg("no keepalive probe after 7200 s idle");
+	th_expect(h, TCP_FLAG_ACK, h->iss, h->irs + 1, TH_ANY, NULL, 0);
+	/* Answered: the connection is alive, the next probe is two hours away again. */
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(th_advance_until_seg(h, 7199 * 1000), -1);
+	assert_true(th_advance_until_seg(h, 2000) >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss, h->irs + 1, TH_ANY, NULL, 0);
+	for (int i = 1; i < 9; i++) {
+		t = th_advance_until_seg(h, 100000);
+		if (t < 74000 || t > 76000)
+			fail_msg("keepalive probe %d after %ld ms, expected 75 s", i + 1, t);
+		th_expect(h, TCP_FLAG_ACK, h->iss, h->irs + 1, TH_ANY, NULL, 0);
+	}
+	assert_int_equal(th_advance_until_seg(h, 100000), -1);
+	assert_null(th_state(h, TH_PEER_PORT));
+	char buf[4];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), -ETIMEDOUT);
+}
+
+/* Every truncation of a data segment (and of its options) goes through the input path
+ * without a crash and without changing the connection; the intact segment still works. */
+static void test_truncated_segments(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	uint8_t f[TH_FRAME_MAX];
+	struct tcp_opts o = th_linux_syn_opts(7);
+	o.sack_count = 2;
+	o.sack[0] = (struct tcp_sack_block){1, 2};
+	o.sack[1] = (struct tcp_sack_block){3, 4};
+	uint32_t len = th_build(h, f, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, &o,
+	                        "0123456789", 10);
+	for (uint32_t cut = 0; cut < len; cut++)
+		th_inject(h, f, cut);
+	th_drain(h);
+	char buf[16];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), -EAGAIN);
+	th_assert_state(h, TH_PEER_PORT, "ESTABLISHED");
+
+	/* A malformed option (length 1) drops the segment and is counted. */
+	uint64_t bad0 = 0;
+	th_counter_find(h, "tcp", "drop_bad_option", &bad0);
+	uint8_t g[TH_FRAME_MAX];
+	struct tcp_opts m = th_mss_opts(1460);
+	uint32_t glen = th_build(h, g, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, &m, "x", 1);
+	uint8_t *tcp = g + 14 + 20;
+	tcp[21] = 1;   /* MSS option length 1 */
+	put_be16(tcp + TCP_OFF_CSUM, 0);
+	uint16_t tcp_len = (uint16_t)(get_be16(g + 14 + IPV4_OFF_TOTLEN) - 20);  /* not glen: padded */
+	uint32_t sum = csum_pseudo_ipv4(TH_PEER_IP, TH_LOCAL_IP, 6, tcp_len);
+	put_be16(tcp + TCP_OFF_CSUM, csum_finish(csum_add(sum, tcp, tcp_len)));
+	th_inject(h, g, glen);
+	uint64_t bad1 = 0;
+	th_counter_find(h, "tcp", "drop_bad_option", &bad1);
+	assert_int_equal(bad1, bad0 + 1);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), -EAGAIN);
+
+	th_inject(h, f, len);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 10);
+	assert_memory_equal(buf, "0123456789", 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -544,6 +695,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retransmission_backoff_and_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmission_then_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fast_retransmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_buffer_full_and_pollout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recv_peek, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_of_unsent_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_segments, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_data", tests, NULL, NULL);
 }

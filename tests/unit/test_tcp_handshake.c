@@ -443,6 +443,100 @@ static void test_syn_retransmission_timeout(void **state)
 	assert_null(th_state(h, 80));
 }
 
+/* A RST for a half-open connection (in window) removes the request (RFC 9293 3.10.7.4,
+ * SYN-RECEIVED, passive open: "return this connection to LISTEN"): no more SYN-ACKs,
+ * nothing to accept, and the late ACK gets a RST. */
+static void test_rst_in_syn_received(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_RST, h->irs + 1, 0, 0, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_null(th_state(h, TH_PEER_PORT));
+	assert_int_equal(th_advance_until_seg(h, 5000), -1);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_RST, h->iss + 1, 0, 0, NULL, 0);
+	struct sockaddr_in peer;
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+}
+
+/* In SYN-RECEIVED an ACK that does not acknowledge our SYN gets <SEQ=SEG.ACK><CTL=RST>
+ * (RFC 9293 3.10.7.4) and the request survives: the right ACK still completes it. */
+static void test_bad_ack_in_syn_received(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1000, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_RST, h->iss + 1000, 0, 0, NULL, 0);
+	struct sockaddr_in peer;
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+}
+
+/* Data on a SYN (no TCP Fast Open) is not acknowledged by the SYN-ACK (Linux discards it;
+ * the peer sends it again after the handshake). */
+static void test_syn_with_data_not_acked(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, "early", 5);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "early", 5);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 6, TH_ANY, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	char buf[16];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 5);
+	assert_memory_equal(buf, "early", 5);
+}
+
+/* Closing a listener resets the connections nobody accepted (RST|ACK, as Linux's
+ * inet_csk_listen_stop) and forgets half-open ones; new SYNs to the port are refused. */
+static void test_listener_close_resets_queue(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	assert_true(open_from_port(h, 42000));
+	uint32_t iss_a = h->iss;
+	h->peer_port = 42001;
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+
+	assert_int_equal(ts_close(sl, lfd), 0);
+	h->peer_port = 42000;
+	struct th_seg s;
+	assert_true(th_pop_seg(h, &s));
+	assert_int_equal(s.hdr.dport, 42000);
+	assert_int_equal(s.hdr.flags & TCP_FLAG_RST, TCP_FLAG_RST);
+	assert_int_equal(s.hdr.seq, iss_a + 1);
+	th_expect_none(h);
+	assert_null(th_state(h, 42000));
+	assert_null(th_state(h, 42001));
+
+	h->peer_port = 42002;
+	th_send(h, TCP_FLAG_SYN, 5000, 0, 65535, &mss, NULL, 0);
+	th_expect(h, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 5001, 0, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +549,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_accept_queue_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_before_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_same_port_eaddrinuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rst_in_syn_received, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_ack_in_syn_received, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_with_data_not_acked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listener_close_resets_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_active_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_retransmission_timeout, setup, teardown),
