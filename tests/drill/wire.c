@@ -538,12 +538,13 @@ bool drill_answer_arp(struct drill_runner *r)
 	for (size_t i = 0; i < n; i++) {
 		struct drill_wire_pkt *w = &q->pkts[(q->head + i) % q->cap];
 		if (w->is_arp) {
-			if (w->arp_op == ARP_OP_REQUEST && w->arp_tpa != DRILL_LOCAL_IP && nanswer < 16)
+			bool ask = w->arp_op == ARP_OP_REQUEST && w->arp_tpa != DRILL_LOCAL_IP;
+			if (ask && nanswer < 16)
 				answer[nanswer++] = w->arp_tpa;
-			drill_vlog(r, "%10.6f   (ARP %s for %u.%u.%u.%u: %s)\n", drill_rel_secs(r, w->t),
-			           w->arp_op == ARP_OP_REQUEST ? "request" : "reply", w->arp_tpa >> 24,
+			drill_vlog(r, "%10.6f   (tapstack's ARP %s %u.%u.%u.%u: %s)\n", drill_rel_secs(r, w->t),
+			           w->arp_op == ARP_OP_REQUEST ? "request for" : "reply to", w->arp_tpa >> 24,
 			           (w->arp_tpa >> 16) & 255, (w->arp_tpa >> 8) & 255, w->arp_tpa & 255,
-			           w->arp_op == ARP_OP_REQUEST ? "answered" : "ignored");
+			           ask ? "answered by the runner" : w->arp_op == ARP_OP_REQUEST ? "gratuitous" : "noted");
 			continue;
 		}
 		q->pkts[(q->head + kept) % q->cap] = *w;
