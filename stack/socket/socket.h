@@ -27,7 +27,28 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-struct socket_layer;
+struct tcp_layer;
+struct tcp_conn;
+struct tcp_listener;
+
+/* One descriptor: a fresh socket, a listener or a connection. Options live here until a
+ * connection or listener exists, which takes a copy (stack/socket/socket.c). */
+struct ts_sock;
+
+struct socket_layer {
+	struct tcp_layer *tcp;
+	struct ts_sock *socks;      /* index = descriptor */
+	uint32_t cap;               /* entries allocated */
+	uint32_t lowest_free;       /* no free descriptor below this one */
+	uint32_t open;              /* descriptors in use */
+};
+
+/* The first descriptor handed out, as a process whose 0-2 are stdio would see. */
+#define TS_FD_FIRST 3
+
+int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp);
+/* Closes every descriptor still open (connections are reset), frees the table. */
+void socket_layer_destroy(struct socket_layer *sl);
 
 int ts_socket(struct socket_layer *sl, int domain, int type, int protocol);
 int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);

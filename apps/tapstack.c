@@ -1,0 +1,631 @@
+/*
+ * tapstack.c - the program: a tapstack instance on a TAP device, its demo servers, and the
+ * `ss` / `stats` client of its control socket.
+ *
+ *   tapstack [--tap NAME] [--addr A.B.C.D/N] [--gateway A.B.C.D] [--mac MAC] [--mtu N]
+ *            [--pcap FILE] [--trace] [--quiet] [--http PORT[:DIR]] [--echo PORT]
+ *            [--discard PORT] [--stall PORT[:BACKLOG]] [--backlog N] [--ctl PATH]
+ *   tapstack ss    [--tap NAME | --ctl PATH]     sockets, like `ss -tan`
+ *   tapstack stats [--tap NAME | --ctl PATH]     counters, like `netstat -s`
+ *
+ * What it owns: the stack (which owns the TAP driver, wrapped by the capture/trace driver),
+ * the servers (struct app, apps/app.h), a unix control socket and a signalfd. The event loop
+ * asks every server for the sockets it waits on, waits in stack_wait_kernel() (which drives
+ * the stack) together with the control socket and the signalfd, then hands out readiness.
+ * SIGINT/SIGTERM end the loop: servers stop, counters are printed, the stack is destroyed
+ * (which flushes the pcap file). docs/program.md walks through it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apps/app.h"
+/* Until the servers land (helper apps), the program builds without them. */
+#if __has_include("apps/servers.h")
+#include "apps/net.h"
+#include "apps/servers.h"
+#define HAVE_SERVERS 1
+#else
+#define HAVE_SERVERS 0
+#define APP_BACKLOG_DEFAULT 128
+#endif
+#include "drivers/pcap.h"
+#include "drivers/tap.h"
+#include "stack.h"
+#include "wire/dump.h"
+#include "wire/ipv4.h"
+
+#define EXIT_USAGE 2
+#define MAX_APPS 16
+#define MAX_POLLFDS 65536
+#define CTL_REQ_MAX 64
+
+struct server_opt {
+	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL } kind;
+	uint16_t port;
+	int backlog;            /* -1: --backlog or the default */
+	const char *dir;
+};
+
+struct options {
+	const char *tap;
+	uint32_t addr;
+	uint8_t prefix_len;
+	uint32_t gateway;
+	uint8_t mac[6];
+	bool mac_set;
+	uint32_t mtu;
+	const char *pcap;
+	bool trace;
+	bool quiet;
+	int backlog;
+	const char *ctl;
+	char ctl_default[108];
+	struct server_opt servers[MAX_APPS];
+	int nservers;
+};
+
+/* The program's state: one instance, reached from app_log() and the log sink. */
+struct program {
+	struct options opt;
+	struct stack stack;
+	usec_t wall_base;       /* CLOCK_REALTIME - CLOCK_MONOTONIC at start, for printed times */
+	bool quiet;
+};
+
+/*
+ * app_log() has no context argument (apps/app.h), so the program keeps a pointer to its one
+ * instance. This is the program, not the stack: stack/ and drivers/ have no globals.
+ */
+static struct program *the_program;
+
+static const char usage_text[] =
+	"usage: tapstack [options]            run a stack on a TAP device\n"
+	"       tapstack ss    [--tap NAME | --ctl PATH]   its sockets, like ss -tan\n"
+	"       tapstack stats [--tap NAME | --ctl PATH]   its counters, like netstat -s\n"
+	"\n"
+	"  --tap NAME            TAP device to attach to or create (default tap0)\n"
+	"  --addr A.B.C.D/N      the stack's address and prefix (default 10.0.0.2/24)\n"
+	"  --gateway A.B.C.D     next hop for destinations off the prefix (default none)\n"
+	"  --mac MAC             the stack's MAC (default: random, locally administered)\n"
+	"  --mtu N               IP MTU, 68..1500 (default 1500)\n"
+	"  --pcap FILE           record every frame both ways (tcpdump -r FILE reads it)\n"
+	"  --trace               print every frame in and out and each TCP state change\n"
+	"  --quiet               do not print server log lines\n"
+	"  --http PORT[:DIR]     HTTP/1.1 server, files from DIR plus built-in pages\n"
+	"  --echo PORT           echo server (RFC 862)\n"
+	"  --discard PORT        discard server (RFC 863)\n"
+	"  --stall PORT[:BACKLOG] a listener that never accepts (watch its queue fill)\n"
+	"  --backlog N           listen() backlog of the servers (default 128)\n"
+	"  --ctl PATH            control socket (default /tmp/tapstack-TAP.sock)\n"
+	"  --help                this text\n"
+	"\n"
+	"The kernel side of the TAP is never configured by tapstack: give it an address yourself,\n"
+	"e.g. ip addr add 10.0.0.1/24 dev tap0; ip link set tap0 up (see README.md).\n";
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("tapstack: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'tapstack --help'.\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+/* ---- time and printing ---- */
+
+static usec_t wall_base_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	usec_t real = (usec_t)ts.tv_sec * USEC_PER_SEC + (usec_t)ts.tv_nsec / 1000u;
+	return real - stack_clock_now();
+}
+
+/* "HH:MM:SS.uuuuuu" of a monotonic time, in local wall-clock time like tcpdump. */
+static void format_time(char *buf, size_t size, usec_t mono)
+{
+	usec_t wall = mono + (the_program ? the_program->wall_base : 0);
+	time_t sec = (time_t)(wall / USEC_PER_SEC);
+	struct tm tm;
+	localtime_r(&sec, &tm);
+	snprintf(buf, size, "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+	         (unsigned)(wall % USEC_PER_SEC));
+}
+
+static void print_line(const char *tag, const char *text)
+{
+	char t[32];
+	format_time(t, sizeof(t), stack_clock_now());
+	printf("%s %s %s\n", t, tag, text);
+}
+
+void app_log(const char *fmt, ...)
+{
+	if (the_program && the_program->quiet)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	print_line("app", line);
+}
+
+/* The stack's log sink: TCP state changes and other trace/debug lines. */
+static void stack_log_sink(void *arg, const char *line)
+{
+	(void)arg;
+	print_line("log", line);
+}
+
+/* The capture driver's frame hook: one tcpdump-style line per frame, in and out. */
+static void trace_frame(void *arg, bool out, const uint8_t *frame, uint32_t len)
+{
+	(void)arg;
+	char line[512];
+	dump_frame(line, sizeof(line), frame, len);
+	print_line(out ? "out" : "in ", line);
+}
+
+/* ---- option parsing ---- */
+
+static long parse_num(const char *what, const char *s, long lo, long hi, char **end_out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || v < lo || v > hi || (!end_out && *end))
+		usage_error("bad %s '%s' (expected a number from %ld to %ld)", what, s, lo, hi);
+	if (end_out)
+		*end_out = end;
+	return v;
+}
+
+static void parse_addr(struct options *o, const char *arg)
+{
+	char buf[32];
+	if (strlen(arg) >= sizeof(buf))
+		usage_error("bad --addr '%s' (expected A.B.C.D/N)", arg);
+	strcpy(buf, arg);
+	char *slash = strchr(buf, '/');
+	o->prefix_len = 24;
+	if (slash) {
+		*slash = '\0';
+		o->prefix_len = (uint8_t)parse_num("prefix length", slash + 1, 1, 32, NULL);
+	}
+	if (ipv4_addr_parse(buf, &o->addr) != 0 || o->addr == 0 || (o->addr >> 24) >= 224 ||
+	    (o->addr >> 24) == 127)
+		usage_error("bad --addr '%s' (expected a unicast A.B.C.D/N)", arg);
+}
+
+static void parse_mac(struct options *o, const char *arg)
+{
+	unsigned m[6];
+	char tail;
+	if (sscanf(arg, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &tail) != 6)
+		usage_error("bad --mac '%s' (expected xx:xx:xx:xx:xx:xx)", arg);
+	for (int i = 0; i < 6; i++)
+		o->mac[i] = (uint8_t)m[i];
+	if (o->mac[0] & 1)
+		usage_error("bad --mac '%s' (a multicast address cannot be a station's)", arg);
+	if ((o->mac[0] | o->mac[1] | o->mac[2] | o->mac[3] | o->mac[4] | o->mac[5]) == 0)
+		usage_error("bad --mac '%s' (all zero)", arg);
+	o->mac_set = true;
+}
+
+static void add_server(struct options *o, int kind, const char *opt, const char *arg)
+{
+	if (o->nservers == MAX_APPS)
+		usage_error("too many servers (at most %d)", MAX_APPS);
+	struct server_opt *s = &o->servers[o->nservers];
+	char *end;
+	s->kind = kind;
+	s->backlog = -1;
+	s->dir = NULL;
+	s->port = (uint16_t)parse_num(opt, arg, 1, 65535, &end);
+	if (*end == ':' && kind == SRV_HTTP && end[1])
+		s->dir = end + 1;
+	else if (*end == ':' && kind == SRV_STALL)
+		s->backlog = (int)parse_num("--stall backlog", end + 1, 0, 65535, NULL);
+	else if (*end)
+		usage_error("bad %s '%s'", opt, arg);
+	for (int i = 0; i < o->nservers; i++)
+		if (o->servers[i].port == s->port)
+			usage_error("port %u is given to two servers", s->port);
+	o->nservers++;
+}
+
+enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
+       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP };
+
+static const struct option long_opts[] = {
+	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
+	{ "gateway", required_argument, NULL, OPT_GATEWAY }, { "mac", required_argument, NULL, OPT_MAC },
+	{ "mtu", required_argument, NULL, OPT_MTU },         { "pcap", required_argument, NULL, OPT_PCAP },
+	{ "trace", no_argument, NULL, OPT_TRACE },           { "quiet", no_argument, NULL, OPT_QUIET },
+	{ "http", required_argument, NULL, OPT_HTTP },       { "echo", required_argument, NULL, OPT_ECHO },
+	{ "discard", required_argument, NULL, OPT_DISCARD }, { "stall", required_argument, NULL, OPT_STALL },
+	{ "backlog", required_argument, NULL, OPT_BACKLOG }, { "ctl", required_argument, NULL, OPT_CTL },
+	{ "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
+};
+
+static void parse_options(struct options *o, int argc, char **argv)
+{
+	o->tap = "tap0";
+	o->addr = IPV4_ADDR(10, 0, 0, 2);
+	o->prefix_len = 24;
+	o->mtu = 1500;
+	o->backlog = APP_BACKLOG_DEFAULT;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TAP:
+			if (!*optarg || strlen(optarg) > 15 || strchr(optarg, '/'))
+				usage_error("bad --tap '%s' (1 to 15 characters, no '/')", optarg);
+			o->tap = optarg;
+			break;
+		case OPT_ADDR: parse_addr(o, optarg); break;
+		case OPT_GATEWAY:
+			if (ipv4_addr_parse(optarg, &o->gateway) != 0 || o->gateway == 0)
+				usage_error("bad --gateway '%s' (expected A.B.C.D)", optarg);
+			break;
+		case OPT_MAC: parse_mac(o, optarg); break;
+		case OPT_MTU: o->mtu = (uint32_t)parse_num("--mtu", optarg, 68, 1500, NULL); break;
+		case OPT_PCAP: o->pcap = optarg; break;
+		case OPT_TRACE: o->trace = true; break;
+		case OPT_QUIET: o->quiet = true; break;
+		case OPT_HTTP: add_server(o, SRV_HTTP, "--http", optarg); break;
+		case OPT_ECHO: add_server(o, SRV_ECHO, "--echo", optarg); break;
+		case OPT_DISCARD: add_server(o, SRV_DISCARD, "--discard", optarg); break;
+		case OPT_STALL: add_server(o, SRV_STALL, "--stall", optarg); break;
+		case OPT_BACKLOG: o->backlog = (int)parse_num("--backlog", optarg, 0, 65535, NULL); break;
+		case OPT_CTL:
+			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+				usage_error("--ctl path '%s' is too long", optarg);
+			o->ctl = optarg;
+			break;
+		case 'h':
+		case OPT_HELP: fputs(usage_text, stdout); exit(0);
+		case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
+		default: usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->gateway) {
+		uint32_t mask = o->prefix_len ? ~0u << (32 - o->prefix_len) : 0;
+		if ((o->gateway & mask) != (o->addr & mask))
+			usage_error("--gateway is not on the prefix of --addr");
+	}
+	if (!o->ctl) {
+		snprintf(o->ctl_default, sizeof(o->ctl_default), "/tmp/tapstack-%s.sock", o->tap);
+		o->ctl = o->ctl_default;
+	}
+}
+
+/* ---- the control socket: server side ---- */
+
+static void ss_line(const struct tcp_sock_info *i, void *arg)
+{
+	FILE *f = arg;
+	char la[16], ra[16], l[32], r[32];
+	ipv4_addr_str(i->laddr, la);
+	ipv4_addr_str(i->raddr, ra);
+	snprintf(l, sizeof(l), "%s:%u", la, i->lport);
+	if (i->rport)
+		snprintf(r, sizeof(r), "%s:%u", ra, i->rport);
+	else
+		snprintf(r, sizeof(r), "%s:*", ra);
+	fprintf(f, "%-10s %-7u %-7u %21s %21s\n", i->state, i->recv_q, i->send_q, l, r);
+}
+
+static void write_ss(struct stack *s, FILE *f)
+{
+	fprintf(f, "%-10s %-7s %-7s %21s %21s\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
+	        "Peer Address:Port");
+	tcp_foreach_sock(&s->tcp, ss_line, f);
+}
+
+static void write_stats(struct stack *s, FILE *f, bool nonzero_only)
+{
+	struct counter_group g[32];
+	size_t n = stack_counter_groups(s, g, 32);
+	for (size_t i = 0; i < n; i++) {
+		bool header = false;
+		for (size_t j = 0; j < g[i].n; j++) {
+			if (nonzero_only && !g[i].values[j])
+				continue;
+			if (!header) {
+				fprintf(f, "%s:\n", g[i].layer);
+				header = true;
+			}
+			fprintf(f, "    %s: %llu\n", g[i].names[j], (unsigned long long)g[i].values[j]);
+		}
+	}
+}
+
+static int ctl_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A leftover socket file from a run that was killed is replaced; a live one is not. */
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			close(fd);
+			return -EADDRINUSE;
+		}
+		close(probe);
+	}
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* One request per connection: a line "ss" or "stats", answered, then closed. */
+static void ctl_serve(struct stack *s, int lfd)
+{
+	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return;
+	/* The client writes its request right after connecting; wait for it at most a second. */
+	struct timeval tv = { 1, 0 };
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	char req[CTL_REQ_MAX + 1];
+	ssize_t n = recv(c, req, CTL_REQ_MAX, 0);
+	if (n <= 0) {
+		close(c);
+		return;
+	}
+	req[n] = '\0';
+	req[strcspn(req, "\r\n")] = '\0';
+	FILE *f = fdopen(c, "w");
+	if (!f) {
+		close(c);
+		return;
+	}
+	if (strcmp(req, "ss") == 0)
+		write_ss(s, f);
+	else if (strcmp(req, "stats") == 0)
+		write_stats(s, f, false);
+	else
+		fprintf(f, "error: unknown request '%s' (ss, stats)\n", req);
+	fclose(f);
+}
+
+/* ---- the control socket: client side (tapstack ss / stats) ---- */
+
+static int ctl_client(const char *path, const char *req)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "tapstack: cannot reach a running tapstack at %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	char line[16];
+	int len = snprintf(line, sizeof(line), "%s\n", req);
+	if (write(fd, line, (size_t)len) != len) {
+		fprintf(stderr, "tapstack: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return 0;
+}
+
+/* ---- servers ---- */
+
+#if HAVE_SERVERS
+static struct app *server_start(struct net *net, const struct server_opt *so, int backlog)
+{
+	int bl = so->backlog >= 0 ? so->backlog : backlog;
+	switch (so->kind) {
+	case SRV_HTTP: return http_app_create(net, so->port, so->dir, bl);
+	case SRV_ECHO: return echo_app_create(net, so->port, bl);
+	case SRV_DISCARD: return discard_app_create(net, so->port, bl);
+	case SRV_STALL: return stall_app_create(net, so->port, bl);
+	}
+	return NULL;
+}
+#else
+struct net {
+	struct socket_layer *sl;
+};
+static struct app *server_start(struct net *net, const struct server_opt *so, int backlog)
+{
+	(void)net, (void)so, (void)backlog;
+	return NULL;
+}
+#endif
+
+static const char *const server_names[] = { "http", "echo", "discard", "stall" };
+
+/* ---- main ---- */
+
+static int run(struct program *p)
+{
+	struct options *o = &p->opt;
+	char err[256];
+	struct netdev *dev;
+	int rc = tap_open(&dev, o->tap, o->mtu, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "tapstack: %s\n", err);
+		return 1;
+	}
+	if (o->pcap || o->trace) {
+		struct pcap_wrap_config pc = {
+			.path = o->pcap,
+			.clock = &p->stack.core.now,
+			.wall_base_usec = p->wall_base,
+			.hook = o->trace ? trace_frame : NULL,
+		};
+		struct netdev *w;
+		if (pcap_wrap(&w, dev, &pc, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tapstack: --pcap %s\n", err);
+			netdev_close(dev);
+			return 1;
+		}
+		dev = w;
+	}
+
+	struct stack_config cfg;
+	stack_config_default(&cfg);
+	cfg.link.addr = o->addr;
+	cfg.link.prefix_len = o->prefix_len;
+	cfg.link.gateway = o->gateway;
+	cfg.link.mtu = o->mtu;
+	memcpy(cfg.link.mac, o->mac, 6);
+	cfg.log = (struct log){ .sink = stack_log_sink, .trace = o->trace };
+	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != (ssize_t)sizeof(cfg.seed))
+		cfg.seed = stack_clock_now() ^ (uint64_t)getpid();
+	rc = stack_init(&p->stack, &cfg, dev, stack_clock_now());
+	if (rc) {
+		fprintf(stderr, "tapstack: cannot start the stack: %s\n", strerror(-rc));
+		return 1;
+	}
+
+	/* Signals arrive as readable data on a signalfd, so the loop handles them in order. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	int cfd = ctl_listen(o->ctl);
+	if (cfd < 0)
+		fprintf(stderr, "tapstack: control socket %s: %s (tapstack ss/stats will not work)\n", o->ctl,
+		        strerror(-cfd));
+
+	char a[16], m[18];
+	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s\n", p->stack.dev->name, ipv4_addr_str(o->addr, a),
+	       o->prefix_len, dump_mac(o->mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
+	       o->trace ? ", trace on" : "");
+
+	struct net net = { .sl = stack_sockets(&p->stack) };
+	struct app *apps[MAX_APPS];
+	int napps = 0, status = 0;
+	for (int i = 0; i < o->nservers; i++) {
+		struct app *ap = server_start(&net, &o->servers[i], o->backlog);
+		if (!ap) {
+			fprintf(stderr, "tapstack: cannot start the %s server on port %u\n",
+			        server_names[o->servers[i].kind], o->servers[i].port);
+			status = 1;
+			goto out;
+		}
+		apps[napps++] = ap;
+		printf("tapstack: %s server on port %u\n", server_names[o->servers[i].kind], o->servers[i].port);
+	}
+
+	struct pollfd *fds = calloc(MAX_POLLFDS, sizeof(*fds));
+	if (!fds) {
+		fprintf(stderr, "tapstack: out of memory\n");
+		status = 1;
+		goto out;
+	}
+	for (bool stop = false; !stop;) {
+		int counts[MAX_APPS], nfds = 0;
+		for (int i = 0; i < napps; i++) {
+			counts[i] = apps[i]->collect(apps[i]->state, fds + nfds, MAX_POLLFDS - nfds);
+			nfds += counts[i];
+		}
+		struct pollfd kfds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = cfd, .events = POLLIN } };
+		int r = stack_wait_kernel(&p->stack, fds, (nfds_t)nfds, kfds, 2, -1);
+		if (r < 0 && r != -EINTR) {
+			fprintf(stderr, "tapstack: wait: %s\n", strerror(-r));
+			status = 1;
+			break;
+		}
+		if (kfds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				printf("tapstack: %s, stopping\n", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+			stop = true;
+		}
+		if (kfds[1].revents & POLLIN)
+			ctl_serve(&p->stack, cfd);
+		if (r > 0 && nfds) {
+			int off = 0;
+			for (int i = 0; i < napps; i++) {
+				apps[i]->dispatch(apps[i]->state, fds + off, counts[i]);
+				off += counts[i];
+			}
+		}
+	}
+	free(fds);
+out:
+	for (int i = napps - 1; i >= 0; i--)
+		apps[i]->stop(apps[i]->state);
+	printf("tapstack: counters (zero counters omitted; `tapstack stats` shows all):\n");
+	write_stats(&p->stack, stdout, true);
+	fflush(stdout);
+	stack_destroy(&p->stack);     /* closes the capture driver: the pcap file is flushed */
+	if (cfd >= 0) {
+		close(cfd);
+		unlink(o->ctl);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct program prog;
+	the_program = &prog;
+	prog.wall_base = wall_base_now();
+	/* Line-buffered even into a pipe or a file, so trace lines keep their order with others'. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (argc > 1 && (strcmp(argv[1], "ss") == 0 || strcmp(argv[1], "stats") == 0)) {
+		const char *req = argv[1];
+		parse_options(&prog.opt, argc - 1, argv + 1);
+		return ctl_client(prog.opt.ctl, req);
+	}
+	parse_options(&prog.opt, argc, argv);
+	prog.quiet = prog.opt.quiet;
+	if (!prog.opt.mac_set) {
+		/* A random locally administered unicast MAC (IEEE 802: bit 1 set, bit 0 clear). */
+		if (getrandom(prog.opt.mac, 6, 0) != 6) {
+			fprintf(stderr, "tapstack: getrandom: %s\n", strerror(errno));
+			return 1;
+		}
+		prog.opt.mac[0] = (uint8_t)((prog.opt.mac[0] & 0xfe) | 0x02);
+	}
+	return run(&prog);
+}

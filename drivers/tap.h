@@ -1,0 +1,22 @@
+/*
+ * tap.h - the real driver: a Linux TAP device (/dev/net/tun, IFF_TAP | IFF_NO_PI).
+ *
+ * tap_open() attaches to the device of that name if it exists (e.g. made beforehand with
+ * `ip tuntap add NAME mode tap`) or creates it. The driver never configures the kernel side:
+ * addresses and link state are the administrator's (or the scripts') business, so the
+ * program cannot disturb the host's own networking. The fd is non-blocking: recv() returns
+ * 0 when nothing is pending (EAGAIN), and stack_poll() drains it until then, in batches.
+ */
+#ifndef TAPSTACK_DRIVERS_TAP_H
+#define TAPSTACK_DRIVERS_TAP_H
+
+#include "drivers/netdev.h"
+
+/*
+ * Opens (or creates) TAP device `name`; mtu is recorded as the netdev's IP MTU (the kernel
+ * side's MTU stays the administrator's). On success *out is the device (netdev_close frees
+ * it) and 0 is returned; otherwise -errno, with a reason in errbuf (errlen bytes).
+ */
+int tap_open(struct netdev **out, const char *name, uint32_t mtu, char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * ip.h - the IP layer: IPv4 input and output (RFC 791, RFC 1122 3.2), reassembly
+ * (RFC 791 3.2, RFC 815), fragmentation on output, and ICMP (RFC 792, RFC 1122 3.2.2).
+ *
+ * Who calls it: stack.c hands every IPv4 payload from ether_input() to ipv4_input(), then
+ * passes a delivered datagram to icmp_input(), tcp_input(), or, for a protocol nobody
+ * handles, icmp_send_unreachable(..., ICMP_UNREACH_PROTOCOL). TCP sends through
+ * ipv4_output(). Below, the IP layer calls link_output_ipv4() with the next hop.
+ *
+ * What it owns: the reassembly slots (each a large pbuf and a 30 s timer on core->timers),
+ * the IP ID counter, the ICMP error rate limiter and the "ip" and "icmp" counters. The
+ * interface address, prefix, gateway and MTU live in the link layer's config
+ * (link->cfg.addr/prefix_len/gateway/mtu): one interface, one place.
+ *
+ * Files: ipv4.c (input, output, routing, fragmentation), reass.c (reassembly), icmp.c.
+ * docs/ipv4.md and docs/icmp.md explain them for a student.
+ */
+#ifndef TAPSTACK_IP_IP_H
+#define TAPSTACK_IP_IP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "core/counters.h"
+#include "core/pbuf.h"
+#include "ip/reass.h"
+
+struct link_layer;
+
+/*
+ * IP counters, one per reason (like `netstat -s` Ip: and IpExt:). Every datagram that
+ * ipv4_input() does not deliver increments exactly one drop_* or reass_* counter.
+ */
+#define IP_COUNTERS(X)                                                                             \
+	X(rx_packets)          /* datagrams handed to ipv4_input (InReceives) */                       \
+	X(rx_delivered)        /* whole datagrams returned to the caller (InDelivers) */               \
+	X(rx_broadcast)        /* of those, to 255.255.255.255 / subnet broadcast / link broadcast */  \
+	X(drop_truncated)      /* shorter than 20 bytes, or than the IHL says */                       \
+	X(drop_bad_version)    /* version field is not 4 */                                            \
+	X(drop_bad_ihl)        /* IHL below 5 (20 bytes) */                                            \
+	X(drop_bad_total_len)  /* total length below the IHL or beyond the frame */                    \
+	X(drop_bad_checksum)   /* header checksum does not verify */                                   \
+	X(drop_bad_src)        /* source broadcast, multicast, loopback, 0.x or our own address */     \
+	X(drop_not_for_us)     /* destination is not our address or a broadcast */                     \
+	X(drop_bad_frag)       /* a fragment whose length is not a multiple of 8, or beyond 65535 */   \
+	X(unknown_proto)       /* delivered datagrams nobody handles (protocol unreachable) */         \
+	X(frag_rx)             /* fragments received (ReasmReqds) */                                   \
+	X(reass_ok)            /* datagrams reassembled (ReasmOKs) */                                  \
+	X(reass_dup)           /* fragments ignored as exact duplicates of data held */                \
+	X(reass_overlap)       /* datagrams dropped: a fragment overlapped with different data */     \
+	X(reass_timeout)       /* datagrams dropped: not complete within the timeout */               \
+	X(reass_no_slot)       /* fragments dropped: every reassembly slot busy */                    \
+	X(reass_no_mem)        /* fragments dropped: byte limit, pool or timer heap exhausted */      \
+	X(reass_too_many_holes) /* datagrams dropped: more holes than a slot tracks */                 \
+	X(reass_too_big)       /* datagrams dropped: reassembled length above 65535 */                \
+	X(tx_packets)          /* datagrams given to ipv4_output (OutRequests) */                      \
+	X(tx_frames)           /* IP packets (whole datagrams or fragments) passed to the link */      \
+	X(tx_fragmented)       /* datagrams sent as fragments (FragOKs) */                            \
+	X(tx_fragments)        /* fragments created (FragCreates) */                                   \
+	X(tx_no_route)         /* no on-link prefix and no gateway (OutNoRoutes): -ENETUNREACH */     \
+	X(tx_df_too_big)       /* DF datagram above the MTU (FragFails): -EMSGSIZE */                 \
+	X(tx_too_big)          /* datagram above 65535 bytes: -EMSGSIZE */                             \
+	X(tx_no_mem)           /* pbuf pool exhausted while building or fragmenting: -ENOBUFS */
+
+struct ip_counters {
+	IP_COUNTERS(COUNTER_FIELD)
+};
+
+/* ICMP counters (like `netstat -s` Icmp:). */
+#define ICMP_COUNTERS(X)                                                                           \
+	X(in_msgs)             /* messages handed to icmp_input */                                     \
+	X(in_echo_requests)                                                                            \
+	X(in_echo_replies)                                                                             \
+	X(in_dest_unreachs)                                                                            \
+	X(in_time_excds)                                                                               \
+	X(in_other)            /* types we accept and ignore */                                        \
+	X(drop_truncated)      /* shorter than the 8-byte ICMP header */                               \
+	X(drop_bad_checksum)                                                                           \
+	X(drop_echo_broadcast) /* echo request to a broadcast address: ignored (Linux default) */     \
+	X(out_msgs)            /* messages sent */                                                     \
+	X(out_echo_replies)                                                                            \
+	X(out_dest_unreachs)                                                                           \
+	X(out_time_excds)                                                                              \
+	X(out_no_mem)          /* no pbuf for a reply or an error */                                   \
+	X(err_ratelimited)     /* errors not sent: the token bucket was empty */                      \
+	X(err_suppressed)      /* errors never sent: about a broadcast, an ICMP error, a fragment */
+
+struct icmp_counters {
+	ICMP_COUNTERS(COUNTER_FIELD)
+};
+
+struct ip_config {
+	uint8_t ttl;                     /* TTL of datagrams we originate (Linux ip_default_ttl 64) */
+	bool tcp_df;                     /* set DF on TCP datagrams, as Linux does (PMTU discovery) */
+	uint32_t reass_timeout_ms;       /* RFC 1122 3.3.2 suggests 60-120 s; Linux ipfrag_time 30 s */
+	uint32_t reass_max_slots;        /* datagrams in reassembly at once, <= IP_REASS_SLOTS_MAX */
+	uint32_t reass_max_bytes;        /* fragment payload bytes held across all slots */
+	bool icmp_echo_ignore_broadcasts; /* Linux icmp_echo_ignore_broadcasts=1 */
+	uint32_t icmp_ratelimit_ms;      /* one error token per this many ms (Linux icmp_ratelimit) */
+	uint32_t icmp_ratelimit_burst;   /* bucket depth in tokens (Linux XRLIM_BURST_FACTOR 6) */
+};
+
+struct ip_layer {
+	struct core *core;
+	struct link_layer *link;         /* below us: address, prefix, gateway, MTU, link_output_ipv4 */
+	struct ip_config cfg;
+	uint16_t next_id;                /* IP identification of the next datagram we send */
+	usec_t icmp_tokens;              /* rate limiter credit in microseconds (token = ratelimit_ms) */
+	usec_t icmp_last;                /* when the credit was last topped up */
+	struct ip_reass reass;
+	struct ip_counters cnt;
+	struct icmp_counters icmp_cnt;
+};
+
+/*
+ * What ipv4_input() learned about a delivered datagram, host order. broadcast: it came as a
+ * link-layer broadcast/multicast or to an IP broadcast address, so nobody may answer it with
+ * an error or a RST (RFC 1122 3.2.2, 4.2.3.10).
+ */
+struct ipv4_rx {
+	uint32_t src, dst;
+	uint8_t proto, ttl, tos;
+	uint16_t hdr_len;
+	bool broadcast;
+};
+
+/* TTL 64, DF on TCP, 30 s reassembly timeout, 16 slots, 512 KiB, ignore broadcast echo, 1000 ms x 6. */
+void ip_config_default(struct ip_config *cfg);
+
+/* 0 or -EINVAL (a config value out of range). The layer keeps core and link, owns nothing yet. */
+int ip_init(struct ip_layer *ip, struct core *core, struct link_layer *link, const struct ip_config *cfg);
+
+/* Frees every reassembly slot and cancels its timer. */
+void ip_destroy(struct ip_layer *ip);
+
+/*
+ * One received IPv4 packet, pb->data at the IP header, pb->len = bytes after the Ethernet
+ * header (may include link padding). ipv4_input owns *pb: returns 1 when a whole datagram is
+ * delivered, and then the caller owns *pb (possibly a new, reassembled pbuf) with data at the
+ * transport header, len = transport length, and the IP header (rx->hdr_len bytes) just before
+ * data; returns 0 when the packet was dropped and counted, or kept for reassembly.
+ */
+int ipv4_input(struct ip_layer *ip, struct pbuf **pb, struct ipv4_rx *rx);
+
+/*
+ * Sends pb (data at the transport header, ext pieces allowed) from src (0: our address) to
+ * dst: next hop on-link or the gateway, fragmented when above the MTU (except TCP with DF).
+ * Always consumes pb. 0, or -ENETUNREACH, -EMSGSIZE, -ENOBUFS, or the link layer's error.
+ */
+int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos);
+
+/* A delivered ICMP message (pb as ipv4_input returned it); consumes pb (reused for an echo reply). */
+void icmp_input(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx);
+
+/*
+ * Destination unreachable with `code` (ICMP_UNREACH_PROTOCOL, _PORT, ...) about the datagram
+ * pb as ipv4_input delivered it; never about a broadcast, an ICMP error or a non-first
+ * fragment (RFC 1122 3.2.2), and rate-limited. Always consumes pb.
+ */
+void icmp_send_unreachable(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx, uint8_t code);
+
+/* Our interface address (host order). */
+uint32_t ip_local_addr(const struct ip_layer *ip);
+
+/* The "ip" and "icmp" counter groups; returns how many were written (at most max). */
+size_t ip_counter_groups(const struct ip_layer *ip, struct counter_group *out, size_t max);
+
+#endif

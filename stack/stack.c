@@ -1,0 +1,191 @@
+/*
+ * stack.c - one stack instance: builds the layers, and is the one place a received frame
+ * climbs them (docs/architecture.md, "Receive: up once").
+ *
+ *   stack_input: ether_input -> ARP:  arp_input
+ *                            -> IPv4: ipv4_input -> ICMP: icmp_input
+ *                                                -> TCP:  tcp_input
+ *                                                -> else: icmp_send_unreachable(protocol)
+ *
+ * Each layer returns what it found (an EtherType, a delivered datagram) instead of calling
+ * upward itself, so no layer needs to see `struct stack` and the include graph stays
+ * one-way. Called by the program's loop (stack/loop.c) and by tests; owns the device, the
+ * pbuf pool, the timer heap and every layer context, all inside `struct stack`.
+ */
+#include "stack.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "wire/ethernet.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
+
+static const char *const stack_counter_names[] = { STACK_COUNTERS(COUNTER_NAME) };
+static const char *const pbuf_counter_names[] = { "alloc_fail" };
+
+void stack_config_default(struct stack_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	link_config_default(&cfg->link);
+	ip_config_default(&cfg->ip);
+	tcp_config_default(&cfg->tcp);
+	cfg->link.addr = IPV4_ADDR(10, 0, 0, 2);
+	cfg->link.prefix_len = 24;
+	cfg->link.mtu = 1500;
+	/* A fixed locally administered MAC for tests; the program draws a random one. */
+	static const uint8_t mac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
+	memcpy(cfg->link.mac, mac, ETH_ALEN);
+	cfg->seed = 1;
+	cfg->pbuf_small_max = PBUF_SMALL_MAX_DEFAULT;
+	cfg->pbuf_large_max = PBUF_LARGE_MAX_DEFAULT;
+}
+
+int stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now)
+{
+	int err;
+	memset(s, 0, sizeof(*s));
+	s->dev = dev;
+	s->core.now = now;
+	s->core.log = cfg->log;
+	rng_seed(&s->core.rng, cfg->seed);
+	pbuf_pool_init(&s->core.pool, cfg->pbuf_small_max, cfg->pbuf_large_max);
+	timer_heap_init(&s->core.timers);
+
+	struct link_config lc = cfg->link;
+	if (!lc.mtu)
+		lc.mtu = dev->mtu ? dev->mtu : 1500;
+	err = link_init(&s->link, &s->core, dev, &lc);
+	if (err)
+		goto fail_core;
+	err = ip_init(&s->ip, &s->core, &s->link, &cfg->ip);
+	if (err)
+		goto fail_link;
+	struct tcp_config tc = cfg->tcp;
+	tc.mtu = lc.mtu;                       /* one interface, one MTU: our MSS is mtu - 40 */
+	err = tcp_init(&s->tcp, &s->core, &s->ip, &tc);
+	if (err)
+		goto fail_ip;
+	err = socket_layer_init(&s->sock, &s->tcp);
+	if (err)
+		goto fail_tcp;
+	link_start(&s->link);
+	return 0;
+
+fail_tcp:
+	tcp_destroy(&s->tcp);
+fail_ip:
+	ip_destroy(&s->ip);
+fail_link:
+	link_destroy(&s->link);
+fail_core:
+	netdev_close(dev);
+	s->dev = NULL;
+	timer_heap_destroy(&s->core.timers);
+	pbuf_pool_destroy(&s->core.pool);
+	return err < 0 ? err : -EINVAL;
+}
+
+void stack_destroy(struct stack *s)
+{
+	/* Top down: sockets release connections before TCP frees its tables, and so on. */
+	socket_layer_destroy(&s->sock);
+	tcp_destroy(&s->tcp);
+	ip_destroy(&s->ip);
+	link_destroy(&s->link);
+	netdev_close(s->dev);
+	s->dev = NULL;
+	timer_heap_destroy(&s->core.timers);
+	pbuf_pool_destroy(&s->core.pool);
+}
+
+/* The stack owns pb afterwards: each branch passes it up or it is freed and counted below it. */
+void stack_input(struct stack *s, struct pbuf *pb)
+{
+	s->cnt.rx_frames++;
+	int type = ether_input(&s->link, pb);
+	if (type < 0)
+		return;                                 /* counted and freed by the link layer */
+	if (type == ETHERTYPE_ARP) {
+		arp_input(&s->link, pb);
+		return;
+	}
+	if (type != ETHERTYPE_IPV4) {
+		/* ether_input only returns the two types we speak; keep the one exit honest anyway. */
+		s->cnt.drop_unknown_ethertype++;
+		pbuf_free(pb);
+		return;
+	}
+	struct ipv4_rx rx;
+	if (ipv4_input(&s->ip, &pb, &rx) != 1)
+		return;                                 /* dropped and counted, or held for reassembly */
+	switch (rx.proto) {
+	case IPPROTO_ICMP_NUM:
+		icmp_input(&s->ip, pb, &rx);
+		return;
+	case IPPROTO_TCP_NUM:
+		tcp_input(&s->tcp, pb, &rx);
+		return;
+	default:
+		/* RFC 1122 3.2.2.1: a host SHOULD answer a protocol it does not implement with
+		 * protocol unreachable; icmp_send_unreachable() applies the broadcast, error,
+		 * fragment and rate-limit rules and always consumes pb. */
+		s->ip.cnt.unknown_proto++;
+		icmp_send_unreachable(&s->ip, pb, &rx, ICMP_UNREACH_PROTOCOL);
+		return;
+	}
+}
+
+int stack_poll(struct stack *s, usec_t now)
+{
+	int taken = 0, err = 0;
+	s->core.now = now;
+	/*
+	 * A bounded batch: a flood on the device cannot starve the timers and the apps; the
+	 * caller polls again at once when the whole batch was used.
+	 */
+	while ((unsigned)taken < STACK_POLL_BATCH) {
+		/* Headroom so a layer may answer in place (an echo reply reuses the request). */
+		struct pbuf *pb = pbuf_alloc(&s->core.pool, PBUF_HEADROOM, NETDEV_RX_ROOM);
+		if (!pb) {
+			s->cnt.drop_pbuf_alloc++;       /* frames stay in the device until buffers return */
+			break;
+		}
+		int n = netdev_recv(s->dev, pb);
+		if (n <= 0) {
+			pbuf_free(pb);
+			if (n < 0) {
+				s->cnt.drv_rx_errors++;
+				err = n;
+			}
+			break;
+		}
+		stack_input(s, pb);
+		taken++;
+	}
+	timer_run(&s->core.timers, now);
+	return taken ? taken : err;
+}
+
+usec_t stack_next_deadline(const struct stack *s)
+{
+	return timer_next(&s->core.timers);
+}
+
+size_t stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max)
+{
+	size_t n = 0;
+	if (n < max)
+		out[n++] = COUNTER_GROUP("stack", stack_counter_names, &s->cnt);
+	n += link_counter_groups(&s->link, out + n, max - n);
+	n += ip_counter_groups(&s->ip, out + n, max - n);
+	n += tcp_counter_groups(&s->tcp, out + n, max - n);
+	if (n < max)
+		out[n++] = COUNTER_GROUP("pbuf", pbuf_counter_names, &s->core.pool.alloc_fail);
+	return n;
+}
+
+struct socket_layer *stack_sockets(struct stack *s)
+{
+	return &s->sock;
+}

@@ -1,0 +1,186 @@
+/*
+ * tcp.h - the TCP layer's public face (RFC 9293, with RFC 1122, 5681, 6298, 6582, 7323,
+ * 2018, 5961, 6528): configuration, the layer context, input from IP and the socket
+ * table for `tapstack ss`.
+ *
+ * Who calls it: stack/stack.c creates the layer (tcp_init), hands it every IPv4 datagram
+ * whose protocol is 6 (tcp_input) and reads its counters; stack/socket/ drives connections
+ * through the calls in "socket-facing calls" below; nothing else sees a TCB.
+ *
+ * What it owns: every listener, half-open request, connection and TIME-WAIT entry, their
+ * timers on core->timers, and the buffers of each connection. Layout of the internals is
+ * in tcp_int.h; the map from RFC 9293 3.10.7 steps to functions is in docs/tcp.md.
+ */
+#ifndef TAPSTACK_TCP_TCP_H
+#define TAPSTACK_TCP_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "core/counters.h"
+
+struct ip_layer;
+struct ipv4_rx;
+struct tcp_conn;
+struct tcp_listener;
+
+/*
+ * Knobs, with Linux's defaults (the sysctl each mirrors in brackets). The packetdrill
+ * runner maps the scripts' sysctl lines onto these.
+ */
+struct tcp_config {
+	uint32_t mtu;                 /* link MTU: our MSS is mtu - 40 (stack.c copies link.mtu) */
+	uint32_t rmem_default;        /* receive buffer bytes [tcp_rmem[1] = 131072] */
+	uint32_t rmem_max;            /* [tcp_rmem[2] = 6291456]; sets the window scale we offer */
+	uint32_t wmem_default;        /* send buffer bytes [tcp_wmem[1] = 16384] */
+	uint32_t wmem_max;            /* [tcp_wmem[2] = 4194304] */
+	bool timestamps;              /* RFC 7323 timestamps [tcp_timestamps = 1] */
+	bool sack;                    /* RFC 2018 SACK-permitted [tcp_sack = 1] */
+	bool window_scaling;          /* RFC 7323 window scale [tcp_window_scaling = 1] */
+	bool abort_on_overflow;       /* RST instead of dropping on a full accept queue [tcp_abort_on_overflow = 0] */
+	uint32_t syn_retries;         /* SYN retransmissions before ETIMEDOUT [tcp_syn_retries = 6] */
+	uint32_t synack_retries;      /* SYN-ACK retransmissions before the request is dropped [tcp_synack_retries = 5] */
+	uint32_t retries2;            /* data retransmissions before ETIMEDOUT [tcp_retries2 = 15] */
+	uint32_t somaxconn;           /* listen backlog clamp [somaxconn = 4096] */
+	uint32_t time_wait_ms;        /* TIME-WAIT hold [TCP_TIMEWAIT_LEN = 60 s] */
+	uint32_t fin_timeout_ms;      /* orphaned FIN-WAIT-2 hold [tcp_fin_timeout = 60 s] */
+	uint32_t rto_min_ms;          /* RFC 6298 floor, Linux's TCP_RTO_MIN = 200 ms */
+	uint32_t rto_init_ms;         /* RFC 6298 2.1: 1 s */
+	uint32_t rto_max_ms;          /* TCP_RTO_MAX = 120 s */
+	uint32_t delack_min_ms;       /* TCP_DELACK_MIN = 40 ms */
+	uint32_t delack_max_ms;       /* TCP_DELACK_MAX = 200 ms */
+	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
+	uint32_t challenge_ack_limit; /* RFC 5961 challenge ACKs per second [tcp_challenge_ack_limit = 1000] */
+	uint32_t ooo_max_segs;        /* out-of-order queue bound per connection */
+	uint32_t keepalive_time_s;    /* [tcp_keepalive_time = 7200] */
+	uint32_t keepalive_intvl_s;   /* [tcp_keepalive_intvl = 75] */
+	uint32_t keepalive_probes;    /* [tcp_keepalive_probes = 9] */
+	uint16_t port_lo, port_hi;    /* ephemeral range [ip_local_port_range = 32768 60999] */
+};
+
+void tcp_config_default(struct tcp_config *cfg);
+
+/* Counters like `netstat -s` (group "tcp"): the RFC 4022 MIB names, then drop reasons. */
+#define TCP_COUNTERS(X)                                                                            \
+	X(ActiveOpens) X(PassiveOpens) X(AttemptFails) X(EstabResets) X(CurrEstab)                 \
+	X(InSegs) X(OutSegs) X(RetransSegs) X(InErrs) X(OutRsts) X(InCsumErrors)                   \
+	X(ListenOverflows) X(ListenDrops)                                                          \
+	X(drop_truncated) X(drop_bad_doff) X(drop_bad_option) X(drop_broadcast)                   \
+	X(drop_no_socket) X(drop_rst_no_socket) X(drop_listen_rst) X(drop_listen_noack_nosyn)        \
+	X(drop_listen_synack) X(drop_syn_queue_full) X(drop_req_bad_ack) X(drop_out_of_window)     \
+	X(drop_paws) X(drop_no_ack) X(drop_ack_unsent) X(drop_old_ack) X(drop_no_memory)           \
+	X(drop_ooo_full) X(drop_after_close) X(drop_synsent) X(drop_timewait)                      \
+	X(SynRetrans) X(SynAckRetrans) X(SynAckTimeouts) X(ReqCreated) X(ReqAccepted)              \
+	X(ChallengeAcks) X(ChallengeAckLimited) X(RstInWindowNotExact) X(SynInSynchronized)        \
+	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \
+	X(RtoExpired) X(Timeouts) X(PersistProbes) X(KeepaliveProbes) X(AbortOnClose)              \
+	X(AbortOnData) X(AbortOnLinger) X(AbortOnTimeout) X(TimeWaitCreated) X(TimeWaitExpired)   \
+	X(TimeWaitRecycled) X(OutputNoMemory)
+
+struct tcp_counters {
+	TCP_COUNTERS(COUNTER_FIELD)
+};
+
+/* One bucket chain of the 4-tuple table or the listen table (see tcp_int.h). */
+struct tcp_hnode;
+
+struct tcp_hash {
+	struct tcp_hnode **b;
+	uint32_t mask;           /* buckets - 1 (a power of two) */
+	uint32_t count;
+};
+
+/* The layer context: lives by value in struct stack. */
+struct tcp_layer {
+	struct core *core;
+	struct ip_layer *ip;
+	struct tcp_config cfg;
+	struct tcp_counters ctr;
+	struct tcp_hash conns;       /* connections, SYN-queue requests and TIME-WAIT, by 4-tuple */
+	struct tcp_hash listeners;   /* listeners, by local port */
+	uint8_t isn_key[16];         /* RFC 6528 secret, random per stack */
+	uint16_t *port_refs;         /* explicit bind()s per local port (65536 entries) */
+	uint32_t nconns;             /* full connections alive (for ss and leak checks) */
+	/* RFC 5961 7: one global budget of challenge ACKs per second, as Linux. */
+	usec_t challenge_stamp;
+	uint32_t challenge_count;
+	struct tcp_conn *all;        /* every connection, for tcp_foreach_sock and destroy */
+};
+
+int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const struct tcp_config *cfg);
+/* Frees every listener, request, connection and TIME-WAIT entry; sends nothing. */
+void tcp_destroy(struct tcp_layer *tl);
+/*
+ * One received TCP segment: pb->data at the TCP header, pb->len the TCP length, the IPv4
+ * header just before data (ipv4_input's contract). Takes ownership of pb (freed, or kept
+ * in a connection's out-of-order queue).
+ */
+void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx);
+size_t tcp_counter_groups(const struct tcp_layer *tl, struct counter_group *out, size_t max);
+
+/* `tapstack ss`: one line per socket, like `ss -tan`. */
+struct tcp_sock_info {
+	const char *state;       /* "LISTEN", "SYN-RECV", "ESTAB", "TIME-WAIT", ... as ss prints them */
+	uint32_t laddr, raddr;   /* host order */
+	uint16_t lport, rport;
+	uint32_t recv_q, send_q; /* LISTEN: accept queue length and backlog */
+};
+void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_info *, void *), void *arg);
+
+/* ---- socket-facing calls (used by stack/socket/socket.c only) ---- */
+
+/* Options a socket carries before it has a connection; copied into every connection it makes. */
+struct tcp_sockopts {
+	uint32_t rcvbuf, sndbuf;   /* bytes (already doubled as Linux does) */
+	bool rcvbuf_locked, sndbuf_locked;
+	bool nodelay, cork, keepalive, reuseaddr;
+	bool linger_on;
+	uint32_t linger_s;
+	uint16_t user_mss;         /* TCP_MAXSEG; 0 = none */
+};
+void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
+
+/* Local port reservations made by bind(). -EADDRINUSE when taken. port 0 picks an ephemeral one. */
+int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr);
+void tcp_port_unbind(struct tcp_layer *tl, uint16_t port);
+
+struct tcp_listener *tcp_listen(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, int backlog,
+                                const struct tcp_sockopts *o, int *err);
+void tcp_listener_set_backlog(struct tcp_listener *l, int backlog);
+/* Next established connection from the accept queue (FIFO) or NULL. The caller owns it. */
+struct tcp_conn *tcp_listener_accept(struct tcp_listener *l);
+uint32_t tcp_listener_queued(const struct tcp_listener *l);
+/* Closes the listener: pending requests are dropped, unaccepted connections reset. */
+void tcp_listener_close(struct tcp_listener *l);
+void tcp_listener_addr(const struct tcp_listener *l, uint32_t *laddr, uint16_t *lport);
+
+/* Active open: sends the SYN. laddr 0 = ours, lport 0 = ephemeral. NULL and *err on failure. */
+struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                             uint16_t rport, const struct tcp_sockopts *o, int *err);
+/* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full). */
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len);
+/* Bytes read, 0 at end of stream, or -errno (-EAGAIN when nothing is there). */
+long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek);
+uint32_t tcp_inq(const struct tcp_conn *c);
+/* how: SHUT_RD, SHUT_WR, SHUT_RDWR. */
+int tcp_shutdown(struct tcp_conn *c, int how);
+/* The socket lets go: FIN (or RST with unread data / SO_LINGER 0); TCP frees it later. */
+void tcp_close(struct tcp_conn *c);
+short tcp_conn_revents(const struct tcp_conn *c);
+short tcp_listener_revents(const struct tcp_listener *l);
+/* SO_ERROR: returns and clears the pending error (positive errno or 0). */
+int tcp_conn_take_error(struct tcp_conn *c);
+void tcp_conn_addrs(const struct tcp_conn *c, uint32_t *laddr, uint16_t *lport, uint32_t *raddr,
+                    uint16_t *rport);
+struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c);
+/* Apply changed options (Nagle/cork flush, buffer sizes). */
+void tcp_conn_opts_changed(struct tcp_conn *c);
+/* TCP_MAXSEG as getsockopt reports it. */
+uint32_t tcp_conn_mss(const struct tcp_conn *c);
+bool tcp_conn_is_connected(const struct tcp_conn *c);
+bool tcp_conn_connecting(const struct tcp_conn *c);
+const char *tcp_conn_state_name(const struct tcp_conn *c);
+
+#endif
