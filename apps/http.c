@@ -1,0 +1,510 @@
+/*
+ * http.c - a small HTTP/1.1 server (RFC 9110, 9112): GET and HEAD of a built-in index
+ * page, of /bytes/N (N bytes of a deterministic pattern, streamed) and of files from a
+ * directory. Keep-alive, pipelining, Content-Length on every answer, 400/404/405/413/505.
+ *
+ * Written only against the socket shim (apps/net.h), so it runs on tapstack and, built
+ * with -DNET_KERNEL, on the kernel's sockets. Parsing and routing are in http_parse.c.
+ *
+ * One connection is a small state machine driven by http_conn_run():
+ *
+ *   read request bytes -> parse a head -> build a response (head + body source)
+ *        ^                                          |
+ *        +---- next pipelined request <---- send until done (partial writes: wait POLLOUT)
+ *
+ * and, when the response says "Connection: close", shutdown(SHUT_WR) then read and
+ * discard until the client closes (closing at once with unread input would send a RST
+ * that can destroy the response in flight: RFC 9112 9.6). Nothing blocks, so a slow client
+ * only ever waits for itself. Bounds: a request head is at most 8 KiB (the only per-
+ * connection buffer, allocated while a request is incomplete); bodies are never buffered:
+ * pattern bytes are sent straight from a 64 KiB table, file bytes are pread() into a
+ * shared scratch buffer at the current offset, so a partial send just resumes there.
+ */
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "apps/http_parse.h"
+#include "apps/server.h"
+#include "apps/servers.h"
+
+#define HTTP_SCRATCH_BYTES (64 * 1024)
+#define HTTP_RESP_HEAD_BYTES 320     /* our response heads are about 200 bytes */
+#define HTTP_PATH_MAX 1024
+/* Per wake-up and connection, so one greedy client cannot starve the others. */
+#define HTTP_BUDGET_BYTES (1024 * 1024)
+#define HTTP_BUDGET_REQUESTS 32
+#define HTTP_IDLE_TIMEOUT_S 75       /* keep-alive or half-sent request, as nginx */
+#define HTTP_LINGER_TIMEOUT_S 5      /* after our FIN, waiting for the client's */
+
+enum http_body { BODY_NONE, BODY_MEM, BODY_PATTERN, BODY_FILE };
+
+struct http_conn {
+	struct conn base;
+	char *in;                 /* HTTP_HEAD_MAX_BYTES while a request is incomplete, else NULL */
+	uint32_t in_len;
+	uint64_t skip;            /* request body bytes still to read and ignore */
+	char head[HTTP_RESP_HEAD_BYTES];
+	uint16_t head_len, head_off;
+	enum http_body body;
+	const char *mem;          /* BODY_MEM */
+	int file_fd;              /* BODY_FILE */
+	uint64_t body_off, body_len;
+	bool close_after;         /* the response being sent is the last one */
+	bool lingering;           /* our FIN is out; reading until the client's */
+	bool yielded;             /* used its budget with work left */
+};
+
+struct http {
+	struct app app;
+	struct server srv;
+	int dir_fd;               /* the served directory, or -1 */
+	time_t date_sec;          /* date_str is the Date field for this second */
+	char date_str[40];
+	uint8_t pattern[HTTP_BYTES_PERIOD]; /* one period of the /bytes pattern */
+	char scratch[HTTP_SCRATCH_BYTES];
+};
+
+static const char http_index_html[] =
+	"<!DOCTYPE html>\n"
+	"<html><head><meta charset=\"utf-8\"><title>tapstack</title></head><body>\n"
+	"<h1>tapstack</h1>\n"
+	"<p>This page was served by <b>tapstack</b>, a TCP/IP stack that runs in user space on a\n"
+	"Linux TAP device: Ethernet, ARP, IPv4, ICMP and TCP are all implemented by the program\n"
+	"you are talking to, not by the kernel. The kernel only moves raw Ethernet frames between\n"
+	"the TAP device and tapstack.</p>\n"
+	"<p>The stack completed the TCP handshake (SYN, SYN-ACK, ACK) on its own and queued the\n"
+	"connection; this HTTP server then took it with accept(), read your request and wrote\n"
+	"this answer through tapstack's socket API.</p>\n"
+	"<h2>Endpoints</h2>\n<ul>\n"
+	"<li><code>GET /</code> - this page</li>\n"
+	"<li><code>GET /bytes/N</code> - N bytes of a fixed pattern: byte i is\n"
+	"(i * 7 + i / 256) mod 256 (up to 1 TiB, streamed)</li>\n"
+	"<li><code>GET /NAME</code> - a file from the directory given with --http PORT:DIR</li>\n"
+	"</ul>\n"
+	"<p>Other demo services may be running too: echo (RFC 862), discard (RFC 863) and a\n"
+	"listener that never calls accept(). See docs/apps.md.</p>\n"
+	"</body></html>\n";
+
+#define HTTP_ERROR_BODY(code, text) #code " " text "\n"
+
+static struct http *http_of(struct server *srv)
+{
+	return CONTAINER_OF(srv, struct http, srv);
+}
+
+/* RFC 9110 6.6.1: an origin server with a clock sends Date. Formatted once a second. */
+static const char *http_date(struct http *h)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != h->date_sec) {
+		h->date_sec = now;
+		gmtime_r(&now, &tm);
+		strftime(h->date_str, sizeof(h->date_str), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	}
+	return h->date_str;
+}
+
+static const char *http_content_type(const char *path)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" }, { ".htm", "text/html; charset=utf-8" },
+		{ ".txt", "text/plain; charset=utf-8" }, { ".md", "text/plain; charset=utf-8" },
+		{ ".css", "text/css" }, { ".js", "text/javascript" }, { ".json", "application/json" },
+		{ ".png", "image/png" }, { ".jpg", "image/jpeg" }, { ".svg", "image/svg+xml" },
+	};
+	const char *dot = strrchr(path, '.');
+	size_t i;
+
+	for (i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* Fills c->head with the status line and fields; the body source is set by the caller. */
+static void http_set_head(struct http *h, struct http_conn *c, const char *status,
+			  const char *type, uint64_t length, const char *extra)
+{
+	int n = snprintf(c->head, sizeof(c->head),
+			 "HTTP/1.1 %s\r\nServer: tapstack\r\nDate: %s\r\nContent-Type: %s\r\n"
+			 "Content-Length: %llu\r\n%s%s\r\n",
+			 status, http_date(h), type, (unsigned long long)length, extra ? extra : "",
+			 c->close_after ? "Connection: close\r\n" : "Connection: keep-alive\r\n");
+
+	/* Cannot happen with our fixed strings; never send a truncated head. */
+	if (n < 0 || (size_t)n >= sizeof(c->head))
+		n = 0;
+	c->head_len = (uint16_t)n;
+	c->head_off = 0;
+}
+
+static void http_error(struct http *h, struct http_conn *c, const char *status,
+		       const char *body, const char *extra, bool head_only)
+{
+	http_set_head(h, c, status, "text/plain; charset=utf-8", strlen(body), extra);
+	c->body = head_only ? BODY_NONE : BODY_MEM;
+	c->mem = body;
+	c->body_off = 0;
+	c->body_len = head_only ? 0 : strlen(body);
+}
+
+/* Opens path below the served directory. RESOLVE_BENEATH makes the kernel refuse any
+ * escape (a symlink pointing out, say) on top of the ".." checks of http_route_target. */
+static int http_open_file(struct http *h, const char *path)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+	long fd = syscall(SYS_openat2, h->dir_fd, path, &how, sizeof(how));
+
+	if (fd < 0 && errno == ENOSYS) /* kernels before 5.6 */
+		fd = openat(h->dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	return (int)fd;
+}
+
+/* Decides the response to one parsed request (or parse failure) and sets it up in c. */
+static void http_respond(struct http *h, struct http_conn *c, enum http_parse_status st,
+			 const struct http_request *req)
+{
+	char path[HTTP_PATH_MAX];
+	uint64_t n = 0;
+	bool head_only;
+	struct stat sb;
+	int fd;
+
+	c->body = BODY_NONE;
+	c->body_off = c->body_len = 0;
+	if (st != HTTP_PARSE_OK) {
+		/* The framing is lost: answer and close (RFC 9112 section 2.2). */
+		c->close_after = true;
+		if (st == HTTP_PARSE_TOO_LARGE)
+			http_error(h, c, "413 Content Too Large",
+				   HTTP_ERROR_BODY(413, "Request head too large"), NULL, false);
+		else if (st == HTTP_PARSE_VERSION)
+			http_error(h, c, "505 HTTP Version Not Supported",
+				   HTTP_ERROR_BODY(505, "HTTP Version Not Supported"), NULL, false);
+		else
+			http_error(h, c, "400 Bad Request", HTTP_ERROR_BODY(400, "Bad Request"), NULL,
+				   false);
+		return;
+	}
+	/* A chunked body cannot be skipped without decoding it: answer, then close. */
+	c->close_after = !req->keep_alive || req->chunked;
+	c->skip = req->content_length;
+	head_only = req->method == HTTP_METHOD_HEAD;
+	if (req->method == HTTP_METHOD_OTHER) {
+		http_error(h, c, "405 Method Not Allowed", HTTP_ERROR_BODY(405, "Method Not Allowed"),
+			   "Allow: GET, HEAD\r\n", false);
+		return;
+	}
+	switch (http_route_target(req->target, req->target_len, &n, path, sizeof(path))) {
+	case HTTP_ROUTE_INDEX:
+		http_set_head(h, c, "200 OK", "text/html; charset=utf-8", sizeof(http_index_html) - 1,
+			      NULL);
+		c->body = BODY_MEM;
+		c->mem = http_index_html;
+		c->body_len = sizeof(http_index_html) - 1;
+		break;
+	case HTTP_ROUTE_BYTES:
+		http_set_head(h, c, "200 OK", "application/octet-stream", n, NULL);
+		c->body = BODY_PATTERN;
+		c->body_len = n;
+		break;
+	case HTTP_ROUTE_FILE:
+		fd = h->dir_fd >= 0 ? http_open_file(h, path) : -1;
+		if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0) {
+			http_error(h, c, "404 Not Found", HTTP_ERROR_BODY(404, "Not Found"), NULL,
+				   head_only);
+			return;
+		}
+		http_set_head(h, c, "200 OK", http_content_type(path), (uint64_t)sb.st_size, NULL);
+		c->body = BODY_FILE;
+		c->file_fd = fd;
+		c->body_len = (uint64_t)sb.st_size;
+		break;
+	case HTTP_ROUTE_NOT_FOUND:
+		http_error(h, c, "404 Not Found", HTTP_ERROR_BODY(404, "Not Found"), NULL, head_only);
+		return;
+	}
+	if (head_only) { /* RFC 9110 9.3.2: the same fields as GET, no content */
+		if (c->body == BODY_FILE)
+			close(c->file_fd);
+		c->body = BODY_NONE;
+		c->body_len = 0;
+	}
+}
+
+/*
+ * Up to `room` body bytes at the current offset: returns a pointer to them (into the
+ * pattern table, the static page, or scratch after a pread) and their count; 0 when the
+ * file cannot be read (it shrank under us: the promised length can no longer be kept).
+ */
+static size_t http_body_view(struct http *h, struct http_conn *c, char *scratch, size_t room,
+			     const void **out)
+{
+	uint64_t left = c->body_len - c->body_off;
+	size_t n = left < room ? (size_t)left : room;
+	ssize_t got;
+
+	switch (c->body) {
+	case BODY_MEM:
+		*out = c->mem + c->body_off;
+		return n;
+	case BODY_PATTERN: {
+		size_t at = (size_t)(c->body_off % HTTP_BYTES_PERIOD);
+
+		if (n > HTTP_BYTES_PERIOD - at)
+			n = HTTP_BYTES_PERIOD - at;
+		*out = h->pattern + at;
+		return n;
+	}
+	case BODY_FILE:
+		got = pread(c->file_fd, scratch, n, (off_t)c->body_off);
+		*out = scratch;
+		return got > 0 ? (size_t)got : 0;
+	case BODY_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* Sends what is left of the response. 1: all sent; 0: would block or out of budget; -1: failed. */
+static int http_send_response(struct http *h, struct http_conn *c, size_t *budget)
+{
+	while (c->head_off < c->head_len || c->body_off < c->body_len) {
+		const void *p;
+		size_t n, hn;
+		ssize_t sent;
+
+		if (*budget == 0) {
+			c->yielded = true;
+			return 0;
+		}
+		hn = (size_t)(c->head_len - c->head_off);
+		if (hn > 0) {
+			/* Head and the first body bytes in one send: one segment for small answers. */
+			const void *b = NULL;
+			size_t bn = c->body_off < c->body_len
+					    ? http_body_view(h, c, h->scratch + hn,
+							     sizeof(h->scratch) - hn, &b)
+					    : 0;
+
+			if (b && b != h->scratch + hn)
+				memcpy(h->scratch + hn, b, bn);
+			memcpy(h->scratch, c->head + c->head_off, hn);
+			p = h->scratch;
+			n = hn + bn;
+		} else {
+			n = http_body_view(h, c, h->scratch, sizeof(h->scratch), &p);
+			if (n == 0)
+				return -1;
+		}
+		sent = net_send(h->srv.net, c->base.fd, p, n);
+		if (sent == -EAGAIN)
+			return 0;
+		if (sent <= 0)
+			return -1;
+		if ((size_t)sent < hn) {
+			c->head_off += (uint16_t)sent;
+		} else {
+			c->head_off = c->head_len;
+			c->body_off += (uint64_t)sent - hn;
+		}
+		*budget = (size_t)sent >= *budget ? 0 : *budget - (size_t)sent;
+	}
+	if (c->body == BODY_FILE)
+		close(c->file_fd);
+	c->body = BODY_NONE;
+	c->head_len = c->head_off = 0;
+	return 1;
+}
+
+static void http_consume(struct http_conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= (uint32_t)n;
+}
+
+/* Runs the connection as far as it can go without blocking. May close it. */
+static void http_conn_run(struct http *h, struct http_conn *c)
+{
+	struct server *srv = &h->srv;
+	size_t budget = HTTP_BUDGET_BYTES;
+	int requests = HTTP_BUDGET_REQUESTS;
+	struct http_request req;
+	ssize_t n;
+
+	c->yielded = false;
+	c->base.deadline = srv->now + HTTP_IDLE_TIMEOUT_S;
+	for (;;) {
+		int rc = http_send_response(h, c, &budget);
+
+		if (rc < 0)
+			goto close;
+		if (rc == 0)
+			return;
+		if (c->lingering)
+			break;
+		if (c->close_after) {
+			/* Our FIN after the last response; then drain until the client's FIN. */
+			net_shutdown(srv->net, c->base.fd, SHUT_WR);
+			c->lingering = true;
+			c->base.deadline = srv->now + HTTP_LINGER_TIMEOUT_S;
+			free(c->in);
+			c->in = NULL;
+			c->in_len = 0;
+			break;
+		}
+		if (c->skip > 0 && c->in_len > 0) {
+			size_t k = c->skip < c->in_len ? (size_t)c->skip : c->in_len;
+
+			http_consume(c, k);
+			c->skip -= k;
+		}
+		if (c->skip == 0 && c->in_len > 0) {
+			enum http_parse_status st = http_parse_request(c->in, c->in_len, &req);
+
+			if (st != HTTP_PARSE_INCOMPLETE) {
+				if (requests-- == 0) {
+					c->yielded = true;
+					return;
+				}
+				http_respond(h, c, st, &req);
+				http_consume(c, st == HTTP_PARSE_OK ? req.head_len : c->in_len);
+				continue;
+			}
+		}
+		/* Need more input: a body to skip goes to scratch, a head to c->in. */
+		if (c->skip > 0) {
+			size_t want = c->skip < sizeof(h->scratch) ? (size_t)c->skip : sizeof(h->scratch);
+
+			n = net_recv(srv->net, c->base.fd, h->scratch, want);
+			if (n > 0)
+				c->skip -= (uint64_t)n;
+		} else {
+			if (!c->in && !(c->in = malloc(HTTP_HEAD_MAX_BYTES)))
+				goto close;
+			n = net_recv(srv->net, c->base.fd, c->in + c->in_len,
+				     HTTP_HEAD_MAX_BYTES - c->in_len);
+			if (n > 0)
+				c->in_len += (uint32_t)n;
+		}
+		if (n == -EAGAIN) {
+			if (c->in_len == 0) { /* idle keep-alive connections hold no buffer */
+				free(c->in);
+				c->in = NULL;
+			}
+			return;
+		}
+		if (n <= 0) /* the client closed (mid-request or between requests) or failed */
+			goto close;
+	}
+	/* Lingering: read and drop until end of stream. */
+	for (;;) {
+		n = net_recv(srv->net, c->base.fd, h->scratch, sizeof(h->scratch));
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0)
+			goto close;
+	}
+close:
+	server_conn_close(srv, &c->base);
+}
+
+static short http_events(struct server *srv, struct conn *base)
+{
+	struct http_conn *c = (struct http_conn *)base;
+
+	(void)srv;
+	if (c->yielded || c->head_off < c->head_len || c->body_off < c->body_len)
+		return POLLOUT;
+	return POLLIN;
+}
+
+static void http_ready(struct server *srv, struct conn *base, short revents)
+{
+	(void)revents; /* errors and hang-ups show up as failed or empty reads and sends */
+	http_conn_run(http_of(srv), (struct http_conn *)base);
+}
+
+static void http_opened(struct server *srv, struct conn *base)
+{
+	(void)srv;
+	((struct http_conn *)base)->file_fd = -1;
+}
+
+static void http_closed(struct server *srv, struct conn *base)
+{
+	struct http_conn *c = (struct http_conn *)base;
+
+	(void)srv;
+	if (c->body == BODY_FILE)
+		close(c->file_fd);
+	free(c->in);
+}
+
+static const struct server_ops http_ops = {
+	.conn_size = sizeof(struct http_conn),
+	.opened = http_opened,
+	.events = http_events,
+	.ready = http_ready,
+	.closed = http_closed,
+};
+
+static int http_collect(void *state, struct pollfd *fds, int max)
+{
+	return server_collect(&((struct http *)state)->srv, fds, max);
+}
+
+static void http_dispatch(void *state, const struct pollfd *fds, int n)
+{
+	server_dispatch(&((struct http *)state)->srv, fds, n);
+}
+
+static void http_stop(void *state)
+{
+	struct http *h = state;
+
+	server_destroy(&h->srv);
+	if (h->dir_fd >= 0)
+		close(h->dir_fd);
+	free(h);
+}
+
+struct app *http_app_create(struct net *net, uint16_t port, const char *dir, int backlog)
+{
+	struct http *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->dir_fd = -1;
+	if (dir) {
+		h->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (h->dir_fd < 0) {
+			app_log("http: cannot open directory %s: %s", dir, strerror(errno));
+			free(h);
+			return NULL;
+		}
+	}
+	http_bytes_fill(h->pattern, 0, sizeof(h->pattern));
+	if (server_init(&h->srv, net, "http", port, backlog, APP_MAX_CONNS_DEFAULT, &http_ops) < 0) {
+		if (h->dir_fd >= 0)
+			close(h->dir_fd);
+		free(h);
+		return NULL;
+	}
+	h->app = (struct app){ .name = "http", .state = h, .collect = http_collect,
+			       .dispatch = http_dispatch, .stop = http_stop };
+	return &h->app;
+}

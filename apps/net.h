@@ -1,0 +1,221 @@
+/*
+ * net.h - the socket shim the demo servers are written against.
+ *
+ * The same server source builds two ways:
+ *   - normally, against tapstack's own socket API (stack/socket/socket.h, ts_* calls on a
+ *     `struct socket_layer`): this is build/tapstack;
+ *   - with -DNET_KERNEL, against the Linux kernel's sockets (socket(2), accept4(2), ...):
+ *     this is build/tapstack-kernel, which `make bench` runs beside tapstack so the two
+ *     stacks are compared with the very same application code.
+ *
+ * Every call is non-blocking and returns >= 0 on success or a negative errno (-EAGAIN,
+ * -ECONNRESET, ...), exactly like the ts_* API; the kernel variant converts -1/errno into
+ * that form. A `struct net` is the context: the socket layer for tapstack, nothing for the
+ * kernel. Descriptors are whatever the underlying API returns, and net_poll() fills revents
+ * without ever waiting: the program's loop does the waiting (apps/app.h).
+ *
+ * Everything is static inline, so the choice is made per object file at compile time and
+ * costs no call.
+ */
+#ifndef TAPSTACK_APPS_NET_H
+#define TAPSTACK_APPS_NET_H
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#ifdef NET_KERNEL
+
+struct net {
+	int unused; /* the kernel needs no context */
+};
+
+static inline int net_err(long rc)
+{
+	return rc < 0 ? -errno : (int)rc;
+}
+
+/* A non-blocking TCP/IPv4 socket. */
+static inline int net_socket(struct net *net)
+{
+	(void)net;
+	return net_err(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+}
+
+static inline int net_bind(struct net *net, int fd, const struct sockaddr_in *addr)
+{
+	(void)net;
+	return net_err(bind(fd, (const struct sockaddr *)addr, sizeof(*addr)));
+}
+
+static inline int net_listen(struct net *net, int fd, int backlog)
+{
+	(void)net;
+	return net_err(listen(fd, backlog));
+}
+
+/* An established connection (non-blocking), or -EAGAIN when the accept queue is empty. */
+static inline int net_accept(struct net *net, int fd, struct sockaddr_in *peer)
+{
+	socklen_t len = sizeof(*peer);
+
+	(void)net;
+	return net_err(accept4(fd, (struct sockaddr *)peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC));
+}
+
+/* MSG_NOSIGNAL: a peer that went away is an -EPIPE to handle, not a SIGPIPE that kills us. */
+static inline ssize_t net_send(struct net *net, int fd, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	(void)net;
+	n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return n < 0 ? -errno : n;
+}
+
+static inline ssize_t net_recv(struct net *net, int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	(void)net;
+	n = recv(fd, buf, len, MSG_DONTWAIT);
+	return n < 0 ? -errno : n;
+}
+
+static inline int net_shutdown(struct net *net, int fd, int how)
+{
+	(void)net;
+	return net_err(shutdown(fd, how));
+}
+
+static inline int net_close(struct net *net, int fd)
+{
+	(void)net;
+	return net_err(close(fd));
+}
+
+static inline int net_setsockopt(struct net *net, int fd, int level, int name, const void *val,
+				 socklen_t len)
+{
+	(void)net;
+	return net_err(setsockopt(fd, level, name, val, len));
+}
+
+/* Fills revents of each entry from the sockets' current state; never waits. */
+static inline int net_poll(struct net *net, struct pollfd *fds, nfds_t n)
+{
+	(void)net;
+	return net_err(poll(fds, n, 0));
+}
+
+#else /* tapstack's own sockets */
+
+#include "socket/socket.h"
+
+struct net {
+	struct socket_layer *sl; /* stack_sockets(&stack) */
+};
+
+/* A non-blocking TCP/IPv4 socket. */
+static inline int net_socket(struct net *net)
+{
+	int fd = ts_socket(net->sl, AF_INET, SOCK_STREAM, 0);
+	int rc;
+
+	if (fd < 0)
+		return fd;
+	rc = ts_set_nonblock(net->sl, fd, true);
+	if (rc < 0) {
+		ts_close(net->sl, fd);
+		return rc;
+	}
+	return fd;
+}
+
+static inline int net_bind(struct net *net, int fd, const struct sockaddr_in *addr)
+{
+	return ts_bind(net->sl, fd, addr);
+}
+
+static inline int net_listen(struct net *net, int fd, int backlog)
+{
+	return ts_listen(net->sl, fd, backlog);
+}
+
+/* An established connection (non-blocking), or -EAGAIN when the accept queue is empty. */
+static inline int net_accept(struct net *net, int fd, struct sockaddr_in *peer)
+{
+	return ts_accept(net->sl, fd, peer, SOCK_NONBLOCK);
+}
+
+static inline ssize_t net_send(struct net *net, int fd, const void *buf, size_t len)
+{
+	return ts_send(net->sl, fd, buf, len, MSG_DONTWAIT);
+}
+
+static inline ssize_t net_recv(struct net *net, int fd, void *buf, size_t len)
+{
+	return ts_recv(net->sl, fd, buf, len, MSG_DONTWAIT);
+}
+
+static inline int net_shutdown(struct net *net, int fd, int how)
+{
+	return ts_shutdown(net->sl, fd, how);
+}
+
+static inline int net_close(struct net *net, int fd)
+{
+	return ts_close(net->sl, fd);
+}
+
+static inline int net_setsockopt(struct net *net, int fd, int level, int name, const void *val,
+				 socklen_t len)
+{
+	return ts_setsockopt(net->sl, fd, level, name, val, len);
+}
+
+/* Fills revents of each entry from the sockets' current state; never waits. */
+static inline int net_poll(struct net *net, struct pollfd *fds, nfds_t n)
+{
+	return ts_poll(net->sl, fds, n);
+}
+
+#endif /* NET_KERNEL */
+
+/*
+ * A listening socket on 0.0.0.0:port with SO_REUSEADDR (so a restarted server does not
+ * wait for old TIME-WAIT connections) and the given backlog. Returns the fd or -errno.
+ */
+static inline int net_listen_tcp(struct net *net, uint16_t port, int backlog)
+{
+	struct sockaddr_in sin;
+	int one = 1;
+	int fd, rc;
+
+	fd = net_socket(net);
+	if (fd < 0)
+		return fd;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_ANY);
+	/* Not every stack has every option; a missing SO_REUSEADDR is not fatal. */
+	(void)net_setsockopt(net, fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	rc = net_bind(net, fd, &sin);
+	if (rc == 0)
+		rc = net_listen(net, fd, backlog);
+	if (rc < 0) {
+		net_close(net, fd);
+		return rc;
+	}
+	return fd;
+}
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * server.c - the listener and connection table shared by the demo servers (see server.h).
+ *
+ * Called by the apps' collect/dispatch, which the program's loop calls once per iteration.
+ * Owns the listening socket, every accepted connection (a malloc'd app struct beginning
+ * with struct conn, freed on close) and two arrays of max_conns pointers.
+ *
+ * The order contract of apps/app.h: dispatch() gets back exactly the entries collect()
+ * appended, in the same order, so `polled[i]` names the owner of fds[i]. A connection
+ * closed during dispatch was appended at most once, so no later entry refers to it;
+ * connections accepted during dispatch are not in `polled` and wait for the next round.
+ */
+#include "apps/server.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/app.h"
+
+static time_t server_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+int server_init(struct server *srv, struct net *net, const char *name, uint16_t port,
+		int backlog, uint32_t max_conns, const struct server_ops *ops)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->name = name;
+	srv->net = net;
+	srv->ops = ops;
+	srv->max_conns = max_conns ? max_conns : 1;
+	srv->now = srv->swept = server_clock();
+	srv->active = calloc(srv->max_conns, sizeof(*srv->active));
+	/* +1: the listener's entry. */
+	srv->polled = calloc(srv->max_conns + 1, sizeof(*srv->polled));
+	if (!srv->active || !srv->polled) {
+		app_log("%s: out of memory for %u connections", name, srv->max_conns);
+		server_destroy(srv);
+		return -ENOMEM;
+	}
+	srv->listen_fd = net_listen_tcp(net, port, backlog);
+	if (srv->listen_fd < 0) {
+		int err = srv->listen_fd;
+
+		app_log("%s: cannot listen on port %u: %s", name, port, strerror(-err));
+		server_destroy(srv);
+		return err;
+	}
+	app_log("%s: listening on port %u (backlog %d)", name, port, backlog);
+	return 0;
+}
+
+void server_conn_close(struct server *srv, struct conn *c)
+{
+	struct conn *last;
+
+	if (srv->ops->closed)
+		srv->ops->closed(srv, c);
+	net_close(srv->net, c->fd);
+	/* Swap-remove keeps `active` dense: O(1), order does not matter. */
+	last = srv->active[--srv->nconns];
+	srv->active[c->index] = last;
+	last->index = c->index;
+	free(c);
+}
+
+void server_destroy(struct server *srv)
+{
+	while (srv->nconns > 0)
+		server_conn_close(srv, srv->active[srv->nconns - 1]);
+	if (srv->active && srv->listen_fd >= 0)
+		net_close(srv->net, srv->listen_fd);
+	free(srv->active);
+	free(srv->polled);
+	srv->active = srv->polled = NULL;
+	srv->listen_fd = -1;
+}
+
+/* Closes connections whose deadline passed. Runs at most once a second: a full scan is
+ * then cheap next to the poll of every connection the loop does anyway. */
+static void server_sweep(struct server *srv)
+{
+	uint32_t i;
+
+	srv->now = server_clock();
+	if (srv->now == srv->swept)
+		return;
+	srv->swept = srv->now;
+	/* Backwards: the swap-remove in server_conn_close only moves an entry already seen. */
+	for (i = srv->nconns; i-- > 0;) {
+		struct conn *c = srv->active[i];
+
+		if (c->deadline && c->deadline <= srv->now)
+			server_conn_close(srv, c);
+	}
+}
+
+int server_collect(struct server *srv, struct pollfd *fds, int max)
+{
+	uint32_t i, start, room;
+	int n = 0;
+
+	server_sweep(srv);
+	srv->npolled = 0;
+	/* At the bound we stop accepting: new connections wait in the stack's accept queue. */
+	if (srv->nconns < srv->max_conns && n < max) {
+		fds[n] = (struct pollfd){ .fd = srv->listen_fd, .events = POLLIN };
+		srv->polled[n++] = NULL;
+	}
+	if (srv->nconns == 0 || n >= max) {
+		srv->npolled = (uint32_t)n;
+		return n;
+	}
+	room = (uint32_t)(max - n);
+	/* When not all connections fit, start where the last round stopped, so each gets its turn. */
+	start = srv->nconns > room ? srv->rotate % srv->nconns : 0;
+	for (i = 0; i < srv->nconns && n < max; i++) {
+		struct conn *c = srv->active[(start + i) % srv->nconns];
+		short ev = srv->ops->events(srv, c);
+
+		if (!ev)
+			continue;
+		fds[n] = (struct pollfd){ .fd = c->fd, .events = ev };
+		srv->polled[n++] = c;
+	}
+	srv->rotate = start + i;
+	srv->npolled = (uint32_t)n;
+	return n;
+}
+
+static void server_accept(struct server *srv)
+{
+	int i;
+
+	for (i = 0; i < SERVER_ACCEPT_BATCH && srv->nconns < srv->max_conns; i++) {
+		struct sockaddr_in peer;
+		struct conn *c;
+		char ip[INET_ADDRSTRLEN];
+		int fd;
+
+		memset(&peer, 0, sizeof(peer));
+		fd = net_accept(srv->net, srv->listen_fd, &peer);
+		if (fd == -EAGAIN || fd == -EWOULDBLOCK)
+			return;
+		if (fd < 0) {
+			/* e.g. -ECONNABORTED (reset while queued) or -EMFILE: try again next round. */
+			app_log("%s: accept() failed: %s", srv->name, strerror(-fd));
+			return;
+		}
+		c = calloc(1, srv->ops->conn_size);
+		if (!c) {
+			app_log("%s: out of memory, closing a new connection", srv->name);
+			net_close(srv->net, fd);
+			return;
+		}
+		c->fd = fd;
+		c->peer = peer;
+		c->index = srv->nconns;
+		srv->active[srv->nconns++] = c;
+		inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
+		app_log("%s: accept() returned %s:%u", srv->name, ip, ntohs(peer.sin_port));
+		if (srv->ops->opened)
+			srv->ops->opened(srv, c);
+		/* The request may already be here (the stack keeps data that arrives before
+		 * accept): try now rather than after another trip through poll. */
+		srv->ops->ready(srv, c, POLLIN);
+	}
+}
+
+void server_dispatch(struct server *srv, const struct pollfd *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n && (uint32_t)i < srv->npolled; i++) {
+		if (!fds[i].revents)
+			continue;
+		if (srv->polled[i] == NULL)
+			server_accept(srv);
+		else
+			srv->ops->ready(srv, srv->polled[i], fds[i].revents);
+	}
+}

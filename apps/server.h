@@ -1,0 +1,82 @@
+/*
+ * server.h - what every demo server shares: one listening socket and a bounded table of
+ * non-blocking connections, driven by the program's poll loop (apps/app.h).
+ *
+ * A server (apps/http.c, echo.c, discard.c) embeds a `struct server` and describes its
+ * connections with `struct server_ops`: how big one connection is (an app struct that
+ * starts with `struct conn`), which events it waits for right now, and what to do when
+ * they come. server.c does the rest: accept() until the queue is empty (logging each
+ * accept, so the demo can show it came after the SYN-ACK), the connection table, the
+ * collect/dispatch bookkeeping, the connection bound and idle deadlines.
+ *
+ * Bounds: at most max_conns connections; at the bound the listener is simply not polled,
+ * so new clients wait in the stack's accept queue (and, when that is full too, their SYNs
+ * are dropped and retried, as with any busy Linux server).
+ */
+#ifndef TAPSTACK_APPS_SERVER_H
+#define TAPSTACK_APPS_SERVER_H
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "apps/net.h"
+
+/* At most this many accept() calls per wake-up, so a connection storm cannot starve the
+ * connections already open. */
+#define SERVER_ACCEPT_BATCH 64
+
+/* The struct that embeds `member` at ptr (each app embeds its struct server). */
+#define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+struct conn {
+	int fd;
+	uint32_t index;            /* position in server.active (owned by server.c) */
+	struct sockaddr_in peer;
+	time_t deadline;           /* monotonic seconds; 0 = none. Past it, the server closes it. */
+};
+
+struct server;
+
+struct server_ops {
+	size_t conn_size; /* sizeof the app's connection struct, which begins with struct conn */
+	/* Optional: a connection was just accepted (the struct is zeroed but for struct conn). */
+	void (*opened)(struct server *srv, struct conn *c);
+	/* The poll events this connection waits for now (POLLIN and/or POLLOUT). */
+	short (*events)(struct server *srv, struct conn *c);
+	/* Its revents: do what can be done without blocking; may call server_conn_close(). */
+	void (*ready)(struct server *srv, struct conn *c, short revents);
+	/* Optional: free what the connection holds. The server closes the fd and frees c. */
+	void (*closed)(struct server *srv, struct conn *c);
+};
+
+struct server {
+	const char *name;          /* "http", "echo", ... for log lines */
+	struct net *net;
+	const struct server_ops *ops;
+	int listen_fd;
+	uint32_t max_conns;
+	uint32_t nconns;
+	struct conn **active;      /* nconns open connections, dense, [max_conns] */
+	struct conn **polled;      /* what collect() appended, in order; NULL = the listener */
+	uint32_t npolled;
+	uint32_t rotate;           /* start of the next collect when not all fit */
+	time_t now;                /* monotonic seconds, refreshed by server_collect() */
+	time_t swept;              /* when deadlines were last checked */
+};
+
+/* Opens the listener on 0.0.0.0:port. Returns 0 or -errno (logged with app_log). */
+int server_init(struct server *srv, struct net *net, const char *name, uint16_t port,
+		int backlog, uint32_t max_conns, const struct server_ops *ops);
+/* Closes every connection and the listener; frees the tables. */
+void server_destroy(struct server *srv);
+/* The struct app collect/dispatch of a server (see apps/app.h). */
+int server_collect(struct server *srv, struct pollfd *fds, int max);
+void server_dispatch(struct server *srv, const struct pollfd *fds, int n);
+/* Closes c's socket (after ops->closed) and frees c. */
+void server_conn_close(struct server *srv, struct conn *c);
+
+#endif
