@@ -87,7 +87,7 @@ static void arp_entry_release(struct link_layer *l, struct arp_entry *e, uint64_
 /*
  * Eviction order when the cache is full: the entry least likely to be needed goes first.
  * STALE (not confirmed lately) before REACHABLE before PROBE before INCOMPLETE (which may
- * hold parked packets), and within a rank the oldest. Linux's neighbour GC similarly
+ * hold parked packets), and within a rank the one confirmed (or created) longest ago. Linux's neighbour GC similarly
  * prefers unreferenced stale entries (net/core/neighbour.c, neigh_forced_gc).
  */
 static int arp_evict_rank(const struct arp_entry *e)
@@ -100,10 +100,6 @@ static int arp_evict_rank(const struct arp_entry *e)
 	}
 }
 
-static usec_t arp_entry_age_key(const struct arp_entry *e)
-{
-	return e->state == ARP_STALE ? e->stale_since : e->confirmed;
-}
 
 /* A FREE entry for ip (evicting one if the cache is full), state still FREE; never NULL. */
 static struct arp_entry *arp_entry_alloc(struct link_layer *l, uint32_t ip)
@@ -120,7 +116,7 @@ static struct arp_entry *arp_entry_alloc(struct link_layer *l, uint32_t ip)
 		}
 		if (!victim || arp_evict_rank(e) < arp_evict_rank(victim) ||
 		    (arp_evict_rank(e) == arp_evict_rank(victim) &&
-		     arp_entry_age_key(e) < arp_entry_age_key(victim))) {
+		     e->confirmed < victim->confirmed)) {
 			victim = e;
 			victim_idx = i;
 		}
