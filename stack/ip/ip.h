@@ -62,7 +62,8 @@ struct link_layer;
 	X(tx_no_route)         /* no on-link prefix and no gateway (OutNoRoutes): -ENETUNREACH */     \
 	X(tx_df_too_big)       /* DF datagram above the MTU (FragFails): -EMSGSIZE */                 \
 	X(tx_too_big)          /* datagram above 65535 bytes: -EMSGSIZE */                             \
-	X(tx_no_mem)           /* pbuf pool exhausted while building or fragmenting: -ENOBUFS */
+	X(tx_no_headroom)      /* the caller's pbuf had no room for the IP header: -ENOBUFS */        \
+	X(tx_no_mem)           /* pbuf pool exhausted while fragmenting: -ENOBUFS */
 
 struct ip_counters {
 	IP_COUNTERS(COUNTER_FIELD)
@@ -163,6 +164,16 @@ void icmp_send_unreachable(struct ip_layer *ip, struct pbuf *pb, const struct ip
 
 /* Our interface address (host order). */
 uint32_t ip_local_addr(const struct ip_layer *ip);
+
+/* 255.255.255.255 or our subnet's directed broadcast (none for /31 and /32, RFC 3021). */
+bool ip_addr_is_broadcast(const struct ip_layer *ip, uint32_t addr);
+
+/*
+ * An address that cannot be the source of a datagram from a single host (RFC 1122 3.2.1.3,
+ * Linux's "martian source"): 0.x (except 0.0.0.0 to the limited broadcast), 127.x,
+ * multicast and class E, a broadcast address, or our own address arriving from outside.
+ */
+bool ip_addr_is_bad_src(const struct ip_layer *ip, uint32_t src, uint32_t dst);
 
 /* The "ip" and "icmp" counter groups; returns how many were written (at most max). */
 size_t ip_counter_groups(const struct ip_layer *ip, struct counter_group *out, size_t max);

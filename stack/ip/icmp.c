@@ -1,0 +1,182 @@
+/*
+ * icmp.c - ICMP for a host (RFC 792, RFC 1122 3.2.2).
+ *
+ * Called by stack.c: icmp_input() for every delivered datagram with protocol 1, and
+ * icmp_send_unreachable() for datagrams nobody handles (code 2, protocol unreachable; UDP,
+ * if it ever exists, would use code 3). reass.c sends "fragment reassembly time exceeded"
+ * through icmp_send_error().
+ *
+ * Echo (RFC 792 "Echo or Echo Reply", RFC 1122 3.2.2.6): the request's pbuf becomes the
+ * reply in place - type 0, same identifier, sequence number and data, new checksum - so a
+ * ping of any size that reassembles is answered without copying (ipv4_output fragments it if
+ * it is above the MTU). Requests to a broadcast address are ignored, as Linux does by default
+ * (icmp_echo_ignore_broadcasts=1: "smurf" amplification). IP options of the request (record
+ * route, timestamp) are not reflected into the reply (RFC 1122 3.2.2.6 SHOULD; not done).
+ *
+ * Errors (RFC 1122 3.2.2): never about an ICMP error, a datagram sent to a broadcast or
+ * multicast address or as a link broadcast, a non-first fragment, or a source that is not a
+ * single host; they quote the offending datagram up to 576 bytes in all, like Linux; and
+ * they are rate-limited by one token bucket (Linux icmp_ratelimit: one token per 1000 ms,
+ * burst 6; Linux keeps a bucket per destination, we keep one for the stack).
+ *
+ * Owns nothing but the counters and the bucket in struct ip_layer.
+ */
+#include "ip/icmp.h"
+
+#include <string.h>
+
+#include "core/checksum.h"
+#include "ip/ip.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
+
+/* Linux's xrlim_allow(): credit grows with time up to burst tokens; an error spends one. */
+static bool icmp_ratelimit_allow(struct ip_layer *ip)
+{
+	usec_t token = (usec_t)ip->cfg.icmp_ratelimit_ms * USEC_PER_MS;
+	usec_t max = token * ip->cfg.icmp_ratelimit_burst;
+	usec_t now = ip->core->now;
+
+	if (token == 0)
+		return true;    /* rate limiting off */
+	if (now > ip->icmp_last)
+		ip->icmp_tokens += now - ip->icmp_last;
+	ip->icmp_last = now;
+	if (ip->icmp_tokens > max)
+		ip->icmp_tokens = max;
+	if (ip->icmp_tokens < token)
+		return false;
+	ip->icmp_tokens -= token;
+	return true;
+}
+
+/* RFC 1122 3.2.2: types that are errors (never answered with an error). Unknown types count too, as in Linux. */
+static bool icmp_type_is_error(uint8_t type)
+{
+	switch (type) {
+	case ICMP_ECHO_REPLY:
+	case ICMP_ECHO_REQUEST:
+	case 9: case 10:                  /* router advertisement / solicitation */
+	case 13: case 14: case 15: case 16: case 17: case 18:  /* timestamp, info, address mask */
+		return false;
+	default:
+		return true;
+	}
+}
+
+void icmp_send_error(struct ip_layer *ip, const uint8_t *dgram, uint32_t len, uint8_t type, uint8_t code)
+{
+	struct ipv4_hdr h;
+	struct icmp_hdr ih = { .type = type, .code = code };
+	struct pbuf *pb;
+	uint32_t quote;
+	uint8_t *p;
+
+	if (ipv4_hdr_parse(dgram, len, &h) < 0) {
+		ip->icmp_cnt.err_suppressed++;
+		return;
+	}
+	/* RFC 1122 3.2.2: not about a non-first fragment, an ICMP error (or one we cannot read),
+	 * or a datagram whose source does not name a single host. */
+	if (h.frag_off != 0 || ip_addr_is_bad_src(ip, h.src, h.dst) || h.src == 0 ||
+	    (h.proto == IPPROTO_ICMP_NUM && (len <= h.ihl || icmp_type_is_error(dgram[h.ihl])))) {
+		ip->icmp_cnt.err_suppressed++;
+		return;
+	}
+	if (!icmp_ratelimit_allow(ip)) {
+		ip->icmp_cnt.err_ratelimited++;
+		return;
+	}
+	quote = len < ICMP_ERROR_MAX_DATAGRAM - IPV4_HDR_MIN - ICMP_HDR_LEN ?
+	        len : ICMP_ERROR_MAX_DATAGRAM - IPV4_HDR_MIN - ICMP_HDR_LEN;
+	pb = pbuf_alloc(&ip->core->pool, PBUF_HEADROOM, ICMP_HDR_LEN + quote);
+	if (!pb) {
+		ip->icmp_cnt.out_no_mem++;
+		return;
+	}
+	p = pbuf_put(pb, ICMP_HDR_LEN + quote);
+	icmp_hdr_emit(p, &ih);    /* "unused" word zero (RFC 792) */
+	memcpy(p + ICMP_HDR_LEN, dgram, quote);
+	put_be16(p + ICMP_OFF_CSUM, csum_finish(csum_add(0, p, pb->len)));
+	ip->icmp_cnt.out_msgs++;
+	if (type == ICMP_DEST_UNREACH)
+		ip->icmp_cnt.out_dest_unreachs++;
+	else if (type == ICMP_TIME_EXCEEDED)
+		ip->icmp_cnt.out_time_excds++;
+	/* Source: our address (the offending datagram was addressed to us, not to a broadcast).
+	 * TOS: precedence "internetwork control" (0xc0) with the original's TOS bits, as Linux. */
+	(void)ipv4_output(ip, pb, 0, h.src, IPPROTO_ICMP_NUM, (uint8_t)((h.tos & 0x1e) | 0xc0));
+}
+
+void icmp_send_unreachable(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx, uint8_t code)
+{
+	uint8_t *dgram;
+
+	if (code == ICMP_UNREACH_PROTOCOL)
+		ip->cnt.unknown_proto++;
+	/* RFC 1122 3.2.2: never about a broadcast or multicast datagram. */
+	if (rx->broadcast || !(dgram = pbuf_push(pb, rx->hdr_len)))
+		ip->icmp_cnt.err_suppressed++;
+	else
+		icmp_send_error(ip, dgram, pb->len, ICMP_DEST_UNREACH, code);
+	pbuf_free(pb);
+}
+
+/* RFC 792 echo: the request becomes the reply in place; pb is handed to ipv4_output. */
+static void icmp_echo_reply(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx)
+{
+	pb->data[ICMP_OFF_TYPE] = ICMP_ECHO_REPLY;
+	pb->data[ICMP_OFF_CODE] = 0;
+	put_be16(pb->data + ICMP_OFF_CSUM, 0);
+	put_be16(pb->data + ICMP_OFF_CSUM, csum_finish(csum_add(0, pb->data, pb->len)));
+	pb->flags = 0;
+	ip->icmp_cnt.out_msgs++;
+	ip->icmp_cnt.out_echo_replies++;
+	/* Source: the address the request was sent to (ours); Linux echoes the TOS. */
+	(void)ipv4_output(ip, pb, 0, rx->src, IPPROTO_ICMP_NUM, rx->tos);
+}
+
+void icmp_input(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx)
+{
+	struct icmp_hdr h;
+	uint64_t *reason;
+
+	ip->icmp_cnt.in_msgs++;
+	if (icmp_hdr_parse(pb->data, pb->len, &h) < 0) {
+		reason = &ip->icmp_cnt.drop_truncated;
+		goto drop;
+	}
+	/* RFC 1122 3.2.2: the checksum covers the whole message; a bad one is discarded. */
+	if (csum_finish(csum_add(0, pb->data, pb->len)) != 0) {
+		reason = &ip->icmp_cnt.drop_bad_checksum;
+		goto drop;
+	}
+	switch (h.type) {
+	case ICMP_ECHO_REQUEST:
+		ip->icmp_cnt.in_echo_requests++;
+		if (rx->broadcast && ip->cfg.icmp_echo_ignore_broadcasts) {
+			reason = &ip->icmp_cnt.drop_echo_broadcast;
+			goto drop;
+		}
+		icmp_echo_reply(ip, pb, rx);
+		return;
+	case ICMP_ECHO_REPLY:
+		ip->icmp_cnt.in_echo_replies++;    /* we send no requests: nothing waits for it */
+		break;
+	case ICMP_DEST_UNREACH:
+		ip->icmp_cnt.in_dest_unreachs++;   /* TCP does not act on soft errors yet */
+		break;
+	case ICMP_TIME_EXCEEDED:
+		ip->icmp_cnt.in_time_excds++;
+		break;
+	default:
+		ip->icmp_cnt.in_other++;
+		break;
+	}
+	pbuf_free(pb);
+	return;
+
+drop:
+	(*reason)++;
+	pbuf_free(pb);
+}
