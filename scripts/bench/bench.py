@@ -60,8 +60,8 @@ class BenchFail(Exception):
 # Process and namespace bookkeeping (everything started is ended by PID on exit).
 
 class Runner:
-    def __init__(self, tag, tmp, verbose):
-        self.tag, self.tmp, self.verbose = tag, tmp, verbose
+    def __init__(self, tag, tmp, logdir, verbose):
+        self.tag, self.tmp, self.logdir, self.verbose = tag, tmp, logdir, verbose
         self.procs = []          # long-running Popen objects (servers, holders, perf)
         self.netns = []          # namespaces we created
         self.cleaned = False
@@ -81,7 +81,7 @@ class Runner:
 
     def spawn(self, cmd, log_name, stdin=subprocess.DEVNULL, nofile=None, stdout=None):
         """Start a long-running process; it is killed by PID at cleanup."""
-        logf = open(os.path.join(self.tmp, log_name), "w")
+        logf = open(os.path.join(self.logdir, log_name), "w")
 
         def pre():
             os.setpgrp()   # our own process group: a Ctrl-C in make reaches us, not it
@@ -169,12 +169,28 @@ def proc_rss_kib(pid):
     return 0
 
 
-def slab_kib():
-    with open("/proc/meminfo") as f:
+# Slab caches a kernel TCP connection's server end occupies. The first four grow on both
+# ends (the client is a kernel socket too), so half their growth is the server's; epoll
+# items exist only on the server (the clients here poll()). tw_sock_TCP is left out on
+# purpose: TIME-WAIT sockets of earlier workloads expire meanwhile and would make noise.
+SLAB_SYMMETRIC = ("TCP", "sock_inode_cache", "filp", "dentry")
+SLAB_SERVER_ONLY = ("eventpoll_epi",)
+
+
+def slab_bytes():
+    """{cache: active_objs * objsize} for the caches above, from /proc/slabinfo."""
+    out = {}
+    with open("/proc/slabinfo") as f:
         for line in f:
-            if line.startswith("Slab:"):
-                return int(line.split()[1])
-    return 0
+            parts = line.split()
+            if parts and parts[0] in SLAB_SYMMETRIC + SLAB_SERVER_ONLY:
+                out[parts[0]] = int(parts[1]) * int(parts[3])
+    return out
+
+
+def slab_server_delta(before, after):
+    d = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    return sum(d.get(k, 0) / 2 for k in SLAB_SYMMETRIC) + sum(d.get(k, 0) for k in SLAB_SERVER_ONLY)
 
 
 # ----------------------------------------------------------------------------------------
@@ -322,7 +338,7 @@ def w_idle(t, cfg, runner):
     t.check()
     n = cfg.idle_conns
     pid = t.proc.pid
-    rss0, slab0 = proc_rss_kib(pid), slab_kib()
+    rss0, slab0 = proc_rss_kib(pid), slab_bytes()
     holder = runner.spawn(t.client(cfg.benchcli, "hold", t.host, str(t.ports["http"]), str(n),
                                    str(cfg.idle_hold_max_s)),
                           "hold-%s.log" % t.key, stdin=subprocess.PIPE, nofile=n + 256,
@@ -338,7 +354,7 @@ def w_idle(t, cfg, runner):
             raise BenchFail("only %d of %d connections established" % (held, n))
         time.sleep(1.0)   # let the server accept and settle every connection
         t.check()
-        rss1, slab1 = proc_rss_kib(pid), slab_kib()
+        rss1, slab1 = proc_rss_kib(pid), slab_bytes()
         rps, _, _, _, errors = run_wrk(t, cfg, False, "/bytes/%d" % SMALL_BODY_BYTES)
     finally:
         holder.stdin.close()
@@ -346,9 +362,10 @@ def w_idle(t, cfg, runner):
     res = {"idle_rss_per_conn": (rss1 - rss0) * 1024 / held, "idle_held_rps": rps,
            "idle_rss_total_kib": rss1, "_errors": errors}
     if t.key != "tapstack":
-        # Kernel sockets live in kernel slab memory, not in the server's RSS; both ends of
-        # each connection are kernel sockets here, so half the slab growth is the server's.
-        res["idle_rss_per_conn"] += (slab1 - slab0) * 1024 / 2 / held
+        # Kernel sockets live in kernel slab memory, not in the server's RSS: add the
+        # server end's share of the slab growth (see SLAB_SYMMETRIC).
+        res["idle_kernel_slab_per_conn"] = slab_server_delta(slab0, slab1) / held
+        res["idle_rss_per_conn"] += res["idle_kernel_slab_per_conn"]
     return res
 
 
@@ -371,7 +388,7 @@ ROWS = [
     ("close_rps", "HTTP Connection: close, 32", "req/s=conn/s", "higher", "wrk -c32 -H 'Connection: close'"),
     ("rtt_median", "1-byte echo RTT median", "us", "lower", "benchcli rtt (TCP_NODELAY)"),
     ("rtt_p99", "1-byte echo RTT p99", "us", "lower", "benchcli rtt"),
-    ("idle_rss_per_conn", "memory per idle conn", "bytes", "lower", "benchcli hold; VmRSS (+slab/2 kernel)"),
+    ("idle_rss_per_conn", "memory per idle conn", "bytes", "lower", "benchcli hold; VmRSS delta (+ slabinfo, kernel)"),
     ("idle_held_rps", "keep-alive req/s, idle held", "req/s", "higher", "wrk -c32 while benchcli hold"),
     ("download_cpu_server", "CPU download, server", "s/GB", "lower", "/proc/PID/task/*/schedstat"),
     ("download_cpu_total", "CPU download, srv+client", "s/GB", "lower", "+ client wait4 rusage"),
@@ -432,14 +449,16 @@ def start_tapstack(runner, cfg, ns, tap):
         return t
     cmd = ["ip", "netns", "exec", ns, exe, "--tap", tap, "--addr", TS_ADDR + "/24",
            "--http", str(HTTP_PORT), "--echo", str(ECHO_PORT), "--discard", str(DISCARD_PORT),
-           "--backlog", str(BACKLOG), "--ctl", os.path.join(runner.tmp, "tapstack.ctl")]
+           "--backlog", str(BACKLOG), "--quiet", "--ctl", os.path.join(runner.tmp, "tapstack.ctl")]
     cmd += cfg.tapstack_args
     t.proc = runner.spawn(cmd, "tapstack.log")
     if not wait_http(t, cfg.start_timeout_s):
         reason = "exited with status %s" % t.proc.returncode if not t.alive() else \
             "no HTTP 200 from %s within %d s" % (t.url("/bytes/1"), cfg.start_timeout_s)
-        tail = open(t.proc.log_path).read().strip().splitlines()[-1:] or [""]
-        t.unavailable = "not available: %s (%s)" % (reason, tail[0][:100])
+        lines = open(t.proc.log_path).read().strip().splitlines()
+        first = next((l for l in lines if re.search(r"error|fail|cannot|usage|invalid", l, re.I)),
+                     lines[0] if lines else "")
+        t.unavailable = "not available: %s (log %s: %s)" % (reason, t.proc.log_path, first.strip()[:100])
     return t
 
 
@@ -451,7 +470,8 @@ def start_kernel(runner, cfg, ns_server, ns_client):
         attempts.append(("kernel (custom)", cfg.kernel_cmd.split()))
     elif os.access(exe, os.X_OK):
         attempts.append(("tapstack-kernel", [exe, "--http", str(HTTP_PORT), "--echo", str(ECHO_PORT),
-                                             "--discard", str(DISCARD_PORT), "--backlog", str(BACKLOG)]))
+                                             "--discard", str(DISCARD_PORT), "--backlog", str(BACKLOG),
+                                             "--quiet"]))
     attempts.append(("standin-py", ["/usr/bin/python3", os.path.join(cfg.here, "standin_server.py"),
                                     str(HTTP_PORT), str(ECHO_PORT), str(DISCARD_PORT)]))
     notes = []
@@ -596,6 +616,8 @@ def print_table(res):
     lines = []
     for r in res["rows"]:
         ts, k, r2 = r["tapstack"], r["kernel"], r["ref2"]
+        if not (ts or k or r2 or r.get("tapstack_error") or r.get("kernel_error")):
+            continue      # a workload left out with --only
         spread = "%s/%s" % ("±%.0f%%" % ts["spread_pct"] if ts else "-",
                             "±%.0f%%" % k["spread_pct"] if k else "-")
         ref = "%s %s" % (r["ref2_name"], fmt(r2["median"])) if r2 else "-"
@@ -694,7 +716,10 @@ def main():
     t_start = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="tsbench-")
     os.chmod(tmp, 0o755)
-    runner = Runner("tsb%d" % os.getpid(), tmp, cfg.verbose)
+    logdir = os.path.join(cfg.out, "logs")
+    shutil.rmtree(logdir, ignore_errors=True)
+    os.makedirs(logdir)
+    runner = Runner("tsb%d" % os.getpid(), tmp, logdir, cfg.verbose)
 
     def on_signal(signum, _frame):
         raise SystemExit(128 + signum)
