@@ -545,6 +545,30 @@ def start_iperf(runner, cfg, ns_server, ns_client):
     return t
 
 
+def tap_ceiling(runner, cfg, ns, pid):
+    """The TAP device's own write() ceiling, on a second, idle TAP in the tapstack namespace
+    (frames the kernel drops right after eth_type_trans): what one frame per syscall costs
+    before any TCP work. Context for the tapstack column, not a row of its own."""
+    tap = "tsbtw%d" % pid
+    runner.sh("ip", "netns", "exec", ns, "ip", "tuntap", "add", "dev", tap, "mode", "tap")
+    runner.sh("ip", "-n", ns, "link", "set", tap, "up")
+    out = {}
+    for size in (1514, 60):
+        fps = []
+        for _ in range(cfg.reps):
+            rc, o, _, _, _ = run_measured(["ip", "netns", "exec", ns, cfg.benchcli, "tapwrite", tap,
+                                           str(size), "50000000", str(cfg.tapwrite_s)], cfg.tapwrite_s + 10)
+            m = re.search(r"fps=(\d+)", o)
+            if rc == 0 and m:
+                fps.append(int(m.group(1)))
+        if fps:
+            med = statistics.median(fps)
+            out["frames_%d" % size] = {"fps_median": med, "gbps_median": med * size * 8 / 1e9,
+                                       "samples_fps": fps}
+    runner.sh("ip", "netns", "exec", ns, "ip", "link", "del", tap, check=False)
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # Profiling (--profile): perf record of the tapstack process during one workload.
 
@@ -696,11 +720,13 @@ def parse_args():
         a.download_bytes = a.upload_bytes = 100 * 1000 * 1000
         a.bulk_max_s, a.wrk_s, a.rtt_count, a.rtt_max_s = 15, 2, 2000, 1.0
         a.idle_conns, a.idle_reps, a.idle_hold_max_s, a.iperf_s = 1000, 1, 30, 1
+        a.tapwrite_s = 0.5
     else:
         a.reps = a.reps or 5
         a.download_bytes = a.upload_bytes = 1000 * 1000 * 1000
         a.bulk_max_s, a.wrk_s, a.rtt_count, a.rtt_max_s = 60, 5, 20000, 3.0
         a.idle_conns, a.idle_reps, a.idle_hold_max_s, a.iperf_s = 10000, 3, 90, 3
+        a.tapwrite_s = 1.0
     a.wrk_threads, a.connections = 1, 32
     a.only = set(x for x in a.only.split(",") if x)
     return a
@@ -731,6 +757,7 @@ def main():
     ensure_tools(runner, cfg.no_install)
     ns_ts, ns_kc, ns_ks, tap = setup_netns(runner, os.getpid())
     runner.log("namespaces: %s (TAP %s), %s <-veth-> %s" % (ns_ts, tap, ns_kc, ns_ks))
+    ceiling = tap_ceiling(runner, cfg, ns_ts, os.getpid())
     ts = start_tapstack(runner, cfg, ns_ts, tap)
     kern = start_kernel(runner, cfg, ns_ks, ns_kc)
     ngx = start_nginx(runner, cfg, ns_ks, ns_kc)
@@ -803,7 +830,7 @@ def main():
             "quick": cfg.quick, "reps": cfg.reps, "duration_s": round(time.monotonic() - t_start, 1),
             "kernel_server": kern.label, "download_bytes": cfg.download_bytes,
             "upload_bytes": cfg.upload_bytes, "wrk": "-t%d -c%d -d%ds" % (cfg.wrk_threads, cfg.connections, cfg.wrk_s),
-            "idle_conns": cfg.idle_conns,
+            "idle_conns": cfg.idle_conns, "tap_write_ceiling": ceiling,
             "topology": {"tapstack": "%s: TAP, kernel side %s, tapstack %s" % (ns_ts, TS_PEER, TS_ADDR),
                          "kernel": "%s %s <-veth-> %s %s" % (ns_kc, K_PEER, ns_ks, K_ADDR)}}
     res = build_results(cfg, samples, failures, [ts, kern, ngx, ipf], meta)
@@ -820,6 +847,11 @@ def main():
     print("ratio = tapstack / kernel (check the unit's direction); spread = ±half the min-max range")
     print("kernel = %s on a veth pair (%s); tapstack on a TAP (%s); 2nd ref in the kernel namespace" % (
         kern.label, meta["topology"]["kernel"], meta["topology"]["tapstack"]))
+    for size in (1514, 60):
+        c = ceiling.get("frames_%d" % size)
+        if c:
+            print("TAP device ceiling (benchcli tapwrite, one %d-byte frame per write(), idle TAP): "
+                  "%.2f Mframes/s = %.2f Gbit/s" % (size, c["fps_median"] / 1e6, c["gbps_median"]))
     print("measured with:")
     for r in ROWS:
         print("  %-28s %s" % (r[1], r[4]))

@@ -11,12 +11,18 @@
  *                                            when the server never closes)
  *   benchcli hold HOST PORT N MAXSEC         open N idle connections, print "held N", keep
  *                                            them until stdin reaches EOF or MAXSEC passes
+ *   benchcli tapwrite TAP SIZE COUNT MAXSEC  the TAP device's own ceiling: write() COUNT
+ *                                            frames of SIZE bytes, one per call, into an
+ *                                            otherwise idle TAP; prints frames/s and Gbit/s
  *
  * Called by scripts/bench/bench.py; built by mk/bench.mk. Every loop is bounded by a count
  * and by MAXSEC, so a stack that stops answering cannot hang the benchmark. Output is one
  * line of key=value pairs, which bench.py parses.
  */
 #include <arpa/inet.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -248,11 +254,59 @@ static int cmd_hold(const struct sockaddr_in *sa, long n, double maxsec)
 	return opened == n ? 0 : 1;
 }
 
+/*
+ * Frames go to a unicast MAC that is not the device's, so the kernel takes each one through
+ * tun_get_user() and netif_rx() and drops it right after eth_type_trans() (PACKET_OTHERHOST):
+ * this is the per-write() cost a userspace stack pays at least once per frame it sends.
+ */
+static int cmd_tapwrite(const char *name, long size, long count, double maxsec)
+{
+	struct ifreq ifr;
+	unsigned char frame[9018];
+	double t0, t1, deadline;
+	long n = 0;
+	int fd;
+
+	if (size < 60 || size > (long)sizeof(frame))
+		return 2;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		perror("benchcli tapwrite: /dev/net/tun");
+		return 1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		perror("benchcli tapwrite: TUNSETIFF");
+		close(fd);
+		return 1;
+	}
+	memset(frame, 0, sizeof(frame));
+	memcpy(frame, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00", 14);
+	t0 = now_sec();
+	deadline = t0 + maxsec;
+	for (; n < count; n++) {
+		if ((n & 1023) == 0 && now_sec() > deadline)
+			break;
+		if (write(fd, frame, (size_t)size) != size) {
+			perror("benchcli tapwrite: write");
+			break;
+		}
+	}
+	t1 = now_sec();
+	close(fd);
+	printf("tapwrite frames=%ld secs=%.6f fps=%.0f gbps=%.4f\n", n, t1 - t0, (double)n / (t1 - t0),
+	       (double)n * (double)size * 8 / (t1 - t0) / 1e9);
+	return n > 0 ? 0 : 1;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: benchcli rtt HOST PORT COUNT MAXSEC\n"
 			"       benchcli upload HOST PORT BYTES MAXSEC\n"
-			"       benchcli hold HOST PORT N MAXSEC\n");
+			"       benchcli hold HOST PORT N MAXSEC\n"
+			"       benchcli tapwrite TAP SIZE COUNT MAXSEC\n");
 	exit(2);
 }
 
@@ -260,9 +314,13 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in sa;
 
-	if (argc != 6 || parse_addr(argv[2], argv[3], &sa) < 0)
+	if (argc != 6)
 		usage();
 	double maxsec = atof(argv[5]);
+	if (strcmp(argv[1], "tapwrite") == 0)
+		return cmd_tapwrite(argv[2], atol(argv[3]), atol(argv[4]), maxsec);
+	if (parse_addr(argv[2], argv[3], &sa) < 0)
+		usage();
 	if (strcmp(argv[1], "rtt") == 0)
 		return cmd_rtt(&sa, atol(argv[4]), maxsec);
 	if (strcmp(argv[1], "upload") == 0)
