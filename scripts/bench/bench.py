@@ -43,6 +43,7 @@ K_ADDR, K_PEER = "10.0.1.2", "10.0.1.1"
 HTTP_PORT, ECHO_PORT, DISCARD_PORT = 80, 7, 9
 NGINX_PORT, IPERF_PORT = 8080, 5201
 BACKLOG = 1024
+MAX_RESTARTS = 3
 SMALL_BODY_BYTES = 100
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -203,6 +204,8 @@ class Target:
         self.ports = ports        # {"http": 80, "echo": 7, "discard": 9} (subset)
         self.proc = proc
         self.unavailable = None   # reason string when the target cannot be measured
+        self.restart = None       # callable that starts the server again (tapstack only)
+        self.crashes = []         # (status, log) of every exit we restarted after
 
     def client(self, *cmd):
         return ["ip", "netns", "exec", self.ns_client] + list(cmd)
@@ -217,8 +220,16 @@ class Target:
         if self.unavailable:
             raise BenchFail(self.unavailable)
         if not self.alive():
-            self.unavailable = "%s exited (status %s), see %s" % (
-                self.label, self.proc.returncode, self.proc.log_path)
+            why = "%s exited (status %s), see %s" % (self.label, self.proc.returncode, self.proc.log_path)
+            self.crashes.append(why)
+            # A crash is itself a finding (it is reported); restart a bounded number of
+            # times so that one bug does not blank every later row.
+            if self.restart and len(self.crashes) <= MAX_RESTARTS:
+                print("  %s; restarting it" % why, flush=True)
+                self.restart(self)
+                if not self.unavailable:
+                    return
+            self.unavailable = why
             raise BenchFail(self.unavailable)
 
     def server_cpu(self):
@@ -451,14 +462,23 @@ def start_tapstack(runner, cfg, ns, tap):
            "--http", str(HTTP_PORT), "--echo", str(ECHO_PORT), "--discard", str(DISCARD_PORT),
            "--backlog", str(BACKLOG), "--quiet", "--ctl", os.path.join(runner.tmp, "tapstack.ctl")]
     cmd += cfg.tapstack_args
-    t.proc = runner.spawn(cmd, "tapstack.log")
-    if not wait_http(t, cfg.start_timeout_s):
-        reason = "exited with status %s" % t.proc.returncode if not t.alive() else \
-            "no HTTP 200 from %s within %d s" % (t.url("/bytes/1"), cfg.start_timeout_s)
-        lines = open(t.proc.log_path).read().strip().splitlines()
-        first = next((l for l in lines if re.search(r"error|fail|cannot|usage|invalid", l, re.I)),
-                     lines[0] if lines else "")
-        t.unavailable = "not available: %s (log %s: %s)" % (reason, t.proc.log_path, first.strip()[:100])
+
+    def launch(target):
+        if target.proc and target.proc in runner.procs:
+            runner.stop(target.proc)
+        name = "tapstack.log" if not target.crashes else "tapstack-%d.log" % len(target.crashes)
+        target.proc = runner.spawn(cmd, name)
+        target.unavailable = None
+        if not wait_http(target, cfg.start_timeout_s):
+            reason = "exited with status %s" % target.proc.returncode if not target.alive() else \
+                "no HTTP 200 from %s within %d s" % (target.url("/bytes/1"), cfg.start_timeout_s)
+            lines = open(target.proc.log_path).read().strip().splitlines()
+            first = next((l for l in lines if re.search(r"error|fail|cannot|usage|invalid", l, re.I)),
+                         lines[0] if lines else "")
+            target.unavailable = "not available: %s (log %s: %s)" % (
+                reason, target.proc.log_path, first.strip()[:100])
+    t.restart = launch
+    launch(t)
     return t
 
 
@@ -718,7 +738,7 @@ def parse_args():
     if a.quick:
         a.reps = a.reps or 2
         a.download_bytes = a.upload_bytes = 100 * 1000 * 1000
-        a.bulk_max_s, a.wrk_s, a.rtt_count, a.rtt_max_s = 15, 2, 2000, 1.0
+        a.bulk_max_s, a.wrk_s, a.rtt_count, a.rtt_max_s = 5, 2, 2000, 1.0
         a.idle_conns, a.idle_reps, a.idle_hold_max_s, a.iperf_s = 1000, 1, 30, 1
         a.tapwrite_s = 0.5
     else:
@@ -768,7 +788,7 @@ def main():
     for note in getattr(kern, "notes", []):
         runner.log("  note: " + note)
 
-    samples, failures = {}, {}
+    samples, failures, skip = {}, {}, set()
 
     def record(tkey, res, ref2name=None):
         for k, v in res.items():
@@ -806,6 +826,8 @@ def main():
             if ref:
                 plan.append(("ref2", ref[0], ref[2], ref[1]))
             for tkey, t, f, rname in plan:
+                if (name, tkey) in skip:
+                    continue
                 try:
                     res = f(t, cfg)
                     record(tkey, res, rname)
@@ -815,6 +837,7 @@ def main():
                         " (errors %d)" % errs if errs else ""))
                 except BenchFail as e:
                     fail(tkey, keys, str(e))
+                    skip.add((name, tkey))     # bounded time: no more reps of a failing one
                     if rep == 0 or not t.unavailable:
                         runner.log("  rep %d %-8s failed: %s" % (rep + 1, tkey, e))
     if cfg.profile and not ts.unavailable:
@@ -833,6 +856,7 @@ def main():
             "idle_conns": cfg.idle_conns, "tap_write_ceiling": ceiling,
             "topology": {"tapstack": "%s: TAP, kernel side %s, tapstack %s" % (ns_ts, TS_PEER, TS_ADDR),
                          "kernel": "%s %s <-veth-> %s %s" % (ns_kc, K_PEER, ns_ks, K_ADDR)}}
+    meta["tapstack_crashes"] = ts.crashes
     res = build_results(cfg, samples, failures, [ts, kern, ngx, ipf], meta)
     with open(os.path.join(cfg.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
@@ -858,6 +882,8 @@ def main():
     for t in (ts, kern, ngx, ipf):
         if t and t.unavailable:
             print("%s: %s" % (t.key, t.unavailable))
+    for why in ts.crashes:
+        print("tapstack crashed during the run: " + why)
     for (tk, key), why in sorted(failures.items()):
         if not samples.get((tk, key)) and not (tk == "tapstack" and ts.unavailable):
             print("failed %s %s: %s" % (tk, key, why))
