@@ -4,8 +4,13 @@
 #   make test-unit       cmocka unit and packet-level tests (no root, seconds)
 #   make test-san        the unit tests again under ASan + UBSan
 #   make check-layering  fail if an #include points upward (see docs/architecture.md)
-#   make test            everything: layering, unit, sanitizer, integration (root; installs packages)
-#   make demo / run      see README.md
+#   make test-net        integration tests with real Linux clients in network namespaces (root)
+#   make test            everything: deps, layering, unit, sanitizer, integration, + $(TEST_EXTRA)
+#   make demo            the story of a connection, in a namespace it creates (root)
+#   make run [NETNS=NAME]  the stack and its servers on a TAP until Ctrl-C (root)
+#   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over stack_input with a seed corpus
+#   make valgrind        the unit tests under valgrind (leaks are errors)
+#   make deps            install missing Debian packages (scripts/deps.sh)
 #
 # Sources are found by wildcard: a new .c file under stack/ or drivers/ joins the library,
 # a new tests/unit/test_*.c becomes a test program. Feature areas may add rules in mk/*.mk.
@@ -29,8 +34,12 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libtapstack.a
 
+# mk/*.mk files append make targets to TEST_EXTRA; `make test` runs them after the rest. Each
+# must end its output with a line "... N passed, N failed" (scripts/test-all.sh sums them).
+TEST_EXTRA ?=
+
 .SECONDARY:
-.PHONY: all lib tests test-unit test-san check-layering clean help
+.PHONY: all lib tests test-unit test-san check-layering clean help test test-net deps demo run fuzz valgrind
 all: lib $(BUILD)/tapstack tests
 
 lib: $(LIB)
@@ -65,6 +74,38 @@ test-san:
 
 check-layering:
 	@scripts/check-layering.sh
+
+deps:
+	@scripts/deps.sh
+
+# Root: each tests/net/test_*.sh makes its own namespace and TAP and cleans up.
+test-net: all
+	@scripts/run-net-tests.sh $(sort $(wildcard tests/net/test_*.sh))
+
+test:
+	@scripts/test-all.sh deps check-layering test-unit test-san test-net $(TEST_EXTRA)
+
+demo: all
+	@scripts/demo.sh
+
+run: all
+	@NETNS=$(NETNS) scripts/run.sh
+
+VALGRIND := valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+valgrind: $(TEST_BINS)
+	@scripts/run-unit-tests.sh --wrap "$(VALGRIND)" $(TEST_BINS)
+
+# libFuzzer over stack_input: the library is rebuilt with clang's coverage instrumentation.
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD := build/fuzz
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+fuzz:
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) OPT="-O1 -g $(FUZZ_FLAGS)" lib
+	clang $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -I stack -I . \
+		-o $(FUZZ_BUILD)/fuzz_stack_input tests/fuzz/fuzz_stack_input.c $(FUZZ_BUILD)/libtapstack.a
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/fuzz_stack_input -max_total_time=$(FUZZ_SECONDS) -max_len=1600 \
+		$(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf build

@@ -32,15 +32,8 @@
 #include <unistd.h>
 
 #include "apps/app.h"
-/* Until the servers land (helper apps), the program builds without them. */
-#if __has_include("apps/servers.h")
 #include "apps/net.h"
 #include "apps/servers.h"
-#define HAVE_SERVERS 1
-#else
-#define HAVE_SERVERS 0
-#define APP_BACKLOG_DEFAULT 128
-#endif
 #include "drivers/pcap.h"
 #include "drivers/tap.h"
 #include "stack.h"
@@ -334,12 +327,12 @@ static void ss_line(const struct tcp_sock_info *i, void *arg)
 		snprintf(r, sizeof(r), "%s:%u", ra, i->rport);
 	else
 		snprintf(r, sizeof(r), "%s:*", ra);
-	fprintf(f, "%-10s %-7u %-7u %21s %21s\n", i->state, i->recv_q, i->send_q, l, r);
+	fprintf(f, "%-10s %-7u %-7u %-22s %-22s\n", i->state, i->recv_q, i->send_q, l, r);
 }
 
 static void write_ss(struct stack *s, FILE *f)
 {
-	fprintf(f, "%-10s %-7s %-7s %21s %21s\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
+	fprintf(f, "%-10s %-7s %-7s %-22s %-22s\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
 	        "Peer Address:Port");
 	tcp_foreach_sock(&s->tcp, ss_line, f);
 }
@@ -450,7 +443,6 @@ static int ctl_client(const char *path, const char *req)
 
 /* ---- servers ---- */
 
-#if HAVE_SERVERS
 static struct app *server_start(struct net *net, const struct server_opt *so, int backlog)
 {
 	int bl = so->backlog >= 0 ? so->backlog : backlog;
@@ -462,16 +454,6 @@ static struct app *server_start(struct net *net, const struct server_opt *so, in
 	}
 	return NULL;
 }
-#else
-struct net {
-	struct socket_layer *sl;
-};
-static struct app *server_start(struct net *net, const struct server_opt *so, int backlog)
-{
-	(void)net, (void)so, (void)backlog;
-	return NULL;
-}
-#endif
 
 static const char *const server_names[] = { "http", "echo", "discard", "stall" };
 
@@ -513,6 +495,10 @@ static int run(struct program *p)
 	cfg.log = (struct log){ .sink = stack_log_sink, .trace = o->trace };
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != (ssize_t)sizeof(cfg.seed))
 		cfg.seed = stack_clock_now() ^ (uint64_t)getpid();
+	char a[16], m[18];
+	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a), o->prefix_len,
+	       dump_mac(o->mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
+	       o->trace ? ", trace on" : "");
 	rc = stack_init(&p->stack, &cfg, dev, stack_clock_now());
 	if (rc) {
 		fprintf(stderr, "tapstack: cannot start the stack: %s\n", strerror(-rc));
@@ -532,10 +518,6 @@ static int run(struct program *p)
 		fprintf(stderr, "tapstack: control socket %s: %s (tapstack ss/stats will not work)\n", o->ctl,
 		        strerror(-cfd));
 
-	char a[16], m[18];
-	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s\n", p->stack.dev->name, ipv4_addr_str(o->addr, a),
-	       o->prefix_len, dump_mac(o->mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
-	       o->trace ? ", trace on" : "");
 
 	struct net net = { .sl = stack_sockets(&p->stack) };
 	struct app *apps[MAX_APPS];

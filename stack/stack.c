@@ -129,8 +129,7 @@ void stack_input(struct stack *s, struct pbuf *pb)
 	default:
 		/* RFC 1122 3.2.2.1: a host SHOULD answer a protocol it does not implement with
 		 * protocol unreachable; icmp_send_unreachable() applies the broadcast, error,
-		 * fragment and rate-limit rules and always consumes pb. */
-		s->ip.cnt.unknown_proto++;
+		 * fragment and rate-limit rules, counts ip unknown_proto and always consumes pb. */
 		icmp_send_unreachable(&s->ip, pb, &rx, ICMP_UNREACH_PROTOCOL);
 		return;
 	}

@@ -30,8 +30,9 @@
  *   base_reachable_time 30 s  - an entry confirmed by a reply stays REACHABLE that long;
  *   retrans_time 1 s, mcast_solicit 3 - three broadcast requests one second apart;
  *   gc_stale_time 60 s        - an unused STALE entry is forgotten after that;
- *   unres_qlen 3              - packets parked per unresolved neighbour (the historical
- *                               Linux default; newer kernels bound bytes instead).
+ *   unres_qlen                - packets parked per unresolved neighbour: Linux once kept 3
+ *                               and now bounds bytes (about 200 KB). We keep 8 packets, so
+ *                               an 8000-byte ping reply (6 fragments) survives resolution.
  * Linux randomises the reachable time between 0.5x and 1.5x; we keep it exact so tests
  * and students can predict it.
  */
@@ -40,7 +41,7 @@
 #define LINK_ARP_STALE_MS_DEFAULT 60000u
 #define LINK_ARP_RETRY_MS_DEFAULT 1000u
 #define LINK_ARP_RETRIES_DEFAULT 3u
-#define LINK_ARP_PENDING_MAX_DEFAULT 3u
+#define LINK_ARP_PENDING_MAX_DEFAULT 8u
 
 struct link_config {
 	uint8_t mac[ETH_ALEN];      /* our MAC; the program picks a random locally administered one */
@@ -103,7 +104,6 @@ void link_config_default(struct link_config *cfg);
 	X(cache_confirms)         /* entry (re)confirmed REACHABLE */                              \
 	X(cache_evictions)        /* an entry removed to make room */                              \
 	X(cache_expired)          /* unused STALE entry removed */                                 \
-	X(cache_full)             /* no entry could be made (all resolving) */                     \
 	X(resolve_failed)         /* all retries sent, no reply */                                 \
 	X(out_drop_bad_next_hop)  /* 0.0.0.0 or our own address as next hop */                     \
 	X(pending_queued)                                                                          \

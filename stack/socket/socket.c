@@ -1,26 +1,546 @@
-/* socket.c - skeleton (being filled in). */
+/*
+ * socket.c - the BSD-style socket API over tapstack's TCP (socket.h is the contract).
+ *
+ * A descriptor is an index into a growable table of struct ts_sock. A socket starts NEW
+ * (it only carries options and maybe a bound address), becomes a LISTENER (it points at a
+ * struct tcp_listener) or a CONN (it points at a struct tcp_conn, from connect() or
+ * accept()). Options set before listen()/connect() are copied into the TCP object, so
+ * accepted connections inherit the listener's, as on Linux.
+ *
+ * Every call is non-blocking here: a socket in blocking mode only tells the caller
+ * (stack_wait loop, the packetdrill runner) to wait and retry on -EAGAIN. Results are
+ * negative errno values. Descriptors are handed out lowest-first from TS_FD_FIRST, as
+ * a process's would be.
+ *
+ * Called by apps and tests; calls stack/tcp/tcp.h's socket-facing functions only.
+ */
 #include "socket/socket.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 
-int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp) { memset(sl, 0, sizeof(*sl)); sl->tcp = tcp; return 0; }
-void socket_layer_destroy(struct socket_layer *sl) { (void)sl; }
-int ts_socket(struct socket_layer *sl, int domain, int type, int protocol) { (void)sl; (void)domain; (void)type; (void)protocol; return -ENOSYS; }
-int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr) { (void)sl; (void)fd; (void)addr; return -ENOSYS; }
-int ts_listen(struct socket_layer *sl, int fd, int backlog) { (void)sl; (void)fd; (void)backlog; return -ENOSYS; }
-int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags) { (void)sl; (void)fd; (void)peer; (void)flags; return -ENOSYS; }
-int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr) { (void)sl; (void)fd; (void)addr; return -ENOSYS; }
-ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags) { (void)sl; (void)fd; (void)buf; (void)len; (void)flags; return -ENOSYS; }
-ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags) { (void)sl; (void)fd; (void)buf; (void)len; (void)flags; return -ENOSYS; }
-int ts_shutdown(struct socket_layer *sl, int fd, int how) { (void)sl; (void)fd; (void)how; return -ENOSYS; }
-int ts_close(struct socket_layer *sl, int fd) { (void)sl; (void)fd; return -ENOSYS; }
-int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len) { (void)sl; (void)fd; (void)level; (void)name; (void)val; (void)len; return -ENOSYS; }
-int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len) { (void)sl; (void)fd; (void)level; (void)name; (void)val; (void)len; return -ENOSYS; }
-int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr) { (void)sl; (void)fd; (void)addr; return -ENOSYS; }
-int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *addr) { (void)sl; (void)fd; (void)addr; return -ENOSYS; }
-int ts_set_nonblock(struct socket_layer *sl, int fd, bool on) { (void)sl; (void)fd; (void)on; return -ENOSYS; }
-int ts_get_nonblock(struct socket_layer *sl, int fd) { (void)sl; (void)fd; return -ENOSYS; }
-int ts_inq(struct socket_layer *sl, int fd) { (void)sl; (void)fd; return -ENOSYS; }
-short ts_revents(struct socket_layer *sl, int fd) { (void)sl; (void)fd; return POLLNVAL; }
-int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n) { (void)sl; for (nfds_t i = 0; i < n; i++) fds[i].revents = POLLNVAL; return (int)n; }
+#include "tcp/tcp.h"
+
+enum ts_kind { TS_FREE, TS_NEW, TS_LISTENER, TS_CONN };
+
+struct ts_sock {
+	uint8_t kind;               /* enum ts_kind */
+	bool nonblock;
+	bool bound;                 /* holds a port reservation (tcp_port_bind) */
+	uint32_t laddr;             /* bound address, host order (0 = any) */
+	uint16_t lport;
+	int err;                    /* SO_ERROR for a socket without a connection */
+	struct tcp_sockopts opts;
+	struct tcp_listener *lis;
+	struct tcp_conn *conn;
+};
+
+int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp)
+{
+	memset(sl, 0, sizeof(*sl));
+	sl->tcp = tcp;
+	sl->lowest_free = TS_FD_FIRST;
+	return 0;
+}
+
+static void ts_release(struct socket_layer *sl, struct ts_sock *s)
+{
+	if (s->kind == TS_LISTENER && s->lis)
+		tcp_listener_close(s->lis);
+	if (s->kind == TS_CONN && s->conn)
+		tcp_close(s->conn);
+	if (s->bound)
+		tcp_port_unbind(sl->tcp, s->lport);
+	memset(s, 0, sizeof(*s));
+}
+
+void socket_layer_destroy(struct socket_layer *sl)
+{
+	for (uint32_t i = 0; i < sl->cap; i++)
+		if (sl->socks[i].kind != TS_FREE)
+			ts_release(sl, &sl->socks[i]);
+	free(sl->socks);
+	memset(sl, 0, sizeof(*sl));
+}
+
+static struct ts_sock *ts_get(struct socket_layer *sl, int fd)
+{
+	if (fd < 0 || (uint32_t)fd >= sl->cap || sl->socks[fd].kind == TS_FREE)
+		return NULL;
+	return &sl->socks[fd];
+}
+
+/* Lowest free descriptor (the hint skips the used prefix), growing the table by doubling. */
+static int ts_alloc(struct socket_layer *sl)
+{
+	uint32_t i = sl->lowest_free < TS_FD_FIRST ? TS_FD_FIRST : sl->lowest_free;
+	for (; i < sl->cap; i++)
+		if (sl->socks[i].kind == TS_FREE)
+			break;
+	if (i >= sl->cap) {
+		uint32_t ncap = sl->cap ? sl->cap * 2 : 64;
+		while (ncap <= i)
+			ncap *= 2;
+		struct ts_sock *n = realloc(sl->socks, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		memset(n + sl->cap, 0, (ncap - sl->cap) * sizeof(*n));
+		sl->socks = n;
+		sl->cap = ncap;
+	}
+	sl->lowest_free = i + 1;
+	sl->open++;
+	memset(&sl->socks[i], 0, sizeof(sl->socks[i]));
+	sl->socks[i].kind = TS_NEW;
+	return (int)i;
+}
+
+static void ts_free_fd(struct socket_layer *sl, int fd)
+{
+	sl->socks[fd].kind = TS_FREE;
+	if ((uint32_t)fd < sl->lowest_free)
+		sl->lowest_free = (uint32_t)fd;
+	sl->open--;
+}
+
+int ts_socket(struct socket_layer *sl, int domain, int type, int protocol)
+{
+	if (domain != AF_INET)
+		return -EAFNOSUPPORT;
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (base != SOCK_STREAM)
+		return -EPROTONOSUPPORT;
+	if (protocol != 0 && protocol != IPPROTO_TCP)
+		return -EPROTONOSUPPORT;
+	int fd = ts_alloc(sl);
+	if (fd < 0)
+		return fd;
+	struct ts_sock *s = &sl->socks[fd];
+	s->nonblock = (type & SOCK_NONBLOCK) != 0;
+	tcp_sockopts_default(sl->tcp, &s->opts);
+	return fd;
+}
+
+int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (!addr || addr->sin_family != AF_INET)
+		return -EINVAL;
+	if (s->bound || s->kind != TS_NEW)
+		return -EINVAL;
+	uint32_t a = ntohl(addr->sin_addr.s_addr);
+	uint16_t port = ntohs(addr->sin_port);
+	int rc = tcp_port_bind(sl->tcp, a, &port, s->opts.reuseaddr);
+	if (rc)
+		return rc;
+	s->bound = true;
+	s->laddr = a;
+	s->lport = port;
+	return 0;
+}
+
+int ts_listen(struct socket_layer *sl, int fd, int backlog)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind == TS_LISTENER) {
+		tcp_listener_set_backlog(s->lis, backlog); /* Linux: listen() again changes the backlog */
+		return 0;
+	}
+	if (s->kind != TS_NEW)
+		return -EINVAL;
+	if (!s->bound) {
+		/* Linux autobinds an unbound socket to an ephemeral port. */
+		uint16_t port = 0;
+		int rc = tcp_port_bind(sl->tcp, 0, &port, s->opts.reuseaddr);
+		if (rc)
+			return rc;
+		s->bound = true;
+		s->lport = port;
+	}
+	int err = 0;
+	struct tcp_listener *l = tcp_listen(sl->tcp, s->laddr, s->lport, backlog, &s->opts, &err);
+	if (!l)
+		return err;
+	s->kind = TS_LISTENER;
+	s->lis = l;
+	return 0;
+}
+
+static void ts_fill_addr(struct sockaddr_in *a, uint32_t addr, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(addr);
+	a->sin_port = htons(port);
+}
+
+int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind != TS_LISTENER)
+		return -EINVAL;
+	if (!tcp_listener_queued(s->lis))
+		return -EAGAIN;
+	int nfd = ts_alloc(sl);
+	if (nfd < 0)
+		return nfd;
+	s = &sl->socks[fd]; /* the table may have moved */
+	struct tcp_conn *c = tcp_listener_accept(s->lis);
+	struct ts_sock *n = &sl->socks[nfd];
+	n->kind = TS_CONN;
+	n->conn = c;
+	n->nonblock = (flags & SOCK_NONBLOCK) != 0;
+	n->opts = *tcp_conn_opts(c);
+	if (peer) {
+		uint32_t la, ra;
+		uint16_t lp, rp;
+		tcp_conn_addrs(c, &la, &lp, &ra, &rp);
+		ts_fill_addr(peer, ra, rp);
+	}
+	return nfd;
+}
+
+int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (!addr || addr->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (s->kind == TS_LISTENER)
+		return -EISCONN;
+	if (s->kind == TS_CONN) {
+		/* Linux: a second connect() reports progress, then the outcome once. */
+		if (tcp_conn_connecting(s->conn))
+			return -EALREADY;
+		int e = tcp_conn_take_error(s->conn);
+		if (e)
+			return -e;
+		return -EISCONN;
+	}
+	int err = 0;
+	struct tcp_conn *c = tcp_connect(sl->tcp, s->laddr, s->lport, ntohl(addr->sin_addr.s_addr),
+	                                 ntohs(addr->sin_port), &s->opts, &err);
+	if (!c)
+		return err;
+	s->kind = TS_CONN;
+	s->conn = c;
+	if (tcp_conn_connecting(c))
+		return -EINPROGRESS;
+	int e = tcp_conn_take_error(c);
+	return e ? -e : 0;
+}
+
+ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	(void)flags; /* MSG_DONTWAIT / MSG_NOSIGNAL: every call is non-blocking, no signals */
+	if (!s)
+		return -EBADF;
+	if (s->kind != TS_CONN)
+		return s->kind == TS_NEW ? -EPIPE : -ENOTCONN;
+	if (len && !buf)
+		return -EFAULT;
+	return tcp_send(s->conn, buf, len);
+}
+
+ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind != TS_CONN)
+		return -ENOTCONN;
+	if (len && !buf)
+		return -EFAULT;
+	return tcp_recv(s->conn, buf, len, (flags & MSG_PEEK) != 0);
+}
+
+int ts_shutdown(struct socket_layer *sl, int fd, int how)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return -EINVAL;
+	if (s->kind == TS_LISTENER) {
+		/* Linux: shutdown(SHUT_RD) of a listener stops it; we close the listen side. */
+		if (how == SHUT_WR)
+			return -ENOTCONN;
+		tcp_listener_close(s->lis);
+		s->lis = NULL;
+		s->kind = TS_NEW;
+		return 0;
+	}
+	if (s->kind != TS_CONN)
+		return -ENOTCONN;
+	return tcp_shutdown(s->conn, how);
+}
+
+int ts_close(struct socket_layer *sl, int fd)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	ts_release(sl, s);
+	ts_free_fd(sl, fd);
+	return 0;
+}
+
+static int ts_int_arg(const void *val, socklen_t len, int *out)
+{
+	if (!val || len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+/* The options the connection or listener uses (its copy once it exists). */
+static struct tcp_sockopts *ts_opts(struct ts_sock *s)
+{
+	if (s->kind == TS_CONN)
+		return tcp_conn_opts(s->conn);
+	return &s->opts;
+}
+
+int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	int v = 0;
+	if (!s)
+		return -EBADF;
+	struct tcp_sockopts *o = ts_opts(s);
+	if (level == SOL_SOCKET && name == SO_LINGER) {
+		struct linger lg;
+		if (!val || len < (socklen_t)sizeof(lg))
+			return -EINVAL;
+		memcpy(&lg, val, sizeof(lg));
+		o->linger_on = lg.l_onoff != 0;
+		o->linger_s = lg.l_linger < 0 ? 0 : (uint32_t)lg.l_linger;
+		s->opts.linger_on = o->linger_on;
+		s->opts.linger_s = o->linger_s;
+		return 0;
+	}
+	int rc = ts_int_arg(val, len, &v);
+	if (rc)
+		return rc;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_REUSEADDR:
+			o->reuseaddr = v != 0;
+			break;
+		case SO_KEEPALIVE:
+			o->keepalive = v != 0;
+			break;
+		case SO_RCVBUF:
+		case SO_SNDBUF: {
+			/* Linux doubles the value (bookkeeping overhead) and clamps it; the floor
+			 * is SOCK_MIN_RCVBUF/SNDBUF (2304 / 4608). */
+			uint64_t d = v < 0 ? 0 : 2ull * (uint32_t)v;
+			if (name == SO_RCVBUF) {
+				d = d < 2304 ? 2304 : d;
+				o->rcvbuf = (uint32_t)(d > 0x7fffffff ? 0x7fffffff : d);
+				o->rcvbuf_locked = true;
+			} else {
+				d = d < 4608 ? 4608 : d;
+				o->sndbuf = (uint32_t)(d > 0x7fffffff ? 0x7fffffff : d);
+				o->sndbuf_locked = true;
+			}
+			break;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	} else if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_NODELAY:
+			o->nodelay = v != 0;
+			break;
+		case TCP_CORK:
+			o->cork = v != 0;
+			break;
+		case TCP_MAXSEG:
+			if (v < 88 || v > 65535) /* Linux: TCP_MIN_MSS .. MAX_TCP_WINDOW */
+				return -EINVAL;
+			o->user_mss = (uint16_t)v;
+			break;
+		default:
+			return -ENOPROTOOPT;
+		}
+	} else {
+		return -ENOPROTOOPT;
+	}
+	if (s->kind == TS_CONN) {
+		s->opts = *o;
+		tcp_conn_opts_changed(s->conn);
+	}
+	return 0;
+}
+
+static int ts_put_int(void *val, socklen_t *len, int v)
+{
+	if (!val || !len || *len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}
+
+int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	struct tcp_sockopts *o = ts_opts(s);
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_REUSEADDR:
+			return ts_put_int(val, len, o->reuseaddr);
+		case SO_KEEPALIVE:
+			return ts_put_int(val, len, o->keepalive);
+		case SO_RCVBUF:
+			return ts_put_int(val, len, (int)o->rcvbuf);
+		case SO_SNDBUF:
+			return ts_put_int(val, len, (int)o->sndbuf);
+		case SO_TYPE:
+			return ts_put_int(val, len, SOCK_STREAM);
+		case SO_ACCEPTCONN:
+			return ts_put_int(val, len, s->kind == TS_LISTENER);
+		case SO_ERROR: {
+			int e = s->err;
+			s->err = 0;
+			if (s->kind == TS_CONN && !e)
+				e = tcp_conn_take_error(s->conn);
+			return ts_put_int(val, len, e);
+		}
+		case SO_LINGER: {
+			struct linger lg = { o->linger_on, (int)o->linger_s };
+			if (!val || !len || *len < (socklen_t)sizeof(lg))
+				return -EINVAL;
+			memcpy(val, &lg, sizeof(lg));
+			*len = sizeof(lg);
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_NODELAY:
+			return ts_put_int(val, len, o->nodelay);
+		case TCP_CORK:
+			return ts_put_int(val, len, o->cork);
+		case TCP_MAXSEG:
+			if (s->kind == TS_CONN)
+				return ts_put_int(val, len, (int)tcp_conn_mss(s->conn));
+			return ts_put_int(val, len, o->user_mss ? o->user_mss : 536);
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	return -ENOPROTOOPT;
+}
+
+int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (!addr)
+		return -EFAULT;
+	if (s->kind == TS_CONN) {
+		uint32_t la, ra;
+		uint16_t lp, rp;
+		tcp_conn_addrs(s->conn, &la, &lp, &ra, &rp);
+		ts_fill_addr(addr, la, lp);
+	} else {
+		ts_fill_addr(addr, s->laddr, s->lport);
+	}
+	return 0;
+}
+
+int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *addr)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (!addr)
+		return -EFAULT;
+	if (s->kind != TS_CONN || !tcp_conn_is_connected(s->conn))
+		return -ENOTCONN;
+	uint32_t la, ra;
+	uint16_t lp, rp;
+	tcp_conn_addrs(s->conn, &la, &lp, &ra, &rp);
+	ts_fill_addr(addr, ra, rp);
+	return 0;
+}
+
+int ts_set_nonblock(struct socket_layer *sl, int fd, bool on)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	s->nonblock = on;
+	return 0;
+}
+
+int ts_get_nonblock(struct socket_layer *sl, int fd)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	return s->nonblock ? 1 : 0;
+}
+
+int ts_inq(struct socket_layer *sl, int fd)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind == TS_LISTENER)
+		return -EINVAL; /* Linux: SIOCINQ on a listener */
+	if (s->kind != TS_CONN)
+		return 0;
+	return (int)tcp_inq(s->conn);
+}
+
+short ts_revents(struct socket_layer *sl, int fd)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return POLLNVAL;
+	switch (s->kind) {
+	case TS_LISTENER:
+		return tcp_listener_revents(s->lis);
+	case TS_CONN:
+		return tcp_conn_revents(s->conn);
+	default:
+		/* Linux tcp_poll on a fresh socket: POLLOUT | POLLHUP (it is "closed"). */
+		return (short)(POLLOUT | POLLHUP | (s->err ? POLLERR : 0));
+	}
+}
+
+int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n)
+{
+	int ready = 0;
+	for (nfds_t i = 0; i < n; i++) {
+		if (fds[i].fd < 0) {
+			fds[i].revents = 0;
+			continue;
+		}
+		short ev = ts_revents(sl, fds[i].fd);
+		fds[i].revents = (short)(ev & (fds[i].events | POLLHUP | POLLERR | POLLNVAL));
+		if (fds[i].revents)
+			ready++;
+	}
+	return ready;
+}

@@ -1,27 +1,259 @@
-/* tcp.c - skeleton (being filled in). */
-#include "tcp/tcp.h"
+/*
+ * tcp.c - the TCP layer: configuration, the hashed tables, the input demultiplexer and the
+ * life cycle of a connection object (RFC 9293 3.10.7: "SEGMENT ARRIVES").
+ *
+ * Called by stack.c (tcp_init, tcp_input, tcp_counter_groups, tcp_foreach_sock). tcp_input
+ * parses the segment once into struct tcp_seg, verifies the checksum with the pseudo-header
+ * (RFC 9293 3.1), then finds its owner in O(1): the 4-tuple table (connection, SYN-queue
+ * request or TIME-WAIT entry), else the listen table (specific address before wildcard),
+ * else nobody (3.10.7.1, CLOSED: answer with a RST).
+ *
+ * Owns: the tables, the list of all connections, the ISN key, the port reservations.
+ */
+#include "tcp/tcp_int.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 
-void tcp_config_default(struct tcp_config *cfg) { memset(cfg, 0, sizeof(*cfg)); cfg->mtu = 1500; }
+#include "core/checksum.h"
+#include "ip/ip.h"
+#include "link/link.h"
+
+static const char *const tcp_counter_names[] = { TCP_COUNTERS(COUNTER_NAME) };
+
+static const char *const tcp_state_names[TCP_NSTATES] = {
+	[TCP_CLOSED] = "CLOSED",           [TCP_LISTEN] = "LISTEN",
+	[TCP_SYN_SENT] = "SYN-SENT",       [TCP_SYN_RECEIVED] = "SYN-RECEIVED",
+	[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_FIN_WAIT_1] = "FIN-WAIT-1",
+	[TCP_FIN_WAIT_2] = "FIN-WAIT-2",   [TCP_CLOSE_WAIT] = "CLOSE-WAIT",
+	[TCP_CLOSING] = "CLOSING",         [TCP_LAST_ACK] = "LAST-ACK",
+	[TCP_TIME_WAIT] = "TIME-WAIT",
+};
+
+/* The names `ss -tan` prints. */
+static const char *const tcp_ss_names[TCP_NSTATES] = {
+	[TCP_CLOSED] = "UNCONN",     [TCP_LISTEN] = "LISTEN",     [TCP_SYN_SENT] = "SYN-SENT",
+	[TCP_SYN_RECEIVED] = "SYN-RECV", [TCP_ESTABLISHED] = "ESTAB", [TCP_FIN_WAIT_1] = "FIN-WAIT-1",
+	[TCP_FIN_WAIT_2] = "FIN-WAIT-2", [TCP_CLOSE_WAIT] = "CLOSE-WAIT", [TCP_CLOSING] = "CLOSING",
+	[TCP_LAST_ACK] = "LAST-ACK", [TCP_TIME_WAIT] = "TIME-WAIT",
+};
+
+const char *tcp_state_name(enum tcp_state s)
+{
+	return s < TCP_NSTATES ? tcp_state_names[s] : "?";
+}
+
+void tcp_config_default(struct tcp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mtu = 1500;
+	cfg->rmem_default = 131072;
+	cfg->rmem_max = 6291456;
+	cfg->wmem_default = 16384;
+	cfg->wmem_max = 4194304;
+	cfg->timestamps = true;
+	cfg->sack = true;
+	cfg->window_scaling = true;
+	cfg->abort_on_overflow = false;
+	cfg->syn_retries = 6;
+	cfg->synack_retries = 5;
+	cfg->retries2 = 15;
+	cfg->somaxconn = 4096;
+	cfg->time_wait_ms = 60000;
+	cfg->fin_timeout_ms = 60000;
+	cfg->rto_min_ms = 200;
+	cfg->rto_init_ms = 1000;
+	cfg->rto_max_ms = 120000;
+	cfg->delack_min_ms = 40;
+	cfg->delack_max_ms = 200;
+	cfg->init_cwnd_segs = 10;
+	cfg->challenge_ack_limit = 1000;
+	cfg->ooo_max_segs = 256;
+	cfg->keepalive_time_s = 7200;
+	cfg->keepalive_intvl_s = 75;
+	cfg->keepalive_probes = 9;
+	cfg->port_lo = 32768;
+	cfg->port_hi = 60999;
+}
+
+/* ---- hash tables ---- */
+
+static uint32_t tcp_hash4(uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	/* Multiplicative mixing is enough for bucket spreading; ISNs use the keyed hash. */
+	uint64_t x = ((uint64_t)raddr << 32 | (uint64_t)rport << 16 | lport) ^ ((uint64_t)laddr * 0x9e3779b97f4a7c15ULL);
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
+
+static uint32_t tcp_hnode_hash(const struct tcp_hnode *n)
+{
+	if (n->kind == TCP_HK_LISTEN)
+		return tcp_hash4(0, n->lport, 0, 0);
+	return tcp_hash4(n->laddr, n->lport, n->raddr, n->rport);
+}
+
+static int tcp_hash_init(struct tcp_hash *h, uint32_t buckets)
+{
+	h->b = calloc(buckets, sizeof(*h->b));
+	if (!h->b)
+		return -ENOMEM;
+	h->mask = buckets - 1;
+	h->count = 0;
+	return 0;
+}
+
+/* Doubles the table when it averages more than one entry per bucket: lookups stay O(1). */
+static void tcp_hash_grow(struct tcp_hash *h)
+{
+	uint32_t nb = (h->mask + 1) * 2;
+	struct tcp_hnode **b = calloc(nb, sizeof(*b));
+	if (!b)
+		return; /* keep the old table: longer chains, still correct */
+	for (uint32_t i = 0; i <= h->mask; i++) {
+		struct tcp_hnode *n = h->b[i];
+		while (n) {
+			struct tcp_hnode *next = n->next;
+			uint32_t k = tcp_hnode_hash(n) & (nb - 1);
+			n->next = b[k];
+			b[k] = n;
+			n = next;
+		}
+	}
+	free(h->b);
+	h->b = b;
+	h->mask = nb - 1;
+}
+
+void tcp_hash_insert(struct tcp_hash *h, struct tcp_hnode *n)
+{
+	if (h->count > h->mask + 1)
+		tcp_hash_grow(h);
+	uint32_t k = tcp_hnode_hash(n) & h->mask;
+	n->next = h->b[k];
+	h->b[k] = n;
+	n->hashed = true;
+	h->count++;
+}
+
+void tcp_hash_remove(struct tcp_hash *h, struct tcp_hnode *n)
+{
+	if (!n->hashed)
+		return;
+	struct tcp_hnode **pp = &h->b[tcp_hnode_hash(n) & h->mask];
+	while (*pp && *pp != n)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = n->next;
+		h->count--;
+	}
+	n->hashed = false;
+	n->next = NULL;
+}
+
+struct tcp_hnode *tcp_hash_lookup4(struct tcp_hash *h, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                                   uint16_t rport)
+{
+	struct tcp_hnode *n = h->b[tcp_hash4(laddr, lport, raddr, rport) & h->mask];
+	for (; n; n = n->next)
+		if (n->lport == lport && n->rport == rport && n->raddr == raddr && n->laddr == laddr)
+			return n;
+	return NULL;
+}
+
+/* A listener bound to the exact address beats one bound to INADDR_ANY. */
+struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport)
+{
+	struct tcp_hnode *n = tl->listeners.b[tcp_hash4(0, lport, 0, 0) & tl->listeners.mask];
+	struct tcp_listener *wild = NULL;
+	for (; n; n = n->next) {
+		if (n->lport != lport)
+			continue;
+		if (n->laddr == laddr)
+			return container_of(n, struct tcp_listener, hn);
+		if (n->laddr == 0)
+			wild = container_of(n, struct tcp_listener, hn);
+	}
+	return wild;
+}
+
+bool tcp_listener_port_conflict(struct tcp_layer *tl, uint32_t laddr, uint16_t lport)
+{
+	for (struct tcp_hnode *n = tl->listeners.b[tcp_hash4(0, lport, 0, 0) & tl->listeners.mask]; n; n = n->next)
+		if (n->lport == lport && (n->laddr == laddr || n->laddr == 0 || laddr == 0))
+			return true;
+	return false;
+}
+
+/* ---- layer ---- */
+
 int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const struct tcp_config *cfg)
 {
 	memset(tl, 0, sizeof(*tl));
 	tl->core = core;
 	tl->ip = ip;
 	tl->cfg = *cfg;
+	if (tl->cfg.port_lo == 0 || tl->cfg.port_hi < tl->cfg.port_lo || tl->cfg.mtu < 68)
+		return -EINVAL;
+	for (int i = 0; i < 16; i += 8) {
+		uint64_t r = rng_next(&core->rng);
+		memcpy(tl->isn_key + i, &r, 8);
+	}
+	tl->port_refs = calloc(65536, sizeof(*tl->port_refs));
+	if (!tl->port_refs || tcp_hash_init(&tl->conns, TCP_HASH_MIN_BUCKETS) ||
+	    tcp_hash_init(&tl->listeners, 256)) {
+		free(tl->port_refs);
+		free(tl->conns.b);
+		free(tl->listeners.b);
+		return -ENOMEM;
+	}
 	return 0;
 }
-void tcp_destroy(struct tcp_layer *tl) { (void)tl; }
-void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx)
+
+void tcp_destroy(struct tcp_layer *tl)
 {
-	(void)rx;
-	tl->ctr.InSegs++;
-	tl->ctr.drop_no_socket++;
-	pbuf_free(pb);
+	/* Everything left in the tables is ours: free without sending. */
+	for (uint32_t i = 0; tl->conns.b && i <= tl->conns.mask; i++) {
+		struct tcp_hnode *n = tl->conns.b[i];
+		while (n) {
+			struct tcp_hnode *next = n->next;
+			n->hashed = false;
+			if (n->kind == TCP_HK_REQ) {
+				struct tcp_req *r = container_of(n, struct tcp_req, hn);
+				timer_cancel(&tl->core->timers, &r->timer);
+				free(r);
+			} else if (n->kind == TCP_HK_TW) {
+				struct tcp_tw *tw = container_of(n, struct tcp_tw, hn);
+				timer_cancel(&tl->core->timers, &tw->timer);
+				free(tw);
+			}
+			n = next;
+		}
+		tl->conns.b[i] = NULL;
+	}
+	while (tl->all)
+		tcp_conn_free(tl->all);
+	for (uint32_t i = 0; tl->listeners.b && i <= tl->listeners.mask; i++) {
+		struct tcp_hnode *n = tl->listeners.b[i];
+		while (n) {
+			struct tcp_hnode *next = n->next;
+			free(container_of(n, struct tcp_listener, hn));
+			n = next;
+		}
+	}
+	free(tl->conns.b);
+	free(tl->listeners.b);
+	free(tl->port_refs);
+	memset(&tl->conns, 0, sizeof(tl->conns));
+	memset(&tl->listeners, 0, sizeof(tl->listeners));
+	tl->port_refs = NULL;
 }
-static const char *const tcp_counter_names[] = { TCP_COUNTERS(COUNTER_NAME) };
+
 size_t tcp_counter_groups(const struct tcp_layer *tl, struct counter_group *out, size_t max)
 {
 	if (max < 1)
@@ -29,7 +261,416 @@ size_t tcp_counter_groups(const struct tcp_layer *tl, struct counter_group *out,
 	out[0] = COUNTER_GROUP("tcp", tcp_counter_names, &tl->ctr);
 	return 1;
 }
+
+uint32_t tcp_local_addr(const struct tcp_layer *tl)
+{
+	return tl->ip ? ip_local_addr(tl->ip) : 0;
+}
+
+/* RFC 9293 3.7.1 / RFC 879: MSS = MTU - 20 (IP) - 20 (TCP). */
+uint16_t tcp_adv_mss(const struct tcp_layer *tl)
+{
+	uint32_t mtu = tl->cfg.mtu;
+	if (tl->ip && tl->ip->link && tl->ip->link->cfg.mtu && tl->ip->link->cfg.mtu < mtu)
+		mtu = tl->ip->link->cfg.mtu;
+	return (uint16_t)(mtu > 65535 ? 65535 - 40 : mtu - 40);
+}
+
+/* TSval clock (RFC 7323 5.4): milliseconds from core->now plus a per-connection offset. */
+uint32_t tcp_now_ts(const struct tcp_layer *tl, uint32_t offset)
+{
+	return (uint32_t)(tl->core->now / USEC_PER_MS) + offset;
+}
+
+/*
+ * The window scale we offer (RFC 7323 2.2): the smallest shift that lets the largest
+ * buffer the connection may grow to fit the 16-bit field, as Linux's
+ * tcp_select_initial_window computes it from tcp_rmem[2] (or SO_RCVBUF when locked).
+ */
+uint8_t tcp_wscale_for(const struct tcp_layer *tl, const struct tcp_sockopts *o)
+{
+	uint32_t space = o->rcvbuf_locked ? o->rcvbuf : tl->cfg.rmem_max;
+	if (space < o->rcvbuf)
+		space = o->rcvbuf;
+	uint8_t ws = 0;
+	while (space > 65535 && ws < TCP_WSCALE_MAX) {
+		space >>= 1;
+		ws++;
+	}
+	return ws;
+}
+
+void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
+{
+	struct tcp_layer *tl = c->tl;
+	if (c->state == s)
+		return;
+	LOG_TRACE(&tl->core->log, "tcp %u.%u.%u.%u:%u > %u.%u.%u.%u:%u state %s -> %s", c->hn.laddr >> 24,
+	          (c->hn.laddr >> 16) & 255, (c->hn.laddr >> 8) & 255, c->hn.laddr & 255, c->hn.lport,
+	          c->hn.raddr >> 24, (c->hn.raddr >> 16) & 255, (c->hn.raddr >> 8) & 255, c->hn.raddr & 255,
+	          c->hn.rport, tcp_state_name(c->state), tcp_state_name(s));
+	/* CurrEstab (RFC 4022): connections in ESTABLISHED or CLOSE-WAIT. */
+	bool was = c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT;
+	bool is = s == TCP_ESTABLISHED || s == TCP_CLOSE_WAIT;
+	if (was && !is)
+		tl->ctr.CurrEstab--;
+	if (!was && is)
+		tl->ctr.CurrEstab++;
+	c->state = s;
+}
+
+void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->rcvbuf = tl->cfg.rmem_default;
+	o->sndbuf = tl->cfg.wmem_default;
+}
+
+struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts *o)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->tl = tl;
+	c->hn.kind = TCP_HK_CONN;
+	c->state = TCP_CLOSED;
+	c->opts = *o;
+	c->mss = TCP_MSS_DEFAULT;
+	c->peer_mss = TCP_MSS_DEFAULT;
+	c->adv_mss = tcp_adv_mss(tl);
+	if (o->user_mss && o->user_mss < c->adv_mss)
+		c->adv_mss = o->user_mss;
+	c->rto_us = tl->cfg.rto_init_ms * 1000u;
+	c->ssthresh = UINT32_MAX;
+	c->quickack = TCP_MAX_QUICKACKS;
+	tcp_conn_timers_init(c);
+	c->all_next = tl->all;
+	if (tl->all)
+		tl->all->all_prev = c;
+	tl->all = c;
+	tl->nconns++;
+	return c;
+}
+
+void tcp_conn_free(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	tcp_conn_timers_cancel(c);
+	tcp_hash_remove(&tl->conns, &c->hn);
+	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
+		tl->ctr.CurrEstab--;
+	tcp_ring_free(&c->sndq);
+	tcp_ring_free(&c->rcvq);
+	pbuf_queue_purge(&c->ooo);
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else
+		tl->all = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
+	tl->nconns--;
+	free(c);
+}
+
+/* RFC 9293 3.10.7: "enter the CLOSED state and delete the TCB". The object itself lives on
+ * while a socket (or an accept queue) still points at it. */
+void tcp_conn_done(struct tcp_conn *c)
+{
+	tcp_set_state(c, TCP_CLOSED);
+	tcp_conn_timers_cancel(c);
+	tcp_hash_remove(&c->tl->conns, &c->hn);
+	pbuf_queue_purge(&c->ooo);
+	c->flags |= TCP_F_RCV_SHUT | TCP_F_SND_SHUT;
+	tcp_ring_free(&c->sndq);
+	if (c->flags & TCP_F_ORPHAN)
+		tcp_conn_free(c);
+}
+
+void tcp_conn_abort(struct tcp_conn *c, int err)
+{
+	struct tcp_layer *tl = c->tl;
+	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
+		tl->ctr.EstabResets++;
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
+		tl->ctr.AttemptFails++;
+	c->err = err;
+	c->flags |= TCP_F_RESET;
+	if (c->lis) {
+		/* Still in an accept queue: Linux leaves it there for accept() to hand out
+		 * (the application then sees the reset); we do the same. */
+		tcp_set_state(c, TCP_CLOSED);
+		tcp_conn_timers_cancel(c);
+		tcp_hash_remove(&tl->conns, &c->hn);
+		return;
+	}
+	tcp_conn_done(c);
+}
+
+/* RFC 9293 3.10.7.4 (TIME-WAIT): the TCB shrinks to a struct tcp_tw held for 2*MSL. */
+void tcp_enter_time_wait(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	struct tcp_tw *tw = calloc(1, sizeof(*tw));
+
+	tcp_set_state(c, TCP_TIME_WAIT);
+	tl->ctr.TimeWaitCreated++;
+	if (tw) {
+		tw->hn = c->hn;
+		tw->hn.kind = TCP_HK_TW;
+		tw->hn.hashed = false;
+		tw->tl = tl;
+		tw->snd_nxt = c->snd.nxt;
+		tw->rcv_nxt = c->rcv.nxt;
+		tw->ts_recent = c->ts_recent;
+		tw->ts_offset = c->ts_offset;
+		tw->ts_ok = c->ts_ok;
+		tw->rcv_wnd = (uint16_t)(c->rcv.wnd >> c->rcv_wscale > 65535 ? 65535 : c->rcv.wnd >> c->rcv_wscale);
+		timer_init(&tw->timer, tcp_tw_timer_fire);
+	}
+	/* The connection object goes (the socket sees CLOSED); the small entry takes its place. */
+	tcp_hash_remove(&tl->conns, &c->hn);
+	if (tw) {
+		tcp_hash_insert(&tl->conns, &tw->hn);
+		timer_arm(&tl->core->timers, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
+	}
+	c->state = TCP_CLOSED; /* no log line: TIME-WAIT lives on in tw */
+	tcp_conn_timers_cancel(c);
+	pbuf_queue_purge(&c->ooo);
+	tcp_ring_free(&c->sndq);
+	c->flags |= TCP_F_SND_SHUT | TCP_F_RCV_SHUT;
+	if (c->flags & TCP_F_ORPHAN)
+		tcp_conn_free(c);
+}
+
+/* ---- input demultiplexer ---- */
+
+/* Fills seg from pb; 0, or the counter to bump on a malformed segment. */
+static uint64_t *tcp_seg_parse(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx, struct tcp_seg *seg)
+{
+	int rc = tcp_hdr_parse(pb->data, pb->len, &seg->h);
+	if (rc == TCP_PARSE_TRUNCATED)
+		return &tl->ctr.drop_truncated;
+	if (rc == TCP_PARSE_BAD_DOFF)
+		return &tl->ctr.drop_bad_doff;
+	/* RFC 9293 3.1: verify over the pseudo-header, header and data. */
+	if (!(pb->flags & PBUF_F_CSUM_OK)) {
+		uint32_t sum = csum_pseudo_ipv4(rx->src, rx->dst, IPPROTO_TCP, (uint16_t)pb->len);
+		if (csum_finish(csum_add(sum, pb->data, pb->len)) != 0) {
+			tl->ctr.InErrs++;
+			return &tl->ctr.InCsumErrors;
+		}
+	}
+	if (rc == TCP_PARSE_BAD_OPTION)
+		return &tl->ctr.drop_bad_option;
+	seg->src = rx->src;
+	seg->dst = rx->dst;
+	seg->tos = rx->tos;
+	seg->seq = seg->h.seq;
+	seg->ack = seg->h.ack;
+	seg->flags = seg->h.flags;
+	seg->dlen = pb->len - seg->h.doff;
+	seg->data = pb->data + seg->h.doff;
+	seg->len = seg->dlen + !!(seg->flags & TCP_FLAG_SYN) + !!(seg->flags & TCP_FLAG_FIN);
+	seg->wnd = seg->h.win;
+	seg->pb = pb;
+	return NULL;
+}
+
+void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx)
+{
+	struct tcp_seg seg;
+	uint64_t *drop;
+
+	tl->ctr.InSegs++;
+	drop = tcp_seg_parse(tl, pb, rx, &seg);
+	if (drop)
+		goto drop;
+	if (tl->core->log.trace) {
+		char line[320];
+		tcp_hdr_format(line, sizeof(line), &seg.h, seg.dlen);
+		LOG_TRACE(&tl->core->log, "tcp in %u > %u: %s", seg.h.sport, seg.h.dport, line);
+	}
+	/* RFC 1122 4.2.3.10: a SYN to a broadcast address is ignored; nothing answers broadcast. */
+	if (rx->broadcast) {
+		drop = &tl->ctr.drop_broadcast;
+		goto drop;
+	}
+	/* Strip the header: from here pb->data is the payload. */
+	pbuf_pull(pb, seg.h.doff);
+
+	struct tcp_hnode *n = tcp_hash_lookup4(&tl->conns, seg.dst, seg.h.dport, seg.src, seg.h.sport);
+	if (n) {
+		switch (n->kind) {
+		case TCP_HK_CONN:
+			tcp_conn_input(container_of(n, struct tcp_conn, hn), &seg);
+			return;
+		case TCP_HK_REQ:
+			tcp_req_input(container_of(n, struct tcp_req, hn), &seg);
+			return;
+		case TCP_HK_TW:
+			tcp_tw_input(container_of(n, struct tcp_tw, hn), &seg);
+			return;
+		default:
+			break;
+		}
+	}
+	struct tcp_listener *l = tcp_listener_lookup(tl, seg.dst, seg.h.dport);
+	if (l) {
+		tcp_listen_input(l, &seg);
+		return;
+	}
+	/* RFC 9293 3.10.7.1, CLOSED: a RST gets nothing, anything else gets a RST. */
+	if (seg.flags & TCP_FLAG_RST) {
+		drop = &tl->ctr.drop_rst_no_socket;
+		goto drop;
+	}
+	tcp_send_rst_for(tl, &seg);
+	drop = &tl->ctr.drop_no_socket;
+drop:
+	(*drop)++;
+	if (drop == &tl->ctr.drop_bad_option || drop == &tl->ctr.drop_truncated || drop == &tl->ctr.drop_bad_doff)
+		tl->ctr.InErrs++;
+	LOG_DEBUG(&tl->core->log, "tcp drop: %s", tcp_counter_names[drop - (uint64_t *)(void *)&tl->ctr]);
+	pbuf_free(pb);
+}
+
+/* ---- ss ---- */
+
 void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_info *, void *), void *arg)
 {
-	(void)tl; (void)fn; (void)arg;
+	struct tcp_sock_info si;
+	for (uint32_t i = 0; i <= tl->listeners.mask; i++)
+		for (struct tcp_hnode *n = tl->listeners.b[i]; n; n = n->next) {
+			struct tcp_listener *l = container_of(n, struct tcp_listener, hn);
+			si = (struct tcp_sock_info){ "LISTEN", n->laddr, 0, n->lport, 0, l->acceptq_len, l->backlog };
+			fn(&si, arg);
+		}
+	for (uint32_t i = 0; i <= tl->conns.mask; i++)
+		for (struct tcp_hnode *n = tl->conns.b[i]; n; n = n->next) {
+			si = (struct tcp_sock_info){ NULL, n->laddr, n->raddr, n->lport, n->rport, 0, 0 };
+			if (n->kind == TCP_HK_REQ) {
+				si.state = "SYN-RECV";
+			} else if (n->kind == TCP_HK_TW) {
+				si.state = "TIME-WAIT";
+			} else {
+				struct tcp_conn *c = container_of(n, struct tcp_conn, hn);
+				si.state = tcp_ss_names[c->state];
+				si.recv_q = c->rcvq.len;
+				si.send_q = c->snd.max - c->snd.una + (c->sndq.len - (c->snd.max - c->snd.una));
+				si.send_q = c->sndq.len;
+			}
+			fn(&si, arg);
+		}
+}
+
+/* ---- port reservations (bind) ---- */
+
+static bool tcp_port_in_use(struct tcp_layer *tl, uint16_t port)
+{
+	return tl->port_refs[port] != 0 || tcp_listener_port_conflict(tl, 0, port);
+}
+
+int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr)
+{
+	(void)laddr;
+	if (*port == 0) {
+		uint32_t range = (uint32_t)tl->cfg.port_hi - tl->cfg.port_lo + 1;
+		uint32_t start = rng_u32(&tl->core->rng) % range;
+		for (uint32_t i = 0; i < range; i++) {
+			uint16_t p = (uint16_t)(tl->cfg.port_lo + (start + i) % range);
+			if (!tcp_port_in_use(tl, p)) {
+				*port = p;
+				tl->port_refs[p]++;
+				return 0;
+			}
+		}
+		return -EADDRINUSE;
+	}
+	/* Linux: SO_REUSEADDR lets a second socket bind a port nobody listens on (e.g. one
+	 * whose old connections are in TIME-WAIT); without it any holder makes it busy. */
+	if (tcp_listener_port_conflict(tl, 0, *port) || (tl->port_refs[*port] && !reuseaddr))
+		return -EADDRINUSE;
+	tl->port_refs[*port]++;
+	return 0;
+}
+
+void tcp_port_unbind(struct tcp_layer *tl, uint16_t port)
+{
+	if (tl->port_refs[port])
+		tl->port_refs[port]--;
+}
+
+/* ---- small accessors for the socket layer ---- */
+
+int tcp_conn_take_error(struct tcp_conn *c)
+{
+	int e = c->err;
+	c->err = 0;
+	return e;
+}
+
+void tcp_conn_addrs(const struct tcp_conn *c, uint32_t *laddr, uint16_t *lport, uint32_t *raddr, uint16_t *rport)
+{
+	*laddr = c->hn.laddr;
+	*lport = c->hn.lport;
+	*raddr = c->hn.raddr;
+	*rport = c->hn.rport;
+}
+
+struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c)
+{
+	return &c->opts;
+}
+
+uint32_t tcp_conn_mss(const struct tcp_conn *c)
+{
+	if (c->state == TCP_CLOSED || c->state == TCP_SYN_SENT)
+		return c->opts.user_mss ? c->opts.user_mss : TCP_MSS_DEFAULT;
+	return c->mss;
+}
+
+bool tcp_conn_is_connected(const struct tcp_conn *c)
+{
+	return c->state >= TCP_ESTABLISHED || (c->state == TCP_CLOSED && (c->flags & TCP_F_FIN_RCVD));
+}
+
+bool tcp_conn_connecting(const struct tcp_conn *c)
+{
+	return c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED;
+}
+
+const char *tcp_conn_state_name(const struct tcp_conn *c)
+{
+	return tcp_state_name(c->state);
+}
+
+/*
+ * poll(2) readiness as Linux's tcp_poll computes it: POLLHUP once both directions are shut
+ * (or the connection is gone), POLLIN|POLLRDHUP when the peer's FIN was read or we shut
+ * reading, POLLOUT when at least a third of the send buffer is free, POLLERR on an error.
+ */
+short tcp_conn_revents(const struct tcp_conn *c)
+{
+	short ev = 0;
+	bool rd_shut = (c->flags & (TCP_F_FIN_RCVD | TCP_F_RCV_SHUT | TCP_F_RESET)) != 0;
+	bool wr_shut = (c->flags & (TCP_F_SND_SHUT | TCP_F_RESET)) != 0;
+
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
+		return c->err ? POLLERR : 0;
+	if ((rd_shut && wr_shut) || (c->state == TCP_CLOSED && !(c->flags & TCP_F_FIN_RCVD)))
+		ev |= POLLHUP;
+	if (rd_shut)
+		ev |= POLLIN | POLLRDHUP;
+	if (c->rcvq.len)
+		ev |= POLLIN;
+	if (c->state == TCP_CLOSED && (c->flags & TCP_F_FIN_RCVD))
+		ev |= POLLHUP;
+	if (!wr_shut && c->state != TCP_CLOSED) {
+		uint32_t cap = tcp_sndbuf_cap(c);
+		if (c->sndq.len <= cap - cap / 3)
+			ev |= POLLOUT;
+	}
+	if (c->err)
+		ev |= POLLERR;
+	return ev;
 }

@@ -374,8 +374,11 @@ static void test_arp_pending_queue_bound(void **state)
 {
 	(void)state;
 	struct link_fx fx;
-	assert_int_equal(link_fx_setup(&fx, NULL), 0);
-	assert_int_equal(fx.link.cfg.arp_pending_max, 3);
+	struct link_config cfg;
+	link_config_default(&cfg);
+	assert_int_equal(cfg.arp_pending_max, 8);
+	cfg.arp_pending_max = 3;
+	assert_int_equal(link_fx_setup(&fx, &cfg), 0);
 
 	for (uint8_t tag = 1; tag <= 5; tag++)
 		assert_int_equal(link_output_ipv4(&fx.link, make_ip(&fx, tag, 60), PEER_IP), 0);

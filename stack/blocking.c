@@ -1,0 +1,322 @@
+/*
+ * blocking.c - the blocking facade (see blocking.h): a stack thread plus blocking wrappers
+ * of the ts_* calls for caller threads.
+ *
+ * Top level (beside stack.c and loop.c): it reads the monotonic clock and uses threads,
+ * which no protocol layer may. Owns the stack thread, the mutex, the condition variable and
+ * the eventfd; the stack itself stays the caller's (blocking_stop() hands it back).
+ *
+ * Invariant: every access to *b->s happens with b->lock held. The stack thread releases the
+ * lock only around poll(2), and callers only inside pthread_cond_wait, so the single-
+ * threaded core never sees two threads at once.
+ */
+#include "blocking.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+void blocking_lock(struct blocking_stack *b)
+{
+	pthread_mutex_lock(&b->lock);
+}
+
+void blocking_unlock(struct blocking_stack *b)
+{
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Tells the stack thread to iterate now (a caller queued output or armed a timer). */
+static void blocking_kick(struct blocking_stack *b)
+{
+	uint64_t one = 1;
+
+	/* The counter only fails to grow at 2^64 - 2 pending kicks: then a wake-up is pending anyway. */
+	(void)!write(b->wake_fd, &one, sizeof(one));
+}
+
+static void *blocking_thread(void *arg)
+{
+	struct blocking_stack *b = arg;
+
+	pthread_mutex_lock(&b->lock);
+	while (!b->stop) {
+		struct pollfd pfd[2];
+		usec_t now, deadline;
+		int timeout_ms = -1;
+		uint64_t kicks;
+
+		/* Drain the device (each stack_poll takes one bounded batch) and fire timers. */
+		while (stack_poll(b->s, stack_clock_now()) >= (int)STACK_POLL_BATCH)
+			;
+		b->iterations++;
+		pthread_cond_broadcast(&b->changed);
+
+		now = stack_clock_now();
+		deadline = stack_next_deadline(b->s);
+		if (deadline != USEC_NEVER) {
+			/* Rounded up: waking just before a deadline would only spin. */
+			usec_t ms = deadline <= now ? 0 : (deadline - now + USEC_PER_MS - 1) / USEC_PER_MS;
+
+			timeout_ms = ms > INT_MAX ? INT_MAX : (int)ms;
+		}
+		pfd[0] = (struct pollfd){ .fd = netdev_pollfd(b->s->dev), .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = b->wake_fd, .events = POLLIN };
+		pthread_mutex_unlock(&b->lock);
+		if (poll(pfd, 2, timeout_ms) > 0 && (pfd[1].revents & POLLIN))
+			(void)!read(b->wake_fd, &kicks, sizeof(kicks));
+		pthread_mutex_lock(&b->lock);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+int blocking_start(struct blocking_stack *b, struct stack *s)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	b->s = s;
+	b->stop = false;
+	b->iterations = 0;
+	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->wake_fd < 0)
+		return -errno;
+	pthread_mutex_init(&b->lock, NULL);
+	/* Timed waits (blocking_poll) count on the monotonic clock, like the stack. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->changed, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = pthread_create(&b->thread, NULL, blocking_thread, b);
+	if (rc != 0) {
+		pthread_cond_destroy(&b->changed);
+		pthread_mutex_destroy(&b->lock);
+		close(b->wake_fd);
+		return -rc;
+	}
+	return 0;
+}
+
+void blocking_stop(struct blocking_stack *b)
+{
+	pthread_mutex_lock(&b->lock);
+	b->stop = true;
+	pthread_mutex_unlock(&b->lock);
+	blocking_kick(b);
+	pthread_join(b->thread, NULL);
+	pthread_cond_destroy(&b->changed);
+	pthread_mutex_destroy(&b->lock);
+	close(b->wake_fd);
+}
+
+/*
+ * With the lock held: whether a call that returned -EAGAIN on fd should wait. Only sockets
+ * in blocking mode wait, and only when the caller did not pass MSG_DONTWAIT.
+ */
+static bool blocking_should_wait(struct blocking_stack *b, int fd, int flags)
+{
+	return !(flags & MSG_DONTWAIT) && ts_get_nonblock(&b->s->sock, fd) == 0;
+}
+
+/*
+ * With the lock held: waits until fd reports one of `events` (or an error, hang-up or
+ * invalid descriptor, which the retried call will then report). Each wait lasts until the
+ * stack thread's next iteration.
+ */
+static void blocking_wait_for(struct blocking_stack *b, int fd, short events)
+{
+	while (!(ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL)))
+		pthread_cond_wait(&b->changed, &b->lock);
+}
+
+int blocking_socket(struct blocking_stack *b, int domain, int type, int protocol)
+{
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	rc = ts_socket(&b->s->sock, domain, type, protocol);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int blocking_bind(struct blocking_stack *b, int fd, const struct sockaddr_in *addr)
+{
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	rc = ts_bind(&b->s->sock, fd, addr);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int blocking_listen(struct blocking_stack *b, int fd, int backlog)
+{
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	rc = ts_listen(&b->s->sock, fd, backlog);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags)
+{
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	while ((rc = ts_accept(&b->s->sock, fd, peer, flags)) == -EAGAIN &&
+	       blocking_should_wait(b, fd, 0))
+		blocking_wait_for(b, fd, POLLIN);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in *addr)
+{
+	socklen_t len = sizeof(int);
+	int rc, err = 0;
+
+	pthread_mutex_lock(&b->lock);
+	rc = ts_connect(&b->s->sock, fd, addr);
+	if (rc == -EINPROGRESS && blocking_should_wait(b, fd, 0)) {
+		pthread_mutex_unlock(&b->lock);
+		blocking_kick(b); /* the SYN is queued or its timer armed */
+		pthread_mutex_lock(&b->lock);
+		/* Completion shows as POLLOUT, failure as POLLERR with SO_ERROR (socket.h). */
+		blocking_wait_for(b, fd, POLLOUT);
+		rc = ts_getsockopt(&b->s->sock, fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (rc == 0)
+			rc = err > 0 ? -err : err;
+	}
+	pthread_mutex_unlock(&b->lock);
+	blocking_kick(b);
+	return rc;
+}
+
+ssize_t blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags)
+{
+	const char *p = buf;
+	size_t done = 0;
+	ssize_t n = 0;
+
+	pthread_mutex_lock(&b->lock);
+	while (done < len) {
+		n = ts_send(&b->s->sock, fd, p + done, len - done, flags);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n != -EAGAIN || !blocking_should_wait(b, fd, flags))
+			break;
+		/* The send buffer is full: let the stack send what is queued, then wait for room. */
+		pthread_mutex_unlock(&b->lock);
+		blocking_kick(b);
+		pthread_mutex_lock(&b->lock);
+		blocking_wait_for(b, fd, POLLOUT);
+	}
+	pthread_mutex_unlock(&b->lock);
+	blocking_kick(b);
+	return done > 0 || len == 0 ? (ssize_t)done : n;
+}
+
+ssize_t blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&b->lock);
+	while ((n = ts_recv(&b->s->sock, fd, buf, len, flags)) == -EAGAIN &&
+	       blocking_should_wait(b, fd, flags))
+		blocking_wait_for(b, fd, POLLIN);
+	pthread_mutex_unlock(&b->lock);
+	/* Reading opened the receive window: the stack may owe the peer a window update. */
+	blocking_kick(b);
+	return n;
+}
+
+int blocking_shutdown(struct blocking_stack *b, int fd, int how)
+{
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	rc = ts_shutdown(&b->s->sock, fd, how);
+	pthread_mutex_unlock(&b->lock);
+	blocking_kick(b);
+	return rc;
+}
+
+int blocking_close(struct blocking_stack *b, int fd)
+{
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	rc = ts_close(&b->s->sock, fd);
+	/* Wake anyone blocked on fd: their retried call now reports -EBADF. */
+	pthread_cond_broadcast(&b->changed);
+	pthread_mutex_unlock(&b->lock);
+	blocking_kick(b);
+	return rc;
+}
+
+int blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,
+			socklen_t len)
+{
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	rc = ts_setsockopt(&b->s->sock, fd, level, name, val, len);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int blocking_getsockopt(struct blocking_stack *b, int fd, int level, int name, void *val,
+			socklen_t *len)
+{
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	rc = ts_getsockopt(&b->s->sock, fd, level, name, val, len);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int blocking_set_nonblock(struct blocking_stack *b, int fd, bool on)
+{
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	rc = ts_set_nonblock(&b->s->sock, fd, on);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	struct timespec until;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	if (timeout_ms > 0) {
+		until.tv_sec += timeout_ms / 1000;
+		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		rc = ts_poll(&b->s->sock, fds, n);
+		if (rc != 0 || timeout_ms == 0)
+			break;
+		if (timeout_ms < 0)
+			pthread_cond_wait(&b->changed, &b->lock);
+		else if (pthread_cond_timedwait(&b->changed, &b->lock, &until) == ETIMEDOUT)
+			timeout_ms = 0; /* one last look, then report the timeout */
+	}
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}

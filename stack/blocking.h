@@ -1,0 +1,77 @@
+/*
+ * blocking.h - a blocking facade over the socket API, for simple threaded programs.
+ *
+ * The stack core is single-threaded and never blocks (stack/socket/socket.h). This facade
+ * gives it the other shape programs know: the stack runs in its own thread (poll(2) on the
+ * device with the next timer deadline, stack_poll() on each wake-up, like stack/loop.c),
+ * and any number of caller threads make ordinary blocking calls: blocking_accept() waits
+ * for a connection, blocking_recv() for data, blocking_send() until everything is queued.
+ *
+ * How it works: one mutex guards the whole stack. The stack thread holds it while it
+ * processes frames and timers, then broadcasts a condition variable and releases it while
+ * it sleeps in poll(2). A caller takes the mutex, makes the non-blocking ts_* call, and when
+ * that says -EAGAIN on a socket in blocking mode, waits on the condition variable (which
+ * releases the mutex) and tries again after the next stack iteration. After every call that
+ * may have queued output or armed a timer, the caller writes to an eventfd the stack thread
+ * also polls, so the stack acts on it at once rather than at its next deadline.
+ *
+ * Sockets are in blocking mode unless ts_set_nonblock() (blocking_set_nonblock()) said
+ * otherwise or MSG_DONTWAIT is passed; then the calls return -EAGAIN like the ts_* ones.
+ * Results are the ts_* ones: >= 0 or a negative errno. See docs/blocking.md for a whole
+ * threaded echo server (apps/examples/blocking_echo.c).
+ */
+#ifndef TAPSTACK_BLOCKING_H
+#define TAPSTACK_BLOCKING_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack.h"
+
+struct blocking_stack {
+	struct stack *s;
+	pthread_t thread;
+	pthread_mutex_t lock;     /* guards *s and the fields below */
+	pthread_cond_t changed;   /* broadcast after each stack iteration */
+	int wake_fd;              /* eventfd: a caller changed something, iterate now */
+	bool stop;
+	uint64_t iterations;      /* stack iterations so far (for tests and curiosity) */
+};
+
+/*
+ * Starts the stack thread on an initialised stack. From now until blocking_stop() the stack
+ * may only be touched through blocking_* calls (or between blocking_lock/unlock). 0 or -errno.
+ */
+int blocking_start(struct blocking_stack *b, struct stack *s);
+/* Stops and joins the stack thread; the stack is the caller's alone again (still running). */
+void blocking_stop(struct blocking_stack *b);
+
+/* For anything else (counters, tcp_foreach_sock): hold the lock around it. */
+void blocking_lock(struct blocking_stack *b);
+void blocking_unlock(struct blocking_stack *b);
+
+int blocking_socket(struct blocking_stack *b, int domain, int type, int protocol);
+int blocking_bind(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);
+int blocking_listen(struct blocking_stack *b, int fd, int backlog);
+/* Waits for an established connection. */
+int blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags);
+/* Waits until the handshake completes: 0, or -ECONNREFUSED, -ETIMEDOUT, ... */
+int blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);
+/* Waits until all len bytes are queued (as the kernel's blocking send); returns len, or the
+ * count queued before an error, or the error when nothing was. */
+ssize_t blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags);
+/* Waits for at least one byte or end of stream (0). */
+ssize_t blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags);
+int blocking_shutdown(struct blocking_stack *b, int fd, int how);
+int blocking_close(struct blocking_stack *b, int fd);
+int blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,
+			socklen_t len);
+int blocking_getsockopt(struct blocking_stack *b, int fd, int level, int name, void *val,
+			socklen_t *len);
+int blocking_set_nonblock(struct blocking_stack *b, int fd, bool on);
+/* poll(2) over ts_* sockets: waits until one is ready or timeout_ms passes (-1: forever). */
+int blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms);
+
+#endif

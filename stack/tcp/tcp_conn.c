@@ -1,0 +1,193 @@
+/*
+ * tcp_conn.c - the user calls of RFC 9293 3.10.1-3.10.6 (OPEN, SEND, RECEIVE, CLOSE, ABORT)
+ * as the socket layer needs them: active open, send into the ring, receive from the ring,
+ * shutdown, close and abort.
+ *
+ * Called by stack/socket/socket.c only. Errors are negative errno values, as Linux's
+ * tcp_sendmsg/tcp_recvmsg report them. A connection whose socket closed is marked
+ * orphan and freed by TCP once it reaches CLOSED (or turned into a TIME-WAIT entry).
+ */
+#include "tcp/tcp_int.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+
+static bool tcp_tuple_free(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	return tcp_hash_lookup4(&tl->conns, laddr, lport, raddr, rport) == NULL;
+}
+
+struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                             uint16_t rport, const struct tcp_sockopts *o, int *err)
+{
+	if (laddr == 0)
+		laddr = tcp_local_addr(tl);
+	if (lport == 0) {
+		/* An ephemeral port whose 4-tuple is free (Linux __inet_hash_connect, minus the
+		 * per-destination offset): random start, linear probe. */
+		uint32_t range = (uint32_t)tl->cfg.port_hi - tl->cfg.port_lo + 1;
+		uint32_t start = rng_u32(&tl->core->rng) % range;
+		for (uint32_t i = 0; i < range; i++) {
+			uint16_t p = (uint16_t)(tl->cfg.port_lo + (start + i) % range);
+			if (!tl->port_refs[p] && !tcp_listener_port_conflict(tl, 0, p) &&
+			    tcp_tuple_free(tl, laddr, p, raddr, rport)) {
+				lport = p;
+				break;
+			}
+		}
+		if (lport == 0) {
+			*err = -EADDRNOTAVAIL;
+			return NULL;
+		}
+	} else if (!tcp_tuple_free(tl, laddr, lport, raddr, rport)) {
+		*err = -EADDRNOTAVAIL;
+		return NULL;
+	}
+	struct tcp_conn *c = tcp_conn_alloc(tl, o);
+	if (!c) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	c->hn.laddr = laddr;
+	c->hn.lport = lport;
+	c->hn.raddr = raddr;
+	c->hn.rport = rport;
+	c->snd.iss = tcp_isn(tl, laddr, lport, raddr, rport);
+	c->snd.una = c->snd.nxt = c->snd.max = c->snd.iss;
+	c->wscale_ok = tl->cfg.window_scaling;
+	c->rcv_wscale = c->wscale_ok ? tcp_wscale_for(tl, o) : 0;
+	c->ts_offset = c->snd.iss * 0x9e3779b1u;
+	c->rtt_start = tl->core->now;
+	tcp_hash_insert(&tl->conns, &c->hn);
+	tcp_set_state(c, TCP_SYN_SENT);
+	tl->ctr.ActiveOpens++;
+	tcp_output(c);
+	return c;
+}
+
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len)
+{
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
+		return -EAGAIN; /* Linux waits for the handshake (sk_stream_wait_connect) */
+	if (c->err)
+		return -tcp_conn_take_error(c);
+	if (c->flags & (TCP_F_SND_SHUT | TCP_F_FIN_QUEUED))
+		return -EPIPE;
+	if (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT)
+		return (c->flags & TCP_F_RESET) || c->state != TCP_CLOSED ? -EPIPE : -ENOTCONN;
+	if (len == 0)
+		return 0;
+	uint32_t cap = tcp_sndbuf_cap(c);
+	uint32_t space = tcp_ring_space(&c->sndq, cap);
+	if (space == 0)
+		return -EAGAIN;
+	if (tcp_ring_reserve(&c->sndq, cap) != 0)
+		return -ENOMEM;
+	uint32_t n = tcp_ring_write(&c->sndq, buf, len < space ? (uint32_t)len : space);
+	tcp_output(c);
+	return (long)n;
+}
+
+long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
+{
+	if (c->rcvq.len) {
+		uint32_t n = tcp_ring_read(&c->rcvq, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
+		if (!peek)
+			tcp_rcv_window_update(c);
+		return (long)n;
+	}
+	if (len == 0)
+		return 0;
+	if (c->err)
+		return -tcp_conn_take_error(c);
+	if (c->flags & (TCP_F_FIN_RCVD | TCP_F_RCV_SHUT | TCP_F_RESET))
+		return 0;
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
+		return -EAGAIN;
+	if (c->state == TCP_CLOSED)
+		return -ENOTCONN;
+	return -EAGAIN;
+}
+
+uint32_t tcp_inq(const struct tcp_conn *c)
+{
+	return c->rcvq.len;
+}
+
+/* RFC 9293 3.10.4 CLOSE for the sending side: queue the FIN after the data. */
+static void tcp_queue_fin(struct tcp_conn *c)
+{
+	switch (c->state) {
+	case TCP_SYN_RECEIVED:
+	case TCP_ESTABLISHED:
+		c->flags |= TCP_F_FIN_QUEUED | TCP_F_SND_SHUT;
+		tcp_set_state(c, TCP_FIN_WAIT_1);
+		break;
+	case TCP_CLOSE_WAIT:
+		c->flags |= TCP_F_FIN_QUEUED | TCP_F_SND_SHUT;
+		tcp_set_state(c, TCP_LAST_ACK);
+		break;
+	default:
+		return;
+	}
+	tcp_output(c);
+}
+
+int tcp_shutdown(struct tcp_conn *c, int how)
+{
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return -EINVAL;
+	if (c->state == TCP_CLOSED && !(c->flags & (TCP_F_FIN_RCVD | TCP_F_RESET)))
+		return -ENOTCONN;
+	if (how == SHUT_RD || how == SHUT_RDWR)
+		c->flags |= TCP_F_RCV_SHUT; /* Linux: no segment; reads return 0 once drained */
+	if (how == SHUT_WR || how == SHUT_RDWR) {
+		if (c->state == TCP_SYN_SENT) {
+			tcp_conn_done(c);
+			return 0;
+		}
+		tcp_queue_fin(c);
+	}
+	return 0;
+}
+
+void tcp_close(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	c->flags |= TCP_F_ORPHAN;
+	switch (c->state) {
+	case TCP_CLOSED:
+		tcp_conn_free(c);
+		return;
+	case TCP_SYN_SENT:
+		tcp_conn_done(c);
+		return;
+	default:
+		break;
+	}
+	/* Linux tcp_close: unread data, or SO_LINGER with a zero timeout, aborts with a RST
+	 * (RFC 9293 3.10.4 allows it; RFC 2525 2.17 recommends it for unread data). */
+	bool unread = c->rcvq.len != 0;
+	bool linger0 = c->opts.linger_on && c->opts.linger_s == 0;
+	if (unread || linger0) {
+		if (unread)
+			tl->ctr.AbortOnClose++;
+		else
+			tl->ctr.AbortOnLinger++;
+		tcp_send_rst_conn(c);
+		tcp_conn_abort(c, ECONNRESET);
+		return;
+	}
+	c->flags |= TCP_F_RCV_SHUT;
+	tcp_queue_fin(c);
+	if (c->state == TCP_FIN_WAIT_2)
+		tcp_arm_misc(c, tl->core->now + (usec_t)tl->cfg.fin_timeout_ms * USEC_PER_MS);
+}
+
+void tcp_conn_opts_changed(struct tcp_conn *c)
+{
+	if (c->opts.keepalive && c->state >= TCP_ESTABLISHED && !timer_armed(&c->misc_timer))
+		tcp_arm_keepalive(c);
+	if (c->state >= TCP_ESTABLISHED)
+		tcp_output(c); /* TCP_NODELAY set or TCP_CORK cleared: send what waited */
+}

@@ -1,0 +1,657 @@
+/*
+ * tcp_input.c - RFC 9293 3.10.7 "SEGMENT ARRIVES" for a connection (SYN-SENT and the
+ * synchronized states) and for a TIME-WAIT entry. The LISTEN and SYN-queue cases are in
+ * tcp_listen.c; the CLOSED case in tcp.c.
+ *
+ * tcp_conn_input() reads like the RFC: one small function per step, in the RFC's order,
+ * each returning TCP_IN_CONT to go on, TCP_IN_STOP to stop (the segment is done with) or
+ * TCP_IN_GONE when the connection no longer exists. Steps decide and set flags
+ * (TCP_F_ACK_NOW, timers); one tcp_output() at the end transmits what is owed (STYLE.md 6).
+ *
+ * Ownership: the caller (tcp.c) hands over seg->pb; it is freed here unless the
+ * out-of-order queue keeps it (then seg->pb is set to NULL).
+ */
+#include "tcp/tcp_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TCP_IN_CONT, TCP_IN_STOP, TCP_IN_GONE };
+
+static uint16_t tcp_mss_clamp(uint32_t v)
+{
+	return (uint16_t)(v < TCP_MSS_MIN ? TCP_MSS_MIN : v);
+}
+
+/* The send MSS (RFC 9293 3.7.1, RFC 6691): the peer's MSS, our own limit and TCP_MAXSEG,
+ * less the timestamp option every segment will carry (Linux's mss_cache). */
+static void tcp_conn_set_mss(struct tcp_conn *c)
+{
+	uint32_t m = c->peer_mss;
+	if (tcp_adv_mss(c->tl) < m)
+		m = tcp_adv_mss(c->tl);
+	if (c->opts.user_mss && c->opts.user_mss < m)
+		m = c->opts.user_mss;
+	if (c->ts_ok)
+		m -= 12;
+	c->mss = tcp_mss_clamp(m);
+	c->rcv_mss = c->adv_mss < TCP_MSS_DEFAULT ? c->adv_mss : TCP_MSS_DEFAULT;
+	c->cwnd = c->tl->cfg.init_cwnd_segs * c->mss; /* RFC 6928 IW10 (Linux TCP_INIT_CWND) */
+}
+
+void tcp_conn_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o)
+{
+	const struct tcp_config *cfg = &c->tl->cfg;
+	c->peer_mss = o->has_mss ? tcp_mss_clamp(o->mss) : TCP_MSS_DEFAULT;
+	/* RFC 7323 2.2: scaling only when both sides sent the option. */
+	c->wscale_ok = o->has_wscale && cfg->window_scaling && c->wscale_ok;
+	if (c->wscale_ok) {
+		c->snd_wscale = o->wscale > TCP_WSCALE_MAX ? TCP_WSCALE_MAX : o->wscale;
+	} else {
+		c->snd_wscale = 0;
+		c->rcv_wscale = 0;
+	}
+	c->sack_ok = o->sack_ok && cfg->sack;
+	c->ts_ok = o->has_ts && cfg->timestamps;
+	if (c->ts_ok) {
+		c->ts_recent = o->ts_val;
+		c->ts_recent_stamp = c->tl->core->now;
+	}
+	tcp_conn_set_mss(c);
+}
+
+/* RFC 7323 4.3: remember the peer's TSval when the segment covers the last ACK we sent. */
+static void tcp_ts_update(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	if (c->ts_ok && seg->h.opts.has_ts && seq_leq(seg->seq, c->last_ack_sent) &&
+	    seq_diff(seg->h.opts.ts_val, c->ts_recent) >= 0) {
+		c->ts_recent = seg->h.opts.ts_val;
+		c->ts_recent_stamp = c->tl->core->now;
+	}
+}
+
+/* ---- 3.10.7.3 SYN-SENT ---- */
+
+static int tcp_synsent_input(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	struct tcp_layer *tl = c->tl;
+	bool ack_ok = false;
+
+	/* First: check the ACK bit. */
+	if (seg->flags & TCP_FLAG_ACK) {
+		if (seq_leq(seg->ack, c->snd.iss) || seq_gt(seg->ack, c->snd.max)) {
+			if (!(seg->flags & TCP_FLAG_RST))
+				tcp_send_rst_for(tl, seg);
+			tl->ctr.drop_synsent++;
+			return TCP_IN_STOP;
+		}
+		ack_ok = seq_leq(c->snd.una, seg->ack) && seq_leq(seg->ack, c->snd.max);
+	}
+	/* Second: the RST bit. With an acceptable ACK the peer refused us. */
+	if (seg->flags & TCP_FLAG_RST) {
+		if (ack_ok) {
+			tcp_conn_abort(c, ECONNREFUSED);
+			return TCP_IN_GONE;
+		}
+		tl->ctr.drop_synsent++;
+		return TCP_IN_STOP;
+	}
+	/* Fourth: the SYN bit. */
+	if (!(seg->flags & TCP_FLAG_SYN)) {
+		tl->ctr.drop_synsent++;
+		return TCP_IN_STOP;
+	}
+	c->rcv.irs = seg->seq;
+	c->rcv.nxt = seg->seq + 1;
+	c->rcv.adv_edge = c->rcv.nxt;
+	tcp_conn_apply_syn_opts(c, &seg->h.opts);
+	c->flags |= TCP_F_ACK_NOW;
+	if (ack_ok) {
+		/* Our SYN is acknowledged: ESTABLISHED. RFC 6298 2.x: with a retransmitted SYN
+		 * there is no valid sample (Karn), and RTO comes back to its initial value. */
+		if (c->retries == 0)
+			tcp_rtt_sample(c, (uint32_t)(tl->core->now - c->rtt_start));
+		c->retries = 0;
+		c->backoff = 0;
+		c->snd.una = seg->ack;
+		c->snd.wnd = seg->wnd; /* RFC 7323 2.2: never scaled in a SYN */
+		c->snd.max_wnd = c->snd.wnd;
+		c->snd.wl1 = seg->seq;
+		c->snd.wl2 = seg->ack;
+		timer_cancel(&tl->core->timers, &c->rtx_timer);
+		tcp_set_state(c, TCP_ESTABLISHED);
+		if (c->opts.keepalive)
+			tcp_arm_keepalive(c);
+		return TCP_IN_STOP; /* data in a SYN-ACK is not taken (Linux does the same unless TFO) */
+	}
+	/* Simultaneous open: SYN-RECEIVED, send SYN,ACK (3.10.7.3 fourth). */
+	c->snd.wnd = seg->wnd;
+	c->snd.wl1 = seg->seq;
+	tcp_set_state(c, TCP_SYN_RECEIVED);
+	return TCP_IN_STOP;
+}
+
+/* ---- 3.10.7.4 the synchronized states ---- */
+
+/* RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate. */
+static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	if (!c->ts_ok || !seg->h.opts.has_ts || (seg->flags & TCP_FLAG_RST))
+		return TCP_IN_CONT;
+	if (seq_diff(seg->h.opts.ts_val, c->ts_recent) >= 0)
+		return TCP_IN_CONT;
+	/* 5.5: TS.Recent idle for over 24 days is no longer a valid reference. */
+	if (c->tl->core->now - c->ts_recent_stamp > (usec_t)TCP_PAWS_24DAYS_S * USEC_PER_SEC)
+		return TCP_IN_CONT;
+	c->tl->ctr.drop_paws++;
+	c->flags |= TCP_F_ACK_NOW;
+	return TCP_IN_STOP;
+}
+
+/* First: check sequence number (the four acceptability cases of 3.10.7.4). */
+static int tcp_step_seq(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	uint32_t wnd = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
+	bool ok;
+
+	if (seg->len == 0)
+		ok = wnd == 0 ? seg->seq == c->rcv.nxt : seq_in_window(seg->seq, c->rcv.nxt, wnd);
+	else if (wnd == 0)
+		ok = false;
+	else
+		ok = seq_in_window(seg->seq, c->rcv.nxt, wnd) ||
+		     seq_in_window(seg->seq + seg->len - 1, c->rcv.nxt, wnd);
+	/* A zero window still takes a segment that starts at RCV.NXT for its ACK and FIN
+	 * processing (3.10.7.4: "special allowance ... for valid ACKs, URGs, and RSTs"). */
+	if (!ok && seg->seq == c->rcv.nxt)
+		ok = true;
+	/* Segments that only repeat old bytes but end past RCV.NXT-1 overlap: acceptable. */
+	if (!ok && seg->len && seq_lt(seg->seq, c->rcv.nxt) && seq_gt(seg->seq + seg->len, c->rcv.nxt))
+		ok = true;
+	if (ok)
+		return TCP_IN_CONT;
+	if (!(seg->flags & TCP_FLAG_RST))
+		c->flags |= TCP_F_ACK_NOW; /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+	c->tl->ctr.drop_out_of_window++;
+	return TCP_IN_STOP;
+}
+
+/* Second: check the RST bit (RFC 5961 3.2: exact match resets, in-window gets a challenge). */
+static int tcp_step_rst(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	if (!(seg->flags & TCP_FLAG_RST))
+		return TCP_IN_CONT;
+	if (seg->seq != c->rcv.nxt) {
+		c->tl->ctr.RstInWindowNotExact++;
+		tcp_send_challenge_ack(c);
+		return TCP_IN_STOP;
+	}
+	switch (c->state) {
+	case TCP_SYN_RECEIVED:
+		tcp_conn_abort(c, ECONNREFUSED);
+		break;
+	case TCP_CLOSE_WAIT:
+		tcp_conn_abort(c, EPIPE); /* Linux's tcp_reset */
+		break;
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+		tcp_conn_done(c);
+		break;
+	default:
+		tcp_conn_abort(c, ECONNRESET);
+		break;
+	}
+	return TCP_IN_GONE;
+}
+
+/* Fourth: check the SYN bit (RFC 5961 4.2: any SYN here gets a challenge ACK). */
+static int tcp_step_syn(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	if (!(seg->flags & TCP_FLAG_SYN))
+		return TCP_IN_CONT;
+	c->tl->ctr.SynInSynchronized++;
+	tcp_send_challenge_ack(c);
+	return TCP_IN_STOP;
+}
+
+static void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked)
+{
+	/* RFC 5681 3.1: slow start grows by what was acked (at most one MSS per ACK, L=1 as
+	 * Linux), congestion avoidance by about one MSS per round trip. */
+	if (c->cwnd < c->ssthresh) {
+		c->cwnd += acked < c->mss ? acked : c->mss;
+	} else {
+		c->bytes_acked += acked;
+		if (c->bytes_acked >= c->cwnd) {
+			c->bytes_acked -= c->cwnd;
+			c->cwnd += c->mss;
+		}
+	}
+}
+
+/* RFC 5681 3.2 step 2 / RFC 6582: three duplicate ACKs start fast retransmit. */
+static void tcp_enter_recovery(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	uint32_t flight = c->snd.max - c->snd.una;
+	uint32_t half = flight / 2;
+	c->ssthresh = half > 2u * c->mss ? half : 2u * c->mss;
+	c->recover = c->snd.max;
+	c->cwnd = c->ssthresh + 3u * c->mss;
+	c->flags |= TCP_F_IN_RECOVERY;
+	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
+	tl->ctr.FastRetransmits++;
+	tl->ctr.RetransSegs++;
+	uint32_t len = c->sndq.len < c->mss ? c->sndq.len : c->mss;
+	uint8_t fl = TCP_FLAG_ACK;
+	if (len == 0 && (c->flags & TCP_F_FIN_SENT))
+		fl |= TCP_FLAG_FIN;
+	tcp_xmit(c, c->snd.una, fl, len);
+	tcp_rearm_rtx(c);
+}
+
+/* Fifth: the ACK field, for the states past SYN-RECEIVED. */
+static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	struct tcp_layer *tl = c->tl;
+	uint32_t ack = seg->ack;
+
+	if (seq_gt(ack, c->snd.max)) {
+		/* "If the ACK acks something not yet sent ... send an ACK, drop the segment." */
+		c->flags |= TCP_F_ACK_NOW;
+		tl->ctr.drop_ack_unsent++;
+		return TCP_IN_STOP;
+	}
+	/* RFC 5961 5.2: an ACK older than the largest window is suspicious. */
+	if (seq_lt(ack, c->snd.una - (c->snd.max_wnd > 65535 ? c->snd.max_wnd : 65535))) {
+		tcp_send_challenge_ack(c);
+		tl->ctr.drop_old_ack++;
+		return TCP_IN_STOP;
+	}
+	uint32_t wnd = seg->wnd << c->snd_wscale;
+	if (seq_gt(ack, c->snd.una)) {
+		uint32_t acked = ack - c->snd.una;
+		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
+
+		tcp_ring_drop(&c->sndq, data);
+		/* RTT (RFC 6298 3, RFC 7323 4.1): the echoed timestamp is immune to Karn's
+		 * ambiguity; without timestamps, the one timed segment if it was not resent. */
+		if (c->ts_ok && seg->h.opts.has_ts && seg->h.opts.ts_ecr) {
+			uint32_t ms = tcp_now_ts(tl, c->ts_offset) - seg->h.opts.ts_ecr;
+			if (ms < 600000u)
+				tcp_rtt_sample(c, ms * 1000u + 1u);
+		} else if ((c->flags & TCP_F_RTT_TIMING) && seq_gt(ack, c->rtt_seq)) {
+			c->flags &= ~TCP_F_RTT_TIMING;
+			tcp_rtt_sample(c, (uint32_t)(tl->core->now - c->rtt_start));
+		}
+		c->retries = 0;
+		c->backoff = 0;
+		if (c->flags & TCP_F_IN_RECOVERY) {
+			if (seq_geq(ack, c->recover)) {
+				/* RFC 6582 3.2 step 3: full ACK, deflate. */
+				uint32_t flight = c->snd.max - ack;
+				c->cwnd = c->ssthresh < flight + c->mss ? c->ssthresh : flight + c->mss;
+				c->flags &= ~TCP_F_IN_RECOVERY;
+			} else {
+				/* Partial ACK: resend the next hole, deflate by what was acked. */
+				c->snd.una = ack;
+				if (seq_lt(c->snd.nxt, ack))
+					c->snd.nxt = ack;
+				c->cwnd = c->cwnd > acked ? c->cwnd - acked : c->mss;
+				c->cwnd += c->mss;
+				uint32_t len = c->sndq.len < c->mss ? c->sndq.len : c->mss;
+				if (len) {
+					tl->ctr.RetransSegs++;
+					tcp_xmit(c, ack, TCP_FLAG_ACK, len);
+				}
+			}
+		} else {
+			tcp_cc_on_ack(c, acked);
+		}
+		c->dupacks = 0;
+		c->snd.una = ack;
+		if (seq_lt(c->snd.nxt, c->snd.una))
+			c->snd.nxt = c->snd.una;
+		/* RFC 6298 5.2/5.3: stop the timer when all is acked, else restart it. */
+		if (c->snd.una == c->snd.max)
+			timer_cancel(&tl->core->timers, &c->rtx_timer);
+		else
+			tcp_rearm_rtx(c);
+	} else if (ack == c->snd.una && seg->dlen == 0 && !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) &&
+	           wnd == c->snd.wnd && c->snd.max != c->snd.una) {
+		/* RFC 5681 2: a duplicate ACK. */
+		c->dupacks++;
+		if (c->dupacks == 3 && !(c->flags & TCP_F_IN_RECOVERY))
+			tcp_enter_recovery(c);
+		else if (c->dupacks > 3 && (c->flags & TCP_F_IN_RECOVERY))
+			c->cwnd += c->mss; /* RFC 5681 3.2 step 4: inflate */
+	}
+	/* Send window update (3.10.7.4 fifth, ESTABLISHED). */
+	if (seq_lt(c->snd.wl1, seg->seq) || (c->snd.wl1 == seg->seq && seq_leq(c->snd.wl2, ack))) {
+		c->snd.wnd = wnd;
+		c->snd.wl1 = seg->seq;
+		c->snd.wl2 = ack;
+		if (wnd > c->snd.max_wnd)
+			c->snd.max_wnd = wnd;
+		if (wnd && (c->flags & TCP_F_PERSIST)) {
+			timer_cancel(&tl->core->timers, &c->rtx_timer);
+			c->flags &= ~TCP_F_PERSIST;
+			c->retries = 0;
+			c->backoff = 0;
+		}
+	}
+
+	bool fin_acked = (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+	switch (c->state) {
+	case TCP_FIN_WAIT_1:
+		if (fin_acked) {
+			tcp_set_state(c, TCP_FIN_WAIT_2);
+			/* Linux tcp_fin_timeout: an orphan does not wait forever for the peer's FIN. */
+			if (c->flags & TCP_F_ORPHAN)
+				tcp_arm_misc(c, tl->core->now + (usec_t)tl->cfg.fin_timeout_ms * USEC_PER_MS);
+		}
+		break;
+	case TCP_CLOSING:
+		if (fin_acked) {
+			tcp_enter_time_wait(c);
+			return TCP_IN_GONE;
+		}
+		break;
+	case TCP_LAST_ACK:
+		if (fin_acked) {
+			tcp_conn_done(c);
+			return TCP_IN_GONE;
+		}
+		break;
+	default:
+		break;
+	}
+	return TCP_IN_CONT;
+}
+
+/* Moves queued out-of-order segments that now fit onto the receive ring. */
+static bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
+{
+	bool moved = false;
+	struct pbuf *pb;
+	while ((pb = c->ooo.head) && seq_leq(pb->user, c->rcv.nxt)) {
+		pbuf_queue_pop(&c->ooo);
+		uint32_t end = pb->user + pb->len;
+		if (seq_gt(end, c->rcv.nxt)) {
+			uint32_t skip = c->rcv.nxt - pb->user;
+			uint32_t n = tcp_ring_write(&c->rcvq, pb->data + skip, pb->len - skip);
+			c->rcv.nxt += n;
+		}
+		if ((pb->flags & TCP_PB_FIN) && end == c->rcv.nxt)
+			*fin = true;
+		pbuf_free(pb);
+		moved = true;
+	}
+	return moved;
+}
+
+/* Keeps an out-of-order segment (sorted by seq, bounded, duplicates dropped). */
+static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin)
+{
+	struct tcp_layer *tl = c->tl;
+	struct pbuf *pb = seg->pb;
+	if (c->ooo.count >= tl->cfg.ooo_max_segs || c->ooo.bytes + len > tcp_rcvbuf_cap(c)) {
+		tl->ctr.drop_ooo_full++;
+		return;
+	}
+	pbuf_trim(pb, len);
+	pb->user = seq;
+	pb->flags = (uint8_t)((pb->flags & ~TCP_PB_FIN) | (fin ? TCP_PB_FIN : 0));
+	struct pbuf **pp = &c->ooo.head, *prev = NULL;
+	while (*pp && seq_lt((*pp)->user, seq)) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (*pp && (*pp)->user == seq && (*pp)->len >= len)
+		return; /* a duplicate of what we hold */
+	if (prev && seq_geq(prev->user + prev->len, seq + len))
+		return; /* covered by the previous segment */
+	pb->next = *pp;
+	*pp = pb;
+	if (!pb->next)
+		c->ooo.tail = pb;
+	c->ooo.count++;
+	c->ooo.bytes += len;
+	seg->pb = NULL; /* the queue owns it now */
+	tl->ctr.OutOfOrderQueued++;
+}
+
+/*
+ * Seventh and eighth: the segment text and the FIN. In-order bytes go onto the receive
+ * ring (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
+ * duplicate ACK (RFC 5681 4.2); ACKs are delayed per RFC 1122 4.2.3.2 after Linux's
+ * initial quick-ACK phase. Returns whether the FIN is now in sequence.
+ */
+static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	struct tcp_layer *tl = c->tl;
+	uint32_t seq = seg->seq + !!(seg->flags & TCP_FLAG_SYN);
+	uint32_t dlen = seg->dlen;
+	const uint8_t *data = seg->data;
+	bool fin = (seg->flags & TCP_FLAG_FIN) != 0;
+
+	if (!(c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 || c->state == TCP_FIN_WAIT_2)) {
+		/* CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent its FIN; ignore text. */
+		return false;
+	}
+	if (dlen == 0)
+		return fin && seq == c->rcv.nxt;
+	/* Trim what we already have. */
+	if (seq_lt(seq, c->rcv.nxt)) {
+		uint32_t skip = c->rcv.nxt - seq;
+		if (skip >= dlen) {
+			c->flags |= TCP_F_ACK_NOW; /* a pure retransmission: tell the peer again */
+			return fin && seq + dlen == c->rcv.nxt;
+		}
+		data += skip;
+		dlen -= skip;
+		seq = c->rcv.nxt;
+		pbuf_pull(seg->pb, skip);
+	}
+	if (dlen > c->rcv_mss)
+		c->rcv_mss = dlen > c->adv_mss ? c->adv_mss : dlen;
+	/* Trim what lies beyond the buffer (the FIN goes with it). */
+	uint32_t room = tcp_rcvbuf_cap(c) - c->rcvq.len;
+	uint32_t limit = room;
+	if (seq != c->rcv.nxt)
+		limit = room > seq - c->rcv.nxt ? room - (seq - c->rcv.nxt) : 0;
+	if (dlen > limit) {
+		dlen = limit;
+		fin = false;
+	}
+	if (dlen == 0) {
+		c->flags |= TCP_F_ACK_NOW;
+		tl->ctr.drop_out_of_window++;
+		return false;
+	}
+	if (seq != c->rcv.nxt) {
+		tcp_ooo_insert(c, seg, seq, dlen, fin);
+		c->flags |= TCP_F_ACK_NOW;
+		tl->ctr.DupAcksSent++;
+		return false;
+	}
+	if (tcp_ring_reserve(&c->rcvq, tcp_rcvbuf_cap(c)) != 0) {
+		tl->ctr.drop_no_memory++;
+		return false;
+	}
+	c->rcv.nxt += tcp_ring_write(&c->rcvq, data, dlen);
+	c->rcv_unacked += dlen;
+	bool fin_now = fin;
+	if (c->ooo.count) {
+		tcp_ooo_drain(c, &fin_now);
+		c->flags |= TCP_F_ACK_NOW; /* RFC 5681 4.2: a hole filled is ACKed at once */
+	}
+	c->last_rcv = tl->core->now;
+	if (c->quickack) {
+		c->quickack--;
+		tl->ctr.QuickAcks++;
+		c->flags |= TCP_F_ACK_NOW;
+	} else if (c->rcv_unacked >= 2u * c->rcv_mss) {
+		c->flags |= TCP_F_ACK_NOW; /* RFC 1122 4.2.3.2: at least every second full segment */
+	} else if (!(c->flags & TCP_F_ACK_NOW)) {
+		tcp_arm_delack(c);
+	}
+	return fin_now;
+}
+
+/* Eighth: the FIN is in sequence (3.10.7.4 eighth). Returns TCP_IN_GONE after TIME-WAIT. */
+static int tcp_step_fin(struct tcp_conn *c)
+{
+	c->rcv.nxt++;
+	c->flags |= TCP_F_FIN_RCVD | TCP_F_ACK_NOW;
+	bool fin_acked = (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+	switch (c->state) {
+	case TCP_SYN_RECEIVED:
+	case TCP_ESTABLISHED:
+		tcp_set_state(c, TCP_CLOSE_WAIT);
+		break;
+	case TCP_FIN_WAIT_1:
+		if (!fin_acked) {
+			tcp_set_state(c, TCP_CLOSING);
+			break;
+		}
+		/* Our FIN is acknowledged too: as FIN-WAIT-2. */
+		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+		tcp_enter_time_wait(c);
+		return TCP_IN_GONE;
+	case TCP_FIN_WAIT_2:
+		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+		tcp_enter_time_wait(c);
+		return TCP_IN_GONE;
+	default:
+		break; /* CLOSE-WAIT, CLOSING, LAST-ACK: remain */
+	}
+	return TCP_IN_CONT;
+}
+
+static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	struct tcp_layer *tl = c->tl;
+	int rc;
+
+	if (c->state == TCP_SYN_SENT)
+		return tcp_synsent_input(c, seg);
+	if ((rc = tcp_step_paws(c, seg)) != TCP_IN_CONT)
+		return rc;
+	if ((rc = tcp_step_seq(c, seg)) != TCP_IN_CONT)
+		return rc;
+	if ((rc = tcp_step_rst(c, seg)) != TCP_IN_CONT)
+		return rc;
+	/* Third: security and precedence (RFC 9293 3.10.7.4): not implemented, as in Linux. */
+	if ((rc = tcp_step_syn(c, seg)) != TCP_IN_CONT)
+		return rc;
+	if (!(seg->flags & TCP_FLAG_ACK)) {
+		tl->ctr.drop_no_ack++;
+		return TCP_IN_STOP;
+	}
+	tcp_ts_update(c, seg);
+	if (c->state == TCP_SYN_RECEIVED) {
+		/* Simultaneous open completes when our SYN is acknowledged. */
+		if (!(seq_lt(c->snd.una, seg->ack) && seq_leq(seg->ack, c->snd.max))) {
+			tcp_send_rst_for(tl, seg);
+			return TCP_IN_STOP;
+		}
+		c->snd.una = seg->ack;
+		c->snd.wnd = seg->wnd << c->snd_wscale;
+		c->snd.wl1 = seg->seq;
+		c->snd.wl2 = seg->ack;
+		timer_cancel(&tl->core->timers, &c->rtx_timer);
+		c->retries = 0;
+		tcp_set_state(c, TCP_ESTABLISHED);
+	}
+	if ((rc = tcp_ack(c, seg)) != TCP_IN_CONT)
+		return rc;
+	/* Sixth: the URG bit. Not implemented: urgent data is delivered in line, as with
+	 * SO_OOBINLINE (RFC 6093 recommends applications not rely on it). */
+	/* A socket that was closed takes no more data: Linux resets (TCPAbortOnData). */
+	if ((c->flags & TCP_F_ORPHAN) && seg->dlen && seq_gt(seg->seq + seg->dlen, c->rcv.nxt)) {
+		tl->ctr.AbortOnData++;
+		c->rcv.nxt = seg->seq + seg->dlen;
+		tcp_send_rst_conn(c);
+		tcp_conn_abort(c, ECONNRESET);
+		return TCP_IN_GONE;
+	}
+	if (tcp_step_text(c, seg))
+		return tcp_step_fin(c);
+	return TCP_IN_CONT;
+}
+
+void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	/* RFC 7323 2.3: the window field of a non-SYN segment is scaled (done in tcp_ack). */
+	if (c->opts.keepalive && c->state >= TCP_ESTABLISHED)
+		c->ka_probes = 0;
+	c->last_rcv = c->tl->core->now;
+	int rc = tcp_conn_segment(c, seg);
+	pbuf_free(seg->pb);
+	seg->pb = NULL;
+	if (rc != TCP_IN_GONE)
+		tcp_output(c);
+}
+
+/* Called when the application read data: re-open the window if it grew enough (SWS). */
+void tcp_rcv_window_update(struct tcp_conn *c)
+{
+	if (c->state < TCP_ESTABLISHED || (c->flags & TCP_F_FIN_RCVD))
+		return;
+	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
+	uint32_t cap = tcp_rcvbuf_cap(c);
+	uint32_t free_space = cap - c->rcvq.len;
+	uint32_t step = c->adv_mss < cap / 2 ? c->adv_mss : cap / 2;
+	/* Linux (__tcp_cleanup_rbuf): announce when the window would grow by 2x or the
+	 * old window was less than a segment; RFC 1122 4.2.3.3 says at least min(buf/2, MSS). */
+	if (free_space >= cur + step && (cur < c->rcv_mss || free_space >= 2 * cur)) {
+		c->flags |= TCP_F_ACK_NOW;
+		tcp_output(c);
+	}
+}
+
+/* ---- 3.10.7.4 TIME-WAIT, on the small entry ---- */
+
+void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
+{
+	struct tcp_layer *tl = tw->tl;
+
+	if (seg->flags & TCP_FLAG_RST) {
+		/* Linux (tcp_rfc1337 = 0) lets a RST end TIME-WAIT early. */
+		timer_cancel(&tl->core->timers, &tw->timer);
+		tcp_hash_remove(&tl->conns, &tw->hn);
+		free(tw);
+		goto out;
+	}
+	if ((seg->flags & TCP_FLAG_SYN) && !(seg->flags & TCP_FLAG_ACK)) {
+		/* RFC 9293 3.10.7.4 / RFC 6191: a new SYN above the old sequence space (or with a
+		 * newer timestamp) may start a new incarnation. */
+		bool newer = seq_gt(seg->seq, tw->rcv_nxt) ||
+		             (tw->ts_ok && seg->h.opts.has_ts && seq_gt(seg->h.opts.ts_val, tw->ts_recent));
+		struct tcp_listener *l = tcp_listener_lookup(tl, seg->dst, seg->h.dport);
+		if (newer && l) {
+			timer_cancel(&tl->core->timers, &tw->timer);
+			tcp_hash_remove(&tl->conns, &tw->hn);
+			free(tw);
+			tl->ctr.TimeWaitRecycled++;
+			tcp_listen_input(l, seg);
+			return;
+		}
+		tcp_tw_send_ack(tw);
+		goto out;
+	}
+	if ((seg->flags & TCP_FLAG_FIN) && seg->seq + seg->dlen + 1 == tw->rcv_nxt) {
+		/* The peer did not get our ACK of its FIN: ACK again, restart the 2 MSL timer. */
+		tcp_tw_send_ack(tw);
+		timer_arm(&tl->core->timers, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
+		goto out;
+	}
+	if (seg->dlen || seq_gt(seg->seq, tw->rcv_nxt) || (seg->flags & TCP_FLAG_FIN))
+		tcp_tw_send_ack(tw);
+	else
+		tl->ctr.drop_timewait++;
+out:
+	pbuf_free(seg->pb);
+}

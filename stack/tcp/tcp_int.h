@@ -1,0 +1,290 @@
+/*
+ * tcp_int.h - the TCP layer's internals, shared by the files of stack/tcp/ only.
+ *
+ * Objects (all found through the hashed tables of struct tcp_layer, never by a scan):
+ *   struct tcp_listener  a listening socket: its SYN queue (struct tcp_req entries) and
+ *                        its FIFO accept queue of established connections;
+ *   struct tcp_req       a half-open connection (SYN received, SYN-ACK sent), ~100 bytes;
+ *   struct tcp_conn      a full TCB (RFC 9293 3.3.1) with buffers allocated lazily;
+ *   struct tcp_tw        a TIME-WAIT entry, ~80 bytes, so thousands cost little.
+ * Requests, connections and TIME-WAIT entries share the 4-tuple table (kind-tagged
+ * nodes); listeners are hashed by local port.
+ *
+ * Files: tcp.c (layer, tables, demux), tcp_input.c (RFC 9293 3.10.7 for connections),
+ * tcp_listen.c (listeners, SYN and accept queues), tcp_output.c (building and sending
+ * segments, RSTs), tcp_timer.c (RTO, delayed ACK, persist, keepalive, TIME-WAIT),
+ * tcp_conn.c (user calls: connect, send, recv, close), tcp_isn.c (RFC 6528),
+ * tcp_buf.c (byte rings).
+ */
+#ifndef TAPSTACK_TCP_TCP_INT_H
+#define TAPSTACK_TCP_TCP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "tcp/tcp.h"
+#include "tcp/tcp_seq.h"
+#include "wire/tcp.h"
+
+#define TCP_MSS_DEFAULT 536u            /* RFC 9293 3.7.1: without the option */
+#define TCP_MSS_MIN 88u                 /* Linux TCP_MIN_MSS: clamp of silly peer values */
+#define TCP_WSCALE_MAX 14u              /* RFC 7323 2.3 */
+#define TCP_MAX_QUICKACKS 16u           /* Linux: ACK the first segments at once */
+#define TCP_PERSIST_MAX_MS 120000u
+#define TCP_TS_HZ 1000u                 /* TSval ticks per second (Linux: ms) */
+#define TCP_PAWS_24DAYS_S (24u * 86400u) /* RFC 7323 5.5: ts_recent goes stale */
+#define TCP_ISN_TICK_US 4u              /* RFC 6528 / 9293 3.4.1: the clock ticks every 4 us */
+#define TCP_HASH_MIN_BUCKETS 1024u
+#define TCP_PB_FIN 0x80u                /* pbuf flag in the out-of-order queue: FIN follows the data */
+
+/* RFC 9293 3.3.2 states, in the RFC's names. */
+enum tcp_state {
+	TCP_CLOSED,
+	TCP_LISTEN,
+	TCP_SYN_SENT,
+	TCP_SYN_RECEIVED,
+	TCP_ESTABLISHED,
+	TCP_FIN_WAIT_1,
+	TCP_FIN_WAIT_2,
+	TCP_CLOSE_WAIT,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+	TCP_NSTATES
+};
+
+const char *tcp_state_name(enum tcp_state s);
+
+enum tcp_hkind { TCP_HK_CONN, TCP_HK_REQ, TCP_HK_TW, TCP_HK_LISTEN };
+
+/* A node in one of the hash tables: the addresses are the key (host order). */
+struct tcp_hnode {
+	struct tcp_hnode *next;
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	uint8_t kind;               /* enum tcp_hkind */
+	bool hashed;
+};
+
+/* A byte ring: the send buffer (bytes from SND.UNA) and the receive buffer (in order, unread). */
+struct tcp_ring {
+	uint8_t *buf;               /* NULL until the first byte (lazy: idle connections are small) */
+	uint32_t cap;               /* capacity when allocated */
+	uint32_t head;              /* offset of the first byte */
+	uint32_t len;
+};
+
+/* The segment as the state machine sees it: parsed once, host order (STYLE.md 3). */
+struct tcp_seg {
+	struct tcp_hdr h;
+	uint32_t src, dst;          /* IP addresses, host order */
+	uint32_t seq, ack;
+	uint32_t len;               /* SEG.LEN: payload + SYN + FIN (RFC 9293 3.4) */
+	uint32_t dlen;              /* payload bytes */
+	const uint8_t *data;        /* payload (inside pb) */
+	struct pbuf *pb;            /* the owning pbuf: data is pb->data .. pb->data + dlen */
+	uint32_t wnd;               /* SEG.WND, scaled when the connection agreed to it */
+	uint8_t flags;
+	uint8_t tos;
+};
+
+/* Half-open entry in a listener's SYN queue (Linux's request_sock). */
+struct tcp_req {
+	struct tcp_hnode hn;
+	struct tcp_listener *lis;
+	struct tcp_req *qnext, *qprev;  /* SYN queue list of the listener */
+	struct timer timer;             /* SYN-ACK retransmission */
+	uint32_t iss, irs;
+	uint32_t ts_recent;
+	uint32_t snd_wnd;               /* the peer's window from its SYN, unscaled */
+	uint16_t peer_mss;
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t retrans;
+	uint8_t tos;
+	bool wscale_ok, sack_ok, ts_ok;
+	bool acked;                     /* final ACK came while the accept queue was full */
+	uint32_t ts_offset;
+};
+
+struct tcp_listener {
+	struct tcp_hnode hn;            /* kind TCP_HK_LISTEN; raddr/rport 0 */
+	struct tcp_layer *tl;
+	struct tcp_sockopts opts;       /* inherited by every accepted connection */
+	uint32_t backlog;
+	struct tcp_req *synq;           /* SYN queue: doubly linked, newest first */
+	uint32_t synq_len;
+	struct tcp_conn *acceptq_head, *acceptq_tail; /* FIFO of established connections */
+	uint32_t acceptq_len;
+};
+
+/* TIME-WAIT entry: only what 3.10.7.4 needs to re-ACK a FIN and reject old duplicates. */
+struct tcp_tw {
+	struct tcp_hnode hn;
+	struct tcp_layer *tl;
+	struct timer timer;
+	uint32_t snd_nxt, rcv_nxt;
+	uint32_t ts_recent, ts_offset;
+	uint16_t rcv_wnd;               /* as last advertised, already scaled down */
+	bool ts_ok;
+};
+
+/* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */
+#define TCP_F_ACK_NOW     0x0001u   /* send an ACK even if there is nothing else */
+#define TCP_F_DELACK      0x0002u   /* an ACK is owed; the delayed-ACK timer is armed */
+#define TCP_F_FIN_QUEUED  0x0004u   /* user closed the sending side: FIN after the data */
+#define TCP_F_FIN_SENT    0x0008u
+#define TCP_F_ORPHAN      0x0010u   /* the socket let go: TCP frees the connection */
+#define TCP_F_RCV_SHUT    0x0020u   /* shutdown(SHUT_RD) */
+#define TCP_F_FIN_RCVD    0x0040u   /* the peer's FIN is in sequence: reads end there */
+#define TCP_F_SYN_SENT    0x0080u   /* our SYN (active open) is in flight */
+#define TCP_F_IN_RECOVERY 0x0100u   /* RFC 6582 fast recovery */
+#define TCP_F_RTT_TIMING  0x0200u   /* one segment is being timed (no timestamps) */
+#define TCP_F_PERSIST     0x0400u   /* rtx timer is the persist timer */
+#define TCP_F_PASSIVE     0x0800u   /* came from a listener */
+#define TCP_F_RESET       0x1000u   /* ended by a RST or a timeout (no FIN to read) */
+#define TCP_F_SND_SHUT    0x2000u
+
+struct tcp_conn {
+	struct tcp_hnode hn;
+	struct tcp_layer *tl;
+	struct tcp_conn *all_next, *all_prev;   /* tl->all, for ss and destroy */
+	struct tcp_conn *aq_next;               /* accept queue link while not accepted */
+	struct tcp_listener *lis;               /* listener whose accept queue holds us, else NULL */
+	enum tcp_state state;
+	uint32_t flags;                         /* TCP_F_* */
+	int err;                                /* pending SO_ERROR (positive errno) */
+
+	/* RFC 9293 3.3.1 send sequence variables. wnd is in bytes (scaled). */
+	struct {
+		uint32_t una, nxt, wnd, wl1, wl2, iss, up;
+		uint32_t max;       /* highest sequence sent + 1 (nxt goes back on RTO) */
+		uint32_t max_wnd;   /* largest window the peer offered (sender SWS, RFC 1122 4.2.3.4) */
+	} snd;
+	/* Receive sequence variables. wnd: what we last advertised, in bytes. */
+	struct {
+		uint32_t nxt, wnd, irs, up;
+		uint32_t adv_edge;  /* rcv.nxt + wnd as last sent: never moves left (RFC 9293 3.8.6.2.2) */
+	} rcv;
+	uint32_t fin_seq;                       /* our FIN's sequence number once sent */
+	uint32_t last_ack_sent;
+
+	/* Negotiated options. */
+	uint16_t mss;                           /* send MSS: payload bytes per segment, options excluded */
+	uint16_t adv_mss;                       /* the MSS we announced */
+	uint16_t peer_mss;
+	uint8_t snd_wscale, rcv_wscale;
+	bool wscale_ok, sack_ok, ts_ok;
+	uint32_t ts_recent;                     /* RFC 7323 TS.Recent */
+	usec_t ts_recent_stamp;
+	uint32_t ts_offset;                     /* TSval = now_ms + ts_offset */
+
+	/* Buffers. */
+	struct tcp_ring sndq;                   /* bytes from snd.una: unacknowledged, then unsent */
+	struct tcp_ring rcvq;                   /* in-order bytes not yet read */
+	struct pbuf_queue ooo;                  /* out of order, sorted by seq (pb->user = seq) */
+	struct tcp_sockopts opts;
+
+	/* Congestion control (RFC 5681, 6582), bytes. */
+	uint32_t cwnd, ssthresh;
+	uint32_t dupacks;
+	uint32_t recover;
+	uint32_t bytes_acked;                   /* congestion avoidance accumulator */
+
+	/* RTT and RTO (RFC 6298), microseconds. */
+	uint32_t srtt_us, rttvar_us, rto_us;
+	uint32_t rtt_seq;
+	usec_t rtt_start;
+	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
+	uint8_t backoff;
+	uint8_t quickack;
+	uint8_t ka_probes;
+	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
+	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
+	usec_t last_rcv;                        /* for keepalive */
+
+	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
+	struct timer delack_timer;
+	struct timer misc_timer;                /* keepalive, orphan FIN-WAIT-2 */
+	uint8_t tos;
+};
+
+/* ---- tcp.c ---- */
+void tcp_hash_insert(struct tcp_hash *h, struct tcp_hnode *n);
+void tcp_hash_remove(struct tcp_hash *h, struct tcp_hnode *n);
+struct tcp_hnode *tcp_hash_lookup4(struct tcp_hash *h, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                                   uint16_t rport);
+struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport);
+/* Another listener on lport whose address overlaps laddr (same, or either is the wildcard). */
+bool tcp_listener_port_conflict(struct tcp_layer *tl, uint32_t laddr, uint16_t lport);
+uint32_t tcp_local_addr(const struct tcp_layer *tl);
+uint16_t tcp_adv_mss(const struct tcp_layer *tl);
+void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
+struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts *o);
+/* Frees c and everything it holds (timers, buffers, hash entry). */
+void tcp_conn_free(struct tcp_conn *c);
+/* The connection is over: CLOSED, unhashed; freed now if no socket holds it. */
+void tcp_conn_done(struct tcp_conn *c);
+/* Reset from our side or the peer's: error, CLOSED, counters. */
+void tcp_conn_abort(struct tcp_conn *c, int err);
+void tcp_enter_time_wait(struct tcp_conn *c);
+uint8_t tcp_wscale_for(const struct tcp_layer *tl, const struct tcp_sockopts *o);
+uint32_t tcp_now_ts(const struct tcp_layer *tl, uint32_t offset);
+
+/* ---- tcp_isn.c ---- */
+uint32_t tcp_isn(const struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+
+/* ---- tcp_buf.c ---- */
+int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap);
+void tcp_ring_free(struct tcp_ring *r);
+uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
+uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
+void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
+/* Up to two pieces for bytes [off, off+n) of the ring; returns the number of pieces. */
+int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext out[2]);
+static inline uint32_t tcp_ring_space(const struct tcp_ring *r, uint32_t cap)
+{
+	return cap > r->len ? cap - r->len : 0;
+}
+
+/* ---- tcp_input.c ---- */
+void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg);
+void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg);
+void tcp_rcv_window_update(struct tcp_conn *c);
+/* Options from a SYN or SYN-ACK into the connection (RFC 7323 1.3, 2018, 9293 3.7.1). */
+void tcp_conn_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o);
+
+/* ---- tcp_listen.c ---- */
+void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg);
+void tcp_req_input(struct tcp_req *r, struct tcp_seg *seg);
+void tcp_req_free(struct tcp_req *r);
+
+/* ---- tcp_output.c ---- */
+/* Sends whatever the state, the flags and the windows call for (BSD tcp_output). */
+void tcp_output(struct tcp_conn *c);
+/* Sends one segment built from the connection (seq, flags, payload from sndq at seq). */
+int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
+/* The one RST builder: answers the offending segment by RFC 9293 3.10.7.1's rule. */
+void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg);
+void tcp_send_rst_conn(struct tcp_conn *c);
+void tcp_send_challenge_ack(struct tcp_conn *c);
+void tcp_send_synack(struct tcp_req *r);
+void tcp_tw_send_ack(struct tcp_tw *tw);
+uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
+uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
+uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
+uint32_t tcp_flight(const struct tcp_conn *c);
+
+/* ---- tcp_timer.c ---- */
+void tcp_conn_timers_init(struct tcp_conn *c);
+void tcp_conn_timers_cancel(struct tcp_conn *c);
+void tcp_rearm_rtx(struct tcp_conn *c);
+void tcp_arm_delack(struct tcp_conn *c);
+void tcp_arm_persist(struct tcp_conn *c);
+void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
+void tcp_arm_keepalive(struct tcp_conn *c);
+void tcp_arm_misc(struct tcp_conn *c, usec_t when);
+void tcp_req_timer_fire(struct timer *t, usec_t now);
+void tcp_tw_timer_fire(struct timer *t, usec_t now);
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * tcp_listen.c - passive open as Linux does it: a listener is its own small object, not a
+ * connection (RFC 9293 3.10.7.2 LISTEN; Linux's request_sock and inet_csk_accept).
+ *
+ *   SYN arrives        -> a struct tcp_req (half-open, ~100 bytes) joins the listener's SYN
+ *                         queue and the 4-tuple table; the SYN-ACK goes out at once and is
+ *                         retransmitted at 1 s doubling, synack_retries (5) times, then the
+ *                         entry is dropped (tcp_timer.c).
+ *   final ACK arrives  -> the request becomes a full connection in ESTABLISHED and joins the
+ *                         FIFO accept queue; data that came with or after it is kept and
+ *                         ACKed. accept() only ever hands out established connections.
+ *   queues full        -> Linux's default: the SYN (or final ACK) is dropped and counted in
+ *                         ListenOverflows and ListenDrops, so the client retries and, in the
+ *                         end, times out; with cfg.abort_on_overflow the final ACK gets a RST.
+ *                         A full SYN queue drops the SYN (drop_syn_queue_full): SYN cookies
+ *                         (RFC 4987) are not implemented.
+ *
+ * Called by tcp.c (tcp_input demux) and stack/socket/socket.c (listen, accept, close).
+ * Owns the listener, its requests, and the connections in its accept queue until accepted.
+ */
+#include "tcp/tcp_int.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tcp_listener *tcp_listen(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, int backlog,
+                                const struct tcp_sockopts *o, int *err)
+{
+	/* One listener per port and overlapping address (Linux: even with SO_REUSEADDR).
+	 * The port's bucket chain holds every listener of the port: a short walk. */
+	if (tcp_listener_port_conflict(tl, laddr, lport)) {
+		*err = -EADDRINUSE;
+		return NULL;
+	}
+	struct tcp_listener *l = calloc(1, sizeof(*l));
+	if (!l) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	l->hn.kind = TCP_HK_LISTEN;
+	l->hn.laddr = laddr;
+	l->hn.lport = lport;
+	l->tl = tl;
+	l->opts = *o;
+	tcp_listener_set_backlog(l, backlog);
+	tcp_hash_insert(&tl->listeners, &l->hn);
+	return l;
+}
+
+/* Linux's listen(): a backlog above somaxconn (or negative) becomes somaxconn. */
+void tcp_listener_set_backlog(struct tcp_listener *l, int backlog)
+{
+	uint32_t b = backlog < 0 ? UINT32_MAX : (uint32_t)backlog;
+	l->backlog = b > l->tl->cfg.somaxconn ? l->tl->cfg.somaxconn : b;
+}
+
+uint32_t tcp_listener_queued(const struct tcp_listener *l)
+{
+	return l->acceptq_len;
+}
+
+void tcp_listener_addr(const struct tcp_listener *l, uint32_t *laddr, uint16_t *lport)
+{
+	*laddr = l->hn.laddr;
+	*lport = l->hn.lport;
+}
+
+/* Linux's sk_acceptq_is_full: "> backlog", so listen(fd, 1) holds two connections. */
+static bool tcp_acceptq_full(const struct tcp_listener *l)
+{
+	return l->acceptq_len > l->backlog;
+}
+
+short tcp_listener_revents(const struct tcp_listener *l)
+{
+	return l->acceptq_len ? POLLIN : 0;
+}
+
+struct tcp_conn *tcp_listener_accept(struct tcp_listener *l)
+{
+	struct tcp_conn *c = l->acceptq_head;
+	if (!c)
+		return NULL;
+	l->acceptq_head = c->aq_next;
+	if (!l->acceptq_head)
+		l->acceptq_tail = NULL;
+	l->acceptq_len--;
+	c->aq_next = NULL;
+	c->lis = NULL;
+	if (c->state == TCP_CLOSED && (c->flags & TCP_F_RESET) == 0 && !(c->flags & TCP_F_FIN_RCVD))
+		c->flags |= TCP_F_RESET;
+	return c;
+}
+
+static void tcp_synq_unlink(struct tcp_req *r)
+{
+	struct tcp_listener *l = r->lis;
+	if (r->qprev)
+		r->qprev->qnext = r->qnext;
+	else
+		l->synq = r->qnext;
+	if (r->qnext)
+		r->qnext->qprev = r->qprev;
+	r->qnext = r->qprev = NULL;
+	l->synq_len--;
+}
+
+void tcp_req_free(struct tcp_req *r)
+{
+	struct tcp_layer *tl = r->lis->tl;
+	timer_cancel(&tl->core->timers, &r->timer);
+	tcp_hash_remove(&tl->conns, &r->hn);
+	tcp_synq_unlink(r);
+	free(r);
+}
+
+void tcp_listener_close(struct tcp_listener *l)
+{
+	struct tcp_layer *tl = l->tl;
+	while (l->synq)
+		tcp_req_free(l->synq);
+	/* Connections nobody accepted are reset, as Linux's inet_csk_listen_stop does. */
+	struct tcp_conn *c;
+	while ((c = tcp_listener_accept(l))) {
+		if (c->state != TCP_CLOSED) {
+			tcp_send_rst_conn(c);
+			tl->ctr.AbortOnClose++;
+		}
+		c->flags |= TCP_F_ORPHAN;
+		if (c->state != TCP_CLOSED)
+			tcp_conn_abort(c, ECONNRESET);
+		else
+			tcp_conn_free(c);
+	}
+	tcp_hash_remove(&tl->listeners, &l->hn);
+	free(l);
+}
+
+/* RFC 9293 3.10.7.2, LISTEN. */
+void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
+{
+	struct tcp_layer *tl = l->tl;
+	uint64_t *drop;
+
+	/* First: a RST is ignored. */
+	if (seg->flags & TCP_FLAG_RST) {
+		drop = &tl->ctr.drop_listen_rst;
+		goto drop;
+	}
+	/* Second: any ACK is bad here: <SEQ=SEG.ACK><CTL=RST>. */
+	if (seg->flags & TCP_FLAG_ACK) {
+		tcp_send_rst_for(tl, seg);
+		drop = &tl->ctr.drop_listen_ack;
+		goto drop;
+	}
+	/* Third: a SYN. (Fourth: anything else is dropped.) */
+	if (!(seg->flags & TCP_FLAG_SYN)) {
+		drop = &tl->ctr.drop_listen_noack_nosyn;
+		goto drop;
+	}
+	if (tcp_acceptq_full(l)) {
+		/* Linux tcp_conn_request: no room to ever accept it; the client will retry. */
+		tl->ctr.ListenOverflows++;
+		drop = &tl->ctr.ListenDrops;
+		goto drop;
+	}
+	if (l->synq_len >= (l->backlog > 0 ? l->backlog : 1)) {
+		tl->ctr.drop_syn_queue_full++;
+		drop = &tl->ctr.ListenDrops;
+		goto drop;
+	}
+	struct tcp_req *r = calloc(1, sizeof(*r));
+	if (!r) {
+		drop = &tl->ctr.drop_no_memory;
+		goto drop;
+	}
+	const struct tcp_opts *o = &seg->h.opts;
+	r->hn.kind = TCP_HK_REQ;
+	r->hn.laddr = seg->dst;
+	r->hn.lport = seg->h.dport;
+	r->hn.raddr = seg->src;
+	r->hn.rport = seg->h.sport;
+	r->lis = l;
+	r->irs = seg->seq;
+	r->iss = tcp_isn(tl, seg->dst, seg->h.dport, seg->src, seg->h.sport);
+	r->tos = seg->tos;
+	r->snd_wnd = seg->wnd;
+	r->peer_mss = o->has_mss ? o->mss : TCP_MSS_DEFAULT;
+	r->wscale_ok = o->has_wscale && tl->cfg.window_scaling;
+	r->snd_wscale = r->wscale_ok ? (o->wscale > TCP_WSCALE_MAX ? TCP_WSCALE_MAX : o->wscale) : 0;
+	r->rcv_wscale = r->wscale_ok ? tcp_wscale_for(tl, &l->opts) : 0;
+	r->sack_ok = o->sack_ok && tl->cfg.sack;
+	r->ts_ok = o->has_ts && tl->cfg.timestamps;
+	r->ts_recent = o->ts_val;
+	/* Linux randomizes each connection's TSval offset (so do we, from the ISN). */
+	r->ts_offset = r->iss * 0x9e3779b1u;
+	timer_init(&r->timer, tcp_req_timer_fire);
+	r->qnext = l->synq;
+	if (l->synq)
+		l->synq->qprev = r;
+	l->synq = r;
+	l->synq_len++;
+	tcp_hash_insert(&tl->conns, &r->hn);
+	tl->ctr.ReqCreated++;
+	tcp_send_synack(r);
+	timer_arm(&tl->core->timers, &r->timer, tl->core->now + (usec_t)tl->cfg.rto_init_ms * USEC_PER_MS);
+	pbuf_free(seg->pb); /* data in a SYN is not kept (no TFO) */
+	return;
+drop:
+	(*drop)++;
+	pbuf_free(seg->pb);
+}
+
+/* The final ACK of the handshake turns a request into an established connection. */
+static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
+{
+	struct tcp_listener *l = r->lis;
+	struct tcp_layer *tl = l->tl;
+	struct tcp_conn *c = tcp_conn_alloc(tl, &l->opts);
+	if (!c)
+		return NULL;
+	c->hn.laddr = r->hn.laddr;
+	c->hn.lport = r->hn.lport;
+	c->hn.raddr = r->hn.raddr;
+	c->hn.rport = r->hn.rport;
+	c->tos = r->tos;
+	c->snd.iss = r->iss;
+	c->snd.una = c->snd.nxt = c->snd.max = r->iss + 1;
+	c->rcv.irs = r->irs;
+	c->rcv.nxt = r->irs + 1;
+	uint32_t synack_wnd = l->opts.rcvbuf > 65535 ? 65535 : l->opts.rcvbuf;
+	c->rcv.wnd = synack_wnd;
+	c->rcv.adv_edge = c->rcv.nxt + synack_wnd;
+	c->last_ack_sent = c->rcv.nxt;
+	c->wscale_ok = r->wscale_ok;
+	c->snd_wscale = r->snd_wscale;
+	c->rcv_wscale = r->rcv_wscale;
+	c->sack_ok = r->sack_ok;
+	c->ts_ok = r->ts_ok;
+	c->ts_recent = r->ts_recent;
+	c->ts_recent_stamp = tl->core->now;
+	c->ts_offset = r->ts_offset;
+	c->peer_mss = r->peer_mss < TCP_MSS_MIN ? TCP_MSS_MIN : r->peer_mss;
+	{
+		/* Same computation as for an active open (tcp_conn_apply_syn_opts). */
+		struct tcp_opts o;
+		memset(&o, 0, sizeof(o));
+		o.has_mss = true;
+		o.mss = c->peer_mss;
+		o.has_wscale = r->wscale_ok;
+		o.wscale = r->snd_wscale;
+		o.sack_ok = r->sack_ok;
+		o.has_ts = r->ts_ok;
+		o.ts_val = r->ts_recent;
+		uint8_t rws = c->rcv_wscale;
+		tcp_conn_apply_syn_opts(c, &o);
+		c->rcv_wscale = c->wscale_ok ? rws : 0;
+	}
+	c->snd.wnd = seg->wnd << c->snd_wscale;
+	c->snd.max_wnd = c->snd.wnd;
+	c->snd.wl1 = seg->seq;
+	c->snd.wl2 = seg->ack;
+	c->flags |= TCP_F_PASSIVE;
+	c->state = TCP_SYN_RECEIVED;
+	tcp_set_state(c, TCP_ESTABLISHED);
+	if (c->opts.keepalive)
+		tcp_arm_keepalive(c);
+	tcp_req_free(r);
+	tcp_hash_insert(&tl->conns, &c->hn);
+	c->lis = l;
+	if (l->acceptq_tail)
+		l->acceptq_tail->aq_next = c;
+	else
+		l->acceptq_head = c;
+	l->acceptq_tail = c;
+	l->acceptq_len++;
+	tl->ctr.PassiveOpens++;
+	tl->ctr.ReqAccepted++;
+	return c;
+}
+
+/* RFC 9293 3.10.7.4 for a connection still in the SYN queue (SYN-RECEIVED). */
+void tcp_req_input(struct tcp_req *r, struct tcp_seg *seg)
+{
+	struct tcp_listener *l = r->lis;
+	struct tcp_layer *tl = l->tl;
+	uint64_t *drop;
+
+	/* First: sequence check (the window is what the SYN-ACK offered). */
+	uint32_t wnd = l->opts.rcvbuf > 65535 ? 65535 : l->opts.rcvbuf;
+	bool seq_ok = seq_in_window(seg->seq, r->irs + 1, wnd) || (seg->len == 0 && seg->seq == r->irs + 1);
+	if (seg->flags & TCP_FLAG_RST) {
+		/* RFC 9293 3.10.7.4 second, SYN-RECEIVED from LISTEN: back to LISTEN. */
+		if (seq_ok)
+			tcp_req_free(r);
+		drop = &tl->ctr.drop_listen_rst;
+		goto drop;
+	}
+	if ((seg->flags & TCP_FLAG_SYN) && !(seg->flags & TCP_FLAG_ACK)) {
+		/* The client retransmitted its SYN: our SYN-ACK got lost, send it again. */
+		if (seg->seq == r->irs) {
+			tl->ctr.SynAckRetrans++;
+			tcp_send_synack(r);
+		}
+		drop = &tl->ctr.drop_listen_noack_nosyn;
+		goto drop;
+	}
+	if (!seq_ok) {
+		drop = &tl->ctr.drop_out_of_window;
+		goto drop;
+	}
+	if (!(seg->flags & TCP_FLAG_ACK)) {
+		drop = &tl->ctr.drop_no_ack;
+		goto drop;
+	}
+	/* Fifth: the ACK must acknowledge our SYN exactly, else <SEQ=SEG.ACK><CTL=RST>. */
+	if (seg->ack != r->iss + 1 || (seg->flags & TCP_FLAG_SYN)) {
+		tcp_send_rst_for(tl, seg);
+		drop = &tl->ctr.drop_req_bad_ack;
+		goto drop;
+	}
+	if (tcp_acceptq_full(l)) {
+		tl->ctr.ListenOverflows++;
+		if (tl->cfg.abort_on_overflow) {
+			tcp_send_rst_for(tl, seg);
+			tcp_req_free(r);
+		} else {
+			r->acked = true; /* Linux keeps the request; its SYN-ACK timer runs on */
+		}
+		drop = &tl->ctr.ListenDrops;
+		goto drop;
+	}
+	struct tcp_conn *c = tcp_req_promote(r, seg);
+	if (!c) {
+		drop = &tl->ctr.drop_no_memory;
+		goto drop;
+	}
+	/* The rest of the segment (data, FIN) is processed by the connection. */
+	tcp_conn_input(c, seg);
+	return;
+drop:
+	(*drop)++;
+	pbuf_free(seg->pb);
+}

@@ -1,0 +1,406 @@
+/*
+ * tcp_output.c - everything TCP sends: data and control segments of a connection
+ * (tcp_output, the one place that decides what the state, the flags and the windows call
+ * for, as BSD's tcp_output), SYN-ACKs of SYN-queue requests, TIME-WAIT ACKs, challenge ACKs
+ * (RFC 5961 7) and every RST (tcp_send_rst_for, RFC 9293 3.10.7.1 / 3.5.2).
+ *
+ * Segments are built into a fresh pbuf (header only) whose payload references the send
+ * ring through pbuf->ext: the payload is not copied here; ipv4_output() consumes the pbuf
+ * before the ring can change. Options follow Linux's order (wire/tcp.c).
+ *
+ * Called by tcp_input.c and tcp_listen.c after input, tcp_conn.c after user calls,
+ * tcp_timer.c on expiry. Owns nothing.
+ */
+#include "tcp/tcp_int.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "core/checksum.h"
+#include "ip/ip.h"
+
+uint32_t tcp_sndbuf_cap(const struct tcp_conn *c)
+{
+	return c->opts.sndbuf ? c->opts.sndbuf : 1;
+}
+
+uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c)
+{
+	return c->opts.rcvbuf ? c->opts.rcvbuf : 1;
+}
+
+uint32_t tcp_flight(const struct tcp_conn *c)
+{
+	return c->snd.nxt - c->snd.una;
+}
+
+/*
+ * Builds and sends one segment. payload/npieces: borrowed bytes (ext). Returns 0 or -errno.
+ * The pbuf goes to ipv4_output(), which always consumes it.
+ */
+static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp_hdr *h,
+                    const struct pbuf_ext *payload, int npieces, uint8_t tos)
+{
+	uint32_t plen = 0;
+	for (int i = 0; i < npieces; i++)
+		plen += payload[i].len;
+	bool copy = npieces == 2 && (payload[0].len & 1u); /* odd split: a checksum word would straddle */
+	uint32_t hlen = (uint32_t)(TCP_HDR_MIN + tcp_opts_len(&h->opts));
+	struct pbuf *pb = pbuf_alloc(&tl->core->pool, PBUF_HEADROOM, hlen + (copy ? plen : 0));
+	if (!pb) {
+		tl->ctr.OutputNoMemory++;
+		return -ENOBUFS;
+	}
+	uint8_t *p = pbuf_put(pb, hlen);
+	h->csum = 0;
+	tcp_hdr_emit(p, h);
+	if (copy) {
+		uint8_t *d = pbuf_put(pb, plen);
+		memcpy(d, payload[0].ptr, payload[0].len);
+		memcpy(d + payload[0].len, payload[1].ptr, payload[1].len);
+		npieces = 0;
+	}
+	for (int i = 0; i < npieces; i++)
+		pb->ext[i] = payload[i];
+	if (src == 0)
+		src = tcp_local_addr(tl);
+	uint32_t sum = csum_pseudo_ipv4(src, dst, IPPROTO_TCP, (uint16_t)(pb->len + plen * !copy));
+	sum = csum_add(sum, pb->data, pb->len);
+	for (int i = 0; i < npieces; i++)
+		sum = csum_add(sum, pb->ext[i].ptr, pb->ext[i].len);
+	put_be16(pb->data + TCP_OFF_CSUM, csum_finish(sum));
+	tl->ctr.OutSegs++;
+	if (h->flags & TCP_FLAG_RST)
+		tl->ctr.OutRsts++;
+	if (tl->core->log.trace) {
+		char line[320];
+		tcp_hdr_format(line, sizeof(line), h, plen);
+		LOG_TRACE(&tl->core->log, "tcp out %u > %u: %s", h->sport, h->dport, line);
+	}
+	if (!tl->ip) {
+		pbuf_free(pb);
+		return 0;
+	}
+	return ipv4_output(tl->ip, pb, src, dst, IPPROTO_TCP, tos);
+}
+
+/*
+ * The window we offer (RFC 9293 3.8.6.2.2, receiver SWS avoidance): the free receive
+ * buffer, but the right edge moves only when it can move by at least min(buffer/2, MSS),
+ * and it never moves left (no shrinking). Rounded down to what the scale can express.
+ */
+uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c)
+{
+	uint32_t cap = tcp_rcvbuf_cap(c);
+	uint32_t free_space = cap > c->rcvq.len ? cap - c->rcvq.len : 0;
+	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
+	uint32_t step = c->adv_mss < cap / 2 ? c->adv_mss : cap / 2;
+	uint32_t wnd;
+
+	if (c->flags & TCP_F_RCV_SHUT && c->flags & TCP_F_ORPHAN)
+		free_space = cap;
+	if (free_space >= cur + step || free_space == cap)
+		wnd = free_space;
+	else
+		wnd = cur;
+	uint32_t maxw = 65535u << c->rcv_wscale;
+	if (wnd > maxw)
+		wnd = maxw;
+	wnd &= ~((1u << c->rcv_wscale) - 1u);
+	if (seq_lt(c->rcv.nxt + wnd, c->rcv.adv_edge))
+		wnd = c->rcv.adv_edge - c->rcv.nxt; /* never shrink */
+	return wnd;
+}
+
+/* RFC 2018 4: SACK blocks describing the out-of-order queue (first block: most recent). */
+static void tcp_fill_sack(struct tcp_conn *c, struct tcp_opts *o)
+{
+	uint32_t max_blocks = c->ts_ok ? 3 : 4;
+	struct tcp_sack_block blk[8];
+	uint32_t n = 0;
+	for (struct pbuf *pb = c->ooo.head; pb; pb = pb->next) {
+		uint32_t s = pb->user, e = pb->user + pb->len;
+		if (n && seq_leq(s, blk[n - 1].end)) {
+			if (seq_gt(e, blk[n - 1].end))
+				blk[n - 1].end = e;
+			continue;
+		}
+		if (n == 8)
+			break;
+		blk[n].start = s;
+		blk[n].end = e;
+		n++;
+	}
+	o->sack_count = 0;
+	for (uint32_t i = 0; i < n && i < max_blocks; i++)
+		o->sack[o->sack_count++] = blk[n - 1 - i];
+}
+
+static void tcp_conn_hdr(const struct tcp_conn *c, struct tcp_hdr *h, uint32_t seq, uint8_t flags)
+{
+	memset(h, 0, sizeof(*h));
+	h->sport = c->hn.lport;
+	h->dport = c->hn.rport;
+	h->seq = seq;
+	h->flags = flags;
+	if (flags & TCP_FLAG_ACK)
+		h->ack = c->rcv.nxt;
+}
+
+int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
+{
+	struct tcp_layer *tl = c->tl;
+	struct tcp_hdr h;
+	struct pbuf_ext pieces[2];
+	int np = 0;
+
+	tcp_conn_hdr(c, &h, seq, flags);
+	if (flags & TCP_FLAG_SYN) {
+		/* RFC 9293 3.7.1, RFC 7323 1.3, RFC 2018 2: options offered only on a SYN. */
+		h.opts.has_mss = true;
+		h.opts.mss = c->adv_mss;
+		if (c->state == TCP_SYN_SENT || c->wscale_ok) {
+			h.opts.has_wscale = tl->cfg.window_scaling;
+			h.opts.wscale = c->rcv_wscale;
+		}
+		h.opts.sack_ok = (c->state == TCP_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
+		h.opts.has_ts = (c->state == TCP_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
+		uint32_t w = tcp_rcvbuf_cap(c);
+		h.win = (uint16_t)(w > 65535 ? 65535 : w); /* RFC 7323 2.2: never scaled in a SYN */
+		c->rcv.wnd = h.win;
+	} else {
+		if (c->ts_ok)
+			h.opts.has_ts = true;
+		if (c->sack_ok && c->ooo.count)
+			tcp_fill_sack(c, &h.opts);
+		c->rcv.wnd = tcp_rcv_wnd_calc(c);
+		h.win = (uint16_t)(c->rcv.wnd >> c->rcv_wscale);
+	}
+	if (flags & TCP_FLAG_RST)
+		h.win = 0;
+	if (h.opts.has_ts) {
+		h.opts.ts_val = tcp_now_ts(tl, c->ts_offset);
+		h.opts.ts_ecr = (flags & TCP_FLAG_ACK) ? c->ts_recent : 0;
+	}
+	if (len) {
+		uint32_t off = seq - c->snd.una;
+		np = tcp_ring_pieces(&c->sndq, off, len, pieces);
+	}
+	if (flags & TCP_FLAG_ACK) {
+		c->last_ack_sent = c->rcv.nxt;
+		c->rcv.adv_edge = seq_max(c->rcv.adv_edge, c->rcv.nxt + c->rcv.wnd);
+		c->rcv_unacked = 0;
+		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK);
+		timer_cancel(&tl->core->timers, &c->delack_timer);
+	}
+	return tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos);
+}
+
+/* May the FIN go now, right after `end` (RFC 9293 3.10.4: after all queued data)? */
+static bool tcp_fin_due(const struct tcp_conn *c, uint32_t end)
+{
+	if (!(c->flags & TCP_F_FIN_QUEUED))
+		return false;
+	if ((c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq))
+		return false; /* already acknowledged */
+	return end == c->snd.una + c->sndq.len;
+}
+
+void tcp_output(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	bool sent = false;
+
+	switch (c->state) {
+	case TCP_CLOSED:
+	case TCP_LISTEN:
+	case TCP_TIME_WAIT:
+		return;
+	case TCP_SYN_SENT:
+		if (!(c->flags & TCP_F_SYN_SENT)) {
+			c->flags |= TCP_F_SYN_SENT;
+			tcp_xmit(c, c->snd.iss, TCP_FLAG_SYN, 0);
+			c->snd.nxt = c->snd.iss + 1;
+			c->snd.max = c->snd.nxt;
+			tcp_rearm_rtx(c);
+		}
+		return;
+	case TCP_SYN_RECEIVED:
+		/* Simultaneous open (3.10.7.3): our SYN again, now with the ACK. */
+		if (c->flags & TCP_F_ACK_NOW) {
+			tcp_xmit(c, c->snd.iss, TCP_FLAG_SYN | TCP_FLAG_ACK, 0);
+			c->snd.nxt = c->snd.iss + 1;
+			c->snd.max = seq_max(c->snd.max, c->snd.nxt);
+			tcp_rearm_rtx(c);
+		}
+		return;
+	default:
+		break;
+	}
+
+	for (;;) {
+		uint32_t off = c->snd.nxt - c->snd.una;
+		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
+		uint32_t wnd = c->snd.wnd < c->cwnd ? c->snd.wnd : c->cwnd;
+		uint32_t flight = tcp_flight(c);
+		uint32_t usable = wnd > flight ? wnd - flight : 0;
+		uint32_t len = left < c->mss ? left : c->mss;
+		bool rexmit = seq_lt(c->snd.nxt, c->snd.max);
+		if (len > usable)
+			len = usable;
+		bool fin = tcp_fin_due(c, c->snd.nxt + len);
+
+		if (len == 0 && !fin)
+			break;
+		if (len && len < c->mss && !fin && !rexmit) {
+			/* RFC 9293 3.7.4 Nagle (off with TCP_NODELAY), TCP_CORK holds partial
+			 * segments, and RFC 1122 4.2.3.4 sender SWS: a short segment goes only if
+			 * it is all we have and nothing is in flight, or it fills half the
+			 * largest window the peer offered. */
+			bool all = len == left;
+			bool nagle_ok = c->opts.nodelay || flight == 0;
+			bool ok = (all && nagle_ok && !c->opts.cork) || (c->snd.max_wnd && len >= c->snd.max_wnd / 2 && !c->opts.cork);
+			if (!ok)
+				break;
+		}
+		uint8_t flags = TCP_FLAG_ACK;
+		if (len && off + len == c->sndq.len)
+			flags |= TCP_FLAG_PSH;
+		if (fin)
+			flags |= TCP_FLAG_FIN;
+		if (rexmit)
+			tl->ctr.RetransSegs++;
+		if (tcp_xmit(c, c->snd.nxt, flags, len) == -ENOBUFS)
+			break;
+		if (!rexmit && !c->ts_ok && !(c->flags & TCP_F_RTT_TIMING) && len) {
+			/* RFC 6298 3 / Karn: time one new segment at a time. */
+			c->flags |= TCP_F_RTT_TIMING;
+			c->rtt_seq = c->snd.nxt;
+			c->rtt_start = tl->core->now;
+		}
+		if (fin) {
+			c->flags |= TCP_F_FIN_SENT;
+			c->fin_seq = c->snd.nxt + len;
+		}
+		c->snd.nxt += len + fin;
+		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
+		if (!timer_armed(&c->rtx_timer) || (c->flags & TCP_F_PERSIST)) {
+			c->flags &= ~TCP_F_PERSIST;
+			tcp_rearm_rtx(c);
+		}
+		sent = true;
+		if (fin)
+			break;
+	}
+	if (!sent && (c->flags & TCP_F_ACK_NOW))
+		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+
+	/* RFC 9293 3.8.6.1: data waits behind a zero window, nothing is in flight to bring a
+	 * window update, so the persist timer probes. */
+	uint32_t off = c->snd.nxt - c->snd.una;
+	if (c->sndq.len > off && tcp_flight(c) == 0 && c->snd.wnd < c->mss && c->snd.wnd < c->sndq.len - off &&
+	    !timer_armed(&c->rtx_timer))
+		tcp_arm_persist(c);
+}
+
+/*
+ * The one RST builder (RFC 9293 3.10.7.1 and 3.5.2): never for a RST; if the offending
+ * segment has an ACK, <SEQ=SEG.ACK><CTL=RST>; otherwise
+ * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. Window 0, no options (as Linux).
+ */
+void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg)
+{
+	struct tcp_hdr h;
+	if (seg->flags & TCP_FLAG_RST)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.sport = seg->h.dport;
+	h.dport = seg->h.sport;
+	if (seg->flags & TCP_FLAG_ACK) {
+		h.seq = seg->ack;
+		h.flags = TCP_FLAG_RST;
+	} else {
+		h.seq = 0;
+		h.ack = seg->seq + seg->len;
+		h.flags = TCP_FLAG_RST | TCP_FLAG_ACK;
+	}
+	tcp_emit(tl, seg->dst, seg->src, &h, NULL, 0, 0);
+}
+
+/* Abort from our side (close with unread data, SO_LINGER 0, timeouts): Linux's
+ * tcp_send_active_reset sends RST|ACK at SND.NXT. */
+void tcp_send_rst_conn(struct tcp_conn *c)
+{
+	struct tcp_hdr h;
+	tcp_conn_hdr(c, &h, c->snd.nxt, TCP_FLAG_RST | TCP_FLAG_ACK);
+	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, c->tos);
+}
+
+/* RFC 5961 3.2, 4.2, 5.2: an ACK that tells a blind attacker nothing, rate-limited per
+ * second across the stack (Linux tcp_challenge_ack_limit). */
+void tcp_send_challenge_ack(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	usec_t now = tl->core->now;
+	if (now - tl->challenge_stamp >= USEC_PER_SEC || tl->challenge_stamp == 0) {
+		tl->challenge_stamp = now ? now : 1;
+		tl->challenge_count = 0;
+	}
+	if (tl->challenge_count >= tl->cfg.challenge_ack_limit) {
+		tl->ctr.ChallengeAckLimited++;
+		return;
+	}
+	tl->challenge_count++;
+	tl->ctr.ChallengeAcks++;
+	tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+}
+
+/* SYN-ACK for a SYN-queue entry (RFC 9293 3.10.7.2), with the options the SYN offered. */
+void tcp_send_synack(struct tcp_req *r)
+{
+	struct tcp_listener *l = r->lis;
+	struct tcp_layer *tl = l->tl;
+	struct tcp_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.sport = r->hn.lport;
+	h.dport = r->hn.rport;
+	h.seq = r->iss;
+	h.ack = r->irs + 1;
+	h.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
+	uint32_t w = l->opts.rcvbuf;
+	h.win = (uint16_t)(w > 65535 ? 65535 : w);
+	h.opts.has_mss = true;
+	h.opts.mss = tcp_adv_mss(tl);
+	if (l->opts.user_mss && l->opts.user_mss < h.opts.mss)
+		h.opts.mss = l->opts.user_mss;
+	h.opts.sack_ok = r->sack_ok;
+	h.opts.has_wscale = r->wscale_ok;
+	h.opts.wscale = r->rcv_wscale;
+	if (r->ts_ok) {
+		h.opts.has_ts = true;
+		h.opts.ts_val = tcp_now_ts(tl, r->ts_offset);
+		h.opts.ts_ecr = r->ts_recent;
+	}
+	tcp_emit(tl, r->hn.laddr, r->hn.raddr, &h, NULL, 0, r->tos);
+}
+
+/* RFC 9293 3.10.7.4 TIME-WAIT: "acknowledge it" (a retransmitted FIN, or out-of-window data). */
+void tcp_tw_send_ack(struct tcp_tw *tw)
+{
+	struct tcp_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.sport = tw->hn.lport;
+	h.dport = tw->hn.rport;
+	h.seq = tw->snd_nxt;
+	h.ack = tw->rcv_nxt;
+	h.flags = TCP_FLAG_ACK;
+	h.win = tw->rcv_wnd;
+	if (tw->ts_ok) {
+		h.opts.has_ts = true;
+		h.opts.ts_val = tcp_now_ts(tw->tl, tw->ts_offset);
+		h.opts.ts_ecr = tw->ts_recent;
+	}
+	tcp_emit(tw->tl, tw->hn.laddr, tw->hn.raddr, &h, NULL, 0, 0);
+}

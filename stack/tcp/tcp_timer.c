@@ -1,0 +1,241 @@
+/*
+ * tcp_timer.c - every TCP deadline, each a struct timer in its owner on core->timers:
+ *
+ *   rtx_timer     RFC 6298 retransmission (data, SYN), exponential backoff, give up after
+ *                 retries2 (15, Linux tcp_retries2) with ETIMEDOUT; or the persist timer
+ *                 (RFC 9293 3.8.6.1) sending zero-window probes as Linux does (an ACK with
+ *                 SEQ = SND.UNA - 1, which the peer must answer with its window).
+ *   delack_timer  RFC 1122 4.2.3.2 delayed ACK (Linux: 40 ms, never above 200 ms).
+ *   misc_timer    keepalive (RFC 1122 4.2.3.6) and the orphan FIN-WAIT-2 timeout.
+ *   tcp_req       SYN-ACK retransmission at 1 s doubling, synack_retries times.
+ *   tcp_tw        TIME-WAIT's 2 MSL (60 s, Linux TCP_TIMEWAIT_LEN).
+ *
+ * Called by the timer heap (timer_run in stack_poll); arming helpers by the other files.
+ */
+#include "tcp/tcp_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static void tcp_rtx_fire(struct timer *t, usec_t now);
+static void tcp_delack_fire(struct timer *t, usec_t now);
+static void tcp_misc_fire(struct timer *t, usec_t now);
+
+void tcp_conn_timers_init(struct tcp_conn *c)
+{
+	timer_init(&c->rtx_timer, tcp_rtx_fire);
+	timer_init(&c->delack_timer, tcp_delack_fire);
+	timer_init(&c->misc_timer, tcp_misc_fire);
+}
+
+void tcp_conn_timers_cancel(struct tcp_conn *c)
+{
+	struct timer_heap *h = &c->tl->core->timers;
+	timer_cancel(h, &c->rtx_timer);
+	timer_cancel(h, &c->delack_timer);
+	timer_cancel(h, &c->misc_timer);
+}
+
+static usec_t tcp_backoff_us(const struct tcp_conn *c, uint32_t max_ms)
+{
+	usec_t rto = c->rto_us;
+	for (uint8_t i = 0; i < c->backoff && rto < (usec_t)max_ms * USEC_PER_MS; i++)
+		rto <<= 1;
+	if (rto > (usec_t)max_ms * USEC_PER_MS)
+		rto = (usec_t)max_ms * USEC_PER_MS;
+	return rto;
+}
+
+/* RFC 6298 5.1/5.3: (re)start the timer so it expires after RTO (with backoff). */
+void tcp_rearm_rtx(struct tcp_conn *c)
+{
+	c->flags &= ~TCP_F_PERSIST;
+	timer_arm(&c->tl->core->timers, &c->rtx_timer, c->tl->core->now + tcp_backoff_us(c, c->tl->cfg.rto_max_ms));
+}
+
+void tcp_arm_persist(struct tcp_conn *c)
+{
+	c->flags |= TCP_F_PERSIST;
+	usec_t d = tcp_backoff_us(c, TCP_PERSIST_MAX_MS);
+	usec_t min = (usec_t)c->tl->cfg.rto_min_ms * USEC_PER_MS;
+	timer_arm(&c->tl->core->timers, &c->rtx_timer, c->tl->core->now + (d < min ? min : d));
+}
+
+void tcp_arm_delack(struct tcp_conn *c)
+{
+	c->flags |= TCP_F_DELACK;
+	if (!timer_armed(&c->delack_timer))
+		timer_arm(&c->tl->core->timers, &c->delack_timer,
+		          c->tl->core->now + (usec_t)c->tl->cfg.delack_min_ms * USEC_PER_MS);
+}
+
+void tcp_arm_misc(struct tcp_conn *c, usec_t when)
+{
+	timer_arm(&c->tl->core->timers, &c->misc_timer, when);
+}
+
+void tcp_arm_keepalive(struct tcp_conn *c)
+{
+	c->last_rcv = c->tl->core->now;
+	tcp_arm_misc(c, c->tl->core->now + (usec_t)c->tl->cfg.keepalive_time_s * USEC_PER_SEC);
+}
+
+/*
+ * RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, rto_min), clamped to
+ * rto_max. Integer microseconds; alpha = 1/8, beta = 1/4.
+ */
+void tcp_rtt_sample(struct tcp_conn *c, uint32_t r)
+{
+	const struct tcp_config *cfg = &c->tl->cfg;
+	if (r == 0)
+		r = 1;
+	if (c->srtt_us == 0) {
+		c->srtt_us = r;
+		c->rttvar_us = r / 2;
+	} else {
+		uint32_t err = c->srtt_us > r ? c->srtt_us - r : r - c->srtt_us;
+		c->rttvar_us = c->rttvar_us - c->rttvar_us / 4 + err / 4;
+		c->srtt_us = c->srtt_us - c->srtt_us / 8 + r / 8;
+	}
+	uint64_t var = 4ull * c->rttvar_us;
+	if (var < (uint64_t)cfg->rto_min_ms * 1000u)
+		var = (uint64_t)cfg->rto_min_ms * 1000u;
+	uint64_t rto = c->srtt_us + var;
+	if (rto > (uint64_t)cfg->rto_max_ms * 1000u)
+		rto = (uint64_t)cfg->rto_max_ms * 1000u;
+	c->rto_us = (uint32_t)rto;
+}
+
+static void tcp_timeout(struct tcp_conn *c)
+{
+	c->tl->ctr.AbortOnTimeout++;
+	c->tl->ctr.Timeouts++;
+	tcp_conn_abort(c, ETIMEDOUT);
+}
+
+static void tcp_persist_fire(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	c->flags &= ~TCP_F_PERSIST;
+	if (c->snd.wnd >= c->mss || c->snd.wnd >= c->sndq.len - (c->snd.nxt - c->snd.una)) {
+		tcp_output(c);
+		return;
+	}
+	tl->ctr.PersistProbes++;
+	tcp_xmit(c, c->snd.una - 1, TCP_FLAG_ACK, 0);
+	if (c->backoff < 31)
+		c->backoff++;
+	tcp_arm_persist(c);
+}
+
+static void tcp_rtx_fire(struct timer *t, usec_t now)
+{
+	struct tcp_conn *c = container_of(t, struct tcp_conn, rtx_timer);
+	struct tcp_layer *tl = c->tl;
+	(void)now;
+
+	if (c->flags & TCP_F_PERSIST) {
+		tcp_persist_fire(c);
+		return;
+	}
+	tl->ctr.RtoExpired++;
+	c->flags &= ~TCP_F_RTT_TIMING; /* Karn: no sample from a retransmitted segment */
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+		if (++c->retries > tl->cfg.syn_retries) {
+			tcp_timeout(c);
+			return;
+		}
+		tl->ctr.SynRetrans++;
+		tl->ctr.RetransSegs++;
+		c->backoff++;
+		tcp_xmit(c, c->snd.iss, (uint8_t)(TCP_FLAG_SYN | (c->state == TCP_SYN_RECEIVED ? TCP_FLAG_ACK : 0)), 0);
+		tcp_rearm_rtx(c);
+		return;
+	}
+	if (c->snd.una == c->snd.max)
+		return; /* nothing outstanding (raced with an ACK) */
+	if (++c->retries > tl->cfg.retries2) {
+		tcp_timeout(c);
+		return;
+	}
+	/* RFC 5681 3.1 (4): after a timeout, ssthresh = max(FlightSize / 2, 2 SMSS) and cwnd
+	 * = one segment; RFC 6298 5.5: back off; 5.4: retransmit the earliest segment, and the
+	 * rest follows in slow start (go-back-N from SND.UNA). */
+	uint32_t flight = c->snd.max - c->snd.una;
+	c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+	c->cwnd = c->mss;
+	c->bytes_acked = 0;
+	c->dupacks = 0;
+	c->flags &= ~TCP_F_IN_RECOVERY;
+	c->recover = c->snd.max;
+	if (c->backoff < 31)
+		c->backoff++;
+	c->snd.nxt = c->snd.una;
+	tcp_output(c);
+	if (!timer_armed(&c->rtx_timer))
+		tcp_rearm_rtx(c);
+}
+
+static void tcp_delack_fire(struct timer *t, usec_t now)
+{
+	struct tcp_conn *c = container_of(t, struct tcp_conn, delack_timer);
+	(void)now;
+	if (!(c->flags & TCP_F_DELACK))
+		return;
+	c->tl->ctr.DelayedAcks++;
+	c->flags |= TCP_F_ACK_NOW;
+	tcp_output(c);
+}
+
+static void tcp_misc_fire(struct timer *t, usec_t now)
+{
+	struct tcp_conn *c = container_of(t, struct tcp_conn, misc_timer);
+	struct tcp_layer *tl = c->tl;
+
+	if (c->state == TCP_FIN_WAIT_2 && (c->flags & TCP_F_ORPHAN)) {
+		tcp_conn_done(c); /* Linux tcp_fin_timeout: give up on the peer's FIN */
+		return;
+	}
+	if (!c->opts.keepalive || c->state < TCP_ESTABLISHED)
+		return;
+	usec_t idle_limit = (usec_t)tl->cfg.keepalive_time_s * USEC_PER_SEC;
+	if (c->ka_probes == 0 && now - c->last_rcv < idle_limit) {
+		tcp_arm_misc(c, c->last_rcv + idle_limit);
+		return;
+	}
+	if (c->ka_probes >= tl->cfg.keepalive_probes) {
+		tcp_timeout(c);
+		return;
+	}
+	/* RFC 1122 4.2.3.6: a probe the peer must ACK (SEQ = SND.UNA - 1, no data). */
+	c->ka_probes++;
+	tl->ctr.KeepaliveProbes++;
+	tcp_xmit(c, c->snd.una - 1, TCP_FLAG_ACK, 0);
+	tcp_arm_misc(c, now + (usec_t)tl->cfg.keepalive_intvl_s * USEC_PER_SEC);
+}
+
+/* SYN-ACK retransmission for a SYN-queue entry: 1 s, 2 s, 4 s ... then give up. */
+void tcp_req_timer_fire(struct timer *t, usec_t now)
+{
+	struct tcp_req *r = container_of(t, struct tcp_req, timer);
+	struct tcp_layer *tl = r->lis->tl;
+	if (r->retrans >= tl->cfg.synack_retries) {
+		tl->ctr.SynAckTimeouts++;
+		tcp_req_free(r);
+		return;
+	}
+	r->retrans++;
+	tl->ctr.SynAckRetrans++;
+	tl->ctr.RetransSegs++;
+	tcp_send_synack(r);
+	timer_arm(&tl->core->timers, &r->timer, now + ((usec_t)tl->cfg.rto_init_ms * USEC_PER_MS << r->retrans));
+}
+
+void tcp_tw_timer_fire(struct timer *t, usec_t now)
+{
+	struct tcp_tw *tw = container_of(t, struct tcp_tw, timer);
+	(void)now;
+	tw->tl->ctr.TimeWaitExpired++;
+	tcp_hash_remove(&tw->tl->conns, &tw->hn);
+	free(tw);
+}

@@ -1,0 +1,170 @@
+/*
+ * test_dump_pcap.c - wire/dump.c prints tcpdump's lines for the fixture frames and survives
+ * every truncation; drivers/pcap.c writes a file in the libpcap format (header, records
+ * both ways, timestamps from the owner's clock) and forwards frames unchanged.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "drivers/memdev.h"
+#include "drivers/pcap.h"
+#include "stack_frames.h"
+#include "wire/dump.h"
+
+static void expect_line(const uint8_t *frame, size_t len, const char *want)
+{
+	char buf[512];
+	size_t n = dump_frame(buf, sizeof(buf), frame, len);
+	assert_int_equal(n, strlen(buf));
+	assert_string_equal(buf, want);
+}
+
+static void test_dump_fixture_lines(void **state)
+{
+	(void)state;
+	expect_line(fx_arp_request, sizeof(fx_arp_request), "ARP, Request who-has 10.0.0.2 tell 10.0.0.1, length 46");
+	expect_line(fx_icmp_echo, sizeof(fx_icmp_echo),
+	            "IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 4660, seq 1, length 64");
+	expect_line(fx_udp, sizeof(fx_udp), "IP 10.0.0.1.40001 > 10.0.0.2.9: UDP, length 4");
+	expect_line(fx_ip_first_fragment, sizeof(fx_ip_first_fragment),
+	            "IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 4660, seq 1, length 24 (frag 5:24@0+)");
+	char buf[512];
+	dump_frame(buf, sizeof(buf), fx_tcp_syn, sizeof(fx_tcp_syn));
+	assert_non_null(strstr(buf, "IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], seq 1000"));
+	assert_non_null(strstr(buf, "length 0"));
+	expect_line(fx_tcp_syn, 20, "IP [|ip]");
+}
+
+/* Every truncation of every fixture gives a terminated line, even into a tiny buffer. */
+static void test_dump_truncations(void **state)
+{
+	(void)state;
+	const struct { const uint8_t *b; size_t n; } fx[] = {
+		{ fx_arp_request, sizeof(fx_arp_request) }, { fx_icmp_echo, sizeof(fx_icmp_echo) },
+		{ fx_icmp_echo_ip_options, sizeof(fx_icmp_echo_ip_options) }, { fx_tcp_syn, sizeof(fx_tcp_syn) },
+		{ fx_udp, sizeof(fx_udp) }, { fx_ip_first_fragment, sizeof(fx_ip_first_fragment) },
+	};
+	for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
+		for (size_t len = 0; len <= fx[i].n; len++) {
+			char big[512], tiny[8];
+			size_t n = dump_frame(big, sizeof(big), fx[i].b, len);
+			assert_true(n > 0 && n < sizeof(big));
+			n = dump_frame(tiny, sizeof(tiny), fx[i].b, len);
+			assert_true(n < sizeof(tiny));
+			assert_int_equal(strlen(tiny), n);
+		}
+	}
+	expect_line(fx_arp_request, 10, "[|ether] length 10");
+	expect_line(fx_arp_request, 20, "ARP, [|arp]");
+}
+
+struct hook_log {
+	int in, out;
+};
+
+static void hook(void *arg, bool out, const uint8_t *frame, uint32_t len)
+{
+	struct hook_log *h = arg;
+	(void)frame;
+	assert_true(len > 0);
+	if (out)
+		h->out++;
+	else
+		h->in++;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void test_pcap_file_both_ways(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/tapstack-test-pcap-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+
+	struct netdev *a, *b, *w;
+	assert_int_equal(memdev_pair_create(&a, &b, NULL), 0);
+	usec_t now = 5 * USEC_PER_SEC + 42;
+	struct hook_log hl = { 0, 0 };
+	struct pcap_wrap_config pc = { .path = path, .clock = &now, .wall_base_usec = 1000 * USEC_PER_SEC,
+	                               .hook = hook, .hook_arg = &hl };
+	char err[128];
+	assert_int_equal(pcap_wrap(&w, a, &pc, err, sizeof(err)), 0);
+
+	/* One frame in (from the peer), one out, the latter with a borrowed payload piece. */
+	assert_int_equal(memdev_inject(b, fx_icmp_echo, sizeof(fx_icmp_echo)), 0);
+	struct pbuf_pool pool;
+	pbuf_pool_init(&pool, 4, 1);
+	struct pbuf *pb = pbuf_alloc(&pool, 0, NETDEV_RX_ROOM);
+	assert_int_equal(netdev_recv(w, pb), (int)sizeof(fx_icmp_echo));
+	pbuf_free(pb);
+	pb = pbuf_alloc(&pool, 0, NETDEV_RX_ROOM);
+	memcpy(pbuf_put(pb, 34), fx_icmp_echo, 34);
+	pb->ext[0] = (struct pbuf_ext){ fx_icmp_echo + 34, (uint32_t)sizeof(fx_icmp_echo) - 34 };
+	now += 7;
+	assert_int_equal(netdev_send(w, pb), 0);
+	pbuf_free(pb);
+	pbuf_pool_destroy(&pool);
+	assert_int_equal(pcap_records(w), 2);
+	assert_int_equal(hl.in, 1);
+	assert_int_equal(hl.out, 1);
+	uint8_t got[200];
+	assert_int_equal(memdev_take(b, got, sizeof(got)), (int)sizeof(fx_icmp_echo));
+	assert_memory_equal(got, fx_icmp_echo, sizeof(fx_icmp_echo));
+	netdev_close(w);   /* flushes, closes the file and the wrapped device */
+	netdev_close(b);
+
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	uint8_t file[1024];
+	size_t n = fread(file, 1, sizeof(file), f);
+	fclose(f);
+	unlink(path);
+	size_t rec = 16 + sizeof(fx_icmp_echo);
+	assert_int_equal(n, 24 + 2 * rec);
+	assert_int_equal(rd32(file), 0xa1b2c3d4u);
+	assert_int_equal(rd32(file + 20), PCAP_LINKTYPE_ETHERNET);
+	assert_int_equal(rd32(file + 24), 1005);                 /* seconds: base + clock */
+	assert_int_equal(rd32(file + 28), 42);                   /* microseconds */
+	assert_int_equal(rd32(file + 32), sizeof(fx_icmp_echo)); /* incl_len */
+	assert_memory_equal(file + 40, fx_icmp_echo, sizeof(fx_icmp_echo));
+	assert_int_equal(rd32(file + 24 + rec + 4), 49);
+	assert_memory_equal(file + 24 + rec + 16, fx_icmp_echo, sizeof(fx_icmp_echo));
+}
+
+static void test_pcap_bad_path(void **state)
+{
+	(void)state;
+	struct netdev *a, *b, *w;
+	assert_int_equal(memdev_pair_create(&a, &b, NULL), 0);
+	struct pcap_wrap_config pc = { .path = "/nonexistent-dir/x.pcap" };
+	char err[128];
+	assert_true(pcap_wrap(&w, a, &pc, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "/nonexistent-dir/x.pcap"));
+	netdev_close(a);   /* still the caller's */
+	netdev_close(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dump_fixture_lines),
+		cmocka_unit_test(test_dump_truncations),
+		cmocka_unit_test(test_pcap_file_both_ways),
+		cmocka_unit_test(test_pcap_bad_path),
+	};
+	return cmocka_run_group_tests_name("dump_pcap", tests, NULL, NULL);
+}
