@@ -39,6 +39,7 @@ import tempfile
 import time
 
 TS_ADDR, TS_PEER = "10.0.0.2", "10.0.0.1"
+TS_MAC = "02:74:73:62:00:02"     # fixed: a restarted tapstack keeps the kernel's ARP entry valid
 K_ADDR, K_PEER = "10.0.1.2", "10.0.1.1"
 HTTP_PORT, ECHO_PORT, DISCARD_PORT = 80, 7, 9
 NGINX_PORT, IPERF_PORT = 8080, 5201
@@ -82,7 +83,11 @@ class Runner:
 
     def spawn(self, cmd, log_name, stdin=subprocess.DEVNULL, nofile=None, stdout=None):
         """Start a long-running process; it is killed by PID at cleanup."""
-        logf = open(os.path.join(self.logdir, log_name), "w")
+        path, n = os.path.join(self.logdir, log_name), 1
+        while os.path.exists(path):        # a restarted server keeps its earlier log
+            n += 1
+            path = os.path.join(self.logdir, "%s.%d" % (log_name, n))
+        logf = open(path, "w")
 
         def pre():
             os.setpgrp()   # our own process group: a Ctrl-C in make reaches us, not it
@@ -204,7 +209,8 @@ class Target:
         self.ports = ports        # {"http": 80, "echo": 7, "discard": 9} (subset)
         self.proc = proc
         self.unavailable = None   # reason string when the target cannot be measured
-        self.restart = None       # callable that starts the server again (tapstack only)
+        self.restart = None       # callable that starts the server again after a crash
+        self.relaunch = None      # callable that replaces the server with a fresh process
         self.crashes = []         # (status, log) of every exit we restarted after
 
     def client(self, *cmd):
@@ -231,6 +237,13 @@ class Target:
                     return
             self.unavailable = why
             raise BenchFail(self.unavailable)
+
+    def fresh(self):
+        """Restart the server so that a memory measurement starts from a new process (an
+        allocator keeps freed memory, so a second measurement in the same process sees 0)."""
+        if self.relaunch and not self.unavailable:
+            self.relaunch(self)
+        self.check()
 
     def server_cpu(self):
         return proc_cpu(self.proc.pid) if self.proc else 0.0
@@ -346,7 +359,7 @@ def w_rtt(t, cfg):
 
 def w_idle(t, cfg, runner):
     """Hold cfg.idle_conns idle connections; memory per connection and req/s meanwhile."""
-    t.check()
+    t.fresh()
     n = cfg.idle_conns
     pid = t.proc.pid
     rss0, slab0 = proc_rss_kib(pid), slab_bytes()
@@ -458,7 +471,7 @@ def start_tapstack(runner, cfg, ns, tap):
     if not os.access(exe, os.X_OK):
         t.unavailable = "not available: %s is not built" % exe
         return t
-    cmd = ["ip", "netns", "exec", ns, exe, "--tap", tap, "--addr", TS_ADDR + "/24",
+    cmd = ["ip", "netns", "exec", ns, exe, "--tap", tap, "--addr", TS_ADDR + "/24", "--mac", TS_MAC,
            "--http", str(HTTP_PORT), "--echo", str(ECHO_PORT), "--discard", str(DISCARD_PORT),
            "--backlog", str(BACKLOG), "--quiet", "--ctl", os.path.join(runner.tmp, "tapstack.ctl")]
     cmd += cfg.tapstack_args
@@ -466,8 +479,7 @@ def start_tapstack(runner, cfg, ns, tap):
     def launch(target):
         if target.proc and target.proc in runner.procs:
             runner.stop(target.proc)
-        name = "tapstack.log" if not target.crashes else "tapstack-%d.log" % len(target.crashes)
-        target.proc = runner.spawn(cmd, name)
+        target.proc = runner.spawn(cmd, "tapstack.log")
         target.unavailable = None
         if not wait_http(target, cfg.start_timeout_s):
             reason = "exited with status %s" % target.proc.returncode if not target.alive() else \
@@ -477,7 +489,7 @@ def start_tapstack(runner, cfg, ns, tap):
                          lines[0] if lines else "")
             target.unavailable = "not available: %s (log %s: %s)" % (
                 reason, target.proc.log_path, first.strip()[:100])
-    t.restart = launch
+    t.restart = t.relaunch = launch
     launch(t)
     return t
 
@@ -497,12 +509,21 @@ def start_kernel(runner, cfg, ns_server, ns_client):
     notes = []
     for label, cmd in attempts:
         t = Target("kernel", label, ns_client, K_ADDR, ports)
-        t.proc = runner.spawn(["ip", "netns", "exec", ns_server] + cmd, "kernel-%s.log" % label,
-                              nofile=cfg.idle_conns + 1024)
-        if wait_http(t, cfg.start_timeout_s) and wait_port(t, ECHO_PORT, 2):
+
+        def launch(target, label=label, cmd=cmd):
+            if target.proc:
+                runner.stop(target.proc)
+            target.proc = runner.spawn(["ip", "netns", "exec", ns_server] + cmd, "kernel-%s.log" % label,
+                                       nofile=cfg.idle_conns + 1024)
+            if not (wait_http(target, cfg.start_timeout_s) and wait_port(target, ECHO_PORT, 2)):
+                target.unavailable = "not available: %s did not start (see %s)" % (
+                    label, target.proc.log_path)
+        launch(t)
+        if not t.unavailable:
+            t.relaunch = launch
             t.notes = notes
             return t
-        notes.append("%s did not start (see %s)" % (label, t.proc.log_path))
+        notes.append(t.unavailable)
         runner.stop(t.proc)
     t.unavailable = "not available: no kernel-socket server started"
     t.notes = notes
@@ -546,10 +567,16 @@ def start_nginx(runner, cfg, ns_server, ns_client):
     with open(conf, "w") as f:
         f.write(NGINX_CONF % {"tmp": runner.tmp, "port": NGINX_PORT, "backlog": BACKLOG,
                               "conns": cfg.idle_conns + 4096, "nofile": cfg.idle_conns + 8192})
-    t.proc = runner.spawn(["ip", "netns", "exec", ns_server, "nginx", "-p", runner.tmp, "-c", conf],
-                          "nginx.log", nofile=cfg.idle_conns + 8192)
-    if not wait_http(t, cfg.start_timeout_s):
-        t.unavailable = "not available: nginx did not start (see %s)" % t.proc.log_path
+
+    def launch(target):
+        if target.proc:
+            runner.stop(target.proc)
+        target.proc = runner.spawn(["ip", "netns", "exec", ns_server, "nginx", "-p", runner.tmp, "-c", conf],
+                                   "nginx.log", nofile=cfg.idle_conns + 8192)
+        if not wait_http(target, cfg.start_timeout_s):
+            target.unavailable = "not available: nginx did not start (see %s)" % target.proc.log_path
+    launch(t)
+    t.relaunch = launch
     return t
 
 
@@ -843,6 +870,7 @@ def main():
     if cfg.profile and not ts.unavailable:
         runner.log("profiling tapstack with perf record -e cpu-clock")
         profile(runner, cfg, ts, "download", w_download)
+        profile(runner, cfg, ts, "upload", w_upload)
         profile(runner, cfg, ts, "keepalive", w_keepalive)
 
     meta = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
