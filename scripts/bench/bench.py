@@ -710,7 +710,7 @@ def write_chart(res, cfg):
         return None
     png = os.path.join(cfg.out, "ratios.png")
     dat = os.path.join(cfg.out, "ratios.dat")
-    n = 0
+    n, advs = 0, []
     with open(dat, "w") as f:
         for r in res["rows"]:
             if r["ratio"] is None:
@@ -718,18 +718,24 @@ def write_chart(res, cfg):
             # Plotted as "tapstack advantage": > 1 means tapstack did better, whichever way
             # the metric points (lower-is-better metrics are inverted).
             adv = r["ratio"] if r["better"] == "higher" else 1 / r["ratio"] if r["ratio"] else 0
-            f.write('%d "%s" %.4f\n' % (n, r["workload"].replace('"', "'"), adv))
+            adv = min(max(adv, 1e-3), 1e3)
+            advs.append(adv)
+            f.write('%d "%s" %.4f %d\n' % (n, r["workload"].replace('"', "'"), adv,
+                                          0x2e8b57 if adv >= 1 else 0xc0392b))
             n += 1
-    script = ["set terminal pngcairo size 1200,700 noenhanced",
+    script = ["set terminal pngcairo size 1200,720 noenhanced",
               "set output '%s'" % png,
-              "set title 'tapstack vs Linux kernel (same demo apps), one run: >1 = tapstack better'",
-              "set ylabel 'tapstack advantage (x)'",
-              "set style fill solid 0.7 border -1", "set boxwidth 0.6", "set grid ytics",
-              "set xtics rotate by -35 left", "set bmargin 10"]
+              "set title 'tapstack vs Linux kernel (same demo apps, same run): bar above 1 = tapstack better'",
+              "set ylabel 'tapstack advantage (x, log scale)'",
+              "set style fill solid 0.8 border -1", "set grid ytics",
+              "set xtics rotate by -35 left", "set bmargin 11"]
     if n:
-        script += ["set xrange [-0.6:%f]" % (n - 0.4), "set yrange [0:*]",
-                   "plot '%s' using 1:3:xtic(2) with boxes lc rgb '#3070b0' notitle, "
-                   "1 with lines lc rgb 'red' dt 2 title 'parity'" % dat]
+        # Bars grow from the parity line (1) up or down, so a log scale reads both ways.
+        script += ["set xrange [-0.6:%f]" % (n - 0.4), "set logscale y 2",
+                   "set yrange [%g:%g]" % (min(0.5, min(advs) / 1.5), max(2.0, max(advs) * 1.5)),
+                   "plot '%s' using 1:3:($1-0.3):($1+0.3):($3<1?$3:1):($3<1?1:$3):4:xtic(2) "
+                   "with boxxyerror lc rgb variable notitle, "
+                   "1 with lines lc rgb 'black' dt 2 title 'parity'" % dat]
     else:
         why = res["targets"].get("tapstack", {}).get("unavailable") or "no ratios"
         script += ["set xrange [0:1]", "set yrange [0:2]", "unset xtics",
