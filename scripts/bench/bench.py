@@ -343,7 +343,8 @@ def w_keepalive(t, cfg):
 def w_close(t, cfg):
     t.check()
     rps, reqs, scpu, ccpu, errors = run_wrk(t, cfg, True, "/bytes/%d" % SMALL_BODY_BYTES)
-    return {"close_rps": rps, "close_cpu_server": scpu / reqs * 1e4, "_errors": errors}
+    return {"close_rps": rps, "close_cpu_server": scpu / reqs * 1e4,
+            "close_cpu_total": (scpu + ccpu) / reqs * 1e4, "_errors": errors}
 
 
 def w_rtt(t, cfg):
@@ -421,6 +422,7 @@ ROWS = [
     ("keepalive_cpu_server", "CPU keep-alive, server", "s/10k req", "lower", "/proc/PID/task/*/schedstat"),
     ("keepalive_cpu_total", "CPU keep-alive, srv+client", "s/10k req", "lower", "+ wrk wait4 rusage"),
     ("close_cpu_server", "CPU conn/close, server", "s/10k req", "lower", "/proc/PID/task/*/schedstat"),
+    ("close_cpu_total", "CPU conn/close, srv+client", "s/10k req", "lower", "+ wrk wait4 rusage"),
 ]
 
 
@@ -619,7 +621,23 @@ def tap_ceiling(runner, cfg, ns, pid):
 # ----------------------------------------------------------------------------------------
 # Profiling (--profile): perf record of the tapstack process during one workload.
 
+def perf_rows(data, *args):
+    """(percent, name) rows of a perf report over data, in report order."""
+    r = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none", "--percent-limit", "0.5"]
+                       + list(args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                       timeout=120)
+    rows = []
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s+([\d.]+)%\s+(?:[\d.]+%\s+)?(.*)$", line)
+        if m and not line.lstrip().startswith("#"):
+            rows.append((float(m.group(1)), " ".join(m.group(2).split())))
+    return rows
+
+
 def profile(runner, cfg, t, name, fn):
+    """perf record (cpu-clock, call graphs) of the tapstack process during one run of a
+    workload; writes build/bench/perf-NAME.txt and returns a summary for the JSON: the split
+    between tapstack's own code, libc and the kernel, and the top symbols by self time."""
     if not shutil.which("perf") or t.unavailable:
         return None
     data = os.path.join(cfg.out, "perf-%s.data" % name)
@@ -627,16 +645,26 @@ def profile(runner, cfg, t, name, fn):
                        "perf-%s.log" % name)
     time.sleep(0.3)
     try:
-        fn(t, cfg)
+        res = fn(t, cfg)
     except BenchFail as e:
         runner.log("  profile %s: %s" % (name, e))
+        res = {}
     runner.stop(rec, sig=signal.SIGINT, grace=10)
+    dso = perf_rows(data, "--no-children", "--sort", "dso")
+    self_syms = perf_rows(data, "--no-children", "--sort", "dso,sym")
+    incl = perf_rows(data, "--children", "--sort", "sym")
     report = os.path.join(cfg.out, "perf-%s.txt" % name)
     with open(report, "w") as f:
-        subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "1",
-                        "-g", "none"], stdout=f, stderr=subprocess.DEVNULL, timeout=120)
+        f.write("perf record -e cpu-clock -g -p <tapstack> during one '%s' run: %s\n\n" % (
+            name, " ".join("%s=%s" % (k, fmt(v)) for k, v in res.items() if not k.startswith("_"))))
+        f.write("share of samples by object (self):\n")
+        f.writelines("  %6.2f%%  %s\n" % r for r in dso)
+        f.write("\ntop symbols by self time:\n")
+        f.writelines("  %6.2f%%  %s\n" % r for r in self_syms[:40])
+        f.write("\ntop symbols including callees (where the time goes):\n")
+        f.writelines("  %6.2f%%  %s\n" % r for r in incl[:60])
     runner.log("  profile written: %s" % report)
-    return report
+    return {"report": report, "by_object": dso, "top_self": self_syms[:12], "top_inclusive": incl[:25]}
 
 
 # ----------------------------------------------------------------------------------------
@@ -703,6 +731,81 @@ def print_table(res):
         if row is hdr:
             out.append("-" * len(out[0]))
     return "\n".join(out)
+
+
+def med(res, key, side="tapstack"):
+    for r in res["rows"]:
+        if r["metric"] == key and r[side]:
+            return r[side]["median"]
+    return None
+
+
+def check_targets(res, cfg):
+    """The issue's targets, read off this run, each with the evidence of what limits it:
+    how busy tapstack's process was (CPU seconds per unit times the rate it reached) and,
+    with --profile, where its time went. Returns printable lines; asserts nothing."""
+    lines = []
+    prof = res["meta"].get("profiles") or {}
+
+    def busy(cpu_key, rate, per):
+        """(server, client) share of one core during the run."""
+        cpu, tot = med(res, cpu_key), med(res, cpu_key.replace("_server", "_total"))
+        if cpu is None or not rate:
+            return None
+        return cpu * rate / per, (tot - cpu) * rate / per if tot is not None else None
+
+    def why(b, pname):
+        out = []
+        if b is not None:
+            srv, cli = b
+            cli_txt = "; the Linux client used %.0f%% of a core" % (cli * 100) if cli is not None else ""
+            if srv < 0.8 and (cli is None or cli < 0.8):
+                out.append("tapstack's process was busy %.0f%% of the time%s: neither is CPU-bound, so "
+                           "waiting (window, buffers, ACK clocking, wake-ups) limits it" % (srv * 100, cli_txt))
+            elif srv < 0.8:
+                out.append("tapstack's process was busy %.0f%%%s: the client (and the shared 2 cores) "
+                           "limit this row, not tapstack" % (srv * 100, cli_txt))
+            else:
+                out.append("CPU-bound: tapstack's process used %.0f%% of a core%s" % (srv * 100, cli_txt))
+        p = prof.get(pname)
+        if p and p.get("by_object"):
+            out.append("profile: " + ", ".join("%.0f%% %s" % (pc, o) for pc, o in p["by_object"][:3]) +
+                       "; top: " + ", ".join("%s %.0f%%" % (n.split()[-1], pc) for pc, n in p["top_self"][:4]) +
+                       " (%s)" % p["report"])
+        return out
+
+    def line(ok, text, value, unit, notes):
+        lines.append("  [%s] %-46s %s %s" % ("met" if ok else "MISSED" if ok is not None else "n/a",
+                                             text, fmt(value), unit))
+        if ok is False:
+            lines.extend("         " + n for n in notes)
+
+    for key, text, gbps_target in (("download_gbps", "bulk download >= 4 Gbit/s (plain frames)", 4.0),
+                                   ("upload_gbps", "bulk upload >= 4 Gbit/s (plain frames)", 4.0)):
+        v = med(res, key)
+        side = key.split("_")[0]
+        notes = why(busy(side + "_cpu_server", v, 8), side) if v else []
+        if v:
+            notes.insert(0, "%.0fk segments/s of 1448 bytes, one write()/read() each; TAP ceiling "
+                         "this run: %s frames/s" % (v * 1e9 / 8 / 1448 / 1e3, fmt(
+                             (res["meta"].get("tap_write_ceiling", {}).get("frames_1514") or {}).get("fps_median"))))
+        line(v >= gbps_target if v else None, text, v, "Gbit/s", notes)
+    for key, text, target, pname in (("keepalive_rps", "keep-alive >= 200k req/s and above kernel", 200000, "keepalive"),
+                                     ("close_rps", "new connections >= 40k/s and above kernel", 40000, "close")):
+        v, k = med(res, key), med(res, key, "kernel")
+        cpu_key = "keepalive_cpu_server" if pname == "keepalive" else "close_cpu_server"
+        ok = (v >= target and (k is None or v > k)) if v else None
+        line(ok, text, v, "req/s", why(busy(cpu_key, v, 1e4), pname) if v else [])
+    v, k = med(res, "rtt_median"), med(res, "rtt_median", "kernel")
+    line(v <= k if v and k else None, "1-byte RTT no slower than the kernel (%s us)" % fmt(k), v, "us",
+         ["tapstack's median is above the kernel's in this run"])
+    v = med(res, "idle_rss_per_conn")
+    total = v * 10000 / 2**20 if v is not None else None
+    line(total < 40 if total is not None else None,
+         "10,000 idle connections < 40 MiB%s" % (" (extrapolated from %d)" % cfg.idle_conns
+                                                  if cfg.idle_conns != 10000 else ""),
+         total, "MiB", ["%s bytes per connection in tapstack's RSS" % fmt(v)])
+    return lines
 
 
 def write_chart(res, cfg):
@@ -842,7 +945,7 @@ def main():
          [(ipf, "iperf3", lambda t, c: w_iperf(t, c, False))]),
         ("keepalive", w_keepalive, ["keepalive_rps", "keepalive_cpu_server", "keepalive_cpu_total"],
          [(ngx, "nginx", w_keepalive)]),
-        ("close", w_close, ["close_rps", "close_cpu_server"], [(ngx, "nginx", w_close)]),
+        ("close", w_close, ["close_rps", "close_cpu_server", "close_cpu_total"], [(ngx, "nginx", w_close)]),
         ("rtt", w_rtt, ["rtt_median", "rtt_p99"], []),
         ("idle", lambda t, c: w_idle(t, c, runner), ["idle_rss_per_conn", "idle_held_rps"],
          [(ngx, "nginx", lambda t, c: w_idle(t, c, runner))]),
@@ -873,11 +976,12 @@ def main():
                     skip.add((name, tkey))     # bounded time: no more reps of a failing one
                     if rep == 0 or not t.unavailable:
                         runner.log("  rep %d %-8s failed: %s" % (rep + 1, tkey, e))
+    profiles = {}
     if cfg.profile and not ts.unavailable:
         runner.log("profiling tapstack with perf record -e cpu-clock")
-        profile(runner, cfg, ts, "download", w_download)
-        profile(runner, cfg, ts, "upload", w_upload)
-        profile(runner, cfg, ts, "keepalive", w_keepalive)
+        for pname, pfn in (("download", w_download), ("upload", w_upload), ("keepalive", w_keepalive),
+                           ("close", w_close)):
+            profiles[pname] = profile(runner, cfg, ts, pname, pfn)
 
     meta = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "kernel": platform.release(), "cpus": os.cpu_count(),
@@ -891,6 +995,7 @@ def main():
             "topology": {"tapstack": "%s: TAP, kernel side %s, tapstack %s" % (ns_ts, TS_PEER, TS_ADDR),
                          "kernel": "%s %s <-veth-> %s %s" % (ns_kc, K_PEER, ns_ks, K_ADDR)}}
     meta["tapstack_crashes"] = ts.crashes
+    meta["profiles"] = profiles
     res = build_results(cfg, samples, failures, [ts, kern, ngx, ipf], meta)
     with open(os.path.join(cfg.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
@@ -903,6 +1008,10 @@ def main():
     print(print_table(res))
     print()
     print("ratio = tapstack / kernel (check the unit's direction); spread = ±half the min-max range")
+    if not ts.unavailable:
+        print("targets (issue 5), read off this run (analysis: docs/performance.md):")
+        for line in check_targets(res, cfg):
+            print(line)
     print("kernel = %s on a veth pair (%s); tapstack on a TAP (%s); 2nd ref in the kernel namespace" % (
         kern.label, meta["topology"]["kernel"], meta["topology"]["tapstack"]))
     for size in (1514, 60):
