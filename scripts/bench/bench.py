@@ -429,8 +429,10 @@ ROWS = [
 # ----------------------------------------------------------------------------------------
 # Setup.
 
-def ensure_tools(runner, no_install):
+def ensure_tools(runner, no_install, want_perf):
     missing = [PACKAGES[t] for t in PACKAGES if not shutil.which(t)]
+    if want_perf and not shutil.which("perf"):
+        missing.append("linux-perf")
     if missing and not no_install:
         runner.log("installing: " + " ".join(missing))
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -910,7 +912,7 @@ def main():
     atexit.register(lambda: shutil.rmtree(tmp, ignore_errors=True))
     atexit.register(runner.cleanup)   # runs first (LIFO): processes, then namespaces
 
-    ensure_tools(runner, cfg.no_install)
+    ensure_tools(runner, cfg.no_install, cfg.profile)
     ns_ts, ns_kc, ns_ks, tap = setup_netns(runner, os.getpid())
     runner.log("namespaces: %s (TAP %s), %s <-veth-> %s" % (ns_ts, tap, ns_kc, ns_ks))
     ceiling = tap_ceiling(runner, cfg, ns_ts, os.getpid())
