@@ -117,6 +117,12 @@ class Runner:
         if self.cleaned:
             return
         self.cleaned = True
+        for pid in list(CLIENTS_RUNNING):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
         for p in list(self.procs):
             try:
                 self.stop(p, grace=2.0)
@@ -126,6 +132,10 @@ class Runner:
             subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
 
 
+# PIDs of the client runs in progress (at most one), so that an interrupted run ends them too.
+CLIENTS_RUNNING = set()
+
+
 def run_measured(cmd, timeout):
     """Run a client to completion with a time bound. Returns (rc, stdout, stderr, cpu_s,
     wall_s) where cpu_s is the client's own user+system time (wait4's rusage)."""
@@ -133,6 +143,7 @@ def run_measured(cmd, timeout):
     err = tempfile.TemporaryFile(mode="w+")
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+    CLIENTS_RUNNING.add(p.pid)
     deadline = t0 + timeout
     while True:
         pid, status, ru = os.wait4(p.pid, os.WNOHANG)
@@ -144,6 +155,7 @@ def run_measured(cmd, timeout):
             status = -1
             break
         time.sleep(0.005)
+    CLIENTS_RUNNING.discard(p.pid)
     p.returncode = os.waitstatus_to_exitcode(status) if status != -1 else -1
     wall = time.monotonic() - t0
     out.seek(0)
