@@ -1,0 +1,28 @@
+# mk/bench.mk - `make bench` (issue 5): tapstack beside the Linux kernel in one run.
+#
+#   sudo make bench                 full run (a few minutes): table, build/bench/results.json,
+#                                   build/bench/ratios.png
+#   sudo make bench ARGS=--quick    smoke run, under a minute (also: make bench-quick)
+#   sudo make bench ARGS='--only rtt,keepalive --profile'
+#
+# The driver is scripts/bench/bench.py (python3 standard library); the small client it needs
+# (1-byte RTT, upload to discard, holding idle connections) is scripts/bench/benchcli.c.
+# tapstack and tapstack-kernel are built when they can be; a missing or broken build leaves
+# "n/a" rows with the reason instead of stopping the kernel-side measurements.
+
+BENCH_OUT := $(BUILD)/bench
+BENCH_CLI := $(BENCH_OUT)/benchcli
+
+.PHONY: bench bench-quick bench-tools
+bench-tools: $(BENCH_CLI)
+
+$(BENCH_CLI): scripts/bench/benchcli.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $<
+
+bench: $(BENCH_CLI)
+	-@$(MAKE) -k --no-print-directory $(BUILD)/tapstack $(BUILD)/tapstack-kernel 2>&1 | tail -n 5
+	/usr/bin/python3 scripts/bench/bench.py --build $(BUILD) $(ARGS)
+
+bench-quick:
+	@$(MAKE) --no-print-directory bench ARGS="--quick $(ARGS)"
