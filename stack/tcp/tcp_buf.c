@@ -34,6 +34,29 @@ int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
 	return 0;
 }
 
+int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max)
+{
+	if (r->buf && r->cap >= need)
+		return 0;
+	uint32_t cap = r->cap ? r->cap : TCP_RING_MIN;
+	while (cap < need && cap < max)
+		cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+	if (cap > max)
+		cap = max > need ? max : need;
+	return tcp_ring_reserve(r, cap);
+}
+
+/*
+ * Small rings are given back as soon as they drain: malloc of 4 KiB is cheap, and a server
+ * with 10,000 idle keep-alive connections then holds no buffers at all. Large rings (a bulk
+ * transfer grew them) stay, so a stream does not reallocate on every read.
+ */
+void tcp_ring_release_if_empty(struct tcp_ring *r)
+{
+	if (r->buf && r->len == 0 && r->cap <= TCP_RING_MIN)
+		tcp_ring_free(r);
+}
+
 void tcp_ring_free(struct tcp_ring *r)
 {
 	free(r->buf);
