@@ -6,8 +6,10 @@
  * are acknowledged (RFC 9293 3.8: the sender keeps data until ACKed). Receive: in-order
  * payload is copied once from the received pbuf into the ring and once out in recv().
  *
- * Storage is allocated on the first byte and freed when the ring drains, so an idle
- * connection holds no buffer at all (issue 5: 10,000 idle connections stay small).
+ * Storage is allocated on the first byte, starts at 4 KiB and doubles as needed up to the
+ * socket's buffer size; a ring that drains while still 4 KiB is freed, so an idle
+ * keep-alive connection holds no buffer at all (issue 5: 10,000 idle connections stay
+ * small), while a bulk transfer keeps its grown ring instead of reallocating per read.
  * Called by tcp_conn.c (send/recv), tcp_input.c, tcp_output.c.
  */
 #include "tcp/tcp_int.h"
