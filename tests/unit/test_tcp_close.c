@@ -304,6 +304,40 @@ static void test_data_after_fin_ignored(void **state)
 	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 0);
 }
 
+/* Data still queued when close() is called leaves first, and the FIN rides on its last
+ * segment ([FP.], as Linux); here the peer's window is closed until after close(). */
+static void test_fin_piggybacked_on_queued_data(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 0, NULL, NULL, 0);   /* window 0 */
+	assert_int_equal(ts_send(sl, fd, "0123456789", 10, 0), 10);
+	th_expect_none(h);
+	assert_int_equal(ts_close(sl, fd), 0);
+	th_expect_none(h);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	struct th_seg s = th_expect(h, FINACK | TH_PSH_ANY, h->iss + 1, h->irs + 1, TH_ANY, NULL, 10);
+	assert_memory_equal(s.payload, "0123456789", 10);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 12, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	th_assert_state(h, TH_PEER_PORT, "FIN-WAIT-2");
+}
+
+/* SO_LINGER with a zero timeout: close() aborts with a RST at once, even with nothing unread. */
+static void test_linger_zero_sends_rst(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	assert_int_equal(ts_close(sl, fd), 0);
+	th_expect(h, TCP_FLAG_RST | TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	th_expect_none(h);
+	assert_null(th_state(h, TH_PEER_PORT));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +351,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rst_in_close_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_reuses_time_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_after_fin_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_piggybacked_on_queued_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linger_zero_sends_rst, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_close", tests, NULL, NULL);
 }

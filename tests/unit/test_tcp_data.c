@@ -680,6 +680,165 @@ static void test_truncated_segments(void **state)
 	assert_memory_equal(buf, "0123456789", 10);
 }
 
+/* After a retransmission timeout the sender resends from SND.UNA, but everything up to the
+ * highest sequence number ever sent may still be acknowledged: an ACK covering segments
+ * sent before the timeout is acceptable (RFC 9293 3.10.7.4 uses SND.NXT as the highest
+ * sent; BSD's snd_max; Linux never moves snd_nxt back). It must advance SND.UNA, stop the
+ * retransmissions and draw no reply; new data continues after it. Found by the lossy
+ * two-stack transfer: both sides rejected such ACKs, answered each with an ACK, and the two
+ * stacks exchanged pure ACKs every millisecond until ETIMEDOUT. */
+static void test_ack_of_data_sent_before_rto(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	uint8_t buf[4000];
+	memset(buf, 'r', sizeof(buf));
+	assert_int_equal(ts_send(sl, fd, buf, 4000, 0), 4000);
+	th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 1460);
+	th_expect(h, DATA, h->iss + 1461, h->irs + 1, TH_ANY, NULL, 1460);
+	th_expect(h, DATA, h->iss + 2921, h->irs + 1, TH_ANY, NULL, 1080);
+	/* No ACK: the RTO resends the first segment. */
+	assert_true(th_advance_until_seg(h, 5000) > 0);
+	th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 1460);
+	th_expect_none(h);
+	/* The originals did arrive: the peer acknowledges all 4000 bytes. */
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 4001, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(th_advance_until_seg(h, 10000), -1);
+	assert_int_equal(ts_send(sl, fd, "next", 4, 0), 4);
+	th_expect(h, DATA, h->iss + 4001, h->irs + 1, TH_ANY, NULL, 4);
+}
+
+/* After a retransmission timeout, a pure ACK we send carries the highest sequence number
+ * sent so far (BSD's snd_max, Linux's snd_nxt, which never moves back), not the rewound
+ * retransmission point: the peer already holds the bytes sent before the timeout, and a
+ * segment with SEG.SEQ < RCV.NXT is not acceptable to it (RFC 9293 3.10.7.4), so an ACK
+ * with the rewound number is dropped unread. Found by the lossy two-stack transfer: after
+ * RTOs on both sides each stack discarded the other's ACKs and answered with its own, a
+ * pure-ACK exchange every millisecond until ETIMEDOUT. */
+static void test_pure_ack_after_rto_carries_highest_seq(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	uint8_t buf[4000];
+	memset(buf, 'r', sizeof(buf));
+	assert_int_equal(ts_send(sl, fd, buf, 4000, 0), 4000);
+	th_drain(h);
+	assert_true(th_advance_until_seg(h, 5000) > 0);
+	th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 1460);   /* the RTO resend */
+	/* The peer's ACKs were lost; it sends data of its own. */
+	send_data(h, 1, 10, 65535);
+	if (th_advance_until_seg(h, 200) < 0)
+		fail_msg("the peer's data was never ACKed");
+	struct th_seg s;
+	assert_true(th_pop_seg(h, &s));
+	assert_int_equal(s.hdr.ack, h->irs + 11);
+	if (s.len == 0 && s.hdr.seq != h->iss + 4001)
+		fail_msg("pure ACK with seq ISS+%u after the RTO; expected ISS+4001 (the highest sent)",
+		         s.hdr.seq - h->iss);
+}
+
+/* An unacceptable segment without data (a pure ACK with SEG.SEQ < RCV.NXT) gets an ACK
+ * (RFC 9293 3.10.7.4), but a peer repeating it gets at most about one per 500 ms (Linux
+ * tcp_oow_rate_limited / tcp_invalid_ratelimit), so two confused stacks cannot ping-pong
+ * ACKs at full speed. (Old *data* is ACKed every time, as Linux does.) */
+static void test_out_of_window_acks_rate_limited(void **state)
+{
+	struct th *h = *state;
+	int fd = established(h);
+	send_data(h, 1, 100, 65535);
+	recv_check(h, fd, 0, 100);
+	settle(h);
+	unsigned acks = 0;
+	for (int i = 0; i < 100; i++) {
+		/* SEG.SEQ = IRS+50 < RCV.NXT = IRS+101, no data: not acceptable. */
+		th_send(h, TCP_FLAG_ACK, h->irs + 50, h->iss + 1, 65535, NULL, NULL, 0);
+		struct th_seg s;
+		while (th_pop_seg(h, &s)) {
+			assert_int_equal(s.hdr.ack, h->irs + 101);
+			acks++;
+		}
+		th_advance(h, 1);
+	}
+	if (acks < 1 || acks > 2)
+		fail_msg("%u ACKs for 100 old segments within 100 ms: expected one (rate limit 500 ms)", acks);
+}
+
+/* A FIN that arrives out of order (its data after a hole) is held with the data: nothing is
+ * ended until the hole is filled, then the ACK covers the FIN and recv() returns the bytes
+ * followed by end of stream (RFC 9293 3.10.7.4, eighth: "if the FIN ... is not yet in
+ * sequence, do not process it"). */
+static void test_out_of_order_fin(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	uint8_t buf[100];
+	for (uint32_t i = 0; i < 100; i++)
+		buf[i] = pattern(100 + i);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_FIN, h->irs + 101, h->iss + 1, 65535, NULL, buf, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	th_assert_state(h, TH_PEER_PORT, "ESTABLISHED");
+	char b[8];
+	assert_int_equal(ts_recv(sl, fd, b, sizeof(b), 0), -EAGAIN);
+	send_data(h, 1, 100, 65535);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 202, TH_ANY, NULL, 0);
+	th_assert_state(h, TH_PEER_PORT, "CLOSE-WAIT");
+	uint8_t all[256];
+	ssize_t got = 0;
+	for (int i = 0; i < 4 && got < 200; i++) {
+		ssize_t r = ts_recv(sl, fd, all + got, sizeof(all) - (size_t)got, 0);
+		assert_true(r > 0);
+		got += r;
+	}
+	assert_int_equal(got, 200);
+	for (uint32_t i = 0; i < 200; i++)
+		assert_int_equal(all[i], pattern(i));
+	assert_int_equal(ts_recv(sl, fd, b, sizeof(b), 0), 0);
+}
+
+/* A segment straddling RCV.NXT (partly old, partly new): only the new part is taken
+ * (RFC 9293 3.10.7.4, "only the new parts are processed"), byte-exact. */
+static void test_segment_straddling_left_edge(void **state)
+{
+	struct th *h = *state;
+	int fd = established(h);
+	send_data(h, 1, 100, 65535);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, NULL, 0);
+	send_data(h, 51, 100, 65535);       /* [51, 151): 50 old bytes, 50 new */
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 151, TH_ANY, NULL, 0);
+	recv_check(h, fd, 0, 150);
+}
+
+/* The send window is updated only by segments that are not older than the last update
+ * (RFC 9293 3.10.7.4: SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK): a
+ * reordered old ACK advertising window 0 must not close the window. */
+static void test_old_segment_does_not_update_window(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	send_data(h, 1, 100, 65535);                 /* SND.WL1 = IRS+1 */
+	send_data(h, 101, 100, 65535);               /* SND.WL1 = IRS+101 */
+	th_advance(h, 300);
+	th_drain(h);
+	/* The first segment again, reordered and claiming window 0. */
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 0, NULL, NULL, 0);
+	th_drain(h);
+	assert_int_equal(ts_send(sl, fd, "still open", 10, 0), 10);
+	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1, h->irs + 201, TH_ANY, NULL, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +859,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ack_of_unsent_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_of_data_sent_before_rto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order_fin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segment_straddling_left_edge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_segment_does_not_update_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pure_ack_after_rto_carries_highest_seq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_window_acks_rate_limited, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_data", tests, NULL, NULL);
 }

@@ -537,6 +537,78 @@ static void test_listener_close_resets_queue(void **state)
 	th_expect(h, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 5001, 0, NULL, 0);
 }
 
+/* The final ACK arrives while the accept queue is full: Linux's default drops that ACK
+ * (ListenOverflows) and keeps the request, whose SYN-ACK retransmission lets the client
+ * ACK again once accept() made room. Backlog 2: A and B established, C and D half-open,
+ * C's ACK fills the queue (3 = backlog + 1), D's ACK finds it full. */
+static uint32_t fill_queue_leave_one_half_open(struct th *h, uint16_t base)
+{
+	struct tcp_opts mss = th_mss_opts(1460);
+	assert_true(open_from_port(h, base));
+	assert_true(open_from_port(h, (uint16_t)(base + 1)));
+	uint32_t iss[2];
+	for (uint16_t i = 0; i < 2; i++) {
+		h->peer_port = (uint16_t)(base + 2 + i);
+		th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+		iss[i] = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0).hdr.seq;
+	}
+	h->peer_port = (uint16_t)(base + 2);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss[0] + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	h->peer_port = (uint16_t)(base + 3);
+	return iss[1];
+}
+
+static void test_final_ack_on_full_queue_dropped(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 2);
+	struct tcp_opts mss = th_mss_opts(1460);
+	uint32_t iss_d = fill_queue_leave_one_half_open(h, 43000);
+	uint64_t ov = th_counter(h, "tcp", "ListenOverflows");
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss_d + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(th_counter(h, "tcp", "ListenOverflows"), ov + 1);
+
+	struct sockaddr_in peer;
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	assert_int_equal(ntohs(peer.sin_port), 43000);
+	/* The request is still there: its SYN-ACK comes again, the client ACKs, it completes. */
+	if (th_advance_until_seg(h, 20000) < 0)
+		fail_msg("the request whose final ACK was dropped never retransmitted its SYN-ACK");
+	th_expect(h, SYNACK, iss_d, h->irs + 1, TH_ANY, &mss, 0);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss_d + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	static const uint16_t order[] = {43001, 43002, 43003};
+	for (int i = 0; i < 3; i++) {
+		assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+		assert_int_equal(ntohs(peer.sin_port), order[i]);
+	}
+}
+
+static void tweak_abort_on_overflow(struct stack_config *cfg)
+{
+	cfg->tcp.abort_on_overflow = true;
+}
+
+/* With the abort-on-overflow option (Linux tcp_abort_on_overflow = 1) that final ACK gets
+ * a RST instead (SEQ = SEG.ACK) and the request is gone. */
+static void test_final_ack_on_full_queue_abort_option(void **state)
+{
+	th_free(*state);
+	struct th *h = *state = th_new(tweak_abort_on_overflow);
+	th_listen(h, 80, 2);
+	uint32_t iss_d = fill_queue_leave_one_half_open(h, 44000);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss_d + 1, 65535, NULL, NULL, 0);
+	struct th_seg s;
+	assert_true(th_pop_seg(h, &s));
+	assert_true(s.hdr.flags & TCP_FLAG_RST);
+	assert_int_equal(s.hdr.seq, iss_d + 1);
+	th_expect_none(h);
+	assert_null(th_state(h, 44003));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +620,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syn_retransmit_gets_same_synack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_queue_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_before_accept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_abort_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_same_port_eaddrinuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rst_in_syn_received, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_ack_in_syn_received, setup, teardown),

@@ -228,6 +228,60 @@ static void test_peer_mss_bounds_segments(void **state)
 	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 2001, h->irs + 1, TH_ANY, NULL, 500);
 }
 
+/* A data segment that also carries SACK blocks (we hold out-of-order data from the peer)
+ * must still fit the MTU: the payload shrinks by the option bytes (Linux tcp_current_mss),
+ * so IP + TCP header + options + data <= 1500 and nothing is dropped by IP's DF check. Found by
+ * the lossy two-stack transfer: every retransmission carried a SACK block, was 12 bytes too
+ * big, and the connection died with ETIMEDOUT. */
+static void test_data_with_sack_blocks_fits_mtu(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_linux_syn_opts(100);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	h->iss = s.hdr.seq;
+	uint32_t tsv = s.hdr.opts.ts_val;
+	struct tcp_opts o = ts_opts(101, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 1000, &o, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+
+	/* Out-of-order data from the peer: the stack now owes SACK blocks on what it sends. */
+	uint8_t ooo[100];
+	memset(ooo, 'o', sizeof(ooo));
+	o = ts_opts(102, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 101, h->iss + 1, 1000, &o, ooo, sizeof(ooo));
+	s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.hdr.opts.sack_count, 1);
+
+	uint64_t big0 = 0, big1 = 0;
+	th_counter_find(h, "ip", "tx_df_too_big", &big0);
+	static uint8_t buf[6000];
+	memset(buf, 'd', sizeof(buf));
+	assert_int_equal(ts_send(sl, fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	th_counter_find(h, "ip", "tx_df_too_big", &big1);
+	if (big1 != big0)
+		fail_msg("IP dropped %llu of our segments as too big for the MTU (TCP data + SACK option)",
+		         (unsigned long long)(big1 - big0));
+	uint32_t sent = 0;
+	while (th_pop_seg(h, &s)) {
+		if (s.len == 0)
+			continue;
+		if (20 + s.hdr.doff + s.len > 1500)
+			fail_msg("segment of %u header + %u data bytes: above the 1480 bytes the MTU allows",
+			         s.hdr.doff, s.len);
+		assert_int_equal(s.hdr.seq, h->iss + 1 + sent);
+		sent += s.len;
+	}
+	if (sent < 4000)
+		fail_msg("only %u of 6000 bytes left into a 128000-byte window", sent);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sack_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_sack_without_permission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_mss_bounds_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_with_sack_blocks_fits_mtu, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_options", tests, NULL, NULL);
 }

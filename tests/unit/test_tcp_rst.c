@@ -70,6 +70,9 @@ static void test_no_ack_segments_to_closed_port(void **state)
 	th_expect(h, RSTACK, 0, 7003, 0, NULL, 0);
 	th_send(h, 0, 8000, 0, 1024, NULL, NULL, 0);
 	th_expect(h, RSTACK, 0, 8000, 0, NULL, 0);
+	/* SYN and FIN together count two. */
+	th_send(h, TCP_FLAG_SYN | TCP_FLAG_FIN, 9000, 0, 1024, NULL, NULL, 0);
+	th_expect(h, RSTACK, 0, 9002, 0, NULL, 0);
 	th_expect_none(h);
 }
 
@@ -264,6 +267,142 @@ static void test_bad_checksum_dropped(void **state)
 		assert_int_equal(v, 1);
 }
 
+/* RFC 5961 7 / Linux: challenge ACKs are rate-limited (1000 per second by default), so a
+ * flood of in-window RSTs cannot make the stack flood the network; the budget refills the
+ * next second. */
+static void test_challenge_ack_rate_limited(void **state)
+{
+	struct th *h = *state;
+	established(h);
+	th_advance(h, 1000);
+	unsigned acks = 0;
+	for (int i = 0; i < 1500; i++) {
+		th_send(h, TCP_FLAG_RST, h->irs + 1 + 10 + (uint32_t)i, 0, 0, NULL, NULL, 0);
+		struct th_seg s;
+		while (th_pop_seg(h, &s)) {
+			assert_int_equal(s.hdr.flags, TCP_FLAG_ACK);
+			acks++;
+		}
+	}
+	if (acks < 1 || acks > 1000)
+		fail_msg("%u challenge ACKs for 1500 RSTs within one second (limit 1000)", acks);
+	th_assert_state(h, TH_PEER_PORT, "ESTABLISHED");
+	th_advance(h, 1100);
+	th_send(h, TCP_FLAG_RST, h->irs + 1 + 10, 0, 0, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+}
+
+/* In SYN-SENT (RFC 9293 3.10.7.3): a SYN-ACK acknowledging something other than our SYN
+ * gets <SEQ=SEG.ACK><CTL=RST> and the attempt goes on; a RST with a bad ACK is ignored;
+ * the right SYN-ACK then completes the open. */
+static void test_syn_sent_bad_ack(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(80);
+	sa.sin_addr.s_addr = htonl(TH_PEER_IP);
+	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
+	struct th_seg syn;
+	assert_true(th_pop_seg(h, &syn));
+	h->local_port = syn.hdr.sport;
+	h->peer_port = 80;
+	h->iss = syn.hdr.seq;
+
+	th_send(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->irs, h->iss + 77, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_RST, h->iss + 77, 0, 0, NULL, 0);
+	th_send(h, TCP_FLAG_RST | TCP_FLAG_ACK, 0, h->iss + 77, 0, NULL, NULL, 0);
+	th_expect_none(h);
+	th_assert_state(h, 80, "SYN-SENT");
+	assert_false(ts_revents(sl, fd) & (POLLERR | POLLOUT));
+
+	th_send(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->irs, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	assert_true(ts_revents(sl, fd) & POLLOUT);
+}
+
+/* Simultaneous open (RFC 9293 3.5, figure 8): our SYN crosses the peer's SYN; we answer
+ * with SYN-ACK (SYN-RECEIVED), the peer's SYN-ACK completes it. */
+static void test_simultaneous_open(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(80);
+	sa.sin_addr.s_addr = htonl(TH_PEER_IP);
+	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
+	struct th_seg syn;
+	assert_true(th_pop_seg(h, &syn));
+	h->local_port = syn.hdr.sport;
+	h->peer_port = 80;
+	h->iss = syn.hdr.seq;
+
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->iss, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	th_assert_state(h, 80, "SYN-RECEIVED");
+	th_send(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->irs, h->iss + 1, 65535, &mss, NULL, 0);
+	th_assert_state(h, 80, "ESTABLISHED");
+	struct th_seg s;
+	while (th_pop_seg(h, &s))
+		if (s.hdr.flags & (TCP_FLAG_SYN | TCP_FLAG_RST))
+			fail_msg("answered the peer's SYN-ACK with flags 0x%x (seq %u relative)", s.hdr.flags,
+			         s.hdr.seq - h->iss);
+	assert_true(ts_revents(sl, fd) & POLLOUT);
+}
+
+/* A flood of SYNs from many ports: memory stays bounded (the SYN queue is bounded; past it
+ * the stack answers with SYN cookies like Linux's tcp_syncookies=1, keeping no state), and
+ * once the flood is over a normal client connects. */
+struct count_arg {
+	unsigned half_open;
+};
+
+static void count_half_open(const struct tcp_sock_info *i, void *arg)
+{
+	if (th_state_name_eq(i->state, "SYN-RECEIVED"))
+		((struct count_arg *)arg)->half_open++;
+}
+
+static void test_syn_flood_bounded(void **state)
+{
+	struct th *h = *state;
+	int lfd = th_listen(h, 80, 128);
+	struct tcp_opts mss = th_mss_opts(1460);
+	uint32_t synacks = 0;
+	for (uint32_t i = 0; i < 20000; i++) {
+		h->peer_port = (uint16_t)(1024 + i);
+		th_send(h, TCP_FLAG_SYN, i * 7919u, 0, 65535, &mss, NULL, 0);
+		struct th_seg s;
+		while (th_pop_seg(h, &s)) {
+			assert_int_equal(s.hdr.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+			synacks++;
+		}
+	}
+	assert_true(synacks > 0);
+	struct count_arg c = {0};
+	tcp_foreach_sock(&h->st.tcp, count_half_open, &c);
+	if (c.half_open > 4096)
+		fail_msg("%u half-open requests kept for backlog 128: the SYN queue is not bounded", c.half_open);
+	assert_true(h->st.core.pool.cls[0].in_use < 1000);
+	/* The requests expire (5 retries, about 63 s); then a client gets through. */
+	th_advance(h, 70000);
+	th_drain(h);
+	h->peer_port = 60000;
+	int fd = th_open_passive(h, lfd, &mss, 65535);
+	assert_true(fd >= 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +415,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rst_challenge_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_in_established_challenge_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_checksum_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_challenge_ack_rate_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_sent_bad_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_flood_bounded, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_rst", tests, NULL, NULL);
 }
