@@ -245,6 +245,11 @@ uint32_t tcp_isn(const struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uin
 
 /* ---- tcp_buf.c ---- */
 int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap);
+#define TCP_RING_MIN 4096u
+/* Grows the ring (doubling from TCP_RING_MIN, at most max) so it holds `need` bytes. */
+int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
+/* Frees a small ring that has drained (idle connections then hold no buffer). */
+void tcp_ring_release_if_empty(struct tcp_ring *r);
 void tcp_ring_free(struct tcp_ring *r);
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
