@@ -67,9 +67,10 @@ static void bench_init(struct bench *bn, uint64_t seed, uint32_t loss_ppm, uint3
 	struct memdev_config mc;
 	memdev_config_default(&mc);
 	mc.seed = getenv("TT_SEED") ? strtoull(getenv("TT_SEED"), NULL, 0) : seed;
-	mc.loss_ppm = loss_ppm;
-	mc.reorder_ppm = reorder_ppm;
-	mc.dup_ppm = dup_ppm;
+	/* TT_LOSS_PPM / TT_REORDER_PPM / TT_DUP_PPM override the impairments (exploration). */
+	mc.loss_ppm = getenv("TT_LOSS_PPM") ? (uint32_t)atoi(getenv("TT_LOSS_PPM")) : loss_ppm;
+	mc.reorder_ppm = getenv("TT_REORDER_PPM") ? (uint32_t)atoi(getenv("TT_REORDER_PPM")) : reorder_ppm;
+	mc.dup_ppm = getenv("TT_DUP_PPM") ? (uint32_t)atoi(getenv("TT_DUP_PPM")) : dup_ppm;
 	mc.delay_usec = 500;
 	mc.jitter_usec = 100;
 	assert_int_equal(memdev_pair_create(&bn->da, &bn->db, &mc), 0);
@@ -278,11 +279,15 @@ static void run_transfer(uint64_t seed, uint64_t up, uint64_t down, uint32_t los
 	while (!(server.eof && client.eof && server.shut_wr && client.shut_wr)) {
 		if (++iters > 50000000ul)
 			fail_msg("no end after %lu iterations", iters);
-		if (getenv("TT_PROGRESS") && iters % 200000 == 0)
-			fprintf(stderr, "iter %lu t=%.3f s: client sent %llu rcvd %llu, server sent %llu rcvd %llu\n", iters,
+		if (getenv("TT_PROGRESS") && iters % 300 == 0) {
+			struct tcp_info ti;
+			socklen_t tl = sizeof(ti);
+			memset(&ti, 0, sizeof(ti));
+			ts_getsockopt(sb, cfd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+			fprintf(stderr, "t=%.3f s: client sent %llu, server rcvd %llu; client rto %u us rtt %u us rttvar %u us backoff %u\n",
 			        (double)(bn->now - START_USEC) / 1e6, (unsigned long long)client.sent,
-			        (unsigned long long)client.rcvd, (unsigned long long)server.sent,
-			        (unsigned long long)server.rcvd);
+			        (unsigned long long)server.rcvd, ti.tcpi_rto, ti.tcpi_rtt, ti.tcpi_rttvar, ti.tcpi_backoff);
+		}
 		bool moved = bench_poll(bn) > 0;
 		if (!connected) {
 			short ev = ts_revents(sb, cfd);
