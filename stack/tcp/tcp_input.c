@@ -317,6 +317,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
 
 		tcp_ring_drop(&c->sndq, data);
+		tcp_ring_release_if_empty(&c->sndq);
 		/* RTT (RFC 6298 3, RFC 7323 4.1): the echoed timestamp is immune to Karn's
 		 * ambiguity; without timestamps, the one timed segment if it was not resent. */
 		if (c->ts_ok && seg->h.opts.has_ts && seg->h.opts.ts_ecr) {
@@ -425,6 +426,10 @@ static bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 		uint32_t end = pb->user + pb->len;
 		if (seq_gt(end, c->rcv.nxt)) {
 			uint32_t skip = c->rcv.nxt - pb->user;
+			if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + pb->len - skip, tcp_rcvbuf_cap(c)) != 0) {
+				pbuf_free(pb); /* no memory: the peer will retransmit it */
+				continue;
+			}
 			uint32_t n = tcp_ring_write(&c->rcvq, pb->data + skip, pb->len - skip);
 			c->rcv.nxt += n;
 		}
@@ -521,7 +526,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.DupAcksSent++;
 		return false;
 	}
-	if (tcp_ring_reserve(&c->rcvq, tcp_rcvbuf_cap(c)) != 0) {
+	if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c)) != 0) {
 		tl->ctr.drop_no_memory++;
 		return false;
 	}

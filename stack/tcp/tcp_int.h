@@ -210,7 +210,8 @@ struct tcp_conn {
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
 	usec_t last_rcv;                        /* for keepalive */
-	usec_t last_oow_ack;                    /* last ACK for an unacceptable segment (rate limit) */
+	usec_t last_oow_ack;
+	usec_t rtx_since;                       /* first RTO of the current loss episode (TCP_USER_TIMEOUT) */                    /* last ACK for an unacceptable segment (rate limit) */
 
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;
@@ -245,6 +246,11 @@ uint32_t tcp_isn(const struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uin
 
 /* ---- tcp_buf.c ---- */
 int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap);
+#define TCP_RING_MIN 4096u
+/* Grows the ring (doubling from TCP_RING_MIN, at most max) so it holds `need` bytes. */
+int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
+/* Frees a small ring that has drained (idle connections then hold no buffer). */
+void tcp_ring_release_if_empty(struct tcp_ring *r);
 void tcp_ring_free(struct tcp_ring *r);
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
