@@ -167,6 +167,19 @@ static void bench_dump(void)
 	}
 }
 
+/* When set, side_work() writes and reads in pseudo-random sizes (1 byte .. 9 kB), so the
+ * socket buffers wrap, grow and shrink at every possible offset. */
+static uint64_t g_chunk_rng;
+
+static size_t chunk(size_t max)
+{
+	if (!g_chunk_rng)
+		return max;
+	g_chunk_rng = g_chunk_rng * 6364136223846793005ull + 1442695040888963407ull;
+	size_t n = (size_t)(g_chunk_rng >> 33) % 9000u + 1u;
+	return n < max ? n : max;
+}
+
 /* Moves application bytes; returns true if anything moved. */
 static bool side_work(struct side *s)
 {
@@ -182,7 +195,7 @@ static bool side_work(struct side *s)
 				s->out[i] = stream_byte(s->out_start + i, s->salt_out);
 		}
 		uint32_t off = (uint32_t)(s->sent - s->out_start);
-		ssize_t r = ts_send(s->sl, s->fd, s->out + off, s->out_len - off, 0);
+		ssize_t r = ts_send(s->sl, s->fd, s->out + off, chunk(s->out_len - off), 0);
 		if (r == -EAGAIN)
 			break;
 		if (r <= 0) {
@@ -198,7 +211,7 @@ static bool side_work(struct side *s)
 		moved = true;
 	}
 	while (!s->eof) {
-		ssize_t r = ts_recv(s->sl, s->fd, buf, sizeof(buf), 0);
+		ssize_t r = ts_recv(s->sl, s->fd, buf, chunk(sizeof(buf)), 0);
 		if (r == -EAGAIN)
 			break;
 		if (r < 0) {
@@ -398,6 +411,16 @@ static void test_transfer_tiny_buffers(void **state)
 	g_srv_rcvbuf = g_cli_rcvbuf = g_srv_sndbuf = g_cli_sndbuf = 0;
 }
 
+/* Odd write and read sizes (1 byte to 9 kB, pseudo-random) under 5% loss: the send and
+ * receive rings wrap and resize at every offset, and the bytes still arrive exact. */
+static void test_transfer_odd_chunks(void **state)
+{
+	(void)state;
+	g_chunk_rng = 12345;
+	run_transfer(7, 3000000, 1000000, 50000, 20000, 5000);
+	g_chunk_rng = 0;
+}
+
 /* Large buffers (4 MB each way, window scaling at work) on a clean link. */
 static void test_transfer_large_buffers(void **state)
 {
@@ -565,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_transfer_heavy_loss_both_ways),
 		cmocka_unit_test(test_transfer_tiny_buffers),
 		cmocka_unit_test(test_transfer_large_buffers),
+		cmocka_unit_test(test_transfer_odd_chunks),
 		cmocka_unit_test(test_transfer_50_connections_clean),
 		cmocka_unit_test(test_transfer_50_connections_lossy),
 	};
