@@ -282,10 +282,53 @@ static void test_data_with_sack_blocks_fits_mtu(void **state)
 		fail_msg("only %u of 6000 bytes left into a 128000-byte window", sent);
 }
 
+/* TS.Recent across a hole (RFC 7323 4.3): out-of-order segments do not update it, so the
+ * duplicate ACKs echo the last in-order TSval; the retransmission that fills the hole
+ * (SEG.SEQ = Last.ACK.sent) does, so its ACK echoes the retransmission's TSval. Echoing an
+ * older value would make the sender measure the whole recovery time as one RTT. */
+static void test_ts_recent_across_a_hole(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(1460);
+	syn.has_ts = true;
+	syn.ts_val = 10;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	h->iss = s.hdr.seq;
+	uint32_t tsv = s.hdr.opts.ts_val;
+	struct tcp_opts o = ts_opts(11, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &o, NULL, 0);
+	struct sockaddr_in peer;
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	uint8_t d[100];
+	memset(d, 'h', sizeof(d));
+
+	o = ts_opts(12, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &o, d, 100);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	struct tcp_opts want = ts_opts(0, 12);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, &want, 0);
+
+	/* [201,301) with TSval 14 while [101,201) (TSval 13) was lost: dup ACK echoes 12. */
+	o = ts_opts(14, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 201, h->iss + 1, 65535, &o, d, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, &want, 0);
+
+	/* 1.5 s later the retransmission of [101,201) with TSval 1514: echoed. */
+	th_advance(h, 1500);
+	o = ts_opts(1514, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 101, h->iss + 1, 65535, &o, d, 100);
+	want = ts_opts(0, 1514);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 301, TH_ANY, &want, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_timestamps_and_paws, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ts_recent_across_a_hole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_scale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sack_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_sack_without_permission, setup, teardown),
