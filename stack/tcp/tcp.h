@@ -145,7 +145,7 @@ struct tcp_sockopts {
 	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions (Linux secs_to_retrans) */
 	uint8_t tos;               /* IP_TOS for our segments */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
-	bool zerocopy, inq;        /* SO_ZEROCOPY, TCP_INQ: accepted (sends copy; no cmsg) */
+	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
 };
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
 
