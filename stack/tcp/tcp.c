@@ -63,6 +63,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->syn_retries = 6;
 	cfg->synack_retries = 5;
 	cfg->retries2 = 15;
+	cfg->orphan_retries = 8;
 	cfg->somaxconn = 4096;
 	cfg->time_wait_ms = 60000;
 	cfg->fin_timeout_ms = 60000;

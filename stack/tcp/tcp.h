@@ -44,6 +44,7 @@ struct tcp_config {
 	uint32_t syn_retries;         /* SYN retransmissions before ETIMEDOUT [tcp_syn_retries = 6] */
 	uint32_t synack_retries;      /* SYN-ACK retransmissions before the request is dropped [tcp_synack_retries = 5] */
 	uint32_t retries2;            /* data retransmissions before ETIMEDOUT [tcp_retries2 = 15] */
+	uint32_t orphan_retries;      /* the same once the socket is closed [tcp_orphan_retries = 0, meaning 8] */
 	uint32_t somaxconn;           /* listen backlog clamp [somaxconn = 4096] */
 	uint32_t time_wait_ms;        /* TIME-WAIT hold [TCP_TIMEWAIT_LEN = 60 s] */
 	uint32_t fin_timeout_ms;      /* orphaned FIN-WAIT-2 hold [tcp_fin_timeout = 60 s] */

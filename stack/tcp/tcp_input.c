@@ -446,7 +446,14 @@ static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq
 {
 	struct tcp_layer *tl = c->tl;
 	struct pbuf *pb = seg->pb;
-	if (c->ooo.count >= tl->cfg.ooo_max_segs || c->ooo.bytes + len > tcp_rcvbuf_cap(c)) {
+	/* Bounded three ways (Linux charges truesize against the buffer and prunes): by
+	 * segments, by the buffer counting each pbuf's whole storage (tiny segments cannot pin
+	 * many 2 KiB buffers), and by the shared pool: out-of-order data never takes the last
+	 * quarter of it, which the stack needs to receive at all. */
+	const struct pbuf_class *pc = &tl->core->pool.cls[pb->cls];
+	uint64_t truesize = (uint64_t)(c->ooo.count + 1) * (pb->cap + sizeof(*pb));
+	if (c->ooo.count >= tl->cfg.ooo_max_segs || c->ooo.bytes + len > tcp_rcvbuf_cap(c) ||
+	    truesize > tcp_rcvbuf_cap(c) || (uint64_t)pc->in_use * 4 > (uint64_t)pc->max * 3) {
 		tl->ctr.drop_ooo_full++;
 		return;
 	}
