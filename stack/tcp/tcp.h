@@ -74,7 +74,7 @@ void tcp_config_default(struct tcp_config *cfg);
 	X(drop_no_socket) X(drop_rst_no_socket) X(drop_listen_rst) X(drop_listen_noack_nosyn)        \
 	X(drop_listen_ack) X(drop_syn_queue_full) X(drop_req_bad_ack) X(drop_out_of_window)     \
 	X(drop_paws) X(drop_no_ack) X(drop_ack_unsent) X(drop_old_ack) X(drop_no_memory)           \
-	X(drop_ooo_full) X(drop_after_close) X(drop_synsent) X(drop_timewait)                      \
+	X(drop_ooo_full) X(drop_synsent) X(drop_timewait)                      \
 	X(SynRetrans) X(SynAckRetrans) X(SynAckTimeouts) X(ReqCreated) X(ReqAccepted)              \
 	X(ChallengeAcks) X(ChallengeAckLimited) X(RstInWindowNotExact) X(SynInSynchronized)        \
 	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \
