@@ -312,8 +312,10 @@ void tcp_output(struct tcp_conn *c)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
 			tl->ctr.RetransSegs++;
-		if (tcp_xmit(c, c->snd.nxt, flags, len) == -ENOBUFS)
-			break;
+		/* A segment the layers below could not send (no pbuf, a full ARP queue, the device)
+		 * counts as sent and lost: the retransmission timer recovers it, as for a loss
+		 * on the wire. Stopping here instead would leave data with no timer at all. */
+		(void)tcp_xmit(c, c->snd.nxt, flags, len);
 		if (!rexmit && !c->ts_ok && !(c->flags & TCP_F_RTT_TIMING) && len) {
 			/* RFC 6298 3 / Karn: time one new segment at a time. */
 			c->flags |= TCP_F_RTT_TIMING;

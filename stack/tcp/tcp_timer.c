@@ -50,7 +50,14 @@ static usec_t tcp_backoff_us(const struct tcp_conn *c, uint32_t max_ms)
 void tcp_rearm_rtx(struct tcp_conn *c)
 {
 	c->flags &= ~TCP_F_PERSIST;
-	timer_arm(&c->tl->core->timers, &c->rtx_timer, c->tl->core->now + tcp_backoff_us(c, c->tl->cfg.rto_max_ms));
+	usec_t when = c->tl->core->now + tcp_backoff_us(c, c->tl->cfg.rto_max_ms);
+	if (c->opts.user_timeout_ms && c->retries) {
+		/* Linux tcp_clamp_rto_to_user_timeout: fire no later than the user timeout. */
+		usec_t end = c->rtx_since + (usec_t)c->opts.user_timeout_ms * USEC_PER_MS;
+		if (end < when)
+			when = end > c->tl->core->now ? end : c->tl->core->now + 1;
+	}
+	timer_arm(&c->tl->core->timers, &c->rtx_timer, when);
 }
 
 void tcp_arm_persist(struct tcp_conn *c)
