@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -42,7 +43,7 @@ void app_log(const char *fmt, ...)
 struct fixture {
 	struct stack a, b;
 	struct net net;
-	struct app *apps[4];
+	struct app *apps[5];
 	int napps;
 	usec_t now;
 };
@@ -92,7 +93,7 @@ static int fixture_teardown(void **state)
 static void round_run(struct fixture *f)
 {
 	static struct pollfd fds[1024];
-	int counts[4], n = 0, i;
+	int counts[5], n = 0, i;
 
 	f->now += USEC_PER_MS;
 	stack_poll(&f->a, f->now);
@@ -167,6 +168,29 @@ static size_t client_recv(struct fixture *f, int fd, void *buf, size_t want, boo
 			assert_int_equal(n, -EAGAIN);
 		round_run(f);
 	}
+	return got;
+}
+
+/* Reads until the bytes received so far contain `needle` (NUL-terminated in buf). */
+static size_t client_recv_until(struct fixture *f, int fd, char *buf, size_t cap,
+				const char *needle)
+{
+	size_t got = 0;
+	int i;
+
+	for (i = 0; got + 1 < cap && i < MAX_ROUNDS; i++) {
+		ssize_t n = ts_recv(&f->b.sock, fd, buf + got, cap - 1 - got, 0);
+
+		if (n > 0) {
+			got += (size_t)n;
+			buf[got] = '\0';
+			if (strstr(buf, needle))
+				break;
+		}
+		assert_true(n != 0);
+		round_run(f);
+	}
+	buf[got] = '\0';
 	return got;
 }
 
@@ -292,6 +316,58 @@ static void test_http_413_then_close(void **state)
 	ts_close(&f->b.sock, fd);
 }
 
+/* Files from a directory, and a symbolic link out of it refused (openat2 RESOLVE_BENEATH,
+ * or O_NOFOLLOW where the kernel lacks openat2). */
+static void test_http_files(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/test_apps.XXXXXX", path[128], outside[128];
+	static char buf[4096];
+	struct app *files;
+	FILE *fp;
+	bool eof;
+	size_t n;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/hello.txt", dir);
+	snprintf(outside, sizeof(outside), "%s.secret", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("hello from a file\n", fp);
+	fclose(fp);
+	fp = fopen(outside, "w");
+	assert_non_null(fp);
+	fputs("secret\n", fp);
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/escape.txt", dir);
+	assert_int_equal(symlink(outside, path), 0);
+	files = http_app_create(&f->net, 8000, dir, 16);
+	assert_non_null(files);
+	f->apps[f->napps++] = files;
+
+	fd = client_connect(f, 8000);
+	client_send(f, fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", 36);
+	client_recv_until(f, fd, buf, sizeof(buf), "hello from a file\n");
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(buf, "Content-Type: text/plain; charset=utf-8\r\n"));
+	assert_non_null(strstr(buf, "Content-Length: 18\r\n"));
+	assert_non_null(strstr(buf, "\r\n\r\nhello from a file\n"));
+	client_send(f, fd, "GET /escape.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 56);
+	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
+	buf[n] = '\0';
+	assert_true(eof);
+	assert_non_null(strstr(buf, "HTTP/1.1 404 Not Found\r\n"));
+	assert_null(strstr(buf, "secret"));
+	ts_close(&f->b.sock, fd);
+
+	unlink(path);
+	unlink(outside);
+	snprintf(path, sizeof(path), "%s/hello.txt", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_echo_and_discard(void **state)
 {
 	struct fixture *f = *state;
@@ -371,6 +447,7 @@ int main(void)
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_413_then_close, fixture_setup,
 						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_files, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_echo_and_discard, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_stall_queue_fills, fixture_setup, fixture_teardown),
 	};
