@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "apps/http_parse.h"
+#include "apps/server.h"
 #include "apps/servers.h"
 #include "drivers/memdev.h"
 #include "stack.h"
@@ -438,6 +439,97 @@ static void test_stall_queue_fills(void **state)
 		ts_close(&f->b.sock, fds[i]);
 }
 
+/* server.c's bound: at max_conns the listener is not polled, clients wait in the accept
+ * queue; when one connection closes, the next is accepted. Also the rotation of collect()
+ * when the program's array is too small for every connection. */
+static short bound_events(struct server *srv, struct conn *c)
+{
+	(void)srv;
+	(void)c;
+	return POLLIN;
+}
+
+static void bound_ready(struct server *srv, struct conn *c, short revents)
+{
+	char buf[64];
+	ssize_t n = net_recv(srv->net, c->fd, buf, sizeof(buf));
+
+	(void)revents;
+	if (n == 0 || (n < 0 && n != -EAGAIN))
+		server_conn_close(srv, c);
+}
+
+static const struct server_ops bound_ops = {
+	.conn_size = sizeof(struct conn),
+	.events = bound_events,
+	.ready = bound_ready,
+};
+
+static void bound_round(struct fixture *f, struct server *srv, int max, struct conn **seen,
+			int *nseen)
+{
+	struct pollfd fds[8];
+	int n, i;
+
+	f->now += USEC_PER_MS;
+	stack_poll(&f->a, f->now);
+	stack_poll(&f->b, f->now);
+	n = server_collect(srv, fds, max);
+	for (i = 0; i < n && seen; i++)
+		if (srv->polled[i])
+			seen[(*nseen)++] = srv->polled[i];
+	ts_poll(&f->a.sock, fds, (nfds_t)n);
+	server_dispatch(srv, fds, n);
+	stack_poll(&f->a, f->now);
+	stack_poll(&f->b, f->now);
+}
+
+static void test_server_bound_and_rotation(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(5000),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	struct server srv;
+	struct conn *seen[64];
+	int fds[4], i, r, nseen = 0;
+
+	assert_int_equal(server_init(&srv, &f->net, "bound", 5000, 16, 3, &bound_ops), 0);
+	for (i = 0; i < 4; i++) {
+		fds[i] = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
+		r = ts_connect(&f->b.sock, fds[i], &dst);
+		assert_true(r == 0 || r == -EINPROGRESS);
+		for (r = 0; r < 50; r++)
+			bound_round(f, &srv, 8, NULL, NULL);
+		/* Every handshake completes: the stack does it, accept() or not. */
+		assert_true(ts_revents(&f->b.sock, fds[i]) & POLLOUT);
+	}
+	assert_int_equal(srv.nconns, 3);
+	assert_int_equal(accept_lines, 3);
+
+	/* At the bound the listener is not polled; room for two of the three connections per
+	 * round: each round starts where the last stopped, so over three rounds all are seen. */
+	for (i = 0; i < 3; i++)
+		bound_round(f, &srv, 2, seen, &nseen);
+	assert_int_equal(nseen, 6);
+	for (i = 0; i < (int)srv.nconns; i++) {
+		int j, found = 0;
+
+		for (j = 0; j < nseen; j++)
+			found += seen[j] == srv.active[i];
+		assert_true(found >= 1);
+	}
+
+	/* One client leaves: its connection closes and the fourth is accepted. */
+	ts_close(&f->b.sock, fds[0]);
+	for (r = 0; r < 100 && accept_lines < 4; r++)
+		bound_round(f, &srv, 8, NULL, NULL);
+	assert_int_equal(accept_lines, 4);
+	assert_int_equal(srv.nconns, 3);
+	for (i = 1; i < 4; i++)
+		ts_close(&f->b.sock, fds[i]);
+	server_destroy(&srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +542,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_files, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_echo_and_discard, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_stall_queue_fills, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_server_bound_and_rotation, fixture_setup,
+						fixture_teardown),
 	};
 
 	return cmocka_run_group_tests_name("apps", tests, NULL, NULL);
