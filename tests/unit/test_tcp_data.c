@@ -839,6 +839,34 @@ static void test_old_segment_does_not_update_window(void **state)
 	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1, h->irs + 201, TH_ANY, NULL, 10);
 }
 
+/* Without an RTT sample the RTO is the initial 1 s (RFC 6298 2.1), or 3 s when the handshake
+ * itself timed out (RFC 6298 5.7). Here the SYN-ACK is retransmitted once, so Karn's rule
+ * gives no sample from the handshake; the first data segment then times out after 1 s or
+ * 3 s, not the 200 ms floor. */
+static void test_initial_rto_without_sample(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	assert_int_equal(th_advance_until_seg(h, 2000), 1000);
+	th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->iss, h->irs + 1, TH_ANY, &mss, 0);
+	th_advance(h, 5);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(ts_send(sl, fd, "data", 4, 0), 4);
+	th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 4);
+	long t = th_advance_until_seg(h, 10000);
+	if (!((t >= 995 && t <= 1005) || (t >= 2995 && t <= 3005)))
+		fail_msg("first RTO without an RTT sample after %ld ms, expected 1000 (or 3000)", t);
+	th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -853,6 +881,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_receiver_zero_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmission_backoff_and_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmission_then_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initial_rto_without_sample, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fast_retransmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_buffer_full_and_pollout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_peek, setup, teardown),
