@@ -867,6 +867,61 @@ static void test_initial_rto_without_sample(void **state)
 	th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 4);
 }
 
+/* Receiver-side SWS avoidance (RFC 1122 4.2.3.3): with the window closed, reading a single
+ * byte must not reopen it by one byte; only once at least min(MSS, buffer/2) is free does
+ * the stack announce a window again. (8 KiB buffer via SO_RCVBUF 4096, doubled as Linux.) */
+static void test_receiver_sws_avoidance(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	int rcv = 4096;
+	assert_int_equal(ts_setsockopt(sl, lfd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(80);
+	assert_int_equal(ts_bind(sl, lfd, &sa), 0);
+	assert_int_equal(ts_listen(sl, lfd, 8), 0);
+	struct tcp_opts mss = th_mss_opts(1460);
+	int fd = th_open_passive(h, lfd, &mss, 65535);
+
+	/* Fill the window completely. */
+	uint32_t nxt = 1, right = 1 + h->synack_win, win = h->synack_win;
+	for (int i = 0; i < 200 && !(win == 0 && nxt == right); i++) {
+		if ((int32_t)(right - nxt) > 0) {
+			uint32_t n = right - nxt < 1000 ? right - nxt : 1000;
+			send_data(h, nxt, n, 65535);
+			nxt += n;
+		} else {
+			th_advance(h, 250);
+		}
+		struct th_seg s;
+		while (th_pop_seg(h, &s)) {
+			right = s.hdr.ack - h->irs + s.hdr.win;
+			win = s.hdr.win;
+		}
+	}
+	if (!(win == 0 && nxt == right))
+		fail_msg("the window never closed (win %u)", win);
+	uint32_t total = nxt - 1;
+	assert_true(total <= 8192);
+
+	/* One byte read: nothing announced. */
+	uint8_t b[8192];
+	assert_int_equal(ts_recv(sl, fd, b, 1, 0), 1);
+	assert_int_equal(th_advance_until_seg(h, 500), -1);
+	/* Everything read: the window reopens, by at least one MSS or half the buffer. */
+	ssize_t r = ts_recv(sl, fd, b, sizeof(b), 0);
+	assert_int_equal(r, (ssize_t)total - 1);
+	if (th_advance_until_seg(h, 500) < 0)
+		fail_msg("no window update after the buffer was emptied");
+	struct th_seg s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + nxt, TH_ANY, NULL, 0);
+	if (s.hdr.win < 1460 && s.hdr.win < total / 2)
+		fail_msg("window reopened to only %u bytes", s.hdr.win);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +934,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zero_window_persist_probes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_honour_peer_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receiver_zero_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receiver_sws_avoidance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmission_backoff_and_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmission_then_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initial_rto_without_sample, setup, teardown),
