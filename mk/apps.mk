@@ -5,6 +5,7 @@
 #   build/bytes-check       checks that stdin is exactly N bytes of the /bytes/N pattern
 #   build/blocking-echo     a thread-per-connection echo server on the blocking facade
 #   build/tests/test_http   the unit test of apps/http_parse.c (apps/*.c are not in the library)
+#   build/tests/test_apps   the servers on an in-process stack pair (links the apps' objects)
 
 # The servers, without the tapstack program: everything in apps/ but apps/tapstack.c.
 KAPP_SRCS := $(filter-out apps/tapstack.c,$(APP_SRCS)) apps/kernel/main.c
@@ -29,5 +30,11 @@ $(BUILD)/blocking-echo: $(BUILD)/apps/examples/blocking_echo.o $(LIB)
 $(BUILD)/tests/test_http: $(BUILD)/tests/unit/test_http.o $(BUILD)/apps/http_parse.o $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/apps/http_parse.o $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
+
+# The servers on a real in-process stack (no root): the apps' objects without the program.
+TEST_APPS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out apps/tapstack.c,$(APP_SRCS)))
+$(BUILD)/tests/test_apps: $(BUILD)/tests/unit/test_apps.o $(TEST_APPS_OBJS) $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_APPS_OBJS) $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
 
 -include $(KAPP_OBJS:.o=.d) $(BUILD)/tests/net/bytes_check.d $(BUILD)/apps/examples/blocking_echo.d

@@ -413,9 +413,7 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 				return -EINVAL;
 			o->user_timeout_ms = (uint32_t)v;
 			break;
-		case TCP_INQ:
-			o->inq = v != 0;
-			break;
+
 		default:
 			return -ENOPROTOOPT;
 		}
@@ -485,8 +483,7 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->cork);
 		case TCP_USER_TIMEOUT:
 			return ts_put_int(val, len, (int)o->user_timeout_ms);
-		case TCP_INQ:
-			return ts_put_int(val, len, o->inq);
+
 		case TCP_INFO: {
 			struct tcp_info ti;
 			if (!val || !len)

@@ -74,6 +74,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->init_cwnd_segs = 10;
 	cfg->challenge_ack_limit = 1000;
 	cfg->ooo_max_segs = 256;
+	cfg->max_tw_buckets = 262144;
 	cfg->keepalive_time_s = 7200;
 	cfg->keepalive_intvl_s = 75;
 	cfg->keepalive_probes = 9;
@@ -415,10 +416,18 @@ void tcp_conn_abort(struct tcp_conn *c, int err)
 void tcp_enter_time_wait(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
-	struct tcp_tw *tw = calloc(1, sizeof(*tw));
+	struct tcp_tw *tw = NULL;
 
 	tcp_set_state(c, TCPS_TIME_WAIT);
-	tl->ctr.TimeWaitCreated++;
+	/* Bounded like Linux's tcp_max_tw_buckets: past it the connection just closes. */
+	if (tl->ntw < tl->cfg.max_tw_buckets)
+		tw = calloc(1, sizeof(*tw));
+	else
+		tl->ctr.TimeWaitOverflow++;
+	if (tw) {
+		tl->ntw++;
+		tl->ctr.TimeWaitCreated++;
+	}
 	if (tw) {
 		tw->hn = c->hn;
 		tw->hn.kind = TCP_HK_TW;

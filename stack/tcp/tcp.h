@@ -55,6 +55,7 @@ struct tcp_config {
 	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
 	uint32_t challenge_ack_limit; /* RFC 5961 challenge ACKs per second [tcp_challenge_ack_limit = 1000] */
 	uint32_t ooo_max_segs;        /* out-of-order queue bound per connection */
+	uint32_t max_tw_buckets;      /* TIME-WAIT entries at most [tcp_max_tw_buckets = 262144] */
 	uint32_t keepalive_time_s;    /* [tcp_keepalive_time = 7200] */
 	uint32_t keepalive_intvl_s;   /* [tcp_keepalive_intvl = 75] */
 	uint32_t keepalive_probes;    /* [tcp_keepalive_probes = 9] */
@@ -79,7 +80,7 @@ void tcp_config_default(struct tcp_config *cfg);
 	X(RtoExpired) X(Timeouts) X(PersistProbes) X(KeepaliveProbes) X(AbortOnClose)              \
 	X(AbortOnData) X(AbortOnLinger) X(AbortOnTimeout) X(TimeWaitCreated) X(TimeWaitExpired)   \
 	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)             \
-	X(DeferAcceptDrop)
+	X(DeferAcceptDrop) X(TimeWaitOverflow)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -106,6 +107,7 @@ struct tcp_layer {
 	uint8_t cookie_key[16];      /* RFC 4987 SYN cookie secret */
 	uint16_t *port_refs;         /* explicit bind()s per local port (65536 entries) */
 	uint32_t nconns;             /* full connections alive (for ss and leak checks) */
+	uint32_t ntw;                /* TIME-WAIT entries */
 	/* RFC 5961 7: one global budget of challenge ACKs per second, as Linux. */
 	usec_t challenge_stamp;
 	uint32_t challenge_count;
@@ -145,7 +147,7 @@ struct tcp_sockopts {
 	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions (Linux secs_to_retrans) */
 	uint8_t tos;               /* IP_TOS for our segments */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
-	bool zerocopy, inq;        /* SO_ZEROCOPY, TCP_INQ: accepted (sends copy; no cmsg) */
+	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
 };
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
 

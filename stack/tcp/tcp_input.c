@@ -693,6 +693,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 		/* Linux (tcp_rfc1337 = 0) lets a RST end TIME-WAIT early. */
 		timer_cancel(&tl->core->timers, &tw->timer);
 		tcp_hash_remove(&tl->conns, &tw->hn);
+		tl->ntw--;
 		free(tw);
 		goto out;
 	}
@@ -705,6 +706,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 		if (newer && l) {
 			timer_cancel(&tl->core->timers, &tw->timer);
 			tcp_hash_remove(&tl->conns, &tw->hn);
+			tl->ntw--;
 			free(tw);
 			tl->ctr.TimeWaitRecycled++;
 			tcp_listen_input(l, seg);

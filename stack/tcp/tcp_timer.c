@@ -263,5 +263,6 @@ void tcp_tw_timer_fire(struct timer *t, usec_t now)
 	(void)now;
 	tw->tl->ctr.TimeWaitExpired++;
 	tcp_hash_remove(&tw->tl->conns, &tw->hn);
+	tw->tl->ntw--;
 	free(tw);
 }
