@@ -53,6 +53,12 @@ static uint32_t near(uint32_t base)
 	}
 }
 
+static void print_sock(const struct tcp_sock_info *i, void *arg)
+{
+	(void)arg;
+	print_message("      %s %u -> %u recv_q %u send_q %u\n", i->state, i->lport, i->rport, i->recv_q, i->send_q);
+}
+
 static void run_chaos(struct th *h, uint64_t seed, int rounds, bool with_ts)
 {
 	struct socket_layer *sl = th_sl(h);
@@ -165,10 +171,13 @@ static void run_chaos(struct th *h, uint64_t seed, int rounds, bool with_ts)
 	(void)fin_sent;
 	if (!closed)
 		ts_close(sl, fd);
-	/* Every connection ends within the retransmission give-up time (~15 min) and TIME-WAIT:
+	/* Every connection ends within the retransmission give-up time (15 retries, each at most
+	 * 120 s once backed off) and TIME-WAIT:
 	 * then nothing may hold a packet buffer any more. */
-	th_advance(h, 1200 * 1000);
+	th_advance(h, 3600 * 1000);
 	th_drain(h);
+	if (h->st.core.pool.cls[0].in_use > 2 || h->st.core.pool.cls[1].in_use > 0)
+		tcp_foreach_sock(&h->st.tcp, print_sock, NULL);
 	if (h->st.core.pool.cls[0].in_use > 2 || h->st.core.pool.cls[1].in_use > 0)
 		fail_msg("%u small and %u large packet buffers still in use after every connection ended",
 		         h->st.core.pool.cls[0].in_use, h->st.core.pool.cls[1].in_use);
