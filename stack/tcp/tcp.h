@@ -44,6 +44,7 @@ struct tcp_config {
 	uint32_t syn_retries;         /* SYN retransmissions before ETIMEDOUT [tcp_syn_retries = 6] */
 	uint32_t synack_retries;      /* SYN-ACK retransmissions before the request is dropped [tcp_synack_retries = 5] */
 	uint32_t retries2;            /* data retransmissions before ETIMEDOUT [tcp_retries2 = 15] */
+	uint32_t orphan_retries;      /* the same once the socket is closed [tcp_orphan_retries = 0, meaning 8] */
 	uint32_t somaxconn;           /* listen backlog clamp [somaxconn = 4096] */
 	uint32_t time_wait_ms;        /* TIME-WAIT hold [TCP_TIMEWAIT_LEN = 60 s] */
 	uint32_t fin_timeout_ms;      /* orphaned FIN-WAIT-2 hold [tcp_fin_timeout = 60 s] */
@@ -73,7 +74,7 @@ void tcp_config_default(struct tcp_config *cfg);
 	X(drop_no_socket) X(drop_rst_no_socket) X(drop_listen_rst) X(drop_listen_noack_nosyn)        \
 	X(drop_listen_ack) X(drop_syn_queue_full) X(drop_req_bad_ack) X(drop_out_of_window)     \
 	X(drop_paws) X(drop_no_ack) X(drop_ack_unsent) X(drop_old_ack) X(drop_no_memory)           \
-	X(drop_ooo_full) X(drop_after_close) X(drop_synsent) X(drop_timewait)                      \
+	X(drop_ooo_full) X(drop_synsent) X(drop_timewait)                      \
 	X(SynRetrans) X(SynAckRetrans) X(SynAckTimeouts) X(ReqCreated) X(ReqAccepted)              \
 	X(ChallengeAcks) X(ChallengeAckLimited) X(RstInWindowNotExact) X(SynInSynchronized)        \
 	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \

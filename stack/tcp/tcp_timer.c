@@ -132,6 +132,11 @@ static void tcp_persist_fire(struct tcp_conn *c)
 		tcp_rearm_rtx(c);
 		return;
 	}
+	if ((c->flags & TCP_F_ORPHAN) && c->backoff >= tl->cfg.orphan_retries) {
+		/* Linux tcp_probe_timer: a closed socket does not probe a zero window forever. */
+		tcp_timeout(c);
+		return;
+	}
 	tl->ctr.PersistProbes++;
 	tcp_xmit(c, c->snd.una - 1, TCP_FLAG_ACK, 0);
 	if (c->backoff < 31)
@@ -169,7 +174,8 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 		c->rtx_since = tl->core->now;
 	/* RFC 5482 / Linux: TCP_USER_TIMEOUT replaces the retry count when set. */
 	if (c->opts.user_timeout_ms ? tl->core->now - c->rtx_since >= (usec_t)c->opts.user_timeout_ms * USEC_PER_MS
-	                            : c->retries + 1u > tl->cfg.retries2) {
+	                            : c->retries + 1u > ((c->flags & TCP_F_ORPHAN) ? tl->cfg.orphan_retries
+	                                                                             : tl->cfg.retries2)) {
 		tcp_timeout(c);
 		return;
 	}
