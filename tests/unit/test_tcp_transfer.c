@@ -349,7 +349,7 @@ static void run_transfer(uint64_t seed, uint64_t up, uint64_t down, uint32_t los
 
 	struct memdev_stats st_a = memdev_stats(bn->da), st_b = memdev_stats(bn->db);
 	if (loss_ppm) {
-		assert_true(st_a.lost > 0 && st_b.lost > 0);
+		assert_true(st_a.lost + st_b.lost > 0);   /* the impairment was really on */
 	}
 	if (reorder_ppm) {
 		assert_true(st_a.reordered + st_b.reordered > 0);
