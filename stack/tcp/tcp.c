@@ -369,6 +369,7 @@ void tcp_conn_free(struct tcp_conn *c)
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
 	pbuf_queue_purge(&c->ooo);
+	c->ooo_truesize = 0;
 	if (c->all_prev)
 		c->all_prev->all_next = c->all_next;
 	else
@@ -387,6 +388,7 @@ void tcp_conn_done(struct tcp_conn *c)
 	tcp_conn_timers_cancel(c);
 	tcp_hash_remove(&c->tl->conns, &c->hn);
 	pbuf_queue_purge(&c->ooo);
+	c->ooo_truesize = 0;
 	c->flags |= TCP_F_RCV_SHUT | TCP_F_SND_SHUT;
 	tcp_ring_free(&c->sndq);
 	if (c->flags & TCP_F_ORPHAN)
@@ -451,6 +453,7 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 	c->state = TCPS_CLOSED; /* no log line: TIME-WAIT lives on in tw */
 	tcp_conn_timers_cancel(c);
 	pbuf_queue_purge(&c->ooo);
+	c->ooo_truesize = 0;
 	tcp_ring_free(&c->sndq);
 	c->flags |= TCP_F_SND_SHUT | TCP_F_RCV_SHUT;
 	if (c->flags & TCP_F_ORPHAN)

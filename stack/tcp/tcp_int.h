@@ -189,6 +189,7 @@ struct tcp_conn {
 	struct tcp_ring sndq;                   /* bytes from snd.una: unacknowledged, then unsent */
 	struct tcp_ring rcvq;                   /* in-order bytes not yet read */
 	struct pbuf_queue ooo;                  /* out of order, sorted by seq (pb->user = seq) */
+	uint32_t ooo_truesize;                  /* memory the queue pins (tcp_ooo_charge) */
 	struct tcp_sockopts opts;
 
 	/* Congestion control (RFC 5681, 6582), bytes. */
@@ -196,6 +197,9 @@ struct tcp_conn {
 	uint32_t dupacks;
 	uint32_t recover;
 	uint32_t bytes_acked;                   /* congestion avoidance accumulator */
+	uint32_t max_flight;                    /* most bytes in flight in the current window */
+	uint32_t max_flight_seq;                /* ... measured until SND.UNA passes this */
+	bool cwnd_limited;                      /* the last send stopped at cwnd */
 
 	/* RTT and RTO (RFC 6298), microseconds. */
 	uint32_t srtt_us, rttvar_us, rto_us;
