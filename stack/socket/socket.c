@@ -224,7 +224,12 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		int e = tcp_conn_take_error(s->conn);
 		if (e)
 			return -e;
-		return -EISCONN;
+		if (!tcp_conn_failed_open(s->conn))
+			return -EISCONN;
+		/* Linux: after a failed connect the socket is unconnected again: start over. */
+		tcp_close(s->conn);
+		s->conn = NULL;
+		s->kind = TS_NEW;
 	}
 	int err = 0;
 	struct tcp_conn *c = tcp_connect(sl->tcp, s->laddr, s->lport, ntohl(addr->sin_addr.s_addr),

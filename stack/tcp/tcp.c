@@ -322,6 +322,8 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
 		tl->ctr.CurrEstab--;
 	if (!was && is)
 		tl->ctr.CurrEstab++;
+	if (s == TCPS_ESTABLISHED)
+		c->flags |= TCP_F_WAS_ESTAB;
 	c->state = s;
 }
 
@@ -650,6 +652,11 @@ uint32_t tcp_conn_mss(const struct tcp_conn *c)
 bool tcp_conn_is_connected(const struct tcp_conn *c)
 {
 	return c->state >= TCPS_ESTABLISHED || (c->state == TCPS_CLOSED && (c->flags & TCP_F_FIN_RCVD));
+}
+
+bool tcp_conn_failed_open(const struct tcp_conn *c)
+{
+	return c->state == TCPS_CLOSED && !(c->flags & TCP_F_WAS_ESTAB);
 }
 
 bool tcp_conn_connecting(const struct tcp_conn *c)

@@ -198,6 +198,8 @@ void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
 uint32_t tcp_conn_mss(const struct tcp_conn *c);
 bool tcp_conn_is_connected(const struct tcp_conn *c);
 bool tcp_conn_connecting(const struct tcp_conn *c);
+/* An active open that failed (refused, timed out) and never connected: connect() may retry. */
+bool tcp_conn_failed_open(const struct tcp_conn *c);
 const char *tcp_conn_state_name(const struct tcp_conn *c);
 
 #endif

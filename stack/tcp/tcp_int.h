@@ -150,6 +150,7 @@ struct tcp_tw {
 #define TCP_F_SND_SHUT    0x2000u
 #define TCP_F_PUSH_ONCE   0x4000u   /* TCP_NODELAY was set: push what waits, even corked */
 #define TCP_F_MORE        0x8000u   /* the last send() had MSG_MORE: like a cork, no PSH */
+#define TCP_F_WAS_ESTAB   0x10000u  /* reached ESTABLISHED once (a failed connect may be retried) */
 
 struct tcp_conn {
 	struct tcp_hnode hn;
