@@ -716,7 +716,7 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	/* Linux ca_state: 0 Open, 1 Disorder, 3 Recovery, 4 Loss. */
 	ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
 	ti->tcpi_retransmits = c->retries;
-	ti->tcpi_probes = (c->flags & TCP_F_PERSIST) ? c->backoff : c->ka_probes;
+	ti->tcpi_probes = c->probes_out ? c->probes_out : (c->flags & TCP_F_PERSIST) ? c->backoff : c->ka_probes;
 	ti->tcpi_backoff = c->backoff;
 	ti->tcpi_options = (uint8_t)((c->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (c->sack_ok ? TCPI_OPT_SACK : 0) |
 	                             (c->wscale_ok ? TCPI_OPT_WSCALE : 0));

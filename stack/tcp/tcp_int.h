@@ -151,6 +151,8 @@ struct tcp_tw {
 #define TCP_F_PUSH_ONCE   0x4000u   /* TCP_NODELAY was set: push what waits, even corked */
 #define TCP_F_MORE        0x8000u   /* the last send() had MSG_MORE: like a cork, no PSH */
 #define TCP_F_WAS_ESTAB   0x10000u  /* reached ESTABLISHED once (a failed connect may be retried) */
+#define TCP_F_LOCAL_FAIL  0x20000u  /* rtx timer is the resource probe: the layers below refused a segment */
+#define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 struct tcp_conn {
 	struct tcp_hnode hn;
@@ -216,7 +218,9 @@ struct tcp_conn {
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
 	usec_t last_rcv;                        /* for keepalive */
 	usec_t last_oow_ack;
-	usec_t rtx_since;                       /* first RTO of the current loss episode (TCP_USER_TIMEOUT) */                    /* last ACK for an unacceptable segment (rate limit) */
+	usec_t rtx_since;
+	uint8_t probes_out;                     /* resource probes since the last successful send */
+	usec_t probes_since;                    /* first resource probe (TCP_USER_TIMEOUT) */                       /* first RTO of the current loss episode (TCP_USER_TIMEOUT) */                    /* last ACK for an unacceptable segment (rate limit) */
 
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;
@@ -304,6 +308,7 @@ void tcp_conn_timers_cancel(struct tcp_conn *c);
 void tcp_rearm_rtx(struct tcp_conn *c);
 void tcp_arm_delack(struct tcp_conn *c);
 void tcp_arm_persist(struct tcp_conn *c);
+void tcp_arm_local_probe(struct tcp_conn *c);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
 void tcp_arm_keepalive(struct tcp_conn *c);
 void tcp_arm_misc(struct tcp_conn *c, usec_t when);

@@ -312,10 +312,17 @@ void tcp_output(struct tcp_conn *c)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
 			tl->ctr.RetransSegs++;
-		/* A segment the layers below could not send (no pbuf, a full ARP queue, the device)
-		 * counts as sent and lost: the retransmission timer recovers it, as for a loss
-		 * on the wire. Stopping here instead would leave data with no timer at all. */
-		(void)tcp_xmit(c, c->snd.nxt, flags, len);
+		if (tcp_xmit(c, c->snd.nxt, flags, len) < 0 && !rexmit) {
+			/* The layers below refused new data (no pbuf, a full ARP queue, the device):
+			 * as Linux's tcp_write_xmit, it is not sent. With nothing in flight to bring
+			 * an ACK, a resource probe retries it (tcp_check_probe_timer). A refused
+			 * retransmission counts as sent and lost instead: the RTO is running. */
+			if (flight == 0 && (!timer_armed(&c->rtx_timer) || (c->flags & TCP_F_PERSIST)))
+				tcp_arm_local_probe(c);
+			break;
+		}
+		c->probes_out = 0;
+		c->probes_since = 0;
 		if (!rexmit && !c->ts_ok && !(c->flags & TCP_F_RTT_TIMING) && len) {
 			/* RFC 6298 3 / Karn: time one new segment at a time. */
 			c->flags |= TCP_F_RTT_TIMING;

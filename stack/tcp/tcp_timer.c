@@ -68,6 +68,22 @@ void tcp_arm_persist(struct tcp_conn *c)
 	timer_arm(&c->tl->core->timers, &c->rtx_timer, c->tl->core->now + (d < min ? min : d));
 }
 
+/* First after the RTO, then every 500 ms, never past TCP_USER_TIMEOUT (Linux probe0). */
+void tcp_arm_local_probe(struct tcp_conn *c)
+{
+	usec_t now = c->tl->core->now;
+	usec_t d = c->probes_out ? (usec_t)TCP_RESOURCE_PROBE_MS * USEC_PER_MS : c->rto_us;
+	if (d < (usec_t)c->tl->cfg.rto_min_ms * USEC_PER_MS)
+		d = (usec_t)c->tl->cfg.rto_min_ms * USEC_PER_MS;
+	if (c->opts.user_timeout_ms && c->probes_since) {
+		usec_t end = c->probes_since + (usec_t)c->opts.user_timeout_ms * USEC_PER_MS;
+		if (now + d > end)
+			d = end > now ? end - now : 1;
+	}
+	c->flags |= TCP_F_PERSIST | TCP_F_LOCAL_FAIL;
+	timer_arm(&c->tl->core->timers, &c->rtx_timer, now + d);
+}
+
 void tcp_arm_delack(struct tcp_conn *c)
 {
 	c->flags |= TCP_F_DELACK;
@@ -122,6 +138,24 @@ static void tcp_timeout(struct tcp_conn *c)
 static void tcp_persist_fire(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
+	if (c->flags & TCP_F_LOCAL_FAIL) {
+		/* Linux tcp_probe_timer for a local failure: give up after the user timeout
+		 * (measured from the first probe) or retries2 probes; otherwise try again. */
+		c->flags &= ~(TCP_F_PERSIST | TCP_F_LOCAL_FAIL);
+		usec_t now = tl->core->now;
+		if (!c->probes_since)
+			c->probes_since = now ? now : 1;
+		else if (c->opts.user_timeout_ms && now - c->probes_since >= (usec_t)c->opts.user_timeout_ms * USEC_PER_MS)
+			goto abort;
+		if (c->probes_out >= tl->cfg.retries2)
+			goto abort;
+		c->probes_out++;
+		tcp_output(c);
+		return;
+abort:
+		tcp_timeout(c);
+		return;
+	}
 	c->flags &= ~TCP_F_PERSIST;
 	uint32_t off = c->snd.nxt - c->snd.una;
 	uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
