@@ -459,6 +459,25 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, (int)o->sndbuf);
 		case SO_TYPE:
 			return ts_put_int(val, len, SOCK_STREAM);
+#ifdef SO_MEMINFO
+		case SO_MEMINFO: {
+			/* Linux's u32[SK_MEMINFO_VARS]: rmem_alloc, rcvbuf, wmem_alloc, sndbuf,
+			 * fwd_alloc, wmem_queued, optmem, backlog, drops (linux/sock_diag.h). */
+			uint32_t mi[9] = { 0 };
+			mi[1] = o->rcvbuf;
+			mi[3] = o->sndbuf;
+			if (s->kind == TS_CONN) {
+				mi[0] = (uint32_t)tcp_inq(s->conn);
+				mi[5] = tcp_conn_sndq_len(s->conn);
+			}
+			if (!val || !len)
+				return -EFAULT;
+			socklen_t n = *len < (socklen_t)sizeof(mi) ? *len : (socklen_t)sizeof(mi);
+			memcpy(val, mi, (size_t)n);
+			*len = n;
+			return 0;
+		}
+#endif
 		case SO_ACCEPTCONN:
 			return ts_put_int(val, len, s->kind == TS_LISTENER);
 		case SO_ERROR: {

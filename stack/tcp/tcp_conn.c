@@ -121,6 +121,11 @@ uint32_t tcp_inq(const struct tcp_conn *c)
 	return c->rcvq.len;
 }
 
+uint32_t tcp_conn_sndq_len(const struct tcp_conn *c)
+{
+	return c->sndq.len;
+}
+
 /* RFC 9293 3.10.4 CLOSE for the sending side: queue the FIN after the data. */
 static void tcp_queue_fin(struct tcp_conn *c)
 {

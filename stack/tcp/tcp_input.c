@@ -459,6 +459,13 @@ static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq
 {
 	struct tcp_layer *tl = c->tl;
 	struct pbuf *pb = seg->pb;
+	/* Linux (tcp_data_queue_ofo -> tcp_rcvbuf_grow): an accepted connection whose buffer fills
+	 * with out-of-order data gets a bigger buffer, unless SO_RCVBUF fixed it. */
+	if (!c->opts.rcvbuf_locked && !c->lis && c->ooo.bytes + c->rcvq.len + len > c->opts.rcvbuf / 2 &&
+	    c->opts.rcvbuf < tl->cfg.rmem_max) {
+		uint64_t nb = 2ull * c->opts.rcvbuf;
+		c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
+	}
 	/* Bounded three ways (Linux charges truesize against the buffer and prunes): by
 	 * segments, by the buffer counting each pbuf's whole storage (tiny segments cannot pin
 	 * many 2 KiB buffers), and by the shared pool: out-of-order data never takes the last
