@@ -85,10 +85,15 @@ test-net: all
 test:
 	@scripts/test-all.sh deps check-layering test-unit test-san test-net $(TEST_EXTRA)
 
-demo: all
+# On a fresh machine the packages come first (the build needs cmocka, the demo curl and ping).
+demo:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
-run: all
+run:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all
 	@NETNS=$(NETNS) scripts/run.sh
 
 VALGRIND := valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99

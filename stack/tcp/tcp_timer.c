@@ -124,8 +124,8 @@ static void tcp_persist_fire(struct tcp_conn *c)
 		uint32_t len = c->snd.wnd - tcp_flight(c);
 		if (len > left)
 			len = left;
-		if (len > c->mss)
-			len = c->mss;
+		if (len > tcp_mss_now(c))
+			len = tcp_mss_now(c);
 		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK | (len == left ? TCP_FLAG_PSH : 0), len);
 		c->snd.nxt += len;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
@@ -151,7 +151,7 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 	}
 	tl->ctr.RtoExpired++;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn: no sample from a retransmitted segment */
-	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED) {
 		if (++c->retries > tl->cfg.syn_retries) {
 			tcp_timeout(c);
 			return;
@@ -159,7 +159,7 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 		tl->ctr.SynRetrans++;
 		tl->ctr.RetransSegs++;
 		c->backoff++;
-		tcp_xmit(c, c->snd.iss, (uint8_t)(TCP_FLAG_SYN | (c->state == TCP_SYN_RECEIVED ? TCP_FLAG_ACK : 0)), 0);
+		tcp_xmit(c, c->snd.iss, (uint8_t)(TCP_FLAG_SYN | (c->state == TCPS_SYN_RECEIVED ? TCP_FLAG_ACK : 0)), 0);
 		tcp_rearm_rtx(c);
 		return;
 	}
@@ -203,11 +203,11 @@ static void tcp_misc_fire(struct timer *t, usec_t now)
 	struct tcp_conn *c = container_of(t, struct tcp_conn, misc_timer);
 	struct tcp_layer *tl = c->tl;
 
-	if (c->state == TCP_FIN_WAIT_2 && (c->flags & TCP_F_ORPHAN)) {
+	if (c->state == TCPS_FIN_WAIT_2 && (c->flags & TCP_F_ORPHAN)) {
 		tcp_conn_done(c); /* Linux tcp_fin_timeout: give up on the peer's FIN */
 		return;
 	}
-	if (!c->opts.keepalive || c->state < TCP_ESTABLISHED)
+	if (!c->opts.keepalive || c->state < TCPS_ESTABLISHED)
 		return;
 	usec_t idle_limit = (usec_t)tl->cfg.keepalive_time_s * USEC_PER_SEC;
 	if (c->ka_probes == 0 && now - c->last_rcv < idle_limit) {

@@ -89,6 +89,7 @@ static void drill_step(struct drill_runner *r)
 
 void drill_advance(struct drill_runner *r, usec_t until)
 {
+	unsigned stuck = 0;
 	drill_step(r);
 	while (!r->failed) {
 		usec_t d = stack_next_deadline(&r->st);
@@ -96,14 +97,25 @@ void drill_advance(struct drill_runner *r, usec_t until)
 			break;
 		if (d > r->now)
 			r->now = d;
-		/* A deadline that does not move (a timer re-armed in the past) must not spin. */
 		usec_t before = r->now;
 		drill_step(r);
+		/*
+		 * stack_poll(now) fires the timers due by now; one re-armed for "now" by a
+		 * callback fires on the next step. A timer that stays due step after step is a
+		 * stack bug: report it rather than spin. A budget of steps bounds any other runaway.
+		 */
 		if (stack_next_deadline(&r->st) <= before) {
-			if (r->now < until)
-				r->now++;
-			else
+			if (++stuck > 100) {
+				drill_fail(r, 0, "stack: a timer due at %.6f sec stays due after 100 stack_poll() calls",
+				           drill_rel_secs(r, stack_next_deadline(&r->st)));
 				break;
+			}
+		} else {
+			stuck = 0;
+		}
+		if (++r->steps > DRILL_STEPS_MAX) {
+			drill_fail(r, 0, "runner: more than %u timer events in one script", DRILL_STEPS_MAX);
+			break;
 		}
 	}
 	if (r->now < until) {
@@ -126,6 +138,11 @@ void drill_learn_outbound(struct drill_runner *r, const struct drill_wire_pkt *w
 	if (!w->is_tcp || !(w->flags & TCP_FLAG_SYN))
 		return;
 	/* SYNTAX.md 4.2: the stack's ISN comes from its SYN or SYN-ACK. */
+	bool new_open = !r->client_mode || w->seq != r->stack_isn || w->sport != r->local_port;
+	if (!(w->flags & TCP_FLAG_ACK) && new_open) {
+		r->need_peer_isn = true; /* a new active open (not a SYN retransmission) */
+		r->ts_known = r->ts_paired = false; /* each connection has its own TS offset (RFC 7323 5.4) */
+	}
 	r->stack_isn = w->seq;
 	if (!(w->flags & TCP_FLAG_ACK)) {
 		r->client_mode = true;
@@ -184,7 +201,7 @@ static bool opt_equal(const struct drill_runner *r, const struct drill_tcp_opt *
 		return true;
 	case DRILL_OPT_TS:
 		/* TS val is checked only with --tcp_ts_tick_usecs, ecr never (SYNTAX.md 4.3). */
-		if (r->ts_tick_usecs > 0 && r->ts_known) {
+		if (r->ts_tick_usecs > 0 && r->ts_paired) {
 			int64_t want = ((int64_t)e->a - (int64_t)r->ts_script0) * r->ts_tick_usecs;
 			int64_t got = (int64_t)(int32_t)(a->a - r->ts_actual0) * 1000; /* tapstack's TS clock: 1 ms */
 			int64_t slack = (int64_t)r->tolerance_usecs + 1000;
@@ -218,6 +235,14 @@ static bool packet_matches(struct drill_runner *r, const struct drill_packet *e,
 {
 	char fe[12], fa[12];
 	uint32_t seq = a->seq - r->stack_isn;
+	if (a->src != DRILL_LOCAL_IP || a->dst != DRILL_REMOTE_IP || a->sport != r->local_port ||
+	    a->dport != r->remote_port) {
+		snprintf(why, size, "live packet addressed %u.%u.%u.%u:%u -> %u.%u.%u.%u:%u, expected the connection's "
+		         "192.168.0.1:%u -> 192.0.2.1:%u", a->src >> 24, (a->src >> 16) & 255, (a->src >> 8) & 255,
+		         a->src & 255, a->sport, a->dst >> 24, (a->dst >> 16) & 255, (a->dst >> 8) & 255, a->dst & 255,
+		         a->dport, r->local_port, r->remote_port);
+		return false;
+	}
 	if (a->flags != e->flags) {
 		snprintf(why, size, "live packet field tcp flags: expected: %s vs actual: %s", drill_flags_str(e->flags, fe),
 		         drill_flags_str(a->flags, fa));
@@ -342,14 +367,12 @@ static void do_outbound(struct drill_runner *r, const struct drill_event *ev, us
 	}
 	if (w->t < lo || w->t > hi) {
 		if (ev->time.kind != DRILL_TIME_ANY) {
-			
 			drill_fail(r, ev->line, "timing error: expected outbound packet at %.6f sec but happened at %.6f sec; tolerance %.6f sec",
 			           drill_rel_secs(r, t_script), drill_rel_secs(r, w->t), (double)(hi - t_script) / 1e6);
 			explain_packets(r, e, t_script, w);
 			return;
 		}
 	}
-	
 	struct drill_wire_pkt agg = *w;
 	if (r->tso && e->len > w->len && w->len > 0 && !(w->flags & (TCP_FLAG_SYN | TCP_FLAG_RST))) {
 		if (!aggregate(r, e, &agg, hi) && !r->failed) {
@@ -361,10 +384,15 @@ static void do_outbound(struct drill_runner *r, const struct drill_event *ev, us
 	} else {
 		drill_outq_pop(r);
 	}
-	if (e->opts_form == DRILL_OPTS_LIST && !r->ts_known)
+	/*
+	 * The TS clock's baseline: the first outbound TS val written in the script is paired
+	 * with the real one (TS val checks and inbound ecr values are relative to it). Until
+	 * then, a TS seen under `<...>` stands for script value 0 (for ecr mapping only).
+	 */
+	if (e->opts_form == DRILL_OPTS_LIST && !r->ts_paired)
 		for (size_t i = 0; i < e->nopts && i < agg.nopts; i++)
 			if (e->opts[i].kind == DRILL_OPT_TS && agg.opts[i].kind == DRILL_OPT_TS) {
-				r->ts_known = true;
+				r->ts_known = r->ts_paired = true;
 				r->ts_script0 = e->opts[i].a;
 				r->ts_actual0 = agg.opts[i].a;
 				r->ts_time0 = agg.t;
@@ -388,6 +416,63 @@ static void do_outbound(struct drill_runner *r, const struct drill_event *ev, us
 	drill_packet_format(eb, sizeof(eb), e);
 	drill_vlog(r, "%10.6f %s   (sent at %.6f)\n", drill_rel_secs(r, t_script), eb, drill_rel_secs(r, agg.t));
 	r->anchor = agg.t;
+}
+
+/* ---- %{ }% blocks ---- */
+
+static void code_print(void *arg, int64_t v)
+{
+	struct drill_runner *r = arg;
+	drill_vlog(r, "           print: %lld\n", (long long)v);
+}
+
+/*
+ * Snapshots what the block reads (TCP_INFO and SO_MEMINFO of the socket the script used
+ * last, as packetdrill does) and evaluates it (code.c). Without the values the script is
+ * unsupported; a false assert fails the script after the rest of it ran.
+ */
+static void run_code(struct drill_runner *r, const struct drill_event *ev)
+{
+	const char *t = ev->text;
+	bool want_info = strstr(t, "tcpi_") || strstr(t, "TCP_CA_") || strstr(t, "TCPI_OPT");
+	bool want_mem = strstr(t, "SK_MEMINFO") != NULL;
+	struct socket_layer *sl = stack_sockets(&r->st);
+	if (want_info) {
+		uint8_t info[512];
+		socklen_t len = sizeof(info);
+		memset(info, 0, sizeof(info));
+		int ret = ts_getsockopt(sl, r->last_fd, IPPROTO_TCP, TCP_INFO, info, &len);
+		if (ret < 0) {
+			drill_vlog(r, "%10.6f %%{ }%% (needs TCP_INFO: %s)\n", drill_rel_secs(r, r->now), strerror(-ret));
+			drill_unsupported(r, ev->line, "%%{ }%% block needs TCP_INFO, which tapstack does not provide (getsockopt: %s)",
+			                  strerror(-ret));
+			return;
+		}
+		drill_code_bind_tcp_info(&r->code_env, info, len);
+	}
+	if (want_mem) {
+		uint32_t mem[16];
+		socklen_t len = sizeof(mem);
+		memset(mem, 0, sizeof(mem));
+		int ret = ts_getsockopt(sl, r->last_fd, SOL_SOCKET, SO_MEMINFO, mem, &len);
+		if (ret < 0) {
+			drill_vlog(r, "%10.6f %%{ }%% (needs SO_MEMINFO: %s)\n", drill_rel_secs(r, r->now), strerror(-ret));
+			drill_unsupported(r, ev->line, "%%{ }%% block needs SO_MEMINFO, which tapstack does not provide (getsockopt: %s)",
+			                  strerror(-ret));
+			return;
+		}
+		drill_code_bind_meminfo(&r->code_env, mem, len / sizeof(uint32_t));
+	}
+	char msg[256];
+	enum drill_code_result res = drill_code_eval(&r->code_env, t, msg, sizeof(msg), code_print, r);
+	drill_vlog(r, "%10.6f %%{ }%% %s\n", drill_rel_secs(r, r->now),
+	           res == DRILL_CODE_OK ? "ok" : res == DRILL_CODE_ASSERT ? msg : "cannot be evaluated");
+	if (res == DRILL_CODE_ERROR)
+		drill_unsupported(r, ev->line, "%%{ }%% block: %s", msg);
+	else if (res == DRILL_CODE_ASSERT && !r->code_fail_line) {
+		r->code_fail_line = ev->line;
+		snprintf(r->code_fail_msg, sizeof(r->code_fail_msg), "%s", msg);
+	}
 }
 
 /* ---- the script ---- */
@@ -437,6 +522,7 @@ static bool stack_start(struct drill_runner *r)
 	/* Whatever the stack said at start (gratuitous ARP) is not part of the script. */
 	while (drill_outq_peek(r))
 		drill_outq_pop(r);
+	drill_nstat_reset(r);
 	return true;
 }
 
@@ -522,8 +608,7 @@ static void run_events(struct drill_runner *r)
 			drill_step(r);
 			break;
 		case DRILL_EV_CODE:
-			drill_vlog(r, "%10.6f %%{ ... }%% (not supported)\n", drill_rel_secs(r, r->now));
-			drill_unsupported(r, ev->line, "%%{ }%% block (tcp_info checks in python) is not supported by the runner");
+			run_code(r, ev);
 			break;
 		}
 		r->anchor = t;
@@ -578,6 +663,10 @@ void drill_run_script(const struct drill_script *sc, FILE *out, bool verbose, lo
 	if (r->st_up)
 		stack_destroy(&r->st);
 	drill_outq_free(&r->outq);
+	free(r->zbuf);
+	free(r->rbuf);
+	if (!r->failed && r->code_fail_line)
+		drill_fail(r, r->code_fail_line, "%%{ }%% block: %s", r->code_fail_msg);
 	if (r->failed) {
 		rep->line = r->fail_line;
 		snprintf(rep->msg, sizeof(rep->msg), "%s", r->msg);

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "code.h"
 #include "script.h"
 #include "stack.h"
 #include "wire/ipv4.h"
@@ -43,6 +44,8 @@
 #define DRILL_FDS_MAX 256
 #define DRILL_OUT_MAX 4096            /* outbound frames queued before the runner gives up */
 #define DRILL_MSG_MAX 2048
+#define DRILL_NSTAT_MAX 512           /* counters the nstat emulation tracks */
+#define DRILL_STEPS_MAX 5000000u      /* timer events per script before the runner gives up */
 
 /* One frame the stack sent, decoded. */
 struct drill_wire_pkt {
@@ -100,6 +103,7 @@ struct drill_runner {
 	bool st_up;
 	struct drill_netdev dev;
 	usec_t now;
+	uint32_t steps;            /* timer events processed (bounded by DRILL_STEPS_MAX) */
 	struct drill_outq outq;
 
 	/* Settings from --options and commands. */
@@ -108,6 +112,11 @@ struct drill_runner {
 	double tolerance_percent;
 	long ts_tick_usecs;        /* 0: TS val not checked */
 	bool tso;                  /* aggregate outbound segments (off after `ethtool -K ... tso off`) */
+	bool qdisc_drop;           /* `tc qdisc ... pfifo limit 0`: every outbound frame is dropped locally */
+	uint64_t qdisc_dropped;
+	/* `nstat`: counter values at the last reset (`nstat -n`), by position in stack_counter_groups(). */
+	uint64_t nstat_base[DRILL_NSTAT_MAX];
+	size_t nstat_n;
 
 	/* The connection under test and the sequence-number mapping (SYNTAX.md 4.2). */
 	uint8_t stack_mac[6];
@@ -118,15 +127,20 @@ struct drill_runner {
 	uint32_t peer_isn;         /* the remote's ISN (chosen by the runner) */
 	uint32_t stack_isn;        /* learned from tapstack's SYN or SYN-ACK (0 until then) */
 	bool client_mode;          /* tapstack sent the first SYN */
-	bool ts_known;
+	bool need_peer_isn;        /* tapstack sent a new SYN: the next `< S.` picks a new peer ISN */
+	bool ts_known;             /* a real TS val has been seen (inbound ecr can be mapped) */
+	bool ts_paired;            /* ...and paired with a script value (TS val checks possible) */
 	uint32_t ts_script0, ts_actual0; /* first outbound TS val: script value and real value */
 	usec_t ts_time0;
 	uint16_t ip_id;
 
 	/* Script descriptors -> tapstack descriptors. */
 	int fdmap[DRILL_FDS_MAX];
+	bool inq_on[DRILL_FDS_MAX]; /* TCP_INQ set on this tapstack descriptor (recvmsg adds TCP_CM_INQ) */
 	int last_fd;               /* the socket most recently used (the one `%{ }%` would inspect) */
 	struct drill_pending pend;
+	uint8_t *zbuf, *rbuf;      /* write source (zeros) and read destination, grown on demand */
+	size_t zbuf_cap, rbuf_cap;
 
 	/* Timing anchor: where the previous event happened (script time base for `+t`). */
 	usec_t anchor;
@@ -138,6 +152,11 @@ struct drill_runner {
 	char msg[DRILL_MSG_MAX];
 	int unsupported_line;
 	char unsupported_msg[256];
+	/* `%{ }%` blocks: variables kept from block to block, and the first failed assert
+	   (reported after the script ran, as packetdrill runs the blocks at the end). */
+	struct drill_code_env code_env;
+	int code_fail_line;
+	char code_fail_msg[256];
 	/* Settings seen without a tapstack knob (reported in the summary). */
 	char ignored[1024];
 };
@@ -176,6 +195,8 @@ bool drill_symbol_value(const char *name, int64_t *v);
 
 /* ---- shell.c ---- */
 void drill_command(struct drill_runner *r, const struct drill_event *ev);
+/* Takes the nstat baseline (at start and for `nstat -n`). */
+void drill_nstat_reset(struct drill_runner *r);
 /* Applies the gVisor harness setup (packetdrill_setup.sh) when the script folder has one. */
 bool drill_gvisor_setup(struct drill_runner *r);
 

@@ -248,6 +248,135 @@ static void run_file(struct drill_runner *r, const struct drill_event *ev, const
 	fclose(f);
 }
 
+/* ---- nstat: tapstack's counters under the names `nstat` prints ---- */
+
+#define NSTAT_GROUPS_MAX 16
+
+/* RFC 4022 MIB counters print as "TcpX" in nstat; Linux's other TCP counters as "TcpExtX". */
+static const char *const tcp_mib_names[] = {
+	"ActiveOpens", "PassiveOpens", "AttemptFails", "EstabResets", "CurrEstab", "InSegs",
+	"OutSegs", "RetransSegs", "InErrs", "OutRsts", "InCsumErrors",
+};
+
+static void nstat_name(const struct counter_group *g, size_t i, char *buf, size_t size)
+{
+	const char *n = g->names[i];
+	if (strcmp(g->layer, "tcp") == 0 && isupper((unsigned char)n[0])) {
+		bool mib = false;
+		for (size_t k = 0; k < sizeof(tcp_mib_names) / sizeof(tcp_mib_names[0]); k++)
+			mib = mib || strcmp(n, tcp_mib_names[k]) == 0;
+		snprintf(buf, size, "%s%s", mib ? "Tcp" : "TcpExt", n);
+	} else {
+		snprintf(buf, size, "Tapstack_%s_%s", g->layer, n); /* no Linux name: tapstack's own */
+	}
+}
+
+void drill_nstat_reset(struct drill_runner *r)
+{
+	struct counter_group g[NSTAT_GROUPS_MAX];
+	size_t ng = stack_counter_groups(&r->st, g, NSTAT_GROUPS_MAX), k = 0;
+	for (size_t i = 0; i < ng; i++)
+		for (size_t j = 0; j < g[i].n && k < DRILL_NSTAT_MAX; j++)
+			r->nstat_base[k++] = g[i].values[j];
+	r->nstat_n = k;
+}
+
+/*
+ * `nstat [-n] [-s] [-z] | grep PATTERN | grep -q " N "`: nstat prints each counter that
+ * changed since the last reset ("TcpExtListenOverflows  1  0.0"), -n only resets, -s does
+ * not reset; each grep keeps the lines holding its pattern, and the pipeline fails when
+ * none is left. A pattern naming no tapstack counter makes the script unsupported.
+ */
+static void run_nstat(struct drill_runner *r, const struct drill_event *ev, char *cmd)
+{
+	char *stages[8];
+	size_t ns = 0;
+	for (char *p = cmd; ns < 8;) {
+		stages[ns++] = p;
+		char *bar = strchr(p, '|');
+		if (!bar)
+			break;
+		*bar = 0;
+		p = bar + 1;
+	}
+	bool reset_only = strstr(stages[0], "-n") != NULL, keep = strstr(stages[0], "-s") != NULL;
+	bool zeros = strstr(stages[0], "-z") != NULL || strstr(stages[0], "-a") != NULL;
+	if (!r->st_up) {
+		drill_unsupported(r, ev->line, "`nstat` before the stack exists");
+		return;
+	}
+	struct counter_group g[NSTAT_GROUPS_MAX];
+	size_t ng = stack_counter_groups(&r->st, g, NSTAT_GROUPS_MAX);
+	char lines[DRILL_NSTAT_MAX][80];
+	bool alive[DRILL_NSTAT_MAX];
+	size_t nl = 0, k = 0;
+	for (size_t i = 0; i < ng; i++)
+		for (size_t j = 0; j < g[i].n && k < DRILL_NSTAT_MAX; j++, k++) {
+			uint64_t delta = g[i].values[j] - (k < r->nstat_n ? r->nstat_base[k] : 0);
+			char name[64];
+			nstat_name(&g[i], j, name, sizeof(name));
+			snprintf(lines[nl], sizeof(lines[nl]), "%-32s %llu 0.0", name, (unsigned long long)delta);
+			alive[nl++] = delta != 0 || zeros;
+		}
+	if (!keep)
+		drill_nstat_reset(r);
+	if (reset_only || ns == 1)
+		return;
+	char first_pat[64] = "";
+	for (size_t s = 1; s < ns; s++) {
+		char *a = stages[s];
+		while (*a == ' ')
+			a++;
+		if (strncmp(a, "grep", 4) != 0) {
+			drill_unsupported(r, ev->line, "nstat piped into `%s` is not emulated", a);
+			return;
+		}
+		a += 4;
+		char pat[64];
+		for (;;) {
+			while (*a == ' ')
+				a++;
+			if (a[0] == '-' && a[1] == 'q') {
+				a += 2;
+				continue;
+			}
+			break;
+		}
+		size_t n = 0;
+		if (*a == '"' || *a == '\'') {
+			char q = *a++;
+			while (a[n] && a[n] != q)
+				n++;
+		} else {
+			while (a[n] && a[n] != ' ')
+				n++;
+		}
+		snprintf(pat, sizeof(pat), "%.*s", (int)n, a);
+		if (s == 1)
+			snprintf(first_pat, sizeof(first_pat), "%s", pat);
+		bool named = false, any = false;
+		for (size_t i = 0; i < nl; i++) {
+			if (s == 1 && strncmp(lines[i], pat, strlen(pat)) == 0)
+				named = true;
+			alive[i] = alive[i] && strstr(lines[i], pat) != NULL;
+			any = any || alive[i];
+		}
+		if (s == 1 && !named && isalpha((unsigned char)pat[0])) {
+			drill_unsupported(r, ev->line, "`nstat`: tapstack has no counter named %s", pat);
+			return;
+		}
+		if (!any) {
+			/* Name the counter's real value for the message. */
+			const char *shown = "it did not change";
+			for (size_t i = 0; i < nl; i++)
+				if (first_pat[0] && strncmp(lines[i], first_pat, strlen(first_pat)) == 0)
+					shown = lines[i];
+			drill_fail(r, ev->line, "command failed: `nstat | grep ...`: no line matches \"%s\" (%.79s)", pat, shown);
+			return;
+		}
+	}
+}
+
 static bool starts_word(const char *s, const char *w)
 {
 	size_t n = strlen(w);
@@ -286,11 +415,20 @@ static void run_simple(struct drill_runner *r, const struct drill_event *ev, cha
 	if (strcmp(cmd, "exit 0") == 0 || starts_word(cmd, "ip"))
 		return; /* `ip tcp_metrics flush all`: tapstack keeps no per-destination metrics */
 	if (starts_word(cmd, "tc")) {
-		if (strstr(cmd, "pfifo") && !strstr(cmd, "limit"))
-			return; /* a plain FIFO qdisc is what the runner's device is */
-		if (strstr(cmd, "qdisc delete") || strstr(cmd, "qdisc del "))
+		/* The runner's device is a plain FIFO; "limit 0" makes it refuse every frame. */
+		if (strstr(cmd, "qdisc delete") || strstr(cmd, "qdisc del ")) {
+			r->qdisc_drop = false;
 			return;
-		drill_unsupported(r, ev->line, "`%s`: qdisc emulation is not supported", cmd);
+		}
+		if (strstr(cmd, "pfifo")) {
+			r->qdisc_drop = strstr(cmd, "limit 0") != NULL;
+			return;
+		}
+		drill_unsupported(r, ev->line, "`%s`: only pfifo qdiscs are emulated", cmd);
+		return;
+	}
+	if (starts_word(cmd, "nstat")) {
+		run_nstat(r, ev, cmd);
 		return;
 	}
 	if (starts_word(cmd, "ethtool")) {

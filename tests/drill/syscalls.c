@@ -204,33 +204,30 @@ static bool is_blocking(struct drill_runner *r, int fd)
 	return ts_get_nonblock(SL(r), fd) == 0;
 }
 
-/* A zero-filled buffer of at least n bytes, reused. */
-static uint8_t *zero_buf(size_t n)
+/* A zero-filled buffer of at least n bytes, reused for every write of the script. */
+static uint8_t *zero_buf(struct drill_runner *r, size_t n)
 {
-	static uint8_t *buf;   /* runner-only scratch: the tool is single-threaded */
-	static size_t cap;
-	if (n > cap) {
-		free(buf);
-		cap = n < 65536 ? 65536 : n;
-		buf = calloc(1, cap);
-		if (!buf)
-			cap = 0;
+	if (n > r->zbuf_cap) {
+		free(r->zbuf);
+		r->zbuf_cap = n < 65536 ? 65536 : n;
+		r->zbuf = calloc(1, r->zbuf_cap);
+		if (!r->zbuf)
+			r->zbuf_cap = 0;
 	}
-	return buf;
+	return r->zbuf;
 }
 
-static uint8_t *scratch_buf(size_t n)
+/* Where reads land (the data is not compared: scripts write zeros and read counts). */
+static uint8_t *scratch_buf(struct drill_runner *r, size_t n)
 {
-	static uint8_t *buf;
-	static size_t cap;
-	if (n > cap) {
-		free(buf);
-		cap = n < 65536 ? 65536 : n;
-		buf = malloc(cap);
-		if (!buf)
-			cap = 0;
+	if (n > r->rbuf_cap) {
+		free(r->rbuf);
+		r->rbuf_cap = n < 65536 ? 65536 : n;
+		r->rbuf = malloc(r->rbuf_cap);
+		if (!r->rbuf)
+			r->rbuf_cap = 0;
 	}
-	return buf;
+	return r->rbuf;
 }
 
 /* Sum of the lengths in a msghdr's msg_iov(N)=[{..., LEN}, ...]; -1 if it has none. */
@@ -365,7 +362,7 @@ static int64_t do_send(struct drill_runner *r, const struct drill_event *ev, int
 		           DRILL_BUF_MAX);
 		return 0;
 	}
-	uint8_t *buf = zero_buf((size_t)len);
+	uint8_t *buf = zero_buf(r, (size_t)len);
 	if (!buf && len > 0) {
 		drill_fail(r, ev->line, "runner: out of memory for a %lld-byte write", (long long)len);
 		return 0;
@@ -435,7 +432,7 @@ static int64_t do_recv(struct drill_runner *r, const struct drill_event *ev, int
 		           DRILL_BUF_MAX);
 		return 0;
 	}
-	uint8_t *buf = scratch_buf((size_t)len);
+	uint8_t *buf = scratch_buf(r, (size_t)len);
 	if (!buf && len > 0) {
 		drill_fail(r, ev->line, "runner: out of memory for a %lld-byte read", (long long)len);
 		return 0;
@@ -459,6 +456,56 @@ static int64_t call_read(struct drill_runner *r, const struct drill_event *ev)
 	return do_recv(r, ev, fd, arg_is_null(ev, 1), len, flags);
 }
 
+/*
+ * recvmsg's msg_control. The only control message the corpus checks is TCP_CM_INQ, which
+ * Linux attaches when TCP_INQ is on: the bytes left to read after this call, or 1 when
+ * none are left and the peer's FIN has arrived (so a reader can tell end of stream).
+ * tapstack's API has no msghdr, so the runner builds it from ts_inq() and ts_revents().
+ */
+static void check_recvmsg_control(struct drill_runner *r, const struct drill_event *ev, int fd,
+                                  const struct drill_expr *m)
+{
+	for (size_t i = 0; i < m->nitems; i++) {
+		const struct drill_expr *f = m->items[i];
+		if (f->kind != DRILL_EXPR_FIELD || strcmp(f->name, "msg_control") != 0)
+			continue;
+		if (!f->rhs || f->rhs->kind != DRILL_EXPR_LIST) {
+			drill_unsupported(r, ev->line, "recvmsg: msg_control must be a list of {cmsg_level, cmsg_type, cmsg_data}");
+			return;
+		}
+		for (size_t k = 0; k < f->rhs->nitems; k++) {
+			const struct drill_expr *cm = f->rhs->items[k];
+			int64_t level = -1, type = -1, data = -1;
+			for (size_t j = 0; cm->kind == DRILL_EXPR_STRUCT && j < cm->nitems; j++) {
+				const struct drill_expr *g = cm->items[j];
+				int64_t x;
+				if (g->kind != DRILL_EXPR_FIELD || !eval_int(r, ev, g->rhs, &x))
+					return;
+				if (strcmp(g->name, "cmsg_level") == 0)
+					level = x;
+				else if (strcmp(g->name, "cmsg_type") == 0)
+					type = x;
+				else if (strcmp(g->name, "cmsg_data") == 0)
+					data = x;
+			}
+			if (level != SOL_TCP || type != TCP_CM_INQ) {
+				drill_unsupported(r, ev->line, "recvmsg: only the TCP_CM_INQ control message is supported");
+				return;
+			}
+			if (fd < 0 || fd >= DRILL_FDS_MAX || !r->inq_on[fd]) {
+				drill_fail(r, ev->line, "recvmsg: expected a TCP_CM_INQ control message, but TCP_INQ is not on");
+				return;
+			}
+			int inq = ts_inq(SL(r), fd);
+			if (inq == 0 && (ts_revents(SL(r), fd) & POLLRDHUP))
+				inq = 1;
+			if (inq != data)
+				drill_fail(r, ev->line, "runtime error in recvmsg call: TCP_CM_INQ: expected %lld vs actual %d",
+				           (long long)data, inq);
+		}
+	}
+}
+
 static int64_t call_recvmsg(struct drill_runner *r, const struct drill_event *ev)
 {
 	int fd;
@@ -472,9 +519,10 @@ static int64_t call_recvmsg(struct drill_runner *r, const struct drill_event *ev
 			drill_fail(r, ev->line, "recvmsg: cannot read the msghdr's msg_iov");
 		return 0;
 	}
-	if (control)
-		drill_unsupported(r, ev->line, "recvmsg control messages (cmsg, e.g. TCP_CM_INQ) are not checked by the runner");
-	return do_recv(r, ev, fd, false, len, flags);
+	int64_t ret = do_recv(r, ev, fd, false, len, flags);
+	if (control && ret != DRILL_BLOCKED && ret >= 0 && !r->failed)
+		check_recvmsg_control(r, ev, fd, arg(ev, 1));
+	return ret;
 }
 
 static int64_t call_close(struct drill_runner *r, const struct drill_event *ev)
@@ -528,7 +576,15 @@ static int64_t call_setsockopt(struct drill_runner *r, const struct drill_event 
 	if (!eval_int(r, ev, v, &x))
 		return 0;
 	int iv = (int)x;
-	return ts_setsockopt(SL(r), fd, (int)level, (int)name, &iv, len == sizeof(int) ? sizeof(iv) : (socklen_t)len);
+	int ret = ts_setsockopt(SL(r), fd, (int)level, (int)name, &iv, len == sizeof(int) ? sizeof(iv) : (socklen_t)len);
+	if (ret == -ENOPROTOOPT && level == SOL_TCP && name == TCP_INQ && fd >= 0 && fd < DRILL_FDS_MAX &&
+	    ts_get_nonblock(SL(r), fd) >= 0) {
+		/* TCP_INQ only adds a control message to recvmsg(), which the runner builds (above). */
+		r->inq_on[fd] = iv != 0;
+		drill_vlog(r, "           (TCP_INQ: the runner builds TCP_CM_INQ from ts_inq)\n");
+		return 0;
+	}
+	return ret;
 }
 
 static int64_t call_getsockopt(struct drill_runner *r, const struct drill_event *ev)

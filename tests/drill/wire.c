@@ -43,6 +43,13 @@ static int dnd_send(struct netdev *dev, const struct pbuf *pb)
 {
 	struct drill_runner *r = ((struct drill_netdev *)dev)->r;
 	struct drill_outq *q = &r->outq;
+	if (r->qdisc_drop) {
+		/* `tc qdisc ... pfifo limit 0`: the local queue refuses everything, as Linux's would. */
+		r->qdisc_dropped++;
+		drill_vlog(r, "%10.6f   (a frame of %u bytes dropped by the emulated qdisc)\n", drill_rel_secs(r, r->now),
+		           pbuf_frame_len(pb));
+		return -ENOBUFS;
+	}
 	if (q->count == q->cap) {
 		if (q->cap >= DRILL_OUT_MAX)
 			return -ENOBUFS;
@@ -444,8 +451,11 @@ void drill_inject_packet(struct drill_runner *r, const struct drill_event *ev)
 		r->remote_port = (uint16_t)(DRILL_REMOTE_PORT_BASE + r->conn_count - 1);
 		r->peer_isn = 0x10000000u * r->conn_count + 0x0badcafeu;
 		r->local_port = DRILL_SERVER_PORT;
-	} else if ((pk->flags & TCP_FLAG_SYN) && (pk->flags & TCP_FLAG_ACK) && r->client_mode) {
+		r->ts_known = r->ts_paired = false; /* a new connection: its own TS offset (RFC 7323 5.4) */
+	} else if ((pk->flags & TCP_FLAG_SYN) && (pk->flags & TCP_FLAG_ACK) && r->client_mode && r->need_peer_isn) {
+		/* The answer to a new SYN of tapstack's; a repeated SYN-ACK keeps the ISN. */
 		r->peer_isn = 0x5eed0000u + 0x01000000u * ++r->conn_count;
+		r->need_peer_isn = false;
 	}
 
 	uint8_t o[64];
@@ -528,12 +538,13 @@ bool drill_answer_arp(struct drill_runner *r)
 	for (size_t i = 0; i < n; i++) {
 		struct drill_wire_pkt *w = &q->pkts[(q->head + i) % q->cap];
 		if (w->is_arp) {
-			if (w->arp_op == ARP_OP_REQUEST && w->arp_tpa != DRILL_LOCAL_IP && nanswer < 16)
+			bool ask = w->arp_op == ARP_OP_REQUEST && w->arp_tpa != DRILL_LOCAL_IP;
+			if (ask && nanswer < 16)
 				answer[nanswer++] = w->arp_tpa;
-			drill_vlog(r, "%10.6f   (ARP %s for %u.%u.%u.%u: %s)\n", drill_rel_secs(r, w->t),
-			           w->arp_op == ARP_OP_REQUEST ? "request" : "reply", w->arp_tpa >> 24,
+			drill_vlog(r, "%10.6f   (tapstack's ARP %s %u.%u.%u.%u: %s)\n", drill_rel_secs(r, w->t),
+			           w->arp_op == ARP_OP_REQUEST ? "request for" : "reply to", w->arp_tpa >> 24,
 			           (w->arp_tpa >> 16) & 255, (w->arp_tpa >> 8) & 255, w->arp_tpa & 255,
-			           w->arp_op == ARP_OP_REQUEST ? "answered" : "ignored");
+			           ask ? "answered by the runner" : w->arp_op == ARP_OP_REQUEST ? "gratuitous" : "noted");
 			continue;
 		}
 		q->pkts[(q->head + kept) % q->cap] = *w;

@@ -152,7 +152,7 @@ static void test_unsupported_and_ignored(void **state)
 	(void)state;
 	struct drill_report rep;
 	run_text("`sysctl -q net.ipv4.tcp_frto=2 net.ipv4.tcp_sack=1`\n" LISTEN
-	         "+0 %{ assert tcpi_snd_cwnd == 10 }%\n",
+	         "+0 %{ import os }%\n",
 	         &rep);
 	assert_false(rep.passed);
 	assert_true(rep.unsupported);
@@ -160,8 +160,42 @@ static void test_unsupported_and_ignored(void **state)
 	assert_non_null(strstr(rep.ignored, "tcp_frto"));
 	assert_null(strstr(rep.ignored, "tcp_sack")); /* it has a knob */
 	expect_fail(LISTEN "+0 sendfile(3, 4, 0, 10) = 10\n", 5, "unsupported system call sendfile()");
-	run_text(LISTEN "+0 `nstat -n`\n", &rep);
+	run_text(LISTEN "+0 `echo 3 > /sys/module/tcp_cubic/parameters/hystart_detect`\n", &rep);
 	assert_true(rep.unsupported);
+	run_text(LISTEN "+0 `nstat -s | grep TcpExtNoSuchCounter | grep -q \" 1 \"`\n", &rep);
+	assert_true(rep.unsupported);
+}
+
+/* %{ }% blocks see the connection's tcp_info; a false assert fails the script on its line. */
+static void test_code_blocks(void **state)
+{
+	(void)state;
+	struct drill_report rep;
+	run_text(HANDSHAKE "+0 %{ assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd }%\n"
+	                   "+0 %{ assert tcpi_state == TCP_ESTABLISHED and tcpi_snd_mss == 1460 }%\n",
+	         &rep);
+	if (!rep.passed)
+		fail_msg("line %d: %s", rep.line, rep.msg);
+	expect_fail(HANDSHAKE "+0 %{ assert tcpi_snd_cwnd == 11, tcpi_snd_cwnd }%\n", 9,
+	            "assert tcpi_snd_cwnd == 11 failed: 10");
+}
+
+/* nstat reads tapstack's counters under Linux's names; tc's "pfifo limit 0" drops every frame. */
+static void test_nstat_and_qdisc(void **state)
+{
+	(void)state;
+	struct drill_report rep;
+	run_text(LISTEN "+0 `nstat -n`\n" "+0 < . 1:1(0) ack 1 win 514\n+0 > R 1:1(0)\n"
+	         "+0 `nstat -s | grep TcpOutRsts | grep -q \" 1 \"`\n",
+	         &rep);
+	if (!rep.passed)
+		fail_msg("line %d: %s", rep.line, rep.msg);
+	expect_fail(LISTEN "+0 `nstat -n`\n+0 `nstat | grep TcpOutRsts | grep -q \" 1 \"`\n", 6, "no line matches");
+	/* With the qdisc dropping everything the SYN-ACK never appears; without it, it does. */
+	expect_fail(LISTEN "+0 `tc qdisc add dev tun0 root pfifo limit 0`\n" "+0 < S 0:0(0) win 65535 <mss 1460,nop,wscale 7>\n"
+	            "+0 > S. 0:0(0) ack 1 <...>\n", 7, "none was sent");
+	run_text(LISTEN "+0 `tc qdisc add dev tun0 root pfifo limit 0`\n+0 `tc qdisc del dev tun0 root`\n", &rep);
+	assert_true(rep.passed);
 }
 
 int main(void)
@@ -175,6 +209,8 @@ int main(void)
 		cmocka_unit_test(test_blocking_call_timing),
 		cmocka_unit_test(test_virtual_time),
 		cmocka_unit_test(test_unsupported_and_ignored),
+		cmocka_unit_test(test_nstat_and_qdisc),
+		cmocka_unit_test(test_code_blocks),
 	};
 	return cmocka_run_group_tests_name("drill_runner", tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,6 +325,95 @@ static void test_rto_estimator(void **state)
 	tcp_conn_free(c);
 }
 
+/* ---- SYN cookies (RFC 4987), seen through the trace log ---- */
+
+static char last_out[256];
+
+static void record_line(void *arg, const char *line)
+{
+	(void)arg;
+	if (strstr(line, "tcp out"))
+		snprintf(last_out, sizeof(last_out), "%s", line);
+}
+
+static void feed(struct fx *f, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t sport)
+{
+	struct tcp_seg seg;
+	memset(&seg, 0, sizeof(seg));
+	seg.pb = pbuf_alloc(&f->core.pool, PBUF_HEADROOM, 0);
+	seg.data = seg.pb->data;
+	seg.h.sport = sport;
+	seg.h.dport = 80;
+	seg.h.seq = seg.seq = seq;
+	seg.h.ack = seg.ack = ack;
+	seg.h.flags = seg.flags = flags;
+	seg.h.win = 65535;
+	seg.wnd = 65535;
+	seg.h.opts.has_mss = true;
+	seg.h.opts.mss = 1460;
+	seg.src = 0x0a000001;
+	seg.dst = 0x0a000002;
+	seg.len = !!(flags & TCP_FLAG_SYN);
+	struct tcp_hnode *n = tcp_hash_lookup4(&f->tl.conns, seg.dst, 80, seg.src, sport);
+	if (n && n->kind == TCP_HK_REQ)
+		tcp_req_input(container_of(n, struct tcp_req, hn), &seg);
+	else if (n && n->kind == TCP_HK_CONN)
+		tcp_conn_input(container_of(n, struct tcp_conn, hn), &seg);
+	else
+		tcp_listen_input(tcp_listener_lookup(&f->tl, seg.dst, 80), &seg);
+}
+
+static uint32_t last_seq(void)
+{
+	const char *p = strstr(last_out, "seq ");
+	assert_non_null(p);
+	return (uint32_t)strtoul(p + 4, NULL, 10);
+}
+
+static void test_syn_cookies(void **state)
+{
+	struct fx *f = *state;
+	struct tcp_sockopts o;
+	int err = 0;
+	f->core.log.sink = record_line;
+	f->core.log.trace = true;
+	tcp_sockopts_default(&f->tl, &o);
+	struct tcp_listener *l = tcp_listen(&f->tl, 0, 80, 1, &o, &err);
+	assert_non_null(l);
+	feed(f, TCP_FLAG_SYN, 1000, 0, 40000);          /* fills the SYN queue (backlog 1) */
+	assert_int_equal(l->synq_len, 1);
+	feed(f, TCP_FLAG_SYN, 5000, 0, 40001);          /* queue full: answered with a cookie */
+	assert_int_equal(l->synq_len, 1);
+	assert_int_equal(f->tl.ctr.SyncookiesSent, 1);
+	assert_non_null(strstr(last_out, "Flags [S.]"));
+	assert_null(strstr(last_out, "wscale"));        /* only the MSS survives a cookie */
+	uint32_t cookie = last_seq();
+	/* A forged ACK fails and gets a RST; the right one makes an established connection. */
+	feed(f, TCP_FLAG_ACK, 5001, cookie + 2, 40001);
+	assert_int_equal(f->tl.ctr.SyncookiesFailed, 1);
+	assert_non_null(strstr(last_out, "Flags [R]"));
+	f->core.now += 30 * 1000000ull;                 /* still within the cookie's life */
+	feed(f, TCP_FLAG_ACK, 5001, cookie + 1, 40001);
+	assert_int_equal(f->tl.ctr.SyncookiesRecv, 1);
+	assert_int_equal(l->acceptq_len, 1);
+	struct tcp_conn *c = tcp_listener_accept(l);
+	assert_non_null(c);
+	assert_int_equal(c->state, TCPS_ESTABLISHED);
+	assert_int_equal(c->snd.iss, cookie);
+	assert_int_equal(c->peer_mss, 1460);
+	assert_false(c->wscale_ok);
+	tcp_conn_free(c);
+	/* Three periods later the same cookie is stale. */
+	feed(f, TCP_FLAG_SYN, 9000, 0, 40002);
+	cookie = last_seq();
+	f->core.now += 3 * 64 * 1000000ull;
+	feed(f, TCP_FLAG_SYN, 1000, 0, 40000);          /* the old request retransmits; keep overflowing */
+	feed(f, TCP_FLAG_SYN, 9100, 0, 40003);
+	feed(f, TCP_FLAG_ACK, 9001, cookie + 1, 40002);
+	assert_int_equal(f->tl.ctr.SyncookiesRecv, 1);
+	tcp_listener_close(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +429,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_port_bind_rules, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_counter_group_names, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rto_estimator, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_cookies, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_seq", tests, NULL, NULL);
 }
