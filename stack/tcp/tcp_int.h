@@ -189,6 +189,7 @@ struct tcp_conn {
 	struct tcp_ring sndq;                   /* bytes from snd.una: unacknowledged, then unsent */
 	struct tcp_ring rcvq;                   /* in-order bytes not yet read */
 	struct pbuf_queue ooo;                  /* out of order, sorted by seq (pb->user = seq) */
+	uint32_t ooo_truesize;                  /* memory the queue pins (tcp_ooo_charge) */
 	struct tcp_sockopts opts;
 
 	/* Congestion control (RFC 5681, 6582), bytes. */
@@ -196,6 +197,9 @@ struct tcp_conn {
 	uint32_t dupacks;
 	uint32_t recover;
 	uint32_t bytes_acked;                   /* congestion avoidance accumulator */
+	uint32_t max_flight;                    /* most bytes in flight in the current window */
+	uint32_t max_flight_seq;                /* ... measured until SND.UNA passes this */
+	bool cwnd_limited;                      /* the last send stopped at cwnd */
 
 	/* RTT and RTO (RFC 6298), microseconds. */
 	uint32_t srtt_us, rttvar_us, rto_us;
@@ -210,7 +214,8 @@ struct tcp_conn {
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
 	usec_t last_rcv;                        /* for keepalive */
-	usec_t last_oow_ack;                    /* last ACK for an unacceptable segment (rate limit) */
+	usec_t last_oow_ack;
+	usec_t rtx_since;                       /* first RTO of the current loss episode (TCP_USER_TIMEOUT) */                    /* last ACK for an unacceptable segment (rate limit) */
 
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;
