@@ -224,7 +224,12 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		int e = tcp_conn_take_error(s->conn);
 		if (e)
 			return -e;
-		return -EISCONN;
+		if (!tcp_conn_failed_open(s->conn))
+			return -EISCONN;
+		/* Linux: after a failed connect the socket is unconnected again: start over. */
+		tcp_close(s->conn);
+		s->conn = NULL;
+		s->kind = TS_NEW;
 	}
 	int err = 0;
 	struct tcp_conn *c = tcp_connect(sl->tcp, s->laddr, s->lport, ntohl(addr->sin_addr.s_addr),
@@ -329,6 +334,23 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		s->opts.linger_s = o->linger_s;
 		return 0;
 	}
+	if (level == IPPROTO_IP) {
+		/* Linux's IP-level options take a char as well as an int (do_ip_setsockopt). */
+		if (!val || len < 1)
+			return -EINVAL;
+		v = len >= (socklen_t)sizeof(int) ? *(const int *)val : *(const unsigned char *)val;
+		switch (name) {
+		case IP_TOS:
+			o->tos = (uint8_t)v;
+			s->opts.tos = o->tos;
+			return 0;
+		case IP_MTU_DISCOVER:
+		case IP_RECVERR:
+			return 0; /* accepted: TCP always sets DF and has no error queue */
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
 	int rc = ts_int_arg(val, len, &v);
 	if (rc)
 		return rc;
@@ -339,6 +361,9 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			break;
 		case SO_KEEPALIVE:
 			o->keepalive = v != 0;
+			break;
+		case SO_ZEROCOPY:
+			o->zerocopy = v != 0; /* accepted; MSG_ZEROCOPY sends are copies */
 			break;
 		case SO_RCVBUF:
 		case SO_SNDBUF: {
@@ -374,6 +399,26 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 				return -EINVAL;
 			o->user_mss = (uint16_t)v;
 			break;
+		case TCP_DEFER_ACCEPT: {
+			/* Linux secs_to_retrans: seconds become SYN-ACK retransmissions (1 s doubling). */
+			uint32_t res = 0, period = 1, t = 1;
+			if (v > 0) {
+				res = 1;
+				while ((uint32_t)v > period && res < 255) {
+					res++;
+					t = t * 2 > 120 ? 120 : t * 2;
+					period += t;
+				}
+			}
+			o->defer_accept = (uint8_t)res;
+			break;
+		}
+		case TCP_USER_TIMEOUT:
+			if (v < 0)
+				return -EINVAL;
+			o->user_timeout_ms = (uint32_t)v;
+			break;
+
 		default:
 			return -ENOPROTOOPT;
 		}
@@ -414,6 +459,25 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, (int)o->sndbuf);
 		case SO_TYPE:
 			return ts_put_int(val, len, SOCK_STREAM);
+#ifdef SO_MEMINFO
+		case SO_MEMINFO: {
+			/* Linux's u32[SK_MEMINFO_VARS]: rmem_alloc, rcvbuf, wmem_alloc, sndbuf,
+			 * fwd_alloc, wmem_queued, optmem, backlog, drops (linux/sock_diag.h). */
+			uint32_t mi[9] = { 0 };
+			mi[1] = o->rcvbuf;
+			mi[3] = o->sndbuf;
+			if (s->kind == TS_CONN) {
+				mi[0] = (uint32_t)tcp_inq(s->conn);
+				mi[5] = tcp_conn_sndq_len(s->conn);
+			}
+			if (!val || !len)
+				return -EFAULT;
+			socklen_t n = *len < (socklen_t)sizeof(mi) ? *len : (socklen_t)sizeof(mi);
+			memcpy(val, mi, (size_t)n);
+			*len = n;
+			return 0;
+		}
+#endif
 		case SO_ACCEPTCONN:
 			return ts_put_int(val, len, s->kind == TS_LISTENER);
 		case SO_ERROR: {
@@ -441,6 +505,9 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->nodelay);
 		case TCP_CORK:
 			return ts_put_int(val, len, o->cork);
+		case TCP_USER_TIMEOUT:
+			return ts_put_int(val, len, (int)o->user_timeout_ms);
+
 		case TCP_INFO: {
 			struct tcp_info ti;
 			if (!val || !len)

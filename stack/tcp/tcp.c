@@ -63,6 +63,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->syn_retries = 6;
 	cfg->synack_retries = 5;
 	cfg->retries2 = 15;
+	cfg->orphan_retries = 8;
 	cfg->somaxconn = 4096;
 	cfg->time_wait_ms = 60000;
 	cfg->fin_timeout_ms = 60000;
@@ -74,6 +75,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->init_cwnd_segs = 10;
 	cfg->challenge_ack_limit = 1000;
 	cfg->ooo_max_segs = 256;
+	cfg->max_tw_buckets = 262144;
 	cfg->keepalive_time_s = 7200;
 	cfg->keepalive_intvl_s = 75;
 	cfg->keepalive_probes = 9;
@@ -320,6 +322,8 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
 		tl->ctr.CurrEstab--;
 	if (!was && is)
 		tl->ctr.CurrEstab++;
+	if (s == TCPS_ESTABLISHED)
+		c->flags |= TCP_F_WAS_ESTAB;
 	c->state = s;
 }
 
@@ -339,6 +343,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 	c->hn.kind = TCP_HK_CONN;
 	c->state = TCPS_CLOSED;
 	c->opts = *o;
+	c->tos = o->tos;
 	c->mss = TCP_MSS_DEFAULT;
 	c->peer_mss = TCP_MSS_DEFAULT;
 	c->adv_mss = tcp_adv_mss(tl);
@@ -366,6 +371,7 @@ void tcp_conn_free(struct tcp_conn *c)
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
 	pbuf_queue_purge(&c->ooo);
+	c->ooo_truesize = 0;
 	if (c->all_prev)
 		c->all_prev->all_next = c->all_next;
 	else
@@ -384,6 +390,7 @@ void tcp_conn_done(struct tcp_conn *c)
 	tcp_conn_timers_cancel(c);
 	tcp_hash_remove(&c->tl->conns, &c->hn);
 	pbuf_queue_purge(&c->ooo);
+	c->ooo_truesize = 0;
 	c->flags |= TCP_F_RCV_SHUT | TCP_F_SND_SHUT;
 	tcp_ring_free(&c->sndq);
 	if (c->flags & TCP_F_ORPHAN)
@@ -414,10 +421,18 @@ void tcp_conn_abort(struct tcp_conn *c, int err)
 void tcp_enter_time_wait(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
-	struct tcp_tw *tw = calloc(1, sizeof(*tw));
+	struct tcp_tw *tw = NULL;
 
 	tcp_set_state(c, TCPS_TIME_WAIT);
-	tl->ctr.TimeWaitCreated++;
+	/* Bounded like Linux's tcp_max_tw_buckets: past it the connection just closes. */
+	if (tl->ntw < tl->cfg.max_tw_buckets)
+		tw = calloc(1, sizeof(*tw));
+	else
+		tl->ctr.TimeWaitOverflow++;
+	if (tw) {
+		tl->ntw++;
+		tl->ctr.TimeWaitCreated++;
+	}
 	if (tw) {
 		tw->hn = c->hn;
 		tw->hn.kind = TCP_HK_TW;
@@ -440,6 +455,7 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 	c->state = TCPS_CLOSED; /* no log line: TIME-WAIT lives on in tw */
 	tcp_conn_timers_cancel(c);
 	pbuf_queue_purge(&c->ooo);
+	c->ooo_truesize = 0;
 	tcp_ring_free(&c->sndq);
 	c->flags |= TCP_F_SND_SHUT | TCP_F_RCV_SHUT;
 	if (c->flags & TCP_F_ORPHAN)
@@ -638,6 +654,11 @@ bool tcp_conn_is_connected(const struct tcp_conn *c)
 	return c->state >= TCPS_ESTABLISHED || (c->state == TCPS_CLOSED && (c->flags & TCP_F_FIN_RCVD));
 }
 
+bool tcp_conn_failed_open(const struct tcp_conn *c)
+{
+	return c->state == TCPS_CLOSED && !(c->flags & TCP_F_WAS_ESTAB);
+}
+
 bool tcp_conn_connecting(const struct tcp_conn *c)
 {
 	return c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED;
@@ -695,7 +716,7 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	/* Linux ca_state: 0 Open, 1 Disorder, 3 Recovery, 4 Loss. */
 	ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
 	ti->tcpi_retransmits = c->retries;
-	ti->tcpi_probes = (c->flags & TCP_F_PERSIST) ? c->backoff : c->ka_probes;
+	ti->tcpi_probes = c->probes_out ? c->probes_out : (c->flags & TCP_F_PERSIST) ? c->backoff : c->ka_probes;
 	ti->tcpi_backoff = c->backoff;
 	ti->tcpi_options = (uint8_t)((c->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (c->sack_ok ? TCPI_OPT_SACK : 0) |
 	                             (c->wscale_ok ? TCPI_OPT_WSCALE : 0));

@@ -81,9 +81,10 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, bool more)
 	uint32_t space = tcp_ring_space(&c->sndq, cap);
 	if (space == 0)
 		return -EAGAIN;
-	if (tcp_ring_reserve(&c->sndq, cap) != 0)
+	uint32_t want = len < space ? (uint32_t)len : space;
+	if (tcp_ring_make_room(&c->sndq, c->sndq.len + want, cap) != 0)
 		return -ENOMEM;
-	uint32_t n = tcp_ring_write(&c->sndq, buf, len < space ? (uint32_t)len : space);
+	uint32_t n = tcp_ring_write(&c->sndq, buf, want);
 	if (more)
 		c->flags |= TCP_F_MORE;
 	else
@@ -96,8 +97,10 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 {
 	if (c->rcvq.len) {
 		uint32_t n = tcp_ring_read(&c->rcvq, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
-		if (!peek)
+		if (!peek) {
+			tcp_ring_release_if_empty(&c->rcvq);
 			tcp_rcv_window_update(c);
+		}
 		return (long)n;
 	}
 	if (len == 0)
@@ -116,6 +119,11 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 uint32_t tcp_inq(const struct tcp_conn *c)
 {
 	return c->rcvq.len;
+}
+
+uint32_t tcp_conn_sndq_len(const struct tcp_conn *c)
+{
+	return c->sndq.len;
 }
 
 /* RFC 9293 3.10.4 CLOSE for the sending side: queue the FIN after the data. */

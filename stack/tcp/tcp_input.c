@@ -233,6 +233,11 @@ static int tcp_step_syn(struct tcp_conn *c, struct tcp_seg *seg)
 
 static void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked)
 {
+	/* RFC 7661 / Linux tcp_is_cwnd_limited: grow only a window that is being used; in
+	 * slow start, up to twice the most that was in flight. */
+	bool limited = c->cwnd_limited || (c->cwnd < c->ssthresh && c->cwnd < 2u * c->max_flight);
+	if (!limited)
+		return;
 	/* RFC 5681 3.1: slow start grows by what was acked (at most one MSS per ACK, L=1 as
 	 * Linux), congestion avoidance by about one MSS per round trip. */
 	if (c->cwnd < c->ssthresh) {
@@ -317,6 +322,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
 
 		tcp_ring_drop(&c->sndq, data);
+		tcp_ring_release_if_empty(&c->sndq);
 		/* RTT (RFC 6298 3, RFC 7323 4.1): the echoed timestamp is immune to Karn's
 		 * ambiguity; without timestamps, the one timed segment if it was not resent. */
 		if (c->ts_ok && seg->h.opts.has_ts && seg->h.opts.ts_ecr) {
@@ -415,6 +421,13 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	return TCP_IN_CONT;
 }
 
+/* What an out-of-order pbuf costs: a small pbuf pins its whole 2 KiB whatever it holds; a
+ * large one (a reassembled or GRO datagram) about its payload. */
+static uint32_t tcp_ooo_charge(const struct pbuf *pb)
+{
+	return pb->cap <= PBUF_SMALL_CAP ? pb->cap : pb->len + 512u;
+}
+
 /* Moves queued out-of-order segments that now fit onto the receive ring. */
 static bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 {
@@ -422,9 +435,14 @@ static bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 	struct pbuf *pb;
 	while ((pb = c->ooo.head) && seq_leq(pb->user, c->rcv.nxt)) {
 		pbuf_queue_pop(&c->ooo);
+		c->ooo_truesize -= tcp_ooo_charge(pb);
 		uint32_t end = pb->user + pb->len;
 		if (seq_gt(end, c->rcv.nxt)) {
 			uint32_t skip = c->rcv.nxt - pb->user;
+			if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + pb->len - skip, tcp_rcvbuf_cap(c)) != 0) {
+				pbuf_free(pb); /* no memory: the peer will retransmit it */
+				continue;
+			}
 			uint32_t n = tcp_ring_write(&c->rcvq, pb->data + skip, pb->len - skip);
 			c->rcv.nxt += n;
 		}
@@ -441,11 +459,25 @@ static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq
 {
 	struct tcp_layer *tl = c->tl;
 	struct pbuf *pb = seg->pb;
-	if (c->ooo.count >= tl->cfg.ooo_max_segs || c->ooo.bytes + len > tcp_rcvbuf_cap(c)) {
+	/* Linux (tcp_data_queue_ofo -> tcp_rcvbuf_grow): an accepted connection whose buffer fills
+	 * with out-of-order data gets a bigger buffer, unless SO_RCVBUF fixed it. */
+	if (!c->opts.rcvbuf_locked && !c->lis && c->ooo.bytes + c->rcvq.len + len > c->opts.rcvbuf / 2 &&
+	    c->opts.rcvbuf < tl->cfg.rmem_max) {
+		uint64_t nb = 2ull * c->opts.rcvbuf;
+		c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
+	}
+	/* Bounded three ways (Linux charges truesize against the buffer and prunes): by
+	 * segments, by the buffer counting each pbuf's whole storage (tiny segments cannot pin
+	 * many 2 KiB buffers), and by the shared pool: out-of-order data never takes the last
+	 * quarter of it, which the stack needs to receive at all. */
+	const struct pbuf_class *pc = &tl->core->pool.cls[pb->cls];
+	pbuf_trim(pb, len);
+	uint64_t truesize = (uint64_t)c->ooo_truesize + tcp_ooo_charge(pb);
+	if (c->ooo.count >= tl->cfg.ooo_max_segs || c->ooo.bytes + len > tcp_rcvbuf_cap(c) ||
+	    truesize > tcp_rcvbuf_cap(c) || (uint64_t)pc->in_use * 4 > (uint64_t)pc->max * 3) {
 		tl->ctr.drop_ooo_full++;
 		return;
 	}
-	pbuf_trim(pb, len);
 	pb->user = seq;
 	pb->flags = (uint8_t)((pb->flags & ~TCP_PB_FIN) | (fin ? TCP_PB_FIN : 0));
 	struct pbuf **pp = &c->ooo.head, *prev = NULL;
@@ -463,6 +495,7 @@ static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq
 		c->ooo.tail = pb;
 	c->ooo.count++;
 	c->ooo.bytes += len;
+	c->ooo_truesize += tcp_ooo_charge(pb);
 	seg->pb = NULL; /* the queue owns it now */
 	tl->ctr.OutOfOrderQueued++;
 }
@@ -521,7 +554,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.DupAcksSent++;
 		return false;
 	}
-	if (tcp_ring_reserve(&c->rcvq, tcp_rcvbuf_cap(c)) != 0) {
+	if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c)) != 0) {
 		tl->ctr.drop_no_memory++;
 		return false;
 	}
@@ -688,6 +721,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 		/* Linux (tcp_rfc1337 = 0) lets a RST end TIME-WAIT early. */
 		timer_cancel(&tl->core->timers, &tw->timer);
 		tcp_hash_remove(&tl->conns, &tw->hn);
+		tl->ntw--;
 		free(tw);
 		goto out;
 	}
@@ -700,6 +734,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 		if (newer && l) {
 			timer_cancel(&tl->core->timers, &tw->timer);
 			tcp_hash_remove(&tl->conns, &tw->hn);
+			tl->ntw--;
 			free(tw);
 			tl->ctr.TimeWaitRecycled++;
 			tcp_listen_input(l, seg);

@@ -150,6 +150,9 @@ struct tcp_tw {
 #define TCP_F_SND_SHUT    0x2000u
 #define TCP_F_PUSH_ONCE   0x4000u   /* TCP_NODELAY was set: push what waits, even corked */
 #define TCP_F_MORE        0x8000u   /* the last send() had MSG_MORE: like a cork, no PSH */
+#define TCP_F_WAS_ESTAB   0x10000u  /* reached ESTABLISHED once (a failed connect may be retried) */
+#define TCP_F_LOCAL_FAIL  0x20000u  /* rtx timer is the resource probe: the layers below refused a segment */
+#define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 struct tcp_conn {
 	struct tcp_hnode hn;
@@ -189,6 +192,7 @@ struct tcp_conn {
 	struct tcp_ring sndq;                   /* bytes from snd.una: unacknowledged, then unsent */
 	struct tcp_ring rcvq;                   /* in-order bytes not yet read */
 	struct pbuf_queue ooo;                  /* out of order, sorted by seq (pb->user = seq) */
+	uint32_t ooo_truesize;                  /* memory the queue pins (tcp_ooo_charge) */
 	struct tcp_sockopts opts;
 
 	/* Congestion control (RFC 5681, 6582), bytes. */
@@ -196,6 +200,9 @@ struct tcp_conn {
 	uint32_t dupacks;
 	uint32_t recover;
 	uint32_t bytes_acked;                   /* congestion avoidance accumulator */
+	uint32_t max_flight;                    /* most bytes in flight in the current window */
+	uint32_t max_flight_seq;                /* ... measured until SND.UNA passes this */
+	bool cwnd_limited;                      /* the last send stopped at cwnd */
 
 	/* RTT and RTO (RFC 6298), microseconds. */
 	uint32_t srtt_us, rttvar_us, rto_us;
@@ -210,7 +217,10 @@ struct tcp_conn {
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
 	usec_t last_rcv;                        /* for keepalive */
-	usec_t last_oow_ack;                    /* last ACK for an unacceptable segment (rate limit) */
+	usec_t last_oow_ack;
+	usec_t rtx_since;
+	uint8_t probes_out;                     /* resource probes since the last successful send */
+	usec_t probes_since;                    /* first resource probe (TCP_USER_TIMEOUT) */                       /* first RTO of the current loss episode (TCP_USER_TIMEOUT) */                    /* last ACK for an unacceptable segment (rate limit) */
 
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;
@@ -245,6 +255,11 @@ uint32_t tcp_isn(const struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uin
 
 /* ---- tcp_buf.c ---- */
 int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap);
+#define TCP_RING_MIN 4096u
+/* Grows the ring (doubling from TCP_RING_MIN, at most max) so it holds `need` bytes. */
+int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
+/* Frees a small ring that has drained (idle connections then hold no buffer). */
+void tcp_ring_release_if_empty(struct tcp_ring *r);
 void tcp_ring_free(struct tcp_ring *r);
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
@@ -293,6 +308,7 @@ void tcp_conn_timers_cancel(struct tcp_conn *c);
 void tcp_rearm_rtx(struct tcp_conn *c);
 void tcp_arm_delack(struct tcp_conn *c);
 void tcp_arm_persist(struct tcp_conn *c);
+void tcp_arm_local_probe(struct tcp_conn *c);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
 void tcp_arm_keepalive(struct tcp_conn *c);
 void tcp_arm_misc(struct tcp_conn *c, usec_t when);

@@ -50,7 +50,14 @@ static usec_t tcp_backoff_us(const struct tcp_conn *c, uint32_t max_ms)
 void tcp_rearm_rtx(struct tcp_conn *c)
 {
 	c->flags &= ~TCP_F_PERSIST;
-	timer_arm(&c->tl->core->timers, &c->rtx_timer, c->tl->core->now + tcp_backoff_us(c, c->tl->cfg.rto_max_ms));
+	usec_t when = c->tl->core->now + tcp_backoff_us(c, c->tl->cfg.rto_max_ms);
+	if (c->opts.user_timeout_ms && c->retries) {
+		/* Linux tcp_clamp_rto_to_user_timeout: fire no later than the user timeout. */
+		usec_t end = c->rtx_since + (usec_t)c->opts.user_timeout_ms * USEC_PER_MS;
+		if (end < when)
+			when = end > c->tl->core->now ? end : c->tl->core->now + 1;
+	}
+	timer_arm(&c->tl->core->timers, &c->rtx_timer, when);
 }
 
 void tcp_arm_persist(struct tcp_conn *c)
@@ -59,6 +66,22 @@ void tcp_arm_persist(struct tcp_conn *c)
 	usec_t d = tcp_backoff_us(c, TCP_PERSIST_MAX_MS);
 	usec_t min = (usec_t)c->tl->cfg.rto_min_ms * USEC_PER_MS;
 	timer_arm(&c->tl->core->timers, &c->rtx_timer, c->tl->core->now + (d < min ? min : d));
+}
+
+/* First after the RTO, then every 500 ms, never past TCP_USER_TIMEOUT (Linux probe0). */
+void tcp_arm_local_probe(struct tcp_conn *c)
+{
+	usec_t now = c->tl->core->now;
+	usec_t d = c->probes_out ? (usec_t)TCP_RESOURCE_PROBE_MS * USEC_PER_MS : c->rto_us;
+	if (d < (usec_t)c->tl->cfg.rto_min_ms * USEC_PER_MS)
+		d = (usec_t)c->tl->cfg.rto_min_ms * USEC_PER_MS;
+	if (c->opts.user_timeout_ms && c->probes_since) {
+		usec_t end = c->probes_since + (usec_t)c->opts.user_timeout_ms * USEC_PER_MS;
+		if (now + d > end)
+			d = end > now ? end - now : 1;
+	}
+	c->flags |= TCP_F_PERSIST | TCP_F_LOCAL_FAIL;
+	timer_arm(&c->tl->core->timers, &c->rtx_timer, now + d);
 }
 
 void tcp_arm_delack(struct tcp_conn *c)
@@ -115,6 +138,24 @@ static void tcp_timeout(struct tcp_conn *c)
 static void tcp_persist_fire(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
+	if (c->flags & TCP_F_LOCAL_FAIL) {
+		/* Linux tcp_probe_timer for a local failure: give up after the user timeout
+		 * (measured from the first probe) or retries2 probes; otherwise try again. */
+		c->flags &= ~(TCP_F_PERSIST | TCP_F_LOCAL_FAIL);
+		usec_t now = tl->core->now;
+		if (!c->probes_since)
+			c->probes_since = now ? now : 1;
+		else if (c->opts.user_timeout_ms && now - c->probes_since >= (usec_t)c->opts.user_timeout_ms * USEC_PER_MS)
+			goto abort;
+		if (c->probes_out >= tl->cfg.retries2)
+			goto abort;
+		c->probes_out++;
+		tcp_output(c);
+		return;
+abort:
+		tcp_timeout(c);
+		return;
+	}
 	c->flags &= ~TCP_F_PERSIST;
 	uint32_t off = c->snd.nxt - c->snd.una;
 	uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
@@ -130,6 +171,11 @@ static void tcp_persist_fire(struct tcp_conn *c)
 		c->snd.nxt += len;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
 		tcp_rearm_rtx(c);
+		return;
+	}
+	if ((c->flags & TCP_F_ORPHAN) && c->backoff >= tl->cfg.orphan_retries) {
+		/* Linux tcp_probe_timer: a closed socket does not probe a zero window forever. */
+		tcp_timeout(c);
 		return;
 	}
 	tl->ctr.PersistProbes++;
@@ -165,10 +211,16 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 	}
 	if (c->snd.una == c->snd.max)
 		return; /* nothing outstanding (raced with an ACK) */
-	if (++c->retries > tl->cfg.retries2) {
+	if (c->retries == 0)
+		c->rtx_since = tl->core->now;
+	/* RFC 5482 / Linux: TCP_USER_TIMEOUT replaces the retry count when set. */
+	if (c->opts.user_timeout_ms ? tl->core->now - c->rtx_since >= (usec_t)c->opts.user_timeout_ms * USEC_PER_MS
+	                            : c->retries + 1u > ((c->flags & TCP_F_ORPHAN) ? tl->cfg.orphan_retries
+	                                                                             : tl->cfg.retries2)) {
 		tcp_timeout(c);
 		return;
 	}
+	c->retries++;
 	/* RFC 5681 3.1 (4): after a timeout, ssthresh = max(FlightSize / 2, 2 SMSS) and cwnd
 	 * = one segment; RFC 6298 5.5: back off; 5.4: retransmit the earliest segment, and the
 	 * rest follows in slow start (go-back-N from SND.UNA). */
@@ -230,9 +282,19 @@ void tcp_req_timer_fire(struct timer *t, usec_t now)
 {
 	struct tcp_req *r = container_of(t, struct tcp_req, timer);
 	struct tcp_layer *tl = r->lis->tl;
-	if (r->retrans >= tl->cfg.synack_retries) {
+	uint32_t defer = r->lis->opts.defer_accept;
+	uint32_t limit = tl->cfg.synack_retries;
+	if (r->acked && defer > limit)
+		limit = defer;
+	if (r->retrans >= limit) {
 		tl->ctr.SynAckTimeouts++;
 		tcp_req_free(r);
+		return;
+	}
+	if (r->acked && defer && r->retrans + 1u < defer) {
+		/* Linux syn_ack_recalc: a deferred, acknowledged request waits quietly. */
+		r->retrans++;
+		timer_arm(&tl->core->timers, &r->timer, now + ((usec_t)tl->cfg.rto_init_ms * USEC_PER_MS << r->retrans));
 		return;
 	}
 	r->retrans++;
@@ -248,5 +310,6 @@ void tcp_tw_timer_fire(struct timer *t, usec_t now)
 	(void)now;
 	tw->tl->ctr.TimeWaitExpired++;
 	tcp_hash_remove(&tw->tl->conns, &tw->hn);
+	tw->tl->ntw--;
 	free(tw);
 }

@@ -152,7 +152,7 @@ static void test_unsupported_and_ignored(void **state)
 	(void)state;
 	struct drill_report rep;
 	run_text("`sysctl -q net.ipv4.tcp_frto=2 net.ipv4.tcp_sack=1`\n" LISTEN
-	         "+0 %{ assert tcpi_snd_cwnd == 10 }%\n",
+	         "+0 %{ import os }%\n",
 	         &rep);
 	assert_false(rep.passed);
 	assert_true(rep.unsupported);
@@ -164,6 +164,20 @@ static void test_unsupported_and_ignored(void **state)
 	assert_true(rep.unsupported);
 	run_text(LISTEN "+0 `nstat -s | grep TcpExtNoSuchCounter | grep -q \" 1 \"`\n", &rep);
 	assert_true(rep.unsupported);
+}
+
+/* %{ }% blocks see the connection's tcp_info; a false assert fails the script on its line. */
+static void test_code_blocks(void **state)
+{
+	(void)state;
+	struct drill_report rep;
+	run_text(HANDSHAKE "+0 %{ assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd }%\n"
+	                   "+0 %{ assert tcpi_state == TCP_ESTABLISHED and tcpi_snd_mss == 1460 }%\n",
+	         &rep);
+	if (!rep.passed)
+		fail_msg("line %d: %s", rep.line, rep.msg);
+	expect_fail(HANDSHAKE "+0 %{ assert tcpi_snd_cwnd == 11, tcpi_snd_cwnd }%\n", 9,
+	            "assert tcpi_snd_cwnd == 11 failed: 10");
 }
 
 /* nstat reads tapstack's counters under Linux's names; tc's "pfifo limit 0" drops every frame. */
@@ -196,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_virtual_time),
 		cmocka_unit_test(test_unsupported_and_ignored),
 		cmocka_unit_test(test_nstat_and_qdisc),
+		cmocka_unit_test(test_code_blocks),
 	};
 	return cmocka_run_group_tests_name("drill_runner", tests, NULL, NULL);
 }
