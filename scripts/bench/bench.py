@@ -332,17 +332,27 @@ def run_wrk(t, cfg, close, path):
     c0 = t.server_cpu()
     rc, out, err, ccpu, _ = run_measured(t.client(*cmd, t.url(path)), cfg.wrk_s + 15)
     scpu = t.server_cpu() - c0
-    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    r = re.search(r"(\d+) requests in ([\d.]+)s", out)
-    if rc != 0 or not m or not r:
+    if rc != 0:
         raise BenchFail("wrk rc=%d %s" % (rc, (err or out).strip()[-120:]))
+    rps, reqs, errors = parse_wrk(out)
+    return rps, reqs, scpu, ccpu, errors
+
+
+def parse_wrk(out):
+    """(requests/s, requests, errors) from wrk's report; errors = non-2xx/3xx answers plus
+    socket errors (connect, read, write, timeout). Raises BenchFail when it is not a report
+    or no request completed."""
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    r = re.search(r"(\d+) requests in ([\d.]+)(m?s|m)\b", out)
+    if not m or not r:
+        raise BenchFail("no wrk report: %s" % out.strip()[-120:])
     reqs = int(r.group(1))
     if reqs == 0:
         raise BenchFail("wrk completed no request")
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
-    return float(m.group(1)), reqs, scpu, ccpu, errors
+    return float(m.group(1)), reqs, errors
 
 
 def w_keepalive(t, cfg):
@@ -939,6 +949,7 @@ def main():
         runner.log("  note: " + note)
 
     samples, failures, skip = {}, {}, set()
+    client_errors = {}       # (target, workload) -> wrk errors summed over the repetitions
 
     def record(tkey, res, ref2name=None):
         for k, v in res.items():
@@ -982,6 +993,8 @@ def main():
                     res = f(t, cfg)
                     record(tkey, res, rname)
                     errs = res.get("_errors", 0)
+                    if errs:
+                        client_errors[(tkey, name)] = client_errors.get((tkey, name), 0) + errs
                     runner.log("  rep %d %-8s %s%s" % (rep + 1, tkey, " ".join(
                         "%s=%s" % (k, fmt(v)) for k, v in res.items() if not k.startswith("_")),
                         " (errors %d)" % errs if errs else ""))
@@ -1009,6 +1022,7 @@ def main():
             "topology": {"tapstack": "%s: TAP, kernel side %s, tapstack %s" % (ns_ts, TS_PEER, TS_ADDR),
                          "kernel": "%s %s <-veth-> %s %s" % (ns_kc, K_PEER, ns_ks, K_ADDR)}}
     meta["tapstack_crashes"] = ts.crashes
+    meta["client_errors"] = {"%s/%s" % k: v for k, v in client_errors.items()}
     meta["profiles"] = profiles
     res = build_results(cfg, samples, failures, [ts, kern, ngx, ipf], meta)
     with open(os.path.join(cfg.out, "results.json"), "w") as f:
@@ -1043,6 +1057,8 @@ def main():
             print("%s: %s" % (t.key, t.unavailable))
     for why in ts.crashes:
         print("tapstack crashed during the run: " + why)
+    for (tk, wl), n in sorted(client_errors.items()):
+        print("wrk reported %d errors (non-2xx or socket errors) against %s in %s" % (n, tk, wl))
     for (tk, key), why in sorted(failures.items()):
         if not samples.get((tk, key)) and not (tk == "tapstack" and ts.unavailable):
             print("failed %s %s: %s" % (tk, key, why))
