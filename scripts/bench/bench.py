@@ -51,7 +51,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 # Debian package for each tool the benchmark runs.
 PACKAGES = {"wrk": "wrk", "curl": "curl", "gnuplot": "gnuplot-nox", "nginx": "nginx-light",
-            "iperf3": "iperf3"}
+            "iperf3": "iperf3", "ethtool": "ethtool"}
+VETH_OFFLOADS = ("tso", "gso", "gro", "tx", "rx")   # what "plain frames" turns off on the veth
 
 
 class BenchFail(Exception):
@@ -66,6 +67,7 @@ class Runner:
         self.tag, self.tmp, self.logdir, self.verbose = tag, tmp, logdir, verbose
         self.procs = []          # long-running Popen objects (servers, holders, perf)
         self.netns = []          # namespaces we created
+        self.veth = ()           # ((namespace, device), ...) of the kernel pair
         self.cleaned = False
 
     def log(self, msg):
@@ -431,6 +433,10 @@ def w_iperf(t, cfg, reverse):
 ROWS = [
     ("download_gbps", "bulk download (1 conn)", "Gbit/s", "higher", "curl GET /bytes/N > /dev/null"),
     ("upload_gbps", "bulk upload (1 conn)", "Gbit/s", "higher", "benchcli upload -> discard"),
+    ("download_gbps_plain", "download, kernel w/o offloads", "Gbit/s", "higher",
+     "as above; veth ethtool -K tso gso gro tx rx off"),
+    ("upload_gbps_plain", "upload, kernel w/o offloads", "Gbit/s", "higher",
+     "as above; veth ethtool -K tso gso gro tx rx off"),
     ("keepalive_rps", "HTTP keep-alive, 32 conns", "req/s", "higher", "wrk -c32, 100-byte body"),
     ("close_rps", "HTTP Connection: close, 32", "req/s=conn/s", "higher", "wrk -c32 -H 'Connection: close'"),
     ("rtt_median", "1-byte echo RTT median", "us", "lower", "benchcli rtt (TCP_NODELAY)"),
@@ -487,7 +493,26 @@ def setup_netns(runner, pid):
     for ns in (ts, kc):
         runner.sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w",
                   "net.ipv4.ip_local_port_range=1024 65000", "net.ipv4.tcp_tw_reuse=1")
+    runner.veth = ((kc, va), (ks, vb))
     return ts, kc, ks, tap
+
+
+def veth_offloads(runner, on):
+    """Turns the veth pair's segmentation, GRO and checksum offloads on or off (ethtool -K),
+    so the kernel can also be measured with plain 1500-byte frames, like tapstack's TAP."""
+    for ns, dev in runner.veth:
+        runner.sh("ip", "netns", "exec", ns, "ethtool", "-K", dev,
+                  *[x for o in VETH_OFFLOADS for x in (o, "on" if on else "off")], check=False)
+
+
+def w_plain(t, cfg, runner, fn):
+    """One kernel sample of a bulk workload with the veth's offloads off, then on again."""
+    veth_offloads(runner, False)
+    try:
+        res = fn(t, cfg)
+    finally:
+        veth_offloads(runner, True)
+    return {k + "_plain" if not k.startswith("_") else k: v for k, v in res.items()}
 
 
 def start_tapstack(runner, cfg, ns, tap):
@@ -721,7 +746,8 @@ def build_results(cfg, samples, failures, targets, meta):
     for key, name, unit, better, tool in ROWS:
         entry = {"metric": key, "workload": name, "unit": unit, "better": better, "tool": tool}
         for tk in ("tapstack", "kernel", "ref2"):
-            s = summarize(samples.get((tk, key), []))
+            skey = key[:-len("_plain")] if tk == "tapstack" and key.endswith("_plain") else key
+            s = summarize(samples.get((tk, skey), []))
             entry[tk] = s
             if s is None and failures.get((tk, key)):
                 entry[tk + "_error"] = failures[(tk, key)]
@@ -883,7 +909,7 @@ def parse_args():
     ap.add_argument("--quick", action="store_true", help="smoke run, under a minute")
     ap.add_argument("--reps", type=int, help="repetitions per workload and target")
     ap.add_argument("--build", default="build", help="build directory (tapstack, benchcli)")
-    ap.add_argument("--only", default="", help="comma list: download,upload,keepalive,close,rtt,idle")
+    ap.add_argument("--only", default="", help="comma list: download,upload,plain,keepalive,close,rtt,idle")
     ap.add_argument("--profile", action="store_true", help="perf record tapstack (download, keep-alive)")
     ap.add_argument("--kernel-cmd", default="", help="kernel-side server command (ports 80/7/9)")
     ap.add_argument("--tapstack-args", default="", help="extra arguments for build/tapstack")
@@ -968,6 +994,7 @@ def main():
          [(ngx, "nginx", w_download), (ipf, "iperf3", lambda t, c: w_iperf(t, c, True))]),
         ("upload", w_upload, ["upload_gbps", "upload_cpu_server", "upload_cpu_total"],
          [(ipf, "iperf3", lambda t, c: w_iperf(t, c, False))]),
+        ("plain", None, ["download_gbps_plain", "upload_gbps_plain"], []),
         ("keepalive", w_keepalive, ["keepalive_rps", "keepalive_cpu_server", "keepalive_cpu_total"],
          [(ngx, "nginx", w_keepalive)]),
         ("close", w_close, ["close_rps", "close_cpu_server", "close_cpu_total"], [(ngx, "nginx", w_close)]),
@@ -984,6 +1011,11 @@ def main():
         ref = next(((rt, rn, rf) for rt, rn, rf in refs if rt and not rt.unavailable), None)
         for rep in range(reps):
             plan = [("tapstack", ts, fn, None), ("kernel", kern, fn, None)]
+            if name == "plain":
+                # Only the kernel changes here: tapstack's TAP has no offloads to turn off,
+                # so its row reuses the download and upload samples (see build_results).
+                plan = [("kernel", kern, lambda t, c: dict(
+                    w_plain(t, c, runner, w_download), **w_plain(t, c, runner, w_upload)), None)]
             if ref:
                 plan.append(("ref2", ref[0], ref[2], ref[1]))
             for tkey, t, f, rname in plan:
