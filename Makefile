@@ -85,10 +85,15 @@ test-net: all
 test:
 	@scripts/test-all.sh deps check-layering test-unit test-san test-net $(TEST_EXTRA)
 
-demo: all
+# On a fresh machine the packages come first (the build needs cmocka, the demo curl and ping).
+demo:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
-run: all
+run:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all
 	@NETNS=$(NETNS) scripts/run.sh
 
 VALGRIND := valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99
@@ -104,7 +109,7 @@ fuzz:
 	clang $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -I stack -I . \
 		-o $(FUZZ_BUILD)/fuzz_stack_input tests/fuzz/fuzz_stack_input.c $(FUZZ_BUILD)/libtapstack.a
 	@mkdir -p $(FUZZ_BUILD)/corpus
-	$(FUZZ_BUILD)/fuzz_stack_input -max_total_time=$(FUZZ_SECONDS) -max_len=1600 \
+	$(FUZZ_BUILD)/fuzz_stack_input -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		$(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
 clean:

@@ -346,7 +346,8 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 	ssize_t n;
 
 	c->yielded = false;
-	c->base.deadline = srv->now + HTTP_IDLE_TIMEOUT_S;
+	if (!c->lingering) /* a lingering connection keeps its short deadline */
+		c->base.deadline = srv->now + HTTP_IDLE_TIMEOUT_S;
 	for (;;) {
 		int rc = http_send_response(h, c, &budget);
 

@@ -108,7 +108,7 @@ int server_collect(struct server *srv, struct pollfd *fds, int max)
 	server_sweep(srv);
 	srv->npolled = 0;
 	/* At the bound we stop accepting: new connections wait in the stack's accept queue. */
-	if (srv->nconns < srv->max_conns && n < max) {
+	if (srv->nconns < srv->max_conns && srv->now >= srv->accept_paused_until && n < max) {
 		fds[n] = (struct pollfd){ .fd = srv->listen_fd, .events = POLLIN };
 		srv->polled[n++] = NULL;
 	}
@@ -147,9 +147,13 @@ static void server_accept(struct server *srv)
 		fd = net_accept(srv->net, srv->listen_fd, &peer);
 		if (fd == -EAGAIN || fd == -EWOULDBLOCK)
 			return;
+		if (fd == -ECONNABORTED)
+			continue; /* reset while it waited in the queue: take the next one */
 		if (fd < 0) {
-			/* e.g. -ECONNABORTED (reset while queued) or -EMFILE: try again next round. */
-			app_log("%s: accept() failed: %s", srv->name, strerror(-fd));
+			/* Out of descriptors or memory: the queue keeps the clients meanwhile. */
+			app_log("%s: accept() failed: %s; pausing accepts for %d s", srv->name,
+				strerror(-fd), SERVER_ACCEPT_PAUSE_S);
+			srv->accept_paused_until = srv->now + SERVER_ACCEPT_PAUSE_S;
 			return;
 		}
 		c = calloc(1, srv->ops->conn_size);

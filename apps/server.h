@@ -28,6 +28,9 @@
 /* At most this many accept() calls per wake-up, so a connection storm cannot starve the
  * connections already open. */
 #define SERVER_ACCEPT_BATCH 64
+/* After accept() fails for lack of descriptors or memory, leave the listener alone this
+ * long: it stays readable, and retrying at once would only spin. */
+#define SERVER_ACCEPT_PAUSE_S 1
 
 /* The struct that embeds `member` at ptr (each app embeds its struct server). */
 #define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
@@ -66,6 +69,7 @@ struct server {
 	uint32_t rotate;           /* start of the next collect when not all fit */
 	time_t now;                /* monotonic seconds, refreshed by server_collect() */
 	time_t swept;              /* when deadlines were last checked */
+	time_t accept_paused_until; /* see SERVER_ACCEPT_PAUSE_S */
 };
 
 /* Opens the listener on 0.0.0.0:port. Returns 0 or -errno (logged with app_log). */

@@ -464,10 +464,19 @@ static int run(struct program *p)
 	struct options *o = &p->opt;
 	char err[256];
 	struct netdev *dev;
+	/* The control socket first: a second tapstack given the same path stops before it
+	 * touches any device. */
+	int cfd = ctl_listen(o->ctl);
+	if (cfd < 0) {
+		fprintf(stderr, "tapstack: control socket %s: %s\n", o->ctl,
+		        cfd == -EADDRINUSE ? "another tapstack is using it (choose one with --ctl PATH)"
+		                           : strerror(-cfd));
+		return 1;
+	}
 	int rc = tap_open(&dev, o->tap, o->mtu, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tapstack: %s\n", err);
-		return 1;
+		goto fail_ctl;
 	}
 	if (o->pcap || o->trace) {
 		struct pcap_wrap_config pc = {
@@ -480,7 +489,7 @@ static int run(struct program *p)
 		if (pcap_wrap(&w, dev, &pc, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tapstack: --pcap %s\n", err);
 			netdev_close(dev);
-			return 1;
+			goto fail_ctl;
 		}
 		dev = w;
 	}
@@ -502,7 +511,7 @@ static int run(struct program *p)
 	rc = stack_init(&p->stack, &cfg, dev, stack_clock_now());
 	if (rc) {
 		fprintf(stderr, "tapstack: cannot start the stack: %s\n", strerror(-rc));
-		return 1;
+		goto fail_ctl;
 	}
 
 	/* Signals arrive as readable data on a signalfd, so the loop handles them in order. */
@@ -513,10 +522,6 @@ static int run(struct program *p)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
-	int cfd = ctl_listen(o->ctl);
-	if (cfd < 0)
-		fprintf(stderr, "tapstack: control socket %s: %s (tapstack ss/stats will not work)\n", o->ctl,
-		        strerror(-cfd));
 
 
 	struct net net = { .sl = stack_sockets(&p->stack) };
@@ -577,13 +582,16 @@ out:
 	write_stats(&p->stack, stdout, true);
 	fflush(stdout);
 	stack_destroy(&p->stack);     /* closes the capture driver: the pcap file is flushed */
-	if (cfd >= 0) {
-		close(cfd);
-		unlink(o->ctl);
-	}
+	close(cfd);
+	unlink(o->ctl);
 	if (sfd >= 0)
 		close(sfd);
 	return status;
+
+fail_ctl:
+	close(cfd);
+	unlink(o->ctl);
+	return 1;
 }
 
 int main(int argc, char **argv)

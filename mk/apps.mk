@@ -3,13 +3,15 @@
 #   build/tapstack-kernel   the same servers built against the kernel's own sockets
 #                           (apps/net.h with -DNET_KERNEL; see apps/kernel/main.c)
 #   build/bytes-check       checks that stdin is exactly N bytes of the /bytes/N pattern
+#   build/blocking-echo     a thread-per-connection echo server on the blocking facade
 #   build/tests/test_http   the unit test of apps/http_parse.c (apps/*.c are not in the library)
+#   build/tests/test_apps   the servers on an in-process stack pair (links the apps' objects)
 
 # The servers, without the tapstack program: everything in apps/ but apps/tapstack.c.
 KAPP_SRCS := $(filter-out apps/tapstack.c,$(APP_SRCS)) apps/kernel/main.c
 KAPP_OBJS := $(KAPP_SRCS:%.c=$(BUILD)/kernel/%.o)
 
-all: $(BUILD)/tapstack-kernel $(BUILD)/bytes-check
+all: $(BUILD)/tapstack-kernel $(BUILD)/bytes-check $(BUILD)/blocking-echo
 
 $(BUILD)/kernel/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -22,8 +24,17 @@ $(BUILD)/bytes-check: $(BUILD)/tests/net/bytes_check.o $(BUILD)/apps/http_parse.
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^
 
+$(BUILD)/blocking-echo: $(BUILD)/apps/examples/blocking_echo.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/test_http: $(BUILD)/tests/unit/test_http.o $(BUILD)/apps/http_parse.o $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/apps/http_parse.o $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
 
--include $(KAPP_OBJS:.o=.d) $(BUILD)/tests/net/bytes_check.d
+# The servers on a real in-process stack (no root): the apps' objects without the program.
+TEST_APPS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out apps/tapstack.c,$(APP_SRCS)))
+$(BUILD)/tests/test_apps: $(BUILD)/tests/unit/test_apps.o $(TEST_APPS_OBJS) $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_APPS_OBJS) $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
+
+-include $(KAPP_OBJS:.o=.d) $(BUILD)/tests/net/bytes_check.d $(BUILD)/apps/examples/blocking_echo.d

@@ -16,7 +16,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 . tests/net/lib.sh
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B= N=; fi
+say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 # Trace lines written since line $1 of the log, without the kernel's IPv6 chatter and
 # without the TCP layer's own copy of each segment (the in/out frame lines show them).
 since() { tail -n +"$(($1 + 1))" "$STACK_LOG" | grep -v -e 'ethertype 0x86dd' -e ' log tcp in ' -e ' log tcp out '; }

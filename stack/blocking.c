@@ -29,8 +29,8 @@ void blocking_unlock(struct blocking_stack *b)
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* Tells the stack thread to iterate now (a caller queued output or armed a timer). */
-static void blocking_kick(struct blocking_stack *b)
+/* The stack thread iterates now (a caller queued output or armed a timer). */
+void blocking_wake(struct blocking_stack *b)
 {
 	uint64_t one = 1;
 
@@ -106,7 +106,7 @@ void blocking_stop(struct blocking_stack *b)
 	pthread_mutex_lock(&b->lock);
 	b->stop = true;
 	pthread_mutex_unlock(&b->lock);
-	blocking_kick(b);
+	blocking_wake(b);
 	pthread_join(b->thread, NULL);
 	pthread_cond_destroy(&b->changed);
 	pthread_mutex_destroy(&b->lock);
@@ -184,7 +184,7 @@ int blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in 
 	rc = ts_connect(&b->s->sock, fd, addr);
 	if (rc == -EINPROGRESS && blocking_should_wait(b, fd, 0)) {
 		pthread_mutex_unlock(&b->lock);
-		blocking_kick(b); /* the SYN is queued or its timer armed */
+		blocking_wake(b); /* the SYN is queued or its timer armed */
 		pthread_mutex_lock(&b->lock);
 		/* Completion shows as POLLOUT, failure as POLLERR with SO_ERROR (socket.h). */
 		blocking_wait_for(b, fd, POLLOUT);
@@ -193,7 +193,7 @@ int blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in 
 			rc = err > 0 ? -err : err;
 	}
 	pthread_mutex_unlock(&b->lock);
-	blocking_kick(b);
+	blocking_wake(b);
 	return rc;
 }
 
@@ -214,12 +214,12 @@ ssize_t blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t 
 			break;
 		/* The send buffer is full: let the stack send what is queued, then wait for room. */
 		pthread_mutex_unlock(&b->lock);
-		blocking_kick(b);
+		blocking_wake(b);
 		pthread_mutex_lock(&b->lock);
 		blocking_wait_for(b, fd, POLLOUT);
 	}
 	pthread_mutex_unlock(&b->lock);
-	blocking_kick(b);
+	blocking_wake(b);
 	return done > 0 || len == 0 ? (ssize_t)done : n;
 }
 
@@ -233,7 +233,7 @@ ssize_t blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, i
 		blocking_wait_for(b, fd, POLLIN);
 	pthread_mutex_unlock(&b->lock);
 	/* Reading opened the receive window: the stack may owe the peer a window update. */
-	blocking_kick(b);
+	blocking_wake(b);
 	return n;
 }
 
@@ -244,7 +244,7 @@ int blocking_shutdown(struct blocking_stack *b, int fd, int how)
 	pthread_mutex_lock(&b->lock);
 	rc = ts_shutdown(&b->s->sock, fd, how);
 	pthread_mutex_unlock(&b->lock);
-	blocking_kick(b);
+	blocking_wake(b);
 	return rc;
 }
 
@@ -257,7 +257,7 @@ int blocking_close(struct blocking_stack *b, int fd)
 	/* Wake anyone blocked on fd: their retried call now reports -EBADF. */
 	pthread_cond_broadcast(&b->changed);
 	pthread_mutex_unlock(&b->lock);
-	blocking_kick(b);
+	blocking_wake(b);
 	return rc;
 }
 

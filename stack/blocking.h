@@ -51,6 +51,8 @@ void blocking_stop(struct blocking_stack *b);
 /* For anything else (counters, tcp_foreach_sock): hold the lock around it. */
 void blocking_lock(struct blocking_stack *b);
 void blocking_unlock(struct blocking_stack *b);
+/* Makes the stack thread iterate now, e.g. after feeding its device from outside (tests). */
+void blocking_wake(struct blocking_stack *b);
 
 int blocking_socket(struct blocking_stack *b, int domain, int type, int protocol);
 int blocking_bind(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "apps/servers.h"
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
 	int backlog = APP_BACKLOG_DEFAULT;
 	struct net net = { 0 };
 	struct sigaction sa;
+	struct rlimit rl;
 	int napps = 0, i, pass;
 
 	for (pass = 0; pass < 2; pass++) {
@@ -162,6 +164,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* One descriptor per connection: allow as many as the hard limit (often 1024 soft). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kmain_on_signal;
 	sigaction(SIGINT, &sa, NULL);

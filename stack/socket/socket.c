@@ -242,14 +242,14 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags)
 {
 	struct ts_sock *s = ts_get(sl, fd);
-	(void)flags; /* MSG_DONTWAIT / MSG_NOSIGNAL: every call is non-blocking, no signals */
+	/* MSG_DONTWAIT / MSG_NOSIGNAL: every call is non-blocking and raises no signal. */
 	if (!s)
 		return -EBADF;
 	if (s->kind != TS_CONN)
 		return s->kind == TS_NEW ? -EPIPE : -ENOTCONN;
 	if (len && !buf)
 		return -EFAULT;
-	return tcp_send(s->conn, buf, len);
+	return tcp_send(s->conn, buf, len, (flags & MSG_MORE) != 0);
 }
 
 ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags)
@@ -363,6 +363,8 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		switch (name) {
 		case TCP_NODELAY:
 			o->nodelay = v != 0;
+			if (v && s->kind == TS_CONN)
+				tcp_conn_push(s->conn); /* Linux: pushes pending data, even corked */
 			break;
 		case TCP_CORK:
 			o->cork = v != 0;
@@ -439,6 +441,23 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->nodelay);
 		case TCP_CORK:
 			return ts_put_int(val, len, o->cork);
+		case TCP_INFO: {
+			struct tcp_info ti;
+			if (!val || !len)
+				return -EFAULT;
+			if (s->kind == TS_CONN)
+				tcp_conn_info(s->conn, &ti);
+			else if (s->kind == TS_LISTENER)
+				tcp_listener_info(s->lis, &ti);
+			else {
+				memset(&ti, 0, sizeof(ti));
+				ti.tcpi_state = 7; /* CLOSE */
+			}
+			socklen_t n = *len < (socklen_t)sizeof(ti) ? *len : (socklen_t)sizeof(ti);
+			memcpy(val, &ti, (size_t)n);
+			*len = n;
+			return 0;
+		}
 		case TCP_MAXSEG:
 			if (s->kind == TS_CONN)
 				return ts_put_int(val, len, (int)tcp_conn_mss(s->conn));

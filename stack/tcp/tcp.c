@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,26 +25,26 @@
 
 static const char *const tcp_counter_names[] = { TCP_COUNTERS(COUNTER_NAME) };
 
-static const char *const tcp_state_names[TCP_NSTATES] = {
-	[TCP_CLOSED] = "CLOSED",           [TCP_LISTEN] = "LISTEN",
-	[TCP_SYN_SENT] = "SYN-SENT",       [TCP_SYN_RECEIVED] = "SYN-RECEIVED",
-	[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_FIN_WAIT_1] = "FIN-WAIT-1",
-	[TCP_FIN_WAIT_2] = "FIN-WAIT-2",   [TCP_CLOSE_WAIT] = "CLOSE-WAIT",
-	[TCP_CLOSING] = "CLOSING",         [TCP_LAST_ACK] = "LAST-ACK",
-	[TCP_TIME_WAIT] = "TIME-WAIT",
+static const char *const tcp_state_names[TCPS_NSTATES] = {
+	[TCPS_CLOSED] = "CLOSED",           [TCPS_LISTEN] = "LISTEN",
+	[TCPS_SYN_SENT] = "SYN-SENT",       [TCPS_SYN_RECEIVED] = "SYN-RECEIVED",
+	[TCPS_ESTABLISHED] = "ESTABLISHED", [TCPS_FIN_WAIT_1] = "FIN-WAIT-1",
+	[TCPS_FIN_WAIT_2] = "FIN-WAIT-2",   [TCPS_CLOSE_WAIT] = "CLOSE-WAIT",
+	[TCPS_CLOSING] = "CLOSING",         [TCPS_LAST_ACK] = "LAST-ACK",
+	[TCPS_TIME_WAIT] = "TIME-WAIT",
 };
 
 /* The names `ss -tan` prints. */
-static const char *const tcp_ss_names[TCP_NSTATES] = {
-	[TCP_CLOSED] = "UNCONN",     [TCP_LISTEN] = "LISTEN",     [TCP_SYN_SENT] = "SYN-SENT",
-	[TCP_SYN_RECEIVED] = "SYN-RECV", [TCP_ESTABLISHED] = "ESTAB", [TCP_FIN_WAIT_1] = "FIN-WAIT-1",
-	[TCP_FIN_WAIT_2] = "FIN-WAIT-2", [TCP_CLOSE_WAIT] = "CLOSE-WAIT", [TCP_CLOSING] = "CLOSING",
-	[TCP_LAST_ACK] = "LAST-ACK", [TCP_TIME_WAIT] = "TIME-WAIT",
+static const char *const tcp_ss_names[TCPS_NSTATES] = {
+	[TCPS_CLOSED] = "UNCONN",     [TCPS_LISTEN] = "LISTEN",     [TCPS_SYN_SENT] = "SYN-SENT",
+	[TCPS_SYN_RECEIVED] = "SYN-RECV", [TCPS_ESTABLISHED] = "ESTAB", [TCPS_FIN_WAIT_1] = "FIN-WAIT-1",
+	[TCPS_FIN_WAIT_2] = "FIN-WAIT-2", [TCPS_CLOSE_WAIT] = "CLOSE-WAIT", [TCPS_CLOSING] = "CLOSING",
+	[TCPS_LAST_ACK] = "LAST-ACK", [TCPS_TIME_WAIT] = "TIME-WAIT",
 };
 
 const char *tcp_state_name(enum tcp_state s)
 {
-	return s < TCP_NSTATES ? tcp_state_names[s] : "?";
+	return s < TCPS_NSTATES ? tcp_state_names[s] : "?";
 }
 
 void tcp_config_default(struct tcp_config *cfg)
@@ -58,6 +59,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->sack = true;
 	cfg->window_scaling = true;
 	cfg->abort_on_overflow = false;
+	cfg->syncookies = true;
 	cfg->syn_retries = 6;
 	cfg->synack_retries = 5;
 	cfg->retries2 = 15;
@@ -203,6 +205,8 @@ int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const
 	for (int i = 0; i < 16; i += 8) {
 		uint64_t r = rng_next(&core->rng);
 		memcpy(tl->isn_key + i, &r, 8);
+		r = rng_next(&core->rng);
+		memcpy(tl->cookie_key + i, &r, 8);
 	}
 	tl->port_refs = calloc(65536, sizeof(*tl->port_refs));
 	if (!tl->port_refs || tcp_hash_init(&tl->conns, TCP_HASH_MIN_BUCKETS) ||
@@ -310,8 +314,8 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
 	          c->hn.raddr >> 24, (c->hn.raddr >> 16) & 255, (c->hn.raddr >> 8) & 255, c->hn.raddr & 255,
 	          c->hn.rport, tcp_state_name(c->state), tcp_state_name(s));
 	/* CurrEstab (RFC 4022): connections in ESTABLISHED or CLOSE-WAIT. */
-	bool was = c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT;
-	bool is = s == TCP_ESTABLISHED || s == TCP_CLOSE_WAIT;
+	bool was = c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT;
+	bool is = s == TCPS_ESTABLISHED || s == TCPS_CLOSE_WAIT;
 	if (was && !is)
 		tl->ctr.CurrEstab--;
 	if (!was && is)
@@ -333,7 +337,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 		return NULL;
 	c->tl = tl;
 	c->hn.kind = TCP_HK_CONN;
-	c->state = TCP_CLOSED;
+	c->state = TCPS_CLOSED;
 	c->opts = *o;
 	c->mss = TCP_MSS_DEFAULT;
 	c->peer_mss = TCP_MSS_DEFAULT;
@@ -357,7 +361,7 @@ void tcp_conn_free(struct tcp_conn *c)
 	struct tcp_layer *tl = c->tl;
 	tcp_conn_timers_cancel(c);
 	tcp_hash_remove(&tl->conns, &c->hn);
-	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
+	if (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)
 		tl->ctr.CurrEstab--;
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
@@ -376,7 +380,7 @@ void tcp_conn_free(struct tcp_conn *c)
  * while a socket (or an accept queue) still points at it. */
 void tcp_conn_done(struct tcp_conn *c)
 {
-	tcp_set_state(c, TCP_CLOSED);
+	tcp_set_state(c, TCPS_CLOSED);
 	tcp_conn_timers_cancel(c);
 	tcp_hash_remove(&c->tl->conns, &c->hn);
 	pbuf_queue_purge(&c->ooo);
@@ -389,16 +393,16 @@ void tcp_conn_done(struct tcp_conn *c)
 void tcp_conn_abort(struct tcp_conn *c, int err)
 {
 	struct tcp_layer *tl = c->tl;
-	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
+	if (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)
 		tl->ctr.EstabResets++;
-	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
+	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED)
 		tl->ctr.AttemptFails++;
 	c->err = err;
 	c->flags |= TCP_F_RESET;
 	if (c->lis) {
 		/* Still in an accept queue: Linux leaves it there for accept() to hand out
 		 * (the application then sees the reset); we do the same. */
-		tcp_set_state(c, TCP_CLOSED);
+		tcp_set_state(c, TCPS_CLOSED);
 		tcp_conn_timers_cancel(c);
 		tcp_hash_remove(&tl->conns, &c->hn);
 		return;
@@ -412,7 +416,7 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 	struct tcp_layer *tl = c->tl;
 	struct tcp_tw *tw = calloc(1, sizeof(*tw));
 
-	tcp_set_state(c, TCP_TIME_WAIT);
+	tcp_set_state(c, TCPS_TIME_WAIT);
 	tl->ctr.TimeWaitCreated++;
 	if (tw) {
 		tw->hn = c->hn;
@@ -433,7 +437,7 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 		tcp_hash_insert(&tl->conns, &tw->hn);
 		timer_arm(&tl->core->timers, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
 	}
-	c->state = TCP_CLOSED; /* no log line: TIME-WAIT lives on in tw */
+	c->state = TCPS_CLOSED; /* no log line: TIME-WAIT lives on in tw */
 	tcp_conn_timers_cancel(c);
 	pbuf_queue_purge(&c->ooo);
 	tcp_ring_free(&c->sndq);
@@ -485,10 +489,11 @@ void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx)
 	drop = tcp_seg_parse(tl, pb, rx, &seg);
 	if (drop)
 		goto drop;
-	if (tl->core->log.trace) {
+	if (tl->core->log.debug) {
+		/* --trace already prints every frame (stack.c); this is the TCP layer's view. */
 		char line[320];
 		tcp_hdr_format(line, sizeof(line), &seg.h, seg.dlen);
-		LOG_TRACE(&tl->core->log, "tcp in %u > %u: %s", seg.h.sport, seg.h.dport, line);
+		LOG_DEBUG(&tl->core->log, "tcp in %u > %u: %s", seg.h.sport, seg.h.dport, line);
 	}
 	/* RFC 1122 4.2.3.10: a SYN to a broadcast address is ignored; nothing answers broadcast. */
 	if (rx->broadcast) {
@@ -556,8 +561,7 @@ void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_inf
 				struct tcp_conn *c = container_of(n, struct tcp_conn, hn);
 				si.state = tcp_ss_names[c->state];
 				si.recv_q = c->rcvq.len;
-				si.send_q = c->snd.max - c->snd.una + (c->sndq.len - (c->snd.max - c->snd.una));
-				si.send_q = c->sndq.len;
+				si.send_q = c->sndq.len; /* not yet acknowledged, sent or not (as ss) */
 			}
 			fn(&si, arg);
 		}
@@ -624,19 +628,19 @@ struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c)
 
 uint32_t tcp_conn_mss(const struct tcp_conn *c)
 {
-	if (c->state == TCP_CLOSED || c->state == TCP_SYN_SENT)
+	if (c->state == TCPS_CLOSED || c->state == TCPS_SYN_SENT)
 		return c->opts.user_mss ? c->opts.user_mss : TCP_MSS_DEFAULT;
 	return c->mss;
 }
 
 bool tcp_conn_is_connected(const struct tcp_conn *c)
 {
-	return c->state >= TCP_ESTABLISHED || (c->state == TCP_CLOSED && (c->flags & TCP_F_FIN_RCVD));
+	return c->state >= TCPS_ESTABLISHED || (c->state == TCPS_CLOSED && (c->flags & TCP_F_FIN_RCVD));
 }
 
 bool tcp_conn_connecting(const struct tcp_conn *c)
 {
-	return c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED;
+	return c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED;
 }
 
 const char *tcp_conn_state_name(const struct tcp_conn *c)
@@ -655,17 +659,17 @@ short tcp_conn_revents(const struct tcp_conn *c)
 	bool rd_shut = (c->flags & (TCP_F_FIN_RCVD | TCP_F_RCV_SHUT | TCP_F_RESET)) != 0;
 	bool wr_shut = (c->flags & (TCP_F_SND_SHUT | TCP_F_RESET)) != 0;
 
-	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
+	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED)
 		return c->err ? POLLERR : 0;
-	if ((rd_shut && wr_shut) || (c->state == TCP_CLOSED && !(c->flags & TCP_F_FIN_RCVD)))
+	if ((rd_shut && wr_shut) || (c->state == TCPS_CLOSED && !(c->flags & TCP_F_FIN_RCVD)))
 		ev |= POLLHUP;
 	if (rd_shut)
 		ev |= POLLIN | POLLRDHUP;
 	if (c->rcvq.len)
 		ev |= POLLIN;
-	if (c->state == TCP_CLOSED && (c->flags & TCP_F_FIN_RCVD))
+	if (c->state == TCPS_CLOSED && (c->flags & TCP_F_FIN_RCVD))
 		ev |= POLLHUP;
-	if (!wr_shut && c->state != TCP_CLOSED) {
+	if (!wr_shut && c->state != TCPS_CLOSED) {
 		uint32_t cap = tcp_sndbuf_cap(c);
 		if (c->sndq.len <= cap - cap / 3)
 			ev |= POLLOUT;
@@ -673,4 +677,51 @@ short tcp_conn_revents(const struct tcp_conn *c)
 	if (c->err)
 		ev |= POLLERR;
 	return ev;
+}
+
+/* Linux's numbering of states in tcp_info (include/net/tcp_states.h). */
+static const uint8_t tcp_linux_state[TCPS_NSTATES] = {
+	[TCPS_CLOSED] = 7, [TCPS_LISTEN] = 10, [TCPS_SYN_SENT] = 2, [TCPS_SYN_RECEIVED] = 3,
+	[TCPS_ESTABLISHED] = 1, [TCPS_FIN_WAIT_1] = 4, [TCPS_FIN_WAIT_2] = 5, [TCPS_CLOSE_WAIT] = 8,
+	[TCPS_CLOSING] = 11, [TCPS_LAST_ACK] = 9, [TCPS_TIME_WAIT] = 6,
+};
+
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
+{
+	usec_t now = c->tl->core->now;
+	uint32_t mss = c->mss ? c->mss : 1;
+	memset(ti, 0, sizeof(*ti));
+	ti->tcpi_state = tcp_linux_state[c->state];
+	/* Linux ca_state: 0 Open, 1 Disorder, 3 Recovery, 4 Loss. */
+	ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
+	ti->tcpi_retransmits = c->retries;
+	ti->tcpi_probes = (c->flags & TCP_F_PERSIST) ? c->backoff : c->ka_probes;
+	ti->tcpi_backoff = c->backoff;
+	ti->tcpi_options = (uint8_t)((c->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (c->sack_ok ? TCPI_OPT_SACK : 0) |
+	                             (c->wscale_ok ? TCPI_OPT_WSCALE : 0));
+	ti->tcpi_snd_wscale = c->snd_wscale & 15;
+	ti->tcpi_rcv_wscale = c->rcv_wscale & 15;
+	ti->tcpi_rto = c->rto_us;
+	ti->tcpi_ato = c->ato_us;
+	ti->tcpi_snd_mss = c->mss;
+	ti->tcpi_rcv_mss = c->rcv_mss;
+	ti->tcpi_unacked = (c->snd.max - c->snd.una + mss - 1) / mss;
+	ti->tcpi_last_data_recv = (uint32_t)((now - c->last_rcv) / USEC_PER_MS);
+	ti->tcpi_pmtu = tcp_adv_mss(c->tl) + 40u;
+	ti->tcpi_rtt = c->srtt_us;
+	ti->tcpi_rttvar = c->rttvar_us;
+	ti->tcpi_snd_ssthresh = c->ssthresh == UINT32_MAX ? 0x7fffffff : c->ssthresh / mss;
+	ti->tcpi_snd_cwnd = c->cwnd / mss;
+	ti->tcpi_advmss = c->adv_mss;
+	ti->tcpi_reordering = 3;
+	ti->tcpi_rcv_space = c->rcv.wnd;
+	ti->tcpi_total_retrans = c->retries;
+}
+
+void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti)
+{
+	memset(ti, 0, sizeof(*ti));
+	ti->tcpi_state = 10;
+	ti->tcpi_unacked = l->acceptq_len;  /* Linux reports the accept queue here for listeners */
+	ti->tcpi_sacked = l->backlog;
 }

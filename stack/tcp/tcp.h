@@ -40,6 +40,7 @@ struct tcp_config {
 	bool sack;                    /* RFC 2018 SACK-permitted [tcp_sack = 1] */
 	bool window_scaling;          /* RFC 7323 window scale [tcp_window_scaling = 1] */
 	bool abort_on_overflow;       /* RST instead of dropping on a full accept queue [tcp_abort_on_overflow = 0] */
+	bool syncookies;              /* RFC 4987 cookies when the SYN queue is full [tcp_syncookies = 1] */
 	uint32_t syn_retries;         /* SYN retransmissions before ETIMEDOUT [tcp_syn_retries = 6] */
 	uint32_t synack_retries;      /* SYN-ACK retransmissions before the request is dropped [tcp_synack_retries = 5] */
 	uint32_t retries2;            /* data retransmissions before ETIMEDOUT [tcp_retries2 = 15] */
@@ -77,7 +78,7 @@ void tcp_config_default(struct tcp_config *cfg);
 	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \
 	X(RtoExpired) X(Timeouts) X(PersistProbes) X(KeepaliveProbes) X(AbortOnClose)              \
 	X(AbortOnData) X(AbortOnLinger) X(AbortOnTimeout) X(TimeWaitCreated) X(TimeWaitExpired)   \
-	X(TimeWaitRecycled) X(OutputNoMemory)
+	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -101,6 +102,7 @@ struct tcp_layer {
 	struct tcp_hash conns;       /* connections, SYN-queue requests and TIME-WAIT, by 4-tuple */
 	struct tcp_hash listeners;   /* listeners, by local port */
 	uint8_t isn_key[16];         /* RFC 6528 secret, random per stack */
+	uint8_t cookie_key[16];      /* RFC 4987 SYN cookie secret */
 	uint16_t *port_refs;         /* explicit bind()s per local port (65536 entries) */
 	uint32_t nconns;             /* full connections alive (for ss and leak checks) */
 	/* RFC 5961 7: one global budget of challenge ACKs per second, as Linux. */
@@ -159,8 +161,9 @@ void tcp_listener_addr(const struct tcp_listener *l, uint32_t *laddr, uint16_t *
 /* Active open: sends the SYN. laddr 0 = ours, lport 0 = ephemeral. NULL and *err on failure. */
 struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr,
                              uint16_t rport, const struct tcp_sockopts *o, int *err);
-/* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full). */
-long tcp_send(struct tcp_conn *c, const void *buf, size_t len);
+/* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full).
+ * more (MSG_MORE): more data follows, so hold a partial segment and set no PSH yet. */
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, bool more);
 /* Bytes read, 0 at end of stream, or -errno (-EAGAIN when nothing is there). */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek);
 uint32_t tcp_inq(const struct tcp_conn *c);
@@ -177,6 +180,12 @@ void tcp_conn_addrs(const struct tcp_conn *c, uint32_t *laddr, uint16_t *lport, 
 struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c);
 /* Apply changed options (Nagle/cork flush, buffer sizes). */
 void tcp_conn_opts_changed(struct tcp_conn *c);
+/* Send what waits once, ignoring Nagle and TCP_CORK (setting TCP_NODELAY does this on Linux). */
+void tcp_conn_push(struct tcp_conn *c);
+/* getsockopt(TCP_INFO): Linux's struct tcp_info (the fields tapstack tracks; the rest 0). */
+struct tcp_info;
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti);
+void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
 /* TCP_MAXSEG as getsockopt reports it. */
 uint32_t tcp_conn_mss(const struct tcp_conn *c);
 bool tcp_conn_is_connected(const struct tcp_conn *c);

@@ -6,8 +6,10 @@
  * are acknowledged (RFC 9293 3.8: the sender keeps data until ACKed). Receive: in-order
  * payload is copied once from the received pbuf into the ring and once out in recv().
  *
- * Storage is allocated on the first byte and freed when the ring drains, so an idle
- * connection holds no buffer at all (issue 5: 10,000 idle connections stay small).
+ * Storage is allocated on the first byte, starts at 4 KiB and doubles as needed up to the
+ * socket's buffer size; a ring that drains while still 4 KiB is freed, so an idle
+ * keep-alive connection holds no buffer at all (issue 5: 10,000 idle connections stay
+ * small), while a bulk transfer keeps its grown ring instead of reallocating per read.
  * Called by tcp_conn.c (send/recv), tcp_input.c, tcp_output.c.
  */
 #include "tcp/tcp_int.h"
@@ -32,6 +34,29 @@ int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
 	r->cap = cap;
 	r->head = 0;
 	return 0;
+}
+
+int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max)
+{
+	if (r->buf && r->cap >= need)
+		return 0;
+	uint32_t cap = r->cap ? r->cap : TCP_RING_MIN;
+	while (cap < need && cap < max)
+		cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+	if (cap > max)
+		cap = max > need ? max : need;
+	return tcp_ring_reserve(r, cap);
+}
+
+/*
+ * Small rings are given back as soon as they drain: malloc of 4 KiB is cheap, and a server
+ * with 10,000 idle keep-alive connections then holds no buffers at all. Large rings (a bulk
+ * transfer grew them) stay, so a stream does not reallocate on every read.
+ */
+void tcp_ring_release_if_empty(struct tcp_ring *r)
+{
+	if (r->buf && r->len == 0 && r->cap <= TCP_RING_MIN)
+		tcp_ring_free(r);
 }
 
 void tcp_ring_free(struct tcp_ring *r)

@@ -59,31 +59,36 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
 	c->ts_offset = c->snd.iss * 0x9e3779b1u;
 	c->rtt_start = tl->core->now;
 	tcp_hash_insert(&tl->conns, &c->hn);
-	tcp_set_state(c, TCP_SYN_SENT);
+	tcp_set_state(c, TCPS_SYN_SENT);
 	tl->ctr.ActiveOpens++;
 	tcp_output(c);
 	return c;
 }
 
-long tcp_send(struct tcp_conn *c, const void *buf, size_t len)
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, bool more)
 {
-	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
+	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED)
 		return -EAGAIN; /* Linux waits for the handshake (sk_stream_wait_connect) */
 	if (c->err)
 		return -tcp_conn_take_error(c);
 	if (c->flags & (TCP_F_SND_SHUT | TCP_F_FIN_QUEUED))
 		return -EPIPE;
-	if (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT)
-		return (c->flags & TCP_F_RESET) || c->state != TCP_CLOSED ? -EPIPE : -ENOTCONN;
+	if (c->state != TCPS_ESTABLISHED && c->state != TCPS_CLOSE_WAIT)
+		return (c->flags & TCP_F_RESET) || c->state != TCPS_CLOSED ? -EPIPE : -ENOTCONN;
 	if (len == 0)
 		return 0;
 	uint32_t cap = tcp_sndbuf_cap(c);
 	uint32_t space = tcp_ring_space(&c->sndq, cap);
 	if (space == 0)
 		return -EAGAIN;
-	if (tcp_ring_reserve(&c->sndq, cap) != 0)
+	uint32_t want = len < space ? (uint32_t)len : space;
+	if (tcp_ring_make_room(&c->sndq, c->sndq.len + want, cap) != 0)
 		return -ENOMEM;
-	uint32_t n = tcp_ring_write(&c->sndq, buf, len < space ? (uint32_t)len : space);
+	uint32_t n = tcp_ring_write(&c->sndq, buf, want);
+	if (more)
+		c->flags |= TCP_F_MORE;
+	else
+		c->flags &= ~TCP_F_MORE;
 	tcp_output(c);
 	return (long)n;
 }
@@ -92,8 +97,10 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 {
 	if (c->rcvq.len) {
 		uint32_t n = tcp_ring_read(&c->rcvq, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
-		if (!peek)
+		if (!peek) {
+			tcp_ring_release_if_empty(&c->rcvq);
 			tcp_rcv_window_update(c);
+		}
 		return (long)n;
 	}
 	if (len == 0)
@@ -102,9 +109,9 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 		return -tcp_conn_take_error(c);
 	if (c->flags & (TCP_F_FIN_RCVD | TCP_F_RCV_SHUT | TCP_F_RESET))
 		return 0;
-	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
+	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED)
 		return -EAGAIN;
-	if (c->state == TCP_CLOSED)
+	if (c->state == TCPS_CLOSED)
 		return -ENOTCONN;
 	return -EAGAIN;
 }
@@ -118,14 +125,14 @@ uint32_t tcp_inq(const struct tcp_conn *c)
 static void tcp_queue_fin(struct tcp_conn *c)
 {
 	switch (c->state) {
-	case TCP_SYN_RECEIVED:
-	case TCP_ESTABLISHED:
+	case TCPS_SYN_RECEIVED:
+	case TCPS_ESTABLISHED:
 		c->flags |= TCP_F_FIN_QUEUED | TCP_F_SND_SHUT;
-		tcp_set_state(c, TCP_FIN_WAIT_1);
+		tcp_set_state(c, TCPS_FIN_WAIT_1);
 		break;
-	case TCP_CLOSE_WAIT:
+	case TCPS_CLOSE_WAIT:
 		c->flags |= TCP_F_FIN_QUEUED | TCP_F_SND_SHUT;
-		tcp_set_state(c, TCP_LAST_ACK);
+		tcp_set_state(c, TCPS_LAST_ACK);
 		break;
 	default:
 		return;
@@ -137,12 +144,12 @@ int tcp_shutdown(struct tcp_conn *c, int how)
 {
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
-	if (c->state == TCP_CLOSED && !(c->flags & (TCP_F_FIN_RCVD | TCP_F_RESET)))
+	if (c->state == TCPS_CLOSED && !(c->flags & (TCP_F_FIN_RCVD | TCP_F_RESET)))
 		return -ENOTCONN;
 	if (how == SHUT_RD || how == SHUT_RDWR)
 		c->flags |= TCP_F_RCV_SHUT; /* Linux: no segment; reads return 0 once drained */
 	if (how == SHUT_WR || how == SHUT_RDWR) {
-		if (c->state == TCP_SYN_SENT) {
+		if (c->state == TCPS_SYN_SENT) {
 			tcp_conn_done(c);
 			return 0;
 		}
@@ -156,10 +163,10 @@ void tcp_close(struct tcp_conn *c)
 	struct tcp_layer *tl = c->tl;
 	c->flags |= TCP_F_ORPHAN;
 	switch (c->state) {
-	case TCP_CLOSED:
+	case TCPS_CLOSED:
 		tcp_conn_free(c);
 		return;
-	case TCP_SYN_SENT:
+	case TCPS_SYN_SENT:
 		tcp_conn_done(c);
 		return;
 	default:
@@ -180,14 +187,19 @@ void tcp_close(struct tcp_conn *c)
 	}
 	c->flags |= TCP_F_RCV_SHUT;
 	tcp_queue_fin(c);
-	if (c->state == TCP_FIN_WAIT_2)
+	if (c->state == TCPS_FIN_WAIT_2)
 		tcp_arm_misc(c, tl->core->now + (usec_t)tl->cfg.fin_timeout_ms * USEC_PER_MS);
 }
 
 void tcp_conn_opts_changed(struct tcp_conn *c)
 {
-	if (c->opts.keepalive && c->state >= TCP_ESTABLISHED && !timer_armed(&c->misc_timer))
+	if (c->opts.keepalive && c->state >= TCPS_ESTABLISHED && !timer_armed(&c->misc_timer))
 		tcp_arm_keepalive(c);
-	if (c->state >= TCP_ESTABLISHED)
+	if (c->state >= TCPS_ESTABLISHED)
 		tcp_output(c); /* TCP_NODELAY set or TCP_CORK cleared: send what waited */
+}
+
+void tcp_conn_push(struct tcp_conn *c)
+{
+	c->flags |= TCP_F_PUSH_ONCE;
 }

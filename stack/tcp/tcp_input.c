@@ -120,7 +120,7 @@ static int tcp_synsent_input(struct tcp_conn *c, struct tcp_seg *seg)
 		c->snd.wl1 = seg->seq;
 		c->snd.wl2 = seg->ack;
 		timer_cancel(&tl->core->timers, &c->rtx_timer);
-		tcp_set_state(c, TCP_ESTABLISHED);
+		tcp_set_state(c, TCPS_ESTABLISHED);
 		if (c->opts.keepalive)
 			tcp_arm_keepalive(c);
 		return TCP_IN_STOP; /* data in a SYN-ACK is not taken (Linux does the same unless TFO) */
@@ -128,11 +128,27 @@ static int tcp_synsent_input(struct tcp_conn *c, struct tcp_seg *seg)
 	/* Simultaneous open: SYN-RECEIVED, send SYN,ACK (3.10.7.3 fourth). */
 	c->snd.wnd = seg->wnd;
 	c->snd.wl1 = seg->seq;
-	tcp_set_state(c, TCP_SYN_RECEIVED);
+	tcp_set_state(c, TCPS_SYN_RECEIVED);
 	return TCP_IN_STOP;
 }
 
 /* ---- 3.10.7.4 the synchronized states ---- */
+
+/*
+ * "Send an ACK" for an unacceptable segment, but (RFC 5961 10, Linux tcp_oow_rate_limited)
+ * at most once per 500 ms for segments without data: two stacks that disagree about the
+ * window must not start an ACK war. Segments with data always get their ACK.
+ */
+static void tcp_ack_unacceptable(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	usec_t now = c->tl->core->now;
+	if (seg->dlen == 0 && c->last_oow_ack &&
+	    now - c->last_oow_ack < (usec_t)TCP_INVALID_RATELIMIT_MS * USEC_PER_MS)
+		return;
+	if (seg->dlen == 0)
+		c->last_oow_ack = now ? now : 1;
+	c->flags |= TCP_F_ACK_NOW;
+}
 
 /* RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate. */
 static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
@@ -145,7 +161,7 @@ static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 	if (c->tl->core->now - c->ts_recent_stamp > (usec_t)TCP_PAWS_24DAYS_S * USEC_PER_SEC)
 		return TCP_IN_CONT;
 	c->tl->ctr.drop_paws++;
-	c->flags |= TCP_F_ACK_NOW;
+	tcp_ack_unacceptable(c, seg);
 	return TCP_IN_STOP;
 }
 
@@ -172,7 +188,7 @@ static int tcp_step_seq(struct tcp_conn *c, struct tcp_seg *seg)
 	if (ok)
 		return TCP_IN_CONT;
 	if (!(seg->flags & TCP_FLAG_RST))
-		c->flags |= TCP_F_ACK_NOW; /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+		tcp_ack_unacceptable(c, seg); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
 	c->tl->ctr.drop_out_of_window++;
 	return TCP_IN_STOP;
 }
@@ -188,14 +204,14 @@ static int tcp_step_rst(struct tcp_conn *c, struct tcp_seg *seg)
 		return TCP_IN_STOP;
 	}
 	switch (c->state) {
-	case TCP_SYN_RECEIVED:
+	case TCPS_SYN_RECEIVED:
 		tcp_conn_abort(c, ECONNREFUSED);
 		break;
-	case TCP_CLOSE_WAIT:
+	case TCPS_CLOSE_WAIT:
 		tcp_conn_abort(c, EPIPE); /* Linux's tcp_reset */
 		break;
-	case TCP_CLOSING:
-	case TCP_LAST_ACK:
+	case TCPS_CLOSING:
+	case TCPS_LAST_ACK:
 		tcp_conn_done(c);
 		break;
 	default:
@@ -220,14 +236,39 @@ static void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked)
 	/* RFC 5681 3.1: slow start grows by what was acked (at most one MSS per ACK, L=1 as
 	 * Linux), congestion avoidance by about one MSS per round trip. */
 	if (c->cwnd < c->ssthresh) {
-		c->cwnd += acked < c->mss ? acked : c->mss;
-	} else {
+		/* Linux tcp_slow_start (RFC 3465 without the L limit): grow by all that was
+		 * acked, up to ssthresh; the rest counts toward congestion avoidance. */
+		uint32_t room = c->ssthresh - c->cwnd;
+		uint32_t add = acked < room ? acked : room;
+		c->cwnd += add;
+		acked -= add;
+		if (!acked)
+			return;
+	}
+	{
 		c->bytes_acked += acked;
 		if (c->bytes_acked >= c->cwnd) {
 			c->bytes_acked -= c->cwnd;
 			c->cwnd += c->mss;
 		}
 	}
+}
+
+/*
+ * Send buffer auto-tuning (Linux tcp_sndbuf_expand): unless the application fixed SO_SNDBUF,
+ * the buffer grows to twice what the congestion and peer windows let us have in flight, up
+ * to wmem_max, so a bulk sender is limited by the network, not by 16 KiB.
+ */
+static void tcp_sndbuf_expand(struct tcp_conn *c)
+{
+	if (c->opts.sndbuf_locked)
+		return;
+	uint32_t w = c->cwnd < c->snd.max_wnd ? c->cwnd : c->snd.max_wnd;
+	uint64_t want = 2ull * w;
+	if (want > c->tl->cfg.wmem_max)
+		want = c->tl->cfg.wmem_max;
+	if (want > c->opts.sndbuf)
+		c->opts.sndbuf = (uint32_t)want;
 }
 
 /* RFC 5681 3.2 step 2 / RFC 6582: three duplicate ACKs start fast retransmit. */
@@ -243,7 +284,8 @@ static void tcp_enter_recovery(struct tcp_conn *c)
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
 	tl->ctr.FastRetransmits++;
 	tl->ctr.RetransSegs++;
-	uint32_t len = c->sndq.len < c->mss ? c->sndq.len : c->mss;
+	uint32_t mss = tcp_mss_now(c);
+	uint32_t len = c->sndq.len < mss ? c->sndq.len : mss;
 	uint8_t fl = TCP_FLAG_ACK;
 	if (len == 0 && (c->flags & TCP_F_FIN_SENT))
 		fl |= TCP_FLAG_FIN;
@@ -275,6 +317,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
 
 		tcp_ring_drop(&c->sndq, data);
+		tcp_ring_release_if_empty(&c->sndq);
 		/* RTT (RFC 6298 3, RFC 7323 4.1): the echoed timestamp is immune to Karn's
 		 * ambiguity; without timestamps, the one timed segment if it was not resent. */
 		if (c->ts_ok && seg->h.opts.has_ts && seg->h.opts.ts_ecr) {
@@ -300,7 +343,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 					c->snd.nxt = ack;
 				c->cwnd = c->cwnd > acked ? c->cwnd - acked : c->mss;
 				c->cwnd += c->mss;
-				uint32_t len = c->sndq.len < c->mss ? c->sndq.len : c->mss;
+				uint32_t len = c->sndq.len < tcp_mss_now(c) ? c->sndq.len : tcp_mss_now(c);
 				if (len) {
 					tl->ctr.RetransSegs++;
 					tcp_xmit(c, ack, TCP_FLAG_ACK, len);
@@ -308,6 +351,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			}
 		} else {
 			tcp_cc_on_ack(c, acked);
+			tcp_sndbuf_expand(c);
 		}
 		c->dupacks = 0;
 		c->snd.una = ack;
@@ -322,6 +366,8 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	           wnd == c->snd.wnd && c->snd.max != c->snd.una) {
 		/* RFC 5681 2: a duplicate ACK. */
 		c->dupacks++;
+		/* RFC 3042 limited transmit: the first two duplicate ACKs each let one new
+		 * segment out (tcp_output allows cwnd + dupacks * MSS), keeping the ACK clock. */
 		if (c->dupacks == 3 && !(c->flags & TCP_F_IN_RECOVERY))
 			tcp_enter_recovery(c);
 		else if (c->dupacks > 3 && (c->flags & TCP_F_IN_RECOVERY))
@@ -344,21 +390,21 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 
 	bool fin_acked = (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
 	switch (c->state) {
-	case TCP_FIN_WAIT_1:
+	case TCPS_FIN_WAIT_1:
 		if (fin_acked) {
-			tcp_set_state(c, TCP_FIN_WAIT_2);
+			tcp_set_state(c, TCPS_FIN_WAIT_2);
 			/* Linux tcp_fin_timeout: an orphan does not wait forever for the peer's FIN. */
 			if (c->flags & TCP_F_ORPHAN)
 				tcp_arm_misc(c, tl->core->now + (usec_t)tl->cfg.fin_timeout_ms * USEC_PER_MS);
 		}
 		break;
-	case TCP_CLOSING:
+	case TCPS_CLOSING:
 		if (fin_acked) {
 			tcp_enter_time_wait(c);
 			return TCP_IN_GONE;
 		}
 		break;
-	case TCP_LAST_ACK:
+	case TCPS_LAST_ACK:
 		if (fin_acked) {
 			tcp_conn_done(c);
 			return TCP_IN_GONE;
@@ -380,6 +426,10 @@ static bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 		uint32_t end = pb->user + pb->len;
 		if (seq_gt(end, c->rcv.nxt)) {
 			uint32_t skip = c->rcv.nxt - pb->user;
+			if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + pb->len - skip, tcp_rcvbuf_cap(c)) != 0) {
+				pbuf_free(pb); /* no memory: the peer will retransmit it */
+				continue;
+			}
 			uint32_t n = tcp_ring_write(&c->rcvq, pb->data + skip, pb->len - skip);
 			c->rcv.nxt += n;
 		}
@@ -436,7 +486,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	const uint8_t *data = seg->data;
 	bool fin = (seg->flags & TCP_FLAG_FIN) != 0;
 
-	if (!(c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 || c->state == TCP_FIN_WAIT_2)) {
+	if (!(c->state == TCPS_ESTABLISHED || c->state == TCPS_FIN_WAIT_1 || c->state == TCPS_FIN_WAIT_2)) {
 		/* CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent its FIN; ignore text. */
 		return false;
 	}
@@ -476,7 +526,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.DupAcksSent++;
 		return false;
 	}
-	if (tcp_ring_reserve(&c->rcvq, tcp_rcvbuf_cap(c)) != 0) {
+	if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c)) != 0) {
 		tl->ctr.drop_no_memory++;
 		return false;
 	}
@@ -488,7 +538,9 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		c->flags |= TCP_F_ACK_NOW; /* RFC 5681 4.2: a hole filled is ACKed at once */
 	}
 	c->last_rcv = tl->core->now;
-	if (c->quickack) {
+	/* Linux's ato: 0 until the first data, then TCP_ATO_MIN (40 ms). */
+	c->ato_us = tl->cfg.delack_min_ms * 1000u;
+	if (c->quickack && !c->pingpong) {
 		c->quickack--;
 		tl->ctr.QuickAcks++;
 		c->flags |= TCP_F_ACK_NOW;
@@ -504,27 +556,34 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 static int tcp_step_fin(struct tcp_conn *c)
 {
 	c->rcv.nxt++;
-	c->flags |= TCP_F_FIN_RCVD | TCP_F_ACK_NOW;
+	c->flags |= TCP_F_FIN_RCVD;
 	bool fin_acked = (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
 	switch (c->state) {
-	case TCP_SYN_RECEIVED:
-	case TCP_ESTABLISHED:
-		tcp_set_state(c, TCP_CLOSE_WAIT);
+	case TCPS_SYN_RECEIVED:
+	case TCPS_ESTABLISHED:
+		/* Linux tcp_fin: the ACK of the FIN is delayed (pingpong mode; ato is 0 if no
+		 * data came yet, so then it goes at once), hoping our own FIN can carry it. */
+		c->pingpong = true;
+		if (!(c->flags & TCP_F_ACK_NOW))
+			tcp_arm_delack(c);
+		tcp_set_state(c, TCPS_CLOSE_WAIT);
 		break;
-	case TCP_FIN_WAIT_1:
+	case TCPS_FIN_WAIT_1:
 		if (!fin_acked) {
-			tcp_set_state(c, TCP_CLOSING);
+			c->flags |= TCP_F_ACK_NOW;
+			tcp_set_state(c, TCPS_CLOSING);
 			break;
 		}
 		/* Our FIN is acknowledged too: as FIN-WAIT-2. */
-		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
 		tcp_enter_time_wait(c);
 		return TCP_IN_GONE;
-	case TCP_FIN_WAIT_2:
-		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+	case TCPS_FIN_WAIT_2:
+		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
 		tcp_enter_time_wait(c);
 		return TCP_IN_GONE;
 	default:
+		c->flags |= TCP_F_ACK_NOW;
 		break; /* CLOSE-WAIT, CLOSING, LAST-ACK: remain */
 	}
 	return TCP_IN_CONT;
@@ -535,8 +594,17 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 	struct tcp_layer *tl = c->tl;
 	int rc;
 
-	if (c->state == TCP_SYN_SENT)
+	if (c->state == TCPS_SYN_SENT)
 		return tcp_synsent_input(c, seg);
+	if (c->state == TCPS_SYN_RECEIVED && (seg->flags & TCP_FLAG_SYN) && (seg->flags & TCP_FLAG_ACK) &&
+	    seg->seq + 1 == c->rcv.nxt && seg->ack == c->snd.nxt) {
+		/* Simultaneous open (RFC 9293 figure 8, line 4): the peer's SYN,ACK repeats its SYN
+		 * and acknowledges ours. Its SYN is old news; the ACK completes the handshake
+		 * (Linux tcp_validate_incoming lets exactly this segment pass). */
+		seg->seq++;
+		seg->len--;
+		seg->flags &= (uint8_t)~TCP_FLAG_SYN;
+	}
 	if ((rc = tcp_step_paws(c, seg)) != TCP_IN_CONT)
 		return rc;
 	if ((rc = tcp_step_seq(c, seg)) != TCP_IN_CONT)
@@ -551,7 +619,7 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 		return TCP_IN_STOP;
 	}
 	tcp_ts_update(c, seg);
-	if (c->state == TCP_SYN_RECEIVED) {
+	if (c->state == TCPS_SYN_RECEIVED) {
 		/* Simultaneous open completes when our SYN is acknowledged. */
 		if (!(seq_lt(c->snd.una, seg->ack) && seq_leq(seg->ack, c->snd.max))) {
 			tcp_send_rst_for(tl, seg);
@@ -563,7 +631,7 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 		c->snd.wl2 = seg->ack;
 		timer_cancel(&tl->core->timers, &c->rtx_timer);
 		c->retries = 0;
-		tcp_set_state(c, TCP_ESTABLISHED);
+		tcp_set_state(c, TCPS_ESTABLISHED);
 	}
 	if ((rc = tcp_ack(c, seg)) != TCP_IN_CONT)
 		return rc;
@@ -585,7 +653,7 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
 {
 	/* RFC 7323 2.3: the window field of a non-SYN segment is scaled (done in tcp_ack). */
-	if (c->opts.keepalive && c->state >= TCP_ESTABLISHED)
+	if (c->opts.keepalive && c->state >= TCPS_ESTABLISHED)
 		c->ka_probes = 0;
 	c->last_rcv = c->tl->core->now;
 	int rc = tcp_conn_segment(c, seg);
@@ -598,11 +666,14 @@ void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
 /* Called when the application read data: re-open the window if it grew enough (SWS). */
 void tcp_rcv_window_update(struct tcp_conn *c)
 {
-	if (c->state < TCP_ESTABLISHED || (c->flags & TCP_F_FIN_RCVD))
+	if (c->state < TCPS_ESTABLISHED || (c->flags & TCP_F_FIN_RCVD))
 		return;
 	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
 	uint32_t cap = tcp_rcvbuf_cap(c);
 	uint32_t free_space = cap - c->rcvq.len;
+	uint32_t maxw = 65535u << c->rcv_wscale;
+	if (free_space > maxw)
+		free_space = maxw;
 	uint32_t step = c->adv_mss < cap / 2 ? c->adv_mss : cap / 2;
 	/* Linux (__tcp_cleanup_rbuf): announce when the window would grow by 2x or the
 	 * old window was less than a segment; RFC 1122 4.2.3.3 says at least min(buf/2, MSS). */

@@ -36,22 +36,23 @@
 #define TCP_PAWS_24DAYS_S (24u * 86400u) /* RFC 7323 5.5: ts_recent goes stale */
 #define TCP_ISN_TICK_US 4u              /* RFC 6528 / 9293 3.4.1: the clock ticks every 4 us */
 #define TCP_HASH_MIN_BUCKETS 1024u
+#define TCP_INVALID_RATELIMIT_MS 500u   /* Linux tcp_invalid_ratelimit: ACKs to unacceptable segments */
 #define TCP_PB_FIN 0x80u                /* pbuf flag in the out-of-order queue: FIN follows the data */
 
 /* RFC 9293 3.3.2 states, in the RFC's names. */
 enum tcp_state {
-	TCP_CLOSED,
-	TCP_LISTEN,
-	TCP_SYN_SENT,
-	TCP_SYN_RECEIVED,
-	TCP_ESTABLISHED,
-	TCP_FIN_WAIT_1,
-	TCP_FIN_WAIT_2,
-	TCP_CLOSE_WAIT,
-	TCP_CLOSING,
-	TCP_LAST_ACK,
-	TCP_TIME_WAIT,
-	TCP_NSTATES
+	TCPS_CLOSED,
+	TCPS_LISTEN,
+	TCPS_SYN_SENT,
+	TCPS_SYN_RECEIVED,
+	TCPS_ESTABLISHED,
+	TCPS_FIN_WAIT_1,
+	TCPS_FIN_WAIT_2,
+	TCPS_CLOSE_WAIT,
+	TCPS_CLOSING,
+	TCPS_LAST_ACK,
+	TCPS_TIME_WAIT,
+	TCPS_NSTATES
 };
 
 const char *tcp_state_name(enum tcp_state s);
@@ -105,6 +106,8 @@ struct tcp_req {
 	bool wscale_ok, sack_ok, ts_ok;
 	bool acked;                     /* final ACK came while the accept queue was full */
 	uint32_t ts_offset;
+	usec_t sent_at;                 /* first SYN-ACK: RTT sample when not retransmitted */
+	bool cookie;                    /* rebuilt from a SYN cookie: in no queue or table */
 };
 
 struct tcp_listener {
@@ -116,6 +119,7 @@ struct tcp_listener {
 	uint32_t synq_len;
 	struct tcp_conn *acceptq_head, *acceptq_tail; /* FIFO of established connections */
 	uint32_t acceptq_len;
+	usec_t last_overflow;           /* when the SYN queue last overflowed (cookies valid after) */
 };
 
 /* TIME-WAIT entry: only what 3.10.7.4 needs to re-ACK a FIN and reject old duplicates. */
@@ -144,6 +148,8 @@ struct tcp_tw {
 #define TCP_F_PASSIVE     0x0800u   /* came from a listener */
 #define TCP_F_RESET       0x1000u   /* ended by a RST or a timeout (no FIN to read) */
 #define TCP_F_SND_SHUT    0x2000u
+#define TCP_F_PUSH_ONCE   0x4000u   /* TCP_NODELAY was set: push what waits, even corked */
+#define TCP_F_MORE        0x8000u   /* the last send() had MSG_MORE: like a cork, no PSH */
 
 struct tcp_conn {
 	struct tcp_hnode hn;
@@ -197,11 +203,14 @@ struct tcp_conn {
 	usec_t rtt_start;
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
 	uint8_t backoff;
-	uint8_t quickack;
+	uint8_t quickack;                       /* segments still ACKed at once (Linux quick-ACK mode) */
+	bool pingpong;                          /* interactive: no quick ACKs (Linux, set by a FIN) */
+	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then delack_min */
 	uint8_t ka_probes;
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
 	usec_t last_rcv;                        /* for keepalive */
+	usec_t last_oow_ack;                    /* last ACK for an unacceptable segment (rate limit) */
 
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;
@@ -236,6 +245,11 @@ uint32_t tcp_isn(const struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uin
 
 /* ---- tcp_buf.c ---- */
 int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap);
+#define TCP_RING_MIN 4096u
+/* Grows the ring (doubling from TCP_RING_MIN, at most max) so it holds `need` bytes. */
+int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
+/* Frees a small ring that has drained (idle connections then hold no buffer). */
+void tcp_ring_release_if_empty(struct tcp_ring *r);
 void tcp_ring_free(struct tcp_ring *r);
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
@@ -274,6 +288,9 @@ uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
+/* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
+ * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
+uint32_t tcp_mss_now(const struct tcp_conn *c);
 
 /* ---- tcp_timer.c ---- */
 void tcp_conn_timers_init(struct tcp_conn *c);

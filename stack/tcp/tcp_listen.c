@@ -12,8 +12,9 @@
  *   queues full        -> Linux's default: the SYN (or final ACK) is dropped and counted in
  *                         ListenOverflows and ListenDrops, so the client retries and, in the
  *                         end, times out; with cfg.abort_on_overflow the final ACK gets a RST.
- *                         A full SYN queue drops the SYN (drop_syn_queue_full): SYN cookies
- *                         (RFC 4987) are not implemented.
+ *                         A full SYN queue answers with a SYN cookie (RFC 4987, as Linux's
+ *                         tcp_syncookies = 1) or, with cookies off, drops the SYN
+ *                         (drop_syn_queue_full).
  *
  * Called by tcp.c (tcp_input demux) and stack/socket/socket.c (listen, accept, close).
  * Owns the listener, its requests, and the connections in its accept queue until accepted.
@@ -89,7 +90,7 @@ struct tcp_conn *tcp_listener_accept(struct tcp_listener *l)
 	l->acceptq_len--;
 	c->aq_next = NULL;
 	c->lis = NULL;
-	if (c->state == TCP_CLOSED && (c->flags & TCP_F_RESET) == 0 && !(c->flags & TCP_F_FIN_RCVD))
+	if (c->state == TCPS_CLOSED && (c->flags & TCP_F_RESET) == 0 && !(c->flags & TCP_F_FIN_RCVD))
 		c->flags |= TCP_F_RESET;
 	return c;
 }
@@ -110,6 +111,8 @@ static void tcp_synq_unlink(struct tcp_req *r)
 void tcp_req_free(struct tcp_req *r)
 {
 	struct tcp_layer *tl = r->lis->tl;
+	if (r->cookie)
+		return; /* lives on the caller's stack, linked nowhere */
 	timer_cancel(&tl->core->timers, &r->timer);
 	tcp_hash_remove(&tl->conns, &r->hn);
 	tcp_synq_unlink(r);
@@ -124,12 +127,12 @@ void tcp_listener_close(struct tcp_listener *l)
 	/* Connections nobody accepted are reset, as Linux's inet_csk_listen_stop does. */
 	struct tcp_conn *c;
 	while ((c = tcp_listener_accept(l))) {
-		if (c->state != TCP_CLOSED) {
+		if (c->state != TCPS_CLOSED) {
 			tcp_send_rst_conn(c);
 			tl->ctr.AbortOnClose++;
 		}
 		c->flags |= TCP_F_ORPHAN;
-		if (c->state != TCP_CLOSED)
+		if (c->state != TCPS_CLOSED)
 			tcp_conn_abort(c, ECONNRESET);
 		else
 			tcp_conn_free(c);
@@ -137,6 +140,83 @@ void tcp_listener_close(struct tcp_listener *l)
 	tcp_hash_remove(&tl->listeners, &l->hn);
 	free(l);
 }
+
+/*
+ * SYN cookies (RFC 4987 3.6, after Bernstein): when the SYN queue is full, the SYN-ACK's ISN
+ * carries the state instead of a tcp_req, and the final ACK rebuilds it.
+ *
+ *   ISN = count(2 bits) << 30 | mss_index(2 bits) << 28 | F(key, 4-tuple, SEG.SEQ, count) (28 bits)
+ *
+ * count is a 64-second clock: a cookie is honoured for up to two periods. Only the MSS
+ * survives (from a table as Linux's msstab); window scale, SACK and timestamps are not
+ * offered in a cookie SYN-ACK, so the connection goes on without them.
+ */
+static const uint16_t tcp_cookie_mss[4] = { 536, 1300, 1440, 1460 };
+#define TCP_COOKIE_PERIOD_S 64u
+
+static uint32_t tcp_cookie_hash(const struct tcp_layer *tl, const struct tcp_seg *seg, uint32_t irs, uint32_t count)
+{
+	uint32_t m[5] = { seg->src, seg->dst, (uint32_t)seg->h.sport << 16 | seg->h.dport, irs, count };
+	return (uint32_t)siphash24(tl->cookie_key, m, sizeof(m)) & 0x0fffffffu;
+}
+
+static uint32_t tcp_cookie_count(const struct tcp_layer *tl)
+{
+	return (uint32_t)(tl->core->now / (TCP_COOKIE_PERIOD_S * USEC_PER_SEC));
+}
+
+static void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg)
+{
+	struct tcp_layer *tl = l->tl;
+	struct tcp_req r;
+	uint16_t peer = seg->h.opts.has_mss ? seg->h.opts.mss : TCP_MSS_DEFAULT;
+	uint32_t idx = 0;
+	for (uint32_t i = 0; i < 4; i++)
+		if (tcp_cookie_mss[i] <= peer)
+			idx = i;
+	uint32_t count = tcp_cookie_count(tl);
+	memset(&r, 0, sizeof(r));
+	r.hn.laddr = seg->dst;
+	r.hn.lport = seg->h.dport;
+	r.hn.raddr = seg->src;
+	r.hn.rport = seg->h.sport;
+	r.lis = l;
+	r.irs = seg->seq;
+	r.iss = (count & 3u) << 30 | idx << 28 | tcp_cookie_hash(tl, seg, seg->seq, count);
+	r.cookie = true;
+	tl->ctr.SyncookiesSent++;
+	tcp_send_synack(&r);
+}
+
+/* The final ACK of a cookie handshake: 1 when the cookie is good (r filled in), else 0. */
+static int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct tcp_req *r)
+{
+	struct tcp_layer *tl = l->tl;
+	uint32_t cookie = seg->ack - 1, irs = seg->seq - 1;
+	uint32_t now = tcp_cookie_count(tl);
+	for (uint32_t back = 0; back < 2; back++) {
+		uint32_t count = now - back;
+		if ((count & 3u) != cookie >> 30)
+			continue;
+		if (tcp_cookie_hash(tl, seg, irs, count) != (cookie & 0x0fffffffu))
+			continue;
+		memset(r, 0, sizeof(*r));
+		r->hn.laddr = seg->dst;
+		r->hn.lport = seg->h.dport;
+		r->hn.raddr = seg->src;
+		r->hn.rport = seg->h.sport;
+		r->lis = l;
+		r->irs = irs;
+		r->iss = cookie;
+		r->peer_mss = tcp_cookie_mss[(cookie >> 28) & 3u];
+		r->retrans = 1; /* no RTT sample: we do not know when the SYN-ACK went */
+		r->cookie = true;
+		return 1;
+	}
+	return 0;
+}
+
+static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg);
 
 /* RFC 9293 3.10.7.2, LISTEN. */
 void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
@@ -149,7 +229,21 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 		drop = &tl->ctr.drop_listen_rst;
 		goto drop;
 	}
-	/* Second: any ACK is bad here: <SEQ=SEG.ACK><CTL=RST>. */
+	/* Second: any ACK is bad here: <SEQ=SEG.ACK><CTL=RST> -- unless it completes a SYN
+	 * cookie handshake (only looked at while the SYN queue overflowed recently, as Linux). */
+	if ((seg->flags & TCP_FLAG_ACK) && !(seg->flags & TCP_FLAG_SYN) && tl->cfg.syncookies && l->last_overflow &&
+	    tl->core->now - l->last_overflow < 2 * TCP_COOKIE_PERIOD_S * USEC_PER_SEC) {
+		struct tcp_req r;
+		if (tcp_cookie_check(l, seg, &r) && !tcp_acceptq_full(l)) {
+			struct tcp_conn *c = tcp_req_promote(&r, seg);
+			if (c) {
+				tl->ctr.SyncookiesRecv++;
+				tcp_conn_input(c, seg);
+				return;
+			}
+		}
+		tl->ctr.SyncookiesFailed++;
+	}
 	if (seg->flags & TCP_FLAG_ACK) {
 		tcp_send_rst_for(tl, seg);
 		drop = &tl->ctr.drop_listen_ack;
@@ -167,6 +261,12 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 		goto drop;
 	}
 	if (l->synq_len >= (l->backlog > 0 ? l->backlog : 1)) {
+		l->last_overflow = tl->core->now ? tl->core->now : 1;
+		if (tl->cfg.syncookies) {
+			tcp_cookie_synack(l, seg);
+			pbuf_free(seg->pb);
+			return;
+		}
 		tl->ctr.drop_syn_queue_full++;
 		drop = &tl->ctr.ListenDrops;
 		goto drop;
@@ -204,6 +304,7 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	l->synq_len++;
 	tcp_hash_insert(&tl->conns, &r->hn);
 	tl->ctr.ReqCreated++;
+	r->sent_at = tl->core->now;
 	tcp_send_synack(r);
 	timer_arm(&tl->core->timers, &r->timer, tl->core->now + (usec_t)tl->cfg.rto_init_ms * USEC_PER_MS);
 	pbuf_free(seg->pb); /* data in a SYN is not kept (no TFO) */
@@ -263,8 +364,10 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	c->snd.wl1 = seg->seq;
 	c->snd.wl2 = seg->ack;
 	c->flags |= TCP_F_PASSIVE;
-	c->state = TCP_SYN_RECEIVED;
-	tcp_set_state(c, TCP_ESTABLISHED);
+	if (r->retrans == 0) /* Linux tcp_synack_rtt_meas; Karn: none after a retransmission */
+		tcp_rtt_sample(c, (uint32_t)(tl->core->now - r->sent_at));
+	c->state = TCPS_SYN_RECEIVED;
+	tcp_set_state(c, TCPS_ESTABLISHED);
 	if (c->opts.keepalive)
 		tcp_arm_keepalive(c);
 	tcp_req_free(r);

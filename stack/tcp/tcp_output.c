@@ -74,9 +74,14 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 	if (h->flags & TCP_FLAG_RST)
 		tl->ctr.OutRsts++;
 	if (tl->core->log.trace) {
+		/* Debug lines: --trace prints the frame itself when the driver sends it; this one
+		 * also shows segments built without an IP layer (unit tests). */
 		char line[320];
 		tcp_hdr_format(line, sizeof(line), h, plen);
-		LOG_TRACE(&tl->core->log, "tcp out %u > %u: %s", h->sport, h->dport, line);
+		if (tl->ip)
+			LOG_DEBUG(&tl->core->log, "tcp out %u > %u: %s", h->sport, h->dport, line);
+		else
+			LOG_TRACE(&tl->core->log, "tcp out %u > %u: %s", h->sport, h->dport, line);
 	}
 	if (!tl->ip) {
 		pbuf_free(pb);
@@ -113,11 +118,24 @@ uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c)
 	return wnd;
 }
 
-/* RFC 2018 4: SACK blocks describing the out-of-order queue (first block: most recent). */
-static void tcp_fill_sack(struct tcp_conn *c, struct tcp_opts *o)
+static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *blk, uint32_t maxn);
+
+uint32_t tcp_mss_now(const struct tcp_conn *c)
 {
-	uint32_t max_blocks = c->ts_ok ? 3 : 4;
+	if (!c->sack_ok || !c->ooo.count)
+		return c->mss;
 	struct tcp_sack_block blk[8];
+	uint32_t n = tcp_sack_blocks(c, blk, 8);
+	uint32_t max_blocks = c->ts_ok ? 3 : 4;
+	if (n > max_blocks)
+		n = max_blocks;
+	uint32_t opt = n ? 4 + 8 * n : 0;
+	return c->mss > opt + TCP_MSS_MIN / 2 ? c->mss - opt : c->mss;
+}
+
+/* Contiguous ranges of the out-of-order queue, in sequence order. */
+static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *blk, uint32_t maxn)
+{
 	uint32_t n = 0;
 	for (struct pbuf *pb = c->ooo.head; pb; pb = pb->next) {
 		uint32_t s = pb->user, e = pb->user + pb->len;
@@ -126,12 +144,21 @@ static void tcp_fill_sack(struct tcp_conn *c, struct tcp_opts *o)
 				blk[n - 1].end = e;
 			continue;
 		}
-		if (n == 8)
+		if (n == maxn)
 			break;
 		blk[n].start = s;
 		blk[n].end = e;
 		n++;
 	}
+	return n;
+}
+
+/* RFC 2018 4: SACK blocks describing the out-of-order queue (first block: most recent). */
+static void tcp_fill_sack(struct tcp_conn *c, struct tcp_opts *o)
+{
+	uint32_t max_blocks = c->ts_ok ? 3 : 4;
+	struct tcp_sack_block blk[8];
+	uint32_t n = tcp_sack_blocks(c, blk, 8);
 	o->sack_count = 0;
 	for (uint32_t i = 0; i < n && i < max_blocks; i++)
 		o->sack[o->sack_count++] = blk[n - 1 - i];
@@ -160,12 +187,12 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		/* RFC 9293 3.7.1, RFC 7323 1.3, RFC 2018 2: options offered only on a SYN. */
 		h.opts.has_mss = true;
 		h.opts.mss = c->adv_mss;
-		if (c->state == TCP_SYN_SENT || c->wscale_ok) {
+		if (c->state == TCPS_SYN_SENT || c->wscale_ok) {
 			h.opts.has_wscale = tl->cfg.window_scaling;
 			h.opts.wscale = c->rcv_wscale;
 		}
-		h.opts.sack_ok = (c->state == TCP_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
-		h.opts.has_ts = (c->state == TCP_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
+		h.opts.sack_ok = (c->state == TCPS_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
+		h.opts.has_ts = (c->state == TCPS_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
 		uint32_t w = tcp_rcvbuf_cap(c);
 		h.win = (uint16_t)(w > 65535 ? 65535 : w); /* RFC 7323 2.2: never scaled in a SYN */
 		c->rcv.wnd = h.win;
@@ -213,11 +240,11 @@ void tcp_output(struct tcp_conn *c)
 	bool sent = false;
 
 	switch (c->state) {
-	case TCP_CLOSED:
-	case TCP_LISTEN:
-	case TCP_TIME_WAIT:
+	case TCPS_CLOSED:
+	case TCPS_LISTEN:
+	case TCPS_TIME_WAIT:
 		return;
-	case TCP_SYN_SENT:
+	case TCPS_SYN_SENT:
 		if (!(c->flags & TCP_F_SYN_SENT)) {
 			c->flags |= TCP_F_SYN_SENT;
 			tcp_xmit(c, c->snd.iss, TCP_FLAG_SYN, 0);
@@ -226,7 +253,7 @@ void tcp_output(struct tcp_conn *c)
 			tcp_rearm_rtx(c);
 		}
 		return;
-	case TCP_SYN_RECEIVED:
+	case TCPS_SYN_RECEIVED:
 		/* Simultaneous open (3.10.7.3): our SYN again, now with the ACK. */
 		if (c->flags & TCP_F_ACK_NOW) {
 			tcp_xmit(c, c->snd.iss, TCP_FLAG_SYN | TCP_FLAG_ACK, 0);
@@ -239,33 +266,44 @@ void tcp_output(struct tcp_conn *c)
 		break;
 	}
 
+	uint32_t mss = tcp_mss_now(c);
 	for (;;) {
 		uint32_t off = c->snd.nxt - c->snd.una;
 		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
-		uint32_t wnd = c->snd.wnd < c->cwnd ? c->snd.wnd : c->cwnd;
 		uint32_t flight = tcp_flight(c);
-		uint32_t usable = wnd > flight ? wnd - flight : 0;
-		uint32_t len = left < c->mss ? left : c->mss;
+		uint32_t len = left < mss ? left : mss;
 		bool rexmit = seq_lt(c->snd.nxt, c->snd.max);
-		if (len > usable)
-			len = usable;
+		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window admits
+		 * whole segments, and a segment goes only if it fits the peer's window whole;
+		 * a window smaller than that is left to the persist timer (tcp_timer.c). */
+		uint32_t wnd_room = seq_gt(c->snd.una + c->snd.wnd, c->snd.nxt) ? c->snd.una + c->snd.wnd - c->snd.nxt : 0;
+		uint32_t cwnd = c->cwnd;
+		if (c->dupacks && c->dupacks < 3 && !(c->flags & TCP_F_IN_RECOVERY))
+			cwnd += c->dupacks * mss; /* RFC 3042 limited transmit */
+		if (len && (flight + len > cwnd + (mss - 1) || len > wnd_room))
+			len = 0;
+		if (len == 0 && left)
+			goto blocked;
 		bool fin = tcp_fin_due(c, c->snd.nxt + len);
 
 		if (len == 0 && !fin)
 			break;
-		if (len && len < c->mss && !fin && !rexmit) {
-			/* RFC 9293 3.7.4 Nagle (off with TCP_NODELAY), TCP_CORK holds partial
-			 * segments, and RFC 1122 4.2.3.4 sender SWS: a short segment goes only if
-			 * it is all we have and nothing is in flight, or it fills half the
-			 * largest window the peer offered. */
-			bool all = len == left;
+		if (len && len < mss && !fin && !rexmit) {
+			/* RFC 9293 3.7.4 Nagle (off with TCP_NODELAY): a short segment waits while
+			 * data is in flight; TCP_CORK holds short segments altogether. As Linux,
+			 * a segment cut short by the peer's window counts as short too, and there
+			 * is no further sender-side SWS rule (RFC 1122 4.2.3.4 is met by Nagle). */
 			bool nagle_ok = c->opts.nodelay || flight == 0;
-			bool ok = (all && nagle_ok && !c->opts.cork) || (c->snd.max_wnd && len >= c->snd.max_wnd / 2 && !c->opts.cork);
-			if (!ok)
+			bool push = (c->flags & TCP_F_PUSH_ONCE) != 0;
+			if (!push && (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE)))
 				break;
 		}
 		uint8_t flags = TCP_FLAG_ACK;
-		if (len && off + len == c->sndq.len)
+		/* PSH on the last byte written, and (as Linux's pushes appear on the wire) on
+		 * the last segment of a burst that the windows cut short. */
+		uint32_t next_room = wnd_room - len;
+		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) ||
+		            (left > len && !c->dupacks && (next_room < mss || flight + 2 * len > cwnd + (mss - 1)))))
 			flags |= TCP_FLAG_PSH;
 		if (fin)
 			flags |= TCP_FLAG_FIN;
@@ -293,14 +331,18 @@ void tcp_output(struct tcp_conn *c)
 		if (fin)
 			break;
 	}
+blocked:
+	c->flags &= ~TCP_F_PUSH_ONCE;
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
-		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
 
 	/* RFC 9293 3.8.6.1: data waits behind a zero window, nothing is in flight to bring a
 	 * window update, so the persist timer probes. */
 	uint32_t off = c->snd.nxt - c->snd.una;
-	if (c->sndq.len > off && tcp_flight(c) == 0 && c->snd.wnd < c->mss && c->snd.wnd < c->sndq.len - off &&
-	    !timer_armed(&c->rtx_timer))
+	uint32_t want = c->sndq.len > off ? c->sndq.len - off : 0;
+	if (want > mss)
+		want = mss;
+	if (want && tcp_flight(c) == 0 && c->snd.wnd < want && !timer_armed(&c->rtx_timer))
 		tcp_arm_persist(c);
 }
 
@@ -333,7 +375,13 @@ void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg)
 void tcp_send_rst_conn(struct tcp_conn *c)
 {
 	struct tcp_hdr h;
-	tcp_conn_hdr(c, &h, c->snd.nxt, TCP_FLAG_RST | TCP_FLAG_ACK);
+	tcp_conn_hdr(c, &h, c->snd.max, TCP_FLAG_RST | TCP_FLAG_ACK);
+	if (c->ts_ok) {
+		/* Linux puts the timestamp option on the RST of a connection that uses it. */
+		h.opts.has_ts = true;
+		h.opts.ts_val = tcp_now_ts(c->tl, c->ts_offset);
+		h.opts.ts_ecr = c->ts_recent;
+	}
 	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, c->tos);
 }
 
@@ -353,7 +401,7 @@ void tcp_send_challenge_ack(struct tcp_conn *c)
 	}
 	tl->challenge_count++;
 	tl->ctr.ChallengeAcks++;
-	tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK, 0);
+	tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
 }
 
 /* SYN-ACK for a SYN-queue entry (RFC 9293 3.10.7.2), with the options the SYN offered. */

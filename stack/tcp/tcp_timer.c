@@ -65,8 +65,7 @@ void tcp_arm_delack(struct tcp_conn *c)
 {
 	c->flags |= TCP_F_DELACK;
 	if (!timer_armed(&c->delack_timer))
-		timer_arm(&c->tl->core->timers, &c->delack_timer,
-		          c->tl->core->now + (usec_t)c->tl->cfg.delack_min_ms * USEC_PER_MS);
+		timer_arm(&c->tl->core->timers, &c->delack_timer, c->tl->core->now + c->ato_us);
 }
 
 void tcp_arm_misc(struct tcp_conn *c, usec_t when)
@@ -117,8 +116,20 @@ static void tcp_persist_fire(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
 	c->flags &= ~TCP_F_PERSIST;
-	if (c->snd.wnd >= c->mss || c->snd.wnd >= c->sndq.len - (c->snd.nxt - c->snd.una)) {
-		tcp_output(c);
+	uint32_t off = c->snd.nxt - c->snd.una;
+	uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
+	if (c->snd.wnd > tcp_flight(c) && left) {
+		/* Linux tcp_write_wakeup: the window is open but smaller than what Nagle/SWS
+		 * wait for: send the part that fits, now. */
+		uint32_t len = c->snd.wnd - tcp_flight(c);
+		if (len > left)
+			len = left;
+		if (len > tcp_mss_now(c))
+			len = tcp_mss_now(c);
+		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK | (len == left ? TCP_FLAG_PSH : 0), len);
+		c->snd.nxt += len;
+		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
+		tcp_rearm_rtx(c);
 		return;
 	}
 	tl->ctr.PersistProbes++;
@@ -140,7 +151,7 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 	}
 	tl->ctr.RtoExpired++;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn: no sample from a retransmitted segment */
-	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED) {
 		if (++c->retries > tl->cfg.syn_retries) {
 			tcp_timeout(c);
 			return;
@@ -148,7 +159,7 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 		tl->ctr.SynRetrans++;
 		tl->ctr.RetransSegs++;
 		c->backoff++;
-		tcp_xmit(c, c->snd.iss, (uint8_t)(TCP_FLAG_SYN | (c->state == TCP_SYN_RECEIVED ? TCP_FLAG_ACK : 0)), 0);
+		tcp_xmit(c, c->snd.iss, (uint8_t)(TCP_FLAG_SYN | (c->state == TCPS_SYN_RECEIVED ? TCP_FLAG_ACK : 0)), 0);
 		tcp_rearm_rtx(c);
 		return;
 	}
@@ -192,11 +203,11 @@ static void tcp_misc_fire(struct timer *t, usec_t now)
 	struct tcp_conn *c = container_of(t, struct tcp_conn, misc_timer);
 	struct tcp_layer *tl = c->tl;
 
-	if (c->state == TCP_FIN_WAIT_2 && (c->flags & TCP_F_ORPHAN)) {
+	if (c->state == TCPS_FIN_WAIT_2 && (c->flags & TCP_F_ORPHAN)) {
 		tcp_conn_done(c); /* Linux tcp_fin_timeout: give up on the peer's FIN */
 		return;
 	}
-	if (!c->opts.keepalive || c->state < TCP_ESTABLISHED)
+	if (!c->opts.keepalive || c->state < TCPS_ESTABLISHED)
 		return;
 	usec_t idle_limit = (usec_t)tl->cfg.keepalive_time_s * USEC_PER_SEC;
 	if (c->ka_probes == 0 && now - c->last_rcv < idle_limit) {

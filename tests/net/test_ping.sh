@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # test_ping.sh - the foundation with real Linux tools (issue 2): ping, an 8000-byte ping
 # (fragmented both ways), arping, the kernel's neighbour table, protocol unreachable, a
-# pcap that tcpdump reads, a clean exit on SIGTERM, and exit status 2 for bad options.
+# pcap that tcpdump reads, --trace lines, a clean exit on SIGTERM, and exit status 2 for bad options.
 . "$(dirname "$0")/lib.sh"
 
 net_setup ping
-stack_start --pcap "$PCAP" || { fail "tapstack starts"; net_summary; exit 1; }
+stack_start --pcap "$PCAP" --trace || { fail "tapstack starts"; net_summary; exit 1; }
 pass "tapstack starts on $TAP in $NS"
 MAC=$(stack_mac)
 
@@ -38,6 +38,10 @@ check "pcap has the echo replies" grep -q 'ICMP echo reply' <<<"$dump"
 check "pcap has the ARP reply" grep -q "ARP, Reply $STACK_IP is-at" <<<"$dump"
 check "pcap has the gratuitous ARP" grep -Eq "ARP, (Request who-has|Reply) $STACK_IP .*($STACK_IP|is-at)" <<<"$dump"
 check "pcap has protocol 17 unreachable" grep -q 'protocol 17 unreachable' <<<"$dump"
+
+check "--trace: the echo request in" grep -Eq '^[0-9:.]+ in  IP 10.0.0.1 > 10.0.0.2: ICMP echo request' "$STACK_LOG"
+check "--trace: the echo reply out" grep -Eq '^[0-9:.]+ out IP 10.0.0.2 > 10.0.0.1: ICMP echo reply' "$STACK_LOG"
+check "--trace: the ARP reply out" grep -Eq "^[0-9:.]+ out ARP, Reply $STACK_IP is-at $MAC" "$STACK_LOG"
 
 "$TAPSTACK" --mtu 99999 >/dev/null 2>&1
 check "bad option: exit status 2" [ $? -eq 2 ]

@@ -25,7 +25,7 @@ check "discard: nothing comes back" [ ! -s "$WORK/dout" ]
 
 # A client that floods echo without reading: the server stops reading it (bounded buffer,
 # TCP flow control pushes back) and keeps serving everyone else.
-apps_bg nsx bash -c "exec 3<>/dev/tcp/$STACK_IP/7; head -c 50000000 /dev/zero >&3; exec sleep 60"
+apps_bg nsx bash -c "exec 3<>/dev/tcp/$STACK_IP/7; head -c 50000000 /dev/zero >&3 2>/dev/null; exec sleep 60"
 sleep 1
 pids=()
 for i in $(seq 8); do

@@ -5,8 +5,10 @@
  *   - an ARP request for our address gets a reply with our MAC;
  *   - a ping gets an echo reply with identical id, sequence and payload, right checksums;
  *   - a UDP datagram (a protocol we lack) gets ICMP protocol unreachable;
+ *   - a SYN to a closed port gets RST|ACK, to a listener a SYN-ACK (the dispatcher's TCP path);
  *   - every truncation (length 0..N-1) of every fixture frame is dropped through a named
- *     drop counter without a crash, and no packet buffer leaks.
+ *     drop counter without a crash, and no packet buffer leaks; and again with the IP
+ *     length made consistent, so ICMP and TCP see the truncated message themselves.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <cmocka.h>
 
 #include "core/checksum.h"
@@ -24,6 +27,7 @@
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
+#include "wire/tcp.h"
 
 #define HOST_IP IPV4_ADDR(10, 0, 0, 1)
 #define STACK_IP IPV4_ADDR(10, 0, 0, 2)
@@ -150,6 +154,60 @@ static void test_udp_gets_protocol_unreachable(void **state)
 	assert_memory_equal(ip + h.ihl + ICMP_HDR_LEN, fx_udp + ETH_HDR_LEN, IPV4_HDR_MIN + 8);
 }
 
+/* Parses the TCP segment of the frame in f->out (after checking it is IPv4/TCP). */
+static void out_tcp(struct fixture *f, struct tcp_hdr *th)
+{
+	const uint8_t *ip = f->out + ETH_HDR_LEN;
+	struct ipv4_hdr h = { 0 };
+	assert_int_equal(ipv4_hdr_parse(ip, (size_t)f->out_len - ETH_HDR_LEN, &h), 0);
+	assert_int_equal(h.proto, IPPROTO_TCP_NUM);
+	assert_int_equal(tcp_hdr_parse(ip + h.ihl, h.total_len - h.ihl, th), TCP_PARSE_OK);
+}
+
+/* RFC 9293 3.10.7.1: SYN to CLOSED -> <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. */
+static void test_syn_to_closed_port_gets_rst_ack(void **state)
+{
+	struct fixture *f = *state;
+	send_frame(f, fx_arp_request, sizeof(fx_arp_request));
+	assert_true(next_out(f) > 0);
+	send_frame(f, fx_tcp_syn, sizeof(fx_tcp_syn));
+	assert_true(next_out(f) > 0);
+	struct tcp_hdr th;
+	out_tcp(f, &th);
+	assert_int_equal(th.flags, TCP_FLAG_RST | TCP_FLAG_ACK);
+	assert_int_equal(th.seq, 0);
+	assert_int_equal(th.ack, 1001);     /* the fixture's SEQ 1000 + 1 for the SYN */
+	assert_int_equal(th.sport, 80);
+	assert_int_equal(th.dport, 40000);
+	assert_int_equal(th.win, 0);
+	assert_int_equal(next_out(f), 0);
+}
+
+/* With a listener on port 80 the same SYN gets a SYN-ACK carrying our MSS. */
+static void test_syn_to_listener_gets_syn_ack(void **state)
+{
+	struct fixture *f = *state;
+	struct socket_layer *sl = stack_sockets(&f->s);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(80) };
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(ts_bind(sl, fd, &sa), 0);
+	assert_int_equal(ts_listen(sl, fd, 8), 0);
+	send_frame(f, fx_arp_request, sizeof(fx_arp_request));
+	assert_true(next_out(f) > 0);
+	send_frame(f, fx_tcp_syn, sizeof(fx_tcp_syn));
+	assert_true(next_out(f) > 0);
+	struct tcp_hdr th;
+	out_tcp(f, &th);
+	assert_int_equal(th.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	assert_int_equal(th.ack, 1001);
+	assert_true(th.opts.has_mss);
+	assert_int_equal(th.opts.mss, 1460);
+	/* The handshake is not complete: nothing to accept yet. */
+	assert_int_equal(ts_accept(sl, fd, NULL, 0), -EAGAIN);
+	assert_int_equal(ts_close(sl, fd), 0);
+}
+
 struct fx {
 	const char *name;
 	const uint8_t *bytes;
@@ -200,6 +258,48 @@ static void test_every_truncation_is_dropped(void **state)
 	}
 	assert_int_equal(f->s.core.pool.cls[0].in_use, 0);
 	assert_int_equal(f->s.core.pool.cls[1].in_use, 0);
+}
+
+/*
+ * The same cuts with the IP total length (and header checksum) rewritten to match, so the
+ * datagram passes IP and the truncated transport header or payload reaches ICMP or TCP,
+ * which must drop it through their own counters. UDP is answered with protocol unreachable
+ * at any length (counted as ip unknown_proto).
+ */
+static void test_every_transport_truncation_is_dropped(void **state)
+{
+	struct fixture *f = *state;
+	const struct fx all[] = {
+		FX(icmp_echo, 0),
+		FX(icmp_echo_ip_options, 0),
+		FX(tcp_syn, 0),
+		FX(udp, 0),
+	};
+	send_frame(f, fx_arp_request, sizeof(fx_arp_request));
+	while (next_out(f) > 0)
+		;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		size_t ihl = (size_t)(all[i].bytes[ETH_HDR_LEN] & 0x0f) * 4;
+		for (size_t len = ETH_HDR_LEN + ihl; len < all[i].len; len++) {
+			uint8_t frame[256];
+			memcpy(frame, all[i].bytes, len);
+			uint8_t *ip = frame + ETH_HDR_LEN;
+			put_be16(ip + IPV4_OFF_TOTLEN, (uint16_t)(len - ETH_HDR_LEN));
+			put_be16(ip + IPV4_OFF_CSUM, 0);
+			put_be16(ip + IPV4_OFF_CSUM, csum_finish(csum_add(0, ip, ihl)));
+			uint64_t before = drops(&f->s) + f->s.ip.cnt.unknown_proto;
+			uint64_t delivered = f->s.ip.cnt.rx_delivered;
+			send_frame(f, frame, len);
+			assert_int_equal(f->s.ip.cnt.rx_delivered, delivered + 1);
+			if (drops(&f->s) + f->s.ip.cnt.unknown_proto <= before)
+				fail_msg("%s cut to %zu bytes (consistent IP length): no drop counter moved", all[i].name,
+				         len);
+			while (next_out(f) > 0)
+				;
+			f->s.core.now += 2 * USEC_PER_SEC;
+			stack_poll(&f->s, f->s.core.now);
+		}
+	}
 }
 
 /* stack_poll takes at most one batch per call, so a flood cannot starve timers and apps. */
@@ -260,7 +360,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_arp_request_gets_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_gets_identical_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_gets_protocol_unreachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_to_closed_port_gets_rst_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_to_listener_gets_syn_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_truncation_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_transport_truncation_is_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_batch_is_bounded, setup, teardown),
 		cmocka_unit_test(test_two_stacks_resolve_each_other),
 	};

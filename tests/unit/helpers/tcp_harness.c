@@ -20,6 +20,7 @@
 #include "core/counters.h"
 #include "socket/socket.h"
 #include "wire/arp.h"
+#include "wire/dump.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 
@@ -64,6 +65,24 @@ void th_fq_purge(struct th_fq *q)
 		free(f);
 }
 
+/*
+ * TH_TRACE=1 in the environment prints every frame in and out with the fake time, to
+ * read a failing test's whole exchange.
+ */
+static void th_trace(const char *dir, usec_t now, const uint8_t *frame, uint32_t len)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *e = getenv("TH_TRACE");
+		on = e && *e && *e != '0';
+	}
+	if (!on)
+		return;
+	char line[512];
+	dump_frame(line, sizeof(line), frame, len);
+	fprintf(stderr, "%10.6f %s %s\n", (double)(now - TH_START_USEC) / 1e6, dir, line);
+}
+
 /* ---- the recording driver ------------------------------------------------------------ */
 
 struct th_recdev {
@@ -95,6 +114,8 @@ static int recdev_send(struct netdev *dev, const struct pbuf *pb)
 	if (!buf)
 		return -ENOMEM;
 	pbuf_copy_out(pb, buf);
+	if (*d->clock >= TH_START_USEC)
+		th_trace("<", *d->clock, buf, n);
 	th_fq_push(d->tx, buf, n, *d->clock);
 	free(buf);
 	return 0;
@@ -267,6 +288,7 @@ long th_advance_until_seg(struct th *h, uint64_t max_ms)
 
 void th_inject(struct th *h, const uint8_t *frame, uint32_t len)
 {
+	th_trace(">", h->now, frame, len);
 	th_fq_push(&h->rx, frame, len, h->now);
 	th_poll(h);
 }
@@ -608,6 +630,12 @@ void th_expect_none_at(const char *file, int line, struct th *h)
 	print_error("%s:%d: expected no segment, but the stack sent %s (t=%.3f s)\n", file, line, got,
 	            (double)(s.when - TH_START_USEC) / 1e6);
 	_fail(file, line);
+}
+
+bool th_run_known_bugs(void)
+{
+	const char *e = getenv("TH_RUN_KNOWN_BUGS");
+	return e && *e && *e != '0';
 }
 
 /* ---- sockets and options ------------------------------------------------------------------ */

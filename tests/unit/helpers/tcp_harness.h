@@ -156,6 +156,20 @@ void th_drain(struct th *h);
 /* "Flags [S.], seq 1, ack 2, win 3, options [...], length 0" for messages. */
 void th_seg_format(const struct th_seg *s, char *buf, size_t size);
 
+/*
+ * A test that shows an open bug of the TCP layer (listed in the report / TCP-BUGS.md) skips
+ * with "known bug: see report" so the committed suite passes; TH_RUN_KNOWN_BUGS=1 in the
+ * environment runs it anyway (to see it fail, or to check a fix).
+ */
+bool th_run_known_bugs(void);
+#define TH_KNOWN_BUG(what)                                                                         \
+	do {                                                                                       \
+		if (!th_run_known_bugs()) {                                                        \
+			print_message("known bug: see report (%s)\n", (what));                      \
+			skip();                                                                    \
+		}                                                                                  \
+	} while (0)
+
 /* Socket helpers: all fail the test when a call fails. */
 struct socket_layer *th_sl(struct th *h);
 int th_listen(struct th *h, uint16_t port, int backlog);

@@ -1,0 +1,379 @@
+/*
+ * test_apps.c - the demo servers (apps/http.c, echo.c, discard.c, stall.c, server.c) on a
+ * real tapstack, in one process, without root: stack A runs the servers through their
+ * struct app (collect, ts_poll, dispatch: what the program's loop does), stack B is the
+ * client, driven with non-blocking ts_* calls. The stacks are joined by the in-memory
+ * driver and share a fake clock that each round advances by 1 ms.
+ *
+ * What only a whole connection shows: pipelined answers in order, an answer larger than
+ * every buffer on the way to a client that does not read yet (partial writes, POLLOUT),
+ * 413 then an orderly close, the 405 body skipped to keep the connection in sync, echo
+ * byte-exact, accept() logged, and a listener that never accepts.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "apps/http_parse.h"
+#include "apps/servers.h"
+#include "drivers/memdev.h"
+#include "stack.h"
+
+#define SERVER_IP 0x0a000002u
+#define CLIENT_IP 0x0a000001u
+#define MAX_ROUNDS 200000 /* 200 s of fake time: far more than any exchange here needs */
+
+/* app_log is the program's (apps/app.h): here it counts accept lines. */
+static unsigned accept_lines;
+
+void app_log(const char *fmt, ...)
+{
+	if (strstr(fmt, "accept() returned"))
+		accept_lines++;
+}
+
+struct fixture {
+	struct stack a, b;
+	struct net net;
+	struct app *apps[4];
+	int napps;
+	usec_t now;
+};
+
+static int fixture_setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct stack_config ca, cb;
+	struct netdev *da, *db;
+
+	assert_non_null(f);
+	assert_int_equal(memdev_pair_create(&da, &db, NULL), 0);
+	stack_config_default(&ca);
+	stack_config_default(&cb);
+	ca.link.addr = SERVER_IP;
+	cb.link.addr = CLIENT_IP;
+	cb.link.mac[5] ^= 0x01;
+	cb.seed = 7;
+	f->now = USEC_PER_SEC;
+	assert_int_equal(stack_init(&f->a, &ca, da, f->now), 0);
+	assert_int_equal(stack_init(&f->b, &cb, db, f->now), 0);
+	f->net.sl = stack_sockets(&f->a);
+	f->apps[f->napps++] = http_app_create(&f->net, 80, NULL, 16);
+	f->apps[f->napps++] = echo_app_create(&f->net, 7, 16);
+	f->apps[f->napps++] = discard_app_create(&f->net, 9, 16);
+	f->apps[f->napps++] = stall_app_create(&f->net, 8081, 2);
+	for (int i = 0; i < f->napps; i++)
+		assert_non_null(f->apps[i]);
+	accept_lines = 0;
+	*state = f;
+	return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < f->napps; i++)
+		f->apps[i]->stop(f->apps[i]->state);
+	stack_destroy(&f->a);
+	stack_destroy(&f->b);
+	free(f);
+	return 0;
+}
+
+/* One round of the program's loop on stack A, and time for both stacks. */
+static void round_run(struct fixture *f)
+{
+	static struct pollfd fds[1024];
+	int counts[4], n = 0, i;
+
+	f->now += USEC_PER_MS;
+	stack_poll(&f->a, f->now);
+	stack_poll(&f->b, f->now);
+	for (i = 0; i < f->napps; i++) {
+		counts[i] = f->apps[i]->collect(f->apps[i]->state, fds + n, 1024 - n);
+		n += counts[i];
+	}
+	ts_poll(&f->a.sock, fds, (nfds_t)n);
+	n = 0;
+	for (i = 0; i < f->napps; i++) {
+		f->apps[i]->dispatch(f->apps[i]->state, fds + n, counts[i]);
+		n += counts[i];
+	}
+	stack_poll(&f->a, f->now);
+	stack_poll(&f->b, f->now);
+}
+
+static int client_connect(struct fixture *f, uint16_t port)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(port),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	int fd = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
+	int rc, i;
+
+	assert_true(fd >= 0);
+	rc = ts_connect(&f->b.sock, fd, &dst);
+	assert_true(rc == 0 || rc == -EINPROGRESS);
+	for (i = 0; i < MAX_ROUNDS && !(ts_revents(&f->b.sock, fd) & (POLLOUT | POLLERR)); i++)
+		round_run(f);
+	assert_true(ts_revents(&f->b.sock, fd) & POLLOUT);
+	return fd;
+}
+
+static void client_send(struct fixture *f, int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	int i;
+
+	for (i = 0; len > 0 && i < MAX_ROUNDS; i++) {
+		ssize_t n = ts_send(&f->b.sock, fd, p, len, 0);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		} else {
+			assert_int_equal(n, -EAGAIN);
+		}
+		round_run(f);
+	}
+	assert_int_equal(len, 0);
+}
+
+/* Reads until `want` bytes or end of stream; returns the count. *eof says which. */
+static size_t client_recv(struct fixture *f, int fd, void *buf, size_t want, bool *eof)
+{
+	char *p = buf;
+	size_t got = 0;
+	int i;
+
+	*eof = false;
+	for (i = 0; got < want && i < MAX_ROUNDS; i++) {
+		ssize_t n = ts_recv(&f->b.sock, fd, p + got, want - got, 0);
+
+		if (n == 0) {
+			*eof = true;
+			break;
+		}
+		if (n > 0)
+			got += (size_t)n;
+		else
+			assert_int_equal(n, -EAGAIN);
+		round_run(f);
+	}
+	return got;
+}
+
+static void test_http_get_index(void **state)
+{
+	struct fixture *f = *state;
+	const char req[] = "GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nConnection: close\r\n\r\n";
+	static char buf[8192];
+	bool eof;
+	size_t n;
+	int fd = client_connect(f, 80);
+
+	client_send(f, fd, req, sizeof(req) - 1);
+	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
+	buf[n] = '\0';
+	assert_true(eof); /* Connection: close honoured */
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(buf, "Connection: close\r\n"));
+	assert_non_null(strstr(buf, "<h1>tapstack</h1>"));
+	assert_int_equal(accept_lines, 1);
+	ts_close(&f->b.sock, fd);
+}
+
+/* In received bytes that may hold NULs (pattern bodies), the first s at or after p. */
+static char *find(char *p, const char *end, const char *s)
+{
+	return p ? memmem(p, (size_t)(end - p), s, strlen(s)) : NULL;
+}
+
+/* Four requests in one segment: four answers, in order, on one connection. */
+static void test_http_pipelining(void **state)
+{
+	struct fixture *f = *state;
+	const char req[] = "GET /bytes/5 HTTP/1.1\r\nHost: x\r\n\r\n"
+			   "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+			   "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"
+			   "HEAD /bytes/77 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static char buf[8192];
+	char *p, *end;
+	bool eof;
+	size_t n;
+	int fd = client_connect(f, 80);
+
+	client_send(f, fd, req, sizeof(req) - 1);
+	n = client_recv(f, fd, buf, sizeof(buf), &eof);
+	end = buf + n;
+	assert_true(eof);
+	p = find(buf, end, "HTTP/1.1 200 OK");
+	assert_ptr_equal(p, buf);
+	assert_non_null(find(p, end, "Content-Length: 5\r\n"));
+	p = find(p + 1, end, "HTTP/1.1 404 Not Found");
+	assert_non_null(p);
+	/* The 405's request body was skipped: the HEAD after it was still understood. */
+	p = find(p + 1, end, "HTTP/1.1 405 Method Not Allowed");
+	assert_non_null(p);
+	assert_non_null(find(p, end, "Allow: GET, HEAD\r\n"));
+	p = find(p + 1, end, "HTTP/1.1 200 OK");
+	assert_non_null(p);
+	assert_non_null(find(p, end, "Content-Length: 77\r\n"));
+	/* HEAD: nothing after the blank line that ends its head. */
+	p = find(p, end, "\r\n\r\n");
+	assert_non_null(p);
+	assert_ptr_equal(p + 4, end);
+	ts_close(&f->b.sock, fd);
+}
+
+/* 3 MB to a client that reads nothing for a while: the server stops at a full send
+ * buffer (partial writes), resumes on POLLOUT, and every byte arrives in order. */
+static void test_http_bytes_to_a_slow_reader(void **state)
+{
+	struct fixture *f = *state;
+	const size_t body = 3u << 20;
+	const char req[] = "GET /bytes/3145728 HTTP/1.1\r\nHost: x\r\n\r\n";
+	char *buf = malloc(body + 4096);
+	char *start;
+	bool eof;
+	size_t n, head;
+	int fd = client_connect(f, 80);
+	int i;
+
+	assert_non_null(buf);
+	client_send(f, fd, req, sizeof(req) - 1);
+	for (i = 0; i < 2000; i++) /* 2 s without reading */
+		round_run(f);
+	n = client_recv(f, fd, buf, 200, &eof);
+	buf[n] = '\0';
+	start = strstr(buf, "\r\n\r\n");
+	assert_non_null(start);
+	head = (size_t)(start + 4 - buf);
+	assert_non_null(strstr(buf, "Content-Length: 3145728\r\n"));
+	n += client_recv(f, fd, buf + n, head + body - n, &eof);
+	assert_false(eof);
+	assert_int_equal(n, head + body);
+	assert_int_equal(http_bytes_check((uint8_t *)buf + head, 0, body), body);
+	/* Keep-alive: the same connection serves another request. */
+	client_send(f, fd, "GET /bytes/1 HTTP/1.1\r\nHost: x\r\n\r\n", 35);
+	n = client_recv(f, fd, buf, 4096, &eof);
+	assert_false(eof);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK"));
+	ts_close(&f->b.sock, fd);
+	free(buf);
+}
+
+/* A head over 8 KiB: 413, then the server closes (after its FIN, it waits for ours). */
+static void test_http_413_then_close(void **state)
+{
+	struct fixture *f = *state;
+	static char req[HTTP_HEAD_MAX_BYTES + 100];
+	static char buf[4096];
+	bool eof;
+	size_t n;
+	int fd = client_connect(f, 80);
+
+	memset(req, 'a', sizeof(req));
+	memcpy(req, "GET / HTTP/1.1\r\nX: ", 19);
+	client_send(f, fd, req, sizeof(req));
+	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
+	buf[n] = '\0';
+	assert_true(eof);
+	assert_non_null(strstr(buf, "HTTP/1.1 413 "));
+	assert_non_null(strstr(buf, "Connection: close\r\n"));
+	ts_close(&f->b.sock, fd);
+}
+
+static void test_echo_and_discard(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len = 300000;
+	uint8_t *out = malloc(len), *in = malloc(len);
+	bool eof;
+	size_t i, n;
+	int fd;
+
+	assert_non_null(out);
+	assert_non_null(in);
+	for (i = 0; i < len; i++)
+		out[i] = (uint8_t)(i * 13 + (i >> 11));
+	fd = client_connect(f, 7);
+	/* Send and read in turns: echo's bounded buffer pushes back when we do not read. */
+	for (i = 0, n = 0; i < len || n < len;) {
+		ssize_t k = i < len ? ts_send(&f->b.sock, fd, out + i, len - i, 0) : 0;
+
+		if (k > 0)
+			i += (size_t)k;
+		k = ts_recv(&f->b.sock, fd, in + n, len - n, 0);
+		if (k > 0)
+			n += (size_t)k;
+		assert_true(k != 0);
+		round_run(f);
+	}
+	assert_memory_equal(in, out, len);
+	/* Our FIN: echo sends its own once everything is echoed. */
+	assert_int_equal(ts_shutdown(&f->b.sock, fd, SHUT_WR), 0);
+	assert_int_equal(client_recv(f, fd, in, 1, &eof), 0);
+	assert_true(eof);
+	ts_close(&f->b.sock, fd);
+
+	fd = client_connect(f, 9);
+	client_send(f, fd, out, len);
+	assert_int_equal(ts_shutdown(&f->b.sock, fd, SHUT_WR), 0);
+	assert_int_equal(client_recv(f, fd, in, 1, &eof), 0); /* nothing back, then its FIN */
+	assert_true(eof);
+	ts_close(&f->b.sock, fd);
+	assert_int_equal(accept_lines, 2);
+	free(out);
+	free(in);
+}
+
+/* The stall listener: connections complete without accept() until the queue is full. */
+static void test_stall_queue_fills(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(8081),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	int fds[6], established = 0, i, r;
+
+	for (i = 0; i < 6; i++) {
+		fds[i] = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
+		r = ts_connect(&f->b.sock, fds[i], &dst);
+		assert_true(r == 0 || r == -EINPROGRESS);
+		for (r = 0; r < 100; r++)
+			round_run(f);
+	}
+	for (i = 0; i < 6; i++)
+		established += (ts_revents(&f->b.sock, fds[i]) & POLLOUT) != 0;
+	/* Backlog 2: two queued connections, or three as Linux counts (backlog + 1). */
+	assert_in_range(established, 2, 3);
+	assert_true(f->a.tcp.ctr.ListenOverflows > 0);
+	assert_int_equal(accept_lines, 0);
+	for (i = 0; i < 6; i++)
+		ts_close(&f->b.sock, fds[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_http_get_index, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_pipelining, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_bytes_to_a_slow_reader, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_413_then_close, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_echo_and_discard, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_stall_queue_fills, fixture_setup, fixture_teardown),
+	};
+
+	return cmocka_run_group_tests_name("apps", tests, NULL, NULL);
+}

@@ -1,0 +1,240 @@
+/*
+ * test_blocking.c - the blocking facade (stack/blocking.c) with real threads.
+ *
+ * Stack A runs under the facade (its own thread); a server thread makes blocking calls on
+ * it. Stack B, the client, is driven by the test thread with plain non-blocking ts_* calls.
+ * The two are joined by memdev, which is not thread-safe, so the test touches B only while
+ * holding A's lock: then every memdev access is serialised by that one mutex. memdev has
+ * no pollfd, so after each round the test wakes A's thread to look at its device.
+ *
+ * These are the only unit tests with threads and the real clock (the facade exists to
+ * block); every wait is bounded by TEST_LIMIT_SEC, so a bug fails the test, never hangs it.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sched.h>
+
+#include "blocking.h"
+#include "drivers/memdev.h"
+#include "stack.h"
+
+#define SERVER_IP 0x0a000002u /* 10.0.0.2: stack A, under the facade */
+#define CLIENT_IP 0x0a000001u /* 10.0.0.1: stack B, driven by the test */
+#define ECHO_PORT 7
+#define TEST_BYTES (1u << 20)
+#define TEST_LIMIT_SEC 20
+
+struct pair {
+	struct stack a, b;
+	struct blocking_stack ba;
+	int listen_fd;
+};
+
+static int pair_setup(void **state)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+	struct stack_config ca, cb;
+	struct netdev *da, *db;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT) };
+
+	assert_non_null(p);
+	assert_int_equal(memdev_pair_create(&da, &db, NULL), 0);
+	stack_config_default(&ca);
+	stack_config_default(&cb);
+	ca.link.addr = SERVER_IP;
+	cb.link.addr = CLIENT_IP;
+	cb.link.mac[5] ^= 0x01;
+	cb.seed = ca.seed + 1;
+	assert_int_equal(stack_init(&p->a, &ca, da, stack_clock_now()), 0);
+	assert_int_equal(stack_init(&p->b, &cb, db, stack_clock_now()), 0);
+	assert_int_equal(blocking_start(&p->ba, &p->a), 0);
+
+	p->listen_fd = blocking_socket(&p->ba, AF_INET, SOCK_STREAM, 0);
+	assert_true(p->listen_fd >= 0);
+	assert_int_equal(blocking_bind(&p->ba, p->listen_fd, &sin), 0);
+	assert_int_equal(blocking_listen(&p->ba, p->listen_fd, 8), 0);
+	*state = p;
+	return 0;
+}
+
+static int pair_teardown(void **state)
+{
+	struct pair *p = *state;
+
+	blocking_stop(&p->ba);
+	stack_destroy(&p->a);
+	stack_destroy(&p->b);
+	free(p);
+	return 0;
+}
+
+/* The server thread: accept one connection and echo it until end of stream. */
+struct echo_result {
+	struct pair *p;
+	ssize_t echoed;
+	int error;
+};
+
+static void *echo_server(void *arg)
+{
+	struct echo_result *r = arg;
+	struct blocking_stack *b = &r->p->ba;
+	struct sockaddr_in peer;
+	static char buf[16384];
+	int fd = blocking_accept(b, r->p->listen_fd, &peer, 0);
+
+	if (fd < 0) {
+		r->error = fd;
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n = blocking_recv(b, fd, buf, sizeof(buf), 0);
+
+		if (n <= 0) {
+			r->error = (int)n;
+			break;
+		}
+		if (blocking_send(b, fd, buf, (size_t)n, 0) != n) {
+			r->error = -EIO;
+			break;
+		}
+		r->echoed += n;
+	}
+	blocking_close(b, fd);
+	return NULL;
+}
+
+static bool over_time(usec_t start)
+{
+	return stack_clock_now() - start > TEST_LIMIT_SEC * USEC_PER_SEC;
+}
+
+/* A whole echo exchange: the server thread only blocks, the client only polls. */
+static void test_blocking_echo_server(void **state)
+{
+	struct pair *p = *state;
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	struct echo_result r = { .p = p };
+	uint8_t *out = malloc(TEST_BYTES), *in = malloc(TEST_BYTES);
+	size_t sent = 0, got = 0;
+	bool shut = false, eof = false;
+	usec_t start = stack_clock_now();
+	pthread_t t;
+	int fd, rc;
+	size_t i;
+
+	assert_non_null(out);
+	assert_non_null(in);
+	for (i = 0; i < TEST_BYTES; i++)
+		out[i] = (uint8_t)(i * 131 + (i >> 9));
+	assert_int_equal(pthread_create(&t, NULL, echo_server, &r), 0);
+
+	blocking_lock(&p->ba);
+	fd = ts_socket(&p->b.sock, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	rc = ts_connect(&p->b.sock, fd, &dst);
+	blocking_unlock(&p->ba);
+	assert_true(rc == 0 || rc == -EINPROGRESS);
+
+	while (!eof && !over_time(start)) {
+		ssize_t n;
+
+		blocking_lock(&p->ba);
+		stack_poll(&p->b, stack_clock_now());
+		if (sent < TEST_BYTES) {
+			n = ts_send(&p->b.sock, fd, out + sent, TEST_BYTES - sent, 0);
+			if (n > 0)
+				sent += (size_t)n;
+			else
+				assert_true(n == -EAGAIN || n == -ENOTCONN);
+		} else if (!shut) {
+			assert_int_equal(ts_shutdown(&p->b.sock, fd, SHUT_WR), 0);
+			shut = true;
+		}
+		n = ts_recv(&p->b.sock, fd, in + got, TEST_BYTES - got, 0);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0 && got == TEST_BYTES)
+			eof = true;
+		else if (n == 0)
+			fail_msg("end of stream after %zu of %u bytes", got, TEST_BYTES);
+		else
+			assert_true(n == -EAGAIN || n == -ENOTCONN);
+		stack_poll(&p->b, stack_clock_now());
+		blocking_unlock(&p->ba);
+		blocking_wake(&p->ba);
+		sched_yield();
+	}
+	assert_true(eof);
+	assert_int_equal(got, TEST_BYTES);
+	assert_memory_equal(in, out, TEST_BYTES);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(r.echoed, TEST_BYTES);
+	assert_int_equal(r.error, 0); /* the server's loop ended on end of stream */
+	blocking_lock(&p->ba);
+	ts_close(&p->b.sock, fd);
+	blocking_unlock(&p->ba);
+	free(in);
+	free(out);
+}
+
+static void *accept_once(void *arg)
+{
+	struct echo_result *r = arg;
+	struct sockaddr_in peer;
+
+	r->error = blocking_accept(&r->p->ba, r->p->listen_fd, &peer, 0);
+	return NULL;
+}
+
+/* A thread blocked in accept() returns with an error when another closes the listener. */
+static void test_blocking_accept_wakes_on_close(void **state)
+{
+	struct pair *p = *state;
+	struct echo_result r = { .p = p, .error = 1 };
+	pthread_t t;
+	struct pollfd pfd = { .fd = p->listen_fd, .events = POLLIN };
+
+	assert_int_equal(pthread_create(&t, NULL, accept_once, &r), 0);
+	/* Nothing connects: the listener stays unready through a short timed poll. */
+	assert_int_equal(blocking_poll(&p->ba, &pfd, 1, 20), 0);
+	assert_int_equal(blocking_close(&p->ba, p->listen_fd), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(r.error, -EBADF);
+}
+
+/* In non-blocking mode the facade does not wait: -EAGAIN at once, as ts_accept. */
+static void test_blocking_nonblock_returns_eagain(void **state)
+{
+	struct pair *p = *state;
+	struct sockaddr_in peer;
+	char c;
+	struct pollfd pfd = { .fd = p->listen_fd, .events = POLLIN };
+
+	assert_int_equal(blocking_set_nonblock(&p->ba, p->listen_fd, true), 0);
+	assert_int_equal(blocking_accept(&p->ba, p->listen_fd, &peer, 0), -EAGAIN);
+	assert_int_equal(blocking_recv(&p->ba, p->listen_fd, &c, 1, MSG_DONTWAIT) < 0, 1);
+	assert_int_equal(blocking_poll(&p->ba, &pfd, 1, 0), 0); /* timeout 0: just a look */
+	assert_int_equal(pfd.revents, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_blocking_echo_server, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_accept_wakes_on_close, pair_setup,
+						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_nonblock_returns_eagain, pair_setup,
+						pair_teardown),
+	};
+
+	return cmocka_run_group_tests_name("blocking", tests, NULL, NULL);
+}

@@ -1,0 +1,635 @@
+/*
+ * test_tcp_handshake.c - the passive open, frame by frame (RFC 9293 3.5, 3.10.7.2; Linux's
+ * listen/request-sock behaviour): the stack completes the handshake itself and accept()
+ * only dequeues; the SYN-ACK's options answer the SYN's as Linux does; the SYN-ACK is
+ * retransmitted at 1, 2, 4, 8, 16 s and the request dropped after 5 retries; a full accept
+ * queue drops SYNs (ListenOverflows/ListenDrops) without a RST; data that arrives before
+ * accept() is kept and ACKed. Also the active open: connect() with Linux's SYN options,
+ * refused by a RST, and the SYN retransmission schedule ending in ETIMEDOUT.
+ *
+ * Every test plays the peer 10.0.0.1:40000 against a listener on 10.0.0.2:80 through the
+ * recording driver and the fake clock of tests/unit/helpers/tcp_harness.c.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "socket/socket.h"
+#include "helpers/tcp_harness.h"
+
+#define SYNACK (TCP_FLAG_SYN | TCP_FLAG_ACK)
+
+static int setup(void **state)
+{
+	*state = th_new(NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	th_free(*state);
+	return 0;
+}
+
+/* SYN -> SYN-ACK -> ACK: accept() says -EAGAIN until the final ACK, then hands over an
+ * established connection whose addresses are right; the final ACK is not answered. */
+static void test_handshake_listen_accept(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 16);
+	struct sockaddr_in peer;
+
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+	assert_false(ts_revents(sl, lfd) & POLLIN);
+
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	assert_true(s.hdr.win > 0);
+	th_expect_none(h);
+	th_assert_state(h, TH_PEER_PORT, "SYN-RECEIVED");
+
+	/* Half-open: nothing to accept yet, and the listener is not readable. */
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+	assert_false(ts_revents(sl, lfd) & POLLIN);
+
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	th_assert_state(h, TH_PEER_PORT, "ESTABLISHED");
+	assert_true(ts_revents(sl, lfd) & POLLIN);
+
+	memset(&peer, 0, sizeof(peer));
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(ntohl(peer.sin_addr.s_addr), TH_PEER_IP);
+	assert_int_equal(ntohs(peer.sin_port), TH_PEER_PORT);
+	struct sockaddr_in a;
+	assert_int_equal(ts_getsockname(sl, fd, &a), 0);
+	assert_int_equal(ntohl(a.sin_addr.s_addr), TH_LOCAL_IP);
+	assert_int_equal(ntohs(a.sin_port), 80);
+	assert_int_equal(ts_getpeername(sl, fd, &a), 0);
+	assert_int_equal(ntohl(a.sin_addr.s_addr), TH_PEER_IP);
+	assert_int_equal(ntohs(a.sin_port), TH_PEER_PORT);
+	assert_true(ts_revents(sl, fd) & POLLOUT);
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+
+	/* The connection works: data in, ACK out, data readable. */
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "hello", 5);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 6, TH_ANY, NULL, 0);
+	char buf[16];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 5);
+	assert_memory_equal(buf, "hello", 5);
+
+	uint64_t passive;
+	if (th_counter_find(h, "tcp", "PassiveOpens", &passive))
+		assert_int_equal(passive, 1);
+}
+
+/* A SYN with Linux's options gets MSS 1460 (MTU 1500 - 40), SACK-permitted, a timestamp
+ * echoing the SYN's TSval and a window scale (RFC 7323 2.2, RFC 2018 2, RFC 9293 3.7.1). */
+static void test_synack_options_linux_syn(void **state)
+{
+	struct th *h = *state;
+	th_listen(h, 80, 16);
+	struct tcp_opts o = th_linux_syn_opts(12345);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 64240, &o, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	const struct tcp_opts *g = &s.hdr.opts;
+	assert_true(g->has_mss);
+	assert_int_equal(g->mss, 1460);
+	assert_true(g->sack_ok);
+	assert_true(g->has_ts);
+	assert_int_equal(g->ts_ecr, 12345);
+	assert_true(g->has_wscale);
+	assert_true(g->wscale <= 14);   /* RFC 7323 2.3: at most 14 */
+	assert_int_equal(g->sack_count, 0);
+	/* RFC 7323 2.2: the window of a SYN-ACK is never scaled. */
+	assert_true(s.hdr.win > 0);
+}
+
+/* A SYN without options: the SYN-ACK carries only MSS (always sent, RFC 9293 3.7.1), no
+ * SACK-permitted, timestamps or window scale; the peer's MSS is then 536 (RFC 9293 3.7.1,
+ * RFC 1122 4.2.2.6), so 1000 bytes leave as 536 + 464. */
+static void test_synack_options_bare_syn(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 16);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, NULL, NULL, 0);
+	struct tcp_opts mss = th_mss_opts(1460);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int)), 0);
+
+	uint8_t data[1000];
+	memset(data, 'x', sizeof(data));
+	assert_int_equal(ts_send(sl, fd, data, sizeof(data), 0), 1000);
+	th_expect(h, TH_ANY, h->iss + 1, h->irs + 1, TH_ANY, NULL, 536);
+	th_expect(h, TH_ANY, h->iss + 537, h->irs + 1, TH_ANY, NULL, 464);
+}
+
+/* Window scale only when both sides offer it (RFC 7323 2.2): a SYN with MSS and
+ * timestamps but no window scale gets MSS and timestamps, no window scale, no SACK. */
+static void test_synack_options_as_negotiated(void **state)
+{
+	struct th *h = *state;
+	th_listen(h, 80, 16);
+	struct tcp_opts o = th_mss_opts(1400);
+	o.has_ts = true;
+	o.ts_val = 777;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &o, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	assert_true(s.hdr.opts.has_mss);
+	assert_int_equal(s.hdr.opts.mss, 1460);
+	assert_true(s.hdr.opts.has_ts);
+	assert_int_equal(s.hdr.opts.ts_ecr, 777);
+	assert_false(s.hdr.opts.has_wscale);
+	assert_false(s.hdr.opts.sack_ok);
+}
+
+/* The SYN-ACK is retransmitted 1, 2, 4, 8 and 16 s apart, identical each time; 5 retries
+ * then the request is dropped (Linux tcp_synack_retries = 5): a late final ACK then finds
+ * no request and gets a RST (SEQ = SEG.ACK), and nothing is ever accepted. */
+static void test_synack_retransmission_schedule(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 16);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+
+	static const long gaps_ms[] = {1000, 2000, 4000, 8000, 16000};
+	for (size_t i = 0; i < sizeof(gaps_ms) / sizeof(gaps_ms[0]); i++) {
+		long t = th_advance_until_seg(h, 40000);
+		if (t < 0)
+			fail_msg("SYN-ACK retransmission %zu never came", i + 1);
+		/* Exactly on schedule (virtual time; a small tolerance for timer granularity). */
+		if (t < gaps_ms[i] - 5 || t > gaps_ms[i] + 5)
+			fail_msg("SYN-ACK retransmission %zu after %ld ms, expected %ld", i + 1, t, gaps_ms[i]);
+		th_expect(h, SYNACK, h->iss, h->irs + 1, TH_ANY, &mss, 0);
+		th_expect_none(h);
+	}
+	/* No sixth. */
+	assert_int_equal(th_advance_until_seg(h, 120000), -1);
+	assert_null(th_state(h, TH_PEER_PORT));
+	struct sockaddr_in peer;
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_RST, h->iss + 1, TH_ANY, 0, NULL, 0);
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+}
+
+/* A retransmitted SYN (same ISN) while the request is pending gets the same SYN-ACK again,
+ * and no second request is made. */
+static void test_syn_retransmit_gets_same_synack(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 16);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	th_advance(h, 300);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	th_expect(h, SYNACK, h->iss, h->irs + 1, TH_ANY, &mss, 0);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	struct sockaddr_in peer;
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+}
+
+/* Completes a handshake from peer port `port`; returns false if the SYN got no SYN-ACK. */
+static bool open_from_port(struct th *h, uint16_t port)
+{
+	h->peer_port = port;
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	if (th_pending(h) == 0)
+		return false;
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	return true;
+}
+
+/* Backlog 2: Linux queues backlog + 1 established connections (sk_acceptq_is_full is
+ * "len > backlog"); the next SYN is dropped silently and counted as ListenOverflows and
+ * ListenDrops, its retransmissions too (the client times out: no RST); once accept()
+ * makes room, the retried SYN is answered. accept() hands connections over in FIFO order. */
+static void test_accept_queue_overflow(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 2);
+
+	for (uint16_t i = 0; i < 3; i++)
+		if (!open_from_port(h, (uint16_t)(41000 + i)))
+			fail_msg("connection %u of backlog+1 = 3 got no SYN-ACK", i + 1);
+
+	uint64_t ov0 = th_counter(h, "tcp", "ListenOverflows");
+	uint64_t dr0 = th_counter(h, "tcp", "ListenDrops");
+	h->peer_port = 41003;
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	th_expect_none(h);  /* dropped: no SYN-ACK and no RST */
+	assert_int_equal(th_counter(h, "tcp", "ListenOverflows"), ov0 + 1);
+	assert_int_equal(th_counter(h, "tcp", "ListenDrops"), dr0 + 1);
+	assert_null(th_state(h, 41003));
+
+	/* The client retransmits its SYN at 1 s and 3 s: still dropped, nothing sent. */
+	th_advance(h, 1000);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	th_expect_none(h);
+	th_advance(h, 2000);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(th_counter(h, "tcp", "ListenOverflows"), ov0 + 3);
+
+	/* FIFO order. */
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(ntohs(peer.sin_port), 41000);
+
+	/* Room again: the next retry is answered and completes. */
+	th_advance(h, 4000);
+	if (!open_from_port(h, 41003))
+		fail_msg("SYN after accept() made room got no SYN-ACK");
+	static const uint16_t order[] = {41001, 41002, 41003};
+	for (size_t i = 0; i < 3; i++) {
+		fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+		assert_true(fd >= 0);
+		assert_int_equal(ntohs(peer.sin_port), order[i]);
+	}
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+}
+
+/* Data that arrives before accept() (on the final ACK itself, and after it) is kept and
+ * ACKed, and a FIN before accept() too: accept() then returns a connection that reads the
+ * bytes and then end of stream. */
+static void test_data_before_accept(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 16);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+
+	/* The final ACK carries "GET " (a client that sends at once, like curl). */
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "GET ", 4);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 5, TH_ANY, NULL, 0);
+
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 5, h->iss + 1, 65535, NULL, "/ HTTP", 6);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_FIN, h->irs + 11, h->iss + 1, 65535, NULL, NULL, 0);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	struct th_seg a = th_expect(h, TCP_FLAG_ACK, h->iss + 1, TH_ANY, TH_ANY, NULL, 0);
+	if (a.hdr.ack != h->irs + 12) {
+		/* The data may have been ACKed on its own first; the FIN must be ACKed next. */
+		assert_int_equal(a.hdr.ack, h->irs + 11);
+		assert_true(th_advance_until_seg(h, 200) >= 0);
+		th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 12, TH_ANY, NULL, 0);
+	}
+	th_expect_none(h);
+
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	char buf[32];
+	assert_int_equal(ts_inq(sl, fd), 10);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 10);
+	assert_memory_equal(buf, "GET / HTTP", 10);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 0);
+}
+
+/* A second listener on the same port is refused; another port is fine. */
+static void test_listen_same_port_eaddrinuse(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	th_listen(h, 80, 16);
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(80);
+	sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	assert_int_equal(ts_bind(sl, fd, &sa), -EADDRINUSE);
+	sa.sin_port = htons(81);
+	assert_int_equal(ts_bind(sl, fd, &sa), 0);
+	assert_int_equal(ts_listen(sl, fd, 4), 0);
+}
+
+
+/* Starts an active open to the peer's port 80: returns the socket; the SYN is popped and
+ * checked (Linux's options: MSS 1460, SACK-permitted, timestamps, window scale), h->iss
+ * learned, and h's ports switched to this connection. */
+static int start_connect(struct th *h, struct th_seg *syn)
+{
+	struct socket_layer *sl = th_sl(h);
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(80);
+	sa.sin_addr.s_addr = htonl(TH_PEER_IP);
+	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
+	assert_true(th_pop_seg(h, syn));
+	assert_int_equal(syn->hdr.flags, TCP_FLAG_SYN);
+	assert_int_equal(syn->hdr.dport, 80);
+	assert_int_equal(syn->len, 0);
+	assert_true(syn->hdr.sport >= 1024);
+	h->local_port = syn->hdr.sport;
+	h->peer_port = 80;
+	h->iss = syn->hdr.seq;
+	return fd;
+}
+
+/* Active open (RFC 9293 3.5): SYN with Linux's options, the peer's SYN-ACK (MSS only) is
+ * ACKed with no options, connect() completes as POLLOUT. */
+static void test_active_open(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	struct th_seg syn;
+	int fd = start_connect(h, &syn);
+	assert_true(syn.hdr.opts.has_mss);
+	assert_int_equal(syn.hdr.opts.mss, 1460);
+	assert_true(syn.hdr.opts.sack_ok);
+	assert_true(syn.hdr.opts.has_ts);
+	assert_true(syn.hdr.opts.has_wscale);
+	assert_true(syn.hdr.win > 0);
+	assert_false(ts_revents(sl, fd) & POLLOUT);
+	th_assert_state(h, 80, "SYN-SENT");
+
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, SYNACK, h->irs, h->iss + 1, 65535, &mss, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	th_expect_none(h);
+	th_assert_state(h, 80, "ESTABLISHED");
+	assert_true(ts_revents(sl, fd) & POLLOUT);
+	struct sockaddr_in a;
+	assert_int_equal(ts_getpeername(sl, fd, &a), 0);
+	assert_int_equal(ntohl(a.sin_addr.s_addr), TH_PEER_IP);
+	assert_int_equal(ntohs(a.sin_port), 80);
+	assert_int_equal(ts_send(sl, fd, "GET", 3, 0), 3);
+	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1, h->irs + 1, TH_ANY, NULL, 3);
+}
+
+/* connect() to a closed port: the peer's RST|ACK makes it fail with ECONNREFUSED. */
+static void test_connect_refused(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	struct th_seg syn;
+	int fd = start_connect(h, &syn);
+	th_send(h, TCP_FLAG_RST | TCP_FLAG_ACK, 0, h->iss + 1, 0, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_true(ts_revents(sl, fd) & (POLLERR | POLLHUP));
+	int err = 0;
+	socklen_t len = sizeof(err);
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	assert_int_equal(err, ECONNREFUSED);
+	assert_null(th_state(h, 80));
+	uint64_t v;
+	if (th_counter_find(h, "tcp", "AttemptFails", &v))
+		assert_int_equal(v, 1);
+}
+
+/* The SYN is retransmitted after 1, 2, 4, 8, 16 and 32 s (Linux tcp_syn_retries = 6), then
+ * connect() fails with ETIMEDOUT 64 s later, with nothing more sent. */
+static void test_syn_retransmission_timeout(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	struct th_seg syn;
+	int fd = start_connect(h, &syn);
+	static const long gaps_ms[] = {1000, 2000, 4000, 8000, 16000, 32000};
+	for (size_t i = 0; i < 6; i++) {
+		long t = th_advance_until_seg(h, 100000);
+		if (t < gaps_ms[i] - 5 || t > gaps_ms[i] + 5)
+			fail_msg("SYN retransmission %zu after %ld ms, expected %ld", i + 1, t, gaps_ms[i]);
+		th_expect(h, TCP_FLAG_SYN, h->iss, 0, TH_ANY, TH_ANY_OPTS, 0);
+	}
+	assert_false(ts_revents(sl, fd) & POLLERR);
+	assert_int_equal(th_advance_until_seg(h, 70000), -1);
+	assert_true(ts_revents(sl, fd) & POLLERR);
+	int err = 0;
+	socklen_t len = sizeof(err);
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	assert_int_equal(err, ETIMEDOUT);
+	assert_null(th_state(h, 80));
+}
+
+/* A RST for a half-open connection (in window) removes the request (RFC 9293 3.10.7.4,
+ * SYN-RECEIVED, passive open: "return this connection to LISTEN"): no more SYN-ACKs,
+ * nothing to accept, and the late ACK gets a RST. */
+static void test_rst_in_syn_received(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_RST, h->irs + 1, 0, 0, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_null(th_state(h, TH_PEER_PORT));
+	assert_int_equal(th_advance_until_seg(h, 5000), -1);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_RST, h->iss + 1, 0, 0, NULL, 0);
+	struct sockaddr_in peer;
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+}
+
+/* In SYN-RECEIVED an ACK that does not acknowledge our SYN gets <SEQ=SEG.ACK><CTL=RST>
+ * (RFC 9293 3.10.7.4) and the request survives: the right ACK still completes it. */
+static void test_bad_ack_in_syn_received(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1000, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_RST, h->iss + 1000, 0, 0, NULL, 0);
+	struct sockaddr_in peer;
+	assert_int_equal(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK), -EAGAIN);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+}
+
+/* Data on a SYN (no TCP Fast Open) is not acknowledged by the SYN-ACK (Linux discards it;
+ * the peer sends it again after the handshake). */
+static void test_syn_with_data_not_acked(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, "early", 5);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "early", 5);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 6, TH_ANY, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	char buf[16];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 5);
+	assert_memory_equal(buf, "early", 5);
+}
+
+/* Closing a listener resets the connections nobody accepted (RST|ACK, as Linux's
+ * inet_csk_listen_stop) and forgets half-open ones; new SYNs to the port are refused. */
+static void test_listener_close_resets_queue(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	assert_true(open_from_port(h, 42000));
+	uint32_t iss_a = h->iss;
+	h->peer_port = 42001;
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+
+	assert_int_equal(ts_close(sl, lfd), 0);
+	h->peer_port = 42000;
+	struct th_seg s;
+	assert_true(th_pop_seg(h, &s));
+	assert_int_equal(s.hdr.dport, 42000);
+	assert_int_equal(s.hdr.flags & TCP_FLAG_RST, TCP_FLAG_RST);
+	assert_int_equal(s.hdr.seq, iss_a + 1);
+	th_expect_none(h);
+	assert_null(th_state(h, 42000));
+	assert_null(th_state(h, 42001));
+
+	h->peer_port = 42002;
+	th_send(h, TCP_FLAG_SYN, 5000, 0, 65535, &mss, NULL, 0);
+	th_expect(h, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 5001, 0, NULL, 0);
+}
+
+/* The final ACK arrives while the accept queue is full: Linux's default drops that ACK
+ * (ListenOverflows) and keeps the request, whose SYN-ACK retransmission lets the client
+ * ACK again once accept() made room. Backlog 2: A and B established, C and D half-open,
+ * C's ACK fills the queue (3 = backlog + 1), D's ACK finds it full. */
+static uint32_t fill_queue_leave_one_half_open(struct th *h, uint16_t base)
+{
+	struct tcp_opts mss = th_mss_opts(1460);
+	assert_true(open_from_port(h, base));
+	assert_true(open_from_port(h, (uint16_t)(base + 1)));
+	uint32_t iss[2];
+	for (uint16_t i = 0; i < 2; i++) {
+		h->peer_port = (uint16_t)(base + 2 + i);
+		th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+		iss[i] = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0).hdr.seq;
+	}
+	h->peer_port = (uint16_t)(base + 2);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss[0] + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	h->peer_port = (uint16_t)(base + 3);
+	return iss[1];
+}
+
+static void test_final_ack_on_full_queue_dropped(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 2);
+	struct tcp_opts mss = th_mss_opts(1460);
+	uint32_t iss_d = fill_queue_leave_one_half_open(h, 43000);
+	uint64_t ov = th_counter(h, "tcp", "ListenOverflows");
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss_d + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(th_counter(h, "tcp", "ListenOverflows"), ov + 1);
+
+	struct sockaddr_in peer;
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	assert_int_equal(ntohs(peer.sin_port), 43000);
+	/* The request is still there: its SYN-ACK comes again, the client ACKs, it completes. */
+	if (th_advance_until_seg(h, 20000) < 0)
+		fail_msg("the request whose final ACK was dropped never retransmitted its SYN-ACK");
+	th_expect(h, SYNACK, iss_d, h->irs + 1, TH_ANY, &mss, 0);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss_d + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	static const uint16_t order[] = {43001, 43002, 43003};
+	for (int i = 0; i < 3; i++) {
+		assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+		assert_int_equal(ntohs(peer.sin_port), order[i]);
+	}
+}
+
+static void tweak_abort_on_overflow(struct stack_config *cfg)
+{
+	cfg->tcp.abort_on_overflow = true;
+}
+
+/* With the abort-on-overflow option (Linux tcp_abort_on_overflow = 1) that final ACK gets
+ * a RST instead (SEQ = SEG.ACK) and the request is gone. */
+static void test_final_ack_on_full_queue_abort_option(void **state)
+{
+	th_free(*state);
+	struct th *h = *state = th_new(tweak_abort_on_overflow);
+	th_listen(h, 80, 2);
+	uint32_t iss_d = fill_queue_leave_one_half_open(h, 44000);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss_d + 1, 65535, NULL, NULL, 0);
+	struct th_seg s;
+	assert_true(th_pop_seg(h, &s));
+	assert_true(s.hdr.flags & TCP_FLAG_RST);
+	assert_int_equal(s.hdr.seq, iss_d + 1);
+	th_expect_none(h);
+	assert_null(th_state(h, 44003));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_handshake_listen_accept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_synack_options_linux_syn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_synack_options_bare_syn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_synack_options_as_negotiated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_synack_retransmission_schedule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_retransmit_gets_same_synack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_queue_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_before_accept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_abort_option, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_same_port_eaddrinuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rst_in_syn_received, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_ack_in_syn_received, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_with_data_not_acked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listener_close_resets_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_active_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_retransmission_timeout, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("tcp_handshake", tests, NULL, NULL);
+}

@@ -1,0 +1,296 @@
+/*
+ * test_tcp_options.c - the negotiated options at work after the handshake, frame by frame:
+ *   timestamps (RFC 7323 3, 4, 5): every segment carries TSopt once negotiated, TSecr echoes
+ *   TS.Recent, the TSval clock ticks between 1 ms and 1 s, PAWS drops an old TSval with a
+ *   duplicate ACK;
+ *   window scale (RFC 7323 2): the stack's windows are sent scaled, the peer's are read
+ *   scaled;
+ *   SACK (RFC 2018 4): out-of-order data is reported in SACK blocks, most recent first.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "helpers/tcp_harness.h"
+#include "socket/socket.h"
+
+#define SYNACK (TCP_FLAG_SYN | TCP_FLAG_ACK)
+
+static int setup(void **state)
+{
+	*state = th_new(NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	th_free(*state);
+	return 0;
+}
+
+static struct tcp_opts ts_opts(uint32_t val, uint32_t ecr)
+{
+	struct tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	o.has_ts = true;
+	o.ts_val = val;
+	o.ts_ecr = ecr;
+	return o;
+}
+
+/* Timestamps: negotiated on the SYN; then the final ACK, data and ACKs all carry TSopt,
+ * TSecr echoes the peer's latest in-order TSval, the stack's TSval advances at a rate
+ * between 1 per second and 1 per millisecond (RFC 7323 5.4), an old TSval fails PAWS:
+ * the segment is dropped (its data never delivered) and answered by a duplicate ACK. */
+static void test_timestamps_and_paws(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(1460);
+	syn.has_ts = true;
+	syn.ts_val = 100;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	h->iss = s.hdr.seq;
+	assert_true(s.hdr.opts.has_ts);
+	assert_int_equal(s.hdr.opts.ts_ecr, 100);
+	uint32_t tsv = s.hdr.opts.ts_val;
+
+	struct tcp_opts o = ts_opts(101, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &o, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+
+	/* Data one second later: the ACK echoes 102, its own TSval moved 1..1000 ticks. */
+	th_advance(h, 1000);
+	o = ts_opts(102, tsv);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, &o, "abcd", 4);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	struct tcp_opts want = ts_opts(0, 102);   /* ts_val 0: any */
+	s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 5, TH_ANY, &want, 0);
+	uint32_t d = s.hdr.opts.ts_val - tsv;
+	if (d < 1 || d > 1000 + 200)
+		fail_msg("TSval advanced %u in about a second: not a 1 ms .. 1 s clock", d);
+	tsv = s.hdr.opts.ts_val;
+
+	/* Our data carries TSopt too. */
+	assert_int_equal(ts_send(sl, fd, "xyz", 3, 0), 3);
+	s = th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1, h->irs + 5, TH_ANY, &want, 3);
+	o = ts_opts(103, s.hdr.opts.ts_val);
+	th_send(h, TCP_FLAG_ACK, h->irs + 5, h->iss + 4, 65535, &o, NULL, 0);
+	th_expect_none(h);
+
+	/* PAWS (RFC 7323 5.3): TSval 50 < TS.Recent 103: dropped, duplicate ACK at once. */
+	th_advance(h, 600);    /* past Linux's 500 ms out-of-window ACK rate limit */
+	o = ts_opts(50, tsv);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 5, h->iss + 4, 65535, &o, "EVIL", 4);
+	want = ts_opts(0, 103);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 4, h->irs + 5, TH_ANY, &want, 0);
+	th_expect_none(h);
+	char buf[16];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 4);
+	assert_memory_equal(buf, "abcd", 4);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), -EAGAIN);
+
+	/* The same bytes with a good TSval are accepted. */
+	o = ts_opts(104, tsv);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 5, h->iss + 4, 65535, &o, "good", 4);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	want = ts_opts(0, 104);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 4, h->irs + 9, TH_ANY, &want, 0);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 4);
+	assert_memory_equal(buf, "good", 4);
+}
+
+/* Window scale: the peer offers shift 2, the stack its own S. The stack's later windows
+ * are sent as (window >> S) and the peer's as (wire << 2): a peer window of 1000 on the
+ * wire is 4000 bytes, so at most 4000 bytes leave. */
+static void test_window_scale(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(1460);
+	syn.has_wscale = true;
+	syn.wscale = 2;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	h->iss = s.hdr.seq;
+	assert_true(s.hdr.opts.has_wscale);
+	unsigned shift = s.hdr.opts.wscale;
+	assert_true(shift <= 14);
+
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 1000, NULL, NULL, 0);   /* 4000 bytes */
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+
+	/* The stack's window, scaled. */
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 1000, NULL, "hi", 2);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 3, TH_ANY, NULL, 0);
+	uint64_t wnd = (uint64_t)s.hdr.win << shift;
+	if (wnd < 16384 || wnd > 8u * 1024 * 1024)
+		fail_msg("advertised window %u << %u = %llu bytes: not a plausible receive window", s.hdr.win,
+		         shift, (unsigned long long)wnd);
+	if (shift >= 2 && s.hdr.win == 65535)
+		fail_msg("window field 65535 with a scale of %u: the window is not being scaled", shift);
+
+	/* The peer's window, scaled: 4000 bytes. */
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	uint8_t buf[8000];
+	memset(buf, 's', sizeof(buf));
+	assert_int_equal(ts_send(sl, fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	uint32_t sent = 0;
+	th_advance(h, 100);
+	while (th_pop_seg(h, &s)) {
+		if (s.len == 0)
+			continue;
+		assert_int_equal(s.hdr.seq, h->iss + 1 + sent);
+		sent += s.len;
+	}
+	if (sent < 2920 || sent > 4000)
+		fail_msg("sent %u bytes into a window of 1000 << 2 = 4000 bytes", sent);
+}
+
+/* SACK (RFC 2018 4): with SACK permitted, each duplicate ACK for out-of-order data carries
+ * the blocks held, the most recently received first; filling the holes removes them. */
+static void test_sack_blocks(void **state)
+{
+	struct th *h = *state;
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(1460);
+	syn.sack_ok = true;
+	int fd = th_open_passive(h, lfd, &syn, 65535);
+	(void)fd;
+	uint8_t data[100];
+	memset(data, 'k', sizeof(data));
+
+	struct tcp_opts want;
+	memset(&want, 0, sizeof(want));
+	th_send(h, TCP_FLAG_ACK, h->irs + 101, h->iss + 1, 65535, NULL, data, 100);
+	want.sack_count = 1;
+	want.sack[0] = (struct tcp_sack_block){h->irs + 101, h->irs + 201};
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, &want, 0);
+
+	th_send(h, TCP_FLAG_ACK, h->irs + 301, h->iss + 1, 65535, NULL, data, 100);
+	want.sack_count = 2;
+	want.sack[0] = (struct tcp_sack_block){h->irs + 301, h->irs + 401};
+	want.sack[1] = (struct tcp_sack_block){h->irs + 101, h->irs + 201};
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, &want, 0);
+
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, data, 100);
+	want.sack_count = 1;
+	want.sack[0] = (struct tcp_sack_block){h->irs + 301, h->irs + 401};
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 201, TH_ANY, &want, 0);
+
+	th_send(h, TCP_FLAG_ACK, h->irs + 201, h->iss + 1, 65535, NULL, data, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 401, TH_ANY, NULL, 0);
+	th_expect_none(h);
+}
+
+/* Without SACK-permitted on the SYN, no SACK blocks ever. */
+static void test_no_sack_without_permission(void **state)
+{
+	struct th *h = *state;
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(1460);
+	th_open_passive(h, lfd, &syn, 65535);
+	uint8_t data[100];
+	memset(data, 'k', sizeof(data));
+	th_send(h, TCP_FLAG_ACK, h->irs + 101, h->iss + 1, 65535, NULL, data, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+}
+
+/* MSS: the peer's MSS option bounds our segments (RFC 9293 3.7.1). */
+static void test_peer_mss_bounds_segments(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(1000);
+	int fd = th_open_passive(h, lfd, &syn, 65535);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	uint8_t buf[2500];
+	memset(buf, 'm', sizeof(buf));
+	assert_int_equal(ts_send(sl, fd, buf, sizeof(buf), 0), 2500);
+	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1, h->irs + 1, TH_ANY, NULL, 1000);
+	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1001, h->irs + 1, TH_ANY, NULL, 1000);
+	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 2001, h->irs + 1, TH_ANY, NULL, 500);
+}
+
+/* A data segment that also carries SACK blocks (we hold out-of-order data from the peer)
+ * must still fit the MTU: the payload shrinks by the option bytes (Linux tcp_current_mss),
+ * so IP + TCP header + options + data <= 1500 and nothing is dropped by IP's DF check. Found by
+ * the lossy two-stack transfer: every retransmission carried a SACK block, was 12 bytes too
+ * big, and the connection died with ETIMEDOUT. */
+static void test_data_with_sack_blocks_fits_mtu(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_linux_syn_opts(100);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	h->iss = s.hdr.seq;
+	uint32_t tsv = s.hdr.opts.ts_val;
+	struct tcp_opts o = ts_opts(101, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 1000, &o, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+
+	/* Out-of-order data from the peer: the stack now owes SACK blocks on what it sends. */
+	uint8_t ooo[100];
+	memset(ooo, 'o', sizeof(ooo));
+	o = ts_opts(102, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 101, h->iss + 1, 1000, &o, ooo, sizeof(ooo));
+	s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.hdr.opts.sack_count, 1);
+
+	uint64_t big0 = 0, big1 = 0;
+	th_counter_find(h, "ip", "tx_df_too_big", &big0);
+	static uint8_t buf[6000];
+	memset(buf, 'd', sizeof(buf));
+	assert_int_equal(ts_send(sl, fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	th_counter_find(h, "ip", "tx_df_too_big", &big1);
+	if (big1 != big0)
+		fail_msg("IP dropped %llu of our segments as too big for the MTU (TCP data + SACK option)",
+		         (unsigned long long)(big1 - big0));
+	uint32_t sent = 0;
+	while (th_pop_seg(h, &s)) {
+		if (s.len == 0)
+			continue;
+		if (20 + s.hdr.doff + s.len > 1500)
+			fail_msg("segment of %u header + %u data bytes: above the 1480 bytes the MTU allows",
+			         s.hdr.doff, s.len);
+		assert_int_equal(s.hdr.seq, h->iss + 1 + sent);
+		sent += s.len;
+	}
+	if (sent < 4000)
+		fail_msg("only %u of 6000 bytes left into a 128000-byte window", sent);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_timestamps_and_paws, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_scale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sack_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_sack_without_permission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_mss_bounds_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_with_sack_blocks_fits_mtu, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("tcp_options", tests, NULL, NULL);
+}
