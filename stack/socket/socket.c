@@ -329,6 +329,23 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		s->opts.linger_s = o->linger_s;
 		return 0;
 	}
+	if (level == IPPROTO_IP) {
+		/* Linux's IP-level options take a char as well as an int (do_ip_setsockopt). */
+		if (!val || len < 1)
+			return -EINVAL;
+		v = len >= (socklen_t)sizeof(int) ? *(const int *)val : *(const unsigned char *)val;
+		switch (name) {
+		case IP_TOS:
+			o->tos = (uint8_t)v;
+			s->opts.tos = o->tos;
+			return 0;
+		case IP_MTU_DISCOVER:
+		case IP_RECVERR:
+			return 0; /* accepted: TCP always sets DF and has no error queue */
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
 	int rc = ts_int_arg(val, len, &v);
 	if (rc)
 		return rc;
@@ -339,6 +356,9 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			break;
 		case SO_KEEPALIVE:
 			o->keepalive = v != 0;
+			break;
+		case SO_ZEROCOPY:
+			o->zerocopy = v != 0; /* accepted; MSG_ZEROCOPY sends are copies */
 			break;
 		case SO_RCVBUF:
 		case SO_SNDBUF: {
@@ -373,6 +393,28 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			if (v < 88 || v > 65535) /* Linux: TCP_MIN_MSS .. MAX_TCP_WINDOW */
 				return -EINVAL;
 			o->user_mss = (uint16_t)v;
+			break;
+		case TCP_DEFER_ACCEPT: {
+			/* Linux secs_to_retrans: seconds become SYN-ACK retransmissions (1 s doubling). */
+			uint32_t res = 0, period = 1, t = 1;
+			if (v > 0) {
+				res = 1;
+				while ((uint32_t)v > period && res < 255) {
+					res++;
+					t = t * 2 > 120 ? 120 : t * 2;
+					period += t;
+				}
+			}
+			o->defer_accept = (uint8_t)res;
+			break;
+		}
+		case TCP_USER_TIMEOUT:
+			if (v < 0)
+				return -EINVAL;
+			o->user_timeout_ms = (uint32_t)v;
+			break;
+		case TCP_INQ:
+			o->inq = v != 0;
 			break;
 		default:
 			return -ENOPROTOOPT;
@@ -441,6 +483,10 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->nodelay);
 		case TCP_CORK:
 			return ts_put_int(val, len, o->cork);
+		case TCP_USER_TIMEOUT:
+			return ts_put_int(val, len, (int)o->user_timeout_ms);
+		case TCP_INQ:
+			return ts_put_int(val, len, o->inq);
 		case TCP_INFO: {
 			struct tcp_info ti;
 			if (!val || !len)

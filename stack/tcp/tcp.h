@@ -78,7 +78,8 @@ void tcp_config_default(struct tcp_config *cfg);
 	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \
 	X(RtoExpired) X(Timeouts) X(PersistProbes) X(KeepaliveProbes) X(AbortOnClose)              \
 	X(AbortOnData) X(AbortOnLinger) X(AbortOnTimeout) X(TimeWaitCreated) X(TimeWaitExpired)   \
-	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)
+	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)             \
+	X(DeferAcceptDrop)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -141,6 +142,10 @@ struct tcp_sockopts {
 	bool linger_on;
 	uint32_t linger_s;
 	uint16_t user_mss;         /* TCP_MAXSEG; 0 = none */
+	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions (Linux secs_to_retrans) */
+	uint8_t tos;               /* IP_TOS for our segments */
+	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
+	bool zerocopy, inq;        /* SO_ZEROCOPY, TCP_INQ: accepted (sends copy; no cmsg) */
 };
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
 

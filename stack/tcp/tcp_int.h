@@ -210,7 +210,8 @@ struct tcp_conn {
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
 	usec_t last_rcv;                        /* for keepalive */
-	usec_t last_oow_ack;                    /* last ACK for an unacceptable segment (rate limit) */
+	usec_t last_oow_ack;
+	usec_t rtx_since;                       /* first RTO of the current loss episode (TCP_USER_TIMEOUT) */                    /* last ACK for an unacceptable segment (rate limit) */
 
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;

@@ -326,7 +326,7 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	c->hn.lport = r->hn.lport;
 	c->hn.raddr = r->hn.raddr;
 	c->hn.rport = r->hn.rport;
-	c->tos = r->tos;
+	c->tos = l->opts.tos ? l->opts.tos : r->tos;
 	c->snd.iss = r->iss;
 	c->snd.una = c->snd.nxt = c->snd.max = r->iss + 1;
 	c->rcv.irs = r->irs;
@@ -422,6 +422,14 @@ void tcp_req_input(struct tcp_req *r, struct tcp_seg *seg)
 	if (seg->ack != r->iss + 1 || (seg->flags & TCP_FLAG_SYN)) {
 		tcp_send_rst_for(tl, seg);
 		drop = &tl->ctr.drop_req_bad_ack;
+		goto drop;
+	}
+	if (l->opts.defer_accept && r->retrans < l->opts.defer_accept && seg->dlen == 0 &&
+	    !(seg->flags & TCP_FLAG_FIN)) {
+		/* TCP_DEFER_ACCEPT (Linux tcp_check_req): a bare final ACK does not complete the
+		 * handshake; the first data does. */
+		r->acked = true;
+		drop = &tl->ctr.DeferAcceptDrop;
 		goto drop;
 	}
 	if (tcp_acceptq_full(l)) {

@@ -165,10 +165,15 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 	}
 	if (c->snd.una == c->snd.max)
 		return; /* nothing outstanding (raced with an ACK) */
-	if (++c->retries > tl->cfg.retries2) {
+	if (c->retries == 0)
+		c->rtx_since = tl->core->now;
+	/* RFC 5482 / Linux: TCP_USER_TIMEOUT replaces the retry count when set. */
+	if (c->opts.user_timeout_ms ? tl->core->now - c->rtx_since >= (usec_t)c->opts.user_timeout_ms * USEC_PER_MS
+	                            : c->retries + 1u > tl->cfg.retries2) {
 		tcp_timeout(c);
 		return;
 	}
+	c->retries++;
 	/* RFC 5681 3.1 (4): after a timeout, ssthresh = max(FlightSize / 2, 2 SMSS) and cwnd
 	 * = one segment; RFC 6298 5.5: back off; 5.4: retransmit the earliest segment, and the
 	 * rest follows in slow start (go-back-N from SND.UNA). */
@@ -230,9 +235,19 @@ void tcp_req_timer_fire(struct timer *t, usec_t now)
 {
 	struct tcp_req *r = container_of(t, struct tcp_req, timer);
 	struct tcp_layer *tl = r->lis->tl;
-	if (r->retrans >= tl->cfg.synack_retries) {
+	uint32_t defer = r->lis->opts.defer_accept;
+	uint32_t limit = tl->cfg.synack_retries;
+	if (r->acked && defer > limit)
+		limit = defer;
+	if (r->retrans >= limit) {
 		tl->ctr.SynAckTimeouts++;
 		tcp_req_free(r);
+		return;
+	}
+	if (r->acked && defer && r->retrans + 1u < defer) {
+		/* Linux syn_ack_recalc: a deferred, acknowledged request waits quietly. */
+		r->retrans++;
+		timer_arm(&tl->core->timers, &r->timer, now + ((usec_t)tl->cfg.rto_init_ms * USEC_PER_MS << r->retrans));
 		return;
 	}
 	r->retrans++;
