@@ -4,7 +4,8 @@
 Called by mk/bench.mk as root (`make bench`, `make bench ARGS=--quick`). Python 3 standard
 library only. What it does, in order:
 
-  1. installs what is missing with apt-get (wrk, curl, gnuplot-nox, nginx-light, iperf3);
+  1. installs what is missing with apt-get (wrk, curl, gnuplot-nox, nginx-light, iperf3,
+     ethtool; linux-perf with --profile);
   2. builds three network namespaces with unique names (tsb<PID>-ts/-kc/-ks):
        tsb<PID>-ts   a TAP device; the kernel side of the TAP is 10.0.0.1/24 and tapstack,
                      attached to the TAP inside this namespace, is 10.0.0.2/24. The Linux
@@ -13,9 +14,13 @@ library only. What it does, in order:
        tsb<PID>-ks   server end, 10.0.1.2/24: build/tapstack-kernel (the same demo apps
                      built against kernel sockets; a Python stand-in when it is not built),
                      nginx as a second reference and iperf3 as a bulk-transfer reference;
-  3. runs every workload against every target, interleaved, several repetitions each;
+  3. measures the TAP device's own ceiling (benchcli tapwrite/tapgso on a second, idle TAP),
+     then runs every workload against every target, interleaved, several repetitions each
+     (the kernel's bulk workloads once more with the veth's offloads off);
   4. prints one table (workload, unit, tapstack median, kernel median, ratio, spread, second
-     reference), writes build/bench/results.json and build/bench/ratios.png (gnuplot).
+     reference), the issue's targets with the evidence of what limits each missed one, and
+     writes build/bench/results.json and build/bench/ratios.png (gnuplot); with --profile,
+     build/bench/perf-*.txt from perf record of tapstack.
 
 Every process it starts is recorded by PID and ended by PID; the namespaces and temporary
 files are removed on any exit (atexit plus SIGINT/SIGTERM/SIGHUP handlers). Every client
