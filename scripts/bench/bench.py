@@ -476,6 +476,18 @@ def ensure_tools(runner, no_install, want_perf):
             sys.exit("bench: %s is required (apt-get install %s)" % (tool, PACKAGES.get(tool, tool)))
 
 
+def tool_versions():
+    """First line of each tool's version output, for the JSON (what measured what)."""
+    out = {}
+    for tool, args in (("curl", ["--version"]), ("wrk", ["-v"]), ("nginx", ["-v"]),
+                       ("iperf3", ["--version"]), ("gnuplot", ["--version"]), ("perf", ["--version"])):
+        if shutil.which(tool):
+            r = subprocess.run([tool] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=10)
+            out[tool] = (r.stdout.strip().splitlines() or [""])[0]
+    return out
+
+
 def setup_netns(runner, pid):
     ts, kc, ks = ("tsb%d-%s" % (pid, s) for s in ("ts", "kc", "ks"))
     tap, va, vb = "tsbtap%d" % pid, "tsbv%da" % pid, "tsbv%db" % pid
@@ -1055,7 +1067,7 @@ def main():
             "quick": cfg.quick, "reps": cfg.reps, "duration_s": round(time.monotonic() - t_start, 1),
             "kernel_server": kern.label, "download_bytes": cfg.download_bytes,
             "upload_bytes": cfg.upload_bytes, "wrk": "-t%d -c%d -d%ds" % (cfg.wrk_threads, cfg.connections, cfg.wrk_s),
-            "idle_conns": cfg.idle_conns, "tap_write_ceiling": ceiling,
+            "idle_conns": cfg.idle_conns, "tap_write_ceiling": ceiling, "tools": tool_versions(),
             "topology": {"tapstack": "%s: TAP, kernel side %s, tapstack %s" % (ns_ts, TS_PEER, TS_ADDR),
                          "kernel": "%s %s <-veth-> %s %s" % (ns_kc, K_PEER, ns_ks, K_ADDR)}}
     meta["tapstack_crashes"] = ts.crashes
@@ -1086,6 +1098,8 @@ def main():
         if c:
             print("TAP device ceiling (benchcli, idle TAP, frames dropped unread by the kernel), %s: "
                   "%.3f Mframes/s = %.2f Gbit/s" % (text, c["fps_median"] / 1e6, c["gbps_median"]))
+    print("tool versions: " + "; ".join(v.split(" (")[0].split(" Copyright")[0]
+                                         for v in meta["tools"].values()))
     print("measured with:")
     for r in ROWS:
         print("  %-28s %s" % (r[1], r[4]))
