@@ -164,7 +164,8 @@ static int http_open_file(struct http *h, const char *path)
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
 	long fd = syscall(SYS_openat2, h->dir_fd, path, &how, sizeof(how));
 
-	if (fd < 0 && errno == ENOSYS) /* kernels before 5.6 */
+	/* Kernels before 5.6: O_NOFOLLOW refuses a symlink only as the last component. */
+	if (fd < 0 && errno == ENOSYS)
 		fd = openat(h->dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 	return (int)fd;
 }

@@ -3,6 +3,8 @@
 #   make drill                 run every corpus script and tests/drill/scripts/*.pkt against
 #                              tapstack, judged by tests/drill/expectations.txt
 #   make drill DRILL_CORPUS=D  the corpus elsewhere (default ../shared/packetdrill, beside the clone)
+#   make drill-update          the same, then rewrite expectations.txt: scripts that pass now are
+#                              dropped, new failures added with a TODO (review the diff)
 #   build/tapstack-drill [-v] script.pkt...   run chosen scripts (see docs/testing.md)
 #
 # The runner's objects are also linked into its unit tests (tests/unit/test_drill_*.c), which
@@ -15,7 +17,7 @@ DRILL_PARSE_OBJS := $(BUILD)/tests/drill/lex.o $(BUILD)/tests/drill/parse.o
 DRILL_CODE_OBJS := $(BUILD)/tests/drill/code.o $(BUILD)/tests/drill/tcpinfo.o
 DRILL_RUN_OBJS := $(filter-out $(BUILD)/tests/drill/main.o,$(DRILL_OBJS))
 
-.PHONY: drill
+.PHONY: drill drill-update
 all: $(BUILD)/tapstack-drill
 
 $(BUILD)/tapstack-drill: $(DRILL_OBJS) $(LIB)
@@ -39,6 +41,10 @@ $(BUILD)/tests/test_drill_runner: $(BUILD)/tests/unit/test_drill_runner.o $(DRIL
 drill: $(BUILD)/tapstack-drill
 	$(BUILD)/tapstack-drill --expect tests/drill/expectations.txt --corpus $(DRILL_CORPUS) \
 		$(sort $(wildcard tests/drill/scripts/*.pkt))
+
+drill-update: $(BUILD)/tapstack-drill
+	-$(BUILD)/tapstack-drill --expect tests/drill/expectations.txt --update-expectations \
+		--corpus $(DRILL_CORPUS) $(sort $(wildcard tests/drill/scripts/*.pkt))
 
 TEST_EXTRA += drill
 

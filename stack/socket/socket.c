@@ -224,7 +224,12 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		int e = tcp_conn_take_error(s->conn);
 		if (e)
 			return -e;
-		return -EISCONN;
+		if (!tcp_conn_failed_open(s->conn))
+			return -EISCONN;
+		/* Linux: after a failed connect the socket is unconnected again: start over. */
+		tcp_close(s->conn);
+		s->conn = NULL;
+		s->kind = TS_NEW;
 	}
 	int err = 0;
 	struct tcp_conn *c = tcp_connect(sl->tcp, s->laddr, s->lport, ntohl(addr->sin_addr.s_addr),
@@ -413,9 +418,7 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 				return -EINVAL;
 			o->user_timeout_ms = (uint32_t)v;
 			break;
-		case TCP_INQ:
-			o->inq = v != 0;
-			break;
+
 		default:
 			return -ENOPROTOOPT;
 		}
@@ -485,8 +488,7 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->cork);
 		case TCP_USER_TIMEOUT:
 			return ts_put_int(val, len, (int)o->user_timeout_ms);
-		case TCP_INQ:
-			return ts_put_int(val, len, o->inq);
+
 		case TCP_INFO: {
 			struct tcp_info ti;
 			if (!val || !len)

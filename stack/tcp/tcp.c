@@ -63,6 +63,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->syn_retries = 6;
 	cfg->synack_retries = 5;
 	cfg->retries2 = 15;
+	cfg->orphan_retries = 8;
 	cfg->somaxconn = 4096;
 	cfg->time_wait_ms = 60000;
 	cfg->fin_timeout_ms = 60000;
@@ -74,6 +75,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->init_cwnd_segs = 10;
 	cfg->challenge_ack_limit = 1000;
 	cfg->ooo_max_segs = 256;
+	cfg->max_tw_buckets = 262144;
 	cfg->keepalive_time_s = 7200;
 	cfg->keepalive_intvl_s = 75;
 	cfg->keepalive_probes = 9;
@@ -320,6 +322,8 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
 		tl->ctr.CurrEstab--;
 	if (!was && is)
 		tl->ctr.CurrEstab++;
+	if (s == TCPS_ESTABLISHED)
+		c->flags |= TCP_F_WAS_ESTAB;
 	c->state = s;
 }
 
@@ -367,6 +371,7 @@ void tcp_conn_free(struct tcp_conn *c)
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
 	pbuf_queue_purge(&c->ooo);
+	c->ooo_truesize = 0;
 	if (c->all_prev)
 		c->all_prev->all_next = c->all_next;
 	else
@@ -385,6 +390,7 @@ void tcp_conn_done(struct tcp_conn *c)
 	tcp_conn_timers_cancel(c);
 	tcp_hash_remove(&c->tl->conns, &c->hn);
 	pbuf_queue_purge(&c->ooo);
+	c->ooo_truesize = 0;
 	c->flags |= TCP_F_RCV_SHUT | TCP_F_SND_SHUT;
 	tcp_ring_free(&c->sndq);
 	if (c->flags & TCP_F_ORPHAN)
@@ -415,10 +421,18 @@ void tcp_conn_abort(struct tcp_conn *c, int err)
 void tcp_enter_time_wait(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
-	struct tcp_tw *tw = calloc(1, sizeof(*tw));
+	struct tcp_tw *tw = NULL;
 
 	tcp_set_state(c, TCPS_TIME_WAIT);
-	tl->ctr.TimeWaitCreated++;
+	/* Bounded like Linux's tcp_max_tw_buckets: past it the connection just closes. */
+	if (tl->ntw < tl->cfg.max_tw_buckets)
+		tw = calloc(1, sizeof(*tw));
+	else
+		tl->ctr.TimeWaitOverflow++;
+	if (tw) {
+		tl->ntw++;
+		tl->ctr.TimeWaitCreated++;
+	}
 	if (tw) {
 		tw->hn = c->hn;
 		tw->hn.kind = TCP_HK_TW;
@@ -441,6 +455,7 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 	c->state = TCPS_CLOSED; /* no log line: TIME-WAIT lives on in tw */
 	tcp_conn_timers_cancel(c);
 	pbuf_queue_purge(&c->ooo);
+	c->ooo_truesize = 0;
 	tcp_ring_free(&c->sndq);
 	c->flags |= TCP_F_SND_SHUT | TCP_F_RCV_SHUT;
 	if (c->flags & TCP_F_ORPHAN)
@@ -637,6 +652,11 @@ uint32_t tcp_conn_mss(const struct tcp_conn *c)
 bool tcp_conn_is_connected(const struct tcp_conn *c)
 {
 	return c->state >= TCPS_ESTABLISHED || (c->state == TCPS_CLOSED && (c->flags & TCP_F_FIN_RCVD));
+}
+
+bool tcp_conn_failed_open(const struct tcp_conn *c)
+{
+	return c->state == TCPS_CLOSED && !(c->flags & TCP_F_WAS_ESTAB);
 }
 
 bool tcp_conn_connecting(const struct tcp_conn *c)

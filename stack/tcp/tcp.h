@@ -44,6 +44,7 @@ struct tcp_config {
 	uint32_t syn_retries;         /* SYN retransmissions before ETIMEDOUT [tcp_syn_retries = 6] */
 	uint32_t synack_retries;      /* SYN-ACK retransmissions before the request is dropped [tcp_synack_retries = 5] */
 	uint32_t retries2;            /* data retransmissions before ETIMEDOUT [tcp_retries2 = 15] */
+	uint32_t orphan_retries;      /* the same once the socket is closed [tcp_orphan_retries = 0, meaning 8] */
 	uint32_t somaxconn;           /* listen backlog clamp [somaxconn = 4096] */
 	uint32_t time_wait_ms;        /* TIME-WAIT hold [TCP_TIMEWAIT_LEN = 60 s] */
 	uint32_t fin_timeout_ms;      /* orphaned FIN-WAIT-2 hold [tcp_fin_timeout = 60 s] */
@@ -55,6 +56,7 @@ struct tcp_config {
 	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
 	uint32_t challenge_ack_limit; /* RFC 5961 challenge ACKs per second [tcp_challenge_ack_limit = 1000] */
 	uint32_t ooo_max_segs;        /* out-of-order queue bound per connection */
+	uint32_t max_tw_buckets;      /* TIME-WAIT entries at most [tcp_max_tw_buckets = 262144] */
 	uint32_t keepalive_time_s;    /* [tcp_keepalive_time = 7200] */
 	uint32_t keepalive_intvl_s;   /* [tcp_keepalive_intvl = 75] */
 	uint32_t keepalive_probes;    /* [tcp_keepalive_probes = 9] */
@@ -72,14 +74,14 @@ void tcp_config_default(struct tcp_config *cfg);
 	X(drop_no_socket) X(drop_rst_no_socket) X(drop_listen_rst) X(drop_listen_noack_nosyn)        \
 	X(drop_listen_ack) X(drop_syn_queue_full) X(drop_req_bad_ack) X(drop_out_of_window)     \
 	X(drop_paws) X(drop_no_ack) X(drop_ack_unsent) X(drop_old_ack) X(drop_no_memory)           \
-	X(drop_ooo_full) X(drop_after_close) X(drop_synsent) X(drop_timewait)                      \
+	X(drop_ooo_full) X(drop_synsent) X(drop_timewait)                      \
 	X(SynRetrans) X(SynAckRetrans) X(SynAckTimeouts) X(ReqCreated) X(ReqAccepted)              \
 	X(ChallengeAcks) X(ChallengeAckLimited) X(RstInWindowNotExact) X(SynInSynchronized)        \
 	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \
 	X(RtoExpired) X(Timeouts) X(PersistProbes) X(KeepaliveProbes) X(AbortOnClose)              \
 	X(AbortOnData) X(AbortOnLinger) X(AbortOnTimeout) X(TimeWaitCreated) X(TimeWaitExpired)   \
 	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)             \
-	X(DeferAcceptDrop)
+	X(DeferAcceptDrop) X(TimeWaitOverflow)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -106,6 +108,7 @@ struct tcp_layer {
 	uint8_t cookie_key[16];      /* RFC 4987 SYN cookie secret */
 	uint16_t *port_refs;         /* explicit bind()s per local port (65536 entries) */
 	uint32_t nconns;             /* full connections alive (for ss and leak checks) */
+	uint32_t ntw;                /* TIME-WAIT entries */
 	/* RFC 5961 7: one global budget of challenge ACKs per second, as Linux. */
 	usec_t challenge_stamp;
 	uint32_t challenge_count;
@@ -145,7 +148,7 @@ struct tcp_sockopts {
 	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions (Linux secs_to_retrans) */
 	uint8_t tos;               /* IP_TOS for our segments */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
-	bool zerocopy, inq;        /* SO_ZEROCOPY, TCP_INQ: accepted (sends copy; no cmsg) */
+	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
 };
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
 
@@ -195,6 +198,8 @@ void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
 uint32_t tcp_conn_mss(const struct tcp_conn *c);
 bool tcp_conn_is_connected(const struct tcp_conn *c);
 bool tcp_conn_connecting(const struct tcp_conn *c);
+/* An active open that failed (refused, timed out) and never connected: connect() may retry. */
+bool tcp_conn_failed_open(const struct tcp_conn *c);
 const char *tcp_conn_state_name(const struct tcp_conn *c);
 
 #endif

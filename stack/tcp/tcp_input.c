@@ -233,6 +233,11 @@ static int tcp_step_syn(struct tcp_conn *c, struct tcp_seg *seg)
 
 static void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked)
 {
+	/* RFC 7661 / Linux tcp_is_cwnd_limited: grow only a window that is being used; in
+	 * slow start, up to twice the most that was in flight. */
+	bool limited = c->cwnd_limited || (c->cwnd < c->ssthresh && c->cwnd < 2u * c->max_flight);
+	if (!limited)
+		return;
 	/* RFC 5681 3.1: slow start grows by what was acked (at most one MSS per ACK, L=1 as
 	 * Linux), congestion avoidance by about one MSS per round trip. */
 	if (c->cwnd < c->ssthresh) {
@@ -416,6 +421,13 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	return TCP_IN_CONT;
 }
 
+/* What an out-of-order pbuf costs: a small pbuf pins its whole 2 KiB whatever it holds; a
+ * large one (a reassembled or GRO datagram) about its payload. */
+static uint32_t tcp_ooo_charge(const struct pbuf *pb)
+{
+	return pb->cap <= PBUF_SMALL_CAP ? pb->cap : pb->len + 512u;
+}
+
 /* Moves queued out-of-order segments that now fit onto the receive ring. */
 static bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 {
@@ -423,6 +435,7 @@ static bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 	struct pbuf *pb;
 	while ((pb = c->ooo.head) && seq_leq(pb->user, c->rcv.nxt)) {
 		pbuf_queue_pop(&c->ooo);
+		c->ooo_truesize -= tcp_ooo_charge(pb);
 		uint32_t end = pb->user + pb->len;
 		if (seq_gt(end, c->rcv.nxt)) {
 			uint32_t skip = c->rcv.nxt - pb->user;
@@ -446,11 +459,18 @@ static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq
 {
 	struct tcp_layer *tl = c->tl;
 	struct pbuf *pb = seg->pb;
-	if (c->ooo.count >= tl->cfg.ooo_max_segs || c->ooo.bytes + len > tcp_rcvbuf_cap(c)) {
+	/* Bounded three ways (Linux charges truesize against the buffer and prunes): by
+	 * segments, by the buffer counting each pbuf's whole storage (tiny segments cannot pin
+	 * many 2 KiB buffers), and by the shared pool: out-of-order data never takes the last
+	 * quarter of it, which the stack needs to receive at all. */
+	const struct pbuf_class *pc = &tl->core->pool.cls[pb->cls];
+	pbuf_trim(pb, len);
+	uint64_t truesize = (uint64_t)c->ooo_truesize + tcp_ooo_charge(pb);
+	if (c->ooo.count >= tl->cfg.ooo_max_segs || c->ooo.bytes + len > tcp_rcvbuf_cap(c) ||
+	    truesize > tcp_rcvbuf_cap(c) || (uint64_t)pc->in_use * 4 > (uint64_t)pc->max * 3) {
 		tl->ctr.drop_ooo_full++;
 		return;
 	}
-	pbuf_trim(pb, len);
 	pb->user = seq;
 	pb->flags = (uint8_t)((pb->flags & ~TCP_PB_FIN) | (fin ? TCP_PB_FIN : 0));
 	struct pbuf **pp = &c->ooo.head, *prev = NULL;
@@ -468,6 +488,7 @@ static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq
 		c->ooo.tail = pb;
 	c->ooo.count++;
 	c->ooo.bytes += len;
+	c->ooo_truesize += tcp_ooo_charge(pb);
 	seg->pb = NULL; /* the queue owns it now */
 	tl->ctr.OutOfOrderQueued++;
 }
@@ -693,6 +714,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 		/* Linux (tcp_rfc1337 = 0) lets a RST end TIME-WAIT early. */
 		timer_cancel(&tl->core->timers, &tw->timer);
 		tcp_hash_remove(&tl->conns, &tw->hn);
+		tl->ntw--;
 		free(tw);
 		goto out;
 	}
@@ -705,6 +727,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 		if (newer && l) {
 			timer_cancel(&tl->core->timers, &tw->timer);
 			tcp_hash_remove(&tl->conns, &tw->hn);
+			tl->ntw--;
 			free(tw);
 			tl->ctr.TimeWaitRecycled++;
 			tcp_listen_input(l, seg);

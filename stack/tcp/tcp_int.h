@@ -150,6 +150,7 @@ struct tcp_tw {
 #define TCP_F_SND_SHUT    0x2000u
 #define TCP_F_PUSH_ONCE   0x4000u   /* TCP_NODELAY was set: push what waits, even corked */
 #define TCP_F_MORE        0x8000u   /* the last send() had MSG_MORE: like a cork, no PSH */
+#define TCP_F_WAS_ESTAB   0x10000u  /* reached ESTABLISHED once (a failed connect may be retried) */
 
 struct tcp_conn {
 	struct tcp_hnode hn;
@@ -189,6 +190,7 @@ struct tcp_conn {
 	struct tcp_ring sndq;                   /* bytes from snd.una: unacknowledged, then unsent */
 	struct tcp_ring rcvq;                   /* in-order bytes not yet read */
 	struct pbuf_queue ooo;                  /* out of order, sorted by seq (pb->user = seq) */
+	uint32_t ooo_truesize;                  /* memory the queue pins (tcp_ooo_charge) */
 	struct tcp_sockopts opts;
 
 	/* Congestion control (RFC 5681, 6582), bytes. */
@@ -196,6 +198,9 @@ struct tcp_conn {
 	uint32_t dupacks;
 	uint32_t recover;
 	uint32_t bytes_acked;                   /* congestion avoidance accumulator */
+	uint32_t max_flight;                    /* most bytes in flight in the current window */
+	uint32_t max_flight_seq;                /* ... measured until SND.UNA passes this */
+	bool cwnd_limited;                      /* the last send stopped at cwnd */
 
 	/* RTT and RTO (RFC 6298), microseconds. */
 	uint32_t srtt_us, rttvar_us, rto_us;

@@ -267,6 +267,7 @@ void tcp_output(struct tcp_conn *c)
 	}
 
 	uint32_t mss = tcp_mss_now(c);
+	bool cwnd_stop = false;
 	for (;;) {
 		uint32_t off = c->snd.nxt - c->snd.una;
 		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
@@ -280,6 +281,8 @@ void tcp_output(struct tcp_conn *c)
 		uint32_t cwnd = c->cwnd;
 		if (c->dupacks && c->dupacks < 3 && !(c->flags & TCP_F_IN_RECOVERY))
 			cwnd += c->dupacks * mss; /* RFC 3042 limited transmit */
+		if (len && flight + len > cwnd + (mss - 1))
+			cwnd_stop = true;
 		if (len && (flight + len > cwnd + (mss - 1) || len > wnd_room))
 			len = 0;
 		if (len == 0 && left)
@@ -309,8 +312,10 @@ void tcp_output(struct tcp_conn *c)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
 			tl->ctr.RetransSegs++;
-		if (tcp_xmit(c, c->snd.nxt, flags, len) == -ENOBUFS)
-			break;
+		/* A segment the layers below could not send (no pbuf, a full ARP queue, the device)
+		 * counts as sent and lost: the retransmission timer recovers it, as for a loss
+		 * on the wire. Stopping here instead would leave data with no timer at all. */
+		(void)tcp_xmit(c, c->snd.nxt, flags, len);
 		if (!rexmit && !c->ts_ok && !(c->flags & TCP_F_RTT_TIMING) && len) {
 			/* RFC 6298 3 / Karn: time one new segment at a time. */
 			c->flags |= TCP_F_RTT_TIMING;
@@ -332,6 +337,15 @@ void tcp_output(struct tcp_conn *c)
 			break;
 	}
 blocked:
+	{
+		/* Linux tcp_cwnd_validate: remember how much of the window this flight uses. */
+		uint32_t fl = tcp_flight(c);
+		if (seq_geq(c->snd.una, c->max_flight_seq) || fl > c->max_flight || cwnd_stop) {
+			c->max_flight = fl;
+			c->max_flight_seq = c->snd.nxt;
+			c->cwnd_limited = cwnd_stop;
+		}
+	}
 	c->flags &= ~TCP_F_PUSH_ONCE;
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
 		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */

@@ -50,7 +50,14 @@ static usec_t tcp_backoff_us(const struct tcp_conn *c, uint32_t max_ms)
 void tcp_rearm_rtx(struct tcp_conn *c)
 {
 	c->flags &= ~TCP_F_PERSIST;
-	timer_arm(&c->tl->core->timers, &c->rtx_timer, c->tl->core->now + tcp_backoff_us(c, c->tl->cfg.rto_max_ms));
+	usec_t when = c->tl->core->now + tcp_backoff_us(c, c->tl->cfg.rto_max_ms);
+	if (c->opts.user_timeout_ms && c->retries) {
+		/* Linux tcp_clamp_rto_to_user_timeout: fire no later than the user timeout. */
+		usec_t end = c->rtx_since + (usec_t)c->opts.user_timeout_ms * USEC_PER_MS;
+		if (end < when)
+			when = end > c->tl->core->now ? end : c->tl->core->now + 1;
+	}
+	timer_arm(&c->tl->core->timers, &c->rtx_timer, when);
 }
 
 void tcp_arm_persist(struct tcp_conn *c)
@@ -132,6 +139,11 @@ static void tcp_persist_fire(struct tcp_conn *c)
 		tcp_rearm_rtx(c);
 		return;
 	}
+	if ((c->flags & TCP_F_ORPHAN) && c->backoff >= tl->cfg.orphan_retries) {
+		/* Linux tcp_probe_timer: a closed socket does not probe a zero window forever. */
+		tcp_timeout(c);
+		return;
+	}
 	tl->ctr.PersistProbes++;
 	tcp_xmit(c, c->snd.una - 1, TCP_FLAG_ACK, 0);
 	if (c->backoff < 31)
@@ -169,7 +181,8 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 		c->rtx_since = tl->core->now;
 	/* RFC 5482 / Linux: TCP_USER_TIMEOUT replaces the retry count when set. */
 	if (c->opts.user_timeout_ms ? tl->core->now - c->rtx_since >= (usec_t)c->opts.user_timeout_ms * USEC_PER_MS
-	                            : c->retries + 1u > tl->cfg.retries2) {
+	                            : c->retries + 1u > ((c->flags & TCP_F_ORPHAN) ? tl->cfg.orphan_retries
+	                                                                             : tl->cfg.retries2)) {
 		tcp_timeout(c);
 		return;
 	}
@@ -263,5 +276,6 @@ void tcp_tw_timer_fire(struct timer *t, usec_t now)
 	(void)now;
 	tw->tl->ctr.TimeWaitExpired++;
 	tcp_hash_remove(&tw->tl->conns, &tw->hn);
+	tw->tl->ntw--;
 	free(tw);
 }

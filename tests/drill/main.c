@@ -195,19 +195,55 @@ static void tally_add(struct tally *t, size_t *n, size_t max, const char *list)
 	}
 }
 
+/*
+ * --update-expectations: rewrites the file with its leading comment block, then one line
+ * per failing script: its old reason when it had one, else a TODO with the first mismatch
+ * for a person to turn into a reason. Lines of scripts that pass now disappear.
+ */
+static void write_expectations(const char *path, char **lines, size_t n)
+{
+	char header[4096] = "";
+	FILE *f = fopen(path, "r");
+	if (f) {
+		char buf[1024];
+		size_t len = 0;
+		while (fgets(buf, sizeof(buf), f) && (buf[0] == '#' || buf[0] == '\n')) {
+			size_t k = strlen(buf);
+			if (len + k < sizeof(header)) {
+				memcpy(header + len, buf, k + 1);
+				len += k;
+			}
+		}
+		fclose(f);
+	}
+	f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "tapstack-drill: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fputs(header, f);
+	for (size_t i = 0; i < n; i++)
+		if (lines[i])
+			fprintf(f, "%s\n", lines[i]);
+	fclose(f);
+	printf("updated %s: %zu scripts listed\n", path, n);
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tapstack-drill [-v] [--tolerance_usecs=N] [--corpus DIR] [--expect FILE] [script.pkt...]\n"
+	fprintf(f, "usage: tapstack-drill [-v] [--tolerance_usecs=N] [--corpus DIR] [--expect FILE [--update-expectations]]\n"
+	           "                      [script.pkt...]\n"
 	           "  Runs packetdrill scripts against tapstack in virtual time; see docs/testing.md.\n"
 	           "  -v                    print the whole exchange of each script\n"
 	           "  --tolerance_usecs=N   timing tolerance for every script (default: 4000, or the script's)\n"
 	           "  --corpus DIR          also run every .pkt under DIR (grades from DIR/INDEX.tsv)\n"
-	           "  --expect FILE         known failures (path<TAB>reason): only unlisted failures fail the run\n");
+	           "  --expect FILE         known failures (path<TAB>reason): only unlisted failures fail the run\n"
+	           "  --update-expectations rewrite the --expect file: drop scripts that pass, add new failures (TODO)\n");
 }
 
 int main(int argc, char **argv)
 {
-	bool verbose = false;
+	bool verbose = false, update = false;
 	long tol = -1;
 	const char *corpus = NULL, *expect_path = NULL;
 	struct list l = {0};
@@ -227,6 +263,8 @@ int main(int argc, char **argv)
 			corpus = argv[++i];
 		} else if (strcmp(a, "--expect") == 0 && i + 1 < argc) {
 			expect_path = argv[++i];
+		} else if (strcmp(a, "--update-expectations") == 0) {
+			update = true;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -257,6 +295,13 @@ int main(int argc, char **argv)
 	struct expectation *exp = expect_path ? read_expectations(expect_path, &nexp) : NULL;
 
 	unsigned passed = 0, failed = 0, xpass = 0, regress = 0;
+	/* For --update-expectations: each failing script's reason (kept, or its first mismatch). */
+	char **fail_lines = calloc(l.n ? l.n : 1, sizeof(*fail_lines));
+	size_t nfail_lines = 0;
+	if (!fail_lines) {
+		perror("tapstack-drill");
+		return 2;
+	}
 	unsigned gpass[3] = {0}, gtotal[3] = {0};
 	struct tally tl[128];
 	size_t ntl = 0;
@@ -307,6 +352,13 @@ int main(int argc, char **argv)
 				printf("  (expected: %s)\n", x->reason);
 			if (verbose && rep.ignored[0])
 				printf("  settings without a tapstack knob: %s\n", rep.ignored);
+			char line[1024];
+			if (x && x->reason[0])
+				snprintf(line, sizeof(line), "%s\t%s", it->name, x->reason);
+			else
+				snprintf(line, sizeof(line), "%s\tgrade %c: TODO say why; first mismatch at line %d: %.*s", it->name,
+				         it->grade ? it->grade : '?', rep.line, (int)strcspn(rep.msg, "\n"), rep.msg);
+			fail_lines[nfail_lines++] = strdup(line);
 		}
 		fflush(stdout);
 	}
@@ -336,6 +388,11 @@ int main(int argc, char **argv)
 	else
 		printf("%u passed, %u failed\n", passed, failed);
 
+	if (update && expect_path)
+		write_expectations(expect_path, fail_lines, nfail_lines);
+	for (size_t i = 0; i < nfail_lines; i++)
+		free(fail_lines[i]);
+	free(fail_lines);
 	for (size_t i = 0; i < l.n; i++) {
 		free(l.v[i].path);
 		free(l.v[i].name);

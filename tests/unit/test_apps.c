@@ -18,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "apps/http_parse.h"
+#include "apps/server.h"
 #include "apps/servers.h"
 #include "drivers/memdev.h"
 #include "stack.h"
@@ -42,7 +44,7 @@ void app_log(const char *fmt, ...)
 struct fixture {
 	struct stack a, b;
 	struct net net;
-	struct app *apps[4];
+	struct app *apps[5];
 	int napps;
 	usec_t now;
 };
@@ -92,7 +94,7 @@ static int fixture_teardown(void **state)
 static void round_run(struct fixture *f)
 {
 	static struct pollfd fds[1024];
-	int counts[4], n = 0, i;
+	int counts[5], n = 0, i;
 
 	f->now += USEC_PER_MS;
 	stack_poll(&f->a, f->now);
@@ -167,6 +169,29 @@ static size_t client_recv(struct fixture *f, int fd, void *buf, size_t want, boo
 			assert_int_equal(n, -EAGAIN);
 		round_run(f);
 	}
+	return got;
+}
+
+/* Reads until the bytes received so far contain `needle` (NUL-terminated in buf). */
+static size_t client_recv_until(struct fixture *f, int fd, char *buf, size_t cap,
+				const char *needle)
+{
+	size_t got = 0;
+	int i;
+
+	for (i = 0; got + 1 < cap && i < MAX_ROUNDS; i++) {
+		ssize_t n = ts_recv(&f->b.sock, fd, buf + got, cap - 1 - got, 0);
+
+		if (n > 0) {
+			got += (size_t)n;
+			buf[got] = '\0';
+			if (strstr(buf, needle))
+				break;
+		}
+		assert_true(n != 0);
+		round_run(f);
+	}
+	buf[got] = '\0';
 	return got;
 }
 
@@ -292,6 +317,58 @@ static void test_http_413_then_close(void **state)
 	ts_close(&f->b.sock, fd);
 }
 
+/* Files from a directory, and a symbolic link out of it refused (openat2 RESOLVE_BENEATH,
+ * or O_NOFOLLOW where the kernel lacks openat2). */
+static void test_http_files(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/test_apps.XXXXXX", path[128], outside[128];
+	static char buf[4096];
+	struct app *files;
+	FILE *fp;
+	bool eof;
+	size_t n;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/hello.txt", dir);
+	snprintf(outside, sizeof(outside), "%s.secret", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("hello from a file\n", fp);
+	fclose(fp);
+	fp = fopen(outside, "w");
+	assert_non_null(fp);
+	fputs("secret\n", fp);
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/escape.txt", dir);
+	assert_int_equal(symlink(outside, path), 0);
+	files = http_app_create(&f->net, 8000, dir, 16);
+	assert_non_null(files);
+	f->apps[f->napps++] = files;
+
+	fd = client_connect(f, 8000);
+	client_send(f, fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", 36);
+	client_recv_until(f, fd, buf, sizeof(buf), "hello from a file\n");
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(buf, "Content-Type: text/plain; charset=utf-8\r\n"));
+	assert_non_null(strstr(buf, "Content-Length: 18\r\n"));
+	assert_non_null(strstr(buf, "\r\n\r\nhello from a file\n"));
+	client_send(f, fd, "GET /escape.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 56);
+	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
+	buf[n] = '\0';
+	assert_true(eof);
+	assert_non_null(strstr(buf, "HTTP/1.1 404 Not Found\r\n"));
+	assert_null(strstr(buf, "secret"));
+	ts_close(&f->b.sock, fd);
+
+	unlink(path);
+	unlink(outside);
+	snprintf(path, sizeof(path), "%s/hello.txt", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_echo_and_discard(void **state)
 {
 	struct fixture *f = *state;
@@ -362,6 +439,97 @@ static void test_stall_queue_fills(void **state)
 		ts_close(&f->b.sock, fds[i]);
 }
 
+/* server.c's bound: at max_conns the listener is not polled, clients wait in the accept
+ * queue; when one connection closes, the next is accepted. Also the rotation of collect()
+ * when the program's array is too small for every connection. */
+static short bound_events(struct server *srv, struct conn *c)
+{
+	(void)srv;
+	(void)c;
+	return POLLIN;
+}
+
+static void bound_ready(struct server *srv, struct conn *c, short revents)
+{
+	char buf[64];
+	ssize_t n = net_recv(srv->net, c->fd, buf, sizeof(buf));
+
+	(void)revents;
+	if (n == 0 || (n < 0 && n != -EAGAIN))
+		server_conn_close(srv, c);
+}
+
+static const struct server_ops bound_ops = {
+	.conn_size = sizeof(struct conn),
+	.events = bound_events,
+	.ready = bound_ready,
+};
+
+static void bound_round(struct fixture *f, struct server *srv, int max, struct conn **seen,
+			int *nseen)
+{
+	struct pollfd fds[8];
+	int n, i;
+
+	f->now += USEC_PER_MS;
+	stack_poll(&f->a, f->now);
+	stack_poll(&f->b, f->now);
+	n = server_collect(srv, fds, max);
+	for (i = 0; i < n && seen; i++)
+		if (srv->polled[i])
+			seen[(*nseen)++] = srv->polled[i];
+	ts_poll(&f->a.sock, fds, (nfds_t)n);
+	server_dispatch(srv, fds, n);
+	stack_poll(&f->a, f->now);
+	stack_poll(&f->b, f->now);
+}
+
+static void test_server_bound_and_rotation(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(5000),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	struct server srv;
+	struct conn *seen[64];
+	int fds[4], i, r, nseen = 0;
+
+	assert_int_equal(server_init(&srv, &f->net, "bound", 5000, 16, 3, &bound_ops), 0);
+	for (i = 0; i < 4; i++) {
+		fds[i] = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
+		r = ts_connect(&f->b.sock, fds[i], &dst);
+		assert_true(r == 0 || r == -EINPROGRESS);
+		for (r = 0; r < 50; r++)
+			bound_round(f, &srv, 8, NULL, NULL);
+		/* Every handshake completes: the stack does it, accept() or not. */
+		assert_true(ts_revents(&f->b.sock, fds[i]) & POLLOUT);
+	}
+	assert_int_equal(srv.nconns, 3);
+	assert_int_equal(accept_lines, 3);
+
+	/* At the bound the listener is not polled; room for two of the three connections per
+	 * round: each round starts where the last stopped, so over three rounds all are seen. */
+	for (i = 0; i < 3; i++)
+		bound_round(f, &srv, 2, seen, &nseen);
+	assert_int_equal(nseen, 6);
+	for (i = 0; i < (int)srv.nconns; i++) {
+		int j, found = 0;
+
+		for (j = 0; j < nseen; j++)
+			found += seen[j] == srv.active[i];
+		assert_true(found >= 1);
+	}
+
+	/* One client leaves: its connection closes and the fourth is accepted. */
+	ts_close(&f->b.sock, fds[0]);
+	for (r = 0; r < 100 && accept_lines < 4; r++)
+		bound_round(f, &srv, 8, NULL, NULL);
+	assert_int_equal(accept_lines, 4);
+	assert_int_equal(srv.nconns, 3);
+	for (i = 1; i < 4; i++)
+		ts_close(&f->b.sock, fds[i]);
+	server_destroy(&srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,8 +539,11 @@ int main(void)
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_413_then_close, fixture_setup,
 						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_files, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_echo_and_discard, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_stall_queue_fills, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_server_bound_and_rotation, fixture_setup,
+						fixture_teardown),
 	};
 
 	return cmocka_run_group_tests_name("apps", tests, NULL, NULL);

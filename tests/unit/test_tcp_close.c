@@ -338,6 +338,89 @@ static void test_linger_zero_sends_rst(void **state)
 	assert_null(th_state(h, TH_PEER_PORT));
 }
 
+/* After the peer's FIN the socket polls readable with POLLRDHUP (Linux), still writable. */
+static void test_poll_after_fin(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	short ev = ts_revents(sl, fd);
+	assert_false(ev & (POLLIN | POLLRDHUP | POLLHUP | POLLERR));
+	assert_true(ev & POLLOUT);
+	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	ev = ts_revents(sl, fd);
+	assert_true(ev & POLLIN);
+	assert_true(ev & POLLRDHUP);
+	assert_true(ev & POLLOUT);
+	assert_false(ev & (POLLHUP | POLLERR));
+}
+
+/* After a RST: the first recv reports ECONNRESET, later ones end of stream (Linux: the
+ * error is reported once, then the socket is shut down both ways); send reports EPIPE;
+ * poll shows POLLHUP. */
+static void test_errors_after_rst(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established(h);
+	th_send(h, TCP_FLAG_RST, h->irs + 1, 0, 0, NULL, NULL, 0);
+	short ev = ts_revents(sl, fd);
+	assert_true(ev & POLLHUP);
+	assert_true(ev & (POLLERR | POLLIN));
+	char b[4];
+	assert_int_equal(ts_recv(sl, fd, b, sizeof(b), 0), -ECONNRESET);
+	assert_int_equal(ts_recv(sl, fd, b, sizeof(b), 0), 0);
+	assert_int_equal(ts_send(sl, fd, "x", 1, 0), -EPIPE);
+	assert_int_equal(ts_close(sl, fd), 0);
+	th_expect_none(h);
+}
+
+/* close() during the active open (SYN-SENT) just forgets the attempt: nothing is sent; the
+ * late SYN-ACK then finds no connection and gets a RST with SEQ = SEG.ACK. */
+static void test_close_in_syn_sent(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(80);
+	sa.sin_addr.s_addr = htonl(TH_PEER_IP);
+	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
+	struct th_seg syn;
+	assert_true(th_pop_seg(h, &syn));
+	h->local_port = syn.hdr.sport;
+	h->peer_port = 80;
+	h->iss = syn.hdr.seq;
+	assert_int_equal(ts_close(sl, fd), 0);
+	th_expect_none(h);
+	assert_null(th_state(h, 80));
+	assert_int_equal(th_advance_until_seg(h, 5000), -1);
+	th_send(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->irs, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_RST, h->iss + 1, 0, 0, NULL, 0);
+}
+
+/* An accepted connection outlives its listener. */
+static void test_accepted_survives_listener_close(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	int fd = th_open_passive(h, lfd, &mss, 65535);
+	assert_int_equal(ts_close(sl, lfd), 0);
+	th_expect_none(h);
+	th_assert_state(h, TH_PEER_PORT, "ESTABLISHED");
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "ping", 4);
+	char b[8];
+	assert_int_equal(ts_recv(sl, fd, b, sizeof(b), 0), 4);
+	assert_int_equal(ts_send(sl, fd, "pong", 4, 0), 4);
+	th_drain(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +436,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_data_after_fin_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_piggybacked_on_queued_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linger_zero_sends_rst, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_after_fin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors_after_rst, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_in_syn_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accepted_survives_listener_close, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_close", tests, NULL, NULL);
 }

@@ -839,6 +839,89 @@ static void test_old_segment_does_not_update_window(void **state)
 	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1, h->irs + 201, TH_ANY, NULL, 10);
 }
 
+/* Without an RTT sample the RTO is the initial 1 s (RFC 6298 2.1), or 3 s when the handshake
+ * itself timed out (RFC 6298 5.7). Here the SYN-ACK is retransmitted once, so Karn's rule
+ * gives no sample from the handshake; the first data segment then times out after 1 s or
+ * 3 s, not the 200 ms floor. */
+static void test_initial_rto_without_sample(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
+	h->iss = s.hdr.seq;
+	assert_int_equal(th_advance_until_seg(h, 2000), 1000);
+	th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->iss, h->irs + 1, TH_ANY, &mss, 0);
+	th_advance(h, 5);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(ts_send(sl, fd, "data", 4, 0), 4);
+	th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 4);
+	long t = th_advance_until_seg(h, 10000);
+	if (!((t >= 995 && t <= 1005) || (t >= 2995 && t <= 3005)))
+		fail_msg("first RTO without an RTT sample after %ld ms, expected 1000 (or 3000)", t);
+	th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 4);
+}
+
+/* Receiver-side SWS avoidance (RFC 1122 4.2.3.3): with the window closed, reading a single
+ * byte must not reopen it by one byte; only once at least min(MSS, buffer/2) is free does
+ * the stack announce a window again. (8 KiB buffer via SO_RCVBUF 4096, doubled as Linux.) */
+static void test_receiver_sws_avoidance(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	int rcv = 4096;
+	assert_int_equal(ts_setsockopt(sl, lfd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(80);
+	assert_int_equal(ts_bind(sl, lfd, &sa), 0);
+	assert_int_equal(ts_listen(sl, lfd, 8), 0);
+	struct tcp_opts mss = th_mss_opts(1460);
+	int fd = th_open_passive(h, lfd, &mss, 65535);
+
+	/* Fill the window completely. */
+	uint32_t nxt = 1, right = 1 + h->synack_win, win = h->synack_win;
+	for (int i = 0; i < 200 && !(win == 0 && nxt == right); i++) {
+		if ((int32_t)(right - nxt) > 0) {
+			uint32_t n = right - nxt < 1000 ? right - nxt : 1000;
+			send_data(h, nxt, n, 65535);
+			nxt += n;
+		} else {
+			th_advance(h, 250);
+		}
+		struct th_seg s;
+		while (th_pop_seg(h, &s)) {
+			right = s.hdr.ack - h->irs + s.hdr.win;
+			win = s.hdr.win;
+		}
+	}
+	if (!(win == 0 && nxt == right))
+		fail_msg("the window never closed (win %u)", win);
+	uint32_t total = nxt - 1;
+	assert_true(total <= 8192);
+
+	/* One byte read: nothing announced. */
+	uint8_t b[8192];
+	assert_int_equal(ts_recv(sl, fd, b, 1, 0), 1);
+	assert_int_equal(th_advance_until_seg(h, 500), -1);
+	/* Everything read: the window reopens, by at least one MSS or half the buffer. */
+	ssize_t r = ts_recv(sl, fd, b, sizeof(b), 0);
+	assert_int_equal(r, (ssize_t)total - 1);
+	if (th_advance_until_seg(h, 500) < 0)
+		fail_msg("no window update after the buffer was emptied");
+	struct th_seg s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + nxt, TH_ANY, NULL, 0);
+	if (s.hdr.win < 1460 && s.hdr.win < total / 2)
+		fail_msg("window reopened to only %u bytes", s.hdr.win);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -851,8 +934,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zero_window_persist_probes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_honour_peer_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receiver_zero_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receiver_sws_avoidance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmission_backoff_and_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmission_then_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initial_rto_without_sample, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fast_retransmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_buffer_full_and_pollout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_peek, setup, teardown),

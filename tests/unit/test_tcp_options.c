@@ -282,15 +282,151 @@ static void test_data_with_sack_blocks_fits_mtu(void **state)
 		fail_msg("only %u of 6000 bytes left into a 128000-byte window", sent);
 }
 
+/* TS.Recent across a hole (RFC 7323 4.3): out-of-order segments do not update it, so the
+ * duplicate ACKs echo the last in-order TSval; the retransmission that fills the hole
+ * (SEG.SEQ = Last.ACK.sent) does, so its ACK echoes the retransmission's TSval. Echoing an
+ * older value would make the sender measure the whole recovery time as one RTT. */
+static void test_ts_recent_across_a_hole(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(1460);
+	syn.has_ts = true;
+	syn.ts_val = 10;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	h->iss = s.hdr.seq;
+	uint32_t tsv = s.hdr.opts.ts_val;
+	struct tcp_opts o = ts_opts(11, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &o, NULL, 0);
+	struct sockaddr_in peer;
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	uint8_t d[100];
+	memset(d, 'h', sizeof(d));
+
+	o = ts_opts(12, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &o, d, 100);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	struct tcp_opts want = ts_opts(0, 12);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, &want, 0);
+
+	/* [201,301) with TSval 14 while [101,201) (TSval 13) was lost: dup ACK echoes 12. */
+	o = ts_opts(14, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 201, h->iss + 1, 65535, &o, d, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, &want, 0);
+
+	/* 1.5 s later the retransmission of [101,201) with TSval 1514: echoed. */
+	th_advance(h, 1500);
+	o = ts_opts(1514, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 101, h->iss + 1, 65535, &o, d, 100);
+	want = ts_opts(0, 1514);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 301, TH_ANY, &want, 0);
+}
+
+/* A peer MSS above our own MTU is clamped to what our link carries (1460). */
+static void test_large_peer_mss_clamped(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(9000);
+	int fd = th_open_passive(h, lfd, &syn, 65535);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	static uint8_t buf[3000];
+	assert_int_equal(ts_send(sl, fd, buf, sizeof(buf), 0), 3000);
+	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1, h->irs + 1, TH_ANY, NULL, 1460);
+	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1461, h->irs + 1, TH_ANY, NULL, 1460);
+	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 2921, h->irs + 1, TH_ANY, NULL, 80);
+}
+
+/* A tiny peer MSS (8 bytes) does not make the stack cut its data into 8-byte segments:
+ * Linux clamps the send MSS to at least 48 bytes (tcp_min_snd_mss, after CVE-2019-11479),
+ * so a hostile peer cannot multiply the segment count. The data still arrives in order. */
+static void test_tiny_peer_mss_clamped(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(8);
+	int fd = th_open_passive(h, lfd, &syn, 65535);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	static uint8_t buf[480];
+	assert_int_equal(ts_send(sl, fd, buf, sizeof(buf), 0), 480);
+	struct th_seg s;
+	uint32_t sent = 0, segs = 0;
+	while (th_pop_seg(h, &s)) {
+		assert_int_equal(s.hdr.seq, h->iss + 1 + sent);
+		sent += s.len;
+		segs++;
+	}
+	assert_true(sent > 0);
+	if (segs > 0 && sent / segs < 48)
+		fail_msg("%u segments for %u bytes: the peer's MSS of 8 was used as is (Linux: at least 48)",
+		         segs, sent);
+}
+
+/* A window scale above 14 in the SYN is taken as 14 (RFC 7323 2.3): a window of 1 then
+ * means 16384 bytes, not 2^15 or more. */
+static void test_wscale_above_14_clamped(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(1460);
+	syn.has_wscale = true;
+	syn.wscale = 20;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 1, NULL, NULL, 0);   /* 1 << 14 = 16384 */
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	int sndbuf = 65536;   /* so the send buffer is not what limits the flight */
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	static uint8_t buf[40000];
+	uint32_t queued = 0;
+	/* The peer ACKs everything that arrives but keeps its window field at 1: the stack may
+	 * never be more than 16384 bytes beyond the last ACK, however large cwnd grows. */
+	uint32_t acked = 0, top = 0;
+	for (int i = 0; i < 60 && acked < 40000; i++) {
+		ssize_t q = ts_send(sl, fd, buf, sizeof(buf) - queued, 0);
+		if (q > 0)
+			queued += (uint32_t)q;
+		while (th_pop_seg(h, &s)) {
+			uint32_t end = s.hdr.seq + s.len - (h->iss + 1);
+			if (end > acked + 16384)
+				fail_msg("sent up to %u with %u acknowledged: beyond a window of 1 << 14", end, acked);
+			top = end > top ? end : top;
+		}
+		if (top > acked) {
+			acked = top;
+			th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1 + acked, 1, NULL, NULL, 0);
+		} else {
+			th_advance(h, 300);
+		}
+	}
+	assert_true(acked > 16384);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_timestamps_and_paws, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ts_recent_across_a_hole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_scale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sack_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_sack_without_permission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_mss_bounds_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_with_sack_blocks_fits_mtu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_peer_mss_clamped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tiny_peer_mss_clamped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wscale_above_14_clamped, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_options", tests, NULL, NULL);
 }

@@ -414,6 +414,114 @@ static void test_syn_cookies(void **state)
 	tcp_listener_close(l);
 }
 
+/* ---- random segments against an established connection: no crash, invariants hold ---- */
+
+static void feed_data(struct fx *f, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t sport, uint32_t dlen,
+                      bool ts, uint32_t tsval)
+{
+	struct tcp_seg seg;
+	memset(&seg, 0, sizeof(seg));
+	seg.pb = pbuf_alloc(&f->core.pool, PBUF_HEADROOM, dlen);
+	assert_non_null(seg.pb); /* the out-of-order queue must not drain the pool */
+	uint8_t *d = pbuf_put(seg.pb, dlen);
+	memset(d, 'r', dlen);
+	seg.data = seg.pb->data;
+	seg.dlen = dlen;
+	seg.h.sport = sport;
+	seg.h.dport = 80;
+	seg.h.seq = seg.seq = seq;
+	seg.h.ack = seg.ack = ack;
+	seg.h.flags = seg.flags = flags;
+	seg.h.win = seg.wnd = (uint16_t)(rand() & 0xffff);
+	seg.h.opts.has_ts = ts;
+	seg.h.opts.ts_val = tsval;
+	seg.src = 0x0a000001;
+	seg.dst = 0x0a000002;
+	seg.len = dlen + !!(flags & TCP_FLAG_SYN) + !!(flags & TCP_FLAG_FIN);
+	struct tcp_hnode *n = tcp_hash_lookup4(&f->tl.conns, seg.dst, 80, seg.src, sport);
+	if (n && n->kind == TCP_HK_REQ)
+		tcp_req_input(container_of(n, struct tcp_req, hn), &seg);
+	else if (n && n->kind == TCP_HK_CONN)
+		tcp_conn_input(container_of(n, struct tcp_conn, hn), &seg);
+	else if (n && n->kind == TCP_HK_TW)
+		tcp_tw_input(container_of(n, struct tcp_tw, hn), &seg);
+	else
+		tcp_listen_input(tcp_listener_lookup(&f->tl, seg.dst, 80), &seg);
+}
+
+static void test_random_segments_keep_invariants(void **state)
+{
+	struct fx *f = *state;
+	struct tcp_sockopts o;
+	int err = 0;
+	f->core.log.sink = record_line;
+	f->core.log.trace = true;
+	tcp_sockopts_default(&f->tl, &o);
+	o.nodelay = true;
+	struct tcp_listener *l = tcp_listen(&f->tl, 0, 80, 16, &o, &err);
+	srand(1234);
+	for (int round = 0; round < 20; round++) {
+		uint16_t sport = (uint16_t)(30000 + round);
+		uint32_t irs = (uint32_t)rand() * 2654435761u;
+		feed(f, TCP_FLAG_SYN, irs, 0, sport);
+		uint32_t iss = last_seq();
+		feed_data(f, TCP_FLAG_ACK, irs + 1, iss + 1, sport, 0, false, 0);
+		struct tcp_conn *c = tcp_listener_accept(l);
+		assert_non_null(c);
+		uint32_t peer_ack = iss + 1, peer_seq = irs + 1;
+		static uint8_t buf[70000];
+		for (int i = 0; i < 3000 && c->state != TCPS_CLOSED; i++) {
+			int what = rand() % 10;
+			if (what == 0) {
+				tcp_send(c, buf, (size_t)(rand() % 5000), false);
+			} else if (what == 1) {
+				tcp_recv(c, buf, (size_t)(rand() % 70000), rand() % 4 == 0);
+			} else if (what == 2) {
+				f->core.now += (usec_t)(rand() % 300000);
+				timer_run(&f->core.timers, f->core.now);
+			} else {
+				static const uint8_t fl[] = { TCP_FLAG_ACK, TCP_FLAG_ACK | TCP_FLAG_PSH, TCP_FLAG_ACK | TCP_FLAG_FIN,
+				                              TCP_FLAG_RST, TCP_FLAG_SYN, TCP_FLAG_ACK | TCP_FLAG_RST, 0,
+				                              TCP_FLAG_SYN | TCP_FLAG_ACK };
+				uint8_t flags = fl[rand() % 8];
+				if (rand() % 50 && (flags & TCP_FLAG_RST))
+					flags = TCP_FLAG_ACK;  /* keep most runs alive longer */
+				uint32_t seq = peer_seq + (uint32_t)(rand() % 200000) - 100000;
+				if (rand() % 2)
+					seq = c->rcv.nxt + (uint32_t)(rand() % 3000);
+				uint32_t ack = c->snd.una + (uint32_t)(rand() % 20000) - 5000;
+				if (rand() % 2)
+					ack = peer_ack;
+				uint32_t dlen = (flags & TCP_FLAG_RST) ? 0 : (uint32_t)(rand() % 1500);
+				feed_data(f, flags, seq, ack, sport, dlen, rand() % 2, (uint32_t)rand());
+				if (rand() % 3 == 0)
+					peer_ack = c->snd.nxt;
+			}
+			if (c->state == TCPS_CLOSED)
+				break;
+			/* Invariants of the TCB. */
+			assert_true(seq_leq(c->snd.una, c->snd.nxt));
+			assert_true(seq_leq(c->snd.nxt, c->snd.max));
+			assert_true(c->rcvq.len <= c->opts.rcvbuf);
+			assert_true(c->sndq.len <= c->opts.sndbuf);
+			assert_true(c->ooo.count <= f->tl.cfg.ooo_max_segs);
+			assert_true(seq_leq(c->snd.max - c->snd.una, c->sndq.len + 2));
+		}
+		tcp_close(c);
+		/* Let whatever is left (FIN-WAIT, TIME-WAIT, orphans) run out. */
+		for (int k = 0; k < 200; k++) {
+			f->core.now += 5 * USEC_PER_SEC;
+			timer_run(&f->core.timers, f->core.now);
+		}
+	}
+	tcp_listener_close(l);
+	for (struct tcp_conn *c = f->tl.all; c; c = c->all_next)
+		print_message("left: %s flags 0x%x sndq %u flight %u wnd %u rtx %d\n", tcp_state_name(c->state), c->flags,
+		              c->sndq.len, c->snd.max - c->snd.una, c->snd.wnd, timer_armed(&c->rtx_timer));
+	assert_int_equal(f->tl.nconns, 0);
+	assert_int_equal(f->tl.ntw, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +538,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counter_group_names, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rto_estimator, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_syn_cookies, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_random_segments_keep_invariants, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_seq", tests, NULL, NULL);
 }
