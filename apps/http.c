@@ -387,7 +387,13 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 				continue;
 			}
 		}
-		/* Need more input: a body to skip goes to scratch, a head to c->in. */
+		/* Need more input: a body to skip goes to scratch, a head to c->in. Reading
+		 * counts against the budget too, or a client streaming a huge body to skip would
+		 * keep us here as long as it likes. */
+		if (budget == 0) {
+			c->yielded = true;
+			return;
+		}
 		if (c->skip > 0) {
 			size_t want = c->skip < sizeof(h->scratch) ? (size_t)c->skip : sizeof(h->scratch);
 
@@ -411,15 +417,18 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 		}
 		if (n <= 0) /* the client closed (mid-request or between requests) or failed */
 			goto close;
+		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
 	}
-	/* Lingering: read and drop until end of stream. */
-	for (;;) {
+	/* Lingering: read and drop until end of stream (POLLIN brings us back for more). */
+	while (budget > 0) {
 		n = net_recv(srv->net, c->base.fd, h->scratch, sizeof(h->scratch));
 		if (n == -EAGAIN)
 			return;
 		if (n <= 0)
 			goto close;
+		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
 	}
+	return;
 close:
 	server_conn_close(srv, &c->base);
 }
