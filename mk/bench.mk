@@ -4,6 +4,7 @@
 #                                   build/bench/ratios.png
 #   sudo make bench ARGS=--quick    smoke run, under a minute (also: make bench-quick)
 #   sudo make bench ARGS='--only rtt,keepalive --profile'
+#   make bench-selftest             checks of the driver itself (no root, no timing)
 #
 # The driver is scripts/bench/bench.py (python3 standard library); the small client it needs
 # (1-byte RTT, upload to discard, holding idle connections) is scripts/bench/benchcli.c.
@@ -26,3 +27,9 @@ bench: $(BENCH_CLI)
 
 bench-quick:
 	@$(MAKE) --no-print-directory bench ARGS="--quick $(ARGS)"
+
+# Checks of the driver's parsing, statistics, table, targets and chart input (no root, no
+# network, no timing); part of what a change to scripts/bench/ must keep passing.
+.PHONY: bench-selftest
+bench-selftest:
+	/usr/bin/python3 scripts/bench/selftest.py

@@ -4,7 +4,8 @@
 Called by mk/bench.mk as root (`make bench`, `make bench ARGS=--quick`). Python 3 standard
 library only. What it does, in order:
 
-  1. installs what is missing with apt-get (wrk, curl, gnuplot-nox, nginx-light, iperf3);
+  1. installs what is missing with apt-get (wrk, curl, gnuplot-nox, nginx-light, iperf3,
+     ethtool; linux-perf with --profile);
   2. builds three network namespaces with unique names (tsb<PID>-ts/-kc/-ks):
        tsb<PID>-ts   a TAP device; the kernel side of the TAP is 10.0.0.1/24 and tapstack,
                      attached to the TAP inside this namespace, is 10.0.0.2/24. The Linux
@@ -13,9 +14,13 @@ library only. What it does, in order:
        tsb<PID>-ks   server end, 10.0.1.2/24: build/tapstack-kernel (the same demo apps
                      built against kernel sockets; a Python stand-in when it is not built),
                      nginx as a second reference and iperf3 as a bulk-transfer reference;
-  3. runs every workload against every target, interleaved, several repetitions each;
+  3. measures the TAP device's own ceiling (benchcli tapwrite/tapgso on a second, idle TAP),
+     then runs every workload against every target, interleaved, several repetitions each
+     (the kernel's bulk workloads once more with the veth's offloads off);
   4. prints one table (workload, unit, tapstack median, kernel median, ratio, spread, second
-     reference), writes build/bench/results.json and build/bench/ratios.png (gnuplot).
+     reference), the issue's targets with the evidence of what limits each missed one, and
+     writes build/bench/results.json and build/bench/ratios.png (gnuplot); with --profile,
+     build/bench/perf-*.txt from perf record of tapstack.
 
 Every process it starts is recorded by PID and ended by PID; the namespaces and temporary
 files are removed on any exit (atexit plus SIGINT/SIGTERM/SIGHUP handlers). Every client
@@ -51,7 +56,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 # Debian package for each tool the benchmark runs.
 PACKAGES = {"wrk": "wrk", "curl": "curl", "gnuplot": "gnuplot-nox", "nginx": "nginx-light",
-            "iperf3": "iperf3"}
+            "iperf3": "iperf3", "ethtool": "ethtool"}
+VETH_OFFLOADS = ("tso", "gso", "gro", "tx", "rx")   # what "plain frames" turns off on the veth
 
 
 class BenchFail(Exception):
@@ -66,6 +72,7 @@ class Runner:
         self.tag, self.tmp, self.logdir, self.verbose = tag, tmp, logdir, verbose
         self.procs = []          # long-running Popen objects (servers, holders, perf)
         self.netns = []          # namespaces we created
+        self.veth = ()           # ((namespace, device), ...) of the kernel pair
         self.cleaned = False
 
     def log(self, msg):
@@ -332,17 +339,27 @@ def run_wrk(t, cfg, close, path):
     c0 = t.server_cpu()
     rc, out, err, ccpu, _ = run_measured(t.client(*cmd, t.url(path)), cfg.wrk_s + 15)
     scpu = t.server_cpu() - c0
-    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    r = re.search(r"(\d+) requests in ([\d.]+)s", out)
-    if rc != 0 or not m or not r:
+    if rc != 0:
         raise BenchFail("wrk rc=%d %s" % (rc, (err or out).strip()[-120:]))
+    rps, reqs, errors = parse_wrk(out)
+    return rps, reqs, scpu, ccpu, errors
+
+
+def parse_wrk(out):
+    """(requests/s, requests, errors) from wrk's report; errors = non-2xx/3xx answers plus
+    socket errors (connect, read, write, timeout). Raises BenchFail when it is not a report
+    or no request completed."""
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    r = re.search(r"(\d+) requests in ([\d.]+)(m?s|m)\b", out)
+    if not m or not r:
+        raise BenchFail("no wrk report: %s" % out.strip()[-120:])
     reqs = int(r.group(1))
     if reqs == 0:
         raise BenchFail("wrk completed no request")
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
-    return float(m.group(1)), reqs, scpu, ccpu, errors
+    return float(m.group(1)), reqs, errors
 
 
 def w_keepalive(t, cfg):
@@ -421,6 +438,10 @@ def w_iperf(t, cfg, reverse):
 ROWS = [
     ("download_gbps", "bulk download (1 conn)", "Gbit/s", "higher", "curl GET /bytes/N > /dev/null"),
     ("upload_gbps", "bulk upload (1 conn)", "Gbit/s", "higher", "benchcli upload -> discard"),
+    ("download_gbps_plain", "download, kernel w/o offloads", "Gbit/s", "higher",
+     "as above; veth ethtool -K tso gso gro tx rx off"),
+    ("upload_gbps_plain", "upload, kernel w/o offloads", "Gbit/s", "higher",
+     "as above; veth ethtool -K tso gso gro tx rx off"),
     ("keepalive_rps", "HTTP keep-alive, 32 conns", "req/s", "higher", "wrk -c32, 100-byte body"),
     ("close_rps", "HTTP Connection: close, 32", "req/s=conn/s", "higher", "wrk -c32 -H 'Connection: close'"),
     ("rtt_median", "1-byte echo RTT median", "us", "lower", "benchcli rtt (TCP_NODELAY)"),
@@ -455,6 +476,18 @@ def ensure_tools(runner, no_install, want_perf):
             sys.exit("bench: %s is required (apt-get install %s)" % (tool, PACKAGES.get(tool, tool)))
 
 
+def tool_versions():
+    """First line of each tool's version output, for the JSON (what measured what)."""
+    out = {}
+    for tool, args in (("curl", ["--version"]), ("wrk", ["-v"]), ("nginx", ["-v"]),
+                       ("iperf3", ["--version"]), ("gnuplot", ["--version"]), ("perf", ["--version"])):
+        if shutil.which(tool):
+            r = subprocess.run([tool] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=10)
+            out[tool] = (r.stdout.strip().splitlines() or [""])[0]
+    return out
+
+
 def setup_netns(runner, pid):
     ts, kc, ks = ("tsb%d-%s" % (pid, s) for s in ("ts", "kc", "ks"))
     tap, va, vb = "tsbtap%d" % pid, "tsbv%da" % pid, "tsbv%db" % pid
@@ -477,7 +510,26 @@ def setup_netns(runner, pid):
     for ns in (ts, kc):
         runner.sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w",
                   "net.ipv4.ip_local_port_range=1024 65000", "net.ipv4.tcp_tw_reuse=1")
+    runner.veth = ((kc, va), (ks, vb))
     return ts, kc, ks, tap
+
+
+def veth_offloads(runner, on):
+    """Turns the veth pair's segmentation, GRO and checksum offloads on or off (ethtool -K),
+    so the kernel can also be measured with plain 1500-byte frames, like tapstack's TAP."""
+    for ns, dev in runner.veth:
+        runner.sh("ip", "netns", "exec", ns, "ethtool", "-K", dev,
+                  *[x for o in VETH_OFFLOADS for x in (o, "on" if on else "off")], check=False)
+
+
+def w_plain(t, cfg, runner, fn):
+    """One kernel sample of a bulk workload with the veth's offloads off, then on again."""
+    veth_offloads(runner, False)
+    try:
+        res = fn(t, cfg)
+    finally:
+        veth_offloads(runner, True)
+    return {k + "_plain" if not k.startswith("_") else k: v for k, v in res.items()}
 
 
 def start_tapstack(runner, cfg, ns, tap):
@@ -616,18 +668,18 @@ def tap_ceiling(runner, cfg, ns, pid):
     runner.sh("ip", "netns", "exec", ns, "ip", "tuntap", "add", "dev", tap, "mode", "tap")
     runner.sh("ip", "-n", ns, "link", "set", tap, "up")
     out = {}
-    for size in (1514, 60):
+    for mode, size in (("tapwrite", 1514), ("tapwrite", 60), ("tapgso", 65549)):
         fps = []
         for _ in range(cfg.reps):
-            rc, o, _, _, _ = run_measured(["ip", "netns", "exec", ns, cfg.benchcli, "tapwrite", tap,
+            rc, o, _, _, _ = run_measured(["ip", "netns", "exec", ns, cfg.benchcli, mode, tap,
                                            str(size), "50000000", str(cfg.tapwrite_s)], cfg.tapwrite_s + 10)
             m = re.search(r"fps=(\d+)", o)
             if rc == 0 and m:
                 fps.append(int(m.group(1)))
         if fps:
             med = statistics.median(fps)
-            out["frames_%d" % size] = {"fps_median": med, "gbps_median": med * size * 8 / 1e9,
-                                       "samples_fps": fps}
+            out["%s_%d" % ("gso" if mode == "tapgso" else "frames", size)] = {
+                "fps_median": med, "gbps_median": med * size * 8 / 1e9, "samples_fps": fps}
     runner.sh("ip", "netns", "exec", ns, "ip", "link", "del", tap, check=False)
     return out
 
@@ -711,7 +763,8 @@ def build_results(cfg, samples, failures, targets, meta):
     for key, name, unit, better, tool in ROWS:
         entry = {"metric": key, "workload": name, "unit": unit, "better": better, "tool": tool}
         for tk in ("tapstack", "kernel", "ref2"):
-            s = summarize(samples.get((tk, key), []))
+            skey = key[:-len("_plain")] if tk == "tapstack" and key.endswith("_plain") else key
+            s = summarize(samples.get((tk, skey), []))
             entry[tk] = s
             if s is None and failures.get((tk, key)):
                 entry[tk + "_error"] = failures[(tk, key)]
@@ -873,7 +926,7 @@ def parse_args():
     ap.add_argument("--quick", action="store_true", help="smoke run, under a minute")
     ap.add_argument("--reps", type=int, help="repetitions per workload and target")
     ap.add_argument("--build", default="build", help="build directory (tapstack, benchcli)")
-    ap.add_argument("--only", default="", help="comma list: download,upload,keepalive,close,rtt,idle")
+    ap.add_argument("--only", default="", help="comma list: download,upload,plain,keepalive,close,rtt,idle")
     ap.add_argument("--profile", action="store_true", help="perf record tapstack (download, keep-alive)")
     ap.add_argument("--kernel-cmd", default="", help="kernel-side server command (ports 80/7/9)")
     ap.add_argument("--tapstack-args", default="", help="extra arguments for build/tapstack")
@@ -939,6 +992,7 @@ def main():
         runner.log("  note: " + note)
 
     samples, failures, skip = {}, {}, set()
+    client_errors = {}       # (target, workload) -> wrk errors summed over the repetitions
 
     def record(tkey, res, ref2name=None):
         for k, v in res.items():
@@ -957,6 +1011,7 @@ def main():
          [(ngx, "nginx", w_download), (ipf, "iperf3", lambda t, c: w_iperf(t, c, True))]),
         ("upload", w_upload, ["upload_gbps", "upload_cpu_server", "upload_cpu_total"],
          [(ipf, "iperf3", lambda t, c: w_iperf(t, c, False))]),
+        ("plain", None, ["download_gbps_plain", "upload_gbps_plain"], []),
         ("keepalive", w_keepalive, ["keepalive_rps", "keepalive_cpu_server", "keepalive_cpu_total"],
          [(ngx, "nginx", w_keepalive)]),
         ("close", w_close, ["close_rps", "close_cpu_server", "close_cpu_total"], [(ngx, "nginx", w_close)]),
@@ -973,6 +1028,11 @@ def main():
         ref = next(((rt, rn, rf) for rt, rn, rf in refs if rt and not rt.unavailable), None)
         for rep in range(reps):
             plan = [("tapstack", ts, fn, None), ("kernel", kern, fn, None)]
+            if name == "plain":
+                # Only the kernel changes here: tapstack's TAP has no offloads to turn off,
+                # so its row reuses the download and upload samples (see build_results).
+                plan = [("kernel", kern, lambda t, c: dict(
+                    w_plain(t, c, runner, w_download), **w_plain(t, c, runner, w_upload)), None)]
             if ref:
                 plan.append(("ref2", ref[0], ref[2], ref[1]))
             for tkey, t, f, rname in plan:
@@ -982,6 +1042,8 @@ def main():
                     res = f(t, cfg)
                     record(tkey, res, rname)
                     errs = res.get("_errors", 0)
+                    if errs:
+                        client_errors[(tkey, name)] = client_errors.get((tkey, name), 0) + errs
                     runner.log("  rep %d %-8s %s%s" % (rep + 1, tkey, " ".join(
                         "%s=%s" % (k, fmt(v)) for k, v in res.items() if not k.startswith("_")),
                         " (errors %d)" % errs if errs else ""))
@@ -1005,10 +1067,11 @@ def main():
             "quick": cfg.quick, "reps": cfg.reps, "duration_s": round(time.monotonic() - t_start, 1),
             "kernel_server": kern.label, "download_bytes": cfg.download_bytes,
             "upload_bytes": cfg.upload_bytes, "wrk": "-t%d -c%d -d%ds" % (cfg.wrk_threads, cfg.connections, cfg.wrk_s),
-            "idle_conns": cfg.idle_conns, "tap_write_ceiling": ceiling,
+            "idle_conns": cfg.idle_conns, "tap_write_ceiling": ceiling, "tools": tool_versions(),
             "topology": {"tapstack": "%s: TAP, kernel side %s, tapstack %s" % (ns_ts, TS_PEER, TS_ADDR),
                          "kernel": "%s %s <-veth-> %s %s" % (ns_kc, K_PEER, ns_ks, K_ADDR)}}
     meta["tapstack_crashes"] = ts.crashes
+    meta["client_errors"] = {"%s/%s" % k: v for k, v in client_errors.items()}
     meta["profiles"] = profiles
     res = build_results(cfg, samples, failures, [ts, kern, ngx, ipf], meta)
     with open(os.path.join(cfg.out, "results.json"), "w") as f:
@@ -1022,17 +1085,21 @@ def main():
     print(print_table(res))
     print()
     print("ratio = tapstack / kernel (check the unit's direction); spread = ±half the min-max range")
-    if not ts.unavailable:
+    if any(k[0] == "tapstack" for k in samples):
         print("targets (issue 5), read off this run (analysis: docs/performance.md):")
         for line in check_targets(res, cfg):
             print(line)
     print("kernel = %s on a veth pair (%s); tapstack on a TAP (%s); 2nd ref in the kernel namespace" % (
         kern.label, meta["topology"]["kernel"], meta["topology"]["tapstack"]))
-    for size in (1514, 60):
-        c = ceiling.get("frames_%d" % size)
+    for key, text in (("frames_1514", "one 1514-byte frame per write()"),
+                      ("frames_60", "one 60-byte frame per write()"),
+                      ("gso_65549", "one 64 KiB TCP GSO frame per write(), IFF_VNET_HDR (tapgso)")):
+        c = ceiling.get(key)
         if c:
-            print("TAP device ceiling (benchcli tapwrite, one %d-byte frame per write(), idle TAP): "
-                  "%.2f Mframes/s = %.2f Gbit/s" % (size, c["fps_median"] / 1e6, c["gbps_median"]))
+            print("TAP device ceiling (benchcli, idle TAP, frames dropped unread by the kernel), %s: "
+                  "%.3f Mframes/s = %.2f Gbit/s" % (text, c["fps_median"] / 1e6, c["gbps_median"]))
+    print("tool versions: " + "; ".join(v.split(" (")[0].split(" Copyright")[0]
+                                         for v in meta["tools"].values()))
     print("measured with:")
     for r in ROWS:
         print("  %-28s %s" % (r[1], r[4]))
@@ -1041,6 +1108,8 @@ def main():
             print("%s: %s" % (t.key, t.unavailable))
     for why in ts.crashes:
         print("tapstack crashed during the run: " + why)
+    for (tk, wl), n in sorted(client_errors.items()):
+        print("wrk reported %d errors (non-2xx or socket errors) against %s in %s" % (n, tk, wl))
     for (tk, key), why in sorted(failures.items()):
         if not samples.get((tk, key)) and not (tk == "tapstack" and ts.unavailable):
             print("failed %s %s: %s" % (tk, key, why))

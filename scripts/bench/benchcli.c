@@ -14,6 +14,10 @@
  *   benchcli tapwrite TAP SIZE COUNT MAXSEC  the TAP device's own ceiling: write() COUNT
  *                                            frames of SIZE bytes, one per call, into an
  *                                            otherwise idle TAP; prints frames/s and Gbit/s
+ *   benchcli tapgso TAP SIZE COUNT MAXSEC    the same through IFF_VNET_HDR: each write() is a
+ *                                            virtio_net_hdr plus one TCP/IPv4 GSO frame of SIZE
+ *                                            bytes (up to 65535 + 14), MSS 1448, checksum left
+ *                                            to the kernel: the ceiling an offloading stack has
  *
  * Called by scripts/bench/bench.py; built by mk/bench.mk. Every loop is bounded by a count
  * and by MAXSEC, so a stack that stops answering cannot hang the benchmark. Output is one
@@ -22,6 +26,7 @@
 #include <arpa/inet.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <sys/ioctl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +39,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -259,46 +265,127 @@ static int cmd_hold(const struct sockaddr_in *sa, long n, double maxsec)
  * tun_get_user() and netif_rx() and drops it right after eth_type_trans() (PACKET_OTHERHOST):
  * this is the per-write() cost a userspace stack pays at least once per frame it sends.
  */
-static int cmd_tapwrite(const char *name, long size, long count, double maxsec)
+static int tap_open(const char *name, int vnet)
 {
 	struct ifreq ifr;
-	unsigned char frame[9018];
-	double t0, t1, deadline;
-	long n = 0;
-	int fd;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 
-	if (size < 60 || size > (long)sizeof(frame))
-		return 2;
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		perror("benchcli tapwrite: /dev/net/tun");
-		return 1;
+		perror("benchcli: /dev/net/tun");
+		return -1;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		perror("benchcli tapwrite: TUNSETIFF");
+		perror("benchcli: TUNSETIFF");
 		close(fd);
-		return 1;
+		return -1;
 	}
-	memset(frame, 0, sizeof(frame));
-	memcpy(frame, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00", 14);
-	t0 = now_sec();
-	deadline = t0 + maxsec;
+	return fd;
+}
+
+/* Writes COUNT copies of frame (len bytes, after an optional vnet header) and reports. */
+static int tap_write_loop(int fd, const struct iovec *iov, int iovcnt, long size, long count,
+			  double maxsec, const char *what)
+{
+	double t0 = now_sec(), t1, deadline = t0 + maxsec;
+	long n = 0;
+
 	for (; n < count; n++) {
-		if ((n & 1023) == 0 && now_sec() > deadline)
+		if ((n & 255) == 0 && now_sec() > deadline)
 			break;
-		if (write(fd, frame, (size_t)size) != size) {
-			perror("benchcli tapwrite: write");
+		if (writev(fd, iov, iovcnt) < 0) {
+			perror("benchcli: write to the TAP");
 			break;
 		}
 	}
 	t1 = now_sec();
-	close(fd);
-	printf("tapwrite frames=%ld secs=%.6f fps=%.0f gbps=%.4f\n", n, t1 - t0, (double)n / (t1 - t0),
+	printf("%s frames=%ld secs=%.6f fps=%.0f gbps=%.4f\n", what, n, t1 - t0, (double)n / (t1 - t0),
 	       (double)n * (double)size * 8 / (t1 - t0) / 1e9);
 	return n > 0 ? 0 : 1;
+}
+
+/* Destination MAC nobody owns: the kernel drops each frame right after eth_type_trans(). */
+static const unsigned char BENCH_ETH_HDR[14] = { 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02,
+						 0x08, 0x00 };
+
+/*
+ * Frames go to a unicast MAC that is not the device's, so the kernel takes each one through
+ * tun_get_user() and netif_rx() and drops it right after eth_type_trans() (PACKET_OTHERHOST):
+ * this is the per-write() cost a userspace stack pays at least once per frame it sends.
+ */
+static int cmd_tapwrite(const char *name, long size, long count, double maxsec)
+{
+	static unsigned char frame[9018];
+	struct iovec iov = { .iov_base = frame, .iov_len = (size_t)size };
+	int fd, rc;
+
+	if (size < 60 || size > (long)sizeof(frame))
+		return 2;
+	fd = tap_open(name, 0);
+	if (fd < 0)
+		return 1;
+	memcpy(frame, BENCH_ETH_HDR, sizeof(BENCH_ETH_HDR));
+	rc = tap_write_loop(fd, &iov, 1, size, count, maxsec, "tapwrite");
+	close(fd);
+	return rc;
+}
+
+static void put16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
+
+/*
+ * One TCP/IPv4 frame of `size` bytes marked as GSO (gso_size 1448) with the TCP checksum
+ * left to the kernel (VIRTIO_NET_HDR_F_NEEDS_CSUM): what a stack with IFF_VNET_HDR and TSO
+ * hands to the TAP. The kernel builds one skb per write() and, since the MAC is not its own,
+ * drops it before anything segments it: the device's ceiling, not a TCP transfer.
+ */
+static int cmd_tapgso(const char *name, long size, long count, double maxsec)
+{
+	static unsigned char frame[65535 + 14];
+	struct virtio_net_hdr vh;
+	struct iovec iov[2] = { { .iov_base = &vh, .iov_len = sizeof(vh) },
+				{ .iov_base = frame, .iov_len = (size_t)size } };
+	unsigned char *ip = frame + 14, *tcp = ip + 20;
+	uint32_t sum = 0;
+	int fd, rc;
+
+	if (size < 14 + 40 + 1449 || size > (long)sizeof(frame))
+		return 2;
+	fd = tap_open(name, 1);
+	if (fd < 0)
+		return 1;
+	memcpy(frame, BENCH_ETH_HDR, sizeof(BENCH_ETH_HDR));
+	ip[0] = 0x45;
+	put16(ip + 2, (unsigned)(size - 14));
+	put16(ip + 6, 0x4000);                /* DF */
+	ip[8] = 64;
+	ip[9] = IPPROTO_TCP;
+	memcpy(ip + 12, "\x0a\x00\x09\x01\x0a\x00\x09\x02", 8);
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put16(ip + 10, ~sum & 0xffff);
+	put16(tcp, 40000);
+	put16(tcp + 2, 9);
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x10;                        /* ACK */
+	put16(tcp + 14, 65535);
+	memset(&vh, 0, sizeof(vh));
+	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	vh.hdr_len = 14 + 20 + 20;             /* little-endian host: legacy vnet header byte order */
+	vh.gso_size = 1448;
+	vh.csum_start = 14 + 20;
+	vh.csum_offset = 16;
+	rc = tap_write_loop(fd, iov, 2, size, count, maxsec, "tapgso");
+	close(fd);
+	return rc;
 }
 
 static void usage(void)
@@ -306,7 +393,8 @@ static void usage(void)
 	fprintf(stderr, "usage: benchcli rtt HOST PORT COUNT MAXSEC\n"
 			"       benchcli upload HOST PORT BYTES MAXSEC\n"
 			"       benchcli hold HOST PORT N MAXSEC\n"
-			"       benchcli tapwrite TAP SIZE COUNT MAXSEC\n");
+			"       benchcli tapwrite TAP SIZE COUNT MAXSEC\n"
+			"       benchcli tapgso TAP SIZE COUNT MAXSEC\n");
 	exit(2);
 }
 
@@ -319,6 +407,8 @@ int main(int argc, char **argv)
 	double maxsec = atof(argv[5]);
 	if (strcmp(argv[1], "tapwrite") == 0)
 		return cmd_tapwrite(argv[2], atol(argv[3]), atol(argv[4]), maxsec);
+	if (strcmp(argv[1], "tapgso") == 0)
+		return cmd_tapgso(argv[2], atol(argv[3]), atol(argv[4]), maxsec);
 	if (parse_addr(argv[2], argv[3], &sa) < 0)
 		usage();
 	if (strcmp(argv[1], "rtt") == 0)

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""selftest.py - checks of bench.py's pure parts, no root, no network, no timing.
+
+Run by `make bench-selftest`. It feeds bench.py recorded tool output (wrk reports, with and
+without errors) and synthetic samples, and checks the parsing, the medians and spreads, the
+ratio direction, the table, the target lines and the chart input. Nothing here measures
+speed: it proves that the numbers the benchmark prints are computed from what it measured.
+"""
+import os
+import sys
+import tempfile
+import types
+
+sys.dont_write_bytecode = True      # leave no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+WRK_OK = """Running 2s test @ http://10.0.0.2:80/bytes/100
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   215.20us   60.11us   2.01ms   79.32%
+    Req/Sec   150.01k     5.02k  158.36k    80.00%
+  298530 requests in 2.00s, 55.10MB read
+Requests/sec: 149253.95
+Transfer/sec:     27.55MB
+"""
+WRK_ERRORS = """Running 2s test @ http://10.0.0.2:80/bytes/100
+  1 threads and 32 connections
+  10200 requests in 2.00s, 1.88MB read
+  Socket errors: connect 0, read 12, write 3, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:   5099.50
+"""
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print("%s  %s" % ("ok  " if cond else "FAIL", what))
+    if not cond:
+        failures += 1
+
+
+def main():
+    rps, reqs, errors = bench.parse_wrk(WRK_OK)
+    check((rps, reqs, errors) == (149253.95, 298530, 0), "wrk report parsed: req/s, requests, no errors")
+    rps, reqs, errors = bench.parse_wrk(WRK_ERRORS)
+    check((reqs, errors) == (10200, 20), "wrk errors summed: socket errors plus non-2xx answers")
+    for bad in ("", "unable to connect to 10.0.0.2:80 Connection refused",
+                "  0 requests in 2.00s, 0B read\nRequests/sec: 0.00\n"):
+        try:
+            bench.parse_wrk(bad)
+            check(False, "wrk output %r rejected" % bad[:30])
+        except bench.BenchFail:
+            check(True, "wrk output %r rejected" % bad[:30])
+
+    s = bench.summarize([10.0, 12.0, 11.0, None])
+    check(s["median"] == 11.0 and s["n"] == 3 and abs(s["spread_pct"] - 100 * 1 / 11) < 1e-9,
+          "median and spread (half the min-max range over the median), failed samples left out")
+    check(bench.summarize([None]) is None, "no sample: no summary")
+    check(bench.fmt(None) == "n/a" and bench.fmt(123456.7) == "123457" and bench.fmt(0.01234) == "0.0123",
+          "number formatting")
+
+    cfg = types.SimpleNamespace(idle_conns=10000, out=tempfile.mkdtemp(prefix="tsbench-selftest-"))
+    samples = {("tapstack", "download_gbps"): [2.0, 3.0, 2.5], ("kernel", "download_gbps"): [10.0, 12.0, 11.0],
+               ("tapstack", "download_cpu_server"): [2.8], ("tapstack", "download_cpu_total"): [4.8],
+               ("tapstack", "rtt_median"): [12.0], ("kernel", "rtt_median"): [16.0],
+               ("tapstack", "idle_rss_per_conn"): [1000.0], ("kernel", "idle_rss_per_conn"): [4000.0],
+               ("ref2", "keepalive_rps"): [50000.0], ("ref2name", "keepalive_rps"): "nginx"}
+    failures_in = {("tapstack", "upload_gbps"): "not available: test"}
+    meta = {"tap_write_ceiling": {"frames_1514": {"fps_median": 900000.0}}}
+    res = bench.build_results(cfg, samples, failures_in, [], meta)
+    rows = {r["metric"]: r for r in res["rows"]}
+    check(abs(rows["download_gbps"]["ratio"] - 2.5 / 11.0) < 1e-9, "ratio is tapstack / kernel")
+    check(rows["upload_gbps"]["tapstack"] is None and
+          rows["upload_gbps"]["tapstack_error"] == "not available: test", "a failed row keeps its reason")
+    table = bench.print_table(res)
+    check("bulk download (1 conn)" in table and "0.23" in table and "nginx 50000" in table,
+          "table shows workload, ratio and the second reference")
+    check("bulk upload" not in table.split("\n", 2)[2] or "n/a" in table, "rows without data say n/a or are left out")
+    lines = bench.check_targets(res, cfg)
+    text = "\n".join(lines)
+    check("[MISSED] bulk download >= 4 Gbit/s" in text, "download under 4 Gbit/s is reported as missed")
+    check("process used 88% of a core" in text,
+          "the busy share is CPU s/GB times GB/s (2.8 s/GB * 2.5/8 GB/s = 88%)")
+    check("900000 frames/s" in text, "the TAP ceiling of the same run is quoted")
+    check("[met] 1-byte RTT no slower than the kernel" in text, "RTT below the kernel's is met")
+    check("[met] 10,000 idle connections < 40 MiB" in text, "1000 bytes x 10,000 is under 40 MiB")
+    if bench.shutil.which("gnuplot"):
+        png = bench.write_chart(res, cfg)
+        dat = open(os.path.join(cfg.out, "ratios.dat")).read().splitlines()
+        adv = {l.split('"')[1]: float(l.split('"')[2].split()[0]) for l in dat}
+        check(png and os.path.getsize(png) > 0, "chart written")
+        check(abs(adv["1-byte echo RTT median"] - 16.0 / 12.0) < 1e-3 and adv["bulk download (1 conn)"] < 1,
+              "chart plots the advantage: inverted for lower-is-better rows")
+    bench.shutil.rmtree(cfg.out, ignore_errors=True)
+    print("selftest: %d failed" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
