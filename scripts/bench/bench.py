@@ -828,7 +828,9 @@ def check_targets(res, cfg):
             cli_txt = "; the Linux client used %.0f%% of a core" % (cli * 100) if cli is not None else ""
             if srv < 0.8 and (cli is None or cli < 0.8):
                 out.append("tapstack's process was busy %.0f%% of the time%s: neither is CPU-bound, so "
-                           "waiting (window, buffers, ACK clocking, wake-ups) limits it" % (srv * 100, cli_txt))
+                           "waiting (window, buffers, ACK clocking, wake-ups) limits it, or other "
+                           "processes had the cores (load average %s)" % (
+                               srv * 100, cli_txt, " ".join(res["meta"].get("loadavg_end", ["?"]))))
             elif srv < 0.8:
                 out.append("tapstack's process was busy %.0f%%%s: the client (and the shared 2 cores) "
                            "limit this row, not tapstack" % (srv * 100, cli_txt))
