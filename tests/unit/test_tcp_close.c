@@ -22,25 +22,6 @@
 
 #define FINACK (TCP_FLAG_FIN | TCP_FLAG_ACK)
 
-static int setup(void **state)
-{
-	*state = th_new(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	th_free(*state);
-	return 0;
-}
-
-static int established(struct th *h)
-{
-	int lfd = th_listen(h, 80, 8);
-	struct tcp_opts mss = th_mss_opts(1460);
-	return th_open_passive(h, lfd, &mss, 65535);
-}
-
 /* Expects the ACK of everything up to rel (relative to irs), allowing a delayed ACK. */
 static void expect_ack_soon(struct th *h, uint32_t snd_rel, uint32_t rcv_rel)
 {
@@ -64,7 +45,7 @@ static void test_passive_close(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	expect_ack_soon(h, 1, 2);
@@ -100,7 +81,7 @@ static void test_active_close_time_wait(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
 	assert_int_equal(ts_close(sl, fd), 0);
 	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
@@ -135,7 +116,7 @@ static void test_time_wait_expiry_60s(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	assert_int_equal(ts_close(sl, fd), 0);
 	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
 	/* The peer ACKs our FIN and sends its own in one segment: straight to TIME-WAIT. */
@@ -156,7 +137,7 @@ static void test_simultaneous_close(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
 	assert_int_equal(ts_close(sl, fd), 0);
 	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
@@ -179,7 +160,7 @@ static void test_closing_retransmits_fin(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	assert_int_equal(ts_close(sl, fd), 0);
 	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
@@ -196,7 +177,7 @@ static void test_half_close_receives(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
 	assert_int_equal(ts_shutdown(sl, fd, SHUT_WR), 0);
 	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
@@ -223,7 +204,7 @@ static void test_close_with_unread_data_sends_rst(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "unread!", 7);
 	th_advance(h, 300);
 	th_drain(h);   /* the (delayed) ACK of the data */
@@ -244,7 +225,7 @@ static void test_rst_in_close_wait(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	expect_ack_soon(h, 1, 2);
 	th_assert_state(h, TH_PEER_PORT, "CLOSE-WAIT");
@@ -275,9 +256,7 @@ static void test_syn_reuses_time_wait(void **state)
 
 	th_advance(h, 1000);
 	h->irs += 100000;
-	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
-	struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
-	h->iss = s.hdr.seq;
+	(void)th_syn_synack(h, &mss);
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	th_expect_none(h);
 	struct sockaddr_in peer;
@@ -291,7 +270,7 @@ static void test_data_after_fin_ignored(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	expect_ack_soon(h, 1, 2);
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 2, h->iss + 1, 65535, NULL, "late", 4);
@@ -310,7 +289,7 @@ static void test_fin_piggybacked_on_queued_data(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 0, NULL, NULL, 0);   /* window 0 */
 	assert_int_equal(ts_send(sl, fd, "0123456789", 10, 0), 10);
 	th_expect_none(h);
@@ -329,7 +308,7 @@ static void test_linger_zero_sends_rst(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
 	assert_int_equal(ts_close(sl, fd), 0);
@@ -341,18 +320,18 @@ static void test_linger_zero_sends_rst(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_passive_close, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_active_close_time_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_time_wait_expiry_60s, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_simultaneous_close, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_closing_retransmits_fin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_half_close_receives, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_with_unread_data_sends_rst, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rst_in_close_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syn_reuses_time_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_data_after_fin_ignored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fin_piggybacked_on_queued_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_linger_zero_sends_rst, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_passive_close, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_active_close_time_wait, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_time_wait_expiry_60s, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_close, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_closing_retransmits_fin, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_half_close_receives, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_close_with_unread_data_sends_rst, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rst_in_close_wait, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_reuses_time_wait, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_data_after_fin_ignored, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_fin_piggybacked_on_queued_data, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_linger_zero_sends_rst, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_close", tests, NULL, NULL);
 }
