@@ -30,6 +30,14 @@ static void expect_ack_soon(struct th *h, uint32_t snd_rel, uint32_t rcv_rel)
 	th_expect(h, TCP_FLAG_ACK, h->iss + snd_rel, h->irs + rcv_rel, TH_ANY, NULL, 0);
 }
 
+/* Active close of a connection with nothing unsent: close() sends FIN|ACK at once (RFC 9293
+ * 3.10.4, ESTABLISHED -> FIN-WAIT-1). */
+static void close_expect_fin(struct th *h, int fd)
+{
+	assert_int_equal(ts_close(th_sl(h), fd), 0);
+	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+}
+
 /* After CLOSED the 4-tuple is unknown: an ACK gets RST with SEQ = SEG.ACK. */
 static void expect_gone(struct th *h, uint32_t snd_rel, uint32_t rcv_rel)
 {
@@ -80,11 +88,9 @@ static void test_passive_close(void **state)
 static void test_active_close_time_wait(void **state)
 {
 	struct th *h = *state;
-	struct socket_layer *sl = th_sl(h);
 	int fd = th_established(h);
 
-	assert_int_equal(ts_close(sl, fd), 0);
-	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	close_expect_fin(h, fd);
 	th_expect_none(h);
 	th_assert_state(h, TH_PEER_PORT, "FIN-WAIT-1");
 
@@ -115,10 +121,8 @@ static void test_active_close_time_wait(void **state)
 static void test_time_wait_expiry_60s(void **state)
 {
 	struct th *h = *state;
-	struct socket_layer *sl = th_sl(h);
 	int fd = th_established(h);
-	assert_int_equal(ts_close(sl, fd), 0);
-	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	close_expect_fin(h, fd);
 	/* The peer ACKs our FIN and sends its own in one segment: straight to TIME-WAIT. */
 	th_send(h, FINACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
@@ -136,11 +140,9 @@ static void test_time_wait_expiry_60s(void **state)
 static void test_simultaneous_close(void **state)
 {
 	struct th *h = *state;
-	struct socket_layer *sl = th_sl(h);
 	int fd = th_established(h);
 
-	assert_int_equal(ts_close(sl, fd), 0);
-	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	close_expect_fin(h, fd);
 	th_assert_state(h, TH_PEER_PORT, "FIN-WAIT-1");
 
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
@@ -159,10 +161,8 @@ static void test_simultaneous_close(void **state)
 static void test_closing_retransmits_fin(void **state)
 {
 	struct th *h = *state;
-	struct socket_layer *sl = th_sl(h);
 	int fd = th_established(h);
-	assert_int_equal(ts_close(sl, fd), 0);
-	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	close_expect_fin(h, fd);
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
 	if (th_advance_until_seg(h, 5000) < 0)
@@ -248,8 +248,7 @@ static void test_syn_reuses_time_wait(void **state)
 	int lfd = th_listen(h, 80, 8);
 	struct tcp_opts mss = th_mss_opts(1460);
 	int fd = th_open_passive(h, lfd, &mss, 65535);
-	assert_int_equal(ts_close(sl, fd), 0);
-	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	close_expect_fin(h, fd);
 	th_send(h, FINACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
 	th_assert_state(h, TH_PEER_PORT, "TIME-WAIT");
