@@ -132,6 +132,8 @@ static void test_pbuf_push_pull_and_reuse(void **state)
 	assert_non_null(big);
 	assert_true(big->cap >= 9000 + PBUF_HEADROOM);
 	assert_null(pbuf_alloc(&pool, 0, PBUF_LARGE_CAP + 1));
+	assert_null(pbuf_alloc(&pool, PBUF_HEADROOM, UINT32_MAX - 100)); /* headroom + size would wrap */
+	assert_null(pbuf_alloc(&pool, UINT32_MAX, 2));
 	pbuf_free(a);
 	pbuf_free(c);
 	pbuf_free(big);
