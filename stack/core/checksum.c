@@ -82,6 +82,19 @@ uint16_t csum_finish(uint32_t sum)
 	return (uint16_t)~csum_fold32(sum);
 }
 
+uint16_t csum_replace16(uint16_t check, uint16_t old_word, uint16_t new_word)
+{
+	uint16_t c = csum_finish((uint32_t)(uint16_t)~check + (uint16_t)~old_word + new_word);
+
+	/*
+	 * RFC 1624 eqn. 3. Its one blind spot: when the data (apart from the field) now sums to
+	 * zero - all zero bytes, e.g. an echo reply with id 0, seq 0 and zero payload - the
+	 * only valid field is 0xffff, yet eqn. 3 gives 0x0000. 0xffff is valid whenever 0x0000
+	 * is (adding one's complement -0 to a non-zero sum changes nothing), so return it.
+	 */
+	return c ? c : 0xffff;
+}
+
 uint32_t csum_pseudo_ipv4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 {
 	uint64_t acc = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;

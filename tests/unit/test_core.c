@@ -104,6 +104,42 @@ static void test_checksum_matches_reference(void **state)
 	}
 }
 
+/* RFC 1624: a checksum updated for one changed word still verifies, on random messages
+ * and words (0x0000 and 0xffff included, and messages that become all zero, whose only
+ * valid checksum is 0xffff), and equals a full recomputation up to the two forms of zero. */
+static void test_checksum_replace16(void **state)
+{
+	(void)state;
+	uint8_t msg[64];
+	struct rng r;
+	rng_seed(&r, 1624);
+
+	/* An echo request with id 0, seq 0 and no data (checksum 0xf7ff) becomes an all-zero
+	 * reply: its checksum must be 0xffff, not 0. */
+	assert_int_equal(csum_replace16(0xf7ff, 0x0800, 0x0000), 0xffff);
+
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t len = 4 + 2 * (rng_u32(&r) % 30);
+		for (size_t i = 0; i < len; i++)
+			msg[i] = iter % 7 == 0 ? 0xff : (uint8_t)rng_u32(&r);
+		put_be16(msg + 2, 0);
+		put_be16(msg + 2, csum_finish(csum_add(0, msg, len)));    /* a valid message */
+
+		size_t at = 2 * (rng_u32(&r) % (len / 2));
+		if (at == 2)
+			at = 0;                                         /* not the checksum field itself */
+		uint16_t new_word = iter % 5 == 0 ? 0 : iter % 5 == 1 ? 0xffff : (uint16_t)rng_u32(&r);
+		uint16_t old_word = get_be16(msg + at);
+		put_be16(msg + at, new_word);
+		uint16_t inc = csum_replace16(get_be16(msg + 2), old_word, new_word);
+		put_be16(msg + 2, inc);
+		assert_int_equal(csum_finish(csum_add(0, msg, len)), 0);
+		put_be16(msg + 2, 0);
+		uint16_t full = csum_finish(csum_add(0, msg, len));
+		assert_true(inc == full || (inc == 0xffff && full == 0));
+	}
+}
+
 static void test_pbuf_push_pull_and_reuse(void **state)
 {
 	(void)state;
@@ -250,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_checksum_ipv4_header),
 		cmocka_unit_test(test_checksum_odd_and_chunks),
 		cmocka_unit_test(test_checksum_matches_reference),
+		cmocka_unit_test(test_checksum_replace16),
 		cmocka_unit_test(test_pbuf_push_pull_and_reuse),
 		cmocka_unit_test(test_pbuf_ext_linearize),
 		cmocka_unit_test(test_timer_heap_order_cancel_rearm),
