@@ -108,6 +108,7 @@ void icmp_send_error(struct ip_layer *ip, const uint8_t *dgram, uint32_t len, ui
 	(void)ipv4_output(ip, pb, 0, h.src, IPPROTO_ICMP_NUM, (uint8_t)((h.tos & 0x1e) | 0xc0));
 }
 
+/* Always consumes pb; the error (if any) is a new pbuf quoting pb's bytes. */
 void icmp_send_unreachable(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx, uint8_t code)
 {
 	uint8_t *dgram;
@@ -143,6 +144,7 @@ static void icmp_echo_reply(struct ip_layer *ip, struct pbuf *pb, const struct i
 	(void)ipv4_output(ip, pb, 0, rx->src, IPPROTO_ICMP_NUM, rx->tos);
 }
 
+/* Takes ownership of pb: an echo request becomes the reply in it, anything else is freed. */
 void icmp_input(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx)
 {
 	struct icmp_hdr h;
