@@ -24,6 +24,14 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len);
 /* Fold the carries and return the one's complement: the value to store in a checksum field. */
 uint16_t csum_finish(uint32_t sum);
 
+/*
+ * The new value of a checksum field `check` when one 16-bit word of the data it covers
+ * changes from old_word to new_word (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')), without
+ * reading the rest of the data again. The words are the big-endian values at an even offset.
+ * The result may be 0xffff where a full recomputation gives 0x0000: both verify.
+ */
+uint16_t csum_replace16(uint16_t check, uint16_t old_word, uint16_t new_word);
+
 /* The IPv4 pseudo-header of TCP and UDP (RFC 9293 3.1): addresses in host order. */
 uint32_t csum_pseudo_ipv4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
 

@@ -37,7 +37,8 @@ void pbuf_pool_destroy(struct pbuf_pool *pool)
 
 struct pbuf *pbuf_alloc(struct pbuf_pool *pool, uint32_t headroom, uint32_t size)
 {
-	uint32_t need = headroom + size;
+	/* Sizes can come from a length field an attacker wrote: refuse before headroom + size can wrap. */
+	uint32_t need = size <= PBUF_LARGE_CAP && headroom <= PBUF_LARGE_CAP - size ? headroom + size : UINT32_MAX;
 	int c = need <= PBUF_SMALL_CAP ? 0 : 1;
 	struct pbuf_class *cls = &pool->cls[c];
 	struct pbuf *pb;

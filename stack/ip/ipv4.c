@@ -112,7 +112,8 @@ bool ip_addr_is_bad_src(const struct ip_layer *ip, uint32_t src, uint32_t dst)
 
 /*
  * RFC 791 3.2 / RFC 1122 3.2.1: check everything before trusting anything; one drop exit.
- * Order of checks follows what must hold to read the next field safely.
+ * Order of checks follows what must hold to read the next field safely. Takes ownership of
+ * *pbp; on 1 the caller owns the (maybe reassembled) datagram left in *pbp.
  */
 int ipv4_input(struct ip_layer *ip, struct pbuf **pbp, struct ipv4_rx *rx)
 {
@@ -211,7 +212,7 @@ drop:
 	return 0;
 }
 
-/* Copies n bytes starting at off of pb's whole frame (data, then ext pieces) to dst. */
+/* Copies n bytes starting at off of pb's whole frame (data, then ext pieces) to dst; pb stays the caller's. */
 static void ipv4_copy_range(const struct pbuf *pb, uint32_t off, uint32_t n, uint8_t *dst)
 {
 	const uint8_t *piece[3] = { pb->data, pb->ext[0].ptr, pb->ext[1].ptr };
@@ -242,7 +243,7 @@ static void ipv4_emit_with_csum(uint8_t *p, struct ipv4_hdr *h)
  * RFC 791 3.2 "Fragmentation": cut the payload into pieces of the largest multiple of 8
  * that fits the MTU; every piece carries a copy of the header with its offset (in 8-byte
  * units), MF on all but the last, and the same ID so the receiver can match them. Each
- * fragment is a fresh pbuf (one copy of the payload); pb is freed at the end.
+ * fragment is a fresh pbuf (one copy of the payload). Always consumes pb (freed at the end).
  */
 static int ipv4_fragment(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_hdr *tmpl, uint32_t next_hop)
 {
@@ -279,6 +280,7 @@ static int ipv4_fragment(struct ip_layer *ip, struct pbuf *pb, const struct ipv4
 	return err;
 }
 
+/* Always consumes pb: handed to the link layer (whole or as fragments), or counted and freed. */
 int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos)
 {
 	const struct link_config *lc = &ip->link->cfg;

@@ -183,6 +183,7 @@ static struct pbuf *reass_finish(struct ip_layer *ip, struct ip_reass_slot *s)
 	return pb;
 }
 
+/* Takes ownership of pb (its payload is copied into the slot and pb freed); the caller owns what is returned. */
 struct pbuf *ip_reass_input(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_hdr *h, bool broadcast)
 {
 	struct ip_reass_slot *s = reass_find(ip, h);

@@ -282,7 +282,8 @@ void arp_cache_destroy(struct link_layer *l)
 }
 
 /*
- * Receive path, in the order of RFC 826 "Packet Reception", with validation first. The
+ * Receive path, in the order of RFC 826 "Packet Reception", with validation first. Takes
+ * ownership of pb: a request for us is answered in pb itself, anything else is freed. The
  * opcode is checked up front (as Linux does) rather than last: a packet that is neither a
  * request nor a reply should not touch the cache at all.
  */
@@ -412,7 +413,11 @@ drop:
 	pbuf_free(pb);
 }
 
-/* Parks pb on e's queue (bounded: the oldest goes when full, as Linux's unres_qlen does). */
+/*
+ * Parks pb on e's queue (bounded: the oldest goes when full, as Linux's unres_qlen does).
+ * Always consumes pb: the queue owns it until arp_flush_pending() sends it or the entry is
+ * released; on -ENOBUFS it was counted and freed.
+ */
 static int arp_park(struct link_layer *l, struct arp_entry *e, struct pbuf *pb)
 {
 	/* The caller's borrowed payload (pbuf.h, ext) is only valid during this call. */
@@ -441,6 +446,7 @@ static void ipv4_multicast_mac(uint32_t ip, uint8_t mac[ETH_ALEN])
 	mac[5] = (uint8_t)ip;
 }
 
+/* Always consumes pb: sent, parked on the neighbour's queue, or counted and freed. */
 int link_output_ipv4(struct link_layer *l, struct pbuf *pb, uint32_t next_hop)
 {
 	struct arp_entry *e;

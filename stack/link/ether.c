@@ -18,6 +18,7 @@
 /* Values of the type field below this are IEEE 802.3 lengths, not EtherTypes (IEEE 802.3 3.2.6). */
 #define ETH_TYPE_MIN 0x0600u
 
+/* The caller keeps pb when an EtherType is returned; on -1 the frame was counted and freed. */
 int ether_input(struct link_layer *l, struct pbuf *pb)
 {
 	struct eth_hdr h;
@@ -75,6 +76,7 @@ drop:
 	return -1;
 }
 
+/* Always consumes pb: freed once the driver has sent it, or on a counted drop. */
 int ether_output(struct link_layer *l, struct pbuf *pb, const uint8_t dst[ETH_ALEN], uint16_t type)
 {
 	struct eth_hdr h;
@@ -83,7 +85,11 @@ int ether_output(struct link_layer *l, struct pbuf *pb, const uint8_t dst[ETH_AL
 	uint64_t *reason;
 	int err;
 
-	/* GSO frames (gso_size > 0) are cut to the MTU further down, so only plain frames are checked. */
+	/*
+	 * gso_size > 0 marks a GSO super-frame, meant for a driver that cuts it to the MTU
+	 * itself (IFF_VNET_HDR, issue 5). No driver does that yet and nothing sets gso_size,
+	 * so today every frame is checked here.
+	 */
 	if (pb->gso_size == 0 && pbuf_frame_len(pb) > l->cfg.mtu) {
 		reason = &l->eth.tx_drop_too_long;
 		err = -EMSGSIZE;

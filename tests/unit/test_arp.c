@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "helpers/fixture_frames.h"
 #include "helpers/link_fixture.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
@@ -27,12 +28,6 @@ static const uint8_t host_mac[ETH_ALEN] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 }
 static const uint8_t host_mac2[ETH_ALEN] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x99 };
 static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-/* who-has 10.0.0.2 tell 10.0.0.1, as Linux broadcasts it (padded to 60 bytes). */
-static const uint8_t req_for_us[60] = {
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x08, 0x06,
-	0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01,
-	0x0a, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x02,
-};
 
 /* Our answer: 10.0.0.2 is-at 02:00:00:00:00:02, unicast to the requester, padded to 60. */
 static const uint8_t reply_from_us[60] = {
@@ -102,7 +97,7 @@ static void rx_request_from(struct link_fx *fx, const uint8_t mac[6], uint32_t i
 static void test_arp_fixture_roundtrip(void **state)
 {
 	(void)state;
-	const uint8_t *fixtures[] = { req_for_us, reply_from_us, req_from_us_for_peer, gratuitous_from_us };
+	const uint8_t *fixtures[] = { fx_frame_arp_request, reply_from_us, req_from_us_for_peer, gratuitous_from_us };
 
 	for (size_t i = 0; i < 4; i++) {
 		struct eth_hdr h;
@@ -117,12 +112,12 @@ static void test_arp_fixture_roundtrip(void **state)
 		assert_memory_equal(out, fixtures[i], 60);
 	}
 	struct arp_pkt a;
-	assert_int_equal(arp_pkt_parse(req_for_us + ETH_HDR_LEN, 60 - ETH_HDR_LEN, &a), ARP_PARSE_OK);
+	assert_int_equal(arp_pkt_parse(fx_frame_arp_request + ETH_HDR_LEN, 60 - ETH_HDR_LEN, &a), ARP_PARSE_OK);
 	assert_int_equal(a.oper, ARP_OP_REQUEST);
 	assert_int_equal(a.spa, HOST_IP);
 	assert_int_equal(a.tpa, OUR_IP);
 	assert_memory_equal(a.sha, host_mac, 6);
-	assert_int_equal(arp_pkt_parse(req_for_us + ETH_HDR_LEN, ARP_PKT_LEN - 1, &a), ARP_PARSE_TRUNCATED);
+	assert_int_equal(arp_pkt_parse(fx_frame_arp_request + ETH_HDR_LEN, ARP_PKT_LEN - 1, &a), ARP_PARSE_TRUNCATED);
 }
 
 static void test_arp_replies_to_request_for_us(void **state)
@@ -132,7 +127,7 @@ static void test_arp_replies_to_request_for_us(void **state)
 	uint8_t mac[6];
 	assert_int_equal(link_fx_setup(&fx, NULL), 0);
 
-	assert_int_equal(link_fx_rx(&fx, req_for_us, sizeof(req_for_us)), ETHERTYPE_ARP);
+	assert_int_equal(link_fx_rx(&fx, fx_frame_arp_request, sizeof(fx_frame_arp_request)), ETHERTYPE_ARP);
 	assert_int_equal(fx.rd.n_sent, 1);
 	assert_int_equal(recdev_frame(&fx.rd, 0)->len, 60);
 	assert_memory_equal(recdev_frame(&fx.rd, 0)->bytes, reply_from_us, 60);
@@ -209,20 +204,20 @@ static void test_arp_validation_counters(void **state)
 	assert_int_equal(link_fx_setup(&fx, NULL), 0);
 
 	/* truncated: 27 bytes of ARP */
-	assert_int_equal(link_fx_rx(&fx, req_for_us, ETH_HDR_LEN + ARP_PKT_LEN - 1), ETHERTYPE_ARP);
+	assert_int_equal(link_fx_rx(&fx, fx_frame_arp_request, ETH_HDR_LEN + ARP_PKT_LEN - 1), ETHERTYPE_ARP);
 	assert_int_equal(fx.link.arp.drop_truncated, 1);
 
 	/* unsupported hardware type, protocol type, lengths */
 	static const size_t off[] = { 1, 2, 4, 5 };
 	for (size_t i = 0; i < 4; i++) {
-		memcpy(f, req_for_us, 60);
+		memcpy(f, fx_frame_arp_request, 60);
 		f[ETH_HDR_LEN + off[i]] ^= 0x40;
 		link_fx_rx(&fx, f, 60);
 	}
 	assert_int_equal(fx.link.arp.drop_unsupported, 4);
 
 	/* opcode 3 (RARP request) */
-	memcpy(f, req_for_us, 60);
+	memcpy(f, fx_frame_arp_request, 60);
 	f[ETH_HDR_LEN + ARP_OFF_OPER + 1] = 3;
 	link_fx_rx(&fx, f, 60);
 	assert_int_equal(fx.link.arp.drop_bad_opcode, 1);
@@ -611,7 +606,7 @@ static void test_arp_every_truncation(void **state)
 {
 	(void)state;
 	struct link_fx fx;
-	const uint8_t *fixtures[] = { req_for_us, reply_from_us, req_from_us_for_peer, gratuitous_from_us };
+	const uint8_t *fixtures[] = { fx_frame_arp_request, reply_from_us, req_from_us_for_peer, gratuitous_from_us };
 	assert_int_equal(link_fx_setup(&fx, NULL), 0);
 
 	for (size_t i = 0; i < 4; i++)
@@ -619,7 +614,7 @@ static void test_arp_every_truncation(void **state)
 			(void)link_fx_rx(&fx, fixtures[i], len);
 	/*
 	 * Prefixes of 14..41 bytes of the three broadcast fixtures are truncated ARP. Of the
-	 * whole ones, only req_for_us is answered (42..60 bytes: 19 replies); reply_from_us is
+	 * whole ones, only fx_frame_arp_request is answered (42..60 bytes: 19 replies); reply_from_us is
 	 * addressed to the host's MAC, and the two frames from us carry our own MAC as sender.
 	 */
 	assert_int_equal(fx.link.arp.drop_truncated, 3 * ARP_PKT_LEN);

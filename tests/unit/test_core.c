@@ -1,5 +1,6 @@
 /*
- * test_core.c - core/: checksum vectors (RFC 1071), pbuf push/pull/pool reuse, timer heap
+ * test_core.c - core/: checksum vectors (RFC 1071) and a randomized comparison of the fast
+ * checksum with a plain reference, pbuf push/pull/pool reuse, timer heap
  * ordering and cancellation, SipHash test vector.
  */
 #include <setjmp.h>
@@ -50,6 +51,95 @@ static void test_checksum_odd_and_chunks(void **state)
 	assert_int_equal(csum_finish(csum_add(0, NULL, 0)), 0xffff);
 }
 
+/* The plain RFC 1071 loop, one big-endian 16-bit word at a time: the reference. */
+static uint32_t csum_add_reference(uint32_t sum, const uint8_t *p, size_t len)
+{
+	uint64_t acc = sum;
+
+	for (; len >= 2; p += 2, len -= 2)
+		acc += (uint32_t)(p[0] << 8 | p[1]);
+	if (len)
+		acc += (uint32_t)p[0] << 8;
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint32_t)acc;
+}
+
+/*
+ * The wide, native-order csum_add() against the reference on random data: every length
+ * 0..300 and random ones up to 9000, at every alignment 0..7, from random starting sums,
+ * whole and cut into random even-length chunks. Also all-0xff data (the largest carries)
+ * and all zeros. The raw folded sums must be identical, not just their complements.
+ */
+static void test_checksum_matches_reference(void **state)
+{
+	(void)state;
+	static uint8_t buf[9000 + 8];
+	struct rng r;
+	rng_seed(&r, 1071);
+
+	for (int iter = 0; iter < 3000; iter++) {
+		size_t len = iter <= 300 ? (size_t)iter : rng_u32(&r) % 9001;
+		size_t align = rng_u32(&r) % 8;
+		uint32_t start = iter % 3 == 0 ? 0 : rng_u32(&r) % 0x10000;
+		uint8_t *p = buf + align;
+		int fill = iter % 50;
+
+		for (size_t i = 0; i < len; i++)
+			p[i] = fill == 0 ? 0xff : fill == 1 ? 0 : (uint8_t)rng_u32(&r);
+		uint32_t want = csum_add_reference(start, p, len);
+		assert_int_equal(csum_add(start, p, len), want);
+
+		/* The same bytes in chunks: every chunk but the last has an even length. */
+		uint32_t sum = start;
+		size_t off = 0;
+		while (off < len) {
+			size_t n = (rng_u32(&r) % 200) & ~(size_t)1;
+			if (n == 0 || off + n >= len)
+				n = len - off;
+			sum = csum_add(sum, p + off, n);
+			off += n;
+		}
+		assert_int_equal(sum, want);
+	}
+}
+
+/* RFC 1624: a checksum updated for one changed word still verifies, on random messages
+ * and words (0x0000 and 0xffff included, and messages that become all zero, whose only
+ * valid checksum is 0xffff), and equals a full recomputation up to the two forms of zero. */
+static void test_checksum_replace16(void **state)
+{
+	(void)state;
+	uint8_t msg[64];
+	struct rng r;
+	rng_seed(&r, 1624);
+
+	/* An echo request with id 0, seq 0 and no data (checksum 0xf7ff) becomes an all-zero
+	 * reply: its checksum must be 0xffff, not 0. */
+	assert_int_equal(csum_replace16(0xf7ff, 0x0800, 0x0000), 0xffff);
+
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t len = 4 + 2 * (rng_u32(&r) % 30);
+		for (size_t i = 0; i < len; i++)
+			msg[i] = iter % 7 == 0 ? 0xff : (uint8_t)rng_u32(&r);
+		put_be16(msg + 2, 0);
+		put_be16(msg + 2, csum_finish(csum_add(0, msg, len)));    /* a valid message */
+
+		size_t at = 2 * (rng_u32(&r) % (len / 2));
+		if (at == 2)
+			at = 0;                                         /* not the checksum field itself */
+		uint16_t new_word = iter % 5 == 0 ? 0 : iter % 5 == 1 ? 0xffff : (uint16_t)rng_u32(&r);
+		uint16_t old_word = get_be16(msg + at);
+		put_be16(msg + at, new_word);
+		uint16_t inc = csum_replace16(get_be16(msg + 2), old_word, new_word);
+		put_be16(msg + 2, inc);
+		assert_int_equal(csum_finish(csum_add(0, msg, len)), 0);
+		put_be16(msg + 2, 0);
+		uint16_t full = csum_finish(csum_add(0, msg, len));
+		assert_true(inc == full || (inc == 0xffff && full == 0));
+	}
+}
+
 static void test_pbuf_push_pull_and_reuse(void **state)
 {
 	(void)state;
@@ -78,6 +168,8 @@ static void test_pbuf_push_pull_and_reuse(void **state)
 	assert_non_null(big);
 	assert_true(big->cap >= 9000 + PBUF_HEADROOM);
 	assert_null(pbuf_alloc(&pool, 0, PBUF_LARGE_CAP + 1));
+	assert_null(pbuf_alloc(&pool, PBUF_HEADROOM, UINT32_MAX - 100)); /* headroom + size would wrap */
+	assert_null(pbuf_alloc(&pool, UINT32_MAX, 2));
 	pbuf_free(a);
 	pbuf_free(c);
 	pbuf_free(big);
@@ -193,6 +285,8 @@ int main(void)
 		cmocka_unit_test(test_checksum_rfc1071_example),
 		cmocka_unit_test(test_checksum_ipv4_header),
 		cmocka_unit_test(test_checksum_odd_and_chunks),
+		cmocka_unit_test(test_checksum_matches_reference),
+		cmocka_unit_test(test_checksum_replace16),
 		cmocka_unit_test(test_pbuf_push_pull_and_reuse),
 		cmocka_unit_test(test_pbuf_ext_linearize),
 		cmocka_unit_test(test_timer_heap_order_cancel_rearm),

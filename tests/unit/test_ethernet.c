@@ -12,27 +12,24 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/byteorder.h"
+#include "core/checksum.h"
+#include "helpers/fixture_frames.h"
 #include "helpers/link_fixture.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 
-/* An ICMP echo request 10.0.0.1 -> 10.0.0.2 as the Linux host sends it to our MAC (98 bytes). */
-static const uint8_t frame_ping[] = {
-	0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x08, 0x00,
-	0x45, 0x00, 0x00, 0x54, 0x12, 0x34, 0x40, 0x00, 0x40, 0x01, 0x14, 0x72, 0x0a, 0x00,
-	0x00, 0x01, 0x0a, 0x00, 0x00, 0x02, 0x08, 0x00, 0xf7, 0xff, 0x00, 0x01, 0x00, 0x01,
-	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
-	0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b,
-	0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29,
-	0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37,
-};
+/* The shared fixture is a frame a real host could send: its IPv4 header and ICMP checksums verify. */
+static void test_fixture_checksums(void **state)
+{
+	(void)state;
+	const uint8_t *ip = fx_frame_ping + ETH_HDR_LEN;
 
-/* A broadcast ARP request who-has 10.0.0.2 tell 10.0.0.1, padded to 60 bytes. */
-static const uint8_t frame_arp_bcast[60] = {
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x08, 0x06,
-	0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01,
-	0x0a, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x02,
-};
+	assert_int_equal(csum_finish(csum_add(0, ip, 20)), 0);
+	assert_int_equal(get_be16(ip + 10), 0x1473);
+	assert_int_equal(csum_finish(csum_add(0, ip + 20, sizeof(fx_frame_ping) - ETH_HDR_LEN - 20)), 0);
+	assert_int_equal(get_be16(ip + 22), 0x00eb);
+}
 
 static void test_eth_header_roundtrip(void **state)
 {
@@ -42,13 +39,13 @@ static void test_eth_header_roundtrip(void **state)
 	static const uint8_t dst[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
 	static const uint8_t src[ETH_ALEN] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
 
-	assert_int_equal(eth_hdr_parse(frame_ping, sizeof(frame_ping), &h), 0);
+	assert_int_equal(eth_hdr_parse(fx_frame_ping, sizeof(fx_frame_ping), &h), 0);
 	assert_memory_equal(h.dst, dst, ETH_ALEN);
 	assert_memory_equal(h.src, src, ETH_ALEN);
 	assert_int_equal(h.type, ETHERTYPE_IPV4);
 	eth_hdr_emit(out, &h);
-	assert_memory_equal(out, frame_ping, ETH_HDR_LEN);
-	assert_int_equal(eth_hdr_parse(frame_ping, ETH_HDR_LEN - 1, &h), -1);
+	assert_memory_equal(out, fx_frame_ping, ETH_HDR_LEN);
+	assert_int_equal(eth_hdr_parse(fx_frame_ping, ETH_HDR_LEN - 1, &h), -1);
 }
 
 static void test_eth_input_unicast_to_us(void **state)
@@ -57,13 +54,13 @@ static void test_eth_input_unicast_to_us(void **state)
 	struct link_fx fx;
 	assert_int_equal(link_fx_setup(&fx, NULL), 0);
 
-	struct pbuf *pb = link_fx_pbuf(&fx, frame_ping, sizeof(frame_ping));
+	struct pbuf *pb = link_fx_pbuf(&fx, fx_frame_ping, sizeof(fx_frame_ping));
 	assert_int_equal(ether_input(&fx.link, pb), ETHERTYPE_IPV4);
-	assert_int_equal(pb->len, sizeof(frame_ping) - ETH_HDR_LEN);
+	assert_int_equal(pb->len, sizeof(fx_frame_ping) - ETH_HDR_LEN);
 	assert_int_equal(pb->data[0], 0x45);       /* data at the IP header */
 	assert_int_equal(pb->flags & (PBUF_F_BROADCAST | PBUF_F_MULTICAST), 0);
 	assert_int_equal(fx.link.eth.rx_frames, 1);
-	assert_int_equal(fx.link.eth.rx_bytes, sizeof(frame_ping));
+	assert_int_equal(fx.link.eth.rx_bytes, sizeof(fx_frame_ping));
 	pbuf_free(pb);
 	assert_int_equal(link_fx_teardown(&fx), 0);
 }
@@ -74,7 +71,7 @@ static void test_eth_input_broadcast_flagged(void **state)
 	struct link_fx fx;
 	assert_int_equal(link_fx_setup(&fx, NULL), 0);
 
-	struct pbuf *pb = link_fx_pbuf(&fx, frame_arp_bcast, sizeof(frame_arp_bcast));
+	struct pbuf *pb = link_fx_pbuf(&fx, fx_frame_arp_request, sizeof(fx_frame_arp_request));
 	assert_int_equal(ether_input(&fx.link, pb), ETHERTYPE_ARP);
 	assert_true(pb->flags & PBUF_F_BROADCAST);
 	assert_false(pb->flags & PBUF_F_MULTICAST);
@@ -89,43 +86,43 @@ static void test_eth_input_drop_reasons(void **state)
 {
 	(void)state;
 	struct link_fx fx;
-	uint8_t f[sizeof(frame_ping)];
+	uint8_t f[sizeof(fx_frame_ping)];
 	assert_int_equal(link_fx_setup(&fx, NULL), 0);
 
 	/* unicast to another MAC */
-	memcpy(f, frame_ping, sizeof(f));
+	memcpy(f, fx_frame_ping, sizeof(f));
 	f[5] = 0x03;
 	assert_int_equal(link_fx_rx(&fx, f, sizeof(f)), -1);
 	assert_int_equal(fx.link.eth.drop_not_for_us, 1);
 
 	/* IPv6 multicast (the host's neighbour discovery): not joined */
-	memcpy(f, frame_ping, sizeof(f));
+	memcpy(f, fx_frame_ping, sizeof(f));
 	memcpy(f, "\x33\x33\x00\x00\x00\x01", 6);
 	assert_int_equal(link_fx_rx(&fx, f, sizeof(f)), -1);
 	assert_int_equal(fx.link.eth.drop_multicast, 1);
 
 	/* group bit in the source address */
-	memcpy(f, frame_ping, sizeof(f));
+	memcpy(f, fx_frame_ping, sizeof(f));
 	f[6] = 0x01;
 	assert_int_equal(link_fx_rx(&fx, f, sizeof(f)), -1);
 	assert_int_equal(fx.link.eth.drop_bad_src, 1);
 
 	/* 802.3 length field instead of an EtherType */
-	memcpy(f, frame_ping, sizeof(f));
+	memcpy(f, fx_frame_ping, sizeof(f));
 	f[12] = 0x00;
 	f[13] = 0x54;
 	assert_int_equal(link_fx_rx(&fx, f, sizeof(f)), -1);
 	assert_int_equal(fx.link.eth.drop_8023_length, 1);
 
 	/* IPv6 to our MAC */
-	memcpy(f, frame_ping, sizeof(f));
+	memcpy(f, fx_frame_ping, sizeof(f));
 	f[12] = 0x86;
 	f[13] = 0xdd;
 	assert_int_equal(link_fx_rx(&fx, f, sizeof(f)), -1);
 	assert_int_equal(fx.link.eth.drop_unknown_ethertype, 1);
 
 	/* truncated header */
-	assert_int_equal(link_fx_rx(&fx, frame_ping, ETH_HDR_LEN - 1), -1);
+	assert_int_equal(link_fx_rx(&fx, fx_frame_ping, ETH_HDR_LEN - 1), -1);
 	assert_int_equal(fx.link.eth.drop_truncated, 1);
 
 	assert_int_equal(fx.link.eth.rx_frames, 0);
@@ -138,12 +135,12 @@ static void test_eth_input_multicast_when_enabled(void **state)
 	(void)state;
 	struct link_fx fx;
 	struct link_config cfg;
-	uint8_t f[sizeof(frame_ping)];
+	uint8_t f[sizeof(fx_frame_ping)];
 
 	link_config_default(&cfg);
 	cfg.accept_multicast = true;
 	assert_int_equal(link_fx_setup(&fx, &cfg), 0);
-	memcpy(f, frame_ping, sizeof(f));
+	memcpy(f, fx_frame_ping, sizeof(f));
 	memcpy(f, "\x01\x00\x5e\x00\x00\x01", 6);      /* 224.0.0.1 all-hosts */
 	struct pbuf *pb = link_fx_pbuf(&fx, f, sizeof(f));
 	assert_int_equal(ether_input(&fx.link, pb), ETHERTYPE_IPV4);
@@ -161,14 +158,14 @@ static void test_eth_every_truncation(void **state)
 	struct link_fx fx;
 	assert_int_equal(link_fx_setup(&fx, NULL), 0);
 
-	for (uint32_t len = 0; len <= sizeof(frame_ping); len++)
-		(void)link_fx_rx(&fx, frame_ping, len);
-	for (uint32_t len = 0; len <= sizeof(frame_arp_bcast); len++)
-		(void)link_fx_rx(&fx, frame_arp_bcast, len);
+	for (uint32_t len = 0; len <= sizeof(fx_frame_ping); len++)
+		(void)link_fx_rx(&fx, fx_frame_ping, len);
+	for (uint32_t len = 0; len <= sizeof(fx_frame_arp_request); len++)
+		(void)link_fx_rx(&fx, fx_frame_arp_request, len);
 	/* 0..13 bytes of each are truncated Ethernet; the rest pass Ethernet. */
 	assert_int_equal(fx.link.eth.drop_truncated, 2 * ETH_HDR_LEN);
-	assert_int_equal(fx.link.eth.rx_frames, (sizeof(frame_ping) + 1 - ETH_HDR_LEN) +
-	                                            (sizeof(frame_arp_bcast) + 1 - ETH_HDR_LEN));
+	assert_int_equal(fx.link.eth.rx_frames, (sizeof(fx_frame_ping) + 1 - ETH_HDR_LEN) +
+	                                            (sizeof(fx_frame_arp_request) + 1 - ETH_HDR_LEN));
 	assert_int_equal(link_fx_teardown(&fx), 0);
 }
 
@@ -199,11 +196,11 @@ static void test_eth_output_pads_short_frames(void **state)
 	assert_int_equal(fx.link.eth.tx_bytes, 60);
 
 	/* A frame already at the minimum is not padded; one of 84 bytes goes out as 98. */
-	pb = link_fx_pbuf(&fx, frame_ping + ETH_HDR_LEN, sizeof(frame_ping) - ETH_HDR_LEN);
+	pb = link_fx_pbuf(&fx, fx_frame_ping + ETH_HDR_LEN, sizeof(fx_frame_ping) - ETH_HDR_LEN);
 	assert_int_equal(ether_output(&fx.link, pb, dst, ETHERTYPE_IPV4), 0);
-	assert_int_equal(recdev_frame(&fx.rd, 1)->len, sizeof(frame_ping));
-	assert_memory_equal(recdev_frame(&fx.rd, 1)->bytes + ETH_HDR_LEN, frame_ping + ETH_HDR_LEN,
-	                    sizeof(frame_ping) - ETH_HDR_LEN);
+	assert_int_equal(recdev_frame(&fx.rd, 1)->len, sizeof(fx_frame_ping));
+	assert_memory_equal(recdev_frame(&fx.rd, 1)->bytes + ETH_HDR_LEN, fx_frame_ping + ETH_HDR_LEN,
+	                    sizeof(fx_frame_ping) - ETH_HDR_LEN);
 	assert_int_equal(fx.link.eth.tx_padded, 1);
 	assert_int_equal(link_fx_teardown(&fx), 0);
 }
@@ -252,7 +249,7 @@ static void test_eth_output_drops(void **state)
 
 	/* the driver fails */
 	fx.rd.send_result = -EIO;
-	pb = link_fx_pbuf(&fx, frame_ping, sizeof(frame_ping));
+	pb = link_fx_pbuf(&fx, fx_frame_ping, sizeof(fx_frame_ping));
 	assert_int_equal(ether_output(&fx.link, pb, dst, ETHERTYPE_IPV4), -EIO);
 	assert_int_equal(fx.link.eth.tx_drop_dev_error, 1);
 
@@ -267,7 +264,7 @@ static void test_link_counter_groups(void **state)
 	struct counter_group g[4];
 	assert_int_equal(link_fx_setup(&fx, NULL), 0);
 
-	(void)link_fx_rx(&fx, frame_ping, 3);
+	(void)link_fx_rx(&fx, fx_frame_ping, 3);
 	assert_int_equal(link_counter_groups(&fx.link, g, 4), 2);
 	assert_string_equal(g[0].layer, "eth");
 	assert_string_equal(g[1].layer, "arp");
@@ -303,6 +300,7 @@ static void test_link_init_rejects_bad_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fixture_checksums),
 		cmocka_unit_test(test_eth_header_roundtrip),
 		cmocka_unit_test(test_eth_input_unicast_to_us),
 		cmocka_unit_test(test_eth_input_broadcast_flagged),

@@ -14,20 +14,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "helpers/fixture_frames.h"
 #include "helpers/ip_fixture.h"
 
-/* An ICMP echo request 10.0.0.1 -> 10.0.0.2, id 1 seq 1, 56 data bytes 00..37 (98-byte frame). */
-static const uint8_t frame_ping[] = {
-	0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x08, 0x00,
-	0x45, 0x00, 0x00, 0x54, 0x12, 0x34, 0x40, 0x00, 0x40, 0x01, 0x14, 0x73, 0x0a, 0x00,
-	0x00, 0x01, 0x0a, 0x00, 0x00, 0x02, 0x08, 0x00, 0x00, 0xeb, 0x00, 0x01, 0x00, 0x01,
-	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
-	0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b,
-	0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29,
-	0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37,
-};
-#define PING_IP (frame_ping + ETH_HDR_LEN)
-#define PING_IP_LEN (sizeof(frame_ping) - ETH_HDR_LEN)
+#define PING_IP (fx_frame_ping + ETH_HDR_LEN)
+#define PING_IP_LEN (sizeof(fx_frame_ping) - ETH_HDR_LEN)
 
 static void setup_fx(struct ip_fx *fx)
 {
@@ -382,12 +373,12 @@ static void test_ipv4_every_truncation(void **state)
 	uint8_t frag[ETH_HDR_LEN + 20 + 16], opt[ETH_HDR_LEN + 28];
 	const uint8_t payload[16] = { 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
 
-	memcpy(frag, frame_ping, ETH_HDR_LEN);
+	memcpy(frag, fx_frame_ping, ETH_HDR_LEN);
 	ip_fx_build(frag + ETH_HDR_LEN, IP_FX_PEER, IP_FX_US, IPPROTO_ICMP_NUM, 9, IPV4_FLAG_MF, payload, 16);
-	memcpy(opt, frame_ping, ETH_HDR_LEN);
+	memcpy(opt, fx_frame_ping, ETH_HDR_LEN);
 	ip_fx_build(opt + ETH_HDR_LEN, IP_FX_PEER, IP_FX_US, 99, 9, 0, payload, 8);
 	const struct { const uint8_t *p; uint32_t n; } frames[] = {
-		{ frame_ping, sizeof(frame_ping) }, { frag, sizeof(frag) }, { opt, sizeof(opt) },
+		{ fx_frame_ping, sizeof(fx_frame_ping) }, { frag, sizeof(frag) }, { opt, sizeof(opt) },
 	};
 	for (size_t k = 0; k < 3; k++) {
 		struct ip_fx fx;
@@ -421,7 +412,7 @@ static void test_ipv4_random_mutations(void **state)
 		uint32_t kind = rng_u32(&r) % 3, n = 8 + (rng_u32(&r) % 7) * 8;
 		uint16_t frag = kind == 0 ? (uint16_t)((rng_u32(&r) & 1 ? IPV4_FLAG_MF : 0) | (rng_u32(&r) % 16)) : 0;
 
-		memcpy(base, frame_ping, ETH_HDR_LEN);
+		memcpy(base, fx_frame_ping, ETH_HDR_LEN);
 		ip_fx_build(base + ETH_HDR_LEN, IP_FX_PEER, IP_FX_US, kind == 1 ? IPPROTO_ICMP_NUM : IPPROTO_TCP_NUM,
 		            (uint16_t)(rng_u32(&r) % 4), frag, payload, n);
 		if (kind == 1)

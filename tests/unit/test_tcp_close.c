@@ -22,31 +22,20 @@
 
 #define FINACK (TCP_FLAG_FIN | TCP_FLAG_ACK)
 
-static int setup(void **state)
-{
-	*state = th_new(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	th_free(*state);
-	return 0;
-}
-
-static int established(struct th *h)
-{
-	int lfd = th_listen(h, 80, 8);
-	struct tcp_opts mss = th_mss_opts(1460);
-	return th_open_passive(h, lfd, &mss, 65535);
-}
-
 /* Expects the ACK of everything up to rel (relative to irs), allowing a delayed ACK. */
 static void expect_ack_soon(struct th *h, uint32_t snd_rel, uint32_t rcv_rel)
 {
 	if (th_advance_until_seg(h, 200) < 0)
 		fail_msg("no ACK within 200 ms");
 	th_expect(h, TCP_FLAG_ACK, h->iss + snd_rel, h->irs + rcv_rel, TH_ANY, NULL, 0);
+}
+
+/* Active close of a connection with nothing unsent: close() sends FIN|ACK at once (RFC 9293
+ * 3.10.4, ESTABLISHED -> FIN-WAIT-1). */
+static void close_expect_fin(struct th *h, int fd)
+{
+	assert_int_equal(ts_close(th_sl(h), fd), 0);
+	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
 }
 
 /* After CLOSED the 4-tuple is unknown: an ACK gets RST with SEQ = SEG.ACK. */
@@ -64,7 +53,7 @@ static void test_passive_close(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	expect_ack_soon(h, 1, 2);
@@ -99,11 +88,9 @@ static void test_passive_close(void **state)
 static void test_active_close_time_wait(void **state)
 {
 	struct th *h = *state;
-	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
-	assert_int_equal(ts_close(sl, fd), 0);
-	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	close_expect_fin(h, fd);
 	th_expect_none(h);
 	th_assert_state(h, TH_PEER_PORT, "FIN-WAIT-1");
 
@@ -134,10 +121,8 @@ static void test_active_close_time_wait(void **state)
 static void test_time_wait_expiry_60s(void **state)
 {
 	struct th *h = *state;
-	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
-	assert_int_equal(ts_close(sl, fd), 0);
-	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	int fd = th_established(h);
+	close_expect_fin(h, fd);
 	/* The peer ACKs our FIN and sends its own in one segment: straight to TIME-WAIT. */
 	th_send(h, FINACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
@@ -155,11 +140,9 @@ static void test_time_wait_expiry_60s(void **state)
 static void test_simultaneous_close(void **state)
 {
 	struct th *h = *state;
-	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
-	assert_int_equal(ts_close(sl, fd), 0);
-	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	close_expect_fin(h, fd);
 	th_assert_state(h, TH_PEER_PORT, "FIN-WAIT-1");
 
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
@@ -178,10 +161,8 @@ static void test_simultaneous_close(void **state)
 static void test_closing_retransmits_fin(void **state)
 {
 	struct th *h = *state;
-	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
-	assert_int_equal(ts_close(sl, fd), 0);
-	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	int fd = th_established(h);
+	close_expect_fin(h, fd);
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
 	if (th_advance_until_seg(h, 5000) < 0)
@@ -196,7 +177,7 @@ static void test_half_close_receives(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
 	assert_int_equal(ts_shutdown(sl, fd, SHUT_WR), 0);
 	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
@@ -223,7 +204,7 @@ static void test_close_with_unread_data_sends_rst(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "unread!", 7);
 	th_advance(h, 300);
 	th_drain(h);   /* the (delayed) ACK of the data */
@@ -244,7 +225,7 @@ static void test_rst_in_close_wait(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	expect_ack_soon(h, 1, 2);
 	th_assert_state(h, TH_PEER_PORT, "CLOSE-WAIT");
@@ -267,17 +248,14 @@ static void test_syn_reuses_time_wait(void **state)
 	int lfd = th_listen(h, 80, 8);
 	struct tcp_opts mss = th_mss_opts(1460);
 	int fd = th_open_passive(h, lfd, &mss, 65535);
-	assert_int_equal(ts_close(sl, fd), 0);
-	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	close_expect_fin(h, fd);
 	th_send(h, FINACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
 	th_assert_state(h, TH_PEER_PORT, "TIME-WAIT");
 
 	th_advance(h, 1000);
 	h->irs += 100000;
-	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
-	struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
-	h->iss = s.hdr.seq;
+	(void)th_syn_synack(h, &mss);
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	th_expect_none(h);
 	struct sockaddr_in peer;
@@ -291,7 +269,7 @@ static void test_data_after_fin_ignored(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	th_send(h, FINACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	expect_ack_soon(h, 1, 2);
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 2, h->iss + 1, 65535, NULL, "late", 4);
@@ -310,7 +288,7 @@ static void test_fin_piggybacked_on_queued_data(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 0, NULL, NULL, 0);   /* window 0 */
 	assert_int_equal(ts_send(sl, fd, "0123456789", 10, 0), 10);
 	th_expect_none(h);
@@ -329,7 +307,7 @@ static void test_linger_zero_sends_rst(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
 	assert_int_equal(ts_close(sl, fd), 0);
@@ -343,7 +321,7 @@ static void test_poll_after_fin(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	short ev = ts_revents(sl, fd);
 	assert_false(ev & (POLLIN | POLLRDHUP | POLLHUP | POLLERR));
 	assert_true(ev & POLLOUT);
@@ -362,7 +340,7 @@ static void test_errors_after_rst(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	th_send(h, TCP_FLAG_RST, h->irs + 1, 0, 0, NULL, NULL, 0);
 	short ev = ts_revents(sl, fd);
 	assert_true(ev & POLLHUP);
@@ -424,22 +402,22 @@ static void test_accepted_survives_listener_close(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_passive_close, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_active_close_time_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_time_wait_expiry_60s, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_simultaneous_close, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_closing_retransmits_fin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_half_close_receives, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_with_unread_data_sends_rst, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rst_in_close_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syn_reuses_time_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_data_after_fin_ignored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fin_piggybacked_on_queued_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_linger_zero_sends_rst, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_poll_after_fin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors_after_rst, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_in_syn_sent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_accepted_survives_listener_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_passive_close, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_active_close_time_wait, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_time_wait_expiry_60s, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_close, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_closing_retransmits_fin, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_half_close_receives, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_close_with_unread_data_sends_rst, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rst_in_close_wait, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_reuses_time_wait, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_data_after_fin_ignored, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_fin_piggybacked_on_queued_data, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_linger_zero_sends_rst, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_poll_after_fin, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_errors_after_rst, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_close_in_syn_sent, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_accepted_survives_listener_close, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_close", tests, NULL, NULL);
 }

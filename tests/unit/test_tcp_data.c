@@ -24,25 +24,6 @@
 
 #define DATA (TCP_FLAG_ACK | TH_PSH_ANY)
 
-static int setup(void **state)
-{
-	*state = th_new(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	th_free(*state);
-	return 0;
-}
-
-static int established(struct th *h)
-{
-	int lfd = th_listen(h, 80, 8);
-	struct tcp_opts mss = th_mss_opts(1460);
-	return th_open_passive(h, lfd, &mss, 65535);
-}
-
 /* Byte `off` of the peer's stream. */
 static uint8_t pattern(uint32_t off)
 {
@@ -90,7 +71,7 @@ static void settle(struct th *h)
 static void test_out_of_order_reassembly(void **state)
 {
 	struct th *h = *state;
-	int fd = established(h);
+	int fd = th_established(h);
 
 	send_data(h, 101, 100, 65535);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
@@ -125,7 +106,7 @@ static void test_out_of_order_reassembly(void **state)
 static void test_no_window_update_after_small_read(void **state)
 {
 	struct th *h = *state;
-	int fd = established(h);
+	int fd = th_established(h);
 	send_data(h, 1, 100, 65535);
 	assert_true(th_advance_until_seg(h, 200) >= 0);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, NULL, 0);
@@ -139,7 +120,7 @@ static void test_sequence_wrap(void **state)
 {
 	struct th *h = *state;
 	h->irs = 0xffffff00u;
-	int fd = established(h);
+	int fd = th_established(h);
 
 	send_data(h, 1, 200, 65535);            /* 0xffffff01 .. 0xffffffc8 */
 	send_data(h, 201, 100, 65535);          /* crosses 2^32 */
@@ -173,7 +154,7 @@ static void test_sequence_wrap(void **state)
 static void test_delayed_ack(void **state)
 {
 	struct th *h = *state;
-	int fd = established(h);
+	int fd = th_established(h);
 	uint32_t rel = 1;
 	for (int pair = 0; pair < 20; pair++) {
 		send_data(h, rel, 1460, 65535);
@@ -209,7 +190,7 @@ static void test_delayed_ack(void **state)
 static void test_ack_piggybacked_on_data(void **state)
 {
 	struct th *h = *state;
-	int fd = established(h);
+	int fd = th_established(h);
 	for (int i = 0; i < 20; i++) {   /* leave any quick-ACK start behind */
 		send_data(h, 1 + (uint32_t)i * 2920, 1460, 65535);
 		send_data(h, 1461 + (uint32_t)i * 2920, 1460, 65535);
@@ -236,7 +217,7 @@ static void test_nagle(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	uint8_t buf[3000];
 	memset(buf, 'n', sizeof(buf));
 
@@ -290,7 +271,7 @@ static void test_zero_window_persist_probes(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 0, NULL, NULL, 0);   /* window 0 */
 	th_expect_none(h);
@@ -337,7 +318,7 @@ static void test_honour_peer_window(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	int one = 1;
 	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 1000, NULL, NULL, 0);
@@ -378,7 +359,7 @@ static void test_receiver_zero_window(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
 	uint32_t nxt = 1;           /* next relative seq we send */
 	uint32_t right = 1 + h->synack_win; /* the SYN-ACK's window (never scaled) */
@@ -432,7 +413,7 @@ static void test_retransmission_backoff_and_timeout(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
 	/* One RTT sample of 10 ms: RTO = max(200 ms, 10 + 4 * 5) = 200 ms. */
 	assert_int_equal(ts_send(sl, fd, "ping", 4, 0), 4);
@@ -479,7 +460,7 @@ static void test_retransmission_then_recovery(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	assert_int_equal(ts_send(sl, fd, "abcd", 4, 0), 4);
 	th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 4);
 	long t3 = 0;
@@ -505,7 +486,7 @@ static void test_fast_retransmit(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	uint8_t buf[1460 * 6];
 	memset(buf, 'f', sizeof(buf));
 	assert_int_equal(ts_send(sl, fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
@@ -536,7 +517,7 @@ static void test_send_buffer_full_and_pollout(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	static uint8_t buf[1 << 20];
 	memset(buf, 'b', sizeof(buf));
 	ssize_t total = 0;
@@ -570,7 +551,7 @@ static void test_recv_peek(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	send_data(h, 1, 10, 65535);
 	assert_int_equal(ts_inq(sl, fd), 10);
 	uint8_t a[16], b[16];
@@ -588,7 +569,7 @@ static void test_ack_of_unsent_data(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 5000, 65535, NULL, "bogus", 5);
 	struct th_seg s;
 	while (th_pop_seg(h, &s)) {
@@ -610,7 +591,7 @@ static void test_keepalive(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	int one = 1;
 	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)), 0);
 	assert_int_equal(th_advance_until_seg(h, 7199 * 1000), -1);
@@ -642,7 +623,7 @@ static void test_truncated_segments(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	uint8_t f[TH_FRAME_MAX];
 	struct tcp_opts o = th_linux_syn_opts(7);
 	o.sack_count = 2;
@@ -691,7 +672,7 @@ static void test_ack_of_data_sent_before_rto(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	int one = 1;
 	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
 	uint8_t buf[4000];
@@ -723,7 +704,7 @@ static void test_pure_ack_after_rto_carries_highest_seq(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	int one = 1;
 	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
 	uint8_t buf[4000];
@@ -751,7 +732,7 @@ static void test_pure_ack_after_rto_carries_highest_seq(void **state)
 static void test_out_of_window_acks_rate_limited(void **state)
 {
 	struct th *h = *state;
-	int fd = established(h);
+	int fd = th_established(h);
 	send_data(h, 1, 100, 65535);
 	recv_check(h, fd, 0, 100);
 	settle(h);
@@ -778,7 +759,7 @@ static void test_out_of_order_fin(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	uint8_t buf[100];
 	for (uint32_t i = 0; i < 100; i++)
 		buf[i] = pattern(100 + i);
@@ -808,7 +789,7 @@ static void test_out_of_order_fin(void **state)
 static void test_segment_straddling_left_edge(void **state)
 {
 	struct th *h = *state;
-	int fd = established(h);
+	int fd = th_established(h);
 	send_data(h, 1, 100, 65535);
 	assert_true(th_advance_until_seg(h, 200) >= 0);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, NULL, 0);
@@ -825,7 +806,7 @@ static void test_old_segment_does_not_update_window(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	int one = 1;
 	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
 	send_data(h, 1, 100, 65535);                 /* SND.WL1 = IRS+1 */
@@ -925,31 +906,31 @@ static void test_receiver_sws_avoidance(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_out_of_order_reassembly, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_window_update_after_small_read, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sequence_wrap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delayed_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ack_piggybacked_on_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nagle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_zero_window_persist_probes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_honour_peer_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_receiver_zero_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_receiver_sws_avoidance, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retransmission_backoff_and_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retransmission_then_recovery, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_initial_rto_without_sample, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fast_retransmit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_send_buffer_full_and_pollout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recv_peek, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ack_of_unsent_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_segments, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ack_of_data_sent_before_rto, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_out_of_order_fin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_segment_straddling_left_edge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_old_segment_does_not_update_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pure_ack_after_rto_carries_highest_seq, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_out_of_window_acks_rate_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order_reassembly, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_no_window_update_after_small_read, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sequence_wrap, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_delayed_ack, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_piggybacked_on_data, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_nagle, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_zero_window_persist_probes, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_honour_peer_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_receiver_zero_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_receiver_sws_avoidance, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_retransmission_backoff_and_timeout, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_retransmission_then_recovery, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_initial_rto_without_sample, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_fast_retransmit, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_send_buffer_full_and_pollout, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_recv_peek, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_of_unsent_data, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_segments, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_of_data_sent_before_rto, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order_fin, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_segment_straddling_left_edge, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_old_segment_does_not_update_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_pure_ack_after_rto_carries_highest_seq, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_window_acks_rate_limited, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_data", tests, NULL, NULL);
 }

@@ -23,18 +23,6 @@
 
 #define SYNACK (TCP_FLAG_SYN | TCP_FLAG_ACK)
 
-static int setup(void **state)
-{
-	*state = th_new(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	th_free(*state);
-	return 0;
-}
-
 /* SYN -> SYN-ACK -> ACK: accept() says -EAGAIN until the final ACK, then hands over an
  * established connection whose addresses are right; the final ACK is not answered. */
 static void test_handshake_listen_accept(void **state)
@@ -48,9 +36,7 @@ static void test_handshake_listen_accept(void **state)
 	assert_false(ts_revents(sl, lfd) & POLLIN);
 
 	struct tcp_opts mss = th_mss_opts(1460);
-	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
-	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
-	h->iss = s.hdr.seq;
+	struct th_seg s = th_syn_synack(h, &mss);
 	assert_true(s.hdr.win > 0);
 	th_expect_none(h);
 	th_assert_state(h, TH_PEER_PORT, "SYN-RECEIVED");
@@ -167,9 +153,7 @@ static void test_synack_retransmission_schedule(void **state)
 	struct socket_layer *sl = th_sl(h);
 	int lfd = th_listen(h, 80, 16);
 	struct tcp_opts mss = th_mss_opts(1460);
-	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
-	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
-	h->iss = s.hdr.seq;
+	(void)th_syn_synack(h, &mss);
 
 	static const long gaps_ms[] = {1000, 2000, 4000, 8000, 16000};
 	for (size_t i = 0; i < sizeof(gaps_ms) / sizeof(gaps_ms[0]); i++) {
@@ -201,9 +185,7 @@ static void test_syn_retransmit_gets_same_synack(void **state)
 	struct socket_layer *sl = th_sl(h);
 	int lfd = th_listen(h, 80, 16);
 	struct tcp_opts mss = th_mss_opts(1460);
-	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
-	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
-	h->iss = s.hdr.seq;
+	(void)th_syn_synack(h, &mss);
 	th_advance(h, 300);
 	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
 	th_expect(h, SYNACK, h->iss, h->irs + 1, TH_ANY, &mss, 0);
@@ -290,9 +272,7 @@ static void test_data_before_accept(void **state)
 	struct socket_layer *sl = th_sl(h);
 	int lfd = th_listen(h, 80, 16);
 	struct tcp_opts mss = th_mss_opts(1460);
-	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
-	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
-	h->iss = s.hdr.seq;
+	(void)th_syn_synack(h, &mss);
 
 	/* The final ACK carries "GET " (a client that sends at once, like curl). */
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "GET ", 4);
@@ -346,24 +326,11 @@ static void test_listen_same_port_eaddrinuse(void **state)
  * learned, and h's ports switched to this connection. */
 static int start_connect(struct th *h, struct th_seg *syn)
 {
-	struct socket_layer *sl = th_sl(h);
-	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(80);
-	sa.sin_addr.s_addr = htonl(TH_PEER_IP);
-	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
-	assert_true(th_pop_seg(h, syn));
+	int fd = th_connect(h, 80, syn);
 	assert_int_equal(syn->hdr.flags, TCP_FLAG_SYN);
 	assert_int_equal(syn->hdr.dport, 80);
 	assert_int_equal(syn->len, 0);
 	assert_true(syn->hdr.sport >= 1024);
-	h->local_port = syn->hdr.sport;
-	h->peer_port = 80;
-	h->iss = syn->hdr.seq;
 	return fd;
 }
 
@@ -452,9 +419,7 @@ static void test_rst_in_syn_received(void **state)
 	struct socket_layer *sl = th_sl(h);
 	int lfd = th_listen(h, 80, 8);
 	struct tcp_opts mss = th_mss_opts(1460);
-	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
-	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
-	h->iss = s.hdr.seq;
+	(void)th_syn_synack(h, &mss);
 	th_send(h, TCP_FLAG_RST, h->irs + 1, 0, 0, NULL, NULL, 0);
 	th_expect_none(h);
 	assert_null(th_state(h, TH_PEER_PORT));
@@ -473,9 +438,7 @@ static void test_bad_ack_in_syn_received(void **state)
 	struct socket_layer *sl = th_sl(h);
 	int lfd = th_listen(h, 80, 8);
 	struct tcp_opts mss = th_mss_opts(1460);
-	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
-	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0);
-	h->iss = s.hdr.seq;
+	(void)th_syn_synack(h, &mss);
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1000, 65535, NULL, NULL, 0);
 	th_expect(h, TCP_FLAG_RST, h->iss + 1000, 0, 0, NULL, 0);
 	struct sockaddr_in peer;
@@ -612,24 +575,24 @@ static void test_final_ack_on_full_queue_abort_option(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_handshake_listen_accept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_synack_options_linux_syn, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_synack_options_bare_syn, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_synack_options_as_negotiated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_synack_retransmission_schedule, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syn_retransmit_gets_same_synack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_accept_queue_overflow, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_data_before_accept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_abort_option, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_listen_same_port_eaddrinuse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rst_in_syn_received, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_ack_in_syn_received, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syn_with_data_not_acked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_listener_close_resets_queue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_active_open, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syn_retransmission_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_listen_accept, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_synack_options_linux_syn, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_synack_options_bare_syn, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_synack_options_as_negotiated, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_synack_retransmission_schedule, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_retransmit_gets_same_synack, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_accept_queue_overflow, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_data_before_accept, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_dropped, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_abort_option, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_listen_same_port_eaddrinuse, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rst_in_syn_received, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_ack_in_syn_received, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_with_data_not_acked, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_listener_close_resets_queue, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_active_open, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_connect_refused, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_retransmission_timeout, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_handshake", tests, NULL, NULL);
 }

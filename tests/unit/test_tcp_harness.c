@@ -17,18 +17,6 @@
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 
-static int setup(void **state)
-{
-	*state = th_new(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	th_free(*state);
-	return 0;
-}
-
 /* A SYN with Linux's options and 10 bytes of data: Ethernet to the stack's MAC, a valid
  * IPv4 header, a TCP checksum that verifies over the pseudo-header, options that parse back. */
 static void test_harness_builds_exact_frames(void **state)
@@ -101,9 +89,9 @@ static void test_harness_clock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_harness_builds_exact_frames, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_harness_peer_learned, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_harness_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_harness_builds_exact_frames, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_harness_peer_learned, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_harness_clock, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_harness", tests, NULL, NULL);
 }

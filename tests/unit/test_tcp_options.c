@@ -21,18 +21,6 @@
 
 #define SYNACK (TCP_FLAG_SYN | TCP_FLAG_ACK)
 
-static int setup(void **state)
-{
-	*state = th_new(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	th_free(*state);
-	return 0;
-}
-
 static struct tcp_opts ts_opts(uint32_t val, uint32_t ecr)
 {
 	struct tcp_opts o;
@@ -417,16 +405,16 @@ static void test_wscale_above_14_clamped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_timestamps_and_paws, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ts_recent_across_a_hole, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_window_scale, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sack_blocks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_sack_without_permission, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_peer_mss_bounds_segments, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_data_with_sack_blocks_fits_mtu, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_large_peer_mss_clamped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tiny_peer_mss_clamped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wscale_above_14_clamped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timestamps_and_paws, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_ts_recent_across_a_hole, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_window_scale, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sack_blocks, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_no_sack_without_permission, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_peer_mss_bounds_segments, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_data_with_sack_blocks_fits_mtu, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_large_peer_mss_clamped, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_tiny_peer_mss_clamped, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_wscale_above_14_clamped, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_options", tests, NULL, NULL);
 }

@@ -24,18 +24,6 @@
 
 #define RSTACK (TCP_FLAG_RST | TCP_FLAG_ACK)
 
-static int setup(void **state)
-{
-	*state = th_new(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	th_free(*state);
-	return 0;
-}
-
 /* The classic "connection refused": exactly RST|ACK seq 0 ack ISN+1 win 0, no options. */
 static void test_syn_to_closed_port(void **state)
 {
@@ -165,14 +153,6 @@ static void test_ack_to_listener(void **state)
 	assert_true(fd >= 0);
 }
 
-/* A connection with a known ISN on both sides, SYN with MSS only. */
-static int established(struct th *h)
-{
-	int lfd = th_listen(h, 80, 8);
-	struct tcp_opts mss = th_mss_opts(1460);
-	return th_open_passive(h, lfd, &mss, 65535);
-}
-
 /* RFC 5961 3.2: a RST inside the window but not at RCV.NXT gets a challenge ACK
  * (<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>) and the connection stays; a RST outside the window
  * is dropped silently; the exact RST resets: recv reports ECONNRESET, nothing is sent. */
@@ -180,7 +160,7 @@ static void test_rst_challenge_ack(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 	char buf[8];
 
 	th_send(h, TCP_FLAG_RST, h->irs + 1 + 100, 0, 0, NULL, NULL, 0);
@@ -213,7 +193,7 @@ static void test_syn_in_established_challenge_ack(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = established(h);
+	int fd = th_established(h);
 
 	th_send(h, TCP_FLAG_SYN, h->irs + 1 + 500, 0, 65535, NULL, NULL, 0);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
@@ -273,7 +253,7 @@ static void test_bad_checksum_dropped(void **state)
 static void test_challenge_ack_rate_limited(void **state)
 {
 	struct th *h = *state;
-	established(h);
+	th_established(h);
 	th_advance(h, 1000);
 	unsigned acks = 0;
 	for (int i = 0; i < 1500; i++) {
@@ -299,20 +279,8 @@ static void test_syn_sent_bad_ack(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(80);
-	sa.sin_addr.s_addr = htonl(TH_PEER_IP);
-	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
 	struct th_seg syn;
-	assert_true(th_pop_seg(h, &syn));
-	h->local_port = syn.hdr.sport;
-	h->peer_port = 80;
-	h->iss = syn.hdr.seq;
+	int fd = th_connect(h, 80, &syn);
 
 	th_send(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->irs, h->iss + 77, 65535, NULL, NULL, 0);
 	th_expect(h, TCP_FLAG_RST, h->iss + 77, 0, 0, NULL, 0);
@@ -332,20 +300,8 @@ static void test_simultaneous_open(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(80);
-	sa.sin_addr.s_addr = htonl(TH_PEER_IP);
-	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
 	struct th_seg syn;
-	assert_true(th_pop_seg(h, &syn));
-	h->local_port = syn.hdr.sport;
-	h->peer_port = 80;
-	h->iss = syn.hdr.seq;
+	int fd = th_connect(h, 80, &syn);
 
 	struct tcp_opts mss = th_mss_opts(1460);
 	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
@@ -406,19 +362,19 @@ static void test_syn_flood_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_syn_to_closed_port, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_ack_segments_to_closed_port, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ack_to_no_connection, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rst_to_closed_port_gets_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_broadcast_gets_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ack_to_listener, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rst_challenge_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syn_in_established_challenge_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_checksum_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_challenge_ack_rate_limited, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syn_sent_bad_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_simultaneous_open, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syn_flood_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_to_closed_port, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_no_ack_segments_to_closed_port, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_to_no_connection, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rst_to_closed_port_gets_nothing, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_broadcast_gets_nothing, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_to_listener, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rst_challenge_ack, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_in_established_challenge_ack, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_checksum_dropped, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_challenge_ack_rate_limited, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_sent_bad_ack, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_open, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_flood_bounded, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_rst", tests, NULL, NULL);
 }

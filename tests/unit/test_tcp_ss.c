@@ -15,18 +15,6 @@
 #include "helpers/tcp_harness.h"
 #include "socket/socket.h"
 
-static int setup(void **state)
-{
-	*state = th_new(NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	th_free(*state);
-	return 0;
-}
-
 struct find {
 	uint16_t lport, rport;
 	bool found;
@@ -146,20 +134,8 @@ static void test_active_counters_and_maxseg(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(80);
-	sa.sin_addr.s_addr = htonl(TH_PEER_IP);
-	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
 	struct th_seg syn;
-	assert_true(th_pop_seg(h, &syn));
-	h->local_port = syn.hdr.sport;
-	h->peer_port = 80;
-	h->iss = syn.hdr.seq;
+	int fd = th_connect(h, 80, &syn);
 	assert_int_equal(th_counter(h, "tcp", "ActiveOpens"), 1);
 	struct tcp_opts mss = th_mss_opts(1200);
 	th_send(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->irs, h->iss + 1, 65535, &mss, NULL, 0);
@@ -170,13 +146,7 @@ static void test_active_counters_and_maxseg(void **state)
 	assert_int_equal(v, 1200);
 	assert_int_equal(th_counter(h, "tcp", "CurrEstab"), 1);
 
-	int fd2 = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(ts_set_nonblock(sl, fd2, true), 0);
-	sa.sin_port = htons(81);
-	assert_int_equal(ts_connect(sl, fd2, &sa), -EINPROGRESS);
-	assert_true(th_pop_seg(h, &syn));
-	h->local_port = syn.hdr.sport;
-	h->peer_port = 81;
+	(void)th_connect(h, 81, &syn);
 	th_send(h, TCP_FLAG_RST | TCP_FLAG_ACK, 0, syn.hdr.seq + 1, 0, NULL, NULL, 0);
 	assert_int_equal(th_counter(h, "tcp", "AttemptFails"), 1);
 	assert_int_equal(th_counter(h, "tcp", "ActiveOpens"), 2);
@@ -185,9 +155,9 @@ static void test_active_counters_and_maxseg(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ss_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mib_counters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_active_counters_and_maxseg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ss_table, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_mib_counters, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_active_counters_and_maxseg, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_ss", tests, NULL, NULL);
 }

@@ -21,13 +21,14 @@
 #include "core/core.h"
 #include "ip/ip.h"
 #include "link/link.h"
+#include "link_fixture.h"
 #include "recdev.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 
-#define IP_FX_T0 (1000 * USEC_PER_SEC)
+#define IP_FX_T0 LINK_FX_T0
 #define IP_FX_US IPV4_ADDR(10, 0, 0, 2)
 #define IP_FX_PEER IPV4_ADDR(10, 0, 0, 1)
 
@@ -77,10 +78,7 @@ static inline int ip_fx_setup_ex(struct ip_fx *fx, const struct link_config *lcf
 	int err;
 
 	memset(fx, 0, sizeof(*fx));
-	pbuf_pool_init(&fx->core.pool, 1024, large_max);
-	timer_heap_init(&fx->core.timers);
-	rng_seed(&fx->core.rng, 1);
-	fx->core.now = IP_FX_T0;
+	fx_core_init(&fx->core, 1024, large_max);
 	recdev_init(&fx->rd);
 	if (!lcfg) {
 		link_config_default(&ldef);
@@ -106,14 +104,9 @@ static inline int ip_fx_setup(struct ip_fx *fx, const struct link_config *lcfg, 
 /* Tears down and returns the number of pbufs still in use (0 = no leak). */
 static inline uint32_t ip_fx_teardown(struct ip_fx *fx)
 {
-	uint32_t in_use;
-
 	ip_destroy(&fx->ip);
 	link_destroy(&fx->link);
-	in_use = fx->core.pool.cls[0].in_use + fx->core.pool.cls[1].in_use;
-	timer_heap_destroy(&fx->core.timers);
-	pbuf_pool_destroy(&fx->core.pool);
-	return in_use;
+	return fx_core_destroy(&fx->core);
 }
 
 static inline void ip_fx_advance(struct ip_fx *fx, usec_t dt)

@@ -1,6 +1,6 @@
 /*
  * link_fixture.h - a link layer on a recording device with a fake clock, shared by
- * test_ethernet.c and test_arp.c (header-only; other tests may reuse it).
+ * test_ethernet.c and test_arp.c (header-only); ip_fixture.h builds on its core helpers.
  *
  *   struct link_fx fx; link_fx_setup(&fx, NULL);   // default config: 10.0.0.2/24, 02:00:00:00:00:02
  *   link_fx_rx(&fx, frame, len);                   // through ether_input (+ arp_input)
@@ -27,15 +27,31 @@ struct link_fx {
 /* Fake clock starts well above 0 so "time 0" never hides a bug. */
 #define LINK_FX_T0 (1000 * USEC_PER_SEC)
 
+/* A core for a layer fixture: a bounded pool, an empty timer heap, seed 1, the clock at LINK_FX_T0. */
+static inline void fx_core_init(struct core *core, uint32_t small_max, uint32_t large_max)
+{
+	memset(core, 0, sizeof(*core));
+	pbuf_pool_init(&core->pool, small_max, large_max);
+	timer_heap_init(&core->timers);
+	rng_seed(&core->rng, 1);
+	core->now = LINK_FX_T0;
+}
+
+/* Frees the core's heap and pool; returns the pbufs still in use (0 = no leak). */
+static inline uint32_t fx_core_destroy(struct core *core)
+{
+	uint32_t in_use = core->pool.cls[0].in_use + core->pool.cls[1].in_use;
+
+	timer_heap_destroy(&core->timers);
+	pbuf_pool_destroy(&core->pool);
+	return in_use;
+}
+
 static inline int link_fx_setup(struct link_fx *fx, const struct link_config *cfg)
 {
 	struct link_config def;
 
-	memset(&fx->core, 0, sizeof(fx->core));
-	pbuf_pool_init(&fx->core.pool, 256, 4);
-	timer_heap_init(&fx->core.timers);
-	rng_seed(&fx->core.rng, 1);
-	fx->core.now = LINK_FX_T0;
+	fx_core_init(&fx->core, 256, 4);
 	recdev_init(&fx->rd);
 	if (!cfg) {
 		link_config_default(&def);
@@ -47,13 +63,8 @@ static inline int link_fx_setup(struct link_fx *fx, const struct link_config *cf
 /* Tears down and returns the number of pbufs still in use (0 = no leak). */
 static inline uint32_t link_fx_teardown(struct link_fx *fx)
 {
-	uint32_t in_use;
-
 	link_destroy(&fx->link);
-	in_use = fx->core.pool.cls[0].in_use + fx->core.pool.cls[1].in_use;
-	timer_heap_destroy(&fx->core.timers);
-	pbuf_pool_destroy(&fx->core.pool);
-	return in_use;
+	return fx_core_destroy(&fx->core);
 }
 
 static inline struct pbuf *link_fx_pbuf(struct link_fx *fx, const uint8_t *bytes, uint32_t len)

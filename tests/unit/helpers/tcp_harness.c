@@ -220,6 +220,18 @@ void th_free(struct th *h)
 	free(h);
 }
 
+int th_setup(void **state)
+{
+	*state = th_new(NULL);
+	return 0;
+}
+
+int th_teardown(void **state)
+{
+	th_free(*state);
+	return 0;
+}
+
 struct socket_layer *th_sl(struct th *h)
 {
 	return stack_sockets(&h->st);
@@ -668,6 +680,43 @@ int th_open_passive(struct th *h, int lfd, const struct tcp_opts *syn_opts, uint
 	int fd = ts_accept(th_sl(h), lfd, &peer, SOCK_NONBLOCK);
 	if (fd < 0)
 		fail_msg("accept after the handshake returned %d", fd);
+	return fd;
+}
+
+int th_established(struct th *h)
+{
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	return th_open_passive(h, lfd, &mss, 65535);
+}
+
+struct th_seg th_syn_synack_at(const char *file, int line, struct th *h, const struct tcp_opts *opts)
+{
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, opts, NULL, 0);
+	struct th_seg s = th_expect_at(file, line, h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1,
+	                               TH_ANY, opts, 0);
+	h->iss = s.hdr.seq;
+	return s;
+}
+
+int th_connect(struct th *h, uint16_t port, struct th_seg *syn)
+{
+	struct socket_layer *sl = th_sl(h);
+	struct sockaddr_in sa;
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(TH_PEER_IP);
+	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
+	if (!th_pop_seg(h, syn))
+		fail_msg("connect() sent no SYN");
+	h->local_port = syn->hdr.sport;
+	h->peer_port = port;
+	h->iss = syn->hdr.seq;
 	return fd;
 }
 

@@ -99,6 +99,10 @@ struct th_seg {
 struct th *th_new(void (*tweak)(struct stack_config *cfg));
 void th_free(struct th *h);
 
+/* cmocka per-test fixtures: *state = th_new(NULL), and th_free(*state). */
+int th_setup(void **state);
+int th_teardown(void **state);
+
 /* Runs the stack at the current time: drains injected frames and fires due timers. */
 void th_poll(struct th *h);
 /* Moves the fake clock forward ms milliseconds, firing each timer at its own deadline. */
@@ -179,6 +183,27 @@ int th_listen(struct th *h, uint16_t port, int backlog);
  * accepts and returns the connected descriptor.
  */
 int th_open_passive(struct th *h, int lfd, const struct tcp_opts *syn_opts, uint16_t win);
+/*
+ * The usual starting point of a data or close test: a listener on port 80 (backlog 8) and a
+ * passive open from the peer with only MSS 1460 on its SYN and window 65535. Returns the
+ * accepted descriptor; h->irs and h->iss are set for relative sequence numbers.
+ */
+int th_established(struct th *h);
+/*
+ * The first two steps of a passive open: the peer's SYN from h->irs with window 65535 and
+ * `opts`, then the stack's SYN-ACK expected with ACK h->irs + 1 and exactly the options
+ * `opts` (right for an MSS-only SYN, which Linux answers with MSS only); h->iss is learned.
+ * Returns the SYN-ACK. Failures report the calling test's line.
+ */
+#define th_syn_synack(h, opts) th_syn_synack_at(__FILE__, __LINE__, (h), (opts))
+struct th_seg th_syn_synack_at(const char *file, int line, struct th *h, const struct tcp_opts *opts);
+/*
+ * The start of an active open: a non-blocking socket connect()s to the peer (TH_PEER_IP)
+ * at `port` and gets -EINPROGRESS; the SYN it sent is popped into *syn (not checked), and
+ * h is switched to this connection: h->local_port = the SYN's source port, h->peer_port =
+ * port, h->iss = its sequence number. Returns the socket.
+ */
+int th_connect(struct th *h, uint16_t port, struct th_seg *syn);
 
 /*
  * The state of the connection to h->peer_ip:port as tcp_foreach_sock() reports it, or NULL
