@@ -3,7 +3,7 @@
  * `ss` / `stats` client of its control socket.
  *
  *   tapstack [--tap NAME] [--addr A.B.C.D/N] [--gateway A.B.C.D] [--mac MAC] [--mtu N]
- *            [--pcap FILE] [--trace] [--quiet] [--http PORT[:DIR]] [--echo PORT]
+ *            [--pcap FILE] [--trace] [--quiet] [--no-offload] [--http PORT[:DIR]] [--echo PORT]
  *            [--discard PORT] [--stall PORT[:BACKLOG]] [--backlog N] [--ctl PATH]
  *   tapstack ss    [--tap NAME | --ctl PATH]     sockets, like `ss -tan`
  *   tapstack stats [--tap NAME | --ctl PATH]     counters, like `netstat -s`
@@ -63,6 +63,7 @@ struct options {
 	const char *pcap;
 	bool trace;
 	bool quiet;
+	bool no_offload;
 	int backlog;
 	const char *ctl;
 	char ctl_default[108];
@@ -97,6 +98,9 @@ static const char usage_text[] =
 	"  --pcap FILE           record every frame both ways (tcpdump -r FILE reads it)\n"
 	"  --trace               print every frame in and out and each TCP state change\n"
 	"  --quiet               do not print server log lines\n"
+	"  --no-offload          plain 1514-byte frames; by default, when the TAP supports it,\n"
+	"                        64 KiB TCP segments and checksums are left to the kernel\n"
+	"                        (IFF_VNET_HDR; off with --pcap and --trace, which show frames)\n"
 	"  --http PORT[:DIR]     HTTP/1.1 server, files from DIR plus built-in pages\n"
 	"  --echo PORT           echo server (RFC 862)\n"
 	"  --discard PORT        discard server (RFC 863)\n"
@@ -246,7 +250,7 @@ static void add_server(struct options *o, int kind, const char *opt, const char 
 }
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
-       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP };
+       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -256,7 +260,8 @@ static const struct option long_opts[] = {
 	{ "http", required_argument, NULL, OPT_HTTP },       { "echo", required_argument, NULL, OPT_ECHO },
 	{ "discard", required_argument, NULL, OPT_DISCARD }, { "stall", required_argument, NULL, OPT_STALL },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG }, { "ctl", required_argument, NULL, OPT_CTL },
-	{ "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
+	{ "help", no_argument, NULL, OPT_HELP },             { "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
+	{ NULL, 0, NULL, 0 },
 };
 
 static void parse_options(struct options *o, int argc, char **argv)
@@ -297,6 +302,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 			break;
 		case 'h':
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
+		case OPT_NO_OFFLOAD: o->no_offload = true; break;
 		case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
 		default: usage_error("unknown option '%s'", argv[optind - 1]);
 		}
@@ -473,7 +479,10 @@ static int run(struct program *p)
 		                           : strerror(-cfd));
 		return 1;
 	}
-	int rc = tap_open(&dev, o->tap, o->mtu, err, sizeof(err));
+	/* Offload (drivers/tap.c) unless asked not to, or when frames are recorded or traced:
+	 * a capture should show the frames of the wire, not 64 KiB super-segments. */
+	unsigned tap_flags = (o->no_offload || o->pcap || o->trace) ? 0 : TAP_OPEN_OFFLOAD;
+	int rc = tap_open_ex(&dev, o->tap, o->mtu, tap_flags, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tapstack: %s\n", err);
 		goto fail_ctl;
@@ -505,9 +514,9 @@ static int run(struct program *p)
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != (ssize_t)sizeof(cfg.seed))
 		cfg.seed = stack_clock_now() ^ (uint64_t)getpid();
 	char a[16], m[18];
-	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a), o->prefix_len,
+	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a), o->prefix_len,
 	       dump_mac(o->mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
-	       o->trace ? ", trace on" : "");
+	       o->trace ? ", trace on" : "", dev->offload ? ", offload" : "");
 	rc = stack_init(&p->stack, &cfg, dev, stack_clock_now());
 	if (rc) {
 		fprintf(stderr, "tapstack: cannot start the stack: %s\n", strerror(-rc));

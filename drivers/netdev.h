@@ -20,11 +20,16 @@ struct netdev;
 struct netdev_ops {
 	/*
 	 * Receive one frame into pb: the caller passes an empty pbuf with at least
-	 * NETDEV_RX_ROOM bytes of tailroom; the driver writes at pb->data and sets pb->len.
-	 * Returns the frame length (> 0), 0 when nothing is pending, or -errno.
+	 * netdev_rx_room() bytes of tailroom; the driver writes at pb->data and sets pb->len.
+	 * An offloading driver also sets PBUF_F_CSUM_OK (checksum verified or not needed) and
+	 * gso_size (a coalesced segment of that MSS). Returns the frame length (> 0), 0 when
+	 * nothing is pending, or -errno.
 	 */
 	int (*recv)(struct netdev *dev, struct pbuf *pb);
-	/* Send one frame (data then any ext pieces). The caller keeps ownership of pb. 0 or -errno. */
+	/* Send one frame (data then any ext pieces). The caller keeps ownership of pb. 0 or -errno.
+	 * With offloads: gso_size > 0 asks the device to cut the frame into gso_size-byte TCP
+	 * segments, PBUF_F_CSUM_PARTIAL to fill in the TCP checksum (the field holds the
+	 * pseudo-header sum). */
 	int (*send)(struct netdev *dev, const struct pbuf *pb);
 	/* A file descriptor that poll() reports readable when recv() has frames, or -1. */
 	int (*pollfd)(struct netdev *dev);
@@ -32,14 +37,30 @@ struct netdev_ops {
 	void (*close)(struct netdev *dev);
 };
 
+/*
+ * Offloads a device may offer (netdev.offload), as a virtio-net device does (IFF_VNET_HDR
+ * on a TAP, docs/drivers.md "The offload path"). The stack reads them once at stack_init().
+ */
+#define NETDEV_OFF_CSUM 0x1u  /* send: frames with PBUF_F_CSUM_PARTIAL get their TCP checksum from the device */
+#define NETDEV_OFF_TSO4 0x2u  /* send: a TCP/IPv4 frame with gso_size > 0 may exceed the MTU; the device cuts it */
+#define NETDEV_OFF_GRO  0x4u  /* receive: frames up to NETDEV_RX_ROOM_GSO (a coalesced TCP/IPv4 segment) */
+
 struct netdev {
 	const struct netdev_ops *ops;
 	char name[32];
 	uint32_t mtu;        /* IP MTU of the link, 1500 by default */
+	uint32_t offload;    /* NETDEV_OFF_*; 0 for plain frames */
 };
 
 /* Room a receive pbuf needs: the largest frame a driver may deliver. */
 #define NETDEV_RX_ROOM (1514u + 4u)
+/* With NETDEV_OFF_GRO: a 65535-byte IPv4 datagram in an Ethernet (and VLAN) header. */
+#define NETDEV_RX_ROOM_GSO (65535u + 14u + 4u)
+
+static inline uint32_t netdev_rx_room(const struct netdev *d)
+{
+	return (d->offload & NETDEV_OFF_GRO) ? NETDEV_RX_ROOM_GSO : NETDEV_RX_ROOM;
+}
 
 static inline int netdev_recv(struct netdev *d, struct pbuf *pb) { return d->ops->recv(d, pb); }
 static inline int netdev_send(struct netdev *d, const struct pbuf *pb) { return d->ops->send(d, pb); }

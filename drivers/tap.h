@@ -19,4 +19,14 @@
  */
 int tap_open(struct netdev **out, const char *name, uint32_t mtu, char *errbuf, size_t errlen);
 
+/* tap_open_ex flags. */
+#define TAP_OPEN_OFFLOAD 0x1u  /* IFF_VNET_HDR with TSO/checksum offload, if the kernel has it */
+
+/*
+ * tap_open with flags. With TAP_OPEN_OFFLOAD the device's netdev.offload says what the
+ * kernel accepted (NETDEV_OFF_*; 0 when it has no IFF_VNET_HDR: plain frames).
+ */
+int tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned flags, char *errbuf,
+                size_t errlen);
+
 #endif

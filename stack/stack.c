@@ -49,7 +49,14 @@ int stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *d
 	s->core.now = now;
 	s->core.log = cfg->log;
 	rng_seed(&s->core.rng, cfg->seed);
-	pbuf_pool_init(&s->core.pool, cfg->pbuf_small_max, cfg->pbuf_large_max);
+	/* A device that delivers coalesced 64 KiB segments (GRO) needs a large buffer for every
+	 * receive, so the large class must hold a receive batch besides what TCP keeps out of
+	 * order: STACK_LARGE_MAX_GRO at least. */
+	uint32_t large_max = cfg->pbuf_large_max;
+	if ((dev->offload & NETDEV_OFF_GRO) && large_max < STACK_LARGE_MAX_GRO)
+		large_max = STACK_LARGE_MAX_GRO;
+	s->rx_room = netdev_rx_room(dev);
+	pbuf_pool_init(&s->core.pool, cfg->pbuf_small_max, large_max);
 	timer_heap_init(&s->core.timers);
 
 	struct link_config lc = cfg->link;
@@ -63,6 +70,10 @@ int stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *d
 		goto fail_link;
 	struct tcp_config tc = cfg->tcp;
 	tc.mtu = lc.mtu;                       /* one interface, one MTU: our MSS is mtu - 40 */
+	/* The device's send offloads decide how TCP builds segments (docs/drivers.md). */
+	tc.csum_offload = (dev->offload & NETDEV_OFF_CSUM) != 0;
+	tc.gso_max = (dev->offload & (NETDEV_OFF_CSUM | NETDEV_OFF_TSO4)) == (NETDEV_OFF_CSUM | NETDEV_OFF_TSO4)
+	             ? TCP_GSO_MAX_PAYLOAD : 0;
 	err = tcp_init(&s->tcp, &s->core, &s->ip, &tc);
 	if (err)
 		goto fail_ip;
@@ -145,7 +156,7 @@ int stack_poll(struct stack *s, usec_t now)
 	 */
 	while ((unsigned)taken < STACK_POLL_BATCH) {
 		/* Headroom so a layer may answer in place (an echo reply reuses the request). */
-		struct pbuf *pb = pbuf_alloc(&s->core.pool, PBUF_HEADROOM, NETDEV_RX_ROOM);
+		struct pbuf *pb = pbuf_alloc(&s->core.pool, PBUF_HEADROOM, s->rx_room);
 		if (!pb) {
 			s->cnt.drop_pbuf_alloc++;       /* frames stay in the device until buffers return */
 			break;

@@ -30,6 +30,9 @@
 
 /* Frames stack_poll() takes from the device per call before it lets timers and apps run. */
 #define STACK_POLL_BATCH 256u
+/* Large pbufs at least, when the device delivers coalesced (GRO) frames: one per frame in
+ * flight through the stack plus TCP's out-of-order queues (which leave a quarter free). */
+#define STACK_LARGE_MAX_GRO 512u
 
 #define STACK_COUNTERS(X)                                                                          \
 	X(rx_frames)          /* frames handed to stack_input */                                       \
@@ -58,6 +61,7 @@ struct stack {
 	struct socket_layer sock;
 	struct netdev *dev;
 	struct stack_counters cnt;
+	uint32_t rx_room;       /* receive buffer size: netdev_rx_room(dev) (64 KiB with GRO) */
 };
 
 /* 10.0.0.2/24, MTU 1500, Linux-like defaults of every layer (each layer's *_config_default). */

@@ -52,7 +52,7 @@ struct pbuf {
 	struct pbuf_ext ext[2];     /* borrowed payload following data (transmit only) */
 	uint8_t cls;                /* size class index */
 	uint8_t flags;              /* PBUF_F_* */
-	uint16_t gso_size;          /* >0: segment of this MSS when sending (later: virtio GSO) */
+	uint16_t gso_size;          /* >0: a TCP super-segment of this MSS (virtio GSO, both ways) */
 	uint32_t user;              /* scratch for the current owner (e.g. a sequence number) */
 	uint64_t stamp;             /* scratch: time queued, for expiry */
 	uint8_t storage[];          /* cap bytes */
@@ -61,6 +61,7 @@ struct pbuf {
 #define PBUF_F_BROADCAST 0x01u  /* received as link-layer broadcast */
 #define PBUF_F_MULTICAST 0x02u  /* received as link-layer multicast */
 #define PBUF_F_CSUM_OK   0x04u  /* checksums already verified (offload) */
+#define PBUF_F_CSUM_PARTIAL 0x08u /* send: the TCP checksum field holds the pseudo-header sum; the device finishes it */
 
 struct pbuf_class {
 	uint32_t cap;

@@ -314,7 +314,9 @@ int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst
 	 * one counter for all serves that. Fragments share their datagram's ID. */
 	h.id = ip->next_id++;
 	h.df = proto == IPPROTO_TCP_NUM && ip->cfg.tcp_df;
-	if (IPV4_HDR_MIN + plen > lc->mtu) {
+	/* A TCP super-segment (gso_size > 0, TSO) is cut to the MTU by the device, each piece a
+	 * whole datagram with DF: it is neither fragmented nor refused here. */
+	if (IPV4_HDR_MIN + plen > lc->mtu && !pb->gso_size) {
 		if (h.df) {
 			reason = &ip->cnt.tx_df_too_big;
 			err = -EMSGSIZE;

@@ -86,11 +86,11 @@ int ether_output(struct link_layer *l, struct pbuf *pb, const uint8_t dst[ETH_AL
 	int err;
 
 	/*
-	 * gso_size > 0 marks a GSO super-frame, meant for a driver that cuts it to the MTU
-	 * itself (IFF_VNET_HDR, issue 5). No driver does that yet and nothing sets gso_size,
-	 * so today every frame is checked here.
+	 * gso_size > 0 marks a TCP super-segment that the device cuts to the MTU itself (TSO,
+	 * IFF_VNET_HDR: drivers/tap.c); TCP builds them only when the device offers
+	 * NETDEV_OFF_TSO4. Any other frame above the MTU is a bug above us.
 	 */
-	if (pb->gso_size == 0 && pbuf_frame_len(pb) > l->cfg.mtu) {
+	if ((pb->gso_size == 0 || !(l->dev->offload & NETDEV_OFF_TSO4)) && pbuf_frame_len(pb) > l->cfg.mtu) {
 		reason = &l->eth.tx_drop_too_long;
 		err = -EMSGSIZE;
 		goto drop;

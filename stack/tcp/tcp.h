@@ -32,6 +32,8 @@ struct tcp_listener;
  */
 struct tcp_config {
 	uint32_t mtu;                 /* link MTU: our MSS is mtu - 40 (stack.c copies link.mtu) */
+	uint32_t gso_max;             /* TSO: payload bytes per super-segment, 0 = off (stack.c, from the device) */
+	bool csum_offload;            /* the device finishes TCP checksums (PBUF_F_CSUM_PARTIAL) */
 	uint32_t rmem_default;        /* receive buffer bytes [tcp_rmem[1] = 131072] */
 	uint32_t rmem_max;            /* [tcp_rmem[2] = 6291456]; sets the window scale we offer */
 	uint32_t wmem_default;        /* send buffer bytes [tcp_wmem[1] = 16384] */
@@ -64,6 +66,11 @@ struct tcp_config {
 };
 
 void tcp_config_default(struct tcp_config *cfg);
+
+/* The largest TSO payload: a 65535-byte IPv4 datagram less a 20-byte IP header and the
+ * largest TCP header (60). Each super-segment is also a whole number of MSS-sized pieces
+ * unless it ends the queued data. */
+#define TCP_GSO_MAX_PAYLOAD (65535u - 20u - 60u)
 
 /* Counters like `netstat -s` (group "tcp"): the RFC 4022 MIB names, then drop reasons. */
 #define TCP_COUNTERS(X)                                                                            \

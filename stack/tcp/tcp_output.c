@@ -36,11 +36,19 @@ uint32_t tcp_flight(const struct tcp_conn *c)
 }
 
 /*
- * Builds and sends one segment. payload/npieces: borrowed bytes (ext). Returns 0 or -errno.
+ * Builds and sends one segment. payload/npieces: borrowed bytes (ext). gso: 0, or the MSS
+ * of a TSO super-segment (the device cuts it into gso-byte segments). Returns 0 or -errno.
  * The pbuf goes to ipv4_output(), which always consumes it.
+ *
+ * Checksum (RFC 9293 3.1 "Checksum"): in software over the pseudo-header, the header and
+ * the payload; or, when the device offloads it (cfg.csum_offload), only the pseudo-header
+ * sum goes into the field, uncomplemented, and PBUF_F_CSUM_PARTIAL asks the device to add
+ * the rest (virtio's F_NEEDS_CSUM, Linux's CHECKSUM_PARTIAL): 64 KiB are never summed
+ * here. For a super-segment the pseudo-header's length is the whole segment's; the kernel
+ * corrects it for each piece it cuts.
  */
 static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp_hdr *h,
-                    const struct pbuf_ext *payload, int npieces, uint8_t tos)
+                    const struct pbuf_ext *payload, int npieces, uint8_t tos, uint16_t gso)
 {
 	uint32_t plen = 0;
 	for (int i = 0; i < npieces; i++)
@@ -66,10 +74,16 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 	if (src == 0)
 		src = tcp_local_addr(tl);
 	uint32_t sum = csum_pseudo_ipv4(src, dst, IPPROTO_TCP, (uint16_t)(pb->len + plen * !copy));
-	sum = csum_add(sum, pb->data, pb->len);
-	for (int i = 0; i < npieces; i++)
-		sum = csum_add(sum, pb->ext[i].ptr, pb->ext[i].len);
-	put_be16(pb->data + TCP_OFF_CSUM, csum_finish(sum));
+	if (tl->cfg.csum_offload) {
+		put_be16(pb->data + TCP_OFF_CSUM, (uint16_t)~csum_finish(sum));
+		pb->flags |= PBUF_F_CSUM_PARTIAL;
+	} else {
+		sum = csum_add(sum, pb->data, pb->len);
+		for (int i = 0; i < npieces; i++)
+			sum = csum_add(sum, pb->ext[i].ptr, pb->ext[i].len);
+		put_be16(pb->data + TCP_OFF_CSUM, csum_finish(sum));
+	}
+	pb->gso_size = gso;
 	tl->ctr.OutSegs++;
 	if (h->flags & TCP_FLAG_RST)
 		tl->ctr.OutRsts++;
@@ -210,9 +224,14 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		h.opts.ts_val = tcp_now_ts(tl, c->ts_offset);
 		h.opts.ts_ecr = (flags & TCP_FLAG_ACK) ? c->ts_recent : 0;
 	}
+	uint16_t gso = 0;
 	if (len) {
 		uint32_t off = seq - c->snd.una;
 		np = tcp_ring_pieces(&c->sndq, off, len, pieces);
+		/* Longer than one MSS only as a TSO super-segment (tcp_output's tcp_tso_len). */
+		uint32_t mss_now = tcp_mss_now(c);
+		if (len > mss_now && tl->cfg.gso_max)
+			gso = (uint16_t)mss_now;
 	}
 	if (flags & TCP_FLAG_ACK) {
 		c->last_ack_sent = c->rcv.nxt;
@@ -221,7 +240,34 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK);
 		timer_cancel(&tl->core->timers, &c->delack_timer);
 	}
-	return tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos);
+	return tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
+}
+
+/*
+ * TSO (docs/drivers.md "The offload path"): how much new data one super-segment carries,
+ * given that one full MSS already passed every test of tcp_output. As Linux's
+ * tcp_mss_split_point: as much as the queued data, the peer's window (wnd_room), the
+ * congestion window (whole segments, as tcp_output counts them) and the 64 KiB datagram
+ * allow, cut to whole MSS pieces, except that the end of the queued data may be a short
+ * last piece when Nagle would let a short segment go now (hold: nagle_hold).
+ */
+static uint32_t tcp_tso_len(const struct tcp_conn *c, uint32_t mss, uint32_t left, uint32_t wnd_room,
+                            uint32_t cwnd, uint32_t flight, bool nagle_hold)
+{
+	uint32_t big = left;
+	if (big > c->tl->cfg.gso_max)
+		big = c->tl->cfg.gso_max;
+	if (big > wnd_room)
+		big = wnd_room;
+	uint32_t cwnd_room = cwnd + (mss - 1) > flight ? cwnd + (mss - 1) - flight : 0;
+	if (big > cwnd_room)
+		big = cwnd_room;
+	if (big <= mss)
+		return mss;
+	uint32_t partial = big % mss;
+	if (partial && (big < left || nagle_hold))
+		big -= partial;
+	return big;
 }
 
 /* May the FIN go now, right after `end` (RFC 9293 3.10.4: after all queued data)? */
@@ -287,6 +333,12 @@ void tcp_output(struct tcp_conn *c)
 			len = 0;
 		if (len == 0 && left)
 			goto blocked;
+		if (tl->cfg.gso_max && len == mss && left > mss && !rexmit) {
+			bool nagle_ok = c->opts.nodelay || flight == 0;
+			bool nagle_hold = !(c->flags & TCP_F_PUSH_ONCE) &&
+			                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
+			len = tcp_tso_len(c, mss, left, wnd_room, cwnd, flight, nagle_hold);
+		}
 		bool fin = tcp_fin_due(c, c->snd.nxt + len);
 
 		if (len == 0 && !fin)
@@ -388,7 +440,7 @@ void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg)
 		h.ack = seg->seq + seg->len;
 		h.flags = TCP_FLAG_RST | TCP_FLAG_ACK;
 	}
-	tcp_emit(tl, seg->dst, seg->src, &h, NULL, 0, 0);
+	tcp_emit(tl, seg->dst, seg->src, &h, NULL, 0, 0, 0);
 }
 
 /* Abort from our side (close with unread data, SO_LINGER 0, timeouts): Linux's
@@ -403,7 +455,7 @@ void tcp_send_rst_conn(struct tcp_conn *c)
 		h.opts.ts_val = tcp_now_ts(c->tl, c->ts_offset);
 		h.opts.ts_ecr = c->ts_recent;
 	}
-	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, c->tos);
+	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, c->tos, 0);
 }
 
 /* RFC 5961 3.2, 4.2, 5.2: an ACK that tells a blind attacker nothing, rate-limited per
@@ -452,7 +504,7 @@ void tcp_send_synack(struct tcp_req *r)
 		h.opts.ts_val = tcp_now_ts(tl, r->ts_offset);
 		h.opts.ts_ecr = r->ts_recent;
 	}
-	tcp_emit(tl, r->hn.laddr, r->hn.raddr, &h, NULL, 0, r->tos);
+	tcp_emit(tl, r->hn.laddr, r->hn.raddr, &h, NULL, 0, r->tos, 0);
 }
 
 /* RFC 9293 3.10.7.4 TIME-WAIT: "acknowledge it" (a retransmitted FIN, or out-of-window data). */
@@ -471,5 +523,5 @@ void tcp_tw_send_ack(struct tcp_tw *tw)
 		h.opts.ts_val = tcp_now_ts(tw->tl, tw->ts_offset);
 		h.opts.ts_ecr = tw->ts_recent;
 	}
-	tcp_emit(tw->tl, tw->hn.laddr, tw->hn.raddr, &h, NULL, 0, 0);
+	tcp_emit(tw->tl, tw->hn.laddr, tw->hn.raddr, &h, NULL, 0, 0, 0);
 }
