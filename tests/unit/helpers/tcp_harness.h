@@ -53,6 +53,8 @@ struct th_frame {
 	struct th_frame *next;
 	usec_t when;            /* the fake clock when the stack sent it */
 	uint32_t len;
+	uint16_t gso_size;      /* offload metadata: sent, pbuf gso_size; injected, given to the stack */
+	uint8_t pbuf_flags;     /* sent: PBUF_F_CSUM_PARTIAL; injected: PBUF_F_CSUM_OK */
 	uint8_t data[];
 };
 
@@ -97,6 +99,8 @@ struct th_seg {
  * ARP reply) discarded. Fails the test on any error.
  */
 struct th *th_new(void (*tweak)(struct stack_config *cfg));
+/* The same on a recording driver that offers these offloads (NETDEV_OFF_*, drivers/netdev.h). */
+struct th *th_new_offload(void (*tweak)(struct stack_config *cfg), uint32_t offload);
 void th_free(struct th *h);
 
 /* cmocka per-test fixtures: *state = th_new(NULL), and th_free(*state). */
@@ -117,6 +121,8 @@ long th_advance_until_seg(struct th *h, uint64_t max_ms);
 
 /* Injects a raw Ethernet frame and polls the stack. */
 void th_inject(struct th *h, const uint8_t *frame, uint32_t len);
+/* The same with a driver's offload metadata (a GRO frame: gso_size, PBUF_F_CSUM_OK). */
+void th_inject_meta(struct th *h, const uint8_t *frame, uint32_t len, uint16_t gso_size, uint8_t pbuf_flags);
 
 /*
  * Builds Ethernet + IPv4 + TCP from h->peer_ip:h->peer_port to h->dst_ip:h->local_port
