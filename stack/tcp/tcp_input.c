@@ -421,6 +421,27 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	return TCP_IN_CONT;
 }
 
+/*
+ * Receive buffer growth, a simple form of Linux's tcp_rcv_space_adjust: a sender that has
+ * used our whole advertised window (this segment ends within one MSS of its right edge)
+ * while the application kept the queue at most half full is limited by the buffer, not by
+ * the reader, so the buffer doubles, up to rmem_max, unless SO_RCVBUF fixed it. The ring
+ * itself grows only as data needs it (tcp_ring_make_room), so idle connections stay small.
+ * With 64 KiB GRO segments (docs/drivers.md) the 128 KiB default holds only two.
+ */
+static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
+{
+	struct tcp_layer *tl = c->tl;
+	if (c->opts.rcvbuf_locked || c->lis || c->opts.rcvbuf >= tl->cfg.rmem_max)
+		return;
+	if (seq_lt(c->rcv.nxt + c->rcv_mss, c->rcv.adv_edge))
+		return;
+	if (c->rcvq.len - dlen > c->opts.rcvbuf / 2)
+		return;
+	uint64_t nb = 2ull * c->opts.rcvbuf;
+	c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
+}
+
 /* What an out-of-order pbuf costs: a small pbuf pins its whole 2 KiB whatever it holds; a
  * large one (a reassembled or GRO datagram) about its payload. */
 static uint32_t tcp_ooo_charge(const struct pbuf *pb)
@@ -560,6 +581,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	}
 	c->rcv.nxt += tcp_ring_write(&c->rcvq, data, dlen);
 	c->rcv_unacked += dlen;
+	tcp_rcvbuf_autogrow(c, dlen);
 	bool fin_now = fin;
 	if (c->ooo.count) {
 		tcp_ooo_drain(c, &fin_now);

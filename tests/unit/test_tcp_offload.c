@@ -23,6 +23,7 @@
 #include "core/checksum.h"
 #include "drivers/netdev.h"
 #include "socket/socket.h"
+#include <sys/socket.h>
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
@@ -348,6 +349,49 @@ static void test_gro_needs_device_word(void **state)
 	th_free(h);
 }
 
+static int rcvbuf_of(struct th *h, int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+	assert_int_equal(ts_getsockopt(th_sl(h), fd, SOL_SOCKET, SO_RCVBUF, &v, &len), 0);
+	return v;
+}
+
+/* Receive buffer growth (tcp_input.c tcp_rcvbuf_autogrow): the peer fills the whole
+ * advertised window while the application keeps up, so the buffer doubles; two 64 KiB GRO
+ * segments are all the 128 KiB default holds. */
+static void test_rcvbuf_grows_when_window_filled(void **state)
+{
+	(void)state;
+	struct th *h = th_new_offload(NULL, ALL_OFFLOADS);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts o = th_mss_opts(1460);
+	o.has_wscale = true;
+	o.wscale = 7;
+	int fd = th_open_passive(h, lfd, &o, 65535);
+	int before = rcvbuf_of(h, fd);
+	uint8_t *frame = malloc(BIG_FRAME_MAX);
+	assert_non_null(frame);
+	/* The SYN-ACK offered 65535 bytes (unscaled); one GRO segment of 65495 ends within an
+	 * MSS of that edge, and the application reads it at once. */
+	uint32_t rel = 0;
+	uint32_t n = build_gro(h, frame, rel, 65495);
+	th_inject_meta(h, frame, n, 1448, PBUF_F_CSUM_OK);
+	read_exact(h, fd, rel, 65495);
+	rel += 65495;
+	assert_int_equal(before, 131072);
+	assert_true(rcvbuf_of(h, fd) > before);
+	/* A peer that stays well inside the window does not grow it further. */
+	int grown = rcvbuf_of(h, fd);
+	th_drain(h);
+	n = build_gro(h, frame, rel, 1000);
+	th_inject_meta(h, frame, n, 0, PBUF_F_CSUM_OK);
+	read_exact(h, fd, rel, 1000);
+	assert_int_equal(rcvbuf_of(h, fd), grown);
+	free(frame);
+	th_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_gro_segment_accepted),
 		cmocka_unit_test(test_gro_out_of_order),
 		cmocka_unit_test(test_gro_needs_device_word),
+		cmocka_unit_test(test_rcvbuf_grows_when_window_filled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
