@@ -719,10 +719,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 
 	if (seg->flags & TCP_FLAG_RST) {
 		/* Linux (tcp_rfc1337 = 0) lets a RST end TIME-WAIT early. */
-		timer_cancel(&tl->core->timers, &tw->timer);
-		tcp_hash_remove(&tl->conns, &tw->hn);
-		tl->ntw--;
-		free(tw);
+		tcp_tw_free(tw);
 		goto out;
 	}
 	if ((seg->flags & TCP_FLAG_SYN) && !(seg->flags & TCP_FLAG_ACK)) {
@@ -732,10 +729,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 		             (tw->ts_ok && seg->h.opts.has_ts && seq_gt(seg->h.opts.ts_val, tw->ts_recent));
 		struct tcp_listener *l = tcp_listener_lookup(tl, seg->dst, seg->h.dport);
 		if (newer && l) {
-			timer_cancel(&tl->core->timers, &tw->timer);
-			tcp_hash_remove(&tl->conns, &tw->hn);
-			tl->ntw--;
-			free(tw);
+			tcp_tw_free(tw);
 			tl->ctr.TimeWaitRecycled++;
 			tcp_listen_input(l, seg);
 			return;
@@ -746,7 +740,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 	if ((seg->flags & TCP_FLAG_FIN) && seg->seq + seg->dlen + 1 == tw->rcv_nxt) {
 		/* The peer did not get our ACK of its FIN: ACK again, restart the 2 MSL timer. */
 		tcp_tw_send_ack(tw);
-		timer_arm(&tl->core->timers, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
+		tcp_timer_arm(tl, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
 		goto out;
 	}
 	if (seg->dlen || seq_gt(seg->seq, tw->rcv_nxt) || (seg->flags & TCP_FLAG_FIN))
