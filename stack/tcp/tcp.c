@@ -503,7 +503,8 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 
 /* ---- input demultiplexer ---- */
 
-/* Fills seg from pb; 0, or the counter to bump on a malformed segment. */
+/* Fills seg from pb; NULL, or the counter to bump on a malformed segment. Does not take pb:
+ * the caller still owns it (seg->pb points at it on success). */
 static uint64_t *tcp_seg_parse(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx, struct tcp_seg *seg)
 {
 	int rc = tcp_hdr_parse(pb->data, pb->len, &seg->h);
@@ -535,6 +536,8 @@ static uint64_t *tcp_seg_parse(struct tcp_layer *tl, struct pbuf *pb, const stru
 	return NULL;
 }
 
+/* One received segment (tcp.h). Takes ownership of pb: it is freed here on a drop, or handed
+ * on as seg.pb to the owner's input function, which frees it or keeps it out of order. */
 void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx)
 {
 	struct tcp_seg seg;

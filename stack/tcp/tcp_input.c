@@ -422,7 +422,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 }
 
 /* What an out-of-order pbuf costs: a small pbuf pins its whole 2 KiB whatever it holds; a
- * large one (a reassembled or GRO datagram) about its payload. */
+ * large one (a reassembled or GRO datagram) about its payload. Only reads pb. */
 static uint32_t tcp_ooo_charge(const struct pbuf *pb)
 {
 	return pb->cap <= PBUF_SMALL_CAP ? pb->cap : pb->len + 512u;
@@ -454,7 +454,8 @@ static bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 	return moved;
 }
 
-/* Keeps an out-of-order segment (sorted by seq, bounded, duplicates dropped). */
+/* Keeps an out-of-order segment (sorted by seq, bounded, duplicates dropped). When it is
+ * kept, the queue owns seg->pb and seg->pb becomes NULL; otherwise the caller still owns it. */
 static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin)
 {
 	struct tcp_layer *tl = c->tl;
@@ -678,6 +679,8 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 	return TCP_IN_CONT;
 }
 
+/* One segment for a connection. Takes ownership of seg->pb: freed here unless the
+ * out-of-order queue keeps it. */
 void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
 {
 	/* RFC 7323 2.3: the window field of a non-SYN segment is scaled (done in tcp_ack). */
@@ -713,6 +716,7 @@ void tcp_rcv_window_update(struct tcp_conn *c)
 
 /* ---- 3.10.7.4 TIME-WAIT, on the small entry ---- */
 
+/* Takes ownership of seg->pb: freed here, or handed on to tcp_listen_input (a new SYN). */
 void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 {
 	struct tcp_layer *tl = tw->tl;

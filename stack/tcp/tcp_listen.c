@@ -236,6 +236,7 @@ static uint32_t tcp_cookie_count(const struct tcp_layer *tl)
 	return (uint32_t)(tl->core->now / (TCP_COOKIE_PERIOD_S * USEC_PER_SEC));
 }
 
+/* Answers a SYN with a cookie SYN-ACK. Does not take seg->pb: the caller frees it. */
 static void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg)
 {
 	struct tcp_layer *tl = l->tl;
@@ -259,7 +260,8 @@ static void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg)
 	tcp_send_synack(&r);
 }
 
-/* The final ACK of a cookie handshake: 1 when the cookie is good (r filled in), else 0. */
+/* The final ACK of a cookie handshake: 1 when the cookie is good (r filled in), else 0.
+ * Does not take seg->pb: the caller still owns it. */
 static int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct tcp_req *r)
 {
 	struct tcp_layer *tl = l->tl;
@@ -289,7 +291,8 @@ static int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, s
 
 static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg);
 
-/* RFC 9293 3.10.7.2, LISTEN. */
+/* RFC 9293 3.10.7.2, LISTEN. Takes ownership of seg->pb: freed here, or handed on with seg
+ * to tcp_conn_input (a valid cookie's connection), which frees it or keeps it. */
 void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 {
 	struct tcp_layer *tl = l->tl;
@@ -384,7 +387,8 @@ drop:
 	pbuf_free(seg->pb);
 }
 
-/* The final ACK of the handshake turns a request into an established connection. */
+/* The final ACK of the handshake turns a request into an established connection. Does not
+ * take seg->pb: the caller passes it on to the new connection or frees it. */
 static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 {
 	struct tcp_listener *l = r->lis;
@@ -454,7 +458,8 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	return c;
 }
 
-/* RFC 9293 3.10.7.4 for a connection still in the SYN queue (SYN-RECEIVED). */
+/* RFC 9293 3.10.7.4 for a connection still in the SYN queue (SYN-RECEIVED). Takes ownership
+ * of seg->pb: freed here, or handed on with seg to the new connection's tcp_conn_input. */
 void tcp_req_input(struct tcp_req *r, struct tcp_seg *seg)
 {
 	struct tcp_listener *l = r->lis;
