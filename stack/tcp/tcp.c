@@ -350,7 +350,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 	c->tl = tl;
 	tcp_conn_timers_init(c);
 	if (tcp_conn_timers_reserve(c)) {
-		tl->ctr.drop_no_timer++;
+		tl->ctr.NoTimerSlot++;
 		free(c);
 		return NULL;
 	}

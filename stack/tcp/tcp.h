@@ -85,7 +85,7 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(RtoExpired) X(Timeouts) X(PersistProbes) X(KeepaliveProbes) X(AbortOnClose)              \
 	X(AbortOnData) X(AbortOnLinger) X(AbortOnTimeout) X(TimeWaitCreated) X(TimeWaitExpired)   \
 	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)             \
-	X(DeferAcceptDrop) X(TimeWaitOverflow) X(drop_no_timer) X(TimerArmFailed)
+	X(DeferAcceptDrop) X(TimeWaitOverflow) X(NoTimerSlot) X(TimerArmFailed)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)

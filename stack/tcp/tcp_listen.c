@@ -54,7 +54,7 @@ static struct tcp_req *tcp_req_alloc(struct tcp_layer *tl)
 		return NULL;
 	timer_init(&r->timer, tcp_req_timer_fire);
 	if (timer_reserve(&tl->core->timers, &r->timer)) {
-		tl->ctr.drop_no_timer++;
+		tl->ctr.NoTimerSlot++;
 		free(r);
 		return NULL;
 	}

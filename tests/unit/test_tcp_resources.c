@@ -4,7 +4,7 @@
  *   - the timer heap's reservations (core/timer.c): a reserved timer can always be armed,
  *     even when the heap may not grow (timer_heap.max), and unreserved timers cannot take
  *     its slot;
- *   - a connection whose timers cannot be reserved is not created (drop_no_timer), so no
+ *   - a connection whose timers cannot be reserved is not created (NoTimerSlot), so no
  *     connection ever exists that could not retransmit or end;
  *   - TIME-WAIT: bounded by max_tw_buckets; over the bound, or without a timer slot, the
  *     connection just closes and TimeWaitOverflow counts it (Linux's TCPTimeWaitOverflow);
@@ -229,7 +229,7 @@ static void test_connection_needs_timer_slots(void **state)
 	hp->max = heap_committed(hp);
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
 	th_expect_none(h);
-	assert_int_equal(th_counter(h, "tcp", "drop_no_timer"), 1);
+	assert_int_equal(th_counter(h, "tcp", "NoTimerSlot"), 1);
 	assert_true(th_state_name_eq(th_state(h, TH_PEER_PORT), "SYN-RECV"));
 	assert_int_equal(ts_accept(th_sl(h), lfd, NULL, 0), -EAGAIN);
 	/* The request's timer was reserved: the SYN-ACK is retransmitted after 1 s. */
