@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checksum.h"
 #include "core/rng.h"
 #include "core/timer.h"
 
@@ -21,6 +22,7 @@ struct memdev_frame {
 	struct memdev_frame *next;
 	usec_t due;
 	uint32_t len;
+	uint16_t gso_size;          /* offload: the sender's pbuf gso_size, handed to the receiver */
 	uint8_t data[];
 };
 
@@ -113,7 +115,29 @@ static struct memdev_frame *memdev_frame_new(usec_t due, uint32_t len)
 	f->next = NULL;
 	f->due = due;
 	f->len = len;
+	f->gso_size = 0;
 	return f;
+}
+
+/*
+ * Offload (cfg.offload): what a device does to a frame marked PBUF_F_CSUM_PARTIAL, finish
+ * its TCP checksum (sum from the TCP header to the end, the field holding the pseudo-header
+ * sum, complement stored back), and the super-segment's gso_size is passed on whole.
+ */
+static void memdev_offload_finish(const struct memdev_end *e, const struct pbuf *pb, struct memdev_frame *f)
+{
+	if (!e->dev.offload)
+		return;
+	f->gso_size = pb->gso_size;
+	if (!(pb->flags & PBUF_F_CSUM_PARTIAL) || f->len < 14u + 20u)
+		return;
+	uint32_t l4 = 14u + (uint32_t)(f->data[14] & 0x0fu) * 4u;
+	if (f->len < l4 + 20u)
+		return;
+	uint8_t *field = f->data + l4 + 16u;
+	uint16_t c = csum_finish(csum_add(0, f->data + l4, f->len - l4));
+	field[0] = (uint8_t)(c >> 8);
+	field[1] = (uint8_t)c;
 }
 
 /* The one transmit path of send() (from pb) and memdev_inject() (from bytes). */
@@ -124,7 +148,7 @@ static int memdev_transmit(struct memdev_end *e, const struct pbuf *pb, const vo
 	struct memdev_queue *q = &sh->q[peer->idx];
 
 	e->st.tx++;
-	if (len > NETDEV_RX_ROOM) {
+	if (len > netdev_rx_room(&peer->dev)) {
 		e->st.too_big++;
 		return -EMSGSIZE;
 	}
@@ -143,9 +167,10 @@ static int memdev_transmit(struct memdev_end *e, const struct pbuf *pb, const vo
 		struct memdev_frame *f = memdev_frame_new(due, (uint32_t)len);
 		if (!f)
 			return -ENOMEM;
-		if (pb)
+		if (pb) {
 			pbuf_copy_out(pb, f->data);
-		else
+			memdev_offload_finish(e, pb, f);
+		} else
 			memcpy(f->data, bytes, len);
 		if (i == 1)
 			e->st.duplicated++;
@@ -209,6 +234,7 @@ static int memdev_recv(struct netdev *dev, struct pbuf *pb)
 	} else {
 		memcpy(pb->data, f->data, f->len);
 		pb->len = f->len;
+		pb->gso_size = f->gso_size;
 		e->st.rx++;
 		ret = (int)f->len;
 	}
@@ -297,6 +323,7 @@ int memdev_pair_create(struct netdev **a, struct netdev **b, const struct memdev
 	}
 	memdev_set_impairments(&sh->end[0].dev, cfg);
 	sh->end[0].dev.mtu = sh->end[1].dev.mtu = sh->cfg.mtu;
+	sh->end[0].dev.offload = sh->end[1].dev.offload = sh->cfg.offload;
 	*a = &sh->end[0].dev;
 	*b = &sh->end[1].dev;
 	return 0;

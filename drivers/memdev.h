@@ -39,6 +39,9 @@ struct memdev_config {
 	usec_t jitter_usec;     /* plus a uniform 0..jitter_usec per frame (may reorder too) */
 	uint32_t queue_max;     /* frames queued per direction; 0 = MEMDEV_QUEUE_MAX_DEFAULT */
 	uint32_t mtu;           /* netdev mtu of both ends; 0 = 1500 */
+	uint32_t offload;       /* NETDEV_OFF_* of both ends (docs/drivers.md "The offload path"): a
+	                         * TSO super-frame crosses whole, as if the far end's GRO had put
+	                         * it together again, its partial checksum finished on the way */
 };
 
 /* What happened to the frames sent from one end. */
