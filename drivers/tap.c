@@ -19,11 +19,11 @@
 #include "drivers/tap.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
