@@ -181,6 +181,8 @@ struct tcp_conn {
 	} rcv;
 	uint32_t fin_seq;                       /* our FIN's sequence number once sent */
 	uint32_t last_ack_sent;
+	uint32_t snd_sml;                       /* end of the last short segment sent (Minshall's Nagle, Linux snd_sml) */
+	bool sml_valid;                         /* snd_sml has been set */
 
 	/* Negotiated options. */
 	uint16_t mss;                           /* send MSS: payload bytes per segment, options excluded */
