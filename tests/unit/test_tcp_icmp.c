@@ -3,6 +3,7 @@
  * RFC 1122 4.2.3.9, RFC 5927, RFC 1191, as Linux's tcp_v4_err.
  *
  *   frag-needed, MTU 1200        -> MSS 1160, the 1460-byte segment resent at once as 1160 + 300
+ *   then a 2000-byte write     -> 1160 + 840 at once (Nagle, Minshall's variant as Linux)
  *   frag-needed, MTU 300         -> raised to the 552 floor: MSS 512
  *   a new connection to the peer -> SYN-ACK still offers MSS 1460; sends 1160 (path MTU cache)
  *   quoted seq outside [SND.UNA, SND.MAX] -> ignored, OutOfWindowIcmps
@@ -129,11 +130,18 @@ static void test_frag_needed_lowers_mss_and_resends(void **state)
 	assert_int_equal(ts_send(th_sl(h), fd, payload, 2000, 0), 2000);
 	th_poll(h);
 	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1461, h->irs + 1, TH_ANY, NULL, 1160);
-	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 2621, 65535, NULL, NULL, 0);  /* Nagle: the rest after the ACK */
+	/* Nagle in Minshall's variant (Linux): no short segment is unacknowledged, so the tail
+	 * goes at once, without waiting for the ACK of the first. */
 	th_expect(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->iss + 2621, h->irs + 1, TH_ANY, NULL, 840);
+	/* ... but a second short segment waits while that one is in flight. */
+	assert_int_equal(ts_send(th_sl(h), fd, payload, 100, 0), 100);
+	th_poll(h);
+	th_expect_none(h);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 3461, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->iss + 3461, h->irs + 1, TH_ANY, NULL, 100);
 
 	/* The same news again changes nothing (not smaller than what we send). */
-	send_icmp_err(h, ICMP_DEST_UNREACH, ICMP_UNREACH_NEEDFRAG, 1200, h->iss + 2621);
+	send_icmp_err(h, ICMP_DEST_UNREACH, ICMP_UNREACH_NEEDFRAG, 1200, h->iss + 3461);
 	th_expect_none(h);
 	assert_int_equal(th_counter(h, "tcp", "IcmpPmtuIgnored"), 1);
 	th_assert_state(h, h->peer_port, "ESTABLISHED");
