@@ -124,6 +124,12 @@ static void test_frag_needed_lowers_mss_and_resends(void **state)
 	int mss = 0;
 	assert_int_equal(ts_getsockopt(th_sl(h), fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &len), 0);
 	assert_int_equal(mss, 1160);
+	struct tcp_info ti;
+	len = sizeof(ti);
+	assert_int_equal(ts_getsockopt(th_sl(h), fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	assert_int_equal(ti.tcpi_pmtu, 1200);
+	assert_int_equal(ti.tcpi_snd_mss, 1160);
+	assert_int_equal(ti.tcpi_advmss, 1460);      /* what we announce does not change */
 
 	/* Acknowledged; new data is cut at 1160 from now on. */
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1461, 65535, NULL, NULL, 0);
