@@ -95,10 +95,14 @@ static void tcp_icmp_frag_needed(struct tcp_conn *c, uint32_t mtu)
 	struct tcp_layer *tl = c->tl;
 	if (!tl->ip)
 		return;
-	(void)ip_pmtu_learn(tl->ip, c->hn.raddr, mtu);
+	uint32_t before = ip_pmtu_get(tl->ip, c->hn.raddr);
+	uint32_t pmtu = ip_pmtu_learn(tl->ip, c->hn.raddr, mtu);
 	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED) {
 		/* The SYN is small; the MSS is set when the handshake completes, from the cache. */
-		tl->ctr.IcmpPmtuChanged++;
+		if (pmtu < before)
+			tl->ctr.IcmpPmtuChanged++;
+		else
+			tl->ctr.IcmpPmtuIgnored++;
 		return;
 	}
 	uint32_t mss = tcp_icmp_mss_for_path(c);

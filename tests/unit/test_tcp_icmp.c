@@ -5,6 +5,7 @@
  *   frag-needed, MTU 1200        -> MSS 1160, the 1460-byte segment resent at once as 1160 + 300
  *   then a 2000-byte write     -> 1160 + 840 at once (Nagle, Minshall's variant as Linux)
  *   frag-needed, MTU 300         -> raised to the 552 floor: MSS 512
+ *   frag-needed about our SYN   -> the handshake's send MSS comes from the learned path MTU
  *   a new connection to the peer -> SYN-ACK still offers MSS 1460; sends 1160 (path MTU cache)
  *   quoted seq outside [SND.UNA, SND.MAX] -> ignored, OutOfWindowIcmps
  *   port unreachable in SYN-SENT -> connect fails with ECONNREFUSED
@@ -197,6 +198,28 @@ static void test_pmtu_cached_for_next_connection(void **state)
 	assert_int_equal(th_counter(h, "icmp", "pmtu_learned"), 1);
 }
 
+/* A frag-needed about our SYN: nothing to resend, but the handshake's MSS comes from the
+ * learned path MTU (our SYN still offered 1460). */
+static void test_frag_needed_in_syn_sent(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	struct th_seg syn;
+	int fd = th_connect(h, 80, &syn);
+	assert_int_equal(syn.hdr.opts.mss, 1460);
+	send_icmp_err(h, ICMP_DEST_UNREACH, ICMP_UNREACH_NEEDFRAG, 1300, h->iss);
+	th_expect_none(h);
+	assert_int_equal(th_counter(h, "tcp", "IcmpPmtuChanged"), 1);
+	h->irs = 7000;
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->irs, h->iss + 1, 65535, &mss, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(ts_send(sl, fd, payload, 1460, 0), 1460);
+	th_poll(h);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, TH_ANY_OPTS, 1260);
+	th_expect(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->iss + 1261, h->irs + 1, TH_ANY, TH_ANY_OPTS, 200);
+}
+
 /* RFC 5927 4.1: an error quoting a sequence number we have not sent (or that is already
  * acknowledged) is forged or stale: ignored and counted, nothing resent, MSS unchanged. */
 static void test_quoted_seq_out_of_window(void **state)
@@ -387,6 +410,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_frag_needed_lowers_mss_and_resends, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_frag_needed_floor, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_pmtu_cached_for_next_connection, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_frag_needed_in_syn_sent, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_quoted_seq_out_of_window, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_port_unreachable_aborts_connect, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_soft_error_reported_on_timeout, th_setup, th_teardown),
