@@ -23,7 +23,8 @@
  * parameter problem that quote one of our own TCP datagrams (its IP header and at least 8
  * transport bytes) are handed back to stack.c in a struct icmp_err, which passes them to
  * tcp_icmp_error() - the IP layer never calls upward. Source quench is counted and ignored
- * (RFC 6633). Frag-needed (type 3 code 4) also teaches the path MTU cache (RFC 1191, below).
+ * (RFC 6633). The path MTU cache (RFC 1191, at the end) lives here too: TCP records a
+ * frag-needed's MTU with ip_pmtu_learn() once it has matched the error to a connection.
  *
  * Owns nothing but the counters, the bucket and the path MTU cache in struct ip_layer.
  */

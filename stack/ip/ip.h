@@ -4,11 +4,13 @@
  *
  * Who calls it: stack.c hands every IPv4 payload from ether_input() to ipv4_input(), then
  * passes a delivered datagram to icmp_input(), tcp_input(), or, for a protocol nobody
- * handles, icmp_send_unreachable(..., ICMP_UNREACH_PROTOCOL). TCP sends through
+ * handles, icmp_send_unreachable(..., ICMP_UNREACH_PROTOCOL); an ICMP error that
+ * icmp_input() returns in a struct icmp_err goes on to tcp_icmp_error(). TCP sends through
  * ipv4_output(). Below, the IP layer calls link_output_ipv4() with the next hop.
  *
  * What it owns: the reassembly slots (each a large pbuf and a 30 s timer on core->timers),
- * the IP ID counter, the ICMP error rate limiter and the "ip" and "icmp" counters. The
+ * the IP ID counter, the ICMP error rate limiter, the path MTU cache (RFC 1191, filled by
+ * TCP from frag-needed errors) and the "ip" and "icmp" counters. The
  * interface address, prefix, gateway and MTU live in the link layer's config
  * (link->cfg.addr/prefix_len/gateway/mtu): one interface, one place.
  *
