@@ -334,7 +334,9 @@ void tcp_output(struct tcp_conn *c)
 		if (len == 0 && left)
 			goto blocked;
 		if (tl->cfg.gso_max && len == mss && left > mss && !rexmit) {
-			bool nagle_ok = c->opts.nodelay || flight == 0;
+			/* The same Nagle test as below (Minshall's variant) decides the short tail. */
+			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
+			bool nagle_ok = c->opts.nodelay || flight == 0 || !small_out;
 			bool nagle_hold = !(c->flags & TCP_F_PUSH_ONCE) &&
 			                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
 			len = tcp_tso_len(c, mss, left, wnd_room, cwnd, flight, nagle_hold);
@@ -391,7 +393,8 @@ void tcp_output(struct tcp_conn *c)
 		}
 		c->snd.nxt += len + fin;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
-		if (len < mss) {
+		if (len < mss || len % mss) {
+			/* A short segment, or a super-segment whose last piece is short (TSO). */
 			c->snd_sml = c->snd.nxt;
 			c->sml_valid = true;
 		}
