@@ -1,9 +1,10 @@
 /*
  * server.c - the listener and connection table shared by the demo servers (see server.h).
  *
- * Called by the apps' collect/dispatch, which the program's loop calls once per iteration.
+ * The program's loop calls collect/dispatch (through struct app) once per iteration.
  * Owns the listening socket, every accepted connection (a malloc'd app struct beginning
- * with struct conn, freed on close) and two arrays of max_conns pointers.
+ * with struct conn, freed on close) and two arrays of max_conns pointers; for an app made
+ * by server_create(), also the app struct itself (freed by its stop()).
  *
  * The order contract of apps/app.h: dispatch() gets back exactly the entries collect()
  * appended, in the same order, so `polled[i]` names the owner of fds[i]. A connection
@@ -188,4 +189,43 @@ void server_dispatch(struct server *srv, const struct pollfd *fds, int n)
 		else
 			srv->ops->ready(srv, srv->polled[i], fds[i].revents);
 	}
+}
+
+/* struct app's three entries for a server_create() app: state is the struct server. */
+static int server_app_collect(void *state, struct pollfd *fds, int max)
+{
+	return server_collect(state, fds, max);
+}
+
+static void server_app_dispatch(void *state, const struct pollfd *fds, int n)
+{
+	server_dispatch(state, fds, n);
+}
+
+static void server_app_stop(void *state)
+{
+	struct server *srv = state;
+
+	server_destroy(srv);
+	if (srv->ops->stop)
+		srv->ops->stop(srv);
+	free(srv);
+}
+
+struct server *server_create(size_t size, struct net *net, const char *name, uint16_t port,
+			     int backlog, uint32_t max_conns, const struct server_ops *ops)
+{
+	struct server *srv = size >= sizeof(*srv) ? calloc(1, size) : NULL;
+
+	if (!srv) {
+		app_log("%s: out of memory", name);
+		return NULL;
+	}
+	if (server_init(srv, net, name, port, backlog, max_conns, ops) < 0) {
+		free(srv);
+		return NULL;
+	}
+	srv->app = (struct app){ .name = name, .state = srv, .collect = server_app_collect,
+				 .dispatch = server_app_dispatch, .stop = server_app_stop };
+	return srv;
 }
