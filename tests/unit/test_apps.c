@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -212,6 +213,54 @@ static void test_http_get_index(void **state)
 	assert_non_null(strstr(buf, "Connection: close\r\n"));
 	assert_non_null(strstr(buf, "<h1>tapstack</h1>"));
 	assert_int_equal(accept_lines, 1);
+	ts_close(&f->b.sock, fd);
+}
+
+/* The head is assembled piece by piece (apps/http.c, http_set_head): every field exactly,
+ * in order, with the Date in RFC 9110's IMF-fixdate form and lengths from 0 to 2^40. */
+static void test_http_head_exact(void **state)
+{
+	struct fixture *f = *state;
+	const char req[] = "HEAD /bytes/0 HTTP/1.1\r\nHost: x\r\n\r\n"
+			   "HEAD /bytes/1099511627776 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	const char *date_fmt = "%a, %d %b %Y %H:%M:%S GMT";
+	static char buf[2048];
+	char expect[512], date[64], *p, *q;
+	struct tm tm;
+	bool eof;
+	size_t n;
+	int fd = client_connect(f, 80);
+
+	client_send(f, fd, req, sizeof(req) - 1);
+	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
+	buf[n] = '\0';
+	assert_true(eof);
+	/* The Date as sent must parse back as a date; then the whole head must match. */
+	p = strstr(buf, "\r\nDate: ");
+	assert_non_null(p);
+	p += 8;
+	q = strstr(p, "\r\n");
+	assert_non_null(q);
+	assert_true((size_t)(q - p) < sizeof(date));
+	memcpy(date, p, (size_t)(q - p));
+	date[q - p] = '\0';
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(date, date_fmt, &tm);
+	assert_non_null(p);
+	assert_int_equal(*p, '\0');
+	snprintf(expect, sizeof(expect),
+		 "HTTP/1.1 200 OK\r\nServer: tapstack\r\nDate: %s\r\n"
+		 "Content-Type: application/octet-stream\r\nContent-Length: 0\r\n"
+		 "Connection: keep-alive\r\n\r\n",
+		 date);
+	assert_memory_equal(buf, expect, strlen(expect));
+	p = buf + strlen(expect);
+	/* The second answer may fall in the next second: compare around its own Date. */
+	assert_true(strncmp(p, "HTTP/1.1 200 OK\r\nServer: tapstack\r\nDate: ", 41) == 0);
+	q = strstr(p, "GMT\r\n");
+	assert_non_null(q);
+	assert_string_equal(q, "GMT\r\nContent-Type: application/octet-stream\r\n"
+			       "Content-Length: 1099511627776\r\nConnection: close\r\n\r\n");
 	ts_close(&f->b.sock, fd);
 }
 
@@ -535,6 +584,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_http_get_index, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_pipelining, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_head_exact, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_bytes_to_a_slow_reader, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_413_then_close, fixture_setup,
