@@ -14,6 +14,7 @@
 #include "apps/server.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,16 @@ void server_destroy(struct server *srv)
 	srv->listen_fd = -1;
 }
 
+/* "10.0.0.1:53422" for log lines. */
+static const char *server_peer_str(const struct conn *c, char *buf, size_t size)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &c->peer.sin_addr, ip, sizeof(ip));
+	snprintf(buf, size, "%s:%u", ip, ntohs(c->peer.sin_port));
+	return buf;
+}
+
 /* Closes connections whose deadline passed. Runs at most once a second: a full scan is
  * then cheap next to the poll of every connection the loop does anyway. */
 static void server_sweep(struct server *srv)
@@ -96,8 +107,13 @@ static void server_sweep(struct server *srv)
 	for (i = srv->nconns; i-- > 0;) {
 		struct conn *c = srv->active[i];
 
-		if (c->deadline && c->deadline <= srv->now)
+		char peer[INET_ADDRSTRLEN + 8];
+
+		if (c->deadline && c->deadline <= srv->now) {
+			app_log("%s: closing %s, its deadline passed", srv->name,
+				server_peer_str(c, peer, sizeof(peer)));
 			server_conn_close(srv, c);
+		}
 	}
 }
 
@@ -141,7 +157,7 @@ static void server_accept(struct server *srv)
 	for (i = 0; i < SERVER_ACCEPT_BATCH && srv->nconns < srv->max_conns; i++) {
 		struct sockaddr_in peer;
 		struct conn *c;
-		char ip[INET_ADDRSTRLEN];
+		char name[INET_ADDRSTRLEN + 8];
 		int fd;
 
 		memset(&peer, 0, sizeof(peer));
@@ -167,8 +183,7 @@ static void server_accept(struct server *srv)
 		c->peer = peer;
 		c->index = srv->nconns;
 		srv->active[srv->nconns++] = c;
-		inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
-		app_log("%s: accept() returned %s:%u", srv->name, ip, ntohs(peer.sin_port));
+		app_log("%s: accept() returned %s", srv->name, server_peer_str(c, name, sizeof(name)));
 		if (srv->ops->opened)
 			srv->ops->opened(srv, c);
 		/* The request may already be here (the stack keeps data that arrives before
