@@ -52,8 +52,6 @@ static const struct server_ops discard_ops = {
 
 struct app *discard_app_create(struct net *net, uint16_t port, int backlog)
 {
-	struct server *srv = server_create(sizeof(struct discard), net, "discard", port, backlog,
-					   APP_MAX_CONNS_DEFAULT, &discard_ops);
-
-	return srv ? &srv->app : NULL;
+	return server_create(sizeof(struct discard), net, "discard", port, backlog,
+			     APP_MAX_CONNS_DEFAULT, &discard_ops);
 }

@@ -110,8 +110,6 @@ static const struct server_ops echo_ops = {
 
 struct app *echo_app_create(struct net *net, uint16_t port, int backlog)
 {
-	struct server *srv = server_create(sizeof(struct server), net, "echo", port, backlog,
-					   APP_MAX_CONNS_DEFAULT, &echo_ops);
-
-	return srv ? &srv->app : NULL;
+	return server_create(sizeof(struct server), net, "echo", port, backlog,
+			     APP_MAX_CONNS_DEFAULT, &echo_ops);
 }

@@ -551,6 +551,7 @@ static const struct server_ops http_ops = {
 struct app *http_app_create(struct net *net, uint16_t port, const char *dir, int backlog)
 {
 	int dir_fd = -1;
+	struct app *app;
 	struct http *h;
 
 	/* The directory first, so a bad one fails before anything listens. */
@@ -561,14 +562,15 @@ struct app *http_app_create(struct net *net, uint16_t port, const char *dir, int
 			return NULL;
 		}
 	}
-	h = (struct http *)server_create(sizeof(*h), net, "http", port, backlog,
-					 APP_MAX_CONNS_DEFAULT, &http_ops);
-	if (!h) {
+	app = server_create(sizeof(*h), net, "http", port, backlog, APP_MAX_CONNS_DEFAULT,
+			    &http_ops);
+	if (!app) {
 		if (dir_fd >= 0)
 			close(dir_fd);
 		return NULL;
 	}
+	h = app->state;
 	h->dir_fd = dir_fd;
 	http_bytes_fill(h->pattern, 0, sizeof(h->pattern));
-	return &h->srv.app;
+	return app;
 }

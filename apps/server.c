@@ -227,8 +227,8 @@ static void server_app_stop(void *state)
 	free(srv);
 }
 
-struct server *server_create(size_t size, struct net *net, const char *name, uint16_t port,
-			     int backlog, uint32_t max_conns, const struct server_ops *ops)
+struct app *server_create(size_t size, struct net *net, const char *name, uint16_t port,
+			  int backlog, uint32_t max_conns, const struct server_ops *ops)
 {
 	struct server *srv = size >= sizeof(*srv) ? calloc(1, size) : NULL;
 
@@ -242,5 +242,5 @@ struct server *server_create(size_t size, struct net *net, const char *name, uin
 	}
 	srv->app = (struct app){ .name = name, .state = srv, .collect = server_app_collect,
 				 .dispatch = server_app_dispatch, .stop = server_app_stop };
-	return srv;
+	return &srv->app;
 }

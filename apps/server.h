@@ -81,9 +81,10 @@ struct server {
  * A whole server app: allocates `size` zeroed bytes (the app's struct, which begins with
  * struct server), opens the listener and fills in srv->app so the program's loop drives it
  * through server_collect/server_dispatch, and its stop() closes everything, calls
- * ops->stop and frees the struct. Returns NULL on failure (logged with app_log).
+ * ops->stop and frees the struct. Returns &srv->app, whose state is the app's struct, or
+ * NULL on failure (logged with app_log).
  */
-struct server *server_create(size_t size, struct net *net, const char *name, uint16_t port,
+struct app *server_create(size_t size, struct net *net, const char *name, uint16_t port,
 			     int backlog, uint32_t max_conns, const struct server_ops *ops);
 /* Opens the listener on 0.0.0.0:port, for a struct server the caller owns (server_create
  * uses it; so do tests). Returns 0 or -errno (logged with app_log). */

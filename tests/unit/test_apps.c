@@ -173,6 +173,17 @@ static size_t client_recv(struct fixture *f, int fd, void *buf, size_t want, boo
 	return got;
 }
 
+/* Reads everything up to the server's end of stream (which must come) as a string. */
+static size_t client_recv_to_eof(struct fixture *f, int fd, char *buf, size_t cap)
+{
+	bool eof;
+	size_t n = client_recv(f, fd, buf, cap - 1, &eof);
+
+	buf[n] = '\0';
+	assert_true(eof);
+	return n;
+}
+
 /* Reads until the bytes received so far contain `needle` (NUL-terminated in buf). */
 static size_t client_recv_until(struct fixture *f, int fd, char *buf, size_t cap,
 				const char *needle)
@@ -201,14 +212,10 @@ static void test_http_get_index(void **state)
 	struct fixture *f = *state;
 	const char req[] = "GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nConnection: close\r\n\r\n";
 	static char buf[8192];
-	bool eof;
-	size_t n;
 	int fd = client_connect(f, 80);
 
 	client_send(f, fd, req, sizeof(req) - 1);
-	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
-	buf[n] = '\0';
-	assert_true(eof); /* Connection: close honoured */
+	client_recv_to_eof(f, fd, buf, sizeof(buf)); /* Connection: close honoured */
 	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
 	assert_non_null(strstr(buf, "Connection: close\r\n"));
 	assert_non_null(strstr(buf, "<h1>tapstack</h1>"));
@@ -227,14 +234,10 @@ static void test_http_head_exact(void **state)
 	static char buf[2048];
 	char expect[512], date[64], *p, *q;
 	struct tm tm;
-	bool eof;
-	size_t n;
 	int fd = client_connect(f, 80);
 
 	client_send(f, fd, req, sizeof(req) - 1);
-	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
-	buf[n] = '\0';
-	assert_true(eof);
+	client_recv_to_eof(f, fd, buf, sizeof(buf));
 	/* The Date as sent must parse back as a date; then the whole head must match. */
 	p = strstr(buf, "\r\nDate: ");
 	assert_non_null(p);
@@ -351,16 +354,12 @@ static void test_http_413_then_close(void **state)
 	struct fixture *f = *state;
 	static char req[HTTP_HEAD_MAX_BYTES + 100];
 	static char buf[4096];
-	bool eof;
-	size_t n;
 	int fd = client_connect(f, 80);
 
 	memset(req, 'a', sizeof(req));
 	memcpy(req, "GET / HTTP/1.1\r\nX: ", 19);
 	client_send(f, fd, req, sizeof(req));
-	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
-	buf[n] = '\0';
-	assert_true(eof);
+	client_recv_to_eof(f, fd, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 413 "));
 	assert_non_null(strstr(buf, "Connection: close\r\n"));
 	ts_close(&f->b.sock, fd);
@@ -375,8 +374,6 @@ static void test_http_files(void **state)
 	static char buf[4096];
 	struct app *files;
 	FILE *fp;
-	bool eof;
-	size_t n;
 	int fd;
 
 	assert_non_null(mkdtemp(dir));
@@ -404,9 +401,7 @@ static void test_http_files(void **state)
 	assert_non_null(strstr(buf, "Content-Length: 18\r\n"));
 	assert_non_null(strstr(buf, "\r\n\r\nhello from a file\n"));
 	client_send(f, fd, "GET /escape.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 56);
-	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
-	buf[n] = '\0';
-	assert_true(eof);
+	client_recv_to_eof(f, fd, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 404 Not Found\r\n"));
 	assert_null(strstr(buf, "secret"));
 	ts_close(&f->b.sock, fd);
