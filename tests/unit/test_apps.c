@@ -26,11 +26,10 @@
 #include "apps/http_parse.h"
 #include "apps/server.h"
 #include "apps/servers.h"
-#include "drivers/memdev.h"
+#include "helpers/stack_pair.h"
 #include "stack.h"
 
-#define SERVER_IP 0x0a000002u
-#define CLIENT_IP 0x0a000001u
+#define SERVER_IP STACK_PAIR_A_IP
 #define MAX_ROUNDS 200000 /* 200 s of fake time: far more than any exchange here needs */
 
 /* app_log is the program's (apps/app.h): here it counts accept lines. */
@@ -53,20 +52,10 @@ struct fixture {
 static int fixture_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct stack_config ca, cb;
-	struct netdev *da, *db;
 
 	assert_non_null(f);
-	assert_int_equal(memdev_pair_create(&da, &db, NULL), 0);
-	stack_config_default(&ca);
-	stack_config_default(&cb);
-	ca.link.addr = SERVER_IP;
-	cb.link.addr = CLIENT_IP;
-	cb.link.mac[5] ^= 0x01;
-	cb.seed = 7;
 	f->now = USEC_PER_SEC;
-	assert_int_equal(stack_init(&f->a, &ca, da, f->now), 0);
-	assert_int_equal(stack_init(&f->b, &cb, db, f->now), 0);
+	stack_pair_init(&f->a, &f->b, f->now);
 	f->net.sl = stack_sockets(&f->a);
 	f->apps[f->napps++] = http_app_create(&f->net, 80, NULL, 16);
 	f->apps[f->napps++] = echo_app_create(&f->net, 7, 16);
