@@ -40,7 +40,8 @@ struct conn {
 	int fd;
 	uint32_t index;            /* position in server.active (owned by server.c) */
 	struct sockaddr_in peer;
-	time_t deadline;           /* monotonic seconds; 0 = none. Past it, the server closes it. */
+	time_t deadline;           /* monotonic seconds; 0 = none. Past it, the server closes it
+				    * (checked in server_collect, see APP_WAKE_INTERVAL_MS) */
 };
 
 struct server;

@@ -324,8 +324,8 @@ int main(int argc, char **argv)
 			n += counts[i];
 		}
 		kwait_sync(&w, fds, n);
-		/* 1 s at most, so idle deadlines are swept even when nothing happens. */
-		r = kwait_wait(&w, fds, 1000);
+		/* Bounded, so the apps' deadlines are checked even when nothing happens. */
+		r = kwait_wait(&w, fds, APP_WAKE_INTERVAL_MS);
 		if (r < 0) {
 			if (r == -EINTR)
 				continue;
