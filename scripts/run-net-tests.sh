@@ -12,8 +12,13 @@ fi
 passed=0 failed=0
 for t in "$@"; do
 	echo "--- $t"
-	out=$(timeout 600 bash "$t" 2>&1)
+	# Output to a file, not a pipe: a straggler a script left behind (which it should not)
+	# must not hold the runner until it exits.
+	log=$(mktemp)
+	timeout 600 bash "$t" >"$log" 2>&1 </dev/null
 	rc=$?
+	out=$(cat "$log")
+	rm -f "$log"
 	printf '%s\n' "$out"
 	p=$(printf '%s\n' "$out" | grep -c '^PASS' || true)
 	f=$(printf '%s\n' "$out" | grep -c '^FAIL' || true)

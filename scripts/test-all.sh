@@ -12,7 +12,9 @@ summaries=()
 for target in "$@"; do
 	log=build/test-$target.log
 	echo "=== make $target"
-	make --no-print-directory "$target" 2>&1 | tee "$log"
+	t0=$(date +%s)
+	# Builds in parallel on every core (the runners themselves run one test at a time).
+	make --no-print-directory -j"$(nproc)" "$target" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
@@ -28,7 +30,7 @@ for target in "$@"; do
 	fi
 	total_p=$((total_p + p))
 	total_f=$((total_f + f))
-	summaries+=("$(printf '%-16s %s' "$target:" "$line")")
+	summaries+=("$(printf '%-16s %s  [%ss]' "$target:" "$line" "$(($(date +%s) - t0))")")
 done
 echo
 echo "=== summary"

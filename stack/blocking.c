@@ -114,6 +114,23 @@ void blocking_stop(struct blocking_stack *b)
 }
 
 /*
+ * The simple wrappers are one line: `return blocking_leave(b, ts_x(blocking_enter(b), ...));`.
+ * A function's arguments are all evaluated before it is called, so the lock is taken
+ * (blocking_enter), the ts_* call runs, and only then is the lock released (blocking_leave).
+ */
+static struct socket_layer *blocking_enter(struct blocking_stack *b)
+{
+	pthread_mutex_lock(&b->lock);
+	return &b->s->sock;
+}
+
+static int blocking_leave(struct blocking_stack *b, int rc)
+{
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+/*
  * With the lock held: whether a call that returned -EAGAIN on fd should wait. Only sockets
  * in blocking mode wait, and only when the caller did not pass MSG_DONTWAIT.
  */
@@ -135,32 +152,17 @@ static void blocking_wait_for(struct blocking_stack *b, int fd, short events)
 
 int blocking_socket(struct blocking_stack *b, int domain, int type, int protocol)
 {
-	int rc;
-
-	pthread_mutex_lock(&b->lock);
-	rc = ts_socket(&b->s->sock, domain, type, protocol);
-	pthread_mutex_unlock(&b->lock);
-	return rc;
+	return blocking_leave(b, ts_socket(blocking_enter(b), domain, type, protocol));
 }
 
 int blocking_bind(struct blocking_stack *b, int fd, const struct sockaddr_in *addr)
 {
-	int rc;
-
-	pthread_mutex_lock(&b->lock);
-	rc = ts_bind(&b->s->sock, fd, addr);
-	pthread_mutex_unlock(&b->lock);
-	return rc;
+	return blocking_leave(b, ts_bind(blocking_enter(b), fd, addr));
 }
 
 int blocking_listen(struct blocking_stack *b, int fd, int backlog)
 {
-	int rc;
-
-	pthread_mutex_lock(&b->lock);
-	rc = ts_listen(&b->s->sock, fd, backlog);
-	pthread_mutex_unlock(&b->lock);
-	return rc;
+	return blocking_leave(b, ts_listen(blocking_enter(b), fd, backlog));
 }
 
 int blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags)
@@ -239,11 +241,8 @@ ssize_t blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, i
 
 int blocking_shutdown(struct blocking_stack *b, int fd, int how)
 {
-	int rc;
+	int rc = blocking_leave(b, ts_shutdown(blocking_enter(b), fd, how));
 
-	pthread_mutex_lock(&b->lock);
-	rc = ts_shutdown(&b->s->sock, fd, how);
-	pthread_mutex_unlock(&b->lock);
 	blocking_wake(b);
 	return rc;
 }
@@ -264,33 +263,18 @@ int blocking_close(struct blocking_stack *b, int fd)
 int blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,
 			socklen_t len)
 {
-	int rc;
-
-	pthread_mutex_lock(&b->lock);
-	rc = ts_setsockopt(&b->s->sock, fd, level, name, val, len);
-	pthread_mutex_unlock(&b->lock);
-	return rc;
+	return blocking_leave(b, ts_setsockopt(blocking_enter(b), fd, level, name, val, len));
 }
 
 int blocking_getsockopt(struct blocking_stack *b, int fd, int level, int name, void *val,
 			socklen_t *len)
 {
-	int rc;
-
-	pthread_mutex_lock(&b->lock);
-	rc = ts_getsockopt(&b->s->sock, fd, level, name, val, len);
-	pthread_mutex_unlock(&b->lock);
-	return rc;
+	return blocking_leave(b, ts_getsockopt(blocking_enter(b), fd, level, name, val, len));
 }
 
 int blocking_set_nonblock(struct blocking_stack *b, int fd, bool on)
 {
-	int rc;
-
-	pthread_mutex_lock(&b->lock);
-	rc = ts_set_nonblock(&b->s->sock, fd, on);
-	pthread_mutex_unlock(&b->lock);
-	return rc;
+	return blocking_leave(b, ts_set_nonblock(blocking_enter(b), fd, on));
 }
 
 int blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms)

@@ -12,6 +12,8 @@ void timer_heap_init(struct timer_heap *h)
 {
 	h->v = NULL;
 	h->n = h->cap = 0;
+	h->reserved = h->reserved_armed = 0;
+	h->max = 0;
 }
 
 void timer_heap_destroy(struct timer_heap *h)
@@ -19,13 +21,16 @@ void timer_heap_destroy(struct timer_heap *h)
 	for (uint32_t i = 0; i < h->n; i++)
 		h->v[i]->heap_idx = TIMER_NOT_ARMED;
 	free(h->v);
+	uint32_t max = h->max;
 	timer_heap_init(h);
+	h->max = max;
 }
 
 void timer_init(struct timer *t, timer_fn fn)
 {
 	t->deadline = USEC_NEVER;
 	t->heap_idx = TIMER_NOT_ARMED;
+	t->reserved = false;
 	t->fn = fn;
 }
 
@@ -76,6 +81,60 @@ static void heap_remove_at(struct timer_heap *h, uint32_t i)
 		sift_up(h, last->heap_idx);
 	}
 	t->heap_idx = TIMER_NOT_ARMED;
+	if (t->reserved)
+		h->reserved_armed--;
+}
+
+/* Makes room for `need` slots: doubling, never past h->max. */
+static int heap_grow(struct timer_heap *h, uint32_t need)
+{
+	if (h->max && need > h->max)
+		return -ENOMEM;
+	if (need <= h->cap)
+		return 0;
+	uint32_t cap = h->cap ? h->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	if (h->max && cap > h->max)
+		cap = h->max;
+	if (cap < need)
+		return -ENOMEM;
+	struct timer **v = realloc(h->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	h->v = v;
+	h->cap = cap;
+	return 0;
+}
+
+/* Slots the heap must hold: unreserved armed timers plus every reserved one. */
+static uint32_t heap_committed(const struct timer_heap *h)
+{
+	return h->n - h->reserved_armed + h->reserved;
+}
+
+int timer_reserve(struct timer_heap *h, struct timer *t)
+{
+	if (t->reserved)
+		return 0;
+	/* An armed unreserved timer is already counted in n: it just changes column. */
+	uint32_t need = heap_committed(h) + (timer_armed(t) ? 0 : 1);
+	if (heap_grow(h, need))
+		return -ENOMEM;
+	t->reserved = true;
+	h->reserved++;
+	if (timer_armed(t))
+		h->reserved_armed++;
+	return 0;
+}
+
+void timer_unreserve(struct timer_heap *h, struct timer *t)
+{
+	timer_cancel(h, t);
+	if (!t->reserved)
+		return;
+	t->reserved = false;
+	h->reserved--;
 }
 
 int timer_arm(struct timer_heap *h, struct timer *t, usec_t deadline)
@@ -87,15 +146,13 @@ int timer_arm(struct timer_heap *h, struct timer *t, usec_t deadline)
 		sift_up(h, t->heap_idx);
 		return 0;
 	}
-	if (h->n == h->cap) {
-		uint32_t cap = h->cap ? h->cap * 2 : 64;
-		struct timer **v = realloc(h->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		h->v = v;
-		h->cap = cap;
-	}
+	/* A reserved timer's slot is already counted; anything else needs one more free slot
+	 * beyond the reservations (so it can never take a reserved timer's place). */
+	if (!t->reserved && heap_grow(h, heap_committed(h) + 1))
+		return -ENOMEM;
 	t->deadline = deadline;
+	if (t->reserved)
+		h->reserved_armed++;
 	heap_set(h, h->n++, t);
 	sift_up(h, h->n - 1);
 	return 0;

@@ -27,12 +27,23 @@ typedef void (*timer_fn)(struct timer *t, usec_t now);
 struct timer {
 	usec_t deadline;
 	uint32_t heap_idx;  /* position in the heap, TIMER_NOT_ARMED when idle */
+	bool reserved;      /* holds a slot (timer_reserve): arming it never fails */
 	timer_fn fn;
 };
 
+/*
+ * Reservations: an owner that must not lose a deadline (a TCP connection that would never
+ * retransmit, a TIME-WAIT entry that would never be freed) reserves its timers when it is
+ * created, where failing is simple (refuse the object). The heap then keeps
+ * cap >= (armed timers without a reservation) + (reserved timers, armed or not), so arming
+ * a reserved timer never needs to grow the array.
+ */
 struct timer_heap {
 	struct timer **v;
 	uint32_t n, cap;
+	uint32_t reserved;        /* timers holding a reservation */
+	uint32_t reserved_armed;  /* ... of which armed (they are among the n) */
+	uint32_t max;             /* most slots that may be committed; 0 = no limit (a knob, and how tests make growth fail) */
 };
 
 void timer_heap_init(struct timer_heap *h);
@@ -47,6 +58,11 @@ static inline bool timer_armed(const struct timer *t)
 
 /* (Re)arm t for the absolute deadline. -ENOMEM if the heap cannot grow (t stays as it was). */
 int timer_arm(struct timer_heap *h, struct timer *t, usec_t deadline);
+/* Promises t a slot: until timer_unreserve(), timer_arm(t) cannot fail. -ENOMEM when the
+ * heap cannot grow (nothing changes). Reserving a reserved timer is a no-op. */
+int timer_reserve(struct timer_heap *h, struct timer *t);
+/* Cancels t and gives its slot back. Harmless if t holds no reservation. */
+void timer_unreserve(struct timer_heap *h, struct timer *t);
 /* Disarm t; harmless if it is not armed. */
 void timer_cancel(struct timer_heap *h, struct timer *t);
 /* The earliest deadline, or USEC_NEVER. */

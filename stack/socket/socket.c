@@ -123,13 +123,23 @@ int ts_socket(struct socket_layer *sl, int domain, int type, int protocol)
 	return fd;
 }
 
-int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
+/* The checks bind() and connect() begin with: NULL and *err = -EBADF for a bad descriptor,
+ * or bad_family for a missing or non-AF_INET address (Linux: EINVAL from bind, EAFNOSUPPORT
+ * from connect). */
+static struct ts_sock *ts_get_with_addr(struct socket_layer *sl, int fd, const struct sockaddr_in *addr,
+                                        int bad_family, int *err)
 {
 	struct ts_sock *s = ts_get(sl, fd);
+	*err = !s ? -EBADF : !addr || addr->sin_family != AF_INET ? bad_family : 0;
+	return *err ? NULL : s;
+}
+
+int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
+{
+	int err;
+	struct ts_sock *s = ts_get_with_addr(sl, fd, addr, -EINVAL, &err);
 	if (!s)
-		return -EBADF;
-	if (!addr || addr->sin_family != AF_INET)
-		return -EINVAL;
+		return err;
 	if (s->bound || s->kind != TS_NEW)
 		return -EINVAL;
 	uint32_t a = ntohl(addr->sin_addr.s_addr);
@@ -210,11 +220,10 @@ int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int fla
 
 int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_get_with_addr(sl, fd, addr, -EAFNOSUPPORT, &err);
 	if (!s)
-		return -EBADF;
-	if (!addr || addr->sin_family != AF_INET)
-		return -EAFNOSUPPORT;
+		return err;
 	if (s->kind == TS_LISTENER)
 		return -EISCONN;
 	if (s->kind == TS_CONN) {
@@ -231,7 +240,6 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		s->conn = NULL;
 		s->kind = TS_NEW;
 	}
-	int err = 0;
 	struct tcp_conn *c = tcp_connect(sl->tcp, s->laddr, s->lport, ntohl(addr->sin_addr.s_addr),
 	                                 ntohs(addr->sin_port), &s->opts, &err);
 	if (!c)

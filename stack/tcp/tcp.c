@@ -231,11 +231,11 @@ void tcp_destroy(struct tcp_layer *tl)
 			n->hashed = false;
 			if (n->kind == TCP_HK_REQ) {
 				struct tcp_req *r = container_of(n, struct tcp_req, hn);
-				timer_cancel(&tl->core->timers, &r->timer);
+				timer_unreserve(&tl->core->timers, &r->timer);
 				free(r);
 			} else if (n->kind == TCP_HK_TW) {
 				struct tcp_tw *tw = container_of(n, struct tcp_tw, hn);
-				timer_cancel(&tl->core->timers, &tw->timer);
+				timer_unreserve(&tl->core->timers, &tw->timer);
 				free(tw);
 			}
 			n = next;
@@ -244,6 +244,7 @@ void tcp_destroy(struct tcp_layer *tl)
 	}
 	while (tl->all)
 		tcp_conn_free(tl->all);
+	tcp_req_pool_destroy(tl);
 	for (uint32_t i = 0; tl->listeners.b && i <= tl->listeners.mask; i++) {
 		struct tcp_hnode *n = tl->listeners.b[i];
 		while (n) {
@@ -334,12 +335,25 @@ void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o)
 	o->sndbuf = tl->cfg.wmem_default;
 }
 
+/*
+ * One allocation per connection (an active open, or the final ACK of a handshake), never per
+ * segment: a SYN flood fills the SYN queue's recycled entries (tcp_listen.c), not this. The
+ * three timers reserve their heap slots here, where refusing is simple (NULL: the caller
+ * counts and drops), so that arming them later cannot fail mid-segment and leave a
+ * connection that never retransmits or never ends.
+ */
 struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts *o)
 {
 	struct tcp_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->tl = tl;
+	tcp_conn_timers_init(c);
+	if (tcp_conn_timers_reserve(c)) {
+		tl->ctr.NoTimerSlot++;
+		free(c);
+		return NULL;
+	}
 	c->hn.kind = TCP_HK_CONN;
 	c->state = TCPS_CLOSED;
 	c->opts = *o;
@@ -352,7 +366,6 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 	c->rto_us = tl->cfg.rto_init_ms * 1000u;
 	c->ssthresh = UINT32_MAX;
 	c->quickack = TCP_MAX_QUICKACKS;
-	tcp_conn_timers_init(c);
 	c->all_next = tl->all;
 	if (tl->all)
 		tl->all->all_prev = c;
@@ -364,7 +377,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 void tcp_conn_free(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
-	tcp_conn_timers_cancel(c);
+	tcp_conn_timers_release(c);
 	tcp_hash_remove(&tl->conns, &c->hn);
 	if (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)
 		tl->ctr.CurrEstab--;
@@ -417,40 +430,66 @@ void tcp_conn_abort(struct tcp_conn *c, int err)
 	tcp_conn_done(c);
 }
 
+/*
+ * A TIME-WAIT entry: one small allocation per connection that closes into TIME-WAIT (not
+ * per segment), at most cfg.max_tw_buckets of them. Its timer holds a heap reservation
+ * taken here, so re-arming it (a retransmitted FIN, tcp_input.c) cannot fail and every
+ * entry is freed when its 2 MSL end.
+ */
+static struct tcp_tw *tcp_tw_alloc(struct tcp_layer *tl)
+{
+	if (tl->ntw >= tl->cfg.max_tw_buckets)
+		return NULL;
+	struct tcp_tw *tw = calloc(1, sizeof(*tw));
+	if (!tw)
+		return NULL;
+	timer_init(&tw->timer, tcp_tw_timer_fire);
+	if (timer_reserve(&tl->core->timers, &tw->timer)) {
+		free(tw);
+		return NULL;
+	}
+	tw->tl = tl;
+	tl->ntw++;
+	return tw;
+}
+
+void tcp_tw_free(struct tcp_tw *tw)
+{
+	struct tcp_layer *tl = tw->tl;
+	timer_unreserve(&tl->core->timers, &tw->timer);
+	tcp_hash_remove(&tl->conns, &tw->hn);
+	tl->ntw--;
+	free(tw);
+}
+
 /* RFC 9293 3.10.7.4 (TIME-WAIT): the TCB shrinks to a struct tcp_tw held for 2*MSL. */
 void tcp_enter_time_wait(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
-	struct tcp_tw *tw = NULL;
 
 	tcp_set_state(c, TCPS_TIME_WAIT);
-	/* Bounded like Linux's tcp_max_tw_buckets: past it the connection just closes. */
-	if (tl->ntw < tl->cfg.max_tw_buckets)
-		tw = calloc(1, sizeof(*tw));
-	else
+	/* Linux's tcp_time_wait: without an entry (over tcp_max_tw_buckets, or no memory) the
+	 * connection just closes, counted as TCPTimeWaitOverflow in both cases. */
+	struct tcp_tw *tw = tcp_tw_alloc(tl);
+	if (!tw) {
 		tl->ctr.TimeWaitOverflow++;
-	if (tw) {
-		tl->ntw++;
+	} else {
 		tl->ctr.TimeWaitCreated++;
-	}
-	if (tw) {
 		tw->hn = c->hn;
 		tw->hn.kind = TCP_HK_TW;
 		tw->hn.hashed = false;
-		tw->tl = tl;
 		tw->snd_nxt = c->snd.nxt;
 		tw->rcv_nxt = c->rcv.nxt;
 		tw->ts_recent = c->ts_recent;
 		tw->ts_offset = c->ts_offset;
 		tw->ts_ok = c->ts_ok;
 		tw->rcv_wnd = (uint16_t)(c->rcv.wnd >> c->rcv_wscale > 65535 ? 65535 : c->rcv.wnd >> c->rcv_wscale);
-		timer_init(&tw->timer, tcp_tw_timer_fire);
 	}
 	/* The connection object goes (the socket sees CLOSED); the small entry takes its place. */
 	tcp_hash_remove(&tl->conns, &c->hn);
 	if (tw) {
 		tcp_hash_insert(&tl->conns, &tw->hn);
-		timer_arm(&tl->core->timers, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
+		tcp_timer_arm(tl, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
 	}
 	c->state = TCPS_CLOSED; /* no log line: TIME-WAIT lives on in tw */
 	tcp_conn_timers_cancel(c);
@@ -464,7 +503,8 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 
 /* ---- input demultiplexer ---- */
 
-/* Fills seg from pb; 0, or the counter to bump on a malformed segment. */
+/* Fills seg from pb; NULL, or the counter to bump on a malformed segment. Does not take pb:
+ * the caller still owns it (seg->pb points at it on success). */
 static uint64_t *tcp_seg_parse(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx, struct tcp_seg *seg)
 {
 	int rc = tcp_hdr_parse(pb->data, pb->len, &seg->h);
@@ -496,6 +536,8 @@ static uint64_t *tcp_seg_parse(struct tcp_layer *tl, struct pbuf *pb, const stru
 	return NULL;
 }
 
+/* One received segment (tcp.h). Takes ownership of pb: it is freed here on a drop, or handed
+ * on as seg.pb to the owner's input function, which frees it or keeps it out of order. */
 void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx)
 {
 	struct tcp_seg seg;

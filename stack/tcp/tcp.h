@@ -64,6 +64,10 @@ struct tcp_config {
 };
 
 void tcp_config_default(struct tcp_config *cfg);
+/* How long a connection retransmits before giving up with ETIMEDOUT, for a limit of
+ * `boundary` retries (retries2 or orphan_retries), as Linux's tcp_model_timeout: the time
+ * that many RTO expiries take from rto_min_ms doubling up to rto_max_ms (924.6 s for 15). */
+usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 
 /* Counters like `netstat -s` (group "tcp"): the RFC 4022 MIB names, then drop reasons. */
 #define TCP_COUNTERS(X)                                                                            \
@@ -81,7 +85,7 @@ void tcp_config_default(struct tcp_config *cfg);
 	X(RtoExpired) X(Timeouts) X(PersistProbes) X(KeepaliveProbes) X(AbortOnClose)              \
 	X(AbortOnData) X(AbortOnLinger) X(AbortOnTimeout) X(TimeWaitCreated) X(TimeWaitExpired)   \
 	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)             \
-	X(DeferAcceptDrop) X(TimeWaitOverflow)
+	X(DeferAcceptDrop) X(TimeWaitOverflow) X(NoTimerSlot) X(TimerArmFailed)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -109,6 +113,10 @@ struct tcp_layer {
 	uint16_t *port_refs;         /* explicit bind()s per local port (65536 entries) */
 	uint32_t nconns;             /* full connections alive (for ss and leak checks) */
 	uint32_t ntw;                /* TIME-WAIT entries */
+	/* Recycled SYN-queue entries (tcp_listen.c): a SYN flood allocates nothing per packet. */
+	struct tcp_req *req_free;    /* free list, linked through qnext */
+	uint32_t req_alloc;          /* entries allocated: in SYN queues plus on the free list */
+	uint32_t req_limit;          /* sum of the listeners' SYN queue limits: the pool's bound */
 	/* RFC 5961 7: one global budget of challenge ACKs per second, as Linux. */
 	usec_t challenge_stamp;
 	uint32_t challenge_count;

@@ -422,7 +422,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 }
 
 /* What an out-of-order pbuf costs: a small pbuf pins its whole 2 KiB whatever it holds; a
- * large one (a reassembled or GRO datagram) about its payload. */
+ * large one (a reassembled or GRO datagram) about its payload. Only reads pb. */
 static uint32_t tcp_ooo_charge(const struct pbuf *pb)
 {
 	return pb->cap <= PBUF_SMALL_CAP ? pb->cap : pb->len + 512u;
@@ -454,7 +454,8 @@ static bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 	return moved;
 }
 
-/* Keeps an out-of-order segment (sorted by seq, bounded, duplicates dropped). */
+/* Keeps an out-of-order segment (sorted by seq, bounded, duplicates dropped). When it is
+ * kept, the queue owns seg->pb and seg->pb becomes NULL; otherwise the caller still owns it. */
 static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin)
 {
 	struct tcp_layer *tl = c->tl;
@@ -678,6 +679,8 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 	return TCP_IN_CONT;
 }
 
+/* One segment for a connection. Takes ownership of seg->pb: freed here unless the
+ * out-of-order queue keeps it. */
 void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
 {
 	/* RFC 7323 2.3: the window field of a non-SYN segment is scaled (done in tcp_ack). */
@@ -713,16 +716,14 @@ void tcp_rcv_window_update(struct tcp_conn *c)
 
 /* ---- 3.10.7.4 TIME-WAIT, on the small entry ---- */
 
+/* Takes ownership of seg->pb: freed here, or handed on to tcp_listen_input (a new SYN). */
 void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 {
 	struct tcp_layer *tl = tw->tl;
 
 	if (seg->flags & TCP_FLAG_RST) {
 		/* Linux (tcp_rfc1337 = 0) lets a RST end TIME-WAIT early. */
-		timer_cancel(&tl->core->timers, &tw->timer);
-		tcp_hash_remove(&tl->conns, &tw->hn);
-		tl->ntw--;
-		free(tw);
+		tcp_tw_free(tw);
 		goto out;
 	}
 	if ((seg->flags & TCP_FLAG_SYN) && !(seg->flags & TCP_FLAG_ACK)) {
@@ -732,10 +733,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 		             (tw->ts_ok && seg->h.opts.has_ts && seq_gt(seg->h.opts.ts_val, tw->ts_recent));
 		struct tcp_listener *l = tcp_listener_lookup(tl, seg->dst, seg->h.dport);
 		if (newer && l) {
-			timer_cancel(&tl->core->timers, &tw->timer);
-			tcp_hash_remove(&tl->conns, &tw->hn);
-			tl->ntw--;
-			free(tw);
+			tcp_tw_free(tw);
 			tl->ctr.TimeWaitRecycled++;
 			tcp_listen_input(l, seg);
 			return;
@@ -746,7 +744,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 	if ((seg->flags & TCP_FLAG_FIN) && seg->seq + seg->dlen + 1 == tw->rcv_nxt) {
 		/* The peer did not get our ACK of its FIN: ACK again, restart the 2 MSL timer. */
 		tcp_tw_send_ack(tw);
-		timer_arm(&tl->core->timers, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
+		tcp_timer_arm(tl, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
 		goto out;
 	}
 	if (seg->dlen || seq_gt(seg->seq, tw->rcv_nxt) || (seg->flags & TCP_FLAG_FIN))

@@ -32,6 +32,7 @@
 #define TCP_WSCALE_MAX 14u              /* RFC 7323 2.3 */
 #define TCP_MAX_QUICKACKS 16u           /* Linux: ACK the first segments at once */
 #define TCP_PERSIST_MAX_MS 120000u
+#define TCP_RTO_MIN_MS 200u             /* Linux TCP_RTO_MIN: the base of the give-up time (tcp_retrans_timeout) */
 #define TCP_TS_HZ 1000u                 /* TSval ticks per second (Linux: ms) */
 #define TCP_PAWS_24DAYS_S (24u * 86400u) /* RFC 7323 5.5: ts_recent goes stale */
 #define TCP_ISN_TICK_US 4u              /* RFC 6528 / 9293 3.4.1: the clock ticks every 4 us */
@@ -217,10 +218,11 @@ struct tcp_conn {
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
 	usec_t last_rcv;                        /* for keepalive */
-	usec_t last_oow_ack;
-	usec_t rtx_since;
+	usec_t last_oow_ack;                    /* last ACK for an unacceptable segment (rate limit) */
+	usec_t rtx_since;                       /* first RTO of the current loss episode (TCP_USER_TIMEOUT) */
+	usec_t rtx_first_sent;                  /* when the segment lost in this episode was sent (Linux retrans_stamp) */
 	uint8_t probes_out;                     /* resource probes since the last successful send */
-	usec_t probes_since;                    /* first resource probe (TCP_USER_TIMEOUT) */                       /* first RTO of the current loss episode (TCP_USER_TIMEOUT) */                    /* last ACK for an unacceptable segment (rate limit) */
+	usec_t probes_since;                    /* first resource probe (TCP_USER_TIMEOUT) */
 
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;
@@ -247,6 +249,8 @@ void tcp_conn_done(struct tcp_conn *c);
 /* Reset from our side or the peer's: error, CLOSED, counters. */
 void tcp_conn_abort(struct tcp_conn *c, int err);
 void tcp_enter_time_wait(struct tcp_conn *c);
+/* Ends a TIME-WAIT entry: unhashed, its timer and reservation released, freed. */
+void tcp_tw_free(struct tcp_tw *tw);
 uint8_t tcp_wscale_for(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 uint32_t tcp_now_ts(const struct tcp_layer *tl, uint32_t offset);
 
@@ -282,6 +286,8 @@ void tcp_conn_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o);
 void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg);
 void tcp_req_input(struct tcp_req *r, struct tcp_seg *seg);
 void tcp_req_free(struct tcp_req *r);
+/* Frees the recycled request entries (tcp_destroy). */
+void tcp_req_pool_destroy(struct tcp_layer *tl);
 
 /* ---- tcp_output.c ---- */
 /* Sends whatever the state, the flags and the windows call for (BSD tcp_output). */
@@ -305,6 +311,20 @@ uint32_t tcp_mss_now(const struct tcp_conn *c);
 /* ---- tcp_timer.c ---- */
 void tcp_conn_timers_init(struct tcp_conn *c);
 void tcp_conn_timers_cancel(struct tcp_conn *c);
+/* Reserves the connection's three heap slots (timer_reserve) so that arming them later
+ * cannot fail; -ENOMEM when the heap cannot grow (the connection is then not created). */
+int tcp_conn_timers_reserve(struct tcp_conn *c);
+/* Cancels the timers and gives their slots back (tcp_conn_free). */
+void tcp_conn_timers_release(struct tcp_conn *c);
+/*
+ * Arms a timer that holds a reservation, so timer_arm cannot fail. Should that invariant
+ * ever break, the failure is counted (TimerArmFailed) rather than ignored.
+ */
+static inline void tcp_timer_arm(struct tcp_layer *tl, struct timer *t, usec_t when)
+{
+	if (timer_arm(&tl->core->timers, t, when) != 0)
+		tl->ctr.TimerArmFailed++;
+}
 void tcp_rearm_rtx(struct tcp_conn *c);
 void tcp_arm_delack(struct tcp_conn *c);
 void tcp_arm_persist(struct tcp_conn *c);

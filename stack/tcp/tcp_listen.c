@@ -18,6 +18,12 @@
  *
  * Called by tcp.c (tcp_input demux) and stack/socket/socket.c (listen, accept, close).
  * Owns the listener, its requests, and the connections in its accept queue until accepted.
+ *
+ * Memory: request entries are recycled through a free list in the layer (tl->req_free), so
+ * a SYN flood allocates nothing per packet. The pool only grows when more requests are
+ * half-open at once than ever before, and never holds more entries than the listeners'
+ * SYN queue limits add up to (tl->req_limit); a pooled entry keeps its timer's heap
+ * reservation, so the SYN-ACK timer is armed without allocating either.
  */
 #include "tcp/tcp_int.h"
 
@@ -25,6 +31,60 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The SYN queue holds at most this many requests (then SYN cookies, or drops). */
+static uint32_t tcp_synq_limit(const struct tcp_listener *l)
+{
+	return l->backlog > 0 ? l->backlog : 1;
+}
+
+/* A request entry from the pool, or a new one (which reserves its timer's heap slot). */
+static struct tcp_req *tcp_req_alloc(struct tcp_layer *tl)
+{
+	struct tcp_req *r = tl->req_free;
+	if (r) {
+		tl->req_free = r->qnext;
+		struct timer keep = r->timer;  /* still reserved; not armed */
+		memset(r, 0, sizeof(*r));
+		r->timer = keep;
+		return r;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	timer_init(&r->timer, tcp_req_timer_fire);
+	if (timer_reserve(&tl->core->timers, &r->timer)) {
+		tl->ctr.NoTimerSlot++;
+		free(r);
+		return NULL;
+	}
+	tl->req_alloc++;
+	return r;
+}
+
+/* Back to the pool, or freed when the pool already holds what the SYN queues allow. */
+static void tcp_req_release(struct tcp_layer *tl, struct tcp_req *r)
+{
+	if (tl->req_alloc > tl->req_limit) {
+		timer_unreserve(&tl->core->timers, &r->timer);
+		tl->req_alloc--;
+		free(r);
+		return;
+	}
+	r->qnext = tl->req_free;
+	tl->req_free = r;
+}
+
+void tcp_req_pool_destroy(struct tcp_layer *tl)
+{
+	while (tl->req_free) {
+		struct tcp_req *r = tl->req_free;
+		tl->req_free = r->qnext;
+		timer_unreserve(&tl->core->timers, &r->timer);
+		tl->req_alloc--;
+		free(r);
+	}
+}
 
 struct tcp_listener *tcp_listen(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, int backlog,
                                 const struct tcp_sockopts *o, int *err)
@@ -45,6 +105,8 @@ struct tcp_listener *tcp_listen(struct tcp_layer *tl, uint32_t laddr, uint16_t l
 	l->hn.lport = lport;
 	l->tl = tl;
 	l->opts = *o;
+	l->backlog = 0;
+	tl->req_limit += tcp_synq_limit(l);
 	tcp_listener_set_backlog(l, backlog);
 	tcp_hash_insert(&tl->listeners, &l->hn);
 	return l;
@@ -54,7 +116,9 @@ struct tcp_listener *tcp_listen(struct tcp_layer *tl, uint32_t laddr, uint16_t l
 void tcp_listener_set_backlog(struct tcp_listener *l, int backlog)
 {
 	uint32_t b = backlog < 0 ? UINT32_MAX : (uint32_t)backlog;
+	l->tl->req_limit -= tcp_synq_limit(l);
 	l->backlog = b > l->tl->cfg.somaxconn ? l->tl->cfg.somaxconn : b;
+	l->tl->req_limit += tcp_synq_limit(l);
 }
 
 uint32_t tcp_listener_queued(const struct tcp_listener *l)
@@ -116,7 +180,7 @@ void tcp_req_free(struct tcp_req *r)
 	timer_cancel(&tl->core->timers, &r->timer);
 	tcp_hash_remove(&tl->conns, &r->hn);
 	tcp_synq_unlink(r);
-	free(r);
+	tcp_req_release(tl, r);
 }
 
 void tcp_listener_close(struct tcp_listener *l)
@@ -138,6 +202,13 @@ void tcp_listener_close(struct tcp_listener *l)
 			tcp_conn_free(c);
 	}
 	tcp_hash_remove(&tl->listeners, &l->hn);
+	/* The pool shrinks back to what the remaining SYN queues allow. */
+	tl->req_limit -= tcp_synq_limit(l);
+	while (tl->req_alloc > tl->req_limit && tl->req_free) {
+		struct tcp_req *r = tl->req_free;
+		tl->req_free = r->qnext;
+		tcp_req_release(tl, r);
+	}
 	free(l);
 }
 
@@ -165,6 +236,7 @@ static uint32_t tcp_cookie_count(const struct tcp_layer *tl)
 	return (uint32_t)(tl->core->now / (TCP_COOKIE_PERIOD_S * USEC_PER_SEC));
 }
 
+/* Answers a SYN with a cookie SYN-ACK. Does not take seg->pb: the caller frees it. */
 static void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg)
 {
 	struct tcp_layer *tl = l->tl;
@@ -188,7 +260,8 @@ static void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg)
 	tcp_send_synack(&r);
 }
 
-/* The final ACK of a cookie handshake: 1 when the cookie is good (r filled in), else 0. */
+/* The final ACK of a cookie handshake: 1 when the cookie is good (r filled in), else 0.
+ * Does not take seg->pb: the caller still owns it. */
 static int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct tcp_req *r)
 {
 	struct tcp_layer *tl = l->tl;
@@ -218,7 +291,8 @@ static int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, s
 
 static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg);
 
-/* RFC 9293 3.10.7.2, LISTEN. */
+/* RFC 9293 3.10.7.2, LISTEN. Takes ownership of seg->pb: freed here, or handed on with seg
+ * to tcp_conn_input (a valid cookie's connection), which frees it or keeps it. */
 void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 {
 	struct tcp_layer *tl = l->tl;
@@ -271,7 +345,7 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 		drop = &tl->ctr.ListenDrops;
 		goto drop;
 	}
-	struct tcp_req *r = calloc(1, sizeof(*r));
+	struct tcp_req *r = tcp_req_alloc(tl);
 	if (!r) {
 		drop = &tl->ctr.drop_no_memory;
 		goto drop;
@@ -296,7 +370,6 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	r->ts_recent = o->ts_val;
 	/* Linux randomizes each connection's TSval offset (so do we, from the ISN). */
 	r->ts_offset = r->iss * 0x9e3779b1u;
-	timer_init(&r->timer, tcp_req_timer_fire);
 	r->qnext = l->synq;
 	if (l->synq)
 		l->synq->qprev = r;
@@ -306,7 +379,7 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	tl->ctr.ReqCreated++;
 	r->sent_at = tl->core->now;
 	tcp_send_synack(r);
-	timer_arm(&tl->core->timers, &r->timer, tl->core->now + (usec_t)tl->cfg.rto_init_ms * USEC_PER_MS);
+	tcp_timer_arm(tl, &r->timer, tl->core->now + (usec_t)tl->cfg.rto_init_ms * USEC_PER_MS);
 	pbuf_free(seg->pb); /* data in a SYN is not kept (no TFO) */
 	return;
 drop:
@@ -314,7 +387,8 @@ drop:
 	pbuf_free(seg->pb);
 }
 
-/* The final ACK of the handshake turns a request into an established connection. */
+/* The final ACK of the handshake turns a request into an established connection. Does not
+ * take seg->pb: the caller passes it on to the new connection or frees it. */
 static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 {
 	struct tcp_listener *l = r->lis;
@@ -384,7 +458,8 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	return c;
 }
 
-/* RFC 9293 3.10.7.4 for a connection still in the SYN queue (SYN-RECEIVED). */
+/* RFC 9293 3.10.7.4 for a connection still in the SYN queue (SYN-RECEIVED). Takes ownership
+ * of seg->pb: freed here, or handed on with seg to the new connection's tcp_conn_input. */
 void tcp_req_input(struct tcp_req *r, struct tcp_seg *seg)
 {
 	struct tcp_listener *l = r->lis;

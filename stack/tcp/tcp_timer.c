@@ -1,8 +1,10 @@
 /*
  * tcp_timer.c - every TCP deadline, each a struct timer in its owner on core->timers:
  *
- *   rtx_timer     RFC 6298 retransmission (data, SYN), exponential backoff, give up after
- *                 retries2 (15, Linux tcp_retries2) with ETIMEDOUT; or the persist timer
+ *   rtx_timer     RFC 6298 retransmission (data, SYN), exponential backoff, give up with
+ *                 ETIMEDOUT after the time that retries2 (15, Linux tcp_retries2) doublings
+ *                 from the 200 ms floor take (924.6 s, Linux's retransmits_timed_out);
+ *                 or the persist timer
  *                 (RFC 9293 3.8.6.1) sending zero-window probes as Linux does (an ACK with
  *                 SEQ = SND.UNA - 1, which the peer must answer with its window).
  *   delack_timer  RFC 1122 4.2.3.2 delayed ACK (Linux: 40 ms, never above 200 ms).
@@ -26,6 +28,25 @@ void tcp_conn_timers_init(struct tcp_conn *c)
 	timer_init(&c->rtx_timer, tcp_rtx_fire);
 	timer_init(&c->delack_timer, tcp_delack_fire);
 	timer_init(&c->misc_timer, tcp_misc_fire);
+}
+
+int tcp_conn_timers_reserve(struct tcp_conn *c)
+{
+	struct timer_heap *h = &c->tl->core->timers;
+	if (timer_reserve(h, &c->rtx_timer) || timer_reserve(h, &c->delack_timer) ||
+	    timer_reserve(h, &c->misc_timer)) {
+		tcp_conn_timers_release(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void tcp_conn_timers_release(struct tcp_conn *c)
+{
+	struct timer_heap *h = &c->tl->core->timers;
+	timer_unreserve(h, &c->rtx_timer);
+	timer_unreserve(h, &c->delack_timer);
+	timer_unreserve(h, &c->misc_timer);
 }
 
 void tcp_conn_timers_cancel(struct tcp_conn *c)
@@ -57,7 +78,7 @@ void tcp_rearm_rtx(struct tcp_conn *c)
 		if (end < when)
 			when = end > c->tl->core->now ? end : c->tl->core->now + 1;
 	}
-	timer_arm(&c->tl->core->timers, &c->rtx_timer, when);
+	tcp_timer_arm(c->tl, &c->rtx_timer, when);
 }
 
 void tcp_arm_persist(struct tcp_conn *c)
@@ -65,7 +86,7 @@ void tcp_arm_persist(struct tcp_conn *c)
 	c->flags |= TCP_F_PERSIST;
 	usec_t d = tcp_backoff_us(c, TCP_PERSIST_MAX_MS);
 	usec_t min = (usec_t)c->tl->cfg.rto_min_ms * USEC_PER_MS;
-	timer_arm(&c->tl->core->timers, &c->rtx_timer, c->tl->core->now + (d < min ? min : d));
+	tcp_timer_arm(c->tl, &c->rtx_timer, c->tl->core->now + (d < min ? min : d));
 }
 
 /* First after the RTO, then every 500 ms, never past TCP_USER_TIMEOUT (Linux probe0). */
@@ -81,19 +102,19 @@ void tcp_arm_local_probe(struct tcp_conn *c)
 			d = end > now ? end - now : 1;
 	}
 	c->flags |= TCP_F_PERSIST | TCP_F_LOCAL_FAIL;
-	timer_arm(&c->tl->core->timers, &c->rtx_timer, now + d);
+	tcp_timer_arm(c->tl, &c->rtx_timer, now + d);
 }
 
 void tcp_arm_delack(struct tcp_conn *c)
 {
 	c->flags |= TCP_F_DELACK;
 	if (!timer_armed(&c->delack_timer))
-		timer_arm(&c->tl->core->timers, &c->delack_timer, c->tl->core->now + c->ato_us);
+		tcp_timer_arm(c->tl, &c->delack_timer, c->tl->core->now + c->ato_us);
 }
 
 void tcp_arm_misc(struct tcp_conn *c, usec_t when)
 {
-	timer_arm(&c->tl->core->timers, &c->misc_timer, when);
+	tcp_timer_arm(c->tl, &c->misc_timer, when);
 }
 
 void tcp_arm_keepalive(struct tcp_conn *c)
@@ -126,6 +147,31 @@ void tcp_rtt_sample(struct tcp_conn *c, uint32_t r)
 	if (rto > (uint64_t)cfg->rto_max_ms * 1000u)
 		rto = (uint64_t)cfg->rto_max_ms * 1000u;
 	c->rto_us = (uint32_t)rto;
+}
+
+/*
+ * Linux's tcp_model_timeout(): how long `boundary` retransmissions take when the RTO starts
+ * at TCP_RTO_MIN (200 ms) and doubles up to rto_max_ms. The RTO doubles while below the
+ * cap (thresh = ilog2(rto_max / rto_min) = 9 expiries with Linux's 200 ms and 120 s), then
+ * each further expiry adds rto_max. For tcp_retries2 = 15: 1023 * 200 ms + 6 * 120 s =
+ * 924.6 s; for orphan_retries = 8: 511 * 200 ms = 102.2 s. Giving up by this time rather
+ * than by a count means a connection with a large RTO (a long path) gives up after fewer
+ * retransmissions, and one whose RTO is at the floor after exactly retries2, as Linux.
+ */
+usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary)
+{
+	/* Linux models from the constant TCP_RTO_MIN, not a route's rto_min: a larger floor
+	 * (cfg.rto_min_ms) means fewer retransmissions in the same time. */
+	usec_t base = (usec_t)TCP_RTO_MIN_MS * USEC_PER_MS;
+	usec_t max = (usec_t)cfg->rto_max_ms * USEC_PER_MS;
+	if (max < base)
+		max = base;
+	uint32_t thresh = 0;
+	while (thresh < 32 && (base << (thresh + 1)) <= max)
+		thresh++;
+	if (boundary <= thresh)
+		return ((2ull << boundary) - 1) * base;
+	return ((2ull << thresh) - 1) * base + (usec_t)(boundary - thresh) * max;
 }
 
 static void tcp_timeout(struct tcp_conn *c)
@@ -211,12 +257,20 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 	}
 	if (c->snd.una == c->snd.max)
 		return; /* nothing outstanding (raced with an ACK) */
-	if (c->retries == 0)
+	if (c->retries == 0) {
 		c->rtx_since = tl->core->now;
-	/* RFC 5482 / Linux: TCP_USER_TIMEOUT replaces the retry count when set. */
+		/* Linux's retrans_stamp: when the lost segment was sent, i.e. when the timer that
+		 * just expired was started (one RTO, with the current backoff, ago). */
+		usec_t rto = tcp_backoff_us(c, tl->cfg.rto_max_ms);
+		c->rtx_first_sent = tl->core->now > rto ? tl->core->now - rto : 0;
+	}
+	/* RFC 5482 / Linux: TCP_USER_TIMEOUT replaces the retry limit when set. Otherwise the
+	 * limit is a time, as Linux's retransmits_timed_out(): retries2 (or orphan_retries)
+	 * converted by tcp_retrans_timeout(). */
 	if (c->opts.user_timeout_ms ? tl->core->now - c->rtx_since >= (usec_t)c->opts.user_timeout_ms * USEC_PER_MS
-	                            : c->retries + 1u > ((c->flags & TCP_F_ORPHAN) ? tl->cfg.orphan_retries
-	                                                                             : tl->cfg.retries2)) {
+	                            : tl->core->now - c->rtx_first_sent >=
+	                                  tcp_retrans_timeout(&tl->cfg, (c->flags & TCP_F_ORPHAN) ? tl->cfg.orphan_retries
+	                                                                                          : tl->cfg.retries2)) {
 		tcp_timeout(c);
 		return;
 	}
@@ -294,14 +348,14 @@ void tcp_req_timer_fire(struct timer *t, usec_t now)
 	if (r->acked && defer && r->retrans + 1u < defer) {
 		/* Linux syn_ack_recalc: a deferred, acknowledged request waits quietly. */
 		r->retrans++;
-		timer_arm(&tl->core->timers, &r->timer, now + ((usec_t)tl->cfg.rto_init_ms * USEC_PER_MS << r->retrans));
+		tcp_timer_arm(tl, &r->timer, now + ((usec_t)tl->cfg.rto_init_ms * USEC_PER_MS << r->retrans));
 		return;
 	}
 	r->retrans++;
 	tl->ctr.SynAckRetrans++;
 	tl->ctr.RetransSegs++;
 	tcp_send_synack(r);
-	timer_arm(&tl->core->timers, &r->timer, now + ((usec_t)tl->cfg.rto_init_ms * USEC_PER_MS << r->retrans));
+	tcp_timer_arm(tl, &r->timer, now + ((usec_t)tl->cfg.rto_init_ms * USEC_PER_MS << r->retrans));
 }
 
 void tcp_tw_timer_fire(struct timer *t, usec_t now)
@@ -309,7 +363,5 @@ void tcp_tw_timer_fire(struct timer *t, usec_t now)
 	struct tcp_tw *tw = container_of(t, struct tcp_tw, timer);
 	(void)now;
 	tw->tl->ctr.TimeWaitExpired++;
-	tcp_hash_remove(&tw->tl->conns, &tw->hn);
-	tw->tl->ntw--;
-	free(tw);
+	tcp_tw_free(tw);
 }

@@ -38,7 +38,14 @@ apps_cleanup() {
 	return 0
 }
 
+# nsx is a shell function: backgrounding it would fork a subshell, and $! would be the
+# subshell, not the command (killing it would leave the command running). Expand it to
+# `ip netns exec`, which execs the command in place, so $! is the command itself.
 apps_bg() {
+	if [ "$1" = nsx ]; then
+		shift
+		set -- ip netns exec "$NS" "$@"
+	fi
 	"$@" &
 	BG_PIDS+=($!)
 }

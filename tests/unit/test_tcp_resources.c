@@ -1,0 +1,317 @@
+/*
+ * test_tcp_resources.c - what TCP may allocate, and what happens when it cannot:
+ *
+ *   - the timer heap's reservations (core/timer.c): a reserved timer can always be armed,
+ *     even when the heap may not grow (timer_heap.max), and unreserved timers cannot take
+ *     its slot;
+ *   - a connection whose timers cannot be reserved is not created (NoTimerSlot), so no
+ *     connection ever exists that could not retransmit or end;
+ *   - TIME-WAIT: bounded by max_tw_buckets; over the bound, or without a timer slot, the
+ *     connection just closes and TimeWaitOverflow counts it (Linux's TCPTimeWaitOverflow);
+ *   - SYN-queue entries come from a recycled pool: a second SYN flood allocates nothing,
+ *     and closing the listener gives the pool back;
+ *   - giving up on retransmission by time, as Linux's retransmits_timed_out() (924.6 s for
+ *     tcp_retries2 = 15), not by a count.
+ * All with the fake clock of tests/unit/helpers/tcp_harness.c.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "socket/socket.h"
+#include "helpers/tcp_harness.h"
+
+#define FINACK (TCP_FLAG_FIN | TCP_FLAG_ACK)
+#define DATA (TCP_FLAG_ACK | TCP_FLAG_PSH)
+
+static void fire_nothing(struct timer *t, usec_t now)
+{
+	(void)t;
+	(void)now;
+}
+
+/* Slots the heap has promised: armed unreserved timers plus every reservation. */
+static uint32_t heap_committed(const struct timer_heap *th)
+{
+	return th->n - th->reserved_armed + th->reserved;
+}
+
+static void test_timer_reserve(void **state)
+{
+	(void)state;
+	struct timer_heap hp;
+	struct timer r1, r2, u[3];
+	timer_heap_init(&hp);
+	hp.max = 4;
+	timer_init(&r1, fire_nothing);
+	timer_init(&r2, fire_nothing);
+	for (int i = 0; i < 3; i++)
+		timer_init(&u[i], fire_nothing);
+
+	assert_int_equal(timer_reserve(&hp, &r1), 0);
+	assert_int_equal(timer_reserve(&hp, &r2), 0);
+	assert_int_equal(timer_reserve(&hp, &r2), 0); /* again: a no-op */
+	assert_int_equal(hp.reserved, 2);
+	/* Two free slots are left for everyone else, and no more. */
+	assert_int_equal(timer_arm(&hp, &u[0], 10), 0);
+	assert_int_equal(timer_arm(&hp, &u[1], 20), 0);
+	assert_int_equal(timer_arm(&hp, &u[2], 30), -ENOMEM);
+	assert_false(timer_armed(&u[2]));
+	/* The reserved ones still arm: their slots were kept. */
+	assert_int_equal(timer_arm(&hp, &r1, 5), 0);
+	assert_int_equal(timer_arm(&hp, &r2, 15), 0);
+	assert_int_equal(hp.n, 4);
+	assert_int_equal(hp.reserved_armed, 2);
+	/* A fifth reservation cannot be promised. */
+	assert_int_equal(timer_reserve(&hp, &u[2]), -ENOMEM);
+	/* Firing keeps the accounting: r1 fires (unarmed, still reserved). */
+	assert_int_equal(timer_run(&hp, 5), 1);
+	assert_int_equal(hp.reserved_armed, 1);
+	assert_int_equal(heap_committed(&hp), 4);
+	assert_int_equal(timer_arm(&hp, &u[2], 30), -ENOMEM);
+	/* Giving a reservation back frees its slot. */
+	timer_unreserve(&hp, &r1);
+	assert_int_equal(hp.reserved, 1);
+	assert_int_equal(timer_arm(&hp, &u[2], 30), 0);
+	timer_unreserve(&hp, &r2); /* armed: cancelled too */
+	assert_false(timer_armed(&r2));
+	assert_int_equal(hp.reserved, 0);
+	assert_int_equal(hp.reserved_armed, 0);
+	assert_int_equal(hp.n, 3);
+	timer_heap_destroy(&hp);
+}
+
+/* Linux's tcp_model_timeout with TCP_RTO_MIN 200 ms and TCP_RTO_MAX 120 s. */
+static void test_retrans_timeout_model(void **state)
+{
+	(void)state;
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	assert_int_equal(tcp_retrans_timeout(&cfg, 15), 924600 * USEC_PER_MS);
+	assert_int_equal(tcp_retrans_timeout(&cfg, 8), 102200 * USEC_PER_MS);
+	assert_int_equal(tcp_retrans_timeout(&cfg, 9), 204600 * USEC_PER_MS);
+	assert_int_equal(tcp_retrans_timeout(&cfg, 10), 324600 * USEC_PER_MS);
+	assert_int_equal(tcp_retrans_timeout(&cfg, 1), 600 * USEC_PER_MS);
+}
+
+/*
+ * A larger RTO floor (a route's rto_min of 1 s; Linux models the give-up time from the
+ * constant TCP_RTO_MIN all the same) backs off to the 120 s cap sooner, so the 924.6 s
+ * that tcp_retries2 = 15 stands for are used up after fewer than 15 retransmissions
+ * (13 here: expiries at about 1, 3, 7, ... 127, 247, ... 847, 967 s). The connection ends at
+ * the first expiry at or after 924.6 s from when the lost segment was sent.
+ */
+static void rto_floor_1s(struct stack_config *cfg)
+{
+	cfg->tcp.rto_min_ms = 1000;
+}
+
+static void test_retrans_gives_up_by_time(void **state)
+{
+	(void)state;
+	struct th *h = th_new(rto_floor_1s);
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+
+	assert_int_equal(ts_send(sl, fd, "lost", 4, 0), 4);
+	th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 4);
+	long total = 0, last = 0, first = 0;
+	int n = 0;
+	for (;;) {
+		long t = th_advance_until_seg(h, 200000);
+		if (t < 0)
+			break;
+		th_expect(h, DATA, h->iss + 1, h->irs + 1, TH_ANY, NULL, 4);
+		total += t;
+		last = t;
+		if (!first)
+			first = t;
+		n++;
+		assert_true(n <= 15);
+	}
+	/* Each gap doubles up to the cap; the connection gave up at the next expiry. */
+	long next = last * 2 > 120000 ? 120000 : last * 2;
+	assert_true(first >= 1000 && first < 1100);
+	assert_true(total < 924600);
+	assert_true(total + next >= 924600);
+	assert_int_equal(n, 13);
+	char b[4];
+	assert_int_equal(ts_recv(sl, fd, b, sizeof(b), 0), -ETIMEDOUT);
+	assert_int_equal(th_counter(h, "tcp", "RetransSegs"), (uint64_t)n);
+	th_free(h);
+}
+
+/* Opens a connection from peer port `port`, closes it actively and brings it to TIME-WAIT
+ * (or to CLOSED when no TIME-WAIT entry can be had). */
+static void close_to_time_wait(struct th *h, int lfd, uint16_t port)
+{
+	struct tcp_opts mss = th_mss_opts(1460);
+	h->peer_port = port;
+	h->irs = 1000u * port;
+	int fd = th_open_passive(h, lfd, &mss, 65535);
+	assert_int_equal(ts_close(th_sl(h), fd), 0);
+	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	th_send(h, FINACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
+}
+
+static void tw_two(struct stack_config *cfg)
+{
+	cfg->tcp.max_tw_buckets = 2;
+}
+
+static void test_time_wait_bucket_limit(void **state)
+{
+	(void)state;
+	struct th *h = th_new(tw_two);
+	struct tcp_layer *tl = &h->st.tcp;
+	int lfd = th_listen(h, 80, 8);
+
+	close_to_time_wait(h, lfd, 40001);
+	close_to_time_wait(h, lfd, 40002);
+	close_to_time_wait(h, lfd, 40003);
+	assert_true(th_state_name_eq(th_state(h, 40001), "TIME-WAIT"));
+	assert_true(th_state_name_eq(th_state(h, 40002), "TIME-WAIT"));
+	assert_null(th_state(h, 40003));
+	assert_int_equal(tl->ntw, 2);
+	assert_int_equal(th_counter(h, "tcp", "TimeWaitCreated"), 2);
+	assert_int_equal(th_counter(h, "tcp", "TimeWaitOverflow"), 1);
+	/* The third has no entry: its 4-tuple is unknown, an ACK gets a RST. */
+	th_send(h, TCP_FLAG_ACK, h->irs + 2, h->iss + 2, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_RST, h->iss + 2, 0, 0, NULL, 0);
+	/* The entries end after 60 s, and the bound frees up. */
+	th_advance(h, 61000);
+	assert_int_equal(tl->ntw, 0);
+	assert_int_equal(th_counter(h, "tcp", "TimeWaitExpired"), 2);
+	close_to_time_wait(h, lfd, 40004);
+	assert_true(th_state_name_eq(th_state(h, 40004), "TIME-WAIT"));
+	assert_int_equal(th_counter(h, "tcp", "TimeWaitOverflow"), 1);
+	th_free(h);
+}
+
+/* No heap slot for the TIME-WAIT timer: the entry is not made (it could never be freed);
+ * the connection closes and is counted as an overflow. */
+static void test_time_wait_without_timer_slot(void **state)
+{
+	struct th *h = *state;
+	struct timer_heap *hp = &h->st.core.timers;
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	int fd = th_open_passive(h, lfd, &mss, 65535);
+
+	hp->max = heap_committed(hp);
+	assert_int_equal(ts_close(th_sl(h), fd), 0);
+	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	th_send(h, FINACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
+	assert_null(th_state(h, TH_PEER_PORT));
+	assert_int_equal(h->st.tcp.ntw, 0);
+	assert_int_equal(th_counter(h, "tcp", "TimeWaitOverflow"), 1);
+	assert_int_equal(th_counter(h, "tcp", "TimerArmFailed"), 0);
+	hp->max = 0;
+}
+
+/* No heap slot for a new connection's timers: the final ACK is dropped and counted, the
+ * request stays and its SYN-ACK timer (reserved) still runs; once slots are free the
+ * handshake completes. */
+static void test_connection_needs_timer_slots(void **state)
+{
+	struct th *h = *state;
+	struct timer_heap *hp = &h->st.core.timers;
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+
+	th_syn_synack(h, &mss);
+	hp->max = heap_committed(hp);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(th_counter(h, "tcp", "NoTimerSlot"), 1);
+	assert_true(th_state_name_eq(th_state(h, TH_PEER_PORT), "SYN-RECV"));
+	assert_int_equal(ts_accept(th_sl(h), lfd, NULL, 0), -EAGAIN);
+	/* The request's timer was reserved: the SYN-ACK is retransmitted after 1 s. */
+	long t = th_advance_until_seg(h, 2000);
+	assert_true(t >= 1000 && t <= 1010);
+	th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, h->iss, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	hp->max = 0;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	assert_true(ts_accept(th_sl(h), lfd, NULL, 0) >= 0);
+	assert_int_equal(th_counter(h, "tcp", "TimerArmFailed"), 0);
+}
+
+static void no_cookies(struct stack_config *cfg)
+{
+	cfg->tcp.syncookies = false;
+}
+
+/* SYN floods against a listener with backlog 4: the first fills the pool (4 entries), the
+ * ones after it reuse them; closing the listener gives the memory back. */
+static void test_syn_queue_pool(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_cookies);
+	struct tcp_layer *tl = &h->st.tcp;
+	int lfd = th_listen(h, 80, 4);
+	assert_int_equal(tl->req_limit, 4);
+
+	for (int round = 0; round < 3; round++) {
+		for (uint16_t i = 0; i < 20; i++) {
+			h->peer_port = (uint16_t)(30000 + i);
+			th_send(h, TCP_FLAG_SYN, 777u + i, 0, 65535, NULL, NULL, 0);
+		}
+		th_drain(h);
+		assert_int_equal(tl->req_alloc, 4);
+		/* All five SYN-ACK retransmissions, then the entries go back to the pool. */
+		th_advance(h, 70000);
+		th_drain(h);
+	}
+	assert_int_equal(th_counter(h, "tcp", "ReqCreated"), 12);
+	assert_int_equal(th_counter(h, "tcp", "SynAckTimeouts"), 12);
+	assert_int_equal(th_counter(h, "tcp", "drop_syn_queue_full"), 48);
+	assert_int_equal(ts_close(th_sl(h), lfd), 0);
+	assert_int_equal(tl->req_limit, 0);
+	assert_int_equal(tl->req_alloc, 0);
+	assert_null(tl->req_free);
+	th_free(h);
+}
+
+/* A smaller backlog on a second listen() shrinks the bound; entries above it are freed as
+ * they come back. */
+static void test_syn_queue_pool_shrinks(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_cookies);
+	struct tcp_layer *tl = &h->st.tcp;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 6);
+	for (uint16_t i = 0; i < 6; i++) {
+		h->peer_port = (uint16_t)(31000 + i);
+		th_send(h, TCP_FLAG_SYN, 5u + i, 0, 65535, NULL, NULL, 0);
+	}
+	th_drain(h);
+	assert_int_equal(tl->req_alloc, 6);
+	assert_int_equal(ts_listen(sl, lfd, 2), 0);
+	assert_int_equal(tl->req_limit, 2);
+	th_advance(h, 70000);
+	th_drain(h);
+	assert_int_equal(tl->req_alloc, 2);
+	th_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timer_reserve),
+		cmocka_unit_test(test_retrans_timeout_model),
+		cmocka_unit_test(test_retrans_gives_up_by_time),
+		cmocka_unit_test(test_time_wait_bucket_limit),
+		cmocka_unit_test_setup_teardown(test_time_wait_without_timer_slot, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_connection_needs_timer_slots, th_setup, th_teardown),
+		cmocka_unit_test(test_syn_queue_pool),
+		cmocka_unit_test(test_syn_queue_pool_shrinks),
+	};
+	return cmocka_run_group_tests_name("tcp_resources", tests, NULL, NULL);
+}
