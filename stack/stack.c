@@ -3,7 +3,7 @@
  * climbs them (docs/architecture.md, "Receive: up once").
  *
  *   stack_input: ether_input -> ARP:  arp_input
- *                            -> IPv4: ipv4_input -> ICMP: icmp_input
+ *                            -> IPv4: ipv4_input -> ICMP: icmp_input -> error about TCP: tcp_icmp_error
  *                                                -> TCP:  tcp_input
  *                                                -> else: icmp_send_unreachable(protocol)
  *
@@ -120,9 +120,13 @@ void stack_input(struct stack *s, struct pbuf *pb)
 	if (ipv4_input(&s->ip, &pb, &rx) != 1)
 		return;                                 /* dropped and counted, or held for reassembly */
 	switch (rx.proto) {
-	case IPPROTO_ICMP_NUM:
-		icmp_input(&s->ip, pb, &rx);
+	case IPPROTO_ICMP_NUM: {
+		/* An ICMP error quoting one of our TCP datagrams goes up to TCP (RFC 1122 4.2.3.9). */
+		struct icmp_err ie;
+		if (icmp_input(&s->ip, pb, &rx, &ie) && ie.proto == IPPROTO_TCP_NUM)
+			tcp_icmp_error(&s->tcp, &ie);
 		return;
+	}
 	case IPPROTO_TCP_NUM:
 		tcp_input(&s->tcp, pb, &rx);
 		return;

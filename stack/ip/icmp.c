@@ -19,7 +19,14 @@
  * they are rate-limited by one token bucket (Linux icmp_ratelimit: one token per 1000 ms,
  * burst 6; Linux keeps a bucket per destination, we keep one for the stack).
  *
- * Owns nothing but the counters and the bucket in struct ip_layer.
+ * Errors received (RFC 1122 3.2.2, 4.2.3.9): destination unreachable, time exceeded and
+ * parameter problem that quote one of our own TCP datagrams (its IP header and at least 8
+ * transport bytes) are handed back to stack.c in a struct icmp_err, which passes them to
+ * tcp_icmp_error() - the IP layer never calls upward. Source quench is counted and ignored
+ * (RFC 6633). The path MTU cache (RFC 1191, at the end) lives here too: TCP records a
+ * frag-needed's MTU with ip_pmtu_learn() once it has matched the error to a connection.
+ *
+ * Owns nothing but the counters, the bucket and the path MTU cache in struct ip_layer.
  */
 #include "ip/icmp.h"
 
@@ -27,6 +34,7 @@
 
 #include "core/checksum.h"
 #include "ip/ip.h"
+#include "link/link.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 
@@ -144,11 +152,67 @@ static void icmp_echo_reply(struct ip_layer *ip, struct pbuf *pb, const struct i
 	(void)ipv4_output(ip, pb, 0, rx->src, IPPROTO_ICMP_NUM, rx->tos);
 }
 
-/* Takes ownership of pb: an echo request becomes the reply in it, anything else is freed. */
-void icmp_input(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx)
+/*
+ * An error message (type 3, 11, 12): reads the quoted datagram into *err. True when it is
+ * about a TCP datagram we sent; false when it was counted and is to be ignored.
+ * RFC 1122 3.2.2: the quote is the offending IP header and at least 8 bytes of its data;
+ * anything shorter, a quote that is not IPv4, not from us, or a non-first fragment (no
+ * transport header in it) cannot be matched to a connection (RFC 5927 4.1).
+ */
+static bool icmp_error_parse(struct ip_layer *ip, const struct pbuf *pb, const struct icmp_hdr *h,
+                             const struct ipv4_rx *rx, struct icmp_err *err)
+{
+	const uint8_t *q = pb->data + ICMP_HDR_LEN;
+	uint32_t qlen = pb->len - ICMP_HDR_LEN;
+	struct ipv4_hdr qh;
+
+	if (rx->broadcast) {
+		ip->icmp_cnt.err_broadcast++;       /* nobody answers a single host by broadcast */
+		return false;
+	}
+	if (ipv4_hdr_parse(q, qlen, &qh) < 0 || qh.version != 4 || qlen < (uint32_t)qh.ihl + 8u ||
+	    qh.frag_off != 0) {
+		ip->icmp_cnt.err_bad_quote++;
+		return false;
+	}
+	if (qh.proto != IPPROTO_TCP_NUM || qh.src != ip_local_addr(ip)) {
+		ip->icmp_cnt.err_other_proto++;
+		return false;
+	}
+	uint32_t tlen = qlen - qh.ihl;
+	/* The quote is at most what the datagram really held: a router may quote padding. */
+	if (qh.total_len >= qh.ihl && tlen > (uint32_t)(qh.total_len - qh.ihl))
+		tlen = qh.total_len - qh.ihl;
+	if (tlen < 8u) {
+		ip->icmp_cnt.err_bad_quote++;
+		return false;
+	}
+	if (tlen > ICMP_ERR_QUOTE_MAX)
+		tlen = ICMP_ERR_QUOTE_MAX;
+	memset(err, 0, sizeof(*err));
+	err->type = h->type;
+	err->code = h->code;
+	if (h->type == ICMP_DEST_UNREACH && h->code == ICMP_UNREACH_NEEDFRAG)
+		err->next_hop_mtu = get_be16(pb->data + ICMP_OFF_MTU);
+	err->src = qh.src;
+	err->dst = qh.dst;
+	err->proto = qh.proto;
+	err->from = rx->src;
+	err->tlen = (uint8_t)tlen;
+	memcpy(err->t, q + qh.ihl, tlen);
+	ip->icmp_cnt.err_to_transport++;
+	return true;
+}
+
+/*
+ * Takes ownership of pb: an echo request becomes the reply in it, anything else is freed.
+ * Returns true with *err filled for an error the transport must see (see ip.h).
+ */
+bool icmp_input(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx, struct icmp_err *err)
 {
 	struct icmp_hdr h;
 	uint64_t *reason;
+	bool up = false;
 
 	ip->icmp_cnt.in_msgs++;
 	if (icmp_hdr_parse(pb->data, pb->len, &h) < 0) {
@@ -168,24 +232,79 @@ void icmp_input(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx)
 			goto drop;
 		}
 		icmp_echo_reply(ip, pb, rx);
-		return;
+		return false;
 	case ICMP_ECHO_REPLY:
 		ip->icmp_cnt.in_echo_replies++;    /* we send no requests: nothing waits for it */
 		break;
 	case ICMP_DEST_UNREACH:
-		ip->icmp_cnt.in_dest_unreachs++;   /* TCP does not act on soft errors yet */
+		ip->icmp_cnt.in_dest_unreachs++;
+		up = icmp_error_parse(ip, pb, &h, rx, err);
 		break;
 	case ICMP_TIME_EXCEEDED:
 		ip->icmp_cnt.in_time_excds++;
+		up = icmp_error_parse(ip, pb, &h, rx, err);
+		break;
+	case ICMP_PARAM_PROBLEM:
+		ip->icmp_cnt.in_param_probs++;
+		up = icmp_error_parse(ip, pb, &h, rx, err);
+		break;
+	case ICMP_SOURCE_QUENCH:
+		ip->icmp_cnt.in_source_quench++;   /* RFC 6633: deprecated; a host MUST ignore it */
 		break;
 	default:
 		ip->icmp_cnt.in_other++;
 		break;
 	}
 	pbuf_free(pb);
-	return;
+	return up;
 
 drop:
 	(*reason)++;
 	pbuf_free(pb);
+	return false;
+}
+
+/* ---- RFC 1191 path MTU cache ---- */
+
+static uint32_t ip_link_mtu(const struct ip_layer *ip)
+{
+	return ip->link && ip->link->cfg.mtu ? ip->link->cfg.mtu : 1500u;
+}
+
+uint32_t ip_pmtu_get(const struct ip_layer *ip, uint32_t dst)
+{
+	uint32_t mtu = ip_link_mtu(ip);
+	for (uint32_t i = 0; i < IP_PMTU_SLOTS; i++) {
+		const struct ip_pmtu *e = &ip->pmtu[i];
+		if (e->dst == dst && dst != 0 && e->expires > ip->core->now && e->mtu < mtu)
+			return e->mtu;
+	}
+	return mtu;
+}
+
+uint32_t ip_pmtu_learn(struct ip_layer *ip, uint32_t dst, uint32_t mtu)
+{
+	uint32_t cur = ip_pmtu_get(ip, dst);
+	struct ip_pmtu *slot = NULL;
+
+	/* Linux __ip_rt_update_pmtu: below the floor means "the floor"; never raise by ICMP
+	 * (RFC 1191 6.3: increases are found only by the entry expiring). */
+	if (mtu < IP_PMTU_MIN)
+		mtu = IP_PMTU_MIN;
+	if (mtu >= cur || dst == 0)
+		return cur;
+	for (uint32_t i = 0; i < IP_PMTU_SLOTS; i++) {
+		struct ip_pmtu *e = &ip->pmtu[i];
+		if (e->dst == dst) {
+			slot = e;
+			break;
+		}
+		if (!slot || e->dst == 0 || (slot->dst != 0 && e->expires < slot->expires))
+			slot = e;                   /* a free entry, else the one closest to expiry */
+	}
+	slot->dst = dst;
+	slot->mtu = mtu;
+	slot->expires = ip->core->now + (usec_t)IP_PMTU_EXPIRE_MS * USEC_PER_MS;
+	ip->icmp_cnt.pmtu_learned++;
+	return mtu;
 }

@@ -4,11 +4,13 @@
  *
  * Who calls it: stack.c hands every IPv4 payload from ether_input() to ipv4_input(), then
  * passes a delivered datagram to icmp_input(), tcp_input(), or, for a protocol nobody
- * handles, icmp_send_unreachable(..., ICMP_UNREACH_PROTOCOL). TCP sends through
+ * handles, icmp_send_unreachable(..., ICMP_UNREACH_PROTOCOL); an ICMP error that
+ * icmp_input() returns in a struct icmp_err goes on to tcp_icmp_error(). TCP sends through
  * ipv4_output(). Below, the IP layer calls link_output_ipv4() with the next hop.
  *
  * What it owns: the reassembly slots (each a large pbuf and a 30 s timer on core->timers),
- * the IP ID counter, the ICMP error rate limiter and the "ip" and "icmp" counters. The
+ * the IP ID counter, the ICMP error rate limiter, the path MTU cache (RFC 1191, filled by
+ * TCP from frag-needed errors) and the "ip" and "icmp" counters. The
  * interface address, prefix, gateway and MTU live in the link layer's config
  * (link->cfg.addr/prefix_len/gateway/mtu): one interface, one place.
  *
@@ -77,6 +79,13 @@ struct ip_counters {
 	X(in_dest_unreachs)                                                                            \
 	X(in_time_excds)                                                                               \
 	X(in_other)            /* types we accept and ignore */                                        \
+	X(in_param_probs)      /* parameter problem (RFC 792) */                                       \
+	X(in_source_quench)    /* ignored (RFC 6633) */                                                \
+	X(err_to_transport)    /* errors quoting TCP handed up by icmp_input (RFC 1122 3.2.2) */       \
+	X(err_bad_quote)       /* errors dropped: quote too short for IP header + 8 bytes, or bad */  \
+	X(err_broadcast)       /* errors that came as a broadcast: ignored */                         \
+	X(err_other_proto)     /* errors about a protocol we do not speak, or not from us: ignored */  \
+	X(pmtu_learned)        /* RFC 1191 path MTU lowered for a destination */                      \
 	X(drop_truncated)      /* shorter than the 8-byte ICMP header */                               \
 	X(drop_bad_checksum)                                                                           \
 	X(drop_echo_broadcast) /* echo request to a broadcast address: ignored (Linux default) */     \
@@ -90,6 +99,23 @@ struct ip_counters {
 
 struct icmp_counters {
 	ICMP_COUNTERS(COUNTER_FIELD)
+};
+
+/*
+ * RFC 1191 path MTU cache: a destination's MTU learned from "fragmentation needed" (type 3
+ * code 4). Bounded (a full cache replaces the entry closest to expiry) and each entry
+ * expires after IP_PMTU_EXPIRE_MS (Linux ip_rt_mtu_expires 600 s; RFC 1191 6.3 suggests 10
+ * minutes), when the path may have grown back. Never below IP_PMTU_MIN (Linux
+ * ip_rt_min_pmtu = 512 + 20 + 20): a forged ICMP cannot shrink segments to nothing.
+ */
+#define IP_PMTU_SLOTS 16u
+#define IP_PMTU_MIN 552u
+#define IP_PMTU_EXPIRE_MS 600000u
+
+struct ip_pmtu {
+	uint32_t dst;                    /* 0: free */
+	uint32_t mtu;
+	usec_t expires;
 };
 
 struct ip_config {
@@ -110,6 +136,7 @@ struct ip_layer {
 	uint16_t next_id;                /* IP identification of the next datagram we send */
 	usec_t icmp_tokens;              /* rate limiter credit in microseconds (token = ratelimit_ms) */
 	usec_t icmp_last;                /* when the credit was last topped up */
+	struct ip_pmtu pmtu[IP_PMTU_SLOTS]; /* RFC 1191: path MTUs learned from frag-needed */
 	struct ip_reass reass;
 	struct ip_counters cnt;
 	struct icmp_counters icmp_cnt;
@@ -152,8 +179,39 @@ int ipv4_input(struct ip_layer *ip, struct pbuf **pb, struct ipv4_rx *rx);
  */
 int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos);
 
-/* A delivered ICMP message (pb as ipv4_input returned it); consumes pb (reused for an echo reply). */
-void icmp_input(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx);
+/*
+ * An ICMP error about a datagram we sent (RFC 792, RFC 1122 3.2.2.1-3.2.2.5), as
+ * icmp_input() hands it to the transport (only stack.c moves it up, to tcp_icmp_error()).
+ * Host order. The quote is the offending datagram's IP header (src = us, dst = the peer we
+ * sent to) and the first `tlen` transport bytes, at least 8 (RFC 792: "the first 64 bits";
+ * for TCP, ports and sequence number, RFC 5927 4.1).
+ */
+#define ICMP_ERR_QUOTE_MAX 64u
+struct icmp_err {
+	uint8_t type, code;              /* ICMP_DEST_UNREACH/ICMP_TIME_EXCEEDED/ICMP_PARAM_PROBLEM */
+	uint16_t next_hop_mtu;           /* frag-needed: RFC 1191 next-hop MTU, 0 from old routers */
+	uint32_t src, dst;               /* the quoted datagram's addresses */
+	uint8_t proto;                   /* the quoted datagram's protocol */
+	uint8_t tlen;                    /* quoted transport bytes in t[] (8..ICMP_ERR_QUOTE_MAX) */
+	uint32_t from;                   /* who sent the ICMP error (a router or the peer) */
+	uint8_t t[ICMP_ERR_QUOTE_MAX];   /* the quoted transport header bytes */
+};
+
+/*
+ * A delivered ICMP message (pb as ipv4_input returned it); always consumes pb (reused for an
+ * echo reply). Returns true when it was an error about one of our TCP datagrams that the
+ * transport should see (filled into *err), false when it was handled or dropped and counted.
+ */
+bool icmp_input(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx, struct icmp_err *err);
+
+/*
+ * RFC 1191: records that the path to dst carries at most `mtu` bytes (raised to IP_PMTU_MIN;
+ * ignored unless below what we know). Returns the path MTU now in force for dst.
+ */
+uint32_t ip_pmtu_learn(struct ip_layer *ip, uint32_t dst, uint32_t mtu);
+
+/* The path MTU to dst: the link MTU, or less when a frag-needed taught us so (and not expired). */
+uint32_t ip_pmtu_get(const struct ip_layer *ip, uint32_t dst);
 
 /*
  * Destination unreachable with `code` (ICMP_UNREACH_PROTOCOL, _PORT, ...) about the datagram

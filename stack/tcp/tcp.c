@@ -770,7 +770,7 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	ti->tcpi_rcv_mss = c->rcv_mss;
 	ti->tcpi_unacked = (c->snd.max - c->snd.una + mss - 1) / mss;
 	ti->tcpi_last_data_recv = (uint32_t)((now - c->last_rcv) / USEC_PER_MS);
-	ti->tcpi_pmtu = tcp_adv_mss(c->tl) + 40u;
+	ti->tcpi_pmtu = c->pmtu ? c->pmtu : tcp_adv_mss(c->tl) + 40u; /* the path MTU once known (tcp_icmp.c) */
 	ti->tcpi_rtt = c->srtt_us;
 	ti->tcpi_rttvar = c->rttvar_us;
 	ti->tcpi_snd_ssthresh = c->ssthresh == UINT32_MAX ? 0x7fffffff : c->ssthresh / mss;

@@ -21,6 +21,7 @@
 #include "core/core.h"
 #include "core/counters.h"
 
+struct icmp_err;
 struct ip_layer;
 struct ipv4_rx;
 struct tcp_conn;
@@ -85,7 +86,9 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(RtoExpired) X(Timeouts) X(PersistProbes) X(KeepaliveProbes) X(AbortOnClose)              \
 	X(AbortOnData) X(AbortOnLinger) X(AbortOnTimeout) X(TimeWaitCreated) X(TimeWaitExpired)   \
 	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)             \
-	X(DeferAcceptDrop) X(TimeWaitOverflow) X(NoTimerSlot) X(TimerArmFailed)
+	X(DeferAcceptDrop) X(TimeWaitOverflow) X(NoTimerSlot) X(TimerArmFailed)                    \
+	X(IcmpNoConnection) X(OutOfWindowIcmps) X(IcmpPmtuChanged) X(IcmpPmtuIgnored)             \
+	X(IcmpSoftErrors) X(IcmpHardErrors) X(IcmpReqDropped) X(IcmpIgnored)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -132,6 +135,13 @@ void tcp_destroy(struct tcp_layer *tl);
  * in a connection's out-of-order queue).
  */
 void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx);
+/*
+ * An ICMP error quoting one of our TCP segments (tcp_icmp.c; RFC 1122 4.2.3.9, RFC 5927,
+ * RFC 1191): finds the connection or request by the quoted 4-tuple, checks the quoted
+ * sequence number, then lowers the MSS and retransmits (frag-needed), aborts a connect
+ * (hard errors in SYN-SENT) or records a soft error. Borrows err.
+ */
+void tcp_icmp_error(struct tcp_layer *tl, const struct icmp_err *err);
 size_t tcp_counter_groups(const struct tcp_layer *tl, struct counter_group *out, size_t max);
 
 /* `tapstack ss`: one line per socket, like `ss -tan`. */

@@ -31,6 +31,8 @@ static void tcp_conn_set_mss(struct tcp_conn *c)
 	uint32_t m = c->peer_mss;
 	if (tcp_adv_mss(c->tl) < m)
 		m = tcp_adv_mss(c->tl);
+	if (tcp_pmtu_mss(c) < m)
+		m = tcp_pmtu_mss(c);   /* RFC 1191: a path MTU learned from ICMP (tcp_icmp.c) */
 	if (c->opts.user_mss && c->opts.user_mss < m)
 		m = c->opts.user_mss;
 	if (c->ts_ok)

@@ -164,6 +164,9 @@ struct tcp_conn {
 	enum tcp_state state;
 	uint32_t flags;                         /* TCP_F_* */
 	int err;                                /* pending SO_ERROR (positive errno) */
+	int err_soft;                           /* last soft ICMP error: reported if we time out (Linux sk_err_soft) */
+	uint32_t err_soft_una;                  /* SND.UNA then: an ACK since then clears it (Linux tcp_ack) */
+	uint32_t pmtu;                          /* path MTU the MSS was cut to (0: not yet known; RFC 1191) */
 
 	/* RFC 9293 3.3.1 send sequence variables. wnd is in bytes (scaled). */
 	struct {
@@ -178,6 +181,8 @@ struct tcp_conn {
 	} rcv;
 	uint32_t fin_seq;                       /* our FIN's sequence number once sent */
 	uint32_t last_ack_sent;
+	uint32_t snd_sml;                       /* end of the last short segment sent (Minshall's Nagle, Linux snd_sml) */
+	bool sml_valid;                         /* snd_sml has been set */
 
 	/* Negotiated options. */
 	uint16_t mss;                           /* send MSS: payload bytes per segment, options excluded */
@@ -307,6 +312,10 @@ uint32_t tcp_flight(const struct tcp_conn *c);
 /* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
  * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
 uint32_t tcp_mss_now(const struct tcp_conn *c);
+
+/* ---- tcp_icmp.c ---- */
+/* The send MSS the path allows (RFC 1191): pmtu - 40 less options (timestamps), for c->hn.raddr. */
+uint32_t tcp_pmtu_mss(struct tcp_conn *c);
 
 /* ---- tcp_timer.c ---- */
 void tcp_conn_timers_init(struct tcp_conn *c);

@@ -293,10 +293,14 @@ void tcp_output(struct tcp_conn *c)
 			break;
 		if (len && len < mss && !fin && !rexmit) {
 			/* RFC 9293 3.7.4 Nagle (off with TCP_NODELAY): a short segment waits while
-			 * data is in flight; TCP_CORK holds short segments altogether. As Linux,
+			 * data is in flight - in Minshall's variant, as Linux (tcp_minshall_check),
+			 * only while an earlier short segment is unacknowledged, so the tail of a
+			 * write bigger than the MSS goes at once; TCP_CORK holds short segments
+			 * altogether. As Linux,
 			 * a segment cut short by the peer's window counts as short too, and there
 			 * is no further sender-side SWS rule (RFC 1122 4.2.3.4 is met by Nagle). */
-			bool nagle_ok = c->opts.nodelay || flight == 0;
+			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
+			bool nagle_ok = c->opts.nodelay || flight == 0 || !small_out;
 			bool push = (c->flags & TCP_F_PUSH_ONCE) != 0;
 			if (!push && (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE)))
 				break;
@@ -335,6 +339,10 @@ void tcp_output(struct tcp_conn *c)
 		}
 		c->snd.nxt += len + fin;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
+		if (len < mss) {
+			c->snd_sml = c->snd.nxt;
+			c->sml_valid = true;
+		}
 		if (!timer_armed(&c->rtx_timer) || (c->flags & TCP_F_PERSIST)) {
 			c->flags &= ~TCP_F_PERSIST;
 			tcp_rearm_rtx(c);

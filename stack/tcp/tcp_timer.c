@@ -178,7 +178,9 @@ static void tcp_timeout(struct tcp_conn *c)
 {
 	c->tl->ctr.AbortOnTimeout++;
 	c->tl->ctr.Timeouts++;
-	tcp_conn_abort(c, ETIMEDOUT);
+	/* Linux tcp_write_err: a soft ICMP error (tcp_icmp.c) explains the timeout better,
+	 * unless an ACK has moved SND.UNA since, i.e. the path worked again. */
+	tcp_conn_abort(c, c->err_soft && c->snd.una == c->err_soft_una ? c->err_soft : ETIMEDOUT);
 }
 
 static void tcp_persist_fire(struct tcp_conn *c)

@@ -24,8 +24,11 @@
 
 #define ICMP_ECHO_REPLY 0
 #define ICMP_DEST_UNREACH 3
+#define ICMP_SOURCE_QUENCH 4
 #define ICMP_ECHO_REQUEST 8
 #define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAM_PROBLEM 12
+#define ICMP_OFF_MTU 6          /* frag-needed: next-hop MTU (RFC 1191 4) */
 
 #define ICMP_UNREACH_NET 0
 #define ICMP_UNREACH_HOST 1

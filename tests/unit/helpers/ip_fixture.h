@@ -40,6 +40,7 @@ struct ip_fx {
 	struct link_layer link;
 	struct ip_layer ip;
 	uint32_t delivered_tcp;
+	uint32_t icmp_errs_up;      /* ICMP errors icmp_input handed up (quoting our TCP) */
 	uint8_t last_tcp[2048];     /* the last delivered TCP datagram, IP header first */
 	uint32_t last_tcp_len;
 };
@@ -119,7 +120,9 @@ static inline void ip_fx_advance(struct ip_fx *fx, usec_t dt)
 static inline void ip_fx_dispatch(struct ip_fx *fx, struct pbuf *pb, const struct ipv4_rx *rx)
 {
 	if (rx->proto == IPPROTO_ICMP_NUM) {
-		icmp_input(&fx->ip, pb, rx);
+		struct icmp_err ie;
+		if (icmp_input(&fx->ip, pb, rx, &ie))
+			fx->icmp_errs_up++;     /* stack.c would hand it to tcp_icmp_error() */
 	} else if (rx->proto == IPPROTO_TCP_NUM) {
 		fx->delivered_tcp++;
 		fx->last_tcp_len = rx->hdr_len + pb->len;
