@@ -12,6 +12,14 @@
 
 #include <poll.h>
 
+/*
+ * The program's loop must come back to collect() at least this often, even when no socket
+ * is ready: servers check their connections' deadlines there (an idle keep-alive
+ * connection, one whose client never closes; apps/server.c), and nothing else would wake
+ * the loop for them. So the wait is given this as its timeout.
+ */
+#define APP_WAKE_INTERVAL_MS 1000
+
 struct app {
 	const char *name;
 	void *state;

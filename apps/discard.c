@@ -5,7 +5,6 @@
  * the whole server and are thrown away. When the client closes (recv returns 0) or the
  * connection fails, we close too. Used by `make bench` to measure upload throughput.
  */
-#include <stdlib.h>
 
 #include "apps/server.h"
 #include "apps/servers.h"
@@ -15,8 +14,7 @@
 #define DISCARD_BUDGET_BYTES (1024 * 1024)
 
 struct discard {
-	struct app app;
-	struct server srv;
+	struct server srv; /* first: server_create() makes and frees the whole struct */
 	char scratch[DISCARD_SCRATCH_BYTES];
 };
 
@@ -52,34 +50,8 @@ static const struct server_ops discard_ops = {
 	.ready = discard_ready,
 };
 
-static int discard_collect(void *state, struct pollfd *fds, int max)
-{
-	return server_collect(&((struct discard *)state)->srv, fds, max);
-}
-
-static void discard_dispatch(void *state, const struct pollfd *fds, int n)
-{
-	server_dispatch(&((struct discard *)state)->srv, fds, n);
-}
-
-static void discard_stop(void *state)
-{
-	server_destroy(&((struct discard *)state)->srv);
-	free(state);
-}
-
 struct app *discard_app_create(struct net *net, uint16_t port, int backlog)
 {
-	struct discard *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return NULL;
-	if (server_init(&d->srv, net, "discard", port, backlog, APP_MAX_CONNS_DEFAULT,
-			&discard_ops) < 0) {
-		free(d);
-		return NULL;
-	}
-	d->app = (struct app){ .name = "discard", .state = d, .collect = discard_collect,
-			       .dispatch = discard_dispatch, .stop = discard_stop };
-	return &d->app;
+	return server_create(sizeof(struct discard), net, "discard", port, backlog,
+			     APP_MAX_CONNS_DEFAULT, &discard_ops);
 }

@@ -27,11 +27,6 @@ struct echo_conn {
 	bool yielded;     /* budget used with work left: come back soon */
 };
 
-struct echo {
-	struct app app;
-	struct server srv;
-};
-
 static short echo_events(struct server *srv, struct conn *c)
 {
 	struct echo_conn *e = (struct echo_conn *)c;
@@ -113,33 +108,8 @@ static const struct server_ops echo_ops = {
 	.closed = echo_closed,
 };
 
-static int echo_collect(void *state, struct pollfd *fds, int max)
-{
-	return server_collect(&((struct echo *)state)->srv, fds, max);
-}
-
-static void echo_dispatch(void *state, const struct pollfd *fds, int n)
-{
-	server_dispatch(&((struct echo *)state)->srv, fds, n);
-}
-
-static void echo_stop(void *state)
-{
-	server_destroy(&((struct echo *)state)->srv);
-	free(state);
-}
-
 struct app *echo_app_create(struct net *net, uint16_t port, int backlog)
 {
-	struct echo *e = calloc(1, sizeof(*e));
-
-	if (!e)
-		return NULL;
-	if (server_init(&e->srv, net, "echo", port, backlog, APP_MAX_CONNS_DEFAULT, &echo_ops) < 0) {
-		free(e);
-		return NULL;
-	}
-	e->app = (struct app){ .name = "echo", .state = e, .collect = echo_collect,
-			       .dispatch = echo_dispatch, .stop = echo_stop };
-	return &e->app;
+	return server_create(sizeof(struct server), net, "echo", port, backlog,
+			     APP_MAX_CONNS_DEFAULT, &echo_ops);
 }

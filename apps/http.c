@@ -61,11 +61,11 @@ struct http_conn {
 };
 
 struct http {
-	struct app app;
-	struct server srv;
+	struct server srv;        /* first: server_create() makes and frees the whole struct */
 	int dir_fd;               /* the served directory, or -1 */
-	time_t date_sec;          /* date_str is the Date field for this second */
-	char date_str[40];
+	time_t fixed_sec;         /* fixed_fields are those of this second */
+	char fixed_fields[80];    /* "Server: tapstack\r\nDate: ...\r\n" */
+	size_t fixed_len;
 	uint8_t pattern[HTTP_BYTES_PERIOD]; /* one period of the /bytes pattern */
 	char scratch[HTTP_SCRATCH_BYTES];
 };
@@ -98,18 +98,26 @@ static struct http *http_of(struct server *srv)
 	return CONTAINER_OF(srv, struct http, srv);
 }
 
-/* RFC 9110 6.6.1: an origin server with a clock sends Date. Formatted once a second. */
-static const char *http_date(struct http *h)
+/*
+ * The fields every answer carries that change at most once a second: Server, and Date
+ * (RFC 9110 6.6.1: an origin server with a clock sends it). Built once a second, then
+ * copied into each head as they are.
+ */
+static void http_fixed_fields_update(struct http *h)
 {
 	time_t now = time(NULL);
+	char date[40];
 	struct tm tm;
+	int n;
 
-	if (now != h->date_sec) {
-		h->date_sec = now;
-		gmtime_r(&now, &tm);
-		strftime(h->date_str, sizeof(h->date_str), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	}
-	return h->date_str;
+	if (now == h->fixed_sec && h->fixed_len > 0)
+		return;
+	h->fixed_sec = now;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	n = snprintf(h->fixed_fields, sizeof(h->fixed_fields), "Server: tapstack\r\nDate: %s\r\n",
+		     date);
+	h->fixed_len = n > 0 && (size_t)n < sizeof(h->fixed_fields) ? (size_t)n : 0;
 }
 
 static const char *http_content_type(const char *path)
@@ -129,20 +137,77 @@ static const char *http_content_type(const char *path)
 	return "application/octet-stream";
 }
 
-/* Fills c->head with the status line and fields; the body source is set by the caller. */
+/*
+ * A response head is assembled by appending pieces into c->head, not by one snprintf per
+ * answer: this runs for every request, and formatting showed up in the keep-alive
+ * profiles (docs/performance.md). A piece that does not fit marks the head as overflowed.
+ */
+struct http_head_out {
+	char *buf;
+	size_t len, cap;
+	bool overflow;
+};
+
+static void http_head_put(struct http_head_out *o, const char *s, size_t n)
+{
+	if (n > o->cap - o->len) {
+		o->overflow = true;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+/* A string literal: its length is known at compile time. */
+#define HTTP_HEAD_PUT_LITERAL(o, lit) http_head_put((o), (lit), sizeof(lit) - 1)
+
+static void http_head_put_str(struct http_head_out *o, const char *s)
+{
+	http_head_put(o, s, strlen(s));
+}
+
+/* v in decimal, as Content-Length wants it. */
+static void http_head_put_u64(struct http_head_out *o, uint64_t v)
+{
+	char digits[20]; /* 2^64 - 1 has 20 */
+	size_t i = sizeof(digits);
+
+	do {
+		digits[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	http_head_put(o, digits + i, sizeof(digits) - i);
+}
+
+/*
+ * Fills c->head with the status line and fields; the body source is set by the caller:
+ *
+ *   HTTP/1.1 <status>\r\n  Server: tapstack\r\n  Date: <date>\r\n  Content-Type: <type>\r\n
+ *   Content-Length: <length>\r\n  [extra]  Connection: close|keep-alive\r\n  \r\n
+ */
 static void http_set_head(struct http *h, struct http_conn *c, const char *status,
 			  const char *type, uint64_t length, const char *extra)
 {
-	int n = snprintf(c->head, sizeof(c->head),
-			 "HTTP/1.1 %s\r\nServer: tapstack\r\nDate: %s\r\nContent-Type: %s\r\n"
-			 "Content-Length: %llu\r\n%s%s\r\n",
-			 status, http_date(h), type, (unsigned long long)length, extra ? extra : "",
-			 c->close_after ? "Connection: close\r\n" : "Connection: keep-alive\r\n");
+	struct http_head_out o = { .buf = c->head, .cap = sizeof(c->head) };
 
+	http_fixed_fields_update(h);
+	HTTP_HEAD_PUT_LITERAL(&o, "HTTP/1.1 ");
+	http_head_put_str(&o, status);
+	HTTP_HEAD_PUT_LITERAL(&o, "\r\n");
+	http_head_put(&o, h->fixed_fields, h->fixed_len);
+	HTTP_HEAD_PUT_LITERAL(&o, "Content-Type: ");
+	http_head_put_str(&o, type);
+	HTTP_HEAD_PUT_LITERAL(&o, "\r\nContent-Length: ");
+	http_head_put_u64(&o, length);
+	HTTP_HEAD_PUT_LITERAL(&o, "\r\n");
+	if (extra)
+		http_head_put_str(&o, extra);
+	if (c->close_after)
+		HTTP_HEAD_PUT_LITERAL(&o, "Connection: close\r\n\r\n");
+	else
+		HTTP_HEAD_PUT_LITERAL(&o, "Connection: keep-alive\r\n\r\n");
 	/* Cannot happen with our fixed strings; never send a truncated head. */
-	if (n < 0 || (size_t)n >= sizeof(c->head))
-		n = 0;
-	c->head_len = (uint16_t)n;
+	c->head_len = o.overflow ? 0 : (uint16_t)o.len;
 	c->head_off = 0;
 }
 
@@ -465,57 +530,47 @@ static void http_closed(struct server *srv, struct conn *base)
 	free(c->in);
 }
 
+/* The app stops: connections and listener are closed already; server.c frees h. */
+static void http_stop(struct server *srv)
+{
+	struct http *h = http_of(srv);
+
+	if (h->dir_fd >= 0)
+		close(h->dir_fd);
+}
+
 static const struct server_ops http_ops = {
 	.conn_size = sizeof(struct http_conn),
 	.opened = http_opened,
 	.events = http_events,
 	.ready = http_ready,
 	.closed = http_closed,
+	.stop = http_stop,
 };
-
-static int http_collect(void *state, struct pollfd *fds, int max)
-{
-	return server_collect(&((struct http *)state)->srv, fds, max);
-}
-
-static void http_dispatch(void *state, const struct pollfd *fds, int n)
-{
-	server_dispatch(&((struct http *)state)->srv, fds, n);
-}
-
-static void http_stop(void *state)
-{
-	struct http *h = state;
-
-	server_destroy(&h->srv);
-	if (h->dir_fd >= 0)
-		close(h->dir_fd);
-	free(h);
-}
 
 struct app *http_app_create(struct net *net, uint16_t port, const char *dir, int backlog)
 {
-	struct http *h = calloc(1, sizeof(*h));
+	int dir_fd = -1;
+	struct app *app;
+	struct http *h;
 
-	if (!h)
-		return NULL;
-	h->dir_fd = -1;
+	/* The directory first, so a bad one fails before anything listens. */
 	if (dir) {
-		h->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (h->dir_fd < 0) {
+		dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dir_fd < 0) {
 			app_log("http: cannot open directory %s: %s", dir, strerror(errno));
-			free(h);
 			return NULL;
 		}
 	}
-	http_bytes_fill(h->pattern, 0, sizeof(h->pattern));
-	if (server_init(&h->srv, net, "http", port, backlog, APP_MAX_CONNS_DEFAULT, &http_ops) < 0) {
-		if (h->dir_fd >= 0)
-			close(h->dir_fd);
-		free(h);
+	app = server_create(sizeof(*h), net, "http", port, backlog, APP_MAX_CONNS_DEFAULT,
+			    &http_ops);
+	if (!app) {
+		if (dir_fd >= 0)
+			close(dir_fd);
 		return NULL;
 	}
-	h->app = (struct app){ .name = "http", .state = h, .collect = http_collect,
-			       .dispatch = http_dispatch, .stop = http_stop };
-	return &h->app;
+	h = app->state;
+	h->dir_fd = dir_fd;
+	http_bytes_fill(h->pattern, 0, sizeof(h->pattern));
+	return app;
 }

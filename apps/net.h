@@ -34,7 +34,14 @@
 #ifdef NET_KERNEL
 
 struct net {
-	int unused; /* the kernel needs no context */
+	/*
+	 * The kernel needs no context for its sockets. But apps/kernel/main.c waits with epoll
+	 * and records per descriptor the events it registered (registered[fd], 0 = none). A
+	 * closed descriptor leaves the epoll set by itself; net_close() clears its record too,
+	 * so a new socket that gets the same number is registered afresh. NULL: no record.
+	 */
+	short *registered;
+	int nregistered;
 };
 
 static inline int net_err(long rc)
@@ -97,7 +104,8 @@ static inline int net_shutdown(struct net *net, int fd, int how)
 
 static inline int net_close(struct net *net, int fd)
 {
-	(void)net;
+	if (fd >= 0 && fd < net->nregistered)
+		net->registered[fd] = 0;
 	return net_err(close(fd));
 }
 

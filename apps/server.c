@@ -1,9 +1,10 @@
 /*
  * server.c - the listener and connection table shared by the demo servers (see server.h).
  *
- * Called by the apps' collect/dispatch, which the program's loop calls once per iteration.
+ * The program's loop calls collect/dispatch (through struct app) once per iteration.
  * Owns the listening socket, every accepted connection (a malloc'd app struct beginning
- * with struct conn, freed on close) and two arrays of max_conns pointers.
+ * with struct conn, freed on close) and two arrays of max_conns pointers; for an app made
+ * by server_create(), also the app struct itself (freed by its stop()).
  *
  * The order contract of apps/app.h: dispatch() gets back exactly the entries collect()
  * appended, in the same order, so `polled[i]` names the owner of fds[i]. A connection
@@ -13,6 +14,7 @@
 #include "apps/server.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +83,16 @@ void server_destroy(struct server *srv)
 	srv->listen_fd = -1;
 }
 
+/* "10.0.0.1:53422" for log lines. */
+static const char *server_peer_str(const struct conn *c, char *buf, size_t size)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &c->peer.sin_addr, ip, sizeof(ip));
+	snprintf(buf, size, "%s:%u", ip, ntohs(c->peer.sin_port));
+	return buf;
+}
+
 /* Closes connections whose deadline passed. Runs at most once a second: a full scan is
  * then cheap next to the poll of every connection the loop does anyway. */
 static void server_sweep(struct server *srv)
@@ -95,8 +107,13 @@ static void server_sweep(struct server *srv)
 	for (i = srv->nconns; i-- > 0;) {
 		struct conn *c = srv->active[i];
 
-		if (c->deadline && c->deadline <= srv->now)
+		char peer[INET_ADDRSTRLEN + 8];
+
+		if (c->deadline && c->deadline <= srv->now) {
+			app_log("%s: closing %s, its deadline passed", srv->name,
+				server_peer_str(c, peer, sizeof(peer)));
 			server_conn_close(srv, c);
+		}
 	}
 }
 
@@ -140,7 +157,7 @@ static void server_accept(struct server *srv)
 	for (i = 0; i < SERVER_ACCEPT_BATCH && srv->nconns < srv->max_conns; i++) {
 		struct sockaddr_in peer;
 		struct conn *c;
-		char ip[INET_ADDRSTRLEN];
+		char name[INET_ADDRSTRLEN + 8];
 		int fd;
 
 		memset(&peer, 0, sizeof(peer));
@@ -166,8 +183,7 @@ static void server_accept(struct server *srv)
 		c->peer = peer;
 		c->index = srv->nconns;
 		srv->active[srv->nconns++] = c;
-		inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
-		app_log("%s: accept() returned %s:%u", srv->name, ip, ntohs(peer.sin_port));
+		app_log("%s: accept() returned %s", srv->name, server_peer_str(c, name, sizeof(name)));
 		if (srv->ops->opened)
 			srv->ops->opened(srv, c);
 		/* The request may already be here (the stack keeps data that arrives before
@@ -188,4 +204,43 @@ void server_dispatch(struct server *srv, const struct pollfd *fds, int n)
 		else
 			srv->ops->ready(srv, srv->polled[i], fds[i].revents);
 	}
+}
+
+/* struct app's three entries for a server_create() app: state is the struct server. */
+static int server_app_collect(void *state, struct pollfd *fds, int max)
+{
+	return server_collect(state, fds, max);
+}
+
+static void server_app_dispatch(void *state, const struct pollfd *fds, int n)
+{
+	server_dispatch(state, fds, n);
+}
+
+static void server_app_stop(void *state)
+{
+	struct server *srv = state;
+
+	server_destroy(srv);
+	if (srv->ops->stop)
+		srv->ops->stop(srv);
+	free(srv);
+}
+
+struct app *server_create(size_t size, struct net *net, const char *name, uint16_t port,
+			  int backlog, uint32_t max_conns, const struct server_ops *ops)
+{
+	struct server *srv = size >= sizeof(*srv) ? calloc(1, size) : NULL;
+
+	if (!srv) {
+		app_log("%s: out of memory", name);
+		return NULL;
+	}
+	if (server_init(srv, net, name, port, backlog, max_conns, ops) < 0) {
+		free(srv);
+		return NULL;
+	}
+	srv->app = (struct app){ .name = name, .state = srv, .collect = server_app_collect,
+				 .dispatch = server_app_dispatch, .stop = server_app_stop };
+	return &srv->app;
 }

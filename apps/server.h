@@ -2,8 +2,8 @@
  * server.h - what every demo server shares: one listening socket and a bounded table of
  * non-blocking connections, driven by the program's poll loop (apps/app.h).
  *
- * A server (apps/http.c, echo.c, discard.c) embeds a `struct server` and describes its
- * connections with `struct server_ops`: how big one connection is (an app struct that
+ * A server (apps/http.c, echo.c, discard.c) is a struct that begins with `struct server`
+ * (made by server_create()) and describes its connections with `struct server_ops`: how big one connection is (an app struct that
  * starts with `struct conn`), which events it waits for right now, and what to do when
  * they come. server.c does the rest: accept() until the queue is empty (logging each
  * accept, so the demo can show it came after the SYN-ACK), the connection table, the
@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "apps/app.h"
 #include "apps/net.h"
 
 /* At most this many accept() calls per wake-up, so a connection storm cannot starve the
@@ -39,7 +40,8 @@ struct conn {
 	int fd;
 	uint32_t index;            /* position in server.active (owned by server.c) */
 	struct sockaddr_in peer;
-	time_t deadline;           /* monotonic seconds; 0 = none. Past it, the server closes it. */
+	time_t deadline;           /* monotonic seconds; 0 = none. Past it, the server closes it
+				    * (checked in server_collect, see APP_WAKE_INTERVAL_MS) */
 };
 
 struct server;
@@ -54,9 +56,13 @@ struct server_ops {
 	void (*ready)(struct server *srv, struct conn *c, short revents);
 	/* Optional: free what the connection holds. The server closes the fd and frees c. */
 	void (*closed)(struct server *srv, struct conn *c);
+	/* Optional: the app is stopping (connections and listener already closed): release
+	 * what the app itself holds. server.c then frees the app struct. */
+	void (*stop)(struct server *srv);
 };
 
 struct server {
+	struct app app;            /* what the program drives (server_create fills it in) */
 	const char *name;          /* "http", "echo", ... for log lines */
 	struct net *net;
 	const struct server_ops *ops;
@@ -72,7 +78,17 @@ struct server {
 	time_t accept_paused_until; /* see SERVER_ACCEPT_PAUSE_S */
 };
 
-/* Opens the listener on 0.0.0.0:port. Returns 0 or -errno (logged with app_log). */
+/*
+ * A whole server app: allocates `size` zeroed bytes (the app's struct, which begins with
+ * struct server), opens the listener and fills in srv->app so the program's loop drives it
+ * through server_collect/server_dispatch, and its stop() closes everything, calls
+ * ops->stop and frees the struct. Returns &srv->app, whose state is the app's struct, or
+ * NULL on failure (logged with app_log).
+ */
+struct app *server_create(size_t size, struct net *net, const char *name, uint16_t port,
+			     int backlog, uint32_t max_conns, const struct server_ops *ops);
+/* Opens the listener on 0.0.0.0:port, for a struct server the caller owns (server_create
+ * uses it; so do tests). Returns 0 or -errno (logged with app_log). */
 int server_init(struct server *srv, struct net *net, const char *name, uint16_t port,
 		int backlog, uint32_t max_conns, const struct server_ops *ops);
 /* Closes every connection and the listener; frees the tables. */

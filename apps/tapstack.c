@@ -561,7 +561,9 @@ static int run(struct program *p)
 			nfds += counts[i];
 		}
 		struct pollfd kfds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = cfd, .events = POLLIN } };
-		int r = stack_wait_kernel(&p->stack, fds, (nfds_t)nfds, kfds, 2, -1);
+		/* Bounded: the servers check their idle and linger deadlines in collect(), and
+		 * nothing else would bring a quiet loop back there (apps/app.h). */
+		int r = stack_wait_kernel(&p->stack, fds, (nfds_t)nfds, kfds, 2, APP_WAKE_INTERVAL_MS);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "tapstack: wait: %s\n", strerror(-r));
 			status = 1;

@@ -9,8 +9,13 @@
  *   tapstack-kernel [--http PORT[:DIR]] [--echo PORT] [--discard PORT]
  *                   [--stall PORT[:BACKLOG]] [--backlog N] [--quiet]
  *
- * The loop is apps/app.h's contract with poll(2) as the wait: collect from every app,
- * poll, dispatch. SIGINT/SIGTERM stop it; every app then closes its sockets.
+ * The loop is apps/app.h's contract: collect from every app, wait, dispatch. The wait is
+ * epoll(7), level-triggered, not poll(2): poll makes the kernel look at every descriptor on
+ * every call, so with 10,000 idle connections each request would pay for 10,000 socket
+ * checks, and a benchmark would compare wait calls instead of stacks (docs/performance.md).
+ * kwait_sync() keeps the epoll set equal to what the apps collected this round by telling
+ * the kernel only the differences. SIGINT/SIGTERM stop the loop; every app then closes its
+ * sockets.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,13 +24,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "apps/servers.h"
 
 #define KMAIN_MAX_APPS 8
 #define KMAIN_MAX_FDS (4 * APP_MAX_CONNS_DEFAULT + KMAIN_MAX_APPS)
+/* Ready descriptors taken per epoll_wait(); level-triggered, so the rest come next round. */
+#define KMAIN_EPOLL_BATCH 1024
+
+/* The apps speak poll's event bits; epoll's have the same values on Linux. */
+_Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT && EPOLLERR == POLLERR &&
+		       EPOLLHUP == POLLHUP,
+	       "epoll and poll event bits differ");
+
+/*
+ * The epoll set and what it holds. Per descriptor number: the events registered
+ * (net->registered[fd], which net_close() clears, apps/net.h), the round in which the fd
+ * was last collected and its index in that round's pollfd array.
+ */
+struct kwait {
+	int epfd;
+	struct net *net;
+	uint32_t round;
+	uint32_t *round_of;       /* [net->nregistered] */
+	int *slot;                /* [net->nregistered] */
+	int *prev;                /* the fds collected in the previous round */
+	int nprev;
+	struct epoll_event events[KMAIN_EPOLL_BATCH];
+};
 
 static volatile sig_atomic_t kmain_stop;
 static bool kmain_quiet;
@@ -84,10 +114,114 @@ static bool kmain_int(const char *arg, int *out)
 	return true;
 }
 
+/* Makes the per-descriptor tables cover fd (doubling); false when out of memory. */
+static bool kwait_reserve(struct kwait *w, int fd)
+{
+	int old = w->net->nregistered, n = old ? old : 1024;
+	short *reg;
+	uint32_t *round_of;
+	int *slot;
+
+	if (fd < old)
+		return true;
+	while (n <= fd)
+		n *= 2;
+	reg = realloc(w->net->registered, (size_t)n * sizeof(*reg));
+	if (reg)
+		w->net->registered = reg;
+	round_of = realloc(w->round_of, (size_t)n * sizeof(*round_of));
+	if (round_of)
+		w->round_of = round_of;
+	slot = realloc(w->slot, (size_t)n * sizeof(*slot));
+	if (slot)
+		w->slot = slot;
+	if (!reg || !round_of || !slot)
+		return false;
+	memset(reg + old, 0, (size_t)(n - old) * sizeof(*reg));
+	memset(round_of + old, 0, (size_t)(n - old) * sizeof(*round_of));
+	w->net->nregistered = n;
+	return true;
+}
+
+/* Tells the kernel that fd now waits for `events` (0: for nothing, leave the set). */
+static void kwait_set(struct kwait *w, int fd, short events)
+{
+	struct epoll_event ev = { .events = (uint32_t)(unsigned short)events, .data.fd = fd };
+	short was = w->net->registered[fd];
+	int rc;
+
+	if (events == 0)
+		rc = epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+	else
+		rc = epoll_ctl(w->epfd, was ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+	/* Only if a socket was closed behind net_close()'s back: the set knows better. */
+	if (rc < 0 && events && errno == ENOENT)
+		rc = epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+	else if (rc < 0 && events && errno == EEXIST)
+		rc = epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev);
+	if (rc < 0 && events)
+		fprintf(stderr, "tapstack-kernel: epoll_ctl(%d): %s\n", fd, strerror(errno));
+	w->net->registered[fd] = rc < 0 ? 0 : events;
+}
+
+/*
+ * Makes the epoll set what the apps collected this round: new or changed entries are
+ * added or modified, entries of the last round that are not collected again (a full
+ * server's listener, a connection that waits for nothing) are removed. Clears revents.
+ */
+static void kwait_sync(struct kwait *w, struct pollfd *fds, int n)
+{
+	int i;
+
+	w->round++;
+	for (i = 0; i < n; i++) {
+		int fd = fds[i].fd;
+
+		fds[i].revents = 0;
+		if (fd < 0 || !kwait_reserve(w, fd)) {
+			fds[i].revents = POLLNVAL; /* its owner then fails the socket call */
+			continue;
+		}
+		w->round_of[fd] = w->round;
+		w->slot[fd] = i;
+		if (w->net->registered[fd] != fds[i].events)
+			kwait_set(w, fd, fds[i].events);
+	}
+	for (i = 0; i < w->nprev; i++) {
+		int fd = w->prev[i];
+
+		if (fd >= 0 && fd < w->net->nregistered && w->round_of[fd] != w->round &&
+		    w->net->registered[fd])
+			kwait_set(w, fd, 0);
+	}
+	for (i = 0; i < n; i++)
+		w->prev[i] = fds[i].fd;
+	w->nprev = n;
+}
+
+/* Waits up to timeout_ms; fills revents of this round's entries. Returns how many, or -errno. */
+static int kwait_wait(struct kwait *w, struct pollfd *fds, int timeout_ms)
+{
+	int r = epoll_wait(w->epfd, w->events, KMAIN_EPOLL_BATCH, timeout_ms);
+	int i;
+
+	if (r < 0)
+		return -errno;
+	for (i = 0; i < r; i++) {
+		int fd = w->events[i].data.fd;
+
+		if (fd < w->net->nregistered && w->round_of[fd] == w->round)
+			fds[w->slot[fd]].revents = (short)(w->events[i].events &
+							   (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP));
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	/* Options are read in two passes so that --backlog applies wherever it appears. */
 	static struct pollfd fds[KMAIN_MAX_FDS];
+	static struct kwait w;
 	struct app *apps[KMAIN_MAX_APPS];
 	int counts[KMAIN_MAX_APPS];
 	int backlog = APP_BACKLOG_DEFAULT;
@@ -175,18 +309,27 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	w.net = &net;
+	w.epfd = epoll_create1(EPOLL_CLOEXEC);
+	w.prev = calloc(KMAIN_MAX_FDS, sizeof(*w.prev));
+	if (w.epfd < 0 || !w.prev) {
+		perror("tapstack-kernel: epoll_create1");
+		kmain_stop = 1;
+	}
 	while (!kmain_stop) {
-		int n = 0;
+		int n = 0, r;
 
 		for (i = 0; i < napps; i++) {
 			counts[i] = apps[i]->collect(apps[i]->state, fds + n, KMAIN_MAX_FDS - n);
 			n += counts[i];
 		}
-		/* 1 s at most, so idle deadlines are swept even when nothing happens. */
-		if (poll(fds, (nfds_t)n, 1000) < 0) {
-			if (errno == EINTR)
+		kwait_sync(&w, fds, n);
+		/* Bounded, so the apps' deadlines are checked even when nothing happens. */
+		r = kwait_wait(&w, fds, APP_WAKE_INTERVAL_MS);
+		if (r < 0) {
+			if (r == -EINTR)
 				continue;
-			perror("tapstack-kernel: poll");
+			fprintf(stderr, "tapstack-kernel: epoll_wait: %s\n", strerror(-r));
 			break;
 		}
 		n = 0;
@@ -197,5 +340,11 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < napps; i++)
 		apps[i]->stop(apps[i]->state);
+	if (w.epfd >= 0)
+		close(w.epfd);
+	free(w.prev);
+	free(w.round_of);
+	free(w.slot);
+	free(net.registered);
 	return 0;
 }

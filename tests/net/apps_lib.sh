@@ -15,6 +15,7 @@
 #   apps_stat NAME         one TCP counter (ListenOverflows, ...) as a number
 #   apps_now_ms            a clock in milliseconds for "in under a second" checks
 #   apps_bg CMD...         run CMD in the background, remembered for apps_kill_bg
+#   apps_echo_clients N BYTES   N echo clients at once; prints how many failed (0 = all exact)
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -114,3 +115,18 @@ apps_stat() {
 }
 
 apps_now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# apps_echo_clients N BYTES: N nc clients at once, each sending BYTES random bytes to the
+# echo port (7) and reading them back. Prints the number of clients that failed or did not
+# get their bytes back exactly (0 when all is well).
+apps_echo_clients() {
+	local n=$1 bytes=$2 i p bad=0 pids=()
+	for i in $(seq "$n"); do
+		head -c "$bytes" /dev/urandom >"$WORK/p$i"
+		nsx timeout 60 nc -N "$STACK_IP" 7 <"$WORK/p$i" >"$WORK/q$i" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+	for i in $(seq "$n"); do cmp -s "$WORK/p$i" "$WORK/q$i" || bad=$((bad + 1)); done
+	echo "$bad"
+}

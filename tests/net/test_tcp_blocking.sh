@@ -21,15 +21,7 @@ head -c 10000000 /dev/urandom >"$WORK/in"
 nsx timeout 120 nc -N "$STACK_IP" 7 <"$WORK/in" >"$WORK/out"
 check "10 MB through the blocking echo byte-exact" cmp -s "$WORK/in" "$WORK/out"
 
-pids=()
-for i in $(seq 8); do
-	head -c 500000 /dev/urandom >"$WORK/p$i"
-	nsx timeout 60 nc -N "$STACK_IP" 7 <"$WORK/p$i" >"$WORK/q$i" &
-	pids+=($!)
-done
-bad=0
-for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
-for i in $(seq 8); do cmp -s "$WORK/p$i" "$WORK/q$i" || bad=$((bad + 1)); done
+bad=$(apps_echo_clients 8 500000)
 check "8 clients at once, one thread each: all byte-exact ($bad bad)" [ "$bad" = 0 ]
 check "accept() was logged" grep -q 'accept() returned 10.0.0.1:' "$STACK_LOG"
 net_summary

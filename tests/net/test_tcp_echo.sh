@@ -27,15 +27,7 @@ check "discard: nothing comes back" [ ! -s "$WORK/dout" ]
 # TCP flow control pushes back) and keeps serving everyone else.
 apps_bg nsx bash -c "exec 3<>/dev/tcp/$STACK_IP/7; head -c 50000000 /dev/zero >&3 2>/dev/null; exec sleep 60"
 sleep 1
-pids=()
-for i in $(seq 8); do
-	head -c 1000000 /dev/urandom >"$WORK/p$i"
-	nsx timeout 60 nc -N "$STACK_IP" 7 <"$WORK/p$i" >"$WORK/q$i" &
-	pids+=($!)
-done
-bad=0
-for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
-for i in $(seq 8); do cmp -s "$WORK/p$i" "$WORK/q$i" || bad=$((bad + 1)); done
+bad=$(apps_echo_clients 8 1000000)
 check "8 echo clients at once beside a non-reading one: all byte-exact ($bad bad)" [ "$bad" = 0 ]
 apps_kill_bg
 

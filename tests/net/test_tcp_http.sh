@@ -4,7 +4,8 @@
 # sees 80 open and 79, 81 closed; 200 parallel downloads of /bytes/1048576 are byte-exact;
 # ab -n 2000 -c 50 has no failed requests (and with -k); then the HTTP rules one by one:
 # 404, 405 + Allow, 400, 413, HEAD, files and path traversal, keep-alive, pipelining,
-# Connection: close, a 1 GiB stream, and a slow reader that blocks nobody.
+# Connection: close, a 1 GiB stream, a slow reader that blocks nobody, and the 5 s linger
+# deadline firing on a quiet server.
 #
 # TS_KERNEL=1 runs the same checks against build/tapstack-kernel (see apps_lib.sh).
 . "$(dirname "$0")/apps_lib.sh"
@@ -121,6 +122,26 @@ nsx bash -c "curl -sS --max-time 300 $URL/bytes/1073741824 | $BYTES_CHECK 107374
 check "/bytes/1073741824: 1 GiB byte-exact" [ $? = 0 ]
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$STACK_PID/status" 2>/dev/null)
 check "server resident memory below 200 MiB after all that (${rss:-?} KiB)" [ "${rss:-999999}" -lt 204800 ]
+
+# The 5 s linger deadline fires although nothing else happens: a client gets its answer and
+# the server's FIN but never closes its side, and stays silent (its kernel ACKs the FIN,
+# nothing more). The server must give up on it by itself (its loop has to wake up for the
+# deadline: nothing else would wake it) and log it.
+apps_bg nsx bash -c "exec 3<>/dev/tcp/$STACK_IP/80; printf 'GET /bytes/10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3; cat <&3 >/dev/null; exec sleep 30"
+port=
+for _ in $(seq 50); do
+	port=$(nsx ss -Htn state close-wait "dport = :80" | awk '{ n = split($3, a, ":"); print a[n]; exit }')
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+closed=1
+for _ in $(seq 150); do
+	grep -q "http: closing 10.0.0.1:$port, its deadline passed" "$STACK_LOG" && { closed=0; break; }
+	sleep 0.1
+done
+check "linger: a client that never closes is dropped after 5 s of silence (port ${port:-?})" \
+	[ -n "$port" -a "$closed" = 0 ]
+apps_kill_bg
 
 stack_stop
 check "server exits cleanly on SIGTERM" [ "$STACK_STATUS" = 0 ]

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,11 +26,10 @@
 #include "apps/http_parse.h"
 #include "apps/server.h"
 #include "apps/servers.h"
-#include "drivers/memdev.h"
+#include "helpers/stack_pair.h"
 #include "stack.h"
 
-#define SERVER_IP 0x0a000002u
-#define CLIENT_IP 0x0a000001u
+#define SERVER_IP STACK_PAIR_A_IP
 #define MAX_ROUNDS 200000 /* 200 s of fake time: far more than any exchange here needs */
 
 /* app_log is the program's (apps/app.h): here it counts accept lines. */
@@ -52,20 +52,10 @@ struct fixture {
 static int fixture_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct stack_config ca, cb;
-	struct netdev *da, *db;
 
 	assert_non_null(f);
-	assert_int_equal(memdev_pair_create(&da, &db, NULL), 0);
-	stack_config_default(&ca);
-	stack_config_default(&cb);
-	ca.link.addr = SERVER_IP;
-	cb.link.addr = CLIENT_IP;
-	cb.link.mac[5] ^= 0x01;
-	cb.seed = 7;
 	f->now = USEC_PER_SEC;
-	assert_int_equal(stack_init(&f->a, &ca, da, f->now), 0);
-	assert_int_equal(stack_init(&f->b, &cb, db, f->now), 0);
+	stack_pair_init(&f->a, &f->b, f->now);
 	f->net.sl = stack_sockets(&f->a);
 	f->apps[f->napps++] = http_app_create(&f->net, 80, NULL, 16);
 	f->apps[f->napps++] = echo_app_create(&f->net, 7, 16);
@@ -172,6 +162,17 @@ static size_t client_recv(struct fixture *f, int fd, void *buf, size_t want, boo
 	return got;
 }
 
+/* Reads everything up to the server's end of stream (which must come) as a string. */
+static size_t client_recv_to_eof(struct fixture *f, int fd, char *buf, size_t cap)
+{
+	bool eof;
+	size_t n = client_recv(f, fd, buf, cap - 1, &eof);
+
+	buf[n] = '\0';
+	assert_true(eof);
+	return n;
+}
+
 /* Reads until the bytes received so far contain `needle` (NUL-terminated in buf). */
 static size_t client_recv_until(struct fixture *f, int fd, char *buf, size_t cap,
 				const char *needle)
@@ -200,18 +201,58 @@ static void test_http_get_index(void **state)
 	struct fixture *f = *state;
 	const char req[] = "GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nConnection: close\r\n\r\n";
 	static char buf[8192];
-	bool eof;
-	size_t n;
 	int fd = client_connect(f, 80);
 
 	client_send(f, fd, req, sizeof(req) - 1);
-	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
-	buf[n] = '\0';
-	assert_true(eof); /* Connection: close honoured */
+	client_recv_to_eof(f, fd, buf, sizeof(buf)); /* Connection: close honoured */
 	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
 	assert_non_null(strstr(buf, "Connection: close\r\n"));
 	assert_non_null(strstr(buf, "<h1>tapstack</h1>"));
 	assert_int_equal(accept_lines, 1);
+	ts_close(&f->b.sock, fd);
+}
+
+/* The head is assembled piece by piece (apps/http.c, http_set_head): every field exactly,
+ * in order, with the Date in RFC 9110's IMF-fixdate form and lengths from 0 to 2^40. */
+static void test_http_head_exact(void **state)
+{
+	struct fixture *f = *state;
+	const char req[] = "HEAD /bytes/0 HTTP/1.1\r\nHost: x\r\n\r\n"
+			   "HEAD /bytes/1099511627776 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	const char *date_fmt = "%a, %d %b %Y %H:%M:%S GMT";
+	static char buf[2048];
+	char expect[512], date[64], *p, *q;
+	struct tm tm;
+	int fd = client_connect(f, 80);
+
+	client_send(f, fd, req, sizeof(req) - 1);
+	client_recv_to_eof(f, fd, buf, sizeof(buf));
+	/* The Date as sent must parse back as a date; then the whole head must match. */
+	p = strstr(buf, "\r\nDate: ");
+	assert_non_null(p);
+	p += 8;
+	q = strstr(p, "\r\n");
+	assert_non_null(q);
+	assert_true((size_t)(q - p) < sizeof(date));
+	memcpy(date, p, (size_t)(q - p));
+	date[q - p] = '\0';
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(date, date_fmt, &tm);
+	assert_non_null(p);
+	assert_int_equal(*p, '\0');
+	snprintf(expect, sizeof(expect),
+		 "HTTP/1.1 200 OK\r\nServer: tapstack\r\nDate: %s\r\n"
+		 "Content-Type: application/octet-stream\r\nContent-Length: 0\r\n"
+		 "Connection: keep-alive\r\n\r\n",
+		 date);
+	assert_memory_equal(buf, expect, strlen(expect));
+	p = buf + strlen(expect);
+	/* The second answer may fall in the next second: compare around its own Date. */
+	assert_true(strncmp(p, "HTTP/1.1 200 OK\r\nServer: tapstack\r\nDate: ", 41) == 0);
+	q = strstr(p, "GMT\r\n");
+	assert_non_null(q);
+	assert_string_equal(q, "GMT\r\nContent-Type: application/octet-stream\r\n"
+			       "Content-Length: 1099511627776\r\nConnection: close\r\n\r\n");
 	ts_close(&f->b.sock, fd);
 }
 
@@ -302,16 +343,12 @@ static void test_http_413_then_close(void **state)
 	struct fixture *f = *state;
 	static char req[HTTP_HEAD_MAX_BYTES + 100];
 	static char buf[4096];
-	bool eof;
-	size_t n;
 	int fd = client_connect(f, 80);
 
 	memset(req, 'a', sizeof(req));
 	memcpy(req, "GET / HTTP/1.1\r\nX: ", 19);
 	client_send(f, fd, req, sizeof(req));
-	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
-	buf[n] = '\0';
-	assert_true(eof);
+	client_recv_to_eof(f, fd, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 413 "));
 	assert_non_null(strstr(buf, "Connection: close\r\n"));
 	ts_close(&f->b.sock, fd);
@@ -326,8 +363,6 @@ static void test_http_files(void **state)
 	static char buf[4096];
 	struct app *files;
 	FILE *fp;
-	bool eof;
-	size_t n;
 	int fd;
 
 	assert_non_null(mkdtemp(dir));
@@ -355,9 +390,7 @@ static void test_http_files(void **state)
 	assert_non_null(strstr(buf, "Content-Length: 18\r\n"));
 	assert_non_null(strstr(buf, "\r\n\r\nhello from a file\n"));
 	client_send(f, fd, "GET /escape.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 56);
-	n = client_recv(f, fd, buf, sizeof(buf) - 1, &eof);
-	buf[n] = '\0';
-	assert_true(eof);
+	client_recv_to_eof(f, fd, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 404 Not Found\r\n"));
 	assert_null(strstr(buf, "secret"));
 	ts_close(&f->b.sock, fd);
@@ -535,6 +568,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_http_get_index, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_pipelining, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_head_exact, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_bytes_to_a_slow_reader, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_413_then_close, fixture_setup,

@@ -22,11 +22,10 @@
 #include <sched.h>
 
 #include "blocking.h"
-#include "drivers/memdev.h"
+#include "helpers/stack_pair.h"
 #include "stack.h"
 
-#define SERVER_IP 0x0a000002u /* 10.0.0.2: stack A, under the facade */
-#define CLIENT_IP 0x0a000001u /* 10.0.0.1: stack B, driven by the test */
+#define SERVER_IP STACK_PAIR_A_IP /* 10.0.0.2: stack A, under the facade */
 #define ECHO_PORT 7
 #define TEST_BYTES (1u << 20)
 #define TEST_LIMIT_SEC 20
@@ -40,20 +39,10 @@ struct pair {
 static int pair_setup(void **state)
 {
 	struct pair *p = calloc(1, sizeof(*p));
-	struct stack_config ca, cb;
-	struct netdev *da, *db;
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT) };
 
 	assert_non_null(p);
-	assert_int_equal(memdev_pair_create(&da, &db, NULL), 0);
-	stack_config_default(&ca);
-	stack_config_default(&cb);
-	ca.link.addr = SERVER_IP;
-	cb.link.addr = CLIENT_IP;
-	cb.link.mac[5] ^= 0x01;
-	cb.seed = ca.seed + 1;
-	assert_int_equal(stack_init(&p->a, &ca, da, stack_clock_now()), 0);
-	assert_int_equal(stack_init(&p->b, &cb, db, stack_clock_now()), 0);
+	stack_pair_init(&p->a, &p->b, stack_clock_now());
 	assert_int_equal(blocking_start(&p->ba, &p->a), 0);
 
 	p->listen_fd = blocking_socket(&p->ba, AF_INET, SOCK_STREAM, 0);
