@@ -167,7 +167,7 @@ void th_drain(struct th *h);
 void th_seg_format(const struct th_seg *s, char *buf, size_t size);
 
 /*
- * A test that shows an open bug of the TCP layer (listed in the report / TCP-BUGS.md) skips
+ * A test that shows an open bug of the TCP layer (listed in docs/tcp-gaps.md) skips
  * with "known bug: see report" so the committed suite passes; TH_RUN_KNOWN_BUGS=1 in the
  * environment runs it anyway (to see it fail, or to check a fix).
  */
