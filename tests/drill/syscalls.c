@@ -349,24 +349,46 @@ static int64_t call_connect(struct drill_runner *r, const struct drill_event *ev
 	return ret;
 }
 
-/* write, send, sendto, sendmsg. */
-static int64_t do_send(struct drill_runner *r, const struct drill_event *ev, int fd, bool null_buf, int64_t len,
-                       int64_t flags)
+/*
+ * The buffer argument of a read or write: the kernel's answers for a negative length (-EINVAL)
+ * and a NULL buffer (-EFAULT), then a runner buffer of len bytes (zeroed for writes).
+ * Returns 1 with *buf set, 0 when the call is finished with *ret as its result, or when the
+ * runner itself failed (drill_fail already called, *ret = 0).
+ */
+static int io_buf_arg(struct drill_runner *r, const struct drill_event *ev, bool null_buf, int64_t len,
+                      bool for_write, uint8_t **buf, int64_t *ret)
 {
-	if (len < 0)
-		return -EINVAL;
-	if (null_buf && len > 0)
-		return -EFAULT;
+	*ret = 0;
+	if (len < 0) {
+		*ret = -EINVAL;
+		return 0;
+	}
+	if (null_buf && len > 0) {
+		*ret = -EFAULT;
+		return 0;
+	}
 	if (len > (int64_t)DRILL_BUF_MAX) {
 		drill_fail(r, ev->line, "%s of %lld bytes: the runner handles at most %u", ev->call.name, (long long)len,
 		           DRILL_BUF_MAX);
 		return 0;
 	}
-	uint8_t *buf = zero_buf(r, (size_t)len);
-	if (!buf && len > 0) {
-		drill_fail(r, ev->line, "runner: out of memory for a %lld-byte write", (long long)len);
+	*buf = for_write ? zero_buf(r, (size_t)len) : scratch_buf(r, (size_t)len);
+	if (!*buf && len > 0) {
+		drill_fail(r, ev->line, "runner: out of memory for a %lld-byte %s", (long long)len,
+		           for_write ? "write" : "read");
 		return 0;
 	}
+	return 1;
+}
+
+/* write, send, sendto, sendmsg. */
+static int64_t do_send(struct drill_runner *r, const struct drill_event *ev, int fd, bool null_buf, int64_t len,
+                       int64_t flags)
+{
+	uint8_t *buf = NULL;
+	int64_t ret;
+	if (!io_buf_arg(r, ev, null_buf, len, true, &buf, &ret))
+		return ret;
 	if (!r->pend.active) {
 		r->pend.want = (size_t)len;
 		r->pend.done = 0;
@@ -423,20 +445,10 @@ static int64_t call_sendmsg(struct drill_runner *r, const struct drill_event *ev
 static int64_t do_recv(struct drill_runner *r, const struct drill_event *ev, int fd, bool null_buf, int64_t len,
                        int64_t flags)
 {
-	if (len < 0)
-		return -EINVAL;
-	if (null_buf && len > 0)
-		return -EFAULT;
-	if (len > (int64_t)DRILL_BUF_MAX) {
-		drill_fail(r, ev->line, "%s of %lld bytes: the runner handles at most %u", ev->call.name, (long long)len,
-		           DRILL_BUF_MAX);
-		return 0;
-	}
-	uint8_t *buf = scratch_buf(r, (size_t)len);
-	if (!buf && len > 0) {
-		drill_fail(r, ev->line, "runner: out of memory for a %lld-byte read", (long long)len);
-		return 0;
-	}
+	uint8_t *buf = NULL;
+	int64_t ret;
+	if (!io_buf_arg(r, ev, null_buf, len, false, &buf, &ret))
+		return ret;
 	ssize_t n = ts_recv(SL(r), fd, buf, (size_t)len, (int)flags);
 	if (n == -EAGAIN && is_blocking(r, fd) && !(flags & MSG_DONTWAIT)) {
 		r->pend.kind = PEND_READ;
