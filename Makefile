@@ -11,6 +11,8 @@
 #   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over stack_input with a seed corpus
 #   make valgrind        the unit tests under valgrind (leaks are errors)
 #   make deps            install missing Debian packages (scripts/deps.sh)
+#   make drill           the packetdrill runner over the corpus (mk/drill.mk; part of `make test`)
+#   make bench           tapstack beside the Linux kernel, one table (mk/bench.mk; root)
 #
 # Sources are found by wildcard: a new .c file under stack/ or drivers/ joins the library,
 # a new tests/unit/test_*.c becomes a test program. Feature areas may add rules in mk/*.mk.

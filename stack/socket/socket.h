@@ -1,8 +1,9 @@
 /*
  * socket.h - the application's API: BSD-style calls on small integer descriptors.
  *
- * CONTRACT (written before the implementation; the TCP work fills in socket.c and the
- * struct below, apps/ and the packetdrill runner program against these declarations).
+ * Implemented in socket.c on top of the TCP layer (stack/tcp/tcp.h). Its users: the demo
+ * servers (through apps/net.h), the blocking facade (stack/blocking.h) and the packetdrill
+ * runner (tests/drill/syscalls.c), which maps each script system call onto one ts_* call.
  *
  * Every call returns >= 0 on success or a negative errno (-EAGAIN, -EINPROGRESS,
  * -ECONNREFUSED, -ECONNRESET, -ETIMEDOUT, -EADDRINUSE, -EPIPE, -ENOTCONN, -EBADF,
