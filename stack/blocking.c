@@ -277,10 +277,20 @@ int blocking_set_nonblock(struct blocking_stack *b, int fd, bool on)
 	return blocking_leave(b, ts_set_nonblock(blocking_enter(b), fd, on));
 }
 
-int blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms)
+int blocking_epoll_create(struct blocking_stack *b, int flags)
+{
+	return blocking_leave(b, ts_epoll_create(blocking_enter(b), flags));
+}
+
+int blocking_epoll_ctl(struct blocking_stack *b, int epfd, int op, int fd, struct epoll_event *ev)
+{
+	return blocking_leave(b, ts_epoll_ctl(blocking_enter(b), epfd, op, fd, ev));
+}
+
+/* An absolute CLOCK_MONOTONIC time timeout_ms from now (the condition variable's clock). */
+static struct timespec blocking_deadline(int timeout_ms)
 {
 	struct timespec until;
-	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	if (timeout_ms > 0) {
@@ -291,15 +301,48 @@ int blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int ti
 			until.tv_nsec -= 1000000000L;
 		}
 	}
+	return until;
+}
+
+/* With the lock held: waits for the next stack iteration, or until `until`; returns the
+ * timeout to use next (0 once the deadline passed: one last look, then report it). */
+static int blocking_wait_round(struct blocking_stack *b, int timeout_ms, const struct timespec *until)
+{
+	if (timeout_ms < 0)
+		pthread_cond_wait(&b->changed, &b->lock);
+	else if (pthread_cond_timedwait(&b->changed, &b->lock, until) == ETIMEDOUT)
+		return 0;
+	return timeout_ms;
+}
+
+int blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	struct timespec until = blocking_deadline(timeout_ms);
+	int rc;
+
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
 		rc = ts_poll(&b->s->sock, fds, n);
 		if (rc != 0 || timeout_ms == 0)
 			break;
-		if (timeout_ms < 0)
-			pthread_cond_wait(&b->changed, &b->lock);
-		else if (pthread_cond_timedwait(&b->changed, &b->lock, &until) == ETIMEDOUT)
-			timeout_ms = 0; /* one last look, then report the timeout */
+		timeout_ms = blocking_wait_round(b, timeout_ms, &until);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int blocking_epoll_wait(struct blocking_stack *b, int epfd, struct epoll_event *evs, int max,
+			int timeout_ms)
+{
+	struct timespec until = blocking_deadline(timeout_ms);
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		rc = ts_epoll_collect(&b->s->sock, epfd, evs, max);
+		if (rc != 0 || timeout_ms == 0)
+			break;
+		timeout_ms = blocking_wait_round(b, timeout_ms, &until);
 	}
 	pthread_mutex_unlock(&b->lock);
 	return rc;

@@ -75,5 +75,10 @@ int blocking_getsockopt(struct blocking_stack *b, int fd, int level, int name, v
 int blocking_set_nonblock(struct blocking_stack *b, int fd, bool on);
 /* poll(2) over ts_* sockets: waits until one is ready or timeout_ms passes (-1: forever). */
 int blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms);
+/* epoll_wait over a ts_epoll_create() set (blocking_epoll_create/ctl): the same wait. */
+int blocking_epoll_wait(struct blocking_stack *b, int epfd, struct epoll_event *evs, int max,
+			int timeout_ms);
+int blocking_epoll_create(struct blocking_stack *b, int flags);
+int blocking_epoll_ctl(struct blocking_stack *b, int epfd, int op, int fd, struct epoll_event *ev);
 
 #endif

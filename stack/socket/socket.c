@@ -21,32 +21,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcp/tcp.h"
+#include "socket/socket_int.h"
 
-enum ts_kind { TS_FREE, TS_NEW, TS_LISTENER, TS_CONN };
-
-struct ts_sock {
-	uint8_t kind;               /* enum ts_kind */
-	bool nonblock;
-	bool bound;                 /* holds a port reservation (tcp_port_bind) */
-	uint32_t laddr;             /* bound address, host order (0 = any) */
-	uint16_t lport;
-	int err;                    /* SO_ERROR for a socket without a connection */
-	struct tcp_sockopts opts;
-	struct tcp_listener *lis;
-	struct tcp_conn *conn;
-};
+/* TCP's readiness upcall: the owner token is the descriptor. */
+static void ts_tcp_wake(void *arg, uint32_t owner)
+{
+	ts_ready_wake(arg, (int)owner);
+}
 
 int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp)
 {
 	memset(sl, 0, sizeof(*sl));
 	sl->tcp = tcp;
 	sl->lowest_free = TS_FD_FIRST;
+	tcp_set_waker(tcp, ts_tcp_wake, sl);
 	return 0;
 }
 
-static void ts_release(struct socket_layer *sl, struct ts_sock *s)
+static void ts_release(struct socket_layer *sl, int fd)
 {
+	struct ts_sock *s = &sl->socks[fd];
+
+	ts_ready_forget(sl, fd);
 	if (s->kind == TS_LISTENER && s->lis)
 		tcp_listener_close(s->lis);
 	if (s->kind == TS_CONN && s->conn)
@@ -60,20 +56,30 @@ void socket_layer_destroy(struct socket_layer *sl)
 {
 	for (uint32_t i = 0; i < sl->cap; i++)
 		if (sl->socks[i].kind != TS_FREE)
-			ts_release(sl, &sl->socks[i]);
+			ts_release(sl, (int)i);
+	tcp_set_waker(sl->tcp, NULL, NULL);
 	free(sl->socks);
 	memset(sl, 0, sizeof(*sl));
 }
 
-static struct ts_sock *ts_get(struct socket_layer *sl, int fd)
+struct ts_sock *ts_get(struct socket_layer *sl, int fd)
 {
 	if (fd < 0 || (uint32_t)fd >= sl->cap || sl->socks[fd].kind == TS_FREE)
 		return NULL;
 	return &sl->socks[fd];
 }
 
+/* A socket descriptor for the BSD calls: NULL with *err -EBADF (not open) or -ENOTSOCK
+ * (an epoll set, as Linux answers socket calls on a non-socket descriptor). */
+static struct ts_sock *ts_sock_of(struct socket_layer *sl, int fd, int *err)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	*err = !s ? -EBADF : s->kind == TS_EPOLL ? -ENOTSOCK : 0;
+	return *err ? NULL : s;
+}
+
 /* Lowest free descriptor (the hint skips the used prefix), growing the table by doubling. */
-static int ts_alloc(struct socket_layer *sl)
+int ts_alloc(struct socket_layer *sl)
 {
 	uint32_t i = sl->lowest_free < TS_FD_FIRST ? TS_FD_FIRST : sl->lowest_free;
 	for (; i < sl->cap; i++)
@@ -129,8 +135,9 @@ int ts_socket(struct socket_layer *sl, int domain, int type, int protocol)
 static struct ts_sock *ts_get_with_addr(struct socket_layer *sl, int fd, const struct sockaddr_in *addr,
                                         int bad_family, int *err)
 {
-	struct ts_sock *s = ts_get(sl, fd);
-	*err = !s ? -EBADF : !addr || addr->sin_family != AF_INET ? bad_family : 0;
+	struct ts_sock *s = ts_sock_of(sl, fd, err);
+	if (s && (!addr || addr->sin_family != AF_INET))
+		*err = bad_family;
 	return *err ? NULL : s;
 }
 
@@ -155,9 +162,10 @@ int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 
 int ts_listen(struct socket_layer *sl, int fd, int backlog)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_LISTENER) {
 		tcp_listener_set_backlog(s->lis, backlog); /* Linux: listen() again changes the backlog */
 		return 0;
@@ -173,12 +181,13 @@ int ts_listen(struct socket_layer *sl, int fd, int backlog)
 		s->bound = true;
 		s->lport = port;
 	}
-	int err = 0;
+	err = 0;
 	struct tcp_listener *l = tcp_listen(sl->tcp, s->laddr, s->lport, backlog, &s->opts, &err);
 	if (!l)
 		return err;
 	s->kind = TS_LISTENER;
 	s->lis = l;
+	tcp_listener_set_owner(l, (uint32_t)fd);
 	return 0;
 }
 
@@ -192,9 +201,10 @@ static void ts_fill_addr(struct sockaddr_in *a, uint32_t addr, uint16_t port)
 
 int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind != TS_LISTENER)
 		return -EINVAL;
 	if (!tcp_listener_queued(s->lis))
@@ -207,6 +217,7 @@ int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int fla
 	struct ts_sock *n = &sl->socks[nfd];
 	n->kind = TS_CONN;
 	n->conn = c;
+	tcp_conn_set_owner(c, (uint32_t)nfd);
 	n->nonblock = (flags & SOCK_NONBLOCK) != 0;
 	n->opts = *tcp_conn_opts(c);
 	if (peer) {
@@ -246,6 +257,8 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		return err;
 	s->kind = TS_CONN;
 	s->conn = c;
+	tcp_conn_set_owner(c, (uint32_t)fd);
+	ts_ready_wake(sl, fd);
 	if (tcp_conn_connecting(c))
 		return -EINPROGRESS;
 	int e = tcp_conn_take_error(c);
@@ -254,10 +267,11 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 
 ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	/* MSG_DONTWAIT / MSG_NOSIGNAL: every call is non-blocking and raises no signal. */
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind != TS_CONN)
 		return s->kind == TS_NEW ? -EPIPE : -ENOTCONN;
 	if (len && !buf)
@@ -267,9 +281,10 @@ ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, in
 
 ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind != TS_CONN)
 		return -ENOTCONN;
 	if (len && !buf)
@@ -279,9 +294,10 @@ ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flag
 
 int ts_shutdown(struct socket_layer *sl, int fd, int how)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
 	if (s->kind == TS_LISTENER) {
@@ -291,11 +307,14 @@ int ts_shutdown(struct socket_layer *sl, int fd, int how)
 		tcp_listener_close(s->lis);
 		s->lis = NULL;
 		s->kind = TS_NEW;
+		ts_ready_wake(sl, fd);
 		return 0;
 	}
 	if (s->kind != TS_CONN)
 		return -ENOTCONN;
-	return tcp_shutdown(s->conn, how);
+	int rc = tcp_shutdown(s->conn, how);
+	ts_ready_wake(sl, fd);
+	return rc;
 }
 
 int ts_close(struct socket_layer *sl, int fd)
@@ -303,7 +322,8 @@ int ts_close(struct socket_layer *sl, int fd)
 	struct ts_sock *s = ts_get(sl, fd);
 	if (!s)
 		return -EBADF;
-	ts_release(sl, s);
+	(void)s;
+	ts_release(sl, fd);
 	ts_free_fd(sl, fd);
 	return 0;
 }
@@ -326,10 +346,11 @@ static struct tcp_sockopts *ts_opts(struct ts_sock *s)
 
 int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	int v = 0;
 	if (!s)
-		return -EBADF;
+		return err;
 	struct tcp_sockopts *o = ts_opts(s);
 	if (level == SOL_SOCKET && name == SO_LINGER) {
 		struct linger lg;
@@ -451,9 +472,10 @@ static int ts_put_int(void *val, socklen_t *len, int v)
 
 int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	struct tcp_sockopts *o = ts_opts(s);
 	if (level == SOL_SOCKET) {
 		switch (name) {
@@ -546,9 +568,10 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 
 int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (!addr)
 		return -EFAULT;
 	if (s->kind == TS_CONN) {
@@ -564,9 +587,10 @@ int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr)
 
 int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *addr)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (!addr)
 		return -EFAULT;
 	if (s->kind != TS_CONN || !tcp_conn_is_connected(s->conn))
@@ -597,9 +621,10 @@ int ts_get_nonblock(struct socket_layer *sl, int fd)
 
 int ts_inq(struct socket_layer *sl, int fd)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_LISTENER)
 		return -EINVAL; /* Linux: SIOCINQ on a listener */
 	if (s->kind != TS_CONN)
@@ -617,6 +642,8 @@ short ts_revents(struct socket_layer *sl, int fd)
 		return tcp_listener_revents(s->lis);
 	case TS_CONN:
 		return tcp_conn_revents(s->conn);
+	case TS_EPOLL:
+		return ts_epoll_revents(sl, fd);
 	default:
 		/* Linux tcp_poll on a fresh socket: POLLOUT | POLLHUP (it is "closed"). */
 		return (short)(POLLOUT | POLLHUP | (s->err ? POLLERR : 0));

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -77,5 +78,29 @@ int ts_inq(struct socket_layer *sl, int fd);
 short ts_revents(struct socket_layer *sl, int fd);
 /* Fills revents for each entry (masked by events, plus POLLHUP/POLLERR/POLLNVAL); returns how many are ready. Never waits. */
 int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n);
+
+/*
+ * Readiness (stack/socket/ready.c): epoll(7) over ts_* sockets, with Linux's constants and
+ * struct epoll_event. A set is a descriptor in the same table (ts_close frees it). A
+ * registered socket joins its sets' ready lists when its state changes, so collecting
+ * costs the sockets that changed, not the sockets registered. EPOLLIN, EPOLLOUT,
+ * EPOLLRDHUP, EPOLLERR, EPOLLHUP as ts_revents; EPOLLET (edge: reported once per change),
+ * EPOLLONESHOT (disarmed after one report until EPOLL_CTL_MOD), EPOLLEXCLUSIVE (accepted:
+ * one waiter per set here). Closing a socket removes it from every set.
+ */
+/* flags: 0 or EPOLL_CLOEXEC (recorded nowhere: there is no exec). -EINVAL otherwise. */
+int ts_epoll_create(struct socket_layer *sl, int flags);
+/* EPOLL_CTL_ADD / MOD / DEL: -EBADF, -EINVAL (not a set, fd == epfd, a set inside a set),
+ * -EEXIST, -ENOENT, -EFAULT (no event for ADD/MOD), -ENOMEM as Linux's epoll_ctl. */
+int ts_epoll_ctl(struct socket_layer *sl, int epfd, int op, int fd, const struct epoll_event *ev);
+/* Up to max ready events, oldest change first; 0 when none. Never waits (stack_epoll_wait
+ * in stack.h and blocking_epoll_wait wait). */
+int ts_epoll_collect(struct socket_layer *sl, int epfd, struct epoll_event *evs, int max);
+/* Whether a collect would return something now (a look at the candidates only). */
+bool ts_epoll_pending(struct socket_layer *sl, int epfd);
+/* fn(arg) runs (inside the stack) each time the set's ready list stops being empty: how a
+ * waiter in another thread or a kernel event loop learns to collect (it must not call
+ * back into the stack). NULL to stop. */
+void ts_epoll_set_notify(struct socket_layer *sl, int epfd, void (*fn)(void *arg), void *arg);
 
 #endif

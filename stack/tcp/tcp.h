@@ -131,6 +131,10 @@ struct tcp_layer {
 	usec_t challenge_stamp;
 	uint32_t challenge_count;
 	struct tcp_conn *all;        /* every connection, for tcp_foreach_sock and destroy */
+	/* Readiness upcall (tcp_set_waker): called with a connection's or listener's owner
+	 * token whenever its poll state may have changed. */
+	void (*wake)(void *arg, uint32_t owner);
+	void *wake_arg;
 };
 
 int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const struct tcp_config *cfg);
@@ -160,7 +164,19 @@ struct tcp_sock_info {
 };
 void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_info *, void *), void *arg);
 
-/* ---- socket-facing calls (used by stack/socket/socket.c only) ---- */
+/* ---- socket-facing calls (used by stack/socket/ only) ---- */
+
+/*
+ * Readiness upcalls: the socket layer gives each connection and listener it holds an owner
+ * token (nonzero; 0 = nobody) and one function TCP calls with that token whenever the
+ * object's poll state may have changed: a segment was processed for it, its state changed
+ * (connected, FIN, reset, timeout), or a connection joined a listener's accept queue. The
+ * call only records the token; it must not call back into TCP. tcp_close() drops the
+ * connection's token.
+ */
+void tcp_set_waker(struct tcp_layer *tl, void (*wake)(void *arg, uint32_t owner), void *arg);
+void tcp_conn_set_owner(struct tcp_conn *c, uint32_t owner);
+void tcp_listener_set_owner(struct tcp_listener *l, uint32_t owner);
 
 /* Options a socket carries before it has a connection; copied into every connection it makes. */
 struct tcp_sockopts {

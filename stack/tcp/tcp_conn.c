@@ -167,6 +167,7 @@ void tcp_close(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
 	c->flags |= TCP_F_ORPHAN;
+	c->owner = 0; /* nobody polls an orphan */
 	switch (c->state) {
 	case TCPS_CLOSED:
 		tcp_conn_free(c);

@@ -711,11 +711,15 @@ void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
 	if (c->opts.keepalive && c->state >= TCPS_ESTABLISHED)
 		c->ka_probes = 0;
 	c->last_rcv = c->tl->core->now;
+	/* Read before: an orphan may be freed below (an owned connection never is). */
+	struct tcp_layer *tl = c->tl;
+	uint32_t owner = c->owner;
 	int rc = tcp_conn_segment(c, seg);
 	pbuf_free(seg->pb);
 	seg->pb = NULL;
 	if (rc != TCP_IN_GONE)
 		tcp_output(c);
+	tcp_wake(tl, owner); /* data, an ACK that freed send space, a FIN or a RST */
 }
 
 /* Called when the application read data: re-open the window if it grew enough (SWS). */

@@ -115,6 +115,7 @@ struct tcp_listener {
 	struct tcp_hnode hn;            /* kind TCP_HK_LISTEN; raddr/rport 0 */
 	struct tcp_layer *tl;
 	struct tcp_sockopts opts;       /* inherited by every accepted connection */
+	uint32_t owner;                 /* readiness token (tcp_listener_set_owner), 0 = none */
 	uint32_t backlog;
 	struct tcp_req *synq;           /* SYN queue: doubly linked, newest first */
 	uint32_t synq_len;
@@ -161,6 +162,7 @@ struct tcp_conn {
 	struct tcp_conn *all_next, *all_prev;   /* tl->all, for ss and destroy */
 	struct tcp_conn *aq_next;               /* accept queue link while not accepted */
 	struct tcp_listener *lis;               /* listener whose accept queue holds us, else NULL */
+	uint32_t owner;                         /* readiness token (tcp_conn_set_owner), 0 = none */
 	enum tcp_state state;
 	uint32_t flags;                         /* TCP_F_* */
 	int err;                                /* pending SO_ERROR (positive errno) */
@@ -329,6 +331,13 @@ void tcp_conn_timers_release(struct tcp_conn *c);
  * Arms a timer that holds a reservation, so timer_arm cannot fail. Should that invariant
  * ever break, the failure is counted (TimerArmFailed) rather than ignored.
  */
+/* The owner's poll state may have changed: tell the socket layer (tcp.h, readiness upcalls). */
+static inline void tcp_wake(struct tcp_layer *tl, uint32_t owner)
+{
+	if (owner && tl->wake)
+		tl->wake(tl->wake_arg, owner);
+}
+
 static inline void tcp_timer_arm(struct tcp_layer *tl, struct timer *t, usec_t when)
 {
 	if (timer_arm(&tl->core->timers, t, when) != 0)

@@ -453,6 +453,7 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 		l->acceptq_head = c;
 	l->acceptq_tail = c;
 	l->acceptq_len++;
+	tcp_wake(tl, l->owner);
 	tl->ctr.PassiveOpens++;
 	tl->ctr.ReqAccepted++;
 	return c;
