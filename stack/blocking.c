@@ -139,15 +139,61 @@ static bool blocking_should_wait(struct blocking_stack *b, int fd, int flags)
 	return !(flags & MSG_DONTWAIT) && ts_get_nonblock(&b->s->sock, fd) == 0;
 }
 
+/* An absolute CLOCK_MONOTONIC time timeout_ms from now (the condition variable's clock). */
+static struct timespec blocking_deadline(int timeout_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	if (timeout_ms > 0) {
+		until.tv_sec += timeout_ms / 1000;
+		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+	}
+	return until;
+}
+
+/* With the lock held: waits for the next stack iteration, or until `until`; returns the
+ * timeout to use next (0 once the deadline passed: one last look, then report it). */
+static int blocking_wait_round(struct blocking_stack *b, int timeout_ms, const struct timespec *until)
+{
+	if (timeout_ms < 0)
+		pthread_cond_wait(&b->changed, &b->lock);
+	else if (pthread_cond_timedwait(&b->changed, &b->lock, until) == ETIMEDOUT)
+		return 0;
+	return timeout_ms;
+}
+
 /*
  * With the lock held: waits until fd reports one of `events` (or an error, hang-up or
  * invalid descriptor, which the retried call will then report). Each wait lasts until the
- * stack thread's next iteration.
+ * stack thread's next iteration. until: NULL waits as long as it takes; otherwise false is
+ * returned once that time passed (SO_RCVTIMEO / SO_SNDTIMEO).
  */
-static void blocking_wait_for(struct blocking_stack *b, int fd, short events)
+static bool blocking_wait_for(struct blocking_stack *b, int fd, short events, const struct timespec *until)
 {
-	while (!(ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL)))
-		pthread_cond_wait(&b->changed, &b->lock);
+	while (!(ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL))) {
+		if (!until)
+			pthread_cond_wait(&b->changed, &b->lock);
+		else if (pthread_cond_timedwait(&b->changed, &b->lock, until) == ETIMEDOUT)
+			return (ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL)) != 0;
+	}
+	return true;
+}
+
+/* With the lock held: the deadline SO_RCVTIMEO (send false) or SO_SNDTIMEO of fd sets,
+ * written to *at; NULL when it has none. */
+static const struct timespec *blocking_timeo(struct blocking_stack *b, int fd, bool send, struct timespec *at)
+{
+	uint64_t us = ts_timeo_us(&b->s->sock, fd, send);
+
+	if (!us)
+		return NULL;
+	*at = blocking_deadline(us / 1000 > INT_MAX ? INT_MAX : (int)((us + 999) / 1000));
+	return at;
 }
 
 int blocking_socket(struct blocking_stack *b, int domain, int type, int protocol)
@@ -169,10 +215,15 @@ int blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, 
 {
 	int rc;
 
+	struct timespec at;
+	const struct timespec *until;
+
 	pthread_mutex_lock(&b->lock);
+	until = blocking_timeo(b, fd, false, &at);
 	while ((rc = ts_accept(&b->s->sock, fd, peer, flags)) == -EAGAIN &&
 	       blocking_should_wait(b, fd, 0))
-		blocking_wait_for(b, fd, POLLIN);
+		if (!blocking_wait_for(b, fd, POLLIN, until))
+			break; /* SO_RCVTIMEO passed: -EAGAIN, as Linux */
 	pthread_mutex_unlock(&b->lock);
 	return rc;
 }
@@ -188,11 +239,14 @@ int blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in 
 		pthread_mutex_unlock(&b->lock);
 		blocking_wake(b); /* the SYN is queued or its timer armed */
 		pthread_mutex_lock(&b->lock);
-		/* Completion shows as POLLOUT, failure as POLLERR with SO_ERROR (socket.h). */
-		blocking_wait_for(b, fd, POLLOUT);
-		rc = ts_getsockopt(&b->s->sock, fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		if (rc == 0)
-			rc = err > 0 ? -err : err;
+		/* Completion shows as POLLOUT, failure as POLLERR with SO_ERROR (socket.h).
+		 * Linux: SO_SNDTIMEO bounds the wait, which then ends with EINPROGRESS. */
+		struct timespec at;
+		if (blocking_wait_for(b, fd, POLLOUT, blocking_timeo(b, fd, true, &at))) {
+			rc = ts_getsockopt(&b->s->sock, fd, SOL_SOCKET, SO_ERROR, &err, &len);
+			if (rc == 0)
+				rc = err > 0 ? -err : err;
+		}
 	}
 	pthread_mutex_unlock(&b->lock);
 	blocking_wake(b);
@@ -204,8 +258,11 @@ ssize_t blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t 
 	const char *p = buf;
 	size_t done = 0;
 	ssize_t n = 0;
+	struct timespec at;
+	const struct timespec *until;
 
 	pthread_mutex_lock(&b->lock);
+	until = blocking_timeo(b, fd, true, &at);
 	while (done < len) {
 		n = ts_send(&b->s->sock, fd, p + done, len - done, flags);
 		if (n > 0) {
@@ -218,7 +275,8 @@ ssize_t blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t 
 		pthread_mutex_unlock(&b->lock);
 		blocking_wake(b);
 		pthread_mutex_lock(&b->lock);
-		blocking_wait_for(b, fd, POLLOUT);
+		if (!blocking_wait_for(b, fd, POLLOUT, until))
+			break; /* SO_SNDTIMEO: what was queued, or -EAGAIN */
 	}
 	pthread_mutex_unlock(&b->lock);
 	blocking_wake(b);
@@ -228,11 +286,15 @@ ssize_t blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t 
 ssize_t blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
 {
 	ssize_t n;
+	struct timespec at;
+	const struct timespec *until;
 
 	pthread_mutex_lock(&b->lock);
+	until = blocking_timeo(b, fd, false, &at);
 	while ((n = ts_recv(&b->s->sock, fd, buf, len, flags)) == -EAGAIN &&
 	       blocking_should_wait(b, fd, flags))
-		blocking_wait_for(b, fd, POLLIN);
+		if (!blocking_wait_for(b, fd, POLLIN, until))
+			break; /* SO_RCVTIMEO passed */
 	pthread_mutex_unlock(&b->lock);
 	/* Reading opened the receive window: the stack may owe the peer a window update. */
 	blocking_wake(b);
@@ -250,8 +312,25 @@ int blocking_shutdown(struct blocking_stack *b, int fd, int how)
 int blocking_close(struct blocking_stack *b, int fd)
 {
 	int rc;
+	struct linger lg = { 0, 0 };
+	socklen_t len = sizeof(lg);
 
 	pthread_mutex_lock(&b->lock);
+	/* SO_LINGER with a time (Linux tcp_close + sk_stream_wait_close): a blocking close sends
+	 * the FIN and waits up to l_linger seconds for the data and the FIN to be acknowledged;
+	 * then, or at the deadline, the descriptor goes and TCP finishes in the background.
+	 * Unread data still resets at once (ts_close), without waiting. */
+	if (ts_getsockopt(&b->s->sock, fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0 && lg.l_onoff &&
+	    lg.l_linger > 0 && blocking_should_wait(b, fd, 0) && ts_inq(&b->s->sock, fd) == 0 &&
+	    ts_shutdown(&b->s->sock, fd, SHUT_WR) == 0) {
+		struct timespec until = blocking_deadline(lg.l_linger > INT_MAX / 1000 ? INT_MAX : lg.l_linger * 1000);
+		pthread_mutex_unlock(&b->lock);
+		blocking_wake(b); /* the FIN is queued */
+		pthread_mutex_lock(&b->lock);
+		while (ts_unacked(&b->s->sock, fd) > 0 &&
+		       pthread_cond_timedwait(&b->changed, &b->lock, &until) != ETIMEDOUT)
+			;
+	}
 	rc = ts_close(&b->s->sock, fd);
 	/* Wake anyone blocked on fd: their retried call now reports -EBADF. */
 	pthread_cond_broadcast(&b->changed);
@@ -285,34 +364,6 @@ int blocking_epoll_create(struct blocking_stack *b, int flags)
 int blocking_epoll_ctl(struct blocking_stack *b, int epfd, int op, int fd, struct epoll_event *ev)
 {
 	return blocking_leave(b, ts_epoll_ctl(blocking_enter(b), epfd, op, fd, ev));
-}
-
-/* An absolute CLOCK_MONOTONIC time timeout_ms from now (the condition variable's clock). */
-static struct timespec blocking_deadline(int timeout_ms)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	if (timeout_ms > 0) {
-		until.tv_sec += timeout_ms / 1000;
-		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-	}
-	return until;
-}
-
-/* With the lock held: waits for the next stack iteration, or until `until`; returns the
- * timeout to use next (0 once the deadline passed: one last look, then report it). */
-static int blocking_wait_round(struct blocking_stack *b, int timeout_ms, const struct timespec *until)
-{
-	if (timeout_ms < 0)
-		pthread_cond_wait(&b->changed, &b->lock);
-	else if (pthread_cond_timedwait(&b->changed, &b->lock, until) == ETIMEDOUT)
-		return 0;
-	return timeout_ms;
 }
 
 int blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms)

@@ -219,7 +219,6 @@ int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int fla
 	n->conn = c;
 	tcp_conn_set_owner(c, (uint32_t)nfd);
 	n->nonblock = (flags & SOCK_NONBLOCK) != 0;
-	n->opts = *tcp_conn_opts(c);
 	if (peer) {
 		uint32_t la, ra;
 		uint16_t lp, rp;
@@ -246,7 +245,9 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 			return -e;
 		if (!tcp_conn_failed_open(s->conn))
 			return -EISCONN;
-		/* Linux: after a failed connect the socket is unconnected again: start over. */
+		/* Linux: after a failed connect the socket is unconnected again: start over,
+		 * keeping the options the connection owned. */
+		s->opts = *tcp_conn_opts(s->conn);
 		tcp_close(s->conn);
 		s->conn = NULL;
 		s->kind = TS_NEW;
@@ -304,6 +305,7 @@ int ts_shutdown(struct socket_layer *sl, int fd, int how)
 		/* Linux: shutdown(SHUT_RD) of a listener stops it; we close the listen side. */
 		if (how == SHUT_WR)
 			return -ENOTCONN;
+		s->opts = *tcp_listener_opts(s->lis); /* the socket owns its options again */
 		tcp_listener_close(s->lis);
 		s->lis = NULL;
 		s->kind = TS_NEW;
@@ -336,11 +338,30 @@ static int ts_int_arg(const void *val, socklen_t len, int *out)
 	return 0;
 }
 
-/* The options the connection or listener uses (its copy once it exists). */
+/* Linux retrans_to_secs: TCP_DEFER_ACCEPT's retransmissions back into seconds (1 s doubling,
+ * at most 120 s each), the inverse of the conversion in ts_setsockopt. */
+static int ts_defer_accept_secs(uint8_t retrans)
+{
+	int period = 0, t = 1;
+	if (retrans > 0) {
+		period = 1;
+		while (--retrans) {
+			t = t * 2 > 120 ? 120 : t * 2;
+			period += t;
+		}
+	}
+	return period;
+}
+
+/* The one owner of the socket's TCP options: the connection or the listener once it exists
+ * (so an option set on a listener reaches the connections it accepts from then on, as on
+ * Linux), the socket itself before. */
 static struct tcp_sockopts *ts_opts(struct ts_sock *s)
 {
 	if (s->kind == TS_CONN)
 		return tcp_conn_opts(s->conn);
+	if (s->kind == TS_LISTENER)
+		return tcp_listener_opts(s->lis);
 	return &s->opts;
 }
 
@@ -359,8 +380,18 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		memcpy(&lg, val, sizeof(lg));
 		o->linger_on = lg.l_onoff != 0;
 		o->linger_s = lg.l_linger < 0 ? 0 : (uint32_t)lg.l_linger;
-		s->opts.linger_on = o->linger_on;
-		s->opts.linger_s = o->linger_s;
+		return 0;
+	}
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+		struct timeval tv;
+		if (!val || len < (socklen_t)sizeof(tv))
+			return -EINVAL;
+		memcpy(&tv, val, sizeof(tv));
+		if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+			return -EDOM; /* Linux sock_set_timeout */
+		/* A negative time is 0 (no timeout) on Linux, as is {0, 0}. */
+		uint64_t us = tv.tv_sec < 0 ? 0 : (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+		*(name == SO_RCVTIMEO ? &s->rcvtimeo_us : &s->sndtimeo_us) = us;
 		return 0;
 	}
 	if (level == IPPROTO_IP) {
@@ -371,7 +402,6 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		switch (name) {
 		case IP_TOS:
 			o->tos = (uint8_t)v;
-			s->opts.tos = o->tos;
 			return 0;
 		case IP_MTU_DISCOVER:
 		case IP_RECVERR:
@@ -447,6 +477,26 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 				return -EINVAL;
 			o->user_timeout_ms = (uint32_t)v;
 			break;
+		case TCP_KEEPIDLE:
+		case TCP_KEEPINTVL:
+			if (v < 1 || v > 32767) /* MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL */
+				return -EINVAL;
+			*(name == TCP_KEEPIDLE ? &o->keepidle_s : &o->keepintvl_s) = (uint16_t)v;
+			break;
+		case TCP_KEEPCNT:
+			if (v < 1 || v > 127) /* MAX_TCP_KEEPCNT */
+				return -EINVAL;
+			o->keepcnt = (uint8_t)v;
+			break;
+		case TCP_LINGER2:
+			/* Linux: negative = no FIN-WAIT-2 hold; above TCP_FIN_TIMEOUT_MAX (120 s) clamped. */
+			o->linger2_s = v < 0 ? -1 : v > 120 ? 120 : v;
+			break;
+		case TCP_QUICKACK:
+			o->pingpong = (v & 1) == 0;
+			if ((v & 1) && s->kind == TS_CONN)
+				tcp_conn_ack_now(s->conn); /* Linux: a pending ACK goes out now */
+			break;
 
 		default:
 			return -ENOPROTOOPT;
@@ -454,10 +504,8 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 	} else {
 		return -ENOPROTOOPT;
 	}
-	if (s->kind == TS_CONN) {
-		s->opts = *o;
+	if (s->kind == TS_CONN)
 		tcp_conn_opts_changed(s->conn);
-	}
 	return 0;
 }
 
@@ -517,6 +565,16 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 				e = tcp_conn_take_error(s->conn);
 			return ts_put_int(val, len, e);
 		}
+		case SO_RCVTIMEO:
+		case SO_SNDTIMEO: {
+			uint64_t us = name == SO_RCVTIMEO ? s->rcvtimeo_us : s->sndtimeo_us;
+			struct timeval tv = { .tv_sec = (time_t)(us / 1000000u), .tv_usec = (suseconds_t)(us % 1000000u) };
+			if (!val || !len || *len < (socklen_t)sizeof(tv))
+				return -EINVAL;
+			memcpy(val, &tv, sizeof(tv));
+			*len = sizeof(tv);
+			return 0;
+		}
 		case SO_LINGER: {
 			struct linger lg = { o->linger_on, (int)o->linger_s };
 			if (!val || !len || *len < (socklen_t)sizeof(lg))
@@ -537,6 +595,19 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->cork);
 		case TCP_USER_TIMEOUT:
 			return ts_put_int(val, len, (int)o->user_timeout_ms);
+		case TCP_KEEPIDLE:
+			return ts_put_int(val, len, (int)tcp_keepidle_s(sl->tcp, o));
+		case TCP_KEEPINTVL:
+			return ts_put_int(val, len, (int)tcp_keepintvl_s(sl->tcp, o));
+		case TCP_KEEPCNT:
+			return ts_put_int(val, len, (int)tcp_keepcnt(sl->tcp, o));
+		case TCP_LINGER2:
+			/* Linux: 0 reads back as tcp_fin_timeout, -1 as -1. */
+			return ts_put_int(val, len, o->linger2_s ? o->linger2_s : (int)(sl->tcp->cfg.fin_timeout_ms / 1000));
+		case TCP_QUICKACK:
+			return ts_put_int(val, len, !o->pingpong);
+		case TCP_DEFER_ACCEPT:
+			return ts_put_int(val, len, ts_defer_accept_secs(o->defer_accept));
 
 		case TCP_INFO: {
 			struct tcp_info ti;
@@ -664,4 +735,21 @@ int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n)
 			ready++;
 	}
 	return ready;
+}
+
+uint64_t ts_timeo_us(struct socket_layer *sl, int fd, bool send)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return 0;
+	return send ? s->sndtimeo_us : s->rcvtimeo_us;
+}
+
+int ts_unacked(struct socket_layer *sl, int fd)
+{
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
+	if (!s)
+		return err;
+	return s->kind == TS_CONN && tcp_conn_unacked(s->conn);
 }

@@ -74,6 +74,10 @@ int ts_set_nonblock(struct socket_layer *sl, int fd, bool on);
 int ts_get_nonblock(struct socket_layer *sl, int fd);
 /* ioctl(SIOCINQ): bytes ready to read. */
 int ts_inq(struct socket_layer *sl, int fd);
+/* SO_RCVTIMEO (send false) or SO_SNDTIMEO in microseconds, 0 = none: for callers that wait. */
+uint64_t ts_timeo_us(struct socket_layer *sl, int fd, bool send);
+/* 1 while sent data or our FIN is unacknowledged (SO_LINGER's wait), 0 when not, or -errno. */
+int ts_unacked(struct socket_layer *sl, int fd);
 /* Current readiness of one socket as poll(2) revents: POLLIN, POLLOUT, POLLRDHUP, POLLHUP, POLLERR. */
 short ts_revents(struct socket_layer *sl, int fd);
 /* Fills revents for each entry (masked by events, plus POLLHUP/POLLERR/POLLNVAL); returns how many are ready. Never waits. */

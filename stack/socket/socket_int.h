@@ -22,6 +22,7 @@ struct ts_sock {
 	uint32_t laddr;             /* bound address, host order (0 = any) */
 	uint16_t lport;
 	int err;                    /* SO_ERROR for a socket without a connection */
+	uint64_t rcvtimeo_us, sndtimeo_us; /* SO_RCVTIMEO / SO_SNDTIMEO for blocking callers; 0 = none */
 	struct tcp_sockopts opts;   /* the options until a connection or listener owns them */
 	struct tcp_listener *lis;
 	struct tcp_conn *conn;

@@ -190,6 +190,11 @@ struct tcp_sockopts {
 	uint8_t tos;               /* IP_TOS for our segments */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
 	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
+	/* Keepalive per socket (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT); 0 = tcp_config's. */
+	uint16_t keepidle_s, keepintvl_s;
+	uint8_t keepcnt;
+	int32_t linger2_s;         /* TCP_LINGER2: orphan FIN-WAIT-2 hold; 0 = fin_timeout_ms, -1 = none */
+	bool pingpong;             /* TCP_QUICKACK 0: delayed-ACK mode asked for (reported back only) */
 };
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
 
@@ -231,6 +236,16 @@ void tcp_conn_addrs(const struct tcp_conn *c, uint32_t *laddr, uint16_t *lport, 
 struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c);
 /* Apply changed options (Nagle/cork flush, buffer sizes). */
 void tcp_conn_opts_changed(struct tcp_conn *c);
+/* The options a listener gives the connections it accepts from now on (its only copy). */
+struct tcp_sockopts *tcp_listener_opts(struct tcp_listener *l);
+/* TCP_QUICKACK 1: an ACK the delayed-ACK timer holds goes out now. */
+void tcp_conn_ack_now(struct tcp_conn *c);
+/* SO_LINGER's wait: sent data or our FIN not yet acknowledged. */
+bool tcp_conn_unacked(const struct tcp_conn *c);
+/* The keepalive and FIN-WAIT-2 times in force for these options (the socket's or the stack's). */
+uint32_t tcp_keepidle_s(const struct tcp_layer *tl, const struct tcp_sockopts *o);
+uint32_t tcp_keepintvl_s(const struct tcp_layer *tl, const struct tcp_sockopts *o);
+uint32_t tcp_keepcnt(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 /* Send what waits once, ignoring Nagle and TCP_CORK (setting TCP_NODELAY does this on Linux). */
 void tcp_conn_push(struct tcp_conn *c);
 /* getsockopt(TCP_INFO): Linux's struct tcp_info (the fields tapstack tracks; the rest 0). */

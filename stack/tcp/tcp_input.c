@@ -402,7 +402,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			tcp_set_state(c, TCPS_FIN_WAIT_2);
 			/* Linux tcp_fin_timeout: an orphan does not wait forever for the peer's FIN. */
 			if (c->flags & TCP_F_ORPHAN)
-				tcp_arm_misc(c, tl->core->now + (usec_t)tl->cfg.fin_timeout_ms * USEC_PER_MS);
+				tcp_arm_misc(c, tl->core->now + tcp_fin_timeout_us(c));
 		}
 		break;
 	case TCPS_CLOSING:

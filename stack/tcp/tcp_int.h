@@ -372,6 +372,7 @@ void tcp_arm_delack(struct tcp_conn *c);
 void tcp_arm_persist(struct tcp_conn *c);
 void tcp_arm_local_probe(struct tcp_conn *c);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
+usec_t tcp_fin_timeout_us(const struct tcp_conn *c);
 void tcp_arm_keepalive(struct tcp_conn *c);
 void tcp_arm_misc(struct tcp_conn *c, usec_t when);
 void tcp_req_timer_fire(struct timer *t, usec_t now);

@@ -121,6 +121,11 @@ void tcp_listener_set_backlog(struct tcp_listener *l, int backlog)
 	l->tl->req_limit += tcp_synq_limit(l);
 }
 
+struct tcp_sockopts *tcp_listener_opts(struct tcp_listener *l)
+{
+	return &l->opts;
+}
+
 uint32_t tcp_listener_queued(const struct tcp_listener *l)
 {
 	return l->acceptq_len;

@@ -215,6 +215,35 @@ static void test_blocking_nonblock_returns_eagain(void **state)
 	assert_int_equal(pfd.revents, 0);
 }
 
+/* SO_RCVTIMEO bounds a blocking accept(): -EAGAIN once it passed (Linux), not a hang. */
+static void test_blocking_rcvtimeo(void **state)
+{
+	struct pair *p = *state;
+	struct sockaddr_in peer;
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 50000 };
+	usec_t start = stack_clock_now();
+
+	assert_int_equal(blocking_setsockopt(&p->ba, p->listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+					     sizeof(tv)), 0);
+	assert_int_equal(blocking_accept(&p->ba, p->listen_fd, &peer, 0), -EAGAIN);
+	assert_true(stack_clock_now() - start >= 40 * USEC_PER_MS);
+}
+
+/* blocking_epoll_wait: a timeout with nothing ready returns 0; a set's errors come back. */
+static void test_blocking_epoll_wait(void **state)
+{
+	struct pair *p = *state;
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = p->listen_fd };
+	struct epoll_event out[4];
+	int ep = blocking_epoll_create(&p->ba, 0);
+
+	assert_true(ep >= 0);
+	assert_int_equal(blocking_epoll_ctl(&p->ba, ep, EPOLL_CTL_ADD, p->listen_fd, &ev), 0);
+	assert_int_equal(blocking_epoll_wait(&p->ba, ep, out, 4, 20), 0);
+	assert_int_equal(blocking_epoll_wait(&p->ba, p->listen_fd, out, 4, 20), -EINVAL);
+	assert_int_equal(blocking_close(&p->ba, ep), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +252,8 @@ int main(void)
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_nonblock_returns_eagain, pair_setup,
 						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_rcvtimeo, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_epoll_wait, pair_setup, pair_teardown),
 	};
 
 	return cmocka_run_group_tests_name("blocking", tests, NULL, NULL);
