@@ -74,14 +74,13 @@ static void *blocking_thread(void *arg)
 	return NULL;
 }
 
-int blocking_start(struct blocking_stack *b, struct stack *s)
+/* Starts the stack thread of b (its wake eventfd, lock and condition variable are made here). */
+static int blocking_spawn(struct blocking_stack *b)
 {
 	pthread_condattr_t ca;
 	int rc;
 
-	b->s = s;
 	b->stop = false;
-	b->iterations = 0;
 	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->wake_fd < 0)
 		return -errno;
@@ -99,6 +98,45 @@ int blocking_start(struct blocking_stack *b, struct stack *s)
 		return -rc;
 	}
 	return 0;
+}
+
+int blocking_start(struct blocking_stack *b, struct stack *s)
+{
+	b->s = s;
+	b->iterations = 0;
+	return blocking_spawn(b);
+}
+
+void blocking_fork_prepare(struct blocking_stack *b)
+{
+	pthread_mutex_lock(&b->lock);
+}
+
+void blocking_fork_parent(struct blocking_stack *b, bool keep)
+{
+	if (keep) {
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
+	/* The child has the stack now: this process's thread must stop reading the device. */
+	b->stop = true;
+	pthread_mutex_unlock(&b->lock);
+	blocking_wake(b);
+	pthread_join(b->thread, NULL);
+	close(b->wake_fd);
+	b->wake_fd = -1;
+}
+
+int blocking_fork_child(struct blocking_stack *b, bool keep)
+{
+	/* Only the forking thread exists here, and it holds the lock (blocking_fork_prepare).
+	 * The wake eventfd is the parent's kernel object too: a fresh one, and a fresh thread. */
+	pthread_mutex_unlock(&b->lock);
+	close(b->wake_fd);
+	b->wake_fd = -1;
+	if (!keep)
+		return 0;
+	return blocking_spawn(b);
 }
 
 void blocking_stop(struct blocking_stack *b)

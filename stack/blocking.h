@@ -48,6 +48,17 @@ int blocking_start(struct blocking_stack *b, struct stack *s);
 /* Stops and joins the stack thread; the stack is the caller's alone again (still running). */
 void blocking_stop(struct blocking_stack *b);
 
+/*
+ * fork(2) (pthread_atfork): prepare takes the lock so the copy is consistent; then in each
+ * process keep says whether that process goes on running the stack. The parent that does
+ * not keep it stops and joins its thread (the device stays open, unread); the child that
+ * keeps it starts a new thread with a new wake eventfd (the parent's would be shared).
+ * Exactly one of the two may keep it: both would read the same device.
+ */
+void blocking_fork_prepare(struct blocking_stack *b);
+void blocking_fork_parent(struct blocking_stack *b, bool keep);
+int blocking_fork_child(struct blocking_stack *b, bool keep);
+
 /* For anything else (counters, tcp_foreach_sock): hold the lock around it. */
 void blocking_lock(struct blocking_stack *b);
 void blocking_unlock(struct blocking_stack *b);
