@@ -6,6 +6,7 @@ set -eu
 PACKAGES=(
 	build-essential clang libclang-rt-14-dev libcmocka-dev valgrind
 	iproute2 iputils-ping arping tcpdump curl nmap apache2-utils netcat-openbsd wrk
+	nginx wget python3 iperf3 redis-server strace
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
