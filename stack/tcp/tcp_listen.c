@@ -236,7 +236,16 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	if ((seg->flags & TCP_FLAG_ACK) && !(seg->flags & TCP_FLAG_SYN) && tl->cfg.syncookies && l->last_overflow &&
 	    tl->core->now - l->last_overflow < 2 * TCP_COOKIE_PERIOD_S * USEC_PER_SEC) {
 		struct tcp_req r;
-		if (tcp_cookie_check(l, seg, &r) && !tcp_acceptq_full(l)) {
+		if (tcp_cookie_check(l, seg, &r)) {
+			if (tcp_acceptq_full(l)) {
+				/* Linux tcp_v4_syn_recv_sock: a valid cookie but no room to queue the
+				 * connection is dropped without a RST; the peer's next segment (its
+				 * data, a retransmission) carries the same cookie and gets in once
+				 * accept() made room. */
+				tl->ctr.ListenOverflows++;
+				drop = &tl->ctr.ListenDrops;
+				goto drop;
+			}
 			struct tcp_conn *c = tcp_req_promote(&r, seg);
 			if (c) {
 				tl->ctr.SyncookiesRecv++;
