@@ -7,7 +7,7 @@
  * The stack starts lazily, on the program's first AF_INET stream socket, from the options
  * build/tapstack-run passed in the environment (TAPSTACK_TAP, TAPSTACK_ADDR,
  * TAPSTACK_GATEWAY, TAPSTACK_MAC, TAPSTACK_MTU, TAPSTACK_NO_OFFLOAD, TAPSTACK_TRACE,
- * TAPSTACK_PCAP, TAPSTACK_VERBOSE). A program that never opens one never touches the TAP.
+ * TAPSTACK_PCAP, TAPSTACK_VERBOSE, and TAPSTACK_SYN_RETRIES like Linux's tcp_syn_retries). A program that never opens one never touches the TAP.
  *
  * fork(): the child takes the stack and the parent gives it up (pthread_atfork handlers
  * below). That is what daemonizing (the parent exits) and nginx's master + one worker need;
@@ -162,6 +162,10 @@ static int pl_config(struct stack_config *cfg)
 	const char *mtu = getenv("TAPSTACK_MTU");
 	if (mtu && *mtu)
 		cfg->link.mtu = (uint32_t)strtoul(mtu, NULL, 10);
+	/* Linux's net.ipv4.tcp_syn_retries for this stack (tests shorten a refused SYN's wait). */
+	const char *syn = getenv("TAPSTACK_SYN_RETRIES");
+	if (syn && *syn)
+		cfg->tcp.syn_retries = (uint32_t)strtoul(syn, NULL, 10);
 	if (getrandom(&cfg->seed, sizeof(cfg->seed), 0) != (ssize_t)sizeof(cfg->seed))
 		cfg->seed = stack_clock_now() ^ (uint64_t)getpid();
 	return 0;
