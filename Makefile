@@ -8,7 +8,7 @@
 #   make test            everything: deps, layering, unit, sanitizer, integration, + $(TEST_EXTRA)
 #   make demo            the story of a connection, in a namespace it creates (root)
 #   make run [NETNS=NAME]  the stack and its servers on a TAP until Ctrl-C (root)
-#   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over stack_input with a seed corpus
+#   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over ts_stack_input with a seed corpus
 #   make valgrind        the unit tests under valgrind (leaks are errors)
 #   make deps            install missing Debian packages (scripts/deps.sh)
 #   make drill           the packetdrill runner over the corpus (mk/drill.mk; part of `make test`)
@@ -102,7 +102,7 @@ VALGRIND := valgrind --quiet --leak-check=full --show-leak-kinds=definite,indire
 valgrind: $(TEST_BINS)
 	@scripts/run-unit-tests.sh --wrap "$(VALGRIND)" $(TEST_BINS)
 
-# libFuzzer over stack_input: the library is rebuilt with clang's coverage instrumentation.
+# libFuzzer over ts_stack_input: the library is rebuilt with clang's coverage instrumentation.
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build/fuzz
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all

@@ -10,7 +10,7 @@
  *
  * What it owns: the stack (which owns the TAP driver, wrapped by the capture/trace driver),
  * the servers (struct app, apps/app.h), a unix control socket and a signalfd. The event loop
- * asks every server for the sockets it waits on, waits in stack_wait_kernel() (which drives
+ * asks every server for the sockets it waits on, waits in ts_stack_wait_kernel() (which drives
  * the stack) together with the control socket and the signalfd, then hands out readiness.
  * SIGINT/SIGTERM end the loop: servers stop, counters are printed, the stack is destroyed
  * (which flushes the pcap file). docs/program.md walks through it.
@@ -132,7 +132,7 @@ static usec_t wall_base_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	usec_t real = (usec_t)ts.tv_sec * USEC_PER_SEC + (usec_t)ts.tv_nsec / 1000u;
-	return real - stack_clock_now();
+	return real - ts_clock_now();
 }
 
 /* "HH:MM:SS.uuuuuu" of a monotonic time, in local wall-clock time like tcpdump. */
@@ -149,7 +149,7 @@ static void format_time(char *buf, size_t size, usec_t mono)
 static void print_line(const char *tag, const char *text)
 {
 	char t[32];
-	format_time(t, sizeof(t), stack_clock_now());
+	format_time(t, sizeof(t), ts_clock_now());
 	printf("%s %s %s\n", t, tag, text);
 }
 
@@ -346,7 +346,7 @@ static void write_ss(struct stack *s, FILE *f)
 static void write_stats(struct stack *s, FILE *f, bool nonzero_only)
 {
 	struct counter_group g[32];
-	size_t n = stack_counter_groups(s, g, 32);
+	size_t n = ts_stack_counter_groups(s, g, 32);
 	for (size_t i = 0; i < n; i++) {
 		bool header = false;
 		for (size_t j = 0; j < g[i].n; j++) {
@@ -482,7 +482,7 @@ static int run(struct program *p)
 	/* Offload (drivers/tap.c) unless asked not to, or when frames are recorded or traced:
 	 * a capture should show the frames of the wire, not 64 KiB super-segments. */
 	unsigned tap_flags = (o->no_offload || o->pcap || o->trace) ? 0 : TAP_OPEN_OFFLOAD;
-	int rc = tap_open_ex(&dev, o->tap, o->mtu, tap_flags, err, sizeof(err));
+	int rc = ts_tap_open_ex(&dev, o->tap, o->mtu, tap_flags, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tapstack: %s\n", err);
 		goto fail_ctl;
@@ -495,7 +495,7 @@ static int run(struct program *p)
 			.hook = o->trace ? trace_frame : NULL,
 		};
 		struct netdev *w;
-		if (pcap_wrap(&w, dev, &pc, err, sizeof(err)) != 0) {
+		if (ts_pcap_wrap(&w, dev, &pc, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tapstack: --pcap %s\n", err);
 			netdev_close(dev);
 			goto fail_ctl;
@@ -504,7 +504,7 @@ static int run(struct program *p)
 	}
 
 	struct stack_config cfg;
-	stack_config_default(&cfg);
+	ts_stack_config_default(&cfg);
 	cfg.link.addr = o->addr;
 	cfg.link.prefix_len = o->prefix_len;
 	cfg.link.gateway = o->gateway;
@@ -512,12 +512,12 @@ static int run(struct program *p)
 	memcpy(cfg.link.mac, o->mac, 6);
 	cfg.log = (struct log){ .sink = stack_log_sink, .trace = o->trace };
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != (ssize_t)sizeof(cfg.seed))
-		cfg.seed = stack_clock_now() ^ (uint64_t)getpid();
+		cfg.seed = ts_clock_now() ^ (uint64_t)getpid();
 	char a[16], m[18];
 	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a), o->prefix_len,
 	       dump_mac(o->mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
 	       o->trace ? ", trace on" : "", dev->offload ? ", offload" : "");
-	rc = stack_init(&p->stack, &cfg, dev, stack_clock_now());
+	rc = ts_stack_init(&p->stack, &cfg, dev, ts_clock_now());
 	if (rc) {
 		fprintf(stderr, "tapstack: cannot start the stack: %s\n", strerror(-rc));
 		goto fail_ctl;
@@ -533,7 +533,7 @@ static int run(struct program *p)
 	int sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 
 
-	struct net net = { .sl = stack_sockets(&p->stack) };
+	struct net net = { .sl = ts_stack_sockets(&p->stack) };
 	struct app *apps[MAX_APPS];
 	int napps = 0, status = 0;
 	for (int i = 0; i < o->nservers; i++) {
@@ -563,7 +563,7 @@ static int run(struct program *p)
 		struct pollfd kfds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = cfd, .events = POLLIN } };
 		/* Bounded: the servers check their idle and linger deadlines in collect(), and
 		 * nothing else would bring a quiet loop back there (apps/app.h). */
-		int r = stack_wait_kernel(&p->stack, fds, (nfds_t)nfds, kfds, 2, APP_WAKE_INTERVAL_MS);
+		int r = ts_stack_wait_kernel(&p->stack, fds, (nfds_t)nfds, kfds, 2, APP_WAKE_INTERVAL_MS);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "tapstack: wait: %s\n", strerror(-r));
 			status = 1;
@@ -592,7 +592,7 @@ out:
 	printf("tapstack: counters (zero counters omitted; `tapstack stats` shows all):\n");
 	write_stats(&p->stack, stdout, true);
 	fflush(stdout);
-	stack_destroy(&p->stack);     /* closes the capture driver: the pcap file is flushed */
+	ts_stack_destroy(&p->stack);     /* closes the capture driver: the pcap file is flushed */
 	close(cfd);
 	unlink(o->ctl);
 	if (sfd >= 0)

@@ -1,7 +1,7 @@
 /*
  * pcap.h - a wrapper driver that records every frame both ways to a pcap file.
  *
- * pcap_wrap() returns a netdev that forwards recv/send/pollfd to the wrapped device and
+ * ts_pcap_wrap() returns a netdev that forwards recv/send/pollfd to the wrapped device and
  * writes each frame (received or sent) as one record to a classic libpcap file:
  * LINKTYPE_ETHERNET, microsecond timestamps, so `tcpdump -r FILE` and Wireshark open it.
  * Timestamps come from a clock the owner provides (a pointer to a usec_t it keeps current,
@@ -39,13 +39,13 @@ struct pcap_wrap_config {
  * Wraps inner. On success *out is the wrapper, which owns inner from then on. On failure
  * -errno (reason in errbuf) and inner is left to the caller.
  */
-int pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wrap_config *cfg, char *errbuf,
+int ts_pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wrap_config *cfg, char *errbuf,
               size_t errlen);
 
 /* Writes buffered records to the file now (the program calls it on exit paths). */
-void pcap_flush(struct netdev *wrapper);
+void ts_pcap_flush(struct netdev *wrapper);
 
 /* Records written so far. */
-uint64_t pcap_records(const struct netdev *wrapper);
+uint64_t ts_pcap_records(const struct netdev *wrapper);
 
 #endif

@@ -2,7 +2,7 @@
  * stack.c - one stack instance: builds the layers, and is the one place a received frame
  * climbs them (docs/architecture.md, "Receive: up once").
  *
- *   stack_input: ether_input -> ARP:  arp_input
+ *   ts_stack_input: ether_input -> ARP:  arp_input
  *                            -> IPv4: ipv4_input -> ICMP: icmp_input -> error about TCP: tcp_icmp_error
  *                                                -> TCP:  tcp_input
  *                                                -> else: icmp_send_unreachable(protocol)
@@ -24,7 +24,7 @@
 static const char *const stack_counter_names[] = { STACK_COUNTERS(COUNTER_NAME) };
 static const char *const pbuf_counter_names[] = { "alloc_fail" };
 
-void stack_config_default(struct stack_config *cfg)
+void ts_stack_config_default(struct stack_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	link_config_default(&cfg->link);
@@ -41,7 +41,7 @@ void stack_config_default(struct stack_config *cfg)
 	cfg->pbuf_large_max = PBUF_LARGE_MAX_DEFAULT;
 }
 
-int stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now)
+int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now)
 {
 	int err;
 	memset(s, 0, sizeof(*s));
@@ -97,7 +97,7 @@ fail_core:
 	return err < 0 ? err : -EINVAL;
 }
 
-void stack_destroy(struct stack *s)
+void ts_stack_destroy(struct stack *s)
 {
 	/* Top down: sockets release connections before TCP frees its tables, and so on. */
 	socket_layer_destroy(&s->sock);
@@ -111,7 +111,7 @@ void stack_destroy(struct stack *s)
 }
 
 /* The stack owns pb afterwards: each branch passes it up or it is freed and counted below it. */
-void stack_input(struct stack *s, struct pbuf *pb)
+void ts_stack_input(struct stack *s, struct pbuf *pb)
 {
 	s->cnt.rx_frames++;
 	int type = ether_input(&s->link, pb);
@@ -150,7 +150,7 @@ void stack_input(struct stack *s, struct pbuf *pb)
 	}
 }
 
-int stack_poll(struct stack *s, usec_t now)
+int ts_stack_poll(struct stack *s, usec_t now)
 {
 	int taken = 0, err = 0;
 	s->core.now = now;
@@ -174,19 +174,19 @@ int stack_poll(struct stack *s, usec_t now)
 			}
 			break;
 		}
-		stack_input(s, pb);
+		ts_stack_input(s, pb);
 		taken++;
 	}
 	timer_run(&s->core.timers, now);
 	return taken ? taken : err;
 }
 
-usec_t stack_next_deadline(const struct stack *s)
+usec_t ts_stack_next_deadline(const struct stack *s)
 {
 	return timer_next(&s->core.timers);
 }
 
-size_t stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max)
+size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max)
 {
 	size_t n = 0;
 	if (n < max)
@@ -199,7 +199,7 @@ size_t stack_counter_groups(const struct stack *s, struct counter_group *out, si
 	return n;
 }
 
-struct socket_layer *stack_sockets(struct stack *s)
+struct socket_layer *ts_stack_sockets(struct stack *s)
 {
 	return &s->sock;
 }

@@ -7,9 +7,9 @@
  * dispatcher: a received frame climbs ether_input -> arp_input | ipv4_input ->
  * icmp_input | tcp_input | protocol unreachable. Output goes down by direct calls.
  *
- * Time is passed in: stack_poll(s, now) drains the device and fires due timers;
- * stack_next_deadline() says how long the caller may sleep. stack/loop.c adds the real
- * clock and a poll(2)-based wait for programs (stack_clock_now, stack_wait).
+ * Time is passed in: ts_stack_poll(s, now) drains the device and fires due timers;
+ * ts_stack_next_deadline() says how long the caller may sleep. stack/loop.c adds the real
+ * clock and a poll(2)-based wait for programs (ts_clock_now, ts_stack_wait).
  *
  * There are no globals: a test may run two stacks in one process joined by memdev.
  */
@@ -28,14 +28,14 @@
 #include "socket/socket.h"
 #include "tcp/tcp.h"
 
-/* Frames stack_poll() takes from the device per call before it lets timers and apps run. */
+/* Frames ts_stack_poll() takes from the device per call before it lets timers and apps run. */
 #define STACK_POLL_BATCH 256u
 /* Large pbufs at least, when the device delivers coalesced (GRO) frames: one per frame in
  * flight through the stack plus TCP's out-of-order queues (which leave a quarter free). */
 #define STACK_LARGE_MAX_GRO 512u
 
 #define STACK_COUNTERS(X)                                                                          \
-	X(rx_frames)          /* frames handed to stack_input */                                       \
+	X(rx_frames)          /* frames handed to ts_stack_input */                                       \
 	X(drop_unknown_ethertype) /* neither ARP nor IPv4 */                                          \
 	X(drop_pbuf_alloc)    /* the pool had no receive buffer: frame left in the device */           \
 	X(drv_rx_errors)      /* the driver's recv() reported an error */
@@ -65,58 +65,58 @@ struct stack {
 };
 
 /* 10.0.0.2/24, MTU 1500, Linux-like defaults of every layer (each layer's *_config_default). */
-void stack_config_default(struct stack_config *cfg);
+void ts_stack_config_default(struct stack_config *cfg);
 
 /*
  * Builds every layer on dev at time now and sends the gratuitous ARP. The stack owns dev
  * afterwards, also on failure (it is closed). 0 or -errno.
  */
-int stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now);
+int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now);
 
 /* Frees everything the stack holds, closes dev. */
-void stack_destroy(struct stack *s);
+void ts_stack_destroy(struct stack *s);
 
 /*
  * One received Ethernet frame at pb->data (len = frame length), at time s->core.now. The
  * stack owns pb afterwards (passed up, or freed with a counter).
  */
-void stack_input(struct stack *s, struct pbuf *pb);
+void ts_stack_input(struct stack *s, struct pbuf *pb);
 
 /*
  * Sets the clock to now, takes up to STACK_POLL_BATCH frames from the device through
- * stack_input, then fires every due timer. Returns the number of frames taken (so a caller
+ * ts_stack_input, then fires every due timer. Returns the number of frames taken (so a caller
  * knows whether the device may have more), or -errno from the driver.
  */
-int stack_poll(struct stack *s, usec_t now);
+int ts_stack_poll(struct stack *s, usec_t now);
 
 /* The earliest timer deadline, USEC_NEVER if none. */
-usec_t stack_next_deadline(const struct stack *s);
+usec_t ts_stack_next_deadline(const struct stack *s);
 
 /* Every layer's counters (stack, eth/arp, ip/icmp, tcp, pbuf) in order; returns how many were written. */
-size_t stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max);
+size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max);
 
 /* The socket layer, for the ts_* calls. */
-struct socket_layer *stack_sockets(struct stack *s);
+struct socket_layer *ts_stack_sockets(struct stack *s);
 
 /* ---- stack/loop.c: the real clock and a wait for programs ---- */
 
 /* CLOCK_MONOTONIC in microseconds. */
-usec_t stack_clock_now(void);
+usec_t ts_clock_now(void);
 
 /*
  * Waits until one of the ts_* sockets in fds is ready (revents filled through ts_poll) or
  * timeout_ms passes (-1: forever, 0: just poll), driving the stack meanwhile: poll(2) on the
- * device fd with the next timer deadline, stack_poll() on each wake-up. Returns how many
+ * device fd with the next timer deadline, ts_stack_poll() on each wake-up. Returns how many
  * entries are ready (0 on timeout) or -errno.
  */
-int stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int timeout_ms);
+int ts_stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int timeout_ms);
 
 /*
- * Like stack_wait, and also watches kernel file descriptors (a program's control socket,
+ * Like ts_stack_wait, and also watches kernel file descriptors (a program's control socket,
  * signalfd, stdin): their revents are filled in kfds as poll(2) would. Returns the number of
  * ready entries of both arrays (0 on timeout) or -errno (-EINTR when a signal arrived).
  */
-int stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t kn,
+int ts_stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t kn,
                       int timeout_ms);
 
 #endif
