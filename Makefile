@@ -46,6 +46,11 @@ all: lib $(BUILD)/tapstack tests
 
 lib: $(LIB)
 
+# Library objects are position-independent (they also make the shared library) and hidden unless
+# declared TS_API (stack/core/api.h). This archive keeps every name for the tests and the
+# program; mk/install.mk makes the installed libraries, where only the TS_API names remain.
+$(LIB_OBJS): CFLAGS += -fPIC -fvisibility=hidden
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@

@@ -11,13 +11,16 @@
 #define TAPSTACK_DRIVERS_TAP_H
 
 #include "drivers/netdev.h"
+#include "core/api.h"
+
+TS_EXTERN_C_BEGIN
 
 /*
  * Opens (or creates) TAP device `name`; mtu is recorded as the netdev's IP MTU (the kernel
  * side's MTU stays the administrator's). On success *out is the device (netdev_close frees
  * it) and 0 is returned; otherwise -errno, with a reason in errbuf (errlen bytes).
  */
-int ts_tap_open(struct netdev **out, const char *name, uint32_t mtu, char *errbuf, size_t errlen);
+TS_API int ts_tap_open(struct netdev **out, const char *name, uint32_t mtu, char *errbuf, size_t errlen);
 
 /* ts_tap_open_ex flags. */
 #define TAP_OPEN_OFFLOAD 0x1u  /* IFF_VNET_HDR with TSO/checksum offload, if the kernel has it */
@@ -26,7 +29,9 @@ int ts_tap_open(struct netdev **out, const char *name, uint32_t mtu, char *errbu
  * ts_tap_open with flags. With TAP_OPEN_OFFLOAD the device's netdev.offload says what the
  * kernel accepted (NETDEV_OFF_*; 0 when it has no IFF_VNET_HDR: plain frames).
  */
-int ts_tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned flags, char *errbuf,
+TS_API int ts_tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned flags, char *errbuf,
                 size_t errlen);
+
+TS_EXTERN_C_END
 
 #endif

@@ -29,6 +29,9 @@
 #include <stdint.h>
 
 #include "stack.h"
+#include "core/api.h"
+
+TS_EXTERN_C_BEGIN
 
 struct blocking_stack {
 	struct stack *s;
@@ -44,36 +47,38 @@ struct blocking_stack {
  * Starts the stack thread on an initialised stack. From now until ts_blocking_stop() the stack
  * may only be touched through blocking_* calls (or between ts_blocking_lock/unlock). 0 or -errno.
  */
-int ts_blocking_start(struct blocking_stack *b, struct stack *s);
+TS_API int ts_blocking_start(struct blocking_stack *b, struct stack *s);
 /* Stops and joins the stack thread; the stack is the caller's alone again (still running). */
-void ts_blocking_stop(struct blocking_stack *b);
+TS_API void ts_blocking_stop(struct blocking_stack *b);
 
 /* For anything else (counters, tcp_foreach_sock): hold the lock around it. */
-void ts_blocking_lock(struct blocking_stack *b);
-void ts_blocking_unlock(struct blocking_stack *b);
+TS_API void ts_blocking_lock(struct blocking_stack *b);
+TS_API void ts_blocking_unlock(struct blocking_stack *b);
 /* Makes the stack thread iterate now, e.g. after feeding its device from outside (tests). */
-void ts_blocking_wake(struct blocking_stack *b);
+TS_API void ts_blocking_wake(struct blocking_stack *b);
 
-int ts_blocking_socket(struct blocking_stack *b, int domain, int type, int protocol);
-int ts_blocking_bind(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);
-int ts_blocking_listen(struct blocking_stack *b, int fd, int backlog);
+TS_API int ts_blocking_socket(struct blocking_stack *b, int domain, int type, int protocol);
+TS_API int ts_blocking_bind(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);
+TS_API int ts_blocking_listen(struct blocking_stack *b, int fd, int backlog);
 /* Waits for an established connection. */
-int ts_blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags);
+TS_API int ts_blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags);
 /* Waits until the handshake completes: 0, or -ECONNREFUSED, -ETIMEDOUT, ... */
-int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);
+TS_API int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);
 /* Waits until all len bytes are queued (as the kernel's blocking send); returns len, or the
  * count queued before an error, or the error when nothing was. */
-ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags);
+TS_API ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags);
 /* Waits for at least one byte or end of stream (0). */
-ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags);
-int ts_blocking_shutdown(struct blocking_stack *b, int fd, int how);
-int ts_blocking_close(struct blocking_stack *b, int fd);
-int ts_blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,
+TS_API ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags);
+TS_API int ts_blocking_shutdown(struct blocking_stack *b, int fd, int how);
+TS_API int ts_blocking_close(struct blocking_stack *b, int fd);
+TS_API int ts_blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,
 			socklen_t len);
-int ts_blocking_getsockopt(struct blocking_stack *b, int fd, int level, int name, void *val,
+TS_API int ts_blocking_getsockopt(struct blocking_stack *b, int fd, int level, int name, void *val,
 			socklen_t *len);
-int ts_blocking_set_nonblock(struct blocking_stack *b, int fd, bool on);
+TS_API int ts_blocking_set_nonblock(struct blocking_stack *b, int fd, bool on);
 /* poll(2) over ts_* sockets: waits until one is ready or timeout_ms passes (-1: forever). */
-int ts_blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms);
+TS_API int ts_blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms);
+
+TS_EXTERN_C_END
 
 #endif

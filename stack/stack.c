@@ -203,3 +203,8 @@ struct socket_layer *ts_stack_sockets(struct stack *s)
 {
 	return &s->sock;
 }
+
+const char *tapstack_version(void)
+{
+	return TAPSTACK_VERSION;
+}

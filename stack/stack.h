@@ -27,6 +27,9 @@
 #include "link/link.h"
 #include "socket/socket.h"
 #include "tcp/tcp.h"
+#include "core/api.h"
+
+TS_EXTERN_C_BEGIN
 
 /* Frames ts_stack_poll() takes from the device per call before it lets timers and apps run. */
 #define STACK_POLL_BATCH 256u
@@ -65,43 +68,47 @@ struct stack {
 };
 
 /* 10.0.0.2/24, MTU 1500, Linux-like defaults of every layer (each layer's *_config_default). */
-void ts_stack_config_default(struct stack_config *cfg);
+TS_API void ts_stack_config_default(struct stack_config *cfg);
 
 /*
  * Builds every layer on dev at time now and sends the gratuitous ARP. The stack owns dev
  * afterwards, also on failure (it is closed). 0 or -errno.
  */
-int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now);
+TS_API int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now);
 
 /* Frees everything the stack holds, closes dev. */
-void ts_stack_destroy(struct stack *s);
+TS_API void ts_stack_destroy(struct stack *s);
 
 /*
  * One received Ethernet frame at pb->data (len = frame length), at time s->core.now. The
  * stack owns pb afterwards (passed up, or freed with a counter).
  */
-void ts_stack_input(struct stack *s, struct pbuf *pb);
+TS_API void ts_stack_input(struct stack *s, struct pbuf *pb);
 
 /*
  * Sets the clock to now, takes up to STACK_POLL_BATCH frames from the device through
  * ts_stack_input, then fires every due timer. Returns the number of frames taken (so a caller
  * knows whether the device may have more), or -errno from the driver.
  */
-int ts_stack_poll(struct stack *s, usec_t now);
+TS_API int ts_stack_poll(struct stack *s, usec_t now);
 
 /* The earliest timer deadline, USEC_NEVER if none. */
-usec_t ts_stack_next_deadline(const struct stack *s);
+TS_API usec_t ts_stack_next_deadline(const struct stack *s);
 
 /* Every layer's counters (stack, eth/arp, ip/icmp, tcp, pbuf) in order; returns how many were written. */
-size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max);
+TS_API size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max);
 
 /* The socket layer, for the ts_* calls. */
-struct socket_layer *ts_stack_sockets(struct stack *s);
+TS_API struct socket_layer *ts_stack_sockets(struct stack *s);
+
+/* The library's version, TAPSTACK_VERSION of the copy that was linked (a program may have been
+ * compiled against another header). */
+TS_API const char *tapstack_version(void);
 
 /* ---- stack/loop.c: the real clock and a wait for programs ---- */
 
 /* CLOCK_MONOTONIC in microseconds. */
-usec_t ts_clock_now(void);
+TS_API usec_t ts_clock_now(void);
 
 /*
  * Waits until one of the ts_* sockets in fds is ready (revents filled through ts_poll) or
@@ -109,14 +116,16 @@ usec_t ts_clock_now(void);
  * device fd with the next timer deadline, ts_stack_poll() on each wake-up. Returns how many
  * entries are ready (0 on timeout) or -errno.
  */
-int ts_stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int timeout_ms);
+TS_API int ts_stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int timeout_ms);
 
 /*
  * Like ts_stack_wait, and also watches kernel file descriptors (a program's control socket,
  * signalfd, stdin): their revents are filled in kfds as poll(2) would. Returns the number of
  * ready entries of both arrays (0 on timeout) or -errno (-EINTR when a signal arrived).
  */
-int ts_stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t kn,
+TS_API int ts_stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t kn,
                       int timeout_ms);
+
+TS_EXTERN_C_END
 
 #endif
