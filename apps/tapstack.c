@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -509,19 +508,18 @@ static int run(struct program *p)
 	cfg.link.prefix_len = o->prefix_len;
 	cfg.link.gateway = o->gateway;
 	cfg.link.mtu = o->mtu;
-	memcpy(cfg.link.mac, o->mac, 6);
+	if (o->mac_set)
+		memcpy(cfg.link.mac, o->mac, 6);   /* otherwise random, as the seed (ts_stack_init) */
 	cfg.log = (struct log){ .sink = stack_log_sink, .trace = o->trace };
-	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != (ssize_t)sizeof(cfg.seed))
-		cfg.seed = ts_clock_now() ^ (uint64_t)getpid();
-	char a[16], m[18];
-	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a), o->prefix_len,
-	       dump_mac(o->mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
-	       o->trace ? ", trace on" : "", dev->offload ? ", offload" : "");
 	rc = ts_stack_init(&p->stack, &cfg, dev, ts_clock_now());
 	if (rc) {
 		fprintf(stderr, "tapstack: cannot start the stack: %s\n", strerror(-rc));
 		goto fail_ctl;
 	}
+	char a[16], m[18];
+	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a), o->prefix_len,
+	       dump_mac(p->stack.link.cfg.mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
+	       o->trace ? ", trace on" : "", dev->offload ? ", offload" : "");
 
 	/* Signals arrive as readable data on a signalfd, so the loop handles them in order. */
 	sigset_t sigs;
@@ -620,13 +618,5 @@ int main(int argc, char **argv)
 	}
 	parse_options(&prog.opt, argc, argv);
 	prog.quiet = prog.opt.quiet;
-	if (!prog.opt.mac_set) {
-		/* A random locally administered unicast MAC (IEEE 802: bit 1 set, bit 0 clear). */
-		if (getrandom(prog.opt.mac, 6, 0) != 6) {
-			fprintf(stderr, "tapstack: getrandom: %s\n", strerror(errno));
-			return 1;
-		}
-		prog.opt.mac[0] = (uint8_t)((prog.opt.mac[0] & 0xfe) | 0x02);
-	}
 	return run(&prog);
 }

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
@@ -33,12 +34,50 @@ void ts_stack_config_default(struct stack_config *cfg)
 	cfg->link.addr = IPV4_ADDR(10, 0, 0, 2);
 	cfg->link.prefix_len = 24;
 	cfg->link.mtu = 1500;
-	/* A fixed locally administered MAC for tests; the program draws a random one. */
-	static const uint8_t mac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
-	memcpy(cfg->link.mac, mac, ETH_ALEN);
-	cfg->seed = 1;
+	/* Zero MAC and seed: ts_stack_init draws both from getrandom (safe by default). */
+	memset(cfg->link.mac, 0, ETH_ALEN);
+	cfg->seed = 0;
 	cfg->pbuf_small_max = PBUF_SMALL_MAX_DEFAULT;
 	cfg->pbuf_large_max = PBUF_LARGE_MAX_DEFAULT;
+}
+
+void ts_stack_config_fixed(struct stack_config *cfg, uint64_t seed)
+{
+	static const uint8_t mac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
+	memcpy(cfg->link.mac, mac, ETH_ALEN);
+	cfg->seed = seed ? seed : 1;
+}
+
+/* len random bytes from the kernel's CSPRNG (blocks only before it is first seeded at boot). */
+static int stack_getrandom(void *buf, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = getrandom((uint8_t *)buf + got, len - got, 0);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The secrets of RFC 6528 (ISN key, derived from the seed in tcp_init) and the station's MAC:
+ * what the caller left zero is drawn here, so two instances never share them by accident.
+ */
+static int stack_draw_identity(uint64_t *seed, uint8_t mac[ETH_ALEN])
+{
+	int err;
+	while (*seed == 0)
+		if ((err = stack_getrandom(seed, sizeof(*seed))) != 0)
+			return err;
+	if (eth_addr_is_zero(mac)) {
+		if ((err = stack_getrandom(mac, ETH_ALEN)) != 0)
+			return err;
+		/* IEEE 802: locally administered (bit 1 set), unicast (bit 0 clear). */
+		mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+	}
+	return 0;
 }
 
 int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now)
@@ -48,7 +87,14 @@ int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev
 	s->dev = dev;
 	s->core.now = now;
 	s->core.log = cfg->log;
-	rng_seed(&s->core.rng, cfg->seed);
+	uint64_t seed = cfg->seed;
+	struct link_config lc = cfg->link;
+	err = stack_draw_identity(&seed, lc.mac);
+	if (err) {
+		netdev_close(dev);
+		return err;
+	}
+	rng_seed(&s->core.rng, seed);
 	/* A device that delivers coalesced 64 KiB segments (GRO) needs a large buffer for every
 	 * receive, so the large class must hold a receive batch besides what TCP keeps out of
 	 * order: STACK_LARGE_MAX_GRO at least. */
@@ -59,7 +105,6 @@ int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev
 	pbuf_pool_init(&s->core.pool, cfg->pbuf_small_max, large_max);
 	timer_heap_init(&s->core.timers);
 
-	struct link_config lc = cfg->link;
 	if (!lc.mtu)
 		lc.mtu = dev->mtu ? dev->mtu : 1500;
 	err = link_init(&s->link, &s->core, dev, &lc);

@@ -52,7 +52,7 @@ struct stack_config {
 	struct ip_config ip;
 	struct tcp_config tcp;
 	struct log log;
-	uint64_t seed;
+	uint64_t seed;              /* of the random generator and the ISN key; 0: from getrandom */
 	uint32_t pbuf_small_max, pbuf_large_max;
 };
 
@@ -67,8 +67,15 @@ struct stack {
 	uint32_t rx_room;       /* receive buffer size: netdev_rx_room(dev) (64 KiB with GRO) */
 };
 
-/* 10.0.0.2/24, MTU 1500, Linux-like defaults of every layer (each layer's *_config_default). */
+/*
+ * 10.0.0.2/24, MTU 1500, Linux-like defaults of every layer (each layer's *_config_default).
+ * MAC and seed are left zero, which ts_stack_init() fills from getrandom: every instance gets
+ * its own station address and RFC 6528 ISN secret unless the caller sets them on purpose.
+ */
 TS_API void ts_stack_config_default(struct stack_config *cfg);
+
+/* For tests and reproducible runs: MAC 02:00:00:00:00:02 and the given seed (0 counts as 1). */
+TS_API void ts_stack_config_fixed(struct stack_config *cfg, uint64_t seed);
 
 /*
  * Builds every layer on dev at time now and sends the gratuitous ARP. The stack owns dev

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "blocking.h"
 #include "drivers/tap.h"
@@ -67,7 +66,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* The stack, as the tapstack program builds it (a random locally administered MAC). */
+	/* The stack, as the tapstack program builds it (MAC and ISN secret: random by default). */
 	if (ts_tap_open(&dev, tap, 1500, err, sizeof(err)) != 0) {
 		fprintf(stderr, "blocking-echo: %s\n", err);
 		return 1;
@@ -75,9 +74,6 @@ int main(int argc, char **argv)
 	ts_stack_config_default(&cfg);
 	cfg.link.addr = ntohl(ia.s_addr);
 	cfg.link.prefix_len = (uint8_t)prefix;
-	if (getrandom(cfg.link.mac, 6, 0) != 6 || getrandom(&cfg.seed, sizeof(cfg.seed), 0) < 0)
-		return 1;
-	cfg.link.mac[0] = (uint8_t)((cfg.link.mac[0] & 0xfe) | 0x02);
 	if (ts_stack_init(&s, &cfg, dev, ts_clock_now()) != 0 || ts_blocking_start(&b, &s) != 0) {
 		fprintf(stderr, "blocking-echo: cannot start the stack\n");
 		return 1;

@@ -642,7 +642,7 @@ void drill_run_script(const struct drill_script *sc, FILE *out, bool verbose, lo
 	else
 		snprintf(r->dir, sizeof(r->dir), ".");
 	ts_stack_config_default(&r->cfg);
-	r->cfg.seed = 0x7ac5dd11;
+	ts_stack_config_fixed(&r->cfg, 0x7ac5dd11);
 	r->tolerance_usecs = DRILL_TOLERANCE_USECS;
 	r->tolerance_percent = DRILL_TOLERANCE_PERCENT;
 	r->tso = true;

@@ -48,6 +48,7 @@ static int setup(void **state)
 	assert_int_equal(memdev_pair_create(&mine, &f->peer, NULL), 0);
 	struct stack_config cfg;
 	ts_stack_config_default(&cfg);
+	ts_stack_config_fixed(&cfg, 1);
 	assert_int_equal(ts_stack_init(&f->s, &cfg, mine, 1000000), 0);
 	memdev_set_clock(mine, &f->s.core.now);
 	memdev_set_clock(f->peer, &f->s.core.now);
@@ -323,9 +324,10 @@ static void test_two_stacks_resolve_each_other(void **state)
 	struct stack_config ca, cb;
 	ts_stack_config_default(&ca);
 	ts_stack_config_default(&cb);
+	ts_stack_config_fixed(&ca, 1);
+	ts_stack_config_fixed(&cb, 2);
 	cb.link.addr = HOST_IP;
 	cb.link.mac[5] = 0x01;
-	cb.seed = 2;
 	assert_int_equal(ts_stack_init(&sa, &ca, a, 0), 0);
 	assert_int_equal(ts_stack_init(&sb, &cb, b, 0), 0);
 	for (int i = 0; i < 4; i++) {

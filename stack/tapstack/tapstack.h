@@ -6,6 +6,9 @@
  * (socket/socket.h), the blocking facade (blocking.h), the TAP driver and the capture
  * wrapper. Every function it declares starts with ts_ or tapstack_ and is callable from C++.
  * docs/library.md walks through the smallest program.
+ *
+ * It sits in a folder of its own so that the same line, #include <tapstack/tapstack.h>, works
+ * in the tree (with -I stack) and against the installed copy (with -I PREFIX/include).
  */
 #ifndef TAPSTACK_TAPSTACK_H
 #define TAPSTACK_TAPSTACK_H
