@@ -106,7 +106,8 @@ static const char usage_text[] =
 	"  --stall PORT[:BACKLOG] a listener that never accepts (watch its queue fill)\n"
 	"  --backlog N           listen() backlog of the servers (default 128)\n"
 	"  --ctl PATH            control socket (default /tmp/tapstack-TAP.sock)\n"
-	"  --help                this text\n"
+	"  --help, -h            this text\n"
+	"  --version, -V         the version\n"
 	"\n"
 	"The kernel side of the TAP is never configured by tapstack: give it an address yourself,\n"
 	"e.g. ip addr add 10.0.0.1/24 dev tap0; ip link set tap0 up (see README.md).\n";
@@ -248,8 +249,25 @@ static void add_server(struct options *o, int kind, const char *opt, const char 
 	o->nservers++;
 }
 
+/*
+ * The option getopt_long just refused, as the user wrote it: a short one inside a cluster
+ * (-vq) is optopt, not argv[optind - 1] (which may be the program's name); a long one is
+ * shown without its =value.
+ */
+static const char *bad_option_name(char **argv)
+{
+	static char name[64];
+	if (optopt > 0 && optopt < 128) {
+		snprintf(name, sizeof(name), "-%c", optopt);
+		return name;
+	}
+	snprintf(name, sizeof(name), "%s", argv[optind - 1]);
+	name[strcspn(name, "=")] = '\0';
+	return name;
+}
+
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
-       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD };
+       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -260,6 +278,7 @@ static const struct option long_opts[] = {
 	{ "discard", required_argument, NULL, OPT_DISCARD }, { "stall", required_argument, NULL, OPT_STALL },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG }, { "ctl", required_argument, NULL, OPT_CTL },
 	{ "help", no_argument, NULL, OPT_HELP },             { "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
+	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -272,7 +291,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 	o->backlog = APP_BACKLOG_DEFAULT;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_TAP:
 			if (!*optarg || strlen(optarg) > 15 || strchr(optarg, '/'))
@@ -302,8 +321,10 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 'h':
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		case OPT_NO_OFFLOAD: o->no_offload = true; break;
-		case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
-		default: usage_error("unknown option '%s'", argv[optind - 1]);
+		case 'V':
+		case OPT_VERSION: printf("tapstack %s\n", tapstack_version()); exit(0);
+		case ':': usage_error("option '%s' needs a value", bad_option_name(argv));
+		default: usage_error("unknown option '%s'", bad_option_name(argv));
 		}
 	}
 	if (optind < argc)
