@@ -29,11 +29,14 @@ LDLIBS  += -lpthread
 
 LIB_SRCS  := $(shell find stack drivers -name '*.c' | sort)
 APP_SRCS  := $(sort $(wildcard apps/*.c))
+# The program's own parts (control socket clients: ss, stats), not servers: apps/cli/.
+PROG_SRCS := $(sort $(wildcard apps/cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_HELPER_SRCS := $(sort $(wildcard tests/unit/helpers/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 APP_OBJS  := $(APP_SRCS:%.c=$(BUILD)/%.o)
+PROG_OBJS := $(PROG_SRCS:%.c=$(BUILD)/%.o)
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libtapstack.a
@@ -62,9 +65,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/tapstack: $(APP_OBJS) $(LIB)
+$(BUILD)/tapstack: $(APP_OBJS) $(PROG_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(APP_OBJS) $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(APP_OBJS) $(PROG_OBJS) $(LIB) $(LDLIBS)
 
 tests: $(TEST_BINS)
 
@@ -128,4 +131,4 @@ help:
 	@sed -n '1,/^$$/p' Makefile
 
 -include $(sort $(wildcard mk/*.mk))
--include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(PROG_OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)

@@ -26,11 +26,14 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "apps/app.h"
+#include "apps/cli/nstat.h"
+#include "apps/cli/ss.h"
 #include "apps/net.h"
 #include "apps/servers.h"
 #include "drivers/pcap.h"
@@ -42,7 +45,8 @@
 #define EXIT_USAGE 2
 #define MAX_APPS 16
 #define MAX_POLLFDS 65536
-#define CTL_REQ_MAX 64
+#define CTL_REQ_MAX 512
+#define CTL_WORDS_MAX 32
 
 struct server_opt {
 	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL } kind;
@@ -86,8 +90,9 @@ static struct program *the_program;
 
 static const char usage_text[] =
 	"usage: tapstack [options]            run a stack on a TAP device\n"
-	"       tapstack ss    [--tap NAME | --ctl PATH]   its sockets, like ss -tan\n"
-	"       tapstack stats [--tap NAME | --ctl PATH]   its counters, like netstat -s\n"
+	"       tapstack ss    [ss options] [--tap NAME | --ctl PATH]   its sockets, like ss(8)\n"
+	"       tapstack stats [nstat options] [--tap NAME | --ctl PATH] its counters, like nstat(8)\n"
+	"       (tapstack ss --help, tapstack stats --help: their options)\n"
 	"\n"
 	"  --tap NAME            TAP device to attach to or create (default tap0)\n"
 	"  --addr A.B.C.D/N      the stack's address and prefix (default 10.0.0.2/24)\n"
@@ -105,7 +110,7 @@ static const char usage_text[] =
 	"  --discard PORT        discard server (RFC 863)\n"
 	"  --stall PORT[:BACKLOG] a listener that never accepts (watch its queue fill)\n"
 	"  --backlog N           listen() backlog of the servers (default 128)\n"
-	"  --ctl PATH            control socket (default /tmp/tapstack-TAP.sock)\n"
+	"  --ctl PATH            control socket (default /tmp/tapstack-TAP-netINODE.sock)\n"
 	"  --help, -h            this text\n"
 	"  --version, -V         the version\n"
 	"\n"
@@ -282,6 +287,39 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static void set_tap(struct options *o, const char *name)
+{
+	if (!*name || strlen(name) > 15 || strchr(name, '/'))
+		usage_error("bad --tap '%s' (1 to 15 characters, no '/')", name);
+	o->tap = name;
+}
+
+static void set_ctl(struct options *o, const char *path)
+{
+	if (!*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		usage_error("bad --ctl '%s' (a path of 1 to %zu characters)", path,
+		            sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	o->ctl = path;
+}
+
+/*
+ * /tmp/tapstack-TAP-netINODE.sock: the TAP and the network namespace (the inode of
+ * /proc/self/ns/net), so instances in two namespaces never share a path, while `tapstack ss`
+ * run in the same namespace finds its stack without --ctl.
+ */
+static void set_default_ctl(struct options *o)
+{
+	if (o->ctl)
+		return;
+	struct stat st;
+	if (stat("/proc/self/ns/net", &st) == 0)
+		snprintf(o->ctl_default, sizeof(o->ctl_default), "/tmp/tapstack-%s-net%llu.sock", o->tap,
+		         (unsigned long long)st.st_ino);
+	else
+		snprintf(o->ctl_default, sizeof(o->ctl_default), "/tmp/tapstack-%s.sock", o->tap);
+	o->ctl = o->ctl_default;
+}
+
 static void parse_options(struct options *o, int argc, char **argv)
 {
 	o->tap = "tap0";
@@ -293,11 +331,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_TAP:
-			if (!*optarg || strlen(optarg) > 15 || strchr(optarg, '/'))
-				usage_error("bad --tap '%s' (1 to 15 characters, no '/')", optarg);
-			o->tap = optarg;
-			break;
+		case OPT_TAP: set_tap(o, optarg); break;
 		case OPT_ADDR: parse_addr(o, optarg); break;
 		case OPT_GATEWAY:
 			if (ipv4_addr_parse(optarg, &o->gateway) != 0 || o->gateway == 0)
@@ -313,11 +347,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_DISCARD: add_server(o, SRV_DISCARD, "--discard", optarg); break;
 		case OPT_STALL: add_server(o, SRV_STALL, "--stall", optarg); break;
 		case OPT_BACKLOG: o->backlog = (int)parse_num("--backlog", optarg, 0, 65535, NULL); break;
-		case OPT_CTL:
-			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-				usage_error("--ctl path '%s' is too long", optarg);
-			o->ctl = optarg;
-			break;
+		case OPT_CTL: set_ctl(o, optarg); break;
 		case 'h':
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		case OPT_NO_OFFLOAD: o->no_offload = true; break;
@@ -334,34 +364,10 @@ static void parse_options(struct options *o, int argc, char **argv)
 		if ((o->gateway & mask) != (o->addr & mask))
 			usage_error("--gateway is not on the prefix of --addr");
 	}
-	if (!o->ctl) {
-		snprintf(o->ctl_default, sizeof(o->ctl_default), "/tmp/tapstack-%s.sock", o->tap);
-		o->ctl = o->ctl_default;
-	}
+	set_default_ctl(o);
 }
 
 /* ---- the control socket: server side ---- */
-
-static void ss_line(const struct tcp_sock_info *i, void *arg)
-{
-	FILE *f = arg;
-	char la[16], ra[16], l[32], r[32];
-	ipv4_addr_str(i->laddr, la);
-	ipv4_addr_str(i->raddr, ra);
-	snprintf(l, sizeof(l), "%s:%u", la, i->lport);
-	if (i->rport)
-		snprintf(r, sizeof(r), "%s:%u", ra, i->rport);
-	else
-		snprintf(r, sizeof(r), "%s:*", ra);
-	fprintf(f, "%-10s %-7u %-7u %-22s %-22s\n", i->state, i->recv_q, i->send_q, l, r);
-}
-
-static void write_ss(struct stack *s, FILE *f)
-{
-	fprintf(f, "%-10s %-7s %-7s %-22s %-22s\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
-	        "Peer Address:Port");
-	tcp_foreach_sock(&s->tcp, ss_line, f);
-}
 
 static void write_stats(struct stack *s, FILE *f, bool nonzero_only)
 {
@@ -407,7 +413,52 @@ static int ctl_listen(const char *path)
 	return fd;
 }
 
-/* One request per connection: a line "ss" or "stats", answered, then closed. */
+/* Words of a request line, split at spaces (at most max; more is an error). */
+static int ctl_words(char *line, char **w, int max)
+{
+	int n = 0;
+	for (char *t = strtok(line, " "); t; t = strtok(NULL, " ")) {
+		if (n == max)
+			return -1;
+		w[n++] = t;
+	}
+	return n;
+}
+
+/*
+ * Answers one request line: "ss [ARGS]", "stats" or "metrics". Anything else, or a line that
+ * does not parse, is answered with one "error: ..." line; the stack is only read, never changed.
+ */
+static void ctl_answer(struct stack *s, char *req, FILE *f)
+{
+	for (const char *c = req; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
+			fputs("error: unparsable request (not one line of printable text)\n", f);
+			return;
+		}
+	char *w[CTL_WORDS_MAX];
+	char err[160];
+	int n = ctl_words(req, w, CTL_WORDS_MAX);
+	if (n < 0) {
+		fputs("error: too many words in the request\n", f);
+		return;
+	}
+	if (n >= 1 && strcmp(w[0], "ss") == 0) {
+		struct ss_query q;
+		if (ss_query_parse(&q, n - 1, w + 1, err, sizeof(err)) != 0)
+			fprintf(f, "error: %s\n", err);
+		else
+			ss_write(s, &q, f);
+	} else if (n == 1 && strcmp(w[0], "stats") == 0) {
+		nstat_write_raw(s, f);
+	} else if (n == 1 && strcmp(w[0], "metrics") == 0) {
+		nstat_write_prometheus(s, f);
+	} else {
+		fprintf(f, "error: unknown request '%.40s' (ss [ARGS], stats, metrics)\n", n ? w[0] : "");
+	}
+}
+
+/* One request per connection: a line, answered, then closed. */
 static void ctl_serve(struct stack *s, int lfd)
 {
 	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -424,24 +475,29 @@ static void ctl_serve(struct stack *s, int lfd)
 		return;
 	}
 	req[n] = '\0';
+	if (memchr(req, '\0', (size_t)n))
+		req[0] = '\x01';             /* an embedded NUL: refused as unprintable below */
 	req[strcspn(req, "\r\n")] = '\0';
 	FILE *f = fdopen(c, "w");
 	if (!f) {
 		close(c);
 		return;
 	}
-	if (strcmp(req, "ss") == 0)
-		write_ss(s, f);
-	else if (strcmp(req, "stats") == 0)
-		write_stats(s, f, false);
-	else
-		fprintf(f, "error: unknown request '%s' (ss, stats)\n", req);
+	ctl_answer(s, req, f);
+	/* Input left unread would turn our close into a reset that discards the answer: say we are
+	 * done, then drain what the client still sends (bounded by the 1 s timeout and 64 KiB). */
+	fflush(f);
+	shutdown(c, SHUT_WR);
+	char sink[4096];
+	for (int i = 0; i < 16 && recv(c, sink, sizeof(sink), 0) > 0; i++)
+		;
 	fclose(f);
 }
 
 /* ---- the control socket: client side (tapstack ss / stats) ---- */
 
-static int ctl_client(const char *path, const char *req)
+/* Sends one request line and returns the whole answer (malloc'd, NUL-terminated) or NULL. */
+static char *ctl_request(const char *path, const char *req)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -450,21 +506,93 @@ static int ctl_client(const char *path, const char *req)
 		fprintf(stderr, "tapstack: cannot reach a running tapstack at %s: %s\n", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return 1;
+		return NULL;
 	}
-	char line[16];
-	int len = snprintf(line, sizeof(line), "%s\n", req);
-	if (write(fd, line, (size_t)len) != len) {
+	size_t len = strlen(req);
+	if (write(fd, req, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
 		fprintf(stderr, "tapstack: %s: %s\n", path, strerror(errno));
 		close(fd);
-		return 1;
+		return NULL;
 	}
-	char buf[4096];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+	while (buf && (r = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)r;
+		if (cap - n < 2) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				free(buf);
+			buf = nb;
+			cap *= 2;
+		}
+	}
 	close(fd);
-	return 0;
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * tapstack ss|stats [ARGS] [--tap NAME | --ctl PATH]: every argument is checked here (exit 2
+ * naming the bad one) before the control socket is reached.
+ */
+static int ctl_main(struct options *o, const char *sub, int argc, char **argv)
+{
+	char *words[CTL_WORDS_MAX];
+	int nw = 0;
+	o->tap = "tap0";
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(strcmp(sub, "ss") == 0 ? ss_usage : nstat_usage, stdout);
+			exit(0);
+		}
+		if (strcmp(a, "--tap") == 0 || strcmp(a, "--ctl") == 0) {
+			if (i + 1 >= argc)
+				usage_error("option '%s' needs a value", a);
+			val = argv[++i];
+		} else if (strncmp(a, "--tap=", 6) == 0 || strncmp(a, "--ctl=", 6) == 0) {
+			val = a + 6;
+		}
+		if (val && a[2] == 't')
+			set_tap(o, val);
+		else if (val)
+			set_ctl(o, val);
+		else if (nw == CTL_WORDS_MAX - 1)
+			usage_error("too many arguments for %s", sub);
+		else
+			words[nw++] = argv[i];
+	}
+	set_default_ctl(o);
+	char err[160], req[CTL_REQ_MAX];
+	struct ss_query q;
+	struct nstat_opts so;
+	int bad = strcmp(sub, "ss") == 0 ? ss_query_parse(&q, nw, words, err, sizeof(err))
+	                                 : nstat_parse(&so, nw, words, err, sizeof(err));
+	if (bad)
+		usage_error("%s (try 'tapstack %s --help')", err, sub);
+	size_t len = (size_t)snprintf(req, sizeof(req), "%s", strcmp(sub, "stats") == 0 ? (so.prometheus ? "metrics" : "stats") : "ss");
+	for (int i = 0; strcmp(sub, "ss") == 0 && i < nw; i++) {
+		if (strchr(words[i], ' ') || len + strlen(words[i]) + 2 > sizeof(req))
+			usage_error("bad argument '%s'", words[i]);
+		len += (size_t)snprintf(req + len, sizeof(req) - len, " %s", words[i]);
+	}
+	char *ans = ctl_request(o->ctl, req);
+	if (!ans)
+		return 1;
+	int status = 0;
+	if (strncmp(ans, "error: ", 7) == 0) {
+		fprintf(stderr, "tapstack: %s", ans + 7);
+		status = 1;
+	} else if (strcmp(sub, "stats") == 0 && !so.prometheus) {
+		status = nstat_print(&so, ans, o->ctl, stdout) == 0 ? 0 : 1;
+	} else {
+		fputs(ans, stdout);
+	}
+	free(ans);
+	return status;
 }
 
 /* ---- servers ---- */
@@ -632,11 +760,8 @@ int main(int argc, char **argv)
 	/* Line-buffered even into a pipe or a file, so trace lines keep their order with others'. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	if (argc > 1 && (strcmp(argv[1], "ss") == 0 || strcmp(argv[1], "stats") == 0)) {
-		const char *req = argv[1];
-		parse_options(&prog.opt, argc - 1, argv + 1);
-		return ctl_client(prog.opt.ctl, req);
-	}
+	if (argc > 1 && (strcmp(argv[1], "ss") == 0 || strcmp(argv[1], "stats") == 0))
+		return ctl_main(&prog.opt, argv[1], argc - 2, argv + 2);
 	parse_options(&prog.opt, argc, argv);
 	prog.quiet = prog.opt.quiet;
 	return run(&prog);

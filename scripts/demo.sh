@@ -66,10 +66,10 @@ if [ -n "$synack" ] && [ -n "$acc" ] && [[ "$synack" < "$acc" ]]; then
 fi
 
 say "5. tapstack ss and tapstack stats (through the control socket)"
-echo "\$ tapstack ss"
-"$TAPSTACK" ss --ctl "$CTL"
-echo "\$ tapstack stats   (a few of its counters)"
-"$TAPSTACK" stats --ctl "$CTL" | grep -E ' (PassiveOpens|OutRsts|InSegs|OutSegs|in_echo_requests|out_echo_replies):' || true
+echo "\$ tapstack ss -ta"
+"$TAPSTACK" ss -ta --ctl "$CTL"
+echo "\$ tapstack stats   (a few of its non-zero counters)"
+"$TAPSTACK" stats --ctl "$CTL" | grep -E '\.(PassiveOpens|OutRsts|InSegs|OutSegs|in_echo_requests|out_echo_replies) ' || true
 
 say "6. SIGTERM: tapstack stops cleanly and prints its counters"
 stack_stop

@@ -66,8 +66,8 @@ Try, from another shell:
   ${HINT}curl http://10.0.0.2/bytes/1000 | head -c 100
   ${HINT}curl http://10.0.0.2:81/            # Connection refused: the stack's RST-ACK
   echo hello | ${HINT}nc -N 10.0.0.2 7        # echo
-  $TAPSTACK ss --ctl $CTL
-  $TAPSTACK stats --ctl $CTL
+  $TAPSTACK ss -ta --ctl $CTL
+  $TAPSTACK stats --ctl $CTL     (-z: with zeros, -d: since the last -d)
 Ctrl-C stops it (TRACE=1 make run ... prints every frame).
 TXT
 wait "$pid"

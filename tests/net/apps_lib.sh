@@ -100,7 +100,7 @@ apps_start() {
 
 apps_ss() {
 	if [ -z "${TS_KERNEL:-}" ]; then
-		"$TAPSTACK" ss --ctl "$CTL"
+		"$TAPSTACK" ss -tan --ctl "$CTL"
 	else
 		ip netns exec "$NS_SRV" ss -tan
 	fi
@@ -108,7 +108,7 @@ apps_ss() {
 
 apps_stat() {
 	if [ -z "${TS_KERNEL:-}" ]; then
-		"$TAPSTACK" stats --ctl "$CTL" | awk -v n="$1" '$1 == n":" { print $2; exit }'
+		stack_stat "$1"
 	else
 		ip netns exec "$NS_SRV" nstat -az "TcpExt$1" | awk -v n="TcpExt$1" '$1 == n { print $2; exit }'
 	fi

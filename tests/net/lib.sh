@@ -9,6 +9,7 @@
 #   stack_start ARGS...       tapstack in the namespace (its output: $STACK_LOG)
 #   stack_stop                SIGTERM, wait for the clean exit; sets STACK_STATUS
 #   nsx CMD...                run CMD inside the namespace
+#   stack_stat NAME           one counter of the running tapstack
 #   check "what" CMD...       PASS/FAIL line from CMD's exit status
 #   net_summary               "N passed, N failed"; exit status 1 on any failure
 
@@ -82,6 +83,11 @@ stack_start() {
 	echo "tapstack did not come up; its output:"
 	cat "$STACK_LOG"
 	return 1
+}
+
+# stack_stat NAME: counter NAME (of any layer: InSegs, pmtu_learned) from `tapstack stats -z`.
+stack_stat() {
+	"$TAPSTACK" stats -z --ctl "$CTL" | awk -v n="$1" '{ sub(/^[^.]*\./, "", $1) } $1 == n { print $2; exit }'
 }
 
 # The MAC tapstack announced on its first line.

@@ -26,7 +26,7 @@ check "kernel neighbour table: $STACK_IP lladdr $MAC" grep -qi "lladdr $MAC" <<<
 nsx bash -c "echo hi | nc -u -w 1 $STACK_IP 9" >/dev/null 2>&1
 
 out=$("$TAPSTACK" stats --ctl "$CTL" 2>&1)
-check "tapstack stats shows the echo requests" grep -Eq 'in_echo_requests: [1-9]' <<<"$out"
+check "tapstack stats shows the echo requests" grep -Eq '^icmp\.in_echo_requests +[1-9]' <<<"$out"
 
 stack_stop
 check "SIGTERM: exit status 0" [ "$STACK_STATUS" = 0 ]
