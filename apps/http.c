@@ -20,6 +20,7 @@
  * pattern bytes are sent straight from a 64 KiB table, file bytes are pread() into a
  * shared scratch buffer at the current offset, so a partial send just resumes there.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apps/http_parse.h"
@@ -63,6 +65,7 @@ struct http_conn {
 struct http {
 	struct server srv;        /* first: server_create() makes and frees the whole struct */
 	int dir_fd;               /* the served directory, or -1 */
+	FILE *access_log;         /* one common-log-format line per response, or NULL */
 	time_t fixed_sec;         /* fixed_fields are those of this second */
 	char fixed_fields[80];    /* "Server: tapstack\r\nDate: ...\r\n" */
 	size_t fixed_len;
@@ -311,6 +314,51 @@ static void http_respond(struct http *h, struct http_conn *c, enum http_parse_st
 	}
 }
 
+/* Copies s[0..n) into out (cap bytes) with '"', '\\' and bytes outside printable ASCII as
+ * \xHH, so a client cannot forge log lines. */
+static void http_log_escape(char *out, size_t cap, const char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 5 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\')
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+}
+
+/*
+ * The common log format, as Apache and nginx write it:
+ *   10.0.0.1 - - [02/Dec/2026:16:05:44 +0000] "GET /bytes/10 HTTP/1.1" 200 10
+ * req is NULL for a request that did not parse ("-" then, as Apache logs a bad line).
+ */
+static void http_access_log(struct http *h, const struct http_conn *c, const struct http_request *req)
+{
+	char host[INET_ADDRSTRLEN], when[40], method[24], target[256];
+	time_t now = time(NULL);
+	struct tm tm;
+	inet_ntop(AF_INET, &c->base.peer.sin_addr, host, sizeof(host));
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	/* The status is the three digits after "HTTP/1.1 " of the head just built. */
+	int status = c->head_len > 12 ? atoi(c->head + 9) : 0;
+	if (req) {
+		http_log_escape(method, sizeof(method), req->method_str, req->method_len);
+		http_log_escape(target, sizeof(target), req->target, req->target_len);
+		fprintf(h->access_log, "%s - - [%s] \"%s %s HTTP/1.%d\" %d ", host, when, method, target,
+			req->version_minor, status);
+	} else {
+		fprintf(h->access_log, "%s - - [%s] \"-\" %d ", host, when, status);
+	}
+	if (c->body_len)
+		fprintf(h->access_log, "%llu\n", (unsigned long long)c->body_len);
+	else
+		fputs("-\n", h->access_log);
+	fflush(h->access_log);
+}
+
 /*
  * Up to `room` body bytes at the current offset: returns a pointer to them (into the
  * pattern table, the static page, or scratch after a pread) and their count; 0 when the
@@ -448,6 +496,8 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 					return;
 				}
 				http_respond(h, c, st, &req);
+				if (h->access_log)
+					http_access_log(h, c, st == HTTP_PARSE_OK ? &req : NULL);
 				http_consume(c, st == HTTP_PARSE_OK ? req.head_len : c->in_len);
 				continue;
 			}
@@ -573,4 +623,9 @@ struct app *http_app_create(struct net *net, uint16_t port, const char *dir, int
 	h->dir_fd = dir_fd;
 	http_bytes_fill(h->pattern, 0, sizeof(h->pattern));
 	return app;
+}
+
+void http_app_set_access_log(struct app *app, FILE *f)
+{
+	((struct http *)app->state)->access_log = f;
 }

@@ -16,6 +16,7 @@
  * (which flushes the pcap file). docs/program.md walks through it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -64,6 +65,9 @@ struct options {
 	bool mac_set;
 	uint32_t mtu;
 	const char *pcap;
+	const char *access_log;     /* --access-log FILE, "-" = stdout */
+	FILE *access_log_file;      /* opened while the options are checked */
+	int pcap_fd;                /* --pcap's file (or standard output), opened while checking */
 	bool trace;
 	bool quiet;
 	bool no_offload;
@@ -71,7 +75,7 @@ struct options {
 	const char *ctl;
 	char ctl_default[108];
 	struct server_opt servers[MAX_APPS];
-	int nservers;
+	int nservers, nservers_http;
 };
 
 /* The program's state: one instance, reached from app_log() and the log sink. */
@@ -99,13 +103,15 @@ static const char usage_text[] =
 	"  --gateway A.B.C.D     next hop for destinations off the prefix (default none)\n"
 	"  --mac MAC             the stack's MAC (default: random, locally administered)\n"
 	"  --mtu N               IP MTU, 68..1500 (default 1500)\n"
-	"  --pcap FILE           record every frame both ways (tcpdump -r FILE reads it)\n"
+	"  --pcap FILE|-         record every frame both ways, written out after every batch\n"
+	"                        (tcpdump -r FILE; - streams to stdout: --pcap - | tcpdump -r -)\n"
 	"  --trace               print every frame in and out and each TCP state change\n"
 	"  --quiet               do not print server log lines\n"
 	"  --no-offload          plain 1514-byte frames; by default, when the TAP supports it,\n"
 	"                        64 KiB TCP segments and checksums are left to the kernel\n"
-	"                        (IFF_VNET_HDR; off with --pcap and --trace, which show frames)\n"
+	"                        (IFF_VNET_HDR; off with --trace, which shows frames)\n"
 	"  --http PORT[:DIR]     HTTP/1.1 server, files from DIR plus built-in pages\n"
+	"  --access-log FILE|-   one line per HTTP request, common log format (- = stdout)\n"
 	"  --echo PORT           echo server (RFC 862)\n"
 	"  --discard PORT        discard server (RFC 863)\n"
 	"  --stall PORT[:BACKLOG] a listener that never accepts (watch its queue fill)\n"
@@ -242,6 +248,8 @@ static void add_server(struct options *o, int kind, const char *opt, const char 
 	s->backlog = -1;
 	s->dir = NULL;
 	s->port = (uint16_t)parse_num(opt, arg, 1, 65535, &end);
+	if (kind == SRV_HTTP)
+		o->nservers_http++;
 	if (*end == ':' && kind == SRV_HTTP && end[1])
 		s->dir = end + 1;
 	else if (*end == ':' && kind == SRV_STALL)
@@ -272,7 +280,8 @@ static const char *bad_option_name(char **argv)
 }
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
-       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION };
+       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION,
+       OPT_ACCESS_LOG };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -283,7 +292,7 @@ static const struct option long_opts[] = {
 	{ "discard", required_argument, NULL, OPT_DISCARD }, { "stall", required_argument, NULL, OPT_STALL },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG }, { "ctl", required_argument, NULL, OPT_CTL },
 	{ "help", no_argument, NULL, OPT_HELP },             { "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "version", no_argument, NULL, OPT_VERSION },      { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -320,6 +329,44 @@ static void set_default_ctl(struct options *o)
 	o->ctl = o->ctl_default;
 }
 
+/*
+ * Everything named on the command line is checked before any device is opened: an --http
+ * directory must be one, and --access-log is opened (appending) now.
+ */
+static void check_files(struct options *o)
+{
+	for (int i = 0; i < o->nservers; i++) {
+		const char *dir = o->servers[i].dir;
+		if (!dir)
+			continue;
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			usage_error("bad --http directory '%s': %s", dir, strerror(errno));
+		close(fd);
+	}
+	if (o->access_log && !o->nservers_http)
+		usage_error("--access-log needs an --http server");
+	if (o->access_log && o->pcap && strcmp(o->access_log, "-") == 0 && strcmp(o->pcap, "-") == 0)
+		usage_error("--access-log - and --pcap - cannot both have standard output");
+	if (o->pcap && strcmp(o->pcap, "-") == 0) {
+		/* The capture takes standard output; the program's own lines move to stderr. */
+		o->pcap_fd = dup(STDOUT_FILENO);
+		if (o->pcap_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			usage_error("--pcap -: %s", strerror(errno));
+	} else if (o->pcap) {
+		o->pcap_fd = open(o->pcap, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (o->pcap_fd < 0)
+			usage_error("bad --pcap '%s': %s", o->pcap, strerror(errno));
+	}
+	if (o->access_log && strcmp(o->access_log, "-") == 0) {
+		o->access_log_file = stdout;
+	} else if (o->access_log) {
+		o->access_log_file = fopen(o->access_log, "ae");
+		if (!o->access_log_file)
+			usage_error("bad --access-log '%s': %s", o->access_log, strerror(errno));
+	}
+}
+
 static void parse_options(struct options *o, int argc, char **argv)
 {
 	o->tap = "tap0";
@@ -340,6 +387,11 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_MAC: parse_mac(o, optarg); break;
 		case OPT_MTU: o->mtu = (uint32_t)parse_num("--mtu", optarg, 68, 1500, NULL); break;
 		case OPT_PCAP: o->pcap = optarg; break;
+		case OPT_ACCESS_LOG:
+			if (!*optarg)
+				usage_error("bad --access-log '' (a file, or - for standard output)");
+			o->access_log = optarg;
+			break;
 		case OPT_TRACE: o->trace = true; break;
 		case OPT_QUIET: o->quiet = true; break;
 		case OPT_HTTP: add_server(o, SRV_HTTP, "--http", optarg); break;
@@ -359,6 +411,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	check_files(o);
 	if (o->gateway) {
 		uint32_t mask = o->prefix_len ? ~0u << (32 - o->prefix_len) : 0;
 		if ((o->gateway & mask) != (o->addr & mask))
@@ -597,11 +650,16 @@ static int ctl_main(struct options *o, const char *sub, int argc, char **argv)
 
 /* ---- servers ---- */
 
-static struct app *server_start(struct net *net, const struct server_opt *so, int backlog)
+static struct app *server_start(struct net *net, const struct server_opt *so, int backlog, FILE *access_log)
 {
 	int bl = so->backlog >= 0 ? so->backlog : backlog;
 	switch (so->kind) {
-	case SRV_HTTP: return http_app_create(net, so->port, so->dir, bl);
+	case SRV_HTTP: {
+		struct app *a = http_app_create(net, so->port, so->dir, bl);
+		if (a)
+			http_app_set_access_log(a, access_log);
+		return a;
+	}
 	case SRV_ECHO: return echo_app_create(net, so->port, bl);
 	case SRV_DISCARD: return discard_app_create(net, so->port, bl);
 	case SRV_STALL: return stall_app_create(net, so->port, bl);
@@ -627,9 +685,9 @@ static int run(struct program *p)
 		                           : strerror(-cfd));
 		return 1;
 	}
-	/* Offload (drivers/tap.c) unless asked not to, or when frames are recorded or traced:
-	 * a capture should show the frames of the wire, not 64 KiB super-segments. */
-	unsigned tap_flags = (o->no_offload || o->pcap || o->trace) ? 0 : TAP_OPEN_OFFLOAD;
+	/* Offload (drivers/tap.c) unless asked not to, or when frames are traced one line each.
+	 * A capture keeps it: super-frames are recorded as the kernel's tcpdump shows them. */
+	unsigned tap_flags = (o->no_offload || o->trace) ? 0 : TAP_OPEN_OFFLOAD;
 	int rc = ts_tap_open_ex(&dev, o->tap, o->mtu, tap_flags, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tapstack: %s\n", err);
@@ -637,8 +695,9 @@ static int run(struct program *p)
 	}
 	if (o->pcap || o->trace) {
 		struct pcap_wrap_config pc = {
-			.path = o->pcap,
+			.fd = o->pcap ? o->pcap_fd : 0,
 			.clock = &p->stack.core.now,
+			.now = ts_clock_now,
 			.wall_base_usec = p->wall_base,
 			.hook = o->trace ? trace_frame : NULL,
 		};
@@ -684,7 +743,7 @@ static int run(struct program *p)
 	struct app *apps[MAX_APPS];
 	int napps = 0, status = 0;
 	for (int i = 0; i < o->nservers; i++) {
-		struct app *ap = server_start(&net, &o->servers[i], o->backlog);
+		struct app *ap = server_start(&net, &o->servers[i], o->backlog, o->access_log_file);
 		if (!ap) {
 			fprintf(stderr, "tapstack: cannot start the %s server on port %u\n",
 			        server_names[o->servers[i].kind], o->servers[i].port);
@@ -736,6 +795,8 @@ static int run(struct program *p)
 out:
 	for (int i = napps - 1; i >= 0; i--)
 		apps[i]->stop(apps[i]->state);
+	if (o->access_log_file && o->access_log_file != stdout)
+		fclose(o->access_log_file);
 	printf("tapstack: counters (zero counters omitted; `tapstack stats` shows all):\n");
 	write_stats(&p->stack, stdout, true);
 	fflush(stdout);

@@ -35,6 +35,9 @@ struct netdev_ops {
 	int (*pollfd)(struct netdev *dev);
 	/* Releases the device and the struct itself. */
 	void (*close)(struct netdev *dev);
+	/* Optional: the end of a batch (ts_stack_poll calls it after the frames and timers of one
+	 * round), so a driver that buffers (a capture file) writes out what it holds. */
+	void (*flush)(struct netdev *dev);
 };
 
 /*
@@ -66,5 +69,6 @@ static inline int netdev_recv(struct netdev *d, struct pbuf *pb) { return d->ops
 static inline int netdev_send(struct netdev *d, const struct pbuf *pb) { return d->ops->send(d, pb); }
 static inline int netdev_pollfd(struct netdev *d) { return d->ops->pollfd ? d->ops->pollfd(d) : -1; }
 static inline void netdev_close(struct netdev *d) { if (d) d->ops->close(d); }
+static inline void netdev_flush(struct netdev *d) { if (d->ops->flush) d->ops->flush(d); }
 
 #endif

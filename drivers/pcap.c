@@ -5,8 +5,15 @@
  *                  version 2.4, thiszone 0, sigfigs 0, snaplen, linktype
  *   per frame:     ts_sec, ts_usec, incl_len, orig_len, then incl_len bytes
  *
- * The file goes through stdio's buffer: one write(2) per few frames instead of two per
- * frame. The buffer is flushed on close and by ts_pcap_flush() (the program's signal path).
+ * The file goes through stdio's buffer: one write(2) per batch instead of two per frame.
+ * The buffer is flushed at the end of every ts_stack_poll round (the flush op), so the file
+ * is live: `tcpdump -r -` reading a pipe sees frames as they pass, and a crash loses at most
+ * the batch in progress. Each record has its own time when cfg.now is given (the program's
+ * clock), so a SYN, SYN-ACK and ACK of one batch do not look simultaneous.
+ *
+ * With offload on, frames are recorded as the stack hands them over and the kernel gives
+ * them: TSO/GRO super-frames of up to 64 KiB, whose TCP checksum is left to the device
+ * (tcpdump on a host with offload shows the same).
  */
 #include "drivers/pcap.h"
 
@@ -42,7 +49,7 @@ static void pcap_put16(FILE *f, uint16_t v)
 
 static void pcap_record_header(struct pcap_dev *p, uint32_t len)
 {
-	usec_t t = (p->cfg.clock ? *p->cfg.clock : 0) + p->cfg.wall_base_usec;
+	usec_t t = (p->cfg.now ? p->cfg.now() : p->cfg.clock ? *p->cfg.clock : 0) + p->cfg.wall_base_usec;
 	uint32_t incl = len < PCAP_SNAPLEN ? len : PCAP_SNAPLEN;
 	pcap_put32(p->file, (uint32_t)(t / USEC_PER_SEC));
 	pcap_put32(p->file, (uint32_t)(t % USEC_PER_SEC));
@@ -104,6 +111,11 @@ static int pcap_pollfd(struct netdev *dev)
 	return netdev_pollfd(pcap_of(dev)->inner);
 }
 
+static void pcap_flush_op(struct netdev *dev)
+{
+	ts_pcap_flush(dev);
+}
+
 void ts_pcap_flush(struct netdev *wrapper)
 {
 	struct pcap_dev *p = pcap_of(wrapper);
@@ -130,6 +142,7 @@ static const struct netdev_ops pcap_ops = {
 	.send = pcap_send,
 	.pollfd = pcap_pollfd,
 	.close = pcap_close,
+	.flush = pcap_flush_op,
 };
 
 int ts_pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wrap_config *cfg, char *errbuf,
@@ -142,11 +155,11 @@ int ts_pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wr
 	}
 	p->cfg = *cfg;
 	p->inner = inner;
-	if (cfg->path) {
-		p->file = fopen(cfg->path, "wbe");
+	if (cfg->path || cfg->fd > 0) {
+		p->file = cfg->path ? fopen(cfg->path, "wbe") : fdopen(cfg->fd, "wb");
 		if (!p->file) {
 			int e = errno;
-			snprintf(errbuf, errlen, "%s: %s", cfg->path, strerror(e));
+			snprintf(errbuf, errlen, "%s: %s", cfg->path ? cfg->path : "descriptor", strerror(e));
 			free(p);
 			return -e;
 		}
@@ -161,6 +174,7 @@ int ts_pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wr
 	p->dev.ops = &pcap_ops;
 	snprintf(p->dev.name, sizeof(p->dev.name), "%s", inner->name);
 	p->dev.mtu = inner->mtu;
+	p->dev.offload = inner->offload;   /* the capture is transparent: super-frames pass through */
 	*out = &p->dev;
 	return 0;
 }

@@ -223,6 +223,7 @@ int ts_stack_poll(struct stack *s, usec_t now)
 		taken++;
 	}
 	timer_run(&s->core.timers, now);
+	netdev_flush(s->dev);
 	return taken ? taken : err;
 }
 
