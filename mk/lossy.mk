@@ -3,6 +3,7 @@
 #   build/tapstack-relay      user-space Ethernet relay with seeded loss, corruption,
 #                             reordering, delay and a rate-limited bottleneck (tests/relay/)
 #   build/tests/test_impair   the relay's model on a fake clock (links tests/relay/impair.o)
+#   build/tests/test_resend   its count of TCP payload sent again (tests/relay/resend.o)
 #   sudo make bench-lossy     tapstack beside the kernel through the relay, the matrix of
 #                             issue 9 item 4 (about 15 minutes): table, build/bench-lossy/
 #                             results.json and heatmap.png (scripts/bench/lossy.py)
@@ -12,7 +13,7 @@
 # from each stack.
 
 RELAY := $(BUILD)/tapstack-relay
-RELAY_OBJS := $(BUILD)/tests/relay/relay.o $(BUILD)/tests/relay/impair.o
+RELAY_OBJS := $(BUILD)/tests/relay/relay.o $(BUILD)/tests/relay/impair.o $(BUILD)/tests/relay/resend.o
 
 all: $(RELAY)
 
@@ -22,6 +23,10 @@ $(RELAY): $(RELAY_OBJS) $(LIB)
 $(BUILD)/tests/test_impair: $(BUILD)/tests/unit/test_impair.o $(BUILD)/tests/relay/impair.o $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/tests/relay/impair.o $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/test_resend: $(BUILD)/tests/unit/test_resend.o $(BUILD)/tests/relay/resend.o $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/tests/relay/resend.o $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
 
 .PHONY: bench-lossy bench-lossy-quick
 bench-lossy: $(BUILD)/tapstack $(BUILD)/tapstack-kernel $(RELAY) $(BUILD)/bytes-check

@@ -108,4 +108,9 @@ for d in 'a>b' 'b>a'; do
 		[ -n "$in" -a "${in:-0}" = $((${out:-0} + ${lost:-0} + ${qd:-0} + ${sd:-0} + ${ov:-0} + ${fl:-0})) \
 		-a "${ov:-1}" = 0 ]
 done
+payload=$(relay_field 'a>b' tcp_payload) resent=$(relay_field 'a>b' tcp_resent)
+check "relay saw both downloads' payload (${payload:-?} >= 2 x $BYTES) and some of it sent again (${resent:-?})" \
+	[ "${payload:-0}" -ge $((2 * BYTES)) -a "${resent:-0}" -gt 0 ]
+flows=$(grep -c "^relay a>b flow 10\.0\.0\.[23]:80>10\.0\.0\.1:" "$WORK/relay.log")
+check "relay printed one line per download flow ($flows)" [ "$flows" = 2 ]
 net_summary

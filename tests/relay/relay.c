@@ -12,12 +12,15 @@
  * checksum and segmentation offloads off (ethtool -K DEV tx off tso off gso off), because a
  * packet socket sees a frame before the kernel finishes its checksum or cuts it into
  * segments. Counters for each direction are printed when it exits (SIGTERM, SIGINT, or
- * --max-seconds): tests/net/test_tcp_lossy.sh and scripts/bench/lossy.py read them.
+ * --max-seconds), with the TCP payload each flow sent again (tests/relay/resend.c: the
+ * same measure of retransmitted bytes for every stack behind the relay);
+ * tests/net/test_tcp_lossy.sh and scripts/bench/lossy.py read them.
  *
  * One thread: ppoll() on both sockets with a timeout until the next frame is due, so the
  * delays are as precise as the kernel's timers (the timer slack is set to 1 us). It lives
  * under tests/ beside the packetdrill runner because it is test equipment, never part of
- * the stack; it links only the library's seeded generator (core/rng.h).
+ * the stack; from the library it uses only the seeded generator (core/rng.h) and the
+ * header views (wire/).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +39,8 @@
 #include <unistd.h>
 
 #include "tests/relay/impair.h"
+#include "tests/relay/resend.h"
+#include "wire/ipv4.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
@@ -51,6 +56,7 @@ struct relay_dir {
 	const char *name;
 	int in, out;
 	struct impair model;
+	struct resend seen;      /* TCP payload sent again, counted as it arrives */
 	uint64_t send_errors;
 	int blocked;             /* the last send would block: wait for POLLOUT */
 };
@@ -297,6 +303,8 @@ static void relay_read(struct relay_dir *d)
 				continue;          /* our own send on this interface */
 			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 				len = IMPAIR_FRAME_MAX + 1;   /* counted as oversize */
+			else
+				resend_frame(&d->seen, bufs[i], len);
 			impair_input(&d->model, bufs[i], len, now);
 		}
 		if (n < RELAY_BATCH)
@@ -330,10 +338,20 @@ static void relay_print(const struct relay_dir *d)
 	printf("relay %s: in=%" PRIu64 " in_bytes=%" PRIu64 " out=%" PRIu64 " out_bytes=%" PRIu64
 	       " lost=%" PRIu64 " corrupted=%" PRIu64 " reordered=%" PRIu64 " queue_drops=%" PRIu64
 	       " slot_drops=%" PRIu64 " oversize=%" PRIu64 " queue_peak=%" PRIu64 " send_errors=%" PRIu64
-	       " in_flight=%" PRIu32 "\n",
+	       " in_flight=%" PRIu32 " tcp_payload=%" PRIu64 " tcp_resent=%" PRIu64 "\n",
 	       d->name, c->in_frames, c->in_bytes, c->out_frames, c->out_bytes, c->lost, c->corrupted,
 	       c->reordered, c->queue_drops, c->slot_drops, c->oversize, c->queue_peak_bytes, d->send_errors,
-	       d->model.nheap);
+	       d->model.nheap, d->seen.payload_bytes, d->seen.resent_bytes);
+	/* One line per flow that carried payload, for runs with several flows at once. */
+	for (const struct resend_flow *f = d->seen.flows; f < d->seen.flows + RESEND_FLOWS; f++) {
+		char src[16], dst[16];
+
+		if (!f->used || !f->payload_bytes)
+			continue;
+		printf("relay %s flow %s:%u>%s:%u: tcp_payload=%" PRIu64 " tcp_resent=%" PRIu64 "\n", d->name,
+		       ipv4_addr_str(f->saddr, src), f->sport, ipv4_addr_str(f->daddr, dst), f->dport,
+		       f->payload_bytes, f->resent_bytes);
+	}
 }
 
 static void relay_describe(const struct relay_opts *o)
