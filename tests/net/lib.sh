@@ -85,9 +85,11 @@ stack_start() {
 	return 1
 }
 
-# stack_stat NAME: counter NAME (of any layer: InSegs, pmtu_learned) from `tapstack stats -z`.
+# stack_stat NAME: counter NAME (of any layer: InSegs, pmtu_learned) from `tapstack stats -z`;
+# "missing" (which no numeric check accepts) when there is no such counter.
 stack_stat() {
-	"$TAPSTACK" stats -z --ctl "$CTL" | awk -v n="$1" '{ sub(/^[^.]*\./, "", $1) } $1 == n { print $2; exit }'
+	"$TAPSTACK" stats -z --ctl "$CTL" |
+		awk -v n="$1" '{ sub(/^[^.]*\./, "", $1) } $1 == n { print $2; f = 1; exit } END { if (!f) print "missing" }'
 }
 
 # The MAC tapstack announced on its first line.

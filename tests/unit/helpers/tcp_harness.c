@@ -857,7 +857,7 @@ static bool th_name_eq(const char *a, const char *b)
 	}
 }
 
-bool th_counter_find(struct th *h, const char *layer, const char *name, uint64_t *val)
+static bool th_counter_find(struct th *h, const char *layer, const char *name, uint64_t *val)
 {
 	struct counter_group g[32];
 	size_t n = ts_stack_counter_groups(&h->st, g, 32);
