@@ -41,6 +41,7 @@
 #include "drivers/tap.h"
 #include "stack.h"
 #include "wire/dump.h"
+#include "wire/ethernet.h"
 #include "wire/ipv4.h"
 
 #define EXIT_USAGE 2
@@ -102,7 +103,8 @@ static const char usage_text[] =
 	"  --addr A.B.C.D/N      the stack's address and prefix (default 10.0.0.2/24)\n"
 	"  --gateway A.B.C.D     next hop for destinations off the prefix (default none)\n"
 	"  --mac MAC             the stack's MAC (default: random, locally administered)\n"
-	"  --mtu N               IP MTU, 68..1500 (default 1500)\n"
+	"  --mtu N               IP MTU, 68..9000 (default 1500; above 1500 the kernel side of\n"
+	"                        the TAP needs the same: ip link set tap0 mtu 9000)\n"
 	"  --pcap FILE|-         record every frame both ways, written out after every batch\n"
 	"                        (tcpdump -r FILE; - streams to stdout: --pcap - | tcpdump -r -)\n"
 	"  --trace               print every frame in and out and each TCP state change\n"
@@ -385,7 +387,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 				usage_error("bad --gateway '%s' (expected A.B.C.D)", optarg);
 			break;
 		case OPT_MAC: parse_mac(o, optarg); break;
-		case OPT_MTU: o->mtu = (uint32_t)parse_num("--mtu", optarg, 68, 1500, NULL); break;
+		case OPT_MTU: o->mtu = (uint32_t)parse_num("--mtu", optarg, 68, ETH_MAX_JUMBO_PAYLOAD, NULL); break;
 		case OPT_PCAP: o->pcap = optarg; break;
 		case OPT_ACCESS_LOG:
 			if (!*optarg)

@@ -55,14 +55,18 @@ struct netdev {
 	uint32_t offload;    /* NETDEV_OFF_*; 0 for plain frames */
 };
 
-/* Room a receive pbuf needs: the largest frame a driver may deliver. */
+/* Receive room for a standard 1500-byte MTU: the frame plus a VLAN tag. */
 #define NETDEV_RX_ROOM (1514u + 4u)
 /* With NETDEV_OFF_GRO: a 65535-byte IPv4 datagram in an Ethernet (and VLAN) header. */
 #define NETDEV_RX_ROOM_GSO (65535u + 14u + 4u)
 
+/* Room a receive pbuf needs: the largest frame the device may deliver. A jumbo MTU (up to
+ * 9000) needs its own frame size: MTU + Ethernet header + a VLAN tag. */
 static inline uint32_t netdev_rx_room(const struct netdev *d)
 {
-	return (d->offload & NETDEV_OFF_GRO) ? NETDEV_RX_ROOM_GSO : NETDEV_RX_ROOM;
+	if (d->offload & NETDEV_OFF_GRO)
+		return NETDEV_RX_ROOM_GSO;
+	return d->mtu + 18u > NETDEV_RX_ROOM ? d->mtu + 18u : NETDEV_RX_ROOM;
 }
 
 static inline int netdev_recv(struct netdev *d, struct pbuf *pb) { return d->ops->recv(d, pb); }

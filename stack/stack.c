@@ -99,9 +99,10 @@ int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev
 	 * receive, so the large class must hold a receive batch besides what TCP keeps out of
 	 * order: STACK_LARGE_MAX_GRO at least. */
 	uint32_t large_max = cfg->pbuf_large_max;
-	if ((dev->offload & NETDEV_OFF_GRO) && large_max < STACK_LARGE_MAX_GRO)
-		large_max = STACK_LARGE_MAX_GRO;
 	s->rx_room = netdev_rx_room(dev);
+	/* The same when jumbo frames (an MTU above 1500) make every frame a large buffer. */
+	if ((s->rx_room + PBUF_HEADROOM > PBUF_SMALL_CAP) && large_max < STACK_LARGE_MAX_GRO)
+		large_max = STACK_LARGE_MAX_GRO;
 	pbuf_pool_init(&s->core.pool, cfg->pbuf_small_max, large_max);
 	timer_heap_init(&s->core.timers);
 

@@ -33,8 +33,8 @@ TS_EXTERN_C_BEGIN
 
 /* Frames ts_stack_poll() takes from the device per call before it lets timers and apps run. */
 #define STACK_POLL_BATCH 256u
-/* Large pbufs at least, when the device delivers coalesced (GRO) frames: one per frame in
- * flight through the stack plus TCP's out-of-order queues (which leave a quarter free). */
+/* Large pbufs at least, when the device delivers coalesced (GRO) or jumbo frames: one per
+ * frame in flight through the stack plus TCP's out-of-order queues (which leave a quarter free). */
 #define STACK_LARGE_MAX_GRO 512u
 
 #define STACK_COUNTERS(X)                                                                          \
