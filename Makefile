@@ -8,6 +8,8 @@
 #   make test            everything: deps, layering, unit, sanitizer, integration, + $(TEST_EXTRA)
 #   make demo            the story of a connection, in a namespace it creates (root)
 #   make run [NETNS=NAME]  the stack and its servers on a TAP until Ctrl-C (root)
+#   ADDR=A.B.C.D[/N] PEER=A.B.C.D  the stack's address and the TAP's kernel side for run, demo,
+#                        test and bench (default 10.0.0.2/24 and 10.0.0.1)
 #   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over ts_stack_input with a seed corpus
 #   make valgrind        the unit tests under valgrind (leaks are errors)
 #   make deps            install missing Debian packages (scripts/deps.sh)
@@ -89,6 +91,12 @@ check-layering:
 
 deps:
 	@scripts/deps.sh
+
+# The addresses of the stack and of the TAP's kernel side (run, demo, test-net, bench).
+ADDR ?= 10.0.0.2/24
+PEER ?= 10.0.0.1
+export TS_ADDR := $(ADDR)
+export TS_PEER := $(PEER)
 
 # Root: each tests/net/test_*.sh makes its own namespace and TAP and cleans up.
 test-net: all

@@ -69,9 +69,9 @@ apps_setup() {
 	nsx ip link set lo up
 	ip netns exec "$NS_SRV" ip link set lo up
 	nsx ip link add vc$$ type veth peer name vs$$ netns "$NS_SRV"
-	nsx ip addr add "$HOST_IP/24" dev vc$$
+	nsx ip addr add "$HOST_IP/$STACK_PLEN" dev vc$$
 	nsx ip link set vc$$ up
-	ip netns exec "$NS_SRV" ip addr add "$STACK_IP/24" dev vs$$
+	ip netns exec "$NS_SRV" ip addr add "$STACK_IP/$STACK_PLEN" dev vs$$
 	ip netns exec "$NS_SRV" ip link set vs$$ up
 }
 

@@ -36,7 +36,7 @@ check "tapstack stopped cleanly" [ "$STACK_STATUS" = 0 ]
 
 # --pcap -: tcpdump reads the pipe while tapstack runs.
 # The shell writes its PID and becomes tapstack (exec), so the test stops exactly that process.
-nsx bash -c "echo \$\$ >'$WORK/ts.pid'; exec '$TAPSTACK' --tap '$TAP' --addr '$STACK_IP/24' --ctl '$CTL' --quiet --pcap -" \
+nsx bash -c "echo \$\$ >'$WORK/ts.pid'; exec '$TAPSTACK' --tap '$TAP' --addr '$STACK_IP/$STACK_PLEN' --ctl '$CTL' --quiet --pcap -" \
 	2>"$WORK/stderr.log" </dev/null | tcpdump -l -n -r - >"$WORK/live.txt" 2>/dev/null &
 PIPE_PID=$!
 for _ in $(seq 100); do "$TAPSTACK" stats --ctl "$CTL" >/dev/null 2>&1 && break; sleep 0.1; done
