@@ -46,7 +46,8 @@
 #define HTTP_SEND_TIMEOUT_S 60       /* between two writes the client lets through (send_timeout) */
 #define HTTP_LINGER_TIMEOUT_S 5      /* after our FIN, waiting for the client's */
 
-enum http_body { BODY_NONE, BODY_MEM, BODY_PATTERN, BODY_FILE };
+/* BODY_OWNED: like BODY_MEM, but malloc'd for this response and freed with it (/metrics). */
+enum http_body { BODY_NONE, BODY_MEM, BODY_PATTERN, BODY_FILE, BODY_OWNED };
 
 struct http_conn {
 	struct conn base;
@@ -70,6 +71,8 @@ struct http {
 	struct server srv;        /* first: server_create() makes and frees the whole struct */
 	int dir_fd;               /* the served directory, or -1 */
 	FILE *access_log;         /* one common-log-format line per response, or NULL */
+	void (*metrics)(void *arg, FILE *out); /* GET /metrics writes Prometheus text, if set */
+	void *metrics_arg;
 	time_t fixed_sec;         /* fixed_fields are those of this second */
 	char fixed_fields[80];    /* "Server: tapstack\r\nDate: ...\r\n" */
 	size_t fixed_len;
@@ -242,6 +245,42 @@ static int http_open_file(struct http *h, const char *path)
 	return (int)fd;
 }
 
+/* What the body source holds: the file closed, an owned buffer freed. */
+static void http_body_release(struct http_conn *c)
+{
+	if (c->body == BODY_FILE)
+		close(c->file_fd);
+	else if (c->body == BODY_OWNED)
+		free((char *)c->mem);
+	c->body = BODY_NONE;
+}
+
+/* GET /metrics (with --metrics): the stack's counters rendered now, owned by the response. */
+static bool http_metrics_response(struct http *h, struct http_conn *c, const struct http_request *req)
+{
+	static const char path[] = "/metrics";
+	const char *q = memchr(req->target, '?', req->target_len);
+	size_t plen = q ? (size_t)(q - req->target) : req->target_len;
+	if (!h->metrics || plen != sizeof(path) - 1 ||
+	    memcmp(req->target, path, plen) != 0)
+		return false;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return false;
+	h->metrics(h->metrics_arg, m);
+	if (fclose(m) != 0) {
+		free(buf);
+		return false;
+	}
+	http_set_head(h, c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", len, NULL);
+	c->body = BODY_OWNED;
+	c->mem = buf;
+	c->body_len = len;
+	return true;
+}
+
 /* Decides the response to one parsed request (or parse failure) and sets it up in c. */
 static void http_respond(struct http *h, struct http_conn *c, enum http_parse_status st,
 			 const struct http_request *req)
@@ -275,6 +314,12 @@ static void http_respond(struct http *h, struct http_conn *c, enum http_parse_st
 	if (req->method == HTTP_METHOD_OTHER) {
 		http_error(h, c, "405 Method Not Allowed", HTTP_ERROR_BODY(405, "Method Not Allowed"),
 			   "Allow: GET, HEAD\r\n", false);
+		return;
+	}
+	if (http_metrics_response(h, c, req)) {
+		if (head_only)
+			http_body_release(c);
+		c->body_len = head_only ? 0 : c->body_len;
 		return;
 	}
 	switch (http_route_target(req->target, req->target_len, &n, path, sizeof(path))) {
@@ -311,9 +356,7 @@ static void http_respond(struct http *h, struct http_conn *c, enum http_parse_st
 		return;
 	}
 	if (head_only) { /* RFC 9110 9.3.2: the same fields as GET, no content */
-		if (c->body == BODY_FILE)
-			close(c->file_fd);
-		c->body = BODY_NONE;
+		http_body_release(c);
 		c->body_len = 0;
 	}
 }
@@ -377,6 +420,7 @@ static size_t http_body_view(struct http *h, struct http_conn *c, char *scratch,
 
 	switch (c->body) {
 	case BODY_MEM:
+	case BODY_OWNED:
 		*out = c->mem + c->body_off;
 		return n;
 	case BODY_PATTERN: {
@@ -441,9 +485,7 @@ static int http_send_response(struct http *h, struct http_conn *c, size_t *budge
 		}
 		*budget = (size_t)sent >= *budget ? 0 : *budget - (size_t)sent;
 	}
-	if (c->body == BODY_FILE)
-		close(c->file_fd);
-	c->body = BODY_NONE;
+	http_body_release(c);
 	c->head_len = c->head_off = 0;
 	return 1;
 }
@@ -608,8 +650,7 @@ static void http_closed(struct server *srv, struct conn *base)
 	struct http_conn *c = (struct http_conn *)base;
 
 	(void)srv;
-	if (c->body == BODY_FILE)
-		close(c->file_fd);
+	http_body_release(c);
 	free(c->in);
 }
 
@@ -661,4 +702,11 @@ struct app *http_app_create(struct net *net, uint16_t port, const char *dir, int
 void http_app_set_access_log(struct app *app, FILE *f)
 {
 	((struct http *)app->state)->access_log = f;
+}
+
+void http_app_set_metrics(struct app *app, void (*render)(void *arg, FILE *out), void *arg)
+{
+	struct http *h = app->state;
+	h->metrics = render;
+	h->metrics_arg = arg;
 }

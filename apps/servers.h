@@ -29,6 +29,8 @@
 struct app *http_app_create(struct net *net, uint16_t port, const char *dir, int backlog);
 /* Logs each response to f in the common log format (NULL: none); the caller keeps f open. */
 void http_app_set_access_log(struct app *app, FILE *f);
+/* Serves GET /metrics with what render writes (Prometheus text); the rest as before. */
+void http_app_set_metrics(struct app *app, void (*render)(void *arg, FILE *out), void *arg);
 /* Echo (RFC 862): sends back every byte it receives. */
 struct app *echo_app_create(struct net *net, uint16_t port, int backlog);
 /* Discard (RFC 863): reads and throws away every byte it receives. */

@@ -51,7 +51,7 @@
 #define CTL_WORDS_MAX 32
 
 struct server_opt {
-	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL } kind;
+	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL, SRV_METRICS } kind;
 	uint16_t port;
 	int backlog;            /* -1: --backlog or the default */
 	const char *dir;
@@ -117,6 +117,7 @@ static const char usage_text[] =
 	"  --echo PORT           echo server (RFC 862)\n"
 	"  --discard PORT        discard server (RFC 863)\n"
 	"  --stall PORT[:BACKLOG] a listener that never accepts (watch its queue fill)\n"
+	"  --metrics PORT        Prometheus text of every counter at http://ADDR:PORT/metrics\n"
 	"  --backlog N           listen() backlog of the servers (default 128)\n"
 	"  --ctl PATH            control socket (default /tmp/tapstack-TAP-netINODE.sock)\n"
 	"  --help, -h            this text\n"
@@ -283,7 +284,7 @@ static const char *bad_option_name(char **argv)
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
        OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION,
-       OPT_ACCESS_LOG };
+       OPT_ACCESS_LOG, OPT_METRICS };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -295,6 +296,7 @@ static const struct option long_opts[] = {
 	{ "backlog", required_argument, NULL, OPT_BACKLOG }, { "ctl", required_argument, NULL, OPT_CTL },
 	{ "help", no_argument, NULL, OPT_HELP },             { "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 	{ "version", no_argument, NULL, OPT_VERSION },      { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -400,6 +402,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_ECHO: add_server(o, SRV_ECHO, "--echo", optarg); break;
 		case OPT_DISCARD: add_server(o, SRV_DISCARD, "--discard", optarg); break;
 		case OPT_STALL: add_server(o, SRV_STALL, "--stall", optarg); break;
+		case OPT_METRICS: add_server(o, SRV_METRICS, "--metrics", optarg); break;
 		case OPT_BACKLOG: o->backlog = (int)parse_num("--backlog", optarg, 0, 65535, NULL); break;
 		case OPT_CTL: set_ctl(o, optarg); break;
 		case 'h':
@@ -652,7 +655,14 @@ static int ctl_main(struct options *o, const char *sub, int argc, char **argv)
 
 /* ---- servers ---- */
 
-static struct app *server_start(struct net *net, const struct server_opt *so, int backlog, FILE *access_log)
+/* --metrics: the counters as Prometheus text, rendered at each GET /metrics. */
+static void render_metrics(void *arg, FILE *out)
+{
+	nstat_write_prometheus(arg, out);
+}
+
+static struct app *server_start(struct net *net, const struct server_opt *so, int backlog, FILE *access_log,
+                                struct stack *s)
 {
 	int bl = so->backlog >= 0 ? so->backlog : backlog;
 	switch (so->kind) {
@@ -665,11 +675,17 @@ static struct app *server_start(struct net *net, const struct server_opt *so, in
 	case SRV_ECHO: return echo_app_create(net, so->port, bl);
 	case SRV_DISCARD: return discard_app_create(net, so->port, bl);
 	case SRV_STALL: return stall_app_create(net, so->port, bl);
+	case SRV_METRICS: {
+		struct app *a = http_app_create(net, so->port, NULL, bl);
+		if (a)
+			http_app_set_metrics(a, render_metrics, s);
+		return a;
+	}
 	}
 	return NULL;
 }
 
-static const char *const server_names[] = { "http", "echo", "discard", "stall" };
+static const char *const server_names[] = { "http", "echo", "discard", "stall", "metrics" };
 
 /* ---- main ---- */
 
@@ -745,7 +761,7 @@ static int run(struct program *p)
 	struct app *apps[MAX_APPS];
 	int napps = 0, status = 0;
 	for (int i = 0; i < o->nservers; i++) {
-		struct app *ap = server_start(&net, &o->servers[i], o->backlog, o->access_log_file);
+		struct app *ap = server_start(&net, &o->servers[i], o->backlog, o->access_log_file, &p->stack);
 		if (!ap) {
 			fprintf(stderr, "tapstack: cannot start the %s server on port %u\n",
 			        server_names[o->servers[i].kind], o->servers[i].port);

@@ -19,6 +19,14 @@ for f in bin/tapstack bin/tapstack-drill lib/libtapstack.so.$VERSION lib/libtaps
 	check "installed $f" test -e "$P/$f"
 done
 check "the installed program prints its version" grep -qx "tapstack $VERSION" <("$P/bin/tapstack" --version)
+check "man tapstack renders, with the version, every option the program's --help names" \
+	bash -c "m=\$(MANWIDTH=200 man -l '$P/share/man/man1/tapstack.1' 2>/dev/null); grep -q 'tapstack $VERSION' <<<\"\$m\" &&
+		for o in \$('$P/bin/tapstack' --help | grep -o -- '--[a-z-]*' | sort -u); do grep -q -- \"\$o\" <<<\"\$m\" || { echo \"missing \$o\"; exit 1; }; done"
+check "man tapstack-drill renders" bash -c "man -l '$P/share/man/man1/tapstack-drill.1' 2>/dev/null | grep -q 'update-expectations'"
+check "bash completion: 'tapstack stats --j' completes to --json, 'tapstack --acc' to --access-log" \
+	bash -c "source '$P/share/bash-completion/completions/tapstack'
+		COMP_WORDS=(tapstack stats --j); COMP_CWORD=2; _tapstack; [ \"\${COMPREPLY[*]}\" = --json ] || exit 1
+		COMP_WORDS=(tapstack --acc); COMP_CWORD=1; _tapstack; [ \"\${COMPREPLY[*]}\" = --access-log ]"
 
 # Exported names: only the public prefixes, and the API is really there.
 nm -D --defined-only "$P/lib/libtapstack.so.$VERSION" | awk '{print $NF}' | sort -u >"$WORK/so.syms"

@@ -21,6 +21,7 @@ bad "mtu" --mtu 9001
 bad "port" --http 0
 bad "port" --echo 70000
 bad "same port twice" --http 80 --echo 80
+bad "metrics port" --metrics 0
 bad "gateway off the prefix" --addr 10.0.0.2/24 --gateway 10.0.1.1
 bad "missing value" --tap
 bad "stray argument" extra
@@ -34,7 +35,7 @@ check "tapstack ss without a running stack: status 1 and a reason" \
 
 net_setup prog
 MAC=02:aa:bb:cc:dd:ee
-stack_start --mac "$MAC" --mtu 576 --http 80 --stall 8080:3 || { fail "tapstack starts"; net_summary; exit 1; }
+stack_start --mac "$MAC" --mtu 576 --http 80 --stall 8080:3 --metrics 9100 || { fail "tapstack starts"; net_summary; exit 1; }
 pass "tapstack starts with --mac $MAC --mtu 576"
 check "banner shows the MAC and MTU" grep -q "mac $MAC mtu 576" "$STACK_LOG"
 
@@ -104,6 +105,11 @@ check "stats --json parses, tcp.PassiveOpens >= 2" \
 prom=$("$TAPSTACK" stats --prometheus --ctl "$CTL")
 check "stats --prometheus: TYPE lines and tapstack_tcp_PassiveOpens" \
 	bash -c "grep -q '^# TYPE tapstack_tcp_PassiveOpens counter' <<<\"\$1\" && awk '\$1 == \"tapstack_tcp_PassiveOpens\" && \$2 >= 2 { ok = 1 } END { exit !ok }' <<<\"\$1\"" _ "$prom"
+out=$(nsx curl -s -i --max-time 5 "http://$STACK_IP:9100/metrics")
+check "--metrics 9100: GET /metrics on the stack's own HTTP, Prometheus text" \
+	bash -c "grep -qi '^Content-Type: text/plain; version=0.0.4' <<<\"\$1\" && grep -Eq '^tapstack_tcp_PassiveOpens [0-9]+' <<<\"\$1\"" _ "$out"
+out=$(nsx curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://$STACK_IP:9100/metrics?x=1")
+check "--metrics: the query is ignored ($out)" [ "$out" = 200 ]
 out=$("$TAPSTACK" stats -q --ctl "$CTL" 2>&1)
 rc=$?
 check "stats -q: status 2 naming '-q'" bash -c "[ $rc = 2 ] && grep -q \"unknown option '-q'\" <<<\"\$1\"" _ "$out"
