@@ -6,6 +6,7 @@
 #   build/blocking-echo     a thread-per-connection echo server on the blocking facade
 #   build/tests/test_http   the unit test of apps/http_parse.c (apps/*.c are not in the library)
 #   build/tests/test_apps   the servers on an in-process stack pair (links the apps' objects)
+#   build/tests/test_cli    apps/cli/ (tapstack ss, stats) over an in-process stack pair
 
 # The servers, without the tapstack program: everything in apps/ but apps/tapstack.c.
 KAPP_SRCS := $(filter-out apps/tapstack.c,$(APP_SRCS)) apps/kernel/main.c
@@ -38,3 +39,8 @@ $(BUILD)/tests/test_apps: $(BUILD)/tests/unit/test_apps.o $(TEST_APPS_OBJS) $(TE
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_APPS_OBJS) $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
 
 -include $(KAPP_OBJS:.o=.d) $(BUILD)/tests/net/bytes_check.d $(BUILD)/apps/examples/blocking_echo.d
+
+# The program's control-socket commands (apps/cli/: ss, stats) without a device.
+$(BUILD)/tests/test_cli: $(BUILD)/tests/unit/test_cli.o $(PROG_OBJS) $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(PROG_OBJS) $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
