@@ -73,6 +73,15 @@ static char *ss_text(struct stack *s, const char *line)
 	return out;
 }
 
+/* rounds of 1 ms: both stacks take what the other sent. */
+static void pair_run(struct stack *a, struct stack *b, usec_t *now, int rounds)
+{
+	for (int i = 0; i < rounds; i++, *now += 1000) {
+		ts_stack_poll(b, *now);
+		ts_stack_poll(a, *now);
+	}
+}
+
 static void test_ss_rows(void **state)
 {
 	(void)state;
@@ -94,10 +103,7 @@ static void test_ss_rows(void **state)
 	}
 	assert_true(afd >= 0);
 	assert_int_equal(ts_send(sb, cfd, "hello", 5, 0), 5);
-	for (int i = 0; i < 10; i++, now += 1000) {
-		ts_stack_poll(&b, now);
-		ts_stack_poll(&a, now);
-	}
+	pair_run(&a, &b, &now, 10);
 
 	char *t = ss_text(&a, "");
 	assert_non_null(strstr(t, "State"));
@@ -130,15 +136,9 @@ static void test_ss_rows(void **state)
 	char buf[8];
 	assert_int_equal(ts_recv(sa, afd, buf, sizeof(buf), 0), 5);
 	assert_int_equal(ts_close(sb, cfd), 0);
-	for (int i = 0; i < 10; i++, now += 1000) {
-		ts_stack_poll(&b, now);
-		ts_stack_poll(&a, now);
-	}
+	pair_run(&a, &b, &now, 10);
 	assert_int_equal(ts_close(sa, afd), 0);
-	for (int i = 0; i < 50; i++, now += 1000) {
-		ts_stack_poll(&b, now);
-		ts_stack_poll(&a, now);
-	}
+	pair_run(&a, &b, &now, 50);
 	t = ss_text(&b, "-o state time-wait");
 	assert_non_null(strstr(t, "TIME-WAIT"));
 	assert_non_null(strstr(t, "timer:(timewait,59.9sec,0)"));
