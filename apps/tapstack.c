@@ -66,6 +66,7 @@ struct options {
 	bool mac_set;
 	uint32_t mtu;
 	const char *pcap;
+	bool pcapng;                /* --pcapng FILE|-: pcapng with directions and drop reasons */
 	const char *access_log;     /* --access-log FILE, "-" = stdout */
 	FILE *access_log_file;      /* opened while the options are checked */
 	int pcap_fd;                /* --pcap's file (or standard output), opened while checking */
@@ -107,6 +108,8 @@ static const char usage_text[] =
 	"                        the TAP needs the same: ip link set tap0 mtu 9000)\n"
 	"  --pcap FILE|-         record every frame both ways, written out after every batch\n"
 	"                        (tcpdump -r FILE; - streams to stdout: --pcap - | tcpdump -r -)\n"
+	"  --pcapng FILE|-       the same in pcapng, each frame commented with its direction\n"
+	"                        and, when the stack dropped it, the counter that says why\n"
 	"  --trace               print every frame in and out and each TCP state change\n"
 	"  --quiet               do not print server log lines\n"
 	"  --no-offload          plain 1514-byte frames; by default, when the TAP supports it,\n"
@@ -284,7 +287,7 @@ static const char *bad_option_name(char **argv)
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
        OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION,
-       OPT_ACCESS_LOG, OPT_METRICS };
+       OPT_ACCESS_LOG, OPT_METRICS, OPT_PCAPNG };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -296,7 +299,7 @@ static const struct option long_opts[] = {
 	{ "backlog", required_argument, NULL, OPT_BACKLOG }, { "ctl", required_argument, NULL, OPT_CTL },
 	{ "help", no_argument, NULL, OPT_HELP },             { "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 	{ "version", no_argument, NULL, OPT_VERSION },      { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
-	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics", required_argument, NULL, OPT_METRICS },   { "pcapng", required_argument, NULL, OPT_PCAPNG },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -351,7 +354,7 @@ static void check_files(struct options *o)
 	if (o->access_log && !o->nservers_http)
 		usage_error("--access-log needs an --http server");
 	if (o->access_log && o->pcap && strcmp(o->access_log, "-") == 0 && strcmp(o->pcap, "-") == 0)
-		usage_error("--access-log - and --pcap - cannot both have standard output");
+		usage_error("--access-log - and a capture to - cannot both have standard output");
 	if (o->pcap && strcmp(o->pcap, "-") == 0) {
 		/* The capture takes standard output; the program's own lines move to stderr. */
 		o->pcap_fd = dup(STDOUT_FILENO);
@@ -360,7 +363,7 @@ static void check_files(struct options *o)
 	} else if (o->pcap) {
 		o->pcap_fd = open(o->pcap, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (o->pcap_fd < 0)
-			usage_error("bad --pcap '%s': %s", o->pcap, strerror(errno));
+			usage_error("bad %s '%s': %s", o->pcapng ? "--pcapng" : "--pcap", o->pcap, strerror(errno));
 	}
 	if (o->access_log && strcmp(o->access_log, "-") == 0) {
 		o->access_log_file = stdout;
@@ -390,7 +393,13 @@ static void parse_options(struct options *o, int argc, char **argv)
 			break;
 		case OPT_MAC: parse_mac(o, optarg); break;
 		case OPT_MTU: o->mtu = (uint32_t)parse_num("--mtu", optarg, 68, ETH_MAX_JUMBO_PAYLOAD, NULL); break;
-		case OPT_PCAP: o->pcap = optarg; break;
+		case OPT_PCAP:
+		case OPT_PCAPNG:
+			if (o->pcap)
+				usage_error("one capture only: --pcap or --pcapng, once");
+			o->pcap = optarg;
+			o->pcapng = c == OPT_PCAPNG;
+			break;
 		case OPT_ACCESS_LOG:
 			if (!*optarg)
 				usage_error("bad --access-log '' (a file, or - for standard output)");
@@ -714,6 +723,7 @@ static int run(struct program *p)
 	if (o->pcap || o->trace) {
 		struct pcap_wrap_config pc = {
 			.fd = o->pcap ? o->pcap_fd : 0,
+			.pcapng = o->pcapng,
 			.clock = &p->stack.core.now,
 			.now = ts_clock_now,
 			.wall_base_usec = p->wall_base,

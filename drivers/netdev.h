@@ -38,6 +38,10 @@ struct netdev_ops {
 	/* Optional: the end of a batch (ts_stack_poll calls it after the frames and timers of one
 	 * round), so a driver that buffers (a capture file) writes out what it holds. */
 	void (*flush)(struct netdev *dev);
+	/* Optional: why the stack dropped the frame recv() returned last (a counter's name, e.g.
+	 * "ip.drop_bad_checksum"); called after that frame was processed, only when it was
+	 * dropped. A capture writes it as the frame's comment (pcapng). */
+	void (*rx_note)(struct netdev *dev, const char *reason);
 };
 
 /*

@@ -37,6 +37,7 @@ struct pcap_wrap_config {
 	                             * standard output); the wrapper owns it. 0: none */
 	const usec_t *clock;        /* owner's monotonic now; NULL = time 0 */
 	usec_t (*now)(void);        /* if set, each record's own time (ts_clock_now); else *clock */
+	bool pcapng;                /* pcapng: each frame's direction, and why the stack dropped it */
 	usec_t wall_base_usec;      /* added to *clock for record timestamps (wall time - monotonic) */
 	netdev_frame_hook hook;     /* optional */
 	void *hook_arg;

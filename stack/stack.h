@@ -65,6 +65,10 @@ struct stack {
 	struct netdev *dev;
 	struct stack_counters cnt;
 	uint32_t rx_room;       /* receive buffer size: netdev_rx_room(dev) (64 KiB with GRO) */
+	/* Only with a device that wants drop reasons (netdev rx_note): every counter's value
+	 * before the frame in progress, to name the drop counter it moved. */
+	uint64_t *note_snap;
+	size_t note_n;
 };
 
 /*
