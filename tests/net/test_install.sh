@@ -42,8 +42,8 @@ check "soname libtapstack.so.${VERSION%%.*}" \
 check "installed headers include only <tapstack/...> (no generic names on the user's path)" \
 	bash -c "! grep -rn '^[[:space:]]*#[[:space:]]*include[[:space:]]*\"' '$P/include/tapstack'"
 
-# docs/library.md's example, the block after its "<!-- example:" line.
-awk '/<!-- example:/ {want = 1; next} want && /^```c/ {on = 1; next} on && /^```/ {exit} on' \
+# docs/library.md's example, the block after its excerpt marker (the page shows apps/examples/echo7.c).
+awk '/<!-- check-docs: excerpt apps\/examples\/echo7.c -->/ {want = 1; next} want && /^```c/ {on = 1; next} on && /^```/ {exit} on' \
 	"$NET_ROOT/docs/library.md" >"$WORK/echo7.c"
 check "the example was found in docs/library.md" grep -q 'ts_blocking_accept' "$WORK/echo7.c"
 cp "$WORK/echo7.c" "$WORK/echo7.cpp"
