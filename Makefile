@@ -8,11 +8,15 @@
 #   make test            everything: deps, layering, unit, sanitizer, integration, + $(TEST_EXTRA)
 #   make demo            the story of a connection, in a namespace it creates (root)
 #   make run [NETNS=NAME]  the stack and its servers on a TAP until Ctrl-C (root)
-#   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over stack_input with a seed corpus
+#   ADDR=A.B.C.D[/N] PEER=A.B.C.D  the stack's address and the TAP's kernel side for run, demo,
+#                        test and bench (default 10.0.0.2/24 and 10.0.0.1)
+#   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over ts_stack_input with a seed corpus
 #   make valgrind        the unit tests under valgrind (leaks are errors)
 #   make deps            install missing Debian packages (scripts/deps.sh)
 #   make drill           the packetdrill runner over the corpus (mk/drill.mk; part of `make test`)
 #   make bench           tapstack beside the Linux kernel, one table (mk/bench.mk; root)
+#   make install [PREFIX=/usr/local] [DESTDIR=]  programs, libraries, headers, tapstack.pc,
+#                        man pages (mk/install.mk, docs/library.md); make uninstall
 #
 # Sources are found by wildcard: a new .c file under stack/ or drivers/ joins the library,
 # a new tests/unit/test_*.c becomes a test program. Feature areas may add rules in mk/*.mk.
@@ -27,11 +31,14 @@ LDLIBS  += -lpthread
 
 LIB_SRCS  := $(shell find stack drivers -name '*.c' | sort)
 APP_SRCS  := $(sort $(wildcard apps/*.c))
+# The program's own parts (control socket clients: ss, stats), not servers: apps/cli/.
+PROG_SRCS := $(sort $(wildcard apps/cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_HELPER_SRCS := $(sort $(wildcard tests/unit/helpers/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 APP_OBJS  := $(APP_SRCS:%.c=$(BUILD)/%.o)
+PROG_OBJS := $(PROG_SRCS:%.c=$(BUILD)/%.o)
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libtapstack.a
@@ -46,6 +53,11 @@ all: lib $(BUILD)/tapstack tests
 
 lib: $(LIB)
 
+# Library objects are position-independent (they also make the shared library) and hidden unless
+# declared TS_API (stack/core/api.h). This archive keeps every name for the tests and the
+# program; mk/install.mk makes the installed libraries, where only the TS_API names remain.
+$(LIB_OBJS): CFLAGS += -fPIC -fvisibility=hidden
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
@@ -55,9 +67,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/tapstack: $(APP_OBJS) $(LIB)
+$(BUILD)/tapstack: $(APP_OBJS) $(PROG_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(APP_OBJS) $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(APP_OBJS) $(PROG_OBJS) $(LIB) $(LDLIBS)
 
 tests: $(TEST_BINS)
 
@@ -79,6 +91,12 @@ check-layering:
 
 deps:
 	@scripts/deps.sh
+
+# The addresses of the stack and of the TAP's kernel side (run, demo, test-net, bench).
+ADDR ?= 10.0.0.2/24
+PEER ?= 10.0.0.1
+export TS_ADDR := $(ADDR)
+export TS_PEER := $(PEER)
 
 # Root: each tests/net/test_*.sh makes its own namespace and TAP and cleans up.
 test-net: all
@@ -102,7 +120,7 @@ VALGRIND := valgrind --quiet --leak-check=full --show-leak-kinds=definite,indire
 valgrind: $(TEST_BINS)
 	@scripts/run-unit-tests.sh --wrap "$(VALGRIND)" $(TEST_BINS)
 
-# libFuzzer over stack_input: the library is rebuilt with clang's coverage instrumentation.
+# libFuzzer over ts_stack_input: the library is rebuilt with clang's coverage instrumentation.
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build/fuzz
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
@@ -121,4 +139,4 @@ help:
 	@sed -n '1,/^$$/p' Makefile
 
 -include $(sort $(wildcard mk/*.mk))
--include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(PROG_OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)

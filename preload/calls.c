@@ -87,7 +87,7 @@ int socket(int domain, int type, int protocol)
 		rc = -ENETDOWN;
 	if (rc)
 		return (int)pl_ret(rc);
-	blocking_lock(&pl.b);
+	ts_blocking_lock(&pl.b);
 	int ts = ts_socket(pl_sl(), AF_INET, type & ~SOCK_CLOEXEC, protocol);
 	int kfd = ts;
 	if (ts >= 0) {
@@ -95,7 +95,7 @@ int socket(int domain, int type, int protocol)
 		if (kfd < 0)
 			ts_close(pl_sl(), ts);
 	}
-	blocking_unlock(&pl.b);
+	ts_blocking_unlock(&pl.b);
 	return (int)pl_ret(kfd);
 }
 
@@ -135,7 +135,7 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 		return -1;
 	int rc = pl_sin(addr, len, &sin);
 	if (rc == 0)
-		rc = blocking_bind(&pl.b, ts, &sin);
+		rc = ts_blocking_bind(&pl.b, ts, &sin);
 	return (int)pl_ret(rc);
 }
 
@@ -146,7 +146,7 @@ int listen(int fd, int backlog)
 		return pl.real.listen(fd, backlog);
 	if (ts < 0)
 		return -1;
-	return (int)pl_ret(blocking_listen(&pl.b, ts, backlog));
+	return (int)pl_ret(ts_blocking_listen(&pl.b, ts, backlog));
 }
 
 int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
@@ -159,14 +159,14 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		return -1;
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return (int)pl_ret(-EINVAL);
-	int nts = blocking_accept(&pl.b, ts, &peer, flags & SOCK_NONBLOCK);
+	int nts = ts_blocking_accept(&pl.b, ts, &peer, flags & SOCK_NONBLOCK);
 	if (nts < 0)
 		return (int)pl_ret(nts);
-	blocking_lock(&pl.b);
+	ts_blocking_lock(&pl.b);
 	int kfd = pl_fd_bind_sock(nts);
 	if (kfd < 0)
 		ts_close(pl_sl(), nts);
-	blocking_unlock(&pl.b);
+	ts_blocking_unlock(&pl.b);
 	if (kfd >= 0)
 		(void)pl_put_sin(&peer, addr, len);
 	return (int)pl_ret(kfd);
@@ -187,7 +187,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return -1;
 	int rc = pl_sin(addr, len, &sin);
 	if (rc == 0)
-		rc = blocking_connect(&pl.b, ts, &sin);
+		rc = ts_blocking_connect(&pl.b, ts, &sin);
 	return (int)pl_ret(rc);
 }
 
@@ -198,12 +198,12 @@ static ssize_t pl_recv(int ts, void *buf, size_t len, int flags)
 		return pl_ret(-EOPNOTSUPP);
 	if (len && !buf)
 		return pl_ret(-EFAULT);
-	ssize_t n = blocking_recv(&pl.b, ts, buf, len, flags & (MSG_PEEK | MSG_DONTWAIT));
+	ssize_t n = ts_blocking_recv(&pl.b, ts, buf, len, flags & (MSG_PEEK | MSG_DONTWAIT));
 	if (n <= 0 || !(flags & MSG_WAITALL) || (flags & MSG_PEEK))
 		return pl_ret(n);
 	size_t got = (size_t)n;
 	while (got < len) {
-		n = blocking_recv(&pl.b, ts, (char *)buf + got, len - got, flags & MSG_DONTWAIT);
+		n = ts_blocking_recv(&pl.b, ts, (char *)buf + got, len - got, flags & MSG_DONTWAIT);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -219,7 +219,7 @@ static ssize_t pl_send(int ts, const void *buf, size_t len, int flags)
 		return pl_ret(-EOPNOTSUPP);
 	if (len && !buf)
 		return pl_ret(-EFAULT);
-	ssize_t n = blocking_send(&pl.b, ts, buf, len, flags & (MSG_DONTWAIT | MSG_MORE));
+	ssize_t n = ts_blocking_send(&pl.b, ts, buf, len, flags & (MSG_DONTWAIT | MSG_MORE));
 	if (n == -EPIPE && !(flags & MSG_NOSIGNAL))
 		raise(SIGPIPE);
 	return pl_ret(n);
@@ -420,7 +420,7 @@ ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 			break;
 		}
 		bool more = done + (size_t)got < count; /* MSG_MORE except on the last piece */
-		ssize_t sent = blocking_send(&pl.b, ts, buf, (size_t)got, more ? MSG_MORE : 0);
+		ssize_t sent = ts_blocking_send(&pl.b, ts, buf, (size_t)got, more ? MSG_MORE : 0);
 		if (sent < 0) {
 			if (sent == -EPIPE)
 				raise(SIGPIPE);
@@ -450,7 +450,7 @@ int shutdown(int fd, int how)
 	int ts = pl_ts(fd);
 	if (ts == -2)
 		return pl.real.shutdown(fd, how);
-	return ts < 0 ? -1 : (int)pl_ret(blocking_shutdown(&pl.b, ts, how));
+	return ts < 0 ? -1 : (int)pl_ret(ts_blocking_shutdown(&pl.b, ts, how));
 }
 
 /* getsockname and getpeername: ts call under the lock, then the kernel's copy-out rules. */
@@ -459,9 +459,9 @@ static int pl_name(int ts, struct sockaddr *addr, socklen_t *len, bool peer)
 	struct sockaddr_in sin;
 	if (!addr || !len)
 		return (int)pl_ret(-EFAULT);
-	blocking_lock(&pl.b);
+	ts_blocking_lock(&pl.b);
 	int rc = peer ? ts_getpeername(pl_sl(), ts, &sin) : ts_getsockname(pl_sl(), ts, &sin);
-	blocking_unlock(&pl.b);
+	ts_blocking_unlock(&pl.b);
 	if (rc == 0)
 		rc = pl_put_sin(&sin, addr, len);
 	return (int)pl_ret(rc);
@@ -498,7 +498,7 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		return pl.real.setsockopt(fd, level, name, val, len);
 	if (ts < 0)
 		return -1;
-	int rc = blocking_setsockopt(&pl.b, ts, level, name, val, len);
+	int rc = ts_blocking_setsockopt(&pl.b, ts, level, name, val, len);
 	if (rc == -ENOPROTOOPT)
 		pl_log_option("setsockopt", level, name);
 	return (int)pl_ret(rc);
@@ -511,7 +511,7 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return pl.real.getsockopt(fd, level, name, val, len);
 	if (ts < 0)
 		return -1;
-	int rc = blocking_getsockopt(&pl.b, ts, level, name, val, len);
+	int rc = ts_blocking_getsockopt(&pl.b, ts, level, name, val, len);
 	if (rc == -ENOPROTOOPT)
 		pl_log_option("getsockopt", level, name);
 	return (int)pl_ret(rc);
@@ -532,14 +532,14 @@ static int pl_fcntl(int fd, int cmd, long arg)
 		return nb < 0 ? (int)pl_ret(nb) : O_RDWR | (nb ? O_NONBLOCK : 0);
 	}
 	case F_SETFL:
-		return (int)pl_ret(blocking_set_nonblock(&pl.b, ts, (arg & O_NONBLOCK) != 0));
+		return (int)pl_ret(ts_blocking_set_nonblock(&pl.b, ts, (arg & O_NONBLOCK) != 0));
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC: {
-		blocking_lock(&pl.b);
+		ts_blocking_lock(&pl.b);
 		int kfd = pl.real.fcntl(fd, cmd, arg);
 		if (kfd >= 0 && (uint32_t)kfd < pl.nfds)
 			pl_fd_alias(kfd, ts);
-		blocking_unlock(&pl.b);
+		ts_blocking_unlock(&pl.b);
 		return kfd;
 	}
 	case F_GETFD:
@@ -583,11 +583,11 @@ int ioctl(int fd, unsigned long req, ...)
 	if (!arg)
 		return (int)pl_ret(-EFAULT);
 	if (req == FIONBIO)
-		return (int)pl_ret(blocking_set_nonblock(&pl.b, ts, *(int *)arg != 0));
+		return (int)pl_ret(ts_blocking_set_nonblock(&pl.b, ts, *(int *)arg != 0));
 	if (req == FIONREAD) {
-		blocking_lock(&pl.b);
+		ts_blocking_lock(&pl.b);
 		int n = ts_inq(pl_sl(), ts);
-		blocking_unlock(&pl.b);
+		ts_blocking_unlock(&pl.b);
 		if (n >= 0)
 			*(int *)arg = n;
 		return (int)pl_ret(n < 0 ? n : 0);
@@ -601,11 +601,11 @@ static void pl_release(int fd)
 {
 	if (!pl.fds || (uint32_t)fd >= pl.nfds || pl.fds[fd].kind == PL_NONE)
 		return;
-	blocking_lock(&pl.b);
+	ts_blocking_lock(&pl.b);
 	int ts = pl.fds[fd].kind != PL_NONE ? pl_fd_forget(fd) : -1;
-	blocking_unlock(&pl.b);
+	ts_blocking_unlock(&pl.b);
 	if (ts >= 0 && !pl.given_away)
-		blocking_close(&pl.b, ts);
+		ts_blocking_close(&pl.b, ts);
 }
 
 int close(int fd)
@@ -621,11 +621,11 @@ int dup(int fd)
 		return pl.real.dup(fd);
 	if (ts < 0)
 		return -1;
-	blocking_lock(&pl.b);
+	ts_blocking_lock(&pl.b);
 	int kfd = pl.real.dup(fd);
 	if (kfd >= 0 && (uint32_t)kfd < pl.nfds)
 		pl_fd_alias(kfd, ts);
-	blocking_unlock(&pl.b);
+	ts_blocking_unlock(&pl.b);
 	return kfd;
 }
 
@@ -641,11 +641,11 @@ static int pl_dup3(int oldfd, int newfd, int flags, bool is_dup2)
 	pl_release(newfd);
 	if (ts < 0)
 		return is_dup2 ? pl.real.dup2(oldfd, newfd) : pl.real.dup3(oldfd, newfd, flags);
-	blocking_lock(&pl.b);
+	ts_blocking_lock(&pl.b);
 	int kfd = is_dup2 ? pl.real.dup2(oldfd, newfd) : pl.real.dup3(oldfd, newfd, flags);
 	if (kfd >= 0 && (uint32_t)kfd < pl.nfds)
 		pl_fd_alias(kfd, ts);
-	blocking_unlock(&pl.b);
+	ts_blocking_unlock(&pl.b);
 	return kfd;
 }
 

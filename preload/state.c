@@ -134,7 +134,7 @@ static int pl_config(struct stack_config *cfg)
 	size_t alen = slash ? (size_t)(slash - addr) : strlen(addr);
 	long prefix = slash ? strtol(slash + 1, NULL, 10) : 24;
 
-	stack_config_default(cfg);
+	ts_stack_config_default(cfg);
 	if (alen >= sizeof(buf) || prefix < 1 || prefix > 30)
 		goto bad_addr;
 	memcpy(buf, addr, alen);
@@ -167,7 +167,7 @@ static int pl_config(struct stack_config *cfg)
 	if (syn && *syn)
 		cfg->tcp.syn_retries = (uint32_t)strtoul(syn, NULL, 10);
 	if (getrandom(&cfg->seed, sizeof(cfg->seed), 0) != (ssize_t)sizeof(cfg->seed))
-		cfg->seed = stack_clock_now() ^ (uint64_t)getpid();
+		cfg->seed = ts_clock_now() ^ (uint64_t)getpid();
 	return 0;
 bad_addr:
 	fprintf(stderr, "tapstack-preload: bad TAPSTACK_ADDR '%s' (expected A.B.C.D/N)\n", addr);
@@ -177,14 +177,14 @@ bad_addr:
 static void pl_atfork_prepare(void)
 {
 	if (pl.started && !pl.given_away)
-		blocking_fork_prepare(&pl.b);
+		ts_blocking_fork_prepare(&pl.b);
 }
 
 static void pl_atfork_parent(void)
 {
 	if (!pl.started || pl.given_away)
 		return;
-	blocking_fork_parent(&pl.b, false);
+	ts_blocking_fork_parent(&pl.b, false);
 	pl.given_away = true;
 }
 
@@ -192,7 +192,7 @@ static void pl_atfork_child(void)
 {
 	if (!pl.started || pl.given_away)
 		return;
-	if (blocking_fork_child(&pl.b, true) != 0) {
+	if (ts_blocking_fork_child(&pl.b, true) != 0) {
 		fprintf(stderr, "tapstack-preload: the child cannot restart the stack\n");
 		pl.given_away = true;
 	}
@@ -211,7 +211,7 @@ static int pl_start_locked(void)
 	bool trace = getenv("TAPSTACK_TRACE") != NULL;
 	const char *pcap = getenv("TAPSTACK_PCAP");
 	unsigned flags = (getenv("TAPSTACK_NO_OFFLOAD") || trace || pcap) ? 0 : TAP_OPEN_OFFLOAD;
-	int rc = tap_open_ex(&dev, pl_env("TAPSTACK_TAP", "tap0"), cfg.link.mtu, flags, err, sizeof(err));
+	int rc = ts_tap_open_ex(&dev, pl_env("TAPSTACK_TAP", "tap0"), cfg.link.mtu, flags, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tapstack-preload: %s\n", err);
 		return rc;
@@ -223,11 +223,11 @@ static int pl_start_locked(void)
 			.path = pcap,
 			.clock = &pl.stack.core.now,
 			.wall_base_usec = (usec_t)wall.tv_sec * USEC_PER_SEC + (usec_t)wall.tv_nsec / 1000 -
-			                  stack_clock_now(),
+			                  ts_clock_now(),
 			.hook = trace ? pl_trace_frame : NULL,
 		};
 		struct netdev *w;
-		if (pcap_wrap(&w, dev, &pc, err, sizeof(err)) != 0) {
+		if (ts_pcap_wrap(&w, dev, &pc, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tapstack-preload: pcap %s\n", err);
 			netdev_close(dev);
 			return -EINVAL;
@@ -235,7 +235,7 @@ static int pl_start_locked(void)
 		dev = w;
 	}
 	cfg.log = (struct log){ .sink = pl_log_sink, .trace = trace };
-	rc = stack_init(&pl.stack, &cfg, dev, stack_clock_now());
+	rc = ts_stack_init(&pl.stack, &cfg, dev, ts_clock_now());
 	if (rc) {
 		fprintf(stderr, "tapstack-preload: cannot start the stack: %s\n", strerror(-rc));
 		return rc;
@@ -244,14 +244,14 @@ static int pl_start_locked(void)
 	                                                                         : PL_FDS_MAX;
 	pl.fds = calloc(pl.nfds, sizeof(*pl.fds));
 	if (!pl.fds) {
-		stack_destroy(&pl.stack);
+		ts_stack_destroy(&pl.stack);
 		return -ENOMEM;
 	}
-	rc = blocking_start(&pl.b, &pl.stack);
+	rc = ts_blocking_start(&pl.b, &pl.stack);
 	if (rc) {
 		free(pl.fds);
 		pl.fds = NULL;
-		stack_destroy(&pl.stack);
+		ts_stack_destroy(&pl.stack);
 		return rc;
 	}
 	pthread_atfork(pl_atfork_prepare, pl_atfork_parent, pl_atfork_child);

@@ -126,11 +126,11 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (pl.given_away)
 		return (int)pl_ret(-EBADF);
 	int err = 0;
-	blocking_lock(&pl.b);
+	ts_blocking_lock(&pl.b);
 	struct pl_fd *e = pl_epoll_side(epfd, &err);
 	if (e)
 		err = ts_epoll_ctl(pl_sl(), e->ts, op, ts, ev);
-	blocking_unlock(&pl.b);
+	ts_blocking_unlock(&pl.b);
 	return (int)pl_ret(err);
 }
 
@@ -153,9 +153,9 @@ static int pl_collect(struct pl_fd *e, struct epoll_event *evs, int max)
 {
 	if (max <= 0)
 		return 0;
-	blocking_lock(&pl.b);
+	ts_blocking_lock(&pl.b);
 	int n = ts_epoll_collect(pl_sl(), e->ts, evs, max);
-	blocking_unlock(&pl.b);
+	ts_blocking_unlock(&pl.b);
 	return n < 0 ? 0 : n;
 }
 
@@ -280,7 +280,7 @@ static int pl_poll(struct pollfd *fds, nfds_t n, int timeout, const sigset_t *ma
 	}
 	for (;;) {
 		int set = -1;
-		blocking_lock(&pl.b);
+		ts_blocking_lock(&pl.b);
 		int ready = pl_poll_ts(fds, ts, n);
 		int left = pl_ms_left(end);
 		if (ready == 0 && left != 0) {
@@ -300,7 +300,7 @@ static int pl_poll(struct pollfd *fds, nfds_t n, int timeout, const sigset_t *ma
 				pl_drain(efd);
 			}
 		}
-		blocking_unlock(&pl.b);
+		ts_blocking_unlock(&pl.b);
 		k[nk] = (struct pollfd){ .fd = efd, .events = POLLIN };
 		struct timespec tmo = { 0, 0 };
 		int wait_ms = ready ? 0 : left;
@@ -310,12 +310,12 @@ static int pl_poll(struct pollfd *fds, nfds_t n, int timeout, const sigset_t *ma
 		}
 		int kr = pl.real.ppoll(k, nk + (set >= 0), wait_ms < 0 ? NULL : &tmo, mask);
 		int err = kr < 0 ? errno : 0;
-		blocking_lock(&pl.b);
+		ts_blocking_lock(&pl.b);
 		if (set >= 0)
 			ts_close(pl_sl(), set);
 		if (!ready && kr >= 0)
 			ready = pl_poll_ts(fds, ts, n);
-		blocking_unlock(&pl.b);
+		ts_blocking_unlock(&pl.b);
 		if (set >= 0 && kr > 0 && (k[nk].revents & POLLIN)) {
 			pl_drain(efd);
 			kr--;

@@ -4,9 +4,29 @@
 # works under CI=true. Needs root only when something must be installed.
 set -eu
 PACKAGES=(
-	build-essential clang libclang-rt-14-dev libcmocka-dev valgrind
-	iproute2 iputils-ping arping tcpdump curl nmap apache2-utils netcat-openbsd wrk
-	nginx wget python3 iperf3 redis-server strace
+	# one per line, in alphabetical order (fewer merge conflicts)
+	apache2-utils
+	arping
+	build-essential
+	clang
+	curl
+	ethtool
+	iperf3
+	iproute2
+	iputils-ping
+	libclang-rt-14-dev
+	libcmocka-dev
+	netcat-openbsd
+	nginx
+	nmap
+	pkgconf
+	python3
+	redis-server
+	strace
+	tcpdump
+	valgrind
+	wget
+	wrk
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

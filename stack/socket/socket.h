@@ -28,6 +28,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include "core/api.h"
+
+TS_EXTERN_C_BEGIN
 
 struct tcp_layer;
 struct tcp_conn;
@@ -52,36 +55,38 @@ int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp);
 /* Closes every descriptor still open (connections are reset), frees the table. */
 void socket_layer_destroy(struct socket_layer *sl);
 
-int ts_socket(struct socket_layer *sl, int domain, int type, int protocol);
-int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
-int ts_listen(struct socket_layer *sl, int fd, int backlog);
+TS_API int ts_socket(struct socket_layer *sl, int domain, int type, int protocol);
+TS_API int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
+TS_API int ts_listen(struct socket_layer *sl, int fd, int backlog);
 /* Dequeues an established connection; -EAGAIN when the accept queue is empty. flags: SOCK_NONBLOCK. */
-int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags);
+TS_API int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags);
 /* Starts an active open: -EINPROGRESS; completion shows as POLLOUT (or POLLERR with SO_ERROR). */
-int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
+TS_API int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
 /* Copies what fits in the send buffer (partial writes); -EAGAIN when it is full. */
-ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags);
+TS_API ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags);
 /* Bytes read, 0 at end of stream, -EAGAIN when nothing is there. flags: MSG_PEEK, MSG_DONTWAIT. */
-ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags);
-int ts_shutdown(struct socket_layer *sl, int fd, int how);
-int ts_close(struct socket_layer *sl, int fd);
-int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len);
-int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len);
-int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr);
-int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *addr);
+TS_API ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags);
+TS_API int ts_shutdown(struct socket_layer *sl, int fd, int how);
+TS_API int ts_close(struct socket_layer *sl, int fd);
+TS_API int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len);
+TS_API int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len);
+TS_API int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr);
+TS_API int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *addr);
 /* fcntl(F_SETFL, O_NONBLOCK) / F_GETFL equivalents. */
-int ts_set_nonblock(struct socket_layer *sl, int fd, bool on);
-int ts_get_nonblock(struct socket_layer *sl, int fd);
+TS_API int ts_set_nonblock(struct socket_layer *sl, int fd, bool on);
+TS_API int ts_get_nonblock(struct socket_layer *sl, int fd);
 /* ioctl(SIOCINQ): bytes ready to read. */
-int ts_inq(struct socket_layer *sl, int fd);
+TS_API int ts_inq(struct socket_layer *sl, int fd);
 /* SO_RCVTIMEO (send false) or SO_SNDTIMEO in microseconds, 0 = none: for callers that wait. */
-uint64_t ts_timeo_us(struct socket_layer *sl, int fd, bool send);
+TS_API uint64_t ts_timeo_us(struct socket_layer *sl, int fd, bool send);
 /* 1 while sent data or our FIN is unacknowledged (SO_LINGER's wait), 0 when not, or -errno. */
-int ts_unacked(struct socket_layer *sl, int fd);
+TS_API int ts_unacked(struct socket_layer *sl, int fd);
 /* Current readiness of one socket as poll(2) revents: POLLIN, POLLOUT, POLLRDHUP, POLLHUP, POLLERR. */
-short ts_revents(struct socket_layer *sl, int fd);
+TS_API short ts_revents(struct socket_layer *sl, int fd);
 /* Fills revents for each entry (masked by events, plus POLLHUP/POLLERR/POLLNVAL); returns how many are ready. Never waits. */
-int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n);
+TS_API int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n);
+
+TS_EXTERN_C_END
 
 /*
  * Readiness (stack/socket/ready.c): epoll(7) over ts_* sockets, with Linux's constants and
@@ -93,18 +98,18 @@ int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n);
  * one waiter per set here). Closing a socket removes it from every set.
  */
 /* flags: 0 or EPOLL_CLOEXEC (recorded nowhere: there is no exec). -EINVAL otherwise. */
-int ts_epoll_create(struct socket_layer *sl, int flags);
+TS_API int ts_epoll_create(struct socket_layer *sl, int flags);
 /* EPOLL_CTL_ADD / MOD / DEL: -EBADF, -EINVAL (not a set, fd == epfd, a set inside a set),
  * -EEXIST, -ENOENT, -EFAULT (no event for ADD/MOD), -ENOMEM as Linux's epoll_ctl. */
-int ts_epoll_ctl(struct socket_layer *sl, int epfd, int op, int fd, const struct epoll_event *ev);
+TS_API int ts_epoll_ctl(struct socket_layer *sl, int epfd, int op, int fd, const struct epoll_event *ev);
 /* Up to max ready events, oldest change first; 0 when none. Never waits (stack_epoll_wait
  * in stack.h and blocking_epoll_wait wait). */
-int ts_epoll_collect(struct socket_layer *sl, int epfd, struct epoll_event *evs, int max);
+TS_API int ts_epoll_collect(struct socket_layer *sl, int epfd, struct epoll_event *evs, int max);
 /* Whether a collect would return something now (a look at the candidates only). */
-bool ts_epoll_pending(struct socket_layer *sl, int epfd);
+TS_API bool ts_epoll_pending(struct socket_layer *sl, int epfd);
 /* fn(arg) runs (inside the stack) each time the set's ready list stops being empty: how a
  * waiter in another thread or a kernel event loop learns to collect (it must not call
  * back into the stack). NULL to stop. */
-void ts_epoll_set_notify(struct socket_layer *sl, int epfd, void (*fn)(void *arg), void *arg);
+TS_API void ts_epoll_set_notify(struct socket_layer *sl, int epfd, void (*fn)(void *arg), void *arg);
 
 #endif
