@@ -21,3 +21,9 @@ $(BUILD)/tapstack-run: preload/run.c
 	$(CC) $(CFLAGS) -o $@ $<
 
 -include $(PRELOAD_OBJS:.o=.d)
+
+# The probe tests/net/test_preload_calls.sh runs under tapstack-run: plain Linux calls.
+all: $(BUILD)/preload-probe
+$(BUILD)/preload-probe: tests/net/preload_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread

@@ -40,7 +40,7 @@ preload_run() {
 	local log=$1
 	shift
 	# Not through nsx: a backgrounded function is a subshell, and $! must be the program.
-	ip netns exec "$NS" "$RUN" --tap "$TAP" --addr "$STACK_IP/24" -- "$@" >"$log" 2>&1 &
+	ip netns exec "$NS" "$RUN" --tap "$TAP" --addr "$STACK_IP/${STACK_PLEN:-24}" -- "$@" >"$log" 2>&1 &
 	PRELOAD_PID=$!
 	PRELOAD_PIDS+=("$PRELOAD_PID")
 }

@@ -19,7 +19,7 @@ head -c 100000000 /dev/urandom >big.bin
 head -c 3000000 /dev/urandom >small.bin
 echo "served by python on tapstack" >index.html
 # On tapstack, in the namespace, in the foreground.
-on_ts() { ip netns exec "$NS" "$RUN" --tap "$TAP" --addr "$STACK_IP/24" -- "$@"; }
+on_ts() { ip netns exec "$NS" "$RUN" --tap "$TAP" --addr "$STACK_IP/${STACK_PLEN:-24}" -- "$@"; }
 # Retries a client until its connect succeeds (a refused attempt takes no listener's turn).
 retry() { for _ in $(seq 50); do "$@" && return 0; sleep 0.2; done; return 1; }
 
