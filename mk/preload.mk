@@ -3,6 +3,7 @@
 #   build/libtapstack-preload.so   the library's objects (already -fPIC, names hidden unless
 #                                  TS_API) plus preload/{state,calls,wait}.c
 #   build/tapstack-run             sets TAPSTACK_* and LD_PRELOAD, then execs the program
+#   make demo-nginx                Debian's nginx on tapstack, strace beside the trace (root)
 
 PRELOAD_SRCS := preload/state.c preload/calls.c preload/wait.c
 PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(BUILD)/%.o)
@@ -27,3 +28,9 @@ all: $(BUILD)/preload-probe
 $(BUILD)/preload-probe: tests/net/preload_probe.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+.PHONY: demo-nginx
+demo-nginx:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@scripts/demo-nginx.sh

@@ -9,6 +9,7 @@
  * fail with EAFNOSUPPORT so programs fall back to IPv4, AF_INET datagram sockets with
  * EPROTONOSUPPORT (tapstack has no UDP yet), everything else is the kernel's.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -167,8 +168,12 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	if (kfd < 0)
 		ts_close(pl_sl(), nts);
 	ts_blocking_unlock(&pl.b);
-	if (kfd >= 0)
+	if (kfd >= 0) {
+		char a[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &peer.sin_addr, a, sizeof(a));
+		pl_trace_app("accept4(%d) = %d, peer %s:%u", fd, kfd, a, ntohs(peer.sin_port));
 		(void)pl_put_sin(&peer, addr, len);
+	}
 	return (int)pl_ret(kfd);
 }
 

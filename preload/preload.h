@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -101,6 +102,8 @@ struct preload {
 	char unsupported[32][40];  /* option names already logged once */
 	uint32_t nunsupported;
 	bool verbose;
+	bool trace;                /* TAPSTACK_TRACE: frames, state changes, accepted connections */
+	FILE *out;                 /* the trace's stream: stderr as it was when the stack started */
 };
 
 /* The one instance (state.c). Everything process-wide hangs off it. */
@@ -146,6 +149,8 @@ static inline long pl_ret(long rc)
 	return rc;
 }
 
+/* One "app" line of the trace (TAPSTACK_TRACE only), e.g. when accept4() returns. */
+PL_HIDDEN void pl_trace_app(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs once per name: an option or call a program used that tapstack does not have. */
 PL_HIDDEN void pl_log_unsupported(const char *what);
 

@@ -16,6 +16,8 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,15 +86,30 @@ void pl_resolve(void)
 	r->pselect = pl_next("pselect");
 }
 
-/* "HH:MM:SS.uuuuuu" wall-clock, as strace -tt and tcpdump print it. */
+/* "HH:MM:SS.uuuuuu" wall-clock, as strace -tt and tcpdump print it, on the stream the
+ * library opened at start (a program that later points its stderr at a log file, as nginx
+ * does, does not take the trace with it). */
 static void pl_line(const char *tag, const char *text)
 {
 	struct timespec ts;
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
-	fprintf(stderr, "%02d:%02d:%02d.%06ld %s %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
-	        ts.tv_nsec / 1000, tag, text);
+	fprintf(pl.out ? pl.out : stderr, "%02d:%02d:%02d.%06ld %s %s\n", tm.tm_hour, tm.tm_min,
+	        tm.tm_sec, ts.tv_nsec / 1000, tag, text);
+	fflush(pl.out ? pl.out : stderr);
+}
+
+void pl_trace_app(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	if (!pl.trace)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	pl_line("app", line);
 }
 
 static void pl_log_sink(void *arg, const char *line)
@@ -209,6 +226,9 @@ static int pl_start_locked(void)
 	if (pl_config(&cfg) != 0)
 		return -EINVAL;
 	bool trace = getenv("TAPSTACK_TRACE") != NULL;
+	pl.trace = trace;
+	int out = pl.real.fcntl(2, F_DUPFD_CLOEXEC, 3);
+	pl.out = out >= 0 ? fdopen(out, "w") : NULL;
 	const char *pcap = getenv("TAPSTACK_PCAP");
 	unsigned flags = (getenv("TAPSTACK_NO_OFFLOAD") || trace || pcap) ? 0 : TAP_OPEN_OFFLOAD;
 	int rc = ts_tap_open_ex(&dev, pl_env("TAPSTACK_TAP", "tap0"), cfg.link.mtu, flags, err, sizeof(err));
