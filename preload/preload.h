@@ -104,6 +104,7 @@ struct preload {
 	bool verbose;
 	bool trace;                /* TAPSTACK_TRACE: frames, state changes, accepted connections */
 	FILE *out;                 /* the trace's stream: stderr as it was when the stack started */
+	int ctl_fd;                /* TAPSTACK_CTL's listening socket, -1 without one */
 };
 
 /* The one instance (state.c). Everything process-wide hangs off it. */

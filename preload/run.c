@@ -31,7 +31,7 @@ static const char usage_text[] =
 	"  --no-offload          plain frames (no IFF_VNET_HDR checksum/TSO offload)\n"
 	"  --trace               one line per frame and per TCP state change, on stderr\n"
 	"  --pcap FILE           record every frame both ways\n"
-	"  --ctl PATH            accepted for compatibility with tapstack; not served yet\n"
+	"  --ctl PATH            control socket: tapstack ss --ctl PATH, tapstack stats --ctl PATH\n"
 	"  --verbose             say when and where the stack starts\n"
 	"IPv6 sockets fail with EAFNOSUPPORT (programs fall back to IPv4); UDP fails with\n"
 	"EPROTONOSUPPORT; everything else the program does goes to the kernel. See docs/preload.md.\n";

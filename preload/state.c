@@ -7,7 +7,8 @@
  * The stack starts lazily, on the program's first AF_INET stream socket, from the options
  * build/tapstack-run passed in the environment (TAPSTACK_TAP, TAPSTACK_ADDR,
  * TAPSTACK_GATEWAY, TAPSTACK_MAC, TAPSTACK_MTU, TAPSTACK_NO_OFFLOAD, TAPSTACK_TRACE,
- * TAPSTACK_PCAP, TAPSTACK_VERBOSE, and TAPSTACK_SYN_RETRIES like Linux's tcp_syn_retries). A program that never opens one never touches the TAP.
+ * TAPSTACK_PCAP, TAPSTACK_CTL (the control socket of `tapstack ss` and `stats`),
+ * TAPSTACK_VERBOSE, and TAPSTACK_SYN_RETRIES like Linux's tcp_syn_retries). A program that never opens one never touches the TAP.
  *
  * fork(): the child takes the stack and the parent gives it up (pthread_atfork handlers
  * below). That is what daemonizing (the parent exits) and nginx's master + one worker need;
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -28,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apps/cli/ctl.h"
 #include "drivers/pcap.h"
 #include "drivers/tap.h"
 #include "preload/preload.h"
@@ -191,6 +194,39 @@ bad_addr:
 	return -EINVAL;
 }
 
+/* ---- the control socket (--ctl): `tapstack ss` and `tapstack stats` against the program ---- */
+
+static void pl_ctl_answer(void *arg, char *req, FILE *f)
+{
+	(void)arg;
+	if (pl.given_away) {
+		fputs("error: this process gave the stack to a forked child\n", f);
+		return;
+	}
+	ts_blocking_lock(&pl.b);
+	ctl_answer(&pl.stack, req, f);
+	ts_blocking_unlock(&pl.b);
+}
+
+/* One thread answers the control socket; it ends when the stack leaves this process. */
+static void *pl_ctl_thread(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&pl.given_away, __ATOMIC_RELAXED)) {
+		struct pollfd p = { .fd = pl.ctl_fd, .events = POLLIN };
+		if (pl.real.poll(&p, 1, 200) > 0)
+			ctl_serve(pl.ctl_fd, pl_ctl_answer, NULL);
+	}
+	return NULL;
+}
+
+static void pl_ctl_start(void)
+{
+	pthread_t t;
+	if (pl.ctl_fd >= 0 && pthread_create(&t, NULL, pl_ctl_thread, NULL) == 0)
+		pthread_detach(t);
+}
+
 static void pl_atfork_prepare(void)
 {
 	if (pl.started && !pl.given_away)
@@ -212,7 +248,9 @@ static void pl_atfork_child(void)
 	if (ts_blocking_fork_child(&pl.b, true) != 0) {
 		fprintf(stderr, "tapstack-preload: the child cannot restart the stack\n");
 		pl.given_away = true;
+		return;
 	}
+	pl_ctl_start(); /* the parent's control thread ends: this one answers now */
 }
 
 /* With init_lock held. */
@@ -275,6 +313,14 @@ static int pl_start_locked(void)
 		return rc;
 	}
 	pthread_atfork(pl_atfork_prepare, pl_atfork_parent, pl_atfork_child);
+	const char *ctl = getenv("TAPSTACK_CTL");
+	pl.ctl_fd = -1;
+	if (ctl && *ctl) {
+		pl.ctl_fd = ctl_listen(ctl);
+		if (pl.ctl_fd < 0)
+			fprintf(stderr, "tapstack-preload: control socket %s: %s\n", ctl, strerror(-pl.ctl_fd));
+		pl_ctl_start();
+	}
 	if (pl.verbose) {
 		char a[16];
 		fprintf(stderr, "tapstack-preload: pid %d on %s, %s/%u%s\n", (int)getpid(), dev->name,

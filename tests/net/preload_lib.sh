@@ -3,7 +3,8 @@
 #
 #   preload_setup NAME           namespace + TAP (lib.sh), cleanup trap that also ends the
 #                                programs started here and their children, by PID
-#   preload_run LOG CMD...       CMD in the namespace on tapstack (background); PRELOAD_PID
+#   preload_run LOG CMD...       CMD in the namespace on tapstack (background); PRELOAD_PID;
+#                                $PRELOAD_ARGS are more tapstack-run options (--ctl PATH)
 #   kernel_bg LOG CMD...         CMD in the namespace on the kernel's stack (background)
 #   wait_port ADDR PORT          until something accepts there (10 s), from the kernel side
 #   preload_stop PID             SIGTERM, then SIGKILL after 5 s; children too
@@ -40,7 +41,8 @@ preload_run() {
 	local log=$1
 	shift
 	# Not through nsx: a backgrounded function is a subshell, and $! must be the program.
-	ip netns exec "$NS" "$RUN" --tap "$TAP" --addr "$STACK_IP/${STACK_PLEN:-24}" -- "$@" >"$log" 2>&1 &
+	# shellcheck disable=SC2086
+	ip netns exec "$NS" "$RUN" --tap "$TAP" --addr "$STACK_IP/${STACK_PLEN:-24}" ${PRELOAD_ARGS:-} -- "$@" >"$log" 2>&1 &
 	PRELOAD_PID=$!
 	PRELOAD_PIDS+=("$PRELOAD_PID")
 }

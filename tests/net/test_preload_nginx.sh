@@ -35,7 +35,7 @@ CONF
 }
 
 nginx_conf off
-preload_run "$WORK/nginx.log" nginx -c "$WORK/nginx.conf" -p "$WORK"
+PRELOAD_ARGS="--ctl $WORK/ctl.sock" preload_run "$WORK/nginx.log" nginx -c "$WORK/nginx.conf" -p "$WORK"
 NGINX=$PRELOAD_PID
 check "nginx listens on tapstack" wait_port "$STACK_IP" 80
 check "curl -I gets nginx's 200" bash -c "ip netns exec $NS curl -sI -m 10 http://$STACK_IP/ | head -n 1 | grep -q '200 OK'"
@@ -56,18 +56,21 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 # curl 7.88 words a refused connect "Couldn't connect to server" (older: "Connection refused").
 check "port 81: curl's connect is refused" grep -qE "Connection refused|Couldn't connect to server" <<<"$msg"
 check "port 81: refused at once (${ms} ms)" [ "$ms" -lt 2000 ]
+check "tapstack ss --ctl: nginx's listener on tapstack" bash -c "'$TAPSTACK' ss -l --ctl '$WORK/ctl.sock' | grep -q 'LISTEN.*$STACK_IP:80'"
+check "tapstack stats --ctl: the passive opens counted" bash -c "'$TAPSTACK' stats --ctl '$WORK/ctl.sock' | grep -qE 'PassiveOpens +[1-9]'"
 check "nginx logged no error about its sockets" bash -c "! grep -E '\\[(alert|crit|emerg)\\]' '$WORK/error.log'"
 preload_stop "$NGINX"
 
 # master + worker: the master forks the worker after opening the listener; the worker
 # takes the stack (docs/preload.md, the fork rule).
 nginx_conf on
-preload_run "$WORK/nginx2.log" nginx -c "$WORK/nginx.conf" -p "$WORK"
+PRELOAD_ARGS="--ctl $WORK/ctl2.sock" preload_run "$WORK/nginx2.log" nginx -c "$WORK/nginx.conf" -p "$WORK"
 NGINX=$PRELOAD_PID
 check "master + worker: nginx listens" wait_port "$STACK_IP" 80
 check "master + worker: curl -I gets 200" bash -c "ip netns exec $NS curl -sI -m 10 http://$STACK_IP/ | head -n 1 | grep -q '200 OK'"
 out=$(nsx ab -q -n 1000 -c 20 "http://$STACK_IP/index.html" 2>&1)
 check "master + worker: ab -n 1000 -c 20 no failed request" grep -q '^Failed requests: *0' <<<"$out"
+check "master + worker: tapstack ss --ctl answers from the worker" bash -c "'$TAPSTACK' ss -l --ctl '$WORK/ctl2.sock' | grep -q 'LISTEN.*$STACK_IP:80'"
 kill -QUIT "$NGINX"
 gone=1
 for _ in $(seq 100); do kill -0 "$NGINX" 2>/dev/null || { gone=0; break; }; sleep 0.1; done
