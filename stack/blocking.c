@@ -38,6 +38,23 @@ void ts_blocking_wake(struct blocking_stack *b)
 	(void)!write(b->wake_fd, &one, sizeof(one));
 }
 
+/*
+ * Releases the lock after a call that may have queued output or armed a timer. Output
+ * already left in the caller's thread (tcp_output runs there); what the stack thread must
+ * still do is fire timers, so it is woken only when the earliest deadline now comes before
+ * the one it sleeps until. Waking it after every call cost a thread switch per send.
+ */
+static void blocking_unlock_kick(struct blocking_stack *b)
+{
+	bool wake = ts_stack_next_deadline(b->s) < b->sleep_until;
+
+	if (wake)
+		b->sleep_until = 0; /* one wake-up is enough until it sleeps again */
+	pthread_mutex_unlock(&b->lock);
+	if (wake)
+		ts_blocking_wake(b);
+}
+
 static void *blocking_thread(void *arg)
 {
 	struct blocking_stack *b = arg;
@@ -65,6 +82,7 @@ static void *blocking_thread(void *arg)
 		}
 		pfd[0] = (struct pollfd){ .fd = netdev_pollfd(b->s->dev), .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = b->wake_fd, .events = POLLIN };
+		b->sleep_until = deadline;
 		pthread_mutex_unlock(&b->lock);
 		if (poll(pfd, 2, timeout_ms) > 0 && (pfd[1].revents & POLLIN))
 			(void)!read(b->wake_fd, &kicks, sizeof(kicks));
@@ -274,8 +292,7 @@ int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_
 	pthread_mutex_lock(&b->lock);
 	rc = ts_connect(&b->s->sock, fd, addr);
 	if (rc == -EINPROGRESS && blocking_should_wait(b, fd, 0)) {
-		pthread_mutex_unlock(&b->lock);
-		ts_blocking_wake(b); /* the SYN is queued or its timer armed */
+		blocking_unlock_kick(b); /* the SYN's timer is armed */
 		pthread_mutex_lock(&b->lock);
 		/* Completion shows as POLLOUT, failure as POLLERR with SO_ERROR (socket.h).
 		 * Linux: SO_SNDTIMEO bounds the wait, which then ends with EINPROGRESS. */
@@ -286,8 +303,7 @@ int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_
 				rc = err > 0 ? -err : err;
 		}
 	}
-	pthread_mutex_unlock(&b->lock);
-	ts_blocking_wake(b);
+	blocking_unlock_kick(b);
 	return rc;
 }
 
@@ -310,14 +326,12 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 		if (n != -EAGAIN || !blocking_should_wait(b, fd, flags))
 			break;
 		/* The send buffer is full: let the stack send what is queued, then wait for room. */
-		pthread_mutex_unlock(&b->lock);
-		ts_blocking_wake(b);
+		blocking_unlock_kick(b);
 		pthread_mutex_lock(&b->lock);
 		if (!blocking_wait_for(b, fd, POLLOUT, until))
 			break; /* SO_SNDTIMEO: what was queued, or -EAGAIN */
 	}
-	pthread_mutex_unlock(&b->lock);
-	ts_blocking_wake(b);
+	blocking_unlock_kick(b);
 	return done > 0 || len == 0 ? (ssize_t)done : n;
 }
 
@@ -333,17 +347,16 @@ ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len
 	       blocking_should_wait(b, fd, flags))
 		if (!blocking_wait_for(b, fd, POLLIN, until))
 			break; /* SO_RCVTIMEO passed */
-	pthread_mutex_unlock(&b->lock);
-	/* Reading opened the receive window: the stack may owe the peer a window update. */
-	ts_blocking_wake(b);
+	/* Reading may have opened the receive window: the update went out in this thread. */
+	blocking_unlock_kick(b);
 	return n;
 }
 
 int ts_blocking_shutdown(struct blocking_stack *b, int fd, int how)
 {
-	int rc = blocking_leave(b, ts_shutdown(blocking_enter(b), fd, how));
+	int rc = ts_shutdown(blocking_enter(b), fd, how);
 
-	ts_blocking_wake(b);
+	blocking_unlock_kick(b);
 	return rc;
 }
 
@@ -362,8 +375,7 @@ int ts_blocking_close(struct blocking_stack *b, int fd)
 	    lg.l_linger > 0 && blocking_should_wait(b, fd, 0) && ts_inq(&b->s->sock, fd) == 0 &&
 	    ts_shutdown(&b->s->sock, fd, SHUT_WR) == 0) {
 		struct timespec until = blocking_deadline(lg.l_linger > INT_MAX / 1000 ? INT_MAX : lg.l_linger * 1000);
-		pthread_mutex_unlock(&b->lock);
-		ts_blocking_wake(b); /* the FIN is queued */
+		blocking_unlock_kick(b); /* the FIN is queued */
 		pthread_mutex_lock(&b->lock);
 		while (ts_unacked(&b->s->sock, fd) > 0 &&
 		       pthread_cond_timedwait(&b->changed, &b->lock, &until) != ETIMEDOUT)
@@ -372,8 +384,7 @@ int ts_blocking_close(struct blocking_stack *b, int fd)
 	rc = ts_close(&b->s->sock, fd);
 	/* Wake anyone blocked on fd: their retried call now reports -EBADF. */
 	pthread_cond_broadcast(&b->changed);
-	pthread_mutex_unlock(&b->lock);
-	ts_blocking_wake(b);
+	blocking_unlock_kick(b);
 	return rc;
 }
 

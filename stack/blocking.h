@@ -11,9 +11,10 @@
  * processes frames and timers, then broadcasts a condition variable and releases it while
  * it sleeps in poll(2). A caller takes the mutex, makes the non-blocking ts_* call, and when
  * that says -EAGAIN on a socket in blocking mode, waits on the condition variable (which
- * releases the mutex) and tries again after the next stack iteration. After every call that
- * may have queued output or armed a timer, the caller writes to an eventfd the stack thread
- * also polls, so the stack acts on it at once rather than at its next deadline.
+ * releases the mutex) and tries again after the next stack iteration. Output leaves in the
+ * caller's own thread; when a call armed a timer earlier than the deadline the stack thread
+ * sleeps until, the caller writes to an eventfd the stack thread also polls, so the timer
+ * fires on time (waking it after every call would cost a thread switch per send).
  *
  * Sockets are in blocking mode unless ts_set_nonblock() (ts_blocking_set_nonblock()) said
  * otherwise or MSG_DONTWAIT is passed; then the calls return -EAGAIN like the ts_* ones.
@@ -41,6 +42,7 @@ struct blocking_stack {
 	int wake_fd;              /* eventfd: a caller changed something, iterate now */
 	bool stop;
 	uint64_t iterations;      /* stack iterations so far (for tests and curiosity) */
+	usec_t sleep_until;       /* the deadline the stack thread sleeps until (caller wake-ups) */
 };
 
 /*
