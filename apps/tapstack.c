@@ -4,8 +4,9 @@
  *
  *   tapstack [--tap NAME] [--addr A.B.C.D/N] [--gateway A.B.C.D] [--mac MAC] [--mtu N]
  *            [--pcap FILE] [--trace] [--quiet] [--no-offload] [--http PORT[:DIR]] [--echo PORT]
- *            [--discard PORT] [--stall PORT[:BACKLOG]] [--backlog N] [--ctl PATH]
- *   tapstack ss    [--tap NAME | --ctl PATH]     sockets, like `ss -tan`
+ *            [--discard PORT] [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT]
+ *            [--backlog N] [--ctl PATH]
+ *   tapstack ss    [--tap NAME | --ctl PATH]     sockets, like `ss -tuan`
  *   tapstack stats [--tap NAME | --ctl PATH]     counters, like `netstat -s`
  *
  * What it owns: the stack (which owns the TAP driver, wrapped by the capture/trace driver),
@@ -46,7 +47,7 @@
 #define CTL_REQ_MAX 64
 
 struct server_opt {
-	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL } kind;
+	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL, SRV_UDP_ECHO, SRV_UDP_DISCARD } kind;
 	uint16_t port;
 	int backlog;            /* -1: --backlog or the default */
 	const char *dir;
@@ -87,7 +88,7 @@ static struct program *the_program;
 
 static const char usage_text[] =
 	"usage: tapstack [options]            run a stack on a TAP device\n"
-	"       tapstack ss    [--tap NAME | --ctl PATH]   its sockets, like ss -tan\n"
+	"       tapstack ss    [--tap NAME | --ctl PATH]   its sockets, like ss -tuan\n"
 	"       tapstack stats [--tap NAME | --ctl PATH]   its counters, like netstat -s\n"
 	"\n"
 	"  --tap NAME            TAP device to attach to or create (default tap0)\n"
@@ -105,6 +106,8 @@ static const char usage_text[] =
 	"  --echo PORT           echo server (RFC 862)\n"
 	"  --discard PORT        discard server (RFC 863)\n"
 	"  --stall PORT[:BACKLOG] a listener that never accepts (watch its queue fill)\n"
+	"  --udp-echo PORT       UDP echo server (RFC 862)\n"
+	"  --udp-discard PORT    UDP discard server (RFC 863)\n"
 	"  --backlog N           listen() backlog of the servers (default 128)\n"
 	"  --ctl PATH            control socket (default /tmp/tapstack-TAP.sock)\n"
 	"  --help                this text\n"
@@ -243,14 +246,19 @@ static void add_server(struct options *o, int kind, const char *opt, const char 
 		s->backlog = (int)parse_num("--stall backlog", end + 1, 0, 65535, NULL);
 	else if (*end)
 		usage_error("bad %s '%s'", opt, arg);
-	for (int i = 0; i < o->nservers; i++)
-		if (o->servers[i].port == s->port)
-			usage_error("port %u is given to two servers", s->port);
+	/* TCP and UDP ports are two spaces: --echo 7 and --udp-echo 7 may share a number. */
+	bool udp = kind == SRV_UDP_ECHO || kind == SRV_UDP_DISCARD;
+	for (int i = 0; i < o->nservers; i++) {
+		bool other_udp = o->servers[i].kind == SRV_UDP_ECHO || o->servers[i].kind == SRV_UDP_DISCARD;
+		if (o->servers[i].port == s->port && udp == other_udp)
+			usage_error("%s port %u is given to two servers", udp ? "UDP" : "TCP", s->port);
+	}
 	o->nservers++;
 }
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
-       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD };
+       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_UDP_ECHO,
+       OPT_UDP_DISCARD };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -261,6 +269,7 @@ static const struct option long_opts[] = {
 	{ "discard", required_argument, NULL, OPT_DISCARD }, { "stall", required_argument, NULL, OPT_STALL },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG }, { "ctl", required_argument, NULL, OPT_CTL },
 	{ "help", no_argument, NULL, OPT_HELP },             { "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
+	{ "udp-echo", required_argument, NULL, OPT_UDP_ECHO }, { "udp-discard", required_argument, NULL, OPT_UDP_DISCARD },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -294,6 +303,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_ECHO: add_server(o, SRV_ECHO, "--echo", optarg); break;
 		case OPT_DISCARD: add_server(o, SRV_DISCARD, "--discard", optarg); break;
 		case OPT_STALL: add_server(o, SRV_STALL, "--stall", optarg); break;
+		case OPT_UDP_ECHO: add_server(o, SRV_UDP_ECHO, "--udp-echo", optarg); break;
+		case OPT_UDP_DISCARD: add_server(o, SRV_UDP_DISCARD, "--udp-discard", optarg); break;
 		case OPT_BACKLOG: o->backlog = (int)parse_num("--backlog", optarg, 0, 65535, NULL); break;
 		case OPT_CTL:
 			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
@@ -322,24 +333,36 @@ static void parse_options(struct options *o, int argc, char **argv)
 
 /* ---- the control socket: server side ---- */
 
-static void ss_line(const struct tcp_sock_info *i, void *arg)
+/* One row of `ss -tuan` ("udp" or "tcp" first); both layers' socket infos have these fields. */
+static void ss_row(FILE *f, const char *netid, const char *state, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                   uint16_t rport, uint32_t recv_q, uint32_t send_q)
 {
-	FILE *f = arg;
 	char la[16], ra[16], l[32], r[32];
-	ipv4_addr_str(i->laddr, la);
-	ipv4_addr_str(i->raddr, ra);
-	snprintf(l, sizeof(l), "%s:%u", la, i->lport);
-	if (i->rport)
-		snprintf(r, sizeof(r), "%s:%u", ra, i->rport);
+	ipv4_addr_str(laddr, la);
+	ipv4_addr_str(raddr, ra);
+	snprintf(l, sizeof(l), "%s:%u", la, lport);
+	if (rport)
+		snprintf(r, sizeof(r), "%s:%u", ra, rport);
 	else
 		snprintf(r, sizeof(r), "%s:*", ra);
-	fprintf(f, "%-10s %-7u %-7u %-22s %-22s\n", i->state, i->recv_q, i->send_q, l, r);
+	fprintf(f, "%-5s %-10s %-7u %-7u %-22s %-22s\n", netid, state, recv_q, send_q, l, r);
+}
+
+static void ss_line(const struct tcp_sock_info *i, void *arg)
+{
+	ss_row(arg, "tcp", i->state, i->laddr, i->lport, i->raddr, i->rport, i->recv_q, i->send_q);
+}
+
+static void ss_udp_line(const struct udp_sock_info *i, void *arg)
+{
+	ss_row(arg, "udp", i->state, i->laddr, i->lport, i->raddr, i->rport, i->recv_q, i->send_q);
 }
 
 static void write_ss(struct stack *s, FILE *f)
 {
-	fprintf(f, "%-10s %-7s %-7s %-22s %-22s\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
+	fprintf(f, "%-5s %-10s %-7s %-7s %-22s %-22s\n", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port",
 	        "Peer Address:Port");
+	udp_foreach_sock(&s->udp, ss_udp_line, f);
 	tcp_foreach_sock(&s->tcp, ss_line, f);
 }
 
@@ -457,11 +480,13 @@ static struct app *server_start(struct net *net, const struct server_opt *so, in
 	case SRV_ECHO: return echo_app_create(net, so->port, bl);
 	case SRV_DISCARD: return discard_app_create(net, so->port, bl);
 	case SRV_STALL: return stall_app_create(net, so->port, bl);
+	case SRV_UDP_ECHO: return udp_echo_app_create(net, so->port);
+	case SRV_UDP_DISCARD: return udp_discard_app_create(net, so->port);
 	}
 	return NULL;
 }
 
-static const char *const server_names[] = { "http", "echo", "discard", "stall" };
+static const char *const server_names[] = { "http", "echo", "discard", "stall", "udp-echo", "udp-discard" };
 
 /* ---- main ---- */
 

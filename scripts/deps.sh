@@ -5,7 +5,7 @@
 set -eu
 PACKAGES=(
 	build-essential clang libclang-rt-14-dev libcmocka-dev valgrind
-	iproute2 iputils-ping arping tcpdump curl nmap apache2-utils netcat-openbsd wrk
+	iproute2 iputils-ping arping tcpdump curl nmap apache2-utils netcat-openbsd wrk socat
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

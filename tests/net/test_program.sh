@@ -46,9 +46,9 @@ out=$(nsx curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://$STACK_IP/
 check "curl through a 576-byte MTU: 200" [ "$out" = 200 ]
 
 ss=$("$TAPSTACK" ss --ctl "$CTL")
-check "ss: header like ss -tan" grep -Eq '^State +Recv-Q +Send-Q +Local Address:Port +Peer Address:Port' <<<"$ss"
-check "ss: LISTEN on 0.0.0.0:80 with backlog 128" grep -Eq '^LISTEN +0 +128 +0\.0\.0\.0:80 +0\.0\.0\.0:\*' <<<"$ss"
-check "ss: --stall 8080:3 shows backlog 3" grep -Eq '^LISTEN +0 +3 +0\.0\.0\.0:8080 ' <<<"$ss"
+check "ss: header like ss -tuan" grep -Eq '^Netid +State +Recv-Q +Send-Q +Local Address:Port +Peer Address:Port' <<<"$ss"
+check "ss: LISTEN on 0.0.0.0:80 with backlog 128" grep -Eq '^tcp +LISTEN +0 +128 +0\.0\.0\.0:80 +0\.0\.0\.0:\*' <<<"$ss"
+check "ss: --stall 8080:3 shows backlog 3" grep -Eq '^tcp +LISTEN +0 +3 +0\.0\.0\.0:8080 ' <<<"$ss"
 
 stats=$("$TAPSTACK" stats --ctl "$CTL")
 for name in ActiveOpens PassiveOpens AttemptFails EstabResets InSegs OutSegs RetransSegs InErrs OutRsts ListenOverflows ListenDrops; do
