@@ -1,5 +1,5 @@
 /*
- * test_udp.c - UDP (RFC 768, RFC 1122 4.1) with whole frames through stack_input() and the
+ * test_udp.c - UDP (RFC 768, RFC 1122 4.1) with whole frames through ts_stack_input() and the
  * stack's answers read back from the other end of an in-memory cable (memdev):
  *
  *   - checksum vectors: two datagrams Linux sent (even and odd length) are accepted, and the
@@ -51,16 +51,17 @@ static int setup(void **state)
 	struct netdev *mine;
 	assert_int_equal(memdev_pair_create(&mine, &f->peer, NULL), 0);
 	struct stack_config cfg;
-	stack_config_default(&cfg);
-	assert_int_equal(stack_init(&f->s, &cfg, mine, 1000000), 0);
+	ts_stack_config_default(&cfg);
+	ts_stack_config_fixed(&cfg, 1);
+	assert_int_equal(ts_stack_init(&f->s, &cfg, mine, 1000000), 0);
 	memdev_set_clock(mine, &f->s.core.now);
 	memdev_set_clock(f->peer, &f->s.core.now);
-	f->sl = stack_sockets(&f->s);
+	f->sl = ts_stack_sockets(&f->s);
 	while (memdev_take(f->peer, f->out, sizeof(f->out)) > 0)
 		;                                        /* the gratuitous ARP */
 	/* The host introduces itself, so answers go out at once instead of waiting for ARP. */
 	assert_int_equal(memdev_inject(f->peer, fx_arp_request, sizeof(fx_arp_request)), 0);
-	stack_poll(&f->s, f->s.core.now);
+	ts_stack_poll(&f->s, f->s.core.now);
 	while (memdev_take(f->peer, f->out, sizeof(f->out)) > 0)
 		;
 	*state = f;
@@ -70,7 +71,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	stack_destroy(&f->s);
+	ts_stack_destroy(&f->s);
 	netdev_close(f->peer);
 	free(f);
 	return 0;
@@ -79,7 +80,7 @@ static int teardown(void **state)
 static void send_frame(struct fixture *f, const uint8_t *frame, size_t len)
 {
 	assert_int_equal(memdev_inject(f->peer, frame, len), 0);
-	assert_int_equal(stack_poll(&f->s, f->s.core.now), 1);
+	assert_int_equal(ts_stack_poll(&f->s, f->s.core.now), 1);
 }
 
 static int next_out(struct fixture *f)
@@ -366,7 +367,7 @@ static void test_port_unreachable_rate_limited_per_destination(void **state)
 	put_be16(ip + IPV4_OFF_CSUM, csum_finish(csum_add(0, ip, IPV4_HDR_MIN)));
 	put_be16(ip + 20 + UDP_OFF_CSUM, 0);
 	f->s.core.now += 10 * USEC_PER_SEC;
-	stack_poll(&f->s, f->s.core.now);          /* ARP's retries for 10.0.0.3 go out and end */
+	ts_stack_poll(&f->s, f->s.core.now);          /* ARP's retries for 10.0.0.3 go out and end */
 	while (next_out(f) > 0)
 		;
 	send_frame(f, frame, n);
@@ -683,14 +684,16 @@ static void test_60000_bytes_fragmented_and_reassembled(void **state)
 	assert_int_equal(memdev_pair_create(&da, &db, NULL), 0);
 	static struct stack sa, sb;
 	struct stack_config ca, cb;
-	stack_config_default(&ca);
-	stack_config_default(&cb);
+	ts_stack_config_default(&ca);
+	ts_stack_config_default(&cb);
+	ts_stack_config_fixed(&ca, 1);
+	ts_stack_config_fixed(&cb, 2);
 	cb.link.addr = HOST_IP;
 	cb.link.mac[5] = 0x01;
 	cb.seed = 2;
-	assert_int_equal(stack_init(&sa, &ca, da, 0), 0);
-	assert_int_equal(stack_init(&sb, &cb, db, 0), 0);
-	struct socket_layer *la = stack_sockets(&sa), *lb = stack_sockets(&sb);
+	assert_int_equal(ts_stack_init(&sa, &ca, da, 0), 0);
+	assert_int_equal(ts_stack_init(&sb, &cb, db, 0), 0);
+	struct socket_layer *la = ts_stack_sockets(&sa), *lb = ts_stack_sockets(&sb);
 	int rx = ts_socket(lb, AF_INET, SOCK_DGRAM, 0), tx = ts_socket(la, AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in at = sin_of(0, 7), to = sin_of(HOST_IP, 7), from;
 	assert_int_equal(ts_bind(lb, rx, &at), 0);
@@ -701,14 +704,14 @@ static void test_60000_bytes_fragmented_and_reassembled(void **state)
 	 * queue parks while it waits (LINK_ARP_PENDING_MAX_DEFAULT). */
 	assert_int_equal(ts_sendto(la, tx, "arp", 3, 0, &to), 3);
 	for (int i = 0; i < 4; i++) {
-		stack_poll(&sa, 0);
-		stack_poll(&sb, 0);
+		ts_stack_poll(&sa, 0);
+		ts_stack_poll(&sb, 0);
 	}
 	assert_int_equal(ts_recv(lb, rx, got, 65536, 0), 3);
 	assert_int_equal(ts_sendto(la, tx, data, 60000, 0, &to), 60000);
 	for (int i = 0; i < 8; i++) {
-		stack_poll(&sa, 0);
-		stack_poll(&sb, 0);
+		ts_stack_poll(&sa, 0);
+		ts_stack_poll(&sb, 0);
 	}
 	assert_int_equal(sa.ip.cnt.tx_fragments, 41);
 	assert_int_equal(sb.ip.cnt.reass_ok, 1);
@@ -719,8 +722,8 @@ static void test_60000_bytes_fragmented_and_reassembled(void **state)
 	assert_int_equal(sb.udp.cnt.InCsumErrors, 0);
 	free(data);
 	free(got);
-	stack_destroy(&sa);
-	stack_destroy(&sb);
+	ts_stack_destroy(&sa);
+	ts_stack_destroy(&sb);
 }
 
 /* Closing a socket with datagrams queued returns every buffer; the stack's destroy closes
