@@ -3,7 +3,8 @@
  * stack's answers read back from the other end of an in-memory cable (memdev):
  *
  *   - checksum vectors: two datagrams Linux sent (even and odd length) are accepted, and the
- *     answer we send carries the checksum Linux would; a zero checksum means "none";
+ *     answer we send carries the checksum Linux would, also when the device finishes it
+ *     (offload); a zero checksum means "none";
  *   - malformed input: a bad checksum, a length field beyond or below the datagram, and the
  *     datagram cut at every byte - each dropped through its own counter, nothing leaked;
  *   - a queue bounded by SO_RCVBUF that drops and counts (RcvbufErrors);
@@ -171,6 +172,53 @@ static void test_checksum_vectors(void **state)
 	assert_int_equal(get_be16(u + UDP_OFF_CSUM), 0x49b9);
 	assert_int_equal(f->s.udp.cnt.OutDatagrams, 1);
 	assert_int_equal(ts_close(f->sl, fd), 0);
+}
+
+/*
+ * With checksum offload (a TAP with IFF_VNET_HDR), a datagram that leaves whole carries only
+ * the pseudo-header sum and the device finishes it: memdev does as the kernel would, and the
+ * result is Linux's vector. One that must be fragmented is summed by the stack.
+ */
+static void test_checksum_offload(void **state)
+{
+	(void)state;
+	struct netdev *mine, *peer;
+	struct memdev_config mc;
+	memdev_config_default(&mc);
+	mc.offload = NETDEV_OFF_CSUM;
+	assert_int_equal(memdev_pair_create(&mine, &peer, &mc), 0);
+	static struct stack s;
+	struct stack_config cfg;
+	ts_stack_config_default(&cfg);
+	ts_stack_config_fixed(&cfg, 1);
+	assert_int_equal(ts_stack_init(&s, &cfg, mine, 1000000), 0);
+	assert_true(s.udp.cfg.csum_offload);
+	static uint8_t out[NETDEV_RX_ROOM];
+	while (memdev_take(peer, out, sizeof(out)) > 0)
+		;
+	assert_int_equal(memdev_inject(peer, fx_arp_request, sizeof(fx_arp_request)), 0);
+	ts_stack_poll(&s, s.core.now);
+	while (memdev_take(peer, out, sizeof(out)) > 0)
+		;
+	struct socket_layer *sl = ts_stack_sockets(&s);
+	int fd = ts_socket(sl, AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in at = sin_of(0, 7), to = sin_of(HOST_IP, 40002);
+	assert_int_equal(ts_bind(sl, fd, &at), 0);
+	assert_int_equal(ts_sendto(sl, fd, "hello, tapstack", 15, 0, &to), 15);
+	assert_true(memdev_take(peer, out, sizeof(out)) > 0);
+	assert_int_equal(get_be16(out + ETH_HDR_LEN + IPV4_HDR_MIN + UDP_OFF_CSUM), 0x49b9);
+
+	static uint8_t data[3000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + 5);
+	assert_int_equal(ts_sendto(sl, fd, data, sizeof(data), 0, &to), 3000);
+	assert_true(memdev_take(peer, out, sizeof(out)) > 0);   /* the first fragment: the header */
+	uint8_t hdr[8] = { 0, 7, 0x9c, 0x42, 3008 >> 8, 3008 & 0xff, 0, 0 };
+	uint32_t sum = csum_add(csum_pseudo_ipv4(STACK_IP, HOST_IP, 17, 3008), hdr, 8);
+	assert_int_equal(get_be16(out + ETH_HDR_LEN + IPV4_HDR_MIN + UDP_OFF_CSUM),
+	                 csum_finish(csum_add(sum, data, sizeof(data))));
+	ts_stack_destroy(&s);
+	netdev_close(peer);
 }
 
 /* RFC 768 / RFC 1122 4.1.3.4: checksum 0 means none was computed: accepted. */
@@ -747,6 +795,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_checksum_vectors, setup, teardown),
+		cmocka_unit_test(test_checksum_offload),
 		cmocka_unit_test_setup_teardown(test_zero_checksum_accepted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_computed_zero_sent_as_ones, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_checksum_dropped, setup, teardown),
