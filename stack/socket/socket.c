@@ -139,6 +139,7 @@ int ts_socket(struct socket_layer *sl, int domain, int type, int protocol)
 	if (us) {
 		s->kind = TS_UDP;
 		s->udp = us;
+		udp_sock_set_owner(us, (uint32_t)fd);  /* the readiness token is the descriptor */
 	}
 	return fd;
 }

@@ -179,8 +179,7 @@ static void udp_queue(struct udp_layer *ul, struct udp_sock *us, struct pbuf *pb
 	us->rmem += udp_truesize(pb);
 	pbuf_queue_push(&us->rcvq, pb);
 	ul->cnt.InDatagrams++;
-	if (us->notify)
-		us->notify(us->notify_arg);
+	udp_wake(us);
 }
 
 /* A broadcast to every socket on the port (RFC 1122 4.1.3.6 is silent; Linux delivers to all). */
@@ -325,8 +324,7 @@ void udp_icmp_error(struct udp_layer *ul, const struct icmp_err *err)
 	}
 	found->err = e;
 	ul->cnt.IcmpReported++;
-	if (found->notify)
-		found->notify(found->notify_arg);
+	udp_wake(found);
 }
 
 size_t udp_counter_groups(const struct udp_layer *ul, struct counter_group *out, size_t max)

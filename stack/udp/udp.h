@@ -79,6 +79,10 @@ struct udp_layer {
 	struct udp_sock *ports[UDP_HASH_BUCKETS]; /* bound sockets by local port, newest first */
 	struct udp_sock *all;                     /* every socket, bound or not (destroy, ss) */
 	uint32_t nsocks;
+	/* Readiness upcall (udp_set_waker): called with a socket's owner token when its poll
+	 * state may have changed (a datagram queued, an error reported, a shutdown). */
+	void (*wake)(void *arg, uint32_t owner);
+	void *wake_arg;
 };
 
 /*
@@ -102,9 +106,7 @@ struct udp_sock {
 	uint32_t rmem;                /* receive queue memory: the sum of its buffers' sizes */
 	uint32_t drops;               /* datagrams this socket lost to a full queue */
 	struct pbuf_queue rcvq;       /* data at the UDP header; pb->user = source address */
-	/* Called when the socket may have become readable or in error (the readiness API). */
-	void (*notify)(void *arg);
-	void *notify_arg;
+	uint32_t owner;               /* the socket layer's token for the waker (0 = nobody) */
 };
 
 void udp_config_default(struct udp_config *cfg);
@@ -134,6 +136,14 @@ struct udp_sock_info {
 void udp_foreach_sock(const struct udp_layer *ul, void (*fn)(const struct udp_sock_info *, void *), void *arg);
 
 /* ---- socket-facing calls (udp_sock.c; used by stack/socket/ only) ---- */
+
+/*
+ * Readiness upcalls, as TCP's: the socket layer gives each socket an owner token (nonzero)
+ * and the layer one function it calls with that token whenever the socket's poll state may
+ * have changed. The call only records the token; it must not call back into UDP.
+ */
+void udp_set_waker(struct udp_layer *ul, void (*wake)(void *arg, uint32_t owner), void *arg);
+void udp_sock_set_owner(struct udp_sock *us, uint32_t owner);
 
 /* A new unbound socket with the default buffer sizes, or NULL (-ENOMEM). */
 struct udp_sock *udp_sock_open(struct udp_layer *ul);

@@ -16,6 +16,13 @@ int udp_port_take(struct udp_layer *ul, struct udp_sock *us, uint32_t laddr, uin
 /* Takes us out of the port table (no-op when not bound). */
 void udp_port_release(struct udp_layer *ul, struct udp_sock *us);
 
+/* The socket's poll state may have changed: tell the socket layer (udp_set_waker). */
+static inline void udp_wake(const struct udp_sock *us)
+{
+	if (us->ul->wake && us->owner)
+		us->ul->wake(us->ul->wake_arg, us->owner);
+}
+
 /* What a queued datagram costs its socket's SO_RCVBUF: the whole buffer (Linux's truesize). */
 static inline uint32_t udp_truesize(const struct pbuf *pb)
 {

@@ -27,6 +27,17 @@
 #include "wire/ipv4.h"
 #include "wire/udp.h"
 
+void udp_set_waker(struct udp_layer *ul, void (*wake)(void *arg, uint32_t owner), void *arg)
+{
+	ul->wake = wake;
+	ul->wake_arg = arg;
+}
+
+void udp_sock_set_owner(struct udp_sock *us, uint32_t owner)
+{
+	us->owner = owner;
+}
+
 struct udp_sock *udp_sock_open(struct udp_layer *ul)
 {
 	struct udp_sock *us = calloc(1, sizeof(*us));
@@ -237,8 +248,7 @@ int udp_shutdown(struct udp_sock *us, int how)
 		us->shut_rd = true;
 	if (how == SHUT_WR || how == SHUT_RDWR)
 		us->shut_wr = true;
-	if (us->notify)
-		us->notify(us->notify_arg);
+	udp_wake(us);
 	return 0;
 }
 

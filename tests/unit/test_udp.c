@@ -774,6 +774,47 @@ static void test_60000_bytes_fragmented_and_reassembled(void **state)
 	ts_stack_destroy(&sb);
 }
 
+static uint32_t woken[8], nwoken;
+
+static void record_wake(void *arg, uint32_t owner)
+{
+	(void)arg;
+	if (nwoken < 8)
+		woken[nwoken++] = owner;
+}
+
+/* The readiness upcall: a queued datagram, a reported error and a shutdown each wake the
+ * socket's owner (its descriptor); a dropped datagram wakes nobody. */
+static void test_waker(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t frame[256];
+	nwoken = 0;
+	udp_set_waker(&f->s.udp, record_wake, NULL);
+	int fd = udp_sock_on(f, 0, 9);
+	send_frame(f, frame, udp_frame(frame, HOST_IP, 5000, 9, "w", 1, true));
+	assert_int_equal(nwoken, 1);
+	assert_int_equal(woken[0], (uint32_t)fd);
+	size_t n = udp_frame(frame, HOST_IP, 5000, 9, "w", 1, true);
+	frame[ETH_HDR_LEN + IPV4_HDR_MIN + UDP_OFF_CSUM] ^= 1;   /* a bad checksum: dropped */
+	send_frame(f, frame, n);
+	assert_int_equal(f->s.udp.cnt.InCsumErrors, 1);
+	assert_int_equal(nwoken, 1);
+	int c = ts_socket(f->sl, AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in peer = sin_of(HOST_IP, 5000);
+	assert_int_equal(ts_connect(f->sl, c, &peer), 0);
+	while (next_out(f) > 0)
+		;
+	assert_int_equal(ts_send(f->sl, c, "x", 1, 0), 1);
+	assert_true(next_out(f) > 0);
+	send_frame(f, frame, icmp_unreach_frame(f, frame, HOST_IP, ICMP_UNREACH_PORT));
+	assert_int_equal(nwoken, 2);
+	assert_int_equal(woken[1], (uint32_t)c);
+	assert_int_equal(ts_shutdown(f->sl, c, SHUT_RD), 0);
+	assert_int_equal(nwoken, 3);
+	udp_set_waker(&f->s.udp, NULL, NULL);
+}
+
 /* Closing a socket with datagrams queued returns every buffer; the stack's destroy closes
  * the ones left open. */
 static void test_close_frees_queue(void **state)
@@ -812,6 +853,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_broadcast_delivered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_emsgsize, setup, teardown),
 		cmocka_unit_test(test_60000_bytes_fragmented_and_reassembled),
+		cmocka_unit_test_setup_teardown(test_waker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_frees_queue, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("udp", tests, NULL, NULL);
