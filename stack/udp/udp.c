@@ -13,7 +13,9 @@
  *
  * Queueing: the datagram stays in its packet buffer; a socket's queue is bounded by
  * SO_RCVBUF counted in buffer sizes (Linux's truesize), and admits a datagram while it holds
- * no more than that, so one datagram of any size always fits an empty queue. A small
+ * no more than that, so one datagram of any size always fits an empty queue; and all queues
+ * together hold at most mem_max (Linux's udp_mem), so sockets nobody reads cannot take
+ * every packet buffer from TCP and the rest. A small
  * datagram that arrived in a 64 KiB buffer (the device's GRO receive buffers) is copied into
  * a small one first, so a queue of small datagrams does not pin the few large buffers.
  *
@@ -41,6 +43,9 @@ void udp_config_default(struct udp_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->rmem_default = 212992;
 	cfg->wmem_default = 212992;
+	cfg->rmem_max = 212992;
+	cfg->wmem_max = 212992;
+	cfg->mem_max = 4u << 20;
 	cfg->port_lo = 32768;
 	cfg->port_hi = 60999;
 }
@@ -159,8 +164,13 @@ static int udp_match(const struct udp_sock *us, uint32_t src, uint16_t sport, ui
  */
 static void udp_queue(struct udp_layer *ul, struct udp_sock *us, struct pbuf *pb)
 {
-	if (us->rmem > us->rcvbuf) {
-		ul->cnt.RcvbufErrors++;
+	uint64_t *reason = NULL;
+	if (us->rmem > us->rcvbuf)
+		reason = &ul->cnt.RcvbufErrors;
+	else if (ul->rmem + udp_truesize(pb) > ul->cfg.mem_max)
+		reason = &ul->cnt.MemErrors;   /* Linux udp_mem: many queues must not empty the pool */
+	if (reason) {
+		(*reason)++;
 		ul->cnt.InErrors++;
 		us->drops++;
 		pbuf_free(pb);
@@ -177,6 +187,7 @@ static void udp_queue(struct udp_layer *ul, struct udp_sock *us, struct pbuf *pb
 		}
 	}
 	us->rmem += udp_truesize(pb);
+	ul->rmem += udp_truesize(pb);
 	pbuf_queue_push(&us->rcvq, pb);
 	ul->cnt.InDatagrams++;
 	udp_wake(us);

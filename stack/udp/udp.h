@@ -38,6 +38,8 @@ struct ipv4_rx;
 struct udp_config {
 	uint32_t rmem_default;        /* SO_RCVBUF of a new socket [net.core.rmem_default = 212992] */
 	uint32_t wmem_default;        /* SO_SNDBUF of a new socket [net.core.wmem_default = 212992] */
+	uint32_t rmem_max, wmem_max;  /* SO_RCVBUF/SO_SNDBUF clamp before doubling [net.core.rmem_max = 212992] */
+	uint32_t mem_max;             /* all UDP receive queues together, bytes [udp_mem, here 4 MiB] */
 	uint16_t port_lo, port_hi;    /* ephemeral range [ip_local_port_range = 32768 60999] */
 	bool csum_offload;            /* the device finishes checksums (PBUF_F_CSUM_PARTIAL; stack.c) */
 };
@@ -46,7 +48,7 @@ struct udp_config {
  * Counters like `netstat -s` Udp: (the RFC 4113 / Linux MIB names first), then the reason
  * each dropped datagram was dropped. As in Linux, InErrors is the sum of every datagram
  * refused as malformed or for lack of room (drop_truncated, drop_bad_length, InCsumErrors,
- * RcvbufErrors); NoPorts is a well-formed datagram nobody was bound to.
+ * RcvbufErrors, MemErrors); NoPorts is a well-formed datagram nobody was bound to.
  */
 #define UDP_COUNTERS(X)                                                                            \
 	X(InDatagrams)         /* datagrams queued to a socket */                                     \
@@ -54,6 +56,7 @@ struct udp_config {
 	X(InErrors)            /* datagrams dropped as malformed or for lack of room (see above) */   \
 	X(OutDatagrams)        /* datagrams handed to IP */                                            \
 	X(RcvbufErrors)        /* dropped: the socket's receive queue held SO_RCVBUF already */       \
+	X(MemErrors)           /* dropped: all UDP queues together held mem_max (Linux udp_mem) */    \
 	X(SndbufErrors)        /* sends failed for lack of a packet buffer (-ENOBUFS) */              \
 	X(InCsumErrors)        /* dropped: the checksum did not verify */                             \
 	X(IgnoredMulti)        /* broadcasts nobody was bound to: dropped without an answer */        \
@@ -79,6 +82,7 @@ struct udp_layer {
 	struct udp_sock *ports[UDP_HASH_BUCKETS]; /* bound sockets by local port, newest first */
 	struct udp_sock *all;                     /* every socket, bound or not (destroy, ss) */
 	uint32_t nsocks;
+	uint64_t rmem;                            /* the sum of every socket's rmem (mem_max bounds it) */
 	/* Readiness upcall (udp_set_waker): called with a socket's owner token when its poll
 	 * state may have changed (a datagram queued, an error reported, a shutdown). */
 	void (*wake)(void *arg, uint32_t owner);

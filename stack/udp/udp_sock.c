@@ -58,6 +58,7 @@ void udp_sock_close(struct udp_sock *us)
 {
 	struct udp_layer *ul = us->ul;
 	udp_port_release(ul, us);
+	ul->rmem -= us->rmem;
 	pbuf_queue_purge(&us->rcvq);
 	if (us->prev)
 		us->prev->next = us->next;
@@ -234,6 +235,7 @@ long udp_recvv(struct udp_sock *us, const struct iovec *iov, int iovcnt, bool pe
 	if (!peek) {
 		pbuf_queue_pop(&us->rcvq);
 		us->rmem -= udp_truesize(pb);
+		us->ul->rmem -= udp_truesize(pb);
 		pbuf_free(pb);
 	}
 	return (long)off;

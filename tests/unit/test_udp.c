@@ -7,7 +7,8 @@
  *     (offload); a zero checksum means "none";
  *   - malformed input: a bad checksum, a length field beyond or below the datagram, and the
  *     datagram cut at every byte - each dropped through its own counter, nothing leaked;
- *   - a queue bounded by SO_RCVBUF that drops and counts (RcvbufErrors);
+ *   - a queue bounded by SO_RCVBUF that drops and counts (RcvbufErrors), and all queues
+ *     together bounded like Linux's udp_mem (MemErrors);
  *   - port unreachable for a port nobody holds, rate-limited per destination;
  *   - ICMP errors reaching the socket: ECONNREFUSED on a connected socket, once;
  *   - the socket calls with Linux's errors (bind, ephemeral ports, connect and AF_UNSPEC,
@@ -367,6 +368,32 @@ static void test_queue_overflow(void **state)
 	assert_int_equal(f->s.core.pool.cls[1].in_use, 0);
 }
 
+/* All queues together hold at most mem_max (Linux's udp_mem): past it datagrams are dropped
+ * as MemErrors even though each socket has room; reading or closing gives the room back. */
+static void test_udp_mem_bound(void **state)
+{
+	struct fixture *f = *state;
+	f->s.udp.cfg.mem_max = 8192;
+	int a = udp_sock_on(f, 0, 9), b = udp_sock_on(f, 0, 10);
+	uint8_t frame[128];
+	for (int i = 0; i < 4; i++) {
+		send_frame(f, frame, udp_frame(frame, HOST_IP, 5000, 9, "a", 1, true));
+		send_frame(f, frame, udp_frame(frame, HOST_IP, 5000, 10, "b", 1, true));
+	}
+	uint64_t queued = f->s.udp.cnt.InDatagrams;
+	assert_int_equal(queued + f->s.udp.cnt.MemErrors, 8);
+	assert_true(f->s.udp.cnt.MemErrors >= 4);
+	assert_int_equal(f->s.udp.cnt.RcvbufErrors, 0);
+	assert_true(f->s.udp.rmem <= 8192);
+	char buf[8];
+	assert_int_equal(ts_recv(f->sl, a, buf, sizeof(buf), 0), 1);
+	send_frame(f, frame, udp_frame(frame, HOST_IP, 5000, 10, "b", 1, true));
+	assert_int_equal(f->s.udp.cnt.InDatagrams, queued + 1);
+	assert_int_equal(ts_close(f->sl, a), 0);
+	assert_int_equal(ts_close(f->sl, b), 0);
+	assert_int_equal(f->s.udp.rmem, 0);
+}
+
 /* ---- port unreachable ---- */
 
 /* RFC 1122 4.1.3.1: a port nobody holds gets port unreachable quoting the datagram; Linux's
@@ -550,6 +577,12 @@ static void test_socket_calls(void **state)
 	assert_int_equal(ts_setsockopt(sl, b, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
 	assert_int_equal(ts_bind(sl, b, &sa), 0);
 	assert_int_equal(ts_close(sl, b), 0);
+	/* SO_RCVBUF is clamped to rmem_max (212992), then doubled (Linux). */
+	int huge = 1 << 30;
+	assert_int_equal(ts_setsockopt(sl, a, SOL_SOCKET, SO_RCVBUF, &huge, sizeof(huge)), 0);
+	vl = sizeof(v);
+	assert_int_equal(ts_getsockopt(sl, a, SOL_SOCKET, SO_RCVBUF, &v, &vl), 0);
+	assert_int_equal(v, 425984);
 	/* A TCP socket on the same port number is another port space. */
 	int t = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(ts_bind(sl, t, &sa), 0);
@@ -843,6 +876,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation_at_every_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_mem_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_unreachable_rate_limited_per_destination, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_unreachable_global_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_econnrefused_on_connected_socket, setup, teardown),
