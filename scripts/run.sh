@@ -54,7 +54,7 @@ fi
 
 CTL=/tmp/tapstack-$TAP${NETNS:+-$NETNS}.sock
 "${X[@]}" "$TAPSTACK" --tap "$TAP" --addr 10.0.0.2/24 --ctl "$CTL" \
-	--http 80 --echo 7 --discard 9 --stall 8080 ${TRACE:+--trace} &
+	--http 80 --echo 7 --discard 9 --stall 8080 --udp-echo 7 --udp-discard 9 ${TRACE:+--trace} &
 pid=$!
 sleep 0.5
 cat <<TXT
@@ -66,6 +66,8 @@ Try, from another shell:
   ${HINT}curl http://10.0.0.2/bytes/1000 | head -c 100
   ${HINT}curl http://10.0.0.2:81/            # Connection refused: the stack's RST-ACK
   echo hello | ${HINT}nc -N 10.0.0.2 7        # echo
+  echo hello | ${HINT}nc -u -w 1 10.0.0.2 7   # UDP echo
+  echo knock | ${HINT}socat - UDP:10.0.0.2:99 # Connection refused: ICMP port unreachable
   $TAPSTACK ss --ctl $CTL
   $TAPSTACK stats --ctl $CTL
 Ctrl-C stops it (TRACE=1 make run ... prints every frame).
