@@ -26,8 +26,8 @@ since() { tail -n +"$(($1 + 1))" "$STACK_LOG" | grep -v -e 'ethertype 0x86dd' -e
 mark() { wc -l <"$STACK_LOG"; }
 
 net_setup demo
-say "tapstack on $TAP in namespace $NS: kernel side $HOST_IP/24, stack $STACK_IP"
-echo "\$ tapstack --tap $TAP --addr $STACK_IP/24 --trace --http 80 --echo 7 --discard 9 --udp-echo 7 --stall 8080"
+say "tapstack on $TAP in namespace $NS: kernel side $HOST_IP/$STACK_PLEN, stack $STACK_IP"
+echo "\$ tapstack --tap $TAP --addr $STACK_IP/$STACK_PLEN --trace --http 80 --echo 7 --discard 9 --udp-echo 7 --stall 8080"
 stack_start --trace --pcap "$WORK/demo.pcap" --http 80 --echo 7 --discard 9 --udp-echo 7 --stall 8080 || exit 1
 sed -n '1,/listening on port 8080/p' "$STACK_LOG"
 
@@ -80,10 +80,12 @@ if [ -n "$synack" ] && [ -n "$acc" ] && [[ "$synack" < "$acc" ]]; then
 fi
 
 say "6. tapstack ss and tapstack stats (through the control socket)"
-echo "\$ tapstack ss"
-"$TAPSTACK" ss --ctl "$CTL"
-echo "\$ tapstack stats   (a few of its counters)"
-"$TAPSTACK" stats --ctl "$CTL" | grep -E ' (PassiveOpens|OutRsts|InSegs|OutSegs|in_echo_requests|out_echo_replies|InDatagrams|NoPorts|OutDatagrams|out_dest_unreachs):' || true
+echo "\$ tapstack ss -ta"
+"$TAPSTACK" ss -ta --ctl "$CTL"
+echo "\$ tapstack ss -ua"
+"$TAPSTACK" ss -ua --ctl "$CTL"
+echo "\$ tapstack stats   (a few of its non-zero counters)"
+"$TAPSTACK" stats --ctl "$CTL" | grep -E '\.(PassiveOpens|OutRsts|InSegs|OutSegs|in_echo_requests|out_echo_replies|InDatagrams|NoPorts|OutDatagrams|out_dest_unreachs) ' || true
 
 say "7. SIGTERM: tapstack stops cleanly and prints its counters"
 stack_stop

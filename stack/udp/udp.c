@@ -352,7 +352,7 @@ void udp_foreach_sock(const struct udp_layer *ul, void (*fn)(const struct udp_so
 		if (!us->bound)
 			continue;                       /* ss lists only sockets with a port */
 		struct udp_sock_info si = { us->rport ? "ESTAB" : "UNCONN", us->laddr, us->raddr, us->lport, us->rport,
-			                    us->rmem, 0 };
+			                    us->rmem, 0, (uintptr_t)us };
 		fn(&si, arg);
 	}
 }

@@ -136,6 +136,7 @@ struct udp_sock_info {
 	uint32_t laddr, raddr;   /* host order */
 	uint16_t lport, rport;
 	uint32_t recv_q, send_q; /* receive queue memory, as ss shows it; nothing waits to be sent */
+	uintptr_t id;            /* the socket's identity (ss -e's sk:) */
 };
 void udp_foreach_sock(const struct udp_layer *ul, void (*fn)(const struct udp_sock_info *, void *), void *arg);
 

@@ -42,17 +42,20 @@ check "a connected socket to port 99 gets ECONNREFUSED ($out)" grep -Eq 'refused
 
 nsx timeout 10 socat -T 1 -u - "UDP:$STACK_IP:9" <<<"thrown away"
 
-ss=$("$TAPSTACK" ss --ctl "$CTL")
-check "ss: udp UNCONN 0.0.0.0:7" grep -Eq '^udp +UNCONN +[0-9]+ +0 +0\.0\.0\.0:7 +0\.0\.0\.0:\*' <<<"$ss"
-check "ss: udp UNCONN 0.0.0.0:9" grep -Eq '^udp +UNCONN +[0-9]+ +0 +0\.0\.0\.0:9 ' <<<"$ss"
-check "ss: tcp LISTEN 0.0.0.0:7 beside them" grep -Eq '^tcp +LISTEN +0 +[0-9]+ +0\.0\.0\.0:7 ' <<<"$ss"
+ss=$("$TAPSTACK" ss -tua --ctl "$CTL")
+check "ss -tua: a Netid column" grep -Eq '^Netid +State +Recv-Q +Send-Q +Local Address:Port +Peer Address:Port' <<<"$ss"
+check "ss -tua: udp UNCONN 0.0.0.0:7" grep -Eq '^udp +UNCONN +[0-9]+ +0 +0\.0\.0\.0:7 +0\.0\.0\.0:\*' <<<"$ss"
+check "ss -tua: udp UNCONN 0.0.0.0:9" grep -Eq '^udp +UNCONN +[0-9]+ +0 +0\.0\.0\.0:9 ' <<<"$ss"
+check "ss -tua: tcp LISTEN 0.0.0.0:7 beside them" grep -Eq '^tcp +LISTEN +0 +[0-9]+ +0\.0\.0\.0:7 ' <<<"$ss"
+ss=$("$TAPSTACK" ss -u --ctl "$CTL")
+check "ss -u: unconnected UDP sockets hidden, as ss does" bash -c "grep -q '^State' <<<\"\$1\" && ! grep -q UNCONN <<<\"\$1\"" _ "$ss"
 
-stats=$("$TAPSTACK" stats --ctl "$CTL")
-for name in InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors; do
-	grep -Eq "^    $name: [0-9]+$" <<<"$stats" || fail "stats: udp $name missing"
+stats=$("$TAPSTACK" stats -z --ctl "$CTL")
+for name in InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors; do
+	grep -Eq "^udp\.$name +[0-9]+$" <<<"$stats" || fail "stats -z: udp.$name missing"
 done
-check "stats: NoPorts counted the datagrams to 99" grep -Eq '^    NoPorts: [1-9]' <<<"$stats"
-check "stats: InDatagrams counted at least 10,000" grep -Eq '^    InDatagrams: [0-9]{5,}' <<<"$stats"
+check "stats: NoPorts counted the datagrams to 99" [ "$(stack_stat NoPorts)" -ge 1 ]
+check "stats: InDatagrams counted at least 10,000" [ "$(stack_stat InDatagrams)" -ge 10000 ]
 
 stack_stop
 check "tapstack exits cleanly on SIGTERM" [ "$STACK_STATUS" = 0 ]
@@ -64,8 +67,8 @@ stack_start --trace --udp-echo 7 || { fail "tapstack starts with --trace"; net_s
 echo hi | nsx timeout 5 nc -u -w 1 "$STACK_IP" 7 >/dev/null
 echo hi | nsx timeout 5 nc -u -w 1 "$STACK_IP" 99 >/dev/null
 stack_stop
-check "--trace: the datagram in" grep -Eq 'in +IP 10\.0\.0\.1\.[0-9]+ > 10\.0\.0\.2\.7: UDP, length 3$' "$STACK_LOG"
-check "--trace: the echo out" grep -Eq 'out IP 10\.0\.0\.2\.7 > 10\.0\.0\.1\.[0-9]+: UDP, length 3$' "$STACK_LOG"
+check "--trace: the datagram in" grep -Eq "in +IP $HOST_IP\.[0-9]+ > $STACK_IP\.7: UDP, length 3\$" "$STACK_LOG"
+check "--trace: the echo out" grep -Eq "out IP $STACK_IP\.7 > $HOST_IP\.[0-9]+: UDP, length 3\$" "$STACK_LOG"
 check "--trace: port unreachable out" \
-	grep -Eq 'out IP 10\.0\.0\.2 > 10\.0\.0\.1: ICMP 10\.0\.0\.2 udp port 99 unreachable, length 39' "$STACK_LOG"
+	grep -Eq "out IP $STACK_IP > $HOST_IP: ICMP $STACK_IP udp port 99 unreachable, length 39" "$STACK_LOG"
 net_summary
