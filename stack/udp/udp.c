@@ -193,7 +193,11 @@ static void udp_queue(struct udp_layer *ul, struct udp_sock *us, struct pbuf *pb
 	udp_wake(us);
 }
 
-/* A broadcast to every socket on the port (RFC 1122 4.1.3.6 is silent; Linux delivers to all). */
+/*
+ * A broadcast to every socket on the port (RFC 1122 is silent; Linux delivers to all): a copy
+ * each, the last one gets pb itself. True when pb was taken; false when no socket matched and
+ * pb is still the caller's.
+ */
 static bool udp_deliver_broadcast(struct udp_layer *ul, struct pbuf *pb, const struct ipv4_rx *rx, uint16_t sport,
                                   uint16_t dport)
 {
