@@ -57,6 +57,10 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->wmem_max = 4194304;
 	cfg->timestamps = true;
 	cfg->sack = true;
+	cfg->dsack = true;
+	cfg->recovery = TCP_RECOVERY_RACK;
+	cfg->tlp = true;
+	cfg->frto = 2;
 	cfg->window_scaling = true;
 	cfg->abort_on_overflow = false;
 	cfg->syncookies = true;
@@ -382,6 +386,7 @@ void tcp_conn_free(struct tcp_conn *c)
 	if (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)
 		tl->ctr.CurrEstab--;
 	tcp_ring_free(&c->sndq);
+	tcp_sb_free(&c->sb);
 	tcp_ring_free(&c->rcvq);
 	pbuf_queue_purge(&c->ooo);
 	c->ooo_truesize = 0;
@@ -756,7 +761,15 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	memset(ti, 0, sizeof(*ti));
 	ti->tcpi_state = tcp_linux_state[c->state];
 	/* Linux ca_state: 0 Open, 1 Disorder, 3 Recovery, 4 Loss. */
-	ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
+	if (tcp_rec_on(c)) {
+		/* The scoreboard's state and marks, in Linux's units (segments). */
+		ti->tcpi_ca_state = c->rec.ca_state;
+		ti->tcpi_sacked = (c->sb.sacked + mss - 1) / mss;
+		ti->tcpi_lost = (c->sb.lost + mss - 1) / mss;
+		ti->tcpi_retrans = (c->sb.retrans + mss - 1) / mss;
+	} else {
+		ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
+	}
 	ti->tcpi_retransmits = c->retries;
 	ti->tcpi_probes = c->probes_out ? c->probes_out : (c->flags & TCP_F_PERSIST) ? c->backoff : c->ka_probes;
 	ti->tcpi_backoff = c->backoff;

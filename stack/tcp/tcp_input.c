@@ -163,6 +163,7 @@ static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 	if (c->tl->core->now - c->ts_recent_stamp > (usec_t)TCP_PAWS_24DAYS_S * USEC_PER_SEC)
 		return TCP_IN_CONT;
 	c->tl->ctr.drop_paws++;
+	tcp_dsack_set(c, seg->seq, seg->seq + seg->dlen); /* Linux tcp_send_dupack */
 	tcp_ack_unacceptable(c, seg);
 	return TCP_IN_STOP;
 }
@@ -189,8 +190,11 @@ static int tcp_step_seq(struct tcp_conn *c, struct tcp_seg *seg)
 		ok = true;
 	if (ok)
 		return TCP_IN_CONT;
-	if (!(seg->flags & TCP_FLAG_RST))
+	if (!(seg->flags & TCP_FLAG_RST)) {
+		/* RFC 2883 4: old data again is reported in a D-SACK block. */
+		tcp_dsack_set(c, seg->seq, seg->seq + seg->dlen);
 		tcp_ack_unacceptable(c, seg); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+	}
 	c->tl->ctr.drop_out_of_window++;
 	return TCP_IN_STOP;
 }
@@ -319,6 +323,8 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		return TCP_IN_STOP;
 	}
 	uint32_t wnd = seg->wnd << c->snd_wscale;
+	uint32_t prior_una = c->snd.una;
+	bool rec = tcp_rec_on(c);
 	if (seq_gt(ack, c->snd.una)) {
 		uint32_t acked = ack - c->snd.una;
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
@@ -337,7 +343,9 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		}
 		c->retries = 0;
 		c->backoff = 0;
-		if (c->flags & TCP_F_IN_RECOVERY) {
+		if (rec) {
+			/* The scoreboard's recovery decides below, once SND.UNA has moved. */
+		} else if (c->flags & TCP_F_IN_RECOVERY) {
 			if (seq_geq(ack, c->recover)) {
 				/* RFC 6582 3.2 step 3: full ACK, deflate. */
 				uint32_t flight = c->snd.max - ack;
@@ -364,12 +372,15 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		c->snd.una = ack;
 		if (seq_lt(c->snd.nxt, c->snd.una))
 			c->snd.nxt = c->snd.una;
-		/* RFC 6298 5.2/5.3: stop the timer when all is acked, else restart it. */
-		if (c->snd.una == c->snd.max)
-			timer_cancel(&tl->core->timers, &c->rtx_timer);
-		else
-			tcp_rearm_rtx(c);
-	} else if (ack == c->snd.una && seg->dlen == 0 && !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) &&
+		/* RFC 6298 5.2/5.3: stop the timer when all is acked, else restart it (with
+		 * the scoreboard, tcp_rec_ack chooses between RTO, probe and reorder timer). */
+		if (!rec) {
+			if (c->snd.una == c->snd.max)
+				timer_cancel(&tl->core->timers, &c->rtx_timer);
+			else
+				tcp_rearm_rtx(c);
+		}
+	} else if (!rec && ack == c->snd.una && seg->dlen == 0 && !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) &&
 	           wnd == c->snd.wnd && c->snd.max != c->snd.una) {
 		/* RFC 5681 2: a duplicate ACK. */
 		c->dupacks++;
@@ -379,6 +390,14 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			tcp_enter_recovery(c);
 		else if (c->dupacks > 3 && (c->flags & TCP_F_IN_RECOVERY))
 			c->cwnd += c->mss; /* RFC 5681 3.2 step 4: inflate */
+	}
+	if (rec && c->state >= TCPS_ESTABLISHED) {
+		/* SACK, RACK-TLP, PRR and undo (tcp_recovery.c); cwnd grows only outside a
+		 * reduction (Linux tcp_may_raise_cwnd). */
+		if (tcp_rec_ack(c, seg, prior_una) && seq_gt(ack, prior_una))
+			tcp_cc_on_ack(c, ack - prior_una);
+		if (seq_gt(ack, prior_una))
+			tcp_sndbuf_expand(c);
 	}
 	/* Send window update (3.10.7.4 fifth, ESTABLISHED). */
 	if (seq_lt(c->snd.wl1, seg->seq) || (c->snd.wl1 == seg->seq && seq_leq(c->snd.wl2, ack))) {
@@ -509,10 +528,11 @@ static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq
 		prev = *pp;
 		pp = &(*pp)->next;
 	}
-	if (*pp && (*pp)->user == seq && (*pp)->len >= len)
-		return; /* a duplicate of what we hold */
-	if (prev && seq_geq(prev->user + prev->len, seq + len))
-		return; /* covered by the previous segment */
+	if ((*pp && (*pp)->user == seq && (*pp)->len >= len) || (prev && seq_geq(prev->user + prev->len, seq + len))) {
+		/* A duplicate of what we hold: reported in a D-SACK block (RFC 2883 4.2). */
+		tcp_dsack_set(c, seq, seq + len);
+		return;
+	}
 	pb->next = *pp;
 	*pp = pb;
 	if (!pb->next)
@@ -547,6 +567,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	/* Trim what we already have. */
 	if (seq_lt(seq, c->rcv.nxt)) {
 		uint32_t skip = c->rcv.nxt - seq;
+		tcp_dsack_set(c, seq, skip >= dlen ? seq + dlen : c->rcv.nxt); /* RFC 2883 4.1.x */
 		if (skip >= dlen) {
 			c->flags |= TCP_F_ACK_NOW; /* a pure retransmission: tell the peer again */
 			return fin && seq + dlen == c->rcv.nxt;
