@@ -454,7 +454,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	bool has_dsack = false;
 	uint32_t nblk = 0, sacked_new = 0;
 	if (o->sack_count) {
-		nblk = tcp_sb_check_blocks(c, o, ack, blk, &d, &has_dsack);
+		nblk = tcp_sb_check_blocks(c, o, seg->ack, blk, &d, &has_dsack);
 		sacked_new = tcp_sb_tag(c, blk, nblk, tcp_rack_delivered);
 		delivered += sacked_new;
 		if (has_dsack)

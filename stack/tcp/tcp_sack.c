@@ -221,8 +221,9 @@ uint32_t tcp_sb_pipe(const struct tcp_conn *c)
  *     reaching further back than the largest window          SackDiscardOld
  *   - a block that repeats bytes of an earlier block          SackOverlap (counted; marking
  *     is idempotent, so the overlap changes nothing)
- * The first block is a D-SACK (RFC 2883 4) when it lies below the cumulative ACK or
- * inside the second block; *dsack then receives it and it is not used for marking.
+ * The first block is a D-SACK (RFC 2883 4) when it starts below the ACK's own cumulative
+ * ACK (`ack`: an old, reordered ACK carries blocks below SND.UNA that are plain SACKs) or
+ * lies inside the second block; *dsack then receives it and it is not used for marking.
  * The wire parser already keeps at most TCP_SACK_MAX_BLOCKS (an option cannot hold more).
  */
 uint32_t tcp_sb_check_blocks(struct tcp_conn *c, const struct tcp_opts *o, uint32_t ack,
@@ -243,7 +244,7 @@ uint32_t tcp_sb_check_blocks(struct tcp_conn *c, const struct tcp_opts *o, uint3
 			continue;
 		}
 		if (i == 0) {
-			bool below = seq_leq(b.end, ack) || seq_lt(b.start, ack);
+			bool below = seq_lt(b.start, ack);
 			bool inside = o->sack_count > 1 && seq_geq(b.start, o->sack[1].start) &&
 			              seq_leq(b.end, o->sack[1].end);
 			if (below || inside) {
