@@ -448,18 +448,20 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	rv->ack_flags = 0;
 	rv->frto_new = false;
 	rv->ack_ecr = o->has_ts ? o->ts_ecr : 0;
-	uint32_t delivered = tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
 
+	/* SACK blocks first, while the records they name are still on the board (Linux
+	 * tags before it cleans the retransmission queue), then the cumulative ACK. */
 	struct tcp_sack_block blk[TCP_SACK_MAX_BLOCKS], d;
 	bool has_dsack = false;
-	uint32_t nblk = 0, sacked_new = 0;
+	uint32_t nblk = 0, sacked_new = 0, delivered = 0;
 	if (o->sack_count) {
 		nblk = tcp_sb_check_blocks(c, o, seg->ack, blk, &d, &has_dsack);
 		sacked_new = tcp_sb_tag(c, blk, nblk, tcp_rack_delivered);
-		delivered += sacked_new;
+		delivered = sacked_new;
 		if (has_dsack)
 			tcp_rec_dsack(c, &d, prior_una);
 	}
+	delivered += tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
 	tcp_tlp_ack(c, ack, una_advanced, sacked_new != 0);
 
 	/* Loss detection: RACK (tcp_recovery = 1, Linux's default) or RFC 6675's IsLost. */
