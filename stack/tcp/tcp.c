@@ -767,6 +767,7 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 		ti->tcpi_sacked = (c->sb.sacked + mss - 1) / mss;
 		ti->tcpi_lost = (c->sb.lost + mss - 1) / mss;
 		ti->tcpi_retrans = (c->sb.retrans + mss - 1) / mss;
+		ti->tcpi_reordering = c->rec.reordering ? c->rec.reordering : TCP_REORDERING_INIT;
 	} else {
 		ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
 	}
@@ -789,7 +790,8 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	ti->tcpi_snd_ssthresh = c->ssthresh == UINT32_MAX ? 0x7fffffff : c->ssthresh / mss;
 	ti->tcpi_snd_cwnd = c->cwnd / mss;
 	ti->tcpi_advmss = c->adv_mss;
-	ti->tcpi_reordering = 3;
+	if (!tcp_rec_on(c))
+		ti->tcpi_reordering = TCP_REORDERING_INIT;
 	ti->tcpi_rcv_space = c->rcv.wnd;
 	ti->tcpi_total_retrans = c->retries;
 }

@@ -158,6 +158,8 @@ struct tcp_txseg {
  * ring that grows by doubling (never per packet) up to TCP_SB_MAX_SEGS, and the bytes
  * that carry each mark, so that pipe is O(1). Used only when SACK was negotiated.
  */
+#define TCP_REORDERING_INIT 3u      /* Linux tcp_reordering: DupThresh */
+#define TCP_REORDERING_MAX 300u     /* Linux tcp_max_reordering */
 #define TCP_SB_MIN_SEGS 64u
 #define TCP_SB_MAX_SEGS 16384u      /* segments in flight at most; tcp_output waits beyond */
 struct tcp_sb {
@@ -183,6 +185,7 @@ struct tcp_recov {
 	uint32_t fack;              /* highest sequence delivered (ACKed or SACKed) */
 	bool fack_valid;
 	bool reord_seen;            /* a segment was delivered below a later one (6.2 step 3) */
+	uint32_t reordering;        /* how far, in segments (Linux tp->reordering; 0 means 3) */
 	uint8_t reo_wnd_steps;      /* the reordering window in min_rtt/4 units (6.2 step 4) */
 	uint32_t dsack_round;       /* SND.MAX when reo_wnd_steps last grew from a D-SACK */
 	bool dsack_round_valid;

@@ -64,6 +64,18 @@ static uint32_t tcp_ts_at(const struct tcp_conn *c, usec_t t)
 	return (uint32_t)(t / USEC_PER_MS) + c->ts_offset;
 }
 
+/* Linux tcp_check_sack_reordering: a segment sent once was delivered `metric` bytes below
+ * the highest delivered sequence; the path reorders that far (in segments, at most 300). */
+static void tcp_rec_reordered(struct tcp_conn *c, uint32_t metric)
+{
+	struct tcp_recov *rv = &c->rec;
+	uint32_t cur = rv->reordering ? rv->reordering : TCP_REORDERING_INIT;
+	uint32_t segs = (metric + c->mss - 1) / c->mss;
+	if (metric > cur * c->mss)
+		rv->reordering = segs < TCP_REORDERING_MAX ? segs : TCP_REORDERING_MAX;
+	rv->reord_seen = true;
+}
+
 /*
  * 6.2 step 2 and 3: a record was delivered (cumulatively ACKed or SACKed): the most
  * recently sent delivered segment becomes RACK's reference, and a delivery below the
@@ -86,7 +98,7 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		if (!rv->min_rtt_us || rtt < rv->min_rtt_us)
 			rv->min_rtt_us = rtt;
 		if (rv->fack_valid && seq_lt(r->end, rv->fack))
-			rv->reord_seen = true;
+			tcp_rec_reordered(c, rv->fack - r->seq);
 	}
 	if (!rv->fack_valid || seq_gt(r->end, rv->fack)) {
 		rv->fack = r->end;
@@ -502,7 +514,7 @@ static bool tcp_tlp_wanted(const struct tcp_conn *c)
 	const struct tcp_recov *rv = &c->rec;
 	return (c->tl->cfg.recovery & TCP_RECOVERY_RACK) && c->tl->cfg.tlp && c->sb.n &&
 	       (rv->ca_state == TCP_REC_OPEN || rv->ca_state == TCP_REC_CWR) && !rv->tlp_high_seq &&
-	       c->srtt_us && c->state == TCPS_ESTABLISHED;
+	       c->srtt_us && c->state >= TCPS_ESTABLISHED;
 }
 
 /*
@@ -524,7 +536,8 @@ void tcp_rec_arm_timer(struct tcp_conn *c)
 	if (rv->reo_timeout_us) {
 		tcp_rearm_rtx(c);
 		c->flags |= TCP_F_REO;
-		tcp_timer_arm(tl, &c->rtx_timer, now + rv->reo_timeout_us);
+		/* Linux adds TCP_TIMEOUT_MIN (2 ms) so the timer does not fire early. */
+		tcp_timer_arm(tl, &c->rtx_timer, now + rv->reo_timeout_us + 2 * USEC_PER_MS);
 		return;
 	}
 	if (!tcp_tlp_wanted(c)) {
