@@ -11,7 +11,9 @@
  *                         ACKed. accept() only ever hands out established connections.
  *   queues full        -> Linux's default: the SYN (or final ACK) is dropped and counted in
  *                         ListenOverflows and ListenDrops, so the client retries and, in the
- *                         end, times out; with cfg.abort_on_overflow the final ACK gets a RST.
+ *                         end, times out. A final ACK (or a valid cookie ACK) that meets a
+ *                         full accept queue is dropped the same way; only with
+ *                         cfg.abort_on_overflow does it get a RST (tcp_listen_overflow).
  *                         A full SYN queue answers with a SYN cookie (RFC 4987, as Linux's
  *                         tcp_syncookies = 1) or, with cookies off, drops the SYN
  *                         (drop_syn_queue_full).
@@ -212,84 +214,24 @@ void tcp_listener_close(struct tcp_listener *l)
 	free(l);
 }
 
-/*
- * SYN cookies (RFC 4987 3.6, after Bernstein): when the SYN queue is full, the SYN-ACK's ISN
- * carries the state instead of a tcp_req, and the final ACK rebuilds it.
- *
- *   ISN = count(2 bits) << 30 | mss_index(2 bits) << 28 | F(key, 4-tuple, SEG.SEQ, count) (28 bits)
- *
- * count is a 64-second clock: a cookie is honoured for up to two periods. Only the MSS
- * survives (from a table as Linux's msstab); window scale, SACK and timestamps are not
- * offered in a cookie SYN-ACK, so the connection goes on without them.
- */
-static const uint16_t tcp_cookie_mss[4] = { 536, 1300, 1440, 1460 };
-#define TCP_COOKIE_PERIOD_S 64u
-
-static uint32_t tcp_cookie_hash(const struct tcp_layer *tl, const struct tcp_seg *seg, uint32_t irs, uint32_t count)
-{
-	uint32_t m[5] = { seg->src, seg->dst, (uint32_t)seg->h.sport << 16 | seg->h.dport, irs, count };
-	return (uint32_t)siphash24(tl->cookie_key, m, sizeof(m)) & 0x0fffffffu;
-}
-
-static uint32_t tcp_cookie_count(const struct tcp_layer *tl)
-{
-	return (uint32_t)(tl->core->now / (TCP_COOKIE_PERIOD_S * USEC_PER_SEC));
-}
-
-/* Answers a SYN with a cookie SYN-ACK. Does not take seg->pb: the caller frees it. */
-static void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg)
-{
-	struct tcp_layer *tl = l->tl;
-	struct tcp_req r;
-	uint16_t peer = seg->h.opts.has_mss ? seg->h.opts.mss : TCP_MSS_DEFAULT;
-	uint32_t idx = 0;
-	for (uint32_t i = 0; i < 4; i++)
-		if (tcp_cookie_mss[i] <= peer)
-			idx = i;
-	uint32_t count = tcp_cookie_count(tl);
-	memset(&r, 0, sizeof(r));
-	r.hn.laddr = seg->dst;
-	r.hn.lport = seg->h.dport;
-	r.hn.raddr = seg->src;
-	r.hn.rport = seg->h.sport;
-	r.lis = l;
-	r.irs = seg->seq;
-	r.iss = (count & 3u) << 30 | idx << 28 | tcp_cookie_hash(tl, seg, seg->seq, count);
-	r.cookie = true;
-	tl->ctr.SyncookiesSent++;
-	tcp_send_synack(&r);
-}
-
-/* The final ACK of a cookie handshake: 1 when the cookie is good (r filled in), else 0.
- * Does not take seg->pb: the caller still owns it. */
-static int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct tcp_req *r)
-{
-	struct tcp_layer *tl = l->tl;
-	uint32_t cookie = seg->ack - 1, irs = seg->seq - 1;
-	uint32_t now = tcp_cookie_count(tl);
-	for (uint32_t back = 0; back < 2; back++) {
-		uint32_t count = now - back;
-		if ((count & 3u) != cookie >> 30)
-			continue;
-		if (tcp_cookie_hash(tl, seg, irs, count) != (cookie & 0x0fffffffu))
-			continue;
-		memset(r, 0, sizeof(*r));
-		r->hn.laddr = seg->dst;
-		r->hn.lport = seg->h.dport;
-		r->hn.raddr = seg->src;
-		r->hn.rport = seg->h.sport;
-		r->lis = l;
-		r->irs = irs;
-		r->iss = cookie;
-		r->peer_mss = tcp_cookie_mss[(cookie >> 28) & 3u];
-		r->retrans = 1; /* no RTT sample: we do not know when the SYN-ACK went */
-		r->cookie = true;
-		return 1;
-	}
-	return 0;
-}
-
 static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg);
+
+/*
+ * A handshake completes (a final ACK, or an ACK with a valid SYN cookie) while the accept
+ * queue is full. Linux's default (tcp_abort_on_overflow = 0) drops the ACK, counted in
+ * ListenOverflows and ListenDrops: the client believes it is connected, and its next
+ * segment (data, or its ACK of our retransmitted SYN-ACK) completes the handshake once
+ * accept() has made room. Only with cfg.abort_on_overflow is it told, with a RST
+ * (<SEQ=SEG.ACK>). Returns the drop counter for the caller's drop exit; seg stays the
+ * caller's.
+ */
+static uint64_t *tcp_listen_overflow(struct tcp_layer *tl, const struct tcp_seg *seg)
+{
+	tl->ctr.ListenOverflows++;
+	if (tl->cfg.abort_on_overflow)
+		tcp_send_rst_for(tl, seg);
+	return &tl->ctr.ListenDrops;
+}
 
 /* RFC 9293 3.10.7.2, LISTEN. Takes ownership of seg->pb: freed here, or handed on with seg
  * to tcp_conn_input (a valid cookie's connection), which frees it or keeps it. */
@@ -308,13 +250,21 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	if ((seg->flags & TCP_FLAG_ACK) && !(seg->flags & TCP_FLAG_SYN) && tl->cfg.syncookies && l->last_overflow &&
 	    tl->core->now - l->last_overflow < 2 * TCP_COOKIE_PERIOD_S * USEC_PER_SEC) {
 		struct tcp_req r;
-		if (tcp_cookie_check(l, seg, &r) && !tcp_acceptq_full(l)) {
-			struct tcp_conn *c = tcp_req_promote(&r, seg);
-			if (c) {
-				tl->ctr.SyncookiesRecv++;
-				tcp_conn_input(c, seg);
-				return;
+		if (tcp_cookie_check(l, seg, &r)) {
+			struct tcp_conn *c;
+			if (tcp_acceptq_full(l)) {
+				drop = tcp_listen_overflow(tl, seg);
+				goto drop;
 			}
+			c = tcp_req_promote(&r, seg);
+			if (!c) {
+				/* A good cookie: no RST, the client's next segment tries again. */
+				drop = &tl->ctr.drop_no_memory;
+				goto drop;
+			}
+			tl->ctr.SyncookiesRecv++;
+			tcp_conn_input(c, seg);
+			return;
 		}
 		tl->ctr.SyncookiesFailed++;
 	}
@@ -508,14 +458,11 @@ void tcp_req_input(struct tcp_req *r, struct tcp_seg *seg)
 		goto drop;
 	}
 	if (tcp_acceptq_full(l)) {
-		tl->ctr.ListenOverflows++;
-		if (tl->cfg.abort_on_overflow) {
-			tcp_send_rst_for(tl, seg);
+		drop = tcp_listen_overflow(tl, seg);
+		if (tl->cfg.abort_on_overflow)
 			tcp_req_free(r);
-		} else {
+		else
 			r->acked = true; /* Linux keeps the request; its SYN-ACK timer runs on */
-		}
-		drop = &tl->ctr.ListenDrops;
 		goto drop;
 	}
 	struct tcp_conn *c = tcp_req_promote(r, seg);

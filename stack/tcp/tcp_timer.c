@@ -12,7 +12,7 @@
  *   tcp_req       SYN-ACK retransmission at 1 s doubling, synack_retries times.
  *   tcp_tw        TIME-WAIT's 2 MSL (60 s, Linux TCP_TIMEWAIT_LEN).
  *
- * Called by the timer heap (timer_run in stack_poll); arming helpers by the other files.
+ * Called by the timer heap (timer_run in ts_stack_poll); arming helpers by the other files.
  */
 #include "tcp/tcp_int.h"
 
@@ -387,12 +387,4 @@ void tcp_req_timer_fire(struct timer *t, usec_t now)
 	tl->ctr.RetransSegs++;
 	tcp_send_synack(r);
 	tcp_timer_arm(tl, &r->timer, now + ((usec_t)tl->cfg.rto_init_ms * USEC_PER_MS << r->retrans));
-}
-
-void tcp_tw_timer_fire(struct timer *t, usec_t now)
-{
-	struct tcp_tw *tw = container_of(t, struct tcp_tw, timer);
-	(void)now;
-	tw->tl->ctr.TimeWaitExpired++;
-	tcp_tw_free(tw);
 }
