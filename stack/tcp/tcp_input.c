@@ -414,7 +414,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		}
 	}
 
-	bool fin_acked = (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+	bool fin_acked = tcp_fin_acked(c);
 	switch (c->state) {
 	case TCPS_FIN_WAIT_1:
 		if (fin_acked) {
@@ -550,7 +550,7 @@ static int tcp_step_fin(struct tcp_conn *c)
 {
 	c->rcv.nxt++;
 	c->flags |= TCP_F_FIN_RCVD;
-	bool fin_acked = (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+	bool fin_acked = tcp_fin_acked(c);
 	switch (c->state) {
 	case TCPS_SYN_RECEIVED:
 	case TCPS_ESTABLISHED:
@@ -568,17 +568,52 @@ static int tcp_step_fin(struct tcp_conn *c)
 			break;
 		}
 		/* Our FIN is acknowledged too: as FIN-WAIT-2. */
-		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
+		tcp_send_ack(c);
 		tcp_enter_time_wait(c);
 		return TCP_IN_GONE;
 	case TCPS_FIN_WAIT_2:
-		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
+		tcp_send_ack(c);
 		tcp_enter_time_wait(c);
 		return TCP_IN_GONE;
 	default:
 		c->flags |= TCP_F_ACK_NOW;
 		break; /* CLOSE-WAIT, CLOSING, LAST-ACK: remain */
 	}
+	return TCP_IN_CONT;
+}
+
+/* ---- 3.10.7.4 in SYN-RECEIVED (a simultaneous open; a listener's requests are in
+ * tcp_listen.c) ---- */
+
+/* Simultaneous open (RFC 9293 figure 8, line 4): the peer's SYN,ACK repeats its SYN and
+ * acknowledges ours. Its SYN is old news and is taken off, so the ACK can complete the
+ * handshake (Linux tcp_validate_incoming lets exactly this segment pass). */
+static void tcp_synrcvd_repeated_syn(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	if ((seg->flags & TCP_FLAG_SYN) && (seg->flags & TCP_FLAG_ACK) && seg->seq + 1 == c->rcv.nxt &&
+	    seg->ack == c->snd.nxt) {
+		seg->seq++;
+		seg->len--;
+		seg->flags &= (uint8_t)~TCP_FLAG_SYN;
+	}
+}
+
+/* Fifth, SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED ...
+ * If the segment acknowledgment is not acceptable, form a reset segment". */
+static int tcp_synrcvd_ack(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	struct tcp_layer *tl = c->tl;
+	if (!(seq_lt(c->snd.una, seg->ack) && seq_leq(seg->ack, c->snd.max))) {
+		tcp_send_rst_for(tl, seg);
+		return TCP_IN_STOP;
+	}
+	c->snd.una = seg->ack;
+	c->snd.wnd = seg->wnd << c->snd_wscale;
+	c->snd.wl1 = seg->seq;
+	c->snd.wl2 = seg->ack;
+	timer_cancel(&tl->core->timers, &c->rtx_timer);
+	c->retries = 0;
+	tcp_set_state(c, TCPS_ESTABLISHED);
 	return TCP_IN_CONT;
 }
 
@@ -589,15 +624,8 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 
 	if (c->state == TCPS_SYN_SENT)
 		return tcp_synsent_input(c, seg);
-	if (c->state == TCPS_SYN_RECEIVED && (seg->flags & TCP_FLAG_SYN) && (seg->flags & TCP_FLAG_ACK) &&
-	    seg->seq + 1 == c->rcv.nxt && seg->ack == c->snd.nxt) {
-		/* Simultaneous open (RFC 9293 figure 8, line 4): the peer's SYN,ACK repeats its SYN
-		 * and acknowledges ours. Its SYN is old news; the ACK completes the handshake
-		 * (Linux tcp_validate_incoming lets exactly this segment pass). */
-		seg->seq++;
-		seg->len--;
-		seg->flags &= (uint8_t)~TCP_FLAG_SYN;
-	}
+	if (c->state == TCPS_SYN_RECEIVED)
+		tcp_synrcvd_repeated_syn(c, seg);
 	if ((rc = tcp_step_paws(c, seg)) != TCP_IN_CONT)
 		return rc;
 	if ((rc = tcp_step_seq(c, seg)) != TCP_IN_CONT)
@@ -612,20 +640,8 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 		return TCP_IN_STOP;
 	}
 	tcp_ts_update(c, seg);
-	if (c->state == TCPS_SYN_RECEIVED) {
-		/* Simultaneous open completes when our SYN is acknowledged. */
-		if (!(seq_lt(c->snd.una, seg->ack) && seq_leq(seg->ack, c->snd.max))) {
-			tcp_send_rst_for(tl, seg);
-			return TCP_IN_STOP;
-		}
-		c->snd.una = seg->ack;
-		c->snd.wnd = seg->wnd << c->snd_wscale;
-		c->snd.wl1 = seg->seq;
-		c->snd.wl2 = seg->ack;
-		timer_cancel(&tl->core->timers, &c->rtx_timer);
-		c->retries = 0;
-		tcp_set_state(c, TCPS_ESTABLISHED);
-	}
+	if (c->state == TCPS_SYN_RECEIVED && (rc = tcp_synrcvd_ack(c, seg)) != TCP_IN_CONT)
+		return rc;
 	if ((rc = tcp_ack(c, seg)) != TCP_IN_CONT)
 		return rc;
 	/* Sixth: the URG bit. Not implemented: urgent data is delivered in line, as with

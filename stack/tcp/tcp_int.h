@@ -322,6 +322,21 @@ struct tcp_conn {
 	uint8_t tos;
 };
 
+/* ---- named idioms ---- */
+
+/* "Our FIN is acknowledged" (RFC 9293 3.10.7.4 fifth, FIN-WAIT-1 / CLOSING / LAST-ACK). */
+static inline bool tcp_fin_acked(const struct tcp_conn *c)
+{
+	return (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+}
+
+/* The window a SYN or SYN-ACK offers: the receive buffer, unscaled, so at most 65535
+ * (RFC 7323 2.2: the window field of a SYN is never scaled). */
+static inline uint32_t tcp_syn_window(uint32_t rcvbuf)
+{
+	return rcvbuf > 65535u ? 65535u : rcvbuf;
+}
+
 /* ---- tcp.c ---- */
 uint32_t tcp_local_addr(const struct tcp_layer *tl);
 uint16_t tcp_adv_mss(const struct tcp_layer *tl);
@@ -453,6 +468,8 @@ int tcp_rec_resend(struct tcp_conn *c, uint32_t i);
 void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg);
 void tcp_send_rst_conn(struct tcp_conn *c);
 void tcp_send_challenge_ack(struct tcp_conn *c);
+/* A pure ACK now: SEQ = SND.MAX (BSD: not a rewound SND.NXT), ACK = RCV.NXT, no data. */
+void tcp_send_ack(struct tcp_conn *c);
 void tcp_send_synack(struct tcp_req *r);
 void tcp_tw_send_ack(struct tcp_tw *tw);
 uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);

@@ -210,8 +210,7 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		}
 		h.opts.sack_ok = (c->state == TCPS_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
 		h.opts.has_ts = (c->state == TCPS_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
-		uint32_t w = tcp_rcvbuf_cap(c);
-		h.win = (uint16_t)(w > 65535 ? 65535 : w); /* RFC 7323 2.2: never scaled in a SYN */
+		h.win = (uint16_t)tcp_syn_window(tcp_rcvbuf_cap(c));
 		c->rcv.wnd = h.win;
 	} else {
 		if (c->ts_ok)
@@ -335,8 +334,8 @@ static bool tcp_fin_due(const struct tcp_conn *c, uint32_t end)
 {
 	if (!(c->flags & TCP_F_FIN_QUEUED))
 		return false;
-	if ((c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq))
-		return false; /* already acknowledged */
+	if (tcp_fin_acked(c))
+		return false;
 	return end == c->snd.una + c->sndq.len;
 }
 
@@ -496,7 +495,7 @@ blocked:
 	}
 	c->flags &= ~TCP_F_PUSH_ONCE;
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
-		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
+		tcp_send_ack(c);
 
 	/* RFC 9293 3.8.6.1: data waits behind a zero window, nothing is in flight to bring a
 	 * window update, so the persist timer probes. */
@@ -547,6 +546,13 @@ void tcp_send_rst_conn(struct tcp_conn *c)
 	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, c->tos, 0);
 }
 
+void tcp_send_ack(struct tcp_conn *c)
+{
+	/* BSD: a pure ACK carries SND.MAX; after an RTO rewound SND.NXT, that still names
+	 * the next new byte, which is what the peer expects. */
+	tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0);
+}
+
 /* RFC 5961 3.2, 4.2, 5.2: an ACK that tells a blind attacker nothing, rate-limited per
  * second across the stack (Linux tcp_challenge_ack_limit). */
 void tcp_send_challenge_ack(struct tcp_conn *c)
@@ -563,7 +569,7 @@ void tcp_send_challenge_ack(struct tcp_conn *c)
 	}
 	tl->challenge_count++;
 	tl->ctr.ChallengeAcks++;
-	tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
+	tcp_send_ack(c);
 }
 
 /* SYN-ACK for a SYN-queue entry (RFC 9293 3.10.7.2), with the options the SYN offered. */
@@ -579,8 +585,7 @@ void tcp_send_synack(struct tcp_req *r)
 	h.seq = r->iss;
 	h.ack = r->irs + 1;
 	h.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
-	uint32_t w = l->opts.rcvbuf;
-	h.win = (uint16_t)(w > 65535 ? 65535 : w);
+	h.win = (uint16_t)tcp_syn_window(l->opts.rcvbuf);
 	h.opts.has_mss = true;
 	h.opts.mss = tcp_adv_mss(tl);
 	if (l->opts.user_mss && l->opts.user_mss < h.opts.mss)
