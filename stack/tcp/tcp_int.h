@@ -211,6 +211,8 @@ struct tcp_recov {
 	/* Scratch of the ACK being processed. */
 	uint8_t ack_flags;          /* TCP_ACKF_* (tcp_recovery.c) */
 	uint32_t ack_ecr;           /* its TSecr, 0 if none */
+	uint32_t ack_prior_fack;    /* fack before it (reordering is judged against this) */
+	bool ack_fack_valid;
 };
 
 /* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */

@@ -97,8 +97,10 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		rv->ack_flags |= TCP_ACKF_ORIG_DELIVERED;
 		if (!rv->min_rtt_us || rtt < rv->min_rtt_us)
 			rv->min_rtt_us = rtt;
-		if (rv->fack_valid && seq_lt(r->end, rv->fack))
-			tcp_rec_reordered(c, rv->fack - r->seq);
+		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
+		 * hole filled late. Not below what this ACK's own blocks delivered. */
+		if (rv->ack_fack_valid && seq_lt(r->seq, rv->ack_prior_fack))
+			tcp_rec_reordered(c, (seq_gt(rv->fack, r->end) ? rv->fack : r->end) - r->seq);
 	}
 	if (!rv->fack_valid || seq_gt(r->end, rv->fack)) {
 		rv->fack = r->end;
@@ -114,8 +116,9 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 
 /*
  * 6.2 step 4: the reordering window. Zero while no reordering was seen and either
- * recovery is under way or three segments' worth is SACKed (DupThresh: then RACK acts as
- * fast as RFC 6675 would); otherwise min_RTT/4 per step, never above SRTT.
+ * recovery is under way or DupThresh segments' worth is SACKed (3, or the reordering
+ * degree seen: then RACK acts as fast as RFC 6675 would); otherwise min_RTT/4 per step,
+ * never above SRTT.
  */
 uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
 {
@@ -123,7 +126,8 @@ uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
 	if (!rv->reord_seen) {
 		if (rv->ca_state >= TCP_REC_RECOVERY)
 			return 0;
-		if (c->sb.sacked >= 3u * c->mss && !(c->tl->cfg.recovery & TCP_RECOVERY_NO_DUPTHRESH))
+		uint32_t dupthresh = rv->reordering ? rv->reordering : TCP_REORDERING_INIT;
+		if (c->sb.sacked >= dupthresh * c->mss && !(c->tl->cfg.recovery & TCP_RECOVERY_NO_DUPTHRESH))
 			return 0;
 	}
 	uint64_t w = (uint64_t)rv->min_rtt_us / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u);
@@ -416,6 +420,13 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 		rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
 		break;
 	case TCP_REC_RECOVERY:
+		if (una_advanced && seq_lt(ack, rv->high_seq) && rv->undo_armed && tcp_rec_packet_delayed(c)) {
+			/* Linux tcp_try_undo_partial: a partial ACK that echoes the original's
+			 * timestamp - the hole was filled by a late segment, not our resend. */
+			tl->ctr.PartialUndo++;
+			tcp_rec_undo(c);
+			return true;
+		}
 		if (seq_geq(ack, rv->high_seq)) {
 			/* Full ACK (RFC 6675 5 / RFC 6937): recovery ends at ssthresh, unless
 			 * Eifel shows the retransmissions were not needed. */
@@ -460,6 +471,8 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	rv->ack_flags = 0;
 	rv->frto_new = false;
 	rv->ack_ecr = o->has_ts ? o->ts_ecr : 0;
+	rv->ack_prior_fack = rv->fack;
+	rv->ack_fack_valid = rv->fack_valid;
 
 	/* SACK blocks first, while the records they name are still on the board (Linux
 	 * tags before it cleans the retransmission queue), then the cumulative ACK. */

@@ -348,6 +348,36 @@ static void test_eifel_undo_after_rto(void **state)
 	th_free(h);
 }
 
+/* Eifel in fast recovery (Linux tcp_try_undo_partial): a partial ACK that echoes the
+ * timestamp of the original, sent before our resend, shows the hole was only late. */
+static void test_eifel_partial_undo(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, true);
+	write_segs(h, fd, 0, 10);
+	struct th_seg first = expect_seg(h, 1);
+	for (uint32_t k = 2; k <= 10; k++)
+		expect_seg(h, k);
+	th_advance(h, 10);
+	struct tcp_opts a;
+	memset(&a, 0, sizeof(a));
+	a.has_ts = true;
+	a.ts_val = 200;
+	a.ts_ecr = first.hdr.opts.ts_val;
+	a.sack_count = 1;
+	a.sack[0].start = h->iss + 2001;
+	a.sack[0].end = h->iss + 5001;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1001, 65535, &a, NULL, 0);
+	expect_seg(h, 2);                 /* 1001:2001 is the hole RACK found */
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+	th_advance(h, 5);
+	a.ts_val = 205;                   /* echoes the original, not the resend 10 ms later */
+	a.sack_count = 0;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 5001, 65535, &a, NULL, 0);
+	assert_int_equal(ctr(h, "PartialUndo"), 1);
+	assert_undone(h, fd);
+}
+
 /* F-RTO (RFC 5682 3.1, SACK-enhanced, Linux tcp_frto = 2): after an RTO, an ACK that
  * covers a segment sent only once shows not all was lost: spurious, undone. */
 static void test_frto_spurious_rto(void **state)
@@ -461,6 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dsack_generation, th_setup, th_teardown),
 		cmocka_unit_test(test_dsack_off),
 		cmocka_unit_test(test_eifel_undo_after_rto),
+		cmocka_unit_test_setup_teardown(test_eifel_partial_undo, th_setup, th_teardown),
 		cmocka_unit_test(test_frto_spurious_rto),
 		cmocka_unit_test(test_frto_real_loss_goes_back_n),
 		cmocka_unit_test_setup_teardown(test_rto_keeps_sack_marks, th_setup, th_teardown),
