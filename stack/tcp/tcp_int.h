@@ -236,6 +236,7 @@ struct tcp_recov {
 #define TCP_F_LOCAL_FAIL  0x20000u  /* rtx timer is the resource probe: the layers below refused a segment */
 #define TCP_F_TLP         0x40000u  /* rtx timer is the tail loss probe (RFC 8985 7) */
 #define TCP_F_REO         0x80000u  /* rtx timer is RACK's reordering timer (RFC 8985 6.3) */
+#define TCP_F_PROBING     0x100000u /* tcp_output sends a tail loss probe: one segment, no burst PSH */
 #define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 struct tcp_conn {

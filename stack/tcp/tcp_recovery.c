@@ -607,8 +607,9 @@ void tcp_tlp_fire(struct tcp_conn *c)
 		/* New data: cwnd is one segment larger for the probe (Linux tcp_send_loss_probe). */
 		uint32_t cwnd = c->cwnd;
 		c->cwnd = tcp_sb_pipe(c) + mss;
-		c->flags |= TCP_F_PUSH_ONCE;
+		c->flags |= TCP_F_PUSH_ONCE | TCP_F_PROBING;
 		tcp_output(c);
+		c->flags &= ~TCP_F_PROBING;
 		c->cwnd = cwnd;
 		rv->tlp_retrans = false;
 	} else {
