@@ -481,6 +481,60 @@ static void test_forged_sack_forgets_nothing(void **state)
 	assert_int_equal(info(h, fd).tcpi_unacked, 0);
 }
 
+/*
+ * A hostile peer: thousands of ACKs with random SACK blocks (inverted, old, beyond what was
+ * sent, overlapping, valid) and random cumulative ACKs, on the fake clock with timers
+ * firing. Every data segment the stack sends carries the right bytes for its sequence
+ * number, the scoreboard's totals stay within the flight, and an honest ACK of everything
+ * at the end leaves nothing outstanding.
+ */
+static void test_random_sack_blocks(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, false);
+	set_sndbuf(h, fd, 200000);
+	write_segs(h, fd, 0, 40);
+	uint32_t una = 1, x = 12345;
+	for (int round = 0; round < 3000; round++) {
+		x = x * 1103515245u + 12345u;
+		struct tcp_opts o;
+		memset(&o, 0, sizeof(o));
+		o.sack_count = (uint8_t)(x >> 8 & 3u) + 1;
+		for (uint32_t b = 0; b < o.sack_count; b++) {
+			x = x * 1103515245u + 12345u;
+			uint32_t s0 = (x >> 4) % 46000u;
+			x = x * 1103515245u + 12345u;
+			uint32_t len = (x >> 4) % 6000u;
+			o.sack[b].start = h->iss + s0;
+			o.sack[b].end = h->iss + ((x & 16u) ? s0 + len : s0 - len);
+		}
+		if ((x >> 20) % 8u == 0 && una < 40001) {
+			una += 1000;                  /* sometimes the cumulative ACK moves */
+			if (una > 40001)
+				una = 40001;
+		}
+		th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + una, 65535, &o, NULL, 0);
+		th_advance(h, (x >> 12) % 7u);
+		struct th_seg sg;
+		while (th_pop_seg(h, &sg)) {
+			uint32_t off = sg.hdr.seq - (h->iss + 1);
+			for (uint32_t i = 0; i < sg.len; i++)
+				if (sg.payload[i] != pattern(off + i))
+					fail_msg("round %d: byte %u of the stream is wrong", round, off + i);
+		}
+		struct tcp_info ti = info(h, fd);
+		assert_true(ti.tcpi_sacked + ti.tcpi_lost <= ti.tcpi_unacked + 1);
+	}
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 40001, 65535, NULL, NULL, 0);
+	th_drain(h);
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_unacked, 0);
+	assert_int_equal(ti.tcpi_sacked, 0);
+	assert_int_equal(ti.tcpi_lost, 0);
+	assert_true(ctr(h, "SackDiscardMalformed") > 0);
+	assert_true(ctr(h, "SackDiscardUnsent") > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +551,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rto_keeps_sack_marks, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_sack_bad_blocks, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_forged_sack_forgets_nothing, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_random_sack_blocks, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
