@@ -152,6 +152,18 @@ static void tcp_ack_unacceptable(struct tcp_conn *c, const struct tcp_seg *seg)
 	c->flags |= TCP_F_ACK_NOW;
 }
 
+/*
+ * RFC 2883 4 (Linux tcp_send_dupack): a refused segment that repeats bytes below RCV.NXT
+ * is reported in a D-SACK block - that part only: bytes at or above RCV.NXT that were
+ * refused (beyond the window, or failing PAWS) are not held here, and a D-SACK of them
+ * would tell the sender we have data we threw away.
+ */
+static void tcp_dsack_old(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	if (seg->dlen && seq_lt(seg->seq, c->rcv.nxt))
+		tcp_dsack_set(c, seg->seq, seq_lt(seg->seq + seg->dlen, c->rcv.nxt) ? seg->seq + seg->dlen : c->rcv.nxt);
+}
+
 /* RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate. */
 static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 {
@@ -163,7 +175,7 @@ static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 	if (c->tl->core->now - c->ts_recent_stamp > (usec_t)TCP_PAWS_24DAYS_S * USEC_PER_SEC)
 		return TCP_IN_CONT;
 	c->tl->ctr.drop_paws++;
-	tcp_dsack_set(c, seg->seq, seg->seq + seg->dlen); /* Linux tcp_send_dupack */
+	tcp_dsack_old(c, seg);
 	tcp_ack_unacceptable(c, seg);
 	return TCP_IN_STOP;
 }
@@ -191,8 +203,7 @@ static int tcp_step_seq(struct tcp_conn *c, struct tcp_seg *seg)
 	if (ok)
 		return TCP_IN_CONT;
 	if (!(seg->flags & TCP_FLAG_RST)) {
-		/* RFC 2883 4: old data again is reported in a D-SACK block. */
-		tcp_dsack_set(c, seg->seq, seg->seq + seg->dlen);
+		tcp_dsack_old(c, seg);
 		tcp_ack_unacceptable(c, seg); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
 	}
 	c->tl->ctr.drop_out_of_window++;

@@ -462,7 +462,7 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
  */
 bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_una)
 {
-	const struct tcp_layer *tl = c->tl;
+	struct tcp_layer *tl = c->tl;
 	struct tcp_recov *rv = &c->rec;
 	const struct tcp_opts *o = &seg->h.opts;
 	uint32_t ack = c->snd.una;
@@ -498,6 +498,18 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	rv->reo_timeout_us = reo_timeout;
 
 	bool grow = tcp_rec_state_ack(c, ack, una_advanced, sacked_new != 0, delivered);
+	const struct tcp_txseg *head = tcp_sb_get(&c->sb, 0);
+	if (una_advanced && head && (head->marks & TCP_TX_SACKED)) {
+		/* Linux tcp_check_sack_reneging: the cumulative ACK stopped at a segment the peer
+		 * had SACKed, so it threw that data away (RFC 2018 8). The RTO comes soon -
+		 * max(SRTT / 16, 10 ms) - and resends it with the marks cleared. */
+		usec_t soon = c->srtt_us / 16u;
+		if (soon < 10 * USEC_PER_MS)
+			soon = 10 * USEC_PER_MS;
+		tcp_rearm_rtx(c);
+		tcp_timer_arm(tl, &c->rtx_timer, tl->core->now + soon);
+		return grow;
+	}
 	/* RFC 6298 5.2/5.3 and RFC 8985 6.3/7.2: the timer restarts on an ACK that delivered
 	 * something (a bare duplicate must not push the RTO away). */
 	if (una_advanced || sacked_new || rv->reo_timeout_us)

@@ -301,6 +301,31 @@ static void test_dsack_generation(void **state)
 	assert_int_equal(ctr(h, "DsackSent"), 2);
 }
 
+/* Refused data that we do not hold is never reported in a D-SACK: a segment beyond the
+ * window and one failing PAWS (RFC 7323 5.3) get a plain ACK (Linux tcp_send_dupack only
+ * D-SACKs bytes below RCV.NXT). A D-SACK of them would tell the sender we have them. */
+static void test_no_dsack_for_refused_new_data(void **state)
+{
+	struct th *h = *state;
+	(void)rec_open(h, true);
+	uint8_t buf[100];
+	memset(buf, 'n', sizeof(buf));
+	struct tcp_opts o, exp;
+	memset(&o, 0, sizeof(o));
+	o.has_ts = true;
+	o.ts_val = 50;                    /* older than TS.Recent (110): PAWS refuses it */
+	memset(&exp, 0, sizeof(exp));
+	exp.has_ts = true;
+	exp.ts_ecr = 110;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &o, buf, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, &exp, 0);
+	o.ts_val = 120;                   /* far beyond the window */
+	th_advance(h, 600);               /* past the rate limit of ACKs to refused segments */
+	th_send(h, TCP_FLAG_ACK, h->irs + 1 + 4000000, h->iss + 1, 65535, &o, buf, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, &exp, 0);
+	assert_int_equal(ctr(h, "DsackSent"), 0);
+}
+
 /* Without D-SACK (tcp_dsack = 0) a duplicate is ACKed plainly. */
 static void no_dsack(struct stack_config *cfg)
 {
@@ -481,6 +506,25 @@ static void test_forged_sack_forgets_nothing(void **state)
 	assert_int_equal(info(h, fd).tcpi_unacked, 0);
 }
 
+/* Linux tcp_check_sack_reneging: the cumulative ACK stops at a segment the peer SACKed
+ * before, so the peer dropped it; the RTO comes after max(SRTT / 16, 10 ms), not 200 ms,
+ * and resends it with the SACK marks cleared. */
+static void test_reneging_rto_comes_soon(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 3001u);
+	peer_ack(h, 1001, 0);             /* segment 2 was SACKed, yet the ACK stops before it */
+	th_advance(h, 9);
+	th_expect_none(h);
+	th_advance(h, 1);
+	expect_seg(h, 2);
+	assert_int_equal(ctr(h, "SackReneging"), 1);
+	assert_int_equal(ctr(h, "RtoExpired"), 1);
+	assert_int_equal(info(h, fd).tcpi_sacked, 0);
+}
+
 /*
  * A hostile peer: thousands of ACKs with random SACK blocks (inverted, old, beyond what was
  * sent, overlapping, valid) and random cumulative ACKs, on the fake clock with timers
@@ -543,6 +587,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tlp_timing, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_prr_sending_pattern, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_generation, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_no_dsack_for_refused_new_data, th_setup, th_teardown),
 		cmocka_unit_test(test_dsack_off),
 		cmocka_unit_test(test_eifel_undo_after_rto),
 		cmocka_unit_test_setup_teardown(test_eifel_partial_undo, th_setup, th_teardown),
@@ -551,6 +596,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rto_keeps_sack_marks, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_sack_bad_blocks, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_forged_sack_forgets_nothing, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_reneging_rto_comes_soon, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_random_sack_blocks, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
