@@ -320,6 +320,10 @@ def limits(r):
     if not c["RtoExpired"] and qd > lost:
         notes.append("drops at the bottleneck queue outnumber random loss: how congestion control "
                      "grows and cuts the window (issue 9 item 2) sets the pace")
+    elif not c["RtoExpired"] and not qd:
+        notes.append("no timeout and no queue overflow: tapstack never filled the link; the window "
+                     "after each loss (how congestion control cuts it and grows it back, issue 9 item 2) "
+                     "or a buffer limits the rate")
     return notes
 
 
