@@ -36,3 +36,10 @@ bench-lossy-quick:
 	@$(MAKE) --no-print-directory bench-lossy ARGS="--quick $(ARGS)"
 
 -include $(RELAY_OBJS:.o=.d)
+
+# Checks of lossy.py's parsing, ratios, targets, table and heat-map input (no root, no
+# network, no timing); part of `make test`.
+.PHONY: bench-lossy-selftest
+bench-lossy-selftest:
+	@/usr/bin/python3 scripts/bench/lossy_selftest.py
+TEST_EXTRA += bench-lossy-selftest

@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True      # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import Runner, run_measured, summarize, fmt  # noqa: E402  (make bench's helpers)
 
@@ -79,6 +80,21 @@ def all_cells(quick):
 
 class Fail(Exception):
     pass
+
+
+def parse_relay(text):
+    """The counters tapstack-relay prints at exit: {'a>b': {...}, 'b>a': {...},
+    'flows': {'10.0.0.2:80>10.0.0.1:5000': {...}}}; its start lines (delay=...) are skipped."""
+    out = {"flows": {}}
+    for line in text.splitlines():
+        m = re.match(r"relay (a>b|b>a)( flow (\S+))?: (.*)$", line.strip())
+        if m and "delay=" not in m.group(4):
+            vals = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(4))}
+            if m.group(3):
+                out["flows"][m.group(3)] = vals
+            elif vals:
+                out[m.group(1)] = vals
+    return out
 
 
 class Bench:
@@ -159,17 +175,9 @@ class Bench:
         raise Fail("relay did not start: %s" % open(p.log_path).read().strip()[-200:])
 
     def relay_stop(self, p):
-        """Stops the relay; returns its counters: {'a>b': {...}, 'b>a': {...}, 'flows': {...}}."""
+        """Stops the relay; returns its counters (parse_relay)."""
         self.runner.stop(p, grace=5)
-        out = {"flows": {}}
-        for line in open(p.log_path):
-            m = re.match(r"relay (a>b|b>a)( flow (\S+))?: (.*)$", line.strip())
-            if m and "=" in m.group(4) and "delay=" not in m.group(4):
-                vals = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(4))}
-                if m.group(3):
-                    out["flows"][m.group(3)] = vals
-                else:
-                    out[m.group(1)] = vals
+        out = parse_relay(open(p.log_path).read())
         if "a>b" not in out:
             raise Fail("relay printed no counters (see %s)" % p.log_path)
         return out
