@@ -576,6 +576,13 @@ def main():
         print(line)
     for c in b.crashes:
         print("crash during the run: " + c)
+    rx = {r["cell"]: sum(x["relay"][d].get("rx_drops", 0) for side in ("tapstack", "kernel")
+                         for x in r["samples"].get(side, []) for d in ("a>b", "b>a")) for r in results}
+    if any(rx.values()):
+        print("the relay did not keep up (frames its sockets dropped unread, on top of the impairment): " +
+              ", ".join("%s %d" % (c, n) for c, n in rx.items() if n) + "; those cells are suspect")
+    else:
+        print("the relay kept up: its sockets dropped no frame")
     print("every transfer byte-exact (bytes-check --prefix); any that was not is a failure above")
     print("written: %s%s (%.0f s)" % (os.path.join(cfg.out, "results.json"), ", " + png if png else "",
                                        meta["duration_s"]))
