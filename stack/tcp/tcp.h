@@ -169,6 +169,13 @@ struct tcp_sock_info {
 	uint32_t laddr, raddr;   /* host order */
 	uint16_t lport, rport;
 	uint32_t recv_q, send_q; /* LISTEN: accept queue length and backlog */
+	/* What `ss -i -o -e` adds. conn: connections only; tcp_conn_info(conn) is TCP_INFO's view. */
+	const struct tcp_conn *conn;
+	uint64_t bytes_acked, bytes_received;
+	const char *timer;       /* ss -o name: "on" (retransmit, SYN-ACK), "persist", "keepalive", "timewait", NULL */
+	usec_t timer_left;       /* until it fires */
+	uint32_t timer_retries;
+	uintptr_t id;            /* the object's identity (ss -e's sk:) */
 };
 void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_info *, void *), void *arg);
 
