@@ -57,7 +57,7 @@ fi
 pass "the path's namespaces come up"
 
 # Each started process is recorded by PID (ip netns exec execs in place, so $! is it).
-ip netns exec "${TAG}s" "$TAPSTACK" --tap ltap --addr "$STACK_IP/24" --ctl "$CTL" --http 80 --quiet \
+ip netns exec "${TAG}s" "$TAPSTACK" --tap ltap --addr "$STACK_IP/$STACK_PLEN" --ctl "$CTL" --http 80 --quiet \
 	>"$WORK/tapstack.log" 2>&1 &
 PIDS+=($!)
 ip netns exec "${TAG}k" "$TAPSTACK_KERNEL" --http 80 --quiet >"$WORK/kernel.log" 2>&1 &
@@ -79,7 +79,7 @@ done
 check "relay, tapstack and the kernel server start" [ "$up" = 1 ]
 [ "$up" = 1 ] || { cat "$WORK"/*.log; net_summary; exit 1; }
 
-stat_ts() { "$TAPSTACK" stats --ctl "$CTL" | awk -v n="$1" '$1 == n":" { print $2; exit }'; }
+stat_ts() { stack_stat "$1"; }
 stat_k() { ip netns exec "${TAG}k" nstat -az "$1" | awk -v n="$1" '$1 == n { print $2; exit }'; }
 
 # download NAME ADDR: curl through the relay into bytes-check; generous time bound.
