@@ -476,6 +476,8 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 
 	/* SACK blocks first, while the records they name are still on the board (Linux
 	 * tags before it cleans the retransmission queue), then the cumulative ACK. */
+	if (o->sack_malformed)
+		tl->ctr.SackDiscardMalformed++;
 	struct tcp_sack_block blk[TCP_SACK_MAX_BLOCKS], d;
 	bool has_dsack = false;
 	uint32_t nblk = 0, sacked_new = 0, delivered = 0;

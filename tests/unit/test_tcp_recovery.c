@@ -22,6 +22,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/checksum.h"
 #include "helpers/tcp_harness.h"
 #include "socket/socket.h"
 
@@ -485,6 +486,40 @@ static void test_sack_bad_blocks(void **state)
 	assert_int_equal(ctr(h, "DsackRecv"), 0);
 }
 
+/* A SACK option whose length is not 2 + 8n is ignored and counted, as Linux does; the
+ * segment itself (here: a cumulative ACK) is still taken. */
+static void test_sack_option_bad_length(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	struct tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	o.sack_count = 2;
+	o.sack[0].start = h->iss + 3001;
+	o.sack[0].end = h->iss + 4001;
+	o.sack[1].start = 0x01010101u;   /* its last 4 bytes become NOPs below */
+	o.sack[1].end = 0x01010101u;
+	uint8_t frame[TH_FRAME_MAX];
+	uint32_t n = th_build(h, frame, TCP_FLAG_ACK, h->irs + 1, h->iss + 1001, 65535, &o, NULL, 0);
+	/* Options: NOP NOP SACK(18) ...: the length becomes 14, a multiple of nothing. */
+	uint8_t *opt = frame + 14 + 20 + 20 + 2;
+	assert_int_equal(opt[0], 5);
+	assert_int_equal(opt[1], 18);
+	uint16_t old_word = (uint16_t)(opt[0] << 8 | opt[1]);
+	opt[1] = 14;
+	uint8_t *csum = frame + 14 + 20 + 16;
+	uint16_t sum = csum_replace16((uint16_t)(csum[0] << 8 | csum[1]), old_word, (uint16_t)(opt[0] << 8 | opt[1]));
+	csum[0] = (uint8_t)(sum >> 8);
+	csum[1] = (uint8_t)sum;
+	th_inject(h, frame, n);
+	assert_int_equal(ctr(h, "SackDiscardMalformed"), 1);
+	assert_int_equal(ctr(h, "drop_bad_option"), 0);
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_unacked, 9);  /* the ACK of segment 1 was taken */
+	assert_int_equal(ti.tcpi_sacked, 0);
+	assert_int_equal(ctr(h, "InCsumErrors"), 0);
+}
+
 /* A forged SACK of everything (SND.UNA's segment included) resends nothing; at the RTO the
  * peer has reneged (RFC 2018 8): the marks go and the data, still held, is resent intact. */
 static void test_forged_sack_forgets_nothing(void **state)
@@ -595,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_frto_real_loss_goes_back_n),
 		cmocka_unit_test_setup_teardown(test_rto_keeps_sack_marks, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_sack_bad_blocks, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sack_option_bad_length, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_forged_sack_forgets_nothing, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_reneging_rto_comes_soon, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_random_sack_blocks, th_setup, th_teardown),
