@@ -203,6 +203,27 @@ static void test_rack_reorder_window(void **state)
 	assert_undone(h, fd);
 }
 
+/* Limited transmit (RFC 3042) with SACK: each SACKed segment leaves the pipe, so each of
+ * the first duplicate ACKs lets one new segment out while RACK still waits. */
+static void test_limited_transmit_with_sack(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, false);
+	set_sndbuf(h, fd, 200000);
+	write_segs(h, fd, 0, 12);
+	for (uint32_t k = 1; k <= 10; k++)
+		expect_seg(h, k);
+	th_expect_none(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 2001u);
+	expect_seg(h, 11);
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 3001u);
+	expect_seg(h, 12);
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 1); /* Disorder: nothing lost yet */
+}
+
 /* The tail loss probe (RFC 8985 7.2, 7.3): with the last five segments unanswered, a probe
  * goes 2 * SRTT + 2 ms after the last ACK - the last segment again, as there is no new
  * data - and then the RTO runs. */
@@ -619,6 +640,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reorder_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_prr_sending_pattern, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_generation, th_setup, th_teardown),
