@@ -31,6 +31,14 @@
 
 /* ---- congestion-control hooks: the one place recovery touches cwnd arithmetic ---- */
 
+/* The retransmission timer at `when`, in the role given (0: the RTO, TCP_F_TLP, TCP_F_REO). */
+static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
+{
+	c->flags &= ~(TCP_F_PERSIST | TCP_F_TLP | TCP_F_REO);
+	c->flags |= role;
+	tcp_timer_arm(c->tl, &c->rtx_timer, when);
+}
+
 /* The ssthresh a loss leaves (RFC 5681 (4): half the flight, at least two segments). */
 static uint32_t tcp_rec_ssthresh(const struct tcp_conn *c)
 {
@@ -508,8 +516,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		usec_t soon = c->srtt_us / 16u;
 		if (soon < 10 * USEC_PER_MS)
 			soon = 10 * USEC_PER_MS;
-		tcp_rearm_rtx(c);
-		tcp_timer_arm(tl, &c->rtx_timer, tl->core->now + soon);
+		tcp_rec_arm_as(c, 0, tl->core->now + soon);
 		return grow;
 	}
 	/* RFC 6298 5.2/5.3 and RFC 8985 6.3/7.2: the timer restarts on an ACK that delivered
@@ -561,10 +568,8 @@ void tcp_rec_arm_timer(struct tcp_conn *c)
 		return;
 	}
 	if (rv->reo_timeout_us) {
-		tcp_rearm_rtx(c);
-		c->flags |= TCP_F_REO;
 		/* Linux adds TCP_TIMEOUT_MIN (2 ms) so the timer does not fire early. */
-		tcp_timer_arm(tl, &c->rtx_timer, now + rv->reo_timeout_us + 2 * USEC_PER_MS);
+		tcp_rec_arm_as(c, TCP_F_REO, now + rv->reo_timeout_us + 2 * USEC_PER_MS);
 		return;
 	}
 	if (!tcp_tlp_wanted(c)) {
@@ -581,9 +586,7 @@ void tcp_rec_arm_timer(struct tcp_conn *c)
 	usec_t when = now + pto;
 	if (when > rto_at)
 		when = rto_at > now ? rto_at : now + 1;
-	tcp_rearm_rtx(c);
-	c->flags |= TCP_F_TLP;
-	tcp_timer_arm(tl, &c->rtx_timer, when);
+	tcp_rec_arm_as(c, TCP_F_TLP, when);
 }
 
 /* RACK's reordering timer expired (6.3): judge again; send what became lost. */
