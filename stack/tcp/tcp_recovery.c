@@ -248,6 +248,7 @@ static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, ui
 	    (!rv->dsack_round_valid || seq_geq(c->snd.una, rv->dsack_round))) {
 		if (rv->reo_wnd_steps < 255)
 			rv->reo_wnd_steps++;
+		rv->reo_wnd_persist = TCP_RACK_RECOVERY_THRESH;
 		rv->dsack_round = c->snd.max;
 		rv->dsack_round_valid = true;
 	}
@@ -333,6 +334,12 @@ static void tcp_rec_enter_recovery(struct tcp_conn *c)
 	rv->ca_state = TCP_REC_RECOVERY;
 	rv->tlp_high_seq = 0;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
+	/* RFC 8985 6.2 step 4 / Linux: a window widened by D-SACKs lasts 16 recoveries
+	 * without another, then falls back to min_RTT / 4. */
+	if (rv->reo_wnd_persist)
+		rv->reo_wnd_persist--;
+	else
+		rv->reo_wnd_steps = 1;
 }
 
 /* RFC 6675 5.1 / Linux tcp_enter_loss: an RTO. Every record not SACKed is lost and is
