@@ -214,6 +214,7 @@ struct tcp_recov {
 	uint8_t ack_flags;          /* TCP_ACKF_* (tcp_recovery.c) */
 	uint32_t ack_ecr;           /* its TSecr, 0 if none */
 	uint32_t ack_prior_fack;    /* fack before it (reordering is judged against this) */
+	bool ack_newly_lost;        /* it made RACK mark a segment lost */
 	bool ack_fack_valid;
 };
 
@@ -453,7 +454,7 @@ void tcp_rack_reo_fire(struct tcp_conn *c);
 void tcp_tlp_fire(struct tcp_conn *c);
 uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c);
 uint32_t tcp_rack_detect_loss(struct tcp_conn *c);
-uint32_t tcp_prr_sndcnt(const struct tcp_conn *c, uint32_t delivered);
+uint32_t tcp_prr_sndcnt(const struct tcp_conn *c, uint32_t delivered, bool ssrb_bonus);
 
 /* ---- tcp_listen.c ---- */
 void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg);

@@ -249,9 +249,9 @@ static void test_tlp_timing(void **state)
 }
 
 /*
- * PRR (RFC 6937): 10 segments out, RecoverFS 10, ssthresh 5. While pipe is above
- * ssthresh, one segment goes for every two delivered (the proportional part); at and
- * below it, the slow start reduction bound lets pipe climb back to ssthresh.
+ * PRR (RFC 6937) as Linux counts it, in packets: 10 segments out, RecoverFS 10, ssthresh 5.
+ * While pipe is above ssthresh, sndcnt = ceil(delivered * 5 / 10) - sent; at and below it,
+ * the slow start reduction bound lets pipe climb back to ssthresh.
  */
 static void test_prr_sending_pattern(void **state)
 {
@@ -263,20 +263,20 @@ static void test_prr_sending_pattern(void **state)
 		expect_seg(h, k);
 	th_expect_none(h);
 	th_advance(h, 10);
-	peer_ack(h, 1, 1, 1001u, 4001u); /* delivered 3: sndcnt ceil(3*5/10) = 1: the hole */
+	peer_ack(h, 1, 1, 1001u, 4001u); /* delivered 3: ceil(1.5) = 2: the hole and one new */
 	expect_seg(h, 1);
-	th_expect_none(h);
-	peer_ack(h, 1, 1, 1001u, 5001u); /* delivered 4: 2 - 1 = 1 new segment */
 	expect_seg(h, 11);
 	th_expect_none(h);
-	peer_ack(h, 1, 1, 1001u, 6001u); /* delivered 5: ceil(2.5) - 2 < 1 segment: nothing */
+	peer_ack(h, 1, 1, 1001u, 5001u); /* delivered 4: ceil(2) - 2 = 0 */
 	th_expect_none(h);
-	peer_ack(h, 1, 1, 1001u, 7001u); /* pipe 5 = ssthresh: SSRB, no room */
-	th_expect_none(h);
-	peer_ack(h, 1, 1, 1001u, 8001u); /* pipe 4: one more */
+	peer_ack(h, 1, 1, 1001u, 6001u); /* delivered 5: ceil(2.5) - 2 = 1 */
 	expect_seg(h, 12);
 	th_expect_none(h);
-	peer_ack(h, 1, 1, 1001u, 9001u);
+	peer_ack(h, 1, 1, 1001u, 7001u); /* delivered 6: ceil(3) - 3 = 0 */
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 8001u); /* pipe 5 = ssthresh: the bound leaves no room */
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 9001u); /* pipe 4: one more */
 	expect_seg(h, 13);
 	th_expect_none(h);
 	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
