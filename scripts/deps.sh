@@ -22,6 +22,7 @@ PACKAGES=(
 	pkgconf
 	python3
 	redis-server
+	socat
 	strace
 	tcpdump
 	valgrind

@@ -1,19 +1,25 @@
 /*
- * socket_int.h - the socket layer's private structures, shared by its files only:
- * socket.c (the descriptor table and the BSD calls) and ready.c (the readiness API).
- *
- * Applications see socket.h; nothing outside stack/socket/ includes this file.
+ * socket_int.h - the socket layer's private structures and small helpers, shared by its
+ * files only: socket.c (the descriptor table and the BSD calls), socket_udp.c (the
+ * datagram calls) and ready.c (the readiness API). Applications see socket.h.
  */
 #ifndef TAPSTACK_SOCKET_SOCKET_INT_H
 #define TAPSTACK_SOCKET_SOCKET_INT_H
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
 #include "socket/socket.h"
 #include "tcp/tcp.h"
 
-enum ts_kind { TS_FREE, TS_NEW, TS_LISTENER, TS_CONN, TS_EPOLL };
+enum ts_kind { TS_FREE, TS_NEW, TS_LISTENER, TS_CONN, TS_UDP, TS_EPOLL };
 
 struct ts_epitem;
 struct ts_epoll;
+struct udp_sock;
 
 struct ts_sock {
 	uint8_t kind;               /* enum ts_kind */
@@ -26,6 +32,7 @@ struct ts_sock {
 	struct tcp_sockopts opts;   /* the options until a connection or listener owns them */
 	struct tcp_listener *lis;
 	struct tcp_conn *conn;
+	struct udp_sock *udp;       /* TS_UDP: the datagram socket (socket_udp.c does its calls) */
 	struct ts_epitem *epitems;  /* the epoll sets watching this socket (ready.c) */
 	struct ts_epoll *ep;        /* TS_EPOLL: the set itself */
 };
@@ -42,5 +49,55 @@ void ts_ready_wake(struct socket_layer *sl, int fd);
 void ts_ready_forget(struct socket_layer *sl, int fd);
 /* ready.c: a set's own poll state: POLLIN while a registered socket is ready. */
 short ts_epoll_revents(struct socket_layer *sl, int epfd);
+
+/* A sockaddr_in for addr:port (host order). */
+static inline void ts_fill_addr(struct sockaddr_in *a, uint32_t addr, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(addr);
+	a->sin_port = htons(port);
+}
+
+/* setsockopt's int argument, or -EINVAL when it is missing or short. */
+static inline int ts_int_arg(const void *val, socklen_t len, int *out)
+{
+	if (!val || len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+/* getsockopt's int answer, or -EINVAL when the caller's room is short. */
+static inline int ts_put_int(void *val, socklen_t *len, int v)
+{
+	if (!val || !len || *len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}
+
+/* Linux's IP-level options take a char as well as an int (do_ip_setsockopt). */
+static inline int ts_ip_arg(const void *val, socklen_t len, int *out)
+{
+	if (!val || len < 1)
+		return -EINVAL;
+	*out = len >= (socklen_t)sizeof(int) ? *(const int *)val : *(const unsigned char *)val;
+	return 0;
+}
+
+/*
+ * SO_RCVBUF / SO_SNDBUF as Linux sets them, for TCP and UDP alike: the value doubled
+ * (bookkeeping overhead), at least SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF (2304 / 4608), at
+ * most INT_MAX.
+ */
+static inline uint32_t ts_bufsize(int name, int v)
+{
+	uint64_t d = v < 0 ? 0 : 2ull * (uint32_t)v;
+	uint64_t floor = name == SO_RCVBUF ? 2304 : 4608;
+	d = d < floor ? floor : d;
+	return (uint32_t)(d > 0x7fffffff ? 0x7fffffff : d);
+}
 
 #endif
