@@ -5,9 +5,8 @@
  * If not, the kernel's definition runs (pl.real). If it is, one call of the blocking facade
  * (stack/blocking.h: blocking calls block there, on a condition variable the stack thread
  * signals) or one ts_* call under the facade's lock, and the negative errno becomes errno
- * (pl_ret). Only IPv4 stream sockets are tapstack's; AF_INET6 stream and datagram sockets
- * fail with EAFNOSUPPORT so programs fall back to IPv4, AF_INET datagram sockets with
- * EPROTONOSUPPORT (tapstack has no UDP yet), everything else is the kernel's.
+ * (pl_ret). IPv4 TCP and UDP sockets are tapstack's; AF_INET6 stream and datagram sockets
+ * fail with EAFNOSUPPORT so programs fall back to IPv4; everything else is the kernel's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,16 +69,8 @@ int socket(int domain, int type, int protocol)
 	}
 	if (domain != AF_INET || (base != SOCK_STREAM && base != SOCK_DGRAM))
 		return pl.real.socket(domain, type, protocol);
-	if (base == SOCK_DGRAM) {
-		pl_log_unsupported("UDP socket (SOCK_DGRAM): tapstack has no UDP yet");
-		errno = EPROTONOSUPPORT;
-		return -1;
-	}
-	if (type & ~(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (protocol != 0 && protocol != IPPROTO_TCP) {
+	bool dgram = base == SOCK_DGRAM;
+	if (protocol != 0 && protocol != (dgram ? IPPROTO_UDP : IPPROTO_TCP)) {
 		errno = EPROTONOSUPPORT;
 		return -1;
 	}
@@ -92,7 +83,7 @@ int socket(int domain, int type, int protocol)
 	int ts = ts_socket(pl_sl(), AF_INET, type & ~SOCK_CLOEXEC, protocol);
 	int kfd = ts;
 	if (ts >= 0) {
-		kfd = pl_fd_bind_sock(ts);
+		kfd = pl_fd_bind_sock(ts, dgram);
 		if (kfd < 0)
 			ts_close(pl_sl(), ts);
 	}
@@ -164,7 +155,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	if (nts < 0)
 		return (int)pl_ret(nts);
 	ts_blocking_lock(&pl.b);
-	int kfd = pl_fd_bind_sock(nts);
+	int kfd = pl_fd_bind_sock(nts, false);
 	if (kfd < 0)
 		ts_close(pl_sl(), nts);
 	ts_blocking_unlock(&pl.b);
@@ -272,6 +263,17 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from
 		return pl.real.recvfrom(fd, buf, len, flags, from, fromlen);
 	if (ts < 0)
 		return -1;
+	if (pl.fds[fd].dgram) {
+		struct sockaddr_in sin;
+		if (flags & ~(MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC))
+			return pl_ret(-EOPNOTSUPP);
+		if (len && !buf)
+			return pl_ret(-EFAULT);
+		ssize_t n = ts_blocking_recvfrom(&pl.b, ts, buf, len, flags & ~MSG_CMSG_CLOEXEC, &sin);
+		if (n >= 0 && from && fromlen)
+			(void)pl_put_sin(&sin, from, fromlen);
+		return pl_ret(n);
+	}
 	ssize_t n = pl_recv(ts, buf, len, flags);
 	if (n >= 0 && from && fromlen) {
 		/* A connected stream socket: Linux leaves the address alone and sets the length 0. */
@@ -300,6 +302,13 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 		return pl.real.sendto(fd, buf, len, flags, to, tolen);
 	if (ts < 0)
 		return -1;
+	if (pl.fds[fd].dgram && to) {
+		struct sockaddr_in sin;
+		int rc = pl_sin(to, tolen, &sin);
+		if (rc)
+			return pl_ret(rc);
+		return pl_ret(ts_blocking_sendto(&pl.b, ts, buf, len, flags & ~MSG_NOSIGNAL, &sin));
+	}
 	/* Linux ignores the address on a connected stream socket (EISCONN only for some). */
 	return pl_send(ts, buf, len, flags);
 }
@@ -376,6 +385,8 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		return -1;
 	if (!msg)
 		return pl_ret(-EFAULT);
+	if (pl.fds[fd].dgram) /* one datagram, its sender in msg_name */
+		return pl_ret(ts_blocking_recvmsg(&pl.b, ts, msg, flags & ~MSG_CMSG_CLOEXEC));
 	ssize_t n = pl_recv_iov(ts, msg->msg_iov, (int)msg->msg_iovlen, flags);
 	if (n >= 0) {
 		msg->msg_namelen = 0;
@@ -394,6 +405,8 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		return -1;
 	if (!msg)
 		return pl_ret(-EFAULT);
+	if (pl.fds[fd].dgram) /* one datagram, to msg_name or the connected peer */
+		return pl_ret(ts_blocking_sendmsg(&pl.b, ts, msg, flags & ~MSG_NOSIGNAL));
 	if (msg->msg_controllen)
 		pl_log_unsupported("sendmsg control messages (ignored)");
 	return pl_send_iov(ts, msg->msg_iov, (int)msg->msg_iovlen, flags);
@@ -543,7 +556,7 @@ static int pl_fcntl(int fd, int cmd, long arg)
 		ts_blocking_lock(&pl.b);
 		int kfd = pl.real.fcntl(fd, cmd, arg);
 		if (kfd >= 0 && (uint32_t)kfd < pl.nfds)
-			pl_fd_alias(kfd, ts);
+			pl_fd_alias(kfd, fd);
 		ts_blocking_unlock(&pl.b);
 		return kfd;
 	}
@@ -629,7 +642,7 @@ int dup(int fd)
 	ts_blocking_lock(&pl.b);
 	int kfd = pl.real.dup(fd);
 	if (kfd >= 0 && (uint32_t)kfd < pl.nfds)
-		pl_fd_alias(kfd, ts);
+		pl_fd_alias(kfd, fd);
 	ts_blocking_unlock(&pl.b);
 	return kfd;
 }
@@ -649,7 +662,7 @@ static int pl_dup3(int oldfd, int newfd, int flags, bool is_dup2)
 	ts_blocking_lock(&pl.b);
 	int kfd = is_dup2 ? pl.real.dup2(oldfd, newfd) : pl.real.dup3(oldfd, newfd, flags);
 	if (kfd >= 0 && (uint32_t)kfd < pl.nfds)
-		pl_fd_alias(kfd, ts);
+		pl_fd_alias(kfd, oldfd);
 	ts_blocking_unlock(&pl.b);
 	return kfd;
 }

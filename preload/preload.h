@@ -80,6 +80,7 @@ struct pl_fd {
 	uint8_t kind;          /* enum pl_kind */
 	int32_t ts;            /* PL_SOCK: the ts descriptor; PL_EPOLL: the ts_epoll set */
 	int32_t efd;           /* PL_EPOLL: the eventfd the stack writes when the set has events */
+	bool dgram;            /* PL_SOCK: a UDP socket (datagram calls keep their addresses) */
 };
 
 /* A tapstack socket may be reached through several kernel numbers (dup): counted here. */
@@ -123,6 +124,12 @@ static inline int pl_sock_of(int fd)
 	return pl.fds[fd].ts;
 }
 
+/* Whether kernel descriptor fd is a tapstack UDP socket. */
+static inline bool pl_is_dgram(int fd)
+{
+	return pl_sock_of(fd) >= 0 && pl.fds[fd].dgram;
+}
+
 /* The entry of a kernel epoll descriptor that has tapstack sockets in it, or NULL. */
 static inline struct pl_fd *pl_epoll_of(int fd)
 {
@@ -132,10 +139,10 @@ static inline struct pl_fd *pl_epoll_of(int fd)
 }
 
 /* Binds a new placeholder kernel descriptor to ts descriptor ts (lock held); returns the
- * kernel number or -errno. cloexec is recorded for exec (the placeholder always closes). */
-PL_HIDDEN int pl_fd_bind_sock(int ts);
-/* Makes kfd another name of the socket behind `from` (dup); lock held. */
-PL_HIDDEN void pl_fd_alias(int kfd, int ts);
+ * kernel number or -errno. The placeholder is close-on-exec: exec drops tapstack sockets. */
+PL_HIDDEN int pl_fd_bind_sock(int ts, bool dgram);
+/* Makes kfd another name of the socket kernel descriptor from names (dup); lock held. */
+PL_HIDDEN void pl_fd_alias(int kfd, int from);
 /* Forgets kernel descriptor fd (lock held); returns the ts descriptor whose last name it
  * was (the caller closes it), or -1. */
 PL_HIDDEN int pl_fd_forget(int fd);

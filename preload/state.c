@@ -366,7 +366,7 @@ static bool pl_refs_reserve(int ts)
 	return true;
 }
 
-int pl_fd_bind_sock(int ts)
+int pl_fd_bind_sock(int ts, bool dgram)
 {
 	/* The placeholder: a kernel socket nobody uses (fstat says socket, as programs expect),
 	 * close-on-exec always: exec drops tapstack sockets (docs/preload.md). */
@@ -378,14 +378,14 @@ int pl_fd_bind_sock(int ts)
 		return -EMFILE;
 	}
 	pl.ts_refs[ts]++;
-	pl.fds[kfd] = (struct pl_fd){ .kind = PL_SOCK, .ts = ts, .efd = -1 };
+	pl.fds[kfd] = (struct pl_fd){ .kind = PL_SOCK, .ts = ts, .efd = -1, .dgram = dgram };
 	return kfd;
 }
 
-void pl_fd_alias(int kfd, int ts)
+void pl_fd_alias(int kfd, int from)
 {
-	pl.ts_refs[ts]++;
-	pl.fds[kfd] = (struct pl_fd){ .kind = PL_SOCK, .ts = ts, .efd = -1 };
+	pl.ts_refs[pl.fds[from].ts]++;
+	pl.fds[kfd] = pl.fds[from];
 }
 
 int pl_fd_forget(int fd)

@@ -309,6 +309,12 @@ int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_
 
 ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags)
 {
+	return ts_blocking_sendto(b, fd, buf, len, flags, NULL);
+}
+
+ssize_t ts_blocking_sendto(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags,
+			   const struct sockaddr_in *to)
+{
 	const char *p = buf;
 	size_t done = 0;
 	ssize_t n = 0;
@@ -318,7 +324,7 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 	pthread_mutex_lock(&b->lock);
 	until = blocking_timeo(b, fd, true, &at);
 	while (done < len) {
-		n = ts_send(&b->s->sock, fd, p + done, len - done, flags);
+		n = ts_sendto(&b->s->sock, fd, p + done, len - done, flags, to);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;
@@ -337,17 +343,53 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 
 ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
 {
+	return ts_blocking_recvfrom(b, fd, buf, len, flags, NULL);
+}
+
+ssize_t ts_blocking_recvfrom(struct blocking_stack *b, int fd, void *buf, size_t len, int flags,
+			     struct sockaddr_in *from)
+{
 	ssize_t n;
 	struct timespec at;
 	const struct timespec *until;
 
 	pthread_mutex_lock(&b->lock);
 	until = blocking_timeo(b, fd, false, &at);
-	while ((n = ts_recv(&b->s->sock, fd, buf, len, flags)) == -EAGAIN &&
+	while ((n = ts_recvfrom(&b->s->sock, fd, buf, len, flags, from)) == -EAGAIN &&
 	       blocking_should_wait(b, fd, flags))
 		if (!blocking_wait_for(b, fd, POLLIN, until))
 			break; /* SO_RCVTIMEO passed */
 	/* Reading may have opened the receive window: the update went out in this thread. */
+	blocking_unlock_kick(b);
+	return n;
+}
+
+ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg, int flags)
+{
+	ssize_t n;
+	struct timespec at;
+	const struct timespec *until;
+
+	pthread_mutex_lock(&b->lock);
+	until = blocking_timeo(b, fd, false, &at);
+	while ((n = ts_recvmsg(&b->s->sock, fd, msg, flags)) == -EAGAIN && blocking_should_wait(b, fd, flags))
+		if (!blocking_wait_for(b, fd, POLLIN, until))
+			break;
+	blocking_unlock_kick(b);
+	return n;
+}
+
+ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghdr *msg, int flags)
+{
+	ssize_t n;
+	struct timespec at;
+	const struct timespec *until;
+
+	pthread_mutex_lock(&b->lock);
+	until = blocking_timeo(b, fd, true, &at);
+	while ((n = ts_sendmsg(&b->s->sock, fd, msg, flags)) == -EAGAIN && blocking_should_wait(b, fd, flags))
+		if (!blocking_wait_for(b, fd, POLLOUT, until))
+			break;
 	blocking_unlock_kick(b);
 	return n;
 }

@@ -6,7 +6,8 @@
  *   preload-probe SERVER_IP PORT
  *
  * The server (a kernel socket in the test's namespace) accepts one connection, sends
- * "hello\n" a second later, then writes everything it reads to a file until end of stream.
+ * "hello\n" a second later, then writes everything it reads to a file until end of stream;
+ * it also echoes UDP datagrams on PORT + 1.
  * The probe checks: the errnos of refused calls (IPv6, UDP, flags, NULL and short
  * addresses, unknown options and ioctls, epoll_ctl misuse), a non-blocking connect through
  * epoll, epoll/poll/select over a mix of a kernel pipe and the tapstack socket waking for
@@ -84,7 +85,6 @@ static void refused_calls(void)
 	int one = 1;
 
 	check_errno(socket(AF_INET6, SOCK_STREAM, 0), EAFNOSUPPORT, "socket(AF_INET6)");
-	check_errno(socket(AF_INET, SOCK_DGRAM, 0), EPROTONOSUPPORT, "socket(AF_INET, SOCK_DGRAM)");
 	check_errno(socket(AF_INET, SOCK_STREAM, IPPROTO_UDP), EPROTONOSUPPORT, "socket(AF_INET, SOCK_STREAM, UDP)");
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	check(s >= 0, "socket(AF_INET, SOCK_STREAM) on tapstack");
@@ -115,6 +115,26 @@ static void refused_calls(void)
 	close(p[1]);
 }
 
+/* UDP on tapstack: a datagram to the server's echo port and its answer, with the sender's
+ * address; a mixed poll wakes for it. */
+static void udp_exchange(const struct sockaddr_in *srv)
+{
+	struct sockaddr_in to = *srv, from;
+	to.sin_port = htons((uint16_t)(ntohs(srv->sin_port) + 1));
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	check(u >= 0, "socket(AF_INET, SOCK_DGRAM) on tapstack");
+	check(sendto(u, "ping", 4, 0, (struct sockaddr *)&to, sizeof(to)) == 4, "UDP sendto the kernel's echo");
+	struct pollfd pf = { .fd = u, .events = POLLIN };
+	check(poll(&pf, 1, 5000) == 1 && (pf.revents & POLLIN), "UDP: poll wakes for the answer");
+	char buf[16];
+	socklen_t len = sizeof(from);
+	ssize_t n = recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+	check(n == 4 && memcmp(buf, "ping", 4) == 0, "UDP recvfrom: the datagram came back");
+	check(len == sizeof(from) && from.sin_addr.s_addr == to.sin_addr.s_addr && from.sin_port == to.sin_port,
+	      "UDP recvfrom: the sender is the echo server");
+	close(u);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -124,6 +144,7 @@ int main(int argc, char **argv)
 	struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
 	inet_pton(AF_INET, argv[1], &srv.sin_addr);
 	refused_calls();
+	udp_exchange(&srv);
 
 	/* A non-blocking connect, completed through epoll. */
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);

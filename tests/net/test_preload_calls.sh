@@ -3,7 +3,7 @@
 # build/tapstack-run: Linux's errnos for refused calls, epoll/poll/select over a kernel pipe
 # and a tapstack socket waking for either without a busy loop, dup, fcntl, FIONREAD, and the
 # fork rule (the child owns the stack). The server is a kernel socket in the namespace that
-# sends "hello" a second after accepting and records what it receives.
+# sends "hello" a second after accepting and records what it receives, and echoes UDP.
 . "$(dirname "$0")/preload_lib.sh"
 
 PROBE=${PRELOAD_PROBE:-$NET_ROOT/build/preload-probe}
@@ -12,7 +12,12 @@ preload_setup calls
 PY=$(command -v python3)
 PY=$("$PY" -c 'import sys; print(sys.executable)')
 cat >"$WORK/server.py" <<PYEOF
-import socket, time
+import socket, threading, time
+def udp_echo():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("$HOST_IP", 9101))
+    while True:
+        d, a = u.recvfrom(2048); u.sendto(d, a)
+threading.Thread(target=udp_echo, daemon=True).start()
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("$HOST_IP", 9100)); s.listen(1)
 c, _ = s.accept()
