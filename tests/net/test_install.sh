@@ -95,6 +95,13 @@ if kill -0 "$EPID" 2>/dev/null; then kill "$EPID"; fi
 wait "$EPID"
 check "the example exits 0 after its one connection" test $? -eq 0
 
+# Packaging: DESTDIR stages the tree; the .pc names the final PREFIX, not the stage.
+make -C "$NET_ROOT" --no-print-directory -s install DESTDIR="$WORK/stage" PREFIX=/usr >>"$WORK/install.log" 2>&1
+check "make install DESTDIR=stage PREFIX=/usr: files under the stage, the .pc says prefix=/usr" \
+	bash -c "[ -e '$WORK/stage/usr/lib/libtapstack.a' ] && grep -qx 'prefix=/usr' '$WORK/stage/usr/lib/pkgconfig/tapstack.pc'"
+make -C "$NET_ROOT" --no-print-directory -s uninstall DESTDIR="$WORK/stage" PREFIX=/usr >>"$WORK/install.log" 2>&1
+check "make uninstall DESTDIR=stage leaves no file in the stage" test "$(find "$WORK/stage" -type f -o -type l | wc -l)" = 0
+
 make -C "$NET_ROOT" --no-print-directory -s uninstall PREFIX="$P" >>"$WORK/install.log" 2>&1
 left=$(find "$P" -type f -o -type l | wc -l)
 check "make uninstall leaves no file ($left left)" test "$left" -eq 0

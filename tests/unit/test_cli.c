@@ -3,7 +3,8 @@
  * ss_query_parse() accepts ss(8)'s words and names the first bad one; ss_write() over a real
  * connection between two stacks selects rows by state and port and prints -i, -o and -e as
  * ss does; nstat_print() hides zeros, shows deltas since the previous -d (its history file),
- * -a, -r, and JSON; the Prometheus text has a TYPE line per counter.
+ * -a, -r, and JSON; the Prometheus text has a TYPE line per counter; ctl_answer() refuses every
+ * request it cannot parse with one error line and leaves the stack as it was.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "apps/cli/ctl.h"
 #include "apps/cli/nstat.h"
 #include "apps/cli/ss.h"
 #include "helpers/stack_pair.h"
@@ -241,6 +243,56 @@ static void test_nstat_parse_and_prometheus(void **state)
 	ts_stack_destroy(&b);
 }
 
+static char *answer(struct stack *s, const char *req)
+{
+	char buf[CTL_REQ_MAX + 1], *out = NULL;
+	size_t len = 0;
+	snprintf(buf, sizeof(buf), "%s", req);
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	ctl_answer(s, buf, f);
+	fclose(f);
+	return out;
+}
+
+static void test_ctl_answer(void **state)
+{
+	(void)state;
+	static struct stack a, b;
+	stack_pair_init(&a, &b, USEC_PER_SEC);
+	char *before = answer(&a, "stats");
+	static const struct {
+		const char *req, *want;
+	} cases[] = {
+		{ "bogus", "error: unknown request 'bogus'" },
+		{ "", "error: unknown request ''" },
+		{ "stats now", "error: unknown request 'stats'" },
+		{ "ss -Z", "error: ss: unknown option '-Z'" },
+		{ "ss state nosuch", "error: ss: unknown state 'nosuch'" },
+		{ "ss \x01\x02", "error: unparsable request" },
+		{ "\xff\xfe", "error: unparsable request" },
+		{ "ss -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t",
+		  "error: too many words" },
+		{ "stats", "tcp.InSegs 0\n" },
+		{ "metrics", "# TYPE tapstack_tcp_InSegs counter\n" },
+		{ "ss -l", "State" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *t = answer(&a, cases[i].req);
+		if (!strstr(t, cases[i].want))
+			fail_msg("'%s': got '%.80s', want '%s'", cases[i].req, t, cases[i].want);
+		if (strncmp(cases[i].want, "error: ", 7) == 0 && strchr(t, '\n') != t + strlen(t) - 1)
+			fail_msg("'%s': more than one line: '%s'", cases[i].req, t);
+		free(t);
+	}
+	char *after = answer(&a, "stats");    /* every counter as it was */
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	ts_stack_destroy(&a);
+	ts_stack_destroy(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_ss_rows),
 		cmocka_unit_test(test_nstat),
 		cmocka_unit_test(test_nstat_parse_and_prometheus),
+		cmocka_unit_test(test_ctl_answer),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
