@@ -15,6 +15,7 @@
 #   make deps            install missing Debian packages (scripts/deps.sh)
 #   make drill           the packetdrill runner over the corpus (mk/drill.mk; part of `make test`)
 #   make bench           tapstack beside the Linux kernel, one table (mk/bench.mk; root)
+#   make bench-lossy     the same through an impaired path, the loss matrix (mk/lossy.mk; root)
 #   make install [PREFIX=/usr/local] [DESTDIR=]  programs, libraries, headers, tapstack.pc,
 #                        man pages (mk/install.mk, docs/library.md); make uninstall
 #

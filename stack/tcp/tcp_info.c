@@ -88,7 +88,17 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	memset(ti, 0, sizeof(*ti));
 	ti->tcpi_state = tcp_linux_state[c->state];
 	/* Linux ca_state: 0 Open, 1 Disorder, 3 Recovery, 4 Loss. */
-	ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
+	if (tcp_rec_on(c)) {
+		/* The scoreboard's state and marks, in Linux's units (segments). */
+		ti->tcpi_ca_state = c->rec.ca_state;
+		ti->tcpi_sacked = (c->sb.sacked + mss - 1) / mss;
+		ti->tcpi_lost = (c->sb.lost + mss - 1) / mss;
+		ti->tcpi_retrans = (c->sb.retrans + mss - 1) / mss;
+		ti->tcpi_reordering = c->rec.reordering ? c->rec.reordering : TCP_REORDERING_INIT;
+	} else {
+		ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
+		ti->tcpi_reordering = TCP_REORDERING_INIT;
+	}
 	ti->tcpi_retransmits = c->retries;
 	ti->tcpi_probes = c->probes_out ? c->probes_out : (c->flags & TCP_F_PERSIST) ? c->backoff : c->ka_probes;
 	ti->tcpi_backoff = c->backoff;
@@ -108,7 +118,6 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	ti->tcpi_snd_ssthresh = c->ssthresh == UINT32_MAX ? 0x7fffffff : c->ssthresh / mss;
 	ti->tcpi_snd_cwnd = c->cwnd / mss;
 	ti->tcpi_advmss = c->adv_mss;
-	ti->tcpi_reordering = 3;
 	ti->tcpi_rcv_space = c->rcv.wnd;
 	ti->tcpi_total_retrans = c->retries;
 }
