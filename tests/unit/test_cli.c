@@ -21,6 +21,7 @@
 #include "apps/cli/ctl.h"
 #include "apps/cli/nstat.h"
 #include "apps/cli/ss.h"
+#include "drivers/memdev.h"
 #include "helpers/stack_pair.h"
 #include "stack.h"
 
@@ -84,26 +85,34 @@ static void pair_run(struct stack *a, struct stack *b, usec_t *now, int rounds)
 	}
 }
 
+/* Two stacks, a listener on A port 80 and B connected to it: afd (accepted on A), cfd (on B). */
+static void pair_connect(struct stack *a, struct stack *b, usec_t *now, int *afd, int *cfd)
+{
+	stack_pair_init(a, b, *now);
+	struct socket_layer *sa = ts_stack_sockets(a), *sb = ts_stack_sockets(b);
+	int lfd = ts_socket(sa, AF_INET, SOCK_STREAM, 0);
+	*cfd = ts_socket(sb, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(80) };
+	assert_int_equal(ts_bind(sa, lfd, &sin), 0);
+	assert_int_equal(ts_listen(sa, lfd, 8), 0);
+	sin.sin_addr.s_addr = htonl(STACK_PAIR_A_IP);
+	assert_int_equal(ts_connect(sb, *cfd, &sin), -EINPROGRESS);
+	*afd = -1;
+	for (int i = 0; i < 100 && *afd < 0; i++) {
+		pair_run(a, b, now, 1);
+		*afd = ts_accept(sa, lfd, NULL, 0);
+	}
+	assert_true(*afd >= 0);
+}
+
 static void test_ss_rows(void **state)
 {
 	(void)state;
 	static struct stack a, b;
 	usec_t now = USEC_PER_SEC;
-	stack_pair_init(&a, &b, now);
+	int afd, cfd;
+	pair_connect(&a, &b, &now, &afd, &cfd);
 	struct socket_layer *sa = ts_stack_sockets(&a), *sb = ts_stack_sockets(&b);
-	int lfd = ts_socket(sa, AF_INET, SOCK_STREAM, 0), cfd = ts_socket(sb, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(80) };
-	assert_int_equal(ts_bind(sa, lfd, &sin), 0);
-	assert_int_equal(ts_listen(sa, lfd, 8), 0);
-	sin.sin_addr.s_addr = htonl(STACK_PAIR_A_IP);
-	assert_int_equal(ts_connect(sb, cfd, &sin), -EINPROGRESS);
-	int afd = -1;
-	for (int i = 0; i < 100 && afd < 0; i++, now += 1000) {
-		ts_stack_poll(&a, now);
-		ts_stack_poll(&b, now);
-		afd = ts_accept(sa, lfd, NULL, 0);
-	}
-	assert_true(afd >= 0);
 	assert_int_equal(ts_send(sb, cfd, "hello", 5, 0), 5);
 	pair_run(&a, &b, &now, 10);
 
@@ -149,6 +158,43 @@ static void test_ss_rows(void **state)
 	assert_non_null(strstr(t, "Netid"));
 	assert_non_null(strstr(t, "tcp   TIME-WAIT"));
 	free(t);
+	ts_stack_destroy(&a);
+	ts_stack_destroy(&b);
+}
+
+/* Under seeded loss, ss -i shows the scoreboard while it holds marks: sacked, lost, retrans. */
+static void test_ss_info_under_loss(void **state)
+{
+	(void)state;
+	static struct stack a, b;
+	usec_t now = USEC_PER_SEC;
+	int afd, cfd;
+	pair_connect(&a, &b, &now, &afd, &cfd);
+	struct socket_layer *sa = ts_stack_sockets(&a), *sb = ts_stack_sockets(&b);
+	struct memdev_config mc;
+	memdev_config_default(&mc);
+	mc.seed = 7;
+	mc.loss_ppm = 30000;                 /* 3 % of the frames the server sends */
+	memdev_set_impairments(a.dev, &mc);
+	static uint8_t buf[1 << 16];
+	memset(buf, 'x', sizeof(buf));
+	bool sacked = false, lost = false, retrans = false;
+	size_t got = 0;
+	for (int i = 0; i < 20000 && got < (4u << 20) && !(sacked && lost && retrans); i++) {
+		ts_send(sa, afd, buf, sizeof(buf), 0);
+		pair_run(&a, &b, &now, 1);
+		ssize_t n;
+		while ((n = ts_recv(sb, cfd, buf, sizeof(buf), 0)) > 0)
+			got += (size_t)n;
+		char *t = ss_text(&a, "-i state established");
+		sacked |= strstr(t, " sacked:") != NULL;
+		lost |= strstr(t, " lost:") != NULL;
+		retrans |= strstr(t, " retrans:") != NULL;
+		free(t);
+	}
+	assert_true(sacked);
+	assert_true(lost);
+	assert_true(retrans);
 	ts_stack_destroy(&a);
 	ts_stack_destroy(&b);
 }
@@ -298,6 +344,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ss_parse),
 		cmocka_unit_test(test_ss_rows),
+		cmocka_unit_test(test_ss_info_under_loss),
 		cmocka_unit_test(test_nstat),
 		cmocka_unit_test(test_nstat_parse_and_prometheus),
 		cmocka_unit_test(test_ctl_answer),
