@@ -241,6 +241,19 @@ static void test_nstat(void **state)
 	assert_string_equal(t, "tcp.InSegs                               1\n");
 	free(t);
 	free(print(&r, "", key));                                /* -r: the file is gone */
+	/* A history that is not a regular file of ours (a link planted in /tmp) is ignored. */
+	char hpath[128], decoy[] = "/tmp/tapstack-test-decoy-XXXXXX";
+	nstat_history_path(hpath, sizeof(hpath), key);
+	int dfd = mkstemp(decoy);
+	assert_true(dfd >= 0);
+	assert_int_equal(write(dfd, "tcp.InSegs 1000\n", 16), 16);
+	close(dfd);
+	assert_int_equal(symlink(decoy, hpath), 0);
+	t = print(&d, "tcp.InSegs 1500\n", key);
+	assert_string_equal(t, "tcp.InSegs                               1500\n");
+	free(t);
+	free(print(&r, "", key));
+	unlink(decoy);
 	struct nstat_opts j = { .json = true, .zeros = true };
 	t = print(&j, "ip.InReceives 3\ntcp.InSegs 10\ntcp.OutRsts 0\n", key);
 	assert_string_equal(t, "{\"ip\":{\"InReceives\":3},\"tcp\":{\"InSegs\":10,\"OutRsts\":0}}\n");
