@@ -1,14 +1,16 @@
 /*
- * tapstack.c - the program: a tapstack instance on a TAP device, its demo servers, and the
- * `ss` / `stats` client of its control socket.
+ * tapstack.c - the program: options, a tapstack instance on a TAP device, its demo servers,
+ * and the entry of the `ss` / `stats` subcommands (apps/cli/ does their work).
  *
  *   tapstack [--tap NAME] [--addr A.B.C.D/N] [--gateway A.B.C.D] [--mac MAC] [--mtu N]
- *            [--pcap FILE] [--trace] [--quiet] [--no-offload] [--http PORT[:DIR]] [--echo PORT]
- *            [--discard PORT] [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT]
+ *            [--pcap FILE|- | --pcapng FILE|-] [--trace] [--quiet] [--no-offload]
+ *            [--http PORT[:DIR]] [--access-log FILE|-] [--echo PORT] [--discard PORT]
+ *            [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT] [--metrics PORT]
  *            [--backlog N] [--ctl PATH]
- *   tapstack ss    [--tap NAME | --ctl PATH]     sockets, like `ss -tuan`
- *   tapstack stats [--tap NAME | --ctl PATH]     counters, like `netstat -s`
+ *   tapstack ss [-tulanieo] [state S] [sport|dport = N] [--tap NAME | --ctl PATH]   like ss(8)
+ *   tapstack stats [-z] [-d [-a]] [-r] [--json|--prometheus] [...]               like nstat(8)
  *
+ * Every argument is checked before any device is opened; a bad one exits 2 naming it.
  * What it owns: the stack (which owns the TAP driver, wrapped by the capture/trace driver),
  * the servers (struct app, apps/app.h), a unix control socket and a signalfd. The event loop
  * asks every server for the sockets it waits on, waits in ts_stack_wait_kernel() (which drives
@@ -443,7 +445,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 	set_default_ctl(o);
 }
 
-/* ---- the counters printed at exit ---- */
+/* ---- counters at exit ---- */
 
 static void write_stats(struct stack *s, FILE *f, bool nonzero_only)
 {
@@ -461,51 +463,6 @@ static void write_stats(struct stack *s, FILE *f, bool nonzero_only)
 			fprintf(f, "    %s: %llu\n", g[i].names[j], (unsigned long long)g[i].values[j]);
 		}
 	}
-}
-
-/* The control socket's answers come straight from the program's stack (one thread). */
-static void ctl_answer_stack(void *arg, char *req, FILE *f)
-{
-	ctl_answer(arg, req, f);
-}
-
-/* ---- the control socket: client side (tapstack ss / stats) ---- */
-
-/* Sends one request line and returns the whole answer (malloc'd, NUL-terminated) or NULL. */
-static char *ctl_request(const char *path, const char *req)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "tapstack: cannot reach a running tapstack at %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	size_t len = strlen(req);
-	if (write(fd, req, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
-		fprintf(stderr, "tapstack: %s: %s\n", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	ssize_t r;
-	while (buf && (r = read(fd, buf + n, cap - n - 1)) > 0) {
-		n += (size_t)r;
-		if (cap - n < 2) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb)
-				free(buf);
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	close(fd);
-	if (buf)
-		buf[n] = '\0';
-	return buf;
 }
 
 /*
@@ -541,32 +498,10 @@ static int ctl_main(struct options *o, const char *sub, int argc, char **argv)
 			words[nw++] = argv[i];
 	}
 	set_default_ctl(o);
-	char err[160], req[CTL_REQ_MAX];
-	struct ss_query q;
-	struct nstat_opts so;
-	int bad = strcmp(sub, "ss") == 0 ? ss_query_parse(&q, nw, words, err, sizeof(err))
-	                                 : nstat_parse(&so, nw, words, err, sizeof(err));
-	if (bad)
+	char err[160];
+	int status = ctl_client(sub, nw, words, o->ctl, err, sizeof(err));
+	if (status < 0)
 		usage_error("%s (try 'tapstack %s --help')", err, sub);
-	size_t len = (size_t)snprintf(req, sizeof(req), "%s", strcmp(sub, "stats") == 0 ? (so.prometheus ? "metrics" : "stats") : "ss");
-	for (int i = 0; strcmp(sub, "ss") == 0 && i < nw; i++) {
-		if (strchr(words[i], ' ') || len + strlen(words[i]) + 2 > sizeof(req))
-			usage_error("bad argument '%s'", words[i]);
-		len += (size_t)snprintf(req + len, sizeof(req) - len, " %s", words[i]);
-	}
-	char *ans = ctl_request(o->ctl, req);
-	if (!ans)
-		return 1;
-	int status = 0;
-	if (strncmp(ans, "error: ", 7) == 0) {
-		fprintf(stderr, "tapstack: %s", ans + 7);
-		status = 1;
-	} else if (strcmp(sub, "stats") == 0 && !so.prometheus) {
-		status = nstat_print(&so, ans, o->ctl, stdout) == 0 ? 0 : 1;
-	} else {
-		fputs(ans, stdout);
-	}
-	free(ans);
 	return status;
 }
 
@@ -721,7 +656,7 @@ static int run(struct program *p)
 			stop = true;
 		}
 		if (kfds[1].revents & POLLIN)
-			ctl_serve(cfd, ctl_answer_stack, &p->stack);
+			ctl_serve(&p->stack, cfd);
 		if (r > 0 && nfds) {
 			int off = 0;
 			for (int i = 0; i < napps; i++) {

@@ -215,7 +215,7 @@ static void *pl_ctl_thread(void *arg)
 	while (!__atomic_load_n(&pl.given_away, __ATOMIC_RELAXED)) {
 		struct pollfd p = { .fd = pl.ctl_fd, .events = POLLIN };
 		if (pl.real.poll(&p, 1, 200) > 0)
-			ctl_serve(pl.ctl_fd, pl_ctl_answer, NULL);
+			ctl_serve_fn(pl.ctl_fd, pl_ctl_answer, NULL);
 	}
 	return NULL;
 }

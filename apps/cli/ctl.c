@@ -1,15 +1,18 @@
 /*
- * ctl.c - the server side of the control socket: `tapstack ss` and `tapstack stats` ask a
- * running stack through a unix socket (the client side is in apps/tapstack.c).
+ * ctl.c - the program's control socket (see ctl.h): the running tapstack answers one request
+ * line per connection; `tapstack ss|stats` sends it and formats the answer.
  *
- * One request per connection: a line "ss [ARGS]", "stats" or "metrics", answered by the
- * rows of ss.c or the counters of nstat.c, then the connection is closed. Used by the
- * tapstack program's event loop and by the preload library's control thread
- * (preload/state.c), which holds the stack's lock only around ctl_answer().
+ * Server side: ctl_listen() binds the unix socket (a stale file from a killed run is replaced,
+ * a live one refused), ctl_serve() reads one line (at most CTL_REQ_MAX bytes, one second) and
+ * ctl_answer() writes the answer - ss rows, raw counters, Prometheus text - or one "error:"
+ * line for anything it cannot parse; the stack is only read. Client side: ctl_client() checks
+ * the subcommand's words with the same parsers, sends them, and prints the answer.
+ * Tests: tests/unit/test_cli.c (ctl_answer's refusals), tests/net/test_program.sh.
  */
 #include "apps/cli/ctl.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -18,6 +21,7 @@
 
 #include "apps/cli/nstat.h"
 #include "apps/cli/ss.h"
+#include "stack.h"
 
 int ctl_listen(const char *path)
 {
@@ -91,7 +95,17 @@ void ctl_answer(struct stack *s, char *req, FILE *f)
 }
 
 /* One request per connection: a line, answered, then closed. */
-void ctl_serve(int lfd, void (*answer)(void *arg, char *req, FILE *f), void *arg)
+static void ctl_answer_cb(void *arg, char *req, FILE *f)
+{
+	ctl_answer(arg, req, f);
+}
+
+void ctl_serve(struct stack *s, int lfd)
+{
+	ctl_serve_fn(lfd, ctl_answer_cb, s);
+}
+
+void ctl_serve_fn(int lfd, void (*answer)(void *arg, char *req, FILE *f), void *arg)
 {
 	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (c < 0)
@@ -124,4 +138,77 @@ void ctl_serve(int lfd, void (*answer)(void *arg, char *req, FILE *f), void *arg
 	for (int i = 0; i < 16 && recv(c, sink, sizeof(sink), 0) > 0; i++)
 		;
 	fclose(f);
+}
+
+/* Sends one request line and returns the whole answer (malloc'd, NUL-terminated) or NULL. */
+static char *ctl_request(const char *path, const char *req)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "tapstack: cannot reach a running tapstack at %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	size_t len = strlen(req);
+	if (write(fd, req, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+		fprintf(stderr, "tapstack: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+	while (buf && (r = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)r;
+		if (cap - n < 2) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				free(buf);
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
+int ctl_client(const char *sub, int nw, char **words, const char *ctl, char *err, size_t errlen)
+{
+	char req[CTL_REQ_MAX];
+	struct ss_query q;
+	struct nstat_opts so;
+	bool ss = strcmp(sub, "ss") == 0;
+	if (nw >= CTL_WORDS_MAX) {
+		snprintf(err, errlen, "too many arguments for %s", sub);
+		return -1;
+	}
+	if ((ss ? ss_query_parse(&q, nw, words, err, errlen) : nstat_parse(&so, nw, words, err, errlen)) != 0)
+		return -1;
+	size_t len = (size_t)snprintf(req, sizeof(req), "%s", ss ? "ss" : so.prometheus ? "metrics" : "stats");
+	for (int i = 0; ss && i < nw; i++) {
+		if (strchr(words[i], ' ') || len + strlen(words[i]) + 2 > sizeof(req)) {
+			snprintf(err, errlen, "bad argument '%s'", words[i]);
+			return -1;
+		}
+		len += (size_t)snprintf(req + len, sizeof(req) - len, " %s", words[i]);
+	}
+	char *ans = ctl_request(ctl, req);
+	if (!ans)
+		return 1;
+	int status = 0;
+	if (strncmp(ans, "error: ", 7) == 0) {
+		fprintf(stderr, "tapstack: %s", ans + 7);
+		status = 1;
+	} else if (!ss && !so.prometheus) {
+		status = nstat_print(&so, ans, ctl, stdout) == 0 ? 0 : 1;
+	} else {
+		fputs(ans, stdout);
+	}
+	free(ans);
+	return status;
 }
