@@ -68,10 +68,13 @@ static inline int ts_int_arg(const void *val, socklen_t len, int *out)
 	return 0;
 }
 
-/* getsockopt's int answer, or -EINVAL when the caller's room is short. */
+/* getsockopt's int answer: -EFAULT without a buffer or a length (Linux's get_user and
+ * copy_to_user fail), -EINVAL when the caller's room is short. */
 static inline int ts_put_int(void *val, socklen_t *len, int v)
 {
-	if (!val || !len || *len < (socklen_t)sizeof(int))
+	if (!val || !len)
+		return -EFAULT;
+	if (*len < (socklen_t)sizeof(int))
 		return -EINVAL;
 	memcpy(val, &v, sizeof(int));
 	*len = sizeof(int);

@@ -29,7 +29,9 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +98,14 @@ static void refused_calls(void)
 	check_errno(ioctl(s, SIOCATMARK, &one), ENOTTY, "ioctl(SIOCATMARK), unknown here");
 	check_errno(accept4(s, NULL, NULL, 0x4000000), EINVAL, "accept4(bad flags)");
 	check_errno(recv(s, &one, 1, MSG_OOB), EOPNOTSUPP, "recv(MSG_OOB)");
+	volatile int bad_count = -1; /* not a constant: the compiler would refuse the call */
+	check_errno(writev(s, NULL, bad_count), EINVAL, "writev(iovcnt -1)");
+	check_errno(recvmsg(s, NULL, 0), EFAULT, "recvmsg(NULL message)");
+	check_errno(sendfile(s, -1, NULL, 10), EBADF, "sendfile from a bad descriptor");
+	check_errno(shutdown(s, 99), EINVAL, "shutdown(how 99)");
+	check_errno(getsockopt(s, SOL_SOCKET, SO_TYPE, &one, NULL), EFAULT, "getsockopt(NULL length)");
+	check_errno(setsockopt(s, SOL_SOCKET, SO_RCVBUF, &one, 2), EINVAL, "setsockopt(short int)");
+	check_errno(fcntl(s, F_SETOWN, 1), EINVAL, "fcntl(F_SETOWN), unknown here");
 	check(listen(s, 1) == 0 && ioctl(s, FIONBIO, &one) == 0, "listen, then ioctl(FIONBIO)");
 	check_errno(accept(s, NULL, NULL), EAGAIN, "accept on a non-blocking listener with nobody waiting");
 	close(s);
