@@ -4,7 +4,7 @@
  *
  *   tapstack [--tap NAME] [--addr A.B.C.D/N] [--gateway A.B.C.D] [--mac MAC] [--mtu N]
  *            [--pcap FILE] [--trace] [--quiet] [--no-offload] [--http PORT[:DIR]] [--echo PORT]
- *            [--discard PORT] [--stall PORT[:BACKLOG]] [--backlog N] [--ctl PATH]
+ *            [--discard PORT] [--stall PORT[:BACKLOG]] [--backlog N] [--ctl PATH] [--cc NAME]
  *   tapstack ss    [--tap NAME | --ctl PATH]     sockets, like `ss -tan`
  *   tapstack stats [--tap NAME | --ctl PATH]     counters, like `netstat -s`
  *
@@ -64,6 +64,7 @@ struct options {
 	bool trace;
 	bool quiet;
 	bool no_offload;
+	const char *cc;
 	int backlog;
 	const char *ctl;
 	char ctl_default[108];
@@ -107,6 +108,8 @@ static const char usage_text[] =
 	"  --stall PORT[:BACKLOG] a listener that never accepts (watch its queue fill)\n"
 	"  --backlog N           listen() backlog of the servers (default 128)\n"
 	"  --ctl PATH            control socket (default /tmp/tapstack-TAP.sock)\n"
+	"  --cc NAME             congestion control of every connection: cubic (default) or reno\n"
+	"                        (a socket may pick its own with TCP_CONGESTION)\n"
 	"  --help                this text\n"
 	"\n"
 	"The kernel side of the TAP is never configured by tapstack: give it an address yourself,\n"
@@ -250,7 +253,7 @@ static void add_server(struct options *o, int kind, const char *opt, const char 
 }
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
-       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD };
+       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_CC };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -261,6 +264,7 @@ static const struct option long_opts[] = {
 	{ "discard", required_argument, NULL, OPT_DISCARD }, { "stall", required_argument, NULL, OPT_STALL },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG }, { "ctl", required_argument, NULL, OPT_CTL },
 	{ "help", no_argument, NULL, OPT_HELP },             { "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
+	{ "cc", required_argument, NULL, OPT_CC },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -303,6 +307,11 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 'h':
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		case OPT_NO_OFFLOAD: o->no_offload = true; break;
+		case OPT_CC:
+			if (!tcp_cc_known(optarg))
+				usage_error("bad --cc '%s' (expected cubic or reno)", optarg);
+			o->cc = optarg;
+			break;
 		case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
 		default: usage_error("unknown option '%s'", argv[optind - 1]);
 		}
@@ -509,6 +518,8 @@ static int run(struct program *p)
 	cfg.link.prefix_len = o->prefix_len;
 	cfg.link.gateway = o->gateway;
 	cfg.link.mtu = o->mtu;
+	if (o->cc)
+		snprintf(cfg.tcp.congestion_control, sizeof(cfg.tcp.congestion_control), "%s", o->cc);
 	memcpy(cfg.link.mac, o->mac, 6);
 	cfg.log = (struct log){ .sink = stack_log_sink, .trace = o->trace };
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != (ssize_t)sizeof(cfg.seed))

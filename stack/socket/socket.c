@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -359,6 +360,23 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			return -ENOPROTOOPT;
 		}
 	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		/* Linux: a name of up to TCP_CA_NAME_MAX - 1 bytes, not necessarily NUL-terminated;
+		 * EINVAL without one, ENOENT when the stack has no such algorithm. */
+		char cc[TCP_CA_NAME_MAX];
+		if (!val || len < 1)
+			return -EINVAL;
+		size_t n = (size_t)len < sizeof(cc) - 1 ? (size_t)len : sizeof(cc) - 1;
+		memcpy(cc, val, n);
+		cc[n] = 0;
+		int rc = tcp_sockopts_set_cc(o, cc);
+		if (rc)
+			return rc;
+		s->opts.cc = o->cc;
+		if (s->kind == TS_CONN)
+			tcp_conn_opts_changed(s->conn);
+		return 0;
+	}
 	int rc = ts_int_arg(val, len, &v);
 	if (rc)
 		return rc;
@@ -515,6 +533,17 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->cork);
 		case TCP_USER_TIMEOUT:
 			return ts_put_int(val, len, (int)o->user_timeout_ms);
+		case TCP_CONGESTION: {
+			/* Linux copies min(len, TCP_CA_NAME_MAX) bytes of the NUL-padded name. */
+			char cc[TCP_CA_NAME_MAX] = { 0 };
+			if (!val || !len)
+				return -EFAULT;
+			snprintf(cc, sizeof(cc), "%s", tcp_sockopts_cc_name(sl->tcp, o));
+			socklen_t n = *len < (socklen_t)sizeof(cc) ? *len : (socklen_t)sizeof(cc);
+			memcpy(val, cc, (size_t)n);
+			*len = n;
+			return 0;
+		}
 
 		case TCP_INFO: {
 			struct tcp_info ti;

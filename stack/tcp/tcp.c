@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,9 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->delack_min_ms = 40;
 	cfg->delack_max_ms = 200;
 	cfg->init_cwnd_segs = 10;
+	snprintf(cfg->congestion_control, sizeof(cfg->congestion_control), "%s", tcp_cubic_ops.name);
+	cfg->slow_start_after_idle = true;
+	cfg->min_rtt_win_s = 300;
 	cfg->challenge_ack_limit = 1000;
 	cfg->ooo_max_segs = 256;
 	cfg->max_tw_buckets = 262144;
@@ -204,6 +208,8 @@ int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const
 	tl->cfg = *cfg;
 	if (tl->cfg.port_lo == 0 || tl->cfg.port_hi < tl->cfg.port_lo || tl->cfg.mtu < 68)
 		return -EINVAL;
+	if (!tcp_cc_find(tl->cfg.congestion_control))
+		return -ENOENT;
 	for (int i = 0; i < 16; i += 8) {
 		uint64_t r = rng_next(&core->rng);
 		memcpy(tl->isn_key + i, &r, 8);
@@ -363,8 +369,8 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 	c->adv_mss = tcp_adv_mss(tl);
 	if (o->user_mss && o->user_mss < c->adv_mss)
 		c->adv_mss = o->user_mss;
-	c->rto_us = tl->cfg.rto_init_ms * 1000u;
-	c->ssthresh = UINT32_MAX;
+	tcp_rtt_init(&c->rtt, &tl->cfg);
+	tcp_cc_init(c);
 	c->quickack = TCP_MAX_QUICKACKS;
 	c->all_next = tl->all;
 	if (tl->all)
@@ -764,17 +770,17 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	                             (c->wscale_ok ? TCPI_OPT_WSCALE : 0));
 	ti->tcpi_snd_wscale = c->snd_wscale & 15;
 	ti->tcpi_rcv_wscale = c->rcv_wscale & 15;
-	ti->tcpi_rto = c->rto_us;
+	ti->tcpi_rto = c->rtt.rto_us;
 	ti->tcpi_ato = c->ato_us;
 	ti->tcpi_snd_mss = c->mss;
 	ti->tcpi_rcv_mss = c->rcv_mss;
 	ti->tcpi_unacked = (c->snd.max - c->snd.una + mss - 1) / mss;
 	ti->tcpi_last_data_recv = (uint32_t)((now - c->last_rcv) / USEC_PER_MS);
 	ti->tcpi_pmtu = c->pmtu ? c->pmtu : tcp_adv_mss(c->tl) + 40u; /* the path MTU once known (tcp_icmp.c) */
-	ti->tcpi_rtt = c->srtt_us;
-	ti->tcpi_rttvar = c->rttvar_us;
-	ti->tcpi_snd_ssthresh = c->ssthresh == UINT32_MAX ? 0x7fffffff : c->ssthresh / mss;
-	ti->tcpi_snd_cwnd = c->cwnd / mss;
+	ti->tcpi_rtt = c->rtt.srtt_us;
+	ti->tcpi_rttvar = c->rtt.rttvar_us;
+	ti->tcpi_snd_ssthresh = c->snd_ssthresh;
+	ti->tcpi_snd_cwnd = c->snd_cwnd;
 	ti->tcpi_advmss = c->adv_mss;
 	ti->tcpi_reordering = 3;
 	ti->tcpi_rcv_space = c->rcv.wnd;

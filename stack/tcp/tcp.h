@@ -24,8 +24,11 @@
 struct icmp_err;
 struct ip_layer;
 struct ipv4_rx;
+struct tcp_cc_ops;
 struct tcp_conn;
 struct tcp_listener;
+
+#define TCP_CA_NAME_MAX 16u     /* a congestion-control name with its NUL (Linux TCP_CA_NAME_MAX) */
 
 /*
  * Knobs, with Linux's defaults (the sysctl each mirrors in brackets). The packetdrill
@@ -57,6 +60,9 @@ struct tcp_config {
 	uint32_t delack_min_ms;       /* TCP_DELACK_MIN = 40 ms */
 	uint32_t delack_max_ms;       /* TCP_DELACK_MAX = 200 ms */
 	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
+	char congestion_control[TCP_CA_NAME_MAX];  /* the default algorithm, "cubic" or "reno" [tcp_congestion_control] */
+	bool slow_start_after_idle;   /* restart cwnd after an RTO of idleness [tcp_slow_start_after_idle = 1] */
+	uint32_t min_rtt_win_s;       /* window of the minimum-RTT filter [tcp_min_rtt_wlen = 300] */
 	uint32_t challenge_ack_limit; /* RFC 5961 challenge ACKs per second [tcp_challenge_ack_limit = 1000] */
 	uint32_t ooo_max_segs;        /* out-of-order queue bound per connection */
 	uint32_t max_tw_buckets;      /* TIME-WAIT entries at most [tcp_max_tw_buckets = 262144] */
@@ -67,6 +73,8 @@ struct tcp_config {
 };
 
 void tcp_config_default(struct tcp_config *cfg);
+/* Is there a congestion-control algorithm of this name (for tcp_config.congestion_control)? */
+bool tcp_cc_known(const char *name);
 /* How long a connection retransmits before giving up with ETIMEDOUT, for a limit of
  * `boundary` retries (retries2 or orphan_retries), as Linux's tcp_model_timeout: the time
  * that many RTO expiries take from rto_min_ms doubling up to rto_max_ms (924.6 s for 15). */
@@ -95,7 +103,8 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)             \
 	X(DeferAcceptDrop) X(TimeWaitOverflow) X(NoTimerSlot) X(TimerArmFailed)                    \
 	X(IcmpNoConnection) X(OutOfWindowIcmps) X(IcmpPmtuChanged) X(IcmpPmtuIgnored)             \
-	X(IcmpSoftErrors) X(IcmpHardErrors) X(IcmpReqDropped) X(IcmpIgnored)
+	X(IcmpSoftErrors) X(IcmpHardErrors) X(IcmpReqDropped) X(IcmpIgnored)                      \
+	X(HystartTrainDetect) X(HystartDelayDetect)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -174,6 +183,7 @@ struct tcp_sockopts {
 	uint8_t tos;               /* IP_TOS for our segments */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
 	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
+	const struct tcp_cc_ops *cc; /* TCP_CONGESTION; NULL: the stack's default */
 };
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
 
@@ -221,6 +231,10 @@ void tcp_conn_push(struct tcp_conn *c);
 struct tcp_info;
 void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti);
 void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
+/* TCP_CONGESTION: -ENOENT for a name the stack does not have (Linux). The name a socket's
+ * options select (the stack's default when none was set). */
+int tcp_sockopts_set_cc(struct tcp_sockopts *o, const char *name);
+const char *tcp_sockopts_cc_name(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 /* TCP_MAXSEG as getsockopt reports it. */
 uint32_t tcp_conn_mss(const struct tcp_conn *c);
 bool tcp_conn_is_connected(const struct tcp_conn *c);

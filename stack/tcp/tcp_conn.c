@@ -198,6 +198,8 @@ void tcp_close(struct tcp_conn *c)
 
 void tcp_conn_opts_changed(struct tcp_conn *c)
 {
+	if (c->opts.cc && c->opts.cc != c->cc)
+		tcp_cc_select(c, c->opts.cc); /* TCP_CONGESTION */
 	if (c->opts.keepalive && c->state >= TCPS_ESTABLISHED && !timer_armed(&c->misc_timer))
 		tcp_arm_keepalive(c);
 	if (c->state >= TCPS_ESTABLISHED)

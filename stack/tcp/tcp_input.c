@@ -39,7 +39,7 @@ static void tcp_conn_set_mss(struct tcp_conn *c)
 		m -= 12;
 	c->mss = tcp_mss_clamp(m);
 	c->rcv_mss = c->adv_mss < TCP_MSS_DEFAULT ? c->adv_mss : TCP_MSS_DEFAULT;
-	c->cwnd = c->tl->cfg.init_cwnd_segs * c->mss; /* RFC 6928 IW10 (Linux TCP_INIT_CWND) */
+	tcp_cc_init(c); /* the initial window, the algorithm's state from here (Linux tcp_init_transfer) */
 }
 
 void tcp_conn_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o)
@@ -233,34 +233,6 @@ static int tcp_step_syn(struct tcp_conn *c, struct tcp_seg *seg)
 	return TCP_IN_STOP;
 }
 
-static void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked)
-{
-	/* RFC 7661 / Linux tcp_is_cwnd_limited: grow only a window that is being used; in
-	 * slow start, up to twice the most that was in flight. */
-	bool limited = c->cwnd_limited || (c->cwnd < c->ssthresh && c->cwnd < 2u * c->max_flight);
-	if (!limited)
-		return;
-	/* RFC 5681 3.1: slow start grows by what was acked (at most one MSS per ACK, L=1 as
-	 * Linux), congestion avoidance by about one MSS per round trip. */
-	if (c->cwnd < c->ssthresh) {
-		/* Linux tcp_slow_start (RFC 3465 without the L limit): grow by all that was
-		 * acked, up to ssthresh; the rest counts toward congestion avoidance. */
-		uint32_t room = c->ssthresh - c->cwnd;
-		uint32_t add = acked < room ? acked : room;
-		c->cwnd += add;
-		acked -= add;
-		if (!acked)
-			return;
-	}
-	{
-		c->bytes_acked += acked;
-		if (c->bytes_acked >= c->cwnd) {
-			c->bytes_acked -= c->cwnd;
-			c->cwnd += c->mss;
-		}
-	}
-}
-
 /*
  * Send buffer auto-tuning (Linux tcp_sndbuf_expand): unless the application fixed SO_SNDBUF,
  * the buffer grows to twice what the congestion and peer windows let us have in flight, up
@@ -270,7 +242,8 @@ static void tcp_sndbuf_expand(struct tcp_conn *c)
 {
 	if (c->opts.sndbuf_locked)
 		return;
-	uint32_t w = c->cwnd < c->snd.max_wnd ? c->cwnd : c->snd.max_wnd;
+	uint32_t cwnd = tcp_cwnd_bytes(c, c->mss);
+	uint32_t w = cwnd < c->snd.max_wnd ? cwnd : c->snd.max_wnd;
 	uint64_t want = 2ull * w;
 	if (want > c->tl->cfg.wmem_max)
 		want = c->tl->cfg.wmem_max;
@@ -282,11 +255,9 @@ static void tcp_sndbuf_expand(struct tcp_conn *c)
 static void tcp_enter_recovery(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
-	uint32_t flight = c->snd.max - c->snd.una;
-	uint32_t half = flight / 2;
-	c->ssthresh = half > 2u * c->mss ? half : 2u * c->mss;
+	tcp_cc_enter_recovery(c);
 	c->recover = c->snd.max;
-	c->cwnd = c->ssthresh + 3u * c->mss;
+	c->snd_cwnd = c->snd_ssthresh + 3u; /* RFC 5681 3.2 step 3: inflated by the three dupacks */
 	c->flags |= TCP_F_IN_RECOVERY;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
 	tl->ctr.FastRetransmits++;
@@ -323,6 +294,9 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		uint32_t acked = ack - c->snd.una;
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
 
+		int32_t rtt_us = -1;
+		bool grow = false;
+
 		tcp_ring_drop(&c->sndq, data);
 		tcp_ring_release_if_empty(&c->sndq);
 		/* RTT (RFC 6298 3, RFC 7323 4.1): the echoed timestamp is immune to Karn's
@@ -330,40 +304,49 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (c->ts_ok && seg->h.opts.has_ts && seg->h.opts.ts_ecr) {
 			uint32_t ms = tcp_now_ts(tl, c->ts_offset) - seg->h.opts.ts_ecr;
 			if (ms < 600000u)
-				tcp_rtt_sample(c, ms * 1000u + 1u);
+				rtt_us = (int32_t)(ms * 1000u + 1u);
 		} else if ((c->flags & TCP_F_RTT_TIMING) && seq_gt(ack, c->rtt_seq)) {
 			c->flags &= ~TCP_F_RTT_TIMING;
-			tcp_rtt_sample(c, (uint32_t)(tl->core->now - c->rtt_start));
+			uint64_t us = tl->core->now - c->rtt_start;
+			rtt_us = us < INT32_MAX ? (int32_t)us : INT32_MAX;
 		}
+		if (rtt_us >= 0)
+			tcp_rtt_sample(c, (uint32_t)rtt_us);
 		c->retries = 0;
 		c->backoff = 0;
 		if (c->flags & TCP_F_IN_RECOVERY) {
 			if (seq_geq(ack, c->recover)) {
 				/* RFC 6582 3.2 step 3: full ACK, deflate. */
-				uint32_t flight = c->snd.max - ack;
-				c->cwnd = c->ssthresh < flight + c->mss ? c->ssthresh : flight + c->mss;
+				uint32_t flight = tcp_cc_pkts(c, c->snd.max - ack);
+				c->snd_cwnd = c->snd_ssthresh < flight + 1u ? c->snd_ssthresh : flight + 1u;
 				c->flags &= ~TCP_F_IN_RECOVERY;
+				tcp_cc_set_open(c);
 			} else {
 				/* Partial ACK: resend the next hole, deflate by what was acked. */
 				c->snd.una = ack;
 				if (seq_lt(c->snd.nxt, ack))
 					c->snd.nxt = ack;
-				c->cwnd = c->cwnd > acked ? c->cwnd - acked : c->mss;
-				c->cwnd += c->mss;
+				uint32_t pkts = tcp_cc_pkts(c, acked);
+				c->snd_cwnd = c->snd_cwnd > pkts ? c->snd_cwnd - pkts : 1u;
+				c->snd_cwnd++;
 				uint32_t len = c->sndq.len < tcp_mss_now(c) ? c->sndq.len : tcp_mss_now(c);
 				if (len) {
 					tl->ctr.RetransSegs++;
 					tcp_xmit(c, ack, TCP_FLAG_ACK, len);
 				}
 			}
+			tcp_cc_on_rtt(c, acked, rtt_us);
 		} else {
-			tcp_cc_on_ack(c, acked);
-			tcp_sndbuf_expand(c);
+			grow = true;
 		}
 		c->dupacks = 0;
 		c->snd.una = ack;
 		if (seq_lt(c->snd.nxt, c->snd.una))
 			c->snd.nxt = c->snd.una;
+		if (grow) {
+			tcp_cc_on_ack(c, acked, rtt_us);
+			tcp_sndbuf_expand(c);
+		}
 		/* RFC 6298 5.2/5.3: stop the timer when all is acked, else restart it. */
 		if (c->snd.una == c->snd.max)
 			timer_cancel(&tl->core->timers, &c->rtx_timer);
@@ -378,7 +361,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (c->dupacks == 3 && !(c->flags & TCP_F_IN_RECOVERY))
 			tcp_enter_recovery(c);
 		else if (c->dupacks > 3 && (c->flags & TCP_F_IN_RECOVERY))
-			c->cwnd += c->mss; /* RFC 5681 3.2 step 4: inflate */
+			c->snd_cwnd++; /* RFC 5681 3.2 step 4: inflate */
 	}
 	/* Send window update (3.10.7.4 fifth, ESTABLISHED). */
 	if (seq_lt(c->snd.wl1, seg->seq) || (c->snd.wl1 == seg->seq && seq_leq(c->snd.wl2, ack))) {

@@ -14,7 +14,8 @@
  * tcp_listen.c (listeners, SYN and accept queues), tcp_output.c (building and sending
  * segments, RSTs), tcp_timer.c (RTO, delayed ACK, persist, keepalive, TIME-WAIT),
  * tcp_conn.c (user calls: connect, send, recv, close), tcp_isn.c (RFC 6528),
- * tcp_buf.c (byte rings).
+ * tcp_buf.c (byte rings), tcp_rtt.c (the RTT estimator), tcp_cc.c (congestion control
+ * framework) with tcp_cubic.c and tcp_newreno.c (the algorithms).
  */
 #ifndef TAPSTACK_TCP_TCP_INT_H
 #define TAPSTACK_TCP_TCP_INT_H
@@ -24,6 +25,8 @@
 
 #include "core/core.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_cc.h"
+#include "tcp/tcp_rtt.h"
 #include "tcp/tcp_seq.h"
 #include "wire/tcp.h"
 
@@ -201,17 +204,23 @@ struct tcp_conn {
 	uint32_t ooo_truesize;                  /* memory the queue pins (tcp_ooo_charge) */
 	struct tcp_sockopts opts;
 
-	/* Congestion control (RFC 5681, 6582), bytes. */
-	uint32_t cwnd, ssthresh;
+	/* Congestion control (tcp_cc.h): the algorithm and its state; windows in packets. */
+	const struct tcp_cc_ops *cc;
+	uint32_t snd_cwnd, snd_ssthresh;        /* packets (Linux snd_cwnd, snd_ssthresh) */
+	uint32_t snd_cwnd_cnt;                  /* packets acked toward the next increase */
+	uint32_t prior_cwnd, prior_ssthresh;    /* before the last reduction: what undo restores */
+	uint8_t ca_state;                       /* enum tcp_cc_state */
+	bool lsndtime_valid;
+	usec_t lsndtime;                        /* when new data was last sent (restart after idle) */
+	uint64_t cc_priv[TCP_CC_PRIV_U64];      /* the algorithm's own state (struct tcp_cubic) */
 	uint32_t dupacks;
-	uint32_t recover;
-	uint32_t bytes_acked;                   /* congestion avoidance accumulator */
+	uint32_t recover;                       /* RFC 6582 recover; SND.MAX at an RTO (Linux high_seq) */
 	uint32_t max_flight;                    /* most bytes in flight in the current window */
 	uint32_t max_flight_seq;                /* ... measured until SND.UNA passes this */
 	bool cwnd_limited;                      /* the last send stopped at cwnd */
 
-	/* RTT and RTO (RFC 6298), microseconds. */
-	uint32_t srtt_us, rttvar_us, rto_us;
+	/* RTT and RTO (tcp_rtt.h); the one segment timed when there are no timestamps. */
+	struct tcp_rtt rtt;
 	uint32_t rtt_seq;
 	usec_t rtt_start;
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
@@ -338,6 +347,7 @@ void tcp_rearm_rtx(struct tcp_conn *c);
 void tcp_arm_delack(struct tcp_conn *c);
 void tcp_arm_persist(struct tcp_conn *c);
 void tcp_arm_local_probe(struct tcp_conn *c);
+/* An RTT measurement for the connection: the estimator (tcp_rtt.c) and the RTO. */
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
 void tcp_arm_keepalive(struct tcp_conn *c);
 void tcp_arm_misc(struct tcp_conn *c, usec_t when);

@@ -324,7 +324,7 @@ void tcp_output(struct tcp_conn *c)
 		 * whole segments, and a segment goes only if it fits the peer's window whole;
 		 * a window smaller than that is left to the persist timer (tcp_timer.c). */
 		uint32_t wnd_room = seq_gt(c->snd.una + c->snd.wnd, c->snd.nxt) ? c->snd.una + c->snd.wnd - c->snd.nxt : 0;
-		uint32_t cwnd = c->cwnd;
+		uint32_t cwnd = tcp_cwnd_bytes(c, mss);
 		if (c->dupacks && c->dupacks < 3 && !(c->flags & TCP_F_IN_RECOVERY))
 			cwnd += c->dupacks * mss; /* RFC 3042 limited transmit */
 		if (len && flight + len > cwnd + (mss - 1))
@@ -370,6 +370,8 @@ void tcp_output(struct tcp_conn *c)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
 			tl->ctr.RetransSegs++;
+		else if (len)
+			tcp_cc_data_sent(c, flight == 0); /* after idle: restart cwnd (tcp_cc.c) */
 		if (tcp_xmit(c, c->snd.nxt, flags, len) < 0 && !rexmit) {
 			/* The layers below refused new data (no pbuf, a full ARP queue, the device):
 			 * as Linux's tcp_write_xmit, it is not sent. With nothing in flight to bring

@@ -126,6 +126,23 @@ static void apply_sysctl(struct drill_runner *r, const struct drill_event *ev, c
 		}
 		return;
 	}
+	if (strcmp(key, "tcp_congestion_control") == 0) {
+		/* A name, not a number: "reno", "cubic" (quotes allowed). */
+		char cc[TCP_CA_NAME_MAX];
+		size_t k = 0;
+		for (const char *p = val; *p && k + 1 < sizeof(cc); p++)
+			if (*p != '"' && *p != '\'' && *p != ' ')
+				cc[k++] = *p;
+		cc[k] = 0;
+		if (!tcp_cc_known(cc)) {
+			drill_fail(r, ev->line, "sysctl %s: tapstack has no congestion control \"%s\"", name, cc);
+			return;
+		}
+		snprintf(tc->congestion_control, sizeof(tc->congestion_control), "%s", cc);
+		return;
+	}
+	if (strcmp(key, "tcp_slow_start_after_idle") == 0)
+		ONE(slow_start_after_idle, v[0] != 0);
 	if (strcmp(key, "tcp_timestamps") == 0)
 		ONE(timestamps, v[0] != 0);
 	if (strcmp(key, "tcp_sack") == 0)

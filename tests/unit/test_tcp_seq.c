@@ -200,7 +200,7 @@ static void test_syn_option_negotiation(void **state)
 	assert_true(c->ts_ok);
 	assert_int_equal(c->ts_recent, 1234);
 	assert_int_equal(c->mss, 1000 - 12);           /* timestamps take 12 bytes per segment */
-	assert_int_equal(c->cwnd, 10u * (1000 - 12));  /* IW10 */
+	assert_int_equal(c->snd_cwnd, 10u);             /* IW10, in packets */
 
 	/* Without the options: MSS 536, no scaling on either side, no SACK, no timestamps. */
 	memset(&opt, 0, sizeof(opt));
@@ -312,16 +312,16 @@ static void test_rto_estimator(void **state)
 	struct tcp_sockopts o;
 	tcp_sockopts_default(&f->tl, &o);
 	struct tcp_conn *c = tcp_conn_alloc(&f->tl, &o);
-	assert_int_equal(c->rto_us, 1000000);            /* 2.1: 1 s before any sample */
+	assert_int_equal(c->rtt.rto_us, 1000000);            /* 2.1: 1 s before any sample */
 	tcp_rtt_sample(c, 10000);                        /* 10 ms */
-	assert_int_equal(c->srtt_us, 10000);
-	assert_int_equal(c->rttvar_us, 5000);
-	assert_int_equal(c->rto_us, 10000 + 200000);     /* 4*RTTVAR = 20 ms < 200 ms floor */
+	assert_int_equal(c->rtt.srtt_us, 10000);
+	assert_int_equal(c->rtt.rttvar_us, 5000);
+	assert_int_equal(c->rtt.rto_us, 10000 + 200000);     /* 4*RTTVAR = 20 ms < 200 ms floor */
 	tcp_rtt_sample(c, 500000);                       /* a 500 ms outlier */
-	assert_true(c->rto_us > 400000);
+	assert_true(c->rtt.rto_us > 400000);
 	for (int i = 0; i < 200; i++)
 		tcp_rtt_sample(c, 600000000);
-	assert_int_equal(c->rto_us, 120000000);          /* clamped to 120 s */
+	assert_int_equal(c->rtt.rto_us, 120000000);          /* clamped to 120 s */
 	tcp_conn_free(c);
 }
 

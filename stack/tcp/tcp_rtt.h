@@ -1,0 +1,49 @@
+/*
+ * tcp_rtt.h - the round-trip time estimator, one small object per connection (RFC 6298):
+ * the smoothed RTT and its variation, the retransmission timeout derived from them, the
+ * latest sample and a windowed minimum (Linux's min_rtt, read by CUBIC's HyStart and by
+ * RACK's reordering window).
+ *
+ * Who calls it: tcp_input.c and tcp_listen.c feed samples (timestamps or a timed segment,
+ * never a retransmitted one: Karn), tcp_timer.c reads the RTO, tcp_cubic.c the minimum.
+ * It owns nothing but its fields and reads no clock: the caller passes `now`.
+ */
+#ifndef TAPSTACK_TCP_TCP_RTT_H
+#define TAPSTACK_TCP_TCP_RTT_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+
+struct tcp_config;
+
+/* One measurement kept by the windowed minimum: its value and when it was taken. */
+struct tcp_rtt_mark {
+	uint32_t rtt_us;
+	usec_t at;
+};
+
+struct tcp_rtt {
+	uint32_t srtt_us;           /* RFC 6298 SRTT; 0 until the first sample */
+	uint32_t rttvar_us;         /* RTTVAR */
+	uint32_t rto_us;            /* RTO = SRTT + max(4 RTTVAR, rto_min), at most rto_max */
+	uint32_t latest_us;         /* the last sample (RACK's "most recent RTT") */
+	/* The smallest sample of the last window (cfg->min_rtt_win_s), kept as the best, the
+	 * second best and the third best measurement of successively later parts of the window,
+	 * so that the minimum ages out without storing every sample (Kathleen Nichols' windowed
+	 * filter, as Linux's lib/minmax.c). */
+	struct tcp_rtt_mark min[3];
+};
+
+/* Before any sample: RTO is the configured initial value (RFC 6298 2.1: 1 s). */
+void tcp_rtt_init(struct tcp_rtt *r, const struct tcp_config *cfg);
+/* One RTT measurement (microseconds; 0 counts as 1) taken at `now`: RFC 6298 2.2/2.3 and
+ * the windowed minimum. */
+void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
+/* The smallest RTT of the window, or 0 before any sample. */
+static inline uint32_t tcp_rtt_min_us(const struct tcp_rtt *r)
+{
+	return r->min[0].rtt_us;
+}
+
+#endif
