@@ -322,6 +322,8 @@ static struct tcp_sockopts *ts_opts(struct ts_sock *s)
 {
 	if (s->kind == TS_CONN)
 		return tcp_conn_opts(s->conn);
+	if (s->kind == TS_LISTENER && s->lis)
+		return tcp_listener_opts(s->lis); /* what the next SYN-ACK and accepted connection use */
 	return &s->opts;
 }
 
@@ -451,10 +453,10 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 	} else {
 		return -ENOPROTOOPT;
 	}
-	if (s->kind == TS_CONN) {
+	if (s->kind == TS_CONN || s->kind == TS_LISTENER)
 		s->opts = *o;
+	if (s->kind == TS_CONN)
 		tcp_conn_opts_changed(s->conn);
-	}
 	return 0;
 }
 

@@ -200,6 +200,9 @@ uint32_t tcp_listener_queued(const struct tcp_listener *l);
 /* Closes the listener: pending requests are dropped, unaccepted connections reset. */
 void tcp_listener_close(struct tcp_listener *l);
 void tcp_listener_addr(const struct tcp_listener *l, uint32_t *laddr, uint16_t *lport);
+/* The listener's options: setsockopt on a listening socket changes what its next SYN-ACKs
+ * and the connections it accepts use (Linux: they inherit the listener's socket). */
+struct tcp_sockopts *tcp_listener_opts(struct tcp_listener *l);
 
 /* Active open: sends the SYN. laddr 0 = ours, lport 0 = ephemeral. NULL and *err on failure. */
 struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr,

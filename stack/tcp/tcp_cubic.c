@@ -94,8 +94,10 @@ uint32_t tcp_cubic_k(uint32_t w_max, uint32_t cwnd_epoch)
 {
 	if (w_max <= cwnd_epoch)
 		return 0;
-	uint64_t d = (uint64_t)(w_max - cwnd_epoch) * CUBIC_C_DEN / CUBIC_C_NUM;
-	return (uint32_t)tcp_cubic_cbrt(d << (3 * CUBIC_HZ_SHIFT));
+	uint64_t d = w_max - cwnd_epoch;
+	if (d > (1u << 28))
+		d = 1u << 28; /* 2^28 packets: far beyond any window, keeps the product in 64 bits */
+	return (uint32_t)tcp_cubic_cbrt(((d * CUBIC_C_DEN) << (3 * CUBIC_HZ_SHIFT)) / CUBIC_C_NUM);
 }
 
 /* W_cubic(t) = C (t - K)^3 + origin (RFC 9438 4.2, eq. 1), t and K in 1/1024 s, packets. */

@@ -402,6 +402,40 @@ static void test_wscale_above_14_clamped(void **state)
 	assert_true(acked > 16384);
 }
 
+/*
+ * TCP_MAXSEG set on a socket that is already listening reaches the next SYN-ACK and the
+ * connections it accepts (Linux: the request inherits the listener's user_mss), and is
+ * refused outside 88..65535 with EINVAL.
+ */
+static void test_maxseg_on_listener_reaches_synack(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	int mss = 1000;
+	assert_int_equal(ts_setsockopt(sl, lfd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)), 0);
+	int bad = 40;
+	assert_int_equal(ts_setsockopt(sl, lfd, IPPROTO_TCP, TCP_MAXSEG, &bad, sizeof(bad)), -EINVAL);
+	struct tcp_opts syn = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	th_poll(h);
+	struct th_seg sa;
+	assert_true(th_pop_seg(h, &sa));
+	assert_int_equal(sa.hdr.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	h->iss = sa.hdr.seq;
+	assert_true(sa.hdr.opts.has_mss);
+	assert_int_equal(sa.hdr.opts.mss, 1000);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_poll(h);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	int got = 0;
+	socklen_t len = sizeof(got);
+	assert_int_equal(ts_getsockopt(sl, fd, IPPROTO_TCP, TCP_MAXSEG, &got, &len), 0);
+	assert_int_equal(got, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +449,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large_peer_mss_clamped, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tiny_peer_mss_clamped, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_wscale_above_14_clamped, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_maxseg_on_listener_reaches_synack, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_options", tests, NULL, NULL);
 }
