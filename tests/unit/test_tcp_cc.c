@@ -254,6 +254,11 @@ static void test_cubic_cwnd_curve(void **state)
 	double k = cbrt((w_max - epoch) / 0.4);
 	usec_t t0 = f->core.now;
 	uint32_t at_k = 0, max_dev_round = 0;
+	/* scripts/cubic-curve.sh draws docs/img/cubic-curve.png from this trace. */
+	FILE *trace = getenv("CC_TRACE") ? fopen(getenv("CC_TRACE"), "w") : NULL;
+	if (trace)
+		fprintf(trace, "# t_s cwnd W_cubic(t) ssthresh  (W_max %u, K %.3f s, RTT %.0f ms)\n", w_max, k,
+		        rtt / 1e3);
 	double max_dev = 0;
 	for (int round = 1; round <= 50; round++) {
 		ack_round(f, rtt);
@@ -268,9 +273,11 @@ static void test_cubic_cwnd_curve(void **state)
 		}
 		if (fabs(t - k) < 0.1)
 			at_k = c->snd_cwnd;
-		if (getenv("CC_TRACE"))
-			printf("t %.2f cwnd %u W_cubic %.2f\n", t, c->snd_cwnd, w);
+		if (trace)
+			fprintf(trace, "%.3f %u %.3f %u\n", t, c->snd_cwnd, w, c->snd_ssthresh);
 	}
+	if (trace)
+		fclose(trace);
 	if (max_dev > 1.5)
 		fail_msg("cwnd left [W_cubic(t), W_cubic(t + RTT)] by %.1f packets (round %u)", max_dev, max_dev_round);
 	assert_in_range(at_k, w_max - 1, w_max + 1);  /* the plateau */
