@@ -289,6 +289,10 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.drop_old_ack++;
 		return TCP_IN_STOP;
 	}
+	/* Only now is the segment known to be acceptable: an ACK of data never sent (or a
+	 * forged, too old one) must not move TS.Recent (Linux tcp_ack updates it only past
+	 * these checks), else one bad segment makes PAWS drop the peer's good ones. */
+	tcp_ts_update(c, seg);
 	uint32_t wnd = seg->wnd << c->snd_wscale;
 	if (seq_gt(ack, c->snd.una)) {
 		uint32_t acked = ack - c->snd.una;
@@ -574,7 +578,6 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.drop_no_ack++;
 		return TCP_IN_STOP;
 	}
-	tcp_ts_update(c, seg);
 	if (c->state == TCPS_SYN_RECEIVED) {
 		/* Simultaneous open completes when our SYN is acknowledged. */
 		if (!(seq_lt(c->snd.una, seg->ack) && seq_leq(seg->ack, c->snd.max))) {
