@@ -247,21 +247,21 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
  * TSO (docs/drivers.md "The offload path"): how much new data one super-segment carries,
  * given that one full MSS already passed every test of tcp_output. As Linux's
  * tcp_mss_split_point: as much as the queued data, the peer's window (wnd_room), the
- * congestion window (whole segments, as tcp_output counts them) and the 64 KiB datagram
+ * congestion window (quota: the packets it still admits) and the 64 KiB datagram
  * allow, cut to whole MSS pieces, except that the end of the queued data may be a short
  * last piece when Nagle would let a short segment go now (hold: nagle_hold).
  */
 static uint32_t tcp_tso_len(const struct tcp_conn *c, uint32_t mss, uint32_t left, uint32_t wnd_room,
-                            uint32_t cwnd, uint32_t flight, bool nagle_hold)
+                            uint32_t quota, bool nagle_hold)
 {
 	uint32_t big = left;
 	if (big > c->tl->cfg.gso_max)
 		big = c->tl->cfg.gso_max;
 	if (big > wnd_room)
 		big = wnd_room;
-	uint32_t cwnd_room = cwnd + (mss - 1) > flight ? cwnd + (mss - 1) - flight : 0;
+	uint64_t cwnd_room = (uint64_t)quota * mss;
 	if (big > cwnd_room)
-		big = cwnd_room;
+		big = (uint32_t)cwnd_room;
 	if (big <= mss)
 		return mss;
 	uint32_t partial = big % mss;
@@ -320,16 +320,20 @@ void tcp_output(struct tcp_conn *c)
 		uint32_t flight = tcp_flight(c);
 		uint32_t len = left < mss ? left : mss;
 		bool rexmit = seq_lt(c->snd.nxt, c->snd.max);
-		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window admits
-		 * whole segments, and a segment goes only if it fits the peer's window whole;
-		 * a window smaller than that is left to the persist timer (tcp_timer.c). */
+		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window counts
+		 * packets, a short segment as one, so a window of 10 never carries an 11th short
+		 * one; and a segment goes only if it fits the peer's window whole (a window
+		 * smaller than that is left to the persist timer, tcp_timer.c). Packets in
+		 * flight are the bytes in flight in MSS-sized segments. */
 		uint32_t wnd_room = seq_gt(c->snd.una + c->snd.wnd, c->snd.nxt) ? c->snd.una + c->snd.wnd - c->snd.nxt : 0;
-		uint32_t cwnd = tcp_cwnd_bytes(c, mss);
+		uint32_t cwnd = c->snd_cwnd;
 		if (c->dupacks && c->dupacks < 3 && !(c->flags & TCP_F_IN_RECOVERY))
-			cwnd += c->dupacks * mss; /* RFC 3042 limited transmit */
-		if (len && flight + len > cwnd + (mss - 1))
+			cwnd += c->dupacks; /* RFC 3042 limited transmit */
+		uint32_t in_flight = (uint32_t)(((uint64_t)flight + mss - 1) / mss);
+		uint32_t quota = cwnd > in_flight ? cwnd - in_flight : 0;
+		if (len && quota == 0)
 			cwnd_stop = true;
-		if (len && (flight + len > cwnd + (mss - 1) || len > wnd_room))
+		if (len && (quota == 0 || len > wnd_room))
 			len = 0;
 		if (len == 0 && left)
 			goto blocked;
@@ -339,7 +343,7 @@ void tcp_output(struct tcp_conn *c)
 			bool nagle_ok = c->opts.nodelay || flight == 0 || !small_out;
 			bool nagle_hold = !(c->flags & TCP_F_PUSH_ONCE) &&
 			                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
-			len = tcp_tso_len(c, mss, left, wnd_room, cwnd, flight, nagle_hold);
+			len = tcp_tso_len(c, mss, left, wnd_room, quota, nagle_hold);
 		}
 		bool fin = tcp_fin_due(c, c->snd.nxt + len);
 
@@ -364,7 +368,7 @@ void tcp_output(struct tcp_conn *c)
 		 * the last segment of a burst that the windows cut short. */
 		uint32_t next_room = wnd_room - len;
 		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) ||
-		            (left > len && !c->dupacks && (next_room < mss || flight + 2 * len > cwnd + (mss - 1)))))
+		            (left > len && !c->dupacks && (next_room < mss || (uint64_t)quota * mss < 2ull * len))))
 			flags |= TCP_FLAG_PSH;
 		if (fin)
 			flags |= TCP_FLAG_FIN;
