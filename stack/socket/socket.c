@@ -263,7 +263,8 @@ ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, in
 		return s->kind == TS_NEW ? -EPIPE : -ENOTCONN;
 	if (len && !buf)
 		return -EFAULT;
-	return tcp_send(s->conn, buf, len, (flags & MSG_MORE) != 0);
+	return tcp_send(s->conn, buf, len,
+	                ((flags & MSG_MORE) ? TCP_SEND_MORE : 0u) | ((flags & MSG_EOR) ? TCP_SEND_EOR : 0u));
 }
 
 ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags)

@@ -207,9 +207,14 @@ struct tcp_sockopts *tcp_listener_opts(struct tcp_listener *l);
 /* Active open: sends the SYN. laddr 0 = ours, lport 0 = ephemeral. NULL and *err on failure. */
 struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr,
                              uint16_t rport, const struct tcp_sockopts *o, int *err);
-/* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full).
- * more (MSG_MORE): more data follows, so hold a partial segment and set no PSH yet. */
-long tcp_send(struct tcp_conn *c, const void *buf, size_t len, bool more);
+/* tcp_send flags. MORE (MSG_MORE): more data follows, so hold a partial segment and set no
+ * PSH yet. EOR (MSG_EOR): these bytes end a record: no segment carries bytes of both sides
+ * of the mark, and the one ending at it carries PSH (Linux's skb eor bit). */
+#define TCP_SEND_MORE 0x1u
+#define TCP_SEND_EOR 0x2u
+/* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full,
+ * or when a record mark is asked for and TCP_EOR_MARKS records are still unacknowledged). */
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags);
 /* Bytes read, 0 at end of stream, or -errno (-EAGAIN when nothing is there). */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek);
 uint32_t tcp_inq(const struct tcp_conn *c);

@@ -44,6 +44,7 @@
 #define TCP_HASH_MIN_BUCKETS 1024u
 #define TCP_INVALID_RATELIMIT_MS 500u   /* Linux tcp_invalid_ratelimit: ACKs to unacceptable segments */
 #define TCP_PB_FIN 0x80u                /* pbuf flag in the out-of-order queue: FIN follows the data */
+#define TCP_EOR_MARKS 16u               /* MSG_EOR records in flight at once per connection */
 
 /* RFC 9293 3.3.2 states, in the RFC's names. */
 enum tcp_state {
@@ -187,6 +188,10 @@ struct tcp_conn {
 	uint32_t fin_seq;                       /* our FIN's sequence number once sent */
 	uint32_t last_ack_sent;
 	uint32_t snd_sml;                       /* end of the last short segment sent (Minshall's Nagle, Linux snd_sml) */
+	/* MSG_EOR record ends not yet acknowledged, oldest first (a ring): segments never
+	 * cross one (tcp_eor_limit). A sender with TCP_EOR_MARKS open records waits. */
+	uint32_t eor_mark[TCP_EOR_MARKS];
+	uint8_t eor_head, eor_count;
 	bool sml_valid;                         /* snd_sml has been set */
 
 	/* Negotiated options. */
@@ -342,6 +347,10 @@ uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
+/* The end of the MSG_EOR record that holds the byte at seq (a segment starting at seq
+ * must stop there), or seq + `left` when no mark lies within [seq, seq + left). Forgets
+ * marks SND.UNA has passed. */
+uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left);
 /* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
  * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
 uint32_t tcp_mss_now(const struct tcp_conn *c);

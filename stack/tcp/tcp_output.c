@@ -270,6 +270,20 @@ static uint32_t tcp_tso_len(const struct tcp_conn *c, uint32_t mss, uint32_t lef
 	return big;
 }
 
+uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left)
+{
+	while (c->eor_count && seq_leq(c->eor_mark[c->eor_head], c->snd.una)) {
+		c->eor_head = (uint8_t)((c->eor_head + 1) % TCP_EOR_MARKS);
+		c->eor_count--;
+	}
+	for (uint32_t i = 0; i < c->eor_count; i++) {
+		uint32_t m = c->eor_mark[(c->eor_head + i) % TCP_EOR_MARKS];
+		if (seq_gt(m, seq))
+			return seq_lt(m, seq + left) ? m : seq + left;
+	}
+	return seq + left;
+}
+
 /* May the FIN go now, right after `end` (RFC 9293 3.10.4: after all queued data)? */
 static bool tcp_fin_due(const struct tcp_conn *c, uint32_t end)
 {
@@ -317,8 +331,11 @@ void tcp_output(struct tcp_conn *c)
 	for (;;) {
 		uint32_t off = c->snd.nxt - c->snd.una;
 		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
+		/* MSG_EOR: a segment stops at the end of its record (rec bytes away). */
+		uint32_t rec = tcp_eor_limit(c, c->snd.nxt, left) - c->snd.nxt;
+		bool rec_cut = rec < left;
 		uint32_t flight = tcp_flight(c);
-		uint32_t len = left < mss ? left : mss;
+		uint32_t len = rec < mss ? rec : mss;
 		bool rexmit = seq_lt(c->snd.nxt, c->snd.max);
 		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window counts
 		 * packets, a short segment as one, so a window of 10 never carries an 11th short
@@ -337,26 +354,29 @@ void tcp_output(struct tcp_conn *c)
 			len = 0;
 		if (len == 0 && left)
 			goto blocked;
-		if (tl->cfg.gso_max && len == mss && left > mss && !rexmit) {
-			/* The same Nagle test as below (Minshall's variant) decides the short tail. */
+		if (tl->cfg.gso_max && len == mss && rec > mss && !rexmit) {
+			/* The same Nagle test as below (Minshall's variant) decides the short tail;
+			 * a record's end is not held (more data follows it). */
 			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
 			bool nagle_ok = c->opts.nodelay || flight == 0 || !small_out;
-			bool nagle_hold = !(c->flags & TCP_F_PUSH_ONCE) &&
+			bool nagle_hold = !rec_cut && !(c->flags & TCP_F_PUSH_ONCE) &&
 			                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
-			len = tcp_tso_len(c, mss, left, wnd_room, quota, nagle_hold);
+			len = tcp_tso_len(c, mss, rec, wnd_room, quota, nagle_hold);
 		}
 		bool fin = tcp_fin_due(c, c->snd.nxt + len);
 
 		if (len == 0 && !fin)
 			break;
-		if (len && len < mss && !fin && !rexmit) {
+		if (len && len < mss && !fin && !rexmit && !rec_cut) {
 			/* RFC 9293 3.7.4 Nagle (off with TCP_NODELAY): a short segment waits while
 			 * data is in flight - in Minshall's variant, as Linux (tcp_minshall_check),
 			 * only while an earlier short segment is unacknowledged, so the tail of a
 			 * write bigger than the MSS goes at once; TCP_CORK holds short segments
 			 * altogether. As Linux,
 			 * a segment cut short by the peer's window counts as short too, and there
-			 * is no further sender-side SWS rule (RFC 1122 4.2.3.4 is met by Nagle). */
+			 * is no further sender-side SWS rule (RFC 1122 4.2.3.4 is met by Nagle).
+			 * The end of a MSG_EOR record with data behind it is not held: Linux
+			 * applies Nagle only to the last skb of the queue. */
 			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
 			bool nagle_ok = c->opts.nodelay || flight == 0 || !small_out;
 			bool push = (c->flags & TCP_F_PUSH_ONCE) != 0;
@@ -364,10 +384,11 @@ void tcp_output(struct tcp_conn *c)
 				break;
 		}
 		uint8_t flags = TCP_FLAG_ACK;
-		/* PSH on the last byte written, and (as Linux's pushes appear on the wire) on
-		 * the last segment of a burst that the windows cut short. */
+		/* PSH on the last byte written and at the end of a MSG_EOR record, and (as
+		 * Linux's pushes appear on the wire) on the last segment of a burst that the
+		 * windows cut short. */
 		uint32_t next_room = wnd_room - len;
-		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) ||
+		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) || (rec_cut && len == rec) ||
 		            (left > len && !c->dupacks && (next_room < mss || (uint64_t)quota * mss < 2ull * len))))
 			flags |= TCP_FLAG_PSH;
 		if (fin)

@@ -582,31 +582,6 @@ static void test_tcp_congestion_sockopt(void **state)
 	assert_int_equal(ti.tcpi_snd_ssthresh, TCP_INFINITE_SSTHRESH);
 }
 
-/*
- * cwnd counts packets (Linux tcp_cwnd_test): with the initial window of 10 and 10.5
- * segments to send, 10 full segments go and the short 11th waits for an ACK (counting bytes
- * with a segment's slack let it go too).
- */
-static void test_cwnd_counts_packets(void **state)
-{
-	struct th *h = *state;
-	struct socket_layer *sl = th_sl(h);
-	int fd = th_established(h);
-	int one = 1;
-	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
-	static uint8_t buf[10 * 1460 + 700];
-	memset(buf, 'c', sizeof(buf));
-	assert_int_equal(ts_send(sl, fd, buf, sizeof(buf), 0), (long)sizeof(buf));
-	th_poll(h);
-	for (uint32_t i = 0; i < 10; i++)
-		th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1 + i * 1460, h->irs + 1, TH_ANY, NULL, 1460);
-	th_expect_none(h);
-	/* One segment acknowledged: one packet leaves the window, the short one goes. */
-	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1 + 1460, 65535, NULL, NULL, 0);
-	th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1 + 10 * 1460, h->irs + 1, TH_ANY, NULL, 700);
-	th_expect_none(h);
-}
-
 /* The stack-wide default (--cc, tcp_congestion_control) and an unknown one refused. */
 static void tweak_reno(struct stack_config *cfg)
 {
@@ -653,7 +628,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cubic_idle_shifts_epoch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_congestion_sockopt, th_setup, th_teardown),
 		cmocka_unit_test(test_stack_default_cc),
-		cmocka_unit_test_setup_teardown(test_cwnd_counts_packets, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_cc", tests, NULL, NULL);
 }

@@ -473,7 +473,7 @@ static void test_random_segments_keep_invariants(void **state)
 		for (int i = 0; i < 3000 && c->state != TCPS_CLOSED; i++) {
 			int what = rand() % 10;
 			if (what == 0) {
-				tcp_send(c, buf, (size_t)(rand() % 5000), false);
+				tcp_send(c, buf, (size_t)(rand() % 5000), 0);
 			} else if (what == 1) {
 				tcp_recv(c, buf, (size_t)(rand() % 70000), rand() % 4 == 0);
 			} else if (what == 2) {
