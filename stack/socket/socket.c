@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,6 +471,14 @@ static int ts_put_int(void *val, socklen_t *len, int v)
 	return 0;
 }
 
+/* TCP_INFO as Linux lays it out: glibc's struct, then the fields Linux adds after it (tcp.h). */
+struct ts_tcp_info {
+	struct tcp_info ti;
+	struct tcp_info_more more;
+};
+_Static_assert(offsetof(struct ts_tcp_info, more) == 104, "Linux puts tcpi_pacing_rate at 104");
+_Static_assert(offsetof(struct ts_tcp_info, more.tcpi_busy_time) == 168, "Linux's tcpi_busy_time is at 168");
+
 int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len)
 {
 	struct ts_sock *s = ts_get(sl, fd);
@@ -549,19 +558,18 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 		}
 
 		case TCP_INFO: {
-			struct tcp_info ti;
+			struct ts_tcp_info full;
 			if (!val || !len)
 				return -EFAULT;
+			memset(&full, 0, sizeof(full));
 			if (s->kind == TS_CONN)
-				tcp_conn_info(s->conn, &ti);
+				tcp_conn_info(s->conn, &full.ti, &full.more);
 			else if (s->kind == TS_LISTENER)
-				tcp_listener_info(s->lis, &ti);
-			else {
-				memset(&ti, 0, sizeof(ti));
-				ti.tcpi_state = 7; /* CLOSE */
-			}
-			socklen_t n = *len < (socklen_t)sizeof(ti) ? *len : (socklen_t)sizeof(ti);
-			memcpy(val, &ti, (size_t)n);
+				tcp_listener_info(s->lis, &full.ti);
+			else
+				full.ti.tcpi_state = 7; /* CLOSE */
+			socklen_t n = *len < (socklen_t)sizeof(full) ? *len : (socklen_t)sizeof(full);
+			memcpy(val, &full, (size_t)n);
 			*len = n;
 			return 0;
 		}

@@ -483,11 +483,8 @@ short tcp_conn_revents(const struct tcp_conn *c)
 		ev |= POLLIN;
 	if (c->state == TCPS_CLOSED && (c->flags & TCP_F_FIN_RCVD))
 		ev |= POLLHUP;
-	if (!wr_shut && c->state != TCPS_CLOSED) {
-		uint32_t cap = tcp_sndbuf_cap(c);
-		if (c->sndq.len <= cap - cap / 3)
-			ev |= POLLOUT;
-	}
+	if (!wr_shut && c->state != TCPS_CLOSED && tcp_sndbuf_writable(c))
+		ev |= POLLOUT;
 	if (c->err)
 		ev |= POLLERR;
 	return ev;

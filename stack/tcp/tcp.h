@@ -235,9 +235,27 @@ struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c);
 void tcp_conn_opts_changed(struct tcp_conn *c);
 /* Send what waits once, ignoring Nagle and TCP_CORK (setting TCP_NODELAY does this on Linux). */
 void tcp_conn_push(struct tcp_conn *c);
-/* getsockopt(TCP_INFO): Linux's struct tcp_info (the fields tapstack tracks; the rest 0). */
+/*
+ * getsockopt(TCP_INFO): Linux's struct tcp_info (the fields tapstack tracks; the rest 0).
+ * glibc's struct tcp_info ends at tcpi_total_retrans (104 bytes); struct tcp_info_more is
+ * what Linux's <linux/tcp.h> puts right after it, at the same offsets (from 104), so
+ * the two side by side are the kernel's layout up to tcpi_sndbuf_limited.
+ */
 struct tcp_info;
-void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti);
+struct tcp_info_more {
+	uint64_t tcpi_pacing_rate, tcpi_max_pacing_rate;
+	uint64_t tcpi_bytes_acked;      /* RFC 4898 tcpEStatsAppHCThruOctetsAcked */
+	uint64_t tcpi_bytes_received;
+	uint32_t tcpi_segs_out, tcpi_segs_in;
+	uint32_t tcpi_notsent_bytes;    /* queued, not yet sent */
+	uint32_t tcpi_min_rtt;          /* the RTT estimator's windowed minimum, us */
+	uint32_t tcpi_data_segs_in, tcpi_data_segs_out;
+	uint64_t tcpi_delivery_rate;
+	uint64_t tcpi_busy_time;        /* us with data queued or in flight (Linux's chronograph) */
+	uint64_t tcpi_rwnd_limited;     /* ... of which stopped by the peer's window */
+	uint64_t tcpi_sndbuf_limited;   /* ... of which the application waited for send buffer */
+};
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti, struct tcp_info_more *more);
 void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
 /* TCP_CONGESTION: -ENOENT for a name the stack does not have (Linux). The name a socket's
  * options select (the stack's default when none was set). */

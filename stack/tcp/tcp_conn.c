@@ -79,8 +79,10 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 		return 0;
 	uint32_t cap = tcp_sndbuf_cap(c);
 	uint32_t space = tcp_ring_space(&c->sndq, cap);
-	if (space == 0)
+	if (space == 0) {
+		tcp_chrono_start(c, TCP_CHRONO_SNDBUF_LIMITED); /* the writer waits for buffer */
 		return -EAGAIN;
+	}
 	if (flags & TCP_SEND_EOR) {
 		tcp_eor_limit(c, c->snd.una, 0); /* forget acknowledged records */
 		if (c->eor_count == TCP_EOR_MARKS)
@@ -89,7 +91,11 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 	uint32_t want = len < space ? (uint32_t)len : space;
 	if (tcp_ring_make_room(&c->sndq, c->sndq.len + want, cap) != 0)
 		return -ENOMEM;
+	if (c->sndq.len == 0)
+		tcp_chrono_start(c, TCP_CHRONO_BUSY); /* data queued: the sender is busy */
 	uint32_t n = tcp_ring_write(&c->sndq, buf, want);
+	if (n < len)
+		tcp_chrono_start(c, TCP_CHRONO_SNDBUF_LIMITED);
 	if ((flags & TCP_SEND_EOR) && n == len) {
 		/* Linux marks the record's end only once the whole message is in (tcp_sendmsg). */
 		c->eor_mark[(c->eor_head + c->eor_count) % TCP_EOR_MARKS] = c->snd.una + c->sndq.len;

@@ -245,6 +245,11 @@ struct tcp_conn {
 	uint8_t probes_out;                     /* resource probes since the last successful send */
 	usec_t probes_since;                    /* first resource probe (TCP_USER_TIMEOUT) */
 
+	/* Linux's chronograph (tcp_chrono_*, tcp_info.c): what the sender waits for, for TCP_INFO. */
+	uint8_t chrono_type;                    /* enum tcp_chrono: the current, most interesting one */
+	usec_t chrono_start;
+	usec_t chrono_stat[3];                  /* time spent busy, rwnd-limited, sndbuf-limited */
+
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;
 	struct timer misc_timer;                /* keepalive, orphan FIN-WAIT-2 */
@@ -345,6 +350,8 @@ void tcp_send_synack(struct tcp_req *r);
 void tcp_tw_send_ack(struct tcp_tw *tw);
 uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
+/* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free. */
+bool tcp_sndbuf_writable(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 /* The end of the MSG_EOR record that holds the byte at seq (a segment starting at seq
@@ -354,6 +361,15 @@ uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left);
 /* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
  * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
 uint32_t tcp_mss_now(const struct tcp_conn *c);
+
+/* ---- tcp_info.c ---- */
+/* Linux's chronograph of why a sender is not sending (tcp_chrono_start/stop): busy while
+ * data is queued or in flight, limited by the peer's window or by the send buffer. The
+ * highest one that applies is the one that runs; TCP_INFO reports the sums. */
+enum tcp_chrono { TCP_CHRONO_UNSPEC, TCP_CHRONO_BUSY, TCP_CHRONO_RWND_LIMITED, TCP_CHRONO_SNDBUF_LIMITED };
+void tcp_chrono_start(struct tcp_conn *c, enum tcp_chrono type);
+/* Ends `type` if it is the one running (back to busy, or to nothing once all is acked). */
+void tcp_chrono_stop(struct tcp_conn *c, enum tcp_chrono type);
 
 /* ---- tcp_icmp.c ---- */
 /* The send MSS the path allows (RFC 1191): pmtu - 40 less options (timestamps), for c->hn.raddr. */

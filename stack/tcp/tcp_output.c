@@ -25,6 +25,12 @@ uint32_t tcp_sndbuf_cap(const struct tcp_conn *c)
 	return c->opts.sndbuf ? c->opts.sndbuf : 1;
 }
 
+bool tcp_sndbuf_writable(const struct tcp_conn *c)
+{
+	uint32_t cap = tcp_sndbuf_cap(c);
+	return c->sndq.len <= cap - cap / 3;
+}
+
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c)
 {
 	return c->opts.rcvbuf ? c->opts.rcvbuf : 1;
@@ -327,7 +333,9 @@ void tcp_output(struct tcp_conn *c)
 	}
 
 	uint32_t mss = tcp_mss_now(c);
-	bool cwnd_stop = false;
+	bool cwnd_stop = false, rwnd_stop = false;
+	if (c->chrono_type && c->sndq.len == 0)
+		tcp_chrono_stop(c, TCP_CHRONO_BUSY); /* all acknowledged: not busy (TCP_INFO) */
 	for (;;) {
 		uint32_t off = c->snd.nxt - c->snd.una;
 		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
@@ -350,6 +358,8 @@ void tcp_output(struct tcp_conn *c)
 		uint32_t quota = cwnd > in_flight ? cwnd - in_flight : 0;
 		if (len && quota == 0)
 			cwnd_stop = true;
+		if (len && quota && len > wnd_room)
+			rwnd_stop = true;
 		if (len && (quota == 0 || len > wnd_room))
 			len = 0;
 		if (len == 0 && left)
@@ -434,6 +444,11 @@ void tcp_output(struct tcp_conn *c)
 			break;
 	}
 blocked:
+	/* Linux tcp_write_xmit: the time stopped by the peer's window, for TCP_INFO. */
+	if (rwnd_stop)
+		tcp_chrono_start(c, TCP_CHRONO_RWND_LIMITED);
+	else
+		tcp_chrono_stop(c, TCP_CHRONO_RWND_LIMITED);
 	{
 		/* Linux tcp_cwnd_validate: remember how much of the window this flight uses. */
 		uint32_t fl = tcp_flight(c);
@@ -444,6 +459,8 @@ blocked:
 		}
 	}
 	c->flags &= ~TCP_F_PUSH_ONCE;
+	if (c->chrono_type == TCP_CHRONO_SNDBUF_LIMITED && tcp_sndbuf_writable(c))
+		tcp_chrono_stop(c, TCP_CHRONO_SNDBUF_LIMITED); /* the writer can go on */
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
 		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
 

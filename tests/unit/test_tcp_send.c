@@ -2,7 +2,7 @@
  * test_tcp_send.c - how the sender cuts what the application wrote, as Linux does: MSG_EOR
  * records (no segment carries bytes of two records, the record's last segment has PSH,
  * Nagle holds only the last record, a bounded number of open records); the congestion
- * window counted in packets. Exact frames on the
+ * window counted in packets; TCP_INFO's chronograph of why the sender waits. Exact frames on the
  * fake clock through the recording driver (tcp_output.c, tcp_conn.c).
  */
 #include <errno.h>
@@ -13,8 +13,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "socket/socket.h"
 #include "helpers/tcp_harness.h"
+#include "socket/socket.h"
+#include "tcp/tcp.h"
 
 #define DATA TCP_FLAG_ACK
 #define PUSH (TCP_FLAG_ACK | TCP_FLAG_PSH)
@@ -114,6 +115,58 @@ static void test_cwnd_counts_packets(void **state)
 	th_expect_none(h);
 }
 
+/* TCP_INFO as Linux lays it out, glibc's struct then the rest (stack/tcp/tcp.h). */
+struct full_info {
+	struct tcp_info ti;
+	struct tcp_info_more more;
+};
+
+static struct full_info info_of(struct th *h, int fd)
+{
+	struct full_info fi;
+	socklen_t len = sizeof(fi);
+	memset(&fi, 0xff, sizeof(fi));
+	assert_int_equal(ts_getsockopt(th_sl(h), fd, IPPROTO_TCP, TCP_INFO, &fi, &len), 0);
+	assert_int_equal(len, sizeof(fi));
+	return fi;
+}
+
+/*
+ * Linux's chronograph in TCP_INFO: busy while data is queued or unacknowledged, and of that
+ * the time the peer's window stopped the sender (tcpi_rwnd_limited); nothing while idle.
+ */
+static void test_tcp_info_busy_and_rwnd_limited(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+	uint32_t s = h->iss + 1, a = h->irs + 1;
+	struct full_info fi = info_of(h, fd);
+	assert_int_equal(fi.more.tcpi_busy_time, 0);
+	assert_int_equal(fi.more.tcpi_rwnd_limited, 0);
+
+	th_send(h, TCP_FLAG_ACK, a, s, 0, NULL, NULL, 0);      /* the peer's window closes */
+	memset(buf, 'w', sizeof(buf));
+	assert_int_equal(ts_send(sl, fd, buf, 1000, 0), 1000);
+	th_advance(h, 100);
+	fi = info_of(h, fd);
+	assert_int_equal(fi.more.tcpi_rwnd_limited, 100000);
+	assert_int_equal(fi.more.tcpi_busy_time, 100000);
+	assert_int_equal(fi.more.tcpi_notsent_bytes, 1000);
+
+	th_send(h, TCP_FLAG_ACK, a, s, 65535, NULL, NULL, 0);  /* it opens: the data goes */
+	th_expect(h, PUSH, s, a, TH_ANY, NULL, 1000);
+	th_advance(h, 30);
+	th_send(h, TCP_FLAG_ACK, a, s + 1000, 65535, NULL, NULL, 0);
+	th_advance(h, 50);                                       /* idle: the chronograph stops */
+	fi = info_of(h, fd);
+	assert_int_equal(fi.more.tcpi_rwnd_limited, 100000);
+	assert_int_equal(fi.more.tcpi_busy_time, 130000);
+	assert_int_equal(fi.more.tcpi_sndbuf_limited, 0);
+	assert_int_equal(fi.more.tcpi_bytes_acked, 1000);
+	assert_int_equal(fi.more.tcpi_notsent_bytes, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -121,6 +174,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eor_long_record_ends_its_segment, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_eor_records_bounded, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cwnd_counts_packets, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_info_busy_and_rwnd_limited, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_send", tests, NULL, NULL);
 }
