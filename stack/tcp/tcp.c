@@ -69,6 +69,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	snprintf(cfg->congestion_control, sizeof(cfg->congestion_control), "%s", tcp_cubic_ops.name);
 	cfg->slow_start_after_idle = true;
 	cfg->min_rtt_win_s = 300;
+	cfg->hystart_detect = 3;
 	cfg->challenge_ack_limit = 1000;
 	cfg->ooo_max_segs = 256;
 	cfg->max_tw_buckets = 262144;

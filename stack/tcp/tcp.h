@@ -63,6 +63,8 @@ struct tcp_config {
 	char congestion_control[TCP_CA_NAME_MAX];  /* the default algorithm, "cubic" or "reno" [tcp_congestion_control] */
 	bool slow_start_after_idle;   /* restart cwnd after an RTO of idleness [tcp_slow_start_after_idle = 1] */
 	uint32_t min_rtt_win_s;       /* window of the minimum-RTT filter [tcp_min_rtt_wlen = 300] */
+	uint32_t hystart_detect;      /* CUBIC's HyStart exits: 1 ACK train, 2 delay, 3 both, 0 none
+	                               * [/sys/module/tcp_cubic/parameters/hystart_detect = 3] */
 	uint32_t challenge_ack_limit; /* RFC 5961 challenge ACKs per second [tcp_challenge_ack_limit = 1000] */
 	uint32_t ooo_max_segs;        /* out-of-order queue bound per connection */
 	uint32_t max_tw_buckets;      /* TIME-WAIT entries at most [tcp_max_tw_buckets = 262144] */

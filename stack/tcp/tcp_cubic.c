@@ -37,7 +37,9 @@
 #define CUBIC_HZ_SHIFT 10u              /* curve time unit: 1/1024 s */
 #define CUBIC_MAX_OFFS (1u << 19)       /* |t - K| at most 512 s: the cube stays in 64 bits */
 #define CUBIC_FIRST_EPOCH_CNT 20u       /* Linux: before any loss, grow at least 5% per RTT */
-/* HyStart, Linux's defaults. */
+/* HyStart, Linux's defaults; tcp_config.hystart_detect chooses the exits. */
+#define HYSTART_ACK_TRAIN 0x1u
+#define HYSTART_DELAY 0x2u
 #define HYSTART_LOW_WINDOW 16u          /* hystart_low_window: only from 16 packets on */
 #define HYSTART_MIN_SAMPLES 8u          /* RTT samples per round before the delay test */
 #define HYSTART_ACK_DELTA_US 2000u      /* hystart_ack_delta_us: ACKs closer than this form a train */
@@ -250,8 +252,9 @@ static void tcp_cubic_hystart_update(struct tcp_conn *c, uint32_t delay)
 	if (seq_gt(c->snd.una, ca->end_seq))
 		tcp_cubic_hystart_reset(c); /* a new round */
 
+	uint32_t detect = c->tl->cfg.hystart_detect;
 	/* ACK train: ACKs spaced under 2 ms from the round's start for over half the min RTT. */
-	if (now - ca->last_ack <= HYSTART_ACK_DELTA_US) {
+	if ((detect & HYSTART_ACK_TRAIN) && now - ca->last_ack <= HYSTART_ACK_DELTA_US) {
 		ca->last_ack = now;
 		uint64_t threshold = ((uint64_t)ca->delay_min_us + tcp_cubic_ack_delay_us(c)) / 2;
 		if (now - ca->round_start > threshold) {
@@ -262,6 +265,8 @@ static void tcp_cubic_hystart_update(struct tcp_conn *c, uint32_t delay)
 		}
 	}
 	/* Delay increase: the round's smallest RTT (after 8 samples) above min + clamp(min/8). */
+	if (!(detect & HYSTART_DELAY))
+		return;
 	if (ca->curr_rtt_us > delay)
 		ca->curr_rtt_us = delay;
 	if (ca->sample_cnt < HYSTART_MIN_SAMPLES) {

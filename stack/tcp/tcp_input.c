@@ -316,6 +316,11 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		}
 		if (rtt_us >= 0)
 			tcp_rtt_sample(c, (uint32_t)rtt_us);
+		/* Congestion control samples every ACK, from the send time of the newest data it
+		 * acknowledges (Linux's ca_rtt), with or without timestamps. */
+		int32_t ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
+		if (ca_rtt_us < 0)
+			ca_rtt_us = rtt_us;
 		c->retries = 0;
 		c->backoff = 0;
 		if (c->flags & TCP_F_IN_RECOVERY) {
@@ -339,7 +344,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 					tcp_xmit(c, ack, TCP_FLAG_ACK, len);
 				}
 			}
-			tcp_cc_on_rtt(c, acked, rtt_us);
+			tcp_cc_on_rtt(c, acked, ca_rtt_us);
 		} else {
 			grow = true;
 		}
@@ -348,7 +353,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (seq_lt(c->snd.nxt, c->snd.una))
 			c->snd.nxt = c->snd.una;
 		if (grow) {
-			tcp_cc_on_ack(c, acked, rtt_us);
+			tcp_cc_on_ack(c, acked, ca_rtt_us);
 			tcp_sndbuf_expand(c);
 		}
 		/* RFC 6298 5.2/5.3: stop the timer when all is acked, else restart it. */

@@ -246,7 +246,15 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK);
 		timer_cancel(&tl->core->timers, &c->delack_timer);
 	}
-	return tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
+	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
+	if (len && rc == 0) {
+		/* Send times for per-ACK RTT samples (tcp_rtt.h); a retransmission spoils them. */
+		if (seq_geq(seq, c->snd.max))
+			tcp_rtt_sent_data(&c->rtt, seq, seq + len, tl->core->now);
+		else
+			tcp_rtt_sent_forget(&c->rtt);
+	}
+	return rc;
 }
 
 /*

@@ -12,6 +12,7 @@
 #include "tcp/tcp_rtt.h"
 
 #include "tcp/tcp.h"
+#include "tcp/tcp_seq.h"
 
 void tcp_rtt_init(struct tcp_rtt *r, const struct tcp_config *cfg)
 {
@@ -78,4 +79,42 @@ void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct
 		rto = (uint64_t)cfg->rto_max_ms * 1000u;
 	r->rto_us = (uint32_t)rto;
 	tcp_rtt_min_update(r, rtt_us, now, (usec_t)cfg->min_rtt_win_s * USEC_PER_SEC);
+}
+
+void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now)
+{
+	uint32_t at = (uint32_t)now;
+	if (r->sent_count) {
+		struct tcp_rtt_sent *last = &r->sent[(r->sent_head + r->sent_count - 1) % TCP_RTT_SENT_MAX];
+		if (last->at_us == at && last->end == start) {
+			last->end = end; /* the same burst */
+			return;
+		}
+		if (r->sent_count == TCP_RTT_SENT_MAX)
+			return; /* full: the oldest, whose ACKs come first, are worth more */
+	}
+	r->sent[(r->sent_head + r->sent_count) % TCP_RTT_SENT_MAX] = (struct tcp_rtt_sent){ start, end, at };
+	r->sent_count++;
+}
+
+void tcp_rtt_sent_forget(struct tcp_rtt *r)
+{
+	r->sent_head = 0;
+	r->sent_count = 0;
+}
+
+int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now)
+{
+	int64_t rtt = -1;
+	while (r->sent_count) {
+		struct tcp_rtt_sent *e = &r->sent[r->sent_head];
+		if (seq_leq(ack, e->start))
+			break;
+		rtt = (uint32_t)now - e->at_us; /* 32-bit clock: right across its wrap */
+		if (seq_lt(ack, e->end))
+			break; /* partly acknowledged: kept for the rest */
+		r->sent_head = (uint8_t)((r->sent_head + 1) % TCP_RTT_SENT_MAX);
+		r->sent_count--;
+	}
+	return rtt > INT32_MAX ? INT32_MAX : (int32_t)rtt;
 }

@@ -23,6 +23,14 @@ struct tcp_rtt_mark {
 	usec_t at;
 };
 
+#define TCP_RTT_SENT_MAX 8u      /* bursts remembered for per-ACK samples */
+
+/* New data that left at one moment: [start, end) at `at_us` (microseconds, 32 bits). */
+struct tcp_rtt_sent {
+	uint32_t start, end;
+	uint32_t at_us;
+};
+
 struct tcp_rtt {
 	uint32_t srtt_us;           /* RFC 6298 SRTT; 0 until the first sample */
 	uint32_t rttvar_us;         /* RTTVAR */
@@ -33,6 +41,12 @@ struct tcp_rtt {
 	 * so that the minimum ages out without storing every sample (Kathleen Nichols' windowed
 	 * filter, as Linux's lib/minmax.c). */
 	struct tcp_rtt_mark min[3];
+	/* When the latest bursts of new data left, oldest first (a ring), so that every ACK
+	 * yields the time since the newest data it acknowledges left - Linux's per-skb send
+	 * times, which congestion control (HyStart) samples on every ACK even without
+	 * timestamps. A full ring takes no more entries until ACKs free some. */
+	struct tcp_rtt_sent sent[TCP_RTT_SENT_MAX];
+	uint8_t sent_head, sent_count;
 };
 
 /* Before any sample: RTO is the configured initial value (RFC 6298 2.1: 1 s). */
@@ -40,6 +54,14 @@ void tcp_rtt_init(struct tcp_rtt *r, const struct tcp_config *cfg);
 /* One RTT measurement (microseconds; 0 counts as 1) taken at `now`: RFC 6298 2.2/2.3 and
  * the windowed minimum. */
 void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
+/* New data [start, end) leaves at now (a burst at the same moment extends one entry). */
+void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now);
+/* Something is sent again: what is remembered could now be acknowledged by either copy
+ * (Karn), so it is forgotten. */
+void tcp_rtt_sent_forget(struct tcp_rtt *r);
+/* An ACK up to `ack` at now: microseconds since the newest data it acknowledges left, or -1
+ * when that is not remembered. Entries it fully acknowledges are dropped. */
+int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now);
 /* The smallest RTT of the window, or 0 before any sample. */
 static inline uint32_t tcp_rtt_min_us(const struct tcp_rtt *r)
 {

@@ -162,6 +162,37 @@ static void test_rtt_min_filter_window(void **state)
 	assert_int_equal(tcp_rtt_min_us(&r), 95000);
 }
 
+/* Per-ACK samples from send times (Linux's per-skb stamps): the newest acknowledged data's
+ * age, bursts merged, a partial ACK keeps the rest, a retransmission forgets (Karn). */
+static void test_rtt_sent_times(void **state)
+{
+	(void)state;
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	struct tcp_rtt r;
+	tcp_rtt_init(&r, &cfg);
+	usec_t t = 10 * USEC_PER_SEC;
+	tcp_rtt_sent_data(&r, 1000, 2000, t);
+	tcp_rtt_sent_data(&r, 2000, 3000, t);              /* the same burst: one entry */
+	assert_int_equal(r.sent_count, 1);
+	tcp_rtt_sent_data(&r, 3000, 4000, t + 5000);
+	assert_int_equal(tcp_rtt_acked(&r, 1000, t + 6000), -1);   /* acknowledges nothing new */
+	assert_int_equal(tcp_rtt_acked(&r, 1500, t + 100000), 100000); /* partly: kept */
+	assert_int_equal(r.sent_count, 2);
+	/* An ACK of both bursts samples the newer one (sent 5 ms later). */
+	assert_int_equal(tcp_rtt_acked(&r, 4000, t + 105000), 100000);
+	assert_int_equal(r.sent_count, 0);
+	assert_int_equal(tcp_rtt_acked(&r, 4000, t + 200000), -1);
+	/* A full ring takes no more; the oldest keep their samples. */
+	for (uint32_t i = 0; i < TCP_RTT_SENT_MAX + 3; i++)
+		tcp_rtt_sent_data(&r, 4000 + i * 1000, 5000 + i * 1000, t + 300000 + i);
+	assert_int_equal(r.sent_count, TCP_RTT_SENT_MAX);
+	assert_int_equal(tcp_rtt_acked(&r, 5000, t + 400000), 100000);
+	/* A retransmission: nothing can be told apart any more. */
+	tcp_rtt_sent_forget(&r);
+	assert_int_equal(tcp_rtt_acked(&r, 9000, t + 500000), -1);
+}
+
 /* ---- CUBIC's formulas (RFC 9438 4.2) ---- */
 
 static void test_cubic_cbrt_and_k(void **state)
@@ -422,6 +453,26 @@ static void test_hystart_delay_increase(void **state)
 	assert_int_equal(f->tl.ctr.HystartTrainDetect, 0);
 }
 
+/* hystart_detect (Linux's module parameter) turns the exits off: 2 keeps only the delay one. */
+static void test_hystart_detect_knob(void **state)
+{
+	struct fx *f = *state;
+	f->tl.cfg.hystart_detect = 2;
+	struct tcp_conn *c = fx_conn(f, "cubic");
+	c->snd_cwnd = 32;
+	for (int i = 0; i < 8; i++)
+		ack_one(f, 5000, 20000);
+	c->snd.una = c->snd.nxt + 1;
+	c->snd.nxt += 100000;
+	for (int i = 0; i < 30; i++) {
+		ack_one(f, 1000, 20000);                  /* a train that would end slow start */
+		if (i == 0)
+			c->snd.nxt = c->snd.una + 100 * MSS;
+	}
+	assert_int_equal(c->snd_ssthresh, TCP_INFINITE_SSTHRESH);
+	assert_int_equal(f->tl.ctr.HystartTrainDetect, 0);
+}
+
 /* Below 16 packets HyStart does not look (Linux hystart_low_window). */
 static void test_hystart_low_window(void **state)
 {
@@ -615,6 +666,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rtt_rfc6298_equations),
 		cmocka_unit_test(test_rtt_min_filter_window),
+		cmocka_unit_test(test_rtt_sent_times),
 		cmocka_unit_test(test_cubic_cbrt_and_k),
 		cmocka_unit_test_setup_teardown(test_cc_multiplicative_decrease, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cubic_cwnd_curve, fx_setup, fx_teardown),
@@ -623,6 +675,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hystart_ack_train, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hystart_delay_increase, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hystart_low_window, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hystart_detect_knob, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_newreno_growth, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_after_idle, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cubic_idle_shifts_epoch, fx_setup, fx_teardown),
