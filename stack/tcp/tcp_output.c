@@ -457,8 +457,10 @@ blocked:
 		tcp_chrono_start(c, TCP_CHRONO_RWND_LIMITED);
 	else
 		tcp_chrono_stop(c, TCP_CHRONO_RWND_LIMITED);
-	{
-		/* Linux tcp_cwnd_validate: remember how much of the window this flight uses. */
+	if (sent || cwnd_stop) {
+		/* Linux tcp_cwnd_validate: remember how much of the window this flight uses -
+		 * only when something was sent or the window stopped it, as Linux, so a sender
+		 * whose data ran out keeps the verdict of its last full window. */
 		uint32_t fl = tcp_flight(c);
 		if (seq_geq(c->snd.una, c->max_flight_seq) || fl > c->max_flight || cwnd_stop) {
 			c->max_flight = fl;
