@@ -141,6 +141,8 @@ void tcp_cc_init(struct tcp_conn *c)
 	c->snd_ssthresh = TCP_INFINITE_SSTHRESH;
 	c->snd_cwnd_cnt = 0;
 	c->ca_state = TCP_CC_OPEN;
+	c->cwnd_stamp = c->tl->core->now;
+	c->cwnd_used = 0;
 	tcp_cc_start(c);
 }
 
@@ -269,4 +271,34 @@ void tcp_cc_data_sent(struct tcp_conn *c, bool idle)
 	}
 	c->lsndtime = now;
 	c->lsndtime_valid = true;
+}
+
+/*
+ * Linux's tcp_cwnd_application_limited (RFC 2861's "slow part", which RFC 7661 replaces
+ * with its non-validated phase): a sender that keeps less in flight than cwnd for a whole
+ * RTO has not tested that window lately. cwnd then comes down halfway to what was used
+ * (never below the initial window), ssthresh keeping 3/4 of the old cwnd. Not while
+ * recovering, and not when the application waits for send buffer (its limit, not ours).
+ */
+void tcp_cc_validate(struct tcp_conn *c, bool cwnd_limited, uint32_t pkts_out)
+{
+	usec_t now = c->tl->core->now;
+	if (cwnd_limited) {
+		c->cwnd_used = 0;
+		c->cwnd_stamp = now;
+		return;
+	}
+	if (pkts_out > c->cwnd_used)
+		c->cwnd_used = pkts_out;
+	if (!c->tl->cfg.slow_start_after_idle || now - c->cwnd_stamp < c->rtt.rto_us)
+		return;
+	if (c->ca_state == TCP_CC_OPEN && c->chrono_type != TCP_CHRONO_SNDBUF_LIMITED) {
+		uint32_t used = c->cwnd_used > c->tl->cfg.init_cwnd_segs ? c->cwnd_used : c->tl->cfg.init_cwnd_segs;
+		if (used < c->snd_cwnd) {
+			c->snd_ssthresh = tcp_cc_current_ssthresh(c);
+			c->snd_cwnd = (c->snd_cwnd + used) >> 1;
+		}
+		c->cwnd_used = 0;
+	}
+	c->cwnd_stamp = now;
 }

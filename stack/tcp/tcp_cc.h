@@ -115,6 +115,9 @@ void tcp_cc_undo(struct tcp_conn *c);
 /* New data is about to be sent: the after-idle restart (RFC 5681 4.1, RFC 7661, Linux
  * tcp_slow_start_after_idle) and the TX_START event when nothing was in flight. */
 void tcp_cc_data_sent(struct tcp_conn *c, bool idle);
+/* After a send (Linux tcp_cwnd_validate's second half, RFC 2861 / RFC 7661): a window not
+ * filled for an RTO shrinks halfway to what was used, when slow_start_after_idle is on. */
+void tcp_cc_validate(struct tcp_conn *c, bool cwnd_limited, uint32_t pkts_out);
 /* ssthresh as a sender that is not reducing would keep it (Linux tcp_current_ssthresh). */
 uint32_t tcp_cc_current_ssthresh(const struct tcp_conn *c);
 /* Packets in `bytes` (whole MSS-sized segments, a short one counting as one). */

@@ -219,6 +219,8 @@ struct tcp_conn {
 	uint8_t ca_state;                       /* enum tcp_cc_state */
 	bool lsndtime_valid;
 	usec_t lsndtime;                        /* when new data was last sent (restart after idle) */
+	usec_t cwnd_stamp;                      /* when cwnd was last full or last validated */
+	uint32_t cwnd_used;                     /* most packets in flight since then (Linux snd_cwnd_used) */
 	uint64_t cc_priv[TCP_CC_PRIV_U64];      /* the algorithm's own state (struct tcp_cubic) */
 	uint32_t dupacks;
 	uint32_t recover;                       /* RFC 6582 recover; SND.MAX at an RTO (Linux high_seq) */

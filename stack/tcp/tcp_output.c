@@ -467,6 +467,7 @@ blocked:
 			c->max_flight_seq = c->snd.nxt;
 			c->cwnd_limited = cwnd_stop;
 		}
+		tcp_cc_validate(c, tcp_cc_cwnd_limited(c), (uint32_t)(((uint64_t)fl + mss - 1) / mss));
 	}
 	c->flags &= ~TCP_F_PUSH_ONCE;
 	if (c->chrono_type == TCP_CHRONO_SNDBUF_LIMITED && tcp_sndbuf_writable(c))

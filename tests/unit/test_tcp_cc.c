@@ -560,6 +560,39 @@ static void test_restart_after_idle(void **state)
 	assert_int_equal(c->snd_cwnd, 200);
 }
 
+/* A window not filled for an RTO comes down halfway to what was used (RFC 2861's slow
+ * part, Linux tcp_cwnd_application_limited), unless the writer waits for buffer. */
+static void test_cwnd_application_limited(void **state)
+{
+	struct fx *f = *state;
+	struct tcp_conn *c = fx_conn(f, "reno");
+	tcp_rtt_sample(c, 100000);               /* RTO 300 ms */
+	c->snd_cwnd = 40;
+	c->snd_ssthresh = 20;
+	tcp_cc_validate(c, true, 40);            /* full: the clock starts */
+	f->core.now += 100000;
+	tcp_cc_validate(c, false, 8);
+	assert_int_equal(c->snd_cwnd, 40);       /* less than an RTO: nothing yet */
+	f->core.now += 201000;
+	tcp_cc_validate(c, false, 12);
+	assert_int_equal(c->snd_cwnd, 26);       /* (40 + 12) / 2 */
+	assert_int_equal(c->snd_ssthresh, 30);   /* 3/4 of 40 */
+	f->core.now += 301000;
+	tcp_cc_validate(c, false, 5);
+	assert_int_equal(c->snd_cwnd, 18);       /* (26 + the initial window 10) / 2 */
+	/* The application waiting for send buffer is its own limit: cwnd stays. */
+	c->chrono_type = TCP_CHRONO_SNDBUF_LIMITED;
+	f->core.now += 301000;
+	tcp_cc_validate(c, false, 5);
+	assert_int_equal(c->snd_cwnd, 18);
+	c->chrono_type = TCP_CHRONO_UNSPEC;
+	/* Off with slow_start_after_idle, as Linux. */
+	f->tl.cfg.slow_start_after_idle = false;
+	f->core.now += 301000;
+	tcp_cc_validate(c, false, 5);
+	assert_int_equal(c->snd_cwnd, 18);
+}
+
 /* CUBIC moves its epoch by the idle time: the curve does not run while nothing is sent. */
 static void test_cubic_idle_shifts_epoch(void **state)
 {
@@ -678,6 +711,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hystart_detect_knob, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_newreno_growth, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_after_idle, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_cwnd_application_limited, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cubic_idle_shifts_epoch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_congestion_sockopt, th_setup, th_teardown),
 		cmocka_unit_test(test_stack_default_cc),
