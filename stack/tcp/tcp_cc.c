@@ -52,13 +52,60 @@ const char *tcp_sockopts_cc_name(const struct tcp_layer *tl, const struct tcp_so
 	return ops ? ops->name : tcp_cc_table[0]->name;
 }
 
+static uint32_t tcp_cc_mss(const struct tcp_conn *c)
+{
+	return c->mss ? c->mss : 1;
+}
+
+uint32_t tcp_cc_cwnd(const struct tcp_conn *c)
+{
+	return c->cwnd / tcp_cc_mss(c);
+}
+
+void tcp_cc_set_cwnd(struct tcp_conn *c, uint32_t pkts)
+{
+	if (pkts < 1)
+		pkts = 1;
+	uint64_t b = (uint64_t)pkts * tcp_cc_mss(c);
+	c->cwnd = b > TCP_CWND_MAX_BYTES ? TCP_CWND_MAX_BYTES : (uint32_t)b;
+}
+
+uint32_t tcp_cc_ssthresh(const struct tcp_conn *c)
+{
+	if (c->ssthresh == UINT32_MAX)
+		return TCP_INFINITE_SSTHRESH;
+	return c->ssthresh / tcp_cc_mss(c);
+}
+
+void tcp_cc_set_ssthresh(struct tcp_conn *c, uint32_t pkts)
+{
+	if (pkts >= TCP_INFINITE_SSTHRESH) {
+		c->ssthresh = UINT32_MAX;
+		return;
+	}
+	uint64_t b = (uint64_t)pkts * tcp_cc_mss(c);
+	c->ssthresh = b > TCP_CWND_MAX_BYTES ? TCP_CWND_MAX_BYTES : (uint32_t)b;
+}
+
+enum tcp_cc_state tcp_cc_state(const struct tcp_conn *c)
+{
+	if (c->sack_ok)
+		return (enum tcp_cc_state)c->rec.ca_state;
+	if (c->flags & TCP_F_IN_RECOVERY)
+		return TCP_CC_RECOVERY;
+	if (c->retries && seq_gt(c->recover, c->snd.una))
+		return TCP_CC_LOSS;
+	return TCP_CC_OPEN;
+}
+
 uint32_t tcp_cc_slow_start(struct tcp_conn *c, uint32_t acked)
 {
-	uint64_t cwnd = (uint64_t)c->snd_cwnd + acked;
-	if (cwnd > c->snd_ssthresh)
-		cwnd = c->snd_ssthresh > c->snd_cwnd ? c->snd_ssthresh : c->snd_cwnd;
-	acked -= (uint32_t)(cwnd - c->snd_cwnd);
-	c->snd_cwnd = cwnd > TCP_CWND_CLAMP ? TCP_CWND_CLAMP : (uint32_t)cwnd;
+	uint32_t cwnd = tcp_cc_cwnd(c), ssthresh = tcp_cc_ssthresh(c);
+	uint64_t want = (uint64_t)cwnd + acked;
+	if (want > ssthresh)
+		want = ssthresh > cwnd ? ssthresh : cwnd;
+	acked -= (uint32_t)(want - cwnd);
+	tcp_cc_set_cwnd(c, want > TCP_CWND_CLAMP ? TCP_CWND_CLAMP : (uint32_t)want);
 	return acked;
 }
 
@@ -66,53 +113,45 @@ uint32_t tcp_cc_grow_slow_start(struct tcp_conn *c, uint32_t acked)
 {
 	if (!tcp_cc_cwnd_limited(c))
 		return 0;
-	if (tcp_cc_in_slow_start(c->snd_cwnd, c->snd_ssthresh))
+	if (tcp_cc_in_slow_start(tcp_cc_cwnd(c), tcp_cc_ssthresh(c)))
 		acked = tcp_cc_slow_start(c, acked);
 	return acked;
 }
 
 void tcp_cc_avoid_ai(struct tcp_conn *c, uint32_t w, uint32_t acked)
 {
+	uint32_t cwnd = tcp_cc_cwnd(c);
 	if (w == 0)
 		w = 1;
 	/* Credit earned while w was larger is spent gently: one packet, then count afresh. */
 	if (c->snd_cwnd_cnt >= w) {
 		c->snd_cwnd_cnt = 0;
-		c->snd_cwnd++;
+		cwnd++;
 	}
 	c->snd_cwnd_cnt += acked;
 	if (c->snd_cwnd_cnt >= w) {
 		uint32_t inc = c->snd_cwnd_cnt / w;
 		c->snd_cwnd_cnt -= inc * w;
-		c->snd_cwnd += inc;
+		cwnd += inc;
 	}
-	if (c->snd_cwnd > TCP_CWND_CLAMP)
-		c->snd_cwnd = TCP_CWND_CLAMP;
+	tcp_cc_set_cwnd(c, cwnd > TCP_CWND_CLAMP ? TCP_CWND_CLAMP : cwnd);
 }
 
 bool tcp_cc_cwnd_limited(const struct tcp_conn *c)
 {
 	if (c->cwnd_limited)
 		return true;
-	if (tcp_cc_in_slow_start(c->snd_cwnd, c->snd_ssthresh)) {
-		uint32_t mss = c->mss ? c->mss : 1;
-		uint64_t max_pkts = ((uint64_t)c->max_flight + mss - 1) / mss;
-		return c->snd_cwnd < 2 * max_pkts;
+	if (tcp_cc_in_slow_start(tcp_cc_cwnd(c), tcp_cc_ssthresh(c))) {
+		uint64_t max_pkts = ((uint64_t)c->max_flight + tcp_cc_mss(c) - 1) / tcp_cc_mss(c);
+		return tcp_cc_cwnd(c) < 2 * max_pkts;
 	}
 	return false;
 }
 
-uint32_t tcp_cwnd_bytes(const struct tcp_conn *c, uint32_t mss)
-{
-	uint64_t b = (uint64_t)c->snd_cwnd * mss;
-	return b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
-}
-
-static void tcp_cc_set_state(struct tcp_conn *c, enum tcp_cc_state s)
+static void tcp_cc_notify_state(struct tcp_conn *c, enum tcp_cc_state s)
 {
 	if (c->cc->set_state)
 		c->cc->set_state(c, s);
-	c->ca_state = (uint8_t)s;
 }
 
 static void tcp_cc_event(struct tcp_conn *c, enum tcp_cc_event ev)
@@ -137,10 +176,9 @@ void tcp_cc_init(struct tcp_conn *c)
 		ops = tcp_cc_table[0];
 	c->cc = ops;
 	c->opts.cc = ops;
-	c->snd_cwnd = c->tl->cfg.init_cwnd_segs; /* RFC 6928 IW10 (Linux TCP_INIT_CWND) */
-	c->snd_ssthresh = TCP_INFINITE_SSTHRESH;
+	tcp_cc_set_cwnd(c, c->tl->cfg.init_cwnd_segs); /* RFC 6928 IW10 (Linux TCP_INIT_CWND) */
+	c->ssthresh = UINT32_MAX;
 	c->snd_cwnd_cnt = 0;
-	c->ca_state = TCP_CC_OPEN;
 	c->cwnd_stamp = c->tl->core->now;
 	c->cwnd_used = 0;
 	tcp_cc_start(c);
@@ -162,7 +200,7 @@ int tcp_cc_select(struct tcp_conn *c, const struct tcp_cc_ops *ops)
 
 uint32_t tcp_cc_pkts(const struct tcp_conn *c, uint32_t bytes)
 {
-	uint32_t mss = c->mss ? c->mss : 1;
+	uint32_t mss = tcp_cc_mss(c);
 	return (uint32_t)(((uint64_t)bytes + mss - 1) / mss);
 }
 
@@ -177,64 +215,58 @@ void tcp_cc_on_rtt(struct tcp_conn *c, uint32_t acked_bytes, int32_t rtt_us)
 void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked_bytes, int32_t rtt_us)
 {
 	tcp_cc_on_rtt(c, acked_bytes, rtt_us);
-	if (c->ca_state == TCP_CC_LOSS && seq_geq(c->snd.una, c->recover))
-		tcp_cc_set_open(c); /* everything outstanding at the RTO is acknowledged */
 	c->cc->cong_avoid(c, tcp_cc_pkts(c, acked_bytes));
 }
 
 uint32_t tcp_cc_current_ssthresh(const struct tcp_conn *c)
 {
-	if (c->ca_state == TCP_CC_CWR || c->ca_state == TCP_CC_RECOVERY)
-		return c->snd_ssthresh;
-	uint32_t three_quarters = (c->snd_cwnd >> 1) + (c->snd_cwnd >> 2);
-	return c->snd_ssthresh > three_quarters ? c->snd_ssthresh : three_quarters;
+	enum tcp_cc_state st = tcp_cc_state(c);
+	uint32_t ssthresh = tcp_cc_ssthresh(c), cwnd = tcp_cc_cwnd(c);
+	if (st == TCP_CC_CWR || st == TCP_CC_RECOVERY)
+		return ssthresh;
+	uint32_t three_quarters = (cwnd >> 1) + (cwnd >> 2);
+	return ssthresh > three_quarters ? ssthresh : three_quarters;
+}
+
+uint32_t tcp_cc_loss_ssthresh(struct tcp_conn *c)
+{
+	uint32_t pkts = c->cc->ssthresh(c);
+	c->snd_cwnd_cnt = 0;
+	uint64_t b = (uint64_t)(pkts > 2u ? pkts : 2u) * tcp_cc_mss(c);
+	return b > TCP_CWND_MAX_BYTES ? TCP_CWND_MAX_BYTES : (uint32_t)b;
+}
+
+uint32_t tcp_cc_undo_cwnd(struct tcp_conn *c, uint32_t prior_bytes)
+{
+	if (c->cc->undo_cwnd) {
+		uint64_t b = (uint64_t)c->cc->undo_cwnd(c, prior_bytes / tcp_cc_mss(c)) * tcp_cc_mss(c);
+		return b > TCP_CWND_MAX_BYTES ? TCP_CWND_MAX_BYTES : (uint32_t)b;
+	}
+	return c->cwnd > prior_bytes ? c->cwnd : prior_bytes;
+}
+
+void tcp_cc_on_rto(struct tcp_conn *c)
+{
+	c->snd_cwnd_cnt = 0;
+	tcp_cc_event(c, TCP_CC_EV_LOSS);
+	tcp_cc_notify_state(c, TCP_CC_LOSS);
 }
 
 void tcp_cc_enter_recovery(struct tcp_conn *c)
 {
-	c->prior_ssthresh = tcp_cc_current_ssthresh(c);
-	c->prior_cwnd = c->snd_cwnd;
-	c->snd_ssthresh = c->cc->ssthresh(c);
-	c->snd_cwnd_cnt = 0;
-	tcp_cc_set_state(c, TCP_CC_RECOVERY);
+	c->ssthresh = tcp_cc_loss_ssthresh(c);
+	tcp_cc_notify_state(c, TCP_CC_RECOVERY);
 }
 
 void tcp_cc_enter_loss(struct tcp_conn *c)
 {
-	/* Called before the retry count goes up. As Linux's tcp_enter_loss, ssthresh is cut
-	 * once per episode: from the open state, after the last recovery or loss is over, or
-	 * at the first timeout of a loss; a timeout during recovery keeps its ssthresh. */
-	if (c->ca_state <= TCP_CC_DISORDER || seq_leq(c->recover, c->snd.una) ||
-	    (c->ca_state == TCP_CC_LOSS && c->retries == 0)) {
-		c->prior_ssthresh = tcp_cc_current_ssthresh(c);
-		c->prior_cwnd = c->snd_cwnd;
-		c->snd_ssthresh = c->cc->ssthresh(c);
-		tcp_cc_event(c, TCP_CC_EV_LOSS);
-	}
-	c->snd_cwnd = 1;
-	c->snd_cwnd_cnt = 0;
+	/* As Linux's tcp_enter_loss, ssthresh is cut once per episode: not again at a
+	 * timeout during fast recovery or at a later timeout of the same loss. */
+	if (tcp_cc_state(c) <= TCP_CC_DISORDER)
+		c->ssthresh = tcp_cc_loss_ssthresh(c);
+	tcp_cc_set_cwnd(c, 1);
 	c->recover = c->snd.max;
-	tcp_cc_set_state(c, TCP_CC_LOSS);
-}
-
-void tcp_cc_set_open(struct tcp_conn *c)
-{
-	if (c->ca_state != TCP_CC_OPEN)
-		tcp_cc_set_state(c, TCP_CC_OPEN);
-}
-
-void tcp_cc_undo(struct tcp_conn *c)
-{
-	if (!c->prior_ssthresh)
-		return;
-	if (c->cc->undo_cwnd) {
-		c->snd_cwnd = c->cc->undo_cwnd(c);
-	} else if (c->prior_cwnd > c->snd_cwnd) {
-		c->snd_cwnd = c->prior_cwnd;
-	}
-	if (c->prior_ssthresh > c->snd_ssthresh)
-		c->snd_ssthresh = c->prior_ssthresh;
-	c->prior_ssthresh = 0;
+	tcp_cc_on_rto(c);
 }
 
 /*
@@ -246,18 +278,18 @@ void tcp_cc_undo(struct tcp_conn *c)
 static void tcp_cc_restart_after_idle(struct tcp_conn *c, usec_t idle)
 {
 	uint32_t restart = c->tl->cfg.init_cwnd_segs;
-	uint32_t cwnd = c->snd_cwnd;
+	uint32_t cwnd = tcp_cc_cwnd(c);
 	usec_t rto = c->rtt.rto_us ? c->rtt.rto_us : 1;
 
 	tcp_cc_event(c, TCP_CC_EV_CWND_RESTART);
-	c->snd_ssthresh = tcp_cc_current_ssthresh(c);
+	tcp_cc_set_ssthresh(c, tcp_cc_current_ssthresh(c));
 	if (restart > cwnd)
 		restart = cwnd;
 	while (idle > rto && cwnd > restart) {
 		idle -= rto;
 		cwnd >>= 1;
 	}
-	c->snd_cwnd = cwnd > restart ? cwnd : restart;
+	tcp_cc_set_cwnd(c, cwnd > restart ? cwnd : restart);
 	c->snd_cwnd_cnt = 0;
 }
 
@@ -292,11 +324,12 @@ void tcp_cc_validate(struct tcp_conn *c, bool cwnd_limited, uint32_t pkts_out)
 		c->cwnd_used = pkts_out;
 	if (!c->tl->cfg.slow_start_after_idle || now - c->cwnd_stamp < c->rtt.rto_us)
 		return;
-	if (c->ca_state == TCP_CC_OPEN && c->chrono_type != TCP_CHRONO_SNDBUF_LIMITED) {
+	if (tcp_cc_state(c) == TCP_CC_OPEN && c->chrono_type != TCP_CHRONO_SNDBUF_LIMITED) {
 		uint32_t used = c->cwnd_used > c->tl->cfg.init_cwnd_segs ? c->cwnd_used : c->tl->cfg.init_cwnd_segs;
-		if (used < c->snd_cwnd) {
-			c->snd_ssthresh = tcp_cc_current_ssthresh(c);
-			c->snd_cwnd = (c->snd_cwnd + used) >> 1;
+		uint32_t cwnd = tcp_cc_cwnd(c);
+		if (used < cwnd) {
+			tcp_cc_set_ssthresh(c, tcp_cc_current_ssthresh(c));
+			tcp_cc_set_cwnd(c, (cwnd + used) >> 1);
 		}
 		c->cwnd_used = 0;
 	}

@@ -3,13 +3,16 @@
  * an ops table per algorithm, chosen per connection, with the state each algorithm keeps in
  * the connection's cc_priv area.
  *
- * Units are Linux's: the congestion window (snd_cwnd) and the slow-start threshold
- * (snd_ssthresh) count packets (full-sized segments), not bytes, so that a window of 10
- * means 10 segments whatever their size. tcp_output.c converts to bytes where it cuts data.
+ * Units are Linux's: the algorithms count the congestion window and the slow-start
+ * threshold in packets (full-sized segments), not bytes, so that a window of 10 means 10
+ * segments; the connection stores bytes (tcp_cc_cwnd() and friends convert), because loss
+ * recovery (PRR, RFC 6675's pipe) works in bytes.
  *
- * Who calls it: tcp_input.c (each ACK, entering and leaving fast recovery), tcp_timer.c (an
- * RTO), tcp_output.c (data sent after idle), tcp.c (a new connection, TCP_INFO) and the
- * socket layer (TCP_CONGESTION). The algorithms: tcp_newreno.c, tcp_cubic.c (the default).
+ * Who calls it: tcp_input.c (each ACK; fast recovery without SACK), tcp_recovery.c (its
+ * congestion-control hooks: ssthresh at a loss, cwnd at an undo, an RTO), tcp_timer.c (an
+ * RTO without SACK), tcp_output.c (data sent after idle, cwnd validation), tcp.c (a new
+ * connection) and the socket layer (TCP_CONGESTION). The algorithms: tcp_newreno.c,
+ * tcp_cubic.c (the default).
  */
 #ifndef TAPSTACK_TCP_TCP_CC_H
 #define TAPSTACK_TCP_TCP_CC_H
@@ -21,10 +24,12 @@ struct tcp_conn;
 struct tcp_config;
 
 #define TCP_INFINITE_SSTHRESH 0x7fffffffu /* Linux: ssthresh before the first loss */
-#define TCP_CWND_CLAMP 0x7fffffffu        /* snd_cwnd never exceeds this (packets) */
+#define TCP_CWND_CLAMP 0x7fffffffu        /* cwnd never exceeds this (packets) */
+#define TCP_CWND_MAX_BYTES 0x7fffffffu    /* ... nor this (bytes, as stored) */
 #define TCP_CC_PRIV_U64 12u               /* per-connection private area (Linux ICSK_CA_PRIV_SIZE) */
 
-/* Linux's congestion-avoidance states (tcpi_ca_state reports them). */
+/* Linux's congestion-avoidance states (tcpi_ca_state reports them; the same numbers as
+ * tcp_recovery.c's enum tcp_rec_state). */
 enum tcp_cc_state {
 	TCP_CC_OPEN = 0,
 	TCP_CC_DISORDER = 1,
@@ -32,6 +37,8 @@ enum tcp_cc_state {
 	TCP_CC_RECOVERY = 3,
 	TCP_CC_LOSS = 4,
 };
+/* The connection's state in those terms (the scoreboard's with SACK, else NewReno's). */
+enum tcp_cc_state tcp_cc_state(const struct tcp_conn *c);
 
 /* Events an algorithm may react to (Linux enum tcp_cc_event). */
 enum tcp_cc_event {
@@ -58,7 +65,7 @@ struct tcp_cc_ops {
 	void (*set_state)(struct tcp_conn *c, enum tcp_cc_state s); /* before the state changes */
 	void (*cwnd_event)(struct tcp_conn *c, enum tcp_cc_event ev);
 	void (*pkts_acked)(struct tcp_conn *c, const struct tcp_ack_sample *s);
-	uint32_t (*undo_cwnd)(struct tcp_conn *c);                  /* cwnd after a spurious loss */
+	uint32_t (*undo_cwnd)(struct tcp_conn *c, uint32_t prior);  /* cwnd (packets) after a spurious loss */
 };
 
 extern const struct tcp_cc_ops tcp_newreno_ops;
@@ -93,6 +100,16 @@ static inline bool tcp_cc_in_slow_start(uint32_t cwnd, uint32_t ssthresh)
 	return cwnd < ssthresh;
 }
 
+/* ---- the windows as the algorithms see them ---- */
+
+/* cwnd and ssthresh live in bytes in the connection (loss recovery's PRR and pipe count
+ * bytes); the algorithms read and set them in packets of c->mss, as Linux's snd_cwnd.
+ * An ssthresh of no loss yet reads as TCP_INFINITE_SSTHRESH. */
+uint32_t tcp_cc_cwnd(const struct tcp_conn *c);
+void tcp_cc_set_cwnd(struct tcp_conn *c, uint32_t pkts);
+uint32_t tcp_cc_ssthresh(const struct tcp_conn *c);
+void tcp_cc_set_ssthresh(struct tcp_conn *c, uint32_t pkts);
+
 /* ---- the calls the rest of TCP makes ---- */
 
 /* A new connection: its algorithm (from the socket option or the stack default), the initial
@@ -100,29 +117,33 @@ static inline bool tcp_cc_in_slow_start(uint32_t cwnd, uint32_t ssthresh)
 void tcp_cc_init(struct tcp_conn *c);
 /* TCP_CONGESTION on a connection: -ENOENT for an unknown name (Linux). */
 int tcp_cc_select(struct tcp_conn *c, const struct tcp_cc_ops *ops);
-/* An ACK that advanced SND.UNA by acked_bytes outside recovery: pkts_acked, then cong_avoid. */
+/* An ACK that advanced SND.UNA by acked_bytes while cwnd may grow (not reducing):
+ * pkts_acked with the RTT sample (or -1), then cong_avoid. */
 void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked_bytes, int32_t rtt_us);
 /* An RTT sample from an ACK that cong_avoid does not see (in recovery): pkts_acked only. */
 void tcp_cc_on_rtt(struct tcp_conn *c, uint32_t acked_bytes, int32_t rtt_us);
-/* Entering fast recovery: remember what undo needs, ssthresh from the algorithm. */
+/* The ssthresh a loss leaves, in bytes: the algorithm's (Reno half, CUBIC 0.7 of cwnd;
+ * CUBIC also remembers W_max here), at least two segments. Once per reduction. */
+uint32_t tcp_cc_loss_ssthresh(struct tcp_conn *c);
+/* cwnd after a reduction is undone (Eifel, D-SACK): the algorithm's rule, by default
+ * Reno's, the larger of now and before (prior_bytes). */
+uint32_t tcp_cc_undo_cwnd(struct tcp_conn *c, uint32_t prior_bytes);
+/* An RTO started a loss episode: the algorithm starts over (CUBIC forgets its curve). */
+void tcp_cc_on_rto(struct tcp_conn *c);
+/* Fast retransmit without SACK (RFC 6582): ssthresh from the algorithm. */
 void tcp_cc_enter_recovery(struct tcp_conn *c);
-/* An RTO (RFC 5681 3.1 (4), Linux tcp_enter_loss): ssthresh from the algorithm, cwnd 1. */
+/* An RTO without SACK (RFC 5681 3.1 (4), Linux tcp_enter_loss), before the retry count
+ * goes up: ssthresh from the algorithm once per episode, cwnd one segment. */
 void tcp_cc_enter_loss(struct tcp_conn *c);
-/* Back to the open state (recovery or loss is over). */
-void tcp_cc_set_open(struct tcp_conn *c);
-/* Undo a reduction found spurious (Eifel, D-SACK): cwnd and ssthresh as before it. */
-void tcp_cc_undo(struct tcp_conn *c);
 /* New data is about to be sent: the after-idle restart (RFC 5681 4.1, RFC 7661, Linux
  * tcp_slow_start_after_idle) and the TX_START event when nothing was in flight. */
 void tcp_cc_data_sent(struct tcp_conn *c, bool idle);
 /* After a send (Linux tcp_cwnd_validate's second half, RFC 2861 / RFC 7661): a window not
  * filled for an RTO shrinks halfway to what was used, when slow_start_after_idle is on. */
 void tcp_cc_validate(struct tcp_conn *c, bool cwnd_limited, uint32_t pkts_out);
-/* ssthresh as a sender that is not reducing would keep it (Linux tcp_current_ssthresh). */
+/* ssthresh (packets) as a sender that is not reducing would keep it (tcp_current_ssthresh). */
 uint32_t tcp_cc_current_ssthresh(const struct tcp_conn *c);
 /* Packets in `bytes` (whole MSS-sized segments, a short one counting as one). */
 uint32_t tcp_cc_pkts(const struct tcp_conn *c, uint32_t bytes);
-/* cwnd in bytes for segments of mss bytes (saturating). */
-uint32_t tcp_cwnd_bytes(const struct tcp_conn *c, uint32_t mss);
 
 #endif

@@ -132,7 +132,7 @@ static void tcp_cubic_init(struct tcp_conn *c)
 static void tcp_cubic_update(struct tcp_conn *c, uint32_t acked)
 {
 	struct tcp_cubic *ca = tcp_cubic(c);
-	uint32_t cwnd = c->snd_cwnd;
+	uint32_t cwnd = tcp_cc_cwnd(c);
 	usec_t now = c->tl->core->now;
 
 	if (!ca->in_epoch) {
@@ -201,7 +201,7 @@ static void tcp_cubic_cong_avoid(struct tcp_conn *c, uint32_t acked)
 static uint32_t tcp_cubic_ssthresh(struct tcp_conn *c)
 {
 	struct tcp_cubic *ca = tcp_cubic(c);
-	uint32_t cwnd = c->snd_cwnd;
+	uint32_t cwnd = tcp_cc_cwnd(c);
 	ca->in_epoch = false;
 	if (cwnd < ca->w_max)
 		ca->w_max = (uint32_t)((uint64_t)cwnd * (CUBIC_ONE + CUBIC_BETA) / (2 * CUBIC_ONE));
@@ -237,7 +237,7 @@ static void tcp_cubic_cwnd_event(struct tcp_conn *c, enum tcp_cc_event ev)
  * time to send a 64 KiB burst at twice the slow-start rate, at most 1 ms. */
 static uint32_t tcp_cubic_ack_delay_us(const struct tcp_conn *c)
 {
-	uint64_t per_rtt = (uint64_t)c->snd_cwnd * (c->mss ? c->mss : 1);
+	uint64_t per_rtt = (uint64_t)tcp_cc_cwnd(c) * (c->mss ? c->mss : 1);
 	if (!c->rtt.srtt_us || !per_rtt)
 		return 0;
 	uint64_t d = 2ull * 65536u * c->rtt.srtt_us / per_rtt;
@@ -260,7 +260,7 @@ static void tcp_cubic_hystart_update(struct tcp_conn *c, uint32_t delay)
 		if (now - ca->round_start > threshold) {
 			ca->found = true;
 			c->tl->ctr.HystartTrainDetect++;
-			c->snd_ssthresh = c->snd_cwnd;
+			tcp_cc_set_ssthresh(c, tcp_cc_cwnd(c));
 			return;
 		}
 	}
@@ -281,7 +281,7 @@ static void tcp_cubic_hystart_update(struct tcp_conn *c, uint32_t delay)
 	if (ca->curr_rtt_us > ca->delay_min_us + thresh) {
 		ca->found = true;
 		c->tl->ctr.HystartDelayDetect++;
-		c->snd_ssthresh = c->snd_cwnd;
+		tcp_cc_set_ssthresh(c, tcp_cc_cwnd(c));
 	}
 }
 
@@ -297,8 +297,8 @@ static void tcp_cubic_pkts_acked(struct tcp_conn *c, const struct tcp_ack_sample
 	uint32_t delay = s->rtt_us ? (uint32_t)s->rtt_us : 1u;
 	if (ca->delay_min_us == 0 || ca->delay_min_us > delay)
 		ca->delay_min_us = delay;
-	if (!ca->found && tcp_cc_in_slow_start(c->snd_cwnd, c->snd_ssthresh) &&
-	    c->snd_cwnd >= HYSTART_LOW_WINDOW)
+	if (!ca->found && tcp_cc_in_slow_start(tcp_cc_cwnd(c), tcp_cc_ssthresh(c)) &&
+	    tcp_cc_cwnd(c) >= HYSTART_LOW_WINDOW)
 		tcp_cubic_hystart_update(c, delay);
 }
 

@@ -13,7 +13,7 @@
  * was in use (a sender that was not cwnd-limited did not grow it either). At least 2. */
 static uint32_t tcp_newreno_ssthresh(struct tcp_conn *c)
 {
-	uint32_t half = c->snd_cwnd >> 1;
+	uint32_t half = tcp_cc_cwnd(c) >> 1;
 	return half > 2u ? half : 2u;
 }
 
@@ -23,7 +23,7 @@ static void tcp_newreno_cong_avoid(struct tcp_conn *c, uint32_t acked)
 	if (!acked)
 		return;
 	/* RFC 5681 3.1 equation (3): cwnd += SMSS*SMSS/cwnd per ACK is one packet per cwnd. */
-	tcp_cc_avoid_ai(c, c->snd_cwnd, acked);
+	tcp_cc_avoid_ai(c, tcp_cc_cwnd(c), acked);
 }
 
 const struct tcp_cc_ops tcp_newreno_ops = {

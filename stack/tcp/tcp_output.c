@@ -142,10 +142,10 @@ static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block 
 
 uint32_t tcp_mss_now(const struct tcp_conn *c)
 {
-	if (!c->sack_ok || !c->ooo.count)
+	if (!c->sack_ok || (!c->ooo.count && !c->dsack_pending))
 		return c->mss;
 	struct tcp_sack_block blk[8];
-	uint32_t n = tcp_sack_blocks(c, blk, 8);
+	uint32_t n = tcp_sack_blocks(c, blk, 8) + c->dsack_pending;
 	uint32_t max_blocks = c->ts_ok ? 3 : 4;
 	if (n > max_blocks)
 		n = max_blocks;
@@ -173,14 +173,17 @@ static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block 
 	return n;
 }
 
-/* RFC 2018 4: SACK blocks describing the out-of-order queue (first block: most recent). */
+/* RFC 2018 4: SACK blocks describing the out-of-order queue (first block: most recent),
+ * after a D-SACK block when a duplicate just arrived (RFC 2883 4: it goes first, once). */
 static void tcp_fill_sack(struct tcp_conn *c, struct tcp_opts *o)
 {
 	uint32_t max_blocks = c->ts_ok ? 3 : 4;
 	struct tcp_sack_block blk[8];
 	uint32_t n = tcp_sack_blocks(c, blk, 8);
 	o->sack_count = 0;
-	for (uint32_t i = 0; i < n && i < max_blocks; i++)
+	if (c->dsack_pending)
+		o->sack[o->sack_count++] = c->dsack;
+	for (uint32_t i = 0; i < n && o->sack_count < max_blocks; i++)
 		o->sack[o->sack_count++] = blk[n - 1 - i];
 }
 
@@ -213,13 +216,12 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		}
 		h.opts.sack_ok = (c->state == TCPS_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
 		h.opts.has_ts = (c->state == TCPS_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
-		uint32_t w = tcp_rcvbuf_cap(c);
-		h.win = (uint16_t)(w > 65535 ? 65535 : w); /* RFC 7323 2.2: never scaled in a SYN */
+		h.win = (uint16_t)tcp_syn_window(tcp_rcvbuf_cap(c));
 		c->rcv.wnd = h.win;
 	} else {
 		if (c->ts_ok)
 			h.opts.has_ts = true;
-		if (c->sack_ok && c->ooo.count)
+		if (c->sack_ok && (c->ooo.count || c->dsack_pending))
 			tcp_fill_sack(c, &h.opts);
 		c->rcv.wnd = tcp_rcv_wnd_calc(c);
 		h.win = (uint16_t)(c->rcv.wnd >> c->rcv_wscale);
@@ -240,6 +242,7 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 			gso = (uint16_t)mss_now;
 	}
 	if (flags & TCP_FLAG_ACK) {
+		c->dsack_pending = false; /* reported once (RFC 2883 4) */
 		c->last_ack_sent = c->rcv.nxt;
 		c->rcv.adv_edge = seq_max(c->rcv.adv_edge, c->rcv.nxt + c->rcv.wnd);
 		c->rcv_unacked = 0;
@@ -261,19 +264,18 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
  * TSO (docs/drivers.md "The offload path"): how much new data one super-segment carries,
  * given that one full MSS already passed every test of tcp_output. As Linux's
  * tcp_mss_split_point: as much as the queued data, the peer's window (wnd_room), the
- * congestion window (quota: the packets it still admits) and the 64 KiB datagram
+ * congestion window (cwnd_room: the bytes it still admits) and the 64 KiB datagram
  * allow, cut to whole MSS pieces, except that the end of the queued data may be a short
  * last piece when Nagle would let a short segment go now (hold: nagle_hold).
  */
 static uint32_t tcp_tso_len(const struct tcp_conn *c, uint32_t mss, uint32_t left, uint32_t wnd_room,
-                            uint32_t quota, bool nagle_hold)
+                            uint64_t cwnd_room, bool nagle_hold)
 {
 	uint32_t big = left;
 	if (big > c->tl->cfg.gso_max)
 		big = c->tl->cfg.gso_max;
 	if (big > wnd_room)
 		big = wnd_room;
-	uint64_t cwnd_room = (uint64_t)quota * mss;
 	if (big > cwnd_room)
 		big = (uint32_t)cwnd_room;
 	if (big <= mss)
@@ -298,13 +300,69 @@ uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left)
 	return seq + left;
 }
 
+/*
+ * Resends scoreboard record i (RFC 6675 5 / RFC 8985: a segment marked lost, or the tail
+ * loss probe), cut to the current MSS first. The marks and the counters follow.
+ */
+int tcp_rec_resend(struct tcp_conn *c, uint32_t i)
+{
+	struct tcp_layer *tl = c->tl;
+	struct tcp_txseg *r = tcp_sb_get(&c->sb, i);
+	uint32_t mss = tcp_mss_now(c);
+	bool fin = (r->marks & TCP_TX_FIN) != 0;
+	uint32_t len = r->end - r->seq - fin;
+	if (len > mss) {
+		if (tcp_sb_split(&c->sb, i, r->seq + mss) != 0) {
+			tl->ctr.ScoreboardFull++;
+			return -ENOBUFS;
+		}
+		r = tcp_sb_get(&c->sb, i);
+		fin = false;
+		len = mss;
+	}
+	uint8_t flags = TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0);
+	if (len && r->seq + len == c->snd.una + c->sndq.len)
+		flags |= TCP_FLAG_PSH;
+	int rc = tcp_xmit(c, r->seq, flags, len);
+	if (rc < 0)
+		return rc;
+	tl->ctr.RetransSegs++;
+	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
+	tcp_sb_retransmitted(&c->sb, i, tl->core->now);
+	tcp_rec_on_retransmit(c);
+	tcp_rec_on_send(c, len + fin);
+	return 0;
+}
+
+/* The lost segments first (RFC 6675 5 (C), NextSeg rule 1), as cwnd - pipe allows (PRR
+ * has set cwnd during recovery). Returns whether anything was sent. */
+static bool tcp_output_rexmit(struct tcp_conn *c, uint32_t mss)
+{
+	bool sent = false;
+	int64_t i;
+	while ((i = tcp_rec_next_rexmit(c)) >= 0) {
+		const struct tcp_txseg *r = tcp_sb_get(&c->sb, (uint32_t)i);
+		uint32_t len = r->end - r->seq;
+		if (len > mss)
+			len = mss;
+		if (tcp_sb_pipe(c) + len > c->cwnd + (mss - 1))
+			break;
+		if (tcp_rec_resend(c, (uint32_t)i) < 0)
+			break;
+		sent = true;
+	}
+	if (sent && (!timer_armed(&c->rtx_timer) || (c->flags & TCP_F_TLP)))
+		tcp_rearm_rtx(c);
+	return sent;
+}
+
 /* May the FIN go now, right after `end` (RFC 9293 3.10.4: after all queued data)? */
 static bool tcp_fin_due(const struct tcp_conn *c, uint32_t end)
 {
 	if (!(c->flags & TCP_F_FIN_QUEUED))
 		return false;
-	if ((c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq))
-		return false; /* already acknowledged */
+	if (tcp_fin_acked(c))
+		return false;
 	return end == c->snd.una + c->sndq.len;
 }
 
@@ -342,44 +400,56 @@ void tcp_output(struct tcp_conn *c)
 
 	uint32_t mss = tcp_mss_now(c);
 	bool cwnd_stop = false, rwnd_stop = false;
+	bool rec = tcp_rec_on(c);
 	if (c->chrono_type && c->sndq.len == 0)
 		tcp_chrono_stop(c, TCP_CHRONO_BUSY); /* all acknowledged: not busy (TCP_INFO) */
+	if (rec)
+		sent = tcp_output_rexmit(c, mss);
 	for (;;) {
 		uint32_t off = c->snd.nxt - c->snd.una;
 		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
-		/* MSG_EOR: a segment stops at the end of its record (rec bytes away). */
-		uint32_t rec = tcp_eor_limit(c, c->snd.nxt, left) - c->snd.nxt;
-		bool rec_cut = rec < left;
-		uint32_t flight = tcp_flight(c);
-		uint32_t len = rec < mss ? rec : mss;
+		/* MSG_EOR: a segment stops at the end of its record (rec_len bytes away). */
+		uint32_t rec_len = tcp_eor_limit(c, c->snd.nxt, left) - c->snd.nxt;
+		bool rec_cut = rec_len < left;
+		/* What cwnd is compared with: the bytes in flight, or with the scoreboard
+		 * RFC 6675's pipe (SACKed and lost bytes have left the network). */
+		uint32_t flight = rec ? tcp_sb_pipe(c) : tcp_flight(c);
+		uint32_t len = rec_len < mss ? rec_len : mss;
 		bool rexmit = seq_lt(c->snd.nxt, c->snd.max);
 		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window counts
 		 * packets, a short segment as one, so a window of 10 never carries an 11th short
-		 * one; and a segment goes only if it fits the peer's window whole (a window
-		 * smaller than that is left to the persist timer, tcp_timer.c). Packets in
-		 * flight are the bytes in flight in MSS-sized segments. */
+		 * one (packets in flight: the bytes in flight in MSS-sized segments); during a
+		 * reduction PRR sets cwnd in bytes (tcp_recovery.c) and a segment goes while it
+		 * fits with a segment's slack. And a segment goes only if it fits the peer's
+		 * window whole (a smaller window is left to the persist timer, tcp_timer.c). */
 		uint32_t wnd_room = seq_gt(c->snd.una + c->snd.wnd, c->snd.nxt) ? c->snd.una + c->snd.wnd - c->snd.nxt : 0;
-		uint32_t cwnd = c->snd_cwnd;
+		uint64_t cwnd = c->cwnd;
 		if (c->dupacks && c->dupacks < 3 && !(c->flags & TCP_F_IN_RECOVERY))
-			cwnd += c->dupacks; /* RFC 3042 limited transmit */
-		uint32_t in_flight = (uint32_t)(((uint64_t)flight + mss - 1) / mss);
-		uint32_t quota = cwnd > in_flight ? cwnd - in_flight : 0;
-		if (len && quota == 0)
+			cwnd += (uint64_t)c->dupacks * c->mss; /* RFC 3042 limited transmit */
+		uint64_t cwnd_room; /* bytes of new segments cwnd admits now */
+		if (tcp_cc_state(c) >= TCP_CC_CWR) {
+			cwnd_room = cwnd + (mss - 1) > flight ? cwnd + (mss - 1) - flight : 0;
+		} else {
+			uint64_t pkts = (cwnd + (c->mss ? c->mss : 1) - 1) / (c->mss ? c->mss : 1);
+			uint64_t in_flight = ((uint64_t)flight + mss - 1) / mss;
+			cwnd_room = pkts > in_flight ? (pkts - in_flight) * mss : 0;
+		}
+		if (len && cwnd_room < len)
 			cwnd_stop = true;
-		if (len && quota && len > wnd_room)
+		if (len && cwnd_room >= len && len > wnd_room)
 			rwnd_stop = true;
-		if (len && (quota == 0 || len > wnd_room))
+		if (len && (cwnd_room < len || len > wnd_room))
 			len = 0;
 		if (len == 0 && left)
 			goto blocked;
-		if (tl->cfg.gso_max && len == mss && rec > mss && !rexmit) {
+		if (tl->cfg.gso_max && len == mss && rec_len > mss && !rexmit) {
 			/* The same Nagle test as below (Minshall's variant) decides the short tail;
 			 * a record's end is not held (more data follows it). */
 			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
-			bool nagle_ok = c->opts.nodelay || flight == 0 || !small_out;
+			bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
 			bool nagle_hold = !rec_cut && !(c->flags & TCP_F_PUSH_ONCE) &&
 			                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
-			len = tcp_tso_len(c, mss, rec, wnd_room, quota, nagle_hold);
+			len = tcp_tso_len(c, mss, rec_len, wnd_room, cwnd_room, nagle_hold);
 		}
 		bool fin = tcp_fin_due(c, c->snd.nxt + len);
 
@@ -396,7 +466,7 @@ void tcp_output(struct tcp_conn *c)
 			 * The end of a MSG_EOR record with data behind it is not held: Linux
 			 * applies Nagle only to the last skb of the queue. */
 			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
-			bool nagle_ok = c->opts.nodelay || flight == 0 || !small_out;
+			bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
 			bool push = (c->flags & TCP_F_PUSH_ONCE) != 0;
 			if (!push && (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE)))
 				break;
@@ -404,18 +474,24 @@ void tcp_output(struct tcp_conn *c)
 		uint8_t flags = TCP_FLAG_ACK;
 		/* PSH on the last byte written and at the end of a MSG_EOR record, and (as
 		 * Linux's pushes appear on the wire) on the last segment of a burst that the
-		 * windows cut short. */
+		 * windows cut short - not on a tail loss probe, which is not a burst. */
 		uint32_t next_room = wnd_room - len;
-		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) || (rec_cut && len == rec) ||
-		            (left > len && !c->dupacks && (next_room < mss || (uint64_t)quota * mss < 2ull * len))))
+		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) || (rec_cut && len == rec_len) ||
+		            (left > len && !c->dupacks && !(c->flags & TCP_F_PROBING) &&
+		             (next_room < mss || cwnd_room < 2ull * len))))
 			flags |= TCP_FLAG_PSH;
 		if (fin)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
 			tl->ctr.RetransSegs++;
 		else if (len)
-			tcp_cc_data_sent(c, flight == 0); /* after idle: restart cwnd (tcp_cc.c) */
-		if (tcp_xmit(c, c->snd.nxt, flags, len) < 0 && !rexmit) {
+			tcp_cc_data_sent(c, tcp_flight(c) == 0); /* after idle: restart cwnd (tcp_cc.c) */
+		/* With the scoreboard, every segment sent gets its records first (so a send
+		 * never goes unrecorded); a full board waits for ACKs like a full window. */
+		bool board_full = rec && !rexmit && tcp_sb_reserve(&c->sb, tcp_sb_segs_for(len, mss)) != 0;
+		if (board_full)
+			tl->ctr.ScoreboardFull++;
+		if ((board_full || tcp_xmit(c, c->snd.nxt, flags, len) < 0) && !rexmit) {
 			/* The layers below refused new data (no pbuf, a full ARP queue, the device):
 			 * as Linux's tcp_write_xmit, it is not sent. With nothing in flight to bring
 			 * an ACK, a resource probe retries it (tcp_check_probe_timer). A refused
@@ -436,6 +512,10 @@ void tcp_output(struct tcp_conn *c)
 			c->flags |= TCP_F_FIN_SENT;
 			c->fin_seq = c->snd.nxt + len;
 		}
+		if (rec && !rexmit) {
+			tcp_sb_sent(&c->sb, c->snd.nxt, len, fin, mss, tl->core->now);
+			tcp_rec_on_send(c, len + fin);
+		}
 		c->snd.nxt += len + fin;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
 		if (len < mss || len % mss) {
@@ -443,7 +523,11 @@ void tcp_output(struct tcp_conn *c)
 			c->snd_sml = c->snd.nxt;
 			c->sml_valid = true;
 		}
-		if (!timer_armed(&c->rtx_timer) || (c->flags & TCP_F_PERSIST)) {
+		if (rec && (!timer_armed(&c->rtx_timer) || (c->flags & (TCP_F_PERSIST | TCP_F_TLP)))) {
+			/* RFC 8985 7.2: the probe timer restarts with every new segment. */
+			c->flags &= ~TCP_F_PERSIST;
+			tcp_rec_arm_timer(c);
+		} else if (!timer_armed(&c->rtx_timer) || (c->flags & TCP_F_PERSIST)) {
 			c->flags &= ~TCP_F_PERSIST;
 			tcp_rearm_rtx(c);
 		}
@@ -473,7 +557,7 @@ blocked:
 	if (c->chrono_type == TCP_CHRONO_SNDBUF_LIMITED && tcp_sndbuf_writable(c))
 		tcp_chrono_stop(c, TCP_CHRONO_SNDBUF_LIMITED); /* the writer can go on */
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
-		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
+		tcp_send_ack(c);
 
 	/* RFC 9293 3.8.6.1: data waits behind a zero window, nothing is in flight to bring a
 	 * window update, so the persist timer probes. */
@@ -524,6 +608,13 @@ void tcp_send_rst_conn(struct tcp_conn *c)
 	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, c->tos, 0);
 }
 
+void tcp_send_ack(struct tcp_conn *c)
+{
+	/* BSD: a pure ACK carries SND.MAX; after an RTO rewound SND.NXT, that still names
+	 * the next new byte, which is what the peer expects. */
+	tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0);
+}
+
 /* RFC 5961 3.2, 4.2, 5.2: an ACK that tells a blind attacker nothing, rate-limited per
  * second across the stack (Linux tcp_challenge_ack_limit). */
 void tcp_send_challenge_ack(struct tcp_conn *c)
@@ -540,7 +631,7 @@ void tcp_send_challenge_ack(struct tcp_conn *c)
 	}
 	tl->challenge_count++;
 	tl->ctr.ChallengeAcks++;
-	tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
+	tcp_send_ack(c);
 }
 
 /* SYN-ACK for a SYN-queue entry (RFC 9293 3.10.7.2), with the options the SYN offered. */
@@ -556,8 +647,7 @@ void tcp_send_synack(struct tcp_req *r)
 	h.seq = r->iss;
 	h.ack = r->irs + 1;
 	h.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
-	uint32_t w = l->opts.rcvbuf;
-	h.win = (uint16_t)(w > 65535 ? 65535 : w);
+	h.win = (uint16_t)tcp_syn_window(l->opts.rcvbuf);
 	h.opts.has_mss = true;
 	h.opts.mss = tcp_adv_mss(tl);
 	if (l->opts.user_mss && l->opts.user_mss < h.opts.mss)

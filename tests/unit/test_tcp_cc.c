@@ -89,7 +89,7 @@ static void ack_one(struct fx *f, usec_t gap, int32_t rtt_us)
 /* A round trip: one ACK per packet of the window, evenly spread over rtt. */
 static void ack_round(struct fx *f, usec_t rtt)
 {
-	uint32_t n = f->c->snd_cwnd;
+	uint32_t n = tcp_cc_cwnd(f->c);
 	for (uint32_t i = 0; i < n; i++)
 		ack_one(f, rtt / n, (int32_t)rtt);
 }
@@ -234,33 +234,34 @@ static void test_cc_multiplicative_decrease(void **state)
 {
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "cubic");
-	c->snd_cwnd = 100;
+	tcp_cc_set_cwnd(c, 100);
 	tcp_cc_enter_recovery(c);
-	assert_int_equal(c->snd_ssthresh, 70);  /* 100 * 717 / 1024 */
-	assert_int_equal(c->ca_state, TCP_CC_RECOVERY);
-	assert_int_equal(c->prior_cwnd, 100);
-	c->snd_cwnd = 2;
+	assert_int_equal(tcp_cc_ssthresh(c), 70);  /* 100 * 717 / 1024 */
+	assert_int_equal(c->ssthresh, 70 * MSS);   /* stored in bytes */
+	tcp_cc_set_cwnd(c, 2);
 	tcp_cc_enter_recovery(c);
-	assert_int_equal(c->snd_ssthresh, 2);
+	assert_int_equal(tcp_cc_ssthresh(c), 2);
 	tcp_conn_free(c);
 	c = fx_conn(f, "reno");
-	c->snd_cwnd = 100;
+	tcp_cc_set_cwnd(c, 100);
 	tcp_cc_enter_recovery(c);
-	assert_int_equal(c->snd_ssthresh, 50);
-	/* An RTO: cwnd one packet, the loss state; the second RTO of the episode keeps ssthresh. */
-	c->snd_cwnd = 40;
-	c->ca_state = TCP_CC_OPEN;
+	assert_int_equal(tcp_cc_ssthresh(c), 50);
+	/* An RTO without SACK: cwnd one packet; the second RTO of the episode keeps ssthresh. */
+	tcp_cc_set_cwnd(c, 40);
 	tcp_cc_enter_loss(c);
-	assert_int_equal(c->snd_cwnd, 1);
-	assert_int_equal(c->snd_ssthresh, 20);
-	assert_int_equal(c->ca_state, TCP_CC_LOSS);
+	assert_int_equal(tcp_cc_cwnd(c), 1);
+	assert_int_equal(tcp_cc_ssthresh(c), 20);
 	c->retries = 1;
+	assert_int_equal(tcp_cc_state(c), TCP_CC_LOSS);
 	tcp_cc_enter_loss(c);
-	assert_int_equal(c->snd_ssthresh, 20);
-	/* Undo (a spurious RTO): cwnd and ssthresh as before. */
-	tcp_cc_undo(c);
-	assert_int_equal(c->snd_cwnd, 40);
-	assert_int_equal(c->snd_ssthresh, 50); /* max(ssthresh, 3/4 cwnd) before the RTO */
+	assert_int_equal(tcp_cc_ssthresh(c), 20);
+	/* Undo (a spurious RTO): Reno's rule, the larger of now and before. */
+	assert_int_equal(tcp_cc_undo_cwnd(c, 40 * MSS), 40 * MSS);
+	tcp_cc_set_cwnd(c, 50);
+	assert_int_equal(tcp_cc_undo_cwnd(c, 40 * MSS), 50 * MSS);
+	/* No loss yet reads as Linux's infinite ssthresh. */
+	c->ssthresh = UINT32_MAX;
+	assert_int_equal(tcp_cc_ssthresh(c), TCP_INFINITE_SSTHRESH);
 }
 
 /*
@@ -274,14 +275,13 @@ static void test_cubic_cwnd_curve(void **state)
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "cubic");
 	const usec_t rtt = 200000; /* long enough that the Reno estimate stays below the curve */
-	c->snd_cwnd = 100;
-	c->snd_ssthresh = 50;
+	tcp_cc_set_cwnd(c, 100);
+	tcp_cc_set_ssthresh(c, 50);
 	ack_one(f, 1000, (int32_t)rtt); /* the minimum RTT */
-	uint32_t w_max = c->snd_cwnd;
+	uint32_t w_max = tcp_cc_cwnd(c);
 	tcp_cc_enter_recovery(c);
-	c->snd_cwnd = c->snd_ssthresh;
-	tcp_cc_set_open(c);
-	uint32_t epoch = c->snd_cwnd;
+	tcp_cc_set_cwnd(c, tcp_cc_ssthresh(c));
+	uint32_t epoch = tcp_cc_cwnd(c);
 	double k = cbrt((w_max - epoch) / 0.4);
 	usec_t t0 = f->core.now;
 	uint32_t at_k = 0, max_dev_round = 0;
@@ -297,22 +297,22 @@ static void test_cubic_cwnd_curve(void **state)
 		double w = 0.4 * pow(t - k, 3) + w_max;
 		/* 4.4/4.5 aim one RTT ahead: cwnd lies between W_cubic(t) and W_cubic(t + RTT). */
 		double ahead = 0.4 * pow(t + rtt / 1e6 - k, 3) + w_max;
-		double dev = c->snd_cwnd < w ? w - c->snd_cwnd : c->snd_cwnd > ahead ? c->snd_cwnd - ahead : 0;
+		double dev = tcp_cc_cwnd(c) < w ? w - tcp_cc_cwnd(c) : tcp_cc_cwnd(c) > ahead ? tcp_cc_cwnd(c) - ahead : 0;
 		if (dev > max_dev) {
 			max_dev = dev;
 			max_dev_round = (uint32_t)round;
 		}
 		if (fabs(t - k) < 0.1)
-			at_k = c->snd_cwnd;
+			at_k = tcp_cc_cwnd(c);
 		if (trace)
-			fprintf(trace, "%.3f %u %.3f %u\n", t, c->snd_cwnd, w, c->snd_ssthresh);
+			fprintf(trace, "%.3f %u %.3f %u\n", t, tcp_cc_cwnd(c), w, tcp_cc_ssthresh(c));
 	}
 	if (trace)
 		fclose(trace);
 	if (max_dev > 1.5)
 		fail_msg("cwnd left [W_cubic(t), W_cubic(t + RTT)] by %.1f packets (round %u)", max_dev, max_dev_round);
 	assert_in_range(at_k, w_max - 1, w_max + 1);  /* the plateau */
-	assert_true(c->snd_cwnd > w_max + 50);        /* 10 s: well into the convex region */
+	assert_true(tcp_cc_cwnd(c) > w_max + 50);        /* 10 s: well into the convex region */
 }
 
 /*
@@ -325,29 +325,28 @@ static void test_cubic_reno_friendly(void **state)
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "cubic");
 	const usec_t rtt = 1000;
-	c->snd_cwnd = 10;
-	c->snd_ssthresh = 5;
+	tcp_cc_set_cwnd(c, 10);
+	tcp_cc_set_ssthresh(c, 5);
 	ack_one(f, 100, (int32_t)rtt);
-	uint32_t w_max = c->snd_cwnd;
+	uint32_t w_max = tcp_cc_cwnd(c);
 	tcp_cc_enter_recovery(c);
-	c->snd_cwnd = c->snd_ssthresh; /* 7 */
-	tcp_cc_set_open(c);
-	double w_est = c->snd_cwnd;
+	tcp_cc_set_cwnd(c, tcp_cc_ssthresh(c)); /* 7 */
+	double w_est = tcp_cc_cwnd(c);
 	double alpha = 3.0 * (1 - 0.7) / (1 + 0.7);
-	double k = cbrt((w_max - c->snd_cwnd) / 0.4);
+	double k = cbrt((w_max - tcp_cc_cwnd(c)) / 0.4);
 	usec_t t0 = f->core.now;
 	for (int round = 1; round <= 40; round++) {
-		uint32_t n = c->snd_cwnd;
+		uint32_t n = tcp_cc_cwnd(c);
 		w_est += (w_est >= w_max ? 1.0 : alpha) * n / (double)n;
 		ack_round(f, rtt);
 		double t = (double)(f->core.now - t0) / 1e6;
 		double w_cubic = 0.4 * pow(t - k, 3) + w_max;
 		assert_true(w_cubic < w_max);  /* still below the plateau */
-		if (fabs(c->snd_cwnd - w_est) > 2.0)
-			fail_msg("round %d: cwnd %u, RFC 9438 W_est %.2f (W_cubic %.2f)", round, c->snd_cwnd, w_est,
+		if (fabs(tcp_cc_cwnd(c) - w_est) > 2.0)
+			fail_msg("round %d: cwnd %u, RFC 9438 W_est %.2f (W_cubic %.2f)", round, tcp_cc_cwnd(c), w_est,
 			         w_cubic);
 	}
-	assert_true(c->snd_cwnd > w_max + 20);
+	assert_true(tcp_cc_cwnd(c) > w_max + 20);
 }
 
 /*
@@ -360,17 +359,15 @@ static void test_cubic_fast_convergence(void **state)
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "cubic");
 	const usec_t rtt = 300000; /* long enough that the Reno estimate stays below the curve */
-	c->snd_cwnd = 100;
-	c->snd_ssthresh = 50;
+	tcp_cc_set_cwnd(c, 100);
+	tcp_cc_set_ssthresh(c, 50);
 	ack_one(f, 1000, (int32_t)rtt);
 	tcp_cc_enter_recovery(c);  /* W_max = cwnd */
-	c->snd_cwnd = 80;
-	tcp_cc_set_open(c);
+	tcp_cc_set_cwnd(c, 80);
 	ack_one(f, 1000, -1);
 	tcp_cc_enter_recovery(c);  /* 80 < W_max: W_max = 80 * 1.7 / 2 = 68 */
-	assert_int_equal(c->snd_ssthresh, 56);
-	c->snd_cwnd = c->snd_ssthresh;
-	tcp_cc_set_open(c);
+	assert_int_equal(tcp_cc_ssthresh(c), 56);
+	tcp_cc_set_cwnd(c, tcp_cc_ssthresh(c));
 	double k = cbrt((68 - 56) / 0.4); /* 3.1 s */
 	usec_t t0 = f->core.now;
 	uint32_t at_k = 0;
@@ -380,7 +377,7 @@ static void test_cubic_fast_convergence(void **state)
 		double d = fabs((double)(f->core.now - t0) / 1e6 - k);
 		if (d < best) {
 			best = d;
-			at_k = c->snd_cwnd;
+			at_k = tcp_cc_cwnd(c);
 		}
 	}
 	assert_in_range(at_k, 67, 69);
@@ -393,17 +390,17 @@ static void test_hystart_ack_train(void **state)
 {
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "cubic");
-	c->snd_cwnd = 32;
-	assert_int_equal(c->snd_ssthresh, TCP_INFINITE_SSTHRESH);
+	tcp_cc_set_cwnd(c, 32);
+	assert_int_equal(tcp_cc_ssthresh(c), TCP_INFINITE_SSTHRESH);
 	/* A first round with spread-out ACKs sets the minimum RTT, no exit. */
 	for (int i = 0; i < 8; i++)
 		ack_one(f, 5000, 20000);
-	assert_int_equal(c->snd_ssthresh, TCP_INFINITE_SSTHRESH);
+	assert_int_equal(tcp_cc_ssthresh(c), TCP_INFINITE_SSTHRESH);
 	/* A new round (SND.UNA passes the round's end), then a train. */
 	c->snd.una = c->snd.nxt + 1;
 	c->snd.nxt += 100000;
 	uint32_t acks = 0;
-	while (c->snd_ssthresh == TCP_INFINITE_SSTHRESH && acks < 100) {
+	while (tcp_cc_ssthresh(c) == TCP_INFINITE_SSTHRESH && acks < 100) {
 		ack_one(f, 1000, 20000);
 		acks++;
 		if (acks == 1)
@@ -411,12 +408,12 @@ static void test_hystart_ack_train(void **state)
 	}
 	/* Found after just over 10 ms of train: ssthresh = cwnd there, then avoidance. */
 	assert_in_range(acks, 10, 13);
-	assert_int_equal(c->snd_ssthresh, c->snd_cwnd);
+	assert_int_equal(tcp_cc_ssthresh(c), tcp_cc_cwnd(c));
 	assert_int_equal(f->tl.ctr.HystartTrainDetect, 1);
 	assert_int_equal(f->tl.ctr.HystartDelayDetect, 0);
-	uint32_t cwnd = c->snd_cwnd;
+	uint32_t cwnd = tcp_cc_cwnd(c);
 	ack_one(f, 1000, 20000);
-	assert_true(c->snd_cwnd <= cwnd + 1); /* no more doubling */
+	assert_true(tcp_cc_cwnd(c) <= cwnd + 1); /* no more doubling */
 }
 
 /* The round's smallest RTT rises over min + max(4 ms, min/8): a queue is building. */
@@ -424,11 +421,11 @@ static void test_hystart_delay_increase(void **state)
 {
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "cubic");
-	c->snd_cwnd = 20;
+	tcp_cc_set_cwnd(c, 20);
 	/* Round 1: 50 ms samples, ACKs 3 ms apart (no train). */
 	for (int i = 0; i < 10; i++)
 		ack_one(f, 3000, 50000);
-	assert_int_equal(c->snd_ssthresh, TCP_INFINITE_SSTHRESH);
+	assert_int_equal(tcp_cc_ssthresh(c), TCP_INFINITE_SSTHRESH);
 	/* Round 2: 55 ms is within 50 + 6.25 ms: nothing. */
 	c->snd.una = c->snd.nxt + 1;
 	c->snd.nxt += 100000;
@@ -436,19 +433,19 @@ static void test_hystart_delay_increase(void **state)
 	c->snd.nxt = c->snd.una + 1000 * MSS;
 	for (int i = 0; i < 12; i++)
 		ack_one(f, 3000, 55000);
-	assert_int_equal(c->snd_ssthresh, TCP_INFINITE_SSTHRESH);
+	assert_int_equal(tcp_cc_ssthresh(c), TCP_INFINITE_SSTHRESH);
 	/* Round 3: 57 ms: after 8 samples, the exit. */
 	c->snd.una = c->snd.nxt + 1;
 	c->snd.nxt += 100000;
 	ack_one(f, 3000, 57000);
 	c->snd.nxt = c->snd.una + 1000 * MSS;
 	int n = 1;
-	while (c->snd_ssthresh == TCP_INFINITE_SSTHRESH && n < 30) {
+	while (tcp_cc_ssthresh(c) == TCP_INFINITE_SSTHRESH && n < 30) {
 		ack_one(f, 3000, 57000);
 		n++;
 	}
 	assert_int_equal(n, 9);
-	assert_int_equal(c->snd_ssthresh, c->snd_cwnd);
+	assert_int_equal(tcp_cc_ssthresh(c), tcp_cc_cwnd(c));
 	assert_int_equal(f->tl.ctr.HystartDelayDetect, 1);
 	assert_int_equal(f->tl.ctr.HystartTrainDetect, 0);
 }
@@ -459,7 +456,7 @@ static void test_hystart_detect_knob(void **state)
 	struct fx *f = *state;
 	f->tl.cfg.hystart_detect = 2;
 	struct tcp_conn *c = fx_conn(f, "cubic");
-	c->snd_cwnd = 32;
+	tcp_cc_set_cwnd(c, 32);
 	for (int i = 0; i < 8; i++)
 		ack_one(f, 5000, 20000);
 	c->snd.una = c->snd.nxt + 1;
@@ -469,7 +466,7 @@ static void test_hystart_detect_knob(void **state)
 		if (i == 0)
 			c->snd.nxt = c->snd.una + 100 * MSS;
 	}
-	assert_int_equal(c->snd_ssthresh, TCP_INFINITE_SSTHRESH);
+	assert_int_equal(tcp_cc_ssthresh(c), TCP_INFINITE_SSTHRESH);
 	assert_int_equal(f->tl.ctr.HystartTrainDetect, 0);
 }
 
@@ -478,10 +475,10 @@ static void test_hystart_low_window(void **state)
 {
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "cubic");
-	c->snd_ssthresh = 15; /* slow start ends by ssthresh before HyStart may look */
+	tcp_cc_set_ssthresh(c, 15); /* slow start ends by ssthresh before HyStart may look */
 	for (int i = 0; i < 5; i++)
 		ack_one(f, 100, 20000);
-	assert_int_equal(c->snd_cwnd, 15);
+	assert_int_equal(tcp_cc_cwnd(c), 15);
 	assert_int_equal(f->tl.ctr.HystartTrainDetect + f->tl.ctr.HystartDelayDetect, 0);
 }
 
@@ -492,38 +489,38 @@ static void test_newreno_growth(void **state)
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "newreno");
 	assert_ptr_equal(c->cc, &tcp_newreno_ops);
-	assert_int_equal(c->snd_cwnd, 10);
+	assert_int_equal(tcp_cc_cwnd(c), 10);
 	/* Slow start counts packets acknowledged (RFC 3465, Linux): a delayed ACK of two
 	 * segments adds two. */
 	f->c->snd.una += 2 * MSS;
 	tcp_cc_on_ack(c, 2 * MSS, -1);
-	assert_int_equal(c->snd_cwnd, 12);
+	assert_int_equal(tcp_cc_cwnd(c), 12);
 	/* Up to ssthresh; the rest counts toward avoidance. */
-	c->snd_ssthresh = 14;
+	tcp_cc_set_ssthresh(c, 14);
 	f->c->snd.una += 4 * MSS;
 	tcp_cc_on_ack(c, 4 * MSS, -1);
-	assert_int_equal(c->snd_cwnd, 14);
+	assert_int_equal(tcp_cc_cwnd(c), 14);
 	assert_int_equal(c->snd_cwnd_cnt, 2);
 	/* Avoidance (RFC 5681 3.1): one packet per window of packets acknowledged. */
 	for (int i = 0; i < 11; i++)
 		ack_one(f, 1000, -1);
-	assert_int_equal(c->snd_cwnd, 14);
+	assert_int_equal(tcp_cc_cwnd(c), 14);
 	ack_one(f, 1000, -1);
-	assert_int_equal(c->snd_cwnd, 15);
+	assert_int_equal(tcp_cc_cwnd(c), 15);
 	/* A window that is not used does not grow (RFC 7661 / tcp_is_cwnd_limited). */
 	c->cwnd_limited = false;
 	c->max_flight = 3 * MSS;
 	for (int i = 0; i < 40; i++)
 		ack_one(f, 1000, -1);
-	assert_int_equal(c->snd_cwnd, 15);
-	c->snd_ssthresh = TCP_INFINITE_SSTHRESH; /* slow start: up to twice what was in flight */
+	assert_int_equal(tcp_cc_cwnd(c), 15);
+	tcp_cc_set_ssthresh(c, TCP_INFINITE_SSTHRESH); /* slow start: up to twice what was in flight */
 	for (int i = 0; i < 5; i++)
 		ack_one(f, 1000, -1);
-	assert_int_equal(c->snd_cwnd, 15);
+	assert_int_equal(tcp_cc_cwnd(c), 15);
 	c->max_flight = 10 * MSS;
 	for (int i = 0; i < 10; i++)
 		ack_one(f, 1000, -1);
-	assert_int_equal(c->snd_cwnd, 20);
+	assert_int_equal(tcp_cc_cwnd(c), 20);
 }
 
 /* ---- restart after idle (RFC 5681 4.1, Linux tcp_slow_start_after_idle) ---- */
@@ -534,30 +531,30 @@ static void test_restart_after_idle(void **state)
 	struct tcp_conn *c = fx_conn(f, "reno");
 	tcp_rtt_sample(c, 100000); /* RTO = 100 + 200 ms */
 	usec_t rto = c->rtt.rto_us;
-	c->snd_cwnd = 80;
-	c->snd_ssthresh = 20;
+	tcp_cc_set_cwnd(c, 80);
+	tcp_cc_set_ssthresh(c, 20);
 	tcp_cc_data_sent(c, false);
 	/* Idle for less than an RTO: nothing changes. */
 	f->core.now += rto - 1;
 	tcp_cc_data_sent(c, true);
-	assert_int_equal(c->snd_cwnd, 80);
+	assert_int_equal(tcp_cc_cwnd(c), 80);
 	/* 3.5 RTOs: halved three times (80 -> 10), never below the initial window; ssthresh
 	 * keeps 3/4 of the old window. */
 	f->core.now += rto * 7 / 2;
 	tcp_cc_data_sent(c, true);
-	assert_int_equal(c->snd_cwnd, 10);
-	assert_int_equal(c->snd_ssthresh, 60);
+	assert_int_equal(tcp_cc_cwnd(c), 10);
+	assert_int_equal(tcp_cc_ssthresh(c), 60);
 	/* Idle for long: the initial window, not less. */
-	c->snd_cwnd = 200;
+	tcp_cc_set_cwnd(c, 200);
 	f->core.now += 100 * rto;
 	tcp_cc_data_sent(c, true);
-	assert_int_equal(c->snd_cwnd, 10);
+	assert_int_equal(tcp_cc_cwnd(c), 10);
 	/* Off (tcp_slow_start_after_idle = 0, as the packetdrill defaults): cwnd stays. */
 	f->tl.cfg.slow_start_after_idle = false;
-	c->snd_cwnd = 200;
+	tcp_cc_set_cwnd(c, 200);
 	f->core.now += 100 * rto;
 	tcp_cc_data_sent(c, true);
-	assert_int_equal(c->snd_cwnd, 200);
+	assert_int_equal(tcp_cc_cwnd(c), 200);
 }
 
 /* A window not filled for an RTO comes down halfway to what was used (RFC 2861's slow
@@ -567,30 +564,30 @@ static void test_cwnd_application_limited(void **state)
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "reno");
 	tcp_rtt_sample(c, 100000);               /* RTO 300 ms */
-	c->snd_cwnd = 40;
-	c->snd_ssthresh = 20;
+	tcp_cc_set_cwnd(c, 40);
+	tcp_cc_set_ssthresh(c, 20);
 	tcp_cc_validate(c, true, 40);            /* full: the clock starts */
 	f->core.now += 100000;
 	tcp_cc_validate(c, false, 8);
-	assert_int_equal(c->snd_cwnd, 40);       /* less than an RTO: nothing yet */
+	assert_int_equal(tcp_cc_cwnd(c), 40);       /* less than an RTO: nothing yet */
 	f->core.now += 201000;
 	tcp_cc_validate(c, false, 12);
-	assert_int_equal(c->snd_cwnd, 26);       /* (40 + 12) / 2 */
-	assert_int_equal(c->snd_ssthresh, 30);   /* 3/4 of 40 */
+	assert_int_equal(tcp_cc_cwnd(c), 26);       /* (40 + 12) / 2 */
+	assert_int_equal(tcp_cc_ssthresh(c), 30);   /* 3/4 of 40 */
 	f->core.now += 301000;
 	tcp_cc_validate(c, false, 5);
-	assert_int_equal(c->snd_cwnd, 18);       /* (26 + the initial window 10) / 2 */
+	assert_int_equal(tcp_cc_cwnd(c), 18);       /* (26 + the initial window 10) / 2 */
 	/* The application waiting for send buffer is its own limit: cwnd stays. */
 	c->chrono_type = TCP_CHRONO_SNDBUF_LIMITED;
 	f->core.now += 301000;
 	tcp_cc_validate(c, false, 5);
-	assert_int_equal(c->snd_cwnd, 18);
+	assert_int_equal(tcp_cc_cwnd(c), 18);
 	c->chrono_type = TCP_CHRONO_UNSPEC;
 	/* Off with slow_start_after_idle, as Linux. */
 	f->tl.cfg.slow_start_after_idle = false;
 	f->core.now += 301000;
 	tcp_cc_validate(c, false, 5);
-	assert_int_equal(c->snd_cwnd, 18);
+	assert_int_equal(tcp_cc_cwnd(c), 18);
 }
 
 /* CUBIC moves its epoch by the idle time: the curve does not run while nothing is sent. */
@@ -600,22 +597,21 @@ static void test_cubic_idle_shifts_epoch(void **state)
 	struct tcp_conn *c = fx_conn(f, "cubic");
 	f->tl.cfg.slow_start_after_idle = false;
 	const usec_t rtt = 100000;
-	c->snd_cwnd = 100;
-	c->snd_ssthresh = 50;
+	tcp_cc_set_cwnd(c, 100);
+	tcp_cc_set_ssthresh(c, 50);
 	ack_one(f, 1000, (int32_t)rtt);
 	tcp_cc_enter_recovery(c);
-	c->snd_cwnd = c->snd_ssthresh;
-	tcp_cc_set_open(c);
+	tcp_cc_set_cwnd(c, tcp_cc_ssthresh(c));
 	tcp_cc_data_sent(c, false);
 	for (int i = 0; i < 5; i++)
 		ack_round(f, rtt);
-	uint32_t before = c->snd_cwnd;
+	uint32_t before = tcp_cc_cwnd(c);
 	tcp_cc_data_sent(c, false);
 	f->core.now += 30 * USEC_PER_SEC;  /* idle far past K */
 	tcp_cc_data_sent(c, true);
 	ack_round(f, rtt);
 	/* Without the shift t would be 30 s past K and cwnd jump to 1.5x; with it one round more. */
-	assert_true(c->snd_cwnd < before + 10);
+	assert_true(tcp_cc_cwnd(c) < before + 10);
 }
 
 /* ---- TCP_CONGESTION through the socket layer ---- */

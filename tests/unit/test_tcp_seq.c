@@ -200,7 +200,7 @@ static void test_syn_option_negotiation(void **state)
 	assert_true(c->ts_ok);
 	assert_int_equal(c->ts_recent, 1234);
 	assert_int_equal(c->mss, 1000 - 12);           /* timestamps take 12 bytes per segment */
-	assert_int_equal(c->snd_cwnd, 10u);             /* IW10, in packets */
+	assert_int_equal(c->cwnd, 10u * (1000 - 12));  /* IW10 */
 
 	/* Without the options: MSS 536, no scaling on either side, no SACK, no timestamps. */
 	memset(&opt, 0, sizeof(opt));
