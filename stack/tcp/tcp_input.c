@@ -336,7 +336,9 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		/* Congestion control samples every ACK, from the send time of the newest data it
 		 * acknowledges (Linux's ca_rtt), with or without timestamps. */
 		ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
-		if (ca_rtt_us < 0)
+		if (ca_rtt_us >= 0)
+			tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
+		else
 			ca_rtt_us = rtt_us;
 		c->retries = 0;
 		c->backoff = 0;

@@ -195,7 +195,6 @@ struct tcp_recov {
 	uint8_t reo_wnd_steps;      /* the reordering window in min_rtt/4 units (6.2 step 4) */
 	uint32_t dsack_round;       /* SND.MAX when reo_wnd_steps last grew from a D-SACK */
 	bool dsack_round_valid;
-	uint32_t min_rtt_us;        /* smallest RTT of a segment sent once (RACK's reference) */
 	uint32_t reo_timeout_us;    /* RACK's reordering timer, from the last detection; 0: none */
 	/* TLP (RFC 8985 7). */
 	uint32_t tlp_high_seq;      /* SND.MAX after the probe went; 0: no probe outstanding */

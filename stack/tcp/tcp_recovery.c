@@ -91,12 +91,11 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		 * timestamp predates the retransmission or the RTT is impossibly short. */
 		if (c->ts_ok && rv->ack_ecr && seq_lt(rv->ack_ecr, tcp_ts_at(c, r->sent)))
 			return;
-		if (rv->min_rtt_us && rtt < rv->min_rtt_us)
+		if (tcp_rtt_min_us(&c->rtt) && rtt < tcp_rtt_min_us(&c->rtt))
 			return;
 	} else {
 		rv->ack_flags |= TCP_ACKF_ORIG_DELIVERED;
-		if (!rv->min_rtt_us || rtt < rv->min_rtt_us)
-			rv->min_rtt_us = rtt;
+		tcp_rtt_min_sample(&c->rtt, rtt, now, &c->tl->cfg); /* the one min-RTT filter (tcp_rtt.c) */
 		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
 		 * hole filled late. Not below what this ACK's own blocks delivered. */
 		if (rv->ack_fack_valid && seq_lt(r->seq, rv->ack_prior_fack))
@@ -130,7 +129,7 @@ uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
 		if (c->sb.sacked >= dupthresh * c->mss && !(c->tl->cfg.recovery & TCP_RECOVERY_NO_DUPTHRESH))
 			return 0;
 	}
-	uint64_t w = (uint64_t)rv->min_rtt_us / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u);
+	uint64_t w = (uint64_t)tcp_rtt_min_us(&c->rtt) / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u);
 	if (c->rtt.srtt_us && w > c->rtt.srtt_us)
 		w = c->rtt.srtt_us;
 	return (uint32_t)w;

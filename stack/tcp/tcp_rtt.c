@@ -78,7 +78,12 @@ void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct
 	if (rto > (uint64_t)cfg->rto_max_ms * 1000u)
 		rto = (uint64_t)cfg->rto_max_ms * 1000u;
 	r->rto_us = (uint32_t)rto;
-	tcp_rtt_min_update(r, rtt_us, now, (usec_t)cfg->min_rtt_win_s * USEC_PER_SEC);
+	(void)now;
+}
+
+void tcp_rtt_min_sample(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg)
+{
+	tcp_rtt_min_update(r, rtt_us ? rtt_us : 1, now, (usec_t)cfg->min_rtt_win_s * USEC_PER_SEC);
 }
 
 void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now)

@@ -5,7 +5,8 @@
  * RACK's reordering window).
  *
  * Who calls it: tcp_input.c and tcp_listen.c feed samples (timestamps or a timed segment,
- * never a retransmitted one: Karn), tcp_timer.c reads the RTO, tcp_cubic.c the minimum.
+ * never a retransmitted one: Karn), tcp_recovery.c (RACK) and tcp_input.c the minimum's;
+ * tcp_timer.c and tcp_recovery.c read the RTO and SRTT, RACK the minimum.
  * It owns nothing but its fields and reads no clock: the caller passes `now`.
  */
 #ifndef TAPSTACK_TCP_TCP_RTT_H
@@ -51,9 +52,12 @@ struct tcp_rtt {
 
 /* Before any sample: RTO is the configured initial value (RFC 6298 2.1: 1 s). */
 void tcp_rtt_init(struct tcp_rtt *r, const struct tcp_config *cfg);
-/* One RTT measurement (microseconds; 0 counts as 1) taken at `now`: RFC 6298 2.2/2.3 and
- * the windowed minimum. */
+/* One RTT measurement for the RTO (microseconds; 0 counts as 1): RFC 6298 2.2/2.3. */
 void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
+/* One precise measurement for the windowed minimum: the age of a segment sent once when it
+ * was delivered (RACK's samples, the send-time ring's). Timestamp echoes, 1 ms coarse, are
+ * not used for it. */
+void tcp_rtt_min_sample(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
 /* New data [start, end) leaves at now (a burst at the same moment extends one entry). */
 void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now);
 /* Something is sent again: what is remembered could now be acknowledged by either copy

@@ -143,22 +143,22 @@ static void test_rtt_min_filter_window(void **state)
 	struct tcp_rtt r;
 	tcp_rtt_init(&r, &cfg);
 	usec_t t = 5 * USEC_PER_SEC;
-	tcp_rtt_update(&r, 50000, t, &cfg);
+	tcp_rtt_min_sample(&r, 50000, t, &cfg);
 	assert_int_equal(tcp_rtt_min_us(&r), 50000);
-	tcp_rtt_update(&r, 40000, t + USEC_PER_SEC, &cfg); /* lower: taken at once */
+	tcp_rtt_min_sample(&r, 40000, t + USEC_PER_SEC, &cfg); /* lower: taken at once */
 	assert_int_equal(tcp_rtt_min_us(&r), 40000);
 	/* Higher samples do not raise the minimum while 40 ms is in the window... */
 	for (int s = 2; s <= 10; s++) {
-		tcp_rtt_update(&r, 60000u + (uint32_t)s * 1000u, t + (usec_t)s * USEC_PER_SEC, &cfg);
+		tcp_rtt_min_sample(&r, 60000u + (uint32_t)s * 1000u, t + (usec_t)s * USEC_PER_SEC, &cfg);
 		assert_int_equal(tcp_rtt_min_us(&r), 40000);
 	}
 	/* ... and once it has aged out (11 s later), the best of the later ones takes over:
 	 * a value the path really showed within the window, not the latest one. */
-	tcp_rtt_update(&r, 90000, t + 12 * USEC_PER_SEC, &cfg);
+	tcp_rtt_min_sample(&r, 90000, t + 12 * USEC_PER_SEC, &cfg);
 	uint32_t m = tcp_rtt_min_us(&r);
 	assert_in_range(m, 62000, 70000);
 	/* A window with no sample at all: the next one is the minimum. */
-	tcp_rtt_update(&r, 95000, t + 40 * USEC_PER_SEC, &cfg);
+	tcp_rtt_min_sample(&r, 95000, t + 40 * USEC_PER_SEC, &cfg);
 	assert_int_equal(tcp_rtt_min_us(&r), 95000);
 }
 
