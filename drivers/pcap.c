@@ -81,7 +81,8 @@ static void pcapng_option(FILE *f, uint16_t code, const void *val, uint16_t len)
 	static const uint8_t zero[4];
 	pcap_put16(f, code);
 	pcap_put16(f, len);
-	fwrite(val, 1, len, f);
+	if (len)
+		fwrite(val, 1, len, f); /* an empty option has no value (val may be NULL) */
 	fwrite(zero, 1, pcap_pad4(len) - len, f);
 }
 
