@@ -241,6 +241,24 @@ static void test_tlp_timing(void **state)
 	assert_int_equal(info(h, fd).tcpi_ca_state, 4); /* TCP_CA_Loss */
 }
 
+/* The ssthresh of a SACK recovery is the congestion-control algorithm's (tcp_cc.c): with the
+ * default CUBIC, 0.7 of the 10-segment window, where Reno (the other tests) halves it. */
+static void test_recovery_ssthresh_from_cubic(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 4001u);
+	expect_seg(h, 1);
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_ca_state, 3);
+	assert_int_equal(ti.tcpi_snd_ssthresh, 7);
+	peer_ack(h, 10001, 0);
+	ti = info(h, fd);
+	assert_int_equal(ti.tcpi_ca_state, 0);
+	assert_int_equal(ti.tcpi_snd_cwnd, 7);
+}
+
 /*
  * PRR (RFC 6937): 10 segments out, RecoverFS 10, ssthresh 5. While pipe is above
  * ssthresh, one segment goes for every two delivered (the proportional part); at and
@@ -614,6 +632,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forged_sack_forgets_nothing, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_reneging_rto_comes_soon, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_random_sack_blocks, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_ssthresh_from_cubic, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
