@@ -474,10 +474,13 @@ void tcp_output(struct tcp_conn *c)
 		uint8_t flags = TCP_FLAG_ACK;
 		/* PSH on the last byte written and at the end of a MSG_EOR record, and (as
 		 * Linux's pushes appear on the wire) on the last segment of a burst that the
-		 * windows cut short - not on a tail loss probe, which is not a burst. */
+		 * windows cut short - not on a tail loss probe, which is not a burst, nor on what
+		 * ACKs clock out during loss recovery (duplicate ACKs without SACK, any state but
+		 * OPEN with it). */
 		uint32_t next_room = wnd_room - len;
 		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) || (rec_cut && len == rec_len) ||
 		            (left > len && !c->dupacks && !(c->flags & TCP_F_PROBING) &&
+		             !(rec && c->rec.ca_state != TCP_REC_OPEN) &&
 		             (next_room < mss || cwnd_room < 2ull * len))))
 			flags |= TCP_FLAG_PSH;
 		if (fin)
