@@ -419,8 +419,8 @@ void tcp_output(struct tcp_conn *c)
 		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window counts
 		 * packets, a short segment as one, so a window of 10 never carries an 11th short
 		 * one (packets in flight: the bytes in flight in MSS-sized segments); during a
-		 * reduction PRR sets cwnd in bytes (tcp_recovery.c) and a segment goes while it
-		 * fits with a segment's slack. And a segment goes only if it fits the peer's
+		 * reduction cwnd is PRR's pipe + sndcnt (tcp_recovery.c), compared with the pipe
+		 * in bytes with a segment's slack, as recovery's own resends are. And a segment goes only if it fits the peer's
 		 * window whole (a smaller window is left to the persist timer, tcp_timer.c). */
 		uint32_t wnd_room = seq_gt(c->snd.una + c->snd.wnd, c->snd.nxt) ? c->snd.una + c->snd.wnd - c->snd.nxt : 0;
 		uint64_t cwnd = c->cwnd;
