@@ -198,6 +198,16 @@ int tcp_cc_select(struct tcp_conn *c, const struct tcp_cc_ops *ops)
 	return 0;
 }
 
+void tcp_cc_mss_changed(struct tcp_conn *c, uint32_t old_mss)
+{
+	if (!old_mss || old_mss == c->mss)
+		return;
+	uint32_t cwnd = c->cwnd / old_mss;
+	tcp_cc_set_cwnd(c, cwnd);
+	if (c->ssthresh != UINT32_MAX)
+		tcp_cc_set_ssthresh(c, c->ssthresh / old_mss);
+}
+
 uint32_t tcp_cc_pkts(const struct tcp_conn *c, uint32_t bytes)
 {
 	uint32_t mss = tcp_cc_mss(c);

@@ -143,6 +143,9 @@ void tcp_cc_data_sent(struct tcp_conn *c, bool idle);
 void tcp_cc_validate(struct tcp_conn *c, bool cwnd_limited, uint32_t pkts_out);
 /* ssthresh (packets) as a sender that is not reducing would keep it (tcp_current_ssthresh). */
 uint32_t tcp_cc_current_ssthresh(const struct tcp_conn *c);
+/* The MSS shrank (a path MTU learned from ICMP): cwnd and ssthresh keep their number of
+ * packets, as Linux's do, so their bytes shrink with it. */
+void tcp_cc_mss_changed(struct tcp_conn *c, uint32_t old_mss);
 /* Packets in `bytes` (whole MSS-sized segments, a short one counting as one). */
 uint32_t tcp_cc_pkts(const struct tcp_conn *c, uint32_t bytes);
 
