@@ -30,11 +30,6 @@ bool tcp_cc_known(const char *name)
 	return tcp_cc_find(name) != NULL;
 }
 
-const char *tcp_cc_available(void)
-{
-	return "cubic reno";
-}
-
 int tcp_sockopts_set_cc(struct tcp_sockopts *o, const char *name)
 {
 	const struct tcp_cc_ops *ops = tcp_cc_find(name);

@@ -5,8 +5,8 @@
  *
  * Units are Linux's: the algorithms count the congestion window and the slow-start
  * threshold in packets (full-sized segments), not bytes, so that a window of 10 means 10
- * segments; the connection stores bytes (tcp_cc_cwnd() and friends convert), because loss
- * recovery (PRR, RFC 6675's pipe) works in bytes.
+ * segments; the connection stores bytes (tcp_cc_cwnd() and friends convert), because RFC
+ * 6675's pipe, which loss recovery compares cwnd with, is counted in bytes.
  *
  * Who calls it: tcp_input.c (each ACK; fast recovery without SACK), tcp_recovery.c (its
  * congestion-control hooks: ssthresh at a loss, cwnd at an undo, an RTO), tcp_timer.c (an
@@ -62,7 +62,7 @@ struct tcp_cc_ops {
 	void (*init)(struct tcp_conn *c);                           /* a connection starts using it */
 	uint32_t (*ssthresh)(struct tcp_conn *c);                   /* the new ssthresh on a loss */
 	void (*cong_avoid)(struct tcp_conn *c, uint32_t acked);     /* grow cwnd: acked packets */
-	void (*set_state)(struct tcp_conn *c, enum tcp_cc_state s); /* before the state changes */
+	void (*set_state)(struct tcp_conn *c, enum tcp_cc_state s); /* an RTO (LOSS); fast recovery without SACK */
 	void (*cwnd_event)(struct tcp_conn *c, enum tcp_cc_event ev);
 	void (*pkts_acked)(struct tcp_conn *c, const struct tcp_ack_sample *s);
 	uint32_t (*undo_cwnd)(struct tcp_conn *c, uint32_t prior);  /* cwnd (packets) after a spurious loss */
@@ -73,8 +73,6 @@ extern const struct tcp_cc_ops tcp_cubic_ops;
 
 /* The registered algorithm of that name, or NULL. "reno" and "newreno" both find NewReno. */
 const struct tcp_cc_ops *tcp_cc_find(const char *name);
-/* "cubic reno": the names for --help and error messages. */
-const char *tcp_cc_available(void);
 
 /* CUBIC's arithmetic, exposed for its tests: integer cube root; K in 1/1024 s (RFC 9438
  * eq. 2); W_cubic(t) in packets for t in 1/1024 s (eq. 1) around the plateau `origin`. */
