@@ -239,6 +239,11 @@ ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len
 	return n;
 }
 
+static ssize_t blocking_send_piece(void *b, int fd, const void *buf, size_t len, int flags)
+{
+	return ts_blocking_send(b, fd, buf, len, flags);
+}
+
 /*
  * A datagram socket's sendmsg is one datagram, which never waits for room (UDP queues
  * nothing); a stream's is each piece in turn, all of it as ts_blocking_send does.
@@ -247,24 +252,14 @@ ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghd
 {
 	int type = 0;
 	socklen_t tl = sizeof(type);
-	ssize_t n, total = 0;
+	ssize_t n;
 
 	if (ts_blocking_getsockopt(b, fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type == SOCK_DGRAM) {
 		n = blocking_leave(b, (int)ts_sendmsg(blocking_enter(b), fd, msg, flags));
 		ts_blocking_wake(b);
 		return n;
 	}
-	if (!msg || (msg->msg_iovlen && !msg->msg_iov))
-		return -EFAULT;
-	for (size_t i = 0; i < msg->msg_iovlen; i++) {
-		n = ts_blocking_send(b, fd, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len, flags);
-		if (n < 0)
-			return total ? total : n;
-		total += n;
-		if ((size_t)n < msg->msg_iov[i].iov_len)
-			break;
-	}
-	return total;
+	return ts_sendmsg_pieces(b, fd, msg, flags, blocking_send_piece);
 }
 
 /* Waits for a datagram (or stream data, or end of stream), then ts_recvmsg. */
