@@ -337,12 +337,23 @@ ssize_t ts_sendmsg(struct socket_layer *sl, int fd, const struct msghdr *msg, in
 		return -EBADF;
 	if (s->kind == TS_UDP)
 		return ts_udp_sendmsg(s->udp, msg, flags);
+	return ts_sendmsg_pieces(sl, fd, msg, flags, ts_send_piece);
+}
+
+ssize_t ts_send_piece(void *sl, int fd, const void *buf, size_t len, int flags)
+{
+	return ts_send(sl, fd, buf, len, flags);
+}
+
+ssize_t ts_sendmsg_pieces(void *ctx, int fd, const struct msghdr *msg, int flags,
+                          ssize_t (*send_piece)(void *ctx, int fd, const void *buf, size_t len, int flags))
+{
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov))
 		return -EFAULT;
 	/* A stream keeps no record boundaries: the pieces in turn, up to the first short write. */
 	ssize_t total = 0;
 	for (size_t i = 0; i < msg->msg_iovlen; i++) {
-		ssize_t n = ts_send(sl, fd, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len, flags);
+		ssize_t n = send_piece(ctx, fd, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len, flags);
 		if (n < 0)
 			return total ? total : n;
 		total += n;
