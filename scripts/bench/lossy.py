@@ -111,8 +111,10 @@ class Bench:
             "tapstack": ["ip", "netns", "exec", self.ns["s"], os.path.join(b, "tapstack"), "--tap", "ltap",
                          "--addr", TS_ADDR + "/24", "--ctl", self.ctl, "--http", "80", "--quiet"]
                         + self.cfg.tapstack_args,
+            # The machine's default (inherited by a new namespace) may be anything, bbr on
+            # this one; the reference is Linux's default, CUBIC, set per listener.
             "kernel": ["ip", "netns", "exec", self.ns["k"], os.path.join(b, "tapstack-kernel"), "--http", "80",
-                       "--quiet"],
+                       "--cc", self.cfg.kernel_cc, "--quiet"],
         }
         for side in ("tapstack", "kernel"):
             self.launch(side)
@@ -469,6 +471,9 @@ def parse_args():
     ap.add_argument("--only", default="", help="comma list of cell names (e.g. 'rtt20 loss1,shared rtt20')")
     ap.add_argument("--build", default="build")
     ap.add_argument("--tapstack-args", default="", help="extra arguments for build/tapstack")
+    ap.add_argument("--kernel-cc", default="cubic",
+                    help="the kernel server's congestion control (default cubic, Linux's default; "
+                         "reno to compare with a NewReno tapstack)")
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
@@ -513,8 +518,9 @@ def main():
     r = subprocess.run([path_sh, "up", tag], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         sys.exit("bench-lossy: the path did not come up: " + r.stdout.strip())
-    runner.log("path: %s (client) -> %s (relay) -> %s (tapstack %s, bridge) / %s (kernel %s)" % (
-        b.ns["c"], b.ns["r"], b.ns["s"], TS_ADDR, b.ns["k"], K_ADDR))
+    cc = cfg.kernel_cc
+    runner.log("path: %s (client) -> %s (relay) -> %s (tapstack %s, bridge) / %s (kernel %s, %s)" % (
+        b.ns["c"], b.ns["r"], b.ns["s"], TS_ADDR, b.ns["k"], K_ADDR, cc))
     try:
         b.start_servers()
     except Fail as e:
@@ -556,6 +562,7 @@ def main():
             "quick": cfg.quick, "rounds": rounds_done, "bytes": cfg.bytes, "max_s": cfg.max_s,
             "rate_mbit": RATE_MBIT, "queue": "one BDP of the rate and the RTT (relay default)",
             "duration_s": round(time.monotonic() - t_start, 1), "crashes": b.crashes,
+            "kernel_cc": cc, "tapstack_args": cfg.tapstack_args,
             "path": "client %s -> relay (both directions impaired) -> bridge -> tapstack %s | kernel %s" % (
                 CLIENT_ADDR, TS_ADDR, K_ADDR)}
     with open(os.path.join(cfg.out, "results.json"), "w") as f:
@@ -566,7 +573,9 @@ def main():
     print("tapstack vs Linux kernel through the same impaired path, %s, %s, %d round(s), load %s" % (
         meta["date_utc"], "quick" if cfg.quick else "full", rounds_done, " ".join(meta["loadavg_end"])))
     print("path: %d Mbit/s bottleneck each way, queue one BDP; loss and reordering each way; downloads of "
-          "%d bytes bounded by %g s (* in the log: cut by the bound)" % (RATE_MBIT, cfg.bytes, cfg.max_s))
+          "%d bytes bounded by %g s (* in the log: cut by the bound); kernel congestion control %s%s" % (
+              RATE_MBIT, cfg.bytes, cfg.max_s, cc,
+              "; tapstack %s" % " ".join(cfg.tapstack_args) if cfg.tapstack_args else ""))
     print(print_table(results))
     print()
     print("goodput = bytes received / curl's total time (median); resent = TCP payload the relay saw the "
