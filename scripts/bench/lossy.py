@@ -148,14 +148,13 @@ class Bench:
     def counters(self, side):
         """The stack's own retransmission counters: tapstack stats, or the kernel's nstat."""
         if side == "tapstack":
-            r = subprocess.run([os.path.join(self.cfg.build, "tapstack"), "stats", "--ctl", self.ctl],
+            r = subprocess.run([os.path.join(self.cfg.build, "tapstack"), "stats", "-z", "--json", "--ctl", self.ctl],
                                stdout=subprocess.PIPE, text=True, timeout=10)
-            out = {}
-            for line in r.stdout.splitlines():
-                m = re.match(r"\s*(\w+):\s+(\d+)\s*$", line)
-                if m and m.group(1) in TS_COUNTERS:
-                    out[m.group(1)] = int(m.group(2))
-            return out
+            try:
+                tcp = json.loads(r.stdout).get("tcp", {})
+            except ValueError:
+                raise Fail("tapstack stats --json gave %r" % r.stdout[:80])
+            return {k: int(tcp.get(k, 0)) for k in TS_COUNTERS}
         r = subprocess.run(["ip", "netns", "exec", self.ns["k"], "nstat", "-asz", "TcpRetransSegs",
                             "TcpExtTCPTimeouts", "TcpExtTCPLossProbes"],
                            stdout=subprocess.PIPE, text=True, timeout=10)
@@ -322,9 +321,13 @@ def limits(r):
                      "losses that SACK-based recovery (RACK-TLP, PRR: issue 9 item 1) repairs within a "
                      "round trip end in RTOs here")
     if r.get("resent_ratio") and r["resent_ratio"] > RETRANS_MAX:
-        notes.append("tapstack resends %.1f%% of its payload, the kernel %.1f%%: retransmitting data the "
-                     "receiver already holds (go-back-N after a timeout, or holes not told apart by SACK)" % (
-                         100 * r["tapstack"]["resent_share"], 100 * r["kernel"]["resent_share"]))
+        why = ("after a timeout it resends from the first hole, data the receiver may already hold"
+               if c["RtoExpired"] else
+               "its larger window overflows the queue more often, so there are more tail drops to repair"
+               if qd > lost else
+               "each repair costs it more: spurious retransmissions or holes sent more than once")
+        notes.append("tapstack resends %.1f%% of its payload, the kernel %.1f%%: %s" % (
+            100 * r["tapstack"]["resent_share"], 100 * r["kernel"]["resent_share"], why))
     if ks and any(not x["complete"] for x in ss) and all(x["complete"] for x in ks):
         notes.append("the kernel finished every transfer within the time bound, tapstack did not")
     if not c["RtoExpired"] and qd > lost:
