@@ -317,9 +317,9 @@ def limits(r):
                  "retransmitted in %.1f s; the path dropped %d of its frames at random and %d at the full "
                  "queue" % (c["RtoExpired"], c["FastRetransmits"], c["RetransSegs"], secs, lost, qd))
     if c["RtoExpired"]:
-        notes.append("each timeout idles the path for at least 200 ms and restarts from one segment: "
-                     "losses that SACK-based recovery (RACK-TLP, PRR: issue 9 item 1) repairs within a "
-                     "round trip end in RTOs here")
+        notes.append("each timeout idles the path for at least 200 ms and restarts from one segment: a "
+                     "loss that recovery (SACK, RACK-TLP, PRR: issue 9 item 1) did not repair within a "
+                     "round trip, such as a lost retransmission")
     if r.get("resent_ratio") and r["resent_ratio"] > RETRANS_MAX:
         why = ("after a timeout it resends from the first hole, data the receiver may already hold"
                if c["RtoExpired"] else
