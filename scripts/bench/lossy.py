@@ -298,7 +298,10 @@ def cell_result(cell, samples, failures):
     s_ts, s_k = ts["resent_share"], k["resent_share"]
     r["resent_ratio"] = (s_ts / s_k if s_k else (1.0 if s_ts == 0 else None)) if s_ts is not None and s_k is not None else None
     if cell.shared and g_ts is not None and g_k is not None:
-        r["share_tapstack"] = g_ts / (g_ts + g_k) if g_ts + g_k else None
+        # The two flows of one run share the link: pair them per run, then take the median.
+        pairs = [(a["goodput_mbps"], b["goodput_mbps"]) for a, b in zip(samples["tapstack"], samples["kernel"])]
+        r["goodput_ratio"] = statistics.median([a / b for a, b in pairs if b]) if any(b for _, b in pairs) else None
+        r["share_tapstack"] = statistics.median([a / (a + b) for a, b in pairs if a + b]) if pairs else None
     return r
 
 
