@@ -309,12 +309,6 @@ int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_
 
 ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags)
 {
-	return ts_blocking_sendto(b, fd, buf, len, flags, NULL);
-}
-
-ssize_t ts_blocking_sendto(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags,
-			   const struct sockaddr_in *to)
-{
 	const char *p = buf;
 	size_t done = 0;
 	ssize_t n = 0;
@@ -324,7 +318,7 @@ ssize_t ts_blocking_sendto(struct blocking_stack *b, int fd, const void *buf, si
 	pthread_mutex_lock(&b->lock);
 	until = blocking_timeo(b, fd, true, &at);
 	while (done < len) {
-		n = ts_sendto(&b->s->sock, fd, p + done, len - done, flags, to);
+		n = ts_send(&b->s->sock, fd, p + done, len - done, flags);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;
@@ -343,19 +337,13 @@ ssize_t ts_blocking_sendto(struct blocking_stack *b, int fd, const void *buf, si
 
 ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
 {
-	return ts_blocking_recvfrom(b, fd, buf, len, flags, NULL);
-}
-
-ssize_t ts_blocking_recvfrom(struct blocking_stack *b, int fd, void *buf, size_t len, int flags,
-			     struct sockaddr_in *from)
-{
 	ssize_t n;
 	struct timespec at;
 	const struct timespec *until;
 
 	pthread_mutex_lock(&b->lock);
 	until = blocking_timeo(b, fd, false, &at);
-	while ((n = ts_recvfrom(&b->s->sock, fd, buf, len, flags, from)) == -EAGAIN &&
+	while ((n = ts_recv(&b->s->sock, fd, buf, len, flags)) == -EAGAIN &&
 	       blocking_should_wait(b, fd, flags))
 		if (!blocking_wait_for(b, fd, POLLIN, until))
 			break; /* SO_RCVTIMEO passed */
@@ -364,9 +352,34 @@ ssize_t ts_blocking_recvfrom(struct blocking_stack *b, int fd, void *buf, size_t
 	return n;
 }
 
+static ssize_t blocking_send_piece(void *b, int fd, const void *buf, size_t len, int flags)
+{
+	return ts_blocking_send(b, fd, buf, len, flags);
+}
+
+/*
+ * A datagram socket's sendmsg is one datagram, which never waits for room (UDP queues
+ * nothing); a stream's is each piece in turn, all of it as ts_blocking_send does.
+ */
+ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghdr *msg, int flags)
+{
+	int type = 0;
+	socklen_t tl = sizeof(type);
+	ssize_t n;
+
+	if (ts_blocking_getsockopt(b, fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type == SOCK_DGRAM) {
+		n = ts_sendmsg(blocking_enter(b), fd, msg, flags);
+		blocking_unlock_kick(b);
+		return n;
+	}
+	return ts_sendmsg_pieces(b, fd, msg, flags, blocking_send_piece);
+}
+
+/* Waits for a datagram (or stream data, or end of stream), then ts_recvmsg. */
 ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg, int flags)
 {
 	ssize_t n;
+
 	struct timespec at;
 	const struct timespec *until;
 
@@ -374,24 +387,27 @@ ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg
 	until = blocking_timeo(b, fd, false, &at);
 	while ((n = ts_recvmsg(&b->s->sock, fd, msg, flags)) == -EAGAIN && blocking_should_wait(b, fd, flags))
 		if (!blocking_wait_for(b, fd, POLLIN, until))
-			break;
+			break; /* SO_RCVTIMEO passed */
 	blocking_unlock_kick(b);
 	return n;
 }
 
-ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghdr *msg, int flags)
+ssize_t ts_blocking_sendto(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags,
+                           const struct sockaddr_in *to)
 {
-	ssize_t n;
-	struct timespec at;
-	const struct timespec *until;
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+	struct msghdr m = { .msg_name = (void *)(uintptr_t)to, .msg_namelen = to ? sizeof(*to) : 0, .msg_iov = &iov,
+		            .msg_iovlen = 1 };
+	return ts_blocking_sendmsg(b, fd, &m, flags);
+}
 
-	pthread_mutex_lock(&b->lock);
-	until = blocking_timeo(b, fd, true, &at);
-	while ((n = ts_sendmsg(&b->s->sock, fd, msg, flags)) == -EAGAIN && blocking_should_wait(b, fd, flags))
-		if (!blocking_wait_for(b, fd, POLLOUT, until))
-			break;
-	blocking_unlock_kick(b);
-	return n;
+ssize_t ts_blocking_recvfrom(struct blocking_stack *b, int fd, void *buf, size_t len, int flags,
+                             struct sockaddr_in *from)
+{
+	struct iovec iov = { buf, len };
+	struct msghdr m = { .msg_name = from, .msg_namelen = from ? sizeof(*from) : 0, .msg_iov = &iov,
+		            .msg_iovlen = 1 };
+	return ts_blocking_recvmsg(b, fd, &m, flags);
 }
 
 int ts_blocking_shutdown(struct blocking_stack *b, int fd, int how)

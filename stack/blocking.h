@@ -80,18 +80,20 @@ TS_API int ts_blocking_connect(struct blocking_stack *b, int fd, const struct so
 /* Waits until all len bytes are queued (as the kernel's blocking send); returns len, or the
  * count queued before an error, or the error when nothing was. */
 TS_API ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags);
-/* The same with a destination (a UDP socket's sendto; ignored on a connected stream). */
-TS_API ssize_t ts_blocking_sendto(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags,
-				  const struct sockaddr_in *to);
-/* One message (a datagram): waits for room once, sends it whole or fails (ts_sendmsg). */
-TS_API ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghdr *msg, int flags);
-/* Waits for a message (ts_recvmsg: a datagram with its sender, or stream bytes). */
-TS_API ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg, int flags);
-/* Waits for at least one byte or end of stream (0); from: a datagram's sender, or NULL. */
-TS_API ssize_t ts_blocking_recvfrom(struct blocking_stack *b, int fd, void *buf, size_t len, int flags,
-				    struct sockaddr_in *from);
 /* Waits for at least one byte or end of stream (0). */
 TS_API ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags);
+/*
+ * The datagram calls (stack/socket/socket.h): recvfrom/recvmsg wait for a datagram (on TCP,
+ * for data); sendto/sendmsg send one datagram at once (on TCP, everything, as
+ * ts_blocking_send). After an ICMP port unreachable, a connected UDP socket's next call
+ * returns -ECONNREFUSED.
+ */
+TS_API ssize_t ts_blocking_sendto(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags,
+                                  const struct sockaddr_in *to);
+TS_API ssize_t ts_blocking_recvfrom(struct blocking_stack *b, int fd, void *buf, size_t len, int flags,
+                                    struct sockaddr_in *from);
+TS_API ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghdr *msg, int flags);
+TS_API ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg, int flags);
 TS_API int ts_blocking_shutdown(struct blocking_stack *b, int fd, int how);
 TS_API int ts_blocking_close(struct blocking_stack *b, int fd);
 TS_API int ts_blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,
