@@ -99,8 +99,8 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		 * timestamp predates the retransmission or the RTT is impossibly short. */
 		if (c->ts_ok && rv->ack_ecr && seq_lt(rv->ack_ecr, tcp_ts_at(c, r->sent)))
 			return;
-		if (rv->min_rtt_us && rtt < rv->min_rtt_us)
-			return;
+		if (!rv->min_rtt_us || rtt < rv->min_rtt_us)
+			return; /* Linux: no minimum yet (~0U) counts as one this is below */
 	} else {
 		rv->ack_flags |= TCP_ACKF_ORIG_DELIVERED;
 		if (!rv->min_rtt_us || rtt < rv->min_rtt_us)
