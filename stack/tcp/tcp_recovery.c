@@ -29,8 +29,6 @@
 #define TCP_ACKF_ORIG_DELIVERED 0x01u   /* a never-resent segment was ACKed or SACKed */
 #define TCP_ACKF_DSACK_TLP      0x02u   /* the D-SACK covers the tail loss probe */
 
-/* ---- congestion-control hooks: the one place recovery touches cwnd arithmetic ---- */
-
 /* The retransmission timer at `when`, in the role given (0: the RTO, TCP_F_TLP, TCP_F_REO). */
 static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
 {
@@ -38,6 +36,8 @@ static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
 	c->flags |= role;
 	tcp_timer_arm(c->tl, &c->rtx_timer, when);
 }
+
+/* ---- congestion-control hooks: the one place recovery touches cwnd arithmetic ---- */
 
 /* The ssthresh a loss leaves (RFC 5681 (4): half the flight, at least two segments). */
 static uint32_t tcp_rec_ssthresh(const struct tcp_conn *c)
