@@ -37,7 +37,8 @@ static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
 	tcp_timer_arm(c->tl, &c->rtx_timer, when);
 }
 
-/* ---- congestion-control hooks: the one place recovery touches cwnd arithmetic ---- */
+/* ---- congestion-control hooks: what a loss does to ssthresh and what an undo restores
+ * (the ssthresh and undo_cwnd of a congestion-control module belong here) ---- */
 
 /* The ssthresh a loss leaves (RFC 5681 (4): half the flight, at least two segments). */
 static uint32_t tcp_rec_ssthresh(const struct tcp_conn *c)
