@@ -468,8 +468,9 @@ void tcp_req_pool_destroy(struct tcp_layer *tl);
 void tcp_output(struct tcp_conn *c);
 /* Sends one segment built from the connection (seq, flags, payload from sndq at seq). */
 int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
-/* Resends scoreboard record i (cut to the MSS first if it grew too long). 0 or -errno. */
-int tcp_rec_resend(struct tcp_conn *c, uint32_t i);
+/* Resends scoreboard records i .. i + n - 1 (n > 1: adjacent full-sized ones as one TSO
+ * super-segment; n = 1: one record, cut to the MSS first if it grew too long). 0 or -errno. */
+int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n);
 /* The one RST builder: answers the offending segment by RFC 9293 3.10.7.1's rule. */
 void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg);
 void tcp_send_rst_conn(struct tcp_conn *c);

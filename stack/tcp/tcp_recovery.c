@@ -664,7 +664,7 @@ void tcp_tlp_fire(struct tcp_conn *c)
 			return;
 		}
 		rv->tlp_start = r->seq;
-		tcp_rec_resend(c, i);
+		tcp_rec_resend(c, i, 1);
 		rv->tlp_retrans = true;
 	}
 	rv->tlp_high_seq = c->snd.max;
