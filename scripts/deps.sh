@@ -18,6 +18,7 @@ PACKAGES=(
 	netcat-openbsd
 	nmap
 	pkgconf
+	socat
 	tcpdump
 	valgrind
 	wrk
