@@ -119,7 +119,7 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	ti->tcpi_snd_cwnd = c->cwnd / mss;
 	ti->tcpi_advmss = c->adv_mss;
 	ti->tcpi_rcv_space = c->rcv.wnd;
-	ti->tcpi_total_retrans = c->retries;
+	ti->tcpi_total_retrans = c->total_retrans;
 }
 
 void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti)

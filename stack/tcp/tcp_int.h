@@ -308,6 +308,7 @@ struct tcp_conn {
 	uint32_t rtt_seq;
 	usec_t rtt_start;
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
+	uint32_t total_retrans;                 /* segments resent over the connection's life (tcpi_total_retrans) */
 	uint8_t backoff;
 	uint8_t quickack;                       /* segments still ACKed at once (Linux quick-ACK mode) */
 	bool pingpong;                          /* interactive: no quick ACKs (Linux, set by a FIN) */
@@ -334,6 +335,14 @@ struct tcp_conn {
 static inline bool tcp_fin_acked(const struct tcp_conn *c)
 {
 	return (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+}
+
+/* A connection resent n segments: the layer's RetransSegs and its own total (Linux
+ * tp->total_retrans, reported as tcpi_total_retrans). */
+static inline void tcp_count_retrans(struct tcp_conn *c, uint32_t n)
+{
+	c->tl->ctr.RetransSegs += n;
+	c->total_retrans += n;
 }
 
 /* The window a SYN or SYN-ACK offers: the receive buffer, unscaled, so at most 65535

@@ -305,8 +305,8 @@ int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n)
 	if (rc < 0)
 		return rc;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
+	tcp_count_retrans(c, n);
 	for (uint32_t k = 0; k < n; k++) {
-		tl->ctr.RetransSegs++;
 		tcp_sb_retransmitted(&c->sb, i + k, tl->core->now);
 		tcp_rec_on_retransmit(c);
 	}
@@ -466,7 +466,7 @@ void tcp_output(struct tcp_conn *c)
 		if (fin)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
-			tl->ctr.RetransSegs++;
+			tcp_count_retrans(c, 1);
 		/* With the scoreboard, every segment sent gets its records first (so a send
 		 * never goes unrecorded); a full board waits for ACKs like a full window. */
 		bool board_full = rec && !rexmit && tcp_sb_reserve(&c->sb, tcp_sb_segs_for(len, mss)) != 0;

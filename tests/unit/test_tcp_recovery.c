@@ -166,6 +166,7 @@ static void test_scoreboard_marks_and_fast_retransmit(void **state)
 	assert_int_equal(ti.tcpi_lost, 1);
 	assert_int_equal(ti.tcpi_retrans, 1);
 	assert_int_equal(ti.tcpi_snd_ssthresh, 5);
+	assert_int_equal(ti.tcpi_total_retrans, 1);
 	assert_int_equal(ctr(h, "RackLost"), 1);
 	assert_int_equal(ctr(h, "SackRecovery"), 1);
 	/* The hole is filled: recovery ends at ssthresh. */
@@ -484,6 +485,7 @@ static void test_rto_keeps_sack_marks(void **state)
 	peer_ack(h, 10001, 0);
 	th_expect_none(h);
 	assert_int_equal(info(h, fd).tcpi_ca_state, 0);
+	assert_int_equal(info(h, fd).tcpi_total_retrans, 10); /* 5 in recovery, 5 after the RTO */
 }
 
 /* Bad SACK blocks are refused and counted (Linux tcp_is_sackblock_valid); none makes the
