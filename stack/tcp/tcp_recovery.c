@@ -104,7 +104,10 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 			return; /* Linux: no minimum yet (~0U) counts as one this is below */
 	} else {
 		rv->ack_flags |= TCP_ACKF_ORIG_DELIVERED;
-		if (!rv->min_rtt_us || rtt < rv->min_rtt_us)
+		/* A delivery in the same clock tick as the send (the stack's clock is read once
+		 * per wake-up, and a fast path answers within one) measures the clock, not the
+		 * path: it would make min_RTT, and so the reordering window, zero. */
+		if (now > r->sent && (!rv->min_rtt_us || rtt < rv->min_rtt_us))
 			rv->min_rtt_us = rtt;
 		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
 		 * hole filled late. Not below what this ACK's own blocks delivered. */
