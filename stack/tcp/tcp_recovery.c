@@ -142,8 +142,11 @@ uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
 		if (c->sb.sacked >= dupthresh * c->mss && !(c->tl->cfg.recovery & TCP_RECOVERY_NO_DUPTHRESH))
 			return 0;
 	}
-	uint64_t w = (uint64_t)rv->min_rtt_us / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u);
-	if (c->srtt_us && w > c->srtt_us)
+	/* No minimum yet counts as infinite, as Linux's min_rtt filter starts at ~0U: the
+	 * window is then SRTT. */
+	uint64_t w = rv->min_rtt_us ? (uint64_t)rv->min_rtt_us / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u)
+	                            : UINT64_MAX;
+	if (w > c->srtt_us)
 		w = c->srtt_us;
 	return (uint32_t)w;
 }

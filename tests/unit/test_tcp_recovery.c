@@ -204,6 +204,28 @@ static void test_rack_reorder_window(void **state)
 	assert_undone(h, fd);
 }
 
+/* A SACK processed in the clock tick of the send (the stack reads its clock once per
+ * wake-up) is no RTT sample for min_RTT: otherwise min_RTT would be zero and so would the
+ * reordering window. With no minimum yet the window is SRTT (10 ms), as Linux's; then it
+ * comes from the real 10 ms RTT. */
+static void test_same_tick_sack_is_no_rtt_sample(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	peer_ack(h, 1, 1, 9001u, 10001u);   /* same tick as the send: no sample */
+	th_expect_none(h);
+	th_advance(h, 9);                    /* the window is SRTT: nothing lost yet */
+	th_expect_none(h);
+	th_advance(h, 1);
+	peer_ack(h, 1, 2, 1001u, 2001u, 9001u, 10001u);
+	th_expect_none(h);                   /* min_RTT 10 ms: RACK waits 2.5 ms (+ 2) */
+	th_advance(h, 4);
+	th_expect_none(h);
+	th_advance(h, 1);
+	expect_seg(h, 1);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+}
+
 /* Limited transmit (RFC 3042) with SACK: each SACKed segment leaves the pipe, so each of
  * the first duplicate ACKs lets one new segment out while RACK still waits. */
 static void test_limited_transmit_with_sack(void **state)
@@ -642,6 +664,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reorder_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_same_tick_sack_is_no_rtt_sample, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_prr_sending_pattern, th_setup, th_teardown),
