@@ -28,6 +28,7 @@
 /* Per-ACK facts gathered while the scoreboard changes (tcp_rec_ack's scratch). */
 #define TCP_ACKF_ORIG_DELIVERED 0x01u   /* a never-resent segment was ACKed or SACKed */
 #define TCP_ACKF_DSACK_TLP      0x02u   /* the D-SACK covers the tail loss probe */
+#define TCP_ACKF_RACK_ADVANCED  0x04u   /* a delivery gave RACK a new sample (Linux rack.advanced) */
 
 /* The retransmission timer at `when`, in the role given (0: the RTO, TCP_F_TLP, TCP_F_REO). */
 static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
@@ -119,6 +120,7 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		rv->fack_valid = true;
 	}
 	rv->rack_rtt_us = rtt;
+	rv->ack_flags |= TCP_ACKF_RACK_ADVANCED;
 	if (!rv->rack_valid || rack_sent_after(r->sent, r->end, rv->rack_xmit, rv->rack_end)) {
 		rv->rack_xmit = r->sent;
 		rv->rack_end = r->end;
@@ -531,13 +533,16 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	delivered += tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
 	tcp_tlp_ack(c, ack, una_advanced, sacked_new != 0);
 
-	/* Loss detection: RACK (tcp_recovery = 1, Linux's default) or RFC 6675's IsLost. */
-	uint32_t reo_timeout = 0;
-	if (tl->cfg.recovery & TCP_RECOVERY_RACK)
-		reo_timeout = tcp_rack_detect_loss(c);
-	else if (sacked_new)
+	/* Loss detection: RACK (tcp_recovery = 1, Linux's default) or RFC 6675's IsLost. As
+	 * Linux, RACK looks again only when a delivery moved it; in between, its reordering
+	 * timer (with Linux's 2 ms of slack) does the waiting. */
+	rv->reo_timeout_us = 0;
+	if (tl->cfg.recovery & TCP_RECOVERY_RACK) {
+		if (rv->ack_flags & TCP_ACKF_RACK_ADVANCED)
+			rv->reo_timeout_us = tcp_rack_detect_loss(c);
+	} else if (sacked_new) {
 		tcp_sb_mark_dupthresh(c, 3);
-	rv->reo_timeout_us = reo_timeout;
+	}
 
 	bool grow = tcp_rec_state_ack(c, ack, una_advanced, sacked_new != 0, delivered);
 	const struct tcp_txseg *head = tcp_sb_get(&c->sb, 0);
@@ -553,7 +558,8 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	}
 	/* RFC 6298 5.2/5.3 and RFC 8985 6.3/7.2: the timer restarts on an ACK that delivered
 	 * something (a bare duplicate must not push the RTO away). */
-	if (una_advanced || sacked_new || rv->reo_timeout_us)
+	bool reo_pending = (c->flags & TCP_F_REO) && !(rv->ack_flags & TCP_ACKF_RACK_ADVANCED);
+	if ((una_advanced || sacked_new || rv->reo_timeout_us) && !reo_pending)
 		tcp_rec_arm_timer(c);
 	return grow;
 }
