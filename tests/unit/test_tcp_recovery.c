@@ -204,6 +204,24 @@ static void test_rack_reorder_window(void **state)
 	assert_undone(h, fd);
 }
 
+/* RACK looks again only when a delivery moves it (Linux rack.advanced): a repeated ACK with
+ * nothing new, past the segment's deadline but before the reordering timer, leaves the
+ * judgement to the timer and its 2 ms of slack. */
+static void test_rack_waits_for_its_timer(void **state)
+{
+	struct th *h = *state;
+	(void)ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 2001u);     /* segment 1's deadline: +2.5 ms, timer +4.5 ms */
+	th_advance(h, 3);
+	peer_ack(h, 1, 1, 1001u, 2001u);     /* the same news again */
+	th_expect_none(h);
+	th_advance_us(h, 1499);
+	th_expect_none(h);
+	th_advance_us(h, 1);
+	expect_seg(h, 1);
+}
+
 /* A SACK processed in the clock tick of the send (the stack reads its clock once per
  * wake-up) is no RTT sample for min_RTT: otherwise min_RTT would be zero and so would the
  * reordering window. With no minimum yet the window is SRTT (10 ms), as Linux's; then it
@@ -664,6 +682,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reorder_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rack_waits_for_its_timer, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_same_tick_sack_is_no_rtt_sample, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, th_setup, th_teardown),
