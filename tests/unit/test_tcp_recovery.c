@@ -204,6 +204,29 @@ static void test_rack_reorder_window(void **state)
 	assert_undone(h, fd);
 }
 
+static void no_rack(struct stack_config *cfg)
+{
+	cfg->tcp.recovery = 0;
+}
+
+/* tcp_recovery = 0: RFC 6675's IsLost instead of RACK - a hole is lost once more than
+ * (DupThresh - 1) segments above it are SACKed, whatever the time; no reordering timer. */
+static void test_rfc6675_dupthresh_without_rack(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_rack);
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 3001u);     /* two above: not yet */
+	th_advance(h, 100);
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 4001u);     /* three above: lost */
+	expect_seg(h, 1);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+	assert_int_equal(ctr(h, "RackLost"), 0);
+	th_free(h);
+}
+
 /* RACK looks again only when a delivery moves it (Linux rack.advanced): a repeated ACK with
  * nothing new, past the segment's deadline but before the reordering timer, leaves the
  * judgement to the timer and its 2 ms of slack. */
@@ -683,6 +706,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reorder_window, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_waits_for_its_timer, th_setup, th_teardown),
+		cmocka_unit_test(test_rfc6675_dupthresh_without_rack),
 		cmocka_unit_test_setup_teardown(test_same_tick_sack_is_no_rtt_sample, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, th_setup, th_teardown),
