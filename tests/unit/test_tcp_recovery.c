@@ -312,6 +312,26 @@ static void test_tlp_timing(void **state)
 	assert_int_equal(info(h, fd).tcpi_ca_state, 4); /* TCP_CA_Loss */
 }
 
+/* RFC 8985 7.3: with unsent data the window allows, the probe is one new segment (sent
+ * even though cwnd is full, and as the segment it is, without a burst's PSH). */
+static void test_tlp_sends_new_data(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, false);
+	set_sndbuf(h, fd, 200000);
+	write_segs(h, fd, 0, 12);
+	for (uint32_t k = 1; k <= 10; k++)
+		expect_seg(h, k);
+	th_expect_none(h);               /* cwnd (10) is full */
+	th_advance(h, 21);
+	th_expect_none(h);
+	th_advance(h, 1);                /* PTO = 2 * SRTT (10 ms) + 2 ms */
+	(void)th_expect(h, TCP_FLAG_ACK, h->iss + 1 + 10 * SEG, h->irs + 1, TH_ANY, TH_ANY_OPTS, SEG); /* no PSH */
+	th_expect_none(h);
+	assert_int_equal(ctr(h, "LossProbes"), 1);
+	assert_int_equal(ctr(h, "RetransSegs"), 0);
+}
+
 /*
  * PRR (RFC 6937) as Linux counts it, in packets: 10 segments out, RecoverFS 10, ssthresh 5.
  * While pipe is above ssthresh, sndcnt = ceil(delivered * 5 / 10) - sent; at and below it,
@@ -710,6 +730,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_same_tick_sack_is_no_rtt_sample, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_tlp_sends_new_data, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_prr_sending_pattern, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_generation, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_no_dsack_for_refused_new_data, th_setup, th_teardown),
