@@ -39,20 +39,20 @@ static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
 }
 
 /* ---- congestion-control hooks: what a loss does to ssthresh and what an undo restores
- * (the ssthresh and undo_cwnd of a congestion-control module belong here) ---- */
+ * (the congestion-control module's ssthresh and undo_cwnd, tcp_cc.c) ---- */
 
-/* The ssthresh a loss leaves (RFC 5681 (4): half the flight, at least two segments). */
-static uint32_t tcp_rec_ssthresh(const struct tcp_conn *c)
+/* The ssthresh a loss leaves: the congestion-control algorithm's (tcp_cc.c: Reno halves
+ * cwnd, CUBIC keeps 0.7 of it and remembers W_max), at least two segments. */
+static uint32_t tcp_rec_ssthresh(struct tcp_conn *c)
 {
-	uint32_t flight = c->snd.max - c->snd.una;
-	uint32_t half = flight / 2;
-	return half > 2u * c->mss ? half : 2u * c->mss;
+	return tcp_cc_loss_ssthresh(c);
 }
 
-/* The cwnd an undo restores (Linux tcp_reno_undo_cwnd: the larger of now and before). */
-static uint32_t tcp_rec_undo_cwnd(const struct tcp_conn *c)
+/* The cwnd an undo restores: the algorithm's undo_cwnd (by default Linux's
+ * tcp_reno_undo_cwnd: the larger of now and before). */
+static uint32_t tcp_rec_undo_cwnd(struct tcp_conn *c)
 {
-	return c->cwnd > c->rec.undo_cwnd ? c->cwnd : c->rec.undo_cwnd;
+	return tcp_cc_undo_cwnd(c, c->rec.undo_cwnd);
 }
 
 bool tcp_rec_on(const struct tcp_conn *c)
@@ -101,15 +101,15 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		 * timestamp predates the retransmission or the RTT is impossibly short. */
 		if (c->ts_ok && rv->ack_ecr && seq_lt(rv->ack_ecr, tcp_ts_at(c, r->sent)))
 			return;
-		if (!rv->min_rtt_us || rtt < rv->min_rtt_us)
+		if (!tcp_rtt_min_us(&c->rtt) || rtt < tcp_rtt_min_us(&c->rtt))
 			return; /* Linux: no minimum yet (~0U) counts as one this is below */
 	} else {
 		rv->ack_flags |= TCP_ACKF_ORIG_DELIVERED;
 		/* A delivery in the same clock tick as the send (the stack's clock is read once
 		 * per wake-up, and a fast path answers within one) measures the clock, not the
 		 * path: it would make min_RTT, and so the reordering window, zero. */
-		if (now > r->sent && (!rv->min_rtt_us || rtt < rv->min_rtt_us))
-			rv->min_rtt_us = rtt;
+		if (now > r->sent)
+			tcp_rtt_min_sample(&c->rtt, rtt, now, &c->tl->cfg); /* the one min-RTT filter (tcp_rtt.c) */
 		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
 		 * hole filled late. Not below what this ACK's own blocks delivered. */
 		if (rv->ack_fack_valid && seq_lt(r->seq, rv->ack_prior_fack))
@@ -146,10 +146,10 @@ uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
 	}
 	/* No minimum yet counts as infinite, as Linux's min_rtt filter starts at ~0U: the
 	 * window is then SRTT. */
-	uint64_t w = rv->min_rtt_us ? (uint64_t)rv->min_rtt_us / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u)
-	                            : UINT64_MAX;
-	if (w > c->srtt_us)
-		w = c->srtt_us;
+	uint32_t min_rtt = tcp_rtt_min_us(&c->rtt);
+	uint64_t w = min_rtt ? (uint64_t)min_rtt / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u) : UINT64_MAX;
+	if (w > c->rtt.srtt_us)
+		w = c->rtt.srtt_us;
 	return (uint32_t)w;
 }
 
@@ -382,7 +382,7 @@ void tcp_rec_enter_loss(struct tcp_conn *c)
 	}
 	rv->frto = c->tl->cfg.frto && (rv->ca_state < TCP_REC_RECOVERY || c->retries > 1);
 	c->cwnd = c->mss;
-	c->bytes_acked = 0;
+	tcp_cc_on_rto(c); /* the algorithm starts over (CUBIC forgets its curve) */
 	tcp_sb_mark_all_lost(c);
 	rv->high_seq = c->snd.max;
 	rv->ca_state = TCP_REC_LOSS;
@@ -550,7 +550,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		/* Linux tcp_check_sack_reneging: the cumulative ACK stopped at a segment the peer
 		 * had SACKed, so it threw that data away (RFC 2018 8). The RTO comes soon -
 		 * max(SRTT / 16, 10 ms) - and resends it with the marks cleared. */
-		usec_t soon = c->srtt_us / 16u;
+		usec_t soon = c->rtt.srtt_us / 16u;
 		if (soon < 10 * USEC_PER_MS)
 			soon = 10 * USEC_PER_MS;
 		tcp_rec_arm_as(c, 0, tl->core->now + soon);
@@ -586,7 +586,7 @@ static bool tcp_tlp_wanted(const struct tcp_conn *c)
 	const struct tcp_recov *rv = &c->rec;
 	return (c->tl->cfg.recovery & TCP_RECOVERY_RACK) && c->tl->cfg.tlp && c->sb.n &&
 	       (rv->ca_state == TCP_REC_OPEN || rv->ca_state == TCP_REC_CWR) && !rv->tlp_high_seq &&
-	       c->srtt_us && c->state >= TCPS_ESTABLISHED;
+	       c->rtt.srtt_us && c->state >= TCPS_ESTABLISHED;
 }
 
 /*
@@ -614,13 +614,13 @@ void tcp_rec_arm_timer(struct tcp_conn *c)
 		tcp_rearm_rtx(c);
 		return;
 	}
-	usec_t pto = 2ull * c->srtt_us;
+	usec_t pto = 2ull * c->rtt.srtt_us;
 	if (c->snd.max - c->snd.una <= c->mss)
 		pto += (usec_t)tl->cfg.rto_min_ms * USEC_PER_MS; /* RFC 8985 7.2: WCDelAckT */
 	else
 		pto += 2 * USEC_PER_MS;                          /* Linux TCP_TIMEOUT_MIN */
 	/* Never past the RTO of the oldest outstanding segment. */
-	usec_t rto_at = tcp_sb_get(&c->sb, 0)->sent + c->rto_us;
+	usec_t rto_at = tcp_sb_get(&c->sb, 0)->sent + c->rtt.rto_us;
 	usec_t when = now + pto;
 	if (when > rto_at)
 		when = rto_at > now ? rto_at : now + 1;
