@@ -11,16 +11,22 @@ PACKAGES=(
 	clang
 	curl
 	ethtool
+	iperf3
 	iproute2
 	iputils-ping
 	libclang-rt-14-dev
 	libcmocka-dev
 	netcat-openbsd
+	nginx
 	nmap
 	pkgconf
+	python3
+	redis-server
 	socat
+	strace
 	tcpdump
 	valgrind
+	wget
 	wrk
 )
 missing=()

@@ -123,6 +123,7 @@ struct tcp_listener {
 	struct tcp_hnode hn;            /* kind TCP_HK_LISTEN; raddr/rport 0 */
 	struct tcp_layer *tl;
 	struct tcp_sockopts opts;       /* inherited by every accepted connection */
+	uint32_t owner;                 /* readiness token (tcp_listener_set_owner), 0 = none */
 	uint32_t backlog;
 	struct tcp_req *synq;           /* SYN queue: doubly linked, newest first */
 	uint32_t synq_len;
@@ -251,6 +252,7 @@ struct tcp_conn {
 	struct tcp_conn *all_next, *all_prev;   /* tl->all, for ss and destroy */
 	struct tcp_conn *aq_next;               /* accept queue link while not accepted */
 	struct tcp_listener *lis;               /* listener whose accept queue holds us, else NULL */
+	uint32_t owner;                         /* readiness token (tcp_conn_set_owner), 0 = none */
 	enum tcp_state state;
 	uint32_t flags;                         /* TCP_F_* */
 	int err;                                /* pending SO_ERROR (positive errno) */
@@ -548,6 +550,13 @@ void tcp_conn_timers_release(struct tcp_conn *c);
  * Arms a timer that holds a reservation, so timer_arm cannot fail. Should that invariant
  * ever break, the failure is counted (TimerArmFailed) rather than ignored.
  */
+/* The owner's poll state may have changed: tell the socket layer (tcp.h, readiness upcalls). */
+static inline void tcp_wake(struct tcp_layer *tl, uint32_t owner)
+{
+	if (owner && tl->wake)
+		tl->wake(tl->wake_arg, owner);
+}
+
 static inline void tcp_timer_arm(struct tcp_layer *tl, struct timer *t, usec_t when)
 {
 	if (timer_arm(&tl->core->timers, t, when) != 0)
@@ -559,6 +568,7 @@ void tcp_arm_persist(struct tcp_conn *c);
 void tcp_arm_local_probe(struct tcp_conn *c);
 /* An RTT measurement for the connection: the estimator (tcp_rtt.c) and the RTO. */
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
+usec_t tcp_fin_timeout_us(const struct tcp_conn *c);
 void tcp_arm_keepalive(struct tcp_conn *c);
 void tcp_arm_misc(struct tcp_conn *c, usec_t when);
 void tcp_req_timer_fire(struct timer *t, usec_t now);
