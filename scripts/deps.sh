@@ -15,6 +15,7 @@ PACKAGES=(
 	iputils-ping
 	libclang-rt-14-dev
 	libcmocka-dev
+	liburing-dev
 	netcat-openbsd
 	nmap
 	pkgconf
