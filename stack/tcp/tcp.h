@@ -311,6 +311,8 @@ void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
 /* TCP_CONGESTION: -ENOENT for a name the stack does not have (Linux). The name a socket's
  * options select (the stack's default when none was set). */
 int tcp_sockopts_set_cc(struct tcp_sockopts *o, const char *name);
+/* The congestion-control algorithm a connection uses ("cubic", "reno"), as ss -i names it. */
+const char *tcp_conn_cc_name(const struct tcp_conn *c);
 const char *tcp_sockopts_cc_name(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 /* TCP_MAXSEG as getsockopt reports it. */
 uint32_t tcp_conn_mss(const struct tcp_conn *c);

@@ -275,7 +275,7 @@ static void tcp_enter_recovery(struct tcp_conn *c)
 	c->flags |= TCP_F_IN_RECOVERY;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
 	tl->ctr.FastRetransmits++;
-	tl->ctr.RetransSegs++;
+	tcp_count_retrans(c, 1);
 	uint32_t mss = tcp_mss_now(c);
 	uint32_t len = c->sndq.len < mss ? c->sndq.len : mss;
 	uint8_t fl = TCP_FLAG_ACK;
@@ -359,7 +359,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 				c->cwnd += c->mss;
 				uint32_t len = c->sndq.len < tcp_mss_now(c) ? c->sndq.len : tcp_mss_now(c);
 				if (len) {
-					tl->ctr.RetransSegs++;
+					tcp_count_retrans(c, 1);
 					tcp_xmit(c, ack, TCP_FLAG_ACK, len);
 				}
 			}

@@ -326,6 +326,7 @@ struct tcp_conn {
 	uint32_t rtt_seq;
 	usec_t rtt_start;
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
+	uint32_t total_retrans;                 /* segments resent over the connection's life (tcpi_total_retrans) */
 	uint8_t backoff;
 	uint8_t quickack;                       /* segments still ACKed at once (Linux quick-ACK mode) */
 	bool pingpong;                          /* interactive: no quick ACKs (Linux, set by a FIN) */
@@ -357,6 +358,14 @@ struct tcp_conn {
 static inline bool tcp_fin_acked(const struct tcp_conn *c)
 {
 	return (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+}
+
+/* A connection resent n segments: the layer's RetransSegs and its own total (Linux
+ * tp->total_retrans, reported as tcpi_total_retrans). */
+static inline void tcp_count_retrans(struct tcp_conn *c, uint32_t n)
+{
+	c->tl->ctr.RetransSegs += n;
+	c->total_retrans += n;
 }
 
 /* The window a SYN or SYN-ACK offers: the receive buffer, unscaled, so at most 65535
@@ -491,8 +500,9 @@ void tcp_req_pool_destroy(struct tcp_layer *tl);
 void tcp_output(struct tcp_conn *c);
 /* Sends one segment built from the connection (seq, flags, payload from sndq at seq). */
 int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
-/* Resends scoreboard record i (cut to the MSS first if it grew too long). 0 or -errno. */
-int tcp_rec_resend(struct tcp_conn *c, uint32_t i);
+/* Resends scoreboard records i .. i + n - 1 (n > 1: adjacent full-sized ones as one TSO
+ * super-segment; n = 1: one record, cut to the MSS first if it grew too long). 0 or -errno. */
+int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n);
 /* The one RST builder: answers the offending segment by RFC 9293 3.10.7.1's rule. */
 void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg);
 void tcp_send_rst_conn(struct tcp_conn *c);

@@ -270,7 +270,7 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 			return;
 		}
 		tl->ctr.SynRetrans++;
-		tl->ctr.RetransSegs++;
+		tcp_count_retrans(c, 1);
 		c->backoff++;
 		tcp_xmit(c, c->snd.iss, (uint8_t)(TCP_FLAG_SYN | (c->state == TCPS_SYN_RECEIVED ? TCP_FLAG_ACK : 0)), 0);
 		tcp_rearm_rtx(c);
