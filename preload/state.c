@@ -268,7 +268,11 @@ static int pl_start_locked(void)
 	int out = pl.real.fcntl(2, F_DUPFD_CLOEXEC, 3);
 	pl.out = out >= 0 ? fdopen(out, "w") : NULL;
 	const char *pcap = getenv("TAPSTACK_PCAP");
-	unsigned flags = (getenv("TAPSTACK_NO_OFFLOAD") || trace || pcap) ? 0 : TAP_OPEN_OFFLOAD;
+	/* The plain TAP back end: io_uring's rings are memory the kernel does not map into a
+	 * forked child, and after fork() the child is the one that runs the stack (the fork
+	 * rule); the io_uring back end crashed nginx's worker at its first send. */
+	unsigned flags = TAP_OPEN_PLAIN |
+	                 ((getenv("TAPSTACK_NO_OFFLOAD") || trace || pcap) ? 0 : TAP_OPEN_OFFLOAD);
 	int rc = ts_tap_open_ex(&dev, pl_env("TAPSTACK_TAP", "tap0"), cfg.link.mtu, flags, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tapstack-preload: %s\n", err);

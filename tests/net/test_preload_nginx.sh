@@ -63,8 +63,8 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 # curl 7.88 words a refused connect "Couldn't connect to server" (older: "Connection refused").
 check "port 81: curl's connect is refused" grep -qE "Connection refused|Couldn't connect to server" <<<"$msg"
 check "port 81: refused at once (${ms} ms)" [ "$ms" -lt 2000 ]
-check "tapstack ss --ctl: nginx's listener on tapstack" bash -c "'$TAPSTACK' ss -l --ctl '$WORK/ctl.sock' | grep -q 'LISTEN.*$STACK_IP:80'"
-check "tapstack stats --ctl: the passive opens counted" bash -c "'$TAPSTACK' stats --ctl '$WORK/ctl.sock' | grep -qE 'PassiveOpens +[1-9]'"
+check "tapstack ss --ctl: nginx's listener on tapstack" bash -c "timeout 5 '$TAPSTACK' ss -l --ctl '$WORK/ctl.sock' | grep -q 'LISTEN.*$STACK_IP:80'"
+check "tapstack stats --ctl: the passive opens counted" bash -c "timeout 5 '$TAPSTACK' stats --ctl '$WORK/ctl.sock' | grep -qE 'PassiveOpens +[1-9]'"
 check "nginx logged no error about its sockets" bash -c "! grep -E '\\[(alert|crit|emerg)\\]' '$WORK/error.log'"
 preload_stop "$NGINX"
 
@@ -80,11 +80,13 @@ check "master + worker: ab -n 1000 -c 20 no failed request" grep -q '^Failed req
 # Three tries: under load the control thread may be slow to take the connection (1 s each).
 ss_ok=1
 for _ in 1 2 3; do
-	"$TAPSTACK" ss -l --ctl "$WORK/ctl2.sock" >"$WORK/ss2.out" 2>&1
+	timeout 5 "$TAPSTACK" ss -l --ctl "$WORK/ctl2.sock" >"$WORK/ss2.out" 2>&1
 	grep -q "LISTEN.*$STACK_IP:80" "$WORK/ss2.out" && { ss_ok=0; break; }
 	sleep 0.5
 done
 check "master + worker: tapstack ss --ctl answers from the worker ($(head -c 80 "$WORK/ss2.out" | tr '\n' ' '))" [ "$ss_ok" = 0 ]
+check "master + worker: the worker never died (no 'exited on signal' in the error log)" \
+	bash -c "! grep -q 'exited on signal' '$WORK/error.log'"
 kill -QUIT "$NGINX"
 gone=1
 for _ in $(seq 100); do kill -0 "$NGINX" 2>/dev/null || { gone=0; break; }; sleep 0.1; done
