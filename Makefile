@@ -8,7 +8,8 @@
 #   make test            everything: deps, layering, unit, sanitizer, integration, + $(TEST_EXTRA)
 #   make demo            the story of a connection, in a namespace it creates (root)
 #   make run [NETNS=NAME]  the stack and its servers on a TAP until Ctrl-C (root)
-#   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over stack_input with a seed corpus
+#   make fuzz [FUZZ_SECONDS=60]  the libFuzzer targets (clang) with their seed corpora (mk/fuzz.mk)
+#   make fuzz-cov        which stack/ functions the fuzz corpora reach, per target
 #   make valgrind        the unit tests under valgrind (leaks are errors)
 #   make deps            install missing Debian packages (scripts/deps.sh)
 #   make drill           the packetdrill runner over the corpus (mk/drill.mk; part of `make test`)
@@ -41,7 +42,7 @@ LIB       := $(BUILD)/libtapstack.a
 TEST_EXTRA ?=
 
 .SECONDARY:
-.PHONY: all lib tests test-unit test-san check-layering clean help test test-net deps demo run fuzz valgrind
+.PHONY: all lib tests test-unit test-san check-layering clean help test test-net deps demo run valgrind
 all: lib $(BUILD)/tapstack tests
 
 lib: $(LIB)
@@ -101,18 +102,6 @@ run:
 VALGRIND := valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99
 valgrind: $(TEST_BINS)
 	@scripts/run-unit-tests.sh --wrap "$(VALGRIND)" $(TEST_BINS)
-
-# libFuzzer over stack_input: the library is rebuilt with clang's coverage instrumentation.
-FUZZ_SECONDS ?= 30
-FUZZ_BUILD := build/fuzz
-FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-fuzz:
-	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) OPT="-O1 -g $(FUZZ_FLAGS)" lib
-	clang $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -I stack -I . \
-		-o $(FUZZ_BUILD)/fuzz_stack_input tests/fuzz/fuzz_stack_input.c $(FUZZ_BUILD)/libtapstack.a
-	@mkdir -p $(FUZZ_BUILD)/corpus
-	$(FUZZ_BUILD)/fuzz_stack_input -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-		$(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf build
