@@ -9,7 +9,9 @@
 #include "core/checksum.h"
 #include "drivers/memdev.h"
 #include "wire/arp.h"
+#include "wire/dump.h"
 #include "wire/ethernet.h"
+#include "wire/icmp.h"
 #include "wire/ipv4.h"
 
 static const uint8_t fz_peer_mac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
@@ -110,6 +112,12 @@ void fz_peer_send(struct fz_peer *p, uint8_t flags, uint32_t seq, uint32_t ack, 
 	fz_fix_checksums(f, flen);
 	if (bad_csum)
 		tcp[TCP_OFF_CSUM] ^= 0x5a;
+	if (p->fragment) {
+		/* As two IP fragments (the IP checksum of the whole is fixed per fragment). */
+		put_be16(f + ETH_HDR_LEN + IPV4_OFF_FRAG, 0);
+		fz_peer_send_fragments(p, f, flen, p->fragment, p->fragment & 1);
+		return;
+	}
 	(void)memdev_inject(p->end, f, flen < ETH_MIN_FRAME ? ETH_MIN_FRAME : flen);
 	fz_peer_run(p, 0);
 }
@@ -120,7 +128,9 @@ static void fz_peer_read(struct fz_peer *p, const uint8_t *f, size_t len)
 	struct eth_hdr eh;
 	struct ipv4_hdr ih;
 	struct tcp_hdr th;
+	char line[256];
 
+	(void)dump_frame(line, sizeof(line), f, len);   /* what `tapstack --trace` prints */
 	if (eth_hdr_parse(f, len, &eh) != 0)
 		return;
 	if (eh.type == ETHERTYPE_ARP) {
@@ -142,9 +152,29 @@ static void fz_peer_read(struct fz_peer *p, const uint8_t *f, size_t len)
 	uint32_t end = th.seq + (uint32_t)(tlen - th.doff) + !!(th.flags & TCP_FLAG_SYN) + !!(th.flags & TCP_FLAG_FIN);
 	if ((th.flags & TCP_FLAG_SYN) || !p->have_stack_seq || (int32_t)(end - p->stack_nxt) > 0)
 		p->stack_nxt = end;
+	p->stack_last_seq = th.seq;
 	p->have_stack_seq = true;
 	p->stack_wnd = th.win;
 	p->seen_segs++;
+}
+
+static void fz_sock_row(const struct tcp_sock_info *i, void *arg)
+{
+	*(uint32_t *)arg += i->recv_q + i->send_q;
+}
+
+/* What `tapstack ss` and `tapstack stats` read, so their code runs on every state too. */
+static void fz_peer_introspect(struct fz_peer *p)
+{
+	struct counter_group g[16];
+	uint32_t sum = 0;
+	uint8_t mac[ETH_ALEN];
+
+	(void)stack_counter_groups(&p->st, g, 16);
+	tcp_foreach_sock(&p->st.tcp, fz_sock_row, &sum);
+	(void)stack_next_deadline(&p->st);
+	(void)arp_cache_lookup(&p->st.link, FZ_PEER_IP, mac);
+	(void)arp_cache_state(&p->st.link, FZ_PEER_IP);
 }
 
 void fz_peer_run(struct fz_peer *p, usec_t dt)
@@ -163,6 +193,60 @@ void fz_peer_run(struct fz_peer *p, usec_t dt)
 		if (!any && memdev_pending(p->st.dev) == 0)
 			break;
 	}
+	fz_peer_introspect(p);
+}
+
+void fz_peer_send_icmp(struct fz_peer *p, uint8_t type, uint8_t code, uint16_t mtu, uint32_t seq)
+{
+	static uint8_t f[ETH_HDR_LEN + IPV4_HDR_MIN + 8 + IPV4_HDR_MIN + 20];
+	uint8_t *ip = f + ETH_HDR_LEN, *icmp = ip + IPV4_HDR_MIN, *q = icmp + 8;
+	struct ipv4_hdr ih = { .version = 4, .ihl = IPV4_HDR_MIN, .total_len = (uint16_t)(sizeof(f) - ETH_HDR_LEN),
+			       .id = p->ip_id++, .ttl = 64, .proto = IPPROTO_ICMP_NUM, .src = FZ_PEER_IP,
+			       .dst = FZ_LOCAL_IP };
+	struct ipv4_hdr quoted = { .version = 4, .ihl = IPV4_HDR_MIN, .total_len = 1500, .df = true, .ttl = 64,
+				   .proto = IPPROTO_TCP_NUM, .src = FZ_LOCAL_IP, .dst = FZ_PEER_IP };
+	struct tcp_hdr th = { .sport = p->local_port, .dport = p->peer_port, .seq = seq, .flags = TCP_FLAG_ACK };
+
+	memset(f, 0, sizeof(f));
+	fz_eth(f, p->st.link.cfg.mac, ETHERTYPE_IPV4);
+	ipv4_hdr_emit(ip, &ih);
+	icmp[0] = type;
+	icmp[1] = code;
+	put_be16(icmp + 6, mtu);   /* RFC 1191: next-hop MTU of a frag-needed */
+	ipv4_hdr_emit(q, &quoted);
+	put_be16(q + IPV4_OFF_CSUM, csum_finish(csum_add(0, q, IPV4_HDR_MIN)));
+	(void)tcp_hdr_emit(q + IPV4_HDR_MIN, &th);
+	fz_fix_checksums(f, sizeof(f));
+	(void)memdev_inject(p->end, f, sizeof(f));
+	fz_peer_run(p, 0);
+}
+
+void fz_peer_send_fragments(struct fz_peer *p, const uint8_t *frame, size_t len, size_t cut, bool both)
+{
+	static uint8_t a[NETDEV_RX_ROOM], b[NETDEV_RX_ROOM];
+	const uint8_t *ip = frame + ETH_HDR_LEN;
+	size_t hl = IPV4_HDR_MIN, pl;
+
+	if (len < ETH_HDR_LEN + hl + 16)
+		return;
+	pl = get_be16(ip + IPV4_OFF_TOTLEN) - hl;
+	if (pl + hl + ETH_HDR_LEN > len || pl < 16)
+		return;
+	cut = 8 + (cut % (pl - 8)) / 8 * 8;   /* a multiple of 8 inside the payload */
+	memcpy(a, frame, ETH_HDR_LEN + hl + cut);
+	put_be16(a + ETH_HDR_LEN + IPV4_OFF_TOTLEN, (uint16_t)(hl + cut));
+	put_be16(a + ETH_HDR_LEN + IPV4_OFF_FRAG, 0x2000);   /* MF, offset 0 */
+	fz_fix_checksums(a, ETH_HDR_LEN + hl + cut);
+	(void)memdev_inject(p->end, a, ETH_HDR_LEN + hl + cut < ETH_MIN_FRAME ? ETH_MIN_FRAME : ETH_HDR_LEN + hl + cut);
+	if (both) {
+		memcpy(b, frame, ETH_HDR_LEN + hl);
+		memcpy(b + ETH_HDR_LEN + hl, ip + hl + cut, pl - cut);
+		put_be16(b + ETH_HDR_LEN + IPV4_OFF_TOTLEN, (uint16_t)(hl + pl - cut));
+		put_be16(b + ETH_HDR_LEN + IPV4_OFF_FRAG, (uint16_t)(cut / 8));
+		fz_fix_checksums(b, ETH_HDR_LEN + hl + pl - cut);
+		(void)memdev_inject(p->end, b, ETH_HDR_LEN + hl + pl - cut < ETH_MIN_FRAME ? ETH_MIN_FRAME : ETH_HDR_LEN + hl + pl - cut);
+	}
+	fz_peer_run(p, 0);
 }
 
 void fz_peer_init(struct fz_peer *p)

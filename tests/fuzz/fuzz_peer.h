@@ -32,6 +32,9 @@ struct fz_peer {
 	uint32_t snd_nxt;           /* the peer's next sequence number */
 	uint32_t stack_nxt;         /* the stack's highest seq + len seen (what the peer would ACK) */
 	uint32_t stack_wnd;         /* the last window the stack advertised (unscaled) */
+	uint32_t stack_last_seq;    /* the sequence number of the stack's last segment */
+	uint32_t fragment;          /* nonzero: fz_peer_send cuts segments into IP fragments there
+				     * (an even value sends only the first fragment) */
 	bool have_stack_seq;        /* a segment from the stack was seen */
 	uint32_t seen_segs;         /* TCP segments the stack sent */
 	int lfd;                    /* the listener on port 80 */
@@ -51,7 +54,14 @@ void fz_peer_send(struct fz_peer *p, uint8_t flags, uint32_t seq, uint32_t ack, 
 /* Injects raw bytes as one frame (after fixing the IPv4 and transport checksums if fix). */
 void fz_peer_send_raw(struct fz_peer *p, const uint8_t *frame, size_t len, bool fix);
 
-/* Moves the clock dt microseconds, runs the stack and reads everything it sent. */
+/* An ICMP error (type, code, next-hop MTU) quoting a segment of the stack's with sequence
+ * number seq on the connection, as a router on the path would send it. */
+void fz_peer_send_icmp(struct fz_peer *p, uint8_t type, uint8_t code, uint16_t mtu, uint32_t seq);
+/* Sends an IPv4 frame (DF clear) as two fragments cut near `cut` (or only the first). */
+void fz_peer_send_fragments(struct fz_peer *p, const uint8_t *frame, size_t len, size_t cut, bool both);
+
+/* Moves the clock dt microseconds, runs the stack and reads everything it sent (and reads
+ * the counters and the socket table, as `tapstack stats` and `ss` do). */
 void fz_peer_run(struct fz_peer *p, usec_t dt);
 
 /* Fixes the IPv4 header checksum and the TCP, UDP or ICMP checksum of an Ethernet frame in

@@ -74,7 +74,7 @@ static void fz_op(struct fz_side *side, struct fz_side *other, const uint8_t *op
 		(void)ts_poll(sl, pfd, b % 3);
 		break;
 	}
-	case 12: (void)ts_set_nonblock(sl, fd, b & 1); break;
+	case 12: (void)ts_set_nonblock(sl, fd, b & 1); (void)ts_get_nonblock(sl, fd); break;
 	case 13: (void)ts_getsockname(sl, fd, &sa); (void)ts_getpeername(sl, fd, &sa); (void)ts_inq(sl, fd); break;
 	default: {
 		/* Time passes for both: handshakes, retransmissions, TIME-WAIT. */

@@ -14,6 +14,11 @@
  *               stack's sequence, timestamps), and a bit that breaks the checksum
  *     time      0 to 65 s forward: retransmissions, persist, keepalive, TIME-WAIT expire
  *     call      send, recv, shutdown, close, accept, setsockopt, TCP_INFO on the socket
+ *     icmp      an ICMP error quoting the stack's last segment (frag-needed with an MTU,
+ *               host or port unreachable, time exceeded, source quench)
+ *     peer      switch to another peer port (a second connection, from its SYN), send a
+ *               burst of SYNs from new ports (the SYN queue overflows: SYN cookies), or
+ *               cut the next segments into IP fragments (reassembly, its timeout)
  *
  * Checksums are computed by the peer, so every mutated segment reaches the state machine.
  * A run starts from a fresh stack with a fixed seed and clock: a finding replays exactly.
@@ -190,7 +195,14 @@ static void fz_op_call(struct fz_run *r, const uint8_t *op)
 	}
 	case 7: {
 		struct linger l = { .l_onoff = 1, .l_linger = v % 3 };
-		(void)ts_setsockopt(r->sl, r->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		int one = 1, secs = v % 90 + 1;
+		if (op[4] & 1) {
+			(void)ts_setsockopt(r->sl, r->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		} else {
+			(void)ts_setsockopt(r->sl, r->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+			(void)ts_setsockopt(r->sl, r->fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof(secs));
+			(void)ts_setsockopt(r->sl, r->fd, IPPROTO_TCP, TCP_KEEPINTVL, &secs, sizeof(secs));
+		}
 		break;
 	}
 	default: {
@@ -201,6 +213,42 @@ static void fz_op_call(struct fz_run *r, const uint8_t *op)
 	}
 	}
 	fz_peer_run(&r->p, 0);
+}
+
+static void fz_op_icmp(struct fz_run *r, const uint8_t *op)
+{
+	static const uint8_t kinds[][2] = { { 3, 4 }, { 3, 1 }, { 3, 3 }, { 11, 0 }, { 4, 0 }, { 3, 0 }, { 12, 0 } };
+	const uint8_t *k = kinds[op[1] % 7];
+	uint32_t seq = r->p.stack_last_seq + (uint32_t)(int32_t)(int8_t)op[4];
+
+	fz_peer_send_icmp(&r->p, k[0], k[1], be16(op + 2), seq);
+}
+
+static void fz_op_peer(struct fz_run *r, const uint8_t *op)
+{
+	switch (op[1] % 3) {
+	case 0:   /* another connection: a new port, its own sequence space */
+		r->p.peer_port = (uint16_t)(41000 + op[2]);
+		r->p.snd_nxt = 5000u + op[3] * 1000u;
+		r->p.have_stack_seq = false;
+		break;
+	case 1: { /* a burst of SYNs from new ports: the SYN queue (backlog 8) overflows */
+		uint16_t keep = r->p.peer_port;
+		for (unsigned i = 0; i < (unsigned)op[2] % 24; i++) {
+			r->p.peer_port = (uint16_t)(43000 + op[3] * 24 + i);
+			r->p.have_stack_seq = false;
+			fz_peer_send(&r->p, TCP_FLAG_SYN, 7000 + i, 0, 65535, &r->syn_opts, NULL, 0, false);
+			/* An odd op[3]: complete each handshake too (the accept queue fills up). */
+			if ((op[3] & 1) && r->p.have_stack_seq)
+				fz_peer_send(&r->p, TCP_FLAG_ACK, 7001 + i, r->p.stack_nxt, 65535, NULL, NULL, 0, false);
+		}
+		r->p.peer_port = keep;
+		break;
+	}
+	default:  /* the next segments as IP fragments (an even cut: the first fragment only) */
+		r->p.fragment = op[2];
+		break;
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -226,7 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < FZ_MAX_OPS && off + FZ_OP_LEN <= size; i++) {
 		const uint8_t *op = data + off;
 		off += FZ_OP_LEN;
-		switch (op[0] % 6) {
+		switch (op[0] % 8) {
 		case 0: case 1: case 2:
 			fz_op_segment(&r, op, data + off, size - off);
 			if ((op[8] & 0x80) && op[7])
@@ -237,6 +285,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 4:
 			fz_op_call(&r, op);
+			break;
+		case 6:
+			fz_op_icmp(&r, op);
+			break;
+		case 7:
+			fz_op_peer(&r, op);
 			break;
 		default:
 			fz_accept(&r);

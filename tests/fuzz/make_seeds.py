@@ -27,6 +27,14 @@ def call(which, v=0, flag=0):
     return bytes([4, which]) + struct.pack(">H", v) + bytes([flag]) + bytes(5)
 
 
+def icmp(kind, mtu=0, seqd=0):
+    return bytes([6, kind]) + struct.pack(">H", mtu) + bytes([seqd & 0xff]) + bytes(5)
+
+
+def peer(what, a=0, b=0):
+    return bytes([7, what, a, b]) + bytes(6)
+
+
 STATES = ["listen", "syn_received", "established", "established_data", "close_wait",
           "fin_wait_1", "fin_wait_2", "last_ack", "time_wait", "closing", "syn_sent",
           "established_active"]
@@ -41,6 +49,14 @@ write("tcp_states", "ooo_then_fill", bytes([2, 7]) + seg(ACK, seqd=600, len6=100
       + seg(ACK, len6=100) + call(1, 8000) + wait(100))
 write("tcp_states", "zero_window_persist", bytes([2, 0]) + seg(ACK, win=0) + call(0, 60000) + wait(5000)
       + wait(20000) + seg(ACK, win=0xff) + wait(500))
+write("tcp_states", "syn_cookies", bytes([0, 7]) + peer(1, 12, 0) + peer(0, 5, 1) + seg(SYN) + seg(ACK)
+      + seg(ACK | PSH, len6=50) + peer(0, 6, 2) + seg(SYN) + wait(10) + seg(ACK) + call(4) + call(1, 500))
+write("tcp_states", "fragments", bytes([2, 0]) + peer(2, 101) + seg(ACK | PSH, len6=200) + peer(2, 100)
+      + seg(ACK | PSH, len6=200) + wait(31000) + peer(2, 0) + seg(ACK, len6=10))
+write("tcp_states", "icmp_errors", bytes([3, 7]) + icmp(0, 1200) + wait(10) + icmp(0, 300) + icmp(1) + icmp(3)
+      + icmp(4) + icmp(2, 0, -3) + wait(2000) + icmp(5) + icmp(6))
+write("tcp_states", "accept_queue_full", bytes([0, 0]) + peer(1, 14, 1) + peer(1, 3, 3) + wait(1000) + wait(3000))
+write("tcp_states", "keepalive", bytes([2, 1]) + call(7, 3, 0) + wait(5000) + wait(5000) + wait(20000) + wait(20000))
 write("tcp_states", "retransmit_until_timeout", bytes([3, 1]) + wait(65000) + wait(65000) + wait(65000))
 
 
@@ -71,3 +87,35 @@ reqs = {
 }
 for k, v in reqs.items():
     write("http_parse", k, v)
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+
+def eth_ip(payload, ident, frag, proto=1, src=b"\x0a\x00\x00\x01", dst=b"\x0a\x00\x00\x02"):
+    h = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, frag, 64, proto, 0, src, dst)
+    h = h[:10] + struct.pack(">H", csum(h)) + h[12:]
+    eth = b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00"
+    return eth + h + payload
+
+
+def framed(frames):
+    return b"".join(struct.pack(">H", len(f)) + f for f in frames)
+
+
+# A 3000-byte ping in three fragments (the reply is fragmented too), a duplicate fragment and
+# an overlap in a second datagram, and a first fragment left to time out.
+data = bytes((i * 7) & 0xff for i in range(3000))
+icmp = struct.pack(">BBHHH", 8, 0, 0, 0x1234, 1) + data
+icmp = icmp[:2] + struct.pack(">H", csum(icmp)) + icmp[4:]
+parts = [icmp[0:1480], icmp[1480:2960], icmp[2960:]]
+frames = [eth_ip(parts[0], 77, 0x2000), eth_ip(parts[1], 77, 0x2000 | 185), eth_ip(parts[1], 77, 0x2000 | 185),
+          eth_ip(parts[2], 77, 370), eth_ip(parts[0], 78, 0x2000), eth_ip(parts[0][:800], 78, 0x2000 | 100),
+          eth_ip(parts[0][:64], 79, 0x2000)]
+write("stack_input", "big_ping_fragments", framed(frames))
