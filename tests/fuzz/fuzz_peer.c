@@ -223,7 +223,7 @@ void fz_peer_send_icmp(struct fz_peer *p, uint8_t type, uint8_t code, uint16_t m
 
 void fz_peer_send_fragments(struct fz_peer *p, const uint8_t *frame, size_t len, size_t cut, bool both)
 {
-	static uint8_t a[NETDEV_RX_ROOM], b[NETDEV_RX_ROOM];
+	static uint8_t a[2048], b[2048];   /* a segment with 60 bytes of options and 1460 of data fits */
 	const uint8_t *ip = frame + ETH_HDR_LEN;
 	size_t hl = IPV4_HDR_MIN, pl;
 
