@@ -15,6 +15,8 @@
 #   make drill           the packetdrill runner over the corpus (mk/drill.mk; part of `make test`)
 #   make bench           tapstack beside the Linux kernel, one table (mk/bench.mk; root)
 #   make stress          floods and slow clients against tapstack, one table (mk/stress.mk; root)
+#   make install [PREFIX=/usr/local] [DESTDIR=]  programs, libraries, headers, tapstack.pc,
+#                        man pages (mk/install.mk, docs/library.md); make uninstall
 #
 # Sources are found by wildcard: a new .c file under stack/ or drivers/ joins the library,
 # a new tests/unit/test_*.c becomes a test program. Feature areas may add rules in mk/*.mk.
@@ -47,6 +49,11 @@ TEST_EXTRA ?=
 all: lib $(BUILD)/tapstack tests
 
 lib: $(LIB)
+
+# Library objects are position-independent (they also make the shared library) and hidden unless
+# declared TS_API (stack/core/api.h). This archive keeps every name for the tests and the
+# program; mk/install.mk makes the installed libraries, where only the TS_API names remain.
+$(LIB_OBJS): CFLAGS += -fPIC -fvisibility=hidden
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -4,8 +4,25 @@
 # works under CI=true. Needs root only when something must be installed.
 set -eu
 PACKAGES=(
-	build-essential clang libclang-rt-14-dev llvm libcmocka-dev valgrind python3
-	iproute2 iputils-ping arping tcpdump curl nmap apache2-utils netcat-openbsd wrk
+	# one per line, in alphabetical order (fewer merge conflicts)
+	apache2-utils
+	arping
+	build-essential
+	clang
+	curl
+	ethtool
+	iproute2
+	iputils-ping
+	libclang-rt-14-dev
+	libcmocka-dev
+	llvm
+	netcat-openbsd
+	nmap
+	pkgconf
+	python3
+	tcpdump
+	valgrind
+	wrk
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -170,9 +170,9 @@ static void fz_peer_introspect(struct fz_peer *p)
 	uint32_t sum = 0;
 	uint8_t mac[ETH_ALEN];
 
-	(void)stack_counter_groups(&p->st, g, 16);
+	(void)ts_stack_counter_groups(&p->st, g, 16);
 	tcp_foreach_sock(&p->st.tcp, fz_sock_row, &sum);
-	(void)stack_next_deadline(&p->st);
+	(void)ts_stack_next_deadline(&p->st);
 	(void)arp_cache_lookup(&p->st.link, FZ_PEER_IP, mac);
 	(void)arp_cache_state(&p->st.link, FZ_PEER_IP);
 }
@@ -184,7 +184,7 @@ void fz_peer_run(struct fz_peer *p, usec_t dt)
 
 	p->st.core.now += dt;
 	for (int round = 0; round < 4; round++) {
-		(void)stack_poll(&p->st, p->st.core.now);
+		(void)ts_stack_poll(&p->st, p->st.core.now);
 		bool any = false;
 		while ((n = memdev_take(p->end, out, sizeof(out))) > 0) {
 			fz_peer_read(p, out, (size_t)n);
@@ -257,9 +257,10 @@ void fz_peer_init(struct fz_peer *p)
 	memset(p, 0, sizeof(*p));
 	if (memdev_pair_create(&mine, &p->end, NULL) != 0)
 		__builtin_trap();
-	stack_config_default(&cfg);
+	ts_stack_config_default(&cfg);
+	ts_stack_config_fixed(&cfg, 1);     /* reproducible: a finding replays */
 	cfg.link.arp_gratuitous = false;
-	if (stack_init(&p->st, &cfg, mine, 1000 * USEC_PER_SEC) != 0)
+	if (ts_stack_init(&p->st, &cfg, mine, 1000 * USEC_PER_SEC) != 0)
 		__builtin_trap();
 	memdev_set_clock(mine, &p->st.core.now);
 	memdev_set_clock(p->end, &p->st.core.now);
@@ -267,7 +268,7 @@ void fz_peer_init(struct fz_peer *p)
 	p->local_port = FZ_LOCAL_PORT;
 	p->snd_nxt = 1000;
 
-	struct socket_layer *sl = stack_sockets(&p->st);
+	struct socket_layer *sl = ts_stack_sockets(&p->st);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(FZ_LOCAL_PORT) };
 	p->lfd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
 	if (p->lfd < 0 || ts_bind(sl, p->lfd, &sa) != 0 || ts_listen(sl, p->lfd, 8) != 0)
@@ -279,6 +280,6 @@ void fz_peer_init(struct fz_peer *p)
 
 void fz_peer_destroy(struct fz_peer *p)
 {
-	stack_destroy(&p->st);
+	ts_stack_destroy(&p->st);
 	netdev_close(p->end);
 }

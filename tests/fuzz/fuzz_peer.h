@@ -20,7 +20,7 @@
 #include "wire/tcp.h"
 
 #define FZ_PEER_IP 0x0a000001u    /* 10.0.0.1 */
-#define FZ_LOCAL_IP 0x0a000002u   /* 10.0.0.2, stack_config_default() */
+#define FZ_LOCAL_IP 0x0a000002u   /* 10.0.0.2, ts_stack_config_default() */
 #define FZ_PEER_PORT 40000
 #define FZ_LOCAL_PORT 80
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_stack_input.c - libFuzzer target: arbitrary bytes as a short sequence of received
- * Ethernet frames, through stack_input().
+ * Ethernet frames, through ts_stack_input().
  *
  * Input format: frames one after another, each preceded by a 2-byte big-endian length whose
  * top bit asks the peer to fix the frame's IPv4 and TCP/UDP/ICMP checksums first (so a

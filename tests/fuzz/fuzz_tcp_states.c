@@ -258,7 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	fz_peer_init(&r.p);
-	r.sl = stack_sockets(&r.p.st);
+	r.sl = ts_stack_sockets(&r.p.st);
 	r.fd = -1;
 	memset(&r.syn_opts, 0, sizeof(r.syn_opts));
 	r.syn_opts.has_mss = true;

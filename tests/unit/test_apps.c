@@ -57,7 +57,7 @@ static int fixture_setup(void **state)
 	assert_non_null(f);
 	f->now = USEC_PER_SEC;
 	stack_pair_init(&f->a, &f->b, f->now);
-	f->net.sl = stack_sockets(&f->a);
+	f->net.sl = ts_stack_sockets(&f->a);
 	f->apps[f->napps++] = http_app_create(&f->net, 80, NULL, 16);
 	f->apps[f->napps++] = echo_app_create(&f->net, 7, 16);
 	f->apps[f->napps++] = discard_app_create(&f->net, 9, 16);
@@ -75,8 +75,8 @@ static int fixture_teardown(void **state)
 
 	for (int i = 0; i < f->napps; i++)
 		f->apps[i]->stop(f->apps[i]->state);
-	stack_destroy(&f->a);
-	stack_destroy(&f->b);
+	ts_stack_destroy(&f->a);
+	ts_stack_destroy(&f->b);
 	free(f);
 	return 0;
 }
@@ -88,8 +88,8 @@ static void round_run(struct fixture *f)
 	int counts[5], n = 0, i;
 
 	f->now += USEC_PER_MS;
-	stack_poll(&f->a, f->now);
-	stack_poll(&f->b, f->now);
+	ts_stack_poll(&f->a, f->now);
+	ts_stack_poll(&f->b, f->now);
 	for (i = 0; i < f->napps; i++) {
 		counts[i] = f->apps[i]->collect(f->apps[i]->state, fds + n, 1024 - n);
 		n += counts[i];
@@ -100,8 +100,8 @@ static void round_run(struct fixture *f)
 		f->apps[i]->dispatch(f->apps[i]->state, fds + n, counts[i]);
 		n += counts[i];
 	}
-	stack_poll(&f->a, f->now);
-	stack_poll(&f->b, f->now);
+	ts_stack_poll(&f->a, f->now);
+	ts_stack_poll(&f->b, f->now);
 }
 
 static int client_connect(struct fixture *f, uint16_t port)
@@ -584,16 +584,16 @@ static void bound_round(struct fixture *f, struct server *srv, int max, struct c
 	int n, i;
 
 	f->now += USEC_PER_MS;
-	stack_poll(&f->a, f->now);
-	stack_poll(&f->b, f->now);
+	ts_stack_poll(&f->a, f->now);
+	ts_stack_poll(&f->b, f->now);
 	n = server_collect(srv, fds, max);
 	for (i = 0; i < n && seen; i++)
 		if (srv->polled[i])
 			seen[(*nseen)++] = srv->polled[i];
 	ts_poll(&f->a.sock, fds, (nfds_t)n);
 	server_dispatch(srv, fds, n);
-	stack_poll(&f->a, f->now);
-	stack_poll(&f->b, f->now);
+	ts_stack_poll(&f->a, f->now);
+	ts_stack_poll(&f->b, f->now);
 }
 
 static void test_server_bound_and_rotation(void **state)

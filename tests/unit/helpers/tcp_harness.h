@@ -93,8 +93,8 @@ struct th_seg {
 };
 
 /*
- * A new bench: stack_config_default() (then `tweak`, if given, may change the config),
- * stack_init on the recording driver at TH_START_USEC, the peer's ARP entry learned by
+ * A new bench: ts_stack_config_default() (then `tweak`, if given, may change the config),
+ * ts_stack_init on the recording driver at TH_START_USEC, the peer's ARP entry learned by
  * injecting an ARP request from 10.0.0.1, and every frame sent so far (gratuitous ARP, the
  * ARP reply) discarded. Fails the test on any error.
  */
