@@ -17,15 +17,15 @@ for t in "$@"; do
 	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
 		-artifact_prefix="$build/findings/$t/" "$build/corpus/$t" "$seeds" >"$log" 2>&1
 	rc=$?
-	runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
-	cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1)
+	runs=$(grep -aoE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
+	cov=$(grep -aoE 'cov: [0-9]+' "$log" | tail -n 1)
 	if [ "$rc" = 0 ]; then
 		pass=$((pass + 1))
 		lines+=("  $t: ok, ${runs:-?} executions in ${secs} s, ${cov:-cov: ?} edges")
 	else
 		fail=$((fail + 1))
 		lines+=("  $t: FAILED (status $rc), see $log and $build/findings/$t/")
-		grep -E 'ERROR|SUMMARY|artifact' "$log" | head -n 5 | sed 's/^/    /'
+		grep -aE 'ERROR|SUMMARY|artifact' "$log" | head -n 5 | sed 's/^/    /'
 	fi
 done
 printf '%s\n' "${lines[@]}"
