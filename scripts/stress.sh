@@ -40,7 +40,8 @@ nsx sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1
 stack_start --http 80 --quiet --backlog 4096 || exit 1
 MAC=$(stack_mac)
 
-stats() { "$TAPSTACK" stats --ctl "$CTL" 2>/dev/null | awk '/^[a-z]+:$/ { g = $1; next } NF == 2 { print g $1, $2 }' | sort; }
+# Every counter as "layer.Name value", sorted for join (stats -z: the zero ones too).
+stats() { "$TAPSTACK" stats -z --ctl "$CTL" 2>/dev/null | awk 'NF >= 2 && $2 ~ /^[0-9]+$/ { print $1, $2 }' | sort; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$STACK_PID/stat" 2>/dev/null || echo 0; }
 rss_peak_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$STACK_PID/status" 2>/dev/null; }
 TICK=$(getconf CLK_TCK)
@@ -49,7 +50,8 @@ TICK=$(getconf CLK_TCK)
 legit_http() {
 	local i
 	for i in $(seq "$1"); do
-		nsx curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 5 "http://$STACK_IP/" || echo "000 5"
+		# -w prints "000 ..." for a request that failed or timed out: one line each way
+		nsx curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 5 "http://$STACK_IP/"
 	done >"$2"
 }
 
