@@ -3,7 +3,8 @@
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="tcp_states ..."]
 #                      libFuzzer on each target in turn, one core, with its seed corpus
 #                      (tests/fuzz/corpus/TARGET); new inputs go to build/fuzz/corpus/TARGET
-#   make fuzz-smoke    a few seconds per target (part of `make test`): no finding allowed
+#   make fuzz-smoke    a few seconds per target (part of `make test`, in build/fuzz/smoke):
+#                      no finding allowed
 #   make fuzz-cov      a coverage build replays each target's corpora and prints, per target
 #                      and for all together, the share of stack/ functions reached
 #
@@ -45,8 +46,9 @@ fuzz-bins: fuzz-lib
 fuzz: fuzz-bins
 	@scripts/fuzz-run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# Its own corpus and logs, so it may run beside a long `make fuzz`.
 fuzz-smoke: fuzz-bins
-	@scripts/fuzz-run.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_WORK=$(FUZZ_BUILD)/smoke scripts/fuzz-run.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-cov:
 	$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=$(COV_BUILD) OPT="-O1 -g $(COV_FLAGS)" lib
