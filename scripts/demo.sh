@@ -5,7 +5,9 @@
 # a TAP device's kernel side is 10.0.0.1/24 and tapstack is 10.0.0.2 with its servers.
 # From the kernel side we ping, fetch a page with curl (port 80: the handshake, the
 # request, the close) and knock on a port nobody listens on (81: a single RST-ACK, curl
-# says "Connection refused" at once). The trace lines of each exchange are shown, and the
+# says "Connection refused" at once); then UDP: a datagram through the echo server, and one
+# to port 99 that nobody holds, answered by ICMP port unreachable - UDP's "refused", which
+# nc reads from its connected socket as ECONNREFUSED. The trace lines of each exchange are shown, and the
 # timestamps show that the server's accept() returned only after the stack had sent the
 # SYN-ACK and received the final ACK: the stack, not the application, does the handshake.
 set -u
@@ -25,8 +27,8 @@ mark() { wc -l <"$STACK_LOG"; }
 
 net_setup demo
 say "tapstack on $TAP in namespace $NS: kernel side $HOST_IP/$STACK_PLEN, stack $STACK_IP"
-echo "\$ tapstack --tap $TAP --addr $STACK_IP/$STACK_PLEN --trace --http 80 --echo 7 --discard 9 --stall 8080"
-stack_start --trace --pcap "$WORK/demo.pcap" --http 80 --echo 7 --discard 9 --stall 8080 || exit 1
+echo "\$ tapstack --tap $TAP --addr $STACK_IP/$STACK_PLEN --trace --http 80 --echo 7 --discard 9 --udp-echo 7 --stall 8080"
+stack_start --trace --pcap "$WORK/demo.pcap" --http 80 --echo 7 --discard 9 --udp-echo 7 --stall 8080 || exit 1
 sed -n '1,/listening on port 8080/p' "$STACK_LOG"
 
 say "1. ping: ARP resolves the stack's MAC, ICMP echo gets its reply"
@@ -54,7 +56,19 @@ sleep 0.2
 echo "-- trace (the stack answers the SYN with a single RST-ACK: SEQ 0, ACK = SYN's SEQ + 1):"
 since "$m"
 
-say "4. accept() returns after the handshake, not before"
+say "4. UDP: a datagram to the echo server on port 7, then one to port 99 where nobody is bound"
+m=$(mark)
+echo "\$ echo -n hello | nc -u -w 1 $STACK_IP 7"
+echo -n hello | nsx timeout 5 nc -u -w 1 "$STACK_IP" 7
+echo
+echo "\$ echo knock | socat -T 2 - UDP:$STACK_IP:99"
+echo knock | nsx timeout 5 socat -T 2 - "UDP:$STACK_IP:99"
+echo "socat exit status: $? (its connected socket read ECONNREFUSED: UDP has no RST, the ICMP port unreachable is its 'refused')"
+sleep 0.2
+echo "-- trace (the datagram to 99 is answered by ICMP type 3 code 3, quoting it):"
+since "$m"
+
+say "5. accept() returns after the handshake, not before"
 synack=$(grep -m1 'out IP .*\.80 > .*Flags \[S\.\]' "$WORK/http.trace" | cut -d' ' -f1)
 ack=$(grep -m1 'in  IP .* > .*\.80: Flags \[\.\]' "$WORK/http.trace" | cut -d' ' -f1)
 acc=$(grep -m1 'app http: accept() returned' "$WORK/http.trace" | cut -d' ' -f1)
@@ -65,13 +79,15 @@ if [ -n "$synack" ] && [ -n "$acc" ] && [[ "$synack" < "$acc" ]]; then
 	echo "=> accept() came after the SYN-ACK: the connection was established by the stack first."
 fi
 
-say "5. tapstack ss and tapstack stats (through the control socket)"
+say "6. tapstack ss and tapstack stats (through the control socket)"
 echo "\$ tapstack ss -ta"
 "$TAPSTACK" ss -ta --ctl "$CTL"
+echo "\$ tapstack ss -ua"
+"$TAPSTACK" ss -ua --ctl "$CTL"
 echo "\$ tapstack stats   (a few of its non-zero counters)"
-"$TAPSTACK" stats --ctl "$CTL" | grep -E '\.(PassiveOpens|OutRsts|InSegs|OutSegs|in_echo_requests|out_echo_replies) ' || true
+"$TAPSTACK" stats --ctl "$CTL" | grep -E '\.(PassiveOpens|OutRsts|InSegs|OutSegs|in_echo_requests|out_echo_replies|InDatagrams|NoPorts|OutDatagrams|out_dest_unreachs) ' || true
 
-say "6. SIGTERM: tapstack stops cleanly and prints its counters"
+say "7. SIGTERM: tapstack stops cleanly and prints its counters"
 stack_stop
 echo "exit status $STACK_STATUS; the whole capture: tcpdump -r $WORK/demo.pcap"
 tcpdump -n -r "$WORK/demo.pcap" 2>/dev/null | grep -v -c 'ethertype IPv6' | sed 's/^/frames in the pcap: /'
