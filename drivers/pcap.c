@@ -126,7 +126,8 @@ static void pcap_write_frame(struct pcap_dev *p, bool out, usec_t t, const struc
 	uint32_t left = incl;
 	for (int i = 0; i < npc && left; i++) {
 		uint32_t n = pc[i].len < left ? pc[i].len : left;
-		fwrite(pc[i].ptr, 1, n, f);
+		if (n)
+			fwrite(pc[i].ptr, 1, n, f);
 		left -= n;
 	}
 	if (p->cfg.pcapng) {
