@@ -520,7 +520,8 @@ void tcp_send_synack(struct tcp_req *r);
 void tcp_tw_send_ack(struct tcp_tw *tw);
 uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
-/* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free. */
+/* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free (and,
+ * at the stack-wide memory limit, not while its ring is full and cannot grow: tcp_mem.c). */
 bool tcp_sndbuf_writable(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
