@@ -70,7 +70,10 @@ struct tcp_config {
 	uint32_t hystart_detect;      /* CUBIC's HyStart exits: 1 ACK train, 2 delay, 3 both, 0 none
 	                               * [/sys/module/tcp_cubic/parameters/hystart_detect = 3] */
 	uint32_t challenge_ack_limit; /* RFC 5961 challenge ACKs per second [tcp_challenge_ack_limit = 1000] */
-	uint32_t ooo_max_segs;        /* out-of-order queue bound per connection */
+	uint64_t mem_low;             /* buffer memory of all connections, bytes [tcp_mem[0], in pages */
+	uint64_t mem_pressure;        /*   there]: under pressure above mem_pressure until back below */
+	uint64_t mem_high;            /*   mem_low; nothing grows past mem_high (tcp_mem.c) */
+	uint32_t max_conns;           /* full connections at once (no sysctl: Linux's bound is memory) */
 	uint32_t max_tw_buckets;      /* TIME-WAIT entries at most [tcp_max_tw_buckets = 262144] */
 	uint32_t keepalive_time_s;    /* [tcp_keepalive_time = 7200] */
 	uint32_t keepalive_intvl_s;   /* [tcp_keepalive_intvl = 75] */
@@ -118,7 +121,8 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(SackReneging) X(SackRecovery) X(ScoreboardFull) X(RackLost) X(LostRetransmits)           \
 	X(LossProbes) X(LossProbeRecovery) X(DsackRecv) X(DsackSent) X(DsackIgnoredNoUndo)         \
 	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
-	X(HystartTrainDetect) X(HystartDelayDetect)
+	X(HystartTrainDetect) X(HystartDelayDetect) \
+	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -144,7 +148,9 @@ struct tcp_layer {
 	uint8_t isn_key[16];         /* RFC 6528 secret, random per stack */
 	uint8_t cookie_key[16];      /* RFC 4987 SYN cookie secret */
 	uint16_t *port_refs;         /* explicit bind()s per local port (65536 entries) */
-	uint32_t nconns;             /* full connections alive (for ss and leak checks) */
+	uint32_t nconns;             /* full connections alive (at most cfg.max_conns) */
+	uint64_t mem_used;           /* ring storage and out-of-order truesize of all connections */
+	bool mem_under_pressure;     /* tcp_mem.c: set above cfg.mem_pressure, cleared below mem_low */
 	uint32_t ntw;                /* TIME-WAIT entries */
 	/* Recycled SYN-queue entries (tcp_listen.c): a SYN flood allocates nothing per packet. */
 	struct tcp_req *req_free;    /* free list, linked through qnext */

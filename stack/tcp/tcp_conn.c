@@ -45,7 +45,7 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
 	}
 	struct tcp_conn *c = tcp_conn_alloc(tl, o);
 	if (!c) {
-		*err = -ENOMEM;
+		*err = tl->nconns >= tl->cfg.max_conns ? -ENOBUFS : -ENOMEM;
 		return NULL;
 	}
 	c->hn.laddr = laddr;
@@ -89,8 +89,18 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 			return -EAGAIN; /* as Linux, whose every record costs an skb of the send buffer */
 	}
 	uint32_t want = len < space ? (uint32_t)len : space;
-	if (tcp_ring_make_room(&c->sndq, c->sndq.len + want, cap) != 0)
+	int err = tcp_ring_make_room(&c->sndq, c->sndq.len + want, cap);
+	if (err == -ENOBUFS) {
+		/* At the stack-wide limit (tcp_mem.c): take what the ring holds as it is. */
+		c->tl->ctr.SendMemLimited++;
+		want = c->sndq.cap - c->sndq.len;
+		if (want == 0)
+			return -EAGAIN;
+		if (want > len)
+			want = (uint32_t)len;
+	} else if (err != 0) {
 		return -ENOMEM;
+	}
 	if (c->sndq.len == 0)
 		tcp_chrono_start(c, TCP_CHRONO_BUSY); /* data queued: the sender is busy */
 	uint32_t n = tcp_ring_write(&c->sndq, buf, want);

@@ -255,7 +255,7 @@ static int tcp_step_syn(struct tcp_conn *c, struct tcp_seg *seg)
  */
 static void tcp_sndbuf_expand(struct tcp_conn *c)
 {
-	if (c->opts.sndbuf_locked)
+	if (c->opts.sndbuf_locked || tcp_mem_under_pressure(c->tl))
 		return;
 	uint32_t w = c->cwnd < c->snd.max_wnd ? c->cwnd : c->snd.max_wnd;
 	uint64_t want = 2ull * w;
@@ -459,7 +459,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
 {
 	struct tcp_layer *tl = c->tl;
-	if (c->opts.rcvbuf_locked || c->lis || c->opts.rcvbuf >= tl->cfg.rmem_max)
+	if (c->opts.rcvbuf_locked || c->lis || c->opts.rcvbuf >= tl->cfg.rmem_max || tcp_mem_under_pressure(tl))
 		return;
 	if (seq_lt(c->rcv.nxt + c->rcv_mss, c->rcv.adv_edge))
 		return;
@@ -524,8 +524,13 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.DupAcksSent++;
 		return false;
 	}
-	if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c)) != 0) {
-		tl->ctr.drop_no_memory++;
+	int err = tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c));
+	if (err != 0) {
+		/* Not ACKed, so not lost: the peer retransmits it once memory is back. */
+		if (err == -ENOBUFS)
+			tl->ctr.drop_mem_limit++;
+		else
+			tl->ctr.drop_no_memory++;
 		return false;
 	}
 	c->rcv.nxt += tcp_ring_write(&c->rcvq, data, dlen);

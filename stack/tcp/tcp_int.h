@@ -79,6 +79,7 @@ struct tcp_hnode {
 
 /* A byte ring: the send buffer (bytes from SND.UNA) and the receive buffer (in order, unread). */
 struct tcp_ring {
+	struct tcp_layer *tl;       /* its storage is charged to tl->mem_used (tcp_mem.c); NULL: not */
 	uint8_t *buf;               /* NULL until the first byte (lazy: idle connections are small) */
 	uint32_t cap;               /* capacity when allocated */
 	uint32_t head;              /* offset of the first byte */
@@ -413,6 +414,8 @@ uint32_t tcp_ooo_charge(const struct pbuf *pb);
 bool tcp_ooo_drain(struct tcp_conn *c, bool *fin);
 /* Keeps an out-of-order segment; takes seg->pb (set to NULL) only when it is kept. */
 void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin);
+/* Frees the whole queue and uncharges its memory. */
+void tcp_ooo_purge(struct tcp_conn *c);
 
 /* ---- tcp_syncookie.c ---- */
 /* A cookie's clock ticks every 64 s; a cookie is honoured for two ticks. */
@@ -422,13 +425,29 @@ void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg);
 /* 1 when the final ACK carries a good cookie (r rebuilt from it), else 0. Does not take seg->pb. */
 int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct tcp_req *r);
 
+/* ---- tcp_mem.c: the stack-wide buffer memory limit (Linux's tcp_mem) ---- */
+/* Defaults: a userspace stack's share, not Linux's fraction of RAM (docs/tcp.md). */
+#define TCP_MEM_LOW_DEFAULT (192ull << 20)
+#define TCP_MEM_PRESSURE_DEFAULT (256ull << 20)
+#define TCP_MEM_HIGH_DEFAULT (384ull << 20)
+#define TCP_MAX_CONNS_DEFAULT 262144u
+/* Charges n more bytes to the layer: 0, or -ENOBUFS (nothing charged) past cfg.mem_high. */
+int tcp_mem_charge(struct tcp_layer *tl, uint64_t n);
+void tcp_mem_uncharge(struct tcp_layer *tl, uint64_t n);
+/* Whether n more bytes would stay within cfg.mem_high. */
+bool tcp_mem_fits(const struct tcp_layer *tl, uint64_t n);
+/* Under pressure buffers stop growing: auto-tuning of SO_RCVBUF/SO_SNDBUF is off. */
+bool tcp_mem_under_pressure(const struct tcp_layer *tl);
+
 /* ---- tcp_isn.c ---- */
 uint32_t tcp_isn(const struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 
 /* ---- tcp_buf.c ---- */
+/* Storage of exactly cap bytes (contents kept). 0, -ENOBUFS (the memory limit, tcp_mem.c) or -ENOMEM. */
 int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap);
 #define TCP_RING_MIN 4096u
-/* Grows the ring (doubling from TCP_RING_MIN, at most max) so it holds `need` bytes. */
+/* Grows the ring (doubling from TCP_RING_MIN, at most max) so it holds `need` bytes; errors
+ * as tcp_ring_reserve. */
 int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
 /* Frees a small ring that has drained (idle connections then hold no buffer). */
 void tcp_ring_release_if_empty(struct tcp_ring *r);
@@ -513,7 +532,8 @@ void tcp_send_synack(struct tcp_req *r);
 void tcp_tw_send_ack(struct tcp_tw *tw);
 uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
-/* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free. */
+/* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free (and,
+ * at the stack-wide memory limit, not while its ring is full and cannot grow: tcp_mem.c). */
 bool tcp_sndbuf_writable(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);

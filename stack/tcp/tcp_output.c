@@ -28,7 +28,9 @@ uint32_t tcp_sndbuf_cap(const struct tcp_conn *c)
 bool tcp_sndbuf_writable(const struct tcp_conn *c)
 {
 	uint32_t cap = tcp_sndbuf_cap(c);
-	return c->sndq.len <= cap - cap / 3;
+	/* At the memory limit a full ring cannot grow: not writable until memory is back. */
+	bool stuck = c->sndq.len >= c->sndq.cap && !tcp_mem_fits(c->tl, TCP_RING_MIN);
+	return c->sndq.len <= cap - cap / 3 && !stuck;
 }
 
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c)

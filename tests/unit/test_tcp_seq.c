@@ -541,7 +541,8 @@ static void test_random_segments_keep_invariants(void **state)
 			assert_true(seq_leq(c->snd.nxt, c->snd.max));
 			assert_true(c->rcvq.len <= c->opts.rcvbuf);
 			assert_true(c->sndq.len <= c->opts.sndbuf);
-			assert_true(c->ooo.count <= f->tl.cfg.ooo_max_segs);
+			assert_true(c->ooo_truesize <= tcp_rcvbuf_cap(c)); /* bounded by memory */
+			assert_true(f->tl.mem_used <= f->tl.cfg.mem_high);
 			assert_true(seq_leq(c->snd.max - c->snd.una, c->sndq.len + 2));
 		}
 		tcp_close(c);
