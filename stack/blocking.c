@@ -40,12 +40,15 @@ void ts_blocking_wake(struct blocking_stack *b)
 
 /*
  * Releases the lock after a call that may have queued output or armed a timer. Output
- * already left in the caller's thread (tcp_output runs there); what the stack thread must
- * still do is fire timers, so it is woken only when the earliest deadline now comes before
+ * leaves in the caller's thread (tcp_output runs there, and the device is flushed here);
+ * what the stack thread must still do is fire timers, so it is woken only when the earliest deadline now comes before
  * the one it sleeps until. Waking it after every call cost a thread switch per send.
  */
 static void blocking_unlock_kick(struct blocking_stack *b)
 {
+	/* A device that batches its output (the io_uring TAP back end) holds what tcp_output
+	 * queued until a flush; the stack thread would only do it at its next round. */
+	netdev_flush(b->s->dev);
 	bool wake = ts_stack_next_deadline(b->s) < b->sleep_until;
 
 	if (wake)
