@@ -4,7 +4,7 @@
 # works under CI=true. Needs root only when something must be installed.
 set -eu
 PACKAGES=(
-	build-essential clang libclang-rt-14-dev libcmocka-dev valgrind
+	build-essential clang python3 libclang-rt-14-dev libcmocka-dev valgrind
 	iproute2 iputils-ping arping tcpdump curl nmap apache2-utils netcat-openbsd wrk
 )
 missing=()

@@ -77,7 +77,7 @@ struct tcp_ring {
 	uint32_t len;
 };
 
-/* The segment as the state machine sees it: parsed once, host order (STYLE.md 3). */
+/* The segment as the state machine sees it: parsed once, host order (CONTRIBUTING.md rule 3). */
 struct tcp_seg {
 	struct tcp_hdr h;
 	uint32_t src, dst;          /* IP addresses, host order */
