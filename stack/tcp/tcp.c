@@ -1,20 +1,20 @@
 /*
- * tcp.c - the TCP layer: configuration, the hashed tables, the input demultiplexer and the
- * life cycle of a connection object (RFC 9293 3.10.7: "SEGMENT ARRIVES").
+ * tcp.c - the TCP layer: configuration, the input demultiplexer and the life cycle of a
+ * connection object (RFC 9293 3.10.7: "SEGMENT ARRIVES"). The tables are in tcp_hash.c.
  *
- * Called by stack.c (tcp_init, tcp_input, tcp_counter_groups, tcp_foreach_sock). tcp_input
+ * Called by stack.c (tcp_init, tcp_input, tcp_counter_groups). tcp_input
  * parses the segment once into struct tcp_seg, verifies the checksum with the pseudo-header
  * (RFC 9293 3.1), then finds its owner in O(1): the 4-tuple table (connection, SYN-queue
  * request or TIME-WAIT entry), else the listen table (specific address before wildcard),
  * else nobody (3.10.7.1, CLOSED: answer with a RST).
  *
- * Owns: the tables, the list of all connections, the ISN key, the port reservations.
+ * Owns: the list of all connections and the ISN key.
  */
 #include "tcp/tcp_int.h"
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +32,6 @@ static const char *const tcp_state_names[TCPS_NSTATES] = {
 	[TCPS_FIN_WAIT_2] = "FIN-WAIT-2",   [TCPS_CLOSE_WAIT] = "CLOSE-WAIT",
 	[TCPS_CLOSING] = "CLOSING",         [TCPS_LAST_ACK] = "LAST-ACK",
 	[TCPS_TIME_WAIT] = "TIME-WAIT",
-};
-
-/* The names `ss -tan` prints. */
-static const char *const tcp_ss_names[TCPS_NSTATES] = {
-	[TCPS_CLOSED] = "UNCONN",     [TCPS_LISTEN] = "LISTEN",     [TCPS_SYN_SENT] = "SYN-SENT",
-	[TCPS_SYN_RECEIVED] = "SYN-RECV", [TCPS_ESTABLISHED] = "ESTAB", [TCPS_FIN_WAIT_1] = "FIN-WAIT-1",
-	[TCPS_FIN_WAIT_2] = "FIN-WAIT-2", [TCPS_CLOSE_WAIT] = "CLOSE-WAIT", [TCPS_CLOSING] = "CLOSING",
-	[TCPS_LAST_ACK] = "LAST-ACK", [TCPS_TIME_WAIT] = "TIME-WAIT",
 };
 
 const char *tcp_state_name(enum tcp_state s)
@@ -81,117 +73,6 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->keepalive_probes = 9;
 	cfg->port_lo = 32768;
 	cfg->port_hi = 60999;
-}
-
-/* ---- hash tables ---- */
-
-static uint32_t tcp_hash4(uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
-{
-	/* Multiplicative mixing is enough for bucket spreading; ISNs use the keyed hash. */
-	uint64_t x = ((uint64_t)raddr << 32 | (uint64_t)rport << 16 | lport) ^ ((uint64_t)laddr * 0x9e3779b97f4a7c15ULL);
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return (uint32_t)x;
-}
-
-static uint32_t tcp_hnode_hash(const struct tcp_hnode *n)
-{
-	if (n->kind == TCP_HK_LISTEN)
-		return tcp_hash4(0, n->lport, 0, 0);
-	return tcp_hash4(n->laddr, n->lport, n->raddr, n->rport);
-}
-
-static int tcp_hash_init(struct tcp_hash *h, uint32_t buckets)
-{
-	h->b = calloc(buckets, sizeof(*h->b));
-	if (!h->b)
-		return -ENOMEM;
-	h->mask = buckets - 1;
-	h->count = 0;
-	return 0;
-}
-
-/* Doubles the table when it averages more than one entry per bucket: lookups stay O(1). */
-static void tcp_hash_grow(struct tcp_hash *h)
-{
-	uint32_t nb = (h->mask + 1) * 2;
-	struct tcp_hnode **b = calloc(nb, sizeof(*b));
-	if (!b)
-		return; /* keep the old table: longer chains, still correct */
-	for (uint32_t i = 0; i <= h->mask; i++) {
-		struct tcp_hnode *n = h->b[i];
-		while (n) {
-			struct tcp_hnode *next = n->next;
-			uint32_t k = tcp_hnode_hash(n) & (nb - 1);
-			n->next = b[k];
-			b[k] = n;
-			n = next;
-		}
-	}
-	free(h->b);
-	h->b = b;
-	h->mask = nb - 1;
-}
-
-void tcp_hash_insert(struct tcp_hash *h, struct tcp_hnode *n)
-{
-	if (h->count > h->mask + 1)
-		tcp_hash_grow(h);
-	uint32_t k = tcp_hnode_hash(n) & h->mask;
-	n->next = h->b[k];
-	h->b[k] = n;
-	n->hashed = true;
-	h->count++;
-}
-
-void tcp_hash_remove(struct tcp_hash *h, struct tcp_hnode *n)
-{
-	if (!n->hashed)
-		return;
-	struct tcp_hnode **pp = &h->b[tcp_hnode_hash(n) & h->mask];
-	while (*pp && *pp != n)
-		pp = &(*pp)->next;
-	if (*pp) {
-		*pp = n->next;
-		h->count--;
-	}
-	n->hashed = false;
-	n->next = NULL;
-}
-
-struct tcp_hnode *tcp_hash_lookup4(struct tcp_hash *h, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                                   uint16_t rport)
-{
-	struct tcp_hnode *n = h->b[tcp_hash4(laddr, lport, raddr, rport) & h->mask];
-	for (; n; n = n->next)
-		if (n->lport == lport && n->rport == rport && n->raddr == raddr && n->laddr == laddr)
-			return n;
-	return NULL;
-}
-
-/* A listener bound to the exact address beats one bound to INADDR_ANY. */
-struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport)
-{
-	struct tcp_hnode *n = tl->listeners.b[tcp_hash4(0, lport, 0, 0) & tl->listeners.mask];
-	struct tcp_listener *wild = NULL;
-	for (; n; n = n->next) {
-		if (n->lport != lport)
-			continue;
-		if (n->laddr == laddr)
-			return container_of(n, struct tcp_listener, hn);
-		if (n->laddr == 0)
-			wild = container_of(n, struct tcp_listener, hn);
-	}
-	return wild;
-}
-
-bool tcp_listener_port_conflict(struct tcp_layer *tl, uint32_t laddr, uint16_t lport)
-{
-	for (struct tcp_hnode *n = tl->listeners.b[tcp_hash4(0, lport, 0, 0) & tl->listeners.mask]; n; n = n->next)
-		if (n->lport == lport && (n->laddr == laddr || n->laddr == 0 || laddr == 0))
-			return true;
-	return false;
 }
 
 /* ---- layer ---- */
@@ -430,77 +311,6 @@ void tcp_conn_abort(struct tcp_conn *c, int err)
 	tcp_conn_done(c);
 }
 
-/*
- * A TIME-WAIT entry: one small allocation per connection that closes into TIME-WAIT (not
- * per segment), at most cfg.max_tw_buckets of them. Its timer holds a heap reservation
- * taken here, so re-arming it (a retransmitted FIN, tcp_input.c) cannot fail and every
- * entry is freed when its 2 MSL end.
- */
-static struct tcp_tw *tcp_tw_alloc(struct tcp_layer *tl)
-{
-	if (tl->ntw >= tl->cfg.max_tw_buckets)
-		return NULL;
-	struct tcp_tw *tw = calloc(1, sizeof(*tw));
-	if (!tw)
-		return NULL;
-	timer_init(&tw->timer, tcp_tw_timer_fire);
-	if (timer_reserve(&tl->core->timers, &tw->timer)) {
-		free(tw);
-		return NULL;
-	}
-	tw->tl = tl;
-	tl->ntw++;
-	return tw;
-}
-
-void tcp_tw_free(struct tcp_tw *tw)
-{
-	struct tcp_layer *tl = tw->tl;
-	timer_unreserve(&tl->core->timers, &tw->timer);
-	tcp_hash_remove(&tl->conns, &tw->hn);
-	tl->ntw--;
-	free(tw);
-}
-
-/* RFC 9293 3.10.7.4 (TIME-WAIT): the TCB shrinks to a struct tcp_tw held for 2*MSL. */
-void tcp_enter_time_wait(struct tcp_conn *c)
-{
-	struct tcp_layer *tl = c->tl;
-
-	tcp_set_state(c, TCPS_TIME_WAIT);
-	/* Linux's tcp_time_wait: without an entry (over tcp_max_tw_buckets, or no memory) the
-	 * connection just closes, counted as TCPTimeWaitOverflow in both cases. */
-	struct tcp_tw *tw = tcp_tw_alloc(tl);
-	if (!tw) {
-		tl->ctr.TimeWaitOverflow++;
-	} else {
-		tl->ctr.TimeWaitCreated++;
-		tw->hn = c->hn;
-		tw->hn.kind = TCP_HK_TW;
-		tw->hn.hashed = false;
-		tw->snd_nxt = c->snd.nxt;
-		tw->rcv_nxt = c->rcv.nxt;
-		tw->ts_recent = c->ts_recent;
-		tw->ts_offset = c->ts_offset;
-		tw->ts_ok = c->ts_ok;
-		tw->rcv_wnd = (uint16_t)(c->rcv.wnd >> c->rcv_wscale > 65535 ? 65535 : c->rcv.wnd >> c->rcv_wscale);
-	}
-	/* The connection object goes (the socket sees CLOSED); the small entry takes its place. */
-	tcp_hash_remove(&tl->conns, &c->hn);
-	if (tw) {
-		tcp_hash_insert(&tl->conns, &tw->hn);
-		tcp_timer_arm(tl, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
-	}
-	c->state = TCPS_CLOSED; /* no log line: TIME-WAIT lives on in tw */
-	tcp_conn_timers_cancel(c);
-	pbuf_queue_purge(&c->ooo);
-	c->ooo_truesize = 0;
-	tcp_ring_free(&c->sndq);
-	c->flags |= TCP_F_SND_SHUT | TCP_F_RCV_SHUT;
-	if (c->flags & TCP_F_ORPHAN)
-		tcp_conn_free(c);
-}
-
 /* ---- input demultiplexer ---- */
 
 /* Fills seg from pb; NULL, or the counter to bump on a malformed segment. Does not take pb:
@@ -597,71 +407,6 @@ drop:
 	pbuf_free(pb);
 }
 
-/* ---- ss ---- */
-
-void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_info *, void *), void *arg)
-{
-	struct tcp_sock_info si;
-	for (uint32_t i = 0; i <= tl->listeners.mask; i++)
-		for (struct tcp_hnode *n = tl->listeners.b[i]; n; n = n->next) {
-			struct tcp_listener *l = container_of(n, struct tcp_listener, hn);
-			si = (struct tcp_sock_info){ "LISTEN", n->laddr, 0, n->lport, 0, l->acceptq_len, l->backlog };
-			fn(&si, arg);
-		}
-	for (uint32_t i = 0; i <= tl->conns.mask; i++)
-		for (struct tcp_hnode *n = tl->conns.b[i]; n; n = n->next) {
-			si = (struct tcp_sock_info){ NULL, n->laddr, n->raddr, n->lport, n->rport, 0, 0 };
-			if (n->kind == TCP_HK_REQ) {
-				si.state = "SYN-RECV";
-			} else if (n->kind == TCP_HK_TW) {
-				si.state = "TIME-WAIT";
-			} else {
-				struct tcp_conn *c = container_of(n, struct tcp_conn, hn);
-				si.state = tcp_ss_names[c->state];
-				si.recv_q = c->rcvq.len;
-				si.send_q = c->sndq.len; /* not yet acknowledged, sent or not (as ss) */
-			}
-			fn(&si, arg);
-		}
-}
-
-/* ---- port reservations (bind) ---- */
-
-static bool tcp_port_in_use(struct tcp_layer *tl, uint16_t port)
-{
-	return tl->port_refs[port] != 0 || tcp_listener_port_conflict(tl, 0, port);
-}
-
-int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr)
-{
-	(void)laddr;
-	if (*port == 0) {
-		uint32_t range = (uint32_t)tl->cfg.port_hi - tl->cfg.port_lo + 1;
-		uint32_t start = rng_u32(&tl->core->rng) % range;
-		for (uint32_t i = 0; i < range; i++) {
-			uint16_t p = (uint16_t)(tl->cfg.port_lo + (start + i) % range);
-			if (!tcp_port_in_use(tl, p)) {
-				*port = p;
-				tl->port_refs[p]++;
-				return 0;
-			}
-		}
-		return -EADDRINUSE;
-	}
-	/* Linux: SO_REUSEADDR lets a second socket bind a port nobody listens on (e.g. one
-	 * whose old connections are in TIME-WAIT); without it any holder makes it busy. */
-	if (tcp_listener_port_conflict(tl, 0, *port) || (tl->port_refs[*port] && !reuseaddr))
-		return -EADDRINUSE;
-	tl->port_refs[*port]++;
-	return 0;
-}
-
-void tcp_port_unbind(struct tcp_layer *tl, uint16_t port)
-{
-	if (tl->port_refs[port])
-		tl->port_refs[port]--;
-}
-
 /* ---- small accessors for the socket layer ---- */
 
 int tcp_conn_take_error(struct tcp_conn *c)
@@ -740,51 +485,4 @@ short tcp_conn_revents(const struct tcp_conn *c)
 	if (c->err)
 		ev |= POLLERR;
 	return ev;
-}
-
-/* Linux's numbering of states in tcp_info (include/net/tcp_states.h). */
-static const uint8_t tcp_linux_state[TCPS_NSTATES] = {
-	[TCPS_CLOSED] = 7, [TCPS_LISTEN] = 10, [TCPS_SYN_SENT] = 2, [TCPS_SYN_RECEIVED] = 3,
-	[TCPS_ESTABLISHED] = 1, [TCPS_FIN_WAIT_1] = 4, [TCPS_FIN_WAIT_2] = 5, [TCPS_CLOSE_WAIT] = 8,
-	[TCPS_CLOSING] = 11, [TCPS_LAST_ACK] = 9, [TCPS_TIME_WAIT] = 6,
-};
-
-void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
-{
-	usec_t now = c->tl->core->now;
-	uint32_t mss = c->mss ? c->mss : 1;
-	memset(ti, 0, sizeof(*ti));
-	ti->tcpi_state = tcp_linux_state[c->state];
-	/* Linux ca_state: 0 Open, 1 Disorder, 3 Recovery, 4 Loss. */
-	ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
-	ti->tcpi_retransmits = c->retries;
-	ti->tcpi_probes = c->probes_out ? c->probes_out : (c->flags & TCP_F_PERSIST) ? c->backoff : c->ka_probes;
-	ti->tcpi_backoff = c->backoff;
-	ti->tcpi_options = (uint8_t)((c->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (c->sack_ok ? TCPI_OPT_SACK : 0) |
-	                             (c->wscale_ok ? TCPI_OPT_WSCALE : 0));
-	ti->tcpi_snd_wscale = c->snd_wscale & 15;
-	ti->tcpi_rcv_wscale = c->rcv_wscale & 15;
-	ti->tcpi_rto = c->rto_us;
-	ti->tcpi_ato = c->ato_us;
-	ti->tcpi_snd_mss = c->mss;
-	ti->tcpi_rcv_mss = c->rcv_mss;
-	ti->tcpi_unacked = (c->snd.max - c->snd.una + mss - 1) / mss;
-	ti->tcpi_last_data_recv = (uint32_t)((now - c->last_rcv) / USEC_PER_MS);
-	ti->tcpi_pmtu = c->pmtu ? c->pmtu : tcp_adv_mss(c->tl) + 40u; /* the path MTU once known (tcp_icmp.c) */
-	ti->tcpi_rtt = c->srtt_us;
-	ti->tcpi_rttvar = c->rttvar_us;
-	ti->tcpi_snd_ssthresh = c->ssthresh == UINT32_MAX ? 0x7fffffff : c->ssthresh / mss;
-	ti->tcpi_snd_cwnd = c->cwnd / mss;
-	ti->tcpi_advmss = c->adv_mss;
-	ti->tcpi_reordering = 3;
-	ti->tcpi_rcv_space = c->rcv.wnd;
-	ti->tcpi_total_retrans = c->retries;
-}
-
-void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti)
-{
-	memset(ti, 0, sizeof(*ti));
-	ti->tcpi_state = 10;
-	ti->tcpi_unacked = l->acceptq_len;  /* Linux reports the accept queue here for listeners */
-	ti->tcpi_sacked = l->backlog;
 }

@@ -1,7 +1,7 @@
 /*
  * tcp_input.c - RFC 9293 3.10.7 "SEGMENT ARRIVES" for a connection (SYN-SENT and the
- * synchronized states) and for a TIME-WAIT entry. The LISTEN and SYN-queue cases are in
- * tcp_listen.c; the CLOSED case in tcp.c.
+ * synchronized states). The LISTEN and SYN-queue cases are in tcp_listen.c, TIME-WAIT
+ * entries in tcp_timewait.c, the CLOSED case in tcp.c.
  *
  * tcp_conn_input() reads like the RFC: one small function per step, in the RFC's order,
  * each returning TCP_IN_CONT to go on, TCP_IN_STOP to stop (the segment is done with) or
@@ -445,86 +445,6 @@ static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
 	c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
 }
 
-/* What an out-of-order pbuf costs: a small pbuf pins its whole 2 KiB whatever it holds; a
- * large one (a reassembled or GRO datagram) about its payload. Only reads pb. */
-static uint32_t tcp_ooo_charge(const struct pbuf *pb)
-{
-	return pb->cap <= PBUF_SMALL_CAP ? pb->cap : pb->len + 512u;
-}
-
-/* Moves queued out-of-order segments that now fit onto the receive ring. */
-static bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
-{
-	bool moved = false;
-	struct pbuf *pb;
-	while ((pb = c->ooo.head) && seq_leq(pb->user, c->rcv.nxt)) {
-		pbuf_queue_pop(&c->ooo);
-		c->ooo_truesize -= tcp_ooo_charge(pb);
-		uint32_t end = pb->user + pb->len;
-		if (seq_gt(end, c->rcv.nxt)) {
-			uint32_t skip = c->rcv.nxt - pb->user;
-			if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + pb->len - skip, tcp_rcvbuf_cap(c)) != 0) {
-				pbuf_free(pb); /* no memory: the peer will retransmit it */
-				continue;
-			}
-			uint32_t n = tcp_ring_write(&c->rcvq, pb->data + skip, pb->len - skip);
-			c->rcv.nxt += n;
-		}
-		if ((pb->flags & TCP_PB_FIN) && end == c->rcv.nxt)
-			*fin = true;
-		pbuf_free(pb);
-		moved = true;
-	}
-	return moved;
-}
-
-/* Keeps an out-of-order segment (sorted by seq, bounded, duplicates dropped). When it is
- * kept, the queue owns seg->pb and seg->pb becomes NULL; otherwise the caller still owns it. */
-static void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin)
-{
-	struct tcp_layer *tl = c->tl;
-	struct pbuf *pb = seg->pb;
-	/* Linux (tcp_data_queue_ofo -> tcp_rcvbuf_grow): an accepted connection whose buffer fills
-	 * with out-of-order data gets a bigger buffer, unless SO_RCVBUF fixed it. */
-	if (!c->opts.rcvbuf_locked && !c->lis && c->ooo.bytes + c->rcvq.len + len > c->opts.rcvbuf / 2 &&
-	    c->opts.rcvbuf < tl->cfg.rmem_max) {
-		uint64_t nb = 2ull * c->opts.rcvbuf;
-		c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
-	}
-	/* Bounded three ways (Linux charges truesize against the buffer and prunes): by
-	 * segments, by the buffer counting each pbuf's whole storage (tiny segments cannot pin
-	 * many 2 KiB buffers), and by the shared pool: out-of-order data never takes the last
-	 * quarter of it, which the stack needs to receive at all. */
-	const struct pbuf_class *pc = &tl->core->pool.cls[pb->cls];
-	pbuf_trim(pb, len);
-	uint64_t truesize = (uint64_t)c->ooo_truesize + tcp_ooo_charge(pb);
-	if (c->ooo.count >= tl->cfg.ooo_max_segs || c->ooo.bytes + len > tcp_rcvbuf_cap(c) ||
-	    truesize > tcp_rcvbuf_cap(c) || (uint64_t)pc->in_use * 4 > (uint64_t)pc->max * 3) {
-		tl->ctr.drop_ooo_full++;
-		return;
-	}
-	pb->user = seq;
-	pb->flags = (uint8_t)((pb->flags & ~TCP_PB_FIN) | (fin ? TCP_PB_FIN : 0));
-	struct pbuf **pp = &c->ooo.head, *prev = NULL;
-	while (*pp && seq_lt((*pp)->user, seq)) {
-		prev = *pp;
-		pp = &(*pp)->next;
-	}
-	if (*pp && (*pp)->user == seq && (*pp)->len >= len)
-		return; /* a duplicate of what we hold */
-	if (prev && seq_geq(prev->user + prev->len, seq + len))
-		return; /* covered by the previous segment */
-	pb->next = *pp;
-	*pp = pb;
-	if (!pb->next)
-		c->ooo.tail = pb;
-	c->ooo.count++;
-	c->ooo.bytes += len;
-	c->ooo_truesize += tcp_ooo_charge(pb);
-	seg->pb = NULL; /* the queue owns it now */
-	tl->ctr.OutOfOrderQueued++;
-}
-
 /*
  * Seventh and eighth: the segment text and the FIN. In-order bytes go onto the receive
  * ring (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
@@ -737,45 +657,4 @@ void tcp_rcv_window_update(struct tcp_conn *c)
 		c->flags |= TCP_F_ACK_NOW;
 		tcp_output(c);
 	}
-}
-
-/* ---- 3.10.7.4 TIME-WAIT, on the small entry ---- */
-
-/* Takes ownership of seg->pb: freed here, or handed on to tcp_listen_input (a new SYN). */
-void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
-{
-	struct tcp_layer *tl = tw->tl;
-
-	if (seg->flags & TCP_FLAG_RST) {
-		/* Linux (tcp_rfc1337 = 0) lets a RST end TIME-WAIT early. */
-		tcp_tw_free(tw);
-		goto out;
-	}
-	if ((seg->flags & TCP_FLAG_SYN) && !(seg->flags & TCP_FLAG_ACK)) {
-		/* RFC 9293 3.10.7.4 / RFC 6191: a new SYN above the old sequence space (or with a
-		 * newer timestamp) may start a new incarnation. */
-		bool newer = seq_gt(seg->seq, tw->rcv_nxt) ||
-		             (tw->ts_ok && seg->h.opts.has_ts && seq_gt(seg->h.opts.ts_val, tw->ts_recent));
-		struct tcp_listener *l = tcp_listener_lookup(tl, seg->dst, seg->h.dport);
-		if (newer && l) {
-			tcp_tw_free(tw);
-			tl->ctr.TimeWaitRecycled++;
-			tcp_listen_input(l, seg);
-			return;
-		}
-		tcp_tw_send_ack(tw);
-		goto out;
-	}
-	if ((seg->flags & TCP_FLAG_FIN) && seg->seq + seg->dlen + 1 == tw->rcv_nxt) {
-		/* The peer did not get our ACK of its FIN: ACK again, restart the 2 MSL timer. */
-		tcp_tw_send_ack(tw);
-		tcp_timer_arm(tl, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
-		goto out;
-	}
-	if (seg->dlen || seq_gt(seg->seq, tw->rcv_nxt) || (seg->flags & TCP_FLAG_FIN))
-		tcp_tw_send_ack(tw);
-	else
-		tl->ctr.drop_timewait++;
-out:
-	pbuf_free(seg->pb);
 }

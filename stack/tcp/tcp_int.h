@@ -10,10 +10,12 @@
  * Requests, connections and TIME-WAIT entries share the 4-tuple table (kind-tagged
  * nodes); listeners are hashed by local port.
  *
- * Files: tcp.c (layer, tables, demux), tcp_input.c (RFC 9293 3.10.7 for connections),
- * tcp_listen.c (listeners, SYN and accept queues), tcp_output.c (building and sending
- * segments, RSTs), tcp_timer.c (RTO, delayed ACK, persist, keepalive, TIME-WAIT),
- * tcp_conn.c (user calls: connect, send, recv, close), tcp_isn.c (RFC 6528),
+ * Files: tcp.c (layer, demux, connection objects), tcp_hash.c (the tables, port
+ * reservations), tcp_input.c (RFC 9293 3.10.7 for connections), tcp_ooo.c (out-of-order
+ * queue), tcp_timewait.c (TIME-WAIT entries), tcp_listen.c (listeners, SYN and accept
+ * queues), tcp_syncookie.c (RFC 4987), tcp_output.c (building and sending segments, RSTs),
+ * tcp_timer.c (RTO, delayed ACK, persist, keepalive, SYN-ACK retries), tcp_conn.c (user
+ * calls: connect, send, recv, close), tcp_info.c (ss rows, TCP_INFO), tcp_isn.c (RFC 6528),
  * tcp_buf.c (byte rings).
  */
 #ifndef TAPSTACK_TCP_TCP_INT_H
@@ -236,13 +238,6 @@ struct tcp_conn {
 };
 
 /* ---- tcp.c ---- */
-void tcp_hash_insert(struct tcp_hash *h, struct tcp_hnode *n);
-void tcp_hash_remove(struct tcp_hash *h, struct tcp_hnode *n);
-struct tcp_hnode *tcp_hash_lookup4(struct tcp_hash *h, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                                   uint16_t rport);
-struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport);
-/* Another listener on lport whose address overlaps laddr (same, or either is the wildcard). */
-bool tcp_listener_port_conflict(struct tcp_layer *tl, uint32_t laddr, uint16_t lport);
 uint32_t tcp_local_addr(const struct tcp_layer *tl);
 uint16_t tcp_adv_mss(const struct tcp_layer *tl);
 void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
@@ -253,11 +248,41 @@ void tcp_conn_free(struct tcp_conn *c);
 void tcp_conn_done(struct tcp_conn *c);
 /* Reset from our side or the peer's: error, CLOSED, counters. */
 void tcp_conn_abort(struct tcp_conn *c, int err);
+uint8_t tcp_wscale_for(const struct tcp_layer *tl, const struct tcp_sockopts *o);
+uint32_t tcp_now_ts(const struct tcp_layer *tl, uint32_t offset);
+
+/* ---- tcp_hash.c ---- */
+/* A table of 2^k buckets (k from buckets, rounded up); -ENOMEM without memory. */
+int tcp_hash_init(struct tcp_hash *h, uint32_t buckets);
+void tcp_hash_insert(struct tcp_hash *h, struct tcp_hnode *n);
+void tcp_hash_remove(struct tcp_hash *h, struct tcp_hnode *n);
+struct tcp_hnode *tcp_hash_lookup4(struct tcp_hash *h, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                                   uint16_t rport);
+struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport);
+/* Another listener on lport whose address overlaps laddr (same, or either is the wildcard). */
+bool tcp_listener_port_conflict(struct tcp_layer *tl, uint32_t laddr, uint16_t lport);
+
+/* ---- tcp_timewait.c ---- */
 void tcp_enter_time_wait(struct tcp_conn *c);
 /* Ends a TIME-WAIT entry: unhashed, its timer and reservation released, freed. */
 void tcp_tw_free(struct tcp_tw *tw);
-uint8_t tcp_wscale_for(const struct tcp_layer *tl, const struct tcp_sockopts *o);
-uint32_t tcp_now_ts(const struct tcp_layer *tl, uint32_t offset);
+void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg);
+
+/* ---- tcp_ooo.c ---- */
+/* What an out-of-order pbuf costs the receive buffer (its real storage). */
+uint32_t tcp_ooo_charge(const struct pbuf *pb);
+/* Moves queued segments that now fit onto the receive ring; *fin set when a FIN is reached. */
+bool tcp_ooo_drain(struct tcp_conn *c, bool *fin);
+/* Keeps an out-of-order segment; takes seg->pb (set to NULL) only when it is kept. */
+void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin);
+
+/* ---- tcp_syncookie.c ---- */
+/* A cookie's clock ticks every 64 s; a cookie is honoured for two ticks. */
+#define TCP_COOKIE_PERIOD_S 64u
+/* Answers a SYN with a cookie SYN-ACK. Does not take seg->pb. */
+void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg);
+/* 1 when the final ACK carries a good cookie (r rebuilt from it), else 0. Does not take seg->pb. */
+int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct tcp_req *r);
 
 /* ---- tcp_isn.c ---- */
 uint32_t tcp_isn(const struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
@@ -282,7 +307,6 @@ static inline uint32_t tcp_ring_space(const struct tcp_ring *r, uint32_t cap)
 
 /* ---- tcp_input.c ---- */
 void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg);
-void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg);
 void tcp_rcv_window_update(struct tcp_conn *c);
 /* Options from a SYN or SYN-ACK into the connection (RFC 7323 1.3, 2018, 9293 3.7.1). */
 void tcp_conn_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o);

@@ -359,11 +359,3 @@ void tcp_req_timer_fire(struct timer *t, usec_t now)
 	tcp_send_synack(r);
 	tcp_timer_arm(tl, &r->timer, now + ((usec_t)tl->cfg.rto_init_ms * USEC_PER_MS << r->retrans));
 }
-
-void tcp_tw_timer_fire(struct timer *t, usec_t now)
-{
-	struct tcp_tw *tw = container_of(t, struct tcp_tw, timer);
-	(void)now;
-	tw->tl->ctr.TimeWaitExpired++;
-	tcp_tw_free(tw);
-}

@@ -1,0 +1,159 @@
+/*
+ * tcp_hash.c - TCP's lookup tables: the 4-tuple hash that finds a connection, SYN-queue
+ * request or TIME-WAIT entry in O(1), the listen table (specific address before wildcard),
+ * and the local port reservations behind bind() and ephemeral ports.
+ *
+ * Called by tcp.c (the input demultiplexer), tcp_listen.c, tcp_conn.c and the socket layer.
+ * Owns nothing but the bucket arrays: entries live in their owners (struct tcp_hnode).
+ */
+#include "tcp/tcp_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static uint32_t tcp_hash4(uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	/* Multiplicative mixing is enough for bucket spreading; ISNs use the keyed hash. */
+	uint64_t x = ((uint64_t)raddr << 32 | (uint64_t)rport << 16 | lport) ^ ((uint64_t)laddr * 0x9e3779b97f4a7c15ULL);
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
+
+static uint32_t tcp_hnode_hash(const struct tcp_hnode *n)
+{
+	if (n->kind == TCP_HK_LISTEN)
+		return tcp_hash4(0, n->lport, 0, 0);
+	return tcp_hash4(n->laddr, n->lport, n->raddr, n->rport);
+}
+
+int tcp_hash_init(struct tcp_hash *h, uint32_t buckets)
+{
+	h->b = calloc(buckets, sizeof(*h->b));
+	if (!h->b)
+		return -ENOMEM;
+	h->mask = buckets - 1;
+	h->count = 0;
+	return 0;
+}
+
+/* Doubles the table when it averages more than one entry per bucket: lookups stay O(1). */
+static void tcp_hash_grow(struct tcp_hash *h)
+{
+	uint32_t nb = (h->mask + 1) * 2;
+	struct tcp_hnode **b = calloc(nb, sizeof(*b));
+	if (!b)
+		return; /* keep the old table: longer chains, still correct */
+	for (uint32_t i = 0; i <= h->mask; i++) {
+		struct tcp_hnode *n = h->b[i];
+		while (n) {
+			struct tcp_hnode *next = n->next;
+			uint32_t k = tcp_hnode_hash(n) & (nb - 1);
+			n->next = b[k];
+			b[k] = n;
+			n = next;
+		}
+	}
+	free(h->b);
+	h->b = b;
+	h->mask = nb - 1;
+}
+
+void tcp_hash_insert(struct tcp_hash *h, struct tcp_hnode *n)
+{
+	if (h->count > h->mask + 1)
+		tcp_hash_grow(h);
+	uint32_t k = tcp_hnode_hash(n) & h->mask;
+	n->next = h->b[k];
+	h->b[k] = n;
+	n->hashed = true;
+	h->count++;
+}
+
+void tcp_hash_remove(struct tcp_hash *h, struct tcp_hnode *n)
+{
+	if (!n->hashed)
+		return;
+	struct tcp_hnode **pp = &h->b[tcp_hnode_hash(n) & h->mask];
+	while (*pp && *pp != n)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = n->next;
+		h->count--;
+	}
+	n->hashed = false;
+	n->next = NULL;
+}
+
+struct tcp_hnode *tcp_hash_lookup4(struct tcp_hash *h, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                                   uint16_t rport)
+{
+	struct tcp_hnode *n = h->b[tcp_hash4(laddr, lport, raddr, rport) & h->mask];
+	for (; n; n = n->next)
+		if (n->lport == lport && n->rport == rport && n->raddr == raddr && n->laddr == laddr)
+			return n;
+	return NULL;
+}
+
+/* A listener bound to the exact address beats one bound to INADDR_ANY. */
+struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport)
+{
+	struct tcp_hnode *n = tl->listeners.b[tcp_hash4(0, lport, 0, 0) & tl->listeners.mask];
+	struct tcp_listener *wild = NULL;
+	for (; n; n = n->next) {
+		if (n->lport != lport)
+			continue;
+		if (n->laddr == laddr)
+			return container_of(n, struct tcp_listener, hn);
+		if (n->laddr == 0)
+			wild = container_of(n, struct tcp_listener, hn);
+	}
+	return wild;
+}
+
+bool tcp_listener_port_conflict(struct tcp_layer *tl, uint32_t laddr, uint16_t lport)
+{
+	for (struct tcp_hnode *n = tl->listeners.b[tcp_hash4(0, lport, 0, 0) & tl->listeners.mask]; n; n = n->next)
+		if (n->lport == lport && (n->laddr == laddr || n->laddr == 0 || laddr == 0))
+			return true;
+	return false;
+}
+
+/* ---- port reservations (bind) ---- */
+
+static bool tcp_port_in_use(struct tcp_layer *tl, uint16_t port)
+{
+	return tl->port_refs[port] != 0 || tcp_listener_port_conflict(tl, 0, port);
+}
+
+int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr)
+{
+	(void)laddr;
+	if (*port == 0) {
+		uint32_t range = (uint32_t)tl->cfg.port_hi - tl->cfg.port_lo + 1;
+		uint32_t start = rng_u32(&tl->core->rng) % range;
+		for (uint32_t i = 0; i < range; i++) {
+			uint16_t p = (uint16_t)(tl->cfg.port_lo + (start + i) % range);
+			if (!tcp_port_in_use(tl, p)) {
+				*port = p;
+				tl->port_refs[p]++;
+				return 0;
+			}
+		}
+		return -EADDRINUSE;
+	}
+	/* Linux: SO_REUSEADDR lets a second socket bind a port nobody listens on (e.g. one
+	 * whose old connections are in TIME-WAIT); without it any holder makes it busy. */
+	if (tcp_listener_port_conflict(tl, 0, *port) || (tl->port_refs[*port] && !reuseaddr))
+		return -EADDRINUSE;
+	tl->port_refs[*port]++;
+	return 0;
+}
+
+void tcp_port_unbind(struct tcp_layer *tl, uint16_t port)
+{
+	if (tl->port_refs[port])
+		tl->port_refs[port]--;
+}
+

@@ -1,0 +1,90 @@
+/*
+ * tcp_info.c - what a connection looks like from outside: the rows of `tapstack ss`
+ * (tcp_foreach_sock, like ss -tan) and getsockopt(TCP_INFO) in Linux's struct tcp_info
+ * layout. Read only: nothing here changes a connection.
+ */
+#include "tcp/tcp_int.h"
+
+#include <netinet/tcp.h>
+#include <string.h>
+
+/* The names `ss -tan` prints. */
+static const char *const tcp_ss_names[TCPS_NSTATES] = {
+	[TCPS_CLOSED] = "UNCONN",     [TCPS_LISTEN] = "LISTEN",     [TCPS_SYN_SENT] = "SYN-SENT",
+	[TCPS_SYN_RECEIVED] = "SYN-RECV", [TCPS_ESTABLISHED] = "ESTAB", [TCPS_FIN_WAIT_1] = "FIN-WAIT-1",
+	[TCPS_FIN_WAIT_2] = "FIN-WAIT-2", [TCPS_CLOSE_WAIT] = "CLOSE-WAIT", [TCPS_CLOSING] = "CLOSING",
+	[TCPS_LAST_ACK] = "LAST-ACK", [TCPS_TIME_WAIT] = "TIME-WAIT",
+};
+
+void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_info *, void *), void *arg)
+{
+	struct tcp_sock_info si;
+	for (uint32_t i = 0; i <= tl->listeners.mask; i++)
+		for (struct tcp_hnode *n = tl->listeners.b[i]; n; n = n->next) {
+			struct tcp_listener *l = container_of(n, struct tcp_listener, hn);
+			si = (struct tcp_sock_info){ "LISTEN", n->laddr, 0, n->lport, 0, l->acceptq_len, l->backlog };
+			fn(&si, arg);
+		}
+	for (uint32_t i = 0; i <= tl->conns.mask; i++)
+		for (struct tcp_hnode *n = tl->conns.b[i]; n; n = n->next) {
+			si = (struct tcp_sock_info){ NULL, n->laddr, n->raddr, n->lport, n->rport, 0, 0 };
+			if (n->kind == TCP_HK_REQ) {
+				si.state = "SYN-RECV";
+			} else if (n->kind == TCP_HK_TW) {
+				si.state = "TIME-WAIT";
+			} else {
+				struct tcp_conn *c = container_of(n, struct tcp_conn, hn);
+				si.state = tcp_ss_names[c->state];
+				si.recv_q = c->rcvq.len;
+				si.send_q = c->sndq.len; /* not yet acknowledged, sent or not (as ss) */
+			}
+			fn(&si, arg);
+		}
+}
+
+/* Linux's numbering of states in tcp_info (include/net/tcp_states.h). */
+static const uint8_t tcp_linux_state[TCPS_NSTATES] = {
+	[TCPS_CLOSED] = 7, [TCPS_LISTEN] = 10, [TCPS_SYN_SENT] = 2, [TCPS_SYN_RECEIVED] = 3,
+	[TCPS_ESTABLISHED] = 1, [TCPS_FIN_WAIT_1] = 4, [TCPS_FIN_WAIT_2] = 5, [TCPS_CLOSE_WAIT] = 8,
+	[TCPS_CLOSING] = 11, [TCPS_LAST_ACK] = 9, [TCPS_TIME_WAIT] = 6,
+};
+
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
+{
+	usec_t now = c->tl->core->now;
+	uint32_t mss = c->mss ? c->mss : 1;
+	memset(ti, 0, sizeof(*ti));
+	ti->tcpi_state = tcp_linux_state[c->state];
+	/* Linux ca_state: 0 Open, 1 Disorder, 3 Recovery, 4 Loss. */
+	ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
+	ti->tcpi_retransmits = c->retries;
+	ti->tcpi_probes = c->probes_out ? c->probes_out : (c->flags & TCP_F_PERSIST) ? c->backoff : c->ka_probes;
+	ti->tcpi_backoff = c->backoff;
+	ti->tcpi_options = (uint8_t)((c->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (c->sack_ok ? TCPI_OPT_SACK : 0) |
+	                             (c->wscale_ok ? TCPI_OPT_WSCALE : 0));
+	ti->tcpi_snd_wscale = c->snd_wscale & 15;
+	ti->tcpi_rcv_wscale = c->rcv_wscale & 15;
+	ti->tcpi_rto = c->rto_us;
+	ti->tcpi_ato = c->ato_us;
+	ti->tcpi_snd_mss = c->mss;
+	ti->tcpi_rcv_mss = c->rcv_mss;
+	ti->tcpi_unacked = (c->snd.max - c->snd.una + mss - 1) / mss;
+	ti->tcpi_last_data_recv = (uint32_t)((now - c->last_rcv) / USEC_PER_MS);
+	ti->tcpi_pmtu = c->pmtu ? c->pmtu : tcp_adv_mss(c->tl) + 40u; /* the path MTU once known (tcp_icmp.c) */
+	ti->tcpi_rtt = c->srtt_us;
+	ti->tcpi_rttvar = c->rttvar_us;
+	ti->tcpi_snd_ssthresh = c->ssthresh == UINT32_MAX ? 0x7fffffff : c->ssthresh / mss;
+	ti->tcpi_snd_cwnd = c->cwnd / mss;
+	ti->tcpi_advmss = c->adv_mss;
+	ti->tcpi_reordering = 3;
+	ti->tcpi_rcv_space = c->rcv.wnd;
+	ti->tcpi_total_retrans = c->retries;
+}
+
+void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti)
+{
+	memset(ti, 0, sizeof(*ti));
+	ti->tcpi_state = 10;
+	ti->tcpi_unacked = l->acceptq_len;  /* Linux reports the accept queue here for listeners */
+	ti->tcpi_sacked = l->backlog;
+}

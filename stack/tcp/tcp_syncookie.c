@@ -1,0 +1,83 @@
+/*
+ * tcp_syncookie.c - SYN cookies (RFC 4987 3.6): the listener's answer to a full SYN queue.
+ * Called by tcp_listen.c (tcp_listen_input). Owns nothing: the state lives in the ISN.
+ */
+#include "tcp/tcp_int.h"
+
+#include <string.h>
+
+/*
+ * SYN cookies (RFC 4987 3.6, after Bernstein): when the SYN queue is full, the SYN-ACK's ISN
+ * carries the state instead of a tcp_req, and the final ACK rebuilds it.
+ *
+ *   ISN = count(2 bits) << 30 | mss_index(2 bits) << 28 | F(key, 4-tuple, SEG.SEQ, count) (28 bits)
+ *
+ * count is a 64-second clock: a cookie is honoured for up to two periods. Only the MSS
+ * survives (from a table as Linux's msstab); window scale, SACK and timestamps are not
+ * offered in a cookie SYN-ACK, so the connection goes on without them.
+ */
+static const uint16_t tcp_cookie_mss[4] = { 536, 1300, 1440, 1460 };
+
+static uint32_t tcp_cookie_hash(const struct tcp_layer *tl, const struct tcp_seg *seg, uint32_t irs, uint32_t count)
+{
+	uint32_t m[5] = { seg->src, seg->dst, (uint32_t)seg->h.sport << 16 | seg->h.dport, irs, count };
+	return (uint32_t)siphash24(tl->cookie_key, m, sizeof(m)) & 0x0fffffffu;
+}
+
+static uint32_t tcp_cookie_count(const struct tcp_layer *tl)
+{
+	return (uint32_t)(tl->core->now / (TCP_COOKIE_PERIOD_S * USEC_PER_SEC));
+}
+
+/* Answers a SYN with a cookie SYN-ACK. Does not take seg->pb: the caller frees it. */
+void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg)
+{
+	struct tcp_layer *tl = l->tl;
+	struct tcp_req r;
+	uint16_t peer = seg->h.opts.has_mss ? seg->h.opts.mss : TCP_MSS_DEFAULT;
+	uint32_t idx = 0;
+	for (uint32_t i = 0; i < 4; i++)
+		if (tcp_cookie_mss[i] <= peer)
+			idx = i;
+	uint32_t count = tcp_cookie_count(tl);
+	memset(&r, 0, sizeof(r));
+	r.hn.laddr = seg->dst;
+	r.hn.lport = seg->h.dport;
+	r.hn.raddr = seg->src;
+	r.hn.rport = seg->h.sport;
+	r.lis = l;
+	r.irs = seg->seq;
+	r.iss = (count & 3u) << 30 | idx << 28 | tcp_cookie_hash(tl, seg, seg->seq, count);
+	r.cookie = true;
+	tl->ctr.SyncookiesSent++;
+	tcp_send_synack(&r);
+}
+
+/* The final ACK of a cookie handshake: 1 when the cookie is good (r filled in), else 0.
+ * Does not take seg->pb: the caller still owns it. */
+int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct tcp_req *r)
+{
+	struct tcp_layer *tl = l->tl;
+	uint32_t cookie = seg->ack - 1, irs = seg->seq - 1;
+	uint32_t now = tcp_cookie_count(tl);
+	for (uint32_t back = 0; back < 2; back++) {
+		uint32_t count = now - back;
+		if ((count & 3u) != cookie >> 30)
+			continue;
+		if (tcp_cookie_hash(tl, seg, irs, count) != (cookie & 0x0fffffffu))
+			continue;
+		memset(r, 0, sizeof(*r));
+		r->hn.laddr = seg->dst;
+		r->hn.lport = seg->h.dport;
+		r->hn.raddr = seg->src;
+		r->hn.rport = seg->h.sport;
+		r->lis = l;
+		r->irs = irs;
+		r->iss = cookie;
+		r->peer_mss = tcp_cookie_mss[(cookie >> 28) & 3u];
+		r->retrans = 1; /* no RTT sample: we do not know when the SYN-ACK went */
+		r->cookie = true;
+		return 1;
+	}
+	return 0;
+}
