@@ -13,6 +13,7 @@ each failure:
   functions  `name()` is defined or called in the tree, or is a C library function
   names      `snake_case`, `CamelCase`, `UPPER_CASE`, `struct x`, `a->b`: in the tree, the
              system headers or /proc/sys (Linux's sysctl names)
+  sizes      `sizeof(struct x) = N`: the compiler agrees
   options    `--opt` and every --opt on a tapstack command line exists in the program
   make       `make TARGET` names a target of the Makefile or mk/*.mk
   C samples  ```c blocks: a program (with main) compiles with -Wall -Wextra -Werror and
@@ -310,6 +311,10 @@ def check_span(page, line, span):
         for o in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", s):
             check_option(page, line, o)
         return
+    m = re.fullmatch(r"sizeof\(struct (" + IDENT + r")\) = (\d+)", s)
+    if m:
+        SIZES.append((page, line, m.group(1), int(m.group(2))))
+        return
     m = re.fullmatch(r"struct\s+(" + IDENT + r")", s)
     if m:
         check_word(page, line, m.group(1))
@@ -327,6 +332,43 @@ def check_span(page, line, span):
         return
     if re.fullmatch(IDENT, s) and is_namey(s) and not s.startswith("test_"):
         check_word(page, line, s)
+
+
+SIZES = []  # (page, line, struct, bytes) from `sizeof(struct x) = N` spans
+
+
+def check_sizes():
+    """Compiles one program that prints the size of every struct a page gives a size for."""
+    if not SIZES:
+        return
+    headers, known = [], []
+    for page, line, name, _ in SIZES:
+        hdr = next((f for f in CODE_FILES if f.endswith(".h") and f.startswith(("stack/", "drivers/"))
+                    and re.search(r"struct\s+" + name + r"\s*\{", read(f))), None)
+        if hdr is None:
+            fail(page, line, f"struct {name}: defined in no header of stack/ or drivers/")
+            continue
+        headers.append(hdr)
+        known.append(name)
+    src = "#include <stdio.h>\n" + "".join(f'#include "{h}"\n' for h in sorted(set(headers)))
+    src += "int main(void)\n{\n" + "".join(
+        f'\tprintf("{n} %zu\\n", sizeof(struct {n}));\n' for n in sorted(set(known))) + "\treturn 0;\n}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path, exe = os.path.join(tmp, "sizes.c"), os.path.join(tmp, "sizes")
+        with open(path, "w") as fh:
+            fh.write(src)
+        r = subprocess.run([CC] + BASE_FLAGS + [path, "-o", exe], capture_output=True, text=True)
+        if r.returncode:
+            fail("scripts/check-docs.py", 0, "the sizeof program does not compile:\n" + indent(r.stderr))
+            return
+        real = dict(l.split() for l in subprocess.run([exe], capture_output=True, text=True).stdout.splitlines())
+    for page, line, name, n in SIZES:
+        if name not in real:
+            continue
+        if int(real[name]) == n:
+            ok()
+        else:
+            fail(page, line, f"sizeof(struct {name}) is {real[name]}, not {n}")
 
 
 # ---------------------------------------------------------------- C samples
@@ -607,6 +649,7 @@ def main():
         check_page(p)
         if VERBOSE:
             print(f"{p}: {len(failures) - before} failures")
+    check_sizes()
     for f in failures:
         print(f)
     print(f"check-docs: {passed} passed, {len(failures)} failed")

@@ -241,8 +241,8 @@ static void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked)
 	bool limited = c->cwnd_limited || (c->cwnd < c->ssthresh && c->cwnd < 2u * c->max_flight);
 	if (!limited)
 		return;
-	/* RFC 5681 3.1: slow start grows by what was acked (at most one MSS per ACK, L=1 as
-	 * Linux), congestion avoidance by about one MSS per round trip. */
+	/* RFC 5681 3.1: slow start grows by what was acked, congestion avoidance by about
+	 * one MSS per round trip. */
 	if (c->cwnd < c->ssthresh) {
 		/* Linux tcp_slow_start (RFC 3465 without the L limit): grow by all that was
 		 * acked, up to ssthresh; the rest counts toward congestion avoidance. */
