@@ -24,6 +24,8 @@ each failure:
   commands   <!-- check-docs: run --> before a fenced block: each "$ cmd" line runs (bash,
              from the top of the tree, no root needed) and exits 0; the other lines are
              expected output, each of which must appear in the real output ("..." skips)
+  labels     <!-- check-docs: labels MUST-1..69 REC-1 --> on a page: each label is the first
+             cell of exactly one table row (docs/rfc-map.md)
   comments   the tree's own files cite no .md file that is not in the repository
 
 Ends with "check-docs: N passed, N failed"; exit status 1 on any failure.
@@ -584,6 +586,34 @@ def check_text(page, lineno, text, in_code):
 EXTERNAL = set()
 
 
+def check_labels(page, lines, spec):
+    """<!-- check-docs: labels MUST-1..69 REC-1 ... -->: each label is the first cell of
+    exactly one table row of the page (a requirement map with no gap and no duplicate)."""
+    want = []
+    for item in spec:
+        m = re.fullmatch(r"([A-Z]+)-(\d+)\.\.(\d+)", item)
+        if m:
+            want += [f"{m.group(1)}-{i}" for i in range(int(m.group(2)), int(m.group(3)) + 1)]
+        else:
+            want.append(item)
+    rows = {}
+    for n, l in enumerate(lines, 1):
+        m = re.match(r"\|\s*([A-Z]+-\d+)\s*\|", l)
+        if m:
+            rows.setdefault(m.group(1), []).append(n)
+    for label in want:
+        where = rows.get(label, [])
+        if len(where) == 1:
+            ok()
+        elif not where:
+            fail(page, 1, f"requirement {label} has no row")
+        else:
+            fail(page, where[1], f"requirement {label} has {len(where)} rows (lines {where})")
+    for label, where in rows.items():
+        if label not in want:
+            fail(page, where[0], f"{label} is not one of the labels this page declares")
+
+
 def check_page(page):
     lines = read(page).split("\n")
     EXTERNAL.clear()
@@ -592,6 +622,8 @@ def check_page(page):
             words = m.group(1).split()
             if words and words[0] == "external":
                 EXTERNAL.update(words[1:])
+            if words and words[0] == "labels":
+                check_labels(page, lines, words[1:])
     i = 0
     marker = None
     while i < len(lines):
