@@ -9,11 +9,13 @@
 #   make test            everything: deps, layering, docs, unit, sanitizer, integration, + $(TEST_EXTRA)
 #   make demo            the story of a connection, in a namespace it creates (root)
 #   make run [NETNS=NAME]  the stack and its servers on a TAP until Ctrl-C (root)
-#   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over stack_input with a seed corpus
+#   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over ts_stack_input with a seed corpus
 #   make valgrind        the unit tests under valgrind (leaks are errors)
 #   make deps            install missing Debian packages (scripts/deps.sh)
 #   make drill           the packetdrill runner over the corpus (mk/drill.mk; part of `make test`)
 #   make bench           tapstack beside the Linux kernel, one table (mk/bench.mk; root)
+#   make install [PREFIX=/usr/local] [DESTDIR=]  programs, libraries, headers, tapstack.pc,
+#                        man pages (mk/install.mk, docs/library.md); make uninstall
 #
 # Sources are found by wildcard: a new .c file under stack/ or drivers/ joins the library,
 # a new tests/unit/test_*.c becomes a test program. Feature areas may add rules in mk/*.mk.
@@ -46,6 +48,11 @@ TEST_EXTRA ?=
 all: lib $(BUILD)/tapstack tests
 
 lib: $(LIB)
+
+# Library objects are position-independent (they also make the shared library) and hidden unless
+# declared TS_API (stack/core/api.h). This archive keeps every name for the tests and the
+# program; mk/install.mk makes the installed libraries, where only the TS_API names remain.
+$(LIB_OBJS): CFLAGS += -fPIC -fvisibility=hidden
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -108,7 +115,7 @@ VALGRIND := valgrind --quiet --leak-check=full --show-leak-kinds=definite,indire
 valgrind: $(TEST_BINS)
 	@scripts/run-unit-tests.sh --wrap "$(VALGRIND)" $(TEST_BINS)
 
-# libFuzzer over stack_input: the library is rebuilt with clang's coverage instrumentation.
+# libFuzzer over ts_stack_input: the library is rebuilt with clang's coverage instrumentation.
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build/fuzz
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all

@@ -39,7 +39,9 @@
 /* Per wake-up and connection, so one greedy client cannot starve the others. */
 #define HTTP_BUDGET_BYTES (1024 * 1024)
 #define HTTP_BUDGET_REQUESTS 32
-#define HTTP_IDLE_TIMEOUT_S 75       /* keep-alive or half-sent request, as nginx */
+#define HTTP_IDLE_TIMEOUT_S 75       /* keep-alive between requests, as nginx's keepalive_timeout */
+#define HTTP_HEADER_TIMEOUT_S 60     /* a whole request head, as nginx's client_header_timeout */
+#define HTTP_SEND_TIMEOUT_S 60       /* between two writes the client lets through (send_timeout) */
 #define HTTP_LINGER_TIMEOUT_S 5      /* after our FIN, waiting for the client's */
 
 enum http_body { BODY_NONE, BODY_MEM, BODY_PATTERN, BODY_FILE };
@@ -48,6 +50,8 @@ struct http_conn {
 	struct conn base;
 	char *in;                 /* HTTP_HEAD_MAX_BYTES while a request is incomplete, else NULL */
 	uint32_t in_len;
+	time_t head_since;        /* when the request head being read began (accept, or its first
+				   * byte); 0 between requests. Its deadline never moves. */
 	uint64_t skip;            /* request body bytes still to read and ignore */
 	char head[HTTP_RESP_HEAD_BYTES];
 	uint16_t head_len, head_off;
@@ -396,14 +400,38 @@ static int http_send_response(struct http *h, struct http_conn *c, size_t *budge
 	return 1;
 }
 
-static void http_consume(struct http_conn *c, size_t n)
+/* Drops a parsed request's n bytes; what follows (pipelined) is the next head, begun now. */
+static void http_consume(struct http_conn *c, size_t n, time_t now)
 {
 	memmove(c->in, c->in + n, c->in_len - n);
 	c->in_len -= (uint32_t)n;
+	c->head_since = c->in_len > 0 ? now : 0;
 }
 
-/* Runs the connection as far as it can go without blocking. May close it. */
-static void http_conn_run(struct http *h, struct http_conn *c)
+/*
+ * When the server gives up on c, decided after each run. Slowloris (one header byte every
+ * few seconds on thousands of connections) works against a server whose deadline moves with
+ * every byte; so, as nginx's client_header_timeout, a request head must be complete within
+ * HTTP_HEADER_TIMEOUT_S of its start, however it trickles in. Sending may take as long as
+ * the client keeps reading (each write that goes through gives HTTP_SEND_TIMEOUT_S more),
+ * a body to skip likewise, and an idle keep-alive connection has HTTP_IDLE_TIMEOUT_S.
+ */
+static void http_conn_set_deadline(struct server *srv, struct http_conn *c)
+{
+	if (c->lingering) /* a lingering connection keeps its short deadline */
+		return;
+	if (c->head_off < c->head_len || c->body_off < c->body_len)
+		c->base.deadline = srv->now + HTTP_SEND_TIMEOUT_S;
+	else if (c->skip > 0)
+		c->base.deadline = srv->now + HTTP_IDLE_TIMEOUT_S;
+	else if (c->head_since)
+		c->base.deadline = c->head_since + HTTP_HEADER_TIMEOUT_S;
+	else
+		c->base.deadline = srv->now + HTTP_IDLE_TIMEOUT_S;
+}
+
+/* Runs the connection as far as it can go without blocking. Returns -1 when it closed it. */
+static int http_conn_run(struct http *h, struct http_conn *c)
 {
 	struct server *srv = &h->srv;
 	size_t budget = HTTP_BUDGET_BYTES;
@@ -412,15 +440,13 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 	ssize_t n;
 
 	c->yielded = false;
-	if (!c->lingering) /* a lingering connection keeps its short deadline */
-		c->base.deadline = srv->now + HTTP_IDLE_TIMEOUT_S;
 	for (;;) {
 		int rc = http_send_response(h, c, &budget);
 
 		if (rc < 0)
 			goto close;
 		if (rc == 0)
-			return;
+			return 0;
 		if (c->lingering)
 			break;
 		if (c->close_after) {
@@ -436,7 +462,7 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 		if (c->skip > 0 && c->in_len > 0) {
 			size_t k = c->skip < c->in_len ? (size_t)c->skip : c->in_len;
 
-			http_consume(c, k);
+			http_consume(c, k, srv->now);
 			c->skip -= k;
 		}
 		if (c->skip == 0 && c->in_len > 0) {
@@ -445,10 +471,10 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 			if (st != HTTP_PARSE_INCOMPLETE) {
 				if (requests-- == 0) {
 					c->yielded = true;
-					return;
+					return 0;
 				}
 				http_respond(h, c, st, &req);
-				http_consume(c, st == HTTP_PARSE_OK ? req.head_len : c->in_len);
+				http_consume(c, st == HTTP_PARSE_OK ? req.head_len : c->in_len, srv->now);
 				continue;
 			}
 		}
@@ -457,7 +483,7 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 		 * keep us here as long as it likes. */
 		if (budget == 0) {
 			c->yielded = true;
-			return;
+			return 0;
 		}
 		if (c->skip > 0) {
 			size_t want = c->skip < sizeof(h->scratch) ? (size_t)c->skip : sizeof(h->scratch);
@@ -470,6 +496,8 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 				goto close;
 			n = net_recv(srv->net, c->base.fd, c->in + c->in_len,
 				     HTTP_HEAD_MAX_BYTES - c->in_len);
+			if (n > 0 && !c->head_since)
+				c->head_since = srv->now;
 			if (n > 0)
 				c->in_len += (uint32_t)n;
 		}
@@ -478,7 +506,7 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 				free(c->in);
 				c->in = NULL;
 			}
-			return;
+			return 0;
 		}
 		if (n <= 0) /* the client closed (mid-request or between requests) or failed */
 			goto close;
@@ -488,14 +516,15 @@ static void http_conn_run(struct http *h, struct http_conn *c)
 	while (budget > 0) {
 		n = net_recv(srv->net, c->base.fd, h->scratch, sizeof(h->scratch));
 		if (n == -EAGAIN)
-			return;
+			return 0;
 		if (n <= 0)
 			goto close;
 		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
 	}
-	return;
+	return 0;
 close:
 	server_conn_close(srv, &c->base);
+	return -1;
 }
 
 static short http_events(struct server *srv, struct conn *base)
@@ -511,13 +540,17 @@ static short http_events(struct server *srv, struct conn *base)
 static void http_ready(struct server *srv, struct conn *base, short revents)
 {
 	(void)revents; /* errors and hang-ups show up as failed or empty reads and sends */
-	http_conn_run(http_of(srv), (struct http_conn *)base);
+	if (http_conn_run(http_of(srv), (struct http_conn *)base) == 0)
+		http_conn_set_deadline(srv, (struct http_conn *)base);
 }
 
 static void http_opened(struct server *srv, struct conn *base)
 {
-	(void)srv;
-	((struct http_conn *)base)->file_fd = -1;
+	struct http_conn *c = (struct http_conn *)base;
+
+	c->file_fd = -1;
+	c->head_since = srv->now; /* the first request's head is due from accept on */
+	http_conn_set_deadline(srv, c);
 }
 
 static void http_closed(struct server *srv, struct conn *base)

@@ -128,7 +128,7 @@ static inline int net_poll(struct net *net, struct pollfd *fds, nfds_t n)
 #include "socket/socket.h"
 
 struct net {
-	struct socket_layer *sl; /* stack_sockets(&stack) */
+	struct socket_layer *sl; /* ts_stack_sockets(&stack) */
 };
 
 /* A non-blocking TCP/IPv4 socket. */

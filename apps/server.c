@@ -36,7 +36,8 @@ int server_init(struct server *srv, struct net *net, const char *name, uint16_t 
 	srv->net = net;
 	srv->ops = ops;
 	srv->max_conns = max_conns ? max_conns : 1;
-	srv->now = srv->swept = server_clock();
+	srv->clock = server_clock;
+	srv->now = srv->swept = srv->clock();
 	srv->active = calloc(srv->max_conns, sizeof(*srv->active));
 	/* +1: the listener's entry. */
 	srv->polled = calloc(srv->max_conns + 1, sizeof(*srv->polled));
@@ -99,7 +100,7 @@ static void server_sweep(struct server *srv)
 {
 	uint32_t i;
 
-	srv->now = server_clock();
+	srv->now = srv->clock();
 	if (srv->now == srv->swept)
 		return;
 	srv->swept = srv->now;

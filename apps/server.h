@@ -73,7 +73,8 @@ struct server {
 	struct conn **polled;      /* what collect() appended, in order; NULL = the listener */
 	uint32_t npolled;
 	uint32_t rotate;           /* start of the next collect when not all fit */
-	time_t now;                /* monotonic seconds, refreshed by server_collect() */
+	time_t (*clock)(void);     /* monotonic seconds (CLOCK_MONOTONIC_COARSE; a test may set a fake) */
+	time_t now;                /* srv->clock(), refreshed by server_collect() */
 	time_t swept;              /* when deadlines were last checked */
 	time_t accept_paused_until; /* see SERVER_ACCEPT_PAUSE_S */
 };

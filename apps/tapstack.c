@@ -10,7 +10,7 @@
  *
  * What it owns: the stack (which owns the TAP driver, wrapped by the capture/trace driver),
  * the servers (struct app, apps/app.h), a unix control socket and a signalfd. The event loop
- * asks every server for the sockets it waits on, waits in stack_wait_kernel() (which drives
+ * asks every server for the sockets it waits on, waits in ts_stack_wait_kernel() (which drives
  * the stack) together with the control socket and the signalfd, then hands out readiness.
  * SIGINT/SIGTERM end the loop: servers stop, counters are printed, the stack is destroyed
  * (which flushes the pcap file). docs/program.md walks through it.
@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -107,7 +106,8 @@ static const char usage_text[] =
 	"  --stall PORT[:BACKLOG] a listener that never accepts (watch its queue fill)\n"
 	"  --backlog N           listen() backlog of the servers (default 128)\n"
 	"  --ctl PATH            control socket (default /tmp/tapstack-TAP.sock)\n"
-	"  --help                this text\n"
+	"  --help, -h            this text\n"
+	"  --version, -V         the version\n"
 	"\n"
 	"The kernel side of the TAP is never configured by tapstack: give it an address yourself,\n"
 	"e.g. ip addr add 10.0.0.1/24 dev tap0; ip link set tap0 up (see README.md).\n";
@@ -132,7 +132,7 @@ static usec_t wall_base_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	usec_t real = (usec_t)ts.tv_sec * USEC_PER_SEC + (usec_t)ts.tv_nsec / 1000u;
-	return real - stack_clock_now();
+	return real - ts_clock_now();
 }
 
 /* "HH:MM:SS.uuuuuu" of a monotonic time, in local wall-clock time like tcpdump. */
@@ -149,7 +149,7 @@ static void format_time(char *buf, size_t size, usec_t mono)
 static void print_line(const char *tag, const char *text)
 {
 	char t[32];
-	format_time(t, sizeof(t), stack_clock_now());
+	format_time(t, sizeof(t), ts_clock_now());
 	printf("%s %s %s\n", t, tag, text);
 }
 
@@ -249,8 +249,25 @@ static void add_server(struct options *o, int kind, const char *opt, const char 
 	o->nservers++;
 }
 
+/*
+ * The option getopt_long just refused, as the user wrote it: a short one inside a cluster
+ * (-vq) is optopt, not argv[optind - 1] (which may be the program's name); a long one is
+ * shown without its =value.
+ */
+static const char *bad_option_name(char **argv)
+{
+	static char name[64];
+	if (optopt > 0 && optopt < 128) {
+		snprintf(name, sizeof(name), "-%c", optopt);
+		return name;
+	}
+	snprintf(name, sizeof(name), "%s", argv[optind - 1]);
+	name[strcspn(name, "=")] = '\0';
+	return name;
+}
+
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
-       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD };
+       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -261,6 +278,7 @@ static const struct option long_opts[] = {
 	{ "discard", required_argument, NULL, OPT_DISCARD }, { "stall", required_argument, NULL, OPT_STALL },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG }, { "ctl", required_argument, NULL, OPT_CTL },
 	{ "help", no_argument, NULL, OPT_HELP },             { "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
+	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -273,7 +291,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 	o->backlog = APP_BACKLOG_DEFAULT;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_TAP:
 			if (!*optarg || strlen(optarg) > 15 || strchr(optarg, '/'))
@@ -303,8 +321,10 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 'h':
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		case OPT_NO_OFFLOAD: o->no_offload = true; break;
-		case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
-		default: usage_error("unknown option '%s'", argv[optind - 1]);
+		case 'V':
+		case OPT_VERSION: printf("tapstack %s\n", tapstack_version()); exit(0);
+		case ':': usage_error("option '%s' needs a value", bad_option_name(argv));
+		default: usage_error("unknown option '%s'", bad_option_name(argv));
 		}
 	}
 	if (optind < argc)
@@ -346,7 +366,7 @@ static void write_ss(struct stack *s, FILE *f)
 static void write_stats(struct stack *s, FILE *f, bool nonzero_only)
 {
 	struct counter_group g[32];
-	size_t n = stack_counter_groups(s, g, 32);
+	size_t n = ts_stack_counter_groups(s, g, 32);
 	for (size_t i = 0; i < n; i++) {
 		bool header = false;
 		for (size_t j = 0; j < g[i].n; j++) {
@@ -482,7 +502,7 @@ static int run(struct program *p)
 	/* Offload (drivers/tap.c) unless asked not to, or when frames are recorded or traced:
 	 * a capture should show the frames of the wire, not 64 KiB super-segments. */
 	unsigned tap_flags = (o->no_offload || o->pcap || o->trace) ? 0 : TAP_OPEN_OFFLOAD;
-	int rc = tap_open_ex(&dev, o->tap, o->mtu, tap_flags, err, sizeof(err));
+	int rc = ts_tap_open_ex(&dev, o->tap, o->mtu, tap_flags, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tapstack: %s\n", err);
 		goto fail_ctl;
@@ -495,7 +515,7 @@ static int run(struct program *p)
 			.hook = o->trace ? trace_frame : NULL,
 		};
 		struct netdev *w;
-		if (pcap_wrap(&w, dev, &pc, err, sizeof(err)) != 0) {
+		if (ts_pcap_wrap(&w, dev, &pc, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tapstack: --pcap %s\n", err);
 			netdev_close(dev);
 			goto fail_ctl;
@@ -504,24 +524,23 @@ static int run(struct program *p)
 	}
 
 	struct stack_config cfg;
-	stack_config_default(&cfg);
+	ts_stack_config_default(&cfg);
 	cfg.link.addr = o->addr;
 	cfg.link.prefix_len = o->prefix_len;
 	cfg.link.gateway = o->gateway;
 	cfg.link.mtu = o->mtu;
-	memcpy(cfg.link.mac, o->mac, 6);
+	if (o->mac_set)
+		memcpy(cfg.link.mac, o->mac, 6);   /* otherwise random, as the seed (ts_stack_init) */
 	cfg.log = (struct log){ .sink = stack_log_sink, .trace = o->trace };
-	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != (ssize_t)sizeof(cfg.seed))
-		cfg.seed = stack_clock_now() ^ (uint64_t)getpid();
-	char a[16], m[18];
-	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a), o->prefix_len,
-	       dump_mac(o->mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
-	       o->trace ? ", trace on" : "", dev->offload ? ", offload" : "");
-	rc = stack_init(&p->stack, &cfg, dev, stack_clock_now());
+	rc = ts_stack_init(&p->stack, &cfg, dev, ts_clock_now());
 	if (rc) {
 		fprintf(stderr, "tapstack: cannot start the stack: %s\n", strerror(-rc));
 		goto fail_ctl;
 	}
+	char a[16], m[18];
+	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a), o->prefix_len,
+	       dump_mac(p->stack.link.cfg.mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
+	       o->trace ? ", trace on" : "", dev->offload ? ", offload" : "");
 
 	/* Signals arrive as readable data on a signalfd, so the loop handles them in order. */
 	sigset_t sigs;
@@ -533,7 +552,7 @@ static int run(struct program *p)
 	int sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 
 
-	struct net net = { .sl = stack_sockets(&p->stack) };
+	struct net net = { .sl = ts_stack_sockets(&p->stack) };
 	struct app *apps[MAX_APPS];
 	int napps = 0, status = 0;
 	for (int i = 0; i < o->nservers; i++) {
@@ -563,7 +582,7 @@ static int run(struct program *p)
 		struct pollfd kfds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = cfd, .events = POLLIN } };
 		/* Bounded: the servers check their idle and linger deadlines in collect(), and
 		 * nothing else would bring a quiet loop back there (apps/app.h). */
-		int r = stack_wait_kernel(&p->stack, fds, (nfds_t)nfds, kfds, 2, APP_WAKE_INTERVAL_MS);
+		int r = ts_stack_wait_kernel(&p->stack, fds, (nfds_t)nfds, kfds, 2, APP_WAKE_INTERVAL_MS);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "tapstack: wait: %s\n", strerror(-r));
 			status = 1;
@@ -592,7 +611,7 @@ out:
 	printf("tapstack: counters (zero counters omitted; `tapstack stats` shows all):\n");
 	write_stats(&p->stack, stdout, true);
 	fflush(stdout);
-	stack_destroy(&p->stack);     /* closes the capture driver: the pcap file is flushed */
+	ts_stack_destroy(&p->stack);     /* closes the capture driver: the pcap file is flushed */
 	close(cfd);
 	unlink(o->ctl);
 	if (sfd >= 0)
@@ -620,13 +639,5 @@ int main(int argc, char **argv)
 	}
 	parse_options(&prog.opt, argc, argv);
 	prog.quiet = prog.opt.quiet;
-	if (!prog.opt.mac_set) {
-		/* A random locally administered unicast MAC (IEEE 802: bit 1 set, bit 0 clear). */
-		if (getrandom(prog.opt.mac, 6, 0) != 6) {
-			fprintf(stderr, "tapstack: getrandom: %s\n", strerror(errno));
-			return 1;
-		}
-		prog.opt.mac[0] = (uint8_t)((prog.opt.mac[0] & 0xfe) | 0x02);
-	}
 	return run(&prog);
 }

@@ -2,7 +2,7 @@
  * memdev.h - the in-memory driver: a virtual cable with two ends, for tests.
  *
  * memdev_pair_create() makes two netdevs joined back to back: a frame sent on one end is
- * queued for the other end's recv(). One end is usually given to stack_init(); the other is
+ * queued for the other end's recv(). One end is usually given to ts_stack_init(); the other is
  * held by a test (which injects frames with memdev_inject() and reads what the stack sent
  * with memdev_take()) or given to a second stack, so two stacks talk through memory.
  *
@@ -60,7 +60,7 @@ void memdev_config_default(struct memdev_config *cfg);
 
 /*
  * Creates two joined ends named "mem0"/"mem1"; cfg NULL = defaults. Each end is freed by
- * its own netdev_close() (or stack_destroy()); the shared state goes with the last one.
+ * its own netdev_close() (or ts_stack_destroy()); the shared state goes with the last one.
  * Returns 0 or -ENOMEM.
  */
 int memdev_pair_create(struct netdev **a, struct netdev **b, const struct memdev_config *cfg);

@@ -5,7 +5,7 @@
  * Drivers: tap.c (the real one, /dev/net/tun), memdev.c (in memory, for tests: joins a
  * test or a second stack to a stack, with seeded loss, reordering and duplication), and
  * pcap.c (a wrapper that records every frame both ways around any other driver).
- * The link layer calls send(); stack_poll() calls recv() until it returns 0.
+ * The link layer calls send(); ts_stack_poll() calls recv() until it returns 0.
  */
 #ifndef TAPSTACK_DRIVERS_NETDEV_H
 #define TAPSTACK_DRIVERS_NETDEV_H
@@ -39,7 +39,7 @@ struct netdev_ops {
 
 /*
  * Offloads a device may offer (netdev.offload), as a virtio-net device does (IFF_VNET_HDR
- * on a TAP, docs/drivers.md "The offload path"). The stack reads them once at stack_init().
+ * on a TAP, docs/drivers.md "The offload path"). The stack reads them once at ts_stack_init().
  */
 #define NETDEV_OFF_CSUM 0x1u  /* send: frames with PBUF_F_CSUM_PARTIAL get their TCP checksum from the device */
 #define NETDEV_OFF_TSO4 0x2u  /* send: a TCP/IPv4 frame with gso_size > 0 may exceed the MTU; the device cuts it */

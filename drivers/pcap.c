@@ -6,7 +6,7 @@
  *   per frame:     ts_sec, ts_usec, incl_len, orig_len, then incl_len bytes
  *
  * The file goes through stdio's buffer: one write(2) per few frames instead of two per
- * frame. The buffer is flushed on close and by pcap_flush() (the program's signal path).
+ * frame. The buffer is flushed on close and by ts_pcap_flush() (the program's signal path).
  */
 #include "drivers/pcap.h"
 
@@ -104,14 +104,14 @@ static int pcap_pollfd(struct netdev *dev)
 	return netdev_pollfd(pcap_of(dev)->inner);
 }
 
-void pcap_flush(struct netdev *wrapper)
+void ts_pcap_flush(struct netdev *wrapper)
 {
 	struct pcap_dev *p = pcap_of(wrapper);
 	if (p->file)
 		fflush(p->file);
 }
 
-uint64_t pcap_records(const struct netdev *wrapper)
+uint64_t ts_pcap_records(const struct netdev *wrapper)
 {
 	return container_of(wrapper, const struct pcap_dev, dev)->records;
 }
@@ -132,7 +132,7 @@ static const struct netdev_ops pcap_ops = {
 	.close = pcap_close,
 };
 
-int pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wrap_config *cfg, char *errbuf,
+int ts_pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wrap_config *cfg, char *errbuf,
               size_t errlen)
 {
 	struct pcap_dev *p = calloc(1, sizeof(*p));

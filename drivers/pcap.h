@@ -1,7 +1,7 @@
 /*
  * pcap.h - a wrapper driver that records every frame both ways to a pcap file.
  *
- * pcap_wrap() returns a netdev that forwards recv/send/pollfd to the wrapped device and
+ * ts_pcap_wrap() returns a netdev that forwards recv/send/pollfd to the wrapped device and
  * writes each frame (received or sent) as one record to a classic libpcap file:
  * LINKTYPE_ETHERNET, microsecond timestamps, so `tcpdump -r FILE` and Wireshark open it.
  * Timestamps come from a clock the owner provides (a pointer to a usec_t it keeps current,
@@ -20,6 +20,9 @@
 
 #include "core/time.h"
 #include "drivers/netdev.h"
+#include "core/api.h"
+
+TS_EXTERN_C_BEGIN
 
 #define PCAP_LINKTYPE_ETHERNET 1u
 #define PCAP_SNAPLEN 65535u
@@ -39,13 +42,15 @@ struct pcap_wrap_config {
  * Wraps inner. On success *out is the wrapper, which owns inner from then on. On failure
  * -errno (reason in errbuf) and inner is left to the caller.
  */
-int pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wrap_config *cfg, char *errbuf,
+TS_API int ts_pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wrap_config *cfg, char *errbuf,
               size_t errlen);
 
 /* Writes buffered records to the file now (the program calls it on exit paths). */
-void pcap_flush(struct netdev *wrapper);
+TS_API void ts_pcap_flush(struct netdev *wrapper);
 
 /* Records written so far. */
-uint64_t pcap_records(const struct netdev *wrapper);
+TS_API uint64_t ts_pcap_records(const struct netdev *wrapper);
+
+TS_EXTERN_C_END
 
 #endif

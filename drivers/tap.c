@@ -6,7 +6,7 @@
  * bytes (the headers) and its borrowed payload pieces (a TCP send ring) go out in one
  * system call without being copied together first.
  *
- * Offload (tap_open_ex with TAP_OPEN_OFFLOAD): with IFF_VNET_HDR every frame, both ways, is
+ * Offload (ts_tap_open_ex with TAP_OPEN_OFFLOAD): with IFF_VNET_HDR every frame, both ways, is
  * preceded by a struct virtio_net_hdr (linux/virtio_net.h, the virtio spec's 5.1.6), as a
  * virtual machine's network card would exchange with its host. On transmit it lets us hand
  * the kernel one TCP super-segment of up to 64 KiB (gso_type TCPV4, gso_size = the MSS),
@@ -191,12 +191,12 @@ static uint32_t tap_setup_offload(int fd)
 	return off;
 }
 
-int tap_open(struct netdev **out, const char *name, uint32_t mtu, char *errbuf, size_t errlen)
+int ts_tap_open(struct netdev **out, const char *name, uint32_t mtu, char *errbuf, size_t errlen)
 {
-	return tap_open_ex(out, name, mtu, 0, errbuf, errlen);
+	return ts_tap_open_ex(out, name, mtu, 0, errbuf, errlen);
 }
 
-int tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned flags, char *errbuf,
+int ts_tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned flags, char *errbuf,
                 size_t errlen)
 {
 	if (strlen(name) >= IFNAMSIZ) {

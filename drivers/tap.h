@@ -1,32 +1,37 @@
 /*
  * tap.h - the real driver: a Linux TAP device (/dev/net/tun, IFF_TAP | IFF_NO_PI).
  *
- * tap_open() attaches to the device of that name if it exists (e.g. made beforehand with
+ * ts_tap_open() attaches to the device of that name if it exists (e.g. made beforehand with
  * `ip tuntap add NAME mode tap`) or creates it. The driver never configures the kernel side:
  * addresses and link state are the administrator's (or the scripts') business, so the
  * program cannot disturb the host's own networking. The fd is non-blocking: recv() returns
- * 0 when nothing is pending (EAGAIN), and stack_poll() drains it until then, in batches.
+ * 0 when nothing is pending (EAGAIN), and ts_stack_poll() drains it until then, in batches.
  */
 #ifndef TAPSTACK_DRIVERS_TAP_H
 #define TAPSTACK_DRIVERS_TAP_H
 
 #include "drivers/netdev.h"
+#include "core/api.h"
+
+TS_EXTERN_C_BEGIN
 
 /*
  * Opens (or creates) TAP device `name`; mtu is recorded as the netdev's IP MTU (the kernel
  * side's MTU stays the administrator's). On success *out is the device (netdev_close frees
  * it) and 0 is returned; otherwise -errno, with a reason in errbuf (errlen bytes).
  */
-int tap_open(struct netdev **out, const char *name, uint32_t mtu, char *errbuf, size_t errlen);
+TS_API int ts_tap_open(struct netdev **out, const char *name, uint32_t mtu, char *errbuf, size_t errlen);
 
-/* tap_open_ex flags. */
+/* ts_tap_open_ex flags. */
 #define TAP_OPEN_OFFLOAD 0x1u  /* IFF_VNET_HDR with TSO/checksum offload, if the kernel has it */
 
 /*
- * tap_open with flags. With TAP_OPEN_OFFLOAD the device's netdev.offload says what the
+ * ts_tap_open with flags. With TAP_OPEN_OFFLOAD the device's netdev.offload says what the
  * kernel accepted (NETDEV_OFF_*; 0 when it has no IFF_VNET_HDR: plain frames).
  */
-int tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned flags, char *errbuf,
+TS_API int ts_tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned flags, char *errbuf,
                 size_t errlen);
+
+TS_EXTERN_C_END
 
 #endif

@@ -45,8 +45,7 @@ CC = os.environ.get("CC", "gcc")
 BUILD = os.environ.get("BUILD", "build")
 CORPUS = os.environ.get("DRILL_CORPUS", "../shared/packetdrill")
 VERBOSE = "-v" in sys.argv
-TOP_DIRS = ("apps", "stack", "drivers", "tests", "scripts", "docs", "mk", "preload", "include",
-            "pkgconfig", "build")
+TOP_DIRS = ("apps", "stack", "drivers", "tests", "scripts", "docs", "mk", "preload", "build")
 
 passed = 0
 failures = []
@@ -558,7 +557,7 @@ def check_text(page, lineno, text, in_code):
     for m in TEST_RE.finditer(text):
         check_test(page, lineno, m.group(1))
     if in_code:
-        for cmdline in re.split(r"[|;&]", text):
+        for cmdline in re.split(r"[|;&]", text.split(" #")[0]):
             ws = cmdline.split()
             if not ws:
                 continue

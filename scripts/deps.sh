@@ -4,8 +4,24 @@
 # works under CI=true. Needs root only when something must be installed.
 set -eu
 PACKAGES=(
-	build-essential clang python3 libclang-rt-14-dev libcmocka-dev valgrind
-	iproute2 iputils-ping arping tcpdump curl nmap apache2-utils netcat-openbsd wrk
+	# one per line, in alphabetical order (fewer merge conflicts)
+	apache2-utils
+	arping
+	build-essential
+	clang
+	curl
+	ethtool
+	iproute2
+	iputils-ping
+	libclang-rt-14-dev
+	libcmocka-dev
+	netcat-openbsd
+	nmap
+	pkgconf
+	python3
+	tcpdump
+	valgrind
+	wrk
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

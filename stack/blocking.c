@@ -4,7 +4,7 @@
  *
  * Top level (beside stack.c and loop.c): it reads the monotonic clock and uses threads,
  * which no protocol layer may. Owns the stack thread, the mutex, the condition variable and
- * the eventfd; the stack itself stays the caller's (blocking_stop() hands it back).
+ * the eventfd; the stack itself stays the caller's (ts_blocking_stop() hands it back).
  *
  * Invariant: every access to *b->s happens with b->lock held. The stack thread releases the
  * lock only around poll(2), and callers only inside pthread_cond_wait, so the single-
@@ -19,18 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
-void blocking_lock(struct blocking_stack *b)
+void ts_blocking_lock(struct blocking_stack *b)
 {
 	pthread_mutex_lock(&b->lock);
 }
 
-void blocking_unlock(struct blocking_stack *b)
+void ts_blocking_unlock(struct blocking_stack *b)
 {
 	pthread_mutex_unlock(&b->lock);
 }
 
 /* The stack thread iterates now (a caller queued output or armed a timer). */
-void blocking_wake(struct blocking_stack *b)
+void ts_blocking_wake(struct blocking_stack *b)
 {
 	uint64_t one = 1;
 
@@ -49,14 +49,14 @@ static void *blocking_thread(void *arg)
 		int timeout_ms = -1;
 		uint64_t kicks;
 
-		/* Drain the device (each stack_poll takes one bounded batch) and fire timers. */
-		while (stack_poll(b->s, stack_clock_now()) >= (int)STACK_POLL_BATCH)
+		/* Drain the device (each ts_stack_poll takes one bounded batch) and fire timers. */
+		while (ts_stack_poll(b->s, ts_clock_now()) >= (int)STACK_POLL_BATCH)
 			;
 		b->iterations++;
 		pthread_cond_broadcast(&b->changed);
 
-		now = stack_clock_now();
-		deadline = stack_next_deadline(b->s);
+		now = ts_clock_now();
+		deadline = ts_stack_next_deadline(b->s);
 		if (deadline != USEC_NEVER) {
 			/* Rounded up: waking just before a deadline would only spin. */
 			usec_t ms = deadline <= now ? 0 : (deadline - now + USEC_PER_MS - 1) / USEC_PER_MS;
@@ -74,7 +74,7 @@ static void *blocking_thread(void *arg)
 	return NULL;
 }
 
-int blocking_start(struct blocking_stack *b, struct stack *s)
+int ts_blocking_start(struct blocking_stack *b, struct stack *s)
 {
 	pthread_condattr_t ca;
 	int rc;
@@ -86,7 +86,7 @@ int blocking_start(struct blocking_stack *b, struct stack *s)
 	if (b->wake_fd < 0)
 		return -errno;
 	pthread_mutex_init(&b->lock, NULL);
-	/* Timed waits (blocking_poll) count on the monotonic clock, like the stack. */
+	/* Timed waits (ts_blocking_poll) count on the monotonic clock, like the stack. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&b->changed, &ca);
@@ -101,12 +101,12 @@ int blocking_start(struct blocking_stack *b, struct stack *s)
 	return 0;
 }
 
-void blocking_stop(struct blocking_stack *b)
+void ts_blocking_stop(struct blocking_stack *b)
 {
 	pthread_mutex_lock(&b->lock);
 	b->stop = true;
 	pthread_mutex_unlock(&b->lock);
-	blocking_wake(b);
+	ts_blocking_wake(b);
 	pthread_join(b->thread, NULL);
 	pthread_cond_destroy(&b->changed);
 	pthread_mutex_destroy(&b->lock);
@@ -150,22 +150,22 @@ static void blocking_wait_for(struct blocking_stack *b, int fd, short events)
 		pthread_cond_wait(&b->changed, &b->lock);
 }
 
-int blocking_socket(struct blocking_stack *b, int domain, int type, int protocol)
+int ts_blocking_socket(struct blocking_stack *b, int domain, int type, int protocol)
 {
 	return blocking_leave(b, ts_socket(blocking_enter(b), domain, type, protocol));
 }
 
-int blocking_bind(struct blocking_stack *b, int fd, const struct sockaddr_in *addr)
+int ts_blocking_bind(struct blocking_stack *b, int fd, const struct sockaddr_in *addr)
 {
 	return blocking_leave(b, ts_bind(blocking_enter(b), fd, addr));
 }
 
-int blocking_listen(struct blocking_stack *b, int fd, int backlog)
+int ts_blocking_listen(struct blocking_stack *b, int fd, int backlog)
 {
 	return blocking_leave(b, ts_listen(blocking_enter(b), fd, backlog));
 }
 
-int blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags)
+int ts_blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags)
 {
 	int rc;
 
@@ -177,7 +177,7 @@ int blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, 
 	return rc;
 }
 
-int blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in *addr)
+int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in *addr)
 {
 	socklen_t len = sizeof(int);
 	int rc, err = 0;
@@ -186,7 +186,7 @@ int blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in 
 	rc = ts_connect(&b->s->sock, fd, addr);
 	if (rc == -EINPROGRESS && blocking_should_wait(b, fd, 0)) {
 		pthread_mutex_unlock(&b->lock);
-		blocking_wake(b); /* the SYN is queued or its timer armed */
+		ts_blocking_wake(b); /* the SYN is queued or its timer armed */
 		pthread_mutex_lock(&b->lock);
 		/* Completion shows as POLLOUT, failure as POLLERR with SO_ERROR (socket.h). */
 		blocking_wait_for(b, fd, POLLOUT);
@@ -195,11 +195,11 @@ int blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in 
 			rc = err > 0 ? -err : err;
 	}
 	pthread_mutex_unlock(&b->lock);
-	blocking_wake(b);
+	ts_blocking_wake(b);
 	return rc;
 }
 
-ssize_t blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags)
+ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags)
 {
 	const char *p = buf;
 	size_t done = 0;
@@ -216,16 +216,16 @@ ssize_t blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t 
 			break;
 		/* The send buffer is full: let the stack send what is queued, then wait for room. */
 		pthread_mutex_unlock(&b->lock);
-		blocking_wake(b);
+		ts_blocking_wake(b);
 		pthread_mutex_lock(&b->lock);
 		blocking_wait_for(b, fd, POLLOUT);
 	}
 	pthread_mutex_unlock(&b->lock);
-	blocking_wake(b);
+	ts_blocking_wake(b);
 	return done > 0 || len == 0 ? (ssize_t)done : n;
 }
 
-ssize_t blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
+ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
 {
 	ssize_t n;
 
@@ -235,19 +235,19 @@ ssize_t blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, i
 		blocking_wait_for(b, fd, POLLIN);
 	pthread_mutex_unlock(&b->lock);
 	/* Reading opened the receive window: the stack may owe the peer a window update. */
-	blocking_wake(b);
+	ts_blocking_wake(b);
 	return n;
 }
 
-int blocking_shutdown(struct blocking_stack *b, int fd, int how)
+int ts_blocking_shutdown(struct blocking_stack *b, int fd, int how)
 {
 	int rc = blocking_leave(b, ts_shutdown(blocking_enter(b), fd, how));
 
-	blocking_wake(b);
+	ts_blocking_wake(b);
 	return rc;
 }
 
-int blocking_close(struct blocking_stack *b, int fd)
+int ts_blocking_close(struct blocking_stack *b, int fd)
 {
 	int rc;
 
@@ -256,28 +256,28 @@ int blocking_close(struct blocking_stack *b, int fd)
 	/* Wake anyone blocked on fd: their retried call now reports -EBADF. */
 	pthread_cond_broadcast(&b->changed);
 	pthread_mutex_unlock(&b->lock);
-	blocking_wake(b);
+	ts_blocking_wake(b);
 	return rc;
 }
 
-int blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,
+int ts_blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,
 			socklen_t len)
 {
 	return blocking_leave(b, ts_setsockopt(blocking_enter(b), fd, level, name, val, len));
 }
 
-int blocking_getsockopt(struct blocking_stack *b, int fd, int level, int name, void *val,
+int ts_blocking_getsockopt(struct blocking_stack *b, int fd, int level, int name, void *val,
 			socklen_t *len)
 {
 	return blocking_leave(b, ts_getsockopt(blocking_enter(b), fd, level, name, val, len));
 }
 
-int blocking_set_nonblock(struct blocking_stack *b, int fd, bool on)
+int ts_blocking_set_nonblock(struct blocking_stack *b, int fd, bool on)
 {
 	return blocking_leave(b, ts_set_nonblock(blocking_enter(b), fd, on));
 }
 
-int blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms)
+int ts_blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
 	struct timespec until;
 	int rc;

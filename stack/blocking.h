@@ -3,9 +3,9 @@
  *
  * The stack core is single-threaded and never blocks (stack/socket/socket.h). This facade
  * gives it the other shape programs know: the stack runs in its own thread (poll(2) on the
- * device with the next timer deadline, stack_poll() on each wake-up, like stack/loop.c),
- * and any number of caller threads make ordinary blocking calls: blocking_accept() waits
- * for a connection, blocking_recv() for data, blocking_send() until everything is queued.
+ * device with the next timer deadline, ts_stack_poll() on each wake-up, like stack/loop.c),
+ * and any number of caller threads make ordinary blocking calls: ts_blocking_accept() waits
+ * for a connection, ts_blocking_recv() for data, ts_blocking_send() until everything is queued.
  *
  * How it works: one mutex guards the whole stack. The stack thread holds it while it
  * processes frames and timers, then broadcasts a condition variable and releases it while
@@ -15,7 +15,7 @@
  * may have queued output or armed a timer, the caller writes to an eventfd the stack thread
  * also polls, so the stack acts on it at once rather than at its next deadline.
  *
- * Sockets are in blocking mode unless ts_set_nonblock() (blocking_set_nonblock()) said
+ * Sockets are in blocking mode unless ts_set_nonblock() (ts_blocking_set_nonblock()) said
  * otherwise or MSG_DONTWAIT is passed; then the calls return -EAGAIN like the ts_* ones.
  * Results are the ts_* ones: >= 0 or a negative errno. See docs/blocking.md for a whole
  * threaded echo server (apps/examples/blocking_echo.c).
@@ -29,6 +29,9 @@
 #include <stdint.h>
 
 #include "stack.h"
+#include "core/api.h"
+
+TS_EXTERN_C_BEGIN
 
 struct blocking_stack {
 	struct stack *s;
@@ -41,39 +44,41 @@ struct blocking_stack {
 };
 
 /*
- * Starts the stack thread on an initialised stack. From now until blocking_stop() the stack
- * may only be touched through blocking_* calls (or between blocking_lock/unlock). 0 or -errno.
+ * Starts the stack thread on an initialised stack. From now until ts_blocking_stop() the stack
+ * may only be touched through blocking_* calls (or between ts_blocking_lock/unlock). 0 or -errno.
  */
-int blocking_start(struct blocking_stack *b, struct stack *s);
+TS_API int ts_blocking_start(struct blocking_stack *b, struct stack *s);
 /* Stops and joins the stack thread; the stack is the caller's alone again (still running). */
-void blocking_stop(struct blocking_stack *b);
+TS_API void ts_blocking_stop(struct blocking_stack *b);
 
 /* For anything else (counters, tcp_foreach_sock): hold the lock around it. */
-void blocking_lock(struct blocking_stack *b);
-void blocking_unlock(struct blocking_stack *b);
+TS_API void ts_blocking_lock(struct blocking_stack *b);
+TS_API void ts_blocking_unlock(struct blocking_stack *b);
 /* Makes the stack thread iterate now, e.g. after feeding its device from outside (tests). */
-void blocking_wake(struct blocking_stack *b);
+TS_API void ts_blocking_wake(struct blocking_stack *b);
 
-int blocking_socket(struct blocking_stack *b, int domain, int type, int protocol);
-int blocking_bind(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);
-int blocking_listen(struct blocking_stack *b, int fd, int backlog);
+TS_API int ts_blocking_socket(struct blocking_stack *b, int domain, int type, int protocol);
+TS_API int ts_blocking_bind(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);
+TS_API int ts_blocking_listen(struct blocking_stack *b, int fd, int backlog);
 /* Waits for an established connection. */
-int blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags);
+TS_API int ts_blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags);
 /* Waits until the handshake completes: 0, or -ECONNREFUSED, -ETIMEDOUT, ... */
-int blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);
+TS_API int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in *addr);
 /* Waits until all len bytes are queued (as the kernel's blocking send); returns len, or the
  * count queued before an error, or the error when nothing was. */
-ssize_t blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags);
+TS_API ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags);
 /* Waits for at least one byte or end of stream (0). */
-ssize_t blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags);
-int blocking_shutdown(struct blocking_stack *b, int fd, int how);
-int blocking_close(struct blocking_stack *b, int fd);
-int blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,
+TS_API ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags);
+TS_API int ts_blocking_shutdown(struct blocking_stack *b, int fd, int how);
+TS_API int ts_blocking_close(struct blocking_stack *b, int fd);
+TS_API int ts_blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,
 			socklen_t len);
-int blocking_getsockopt(struct blocking_stack *b, int fd, int level, int name, void *val,
+TS_API int ts_blocking_getsockopt(struct blocking_stack *b, int fd, int level, int name, void *val,
 			socklen_t *len);
-int blocking_set_nonblock(struct blocking_stack *b, int fd, bool on);
+TS_API int ts_blocking_set_nonblock(struct blocking_stack *b, int fd, bool on);
 /* poll(2) over ts_* sockets: waits until one is ready or timeout_ms passes (-1: forever). */
-int blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms);
+TS_API int ts_blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms);
+
+TS_EXTERN_C_END
 
 #endif

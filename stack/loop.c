@@ -2,10 +2,10 @@
  * loop.c - the stack meets the operating system: the monotonic clock and a poll(2) wait.
  *
  * Protocol code never reads a clock (core/time.h); this top-level file does, for programs.
- * stack_wait() is the event loop's one blocking call: it sleeps in poll(2) on the device fd
+ * ts_stack_wait() is the event loop's one blocking call: it sleeps in poll(2) on the device fd
  * (and any kernel fds the program adds) for no longer than the next timer deadline, drives
  * the stack on every wake-up, and returns as soon as a ts_* socket the caller waits on is
- * ready. Called by apps/tapstack.c; tests use virtual time and call stack_poll() directly.
+ * ready. Called by apps/tapstack.c; tests use virtual time and call ts_stack_poll() directly.
  */
 #include "stack.h"
 
@@ -17,17 +17,17 @@
 /* Kernel fds a program may add to the wait (control socket, signalfd, clients...). */
 #define STACK_WAIT_KFDS_MAX 64u
 
-usec_t stack_clock_now(void)
+usec_t ts_clock_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (usec_t)ts.tv_sec * USEC_PER_SEC + (usec_t)ts.tv_nsec / 1000u;
 }
 
-/* Polls the device until it is drained (each stack_poll takes one bounded batch). */
+/* Polls the device until it is drained (each ts_stack_poll takes one bounded batch). */
 static void stack_drive(struct stack *s)
 {
-	while (stack_poll(s, stack_clock_now()) >= (int)STACK_POLL_BATCH)
+	while (ts_stack_poll(s, ts_clock_now()) >= (int)STACK_POLL_BATCH)
 		;
 }
 
@@ -42,13 +42,13 @@ static int stack_ms_until(usec_t t, usec_t now)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-int stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t kn,
+int ts_stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t kn,
                       int timeout_ms)
 {
 	if (kn > STACK_WAIT_KFDS_MAX)
 		return -EINVAL;
 	struct pollfd pfd[1 + STACK_WAIT_KFDS_MAX];
-	usec_t until = timeout_ms < 0 ? USEC_NEVER : stack_clock_now() + (usec_t)timeout_ms * USEC_PER_MS;
+	usec_t until = timeout_ms < 0 ? USEC_NEVER : ts_clock_now() + (usec_t)timeout_ms * USEC_PER_MS;
 	for (nfds_t i = 0; i < kn; i++)
 		kfds[i].revents = 0;
 
@@ -58,11 +58,11 @@ int stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct poll
 		int kready = 0;
 		for (nfds_t i = 0; i < kn; i++)
 			kready += kfds[i].revents != 0;
-		usec_t now = stack_clock_now();
+		usec_t now = ts_clock_now();
 		if (ready > 0 || kready > 0 || now >= until)
 			return ready + kready;
 
-		int wait_ms = stack_ms_until(usec_min(stack_next_deadline(s), until), now);
+		int wait_ms = stack_ms_until(usec_min(ts_stack_next_deadline(s), until), now);
 		pfd[0] = (struct pollfd){ .fd = netdev_pollfd(s->dev), .events = POLLIN };
 		for (nfds_t i = 0; i < kn; i++)
 			pfd[1 + i] = (struct pollfd){ .fd = kfds[i].fd, .events = kfds[i].events };
@@ -77,7 +77,7 @@ int stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct poll
 	}
 }
 
-int stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int timeout_ms)
+int ts_stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-	return stack_wait_kernel(s, fds, n, NULL, 0, timeout_ms);
+	return ts_stack_wait_kernel(s, fds, n, NULL, 0, timeout_ms);
 }

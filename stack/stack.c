@@ -2,7 +2,7 @@
  * stack.c - one stack instance: builds the layers, and is the one place a received frame
  * climbs them (docs/architecture.md, "Receive: up once").
  *
- *   stack_input: ether_input -> ARP:  arp_input
+ *   ts_stack_input: ether_input -> ARP:  arp_input
  *                            -> IPv4: ipv4_input -> ICMP: icmp_input -> error about TCP: tcp_icmp_error
  *                                                -> TCP:  tcp_input
  *                                                -> else: icmp_send_unreachable(protocol)
@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
@@ -24,7 +25,7 @@
 static const char *const stack_counter_names[] = { STACK_COUNTERS(COUNTER_NAME) };
 static const char *const pbuf_counter_names[] = { "alloc_fail" };
 
-void stack_config_default(struct stack_config *cfg)
+void ts_stack_config_default(struct stack_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	link_config_default(&cfg->link);
@@ -33,22 +34,67 @@ void stack_config_default(struct stack_config *cfg)
 	cfg->link.addr = IPV4_ADDR(10, 0, 0, 2);
 	cfg->link.prefix_len = 24;
 	cfg->link.mtu = 1500;
-	/* A fixed locally administered MAC for tests; the program draws a random one. */
-	static const uint8_t mac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
-	memcpy(cfg->link.mac, mac, ETH_ALEN);
-	cfg->seed = 1;
+	/* Zero MAC and seed: ts_stack_init draws both from getrandom (safe by default). */
+	memset(cfg->link.mac, 0, ETH_ALEN);
+	cfg->seed = 0;
 	cfg->pbuf_small_max = PBUF_SMALL_MAX_DEFAULT;
 	cfg->pbuf_large_max = PBUF_LARGE_MAX_DEFAULT;
 }
 
-int stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now)
+void ts_stack_config_fixed(struct stack_config *cfg, uint64_t seed)
+{
+	static const uint8_t mac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
+	memcpy(cfg->link.mac, mac, ETH_ALEN);
+	cfg->seed = seed ? seed : 1;
+}
+
+/* len random bytes from the kernel's CSPRNG (blocks only before it is first seeded at boot). */
+static int stack_getrandom(void *buf, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = getrandom((uint8_t *)buf + got, len - got, 0);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The secrets of RFC 6528 (ISN key, derived from the seed in tcp_init) and the station's MAC:
+ * what the caller left zero is drawn here, so two instances never share them by accident.
+ */
+static int stack_draw_identity(uint64_t *seed, uint8_t mac[ETH_ALEN])
+{
+	int err;
+	while (*seed == 0)
+		if ((err = stack_getrandom(seed, sizeof(*seed))) != 0)
+			return err;
+	if (eth_addr_is_zero(mac)) {
+		if ((err = stack_getrandom(mac, ETH_ALEN)) != 0)
+			return err;
+		/* IEEE 802: locally administered (bit 1 set), unicast (bit 0 clear). */
+		mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+	}
+	return 0;
+}
+
+int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now)
 {
 	int err;
 	memset(s, 0, sizeof(*s));
 	s->dev = dev;
 	s->core.now = now;
 	s->core.log = cfg->log;
-	rng_seed(&s->core.rng, cfg->seed);
+	uint64_t seed = cfg->seed;
+	struct link_config lc = cfg->link;
+	err = stack_draw_identity(&seed, lc.mac);
+	if (err) {
+		netdev_close(dev);
+		return err;
+	}
+	rng_seed(&s->core.rng, seed);
 	/* A device that delivers coalesced 64 KiB segments (GRO) needs a large buffer for every
 	 * receive, so the large class must hold a receive batch besides what TCP keeps out of
 	 * order: STACK_LARGE_MAX_GRO at least. */
@@ -59,7 +105,6 @@ int stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *d
 	pbuf_pool_init(&s->core.pool, cfg->pbuf_small_max, large_max);
 	timer_heap_init(&s->core.timers);
 
-	struct link_config lc = cfg->link;
 	if (!lc.mtu)
 		lc.mtu = dev->mtu ? dev->mtu : 1500;
 	err = link_init(&s->link, &s->core, dev, &lc);
@@ -97,7 +142,7 @@ fail_core:
 	return err < 0 ? err : -EINVAL;
 }
 
-void stack_destroy(struct stack *s)
+void ts_stack_destroy(struct stack *s)
 {
 	/* Top down: sockets release connections before TCP frees its tables, and so on. */
 	socket_layer_destroy(&s->sock);
@@ -111,7 +156,7 @@ void stack_destroy(struct stack *s)
 }
 
 /* The stack owns pb afterwards: each branch passes it up or it is freed and counted below it. */
-void stack_input(struct stack *s, struct pbuf *pb)
+void ts_stack_input(struct stack *s, struct pbuf *pb)
 {
 	s->cnt.rx_frames++;
 	int type = ether_input(&s->link, pb);
@@ -150,7 +195,7 @@ void stack_input(struct stack *s, struct pbuf *pb)
 	}
 }
 
-int stack_poll(struct stack *s, usec_t now)
+int ts_stack_poll(struct stack *s, usec_t now)
 {
 	int taken = 0, err = 0;
 	s->core.now = now;
@@ -174,19 +219,19 @@ int stack_poll(struct stack *s, usec_t now)
 			}
 			break;
 		}
-		stack_input(s, pb);
+		ts_stack_input(s, pb);
 		taken++;
 	}
 	timer_run(&s->core.timers, now);
 	return taken ? taken : err;
 }
 
-usec_t stack_next_deadline(const struct stack *s)
+usec_t ts_stack_next_deadline(const struct stack *s)
 {
 	return timer_next(&s->core.timers);
 }
 
-size_t stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max)
+size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max)
 {
 	size_t n = 0;
 	if (n < max)
@@ -199,7 +244,12 @@ size_t stack_counter_groups(const struct stack *s, struct counter_group *out, si
 	return n;
 }
 
-struct socket_layer *stack_sockets(struct stack *s)
+struct socket_layer *ts_stack_sockets(struct stack *s)
 {
 	return &s->sock;
+}
+
+const char *tapstack_version(void)
+{
+	return TAPSTACK_VERSION;
 }

@@ -7,9 +7,9 @@
  * dispatcher: a received frame climbs ether_input -> arp_input | ipv4_input ->
  * icmp_input | tcp_input | protocol unreachable. Output goes down by direct calls.
  *
- * Time is passed in: stack_poll(s, now) drains the device and fires due timers;
- * stack_next_deadline() says how long the caller may sleep. stack/loop.c adds the real
- * clock and a poll(2)-based wait for programs (stack_clock_now, stack_wait).
+ * Time is passed in: ts_stack_poll(s, now) drains the device and fires due timers;
+ * ts_stack_next_deadline() says how long the caller may sleep. stack/loop.c adds the real
+ * clock and a poll(2)-based wait for programs (ts_clock_now, ts_stack_wait).
  *
  * There are no globals: a test may run two stacks in one process joined by memdev.
  */
@@ -27,15 +27,18 @@
 #include "link/link.h"
 #include "socket/socket.h"
 #include "tcp/tcp.h"
+#include "core/api.h"
 
-/* Frames stack_poll() takes from the device per call before it lets timers and apps run. */
+TS_EXTERN_C_BEGIN
+
+/* Frames ts_stack_poll() takes from the device per call before it lets timers and apps run. */
 #define STACK_POLL_BATCH 256u
 /* Large pbufs at least, when the device delivers coalesced (GRO) frames: one per frame in
  * flight through the stack plus TCP's out-of-order queues (which leave a quarter free). */
 #define STACK_LARGE_MAX_GRO 512u
 
 #define STACK_COUNTERS(X)                                                                          \
-	X(rx_frames)          /* frames handed to stack_input */                                       \
+	X(rx_frames)          /* frames handed to ts_stack_input */                                       \
 	X(drop_unknown_ethertype) /* neither ARP nor IPv4 */                                          \
 	X(drop_pbuf_alloc)    /* the pool had no receive buffer: frame left in the device */           \
 	X(drv_rx_errors)      /* the driver's recv() reported an error */
@@ -49,7 +52,7 @@ struct stack_config {
 	struct ip_config ip;
 	struct tcp_config tcp;
 	struct log log;
-	uint64_t seed;
+	uint64_t seed;              /* of the random generator and the ISN key; 0: from getrandom */
 	uint32_t pbuf_small_max, pbuf_large_max;
 };
 
@@ -64,59 +67,72 @@ struct stack {
 	uint32_t rx_room;       /* receive buffer size: netdev_rx_room(dev) (64 KiB with GRO) */
 };
 
-/* 10.0.0.2/24, MTU 1500, Linux-like defaults of every layer (each layer's *_config_default). */
-void stack_config_default(struct stack_config *cfg);
+/*
+ * 10.0.0.2/24, MTU 1500, Linux-like defaults of every layer (each layer's *_config_default).
+ * MAC and seed are left zero, which ts_stack_init() fills from getrandom: every instance gets
+ * its own station address and RFC 6528 ISN secret unless the caller sets them on purpose.
+ */
+TS_API void ts_stack_config_default(struct stack_config *cfg);
+
+/* For tests and reproducible runs: MAC 02:00:00:00:00:02 and the given seed (0 counts as 1). */
+TS_API void ts_stack_config_fixed(struct stack_config *cfg, uint64_t seed);
 
 /*
  * Builds every layer on dev at time now and sends the gratuitous ARP. The stack owns dev
  * afterwards, also on failure (it is closed). 0 or -errno.
  */
-int stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now);
+TS_API int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev *dev, usec_t now);
 
 /* Frees everything the stack holds, closes dev. */
-void stack_destroy(struct stack *s);
+TS_API void ts_stack_destroy(struct stack *s);
 
 /*
  * One received Ethernet frame at pb->data (len = frame length), at time s->core.now. The
  * stack owns pb afterwards (passed up, or freed with a counter).
  */
-void stack_input(struct stack *s, struct pbuf *pb);
+TS_API void ts_stack_input(struct stack *s, struct pbuf *pb);
 
 /*
  * Sets the clock to now, takes up to STACK_POLL_BATCH frames from the device through
- * stack_input, then fires every due timer. Returns the number of frames taken (so a caller
+ * ts_stack_input, then fires every due timer. Returns the number of frames taken (so a caller
  * knows whether the device may have more), or -errno from the driver.
  */
-int stack_poll(struct stack *s, usec_t now);
+TS_API int ts_stack_poll(struct stack *s, usec_t now);
 
 /* The earliest timer deadline, USEC_NEVER if none. */
-usec_t stack_next_deadline(const struct stack *s);
+TS_API usec_t ts_stack_next_deadline(const struct stack *s);
 
 /* Every layer's counters (stack, eth/arp, ip/icmp, tcp, pbuf) in order; returns how many were written. */
-size_t stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max);
+TS_API size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max);
 
 /* The socket layer, for the ts_* calls. */
-struct socket_layer *stack_sockets(struct stack *s);
+TS_API struct socket_layer *ts_stack_sockets(struct stack *s);
+
+/* The library's version, TAPSTACK_VERSION of the copy that was linked (a program may have been
+ * compiled against another header). */
+TS_API const char *tapstack_version(void);
 
 /* ---- stack/loop.c: the real clock and a wait for programs ---- */
 
 /* CLOCK_MONOTONIC in microseconds. */
-usec_t stack_clock_now(void);
+TS_API usec_t ts_clock_now(void);
 
 /*
  * Waits until one of the ts_* sockets in fds is ready (revents filled through ts_poll) or
  * timeout_ms passes (-1: forever, 0: just poll), driving the stack meanwhile: poll(2) on the
- * device fd with the next timer deadline, stack_poll() on each wake-up. Returns how many
+ * device fd with the next timer deadline, ts_stack_poll() on each wake-up. Returns how many
  * entries are ready (0 on timeout) or -errno.
  */
-int stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int timeout_ms);
+TS_API int ts_stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int timeout_ms);
 
 /*
- * Like stack_wait, and also watches kernel file descriptors (a program's control socket,
+ * Like ts_stack_wait, and also watches kernel file descriptors (a program's control socket,
  * signalfd, stdin): their revents are filled in kfds as poll(2) would. Returns the number of
  * ready entries of both arrays (0 on timeout) or -errno (-EINTR when a signal arrived).
  */
-int stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t kn,
+TS_API int ts_stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t kn,
                       int timeout_ms);
+
+TS_EXTERN_C_END
 
 #endif

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "blocking.h"
 #include "drivers/tap.h"
@@ -32,10 +31,10 @@ static void *echo_client(void *arg)
 	char buf[4096];
 	ssize_t n;
 
-	while ((n = blocking_recv(c->b, c->fd, buf, sizeof(buf), 0)) > 0)
-		if (blocking_send(c->b, c->fd, buf, (size_t)n, 0) != n)
+	while ((n = ts_blocking_recv(c->b, c->fd, buf, sizeof(buf), 0)) > 0)
+		if (ts_blocking_send(c->b, c->fd, buf, (size_t)n, 0) != n)
 			break;
-	blocking_close(c->b, c->fd);
+	ts_blocking_close(c->b, c->fd);
 	free(c);
 	return NULL;
 }
@@ -67,26 +66,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* The stack, as the tapstack program builds it (a random locally administered MAC). */
-	if (tap_open(&dev, tap, 1500, err, sizeof(err)) != 0) {
+	/* The stack, as the tapstack program builds it (MAC and ISN secret: random by default). */
+	if (ts_tap_open(&dev, tap, 1500, err, sizeof(err)) != 0) {
 		fprintf(stderr, "blocking-echo: %s\n", err);
 		return 1;
 	}
-	stack_config_default(&cfg);
+	ts_stack_config_default(&cfg);
 	cfg.link.addr = ntohl(ia.s_addr);
 	cfg.link.prefix_len = (uint8_t)prefix;
-	if (getrandom(cfg.link.mac, 6, 0) != 6 || getrandom(&cfg.seed, sizeof(cfg.seed), 0) < 0)
-		return 1;
-	cfg.link.mac[0] = (uint8_t)((cfg.link.mac[0] & 0xfe) | 0x02);
-	if (stack_init(&s, &cfg, dev, stack_clock_now()) != 0 || blocking_start(&b, &s) != 0) {
+	if (ts_stack_init(&s, &cfg, dev, ts_clock_now()) != 0 || ts_blocking_start(&b, &s) != 0) {
 		fprintf(stderr, "blocking-echo: cannot start the stack\n");
 		return 1;
 	}
 
 	/* From here on, plain blocking socket code. */
-	lfd = blocking_socket(&b, AF_INET, SOCK_STREAM, 0);
+	lfd = ts_blocking_socket(&b, AF_INET, SOCK_STREAM, 0);
 	sin.sin_port = htons((uint16_t)port);
-	if (lfd < 0 || blocking_bind(&b, lfd, &sin) < 0 || blocking_listen(&b, lfd, 16) < 0) {
+	if (lfd < 0 || ts_blocking_bind(&b, lfd, &sin) < 0 || ts_blocking_listen(&b, lfd, 16) < 0) {
 		fprintf(stderr, "blocking-echo: cannot listen on port %d\n", port);
 		return 1;
 	}
@@ -96,7 +92,7 @@ int main(int argc, char **argv)
 		struct sockaddr_in peer;
 		struct client *c;
 		pthread_t t;
-		int fd = blocking_accept(&b, lfd, &peer, 0);
+		int fd = ts_blocking_accept(&b, lfd, &peer, 0);
 
 		if (fd < 0)
 			continue; /* e.g. a connection reset while it waited in the queue */
@@ -105,12 +101,12 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		c = malloc(sizeof(*c));
 		if (!c) {
-			blocking_close(&b, fd);
+			ts_blocking_close(&b, fd);
 			continue;
 		}
 		*c = (struct client){ .b = &b, .fd = fd };
 		if (pthread_create(&t, NULL, echo_client, c) != 0) {
-			blocking_close(&b, fd);
+			ts_blocking_close(&b, fd);
 			free(c);
 			continue;
 		}

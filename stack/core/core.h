@@ -13,7 +13,7 @@
 #include "core/timer.h"
 
 struct core {
-	usec_t now;                /* set by stack_poll()/stack_input() callers; never read from a clock */
+	usec_t now;                /* set by ts_stack_poll()/ts_stack_input() callers; never read from a clock */
 	struct pbuf_pool pool;
 	struct timer_heap timers;
 	struct log log;

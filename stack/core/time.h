@@ -1,7 +1,7 @@
 /*
  * time.h - the stack's notion of time: a monotonic count of microseconds, passed in.
  *
- * Protocol code never reads a clock. The program (or a test) passes `now` to stack_poll(),
+ * Protocol code never reads a clock. The program (or a test) passes `now` to ts_stack_poll(),
  * the core stores it in core->now, and every deadline is an absolute usec_t. A test moves a
  * fake clock forward; nothing sleeps.
  */

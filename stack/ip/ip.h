@@ -53,7 +53,7 @@ struct link_layer;
 	X(reass_dup)           /* fragments ignored as exact duplicates of data held */                \
 	X(reass_overlap)       /* datagrams dropped: a fragment overlapped with different data */     \
 	X(reass_timeout)       /* datagrams dropped: not complete within the timeout */               \
-	X(reass_no_slot)       /* fragments dropped: every reassembly slot busy */                    \
+	X(reass_evicted)       /* incomplete datagrams dropped, oldest first, to make room for a new one */ \
 	X(reass_no_mem)        /* fragments dropped: byte limit, pool or timer heap exhausted */      \
 	X(reass_too_many_holes) /* datagrams dropped: more holes than a slot tracks */                 \
 	X(reass_too_big)       /* datagrams dropped: reassembled length above 65535 */                \
@@ -123,7 +123,8 @@ struct ip_config {
 	bool tcp_df;                     /* set DF on TCP datagrams, as Linux does (PMTU discovery) */
 	uint32_t reass_timeout_ms;       /* RFC 1122 3.3.2 suggests 60-120 s; Linux ipfrag_time 30 s */
 	uint32_t reass_max_slots;        /* datagrams in reassembly at once, <= IP_REASS_SLOTS_MAX */
-	uint32_t reass_max_bytes;        /* fragment payload bytes held across all slots */
+	uint32_t reass_high_thresh;      /* reassembly memory (IP_REASS_SLOT_TRUESIZE per slot) that a */
+	uint32_t reass_low_thresh;       /* new datagram may not exceed; eviction goes down to low */
 	bool icmp_echo_ignore_broadcasts; /* Linux icmp_echo_ignore_broadcasts=1 */
 	uint32_t icmp_ratelimit_ms;      /* one error token per this many ms (Linux icmp_ratelimit) */
 	uint32_t icmp_ratelimit_burst;   /* bucket depth in tokens (Linux XRLIM_BURST_FACTOR 6) */
@@ -154,7 +155,7 @@ struct ipv4_rx {
 	bool broadcast;
 };
 
-/* TTL 64, DF on TCP, 30 s reassembly timeout, 16 slots, 512 KiB, ignore broadcast echo, 1000 ms x 6. */
+/* TTL 64, DF on TCP, 30 s reassembly timeout, 64 slots, 1 MiB high / 768 KiB low, ignore broadcast echo, 1000 ms x 6. */
 void ip_config_default(struct ip_config *cfg);
 
 /* 0 or -EINVAL (a config value out of range). The layer keeps core and link, owns nothing yet. */

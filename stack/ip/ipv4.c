@@ -38,8 +38,9 @@ void ip_config_default(struct ip_config *cfg)
 	cfg->ttl = 64;
 	cfg->tcp_df = true;
 	cfg->reass_timeout_ms = 30000;
-	cfg->reass_max_slots = 16;
-	cfg->reass_max_bytes = 512u * 1024u;
+	cfg->reass_max_slots = IP_REASS_SLOTS_MAX;
+	cfg->reass_high_thresh = IP_REASS_HIGH_THRESH_DEFAULT;
+	cfg->reass_low_thresh = IP_REASS_LOW_THRESH_DEFAULT;
 	cfg->icmp_echo_ignore_broadcasts = true;
 	cfg->icmp_ratelimit_ms = 1000;
 	cfg->icmp_ratelimit_burst = 6;
@@ -49,7 +50,8 @@ int ip_init(struct ip_layer *ip, struct core *core, struct link_layer *link, con
 {
 	memset(ip, 0, sizeof(*ip));
 	if (cfg->ttl == 0 || cfg->reass_max_slots == 0 || cfg->reass_max_slots > IP_REASS_SLOTS_MAX ||
-	    cfg->reass_timeout_ms == 0)
+	    cfg->reass_timeout_ms == 0 || cfg->reass_high_thresh < IP_REASS_SLOT_TRUESIZE ||
+	    cfg->reass_low_thresh > cfg->reass_high_thresh)
 		return -EINVAL;
 	ip->core = core;
 	ip->link = link;

@@ -18,7 +18,8 @@
  * buffer: every fragment end is checked against 65515 in ipv4_input, and the buffer holds
  * 65515 bytes after IP_REASS_PAYLOAD_AT.
  *
- * Bounds: slots (cfg.reass_max_slots), payload bytes held (cfg.reass_max_bytes), holes per
+ * Bounds: slots (cfg.reass_max_slots) and memory (cfg.reass_high_thresh): a new datagram that
+ * finds either exhausted evicts the oldest incomplete ones (reass_evict), holes per
  * slot (IP_REASS_HOLES_MAX), and time: each slot has a timer armed for reass_timeout_ms when
  * its first fragment arrives (Linux ipfrag_time, 30 s; not extended by later fragments).
  * When it fires the slot is freed and, if fragment zero had arrived, an ICMP time exceeded
@@ -53,6 +54,7 @@ static void reass_slot_free(struct ip_layer *ip, struct ip_reass_slot *s)
 	pbuf_free(s->pb);
 	s->pb = NULL;
 	ip->reass.bytes -= s->bytes;
+	ip->reass.mem -= IP_REASS_SLOT_TRUESIZE;
 	ip->reass.nslots--;
 	s->used = false;
 }
@@ -104,20 +106,56 @@ static struct ip_reass_slot *reass_find(struct ip_layer *ip, const struct ipv4_h
 	return NULL;
 }
 
+/* Frees the incomplete datagram created longest ago (there is one: nslots > 0). */
+static void reass_evict_oldest(struct ip_layer *ip)
+{
+	struct ip_reass_slot *old = NULL;
+
+	for (uint32_t i = 0; i < IP_REASS_SLOTS_MAX; i++) {
+		struct ip_reass_slot *s = &ip->reass.slot[i];
+		if (s->used && (!old || s->serial < old->serial))
+			old = s;
+	}
+	ip->cnt.reass_evicted++;
+	reass_slot_free(ip, old);
+}
+
+/*
+ * Room for one more slot. Linux's fragment evictor (ipfrag_high_thresh / low_thresh): when a
+ * new datagram would take reassembly memory above the high threshold (or all slots are
+ * used), the oldest incomplete datagrams are dropped until it fits under the low threshold.
+ * A flood of fragments that never complete therefore cannot keep legitimate datagrams out
+ * for the whole timeout: it only pushes out what is older than itself, and a datagram whose
+ * fragments arrive together completes long before it becomes the oldest. The gap between
+ * the thresholds makes eviction happen in batches, not once per new datagram.
+ */
+static void reass_make_room(struct ip_layer *ip)
+{
+	const struct ip_config *c = &ip->cfg;
+
+	if (ip->reass.nslots < c->reass_max_slots && ip->reass.mem + IP_REASS_SLOT_TRUESIZE <= c->reass_high_thresh)
+		return;
+	while (ip->reass.nslots &&
+	       (ip->reass.nslots >= c->reass_max_slots || ip->reass.mem + IP_REASS_SLOT_TRUESIZE > c->reass_low_thresh))
+		reass_evict_oldest(ip);
+}
+
 /* A new slot for h's datagram, or NULL with the reason counted. */
 static struct ip_reass_slot *reass_slot_new(struct ip_layer *ip, const struct ipv4_hdr *h)
 {
 	struct ip_reass_slot *s = NULL;
 
-	if (ip->reass.nslots >= ip->cfg.reass_max_slots) {
-		ip->cnt.reass_no_slot++;
-		return NULL;
-	}
+	reass_make_room(ip);
 	for (uint32_t i = 0; i < IP_REASS_SLOTS_MAX && !s; i++)
 		if (!ip->reass.slot[i].used)
 			s = &ip->reass.slot[i];
-	/* A large-class pbuf: room for a 65535-byte datagram with headroom before its header. */
+	/* A large-class pbuf: room for a 65535-byte datagram with headroom before its header.
+	 * When the pool is out of them, the oldest incomplete datagram gives its own back. */
 	s->pb = pbuf_alloc(&ip->core->pool, IP_REASS_PAYLOAD_AT, REASS_PAYLOAD_CAP);
+	if (!s->pb && ip->reass.nslots) {
+		reass_evict_oldest(ip);
+		s->pb = pbuf_alloc(&ip->core->pool, IP_REASS_PAYLOAD_AT, REASS_PAYLOAD_CAP);
+	}
 	if (!s->pb) {
 		ip->cnt.reass_no_mem++;
 		return NULL;
@@ -130,6 +168,7 @@ static struct ip_reass_slot *reass_slot_new(struct ip_layer *ip, const struct ip
 		return NULL;
 	}
 	s->used = true;
+	s->serial = ip->reass.next_serial++;
 	s->src = h->src;
 	s->dst = h->dst;
 	s->id = h->id;
@@ -142,6 +181,7 @@ static struct ip_reass_slot *reass_slot_new(struct ip_layer *ip, const struct ip
 	s->holes[0].first = 0;
 	s->holes[0].end = IP_REASS_OPEN;
 	ip->reass.nslots++;
+	ip->reass.mem += IP_REASS_SLOT_TRUESIZE;
 	return s;
 }
 
@@ -191,10 +231,6 @@ struct pbuf *ip_reass_input(struct ip_layer *ip, struct pbuf *pb, const struct i
 	const uint8_t *data = pb->data + h->ihl;
 	struct pbuf *done = NULL;
 
-	if (ip->reass.bytes + n > ip->cfg.reass_max_bytes) {
-		ip->cnt.reass_no_mem++;    /* keep what we hold; this fragment is lost */
-		goto out;
-	}
 	if (!s && !(s = reass_slot_new(ip, h)))
 		goto out;
 	s->broadcast = s->broadcast || broadcast;

@@ -8,9 +8,10 @@
  * short sorted list of holes, RFC 815's "hole descriptors" (kept beside the buffer rather
  * than inside it, so no byte of payload ever doubles as bookkeeping).
  *
- * Bounds: at most cfg.reass_max_slots slots (<= IP_REASS_SLOTS_MAX), cfg.reass_max_bytes
- * payload bytes held in all of them, IP_REASS_HOLES_MAX holes per slot, 65535 bytes per
- * datagram, and cfg.reass_timeout_ms from the first fragment to the last.
+ * Bounds: at most cfg.reass_max_slots slots (<= IP_REASS_SLOTS_MAX) and cfg.reass_high_thresh
+ * bytes of memory (IP_REASS_SLOT_TRUESIZE per slot) in all of them, the oldest incomplete
+ * datagrams evicted to make room for a new one; IP_REASS_HOLES_MAX holes per slot, 65535
+ * bytes per datagram, and cfg.reass_timeout_ms from the first fragment to the last.
  *
  * Called by ipv4.c (ipv4_input) only; the timers run from core->timers.
  */
@@ -30,6 +31,15 @@
 #define IP_REASS_PAYLOAD_AT (PBUF_HEADROOM + 60u)
 /* An IPv4 datagram is at most 65535 bytes, header included (RFC 791 3.1 "Total Length"). */
 #define IP_DATAGRAM_MAX 65535u
+/*
+ * The memory one slot holds, whatever its datagram's size: its large-class pbuf. Reassembly
+ * memory is counted in these, as Linux counts the truesize of the fragments it holds.
+ */
+#define IP_REASS_SLOT_TRUESIZE ((uint32_t)(PBUF_LARGE_CAP + sizeof(struct pbuf)))
+/* Linux's ipfrag_high_thresh / ipfrag_low_thresh are 4 MiB / 3 MiB for a whole host; we keep
+ * a quarter (15 slots, then eviction down to 11), and the large pbufs for TCP. */
+#define IP_REASS_HIGH_THRESH_DEFAULT (1024u * 1024u)
+#define IP_REASS_LOW_THRESH_DEFAULT (768u * 1024u)
 
 struct ip_layer;
 
@@ -49,7 +59,8 @@ struct ip_reass_slot {
 	uint8_t hdr_len;                 /* first fragment's header length, 0 until it arrives */
 	uint8_t hdr[60];                 /* first fragment's header (RFC 791: it carries the options) */
 	uint32_t total;                  /* payload length, known once the last fragment arrived */
-	uint32_t bytes;                  /* payload bytes held (counted against reass_max_bytes) */
+	uint32_t bytes;                  /* payload bytes held */
+	uint64_t serial;                 /* creation order: the smallest is the oldest */
 	uint32_t nholes;
 	struct ip_reass_hole holes[IP_REASS_HOLES_MAX];
 	struct pbuf *pb;                 /* payload at storage + IP_REASS_PAYLOAD_AT */
@@ -59,7 +70,9 @@ struct ip_reass_slot {
 
 struct ip_reass {
 	uint32_t bytes;                  /* sum of slot bytes */
+	uint32_t mem;                    /* nslots * IP_REASS_SLOT_TRUESIZE */
 	uint32_t nslots;                 /* slots in use */
+	uint64_t next_serial;
 	struct ip_reass_slot slot[IP_REASS_SLOTS_MAX];
 };
 

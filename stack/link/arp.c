@@ -7,7 +7,9 @@
  * arp_send_gratuitous(); timers on core->timers call arp_timer().
  * What it owns: l->cache (a fixed array of cfg.arp_cache_size entries made at init, so an
  * attacker can never grow it), each entry's timer and its pending queue of at most
- * cfg.arp_pending_max linearized pbufs.
+ * cfg.arp_pending_max linearized pbufs (cfg.arp_pending_total_max over all entries).
+ * Under a flood of unresolvable next hops, arp_entry_alloc() keeps the neighbours in use
+ * (docs/arp.md, "Under attack").
  *
  * The entry states follow Linux's neighbour machine in a reduced form (see link.h):
  * INCOMPLETE (broadcasting requests, packets parked) -> REACHABLE (confirmed) -> STALE
@@ -77,6 +79,7 @@ static void arp_entry_release(struct link_layer *l, struct arp_entry *e, uint64_
 	timer_cancel(&l->core->timers, &e->timer);
 	while ((pb = pbuf_queue_pop(&e->pending))) {
 		(*drop_counter)++;
+		l->pending_total--;
 		pbuf_free(pb);
 	}
 	e->state = ARP_FREE;
@@ -85,44 +88,80 @@ static void arp_entry_release(struct link_layer *l, struct arp_entry *e, uint64_
 }
 
 /*
- * Eviction order when the cache is full: the entry least likely to be needed goes first.
- * STALE (not confirmed lately) before REACHABLE before PROBE before INCOMPLETE (which may
- * hold parked packets), and within a rank the one confirmed (or created) longest ago. Linux's neighbour GC similarly
- * prefers unreferenced stale entries (net/core/neighbour.c, neigh_forced_gc).
+ * Who may take a slot when the cache is full (Linux's neighbour model, net/core/neighbour.c,
+ * in a reduced form). A resolving (INCOMPLETE) entry goes first: it has never carried
+ * traffic, and a flood of unanswered addresses must not push out the neighbours that do;
+ * then a STALE one (not confirmed lately, not used since). A REACHABLE entry confirmed in
+ * the last LINK_ARP_IN_USE_MS is in use and never goes; an older REACHABLE entry may go only
+ * for a resolved newcomer (a requester for us), never for another unresolved address;
+ * PROBE entries (being used and verified) never go. Within a rank, the entry confirmed (or
+ * created) longest ago goes first.
  */
-static int arp_evict_rank(const struct arp_entry *e)
+enum { ARP_RANK_NEVER = 3 };
+
+static int arp_evict_rank(const struct link_layer *l, const struct arp_entry *e, bool for_resolved)
 {
 	switch (e->state) {
-	case ARP_STALE: return 0;
-	case ARP_REACHABLE: return 1;
-	case ARP_PROBE: return 2;
-	default: return 3;
+	case ARP_INCOMPLETE: return 0;
+	case ARP_STALE: return 1;
+	case ARP_REACHABLE:
+		if (for_resolved && l->core->now >= e->confirmed + ms_to_usec(LINK_ARP_IN_USE_MS))
+			return 2;
+		return ARP_RANK_NEVER;
+	default: return ARP_RANK_NEVER;
 	}
 }
 
-
-/* A FREE entry for ip (evicting one if the cache is full), state still FREE; never NULL. */
-static struct arp_entry *arp_entry_alloc(struct link_layer *l, uint32_t ip)
+/* The better victim of a and b (either may be NULL) for a newcomer; NULL if neither may go. */
+static struct arp_entry *arp_victim_pick(const struct link_layer *l, struct arp_entry *a,
+                                         struct arp_entry *b, bool for_resolved)
 {
-	struct arp_entry *victim = NULL;
-	uint32_t victim_idx = 0;
+	int ra = a ? arp_evict_rank(l, a, for_resolved) : ARP_RANK_NEVER;
+	int rb = b ? arp_evict_rank(l, b, for_resolved) : ARP_RANK_NEVER;
+
+	if (ra == ARP_RANK_NEVER && rb == ARP_RANK_NEVER)
+		return NULL;
+	if (ra != rb)
+		return ra < rb ? a : b;
+	return a->confirmed <= b->confirmed ? a : b;
+}
+
+/*
+ * A slot for ip, state still FREE, or NULL when every entry is one the newcomer may not
+ * take (the caller counts it). `resolved`: the newcomer's MAC is already known (a request
+ * for us); otherwise it starts resolving, and when arp_incomplete_max entries are already
+ * resolving it replaces the oldest of them even if a slot is free, so a flood of unanswered
+ * addresses can hold at most that many entries.
+ */
+static struct arp_entry *arp_entry_alloc(struct link_layer *l, uint32_t ip, bool resolved)
+{
+	struct arp_entry *free_slot = NULL, *victim = NULL, *oldest_incomplete = NULL;
+	uint32_t incomplete = 0;
 
 	for (uint32_t i = 0; i < l->cfg.arp_cache_size; i++) {
 		struct arp_entry *e = &l->cache[i];
 		if (e->state == ARP_FREE) {
-			victim = e;
-			victim_idx = i;
-			break;
+			if (!free_slot)
+				free_slot = e;
+			continue;
 		}
-		if (!victim || arp_evict_rank(e) < arp_evict_rank(victim) ||
-		    (arp_evict_rank(e) == arp_evict_rank(victim) &&
-		     e->confirmed < victim->confirmed)) {
-			victim = e;
-			victim_idx = i;
+		if (e->state == ARP_INCOMPLETE) {
+			incomplete++;
+			if (!oldest_incomplete || e->confirmed < oldest_incomplete->confirmed)
+				oldest_incomplete = e;
 		}
+		victim = arp_victim_pick(l, victim, e, resolved);
 	}
+	if (!resolved && incomplete >= l->cfg.arp_incomplete_max)
+		victim = oldest_incomplete;
+	else if (free_slot)
+		victim = free_slot;
+	if (!victim)
+		return NULL;
 	if (victim->state != ARP_FREE) {
 		l->arp.cache_evictions++;
+		if (victim->state == ARP_INCOMPLETE)
+			l->arp.cache_evict_incomplete++;
 		arp_entry_release(l, victim, &l->arp.pending_drop_evicted);
 	}
 	memset(victim->mac, 0, ETH_ALEN);
@@ -130,7 +169,7 @@ static struct arp_entry *arp_entry_alloc(struct link_layer *l, uint32_t ip)
 	victim->requests_sent = 0;
 	victim->confirmed = l->core->now;
 	victim->stale_since = 0;
-	l->hint = victim_idx;
+	l->hint = (uint32_t)(victim - l->cache);
 	l->cache_used++;
 	return victim;
 }
@@ -190,6 +229,7 @@ static void arp_flush_pending(struct link_layer *l, struct arp_entry *e)
 
 	while ((pb = pbuf_queue_pop(&e->pending))) {
 		l->arp.pending_sent++;
+		l->pending_total--;
 		(void)ether_output(l, pb, e->mac, ETHERTYPE_IPV4);
 	}
 }
@@ -375,11 +415,18 @@ void arp_input(struct link_layer *l, struct pbuf *pb)
 		return;
 	}
 	if (!merged) {
-		/* "If Merge_flag is false, add the triplet": the requester will talk to us next. */
-		e = arp_entry_alloc(l, a.spa);
-		e->state = ARP_INCOMPLETE;  /* confirm() treats it as freshly resolved */
-		l->arp.cache_inserts++;
-		arp_entry_confirm(l, e, a.sha);
+		/*
+		 * "If Merge_flag is false, add the triplet": the requester will talk to us next.
+		 * When every entry is in use it is not cached, but a request is still answered.
+		 */
+		e = arp_entry_alloc(l, a.spa, true);
+		if (e) {
+			e->state = ARP_INCOMPLETE;  /* confirm() treats it as freshly resolved */
+			l->arp.cache_inserts++;
+			arp_entry_confirm(l, e, a.sha);
+		} else {
+			l->arp.cache_full_not_learned++;
+		}
 	}
 	if (a.oper != ARP_OP_REQUEST) {
 		pbuf_free(pb);
@@ -414,25 +461,37 @@ drop:
 }
 
 /*
- * Parks pb on e's queue (bounded: the oldest goes when full, as Linux's unres_qlen does).
- * Always consumes pb: the queue owns it until arp_flush_pending() sends it or the entry is
- * released; on -ENOBUFS it was counted and freed.
+ * Parks pb on e's queue, bounded twice: per neighbour the oldest goes when full (as Linux's
+ * unres_qlen does, so the latest retransmission survives), and over all neighbours a packet
+ * that finds arp_pending_total_max already waiting is not parked. Always consumes pb: the
+ * queue owns it until arp_flush_pending() sends it or the entry is released; on -ENOBUFS
+ * it was counted and freed.
  */
 static int arp_park(struct link_layer *l, struct arp_entry *e, struct pbuf *pb)
 {
-	/* The caller's borrowed payload (pbuf.h, ext) is only valid during this call. */
-	if (pbuf_linearize(pb) < 0) {
-		l->arp.pending_drop_nomem++;
-		pbuf_free(pb);
-		return -ENOBUFS;
-	}
+	uint64_t *reason = &l->arp.pending_drop_nomem;
+
 	if (e->pending.count >= l->cfg.arp_pending_max) {
 		l->arp.pending_drop_full++;
 		pbuf_free(pbuf_queue_pop(&e->pending));
+		l->pending_total--;
 	}
+	if (l->pending_total >= l->cfg.arp_pending_total_max) {
+		reason = &l->arp.pending_drop_total;
+		goto drop;
+	}
+	/* The caller's borrowed payload (pbuf.h, ext) is only valid during this call. */
+	if (pbuf_linearize(pb) < 0)
+		goto drop;
 	pbuf_queue_push(&e->pending, pb);
+	l->pending_total++;
 	l->arp.pending_queued++;
 	return 0;
+
+drop:
+	(*reason)++;
+	pbuf_free(pb);
+	return -ENOBUFS;
 }
 
 /* RFC 1112 6.4: 01:00:5e followed by the low 23 bits of the group address. */
@@ -492,7 +551,12 @@ int link_output_ipv4(struct link_layer *l, struct pbuf *pb, uint32_t next_hop)
 	}
 
 	/* Miss: start resolving (RFC 826 / RFC 1122 2.3.2.2: keep at least one packet). */
-	e = arp_entry_alloc(l, next_hop);
+	e = arp_entry_alloc(l, next_hop, false);
+	if (!e) {
+		l->arp.out_drop_cache_full++;
+		pbuf_free(pb);
+		return -ENOBUFS;
+	}
 	e->state = ARP_INCOMPLETE;
 	err = arp_park(l, e, pb);
 	if (err < 0 || timer_arm(&l->core->timers, &e->timer, now + ms_to_usec(l->cfg.arp_retry_ms)) < 0) {

@@ -30,6 +30,8 @@ void link_config_default(struct link_config *cfg)
 	cfg->arp_retry_ms = LINK_ARP_RETRY_MS_DEFAULT;
 	cfg->arp_retries = LINK_ARP_RETRIES_DEFAULT;
 	cfg->arp_pending_max = LINK_ARP_PENDING_MAX_DEFAULT;
+	cfg->arp_incomplete_max = LINK_ARP_INCOMPLETE_MAX_DEFAULT;
+	cfg->arp_pending_total_max = LINK_ARP_PENDING_TOTAL_MAX_DEFAULT;
 	cfg->arp_gratuitous = true;
 	cfg->accept_multicast = false;
 }
@@ -41,11 +43,13 @@ int link_init(struct link_layer *l, struct core *core, struct netdev *dev, const
 	if (eth_addr_is_multicast(cfg->mac) || eth_addr_is_zero(cfg->mac) || cfg->prefix_len > 32 ||
 	    cfg->mtu < 68 || cfg->mtu > ETH_MAX_PAYLOAD || cfg->arp_cache_size == 0 ||
 	    cfg->arp_retries == 0 || cfg->arp_retries > 255 || cfg->arp_pending_max == 0 ||
-	    cfg->arp_retry_ms == 0)
+	    cfg->arp_retry_ms == 0 || cfg->arp_incomplete_max == 0 || cfg->arp_pending_total_max == 0)
 		return -EINVAL;
 	l->core = core;
 	l->dev = dev;
 	l->cfg = *cfg;
+	if (l->cfg.arp_incomplete_max > l->cfg.arp_cache_size)
+		l->cfg.arp_incomplete_max = l->cfg.arp_cache_size;
 	return arp_cache_init(l);
 }
 

@@ -42,6 +42,18 @@
 #define LINK_ARP_RETRY_MS_DEFAULT 1000u
 #define LINK_ARP_RETRIES_DEFAULT 3u
 #define LINK_ARP_PENDING_MAX_DEFAULT 8u
+/*
+ * Under attack (a flood from many on-link addresses, each needing a resolution) the table
+ * keeps Linux's neighbour priorities: at most arp_incomplete_max entries may be resolving
+ * at once (a new one replaces the oldest), at most arp_pending_total_max packets wait over
+ * all of them, and an unresolved newcomer never evicts a REACHABLE or PROBE entry.
+ * LINK_ARP_IN_USE_MS is Linux's forced-GC grace: an entry confirmed that recently is not
+ * evicted even for a resolved newcomer (net/core/neighbour.c spares entries updated in
+ * the last 5 s).
+ */
+#define LINK_ARP_INCOMPLETE_MAX_DEFAULT 16u
+#define LINK_ARP_PENDING_TOTAL_MAX_DEFAULT 64u
+#define LINK_ARP_IN_USE_MS 5000u
 
 struct link_config {
 	uint8_t mac[ETH_ALEN];      /* our MAC; the program picks a random locally administered one */
@@ -55,6 +67,8 @@ struct link_config {
 	uint32_t arp_retry_ms;      /* interval between requests while resolving */
 	uint32_t arp_retries;       /* requests sent before resolution fails */
 	uint32_t arp_pending_max;   /* packets parked per unresolved neighbour */
+	uint32_t arp_incomplete_max; /* entries resolving at once (clamped to the cache size) */
+	uint32_t arp_pending_total_max; /* packets parked over all neighbours */
 	bool arp_gratuitous;        /* link_start() announces our address (RFC 5227 2.3) */
 	bool accept_multicast;      /* accept every multicast frame (we join no group, so default off) */
 };
@@ -103,12 +117,16 @@ void link_config_default(struct link_config *cfg);
 	X(cache_updates)          /* MAC of an existing entry changed */                           \
 	X(cache_confirms)         /* entry (re)confirmed REACHABLE */                              \
 	X(cache_evictions)        /* an entry removed to make room */                              \
+	X(cache_evict_incomplete) /* ... of them, a resolving entry (oldest first) */             \
+	X(cache_full_not_learned) /* a requester not cached: every entry in use (still answered) */ \
 	X(cache_expired)          /* unused STALE entry removed */                                 \
 	X(resolve_failed)         /* all retries sent, no reply */                                 \
 	X(out_drop_bad_next_hop)  /* 0.0.0.0 or our own address as next hop */                     \
+	X(out_drop_cache_full)    /* a new resolution found no entry it may take: packet dropped */ \
 	X(pending_queued)                                                                          \
 	X(pending_sent)                                                                            \
 	X(pending_drop_full)      /* oldest parked packet dropped: queue full */                   \
+	X(pending_drop_total)     /* packet not parked: arp_pending_total_max wait already */      \
 	X(pending_drop_unresolved) /* parked packet dropped: resolution failed */                  \
 	X(pending_drop_evicted)   /* parked packet dropped: its entry was evicted or destroyed */  \
 	X(pending_drop_nomem)     /* could not linearize before parking */
@@ -153,6 +171,7 @@ struct link_layer {
 	struct arp_counters arp;
 	struct arp_entry *cache;    /* cfg.arp_cache_size entries */
 	uint32_t cache_used;        /* entries not FREE */
+	uint32_t pending_total;     /* packets parked over all entries */
 	uint32_t hint;              /* index of the last hit: most traffic goes to one neighbour */
 };
 

@@ -8,7 +8,7 @@
  * accepted connections inherit the listener's, as on Linux.
  *
  * Every call is non-blocking here: a socket in blocking mode only tells the caller
- * (stack_wait loop, the packetdrill runner) to wait and retry on -EAGAIN. Results are
+ * (ts_stack_wait loop, the packetdrill runner) to wait and retry on -EAGAIN. Results are
  * negative errno values. Descriptors are handed out lowest-first from TS_FD_FIRST, as
  * a process's would be.
  *

@@ -27,6 +27,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include "core/api.h"
+
+TS_EXTERN_C_BEGIN
 
 struct tcp_layer;
 struct tcp_conn;
@@ -51,31 +54,33 @@ int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp);
 /* Closes every descriptor still open (connections are reset), frees the table. */
 void socket_layer_destroy(struct socket_layer *sl);
 
-int ts_socket(struct socket_layer *sl, int domain, int type, int protocol);
-int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
-int ts_listen(struct socket_layer *sl, int fd, int backlog);
+TS_API int ts_socket(struct socket_layer *sl, int domain, int type, int protocol);
+TS_API int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
+TS_API int ts_listen(struct socket_layer *sl, int fd, int backlog);
 /* Dequeues an established connection; -EAGAIN when the accept queue is empty. flags: SOCK_NONBLOCK. */
-int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags);
+TS_API int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags);
 /* Starts an active open: -EINPROGRESS; completion shows as POLLOUT (or POLLERR with SO_ERROR). */
-int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
+TS_API int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
 /* Copies what fits in the send buffer (partial writes); -EAGAIN when it is full. */
-ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags);
+TS_API ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags);
 /* Bytes read, 0 at end of stream, -EAGAIN when nothing is there. flags: MSG_PEEK, MSG_DONTWAIT. */
-ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags);
-int ts_shutdown(struct socket_layer *sl, int fd, int how);
-int ts_close(struct socket_layer *sl, int fd);
-int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len);
-int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len);
-int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr);
-int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *addr);
+TS_API ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags);
+TS_API int ts_shutdown(struct socket_layer *sl, int fd, int how);
+TS_API int ts_close(struct socket_layer *sl, int fd);
+TS_API int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len);
+TS_API int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len);
+TS_API int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr);
+TS_API int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *addr);
 /* fcntl(F_SETFL, O_NONBLOCK) / F_GETFL equivalents. */
-int ts_set_nonblock(struct socket_layer *sl, int fd, bool on);
-int ts_get_nonblock(struct socket_layer *sl, int fd);
+TS_API int ts_set_nonblock(struct socket_layer *sl, int fd, bool on);
+TS_API int ts_get_nonblock(struct socket_layer *sl, int fd);
 /* ioctl(SIOCINQ): bytes ready to read. */
-int ts_inq(struct socket_layer *sl, int fd);
+TS_API int ts_inq(struct socket_layer *sl, int fd);
 /* Current readiness of one socket as poll(2) revents: POLLIN, POLLOUT, POLLRDHUP, POLLHUP, POLLERR. */
-short ts_revents(struct socket_layer *sl, int fd);
+TS_API short ts_revents(struct socket_layer *sl, int fd);
 /* Fills revents for each entry (masked by events, plus POLLHUP/POLLERR/POLLNVAL); returns how many are ready. Never waits. */
-int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n);
+TS_API int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n);
+
+TS_EXTERN_C_END
 
 #endif

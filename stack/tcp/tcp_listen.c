@@ -11,7 +11,9 @@
  *                         ACKed. accept() only ever hands out established connections.
  *   queues full        -> Linux's default: the SYN (or final ACK) is dropped and counted in
  *                         ListenOverflows and ListenDrops, so the client retries and, in the
- *                         end, times out; with cfg.abort_on_overflow the final ACK gets a RST.
+ *                         end, times out. A final ACK (or a valid cookie ACK) that meets a
+ *                         full accept queue is dropped the same way; only with
+ *                         cfg.abort_on_overflow does it get a RST (tcp_listen_overflow).
  *                         A full SYN queue answers with a SYN cookie (RFC 4987, as Linux's
  *                         tcp_syncookies = 1) or, with cookies off, drops the SYN
  *                         (drop_syn_queue_full).
@@ -214,6 +216,23 @@ void tcp_listener_close(struct tcp_listener *l)
 
 static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg);
 
+/*
+ * A handshake completes (a final ACK, or an ACK with a valid SYN cookie) while the accept
+ * queue is full. Linux's default (tcp_abort_on_overflow = 0) drops the ACK, counted in
+ * ListenOverflows and ListenDrops: the client believes it is connected, and its next
+ * segment (data, or its ACK of our retransmitted SYN-ACK) completes the handshake once
+ * accept() has made room. Only with cfg.abort_on_overflow is it told, with a RST
+ * (<SEQ=SEG.ACK>). Returns the drop counter for the caller's drop exit; seg stays the
+ * caller's.
+ */
+static uint64_t *tcp_listen_overflow(struct tcp_layer *tl, const struct tcp_seg *seg)
+{
+	tl->ctr.ListenOverflows++;
+	if (tl->cfg.abort_on_overflow)
+		tcp_send_rst_for(tl, seg);
+	return &tl->ctr.ListenDrops;
+}
+
 /* RFC 9293 3.10.7.2, LISTEN. Takes ownership of seg->pb: freed here, or handed on with seg
  * to tcp_conn_input (a valid cookie's connection), which frees it or keeps it. */
 void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
@@ -231,13 +250,21 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	if ((seg->flags & TCP_FLAG_ACK) && !(seg->flags & TCP_FLAG_SYN) && tl->cfg.syncookies && l->last_overflow &&
 	    tl->core->now - l->last_overflow < 2 * TCP_COOKIE_PERIOD_S * USEC_PER_SEC) {
 		struct tcp_req r;
-		if (tcp_cookie_check(l, seg, &r) && !tcp_acceptq_full(l)) {
-			struct tcp_conn *c = tcp_req_promote(&r, seg);
-			if (c) {
-				tl->ctr.SyncookiesRecv++;
-				tcp_conn_input(c, seg);
-				return;
+		if (tcp_cookie_check(l, seg, &r)) {
+			struct tcp_conn *c;
+			if (tcp_acceptq_full(l)) {
+				drop = tcp_listen_overflow(tl, seg);
+				goto drop;
 			}
+			c = tcp_req_promote(&r, seg);
+			if (!c) {
+				/* A good cookie: no RST, the client's next segment tries again. */
+				drop = &tl->ctr.drop_no_memory;
+				goto drop;
+			}
+			tl->ctr.SyncookiesRecv++;
+			tcp_conn_input(c, seg);
+			return;
 		}
 		tl->ctr.SyncookiesFailed++;
 	}
@@ -431,14 +458,11 @@ void tcp_req_input(struct tcp_req *r, struct tcp_seg *seg)
 		goto drop;
 	}
 	if (tcp_acceptq_full(l)) {
-		tl->ctr.ListenOverflows++;
-		if (tl->cfg.abort_on_overflow) {
-			tcp_send_rst_for(tl, seg);
+		drop = tcp_listen_overflow(tl, seg);
+		if (tl->cfg.abort_on_overflow)
 			tcp_req_free(r);
-		} else {
+		else
 			r->acked = true; /* Linux keeps the request; its SYN-ACK timer runs on */
-		}
-		drop = &tl->ctr.ListenDrops;
 		goto drop;
 	}
 	struct tcp_conn *c = tcp_req_promote(r, seg);

@@ -12,7 +12,7 @@
  *   tcp_req       SYN-ACK retransmission at 1 s doubling, synack_retries times.
  *   tcp_tw        TIME-WAIT's 2 MSL (60 s, Linux TCP_TIMEWAIT_LEN).
  *
- * Called by the timer heap (timer_run in stack_poll); arming helpers by the other files.
+ * Called by the timer heap (timer_run in ts_stack_poll); arming helpers by the other files.
  */
 #include "tcp/tcp_int.h"
 

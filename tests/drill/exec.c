@@ -9,7 +9,7 @@
  *   - outbound packet: advance until the stack has sent something or the tolerance window
  *     closed; check the time, then every field (flags, seq, len, ack, win, urg, options),
  *     aggregating consecutive segments when the script expects one TSO-sized segment.
- * Advancing means: jump to the next timer deadline (never past the target), stack_poll()
+ * Advancing means: jump to the next timer deadline (never past the target), ts_stack_poll()
  * there, answer ARP, retry a blocked system call; repeat. Nothing sleeps.
  *
  * Tolerance: max(--tolerance_usecs, tolerance_percent of the time since the previous
@@ -78,7 +78,7 @@ double drill_rel_secs(const struct drill_runner *r, usec_t t)
 static void drill_step(struct drill_runner *r)
 {
 	for (int i = 0; i < 8; i++) {
-		int taken = stack_poll(&r->st, r->now);
+		int taken = ts_stack_poll(&r->st, r->now);
 		bool arp = drill_answer_arp(r);
 		if (!arp && (unsigned)taken < STACK_POLL_BATCH)
 			break;
@@ -92,7 +92,7 @@ void drill_advance(struct drill_runner *r, usec_t until)
 	unsigned stuck = 0;
 	drill_step(r);
 	while (!r->failed) {
-		usec_t d = stack_next_deadline(&r->st);
+		usec_t d = ts_stack_next_deadline(&r->st);
 		if (d == USEC_NEVER || d > until)
 			break;
 		if (d > r->now)
@@ -100,14 +100,14 @@ void drill_advance(struct drill_runner *r, usec_t until)
 		usec_t before = r->now;
 		drill_step(r);
 		/*
-		 * stack_poll(now) fires the timers due by now; one re-armed for "now" by a
+		 * ts_stack_poll(now) fires the timers due by now; one re-armed for "now" by a
 		 * callback fires on the next step. A timer that stays due step after step is a
 		 * stack bug: report it rather than spin. A budget of steps bounds any other runaway.
 		 */
-		if (stack_next_deadline(&r->st) <= before) {
+		if (ts_stack_next_deadline(&r->st) <= before) {
 			if (++stuck > 100) {
-				drill_fail(r, 0, "stack: a timer due at %.6f sec stays due after 100 stack_poll() calls",
-				           drill_rel_secs(r, stack_next_deadline(&r->st)));
+				drill_fail(r, 0, "stack: a timer due at %.6f sec stays due after 100 ts_stack_poll() calls",
+				           drill_rel_secs(r, ts_stack_next_deadline(&r->st)));
 				break;
 			}
 		} else {
@@ -177,7 +177,7 @@ static struct drill_wire_pkt *wait_outbound(struct drill_runner *r, usec_t hi)
 			return w;
 		if (r->now >= hi)
 			return NULL;
-		usec_t d = stack_next_deadline(&r->st);
+		usec_t d = ts_stack_next_deadline(&r->st);
 		usec_t next = d == USEC_NEVER || d > hi ? hi : d;
 		drill_advance(r, next > r->now ? next : r->now + 1);
 	}
@@ -436,7 +436,7 @@ static void run_code(struct drill_runner *r, const struct drill_event *ev)
 	const char *t = ev->text;
 	bool want_info = strstr(t, "tcpi_") || strstr(t, "TCP_CA_") || strstr(t, "TCPI_OPT");
 	bool want_mem = strstr(t, "SK_MEMINFO") != NULL;
-	struct socket_layer *sl = stack_sockets(&r->st);
+	struct socket_layer *sl = ts_stack_sockets(&r->st);
 	if (want_info) {
 		uint8_t info[512];
 		socklen_t len = sizeof(info);
@@ -510,9 +510,9 @@ static bool stack_start(struct drill_runner *r)
 	r->cfg.link.mtu = 1500;
 	r->cfg.tcp.mtu = r->cfg.link.mtu;
 	r->now = DRILL_CLOCK_BASE;
-	int err = stack_init(&r->st, &r->cfg, &r->dev.nd, r->now);
+	int err = ts_stack_init(&r->st, &r->cfg, &r->dev.nd, r->now);
 	if (err) {
-		drill_fail(r, 0, "stack_init failed: %s", strerror(-err));
+		drill_fail(r, 0, "ts_stack_init failed: %s", strerror(-err));
 		return false;
 	}
 	r->st_up = true;
@@ -590,7 +590,7 @@ static void run_events(struct drill_runner *r)
 				/* One blocking call at a time (packetdrill's syscall thread): finish it first. */
 				usec_t until = r->pend.end + tolerance_for(r, r->pend.end - r->pend.start);
 				while (r->pend.active && !r->failed && r->now < until) {
-					usec_t d = stack_next_deadline(&r->st);
+					usec_t d = ts_stack_next_deadline(&r->st);
 					drill_advance(r, d == USEC_NEVER || d > until ? until : d);
 				}
 				if (r->pend.active && !r->failed)
@@ -641,8 +641,8 @@ void drill_run_script(const struct drill_script *sc, FILE *out, bool verbose, lo
 		*slash = 0;
 	else
 		snprintf(r->dir, sizeof(r->dir), ".");
-	stack_config_default(&r->cfg);
-	r->cfg.seed = 0x7ac5dd11;
+	ts_stack_config_default(&r->cfg);
+	ts_stack_config_fixed(&r->cfg, 0x7ac5dd11);
 	r->tolerance_usecs = DRILL_TOLERANCE_USECS;
 	r->tolerance_percent = DRILL_TOLERANCE_PERCENT;
 	r->tso = true;
@@ -661,7 +661,7 @@ void drill_run_script(const struct drill_script *sc, FILE *out, bool verbose, lo
 	/* Tearing the stack down closes every socket (FINs, RSTs): not part of the script. */
 	r->verbose = false;
 	if (r->st_up)
-		stack_destroy(&r->st);
+		ts_stack_destroy(&r->st);
 	drill_outq_free(&r->outq);
 	free(r->zbuf);
 	free(r->rbuf);

@@ -238,7 +238,8 @@ static void usage(FILE *f)
 	           "  --tolerance_usecs=N   timing tolerance for every script (default: 4000, or the script's)\n"
 	           "  --corpus DIR          also run every .pkt under DIR (grades from DIR/INDEX.tsv)\n"
 	           "  --expect FILE         known failures (path<TAB>reason): only unlisted failures fail the run\n"
-	           "  --update-expectations rewrite the --expect file: drop scripts that pass, add new failures (TODO)\n");
+	           "  --update-expectations rewrite the --expect file: drop scripts that pass, add new failures (TODO)\n"
+	           "  --version, -V         the version\n");
 }
 
 int main(int argc, char **argv)
@@ -265,6 +266,9 @@ int main(int argc, char **argv)
 			expect_path = argv[++i];
 		} else if (strcmp(a, "--update-expectations") == 0) {
 			update = true;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("tapstack-drill %s\n", tapstack_version());
+			return 0;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;

@@ -15,7 +15,7 @@
  * from the stack and seeds the gateway's entry before time 0.
  *
  * Time is virtual: the runner owns the clock (usec), moves it from event to event and
- * from timer deadline to timer deadline, and calls stack_poll() at each step, so a script
+ * from timer deadline to timer deadline, and calls ts_stack_poll() at each step, so a script
  * that spans minutes runs in milliseconds and always the same way.
  */
 #ifndef TAPSTACK_TESTS_DRILL_RUNNER_H
@@ -114,7 +114,7 @@ struct drill_runner {
 	bool tso;                  /* aggregate outbound segments (off after `ethtool -K ... tso off`) */
 	bool qdisc_drop;           /* `tc qdisc ... pfifo limit 0`: every outbound frame is dropped locally */
 	uint64_t qdisc_dropped;
-	/* `nstat`: counter values at the last reset (`nstat -n`), by position in stack_counter_groups(). */
+	/* `nstat`: counter values at the last reset (`nstat -n`), by position in ts_stack_counter_groups(). */
 	uint64_t nstat_base[DRILL_NSTAT_MAX];
 	size_t nstat_n;
 

@@ -274,7 +274,7 @@ static void nstat_name(const struct counter_group *g, size_t i, char *buf, size_
 void drill_nstat_reset(struct drill_runner *r)
 {
 	struct counter_group g[NSTAT_GROUPS_MAX];
-	size_t ng = stack_counter_groups(&r->st, g, NSTAT_GROUPS_MAX), k = 0;
+	size_t ng = ts_stack_counter_groups(&r->st, g, NSTAT_GROUPS_MAX), k = 0;
 	for (size_t i = 0; i < ng; i++)
 		for (size_t j = 0; j < g[i].n && k < DRILL_NSTAT_MAX; j++)
 			r->nstat_base[k++] = g[i].values[j];
@@ -306,7 +306,7 @@ static void run_nstat(struct drill_runner *r, const struct drill_event *ev, char
 		return;
 	}
 	struct counter_group g[NSTAT_GROUPS_MAX];
-	size_t ng = stack_counter_groups(&r->st, g, NSTAT_GROUPS_MAX);
+	size_t ng = ts_stack_counter_groups(&r->st, g, NSTAT_GROUPS_MAX);
 	char lines[DRILL_NSTAT_MAX][80];
 	bool alive[DRILL_NSTAT_MAX];
 	size_t nl = 0, k = 0;

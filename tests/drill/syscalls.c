@@ -117,7 +117,7 @@ static const char *errno_name(int e)
 
 static struct socket_layer *SL(struct drill_runner *r)
 {
-	return stack_sockets(&r->st);
+	return ts_stack_sockets(&r->st);
 }
 
 static const struct drill_expr *arg(const struct drill_event *ev, size_t i)

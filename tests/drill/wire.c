@@ -2,7 +2,7 @@
  * wire.c - the runner's side of the cable: the in-memory netdev tapstack sends into,
  * building the frames a script injects, and decoding the frames tapstack sends.
  *
- * The netdev never has frames to receive: inbound frames go straight to stack_input() at
+ * The netdev never has frames to receive: inbound frames go straight to ts_stack_input() at
  * the virtual time of their event (this also lets a script inject one oversize "GRO"
  * segment). Every frame the stack sends is copied, stamped with the virtual
  * clock and decoded once into struct drill_wire_pkt, checking the IPv4 header checksum,
@@ -332,7 +332,7 @@ static void inject_frame(struct drill_runner *r, const uint8_t *frame, uint32_t 
 	}
 	memcpy(d, frame, len);
 	r->st.core.now = r->now;
-	stack_input(&r->st, pb); /* the stack owns pb now */
+	ts_stack_input(&r->st, pb); /* the stack owns pb now */
 }
 
 static uint32_t build_eth_ipv4(struct drill_runner *r, uint8_t *f, uint8_t proto, uint32_t payload_len)

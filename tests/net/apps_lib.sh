@@ -106,11 +106,13 @@ apps_ss() {
 	fi
 }
 
+# The value of counter $1; "missing" (which no numeric check accepts) when there is no such
+# counter, so a renamed counter fails the check instead of reading as 0.
 apps_stat() {
 	if [ -z "${TS_KERNEL:-}" ]; then
-		"$TAPSTACK" stats --ctl "$CTL" | awk -v n="$1" '$1 == n":" { print $2; exit }'
+		"$TAPSTACK" stats --ctl "$CTL" | awk -v n="$1" '$1 == n":" { print $2; f = 1; exit } END { if (!f) print "missing" }'
 	else
-		ip netns exec "$NS_SRV" nstat -az "TcpExt$1" | awk -v n="TcpExt$1" '$1 == n { print $2; exit }'
+		ip netns exec "$NS_SRV" nstat -az "TcpExt$1" | awk -v n="TcpExt$1" '$1 == n { print $2; f = 1; exit } END { if (!f) print "missing" }'
 	fi
 }
 

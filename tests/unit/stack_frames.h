@@ -1,6 +1,6 @@
 /*
  * stack_frames.h - whole Ethernet frames as a Linux host on 10.0.0.1 (MAC 02:00:00:00:00:01)
- * sends them to a stack on 10.0.0.2 (MAC 02:00:00:00:00:02, stack_config_default()).
+ * sends them to a stack on 10.0.0.2 (MAC 02:00:00:00:00:02, ts_stack_config_default()).
  * Generated once with correct checksums; the same bytes seed the fuzzer
  * (tests/fuzz/corpus/). Used by tests/unit/test_stack_frames.c.
  */

@@ -34,6 +34,7 @@
 
 /* app_log is the program's (apps/app.h): here it counts accept lines. */
 static unsigned accept_lines;
+static time_t fake_sec;
 
 void app_log(const char *fmt, ...)
 {
@@ -56,7 +57,7 @@ static int fixture_setup(void **state)
 	assert_non_null(f);
 	f->now = USEC_PER_SEC;
 	stack_pair_init(&f->a, &f->b, f->now);
-	f->net.sl = stack_sockets(&f->a);
+	f->net.sl = ts_stack_sockets(&f->a);
 	f->apps[f->napps++] = http_app_create(&f->net, 80, NULL, 16);
 	f->apps[f->napps++] = echo_app_create(&f->net, 7, 16);
 	f->apps[f->napps++] = discard_app_create(&f->net, 9, 16);
@@ -74,8 +75,8 @@ static int fixture_teardown(void **state)
 
 	for (int i = 0; i < f->napps; i++)
 		f->apps[i]->stop(f->apps[i]->state);
-	stack_destroy(&f->a);
-	stack_destroy(&f->b);
+	ts_stack_destroy(&f->a);
+	ts_stack_destroy(&f->b);
 	free(f);
 	return 0;
 }
@@ -87,8 +88,8 @@ static void round_run(struct fixture *f)
 	int counts[5], n = 0, i;
 
 	f->now += USEC_PER_MS;
-	stack_poll(&f->a, f->now);
-	stack_poll(&f->b, f->now);
+	ts_stack_poll(&f->a, f->now);
+	ts_stack_poll(&f->b, f->now);
 	for (i = 0; i < f->napps; i++) {
 		counts[i] = f->apps[i]->collect(f->apps[i]->state, fds + n, 1024 - n);
 		n += counts[i];
@@ -99,8 +100,8 @@ static void round_run(struct fixture *f)
 		f->apps[i]->dispatch(f->apps[i]->state, fds + n, counts[i]);
 		n += counts[i];
 	}
-	stack_poll(&f->a, f->now);
-	stack_poll(&f->b, f->now);
+	ts_stack_poll(&f->a, f->now);
+	ts_stack_poll(&f->b, f->now);
 }
 
 static int client_connect(struct fixture *f, uint16_t port)
@@ -209,6 +210,84 @@ static void test_http_get_index(void **state)
 	assert_non_null(strstr(buf, "Connection: close\r\n"));
 	assert_non_null(strstr(buf, "<h1>tapstack</h1>"));
 	assert_int_equal(accept_lines, 1);
+	ts_close(&f->b.sock, fd);
+}
+
+/* The servers' clock (struct server.clock) in the slowloris test: seconds set by the test. */
+
+static time_t fake_clock(void)
+{
+	return fake_sec;
+}
+
+/*
+ * Slowloris: clients that send a request head one byte at a time, slower than any idle
+ * timeout but never stopping. With the server's connection bound reached (2 here), a new
+ * client waits in the stack's accept queue; as nginx's client_header_timeout, the head
+ * must be complete 60 s after accept however it trickles in, so the slow clients are closed
+ * at 60 s and the waiting client is served. (When each byte moved the deadline, the slow
+ * clients held their slots forever and the new client was never served.)
+ */
+static void test_http_slowloris_header_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct server *srv = f->apps[0]->state; /* struct http begins with its struct server */
+	const char req[] = "GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nConnection: close\r\n\r\n";
+	static char buf[8192];
+	int slow[2], late, i, t;
+	bool eof;
+
+	fake_sec = 1000;
+	srv->clock = fake_clock;
+	srv->max_conns = 2; /* below the tables' size, which stays as allocated */
+	for (i = 0; i < 2; i++) {
+		slow[i] = client_connect(f, 80);
+		client_send(f, slow[i], "GET / HTTP/1.1\r\n", 16);
+	}
+	assert_int_equal(srv->nconns, 2);
+	late = client_connect(f, 80); /* the stack completes the handshake; accept() waits */
+	client_send(f, late, req, sizeof(req) - 1);
+	for (t = 10; t < 60; t += 10) {
+		fake_sec = 1000 + t;
+		for (i = 0; i < 2; i++)
+			client_send(f, slow[i], "X", 1);
+		assert_int_equal(srv->nconns, 2);
+		assert_int_equal(ts_recv(&f->b.sock, late, buf, sizeof(buf), 0), -EAGAIN);
+	}
+	fake_sec = 1000 + 60;
+	client_recv_to_eof(f, late, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(client_recv(f, slow[i], buf, sizeof(buf), &eof), 0);
+		assert_true(eof); /* closed by the server, nothing answered */
+		ts_close(&f->b.sock, slow[i]);
+	}
+	ts_close(&f->b.sock, late);
+}
+
+/* The header deadline ends with the head: a response that takes longer than 60 s to send
+ * is not cut, since each write that goes through gives HTTP_SEND_TIMEOUT_S more (nginx's
+ * send_timeout). Here the client reads 1 MiB every 30 s, for two minutes. */
+static void test_http_slow_reader_not_cut_by_header_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct server *srv = f->apps[0]->state;
+	const char req[] = "GET /bytes/4000000 HTTP/1.1\r\nHost: 10.0.0.2\r\nConnection: close\r\n\r\n";
+	static char buf[1 << 20];
+	size_t got = 0;
+	bool eof = false;
+	int fd, t;
+
+	fake_sec = 5000;
+	srv->clock = fake_clock;
+	fd = client_connect(f, 80);
+	client_send(f, fd, req, sizeof(req) - 1);
+	for (t = 30; !eof; t += 30) {
+		fake_sec = 5000 + t;
+		got += client_recv(f, fd, buf, sizeof(buf), &eof);
+	}
+	assert_true(t > 90);
+	assert_true(got > 4000000);
 	ts_close(&f->b.sock, fd);
 }
 
@@ -505,16 +584,16 @@ static void bound_round(struct fixture *f, struct server *srv, int max, struct c
 	int n, i;
 
 	f->now += USEC_PER_MS;
-	stack_poll(&f->a, f->now);
-	stack_poll(&f->b, f->now);
+	ts_stack_poll(&f->a, f->now);
+	ts_stack_poll(&f->b, f->now);
 	n = server_collect(srv, fds, max);
 	for (i = 0; i < n && seen; i++)
 		if (srv->polled[i])
 			seen[(*nseen)++] = srv->polled[i];
 	ts_poll(&f->a.sock, fds, (nfds_t)n);
 	server_dispatch(srv, fds, n);
-	stack_poll(&f->a, f->now);
-	stack_poll(&f->b, f->now);
+	ts_stack_poll(&f->a, f->now);
+	ts_stack_poll(&f->b, f->now);
 }
 
 static void test_server_bound_and_rotation(void **state)
@@ -578,6 +657,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stall_queue_fills, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_server_bound_and_rotation, fixture_setup,
 						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_slowloris_header_deadline, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_slow_reader_not_cut_by_header_deadline,
+						fixture_setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests_name("apps", tests, NULL, NULL);

@@ -423,10 +423,11 @@ static void test_arp_cache_bound_and_eviction(void **state)
 	cfg.arp_cache_size = 4;
 	assert_int_equal(link_fx_setup(&fx, &cfg), 0);
 
+	/* 5 s apart: an entry confirmed in the last 5 s is in use and never evicted */
 	for (uint32_t i = 0; i < 10; i++) {
 		uint8_t m[6] = { 0x02, 0, 0, 0, 1, (uint8_t)(10 + i) };
 		rx_request_from(&fx, m, 0x0a000010u + i, OUR_IP);
-		link_fx_advance(&fx, USEC_PER_MS);
+		link_fx_advance(&fx, LINK_ARP_IN_USE_MS * USEC_PER_MS);
 		assert_true(fx.link.cache_used <= 4);
 	}
 	assert_int_equal(fx.link.cache_used, 4);
@@ -441,6 +442,8 @@ static void test_arp_cache_bound_and_eviction(void **state)
 
 	/* a stale entry is evicted before a fresher reachable one, whatever their ages */
 	link_fx_advance(&fx, 30 * USEC_PER_SEC);        /* all four now STALE */
+	for (uint32_t i = 6; i < 10; i++)
+		assert_int_equal(arp_cache_state(&fx.link, 0x0a000010u + i), ARP_STALE);
 	rx_request_from(&fx, host_mac, HOST_IP, OUR_IP);  /* evicts the oldest stale: .16 */
 	assert_false(arp_cache_lookup(&fx.link, 0x0a000016u, mac));
 	rx_request_from(&fx, host_mac2, PEER_IP, OUR_IP); /* evicts stale .17, not reachable HOST */
@@ -624,6 +627,128 @@ static void test_arp_every_truncation(void **state)
 	assert_int_equal(link_fx_teardown(&fx), 0);
 }
 
+/* Learns n requesters 10.0.0.(base+i), each with its own MAC, at the current time. */
+static void learn_requesters(struct link_fx *fx, uint32_t base, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t m[6] = { 0x02, 0, 0, 0, 2, (uint8_t)(base + i) };
+		rx_request_from(fx, m, 0x0a000000u + base + i, OUR_IP);
+	}
+}
+
+/*
+ * A flood of unresolved next hops (what SYN-ACKs to spoofed on-link sources cause) holds at
+ * most arp_incomplete_max entries, replacing the oldest resolution, and never evicts a
+ * neighbour in use: the REACHABLE host keeps its entry and its traffic goes out at once.
+ */
+static void test_arp_flood_of_unresolved_spares_reachable(void **state)
+{
+	(void)state;
+	struct link_fx fx;
+	struct link_config cfg;
+	uint8_t mac[6];
+	link_config_default(&cfg);
+	assert_int_equal(cfg.arp_incomplete_max, 16);
+	cfg.arp_cache_size = 8;
+	cfg.arp_incomplete_max = 4;
+	assert_int_equal(link_fx_setup(&fx, &cfg), 0);
+
+	rx_request_from(&fx, host_mac, HOST_IP, OUR_IP);
+	link_fx_advance(&fx, 20 * USEC_PER_SEC);     /* REACHABLE, but not confirmed lately */
+	for (uint32_t i = 0; i < 100; i++) {    /* 10.0.0.100 - 10.0.0.199 */
+		assert_int_equal(link_output_ipv4(&fx.link, make_ip(&fx, 1, 40), 0x0a000064u + i), 0);
+		assert_int_equal(arp_cache_state(&fx.link, HOST_IP), ARP_REACHABLE);
+		link_fx_advance(&fx, USEC_PER_MS);
+	}
+	assert_int_equal(fx.link.cache_used, 5);
+	assert_int_equal(fx.link.arp.cache_evict_incomplete, 96);
+	assert_int_equal(fx.link.arp.cache_evictions, 96);
+	assert_int_equal(fx.link.arp.pending_drop_evicted, 96);
+	assert_int_equal(fx.link.pending_total, 4);
+	for (uint32_t i = 96; i < 100; i++)
+		assert_int_equal(arp_cache_state(&fx.link, 0x0a000064u + i), ARP_INCOMPLETE);
+
+	/* the host's packets still go straight out */
+	recdev_clear(&fx.rd);
+	assert_int_equal(link_output_ipv4(&fx.link, make_ip(&fx, 7, 40), HOST_IP), 0);
+	assert_int_equal(fx.rd.n_sent, 1);
+	assert_memory_equal(recdev_frame(&fx.rd, 0)->bytes, host_mac, 6);
+
+	/* a new requester (a legitimate client about to connect) takes a resolving entry's slot */
+	learn_requesters(&fx, 20, 4);
+	assert_true(arp_cache_lookup(&fx.link, 0x0a000014u, mac));
+	assert_true(arp_cache_lookup(&fx.link, HOST_IP, mac));
+	assert_int_equal(fx.link.arp.cache_full_not_learned, 0);
+	assert_int_equal(link_fx_teardown(&fx), 0);
+}
+
+/*
+ * When every entry is a neighbour in use, a new resolution takes nothing: its packet is
+ * dropped and counted; a new requester is answered but not cached. Once the entries are
+ * older than LINK_ARP_IN_USE_MS a requester may replace the oldest; an unresolved address
+ * still may not.
+ */
+static void test_arp_full_of_reachable_refuses_newcomers(void **state)
+{
+	(void)state;
+	struct link_fx fx;
+	struct link_config cfg;
+	uint8_t mac[6];
+	link_config_default(&cfg);
+	cfg.arp_cache_size = 4;
+	assert_int_equal(link_fx_setup(&fx, &cfg), 0);
+
+	learn_requesters(&fx, 10, 4);
+	assert_int_equal(link_output_ipv4(&fx.link, make_ip(&fx, 1, 40), PEER_IP), -ENOBUFS);
+	assert_int_equal(fx.link.arp.out_drop_cache_full, 1);
+	assert_int_equal(fx.core.pool.cls[0].in_use, 0);
+	recdev_clear(&fx.rd);
+	rx_request_from(&fx, host_mac, HOST_IP, OUR_IP);
+	assert_int_equal(fx.link.arp.cache_full_not_learned, 1);
+	assert_int_equal(fx.rd.n_sent, 1);                     /* still answered */
+	assert_false(arp_cache_lookup(&fx.link, HOST_IP, mac));
+	assert_int_equal(fx.link.arp.cache_evictions, 0);
+
+	link_fx_advance(&fx, LINK_ARP_IN_USE_MS * USEC_PER_MS);
+	assert_int_equal(link_output_ipv4(&fx.link, make_ip(&fx, 2, 40), PEER_IP), -ENOBUFS);
+	assert_int_equal(fx.link.arp.out_drop_cache_full, 2);
+	rx_request_from(&fx, host_mac, HOST_IP, OUR_IP);
+	assert_true(arp_cache_lookup(&fx.link, HOST_IP, mac));
+	assert_int_equal(fx.link.arp.cache_evictions, 1);
+	assert_int_equal(fx.link.cache_used, 4);
+	assert_int_equal(link_fx_teardown(&fx), 0);
+}
+
+/* Over all neighbours at most arp_pending_total_max packets wait; the next is dropped. */
+static void test_arp_pending_total_bound(void **state)
+{
+	(void)state;
+	struct link_fx fx;
+	struct link_config cfg;
+	link_config_default(&cfg);
+	assert_int_equal(cfg.arp_pending_total_max, 64);
+	cfg.arp_pending_total_max = 5;
+	cfg.arp_pending_max = 2;
+	assert_int_equal(link_fx_setup(&fx, &cfg), 0);
+
+	for (uint32_t i = 0; i < 3; i++)
+		for (uint8_t tag = 1; tag <= 2; tag++)
+			link_output_ipv4(&fx.link, make_ip(&fx, tag, 40), PEER_IP + i);
+	assert_int_equal(fx.link.pending_total, 5);
+	assert_int_equal(fx.link.arp.pending_queued, 5);
+	assert_int_equal(fx.link.arp.pending_drop_total, 1);
+	assert_int_equal(fx.core.pool.cls[0].in_use, 5);
+	/* a full entry still swaps its oldest for the newest without exceeding the total */
+	assert_int_equal(link_output_ipv4(&fx.link, make_ip(&fx, 3, 40), PEER_IP), 0);
+	assert_int_equal(fx.link.pending_total, 5);
+	/* the answer sends what waited and frees the room */
+	recdev_clear(&fx.rd);
+	rx_reply_from(&fx, host_mac2, PEER_IP);
+	assert_int_equal(fx.link.pending_total, 3);
+	assert_int_equal(link_fx_teardown(&fx), 0);
+}
+
+
 /* link_destroy frees parked packets and cancels timers. */
 static void test_arp_destroy_frees_pending(void **state)
 {
@@ -662,6 +787,9 @@ int main(void)
 		cmocka_unit_test(test_arp_gratuitous_at_start),
 		cmocka_unit_test(test_arp_every_truncation),
 		cmocka_unit_test(test_arp_destroy_frees_pending),
+		cmocka_unit_test(test_arp_flood_of_unresolved_spares_reachable),
+		cmocka_unit_test(test_arp_full_of_reachable_refuses_newcomers),
+		cmocka_unit_test(test_arp_pending_total_bound),
 	};
 	return cmocka_run_group_tests_name("arp", tests, NULL, NULL);
 }

@@ -42,13 +42,13 @@ static int pair_setup(void **state)
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT) };
 
 	assert_non_null(p);
-	stack_pair_init(&p->a, &p->b, stack_clock_now());
-	assert_int_equal(blocking_start(&p->ba, &p->a), 0);
+	stack_pair_init(&p->a, &p->b, ts_clock_now());
+	assert_int_equal(ts_blocking_start(&p->ba, &p->a), 0);
 
-	p->listen_fd = blocking_socket(&p->ba, AF_INET, SOCK_STREAM, 0);
+	p->listen_fd = ts_blocking_socket(&p->ba, AF_INET, SOCK_STREAM, 0);
 	assert_true(p->listen_fd >= 0);
-	assert_int_equal(blocking_bind(&p->ba, p->listen_fd, &sin), 0);
-	assert_int_equal(blocking_listen(&p->ba, p->listen_fd, 8), 0);
+	assert_int_equal(ts_blocking_bind(&p->ba, p->listen_fd, &sin), 0);
+	assert_int_equal(ts_blocking_listen(&p->ba, p->listen_fd, 8), 0);
 	*state = p;
 	return 0;
 }
@@ -57,9 +57,9 @@ static int pair_teardown(void **state)
 {
 	struct pair *p = *state;
 
-	blocking_stop(&p->ba);
-	stack_destroy(&p->a);
-	stack_destroy(&p->b);
+	ts_blocking_stop(&p->ba);
+	ts_stack_destroy(&p->a);
+	ts_stack_destroy(&p->b);
 	free(p);
 	return 0;
 }
@@ -77,32 +77,32 @@ static void *echo_server(void *arg)
 	struct blocking_stack *b = &r->p->ba;
 	struct sockaddr_in peer;
 	static char buf[16384];
-	int fd = blocking_accept(b, r->p->listen_fd, &peer, 0);
+	int fd = ts_blocking_accept(b, r->p->listen_fd, &peer, 0);
 
 	if (fd < 0) {
 		r->error = fd;
 		return NULL;
 	}
 	for (;;) {
-		ssize_t n = blocking_recv(b, fd, buf, sizeof(buf), 0);
+		ssize_t n = ts_blocking_recv(b, fd, buf, sizeof(buf), 0);
 
 		if (n <= 0) {
 			r->error = (int)n;
 			break;
 		}
-		if (blocking_send(b, fd, buf, (size_t)n, 0) != n) {
+		if (ts_blocking_send(b, fd, buf, (size_t)n, 0) != n) {
 			r->error = -EIO;
 			break;
 		}
 		r->echoed += n;
 	}
-	blocking_close(b, fd);
+	ts_blocking_close(b, fd);
 	return NULL;
 }
 
 static bool over_time(usec_t start)
 {
-	return stack_clock_now() - start > TEST_LIMIT_SEC * USEC_PER_SEC;
+	return ts_clock_now() - start > TEST_LIMIT_SEC * USEC_PER_SEC;
 }
 
 /* A whole echo exchange: the server thread only blocks, the client only polls. */
@@ -115,7 +115,7 @@ static void test_blocking_echo_server(void **state)
 	uint8_t *out = malloc(TEST_BYTES), *in = malloc(TEST_BYTES);
 	size_t sent = 0, got = 0;
 	bool shut = false, eof = false;
-	usec_t start = stack_clock_now();
+	usec_t start = ts_clock_now();
 	pthread_t t;
 	int fd, rc;
 	size_t i;
@@ -126,18 +126,18 @@ static void test_blocking_echo_server(void **state)
 		out[i] = (uint8_t)(i * 131 + (i >> 9));
 	assert_int_equal(pthread_create(&t, NULL, echo_server, &r), 0);
 
-	blocking_lock(&p->ba);
+	ts_blocking_lock(&p->ba);
 	fd = ts_socket(&p->b.sock, AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
 	rc = ts_connect(&p->b.sock, fd, &dst);
-	blocking_unlock(&p->ba);
+	ts_blocking_unlock(&p->ba);
 	assert_true(rc == 0 || rc == -EINPROGRESS);
 
 	while (!eof && !over_time(start)) {
 		ssize_t n;
 
-		blocking_lock(&p->ba);
-		stack_poll(&p->b, stack_clock_now());
+		ts_blocking_lock(&p->ba);
+		ts_stack_poll(&p->b, ts_clock_now());
 		if (sent < TEST_BYTES) {
 			n = ts_send(&p->b.sock, fd, out + sent, TEST_BYTES - sent, 0);
 			if (n > 0)
@@ -157,9 +157,9 @@ static void test_blocking_echo_server(void **state)
 			fail_msg("end of stream after %zu of %u bytes", got, TEST_BYTES);
 		else
 			assert_true(n == -EAGAIN || n == -ENOTCONN);
-		stack_poll(&p->b, stack_clock_now());
-		blocking_unlock(&p->ba);
-		blocking_wake(&p->ba);
+		ts_stack_poll(&p->b, ts_clock_now());
+		ts_blocking_unlock(&p->ba);
+		ts_blocking_wake(&p->ba);
 		sched_yield();
 	}
 	assert_true(eof);
@@ -168,9 +168,9 @@ static void test_blocking_echo_server(void **state)
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(r.echoed, TEST_BYTES);
 	assert_int_equal(r.error, 0); /* the server's loop ended on end of stream */
-	blocking_lock(&p->ba);
+	ts_blocking_lock(&p->ba);
 	ts_close(&p->b.sock, fd);
-	blocking_unlock(&p->ba);
+	ts_blocking_unlock(&p->ba);
 	free(in);
 	free(out);
 }
@@ -180,7 +180,7 @@ static void *accept_once(void *arg)
 	struct echo_result *r = arg;
 	struct sockaddr_in peer;
 
-	r->error = blocking_accept(&r->p->ba, r->p->listen_fd, &peer, 0);
+	r->error = ts_blocking_accept(&r->p->ba, r->p->listen_fd, &peer, 0);
 	return NULL;
 }
 
@@ -194,8 +194,8 @@ static void test_blocking_accept_wakes_on_close(void **state)
 
 	assert_int_equal(pthread_create(&t, NULL, accept_once, &r), 0);
 	/* Nothing connects: the listener stays unready through a short timed poll. */
-	assert_int_equal(blocking_poll(&p->ba, &pfd, 1, 20), 0);
-	assert_int_equal(blocking_close(&p->ba, p->listen_fd), 0);
+	assert_int_equal(ts_blocking_poll(&p->ba, &pfd, 1, 20), 0);
+	assert_int_equal(ts_blocking_close(&p->ba, p->listen_fd), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(r.error, -EBADF);
 }
@@ -208,10 +208,10 @@ static void test_blocking_nonblock_returns_eagain(void **state)
 	char c;
 	struct pollfd pfd = { .fd = p->listen_fd, .events = POLLIN };
 
-	assert_int_equal(blocking_set_nonblock(&p->ba, p->listen_fd, true), 0);
-	assert_int_equal(blocking_accept(&p->ba, p->listen_fd, &peer, 0), -EAGAIN);
-	assert_int_equal(blocking_recv(&p->ba, p->listen_fd, &c, 1, MSG_DONTWAIT) < 0, 1);
-	assert_int_equal(blocking_poll(&p->ba, &pfd, 1, 0), 0); /* timeout 0: just a look */
+	assert_int_equal(ts_blocking_set_nonblock(&p->ba, p->listen_fd, true), 0);
+	assert_int_equal(ts_blocking_accept(&p->ba, p->listen_fd, &peer, 0), -EAGAIN);
+	assert_int_equal(ts_blocking_recv(&p->ba, p->listen_fd, &c, 1, MSG_DONTWAIT) < 0, 1);
+	assert_int_equal(ts_blocking_poll(&p->ba, &pfd, 1, 0), 0); /* timeout 0: just a look */
 	assert_int_equal(pfd.revents, 0);
 }
 

@@ -102,7 +102,7 @@ static void test_pcap_file_both_ways(void **state)
 	struct pcap_wrap_config pc = { .path = path, .clock = &now, .wall_base_usec = 1000 * USEC_PER_SEC,
 	                               .hook = hook, .hook_arg = &hl };
 	char err[128];
-	assert_int_equal(pcap_wrap(&w, a, &pc, err, sizeof(err)), 0);
+	assert_int_equal(ts_pcap_wrap(&w, a, &pc, err, sizeof(err)), 0);
 
 	/* One frame in (from the peer), one out, the latter with a borrowed payload piece. */
 	assert_int_equal(memdev_inject(b, fx_icmp_echo, sizeof(fx_icmp_echo)), 0);
@@ -118,7 +118,7 @@ static void test_pcap_file_both_ways(void **state)
 	assert_int_equal(netdev_send(w, pb), 0);
 	pbuf_free(pb);
 	pbuf_pool_destroy(&pool);
-	assert_int_equal(pcap_records(w), 2);
+	assert_int_equal(ts_pcap_records(w), 2);
 	assert_int_equal(hl.in, 1);
 	assert_int_equal(hl.out, 1);
 	uint8_t got[200];
@@ -152,7 +152,7 @@ static void test_pcap_bad_path(void **state)
 	assert_int_equal(memdev_pair_create(&a, &b, NULL), 0);
 	struct pcap_wrap_config pc = { .path = "/nonexistent-dir/x.pcap" };
 	char err[128];
-	assert_true(pcap_wrap(&w, a, &pc, err, sizeof(err)) < 0);
+	assert_true(ts_pcap_wrap(&w, a, &pc, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "/nonexistent-dir/x.pcap"));
 	netdev_close(a);   /* still the caller's */
 	netdev_close(b);

@@ -259,7 +259,8 @@ static void test_reass_timeout_without_first_is_silent(void **state)
 	assert_int_equal(ip_fx_teardown(&fx), 0);
 }
 
-/* More datagrams than slots: the extra one is dropped and counted; a freed slot is reused. */
+/* More datagrams than slots: the oldest incomplete one is evicted and counted, the new one
+ * gets its slot and completes. */
 static void test_reass_slot_limit(void **state)
 {
 	(void)state;
@@ -274,19 +275,25 @@ static void test_reass_slot_limit(void **state)
 	assert_int_equal(feed(&fx, pkt, frag(pkt, 1, 3000, 0), NULL, NULL), 0);
 	assert_int_equal(feed(&fx, pkt, frag(pkt, 2, 3000, 0), NULL, NULL), 0);
 	assert_int_equal(feed(&fx, pkt, frag(pkt, 3, 3000, 0), NULL, NULL), 0);
-	assert_int_equal(ip_fx_counter(&fx, "ip", "reass_no_slot"), 1);
+	assert_int_equal(ip_fx_counter(&fx, "ip", "reass_evicted"), 1);
 	assert_int_equal(ip_reass_slots_used(&fx.ip), 2);
-	/* Finish datagram 1: its slot is free again for datagram 3. */
+	/* Datagram 3 completes; datagram 1's late fragments start over (and evict 2). */
+	assert_int_equal(feed(&fx, pkt, frag(pkt, 3, 3000, 1), NULL, NULL), 0);
+	assert_int_equal(feed(&fx, pkt, frag(pkt, 3, 3000, 2), NULL, NULL), 1);
 	assert_int_equal(feed(&fx, pkt, frag(pkt, 1, 3000, 1), NULL, NULL), 0);
-	assert_int_equal(feed(&fx, pkt, frag(pkt, 1, 3000, 2), NULL, NULL), 1);
-	assert_int_equal(feed(&fx, pkt, frag(pkt, 3, 3000, 0), NULL, NULL), 0);
 	assert_int_equal(ip_reass_slots_used(&fx.ip), 2);
-	assert_int_equal(ip_fx_counter(&fx, "ip", "reass_no_slot"), 1);
+	assert_int_equal(feed(&fx, pkt, frag(pkt, 4, 3000, 0), NULL, NULL), 0);
+	assert_int_equal(ip_fx_counter(&fx, "ip", "reass_evicted"), 2);
+	assert_int_equal(ip_fx_counter(&fx, "ip", "reass_ok"), 1);
 	assert_int_equal(ip_fx_teardown(&fx), 0);
 }
 
-/* The bytes held across all slots are bounded: past the bound, fragments are dropped and counted. */
-static void test_reass_byte_limit(void **state)
+/*
+ * Memory (IP_REASS_SLOT_TRUESIZE per slot) is bounded like Linux's ipfrag_high_thresh: a new
+ * datagram that would pass it evicts the oldest incomplete ones until it fits under
+ * low_thresh, in one batch.
+ */
+static void test_reass_memory_thresholds(void **state)
 {
 	(void)state;
 	struct ip_fx fx;
@@ -294,19 +301,62 @@ static void test_reass_byte_limit(void **state)
 	uint8_t pkt[2048];
 
 	ip_config_default(&ic);
-	ic.reass_max_bytes = 4000;
+	assert_int_equal(ic.reass_high_thresh, 1024 * 1024);
+	assert_int_equal(ic.reass_low_thresh, 768 * 1024);
+	ic.reass_high_thresh = 4 * IP_REASS_SLOT_TRUESIZE;
+	ic.reass_low_thresh = 2 * IP_REASS_SLOT_TRUESIZE;
 	fill_dgram(DGRAM_LEN, 4);
 	assert_int_equal(ip_fx_setup(&fx, NULL, &ic), 0);
-	assert_int_equal(feed(&fx, pkt, frag(pkt, 1, DGRAM_LEN, 0), NULL, NULL), 0);
-	assert_int_equal(feed(&fx, pkt, frag(pkt, 1, DGRAM_LEN, 1), NULL, NULL), 0);
+	for (uint16_t id = 1; id <= 4; id++)
+		assert_int_equal(feed(&fx, pkt, frag(pkt, id, DGRAM_LEN, 0), NULL, NULL), 0);
+	assert_int_equal(fx.ip.reass.mem, 4 * IP_REASS_SLOT_TRUESIZE);
+	assert_int_equal(ip_fx_counter(&fx, "ip", "reass_evicted"), 0);
+	/* The fifth evicts 1, 2 and 3: 4 and 5 remain. */
+	assert_int_equal(feed(&fx, pkt, frag(pkt, 5, DGRAM_LEN, 0), NULL, NULL), 0);
+	assert_int_equal(ip_fx_counter(&fx, "ip", "reass_evicted"), 3);
+	assert_int_equal(ip_reass_slots_used(&fx.ip), 2);
+	assert_int_equal(fx.ip.reass.mem, 2 * IP_REASS_SLOT_TRUESIZE);
 	assert_int_equal(fx.ip.reass.bytes, 2 * CHUNK);
-	assert_int_equal(feed(&fx, pkt, frag(pkt, 1, DGRAM_LEN, 2), NULL, NULL), 0);
-	assert_int_equal(ip_fx_counter(&fx, "ip", "reass_no_mem"), 1);
-	assert_int_equal(fx.ip.reass.bytes, 2 * CHUNK);
-	/* A new datagram cannot start either. */
-	assert_int_equal(feed(&fx, pkt, frag(pkt, 2, DGRAM_LEN, 0), NULL, NULL), 0);
-	assert_int_equal(ip_fx_counter(&fx, "ip", "reass_no_mem"), 2);
+	/* Fragments of a held datagram cost no new memory: 4 completes. */
+	for (uint32_t i = 1; i < NFRAG; i++)
+		assert_int_equal(feed(&fx, pkt, frag(pkt, 4, DGRAM_LEN, i), NULL, NULL), i == NFRAG - 1);
 	assert_int_equal(ip_reass_slots_used(&fx.ip), 1);
+	/* Thresholds that could not hold one slot, or a low above the high, are refused. */
+	struct ip_layer *bad = calloc(1, sizeof(*bad));
+	assert_non_null(bad);
+	ic.reass_high_thresh = IP_REASS_SLOT_TRUESIZE - 1;
+	assert_int_equal(ip_init(bad, &fx.core, &fx.link, &ic), -EINVAL);
+	ic.reass_high_thresh = IP_REASS_SLOT_TRUESIZE;
+	ic.reass_low_thresh = ic.reass_high_thresh + 1;
+	assert_int_equal(ip_init(bad, &fx.core, &fx.link, &ic), -EINVAL);
+	free(bad);
+	assert_int_equal(ip_fx_teardown(&fx), 0);
+}
+
+/*
+ * The attack of issue 11: small first fragments that never complete used to fill the 16
+ * slots and block every reassembly for 30 s. Now 1,000 of them (with default settings)
+ * hold at most high_thresh of memory, and a 3000-byte datagram sent in between completes.
+ */
+static void test_reass_fragment_flood_does_not_block(void **state)
+{
+	(void)state;
+	struct ip_fx fx;
+	uint8_t pkt[2048];
+	struct pbuf *out = NULL;
+	struct ipv4_rx rx;
+
+	assert_int_equal(ip_fx_setup(&fx, NULL, NULL), 0);
+	fill_dgram(3000, 9);
+	for (uint32_t k = 0; k < 1000; k++) {
+		assert_int_equal(feed(&fx, pkt, frag_at(pkt, (uint16_t)(1000 + k), 0, 8, true, NULL), NULL, NULL), 0);
+		assert_true(fx.ip.reass.mem <= fx.ip.cfg.reass_high_thresh);
+	}
+	assert_true(ip_fx_counter(&fx, "ip", "reass_evicted") >= 1000 - 15);
+	assert_int_equal(ip_fx_counter(&fx, "ip", "reass_no_mem"), 0);
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(feed(&fx, pkt, frag(pkt, 7, 3000, i), i == 2 ? &out : NULL, &rx), i == 2);
+	check_whole(out, &rx, 3000);
 	assert_int_equal(ip_fx_teardown(&fx), 0);
 }
 
@@ -408,7 +458,8 @@ int main(void)
 		cmocka_unit_test(test_reass_timeout),
 		cmocka_unit_test(test_reass_timeout_without_first_is_silent),
 		cmocka_unit_test(test_reass_slot_limit),
-		cmocka_unit_test(test_reass_byte_limit),
+		cmocka_unit_test(test_reass_memory_thresholds),
+		cmocka_unit_test(test_reass_fragment_flood_does_not_block),
 		cmocka_unit_test(test_reass_hole_limit),
 		cmocka_unit_test(test_reass_too_big_with_options),
 		cmocka_unit_test(test_reass_keeps_first_header_options),

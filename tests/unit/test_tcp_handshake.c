@@ -73,9 +73,7 @@ static void test_handshake_listen_accept(void **state)
 	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 5);
 	assert_memory_equal(buf, "hello", 5);
 
-	uint64_t passive;
-	if (th_counter_find(h, "tcp", "PassiveOpens", &passive))
-		assert_int_equal(passive, 1);
+	assert_int_equal(th_counter(h, "tcp", "PassiveOpens"), 1);
 }
 
 /* A SYN with Linux's options gets MSS 1460 (MTU 1500 - 40), SACK-permitted, a timestamp
@@ -380,9 +378,7 @@ static void test_connect_refused(void **state)
 	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
 	assert_int_equal(err, ECONNREFUSED);
 	assert_null(th_state(h, 80));
-	uint64_t v;
-	if (th_counter_find(h, "tcp", "AttemptFails", &v))
-		assert_int_equal(v, 1);
+	assert_int_equal(th_counter(h, "tcp", "AttemptFails"), 1);
 }
 
 /* The SYN is retransmitted after 1, 2, 4, 8, 16 and 32 s (Linux tcp_syn_retries = 6), then
@@ -572,6 +568,80 @@ static void test_final_ack_on_full_queue_abort_option(void **state)
 	assert_null(th_state(h, 44003));
 }
 
+/*
+ * SYN cookies meet a full accept queue (backlog 1: one request fills the SYN queue, so B and
+ * C get cookies; A and B then fill the accept queue). C's valid cookie ACK is dropped and
+ * counted as Linux does (ListenOverflows, ListenDrops); returns C's cookie, *lfd the listener.
+ */
+static uint32_t cookie_ack_meets_full_queue(struct th *h, uint16_t base, int *lfd)
+{
+	struct tcp_opts mss = th_mss_opts(1460);
+	uint32_t iss[3];
+
+	*lfd = th_listen(h, 80, 1);
+	for (uint16_t i = 0; i < 3; i++) {
+		h->peer_port = (uint16_t)(base + i);
+		th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+		iss[i] = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0).hdr.seq;
+	}
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesSent"), 2);
+	for (uint16_t i = 0; i < 2; i++) {
+		h->peer_port = (uint16_t)(base + i);
+		th_send(h, TCP_FLAG_ACK, h->irs + 1, iss[i] + 1, 65535, NULL, NULL, 0);
+		th_expect_none(h);
+	}
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesRecv"), 1);
+	uint64_t ov = th_counter(h, "tcp", "ListenOverflows");
+	uint64_t drops = th_counter(h, "tcp", "ListenDrops");
+	h->peer_port = (uint16_t)(base + 2);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss[2] + 1, 65535, NULL, NULL, 0);
+	assert_int_equal(th_counter(h, "tcp", "ListenOverflows"), ov + 1);
+	assert_int_equal(th_counter(h, "tcp", "ListenDrops"), drops + 1);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesRecv"), 1);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesFailed"), 0);
+	return iss[2];
+}
+
+/* Once accept() has made room, the client's next segment (its first data, still carrying
+ * the cookie in its ACK) completes the handshake: nobody saw "connection reset". */
+static void test_cookie_ack_on_full_queue_dropped(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	struct sockaddr_in peer;
+	char buf[8];
+	int lfd, fd;
+	uint32_t cookie = cookie_ack_meets_full_queue(h, 45000, &lfd);
+
+	th_expect_none(h);
+	assert_null(th_state(h, 45002));
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	assert_int_equal(ntohs(peer.sin_port), 45000);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, cookie + 1, 65535, NULL, "hi", 2);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesRecv"), 2);
+	th_assert_state(h, 45002, "ESTABLISHED");
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	assert_int_equal(ntohs(peer.sin_port), 45001);
+	fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(ntohs(peer.sin_port), 45002);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 2);
+	assert_memory_equal(buf, "hi", 2);
+}
+
+/* With the abort-on-overflow option the same cookie ACK gets a RST (SEQ = SEG.ACK). */
+static void test_cookie_ack_on_full_queue_abort_option(void **state)
+{
+	th_free(*state);
+	struct th *h = *state = th_new(tweak_abort_on_overflow);
+	int lfd;
+	uint32_t cookie = cookie_ack_meets_full_queue(h, 46000, &lfd);
+
+	th_expect(h, TCP_FLAG_RST, cookie + 1, TH_ANY, TH_ANY, NULL, 0);
+	th_expect_none(h);
+	assert_null(th_state(h, 46002));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -585,6 +655,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_data_before_accept, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_dropped, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_abort_option, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_dropped, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_abort_option, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_listen_same_port_eaddrinuse, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rst_in_syn_received, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_ack_in_syn_received, th_setup, th_teardown),

@@ -33,8 +33,8 @@ struct pair {
 static void pair_poll(struct pair *p)
 {
 	for (int guard = 0; guard < 100000; guard++) {
-		int na = stack_poll(&p->a, p->now);
-		int nb = stack_poll(&p->b, p->now);
+		int na = ts_stack_poll(&p->a, p->now);
+		int nb = ts_stack_poll(&p->b, p->now);
 		if (na <= 0 && nb <= 0)
 			break;
 	}
@@ -50,7 +50,7 @@ static void pair_init(struct pair *p)
 	memdev_set_clock(p->da, &p->now);
 	memdev_set_clock(p->db, &p->now);
 	struct stack_config ca, cb;
-	stack_config_default(&ca);
+	ts_stack_config_default(&ca);
 	ca.link.addr = 0x0a000002u;
 	ca.link.prefix_len = 24;
 	memcpy(ca.link.mac, "\x02\x00\x00\x00\x00\x02", 6);
@@ -60,8 +60,8 @@ static void pair_init(struct pair *p)
 	cb.link.addr = 0x0a000001u;
 	cb.link.mac[5] = 1;
 	cb.seed = 12;
-	assert_int_equal(stack_init(&p->a, &ca, p->da, p->now), 0);
-	assert_int_equal(stack_init(&p->b, &cb, p->db, p->now), 0);
+	assert_int_equal(ts_stack_init(&p->a, &ca, p->da, p->now), 0);
+	assert_int_equal(ts_stack_init(&p->b, &cb, p->db, p->now), 0);
 }
 
 static size_t heap_in_use(void)
@@ -75,7 +75,7 @@ static void test_ten_thousand_idle_connections(void **state)
 	(void)state;
 	struct pair *p = calloc(1, sizeof(*p));
 	pair_init(p);
-	struct socket_layer *sa = stack_sockets(&p->a), *sb = stack_sockets(&p->b);
+	struct socket_layer *sa = ts_stack_sockets(&p->a), *sb = ts_stack_sockets(&p->b);
 	int lfd = ts_socket(sa, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	assert_int_equal(ts_bind(sa, lfd, &addr), 0);
@@ -130,7 +130,7 @@ static void test_ten_thousand_idle_connections(void **state)
 	assert_true(per_conn < 2048.0);
 
 	struct counter_group g[8];
-	size_t ng = stack_counter_groups(&p->a, g, 8);
+	size_t ng = ts_stack_counter_groups(&p->a, g, 8);
 	for (size_t k = 0; k < ng; k++)
 		if (strcmp(g[k].layer, "tcp") == 0)
 			for (size_t j = 0; j < g[k].n; j++)
@@ -142,8 +142,8 @@ static void test_ten_thousand_idle_connections(void **state)
 		assert_int_equal(ts_close(sa, sfd[i]), 0);
 	}
 	ts_close(sa, lfd);
-	stack_destroy(&p->a);
-	stack_destroy(&p->b);
+	ts_stack_destroy(&p->a);
+	ts_stack_destroy(&p->b);
 	free(p);
 }
 

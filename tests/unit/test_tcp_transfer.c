@@ -82,7 +82,7 @@ static void bench_init(struct bench *bn, uint64_t seed, uint32_t loss_ppm, uint3
 	memdev_set_clock(bn->db, &bn->now);
 
 	struct stack_config ca, cb;
-	stack_config_default(&ca);
+	ts_stack_config_default(&ca);
 	ca.link.addr = 0x0a000002u;
 	ca.link.prefix_len = 24;
 	ca.link.mac[0] = 0x02; ca.link.mac[1] = 0; ca.link.mac[2] = 0; ca.link.mac[3] = 0; ca.link.mac[4] = 0;
@@ -103,14 +103,14 @@ static void bench_init(struct bench *bn, uint64_t seed, uint32_t loss_ppm, uint3
 		ca.log.arg = (void *)"A";
 		cb.log.arg = (void *)"B";
 	}
-	assert_int_equal(stack_init(&bn->a, &ca, bn->da, bn->now), 0);
-	assert_int_equal(stack_init(&bn->b, &cb, bn->db, bn->now), 0);
+	assert_int_equal(ts_stack_init(&bn->a, &ca, bn->da, bn->now), 0);
+	assert_int_equal(ts_stack_init(&bn->b, &cb, bn->db, bn->now), 0);
 }
 
 static void bench_destroy(struct bench *bn)
 {
-	stack_destroy(&bn->a);
-	stack_destroy(&bn->b);
+	ts_stack_destroy(&bn->a);
+	ts_stack_destroy(&bn->b);
 }
 
 /* Runs both stacks at bn->now until neither has frames left to read; returns frames moved. */
@@ -118,8 +118,8 @@ static int bench_poll(struct bench *bn)
 {
 	int total = 0;
 	for (int guard = 0; guard < 1000; guard++) {
-		int na = stack_poll(&bn->a, bn->now);
-		int nb = stack_poll(&bn->b, bn->now);
+		int na = ts_stack_poll(&bn->a, bn->now);
+		int nb = ts_stack_poll(&bn->b, bn->now);
 		assert_true(na >= 0 && nb >= 0);
 		total += na + nb;
 		if (na == 0 && nb == 0)
@@ -131,8 +131,8 @@ static int bench_poll(struct bench *bn)
 /* The earliest moment anything can happen: a timer or a frame becoming due. */
 static usec_t bench_next_event(struct bench *bn)
 {
-	usec_t t = stack_next_deadline(&bn->a);
-	t = usec_min(t, stack_next_deadline(&bn->b));
+	usec_t t = ts_stack_next_deadline(&bn->a);
+	t = usec_min(t, ts_stack_next_deadline(&bn->b));
 	t = usec_min(t, memdev_next_due(bn->da));
 	t = usec_min(t, memdev_next_due(bn->db));
 	return t;
@@ -161,7 +161,7 @@ static void bench_dump(void)
 		                                                   : (long long)(memdev_next_due(dv[i]) - bn->now));
 		if (getenv("TT_COUNTERS")) {
 			struct counter_group g[32];
-			size_t n = stack_counter_groups(st[i], g, 32);
+			size_t n = ts_stack_counter_groups(st[i], g, 32);
 			for (size_t k = 0; k < n; k++)
 				for (size_t j = 0; j < g[k].n; j++)
 					if (g[k].values[j])
@@ -264,7 +264,7 @@ static void run_transfer(uint64_t seed, uint64_t up, uint64_t down, uint32_t los
 	assert_non_null(bn);
 	bench_init(bn, seed, loss_ppm, reorder_ppm, dup_ppm);
 	cur_bench = bn;
-	struct socket_layer *sa = stack_sockets(&bn->a), *sb = stack_sockets(&bn->b);
+	struct socket_layer *sa = ts_stack_sockets(&bn->a), *sb = ts_stack_sockets(&bn->b);
 
 	int lfd = ts_socket(sa, AF_INET, SOCK_STREAM, 0);
 	assert_true(lfd >= 0);
@@ -478,7 +478,7 @@ static void run_many(uint64_t seed, unsigned n, uint64_t up, uint64_t down, uint
 	assert_non_null(bn);
 	bench_init(bn, seed, loss_ppm, reorder_ppm, dup_ppm);
 	cur_bench = bn;
-	struct socket_layer *sa = stack_sockets(&bn->a), *sb = stack_sockets(&bn->b);
+	struct socket_layer *sa = ts_stack_sockets(&bn->a), *sb = ts_stack_sockets(&bn->b);
 	struct side *cl = calloc(n, sizeof(*cl)), *sv = calloc(n, sizeof(*sv));
 	uint16_t *port = calloc(n, sizeof(*port));
 	bool *connected = calloc(n, sizeof(*connected));

@@ -1,6 +1,6 @@
 /*
  * stack_pair.c - see stack_pair.h. Owns nothing after it returns: the memdev pair belongs
- * to the two stacks (stack_destroy closes each end).
+ * to the two stacks (ts_stack_destroy closes each end).
  */
 #include "stack_pair.h"
 
@@ -19,12 +19,13 @@ void stack_pair_init(struct stack *a, struct stack *b, usec_t now)
 	struct netdev *da, *db;
 
 	assert_int_equal(memdev_pair_create(&da, &db, NULL), 0);
-	stack_config_default(&ca);
-	stack_config_default(&cb);
+	ts_stack_config_default(&ca);
+	ts_stack_config_default(&cb);
+	ts_stack_config_fixed(&ca, 1);
+	ts_stack_config_fixed(&cb, 2);
 	ca.link.addr = STACK_PAIR_A_IP;
 	cb.link.addr = STACK_PAIR_B_IP;
 	cb.link.mac[5] ^= 0x01;
-	cb.seed = ca.seed + 1;
-	assert_int_equal(stack_init(a, &ca, da, now), 0);
-	assert_int_equal(stack_init(b, &cb, db, now), 0);
+	assert_int_equal(ts_stack_init(a, &ca, da, now), 0);
+	assert_int_equal(ts_stack_init(b, &cb, db, now), 0);
 }

@@ -3,7 +3,7 @@
  * loss), for unit tests that need a real TCP peer rather than hand-made frames: stack A is
  * 10.0.0.2 (the side under test, usually the server), stack B is 10.0.0.1 with a MAC one
  * bit apart and the next seed. Used by tests/unit/test_apps.c and test_blocking.c; the
- * caller drives both (stack_poll) and destroys both (stack_destroy).
+ * caller drives both (ts_stack_poll) and destroys both (ts_stack_destroy).
  */
 #ifndef TAPSTACK_TESTS_STACK_PAIR_H
 #define TAPSTACK_TESTS_STACK_PAIR_H

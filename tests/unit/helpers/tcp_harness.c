@@ -206,7 +206,7 @@ struct th *th_new_offload(void (*tweak)(struct stack_config *cfg), uint32_t offl
 	h->ip_id = 1;
 
 	struct stack_config cfg;
-	stack_config_default(&cfg);
+	ts_stack_config_default(&cfg);
 	memcpy(cfg.link.mac, th_local_mac, 6);
 	cfg.link.addr = TH_LOCAL_IP;
 	cfg.link.prefix_len = 24;
@@ -215,7 +215,7 @@ struct th *th_new_offload(void (*tweak)(struct stack_config *cfg), uint32_t offl
 		tweak(&cfg);
 	h->dev = th_recdev_new(&h->rx, &h->tx, &h->now);
 	h->dev->offload = offload;
-	int rc = stack_init(&h->st, &cfg, h->dev, h->now);
+	int rc = ts_stack_init(&h->st, &cfg, h->dev, h->now);
 	assert_int_equal(rc, 0);
 
 	/* Learn the peer: an ARP request from 10.0.0.1 for us makes the stack add the sender
@@ -234,7 +234,7 @@ void th_free(struct th *h)
 {
 	if (!h)
 		return;
-	stack_destroy(&h->st);
+	ts_stack_destroy(&h->st);
 	th_fq_purge(&h->rx);
 	th_fq_purge(&h->tx);
 	free(h);
@@ -254,17 +254,17 @@ int th_teardown(void **state)
 
 struct socket_layer *th_sl(struct th *h)
 {
-	return stack_sockets(&h->st);
+	return ts_stack_sockets(&h->st);
 }
 
 /* ---- time ------------------------------------------------------------------------------ */
 
 void th_poll(struct th *h)
 {
-	/* stack_poll drains a bounded batch; keep going until everything injected is read. */
+	/* ts_stack_poll drains a bounded batch; keep going until everything injected is read. */
 	int guard = 0;
 	do {
-		stack_poll(&h->st, h->now);
+		ts_stack_poll(&h->st, h->now);
 	} while (h->rx.count > 0 && ++guard < 10000);
 }
 
@@ -272,7 +272,7 @@ void th_poll(struct th *h)
 static bool th_walk(struct th *h, usec_t target, bool (*stop)(struct th *h))
 {
 	for (int guard = 0; guard < 1000000; guard++) {
-		usec_t d = stack_next_deadline(&h->st);
+		usec_t d = ts_stack_next_deadline(&h->st);
 		if (d > target)
 			break;
 		if (d > h->now)
@@ -280,10 +280,10 @@ static bool th_walk(struct th *h, usec_t target, bool (*stop)(struct th *h))
 		th_poll(h);
 		if (stop && stop(h))
 			return true;
-		if (stack_next_deadline(&h->st) <= h->now && guard > 1000) {
+		if (ts_stack_next_deadline(&h->st) <= h->now && guard > 1000) {
 			/* A timer that keeps re-arming itself at `now` would spin forever. */
 			fail_msg("a timer re-arms itself at the current time (deadline %llu)",
-			         (unsigned long long)stack_next_deadline(&h->st));
+			         (unsigned long long)ts_stack_next_deadline(&h->st));
 		}
 	}
 	h->now = target;
@@ -857,10 +857,10 @@ static bool th_name_eq(const char *a, const char *b)
 	}
 }
 
-bool th_counter_find(struct th *h, const char *layer, const char *name, uint64_t *val)
+static bool th_counter_find(struct th *h, const char *layer, const char *name, uint64_t *val)
 {
 	struct counter_group g[32];
-	size_t n = stack_counter_groups(&h->st, g, 32);
+	size_t n = ts_stack_counter_groups(&h->st, g, 32);
 	for (size_t i = 0; i < n; i++) {
 		if (layer && !th_name_eq(g[i].layer, layer))
 			continue;

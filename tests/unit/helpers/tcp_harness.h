@@ -93,8 +93,8 @@ struct th_seg {
 };
 
 /*
- * A new bench: stack_config_default() (then `tweak`, if given, may change the config),
- * stack_init on the recording driver at TH_START_USEC, the peer's ARP entry learned by
+ * A new bench: ts_stack_config_default() (then `tweak`, if given, may change the config),
+ * ts_stack_init on the recording driver at TH_START_USEC, the peer's ARP entry learned by
  * injecting an ARP request from 10.0.0.1, and every frame sent so far (gratuitous ARP, the
  * ARP reply) discarded. Fails the test on any error.
  */
@@ -225,10 +225,12 @@ void th_assert_state_at(const char *file, int line, struct th *h, uint16_t port,
 struct tcp_opts th_linux_syn_opts(uint32_t ts_val);
 struct tcp_opts th_mss_opts(uint16_t mss);
 
-/* The value of a named counter of a layer ("tcp", "ListenOverflows"); fails if missing. */
+/*
+ * The value of a named counter of a layer ("tcp", "ListenOverflows"); fails the test if the
+ * layer or the counter does not exist. There is deliberately no "if it exists" variant: an
+ * assertion that a renamed counter skips silently proves nothing.
+ */
 uint64_t th_counter(struct th *h, const char *layer, const char *name);
-/* Same, but returns false instead of failing when the counter does not exist. */
-bool th_counter_find(struct th *h, const char *layer, const char *name, uint64_t *val);
 
 /*
  * A recording driver on its own, for benches that own their stacks: frames the stack
