@@ -24,6 +24,8 @@ each failure:
   commands   <!-- check-docs: run --> before a fenced block: each "$ cmd" line runs (bash,
              from the top of the tree, no root needed) and exits 0; the other lines are
              expected output, each of which must appear in the real output ("..." skips)
+  members    <!-- check-docs: members struct x 2 --> before a table: each `a.b` in its second
+             column is a member of struct x (docs/glossary.md's TCB table)
   labels     <!-- check-docs: labels MUST-1..69 REC-1 --> on a page: each label is the first
              cell of exactly one table row (docs/rfc-map.md)
   comments   the tree's own files cite no .md file that is not in the repository
@@ -429,6 +431,29 @@ def member_names(body):
     return names
 
 
+def check_members(page, line, row, spec):
+    """<!-- check-docs: members struct NAME COLUMN -->: in the table after it, each `a.b` span
+    of column COLUMN (1-based) names members of struct NAME (nested struct members as a.b)."""
+    if len(spec) < 3 or spec[0] != "struct":
+        fail(page, line, "members marker: expected 'members struct NAME COLUMN'")
+        return
+    cells = [c.strip() for c in row.strip().strip("|").split("|")]
+    col = int(spec[2]) - 1
+    if col >= len(cells) or set(cells[col]) <= set("-: "):
+        return
+    body = struct_body(spec[1])
+    if body is None:
+        fail(page, line, f"struct {spec[1]}: not defined in the tree")
+        return
+    words = set(re.findall(IDENT, body))
+    for m in SPAN_RE.finditer(cells[col]):
+        for part in re.split(r"\.|->", m.group(2)):
+            if part in words:
+                ok()
+            else:
+                fail(page, line, f"struct {spec[1]} has no member {part}")
+
+
 def check_c_sample(page, line, code, marker):
     if marker and marker[0] == "excerpt":
         target = marker[1] if len(marker) > 1 else ""
@@ -649,6 +674,11 @@ def check_page(page):
                     check_text(page, k + 1, lines[k], True)
             marker = None
             i = j + 1
+            continue
+        if marker and marker[0] == "members" and l.startswith("|"):
+            check_members(page, i + 1, l, marker[1:])
+            check_text(page, i + 1, l, False)
+            i += 1
             continue
         if l.strip():
             marker = None  # a marker applies to the block right after it
