@@ -26,6 +26,10 @@ each failure:
              expected output, each of which must appear in the real output ("..." skips)
   members    <!-- check-docs: members struct x 2 --> before a table: each `a.b` in its second
              column is a member of struct x (docs/glossary.md's TCB table)
+  states     <!-- check-docs: states --> before a state diagram: every state of the code's
+             name table is drawn, and no hyphenated name that is not a state
+  defines    <!-- check-docs: defines FILE --> before a picture: each NAME = VALUE in it is a
+             #define of FILE with that value (header layouts)
   labels     <!-- check-docs: labels MUST-1..69 REC-1 --> on a page: each label is the first
              cell of exactly one table row (docs/rfc-map.md)
   comments   the tree's own files cite no .md file that is not in the repository
@@ -454,6 +458,46 @@ def check_members(page, line, row, spec):
                 fail(page, line, f"struct {spec[1]} has no member {part}")
 
 
+def check_states(page, line, block):
+    """<!-- check-docs: states --> before a state diagram: it shows every state of the TCP
+    name table (tcp_state_name()) and no hyphenated STATE-NAME the code does not have."""
+    src = next((read(f) for f in CODE_FILES if f.endswith(".c")
+                and re.search(r"^const char \*tcp_state_name\(", read(f), re.M)), "")
+    names = set(re.findall(r'\[TCPS_[A-Z0-9_]+\]\s*=\s*"([A-Z0-9-]+)"', src))
+    if not names:
+        fail(page, line, "states marker: no state name table (TCPS_... = \"NAME\") in the tree")
+        return
+    shown = set(re.findall(r"\b[A-Z]+(?:-[A-Z0-9]+)*\b", block))
+    for n in sorted(names):
+        if n in shown:
+            ok()
+        else:
+            fail(page, line, f"the diagram does not show state {n}")
+    for w in sorted(w for w in shown if "-" in w and w not in names):
+        fail(page, line, f"the diagram shows {w}, which is no state of the code")
+
+
+def check_defines(page, line, block, headers):
+    """<!-- check-docs: defines FILE... --> before a picture: every `NAME = VALUE` in it
+    agrees with a #define of one of the files (the offsets and codes a diagram shows)."""
+    defs = {}
+    for h in headers:
+        for m in re.finditer(r"^#define\s+([A-Z][A-Z0-9_]*)\s+(0x[0-9a-fA-F]+|\d+)u?\b", read(h), re.M):
+            defs[m.group(1)] = int(m.group(2), 0)
+    if not defs:
+        fail(page, line, f"defines marker: no #define in {' '.join(headers)}")
+        return
+    for n, l in enumerate(block, line + 1):
+        for m in re.finditer(r"\b([A-Z][A-Z0-9_]*) = (0x[0-9a-fA-F]+|\d+)", l):
+            name, val = m.group(1), int(m.group(2), 0)
+            if name not in defs:
+                fail(page, n, f"{name}: not defined in {' '.join(headers)}")
+            elif defs[name] != val:
+                fail(page, n, f"{name} is {defs[name]} in {' '.join(headers)}, not {val}")
+            else:
+                ok()
+
+
 def check_c_sample(page, line, code, marker):
     if marker and marker[0] == "excerpt":
         target = marker[1] if len(marker) > 1 else ""
@@ -665,6 +709,10 @@ def check_page(page):
             while j < len(lines) and not lines[j].strip().startswith(fence.group(2)):
                 j += 1
             block = "\n".join(lines[start:j])
+            if marker and marker[0] == "states":
+                check_states(page, start, block)
+            if marker and marker[0] == "defines":
+                check_defines(page, start, lines[start:j], marker[1:])
             if lang == "c":
                 check_c_sample(page, start, block, marker)
             elif marker and marker[0] == "run":
