@@ -71,8 +71,13 @@ def fail(page, line, msg):
 # ---------------------------------------------------------------- the tree, read once
 
 def tree_files():
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                         capture_output=True, text=True, check=True).stdout.split("\n")
+    r = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                       capture_output=True, text=True)
+    if r.returncode == 0:
+        out = r.stdout.split("\n")
+    else:  # an exported tree without git: every file but the build
+        out = [os.path.relpath(os.path.join(d, n)) for d, dirs, names in os.walk(".")
+               for n in names if not d.startswith(("./build", "./.git"))]
     return sorted(f for f in out if f and os.path.exists(f))
 
 

@@ -74,7 +74,9 @@ for i in 1 2; do
 	HOLD_PIDS+=($!)
 	sleep 0.2
 done
-over0=$("$TAPSTACK" stats --ctl "$CTL" | sed -n 's/^ *ListenOverflows: //p')
+# Either output format of `tapstack stats` ("ListenOverflows: 4" or "tcp.ListenOverflows 4").
+listen_overflows() { "$TAPSTACK" stats --ctl "$CTL" | grep -oE 'ListenOverflows[: ]+[0-9]+' | grep -oE '[0-9]+$'; }
+over0=$(listen_overflows)
 m=$(mark)
 start=$(date +%s%N)
 nsx curl -v --connect-timeout 4 "http://$STACK_IP:8080/" 2>&1 | grep -E '^\*|^curl:'
@@ -84,7 +86,7 @@ echo "curl exit status: $rc (28 = timed out) after $(((end - start) / 1000000)) 
 echo "-- trace (every line about port 8080: the third client's SYN and its retransmissions; no line out):"
 since "$m" | grep '\.8080[: ]'
 echo "\$ tapstack stats | grep Listen"
-"$TAPSTACK" stats --ctl "$CTL" | grep -E ' Listen(Overflows|Drops):'
+"$TAPSTACK" stats --ctl "$CTL" | grep -E 'Listen(Overflows|Drops)'
 echo "(ListenOverflows was ${over0:-0} before this client: each of its SYNs found the queue full)"
 for p in "${HOLD_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 HOLD_PIDS=()
