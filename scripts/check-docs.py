@@ -258,6 +258,9 @@ def check_test(page, line, name):
         fail(page, line, f"{name}: no test of that name under tests/")
 
 
+HINT = " (a name of other software? declare it on the page: <!-- check-docs: external NAME -->)"
+
+
 def claim(page, line, name, found, what):
     """One name checked: counted as passed, or reported; names the page declares external skip."""
     if name in EXTERNAL:
@@ -270,12 +273,12 @@ def claim(page, line, name, found, what):
 
 def check_function(page, line, name):
     claim(page, line, name, name in CODE_WORDS or name in sys_words(),
-          "(): no such function in the tree or the C library")
+          "(): no such function in the tree or the C library" + HINT)
 
 
 def check_word(page, line, w):
     claim(page, line, w, w in CODE_WORDS or w in sys_words(),
-          ": no such name in the tree (function, field, counter, constant)")
+          ": no such name in the tree (function, field, counter, constant)" + HINT)
 
 
 def check_option(page, line, opt):
@@ -289,12 +292,13 @@ def check_make(page, line, words):
             build = w[len("BUILD="):].rstrip("/")
         if "=" in w or w.startswith("-"):
             continue
-        if build and w.startswith(build + "/"):
-            w = "build/" + w[len(build) + 1:]
-        if target_exists(w):
-            ok()
-        else:
-            fail(page, line, f"make {w}: no such target in the Makefile or mk/*.mk")
+        for alt in w.split("|"):  # `make run|demo|test`: each alternative
+            if build and alt.startswith(build + "/"):
+                alt = "build/" + alt[len(build) + 1:]
+            if target_exists(alt):
+                ok()
+            else:
+                fail(page, line, f"make {alt}: no such target in the Makefile or mk/*.mk")
         return
 
 
