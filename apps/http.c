@@ -1,6 +1,6 @@
 /*
  * http.c - a small HTTP/1.1 server (RFC 9110, 9112): GET and HEAD of a built-in index
- * page, of /bytes/N (N bytes of a deterministic pattern, streamed) and of files from a
+ * page and /conn (the visitor's own connection, http_conn_page.c), of /bytes/N (N bytes of a deterministic pattern, streamed) and of files from a
  * directory. Keep-alive, pipelining, Content-Length on every answer, 400/404/405/413/505.
  *
  * Written only against the socket shim (apps/net.h), so it runs on tapstack and, built
@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "apps/http_conn_page.h"
 #include "apps/http_parse.h"
 #include "apps/server.h"
 #include "apps/servers.h"
@@ -57,6 +58,7 @@ struct http_conn {
 	uint16_t head_len, head_off;
 	enum http_body body;
 	const char *mem;          /* BODY_MEM */
+	char *page;               /* a page made for this request (index, /conn): mem, owned */
 	int file_fd;              /* BODY_FILE */
 	uint64_t body_off, body_len;
 	bool close_after;         /* the response being sent is the last one */
@@ -73,27 +75,6 @@ struct http {
 	uint8_t pattern[HTTP_BYTES_PERIOD]; /* one period of the /bytes pattern */
 	char scratch[HTTP_SCRATCH_BYTES];
 };
-
-static const char http_index_html[] =
-	"<!DOCTYPE html>\n"
-	"<html><head><meta charset=\"utf-8\"><title>tapstack</title></head><body>\n"
-	"<h1>tapstack</h1>\n"
-	"<p>This page was served by <b>tapstack</b>, a TCP/IP stack that runs in user space on a\n"
-	"Linux TAP device: Ethernet, ARP, IPv4, ICMP and TCP are all implemented by the program\n"
-	"you are talking to, not by the kernel. The kernel only moves raw Ethernet frames between\n"
-	"the TAP device and tapstack.</p>\n"
-	"<p>The stack completed the TCP handshake (SYN, SYN-ACK, ACK) on its own and queued the\n"
-	"connection; this HTTP server then took it with accept(), read your request and wrote\n"
-	"this answer through tapstack's socket API.</p>\n"
-	"<h2>Endpoints</h2>\n<ul>\n"
-	"<li><code>GET /</code> - this page</li>\n"
-	"<li><code>GET /bytes/N</code> - N bytes of a fixed pattern: byte i is\n"
-	"(i * 7 + i / 256) mod 256 (up to 1 TiB, streamed)</li>\n"
-	"<li><code>GET /NAME</code> - a file from the directory given with --http PORT:DIR</li>\n"
-	"</ul>\n"
-	"<p>Other demo services may be running too: echo (RFC 862), discard (RFC 863) and a\n"
-	"listener that never calls accept(). See docs/apps.md.</p>\n"
-	"</body></html>\n";
 
 #define HTTP_ERROR_BODY(code, text) #code " " text "\n"
 
@@ -239,11 +220,42 @@ static int http_open_file(struct http *h, const char *path)
 	return (int)fd;
 }
 
+static void http_page_free(struct http_conn *c)
+{
+	free(c->page);
+	c->page = NULL;
+}
+
+/*
+ * The index page or /conn for this connection: what the stack saw of its handshake and its
+ * TCP_INFO (http_conn_page.c), rendered into a buffer the connection owns until the answer
+ * is sent. False when no memory is left for it.
+ */
+static bool http_conn_page(struct http *h, struct http_conn *c, bool json)
+{
+	struct http_conn_facts f;
+	socklen_t len = sizeof(f.ti);
+
+	memset(&f, 0, sizeof(f));
+	f.client = c->base.peer;
+	(void)net_getsockname(h->srv.net, c->base.fd, &f.server);
+	f.have_hs = net_handshake(h->srv.net, c->base.fd, &f.hs) == 0;
+	f.have_info = net_getsockopt(h->srv.net, c->base.fd, IPPROTO_TCP, TCP_INFO, &f.ti, &len) == 0;
+	http_page_free(c);
+	if (!(c->page = malloc(HTTP_CONN_PAGE_MAX)))
+		return false;
+	c->body_len = json ? http_conn_json(&f, c->page, HTTP_CONN_PAGE_MAX)
+			   : http_conn_index_html(&f, c->page, HTTP_CONN_PAGE_MAX);
+	c->mem = c->page;
+	return true;
+}
+
 /* Decides the response to one parsed request (or parse failure) and sets it up in c. */
 static void http_respond(struct http *h, struct http_conn *c, enum http_parse_status st,
 			 const struct http_request *req)
 {
 	char path[HTTP_PATH_MAX];
+	enum http_route route;
 	uint64_t n = 0;
 	bool head_only;
 	struct stat sb;
@@ -274,13 +286,18 @@ static void http_respond(struct http *h, struct http_conn *c, enum http_parse_st
 			   "Allow: GET, HEAD\r\n", false);
 		return;
 	}
-	switch (http_route_target(req->target, req->target_len, &n, path, sizeof(path))) {
+	switch (route = http_route_target(req->target, req->target_len, &n, path, sizeof(path))) {
 	case HTTP_ROUTE_INDEX:
-		http_set_head(h, c, "200 OK", "text/html; charset=utf-8", sizeof(http_index_html) - 1,
-			      NULL);
+	case HTTP_ROUTE_CONN:
+		if (!http_conn_page(h, c, route == HTTP_ROUTE_CONN)) {
+			http_error(h, c, "503 Service Unavailable", HTTP_ERROR_BODY(503, "Service Unavailable"),
+				   NULL, head_only);
+			return;
+		}
+		http_set_head(h, c, "200 OK",
+			      route == HTTP_ROUTE_CONN ? "application/json" : "text/html; charset=utf-8",
+			      c->body_len, NULL);
 		c->body = BODY_MEM;
-		c->mem = http_index_html;
-		c->body_len = sizeof(http_index_html) - 1;
 		break;
 	case HTTP_ROUTE_BYTES:
 		http_set_head(h, c, "200 OK", "application/octet-stream", n, NULL);
@@ -310,6 +327,7 @@ static void http_respond(struct http *h, struct http_conn *c, enum http_parse_st
 	if (head_only) { /* RFC 9110 9.3.2: the same fields as GET, no content */
 		if (c->body == BODY_FILE)
 			close(c->file_fd);
+		http_page_free(c);
 		c->body = BODY_NONE;
 		c->body_len = 0;
 	}
@@ -395,6 +413,7 @@ static int http_send_response(struct http *h, struct http_conn *c, size_t *budge
 	}
 	if (c->body == BODY_FILE)
 		close(c->file_fd);
+	http_page_free(c);
 	c->body = BODY_NONE;
 	c->head_len = c->head_off = 0;
 	return 1;
@@ -560,6 +579,7 @@ static void http_closed(struct server *srv, struct conn *base)
 	(void)srv;
 	if (c->body == BODY_FILE)
 		close(c->file_fd);
+	http_page_free(c);
 	free(c->in);
 }
 
