@@ -9,11 +9,14 @@
 #   make test            everything: deps, layering, docs, unit, sanitizer, integration, + $(TEST_EXTRA)
 #   make demo            the story of a connection, in a namespace it creates (root)
 #   make run [NETNS=NAME]  the stack and its servers on a TAP until Ctrl-C (root)
+#   ADDR=A.B.C.D[/N] PEER=A.B.C.D  the stack's address and the TAP's kernel side for run, demo,
+#                        test and bench (default 10.0.0.2/24 and 10.0.0.1)
 #   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over ts_stack_input with a seed corpus
 #   make valgrind        the unit tests under valgrind (leaks are errors)
 #   make deps            install missing Debian packages (scripts/deps.sh)
 #   make drill           the packetdrill runner over the corpus (mk/drill.mk; part of `make test`)
 #   make bench           tapstack beside the Linux kernel, one table (mk/bench.mk; root)
+#   make bench-lossy     the same through an impaired path, the loss matrix (mk/lossy.mk; root)
 #   make install [PREFIX=/usr/local] [DESTDIR=]  programs, libraries, headers, tapstack.pc,
 #                        man pages (mk/install.mk, docs/library.md); make uninstall
 #
@@ -30,11 +33,14 @@ LDLIBS  += -lpthread
 
 LIB_SRCS  := $(shell find stack drivers -name '*.c' | sort)
 APP_SRCS  := $(sort $(wildcard apps/*.c))
+# The program's own parts (control socket clients: ss, stats), not servers: apps/cli/.
+PROG_SRCS := $(sort $(wildcard apps/cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_HELPER_SRCS := $(sort $(wildcard tests/unit/helpers/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 APP_OBJS  := $(APP_SRCS:%.c=$(BUILD)/%.o)
+PROG_OBJS := $(PROG_SRCS:%.c=$(BUILD)/%.o)
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libtapstack.a
@@ -63,9 +69,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/tapstack: $(APP_OBJS) $(LIB)
+$(BUILD)/tapstack: $(APP_OBJS) $(PROG_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(APP_OBJS) $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(APP_OBJS) $(PROG_OBJS) $(LIB) $(LDLIBS)
 
 tests: $(TEST_BINS)
 
@@ -92,6 +98,12 @@ check-docs: all
 
 deps:
 	@scripts/deps.sh
+
+# The addresses of the stack and of the TAP's kernel side (run, demo, test-net, bench).
+ADDR ?= 10.0.0.2/24
+PEER ?= 10.0.0.1
+export TS_ADDR := $(ADDR)
+export TS_PEER := $(PEER)
 
 # Root: each tests/net/test_*.sh makes its own namespace and TAP and cleans up.
 test-net: all
@@ -134,4 +146,4 @@ help:
 	@sed -n '1,/^$$/p' Makefile
 
 -include $(sort $(wildcard mk/*.mk))
--include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(PROG_OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILD)/%.d)

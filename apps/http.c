@@ -1,7 +1,8 @@
 /*
  * http.c - a small HTTP/1.1 server (RFC 9110, 9112): GET and HEAD of a built-in index
- * page and /conn (the visitor's own connection, http_conn_page.c), of /bytes/N (N bytes of a deterministic pattern, streamed) and of files from a
- * directory. Keep-alive, pipelining, Content-Length on every answer, 400/404/405/413/505.
+ * page and /conn (the visitor's own connection, http_conn_page.c), of /bytes/N (N bytes of
+ * a deterministic pattern, streamed) and of files from a directory. Keep-alive,
+ * pipelining, Content-Length on every answer, 400/404/405/413/505.
  *
  * Written only against the socket shim (apps/net.h), so it runs on tapstack and, built
  * with -DNET_KERNEL, on the kernel's sockets. Parsing and routing are in http_parse.c.
@@ -20,6 +21,7 @@
  * pattern bytes are sent straight from a 64 KiB table, file bytes are pread() into a
  * shared scratch buffer at the current offset, so a partial send just resumes there.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apps/http_conn_page.h"
@@ -45,7 +48,8 @@
 #define HTTP_SEND_TIMEOUT_S 60       /* between two writes the client lets through (send_timeout) */
 #define HTTP_LINGER_TIMEOUT_S 5      /* after our FIN, waiting for the client's */
 
-enum http_body { BODY_NONE, BODY_MEM, BODY_PATTERN, BODY_FILE };
+/* BODY_OWNED: like BODY_MEM, but malloc'd for this response and freed with it (/metrics). */
+enum http_body { BODY_NONE, BODY_MEM, BODY_PATTERN, BODY_FILE, BODY_OWNED };
 
 struct http_conn {
 	struct conn base;
@@ -58,7 +62,6 @@ struct http_conn {
 	uint16_t head_len, head_off;
 	enum http_body body;
 	const char *mem;          /* BODY_MEM */
-	char *page;               /* a page made for this request (index, /conn): mem, owned */
 	int file_fd;              /* BODY_FILE */
 	uint64_t body_off, body_len;
 	bool close_after;         /* the response being sent is the last one */
@@ -69,6 +72,9 @@ struct http_conn {
 struct http {
 	struct server srv;        /* first: server_create() makes and frees the whole struct */
 	int dir_fd;               /* the served directory, or -1 */
+	FILE *access_log;         /* one common-log-format line per response, or NULL */
+	void (*metrics)(void *arg, FILE *out); /* GET /metrics writes Prometheus text, if set */
+	void *metrics_arg;
 	time_t fixed_sec;         /* fixed_fields are those of this second */
 	char fixed_fields[80];    /* "Server: tapstack\r\nDate: ...\r\n" */
 	size_t fixed_len;
@@ -220,16 +226,46 @@ static int http_open_file(struct http *h, const char *path)
 	return (int)fd;
 }
 
-static void http_page_free(struct http_conn *c)
+/* What the body source holds: the file closed, an owned buffer freed. */
+static void http_body_release(struct http_conn *c)
 {
-	free(c->page);
-	c->page = NULL;
+	if (c->body == BODY_FILE)
+		close(c->file_fd);
+	else if (c->body == BODY_OWNED)
+		free((char *)c->mem);
+	c->body = BODY_NONE;
+}
+
+/* GET /metrics (with --metrics): the stack's counters rendered now, owned by the response. */
+static bool http_metrics_response(struct http *h, struct http_conn *c, const struct http_request *req)
+{
+	static const char path[] = "/metrics";
+	const char *q = memchr(req->target, '?', req->target_len);
+	size_t plen = q ? (size_t)(q - req->target) : req->target_len;
+	if (!h->metrics || plen != sizeof(path) - 1 ||
+	    memcmp(req->target, path, plen) != 0)
+		return false;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return false;
+	h->metrics(h->metrics_arg, m);
+	if (fclose(m) != 0) {
+		free(buf);
+		return false;
+	}
+	http_set_head(h, c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", len, NULL);
+	c->body = BODY_OWNED;
+	c->mem = buf;
+	c->body_len = len;
+	return true;
 }
 
 /*
  * The index page or /conn for this connection: what the stack saw of its handshake and its
- * TCP_INFO (http_conn_page.c), rendered into a buffer the connection owns until the answer
- * is sent. False when no memory is left for it.
+ * TCP_INFO (http_conn_page.c), rendered into a buffer the response owns (BODY_OWNED). False
+ * when no memory is left for it.
  */
 static bool http_conn_page(struct http *h, struct http_conn *c, bool json)
 {
@@ -241,12 +277,13 @@ static bool http_conn_page(struct http *h, struct http_conn *c, bool json)
 	(void)net_getsockname(h->srv.net, c->base.fd, &f.server);
 	f.have_hs = net_handshake(h->srv.net, c->base.fd, &f.hs) == 0;
 	f.have_info = net_getsockopt(h->srv.net, c->base.fd, IPPROTO_TCP, TCP_INFO, &f.ti, &len) == 0;
-	http_page_free(c);
-	if (!(c->page = malloc(HTTP_CONN_PAGE_MAX)))
+	char *page = malloc(HTTP_CONN_PAGE_MAX);
+	if (!page)
 		return false;
-	c->body_len = json ? http_conn_json(&f, c->page, HTTP_CONN_PAGE_MAX)
-			   : http_conn_index_html(&f, c->page, HTTP_CONN_PAGE_MAX);
-	c->mem = c->page;
+	c->body_len = json ? http_conn_json(&f, page, HTTP_CONN_PAGE_MAX)
+			   : http_conn_index_html(&f, page, HTTP_CONN_PAGE_MAX);
+	c->body = BODY_OWNED;
+	c->mem = page;
 	return true;
 }
 
@@ -286,6 +323,12 @@ static void http_respond(struct http *h, struct http_conn *c, enum http_parse_st
 			   "Allow: GET, HEAD\r\n", false);
 		return;
 	}
+	if (http_metrics_response(h, c, req)) {
+		if (head_only)
+			http_body_release(c);
+		c->body_len = head_only ? 0 : c->body_len;
+		return;
+	}
 	switch (route = http_route_target(req->target, req->target_len, &n, path, sizeof(path))) {
 	case HTTP_ROUTE_INDEX:
 	case HTTP_ROUTE_CONN:
@@ -297,7 +340,6 @@ static void http_respond(struct http *h, struct http_conn *c, enum http_parse_st
 		http_set_head(h, c, "200 OK",
 			      route == HTTP_ROUTE_CONN ? "application/json" : "text/html; charset=utf-8",
 			      c->body_len, NULL);
-		c->body = BODY_MEM;
 		break;
 	case HTTP_ROUTE_BYTES:
 		http_set_head(h, c, "200 OK", "application/octet-stream", n, NULL);
@@ -325,12 +367,54 @@ static void http_respond(struct http *h, struct http_conn *c, enum http_parse_st
 		return;
 	}
 	if (head_only) { /* RFC 9110 9.3.2: the same fields as GET, no content */
-		if (c->body == BODY_FILE)
-			close(c->file_fd);
-		http_page_free(c);
-		c->body = BODY_NONE;
+		http_body_release(c);
 		c->body_len = 0;
 	}
+}
+
+/* Copies s[0..n) into out (cap bytes) with '"', '\\' and bytes outside printable ASCII as
+ * \xHH, so a client cannot forge log lines. */
+static void http_log_escape(char *out, size_t cap, const char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 5 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\')
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+}
+
+/*
+ * The common log format, as Apache and nginx write it:
+ *   10.0.0.1 - - [02/Dec/2026:16:05:44 +0000] "GET /bytes/10 HTTP/1.1" 200 10
+ * req is NULL for a request that did not parse ("-" then, as Apache logs a bad line).
+ */
+static void http_access_log(struct http *h, const struct http_conn *c, const struct http_request *req)
+{
+	char host[INET_ADDRSTRLEN], when[40], method[24], target[256];
+	time_t now = time(NULL);
+	struct tm tm;
+	inet_ntop(AF_INET, &c->base.peer.sin_addr, host, sizeof(host));
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	/* The status is the three digits after "HTTP/1.1 " of the head just built. */
+	int status = c->head_len > 12 ? atoi(c->head + 9) : 0;
+	if (req) {
+		http_log_escape(method, sizeof(method), req->method_str, req->method_len);
+		http_log_escape(target, sizeof(target), req->target, req->target_len);
+		fprintf(h->access_log, "%s - - [%s] \"%s %s HTTP/1.%d\" %d ", host, when, method, target,
+			req->version_minor, status);
+	} else {
+		fprintf(h->access_log, "%s - - [%s] \"-\" %d ", host, when, status);
+	}
+	if (c->body_len)
+		fprintf(h->access_log, "%llu\n", (unsigned long long)c->body_len);
+	else
+		fputs("-\n", h->access_log);
+	fflush(h->access_log);
 }
 
 /*
@@ -347,6 +431,7 @@ static size_t http_body_view(struct http *h, struct http_conn *c, char *scratch,
 
 	switch (c->body) {
 	case BODY_MEM:
+	case BODY_OWNED:
 		*out = c->mem + c->body_off;
 		return n;
 	case BODY_PATTERN: {
@@ -411,10 +496,7 @@ static int http_send_response(struct http *h, struct http_conn *c, size_t *budge
 		}
 		*budget = (size_t)sent >= *budget ? 0 : *budget - (size_t)sent;
 	}
-	if (c->body == BODY_FILE)
-		close(c->file_fd);
-	http_page_free(c);
-	c->body = BODY_NONE;
+	http_body_release(c);
 	c->head_len = c->head_off = 0;
 	return 1;
 }
@@ -493,6 +575,8 @@ static int http_conn_run(struct http *h, struct http_conn *c)
 					return 0;
 				}
 				http_respond(h, c, st, &req);
+				if (h->access_log)
+					http_access_log(h, c, st == HTTP_PARSE_OK ? &req : NULL);
 				http_consume(c, st == HTTP_PARSE_OK ? req.head_len : c->in_len, srv->now);
 				continue;
 			}
@@ -577,9 +661,7 @@ static void http_closed(struct server *srv, struct conn *base)
 	struct http_conn *c = (struct http_conn *)base;
 
 	(void)srv;
-	if (c->body == BODY_FILE)
-		close(c->file_fd);
-	http_page_free(c);
+	http_body_release(c);
 	free(c->in);
 }
 
@@ -626,4 +708,16 @@ struct app *http_app_create(struct net *net, uint16_t port, const char *dir, int
 	h->dir_fd = dir_fd;
 	http_bytes_fill(h->pattern, 0, sizeof(h->pattern));
 	return app;
+}
+
+void http_app_set_access_log(struct app *app, FILE *f)
+{
+	((struct http *)app->state)->access_log = f;
+}
+
+void http_app_set_metrics(struct app *app, void (*render)(void *arg, FILE *out), void *arg)
+{
+	struct http *h = app->state;
+	h->metrics = render;
+	h->metrics_arg = arg;
 }

@@ -11,6 +11,7 @@
 #define TAPSTACK_APPS_SERVERS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "apps/app.h"
 #include "apps/net.h"
@@ -26,6 +27,10 @@
  * files from `dir` (NULL: no files, only the built-in pages). See docs/apps.md.
  */
 struct app *http_app_create(struct net *net, uint16_t port, const char *dir, int backlog);
+/* Logs each response to f in the common log format (NULL: none); the caller keeps f open. */
+void http_app_set_access_log(struct app *app, FILE *f);
+/* Serves GET /metrics with what render writes (Prometheus text); the rest as before. */
+void http_app_set_metrics(struct app *app, void (*render)(void *arg, FILE *out), void *arg);
 /* Echo (RFC 862): sends back every byte it receives. */
 struct app *echo_app_create(struct net *net, uint16_t port, int backlog);
 /* Discard (RFC 863): reads and throws away every byte it receives. */

@@ -16,6 +16,7 @@
  * (which flushes the pcap file). docs/program.md walks through it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -26,26 +27,31 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "apps/app.h"
+#include "apps/cli/nstat.h"
+#include "apps/cli/ss.h"
 #include "apps/net.h"
 #include "apps/servers.h"
 #include "drivers/pcap.h"
 #include "drivers/tap.h"
 #include "stack.h"
 #include "wire/dump.h"
+#include "wire/ethernet.h"
 #include "wire/ipv4.h"
 
 #define EXIT_USAGE 2
 #define MAX_APPS 16
 #define MAX_POLLFDS 65536
-#define CTL_REQ_MAX 64
+#define CTL_REQ_MAX 512
+#define CTL_WORDS_MAX 32
 
 struct server_opt {
-	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL } kind;
+	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL, SRV_METRICS } kind;
 	uint16_t port;
 	int backlog;            /* -1: --backlog or the default */
 	const char *dir;
@@ -60,6 +66,10 @@ struct options {
 	bool mac_set;
 	uint32_t mtu;
 	const char *pcap;
+	bool pcapng;                /* --pcapng FILE|-: pcapng with directions and drop reasons */
+	const char *access_log;     /* --access-log FILE, "-" = stdout */
+	FILE *access_log_file;      /* opened while the options are checked */
+	int pcap_fd;                /* --pcap's file (or standard output), opened while checking */
 	bool trace;
 	bool quiet;
 	bool no_offload;
@@ -67,7 +77,7 @@ struct options {
 	const char *ctl;
 	char ctl_default[108];
 	struct server_opt servers[MAX_APPS];
-	int nservers;
+	int nservers, nservers_http;
 };
 
 /* The program's state: one instance, reached from app_log() and the log sink. */
@@ -86,26 +96,33 @@ static struct program *the_program;
 
 static const char usage_text[] =
 	"usage: tapstack [options]            run a stack on a TAP device\n"
-	"       tapstack ss    [--tap NAME | --ctl PATH]   its sockets, like ss -tan\n"
-	"       tapstack stats [--tap NAME | --ctl PATH]   its counters, like netstat -s\n"
+	"       tapstack ss    [ss options] [--tap NAME | --ctl PATH]   its sockets, like ss(8)\n"
+	"       tapstack stats [nstat options] [--tap NAME | --ctl PATH] its counters, like nstat(8)\n"
+	"       (tapstack ss --help, tapstack stats --help: their options)\n"
 	"\n"
 	"  --tap NAME            TAP device to attach to or create (default tap0)\n"
 	"  --addr A.B.C.D/N      the stack's address and prefix (default 10.0.0.2/24)\n"
 	"  --gateway A.B.C.D     next hop for destinations off the prefix (default none)\n"
 	"  --mac MAC             the stack's MAC (default: random, locally administered)\n"
-	"  --mtu N               IP MTU, 68..1500 (default 1500)\n"
-	"  --pcap FILE           record every frame both ways (tcpdump -r FILE reads it)\n"
+	"  --mtu N               IP MTU, 68..9000 (default 1500; above 1500 the kernel side of\n"
+	"                        the TAP needs the same: ip link set tap0 mtu 9000)\n"
+	"  --pcap FILE|-         record every frame both ways, written out after every batch\n"
+	"                        (tcpdump -r FILE; - streams to stdout: --pcap - | tcpdump -r -)\n"
+	"  --pcapng FILE|-       the same in pcapng, each frame commented with its direction\n"
+	"                        and, when the stack dropped it, the counter that says why\n"
 	"  --trace               print every frame in and out and each TCP state change\n"
 	"  --quiet               do not print server log lines\n"
 	"  --no-offload          plain 1514-byte frames; by default, when the TAP supports it,\n"
 	"                        64 KiB TCP segments and checksums are left to the kernel\n"
-	"                        (IFF_VNET_HDR; off with --pcap and --trace, which show frames)\n"
+	"                        (IFF_VNET_HDR; off with --trace, which shows frames)\n"
 	"  --http PORT[:DIR]     HTTP/1.1 server, files from DIR plus built-in pages\n"
+	"  --access-log FILE|-   one line per HTTP request, common log format (- = stdout)\n"
 	"  --echo PORT           echo server (RFC 862)\n"
 	"  --discard PORT        discard server (RFC 863)\n"
 	"  --stall PORT[:BACKLOG] a listener that never accepts (watch its queue fill)\n"
+	"  --metrics PORT        Prometheus text of every counter at http://ADDR:PORT/metrics\n"
 	"  --backlog N           listen() backlog of the servers (default 128)\n"
-	"  --ctl PATH            control socket (default /tmp/tapstack-TAP.sock)\n"
+	"  --ctl PATH            control socket (default /tmp/tapstack-TAP-netINODE.sock)\n"
 	"  --help, -h            this text\n"
 	"  --version, -V         the version\n"
 	"\n"
@@ -237,6 +254,8 @@ static void add_server(struct options *o, int kind, const char *opt, const char 
 	s->backlog = -1;
 	s->dir = NULL;
 	s->port = (uint16_t)parse_num(opt, arg, 1, 65535, &end);
+	if (kind == SRV_HTTP)
+		o->nservers_http++;
 	if (*end == ':' && kind == SRV_HTTP && end[1])
 		s->dir = end + 1;
 	else if (*end == ':' && kind == SRV_STALL)
@@ -267,7 +286,8 @@ static const char *bad_option_name(char **argv)
 }
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
-       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION };
+       OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION,
+       OPT_ACCESS_LOG, OPT_METRICS, OPT_PCAPNG };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -278,9 +298,81 @@ static const struct option long_opts[] = {
 	{ "discard", required_argument, NULL, OPT_DISCARD }, { "stall", required_argument, NULL, OPT_STALL },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG }, { "ctl", required_argument, NULL, OPT_CTL },
 	{ "help", no_argument, NULL, OPT_HELP },             { "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "version", no_argument, NULL, OPT_VERSION },      { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
+	{ "metrics", required_argument, NULL, OPT_METRICS },   { "pcapng", required_argument, NULL, OPT_PCAPNG },
 	{ NULL, 0, NULL, 0 },
 };
+
+static void set_tap(struct options *o, const char *name)
+{
+	if (!*name || strlen(name) > 15 || strchr(name, '/'))
+		usage_error("bad --tap '%s' (1 to 15 characters, no '/')", name);
+	o->tap = name;
+}
+
+static void set_ctl(struct options *o, const char *path)
+{
+	if (!*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		usage_error("bad --ctl '%s' (a path of 1 to %zu characters)", path,
+		            sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	o->ctl = path;
+}
+
+/*
+ * /tmp/tapstack-TAP-netINODE.sock: the TAP and the network namespace (the inode of
+ * /proc/self/ns/net), so instances in two namespaces never share a path, while `tapstack ss`
+ * run in the same namespace finds its stack without --ctl.
+ */
+static void set_default_ctl(struct options *o)
+{
+	if (o->ctl)
+		return;
+	struct stat st;
+	if (stat("/proc/self/ns/net", &st) == 0)
+		snprintf(o->ctl_default, sizeof(o->ctl_default), "/tmp/tapstack-%s-net%llu.sock", o->tap,
+		         (unsigned long long)st.st_ino);
+	else
+		snprintf(o->ctl_default, sizeof(o->ctl_default), "/tmp/tapstack-%s.sock", o->tap);
+	o->ctl = o->ctl_default;
+}
+
+/*
+ * Everything named on the command line is checked before any device is opened: an --http
+ * directory must be one, and --access-log is opened (appending) now.
+ */
+static void check_files(struct options *o)
+{
+	for (int i = 0; i < o->nservers; i++) {
+		const char *dir = o->servers[i].dir;
+		if (!dir)
+			continue;
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			usage_error("bad --http directory '%s': %s", dir, strerror(errno));
+		close(fd);
+	}
+	if (o->access_log && !o->nservers_http)
+		usage_error("--access-log needs an --http server");
+	if (o->access_log && o->pcap && strcmp(o->access_log, "-") == 0 && strcmp(o->pcap, "-") == 0)
+		usage_error("--access-log - and a capture to - cannot both have standard output");
+	if (o->pcap && strcmp(o->pcap, "-") == 0) {
+		/* The capture takes standard output; the program's own lines move to stderr. */
+		o->pcap_fd = dup(STDOUT_FILENO);
+		if (o->pcap_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			usage_error("--pcap -: %s", strerror(errno));
+	} else if (o->pcap) {
+		o->pcap_fd = open(o->pcap, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (o->pcap_fd < 0)
+			usage_error("bad %s '%s': %s", o->pcapng ? "--pcapng" : "--pcap", o->pcap, strerror(errno));
+	}
+	if (o->access_log && strcmp(o->access_log, "-") == 0) {
+		o->access_log_file = stdout;
+	} else if (o->access_log) {
+		o->access_log_file = fopen(o->access_log, "ae");
+		if (!o->access_log_file)
+			usage_error("bad --access-log '%s': %s", o->access_log, strerror(errno));
+	}
+}
 
 static void parse_options(struct options *o, int argc, char **argv)
 {
@@ -293,31 +385,35 @@ static void parse_options(struct options *o, int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_TAP:
-			if (!*optarg || strlen(optarg) > 15 || strchr(optarg, '/'))
-				usage_error("bad --tap '%s' (1 to 15 characters, no '/')", optarg);
-			o->tap = optarg;
-			break;
+		case OPT_TAP: set_tap(o, optarg); break;
 		case OPT_ADDR: parse_addr(o, optarg); break;
 		case OPT_GATEWAY:
 			if (ipv4_addr_parse(optarg, &o->gateway) != 0 || o->gateway == 0)
 				usage_error("bad --gateway '%s' (expected A.B.C.D)", optarg);
 			break;
 		case OPT_MAC: parse_mac(o, optarg); break;
-		case OPT_MTU: o->mtu = (uint32_t)parse_num("--mtu", optarg, 68, 1500, NULL); break;
-		case OPT_PCAP: o->pcap = optarg; break;
+		case OPT_MTU: o->mtu = (uint32_t)parse_num("--mtu", optarg, 68, ETH_MAX_JUMBO_PAYLOAD, NULL); break;
+		case OPT_PCAP:
+		case OPT_PCAPNG:
+			if (o->pcap)
+				usage_error("one capture only: --pcap or --pcapng, once");
+			o->pcap = optarg;
+			o->pcapng = c == OPT_PCAPNG;
+			break;
+		case OPT_ACCESS_LOG:
+			if (!*optarg)
+				usage_error("bad --access-log '' (a file, or - for standard output)");
+			o->access_log = optarg;
+			break;
 		case OPT_TRACE: o->trace = true; break;
 		case OPT_QUIET: o->quiet = true; break;
 		case OPT_HTTP: add_server(o, SRV_HTTP, "--http", optarg); break;
 		case OPT_ECHO: add_server(o, SRV_ECHO, "--echo", optarg); break;
 		case OPT_DISCARD: add_server(o, SRV_DISCARD, "--discard", optarg); break;
 		case OPT_STALL: add_server(o, SRV_STALL, "--stall", optarg); break;
+		case OPT_METRICS: add_server(o, SRV_METRICS, "--metrics", optarg); break;
 		case OPT_BACKLOG: o->backlog = (int)parse_num("--backlog", optarg, 0, 65535, NULL); break;
-		case OPT_CTL:
-			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-				usage_error("--ctl path '%s' is too long", optarg);
-			o->ctl = optarg;
-			break;
+		case OPT_CTL: set_ctl(o, optarg); break;
 		case 'h':
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		case OPT_NO_OFFLOAD: o->no_offload = true; break;
@@ -329,39 +425,16 @@ static void parse_options(struct options *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	check_files(o);
 	if (o->gateway) {
 		uint32_t mask = o->prefix_len ? ~0u << (32 - o->prefix_len) : 0;
 		if ((o->gateway & mask) != (o->addr & mask))
 			usage_error("--gateway is not on the prefix of --addr");
 	}
-	if (!o->ctl) {
-		snprintf(o->ctl_default, sizeof(o->ctl_default), "/tmp/tapstack-%s.sock", o->tap);
-		o->ctl = o->ctl_default;
-	}
+	set_default_ctl(o);
 }
 
 /* ---- the control socket: server side ---- */
-
-static void ss_line(const struct tcp_sock_info *i, void *arg)
-{
-	FILE *f = arg;
-	char la[16], ra[16], l[32], r[32];
-	ipv4_addr_str(i->laddr, la);
-	ipv4_addr_str(i->raddr, ra);
-	snprintf(l, sizeof(l), "%s:%u", la, i->lport);
-	if (i->rport)
-		snprintf(r, sizeof(r), "%s:%u", ra, i->rport);
-	else
-		snprintf(r, sizeof(r), "%s:*", ra);
-	fprintf(f, "%-10s %-7u %-7u %-22s %-22s\n", i->state, i->recv_q, i->send_q, l, r);
-}
-
-static void write_ss(struct stack *s, FILE *f)
-{
-	fprintf(f, "%-10s %-7s %-7s %-22s %-22s\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
-	        "Peer Address:Port");
-	tcp_foreach_sock(&s->tcp, ss_line, f);
-}
 
 static void write_stats(struct stack *s, FILE *f, bool nonzero_only)
 {
@@ -407,7 +480,52 @@ static int ctl_listen(const char *path)
 	return fd;
 }
 
-/* One request per connection: a line "ss" or "stats", answered, then closed. */
+/* Words of a request line, split at spaces (at most max; more is an error). */
+static int ctl_words(char *line, char **w, int max)
+{
+	int n = 0;
+	for (char *t = strtok(line, " "); t; t = strtok(NULL, " ")) {
+		if (n == max)
+			return -1;
+		w[n++] = t;
+	}
+	return n;
+}
+
+/*
+ * Answers one request line: "ss [ARGS]", "stats" or "metrics". Anything else, or a line that
+ * does not parse, is answered with one "error: ..." line; the stack is only read, never changed.
+ */
+static void ctl_answer(struct stack *s, char *req, FILE *f)
+{
+	for (const char *c = req; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
+			fputs("error: unparsable request (not one line of printable text)\n", f);
+			return;
+		}
+	char *w[CTL_WORDS_MAX];
+	char err[160];
+	int n = ctl_words(req, w, CTL_WORDS_MAX);
+	if (n < 0) {
+		fputs("error: too many words in the request\n", f);
+		return;
+	}
+	if (n >= 1 && strcmp(w[0], "ss") == 0) {
+		struct ss_query q;
+		if (ss_query_parse(&q, n - 1, w + 1, err, sizeof(err)) != 0)
+			fprintf(f, "error: %s\n", err);
+		else
+			ss_write(s, &q, f);
+	} else if (n == 1 && strcmp(w[0], "stats") == 0) {
+		nstat_write_raw(s, f);
+	} else if (n == 1 && strcmp(w[0], "metrics") == 0) {
+		nstat_write_prometheus(s, f);
+	} else {
+		fprintf(f, "error: unknown request '%.40s' (ss [ARGS], stats, metrics)\n", n ? w[0] : "");
+	}
+}
+
+/* One request per connection: a line, answered, then closed. */
 static void ctl_serve(struct stack *s, int lfd)
 {
 	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -424,24 +542,29 @@ static void ctl_serve(struct stack *s, int lfd)
 		return;
 	}
 	req[n] = '\0';
+	if (memchr(req, '\0', (size_t)n))
+		req[0] = '\x01';             /* an embedded NUL: refused as unprintable below */
 	req[strcspn(req, "\r\n")] = '\0';
 	FILE *f = fdopen(c, "w");
 	if (!f) {
 		close(c);
 		return;
 	}
-	if (strcmp(req, "ss") == 0)
-		write_ss(s, f);
-	else if (strcmp(req, "stats") == 0)
-		write_stats(s, f, false);
-	else
-		fprintf(f, "error: unknown request '%s' (ss, stats)\n", req);
+	ctl_answer(s, req, f);
+	/* Input left unread would turn our close into a reset that discards the answer: say we are
+	 * done, then drain what the client still sends (bounded by the 1 s timeout and 64 KiB). */
+	fflush(f);
+	shutdown(c, SHUT_WR);
+	char sink[4096];
+	for (int i = 0; i < 16 && recv(c, sink, sizeof(sink), 0) > 0; i++)
+		;
 	fclose(f);
 }
 
 /* ---- the control socket: client side (tapstack ss / stats) ---- */
 
-static int ctl_client(const char *path, const char *req)
+/* Sends one request line and returns the whole answer (malloc'd, NUL-terminated) or NULL. */
+static char *ctl_request(const char *path, const char *req)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -450,38 +573,128 @@ static int ctl_client(const char *path, const char *req)
 		fprintf(stderr, "tapstack: cannot reach a running tapstack at %s: %s\n", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return 1;
+		return NULL;
 	}
-	char line[16];
-	int len = snprintf(line, sizeof(line), "%s\n", req);
-	if (write(fd, line, (size_t)len) != len) {
+	size_t len = strlen(req);
+	if (write(fd, req, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
 		fprintf(stderr, "tapstack: %s: %s\n", path, strerror(errno));
 		close(fd);
-		return 1;
+		return NULL;
 	}
-	char buf[4096];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+	while (buf && (r = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)r;
+		if (cap - n < 2) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				free(buf);
+			buf = nb;
+			cap *= 2;
+		}
+	}
 	close(fd);
-	return 0;
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * tapstack ss|stats [ARGS] [--tap NAME | --ctl PATH]: every argument is checked here (exit 2
+ * naming the bad one) before the control socket is reached.
+ */
+static int ctl_main(struct options *o, const char *sub, int argc, char **argv)
+{
+	char *words[CTL_WORDS_MAX];
+	int nw = 0;
+	o->tap = "tap0";
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(strcmp(sub, "ss") == 0 ? ss_usage : nstat_usage, stdout);
+			exit(0);
+		}
+		if (strcmp(a, "--tap") == 0 || strcmp(a, "--ctl") == 0) {
+			if (i + 1 >= argc)
+				usage_error("option '%s' needs a value", a);
+			val = argv[++i];
+		} else if (strncmp(a, "--tap=", 6) == 0 || strncmp(a, "--ctl=", 6) == 0) {
+			val = a + 6;
+		}
+		if (val && a[2] == 't')
+			set_tap(o, val);
+		else if (val)
+			set_ctl(o, val);
+		else if (nw == CTL_WORDS_MAX - 1)
+			usage_error("too many arguments for %s", sub);
+		else
+			words[nw++] = argv[i];
+	}
+	set_default_ctl(o);
+	char err[160], req[CTL_REQ_MAX];
+	struct ss_query q;
+	struct nstat_opts so;
+	int bad = strcmp(sub, "ss") == 0 ? ss_query_parse(&q, nw, words, err, sizeof(err))
+	                                 : nstat_parse(&so, nw, words, err, sizeof(err));
+	if (bad)
+		usage_error("%s (try 'tapstack %s --help')", err, sub);
+	size_t len = (size_t)snprintf(req, sizeof(req), "%s", strcmp(sub, "stats") == 0 ? (so.prometheus ? "metrics" : "stats") : "ss");
+	for (int i = 0; strcmp(sub, "ss") == 0 && i < nw; i++) {
+		if (strchr(words[i], ' ') || len + strlen(words[i]) + 2 > sizeof(req))
+			usage_error("bad argument '%s'", words[i]);
+		len += (size_t)snprintf(req + len, sizeof(req) - len, " %s", words[i]);
+	}
+	char *ans = ctl_request(o->ctl, req);
+	if (!ans)
+		return 1;
+	int status = 0;
+	if (strncmp(ans, "error: ", 7) == 0) {
+		fprintf(stderr, "tapstack: %s", ans + 7);
+		status = 1;
+	} else if (strcmp(sub, "stats") == 0 && !so.prometheus) {
+		status = nstat_print(&so, ans, o->ctl, stdout) == 0 ? 0 : 1;
+	} else {
+		fputs(ans, stdout);
+	}
+	free(ans);
+	return status;
 }
 
 /* ---- servers ---- */
 
-static struct app *server_start(struct net *net, const struct server_opt *so, int backlog)
+/* --metrics: the counters as Prometheus text, rendered at each GET /metrics. */
+static void render_metrics(void *arg, FILE *out)
+{
+	nstat_write_prometheus(arg, out);
+}
+
+static struct app *server_start(struct net *net, const struct server_opt *so, int backlog, FILE *access_log,
+                                struct stack *s)
 {
 	int bl = so->backlog >= 0 ? so->backlog : backlog;
 	switch (so->kind) {
-	case SRV_HTTP: return http_app_create(net, so->port, so->dir, bl);
+	case SRV_HTTP: {
+		struct app *a = http_app_create(net, so->port, so->dir, bl);
+		if (a)
+			http_app_set_access_log(a, access_log);
+		return a;
+	}
 	case SRV_ECHO: return echo_app_create(net, so->port, bl);
 	case SRV_DISCARD: return discard_app_create(net, so->port, bl);
 	case SRV_STALL: return stall_app_create(net, so->port, bl);
+	case SRV_METRICS: {
+		struct app *a = http_app_create(net, so->port, NULL, bl);
+		if (a)
+			http_app_set_metrics(a, render_metrics, s);
+		return a;
+	}
 	}
 	return NULL;
 }
 
-static const char *const server_names[] = { "http", "echo", "discard", "stall" };
+static const char *const server_names[] = { "http", "echo", "discard", "stall", "metrics" };
 
 /* ---- main ---- */
 
@@ -499,9 +712,9 @@ static int run(struct program *p)
 		                           : strerror(-cfd));
 		return 1;
 	}
-	/* Offload (drivers/tap.c) unless asked not to, or when frames are recorded or traced:
-	 * a capture should show the frames of the wire, not 64 KiB super-segments. */
-	unsigned tap_flags = (o->no_offload || o->pcap || o->trace) ? 0 : TAP_OPEN_OFFLOAD;
+	/* Offload (drivers/tap.c) unless asked not to, or when frames are traced one line each.
+	 * A capture keeps it: super-frames are recorded as the kernel's tcpdump shows them. */
+	unsigned tap_flags = (o->no_offload || o->trace) ? 0 : TAP_OPEN_OFFLOAD;
 	int rc = ts_tap_open_ex(&dev, o->tap, o->mtu, tap_flags, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tapstack: %s\n", err);
@@ -509,8 +722,10 @@ static int run(struct program *p)
 	}
 	if (o->pcap || o->trace) {
 		struct pcap_wrap_config pc = {
-			.path = o->pcap,
+			.fd = o->pcap ? o->pcap_fd : 0,
+			.pcapng = o->pcapng,
 			.clock = &p->stack.core.now,
+			.now = ts_clock_now,
 			.wall_base_usec = p->wall_base,
 			.hook = o->trace ? trace_frame : NULL,
 		};
@@ -556,7 +771,7 @@ static int run(struct program *p)
 	struct app *apps[MAX_APPS];
 	int napps = 0, status = 0;
 	for (int i = 0; i < o->nservers; i++) {
-		struct app *ap = server_start(&net, &o->servers[i], o->backlog);
+		struct app *ap = server_start(&net, &o->servers[i], o->backlog, o->access_log_file, &p->stack);
 		if (!ap) {
 			fprintf(stderr, "tapstack: cannot start the %s server on port %u\n",
 			        server_names[o->servers[i].kind], o->servers[i].port);
@@ -608,6 +823,8 @@ static int run(struct program *p)
 out:
 	for (int i = napps - 1; i >= 0; i--)
 		apps[i]->stop(apps[i]->state);
+	if (o->access_log_file && o->access_log_file != stdout)
+		fclose(o->access_log_file);
 	printf("tapstack: counters (zero counters omitted; `tapstack stats` shows all):\n");
 	write_stats(&p->stack, stdout, true);
 	fflush(stdout);
@@ -632,11 +849,8 @@ int main(int argc, char **argv)
 	/* Line-buffered even into a pipe or a file, so trace lines keep their order with others'. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	if (argc > 1 && (strcmp(argv[1], "ss") == 0 || strcmp(argv[1], "stats") == 0)) {
-		const char *req = argv[1];
-		parse_options(&prog.opt, argc - 1, argv + 1);
-		return ctl_client(prog.opt.ctl, req);
-	}
+	if (argc > 1 && (strcmp(argv[1], "ss") == 0 || strcmp(argv[1], "stats") == 0))
+		return ctl_main(&prog.opt, argv[1], argc - 2, argv + 2);
 	parse_options(&prog.opt, argc, argv);
 	prog.quiet = prog.opt.quiet;
 	return run(&prog);

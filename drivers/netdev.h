@@ -35,6 +35,13 @@ struct netdev_ops {
 	int (*pollfd)(struct netdev *dev);
 	/* Releases the device and the struct itself. */
 	void (*close)(struct netdev *dev);
+	/* Optional: the end of a batch (ts_stack_poll calls it after the frames and timers of one
+	 * round), so a driver that buffers (a capture file) writes out what it holds. */
+	void (*flush)(struct netdev *dev);
+	/* Optional: why the stack dropped the frame recv() returned last (a counter's name, e.g.
+	 * "ip.drop_bad_checksum"); called after that frame was processed, only when it was
+	 * dropped. A capture writes it as the frame's comment (pcapng). */
+	void (*rx_note)(struct netdev *dev, const char *reason);
 };
 
 /*
@@ -52,19 +59,24 @@ struct netdev {
 	uint32_t offload;    /* NETDEV_OFF_*; 0 for plain frames */
 };
 
-/* Room a receive pbuf needs: the largest frame a driver may deliver. */
+/* Receive room for a standard 1500-byte MTU: the frame plus a VLAN tag. */
 #define NETDEV_RX_ROOM (1514u + 4u)
 /* With NETDEV_OFF_GRO: a 65535-byte IPv4 datagram in an Ethernet (and VLAN) header. */
 #define NETDEV_RX_ROOM_GSO (65535u + 14u + 4u)
 
+/* Room a receive pbuf needs: the largest frame the device may deliver. A jumbo MTU (up to
+ * 9000) needs its own frame size: MTU + Ethernet header + a VLAN tag. */
 static inline uint32_t netdev_rx_room(const struct netdev *d)
 {
-	return (d->offload & NETDEV_OFF_GRO) ? NETDEV_RX_ROOM_GSO : NETDEV_RX_ROOM;
+	if (d->offload & NETDEV_OFF_GRO)
+		return NETDEV_RX_ROOM_GSO;
+	return d->mtu + 18u > NETDEV_RX_ROOM ? d->mtu + 18u : NETDEV_RX_ROOM;
 }
 
 static inline int netdev_recv(struct netdev *d, struct pbuf *pb) { return d->ops->recv(d, pb); }
 static inline int netdev_send(struct netdev *d, const struct pbuf *pb) { return d->ops->send(d, pb); }
 static inline int netdev_pollfd(struct netdev *d) { return d->ops->pollfd ? d->ops->pollfd(d) : -1; }
 static inline void netdev_close(struct netdev *d) { if (d) d->ops->close(d); }
+static inline void netdev_flush(struct netdev *d) { if (d->ops->flush) d->ops->flush(d); }
 
 #endif

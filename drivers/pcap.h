@@ -25,14 +25,19 @@
 TS_EXTERN_C_BEGIN
 
 #define PCAP_LINKTYPE_ETHERNET 1u
-#define PCAP_SNAPLEN 65535u
+/* Whole frames always, offload super-frames (64 KiB + headers) included; tcpdump's own limit. */
+#define PCAP_SNAPLEN 262144u
 
 /* Called with each whole frame; out = sent by the stack, otherwise received. */
 typedef void (*netdev_frame_hook)(void *arg, bool out, const uint8_t *frame, uint32_t len);
 
 struct pcap_wrap_config {
-	const char *path;           /* pcap file to write; NULL: no file, hook only */
+	const char *path;           /* pcap file to write; NULL: no file (unless fd), hook only */
+	int fd;                     /* with path NULL and fd > 0: write to this descriptor (a pipe,
+	                             * standard output); the wrapper owns it. 0: none */
 	const usec_t *clock;        /* owner's monotonic now; NULL = time 0 */
+	usec_t (*now)(void);        /* if set, each record's own time (ts_clock_now); else *clock */
+	bool pcapng;                /* pcapng: each frame's direction, and why the stack dropped it */
 	usec_t wall_base_usec;      /* added to *clock for record timestamps (wall time - monotonic) */
 	netdev_frame_hook hook;     /* optional */
 	void *hook_arg;
@@ -45,7 +50,7 @@ struct pcap_wrap_config {
 TS_API int ts_pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wrap_config *cfg, char *errbuf,
               size_t errlen);
 
-/* Writes buffered records to the file now (the program calls it on exit paths). */
+/* Writes buffered records to the file now (also done after every batch: the netdev flush op). */
 TS_API void ts_pcap_flush(struct netdev *wrapper);
 
 /* Records written so far. */

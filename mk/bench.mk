@@ -23,7 +23,7 @@ $(BENCH_CLI): scripts/bench/benchcli.c
 
 bench: $(BENCH_CLI)
 	-@$(MAKE) -k --no-print-directory $(BUILD)/tapstack $(BUILD)/tapstack-kernel 2>&1 | tail -n 5
-	/usr/bin/python3 scripts/bench/bench.py --build $(BUILD) $(ARGS)
+	/usr/bin/python3 scripts/bench/bench.py --build $(BUILD) --addr $(ADDR) --peer $(PEER) $(ARGS)
 
 bench-quick:
 	@$(MAKE) --no-print-directory bench ARGS="--quick $(ARGS)"

@@ -5,9 +5,9 @@
 #   build/tests/test_impair   the relay's model on a fake clock (links tests/relay/impair.o)
 #   build/tests/test_resend   its count of TCP payload sent again (tests/relay/resend.o)
 #   sudo make bench-lossy     tapstack beside the kernel through the relay, the matrix of
-#                             issue 9 item 4 (about 15 minutes): table, build/bench-lossy/
+#                             issue 9 item 4 (about 11 minutes, at most 15): table, build/bench-lossy/
 #                             results.json and heatmap.png (scripts/bench/lossy.py)
-#   sudo make bench-lossy-quick   three cells, one repetition (about 2 minutes)
+#   sudo make bench-lossy-quick   three cells, one repetition (under a minute)
 #
 # tests/net/test_tcp_lossy.sh (part of `make test`) uses the relay for one short download
 # from each stack.
@@ -36,3 +36,10 @@ bench-lossy-quick:
 	@$(MAKE) --no-print-directory bench-lossy ARGS="--quick $(ARGS)"
 
 -include $(RELAY_OBJS:.o=.d)
+
+# Checks of lossy.py's parsing, ratios, targets, table and heat-map input (no root, no
+# network, no timing); part of `make test`.
+.PHONY: bench-lossy-selftest
+bench-lossy-selftest:
+	@/usr/bin/python3 scripts/bench/lossy_selftest.py
+TEST_EXTRA += bench-lossy-selftest

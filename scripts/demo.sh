@@ -36,8 +36,8 @@ demo_cleanup() {
 	net_cleanup
 }
 trap demo_cleanup EXIT
-say "tapstack on $TAP in namespace $NS: kernel side $HOST_IP/24, stack $STACK_IP"
-echo "\$ tapstack --tap $TAP --addr $STACK_IP/24 --trace --http 80 --echo 7 --discard 9 --stall 8080:1"
+say "tapstack on $TAP in namespace $NS: kernel side $HOST_IP/$STACK_PLEN, stack $STACK_IP"
+echo "\$ tapstack --tap $TAP --addr $STACK_IP/$STACK_PLEN --trace --http 80 --echo 7 --discard 9 --stall 8080:1"
 stack_start --trace --pcap "$WORK/demo.pcap" --http 80 --echo 7 --discard 9 --stall 8080:1 || exit 1
 sed -n '1,/listening on port 8080/p' "$STACK_LOG"
 
@@ -103,10 +103,10 @@ if [ -n "$synack" ] && [ -n "$acc" ] && [[ "$synack" < "$acc" ]]; then
 fi
 
 say "5. tapstack ss and tapstack stats (through the control socket)"
-echo "\$ tapstack ss"
-"$TAPSTACK" ss --ctl "$CTL"
-echo "\$ tapstack stats   (a few of its counters)"
-"$TAPSTACK" stats --ctl "$CTL" | grep -E ' (PassiveOpens|OutRsts|InSegs|OutSegs|in_echo_requests|out_echo_replies):' || true
+echo "\$ tapstack ss -ta"
+"$TAPSTACK" ss -ta --ctl "$CTL"
+echo "\$ tapstack stats   (a few of its non-zero counters)"
+"$TAPSTACK" stats --ctl "$CTL" | grep -E '\.(PassiveOpens|OutRsts|InSegs|OutSegs|in_echo_requests|out_echo_replies) ' || true
 
 say "6. SIGTERM: tapstack stops cleanly and prints its counters"
 stack_stop

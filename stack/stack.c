@@ -15,6 +15,8 @@
 #include "stack.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -40,6 +42,8 @@ void ts_stack_config_default(struct stack_config *cfg)
 	cfg->pbuf_small_max = PBUF_SMALL_MAX_DEFAULT;
 	cfg->pbuf_large_max = PBUF_LARGE_MAX_DEFAULT;
 }
+
+static void stack_note_init(struct stack *s);
 
 void ts_stack_config_fixed(struct stack_config *cfg, uint64_t seed)
 {
@@ -99,9 +103,10 @@ int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev
 	 * receive, so the large class must hold a receive batch besides what TCP keeps out of
 	 * order: STACK_LARGE_MAX_GRO at least. */
 	uint32_t large_max = cfg->pbuf_large_max;
-	if ((dev->offload & NETDEV_OFF_GRO) && large_max < STACK_LARGE_MAX_GRO)
-		large_max = STACK_LARGE_MAX_GRO;
 	s->rx_room = netdev_rx_room(dev);
+	/* The same when jumbo frames (an MTU above 1500) make every frame a large buffer. */
+	if ((s->rx_room + PBUF_HEADROOM > PBUF_SMALL_CAP) && large_max < STACK_LARGE_MAX_GRO)
+		large_max = STACK_LARGE_MAX_GRO;
 	pbuf_pool_init(&s->core.pool, cfg->pbuf_small_max, large_max);
 	timer_heap_init(&s->core.timers);
 
@@ -125,6 +130,8 @@ int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev
 	err = socket_layer_init(&s->sock, &s->tcp);
 	if (err)
 		goto fail_tcp;
+	if (dev->ops->rx_note)
+		stack_note_init(s);
 	link_start(&s->link);
 	return 0;
 
@@ -153,6 +160,8 @@ void ts_stack_destroy(struct stack *s)
 	s->dev = NULL;
 	timer_heap_destroy(&s->core.timers);
 	pbuf_pool_destroy(&s->core.pool);
+	free(s->note_snap);
+	s->note_snap = NULL;
 }
 
 /* The stack owns pb afterwards: each branch passes it up or it is freed and counted below it. */
@@ -195,6 +204,55 @@ void ts_stack_input(struct stack *s, struct pbuf *pb)
 	}
 }
 
+/*
+ * Drop reasons for a capture (netdev rx_note, used by the pcapng writer): the counters are
+ * copied before a received frame is processed and compared after; the first counter that moved
+ * and counts drops names the reason. About 200 compares per frame, and only when a device asked
+ * for notes: the ordinary path never pays for it. No allocation per frame (the copy is made once).
+ */
+#define STACK_NOTE_GROUPS 32
+
+static void stack_note_init(struct stack *s)
+{
+	struct counter_group g[STACK_NOTE_GROUPS];
+	size_t n = ts_stack_counter_groups(s, g, STACK_NOTE_GROUPS), total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += g[i].n;
+	s->note_snap = calloc(total, sizeof(*s->note_snap));
+	s->note_n = s->note_snap ? total : 0;   /* no memory: frames just go without notes */
+}
+
+static void stack_note_before(struct stack *s)
+{
+	struct counter_group g[STACK_NOTE_GROUPS];
+	size_t n = ts_stack_counter_groups(s, g, STACK_NOTE_GROUPS), k = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < g[i].n && k < s->note_n; j++)
+			s->note_snap[k++] = g[i].values[j];
+}
+
+/* A counter of dropped or refused input: "drop" in its name, or netstat's ...Errs, ...Errors. */
+static bool stack_note_is_drop(const char *name)
+{
+	size_t len = strlen(name);
+	return strcasestr(name, "drop") || (len > 4 && strcmp(name + len - 4, "Errs") == 0) ||
+	       (len > 6 && strcmp(name + len - 6, "Errors") == 0) || strcmp(name, "unknown_proto") == 0;
+}
+
+static void stack_note_after(struct stack *s)
+{
+	struct counter_group g[STACK_NOTE_GROUPS];
+	size_t n = ts_stack_counter_groups(s, g, STACK_NOTE_GROUPS), k = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < g[i].n && k < s->note_n; j++, k++)
+			if (g[i].values[j] != s->note_snap[k] && stack_note_is_drop(g[i].names[j])) {
+				char reason[96];
+				snprintf(reason, sizeof(reason), "%s.%s", g[i].layer, g[i].names[j]);
+				s->dev->ops->rx_note(s->dev, reason);
+				return;
+			}
+}
+
 int ts_stack_poll(struct stack *s, usec_t now)
 {
 	int taken = 0, err = 0;
@@ -219,10 +277,15 @@ int ts_stack_poll(struct stack *s, usec_t now)
 			}
 			break;
 		}
+		if (s->note_n)
+			stack_note_before(s);
 		ts_stack_input(s, pb);
+		if (s->note_n)
+			stack_note_after(s);
 		taken++;
 	}
 	timer_run(&s->core.timers, now);
+	netdev_flush(s->dev);
 	return taken ? taken : err;
 }
 

@@ -33,8 +33,8 @@ TS_EXTERN_C_BEGIN
 
 /* Frames ts_stack_poll() takes from the device per call before it lets timers and apps run. */
 #define STACK_POLL_BATCH 256u
-/* Large pbufs at least, when the device delivers coalesced (GRO) frames: one per frame in
- * flight through the stack plus TCP's out-of-order queues (which leave a quarter free). */
+/* Large pbufs at least, when the device delivers coalesced (GRO) or jumbo frames: one per
+ * frame in flight through the stack plus TCP's out-of-order queues (which leave a quarter free). */
 #define STACK_LARGE_MAX_GRO 512u
 
 #define STACK_COUNTERS(X)                                                                          \
@@ -65,6 +65,10 @@ struct stack {
 	struct netdev *dev;
 	struct stack_counters cnt;
 	uint32_t rx_room;       /* receive buffer size: netdev_rx_room(dev) (64 KiB with GRO) */
+	/* Only with a device that wants drop reasons (netdev rx_note): every counter's value
+	 * before the frame in progress, to name the drop counter it moved. */
+	uint64_t *note_snap;
+	size_t note_n;
 };
 
 /*

@@ -37,6 +37,7 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,12 @@ import tempfile
 import time
 
 TS_ADDR, TS_PEER = "10.0.0.2", "10.0.0.1"
+
+
+def set_ts_addresses(addr, peer):
+    """--addr/--peer (make bench ADDR= PEER=): the tapstack side of the topology, /24."""
+    global TS_ADDR, TS_PEER
+    TS_ADDR, TS_PEER = addr, peer
 TS_MAC = "02:74:73:62:00:02"     # fixed: a restarted tapstack keeps the kernel's ARP entry valid
 K_ADDR, K_PEER = "10.0.1.2", "10.0.1.1"
 HTTP_PORT, ECHO_PORT, DISCARD_PORT = 80, 7, 9
@@ -955,8 +962,16 @@ def parse_args():
     ap.add_argument("--kernel-cmd", default="", help="kernel-side server command (ports 80/7/9)")
     ap.add_argument("--tapstack-args", default="", help="extra arguments for build/tapstack")
     ap.add_argument("--no-install", action="store_true", help="do not apt-get missing tools")
+    ap.add_argument("--addr", default=TS_ADDR, help="tapstack's address on the TAP (default %(default)s; make bench ADDR=)")
+    ap.add_argument("--peer", default=TS_PEER, help="the TAP's kernel side (default %(default)s; make bench PEER=)")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
+    for name, val in (("--addr", a.addr.split("/")[0]), ("--peer", a.peer)):
+        try:
+            socket.inet_pton(socket.AF_INET, val)
+        except OSError:
+            ap.error("%s: not an IPv4 address: %r" % (name, val))
+    set_ts_addresses(a.addr.split("/")[0], a.peer)
     a.here = os.path.dirname(os.path.abspath(__file__))
     a.out = os.path.join(a.build, "bench")
     a.benchcli = os.path.abspath(os.path.join(a.out, "benchcli"))

@@ -41,7 +41,7 @@ int link_init(struct link_layer *l, struct core *core, struct netdev *dev, const
 	memset(l, 0, sizeof(*l));
 	/* Our own MAC must be a unicast address, and the bounds must be usable. */
 	if (eth_addr_is_multicast(cfg->mac) || eth_addr_is_zero(cfg->mac) || cfg->prefix_len > 32 ||
-	    cfg->mtu < 68 || cfg->mtu > ETH_MAX_PAYLOAD || cfg->arp_cache_size == 0 ||
+	    cfg->mtu < 68 || cfg->mtu > ETH_MAX_JUMBO_PAYLOAD || cfg->arp_cache_size == 0 ||
 	    cfg->arp_retries == 0 || cfg->arp_retries > 255 || cfg->arp_pending_max == 0 ||
 	    cfg->arp_retry_ms == 0 || cfg->arp_incomplete_max == 0 || cfg->arp_pending_total_max == 0)
 		return -EINVAL;

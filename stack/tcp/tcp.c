@@ -49,6 +49,10 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->wmem_max = 4194304;
 	cfg->timestamps = true;
 	cfg->sack = true;
+	cfg->dsack = true;
+	cfg->recovery = TCP_RECOVERY_RACK;
+	cfg->tlp = true;
+	cfg->frto = 2;
 	cfg->window_scaling = true;
 	cfg->abort_on_overflow = false;
 	cfg->syncookies = true;
@@ -263,6 +267,7 @@ void tcp_conn_free(struct tcp_conn *c)
 	if (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)
 		tl->ctr.CurrEstab--;
 	tcp_ring_free(&c->sndq);
+	tcp_sb_free(&c->sb);
 	tcp_ring_free(&c->rcvq);
 	pbuf_queue_purge(&c->ooo);
 	c->ooo_truesize = 0;

@@ -40,7 +40,11 @@ struct tcp_config {
 	uint32_t wmem_default;        /* send buffer bytes [tcp_wmem[1] = 16384] */
 	uint32_t wmem_max;            /* [tcp_wmem[2] = 4194304] */
 	bool timestamps;              /* RFC 7323 timestamps [tcp_timestamps = 1] */
-	bool sack;                    /* RFC 2018 SACK-permitted [tcp_sack = 1] */
+	bool sack;                    /* RFC 2018 SACK-permitted [tcp_sack = 1]; off: NewReno recovery only */
+	bool dsack;                   /* RFC 2883 D-SACK blocks on duplicates [tcp_dsack = 1] */
+	uint32_t recovery;            /* TCP_RECOVERY_* bits: RACK loss detection, else RFC 6675 [tcp_recovery = 1] */
+	bool tlp;                     /* RFC 8985 tail loss probe [tcp_early_retrans = 3] */
+	uint32_t frto;                /* RFC 5682 F-RTO after an RTO, SACK-enhanced [tcp_frto = 2] */
 	bool window_scaling;          /* RFC 7323 window scale [tcp_window_scaling = 1] */
 	bool abort_on_overflow;       /* RST instead of dropping on a full accept queue [tcp_abort_on_overflow = 0] */
 	bool syncookies;              /* RFC 4987 cookies when the SYN queue is full [tcp_syncookies = 1] */
@@ -65,6 +69,10 @@ struct tcp_config {
 	uint32_t keepalive_probes;    /* [tcp_keepalive_probes = 9] */
 	uint16_t port_lo, port_hi;    /* ephemeral range [ip_local_port_range = 32768 60999] */
 };
+
+#define TCP_RECOVERY_RACK 1u            /* Linux TCP_RACK_LOSS_DETECTION */
+#define TCP_RECOVERY_STATIC_REO 2u      /* TCP_RACK_STATIC_REO_WND: D-SACKs do not widen it */
+#define TCP_RECOVERY_NO_DUPTHRESH 4u    /* TCP_RACK_NO_DUPTHRESH: no zero window at 3 SACKed */
 
 void tcp_config_default(struct tcp_config *cfg);
 /* How long a connection retransmits before giving up with ETIMEDOUT, for a limit of
@@ -95,7 +103,11 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)             \
 	X(DeferAcceptDrop) X(TimeWaitOverflow) X(NoTimerSlot) X(TimerArmFailed)                    \
 	X(IcmpNoConnection) X(OutOfWindowIcmps) X(IcmpPmtuChanged) X(IcmpPmtuIgnored)             \
-	X(IcmpSoftErrors) X(IcmpHardErrors) X(IcmpReqDropped) X(IcmpIgnored)
+	X(IcmpSoftErrors) X(IcmpHardErrors) X(IcmpReqDropped) X(IcmpIgnored)                      \
+	X(SackDiscardMalformed) X(SackDiscardUnsent) X(SackDiscardOld) X(SackOverlap)              \
+	X(SackReneging) X(SackRecovery) X(ScoreboardFull) X(RackLost) X(LostRetransmits)           \
+	X(LossProbes) X(LossProbeRecovery) X(DsackRecv) X(DsackSent) X(DsackIgnoredNoUndo)         \
+	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -157,6 +169,13 @@ struct tcp_sock_info {
 	uint32_t laddr, raddr;   /* host order */
 	uint16_t lport, rport;
 	uint32_t recv_q, send_q; /* LISTEN: accept queue length and backlog */
+	/* What `ss -i -o -e` adds. conn: connections only; tcp_conn_info(conn) is TCP_INFO's view. */
+	const struct tcp_conn *conn;
+	uint64_t bytes_acked, bytes_received;
+	const char *timer;       /* ss -o name: "on" (retransmit, SYN-ACK), "persist", "keepalive", "timewait", NULL */
+	usec_t timer_left;       /* until it fires */
+	uint32_t timer_retries;
+	uintptr_t id;            /* the object's identity (ss -e's sk:) */
 };
 void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_info *, void *), void *arg);
 

@@ -118,7 +118,10 @@ static void tcp_icmp_frag_needed(struct tcp_conn *c, uint32_t mtu)
 	 * them again now, cut to the new MSS, without waiting for the RTO and without treating
 	 * it as congestion (cwnd stays). Karn: no RTT sample from what is resent. */
 	c->flags &= ~TCP_F_RTT_TIMING;
-	c->snd.nxt = c->snd.una;
+	if (tcp_rec_on(c))
+		tcp_sb_mark_too_big(c); /* the scoreboard resends them (tcp_rec_resend cuts) */
+	else
+		c->snd.nxt = c->snd.una;
 	tcp_output(c);
 }
 

@@ -16,27 +16,59 @@ static const char *const tcp_ss_names[TCPS_NSTATES] = {
 	[TCPS_LAST_ACK] = "LAST-ACK", [TCPS_TIME_WAIT] = "TIME-WAIT",
 };
 
+/* ss -o: the timer that will fire first, named as ss names them. */
+static void tcp_sock_timer(struct tcp_sock_info *si, const char *name, const struct timer *t, usec_t now,
+                           uint32_t retries)
+{
+	if (!timer_armed(t) || (si->timer && si->timer_left <= (t->deadline > now ? t->deadline - now : 0)))
+		return;
+	si->timer = name;
+	si->timer_left = t->deadline > now ? t->deadline - now : 0;
+	si->timer_retries = retries;
+}
+
+static void tcp_conn_sock_info(const struct tcp_conn *c, struct tcp_sock_info *si)
+{
+	usec_t now = c->tl->core->now;
+	si->state = tcp_ss_names[c->state];
+	si->recv_q = c->rcvq.len;
+	si->send_q = c->sndq.len; /* not yet acknowledged, sent or not (as ss) */
+	si->conn = c;
+	/* The SYN and FIN take a sequence number each but are no bytes. */
+	uint32_t acked = c->snd.una - c->snd.iss;
+	si->bytes_acked = acked ? acked - 1u : 0;
+	uint32_t got = c->rcv.nxt - c->rcv.irs;
+	si->bytes_received = got ? got - 1u : 0;
+	if (c->state >= TCPS_CLOSE_WAIT && si->bytes_received)
+		si->bytes_received--;
+	tcp_sock_timer(si, (c->flags & TCP_F_PERSIST) ? "persist" : "on", &c->rtx_timer, now, c->retries);
+	tcp_sock_timer(si, c->state == TCPS_FIN_WAIT_2 ? "timewait" : "keepalive", &c->misc_timer, now, c->ka_probes);
+}
+
 void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_info *, void *), void *arg)
 {
 	struct tcp_sock_info si;
+	usec_t now = tl->core->now;
 	for (uint32_t i = 0; i <= tl->listeners.mask; i++)
 		for (struct tcp_hnode *n = tl->listeners.b[i]; n; n = n->next) {
 			struct tcp_listener *l = container_of(n, struct tcp_listener, hn);
-			si = (struct tcp_sock_info){ "LISTEN", n->laddr, 0, n->lport, 0, l->acceptq_len, l->backlog };
+			si = (struct tcp_sock_info){ .state = "LISTEN", .laddr = n->laddr, .lport = n->lport,
+			                             .recv_q = l->acceptq_len, .send_q = l->backlog, .id = (uintptr_t)l };
 			fn(&si, arg);
 		}
 	for (uint32_t i = 0; i <= tl->conns.mask; i++)
 		for (struct tcp_hnode *n = tl->conns.b[i]; n; n = n->next) {
-			si = (struct tcp_sock_info){ NULL, n->laddr, n->raddr, n->lport, n->rport, 0, 0 };
+			si = (struct tcp_sock_info){ .laddr = n->laddr, .raddr = n->raddr, .lport = n->lport,
+			                             .rport = n->rport, .id = (uintptr_t)n };
 			if (n->kind == TCP_HK_REQ) {
+				const struct tcp_req *r = container_of(n, struct tcp_req, hn);
 				si.state = "SYN-RECV";
+				tcp_sock_timer(&si, "on", &r->timer, now, r->retrans);
 			} else if (n->kind == TCP_HK_TW) {
 				si.state = "TIME-WAIT";
+				tcp_sock_timer(&si, "timewait", &container_of(n, struct tcp_tw, hn)->timer, now, 0);
 			} else {
-				struct tcp_conn *c = container_of(n, struct tcp_conn, hn);
-				si.state = tcp_ss_names[c->state];
-				si.recv_q = c->rcvq.len;
-				si.send_q = c->sndq.len; /* not yet acknowledged, sent or not (as ss) */
+				tcp_conn_sock_info(container_of(n, struct tcp_conn, hn), &si);
 			}
 			fn(&si, arg);
 		}
@@ -56,7 +88,17 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	memset(ti, 0, sizeof(*ti));
 	ti->tcpi_state = tcp_linux_state[c->state];
 	/* Linux ca_state: 0 Open, 1 Disorder, 3 Recovery, 4 Loss. */
-	ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
+	if (tcp_rec_on(c)) {
+		/* The scoreboard's state and marks, in Linux's units (segments). */
+		ti->tcpi_ca_state = c->rec.ca_state;
+		ti->tcpi_sacked = (c->sb.sacked + mss - 1) / mss;
+		ti->tcpi_lost = (c->sb.lost + mss - 1) / mss;
+		ti->tcpi_retrans = (c->sb.retrans + mss - 1) / mss;
+		ti->tcpi_reordering = c->rec.reordering ? c->rec.reordering : TCP_REORDERING_INIT;
+	} else {
+		ti->tcpi_ca_state = (c->flags & TCP_F_IN_RECOVERY) ? 3 : c->backoff && !(c->flags & TCP_F_PERSIST) ? 4 : c->dupacks ? 1 : 0;
+		ti->tcpi_reordering = TCP_REORDERING_INIT;
+	}
 	ti->tcpi_retransmits = c->retries;
 	ti->tcpi_probes = c->probes_out ? c->probes_out : (c->flags & TCP_F_PERSIST) ? c->backoff : c->ka_probes;
 	ti->tcpi_backoff = c->backoff;
@@ -76,7 +118,6 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	ti->tcpi_snd_ssthresh = c->ssthresh == UINT32_MAX ? 0x7fffffff : c->ssthresh / mss;
 	ti->tcpi_snd_cwnd = c->cwnd / mss;
 	ti->tcpi_advmss = c->adv_mss;
-	ti->tcpi_reordering = 3;
 	ti->tcpi_rcv_space = c->rcv.wnd;
 	ti->tcpi_total_retrans = c->retries;
 }

@@ -153,6 +153,18 @@ static void tcp_ack_unacceptable(struct tcp_conn *c, const struct tcp_seg *seg)
 	c->flags |= TCP_F_ACK_NOW;
 }
 
+/*
+ * RFC 2883 4 (Linux tcp_send_dupack): a refused segment that repeats bytes below RCV.NXT
+ * is reported in a D-SACK block - that part only: bytes at or above RCV.NXT that were
+ * refused (beyond the window, or failing PAWS) are not held here, and a D-SACK of them
+ * would tell the sender we have data we threw away.
+ */
+static void tcp_dsack_old(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	if (seg->dlen && seq_lt(seg->seq, c->rcv.nxt))
+		tcp_dsack_set(c, seg->seq, seq_lt(seg->seq + seg->dlen, c->rcv.nxt) ? seg->seq + seg->dlen : c->rcv.nxt);
+}
+
 /* RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate. */
 static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 {
@@ -164,6 +176,7 @@ static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 	if (c->tl->core->now - c->ts_recent_stamp > (usec_t)TCP_PAWS_24DAYS_S * USEC_PER_SEC)
 		return TCP_IN_CONT;
 	c->tl->ctr.drop_paws++;
+	tcp_dsack_old(c, seg);
 	tcp_ack_unacceptable(c, seg);
 	return TCP_IN_STOP;
 }
@@ -190,8 +203,10 @@ static int tcp_step_seq(struct tcp_conn *c, struct tcp_seg *seg)
 		ok = true;
 	if (ok)
 		return TCP_IN_CONT;
-	if (!(seg->flags & TCP_FLAG_RST))
+	if (!(seg->flags & TCP_FLAG_RST)) {
+		tcp_dsack_old(c, seg);
 		tcp_ack_unacceptable(c, seg); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+	}
 	c->tl->ctr.drop_out_of_window++;
 	return TCP_IN_STOP;
 }
@@ -320,6 +335,8 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		return TCP_IN_STOP;
 	}
 	uint32_t wnd = seg->wnd << c->snd_wscale;
+	uint32_t prior_una = c->snd.una;
+	bool rec = tcp_rec_on(c);
 	if (seq_gt(ack, c->snd.una)) {
 		uint32_t acked = ack - c->snd.una;
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
@@ -338,7 +355,9 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		}
 		c->retries = 0;
 		c->backoff = 0;
-		if (c->flags & TCP_F_IN_RECOVERY) {
+		if (rec) {
+			/* The scoreboard's recovery decides below, once SND.UNA has moved. */
+		} else if (c->flags & TCP_F_IN_RECOVERY) {
 			if (seq_geq(ack, c->recover)) {
 				/* RFC 6582 3.2 step 3: full ACK, deflate. */
 				uint32_t flight = c->snd.max - ack;
@@ -365,12 +384,15 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		c->snd.una = ack;
 		if (seq_lt(c->snd.nxt, c->snd.una))
 			c->snd.nxt = c->snd.una;
-		/* RFC 6298 5.2/5.3: stop the timer when all is acked, else restart it. */
-		if (c->snd.una == c->snd.max)
-			timer_cancel(&tl->core->timers, &c->rtx_timer);
-		else
-			tcp_rearm_rtx(c);
-	} else if (ack == c->snd.una && seg->dlen == 0 && !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) &&
+		/* RFC 6298 5.2/5.3: stop the timer when all is acked, else restart it (with
+		 * the scoreboard, tcp_rec_ack chooses between RTO, probe and reorder timer). */
+		if (!rec) {
+			if (c->snd.una == c->snd.max)
+				timer_cancel(&tl->core->timers, &c->rtx_timer);
+			else
+				tcp_rearm_rtx(c);
+		}
+	} else if (!rec && ack == c->snd.una && seg->dlen == 0 && !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) &&
 	           wnd == c->snd.wnd && c->snd.max != c->snd.una) {
 		/* RFC 5681 2: a duplicate ACK. */
 		c->dupacks++;
@@ -380,6 +402,14 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			tcp_enter_recovery(c);
 		else if (c->dupacks > 3 && (c->flags & TCP_F_IN_RECOVERY))
 			c->cwnd += c->mss; /* RFC 5681 3.2 step 4: inflate */
+	}
+	if (rec && c->state >= TCPS_ESTABLISHED) {
+		/* SACK, RACK-TLP, PRR and undo (tcp_recovery.c); cwnd grows only outside a
+		 * reduction (Linux tcp_may_raise_cwnd). */
+		if (tcp_rec_ack(c, seg, prior_una) && seq_gt(ack, prior_una))
+			tcp_cc_on_ack(c, ack - prior_una);
+		if (seq_gt(ack, prior_una))
+			tcp_sndbuf_expand(c);
 	}
 	/* Send window update (3.10.7.4 fifth, ESTABLISHED). */
 	if (seq_lt(c->snd.wl1, seg->seq) || (c->snd.wl1 == seg->seq && seq_leq(c->snd.wl2, ack))) {
@@ -396,7 +426,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		}
 	}
 
-	bool fin_acked = (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+	bool fin_acked = tcp_fin_acked(c);
 	switch (c->state) {
 	case TCPS_FIN_WAIT_1:
 		if (fin_acked) {
@@ -468,6 +498,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	/* Trim what we already have. */
 	if (seq_lt(seq, c->rcv.nxt)) {
 		uint32_t skip = c->rcv.nxt - seq;
+		tcp_dsack_set(c, seq, skip >= dlen ? seq + dlen : c->rcv.nxt); /* RFC 2883 4.1.x */
 		if (skip >= dlen) {
 			c->flags |= TCP_F_ACK_NOW; /* a pure retransmission: tell the peer again */
 			return fin && seq + dlen == c->rcv.nxt;
@@ -531,7 +562,7 @@ static int tcp_step_fin(struct tcp_conn *c)
 {
 	c->rcv.nxt++;
 	c->flags |= TCP_F_FIN_RCVD;
-	bool fin_acked = (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+	bool fin_acked = tcp_fin_acked(c);
 	switch (c->state) {
 	case TCPS_SYN_RECEIVED:
 	case TCPS_ESTABLISHED:
@@ -549,17 +580,52 @@ static int tcp_step_fin(struct tcp_conn *c)
 			break;
 		}
 		/* Our FIN is acknowledged too: as FIN-WAIT-2. */
-		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
+		tcp_send_ack(c);
 		tcp_enter_time_wait(c);
 		return TCP_IN_GONE;
 	case TCPS_FIN_WAIT_2:
-		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
+		tcp_send_ack(c);
 		tcp_enter_time_wait(c);
 		return TCP_IN_GONE;
 	default:
 		c->flags |= TCP_F_ACK_NOW;
 		break; /* CLOSE-WAIT, CLOSING, LAST-ACK: remain */
 	}
+	return TCP_IN_CONT;
+}
+
+/* ---- 3.10.7.4 in SYN-RECEIVED (a simultaneous open; a listener's requests are in
+ * tcp_listen.c) ---- */
+
+/* Simultaneous open (RFC 9293 figure 8, line 4): the peer's SYN,ACK repeats its SYN and
+ * acknowledges ours. Its SYN is old news and is taken off, so the ACK can complete the
+ * handshake (Linux tcp_validate_incoming lets exactly this segment pass). */
+static void tcp_synrcvd_repeated_syn(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	if ((seg->flags & TCP_FLAG_SYN) && (seg->flags & TCP_FLAG_ACK) && seg->seq + 1 == c->rcv.nxt &&
+	    seg->ack == c->snd.nxt) {
+		seg->seq++;
+		seg->len--;
+		seg->flags &= (uint8_t)~TCP_FLAG_SYN;
+	}
+}
+
+/* Fifth, SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED ...
+ * If the segment acknowledgment is not acceptable, form a reset segment". */
+static int tcp_synrcvd_ack(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	struct tcp_layer *tl = c->tl;
+	if (!(seq_lt(c->snd.una, seg->ack) && seq_leq(seg->ack, c->snd.max))) {
+		tcp_send_rst_for(tl, seg);
+		return TCP_IN_STOP;
+	}
+	c->snd.una = seg->ack;
+	c->snd.wnd = seg->wnd << c->snd_wscale;
+	c->snd.wl1 = seg->seq;
+	c->snd.wl2 = seg->ack;
+	timer_cancel(&tl->core->timers, &c->rtx_timer);
+	c->retries = 0;
+	tcp_set_state(c, TCPS_ESTABLISHED);
 	return TCP_IN_CONT;
 }
 
@@ -570,15 +636,8 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 
 	if (c->state == TCPS_SYN_SENT)
 		return tcp_synsent_input(c, seg);
-	if (c->state == TCPS_SYN_RECEIVED && (seg->flags & TCP_FLAG_SYN) && (seg->flags & TCP_FLAG_ACK) &&
-	    seg->seq + 1 == c->rcv.nxt && seg->ack == c->snd.nxt) {
-		/* Simultaneous open (RFC 9293 figure 8, line 4): the peer's SYN,ACK repeats its SYN
-		 * and acknowledges ours. Its SYN is old news; the ACK completes the handshake
-		 * (Linux tcp_validate_incoming lets exactly this segment pass). */
-		seg->seq++;
-		seg->len--;
-		seg->flags &= (uint8_t)~TCP_FLAG_SYN;
-	}
+	if (c->state == TCPS_SYN_RECEIVED)
+		tcp_synrcvd_repeated_syn(c, seg);
 	if ((rc = tcp_step_paws(c, seg)) != TCP_IN_CONT)
 		return rc;
 	if ((rc = tcp_step_seq(c, seg)) != TCP_IN_CONT)
@@ -593,20 +652,8 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 		return TCP_IN_STOP;
 	}
 	tcp_ts_update(c, seg);
-	if (c->state == TCPS_SYN_RECEIVED) {
-		/* Simultaneous open completes when our SYN is acknowledged. */
-		if (!(seq_lt(c->snd.una, seg->ack) && seq_leq(seg->ack, c->snd.max))) {
-			tcp_send_rst_for(tl, seg);
-			return TCP_IN_STOP;
-		}
-		c->snd.una = seg->ack;
-		c->snd.wnd = seg->wnd << c->snd_wscale;
-		c->snd.wl1 = seg->seq;
-		c->snd.wl2 = seg->ack;
-		timer_cancel(&tl->core->timers, &c->rtx_timer);
-		c->retries = 0;
-		tcp_set_state(c, TCPS_ESTABLISHED);
-	}
+	if (c->state == TCPS_SYN_RECEIVED && (rc = tcp_synrcvd_ack(c, seg)) != TCP_IN_CONT)
+		return rc;
 	if ((rc = tcp_ack(c, seg)) != TCP_IN_CONT)
 		return rc;
 	/* Sixth: the URG bit. Not implemented: urgent data is delivered in line, as with

@@ -16,7 +16,9 @@
  * queues), tcp_syncookie.c (RFC 4987), tcp_output.c (building and sending segments, RSTs),
  * tcp_timer.c (RTO, delayed ACK, persist, keepalive, SYN-ACK retries), tcp_conn.c (user
  * calls: connect, send, recv, close), tcp_info.c (ss rows, TCP_INFO), tcp_isn.c (RFC 6528),
- * tcp_buf.c (byte rings).
+ * tcp_buf.c (byte rings), tcp_sack.c (the SACK scoreboard: what the peer holds, what is
+ * lost; RFC 2018 / 6675), tcp_recovery.c (loss recovery: RACK-TLP, PRR, undo; RFC 8985,
+ * 6937, 2883, 3708, 5682).
  */
 #ifndef TAPSTACK_TCP_TCP_INT_H
 #define TAPSTACK_TCP_TCP_INT_H
@@ -144,6 +146,83 @@ struct tcp_tw {
 	bool ts_ok;
 };
 
+/*
+ * One sent segment in the scoreboard (tcp_sack.c): the marks Linux keeps in each skb of
+ * its retransmission queue. The bytes themselves stay in the send ring; a record only
+ * says what happened to [seq, end). A FIN counts one in end (TCP_TX_FIN).
+ */
+struct tcp_txseg {
+	uint32_t seq, end;
+	usec_t sent;                /* last (re)transmission: RACK's xmit time (RFC 8985 5.2) */
+	uint8_t marks;              /* TCP_TX_* */
+	uint8_t xmits;              /* transmissions so far (1 + retransmissions) */
+};
+#define TCP_TX_SACKED       0x01u   /* the receiver holds it (a SACK block covered it whole) */
+#define TCP_TX_LOST         0x02u   /* deemed lost (RACK, RFC 6675 IsLost, an RTO): to be resent */
+#define TCP_TX_RETRANS      0x04u   /* resent since it was marked lost, and still in flight */
+#define TCP_TX_EVER_RETRANS 0x08u   /* resent at least once (RTT samples are ambiguous) */
+#define TCP_TX_FIN          0x10u   /* the record ends with our FIN */
+
+/*
+ * The scoreboard (RFC 6675 2): the records of [SND.UNA, SND.MAX) in sequence order in a
+ * ring that grows by doubling (never per packet) up to TCP_SB_MAX_SEGS, and the bytes
+ * that carry each mark, so that pipe is O(1). Used only when SACK was negotiated.
+ */
+#define TCP_REORDERING_INIT 3u      /* Linux tcp_reordering: DupThresh */
+#define TCP_REORDERING_MAX 300u     /* Linux tcp_max_reordering */
+#define TCP_SB_MIN_SEGS 64u
+#define TCP_SB_MAX_SEGS 16384u      /* segments in flight at most; tcp_output waits beyond */
+struct tcp_sb {
+	struct tcp_txseg *seg;      /* NULL until the first segment is sent */
+	uint32_t cap, head, n;      /* ring of cap (a power of two) records, n used from head */
+	uint32_t sacked, lost, retrans;  /* sequence-space bytes with each mark */
+	uint32_t high_sacked;       /* end of the highest SACKed byte (valid when sacked) */
+	uint32_t rtx_hint;          /* every lost record below this seq has been resent */
+};
+
+/* Linux's congestion-avoidance states (tcp_ca_state, same order), used with the scoreboard. */
+enum tcp_rec_state { TCP_REC_OPEN, TCP_REC_DISORDER, TCP_REC_CWR, TCP_REC_RECOVERY, TCP_REC_LOSS };
+
+/* Loss recovery with the scoreboard (tcp_recovery.c). */
+struct tcp_recov {
+	uint8_t ca_state;           /* enum tcp_rec_state */
+	uint32_t high_seq;          /* SND.MAX when recovery or loss began (RFC 6675 RecoveryPoint) */
+	/* RACK (RFC 8985 6.1): the most recently sent segment that was delivered. */
+	usec_t rack_xmit;
+	uint32_t rack_end;
+	uint32_t rack_rtt_us;
+	bool rack_valid;
+	uint32_t fack;              /* highest sequence delivered (ACKed or SACKed) */
+	bool fack_valid;
+	bool reord_seen;            /* a segment was delivered below a later one (6.2 step 3) */
+	uint32_t reordering;        /* how far, in segments (Linux tp->reordering; 0 means 3) */
+	uint8_t reo_wnd_steps;      /* the reordering window in min_rtt/4 units (6.2 step 4) */
+	uint32_t dsack_round;       /* SND.MAX when reo_wnd_steps last grew from a D-SACK */
+	bool dsack_round_valid;
+	uint32_t min_rtt_us;        /* smallest RTT of a segment sent once (RACK's reference) */
+	uint32_t reo_timeout_us;    /* RACK's reordering timer, from the last detection; 0: none */
+	/* TLP (RFC 8985 7). */
+	uint32_t tlp_high_seq;      /* SND.MAX after the probe went; 0: no probe outstanding */
+	uint32_t tlp_start;         /* first sequence number of the probe */
+	bool tlp_retrans;           /* the probe was a retransmission */
+	/* PRR (RFC 6937 3), bytes. */
+	uint32_t prr_recover_fs, prr_delivered, prr_out;
+	/* Undo (RFC 3708, RFC 3522, RFC 5682; Linux's undo_marker / undo_retrans). */
+	bool undo_armed;            /* a reduction that can still be undone */
+	uint32_t undo_cwnd, undo_ssthresh;
+	uint32_t undo_una;          /* SND.UNA when the episode began (Linux undo_marker) */
+	uint32_t undo_retrans;      /* retransmissions not yet shown spurious by a D-SACK */
+	uint32_t undo_rexmits;      /* retransmissions of the episode */
+	uint32_t undo_tsval;        /* our TSval on the first retransmission (Eifel, RFC 3522) */
+	bool frto;                  /* F-RTO (RFC 5682) is judging an RTO */
+	bool frto_new;              /* F-RTO step 2b: this ACK sends new data, not resends */
+	/* Scratch of the ACK being processed. */
+	uint8_t ack_flags;          /* TCP_ACKF_* (tcp_recovery.c) */
+	uint32_t ack_ecr;           /* its TSecr, 0 if none */
+	uint32_t ack_prior_fack;    /* fack before it (reordering is judged against this) */
+	bool ack_fack_valid;
+};
+
 /* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */
 #define TCP_F_ACK_NOW     0x0001u   /* send an ACK even if there is nothing else */
 #define TCP_F_DELACK      0x0002u   /* an ACK is owed; the delayed-ACK timer is armed */
@@ -163,6 +242,9 @@ struct tcp_tw {
 #define TCP_F_MORE        0x8000u   /* the last send() had MSG_MORE: like a cork, no PSH */
 #define TCP_F_WAS_ESTAB   0x10000u  /* reached ESTABLISHED once (a failed connect may be retried) */
 #define TCP_F_LOCAL_FAIL  0x20000u  /* rtx timer is the resource probe: the layers below refused a segment */
+#define TCP_F_TLP         0x40000u  /* rtx timer is the tail loss probe (RFC 8985 7) */
+#define TCP_F_REO         0x80000u  /* rtx timer is RACK's reordering timer (RFC 8985 6.3) */
+#define TCP_F_PROBING     0x100000u /* tcp_output sends a tail loss probe: one segment, no burst PSH */
 #define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 struct tcp_conn {
@@ -220,6 +302,12 @@ struct tcp_conn {
 	uint32_t max_flight_seq;                /* ... measured until SND.UNA passes this */
 	bool cwnd_limited;                      /* the last send stopped at cwnd */
 
+	/* Loss recovery with SACK (tcp_sack.c, tcp_recovery.c). */
+	struct tcp_sb sb;
+	struct tcp_recov rec;
+	struct tcp_sack_block dsack;            /* D-SACK to report on the next ACK (RFC 2883) */
+	bool dsack_pending;
+
 	/* RTT and RTO (RFC 6298), microseconds. */
 	uint32_t srtt_us, rttvar_us, rto_us;
 	uint32_t rtt_seq;
@@ -245,6 +333,21 @@ struct tcp_conn {
 	uint8_t tos;
 	struct ts_handshake hs;                 /* the passive open as seen (tcp_req_promote) */
 };
+
+/* ---- named idioms ---- */
+
+/* "Our FIN is acknowledged" (RFC 9293 3.10.7.4 fifth, FIN-WAIT-1 / CLOSING / LAST-ACK). */
+static inline bool tcp_fin_acked(const struct tcp_conn *c)
+{
+	return (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+}
+
+/* The window a SYN or SYN-ACK offers: the receive buffer, unscaled, so at most 65535
+ * (RFC 7323 2.2: the window field of a SYN is never scaled). */
+static inline uint32_t tcp_syn_window(uint32_t rcvbuf)
+{
+	return rcvbuf > 65535u ? 65535u : rcvbuf;
+}
 
 /* ---- tcp.c ---- */
 uint32_t tcp_local_addr(const struct tcp_layer *tl);
@@ -320,6 +423,45 @@ void tcp_rcv_window_update(struct tcp_conn *c);
 /* Options from a SYN or SYN-ACK into the connection (RFC 7323 1.3, 2018, 9293 3.7.1). */
 void tcp_conn_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o);
 
+/* ---- tcp_sack.c (the scoreboard) ---- */
+void tcp_sb_free(struct tcp_sb *sb);
+struct tcp_txseg *tcp_sb_get(const struct tcp_sb *sb, uint32_t i);
+void tcp_sb_mark(struct tcp_sb *sb, struct tcp_txseg *r, uint8_t mark, bool on);
+int tcp_sb_reserve(struct tcp_sb *sb, uint32_t more);
+uint32_t tcp_sb_segs_for(uint32_t len, uint32_t mss);
+void tcp_sb_sent(struct tcp_sb *sb, uint32_t seq, uint32_t len, bool fin, uint32_t mss, usec_t now);
+int tcp_sb_split(struct tcp_sb *sb, uint32_t i, uint32_t at);
+uint32_t tcp_sb_cum_ack(struct tcp_conn *c, uint32_t ack, void (*each)(struct tcp_conn *, const struct tcp_txseg *));
+uint32_t tcp_sb_pipe(const struct tcp_conn *c);
+uint32_t tcp_sb_check_blocks(struct tcp_conn *c, const struct tcp_opts *o, uint32_t ack,
+                             struct tcp_sack_block *out, struct tcp_sack_block *dsack, bool *has_dsack);
+uint32_t tcp_sb_tag(struct tcp_conn *c, const struct tcp_sack_block *blk, uint32_t nblk,
+                    void (*each)(struct tcp_conn *, const struct tcp_txseg *));
+bool tcp_sb_dsack_retransmitted(const struct tcp_conn *c, const struct tcp_sack_block *b);
+uint32_t tcp_sb_mark_dupthresh(struct tcp_conn *c, uint32_t dupthresh);
+void tcp_sb_mark_all_lost(struct tcp_conn *c);
+void tcp_sb_clear_lost(struct tcp_conn *c);
+int64_t tcp_sb_next_lost(struct tcp_conn *c);
+void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, usec_t now);
+void tcp_sb_mark_too_big(struct tcp_conn *c);
+/* Receiving: a duplicate [start, end) to report in a D-SACK block on the next ACK. */
+void tcp_dsack_set(struct tcp_conn *c, uint32_t start, uint32_t end);
+
+/* ---- tcp_recovery.c (RACK-TLP, PRR, undo) ---- */
+/* Whether the connection recovers with the scoreboard (SACK negotiated). */
+bool tcp_rec_on(const struct tcp_conn *c);
+bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_una);
+void tcp_rec_enter_loss(struct tcp_conn *c);
+void tcp_rec_on_retransmit(struct tcp_conn *c);
+void tcp_rec_on_send(struct tcp_conn *c, uint32_t len);
+int64_t tcp_rec_next_rexmit(struct tcp_conn *c);
+void tcp_rec_arm_timer(struct tcp_conn *c);
+void tcp_rack_reo_fire(struct tcp_conn *c);
+void tcp_tlp_fire(struct tcp_conn *c);
+uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c);
+uint32_t tcp_rack_detect_loss(struct tcp_conn *c);
+uint32_t tcp_prr_sndcnt(const struct tcp_conn *c, uint32_t delivered);
+
 /* ---- tcp_listen.c ---- */
 void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg);
 void tcp_req_input(struct tcp_req *r, struct tcp_seg *seg);
@@ -332,10 +474,14 @@ void tcp_req_pool_destroy(struct tcp_layer *tl);
 void tcp_output(struct tcp_conn *c);
 /* Sends one segment built from the connection (seq, flags, payload from sndq at seq). */
 int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
+/* Resends scoreboard record i (cut to the MSS first if it grew too long). 0 or -errno. */
+int tcp_rec_resend(struct tcp_conn *c, uint32_t i);
 /* The one RST builder: answers the offending segment by RFC 9293 3.10.7.1's rule. */
 void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg);
 void tcp_send_rst_conn(struct tcp_conn *c);
 void tcp_send_challenge_ack(struct tcp_conn *c);
+/* A pure ACK now: SEQ = SND.MAX (BSD: not a rewound SND.NXT), ACK = RCV.NXT, no data. */
+void tcp_send_ack(struct tcp_conn *c);
 void tcp_send_synack(struct tcp_req *r);
 /* The MSS a listener's SYN-ACK announces: the interface's, or TCP_MAXSEG if smaller. */
 uint16_t tcp_synack_mss(const struct tcp_listener *l);

@@ -74,10 +74,11 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 		prev = *pp;
 		pp = &(*pp)->next;
 	}
-	if (*pp && (*pp)->user == seq && (*pp)->len >= len)
-		return; /* a duplicate of what we hold */
-	if (prev && seq_geq(prev->user + prev->len, seq + len))
-		return; /* covered by the previous segment */
+	if ((*pp && (*pp)->user == seq && (*pp)->len >= len) || (prev && seq_geq(prev->user + prev->len, seq + len))) {
+		/* A duplicate of what we hold: reported in a D-SACK block (RFC 2883 4.2). */
+		tcp_dsack_set(c, seq, seq + len);
+		return;
+	}
 	pb->next = *pp;
 	*pp = pb;
 	if (!pb->next)

@@ -136,10 +136,10 @@ static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block 
 
 uint32_t tcp_mss_now(const struct tcp_conn *c)
 {
-	if (!c->sack_ok || !c->ooo.count)
+	if (!c->sack_ok || (!c->ooo.count && !c->dsack_pending))
 		return c->mss;
 	struct tcp_sack_block blk[8];
-	uint32_t n = tcp_sack_blocks(c, blk, 8);
+	uint32_t n = tcp_sack_blocks(c, blk, 8) + c->dsack_pending;
 	uint32_t max_blocks = c->ts_ok ? 3 : 4;
 	if (n > max_blocks)
 		n = max_blocks;
@@ -167,14 +167,17 @@ static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block 
 	return n;
 }
 
-/* RFC 2018 4: SACK blocks describing the out-of-order queue (first block: most recent). */
+/* RFC 2018 4: SACK blocks describing the out-of-order queue (first block: most recent),
+ * after a D-SACK block when a duplicate just arrived (RFC 2883 4: it goes first, once). */
 static void tcp_fill_sack(struct tcp_conn *c, struct tcp_opts *o)
 {
 	uint32_t max_blocks = c->ts_ok ? 3 : 4;
 	struct tcp_sack_block blk[8];
 	uint32_t n = tcp_sack_blocks(c, blk, 8);
 	o->sack_count = 0;
-	for (uint32_t i = 0; i < n && i < max_blocks; i++)
+	if (c->dsack_pending)
+		o->sack[o->sack_count++] = c->dsack;
+	for (uint32_t i = 0; i < n && o->sack_count < max_blocks; i++)
 		o->sack[o->sack_count++] = blk[n - 1 - i];
 }
 
@@ -207,13 +210,12 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		}
 		h.opts.sack_ok = (c->state == TCPS_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
 		h.opts.has_ts = (c->state == TCPS_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
-		uint32_t w = tcp_rcvbuf_cap(c);
-		h.win = (uint16_t)(w > 65535 ? 65535 : w); /* RFC 7323 2.2: never scaled in a SYN */
+		h.win = (uint16_t)tcp_syn_window(tcp_rcvbuf_cap(c));
 		c->rcv.wnd = h.win;
 	} else {
 		if (c->ts_ok)
 			h.opts.has_ts = true;
-		if (c->sack_ok && c->ooo.count)
+		if (c->sack_ok && (c->ooo.count || c->dsack_pending))
 			tcp_fill_sack(c, &h.opts);
 		c->rcv.wnd = tcp_rcv_wnd_calc(c);
 		h.win = (uint16_t)(c->rcv.wnd >> c->rcv_wscale);
@@ -234,6 +236,7 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 			gso = (uint16_t)mss_now;
 	}
 	if (flags & TCP_FLAG_ACK) {
+		c->dsack_pending = false; /* reported once (RFC 2883 4) */
 		c->last_ack_sent = c->rcv.nxt;
 		c->rcv.adv_edge = seq_max(c->rcv.adv_edge, c->rcv.nxt + c->rcv.wnd);
 		c->rcv_unacked = 0;
@@ -270,13 +273,69 @@ static uint32_t tcp_tso_len(const struct tcp_conn *c, uint32_t mss, uint32_t lef
 	return big;
 }
 
+/*
+ * Resends scoreboard record i (RFC 6675 5 / RFC 8985: a segment marked lost, or the tail
+ * loss probe), cut to the current MSS first. The marks and the counters follow.
+ */
+int tcp_rec_resend(struct tcp_conn *c, uint32_t i)
+{
+	struct tcp_layer *tl = c->tl;
+	struct tcp_txseg *r = tcp_sb_get(&c->sb, i);
+	uint32_t mss = tcp_mss_now(c);
+	bool fin = (r->marks & TCP_TX_FIN) != 0;
+	uint32_t len = r->end - r->seq - fin;
+	if (len > mss) {
+		if (tcp_sb_split(&c->sb, i, r->seq + mss) != 0) {
+			tl->ctr.ScoreboardFull++;
+			return -ENOBUFS;
+		}
+		r = tcp_sb_get(&c->sb, i);
+		fin = false;
+		len = mss;
+	}
+	uint8_t flags = TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0);
+	if (len && r->seq + len == c->snd.una + c->sndq.len)
+		flags |= TCP_FLAG_PSH;
+	int rc = tcp_xmit(c, r->seq, flags, len);
+	if (rc < 0)
+		return rc;
+	tl->ctr.RetransSegs++;
+	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
+	tcp_sb_retransmitted(&c->sb, i, tl->core->now);
+	tcp_rec_on_retransmit(c);
+	tcp_rec_on_send(c, len + fin);
+	return 0;
+}
+
+/* The lost segments first (RFC 6675 5 (C), NextSeg rule 1), as cwnd - pipe allows (PRR
+ * has set cwnd during recovery). Returns whether anything was sent. */
+static bool tcp_output_rexmit(struct tcp_conn *c, uint32_t mss)
+{
+	bool sent = false;
+	int64_t i;
+	while ((i = tcp_rec_next_rexmit(c)) >= 0) {
+		const struct tcp_txseg *r = tcp_sb_get(&c->sb, (uint32_t)i);
+		uint32_t len = r->end - r->seq;
+		if (len > mss)
+			len = mss;
+		if (tcp_sb_pipe(c) + len > c->cwnd + (mss - 1))
+			break;
+		if (tcp_rec_resend(c, (uint32_t)i) < 0)
+			break;
+		sent = true;
+	}
+	if (sent && (!timer_armed(&c->rtx_timer) || (c->flags & TCP_F_TLP)))
+		tcp_rearm_rtx(c);
+	return sent;
+}
+
 /* May the FIN go now, right after `end` (RFC 9293 3.10.4: after all queued data)? */
 static bool tcp_fin_due(const struct tcp_conn *c, uint32_t end)
 {
 	if (!(c->flags & TCP_F_FIN_QUEUED))
 		return false;
-	if ((c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq))
-		return false; /* already acknowledged */
+	if (tcp_fin_acked(c))
+		return false;
 	return end == c->snd.una + c->sndq.len;
 }
 
@@ -314,10 +373,15 @@ void tcp_output(struct tcp_conn *c)
 
 	uint32_t mss = tcp_mss_now(c);
 	bool cwnd_stop = false;
+	bool rec = tcp_rec_on(c);
+	if (rec)
+		sent = tcp_output_rexmit(c, mss);
 	for (;;) {
 		uint32_t off = c->snd.nxt - c->snd.una;
 		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
-		uint32_t flight = tcp_flight(c);
+		/* What cwnd is compared with: the bytes in flight, or with the scoreboard
+		 * RFC 6675's pipe (SACKed and lost bytes have left the network). */
+		uint32_t flight = rec ? tcp_sb_pipe(c) : tcp_flight(c);
 		uint32_t len = left < mss ? left : mss;
 		bool rexmit = seq_lt(c->snd.nxt, c->snd.max);
 		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window admits
@@ -336,7 +400,7 @@ void tcp_output(struct tcp_conn *c)
 		if (tl->cfg.gso_max && len == mss && left > mss && !rexmit) {
 			/* The same Nagle test as below (Minshall's variant) decides the short tail. */
 			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
-			bool nagle_ok = c->opts.nodelay || flight == 0 || !small_out;
+			bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
 			bool nagle_hold = !(c->flags & TCP_F_PUSH_ONCE) &&
 			                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
 			len = tcp_tso_len(c, mss, left, wnd_room, cwnd, flight, nagle_hold);
@@ -354,23 +418,30 @@ void tcp_output(struct tcp_conn *c)
 			 * a segment cut short by the peer's window counts as short too, and there
 			 * is no further sender-side SWS rule (RFC 1122 4.2.3.4 is met by Nagle). */
 			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
-			bool nagle_ok = c->opts.nodelay || flight == 0 || !small_out;
+			bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
 			bool push = (c->flags & TCP_F_PUSH_ONCE) != 0;
 			if (!push && (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE)))
 				break;
 		}
 		uint8_t flags = TCP_FLAG_ACK;
 		/* PSH on the last byte written, and (as Linux's pushes appear on the wire) on
-		 * the last segment of a burst that the windows cut short. */
+		 * the last segment of a burst that the windows cut short - not on a tail loss
+		 * probe, which is not a burst. */
 		uint32_t next_room = wnd_room - len;
 		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) ||
-		            (left > len && !c->dupacks && (next_room < mss || flight + 2 * len > cwnd + (mss - 1)))))
+		            (left > len && !c->dupacks && !(c->flags & TCP_F_PROBING) &&
+		             (next_room < mss || flight + 2 * len > cwnd + (mss - 1)))))
 			flags |= TCP_FLAG_PSH;
 		if (fin)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
 			tl->ctr.RetransSegs++;
-		if (tcp_xmit(c, c->snd.nxt, flags, len) < 0 && !rexmit) {
+		/* With the scoreboard, every segment sent gets its records first (so a send
+		 * never goes unrecorded); a full board waits for ACKs like a full window. */
+		bool board_full = rec && !rexmit && tcp_sb_reserve(&c->sb, tcp_sb_segs_for(len, mss)) != 0;
+		if (board_full)
+			tl->ctr.ScoreboardFull++;
+		if ((board_full || tcp_xmit(c, c->snd.nxt, flags, len) < 0) && !rexmit) {
 			/* The layers below refused new data (no pbuf, a full ARP queue, the device):
 			 * as Linux's tcp_write_xmit, it is not sent. With nothing in flight to bring
 			 * an ACK, a resource probe retries it (tcp_check_probe_timer). A refused
@@ -391,6 +462,10 @@ void tcp_output(struct tcp_conn *c)
 			c->flags |= TCP_F_FIN_SENT;
 			c->fin_seq = c->snd.nxt + len;
 		}
+		if (rec && !rexmit) {
+			tcp_sb_sent(&c->sb, c->snd.nxt, len, fin, mss, tl->core->now);
+			tcp_rec_on_send(c, len + fin);
+		}
 		c->snd.nxt += len + fin;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
 		if (len < mss || len % mss) {
@@ -398,7 +473,11 @@ void tcp_output(struct tcp_conn *c)
 			c->snd_sml = c->snd.nxt;
 			c->sml_valid = true;
 		}
-		if (!timer_armed(&c->rtx_timer) || (c->flags & TCP_F_PERSIST)) {
+		if (rec && (!timer_armed(&c->rtx_timer) || (c->flags & (TCP_F_PERSIST | TCP_F_TLP)))) {
+			/* RFC 8985 7.2: the probe timer restarts with every new segment. */
+			c->flags &= ~TCP_F_PERSIST;
+			tcp_rec_arm_timer(c);
+		} else if (!timer_armed(&c->rtx_timer) || (c->flags & TCP_F_PERSIST)) {
 			c->flags &= ~TCP_F_PERSIST;
 			tcp_rearm_rtx(c);
 		}
@@ -418,7 +497,7 @@ blocked:
 	}
 	c->flags &= ~TCP_F_PUSH_ONCE;
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
-		tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
+		tcp_send_ack(c);
 
 	/* RFC 9293 3.8.6.1: data waits behind a zero window, nothing is in flight to bring a
 	 * window update, so the persist timer probes. */
@@ -469,6 +548,13 @@ void tcp_send_rst_conn(struct tcp_conn *c)
 	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, c->tos, 0);
 }
 
+void tcp_send_ack(struct tcp_conn *c)
+{
+	/* BSD: a pure ACK carries SND.MAX; after an RTO rewound SND.NXT, that still names
+	 * the next new byte, which is what the peer expects. */
+	tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0);
+}
+
 /* RFC 5961 3.2, 4.2, 5.2: an ACK that tells a blind attacker nothing, rate-limited per
  * second across the stack (Linux tcp_challenge_ack_limit). */
 void tcp_send_challenge_ack(struct tcp_conn *c)
@@ -485,7 +571,7 @@ void tcp_send_challenge_ack(struct tcp_conn *c)
 	}
 	tl->challenge_count++;
 	tl->ctr.ChallengeAcks++;
-	tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0); /* BSD: a pure ACK carries SND.MAX, not a rewound SND.NXT */
+	tcp_send_ack(c);
 }
 
 /* SYN-ACK for a SYN-queue entry (RFC 9293 3.10.7.2), with the options the SYN offered. */
@@ -509,8 +595,7 @@ void tcp_send_synack(struct tcp_req *r)
 	h.seq = r->iss;
 	h.ack = r->irs + 1;
 	h.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
-	uint32_t w = l->opts.rcvbuf;
-	h.win = (uint16_t)(w > 65535 ? 65535 : w);
+	h.win = (uint16_t)tcp_syn_window(l->opts.rcvbuf);
 	h.opts.has_mss = true;
 	h.opts.mss = tcp_synack_mss(l);
 	h.opts.sack_ok = r->sack_ok;

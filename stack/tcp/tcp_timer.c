@@ -70,7 +70,7 @@ static usec_t tcp_backoff_us(const struct tcp_conn *c, uint32_t max_ms)
 /* RFC 6298 5.1/5.3: (re)start the timer so it expires after RTO (with backoff). */
 void tcp_rearm_rtx(struct tcp_conn *c)
 {
-	c->flags &= ~TCP_F_PERSIST;
+	c->flags &= ~(TCP_F_PERSIST | TCP_F_TLP | TCP_F_REO);
 	usec_t when = c->tl->core->now + tcp_backoff_us(c, c->tl->cfg.rto_max_ms);
 	if (c->opts.user_timeout_ms && c->retries) {
 		/* Linux tcp_clamp_rto_to_user_timeout: fire no later than the user timeout. */
@@ -83,6 +83,7 @@ void tcp_rearm_rtx(struct tcp_conn *c)
 
 void tcp_arm_persist(struct tcp_conn *c)
 {
+	c->flags &= ~(TCP_F_TLP | TCP_F_REO);
 	c->flags |= TCP_F_PERSIST;
 	usec_t d = tcp_backoff_us(c, TCP_PERSIST_MAX_MS);
 	usec_t min = (usec_t)c->tl->cfg.rto_min_ms * USEC_PER_MS;
@@ -101,6 +102,7 @@ void tcp_arm_local_probe(struct tcp_conn *c)
 		if (now + d > end)
 			d = end > now ? end - now : 1;
 	}
+	c->flags &= ~(TCP_F_TLP | TCP_F_REO);
 	c->flags |= TCP_F_PERSIST | TCP_F_LOCAL_FAIL;
 	tcp_timer_arm(c->tl, &c->rtx_timer, now + d);
 }
@@ -215,6 +217,14 @@ abort:
 			len = left;
 		if (len > tcp_mss_now(c))
 			len = tcp_mss_now(c);
+		if (tcp_rec_on(c)) {
+			if (tcp_sb_reserve(&c->sb, 1) != 0) {
+				tl->ctr.ScoreboardFull++;
+				tcp_arm_persist(c);
+				return;
+			}
+			tcp_sb_sent(&c->sb, c->snd.nxt, len, false, len, tl->core->now);
+		}
 		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK | (len == left ? TCP_FLAG_PSH : 0), len);
 		c->snd.nxt += len;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
@@ -241,6 +251,14 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 
 	if (c->flags & TCP_F_PERSIST) {
 		tcp_persist_fire(c);
+		return;
+	}
+	if (c->flags & TCP_F_TLP) {
+		tcp_tlp_fire(c);          /* RFC 8985 7.3 (tcp_recovery.c) */
+		return;
+	}
+	if (c->flags & TCP_F_REO) {
+		tcp_rack_reo_fire(c);     /* RFC 8985 6.3 */
 		return;
 	}
 	tl->ctr.RtoExpired++;
@@ -277,6 +295,17 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 		return;
 	}
 	c->retries++;
+	if (tcp_rec_on(c)) {
+		/* With the scoreboard (RFC 6675 5.1): everything not SACKed is lost and resent
+		 * from cwnd = 1 segment; SACK marks stay (tcp_recovery.c). */
+		if (c->backoff < 31)
+			c->backoff++;
+		tcp_rec_enter_loss(c);
+		tcp_output(c);
+		if (!timer_armed(&c->rtx_timer))
+			tcp_rearm_rtx(c);
+		return;
+	}
 	/* RFC 5681 3.1 (4): after a timeout, ssthresh = max(FlightSize / 2, 2 SMSS) and cwnd
 	 * = one segment; RFC 6298 5.5: back off; 5.4: retransmit the earliest segment, and the
 	 * rest follows in slow start (go-back-N from SND.UNA). */

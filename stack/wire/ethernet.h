@@ -21,6 +21,8 @@
 #define ETH_HDR_LEN 14
 #define ETH_MIN_FRAME 60     /* without FCS: shorter frames are padded on output */
 #define ETH_MAX_PAYLOAD 1500
+/* Jumbo frames: the largest MTU the stack accepts (what most NICs and switches carry). */
+#define ETH_MAX_JUMBO_PAYLOAD 9000
 
 #define ETH_OFF_DST 0
 #define ETH_OFF_SRC 6

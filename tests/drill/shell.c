@@ -130,6 +130,14 @@ static void apply_sysctl(struct drill_runner *r, const struct drill_event *ev, c
 		ONE(timestamps, v[0] != 0);
 	if (strcmp(key, "tcp_sack") == 0)
 		ONE(sack, v[0] != 0);
+	if (strcmp(key, "tcp_dsack") == 0)
+		ONE(dsack, v[0] != 0);
+	if (strcmp(key, "tcp_recovery") == 0)
+		ONE(recovery, (uint32_t)v[0]);
+	if (strcmp(key, "tcp_frto") == 0)
+		ONE(frto, (uint32_t)v[0]);
+	if (strcmp(key, "tcp_early_retrans") == 0)
+		ONE(tlp, v[0] >= 3); /* 3 and 4 enable TLP (Linux ip-sysctl.rst) */
 	if (strcmp(key, "tcp_window_scaling") == 0)
 		ONE(window_scaling, v[0] != 0);
 	if (strcmp(key, "tcp_abort_on_overflow") == 0)

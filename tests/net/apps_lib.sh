@@ -69,9 +69,9 @@ apps_setup() {
 	nsx ip link set lo up
 	ip netns exec "$NS_SRV" ip link set lo up
 	nsx ip link add vc$$ type veth peer name vs$$ netns "$NS_SRV"
-	nsx ip addr add "$HOST_IP/24" dev vc$$
+	nsx ip addr add "$HOST_IP/$STACK_PLEN" dev vc$$
 	nsx ip link set vc$$ up
-	ip netns exec "$NS_SRV" ip addr add "$STACK_IP/24" dev vs$$
+	ip netns exec "$NS_SRV" ip addr add "$STACK_IP/$STACK_PLEN" dev vs$$
 	ip netns exec "$NS_SRV" ip link set vs$$ up
 }
 
@@ -100,7 +100,7 @@ apps_start() {
 
 apps_ss() {
 	if [ -z "${TS_KERNEL:-}" ]; then
-		"$TAPSTACK" ss --ctl "$CTL"
+		"$TAPSTACK" ss -tan --ctl "$CTL"
 	else
 		ip netns exec "$NS_SRV" ss -tan
 	fi
@@ -110,7 +110,7 @@ apps_ss() {
 # counter, so a renamed counter fails the check instead of reading as 0.
 apps_stat() {
 	if [ -z "${TS_KERNEL:-}" ]; then
-		"$TAPSTACK" stats --ctl "$CTL" | awk -v n="$1" '$1 == n":" { print $2; f = 1; exit } END { if (!f) print "missing" }'
+		stack_stat "$1"
 	else
 		ip netns exec "$NS_SRV" nstat -az "TcpExt$1" | awk -v n="TcpExt$1" '$1 == n { print $2; f = 1; exit } END { if (!f) print "missing" }'
 	fi

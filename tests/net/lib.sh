@@ -1,22 +1,28 @@
 # lib.sh - shared helpers of the integration tests (sourced by tests/net/test_*.sh; root).
 #
 # Each test gets its own network namespace (ts-<test>-<pid>) holding a TAP device; the
-# kernel side of the TAP is 10.0.0.1/24 inside that namespace and tapstack runs there as
-# 10.0.0.2, so nothing touches the root namespace. net_cleanup (installed as an EXIT trap)
+# kernel side of the TAP is $HOST_IP/$STACK_PLEN (10.0.0.1/24 unless make test PEER=, ADDR=)
+# inside that namespace and tapstack runs there as $STACK_IP, so nothing touches the root
+# namespace. net_cleanup (installed as an EXIT trap)
 # stops the tapstack this test started, by PID, and deletes the namespace with the TAP.
 #
 #   net_setup NAME            namespace + TAP + kernel address, trap installed
 #   stack_start ARGS...       tapstack in the namespace (its output: $STACK_LOG)
 #   stack_stop                SIGTERM, wait for the clean exit; sets STACK_STATUS
 #   nsx CMD...                run CMD inside the namespace
+#   stack_stat NAME           one counter of the running tapstack
 #   check "what" CMD...       PASS/FAIL line from CMD's exit status
 #   net_summary               "N passed, N failed"; exit status 1 on any failure
 
 set -u
 NET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TAPSTACK=${TAPSTACK:-$NET_ROOT/build/tapstack}
-HOST_IP=10.0.0.1
-STACK_IP=10.0.0.2
+# The addresses: `make test ADDR=A.B.C.D[/N] PEER=A.B.C.D` (TS_ADDR, TS_PEER in the environment).
+STACK_ADDR=${TS_ADDR:-10.0.0.2/24}
+STACK_IP=${STACK_ADDR%/*}
+STACK_PLEN=24
+[ "$STACK_ADDR" != "$STACK_IP" ] && STACK_PLEN=${STACK_ADDR#*/}
+HOST_IP=${TS_PEER:-10.0.0.1}
 PASSED=0
 FAILED=0
 STACK_PID=
@@ -48,7 +54,7 @@ net_cleanup() {
 	return 0
 }
 
-# net_setup NAME: a namespace with lo up and a TAP whose kernel side has $HOST_IP/24.
+# net_setup NAME: a namespace with lo up and a TAP whose kernel side has $HOST_IP/$STACK_PLEN.
 net_setup() {
 	NS="ts-$1-$$"
 	TAP="tst$$"
@@ -63,14 +69,14 @@ net_setup() {
 	ip netns add "$NS" || { echo "FAIL ip netns add $NS"; exit 1; }
 	nsx ip link set lo up
 	nsx ip tuntap add dev "$TAP" mode tap || { echo "FAIL ip tuntap add"; exit 1; }
-	nsx ip addr add "$HOST_IP/24" dev "$TAP"
+	nsx ip addr add "$HOST_IP/$STACK_PLEN" dev "$TAP"
 	nsx ip link set "$TAP" up
 }
 
 # stack_start ARGS...: tapstack on the TAP with the control socket in $WORK; waits (up to
 # 10 s) until its control socket answers, which is after the stack and servers are up.
 stack_start() {
-	ip netns exec "$NS" "$TAPSTACK" --tap "$TAP" --addr "$STACK_IP/24" --ctl "$CTL" "$@" >"$STACK_LOG" 2>&1 &
+	ip netns exec "$NS" "$TAPSTACK" --tap "$TAP" --addr "$STACK_IP/$STACK_PLEN" --ctl "$CTL" "$@" >"$STACK_LOG" 2>&1 &
 	STACK_PID=$!
 	for _ in $(seq 100); do
 		if [ -S "$CTL" ] && "$TAPSTACK" stats --ctl "$CTL" >/dev/null 2>&1; then
@@ -82,6 +88,13 @@ stack_start() {
 	echo "tapstack did not come up; its output:"
 	cat "$STACK_LOG"
 	return 1
+}
+
+# stack_stat NAME: counter NAME (of any layer: InSegs, pmtu_learned) from `tapstack stats -z`;
+# "missing" (which no numeric check accepts) when there is no such counter.
+stack_stat() {
+	"$TAPSTACK" stats -z --ctl "$CTL" |
+		awk -v n="$1" '{ sub(/^[^.]*\./, "", $1) } $1 == n { print $2; f = 1; exit } END { if (!f) print "missing" }'
 }
 
 # The MAC tapstack announced on its first line.

@@ -19,6 +19,14 @@ for f in bin/tapstack bin/tapstack-drill lib/libtapstack.so.$VERSION lib/libtaps
 	check "installed $f" test -e "$P/$f"
 done
 check "the installed program prints its version" grep -qx "tapstack $VERSION" <("$P/bin/tapstack" --version)
+check "man tapstack renders, with the version, every option the program's --help names" \
+	bash -c "m=\$(MANWIDTH=200 man -l '$P/share/man/man1/tapstack.1' 2>/dev/null); grep -q 'tapstack $VERSION' <<<\"\$m\" &&
+		for o in \$('$P/bin/tapstack' --help | grep -o -- '--[a-z-]*' | sort -u); do grep -q -- \"\$o\" <<<\"\$m\" || { echo \"missing \$o\"; exit 1; }; done"
+check "man tapstack-drill renders" bash -c "man -l '$P/share/man/man1/tapstack-drill.1' 2>/dev/null | grep -q 'update-expectations'"
+check "bash completion: 'tapstack stats --j' completes to --json, 'tapstack --acc' to --access-log" \
+	bash -c "source '$P/share/bash-completion/completions/tapstack'
+		COMP_WORDS=(tapstack stats --j); COMP_CWORD=2; _tapstack; [ \"\${COMPREPLY[*]}\" = --json ] || exit 1
+		COMP_WORDS=(tapstack --acc); COMP_CWORD=1; _tapstack; [ \"\${COMPREPLY[*]}\" = --access-log ]"
 
 # Exported names: only the public prefixes, and the API is really there.
 nm -D --defined-only "$P/lib/libtapstack.so.$VERSION" | awk '{print $NF}' | sort -u >"$WORK/so.syms"
@@ -34,8 +42,8 @@ check "soname libtapstack.so.${VERSION%%.*}" \
 check "installed headers include only <tapstack/...> (no generic names on the user's path)" \
 	bash -c "! grep -rn '^[[:space:]]*#[[:space:]]*include[[:space:]]*\"' '$P/include/tapstack'"
 
-# docs/library.md's example, the block after its "<!-- example:" line.
-awk '/<!-- example:/ {want = 1; next} want && /^```c/ {on = 1; next} on && /^```/ {exit} on' \
+# docs/library.md's example, the block after its excerpt marker (the page shows apps/examples/echo7.c).
+awk '/<!-- check-docs: excerpt apps\/examples\/echo7.c -->/ {want = 1; next} want && /^```c/ {on = 1; next} on && /^```/ {exit} on' \
 	"$NET_ROOT/docs/library.md" >"$WORK/echo7.c"
 check "the example was found in docs/library.md" grep -q 'ts_blocking_accept' "$WORK/echo7.c"
 cp "$WORK/echo7.c" "$WORK/echo7.cpp"

@@ -45,7 +45,7 @@ t1=$(tap_rx tx_bytes)
 q1=$(tap_rx tx_packets)
 per=$(( (t1 - t0) / (q1 - q0 > 0 ? q1 - q0 : 1) ))
 check "the kernel handed tapstack coalesced (GRO) segments ($per bytes per frame on average)" [ "$per" -gt 1514 ]
-got=$("$TAPSTACK" stats --ctl "$CTL" | awk '$1 == "InSegs:" { print $2 }')
+got=$(stack_stat InSegs)
 check "tapstack received segments (InSegs $got)" [ "${got:-0}" -gt 0 ]
 
 head -c 10000000 /dev/urandom >"$WORK/echo.bin"

@@ -26,7 +26,7 @@ check "kernel neighbour table: $STACK_IP lladdr $MAC" grep -qi "lladdr $MAC" <<<
 nsx bash -c "echo hi | nc -u -w 1 $STACK_IP 9" >/dev/null 2>&1
 
 out=$("$TAPSTACK" stats --ctl "$CTL" 2>&1)
-check "tapstack stats shows the echo requests" grep -Eq 'in_echo_requests: [1-9]' <<<"$out"
+check "tapstack stats shows the echo requests" grep -Eq '^icmp\.in_echo_requests +[1-9]' <<<"$out"
 
 stack_stop
 check "SIGTERM: exit status 0" [ "$STACK_STATUS" = 0 ]
@@ -39,8 +39,8 @@ check "pcap has the ARP reply" grep -q "ARP, Reply $STACK_IP is-at" <<<"$dump"
 check "pcap has the gratuitous ARP" grep -Eq "ARP, (Request who-has|Reply) $STACK_IP .*($STACK_IP|is-at)" <<<"$dump"
 check "pcap has protocol 17 unreachable" grep -q 'protocol 17 unreachable' <<<"$dump"
 
-check "--trace: the echo request in" grep -Eq '^[0-9:.]+ in  IP 10.0.0.1 > 10.0.0.2: ICMP echo request' "$STACK_LOG"
-check "--trace: the echo reply out" grep -Eq '^[0-9:.]+ out IP 10.0.0.2 > 10.0.0.1: ICMP echo reply' "$STACK_LOG"
+check "--trace: the echo request in" grep -Eq "^[0-9:.]+ in  IP $HOST_IP > $STACK_IP: ICMP echo request" "$STACK_LOG"
+check "--trace: the echo reply out" grep -Eq "^[0-9:.]+ out IP $STACK_IP > $HOST_IP: ICMP echo reply" "$STACK_LOG"
 check "--trace: the ARP reply out" grep -Eq "^[0-9:.]+ out ARP, Reply $STACK_IP is-at $MAC" "$STACK_LOG"
 
 "$TAPSTACK" --mtu 99999 >/dev/null 2>&1

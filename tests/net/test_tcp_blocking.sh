@@ -7,7 +7,7 @@
 BLOCKING_ECHO=${BLOCKING_ECHO:-$NET_ROOT/build/blocking-echo}
 apps_setup blocking
 [ -x "$BLOCKING_ECHO" ] || { fail "$BLOCKING_ECHO is not built (run make)"; net_summary; exit 1; }
-nsx "$BLOCKING_ECHO" --tap "$TAP" --addr "$STACK_IP/24" --port 7 >"$STACK_LOG" 2>&1 &
+nsx "$BLOCKING_ECHO" --tap "$TAP" --addr "$STACK_IP/$STACK_PLEN" --port 7 >"$STACK_LOG" 2>&1 &
 STACK_PID=$!
 up=1
 for _ in $(seq 100); do
@@ -23,5 +23,5 @@ check "10 MB through the blocking echo byte-exact" cmp -s "$WORK/in" "$WORK/out"
 
 bad=$(apps_echo_clients 8 500000)
 check "8 clients at once, one thread each: all byte-exact ($bad bad)" [ "$bad" = 0 ]
-check "accept() was logged" grep -q 'accept() returned 10.0.0.1:' "$STACK_LOG"
+check "accept() was logged" grep -q "accept() returned $HOST_IP:" "$STACK_LOG"
 net_summary

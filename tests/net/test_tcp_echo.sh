@@ -33,5 +33,5 @@ apps_kill_bg
 
 stack_stop
 check "server exits cleanly on SIGTERM" [ "$STACK_STATUS" = 0 ]
-check "accept() was logged" grep -q 'echo: accept() returned 10.0.0.1:' "$STACK_LOG"
+check "accept() was logged" grep -q "echo: accept() returned $HOST_IP:" "$STACK_LOG"
 net_summary

@@ -136,7 +136,7 @@ for _ in $(seq 50); do
 done
 closed=1
 for _ in $(seq 150); do
-	grep -q "http: closing 10.0.0.1:$port, its deadline passed" "$STACK_LOG" && { closed=0; break; }
+	grep -q "http: closing $HOST_IP:$port, its deadline passed" "$STACK_LOG" && { closed=0; break; }
 	sleep 0.1
 done
 check "linger: a client that never closes is dropped after 5 s of silence (port ${port:-?})" \
@@ -145,5 +145,5 @@ apps_kill_bg
 
 stack_stop
 check "server exits cleanly on SIGTERM" [ "$STACK_STATUS" = 0 ]
-check "accept() was logged" grep -q 'http: accept() returned 10.0.0.1:' "$STACK_LOG"
+check "accept() was logged" grep -q "http: accept() returned $HOST_IP:" "$STACK_LOG"
 net_summary

@@ -35,6 +35,18 @@ for exe in "$TAPSTACK" "$TAPSTACK_KERNEL" "$RELAY" "$BYTES_CHECK"; do
 	[ -x "$exe" ] || { fail "$exe is not built (run make)"; net_summary; exit 1; }
 done
 WORK=$(mktemp -d /tmp/tapstack-lossy.XXXXXX)
+
+# Bad options are refused before any socket is opened (exit 2, a message on stderr); each
+# run is time-bounded, so a relay that accepted one cannot hold the test.
+bad=0
+for args in "--b lo --loss 120" "--b lo --loss 1,2,3" "--b lo --rtt -5" "--b lo --slots 0" \
+	"--b lo --rate x" "--b lo --bogus 1" "--max-seconds 1"; do
+	# shellcheck disable=SC2086
+	timeout 5 "$RELAY" --a lo $args >/dev/null 2>&1
+	rc=$?
+	[ "$rc" = 2 ] || { echo "    tapstack-relay --a lo $args: exit $rc"; bad=$((bad + 1)); }
+done
+check "relay refuses bad options with exit 2" [ "$bad" = 0 ]
 CTL=$WORK/ctl.sock
 
 if ! "$PATH_SH" up "$TAG" >"$WORK/path.log" 2>&1; then
@@ -45,7 +57,7 @@ fi
 pass "the path's namespaces come up"
 
 # Each started process is recorded by PID (ip netns exec execs in place, so $! is it).
-ip netns exec "${TAG}s" "$TAPSTACK" --tap ltap --addr "$STACK_IP/24" --ctl "$CTL" --http 80 --quiet \
+ip netns exec "${TAG}s" "$TAPSTACK" --tap ltap --addr "$STACK_IP/$STACK_PLEN" --ctl "$CTL" --http 80 --quiet \
 	>"$WORK/tapstack.log" 2>&1 &
 PIDS+=($!)
 ip netns exec "${TAG}k" "$TAPSTACK_KERNEL" --http 80 --quiet >"$WORK/kernel.log" 2>&1 &
@@ -67,7 +79,7 @@ done
 check "relay, tapstack and the kernel server start" [ "$up" = 1 ]
 [ "$up" = 1 ] || { cat "$WORK"/*.log; net_summary; exit 1; }
 
-stat_ts() { "$TAPSTACK" stats --ctl "$CTL" | awk -v n="$1" '$1 == n":" { print $2; exit }'; }
+stat_ts() { stack_stat "$1"; }
 stat_k() { ip netns exec "${TAG}k" nstat -az "$1" | awk -v n="$1" '$1 == n { print $2; exit }'; }
 
 # download NAME ADDR: curl through the relay into bytes-check; generous time bound.

@@ -44,7 +44,7 @@ check "2 MB through the 1200-byte link byte-exact (exit $rc)" [ "$rc" = 0 ]
 [ "$rc" = 0 ] || sed 's/^/    /' "$WORK/dl.log"
 changed1=$(apps_stat IcmpPmtuChanged)
 check "stats: IcmpPmtuChanged grew (${changed0:-?} -> ${changed1:-?})" [ "${changed1:-0}" -gt "${changed0:-0}" ]
-learned=$("$TAPSTACK" stats --ctl "$CTL" | awk '$1 == "pmtu_learned:" { print $2; exit }')
+learned=$(stack_stat pmtu_learned)
 check "stats: icmp pmtu_learned is 1 (got ${learned:-none})" [ "${learned:-0}" = 1 ]
 
 # A second download starts at the learned size: no new frag-needed is needed.

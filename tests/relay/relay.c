@@ -334,14 +334,21 @@ static void relay_flush(struct relay_dir *d, uint64_t now)
 static void relay_print(const struct relay_dir *d)
 {
 	const struct impair_counters *c = &d->model.c;
+	struct tpacket_stats st = { 0 };
+	socklen_t stlen = sizeof(st);
+
+	/* Frames the kernel dropped because the relay did not read them in time: a relay
+	 * that cannot keep up would be an impairment nobody asked for, so it is reported. */
+	if (getsockopt(d->in, SOL_PACKET, PACKET_STATISTICS, &st, &stlen) < 0)
+		st.tp_drops = 0;
 
 	printf("relay %s: in=%" PRIu64 " in_bytes=%" PRIu64 " out=%" PRIu64 " out_bytes=%" PRIu64
 	       " lost=%" PRIu64 " corrupted=%" PRIu64 " reordered=%" PRIu64 " queue_drops=%" PRIu64
 	       " slot_drops=%" PRIu64 " oversize=%" PRIu64 " queue_peak=%" PRIu64 " send_errors=%" PRIu64
-	       " in_flight=%" PRIu32 " tcp_payload=%" PRIu64 " tcp_resent=%" PRIu64 "\n",
+	       " in_flight=%" PRIu32 " rx_drops=%u tcp_payload=%" PRIu64 " tcp_resent=%" PRIu64 "\n",
 	       d->name, c->in_frames, c->in_bytes, c->out_frames, c->out_bytes, c->lost, c->corrupted,
 	       c->reordered, c->queue_drops, c->slot_drops, c->oversize, c->queue_peak_bytes, d->send_errors,
-	       d->model.nheap, d->seen.payload_bytes, d->seen.resent_bytes);
+	       d->model.nheap, st.tp_drops, d->seen.payload_bytes, d->seen.resent_bytes);
 	/* One line per flow that carried payload, for runs with several flows at once. */
 	for (const struct resend_flow *f = d->seen.flows; f < d->seen.flows + RESEND_FLOWS; f++) {
 		char src[16], dst[16];

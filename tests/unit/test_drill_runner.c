@@ -151,14 +151,15 @@ static void test_unsupported_and_ignored(void **state)
 {
 	(void)state;
 	struct drill_report rep;
-	run_text("`sysctl -q net.ipv4.tcp_frto=2 net.ipv4.tcp_sack=1`\n" LISTEN
+	run_text("`sysctl -q net.ipv4.tcp_fack=1 net.ipv4.tcp_frto=2 net.ipv4.tcp_sack=1`\n" LISTEN
 	         "+0 %{ import os }%\n",
 	         &rep);
 	assert_false(rep.passed);
 	assert_true(rep.unsupported);
 	assert_int_equal(rep.line, 6);
-	assert_non_null(strstr(rep.ignored, "tcp_frto"));
-	assert_null(strstr(rep.ignored, "tcp_sack")); /* it has a knob */
+	assert_non_null(strstr(rep.ignored, "tcp_fack"));
+	assert_null(strstr(rep.ignored, "tcp_sack")); /* these have a knob */
+	assert_null(strstr(rep.ignored, "tcp_frto"));
 	expect_fail(LISTEN "+0 sendfile(3, 4, 0, 10) = 10\n", 5, "unsupported system call sendfile()");
 	run_text(LISTEN "+0 `echo 3 > /sys/module/tcp_cubic/parameters/hystart_detect`\n", &rep);
 	assert_true(rep.unsupported);

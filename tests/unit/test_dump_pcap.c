@@ -1,7 +1,8 @@
 /*
  * test_dump_pcap.c - wire/dump.c prints tcpdump's lines for the fixture frames and survives
  * every truncation; drivers/pcap.c writes a file in the libpcap format (header, records
- * both ways, timestamps from the owner's clock) and forwards frames unchanged.
+ * both ways, timestamps from the owner's clock) and forwards frames unchanged; in pcapng each
+ * frame carries its direction and a frame the stack dropped names the counter that says why.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include "drivers/memdev.h"
 #include "drivers/pcap.h"
+#include "stack.h"
 #include "stack_frames.h"
 #include "wire/dump.h"
 
@@ -145,6 +147,77 @@ static void test_pcap_file_both_ways(void **state)
 	assert_memory_equal(file + 24 + rec + 16, fx_icmp_echo, sizeof(fx_icmp_echo));
 }
 
+/* The comments of the Enhanced Packet Blocks of a pcapng file, "flags|comment" per line. */
+static void pcapng_comments(const uint8_t *d, size_t n, char *out, size_t cap)
+{
+	size_t off = 0, o = 0;
+	out[0] = '\0';
+	assert_int_equal(rd32(d), 0x0a0d0d0au);            /* Section Header Block first */
+	assert_int_equal(rd32(d + 8), 0x1a2b3c4du);
+	while (off + 12 <= n) {
+		uint32_t type = rd32(d + off), blen = rd32(d + off + 4);
+		assert_true(blen >= 12 && off + blen <= n);
+		assert_int_equal(rd32(d + off + blen - 4), blen); /* the length again at the end */
+		if (type == 6) {
+			uint32_t cap_len = rd32(d + off + 20), flags = 0;
+			size_t p = off + 28 + ((cap_len + 3) & ~3u), end = off + blen - 4;
+			char text[128] = "";
+			while (p + 4 <= end) {
+				uint16_t code = (uint16_t)(d[p] | d[p + 1] << 8), len = (uint16_t)(d[p + 2] | d[p + 3] << 8);
+				if (code == 0)
+					break;
+				if (code == 2)
+					flags = rd32(d + p + 4) & 3u;
+				if (code == 1)
+					snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)d + p + 4);
+				p += 4 + ((len + 3u) & ~3u);
+			}
+			o += (size_t)snprintf(out + o, cap - o, "%u|%s\n", flags, text);
+		}
+		off += blen;
+	}
+}
+
+static void test_pcapng_directions_and_drop_reasons(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/tapstack-test-pcapng-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct netdev *a, *b, *w;
+	assert_int_equal(memdev_pair_create(&a, &b, NULL), 0);
+	static struct stack s;
+	struct pcap_wrap_config pc = { .path = path, .clock = &s.core.now, .pcapng = true };
+	char err[128];
+	assert_int_equal(ts_pcap_wrap(&w, a, &pc, err, sizeof(err)), 0);
+	struct stack_config cfg;
+	ts_stack_config_default(&cfg);
+	ts_stack_config_fixed(&cfg, 1);
+	assert_int_equal(ts_stack_init(&s, &cfg, w, USEC_PER_SEC), 0);   /* sends a gratuitous ARP */
+	uint8_t bad[sizeof(fx_icmp_echo)];
+	memcpy(bad, fx_icmp_echo, sizeof(bad));
+	bad[24] ^= 0xff;                                                  /* the IPv4 header checksum */
+	assert_int_equal(memdev_inject(b, bad, sizeof(bad)), 0);
+	assert_int_equal(memdev_inject(b, fx_icmp_echo, sizeof(fx_icmp_echo)), 0);
+	ts_stack_poll(&s, 2 * USEC_PER_SEC);
+	assert_int_equal(s.ip.cnt.drop_bad_checksum, 1);
+	ts_stack_destroy(&s);   /* closes the wrapper: the file is complete */
+	netdev_close(b);
+
+	static uint8_t file[16384];
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t n = fread(file, 1, sizeof(file), f);
+	fclose(f);
+	unlink(path);
+	char got[1024];
+	pcapng_comments(file, n, got, sizeof(got));
+	/* The gratuitous ARP out, the bad frame in and refused, the good echo in, its reply out. */
+	if (!strstr(got, "2|out\n1|in; dropped: ip.drop_bad_checksum\n1|in\n2|out\n"))
+		fail_msg("comments:\n%s", got);
+}
+
 static void test_pcap_bad_path(void **state)
 {
 	(void)state;
@@ -164,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_dump_fixture_lines),
 		cmocka_unit_test(test_dump_truncations),
 		cmocka_unit_test(test_pcap_file_both_ways),
+		cmocka_unit_test(test_pcapng_directions_and_drop_reasons),
 		cmocka_unit_test(test_pcap_bad_path),
 	};
 	return cmocka_run_group_tests_name("dump_pcap", tests, NULL, NULL);

@@ -1,11 +1,13 @@
 /*
  * test_stack_config.c - what a stack instance gets by default (issue 12 item 1): its MAC and
  * its RFC 6528 ISN secret come from getrandom unless the caller sets them, so two default
- * instances differ; ts_stack_config_fixed() makes them repeat for tests. Also the version.
+ * instances differ; ts_stack_config_fixed() makes them repeat for tests. Also the version,
+ * and jumbo frames: an MTU of 9000 carries 1 MB in 8948-byte segments, none refused as too big.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -79,6 +81,64 @@ static void test_fixed_config_repeats(void **state)
 	two_destroy(&t);
 }
 
+/* Two stacks on a 9000-byte MTU link: segments are jumbo and every byte arrives. */
+static void test_jumbo_mtu_9000(void **state)
+{
+	(void)state;
+	static struct stack a, b;
+	struct memdev_config mc;
+	struct netdev *da, *db;
+	memdev_config_default(&mc);
+	mc.mtu = 9000;
+	assert_int_equal(memdev_pair_create(&da, &db, &mc), 0);
+	struct stack_config ca, cb;
+	ts_stack_config_default(&ca);
+	ts_stack_config_fixed(&ca, 1);
+	ca.link.mtu = 9000;
+	cb = ca;
+	cb.link.addr = ca.link.addr - 1;
+	cb.link.mac[5] ^= 1;
+	cb.seed = 2;
+	assert_int_equal(ts_stack_init(&a, &ca, da, 0), 0);
+	assert_int_equal(ts_stack_init(&b, &cb, db, 0), 0);
+	struct socket_layer *sa = ts_stack_sockets(&a), *sb = ts_stack_sockets(&b);
+	int lfd = ts_socket(sa, AF_INET, SOCK_STREAM, 0), cfd = ts_socket(sb, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(5001) };
+	assert_int_equal(ts_bind(sa, lfd, &sin), 0);
+	assert_int_equal(ts_listen(sa, lfd, 4), 0);
+	sin.sin_addr.s_addr = htonl(ca.link.addr);
+	assert_int_equal(ts_connect(sb, cfd, &sin), -EINPROGRESS);
+
+	enum { TOTAL = 1 << 20 };
+	static uint8_t out[TOTAL], in[TOTAL];
+	for (size_t i = 0; i < TOTAL; i++)
+		out[i] = (uint8_t)(i * 7 + (i >> 9));
+	size_t sent = 0, got = 0;
+	int afd = -1;
+	usec_t now = 0;
+	for (int round = 0; round < 200000 && got < TOTAL; round++, now += 100) {
+		ts_stack_poll(&a, now);
+		ts_stack_poll(&b, now);
+		if (afd < 0)
+			afd = ts_accept(sa, lfd, NULL, 0);
+		ssize_t n;
+		if (sent < TOTAL && (n = ts_send(sb, cfd, out + sent, TOTAL - sent, 0)) > 0)
+			sent += (size_t)n;
+		if (afd >= 0 && (n = ts_recv(sa, afd, in + got, TOTAL - got, 0)) > 0)
+			got += (size_t)n;
+	}
+	assert_int_equal(got, TOTAL);
+	assert_memory_equal(in, out, TOTAL);
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	assert_int_equal(ts_getsockopt(sb, cfd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	assert_int_equal(ti.tcpi_advmss, 9000 - 40);
+	assert_int_equal(ti.tcpi_snd_mss, 9000 - 40 - 12); /* minus the timestamp option */
+	assert_int_equal(memdev_stats(da).too_big + memdev_stats(db).too_big, 0);
+	ts_stack_destroy(&a);
+	ts_stack_destroy(&b);
+}
+
 static void test_version(void **state)
 {
 	(void)state;
@@ -90,6 +150,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_instances_differ),
 		cmocka_unit_test(test_fixed_config_repeats),
+		cmocka_unit_test(test_jumbo_mtu_9000),
 		cmocka_unit_test(test_version),
 	};
 	return cmocka_run_group_tests_name("stack_config", tests, NULL, NULL);

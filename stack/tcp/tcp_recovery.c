@@ -1,0 +1,641 @@
+/*
+ * tcp_recovery.c - loss recovery over the SACK scoreboard, as Linux does it by default:
+ *
+ *   RACK (RFC 8985 6)   a segment is lost when one sent after it was delivered more than
+ *                       a reordering window ago: time, not duplicate-ACK counting;
+ *   TLP (RFC 8985 7)    the tail loss probe: two round trips after the last send with
+ *                       nothing heard, one segment is (re)sent to draw the ACK that lets
+ *                       RACK see a tail loss, instead of waiting for the RTO;
+ *   PRR (RFC 6937)      how much may be sent on each ACK during recovery, so the flight
+ *                       shrinks smoothly to ssthresh;
+ *   undo (RFC 2883, 3708, 3522, 5682)
+ *                       a D-SACK for every retransmission, an ACK echoing a timestamp older
+ *                       than the first retransmission (Eifel), or F-RTO's test (originals
+ *                       delivered after an RTO) shows the reduction was spurious: cwnd and
+ *                       ssthresh come back.
+ *
+ * The states are Linux's (enum tcp_rec_state): OPEN, DISORDER (SACKs seen, nothing lost),
+ * CWR (a reduction after a probe repaired a loss), RECOVERY (fast recovery), LOSS (after
+ * an RTO, go-back-N over the records not SACKed).
+ *
+ * Decides only: tcp_rec_ack() runs inside tcp_ack() (tcp_input.c) on every ACK of a
+ * connection that negotiated SACK, and sets cwnd and marks; tcp_output() then sends what
+ * the marks and cwnd allow (tcp_rec_next_rexmit() first, new data after). The timers (TLP,
+ * RACK's reordering timer) share rtx_timer with the RTO (tcp_timer.c), as in Linux.
+ */
+#include "tcp/tcp_int.h"
+
+/* Per-ACK facts gathered while the scoreboard changes (tcp_rec_ack's scratch). */
+#define TCP_ACKF_ORIG_DELIVERED 0x01u   /* a never-resent segment was ACKed or SACKed */
+#define TCP_ACKF_DSACK_TLP      0x02u   /* the D-SACK covers the tail loss probe */
+
+/* ---- congestion-control hooks: the one place recovery touches cwnd arithmetic ---- */
+
+/* The ssthresh a loss leaves (RFC 5681 (4): half the flight, at least two segments). */
+static uint32_t tcp_rec_ssthresh(const struct tcp_conn *c)
+{
+	uint32_t flight = c->snd.max - c->snd.una;
+	uint32_t half = flight / 2;
+	return half > 2u * c->mss ? half : 2u * c->mss;
+}
+
+/* The cwnd an undo restores (Linux tcp_reno_undo_cwnd: the larger of now and before). */
+static uint32_t tcp_rec_undo_cwnd(const struct tcp_conn *c)
+{
+	return c->cwnd > c->rec.undo_cwnd ? c->cwnd : c->rec.undo_cwnd;
+}
+
+bool tcp_rec_on(const struct tcp_conn *c)
+{
+	return c->sack_ok;
+}
+
+/* ---- RACK (RFC 8985 6) ---- */
+
+/* RACK_sent_after (6.2): t1/s1 was sent after t2/s2 (end sequence breaks ties). */
+static bool rack_sent_after(usec_t t1, uint32_t s1, usec_t t2, uint32_t s2)
+{
+	return t1 > t2 || (t1 == t2 && seq_gt(s1, s2));
+}
+
+/* Our TSval when a record was sent (tcp_now_ts at that time). */
+static uint32_t tcp_ts_at(const struct tcp_conn *c, usec_t t)
+{
+	return (uint32_t)(t / USEC_PER_MS) + c->ts_offset;
+}
+
+/* Linux tcp_check_sack_reordering: a segment sent once was delivered `metric` bytes below
+ * the highest delivered sequence; the path reorders that far (in segments, at most 300). */
+static void tcp_rec_reordered(struct tcp_conn *c, uint32_t metric)
+{
+	struct tcp_recov *rv = &c->rec;
+	uint32_t cur = rv->reordering ? rv->reordering : TCP_REORDERING_INIT;
+	uint32_t segs = (metric + c->mss - 1) / c->mss;
+	if (metric > cur * c->mss)
+		rv->reordering = segs < TCP_REORDERING_MAX ? segs : TCP_REORDERING_MAX;
+	rv->reord_seen = true;
+}
+
+/*
+ * 6.2 step 2 and 3: a record was delivered (cumulatively ACKed or SACKed): the most
+ * recently sent delivered segment becomes RACK's reference, and a delivery below the
+ * highest delivered sequence shows reordering.
+ */
+static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
+{
+	struct tcp_recov *rv = &c->rec;
+	usec_t now = c->tl->core->now;
+	uint32_t rtt = (uint32_t)(now > r->sent ? now - r->sent : 1);
+	if (r->marks & TCP_TX_EVER_RETRANS) {
+		/* Which transmission is ACKed is ambiguous: skip the sample when the echoed
+		 * timestamp predates the retransmission or the RTT is impossibly short. */
+		if (c->ts_ok && rv->ack_ecr && seq_lt(rv->ack_ecr, tcp_ts_at(c, r->sent)))
+			return;
+		if (rv->min_rtt_us && rtt < rv->min_rtt_us)
+			return;
+	} else {
+		rv->ack_flags |= TCP_ACKF_ORIG_DELIVERED;
+		if (!rv->min_rtt_us || rtt < rv->min_rtt_us)
+			rv->min_rtt_us = rtt;
+		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
+		 * hole filled late. Not below what this ACK's own blocks delivered. */
+		if (rv->ack_fack_valid && seq_lt(r->seq, rv->ack_prior_fack))
+			tcp_rec_reordered(c, (seq_gt(rv->fack, r->end) ? rv->fack : r->end) - r->seq);
+	}
+	if (!rv->fack_valid || seq_gt(r->end, rv->fack)) {
+		rv->fack = r->end;
+		rv->fack_valid = true;
+	}
+	rv->rack_rtt_us = rtt;
+	if (!rv->rack_valid || rack_sent_after(r->sent, r->end, rv->rack_xmit, rv->rack_end)) {
+		rv->rack_xmit = r->sent;
+		rv->rack_end = r->end;
+		rv->rack_valid = true;
+	}
+}
+
+/*
+ * 6.2 step 4: the reordering window. Zero while no reordering was seen and either
+ * recovery is under way or DupThresh segments' worth is SACKed (3, or the reordering
+ * degree seen: then RACK acts as fast as RFC 6675 would); otherwise min_RTT/4 per step,
+ * never above SRTT.
+ */
+uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
+{
+	const struct tcp_recov *rv = &c->rec;
+	if (!rv->reord_seen) {
+		if (rv->ca_state >= TCP_REC_RECOVERY)
+			return 0;
+		uint32_t dupthresh = rv->reordering ? rv->reordering : TCP_REORDERING_INIT;
+		if (c->sb.sacked >= dupthresh * c->mss && !(c->tl->cfg.recovery & TCP_RECOVERY_NO_DUPTHRESH))
+			return 0;
+	}
+	uint64_t w = (uint64_t)rv->min_rtt_us / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u);
+	if (c->srtt_us && w > c->srtt_us)
+		w = c->srtt_us;
+	return (uint32_t)w;
+}
+
+/*
+ * 6.2 step 5 (RACK_detect_loss): every record sent before RACK's reference and not
+ * delivered, whose time (sent + RACK.rtt + reo_wnd) has passed, is lost; a resent one
+ * whose resend is that old has lost its retransmission too. Records are in sequence order
+ * and originals were sent in that order, so the walk stops at the first original sent
+ * after the reference. Returns the microseconds until the next record would be judged lost
+ * (the reordering timer), 0 if none waits.
+ */
+uint32_t tcp_rack_detect_loss(struct tcp_conn *c)
+{
+	struct tcp_recov *rv = &c->rec;
+	struct tcp_sb *sb = &c->sb;
+	usec_t now = c->tl->core->now;
+	uint32_t timeout = 0;
+	if (!rv->rack_valid)
+		return 0;
+	uint64_t wait = (uint64_t)rv->rack_rtt_us + tcp_rack_reo_wnd(c);
+	for (uint32_t i = 0; i < sb->n; i++) {
+		struct tcp_txseg *r = tcp_sb_get(sb, i);
+		if (r->marks & TCP_TX_SACKED)
+			continue;
+		if (rack_sent_after(r->sent, r->end, rv->rack_xmit, rv->rack_end)) {
+			if (r->xmits == 1)
+				break;
+			continue;
+		}
+		if ((r->marks & (TCP_TX_LOST | TCP_TX_RETRANS)) == TCP_TX_LOST)
+			continue; /* lost already, waiting for its resend */
+		uint64_t due = r->sent + wait;
+		if (due <= now) {
+			if (r->marks & TCP_TX_RETRANS)
+				c->tl->ctr.LostRetransmits++;
+			tcp_sb_mark(sb, r, TCP_TX_RETRANS, false);
+			tcp_sb_mark(sb, r, TCP_TX_LOST, true);
+			c->tl->ctr.RackLost++;
+		} else if (due - now > timeout) {
+			timeout = (uint32_t)(due - now);
+		}
+	}
+	return timeout;
+}
+
+/* ---- undo (RFC 3708, RFC 3522, RFC 5682) ---- */
+
+static void tcp_rec_arm_undo(struct tcp_conn *c)
+{
+	struct tcp_recov *rv = &c->rec;
+	rv->undo_armed = true;
+	rv->undo_cwnd = c->cwnd;
+	rv->undo_ssthresh = c->ssthresh;
+	rv->undo_retrans = 0;
+	rv->undo_rexmits = 0;
+	rv->undo_tsval = 0;
+	rv->undo_una = c->snd.una;
+}
+
+/* A retransmission of this episode went out (counted for D-SACK undo; the first one's
+ * TSval is Eifel's reference). */
+void tcp_rec_on_retransmit(struct tcp_conn *c)
+{
+	struct tcp_recov *rv = &c->rec;
+	if (!rv->undo_armed)
+		return;
+	rv->undo_retrans++;
+	rv->undo_rexmits++;
+	if (!rv->undo_tsval && c->ts_ok)
+		rv->undo_tsval = tcp_now_ts(c->tl, c->ts_offset);
+}
+
+/* Eifel (RFC 3522, Linux tcp_packet_delayed): the ACK echoes a timestamp from before our
+ * first retransmission, so the original, not the retransmission, reached the peer. */
+static bool tcp_rec_packet_delayed(const struct tcp_conn *c)
+{
+	const struct tcp_recov *rv = &c->rec;
+	return c->ts_ok && rv->undo_tsval && rv->ack_ecr && seq_lt(rv->ack_ecr, rv->undo_tsval);
+}
+
+/* Puts cwnd and ssthresh back as they were before the reduction (Linux
+ * tcp_undo_cwnd_reduction) and forgets the losses; reordering is assumed from now on. */
+static void tcp_rec_undo(struct tcp_conn *c)
+{
+	struct tcp_recov *rv = &c->rec;
+	c->cwnd = tcp_rec_undo_cwnd(c);
+	if (rv->undo_ssthresh > c->ssthresh)
+		c->ssthresh = rv->undo_ssthresh;
+	tcp_sb_clear_lost(c);
+	rv->undo_armed = false;
+	rv->reord_seen = true;
+	rv->frto = false;
+	rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
+	c->retries = 0;
+	c->backoff = 0;
+}
+
+/* RFC 2883 / 3708: a D-SACK reports a duplicate; if it is one of our retransmissions of
+ * this episode, that retransmission was not needed. When none is left, undo. */
+static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, uint32_t prior_una)
+{
+	struct tcp_recov *rv = &c->rec;
+	/* RFC 8985 6.2 step 4: a D-SACK widens the reordering window, once per round trip. */
+	if (!(c->tl->cfg.recovery & TCP_RECOVERY_STATIC_REO) &&
+	    (!rv->dsack_round_valid || seq_geq(c->snd.una, rv->dsack_round))) {
+		if (rv->reo_wnd_steps < 255)
+			rv->reo_wnd_steps++;
+		rv->dsack_round = c->snd.max;
+		rv->dsack_round_valid = true;
+	}
+	if (rv->tlp_high_seq && rv->tlp_retrans && seq_geq(d->start, rv->tlp_start) && seq_leq(d->end, rv->tlp_high_seq))
+		rv->ack_flags |= TCP_ACKF_DSACK_TLP;
+	if (!rv->undo_armed || !rv->undo_retrans)
+		return;
+	bool ours = seq_leq(d->end, prior_una) ? seq_gt(d->end, rv->undo_una) : tcp_sb_dsack_retransmitted(c, d);
+	if (!ours) {
+		c->tl->ctr.DsackIgnoredNoUndo++;
+		return;
+	}
+	uint32_t segs = (d->end - d->start + c->mss - 1) / c->mss;
+	rv->undo_retrans = segs >= rv->undo_retrans ? 0 : rv->undo_retrans - segs;
+	if (rv->undo_retrans == 0 && rv->undo_rexmits) {
+		c->tl->ctr.DsackUndo++;
+		tcp_rec_undo(c);
+	}
+}
+
+/* ---- PRR (RFC 6937 3) ---- */
+
+static void tcp_prr_init(struct tcp_conn *c)
+{
+	c->rec.prr_recover_fs = c->cwnd; /* Linux's prior_cwnd stands for RecoverFS */
+	c->rec.prr_delivered = 0;
+	c->rec.prr_out = 0;
+}
+
+/*
+ * On each ACK in recovery: the proportional part while pipe is above ssthresh
+ * (sndcnt = ceil(prr_delivered * ssthresh / RecoverFS) - prr_out), slow start reduction
+ * bound (SSRB: at most one segment more than delivered) below it. Whole segments, as
+ * Linux counts them; the first ACK always lets the fast retransmission out.
+ */
+uint32_t tcp_prr_sndcnt(const struct tcp_conn *c, uint32_t delivered)
+{
+	const struct tcp_recov *rv = &c->rec;
+	uint32_t pipe = tcp_sb_pipe(c);
+	uint64_t sndcnt;
+	if (pipe > c->ssthresh) {
+		uint64_t fs = rv->prr_recover_fs ? rv->prr_recover_fs : 1;
+		uint64_t target = ((uint64_t)rv->prr_delivered * c->ssthresh + fs - 1) / fs;
+		sndcnt = target > rv->prr_out ? target - rv->prr_out : 0;
+	} else {
+		uint64_t limit = rv->prr_delivered > rv->prr_out ? rv->prr_delivered - rv->prr_out : 0;
+		if (limit < delivered)
+			limit = delivered;
+		limit += c->mss;
+		uint64_t room = c->ssthresh - pipe;
+		sndcnt = room < limit ? room : limit;
+	}
+	sndcnt -= sndcnt % c->mss;
+	if (sndcnt == 0 && rv->prr_out == 0)
+		sndcnt = c->mss; /* the fast retransmission itself */
+	return (uint32_t)sndcnt;
+}
+
+static void tcp_prr_ack(struct tcp_conn *c, uint32_t delivered)
+{
+	c->rec.prr_delivered += delivered;
+	c->cwnd = tcp_sb_pipe(c) + tcp_prr_sndcnt(c, delivered);
+}
+
+/* tcp_output sent `len` bytes (new or resent) while cwnd is being reduced. */
+void tcp_rec_on_send(struct tcp_conn *c, uint32_t len)
+{
+	if (c->rec.ca_state == TCP_REC_RECOVERY)
+		c->rec.prr_out += len;
+}
+
+/* ---- the state machine (Linux tcp_fastretrans_alert, simplified) ---- */
+
+static void tcp_rec_enter_recovery(struct tcp_conn *c)
+{
+	struct tcp_recov *rv = &c->rec;
+	c->tl->ctr.FastRetransmits++;
+	c->tl->ctr.SackRecovery++;
+	tcp_rec_arm_undo(c);
+	tcp_prr_init(c);
+	c->ssthresh = tcp_rec_ssthresh(c);
+	rv->high_seq = c->snd.max;
+	rv->ca_state = TCP_REC_RECOVERY;
+	rv->tlp_high_seq = 0;
+	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
+}
+
+/* RFC 6675 5.1 / Linux tcp_enter_loss: an RTO. Every record not SACKed is lost and is
+ * resent in slow start from cwnd = 1 segment; F-RTO (RFC 5682, SACK-enhanced, Linux's
+ * tcp_frto = 2) judges whether the timeout was spurious. */
+void tcp_rec_enter_loss(struct tcp_conn *c)
+{
+	struct tcp_recov *rv = &c->rec;
+	/* As Linux: ssthresh is cut (and undo armed) unless a reduction of this episode
+	 * already did it - fast recovery, or an earlier RTO whose loss is not repaired. */
+	if (rv->ca_state <= TCP_REC_DISORDER || !seq_gt(rv->high_seq, c->snd.una)) {
+		tcp_rec_arm_undo(c);
+		c->ssthresh = tcp_rec_ssthresh(c);
+	}
+	rv->frto = c->tl->cfg.frto && (rv->ca_state < TCP_REC_RECOVERY || c->retries > 1);
+	c->cwnd = c->mss;
+	c->bytes_acked = 0;
+	tcp_sb_mark_all_lost(c);
+	rv->high_seq = c->snd.max;
+	rv->ca_state = TCP_REC_LOSS;
+	rv->tlp_high_seq = 0;
+	rv->frto_new = false;
+}
+
+/* The ACK ended the LOSS state's judgement (F-RTO, RFC 5682 3.1 SACK-enhanced). */
+static void tcp_rec_loss_ack(struct tcp_conn *c, bool una_advanced, bool sacked_new)
+{
+	struct tcp_recov *rv = &c->rec;
+	if ((rv->ack_flags & TCP_ACKF_ORIG_DELIVERED) && (rv->frto || tcp_rec_packet_delayed(c))) {
+		/* Step 3b: data never resent was delivered, so not all was lost. Or Eifel. */
+		c->tl->ctr.SpuriousRtos++;
+		c->tl->ctr.LossUndo++;
+		tcp_rec_undo(c);
+		return;
+	}
+	if (tcp_rec_packet_delayed(c) && una_advanced) {
+		c->tl->ctr.LossUndo++;
+		tcp_rec_undo(c);
+		return;
+	}
+	if (!rv->frto)
+		return;
+	if (seq_gt(c->snd.nxt, rv->high_seq)) {
+		if (sacked_new)
+			rv->frto = false; /* step 3a: the loss was real */
+	} else if (una_advanced) {
+		/* Step 2b: send new data, not more retransmissions, and see what the next ACK
+		 * acknowledges. */
+		rv->high_seq = c->snd.max;
+		uint32_t off = c->snd.nxt - c->snd.una;
+		bool more = c->sndq.len > off && seq_gt(c->snd.una + c->snd.wnd, c->snd.nxt);
+		if (more)
+			rv->frto_new = true;
+		else
+			rv->frto = false;
+	}
+}
+
+/* RFC 8985 7.4: what the ACK says about an outstanding tail loss probe. */
+static void tcp_tlp_ack(struct tcp_conn *c, uint32_t ack, bool una_advanced, bool sacked_new)
+{
+	struct tcp_recov *rv = &c->rec;
+	if (!rv->tlp_high_seq || seq_lt(ack, rv->tlp_high_seq))
+		return;
+	if (!rv->tlp_retrans || (rv->ack_flags & TCP_ACKF_DSACK_TLP)) {
+		rv->tlp_high_seq = 0;
+	} else if (seq_gt(ack, rv->tlp_high_seq)) {
+		/* The probe repaired a loss: a congestion response, ending at once (CWR). */
+		c->tl->ctr.LossProbeRecovery++;
+		c->ssthresh = tcp_rec_ssthresh(c);
+		c->cwnd = c->ssthresh;
+		rv->tlp_high_seq = 0;
+	} else if (!una_advanced && !sacked_new) {
+		rv->tlp_high_seq = 0; /* a pure duplicate: both the original and the probe arrived */
+	}
+}
+
+/* The state machine's step for one ACK (Linux tcp_fastretrans_alert, simplified).
+ * Returns whether cwnd may grow on this ACK. */
+static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advanced, bool sacked_new,
+                              uint32_t delivered)
+{
+	struct tcp_layer *tl = c->tl;
+	struct tcp_recov *rv = &c->rec;
+	switch (rv->ca_state) {
+	case TCP_REC_OPEN:
+	case TCP_REC_DISORDER:
+	case TCP_REC_CWR:
+		if (c->sb.lost) {
+			tcp_rec_enter_recovery(c);
+			break;
+		}
+		rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
+		break;
+	case TCP_REC_RECOVERY:
+		if (una_advanced && seq_lt(ack, rv->high_seq) && rv->undo_armed && tcp_rec_packet_delayed(c)) {
+			/* Linux tcp_try_undo_partial: a partial ACK that echoes the original's
+			 * timestamp - the hole was filled by a late segment, not our resend. */
+			tl->ctr.PartialUndo++;
+			tcp_rec_undo(c);
+			return true;
+		}
+		if (seq_geq(ack, rv->high_seq)) {
+			/* Full ACK (RFC 6675 5 / RFC 6937): recovery ends at ssthresh, unless
+			 * Eifel shows the retransmissions were not needed. */
+			if (rv->undo_armed && tcp_rec_packet_delayed(c)) {
+				tl->ctr.FullUndo++;
+				tcp_rec_undo(c);
+				return true;
+			}
+			c->cwnd = c->ssthresh;
+			rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
+			return false;
+		}
+		break;
+	case TCP_REC_LOSS:
+		tcp_rec_loss_ack(c, una_advanced, sacked_new);
+		if (rv->ca_state == TCP_REC_LOSS && seq_geq(ack, rv->high_seq) && !rv->frto_new) {
+			rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
+			rv->frto = false;
+		}
+		return rv->ca_state != TCP_REC_RECOVERY;
+	}
+	if (rv->ca_state == TCP_REC_RECOVERY) {
+		tcp_prr_ack(c, delivered);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Everything an ACK means for recovery (RFC 8985 6.2 and 7.4, RFC 6675 5, RFC 6937,
+ * undo), after tcp_ack() moved SND.UNA from prior_una. Returns whether cwnd may grow on
+ * this ACK (not while it is being reduced).
+ */
+bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_una)
+{
+	struct tcp_layer *tl = c->tl;
+	struct tcp_recov *rv = &c->rec;
+	const struct tcp_opts *o = &seg->h.opts;
+	uint32_t ack = c->snd.una;
+	bool una_advanced = seq_gt(ack, prior_una);
+
+	rv->ack_flags = 0;
+	rv->frto_new = false;
+	rv->ack_ecr = o->has_ts ? o->ts_ecr : 0;
+	rv->ack_prior_fack = rv->fack;
+	rv->ack_fack_valid = rv->fack_valid;
+
+	/* SACK blocks first, while the records they name are still on the board (Linux
+	 * tags before it cleans the retransmission queue), then the cumulative ACK. */
+	struct tcp_sack_block blk[TCP_SACK_MAX_BLOCKS], d;
+	bool has_dsack = false;
+	uint32_t nblk = 0, sacked_new = 0, delivered = 0;
+	if (o->sack_count) {
+		nblk = tcp_sb_check_blocks(c, o, seg->ack, blk, &d, &has_dsack);
+		sacked_new = tcp_sb_tag(c, blk, nblk, tcp_rack_delivered);
+		delivered = sacked_new;
+		if (has_dsack)
+			tcp_rec_dsack(c, &d, prior_una);
+	}
+	delivered += tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
+	tcp_tlp_ack(c, ack, una_advanced, sacked_new != 0);
+
+	/* Loss detection: RACK (tcp_recovery = 1, Linux's default) or RFC 6675's IsLost. */
+	uint32_t reo_timeout = 0;
+	if (tl->cfg.recovery & TCP_RECOVERY_RACK)
+		reo_timeout = tcp_rack_detect_loss(c);
+	else if (sacked_new)
+		tcp_sb_mark_dupthresh(c, 3);
+	rv->reo_timeout_us = reo_timeout;
+
+	bool grow = tcp_rec_state_ack(c, ack, una_advanced, sacked_new != 0, delivered);
+	const struct tcp_txseg *head = tcp_sb_get(&c->sb, 0);
+	if (una_advanced && head && (head->marks & TCP_TX_SACKED)) {
+		/* Linux tcp_check_sack_reneging: the cumulative ACK stopped at a segment the peer
+		 * had SACKed, so it threw that data away (RFC 2018 8). The RTO comes soon -
+		 * max(SRTT / 16, 10 ms) - and resends it with the marks cleared. */
+		usec_t soon = c->srtt_us / 16u;
+		if (soon < 10 * USEC_PER_MS)
+			soon = 10 * USEC_PER_MS;
+		tcp_rearm_rtx(c);
+		tcp_timer_arm(tl, &c->rtx_timer, tl->core->now + soon);
+		return grow;
+	}
+	/* RFC 6298 5.2/5.3 and RFC 8985 6.3/7.2: the timer restarts on an ACK that delivered
+	 * something (a bare duplicate must not push the RTO away). */
+	if (una_advanced || sacked_new || rv->reo_timeout_us)
+		tcp_rec_arm_timer(c);
+	return grow;
+}
+
+/*
+ * The next segment tcp_output should resend (RFC 6675 NextSeg rule 1: a lost one), or -1.
+ * During F-RTO's second step new data goes instead.
+ */
+int64_t tcp_rec_next_rexmit(struct tcp_conn *c)
+{
+	if (c->rec.ca_state == TCP_REC_LOSS && c->rec.frto && c->rec.frto_new)
+		return -1;
+	return tcp_sb_next_lost(c);
+}
+
+/* ---- the timers: TLP's probe timeout and RACK's reordering timer ---- */
+
+/*
+ * RFC 8985 7.2: a probe is worth scheduling with data outstanding, no recovery under way
+ * (OPEN or CWR, as Linux), no probe already out, and RACK on.
+ */
+static bool tcp_tlp_wanted(const struct tcp_conn *c)
+{
+	const struct tcp_recov *rv = &c->rec;
+	return (c->tl->cfg.recovery & TCP_RECOVERY_RACK) && c->tl->cfg.tlp && c->sb.n &&
+	       (rv->ca_state == TCP_REC_OPEN || rv->ca_state == TCP_REC_CWR) && !rv->tlp_high_seq &&
+	       c->srtt_us && c->state >= TCPS_ESTABLISHED;
+}
+
+/*
+ * After an ACK or a send: the reordering timer if RACK is waiting for one (6.3), else the
+ * probe timer if a probe is wanted (7.2: PTO = 2 * SRTT, plus the peer's delayed-ACK
+ * allowance when a single segment is out, never later than the RTO would fire), else the
+ * RTO (RFC 6298 5.3). Nothing when nothing is outstanding.
+ */
+void tcp_rec_arm_timer(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	struct tcp_recov *rv = &c->rec;
+	usec_t now = tl->core->now;
+	if (c->snd.una == c->snd.max) {
+		timer_cancel(&tl->core->timers, &c->rtx_timer);
+		c->flags &= ~(TCP_F_TLP | TCP_F_REO);
+		return;
+	}
+	if (rv->reo_timeout_us) {
+		tcp_rearm_rtx(c);
+		c->flags |= TCP_F_REO;
+		/* Linux adds TCP_TIMEOUT_MIN (2 ms) so the timer does not fire early. */
+		tcp_timer_arm(tl, &c->rtx_timer, now + rv->reo_timeout_us + 2 * USEC_PER_MS);
+		return;
+	}
+	if (!tcp_tlp_wanted(c)) {
+		tcp_rearm_rtx(c);
+		return;
+	}
+	usec_t pto = 2ull * c->srtt_us;
+	if (c->snd.max - c->snd.una <= c->mss)
+		pto += (usec_t)tl->cfg.rto_min_ms * USEC_PER_MS; /* RFC 8985 7.2: WCDelAckT */
+	else
+		pto += 2 * USEC_PER_MS;                          /* Linux TCP_TIMEOUT_MIN */
+	/* Never past the RTO of the oldest outstanding segment. */
+	usec_t rto_at = tcp_sb_get(&c->sb, 0)->sent + c->rto_us;
+	usec_t when = now + pto;
+	if (when > rto_at)
+		when = rto_at > now ? rto_at : now + 1;
+	tcp_rearm_rtx(c);
+	c->flags |= TCP_F_TLP;
+	tcp_timer_arm(tl, &c->rtx_timer, when);
+}
+
+/* RACK's reordering timer expired (6.3): judge again; send what became lost. */
+void tcp_rack_reo_fire(struct tcp_conn *c)
+{
+	struct tcp_recov *rv = &c->rec;
+	c->flags &= ~TCP_F_REO;
+	rv->reo_timeout_us = tcp_rack_detect_loss(c);
+	if (c->sb.lost && rv->ca_state < TCP_REC_RECOVERY)
+		tcp_rec_enter_recovery(c);
+	if (rv->ca_state == TCP_REC_RECOVERY)
+		tcp_prr_ack(c, 0);
+	tcp_output(c);
+	tcp_rec_arm_timer(c);
+}
+
+/*
+ * The probe timer expired (7.3): send one new segment if the windows allow, else resend
+ * the last one; then the RTO runs. The ACK it draws lets RACK find a tail loss.
+ */
+void tcp_tlp_fire(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	struct tcp_recov *rv = &c->rec;
+	c->flags &= ~TCP_F_TLP;
+	if (!c->sb.n)
+		return; /* nothing outstanding (raced with an ACK) */
+	uint32_t mss = tcp_mss_now(c);
+	uint32_t off = c->snd.nxt - c->snd.una;
+	uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
+	uint32_t wnd_room = seq_gt(c->snd.una + c->snd.wnd, c->snd.nxt) ? c->snd.una + c->snd.wnd - c->snd.nxt : 0;
+	tl->ctr.LossProbes++;
+	rv->tlp_start = c->snd.max;
+	if (left && (left <= wnd_room || mss <= wnd_room)) {
+		/* New data: cwnd is one segment larger for the probe (Linux tcp_send_loss_probe). */
+		uint32_t cwnd = c->cwnd;
+		c->cwnd = tcp_sb_pipe(c) + mss;
+		c->flags |= TCP_F_PUSH_ONCE | TCP_F_PROBING;
+		tcp_output(c);
+		c->flags &= ~TCP_F_PROBING;
+		c->cwnd = cwnd;
+		rv->tlp_retrans = false;
+	} else {
+		struct tcp_sb *sb = &c->sb;
+		uint32_t i = sb->n - 1;
+		struct tcp_txseg *r = tcp_sb_get(sb, i);
+		if (r->marks & TCP_TX_SACKED) {
+			tcp_rearm_rtx(c);
+			return;
+		}
+		rv->tlp_start = r->seq;
+		tcp_rec_resend(c, i);
+		rv->tlp_retrans = true;
+	}
+	rv->tlp_high_seq = c->snd.max;
+	tcp_rearm_rtx(c);
+}

@@ -1,0 +1,603 @@
+/*
+ * test_tcp_recovery.c - loss recovery with SACK, frame by frame on the fake clock
+ * (stack/tcp/tcp_sack.c, stack/tcp/tcp_recovery.c):
+ *   the scoreboard's marks and RACK's fast retransmission (RFC 6675, RFC 8985 6),
+ *   RACK's reordering window and timer, the tail loss probe's timing (RFC 8985 7),
+ *   PRR's sending pattern (RFC 6937; its arithmetic: test_tcp_recovery_math.c), D-SACK generation (RFC 2883) and
+ *   undo by D-SACK (RFC 3708), by timestamps (Eifel, RFC 3522) and by F-RTO (RFC 5682),
+ *   an RTO's go-back-N that keeps SACK marks, and SACK blocks that are malformed, old,
+ *   overlapping, beyond what was sent, or forged (counted; no data forgotten).
+ *
+ * The test is the peer: it opens with MSS 1000 (1012 with timestamps, so segments carry
+ * 1000 bytes either way) and SACK-permitted, answers the SYN-ACK 10 ms later (SRTT 10 ms),
+ * and ACKs with hand-made SACK blocks. Sequence numbers below are relative: byte 1 is
+ * h->iss + 1.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "helpers/tcp_harness.h"
+#include "socket/socket.h"
+
+#define DATA (TCP_FLAG_ACK | TH_PSH_ANY)
+#define SEG 1000u
+
+static uint8_t pattern(uint32_t off)
+{
+	return (uint8_t)(off * 7u + (off >> 9) + 3u);
+}
+
+/* ESTABLISHED with SACK (and timestamps if ts): SRTT 10 ms from the handshake. */
+static int rec_open(struct th *h, bool ts)
+{
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	o.has_mss = true;
+	o.mss = (uint16_t)(SEG + (ts ? 12 : 0));
+	o.sack_ok = true;
+	o.has_ts = ts;
+	o.ts_val = 100;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &o, NULL, 0);
+	struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	h->iss = s.hdr.seq;
+	th_advance(h, 10);
+	struct tcp_opts a;
+	memset(&a, 0, sizeof(a));
+	a.has_ts = ts;
+	a.ts_val = 110;
+	a.ts_ecr = s.hdr.opts.ts_val;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, ts ? &a : NULL, NULL, 0);
+	int fd = ts_accept(th_sl(h), lfd, NULL, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Writes `n` segments of the pattern from stream offset `from` (bytes are 0-based). */
+static void write_segs(struct th *h, int fd, uint32_t from, uint32_t n)
+{
+	static uint8_t buf[64 * SEG];
+	for (uint32_t i = 0; i < n * SEG; i++)
+		buf[i] = pattern(from + i);
+	assert_int_equal(ts_send(th_sl(h), fd, buf, n * SEG, 0), (ssize_t)(n * SEG));
+}
+
+/* Expects segment k (1-based) of the stream, payload checked. */
+#define expect_seg(h, k) expect_seg_at(__FILE__, __LINE__, (h), (k))
+static struct th_seg expect_seg_at(const char *file, int line, struct th *h, uint32_t k)
+{
+	struct th_seg s = th_expect_at(file, line, h, DATA, h->iss + 1 + (k - 1) * SEG, h->irs + 1, TH_ANY,
+	                               TH_ANY_OPTS, SEG);
+	for (uint32_t i = 0; i < SEG; i++)
+		if (s.payload[i] != pattern((k - 1) * SEG + i))
+			fail_msg("%s:%d: byte %u of segment %u differs", file, line, i, k);
+	return s;
+}
+
+/* The peer ACKs relative byte `ack` with nblk SACK blocks given as relative start/end
+ * pairs (start inclusive, end exclusive, as on the wire: 1001..2001 is segment 2). */
+static void peer_ack(struct th *h, uint32_t ack, int nblk, ...)
+{
+	struct tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	va_list ap;
+	va_start(ap, nblk);
+	for (int i = 0; i < nblk; i++) {
+		o.sack[i].start = h->iss + va_arg(ap, uint32_t);
+		o.sack[i].end = h->iss + va_arg(ap, uint32_t);
+	}
+	va_end(ap);
+	o.sack_count = (uint8_t)nblk;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + ack, 65535, &o, NULL, 0);
+}
+
+static struct tcp_info info(struct th *h, int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	assert_int_equal(ts_getsockopt(th_sl(h), fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	return ti;
+}
+
+/* The usual start: SACK, no timestamps, segments 1-10 sent at once (IW10) and checked. */
+static int ten_out(struct th *h)
+{
+	int fd = rec_open(h, false);
+	write_segs(h, fd, 0, 10);
+	for (uint32_t k = 1; k <= 10; k++)
+		expect_seg(h, k);
+	return fd;
+}
+
+/* ten_out without the probe timer, then silence until the RTO resends segment 1. */
+static int ten_out_then_rto(struct th *h)
+{
+	int fd = ten_out(h);
+	assert_true(th_advance_until_seg(h, 1000) >= 200);
+	expect_seg(h, 1);
+	return fd;
+}
+
+static uint64_t ctr(struct th *h, const char *name)
+{
+	return th_counter(h, "tcp", name);
+}
+
+/* The reduction was undone: back to OPEN with ssthresh as before (infinite). */
+#define assert_undone(h, fd)                                                                       \
+	do {                                                                                       \
+		struct tcp_info ti_ = info((h), (fd));                                             \
+		assert_int_equal(ti_.tcpi_ca_state, 0);                                            \
+		assert_int_equal(ti_.tcpi_snd_ssthresh, 0x7fffffff);                               \
+		assert_int_equal(ti_.tcpi_lost, 0);                                                \
+	} while (0)
+
+static void set_sndbuf(struct th *h, int fd, int bytes)
+{
+	assert_int_equal(ts_setsockopt(th_sl(h), fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)), 0);
+}
+
+static void no_tlp(struct stack_config *cfg)
+{
+	cfg->tcp.tlp = false;
+}
+
+/* Three segments SACKed above a hole (DupThresh): RACK's reordering window is zero, the
+ * hole is lost at once, recovery starts and resends it; the marks show in TCP_INFO. */
+static void test_scoreboard_marks_and_fast_retransmit(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 4001u);
+	expect_seg(h, 1);
+	th_expect_none(h);
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_ca_state, 3); /* TCP_CA_Recovery */
+	assert_int_equal(ti.tcpi_sacked, 3);
+	assert_int_equal(ti.tcpi_lost, 1);
+	assert_int_equal(ti.tcpi_retrans, 1);
+	assert_int_equal(ti.tcpi_snd_ssthresh, 5);
+	assert_int_equal(ctr(h, "RackLost"), 1);
+	assert_int_equal(ctr(h, "SackRecovery"), 1);
+	/* The hole is filled: recovery ends at ssthresh. */
+	peer_ack(h, 10001, 0);
+	ti = info(h, fd);
+	assert_int_equal(ti.tcpi_ca_state, 0);
+	assert_int_equal(ti.tcpi_snd_cwnd, 5);
+	assert_int_equal(ti.tcpi_sacked, 0);
+	th_expect_none(h);
+}
+
+/* One segment SACKed: no DupThresh, so RACK waits min_RTT / 4 (2.5 ms here) past the
+ * RTT before it calls the hole lost, on its reordering timer (RFC 8985 6.2, 6.3), which
+ * as Linux's fires 2 ms late rather than early. */
+static void test_rack_reorder_window(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 2001u);
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 1); /* TCP_CA_Disorder */
+	th_advance(h, 4);
+	th_expect_none(h);
+	th_advance_us(h, 499);
+	th_expect_none(h);
+	th_advance_us(h, 1);  /* 2.5 ms + Linux's 2 ms TCP_TIMEOUT_MIN */
+	expect_seg(h, 1);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+	assert_int_equal(ctr(h, "RackLost"), 1);
+	/* The late original arrives after all (reordering, not loss): the ACK of it and a
+	 * D-SACK for the resend undo the reduction (RFC 3708). */
+	peer_ack(h, 10001, 1, 1u, 1001u);
+	assert_int_equal(ctr(h, "DsackUndo"), 1);
+	assert_undone(h, fd);
+}
+
+/* The tail loss probe (RFC 8985 7.2, 7.3): with the last five segments unanswered, a probe
+ * goes 2 * SRTT + 2 ms after the last ACK - the last segment again, as there is no new
+ * data - and then the RTO runs. */
+static void test_tlp_timing(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 5001, 0);
+	th_expect_none(h);
+	th_advance(h, 21);
+	th_expect_none(h);
+	th_advance(h, 1);
+	expect_seg(h, 10);
+	assert_int_equal(ctr(h, "LossProbes"), 1);
+	th_expect_none(h);
+	/* No answer: the RTO (SRTT + 200 ms floor) resends the first unacknowledged one. */
+	long waited = th_advance_until_seg(h, 1000);
+	assert_true(waited >= 200 && waited <= 215);
+	expect_seg(h, 6);
+	assert_int_equal(ctr(h, "RtoExpired"), 1);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 4); /* TCP_CA_Loss */
+}
+
+/*
+ * PRR (RFC 6937): 10 segments out, RecoverFS 10, ssthresh 5. While pipe is above
+ * ssthresh, one segment goes for every two delivered (the proportional part); at and
+ * below it, the slow start reduction bound lets pipe climb back to ssthresh.
+ */
+static void test_prr_sending_pattern(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, false);
+	set_sndbuf(h, fd, 200000);
+	write_segs(h, fd, 0, 20);
+	for (uint32_t k = 1; k <= 10; k++)
+		expect_seg(h, k);
+	th_expect_none(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 4001u); /* delivered 3: sndcnt ceil(3*5/10) = 1: the hole */
+	expect_seg(h, 1);
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 5001u); /* delivered 4: 2 - 1 = 1 new segment */
+	expect_seg(h, 11);
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 6001u); /* delivered 5: ceil(2.5) - 2 < 1 segment: nothing */
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 7001u); /* pipe 5 = ssthresh: SSRB, no room */
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 8001u); /* pipe 4: one more */
+	expect_seg(h, 12);
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 9001u);
+	expect_seg(h, 13);
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+	/* Everything up to the recovery point: cwnd = ssthresh (5), three in flight, so two
+	 * new segments go. */
+	peer_ack(h, 10001, 0);
+	expect_seg(h, 14);
+	expect_seg(h, 15);
+	th_expect_none(h);
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_ca_state, 0);
+	assert_int_equal(ti.tcpi_snd_cwnd, 5);
+}
+
+/* RFC 2883: duplicate data is reported in a D-SACK block, first, once; in order (below
+ * RCV.NXT) and out of order (a segment the queue already holds, then the SACK of it). */
+static void test_dsack_generation(void **state)
+{
+	struct th *h = *state;
+	(void)rec_open(h, false);
+	uint8_t buf[100];
+	memset(buf, 'd', sizeof(buf));
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, buf, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, NULL, 0);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, buf, 100);
+	struct tcp_opts d;
+	memset(&d, 0, sizeof(d));
+	d.sack_count = 1;
+	d.sack[0].start = h->irs + 1;
+	d.sack[0].end = h->irs + 101;
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, &d, 0);
+	/* Out of order, then the same again. */
+	th_send(h, TCP_FLAG_ACK, h->irs + 201, h->iss + 1, 65535, NULL, buf, 100);
+	d.sack[0].start = h->irs + 201;
+	d.sack[0].end = h->irs + 301;
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, &d, 0);
+	th_send(h, TCP_FLAG_ACK, h->irs + 201, h->iss + 1, 65535, NULL, buf, 100);
+	d.sack_count = 2;
+	d.sack[1] = d.sack[0];
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, &d, 0);
+	/* The hole fills: one plain ACK, no D-SACK left over. */
+	th_send(h, TCP_FLAG_ACK, h->irs + 101, h->iss + 1, 65535, NULL, buf, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 301, TH_ANY, NULL, 0);
+	assert_int_equal(ctr(h, "DsackSent"), 2);
+}
+
+/* Refused data that we do not hold is never reported in a D-SACK: a segment beyond the
+ * window and one failing PAWS (RFC 7323 5.3) get a plain ACK (Linux tcp_send_dupack only
+ * D-SACKs bytes below RCV.NXT). A D-SACK of them would tell the sender we have them. */
+static void test_no_dsack_for_refused_new_data(void **state)
+{
+	struct th *h = *state;
+	(void)rec_open(h, true);
+	uint8_t buf[100];
+	memset(buf, 'n', sizeof(buf));
+	struct tcp_opts o, exp;
+	memset(&o, 0, sizeof(o));
+	o.has_ts = true;
+	o.ts_val = 50;                    /* older than TS.Recent (110): PAWS refuses it */
+	memset(&exp, 0, sizeof(exp));
+	exp.has_ts = true;
+	exp.ts_ecr = 110;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &o, buf, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, &exp, 0);
+	o.ts_val = 120;                   /* far beyond the window */
+	th_advance(h, 600);               /* past the rate limit of ACKs to refused segments */
+	th_send(h, TCP_FLAG_ACK, h->irs + 1 + 4000000, h->iss + 1, 65535, &o, buf, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, &exp, 0);
+	assert_int_equal(ctr(h, "DsackSent"), 0);
+}
+
+/* Without D-SACK (tcp_dsack = 0) a duplicate is ACKed plainly. */
+static void no_dsack(struct stack_config *cfg)
+{
+	cfg->tcp.dsack = false;
+}
+
+static void test_dsack_off(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_dsack);
+	(void)rec_open(h, false);
+	uint8_t buf[100];
+	memset(buf, 'd', sizeof(buf));
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, buf, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, NULL, 0);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, buf, 100);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, NULL, 0);
+	assert_int_equal(ctr(h, "DsackSent"), 0);
+	th_free(h);
+}
+
+/* Eifel (RFC 3522 / Linux tcp_packet_delayed): after an RTO, an ACK that echoes the
+ * original's timestamp shows the original arrived; the reduction is undone. */
+static void test_eifel_undo_after_rto(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_tlp);
+	int fd = rec_open(h, true);
+	write_segs(h, fd, 0, 1);
+	struct th_seg orig = expect_seg(h, 1);
+	long waited = th_advance_until_seg(h, 1000);
+	assert_true(waited >= 200);
+	struct th_seg again = expect_seg(h, 1);
+	assert_true(again.hdr.opts.ts_val > orig.hdr.opts.ts_val);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 4);
+	struct tcp_opts a;
+	memset(&a, 0, sizeof(a));
+	a.has_ts = true;
+	a.ts_val = 500;
+	a.ts_ecr = orig.hdr.opts.ts_val;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1 + SEG, 65535, &a, NULL, 0);
+	assert_int_equal(ctr(h, "LossUndo"), 1);
+	assert_undone(h, fd);
+	assert_int_equal(info(h, fd).tcpi_snd_cwnd, 10);
+	th_free(h);
+}
+
+/* Eifel in fast recovery (Linux tcp_try_undo_partial): a partial ACK that echoes the
+ * timestamp of the original, sent before our resend, shows the hole was only late. */
+static void test_eifel_partial_undo(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, true);
+	write_segs(h, fd, 0, 10);
+	struct th_seg first = expect_seg(h, 1);
+	for (uint32_t k = 2; k <= 10; k++)
+		expect_seg(h, k);
+	th_advance(h, 10);
+	struct tcp_opts a;
+	memset(&a, 0, sizeof(a));
+	a.has_ts = true;
+	a.ts_val = 200;
+	a.ts_ecr = first.hdr.opts.ts_val;
+	a.sack_count = 1;
+	a.sack[0].start = h->iss + 2001;
+	a.sack[0].end = h->iss + 5001;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1001, 65535, &a, NULL, 0);
+	expect_seg(h, 2);                 /* 1001:2001 is the hole RACK found */
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+	th_advance(h, 5);
+	a.ts_val = 205;                   /* echoes the original, not the resend 10 ms later */
+	a.sack_count = 0;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 5001, 65535, &a, NULL, 0);
+	assert_int_equal(ctr(h, "PartialUndo"), 1);
+	assert_undone(h, fd);
+}
+
+/* F-RTO (RFC 5682 3.1, SACK-enhanced, Linux tcp_frto = 2): after an RTO, an ACK that
+ * covers a segment sent only once shows not all was lost: spurious, undone. */
+static void test_frto_spurious_rto(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_tlp);
+	int fd = ten_out_then_rto(h);
+	th_expect_none(h);
+	peer_ack(h, 2001, 0);
+	th_expect_none(h);
+	assert_int_equal(ctr(h, "SpuriousRtos"), 1);
+	assert_undone(h, fd);
+	th_free(h);
+}
+
+/* The other F-RTO outcome: the ACK covers only the resent segment and there is no new
+ * data to test with, so the loss is taken as real: go-back-N in slow start. */
+static void test_frto_real_loss_goes_back_n(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_tlp);
+	int fd = ten_out_then_rto(h);
+	peer_ack(h, 1001, 0);
+	expect_seg(h, 2);
+	expect_seg(h, 3);
+	th_expect_none(h);
+	assert_int_equal(ctr(h, "SpuriousRtos"), 0);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 4);
+	th_free(h);
+}
+
+/* An RTO in recovery: go-back-N over the records not SACKed (RFC 6675 5.1, Linux
+ * tcp_enter_loss keeps SACK marks): segments 6-10, SACKed, are never resent. */
+static void test_rto_keeps_sack_marks(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 5001u, 10001u);
+	for (uint32_t k = 1; k <= 5; k++)
+		expect_seg(h, k); /* PRR's slow start reduction bound: pipe 0, ssthresh 5 */
+	th_expect_none(h);
+	/* Those retransmissions are lost too: the RTO. */
+	assert_true(th_advance_until_seg(h, 2000) >= 200);
+	expect_seg(h, 1);
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 4);
+	assert_int_equal(info(h, fd).tcpi_sacked, 5);
+	peer_ack(h, 1001, 1, 5001u, 10001u);
+	expect_seg(h, 2);
+	expect_seg(h, 3);
+	th_expect_none(h);
+	peer_ack(h, 3001, 1, 5001u, 10001u);
+	expect_seg(h, 4);
+	expect_seg(h, 5);
+	th_expect_none(h);
+	peer_ack(h, 10001, 0);
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 0);
+}
+
+/* Bad SACK blocks are refused and counted (Linux tcp_is_sackblock_valid); none makes the
+ * stack resend or lose track of anything. */
+static void test_sack_bad_blocks(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1001, 1, 3001u, 2001u);       /* inverted */
+	assert_int_equal(ctr(h, "SackDiscardMalformed"), 1);
+	peer_ack(h, 1001, 1, 9001u, 12001u);      /* beyond SND.MAX */
+	assert_int_equal(ctr(h, "SackDiscardUnsent"), 1);
+	peer_ack(h, 1001, 2, 5001u, 6001u, 1u, 1001u); /* second block below SND.UNA */
+	assert_int_equal(ctr(h, "SackDiscardOld"), 1);
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_sacked, 1); /* only 5001-6001 was good */
+	peer_ack(h, 1001, 2, 6001u, 8001u, 7001u, 9001u); /* overlapping */
+	assert_int_equal(ctr(h, "SackOverlap"), 1);
+	assert_int_equal(info(h, fd).tcpi_sacked, 4);
+	assert_int_equal(ctr(h, "DsackRecv"), 0);
+}
+
+/* A forged SACK of everything (SND.UNA's segment included) resends nothing; at the RTO the
+ * peer has reneged (RFC 2018 8): the marks go and the data, still held, is resent intact. */
+static void test_forged_sack_forgets_nothing(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1u, 10001u);
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_sacked, 10);
+	assert_true(th_advance_until_seg(h, 1000) >= 200);
+	expect_seg(h, 1);
+	assert_int_equal(ctr(h, "SackReneging"), 1);
+	assert_int_equal(info(h, fd).tcpi_sacked, 0);
+	peer_ack(h, 1001, 0);
+	expect_seg(h, 2);
+	expect_seg(h, 3);
+	peer_ack(h, 10001, 0);
+	assert_int_equal(info(h, fd).tcpi_unacked, 0);
+}
+
+/* Linux tcp_check_sack_reneging: the cumulative ACK stops at a segment the peer SACKed
+ * before, so the peer dropped it; the RTO comes after max(SRTT / 16, 10 ms), not 200 ms,
+ * and resends it with the SACK marks cleared. */
+static void test_reneging_rto_comes_soon(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 3001u);
+	peer_ack(h, 1001, 0);             /* segment 2 was SACKed, yet the ACK stops before it */
+	th_advance(h, 9);
+	th_expect_none(h);
+	th_advance(h, 1);
+	expect_seg(h, 2);
+	assert_int_equal(ctr(h, "SackReneging"), 1);
+	assert_int_equal(ctr(h, "RtoExpired"), 1);
+	assert_int_equal(info(h, fd).tcpi_sacked, 0);
+}
+
+/*
+ * A hostile peer: thousands of ACKs with random SACK blocks (inverted, old, beyond what was
+ * sent, overlapping, valid) and random cumulative ACKs, on the fake clock with timers
+ * firing. Every data segment the stack sends carries the right bytes for its sequence
+ * number, the scoreboard's totals stay within the flight, and an honest ACK of everything
+ * at the end leaves nothing outstanding.
+ */
+static void test_random_sack_blocks(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, false);
+	set_sndbuf(h, fd, 200000);
+	write_segs(h, fd, 0, 40);
+	uint32_t una = 1, x = 12345;
+	for (int round = 0; round < 3000; round++) {
+		x = x * 1103515245u + 12345u;
+		struct tcp_opts o;
+		memset(&o, 0, sizeof(o));
+		o.sack_count = (uint8_t)(x >> 8 & 3u) + 1;
+		for (uint32_t b = 0; b < o.sack_count; b++) {
+			x = x * 1103515245u + 12345u;
+			uint32_t s0 = (x >> 4) % 46000u;
+			x = x * 1103515245u + 12345u;
+			uint32_t len = (x >> 4) % 6000u;
+			o.sack[b].start = h->iss + s0;
+			o.sack[b].end = h->iss + ((x & 16u) ? s0 + len : s0 - len);
+		}
+		if ((x >> 20) % 8u == 0 && una < 40001) {
+			una += 1000;                  /* sometimes the cumulative ACK moves */
+			if (una > 40001)
+				una = 40001;
+		}
+		th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + una, 65535, &o, NULL, 0);
+		th_advance(h, (x >> 12) % 7u);
+		struct th_seg sg;
+		while (th_pop_seg(h, &sg)) {
+			uint32_t off = sg.hdr.seq - (h->iss + 1);
+			for (uint32_t i = 0; i < sg.len; i++)
+				if (sg.payload[i] != pattern(off + i))
+					fail_msg("round %d: byte %u of the stream is wrong", round, off + i);
+		}
+		struct tcp_info ti = info(h, fd);
+		assert_true(ti.tcpi_sacked + ti.tcpi_lost <= ti.tcpi_unacked + 1);
+	}
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 40001, 65535, NULL, NULL, 0);
+	th_drain(h);
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_unacked, 0);
+	assert_int_equal(ti.tcpi_sacked, 0);
+	assert_int_equal(ti.tcpi_lost, 0);
+	assert_true(ctr(h, "SackDiscardMalformed") > 0);
+	assert_true(ctr(h, "SackDiscardUnsent") > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rack_reorder_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_tlp_timing, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_prr_sending_pattern, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_dsack_generation, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_no_dsack_for_refused_new_data, th_setup, th_teardown),
+		cmocka_unit_test(test_dsack_off),
+		cmocka_unit_test(test_eifel_undo_after_rto),
+		cmocka_unit_test_setup_teardown(test_eifel_partial_undo, th_setup, th_teardown),
+		cmocka_unit_test(test_frto_spurious_rto),
+		cmocka_unit_test(test_frto_real_loss_goes_back_n),
+		cmocka_unit_test_setup_teardown(test_rto_keeps_sack_marks, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sack_bad_blocks, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_forged_sack_forgets_nothing, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_reneging_rto_comes_soon, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_random_sack_blocks, th_setup, th_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
