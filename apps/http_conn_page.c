@@ -111,12 +111,19 @@ static const char index_endpoints[] =
 	"listener that never calls accept(). See docs/apps.md.</p>\n"
 	"</body></html>\n";
 
-/* One table row: a label, the value (with an id a test can find), the docs page. */
+/*
+ * One table row: a label, the value (with an id a test can find), the docs page. Spaces after
+ * the value's cell pad it to ROW_VALUE_WIDTH, so the page has the same length for every
+ * visitor: load generators such as ab count a length that differs from the first answer's
+ * as a failed request.
+ */
+#define ROW_VALUE_WIDTH 28
 static void row(char *buf, size_t size, size_t *off, const char *label, const char *id,
 		const char *value, const char *doc)
 {
-	put(buf, size, off, "<tr><td>%s</td><td id=\"%s\">%s</td><td><a href=\"/docs/%s\">%s</a></td></tr>\n",
-	    label, id, value, doc, doc);
+	int pad = ROW_VALUE_WIDTH - (int)strlen(value);
+	put(buf, size, off, "<tr><td>%s</td><td id=\"%s\">%s</td>%*s<td><a href=\"/docs/%s\">%s</a></td></tr>\n",
+	    label, id, value, pad > 0 ? pad : 0, "", doc, doc);
 }
 
 static void row_u(char *buf, size_t size, size_t *off, const char *label, const char *id,

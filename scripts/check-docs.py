@@ -30,6 +30,8 @@ each failure:
              name table is drawn, and no hyphenated name that is not a state
   defines    <!-- check-docs: defines FILE --> before a picture: each NAME = VALUE in it is a
              #define of FILE with that value (header layouts)
+  course     <!-- check-docs: course --> on a page: Goal, RFC, Code, Tests, and Exercises
+             answered in docs/answers.md (the course template of CONTRIBUTING.md)
   labels     <!-- check-docs: labels MUST-1..69 REC-1 --> on a page: each label is the first
              cell of exactly one table row (docs/rfc-map.md)
   comments   the tree's own files cite no .md file that is not in the repository
@@ -78,7 +80,7 @@ def tree_files():
     else:  # an exported tree without git: every file but the build
         out = [os.path.relpath(os.path.join(d, n)) for d, dirs, names in os.walk(".")
                for n in names if not d.startswith(("./build", "./.git"))]
-    return sorted(f for f in out if f and os.path.exists(f))
+    return sorted({f for f in out if f and os.path.exists(f)})  # a path in a merge is listed per stage
 
 
 FILES = tree_files()
@@ -691,21 +693,54 @@ def check_labels(page, lines, spec):
             fail(page, where[0], f"{label} is not one of the labels this page declares")
 
 
+COURSE_PARTS = ("**Goal.**", "**RFC.**", "**Code.**", "**Tests.**")
+
+
+def check_course(page, lines):
+    """<!-- check-docs: course -->: the page follows the course template (CONTRIBUTING.md,
+    "Pages"): Goal, RFC, Code and Tests at the top, an Exercises section answered in
+    docs/answers.md under the page's own heading."""
+    text = "\n".join(lines)
+    for part in COURSE_PARTS:
+        if part in text:
+            ok()
+        else:
+            fail(page, 1, f"course page without its {part} line (CONTRIBUTING.md, Pages)")
+    if "\n## Exercises\n" not in text:
+        fail(page, 1, "course page without a '## Exercises' section")
+        return
+    ex = text[text.index("\n## Exercises\n"):]
+    m = re.search(r"\(answers\.md#([a-z0-9-]+)\)", ex)
+    if not m:
+        fail(page, 1, "the exercises do not link to their answers (answers.md#ANCHOR)")
+        return
+    anchors = {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-")
+               for h in re.findall(r"^## (.+)$", read("docs/answers.md"), re.M)}
+    if m.group(1) in anchors:
+        ok()
+    else:
+        fail(page, 1, f"answers.md has no section for #{m.group(1)}")
+
+
 def check_page(page):
     lines = read(page).split("\n")
     EXTERNAL.clear()
     for l in lines:
-        for m in MARK_RE.finditer(l):
+        for m in [MARK_RE.match(l.strip())] if l.strip().startswith("<!--") else []:
+            if not m:
+                continue
             words = m.group(1).split()
             if words and words[0] == "external":
                 EXTERNAL.update(words[1:])
             if words and words[0] == "labels":
                 check_labels(page, lines, words[1:])
+            if words and words[0] == "course":
+                check_course(page, lines)
     i = 0
     marker = None
     while i < len(lines):
         l = lines[i]
-        mm = MARK_RE.search(l)
+        mm = MARK_RE.match(l.strip()) if l.strip().startswith("<!--") else None
         if mm:
             if not mm.group(1).startswith("external"):
                 marker = mm.group(1).split()
