@@ -35,6 +35,8 @@ each failure:
   labels     <!-- check-docs: labels MUST-1..69 REC-1 --> on a page: each label is the first
              cell of exactly one table row (docs/rfc-map.md)
   comments   the tree's own files cite no .md file that is not in the repository
+  gaps       docs/tcp-gaps.md has a section for exactly the DRILL-N entries that
+             tests/drill/expectations.txt cites
 
 Ends with "check-docs: N passed, N failed"; exit status 1 on any failure.
 Usage: scripts/check-docs.py [-v] [PAGE...]   (CC, BUILD and DRILL_CORPUS from the environment)
@@ -791,12 +793,35 @@ def check_tree_comments():
                         fail(f, n, f"{name}: cites a file that is not in the repository")
 
 
+def check_gap_entries():
+    """docs/tcp-gaps.md has a section for exactly the DRILL-N entries that
+    tests/drill/expectations.txt still cites: a gap that got fixed leaves the page too."""
+    page, exp = "docs/tcp-gaps.md", "tests/drill/expectations.txt"
+    if not (os.path.exists(page) and os.path.exists(exp)):
+        return
+    cited = set(re.findall(r"\bDRILL-\d+\b", read(exp)))
+    sections = {}
+    for n, l in enumerate(read(page).splitlines(), 1):
+        m = re.match(r"## (DRILL-\d+)\b", l)
+        if m:
+            sections[m.group(1)] = n
+    for d in sorted(cited):
+        if d in sections:
+            ok()
+        else:
+            fail(page, 1, f"{d} is cited by {exp} but has no section here")
+    for d, n in sorted(sections.items()):
+        if d not in cited:
+            fail(page, n, f"{d} is no longer cited by {exp}: the gap is closed, move it to the fixed list")
+
+
 def main():
     pages = [a for a in sys.argv[1:] if not a.startswith("-")]
     if not pages:
         pages = [p for p in ("README.md", "CONTRIBUTING.md") if os.path.exists(p)]
         pages += sorted(f for f in FILES if f.startswith("docs/") and f.endswith(".md"))
         check_tree_comments()
+        check_gap_entries()
     for p in pages:
         before = len(failures)
         check_page(p)
