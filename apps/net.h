@@ -8,6 +8,7 @@
  *     this is build/tapstack-kernel, which `make bench` runs beside tapstack so the two
  *     stacks are compared with the very same application code.
  *
+ * TCP (net_socket, net_listen_tcp...) and UDP (net_bind_udp, net_recvfrom, net_sendto).
  * Every call is non-blocking and returns >= 0 on success or a negative errno (-EAGAIN,
  * -ECONNRESET, ...), exactly like the ts_* API; the kernel variant converts -1/errno into
  * that form. A `struct net` is the context: the socket layer for tapstack, nothing for the
@@ -58,6 +59,13 @@ static inline int net_socket(struct net *net)
 	return net_err(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 }
 
+/* A non-blocking UDP/IPv4 socket. */
+static inline int net_socket_dgram(struct net *net)
+{
+	(void)net;
+	return net_err(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+}
+
 static inline int net_bind(struct net *net, int fd, const struct sockaddr_in *addr)
 {
 	(void)net;
@@ -95,6 +103,27 @@ static inline ssize_t net_recv(struct net *net, int fd, void *buf, size_t len)
 
 	(void)net;
 	n = recv(fd, buf, len, MSG_DONTWAIT);
+	return n < 0 ? -errno : n;
+}
+
+/* One datagram and its sender; -EAGAIN when none is queued. */
+static inline ssize_t net_recvfrom(struct net *net, int fd, void *buf, size_t len, struct sockaddr_in *from)
+{
+	socklen_t fl = sizeof(*from);
+	ssize_t n;
+
+	(void)net;
+	n = recvfrom(fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)from, &fl);
+	return n < 0 ? -errno : n;
+}
+
+/* One datagram to `to`. */
+static inline ssize_t net_sendto(struct net *net, int fd, const void *buf, size_t len, const struct sockaddr_in *to)
+{
+	ssize_t n;
+
+	(void)net;
+	n = sendto(fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof(*to));
 	return n < 0 ? -errno : n;
 }
 
@@ -170,6 +199,12 @@ static inline int net_socket(struct net *net)
 	return fd;
 }
 
+/* A non-blocking UDP/IPv4 socket. */
+static inline int net_socket_dgram(struct net *net)
+{
+	return ts_socket(net->sl, AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+}
+
 static inline int net_bind(struct net *net, int fd, const struct sockaddr_in *addr)
 {
 	return ts_bind(net->sl, fd, addr);
@@ -194,6 +229,18 @@ static inline ssize_t net_send(struct net *net, int fd, const void *buf, size_t 
 static inline ssize_t net_recv(struct net *net, int fd, void *buf, size_t len)
 {
 	return ts_recv(net->sl, fd, buf, len, MSG_DONTWAIT);
+}
+
+/* One datagram and its sender; -EAGAIN when none is queued. */
+static inline ssize_t net_recvfrom(struct net *net, int fd, void *buf, size_t len, struct sockaddr_in *from)
+{
+	return ts_recvfrom(net->sl, fd, buf, len, MSG_DONTWAIT, from);
+}
+
+/* One datagram to `to`. */
+static inline ssize_t net_sendto(struct net *net, int fd, const void *buf, size_t len, const struct sockaddr_in *to)
+{
+	return ts_sendto(net->sl, fd, buf, len, MSG_DONTWAIT, to);
 }
 
 static inline int net_shutdown(struct net *net, int fd, int how)
@@ -237,23 +284,48 @@ static inline int net_handshake(struct net *net, int fd, struct ts_handshake *hs
 
 #endif /* NET_KERNEL */
 
+/* 0.0.0.0:port */
+static inline struct sockaddr_in net_any_addr(uint16_t port)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_ANY);
+	return sin;
+}
+
+/* A UDP socket bound to 0.0.0.0:port (the UDP servers' one socket). Returns the fd or -errno. */
+static inline int net_bind_udp(struct net *net, uint16_t port)
+{
+	struct sockaddr_in sin = net_any_addr(port);
+	int fd, rc;
+
+	fd = net_socket_dgram(net);
+	if (fd < 0)
+		return fd;
+	rc = net_bind(net, fd, &sin);
+	if (rc < 0) {
+		net_close(net, fd);
+		return rc;
+	}
+	return fd;
+}
+
 /*
  * A listening socket on 0.0.0.0:port with SO_REUSEADDR (so a restarted server does not
  * wait for old TIME-WAIT connections) and the given backlog. Returns the fd or -errno.
  */
 static inline int net_listen_tcp(struct net *net, uint16_t port, int backlog)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_in sin = net_any_addr(port);
 	int one = 1;
 	int fd, rc;
 
 	fd = net_socket(net);
 	if (fd < 0)
 		return fd;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_ANY);
 	/* Not every stack has every option; a missing SO_REUSEADDR is not fatal. */
 	(void)net_setsockopt(net, fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	rc = net_bind(net, fd, &sin);

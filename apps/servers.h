@@ -1,10 +1,10 @@
 /*
- * servers.h - constructors of the demo servers (apps/http.c, echo.c, discard.c, stall.c).
+ * servers.h - constructors of the demo servers (apps/http.c, echo.c, discard.c, stall.c, udp.c).
  *
  * The program (apps/tapstack.c, or apps/kernel/main.c for the kernel build) creates each
  * server it was asked for with one of these, then drives all of them through struct app
- * (apps/app.h). Each constructor opens its listening socket on 0.0.0.0:port through the
- * socket shim (apps/net.h) and returns NULL on failure after logging why with app_log().
+ * (apps/app.h). Each constructor opens its listening (or, for UDP, bound) socket on
+ * 0.0.0.0:port through the socket shim (apps/net.h) and returns NULL on failure after logging why with app_log().
  * `net` must outlive the server. backlog is listen()'s argument (the accept queue bound).
  */
 #ifndef TAPSTACK_APPS_SERVERS_H
@@ -37,5 +37,8 @@ struct app *echo_app_create(struct net *net, uint16_t port, int backlog);
 struct app *discard_app_create(struct net *net, uint16_t port, int backlog);
 /* A listener that never calls accept(): its accept queue fills up to `backlog`. */
 struct app *stall_app_create(struct net *net, uint16_t port, int backlog);
+/* UDP Echo (RFC 862) and Discard (RFC 863) on 0.0.0.0:port (apps/udp.c). */
+struct app *udp_echo_app_create(struct net *net, uint16_t port);
+struct app *udp_discard_app_create(struct net *net, uint16_t port);
 
 #endif

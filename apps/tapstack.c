@@ -4,8 +4,9 @@
  *
  *   tapstack [--tap NAME] [--addr A.B.C.D/N] [--gateway A.B.C.D] [--mac MAC] [--mtu N]
  *            [--pcap FILE] [--trace] [--quiet] [--no-offload] [--http PORT[:DIR]] [--echo PORT]
- *            [--discard PORT] [--stall PORT[:BACKLOG]] [--backlog N] [--ctl PATH]
- *   tapstack ss    [--tap NAME | --ctl PATH]     sockets, like `ss -tan`
+ *            [--discard PORT] [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT]
+ *            [--backlog N] [--ctl PATH]
+ *   tapstack ss    [--tap NAME | --ctl PATH]     sockets, like `ss -tuan`
  *   tapstack stats [--tap NAME | --ctl PATH]     counters, like `netstat -s`
  *
  * What it owns: the stack (which owns the TAP driver, wrapped by the capture/trace driver),
@@ -51,7 +52,7 @@
 #define CTL_WORDS_MAX 32
 
 struct server_opt {
-	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL, SRV_METRICS } kind;
+	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL, SRV_METRICS, SRV_UDP_ECHO, SRV_UDP_DISCARD } kind;
 	uint16_t port;
 	int backlog;            /* -1: --backlog or the default */
 	const char *dir;
@@ -120,6 +121,8 @@ static const char usage_text[] =
 	"  --echo PORT           echo server (RFC 862)\n"
 	"  --discard PORT        discard server (RFC 863)\n"
 	"  --stall PORT[:BACKLOG] a listener that never accepts (watch its queue fill)\n"
+	"  --udp-echo PORT       UDP echo server (RFC 862)\n"
+	"  --udp-discard PORT    UDP discard server (RFC 863)\n"
 	"  --metrics PORT        Prometheus text of every counter at http://ADDR:PORT/metrics\n"
 	"  --backlog N           listen() backlog of the servers (default 128)\n"
 	"  --ctl PATH            control socket (default /tmp/tapstack-TAP-netINODE.sock)\n"
@@ -262,9 +265,13 @@ static void add_server(struct options *o, int kind, const char *opt, const char 
 		s->backlog = (int)parse_num("--stall backlog", end + 1, 0, 65535, NULL);
 	else if (*end)
 		usage_error("bad %s '%s'", opt, arg);
-	for (int i = 0; i < o->nservers; i++)
-		if (o->servers[i].port == s->port)
-			usage_error("port %u is given to two servers", s->port);
+	/* TCP and UDP ports are two spaces: --echo 7 and --udp-echo 7 may share a number. */
+	bool udp = kind == SRV_UDP_ECHO || kind == SRV_UDP_DISCARD;
+	for (int i = 0; i < o->nservers; i++) {
+		bool other_udp = o->servers[i].kind == SRV_UDP_ECHO || o->servers[i].kind == SRV_UDP_DISCARD;
+		if (o->servers[i].port == s->port && udp == other_udp)
+			usage_error("%s port %u is given to two servers", udp ? "UDP" : "TCP", s->port);
+	}
 	o->nservers++;
 }
 
@@ -287,7 +294,7 @@ static const char *bad_option_name(char **argv)
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
        OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION,
-       OPT_ACCESS_LOG, OPT_METRICS, OPT_PCAPNG };
+       OPT_ACCESS_LOG, OPT_METRICS, OPT_PCAPNG, OPT_UDP_ECHO, OPT_UDP_DISCARD };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -300,6 +307,7 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },             { "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 	{ "version", no_argument, NULL, OPT_VERSION },      { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
 	{ "metrics", required_argument, NULL, OPT_METRICS },   { "pcapng", required_argument, NULL, OPT_PCAPNG },
+	{ "udp-echo", required_argument, NULL, OPT_UDP_ECHO }, { "udp-discard", required_argument, NULL, OPT_UDP_DISCARD },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -412,6 +420,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_DISCARD: add_server(o, SRV_DISCARD, "--discard", optarg); break;
 		case OPT_STALL: add_server(o, SRV_STALL, "--stall", optarg); break;
 		case OPT_METRICS: add_server(o, SRV_METRICS, "--metrics", optarg); break;
+		case OPT_UDP_ECHO: add_server(o, SRV_UDP_ECHO, "--udp-echo", optarg); break;
+		case OPT_UDP_DISCARD: add_server(o, SRV_UDP_DISCARD, "--udp-discard", optarg); break;
 		case OPT_BACKLOG: o->backlog = (int)parse_num("--backlog", optarg, 0, 65535, NULL); break;
 		case OPT_CTL: set_ctl(o, optarg); break;
 		case 'h':
@@ -690,11 +700,14 @@ static struct app *server_start(struct net *net, const struct server_opt *so, in
 			http_app_set_metrics(a, render_metrics, s);
 		return a;
 	}
+	case SRV_UDP_ECHO: return udp_echo_app_create(net, so->port);
+	case SRV_UDP_DISCARD: return udp_discard_app_create(net, so->port);
 	}
 	return NULL;
 }
 
-static const char *const server_names[] = { "http", "echo", "discard", "stall", "metrics" };
+static const char *const server_names[] = { "http", "echo", "discard", "stall", "metrics", "udp-echo",
+	                                     "udp-discard" };
 
 /* ---- main ---- */
 

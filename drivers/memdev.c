@@ -121,7 +121,7 @@ static struct memdev_frame *memdev_frame_new(usec_t due, uint32_t len)
 
 /*
  * Offload (cfg.offload): what a device does to a frame marked PBUF_F_CSUM_PARTIAL, finish
- * its TCP checksum (sum from the TCP header to the end, the field holding the pseudo-header
+ * its TCP or UDP checksum (sum from the TCP header to the end, the field holding the pseudo-header
  * sum, complement stored back), and the super-segment's gso_size is passed on whole.
  */
 static void memdev_offload_finish(const struct memdev_end *e, const struct pbuf *pb, struct memdev_frame *f)
@@ -131,11 +131,14 @@ static void memdev_offload_finish(const struct memdev_end *e, const struct pbuf 
 	f->gso_size = pb->gso_size;
 	if (!(pb->flags & PBUF_F_CSUM_PARTIAL) || f->len < 14u + 20u)
 		return;
-	uint32_t l4 = 14u + (uint32_t)(f->data[14] & 0x0fu) * 4u;
-	if (f->len < l4 + 20u)
+	uint32_t l4 = 14u + (uint32_t)(f->data[14] & 0x0fu) * 4u, min_len;
+	uint32_t off = netdev_csum_field(f->data[14 + 9], &min_len);
+	if (!off || f->len < l4 + min_len)
 		return;
-	uint8_t *field = f->data + l4 + 16u;
+	uint8_t *field = f->data + l4 + off;
 	uint16_t c = csum_finish(csum_add(0, f->data + l4, f->len - l4));
+	if (c == 0 && off == 6u)
+		c = 0xffff;                     /* UDP: a computed 0 goes as all ones (RFC 768) */
 	field[0] = (uint8_t)(c >> 8);
 	field[1] = (uint8_t)c;
 }

@@ -28,8 +28,8 @@ struct netdev_ops {
 	int (*recv)(struct netdev *dev, struct pbuf *pb);
 	/* Send one frame (data then any ext pieces). The caller keeps ownership of pb. 0 or -errno.
 	 * With offloads: gso_size > 0 asks the device to cut the frame into gso_size-byte TCP
-	 * segments, PBUF_F_CSUM_PARTIAL to fill in the TCP checksum (the field holds the
-	 * pseudo-header sum). */
+	 * segments, PBUF_F_CSUM_PARTIAL to fill in the TCP or UDP checksum (the field holds the
+	 * pseudo-header sum; netdev_csum_field() says where it is). */
 	int (*send)(struct netdev *dev, const struct pbuf *pb);
 	/* A file descriptor that poll() reports readable when recv() has frames, or -1. */
 	int (*pollfd)(struct netdev *dev);
@@ -48,9 +48,20 @@ struct netdev_ops {
  * Offloads a device may offer (netdev.offload), as a virtio-net device does (IFF_VNET_HDR
  * on a TAP, docs/drivers.md "The offload path"). The stack reads them once at ts_stack_init().
  */
-#define NETDEV_OFF_CSUM 0x1u  /* send: frames with PBUF_F_CSUM_PARTIAL get their TCP checksum from the device */
+#define NETDEV_OFF_CSUM 0x1u  /* send: frames with PBUF_F_CSUM_PARTIAL get their TCP or UDP checksum from the device */
 #define NETDEV_OFF_TSO4 0x2u  /* send: a TCP/IPv4 frame with gso_size > 0 may exceed the MTU; the device cuts it */
 #define NETDEV_OFF_GRO  0x4u  /* receive: frames up to NETDEV_RX_ROOM_GSO (a coalesced TCP/IPv4 segment) */
+
+/*
+ * Where the checksum field of a PBUF_F_CSUM_PARTIAL frame's transport header is: the offset
+ * from that header's start, by IP protocol (TCP 16, UDP 6), and the header's minimal length
+ * in *min_len; 0 for a protocol no device finishes.
+ */
+static inline uint32_t netdev_csum_field(uint8_t ip_proto, uint32_t *min_len)
+{
+	*min_len = ip_proto == 17 ? 8u : 20u;
+	return ip_proto == 6 ? 16u : ip_proto == 17 ? 6u : 0u;
+}
 
 struct netdev {
 	const struct netdev_ops *ops;

@@ -41,7 +41,6 @@ struct tap_dev {
 
 /* Byte offsets in an Ethernet + IPv4 + TCP frame that the virtio header points into. */
 #define TAP_ETH_HLEN 14u
-#define TAP_TCP_OFF_CSUM 16u
 
 static struct tap_dev *tap_of(struct netdev *dev)
 {
@@ -97,8 +96,8 @@ static int tap_recv(struct netdev *dev, struct pbuf *pb)
 /*
  * The virtio header for a frame we send. The stack marks what it wants (gso_size,
  * PBUF_F_CSUM_PARTIAL); the offsets come from the frame's own headers, which are in
- * pb->data (TCP keeps only payload in the ext pieces): csum_start is where the TCP header
- * begins, csum_offset its checksum field, hdr_len all the headers the kernel copies in front
+ * pb->data (TCP keeps only payload in the ext pieces): csum_start is where the TCP or UDP
+ * header begins, csum_offset its checksum field, hdr_len all the headers the kernel copies in front
  * of each cut segment.
  */
 static void tap_tx_meta(const struct pbuf *pb, struct virtio_net_hdr *vh)
@@ -109,14 +108,15 @@ static void tap_tx_meta(const struct pbuf *pb, struct virtio_net_hdr *vh)
 	if (pb->len < TAP_ETH_HLEN + 20u)
 		return;
 	uint32_t ihl = (pb->data[TAP_ETH_HLEN] & 0x0fu) * 4u;
-	uint32_t l4 = TAP_ETH_HLEN + ihl;
-	if (pb->len < l4 + 20u)
+	uint32_t l4 = TAP_ETH_HLEN + ihl, min_len;
+	uint32_t off = netdev_csum_field(pb->data[TAP_ETH_HLEN + 9], &min_len);
+	if (!off || pb->len < l4 + min_len)
 		return;
-	uint32_t thl = (uint32_t)(pb->data[l4 + 12] >> 4) * 4u;
 	vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	vh->csum_start = (uint16_t)l4;
-	vh->csum_offset = TAP_TCP_OFF_CSUM;
+	vh->csum_offset = (uint16_t)off;
 	if (pb->gso_size) {
+		uint32_t thl = (uint32_t)(pb->data[l4 + 12] >> 4) * 4u;
 		vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
 		vh->gso_size = pb->gso_size;
 		vh->hdr_len = (uint16_t)(l4 + thl);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when an #include points upward in the layering of docs/architecture.md:
-#   core(0) < wire(1) < drivers(2) < link(3) < ip(4) < tcp(5) < socket(6) < stack/*.c top(7)
+#   core(0) < wire(1) < drivers(2) < link(3) < ip(4) < tcp, udp(5) < socket(6) < stack/*.c top(7)
 # A file may include its own layer, any lower layer, and system headers. apps/ and tests/
 # sit above everything and are not checked.
 set -u
@@ -13,6 +13,7 @@ rank() {
 	stack/link/*|link/*) echo 3 ;;
 	stack/ip/*|ip/*) echo 4 ;;
 	stack/tcp/*|tcp/*) echo 5 ;;
+	stack/udp/*|udp/*) echo 5 ;;
 	stack/socket/*|socket/*) echo 6 ;;
 	stack/*|*) echo 7 ;;
 	esac

@@ -8,10 +8,12 @@
 # says "Connection refused" at once). Then the other way a connection fails: a listener
 # that never calls accept() (port 8080, backlog 1) has a full accept queue, so the stack
 # drops the next SYN without a word; the client retransmits it and gives up with a
-# time-out, and the counters ListenOverflows/ListenDrops say why. The trace lines of each
-# exchange are shown, and the timestamps show that the server's accept() returned only
-# after the stack had sent the SYN-ACK and received the final ACK: the stack, not the
-# application, does the handshake. The whole story takes about 15 seconds.
+# time-out, and the counters ListenOverflows/ListenDrops say why. Then UDP: a datagram
+# through the echo server, and one to port 99 that nobody holds, answered by ICMP port
+# unreachable - UDP's "refused", which nc reads from its connected socket as ECONNREFUSED.
+# The trace lines of each exchange are shown, and the timestamps show that the server's
+# accept() returned only after the stack had sent the SYN-ACK and received the final ACK:
+# the stack, not the application, does the handshake. The whole story takes about 20 s.
 set -u
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -37,8 +39,8 @@ demo_cleanup() {
 }
 trap demo_cleanup EXIT
 say "tapstack on $TAP in namespace $NS: kernel side $HOST_IP/$STACK_PLEN, stack $STACK_IP"
-echo "\$ tapstack --tap $TAP --addr $STACK_IP/$STACK_PLEN --trace --http 80 --echo 7 --discard 9 --stall 8080:1"
-stack_start --trace --pcap "$WORK/demo.pcap" --http 80 --echo 7 --discard 9 --stall 8080:1 || exit 1
+echo "\$ tapstack --tap $TAP --addr $STACK_IP/$STACK_PLEN --trace --http 80 --echo 7 --discard 9 --udp-echo 7 --stall 8080:1"
+stack_start --trace --pcap "$WORK/demo.pcap" --http 80 --echo 7 --discard 9 --udp-echo 7 --stall 8080:1 || exit 1
 sed -n '1,/listening on port 8080/p' "$STACK_LOG"
 
 say "1. ping: ARP resolves the stack's MAC, ICMP echo gets its reply"
@@ -91,7 +93,19 @@ echo "(ListenOverflows was ${over0:-0} before this client: each of its SYNs foun
 for p in "${HOLD_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 HOLD_PIDS=()
 
-say "4. accept() returns after the handshake, not before"
+say "4. UDP: a datagram to the echo server on port 7, then one to port 99 where nobody is bound"
+m=$(mark)
+echo "\$ echo -n hello | nc -u -w 1 $STACK_IP 7"
+echo -n hello | nsx timeout 5 nc -u -w 1 "$STACK_IP" 7
+echo
+echo "\$ echo knock | socat -T 2 - UDP:$STACK_IP:99"
+echo knock | nsx timeout 5 socat -T 2 - "UDP:$STACK_IP:99"
+echo "socat exit status: $? (its connected socket read ECONNREFUSED: UDP has no RST, the ICMP port unreachable is its 'refused')"
+sleep 0.2
+echo "-- trace (the datagram to 99 is answered by ICMP type 3 code 3, quoting it):"
+since "$m"
+
+say "5. accept() returns after the handshake, not before"
 synack=$(grep -m1 'out IP .*\.80 > .*Flags \[S\.\]' "$WORK/http.trace" | cut -d' ' -f1)
 ack=$(grep -m1 'in  IP .* > .*\.80: Flags \[\.\]' "$WORK/http.trace" | cut -d' ' -f1)
 acc=$(grep -m1 'app http: accept() returned' "$WORK/http.trace" | cut -d' ' -f1)
@@ -102,13 +116,15 @@ if [ -n "$synack" ] && [ -n "$acc" ] && [[ "$synack" < "$acc" ]]; then
 	echo "=> accept() came after the SYN-ACK: the connection was established by the stack first."
 fi
 
-say "5. tapstack ss and tapstack stats (through the control socket)"
+say "6. tapstack ss and tapstack stats (through the control socket)"
 echo "\$ tapstack ss -ta"
 "$TAPSTACK" ss -ta --ctl "$CTL"
+echo "\$ tapstack ss -ua"
+"$TAPSTACK" ss -ua --ctl "$CTL"
 echo "\$ tapstack stats   (a few of its non-zero counters)"
-"$TAPSTACK" stats --ctl "$CTL" | grep -E '\.(PassiveOpens|OutRsts|InSegs|OutSegs|in_echo_requests|out_echo_replies) ' || true
+"$TAPSTACK" stats --ctl "$CTL" | grep -E '\.(PassiveOpens|OutRsts|InSegs|OutSegs|in_echo_requests|out_echo_replies|InDatagrams|NoPorts|OutDatagrams|out_dest_unreachs) ' || true
 
-say "6. SIGTERM: tapstack stops cleanly and prints its counters"
+say "7. SIGTERM: tapstack stops cleanly and prints its counters"
 stack_stop
 echo "exit status $STACK_STATUS; the whole capture: tcpdump -r $WORK/demo.pcap"
 tcpdump -n -r "$WORK/demo.pcap" 2>/dev/null | grep -v -c 'ethertype IPv6' | sed 's/^/frames in the pcap: /'

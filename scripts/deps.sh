@@ -20,6 +20,7 @@ PACKAGES=(
 	nmap
 	pkgconf
 	python3
+	socat
 	tcpdump
 	valgrind
 	wrk

@@ -79,7 +79,7 @@ fi
 
 CTL=/tmp/tapstack-$TAP${NETNS:+-$NETNS}.sock
 "${X[@]}" "$TAPSTACK" --tap "$TAP" --addr "$STACK_IP/$PLEN" --ctl "$CTL" \
-	--http 80 --echo 7 --discard 9 --stall 8080 ${TRACE:+--trace} &
+	--http 80 --echo 7 --discard 9 --stall 8080 --udp-echo 7 --udp-discard 9 ${TRACE:+--trace} &
 pid=$!
 sleep 0.5
 cat <<TXT
@@ -91,6 +91,9 @@ Try, from another shell:
   ${HINT}curl http://$STACK_IP/bytes/1000 | head -c 100
   ${HINT}curl http://$STACK_IP:81/            # Connection refused: the stack's RST-ACK
   echo hello | ${HINT}nc -N $STACK_IP 7        # echo
+  echo hello | ${HINT}nc -u -w 1 $STACK_IP 7   # UDP echo
+  echo knock | ${HINT}socat - UDP:$STACK_IP:99 # Connection refused: ICMP port unreachable
+  $TAPSTACK ss -ua --ctl $CTL
   $TAPSTACK ss -ta --ctl $CTL
   $TAPSTACK stats --ctl $CTL     (-z: with zeros, -d: since the last -d)
 Ctrl-C stops it (TRACE=1 make run ... prints every frame).

@@ -4,7 +4,9 @@
  *
  *   ts_stack_input: ether_input -> ARP:  arp_input
  *                            -> IPv4: ipv4_input -> ICMP: icmp_input -> error about TCP: tcp_icmp_error
+ *                                                                    -> error about UDP: udp_icmp_error
  *                                                -> TCP:  tcp_input
+ *                                                -> UDP:  udp_input
  *                                                -> else: icmp_send_unreachable(protocol)
  *
  * Each layer returns what it found (an EtherType, a delivered datagram) instead of calling
@@ -33,6 +35,7 @@ void ts_stack_config_default(struct stack_config *cfg)
 	link_config_default(&cfg->link);
 	ip_config_default(&cfg->ip);
 	tcp_config_default(&cfg->tcp);
+	udp_config_default(&cfg->udp);
 	cfg->link.addr = IPV4_ADDR(10, 0, 0, 2);
 	cfg->link.prefix_len = 24;
 	cfg->link.mtu = 1500;
@@ -127,14 +130,21 @@ int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev
 	err = tcp_init(&s->tcp, &s->core, &s->ip, &tc);
 	if (err)
 		goto fail_ip;
-	err = socket_layer_init(&s->sock, &s->tcp);
+	struct udp_config uc = cfg->udp;
+	uc.csum_offload = tc.csum_offload;
+	err = udp_init(&s->udp, &s->core, &s->ip, &uc);
 	if (err)
 		goto fail_tcp;
+	err = socket_layer_init(&s->sock, &s->tcp, &s->udp);
+	if (err)
+		goto fail_udp;
 	if (dev->ops->rx_note)
 		stack_note_init(s);
 	link_start(&s->link);
 	return 0;
 
+fail_udp:
+	udp_destroy(&s->udp);
 fail_tcp:
 	tcp_destroy(&s->tcp);
 fail_ip:
@@ -153,6 +163,7 @@ void ts_stack_destroy(struct stack *s)
 {
 	/* Top down: sockets release connections before TCP frees its tables, and so on. */
 	socket_layer_destroy(&s->sock);
+	udp_destroy(&s->udp);
 	tcp_destroy(&s->tcp);
 	ip_destroy(&s->ip);
 	link_destroy(&s->link);
@@ -186,14 +197,22 @@ void ts_stack_input(struct stack *s, struct pbuf *pb)
 		return;                                 /* dropped and counted, or held for reassembly */
 	switch (rx.proto) {
 	case IPPROTO_ICMP_NUM: {
-		/* An ICMP error quoting one of our TCP datagrams goes up to TCP (RFC 1122 4.2.3.9). */
+		/* An ICMP error quoting one of our datagrams goes up to its transport
+		 * (RFC 1122 4.2.3.9 for TCP, 4.1.3.3 for UDP). */
 		struct icmp_err ie;
-		if (icmp_input(&s->ip, pb, &rx, &ie) && ie.proto == IPPROTO_TCP_NUM)
+		if (!icmp_input(&s->ip, pb, &rx, &ie))
+			return;
+		if (ie.proto == IPPROTO_TCP_NUM)
 			tcp_icmp_error(&s->tcp, &ie);
+		else if (ie.proto == IPPROTO_UDP_NUM)
+			udp_icmp_error(&s->udp, &ie);
 		return;
 	}
 	case IPPROTO_TCP_NUM:
 		tcp_input(&s->tcp, pb, &rx);
+		return;
+	case IPPROTO_UDP_NUM:
+		udp_input(&s->udp, pb, &rx);
 		return;
 	default:
 		/* RFC 1122 3.2.2.1: a host SHOULD answer a protocol it does not implement with
@@ -231,26 +250,42 @@ static void stack_note_before(struct stack *s)
 			s->note_snap[k++] = g[i].values[j];
 }
 
-/* A counter of dropped or refused input: "drop" in its name, or netstat's ...Errs, ...Errors. */
+/* A counter of dropped or refused input: "drop" in its name, or netstat's ...Errs, ...Errors,
+ * or input answered with an ICMP unreachable instead of delivered. */
 static bool stack_note_is_drop(const char *name)
 {
 	size_t len = strlen(name);
 	return strcasestr(name, "drop") || (len > 4 && strcmp(name + len - 4, "Errs") == 0) ||
-	       (len > 6 && strcmp(name + len - 6, "Errors") == 0) || strcmp(name, "unknown_proto") == 0;
+	       (len > 6 && strcmp(name + len - 6, "Errors") == 0) || strcmp(name, "unknown_proto") == 0 ||
+	       strcmp(name, "NoPorts") == 0;
+}
+
+/* netstat's sums of several reasons (UDP's InErrors, TCP's InErrs): named only when no
+ * counter of the reason itself moved with them. */
+static bool stack_note_is_sum(const char *name)
+{
+	return strcmp(name, "InErrors") == 0 || strcmp(name, "InErrs") == 0;
 }
 
 static void stack_note_after(struct stack *s)
 {
 	struct counter_group g[STACK_NOTE_GROUPS];
 	size_t n = ts_stack_counter_groups(s, g, STACK_NOTE_GROUPS), k = 0;
+	char reason[96] = "";
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < g[i].n && k < s->note_n; j++, k++)
 			if (g[i].values[j] != s->note_snap[k] && stack_note_is_drop(g[i].names[j])) {
-				char reason[96];
+				bool sum = stack_note_is_sum(g[i].names[j]);
+				if (sum && reason[0])
+					continue;
 				snprintf(reason, sizeof(reason), "%s.%s", g[i].layer, g[i].names[j]);
-				s->dev->ops->rx_note(s->dev, reason);
-				return;
+				if (!sum)
+					goto found;
 			}
+	if (!reason[0])
+		return;
+found:
+	s->dev->ops->rx_note(s->dev, reason);
 }
 
 int ts_stack_poll(struct stack *s, usec_t now)
@@ -302,6 +337,7 @@ size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out,
 	n += link_counter_groups(&s->link, out + n, max - n);
 	n += ip_counter_groups(&s->ip, out + n, max - n);
 	n += tcp_counter_groups(&s->tcp, out + n, max - n);
+	n += udp_counter_groups(&s->udp, out + n, max - n);
 	if (n < max)
 		out[n++] = COUNTER_GROUP("pbuf", pbuf_counter_names, &s->core.pool.alloc_fail);
 	return n;

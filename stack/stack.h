@@ -1,11 +1,11 @@
 /*
  * stack.h - one TCP/IP stack instance: the value every program and test creates.
  *
- * `struct stack` aggregates the layer contexts by value (core, link, ip, tcp, socket); each
+ * `struct stack` aggregates the layer contexts by value (core, link, ip, tcp, udp, socket); each
  * layer sees only its own context and the ones below it (docs/architecture.md), so this
  * file and stack.c are the only places that see them all. stack.c is the one upward
  * dispatcher: a received frame climbs ether_input -> arp_input | ipv4_input ->
- * icmp_input | tcp_input | protocol unreachable. Output goes down by direct calls.
+ * icmp_input | tcp_input | udp_input | protocol unreachable. Output goes down by direct calls.
  *
  * Time is passed in: ts_stack_poll(s, now) drains the device and fires due timers;
  * ts_stack_next_deadline() says how long the caller may sleep. stack/loop.c adds the real
@@ -27,6 +27,7 @@
 #include "link/link.h"
 #include "socket/socket.h"
 #include "tcp/tcp.h"
+#include "udp/udp.h"
 #include "core/api.h"
 
 TS_EXTERN_C_BEGIN
@@ -51,6 +52,7 @@ struct stack_config {
 	struct link_config link;
 	struct ip_config ip;
 	struct tcp_config tcp;
+	struct udp_config udp;
 	struct log log;
 	uint64_t seed;              /* of the random generator and the ISN key; 0: from getrandom */
 	uint32_t pbuf_small_max, pbuf_large_max;
@@ -61,6 +63,7 @@ struct stack {
 	struct link_layer link;
 	struct ip_layer ip;
 	struct tcp_layer tcp;
+	struct udp_layer udp;
 	struct socket_layer sock;
 	struct netdev *dev;
 	struct stack_counters cnt;
@@ -106,7 +109,7 @@ TS_API int ts_stack_poll(struct stack *s, usec_t now);
 /* The earliest timer deadline, USEC_NEVER if none. */
 TS_API usec_t ts_stack_next_deadline(const struct stack *s);
 
-/* Every layer's counters (stack, eth/arp, ip/icmp, tcp, pbuf) in order; returns how many were written. */
+/* Every layer's counters (stack, eth/arp, ip/icmp, tcp, udp, pbuf) in order; returns how many were written. */
 TS_API size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max);
 
 /* The socket layer, for the ts_* calls. */

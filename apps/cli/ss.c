@@ -1,8 +1,7 @@
 /*
  * ss.c - `tapstack ss`: ss(8)'s options and filters over the stack's socket table.
  *
- * Rows come from each protocol's walker (TCP: tcp_foreach_sock); UDP sockets join through
- * ss_sources[] when the stack has them. -i prints what `ss -ti` prints from the connection's
+ * Rows come from each protocol's walker (tcp_foreach_sock, udp_foreach_sock). -i prints what `ss -ti` prints from the connection's
  * TCP_INFO, -o its pending timer, -e its identity. Used by the program's control socket
  * (apps/tapstack.c); tests/net/test_program.sh checks each option against a live stack.
  */
@@ -252,11 +251,26 @@ static void ss_row(const struct tcp_sock_info *si, void *arg)
 	fputc('\n', x->f);
 }
 
-/* One walker per protocol. UDP's joins here when the stack has UDP sockets. */
+/* One walker per protocol. */
 static void ss_tcp_rows(struct stack *s, struct ss_ctx *x)
 {
 	x->netid = "tcp";
 	tcp_foreach_sock(&s->tcp, ss_row, x);
+}
+
+/* A UDP socket as a row of TCP's shape: state, ends, queues and identity (no TCP_INFO, no
+ * timer). UNCONN is the "closed" state of the filters, as in ss. */
+static void ss_udp_row(const struct udp_sock_info *u, void *arg)
+{
+	struct tcp_sock_info si = { .state = u->state, .laddr = u->laddr, .raddr = u->raddr, .lport = u->lport,
+		                    .rport = u->rport, .recv_q = u->recv_q, .send_q = u->send_q, .id = u->id };
+	ss_row(&si, arg);
+}
+
+static void ss_udp_rows(struct stack *s, struct ss_ctx *x)
+{
+	x->netid = "udp";
+	udp_foreach_sock(&s->udp, ss_udp_row, x);
 }
 
 void ss_write(struct stack *s, const struct ss_query *q, FILE *f)
@@ -266,6 +280,8 @@ void ss_write(struct stack *s, const struct ss_query *q, FILE *f)
 		fprintf(f, "%-5s ", "Netid");
 	fprintf(f, "%-10s %-7s %-7s %-22s %-22s\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
 	        "Peer Address:Port");
+	if (q->udp)
+		ss_udp_rows(s, &x);             /* ss lists UDP before TCP */
 	if (q->tcp)
 		ss_tcp_rows(s, &x);
 }

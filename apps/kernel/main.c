@@ -1,13 +1,14 @@
 /*
  * kernel/main.c - build/tapstack-kernel: the demo servers on the Linux kernel's own sockets.
  *
- * The same apps/http.c, echo.c, discard.c and stall.c as build/tapstack, compiled with
+ * The same apps/http.c, echo.c, discard.c, stall.c and udp.c as build/tapstack, compiled with
  * -DNET_KERNEL so apps/net.h maps them onto socket(2)/accept4(2)/send(2)/poll(2). `make
  * bench` runs this beside tapstack, so the comparison is stack against stack with the
  * same application code (mk/apps.mk builds it).
  *
  *   tapstack-kernel [--http PORT[:DIR]] [--echo PORT] [--discard PORT]
- *                   [--stall PORT[:BACKLOG]] [--backlog N] [--quiet]
+ *                   [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT]
+ *                   [--backlog N] [--quiet]
  *
  * The loop is apps/app.h's contract: collect from every app, wait, dispatch. The wait is
  * epoll(7), level-triggered, not poll(2): poll makes the kernel look at every descriptor on
@@ -86,7 +87,8 @@ void app_log(const char *fmt, ...)
 static void kmain_usage(FILE *f)
 {
 	fprintf(f, "usage: tapstack-kernel [--http PORT[:DIR]] [--echo PORT] [--discard PORT]\n"
-		   "                       [--stall PORT[:BACKLOG]] [--backlog N] [--quiet]\n"
+		   "                       [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT]\n"
+		   "                       [--backlog N] [--quiet]\n"
 		   "The tapstack demo servers on the kernel's own TCP/IP stack (for comparison).\n");
 }
 
@@ -247,7 +249,8 @@ int main(int argc, char **argv)
 				continue;
 			}
 			if (strcmp(opt, "--http") && strcmp(opt, "--echo") && strcmp(opt, "--discard") &&
-			    strcmp(opt, "--stall") && strcmp(opt, "--backlog")) {
+			    strcmp(opt, "--stall") && strcmp(opt, "--backlog") && strcmp(opt, "--udp-echo") &&
+			    strcmp(opt, "--udp-discard")) {
 				fprintf(stderr, "tapstack-kernel: unknown option %s\n", opt);
 				kmain_usage(stderr);
 				return 2;
@@ -286,6 +289,10 @@ int main(int argc, char **argv)
 				a = echo_app_create(&net, port, backlog);
 			else if (strcmp(opt, "--discard") == 0)
 				a = discard_app_create(&net, port, backlog);
+			else if (strcmp(opt, "--udp-echo") == 0)
+				a = udp_echo_app_create(&net, port);
+			else if (strcmp(opt, "--udp-discard") == 0)
+				a = udp_discard_app_create(&net, port);
 			else
 				a = stall_app_create(&net, port, stall_backlog);
 			if (!a)

@@ -2,9 +2,9 @@
  * icmp.c - ICMP for a host (RFC 792, RFC 1122 3.2.2).
  *
  * Called by stack.c: icmp_input() for every delivered datagram with protocol 1, and
- * icmp_send_unreachable() for datagrams nobody handles (code 2, protocol unreachable; UDP,
- * if it ever exists, would use code 3). reass.c sends "fragment reassembly time exceeded"
- * through icmp_send_error().
+ * icmp_send_unreachable() for datagrams nobody handles (code 2, protocol unreachable); by
+ * udp.c for a port nobody holds (code 3, port unreachable). reass.c sends "fragment
+ * reassembly time exceeded" through icmp_send_error().
  *
  * Echo (RFC 792 "Echo or Echo Reply", RFC 1122 3.2.2.6): the request's pbuf becomes the
  * reply in place - type 0, same identifier, sequence number and data, new checksum - so a
@@ -16,17 +16,17 @@
  * Errors (RFC 1122 3.2.2): never about an ICMP error, a datagram sent to a broadcast or
  * multicast address or as a link broadcast, a non-first fragment, or a source that is not a
  * single host; they quote the offending datagram up to 576 bytes in all, like Linux; and
- * they are rate-limited by one token bucket (Linux icmp_ratelimit: one token per 1000 ms,
- * burst 6; Linux keeps a bucket per destination, we keep one for the stack).
+ * they are rate-limited as Linux's: a token bucket per destination (icmp_ratelimit: one
+ * token per 1000 ms, burst 6) and one for the stack (icmp_msgs_per_sec), in icmp_rate.c.
  *
  * Errors received (RFC 1122 3.2.2, 4.2.3.9): destination unreachable, time exceeded and
- * parameter problem that quote one of our own TCP datagrams (its IP header and at least 8
- * transport bytes) are handed back to stack.c in a struct icmp_err, which passes them to
- * tcp_icmp_error() - the IP layer never calls upward. Source quench is counted and ignored
+ * parameter problem that quote one of our own TCP or UDP datagrams (its IP header and at
+ * least 8 transport bytes) are handed back to stack.c in a struct icmp_err, which passes
+ * them to tcp_icmp_error() or udp_icmp_error() - the IP layer never calls upward. Source quench is counted and ignored
  * (RFC 6633). The path MTU cache (RFC 1191, at the end) lives here too: TCP records a
  * frag-needed's MTU with ip_pmtu_learn() once it has matched the error to a connection.
  *
- * Owns nothing but the counters, the bucket and the path MTU cache in struct ip_layer.
+ * Owns nothing but the counters and the path MTU cache in struct ip_layer.
  */
 #include "ip/icmp.h"
 
@@ -37,26 +37,6 @@
 #include "link/link.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
-
-/* Linux's xrlim_allow(): credit grows with time up to burst tokens; an error spends one. */
-static bool icmp_ratelimit_allow(struct ip_layer *ip)
-{
-	usec_t token = (usec_t)ip->cfg.icmp_ratelimit_ms * USEC_PER_MS;
-	usec_t max = token * ip->cfg.icmp_ratelimit_burst;
-	usec_t now = ip->core->now;
-
-	if (token == 0)
-		return true;    /* rate limiting off */
-	if (now > ip->icmp_last)
-		ip->icmp_tokens += now - ip->icmp_last;
-	ip->icmp_last = now;
-	if (ip->icmp_tokens > max)
-		ip->icmp_tokens = max;
-	if (ip->icmp_tokens < token)
-		return false;
-	ip->icmp_tokens -= token;
-	return true;
-}
 
 /* RFC 1122 3.2.2: types that are errors (never answered with an error). Unknown types count too, as in Linux. */
 static bool icmp_type_is_error(uint8_t type)
@@ -91,10 +71,8 @@ void icmp_send_error(struct ip_layer *ip, const uint8_t *dgram, uint32_t len, ui
 		ip->icmp_cnt.err_suppressed++;
 		return;
 	}
-	if (!icmp_ratelimit_allow(ip)) {
-		ip->icmp_cnt.err_ratelimited++;
-		return;
-	}
+	if (!icmp_rate_allow(ip, h.src, type, code))
+		return;                        /* counted by the limiter */
 	quote = len < ICMP_ERROR_MAX_DATAGRAM - IPV4_HDR_MIN - ICMP_HDR_LEN ?
 	        len : ICMP_ERROR_MAX_DATAGRAM - IPV4_HDR_MIN - ICMP_HDR_LEN;
 	pb = pbuf_alloc(&ip->core->pool, PBUF_HEADROOM, ICMP_HDR_LEN + quote);
@@ -154,7 +132,7 @@ static void icmp_echo_reply(struct ip_layer *ip, struct pbuf *pb, const struct i
 
 /*
  * An error message (type 3, 11, 12): reads the quoted datagram into *err. True when it is
- * about a TCP datagram we sent; false when it was counted and is to be ignored.
+ * about a TCP or UDP datagram we sent; false when it was counted and is to be ignored.
  * RFC 1122 3.2.2: the quote is the offending IP header and at least 8 bytes of its data;
  * anything shorter, a quote that is not IPv4, not from us, or a non-first fragment (no
  * transport header in it) cannot be matched to a connection (RFC 5927 4.1).
@@ -175,7 +153,7 @@ static bool icmp_error_parse(struct ip_layer *ip, const struct pbuf *pb, const s
 		ip->icmp_cnt.err_bad_quote++;
 		return false;
 	}
-	if (qh.proto != IPPROTO_TCP_NUM || qh.src != ip_local_addr(ip)) {
+	if ((qh.proto != IPPROTO_TCP_NUM && qh.proto != IPPROTO_UDP_NUM) || qh.src != ip_local_addr(ip)) {
 		ip->icmp_cnt.err_other_proto++;
 		return false;
 	}

@@ -3,18 +3,20 @@
  * (RFC 791 3.2, RFC 815), fragmentation on output, and ICMP (RFC 792, RFC 1122 3.2.2).
  *
  * Who calls it: stack.c hands every IPv4 payload from ether_input() to ipv4_input(), then
- * passes a delivered datagram to icmp_input(), tcp_input(), or, for a protocol nobody
- * handles, icmp_send_unreachable(..., ICMP_UNREACH_PROTOCOL); an ICMP error that
- * icmp_input() returns in a struct icmp_err goes on to tcp_icmp_error(). TCP sends through
- * ipv4_output(). Below, the IP layer calls link_output_ipv4() with the next hop.
+ * passes a delivered datagram to icmp_input(), tcp_input(), udp_input() or, for a protocol
+ * nobody handles, icmp_send_unreachable(..., ICMP_UNREACH_PROTOCOL); an ICMP error that
+ * icmp_input() returns in a struct icmp_err goes on to tcp_icmp_error() or udp_icmp_error().
+ * TCP and UDP send through ipv4_output(); UDP answers a port nobody holds with
+ * icmp_send_unreachable(..., ICMP_UNREACH_PORT). Below, the IP layer calls link_output_ipv4() with the next hop.
  *
  * What it owns: the reassembly slots (each a large pbuf and a 30 s timer on core->timers),
- * the IP ID counter, the ICMP error rate limiter, the path MTU cache (RFC 1191, filled by
+ * the IP ID counter, the ICMP error rate limiter (per destination), the path MTU cache (RFC 1191, filled by
  * TCP from frag-needed errors) and the "ip" and "icmp" counters. The
  * interface address, prefix, gateway and MTU live in the link layer's config
  * (link->cfg.addr/prefix_len/gateway/mtu): one interface, one place.
  *
- * Files: ipv4.c (input, output, routing, fragmentation), reass.c (reassembly), icmp.c.
+ * Files: ipv4.c (input, output, routing, fragmentation), reass.c (reassembly), icmp.c,
+ * icmp_rate.c (the error rate limiter).
  * docs/ipv4.md and docs/icmp.md explain them for a student.
  */
 #ifndef TAPSTACK_IP_IP_H
@@ -81,7 +83,7 @@ struct ip_counters {
 	X(in_other)            /* types we accept and ignore */                                        \
 	X(in_param_probs)      /* parameter problem (RFC 792) */                                       \
 	X(in_source_quench)    /* ignored (RFC 6633) */                                                \
-	X(err_to_transport)    /* errors quoting TCP handed up by icmp_input (RFC 1122 3.2.2) */       \
+	X(err_to_transport)    /* errors quoting TCP or UDP handed up by icmp_input (RFC 1122 3.2.2) */ \
 	X(err_bad_quote)       /* errors dropped: quote too short for IP header + 8 bytes, or bad */  \
 	X(err_broadcast)       /* errors that came as a broadcast: ignored */                         \
 	X(err_other_proto)     /* errors about a protocol we do not speak, or not from us: ignored */  \
@@ -94,7 +96,8 @@ struct ip_counters {
 	X(out_dest_unreachs)                                                                           \
 	X(out_time_excds)                                                                              \
 	X(out_no_mem)          /* no pbuf for a reply or an error */                                   \
-	X(err_ratelimited)     /* errors not sent: the token bucket was empty */                      \
+	X(err_ratelimited)     /* errors not sent: that destination's bucket was empty (per host) */   \
+	X(err_ratelimited_global) /* errors not sent: the stack-wide bucket was empty */              \
 	X(err_suppressed)      /* errors never sent: about a broadcast, an ICMP error, a fragment */
 
 struct icmp_counters {
@@ -126,8 +129,28 @@ struct ip_config {
 	uint32_t reass_high_thresh;      /* reassembly memory (IP_REASS_SLOT_TRUESIZE per slot) that a */
 	uint32_t reass_low_thresh;       /* new datagram may not exceed; eviction goes down to low */
 	bool icmp_echo_ignore_broadcasts; /* Linux icmp_echo_ignore_broadcasts=1 */
-	uint32_t icmp_ratelimit_ms;      /* one error token per this many ms (Linux icmp_ratelimit) */
-	uint32_t icmp_ratelimit_burst;   /* bucket depth in tokens (Linux XRLIM_BURST_FACTOR 6) */
+	uint32_t icmp_ratelimit_ms;      /* per destination: one error token per this many ms (Linux icmp_ratelimit) */
+	uint32_t icmp_ratelimit_burst;   /* per destination: bucket depth in tokens (Linux XRLIM_BURST_FACTOR 6) */
+	uint32_t icmp_msgs_per_sec;      /* all destinations together (Linux icmp_msgs_per_sec 1000) */
+	uint32_t icmp_msgs_burst;        /* ... bucket depth (Linux icmp_msgs_burst 50) */
+};
+
+/*
+ * The ICMP error rate limiter (icmp_rate.c), as Linux's: a token bucket per destination
+ * (inet_peer's rate_tokens) in a small table, and one bucket for the whole stack that
+ * bounds the sum however many sources an attacker forges. A destination not in the table
+ * takes a free slot or the one idle longest: it starts with a full bucket, as a new
+ * inet_peer does.
+ */
+#define ICMP_RATE_SLOTS 64u
+struct icmp_rate_peer {
+	uint32_t dst;                    /* 0: free */
+	usec_t tokens;                   /* credit in microseconds (a token = icmp_ratelimit_ms) */
+	usec_t last;                     /* when the credit was last topped up */
+};
+struct icmp_rate {
+	usec_t tokens, last;             /* the global bucket, in microseconds (a token = 1 s / msgs_per_sec) */
+	struct icmp_rate_peer peers[ICMP_RATE_SLOTS];
 };
 
 struct ip_layer {
@@ -135,8 +158,7 @@ struct ip_layer {
 	struct link_layer *link;         /* below us: address, prefix, gateway, MTU, link_output_ipv4 */
 	struct ip_config cfg;
 	uint16_t next_id;                /* IP identification of the next datagram we send */
-	usec_t icmp_tokens;              /* rate limiter credit in microseconds (token = ratelimit_ms) */
-	usec_t icmp_last;                /* when the credit was last topped up */
+	struct icmp_rate icmp_rate;      /* who may still get an ICMP error (icmp_rate.c) */
 	struct ip_pmtu pmtu[IP_PMTU_SLOTS]; /* RFC 1191: path MTUs learned from frag-needed */
 	struct ip_reass reass;
 	struct ip_counters cnt;
@@ -155,7 +177,8 @@ struct ipv4_rx {
 	bool broadcast;
 };
 
-/* TTL 64, DF on TCP, 30 s reassembly timeout, 64 slots, 1 MiB high / 768 KiB low, ignore broadcast echo, 1000 ms x 6. */
+/* TTL 64, DF on TCP, 30 s reassembly timeout, 64 slots, 1 MiB high / 768 KiB low, ignore
+ * broadcast echo, ICMP errors 1000 ms x 6 per destination and 1000/s x 50 in all. */
 void ip_config_default(struct ip_config *cfg);
 
 /* 0 or -EINVAL (a config value out of range). The layer keeps core and link, owns nothing yet. */
@@ -182,10 +205,11 @@ int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst
 
 /*
  * An ICMP error about a datagram we sent (RFC 792, RFC 1122 3.2.2.1-3.2.2.5), as
- * icmp_input() hands it to the transport (only stack.c moves it up, to tcp_icmp_error()).
+ * icmp_input() hands it to the transport (only stack.c moves it up, to tcp_icmp_error() or
+ * udp_icmp_error()).
  * Host order. The quote is the offending datagram's IP header (src = us, dst = the peer we
  * sent to) and the first `tlen` transport bytes, at least 8 (RFC 792: "the first 64 bits";
- * for TCP, ports and sequence number, RFC 5927 4.1).
+ * for TCP, ports and sequence number, RFC 5927 4.1; for UDP the whole header).
  */
 #define ICMP_ERR_QUOTE_MAX 64u
 struct icmp_err {
@@ -200,8 +224,8 @@ struct icmp_err {
 
 /*
  * A delivered ICMP message (pb as ipv4_input returned it); always consumes pb (reused for an
- * echo reply). Returns true when it was an error about one of our TCP datagrams that the
- * transport should see (filled into *err), false when it was handled or dropped and counted.
+ * echo reply). Returns true when it was an error about one of our TCP or UDP datagrams that
+ * the transport should see (filled into *err), false when it was handled or dropped and counted.
  */
 bool icmp_input(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx, struct icmp_err *err);
 

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/checksum.h"
+#include "ip/icmp.h"
 #include "ip/reass.h"
 #include "link/link.h"
 #include "wire/ipv4.h"
@@ -44,6 +45,8 @@ void ip_config_default(struct ip_config *cfg)
 	cfg->icmp_echo_ignore_broadcasts = true;
 	cfg->icmp_ratelimit_ms = 1000;
 	cfg->icmp_ratelimit_burst = 6;
+	cfg->icmp_msgs_per_sec = 1000;
+	cfg->icmp_msgs_burst = 50;
 }
 
 int ip_init(struct ip_layer *ip, struct core *core, struct link_layer *link, const struct ip_config *cfg)
@@ -58,9 +61,7 @@ int ip_init(struct ip_layer *ip, struct core *core, struct link_layer *link, con
 	ip->cfg = *cfg;
 	/* A random first ID, so IDs do not reveal how long the stack has run. */
 	ip->next_id = (uint16_t)rng_u32(&core->rng);
-	/* The ICMP error bucket starts full, as Linux's does. */
-	ip->icmp_tokens = (usec_t)cfg->icmp_ratelimit_ms * USEC_PER_MS * cfg->icmp_ratelimit_burst;
-	ip->icmp_last = core->now;
+	icmp_rate_init(ip);
 	ip_reass_init(ip);
 	return 0;
 }

@@ -1,18 +1,21 @@
 /*
- * socket.c - the BSD-style socket API over tapstack's TCP (socket.h is the contract).
+ * socket.c - the BSD-style socket API over tapstack's TCP and UDP (socket.h is the contract).
  *
  * A descriptor is an index into a growable table of struct ts_sock. A socket starts NEW
  * (it only carries options and maybe a bound address), becomes a LISTENER (it points at a
  * struct tcp_listener) or a CONN (it points at a struct tcp_conn, from connect() or
  * accept()). Options set before listen()/connect() are copied into the TCP object, so
- * accepted connections inherit the listener's, as on Linux.
+ * accepted connections inherit the listener's, as on Linux. A SOCK_DGRAM socket is UDP
+ * from the start (it points at a struct udp_sock), and each call hands it to its
+ * ts_udp_* twin in socket_udp.c.
  *
  * Every call is non-blocking here: a socket in blocking mode only tells the caller
  * (ts_stack_wait loop, the packetdrill runner) to wait and retry on -EAGAIN. Results are
  * negative errno values. Descriptors are handed out lowest-first from TS_FD_FIRST, as
  * a process's would be.
  *
- * Called by apps and tests; calls stack/tcp/tcp.h's socket-facing functions only.
+ * Called by apps and tests; calls the socket-facing functions of stack/tcp/tcp.h and, through
+ * socket_udp.c, stack/udp/udp.h.
  */
 #include "socket/socket.h"
 
@@ -21,9 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "socket/socket_int.h"
+#include "socket/socket_udp.h"
 #include "tcp/tcp.h"
+#include "udp/udp.h"
 
-enum ts_kind { TS_FREE, TS_NEW, TS_LISTENER, TS_CONN };
+enum ts_kind { TS_FREE, TS_NEW, TS_LISTENER, TS_CONN, TS_UDP };
 
 struct ts_sock {
 	uint8_t kind;               /* enum ts_kind */
@@ -35,12 +41,14 @@ struct ts_sock {
 	struct tcp_sockopts opts;
 	struct tcp_listener *lis;
 	struct tcp_conn *conn;
+	struct udp_sock *udp;       /* TS_UDP: the datagram socket (socket_udp.c does its calls) */
 };
 
-int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp)
+int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp, struct udp_layer *udp)
 {
 	memset(sl, 0, sizeof(*sl));
 	sl->tcp = tcp;
+	sl->udp = udp;
 	sl->lowest_free = TS_FD_FIRST;
 	return 0;
 }
@@ -51,6 +59,8 @@ static void ts_release(struct socket_layer *sl, struct ts_sock *s)
 		tcp_listener_close(s->lis);
 	if (s->kind == TS_CONN && s->conn)
 		tcp_close(s->conn);
+	if (s->kind == TS_UDP)
+		udp_sock_close(s->udp);
 	if (s->bound)
 		tcp_port_unbind(sl->tcp, s->lport);
 	memset(s, 0, sizeof(*s));
@@ -110,16 +120,27 @@ int ts_socket(struct socket_layer *sl, int domain, int type, int protocol)
 	if (domain != AF_INET)
 		return -EAFNOSUPPORT;
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (base != SOCK_STREAM)
+	if (base != SOCK_STREAM && base != SOCK_DGRAM)
+		return base == SOCK_RAW || base == SOCK_SEQPACKET ? -EPROTONOSUPPORT : -EINVAL;
+	if (protocol != 0 && protocol != (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
 		return -EPROTONOSUPPORT;
-	if (protocol != 0 && protocol != IPPROTO_TCP)
-		return -EPROTONOSUPPORT;
+	struct udp_sock *us = NULL;
+	if (base == SOCK_DGRAM && !(us = udp_sock_open(sl->udp)))
+		return -ENOMEM;
 	int fd = ts_alloc(sl);
-	if (fd < 0)
+	if (fd < 0) {
+		if (us)
+			udp_sock_close(us);
 		return fd;
+	}
 	struct ts_sock *s = &sl->socks[fd];
 	s->nonblock = (type & SOCK_NONBLOCK) != 0;
 	tcp_sockopts_default(sl->tcp, &s->opts);
+	if (us) {
+		s->kind = TS_UDP;
+		s->udp = us;
+		udp_sock_set_owner(us, (uint32_t)fd);  /* the readiness token is the descriptor */
+	}
 	return fd;
 }
 
@@ -136,6 +157,9 @@ static struct ts_sock *ts_get_with_addr(struct socket_layer *sl, int fd, const s
 
 int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 {
+	struct ts_sock *u = ts_get(sl, fd);
+	if (u && u->kind == TS_UDP)
+		return ts_udp_bind(u->udp, addr);
 	int err;
 	struct ts_sock *s = ts_get_with_addr(sl, fd, addr, -EINVAL, &err);
 	if (!s)
@@ -158,6 +182,8 @@ int ts_listen(struct socket_layer *sl, int fd, int backlog)
 	struct ts_sock *s = ts_get(sl, fd);
 	if (!s)
 		return -EBADF;
+	if (s->kind == TS_UDP)
+		return -EOPNOTSUPP;
 	if (s->kind == TS_LISTENER) {
 		tcp_listener_set_backlog(s->lis, backlog); /* Linux: listen() again changes the backlog */
 		return 0;
@@ -182,19 +208,13 @@ int ts_listen(struct socket_layer *sl, int fd, int backlog)
 	return 0;
 }
 
-static void ts_fill_addr(struct sockaddr_in *a, uint32_t addr, uint16_t port)
-{
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(addr);
-	a->sin_port = htons(port);
-}
-
 int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags)
 {
 	struct ts_sock *s = ts_get(sl, fd);
 	if (!s)
 		return -EBADF;
+	if (s->kind == TS_UDP)
+		return -EOPNOTSUPP;
 	if (s->kind != TS_LISTENER)
 		return -EINVAL;
 	if (!tcp_listener_queued(s->lis))
@@ -220,6 +240,9 @@ int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int fla
 
 int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 {
+	struct ts_sock *u = ts_get(sl, fd);
+	if (u && u->kind == TS_UDP)
+		return ts_udp_connect(u->udp, addr);
 	int err;
 	struct ts_sock *s = ts_get_with_addr(sl, fd, addr, -EAFNOSUPPORT, &err);
 	if (!s)
@@ -254,10 +277,23 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 
 ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags)
 {
+	return ts_sendto(sl, fd, buf, len, flags, NULL);
+}
+
+ssize_t ts_sendto(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags,
+                  const struct sockaddr_in *to)
+{
 	struct ts_sock *s = ts_get(sl, fd);
 	/* MSG_DONTWAIT / MSG_NOSIGNAL: every call is non-blocking and raises no signal. */
 	if (!s)
 		return -EBADF;
+	if (s->kind == TS_UDP) {
+		struct iovec iov = { (void *)(uintptr_t)buf, len };
+		struct msghdr m = { .msg_name = (void *)(uintptr_t)to, .msg_namelen = to ? sizeof(*to) : 0,
+			            .msg_iov = &iov, .msg_iovlen = 1 };
+		return ts_udp_sendmsg(s->udp, &m, flags);
+	}
+	/* TCP: the address of a sendto() is ignored on a connected socket (Linux). */
 	if (s->kind != TS_CONN)
 		return s->kind == TS_NEW ? -EPIPE : -ENOTCONN;
 	if (len && !buf)
@@ -267,14 +303,76 @@ ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, in
 
 ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags)
 {
+	return ts_recvfrom(sl, fd, buf, len, flags, NULL);
+}
+
+ssize_t ts_recvfrom(struct socket_layer *sl, int fd, void *buf, size_t len, int flags, struct sockaddr_in *from)
+{
 	struct ts_sock *s = ts_get(sl, fd);
 	if (!s)
 		return -EBADF;
+	if (s->kind == TS_UDP) {
+		struct iovec iov = { buf, len };
+		struct msghdr m = { .msg_name = from, .msg_namelen = from ? sizeof(*from) : 0, .msg_iov = &iov,
+			            .msg_iovlen = 1 };
+		if (len && !buf)
+			return -EFAULT;
+		return ts_udp_recvmsg(s->udp, &m, flags);
+	}
+	/* TCP: a stream has no per-datagram sender; from is left as it is (Linux sets no name). */
 	if (s->kind != TS_CONN)
 		return -ENOTCONN;
 	if (len && !buf)
 		return -EFAULT;
 	return tcp_recv(s->conn, buf, len, (flags & MSG_PEEK) != 0);
+}
+
+ssize_t ts_sendmsg(struct socket_layer *sl, int fd, const struct msghdr *msg, int flags)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind == TS_UDP)
+		return ts_udp_sendmsg(s->udp, msg, flags);
+	if (!msg || (msg->msg_iovlen && !msg->msg_iov))
+		return -EFAULT;
+	/* A stream keeps no record boundaries: the pieces in turn, up to the first short write. */
+	ssize_t total = 0;
+	for (size_t i = 0; i < msg->msg_iovlen; i++) {
+		ssize_t n = ts_send(sl, fd, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len, flags);
+		if (n < 0)
+			return total ? total : n;
+		total += n;
+		if ((size_t)n < msg->msg_iov[i].iov_len)
+			break;
+	}
+	return total;
+}
+
+ssize_t ts_recvmsg(struct socket_layer *sl, int fd, struct msghdr *msg, int flags)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind == TS_UDP)
+		return ts_udp_recvmsg(s->udp, msg, flags);
+	if (!msg || (msg->msg_iovlen && !msg->msg_iov))
+		return -EFAULT;
+	msg->msg_flags = 0;
+	msg->msg_namelen = 0;               /* a stream socket names no sender */
+	msg->msg_controllen = 0;
+	/* The pieces in turn, until one is not filled; a peek looks at the first piece only
+	 * (each tcp_recv peek starts again at the oldest byte). */
+	ssize_t total = 0;
+	for (size_t i = 0; i < msg->msg_iovlen; i++) {
+		ssize_t n = ts_recv(sl, fd, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len, flags);
+		if (n < 0)
+			return total ? total : n;
+		total += n;
+		if ((size_t)n < msg->msg_iov[i].iov_len || (flags & MSG_PEEK))
+			break;
+	}
+	return total;
 }
 
 int ts_shutdown(struct socket_layer *sl, int fd, int how)
@@ -284,6 +382,8 @@ int ts_shutdown(struct socket_layer *sl, int fd, int how)
 		return -EBADF;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
+	if (s->kind == TS_UDP)
+		return ts_udp_shutdown(s->udp, how);
 	if (s->kind == TS_LISTENER) {
 		/* Linux: shutdown(SHUT_RD) of a listener stops it; we close the listen side. */
 		if (how == SHUT_WR)
@@ -308,14 +408,6 @@ int ts_close(struct socket_layer *sl, int fd)
 	return 0;
 }
 
-static int ts_int_arg(const void *val, socklen_t len, int *out)
-{
-	if (!val || len < (socklen_t)sizeof(int))
-		return -EINVAL;
-	memcpy(out, val, sizeof(int));
-	return 0;
-}
-
 /* The options the connection or listener uses (its copy once it exists). */
 static struct tcp_sockopts *ts_opts(struct ts_sock *s)
 {
@@ -330,6 +422,8 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 	int v = 0;
 	if (!s)
 		return -EBADF;
+	if (s->kind == TS_UDP)
+		return ts_udp_setsockopt(s->udp, level, name, val, len);
 	struct tcp_sockopts *o = ts_opts(s);
 	if (level == SOL_SOCKET && name == SO_LINGER) {
 		struct linger lg;
@@ -343,10 +437,9 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		return 0;
 	}
 	if (level == IPPROTO_IP) {
-		/* Linux's IP-level options take a char as well as an int (do_ip_setsockopt). */
-		if (!val || len < 1)
-			return -EINVAL;
-		v = len >= (socklen_t)sizeof(int) ? *(const int *)val : *(const unsigned char *)val;
+		int rc = ts_ip_arg(val, len, &v);
+		if (rc)
+			return rc;
 		switch (name) {
 		case IP_TOS:
 			o->tos = (uint8_t)v;
@@ -374,21 +467,13 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			o->zerocopy = v != 0; /* accepted; MSG_ZEROCOPY sends are copies */
 			break;
 		case SO_RCVBUF:
-		case SO_SNDBUF: {
-			/* Linux doubles the value (bookkeeping overhead) and clamps it; the floor
-			 * is SOCK_MIN_RCVBUF/SNDBUF (2304 / 4608). */
-			uint64_t d = v < 0 ? 0 : 2ull * (uint32_t)v;
-			if (name == SO_RCVBUF) {
-				d = d < 2304 ? 2304 : d;
-				o->rcvbuf = (uint32_t)(d > 0x7fffffff ? 0x7fffffff : d);
-				o->rcvbuf_locked = true;
-			} else {
-				d = d < 4608 ? 4608 : d;
-				o->sndbuf = (uint32_t)(d > 0x7fffffff ? 0x7fffffff : d);
-				o->sndbuf_locked = true;
-			}
+			o->rcvbuf = ts_bufsize(name, v);
+			o->rcvbuf_locked = true;
 			break;
-		}
+		case SO_SNDBUF:
+			o->sndbuf = ts_bufsize(name, v);
+			o->sndbuf_locked = true;
+			break;
 		default:
 			return -ENOPROTOOPT;
 		}
@@ -440,20 +525,13 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 	return 0;
 }
 
-static int ts_put_int(void *val, socklen_t *len, int v)
-{
-	if (!val || !len || *len < (socklen_t)sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
-	return 0;
-}
-
 int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len)
 {
 	struct ts_sock *s = ts_get(sl, fd);
 	if (!s)
 		return -EBADF;
+	if (s->kind == TS_UDP)
+		return ts_udp_getsockopt(s->udp, level, name, val, len);
 	struct tcp_sockopts *o = ts_opts(s);
 	if (level == SOL_SOCKET) {
 		switch (name) {
@@ -549,6 +627,8 @@ int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr)
 	struct ts_sock *s = ts_get(sl, fd);
 	if (!s)
 		return -EBADF;
+	if (s->kind == TS_UDP)
+		return ts_udp_name(s->udp, addr, false);
 	if (!addr)
 		return -EFAULT;
 	if (s->kind == TS_CONN) {
@@ -567,6 +647,8 @@ int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *addr)
 	struct ts_sock *s = ts_get(sl, fd);
 	if (!s)
 		return -EBADF;
+	if (s->kind == TS_UDP)
+		return ts_udp_name(s->udp, addr, true);
 	if (!addr)
 		return -EFAULT;
 	if (s->kind != TS_CONN || !tcp_conn_is_connected(s->conn))
@@ -602,6 +684,8 @@ int ts_inq(struct socket_layer *sl, int fd)
 		return -EBADF;
 	if (s->kind == TS_LISTENER)
 		return -EINVAL; /* Linux: SIOCINQ on a listener */
+	if (s->kind == TS_UDP)
+		return (int)udp_next_len(s->udp); /* Linux: the next datagram's length */
 	if (s->kind != TS_CONN)
 		return 0;
 	return (int)tcp_inq(s->conn);
@@ -628,6 +712,8 @@ short ts_revents(struct socket_layer *sl, int fd)
 		return tcp_listener_revents(s->lis);
 	case TS_CONN:
 		return tcp_conn_revents(s->conn);
+	case TS_UDP:
+		return udp_sock_revents(s->udp);
 	default:
 		/* Linux tcp_poll on a fresh socket: POLLOUT | POLLHUP (it is "closed"). */
 		return (short)(POLLOUT | POLLHUP | (s->err ? POLLERR : 0));

@@ -1,7 +1,8 @@
 /*
  * socket.h - the application's API: BSD-style calls on small integer descriptors.
  *
- * Implemented in socket.c on top of the TCP layer (stack/tcp/tcp.h). Its users: the demo
+ * Implemented in socket.c on top of the TCP layer (stack/tcp/tcp.h) and, for SOCK_DGRAM,
+ * socket_udp.c on top of the UDP layer (stack/udp/udp.h). Its users: the demo
  * servers (through apps/net.h), the blocking facade (stack/blocking.h) and the packetdrill
  * runner (tests/drill/syscalls.c), which maps each script system call onto one ts_* call.
  *
@@ -34,6 +35,7 @@ TS_EXTERN_C_BEGIN
 struct tcp_layer;
 struct tcp_conn;
 struct tcp_listener;
+struct udp_layer;
 
 /* One descriptor: a fresh socket, a listener or a connection. Options live here until a
  * connection or listener exists, which takes a copy (stack/socket/socket.c). */
@@ -41,6 +43,7 @@ struct ts_sock;
 
 struct socket_layer {
 	struct tcp_layer *tcp;
+	struct udp_layer *udp;
 	struct ts_sock *socks;      /* index = descriptor */
 	uint32_t cap;               /* entries allocated */
 	uint32_t lowest_free;       /* no free descriptor below this one */
@@ -50,10 +53,11 @@ struct socket_layer {
 /* The first descriptor handed out, as a process whose 0-2 are stdio would see. */
 #define TS_FD_FIRST 3
 
-int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp);
+int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp, struct udp_layer *udp);
 /* Closes every descriptor still open (connections are reset), frees the table. */
 void socket_layer_destroy(struct socket_layer *sl);
 
+/* AF_INET with SOCK_STREAM (TCP) or SOCK_DGRAM (UDP), maybe | SOCK_NONBLOCK | SOCK_CLOEXEC. */
 TS_API int ts_socket(struct socket_layer *sl, int domain, int type, int protocol);
 TS_API int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
 TS_API int ts_listen(struct socket_layer *sl, int fd, int backlog);
@@ -65,6 +69,20 @@ TS_API int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in 
 TS_API ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags);
 /* Bytes read, 0 at end of stream, -EAGAIN when nothing is there. flags: MSG_PEEK, MSG_DONTWAIT. */
 TS_API ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags);
+/*
+ * The datagram calls (and the same on TCP, where the address is ignored as on Linux). A UDP
+ * send is one datagram (-EMSGSIZE above 65507 bytes; -EDESTADDRREQ with no destination on
+ * an unconnected socket); a UDP receive is one datagram, the rest of it discarded unless
+ * MSG_PEEK, and with MSG_TRUNC the datagram's whole length is returned. from gets the
+ * sender (may be NULL). After an ICMP port unreachable, a connected UDP socket's next call
+ * returns -ECONNREFUSED once.
+ */
+TS_API ssize_t ts_sendto(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags,
+                         const struct sockaddr_in *to);
+TS_API ssize_t ts_recvfrom(struct socket_layer *sl, int fd, void *buf, size_t len, int flags, struct sockaddr_in *from);
+/* sendmsg/recvmsg: msg_name a struct sockaddr_in (or NULL); recvmsg sets MSG_TRUNC in msg_flags. */
+TS_API ssize_t ts_sendmsg(struct socket_layer *sl, int fd, const struct msghdr *msg, int flags);
+TS_API ssize_t ts_recvmsg(struct socket_layer *sl, int fd, struct msghdr *msg, int flags);
 TS_API int ts_shutdown(struct socket_layer *sl, int fd, int how);
 TS_API int ts_close(struct socket_layer *sl, int fd);
 TS_API int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len);
@@ -74,7 +92,7 @@ TS_API int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *a
 /* fcntl(F_SETFL, O_NONBLOCK) / F_GETFL equivalents. */
 TS_API int ts_set_nonblock(struct socket_layer *sl, int fd, bool on);
 TS_API int ts_get_nonblock(struct socket_layer *sl, int fd);
-/* ioctl(SIOCINQ): bytes ready to read. */
+/* ioctl(SIOCINQ) / FIONREAD: bytes ready to read (UDP: the next datagram's length, as Linux). */
 TS_API int ts_inq(struct socket_layer *sl, int fd);
 /* Current readiness of one socket as poll(2) revents: POLLIN, POLLOUT, POLLRDHUP, POLLHUP, POLLERR. */
 TS_API short ts_revents(struct socket_layer *sl, int fd);

@@ -170,6 +170,7 @@ struct tcp_txseg {
  */
 #define TCP_REORDERING_INIT 3u      /* Linux tcp_reordering: DupThresh */
 #define TCP_REORDERING_MAX 300u     /* Linux tcp_max_reordering */
+#define TCP_RACK_RECOVERY_THRESH 16u /* recoveries a widened reordering window lasts (Linux) */
 #define TCP_SB_MIN_SEGS 64u
 #define TCP_SB_MAX_SEGS 16384u      /* segments in flight at most; tcp_output waits beyond */
 struct tcp_sb {
@@ -197,6 +198,7 @@ struct tcp_recov {
 	bool reord_seen;            /* a segment was delivered below a later one (6.2 step 3) */
 	uint32_t reordering;        /* how far, in segments (Linux tp->reordering; 0 means 3) */
 	uint8_t reo_wnd_steps;      /* the reordering window in min_rtt/4 units (6.2 step 4) */
+	uint8_t reo_wnd_persist;    /* recoveries left before it falls back to one step */
 	uint32_t dsack_round;       /* SND.MAX when reo_wnd_steps last grew from a D-SACK */
 	bool dsack_round_valid;
 	uint32_t min_rtt_us;        /* smallest RTT of a segment sent once (RACK's reference) */
@@ -220,6 +222,7 @@ struct tcp_recov {
 	uint8_t ack_flags;          /* TCP_ACKF_* (tcp_recovery.c) */
 	uint32_t ack_ecr;           /* its TSecr, 0 if none */
 	uint32_t ack_prior_fack;    /* fack before it (reordering is judged against this) */
+	bool ack_newly_lost;        /* it made RACK mark a segment lost */
 	bool ack_fack_valid;
 };
 
@@ -460,7 +463,7 @@ void tcp_rack_reo_fire(struct tcp_conn *c);
 void tcp_tlp_fire(struct tcp_conn *c);
 uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c);
 uint32_t tcp_rack_detect_loss(struct tcp_conn *c);
-uint32_t tcp_prr_sndcnt(const struct tcp_conn *c, uint32_t delivered);
+uint32_t tcp_prr_sndcnt(const struct tcp_conn *c, uint32_t delivered, bool ssrb_bonus);
 
 /* ---- tcp_listen.c ---- */
 void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg);

@@ -426,10 +426,12 @@ void tcp_output(struct tcp_conn *c)
 		uint8_t flags = TCP_FLAG_ACK;
 		/* PSH on the last byte written, and (as Linux's pushes appear on the wire) on
 		 * the last segment of a burst that the windows cut short - not on a tail loss
-		 * probe, which is not a burst. */
+		 * probe, which is not a burst, nor on what ACKs clock out during loss recovery
+		 * (duplicate ACKs without SACK, any state but OPEN with it). */
 		uint32_t next_room = wnd_room - len;
 		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) ||
 		            (left > len && !c->dupacks && !(c->flags & TCP_F_PROBING) &&
+		             !(rec && c->rec.ca_state != TCP_REC_OPEN) &&
 		             (next_room < mss || flight + 2 * len > cwnd + (mss - 1)))))
 			flags |= TCP_FLAG_PSH;
 		if (fin)

@@ -31,6 +31,14 @@
 
 /* ---- congestion-control hooks: the one place recovery touches cwnd arithmetic ---- */
 
+/* The retransmission timer at `when`, in the role given (0: the RTO, TCP_F_TLP, TCP_F_REO). */
+static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
+{
+	c->flags &= ~(TCP_F_PERSIST | TCP_F_TLP | TCP_F_REO);
+	c->flags |= role;
+	tcp_timer_arm(c->tl, &c->rtx_timer, when);
+}
+
 /* The ssthresh a loss leaves (RFC 5681 (4): half the flight, at least two segments). */
 static uint32_t tcp_rec_ssthresh(const struct tcp_conn *c)
 {
@@ -170,6 +178,7 @@ uint32_t tcp_rack_detect_loss(struct tcp_conn *c)
 				c->tl->ctr.LostRetransmits++;
 			tcp_sb_mark(sb, r, TCP_TX_RETRANS, false);
 			tcp_sb_mark(sb, r, TCP_TX_LOST, true);
+			rv->ack_newly_lost = true;
 			c->tl->ctr.RackLost++;
 		} else if (due - now > timeout) {
 			timeout = (uint32_t)(due - now);
@@ -240,6 +249,7 @@ static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, ui
 	    (!rv->dsack_round_valid || seq_geq(c->snd.una, rv->dsack_round))) {
 		if (rv->reo_wnd_steps < 255)
 			rv->reo_wnd_steps++;
+		rv->reo_wnd_persist = TCP_RACK_RECOVERY_THRESH;
 		rv->dsack_round = c->snd.max;
 		rv->dsack_round_valid = true;
 	}
@@ -269,39 +279,55 @@ static void tcp_prr_init(struct tcp_conn *c)
 	c->rec.prr_out = 0;
 }
 
+/* Bytes to packets, a short segment counting as one (Linux counts packets). */
+static uint32_t tcp_pkts(const struct tcp_conn *c, uint64_t bytes)
+{
+	return (uint32_t)((bytes + c->mss - 1) / c->mss);
+}
+
 /*
- * On each ACK in recovery: the proportional part while pipe is above ssthresh
- * (sndcnt = ceil(prr_delivered * ssthresh / RecoverFS) - prr_out), slow start reduction
- * bound (SSRB: at most one segment more than delivered) below it. Whole segments, as
- * Linux counts them; the first ACK always lets the fast retransmission out.
+ * RFC 6937 3 as Linux's tcp_cwnd_reduction computes it, in packets: while pipe is above
+ * ssthresh, the proportional part, sndcnt = ceil(prr_delivered * ssthresh / RecoverFS) -
+ * prr_out; at or below it, the slow start reduction bound, max(prr_delivered - prr_out,
+ * DeliveredData) plus one more when the ACK moved SND.UNA and found no new loss, at most up
+ * to ssthresh. The first ACK of recovery always lets the fast retransmission out. Returns
+ * how many packets may be sent now. `ssrb_bonus`: the ACK advanced SND.UNA without a new
+ * loss.
  */
-uint32_t tcp_prr_sndcnt(const struct tcp_conn *c, uint32_t delivered)
+uint32_t tcp_prr_sndcnt(const struct tcp_conn *c, uint32_t delivered, bool ssrb_bonus)
 {
 	const struct tcp_recov *rv = &c->rec;
-	uint32_t pipe = tcp_sb_pipe(c);
-	uint64_t sndcnt;
-	if (pipe > c->ssthresh) {
-		uint64_t fs = rv->prr_recover_fs ? rv->prr_recover_fs : 1;
-		uint64_t target = ((uint64_t)rv->prr_delivered * c->ssthresh + fs - 1) / fs;
-		sndcnt = target > rv->prr_out ? target - rv->prr_out : 0;
+	int64_t pipe = tcp_pkts(c, tcp_sb_pipe(c));
+	int64_t ssthresh = c->ssthresh / c->mss;
+	int64_t out = tcp_pkts(c, rv->prr_out);
+	int64_t dlv = tcp_pkts(c, rv->prr_delivered);
+	int64_t sndcnt;
+	if (ssthresh - pipe < 0) {
+		int64_t fs = tcp_pkts(c, rv->prr_recover_fs);
+		if (fs == 0)
+			fs = 1;
+		sndcnt = (ssthresh * dlv + fs - 1) / fs - out;
 	} else {
-		uint64_t limit = rv->prr_delivered > rv->prr_out ? rv->prr_delivered - rv->prr_out : 0;
-		if (limit < delivered)
-			limit = delivered;
-		limit += c->mss;
-		uint64_t room = c->ssthresh - pipe;
-		sndcnt = room < limit ? room : limit;
+		int64_t newly = tcp_pkts(c, delivered);
+		sndcnt = dlv - out > newly ? dlv - out : newly;
+		if (ssrb_bonus)
+			sndcnt++;
+		if (sndcnt > ssthresh - pipe)
+			sndcnt = ssthresh - pipe;
 	}
-	sndcnt -= sndcnt % c->mss;
-	if (sndcnt == 0 && rv->prr_out == 0)
-		sndcnt = c->mss; /* the fast retransmission itself */
+	if (sndcnt < (rv->prr_out ? 0 : 1))
+		sndcnt = rv->prr_out ? 0 : 1; /* the fast retransmission itself */
 	return (uint32_t)sndcnt;
 }
 
-static void tcp_prr_ack(struct tcp_conn *c, uint32_t delivered)
+/* An ACK in recovery delivered `delivered` bytes: cwnd = pipe + sndcnt packets. Linux
+ * leaves cwnd alone on an ACK that delivered nothing. */
+static void tcp_prr_ack(struct tcp_conn *c, uint32_t delivered, bool ssrb_bonus)
 {
+	if (!delivered)
+		return;
 	c->rec.prr_delivered += delivered;
-	c->cwnd = tcp_sb_pipe(c) + tcp_prr_sndcnt(c, delivered);
+	c->cwnd = tcp_sb_pipe(c) + tcp_prr_sndcnt(c, delivered, ssrb_bonus) * c->mss;
 }
 
 /* tcp_output sent `len` bytes (new or resent) while cwnd is being reduced. */
@@ -325,6 +351,12 @@ static void tcp_rec_enter_recovery(struct tcp_conn *c)
 	rv->ca_state = TCP_REC_RECOVERY;
 	rv->tlp_high_seq = 0;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
+	/* RFC 8985 6.2 step 4 / Linux: a window widened by D-SACKs lasts 16 recoveries
+	 * without another, then falls back to min_RTT / 4. */
+	if (rv->reo_wnd_persist)
+		rv->reo_wnd_persist--;
+	else
+		rv->reo_wnd_steps = 1;
 }
 
 /* RFC 6675 5.1 / Linux tcp_enter_loss: an RTO. Every record not SACKed is lost and is
@@ -449,7 +481,7 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 		return rv->ca_state != TCP_REC_RECOVERY;
 	}
 	if (rv->ca_state == TCP_REC_RECOVERY) {
-		tcp_prr_ack(c, delivered);
+		tcp_prr_ack(c, delivered, una_advanced && !rv->ack_newly_lost);
 		return false;
 	}
 	return true;
@@ -469,6 +501,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	bool una_advanced = seq_gt(ack, prior_una);
 
 	rv->ack_flags = 0;
+	rv->ack_newly_lost = false;
 	rv->frto_new = false;
 	rv->ack_ecr = o->has_ts ? o->ts_ecr : 0;
 	rv->ack_prior_fack = rv->fack;
@@ -476,6 +509,8 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 
 	/* SACK blocks first, while the records they name are still on the board (Linux
 	 * tags before it cleans the retransmission queue), then the cumulative ACK. */
+	if (o->sack_malformed)
+		tl->ctr.SackDiscardMalformed++;
 	struct tcp_sack_block blk[TCP_SACK_MAX_BLOCKS], d;
 	bool has_dsack = false;
 	uint32_t nblk = 0, sacked_new = 0, delivered = 0;
@@ -506,8 +541,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		usec_t soon = c->srtt_us / 16u;
 		if (soon < 10 * USEC_PER_MS)
 			soon = 10 * USEC_PER_MS;
-		tcp_rearm_rtx(c);
-		tcp_timer_arm(tl, &c->rtx_timer, tl->core->now + soon);
+		tcp_rec_arm_as(c, 0, tl->core->now + soon);
 		return grow;
 	}
 	/* RFC 6298 5.2/5.3 and RFC 8985 6.3/7.2: the timer restarts on an ACK that delivered
@@ -559,10 +593,8 @@ void tcp_rec_arm_timer(struct tcp_conn *c)
 		return;
 	}
 	if (rv->reo_timeout_us) {
-		tcp_rearm_rtx(c);
-		c->flags |= TCP_F_REO;
 		/* Linux adds TCP_TIMEOUT_MIN (2 ms) so the timer does not fire early. */
-		tcp_timer_arm(tl, &c->rtx_timer, now + rv->reo_timeout_us + 2 * USEC_PER_MS);
+		tcp_rec_arm_as(c, TCP_F_REO, now + rv->reo_timeout_us + 2 * USEC_PER_MS);
 		return;
 	}
 	if (!tcp_tlp_wanted(c)) {
@@ -579,9 +611,7 @@ void tcp_rec_arm_timer(struct tcp_conn *c)
 	usec_t when = now + pto;
 	if (when > rto_at)
 		when = rto_at > now ? rto_at : now + 1;
-	tcp_rearm_rtx(c);
-	c->flags |= TCP_F_TLP;
-	tcp_timer_arm(tl, &c->rtx_timer, when);
+	tcp_rec_arm_as(c, TCP_F_TLP, when);
 }
 
 /* RACK's reordering timer expired (6.3): judge again; send what became lost. */
@@ -593,7 +623,7 @@ void tcp_rack_reo_fire(struct tcp_conn *c)
 	if (c->sb.lost && rv->ca_state < TCP_REC_RECOVERY)
 		tcp_rec_enter_recovery(c);
 	if (rv->ca_state == TCP_REC_RECOVERY)
-		tcp_prr_ack(c, 0);
+		tcp_prr_ack(c, c->mss, false); /* Linux: one packet's worth, as on an ACK */
 	tcp_output(c);
 	tcp_rec_arm_timer(c);
 }

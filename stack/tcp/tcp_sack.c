@@ -224,7 +224,8 @@ uint32_t tcp_sb_pipe(const struct tcp_conn *c)
  * The first block is a D-SACK (RFC 2883 4) when it starts below the ACK's own cumulative
  * ACK (`ack`: an old, reordered ACK carries blocks below SND.UNA that are plain SACKs) or
  * lies inside the second block; *dsack then receives it and it is not used for marking.
- * The wire parser already keeps at most TCP_SACK_MAX_BLOCKS (an option cannot hold more).
+ * The wire parser already keeps at most TCP_SACK_MAX_BLOCKS (an option cannot hold more)
+ * and flags an option of a wrong length (tcp_rec_ack counts it; the segment is kept).
  */
 uint32_t tcp_sb_check_blocks(struct tcp_conn *c, const struct tcp_opts *o, uint32_t ack,
                              struct tcp_sack_block *out, struct tcp_sack_block *dsack, bool *has_dsack)

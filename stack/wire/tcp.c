@@ -58,8 +58,12 @@ static int tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *o)
 			o->ts_ecr = get_be32(v + 4);
 			break;
 		case TCP_OPT_SACK:
-			if (olen < 10 || (olen - 2) % 8 != 0)
-				return TCP_PARSE_BAD_OPTION;
+			if (olen < 10 || (olen - 2) % 8 != 0) {
+				/* Linux (tcp_parse_options) ignores such an option and keeps the
+				 * segment; the TCP layer counts it (SackDiscardMalformed). */
+				o->sack_malformed = true;
+				break;
+			}
 			o->sack_count = 0;
 			for (size_t b = 0; b < (size_t)(olen - 2) / 8 && b < TCP_SACK_MAX_BLOCKS; b++) {
 				o->sack[b].start = get_be32(v + b * 8);

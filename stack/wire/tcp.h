@@ -66,6 +66,7 @@ struct tcp_opts {
 	uint32_t ts_val, ts_ecr;
 	uint8_t sack_count;
 	struct tcp_sack_block sack[TCP_SACK_MAX_BLOCKS];
+	bool sack_malformed;    /* a SACK option whose length is not 2 + 8n: ignored (as Linux) */
 };
 
 struct tcp_hdr {

@@ -7,7 +7,9 @@
  * exchanges (ARP, then a SYN, then the ACK, then data...) and reach deep TCP and reassembly
  * states, while each run starts from a fresh stack and therefore reproduces exactly.
  * A listener on port 80 waits, so a SYN opens a connection (the stack's ISN is
- * deterministic for a fresh stack with a fixed seed and clock, so the fuzzer can learn it).
+ * deterministic for a fresh stack with a fixed seed and clock, so the fuzzer can learn it);
+ * a UDP echo on port 7 answers datagrams, and a UDP socket connected to 10.0.0.1:40002 from
+ * port 5353 takes the ICMP errors that quote it.
  * Between frames the clock moves 10 ms and timers fire; whatever the stack sends is drained
  * from the other end of the in-memory cable. ASan/UBSan (make fuzz) turn any overrun or UB
  * into a crash, and a pbuf still in use after the stack is destroyed... is freed by the
@@ -47,6 +49,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int lfd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
 	if (lfd < 0 || ts_bind(sl, lfd, &sa) != 0 || ts_listen(sl, lfd, 8) != 0)
 		__builtin_trap();
+	/* A UDP echo on port 7 (each datagram read and sent back, so input reaches the queue,
+	 * recvfrom and the output path) and a UDP socket connected to 10.0.0.1:40002 from port
+	 * 5353, so an ICMP error quoting it reaches udp_icmp_error and the socket. */
+	struct sockaddr_in ua = { .sin_family = AF_INET, .sin_port = htons(7) };
+	struct sockaddr_in cpeer = { .sin_family = AF_INET, .sin_port = htons(40002),
+		                     .sin_addr.s_addr = htonl(0x0a000001) };
+	struct sockaddr_in ca = { .sin_family = AF_INET, .sin_port = htons(5353) };
+	int ufd = ts_socket(sl, AF_INET, SOCK_DGRAM, 0), cfd = ts_socket(sl, AF_INET, SOCK_DGRAM, 0);
+	if (ufd < 0 || ts_bind(sl, ufd, &ua) != 0 || cfd < 0 || ts_bind(sl, cfd, &ca) != 0 ||
+	    ts_connect(sl, cfd, &cpeer) != 0)
+		__builtin_trap();
+	static uint8_t dgram[65536];
 
 	size_t off = 0;
 	for (int i = 0; i < FUZZ_MAX_FRAMES && off + 2 <= size; i++) {
@@ -64,6 +78,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ts_stack_input(&s, pb);
 		s.core.now += 10 * USEC_PER_MS;
 		ts_stack_poll(&s, s.core.now);
+		struct sockaddr_in from;
+		long n;
+		while ((n = ts_recvfrom(sl, ufd, dgram, sizeof(dgram), 0, &from)) >= 0)
+			(void)ts_sendto(sl, ufd, dgram, (size_t)n, 0, &from);
+		(void)ts_recv(sl, cfd, dgram, sizeof(dgram), 0);
 		while (memdev_take(peer, out, sizeof(out)) != 0)
 			;
 	}

@@ -22,8 +22,10 @@ check "arping: replies from the stack's MAC $MAC" grep -qi "from $MAC" <<<"$out"
 out=$(nsx ip neigh show "$STACK_IP" dev "$TAP")
 check "kernel neighbour table: $STACK_IP lladdr $MAC" grep -qi "lladdr $MAC" <<<"$out"
 
-# UDP is not implemented: the stack answers with ICMP protocol unreachable.
-nsx bash -c "echo hi | nc -u -w 1 $STACK_IP 9" >/dev/null 2>&1
+# A protocol the stack does not speak (253, RFC 3692's for experiments): ICMP protocol
+# unreachable, which nmap's IP protocol scan reads as "closed".
+out=$(nsx timeout 60 nmap -n -Pn -sO -p 253 "$STACK_IP" 2>&1)
+check "nmap -sO: protocol 253 closed (protocol unreachable)" grep -Eq '^253 +closed' <<<"$out"
 
 out=$("$TAPSTACK" stats --ctl "$CTL" 2>&1)
 check "tapstack stats shows the echo requests" grep -Eq '^icmp\.in_echo_requests +[1-9]' <<<"$out"
@@ -37,7 +39,7 @@ check "tcpdump -r reads the pcap" grep -q 'ICMP echo request' <<<"$dump"
 check "pcap has the echo replies" grep -q 'ICMP echo reply' <<<"$dump"
 check "pcap has the ARP reply" grep -q "ARP, Reply $STACK_IP is-at" <<<"$dump"
 check "pcap has the gratuitous ARP" grep -Eq "ARP, (Request who-has|Reply) $STACK_IP .*($STACK_IP|is-at)" <<<"$dump"
-check "pcap has protocol 17 unreachable" grep -q 'protocol 17 unreachable' <<<"$dump"
+check "pcap has protocol 253 unreachable" grep -q 'protocol 253 unreachable' <<<"$dump"
 
 check "--trace: the echo request in" grep -Eq "^[0-9:.]+ in  IP $HOST_IP > $STACK_IP: ICMP echo request" "$STACK_LOG"
 check "--trace: the echo reply out" grep -Eq "^[0-9:.]+ out IP $STACK_IP > $HOST_IP: ICMP echo reply" "$STACK_LOG"

@@ -2,12 +2,12 @@
 # test_tcp_lossy.sh - downloads through an impaired path (issue 9 item 4): a real Linux
 # client (curl) fetches a few MB from tapstack and then from the same HTTP server on the
 # kernel's sockets (build/tapstack-kernel), both through the same user-space relay
-# (build/tapstack-relay, tests/relay/) that drops 2 % of the frames each way, sends 25 % of
-# them ahead of the others (netem's "reorder") and delays the rest by 5 ms each way.
-# Checked: both downloads are byte-exact, the relay really lost and reordered frames, each
-# stack retransmitted (so the loss was recovered, not dodged), and every frame the relay took
-# in was sent, lost or is accounted for. Speed is not checked here: `make bench-lossy`
-# measures it.
+# (build/tapstack-relay, tests/relay/) that drops 2 % of the frames each way, flips a bit in
+# 1 %, sends 25 % ahead of the others (netem's "reorder") and delays the rest by 5 ms each
+# way. Checked: both downloads are byte-exact, the relay really lost, corrupted and reordered
+# frames, tapstack refused corrupted segments by their checksum, each stack retransmitted (so
+# the loss was recovered, not dodged), and every frame the relay took in was sent, lost or is
+# accounted for. Speed is not checked here: `make bench-lossy` measures it.
 #
 # The namespaces (client, relay, servers, kernel server) come from tests/relay/lossy-path.sh.
 . "$(dirname "$0")/lib.sh"
@@ -62,7 +62,7 @@ ip netns exec "${TAG}s" "$TAPSTACK" --tap ltap --addr "$STACK_IP/$STACK_PLEN" --
 PIDS+=($!)
 ip netns exec "${TAG}k" "$TAPSTACK_KERNEL" --http 80 --quiet >"$WORK/kernel.log" 2>&1 &
 PIDS+=($!)
-ip netns exec "${TAG}r" "$RELAY" --a lr1 --b lr0 --rtt 10 --loss 2 --reorder 25 --seed "$SEED" \
+ip netns exec "${TAG}r" "$RELAY" --a lr1 --b lr0 --rtt 10 --loss 2 --corrupt 1 --reorder 25 --seed "$SEED" \
 	--max-seconds 300 >"$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
 PIDS+=($RELAY_PID)
@@ -88,13 +88,16 @@ download() {
 		>"$WORK/dl-$1.log" 2>&1
 }
 
-rts0=$(stat_ts RetransSegs)
+rts0=$(stat_ts RetransSegs) csum0=$(stat_ts InCsumErrors)
 download tapstack "$STACK_IP"
 rc=$?
-check "tapstack: $BYTES bytes through 2 % loss and 25 % reordering, byte-exact (exit $rc)" [ "$rc" = 0 ]
+check "tapstack: $BYTES bytes through 2 % loss, 1 % corruption and 25 % reordering, byte-exact (exit $rc)" \
+	[ "$rc" = 0 ]
 [ "$rc" = 0 ] || sed 's/^/    /' "$WORK/dl-tapstack.log"
-rts1=$(stat_ts RetransSegs)
+rts1=$(stat_ts RetransSegs) csum1=$(stat_ts InCsumErrors)
 check "tapstack retransmitted (RetransSegs ${rts0:-?} -> ${rts1:-?})" [ "${rts1:-0}" -gt "${rts0:-0}" ]
+check "tapstack refused corrupted segments (InCsumErrors ${csum0:-?} -> ${csum1:-?})" \
+	[ "${csum1:-0}" -gt "${csum0:-0}" ]
 
 rk0=$(stat_k TcpRetransSegs)
 download kernel 10.0.0.3
@@ -113,9 +116,10 @@ relay_field() { sed -n "s/^relay $1: .*\b$2=\([0-9]*\).*/\1/p" "$WORK/relay.log"
 for d in 'a>b' 'b>a'; do
 	in=$(relay_field "$d" in) out=$(relay_field "$d" out) lost=$(relay_field "$d" lost)
 	reo=$(relay_field "$d" reordered) qd=$(relay_field "$d" queue_drops) sd=$(relay_field "$d" slot_drops)
+	cor=$(relay_field "$d" corrupted)
 	ov=$(relay_field "$d" oversize) fl=$(relay_field "$d" in_flight)
-	check "relay $d lost and reordered frames (in ${in:-?}, lost ${lost:-?}, reordered ${reo:-?})" \
-		[ "${lost:-0}" -gt 0 -a "${reo:-0}" -gt 0 ]
+	check "relay $d lost, corrupted and reordered frames (in ${in:-?}, lost ${lost:-?}, corrupted ${cor:-?}, reordered ${reo:-?})" \
+		[ "${lost:-0}" -gt 0 -a "${cor:-0}" -gt 0 -a "${reo:-0}" -gt 0 ]
 	check "relay $d: in = out + lost + drops + in flight, no oversize frame (offloads off)" \
 		[ -n "$in" -a "${in:-0}" = $((${out:-0} + ${lost:-0} + ${qd:-0} + ${sd:-0} + ${ov:-0} + ${fl:-0})) \
 		-a "${ov:-1}" = 0 ]

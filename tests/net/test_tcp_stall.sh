@@ -41,7 +41,8 @@ check "a new client times out (exit $rc after $((t1 - t0)) ms), not refused" [ "
 
 ss_out=$(apps_ss)
 echo "$ss_out" | grep -E "LISTEN|State" | sed 's/^/    /'
-line=$(grep LISTEN <<<"$ss_out" | grep ":$PORT ")
+# tapstack ss starts each row with its Netid (as ss -tuan); the kernel's ss -tan has none.
+line=$(grep LISTEN <<<"$ss_out" | grep ":$PORT " | sed -E 's/^(tcp|udp) +//')
 recvq=$(awk '{ print $2 }' <<<"$line")
 sendq=$(awk '{ print $3 }' <<<"$line")
 check "ss: LISTEN on $PORT has Recv-Q = $connected (got ${recvq:-none})" [ "${recvq:-x}" = "$connected" ]

@@ -159,8 +159,11 @@ enum impair_verdict impair_input(struct impair *im, const uint8_t *frame, size_t
 	s->len = (uint32_t)len;
 	s->order = im->arrivals++;
 	/* Step 2 after the copy: the sender's buffer is never written. Ethernet's 14 bytes are
-	 * spared so that the frame still reaches its receiver, whose checksums must refuse it. */
-	if (len > 14 && impair_draw(im, im->cfg.corrupt_ppm)) {
+	 * spared so that the frame still reaches its receiver, whose checksums must refuse it;
+	 * only IPv4 is corrupted, because only IPv4 has checksums to refuse it with (a damaged
+	 * ARP reply would poison a neighbour cache for half a minute, which a real link's FCS
+	 * prevents). */
+	if (len > 14 && frame[12] == 0x08 && frame[13] == 0x00 && impair_draw(im, im->cfg.corrupt_ppm)) {
 		uint32_t bit = rng_u32(&im->rng) % (uint32_t)((len - 14) * 8);
 
 		s->data[14 + bit / 8] ^= (uint8_t)(1u << (bit % 8));

@@ -9,8 +9,10 @@
  *
  * The model, in the order a frame meets it (the vocabulary is Linux netem's and tbf's):
  *   1. loss       with probability loss_ppm the frame vanishes;
- *   2. corruption with probability corrupt_ppm one bit after the Ethernet header flips, where
- *                 the IPv4 or TCP checksum must catch it;
+ *   2. corruption with probability corrupt_ppm one bit of an IPv4 frame flips after the
+ *                 Ethernet header, where the IPv4 or TCP checksum must catch it (other
+ *                 frames are spared: ARP has no checksum, and on a real link the Ethernet
+ *                 FCS stops a damaged frame before anyone reads it);
  *   3. bottleneck a link of rate_bps serialises frames one after another behind a FIFO queue
  *                 of at most queue_bytes; a frame that does not fit is dropped (tail drop);
  *   4. delay      the frame then travels delay_ns; with probability reorder_ppm it takes
@@ -36,7 +38,7 @@
 
 struct impair_config {
 	uint32_t loss_ppm;          /* probability a frame is dropped, per million */
-	uint32_t corrupt_ppm;       /* probability one bit of a frame is flipped */
+	uint32_t corrupt_ppm;       /* probability one bit of an IPv4 frame is flipped */
 	uint32_t reorder_ppm;       /* probability a frame takes reorder_delay_ns */
 	uint64_t delay_ns;          /* one-way propagation delay */
 	uint64_t reorder_delay_ns;  /* a reordered frame's delay instead of delay_ns */

@@ -97,7 +97,7 @@ static void relay_usage(FILE *f)
 		"  --delay MS           one-way delay (default 0)\n"
 		"  --rtt MS             shorthand for --delay MS/2 both ways\n"
 		"  --loss PCT           frames dropped at random (default 0)\n"
-		"  --corrupt PCT        frames with one bit flipped past the Ethernet header\n"
+		"  --corrupt PCT        IPv4 frames with one bit flipped past the Ethernet header\n"
 		"  --reorder PCT        frames sent with --reorder-delay instead of the delay\n"
 		"  --reorder-delay MS   delay of a reordered frame (default 0: netem's reorder)\n"
 		"  --rate MBIT          bottleneck rate in Mbit/s of Ethernet frames (default none)\n"

@@ -1,5 +1,5 @@
 /*
- * test_apps.c - the demo servers (apps/http.c, echo.c, discard.c, stall.c, server.c) on a
+ * test_apps.c - the demo servers (apps/http.c, echo.c, discard.c, stall.c, server.c, udp.c) on a
  * real tapstack, in one process, without root: stack A runs the servers through their
  * struct app (collect, ts_poll, dispatch: what the program's loop does), stack B is the
  * client, driven with non-blocking ts_* calls. The stacks are joined by the in-memory
@@ -8,7 +8,8 @@
  * What only a whole connection shows: pipelined answers in order, an answer larger than
  * every buffer on the way to a client that does not read yet (partial writes, POLLOUT),
  * 413 then an orderly close, the 405 body skipped to keep the connection in sync, echo
- * byte-exact, accept() logged, and a listener that never accepts.
+ * byte-exact, accept() logged, a listener that never accepts, and the UDP echo answering
+ * each datagram (empty, small, fragmented) byte-exact while the UDP discard answers none.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -46,7 +47,7 @@ void app_log(const char *fmt, ...)
 struct fixture {
 	struct stack a, b;
 	struct net net;
-	struct app *apps[5];
+	struct app *apps[8];
 	int napps;
 	usec_t now;
 };
@@ -63,6 +64,8 @@ static int fixture_setup(void **state)
 	f->apps[f->napps++] = echo_app_create(&f->net, 7, 16);
 	f->apps[f->napps++] = discard_app_create(&f->net, 9, 16);
 	f->apps[f->napps++] = stall_app_create(&f->net, 8081, 2);
+	f->apps[f->napps++] = udp_echo_app_create(&f->net, 7);
+	f->apps[f->napps++] = udp_discard_app_create(&f->net, 9);
 	for (int i = 0; i < f->napps; i++)
 		assert_non_null(f->apps[i]);
 	accept_lines = 0;
@@ -86,7 +89,7 @@ static int fixture_teardown(void **state)
 static void round_run(struct fixture *f)
 {
 	static struct pollfd fds[1024];
-	int counts[5], n = 0, i;
+	int counts[8], n = 0, i;
 
 	f->now += USEC_PER_MS;
 	ts_stack_poll(&f->a, f->now);
@@ -585,6 +588,45 @@ static void test_echo_and_discard(void **state)
 	free(in);
 }
 
+/* RFC 862/863 over UDP: each datagram comes back whole to its sender (also an empty one and
+ * one of 8000 bytes, fragmented both ways); the discard server, on the same number as the
+ * TCP discard, answers nothing. */
+static void test_udp_echo_and_discard(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t sizes[] = { 0, 1, 100, 1472, 1473, 8000 };
+	static uint8_t out[8000], in[9000];
+	struct sockaddr_in echo = { .sin_family = AF_INET, .sin_port = htons(7), .sin_addr.s_addr = htonl(SERVER_IP) };
+	struct sockaddr_in from;
+	int fd = ts_socket(&f->b.sock, AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		for (size_t i = 0; i < sizes[k]; i++)
+			out[i] = (uint8_t)(i * 7 + k);
+		assert_int_equal(ts_sendto(&f->b.sock, fd, out, sizes[k], 0, &echo), (ssize_t)sizes[k]);
+		ssize_t n = -EAGAIN;
+		for (int i = 0; i < 1000 && n == -EAGAIN; i++) {
+			round_run(f);
+			n = ts_recvfrom(&f->b.sock, fd, in, sizeof(in), 0, &from);
+		}
+		assert_int_equal(n, (ssize_t)sizes[k]);
+		assert_memory_equal(in, out, sizes[k]);
+		assert_int_equal(ntohs(from.sin_port), 7);
+	}
+	struct sockaddr_in discard = echo;
+	discard.sin_port = htons(9);
+	uint64_t in_before = f->a.udp.cnt.InDatagrams;
+	for (int k = 0; k < 5; k++)
+		assert_int_equal(ts_sendto(&f->b.sock, fd, out, 100, 0, &discard), 100);
+	for (int i = 0; i < 100; i++)
+		round_run(f);
+	assert_int_equal(f->a.udp.cnt.InDatagrams, in_before + 5);
+	assert_int_equal(ts_recv(&f->b.sock, fd, in, sizeof(in), 0), -EAGAIN);
+	assert_int_equal(f->b.ip.icmp_cnt.in_dest_unreachs, 0);
+	ts_close(&f->b.sock, fd);
+}
+
 /* The stall listener: connections complete without accept() until the queue is full. */
 static void test_stall_queue_fills(void **state)
 {
@@ -716,6 +758,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_files, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_echo_and_discard, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_stall_queue_fills, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_udp_echo_and_discard, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_server_bound_and_rotation, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_slowloris_header_deadline, fixture_setup,

@@ -147,6 +147,27 @@ static void test_ss_rows(void **state)
 	assert_non_null(strstr(t, "Netid"));
 	assert_non_null(strstr(t, "tcp   TIME-WAIT"));
 	free(t);
+	/* UDP: an unconnected socket is "closed" (UNCONN, shown with -a), a connected one ESTAB;
+	 * Recv-Q is the memory of its queued datagrams; with -tu the UDP rows come first. */
+	int u = ts_socket(sa, AF_INET, SOCK_DGRAM, 0), c = ts_socket(sb, AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in us = { .sin_family = AF_INET, .sin_port = htons(53) };
+	assert_int_equal(ts_bind(sa, u, &us), 0);
+	us.sin_addr.s_addr = htonl(STACK_PAIR_A_IP);
+	assert_int_equal(ts_connect(sb, c, &us), 0);
+	assert_int_equal(ts_send(sb, c, "q", 1, 0), 1);
+	pair_run(&a, &b, &now, 10);
+	t = ss_text(&a, "-u");
+	assert_null(strstr(t, "UNCONN"));
+	free(t);
+	t = ss_text(&a, "-ua sport = 53");
+	assert_non_null(strstr(t, "UNCONN     "));
+	assert_null(strstr(t, "UNCONN     0 "));       /* the datagram's buffer */
+	assert_non_null(strstr(t, "0.0.0.0:53 "));
+	free(t);
+	t = ss_text(&b, "-tua");
+	assert_non_null(strstr(t, "udp   ESTAB"));
+	assert_true(strstr(t, "udp   ESTAB") < strstr(t, "tcp   TIME-WAIT"));
+	free(t);
 	ts_stack_destroy(&a);
 	ts_stack_destroy(&b);
 }

@@ -200,8 +200,15 @@ static void test_pcapng_directions_and_drop_reasons(void **state)
 	bad[24] ^= 0xff;                                                  /* the IPv4 header checksum */
 	assert_int_equal(memdev_inject(b, bad, sizeof(bad)), 0);
 	assert_int_equal(memdev_inject(b, fx_icmp_echo, sizeof(fx_icmp_echo)), 0);
+	/* A UDP datagram with a bad checksum moves udp.InCsumErrors and the sum udp.InErrors:
+	 * the note names the reason, not the sum. */
+	uint8_t bad_udp[sizeof(fx_udp_hello)];
+	memcpy(bad_udp, fx_udp_hello, sizeof(bad_udp));
+	bad_udp[sizeof(bad_udp) - 1] ^= 0x01;
+	assert_int_equal(memdev_inject(b, bad_udp, sizeof(bad_udp)), 0);
 	ts_stack_poll(&s, 2 * USEC_PER_SEC);
 	assert_int_equal(s.ip.cnt.drop_bad_checksum, 1);
+	assert_int_equal(s.udp.cnt.InCsumErrors, 1);
 	ts_stack_destroy(&s);   /* closes the wrapper: the file is complete */
 	netdev_close(b);
 
@@ -213,8 +220,9 @@ static void test_pcapng_directions_and_drop_reasons(void **state)
 	unlink(path);
 	char got[1024];
 	pcapng_comments(file, n, got, sizeof(got));
-	/* The gratuitous ARP out, the bad frame in and refused, the good echo in, its reply out. */
-	if (!strstr(got, "2|out\n1|in; dropped: ip.drop_bad_checksum\n1|in\n2|out\n"))
+	/* The gratuitous ARP out, the bad frame in and refused, the good echo in, its reply out,
+	 * the bad datagram in and refused. */
+	if (!strstr(got, "2|out\n1|in; dropped: ip.drop_bad_checksum\n1|in\n2|out\n1|in; dropped: udp.InCsumErrors\n"))
 		fail_msg("comments:\n%s", got);
 }
 

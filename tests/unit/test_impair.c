@@ -203,7 +203,8 @@ static void test_impair_bottleneck_queue(void **state)
 }
 
 /* Every corrupted frame differs from what was sent in exactly one bit, never in the
- * Ethernet header; the sender's buffer is untouched; about the configured share. */
+ * Ethernet header; the sender's buffer is untouched; about the configured share; frames
+ * that are not IPv4 (ARP here) are never corrupted. */
 static void test_impair_corrupt_one_bit(void **state)
 {
 	(void)state;
@@ -220,6 +221,8 @@ static void test_impair_corrupt_one_bit(void **state)
 		uint32_t bits = 0;
 
 		frame_make(f, sizeof(f), i);
+		f[12] = 0x08;
+		f[13] = 0x00;
 		memcpy(keep, f, sizeof(f));
 		assert_int_equal(impair_input(&im, f, sizeof(f), i), IMPAIR_QUEUED);
 		assert_memory_equal(f, keep, sizeof(f));
@@ -234,6 +237,16 @@ static void test_impair_corrupt_one_bit(void **state)
 	}
 	assert_int_equal(flipped, im.c.corrupted);
 	assert_true(flipped > n * 9 / 100 && flipped < n * 11 / 100);
+	for (uint32_t i = 0; i < 1000; i++) {
+		frame_make(f, sizeof(f), i);
+		f[12] = 0x08;
+		f[13] = 0x06;
+		assert_int_equal(impair_input(&im, f, sizeof(f), n + i), IMPAIR_QUEUED);
+		o = impair_peek(&im, n + i, &len);
+		assert_memory_equal(o, f, sizeof(f));
+		impair_pop(&im);
+	}
+	assert_int_equal(im.c.corrupted, flipped);
 	impair_free(&im);
 }
 

@@ -4,7 +4,7 @@
  *
  *   - an ARP request for our address gets a reply with our MAC;
  *   - a ping gets an echo reply with identical id, sequence and payload, right checksums;
- *   - a UDP datagram (a protocol we lack) gets ICMP protocol unreachable;
+ *   - a UDP datagram to a port nobody holds gets ICMP port unreachable;
  *   - a SYN to a closed port gets RST|ACK, to a listener a SYN-ACK (the dispatcher's TCP path);
  *   - every truncation (length 0..N-1) of every fixture frame is dropped through a named
  *     drop counter without a crash, and no packet buffer leaks; and again with the IP
@@ -138,7 +138,8 @@ static void test_ping_gets_identical_reply(void **state)
 	assert_memory_equal(icmp + ICMP_OFF_ID, req_icmp + ICMP_OFF_ID, icmp_len - ICMP_OFF_ID);
 }
 
-static void test_udp_gets_protocol_unreachable(void **state)
+/* RFC 1122 4.1.3.1: a datagram to a port nobody holds (9 here) gets port unreachable. */
+static void test_udp_to_closed_port_gets_port_unreachable(void **state)
 {
 	struct fixture *f = *state;
 	send_frame(f, fx_arp_request, sizeof(fx_arp_request));
@@ -150,7 +151,9 @@ static void test_udp_gets_protocol_unreachable(void **state)
 	assert_int_equal(ipv4_hdr_parse(ip, (size_t)f->out_len - ETH_HDR_LEN, &h), 0);
 	assert_int_equal(h.proto, IPPROTO_ICMP_NUM);
 	assert_int_equal(ip[h.ihl + ICMP_OFF_TYPE], ICMP_DEST_UNREACH);
-	assert_int_equal(ip[h.ihl + ICMP_OFF_CODE], ICMP_UNREACH_PROTOCOL);
+	assert_int_equal(ip[h.ihl + ICMP_OFF_CODE], ICMP_UNREACH_PORT);
+	assert_int_equal(f->s.udp.cnt.NoPorts, 1);
+	assert_int_equal(f->s.ip.cnt.unknown_proto, 0);
 	/* The error quotes the offending IP header and the first 8 bytes after it (RFC 792). */
 	assert_memory_equal(ip + h.ihl + ICMP_HDR_LEN, fx_udp + ETH_HDR_LEN, IPV4_HDR_MIN + 8);
 }
@@ -264,8 +267,8 @@ static void test_every_truncation_is_dropped(void **state)
 /*
  * The same cuts with the IP total length (and header checksum) rewritten to match, so the
  * datagram passes IP and the truncated transport header or payload reaches ICMP or TCP,
- * which must drop it through their own counters. UDP is answered with protocol unreachable
- * at any length (counted as ip unknown_proto).
+ * which must drop it through their own counters (UDP: drop_truncated below 8 bytes,
+ * drop_bad_length while its length field says more than is there).
  */
 static void test_every_transport_truncation_is_dropped(void **state)
 {
@@ -361,7 +364,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_arp_request_gets_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_gets_identical_reply, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_udp_gets_protocol_unreachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_to_closed_port_gets_port_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_to_closed_port_gets_rst_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_to_listener_gets_syn_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_truncation_is_dropped, setup, teardown),

@@ -361,9 +361,9 @@ static void test_malformed_errors_dropped(void **state)
 	put_be16(icmp + ICMP_OFF_CSUM, csum_finish(csum_add(0, icmp, ICMP_HDR_LEN + IPV4_HDR_MIN + QUOTE_TCP_MAX)));
 	th_inject(h, f, n);
 	assert_int_equal(th_counter(h, "icmp", "err_bad_quote"), 3);
-	/* About UDP, which we do not speak. */
+	/* About GRE (47), which we do not speak. */
 	n = build_icmp_err(h, f, ICMP_DEST_UNREACH, ICMP_UNREACH_PORT, 0, h->iss + 1, QUOTE_TCP_MAX);
-	icmp[ICMP_HDR_LEN + IPV4_OFF_PROTO] = IPPROTO_UDP_NUM;
+	icmp[ICMP_HDR_LEN + IPV4_OFF_PROTO] = 47;
 	put_be16(icmp + ICMP_OFF_CSUM, 0);
 	put_be16(icmp + ICMP_OFF_CSUM, csum_finish(csum_add(0, icmp, ICMP_HDR_LEN + IPV4_HDR_MIN + QUOTE_TCP_MAX)));
 	th_inject(h, f, n);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/checksum.h"
 #include "helpers/tcp_harness.h"
 #include "socket/socket.h"
 
@@ -202,6 +203,27 @@ static void test_rack_reorder_window(void **state)
 	assert_undone(h, fd);
 }
 
+/* Limited transmit (RFC 3042) with SACK: each SACKed segment leaves the pipe, so each of
+ * the first duplicate ACKs lets one new segment out while RACK still waits. */
+static void test_limited_transmit_with_sack(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, false);
+	set_sndbuf(h, fd, 200000);
+	write_segs(h, fd, 0, 12);
+	for (uint32_t k = 1; k <= 10; k++)
+		expect_seg(h, k);
+	th_expect_none(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 2001u);
+	expect_seg(h, 11);
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 3001u);
+	expect_seg(h, 12);
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 1); /* Disorder: nothing lost yet */
+}
+
 /* The tail loss probe (RFC 8985 7.2, 7.3): with the last five segments unanswered, a probe
  * goes 2 * SRTT + 2 ms after the last ACK - the last segment again, as there is no new
  * data - and then the RTO runs. */
@@ -227,9 +249,9 @@ static void test_tlp_timing(void **state)
 }
 
 /*
- * PRR (RFC 6937): 10 segments out, RecoverFS 10, ssthresh 5. While pipe is above
- * ssthresh, one segment goes for every two delivered (the proportional part); at and
- * below it, the slow start reduction bound lets pipe climb back to ssthresh.
+ * PRR (RFC 6937) as Linux counts it, in packets: 10 segments out, RecoverFS 10, ssthresh 5.
+ * While pipe is above ssthresh, sndcnt = ceil(delivered * 5 / 10) - sent; at and below it,
+ * the slow start reduction bound lets pipe climb back to ssthresh.
  */
 static void test_prr_sending_pattern(void **state)
 {
@@ -241,20 +263,20 @@ static void test_prr_sending_pattern(void **state)
 		expect_seg(h, k);
 	th_expect_none(h);
 	th_advance(h, 10);
-	peer_ack(h, 1, 1, 1001u, 4001u); /* delivered 3: sndcnt ceil(3*5/10) = 1: the hole */
+	peer_ack(h, 1, 1, 1001u, 4001u); /* delivered 3: ceil(1.5) = 2: the hole and one new */
 	expect_seg(h, 1);
-	th_expect_none(h);
-	peer_ack(h, 1, 1, 1001u, 5001u); /* delivered 4: 2 - 1 = 1 new segment */
 	expect_seg(h, 11);
 	th_expect_none(h);
-	peer_ack(h, 1, 1, 1001u, 6001u); /* delivered 5: ceil(2.5) - 2 < 1 segment: nothing */
+	peer_ack(h, 1, 1, 1001u, 5001u); /* delivered 4: ceil(2) - 2 = 0 */
 	th_expect_none(h);
-	peer_ack(h, 1, 1, 1001u, 7001u); /* pipe 5 = ssthresh: SSRB, no room */
-	th_expect_none(h);
-	peer_ack(h, 1, 1, 1001u, 8001u); /* pipe 4: one more */
+	peer_ack(h, 1, 1, 1001u, 6001u); /* delivered 5: ceil(2.5) - 2 = 1 */
 	expect_seg(h, 12);
 	th_expect_none(h);
-	peer_ack(h, 1, 1, 1001u, 9001u);
+	peer_ack(h, 1, 1, 1001u, 7001u); /* delivered 6: ceil(3) - 3 = 0 */
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 8001u); /* pipe 5 = ssthresh: the bound leaves no room */
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 9001u); /* pipe 4: one more */
 	expect_seg(h, 13);
 	th_expect_none(h);
 	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
@@ -485,6 +507,40 @@ static void test_sack_bad_blocks(void **state)
 	assert_int_equal(ctr(h, "DsackRecv"), 0);
 }
 
+/* A SACK option whose length is not 2 + 8n is ignored and counted, as Linux does; the
+ * segment itself (here: a cumulative ACK) is still taken. */
+static void test_sack_option_bad_length(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	struct tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	o.sack_count = 2;
+	o.sack[0].start = h->iss + 3001;
+	o.sack[0].end = h->iss + 4001;
+	o.sack[1].start = 0x01010101u;   /* its last 4 bytes become NOPs below */
+	o.sack[1].end = 0x01010101u;
+	uint8_t frame[TH_FRAME_MAX];
+	uint32_t n = th_build(h, frame, TCP_FLAG_ACK, h->irs + 1, h->iss + 1001, 65535, &o, NULL, 0);
+	/* Options: NOP NOP SACK(18) ...: the length becomes 14, a multiple of nothing. */
+	uint8_t *opt = frame + 14 + 20 + 20 + 2;
+	assert_int_equal(opt[0], 5);
+	assert_int_equal(opt[1], 18);
+	uint16_t old_word = (uint16_t)(opt[0] << 8 | opt[1]);
+	opt[1] = 14;
+	uint8_t *csum = frame + 14 + 20 + 16;
+	uint16_t sum = csum_replace16((uint16_t)(csum[0] << 8 | csum[1]), old_word, (uint16_t)(opt[0] << 8 | opt[1]));
+	csum[0] = (uint8_t)(sum >> 8);
+	csum[1] = (uint8_t)sum;
+	th_inject(h, frame, n);
+	assert_int_equal(ctr(h, "SackDiscardMalformed"), 1);
+	assert_int_equal(ctr(h, "drop_bad_option"), 0);
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_unacked, 9);  /* the ACK of segment 1 was taken */
+	assert_int_equal(ti.tcpi_sacked, 0);
+	assert_int_equal(ctr(h, "InCsumErrors"), 0);
+}
+
 /* A forged SACK of everything (SND.UNA's segment included) resends nothing; at the RTO the
  * peer has reneged (RFC 2018 8): the marks go and the data, still held, is resent intact. */
 static void test_forged_sack_forgets_nothing(void **state)
@@ -584,6 +640,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reorder_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_prr_sending_pattern, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_generation, th_setup, th_teardown),
@@ -595,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_frto_real_loss_goes_back_n),
 		cmocka_unit_test_setup_teardown(test_rto_keeps_sack_marks, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_sack_bad_blocks, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sack_option_bad_length, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_forged_sack_forgets_nothing, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_reneging_rto_comes_soon, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_random_sack_blocks, th_setup, th_teardown),

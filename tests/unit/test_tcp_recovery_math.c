@@ -12,41 +12,43 @@
 
 #include "tcp/tcp_int.h"
 
-/* PRR's arithmetic on its own (RFC 6937 3), in bytes cut to whole segments. */
+/* PRR's arithmetic on its own (RFC 6937 3, as Linux's tcp_cwnd_reduction: in packets). */
 static void test_prr_arithmetic(void **state)
 {
 	(void)state;
 	struct tcp_conn c;
 	memset(&c, 0, sizeof(c));
 	c.mss = 1000;
-	c.ssthresh = 10000;
-	c.rec.prr_recover_fs = 20000;
+	c.ssthresh = 10000;                 /* 10 packets */
+	c.rec.prr_recover_fs = 20000;       /* RecoverFS: 20 */
 	c.snd.una = 1;
 	c.snd.max = 20001;                  /* 20 segments out */
 	c.sb.lost = 1000;
-	c.sb.sacked = 3000;                 /* pipe = 20 - 3 - 1 = 16 segments > ssthresh */
+	c.sb.sacked = 3000;                 /* pipe = 20 - 3 - 1 = 16 > ssthresh: proportional */
 	c.rec.prr_delivered = 3000;
-	c.rec.prr_out = 0;
-	assert_int_equal(tcp_prr_sndcnt(&c, 3000), 1000);  /* ceil(3 * 10 / 20) = 2 segs - 0, cut: 1 */
-	c.rec.prr_delivered = 4000;
-	assert_int_equal(tcp_prr_sndcnt(&c, 1000), 2000);  /* ceil(4 * 10 / 20) = 2 */
+	assert_int_equal(tcp_prr_sndcnt(&c, 3000, false), 2);  /* ceil(3 * 10 / 20) = 2 - 0 */
 	c.rec.prr_out = 2000;
+	c.rec.prr_delivered = 4000;
+	assert_int_equal(tcp_prr_sndcnt(&c, 1000, false), 0);  /* ceil(2) - 2 */
 	c.rec.prr_delivered = 5000;
-	assert_int_equal(tcp_prr_sndcnt(&c, 1000), 0);     /* 2.5 - 2 < 1 segment */
-	/* Pipe below ssthresh: SSRB, min(ssthresh - pipe, max(delivered - out, DD) + MSS). */
-	c.sb.sacked = 14000;                /* pipe = 20 - 14 - 1 = 5 */
+	assert_int_equal(tcp_prr_sndcnt(&c, 1000, false), 1);  /* ceil(2.5) - 2 */
+	/* Pipe below ssthresh: the slow start reduction bound, min(ssthresh - pipe,
+	 * max(delivered - out, DeliveredData) + 1 if SND.UNA moved without a new loss). */
+	c.sb.sacked = 14000;                /* pipe = 20 - 14 - 1 = 5: room 5 */
 	c.rec.prr_delivered = 14000;
 	c.rec.prr_out = 2000;
-	assert_int_equal(tcp_prr_sndcnt(&c, 1000), 5000);  /* room 5, limit 12 + 1 */
+	assert_int_equal(tcp_prr_sndcnt(&c, 1000, false), 5);  /* max(12, 1) capped at 5 */
 	c.rec.prr_delivered = 3000;
 	c.rec.prr_out = 3000;
-	assert_int_equal(tcp_prr_sndcnt(&c, 1000), 2000);  /* limit max(0, 1) + 1 = 2 */
+	assert_int_equal(tcp_prr_sndcnt(&c, 1000, false), 1);  /* max(0, 1) */
+	assert_int_equal(tcp_prr_sndcnt(&c, 1000, true), 2);   /* + 1: SND.UNA moved */
 	/* The first ACK of recovery always lets the fast retransmission out. */
 	c.sb.sacked = 1000;
-	c.sb.lost = 0;
+	c.sb.lost = 0;                      /* pipe 19: proportional, ceil(1 * 10 / 20) = 1 */
 	c.rec.prr_delivered = 1000;
 	c.rec.prr_out = 0;
-	assert_int_equal(tcp_prr_sndcnt(&c, 1000), 1000);
+	c.ssthresh = 0;                     /* even when the formula gives nothing */
+	assert_int_equal(tcp_prr_sndcnt(&c, 1000, false), 1);
 }
 
 /* pipe = SND.MAX - SND.UNA - SACKed - lost + retransmitted (a resent lost byte counts once). */
