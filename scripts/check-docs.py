@@ -638,6 +638,10 @@ def check_text(page, lineno, text, in_code):
         check_basename(page, lineno, m.group(1))
     for m in TEST_RE.finditer(text):
         check_test(page, lineno, m.group(1))
+    # name() with an underscore outside backquotes (prose, diagrams) is a function too
+    for m in re.finditer(r"(?<![\w`.>-])([a-z][a-z0-9]*_[a-z0-9_]+)\(\)", SPAN_RE.sub(" ", text)):
+        if not m.group(1).startswith("test_"):
+            check_function(page, lineno, m.group(1))
     if in_code:
         for cmdline in re.split(r"[|;&]", text.split(" #")[0]):
             ws = cmdline.split()
