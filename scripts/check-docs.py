@@ -12,7 +12,8 @@ each failure:
   tests      test_NAME is a file or a function under tests/
   functions  `name()` is defined or called in the tree, or is a C library function
   names      `snake_case`, `CamelCase`, `UPPER_CASE`, `struct x`, `a->b`: in the tree, the
-             system headers or /proc/sys (Linux's sysctl names)
+             system headers or /proc/sys (Linux's sysctl names); a span right after "Linux's"
+             (or another project's name) names that software and is not checked
   sizes      `sizeof(struct x) = N`: the compiler agrees
   options    `--opt` and every --opt on a tapstack command line exists in the program
   make       `make TARGET` names a target of the Makefile or mk/*.mk
@@ -621,6 +622,8 @@ BASENAME_RE = re.compile(r"(?<![\w./<-])([A-Za-z0-9_][A-Za-z0-9_.-]*\.(?:c|h|sh|
 TEST_RE = re.compile(r"(?<![\w/.])(test_[a-z0-9_]+)")
 LINK_RE = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 SPAN_RE = re.compile(r"(`+)(.+?)\1")
+OTHER_SOFTWARE_RE = re.compile(r"\b(?:Linux|Linux's|BSD's|FreeBSD's|OpenBSD's|lwIP's|smoltcp's|gVisor's|"
+                               r"glibc's|nginx's|packetdrill's|the kernel's)\s*$")
 MARK_RE = re.compile(r"<!--\s*check-docs:\s*(.*?)\s*-->")
 
 
@@ -665,6 +668,8 @@ def check_text(page, lineno, text, in_code):
         else:
             ok()
     for m in SPAN_RE.finditer(text):
+        if OTHER_SOFTWARE_RE.search(text[:m.start()]):
+            continue  # "Linux's `tcp_sendmsg`": a name of that software, not of this tree
         check_span(page, lineno, m.group(2))
 
 
