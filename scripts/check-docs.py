@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """check-docs: every name the pages give must exist, every C sample must build.
 
-Reads README.md, CONTRIBUTING.md and docs/**/*.md (docs/CHECKS.md in CONTRIBUTING.md says how
-to write a page so that this check understands it) and checks, with the page and line of
-each failure:
+Reads README.md, CONTRIBUTING.md and docs/**/*.md (docs/testing.md, "The pages are tested
+too", says how to write a page so that this check understands it) and checks, with the page
+and line of each failure:
 
   links      [text](target): the target file exists (relative to the page)
   paths      stack/..., tests/..., apps/... in text or code: the file or folder exists
              (globs, {a,b} and NAME placeholders allowed); build/X is a target of the Makefile
   files      a bare name.c / .h / .sh / .md / .pkt exists somewhere in the tree
   tests      test_NAME is a file or a function under tests/
-  functions  `name()` is defined or called in the tree, or is a C library function
+  functions  `name()`, and a name_with_underscore() outside backquotes, is defined or called
+             in the tree, or is a C library function
   names      `snake_case`, `CamelCase`, `UPPER_CASE`, `struct x`, `a->b`: in the tree, the
              system headers or /proc/sys (Linux's sysctl names); a span right after "Linux's"
              (or another project's name) names that software and is not checked
@@ -39,13 +40,15 @@ each failure:
   gaps       docs/tcp-gaps.md has a section for exactly the DRILL-N entries that
              tests/drill/expectations.txt cites
 
+<!-- check-docs: external NAME... --> anywhere on a page declares names (or files) of other
+software that the page may mention: a Linux function, a file the reader creates.
+
 Ends with "check-docs: N passed, N failed"; exit status 1 on any failure.
 Usage: scripts/check-docs.py [-v] [PAGE...]   (CC, BUILD and DRILL_CORPUS from the environment)
 """
 import glob
 import os
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
