@@ -59,6 +59,14 @@ lib: $(LIB)
 # declared TS_API (stack/core/api.h). This archive keeps every name for the tests and the
 # program; mk/install.mk makes the installed libraries, where only the TS_API names remain.
 $(LIB_OBJS): CFLAGS += -fPIC -fvisibility=hidden
+# A build directory made before these flags (or with others) is rebuilt: the objects depend
+# on a file holding the flags, rewritten only when they change.
+LIB_FLAGS := $(BUILD)/lib-flags.txt
+$(LIB_OBJS): $(LIB_FLAGS)
+$(LIB_FLAGS): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' >$@
+.PHONY: FORCE
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

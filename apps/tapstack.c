@@ -1,14 +1,16 @@
 /*
- * tapstack.c - the program: a tapstack instance on a TAP device, its demo servers, and the
- * `ss` / `stats` client of its control socket.
+ * tapstack.c - the program: options, a tapstack instance on a TAP device, its demo servers,
+ * and the entry of the `ss` / `stats` subcommands (apps/cli/ does their work).
  *
  *   tapstack [--tap NAME] [--addr A.B.C.D/N] [--gateway A.B.C.D] [--mac MAC] [--mtu N]
- *            [--pcap FILE] [--trace] [--quiet] [--no-offload] [--http PORT[:DIR]] [--echo PORT]
- *            [--discard PORT] [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT]
+ *            [--pcap FILE|- | --pcapng FILE|-] [--trace] [--quiet] [--no-offload]
+ *            [--http PORT[:DIR]] [--access-log FILE|-] [--echo PORT] [--discard PORT]
+ *            [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT] [--metrics PORT]
  *            [--backlog N] [--ctl PATH]
- *   tapstack ss    [--tap NAME | --ctl PATH]     sockets, like `ss -tuan`
- *   tapstack stats [--tap NAME | --ctl PATH]     counters, like `netstat -s`
+ *   tapstack ss [-tulanieo] [state S] [sport|dport = N] [--tap NAME | --ctl PATH]   like ss(8)
+ *   tapstack stats [-z] [-d [-a]] [-r] [--json|--prometheus] [...]               like nstat(8)
  *
+ * Every argument is checked before any device is opened; a bad one exits 2 naming it.
  * What it owns: the stack (which owns the TAP driver, wrapped by the capture/trace driver),
  * the servers (struct app, apps/app.h), a unix control socket and a signalfd. The event loop
  * asks every server for the sockets it waits on, waits in ts_stack_wait_kernel() (which drives
@@ -34,6 +36,7 @@
 #include <unistd.h>
 
 #include "apps/app.h"
+#include "apps/cli/ctl.h"
 #include "apps/cli/nstat.h"
 #include "apps/cli/ss.h"
 #include "apps/net.h"
@@ -48,8 +51,6 @@
 #define EXIT_USAGE 2
 #define MAX_APPS 16
 #define MAX_POLLFDS 65536
-#define CTL_REQ_MAX 512
-#define CTL_WORDS_MAX 32
 
 struct server_opt {
 	enum { SRV_HTTP, SRV_ECHO, SRV_DISCARD, SRV_STALL, SRV_METRICS, SRV_UDP_ECHO, SRV_UDP_DISCARD } kind;
@@ -444,7 +445,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 	set_default_ctl(o);
 }
 
-/* ---- the control socket: server side ---- */
+/* ---- counters at exit ---- */
 
 static void write_stats(struct stack *s, FILE *f, bool nonzero_only)
 {
@@ -462,152 +463,6 @@ static void write_stats(struct stack *s, FILE *f, bool nonzero_only)
 			fprintf(f, "    %s: %llu\n", g[i].names[j], (unsigned long long)g[i].values[j]);
 		}
 	}
-}
-
-static int ctl_listen(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* A leftover socket file from a run that was killed is replaced; a live one is not. */
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			close(probe);
-			close(fd);
-			return -EADDRINUSE;
-		}
-		close(probe);
-	}
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
-/* Words of a request line, split at spaces (at most max; more is an error). */
-static int ctl_words(char *line, char **w, int max)
-{
-	int n = 0;
-	for (char *t = strtok(line, " "); t; t = strtok(NULL, " ")) {
-		if (n == max)
-			return -1;
-		w[n++] = t;
-	}
-	return n;
-}
-
-/*
- * Answers one request line: "ss [ARGS]", "stats" or "metrics". Anything else, or a line that
- * does not parse, is answered with one "error: ..." line; the stack is only read, never changed.
- */
-static void ctl_answer(struct stack *s, char *req, FILE *f)
-{
-	for (const char *c = req; *c; c++)
-		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
-			fputs("error: unparsable request (not one line of printable text)\n", f);
-			return;
-		}
-	char *w[CTL_WORDS_MAX];
-	char err[160];
-	int n = ctl_words(req, w, CTL_WORDS_MAX);
-	if (n < 0) {
-		fputs("error: too many words in the request\n", f);
-		return;
-	}
-	if (n >= 1 && strcmp(w[0], "ss") == 0) {
-		struct ss_query q;
-		if (ss_query_parse(&q, n - 1, w + 1, err, sizeof(err)) != 0)
-			fprintf(f, "error: %s\n", err);
-		else
-			ss_write(s, &q, f);
-	} else if (n == 1 && strcmp(w[0], "stats") == 0) {
-		nstat_write_raw(s, f);
-	} else if (n == 1 && strcmp(w[0], "metrics") == 0) {
-		nstat_write_prometheus(s, f);
-	} else {
-		fprintf(f, "error: unknown request '%.40s' (ss [ARGS], stats, metrics)\n", n ? w[0] : "");
-	}
-}
-
-/* One request per connection: a line, answered, then closed. */
-static void ctl_serve(struct stack *s, int lfd)
-{
-	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
-		return;
-	/* The client writes its request right after connecting; wait for it at most a second. */
-	struct timeval tv = { 1, 0 };
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	char req[CTL_REQ_MAX + 1];
-	ssize_t n = recv(c, req, CTL_REQ_MAX, 0);
-	if (n <= 0) {
-		close(c);
-		return;
-	}
-	req[n] = '\0';
-	if (memchr(req, '\0', (size_t)n))
-		req[0] = '\x01';             /* an embedded NUL: refused as unprintable below */
-	req[strcspn(req, "\r\n")] = '\0';
-	FILE *f = fdopen(c, "w");
-	if (!f) {
-		close(c);
-		return;
-	}
-	ctl_answer(s, req, f);
-	/* Input left unread would turn our close into a reset that discards the answer: say we are
-	 * done, then drain what the client still sends (bounded by the 1 s timeout and 64 KiB). */
-	fflush(f);
-	shutdown(c, SHUT_WR);
-	char sink[4096];
-	for (int i = 0; i < 16 && recv(c, sink, sizeof(sink), 0) > 0; i++)
-		;
-	fclose(f);
-}
-
-/* ---- the control socket: client side (tapstack ss / stats) ---- */
-
-/* Sends one request line and returns the whole answer (malloc'd, NUL-terminated) or NULL. */
-static char *ctl_request(const char *path, const char *req)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "tapstack: cannot reach a running tapstack at %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	size_t len = strlen(req);
-	if (write(fd, req, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
-		fprintf(stderr, "tapstack: %s: %s\n", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	ssize_t r;
-	while (buf && (r = read(fd, buf + n, cap - n - 1)) > 0) {
-		n += (size_t)r;
-		if (cap - n < 2) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb)
-				free(buf);
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	close(fd);
-	if (buf)
-		buf[n] = '\0';
-	return buf;
 }
 
 /*
@@ -643,32 +498,10 @@ static int ctl_main(struct options *o, const char *sub, int argc, char **argv)
 			words[nw++] = argv[i];
 	}
 	set_default_ctl(o);
-	char err[160], req[CTL_REQ_MAX];
-	struct ss_query q;
-	struct nstat_opts so;
-	int bad = strcmp(sub, "ss") == 0 ? ss_query_parse(&q, nw, words, err, sizeof(err))
-	                                 : nstat_parse(&so, nw, words, err, sizeof(err));
-	if (bad)
+	char err[160];
+	int status = ctl_client(sub, nw, words, o->ctl, err, sizeof(err));
+	if (status < 0)
 		usage_error("%s (try 'tapstack %s --help')", err, sub);
-	size_t len = (size_t)snprintf(req, sizeof(req), "%s", strcmp(sub, "stats") == 0 ? (so.prometheus ? "metrics" : "stats") : "ss");
-	for (int i = 0; strcmp(sub, "ss") == 0 && i < nw; i++) {
-		if (strchr(words[i], ' ') || len + strlen(words[i]) + 2 > sizeof(req))
-			usage_error("bad argument '%s'", words[i]);
-		len += (size_t)snprintf(req + len, sizeof(req) - len, " %s", words[i]);
-	}
-	char *ans = ctl_request(o->ctl, req);
-	if (!ans)
-		return 1;
-	int status = 0;
-	if (strncmp(ans, "error: ", 7) == 0) {
-		fprintf(stderr, "tapstack: %s", ans + 7);
-		status = 1;
-	} else if (strcmp(sub, "stats") == 0 && !so.prometheus) {
-		status = nstat_print(&so, ans, o->ctl, stdout) == 0 ? 0 : 1;
-	} else {
-		fputs(ans, stdout);
-	}
-	free(ans);
 	return status;
 }
 

@@ -81,7 +81,8 @@ static void pcapng_option(FILE *f, uint16_t code, const void *val, uint16_t len)
 	static const uint8_t zero[4];
 	pcap_put16(f, code);
 	pcap_put16(f, len);
-	fwrite(val, 1, len, f);
+	if (len)
+		fwrite(val, 1, len, f);
 	fwrite(zero, 1, pcap_pad4(len) - len, f);
 }
 
@@ -125,7 +126,8 @@ static void pcap_write_frame(struct pcap_dev *p, bool out, usec_t t, const struc
 	uint32_t left = incl;
 	for (int i = 0; i < npc && left; i++) {
 		uint32_t n = pc[i].len < left ? pc[i].len : left;
-		fwrite(pc[i].ptr, 1, n, f);
+		if (n)
+			fwrite(pc[i].ptr, 1, n, f);
 		left -= n;
 	}
 	if (p->cfg.pcapng) {

@@ -5,6 +5,7 @@
 #   sudo make bench ARGS=--quick    smoke run, under a minute (also: make bench-quick)
 #   sudo make bench ARGS='--only rtt,keepalive --profile'
 #   make bench-selftest             checks of the driver itself (no root, no timing)
+#   sudo make bench ADDR=10.9.0.2/24 PEER=10.9.0.1   other addresses for the tapstack side
 #
 # The driver is scripts/bench/bench.py (python3 standard library); the small client it needs
 # (1-byte RTT, upload to discard, holding idle connections) is scripts/bench/benchcli.c.

@@ -101,8 +101,11 @@ TS_API void ts_stack_input(struct stack *s, struct pbuf *pb);
 
 /*
  * Sets the clock to now, takes up to STACK_POLL_BATCH frames from the device through
- * ts_stack_input, then fires every due timer. Returns the number of frames taken (so a caller
- * knows whether the device may have more), or -errno from the driver.
+ * ts_stack_input, then fires every due timer, then lets the device write out what it buffers
+ * (its optional flush op: a capture file is live per round). For a device with the optional
+ * rx_note op it names the drop counter of each received frame the stack refused. Returns the
+ * number of frames taken (so a caller knows whether the device may have more), or -errno from
+ * the driver.
  */
 TS_API int ts_stack_poll(struct stack *s, usec_t now);
 

@@ -8,9 +8,11 @@
 #include "apps/cli/nstat.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stack.h"
@@ -102,7 +104,7 @@ static size_t nstat_read(const char *text, struct nstat_entry *e, size_t max)
 	return n;
 }
 
-static void nstat_history_path(char *buf, size_t len, const char *key)
+void nstat_history_path(char *buf, size_t len, const char *key)
 {
 	uint32_t h = 2166136261u; /* FNV-1a of the control socket's path */
 	for (const char *c = key; *c; c++)
@@ -110,11 +112,23 @@ static void nstat_history_path(char *buf, size_t len, const char *key)
 	snprintf(buf, len, "/tmp/.tapstack-stats.u%u.%08x", (unsigned)getuid(), h);
 }
 
+/* The history, if it is a regular file of ours: /tmp is shared, and another user's file (or a
+ * link planted there) must not feed our deltas. */
 static char *nstat_slurp(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
 		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != getuid()) {
+		close(fd);
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return NULL;
+	}
 	size_t cap = 1 << 16, n = 0;
 	char *buf = malloc(cap + 1);
 	if (buf) {
@@ -146,7 +160,10 @@ int nstat_print(const struct nstat_opts *o, const char *raw, const char *history
 		/* Written whole then renamed, so a concurrent reader never sees half a history. */
 		char tmp[160];
 		snprintf(tmp, sizeof(tmp), "%s.%d", hpath, (int)getpid());
-		FILE *hf = fopen(tmp, "w");
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		FILE *hf = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!hf && fd >= 0)
+			close(fd);
 		if (hf) {
 			fputs(raw, hf);
 			if (fclose(hf) != 0 || rename(tmp, hpath) != 0)

@@ -32,6 +32,9 @@ void nstat_write_prometheus(struct stack *s, FILE *f);
  * control socket's path). Prints to out; 0, or -1 with a message on stderr. */
 int nstat_print(const struct nstat_opts *o, const char *raw, const char *history_key, FILE *out);
 
+/* Where -d keeps the values of the control socket named key (/tmp/.tapstack-stats.uUID.HASH). */
+void nstat_history_path(char *buf, size_t len, const char *key);
+
 extern const char nstat_usage[];
 
 #endif

@@ -215,10 +215,13 @@ static void ss_info(FILE *f, const struct tcp_sock_info *si)
 	        (unsigned long long)si->bytes_received);
 	if (ti.tcpi_unacked)
 		fprintf(f, " unacked:%u", ti.tcpi_unacked);
-	if (ti.tcpi_retrans || ti.tcpi_total_retrans)
-		fprintf(f, " retrans:%u/%u", ti.tcpi_retrans, ti.tcpi_total_retrans);
-	if (ti.tcpi_lost)
-		fprintf(f, " lost:%u", ti.tcpi_lost);
+	/* As ss: retrans:IN_FLIGHT/TOTAL, lost and sacked only when there are any. */
+	if (si->retrans_out || ti.tcpi_total_retrans)
+		fprintf(f, " retrans:%u/%u", si->retrans_out, ti.tcpi_total_retrans);
+	if (si->lost)
+		fprintf(f, " lost:%u", si->lost);
+	if (si->sacked)
+		fprintf(f, " sacked:%u", si->sacked);
 	fprintf(f, " rcv_space:%u", ti.tcpi_rcv_space);
 }
 

@@ -28,6 +28,7 @@ run has a count bound and a time bound. Nothing here asserts a speed: the table 
 people (docs/performance.md), not by a test.
 """
 import argparse
+import ipaddress
 import atexit
 import json
 import os
@@ -44,13 +45,13 @@ import sys
 import tempfile
 import time
 
-TS_ADDR, TS_PEER = "10.0.0.2", "10.0.0.1"
+TS_ADDR, TS_PEER, TS_PLEN = "10.0.0.2", "10.0.0.1", 24
 
 
-def set_ts_addresses(addr, peer):
-    """--addr/--peer (make bench ADDR= PEER=): the tapstack side of the topology, /24."""
-    global TS_ADDR, TS_PEER
-    TS_ADDR, TS_PEER = addr, peer
+def set_ts_addresses(addr, peer, plen):
+    """--addr A.B.C.D[/N] and --peer (make bench ADDR= PEER=): the tapstack side of the topology."""
+    global TS_ADDR, TS_PEER, TS_PLEN
+    TS_ADDR, TS_PEER, TS_PLEN = addr, peer, plen
 TS_MAC = "02:74:73:62:00:02"     # fixed: a restarted tapstack keeps the kernel's ARP entry valid
 K_ADDR, K_PEER = "10.0.1.2", "10.0.1.1"
 HTTP_PORT, ECHO_PORT, DISCARD_PORT = 80, 7, 9
@@ -504,7 +505,7 @@ def setup_netns(runner, pid):
         runner.sh("ip", "-n", ns, "link", "set", "lo", "up")
     # The TAP lives in the tapstack namespace; its kernel side gets the client address.
     runner.sh("ip", "netns", "exec", ts, "ip", "tuntap", "add", "dev", tap, "mode", "tap")
-    runner.sh("ip", "-n", ts, "addr", "add", TS_PEER + "/24", "dev", tap)
+    runner.sh("ip", "-n", ts, "addr", "add", TS_PEER + "/%d" % TS_PLEN, "dev", tap)
     runner.sh("ip", "-n", ts, "link", "set", tap, "up")
     # The veth pair is created directly across the two kernel namespaces.
     runner.sh("ip", "-n", kc, "link", "add", va, "type", "veth", "peer", "name", vb, "netns", ks)
@@ -560,7 +561,7 @@ def start_tapstack(runner, cfg, ns, tap):
     if not os.access(exe, os.X_OK):
         t.unavailable = "not available: %s is not built" % exe
         return t
-    cmd = ["ip", "netns", "exec", ns, exe, "--tap", tap, "--addr", TS_ADDR + "/24", "--mac", TS_MAC,
+    cmd = ["ip", "netns", "exec", ns, exe, "--tap", tap, "--addr", TS_ADDR + "/%d" % TS_PLEN, "--mac", TS_MAC,
            "--http", str(HTTP_PORT), "--echo", str(ECHO_PORT), "--discard", str(DISCARD_PORT),
            "--backlog", str(BACKLOG), "--quiet", "--ctl", os.path.join(runner.tmp, "tapstack.ctl")]
     cmd += cfg.tapstack_args
@@ -971,7 +972,14 @@ def parse_args():
             socket.inet_pton(socket.AF_INET, val)
         except OSError:
             ap.error("%s: not an IPv4 address: %r" % (name, val))
-    set_ts_addresses(a.addr.split("/")[0], a.peer)
+    addr, _, plen = a.addr.partition("/")
+    try:
+        net = ipaddress.ip_interface("%s/%s" % (addr, plen or 24)).network
+    except ValueError as e:
+        ap.error("--addr: %s" % e)
+    if ipaddress.ip_address(a.peer) not in net or a.peer == addr:
+        ap.error("--peer %s is not another address of %s" % (a.peer, net))
+    set_ts_addresses(addr, a.peer, net.prefixlen)
     a.here = os.path.dirname(os.path.abspath(__file__))
     a.out = os.path.join(a.build, "bench")
     a.benchcli = os.path.abspath(os.path.join(a.out, "benchcli"))

@@ -172,6 +172,7 @@ struct tcp_sock_info {
 	/* What `ss -i -o -e` adds. conn: connections only; tcp_conn_info(conn) is TCP_INFO's view. */
 	const struct tcp_conn *conn;
 	uint64_t bytes_acked, bytes_received;
+	uint32_t lost, sacked, retrans_out;  /* segments marked so on the SACK scoreboard now */
 	const char *timer;       /* ss -o name: "on" (retransmit, SYN-ACK), "persist", "keepalive", "timewait", NULL */
 	usec_t timer_left;       /* until it fires */
 	uint32_t timer_retries;

@@ -41,6 +41,11 @@ static void tcp_conn_sock_info(const struct tcp_conn *c, struct tcp_sock_info *s
 	si->bytes_received = got ? got - 1u : 0;
 	if (c->state >= TCPS_CLOSE_WAIT && si->bytes_received)
 		si->bytes_received--;
+	/* The scoreboard counts bytes; ss shows segments, as Linux's lost_out and sacked_out. */
+	uint32_t mss = c->mss ? c->mss : 1;
+	si->lost = (c->sb.lost + mss - 1) / mss;
+	si->sacked = (c->sb.sacked + mss - 1) / mss;
+	si->retrans_out = (c->sb.retrans + mss - 1) / mss;
 	tcp_sock_timer(si, (c->flags & TCP_F_PERSIST) ? "persist" : "on", &c->rtx_timer, now, c->retries);
 	tcp_sock_timer(si, c->state == TCPS_FIN_WAIT_2 ? "timewait" : "keepalive", &c->misc_timer, now, c->ka_probes);
 }

@@ -34,6 +34,17 @@ check "access log: the 404 with its target as sent" \
 stack_stop
 check "tapstack stopped cleanly" [ "$STACK_STATUS" = 0 ]
 
+# A crash keeps what was captured: SIGKILL (no exit path runs), then the file is read.
+stack_start --quiet --pcap "$WORK/crash.pcap" || { fail "tapstack starts again"; net_summary; exit 1; }
+nsx ping -c 2 -i 0.2 -W 2 "$STACK_IP" >/dev/null
+kill -KILL "$STACK_PID"
+wait "$STACK_PID" 2>/dev/null
+STACK_PID=
+out=$(tcpdump -n -r "$WORK/crash.pcap" 2>/dev/null)
+check "after SIGKILL the pcap still holds the echo replies ($(grep -c 'echo reply' <<<"$out"))" \
+	[ "$(grep -c 'ICMP echo reply' <<<"$out")" = 2 ]
+rm -f "$CTL"   # the killed stack could not remove its control socket
+
 # --pcap -: tcpdump reads the pipe while tapstack runs.
 # The shell writes its PID and becomes tapstack (exec), so the test stops exactly that process.
 nsx bash -c "echo \$\$ >'$WORK/ts.pid'; exec '$TAPSTACK' --tap '$TAP' --addr '$STACK_IP/$STACK_PLEN' --ctl '$CTL' --quiet --pcap -" \

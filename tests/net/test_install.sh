@@ -85,8 +85,10 @@ check "... and statically" \
 	bash -c "cc -std=c11 -static -o '$WORK/clashs' '$WORK/clash.c' '$WORK/mine.c' $PCS && '$WORK/clashs'"
 
 # The example at work: the C++ build on the test's TAP, one echo.
-nsx env LD_LIBRARY_PATH="$P/lib" "$WORK/echo7pp" "$TAP" >"$WORK/echo7.log" 2>&1 &
+# ip netns exec (not the nsx function) so that $! is the program; net_cleanup stops it if we stop early.
+ip netns exec "$NS" env LD_LIBRARY_PATH="$P/lib" "$WORK/echo7pp" "$TAP" >"$WORK/echo7.log" 2>&1 &
 EPID=$!
+STACK_PID=$EPID
 for _ in $(seq 50); do grep -q 'echo on' "$WORK/echo7.log" && break; sleep 0.1; done
 got=$(echo "hello from the kernel" | nsx timeout 10 nc -q 1 "$STACK_IP" 7)
 check "the example (C++ build) echoes over the TAP: '$got'" test "$got" = "hello from the kernel"
@@ -94,6 +96,14 @@ for _ in $(seq 50); do kill -0 "$EPID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$EPID" 2>/dev/null; then kill "$EPID"; fi
 wait "$EPID"
 check "the example exits 0 after its one connection" test $? -eq 0
+STACK_PID=
+
+# Packaging: DESTDIR stages the tree; the .pc names the final PREFIX, not the stage.
+make -C "$NET_ROOT" --no-print-directory -s install DESTDIR="$WORK/stage" PREFIX=/usr >>"$WORK/install.log" 2>&1
+check "make install DESTDIR=stage PREFIX=/usr: files under the stage, the .pc says prefix=/usr" \
+	bash -c "[ -e '$WORK/stage/usr/lib/libtapstack.a' ] && grep -qx 'prefix=/usr' '$WORK/stage/usr/lib/pkgconfig/tapstack.pc'"
+make -C "$NET_ROOT" --no-print-directory -s uninstall DESTDIR="$WORK/stage" PREFIX=/usr >>"$WORK/install.log" 2>&1
+check "make uninstall DESTDIR=stage leaves no file in the stage" test "$(find "$WORK/stage" -type f -o -type l | wc -l)" = 0
 
 make -C "$NET_ROOT" --no-print-directory -s uninstall PREFIX="$P" >>"$WORK/install.log" 2>&1
 left=$(find "$P" -type f -o -type l | wc -l)

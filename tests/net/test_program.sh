@@ -57,7 +57,7 @@ out=$("$TAPSTACK" ss -l sport = 8080 --ctl "$CTL")
 check "ss -l sport = 8080: only that listener" \
 	bash -c "[ \$(grep -c '^LISTEN' <<<\"\$1\") = 1 ] && grep -q ':8080 ' <<<\"\$1\"" _ "$out"
 # A connection held open (HTTP keep-alive, the client reads slowly) to look at with -i -o -e.
-nsx bash -c "exec 3<>/dev/tcp/$STACK_IP/80; printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&3; sleep 3" &
+ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/$STACK_IP/80; printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&3; sleep 3" &
 HOLD=$!
 sleep 1
 out=$("$TAPSTACK" ss -tieo state established dport = :80 --ctl "$CTL")

@@ -7,7 +7,9 @@
 BLOCKING_ECHO=${BLOCKING_ECHO:-$NET_ROOT/build/blocking-echo}
 apps_setup blocking
 [ -x "$BLOCKING_ECHO" ] || { fail "$BLOCKING_ECHO is not built (run make)"; net_summary; exit 1; }
-nsx "$BLOCKING_ECHO" --tap "$TAP" --addr "$STACK_IP/$STACK_PLEN" --port 7 >"$STACK_LOG" 2>&1 &
+# ip netns exec, not the nsx function: $! must be blocking-echo itself, which net_cleanup stops
+# by PID (a function in the background is a subshell, and stopping it left the server running).
+ip netns exec "$NS" "$BLOCKING_ECHO" --tap "$TAP" --addr "$STACK_IP/$STACK_PLEN" --port 7 >"$STACK_LOG" 2>&1 &
 STACK_PID=$!
 up=1
 for _ in $(seq 100); do

@@ -3,7 +3,8 @@
  * ss_query_parse() accepts ss(8)'s words and names the first bad one; ss_write() over a real
  * connection between two stacks selects rows by state and port and prints -i, -o and -e as
  * ss does; nstat_print() hides zeros, shows deltas since the previous -d (its history file),
- * -a, -r, and JSON; the Prometheus text has a TYPE line per counter.
+ * -a, -r, and JSON; the Prometheus text has a TYPE line per counter; ctl_answer() refuses every
+ * request it cannot parse with one error line and leaves the stack as it was.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,8 +18,10 @@
 
 #include <cmocka.h>
 
+#include "apps/cli/ctl.h"
 #include "apps/cli/nstat.h"
 #include "apps/cli/ss.h"
+#include "drivers/memdev.h"
 #include "helpers/stack_pair.h"
 #include "stack.h"
 
@@ -82,26 +85,34 @@ static void pair_run(struct stack *a, struct stack *b, usec_t *now, int rounds)
 	}
 }
 
+/* Two stacks, a listener on A port 80 and B connected to it: afd (accepted on A), cfd (on B). */
+static void pair_connect(struct stack *a, struct stack *b, usec_t *now, int *afd, int *cfd)
+{
+	stack_pair_init(a, b, *now);
+	struct socket_layer *sa = ts_stack_sockets(a), *sb = ts_stack_sockets(b);
+	int lfd = ts_socket(sa, AF_INET, SOCK_STREAM, 0);
+	*cfd = ts_socket(sb, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(80) };
+	assert_int_equal(ts_bind(sa, lfd, &sin), 0);
+	assert_int_equal(ts_listen(sa, lfd, 8), 0);
+	sin.sin_addr.s_addr = htonl(STACK_PAIR_A_IP);
+	assert_int_equal(ts_connect(sb, *cfd, &sin), -EINPROGRESS);
+	*afd = -1;
+	for (int i = 0; i < 100 && *afd < 0; i++) {
+		pair_run(a, b, now, 1);
+		*afd = ts_accept(sa, lfd, NULL, 0);
+	}
+	assert_true(*afd >= 0);
+}
+
 static void test_ss_rows(void **state)
 {
 	(void)state;
 	static struct stack a, b;
 	usec_t now = USEC_PER_SEC;
-	stack_pair_init(&a, &b, now);
+	int afd, cfd;
+	pair_connect(&a, &b, &now, &afd, &cfd);
 	struct socket_layer *sa = ts_stack_sockets(&a), *sb = ts_stack_sockets(&b);
-	int lfd = ts_socket(sa, AF_INET, SOCK_STREAM, 0), cfd = ts_socket(sb, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(80) };
-	assert_int_equal(ts_bind(sa, lfd, &sin), 0);
-	assert_int_equal(ts_listen(sa, lfd, 8), 0);
-	sin.sin_addr.s_addr = htonl(STACK_PAIR_A_IP);
-	assert_int_equal(ts_connect(sb, cfd, &sin), -EINPROGRESS);
-	int afd = -1;
-	for (int i = 0; i < 100 && afd < 0; i++, now += 1000) {
-		ts_stack_poll(&a, now);
-		ts_stack_poll(&b, now);
-		afd = ts_accept(sa, lfd, NULL, 0);
-	}
-	assert_true(afd >= 0);
 	assert_int_equal(ts_send(sb, cfd, "hello", 5, 0), 5);
 	pair_run(&a, &b, &now, 10);
 
@@ -172,6 +183,43 @@ static void test_ss_rows(void **state)
 	ts_stack_destroy(&b);
 }
 
+/* Under seeded loss, ss -i shows the scoreboard while it holds marks: sacked, lost, retrans. */
+static void test_ss_info_under_loss(void **state)
+{
+	(void)state;
+	static struct stack a, b;
+	usec_t now = USEC_PER_SEC;
+	int afd, cfd;
+	pair_connect(&a, &b, &now, &afd, &cfd);
+	struct socket_layer *sa = ts_stack_sockets(&a), *sb = ts_stack_sockets(&b);
+	struct memdev_config mc;
+	memdev_config_default(&mc);
+	mc.seed = 7;
+	mc.loss_ppm = 30000;                 /* 3 % of the frames the server sends */
+	memdev_set_impairments(a.dev, &mc);
+	static uint8_t buf[1 << 16];
+	memset(buf, 'x', sizeof(buf));
+	bool sacked = false, lost = false, retrans = false;
+	size_t got = 0;
+	for (int i = 0; i < 20000 && got < (4u << 20) && !(sacked && lost && retrans); i++) {
+		ts_send(sa, afd, buf, sizeof(buf), 0);
+		pair_run(&a, &b, &now, 1);
+		ssize_t n;
+		while ((n = ts_recv(sb, cfd, buf, sizeof(buf), 0)) > 0)
+			got += (size_t)n;
+		char *t = ss_text(&a, "-i state established");
+		sacked |= strstr(t, " sacked:") != NULL;
+		lost |= strstr(t, " lost:") != NULL;
+		retrans |= strstr(t, " retrans:") != NULL;
+		free(t);
+	}
+	assert_true(sacked);
+	assert_true(lost);
+	assert_true(retrans);
+	ts_stack_destroy(&a);
+	ts_stack_destroy(&b);
+}
+
 static char *print(const struct nstat_opts *o, const char *raw, const char *key)
 {
 	char *out = NULL;
@@ -214,6 +262,19 @@ static void test_nstat(void **state)
 	assert_string_equal(t, "tcp.InSegs                               1\n");
 	free(t);
 	free(print(&r, "", key));                                /* -r: the file is gone */
+	/* A history that is not a regular file of ours (a link planted in /tmp) is ignored. */
+	char hpath[128], decoy[] = "/tmp/tapstack-test-decoy-XXXXXX";
+	nstat_history_path(hpath, sizeof(hpath), key);
+	int dfd = mkstemp(decoy);
+	assert_true(dfd >= 0);
+	assert_int_equal(write(dfd, "tcp.InSegs 1000\n", 16), 16);
+	close(dfd);
+	assert_int_equal(symlink(decoy, hpath), 0);
+	t = print(&d, "tcp.InSegs 1500\n", key);
+	assert_string_equal(t, "tcp.InSegs                               1500\n");
+	free(t);
+	free(print(&r, "", key));
+	unlink(decoy);
 	struct nstat_opts j = { .json = true, .zeros = true };
 	t = print(&j, "ip.InReceives 3\ntcp.InSegs 10\ntcp.OutRsts 0\n", key);
 	assert_string_equal(t, "{\"ip\":{\"InReceives\":3},\"tcp\":{\"InSegs\":10,\"OutRsts\":0}}\n");
@@ -262,13 +323,65 @@ static void test_nstat_parse_and_prometheus(void **state)
 	ts_stack_destroy(&b);
 }
 
+static char *answer(struct stack *s, const char *req)
+{
+	char buf[CTL_REQ_MAX + 1], *out = NULL;
+	size_t len = 0;
+	snprintf(buf, sizeof(buf), "%s", req);
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	ctl_answer(s, buf, f);
+	fclose(f);
+	return out;
+}
+
+static void test_ctl_answer(void **state)
+{
+	(void)state;
+	static struct stack a, b;
+	stack_pair_init(&a, &b, USEC_PER_SEC);
+	char *before = answer(&a, "stats");
+	static const struct {
+		const char *req, *want;
+	} cases[] = {
+		{ "bogus", "error: unknown request 'bogus'" },
+		{ "", "error: unknown request ''" },
+		{ "stats now", "error: unknown request 'stats'" },
+		{ "ss -Z", "error: ss: unknown option '-Z'" },
+		{ "ss state nosuch", "error: ss: unknown state 'nosuch'" },
+		{ "ss \x01\x02", "error: unparsable request" },
+		{ "\xff\xfe", "error: unparsable request" },
+		{ "ss -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t -t",
+		  "error: too many words" },
+		{ "stats", "tcp.InSegs 0\n" },
+		{ "metrics", "# TYPE tapstack_tcp_InSegs counter\n" },
+		{ "ss -l", "State" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *t = answer(&a, cases[i].req);
+		if (!strstr(t, cases[i].want))
+			fail_msg("'%s': got '%.80s', want '%s'", cases[i].req, t, cases[i].want);
+		if (strncmp(cases[i].want, "error: ", 7) == 0 && strchr(t, '\n') != t + strlen(t) - 1)
+			fail_msg("'%s': more than one line: '%s'", cases[i].req, t);
+		free(t);
+	}
+	char *after = answer(&a, "stats");    /* every counter as it was */
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	ts_stack_destroy(&a);
+	ts_stack_destroy(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ss_parse),
 		cmocka_unit_test(test_ss_rows),
+		cmocka_unit_test(test_ss_info_under_loss),
 		cmocka_unit_test(test_nstat),
 		cmocka_unit_test(test_nstat_parse_and_prometheus),
+		cmocka_unit_test(test_ctl_answer),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
