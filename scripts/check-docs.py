@@ -671,12 +671,16 @@ def check_text(page, lineno, text, in_code):
         else:
             ok()
     for m in SPAN_RE.finditer(text):
-        if OTHER_SOFTWARE_RE.search(text[:m.start()]):
+        before = text[:m.start()]
+        if not before.strip():
+            before = PREV_LINE[0] + " "  # "Linux's" may end the line before
+        if OTHER_SOFTWARE_RE.search(before.rstrip()):
             continue  # "Linux's `tcp_sendmsg`": a name of that software, not of this tree
         check_span(page, lineno, m.group(2))
 
 
 EXTERNAL = set()
+PREV_LINE = [""]  # the line before the one check_text() reads (a phrase may wrap)
 
 
 def check_labels(page, lines, spec):
@@ -789,6 +793,7 @@ def check_page(page):
         if l.strip():
             marker = None  # a marker applies to the block right after it
         check_text(page, i + 1, l, False)
+        PREV_LINE[0] = l
         i += 1
 
 
