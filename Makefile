@@ -85,7 +85,7 @@ tests: $(TEST_BINS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(LIB) -lcmocka -lm $(LDLIBS)
 
 # Runs every unit test program; cmocka prints its own summary per group, and the last line
 # is the plain total that CI reads.

@@ -45,6 +45,9 @@ struct net {
 	 */
 	short *registered;
 	int nregistered;
+	/* Congestion control of every listener and so of what it accepts (TCP_CONGESTION),
+	 * tapstack-kernel --cc; NULL: the namespace's default. */
+	const char *cc;
 };
 
 static inline int net_err(long rc)
@@ -74,7 +77,9 @@ static inline int net_bind(struct net *net, int fd, const struct sockaddr_in *ad
 
 static inline int net_listen(struct net *net, int fd, int backlog)
 {
-	(void)net;
+	/* An accepted socket starts with its listener's congestion control. */
+	if (net->cc && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, net->cc, (socklen_t)strlen(net->cc)) < 0)
+		return -errno;
 	return net_err(listen(fd, backlog));
 }
 

@@ -6,7 +6,7 @@
  *            [--pcap FILE|- | --pcapng FILE|-] [--trace] [--quiet] [--no-offload]
  *            [--http PORT[:DIR]] [--access-log FILE|-] [--echo PORT] [--discard PORT]
  *            [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT] [--metrics PORT]
- *            [--backlog N] [--ctl PATH]
+ *            [--backlog N] [--ctl PATH] [--cc NAME]
  *   tapstack ss [-tulanieo] [state S] [sport|dport = N] [--tap NAME | --ctl PATH]   like ss(8)
  *   tapstack stats [-z] [-d [-a]] [-r] [--json|--prometheus] [...]               like nstat(8)
  *
@@ -75,6 +75,7 @@ struct options {
 	bool trace;
 	bool quiet;
 	bool no_offload;
+	const char *cc;
 	int backlog;
 	const char *ctl;
 	char ctl_default[108];
@@ -127,6 +128,8 @@ static const char usage_text[] =
 	"  --metrics PORT        Prometheus text of every counter at http://ADDR:PORT/metrics\n"
 	"  --backlog N           listen() backlog of the servers (default 128)\n"
 	"  --ctl PATH            control socket (default /tmp/tapstack-TAP-netINODE.sock)\n"
+	"  --cc NAME             congestion control of every connection: cubic (default) or reno\n"
+	"                        (a socket may pick its own with TCP_CONGESTION)\n"
 	"  --help, -h            this text\n"
 	"  --version, -V         the version\n"
 	"\n"
@@ -295,7 +298,7 @@ static const char *bad_option_name(char **argv)
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
        OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION,
-       OPT_ACCESS_LOG, OPT_METRICS, OPT_PCAPNG, OPT_UDP_ECHO, OPT_UDP_DISCARD };
+       OPT_ACCESS_LOG, OPT_METRICS, OPT_PCAPNG, OPT_UDP_ECHO, OPT_UDP_DISCARD, OPT_CC };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -309,6 +312,7 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },      { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
 	{ "metrics", required_argument, NULL, OPT_METRICS },   { "pcapng", required_argument, NULL, OPT_PCAPNG },
 	{ "udp-echo", required_argument, NULL, OPT_UDP_ECHO }, { "udp-discard", required_argument, NULL, OPT_UDP_DISCARD },
+	{ "cc", required_argument, NULL, OPT_CC },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -428,6 +432,11 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 'h':
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		case OPT_NO_OFFLOAD: o->no_offload = true; break;
+		case OPT_CC:
+			if (!tcp_cc_known(optarg))
+				usage_error("bad --cc '%s' (expected cubic or reno)", optarg);
+			o->cc = optarg;
+			break;
 		case 'V':
 		case OPT_VERSION: printf("tapstack %s\n", tapstack_version()); exit(0);
 		case ':': usage_error("option '%s' needs a value", bad_option_name(argv));
@@ -590,6 +599,8 @@ static int run(struct program *p)
 	cfg.link.prefix_len = o->prefix_len;
 	cfg.link.gateway = o->gateway;
 	cfg.link.mtu = o->mtu;
+	if (o->cc)
+		snprintf(cfg.tcp.congestion_control, sizeof(cfg.tcp.congestion_control), "%s", o->cc);
 	if (o->mac_set)
 		memcpy(cfg.link.mac, o->mac, 6);   /* otherwise random, as the seed (ts_stack_init) */
 	cfg.log = (struct log){ .sink = stack_log_sink, .trace = o->trace };

@@ -466,13 +466,17 @@ def check_members(page, line, row, spec):
     if body is None:
         fail(page, line, f"struct {spec[1]}: not defined in the tree")
         return
-    words = set(re.findall(IDENT, body))
     for m in SPAN_RE.finditer(cells[col]):
+        inner, owner = body, spec[1]
         for part in re.split(r"\.|->", m.group(2)):
-            if part in words:
-                ok()
-            else:
-                fail(page, line, f"struct {spec[1]} has no member {part}")
+            if inner is None or part not in set(re.findall(IDENT, inner)):
+                fail(page, line, f"struct {owner} has no member {part}")
+                break
+            ok()
+            # a member that is itself a named struct: its fields come next (rtt.srtt_us)
+            sub = re.search(r"struct\s+(" + IDENT + r")\s+\*?" + part + r"\s*[;\[]", inner)
+            if sub:
+                inner, owner = struct_body(sub.group(1)), sub.group(1)
 
 
 def check_states(page, line, block):

@@ -10,6 +10,7 @@ _tapstack()
 	case "$prev" in
 	--tap) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	--pcap|--pcapng|--access-log|--ctl) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--cc) COMPREPLY=($(compgen -W "cubic reno" -- "$cur")); return ;;
 	--http) COMPREPLY=(); return ;;
 	state) COMPREPLY=($(compgen -W "all connected synchronized established syn-sent syn-recv
 		fin-wait-1 fin-wait-2 time-wait close-wait last-ack closing listening" -- "$cur")); return ;;
@@ -20,7 +21,7 @@ _tapstack()
 	ss) COMPREPLY=($(compgen -W "-t -u -l -a -n -i -e -o state sport dport --tap --ctl --help" -- "$cur")) ;;
 	stats) COMPREPLY=($(compgen -W "-a -z -d -r --json --prometheus --tap --ctl --help" -- "$cur")) ;;
 	*) COMPREPLY=($(compgen -W "ss stats --tap --addr --gateway --mac --mtu --pcap --pcapng --trace --quiet
-		--no-offload --http --access-log --echo --discard --stall --metrics --udp-echo --udp-discard --backlog --ctl --help
+		--no-offload --http --access-log --echo --discard --stall --metrics --udp-echo --udp-discard --backlog --ctl --cc --help
 		--version" -- "$cur")) ;;
 	esac
 }

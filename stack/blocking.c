@@ -239,6 +239,60 @@ ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len
 	return n;
 }
 
+static ssize_t blocking_send_piece(void *b, int fd, const void *buf, size_t len, int flags)
+{
+	return ts_blocking_send(b, fd, buf, len, flags);
+}
+
+/*
+ * A datagram socket's sendmsg is one datagram, which never waits for room (UDP queues
+ * nothing); a stream's is each piece in turn, all of it as ts_blocking_send does.
+ */
+ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghdr *msg, int flags)
+{
+	int type = 0;
+	socklen_t tl = sizeof(type);
+	ssize_t n;
+
+	if (ts_blocking_getsockopt(b, fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type == SOCK_DGRAM) {
+		n = blocking_leave(b, (int)ts_sendmsg(blocking_enter(b), fd, msg, flags));
+		ts_blocking_wake(b);
+		return n;
+	}
+	return ts_sendmsg_pieces(b, fd, msg, flags, blocking_send_piece);
+}
+
+/* Waits for a datagram (or stream data, or end of stream), then ts_recvmsg. */
+ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg, int flags)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&b->lock);
+	while ((n = ts_recvmsg(&b->s->sock, fd, msg, flags)) == -EAGAIN && blocking_should_wait(b, fd, flags))
+		blocking_wait_for(b, fd, POLLIN);
+	pthread_mutex_unlock(&b->lock);
+	ts_blocking_wake(b);
+	return n;
+}
+
+ssize_t ts_blocking_sendto(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags,
+                           const struct sockaddr_in *to)
+{
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+	struct msghdr m = { .msg_name = (void *)(uintptr_t)to, .msg_namelen = to ? sizeof(*to) : 0, .msg_iov = &iov,
+		            .msg_iovlen = 1 };
+	return ts_blocking_sendmsg(b, fd, &m, flags);
+}
+
+ssize_t ts_blocking_recvfrom(struct blocking_stack *b, int fd, void *buf, size_t len, int flags,
+                             struct sockaddr_in *from)
+{
+	struct iovec iov = { buf, len };
+	struct msghdr m = { .msg_name = from, .msg_namelen = from ? sizeof(*from) : 0, .msg_iov = &iov,
+		            .msg_iovlen = 1 };
+	return ts_blocking_recvmsg(b, fd, &m, flags);
+}
+
 int ts_blocking_shutdown(struct blocking_stack *b, int fd, int how)
 {
 	int rc = blocking_leave(b, ts_shutdown(blocking_enter(b), fd, how));

@@ -69,6 +69,18 @@ TS_API int ts_blocking_connect(struct blocking_stack *b, int fd, const struct so
 TS_API ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags);
 /* Waits for at least one byte or end of stream (0). */
 TS_API ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags);
+/*
+ * The datagram calls (stack/socket/socket.h): recvfrom/recvmsg wait for a datagram (on TCP,
+ * for data); sendto/sendmsg send one datagram at once (on TCP, everything, as
+ * ts_blocking_send). After an ICMP port unreachable, a connected UDP socket's next call
+ * returns -ECONNREFUSED.
+ */
+TS_API ssize_t ts_blocking_sendto(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags,
+                                  const struct sockaddr_in *to);
+TS_API ssize_t ts_blocking_recvfrom(struct blocking_stack *b, int fd, void *buf, size_t len, int flags,
+                                    struct sockaddr_in *from);
+TS_API ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghdr *msg, int flags);
+TS_API ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg, int flags);
 TS_API int ts_blocking_shutdown(struct blocking_stack *b, int fd, int how);
 TS_API int ts_blocking_close(struct blocking_stack *b, int fd);
 TS_API int ts_blocking_setsockopt(struct blocking_stack *b, int fd, int level, int name, const void *val,

@@ -195,8 +195,9 @@ static void ss_expiry(char *buf, size_t len, usec_t left)
 static void ss_info(FILE *f, const struct tcp_sock_info *si)
 {
 	struct tcp_info ti;
+	struct tcp_info_more more;
 	char rtt[16], rttvar[16], rto[16];
-	tcp_conn_info(si->conn, &ti);
+	tcp_conn_info(si->conn, &ti, &more);
 	ss_ms(rtt, sizeof(rtt), ti.tcpi_rtt);
 	ss_ms(rttvar, sizeof(rttvar), ti.tcpi_rttvar);
 	ss_ms(rto, sizeof(rto), ti.tcpi_rto);

@@ -8,7 +8,11 @@
  *
  *   tapstack-kernel [--http PORT[:DIR]] [--echo PORT] [--discard PORT]
  *                   [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT]
- *                   [--backlog N] [--quiet]
+ *                   [--backlog N] [--cc NAME] [--quiet]
+ *
+ * --cc sets the listeners' congestion control (TCP_CONGESTION, which their connections
+ * inherit), as tapstack's --cc does: a namespace cannot make an algorithm outside
+ * net.ipv4.tcp_allowed_congestion_control its default, but a privileged socket may use it.
  *
  * The loop is apps/app.h's contract: collect from every app, wait, dispatch. The wait is
  * epoll(7), level-triggered, not poll(2): poll makes the kernel look at every descriptor on
@@ -88,7 +92,7 @@ static void kmain_usage(FILE *f)
 {
 	fprintf(f, "usage: tapstack-kernel [--http PORT[:DIR]] [--echo PORT] [--discard PORT]\n"
 		   "                       [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT]\n"
-		   "                       [--backlog N] [--quiet]\n"
+		   "                       [--backlog N] [--cc NAME] [--quiet]\n"
 		   "The tapstack demo servers on the kernel's own TCP/IP stack (for comparison).\n");
 }
 
@@ -250,7 +254,7 @@ int main(int argc, char **argv)
 			}
 			if (strcmp(opt, "--http") && strcmp(opt, "--echo") && strcmp(opt, "--discard") &&
 			    strcmp(opt, "--stall") && strcmp(opt, "--backlog") && strcmp(opt, "--udp-echo") &&
-			    strcmp(opt, "--udp-discard")) {
+			    strcmp(opt, "--udp-discard") && strcmp(opt, "--cc")) {
 				fprintf(stderr, "tapstack-kernel: unknown option %s\n", opt);
 				kmain_usage(stderr);
 				return 2;
@@ -259,6 +263,10 @@ int main(int argc, char **argv)
 			if (!val) {
 				fprintf(stderr, "tapstack-kernel: %s needs a value\n", opt);
 				return 2;
+			}
+			if (strcmp(opt, "--cc") == 0) {
+				net.cc = val;      /* checked by the kernel at the first listen */
+				continue;
 			}
 			if (strcmp(opt, "--backlog") == 0) {
 				if (!kmain_int(val, &backlog)) {

@@ -785,10 +785,9 @@ def build_results(cfg, samples, failures, targets, meta):
     for key, name, unit, better, tool in ROWS:
         entry = {"metric": key, "workload": name, "unit": unit, "better": better, "tool": tool}
         for tk in ("tapstack", "kernel", "ref2"):
-            skey = key
-            if tk == "tapstack" and key.endswith("_plain") and not samples.get((tk, key)):
-                skey = key[:-len("_plain")]     # an older run without tapstack --no-offload samples
-            s = summarize(samples.get((tk, skey), []))
+            # Only this row's own samples: a row never borrows another workload's figure
+            # (the offload download is not the plain-frames download).
+            s = summarize(samples.get((tk, key), []))
             entry[tk] = s
             if s is None and failures.get((tk, key)):
                 entry[tk + "_error"] = failures[(tk, key)]
@@ -806,8 +805,8 @@ def print_table(res):
     lines = []
     for r in res["rows"]:
         ts, k, r2 = r["tapstack"], r["kernel"], r["ref2"]
-        if not (ts or k or r2 or r.get("tapstack_error") or r.get("kernel_error")):
-            continue      # a workload left out with --only
+        # A workload left out with --only (or that failed) still has its row, saying n/a:
+        # the reader sees what was not measured instead of a gap that hides it.
         spread = "%s/%s" % ("±%.0f%%" % ts["spread_pct"] if ts else "-",
                             "±%.0f%%" % k["spread_pct"] if k else "-")
         ref = "%s %s" % (r["ref2_name"], fmt(r2["median"])) if r2 else "-"
@@ -893,7 +892,8 @@ def check_targets(res, cfg):
                                      ("close_rps", "new connections >= 40k/s and above kernel", 40000, "close")):
         v, k = med(res, key), med(res, key, "kernel")
         cpu_key = "keepalive_cpu_server" if pname == "keepalive" else "close_cpu_server"
-        ok = (v >= target and (k is None or v > k)) if v else None
+        # Both halves must have been measured in this run; otherwise the target is n/a.
+        ok = (v >= target and v > k) if v and k else None
         line(ok, text, v, "req/s", why(busy(cpu_key, v, 1e4), pname) if v else [])
     v, k = med(res, "rtt_median"), med(res, "rtt_median", "kernel")
     line(v <= k if v and k else None, "1-byte RTT no slower than the kernel (%s us)" % fmt(k), v, "us",

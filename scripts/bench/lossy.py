@@ -111,8 +111,10 @@ class Bench:
             "tapstack": ["ip", "netns", "exec", self.ns["s"], os.path.join(b, "tapstack"), "--tap", "ltap",
                          "--addr", TS_ADDR + "/24", "--ctl", self.ctl, "--http", "80", "--quiet"]
                         + self.cfg.tapstack_args,
+            # The machine's default (inherited by a new namespace) may be anything, bbr on
+            # this one; the issue's reference is Linux's default, CUBIC, set per listener.
             "kernel": ["ip", "netns", "exec", self.ns["k"], os.path.join(b, "tapstack-kernel"), "--http", "80",
-                       "--quiet"],
+                       "--cc", self.cfg.kernel_cc, "--quiet"],
         }
         for side in ("tapstack", "kernel"):
             self.launch(side)
@@ -146,14 +148,13 @@ class Bench:
     def counters(self, side):
         """The stack's own retransmission counters: tapstack stats, or the kernel's nstat."""
         if side == "tapstack":
-            r = subprocess.run([os.path.join(self.cfg.build, "tapstack"), "stats", "--ctl", self.ctl],
+            r = subprocess.run([os.path.join(self.cfg.build, "tapstack"), "stats", "-z", "--json", "--ctl", self.ctl],
                                stdout=subprocess.PIPE, text=True, timeout=10)
-            out = {}
-            for line in r.stdout.splitlines():
-                m = re.match(r"\s*(\w+):\s+(\d+)\s*$", line)
-                if m and m.group(1) in TS_COUNTERS:
-                    out[m.group(1)] = int(m.group(2))
-            return out
+            try:
+                tcp = json.loads(r.stdout).get("tcp", {})
+            except ValueError:
+                raise Fail("tapstack stats --json gave %r" % r.stdout[:80])
+            return {k: int(tcp.get(k, 0)) for k in TS_COUNTERS}
         r = subprocess.run(["ip", "netns", "exec", self.ns["k"], "nstat", "-asz", "TcpRetransSegs",
                             "TcpExtTCPTimeouts", "TcpExtTCPLossProbes"],
                            stdout=subprocess.PIPE, text=True, timeout=10)
@@ -297,7 +298,10 @@ def cell_result(cell, samples, failures):
     s_ts, s_k = ts["resent_share"], k["resent_share"]
     r["resent_ratio"] = (s_ts / s_k if s_k else (1.0 if s_ts == 0 else None)) if s_ts is not None and s_k is not None else None
     if cell.shared and g_ts is not None and g_k is not None:
-        r["share_tapstack"] = g_ts / (g_ts + g_k) if g_ts + g_k else None
+        # The two flows of one run share the link: pair them per run, then take the median.
+        pairs = [(a["goodput_mbps"], b["goodput_mbps"]) for a, b in zip(samples["tapstack"], samples["kernel"])]
+        r["goodput_ratio"] = statistics.median([a / b for a, b in pairs if b]) if any(b for _, b in pairs) else None
+        r["share_tapstack"] = statistics.median([a / (a + b) for a, b in pairs if a + b]) if pairs else None
     return r
 
 
@@ -316,13 +320,17 @@ def limits(r):
                  "retransmitted in %.1f s; the path dropped %d of its frames at random and %d at the full "
                  "queue" % (c["RtoExpired"], c["FastRetransmits"], c["RetransSegs"], secs, lost, qd))
     if c["RtoExpired"]:
-        notes.append("each timeout idles the path for at least 200 ms and restarts from one segment: "
-                     "losses that SACK-based recovery (RACK-TLP, PRR: issue 9 item 1) repairs within a "
-                     "round trip end in RTOs here")
+        notes.append("each timeout idles the path for at least 200 ms and restarts from one segment: a "
+                     "loss that recovery (SACK, RACK-TLP, PRR: issue 9 item 1) did not repair within a "
+                     "round trip, such as a lost retransmission")
     if r.get("resent_ratio") and r["resent_ratio"] > RETRANS_MAX:
-        notes.append("tapstack resends %.1f%% of its payload, the kernel %.1f%%: retransmitting data the "
-                     "receiver already holds (go-back-N after a timeout, or holes not told apart by SACK)" % (
-                         100 * r["tapstack"]["resent_share"], 100 * r["kernel"]["resent_share"]))
+        why = ("after a timeout it resends from the first hole, data the receiver may already hold"
+               if c["RtoExpired"] else
+               "its larger window overflows the queue more often, so there are more tail drops to repair"
+               if qd > lost else
+               "each repair costs it more: spurious retransmissions or holes sent more than once")
+        notes.append("tapstack resends %.1f%% of its payload, the kernel %.1f%%: %s" % (
+            100 * r["tapstack"]["resent_share"], 100 * r["kernel"]["resent_share"], why))
     if ks and any(not x["complete"] for x in ss) and all(x["complete"] for x in ks):
         notes.append("the kernel finished every transfer within the time bound, tapstack did not")
     if not c["RtoExpired"] and qd > lost:
@@ -469,6 +477,9 @@ def parse_args():
     ap.add_argument("--only", default="", help="comma list of cell names (e.g. 'rtt20 loss1,shared rtt20')")
     ap.add_argument("--build", default="build")
     ap.add_argument("--tapstack-args", default="", help="extra arguments for build/tapstack")
+    ap.add_argument("--kernel-cc", default="cubic",
+                    help="the kernel server's congestion control (default cubic, Linux's default; "
+                         "reno to compare with a NewReno tapstack)")
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
@@ -513,8 +524,9 @@ def main():
     r = subprocess.run([path_sh, "up", tag], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         sys.exit("bench-lossy: the path did not come up: " + r.stdout.strip())
-    runner.log("path: %s (client) -> %s (relay) -> %s (tapstack %s, bridge) / %s (kernel %s)" % (
-        b.ns["c"], b.ns["r"], b.ns["s"], TS_ADDR, b.ns["k"], K_ADDR))
+    cc = cfg.kernel_cc
+    runner.log("path: %s (client) -> %s (relay) -> %s (tapstack %s, bridge) / %s (kernel %s, %s)" % (
+        b.ns["c"], b.ns["r"], b.ns["s"], TS_ADDR, b.ns["k"], K_ADDR, cc))
     try:
         b.start_servers()
     except Fail as e:
@@ -556,6 +568,7 @@ def main():
             "quick": cfg.quick, "rounds": rounds_done, "bytes": cfg.bytes, "max_s": cfg.max_s,
             "rate_mbit": RATE_MBIT, "queue": "one BDP of the rate and the RTT (relay default)",
             "duration_s": round(time.monotonic() - t_start, 1), "crashes": b.crashes,
+            "kernel_cc": cc, "tapstack_args": cfg.tapstack_args,
             "path": "client %s -> relay (both directions impaired) -> bridge -> tapstack %s | kernel %s" % (
                 CLIENT_ADDR, TS_ADDR, K_ADDR)}
     with open(os.path.join(cfg.out, "results.json"), "w") as f:
@@ -566,7 +579,9 @@ def main():
     print("tapstack vs Linux kernel through the same impaired path, %s, %s, %d round(s), load %s" % (
         meta["date_utc"], "quick" if cfg.quick else "full", rounds_done, " ".join(meta["loadavg_end"])))
     print("path: %d Mbit/s bottleneck each way, queue one BDP; loss and reordering each way; downloads of "
-          "%d bytes bounded by %g s (* in the log: cut by the bound)" % (RATE_MBIT, cfg.bytes, cfg.max_s))
+          "%d bytes bounded by %g s (* in the log: cut by the bound); kernel congestion control %s%s" % (
+              RATE_MBIT, cfg.bytes, cfg.max_s, cc,
+              "; tapstack %s" % " ".join(cfg.tapstack_args) if cfg.tapstack_args else ""))
     print(print_table(results))
     print()
     print("goodput = bytes received / curl's total time (median); resent = TCP payload the relay saw the "

@@ -81,6 +81,11 @@ def main():
     check(abs(sh["share_tapstack"] - 45 / 95) < 1e-9, "shared cell: tapstack's share of the link")
     check("[met] shared rtt20" in lossy.targets([sh])[0], "shared cell: 0.9 x is a fair share")
 
+    runs = lossy.cell_result(shared, {"tapstack": [sample(60, 1, 10), sample(10, 1, 10), sample(70, 1, 10)],
+                                      "kernel": [sample(10, 1, 10), sample(90, 1, 10), sample(40, 1, 10)]}, [])
+    check(abs(runs["goodput_ratio"] - 1.75) < 1e-9 and abs(runs["share_tapstack"] - 70 / 110) < 1e-9,
+          "shared cell: ratio and share are medians over the runs' pairs, not ratios of medians")
+
     table = lossy.print_table([res, sh])
     check("rtt20 loss1" in table and "0/3 of 0/3" not in table and "0/3 of 3/3" in table, "table rows")
 

@@ -41,6 +41,36 @@ def check(cond, what):
         failures += 1
 
 
+def table_row(table, workload):
+    """The cells of one workload's line in print_table's output (columns are 2+ spaces apart)."""
+    line = next((l for l in table.splitlines() if l.startswith(workload + "  ")), None)
+    return [c.strip() for c in line[len(workload):].split("  ") if c.strip()] if line else None
+
+
+def only_run(cfg):
+    """--only download,close,idle: the offload download ran, the plain-frames one did not.
+    Its row and its target must say n/a, never show the offload figure (issue 13 item 7)."""
+    samples = {("tapstack", "download_gbps"): [20.1], ("kernel", "download_gbps"): [9.2],
+               ("tapstack", "close_rps"): [50000.0],
+               ("tapstack", "idle_rss_per_conn"): [1000.0], ("kernel", "idle_rss_per_conn"): [4000.0]}
+    res = bench.build_results(cfg, samples, {}, [], {})
+    rows = {r["metric"]: r for r in res["rows"]}
+    check(rows["download_gbps_plain"]["tapstack"] is None and rows["download_gbps_plain"]["ratio"] is None,
+          "--only download: the plain-frames row borrows nothing from the offload download")
+    table = bench.print_table(res)
+    plain = table_row(table, "download, plain frames")
+    check(plain is not None and plain[1:4] == ["n/a", "n/a", "n/a"] and "20.1" not in " ".join(plain),
+          "the plain-frames row is printed and says n/a: %r" % (plain,))
+    check(table_row(table, "HTTP keep-alive, 32 conns")[1:4] == ["n/a", "n/a", "n/a"],
+          "a workload left out with --only prints n/a")
+    text = "\n".join(bench.check_targets(res, cfg))
+    check("[n/a] bulk download >= 4 Gbit/s (plain frames)" in text and
+          "[met] bulk download >= 10 Gbit/s (offload)" in text,
+          "the plain-frames target is n/a, the offload target judged on its own row")
+    check("[n/a] new connections >= 40k/s and above kernel" in text,
+          "a target that compares with the kernel is n/a when the kernel's side did not run")
+
+
 def main():
     rps, reqs, errors = bench.parse_wrk(WRK_OK)
     check((rps, reqs, errors) == (149253.95, 298530, 0), "wrk report parsed: req/s, requests, no errors")
@@ -63,6 +93,7 @@ def main():
 
     cfg = types.SimpleNamespace(idle_conns=10000, out=tempfile.mkdtemp(prefix="tsbench-selftest-"))
     samples = {("tapstack", "download_gbps"): [2.0, 3.0, 2.5], ("kernel", "download_gbps"): [10.0, 12.0, 11.0],
+               ("tapstack", "download_gbps_plain"): [2.0, 3.0, 2.5],
                ("tapstack", "download_cpu_server"): [2.8], ("tapstack", "download_cpu_total"): [4.8],
                ("tapstack", "rtt_median"): [12.0], ("kernel", "rtt_median"): [16.0],
                ("tapstack", "idle_rss_per_conn"): [1000.0], ("kernel", "idle_rss_per_conn"): [4000.0],
@@ -86,6 +117,7 @@ def main():
     check("900000 frames/s" in text, "the TAP ceiling of the same run is quoted")
     check("[met] 1-byte RTT no slower than the kernel" in text, "RTT below the kernel's is met")
     check("[met] 10,000 idle connections < 40 MiB" in text, "1000 bytes x 10,000 is under 40 MiB")
+    only_run(cfg)
     if bench.shutil.which("gnuplot"):
         png = bench.write_chart(res, cfg)
         dat = open(os.path.join(cfg.out, "ratios.dat")).read().splitlines()

@@ -21,6 +21,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,7 +300,8 @@ ssize_t ts_sendto(struct socket_layer *sl, int fd, const void *buf, size_t len, 
 		return s->kind == TS_NEW ? -EPIPE : -ENOTCONN;
 	if (len && !buf)
 		return -EFAULT;
-	return tcp_send(s->conn, buf, len, (flags & MSG_MORE) != 0);
+	return tcp_send(s->conn, buf, len,
+	                ((flags & MSG_MORE) ? TCP_SEND_MORE : 0u) | ((flags & MSG_EOR) ? TCP_SEND_EOR : 0u));
 }
 
 ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags)
@@ -334,12 +337,23 @@ ssize_t ts_sendmsg(struct socket_layer *sl, int fd, const struct msghdr *msg, in
 		return -EBADF;
 	if (s->kind == TS_UDP)
 		return ts_udp_sendmsg(s->udp, msg, flags);
+	return ts_sendmsg_pieces(sl, fd, msg, flags, ts_send_piece);
+}
+
+ssize_t ts_send_piece(void *sl, int fd, const void *buf, size_t len, int flags)
+{
+	return ts_send(sl, fd, buf, len, flags);
+}
+
+ssize_t ts_sendmsg_pieces(void *ctx, int fd, const struct msghdr *msg, int flags,
+                          ssize_t (*send_piece)(void *ctx, int fd, const void *buf, size_t len, int flags))
+{
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov))
 		return -EFAULT;
 	/* A stream keeps no record boundaries: the pieces in turn, up to the first short write. */
 	ssize_t total = 0;
 	for (size_t i = 0; i < msg->msg_iovlen; i++) {
-		ssize_t n = ts_send(sl, fd, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len, flags);
+		ssize_t n = send_piece(ctx, fd, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len, flags);
 		if (n < 0)
 			return total ? total : n;
 		total += n;
@@ -413,6 +427,8 @@ static struct tcp_sockopts *ts_opts(struct ts_sock *s)
 {
 	if (s->kind == TS_CONN)
 		return tcp_conn_opts(s->conn);
+	if (s->kind == TS_LISTENER && s->lis)
+		return tcp_listener_opts(s->lis); /* what the next SYN-ACK and accepted connection use */
 	return &s->opts;
 }
 
@@ -451,6 +467,23 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		default:
 			return -ENOPROTOOPT;
 		}
+	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		/* Linux: a name of up to TCP_CA_NAME_MAX - 1 bytes, not necessarily NUL-terminated;
+		 * EINVAL without one, ENOENT when the stack has no such algorithm. */
+		char cc[TCP_CA_NAME_MAX];
+		if (!val || len < 1)
+			return -EINVAL;
+		size_t n = (size_t)len < sizeof(cc) - 1 ? (size_t)len : sizeof(cc) - 1;
+		memcpy(cc, val, n);
+		cc[n] = 0;
+		int rc = tcp_sockopts_set_cc(o, cc);
+		if (rc)
+			return rc;
+		s->opts.cc = o->cc;
+		if (s->kind == TS_CONN)
+			tcp_conn_opts_changed(s->conn);
+		return 0;
 	}
 	int rc = ts_int_arg(val, len, &v);
 	if (rc)
@@ -518,12 +551,20 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 	} else {
 		return -ENOPROTOOPT;
 	}
-	if (s->kind == TS_CONN) {
+	if (s->kind == TS_CONN || s->kind == TS_LISTENER)
 		s->opts = *o;
+	if (s->kind == TS_CONN)
 		tcp_conn_opts_changed(s->conn);
-	}
 	return 0;
 }
+
+/* TCP_INFO as Linux lays it out: glibc's struct, then the fields Linux adds after it (tcp.h). */
+struct ts_tcp_info {
+	struct tcp_info ti;
+	struct tcp_info_more more;
+};
+_Static_assert(offsetof(struct ts_tcp_info, more) == 104, "Linux puts tcpi_pacing_rate at 104");
+_Static_assert(offsetof(struct ts_tcp_info, more.tcpi_busy_time) == 168, "Linux's tcpi_busy_time is at 168");
 
 int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len)
 {
@@ -593,21 +634,31 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->cork);
 		case TCP_USER_TIMEOUT:
 			return ts_put_int(val, len, (int)o->user_timeout_ms);
-
-		case TCP_INFO: {
-			struct tcp_info ti;
+		case TCP_CONGESTION: {
+			/* Linux copies min(len, TCP_CA_NAME_MAX) bytes of the NUL-padded name. */
+			char cc[TCP_CA_NAME_MAX] = { 0 };
 			if (!val || !len)
 				return -EFAULT;
+			snprintf(cc, sizeof(cc), "%s", tcp_sockopts_cc_name(sl->tcp, o));
+			socklen_t n = *len < (socklen_t)sizeof(cc) ? *len : (socklen_t)sizeof(cc);
+			memcpy(val, cc, (size_t)n);
+			*len = n;
+			return 0;
+		}
+
+		case TCP_INFO: {
+			struct ts_tcp_info full;
+			if (!val || !len)
+				return -EFAULT;
+			memset(&full, 0, sizeof(full));
 			if (s->kind == TS_CONN)
-				tcp_conn_info(s->conn, &ti);
+				tcp_conn_info(s->conn, &full.ti, &full.more);
 			else if (s->kind == TS_LISTENER)
-				tcp_listener_info(s->lis, &ti);
-			else {
-				memset(&ti, 0, sizeof(ti));
-				ti.tcpi_state = 7; /* CLOSE */
-			}
-			socklen_t n = *len < (socklen_t)sizeof(ti) ? *len : (socklen_t)sizeof(ti);
-			memcpy(val, &ti, (size_t)n);
+				tcp_listener_info(s->lis, &full.ti);
+			else
+				full.ti.tcpi_state = 7; /* CLOSE */
+			socklen_t n = *len < (socklen_t)sizeof(full) ? *len : (socklen_t)sizeof(full);
+			memcpy(val, &full, (size_t)n);
 			*len = n;
 			return 0;
 		}

@@ -83,6 +83,14 @@ TS_API ssize_t ts_recvfrom(struct socket_layer *sl, int fd, void *buf, size_t le
 /* sendmsg/recvmsg: msg_name a struct sockaddr_in (or NULL); recvmsg sets MSG_TRUNC in msg_flags. */
 TS_API ssize_t ts_sendmsg(struct socket_layer *sl, int fd, const struct msghdr *msg, int flags);
 TS_API ssize_t ts_recvmsg(struct socket_layer *sl, int fd, struct msghdr *msg, int flags);
+/*
+ * A stream's sendmsg made of sends: the pieces of msg in turn through send_piece(ctx, ...),
+ * up to the first short one (ts_sendmsg with ts_send_piece, whose ctx is the socket layer;
+ * the blocking facade with its blocking send).
+ */
+TS_API ssize_t ts_sendmsg_pieces(void *ctx, int fd, const struct msghdr *msg, int flags,
+                                 ssize_t (*send_piece)(void *ctx, int fd, const void *buf, size_t len, int flags));
+TS_API ssize_t ts_send_piece(void *sl, int fd, const void *buf, size_t len, int flags);
 TS_API int ts_shutdown(struct socket_layer *sl, int fd, int how);
 TS_API int ts_close(struct socket_layer *sl, int fd);
 TS_API int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len);

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,10 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->delack_min_ms = 40;
 	cfg->delack_max_ms = 200;
 	cfg->init_cwnd_segs = 10;
+	snprintf(cfg->congestion_control, sizeof(cfg->congestion_control), "%s", tcp_cubic_ops.name);
+	cfg->slow_start_after_idle = true;
+	cfg->min_rtt_win_s = 300;
+	cfg->hystart_detect = 3;
 	cfg->challenge_ack_limit = 1000;
 	cfg->ooo_max_segs = 256;
 	cfg->max_tw_buckets = 262144;
@@ -89,6 +94,8 @@ int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const
 	tl->cfg = *cfg;
 	if (tl->cfg.port_lo == 0 || tl->cfg.port_hi < tl->cfg.port_lo || tl->cfg.mtu < 68)
 		return -EINVAL;
+	if (!tcp_cc_find(tl->cfg.congestion_control))
+		return -ENOENT;
 	for (int i = 0; i < 16; i += 8) {
 		uint64_t r = rng_next(&core->rng);
 		memcpy(tl->isn_key + i, &r, 8);
@@ -248,8 +255,8 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 	c->adv_mss = tcp_adv_mss(tl);
 	if (o->user_mss && o->user_mss < c->adv_mss)
 		c->adv_mss = o->user_mss;
-	c->rto_us = tl->cfg.rto_init_ms * 1000u;
-	c->ssthresh = UINT32_MAX;
+	tcp_rtt_init(&c->rtt, &tl->cfg);
+	tcp_cc_init(c);
 	c->quickack = TCP_MAX_QUICKACKS;
 	c->all_next = tl->all;
 	if (tl->all)
@@ -482,11 +489,8 @@ short tcp_conn_revents(const struct tcp_conn *c)
 		ev |= POLLIN;
 	if (c->state == TCPS_CLOSED && (c->flags & TCP_F_FIN_RCVD))
 		ev |= POLLHUP;
-	if (!wr_shut && c->state != TCPS_CLOSED) {
-		uint32_t cap = tcp_sndbuf_cap(c);
-		if (c->sndq.len <= cap - cap / 3)
-			ev |= POLLOUT;
-	}
+	if (!wr_shut && c->state != TCPS_CLOSED && tcp_sndbuf_writable(c))
+		ev |= POLLOUT;
 	if (c->err)
 		ev |= POLLERR;
 	return ev;

@@ -24,8 +24,11 @@
 struct icmp_err;
 struct ip_layer;
 struct ipv4_rx;
+struct tcp_cc_ops;
 struct tcp_conn;
 struct tcp_listener;
+
+#define TCP_CA_NAME_MAX 16u     /* a congestion-control name with its NUL (Linux TCP_CA_NAME_MAX) */
 
 /*
  * Knobs, with Linux's defaults (the sysctl each mirrors in brackets). The packetdrill
@@ -61,6 +64,11 @@ struct tcp_config {
 	uint32_t delack_min_ms;       /* TCP_DELACK_MIN = 40 ms */
 	uint32_t delack_max_ms;       /* TCP_DELACK_MAX = 200 ms */
 	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
+	char congestion_control[TCP_CA_NAME_MAX];  /* the default algorithm, "cubic" or "reno" [tcp_congestion_control] */
+	bool slow_start_after_idle;   /* restart cwnd after an RTO of idleness [tcp_slow_start_after_idle = 1] */
+	uint32_t min_rtt_win_s;       /* window of the minimum-RTT filter [tcp_min_rtt_wlen = 300] */
+	uint32_t hystart_detect;      /* CUBIC's HyStart exits: 1 ACK train, 2 delay, 3 both, 0 none
+	                               * [/sys/module/tcp_cubic/parameters/hystart_detect = 3] */
 	uint32_t challenge_ack_limit; /* RFC 5961 challenge ACKs per second [tcp_challenge_ack_limit = 1000] */
 	uint32_t ooo_max_segs;        /* out-of-order queue bound per connection */
 	uint32_t max_tw_buckets;      /* TIME-WAIT entries at most [tcp_max_tw_buckets = 262144] */
@@ -75,6 +83,8 @@ struct tcp_config {
 #define TCP_RECOVERY_NO_DUPTHRESH 4u    /* TCP_RACK_NO_DUPTHRESH: no zero window at 3 SACKed */
 
 void tcp_config_default(struct tcp_config *cfg);
+/* Is there a congestion-control algorithm of this name (for tcp_config.congestion_control)? */
+bool tcp_cc_known(const char *name);
 /* How long a connection retransmits before giving up with ETIMEDOUT, for a limit of
  * `boundary` retries (retries2 or orphan_retries), as Linux's tcp_model_timeout: the time
  * that many RTO expiries take from rto_min_ms doubling up to rto_max_ms (924.6 s for 15). */
@@ -107,7 +117,8 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(SackDiscardMalformed) X(SackDiscardUnsent) X(SackDiscardOld) X(SackOverlap)              \
 	X(SackReneging) X(SackRecovery) X(ScoreboardFull) X(RackLost) X(LostRetransmits)           \
 	X(LossProbes) X(LossProbeRecovery) X(DsackRecv) X(DsackSent) X(DsackIgnoredNoUndo)         \
-	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)
+	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
+	X(HystartTrainDetect) X(HystartDelayDetect)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -194,6 +205,7 @@ struct tcp_sockopts {
 	uint8_t tos;               /* IP_TOS for our segments */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
 	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
+	const struct tcp_cc_ops *cc; /* TCP_CONGESTION; NULL: the stack's default */
 };
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
 
@@ -210,13 +222,21 @@ uint32_t tcp_listener_queued(const struct tcp_listener *l);
 /* Closes the listener: pending requests are dropped, unaccepted connections reset. */
 void tcp_listener_close(struct tcp_listener *l);
 void tcp_listener_addr(const struct tcp_listener *l, uint32_t *laddr, uint16_t *lport);
+/* The listener's options: setsockopt on a listening socket changes what its next SYN-ACKs
+ * and the connections it accepts use (Linux: they inherit the listener's socket). */
+struct tcp_sockopts *tcp_listener_opts(struct tcp_listener *l);
 
 /* Active open: sends the SYN. laddr 0 = ours, lport 0 = ephemeral. NULL and *err on failure. */
 struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr,
                              uint16_t rport, const struct tcp_sockopts *o, int *err);
-/* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full).
- * more (MSG_MORE): more data follows, so hold a partial segment and set no PSH yet. */
-long tcp_send(struct tcp_conn *c, const void *buf, size_t len, bool more);
+/* tcp_send flags. MORE (MSG_MORE): more data follows, so hold a partial segment and set no
+ * PSH yet. EOR (MSG_EOR): these bytes end a record: no segment carries bytes of both sides
+ * of the mark, and the one ending at it carries PSH (Linux's skb eor bit). */
+#define TCP_SEND_MORE 0x1u
+#define TCP_SEND_EOR 0x2u
+/* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full,
+ * or when a record mark is asked for and TCP_EOR_MARKS records are still unacknowledged). */
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags);
 /* Bytes read, 0 at end of stream, or -errno (-EAGAIN when nothing is there). */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek);
 uint32_t tcp_inq(const struct tcp_conn *c);
@@ -254,10 +274,32 @@ struct ts_handshake {
 	bool syn_sack, syn_ts, synack_sack, synack_ts;
 };
 void tcp_conn_handshake(const struct tcp_conn *c, struct ts_handshake *hs);
-/* getsockopt(TCP_INFO): Linux's struct tcp_info (the fields tapstack tracks; the rest 0). */
+/*
+ * getsockopt(TCP_INFO): Linux's struct tcp_info (the fields tapstack tracks; the rest 0).
+ * glibc's struct tcp_info ends at tcpi_total_retrans (104 bytes); struct tcp_info_more is
+ * what Linux's <linux/tcp.h> puts right after it, at the same offsets (from 104), so
+ * the two side by side are the kernel's layout up to tcpi_sndbuf_limited.
+ */
 struct tcp_info;
-void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti);
+struct tcp_info_more {
+	uint64_t tcpi_pacing_rate, tcpi_max_pacing_rate;
+	uint64_t tcpi_bytes_acked;      /* RFC 4898 tcpEStatsAppHCThruOctetsAcked */
+	uint64_t tcpi_bytes_received;
+	uint32_t tcpi_segs_out, tcpi_segs_in;
+	uint32_t tcpi_notsent_bytes;    /* queued, not yet sent */
+	uint32_t tcpi_min_rtt;          /* the RTT estimator's windowed minimum, us */
+	uint32_t tcpi_data_segs_in, tcpi_data_segs_out;
+	uint64_t tcpi_delivery_rate;
+	uint64_t tcpi_busy_time;        /* us with data queued or in flight (Linux's chronograph) */
+	uint64_t tcpi_rwnd_limited;     /* ... of which stopped by the peer's window */
+	uint64_t tcpi_sndbuf_limited;   /* ... of which the application waited for send buffer */
+};
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti, struct tcp_info_more *more);
 void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
+/* TCP_CONGESTION: -ENOENT for a name the stack does not have (Linux). The name a socket's
+ * options select (the stack's default when none was set). */
+int tcp_sockopts_set_cc(struct tcp_sockopts *o, const char *name);
+const char *tcp_sockopts_cc_name(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 /* TCP_MAXSEG as getsockopt reports it. */
 uint32_t tcp_conn_mss(const struct tcp_conn *c);
 bool tcp_conn_is_connected(const struct tcp_conn *c);

@@ -65,7 +65,7 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
 	return c;
 }
 
-long tcp_send(struct tcp_conn *c, const void *buf, size_t len, bool more)
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 {
 	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED)
 		return -EAGAIN; /* Linux waits for the handshake (sk_stream_wait_connect) */
@@ -79,13 +79,29 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, bool more)
 		return 0;
 	uint32_t cap = tcp_sndbuf_cap(c);
 	uint32_t space = tcp_ring_space(&c->sndq, cap);
-	if (space == 0)
+	if (space == 0) {
+		tcp_chrono_start(c, TCP_CHRONO_SNDBUF_LIMITED); /* the writer waits for buffer */
 		return -EAGAIN;
+	}
+	if (flags & TCP_SEND_EOR) {
+		tcp_eor_limit(c, c->snd.una, 0); /* forget acknowledged records */
+		if (c->eor_count == TCP_EOR_MARKS)
+			return -EAGAIN; /* as Linux, whose every record costs an skb of the send buffer */
+	}
 	uint32_t want = len < space ? (uint32_t)len : space;
 	if (tcp_ring_make_room(&c->sndq, c->sndq.len + want, cap) != 0)
 		return -ENOMEM;
+	if (c->sndq.len == 0)
+		tcp_chrono_start(c, TCP_CHRONO_BUSY); /* data queued: the sender is busy */
 	uint32_t n = tcp_ring_write(&c->sndq, buf, want);
-	if (more)
+	if (n < len)
+		tcp_chrono_start(c, TCP_CHRONO_SNDBUF_LIMITED);
+	if ((flags & TCP_SEND_EOR) && n == len) {
+		/* Linux marks the record's end only once the whole message is in (tcp_sendmsg). */
+		c->eor_mark[(c->eor_head + c->eor_count) % TCP_EOR_MARKS] = c->snd.una + c->sndq.len;
+		c->eor_count++;
+	}
+	if (flags & TCP_SEND_MORE)
 		c->flags |= TCP_F_MORE;
 	else
 		c->flags &= ~TCP_F_MORE;
@@ -198,6 +214,8 @@ void tcp_close(struct tcp_conn *c)
 
 void tcp_conn_opts_changed(struct tcp_conn *c)
 {
+	if (c->opts.cc && c->opts.cc != c->cc)
+		tcp_cc_select(c, c->opts.cc); /* TCP_CONGESTION */
 	if (c->opts.keepalive && c->state >= TCPS_ESTABLISHED && !timer_armed(&c->misc_timer))
 		tcp_arm_keepalive(c);
 	if (c->state >= TCPS_ESTABLISHED)

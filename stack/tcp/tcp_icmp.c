@@ -111,7 +111,9 @@ static void tcp_icmp_frag_needed(struct tcp_conn *c, uint32_t mtu)
 		return;
 	}
 	tl->ctr.IcmpPmtuChanged++;
+	uint32_t old_mss = c->mss;
 	c->mss = (uint16_t)mss;
+	tcp_cc_mss_changed(c, old_mss); /* cwnd keeps its packets (tcp_cc.c) */
 	if (c->snd.una == c->snd.max)
 		return;
 	/* Linux tcp_simple_retransmit: the segments in flight were too big and are lost; send

@@ -86,7 +86,54 @@ static const uint8_t tcp_linux_state[TCPS_NSTATES] = {
 	[TCPS_CLOSING] = 11, [TCPS_LAST_ACK] = 9, [TCPS_TIME_WAIT] = 6,
 };
 
-void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
+static void tcp_chrono_set(struct tcp_conn *c, enum tcp_chrono type)
+{
+	usec_t now = c->tl->core->now;
+	if (c->chrono_type > TCP_CHRONO_UNSPEC)
+		c->chrono_stat[c->chrono_type - 1] += now - c->chrono_start;
+	c->chrono_start = now;
+	c->chrono_type = (uint8_t)type;
+}
+
+void tcp_chrono_start(struct tcp_conn *c, enum tcp_chrono type)
+{
+	if (type > c->chrono_type)
+		tcp_chrono_set(c, type);
+}
+
+void tcp_chrono_stop(struct tcp_conn *c, enum tcp_chrono type)
+{
+	if (c->sndq.len == 0)
+		tcp_chrono_set(c, TCP_CHRONO_UNSPEC);
+	else if (type == c->chrono_type)
+		tcp_chrono_set(c, TCP_CHRONO_BUSY);
+}
+
+static void tcp_conn_info_more(const struct tcp_conn *c, struct tcp_info_more *m)
+{
+	usec_t stat[3];
+	memset(m, 0, sizeof(*m));
+	for (int i = 0; i < 3; i++) {
+		stat[i] = c->chrono_stat[i];
+		if (c->chrono_type == i + 1)
+			stat[i] += c->tl->core->now - c->chrono_start;
+	}
+	m->tcpi_busy_time = stat[0] + stat[1] + stat[2]; /* limited time is busy time too (Linux) */
+	m->tcpi_rwnd_limited = stat[1];
+	m->tcpi_sndbuf_limited = stat[2];
+	m->tcpi_min_rtt = tcp_rtt_min_us(&c->rtt) ? tcp_rtt_min_us(&c->rtt) : UINT32_MAX;
+	uint32_t sent = c->snd.nxt - c->snd.una;
+	m->tcpi_notsent_bytes = c->sndq.len > sent ? c->sndq.len - sent : 0;
+	if (c->state >= TCPS_ESTABLISHED) {
+		/* Data bytes acknowledged: SND.UNA past the SYN, less our FIN once acked (32 bits). */
+		uint32_t acked = c->snd.una - c->snd.iss - 1;
+		if ((c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq) && acked)
+			acked--;
+		m->tcpi_bytes_acked = acked;
+	}
+}
+
+void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti, struct tcp_info_more *more)
 {
 	usec_t now = c->tl->core->now;
 	uint32_t mss = c->mss ? c->mss : 1;
@@ -111,20 +158,21 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 	                             (c->wscale_ok ? TCPI_OPT_WSCALE : 0));
 	ti->tcpi_snd_wscale = c->snd_wscale & 15;
 	ti->tcpi_rcv_wscale = c->rcv_wscale & 15;
-	ti->tcpi_rto = c->rto_us;
+	ti->tcpi_rto = c->rtt.rto_us;
 	ti->tcpi_ato = c->ato_us;
 	ti->tcpi_snd_mss = c->mss;
 	ti->tcpi_rcv_mss = c->rcv_mss;
 	ti->tcpi_unacked = (c->snd.max - c->snd.una + mss - 1) / mss;
 	ti->tcpi_last_data_recv = (uint32_t)((now - c->last_rcv) / USEC_PER_MS);
 	ti->tcpi_pmtu = c->pmtu ? c->pmtu : tcp_adv_mss(c->tl) + 40u; /* the path MTU once known (tcp_icmp.c) */
-	ti->tcpi_rtt = c->srtt_us;
-	ti->tcpi_rttvar = c->rttvar_us;
-	ti->tcpi_snd_ssthresh = c->ssthresh == UINT32_MAX ? 0x7fffffff : c->ssthresh / mss;
-	ti->tcpi_snd_cwnd = c->cwnd / mss;
+	ti->tcpi_rtt = c->rtt.srtt_us;
+	ti->tcpi_rttvar = c->rtt.rttvar_us;
+	ti->tcpi_snd_ssthresh = tcp_cc_ssthresh(c);
+	ti->tcpi_snd_cwnd = tcp_cc_cwnd(c);
 	ti->tcpi_advmss = c->adv_mss;
 	ti->tcpi_rcv_space = c->rcv.wnd;
 	ti->tcpi_total_retrans = c->retries;
+	tcp_conn_info_more(c, more);
 }
 
 void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti)

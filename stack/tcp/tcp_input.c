@@ -40,7 +40,7 @@ static void tcp_conn_set_mss(struct tcp_conn *c)
 		m -= 12;
 	c->mss = tcp_mss_clamp(m);
 	c->rcv_mss = c->adv_mss < TCP_MSS_DEFAULT ? c->adv_mss : TCP_MSS_DEFAULT;
-	c->cwnd = c->tl->cfg.init_cwnd_segs * c->mss; /* RFC 6928 IW10 (Linux TCP_INIT_CWND) */
+	tcp_cc_init(c); /* the initial window, the algorithm's state from here (Linux tcp_init_transfer) */
 }
 
 void tcp_conn_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o)
@@ -249,34 +249,6 @@ static int tcp_step_syn(struct tcp_conn *c, struct tcp_seg *seg)
 	return TCP_IN_STOP;
 }
 
-static void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked)
-{
-	/* RFC 7661 / Linux tcp_is_cwnd_limited: grow only a window that is being used; in
-	 * slow start, up to twice the most that was in flight. */
-	bool limited = c->cwnd_limited || (c->cwnd < c->ssthresh && c->cwnd < 2u * c->max_flight);
-	if (!limited)
-		return;
-	/* RFC 5681 3.1: slow start grows by what was acked, congestion avoidance by about
-	 * one MSS per round trip. */
-	if (c->cwnd < c->ssthresh) {
-		/* Linux tcp_slow_start (RFC 3465 without the L limit): grow by all that was
-		 * acked, up to ssthresh; the rest counts toward congestion avoidance. */
-		uint32_t room = c->ssthresh - c->cwnd;
-		uint32_t add = acked < room ? acked : room;
-		c->cwnd += add;
-		acked -= add;
-		if (!acked)
-			return;
-	}
-	{
-		c->bytes_acked += acked;
-		if (c->bytes_acked >= c->cwnd) {
-			c->bytes_acked -= c->cwnd;
-			c->cwnd += c->mss;
-		}
-	}
-}
-
 /*
  * Send buffer auto-tuning (Linux tcp_sndbuf_expand): unless the application fixed SO_SNDBUF,
  * the buffer grows to twice what the congestion and peer windows let us have in flight, up
@@ -298,11 +270,9 @@ static void tcp_sndbuf_expand(struct tcp_conn *c)
 static void tcp_enter_recovery(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
-	uint32_t flight = c->snd.max - c->snd.una;
-	uint32_t half = flight / 2;
-	c->ssthresh = half > 2u * c->mss ? half : 2u * c->mss;
+	tcp_cc_enter_recovery(c); /* ssthresh from the algorithm (tcp_cc.c) */
 	c->recover = c->snd.max;
-	c->cwnd = c->ssthresh + 3u * c->mss;
+	c->cwnd = c->ssthresh + 3u * c->mss; /* RFC 5681 3.2 step 3: inflated by the three dupacks */
 	c->flags |= TCP_F_IN_RECOVERY;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
 	tl->ctr.FastRetransmits++;
@@ -334,12 +304,20 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.drop_old_ack++;
 		return TCP_IN_STOP;
 	}
+	/* Only now is the segment known to be acceptable: an ACK of data never sent (or a
+	 * forged, too old one) must not move TS.Recent (Linux tcp_ack updates it only past
+	 * these checks), else one bad segment makes PAWS drop the peer's good ones. */
+	tcp_ts_update(c, seg);
 	uint32_t wnd = seg->wnd << c->snd_wscale;
 	uint32_t prior_una = c->snd.una;
 	bool rec = tcp_rec_on(c);
+	int32_t ca_rtt_us = -1;
 	if (seq_gt(ack, c->snd.una)) {
 		uint32_t acked = ack - c->snd.una;
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
+
+		int32_t rtt_us = -1;
+		bool grow = false;
 
 		tcp_ring_drop(&c->sndq, data);
 		tcp_ring_release_if_empty(&c->sndq);
@@ -348,11 +326,21 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (c->ts_ok && seg->h.opts.has_ts && seg->h.opts.ts_ecr) {
 			uint32_t ms = tcp_now_ts(tl, c->ts_offset) - seg->h.opts.ts_ecr;
 			if (ms < 600000u)
-				tcp_rtt_sample(c, ms * 1000u + 1u);
+				rtt_us = (int32_t)(ms * 1000u + 1u);
 		} else if ((c->flags & TCP_F_RTT_TIMING) && seq_gt(ack, c->rtt_seq)) {
 			c->flags &= ~TCP_F_RTT_TIMING;
-			tcp_rtt_sample(c, (uint32_t)(tl->core->now - c->rtt_start));
+			uint64_t us = tl->core->now - c->rtt_start;
+			rtt_us = us < INT32_MAX ? (int32_t)us : INT32_MAX;
 		}
+		if (rtt_us >= 0)
+			tcp_rtt_sample(c, (uint32_t)rtt_us);
+		/* Congestion control samples every ACK, from the send time of the newest data it
+		 * acknowledges (Linux's ca_rtt), with or without timestamps. */
+		ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
+		if (ca_rtt_us >= 0)
+			tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
+		else
+			ca_rtt_us = rtt_us;
 		c->retries = 0;
 		c->backoff = 0;
 		if (rec) {
@@ -376,14 +364,18 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 					tcp_xmit(c, ack, TCP_FLAG_ACK, len);
 				}
 			}
+			tcp_cc_on_rtt(c, acked, ca_rtt_us);
 		} else {
-			tcp_cc_on_ack(c, acked);
-			tcp_sndbuf_expand(c);
+			grow = true;
 		}
 		c->dupacks = 0;
 		c->snd.una = ack;
 		if (seq_lt(c->snd.nxt, c->snd.una))
 			c->snd.nxt = c->snd.una;
+		if (grow) {
+			tcp_cc_on_ack(c, acked, ca_rtt_us);
+			tcp_sndbuf_expand(c);
+		}
 		/* RFC 6298 5.2/5.3: stop the timer when all is acked, else restart it (with
 		 * the scoreboard, tcp_rec_ack chooses between RTO, probe and reorder timer). */
 		if (!rec) {
@@ -406,8 +398,11 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	if (rec && c->state >= TCPS_ESTABLISHED) {
 		/* SACK, RACK-TLP, PRR and undo (tcp_recovery.c); cwnd grows only outside a
 		 * reduction (Linux tcp_may_raise_cwnd). */
-		if (tcp_rec_ack(c, seg, prior_una) && seq_gt(ack, prior_una))
-			tcp_cc_on_ack(c, ack - prior_una);
+		bool may_grow = tcp_rec_ack(c, seg, prior_una);
+		if (may_grow && seq_gt(ack, prior_una))
+			tcp_cc_on_ack(c, ack - prior_una, ca_rtt_us);
+		else if (seq_gt(ack, prior_una))
+			tcp_cc_on_rtt(c, ack - prior_una, ca_rtt_us); /* HyStart's samples (pkts_acked) */
 		if (seq_gt(ack, prior_una))
 			tcp_sndbuf_expand(c);
 	}
@@ -651,7 +646,7 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.drop_no_ack++;
 		return TCP_IN_STOP;
 	}
-	tcp_ts_update(c, seg);
+	/* TS.Recent moves in tcp_ack, once the ACK is known to be acceptable. */
 	if (c->state == TCPS_SYN_RECEIVED && (rc = tcp_synrcvd_ack(c, seg)) != TCP_IN_CONT)
 		return rc;
 	if ((rc = tcp_ack(c, seg)) != TCP_IN_CONT)

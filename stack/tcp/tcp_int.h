@@ -18,7 +18,8 @@
  * calls: connect, send, recv, close), tcp_info.c (ss rows, TCP_INFO), tcp_isn.c (RFC 6528),
  * tcp_buf.c (byte rings), tcp_sack.c (the SACK scoreboard: what the peer holds, what is
  * lost; RFC 2018 / 6675), tcp_recovery.c (loss recovery: RACK-TLP, PRR, undo; RFC 8985,
- * 6937, 2883, 3708, 5682).
+ * 6937, 2883, 3708, 5682), tcp_rtt.c (the RTT estimator), tcp_cc.c (congestion control
+ * framework) with tcp_cubic.c and tcp_newreno.c (the algorithms).
  */
 #ifndef TAPSTACK_TCP_TCP_INT_H
 #define TAPSTACK_TCP_TCP_INT_H
@@ -28,6 +29,8 @@
 
 #include "core/core.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_cc.h"
+#include "tcp/tcp_rtt.h"
 #include "tcp/tcp_seq.h"
 #include "wire/tcp.h"
 
@@ -43,6 +46,7 @@
 #define TCP_HASH_MIN_BUCKETS 1024u
 #define TCP_INVALID_RATELIMIT_MS 500u   /* Linux tcp_invalid_ratelimit: ACKs to unacceptable segments */
 #define TCP_PB_FIN 0x80u                /* pbuf flag in the out-of-order queue: FIN follows the data */
+#define TCP_EOR_MARKS 16u               /* MSG_EOR records in flight at once per connection */
 
 /* RFC 9293 3.3.2 states, in the RFC's names. */
 enum tcp_state {
@@ -201,7 +205,6 @@ struct tcp_recov {
 	uint8_t reo_wnd_persist;    /* recoveries left before it falls back to one step */
 	uint32_t dsack_round;       /* SND.MAX when reo_wnd_steps last grew from a D-SACK */
 	bool dsack_round_valid;
-	uint32_t min_rtt_us;        /* smallest RTT of a segment sent once (RACK's reference) */
 	uint32_t reo_timeout_us;    /* RACK's reordering timer, from the last detection; 0: none */
 	/* TLP (RFC 8985 7). */
 	uint32_t tlp_high_seq;      /* SND.MAX after the probe went; 0: no probe outstanding */
@@ -277,6 +280,10 @@ struct tcp_conn {
 	uint32_t fin_seq;                       /* our FIN's sequence number once sent */
 	uint32_t last_ack_sent;
 	uint32_t snd_sml;                       /* end of the last short segment sent (Minshall's Nagle, Linux snd_sml) */
+	/* MSG_EOR record ends not yet acknowledged, oldest first (a ring): segments never
+	 * cross one (tcp_eor_limit). A sender with TCP_EOR_MARKS open records waits. */
+	uint32_t eor_mark[TCP_EOR_MARKS];
+	uint8_t eor_head, eor_count;
 	bool sml_valid;                         /* snd_sml has been set */
 
 	/* Negotiated options. */
@@ -296,11 +303,20 @@ struct tcp_conn {
 	uint32_t ooo_truesize;                  /* memory the queue pins (tcp_ooo_charge) */
 	struct tcp_sockopts opts;
 
-	/* Congestion control (RFC 5681, 6582), bytes. */
+	/* Congestion control (tcp_cc.h): the algorithm and its state. cwnd and ssthresh are
+	 * bytes here (loss recovery's PRR works in bytes); the algorithms see packets through
+	 * tcp_cc_cwnd() / tcp_cc_set_cwnd(), as Linux's snd_cwnd. ssthresh UINT32_MAX: none yet. */
+	const struct tcp_cc_ops *cc;
 	uint32_t cwnd, ssthresh;
+	uint32_t snd_cwnd_cnt;                  /* packets acked toward the next increase */
+	uint8_t ca_state;                       /* enum tcp_cc_state */
+	bool lsndtime_valid;
+	usec_t lsndtime;                        /* when new data was last sent (restart after idle) */
+	usec_t cwnd_stamp;                      /* when cwnd was last full or last validated */
+	uint32_t cwnd_used;                     /* most packets in flight since then (Linux snd_cwnd_used) */
+	uint64_t cc_priv[TCP_CC_PRIV_U64];      /* the algorithm's own state (struct tcp_cubic) */
 	uint32_t dupacks;
-	uint32_t recover;
-	uint32_t bytes_acked;                   /* congestion avoidance accumulator */
+	uint32_t recover;                       /* RFC 6582 recover; SND.MAX at an RTO (Linux high_seq) */
 	uint32_t max_flight;                    /* most bytes in flight in the current window */
 	uint32_t max_flight_seq;                /* ... measured until SND.UNA passes this */
 	bool cwnd_limited;                      /* the last send stopped at cwnd */
@@ -311,8 +327,8 @@ struct tcp_conn {
 	struct tcp_sack_block dsack;            /* D-SACK to report on the next ACK (RFC 2883) */
 	bool dsack_pending;
 
-	/* RTT and RTO (RFC 6298), microseconds. */
-	uint32_t srtt_us, rttvar_us, rto_us;
+	/* RTT and RTO (tcp_rtt.h); the one segment timed when there are no timestamps. */
+	struct tcp_rtt rtt;
 	uint32_t rtt_seq;
 	usec_t rtt_start;
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
@@ -329,6 +345,11 @@ struct tcp_conn {
 	usec_t rtx_first_sent;                  /* when the segment lost in this episode was sent (Linux retrans_stamp) */
 	uint8_t probes_out;                     /* resource probes since the last successful send */
 	usec_t probes_since;                    /* first resource probe (TCP_USER_TIMEOUT) */
+
+	/* Linux's chronograph (tcp_chrono_*, tcp_info.c): what the sender waits for, for TCP_INFO. */
+	uint8_t chrono_type;                    /* enum tcp_chrono: the current, most interesting one */
+	usec_t chrono_start;
+	usec_t chrono_stat[3];                  /* time spent busy, rwnd-limited, sndbuf-limited */
 
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;
@@ -491,11 +512,26 @@ uint16_t tcp_synack_mss(const struct tcp_listener *l);
 void tcp_tw_send_ack(struct tcp_tw *tw);
 uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
+/* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free. */
+bool tcp_sndbuf_writable(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
+/* The end of the MSG_EOR record that holds the byte at seq (a segment starting at seq
+ * must stop there), or seq + `left` when no mark lies within [seq, seq + left). Forgets
+ * marks SND.UNA has passed. */
+uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left);
 /* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
  * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
 uint32_t tcp_mss_now(const struct tcp_conn *c);
+
+/* ---- tcp_info.c ---- */
+/* Linux's chronograph of why a sender is not sending (tcp_chrono_start/stop): busy while
+ * data is queued or in flight, limited by the peer's window or by the send buffer. The
+ * highest one that applies is the one that runs; TCP_INFO reports the sums. */
+enum tcp_chrono { TCP_CHRONO_UNSPEC, TCP_CHRONO_BUSY, TCP_CHRONO_RWND_LIMITED, TCP_CHRONO_SNDBUF_LIMITED };
+void tcp_chrono_start(struct tcp_conn *c, enum tcp_chrono type);
+/* Ends `type` if it is the one running (back to busy, or to nothing once all is acked). */
+void tcp_chrono_stop(struct tcp_conn *c, enum tcp_chrono type);
 
 /* ---- tcp_icmp.c ---- */
 /* The send MSS the path allows (RFC 1191): pmtu - 40 less options (timestamps), for c->hn.raddr. */
@@ -522,6 +558,7 @@ void tcp_rearm_rtx(struct tcp_conn *c);
 void tcp_arm_delack(struct tcp_conn *c);
 void tcp_arm_persist(struct tcp_conn *c);
 void tcp_arm_local_probe(struct tcp_conn *c);
+/* An RTT measurement for the connection: the estimator (tcp_rtt.c) and the RTO. */
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
 void tcp_arm_keepalive(struct tcp_conn *c);
 void tcp_arm_misc(struct tcp_conn *c, usec_t when);

@@ -128,6 +128,11 @@ uint32_t tcp_listener_queued(const struct tcp_listener *l)
 	return l->acceptq_len;
 }
 
+struct tcp_sockopts *tcp_listener_opts(struct tcp_listener *l)
+{
+	return &l->opts;
+}
+
 void tcp_listener_addr(const struct tcp_listener *l, uint32_t *laddr, uint16_t *lport)
 {
 	*laddr = l->hn.laddr;

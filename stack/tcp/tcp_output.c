@@ -25,6 +25,12 @@ uint32_t tcp_sndbuf_cap(const struct tcp_conn *c)
 	return c->opts.sndbuf ? c->opts.sndbuf : 1;
 }
 
+bool tcp_sndbuf_writable(const struct tcp_conn *c)
+{
+	uint32_t cap = tcp_sndbuf_cap(c);
+	return c->sndq.len <= cap - cap / 3;
+}
+
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c)
 {
 	return c->opts.rcvbuf ? c->opts.rcvbuf : 1;
@@ -243,34 +249,55 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK);
 		timer_cancel(&tl->core->timers, &c->delack_timer);
 	}
-	return tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
+	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
+	if (len && rc == 0) {
+		/* Send times for per-ACK RTT samples (tcp_rtt.h); a retransmission spoils them. */
+		if (seq_geq(seq, c->snd.max))
+			tcp_rtt_sent_data(&c->rtt, seq, seq + len, tl->core->now);
+		else
+			tcp_rtt_sent_forget(&c->rtt);
+	}
+	return rc;
 }
 
 /*
  * TSO (docs/drivers.md "The offload path"): how much new data one super-segment carries,
  * given that one full MSS already passed every test of tcp_output. As Linux's
  * tcp_mss_split_point: as much as the queued data, the peer's window (wnd_room), the
- * congestion window (whole segments, as tcp_output counts them) and the 64 KiB datagram
+ * congestion window (cwnd_room: the bytes it still admits) and the 64 KiB datagram
  * allow, cut to whole MSS pieces, except that the end of the queued data may be a short
  * last piece when Nagle would let a short segment go now (hold: nagle_hold).
  */
 static uint32_t tcp_tso_len(const struct tcp_conn *c, uint32_t mss, uint32_t left, uint32_t wnd_room,
-                            uint32_t cwnd, uint32_t flight, bool nagle_hold)
+                            uint64_t cwnd_room, bool nagle_hold)
 {
 	uint32_t big = left;
 	if (big > c->tl->cfg.gso_max)
 		big = c->tl->cfg.gso_max;
 	if (big > wnd_room)
 		big = wnd_room;
-	uint32_t cwnd_room = cwnd + (mss - 1) > flight ? cwnd + (mss - 1) - flight : 0;
 	if (big > cwnd_room)
-		big = cwnd_room;
+		big = (uint32_t)cwnd_room;
 	if (big <= mss)
 		return mss;
 	uint32_t partial = big % mss;
 	if (partial && (big < left || nagle_hold))
 		big -= partial;
 	return big;
+}
+
+uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left)
+{
+	while (c->eor_count && seq_leq(c->eor_mark[c->eor_head], c->snd.una)) {
+		c->eor_head = (uint8_t)((c->eor_head + 1) % TCP_EOR_MARKS);
+		c->eor_count--;
+	}
+	for (uint32_t i = 0; i < c->eor_count; i++) {
+		uint32_t m = c->eor_mark[(c->eor_head + i) % TCP_EOR_MARKS];
+		if (seq_gt(m, seq))
+			return seq_lt(m, seq + left) ? m : seq + left;
+	}
+	return seq + left;
 }
 
 /*
@@ -372,51 +399,72 @@ void tcp_output(struct tcp_conn *c)
 	}
 
 	uint32_t mss = tcp_mss_now(c);
-	bool cwnd_stop = false;
+	bool cwnd_stop = false, rwnd_stop = false;
 	bool rec = tcp_rec_on(c);
+	if (c->chrono_type && c->sndq.len == 0)
+		tcp_chrono_stop(c, TCP_CHRONO_BUSY); /* all acknowledged: not busy (TCP_INFO) */
 	if (rec)
 		sent = tcp_output_rexmit(c, mss);
 	for (;;) {
 		uint32_t off = c->snd.nxt - c->snd.una;
 		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
+		/* MSG_EOR: a segment stops at the end of its record (rec_len bytes away). */
+		uint32_t rec_len = tcp_eor_limit(c, c->snd.nxt, left) - c->snd.nxt;
+		bool rec_cut = rec_len < left;
 		/* What cwnd is compared with: the bytes in flight, or with the scoreboard
 		 * RFC 6675's pipe (SACKed and lost bytes have left the network). */
 		uint32_t flight = rec ? tcp_sb_pipe(c) : tcp_flight(c);
-		uint32_t len = left < mss ? left : mss;
+		uint32_t len = rec_len < mss ? rec_len : mss;
 		bool rexmit = seq_lt(c->snd.nxt, c->snd.max);
-		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window admits
-		 * whole segments, and a segment goes only if it fits the peer's window whole;
-		 * a window smaller than that is left to the persist timer (tcp_timer.c). */
+		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window counts
+		 * packets, a short segment as one, so a window of 10 never carries an 11th short
+		 * one (packets in flight: the bytes in flight in MSS-sized segments); during a
+		 * reduction cwnd is PRR's pipe + sndcnt (tcp_recovery.c), compared with the pipe
+		 * in bytes with a segment's slack, as recovery's own resends are. And a segment goes only if it fits the peer's
+		 * window whole (a smaller window is left to the persist timer, tcp_timer.c). */
 		uint32_t wnd_room = seq_gt(c->snd.una + c->snd.wnd, c->snd.nxt) ? c->snd.una + c->snd.wnd - c->snd.nxt : 0;
-		uint32_t cwnd = c->cwnd;
+		uint64_t cwnd = c->cwnd;
 		if (c->dupacks && c->dupacks < 3 && !(c->flags & TCP_F_IN_RECOVERY))
-			cwnd += c->dupacks * mss; /* RFC 3042 limited transmit */
-		if (len && flight + len > cwnd + (mss - 1))
+			cwnd += (uint64_t)c->dupacks * c->mss; /* RFC 3042 limited transmit */
+		uint64_t cwnd_room; /* bytes of new segments cwnd admits now */
+		if (tcp_cc_state(c) >= TCP_CC_CWR) {
+			cwnd_room = cwnd + (mss - 1) > flight ? cwnd + (mss - 1) - flight : 0;
+		} else {
+			uint64_t pkts = (cwnd + (c->mss ? c->mss : 1) - 1) / (c->mss ? c->mss : 1);
+			uint64_t in_flight = ((uint64_t)flight + mss - 1) / mss;
+			cwnd_room = pkts > in_flight ? (pkts - in_flight) * mss : 0;
+		}
+		if (len && cwnd_room < len)
 			cwnd_stop = true;
-		if (len && (flight + len > cwnd + (mss - 1) || len > wnd_room))
+		if (len && cwnd_room >= len && len > wnd_room)
+			rwnd_stop = true;
+		if (len && (cwnd_room < len || len > wnd_room))
 			len = 0;
 		if (len == 0 && left)
 			goto blocked;
-		if (tl->cfg.gso_max && len == mss && left > mss && !rexmit) {
-			/* The same Nagle test as below (Minshall's variant) decides the short tail. */
+		if (tl->cfg.gso_max && len == mss && rec_len > mss && !rexmit) {
+			/* The same Nagle test as below (Minshall's variant) decides the short tail;
+			 * a record's end is not held (more data follows it). */
 			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
 			bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
-			bool nagle_hold = !(c->flags & TCP_F_PUSH_ONCE) &&
+			bool nagle_hold = !rec_cut && !(c->flags & TCP_F_PUSH_ONCE) &&
 			                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
-			len = tcp_tso_len(c, mss, left, wnd_room, cwnd, flight, nagle_hold);
+			len = tcp_tso_len(c, mss, rec_len, wnd_room, cwnd_room, nagle_hold);
 		}
 		bool fin = tcp_fin_due(c, c->snd.nxt + len);
 
 		if (len == 0 && !fin)
 			break;
-		if (len && len < mss && !fin && !rexmit) {
+		if (len && len < mss && !fin && !rexmit && !rec_cut) {
 			/* RFC 9293 3.7.4 Nagle (off with TCP_NODELAY): a short segment waits while
 			 * data is in flight - in Minshall's variant, as Linux (tcp_minshall_check),
 			 * only while an earlier short segment is unacknowledged, so the tail of a
 			 * write bigger than the MSS goes at once; TCP_CORK holds short segments
 			 * altogether. As Linux,
 			 * a segment cut short by the peer's window counts as short too, and there
-			 * is no further sender-side SWS rule (RFC 1122 4.2.3.4 is met by Nagle). */
+			 * is no further sender-side SWS rule (RFC 1122 4.2.3.4 is met by Nagle).
+			 * The end of a MSG_EOR record with data behind it is not held: Linux
+			 * applies Nagle only to the last skb of the queue. */
 			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
 			bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
 			bool push = (c->flags & TCP_F_PUSH_ONCE) != 0;
@@ -424,20 +472,23 @@ void tcp_output(struct tcp_conn *c)
 				break;
 		}
 		uint8_t flags = TCP_FLAG_ACK;
-		/* PSH on the last byte written, and (as Linux's pushes appear on the wire) on
-		 * the last segment of a burst that the windows cut short - not on a tail loss
-		 * probe, which is not a burst, nor on what ACKs clock out during loss recovery
-		 * (duplicate ACKs without SACK, any state but OPEN with it). */
+		/* PSH on the last byte written and at the end of a MSG_EOR record, and (as
+		 * Linux's pushes appear on the wire) on the last segment of a burst that the
+		 * windows cut short - not on a tail loss probe, which is not a burst, nor on what
+		 * ACKs clock out during loss recovery (duplicate ACKs without SACK, any state but
+		 * OPEN with it). */
 		uint32_t next_room = wnd_room - len;
-		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) ||
+		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) || (rec_cut && len == rec_len) ||
 		            (left > len && !c->dupacks && !(c->flags & TCP_F_PROBING) &&
 		             !(rec && c->rec.ca_state != TCP_REC_OPEN) &&
-		             (next_room < mss || flight + 2 * len > cwnd + (mss - 1)))))
+		             (next_room < mss || cwnd_room < 2ull * len))))
 			flags |= TCP_FLAG_PSH;
 		if (fin)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
 			tl->ctr.RetransSegs++;
+		else if (len)
+			tcp_cc_data_sent(c, tcp_flight(c) == 0); /* after idle: restart cwnd (tcp_cc.c) */
 		/* With the scoreboard, every segment sent gets its records first (so a send
 		 * never goes unrecorded); a full board waits for ACKs like a full window. */
 		bool board_full = rec && !rexmit && tcp_sb_reserve(&c->sb, tcp_sb_segs_for(len, mss)) != 0;
@@ -488,16 +539,26 @@ void tcp_output(struct tcp_conn *c)
 			break;
 	}
 blocked:
-	{
-		/* Linux tcp_cwnd_validate: remember how much of the window this flight uses. */
+	/* Linux tcp_write_xmit: the time stopped by the peer's window, for TCP_INFO. */
+	if (rwnd_stop)
+		tcp_chrono_start(c, TCP_CHRONO_RWND_LIMITED);
+	else
+		tcp_chrono_stop(c, TCP_CHRONO_RWND_LIMITED);
+	if (sent || cwnd_stop) {
+		/* Linux tcp_cwnd_validate: remember how much of the window this flight uses -
+		 * only when something was sent or the window stopped it, as Linux, so a sender
+		 * whose data ran out keeps the verdict of its last full window. */
 		uint32_t fl = tcp_flight(c);
 		if (seq_geq(c->snd.una, c->max_flight_seq) || fl > c->max_flight || cwnd_stop) {
 			c->max_flight = fl;
 			c->max_flight_seq = c->snd.nxt;
 			c->cwnd_limited = cwnd_stop;
 		}
+		tcp_cc_validate(c, tcp_cc_cwnd_limited(c), (uint32_t)(((uint64_t)fl + mss - 1) / mss));
 	}
 	c->flags &= ~TCP_F_PUSH_ONCE;
+	if (c->chrono_type == TCP_CHRONO_SNDBUF_LIMITED && tcp_sndbuf_writable(c))
+		tcp_chrono_stop(c, TCP_CHRONO_SNDBUF_LIMITED); /* the writer can go on */
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
 		tcp_send_ack(c);
 

@@ -39,18 +39,18 @@ static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
 	tcp_timer_arm(c->tl, &c->rtx_timer, when);
 }
 
-/* The ssthresh a loss leaves (RFC 5681 (4): half the flight, at least two segments). */
-static uint32_t tcp_rec_ssthresh(const struct tcp_conn *c)
+/* The ssthresh a loss leaves: the congestion-control algorithm's (tcp_cc.c: Reno halves
+ * cwnd, CUBIC keeps 0.7 of it and remembers W_max), at least two segments. */
+static uint32_t tcp_rec_ssthresh(struct tcp_conn *c)
 {
-	uint32_t flight = c->snd.max - c->snd.una;
-	uint32_t half = flight / 2;
-	return half > 2u * c->mss ? half : 2u * c->mss;
+	return tcp_cc_loss_ssthresh(c);
 }
 
-/* The cwnd an undo restores (Linux tcp_reno_undo_cwnd: the larger of now and before). */
-static uint32_t tcp_rec_undo_cwnd(const struct tcp_conn *c)
+/* The cwnd an undo restores: the algorithm's undo_cwnd (by default Linux's
+ * tcp_reno_undo_cwnd: the larger of now and before). */
+static uint32_t tcp_rec_undo_cwnd(struct tcp_conn *c)
 {
-	return c->cwnd > c->rec.undo_cwnd ? c->cwnd : c->rec.undo_cwnd;
+	return tcp_cc_undo_cwnd(c, c->rec.undo_cwnd);
 }
 
 bool tcp_rec_on(const struct tcp_conn *c)
@@ -99,12 +99,11 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		 * timestamp predates the retransmission or the RTT is impossibly short. */
 		if (c->ts_ok && rv->ack_ecr && seq_lt(rv->ack_ecr, tcp_ts_at(c, r->sent)))
 			return;
-		if (rv->min_rtt_us && rtt < rv->min_rtt_us)
+		if (tcp_rtt_min_us(&c->rtt) && rtt < tcp_rtt_min_us(&c->rtt))
 			return;
 	} else {
 		rv->ack_flags |= TCP_ACKF_ORIG_DELIVERED;
-		if (!rv->min_rtt_us || rtt < rv->min_rtt_us)
-			rv->min_rtt_us = rtt;
+		tcp_rtt_min_sample(&c->rtt, rtt, now, &c->tl->cfg); /* the one min-RTT filter (tcp_rtt.c) */
 		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
 		 * hole filled late. Not below what this ACK's own blocks delivered. */
 		if (rv->ack_fack_valid && seq_lt(r->seq, rv->ack_prior_fack))
@@ -138,9 +137,9 @@ uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
 		if (c->sb.sacked >= dupthresh * c->mss && !(c->tl->cfg.recovery & TCP_RECOVERY_NO_DUPTHRESH))
 			return 0;
 	}
-	uint64_t w = (uint64_t)rv->min_rtt_us / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u);
-	if (c->srtt_us && w > c->srtt_us)
-		w = c->srtt_us;
+	uint64_t w = (uint64_t)tcp_rtt_min_us(&c->rtt) / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u);
+	if (c->rtt.srtt_us && w > c->rtt.srtt_us)
+		w = c->rtt.srtt_us;
 	return (uint32_t)w;
 }
 
@@ -373,7 +372,7 @@ void tcp_rec_enter_loss(struct tcp_conn *c)
 	}
 	rv->frto = c->tl->cfg.frto && (rv->ca_state < TCP_REC_RECOVERY || c->retries > 1);
 	c->cwnd = c->mss;
-	c->bytes_acked = 0;
+	tcp_cc_on_rto(c); /* the algorithm starts over (CUBIC forgets its curve) */
 	tcp_sb_mark_all_lost(c);
 	rv->high_seq = c->snd.max;
 	rv->ca_state = TCP_REC_LOSS;
@@ -538,7 +537,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		/* Linux tcp_check_sack_reneging: the cumulative ACK stopped at a segment the peer
 		 * had SACKed, so it threw that data away (RFC 2018 8). The RTO comes soon -
 		 * max(SRTT / 16, 10 ms) - and resends it with the marks cleared. */
-		usec_t soon = c->srtt_us / 16u;
+		usec_t soon = c->rtt.srtt_us / 16u;
 		if (soon < 10 * USEC_PER_MS)
 			soon = 10 * USEC_PER_MS;
 		tcp_rec_arm_as(c, 0, tl->core->now + soon);
@@ -573,7 +572,7 @@ static bool tcp_tlp_wanted(const struct tcp_conn *c)
 	const struct tcp_recov *rv = &c->rec;
 	return (c->tl->cfg.recovery & TCP_RECOVERY_RACK) && c->tl->cfg.tlp && c->sb.n &&
 	       (rv->ca_state == TCP_REC_OPEN || rv->ca_state == TCP_REC_CWR) && !rv->tlp_high_seq &&
-	       c->srtt_us && c->state >= TCPS_ESTABLISHED;
+	       c->rtt.srtt_us && c->state >= TCPS_ESTABLISHED;
 }
 
 /*
@@ -601,13 +600,13 @@ void tcp_rec_arm_timer(struct tcp_conn *c)
 		tcp_rearm_rtx(c);
 		return;
 	}
-	usec_t pto = 2ull * c->srtt_us;
+	usec_t pto = 2ull * c->rtt.srtt_us;
 	if (c->snd.max - c->snd.una <= c->mss)
 		pto += (usec_t)tl->cfg.rto_min_ms * USEC_PER_MS; /* RFC 8985 7.2: WCDelAckT */
 	else
 		pto += 2 * USEC_PER_MS;                          /* Linux TCP_TIMEOUT_MIN */
 	/* Never past the RTO of the oldest outstanding segment. */
-	usec_t rto_at = tcp_sb_get(&c->sb, 0)->sent + c->rto_us;
+	usec_t rto_at = tcp_sb_get(&c->sb, 0)->sent + c->rtt.rto_us;
 	usec_t when = now + pto;
 	if (when > rto_at)
 		when = rto_at > now ? rto_at : now + 1;

@@ -59,7 +59,7 @@ void tcp_conn_timers_cancel(struct tcp_conn *c)
 
 static usec_t tcp_backoff_us(const struct tcp_conn *c, uint32_t max_ms)
 {
-	usec_t rto = c->rto_us;
+	usec_t rto = c->rtt.rto_us;
 	for (uint8_t i = 0; i < c->backoff && rto < (usec_t)max_ms * USEC_PER_MS; i++)
 		rto <<= 1;
 	if (rto > (usec_t)max_ms * USEC_PER_MS)
@@ -94,7 +94,7 @@ void tcp_arm_persist(struct tcp_conn *c)
 void tcp_arm_local_probe(struct tcp_conn *c)
 {
 	usec_t now = c->tl->core->now;
-	usec_t d = c->probes_out ? (usec_t)TCP_RESOURCE_PROBE_MS * USEC_PER_MS : c->rto_us;
+	usec_t d = c->probes_out ? (usec_t)TCP_RESOURCE_PROBE_MS * USEC_PER_MS : c->rtt.rto_us;
 	if (d < (usec_t)c->tl->cfg.rto_min_ms * USEC_PER_MS)
 		d = (usec_t)c->tl->cfg.rto_min_ms * USEC_PER_MS;
 	if (c->opts.user_timeout_ms && c->probes_since) {
@@ -125,30 +125,9 @@ void tcp_arm_keepalive(struct tcp_conn *c)
 	tcp_arm_misc(c, c->tl->core->now + (usec_t)c->tl->cfg.keepalive_time_s * USEC_PER_SEC);
 }
 
-/*
- * RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, rto_min), clamped to
- * rto_max. Integer microseconds; alpha = 1/8, beta = 1/4.
- */
-void tcp_rtt_sample(struct tcp_conn *c, uint32_t r)
+void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us)
 {
-	const struct tcp_config *cfg = &c->tl->cfg;
-	if (r == 0)
-		r = 1;
-	if (c->srtt_us == 0) {
-		c->srtt_us = r;
-		c->rttvar_us = r / 2;
-	} else {
-		uint32_t err = c->srtt_us > r ? c->srtt_us - r : r - c->srtt_us;
-		c->rttvar_us = c->rttvar_us - c->rttvar_us / 4 + err / 4;
-		c->srtt_us = c->srtt_us - c->srtt_us / 8 + r / 8;
-	}
-	uint64_t var = 4ull * c->rttvar_us;
-	if (var < (uint64_t)cfg->rto_min_ms * 1000u)
-		var = (uint64_t)cfg->rto_min_ms * 1000u;
-	uint64_t rto = c->srtt_us + var;
-	if (rto > (uint64_t)cfg->rto_max_ms * 1000u)
-		rto = (uint64_t)cfg->rto_max_ms * 1000u;
-	c->rto_us = (uint32_t)rto;
+	tcp_rtt_update(&c->rtt, rtt_us, c->tl->core->now, &c->tl->cfg);
 }
 
 /*
@@ -294,10 +273,11 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 		tcp_timeout(c);
 		return;
 	}
-	c->retries++;
 	if (tcp_rec_on(c)) {
 		/* With the scoreboard (RFC 6675 5.1): everything not SACKed is lost and resent
-		 * from cwnd = 1 segment; SACK marks stay (tcp_recovery.c). */
+		 * from cwnd = 1 segment; SACK marks stay (tcp_recovery.c, whose ssthresh comes
+		 * from the congestion-control algorithm). */
+		c->retries++;
 		if (c->backoff < 31)
 			c->backoff++;
 		tcp_rec_enter_loss(c);
@@ -306,16 +286,13 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 			tcp_rearm_rtx(c);
 		return;
 	}
-	/* RFC 5681 3.1 (4): after a timeout, ssthresh = max(FlightSize / 2, 2 SMSS) and cwnd
-	 * = one segment; RFC 6298 5.5: back off; 5.4: retransmit the earliest segment, and the
-	 * rest follows in slow start (go-back-N from SND.UNA). */
-	uint32_t flight = c->snd.max - c->snd.una;
-	c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
-	c->cwnd = c->mss;
-	c->bytes_acked = 0;
+	/* RFC 5681 3.1 (4): after a timeout, ssthresh is cut (by the algorithm: half for
+	 * Reno, 0.7 for CUBIC) and cwnd = one segment; RFC 6298 5.5: back off; 5.4: retransmit
+	 * the earliest segment, and the rest follows in slow start (go-back-N from SND.UNA). */
+	tcp_cc_enter_loss(c);
+	c->retries++;
 	c->dupacks = 0;
 	c->flags &= ~TCP_F_IN_RECOVERY;
-	c->recover = c->snd.max;
 	if (c->backoff < 31)
 		c->backoff++;
 	c->snd.nxt = c->snd.una;

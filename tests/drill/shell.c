@@ -11,7 +11,8 @@
  *     setting without a knob is recorded and reported, never silently dropped;
  *   - `ethtool -K tun0 tso off gso off`: the runner stops aggregating TSO segments;
  *   - `ip tcp_metrics flush`, `tc qdisc ... pfifo` (the default), the restore script: no-ops.
- * Anything else (nstat, fq or dropping qdiscs, /sys/module writes) makes the script
+ *   - `echo N > /sys/module/tcp_cubic/parameters/hystart_detect`: tcp_config.hystart_detect;
+ * Anything else (nstat, fq or dropping qdiscs, other /sys/module writes) makes the script
  * unsupported, with the line.
  *
  * Settings made before time 0 go into the stack_config the stack is built from; later ones
@@ -126,6 +127,23 @@ static void apply_sysctl(struct drill_runner *r, const struct drill_event *ev, c
 		}
 		return;
 	}
+	if (strcmp(key, "tcp_congestion_control") == 0) {
+		/* A name, not a number: "reno", "cubic" (quotes allowed). */
+		char cc[TCP_CA_NAME_MAX];
+		size_t k = 0;
+		for (const char *p = val; *p && k + 1 < sizeof(cc); p++)
+			if (*p != '"' && *p != '\'' && *p != ' ')
+				cc[k++] = *p;
+		cc[k] = 0;
+		if (!tcp_cc_known(cc)) {
+			drill_fail(r, ev->line, "sysctl %s: tapstack has no congestion control \"%s\"", name, cc);
+			return;
+		}
+		snprintf(tc->congestion_control, sizeof(tc->congestion_control), "%s", cc);
+		return;
+	}
+	if (strcmp(key, "tcp_slow_start_after_idle") == 0)
+		ONE(slow_start_after_idle, v[0] != 0);
 	if (strcmp(key, "tcp_timestamps") == 0)
 		ONE(timestamps, v[0] != 0);
 	if (strcmp(key, "tcp_sack") == 0)
@@ -433,6 +451,17 @@ static void run_simple(struct drill_runner *r, const struct drill_event *ev, cha
 			return;
 		}
 		drill_unsupported(r, ev->line, "`%s`: only pfifo qdiscs are emulated", cmd);
+		return;
+	}
+	if (starts_word(cmd, "echo") && strstr(cmd, "/sys/module/tcp_cubic/parameters/hystart_detect")) {
+		/* `echo N > .../hystart_detect`: which of HyStart's exits CUBIC uses. */
+		char *end;
+		unsigned long v = strtoul(cmd + 4, &end, 0);
+		if (end == cmd + 4 || v > 3) {
+			drill_fail(r, ev->line, "`%s`: expected 0 to 3", cmd);
+			return;
+		}
+		tcp_cfg(r)->hystart_detect = (uint32_t)v;
 		return;
 	}
 	if (starts_word(cmd, "nstat")) {

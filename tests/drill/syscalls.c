@@ -581,8 +581,12 @@ static int64_t call_setsockopt(struct drill_runner *r, const struct drill_event 
 		return ts_setsockopt(SL(r), fd, (int)level, (int)name, &lg, sizeof(lg));
 	}
 	if (v && v->kind == DRILL_EXPR_STRING) {
-		drill_unsupported(r, ev->line, "setsockopt with a string value is not supported by the runner");
-		return 0;
+		/* TCP_CONGESTION's name: the bytes of the string, optlen as the script says (at
+		 * most the string and its NUL). */
+		size_t n = strlen(v->name) + 1;
+		if (len < 0 || (uint64_t)len > n)
+			len = (int64_t)n;
+		return ts_setsockopt(SL(r), fd, (int)level, (int)name, v->name, (socklen_t)len);
 	}
 	int64_t x;
 	if (!eval_int(r, ev, v, &x))

@@ -19,6 +19,12 @@
 #define U32(f) {#f, offsetof(struct tcp_info, f), 4}
 #define U64(f) {#f, offsetof(struct tcp_info, f), 8}
 
+/* tapstack's TCP_INFO is glibc's struct followed by struct tcp_info_more (stack/tcp/tcp.h),
+ * which pins these same offsets. */
+_Static_assert(offsetof(struct tcp_info, tcpi_pacing_rate) == 104, "tcp_info_more starts at 104");
+_Static_assert(offsetof(struct tcp_info, tcpi_busy_time) == 168, "tcpi_busy_time at 168");
+_Static_assert(offsetof(struct tcp_info, tcpi_sndbuf_limited) == 184, "tcpi_sndbuf_limited at 184");
+
 static const struct {
 	const char *name;
 	size_t off, size;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_program.sh - the program's own surface (issue 2 item 8, issue 3 item 10): options
-# (--mac, --mtu, exit status 2 for each kind of bad option), `tapstack ss` and
+# (--mac, --mtu, --cc, exit status 2 for each kind of bad option), `tapstack ss` and
 # `tapstack stats` through the control socket, and the control socket's error paths.
 . "$(dirname "$0")/lib.sh"
 
@@ -25,6 +25,7 @@ bad "metrics port" --metrics 0
 bad "gateway off the prefix" --addr 10.0.0.2/24 --gateway 10.0.1.1
 bad "missing value" --tap
 bad "stray argument" extra
+bad "congestion control" --cc vegas
 out=$("$TAPSTACK" --help)
 check "--help: usage on stdout, status 0" grep -q '^usage: tapstack' <<<"$out"
 
@@ -35,8 +36,8 @@ check "tapstack ss without a running stack: status 1 and a reason" \
 
 net_setup prog
 MAC=02:aa:bb:cc:dd:ee
-stack_start --mac "$MAC" --mtu 576 --http 80 --stall 8080:3 --metrics 9100 || { fail "tapstack starts"; net_summary; exit 1; }
-pass "tapstack starts with --mac $MAC --mtu 576"
+stack_start --mac "$MAC" --mtu 576 --cc reno --http 80 --stall 8080:3 --metrics 9100 || { fail "tapstack starts"; net_summary; exit 1; }
+pass "tapstack starts with --mac $MAC --mtu 576 --cc reno"
 check "banner shows the MAC and MTU" grep -q "mac $MAC mtu 576" "$STACK_LOG"
 
 out=$(nsx ping -c 2 -i 0.2 -W 2 -s 1400 "$STACK_IP" 2>&1)

@@ -65,7 +65,7 @@ PIDS+=($!)
 ip netns exec "${TAG}r" "$RELAY" --a lr1 --b lr0 --rtt 10 --loss 2 --corrupt 1 --reorder 25 --seed "$SEED" \
 	--max-seconds 300 >"$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
-PIDS+=($RELAY_PID)
+PIDS+=("$RELAY_PID")
 
 up=0
 for _ in $(seq 100); do

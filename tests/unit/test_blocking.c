@@ -200,6 +200,88 @@ static void test_blocking_accept_wakes_on_close(void **state)
 	assert_int_equal(r.error, -EBADF);
 }
 
+/* The server thread: a UDP echo of `count` datagrams with blocking recvfrom/sendto. */
+struct udp_echo_result {
+	struct pair *p;
+	int fd, count, echoed, error;
+};
+
+static void *udp_echo_server(void *arg)
+{
+	struct udp_echo_result *r = arg;
+	struct blocking_stack *b = &r->p->ba;
+	static char buf[9000];
+
+	for (int i = 0; i < r->count; i++) {
+		struct sockaddr_in from;
+		ssize_t n = ts_blocking_recvfrom(b, r->fd, buf, sizeof(buf), 0, &from);
+		if (n < 0 || ts_blocking_sendto(b, r->fd, buf, (size_t)n, 0, &from) != n) {
+			r->error = n < 0 ? (int)n : -EIO;
+			return NULL;
+		}
+		r->echoed++;
+	}
+	return NULL;
+}
+
+/* UDP through the facade: a thread blocked in recvfrom wakes for each datagram (one of them
+ * fragmented) and sends it back with sendto; recvmsg and sendmsg on the same socket. */
+static void test_blocking_udp_echo(void **state)
+{
+	struct pair *p = *state;
+	struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT) };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	static const size_t sizes[] = { 1, 0, 1200, 5000 };
+	struct udp_echo_result r = { .p = p, .count = 4 };
+	static uint8_t out[5000], in[9000];
+	usec_t start = ts_clock_now();
+	pthread_t t;
+
+	r.fd = ts_blocking_socket(&p->ba, AF_INET, SOCK_DGRAM, 0);
+	assert_true(r.fd >= 0);
+	assert_int_equal(ts_blocking_bind(&p->ba, r.fd, &at), 0);
+	assert_int_equal(pthread_create(&t, NULL, udp_echo_server, &r), 0);
+	ts_blocking_lock(&p->ba);
+	int fd = ts_socket(&p->b.sock, AF_INET, SOCK_DGRAM, 0);
+	ts_blocking_unlock(&p->ba);
+	for (size_t k = 0; k < 4; k++) {
+		for (size_t i = 0; i < sizes[k]; i++)
+			out[i] = (uint8_t)(i * 3 + k);
+		ssize_t n = -EAGAIN;
+		ts_blocking_lock(&p->ba);
+		assert_int_equal(ts_sendto(&p->b.sock, fd, out, sizes[k], 0, &dst), (ssize_t)sizes[k]);
+		ts_blocking_unlock(&p->ba);
+		while (n == -EAGAIN && !over_time(start)) {
+			ts_blocking_lock(&p->ba);
+			ts_stack_poll(&p->b, ts_clock_now());
+			n = ts_recv(&p->b.sock, fd, in, sizeof(in), 0);
+			ts_blocking_unlock(&p->ba);
+			ts_blocking_wake(&p->ba);
+			sched_yield();
+		}
+		assert_int_equal(n, (ssize_t)sizes[k]);
+		assert_memory_equal(in, out, sizes[k]);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(r.echoed, 4);
+	assert_int_equal(r.error, 0);
+	/* recvmsg / sendmsg, and the non-blocking look. */
+	struct iovec iov = { in, sizeof(in) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	assert_int_equal(ts_blocking_recvmsg(&p->ba, r.fd, &m, MSG_DONTWAIT), -EAGAIN);
+	struct sockaddr_in back = dst;
+	back.sin_addr.s_addr = htonl(STACK_PAIR_B_IP);
+	back.sin_port = htons(9);
+	iov = (struct iovec){ out, 10 };
+	m = (struct msghdr){ .msg_name = &back, .msg_namelen = sizeof(back), .msg_iov = &iov, .msg_iovlen = 1 };
+	assert_int_equal(ts_blocking_sendmsg(&p->ba, r.fd, &m, 0), 10);
+	ts_blocking_lock(&p->ba);
+	ts_close(&p->b.sock, fd);
+	ts_blocking_unlock(&p->ba);
+	assert_int_equal(ts_blocking_close(&p->ba, r.fd), 0);
+}
+
 /* In non-blocking mode the facade does not wait: -EAGAIN at once, as ts_accept. */
 static void test_blocking_nonblock_returns_eagain(void **state)
 {
@@ -219,6 +301,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_blocking_echo_server, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_udp_echo, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_accept_wakes_on_close, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_nonblock_returns_eagain, pair_setup,

@@ -161,8 +161,18 @@ static void test_unsupported_and_ignored(void **state)
 	assert_null(strstr(rep.ignored, "tcp_sack")); /* these have a knob */
 	assert_null(strstr(rep.ignored, "tcp_frto"));
 	expect_fail(LISTEN "+0 sendfile(3, 4, 0, 10) = 10\n", 5, "unsupported system call sendfile()");
-	run_text(LISTEN "+0 `echo 3 > /sys/module/tcp_cubic/parameters/hystart_detect`\n", &rep);
+	/* A string option value (TCP_CONGESTION's name) reaches the stack with its errno. */
+	run_text(LISTEN "+0 setsockopt(3, SOL_TCP, TCP_CONGESTION, \"reno\", 4) = 0\n"
+	                "+0 setsockopt(3, SOL_TCP, TCP_CONGESTION, \"bbr\", 3) = -1 ENOENT (No such file)\n",
+	         &rep);
+	if (!rep.passed)
+		fail_msg("line %d: %s", rep.line, rep.msg);
+	run_text(LISTEN "+0 `echo 0 > /sys/module/tcp_cubic/parameters/fast_convergence`\n", &rep);
 	assert_true(rep.unsupported);
+	/* HyStart's exits have a knob (tcp_config.hystart_detect); a value past 3 is refused. */
+	run_text(LISTEN "+0 `echo 2 > /sys/module/tcp_cubic/parameters/hystart_detect`\n", &rep);
+	assert_true(rep.passed);
+	expect_fail(LISTEN "+0 `echo 9 > /sys/module/tcp_cubic/parameters/hystart_detect`\n", 5, "expected 0 to 3");
 	run_text(LISTEN "+0 `nstat -s | grep TcpExtNoSuchCounter | grep -q \" 1 \"`\n", &rep);
 	assert_true(rep.unsupported);
 }

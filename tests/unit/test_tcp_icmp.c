@@ -131,6 +131,7 @@ static void test_frag_needed_lowers_mss_and_resends(void **state)
 	assert_int_equal(ti.tcpi_pmtu, 1200);
 	assert_int_equal(ti.tcpi_snd_mss, 1160);
 	assert_int_equal(ti.tcpi_advmss, 1460);      /* what we announce does not change */
+	assert_int_equal(ti.tcpi_snd_cwnd, 10);      /* not congestion: cwnd keeps its 10 packets */
 
 	/* Acknowledged; new data is cut at 1160 from now on. */
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1461, 65535, NULL, NULL, 0);

@@ -269,6 +269,27 @@ static void test_data_with_sack_blocks_fits_mtu(void **state)
 		fail_msg("only %u of 6000 bytes left into a 128000-byte window", sent);
 }
 
+/* A passive open whose SYN carries timestamps (TSval syn_ts, then syn_ts + 1 on the ACK):
+ * returns the accepted descriptor and the stack's TSval from its SYN-ACK in *tsv. */
+static int ts_established(struct th *h, uint32_t syn_ts, uint32_t *tsv)
+{
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(1460);
+	syn.has_ts = true;
+	syn.ts_val = syn_ts;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	h->iss = s.hdr.seq;
+	*tsv = s.hdr.opts.ts_val;
+	struct tcp_opts o = ts_opts(syn_ts + 1, *tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &o, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	return fd;
+}
+
 /* TS.Recent across a hole (RFC 7323 4.3): out-of-order segments do not update it, so the
  * duplicate ACKs echo the last in-order TSval; the retransmission that fills the hole
  * (SEG.SEQ = Last.ACK.sent) does, so its ACK echoes the retransmission's TSval. Echoing an
@@ -276,19 +297,9 @@ static void test_data_with_sack_blocks_fits_mtu(void **state)
 static void test_ts_recent_across_a_hole(void **state)
 {
 	struct th *h = *state;
-	struct socket_layer *sl = th_sl(h);
-	int lfd = th_listen(h, 80, 8);
-	struct tcp_opts syn = th_mss_opts(1460);
-	syn.has_ts = true;
-	syn.ts_val = 10;
-	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
-	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
-	h->iss = s.hdr.seq;
-	uint32_t tsv = s.hdr.opts.ts_val;
-	struct tcp_opts o = ts_opts(11, tsv);
-	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &o, NULL, 0);
-	struct sockaddr_in peer;
-	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	uint32_t tsv;
+	ts_established(h, 10, &tsv);
+	struct tcp_opts o;
 	uint8_t d[100];
 	memset(d, 'h', sizeof(d));
 
@@ -401,6 +412,73 @@ static void test_wscale_above_14_clamped(void **state)
 	assert_true(acked > 16384);
 }
 
+/*
+ * A segment whose ACK acknowledges data never sent is dropped with an ACK (RFC 9293
+ * 3.10.7.4 fifth) and must not update TS.Recent (Linux: only past tcp_ack's checks):
+ * otherwise its TSval, here far ahead, would make PAWS drop the peer's next good segment.
+ */
+static void test_ack_of_unsent_data_keeps_ts_recent(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	uint32_t tsv;
+	int fd = ts_established(h, 100, &tsv);
+	struct tcp_opts o;
+
+	/* ACK 1000 bytes we never sent, TSval 5000: an ACK back that still echoes 101. */
+	uint64_t before = th_counter(h, "tcp", "drop_ack_unsent");
+	o = ts_opts(5000, tsv);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1001, 65535, &o, NULL, 0);
+	struct tcp_opts want = ts_opts(0, 101);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, &want, 0);
+	assert_int_equal(th_counter(h, "tcp", "drop_ack_unsent"), before + 1);
+
+	/* The peer's next real segment (TSval 102 < 5000) passes PAWS and is taken. */
+	th_advance(h, 600);
+	o = ts_opts(102, tsv);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, &o, "data", 4);
+	assert_true(th_advance_until_seg(h, 200) >= 0);
+	want = ts_opts(0, 102);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 5, TH_ANY, &want, 0);
+	char buf[8];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 4);
+	assert_int_equal(th_counter(h, "tcp", "drop_paws"), 0);
+}
+
+/*
+ * TCP_MAXSEG set on a socket that is already listening reaches the next SYN-ACK and the
+ * connections it accepts (Linux: the request inherits the listener's user_mss), and is
+ * refused outside 88..65535 with EINVAL.
+ */
+static void test_maxseg_on_listener_reaches_synack(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	int mss = 1000;
+	assert_int_equal(ts_setsockopt(sl, lfd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)), 0);
+	int bad = 40;
+	assert_int_equal(ts_setsockopt(sl, lfd, IPPROTO_TCP, TCP_MAXSEG, &bad, sizeof(bad)), -EINVAL);
+	struct tcp_opts syn = th_mss_opts(1460);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	th_poll(h);
+	struct th_seg sa;
+	assert_true(th_pop_seg(h, &sa));
+	assert_int_equal(sa.hdr.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	h->iss = sa.hdr.seq;
+	assert_true(sa.hdr.opts.has_mss);
+	assert_int_equal(sa.hdr.opts.mss, 1000);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	th_poll(h);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	int got = 0;
+	socklen_t len = sizeof(got);
+	assert_int_equal(ts_getsockopt(sl, fd, IPPROTO_TCP, TCP_MAXSEG, &got, &len), 0);
+	assert_int_equal(got, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +492,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large_peer_mss_clamped, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tiny_peer_mss_clamped, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_wscale_above_14_clamped, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_maxseg_on_listener_reaches_synack, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_of_unsent_data_keeps_ts_recent, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_options", tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -145,8 +146,22 @@ static void set_sndbuf(struct th *h, int fd, int bytes)
 	assert_int_equal(ts_setsockopt(th_sl(h), fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)), 0);
 }
 
+/* The expected numbers here are Reno's halving (ssthresh 5 of 10); CUBIC's 0.7 is checked
+ * in test_tcp_cc.c. */
+static void use_reno(struct stack_config *cfg)
+{
+	snprintf(cfg->tcp.congestion_control, sizeof(cfg->tcp.congestion_control), "reno");
+}
+
+static int reno_setup(void **state)
+{
+	*state = th_new(use_reno);
+	return 0;
+}
+
 static void no_tlp(struct stack_config *cfg)
 {
+	use_reno(cfg);
 	cfg->tcp.tlp = false;
 }
 
@@ -246,6 +261,24 @@ static void test_tlp_timing(void **state)
 	expect_seg(h, 6);
 	assert_int_equal(ctr(h, "RtoExpired"), 1);
 	assert_int_equal(info(h, fd).tcpi_ca_state, 4); /* TCP_CA_Loss */
+}
+
+/* The ssthresh of a SACK recovery is the congestion-control algorithm's (tcp_cc.c): with the
+ * default CUBIC, 0.7 of the 10-segment window, where Reno (the other tests) halves it. */
+static void test_recovery_ssthresh_from_cubic(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 4001u);
+	expect_seg(h, 1);
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_ca_state, 3);
+	assert_int_equal(ti.tcpi_snd_ssthresh, 7);
+	peer_ack(h, 10001, 0);
+	ti = info(h, fd);
+	assert_int_equal(ti.tcpi_ca_state, 0);
+	assert_int_equal(ti.tcpi_snd_cwnd, 7);
 }
 
 /*
@@ -351,6 +384,7 @@ static void test_no_dsack_for_refused_new_data(void **state)
 /* Without D-SACK (tcp_dsack = 0) a duplicate is ACKed plainly. */
 static void no_dsack(struct stack_config *cfg)
 {
+	use_reno(cfg);
 	cfg->tcp.dsack = false;
 }
 
@@ -638,24 +672,25 @@ static void test_random_sack_blocks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_rack_reorder_window, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_tlp_timing, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_prr_sending_pattern, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_dsack_generation, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_no_dsack_for_refused_new_data, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rack_reorder_window, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_tlp_timing, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_prr_sending_pattern, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_dsack_generation, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_no_dsack_for_refused_new_data, reno_setup, th_teardown),
 		cmocka_unit_test(test_dsack_off),
 		cmocka_unit_test(test_eifel_undo_after_rto),
-		cmocka_unit_test_setup_teardown(test_eifel_partial_undo, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_eifel_partial_undo, reno_setup, th_teardown),
 		cmocka_unit_test(test_frto_spurious_rto),
 		cmocka_unit_test(test_frto_real_loss_goes_back_n),
-		cmocka_unit_test_setup_teardown(test_rto_keeps_sack_marks, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_sack_bad_blocks, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_sack_option_bad_length, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_forged_sack_forgets_nothing, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_reneging_rto_comes_soon, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_random_sack_blocks, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rto_keeps_sack_marks, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sack_bad_blocks, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sack_option_bad_length, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_forged_sack_forgets_nothing, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_reneging_rto_comes_soon, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_random_sack_blocks, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_ssthresh_from_cubic, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

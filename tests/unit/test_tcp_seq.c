@@ -312,16 +312,16 @@ static void test_rto_estimator(void **state)
 	struct tcp_sockopts o;
 	tcp_sockopts_default(&f->tl, &o);
 	struct tcp_conn *c = tcp_conn_alloc(&f->tl, &o);
-	assert_int_equal(c->rto_us, 1000000);            /* 2.1: 1 s before any sample */
+	assert_int_equal(c->rtt.rto_us, 1000000);            /* 2.1: 1 s before any sample */
 	tcp_rtt_sample(c, 10000);                        /* 10 ms */
-	assert_int_equal(c->srtt_us, 10000);
-	assert_int_equal(c->rttvar_us, 5000);
-	assert_int_equal(c->rto_us, 10000 + 200000);     /* 4*RTTVAR = 20 ms < 200 ms floor */
+	assert_int_equal(c->rtt.srtt_us, 10000);
+	assert_int_equal(c->rtt.rttvar_us, 5000);
+	assert_int_equal(c->rtt.rto_us, 10000 + 200000);     /* 4*RTTVAR = 20 ms < 200 ms floor */
 	tcp_rtt_sample(c, 500000);                       /* a 500 ms outlier */
-	assert_true(c->rto_us > 400000);
+	assert_true(c->rtt.rto_us > 400000);
 	for (int i = 0; i < 200; i++)
 		tcp_rtt_sample(c, 600000000);
-	assert_int_equal(c->rto_us, 120000000);          /* clamped to 120 s */
+	assert_int_equal(c->rtt.rto_us, 120000000);          /* clamped to 120 s */
 	tcp_conn_free(c);
 }
 
@@ -473,7 +473,7 @@ static void test_random_segments_keep_invariants(void **state)
 		for (int i = 0; i < 3000 && c->state != TCPS_CLOSED; i++) {
 			int what = rand() % 10;
 			if (what == 0) {
-				tcp_send(c, buf, (size_t)(rand() % 5000), false);
+				tcp_send(c, buf, (size_t)(rand() % 5000), 0);
 			} else if (what == 1) {
 				tcp_recv(c, buf, (size_t)(rand() % 70000), rand() % 4 == 0);
 			} else if (what == 2) {

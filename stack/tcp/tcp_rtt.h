@@ -1,0 +1,75 @@
+/*
+ * tcp_rtt.h - the round-trip time estimator, one small object per connection (RFC 6298):
+ * the smoothed RTT and its variation, the retransmission timeout derived from them, the
+ * latest sample and a windowed minimum (Linux's min_rtt, read by CUBIC's HyStart and by
+ * RACK's reordering window).
+ *
+ * Who calls it: tcp_input.c and tcp_listen.c feed samples (timestamps or a timed segment,
+ * never a retransmitted one: Karn), tcp_recovery.c (RACK) and tcp_input.c the minimum's;
+ * tcp_timer.c and tcp_recovery.c read the RTO and SRTT, RACK the minimum.
+ * It owns nothing but its fields and reads no clock: the caller passes `now`.
+ */
+#ifndef TAPSTACK_TCP_TCP_RTT_H
+#define TAPSTACK_TCP_TCP_RTT_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+
+struct tcp_config;
+
+/* One measurement kept by the windowed minimum: its value and when it was taken. */
+struct tcp_rtt_mark {
+	uint32_t rtt_us;
+	usec_t at;
+};
+
+#define TCP_RTT_SENT_MAX 8u      /* bursts remembered for per-ACK samples */
+
+/* New data that left at one moment: [start, end) at `at_us` (microseconds, 32 bits). */
+struct tcp_rtt_sent {
+	uint32_t start, end;
+	uint32_t at_us;
+};
+
+struct tcp_rtt {
+	uint32_t srtt_us;           /* RFC 6298 SRTT; 0 until the first sample */
+	uint32_t rttvar_us;         /* RTTVAR */
+	uint32_t rto_us;            /* RTO = SRTT + max(4 RTTVAR, rto_min), at most rto_max */
+	uint32_t latest_us;         /* the last sample (RACK's "most recent RTT") */
+	/* The smallest sample of the last window (cfg->min_rtt_win_s), kept as the best, the
+	 * second best and the third best measurement of successively later parts of the window,
+	 * so that the minimum ages out without storing every sample (Kathleen Nichols' windowed
+	 * filter, as Linux's lib/minmax.c). */
+	struct tcp_rtt_mark min[3];
+	/* When the latest bursts of new data left, oldest first (a ring), so that every ACK
+	 * yields the time since the newest data it acknowledges left - Linux's per-skb send
+	 * times, which congestion control (HyStart) samples on every ACK even without
+	 * timestamps. A full ring takes no more entries until ACKs free some. */
+	struct tcp_rtt_sent sent[TCP_RTT_SENT_MAX];
+	uint8_t sent_head, sent_count;
+};
+
+/* Before any sample: RTO is the configured initial value (RFC 6298 2.1: 1 s). */
+void tcp_rtt_init(struct tcp_rtt *r, const struct tcp_config *cfg);
+/* One RTT measurement for the RTO (microseconds; 0 counts as 1): RFC 6298 2.2/2.3. */
+void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
+/* One precise measurement for the windowed minimum: the age of a segment sent once when it
+ * was delivered (RACK's samples, the send-time ring's). Timestamp echoes, 1 ms coarse, are
+ * not used for it. */
+void tcp_rtt_min_sample(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
+/* New data [start, end) leaves at now (a burst at the same moment extends one entry). */
+void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now);
+/* Something is sent again: what is remembered could now be acknowledged by either copy
+ * (Karn), so it is forgotten. */
+void tcp_rtt_sent_forget(struct tcp_rtt *r);
+/* An ACK up to `ack` at now: microseconds since the newest data it acknowledges left, or -1
+ * when that is not remembered. Entries it fully acknowledges are dropped. */
+int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now);
+/* The smallest RTT of the window, or 0 before any sample. */
+static inline uint32_t tcp_rtt_min_us(const struct tcp_rtt *r)
+{
+	return r->min[0].rtt_us;
+}
+
+#endif
