@@ -44,7 +44,8 @@ and line of each failure:
 software that the page may mention: a Linux function, a file the reader creates.
 
 Ends with "check-docs: N passed, N failed"; exit status 1 on any failure.
-Usage: scripts/check-docs.py [-v] [PAGE...]   (CC, BUILD and DRILL_CORPUS from the environment)
+Usage: scripts/check-docs.py [-v] [PAGE...]   (CC, BUILD, LDLIBS and DRILL_CORPUS from the
+environment; `make check-docs` passes the Makefile's)
 """
 import glob
 import os
@@ -56,6 +57,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.chdir(ROOT)
 CC = os.environ.get("CC", "gcc")
+LDLIBS = os.environ.get("LDLIBS", "-luring -lpthread").split()  # the Makefile's, via make
 BUILD = os.environ.get("BUILD", "build")
 CORPUS = os.environ.get("DRILL_CORPUS", "../shared/packetdrill")
 VERBOSE = "-v" in sys.argv
@@ -572,7 +574,7 @@ def check_c_sample(page, line, code, marker):
             fail(page, line, f"C sample: {lib} is not built (run make check-docs, which builds it)")
             return
         src = "#line %d \"%s\"\n" % (line + 1, page) + code
-        rc, err = cc(lambda p, t: BASE_FLAGS + [p, lib, "-lpthread", "-o", os.path.join(t, "a.out")], src)
+        rc, err = cc(lambda p, t: BASE_FLAGS + [p, lib] + LDLIBS + ["-o", os.path.join(t, "a.out")], src)
         if rc:
             fail(page, line, "C sample does not compile and link against the library:\n" + indent(err))
         else:

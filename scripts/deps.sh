@@ -4,7 +4,7 @@
 # works under CI=true. Needs root only when something must be installed.
 set -eu
 PACKAGES=(
-	# one per line, in alphabetical order (fewer merge conflicts)
+	# one per line, in alphabetical order, so parallel additions merge cleanly
 	apache2-utils
 	arping
 	build-essential
@@ -12,17 +12,24 @@ PACKAGES=(
 	clang
 	curl
 	ethtool
+	iperf3
 	iproute2
 	iputils-ping
 	libclang-rt-14-dev
 	libcmocka-dev
+	liburing-dev
+	llvm
 	netcat-openbsd
+	nginx
 	nmap
 	pkgconf
 	python3
+	redis-server
 	socat
+	strace
 	tcpdump
 	valgrind
+	wget
 	wrk
 )
 missing=()
