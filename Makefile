@@ -4,8 +4,9 @@
 #   make test-unit       cmocka unit and packet-level tests (no root, seconds)
 #   make test-san        the unit tests again under ASan + UBSan
 #   make check-layering  fail if an #include points upward (see docs/architecture.md)
+#   make check-docs      every name in docs/ and README exists, every C sample builds (CONTRIBUTING.md)
 #   make test-net        integration tests with real Linux clients in network namespaces (root)
-#   make test            everything: deps, layering, unit, sanitizer, integration, + $(TEST_EXTRA)
+#   make test            everything: deps, layering, docs, unit, sanitizer, integration, + $(TEST_EXTRA)
 #   make demo            the story of a connection, in a namespace it creates (root)
 #   make run [NETNS=NAME]  the stack and its servers on a TAP until Ctrl-C (root)
 #   ADDR=A.B.C.D[/N] PEER=A.B.C.D  the stack's address and the TAP's kernel side for run, demo,
@@ -51,7 +52,7 @@ LIB       := $(BUILD)/libtapstack.a
 TEST_EXTRA ?=
 
 .SECONDARY:
-.PHONY: all lib tests test-unit test-san check-layering clean help test test-net deps demo run valgrind
+.PHONY: all lib tests test-unit test-san check-layering check-docs clean help test test-net deps demo run valgrind
 all: lib $(BUILD)/tapstack tests
 
 lib: $(LIB)
@@ -100,6 +101,11 @@ test-san:
 check-layering:
 	@scripts/check-layering.sh
 
+# Needs the build (C samples in docs/ link against the library, run blocks use the programs);
+# ends "check-docs: N passed, N failed".
+check-docs: all
+	@CC="$(CC)" BUILD="$(BUILD)" LDLIBS="$(LDLIBS)" DRILL_CORPUS="$(DRILL_CORPUS)" python3 scripts/check-docs.py
+
 deps:
 	@scripts/deps.sh
 
@@ -114,7 +120,7 @@ test-net: all
 	@scripts/run-net-tests.sh $(sort $(wildcard tests/net/test_*.sh))
 
 test:
-	@scripts/test-all.sh deps check-layering test-unit test-san test-net $(TEST_EXTRA)
+	@scripts/test-all.sh deps check-layering check-docs test-unit test-san test-net $(TEST_EXTRA)
 
 # On a fresh machine the packages come first (the build needs cmocka, the demo curl and ping).
 demo:

@@ -1,7 +1,8 @@
 /*
  * http.c - a small HTTP/1.1 server (RFC 9110, 9112): GET and HEAD of a built-in index
- * page, of /bytes/N (N bytes of a deterministic pattern, streamed) and of files from a
- * directory. Keep-alive, pipelining, Content-Length on every answer, 400/404/405/413/505.
+ * page and /conn (the visitor's own connection, http_conn_page.c), of /bytes/N (N bytes of
+ * a deterministic pattern, streamed) and of files from a directory. Keep-alive,
+ * pipelining, Content-Length on every answer, 400/404/405/413/505.
  *
  * Written only against the socket shim (apps/net.h), so it runs on tapstack and, built
  * with -DNET_KERNEL, on the kernel's sockets. Parsing and routing are in http_parse.c.
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apps/http_conn_page.h"
 #include "apps/http_parse.h"
 #include "apps/server.h"
 #include "apps/servers.h"
@@ -79,27 +81,6 @@ struct http {
 	uint8_t pattern[HTTP_BYTES_PERIOD]; /* one period of the /bytes pattern */
 	char scratch[HTTP_SCRATCH_BYTES];
 };
-
-static const char http_index_html[] =
-	"<!DOCTYPE html>\n"
-	"<html><head><meta charset=\"utf-8\"><title>tapstack</title></head><body>\n"
-	"<h1>tapstack</h1>\n"
-	"<p>This page was served by <b>tapstack</b>, a TCP/IP stack that runs in user space on a\n"
-	"Linux TAP device: Ethernet, ARP, IPv4, ICMP and TCP are all implemented by the program\n"
-	"you are talking to, not by the kernel. The kernel only moves raw Ethernet frames between\n"
-	"the TAP device and tapstack.</p>\n"
-	"<p>The stack completed the TCP handshake (SYN, SYN-ACK, ACK) on its own and queued the\n"
-	"connection; this HTTP server then took it with accept(), read your request and wrote\n"
-	"this answer through tapstack's socket API.</p>\n"
-	"<h2>Endpoints</h2>\n<ul>\n"
-	"<li><code>GET /</code> - this page</li>\n"
-	"<li><code>GET /bytes/N</code> - N bytes of a fixed pattern: byte i is\n"
-	"(i * 7 + i / 256) mod 256 (up to 1 TiB, streamed)</li>\n"
-	"<li><code>GET /NAME</code> - a file from the directory given with --http PORT:DIR</li>\n"
-	"</ul>\n"
-	"<p>Other demo services may be running too: echo (RFC 862), discard (RFC 863) and a\n"
-	"listener that never calls accept(). See docs/apps.md.</p>\n"
-	"</body></html>\n";
 
 #define HTTP_ERROR_BODY(code, text) #code " " text "\n"
 
@@ -281,11 +262,37 @@ static bool http_metrics_response(struct http *h, struct http_conn *c, const str
 	return true;
 }
 
+/*
+ * The index page or /conn for this connection: what the stack saw of its handshake and its
+ * TCP_INFO (http_conn_page.c), rendered into a buffer the response owns (BODY_OWNED). False
+ * when no memory is left for it.
+ */
+static bool http_conn_page(struct http *h, struct http_conn *c, bool json)
+{
+	struct http_conn_facts f;
+	socklen_t len = sizeof(f.ti);
+
+	memset(&f, 0, sizeof(f));
+	f.client = c->base.peer;
+	(void)net_getsockname(h->srv.net, c->base.fd, &f.server);
+	f.have_hs = net_handshake(h->srv.net, c->base.fd, &f.hs) == 0;
+	f.have_info = net_getsockopt(h->srv.net, c->base.fd, IPPROTO_TCP, TCP_INFO, &f.ti, &len) == 0;
+	char *page = malloc(HTTP_CONN_PAGE_MAX);
+	if (!page)
+		return false;
+	c->body_len = json ? http_conn_json(&f, page, HTTP_CONN_PAGE_MAX)
+			   : http_conn_index_html(&f, page, HTTP_CONN_PAGE_MAX);
+	c->body = BODY_OWNED;
+	c->mem = page;
+	return true;
+}
+
 /* Decides the response to one parsed request (or parse failure) and sets it up in c. */
 static void http_respond(struct http *h, struct http_conn *c, enum http_parse_status st,
 			 const struct http_request *req)
 {
 	char path[HTTP_PATH_MAX];
+	enum http_route route;
 	uint64_t n = 0;
 	bool head_only;
 	struct stat sb;
@@ -322,13 +329,17 @@ static void http_respond(struct http *h, struct http_conn *c, enum http_parse_st
 		c->body_len = head_only ? 0 : c->body_len;
 		return;
 	}
-	switch (http_route_target(req->target, req->target_len, &n, path, sizeof(path))) {
+	switch (route = http_route_target(req->target, req->target_len, &n, path, sizeof(path))) {
 	case HTTP_ROUTE_INDEX:
-		http_set_head(h, c, "200 OK", "text/html; charset=utf-8", sizeof(http_index_html) - 1,
-			      NULL);
-		c->body = BODY_MEM;
-		c->mem = http_index_html;
-		c->body_len = sizeof(http_index_html) - 1;
+	case HTTP_ROUTE_CONN:
+		if (!http_conn_page(h, c, route == HTTP_ROUTE_CONN)) {
+			http_error(h, c, "503 Service Unavailable", HTTP_ERROR_BODY(503, "Service Unavailable"),
+				   NULL, head_only);
+			return;
+		}
+		http_set_head(h, c, "200 OK",
+			      route == HTTP_ROUTE_CONN ? "application/json" : "text/html; charset=utf-8",
+			      c->body_len, NULL);
 		break;
 	case HTTP_ROUTE_BYTES:
 		http_set_head(h, c, "200 OK", "application/octet-stream", n, NULL);

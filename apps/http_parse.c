@@ -285,6 +285,8 @@ enum http_route http_route_target(const char *target, size_t len, uint64_t *nbyt
 		return HTTP_ROUTE_NOT_FOUND;
 	if (len == 1)
 		return HTTP_ROUTE_INDEX;
+	if (len == 5 && memcmp(target, "/conn", 5) == 0)
+		return HTTP_ROUTE_CONN;
 	if (len > 7 && memcmp(target, "/bytes/", 7) == 0)
 		return http_parse_bytes(target + 7, len - 7, nbytes) ? HTTP_ROUTE_BYTES
 								     : HTTP_ROUTE_NOT_FOUND;

@@ -51,7 +51,8 @@ struct http_request {
 enum http_parse_status http_parse_request(const char *buf, size_t len, struct http_request *req);
 
 enum http_route {
-	HTTP_ROUTE_INDEX,       /* "/": the built-in page */
+	HTTP_ROUTE_INDEX,       /* "/": the built-in page, with the visitor's connection */
+	HTTP_ROUTE_CONN,        /* "/conn": the visitor's connection as JSON */
 	HTTP_ROUTE_BYTES,       /* "/bytes/N": *nbytes = N */
 	HTTP_ROUTE_FILE,        /* a file: `path` holds the decoded path relative to the directory */
 	HTTP_ROUTE_NOT_FOUND,   /* nothing can be there (bad /bytes/N, "..", %00, too long, ...) */

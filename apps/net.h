@@ -35,6 +35,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "tcp/tcp.h" /* struct ts_handshake (its definition; no call into the stack) */
+
 #ifdef NET_KERNEL
 
 struct net {
@@ -160,6 +162,27 @@ static inline int net_poll(struct net *net, struct pollfd *fds, nfds_t n)
 	return net_err(poll(fds, n, 0));
 }
 
+static inline int net_getsockopt(struct net *net, int fd, int level, int name, void *val,
+				 socklen_t *len)
+{
+	(void)net;
+	return net_err(getsockopt(fd, level, name, val, len));
+}
+
+static inline int net_getsockname(struct net *net, int fd, struct sockaddr_in *addr)
+{
+	socklen_t len = sizeof(*addr);
+	(void)net;
+	return net_err(getsockname(fd, (struct sockaddr *)addr, &len));
+}
+
+/* The kernel keeps no record of a connection's handshake that a program could read. */
+static inline int net_handshake(struct net *net, int fd, struct ts_handshake *hs)
+{
+	(void)net, (void)fd, (void)hs;
+	return -EOPNOTSUPP;
+}
+
 /* A readiness set (epoll(7)): its own descriptor is readable while a member is ready. */
 static inline int net_set_create(struct net *net)
 {
@@ -270,6 +293,23 @@ static inline int net_setsockopt(struct net *net, int fd, int level, int name, c
 static inline int net_poll(struct net *net, struct pollfd *fds, nfds_t n)
 {
 	return ts_poll(net->sl, fds, n);
+}
+
+static inline int net_getsockopt(struct net *net, int fd, int level, int name, void *val,
+				 socklen_t *len)
+{
+	return ts_getsockopt(net->sl, fd, level, name, val, len);
+}
+
+static inline int net_getsockname(struct net *net, int fd, struct sockaddr_in *addr)
+{
+	return ts_getsockname(net->sl, fd, addr);
+}
+
+/* What the stack saw of this connection's handshake (struct ts_handshake). */
+static inline int net_handshake(struct net *net, int fd, struct ts_handshake *hs)
+{
+	return ts_handshake(net->sl, fd, hs);
 }
 
 /* A readiness set (stack/socket/ready.c): its own descriptor polls POLLIN while a member

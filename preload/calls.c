@@ -1,7 +1,7 @@
 /*
  * calls.c - the interposed socket and descriptor calls of the preload library.
  *
- * Each has the same shape (STYLE.md 22): is this descriptor a tapstack socket (pl_sock_of)?
+ * Each has the same shape (CONTRIBUTING.md rule 21): is this descriptor a tapstack socket (pl_sock_of)?
  * If not, the kernel's definition runs (pl.real). If it is, one call of the blocking facade
  * (stack/blocking.h: blocking calls block there, on a condition variable the stack thread
  * signals) or one ts_* call under the facade's lock, and the negative errno becomes errno

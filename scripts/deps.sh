@@ -8,6 +8,7 @@ PACKAGES=(
 	apache2-utils
 	arping
 	build-essential
+	chromium
 	clang
 	curl
 	ethtool

@@ -2,7 +2,7 @@
  * byteorder.h - reading and writing big-endian (network order) integers in byte buffers.
  *
  * Every header view in stack/wire/ reads and writes fields through these helpers, so no
- * code ever overlays a struct on packet bytes or swaps a field in place (see STYLE.md 2).
+ * code ever overlays a struct on packet bytes or swaps a field in place (CONTRIBUTING.md rule 2).
  * They work at any alignment and compile to a load plus a byte swap.
  */
 #ifndef TAPSTACK_CORE_BYTEORDER_H

@@ -6,7 +6,7 @@
  * absolute deadline; timer_run() pops every timer whose deadline has passed and calls its
  * function, which finds its owner with container_of() and may re-arm. Arm, cancel and pop
  * are O(log n); the next deadline is O(1). No threads, signals or ticks: the loop asks
- * timer_next() how long it may sleep (ARCHITECTURE.md, "A stack is a value").
+ * timer_next() how long it may sleep (docs/architecture.md, "Time is passed in").
  */
 #ifndef TAPSTACK_CORE_TIMER_H
 #define TAPSTACK_CORE_TIMER_H

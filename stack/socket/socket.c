@@ -839,6 +839,17 @@ int ts_inq(struct socket_layer *sl, int fd)
 	return (int)tcp_inq(s->conn);
 }
 
+int ts_handshake(struct socket_layer *sl, int fd, struct ts_handshake *hs)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind != TS_CONN)
+		return -ENOTCONN;
+	tcp_conn_handshake(s->conn, hs);
+	return 0;
+}
+
 short ts_revents(struct socket_layer *sl, int fd)
 {
 	struct ts_sock *s = ts_get(sl, fd);

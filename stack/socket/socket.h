@@ -109,6 +109,10 @@ TS_API uint64_t ts_timeo_us(struct socket_layer *sl, int fd, bool send);
 TS_API int ts_unacked(struct socket_layer *sl, int fd);
 /* Current readiness of one socket as poll(2) revents: POLLIN, POLLOUT, POLLRDHUP, POLLHUP, POLLERR. */
 TS_API short ts_revents(struct socket_layer *sl, int fd);
+struct ts_handshake;
+/* The handshake of an accepted connection as the stack saw it (struct ts_handshake, tcp.h):
+ * 0, or -EBADF / -ENOTCONN. Active opens report zeros. */
+TS_API int ts_handshake(struct socket_layer *sl, int fd, struct ts_handshake *hs);
 /* Fills revents for each entry (masked by events, plus POLLHUP/POLLERR/POLLNVAL); returns how many are ready. Never waits. */
 TS_API int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n);
 

@@ -293,6 +293,23 @@ uint32_t tcp_keepcnt(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 /* Send what waits once, ignoring Nagle and TCP_CORK (setting TCP_NODELAY does this on Linux). */
 void tcp_conn_push(struct tcp_conn *c);
 /*
+ * The handshake of an accepted connection as the stack saw it, for teaching (ts_handshake(),
+ * the HTTP server's /conn page, docs/walkthrough.md): what the client's SYN offered, what the
+ * SYN-ACK answered, and when each step happened in the stack's clock (microseconds). A moment
+ * the stack did not see is 0 (an active open; a connection rebuilt from a SYN cookie has no
+ * SYN or SYN-ACK time). Window scales are 255 when the segment carried none.
+ */
+struct ts_handshake {
+	uint64_t syn_at_us, synack_at_us, ack_at_us, accept_at_us;
+	uint32_t client_isn, server_isn;
+	uint32_t syn_tsval;                 /* valid when syn_ts */
+	uint16_t syn_mss, syn_win;          /* syn_mss 0: no MSS option */
+	uint16_t synack_mss, synack_win;
+	uint8_t syn_wscale, synack_wscale;
+	bool syn_sack, syn_ts, synack_sack, synack_ts;
+};
+void tcp_conn_handshake(const struct tcp_conn *c, struct ts_handshake *hs);
+/*
  * getsockopt(TCP_INFO): Linux's struct tcp_info (the fields tapstack tracks; the rest 0).
  * glibc's struct tcp_info ends at tcpi_total_retrans (104 bytes); struct tcp_info_more is
  * what Linux's <linux/tcp.h> puts right after it, at the same offsets (from 104), so

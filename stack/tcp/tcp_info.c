@@ -182,3 +182,8 @@ void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti)
 	ti->tcpi_unacked = l->acceptq_len;  /* Linux reports the accept queue here for listeners */
 	ti->tcpi_sacked = l->backlog;
 }
+
+void tcp_conn_handshake(const struct tcp_conn *c, struct ts_handshake *hs)
+{
+	*hs = c->hs;
+}

@@ -6,7 +6,8 @@
  * tcp_conn_input() reads like the RFC: one small function per step, in the RFC's order,
  * each returning TCP_IN_CONT to go on, TCP_IN_STOP to stop (the segment is done with) or
  * TCP_IN_GONE when the connection no longer exists. Steps decide and set flags
- * (TCP_F_ACK_NOW, timers); one tcp_output() at the end transmits what is owed (STYLE.md 6).
+ * (TCP_F_ACK_NOW, timers); one tcp_output() at the end transmits what is owed
+ * (CONTRIBUTING.md rule 6).
  *
  * Ownership: the caller (tcp.c) hands over seg->pb; it is freed here unless the
  * out-of-order queue keeps it (then seg->pb is set to NULL).

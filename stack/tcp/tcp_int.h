@@ -86,7 +86,7 @@ struct tcp_ring {
 	uint32_t len;
 };
 
-/* The segment as the state machine sees it: parsed once, host order (STYLE.md 3). */
+/* The segment as the state machine sees it: parsed once, host order (CONTRIBUTING.md rule 3). */
 struct tcp_seg {
 	struct tcp_hdr h;
 	uint32_t src, dst;          /* IP addresses, host order */
@@ -118,7 +118,15 @@ struct tcp_req {
 	uint32_t ts_offset;
 	usec_t sent_at;                 /* first SYN-ACK: RTT sample when not retransmitted */
 	bool cookie;                    /* rebuilt from a SYN cookie: in no queue or table */
+	uint8_t syn_opts;               /* TCP_SYN_OPT_*: what the SYN carried (ts_handshake) */
+	uint8_t syn_wscale;             /* the SYN's shift as sent, before clamping */
 };
+
+/* The options a SYN carried, as sent (struct tcp_req's syn_opts). */
+#define TCP_SYN_OPT_MSS 0x01u
+#define TCP_SYN_OPT_WSCALE 0x02u
+#define TCP_SYN_OPT_SACK 0x04u
+#define TCP_SYN_OPT_TS 0x08u
 
 struct tcp_listener {
 	struct tcp_hnode hn;            /* kind TCP_HK_LISTEN; raddr/rport 0 */
@@ -351,6 +359,7 @@ struct tcp_conn {
 	struct timer delack_timer;
 	struct timer misc_timer;                /* keepalive, orphan FIN-WAIT-2 */
 	uint8_t tos;
+	struct ts_handshake hs;                 /* the passive open as seen (tcp_req_promote) */
 };
 
 /* ---- named idioms ---- */
@@ -529,6 +538,8 @@ void tcp_send_challenge_ack(struct tcp_conn *c);
 /* A pure ACK now: SEQ = SND.MAX (BSD: not a rewound SND.NXT), ACK = RCV.NXT, no data. */
 void tcp_send_ack(struct tcp_conn *c);
 void tcp_send_synack(struct tcp_req *r);
+/* The MSS a listener's SYN-ACK announces: the interface's, or TCP_MAXSEG if smaller. */
+uint16_t tcp_synack_mss(const struct tcp_listener *l);
 void tcp_tw_send_ack(struct tcp_tw *tw);
 uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);

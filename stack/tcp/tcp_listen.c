@@ -161,6 +161,7 @@ struct tcp_conn *tcp_listener_accept(struct tcp_listener *l)
 	l->acceptq_len--;
 	c->aq_next = NULL;
 	c->lis = NULL;
+	c->hs.accept_at_us = l->tl->core->now;
 	if (c->state == TCPS_CLOSED && (c->flags & TCP_F_RESET) == 0 && !(c->flags & TCP_F_FIN_RCVD))
 		c->flags |= TCP_F_RESET;
 	return c;
@@ -323,6 +324,9 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	r->sack_ok = o->sack_ok && tl->cfg.sack;
 	r->ts_ok = o->has_ts && tl->cfg.timestamps;
 	r->ts_recent = o->ts_val;
+	r->syn_opts = (uint8_t)((o->has_mss ? TCP_SYN_OPT_MSS : 0) | (o->has_wscale ? TCP_SYN_OPT_WSCALE : 0) |
+	                        (o->sack_ok ? TCP_SYN_OPT_SACK : 0) | (o->has_ts ? TCP_SYN_OPT_TS : 0));
+	r->syn_wscale = o->wscale;
 	/* Linux randomizes each connection's TSval offset (so do we, from the ISN). */
 	r->ts_offset = r->iss * 0x9e3779b1u;
 	r->qnext = l->synq;
@@ -344,6 +348,30 @@ drop:
 
 /* The final ACK of the handshake turns a request into an established connection. Does not
  * take seg->pb: the caller passes it on to the new connection or frees it. */
+/* What the handshake was, kept for ts_handshake(): the SYN as sent, the SYN-ACK as answered
+ * (tcp_send_synack() builds it from the same fields), the moments in the stack's clock. */
+static void tcp_handshake_record(struct tcp_conn *c, const struct tcp_req *r, uint32_t synack_wnd)
+{
+	struct ts_handshake *hs = &c->hs;
+	usec_t now = c->tl->core->now;
+
+	hs->syn_at_us = hs->synack_at_us = r->cookie ? 0 : r->sent_at;
+	hs->ack_at_us = now;
+	hs->client_isn = r->irs;
+	hs->server_isn = r->iss;
+	hs->syn_mss = (r->syn_opts & TCP_SYN_OPT_MSS) ? r->peer_mss : 0;
+	hs->syn_win = (uint16_t)r->snd_wnd;
+	hs->syn_wscale = (r->syn_opts & TCP_SYN_OPT_WSCALE) ? r->syn_wscale : 255;
+	hs->syn_sack = (r->syn_opts & TCP_SYN_OPT_SACK) != 0;
+	hs->syn_ts = (r->syn_opts & TCP_SYN_OPT_TS) != 0;
+	hs->syn_tsval = r->ts_recent;
+	hs->synack_mss = tcp_synack_mss(r->lis);
+	hs->synack_win = (uint16_t)synack_wnd;
+	hs->synack_wscale = r->wscale_ok ? r->rcv_wscale : 255;
+	hs->synack_sack = r->sack_ok;
+	hs->synack_ts = r->ts_ok;
+}
+
 static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 {
 	struct tcp_listener *l = r->lis;
@@ -395,6 +423,7 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	c->flags |= TCP_F_PASSIVE;
 	if (r->retrans == 0) /* Linux tcp_synack_rtt_meas; Karn: none after a retransmission */
 		tcp_rtt_sample(c, (uint32_t)(tl->core->now - r->sent_at));
+	tcp_handshake_record(c, r, synack_wnd);
 	c->state = TCPS_SYN_RECEIVED;
 	tcp_set_state(c, TCPS_ESTABLISHED);
 	if (c->opts.keepalive)

@@ -669,6 +669,14 @@ void tcp_send_challenge_ack(struct tcp_conn *c)
 }
 
 /* SYN-ACK for a SYN-queue entry (RFC 9293 3.10.7.2), with the options the SYN offered. */
+uint16_t tcp_synack_mss(const struct tcp_listener *l)
+{
+	uint16_t mss = tcp_adv_mss(l->tl);
+	if (l->opts.user_mss && l->opts.user_mss < mss)
+		mss = (uint16_t)l->opts.user_mss;
+	return mss;
+}
+
 void tcp_send_synack(struct tcp_req *r)
 {
 	struct tcp_listener *l = r->lis;
@@ -683,9 +691,7 @@ void tcp_send_synack(struct tcp_req *r)
 	h.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
 	h.win = (uint16_t)tcp_syn_window(l->opts.rcvbuf);
 	h.opts.has_mss = true;
-	h.opts.mss = tcp_adv_mss(tl);
-	if (l->opts.user_mss && l->opts.user_mss < h.opts.mss)
-		h.opts.mss = l->opts.user_mss;
+	h.opts.mss = tcp_synack_mss(l);
 	h.opts.sack_ok = r->sack_ok;
 	h.opts.has_wscale = r->wscale_ok;
 	h.opts.wscale = r->rcv_wscale;

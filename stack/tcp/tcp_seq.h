@@ -4,7 +4,7 @@
  * Sequence numbers wrap, so "a comes before b" means the signed distance b - a is
  * positive: that holds as long as the two are less than 2^31 apart, which the window
  * limits guarantee. Every comparison of sequence numbers in tcp/ goes through these
- * helpers; a bare `<` on them is a bug (STYLE.md 8). Tested across 2^32 in
+ * helpers; a bare `<` on them is a bug (CONTRIBUTING.md rule 8). Tested across 2^32 in
  * tests/unit/test_tcp_seq.c.
  */
 #ifndef TAPSTACK_TCP_TCP_SEQ_H

@@ -1,6 +1,6 @@
 /*
  * code.h - the `%{ ... }%` blocks of packetdrill scripts: a small evaluator for the
- * subset of Python the scripts use (SYNTAX.md 6.2), and the variables it sees.
+ * subset of Python the scripts use, and the variables it sees.
  *
  * packetdrill snapshots the socket's TCP_INFO (and SO_MEMINFO) when the block's time
  * comes and runs the block in python3 with each field bound to a variable (tcpi_snd_cwnd,

@@ -1,6 +1,6 @@
 /*
  * exec.c - runs one parsed packetdrill script against a fresh tapstack instance in
- * virtual time (issue 4; SYNTAX.md sections 3 and 4 for the rules implemented here).
+ * virtual time (issue 4; the rules are packetdrill's, summarised in docs/testing.md).
  *
  * The loop takes the events in file order. For each it computes the script time (`+t`
  * from the previous event's time: an inbound packet, a call's start or a command at their
@@ -137,7 +137,7 @@ void drill_learn_outbound(struct drill_runner *r, const struct drill_wire_pkt *w
 {
 	if (!w->is_tcp || !(w->flags & TCP_FLAG_SYN))
 		return;
-	/* SYNTAX.md 4.2: the stack's ISN comes from its SYN or SYN-ACK. */
+	/* The stack's ISN comes from its SYN or SYN-ACK. */
 	bool new_open = !r->client_mode || w->seq != r->stack_isn || w->sport != r->local_port;
 	if (!(w->flags & TCP_FLAG_ACK) && new_open) {
 		r->need_peer_isn = true; /* a new active open (not a SYN retransmission) */
@@ -200,7 +200,7 @@ static bool opt_equal(const struct drill_runner *r, const struct drill_tcp_opt *
 		}
 		return true;
 	case DRILL_OPT_TS:
-		/* TS val is checked only with --tcp_ts_tick_usecs, ecr never (SYNTAX.md 4.3). */
+		/* TS val is checked only with --tcp_ts_tick_usecs, ecr never. */
 		if (r->ts_tick_usecs > 0 && r->ts_paired) {
 			int64_t want = ((int64_t)e->a - (int64_t)r->ts_script0) * r->ts_tick_usecs;
 			int64_t got = (int64_t)(int32_t)(a->a - r->ts_actual0) * 1000; /* tapstack's TS clock: 1 ms */
@@ -317,7 +317,7 @@ static void explain_packets(struct drill_runner *r, const struct drill_packet *e
 	}
 }
 
-/* TSO/GSO (SYNTAX.md 4.6): merges consecutive segments into agg until e->len bytes. */
+/* TSO/GSO: merges consecutive segments into agg until e->len bytes. */
 static bool aggregate(struct drill_runner *r, const struct drill_packet *e, struct drill_wire_pkt *agg, usec_t hi)
 {
 	uint32_t seg = agg->len;

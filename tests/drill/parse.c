@@ -1,7 +1,7 @@
 /*
  * parse.c - the packetdrill script parser: text -> struct drill_script (script.h).
  *
- * Grammar, written from the language description (SYNTAX.md next to the corpus):
+ * Grammar, written from the language description (packetdrill's, summarised in docs/testing.md):
  *
  *   script   := { option | `command` | event }
  *   option   := --name[=value]                    (before the first event)

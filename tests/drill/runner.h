@@ -118,7 +118,7 @@ struct drill_runner {
 	uint64_t nstat_base[DRILL_NSTAT_MAX];
 	size_t nstat_n;
 
-	/* The connection under test and the sequence-number mapping (SYNTAX.md 4.2). */
+	/* The connection under test and the sequence-number mapping. */
 	uint8_t stack_mac[6];
 	uint16_t remote_port;      /* the remote's port */
 	uint16_t local_port;       /* tapstack's port */
@@ -168,7 +168,7 @@ void drill_note_ignored(struct drill_runner *r, const char *what);
 void drill_vlog(struct drill_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Runs the stack until `until` (virtual), firing timers at their deadlines, retrying a blocked call. */
 void drill_advance(struct drill_runner *r, usec_t until);
-/* Learns the stack's ISN (and, for its SYN, the ports) from a segment it sent (SYNTAX.md 4.2). */
+/* Learns the stack's ISN (and, for its SYN, the ports) from a segment it sent. */
 void drill_learn_outbound(struct drill_runner *r, const struct drill_wire_pkt *w);
 /* Seconds since script time 0, for messages. */
 double drill_rel_secs(const struct drill_runner *r, usec_t t);

@@ -3,13 +3,13 @@
  * runs it.
  *
  * A script is a list of options (`--tolerance_usecs=10000`), then events in file order.
- * Each event has a time (section 3 of ../shared/packetdrill/SYNTAX.md) and one action: a
+ * Each event has a time (absolute, +relative or a range; docs/testing.md) and one action: a
  * packet the runner injects (`<`) or expects (`>`), a system call with its expected result,
  * a backquoted shell command, or a `%{ }%` code block. Every event keeps the line it came
  * from so the executor can report "script.pkt:17: ..." like packetdrill.
  *
- * Written from the syntax description only (google/packetdrill syntax.md and SYNTAX.md in
- * the corpus folder); no packetdrill code. The parser (parse.c, on the scanner in lex.c)
+ * Written from packetdrill's published description of its language only; no packetdrill
+ * code. The parser (parse.c, on the scanner in lex.c)
  * never aborts: a malformed script gives a message with the line number.
  *
  * Ownership: drill_script_parse() returns one heap block tree; drill_script_free() frees it.

@@ -1,5 +1,5 @@
 /*
- * shell.c - backquoted commands, interpreted instead of run (SYNTAX.md 6.1).
+ * shell.c - backquoted commands, interpreted instead of run.
  *
  * packetdrill runs them with /bin/sh in the script's folder to configure the Linux kernel
  * under test. Here the "kernel" is the tapstack instance the runner builds, so each command

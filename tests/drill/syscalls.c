@@ -773,7 +773,7 @@ static void check_result(struct drill_runner *r, const struct drill_event *ev, i
 		/*
 		 * A new descriptor: the script's number is the one Linux gave packetdrill's
 		 * process (which may hold more files open); the script's number is mapped to
-		 * tapstack's, whatever it is (SYNTAX.md 5.2).
+		 * tapstack's, whatever it is.
 		 */
 		if (want < DRILL_FDS_MAX)
 			r->fdmap[want] = (int)actual;

@@ -4,11 +4,11 @@
  *
  * The netdev never has frames to receive: inbound frames go straight to ts_stack_input() at
  * the virtual time of their event (this also lets a script inject one oversize "GRO"
- * segment, SYNTAX.md 4.6). Every frame the stack sends is copied, stamped with the virtual
+ * segment). Every frame the stack sends is copied, stamped with the virtual
  * clock and decoded once into struct drill_wire_pkt, checking the IPv4 header checksum,
  * the IPv4 total length and the TCP checksum as packetdrill does.
  *
- * Sequence mapping (SYNTAX.md 4.2): inbound seq = script + peer_isn, inbound ack and SACK
+ * Sequence mapping: inbound seq = script + peer_isn, inbound ack and SACK
  * edges = script + stack_isn; outbound values are mapped back the other way before they
  * are compared or printed. TCP options are built in the script's order and decoded in
  * wire order, so an outbound option list can be compared exactly.

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "apps/http_conn_page.h"
 #include "apps/http_parse.h"
 #include "apps/server.h"
 #include "apps/servers.h"
@@ -214,6 +215,65 @@ static void test_http_get_index(void **state)
 	assert_non_null(strstr(buf, "<h1>tapstack</h1>"));
 	assert_int_equal(accept_lines, 1);
 	ts_close(&f->b.sock, fd);
+}
+
+/*
+ * GET /conn and GET /: the visitor's own connection as the server's stack saw it. The
+ * client here is tapstack too (stack b), so every value can be checked against what the
+ * client knows: its own port, the options its SYN carries (MSS 1460, SACK, timestamps,
+ * window scale), the SYN-ACK's MSS, and moments that go forward.
+ */
+/* One request on a new connection, the whole answer into buf; returns the client's port. */
+static unsigned get_on_new_conn(struct fixture *f, const char *req, char *buf, size_t cap)
+{
+	struct sockaddr_in me;
+	int fd = client_connect(f, 80);
+
+	assert_int_equal(ts_getsockname(&f->b.sock, fd, &me), 0);
+	client_send(f, fd, req, strlen(req));
+	client_recv_to_eof(f, fd, buf, cap);
+	ts_close(&f->b.sock, fd);
+	return ntohs(me.sin_port);
+}
+
+static void test_http_conn_page(void **state)
+{
+	struct fixture *f = *state;
+	static char buf[HTTP_CONN_PAGE_MAX + 512];
+	char want[96];
+	unsigned port = get_on_new_conn(f, "GET /conn HTTP/1.1\r\nHost: 10.0.0.2\r\nConnection: close\r\n\r\n",
+					buf, sizeof(buf));
+
+	static const char *const json[] = {
+		"HTTP/1.1 200 OK\r\n", "Content-Type: application/json\r\n", "\"server\": \"10.0.0.2:80\"",
+		"\"mss\": 1460, \"wscale\": ", "\"sack\": true, \"timestamps\": true, \"tsval\": ",
+		"\"syn_in\": 0, \"synack_out\": 0, \"final_ack_in\": ", "\"tcp_info\": {\"rtt_us\": ",
+	};
+	static const char *const html[] = {
+		"<td id=\"syn-mss\">1460</td>", "<td id=\"syn-sack\">yes</td>", "<td id=\"t-syn\">0 us</td>",
+		"<a href=\"/docs/walkthrough.md\">",
+	};
+
+	for (size_t i = 0; i < sizeof(json) / sizeof(json[0]); i++)
+		assert_non_null(strstr(buf, json[i]));
+	assert_null(strstr(buf, "\"accept\": -1"));
+	snprintf(want, sizeof(want), "\"client\": \"10.0.0.1:%u\"", port);
+	assert_non_null(strstr(buf, want));
+
+	port = get_on_new_conn(f, "GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nConnection: close\r\n\r\n", buf,
+			       sizeof(buf));
+	for (size_t i = 0; i < sizeof(html) / sizeof(html[0]); i++)
+		assert_non_null(strstr(buf, html[i]));
+	snprintf(want, sizeof(want), "<td id=\"client\">10.0.0.1:%u</td>", port);
+	assert_non_null(strstr(buf, want));
+
+	/* Every visitor's page has the same length (load generators such as ab count a length
+	 * that differs from the first answer's as a failure). */
+	const char *cl = strstr(buf, "Content-Length: ");
+	assert_non_null(cl);
+	snprintf(want, sizeof(want), "%.*s", (int)strcspn(cl, "\r"), cl);
+	get_on_new_conn(f, "GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nConnection: close\r\n\r\n", buf, sizeof(buf));
+	assert_non_null(strstr(buf, want));
 }
 
 /* The servers' clock (struct server.clock) in the slowloris test: seconds set by the test. */
@@ -679,6 +739,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_http_get_index, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_conn_page, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_pipelining, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_head_exact, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_bytes_to_a_slow_reader, fixture_setup,

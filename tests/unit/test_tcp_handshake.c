@@ -98,6 +98,48 @@ static void test_synack_options_linux_syn(void **state)
 	assert_true(s.hdr.win > 0);
 }
 
+/* ts_handshake(): what the SYN offered, what the SYN-ACK answered (compared with the frame
+ * itself), and the moments of SYN, SYN-ACK, final ACK and accept() in the stack's clock. */
+static void test_handshake_record(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 16);
+	struct tcp_opts o = th_linux_syn_opts(12345);
+	usec_t t0 = h->now;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 64240, &o, NULL, 0);
+	struct th_seg s = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	h->iss = s.hdr.seq;
+	th_advance(h, 10);
+	struct tcp_opts ts = { .has_ts = true, .ts_val = 12355, .ts_ecr = s.hdr.opts.ts_val };
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 502, &ts, NULL, 0);
+	th_advance(h, 5);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+
+	struct ts_handshake hs;
+	assert_int_equal(ts_handshake(sl, fd, &hs), 0);
+	assert_int_equal(hs.client_isn, h->irs);
+	assert_int_equal(hs.server_isn, h->iss);
+	assert_int_equal(hs.syn_mss, 1460);
+	assert_int_equal(hs.syn_win, 64240);
+	assert_int_equal(hs.syn_wscale, 7);
+	assert_true(hs.syn_sack && hs.syn_ts);
+	assert_int_equal(hs.syn_tsval, 12345);
+	assert_int_equal(hs.synack_mss, s.hdr.opts.mss);
+	assert_int_equal(hs.synack_win, s.hdr.win);
+	assert_int_equal(hs.synack_wscale, s.hdr.opts.wscale);
+	assert_true(hs.synack_sack && hs.synack_ts);
+	assert_int_equal(hs.syn_at_us, t0);
+	assert_int_equal(hs.synack_at_us, t0);
+	assert_int_equal(hs.ack_at_us - hs.syn_at_us, 10 * USEC_PER_MS);
+	assert_int_equal(hs.accept_at_us - hs.ack_at_us, 5 * USEC_PER_MS);
+	/* A listener is no connection; a bad descriptor is refused. */
+	assert_int_equal(ts_handshake(sl, lfd, &hs), -ENOTCONN);
+	assert_int_equal(ts_handshake(sl, 999, &hs), -EBADF);
+}
+
 /* A SYN without options: the SYN-ACK carries only MSS (always sent, RFC 9293 3.7.1), no
  * SACK-permitted, timestamps or window scale; the peer's MSS is then 536 (RFC 9293 3.7.1,
  * RFC 1122 4.2.2.6), so 1000 bytes leave as 536 + 464. */
@@ -647,6 +689,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_handshake_listen_accept, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_synack_options_linux_syn, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_record, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_synack_options_bare_syn, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_synack_options_as_negotiated, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_synack_retransmission_schedule, th_setup, th_teardown),
