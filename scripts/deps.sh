@@ -16,6 +16,7 @@ PACKAGES=(
 	iputils-ping
 	libclang-rt-14-dev
 	libcmocka-dev
+	liburing-dev
 	netcat-openbsd
 	nginx
 	nmap
