@@ -871,6 +871,46 @@ static void test_epoll_set(void **state)
 	assert_int_equal(ts_close(f->sl, ep), 0);
 }
 
+/* The readiness API: a UDP socket joins its set's ready list when a datagram is queued
+ * (level-triggered until it is read) and when an ICMP error is reported (EPOLLERR). */
+static void test_udp_in_epoll_set(void **state)
+{
+	struct fixture *f = *state;
+	struct socket_layer *sl = f->sl;
+	struct epoll_event evs[4];
+	uint8_t frame[256];
+	char buf[16];
+	int fd = udp_sock_on(f, 0, 9);
+	int ep = ts_epoll_create(sl, 0);
+	assert_true(ep >= 0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	assert_int_equal(ts_epoll_ctl(sl, ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	assert_int_equal(ts_epoll_collect(sl, ep, evs, 4), 0);
+	send_frame(f, frame, udp_frame(frame, HOST_IP, 5000, 9, "e", 1, true));
+	assert_true(ts_epoll_pending(sl, ep));
+	assert_int_equal(ts_epoll_collect(sl, ep, evs, 4), 1);
+	assert_int_equal(evs[0].data.fd, fd);
+	assert_int_equal(evs[0].events, EPOLLIN);
+	assert_int_equal(ts_epoll_collect(sl, ep, evs, 4), 1);     /* level: still queued */
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 1);
+	assert_int_equal(ts_epoll_collect(sl, ep, evs, 4), 0);
+
+	int c = ts_socket(sl, AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in peer = sin_of(HOST_IP, 5000);
+	assert_int_equal(ts_connect(sl, c, &peer), 0);
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = c };
+	assert_int_equal(ts_epoll_ctl(sl, ep, EPOLL_CTL_ADD, c, &ev), 0);
+	assert_int_equal(ts_send(sl, c, "x", 1, 0), 1);
+	assert_true(next_out(f) > 0);
+	send_frame(f, frame, icmp_unreach_frame(f, frame, HOST_IP, ICMP_UNREACH_PORT));
+	assert_int_equal(ts_epoll_collect(sl, ep, evs, 4), 1);
+	assert_int_equal(evs[0].data.fd, c);
+	assert_true(evs[0].events & EPOLLERR);
+	assert_int_equal(ts_recv(sl, c, buf, sizeof(buf), 0), -ECONNREFUSED);
+	assert_int_equal(ts_epoll_collect(sl, ep, evs, 4), 0);
+	assert_int_equal(ts_close(sl, ep), 0);
+}
+
 /* Closing a socket with datagrams queued returns every buffer; the stack's destroy closes
  * the ones left open. */
 static void test_close_frees_queue(void **state)
@@ -911,6 +951,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_emsgsize, setup, teardown),
 		cmocka_unit_test(test_60000_bytes_fragmented_and_reassembled),
 		cmocka_unit_test_setup_teardown(test_waker, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_in_epoll_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epoll_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_frees_queue, setup, teardown),
 	};
