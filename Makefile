@@ -10,12 +10,14 @@
 #   make run [NETNS=NAME]  the stack and its servers on a TAP until Ctrl-C (root)
 #   ADDR=A.B.C.D[/N] PEER=A.B.C.D  the stack's address and the TAP's kernel side for run, demo,
 #                        test and bench (default 10.0.0.2/24 and 10.0.0.1)
-#   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) over ts_stack_input with a seed corpus
+#   make fuzz [FUZZ_SECONDS=60]  the libFuzzer targets (clang) with their seed corpora (mk/fuzz.mk)
+#   make fuzz-cov        which stack/ functions the fuzz corpora reach, per target
 #   make valgrind        the unit tests under valgrind (leaks are errors)
 #   make deps            install missing Debian packages (scripts/deps.sh)
 #   make drill           the packetdrill runner over the corpus (mk/drill.mk; part of `make test`)
 #   make bench           tapstack beside the Linux kernel, one table (mk/bench.mk; root)
 #   make bench-lossy     the same through an impaired path, the loss matrix (mk/lossy.mk; root)
+#   make stress          floods and slow clients against tapstack, one table (mk/stress.mk; root)
 #   make install [PREFIX=/usr/local] [DESTDIR=]  programs, libraries, headers, tapstack.pc,
 #                        man pages (mk/install.mk, docs/library.md); make uninstall
 #
@@ -49,7 +51,7 @@ LIB       := $(BUILD)/libtapstack.a
 TEST_EXTRA ?=
 
 .SECONDARY:
-.PHONY: all lib tests test-unit test-san check-layering clean help test test-net deps demo run fuzz valgrind
+.PHONY: all lib tests test-unit test-san check-layering clean help test test-net deps demo run valgrind
 all: lib $(BUILD)/tapstack tests
 
 lib: $(LIB)
@@ -128,18 +130,6 @@ run:
 VALGRIND := valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99
 valgrind: $(TEST_BINS)
 	@scripts/run-unit-tests.sh --wrap "$(VALGRIND)" $(TEST_BINS)
-
-# libFuzzer over ts_stack_input: the library is rebuilt with clang's coverage instrumentation.
-FUZZ_SECONDS ?= 30
-FUZZ_BUILD := build/fuzz
-FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-fuzz:
-	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) OPT="-O1 -g $(FUZZ_FLAGS)" lib
-	clang $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -I stack -I . \
-		-o $(FUZZ_BUILD)/fuzz_stack_input tests/fuzz/fuzz_stack_input.c $(FUZZ_BUILD)/libtapstack.a
-	@mkdir -p $(FUZZ_BUILD)/corpus
-	$(FUZZ_BUILD)/fuzz_stack_input -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-		$(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf build

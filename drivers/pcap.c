@@ -81,7 +81,7 @@ static void pcapng_option(FILE *f, uint16_t code, const void *val, uint16_t len)
 	static const uint8_t zero[4];
 	pcap_put16(f, code);
 	pcap_put16(f, len);
-	if (len)
+	if (len)    /* an empty value may be NULL, which fwrite must not be given */
 		fwrite(val, 1, len, f);
 	fwrite(zero, 1, pcap_pad4(len) - len, f);
 }

@@ -5,7 +5,9 @@
  * ts_stack_wait() is the event loop's one blocking call: it sleeps in poll(2) on the device fd
  * (and any kernel fds the program adds) for no longer than the next timer deadline, drives
  * the stack on every wake-up, and returns as soon as a ts_* socket the caller waits on is
- * ready. Called by apps/tapstack.c; tests use virtual time and call ts_stack_poll() directly.
+ * ready (ts_stack_wait: a pollfd array; ts_stack_epoll_wait: a ts_epoll set, which costs
+ * only the sockets that changed). Called by apps/tapstack.c; tests use virtual time and call
+ * ts_stack_poll() directly.
  */
 #include "stack.h"
 
@@ -101,4 +103,21 @@ int ts_stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct p
 int ts_stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
 	return ts_stack_wait_kernel(s, fds, n, NULL, 0, timeout_ms);
+}
+
+int ts_stack_epoll_wait(struct stack *s, int epfd, struct epoll_event *evs, int max, int timeout_ms)
+{
+	usec_t until = timeout_ms < 0 ? USEC_NEVER : ts_clock_now() + (usec_t)timeout_ms * USEC_PER_MS;
+
+	for (;;) {
+		stack_drive(s);
+		int got = ts_epoll_collect(&s->sock, epfd, evs, max);
+		usec_t now = ts_clock_now();
+		if (got != 0 || now >= until)
+			return got;
+		int wait_ms = stack_ms_until(usec_min(ts_stack_next_deadline(s), until), now);
+		struct pollfd pfd = { .fd = netdev_pollfd(s->dev), .events = POLLIN };
+		if (poll(&pfd, 1, wait_ms) < 0)
+			return -errno;
+	}
 }

@@ -146,6 +146,13 @@ TS_API int ts_stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int time
 TS_API int ts_stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t kn,
                       int timeout_ms);
 
+/*
+ * epoll_wait(2) over a ts_epoll_create() set: drives the stack until the set has ready
+ * events (up to max are returned, as ts_epoll_collect), timeout_ms passes (0 returned;
+ * -1: forever), or -errno (-EINTR on a signal, the set's errors).
+ */
+TS_API int ts_stack_epoll_wait(struct stack *s, int epfd, struct epoll_event *evs, int max, int timeout_ms);
+
 TS_EXTERN_C_END
 
 #endif

@@ -75,7 +75,10 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->min_rtt_win_s = 300;
 	cfg->hystart_detect = 3;
 	cfg->challenge_ack_limit = 1000;
-	cfg->ooo_max_segs = 256;
+	cfg->mem_low = TCP_MEM_LOW_DEFAULT;
+	cfg->mem_pressure = TCP_MEM_PRESSURE_DEFAULT;
+	cfg->mem_high = TCP_MEM_HIGH_DEFAULT;
+	cfg->max_conns = TCP_MAX_CONNS_DEFAULT;
 	cfg->max_tw_buckets = 262144;
 	cfg->keepalive_time_s = 7200;
 	cfg->keepalive_intvl_s = 75;
@@ -92,7 +95,9 @@ int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const
 	tl->core = core;
 	tl->ip = ip;
 	tl->cfg = *cfg;
-	if (tl->cfg.port_lo == 0 || tl->cfg.port_hi < tl->cfg.port_lo || tl->cfg.mtu < 68)
+	if (tl->cfg.port_lo == 0 || tl->cfg.port_hi < tl->cfg.port_lo || tl->cfg.mtu < 68 ||
+	    tl->cfg.mem_low > tl->cfg.mem_pressure || tl->cfg.mem_pressure > tl->cfg.mem_high ||
+	    tl->cfg.max_conns == 0)
 		return -EINVAL;
 	if (!tcp_cc_find(tl->cfg.congestion_control))
 		return -ENOENT;
@@ -218,6 +223,23 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
 	if (s == TCPS_ESTABLISHED)
 		c->flags |= TCP_F_WAS_ESTAB;
 	c->state = s;
+	tcp_wake(tl, c->owner);
+}
+
+void tcp_set_waker(struct tcp_layer *tl, void (*wake)(void *arg, uint32_t owner), void *arg)
+{
+	tl->wake = wake;
+	tl->wake_arg = arg;
+}
+
+void tcp_conn_set_owner(struct tcp_conn *c, uint32_t owner)
+{
+	c->owner = owner;
+}
+
+void tcp_listener_set_owner(struct tcp_listener *l, uint32_t owner)
+{
+	l->owner = owner;
 }
 
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o)
@@ -236,10 +258,15 @@ void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o)
  */
 struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts *o)
 {
+	if (tl->nconns >= tl->cfg.max_conns) {
+		tl->ctr.ConnLimitRefused++;
+		return NULL;
+	}
 	struct tcp_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->tl = tl;
+	c->sndq.tl = c->rcvq.tl = tl; /* their storage is charged to the layer (tcp_mem.c) */
 	tcp_conn_timers_init(c);
 	if (tcp_conn_timers_reserve(c)) {
 		tl->ctr.NoTimerSlot++;
@@ -276,8 +303,7 @@ void tcp_conn_free(struct tcp_conn *c)
 	tcp_ring_free(&c->sndq);
 	tcp_sb_free(&c->sb);
 	tcp_ring_free(&c->rcvq);
-	pbuf_queue_purge(&c->ooo);
-	c->ooo_truesize = 0;
+	tcp_ooo_purge(c);
 	if (c->all_prev)
 		c->all_prev->all_next = c->all_next;
 	else
@@ -295,8 +321,7 @@ void tcp_conn_done(struct tcp_conn *c)
 	tcp_set_state(c, TCPS_CLOSED);
 	tcp_conn_timers_cancel(c);
 	tcp_hash_remove(&c->tl->conns, &c->hn);
-	pbuf_queue_purge(&c->ooo);
-	c->ooo_truesize = 0;
+	tcp_ooo_purge(c);
 	c->flags |= TCP_F_RCV_SHUT | TCP_F_SND_SHUT;
 	tcp_ring_free(&c->sndq);
 	if (c->flags & TCP_F_ORPHAN)

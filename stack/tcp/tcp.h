@@ -70,7 +70,10 @@ struct tcp_config {
 	uint32_t hystart_detect;      /* CUBIC's HyStart exits: 1 ACK train, 2 delay, 3 both, 0 none
 	                               * [/sys/module/tcp_cubic/parameters/hystart_detect = 3] */
 	uint32_t challenge_ack_limit; /* RFC 5961 challenge ACKs per second [tcp_challenge_ack_limit = 1000] */
-	uint32_t ooo_max_segs;        /* out-of-order queue bound per connection */
+	uint64_t mem_low;             /* buffer memory of all connections, bytes [tcp_mem[0], in pages */
+	uint64_t mem_pressure;        /*   there]: under pressure above mem_pressure until back below */
+	uint64_t mem_high;            /*   mem_low; nothing grows past mem_high (tcp_mem.c) */
+	uint32_t max_conns;           /* full connections at once (no sysctl: Linux's bound is memory) */
 	uint32_t max_tw_buckets;      /* TIME-WAIT entries at most [tcp_max_tw_buckets = 262144] */
 	uint32_t keepalive_time_s;    /* [tcp_keepalive_time = 7200] */
 	uint32_t keepalive_intvl_s;   /* [tcp_keepalive_intvl = 75] */
@@ -118,7 +121,8 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(SackReneging) X(SackRecovery) X(ScoreboardFull) X(RackLost) X(LostRetransmits)           \
 	X(LossProbes) X(LossProbeRecovery) X(DsackRecv) X(DsackSent) X(DsackIgnoredNoUndo)         \
 	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
-	X(HystartTrainDetect) X(HystartDelayDetect)
+	X(HystartTrainDetect) X(HystartDelayDetect) \
+	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -144,7 +148,9 @@ struct tcp_layer {
 	uint8_t isn_key[16];         /* RFC 6528 secret, random per stack */
 	uint8_t cookie_key[16];      /* RFC 4987 SYN cookie secret */
 	uint16_t *port_refs;         /* explicit bind()s per local port (65536 entries) */
-	uint32_t nconns;             /* full connections alive (for ss and leak checks) */
+	uint32_t nconns;             /* full connections alive (at most cfg.max_conns) */
+	uint64_t mem_used;           /* ring storage and out-of-order truesize of all connections */
+	bool mem_under_pressure;     /* tcp_mem.c: set above cfg.mem_pressure, cleared below mem_low */
 	uint32_t ntw;                /* TIME-WAIT entries */
 	/* Recycled SYN-queue entries (tcp_listen.c): a SYN flood allocates nothing per packet. */
 	struct tcp_req *req_free;    /* free list, linked through qnext */
@@ -154,6 +160,10 @@ struct tcp_layer {
 	usec_t challenge_stamp;
 	uint32_t challenge_count;
 	struct tcp_conn *all;        /* every connection, for tcp_foreach_sock and destroy */
+	/* Readiness upcall (tcp_set_waker): called with a connection's or listener's owner
+	 * token whenever its poll state may have changed. */
+	void (*wake)(void *arg, uint32_t owner);
+	void *wake_arg;
 };
 
 int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const struct tcp_config *cfg);
@@ -191,7 +201,19 @@ struct tcp_sock_info {
 };
 void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_info *, void *), void *arg);
 
-/* ---- socket-facing calls (used by stack/socket/socket.c only) ---- */
+/* ---- socket-facing calls (used by stack/socket/ only) ---- */
+
+/*
+ * Readiness upcalls: the socket layer gives each connection and listener it holds an owner
+ * token (nonzero; 0 = nobody) and one function TCP calls with that token whenever the
+ * object's poll state may have changed: a segment was processed for it, its state changed
+ * (connected, FIN, reset, timeout), or a connection joined a listener's accept queue. The
+ * call only records the token; it must not call back into TCP. tcp_close() drops the
+ * connection's token.
+ */
+void tcp_set_waker(struct tcp_layer *tl, void (*wake)(void *arg, uint32_t owner), void *arg);
+void tcp_conn_set_owner(struct tcp_conn *c, uint32_t owner);
+void tcp_listener_set_owner(struct tcp_listener *l, uint32_t owner);
 
 /* Options a socket carries before it has a connection; copied into every connection it makes. */
 struct tcp_sockopts {
@@ -205,6 +227,11 @@ struct tcp_sockopts {
 	uint8_t tos;               /* IP_TOS for our segments */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
 	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
+	/* Keepalive per socket (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT); 0 = tcp_config's. */
+	uint16_t keepidle_s, keepintvl_s;
+	uint8_t keepcnt;
+	int32_t linger2_s;         /* TCP_LINGER2: orphan FIN-WAIT-2 hold; 0 = fin_timeout_ms, -1 = none */
+	bool pingpong;             /* TCP_QUICKACK 0: delayed-ACK mode asked for (reported back only) */
 	const struct tcp_cc_ops *cc; /* TCP_CONGESTION; NULL: the stack's default */
 };
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
@@ -255,6 +282,14 @@ void tcp_conn_addrs(const struct tcp_conn *c, uint32_t *laddr, uint16_t *lport, 
 struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c);
 /* Apply changed options (Nagle/cork flush, buffer sizes). */
 void tcp_conn_opts_changed(struct tcp_conn *c);
+/* TCP_QUICKACK 1: an ACK the delayed-ACK timer holds goes out now. */
+void tcp_conn_ack_now(struct tcp_conn *c);
+/* SO_LINGER's wait: sent data or our FIN not yet acknowledged. */
+bool tcp_conn_unacked(const struct tcp_conn *c);
+/* The keepalive and FIN-WAIT-2 times in force for these options (the socket's or the stack's). */
+uint32_t tcp_keepidle_s(const struct tcp_layer *tl, const struct tcp_sockopts *o);
+uint32_t tcp_keepintvl_s(const struct tcp_layer *tl, const struct tcp_sockopts *o);
+uint32_t tcp_keepcnt(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 /* Send what waits once, ignoring Nagle and TCP_CORK (setting TCP_NODELAY does this on Linux). */
 void tcp_conn_push(struct tcp_conn *c);
 /*
@@ -282,6 +317,8 @@ void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
 /* TCP_CONGESTION: -ENOENT for a name the stack does not have (Linux). The name a socket's
  * options select (the stack's default when none was set). */
 int tcp_sockopts_set_cc(struct tcp_sockopts *o, const char *name);
+/* The congestion-control algorithm a connection uses ("cubic", "reno"), as ss -i names it. */
+const char *tcp_conn_cc_name(const struct tcp_conn *c);
 const char *tcp_sockopts_cc_name(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 /* TCP_MAXSEG as getsockopt reports it. */
 uint32_t tcp_conn_mss(const struct tcp_conn *c);

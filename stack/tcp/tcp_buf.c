@@ -10,6 +10,7 @@
  * socket's buffer size; a ring that drains while still 4 KiB is freed, so an idle
  * keep-alive connection holds no buffer at all (issue 5: 10,000 idle connections stay
  * small), while a bulk transfer keeps its grown ring instead of reallocating per read.
+ * Every allocation is charged to the layer's buffer memory (tcp_mem.c) through r->tl.
  * Called by tcp_conn.c (send/recv), tcp_input.c, tcp_output.c.
  */
 #include "tcp/tcp_int.h"
@@ -22,9 +23,16 @@ int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
 {
 	if (r->buf && r->cap >= cap)
 		return 0;
+	/* The growth is charged to the stack-wide limit first (tcp_mem.c). */
+	uint32_t grow = cap - (r->buf ? r->cap : 0);
+	if (r->tl && tcp_mem_charge(r->tl, grow) != 0)
+		return -ENOBUFS;
 	uint8_t *nb = malloc(cap);
-	if (!nb)
+	if (!nb) {
+		if (r->tl)
+			tcp_mem_uncharge(r->tl, grow);
 		return -ENOMEM;
+	}
 	if (r->buf) {
 		/* Growing (SO_RCVBUF/SO_SNDBUF raised): unwrap the contents into the new block. */
 		tcp_ring_read(r, nb, r->len, false);
@@ -61,6 +69,8 @@ void tcp_ring_release_if_empty(struct tcp_ring *r)
 
 void tcp_ring_free(struct tcp_ring *r)
 {
+	if (r->tl && r->buf)
+		tcp_mem_uncharge(r->tl, r->cap);
 	free(r->buf);
 	r->buf = NULL;
 	r->cap = 0;

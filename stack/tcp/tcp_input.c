@@ -255,7 +255,7 @@ static int tcp_step_syn(struct tcp_conn *c, struct tcp_seg *seg)
  */
 static void tcp_sndbuf_expand(struct tcp_conn *c)
 {
-	if (c->opts.sndbuf_locked)
+	if (c->opts.sndbuf_locked || tcp_mem_under_pressure(c->tl))
 		return;
 	uint32_t w = c->cwnd < c->snd.max_wnd ? c->cwnd : c->snd.max_wnd;
 	uint64_t want = 2ull * w;
@@ -275,7 +275,7 @@ static void tcp_enter_recovery(struct tcp_conn *c)
 	c->flags |= TCP_F_IN_RECOVERY;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
 	tl->ctr.FastRetransmits++;
-	tl->ctr.RetransSegs++;
+	tcp_count_retrans(c, 1);
 	uint32_t mss = tcp_mss_now(c);
 	uint32_t len = c->sndq.len < mss ? c->sndq.len : mss;
 	uint8_t fl = TCP_FLAG_ACK;
@@ -359,7 +359,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 				c->cwnd += c->mss;
 				uint32_t len = c->sndq.len < tcp_mss_now(c) ? c->sndq.len : tcp_mss_now(c);
 				if (len) {
-					tl->ctr.RetransSegs++;
+					tcp_count_retrans(c, 1);
 					tcp_xmit(c, ack, TCP_FLAG_ACK, len);
 				}
 			}
@@ -427,7 +427,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			tcp_set_state(c, TCPS_FIN_WAIT_2);
 			/* Linux tcp_fin_timeout: an orphan does not wait forever for the peer's FIN. */
 			if (c->flags & TCP_F_ORPHAN)
-				tcp_arm_misc(c, tl->core->now + (usec_t)tl->cfg.fin_timeout_ms * USEC_PER_MS);
+				tcp_arm_misc(c, tl->core->now + tcp_fin_timeout_us(c));
 		}
 		break;
 	case TCPS_CLOSING:
@@ -459,7 +459,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
 {
 	struct tcp_layer *tl = c->tl;
-	if (c->opts.rcvbuf_locked || c->lis || c->opts.rcvbuf >= tl->cfg.rmem_max)
+	if (c->opts.rcvbuf_locked || c->lis || c->opts.rcvbuf >= tl->cfg.rmem_max || tcp_mem_under_pressure(tl))
 		return;
 	if (seq_lt(c->rcv.nxt + c->rcv_mss, c->rcv.adv_edge))
 		return;
@@ -524,8 +524,13 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.DupAcksSent++;
 		return false;
 	}
-	if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c)) != 0) {
-		tl->ctr.drop_no_memory++;
+	int err = tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c));
+	if (err != 0) {
+		/* Not ACKed, so not lost: the peer retransmits it once memory is back. */
+		if (err == -ENOBUFS)
+			tl->ctr.drop_mem_limit++;
+		else
+			tl->ctr.drop_no_memory++;
 		return false;
 	}
 	c->rcv.nxt += tcp_ring_write(&c->rcvq, data, dlen);
@@ -673,11 +678,15 @@ void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
 	if (c->opts.keepalive && c->state >= TCPS_ESTABLISHED)
 		c->ka_probes = 0;
 	c->last_rcv = c->tl->core->now;
+	/* Read before: an orphan may be freed below (an owned connection never is). */
+	struct tcp_layer *tl = c->tl;
+	uint32_t owner = c->owner;
 	int rc = tcp_conn_segment(c, seg);
 	pbuf_free(seg->pb);
 	seg->pb = NULL;
 	if (rc != TCP_IN_GONE)
 		tcp_output(c);
+	tcp_wake(tl, owner); /* data, an ACK that freed send space, a FIN or a RST */
 }
 
 /* Called when the application read data: re-open the window if it grew enough (SWS). */

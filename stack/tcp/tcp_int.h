@@ -79,6 +79,7 @@ struct tcp_hnode {
 
 /* A byte ring: the send buffer (bytes from SND.UNA) and the receive buffer (in order, unread). */
 struct tcp_ring {
+	struct tcp_layer *tl;       /* its storage is charged to tl->mem_used (tcp_mem.c); NULL: not */
 	uint8_t *buf;               /* NULL until the first byte (lazy: idle connections are small) */
 	uint32_t cap;               /* capacity when allocated */
 	uint32_t head;              /* offset of the first byte */
@@ -123,6 +124,7 @@ struct tcp_listener {
 	struct tcp_hnode hn;            /* kind TCP_HK_LISTEN; raddr/rport 0 */
 	struct tcp_layer *tl;
 	struct tcp_sockopts opts;       /* inherited by every accepted connection */
+	uint32_t owner;                 /* readiness token (tcp_listener_set_owner), 0 = none */
 	uint32_t backlog;
 	struct tcp_req *synq;           /* SYN queue: doubly linked, newest first */
 	uint32_t synq_len;
@@ -251,6 +253,7 @@ struct tcp_conn {
 	struct tcp_conn *all_next, *all_prev;   /* tl->all, for ss and destroy */
 	struct tcp_conn *aq_next;               /* accept queue link while not accepted */
 	struct tcp_listener *lis;               /* listener whose accept queue holds us, else NULL */
+	uint32_t owner;                         /* readiness token (tcp_conn_set_owner), 0 = none */
 	enum tcp_state state;
 	uint32_t flags;                         /* TCP_F_* */
 	int err;                                /* pending SO_ERROR (positive errno) */
@@ -324,6 +327,7 @@ struct tcp_conn {
 	uint32_t rtt_seq;
 	usec_t rtt_start;
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
+	uint32_t total_retrans;                 /* segments resent over the connection's life (tcpi_total_retrans) */
 	uint8_t backoff;
 	uint8_t quickack;                       /* segments still ACKed at once (Linux quick-ACK mode) */
 	bool pingpong;                          /* interactive: no quick ACKs (Linux, set by a FIN) */
@@ -355,6 +359,14 @@ struct tcp_conn {
 static inline bool tcp_fin_acked(const struct tcp_conn *c)
 {
 	return (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+}
+
+/* A connection resent n segments: the layer's RetransSegs and its own total (Linux
+ * tp->total_retrans, reported as tcpi_total_retrans). */
+static inline void tcp_count_retrans(struct tcp_conn *c, uint32_t n)
+{
+	c->tl->ctr.RetransSegs += n;
+	c->total_retrans += n;
 }
 
 /* The window a SYN or SYN-ACK offers: the receive buffer, unscaled, so at most 65535
@@ -402,6 +414,8 @@ uint32_t tcp_ooo_charge(const struct pbuf *pb);
 bool tcp_ooo_drain(struct tcp_conn *c, bool *fin);
 /* Keeps an out-of-order segment; takes seg->pb (set to NULL) only when it is kept. */
 void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin);
+/* Frees the whole queue and uncharges its memory. */
+void tcp_ooo_purge(struct tcp_conn *c);
 
 /* ---- tcp_syncookie.c ---- */
 /* A cookie's clock ticks every 64 s; a cookie is honoured for two ticks. */
@@ -411,13 +425,29 @@ void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg);
 /* 1 when the final ACK carries a good cookie (r rebuilt from it), else 0. Does not take seg->pb. */
 int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct tcp_req *r);
 
+/* ---- tcp_mem.c: the stack-wide buffer memory limit (Linux's tcp_mem) ---- */
+/* Defaults: a userspace stack's share, not Linux's fraction of RAM (docs/tcp.md). */
+#define TCP_MEM_LOW_DEFAULT (192ull << 20)
+#define TCP_MEM_PRESSURE_DEFAULT (256ull << 20)
+#define TCP_MEM_HIGH_DEFAULT (384ull << 20)
+#define TCP_MAX_CONNS_DEFAULT 262144u
+/* Charges n more bytes to the layer: 0, or -ENOBUFS (nothing charged) past cfg.mem_high. */
+int tcp_mem_charge(struct tcp_layer *tl, uint64_t n);
+void tcp_mem_uncharge(struct tcp_layer *tl, uint64_t n);
+/* Whether n more bytes would stay within cfg.mem_high. */
+bool tcp_mem_fits(const struct tcp_layer *tl, uint64_t n);
+/* Under pressure buffers stop growing: auto-tuning of SO_RCVBUF/SO_SNDBUF is off. */
+bool tcp_mem_under_pressure(const struct tcp_layer *tl);
+
 /* ---- tcp_isn.c ---- */
 uint32_t tcp_isn(const struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 
 /* ---- tcp_buf.c ---- */
+/* Storage of exactly cap bytes (contents kept). 0, -ENOBUFS (the memory limit, tcp_mem.c) or -ENOMEM. */
 int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap);
 #define TCP_RING_MIN 4096u
-/* Grows the ring (doubling from TCP_RING_MIN, at most max) so it holds `need` bytes. */
+/* Grows the ring (doubling from TCP_RING_MIN, at most max) so it holds `need` bytes; errors
+ * as tcp_ring_reserve. */
 int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
 /* Frees a small ring that has drained (idle connections then hold no buffer). */
 void tcp_ring_release_if_empty(struct tcp_ring *r);
@@ -489,8 +519,9 @@ void tcp_req_pool_destroy(struct tcp_layer *tl);
 void tcp_output(struct tcp_conn *c);
 /* Sends one segment built from the connection (seq, flags, payload from sndq at seq). */
 int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
-/* Resends scoreboard record i (cut to the MSS first if it grew too long). 0 or -errno. */
-int tcp_rec_resend(struct tcp_conn *c, uint32_t i);
+/* Resends scoreboard records i .. i + n - 1 (n > 1: adjacent full-sized ones as one TSO
+ * super-segment; n = 1: one record, cut to the MSS first if it grew too long). 0 or -errno. */
+int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n);
 /* The one RST builder: answers the offending segment by RFC 9293 3.10.7.1's rule. */
 void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg);
 void tcp_send_rst_conn(struct tcp_conn *c);
@@ -501,7 +532,8 @@ void tcp_send_synack(struct tcp_req *r);
 void tcp_tw_send_ack(struct tcp_tw *tw);
 uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
-/* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free. */
+/* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free (and,
+ * at the stack-wide memory limit, not while its ring is full and cannot grow: tcp_mem.c). */
 bool tcp_sndbuf_writable(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
@@ -538,6 +570,13 @@ void tcp_conn_timers_release(struct tcp_conn *c);
  * Arms a timer that holds a reservation, so timer_arm cannot fail. Should that invariant
  * ever break, the failure is counted (TimerArmFailed) rather than ignored.
  */
+/* The owner's poll state may have changed: tell the socket layer (tcp.h, readiness upcalls). */
+static inline void tcp_wake(struct tcp_layer *tl, uint32_t owner)
+{
+	if (owner && tl->wake)
+		tl->wake(tl->wake_arg, owner);
+}
+
 static inline void tcp_timer_arm(struct tcp_layer *tl, struct timer *t, usec_t when)
 {
 	if (timer_arm(&tl->core->timers, t, when) != 0)
@@ -549,6 +588,7 @@ void tcp_arm_persist(struct tcp_conn *c);
 void tcp_arm_local_probe(struct tcp_conn *c);
 /* An RTT measurement for the connection: the estimator (tcp_rtt.c) and the RTO. */
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
+usec_t tcp_fin_timeout_us(const struct tcp_conn *c);
 void tcp_arm_keepalive(struct tcp_conn *c);
 void tcp_arm_misc(struct tcp_conn *c, usec_t when);
 void tcp_req_timer_fire(struct timer *t, usec_t now);

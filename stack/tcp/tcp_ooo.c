@@ -2,8 +2,11 @@
  * tcp_ooo.c - the out-of-order queue: segments that arrive beyond RCV.NXT wait here,
  * sorted by sequence number, until the hole before them is filled (RFC 9293 3.10.7.4
  * seventh; RFC 5681 4.2 asks for an immediate duplicate ACK, which tcp_input.c sends).
- * The queue is bounded by the receive buffer, by each pbuf's real storage and by the shared
- * pool; the SACK blocks tcp_output.c advertises are read from it.
+ * The queue is bounded by memory, as Linux's: the truesize of what it holds (each pbuf's real
+ * storage) against the receive buffer, the stack-wide limit (tcp_mem.c) and the shared
+ * pool; not by a number of segments, which would drop what a lossy path with a large
+ * window needs (256 segments are 370 KB, a fraction of a 6 MiB window). The SACK blocks
+ * tcp_output.c advertises are read from it.
  *
  * Called by tcp_input.c (tcp_step_text). Owns the queued pbufs.
  */
@@ -24,6 +27,7 @@ bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 	while ((pb = c->ooo.head) && seq_leq(pb->user, c->rcv.nxt)) {
 		pbuf_queue_pop(&c->ooo);
 		c->ooo_truesize -= tcp_ooo_charge(pb);
+		tcp_mem_uncharge(c->tl, tcp_ooo_charge(pb));
 		uint32_t end = pb->user + pb->len;
 		if (seq_gt(end, c->rcv.nxt)) {
 			uint32_t skip = c->rcv.nxt - pb->user;
@@ -51,20 +55,25 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 	/* Linux (tcp_data_queue_ofo -> tcp_rcvbuf_grow): an accepted connection whose buffer fills
 	 * with out-of-order data gets a bigger buffer, unless SO_RCVBUF fixed it. */
 	if (!c->opts.rcvbuf_locked && !c->lis && c->ooo.bytes + c->rcvq.len + len > c->opts.rcvbuf / 2 &&
-	    c->opts.rcvbuf < tl->cfg.rmem_max) {
+	    c->opts.rcvbuf < tl->cfg.rmem_max && !tcp_mem_under_pressure(tl)) {
 		uint64_t nb = 2ull * c->opts.rcvbuf;
 		c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
 	}
-	/* Bounded three ways (Linux charges truesize against the buffer and prunes): by
-	 * segments, by the buffer counting each pbuf's whole storage (tiny segments cannot pin
-	 * many 2 KiB buffers), and by the shared pool: out-of-order data never takes the last
-	 * quarter of it, which the stack needs to receive at all. */
+	/* Bounded by memory three ways (Linux charges truesize against the buffer and prunes):
+	 * the receive buffer, counting each pbuf's whole storage (tiny segments cannot pin many
+	 * 2 KiB buffers); the shared pool: out-of-order data never takes the last quarter of it,
+	 * which the stack needs to receive at all; and the stack-wide limit (tcp_mem.c). */
 	const struct pbuf_class *pc = &tl->core->pool.cls[pb->cls];
 	pbuf_trim(pb, len);
-	uint64_t truesize = (uint64_t)c->ooo_truesize + tcp_ooo_charge(pb);
-	if (c->ooo.count >= tl->cfg.ooo_max_segs || c->ooo.bytes + len > tcp_rcvbuf_cap(c) ||
-	    truesize > tcp_rcvbuf_cap(c) || (uint64_t)pc->in_use * 4 > (uint64_t)pc->max * 3) {
+	uint32_t charge = tcp_ooo_charge(pb);
+	uint64_t truesize = (uint64_t)c->ooo_truesize + charge;
+	if (c->ooo.bytes + len > tcp_rcvbuf_cap(c) || truesize > tcp_rcvbuf_cap(c) ||
+	    (uint64_t)pc->in_use * 4 > (uint64_t)pc->max * 3) {
 		tl->ctr.drop_ooo_full++;
+		return;
+	}
+	if (!tcp_mem_fits(tl, charge)) {
+		tl->ctr.drop_mem_limit++;
 		return;
 	}
 	pb->user = seq;
@@ -85,7 +94,16 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 		c->ooo.tail = pb;
 	c->ooo.count++;
 	c->ooo.bytes += len;
-	c->ooo_truesize += tcp_ooo_charge(pb);
+	c->ooo_truesize += charge;
+	(void)tcp_mem_charge(tl, charge); /* fits: checked above */
 	seg->pb = NULL; /* the queue owns it now */
 	tl->ctr.OutOfOrderQueued++;
+}
+
+/* Frees everything queued and gives its memory back (the connection closes). */
+void tcp_ooo_purge(struct tcp_conn *c)
+{
+	tcp_mem_uncharge(c->tl, c->ooo_truesize);
+	c->ooo_truesize = 0;
+	pbuf_queue_purge(&c->ooo);
 }

@@ -355,7 +355,7 @@ static bool parse_packet(struct lex *lx, struct drill_event *ev)
 				return false;
 			if (pk->urg > 0xffff)
 				return lex_error(lx, "urg %u does not fit in 16 bits", pk->urg);
-		} else if (*lx->p == '<') {
+		} else if (lx->p < lx->end && *lx->p == '<') {
 			lx->p++;
 			if (!parse_tcp_options(lx, pk))
 				return false;

@@ -11,7 +11,10 @@
  *   - SYN-queue entries come from a recycled pool: a second SYN flood allocates nothing,
  *     and closing the listener gives the pool back;
  *   - giving up on retransmission by time, as Linux's retransmits_timed_out() (924.6 s for
- *     tcp_retries2 = 15), not by a count.
+ *     tcp_retries2 = 15), not by a count;
+ *   - the stack-wide buffer memory limit (tcp_mem.c, Linux's tcp_mem): pressure counted, at
+ *     the hard limit data dropped before it is ACKed and taken once memory is back; the
+ *     connection limit; the out-of-order queue bounded by memory, not a segment count.
  * All with the fake clock of tests/unit/helpers/tcp_harness.c.
  */
 #include <errno.h>
@@ -301,6 +304,170 @@ static void test_syn_queue_pool_shrinks(void **state)
 	th_free(h);
 }
 
+/* ---- memory: tcp_mem.c ---- */
+
+static void mem_small(struct stack_config *cfg)
+{
+	cfg->tcp.mem_low = 8 * 1024;
+	cfg->tcp.mem_pressure = 16 * 1024;
+	cfg->tcp.mem_high = 32 * 1024;
+}
+
+/* The highest ACK among the frames the stack sent since the last check. */
+static uint32_t last_ack(struct th *h)
+{
+	struct th_seg s;
+	uint32_t ack = 0;
+	bool any = false;
+
+	while (th_pop_seg(h, &s)) {
+		if (!any || (int32_t)(s.hdr.ack - ack) > 0)
+			ack = s.hdr.ack;
+		any = true;
+	}
+	assert_true(any);
+	return ack;
+}
+
+/*
+ * 32 KiB for all buffers: the receive ring grows 4, 8, 16, 32 KiB (MemoryPressures counts
+ * the passage of 16 KiB), then a segment that needs more is dropped before it is ACKed
+ * (drop_mem_limit). Once the application has read, the same ring takes the peer's
+ * retransmission: every byte arrives, in order, and no ACK ever covered a dropped byte.
+ */
+static void test_mem_hard_limit_drops_before_ack(void **state)
+{
+	(void)state;
+	struct th *h = th_new(mem_small);
+	struct tcp_layer *tl = &h->st.tcp;
+	struct socket_layer *sl = th_sl(h);
+	static uint8_t data[40000], got[40000];
+	int fd = th_established(h);
+	uint32_t off, n = 0;
+
+	for (uint32_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + (i >> 9));
+	for (off = 0; off + 1000 <= 33000; off += 1000)
+		th_send(h, TCP_FLAG_ACK, h->irs + 1 + off, h->iss + 1, 65535, NULL, data + off, 1000);
+	th_advance(h, 300);   /* let any delayed ACK out */
+	assert_int_equal(last_ack(h), h->irs + 1 + 32000);
+	assert_int_equal(th_counter(h, "tcp", "drop_mem_limit"), 1);
+	assert_int_equal(th_counter(h, "tcp", "MemoryPressures"), 1);
+	assert_true(tl->mem_used <= tl->cfg.mem_high);
+	assert_true(tl->mem_under_pressure);
+
+	while (n < 32000) {
+		long r = ts_recv(sl, fd, got + n, sizeof(got) - n, 0);
+		assert_true(r > 0);
+		n += (uint32_t)r;
+	}
+	th_drain(h);   /* the window update */
+	th_send(h, TCP_FLAG_ACK, h->irs + 1 + 32000, h->iss + 1, 65535, NULL, data + 32000, 1000);
+	th_advance(h, 300);
+	assert_int_equal(last_ack(h), h->irs + 1 + 33000);
+	assert_int_equal(ts_recv(sl, fd, got + n, sizeof(got) - n, 0), 1000);
+	assert_memory_equal(got, data, 33000);
+	assert_int_equal(th_counter(h, "tcp", "drop_mem_limit"), 1);
+	th_free(h);
+}
+
+/* What is charged (send ring, out-of-order segments) is all given back when the connection
+ * ends. */
+static void test_mem_accounting_returns_to_zero(void **state)
+{
+	(void)state;
+	struct th *h = th_new(NULL);
+	struct tcp_layer *tl = &h->st.tcp;
+	struct socket_layer *sl = th_sl(h);
+	static uint8_t buf[20000];
+	int fd = th_established(h);
+
+	assert_int_equal(tl->mem_used, 0);
+	memset(buf, 'm', sizeof(buf));
+	assert_true(ts_send(sl, fd, buf, sizeof(buf), 0) > 0);
+	uint64_t ring = tl->mem_used;
+	assert_true(ring >= 4096);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1001, h->iss + 1, 65535, NULL, buf, 100); /* out of order */
+	assert_int_equal(tl->mem_used, ring + 2048);   /* a small pbuf's whole storage */
+	assert_int_equal(ts_close(sl, fd), 0);
+	th_advance(h, 200000);
+	assert_int_equal(tl->nconns, 0);
+	assert_int_equal(tl->mem_used, 0);
+	th_free(h);
+}
+
+static void conns_one(struct stack_config *cfg)
+{
+	cfg->tcp.max_conns = 1;
+}
+
+/* At max_conns, a completed handshake is not promoted (ConnLimitRefused; no RST, so the
+ * client's retransmission gets in later) and connect() fails with ENOBUFS. */
+static void test_max_conns(void **state)
+{
+	(void)state;
+	struct th *h = th_new(conns_one);
+	struct socket_layer *sl = th_sl(h);
+	struct tcp_opts mss = th_mss_opts(1460);
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(9),
+				   .sin_addr.s_addr = htonl(TH_PEER_IP) };
+
+	th_established(h);
+	h->peer_port = 40100;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+	uint32_t iss = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0).hdr.seq;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss + 1, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(th_counter(h, "tcp", "ConnLimitRefused"), 1);
+	assert_int_equal(h->st.tcp.nconns, 1);
+	int cfd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(cfd >= 0);
+	assert_int_equal(ts_connect(sl, cfd, &dst), -ENOBUFS);
+	assert_int_equal(th_counter(h, "tcp", "ConnLimitRefused"), 2);
+	th_free(h);
+}
+
+static void rcvbuf_large(struct stack_config *cfg)
+{
+	cfg->tcp.rmem_default = 4 * 1024 * 1024;
+}
+
+/*
+ * The out-of-order queue is bounded by memory, not by a number of segments: behind one
+ * lost segment, 400 full segments (what a 1 % loss path with a large window holds) are all
+ * kept (the old bound of 256 dropped the rest), and the retransmission releases them all.
+ */
+static void test_ooo_bounded_by_memory_not_count(void **state)
+{
+	(void)state;
+	struct th *h = th_new(rcvbuf_large);
+	struct socket_layer *sl = th_sl(h);
+	struct tcp_opts syn = th_mss_opts(1460);
+	static uint8_t data[401 * 1000], got[401 * 1000];
+	uint32_t n = 0;
+
+	syn.has_wscale = true;
+	syn.wscale = 7;
+	int lfd = th_listen(h, 80, 8);
+	int fd = th_open_passive(h, lfd, &syn, 65535);
+	for (uint32_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + (i >> 10));
+	for (uint32_t k = 1; k <= 400; k++)
+		th_send(h, TCP_FLAG_ACK, h->irs + 1 + k * 1000, h->iss + 1, 65535, NULL, data + k * 1000, 1000);
+	assert_int_equal(th_counter(h, "tcp", "OutOfOrderQueued"), 400);
+	assert_int_equal(th_counter(h, "tcp", "drop_ooo_full"), 0);
+	th_drain(h);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, data, 1000);
+	assert_int_equal(last_ack(h), h->irs + 1 + 401000);
+	while (n < sizeof(got)) {
+		long r = ts_recv(sl, fd, got + n, sizeof(got) - n, 0);
+		assert_true(r > 0);
+		n += (uint32_t)r;
+	}
+	assert_memory_equal(got, data, sizeof(data));
+	th_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +479,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connection_needs_timer_slots, th_setup, th_teardown),
 		cmocka_unit_test(test_syn_queue_pool),
 		cmocka_unit_test(test_syn_queue_pool_shrinks),
+		cmocka_unit_test(test_mem_hard_limit_drops_before_ack),
+		cmocka_unit_test(test_mem_accounting_returns_to_zero),
+		cmocka_unit_test(test_max_conns),
+		cmocka_unit_test(test_ooo_bounded_by_memory_not_count),
 	};
 	return cmocka_run_group_tests_name("tcp_resources", tests, NULL, NULL);
 }
