@@ -32,12 +32,15 @@ WRK_ERRORS = """Running 2s test @ http://10.0.0.2:80/bytes/100
 Requests/sec:   5099.50
 """
 failures = 0
+passes = 0
 
 
 def check(cond, what):
-    global failures
+    global failures, passes
     print("%s  %s" % ("ok  " if cond else "FAIL", what))
-    if not cond:
+    if cond:
+        passes += 1
+    else:
         failures += 1
 
 
@@ -151,7 +154,7 @@ def main():
         check(abs(adv["1-byte echo RTT median"] - 16.0 / 12.0) < 1e-3 and adv["bulk download (1 conn)"] < 1,
               "chart plots the advantage: inverted for lower-is-better rows")
     bench.shutil.rmtree(cfg.out, ignore_errors=True)
-    print("selftest: %d failed" % failures)
+    print("bench-selftest: %d passed, %d failed" % (passes, failures))
     return 1 if failures else 0
 
 
