@@ -76,7 +76,7 @@ struct options {
 	bool trace;
 	bool quiet;
 	bool no_offload;
-	unsigned io_flags;          /* --io uring: TAP_OPEN_URING; 0: plain */
+	unsigned io_flags;          /* --io: TAP_OPEN_URING, TAP_OPEN_PLAIN, or 0 (io_uring if it works) */
 	uint32_t busy_poll_usec;    /* --busy-poll USEC; 0: sleep at once */
 	const char *cc;
 	int backlog;
@@ -123,7 +123,7 @@ static const char usage_text[] =
 	"                        (IFF_VNET_HDR; off with --trace, which shows frames)\n"
 	"  --io uring|plain      how frames reach the TAP: io_uring, in batches (one system\n"
 	"                        call per poll cycle), or plain, one read()/write() per frame\n"
-	"                        (default plain; uring is experimental)\n"
+	"                        (default: uring when the kernel allows it, else plain)\n"
 	"  --busy-poll USEC      before sleeping, spin on the device up to USEC microseconds\n"
 	"                        (0..1000000, default 0: lower latency for a busy core)\n"
 	"  --http PORT[:DIR]     HTTP/1.1 server, files from DIR plus built-in pages\n"
@@ -444,7 +444,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_IO:
 			if (strcmp(optarg, "uring") && strcmp(optarg, "plain"))
 				usage_error("bad --io '%s' (uring or plain)", optarg);
-			o->io_flags = strcmp(optarg, "uring") ? 0 : TAP_OPEN_URING;
+			o->io_flags = strcmp(optarg, "uring") ? TAP_OPEN_PLAIN : TAP_OPEN_URING;
 			break;
 		case OPT_BUSY_POLL: o->busy_poll_usec = (uint32_t)parse_num("--busy-poll", optarg, 0, 1000000, NULL); break;
 		case OPT_CC:

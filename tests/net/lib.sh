@@ -24,7 +24,7 @@ STACK_PLEN=24
 [ "$STACK_ADDR" != "$STACK_IP" ] && STACK_PLEN=${STACK_ADDR#*/}
 HOST_IP=${TS_PEER:-10.0.0.1}
 # The TAP's I/O back end under test: TAPSTACK_IO=uring|plain (make test-net TAPSTACK_IO=plain);
-# empty: the program's default (plain). Every tapstack a test
+# empty: the program's default (io_uring when the kernel allows it). Every tapstack a test
 # starts on a TAP takes "${STACK_IO[@]}".
 TAPSTACK_IO=${TAPSTACK_IO:-}
 STACK_IO=()
