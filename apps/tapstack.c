@@ -76,7 +76,7 @@ struct options {
 	bool trace;
 	bool quiet;
 	bool no_offload;
-	unsigned io_flags;          /* --io: TAP_OPEN_URING, TAP_OPEN_PLAIN, or 0 (io_uring if it works) */
+	const char *io;             /* --io uring|plain; NULL: uring when the kernel allows it, else plain */
 	uint32_t busy_poll_usec;    /* --busy-poll USEC; 0: sleep at once */
 	const char *cc;
 	int backlog;
@@ -444,7 +444,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_IO:
 			if (strcmp(optarg, "uring") && strcmp(optarg, "plain"))
 				usage_error("bad --io '%s' (uring or plain)", optarg);
-			o->io_flags = strcmp(optarg, "uring") ? TAP_OPEN_PLAIN : TAP_OPEN_URING;
+			o->io = optarg;
 			break;
 		case OPT_BUSY_POLL: o->busy_poll_usec = (uint32_t)parse_num("--busy-poll", optarg, 0, 1000000, NULL); break;
 		case OPT_CC:
@@ -584,8 +584,14 @@ static int run(struct program *p)
 	}
 	/* Offload (drivers/tap.c) unless asked not to, or when frames are traced one line each.
 	 * A capture keeps it: super-frames are recorded as the kernel's tcpdump shows them. */
-	unsigned tap_flags = ((o->no_offload || o->trace) ? 0 : TAP_OPEN_OFFLOAD) | o->io_flags;
-	int rc = ts_tap_open_ex(&dev, o->tap, o->mtu, tap_flags, err, sizeof(err));
+	unsigned tap_flags = (o->no_offload || o->trace) ? 0 : TAP_OPEN_OFFLOAD;
+	bool plain = o->io && !strcmp(o->io, "plain");
+	int rc = ts_tap_open_ex(&dev, o->tap, o->mtu, tap_flags | (plain ? 0 : TAP_OPEN_URING), err, sizeof(err));
+	if (rc && !o->io && strstr(err, "io_uring")) {
+		/* No choice made and this kernel refuses io_uring: the plain back end instead. */
+		fprintf(stderr, "tapstack: %s; using plain I/O\n", err);
+		rc = ts_tap_open_ex(&dev, o->tap, o->mtu, tap_flags, err, sizeof(err));
+	}
 	if (rc) {
 		fprintf(stderr, "tapstack: %s\n", err);
 		goto fail_ctl;

@@ -287,16 +287,15 @@ int ts_tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned
 		 * unfinished checksums. Plain frames only (fails harmlessly on old kernels). */
 		(void)ioctl(fd, TUNSETOFFLOAD, 0ul);
 	}
-	if (!(flags & TAP_OPEN_PLAIN)) {
+	if (flags & TAP_OPEN_URING) {
 		char why[128];
 		int e = tap_uring_open(t, why, sizeof(why));
-		if (e && (flags & TAP_OPEN_URING)) {
+		if (e) {
 			snprintf(errbuf, errlen, "io_uring back end: %s", why);
 			close(fd);
 			free(t);
 			return e;
 		}
-		/* Otherwise (no choice made) a kernel without io_uring keeps the plain back end. */
 	}
 	*out = &t->dev;
 	return 0;

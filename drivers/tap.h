@@ -25,8 +25,7 @@ TS_API int ts_tap_open(struct netdev **out, const char *name, uint32_t mtu, char
 /* ts_tap_open_ex flags. */
 #define TAP_OPEN_OFFLOAD 0x1u  /* IFF_VNET_HDR with TSO/checksum offload, if the kernel has it */
 #define TAP_OPEN_URING   0x2u  /* the io_uring back end (batched I/O); fails if io_uring is unusable */
-#define TAP_OPEN_PLAIN   0x4u  /* the plain back end (one read()/writev() per frame) */
-/* Neither URING nor PLAIN: io_uring when it works, else plain (ts_tap_io_name() says which). */
+/* Without TAP_OPEN_URING: the plain back end, one read()/writev() per frame (ts_tap_io_name()). */
 
 /*
  * ts_tap_open with flags. With TAP_OPEN_OFFLOAD the device's netdev.offload says what the

@@ -159,11 +159,16 @@ int tap_uring_recv(struct tap_dev *t, struct pbuf *pb)
 void tap_uring_flush(struct tap_dev *t)
 {
 	struct tap_uring *u = t->u;
-	if (!io_uring_sq_ready(&u->ring) && !u->tx_inflight)
-		return;
-	if (u->tx_queued)
-		t->st.tx_syscalls++;
-	io_uring_submit(&u->ring);
+	/*
+	 * Queued writes may already be gone (recv() submits re-posted reads, and whatever
+	 * writes are queued with them): the slots are free again once nothing is in flight,
+	 * whoever submitted them, so every path below ends with tx_queued = 0.
+	 */
+	if (io_uring_sq_ready(&u->ring)) {
+		if (u->tx_queued)
+			t->st.tx_syscalls++;
+		io_uring_submit(&u->ring);
+	}
 	while (u->tx_inflight) {
 		struct io_uring_cqe *cqe;
 		int e = io_uring_wait_cqe(&u->ring, &cqe);   /* -errno, as liburing reports */
@@ -188,7 +193,7 @@ int tap_uring_send(struct tap_dev *t, const struct pbuf *pb)
 		tap_uring_flush(t);
 		return tap_write_frame(t, pb);
 	}
-	if (u->tx_queued == TAP_URING_TX) {
+	if (u->tx_queued >= TAP_URING_TX) {
 		t->st.tx_early++;
 		tap_uring_flush(t);
 	}

@@ -14,15 +14,21 @@
 
 BENCH_OUT := $(BUILD)/bench
 BENCH_CLI := $(BENCH_OUT)/benchcli
+# The TAP's ceiling with a kernel TCP endpoint behind it (1448-byte segments in and out).
+BENCH_CEIL := $(BENCH_OUT)/tapceil
 
 .PHONY: bench bench-quick bench-tools
-bench-tools: $(BENCH_CLI)
+bench-tools: $(BENCH_CLI) $(BENCH_CEIL)
 
 $(BENCH_CLI): scripts/bench/benchcli.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $<
 
-bench: $(BENCH_CLI)
+$(BENCH_CEIL): scripts/bench/tapceil.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $< -lpthread
+
+bench: $(BENCH_CLI) $(BENCH_CEIL)
 	-@$(MAKE) -k --no-print-directory $(BUILD)/tapstack $(BUILD)/tapstack-kernel 2>&1 | tail -n 5
 	/usr/bin/python3 scripts/bench/bench.py --build $(BUILD) --addr $(ADDR) --peer $(PEER) $(ARGS)
 

@@ -442,6 +442,8 @@ def w_iperf(t, cfg, reverse):
     return {("download_gbps" if reverse else "upload_gbps"): bps / 1e9}
 
 
+BUSY_POLL_USEC = 50     # tapstack --busy-poll for the busy-poll RTT row
+
 # Rows of the table: metric key, workload text, unit, which direction is better, the tool.
 ROWS = [
     ("download_gbps", "bulk download (1 conn)", "Gbit/s", "higher", "curl GET /bytes/N > /dev/null"),
@@ -454,6 +456,8 @@ ROWS = [
     ("close_rps", "HTTP Connection: close, 32", "req/s=conn/s", "higher", "wrk -c32 -H 'Connection: close'"),
     ("rtt_median", "1-byte echo RTT median", "us", "lower", "benchcli rtt (TCP_NODELAY)"),
     ("rtt_p99", "1-byte echo RTT p99", "us", "lower", "benchcli rtt"),
+    ("rtt_median_busy", "RTT median, busy-poll", "us", "lower",
+     "benchcli rtt; tapstack --busy-poll %d, kernel as above" % BUSY_POLL_USEC),
     ("idle_rss_per_conn", "memory per idle conn", "bytes", "lower", "benchcli hold; VmRSS delta (+ slabinfo, kernel)"),
     ("idle_held_rps", "keep-alive req/s, idle held", "req/s", "higher", "wrk -c32 while benchcli hold"),
     ("download_cpu_server", "CPU download, server", "s/GB", "lower", "/proc/PID/task/*/schedstat"),
@@ -562,6 +566,16 @@ def w_ts_plain(t, cfg):
     return res
 
 
+def w_ts_busy(t, cfg):
+    """tapstack's RTT with --busy-poll: restarted with it, then without again."""
+    t.relaunch(t, extra=["--busy-poll", str(BUSY_POLL_USEC)])
+    try:
+        t.check()
+        return {"rtt_median_busy": w_rtt(t, cfg)["rtt_median"]}
+    finally:
+        t.relaunch(t)
+
+
 def start_tapstack(runner, cfg, ns, tap):
     t = Target("tapstack", "tapstack", ns, TS_ADDR,
                {"http": HTTP_PORT, "echo": ECHO_PORT, "discard": DISCARD_PORT})
@@ -574,10 +588,10 @@ def start_tapstack(runner, cfg, ns, tap):
            "--backlog", str(BACKLOG), "--quiet", "--ctl", os.path.join(runner.tmp, "tapstack.ctl")]
     cmd += cfg.tapstack_args
 
-    def launch(target, plain=False):
+    def launch(target, plain=False, extra=()):
         if target.proc and target.proc in runner.procs:
             runner.stop(target.proc)
-        target.proc = runner.spawn(cmd + (["--no-offload"] if plain else []), "tapstack.log")
+        target.proc = runner.spawn(cmd + (["--no-offload"] if plain else []) + list(extra), "tapstack.log")
         target.unavailable = None
         if not wait_http(target, cfg.start_timeout_s):
             reason = "exited with status %s" % target.proc.returncode if not target.alive() else \
@@ -727,6 +741,11 @@ def start_iperf(runner, cfg, ns_server, ns_client):
     return t
 
 
+CEIL_ADDR, CEIL_PEER = "10.213.0.2", "10.213.0.1"   # tapceil's pair on the idle TAP
+# Plain-frame rows and the TAP ceiling (tap_write_ceiling in the JSON) each is read against.
+CEILING_OF = {"download_gbps_plain": "tcp_download", "upload_gbps_plain": "tcp_upload"}
+
+
 def tap_ceiling(runner, cfg, ns, pid):
     """The TAP device's own write() ceiling, on a second, idle TAP in the tapstack namespace
     (frames the kernel drops right after eth_type_trans): what one frame per syscall costs
@@ -747,6 +766,22 @@ def tap_ceiling(runner, cfg, ns, pid):
             med = statistics.median(fps)
             out["%s_%d" % ("gso" if mode == "tapgso" else "frames", size)] = {
                 "fps_median": med, "gbps_median": med * size * 8 / 1e9, "samples_fps": fps}
+    # With a real kernel TCP endpoint behind the TAP (tapceil.c, plain frames, one syscall
+    # per frame, no stack): 1448-byte segments into a kernel socket (the most tapstack's
+    # plain download could move) and out of one (its upload). An address pair of its own,
+    # in this namespace only.
+    runner.sh("ip", "-n", ns, "addr", "add", CEIL_PEER + "/24", "dev", tap)
+    for mode, key in (("into", "tcp_download"), ("outof", "tcp_upload")):
+        gbps = []
+        for _ in range(cfg.reps):
+            rc, o, _, _, _ = run_measured(["ip", "netns", "exec", ns, cfg.tapceil, mode, tap, CEIL_ADDR, CEIL_PEER,
+                                           "5001", str(cfg.download_bytes), str(cfg.bulk_max_s)],
+                                          cfg.bulk_max_s + 10)
+            m = re.search(r"gbps=([\d.]+)", o)
+            if rc == 0 and m:
+                gbps.append(float(m.group(1)))
+        if gbps:
+            out[key] = {"gbps_median": statistics.median(gbps), "samples_gbps": gbps}
     runner.sh("ip", "netns", "exec", ns, "ip", "link", "del", tap, check=False)
     return out
 
@@ -839,6 +874,10 @@ def build_results(cfg, samples, failures, targets, meta):
         entry["ref2_name"] = samples.get(("ref2name", key))
         ts, k = entry["tapstack"], entry["kernel"]
         entry["ratio"] = ts["median"] / k["median"] if ts and k and k["median"] else None
+        # The TAP's own TCP ceiling measured in this run, for the plain-frame rows only.
+        c = (meta.get("tap_write_ceiling") or {}).get(CEILING_OF.get(key, ""))
+        entry["ceiling"] = c["gbps_median"] if c else None
+        entry["ratio_ceiling"] = ts["median"] / entry["ceiling"] if ts and entry["ceiling"] else None
         rows.append(entry)
     return {"meta": meta, "targets": {t.key: {"label": t.label, "unavailable": t.unavailable}
                                       for t in targets if t},
@@ -846,7 +885,7 @@ def build_results(cfg, samples, failures, targets, meta):
 
 
 def print_table(res):
-    hdr = ("workload", "unit", "tapstack", "kernel", "ts/kernel", "spread ts/k", "2nd ref")
+    hdr = ("workload", "unit", "tapstack", "kernel", "ts/kernel", "ts/TAP", "spread ts/k", "2nd ref")
     lines = []
     for r in res["rows"]:
         ts, k, r2 = r["tapstack"], r["kernel"], r["ref2"]
@@ -857,7 +896,9 @@ def print_table(res):
         ref = "%s %s" % (r["ref2_name"], fmt(r2["median"])) if r2 else "-"
         lines.append((r["workload"], r["unit"], fmt(ts["median"] if ts else None),
                       fmt(k["median"] if k else None),
-                      "%.2f" % r["ratio"] if r["ratio"] is not None else "n/a", spread, ref))
+                      "%.2f" % r["ratio"] if r["ratio"] is not None else "n/a",
+                      "%.2f" % r["ratio_ceiling"] if r.get("ratio_ceiling") is not None else
+                      "n/a" if r["metric"] in CEILING_OF else "-", spread, ref))
     widths = [max(len(str(x[i])) for x in lines + [hdr]) for i in range(len(hdr))]
     out = []
     for row in [hdr] + lines:
@@ -933,6 +974,14 @@ def check_targets(res, cfg):
                          "this run: %s frames/s" % (v * 1e9 / 8 / 1448 / 1e3, fmt(
                              (res["meta"].get("tap_write_ceiling", {}).get("frames_1514") or {}).get("fps_median"))))
         line(v >= gbps_target if v else None, text, v, "Gbit/s", notes)
+    # Issue 13: plain frames against the TAP's own ceiling and the kernel's veth, same run.
+    for key, what in (("download_gbps_plain", "download"), ("upload_gbps_plain", "upload")):
+        r = next(x for x in res["rows"] if x["metric"] == key)
+        rc = r.get("ratio_ceiling")
+        line(rc >= 0.9 if rc is not None else None, "%s, plain frames >= 0.9x the TAP ceiling" % what, rc,
+             "x", ["TAP ceiling this run (tapceil, kernel TCP endpoint): %s Gbit/s" % fmt(r.get("ceiling"))])
+        line(r["ratio"] >= 0.8 if r["ratio"] is not None else None,
+             "%s, plain frames >= 0.8x the kernel's veth" % what, r["ratio"], "x", [])
     for key, text, target, pname in (("keepalive_rps", "keep-alive >= 200k req/s and above kernel", 200000, "keepalive"),
                                      ("close_rps", "new connections >= 40k/s and above kernel", 40000, "close")):
         v, k = med(res, key), med(res, key, "kernel")
@@ -951,6 +1000,9 @@ def check_targets(res, cfg):
     v, k = med(res, "rtt_median"), med(res, "rtt_median", "kernel")
     line(v <= k if v and k else None, "1-byte RTT no slower than the kernel (%s us)" % fmt(k), v, "us",
          ["tapstack's median is above the kernel's in this run"])
+    v = med(res, "rtt_median_busy")
+    line(v < 20 if v else None, "1-byte RTT under 20 us with --busy-poll %d" % BUSY_POLL_USEC, v, "us",
+         ["with busy-poll tapstack skips the sleep, not the kernel's work behind the TAP"])
     v = med(res, "idle_rss_per_conn")
     total = v * 10000 / 2**20 if v is not None else None
     line(total < 40 if total is not None else None,
@@ -1011,7 +1063,7 @@ def parse_args():
     ap.add_argument("--quick", action="store_true", help="smoke run, under a minute")
     ap.add_argument("--reps", type=int, help="repetitions per workload and target")
     ap.add_argument("--build", default="build", help="build directory (tapstack, benchcli)")
-    ap.add_argument("--only", default="", help="comma list: download,upload,plain,keepalive,close,rtt,idle,nginx")
+    ap.add_argument("--only", default="", help="comma list: download,upload,plain,keepalive,close,rtt,busypoll,idle,nginx")
     ap.add_argument("--profile", action="store_true", help="perf record tapstack (download, keep-alive)")
     ap.add_argument("--kernel-cmd", default="", help="kernel-side server command (ports 80/7/9)")
     ap.add_argument("--tapstack-args", default="", help="extra arguments for build/tapstack")
@@ -1036,6 +1088,7 @@ def parse_args():
     a.here = os.path.dirname(os.path.abspath(__file__))
     a.out = os.path.join(a.build, "bench")
     a.benchcli = os.path.abspath(os.path.join(a.out, "benchcli"))
+    a.tapceil = os.path.abspath(os.path.join(a.out, "tapceil"))
     a.tapstack_args = a.tapstack_args.split()
     a.start_timeout_s = 5
     if a.quick:
@@ -1117,6 +1170,7 @@ def main():
          [(ngx, "nginx", w_keepalive)]),
         ("close", w_close, ["close_rps", "close_cpu_server", "close_cpu_total"], [(ngx, "nginx", w_close)]),
         ("rtt", w_rtt, ["rtt_median", "rtt_p99"], []),
+        ("busypoll", None, ["rtt_median_busy"], []),
         ("idle", lambda t, c: w_idle(t, c, runner), ["idle_rss_per_conn", "idle_held_rps"],
          [(ngx, "nginx", lambda t, c: w_idle(t, c, runner))]),
         ("nginx", w_nginx, ["nginx_keepalive_rps", "nginx_close_rps", "nginx_download_gbps"], []),
@@ -1141,6 +1195,9 @@ def main():
                 # with the veth's offloads off.
                 plan = [("tapstack", ts, w_ts_plain, None), ("kernel", kern, lambda t, c: dict(
                     w_plain(t, c, runner, w_download), **w_plain(t, c, runner, w_upload)), None)]
+            if name == "busypoll":
+                plan = [("tapstack", ts, w_ts_busy, None),
+                        ("kernel", kern, lambda t, c: {"rtt_median_busy": w_rtt(t, c)["rtt_median"]}, None)]
             if name == "nginx":
                 plan = [("tapstack", ngx_ts, fn, None), ("kernel", ngx, fn, None)]
             if ref:
@@ -1199,7 +1256,8 @@ def main():
         ", load %s" % " ".join(meta["loadavg_end"])))
     print(print_table(res))
     print()
-    print("ratio = tapstack / kernel (check the unit's direction); spread = ±half the min-max range")
+    print("ratio = tapstack / kernel (check the unit's direction); ts/TAP = tapstack / the TAP's own TCP "
+          "ceiling of this run (plain-frame rows); spread = ±half the min-max range")
     if any(k[0] == "tapstack" for k in samples):
         print("targets (issue 5), read off this run (analysis: docs/performance.md):")
         for line in check_targets(res, cfg):
@@ -1213,6 +1271,11 @@ def main():
         if c:
             print("TAP device ceiling (benchcli, idle TAP, frames dropped unread by the kernel), %s: "
                   "%.3f Mframes/s = %.2f Gbit/s" % (text, c["fps_median"] / 1e6, c["gbps_median"]))
+    for key, text in (("tcp_download", "1448-byte segments into a kernel socket (download ceiling)"),
+                      ("tcp_upload", "1448-byte segments out of a kernel socket (upload ceiling)")):
+        c = ceiling.get(key)
+        print("TAP ceiling with a kernel TCP endpoint (tapceil, plain frames), %s: %s Gbit/s" % (
+            text, fmt(c["gbps_median"]) if c else "n/a"))
     print("tool versions: " + "; ".join(v.split(" (")[0].split(" Copyright")[0]
                                          for v in meta["tools"].values()))
     print("measured with:")

@@ -32,12 +32,15 @@ WRK_ERRORS = """Running 2s test @ http://10.0.0.2:80/bytes/100
 Requests/sec:   5099.50
 """
 failures = 0
+passes = 0
 
 
 def check(cond, what):
-    global failures
+    global failures, passes
     print("%s  %s" % ("ok  " if cond else "FAIL", what))
-    if not cond:
+    if cond:
+        passes += 1
+    else:
         failures += 1
 
 
@@ -69,6 +72,30 @@ def only_run(cfg):
           "the plain-frames target is n/a, the offload target judged on its own row")
     check("[n/a] new connections >= 40k/s and above kernel" in text,
           "a target that compares with the kernel is n/a when the kernel's side did not run")
+
+
+def ceiling_ratio(cfg):
+    """Issue 13 item 6: the plain-frame rows read against the TAP's TCP ceiling of the same run."""
+    samples = {("tapstack", "download_gbps_plain"): [2.0], ("kernel", "download_gbps_plain"): [4.0],
+               ("tapstack", "upload_gbps_plain"): [1.5]}
+    meta = {"tap_write_ceiling": {"tcp_download": {"gbps_median": 2.5}}}
+    res = bench.build_results(cfg, samples, {}, [], meta)
+    rows = {r["metric"]: r for r in res["rows"]}
+    check(abs(rows["download_gbps_plain"]["ratio_ceiling"] - 0.8) < 1e-9, "ts/TAP is tapstack / the TAP ceiling")
+    check(rows["upload_gbps_plain"]["ratio_ceiling"] is None, "no upload ceiling measured: no ts/TAP ratio")
+    table = bench.print_table(res)
+    check(table_row(table, "download, plain frames")[4] == "0.80" and
+          table_row(table, "upload, plain frames")[4] == "n/a" and
+          table_row(table, "bulk download (1 conn)")[4] == "-",
+          "the ts/TAP column: a ratio, n/a without a ceiling, - for rows it does not apply to")
+    text = "\n".join(bench.check_targets(res, cfg))
+    check("[MISSED] download, plain frames >= 0.9x the TAP ceiling" in text and
+          "TAP ceiling this run (tapceil, kernel TCP endpoint): 2.50 Gbit/s" in text,
+          "0.8x the ceiling misses the 0.9x target and quotes the ceiling")
+    check("[n/a] upload, plain frames >= 0.9x the TAP ceiling" in text and
+          "[n/a] upload, plain frames >= 0.8x the kernel's veth" in text,
+          "upload: without a ceiling or a kernel figure both targets are n/a")
+    check("[MISSED] download, plain frames >= 0.8x the kernel's veth" in text, "0.5x the veth misses 0.8x")
 
 
 def main():
@@ -118,6 +145,7 @@ def main():
     check("[met] 1-byte RTT no slower than the kernel" in text, "RTT below the kernel's is met")
     check("[met] 10,000 idle connections < 40 MiB" in text, "1000 bytes x 10,000 is under 40 MiB")
     only_run(cfg)
+    ceiling_ratio(cfg)
     if bench.shutil.which("gnuplot"):
         png = bench.write_chart(res, cfg)
         dat = open(os.path.join(cfg.out, "ratios.dat")).read().splitlines()
@@ -126,7 +154,7 @@ def main():
         check(abs(adv["1-byte echo RTT median"] - 16.0 / 12.0) < 1e-3 and adv["bulk download (1 conn)"] < 1,
               "chart plots the advantage: inverted for lower-is-better rows")
     bench.shutil.rmtree(cfg.out, ignore_errors=True)
-    print("selftest: %d failed" % failures)
+    print("bench-selftest: %d passed, %d failed" % (passes, failures))
     return 1 if failures else 0
 
 
