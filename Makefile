@@ -30,7 +30,7 @@ CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 OPT     ?= -O2 -g
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -I stack -I . -MMD -MP
-LDLIBS  += -lpthread
+LDLIBS  += -luring -lpthread
 
 LIB_SRCS  := $(shell find stack drivers -name '*.c' | sort)
 APP_SRCS  := $(sort $(wildcard apps/*.c))
@@ -95,7 +95,7 @@ test-unit: $(TEST_BINS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
-	$(MAKE) BUILD=build/san OPT="-O1 -g $(SAN_FLAGS)" LDLIBS="$(SAN_FLAGS) -lpthread" test-unit
+	$(MAKE) BUILD=build/san OPT="-O1 -g $(SAN_FLAGS)" LDLIBS="$(SAN_FLAGS) -luring -lpthread" test-unit
 
 check-layering:
 	@scripts/check-layering.sh

@@ -13,7 +13,9 @@
  * -ECONNRESET, ...), exactly like the ts_* API; the kernel variant converts -1/errno into
  * that form. A `struct net` is the context: the socket layer for tapstack, nothing for the
  * kernel. Descriptors are whatever the underlying API returns, and net_poll() fills revents
- * without ever waiting: the program's loop does the waiting (apps/app.h).
+ * without ever waiting: the program's loop does the waiting (apps/app.h). A server keeps its
+ * sockets in a readiness set (net_set_*: ts_epoll_* or epoll(7)) whose one descriptor is
+ * what it gives the loop, so a wake-up costs the sockets that changed.
  *
  * Everything is static inline, so the choice is made per object file at compile time and
  * costs no call.
@@ -28,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -157,6 +160,28 @@ static inline int net_poll(struct net *net, struct pollfd *fds, nfds_t n)
 	return net_err(poll(fds, n, 0));
 }
 
+/* A readiness set (epoll(7)): its own descriptor is readable while a member is ready. */
+static inline int net_set_create(struct net *net)
+{
+	(void)net;
+	return net_err(epoll_create1(EPOLL_CLOEXEC));
+}
+
+/* fd waits for events in set (0: leaves it); was: what it waited for until now (0: not in). */
+static inline int net_set_watch(struct net *net, int set, int fd, short was, short events, void *ptr)
+{
+	struct epoll_event ev = { .events = (uint32_t)(unsigned short)events, .data.ptr = ptr };
+	(void)net;
+	return net_err(epoll_ctl(set, !events ? EPOLL_CTL_DEL : was ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev));
+}
+
+/* Up to max ready members (data.ptr as watched); never waits. */
+static inline int net_set_collect(struct net *net, int set, struct epoll_event *evs, int max)
+{
+	(void)net;
+	return net_err(epoll_wait(set, evs, max, 0));
+}
+
 #else /* tapstack's own sockets */
 
 #include "socket/socket.h"
@@ -245,6 +270,26 @@ static inline int net_setsockopt(struct net *net, int fd, int level, int name, c
 static inline int net_poll(struct net *net, struct pollfd *fds, nfds_t n)
 {
 	return ts_poll(net->sl, fds, n);
+}
+
+/* A readiness set (stack/socket/ready.c): its own descriptor polls POLLIN while a member
+ * is ready, and collecting costs the members that changed, not all of them. */
+static inline int net_set_create(struct net *net)
+{
+	return ts_epoll_create(net->sl, 0);
+}
+
+/* fd waits for events in set (0: leaves it); was: what it waited for until now (0: not in). */
+static inline int net_set_watch(struct net *net, int set, int fd, short was, short events, void *ptr)
+{
+	struct epoll_event ev = { .events = (uint32_t)(unsigned short)events, .data.ptr = ptr };
+	return ts_epoll_ctl(net->sl, set, !events ? EPOLL_CTL_DEL : was ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Up to max ready members (data.ptr as watched); never waits. */
+static inline int net_set_collect(struct net *net, int set, struct epoll_event *evs, int max)
+{
+	return ts_epoll_collect(net->sl, set, evs, max);
 }
 
 #endif /* NET_KERNEL */

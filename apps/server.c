@@ -3,13 +3,16 @@
  *
  * The program's loop calls collect/dispatch (through struct app) once per iteration.
  * Owns the listening socket, every accepted connection (a malloc'd app struct beginning
- * with struct conn, freed on close) and two arrays of max_conns pointers; for an app made
- * by server_create(), also the app struct itself (freed by its stop()).
+ * with struct conn, freed on close), the array of max_conns connection pointers and a
+ * readiness set (apps/net.h net_set_*: stack/socket/ready.c, or epoll(7) for the kernel
+ * build); for an app made by server_create(), also the app struct itself.
  *
- * The order contract of apps/app.h: dispatch() gets back exactly the entries collect()
- * appended, in the same order, so `polled[i]` names the owner of fds[i]. A connection
- * closed during dispatch was appended at most once, so no later entry refers to it;
- * connections accepted during dispatch are not in `polled` and wait for the next round.
+ * The listener and every connection wait in the set, each for what it needs now
+ * (ops->events, re-registered only when that changes). collect() hands the loop one entry,
+ * the set's own descriptor, however many connections there are; dispatch() takes the ready
+ * members from the set, so a wake-up costs the sockets that changed, not every socket. A
+ * member appears at most once per batch, and a ready() handler closes only its own
+ * connection, so no later event of the batch names a freed one.
  */
 #include "apps/server.h"
 
@@ -28,10 +31,41 @@ static time_t server_clock(void)
 	return ts.tv_sec;
 }
 
+/* The listener waits in the set only while the server may accept: below the connection
+ * bound and outside an accept pause (at the bound, clients wait in the accept queue). */
+static void server_listener_watch(struct server *srv)
+{
+	short ev = srv->nconns < srv->max_conns && srv->now >= srv->accept_paused_until ? POLLIN : 0;
+
+	if (ev != srv->listen_watched &&
+	    net_set_watch(srv->net, srv->set, srv->listen_fd, srv->listen_watched, ev, srv) == 0)
+		srv->listen_watched = ev;
+}
+
+/* A connection waits in the set for what ops->events says now (nothing: it leaves it). */
+static void server_conn_watch(struct server *srv, struct conn *c)
+{
+	short ev = srv->ops->events(srv, c);
+
+	if (ev != c->watched && net_set_watch(srv->net, srv->set, c->fd, c->watched, ev, c) == 0)
+		c->watched = ev;
+}
+
+/* ops->ready, then the connection's interest again unless ready() closed it. */
+static void server_conn_ready(struct server *srv, struct conn *c, short revents)
+{
+	srv->in_ready = c;
+	srv->ops->ready(srv, c, revents);
+	if (srv->in_ready == c)
+		server_conn_watch(srv, c);
+	srv->in_ready = NULL;
+}
+
 int server_init(struct server *srv, struct net *net, const char *name, uint16_t port,
 		int backlog, uint32_t max_conns, const struct server_ops *ops)
 {
 	memset(srv, 0, sizeof(*srv));
+	srv->listen_fd = srv->set = -1;
 	srv->name = name;
 	srv->net = net;
 	srv->ops = ops;
@@ -39,9 +73,7 @@ int server_init(struct server *srv, struct net *net, const char *name, uint16_t 
 	srv->clock = server_clock;
 	srv->now = srv->swept = srv->clock();
 	srv->active = calloc(srv->max_conns, sizeof(*srv->active));
-	/* +1: the listener's entry. */
-	srv->polled = calloc(srv->max_conns + 1, sizeof(*srv->polled));
-	if (!srv->active || !srv->polled) {
+	if (!srv->active) {
 		app_log("%s: out of memory for %u connections", name, srv->max_conns);
 		server_destroy(srv);
 		return -ENOMEM;
@@ -54,6 +86,15 @@ int server_init(struct server *srv, struct net *net, const char *name, uint16_t 
 		server_destroy(srv);
 		return err;
 	}
+	srv->set = net_set_create(net);
+	if (srv->set < 0) {
+		int err = srv->set;
+
+		app_log("%s: cannot make its readiness set: %s", name, strerror(-err));
+		server_destroy(srv);
+		return err;
+	}
+	server_listener_watch(srv);
 	app_log("%s: listening on port %u (backlog %d)", name, port, backlog);
 	return 0;
 }
@@ -64,23 +105,29 @@ void server_conn_close(struct server *srv, struct conn *c)
 
 	if (srv->ops->closed)
 		srv->ops->closed(srv, c);
-	net_close(srv->net, c->fd);
+	if (srv->in_ready == c)
+		srv->in_ready = NULL;
+	net_close(srv->net, c->fd); /* which also takes it out of the set */
 	/* Swap-remove keeps `active` dense: O(1), order does not matter. */
 	last = srv->active[--srv->nconns];
 	srv->active[c->index] = last;
 	last->index = c->index;
 	free(c);
+	if (srv->set >= 0)
+		server_listener_watch(srv); /* below the bound again: accept */
 }
 
 void server_destroy(struct server *srv)
 {
 	while (srv->nconns > 0)
 		server_conn_close(srv, srv->active[srv->nconns - 1]);
+	if (srv->set >= 0)
+		net_close(srv->net, srv->set);
+	srv->set = -1;
 	if (srv->active && srv->listen_fd >= 0)
 		net_close(srv->net, srv->listen_fd);
 	free(srv->active);
-	free(srv->polled);
-	srv->active = srv->polled = NULL;
+	srv->active = NULL;
 	srv->listen_fd = -1;
 }
 
@@ -94,8 +141,9 @@ static const char *server_peer_str(const struct conn *c, char *buf, size_t size)
 	return buf;
 }
 
-/* Closes connections whose deadline passed. Runs at most once a second: a full scan is
- * then cheap next to the poll of every connection the loop does anyway. */
+/* Closes connections whose deadline passed. Runs at most once a second: the one place that
+ * looks at every connection, cheap at that rate (readiness itself costs only the sockets
+ * that changed). */
 static void server_sweep(struct server *srv)
 {
 	uint32_t i;
@@ -120,35 +168,12 @@ static void server_sweep(struct server *srv)
 
 int server_collect(struct server *srv, struct pollfd *fds, int max)
 {
-	uint32_t i, start, room;
-	int n = 0;
-
 	server_sweep(srv);
-	srv->npolled = 0;
-	/* At the bound we stop accepting: new connections wait in the stack's accept queue. */
-	if (srv->nconns < srv->max_conns && srv->now >= srv->accept_paused_until && n < max) {
-		fds[n] = (struct pollfd){ .fd = srv->listen_fd, .events = POLLIN };
-		srv->polled[n++] = NULL;
-	}
-	if (srv->nconns == 0 || n >= max) {
-		srv->npolled = (uint32_t)n;
-		return n;
-	}
-	room = (uint32_t)(max - n);
-	/* When not all connections fit, start where the last round stopped, so each gets its turn. */
-	start = srv->nconns > room ? srv->rotate % srv->nconns : 0;
-	for (i = 0; i < srv->nconns && n < max; i++) {
-		struct conn *c = srv->active[(start + i) % srv->nconns];
-		short ev = srv->ops->events(srv, c);
-
-		if (!ev)
-			continue;
-		fds[n] = (struct pollfd){ .fd = c->fd, .events = ev };
-		srv->polled[n++] = c;
-	}
-	srv->rotate = start + i;
-	srv->npolled = (uint32_t)n;
-	return n;
+	server_listener_watch(srv); /* an accept pause may have ended */
+	if (max < 1)
+		return 0;
+	fds[0] = (struct pollfd){ .fd = srv->set, .events = POLLIN };
+	return 1;
 }
 
 static void server_accept(struct server *srv)
@@ -189,21 +214,24 @@ static void server_accept(struct server *srv)
 			srv->ops->opened(srv, c);
 		/* The request may already be here (the stack keeps data that arrives before
 		 * accept): try now rather than after another trip through poll. */
-		srv->ops->ready(srv, c, POLLIN);
+		server_conn_ready(srv, c, POLLIN);
 	}
+	server_listener_watch(srv); /* at the bound, or paused: leave the set */
 }
 
 void server_dispatch(struct server *srv, const struct pollfd *fds, int n)
 {
-	int i;
+	struct epoll_event evs[SERVER_EVENTS_BATCH];
 
-	for (i = 0; i < n && (uint32_t)i < srv->npolled; i++) {
-		if (!fds[i].revents)
-			continue;
-		if (srv->polled[i] == NULL)
+	if (n < 1 || !fds[0].revents)
+		return;
+	/* One batch per round: level-triggered, what is left comes in the next one. */
+	int k = net_set_collect(srv->net, srv->set, evs, SERVER_EVENTS_BATCH);
+	for (int i = 0; i < k; i++) {
+		if (evs[i].data.ptr == srv)
 			server_accept(srv);
 		else
-			srv->ops->ready(srv, srv->polled[i], fds[i].revents);
+			server_conn_ready(srv, evs[i].data.ptr, (short)evs[i].events);
 	}
 }
 

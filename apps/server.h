@@ -7,9 +7,10 @@
  * starts with `struct conn`), which events it waits for right now, and what to do when
  * they come. server.c does the rest: accept() until the queue is empty (logging each
  * accept, so the demo can show it came after the SYN-ACK), the connection table, the
- * collect/dispatch bookkeeping, the connection bound and idle deadlines.
+ * readiness set the loop waits on (one descriptor, however many connections), the
+ * connection bound and idle deadlines.
  *
- * Bounds: at most max_conns connections; at the bound the listener is simply not polled,
+ * Bounds: at most max_conns connections; at the bound the listener leaves the set,
  * so new clients wait in the stack's accept queue (and, when that is full too, their SYNs
  * are dropped and retried, as with any busy Linux server).
  */
@@ -32,6 +33,8 @@
 /* After accept() fails for lack of descriptors or memory, leave the listener alone this
  * long: it stays readable, and retrying at once would only spin. */
 #define SERVER_ACCEPT_PAUSE_S 1
+/* Ready sockets taken from the set per round (level-triggered: the rest come next round). */
+#define SERVER_EVENTS_BATCH 256
 
 /* The struct that embeds `member` at ptr (each app embeds its struct server). */
 #define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
@@ -42,6 +45,7 @@ struct conn {
 	struct sockaddr_in peer;
 	time_t deadline;           /* monotonic seconds; 0 = none. Past it, the server closes it
 				    * (checked in server_collect, see APP_WAKE_INTERVAL_MS) */
+	short watched;             /* what it waits for in the server's set (owned by server.c) */
 };
 
 struct server;
@@ -70,9 +74,9 @@ struct server {
 	uint32_t max_conns;
 	uint32_t nconns;
 	struct conn **active;      /* nconns open connections, dense, [max_conns] */
-	struct conn **polled;      /* what collect() appended, in order; NULL = the listener */
-	uint32_t npolled;
-	uint32_t rotate;           /* start of the next collect when not all fit */
+	int set;                   /* readiness set of the listener and connections (net_set_*) */
+	short listen_watched;      /* what the listener waits for in it (0: not in it) */
+	struct conn *in_ready;     /* the connection whose ready() runs (cleared if it closes) */
 	time_t (*clock)(void);     /* monotonic seconds (CLOCK_MONOTONIC_COARSE; a test may set a fake) */
 	time_t now;                /* srv->clock(), refreshed by server_collect() */
 	time_t swept;              /* when deadlines were last checked */

@@ -4,6 +4,7 @@
  *
  *   tapstack [--tap NAME] [--addr A.B.C.D/N] [--gateway A.B.C.D] [--mac MAC] [--mtu N]
  *            [--pcap FILE|- | --pcapng FILE|-] [--trace] [--quiet] [--no-offload]
+ *            [--io uring|plain] [--busy-poll USEC]
  *            [--http PORT[:DIR]] [--access-log FILE|-] [--echo PORT] [--discard PORT]
  *            [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT] [--metrics PORT]
  *            [--backlog N] [--ctl PATH] [--cc NAME]
@@ -75,6 +76,8 @@ struct options {
 	bool trace;
 	bool quiet;
 	bool no_offload;
+	unsigned io_flags;          /* --io: TAP_OPEN_URING, TAP_OPEN_PLAIN, or 0 (io_uring if it works) */
+	uint32_t busy_poll_usec;    /* --busy-poll USEC; 0: sleep at once */
 	const char *cc;
 	int backlog;
 	const char *ctl;
@@ -118,6 +121,11 @@ static const char usage_text[] =
 	"  --no-offload          plain 1514-byte frames; by default, when the TAP supports it,\n"
 	"                        64 KiB TCP segments and checksums are left to the kernel\n"
 	"                        (IFF_VNET_HDR; off with --trace, which shows frames)\n"
+	"  --io uring|plain      how frames reach the TAP: io_uring, in batches (one system\n"
+	"                        call per poll cycle), or plain, one read()/write() per frame\n"
+	"                        (default: uring when the kernel allows it, else plain)\n"
+	"  --busy-poll USEC      before sleeping, spin on the device up to USEC microseconds\n"
+	"                        (0..1000000, default 0: lower latency for a busy core)\n"
 	"  --http PORT[:DIR]     HTTP/1.1 server, files from DIR plus built-in pages\n"
 	"  --access-log FILE|-   one line per HTTP request, common log format (- = stdout)\n"
 	"  --echo PORT           echo server (RFC 862)\n"
@@ -298,7 +306,7 @@ static const char *bad_option_name(char **argv)
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
        OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION,
-       OPT_ACCESS_LOG, OPT_METRICS, OPT_PCAPNG, OPT_UDP_ECHO, OPT_UDP_DISCARD, OPT_CC };
+       OPT_ACCESS_LOG, OPT_METRICS, OPT_PCAPNG, OPT_UDP_ECHO, OPT_UDP_DISCARD, OPT_IO, OPT_BUSY_POLL, OPT_CC };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -312,6 +320,7 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },      { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
 	{ "metrics", required_argument, NULL, OPT_METRICS },   { "pcapng", required_argument, NULL, OPT_PCAPNG },
 	{ "udp-echo", required_argument, NULL, OPT_UDP_ECHO }, { "udp-discard", required_argument, NULL, OPT_UDP_DISCARD },
+	{ "io", required_argument, NULL, OPT_IO },             { "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "cc", required_argument, NULL, OPT_CC },
 	{ NULL, 0, NULL, 0 },
 };
@@ -432,6 +441,12 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 'h':
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		case OPT_NO_OFFLOAD: o->no_offload = true; break;
+		case OPT_IO:
+			if (strcmp(optarg, "uring") && strcmp(optarg, "plain"))
+				usage_error("bad --io '%s' (uring or plain)", optarg);
+			o->io_flags = strcmp(optarg, "uring") ? TAP_OPEN_PLAIN : TAP_OPEN_URING;
+			break;
+		case OPT_BUSY_POLL: o->busy_poll_usec = (uint32_t)parse_num("--busy-poll", optarg, 0, 1000000, NULL); break;
 		case OPT_CC:
 			if (!tcp_cc_known(optarg))
 				usage_error("bad --cc '%s' (expected cubic or reno)", optarg);
@@ -569,12 +584,13 @@ static int run(struct program *p)
 	}
 	/* Offload (drivers/tap.c) unless asked not to, or when frames are traced one line each.
 	 * A capture keeps it: super-frames are recorded as the kernel's tcpdump shows them. */
-	unsigned tap_flags = (o->no_offload || o->trace) ? 0 : TAP_OPEN_OFFLOAD;
+	unsigned tap_flags = ((o->no_offload || o->trace) ? 0 : TAP_OPEN_OFFLOAD) | o->io_flags;
 	int rc = ts_tap_open_ex(&dev, o->tap, o->mtu, tap_flags, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tapstack: %s\n", err);
 		goto fail_ctl;
 	}
+	const char *io_name = ts_tap_io_name(dev);   /* before a capture wraps the device */
 	if (o->pcap || o->trace) {
 		struct pcap_wrap_config pc = {
 			.fd = o->pcap ? o->pcap_fd : 0,
@@ -604,15 +620,19 @@ static int run(struct program *p)
 	if (o->mac_set)
 		memcpy(cfg.link.mac, o->mac, 6);   /* otherwise random, as the seed (ts_stack_init) */
 	cfg.log = (struct log){ .sink = stack_log_sink, .trace = o->trace };
+	cfg.busy_poll_usec = o->busy_poll_usec;
 	rc = ts_stack_init(&p->stack, &cfg, dev, ts_clock_now());
 	if (rc) {
 		fprintf(stderr, "tapstack: cannot start the stack: %s\n", strerror(-rc));
 		goto fail_ctl;
 	}
 	char a[16], m[18];
-	printf("tapstack: %s %s/%u mac %s mtu %u%s%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a), o->prefix_len,
-	       dump_mac(p->stack.link.cfg.mac, m), o->mtu, o->pcap ? ", pcap " : "", o->pcap ? o->pcap : "",
-	       o->trace ? ", trace on" : "", dev->offload ? ", offload" : "");
+	char busy[40] = "";
+	if (o->busy_poll_usec)
+		snprintf(busy, sizeof(busy), ", busy-poll %u us", o->busy_poll_usec);
+	printf("tapstack: %s %s/%u mac %s mtu %u, io %s%s%s%s%s%s\n", dev->name, ipv4_addr_str(o->addr, a),
+	       o->prefix_len, dump_mac(p->stack.link.cfg.mac, m), o->mtu, io_name, busy, o->pcap ? ", pcap " : "",
+	       o->pcap ? o->pcap : "", o->trace ? ", trace on" : "", dev->offload ? ", offload" : "");
 
 	/* Signals arrive as readable data on a signalfd, so the loop handles them in order. */
 	sigset_t sigs;

@@ -15,15 +15,18 @@
  * accept the same on receive: coalesced segments up to 64 KiB, and checksums it has already
  * verified (F_DATA_VALID) or never computed because the packet never left the machine
  * (F_NEEDS_CSUM). See docs/drivers.md, "The offload path".
+ *
+ * Two back ends move the frames (docs/drivers.md, "Batched I/O"): this file's plain one, one
+ * read() or writev() per frame, and tap_uring.c's, which batches them through io_uring. The
+ * back end is chosen once, at open; the ops below hand each call to the chosen one.
  */
 #include "drivers/tap.h"
+#include "drivers/tap_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
-#include <linux/virtio_net.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +36,6 @@
 
 #include "core/timer.h"
 
-struct tap_dev {
-	struct netdev dev;   /* first, for container_of */
-	int fd;
-	bool vnet;           /* IFF_VNET_HDR: a struct virtio_net_hdr precedes every frame */
-};
-
 /* Byte offsets in an Ethernet + IPv4 + TCP frame that the virtio header points into. */
 #define TAP_ETH_HLEN 14u
 
@@ -47,13 +44,15 @@ static struct tap_dev *tap_of(struct netdev *dev)
 	return container_of(dev, struct tap_dev, dev);
 }
 
+static const struct netdev_ops tap_ops;
+
 /*
  * What the kernel's virtio header says about a received frame: F_DATA_VALID (it verified
  * the checksum) and F_NEEDS_CSUM (a packet from this machine whose checksum was never
  * computed: nothing on the way can have corrupted it) both mean TCP need not verify it;
  * a GSO type means the frame is several segments coalesced (GRO), bigger than the MTU.
  */
-static void tap_rx_meta(struct pbuf *pb, const struct virtio_net_hdr *vh)
+void tap_rx_meta(struct pbuf *pb, const struct virtio_net_hdr *vh)
 {
 	if (vh->flags & (VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_NEEDS_CSUM))
 		pb->flags |= PBUF_F_CSUM_OK;
@@ -64,6 +63,8 @@ static void tap_rx_meta(struct pbuf *pb, const struct virtio_net_hdr *vh)
 static int tap_recv(struct netdev *dev, struct pbuf *pb)
 {
 	struct tap_dev *t = tap_of(dev);
+	if (t->u)
+		return tap_uring_recv(t, pb);
 	for (;;) {
 		ssize_t n;
 		struct virtio_net_hdr vh;
@@ -81,6 +82,7 @@ static int tap_recv(struct netdev *dev, struct pbuf *pb)
 		}
 		if (n > 0) {
 			pb->len = (uint32_t)n;
+			t->st.rx_frames++;
 			return (int)n;
 		}
 		if (n == 0)
@@ -89,6 +91,7 @@ static int tap_recv(struct netdev *dev, struct pbuf *pb)
 			continue;
 		if (errno == EAGAIN)
 			return 0;
+		t->st.rx_errors++;
 		return -errno;
 	}
 }
@@ -100,7 +103,7 @@ static int tap_recv(struct netdev *dev, struct pbuf *pb)
  * header begins, csum_offset its checksum field, hdr_len all the headers the kernel copies in front
  * of each cut segment.
  */
-static void tap_tx_meta(const struct pbuf *pb, struct virtio_net_hdr *vh)
+void tap_tx_meta(const struct pbuf *pb, struct virtio_net_hdr *vh)
 {
 	memset(vh, 0, sizeof(*vh));
 	if (!(pb->flags & PBUF_F_CSUM_PARTIAL) && !pb->gso_size)
@@ -123,9 +126,8 @@ static void tap_tx_meta(const struct pbuf *pb, struct virtio_net_hdr *vh)
 	}
 }
 
-static int tap_send(struct netdev *dev, const struct pbuf *pb)
+int tap_write_frame(struct tap_dev *t, const struct pbuf *pb)
 {
-	struct tap_dev *t = tap_of(dev);
 	struct iovec iov[4];
 	struct virtio_net_hdr vh;
 	int n = 0;
@@ -140,26 +142,47 @@ static int tap_send(struct netdev *dev, const struct pbuf *pb)
 			iov[n++] = (struct iovec){ (void *)pb->ext[i].ptr, pb->ext[i].len };
 	for (;;) {
 		ssize_t w = writev(t->fd, iov, n);
-		if (w >= 0)
+		t->st.tx_syscalls++;
+		if (w >= 0) {
+			t->st.tx_frames++;
 			return 0;
+		}
 		if (errno == EINTR)
 			continue;
 		/*
 		 * EAGAIN: the kernel's queue for the device is full (or the device is down and
-		 * the queue stopped). The frame is lost, as on a real wire; TCP retransmits.
+		 * the queue stopped). The frame is lost, as on a real wire, but counted: here
+		 * and by the link layer (eth tx_drop_dev_full); TCP retransmits.
 		 */
+		t->st.tx_errors++;
 		return -errno;
 	}
 }
 
+static int tap_send(struct netdev *dev, const struct pbuf *pb)
+{
+	struct tap_dev *t = tap_of(dev);
+	return t->u ? tap_uring_send(t, pb) : tap_write_frame(t, pb);
+}
+
+static void tap_flush(struct netdev *dev)
+{
+	struct tap_dev *t = tap_of(dev);
+	if (t->u)
+		tap_uring_flush(t);
+}
+
 static int tap_pollfd(struct netdev *dev)
 {
-	return tap_of(dev)->fd;
+	struct tap_dev *t = tap_of(dev);
+	return t->u ? tap_uring_pollfd(t) : t->fd;
 }
 
 static void tap_close(struct netdev *dev)
 {
 	struct tap_dev *t = tap_of(dev);
+	if (t->u)
+		tap_uring_close(t);    /* sends what is still queued first */
 	close(t->fd);
 	free(t);
 }
@@ -169,7 +192,23 @@ static const struct netdev_ops tap_ops = {
 	.send = tap_send,
 	.pollfd = tap_pollfd,
 	.close = tap_close,
+	.flush = tap_flush,
 };
+
+const char *ts_tap_io_name(const struct netdev *dev)
+{
+	if (!dev || dev->ops != &tap_ops)
+		return NULL;
+	return container_of(dev, const struct tap_dev, dev)->u ? "uring" : "plain";
+}
+
+int ts_tap_io_stats(const struct netdev *dev, struct tap_io_stats *st)
+{
+	if (!dev || dev->ops != &tap_ops)
+		return -EINVAL;
+	*st = container_of(dev, const struct tap_dev, dev)->st;
+	return 0;
+}
 
 /*
  * Turns on IFF_VNET_HDR's offloads for an fd attached with IFF_VNET_HDR: the header size
@@ -247,6 +286,17 @@ int ts_tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned
 		 * that an earlier process left with TUN_F_TSO4 would hand us 64 KiB frames and
 		 * unfinished checksums. Plain frames only (fails harmlessly on old kernels). */
 		(void)ioctl(fd, TUNSETOFFLOAD, 0ul);
+	}
+	if (!(flags & TAP_OPEN_PLAIN)) {
+		char why[128];
+		int e = tap_uring_open(t, why, sizeof(why));
+		if (e && (flags & TAP_OPEN_URING)) {
+			snprintf(errbuf, errlen, "io_uring back end: %s", why);
+			close(fd);
+			free(t);
+			return e;
+		}
+		/* Otherwise (no choice made) a kernel without io_uring keeps the plain back end. */
 	}
 	*out = &t->dev;
 	return 0;

@@ -24,6 +24,9 @@ TS_API int ts_tap_open(struct netdev **out, const char *name, uint32_t mtu, char
 
 /* ts_tap_open_ex flags. */
 #define TAP_OPEN_OFFLOAD 0x1u  /* IFF_VNET_HDR with TSO/checksum offload, if the kernel has it */
+#define TAP_OPEN_URING   0x2u  /* the io_uring back end (batched I/O); fails if io_uring is unusable */
+#define TAP_OPEN_PLAIN   0x4u  /* the plain back end (one read()/writev() per frame) */
+/* Neither URING nor PLAIN: io_uring when it works, else plain (ts_tap_io_name() says which). */
 
 /*
  * ts_tap_open with flags. With TAP_OPEN_OFFLOAD the device's netdev.offload says what the
@@ -31,6 +34,24 @@ TS_API int ts_tap_open(struct netdev **out, const char *name, uint32_t mtu, char
  */
 TS_API int ts_tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned flags, char *errbuf,
                 size_t errlen);
+
+/*
+ * What the device's back end did (both back ends fill what applies to them). A frame whose
+ * write failed is counted here, never lost silently: tx_errors.
+ */
+struct tap_io_stats {
+	uint64_t tx_frames;     /* frames handed to the kernel */
+	uint64_t tx_syscalls;   /* system calls that sent them (plain: one per frame) */
+	uint64_t tx_errors;     /* frames the kernel refused (the write's errno); not retried */
+	uint64_t tx_early;      /* batches sent before the poll cycle ended: the send slots were full */
+	uint64_t rx_frames;     /* frames received */
+	uint64_t rx_errors;     /* reads that failed */
+};
+
+/* "uring" or "plain": the back end this TAP device uses; NULL for a device that is not a TAP. */
+TS_API const char *ts_tap_io_name(const struct netdev *dev);
+/* Copies the device's back-end counters to *st: 0, or -EINVAL for a device that is not a TAP. */
+TS_API int ts_tap_io_stats(const struct netdev *dev, struct tap_io_stats *st);
 
 TS_EXTERN_C_END
 

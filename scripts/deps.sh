@@ -4,25 +4,31 @@
 # works under CI=true. Needs root only when something must be installed.
 set -eu
 PACKAGES=(
-	# one per line, in alphabetical order (fewer merge conflicts)
+	# one per line, in alphabetical order, so parallel additions merge cleanly
 	apache2-utils
 	arping
 	build-essential
 	clang
 	curl
 	ethtool
+	iperf3
 	iproute2
 	iputils-ping
 	libclang-rt-14-dev
 	libcmocka-dev
+	liburing-dev
 	llvm
 	netcat-openbsd
+	nginx
 	nmap
 	pkgconf
 	python3
+	redis-server
 	socat
+	strace
 	tcpdump
 	valgrind
+	wget
 	wrk
 )
 missing=()

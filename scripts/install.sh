@@ -78,7 +78,7 @@ Name: tapstack
 Description: A userspace TCP/IP stack on a Linux TAP device
 Version: $version
 Libs: -L\${libdir} -ltapstack
-Libs.private: -lpthread
+Libs.private: -luring -lpthread
 Cflags: -I\${includedir}
 EOF
 install -d "$root/share/man/man1"

@@ -15,13 +15,14 @@ _tapstack()
 	state) COMPREPLY=($(compgen -W "all connected synchronized established syn-sent syn-recv
 		fin-wait-1 fin-wait-2 time-wait close-wait last-ack closing listening" -- "$cur")); return ;;
 	sport|dport) COMPREPLY=($(compgen -W "=" -- "$cur")); return ;;
-	--addr|--gateway|--mac|--mtu|--echo|--discard|--stall|--backlog|--metrics|--udp-echo|--udp-discard) return ;;
+	--addr|--gateway|--mac|--mtu|--echo|--discard|--stall|--backlog|--metrics|--udp-echo|--udp-discard|--busy-poll) return ;;
+	--io) COMPREPLY=($(compgen -W "uring plain" -- "$cur")); return ;;
 	esac
 	case "$sub" in
 	ss) COMPREPLY=($(compgen -W "-t -u -l -a -n -i -e -o state sport dport --tap --ctl --help" -- "$cur")) ;;
 	stats) COMPREPLY=($(compgen -W "-a -z -d -r --json --prometheus --tap --ctl --help" -- "$cur")) ;;
 	*) COMPREPLY=($(compgen -W "ss stats --tap --addr --gateway --mac --mtu --pcap --pcapng --trace --quiet
-		--no-offload --http --access-log --echo --discard --stall --metrics --udp-echo --udp-discard --backlog --ctl --cc --help
+		--no-offload --io --busy-poll --http --access-log --echo --discard --stall --metrics --udp-echo --udp-discard --backlog --ctl --cc --help
 		--version" -- "$cur")) ;;
 	esac
 }

@@ -38,6 +38,23 @@ void ts_blocking_wake(struct blocking_stack *b)
 	(void)!write(b->wake_fd, &one, sizeof(one));
 }
 
+/*
+ * Releases the lock after a call that may have queued output or armed a timer. Output
+ * already left in the caller's thread (tcp_output runs there); what the stack thread must
+ * still do is fire timers, so it is woken only when the earliest deadline now comes before
+ * the one it sleeps until. Waking it after every call cost a thread switch per send.
+ */
+static void blocking_unlock_kick(struct blocking_stack *b)
+{
+	bool wake = ts_stack_next_deadline(b->s) < b->sleep_until;
+
+	if (wake)
+		b->sleep_until = 0; /* one wake-up is enough until it sleeps again */
+	pthread_mutex_unlock(&b->lock);
+	if (wake)
+		ts_blocking_wake(b);
+}
+
 static void *blocking_thread(void *arg)
 {
 	struct blocking_stack *b = arg;
@@ -65,6 +82,7 @@ static void *blocking_thread(void *arg)
 		}
 		pfd[0] = (struct pollfd){ .fd = netdev_pollfd(b->s->dev), .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = b->wake_fd, .events = POLLIN };
+		b->sleep_until = deadline;
 		pthread_mutex_unlock(&b->lock);
 		if (poll(pfd, 2, timeout_ms) > 0 && (pfd[1].revents & POLLIN))
 			(void)!read(b->wake_fd, &kicks, sizeof(kicks));
@@ -74,14 +92,13 @@ static void *blocking_thread(void *arg)
 	return NULL;
 }
 
-int ts_blocking_start(struct blocking_stack *b, struct stack *s)
+/* Starts the stack thread of b (its wake eventfd, lock and condition variable are made here). */
+static int blocking_spawn(struct blocking_stack *b)
 {
 	pthread_condattr_t ca;
 	int rc;
 
-	b->s = s;
 	b->stop = false;
-	b->iterations = 0;
 	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->wake_fd < 0)
 		return -errno;
@@ -99,6 +116,45 @@ int ts_blocking_start(struct blocking_stack *b, struct stack *s)
 		return -rc;
 	}
 	return 0;
+}
+
+int ts_blocking_start(struct blocking_stack *b, struct stack *s)
+{
+	b->s = s;
+	b->iterations = 0;
+	return blocking_spawn(b);
+}
+
+void ts_blocking_fork_prepare(struct blocking_stack *b)
+{
+	pthread_mutex_lock(&b->lock);
+}
+
+void ts_blocking_fork_parent(struct blocking_stack *b, bool keep)
+{
+	if (keep) {
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
+	/* The child has the stack now: this process's thread must stop reading the device. */
+	b->stop = true;
+	pthread_mutex_unlock(&b->lock);
+	ts_blocking_wake(b);
+	pthread_join(b->thread, NULL);
+	close(b->wake_fd);
+	b->wake_fd = -1;
+}
+
+int ts_blocking_fork_child(struct blocking_stack *b, bool keep)
+{
+	/* Only the forking thread exists here, and it holds the lock (ts_blocking_fork_prepare).
+	 * The wake eventfd is the parent's kernel object too: a fresh one, and a fresh thread. */
+	pthread_mutex_unlock(&b->lock);
+	close(b->wake_fd);
+	b->wake_fd = -1;
+	if (!keep)
+		return 0;
+	return blocking_spawn(b);
 }
 
 void ts_blocking_stop(struct blocking_stack *b)
@@ -139,15 +195,61 @@ static bool blocking_should_wait(struct blocking_stack *b, int fd, int flags)
 	return !(flags & MSG_DONTWAIT) && ts_get_nonblock(&b->s->sock, fd) == 0;
 }
 
+/* An absolute CLOCK_MONOTONIC time timeout_ms from now (the condition variable's clock). */
+static struct timespec blocking_deadline(int timeout_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	if (timeout_ms > 0) {
+		until.tv_sec += timeout_ms / 1000;
+		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+	}
+	return until;
+}
+
+/* With the lock held: waits for the next stack iteration, or until `until`; returns the
+ * timeout to use next (0 once the deadline passed: one last look, then report it). */
+static int blocking_wait_round(struct blocking_stack *b, int timeout_ms, const struct timespec *until)
+{
+	if (timeout_ms < 0)
+		pthread_cond_wait(&b->changed, &b->lock);
+	else if (pthread_cond_timedwait(&b->changed, &b->lock, until) == ETIMEDOUT)
+		return 0;
+	return timeout_ms;
+}
+
 /*
  * With the lock held: waits until fd reports one of `events` (or an error, hang-up or
  * invalid descriptor, which the retried call will then report). Each wait lasts until the
- * stack thread's next iteration.
+ * stack thread's next iteration. until: NULL waits as long as it takes; otherwise false is
+ * returned once that time passed (SO_RCVTIMEO / SO_SNDTIMEO).
  */
-static void blocking_wait_for(struct blocking_stack *b, int fd, short events)
+static bool blocking_wait_for(struct blocking_stack *b, int fd, short events, const struct timespec *until)
 {
-	while (!(ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL)))
-		pthread_cond_wait(&b->changed, &b->lock);
+	while (!(ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL))) {
+		if (!until)
+			pthread_cond_wait(&b->changed, &b->lock);
+		else if (pthread_cond_timedwait(&b->changed, &b->lock, until) == ETIMEDOUT)
+			return (ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL)) != 0;
+	}
+	return true;
+}
+
+/* With the lock held: the deadline SO_RCVTIMEO (send false) or SO_SNDTIMEO of fd sets,
+ * written to *at; NULL when it has none. */
+static const struct timespec *blocking_timeo(struct blocking_stack *b, int fd, bool send, struct timespec *at)
+{
+	uint64_t us = ts_timeo_us(&b->s->sock, fd, send);
+
+	if (!us)
+		return NULL;
+	*at = blocking_deadline(us / 1000 > INT_MAX ? INT_MAX : (int)((us + 999) / 1000));
+	return at;
 }
 
 int ts_blocking_socket(struct blocking_stack *b, int domain, int type, int protocol)
@@ -169,10 +271,15 @@ int ts_blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *pee
 {
 	int rc;
 
+	struct timespec at;
+	const struct timespec *until;
+
 	pthread_mutex_lock(&b->lock);
+	until = blocking_timeo(b, fd, false, &at);
 	while ((rc = ts_accept(&b->s->sock, fd, peer, flags)) == -EAGAIN &&
 	       blocking_should_wait(b, fd, 0))
-		blocking_wait_for(b, fd, POLLIN);
+		if (!blocking_wait_for(b, fd, POLLIN, until))
+			break; /* SO_RCVTIMEO passed: -EAGAIN, as Linux */
 	pthread_mutex_unlock(&b->lock);
 	return rc;
 }
@@ -185,17 +292,18 @@ int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_
 	pthread_mutex_lock(&b->lock);
 	rc = ts_connect(&b->s->sock, fd, addr);
 	if (rc == -EINPROGRESS && blocking_should_wait(b, fd, 0)) {
-		pthread_mutex_unlock(&b->lock);
-		ts_blocking_wake(b); /* the SYN is queued or its timer armed */
+		blocking_unlock_kick(b); /* the SYN's timer is armed */
 		pthread_mutex_lock(&b->lock);
-		/* Completion shows as POLLOUT, failure as POLLERR with SO_ERROR (socket.h). */
-		blocking_wait_for(b, fd, POLLOUT);
-		rc = ts_getsockopt(&b->s->sock, fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		if (rc == 0)
-			rc = err > 0 ? -err : err;
+		/* Completion shows as POLLOUT, failure as POLLERR with SO_ERROR (socket.h).
+		 * Linux: SO_SNDTIMEO bounds the wait, which then ends with EINPROGRESS. */
+		struct timespec at;
+		if (blocking_wait_for(b, fd, POLLOUT, blocking_timeo(b, fd, true, &at))) {
+			rc = ts_getsockopt(&b->s->sock, fd, SOL_SOCKET, SO_ERROR, &err, &len);
+			if (rc == 0)
+				rc = err > 0 ? -err : err;
+		}
 	}
-	pthread_mutex_unlock(&b->lock);
-	ts_blocking_wake(b);
+	blocking_unlock_kick(b);
 	return rc;
 }
 
@@ -204,8 +312,11 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 	const char *p = buf;
 	size_t done = 0;
 	ssize_t n = 0;
+	struct timespec at;
+	const struct timespec *until;
 
 	pthread_mutex_lock(&b->lock);
+	until = blocking_timeo(b, fd, true, &at);
 	while (done < len) {
 		n = ts_send(&b->s->sock, fd, p + done, len - done, flags);
 		if (n > 0) {
@@ -215,27 +326,29 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 		if (n != -EAGAIN || !blocking_should_wait(b, fd, flags))
 			break;
 		/* The send buffer is full: let the stack send what is queued, then wait for room. */
-		pthread_mutex_unlock(&b->lock);
-		ts_blocking_wake(b);
+		blocking_unlock_kick(b);
 		pthread_mutex_lock(&b->lock);
-		blocking_wait_for(b, fd, POLLOUT);
+		if (!blocking_wait_for(b, fd, POLLOUT, until))
+			break; /* SO_SNDTIMEO: what was queued, or -EAGAIN */
 	}
-	pthread_mutex_unlock(&b->lock);
-	ts_blocking_wake(b);
+	blocking_unlock_kick(b);
 	return done > 0 || len == 0 ? (ssize_t)done : n;
 }
 
 ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
 {
 	ssize_t n;
+	struct timespec at;
+	const struct timespec *until;
 
 	pthread_mutex_lock(&b->lock);
+	until = blocking_timeo(b, fd, false, &at);
 	while ((n = ts_recv(&b->s->sock, fd, buf, len, flags)) == -EAGAIN &&
 	       blocking_should_wait(b, fd, flags))
-		blocking_wait_for(b, fd, POLLIN);
-	pthread_mutex_unlock(&b->lock);
-	/* Reading opened the receive window: the stack may owe the peer a window update. */
-	ts_blocking_wake(b);
+		if (!blocking_wait_for(b, fd, POLLIN, until))
+			break; /* SO_RCVTIMEO passed */
+	/* Reading may have opened the receive window: the update went out in this thread. */
+	blocking_unlock_kick(b);
 	return n;
 }
 
@@ -255,8 +368,8 @@ ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghd
 	ssize_t n;
 
 	if (ts_blocking_getsockopt(b, fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type == SOCK_DGRAM) {
-		n = blocking_leave(b, (int)ts_sendmsg(blocking_enter(b), fd, msg, flags));
-		ts_blocking_wake(b);
+		n = ts_sendmsg(blocking_enter(b), fd, msg, flags);
+		blocking_unlock_kick(b);
 		return n;
 	}
 	return ts_sendmsg_pieces(b, fd, msg, flags, blocking_send_piece);
@@ -267,11 +380,15 @@ ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg
 {
 	ssize_t n;
 
+	struct timespec at;
+	const struct timespec *until;
+
 	pthread_mutex_lock(&b->lock);
+	until = blocking_timeo(b, fd, false, &at);
 	while ((n = ts_recvmsg(&b->s->sock, fd, msg, flags)) == -EAGAIN && blocking_should_wait(b, fd, flags))
-		blocking_wait_for(b, fd, POLLIN);
-	pthread_mutex_unlock(&b->lock);
-	ts_blocking_wake(b);
+		if (!blocking_wait_for(b, fd, POLLIN, until))
+			break; /* SO_RCVTIMEO passed */
+	blocking_unlock_kick(b);
 	return n;
 }
 
@@ -295,22 +412,37 @@ ssize_t ts_blocking_recvfrom(struct blocking_stack *b, int fd, void *buf, size_t
 
 int ts_blocking_shutdown(struct blocking_stack *b, int fd, int how)
 {
-	int rc = blocking_leave(b, ts_shutdown(blocking_enter(b), fd, how));
+	int rc = ts_shutdown(blocking_enter(b), fd, how);
 
-	ts_blocking_wake(b);
+	blocking_unlock_kick(b);
 	return rc;
 }
 
 int ts_blocking_close(struct blocking_stack *b, int fd)
 {
 	int rc;
+	struct linger lg = { 0, 0 };
+	socklen_t len = sizeof(lg);
 
 	pthread_mutex_lock(&b->lock);
+	/* SO_LINGER with a time (Linux tcp_close + sk_stream_wait_close): a blocking close sends
+	 * the FIN and waits up to l_linger seconds for the data and the FIN to be acknowledged;
+	 * then, or at the deadline, the descriptor goes and TCP finishes in the background.
+	 * Unread data still resets at once (ts_close), without waiting. */
+	if (ts_getsockopt(&b->s->sock, fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0 && lg.l_onoff &&
+	    lg.l_linger > 0 && blocking_should_wait(b, fd, 0) && ts_inq(&b->s->sock, fd) == 0 &&
+	    ts_shutdown(&b->s->sock, fd, SHUT_WR) == 0) {
+		struct timespec until = blocking_deadline(lg.l_linger > INT_MAX / 1000 ? INT_MAX : lg.l_linger * 1000);
+		blocking_unlock_kick(b); /* the FIN is queued */
+		pthread_mutex_lock(&b->lock);
+		while (ts_unacked(&b->s->sock, fd) > 0 &&
+		       pthread_cond_timedwait(&b->changed, &b->lock, &until) != ETIMEDOUT)
+			;
+	}
 	rc = ts_close(&b->s->sock, fd);
 	/* Wake anyone blocked on fd: their retried call now reports -EBADF. */
 	pthread_cond_broadcast(&b->changed);
-	pthread_mutex_unlock(&b->lock);
-	ts_blocking_wake(b);
+	blocking_unlock_kick(b);
 	return rc;
 }
 
@@ -331,29 +463,44 @@ int ts_blocking_set_nonblock(struct blocking_stack *b, int fd, bool on)
 	return blocking_leave(b, ts_set_nonblock(blocking_enter(b), fd, on));
 }
 
+int ts_blocking_epoll_create(struct blocking_stack *b, int flags)
+{
+	return blocking_leave(b, ts_epoll_create(blocking_enter(b), flags));
+}
+
+int ts_blocking_epoll_ctl(struct blocking_stack *b, int epfd, int op, int fd, struct epoll_event *ev)
+{
+	return blocking_leave(b, ts_epoll_ctl(blocking_enter(b), epfd, op, fd, ev));
+}
+
 int ts_blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-	struct timespec until;
+	struct timespec until = blocking_deadline(timeout_ms);
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	if (timeout_ms > 0) {
-		until.tv_sec += timeout_ms / 1000;
-		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-	}
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
 		rc = ts_poll(&b->s->sock, fds, n);
 		if (rc != 0 || timeout_ms == 0)
 			break;
-		if (timeout_ms < 0)
-			pthread_cond_wait(&b->changed, &b->lock);
-		else if (pthread_cond_timedwait(&b->changed, &b->lock, &until) == ETIMEDOUT)
-			timeout_ms = 0; /* one last look, then report the timeout */
+		timeout_ms = blocking_wait_round(b, timeout_ms, &until);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int ts_blocking_epoll_wait(struct blocking_stack *b, int epfd, struct epoll_event *evs, int max,
+			int timeout_ms)
+{
+	struct timespec until = blocking_deadline(timeout_ms);
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		rc = ts_epoll_collect(&b->s->sock, epfd, evs, max);
+		if (rc != 0 || timeout_ms == 0)
+			break;
+		timeout_ms = blocking_wait_round(b, timeout_ms, &until);
 	}
 	pthread_mutex_unlock(&b->lock);
 	return rc;

@@ -11,9 +11,10 @@
  * processes frames and timers, then broadcasts a condition variable and releases it while
  * it sleeps in poll(2). A caller takes the mutex, makes the non-blocking ts_* call, and when
  * that says -EAGAIN on a socket in blocking mode, waits on the condition variable (which
- * releases the mutex) and tries again after the next stack iteration. After every call that
- * may have queued output or armed a timer, the caller writes to an eventfd the stack thread
- * also polls, so the stack acts on it at once rather than at its next deadline.
+ * releases the mutex) and tries again after the next stack iteration. Output leaves in the
+ * caller's own thread; when a call armed a timer earlier than the deadline the stack thread
+ * sleeps until, the caller writes to an eventfd the stack thread also polls, so the timer
+ * fires on time (waking it after every call would cost a thread switch per send).
  *
  * Sockets are in blocking mode unless ts_set_nonblock() (ts_blocking_set_nonblock()) said
  * otherwise or MSG_DONTWAIT is passed; then the calls return -EAGAIN like the ts_* ones.
@@ -41,6 +42,7 @@ struct blocking_stack {
 	int wake_fd;              /* eventfd: a caller changed something, iterate now */
 	bool stop;
 	uint64_t iterations;      /* stack iterations so far (for tests and curiosity) */
+	usec_t sleep_until;       /* the deadline the stack thread sleeps until (caller wake-ups) */
 };
 
 /*
@@ -50,6 +52,17 @@ struct blocking_stack {
 TS_API int ts_blocking_start(struct blocking_stack *b, struct stack *s);
 /* Stops and joins the stack thread; the stack is the caller's alone again (still running). */
 TS_API void ts_blocking_stop(struct blocking_stack *b);
+
+/*
+ * fork(2) (pthread_atfork): prepare takes the lock so the copy is consistent; then in each
+ * process keep says whether that process goes on running the stack. The parent that does
+ * not keep it stops and joins its thread (the device stays open, unread); the child that
+ * keeps it starts a new thread with a new wake eventfd (the parent's would be shared).
+ * Exactly one of the two may keep it: both would read the same device.
+ */
+TS_API void ts_blocking_fork_prepare(struct blocking_stack *b);
+TS_API void ts_blocking_fork_parent(struct blocking_stack *b, bool keep);
+TS_API int ts_blocking_fork_child(struct blocking_stack *b, bool keep);
 
 /* For anything else (counters, tcp_foreach_sock): hold the lock around it. */
 TS_API void ts_blocking_lock(struct blocking_stack *b);
@@ -90,6 +103,11 @@ TS_API int ts_blocking_getsockopt(struct blocking_stack *b, int fd, int level, i
 TS_API int ts_blocking_set_nonblock(struct blocking_stack *b, int fd, bool on);
 /* poll(2) over ts_* sockets: waits until one is ready or timeout_ms passes (-1: forever). */
 TS_API int ts_blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int timeout_ms);
+/* epoll_wait over a ts_epoll_create() set (ts_blocking_epoll_create/ctl): the same wait. */
+TS_API int ts_blocking_epoll_wait(struct blocking_stack *b, int epfd, struct epoll_event *evs, int max,
+				  int timeout_ms);
+TS_API int ts_blocking_epoll_create(struct blocking_stack *b, int flags);
+TS_API int ts_blocking_epoll_ctl(struct blocking_stack *b, int epfd, int op, int fd, struct epoll_event *ev);
 
 TS_EXTERN_C_END
 

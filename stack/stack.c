@@ -107,6 +107,7 @@ int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev
 	 * order: STACK_LARGE_MAX_GRO at least. */
 	uint32_t large_max = cfg->pbuf_large_max;
 	s->rx_room = netdev_rx_room(dev);
+	s->busy_poll_usec = cfg->busy_poll_usec;
 	/* The same when jumbo frames (an MTU above 1500) make every frame a large buffer. */
 	if ((s->rx_room + PBUF_HEADROOM > PBUF_SMALL_CAP) && large_max < STACK_LARGE_MAX_GRO)
 		large_max = STACK_LARGE_MAX_GRO;

@@ -56,6 +56,8 @@ struct stack_config {
 	struct log log;
 	uint64_t seed;              /* of the random generator and the ISN key; 0: from getrandom */
 	uint32_t pbuf_small_max, pbuf_large_max;
+	/* ts_stack_wait(): spin on the device this long before sleeping in poll(); 0: never. */
+	uint32_t busy_poll_usec;
 };
 
 struct stack {
@@ -68,6 +70,7 @@ struct stack {
 	struct netdev *dev;
 	struct stack_counters cnt;
 	uint32_t rx_room;       /* receive buffer size: netdev_rx_room(dev) (64 KiB with GRO) */
+	uint32_t busy_poll_usec; /* stack_config.busy_poll_usec (loop.c) */
 	/* Only with a device that wants drop reasons (netdev rx_note): every counter's value
 	 * before the frame in progress, to name the drop counter it moved. */
 	uint64_t *note_snap;
@@ -142,6 +145,13 @@ TS_API int ts_stack_wait(struct stack *s, struct pollfd *fds, nfds_t n, int time
  */
 TS_API int ts_stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t kn,
                       int timeout_ms);
+
+/*
+ * epoll_wait(2) over a ts_epoll_create() set: drives the stack until the set has ready
+ * events (up to max are returned, as ts_epoll_collect), timeout_ms passes (0 returned;
+ * -1: forever), or -errno (-EINTR on a signal, the set's errors).
+ */
+TS_API int ts_stack_epoll_wait(struct stack *s, int epfd, struct epoll_event *evs, int max, int timeout_ms);
 
 TS_EXTERN_C_END
 

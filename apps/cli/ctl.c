@@ -95,7 +95,17 @@ void ctl_answer(struct stack *s, char *req, FILE *f)
 }
 
 /* One request per connection: a line, answered, then closed. */
+static void ctl_answer_cb(void *arg, char *req, FILE *f)
+{
+	ctl_answer(arg, req, f);
+}
+
 void ctl_serve(struct stack *s, int lfd)
+{
+	ctl_serve_fn(lfd, ctl_answer_cb, s);
+}
+
+void ctl_serve_fn(int lfd, void (*answer)(void *arg, char *req, FILE *f), void *arg)
 {
 	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (c < 0)
@@ -119,7 +129,7 @@ void ctl_serve(struct stack *s, int lfd)
 		close(c);
 		return;
 	}
-	ctl_answer(s, req, f);
+	answer(arg, req, f);
 	/* Input left unread would turn our close into a reset that discards the answer: say we are
 	 * done, then drain what the client still sends (bounded by the 1 s timeout and 64 KiB). */
 	fflush(f);

@@ -20,6 +20,9 @@ struct stack;
 int ctl_listen(const char *path);
 /* Accepts one connection on lfd and answers its request (the stack is only read). */
 void ctl_serve(struct stack *s, int lfd);
+/* The same with the answer written by answer(arg, req, f): the preload library's control
+ * thread holds the stack's lock only around ctl_answer (preload/state.c). */
+void ctl_serve_fn(int lfd, void (*answer)(void *arg, char *req, FILE *f), void *arg);
 /* The answer to one request line (NUL-terminated, without its newline), written to f. */
 void ctl_answer(struct stack *s, char *req, FILE *f);
 

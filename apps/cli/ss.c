@@ -206,6 +206,7 @@ static void ss_info(FILE *f, const struct tcp_sock_info *si)
 		fputs("ts ", f);
 	if (ti.tcpi_options & TCPI_OPT_SACK)
 		fputs("sack ", f);
+	fprintf(f, "%s ", tcp_conn_cc_name(si->conn)); /* the congestion control, as ss */
 	if (ti.tcpi_options & TCPI_OPT_WSCALE)
 		fprintf(f, "wscale:%u,%u ", ti.tcpi_snd_wscale, ti.tcpi_rcv_wscale);
 	fprintf(f, "rto:%s rtt:%s/%s mss:%u pmtu:%u rcvmss:%u advmss:%u cwnd:%u", rto, rtt, rttvar,
@@ -224,6 +225,11 @@ static void ss_info(FILE *f, const struct tcp_sock_info *si)
 	if (si->sacked)
 		fprintf(f, " sacked:%u", si->sacked);
 	fprintf(f, " rcv_space:%u", ti.tcpi_rcv_space);
+	if (more.tcpi_min_rtt != UINT32_MAX) {
+		char minrtt[16];
+		ss_ms(minrtt, sizeof(minrtt), more.tcpi_min_rtt);
+		fprintf(f, " minrtt:%s", minrtt);
+	}
 }
 
 static void ss_row(const struct tcp_sock_info *si, void *arg)

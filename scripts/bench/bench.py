@@ -464,6 +464,14 @@ ROWS = [
     ("keepalive_cpu_total", "CPU keep-alive, srv+client", "s/10k req", "lower", "+ wrk wait4 rusage"),
     ("close_cpu_server", "CPU conn/close, server", "s/10k req", "lower", "/proc/PID/task/*/schedstat"),
     ("close_cpu_total", "CPU conn/close, srv+client", "s/10k req", "lower", "+ wrk wait4 rusage"),
+    # Unmodified nginx, same conf: on tapstack through tapstack-run (docs/preload.md) in the
+    # tapstack column, on the kernel's sockets in the kernel column.
+    ("nginx_keepalive_rps", "nginx: keep-alive, 32 conns", "req/s", "higher",
+     "tapstack-run nginx vs nginx; wrk -c32, 100-byte body"),
+    ("nginx_close_rps", "nginx: new conn per request", "req/s=conn/s", "higher",
+     "tapstack-run nginx vs nginx; wrk -c32 -H 'Connection: close'"),
+    ("nginx_download_gbps", "nginx: download (1 conn)", "Gbit/s", "higher",
+     "tapstack-run nginx vs nginx; curl, sendfile"),
 ]
 
 
@@ -668,6 +676,43 @@ def start_nginx(runner, cfg, ns_server, ns_client):
     launch(t)
     t.relaunch = launch
     return t
+
+
+def start_nginx_ts(runner, cfg, ns, tap):
+    """Debian's nginx on tapstack (build/tapstack-run, the LD_PRELOAD library) with the kernel
+    nginx's conf and files. Not started here: the TAP takes one reader, so it runs only
+    during the nginx workload, while the tapstack demo servers are stopped."""
+    t = Target("tapstack", "nginx on tapstack", ns, TS_ADDR, {"http": NGINX_PORT})
+    run = os.path.join(cfg.build, "tapstack-run")
+    conf = os.path.join(runner.tmp, "nginx.conf")
+    if not shutil.which("nginx") or not os.access(run, os.X_OK) or not os.path.exists(conf):
+        t.unavailable = "not available: nginx or %s missing" % run
+        return t
+
+    def launch(target):
+        if target.proc and target.proc in runner.procs:
+            runner.stop(target.proc)
+        target.proc = runner.spawn(["ip", "netns", "exec", ns, run, "--tap", tap, "--addr", TS_ADDR + "/24",
+                                    "--mac", TS_MAC, "--", "nginx", "-p", runner.tmp, "-c", conf],
+                                   "nginx-tapstack.log", nofile=cfg.idle_conns + 8192)
+        target.unavailable = None
+        if not wait_http(target, cfg.start_timeout_s):
+            target.unavailable = "not available: nginx on tapstack did not start (see %s)" % target.proc.log_path
+    t.relaunch = launch
+    return t
+
+
+def w_nginx(t, cfg):
+    """The three nginx rows: keep-alive and Connection: close with wrk, one download."""
+    res, errors = {}, 0
+    for fn in (w_keepalive, w_close, w_download):
+        for k, v in fn(t, cfg).items():
+            if k == "_errors":
+                errors += v
+            elif k in ("keepalive_rps", "close_rps", "download_gbps"):
+                res["nginx_" + k] = v
+    res["_errors"] = errors
+    return res
 
 
 def start_iperf(runner, cfg, ns_server, ns_client):
@@ -895,6 +940,14 @@ def check_targets(res, cfg):
         # Both halves must have been measured in this run; otherwise the target is n/a.
         ok = (v >= target and v > k) if v and k else None
         line(ok, text, v, "req/s", why(busy(cpu_key, v, 1e4), pname) if v else [])
+    # Issue 8: unmodified nginx on tapstack against nginx on the kernel, same conf.
+    for key, text, ratio in (("nginx_keepalive_rps", "nginx keep-alive >= 1.2x nginx on the kernel", 1.2),
+                             ("nginx_close_rps", "nginx new connections >= 1.2x the kernel's", 1.2),
+                             ("nginx_download_gbps", "nginx download >= 1.0x the kernel's (offload)", 1.0)):
+        v, k = med(res, key), med(res, key, "kernel")
+        line(v >= ratio * k if v and k else None, text, v, "(kernel %s)" % fmt(k),
+             ["the preload path adds a mutex and a stack-thread wake-up per call (docs/preload.md); "
+              "run with --profile for where the time goes"])
     v, k = med(res, "rtt_median"), med(res, "rtt_median", "kernel")
     line(v <= k if v and k else None, "1-byte RTT no slower than the kernel (%s us)" % fmt(k), v, "us",
          ["tapstack's median is above the kernel's in this run"])
@@ -958,7 +1011,7 @@ def parse_args():
     ap.add_argument("--quick", action="store_true", help="smoke run, under a minute")
     ap.add_argument("--reps", type=int, help="repetitions per workload and target")
     ap.add_argument("--build", default="build", help="build directory (tapstack, benchcli)")
-    ap.add_argument("--only", default="", help="comma list: download,upload,plain,keepalive,close,rtt,idle")
+    ap.add_argument("--only", default="", help="comma list: download,upload,plain,keepalive,close,rtt,idle,nginx")
     ap.add_argument("--profile", action="store_true", help="perf record tapstack (download, keep-alive)")
     ap.add_argument("--kernel-cmd", default="", help="kernel-side server command (ports 80/7/9)")
     ap.add_argument("--tapstack-args", default="", help="extra arguments for build/tapstack")
@@ -1032,6 +1085,7 @@ def main():
     kern = start_kernel(runner, cfg, ns_ks, ns_kc)
     ngx = start_nginx(runner, cfg, ns_ks, ns_kc)
     ipf = start_iperf(runner, cfg, ns_ks, ns_kc) if not cfg.quick else None
+    ngx_ts = start_nginx_ts(runner, cfg, ns_ts, tap)
     for t in (ts, kern, ngx, ipf):
         if t:
             runner.log("target %-9s %s" % (t.key, t.unavailable or "%s, pid %d" % (t.label, t.proc.pid)))
@@ -1065,12 +1119,19 @@ def main():
         ("rtt", w_rtt, ["rtt_median", "rtt_p99"], []),
         ("idle", lambda t, c: w_idle(t, c, runner), ["idle_rss_per_conn", "idle_held_rps"],
          [(ngx, "nginx", lambda t, c: w_idle(t, c, runner))]),
+        ("nginx", w_nginx, ["nginx_keepalive_rps", "nginx_close_rps", "nginx_download_gbps"], []),
     ]
     for name, fn, keys, refs in workloads:
         if cfg.only and name not in cfg.only:
             continue
         reps = cfg.idle_reps if name == "idle" else cfg.reps
         runner.log("workload %s: %d reps" % (name, reps))
+        if name == "nginx":
+            # nginx on tapstack takes the TAP from the demo servers for these reps.
+            if ts.proc and ts.proc in runner.procs:
+                runner.stop(ts.proc)
+            if not ngx_ts.unavailable:
+                ngx_ts.relaunch(ngx_ts)
         # The 2nd-ref column: nginx for HTTP rows, iperf3 for bulk rows nginx cannot serve.
         ref = next(((rt, rn, rf) for rt, rn, rf in refs if rt and not rt.unavailable), None)
         for rep in range(reps):
@@ -1080,6 +1141,8 @@ def main():
                 # with the veth's offloads off.
                 plan = [("tapstack", ts, w_ts_plain, None), ("kernel", kern, lambda t, c: dict(
                     w_plain(t, c, runner, w_download), **w_plain(t, c, runner, w_upload)), None)]
+            if name == "nginx":
+                plan = [("tapstack", ngx_ts, fn, None), ("kernel", ngx, fn, None)]
             if ref:
                 plan.append(("ref2", ref[0], ref[2], ref[1]))
             for tkey, t, f, rname in plan:
@@ -1099,6 +1162,11 @@ def main():
                     skip.add((name, tkey))     # bounded time: no more reps of a failing one
                     if rep == 0 or not t.unavailable:
                         runner.log("  rep %d %-8s failed: %s" % (rep + 1, tkey, e))
+        if name == "nginx":
+            if ngx_ts.proc and ngx_ts.proc in runner.procs:
+                runner.stop(ngx_ts.proc)
+            if ts.relaunch:
+                ts.relaunch(ts)
     profiles = {}
     if cfg.profile and not ts.unavailable:
         runner.log("profiling tapstack with perf record -e cpu-clock")

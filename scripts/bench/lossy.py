@@ -324,7 +324,10 @@ def limits(r):
                      "loss that recovery (SACK, RACK-TLP, PRR: issue 9 item 1) did not repair within a "
                      "round trip, such as a lost retransmission")
     if r.get("resent_ratio") and r["resent_ratio"] > RETRANS_MAX:
-        why = ("after a timeout it resends from the first hole, data the receiver may already hold"
+        why = ("most of it spurious: %d segments resent for %d frames the path dropped (reordering or "
+               "late ACKs taken for loss; D-SACK and undo are what should stop it)" % (c["RetransSegs"], lost + qd)
+               if c["RetransSegs"] > 2 * (lost + qd) + 10 else
+               "after a timeout it resends from the first hole, data the receiver may already hold"
                if c["RtoExpired"] else
                "its larger window overflows the queue more often, so there are more tail drops to repair"
                if qd > lost else

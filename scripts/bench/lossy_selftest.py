@@ -68,6 +68,11 @@ def main():
     check("3 retransmission timeouts" in lines and "200 ms" in lines, "the evidence names the timeouts")
     check("the kernel finished every transfer" in lines, "the evidence names the time bound")
 
+    spur = lossy.cell_result(cell, {"tapstack": [sample(50, 144800, 1000000, lost=3)],
+                                    "kernel": [sample(60, 1448, 1000000)]}, [])
+    check("most of it spurious: 100 segments resent for 3 frames" in "\n".join(lossy.targets([spur])),
+          "far more resent than the path dropped is called spurious")
+
     # A kernel that resent nothing bounds tapstack too; parity passes.
     zero = lossy.cell_result(cell, {"tapstack": [sample(95, 1448, 100000)], "kernel": [sample(95, 0, 100000)]}, [])
     check("retransmitted share n/a x kernel (<= 1.1: missed)" in "\n".join(lossy.targets([zero])),

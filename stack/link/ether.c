@@ -125,7 +125,9 @@ int ether_output(struct link_layer *l, struct pbuf *pb, const uint8_t dst[ETH_AL
 	}
 	err = netdev_send(l->dev, pb);
 	if (err < 0) {
-		reason = &l->eth.tx_drop_dev_error;
+		/* A full device queue is congestion, not a fault: counted apart, so a reader of
+		 * the counters can tell the two (the frame is gone either way; TCP resends). */
+		reason = err == -EAGAIN || err == -ENOBUFS ? &l->eth.tx_drop_dev_full : &l->eth.tx_drop_dev_error;
 		goto drop;
 	}
 	l->eth.tx_frames++;

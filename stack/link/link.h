@@ -94,7 +94,8 @@ void link_config_default(struct link_config *cfg);
 	X(tx_drop_no_headroom)                                                                     \
 	X(tx_drop_too_long)       /* payload above the MTU */                                      \
 	X(tx_drop_nomem)          /* could not linearize or pad */                                 \
-	X(tx_drop_dev_error)      /* the driver's send() failed */
+	X(tx_drop_dev_error)      /* the driver's send() failed */                                 \
+	X(tx_drop_dev_full)       /* the device's queue was full (EAGAIN, ENOBUFS): TCP resends */
 
 /* ARP counters. */
 #define ARP_COUNTERS(X)                                                                            \

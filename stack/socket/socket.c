@@ -28,23 +28,13 @@
 
 #include "socket/socket_int.h"
 #include "socket/socket_udp.h"
-#include "tcp/tcp.h"
 #include "udp/udp.h"
 
-enum ts_kind { TS_FREE, TS_NEW, TS_LISTENER, TS_CONN, TS_UDP };
-
-struct ts_sock {
-	uint8_t kind;               /* enum ts_kind */
-	bool nonblock;
-	bool bound;                 /* holds a port reservation (tcp_port_bind) */
-	uint32_t laddr;             /* bound address, host order (0 = any) */
-	uint16_t lport;
-	int err;                    /* SO_ERROR for a socket without a connection */
-	struct tcp_sockopts opts;
-	struct tcp_listener *lis;
-	struct tcp_conn *conn;
-	struct udp_sock *udp;       /* TS_UDP: the datagram socket (socket_udp.c does its calls) */
-};
+/* TCP's and UDP's readiness upcall: the owner token is the descriptor. */
+static void ts_layer_wake(void *arg, uint32_t owner)
+{
+	ts_ready_wake(arg, (int)owner);
+}
 
 int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp, struct udp_layer *udp)
 {
@@ -52,11 +42,17 @@ int socket_layer_init(struct socket_layer *sl, struct tcp_layer *tcp, struct udp
 	sl->tcp = tcp;
 	sl->udp = udp;
 	sl->lowest_free = TS_FD_FIRST;
+	tcp_set_waker(tcp, ts_layer_wake, sl);
+	if (udp)
+		udp_set_waker(udp, ts_layer_wake, sl); /* the same upcall: the token is the descriptor */
 	return 0;
 }
 
-static void ts_release(struct socket_layer *sl, struct ts_sock *s)
+static void ts_release(struct socket_layer *sl, int fd)
 {
+	struct ts_sock *s = &sl->socks[fd];
+
+	ts_ready_forget(sl, fd);
 	if (s->kind == TS_LISTENER && s->lis)
 		tcp_listener_close(s->lis);
 	if (s->kind == TS_CONN && s->conn)
@@ -72,20 +68,32 @@ void socket_layer_destroy(struct socket_layer *sl)
 {
 	for (uint32_t i = 0; i < sl->cap; i++)
 		if (sl->socks[i].kind != TS_FREE)
-			ts_release(sl, &sl->socks[i]);
+			ts_release(sl, (int)i);
+	tcp_set_waker(sl->tcp, NULL, NULL);
+	if (sl->udp)
+		udp_set_waker(sl->udp, NULL, NULL);
 	free(sl->socks);
 	memset(sl, 0, sizeof(*sl));
 }
 
-static struct ts_sock *ts_get(struct socket_layer *sl, int fd)
+struct ts_sock *ts_get(struct socket_layer *sl, int fd)
 {
 	if (fd < 0 || (uint32_t)fd >= sl->cap || sl->socks[fd].kind == TS_FREE)
 		return NULL;
 	return &sl->socks[fd];
 }
 
+/* A socket descriptor for the BSD calls: NULL with *err -EBADF (not open) or -ENOTSOCK
+ * (an epoll set, as Linux answers socket calls on a non-socket descriptor). */
+static struct ts_sock *ts_sock_of(struct socket_layer *sl, int fd, int *err)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	*err = !s ? -EBADF : s->kind == TS_EPOLL ? -ENOTSOCK : 0;
+	return *err ? NULL : s;
+}
+
 /* Lowest free descriptor (the hint skips the used prefix), growing the table by doubling. */
-static int ts_alloc(struct socket_layer *sl)
+int ts_alloc(struct socket_layer *sl)
 {
 	uint32_t i = sl->lowest_free < TS_FD_FIRST ? TS_FD_FIRST : sl->lowest_free;
 	for (; i < sl->cap; i++)
@@ -152,8 +160,9 @@ int ts_socket(struct socket_layer *sl, int domain, int type, int protocol)
 static struct ts_sock *ts_get_with_addr(struct socket_layer *sl, int fd, const struct sockaddr_in *addr,
                                         int bad_family, int *err)
 {
-	struct ts_sock *s = ts_get(sl, fd);
-	*err = !s ? -EBADF : !addr || addr->sin_family != AF_INET ? bad_family : 0;
+	struct ts_sock *s = ts_sock_of(sl, fd, err);
+	if (s && (!addr || addr->sin_family != AF_INET))
+		*err = bad_family;
 	return *err ? NULL : s;
 }
 
@@ -181,9 +190,10 @@ int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 
 int ts_listen(struct socket_layer *sl, int fd, int backlog)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_UDP)
 		return -EOPNOTSUPP;
 	if (s->kind == TS_LISTENER) {
@@ -201,20 +211,22 @@ int ts_listen(struct socket_layer *sl, int fd, int backlog)
 		s->bound = true;
 		s->lport = port;
 	}
-	int err = 0;
+	err = 0;
 	struct tcp_listener *l = tcp_listen(sl->tcp, s->laddr, s->lport, backlog, &s->opts, &err);
 	if (!l)
 		return err;
 	s->kind = TS_LISTENER;
 	s->lis = l;
+	tcp_listener_set_owner(l, (uint32_t)fd);
 	return 0;
 }
 
 int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_UDP)
 		return -EOPNOTSUPP;
 	if (s->kind != TS_LISTENER)
@@ -229,8 +241,8 @@ int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int fla
 	struct ts_sock *n = &sl->socks[nfd];
 	n->kind = TS_CONN;
 	n->conn = c;
+	tcp_conn_set_owner(c, (uint32_t)nfd);
 	n->nonblock = (flags & SOCK_NONBLOCK) != 0;
-	n->opts = *tcp_conn_opts(c);
 	if (peer) {
 		uint32_t la, ra;
 		uint16_t lp, rp;
@@ -260,7 +272,9 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 			return -e;
 		if (!tcp_conn_failed_open(s->conn))
 			return -EISCONN;
-		/* Linux: after a failed connect the socket is unconnected again: start over. */
+		/* Linux: after a failed connect the socket is unconnected again: start over,
+		 * keeping the options the connection owned. */
+		s->opts = *tcp_conn_opts(s->conn);
 		tcp_close(s->conn);
 		s->conn = NULL;
 		s->kind = TS_NEW;
@@ -271,6 +285,8 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		return err;
 	s->kind = TS_CONN;
 	s->conn = c;
+	tcp_conn_set_owner(c, (uint32_t)fd);
+	ts_ready_wake(sl, fd);
 	if (tcp_conn_connecting(c))
 		return -EINPROGRESS;
 	int e = tcp_conn_take_error(c);
@@ -285,10 +301,11 @@ ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, in
 ssize_t ts_sendto(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags,
                   const struct sockaddr_in *to)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	/* MSG_DONTWAIT / MSG_NOSIGNAL: every call is non-blocking and raises no signal. */
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_UDP) {
 		struct iovec iov = { (void *)(uintptr_t)buf, len };
 		struct msghdr m = { .msg_name = (void *)(uintptr_t)to, .msg_namelen = to ? sizeof(*to) : 0,
@@ -311,9 +328,10 @@ ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flag
 
 ssize_t ts_recvfrom(struct socket_layer *sl, int fd, void *buf, size_t len, int flags, struct sockaddr_in *from)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_UDP) {
 		struct iovec iov = { buf, len };
 		struct msghdr m = { .msg_name = from, .msg_namelen = from ? sizeof(*from) : 0, .msg_iov = &iov,
@@ -391,9 +409,10 @@ ssize_t ts_recvmsg(struct socket_layer *sl, int fd, struct msghdr *msg, int flag
 
 int ts_shutdown(struct socket_layer *sl, int fd, int how)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
 	if (s->kind == TS_UDP)
@@ -402,14 +421,18 @@ int ts_shutdown(struct socket_layer *sl, int fd, int how)
 		/* Linux: shutdown(SHUT_RD) of a listener stops it; we close the listen side. */
 		if (how == SHUT_WR)
 			return -ENOTCONN;
+		s->opts = *tcp_listener_opts(s->lis); /* the socket owns its options again */
 		tcp_listener_close(s->lis);
 		s->lis = NULL;
 		s->kind = TS_NEW;
+		ts_ready_wake(sl, fd);
 		return 0;
 	}
 	if (s->kind != TS_CONN)
 		return -ENOTCONN;
-	return tcp_shutdown(s->conn, how);
+	int rc = tcp_shutdown(s->conn, how);
+	ts_ready_wake(sl, fd);
+	return rc;
 }
 
 int ts_close(struct socket_layer *sl, int fd)
@@ -417,12 +440,30 @@ int ts_close(struct socket_layer *sl, int fd)
 	struct ts_sock *s = ts_get(sl, fd);
 	if (!s)
 		return -EBADF;
-	ts_release(sl, s);
+	(void)s;
+	ts_release(sl, fd);
 	ts_free_fd(sl, fd);
 	return 0;
 }
 
-/* The options the connection or listener uses (its copy once it exists). */
+/* Linux retrans_to_secs: TCP_DEFER_ACCEPT's retransmissions back into seconds (1 s doubling,
+ * at most 120 s each), the inverse of the conversion in ts_setsockopt. */
+static int ts_defer_accept_secs(uint8_t retrans)
+{
+	int period = 0, t = 1;
+	if (retrans > 0) {
+		period = 1;
+		while (--retrans) {
+			t = t * 2 > 120 ? 120 : t * 2;
+			period += t;
+		}
+	}
+	return period;
+}
+
+/* The one owner of the socket's TCP options: the connection or the listener once it exists
+ * (so an option set on a listener reaches the connections it accepts from then on, as on
+ * Linux), the socket itself before. */
 static struct tcp_sockopts *ts_opts(struct ts_sock *s)
 {
 	if (s->kind == TS_CONN)
@@ -434,10 +475,11 @@ static struct tcp_sockopts *ts_opts(struct ts_sock *s)
 
 int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	int v = 0;
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_UDP)
 		return ts_udp_setsockopt(s->udp, level, name, val, len);
 	struct tcp_sockopts *o = ts_opts(s);
@@ -448,8 +490,18 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		memcpy(&lg, val, sizeof(lg));
 		o->linger_on = lg.l_onoff != 0;
 		o->linger_s = lg.l_linger < 0 ? 0 : (uint32_t)lg.l_linger;
-		s->opts.linger_on = o->linger_on;
-		s->opts.linger_s = o->linger_s;
+		return 0;
+	}
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+		struct timeval tv;
+		if (!val || len < (socklen_t)sizeof(tv))
+			return -EINVAL;
+		memcpy(&tv, val, sizeof(tv));
+		if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+			return -EDOM; /* Linux sock_set_timeout */
+		/* A negative time is 0 (no timeout) on Linux, as is {0, 0}. */
+		uint64_t us = tv.tv_sec < 0 ? 0 : (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+		*(name == SO_RCVTIMEO ? &s->rcvtimeo_us : &s->sndtimeo_us) = us;
 		return 0;
 	}
 	if (level == IPPROTO_IP) {
@@ -459,7 +511,6 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		switch (name) {
 		case IP_TOS:
 			o->tos = (uint8_t)v;
-			s->opts.tos = o->tos;
 			return 0;
 		case IP_MTU_DISCOVER:
 		case IP_RECVERR:
@@ -544,6 +595,26 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 				return -EINVAL;
 			o->user_timeout_ms = (uint32_t)v;
 			break;
+		case TCP_KEEPIDLE:
+		case TCP_KEEPINTVL:
+			if (v < 1 || v > 32767) /* MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL */
+				return -EINVAL;
+			*(name == TCP_KEEPIDLE ? &o->keepidle_s : &o->keepintvl_s) = (uint16_t)v;
+			break;
+		case TCP_KEEPCNT:
+			if (v < 1 || v > 127) /* MAX_TCP_KEEPCNT */
+				return -EINVAL;
+			o->keepcnt = (uint8_t)v;
+			break;
+		case TCP_LINGER2:
+			/* Linux: negative = no FIN-WAIT-2 hold; above TCP_FIN_TIMEOUT_MAX (120 s) clamped. */
+			o->linger2_s = v < 0 ? -1 : v > 120 ? 120 : v;
+			break;
+		case TCP_QUICKACK:
+			o->pingpong = (v & 1) == 0;
+			if ((v & 1) && s->kind == TS_CONN)
+				tcp_conn_ack_now(s->conn); /* Linux: a pending ACK goes out now */
+			break;
 
 		default:
 			return -ENOPROTOOPT;
@@ -551,8 +622,6 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 	} else {
 		return -ENOPROTOOPT;
 	}
-	if (s->kind == TS_CONN || s->kind == TS_LISTENER)
-		s->opts = *o;
 	if (s->kind == TS_CONN)
 		tcp_conn_opts_changed(s->conn);
 	return 0;
@@ -568,9 +637,10 @@ _Static_assert(offsetof(struct ts_tcp_info, more.tcpi_busy_time) == 168, "Linux'
 
 int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_UDP)
 		return ts_udp_getsockopt(s->udp, level, name, val, len);
 	struct tcp_sockopts *o = ts_opts(s);
@@ -614,6 +684,16 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 				e = tcp_conn_take_error(s->conn);
 			return ts_put_int(val, len, e);
 		}
+		case SO_RCVTIMEO:
+		case SO_SNDTIMEO: {
+			uint64_t us = name == SO_RCVTIMEO ? s->rcvtimeo_us : s->sndtimeo_us;
+			struct timeval tv = { .tv_sec = (time_t)(us / 1000000u), .tv_usec = (suseconds_t)(us % 1000000u) };
+			if (!val || !len || *len < (socklen_t)sizeof(tv))
+				return -EINVAL;
+			memcpy(val, &tv, sizeof(tv));
+			*len = sizeof(tv);
+			return 0;
+		}
 		case SO_LINGER: {
 			struct linger lg = { o->linger_on, (int)o->linger_s };
 			if (!val || !len || *len < (socklen_t)sizeof(lg))
@@ -634,6 +714,20 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->cork);
 		case TCP_USER_TIMEOUT:
 			return ts_put_int(val, len, (int)o->user_timeout_ms);
+		case TCP_KEEPIDLE:
+			return ts_put_int(val, len, (int)tcp_keepidle_s(sl->tcp, o));
+		case TCP_KEEPINTVL:
+			return ts_put_int(val, len, (int)tcp_keepintvl_s(sl->tcp, o));
+		case TCP_KEEPCNT:
+			return ts_put_int(val, len, (int)tcp_keepcnt(sl->tcp, o));
+		case TCP_LINGER2:
+			/* Linux: 0 reads back as tcp_fin_timeout, -1 as -1. */
+			return ts_put_int(val, len, o->linger2_s ? o->linger2_s : (int)(sl->tcp->cfg.fin_timeout_ms / 1000));
+		case TCP_QUICKACK:
+			return ts_put_int(val, len, !o->pingpong);
+		case TCP_DEFER_ACCEPT:
+			return ts_put_int(val, len, ts_defer_accept_secs(o->defer_accept));
+
 		case TCP_CONGESTION: {
 			/* Linux copies min(len, TCP_CA_NAME_MAX) bytes of the NUL-padded name. */
 			char cc[TCP_CA_NAME_MAX] = { 0 };
@@ -675,9 +769,10 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 
 int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_UDP)
 		return ts_udp_name(s->udp, addr, false);
 	if (!addr)
@@ -695,9 +790,10 @@ int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr)
 
 int ts_getpeername(struct socket_layer *sl, int fd, struct sockaddr_in *addr)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_UDP)
 		return ts_udp_name(s->udp, addr, true);
 	if (!addr)
@@ -730,9 +826,10 @@ int ts_get_nonblock(struct socket_layer *sl, int fd)
 
 int ts_inq(struct socket_layer *sl, int fd)
 {
-	struct ts_sock *s = ts_get(sl, fd);
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
 	if (!s)
-		return -EBADF;
+		return err;
 	if (s->kind == TS_LISTENER)
 		return -EINVAL; /* Linux: SIOCINQ on a listener */
 	if (s->kind == TS_UDP)
@@ -752,6 +849,8 @@ short ts_revents(struct socket_layer *sl, int fd)
 		return tcp_listener_revents(s->lis);
 	case TS_CONN:
 		return tcp_conn_revents(s->conn);
+	case TS_EPOLL:
+		return ts_epoll_revents(sl, fd);
 	case TS_UDP:
 		return udp_sock_revents(s->udp);
 	default:
@@ -774,4 +873,21 @@ int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n)
 			ready++;
 	}
 	return ready;
+}
+
+uint64_t ts_timeo_us(struct socket_layer *sl, int fd, bool send)
+{
+	struct ts_sock *s = ts_get(sl, fd);
+	if (!s)
+		return 0;
+	return send ? s->sndtimeo_us : s->rcvtimeo_us;
+}
+
+int ts_unacked(struct socket_layer *sl, int fd)
+{
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
+	if (!s)
+		return err;
+	return s->kind == TS_CONN && tcp_conn_unacked(s->conn);
 }

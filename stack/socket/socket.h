@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include "core/api.h"
@@ -102,11 +103,39 @@ TS_API int ts_set_nonblock(struct socket_layer *sl, int fd, bool on);
 TS_API int ts_get_nonblock(struct socket_layer *sl, int fd);
 /* ioctl(SIOCINQ) / FIONREAD: bytes ready to read (UDP: the next datagram's length, as Linux). */
 TS_API int ts_inq(struct socket_layer *sl, int fd);
+/* SO_RCVTIMEO (send false) or SO_SNDTIMEO in microseconds, 0 = none: for callers that wait. */
+TS_API uint64_t ts_timeo_us(struct socket_layer *sl, int fd, bool send);
+/* 1 while sent data or our FIN is unacknowledged (SO_LINGER's wait), 0 when not, or -errno. */
+TS_API int ts_unacked(struct socket_layer *sl, int fd);
 /* Current readiness of one socket as poll(2) revents: POLLIN, POLLOUT, POLLRDHUP, POLLHUP, POLLERR. */
 TS_API short ts_revents(struct socket_layer *sl, int fd);
 /* Fills revents for each entry (masked by events, plus POLLHUP/POLLERR/POLLNVAL); returns how many are ready. Never waits. */
 TS_API int ts_poll(struct socket_layer *sl, struct pollfd *fds, nfds_t n);
 
 TS_EXTERN_C_END
+
+/*
+ * Readiness (stack/socket/ready.c): epoll(7) over ts_* sockets, with Linux's constants and
+ * struct epoll_event. A set is a descriptor in the same table (ts_close frees it). A
+ * registered socket joins its sets' ready lists when its state changes, so collecting
+ * costs the sockets that changed, not the sockets registered. EPOLLIN, EPOLLOUT,
+ * EPOLLRDHUP, EPOLLERR, EPOLLHUP as ts_revents; EPOLLET (edge: reported once per change),
+ * EPOLLONESHOT (disarmed after one report until EPOLL_CTL_MOD), EPOLLEXCLUSIVE (accepted:
+ * one waiter per set here). Closing a socket removes it from every set.
+ */
+/* flags: 0 or EPOLL_CLOEXEC (recorded nowhere: there is no exec). -EINVAL otherwise. */
+TS_API int ts_epoll_create(struct socket_layer *sl, int flags);
+/* EPOLL_CTL_ADD / MOD / DEL: -EBADF, -EINVAL (not a set, fd == epfd, a set inside a set),
+ * -EEXIST, -ENOENT, -EFAULT (no event for ADD/MOD), -ENOMEM as Linux's epoll_ctl. */
+TS_API int ts_epoll_ctl(struct socket_layer *sl, int epfd, int op, int fd, const struct epoll_event *ev);
+/* Up to max ready events, oldest change first; 0 when none. Never waits (stack_epoll_wait
+ * in stack.h and blocking_epoll_wait wait). */
+TS_API int ts_epoll_collect(struct socket_layer *sl, int epfd, struct epoll_event *evs, int max);
+/* Whether a collect would return something now (a look at the candidates only). */
+TS_API bool ts_epoll_pending(struct socket_layer *sl, int epfd);
+/* fn(arg) runs (inside the stack) each time the set's ready list stops being empty: how a
+ * waiter in another thread or a kernel event loop learns to collect (it must not call
+ * back into the stack). NULL to stop. */
+TS_API void ts_epoll_set_notify(struct socket_layer *sl, int epfd, void (*fn)(void *arg), void *arg);
 
 #endif

@@ -223,6 +223,23 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
 	if (s == TCPS_ESTABLISHED)
 		c->flags |= TCP_F_WAS_ESTAB;
 	c->state = s;
+	tcp_wake(tl, c->owner);
+}
+
+void tcp_set_waker(struct tcp_layer *tl, void (*wake)(void *arg, uint32_t owner), void *arg)
+{
+	tl->wake = wake;
+	tl->wake_arg = arg;
+}
+
+void tcp_conn_set_owner(struct tcp_conn *c, uint32_t owner)
+{
+	c->owner = owner;
+}
+
+void tcp_listener_set_owner(struct tcp_listener *l, uint32_t owner)
+{
+	l->owner = owner;
 }
 
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o)

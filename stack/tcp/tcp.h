@@ -160,6 +160,10 @@ struct tcp_layer {
 	usec_t challenge_stamp;
 	uint32_t challenge_count;
 	struct tcp_conn *all;        /* every connection, for tcp_foreach_sock and destroy */
+	/* Readiness upcall (tcp_set_waker): called with a connection's or listener's owner
+	 * token whenever its poll state may have changed. */
+	void (*wake)(void *arg, uint32_t owner);
+	void *wake_arg;
 };
 
 int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const struct tcp_config *cfg);
@@ -197,7 +201,19 @@ struct tcp_sock_info {
 };
 void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_info *, void *), void *arg);
 
-/* ---- socket-facing calls (used by stack/socket/socket.c only) ---- */
+/* ---- socket-facing calls (used by stack/socket/ only) ---- */
+
+/*
+ * Readiness upcalls: the socket layer gives each connection and listener it holds an owner
+ * token (nonzero; 0 = nobody) and one function TCP calls with that token whenever the
+ * object's poll state may have changed: a segment was processed for it, its state changed
+ * (connected, FIN, reset, timeout), or a connection joined a listener's accept queue. The
+ * call only records the token; it must not call back into TCP. tcp_close() drops the
+ * connection's token.
+ */
+void tcp_set_waker(struct tcp_layer *tl, void (*wake)(void *arg, uint32_t owner), void *arg);
+void tcp_conn_set_owner(struct tcp_conn *c, uint32_t owner);
+void tcp_listener_set_owner(struct tcp_listener *l, uint32_t owner);
 
 /* Options a socket carries before it has a connection; copied into every connection it makes. */
 struct tcp_sockopts {
@@ -211,6 +227,11 @@ struct tcp_sockopts {
 	uint8_t tos;               /* IP_TOS for our segments */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
 	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
+	/* Keepalive per socket (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT); 0 = tcp_config's. */
+	uint16_t keepidle_s, keepintvl_s;
+	uint8_t keepcnt;
+	int32_t linger2_s;         /* TCP_LINGER2: orphan FIN-WAIT-2 hold; 0 = fin_timeout_ms, -1 = none */
+	bool pingpong;             /* TCP_QUICKACK 0: delayed-ACK mode asked for (reported back only) */
 	const struct tcp_cc_ops *cc; /* TCP_CONGESTION; NULL: the stack's default */
 };
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
@@ -261,6 +282,14 @@ void tcp_conn_addrs(const struct tcp_conn *c, uint32_t *laddr, uint16_t *lport, 
 struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c);
 /* Apply changed options (Nagle/cork flush, buffer sizes). */
 void tcp_conn_opts_changed(struct tcp_conn *c);
+/* TCP_QUICKACK 1: an ACK the delayed-ACK timer holds goes out now. */
+void tcp_conn_ack_now(struct tcp_conn *c);
+/* SO_LINGER's wait: sent data or our FIN not yet acknowledged. */
+bool tcp_conn_unacked(const struct tcp_conn *c);
+/* The keepalive and FIN-WAIT-2 times in force for these options (the socket's or the stack's). */
+uint32_t tcp_keepidle_s(const struct tcp_layer *tl, const struct tcp_sockopts *o);
+uint32_t tcp_keepintvl_s(const struct tcp_layer *tl, const struct tcp_sockopts *o);
+uint32_t tcp_keepcnt(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 /* Send what waits once, ignoring Nagle and TCP_CORK (setting TCP_NODELAY does this on Linux). */
 void tcp_conn_push(struct tcp_conn *c);
 /*
@@ -288,6 +317,8 @@ void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);
 /* TCP_CONGESTION: -ENOENT for a name the stack does not have (Linux). The name a socket's
  * options select (the stack's default when none was set). */
 int tcp_sockopts_set_cc(struct tcp_sockopts *o, const char *name);
+/* The congestion-control algorithm a connection uses ("cubic", "reno"), as ss -i names it. */
+const char *tcp_conn_cc_name(const struct tcp_conn *c);
 const char *tcp_sockopts_cc_name(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 /* TCP_MAXSEG as getsockopt reports it. */
 uint32_t tcp_conn_mss(const struct tcp_conn *c);

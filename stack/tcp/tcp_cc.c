@@ -93,6 +93,11 @@ enum tcp_cc_state tcp_cc_state(const struct tcp_conn *c)
 	return TCP_CC_OPEN;
 }
 
+const char *tcp_conn_cc_name(const struct tcp_conn *c)
+{
+	return c->cc ? c->cc->name : tcp_cc_table[0]->name;
+}
+
 uint32_t tcp_cc_slow_start(struct tcp_conn *c, uint32_t acked)
 {
 	uint32_t cwnd = tcp_cc_cwnd(c), ssthresh = tcp_cc_ssthresh(c);

@@ -193,6 +193,7 @@ void tcp_close(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
 	c->flags |= TCP_F_ORPHAN;
+	c->owner = 0; /* nobody polls an orphan */
 	switch (c->state) {
 	case TCPS_CLOSED:
 		tcp_conn_free(c);
@@ -216,18 +217,34 @@ void tcp_close(struct tcp_conn *c)
 		tcp_conn_abort(c, ECONNRESET);
 		return;
 	}
+	if (c->state == TCPS_FIN_WAIT_2 && c->opts.linger2_s < 0) {
+		/* Linux tcp_close with TCP_LINGER2 < 0: no FIN-WAIT-2 hold, a RST at once. */
+		tl->ctr.AbortOnLinger++;
+		tcp_send_rst_conn(c);
+		tcp_conn_abort(c, ECONNRESET);
+		return;
+	}
 	c->flags |= TCP_F_RCV_SHUT;
 	tcp_queue_fin(c);
 	if (c->state == TCPS_FIN_WAIT_2)
-		tcp_arm_misc(c, tl->core->now + (usec_t)tl->cfg.fin_timeout_ms * USEC_PER_MS);
+		tcp_arm_misc(c, tl->core->now + tcp_fin_timeout_us(c));
 }
 
 void tcp_conn_opts_changed(struct tcp_conn *c)
 {
 	if (c->opts.cc && c->opts.cc != c->cc)
 		tcp_cc_select(c, c->opts.cc); /* TCP_CONGESTION */
-	if (c->opts.keepalive && c->state >= TCPS_ESTABLISHED && !timer_armed(&c->misc_timer))
+	bool ka_state = c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT;
+	if (c->opts.keepalive && ka_state && !timer_armed(&c->misc_timer)) {
+		tcp_arm_keepalive(c); /* SO_KEEPALIVE just set: idle counts from now, as Linux */
+	} else if (c->opts.keepalive && ka_state && c->ka_probes == 0) {
+		/* Linux tcp_sock_set_keepidle: a new TCP_KEEPIDLE counts from the last segment
+		 * received. */
+		usec_t at = c->last_rcv + (usec_t)tcp_keepidle_s(c->tl, &c->opts) * USEC_PER_SEC;
+		tcp_arm_misc(c, at > c->tl->core->now ? at : c->tl->core->now);
+	} else if (c->opts.keepalive && c->state >= TCPS_ESTABLISHED && !timer_armed(&c->misc_timer)) {
 		tcp_arm_keepalive(c);
+	}
 	if (c->state >= TCPS_ESTABLISHED)
 		tcp_output(c); /* TCP_NODELAY set or TCP_CORK cleared: send what waited */
 }
@@ -235,4 +252,18 @@ void tcp_conn_opts_changed(struct tcp_conn *c)
 void tcp_conn_push(struct tcp_conn *c)
 {
 	c->flags |= TCP_F_PUSH_ONCE;
+}
+
+void tcp_conn_ack_now(struct tcp_conn *c)
+{
+	if (c->flags & TCP_F_DELACK) {
+		c->flags |= TCP_F_ACK_NOW;
+		tcp_output(c);
+	}
+}
+
+bool tcp_conn_unacked(const struct tcp_conn *c)
+{
+	return c->sndq.len != 0 || c->state == TCPS_FIN_WAIT_1 || c->state == TCPS_CLOSING ||
+	       c->state == TCPS_LAST_ACK;
 }

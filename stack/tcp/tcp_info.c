@@ -171,7 +171,7 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti, struct tcp_inf
 	ti->tcpi_snd_cwnd = tcp_cc_cwnd(c);
 	ti->tcpi_advmss = c->adv_mss;
 	ti->tcpi_rcv_space = c->rcv.wnd;
-	ti->tcpi_total_retrans = c->retries;
+	ti->tcpi_total_retrans = c->total_retrans;
 	tcp_conn_info_more(c, more);
 }
 

@@ -275,7 +275,7 @@ static void tcp_enter_recovery(struct tcp_conn *c)
 	c->flags |= TCP_F_IN_RECOVERY;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
 	tl->ctr.FastRetransmits++;
-	tl->ctr.RetransSegs++;
+	tcp_count_retrans(c, 1);
 	uint32_t mss = tcp_mss_now(c);
 	uint32_t len = c->sndq.len < mss ? c->sndq.len : mss;
 	uint8_t fl = TCP_FLAG_ACK;
@@ -359,7 +359,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 				c->cwnd += c->mss;
 				uint32_t len = c->sndq.len < tcp_mss_now(c) ? c->sndq.len : tcp_mss_now(c);
 				if (len) {
-					tl->ctr.RetransSegs++;
+					tcp_count_retrans(c, 1);
 					tcp_xmit(c, ack, TCP_FLAG_ACK, len);
 				}
 			}
@@ -427,7 +427,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			tcp_set_state(c, TCPS_FIN_WAIT_2);
 			/* Linux tcp_fin_timeout: an orphan does not wait forever for the peer's FIN. */
 			if (c->flags & TCP_F_ORPHAN)
-				tcp_arm_misc(c, tl->core->now + (usec_t)tl->cfg.fin_timeout_ms * USEC_PER_MS);
+				tcp_arm_misc(c, tl->core->now + tcp_fin_timeout_us(c));
 		}
 		break;
 	case TCPS_CLOSING:
@@ -678,11 +678,15 @@ void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
 	if (c->opts.keepalive && c->state >= TCPS_ESTABLISHED)
 		c->ka_probes = 0;
 	c->last_rcv = c->tl->core->now;
+	/* Read before: an orphan may be freed below (an owned connection never is). */
+	struct tcp_layer *tl = c->tl;
+	uint32_t owner = c->owner;
 	int rc = tcp_conn_segment(c, seg);
 	pbuf_free(seg->pb);
 	seg->pb = NULL;
 	if (rc != TCP_IN_GONE)
 		tcp_output(c);
+	tcp_wake(tl, owner); /* data, an ACK that freed send space, a FIN or a RST */
 }
 
 /* Called when the application read data: re-open the window if it grew enough (SWS). */

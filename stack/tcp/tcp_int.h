@@ -124,6 +124,7 @@ struct tcp_listener {
 	struct tcp_hnode hn;            /* kind TCP_HK_LISTEN; raddr/rport 0 */
 	struct tcp_layer *tl;
 	struct tcp_sockopts opts;       /* inherited by every accepted connection */
+	uint32_t owner;                 /* readiness token (tcp_listener_set_owner), 0 = none */
 	uint32_t backlog;
 	struct tcp_req *synq;           /* SYN queue: doubly linked, newest first */
 	uint32_t synq_len;
@@ -252,6 +253,7 @@ struct tcp_conn {
 	struct tcp_conn *all_next, *all_prev;   /* tl->all, for ss and destroy */
 	struct tcp_conn *aq_next;               /* accept queue link while not accepted */
 	struct tcp_listener *lis;               /* listener whose accept queue holds us, else NULL */
+	uint32_t owner;                         /* readiness token (tcp_conn_set_owner), 0 = none */
 	enum tcp_state state;
 	uint32_t flags;                         /* TCP_F_* */
 	int err;                                /* pending SO_ERROR (positive errno) */
@@ -325,6 +327,7 @@ struct tcp_conn {
 	uint32_t rtt_seq;
 	usec_t rtt_start;
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
+	uint32_t total_retrans;                 /* segments resent over the connection's life (tcpi_total_retrans) */
 	uint8_t backoff;
 	uint8_t quickack;                       /* segments still ACKed at once (Linux quick-ACK mode) */
 	bool pingpong;                          /* interactive: no quick ACKs (Linux, set by a FIN) */
@@ -356,6 +359,14 @@ struct tcp_conn {
 static inline bool tcp_fin_acked(const struct tcp_conn *c)
 {
 	return (c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq);
+}
+
+/* A connection resent n segments: the layer's RetransSegs and its own total (Linux
+ * tp->total_retrans, reported as tcpi_total_retrans). */
+static inline void tcp_count_retrans(struct tcp_conn *c, uint32_t n)
+{
+	c->tl->ctr.RetransSegs += n;
+	c->total_retrans += n;
 }
 
 /* The window a SYN or SYN-ACK offers: the receive buffer, unscaled, so at most 65535
@@ -508,8 +519,9 @@ void tcp_req_pool_destroy(struct tcp_layer *tl);
 void tcp_output(struct tcp_conn *c);
 /* Sends one segment built from the connection (seq, flags, payload from sndq at seq). */
 int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
-/* Resends scoreboard record i (cut to the MSS first if it grew too long). 0 or -errno. */
-int tcp_rec_resend(struct tcp_conn *c, uint32_t i);
+/* Resends scoreboard records i .. i + n - 1 (n > 1: adjacent full-sized ones as one TSO
+ * super-segment; n = 1: one record, cut to the MSS first if it grew too long). 0 or -errno. */
+int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n);
 /* The one RST builder: answers the offending segment by RFC 9293 3.10.7.1's rule. */
 void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg);
 void tcp_send_rst_conn(struct tcp_conn *c);
@@ -558,6 +570,13 @@ void tcp_conn_timers_release(struct tcp_conn *c);
  * Arms a timer that holds a reservation, so timer_arm cannot fail. Should that invariant
  * ever break, the failure is counted (TimerArmFailed) rather than ignored.
  */
+/* The owner's poll state may have changed: tell the socket layer (tcp.h, readiness upcalls). */
+static inline void tcp_wake(struct tcp_layer *tl, uint32_t owner)
+{
+	if (owner && tl->wake)
+		tl->wake(tl->wake_arg, owner);
+}
+
 static inline void tcp_timer_arm(struct tcp_layer *tl, struct timer *t, usec_t when)
 {
 	if (timer_arm(&tl->core->timers, t, when) != 0)
@@ -569,6 +588,7 @@ void tcp_arm_persist(struct tcp_conn *c);
 void tcp_arm_local_probe(struct tcp_conn *c);
 /* An RTT measurement for the connection: the estimator (tcp_rtt.c) and the RTO. */
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
+usec_t tcp_fin_timeout_us(const struct tcp_conn *c);
 void tcp_arm_keepalive(struct tcp_conn *c);
 void tcp_arm_misc(struct tcp_conn *c, usec_t when);
 void tcp_req_timer_fire(struct timer *t, usec_t now);

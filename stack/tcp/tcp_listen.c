@@ -123,14 +123,14 @@ void tcp_listener_set_backlog(struct tcp_listener *l, int backlog)
 	l->tl->req_limit += tcp_synq_limit(l);
 }
 
-uint32_t tcp_listener_queued(const struct tcp_listener *l)
-{
-	return l->acceptq_len;
-}
-
 struct tcp_sockopts *tcp_listener_opts(struct tcp_listener *l)
 {
 	return &l->opts;
+}
+
+uint32_t tcp_listener_queued(const struct tcp_listener *l)
+{
+	return l->acceptq_len;
 }
 
 void tcp_listener_addr(const struct tcp_listener *l, uint32_t *laddr, uint16_t *lport)
@@ -408,6 +408,7 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 		l->acceptq_head = c;
 	l->acceptq_tail = c;
 	l->acceptq_len++;
+	tcp_wake(tl, l->owner);
 	tl->ctr.PassiveOpens++;
 	tl->ctr.ReqAccepted++;
 	return c;

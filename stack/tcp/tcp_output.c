@@ -303,17 +303,22 @@ uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left)
 }
 
 /*
- * Resends scoreboard record i (RFC 6675 5 / RFC 8985: a segment marked lost, or the tail
- * loss probe), cut to the current MSS first. The marks and the counters follow.
+ * Resends scoreboard records i .. i + n - 1 (RFC 6675 5 / RFC 8985: segments marked lost,
+ * or the tail loss probe) in one transmission: one record cut to the current MSS first,
+ * or, with TSO, n adjacent full-sized records as one super-segment the device cuts at the
+ * same boundaries (as Linux retransmits a TSO skb). The marks and the counters follow.
  */
-int tcp_rec_resend(struct tcp_conn *c, uint32_t i)
+int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n)
 {
 	struct tcp_layer *tl = c->tl;
 	struct tcp_txseg *r = tcp_sb_get(&c->sb, i);
 	uint32_t mss = tcp_mss_now(c);
 	bool fin = (r->marks & TCP_TX_FIN) != 0;
 	uint32_t len = r->end - r->seq - fin;
-	if (len > mss) {
+	if (n > 1) {
+		len = n * mss;          /* the caller checked: n records of exactly mss, no FIN */
+		fin = false;
+	} else if (len > mss) {
 		if (tcp_sb_split(&c->sb, i, r->seq + mss) != 0) {
 			tl->ctr.ScoreboardFull++;
 			return -ENOBUFS;
@@ -328,12 +333,32 @@ int tcp_rec_resend(struct tcp_conn *c, uint32_t i)
 	int rc = tcp_xmit(c, r->seq, flags, len);
 	if (rc < 0)
 		return rc;
-	tl->ctr.RetransSegs++;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
-	tcp_sb_retransmitted(&c->sb, i, tl->core->now);
-	tcp_rec_on_retransmit(c);
+	tcp_count_retrans(c, n);
+	for (uint32_t k = 0; k < n; k++) {
+		tcp_sb_retransmitted(&c->sb, i + k, tl->core->now);
+		tcp_rec_on_retransmit(c);
+	}
 	tcp_rec_on_send(c, len + fin);
 	return 0;
+}
+
+/* With TSO, how many lost records from i on can go as one super-segment: adjacent, lost and
+ * not yet resent, each exactly `mss` of data without a FIN, within gso_max and `room`. */
+static uint32_t tcp_rexmit_run(struct tcp_conn *c, uint32_t i, uint32_t mss, uint32_t room)
+{
+	const struct tcp_sb *sb = &c->sb;
+	uint32_t n = 0, end = tcp_sb_get(sb, i)->seq;
+	while (i + n < sb->n) {
+		const struct tcp_txseg *r = tcp_sb_get(sb, i + n);
+		if (r->seq != end || r->end - r->seq != mss || (r->marks & TCP_TX_FIN) ||
+		    (r->marks & (TCP_TX_LOST | TCP_TX_RETRANS | TCP_TX_SACKED)) != TCP_TX_LOST ||
+		    (uint64_t)(n + 1) * mss > c->tl->cfg.gso_max || (uint64_t)(n + 1) * mss > room)
+			break;
+		end = r->end;
+		n++;
+	}
+	return n ? n : 1;
 }
 
 /* The lost segments first (RFC 6675 5 (C), NextSeg rule 1), as cwnd - pipe allows (PRR
@@ -347,9 +372,13 @@ static bool tcp_output_rexmit(struct tcp_conn *c, uint32_t mss)
 		uint32_t len = r->end - r->seq;
 		if (len > mss)
 			len = mss;
-		if (tcp_sb_pipe(c) + len > c->cwnd + (mss - 1))
+		uint32_t pipe = tcp_sb_pipe(c);
+		if (pipe + len > c->cwnd + (mss - 1))
 			break;
-		if (tcp_rec_resend(c, (uint32_t)i) < 0)
+		uint32_t n = 1;
+		if (c->tl->cfg.gso_max && len == mss)
+			n = tcp_rexmit_run(c, (uint32_t)i, mss, c->cwnd + (mss - 1) - pipe);
+		if (tcp_rec_resend(c, (uint32_t)i, n) < 0)
 			break;
 		sent = true;
 	}
@@ -488,7 +517,7 @@ void tcp_output(struct tcp_conn *c)
 		if (fin)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
-			tl->ctr.RetransSegs++;
+			tcp_count_retrans(c, 1);
 		else if (len)
 			tcp_cc_data_sent(c, tcp_flight(c) == 0); /* after idle: restart cwnd (tcp_cc.c) */
 		/* With the scoreboard, every segment sent gets its records first (so a send

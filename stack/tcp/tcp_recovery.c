@@ -28,8 +28,7 @@
 /* Per-ACK facts gathered while the scoreboard changes (tcp_rec_ack's scratch). */
 #define TCP_ACKF_ORIG_DELIVERED 0x01u   /* a never-resent segment was ACKed or SACKed */
 #define TCP_ACKF_DSACK_TLP      0x02u   /* the D-SACK covers the tail loss probe */
-
-/* ---- congestion-control hooks: the one place recovery touches cwnd arithmetic ---- */
+#define TCP_ACKF_RACK_ADVANCED  0x04u   /* a delivery gave RACK a new sample (Linux rack.advanced) */
 
 /* The retransmission timer at `when`, in the role given (0: the RTO, TCP_F_TLP, TCP_F_REO). */
 static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
@@ -38,6 +37,9 @@ static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
 	c->flags |= role;
 	tcp_timer_arm(c->tl, &c->rtx_timer, when);
 }
+
+/* ---- congestion-control hooks: what a loss does to ssthresh and what an undo restores
+ * (the congestion-control module's ssthresh and undo_cwnd, tcp_cc.c) ---- */
 
 /* The ssthresh a loss leaves: the congestion-control algorithm's (tcp_cc.c: Reno halves
  * cwnd, CUBIC keeps 0.7 of it and remembers W_max), at least two segments. */
@@ -99,11 +101,15 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		 * timestamp predates the retransmission or the RTT is impossibly short. */
 		if (c->ts_ok && rv->ack_ecr && seq_lt(rv->ack_ecr, tcp_ts_at(c, r->sent)))
 			return;
-		if (tcp_rtt_min_us(&c->rtt) && rtt < tcp_rtt_min_us(&c->rtt))
-			return;
+		if (!tcp_rtt_min_us(&c->rtt) || rtt < tcp_rtt_min_us(&c->rtt))
+			return; /* Linux: no minimum yet (~0U) counts as one this is below */
 	} else {
 		rv->ack_flags |= TCP_ACKF_ORIG_DELIVERED;
-		tcp_rtt_min_sample(&c->rtt, rtt, now, &c->tl->cfg); /* the one min-RTT filter (tcp_rtt.c) */
+		/* A delivery in the same clock tick as the send (the stack's clock is read once
+		 * per wake-up, and a fast path answers within one) measures the clock, not the
+		 * path: it would make min_RTT, and so the reordering window, zero. */
+		if (now > r->sent)
+			tcp_rtt_min_sample(&c->rtt, rtt, now, &c->tl->cfg); /* the one min-RTT filter (tcp_rtt.c) */
 		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
 		 * hole filled late. Not below what this ACK's own blocks delivered. */
 		if (rv->ack_fack_valid && seq_lt(r->seq, rv->ack_prior_fack))
@@ -114,6 +120,7 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		rv->fack_valid = true;
 	}
 	rv->rack_rtt_us = rtt;
+	rv->ack_flags |= TCP_ACKF_RACK_ADVANCED;
 	if (!rv->rack_valid || rack_sent_after(r->sent, r->end, rv->rack_xmit, rv->rack_end)) {
 		rv->rack_xmit = r->sent;
 		rv->rack_end = r->end;
@@ -137,8 +144,11 @@ uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
 		if (c->sb.sacked >= dupthresh * c->mss && !(c->tl->cfg.recovery & TCP_RECOVERY_NO_DUPTHRESH))
 			return 0;
 	}
-	uint64_t w = (uint64_t)tcp_rtt_min_us(&c->rtt) / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u);
-	if (c->rtt.srtt_us && w > c->rtt.srtt_us)
+	/* No minimum yet counts as infinite, as Linux's min_rtt filter starts at ~0U: the
+	 * window is then SRTT. */
+	uint32_t min_rtt = tcp_rtt_min_us(&c->rtt);
+	uint64_t w = min_rtt ? (uint64_t)min_rtt / 4u * (rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u) : UINT64_MAX;
+	if (w > c->rtt.srtt_us)
 		w = c->rtt.srtt_us;
 	return (uint32_t)w;
 }
@@ -523,13 +533,16 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	delivered += tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
 	tcp_tlp_ack(c, ack, una_advanced, sacked_new != 0);
 
-	/* Loss detection: RACK (tcp_recovery = 1, Linux's default) or RFC 6675's IsLost. */
-	uint32_t reo_timeout = 0;
-	if (tl->cfg.recovery & TCP_RECOVERY_RACK)
-		reo_timeout = tcp_rack_detect_loss(c);
-	else if (sacked_new)
+	/* Loss detection: RACK (tcp_recovery = 1, Linux's default) or RFC 6675's IsLost. As
+	 * Linux, RACK looks again only when a delivery moved it; in between, its reordering
+	 * timer (with Linux's 2 ms of slack) does the waiting. */
+	rv->reo_timeout_us = 0;
+	if (tl->cfg.recovery & TCP_RECOVERY_RACK) {
+		if (rv->ack_flags & TCP_ACKF_RACK_ADVANCED)
+			rv->reo_timeout_us = tcp_rack_detect_loss(c);
+	} else if (sacked_new) {
 		tcp_sb_mark_dupthresh(c, 3);
-	rv->reo_timeout_us = reo_timeout;
+	}
 
 	bool grow = tcp_rec_state_ack(c, ack, una_advanced, sacked_new != 0, delivered);
 	const struct tcp_txseg *head = tcp_sb_get(&c->sb, 0);
@@ -545,7 +558,8 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	}
 	/* RFC 6298 5.2/5.3 and RFC 8985 6.3/7.2: the timer restarts on an ACK that delivered
 	 * something (a bare duplicate must not push the RTO away). */
-	if (una_advanced || sacked_new || rv->reo_timeout_us)
+	bool reo_pending = (c->flags & TCP_F_REO) && !(rv->ack_flags & TCP_ACKF_RACK_ADVANCED);
+	if ((una_advanced || sacked_new || rv->reo_timeout_us) && !reo_pending)
 		tcp_rec_arm_timer(c);
 	return grow;
 }
@@ -662,7 +676,7 @@ void tcp_tlp_fire(struct tcp_conn *c)
 			return;
 		}
 		rv->tlp_start = r->seq;
-		tcp_rec_resend(c, i);
+		tcp_rec_resend(c, i, 1);
 		rv->tlp_retrans = true;
 	}
 	rv->tlp_high_seq = c->snd.max;

@@ -83,7 +83,12 @@ void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct
 
 void tcp_rtt_min_sample(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg)
 {
-	tcp_rtt_min_update(r, rtt_us ? rtt_us : 1, now, (usec_t)cfg->min_rtt_win_s * USEC_PER_SEC);
+	/* Zero: the delivery came in the clock tick of its send (the stack reads its clock
+	 * once per wake-up, and a fast path answers within one). That measures the clock, not
+	 * the path, and would make RACK's reordering window zero: no sample. */
+	if (rtt_us == 0)
+		return;
+	tcp_rtt_min_update(r, rtt_us, now, (usec_t)cfg->min_rtt_win_s * USEC_PER_SEC);
 }
 
 void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now)

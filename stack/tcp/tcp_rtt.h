@@ -56,7 +56,7 @@ void tcp_rtt_init(struct tcp_rtt *r, const struct tcp_config *cfg);
 void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
 /* One precise measurement for the windowed minimum: the age of a segment sent once when it
  * was delivered (RACK's samples, the send-time ring's). Timestamp echoes, 1 ms coarse, are
- * not used for it. */
+ * not used for it, nor is a zero (delivered in the clock tick of its send). */
 void tcp_rtt_min_sample(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
 /* New data [start, end) leaves at now (a burst at the same moment extends one entry). */
 void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now);

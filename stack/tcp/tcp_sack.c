@@ -11,7 +11,8 @@
  *     pipe = (SND.MAX - SND.UNA) - sacked - lost + retrans
  *
  * Only a cumulative ACK frees bytes (tcp_sb_cum_ack): a SACK block only marks records, so
- * a forged or reneged SACK can at worst delay a retransmission until the RTO, which clears
+ * a forged or reneged SACK can at worst delay a retransmission until the RTO (brought
+ * forward when the cumulative ACK stops at a SACKed segment, tcp_recovery.c), which clears
  * the marks of a peer that took back what it SACKed (tcp_sb_mark_all_lost).
  *
  * SACK blocks are checked as Linux's tcp_sacktag_write_queue and tcp_is_sackblock_valid
@@ -41,7 +42,7 @@ static uint32_t *sb_total(struct tcp_sb *sb, uint8_t mark)
 	return mark == TCP_TX_SACKED ? &sb->sacked : mark == TCP_TX_LOST ? &sb->lost : &sb->retrans;
 }
 
-/* The index of the first record at or after seq (binary search), sb->n if none. */
+/* The index of the first record that ends after seq (binary search), sb->n if none. */
 static uint32_t sb_find(const struct tcp_sb *sb, uint32_t seq)
 {
 	uint32_t lo = 0, hi = sb->n;

@@ -119,10 +119,32 @@ void tcp_arm_misc(struct tcp_conn *c, usec_t when)
 	tcp_timer_arm(c->tl, &c->misc_timer, when);
 }
 
+uint32_t tcp_keepidle_s(const struct tcp_layer *tl, const struct tcp_sockopts *o)
+{
+	return o->keepidle_s ? o->keepidle_s : tl->cfg.keepalive_time_s;
+}
+
+uint32_t tcp_keepintvl_s(const struct tcp_layer *tl, const struct tcp_sockopts *o)
+{
+	return o->keepintvl_s ? o->keepintvl_s : tl->cfg.keepalive_intvl_s;
+}
+
+uint32_t tcp_keepcnt(const struct tcp_layer *tl, const struct tcp_sockopts *o)
+{
+	return o->keepcnt ? o->keepcnt : tl->cfg.keepalive_probes;
+}
+
+/* Linux tcp_fin_time: TCP_LINGER2 when set (0: the stack's tcp_fin_timeout; -1: none). */
+usec_t tcp_fin_timeout_us(const struct tcp_conn *c)
+{
+	int32_t l2 = c->opts.linger2_s;
+	return l2 < 0 ? 0 : l2 ? (usec_t)l2 * USEC_PER_SEC : (usec_t)c->tl->cfg.fin_timeout_ms * USEC_PER_MS;
+}
+
 void tcp_arm_keepalive(struct tcp_conn *c)
 {
 	c->last_rcv = c->tl->core->now;
-	tcp_arm_misc(c, c->tl->core->now + (usec_t)c->tl->cfg.keepalive_time_s * USEC_PER_SEC);
+	tcp_arm_misc(c, c->tl->core->now + (usec_t)tcp_keepidle_s(c->tl, &c->opts) * USEC_PER_SEC);
 }
 
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us)
@@ -248,7 +270,7 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 			return;
 		}
 		tl->ctr.SynRetrans++;
-		tl->ctr.RetransSegs++;
+		tcp_count_retrans(c, 1);
 		c->backoff++;
 		tcp_xmit(c, c->snd.iss, (uint8_t)(TCP_FLAG_SYN | (c->state == TCPS_SYN_RECEIVED ? TCP_FLAG_ACK : 0)), 0);
 		tcp_rearm_rtx(c);
@@ -323,12 +345,12 @@ static void tcp_misc_fire(struct timer *t, usec_t now)
 	}
 	if (!c->opts.keepalive || c->state < TCPS_ESTABLISHED)
 		return;
-	usec_t idle_limit = (usec_t)tl->cfg.keepalive_time_s * USEC_PER_SEC;
+	usec_t idle_limit = (usec_t)tcp_keepidle_s(tl, &c->opts) * USEC_PER_SEC;
 	if (c->ka_probes == 0 && now - c->last_rcv < idle_limit) {
 		tcp_arm_misc(c, c->last_rcv + idle_limit);
 		return;
 	}
-	if (c->ka_probes >= tl->cfg.keepalive_probes) {
+	if (c->ka_probes >= tcp_keepcnt(tl, &c->opts)) {
 		tcp_timeout(c);
 		return;
 	}
@@ -336,7 +358,7 @@ static void tcp_misc_fire(struct timer *t, usec_t now)
 	c->ka_probes++;
 	tl->ctr.KeepaliveProbes++;
 	tcp_xmit(c, c->snd.una - 1, TCP_FLAG_ACK, 0);
-	tcp_arm_misc(c, now + (usec_t)tl->cfg.keepalive_intvl_s * USEC_PER_SEC);
+	tcp_arm_misc(c, now + (usec_t)tcp_keepintvl_s(tl, &c->opts) * USEC_PER_SEC);
 }
 
 /* SYN-ACK retransmission for a SYN-queue entry: 1 s, 2 s, 4 s ... then give up. */

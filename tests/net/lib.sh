@@ -23,6 +23,12 @@ STACK_IP=${STACK_ADDR%/*}
 STACK_PLEN=24
 [ "$STACK_ADDR" != "$STACK_IP" ] && STACK_PLEN=${STACK_ADDR#*/}
 HOST_IP=${TS_PEER:-10.0.0.1}
+# The TAP's I/O back end under test: TAPSTACK_IO=uring|plain (make test-net TAPSTACK_IO=plain);
+# empty: the program's default (io_uring when the kernel allows it). Every tapstack a test
+# starts on a TAP takes "${STACK_IO[@]}".
+TAPSTACK_IO=${TAPSTACK_IO:-}
+STACK_IO=()
+[ -n "$TAPSTACK_IO" ] && STACK_IO=(--io "$TAPSTACK_IO")
 PASSED=0
 FAILED=0
 STACK_PID=
@@ -76,7 +82,7 @@ net_setup() {
 # stack_start ARGS...: tapstack on the TAP with the control socket in $WORK; waits (up to
 # 10 s) until its control socket answers, which is after the stack and servers are up.
 stack_start() {
-	ip netns exec "$NS" "$TAPSTACK" --tap "$TAP" --addr "$STACK_IP/$STACK_PLEN" --ctl "$CTL" "$@" >"$STACK_LOG" 2>&1 &
+	ip netns exec "$NS" "$TAPSTACK" --tap "$TAP" --addr "$STACK_IP/$STACK_PLEN" --ctl "$CTL" "${STACK_IO[@]}" "$@" >"$STACK_LOG" 2>&1 &
 	STACK_PID=$!
 	for _ in $(seq 100); do
 		if [ -S "$CTL" ] && "$TAPSTACK" stats --ctl "$CTL" >/dev/null 2>&1; then

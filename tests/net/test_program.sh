@@ -18,6 +18,7 @@ bad "multicast address" --addr 224.0.0.1/24
 bad "mac" --mac 02:00:00:00:00
 bad "multicast mac" --mac 01:00:5e:00:00:01
 bad "mtu" --mtu 9001
+bad "io back end" --io epoll
 bad "port" --http 0
 bad "port" --echo 70000
 bad "same port twice" --http 80 --echo 80
@@ -39,6 +40,8 @@ MAC=02:aa:bb:cc:dd:ee
 stack_start --mac "$MAC" --mtu 576 --cc reno --http 80 --stall 8080:3 --metrics 9100 || { fail "tapstack starts"; net_summary; exit 1; }
 pass "tapstack starts with --mac $MAC --mtu 576 --cc reno"
 check "banner shows the MAC and MTU" grep -q "mac $MAC mtu 576" "$STACK_LOG"
+check "banner names the I/O back end (${TAPSTACK_IO:-default})" \
+	grep -Eq "mtu 576, io ${TAPSTACK_IO:-(uring|plain)}" "$STACK_LOG"
 
 out=$(nsx ping -c 2 -i 0.2 -W 2 -s 1400 "$STACK_IP" 2>&1)
 check "ping -s 1400 through a 576-byte MTU: 2 replies" grep -q ' 2 received' <<<"$out"

@@ -50,7 +50,7 @@ check "run.sh refuses a PEER off ADDR's prefix (status $rc)" \
 
 # The default control socket path carries the namespace, so two namespaces never collide.
 ino=$(nsx stat -L -c %i /proc/self/ns/net)
-ip netns exec "$NS" "$TAPSTACK" --tap "$TAP" --addr "$STACK_IP/$STACK_PLEN" --quiet >"$WORK/def.log" 2>&1 &
+ip netns exec "$NS" "$TAPSTACK" --tap "$TAP" --addr "$STACK_IP/$STACK_PLEN" "${STACK_IO[@]}" --quiet >"$WORK/def.log" 2>&1 &
 DEF_PID=$!
 STACK_PID=$DEF_PID
 sock=/tmp/tapstack-$TAP-net$ino.sock

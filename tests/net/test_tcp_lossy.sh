@@ -57,7 +57,7 @@ fi
 pass "the path's namespaces come up"
 
 # Each started process is recorded by PID (ip netns exec execs in place, so $! is it).
-ip netns exec "${TAG}s" "$TAPSTACK" --tap ltap --addr "$STACK_IP/$STACK_PLEN" --ctl "$CTL" --http 80 --quiet \
+ip netns exec "${TAG}s" "$TAPSTACK" --tap ltap --addr "$STACK_IP/$STACK_PLEN" --ctl "$CTL" "${STACK_IO[@]}" --http 80 --quiet \
 	>"$WORK/tapstack.log" 2>&1 &
 PIDS+=($!)
 ip netns exec "${TAG}k" "$TAPSTACK_KERNEL" --http 80 --quiet >"$WORK/kernel.log" 2>&1 &

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include "blocking.h"
 #include "helpers/stack_pair.h"
@@ -297,6 +298,111 @@ static void test_blocking_nonblock_returns_eagain(void **state)
 	assert_int_equal(pfd.revents, 0);
 }
 
+/* SO_LINGER {1, 10}: a blocking close waits until the peer acknowledged our FIN (and no
+ * longer), as Linux's close() does; without the ACK it keeps waiting. */
+struct linger_result {
+	struct pair *p;
+	int stage;                 /* 1 accepted, 2 ready to close, 3 closed (atomic) */
+	int go;                    /* the test says when to close (atomic) */
+	int rc;
+};
+
+static void *linger_server(void *arg)
+{
+	struct linger_result *r = arg;
+	struct linger lg = { 1, 10 };
+	int fd = ts_blocking_accept(&r->p->ba, r->p->listen_fd, NULL, 0);
+
+	if (fd < 0) {
+		r->rc = fd;
+		__atomic_store_n(&r->stage, 3, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
+	__atomic_store_n(&r->stage, 1, __ATOMIC_SEQ_CST);
+	ts_blocking_setsockopt(&r->p->ba, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	__atomic_store_n(&r->stage, 2, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&r->go, __ATOMIC_SEQ_CST))
+		sched_yield();
+	r->rc = ts_blocking_close(&r->p->ba, fd);
+	__atomic_store_n(&r->stage, 3, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Polls the client stack (under A's lock: memdev is shared) and wakes A's thread. */
+static void pump_client(struct pair *p)
+{
+	ts_blocking_lock(&p->ba);
+	ts_stack_poll(&p->b, ts_clock_now());
+	ts_blocking_unlock(&p->ba);
+	ts_blocking_wake(&p->ba);
+	sched_yield();
+}
+
+static void test_blocking_linger_waits_for_fin_ack(void **state)
+{
+	struct pair *p = *state;
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	struct linger_result r = { .p = p };
+	usec_t start = ts_clock_now();
+	pthread_t t;
+	int fd, rc;
+
+	assert_int_equal(pthread_create(&t, NULL, linger_server, &r), 0);
+	ts_blocking_lock(&p->ba);
+	fd = ts_socket(&p->b.sock, AF_INET, SOCK_STREAM, 0);
+	rc = ts_connect(&p->b.sock, fd, &dst);
+	ts_blocking_unlock(&p->ba);
+	assert_true(rc == 0 || rc == -EINPROGRESS);
+	while (__atomic_load_n(&r.stage, __ATOMIC_SEQ_CST) < 2 && !over_time(start))
+		pump_client(p);
+	assert_int_equal(__atomic_load_n(&r.stage, __ATOMIC_SEQ_CST), 2);
+	/* From now the client's stack is not polled: the FIN waits in the cable, unacknowledged. */
+	__atomic_store_n(&r.go, 1, __ATOMIC_SEQ_CST);
+	usleep(150000);
+	ts_blocking_wake(&p->ba);
+	usleep(50000);
+	assert_int_equal(__atomic_load_n(&r.stage, __ATOMIC_SEQ_CST), 2); /* still lingering */
+	while (__atomic_load_n(&r.stage, __ATOMIC_SEQ_CST) < 3 && !over_time(start))
+		pump_client(p);         /* the client acknowledges the FIN */
+	assert_int_equal(__atomic_load_n(&r.stage, __ATOMIC_SEQ_CST), 3);
+	assert_int_equal(r.rc, 0);
+	assert_true(ts_clock_now() - start < 10 * USEC_PER_SEC); /* the ACK, not the 10 s */
+	assert_int_equal(pthread_join(t, NULL), 0);
+	ts_blocking_lock(&p->ba);
+	ts_close(&p->b.sock, fd);
+	ts_blocking_unlock(&p->ba);
+}
+
+/* SO_RCVTIMEO bounds a blocking accept(): -EAGAIN once it passed (Linux), not a hang. */
+static void test_blocking_rcvtimeo(void **state)
+{
+	struct pair *p = *state;
+	struct sockaddr_in peer;
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 50000 };
+	usec_t start = ts_clock_now();
+
+	assert_int_equal(ts_blocking_setsockopt(&p->ba, p->listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+					     sizeof(tv)), 0);
+	assert_int_equal(ts_blocking_accept(&p->ba, p->listen_fd, &peer, 0), -EAGAIN);
+	assert_true(ts_clock_now() - start >= 40 * USEC_PER_MS);
+}
+
+/* blocking_epoll_wait: a timeout with nothing ready returns 0; a set's errors come back. */
+static void test_blocking_epoll_wait(void **state)
+{
+	struct pair *p = *state;
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = p->listen_fd };
+	struct epoll_event out[4];
+	int ep = ts_blocking_epoll_create(&p->ba, 0);
+
+	assert_true(ep >= 0);
+	assert_int_equal(ts_blocking_epoll_ctl(&p->ba, ep, EPOLL_CTL_ADD, p->listen_fd, &ev), 0);
+	assert_int_equal(ts_blocking_epoll_wait(&p->ba, ep, out, 4, 20), 0);
+	assert_int_equal(ts_blocking_epoll_wait(&p->ba, p->listen_fd, out, 4, 20), -EINVAL);
+	assert_int_equal(ts_blocking_close(&p->ba, ep), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +412,10 @@ int main(void)
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_nonblock_returns_eagain, pair_setup,
 						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_rcvtimeo, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_linger_waits_for_fin_ack, pair_setup,
+						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_epoll_wait, pair_setup, pair_teardown),
 	};
 
 	return cmocka_run_group_tests_name("blocking", tests, NULL, NULL);

@@ -135,12 +135,13 @@ static void test_ss_rows(void **state)
 	t = ss_text(&a, "-ie state established sport = 80");
 	assert_non_null(strstr(t, "ESTAB"));
 	assert_non_null(strstr(t, " sk:"));
-	assert_non_null(strstr(t, "\n\tts sack wscale:"));
+	assert_non_null(strstr(t, "\n\tts sack cubic wscale:")); /* the congestion control, as ss */
 	assert_non_null(strstr(t, " mss:1448 "));
 	assert_non_null(strstr(t, " bytes_received:5"));
 	free(t);
 	t = ss_text(&b, "-i");
 	assert_non_null(strstr(t, " bytes_acked:5 "));
+	assert_non_null(strstr(t, " minrtt:"));   /* the sender measured its data's round trip */
 	free(t);
 	/* Closed by the client first (the hello read, so the server closes without a RST):
 	 * TIME-WAIT on the client's side, with its timer. */

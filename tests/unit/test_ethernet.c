@@ -253,6 +253,16 @@ static void test_eth_output_drops(void **state)
 	assert_int_equal(ether_output(&fx.link, pb, dst, ETHERTYPE_IPV4), -EIO);
 	assert_int_equal(fx.link.eth.tx_drop_dev_error, 1);
 
+	/* the device's queue is full: counted as such, not as a fault, never silently */
+	fx.rd.send_result = -EAGAIN;
+	pb = link_fx_pbuf(&fx, fx_frame_ping, sizeof(fx_frame_ping));
+	assert_int_equal(ether_output(&fx.link, pb, dst, ETHERTYPE_IPV4), -EAGAIN);
+	fx.rd.send_result = -ENOBUFS;
+	pb = link_fx_pbuf(&fx, fx_frame_ping, sizeof(fx_frame_ping));
+	assert_int_equal(ether_output(&fx.link, pb, dst, ETHERTYPE_IPV4), -ENOBUFS);
+	assert_int_equal(fx.link.eth.tx_drop_dev_full, 2);
+	assert_int_equal(fx.link.eth.tx_drop_dev_error, 1);
+
 	assert_int_equal(fx.link.eth.tx_frames, 0);
 	assert_int_equal(link_fx_teardown(&fx), 0);
 }

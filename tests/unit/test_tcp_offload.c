@@ -110,6 +110,41 @@ static void assert_payload(const struct sent *s, uint32_t rel)
 			fail_msg("payload byte %u (stream offset %u) differs", i, rel + i);
 }
 
+/* Loss recovery with TSO (docs/tcp.md "Loss recovery with SACK"): four adjacent segments
+ * lost below six SACKed ones go again as one super-segment, cut by the device at the same
+ * boundaries, as Linux retransmits a TSO skb; the SACKed ones are not resent. */
+static void test_tso_resends_a_hole_as_one_super_segment(void **state)
+{
+	(void)state;
+	struct th *h = th_new_offload(big_buffers, ALL_OFFLOADS);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts o = th_mss_opts(1460);
+	o.sack_ok = true;
+	int fd = th_open_passive(h, lfd, &o, 65535);
+	write_pattern(h, fd, 14600);
+	struct sent s;
+	assert_true(pop_sent(h, &s));
+	assert_int_equal(s.len, 14600);
+	free_sent(&s);
+	th_advance(h, 1);             /* before the tail loss probe (2 x SRTT + 2 ms) */
+	struct tcp_opts a;
+	memset(&a, 0, sizeof(a));
+	a.sack_count = 1;
+	a.sack[0].start = h->iss + 1 + 4 * 1460;
+	a.sack[0].end = h->iss + 1 + 14600;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &a, NULL, 0);
+	assert_true(pop_sent(h, &s));
+	assert_int_equal(s.tcp.seq, h->iss + 1);
+	assert_int_equal(s.len, 4 * 1460);
+	assert_int_equal(s.f->gso_size, 1460);
+	assert_partial_csum(&s);
+	assert_payload(&s, 0);
+	free_sent(&s);
+	assert_false(pop_sent(h, &s));
+	assert_int_equal(th_counter(h, "tcp", "RetransSegs"), 4);
+	th_free(h);
+}
+
 /* TSO: the initial window (10 segments) goes as one 14600-byte super-segment with gso_size
  * 1460, DF and a partial checksum; after its ACK, slow start doubles it to 29200. */
 static void test_tso_super_segments(void **state)
@@ -396,6 +431,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tso_super_segments),
+		cmocka_unit_test(test_tso_resends_a_hole_as_one_super_segment),
 		cmocka_unit_test(test_tso_window_and_tail),
 		cmocka_unit_test(test_tso_retransmit_mss_sized),
 		cmocka_unit_test(test_no_offload_plain_segments),

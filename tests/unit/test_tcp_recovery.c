@@ -181,6 +181,7 @@ static void test_scoreboard_marks_and_fast_retransmit(void **state)
 	assert_int_equal(ti.tcpi_lost, 1);
 	assert_int_equal(ti.tcpi_retrans, 1);
 	assert_int_equal(ti.tcpi_snd_ssthresh, 5);
+	assert_int_equal(ti.tcpi_total_retrans, 1);
 	assert_int_equal(ctr(h, "RackLost"), 1);
 	assert_int_equal(ctr(h, "SackRecovery"), 1);
 	/* The hole is filled: recovery ends at ssthresh. */
@@ -216,6 +217,69 @@ static void test_rack_reorder_window(void **state)
 	peer_ack(h, 10001, 1, 1u, 1001u);
 	assert_int_equal(ctr(h, "DsackUndo"), 1);
 	assert_undone(h, fd);
+}
+
+static void no_rack(struct stack_config *cfg)
+{
+	cfg->tcp.recovery = 0;
+}
+
+/* tcp_recovery = 0: RFC 6675's IsLost instead of RACK - a hole is lost once more than
+ * (DupThresh - 1) segments above it are SACKed, whatever the time; no reordering timer. */
+static void test_rfc6675_dupthresh_without_rack(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_rack);
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 3001u);     /* two above: not yet */
+	th_advance(h, 100);
+	th_expect_none(h);
+	peer_ack(h, 1, 1, 1001u, 4001u);     /* three above: lost */
+	expect_seg(h, 1);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+	assert_int_equal(ctr(h, "RackLost"), 0);
+	th_free(h);
+}
+
+/* RACK looks again only when a delivery moves it (Linux rack.advanced): a repeated ACK with
+ * nothing new, past the segment's deadline but before the reordering timer, leaves the
+ * judgement to the timer and its 2 ms of slack. */
+static void test_rack_waits_for_its_timer(void **state)
+{
+	struct th *h = *state;
+	(void)ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 2001u);     /* segment 1's deadline: +2.5 ms, timer +4.5 ms */
+	th_advance(h, 3);
+	peer_ack(h, 1, 1, 1001u, 2001u);     /* the same news again */
+	th_expect_none(h);
+	th_advance_us(h, 1499);
+	th_expect_none(h);
+	th_advance_us(h, 1);
+	expect_seg(h, 1);
+}
+
+/* A SACK processed in the clock tick of the send (the stack reads its clock once per
+ * wake-up) is no RTT sample for min_RTT: otherwise min_RTT would be zero and so would the
+ * reordering window. With no minimum yet the window is SRTT (10 ms), as Linux's; then it
+ * comes from the real 10 ms RTT. */
+static void test_same_tick_sack_is_no_rtt_sample(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	peer_ack(h, 1, 1, 9001u, 10001u);   /* same tick as the send: no sample */
+	th_expect_none(h);
+	th_advance(h, 9);                    /* the window is SRTT: nothing lost yet */
+	th_expect_none(h);
+	th_advance(h, 1);
+	peer_ack(h, 1, 2, 1001u, 2001u, 9001u, 10001u);
+	th_expect_none(h);                   /* min_RTT 10 ms: RACK waits 2.5 ms (+ 2) */
+	th_advance(h, 4);
+	th_expect_none(h);
+	th_advance(h, 1);
+	expect_seg(h, 1);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
 }
 
 /* Limited transmit (RFC 3042) with SACK: each SACKed segment leaves the pipe, so each of
@@ -261,6 +325,26 @@ static void test_tlp_timing(void **state)
 	expect_seg(h, 6);
 	assert_int_equal(ctr(h, "RtoExpired"), 1);
 	assert_int_equal(info(h, fd).tcpi_ca_state, 4); /* TCP_CA_Loss */
+}
+
+/* RFC 8985 7.3: with unsent data the window allows, the probe is one new segment (sent
+ * even though cwnd is full, and as the segment it is, without a burst's PSH). */
+static void test_tlp_sends_new_data(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, false);
+	set_sndbuf(h, fd, 200000);
+	write_segs(h, fd, 0, 12);
+	for (uint32_t k = 1; k <= 10; k++)
+		expect_seg(h, k);
+	th_expect_none(h);               /* cwnd (10) is full */
+	th_advance(h, 21);
+	th_expect_none(h);
+	th_advance(h, 1);                /* PTO = 2 * SRTT (10 ms) + 2 ms */
+	(void)th_expect(h, TCP_FLAG_ACK, h->iss + 1 + 10 * SEG, h->irs + 1, TH_ANY, TH_ANY_OPTS, SEG); /* no PSH */
+	th_expect_none(h);
+	assert_int_equal(ctr(h, "LossProbes"), 1);
+	assert_int_equal(ctr(h, "RetransSegs"), 0);
 }
 
 /* The ssthresh of a SACK recovery is the congestion-control algorithm's (tcp_cc.c): with the
@@ -518,6 +602,7 @@ static void test_rto_keeps_sack_marks(void **state)
 	peer_ack(h, 10001, 0);
 	th_expect_none(h);
 	assert_int_equal(info(h, fd).tcpi_ca_state, 0);
+	assert_int_equal(info(h, fd).tcpi_total_retrans, 10); /* 5 in recovery, 5 after the RTO */
 }
 
 /* Bad SACK blocks are refused and counted (Linux tcp_is_sackblock_valid); none makes the
@@ -674,8 +759,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reorder_window, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rack_waits_for_its_timer, reno_setup, th_teardown),
+		cmocka_unit_test(test_rfc6675_dupthresh_without_rack),
+		cmocka_unit_test_setup_teardown(test_same_tick_sack_is_no_rtt_sample, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_tlp_sends_new_data, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_prr_sending_pattern, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_generation, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_no_dsack_for_refused_new_data, reno_setup, th_teardown),

@@ -848,6 +848,29 @@ static void test_waker(void **state)
 	udp_set_waker(&f->s.udp, NULL, NULL);
 }
 
+/* A UDP socket in a readiness set (stack/socket/ready.c): the socket layer registers its
+ * waker, so an arriving datagram makes the socket a candidate; edge-triggered, each
+ * datagram is one report, and nothing is reported in between. */
+static void test_epoll_set(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t frame[256];
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET }, out[4];
+	int fd = udp_sock_on(f, 0, 9);
+	int ep = ts_epoll_create(f->sl, 0);
+	ev.data.fd = fd;
+	assert_int_equal(ts_epoll_ctl(f->sl, ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	assert_int_equal(ts_epoll_collect(f->sl, ep, out, 4), 0);
+	send_frame(f, frame, udp_frame(frame, HOST_IP, 5000, 9, "one", 3, true));
+	assert_int_equal(ts_epoll_collect(f->sl, ep, out, 4), 1);
+	assert_int_equal(out[0].data.fd, fd);
+	assert_int_equal(out[0].events, EPOLLIN);
+	assert_int_equal(ts_epoll_collect(f->sl, ep, out, 4), 0);
+	send_frame(f, frame, udp_frame(frame, HOST_IP, 5000, 9, "two", 3, true));
+	assert_int_equal(ts_epoll_collect(f->sl, ep, out, 4), 1);
+	assert_int_equal(ts_close(f->sl, ep), 0);
+}
+
 /* Closing a socket with datagrams queued returns every buffer; the stack's destroy closes
  * the ones left open. */
 static void test_close_frees_queue(void **state)
@@ -888,6 +911,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_emsgsize, setup, teardown),
 		cmocka_unit_test(test_60000_bytes_fragmented_and_reassembled),
 		cmocka_unit_test_setup_teardown(test_waker, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epoll_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_frees_queue, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("udp", tests, NULL, NULL);

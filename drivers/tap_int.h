@@ -1,0 +1,46 @@
+/*
+ * tap_int.h - what the TAP driver's two back ends share (tap.c, tap_uring.c); not installed.
+ *
+ * The plain back end (tap.c) moves one frame per system call: read() and writev(). The
+ * io_uring back end (tap_uring.c) keeps reads posted in a ring and sends the frames of one
+ * stack poll cycle with one io_uring_enter(). Both use the same virtio-net header helpers,
+ * so offload works the same way through either.
+ */
+#ifndef TAPSTACK_DRIVERS_TAP_INT_H
+#define TAPSTACK_DRIVERS_TAP_INT_H
+
+#include <linux/virtio_net.h>
+#include <stdbool.h>
+
+#include "drivers/tap.h"
+
+struct tap_uring;
+
+struct tap_dev {
+	struct netdev dev;   /* first, for container_of */
+	int fd;
+	bool vnet;           /* IFF_VNET_HDR: a struct virtio_net_hdr precedes every frame */
+	struct tap_uring *u; /* the io_uring back end, or NULL: plain read()/writev() */
+	struct tap_io_stats st;
+};
+
+/* Receive side of the virtio header: checksum already verified, GRO segment size. */
+void tap_rx_meta(struct pbuf *pb, const struct virtio_net_hdr *vh);
+/* Transmit side: the header that asks the kernel for checksum and segmentation offload. */
+void tap_tx_meta(const struct pbuf *pb, struct virtio_net_hdr *vh);
+/* The plain back end's writev() of one frame (header, data, ext): 0 or -errno. */
+int tap_write_frame(struct tap_dev *t, const struct pbuf *pb);
+
+/*
+ * The io_uring back end. tap_uring_open() turns t->fd blocking (io_uring waits on it through
+ * its own poll; nothing else reads it) and posts the receive slots: 0, or -errno with a
+ * reason in errbuf (the caller then stays plain). The rest are the netdev ops.
+ */
+int tap_uring_open(struct tap_dev *t, char *errbuf, size_t errlen);
+int tap_uring_recv(struct tap_dev *t, struct pbuf *pb);
+int tap_uring_send(struct tap_dev *t, const struct pbuf *pb);
+void tap_uring_flush(struct tap_dev *t);
+int tap_uring_pollfd(struct tap_dev *t);
+void tap_uring_close(struct tap_dev *t);
+
+#endif

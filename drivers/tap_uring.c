@@ -1,0 +1,300 @@
+/*
+ * tap_uring.c - the TAP driver's io_uring back end: frames in and out in batches.
+ *
+ * The plain back end pays one system call per frame, and at 1514-byte frames that call is
+ * most of the cost of a segment. Here the kernel and the driver share two rings (io_uring(7),
+ * through liburing): we put requests in the submission ring and find their results in the
+ * completion ring, and one io_uring_enter() submits any number of them.
+ *
+ * Receive: TAP_URING_RX read requests stay posted, each into its own slot. A frame arriving
+ * completes one; recv() takes completions in order, copies the frame into the stack's pbuf
+ * (the slot must go back to the kernel at once), and re-posts the read. Re-posted reads are
+ * submitted together: when recv() finds nothing more, or at the end of the poll cycle.
+ *
+ * Transmit: send() copies the frame into a free send slot and queues a write request; the
+ * stack's flush (once per ts_stack_poll, netdev.h) submits them all and waits until the
+ * kernel has taken every one, so the slots are free again when flush returns. If the slots
+ * run out mid-cycle the batch goes early (tx_early), so nothing is ever dropped for lack of
+ * room. A frame too big for a slot (a 64 KiB TSO segment) first sends the queue, then goes
+ * out by itself with writev(), in order and without the copy. A write the kernel refuses is
+ * counted in tx_errors. Who owns what: the slots and the ring are this file's; the pbufs
+ * stay the caller's (send copies, recv fills).
+ *
+ * pollfd() is the ring's fd: poll() reports it readable when a completion is waiting.
+ */
+#include "drivers/tap_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timer.h"
+
+#define TAP_URING_RX 64u          /* reads kept posted */
+#define TAP_URING_TX 64u          /* frames one batch holds before it goes early */
+#define TAP_URING_TX_SLOT 2048u   /* room per send slot: a 1518-byte frame and the virtio header */
+#define TAP_URING_ENTRIES 256u    /* submission ring: RX re-posts + a TX batch fit */
+
+/* user_data of a request: which side, which slot. */
+#define TAP_URING_TAG_TX 0x10000u
+#define TAP_URING_TAG_CANCEL 0x20000u
+
+struct tap_uring {
+	struct io_uring ring;
+	uint32_t rx_slot;                 /* bytes per receive slot: virtio header + rx room */
+	uint8_t *rx_mem;                  /* TAP_URING_RX slots */
+	uint8_t *tx_mem;                  /* TAP_URING_TX slots of TAP_URING_TX_SLOT */
+	unsigned tx_queued;               /* slots filled since the last flush */
+	unsigned tx_inflight;             /* writes submitted, not completed */
+	unsigned rx_posted;               /* reads queued or in the kernel, not completed */
+	/* Completed reads not yet taken by recv(), in completion order (each slot at most once). */
+	struct { uint16_t slot; int32_t res; } done[TAP_URING_RX];
+	unsigned done_head, done_n;
+};
+
+static uint32_t tap_uring_hdr(const struct tap_dev *t)
+{
+	return t->vnet ? (uint32_t)sizeof(struct virtio_net_hdr) : 0u;
+}
+
+/* Posts the read of receive slot i (submitted with the next io_uring_submit). */
+static int tap_uring_post_read(struct tap_dev *t, unsigned i)
+{
+	struct tap_uring *u = t->u;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	if (!sqe) {
+		io_uring_submit(&u->ring);      /* the ring is full of requests: hand them over */
+		if (!(sqe = io_uring_get_sqe(&u->ring)))
+			return -EBUSY;
+	}
+	io_uring_prep_read(sqe, t->fd, u->rx_mem + (size_t)i * u->rx_slot, u->rx_slot, 0);
+	io_uring_sqe_set_data64(sqe, i);
+	u->rx_posted++;
+	return 0;
+}
+
+/* Takes every completion waiting: writes are counted, reads queued for recv(). */
+static void tap_uring_reap(struct tap_dev *t)
+{
+	struct tap_uring *u = t->u;
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+	io_uring_for_each_cqe(&u->ring, head, cqe) {
+		uint64_t tag = io_uring_cqe_get_data64(cqe);
+		n++;
+		if (tag & TAP_URING_TAG_TX) {
+			u->tx_inflight--;
+			if (cqe->res < 0)
+				t->st.tx_errors++;
+			else
+				t->st.tx_frames++;
+			continue;
+		}
+		if (tag == TAP_URING_TAG_CANCEL)
+			continue;
+		u->rx_posted--;
+		unsigned at = (u->done_head + u->done_n) % TAP_URING_RX;
+		u->done[at].slot = (uint16_t)tag;
+		u->done[at].res = cqe->res;
+		u->done_n++;
+	}
+	io_uring_cq_advance(&u->ring, n);
+}
+
+int tap_uring_recv(struct tap_dev *t, struct pbuf *pb)
+{
+	struct tap_uring *u = t->u;
+	uint32_t hdr = tap_uring_hdr(t);
+	for (;;) {
+		if (!u->done_n) {
+			tap_uring_reap(t);
+			if (!u->done_n && io_uring_sq_ready(&u->ring)) {
+				/* Re-posted reads go in now: a frame waiting completes one at once. */
+				io_uring_submit(&u->ring);
+				tap_uring_reap(t);
+			}
+			if (!u->done_n)
+				return 0;
+		}
+		unsigned slot = u->done[u->done_head].slot;
+		int res = u->done[u->done_head].res;
+		u->done_head = (u->done_head + 1) % TAP_URING_RX;
+		u->done_n--;
+		const uint8_t *buf = u->rx_mem + (size_t)slot * u->rx_slot;
+		int err = 0, len = 0;
+		if (res < 0) {
+			err = res;
+		} else if ((uint32_t)res <= hdr) {
+			;                           /* a header without a frame */
+		} else if ((uint32_t)res - hdr > pbuf_tailroom(pb)) {
+			err = -EMSGSIZE;            /* cannot happen with rx_slot sized from the rx room */
+		} else {
+			len = (int)((uint32_t)res - hdr);
+			memcpy(pb->data, buf + hdr, (size_t)len);
+			pb->len = (uint32_t)len;
+			if (hdr) {
+				struct virtio_net_hdr vh;
+				memcpy(&vh, buf, sizeof(vh));
+				tap_rx_meta(pb, &vh);
+			}
+		}
+		if (tap_uring_post_read(t, slot) < 0)
+			err = -EBUSY;
+		if (err) {
+			t->st.rx_errors++;
+			return err;
+		}
+		if (len) {
+			t->st.rx_frames++;
+			return len;
+		}
+		/* A header without a frame: nothing to deliver, take the next. */
+	}
+}
+
+/* Submits the queued writes and waits until the kernel has taken them all. */
+void tap_uring_flush(struct tap_dev *t)
+{
+	struct tap_uring *u = t->u;
+	if (!io_uring_sq_ready(&u->ring) && !u->tx_inflight)
+		return;
+	if (u->tx_queued)
+		t->st.tx_syscalls++;
+	io_uring_submit(&u->ring);
+	while (u->tx_inflight) {
+		struct io_uring_cqe *cqe;
+		int e = io_uring_wait_cqe(&u->ring, &cqe);   /* -errno, as liburing reports */
+		if (e < 0 && e != -EINTR)
+			break;
+		tap_uring_reap(t);
+	}
+	if (u->tx_inflight) {
+		/* The ring failed under us: those frames are gone; count them, do not wait forever. */
+		t->st.tx_errors += u->tx_inflight;
+		u->tx_inflight = 0;
+	}
+	u->tx_queued = 0;
+}
+
+int tap_uring_send(struct tap_dev *t, const struct pbuf *pb)
+{
+	struct tap_uring *u = t->u;
+	uint32_t hdr = tap_uring_hdr(t), len = pbuf_frame_len(pb);
+	if (hdr + len > TAP_URING_TX_SLOT) {
+		/* Order matters: what is queued goes first; the big frame then needs no copy. */
+		tap_uring_flush(t);
+		return tap_write_frame(t, pb);
+	}
+	if (u->tx_queued == TAP_URING_TX) {
+		t->st.tx_early++;
+		tap_uring_flush(t);
+	}
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	if (!sqe) {
+		tap_uring_flush(t);
+		if (!(sqe = io_uring_get_sqe(&u->ring))) {
+			t->st.tx_errors++;
+			return -ENOBUFS;
+		}
+	}
+	uint8_t *slot = u->tx_mem + (size_t)u->tx_queued * TAP_URING_TX_SLOT;
+	if (hdr) {
+		struct virtio_net_hdr vh;
+		tap_tx_meta(pb, &vh);
+		memcpy(slot, &vh, sizeof(vh));
+	}
+	pbuf_copy_out(pb, slot + hdr);
+	io_uring_prep_write(sqe, t->fd, slot, hdr + len, 0);
+	io_uring_sqe_set_data64(sqe, TAP_URING_TAG_TX | u->tx_queued);
+	u->tx_queued++;
+	u->tx_inflight++;
+	return 0;
+}
+
+int tap_uring_pollfd(struct tap_dev *t)
+{
+	return t->u->ring.ring_fd;
+}
+
+static void tap_uring_free(struct tap_uring *u)
+{
+	free(u->rx_mem);
+	free(u->tx_mem);
+	free(u);
+}
+
+void tap_uring_close(struct tap_dev *t)
+{
+	struct tap_uring *u = t->u;
+	tap_uring_flush(t);
+	/*
+	 * The reads still posted write into rx_mem when they complete: cancel them all and wait
+	 * (a bounded wait) for their completions before the slots are freed.
+	 */
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	if (sqe) {
+		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+		io_uring_sqe_set_data64(sqe, TAP_URING_TAG_CANCEL);
+		io_uring_submit(&u->ring);
+	}
+	for (int tries = 0; u->rx_posted && tries < 100; tries++) {
+		struct io_uring_cqe *cqe;
+		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 10 * 1000 * 1000 };
+		(void)io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts);
+		tap_uring_reap(t);
+	}
+	io_uring_queue_exit(&u->ring);
+	tap_uring_free(u);
+	t->u = NULL;
+}
+
+int tap_uring_open(struct tap_dev *t, char *errbuf, size_t errlen)
+{
+	struct tap_uring *u = calloc(1, sizeof(*u));
+	if (!u) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	u->rx_slot = tap_uring_hdr(t) + netdev_rx_room(&t->dev);
+	u->rx_mem = malloc((size_t)TAP_URING_RX * u->rx_slot);
+	u->tx_mem = malloc((size_t)TAP_URING_TX * TAP_URING_TX_SLOT);
+	if (!u->rx_mem || !u->tx_mem) {
+		tap_uring_free(u);
+		snprintf(errbuf, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int e = io_uring_queue_init(TAP_URING_ENTRIES, &u->ring, 0);
+	if (e < 0) {
+		tap_uring_free(u);
+		snprintf(errbuf, errlen, "io_uring_queue_init: %s", strerror(-e));
+		return e;
+	}
+	/*
+	 * A blocking fd: io_uring then parks each read on the device's wait queue until a frame
+	 * comes. On a non-blocking one every read would complete at once with -EAGAIN.
+	 */
+	int fl = fcntl(t->fd, F_GETFL);
+	if (fl < 0 || fcntl(t->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		e = -errno;
+		io_uring_queue_exit(&u->ring);
+		tap_uring_free(u);
+		snprintf(errbuf, errlen, "fcntl: %s", strerror(-e));
+		return e;
+	}
+	t->u = u;
+	for (unsigned i = 0; i < TAP_URING_RX; i++)
+		(void)tap_uring_post_read(t, i);
+	e = io_uring_submit(&u->ring);
+	if (e < 0) {
+		io_uring_queue_exit(&u->ring);
+		tap_uring_free(u);
+		t->u = NULL;
+		(void)fcntl(t->fd, F_SETFL, fl);
+		snprintf(errbuf, errlen, "io_uring_submit: %s", strerror(-e));
+		return e;
+	}
+	return 0;
+}

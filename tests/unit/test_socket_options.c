@@ -1,0 +1,246 @@
+/*
+ * test_socket_options.c - socket options have one owner (stack/socket/socket.c ts_opts):
+ * an option set on a listener after listen() reaches the connections it accepts from then
+ * on (TCP_NODELAY, SO_RCVBUF, SO_KEEPALIVE and its knobs inherited as Linux clones them when
+ * the handshake completes; TCP_DEFER_ACCEPT acts on the listener itself), and the options
+ * real programs set: TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_QUICKACK, TCP_LINGER2,
+ * SO_RCVTIMEO/SO_SNDTIMEO, with Linux's ranges and errnos. Packet bench, fake clock.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <cmocka.h>
+
+#include "helpers/tcp_harness.h"
+#include "socket/socket.h"
+
+static int set_int(struct socket_layer *sl, int fd, int level, int name, int v)
+{
+	return ts_setsockopt(sl, fd, level, name, &v, sizeof(v));
+}
+
+/* getsockopt of an int option, which must succeed. */
+static int get_int(struct socket_layer *sl, int fd, int level, int name)
+{
+	int v = -12345;
+	socklen_t len = sizeof(v);
+	assert_int_equal(ts_getsockopt(sl, fd, level, name, &v, &len), 0);
+	assert_int_equal(len, sizeof(int));
+	return v;
+}
+
+/* Options set on a listener after listen() are what the next accepted connection has; a
+ * connection whose handshake completed before keeps the old ones (Linux clones the
+ * listener when the final ACK arrives). */
+static void test_setsockopt_after_listen_reaches_next_connection(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+
+	h->peer_port = 40001;
+	int before = th_open_passive(h, lfd, NULL, 65535);
+	th_drain(h);
+	assert_int_equal(set_int(sl, lfd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	assert_int_equal(set_int(sl, lfd, SOL_SOCKET, SO_RCVBUF, 50000), 0);
+	assert_int_equal(set_int(sl, lfd, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+	assert_int_equal(set_int(sl, lfd, IPPROTO_TCP, TCP_KEEPIDLE, 30), 0);
+	assert_int_equal(set_int(sl, lfd, IPPROTO_TCP, TCP_LINGER2, 7), 0);
+	/* The listener reads them back (they were lost before: a copy nobody used). */
+	assert_int_equal(get_int(sl, lfd, IPPROTO_TCP, TCP_NODELAY), 1);
+	assert_int_equal(get_int(sl, lfd, SOL_SOCKET, SO_RCVBUF), 100000);
+
+	h->peer_port = 40002;
+	h->irs = 777000;
+	int after = th_open_passive(h, lfd, NULL, 65535);
+	assert_int_equal(get_int(sl, after, IPPROTO_TCP, TCP_NODELAY), 1);
+	assert_int_equal(get_int(sl, after, SOL_SOCKET, SO_RCVBUF), 100000);
+	assert_int_equal(get_int(sl, after, SOL_SOCKET, SO_KEEPALIVE), 1);
+	assert_int_equal(get_int(sl, after, IPPROTO_TCP, TCP_KEEPIDLE), 30);
+	assert_int_equal(get_int(sl, after, IPPROTO_TCP, TCP_LINGER2), 7);
+
+	assert_int_equal(get_int(sl, before, IPPROTO_TCP, TCP_NODELAY), 0);
+	assert_int_equal(get_int(sl, before, SOL_SOCKET, SO_KEEPALIVE), 0);
+	assert_int_equal(get_int(sl, before, SOL_SOCKET, SO_RCVBUF), 131072);
+
+	/* And the keepalive idle time really is the inherited 30 s. */
+	th_drain(h);
+	assert_int_equal(th_advance_until_seg(h, 29 * 1000), -1);
+	assert_true(th_advance_until_seg(h, 2000) >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss, h->irs + 1, TH_ANY, NULL, 0);
+}
+
+/* TCP_DEFER_ACCEPT set after listen() acts on the listener: a bare final ACK leaves the
+ * connection out of the accept queue, the first data puts it there. The seconds read
+ * back as Linux rounds them (5 -> three retransmissions -> 1 + 2 + 4 = 7). */
+static void test_defer_accept_after_listen(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	assert_int_equal(set_int(sl, lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 5), 0);
+	assert_int_equal(get_int(sl, lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT), 7);
+	struct tcp_opts mss = th_mss_opts(1460);
+	th_syn_synack(h, &mss);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	assert_int_equal(ts_accept(sl, lfd, NULL, SOCK_NONBLOCK), -EAGAIN);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "GET", 3);
+	int fd = ts_accept(sl, lfd, NULL, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	char buf[4];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 3);
+}
+
+/* TCP_KEEPIDLE 10, TCP_KEEPINTVL 2, TCP_KEEPCNT 3: the first probe after 10 s idle, then
+ * every 2 s, and after the third unanswered one the connection ends with ETIMEDOUT. */
+static void test_keepalive_knobs(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_KEEPIDLE), 7200); /* the stack's defaults */
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_KEEPINTVL), 75);
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_KEEPCNT), 9);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_KEEPIDLE, 10), 0);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_KEEPINTVL, 2), 0);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_KEEPCNT, 3), 0);
+	assert_int_equal(set_int(sl, fd, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+	assert_int_equal(th_advance_until_seg(h, 9 * 1000), -1);
+	long t = th_advance_until_seg(h, 2000);
+	assert_true(t >= 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss, h->irs + 1, TH_ANY, NULL, 0);
+	for (int i = 1; i < 3; i++) {
+		t = th_advance_until_seg(h, 10000);
+		if (t < 1900 || t > 2100)
+			fail_msg("probe %d after %ld ms, expected 2 s", i + 1, t);
+		th_expect(h, TCP_FLAG_ACK, h->iss, h->irs + 1, TH_ANY, NULL, 0);
+	}
+	assert_int_equal(th_advance_until_seg(h, 10000), -1);
+	char buf[4];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), -ETIMEDOUT);
+}
+
+/* Linux's ranges: KEEPIDLE and KEEPINTVL 1..32767, KEEPCNT 1..127 (EINVAL outside);
+ * SO_RCVTIMEO with tv_usec outside [0, 1e6) is EDOM, a short option EINVAL. */
+static void test_option_ranges(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_KEEPIDLE, 0), -EINVAL);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_KEEPIDLE, 32768), -EINVAL);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_KEEPIDLE, 32767), 0);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_KEEPINTVL, -1), -EINVAL);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_KEEPCNT, 128), -EINVAL);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_KEEPCNT, 127), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_KEEPCNT), 127);
+
+	struct timeval tv = { .tv_sec = 1, .tv_usec = 1000000 };
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), -EDOM);
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_RCVTIMEO, &tv, 4), -EINVAL);
+	tv.tv_usec = 250000;
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	struct timeval got = { 0 };
+	socklen_t len = sizeof(got);
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_SNDTIMEO, &got, &len), 0);
+	assert_int_equal(got.tv_sec, 1);
+	assert_int_equal(got.tv_usec, 250000);
+	len = sizeof(got);
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_RCVTIMEO, &got, &len), 0);
+	assert_int_equal(got.tv_sec, 0);
+	assert_int_equal(got.tv_usec, 0);
+	tv.tv_sec = -5; /* Linux: a negative time means no timeout */
+	tv.tv_usec = 0;
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	len = sizeof(got);
+	ts_getsockopt(sl, fd, SOL_SOCKET, SO_SNDTIMEO, &got, &len);
+	assert_int_equal(got.tv_sec, 0);
+
+	/* TCP_LINGER2: -1 stays -1, 0 reads back as tcp_fin_timeout, above 120 clamps. */
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_LINGER2, -1), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_LINGER2), -1);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_LINGER2, 0), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_LINGER2), 60);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_LINGER2, 500), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_LINGER2), 120);
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_QUICKACK), 1);
+	ts_close(sl, fd);
+}
+
+/* Close after our FIN was acknowledged: the orphan waits in FIN-WAIT-2 for TCP_LINGER2
+ * seconds (5 here, not the default 60), then it is gone. */
+static void test_linger2_holds_fin_wait_2(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_LINGER2, 5), 0);
+	assert_int_equal(ts_shutdown(sl, fd, SHUT_WR), 0);
+	th_expect(h, TCP_FLAG_FIN | TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
+	th_assert_state(h, TH_PEER_PORT, "FIN-WAIT-2");
+	assert_int_equal(ts_close(sl, fd), 0);
+	th_advance(h, 4900);
+	th_assert_state(h, TH_PEER_PORT, "FIN-WAIT-2");
+	th_advance(h, 200);
+	assert_null(th_state(h, TH_PEER_PORT));
+}
+
+/* TCP_LINGER2 -1: closing in FIN-WAIT-2 resets at once instead of waiting (Linux). */
+static void test_linger2_negative_resets(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_LINGER2, -1), 0);
+	assert_int_equal(ts_shutdown(sl, fd, SHUT_WR), 0);
+	th_expect(h, TCP_FLAG_FIN | TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
+	assert_int_equal(ts_close(sl, fd), 0);
+	th_expect(h, TCP_FLAG_RST | TCP_FLAG_ACK, h->iss + 2, h->irs + 1, TH_ANY, NULL, 0);
+	assert_null(th_state(h, TH_PEER_PORT));
+}
+
+/* TCP_QUICKACK 1 sends the ACK the delayed-ACK timer holds at once. */
+static void test_quickack_sends_pending_ack(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+	/* Past the quick-ACK start of the connection: two full segments ACKed, then one small. */
+	char seg[1460];
+	memset(seg, 'a', sizeof(seg));
+	uint32_t seq = h->irs + 1;
+	for (int i = 0; i < 16; i++) {
+		th_send(h, TCP_FLAG_ACK, seq, h->iss + 1, 65535, NULL, seg, sizeof(seg));
+		seq += sizeof(seg);
+		char buf[1460];
+		ts_recv(sl, fd, buf, sizeof(buf), 0);
+	}
+	th_advance(h, 500);
+	th_drain(h);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, seq, h->iss + 1, 65535, NULL, "x", 1);
+	if (th_pending(h) != 0)
+		fail_msg("the small segment was ACKed at once: nothing held for TCP_QUICKACK to release");
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_QUICKACK, 1), 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, seq + 1, TH_ANY, NULL, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_setsockopt_after_listen_reaches_next_connection, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_defer_accept_after_listen, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive_knobs, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_option_ranges, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_linger2_holds_fin_wait_2, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_linger2_negative_resets, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_quickack_sends_pending_ack, th_setup, th_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
