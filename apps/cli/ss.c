@@ -224,6 +224,18 @@ static void ss_info(FILE *f, const struct tcp_sock_info *si)
 		fprintf(f, " lost:%u", si->lost);
 	if (si->sacked)
 		fprintf(f, " sacked:%u", si->sacked);
+	if (more.tcpi_delivery_rate) {
+		/* As ss: bits per second with a k/M/G prefix, "delivery_rate 941Mbps". */
+		double bps = (double)more.tcpi_delivery_rate * 8.0;
+		if (bps >= 1e9)
+			fprintf(f, " delivery_rate %.1fGbps", bps / 1e9);
+		else if (bps >= 1e6)
+			fprintf(f, " delivery_rate %.1fMbps", bps / 1e6);
+		else if (bps >= 1e3)
+			fprintf(f, " delivery_rate %.1fKbps", bps / 1e3);
+		else
+			fprintf(f, " delivery_rate %.0fbps", bps);
+	}
 	fprintf(f, " rcv_space:%u", ti.tcpi_rcv_space);
 	if (more.tcpi_min_rtt != UINT32_MAX) {
 		char minrtt[16];

@@ -122,6 +122,7 @@ static void tcp_conn_info_more(const struct tcp_conn *c, struct tcp_info_more *m
 	m->tcpi_rwnd_limited = stat[1];
 	m->tcpi_sndbuf_limited = stat[2];
 	m->tcpi_min_rtt = tcp_rtt_min_us(&c->rtt) ? tcp_rtt_min_us(&c->rtt) : UINT32_MAX;
+	m->tcpi_delivery_rate = c->rate.bytes_per_sec; /* tcp_rate.c */
 	uint32_t sent = c->snd.nxt - c->snd.una;
 	m->tcpi_notsent_bytes = c->sndq.len > sent ? c->sndq.len - sent : 0;
 	if (c->state >= TCPS_ESTABLISHED) {

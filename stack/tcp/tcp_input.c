@@ -406,6 +406,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (seq_gt(ack, prior_una))
 			tcp_sndbuf_expand(c);
 	}
+	tcp_rate_ack(c, prior_una);
 	/* Send window update (3.10.7.4 fifth, ESTABLISHED). */
 	if (seq_lt(c->snd.wl1, seg->seq) || (c->snd.wl1 == seg->seq && seq_leq(c->snd.wl2, ack))) {
 		c->snd.wnd = wnd;

@@ -255,6 +255,15 @@ struct tcp_recov {
 #define TCP_F_PROBING     0x100000u /* tcp_output sends a tail loss probe: one segment, no burst PSH */
 #define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
+/* The delivery rate's window (tcp_rate.c): bytes acknowledged (64 bits: no wrap), where the
+ * current window started, and the last rate measured. */
+struct tcp_rate {
+	uint64_t acked;                         /* bytes cumulatively acknowledged so far */
+	uint64_t d0;                            /* delivered when the window opened */
+	usec_t t0;                              /* when it opened; 0: no window open */
+	uint64_t bytes_per_sec;                 /* tcpi_delivery_rate */
+};
+
 struct tcp_conn {
 	struct tcp_hnode hn;
 	struct tcp_layer *tl;
@@ -332,6 +341,7 @@ struct tcp_conn {
 
 	/* RTT and RTO (tcp_rtt.h); the one segment timed when there are no timestamps. */
 	struct tcp_rtt rtt;
+	struct tcp_rate rate;                   /* delivery rate (tcp_rate.c) */
 	uint32_t rtt_seq;
 	usec_t rtt_start;
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
@@ -425,6 +435,10 @@ bool tcp_ooo_drain(struct tcp_conn *c, bool *fin);
 void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin);
 /* Frees the whole queue and uncharges its memory. */
 void tcp_ooo_purge(struct tcp_conn *c);
+
+/* ---- tcp_rate.c ---- */
+/* After an acceptable ACK (prior_una: SND.UNA before it): updates the delivery rate. */
+void tcp_rate_ack(struct tcp_conn *c, uint32_t prior_una);
 
 /* ---- tcp_syncookie.c ---- */
 /* A cookie's clock ticks every 64 s; a cookie is honoured for two ticks. */

@@ -200,7 +200,7 @@ static void test_ss_info_under_loss(void **state)
 	memdev_set_impairments(a.dev, &mc);
 	static uint8_t buf[1 << 16];
 	memset(buf, 'x', sizeof(buf));
-	bool sacked = false, lost = false, retrans = false;
+	bool sacked = false, lost = false, retrans = false, rate = false;
 	size_t got = 0;
 	for (int i = 0; i < 20000 && got < (4u << 20) && !(sacked && lost && retrans); i++) {
 		ts_send(sa, afd, buf, sizeof(buf), 0);
@@ -212,11 +212,13 @@ static void test_ss_info_under_loss(void **state)
 		sacked |= strstr(t, " sacked:") != NULL;
 		lost |= strstr(t, " lost:") != NULL;
 		retrans |= strstr(t, " retrans:") != NULL;
+		rate |= strstr(t, " delivery_rate ") != NULL; /* tcp_rate.c, as ss prints it */
 		free(t);
 	}
 	assert_true(sacked);
 	assert_true(lost);
 	assert_true(retrans);
+	assert_true(rate);
 	ts_stack_destroy(&a);
 	ts_stack_destroy(&b);
 }
