@@ -45,13 +45,17 @@ static struct socket_layer *pl_sl(void)
 	return &pl.stack.sock;
 }
 
+/* pl_ts's answer for a descriptor that is not a tapstack socket: call the kernel's. */
+#define PL_NOT_OURS (-2)
+
 /* The ts descriptor of a tapstack socket that this process may use, or -1 with errno set
- * when fd is ours but the stack went to a forked child (EBADF); -2 when fd is not ours. */
+ * when fd is ours but the stack went to a forked child (EBADF); PL_NOT_OURS when fd is not
+ * ours. */
 static int pl_ts(int fd)
 {
 	int ts = pl_sock_of(fd);
 	if (ts < 0)
-		return -2;
+		return PL_NOT_OURS;
 	if (pl.given_away) {
 		errno = EBADF;
 		return -1;
@@ -121,7 +125,7 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct sockaddr_in sin;
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.bind(fd, addr, len);
 	if (ts < 0)
 		return -1;
@@ -134,7 +138,7 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 int listen(int fd, int backlog)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.listen(fd, backlog);
 	if (ts < 0)
 		return -1;
@@ -145,7 +149,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	struct sockaddr_in peer;
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.accept4(fd, addr, len, flags);
 	if (ts < 0)
 		return -1;
@@ -177,7 +181,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct sockaddr_in sin;
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.connect(fd, addr, len);
 	if (ts < 0)
 		return -1;
@@ -224,7 +228,7 @@ static ssize_t pl_send(int ts, const void *buf, size_t len, int flags)
 ssize_t read(int fd, void *buf, size_t len)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.read(fd, buf, len);
 	return ts < 0 ? -1 : pl_recv(ts, buf, len, 0);
 }
@@ -239,7 +243,7 @@ ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen)
 ssize_t write(int fd, const void *buf, size_t len)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.write(fd, buf, len);
 	return ts < 0 ? -1 : pl_send(ts, buf, len, 0);
 }
@@ -259,7 +263,7 @@ ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.recvfrom(fd, buf, len, flags, from, fromlen);
 	if (ts < 0)
 		return -1;
@@ -298,7 +302,7 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
 ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.sendto(fd, buf, len, flags, to, tolen);
 	if (ts < 0)
 		return -1;
@@ -363,7 +367,7 @@ static ssize_t pl_send_iov(int ts, const struct iovec *iov, int n, int flags)
 ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.readv(fd, iov, n);
 	return ts < 0 ? -1 : pl_recv_iov(ts, iov, n, 0);
 }
@@ -371,7 +375,7 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
 ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.writev(fd, iov, n);
 	return ts < 0 ? -1 : pl_send_iov(ts, iov, n, 0);
 }
@@ -379,7 +383,7 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.recvmsg(fd, msg, flags);
 	if (ts < 0)
 		return -1;
@@ -399,7 +403,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.sendmsg(fd, msg, flags);
 	if (ts < 0)
 		return -1;
@@ -420,7 +424,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 {
 	int ts = pl_ts(out);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.sendfile(out, in, offset, count);
 	if (ts < 0)
 		return -1;
@@ -466,7 +470,7 @@ ssize_t sendfile64(int out, int in, off_t *offset, size_t count)
 int shutdown(int fd, int how)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.shutdown(fd, how);
 	return ts < 0 ? -1 : (int)pl_ret(ts_blocking_shutdown(&pl.b, ts, how));
 }
@@ -488,7 +492,7 @@ static int pl_name(int ts, struct sockaddr *addr, socklen_t *len, bool peer)
 int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.getsockname(fd, addr, len);
 	return ts < 0 ? -1 : pl_name(ts, addr, len, false);
 }
@@ -496,7 +500,7 @@ int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.getpeername(fd, addr, len);
 	return ts < 0 ? -1 : pl_name(ts, addr, len, true);
 }
@@ -512,7 +516,7 @@ static void pl_log_option(const char *call, int level, int name)
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.setsockopt(fd, level, name, val, len);
 	if (ts < 0)
 		return -1;
@@ -525,7 +529,7 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.getsockopt(fd, level, name, val, len);
 	if (ts < 0)
 		return -1;
@@ -540,7 +544,7 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 static int pl_fcntl(int fd, int cmd, long arg)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.fcntl(fd, cmd, arg);
 	if (ts < 0)
 		return -1;
@@ -594,7 +598,7 @@ int ioctl(int fd, unsigned long req, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.ioctl(fd, req, arg);
 	if (ts < 0)
 		return -1;
@@ -635,7 +639,7 @@ int close(int fd)
 int dup(int fd)
 {
 	int ts = pl_ts(fd);
-	if (ts == -2)
+	if (ts == PL_NOT_OURS)
 		return pl.real.dup(fd);
 	if (ts < 0)
 		return -1;
