@@ -104,6 +104,11 @@ struct icmp_counters {
 	ICMP_COUNTERS(COUNTER_FIELD)
 };
 
+/* The ephemeral ports TCP and UDP each pick from (Linux's ip_local_port_range default); each
+ * protocol keeps its own ports, as Linux does. */
+#define IP_LOCAL_PORT_LO 32768u
+#define IP_LOCAL_PORT_HI 60999u
+
 /*
  * RFC 1191 path MTU cache: a destination's MTU learned from "fragmentation needed" (type 3
  * code 4). Bounded (a full cache replaces the entry closest to expiry) and each entry

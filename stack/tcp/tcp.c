@@ -83,8 +83,8 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->keepalive_time_s = 7200;
 	cfg->keepalive_intvl_s = 75;
 	cfg->keepalive_probes = 9;
-	cfg->port_lo = 32768;
-	cfg->port_hi = 60999;
+	cfg->port_lo = IP_LOCAL_PORT_LO;
+	cfg->port_hi = IP_LOCAL_PORT_HI;
 }
 
 /* ---- layer ---- */

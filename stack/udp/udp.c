@@ -46,8 +46,8 @@ void udp_config_default(struct udp_config *cfg)
 	cfg->rmem_max = 212992;
 	cfg->wmem_max = 212992;
 	cfg->mem_max = 4u << 20;
-	cfg->port_lo = 32768;
-	cfg->port_hi = 60999;
+	cfg->port_lo = IP_LOCAL_PORT_LO;
+	cfg->port_hi = IP_LOCAL_PORT_HI;
 }
 
 int udp_init(struct udp_layer *ul, struct core *core, struct ip_layer *ip, const struct udp_config *cfg)
