@@ -696,24 +696,31 @@ static int bound_round(struct fixture *f, struct server *srv)
 	return n;
 }
 
+/* A client connection to srv (port 5000), after 50 rounds: the handshake is complete (the
+ * stack does it, accept() or not), and srv had its chance to accept it. */
+static int bound_connect(struct fixture *f, struct server *srv)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(5000),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	int fd = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
+	int r = ts_connect(&f->b.sock, fd, &dst);
+
+	assert_true(r == 0 || r == -EINPROGRESS);
+	for (r = 0; r < 50; r++)
+		bound_round(f, srv);
+	assert_true(ts_revents(&f->b.sock, fd) & POLLOUT);
+	return fd;
+}
+
 static void test_server_bound_and_one_entry(void **state)
 {
 	struct fixture *f = *state;
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(5000),
-				   .sin_addr.s_addr = htonl(SERVER_IP) };
 	struct server srv;
 	int fds[4], i, r;
 
 	assert_int_equal(server_init(&srv, &f->net, "bound", 5000, 16, 3, &bound_ops), 0);
-	for (i = 0; i < 4; i++) {
-		fds[i] = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
-		r = ts_connect(&f->b.sock, fds[i], &dst);
-		assert_true(r == 0 || r == -EINPROGRESS);
-		for (r = 0; r < 50; r++)
-			bound_round(f, &srv);
-		/* Every handshake completes: the stack does it, accept() or not. */
-		assert_true(ts_revents(&f->b.sock, fds[i]) & POLLOUT);
-	}
+	for (i = 0; i < 4; i++)
+		fds[i] = bound_connect(f, &srv);
 	assert_int_equal(srv.nconns, 3);
 	assert_int_equal(accept_lines, 3);
 
@@ -743,8 +750,6 @@ static void test_server_bound_and_one_entry(void **state)
 static void test_server_limit_conn_per_peer(void **state)
 {
 	struct fixture *f = *state;
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(5000),
-				   .sin_addr.s_addr = htonl(SERVER_IP) };
 	struct server srv;
 	char buf[16];
 	bool eof;
@@ -752,13 +757,8 @@ static void test_server_limit_conn_per_peer(void **state)
 
 	assert_int_equal(server_init(&srv, &f->net, "limited", 5000, 16, 8, &bound_ops), 0);
 	assert_int_equal(server_set_limit_conn(&srv, 2), 0);
-	for (i = 0; i < 4; i++) {
-		fds[i] = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
-		r = ts_connect(&f->b.sock, fds[i], &dst);
-		assert_true(r == 0 || r == -EINPROGRESS);
-		for (r = 0; r < 50; r++)
-			bound_round(f, &srv);
-	}
+	for (i = 0; i < 4; i++)
+		fds[i] = bound_connect(f, &srv);
 	assert_int_equal(srv.nconns, 2);
 	assert_int_equal(accept_lines, 2);
 	assert_int_equal(srv.limit_conn_refused, 2);
@@ -770,11 +770,7 @@ static void test_server_limit_conn_per_peer(void **state)
 	ts_close(&f->b.sock, fds[0]);
 	for (r = 0; r < 100 && srv.nconns > 1; r++)
 		bound_round(f, &srv);
-	fds[4] = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
-	r = ts_connect(&f->b.sock, fds[4], &dst);
-	assert_true(r == 0 || r == -EINPROGRESS);
-	for (r = 0; r < 50; r++)
-		bound_round(f, &srv);
+	fds[4] = bound_connect(f, &srv);
 	assert_int_equal(srv.nconns, 2);
 	assert_int_equal(accept_lines, 3);
 	assert_int_equal(srv.limit_conn_refused, 2);
