@@ -311,12 +311,11 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	uint32_t wnd = seg->wnd << c->snd_wscale;
 	uint32_t prior_una = c->snd.una;
 	bool rec = tcp_rec_on(c);
-	int32_t ca_rtt_us = -1;
+	int32_t ca_rtt_us = -1, rtt_us = -1;
 	if (seq_gt(ack, c->snd.una)) {
 		uint32_t acked = ack - c->snd.una;
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
 
-		int32_t rtt_us = -1;
 		bool grow = false;
 
 		tcp_ring_drop(&c->sndq, data);
@@ -335,12 +334,15 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (rtt_us >= 0)
 			tcp_rtt_sample(c, (uint32_t)rtt_us);
 		/* Congestion control samples every ACK, from the send time of the newest data it
-		 * acknowledges (Linux's ca_rtt), with or without timestamps. */
-		ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
-		if (ca_rtt_us >= 0)
-			tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
-		else
-			ca_rtt_us = rtt_us;
+		 * acknowledges (Linux's ca_rtt), with or without timestamps: here from the RTT
+		 * object's ring; with SACK, tcp_rec_ack takes it from the scoreboard. */
+		if (!rec) {
+			ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
+			if (ca_rtt_us >= 0)
+				tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
+			else
+				ca_rtt_us = rtt_us;
+		}
 		c->retries = 0;
 		c->backoff = 0;
 		if (rec) {
@@ -399,6 +401,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		/* SACK, RACK-TLP, PRR and undo (tcp_recovery.c); cwnd grows only outside a
 		 * reduction (Linux tcp_may_raise_cwnd). */
 		bool may_grow = tcp_rec_ack(c, seg, prior_una);
+		ca_rtt_us = c->rec.ack_ca_rtt_us >= 0 ? c->rec.ack_ca_rtt_us : rtt_us;
 		if (may_grow && seq_gt(ack, prior_una))
 			tcp_cc_on_ack(c, ack - prior_una, ca_rtt_us);
 		else if (seq_gt(ack, prior_una))

@@ -229,6 +229,10 @@ struct tcp_recov {
 	uint32_t ack_prior_fack;    /* fack before it (reordering is judged against this) */
 	bool ack_newly_lost;        /* it made RACK mark a segment lost */
 	bool ack_fack_valid;
+	usec_t ack_sack_sent;       /* send time of the newest never-resent segment it SACKed */
+	usec_t ack_cum_sent;        /* ... and of the newest it cumulatively ACKed (not SACKed before) */
+	int32_t ack_ca_rtt_us;      /* its RTT sample for congestion control and min_RTT (Linux
+	                             * ca_rtt_us), from those send times; -1: none */
 };
 
 /* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */

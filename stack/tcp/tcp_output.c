@@ -252,8 +252,9 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		timer_cancel(&tl->core->timers, &c->delack_timer);
 	}
 	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
-	if (len && rc == 0) {
-		/* Send times for per-ACK RTT samples (tcp_rtt.h); a retransmission spoils them. */
+	if (len && rc == 0 && !tcp_rec_on(c)) {
+		/* Send times for per-ACK RTT samples (tcp_rtt.h); a retransmission spoils them.
+		 * With SACK the scoreboard's records carry them (tcp_recovery.c's ca_rtt). */
 		if (seq_geq(seq, c->snd.max))
 			tcp_rtt_sent_data(&c->rtt, seq, seq + len, tl->core->now);
 		else

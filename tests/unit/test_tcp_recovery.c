@@ -127,6 +127,19 @@ static int ten_out_then_rto(struct th *h)
 	return fd;
 }
 
+/* TCP_INFO's tcpi_min_rtt (Linux's layout: glibc's struct, then struct tcp_info_more). */
+static uint32_t min_rtt(struct th *h, int fd)
+{
+	struct {
+		struct tcp_info ti;
+		struct tcp_info_more more;
+	} fi;
+	socklen_t len = sizeof(fi);
+	assert_int_equal(ts_getsockopt(th_sl(h), fd, IPPROTO_TCP, TCP_INFO, &fi, &len), 0);
+	assert_int_equal(len, sizeof(fi));
+	return fi.more.tcpi_min_rtt;
+}
+
 static uint64_t ctr(struct th *h, const char *name)
 {
 	return th_counter(h, "tcp", name);
@@ -280,6 +293,32 @@ static void test_same_tick_sack_is_no_rtt_sample(void **state)
 	th_advance(h, 1);
 	expect_seg(h, 1);
 	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+}
+
+/* With SACK the scoreboard's records are the one owner of send times (the RTT object's ring
+ * serves connections without it): an ACK's RTT sample for min_RTT and congestion control is
+ * the age of the newest never-resent segment it delivers (Linux's ca_rtt) - here a SACKed
+ * one - and a cumulative ACK that covers a resent segment gives none (Karn), however old
+ * the originals beside it are. */
+static void test_ca_rtt_from_scoreboard(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_tlp);
+	int fd = ten_out_then_rto(h);        /* segment 1 resent by the RTO */
+	assert_int_equal(min_rtt(h, fd), UINT32_MAX);
+	th_advance(h, 1);
+	peer_ack(h, 10001, 0);               /* covers the resend: no sample */
+	assert_int_equal(min_rtt(h, fd), UINT32_MAX);
+	write_segs(h, fd, 10 * SEG, 4);
+	for (uint32_t k = 11; k <= 12; k++)  /* cwnd 2 after the RTO's slow start */
+		expect_seg(h, k);
+	th_advance(h, 7);
+	peer_ack(h, 10001, 1, 11001u, 12001u); /* segment 12, sent 7 ms ago, SACKed */
+	assert_int_equal(min_rtt(h, fd), 7000);
+	th_advance(h, 2);
+	peer_ack(h, 12001, 0);               /* segment 11 is 9 ms old: the minimum stays */
+	assert_int_equal(min_rtt(h, fd), 7000);
+	th_free(h);
 }
 
 /* Limited transmit (RFC 3042) with SACK: each SACKed segment leaves the pipe, so each of
@@ -762,6 +801,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rack_waits_for_its_timer, reno_setup, th_teardown),
 		cmocka_unit_test(test_rfc6675_dupthresh_without_rack),
 		cmocka_unit_test_setup_teardown(test_same_tick_sack_is_no_rtt_sample, reno_setup, th_teardown),
+		cmocka_unit_test(test_ca_rtt_from_scoreboard),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_sends_new_data, reno_setup, th_teardown),
