@@ -286,11 +286,13 @@ static void tcp_rec_undo(struct tcp_conn *c)
 static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, uint32_t prior_una)
 {
 	struct tcp_recov *rv = &c->rec;
-	/* RFC 8985 6.2 step 4: a D-SACK widens the reordering window, once per round trip. */
+	/* RFC 8985 6.2 step 4: a D-SACK widens the reordering window by one step, once per
+	 * round trip, and the widened window persists for 16 recoveries (Linux
+	 * tcp_rack_update_reo_wnd; steps start at one, 0 stands for it). */
 	if (!(c->tl->cfg.recovery & TCP_RECOVERY_STATIC_REO) &&
 	    (!rv->dsack_round_valid || seq_geq(c->snd.una, rv->dsack_round))) {
-		if (rv->reo_wnd_steps < 255)
-			rv->reo_wnd_steps++;
+		uint32_t steps = rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u;
+		rv->reo_wnd_steps = (uint8_t)(steps < 255 ? steps + 1 : 255);
 		rv->reo_wnd_persist = TCP_RACK_RECOVERY_THRESH;
 		rv->dsack_round = c->snd.max;
 		rv->dsack_round_valid = true;
@@ -308,6 +310,10 @@ static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, ui
 	rv->undo_retrans = segs >= rv->undo_retrans ? 0 : rv->undo_retrans - segs;
 	if (rv->undo_retrans == 0 && rv->undo_rexmits) {
 		c->tl->ctr.DsackUndo++;
+		/* Linux tcp_try_undo_dsack: a recovery shown spurious does not use up the
+		 * widened window. */
+		if (rv->reo_wnd_persist < TCP_RACK_RECOVERY_THRESH)
+			rv->reo_wnd_persist++;
 		tcp_rec_undo(c);
 	}
 }
@@ -393,12 +399,14 @@ static void tcp_rec_enter_recovery(struct tcp_conn *c)
 	rv->ca_state = TCP_REC_RECOVERY;
 	rv->tlp_high_seq = 0;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
-	/* RFC 8985 6.2 step 4 / Linux: a window widened by D-SACKs lasts 16 recoveries
-	 * without another, then falls back to min_RTT / 4. */
+}
+
+/* A recovery (or loss) episode ended without an undo: the loss was real, and a window
+ * widened by D-SACKs lasts that many fewer (Linux tcp_try_undo_recovery). */
+static void tcp_rec_episode_done(struct tcp_recov *rv)
+{
 	if (rv->reo_wnd_persist)
 		rv->reo_wnd_persist--;
-	else
-		rv->reo_wnd_steps = 1;
 }
 
 /* RFC 6675 5.1 / Linux tcp_enter_loss: an RTO. Every record not SACKed is lost and is
@@ -511,6 +519,7 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 			}
 			c->cwnd = c->ssthresh;
 			rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
+			tcp_rec_episode_done(rv);
 			return false;
 		}
 		break;
@@ -519,6 +528,7 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 		if (rv->ca_state == TCP_REC_LOSS && seq_geq(ack, rv->high_seq) && !rv->frto_new) {
 			rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
 			rv->frto = false;
+			tcp_rec_episode_done(rv);
 		}
 		return rv->ca_state != TCP_REC_RECOVERY;
 	}
@@ -563,6 +573,10 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		if (has_dsack)
 			tcp_rec_dsack(c, &d, prior_una);
 	}
+	/* Linux tcp_rack_update_reo_wnd, on every ACK: once the widened window's recoveries
+	 * are used up, it is one step (min_RTT / 4) again. */
+	if (!rv->reo_wnd_persist)
+		rv->reo_wnd_steps = 1;
 	rv->ack_flags |= TCP_ACKF_CUM;
 	delivered += tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
 	/* One sample per ACK for the min-RTT filter, before RACK reads it (Linux updates
@@ -581,7 +595,8 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		if (rv->ack_flags & TCP_ACKF_RACK_ADVANCED)
 			rv->reo_timeout_us = tcp_rack_detect_loss(c);
 	} else if (sacked_new) {
-		tcp_sb_mark_dupthresh(c, 3);
+		/* DupThresh is the reordering seen (Linux tcp_mark_head_lost with tp->reordering). */
+		tcp_sb_mark_dupthresh(c, rv->reordering ? rv->reordering : TCP_REORDERING_INIT);
 	}
 
 	bool grow = tcp_rec_state_ack(c, ack, una_advanced, sacked_new != 0, delivered);
