@@ -137,6 +137,17 @@ int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct p
 
 /* ---- the receive queue ---- */
 
+/*
+ * The window (tcp_rcv_free_space) follows the memory held, and the bytes a connection
+ * accepts stay within its buffer; their pbufs may pin more than the bytes (a 1000-byte
+ * segment pins 2 KiB, a 39,000-byte one 64 KiB), so the memory of both queues may reach twice
+ * the buffer, never more (collapsing keeps it nearer the bytes).
+ */
+bool tcp_rmem_fits(const struct tcp_conn *c, const struct pbuf *pb)
+{
+	return (uint64_t)tcp_rmem_alloc(c) + pbuf_truesize(pb) <= 2ull * tcp_rcvbuf_cap(c);
+}
+
 bool tcp_rcv_pool_low(const struct tcp_conn *c, const struct pbuf *pb)
 {
 	(void)c;
@@ -243,12 +254,12 @@ int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
 	uint64_t cap = tcp_rcvbuf_cap(c), ts = pbuf_truesize(pb);
 	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes)
 		tcp_rcvq_collapse(c);
-	/*
-	 * The window (tcp_rcv_free_space) follows this memory, so data inside it needs at most
-	 * twice the buffer even in the worst pbufs; past that, or when the pool runs low, the
-	 * segment is not accepted (Linux's TCPRcvQDrop) and, unacknowledged, comes again.
-	 */
-	if (tcp_rmem_alloc(c) + ts > 2 * cap || tcp_rcv_pool_low(c, pb)) {
+	/* In-order data before out-of-order data; past the memory bound even so, or when the
+	 * pool runs low, the segment is not accepted (Linux's TCPRcvQDrop) and, unacknowledged,
+	 * comes again. */
+	if (!tcp_rmem_fits(c, pb))
+		tcp_ooo_prune(c, pb);
+	if (!tcp_rmem_fits(c, pb) || tcp_rcv_pool_low(c, pb)) {
 		tl->ctr.RcvQDrop++;
 		pbuf_free(pb);
 		return -ENOBUFS;

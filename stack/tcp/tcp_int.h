@@ -434,6 +434,8 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg);
 bool tcp_ooo_drain(struct tcp_conn *c, bool *fin);
 /* Keeps an out-of-order segment; takes seg->pb (set to NULL) only when it is kept. */
 void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin);
+/* Drops out-of-order segments, highest first, until the in-order pb fits (tcp_rmem_fits). */
+void tcp_ooo_prune(struct tcp_conn *c, const struct pbuf *pb);
 /* Frees the whole queue and uncharges its memory. */
 void tcp_ooo_purge(struct tcp_conn *c);
 
@@ -493,6 +495,8 @@ void tcp_rcvq_purge(struct tcp_conn *c);
 /* A pbuf worth keeping: a small payload in a large (64 KiB) pbuf is moved to a small one
  * (Linux's skb_condense). Returns pb or its replacement; the caller owns the result. */
 struct pbuf *tcp_rcv_condense(struct tcp_conn *c, struct pbuf *pb);
+/* Whether the receive queues may keep pb: their truesize stays within twice the buffer. */
+bool tcp_rmem_fits(const struct tcp_conn *c, const struct pbuf *pb);
 /* Whether pb's size class is so used that a queue must not keep one more (the stack needs the
  * last quarter of the pool to receive at all). */
 bool tcp_rcv_pool_low(const struct tcp_conn *c, const struct pbuf *pb);

@@ -55,14 +55,13 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 		c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
 	}
 	/* Bounded by memory three ways (Linux charges truesize against the buffer and prunes):
-	 * the receive buffer, counting each pbuf's whole storage (tiny segments cannot pin many
-	 * 2 KiB buffers); the shared pool: out-of-order data never takes the last quarter of it,
+	 * the receive buffer, its bytes and the whole storage of both queues' pbufs
+	 * (tcp_rmem_fits: tiny segments cannot pin many 2 KiB buffers); the shared pool: out-of-order data never takes the last quarter of it,
 	 * which the stack needs to receive at all; and the stack-wide limit (tcp_mem.c). */
 	pbuf_trim(pb, len);
 	seg->pb = pb = tcp_rcv_condense(c, pb);
 	uint32_t charge = pbuf_truesize(pb);
-	uint64_t truesize = (uint64_t)c->ooo_truesize + charge;
-	if (c->ooo.bytes + len > tcp_rcvbuf_cap(c) || truesize > tcp_rcvbuf_cap(c) || tcp_rcv_pool_low(c, pb)) {
+	if (c->ooo.bytes + len > tcp_rcvbuf_cap(c) || !tcp_rmem_fits(c, pb) || tcp_rcv_pool_low(c, pb)) {
 		tl->ctr.drop_ooo_full++;
 		return;
 	}
@@ -92,6 +91,34 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 	(void)tcp_mem_charge(tl, charge); /* fits: checked above */
 	seg->pb = NULL; /* the queue owns it now */
 	tl->ctr.OutOfOrderQueued++;
+}
+
+/*
+ * In-order data comes first (Linux's tcp_prune_ofo_queue): when the segment that fills the
+ * hole finds the memory taken by what is queued beyond it, out-of-order segments are dropped
+ * from the highest sequence down until pb fits (OfoPruned). They were SACKed, but a receiver
+ * may discard SACKed data (RFC 2018 section 8, "reneging"): the sender keeps them until they
+ * are cumulatively acknowledged and sends them again. Without this, a small buffer full of
+ * out-of-order data would refuse the one segment that could drain it, forever.
+ */
+void tcp_ooo_prune(struct tcp_conn *c, const struct pbuf *pb)
+{
+	while (c->ooo.head && !tcp_rmem_fits(c, pb)) {
+		struct pbuf **pp = &c->ooo.head, *prev = NULL;
+		while ((*pp)->next) {
+			prev = *pp;
+			pp = &(*pp)->next;
+		}
+		struct pbuf *last = *pp;
+		*pp = NULL;
+		c->ooo.tail = prev;
+		c->ooo.count--;
+		c->ooo.bytes -= last->len;
+		c->ooo_truesize -= pbuf_truesize(last);
+		tcp_mem_uncharge(c->tl, pbuf_truesize(last));
+		pbuf_free(last);
+		c->tl->ctr.OfoPruned++;
+	}
 }
 
 /* Frees everything queued and gives its memory back (the connection closes). */
