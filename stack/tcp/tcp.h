@@ -122,7 +122,8 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(LossProbes) X(LossProbeRecovery) X(DsackRecv) X(DsackSent) X(DsackIgnoredNoUndo)         \
 	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
 	X(HystartTrainDetect) X(HystartDelayDetect) \
-	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)
+	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)                 \
+	X(RcvCoalesce) X(RcvCollapsed) X(RcvQDrop) X(RcvCopiedBytes) X(OfoPruned)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)

@@ -468,7 +468,7 @@ static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
 		return;
 	if (seq_lt(c->rcv.nxt + c->rcv_mss, c->rcv.adv_edge))
 		return;
-	if (c->rcvq.len - dlen > c->opts.rcvbuf / 2)
+	if (c->rcvq.bytes - dlen > c->opts.rcvbuf / 2)
 		return;
 	uint64_t nb = 2ull * c->opts.rcvbuf;
 	c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
@@ -476,7 +476,7 @@ static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
 
 /*
  * Seventh and eighth: the segment text and the FIN. In-order bytes go onto the receive
- * ring (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
+ * queue, pbuf and all (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
  * duplicate ACK (RFC 5681 4.2); ACKs are delayed per RFC 1122 4.2.3.2 after Linux's
  * initial quick-ACK phase. Returns whether the FIN is now in sequence.
  */
@@ -485,7 +485,6 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	struct tcp_layer *tl = c->tl;
 	uint32_t seq = seg->seq + !!(seg->flags & TCP_FLAG_SYN);
 	uint32_t dlen = seg->dlen;
-	const uint8_t *data = seg->data;
 	bool fin = (seg->flags & TCP_FLAG_FIN) != 0;
 
 	if (!(c->state == TCPS_ESTABLISHED || c->state == TCPS_FIN_WAIT_1 || c->state == TCPS_FIN_WAIT_2)) {
@@ -502,15 +501,18 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 			c->flags |= TCP_F_ACK_NOW; /* a pure retransmission: tell the peer again */
 			return fin && seq + dlen == c->rcv.nxt;
 		}
-		data += skip;
 		dlen -= skip;
 		seq = c->rcv.nxt;
 		pbuf_pull(seg->pb, skip);
 	}
 	if (dlen > c->rcv_mss)
 		c->rcv_mss = dlen > c->adv_mss ? c->adv_mss : dlen;
-	/* Trim what lies beyond the buffer (the FIN goes with it). */
-	uint32_t room = tcp_rcvbuf_cap(c) - c->rcvq.len;
+	/* Trim what lies beyond the buffer (the FIN goes with it). A closed window takes nothing,
+	 * not even what the buffer's bytes would hold: the memory it pins closed it (Linux
+	 * tcp_data_queue: a zero-window probe is dropped). */
+	uint32_t cap = tcp_rcvbuf_cap(c);
+	bool wnd_open = seq_gt(c->rcv.adv_edge, c->rcv.nxt);
+	uint32_t room = wnd_open && cap > c->rcvq.bytes ? cap - c->rcvq.bytes : 0;
 	uint32_t limit = room;
 	if (seq != c->rcv.nxt)
 		limit = room > seq - c->rcv.nxt ? room - (seq - c->rcv.nxt) : 0;
@@ -529,16 +531,13 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.DupAcksSent++;
 		return false;
 	}
-	int err = tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c));
-	if (err != 0) {
-		/* Not ACKed, so not lost: the peer retransmits it once memory is back. */
-		if (err == -ENOBUFS)
-			tl->ctr.drop_mem_limit++;
-		else
-			tl->ctr.drop_no_memory++;
-		return false;
-	}
-	c->rcv.nxt += tcp_ring_write(&c->rcvq, data, dlen);
+	/* The pbuf itself is queued (tcp_buf.c): recv() copies the payload out of it. */
+	pbuf_trim(seg->pb, dlen);
+	struct pbuf *pb = seg->pb;
+	seg->pb = NULL;
+	if (tcp_rcvq_add(c, pb) != 0)
+		return false; /* not ACKed, so not lost: the peer retransmits it once memory is back */
+	c->rcv.nxt += dlen;
 	c->rcv_unacked += dlen;
 	tcp_rcvbuf_autogrow(c, dlen);
 	bool fin_now = fin;
@@ -701,7 +700,7 @@ void tcp_rcv_window_update(struct tcp_conn *c)
 		return;
 	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
 	uint32_t cap = tcp_rcvbuf_cap(c);
-	uint32_t free_space = cap - c->rcvq.len;
+	uint32_t free_space = tcp_rcv_free_space(c);
 	uint32_t maxw = 65535u << c->rcv_wscale;
 	if (free_space > maxw)
 		free_space = maxw;
