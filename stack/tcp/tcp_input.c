@@ -122,7 +122,7 @@ static int tcp_synsent_input(struct tcp_conn *c, struct tcp_seg *seg)
 		c->snd.max_wnd = c->snd.wnd;
 		c->snd.wl1 = seg->seq;
 		c->snd.wl2 = seg->ack;
-		timer_cancel(&tl->core->timers, &c->rtx_timer);
+		timer_stop(&c->rtx_timer);
 		tcp_set_state(c, TCPS_ESTABLISHED);
 		if (c->opts.keepalive)
 			tcp_arm_keepalive(c);
@@ -380,7 +380,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		 * the scoreboard, tcp_rec_ack chooses between RTO, probe and reorder timer). */
 		if (!rec) {
 			if (c->snd.una == c->snd.max)
-				timer_cancel(&tl->core->timers, &c->rtx_timer);
+				timer_stop(&c->rtx_timer);
 			else
 				tcp_rearm_rtx(c);
 		}
@@ -415,7 +415,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (wnd > c->snd.max_wnd)
 			c->snd.max_wnd = wnd;
 		if (wnd && (c->flags & TCP_F_PERSIST)) {
-			timer_cancel(&tl->core->timers, &c->rtx_timer);
+			timer_stop(&c->rtx_timer);
 			c->flags &= ~TCP_F_PERSIST;
 			c->retries = 0;
 			c->backoff = 0;
@@ -624,7 +624,7 @@ static int tcp_synrcvd_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	c->snd.wnd = seg->wnd << c->snd_wscale;
 	c->snd.wl1 = seg->seq;
 	c->snd.wl2 = seg->ack;
-	timer_cancel(&tl->core->timers, &c->rtx_timer);
+	timer_stop(&c->rtx_timer);
 	c->retries = 0;
 	tcp_set_state(c, TCPS_ESTABLISHED);
 	return TCP_IN_CONT;

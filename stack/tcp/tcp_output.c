@@ -249,7 +249,7 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		c->rcv.adv_edge = seq_max(c->rcv.adv_edge, c->rcv.nxt + c->rcv.wnd);
 		c->rcv_unacked = 0;
 		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK);
-		timer_cancel(&tl->core->timers, &c->delack_timer);
+		timer_stop(&c->delack_timer); /* lazily: it is armed again on the next data */
 	}
 	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
 	if (len && rc == 0) {
