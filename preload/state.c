@@ -443,9 +443,9 @@ static int pl_start_locked(void)
 	pl.out = out >= 0 ? fdopen(out, "w") : NULL;
 	const char *pcap = getenv("TAPSTACK_PCAP");
 	/* The plain TAP back end: io_uring's rings are memory the kernel does not map into a
-	 * forked child, and after fork() the child is the one that runs the stack (the fork
-	 * rule); the io_uring back end crashed nginx's worker at its first send. Without
-	 * TAP_OPEN_URING the driver opens the plain one. */
+	 * forked child, and after fork() every process runs the stack (the fork rule); the
+	 * io_uring back end crashed nginx's worker at its first send. Without TAP_OPEN_URING
+	 * the driver opens the plain one. */
 	unsigned flags = (getenv("TAPSTACK_NO_OFFLOAD") || trace || pcap) ? 0 : TAP_OPEN_OFFLOAD;
 	int rc = ts_tap_open_ex(&dev, pl_env("TAPSTACK_TAP", "tap0"), cfg.link.mtu, flags, err, sizeof(err));
 	if (rc) {
