@@ -162,6 +162,7 @@ struct tcp_tw {
 struct tcp_txseg {
 	uint32_t seq, end;
 	usec_t sent;                /* last (re)transmission: RACK's xmit time (RFC 8985 5.2) */
+	uint32_t order;             /* ... and its place among the transmissions (tcp_sb.xmit_order) */
 	uint8_t marks;              /* TCP_TX_* */
 	uint8_t xmits;              /* transmissions so far (1 + retransmissions) */
 };
@@ -187,6 +188,9 @@ struct tcp_sb {
 	uint32_t sacked, lost, retrans;  /* sequence-space bytes with each mark */
 	uint32_t high_sacked;       /* end of the highest SACKed byte (valid when sacked) */
 	uint32_t rtx_hint;          /* every lost record below this seq has been resent */
+	/* Counts transmissions (a new burst, a resend): which of two records stamped in one
+	 * clock tick left later, for RACK (the clock is read once per wake-up). */
+	uint32_t xmit_order;
 };
 
 /* Linux's congestion-avoidance states (tcp_ca_state, same order), used with the scoreboard. */
@@ -198,6 +202,7 @@ struct tcp_recov {
 	uint32_t high_seq;          /* SND.MAX when recovery or loss began (RFC 6675 RecoveryPoint) */
 	/* RACK (RFC 8985 6.1): the most recently sent segment that was delivered. */
 	usec_t rack_xmit;
+	uint32_t rack_order;
 	uint32_t rack_end;
 	uint32_t rack_rtt_us;
 	bool rack_valid;
@@ -544,7 +549,7 @@ uint32_t tcp_sb_mark_dupthresh(struct tcp_conn *c, uint32_t dupthresh);
 void tcp_sb_mark_all_lost(struct tcp_conn *c);
 void tcp_sb_clear_lost(struct tcp_conn *c);
 int64_t tcp_sb_next_lost(struct tcp_conn *c);
-void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, usec_t now);
+void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, uint32_t n, usec_t now);
 void tcp_sb_mark_too_big(struct tcp_conn *c);
 /* Receiving: a duplicate [start, end) to report in a D-SACK block on the next ACK. */
 void tcp_dsack_set(struct tcp_conn *c, uint32_t start, uint32_t end);

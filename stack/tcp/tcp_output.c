@@ -347,10 +347,9 @@ int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n)
 		return rc;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
 	tcp_count_retrans(c, n);
-	for (uint32_t k = 0; k < n; k++) {
-		tcp_sb_retransmitted(&c->sb, i + k, tl->core->now);
+	tcp_sb_retransmitted(&c->sb, i, n, tl->core->now);
+	for (uint32_t k = 0; k < n; k++)
 		tcp_rec_on_retransmit(c);
-	}
 	tcp_rec_on_send(c, len + fin);
 	return 0;
 }
