@@ -297,6 +297,7 @@ void tcp_conn_free(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
 	tcp_conn_timers_release(c);
+	tcp_ack_batch_unlink(c);
 	tcp_hash_remove(&tl->conns, &c->hn);
 	if (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)
 		tl->ctr.CurrEstab--;

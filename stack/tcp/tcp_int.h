@@ -38,6 +38,7 @@
 #define TCP_MSS_MIN 88u                 /* Linux TCP_MIN_MSS: clamp of silly peer values */
 #define TCP_WSCALE_MAX 14u              /* RFC 7323 2.3 */
 #define TCP_MAX_QUICKACKS 16u           /* Linux: ACK the first segments at once */
+#define TCP_STRETCH_ACK_MAX 65536u      /* most data one batch-end ACK may cover (a GRO super-packet) */
 #define TCP_PERSIST_MAX_MS 120000u
 #define TCP_RTO_MIN_MS 200u             /* Linux TCP_RTO_MIN: the base of the give-up time (tcp_retrans_timeout) */
 #define TCP_TS_HZ 1000u                 /* TSval ticks per second (Linux: ms) */
@@ -230,6 +231,10 @@ struct tcp_recov {
 	uint32_t ack_prior_fack;    /* fack before it (reordering is judged against this) */
 	bool ack_newly_lost;        /* it made RACK mark a segment lost */
 	bool ack_fack_valid;
+	usec_t ack_sack_sent;       /* send time of the newest never-resent segment it SACKed */
+	usec_t ack_cum_sent;        /* ... and of the newest it cumulatively ACKed (not SACKed before) */
+	int32_t ack_ca_rtt_us;      /* its RTT sample for congestion control and min_RTT (Linux
+	                             * ca_rtt_us), from those send times; -1: none */
 };
 
 /* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */
@@ -254,6 +259,7 @@ struct tcp_recov {
 #define TCP_F_TLP         0x40000u  /* rtx timer is the tail loss probe (RFC 8985 7) */
 #define TCP_F_REO         0x80000u  /* rtx timer is RACK's reordering timer (RFC 8985 6.3) */
 #define TCP_F_PROBING     0x100000u /* tcp_output sends a tail loss probe: one segment, no burst PSH */
+#define TCP_F_ACK_BATCH   0x200000u /* an ACK is owed at the end of this receive batch (tl->ack_batch) */
 #define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 /* The delivery rate's window (tcp_rate.c): bytes acknowledged (64 bits: no wrap), where the
@@ -270,6 +276,7 @@ struct tcp_conn {
 	struct tcp_layer *tl;
 	struct tcp_conn *all_next, *all_prev;   /* tl->all, for ss and destroy */
 	struct tcp_conn *aq_next;               /* accept queue link while not accepted */
+	struct tcp_conn *ackb_next, **ackb_pprev; /* tl->ack_batch while TCP_F_ACK_BATCH may be set */
 	struct tcp_listener *lis;               /* listener whose accept queue holds us, else NULL */
 	uint32_t owner;                         /* readiness token (tcp_conn_set_owner), 0 = none */
 	enum tcp_state state;
@@ -350,7 +357,7 @@ struct tcp_conn {
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
 	uint32_t total_retrans;                 /* segments resent over the connection's life (tcpi_total_retrans) */
 	uint8_t backoff;
-	uint8_t quickack;                       /* segments still ACKed at once (Linux quick-ACK mode) */
+	uint8_t quickack;                       /* ACKs still sent without delay (Linux quick-ACK mode) */
 	bool pingpong;                          /* interactive: no quick ACKs (Linux, set by a FIN) */
 	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then delack_min */
 	uint8_t ka_probes;
@@ -578,6 +585,12 @@ void tcp_send_rst_conn(struct tcp_conn *c);
 void tcp_send_challenge_ack(struct tcp_conn *c);
 /* A pure ACK now: SEQ = SND.MAX (BSD: not a rewound SND.NXT), ACK = RCV.NXT, no data. */
 void tcp_send_ack(struct tcp_conn *c);
+/* An ACK at the end of this receive batch (tcp_flush_acks), unless one leaves before. */
+void tcp_ack_at_batch_end(struct tcp_conn *c);
+/* Leaves the receive batch's list (a connection being freed). */
+void tcp_ack_batch_unlink(struct tcp_conn *c);
+/* Linux tcp_enter_quickack_mode: the next ACKs go without delay (after a loss, at start). */
+void tcp_enter_quickack(struct tcp_conn *c);
 void tcp_send_synack(struct tcp_req *r);
 /* The MSS a listener's SYN-ACK announces: the interface's, or TCP_MAXSEG if smaller. */
 uint16_t tcp_synack_mss(const struct tcp_listener *l);
