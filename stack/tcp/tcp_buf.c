@@ -252,7 +252,9 @@ int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
 		return 0;
 	pb = tcp_rcv_condense(c, pb);
 	uint64_t cap = tcp_rcvbuf_cap(c), ts = pbuf_truesize(pb);
-	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes)
+	/* Collapse only a sparse queue, and only when packing frees at least one pbuf. */
+	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes &&
+	    c->rcvq.count > c->rcvq.bytes / PBUF_SMALL_CAP + 1)
 		tcp_rcvq_collapse(c);
 	/* In-order data before out-of-order data; past the memory bound even so, or when the
 	 * pool runs low, the segment is not accepted (Linux's TCPRcvQDrop) and, unacknowledged,
