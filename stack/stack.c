@@ -305,7 +305,7 @@ int ts_stack_poll(struct stack *s, usec_t now)
 			s->cnt.drop_pbuf_alloc++;       /* frames stay in the device until buffers return */
 			break;
 		}
-		int n = netdev_recv(s->dev, pb);
+		int n = netdev_recv(s->dev, &pb); /* the driver may hand back another pbuf */
 		if (n <= 0) {
 			pbuf_free(pb);
 			if (n < 0) {

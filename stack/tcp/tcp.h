@@ -123,7 +123,7 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
 	X(HystartTrainDetect) X(HystartDelayDetect) \
 	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)                 \
-	X(BatchAcks)
+	X(RcvCoalesce) X(RcvCollapsed) X(RcvQDrop) X(RcvCopiedBytes) X(OfoPruned) X(BatchAcks)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)

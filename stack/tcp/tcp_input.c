@@ -315,12 +315,11 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	uint32_t wnd = seg->wnd << c->snd_wscale;
 	uint32_t prior_una = c->snd.una;
 	bool rec = tcp_rec_on(c);
-	int32_t ca_rtt_us = -1;
+	int32_t ca_rtt_us = -1, rtt_us = -1;
 	if (seq_gt(ack, c->snd.una)) {
 		uint32_t acked = ack - c->snd.una;
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
 
-		int32_t rtt_us = -1;
 		bool grow = false;
 
 		tcp_ring_drop(&c->sndq, data);
@@ -339,12 +338,15 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (rtt_us >= 0)
 			tcp_rtt_sample(c, (uint32_t)rtt_us);
 		/* Congestion control samples every ACK, from the send time of the newest data it
-		 * acknowledges (Linux's ca_rtt), with or without timestamps. */
-		ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
-		if (ca_rtt_us >= 0)
-			tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
-		else
-			ca_rtt_us = rtt_us;
+		 * acknowledges (Linux's ca_rtt), with or without timestamps: here from the RTT
+		 * object's ring; with SACK, tcp_rec_ack takes it from the scoreboard. */
+		if (!rec) {
+			ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
+			if (ca_rtt_us >= 0)
+				tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
+			else
+				ca_rtt_us = rtt_us;
+		}
 		c->retries = 0;
 		c->backoff = 0;
 		if (rec) {
@@ -403,6 +405,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		/* SACK, RACK-TLP, PRR and undo (tcp_recovery.c); cwnd grows only outside a
 		 * reduction (Linux tcp_may_raise_cwnd). */
 		bool may_grow = tcp_rec_ack(c, seg, prior_una);
+		ca_rtt_us = c->rec.ack_ca_rtt_us >= 0 ? c->rec.ack_ca_rtt_us : rtt_us;
 		if (may_grow && seq_gt(ack, prior_una))
 			tcp_cc_on_ack(c, ack - prior_una, ca_rtt_us);
 		else if (seq_gt(ack, prior_una))
@@ -469,7 +472,7 @@ static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
 		return;
 	if (seq_lt(c->rcv.nxt + c->rcv_mss, c->rcv.adv_edge))
 		return;
-	if (c->rcvq.len - dlen > c->opts.rcvbuf / 2)
+	if (c->rcvq.bytes - dlen > c->opts.rcvbuf / 2)
 		return;
 	uint64_t nb = 2ull * c->opts.rcvbuf;
 	c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
@@ -514,7 +517,7 @@ static void tcp_ack_decide(struct tcp_conn *c)
 
 /*
  * Seventh and eighth: the segment text and the FIN. In-order bytes go onto the receive
- * ring (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
+ * queue, pbuf and all (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
  * duplicate ACK (RFC 5681 4.2); ACKs are delayed per RFC 1122 4.2.3.2 after Linux's
  * initial quick-ACK phase. Returns whether the FIN is now in sequence.
  */
@@ -523,7 +526,6 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	struct tcp_layer *tl = c->tl;
 	uint32_t seq = seg->seq + !!(seg->flags & TCP_FLAG_SYN);
 	uint32_t dlen = seg->dlen;
-	const uint8_t *data = seg->data;
 	bool fin = (seg->flags & TCP_FLAG_FIN) != 0;
 
 	if (!(c->state == TCPS_ESTABLISHED || c->state == TCPS_FIN_WAIT_1 || c->state == TCPS_FIN_WAIT_2)) {
@@ -543,15 +545,18 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 			tcp_enter_quickack(c);
 			return fin && seq + dlen == c->rcv.nxt;
 		}
-		data += skip;
 		dlen -= skip;
 		seq = c->rcv.nxt;
 		pbuf_pull(seg->pb, skip);
 	}
 	if (dlen > c->rcv_mss)
 		c->rcv_mss = dlen > c->adv_mss ? c->adv_mss : dlen;
-	/* Trim what lies beyond the buffer (the FIN goes with it). */
-	uint32_t room = tcp_rcvbuf_cap(c) - c->rcvq.len;
+	/* Trim what lies beyond the buffer (the FIN goes with it). A closed window takes nothing,
+	 * not even what the buffer's bytes would hold: the memory it pins closed it (Linux
+	 * tcp_data_queue: a zero-window probe is dropped). */
+	uint32_t cap = tcp_rcvbuf_cap(c);
+	bool wnd_open = seq_gt(c->rcv.adv_edge, c->rcv.nxt);
+	uint32_t room = wnd_open && cap > c->rcvq.bytes ? cap - c->rcvq.bytes : 0;
 	uint32_t limit = room;
 	if (seq != c->rcv.nxt)
 		limit = room > seq - c->rcv.nxt ? room - (seq - c->rcv.nxt) : 0;
@@ -570,16 +575,13 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.DupAcksSent++;
 		return false;
 	}
-	int err = tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c));
-	if (err != 0) {
-		/* Not ACKed, so not lost: the peer retransmits it once memory is back. */
-		if (err == -ENOBUFS)
-			tl->ctr.drop_mem_limit++;
-		else
-			tl->ctr.drop_no_memory++;
-		return false;
-	}
-	c->rcv.nxt += tcp_ring_write(&c->rcvq, data, dlen);
+	/* The pbuf itself is queued (tcp_buf.c): recv() copies the payload out of it. */
+	pbuf_trim(seg->pb, dlen);
+	struct pbuf *pb = seg->pb;
+	seg->pb = NULL;
+	if (tcp_rcvq_add(c, pb) != 0)
+		return false; /* not ACKed, so not lost: the peer retransmits it once memory is back */
+	c->rcv.nxt += dlen;
 	c->rcv_unacked += dlen;
 	tcp_rcvbuf_autogrow(c, dlen);
 	bool fin_now = fin;
@@ -734,7 +736,7 @@ void tcp_rcv_window_update(struct tcp_conn *c)
 		return;
 	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
 	uint32_t cap = tcp_rcvbuf_cap(c);
-	uint32_t free_space = cap - c->rcvq.len;
+	uint32_t free_space = tcp_rcv_free_space(c);
 	uint32_t maxw = 65535u << c->rcv_wscale;
 	if (free_space > maxw)
 		free_space = maxw;
