@@ -122,8 +122,10 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 {
 	if (c->rcvq.len) {
+		uint32_t before = c->rcvq.len;
 		uint32_t n = tcp_ring_read(&c->rcvq, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
 		if (!peek) {
+			tcp_rmem_read(c, n, before);
 			tcp_ring_release_if_empty(&c->rcvq);
 			tcp_rcv_window_update(c);
 		}

@@ -12,11 +12,11 @@
  */
 #include "tcp/tcp_int.h"
 
-/* What an out-of-order pbuf costs: a small pbuf pins its whole 2 KiB whatever it holds; a
- * large one (a reassembled or GRO datagram) about its payload. Only reads pb. */
+/* What an out-of-order segment costs: the truesize Linux would charge for it (tcp_rwnd.c),
+ * counted against the receive buffer as the window is. Only reads pb. */
 uint32_t tcp_ooo_charge(const struct pbuf *pb)
 {
-	return pb->cap <= PBUF_SMALL_CAP ? pb->cap : pb->len + 512u;
+	return tcp_seg_truesize(pb->len);
 }
 
 /* Moves queued out-of-order segments that now fit onto the receive ring. */
@@ -30,13 +30,14 @@ bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 		tcp_mem_uncharge(c->tl, tcp_ooo_charge(pb));
 		uint32_t end = pb->user + pb->len;
 		if (seq_gt(end, c->rcv.nxt)) {
-			uint32_t skip = c->rcv.nxt - pb->user;
-			if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + pb->len - skip, tcp_rcvbuf_cap(c)) != 0) {
+			uint32_t skip = c->rcv.nxt - pb->user, need = c->rcvq.len + pb->len - skip;
+			if (tcp_ring_make_room(&c->rcvq, need, need > tcp_rcvbuf_cap(c) ? need : tcp_rcvbuf_cap(c)) != 0) {
 				pbuf_free(pb); /* no memory: the peer will retransmit it */
 				continue;
 			}
 			uint32_t n = tcp_ring_write(&c->rcvq, pb->data + skip, pb->len - skip);
 			c->rcv.nxt += n;
+			c->rcv_rmem += tcp_ooo_charge(pb); /* its memory now waits to be read */
 		}
 		if ((pb->flags & TCP_PB_FIN) && end == c->rcv.nxt)
 			*fin = true;
