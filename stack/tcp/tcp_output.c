@@ -221,12 +221,13 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		c->last_ack_sent = c->rcv.nxt;
 		c->rcv.adv_edge = seq_max(c->rcv.adv_edge, c->rcv.nxt + c->rcv.wnd);
 		c->rcv_unacked = 0;
-		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK);
-		timer_cancel(&tl->core->timers, &c->delack_timer);
+		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK | TCP_F_ACK_BATCH);
+		timer_stop(&c->delack_timer); /* lazily: it is armed again on the next data */
 	}
 	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
-	if (len && rc == 0) {
-		/* Send times for per-ACK RTT samples (tcp_rtt.h); a retransmission spoils them. */
+	if (len && rc == 0 && !tcp_rec_on(c)) {
+		/* Send times for per-ACK RTT samples (tcp_rtt.h); a retransmission spoils them.
+		 * With SACK the scoreboard's records carry them (tcp_recovery.c's ca_rtt). */
 		if (seq_geq(seq, c->snd.max))
 			tcp_rtt_sent_data(&c->rtt, seq, seq + len, tl->core->now);
 		else
@@ -620,6 +621,50 @@ void tcp_send_ack(struct tcp_conn *c)
 	/* BSD: a pure ACK carries SND.MAX; after an RTO rewound SND.NXT, that still names
 	 * the next new byte, which is what the peer expects. */
 	tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0);
+}
+
+void tcp_ack_at_batch_end(struct tcp_conn *c)
+{
+	c->flags |= TCP_F_ACK_BATCH;
+	if (c->ackb_pprev)
+		return;
+	struct tcp_layer *tl = c->tl;
+	c->ackb_next = tl->ack_batch;
+	if (tl->ack_batch)
+		tl->ack_batch->ackb_pprev = &c->ackb_next;
+	c->ackb_pprev = &tl->ack_batch;
+	tl->ack_batch = c;
+}
+
+void tcp_ack_batch_unlink(struct tcp_conn *c)
+{
+	if (!c->ackb_pprev)
+		return;
+	*c->ackb_pprev = c->ackb_next;
+	if (c->ackb_next)
+		c->ackb_next->ackb_pprev = c->ackb_pprev;
+	c->ackb_next = NULL;
+	c->ackb_pprev = NULL;
+}
+
+void tcp_flush_acks(struct tcp_layer *tl)
+{
+	struct tcp_conn *c;
+	while ((c = tl->ack_batch) != NULL) {
+		tcp_ack_batch_unlink(c);
+		if (!(c->flags & TCP_F_ACK_BATCH))
+			continue; /* data or an ACK left since, carrying it */
+		c->flags &= ~TCP_F_ACK_BATCH;
+		c->flags |= TCP_F_ACK_NOW;
+		tl->ctr.BatchAcks++;
+		tcp_output(c);
+	}
+}
+
+void tcp_enter_quickack(struct tcp_conn *c)
+{
+	c->quickack = TCP_MAX_QUICKACKS;
+	c->pingpong = false;
 }
 
 /* RFC 5961 3.2, 4.2, 5.2: an ACK that tells a blind attacker nothing, rate-limited per

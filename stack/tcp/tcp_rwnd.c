@@ -7,7 +7,9 @@
  *
  * The buffer is memory, the window is payload. Every segment held for the application (in
  * order or not) is charged its truesize: the memory Linux's receive path would spend on it
- * (tcp_truesize). The window offered is a share of the free memory: free payload =
+ * (tcp_truesize; rwnd_rcvq and rwnd_ooo, tcp_rwnd_held). That is Linux's charge, not what
+ * tapstack's own pbufs pin (tcp_rmem_alloc, which bounds the memory: tcp_buf.c), so the
+ * windows offered are Linux's whatever the driver's buffers look like. The window offered is a share of the free memory: free payload =
  * (rcvbuf - charged) * scaling_ratio / 256, where scaling_ratio is payload/truesize as last
  * measured (50 % until the first full segment). Three numbers bound it:
  *
@@ -75,7 +77,7 @@ uint32_t tcp_win_from_space(uint8_t ratio, uint32_t space)
 /* Linux tcp_space: the payload the free part of the buffer can still take (0 when over). */
 static uint32_t tcp_rwnd_space(const struct tcp_conn *c)
 {
-	uint32_t used = tcp_rmem_alloc(c), buf = tcp_rcvbuf_cap(c);
+	uint32_t used = tcp_rwnd_held(c), buf = tcp_rcvbuf_cap(c);
 	return used >= buf ? 0 : tcp_win_from_space(c->scaling_ratio, buf - used);
 }
 
@@ -259,31 +261,32 @@ uint32_t tcp_rwnd_select(struct tcp_conn *c)
 	uint32_t wnd = tcp_rwnd_free(c);
 	if (wnd < cur && !(c->tl->cfg.shrink_window && c->rcv_wscale))
 		wnd = (cur + unit - 1u) & ~(unit - 1u);
-	c->rcv.wnd = wnd;
+	/* Recorded as sent (Linux keeps the uncut value; the edge must be what the peer saw). */
 	uint32_t maxw = 65535u << c->rcv_wscale;
-	return wnd > maxw ? maxw : wnd;
+	c->rcv.wnd = wnd > maxw ? maxw : wnd;
+	return c->rcv.wnd;
 }
 
-/* The application read n bytes: their share of the in-order memory is given back (the
+/* The application read n bytes: their share of the in-order charge is given back (the
  * whole of it once the queue is empty). */
-void tcp_rmem_read(struct tcp_conn *c, uint32_t n, uint32_t queued_before)
+void tcp_rwnd_read(struct tcp_conn *c, uint32_t n, uint32_t queued_before)
 {
 	if (n >= queued_before || queued_before == 0)
-		c->rcv_rmem = 0;
+		c->rwnd_rcvq = 0;
 	else
-		c->rcv_rmem -= (uint32_t)((uint64_t)c->rcv_rmem * n / queued_before);
+		c->rwnd_rcvq -= (uint32_t)((uint64_t)c->rwnd_rcvq * n / queued_before);
 }
 
 /*
  * Linux tcp_collapse (from tcp_prune_queue): when the memory held passes the buffer, the
  * queued in-order data is copied into page-sized buffers, so it costs what its bytes need
- * (3712 payload bytes per 4352 of truesize) however small the segments were. tapstack's
- * ring already holds the bytes compactly: only the charge changes.
+ * (3712 payload bytes per 4352 of truesize) however small the segments were. Only the
+ * charge changes here; tcp_buf.c packs tapstack's own pbufs by its own rule.
  */
-void tcp_rmem_collapse(struct tcp_conn *c)
+void tcp_rwnd_collapse(struct tcp_conn *c)
 {
-	uint32_t pages = (c->rcvq.len + SKB_MAX_LINEAR - 1) / SKB_MAX_LINEAR;
+	uint32_t pages = (c->rcvq.bytes + SKB_MAX_LINEAR - 1) / SKB_MAX_LINEAR;
 	uint32_t packed = pages * (SKB_PAGE + SKB_STRUCT);
-	if (packed < c->rcv_rmem)
-		c->rcv_rmem = packed;
+	if (packed < c->rwnd_rcvq)
+		c->rwnd_rcvq = packed;
 }
