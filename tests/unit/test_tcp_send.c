@@ -52,8 +52,9 @@ static void test_eor_records_not_coalesced(void **state)
 	th_expect_none(h);
 }
 
-/* A record longer than the MSS: full segments, then its short end with PSH; the next
- * write starts a new segment even though the windows would let them share one. */
+/* A record longer than the MSS: full segments, then its short end (held by MSG_MORE until
+ * the next write, and without PSH: Linux pushes a write's end only without MSG_MORE); the
+ * next write starts a new segment even though the windows would let them share one. */
 static void test_eor_long_record_ends_its_segment(void **state)
 {
 	struct th *h = *state;
@@ -66,8 +67,8 @@ static void test_eor_long_record_ends_its_segment(void **state)
 	assert_int_equal(ts_send(sl, fd, buf, 3000, MSG_EOR | MSG_MORE), 3000);
 	assert_int_equal(ts_send(sl, fd, buf, 1000, 0), 1000);
 	th_expect(h, DATA, s, a, TH_ANY, NULL, 1460);
-	th_expect(h, DATA, s + 1460, a, TH_ANY, NULL, 1460);
-	th_expect(h, PUSH, s + 2920, a, TH_ANY, NULL, 80);    /* the record's end */
+	th_expect(h, PUSH, s + 1460, a, TH_ANY, NULL, 1460);  /* a 2-segment unit: PSH on its last */
+	th_expect(h, DATA, s + 2920, a, TH_ANY, NULL, 80);    /* the record's end: MSG_MORE, no PSH */
 	th_expect(h, PUSH, s + 3000, a, TH_ANY, NULL, 1000);  /* not 920 more in that segment */
 	th_expect_none(h);
 }
