@@ -195,13 +195,7 @@ static void test_psh_units_of_two_on_a_slow_path(void **state)
 	struct socket_layer *sl = th_sl(h);
 	int lfd = th_listen(h, 80, 8);
 	struct tcp_opts mss = th_mss_opts(1000);
-	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
-	h->iss = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0).hdr.seq;
-	th_advance(h, 100);
-	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
-	struct sockaddr_in peer;
-	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
-	assert_true(fd >= 0);
+	int fd = th_open_passive_rtt(h, lfd, &mss, 65535, 100);
 	uint32_t s = h->iss + 1, a = h->irs + 1;
 	assert_int_equal(ts_send(sl, fd, wbuf, 3000, 0), 3000);
 	th_expect(h, DATA, s, a, TH_ANY, NULL, 1000);
