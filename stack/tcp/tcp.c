@@ -70,6 +70,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->delack_min_ms = 40;
 	cfg->delack_max_ms = 200;
 	cfg->init_cwnd_segs = 10;
+	cfg->min_tso_segs = 2;
 	snprintf(cfg->congestion_control, sizeof(cfg->congestion_control), "%s", tcp_cubic_ops.name);
 	cfg->slow_start_after_idle = true;
 	cfg->min_rtt_win_s = 300;

@@ -65,6 +65,7 @@ struct tcp_config {
 	uint32_t delack_min_ms;       /* TCP_DELACK_MIN = 40 ms */
 	uint32_t delack_max_ms;       /* TCP_DELACK_MAX = 200 ms */
 	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
+	uint32_t min_tso_segs;        /* segments a transmit unit may always hold [tcp_min_tso_segs = 2] */
 	char congestion_control[TCP_CA_NAME_MAX];  /* the default algorithm, "cubic" or "reno" [tcp_congestion_control] */
 	bool slow_start_after_idle;   /* restart cwnd after an RTO of idleness [tcp_slow_start_after_idle = 1] */
 	uint32_t min_rtt_win_s;       /* window of the minimum-RTT filter [tcp_min_rtt_wlen = 300] */
