@@ -40,14 +40,12 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 static struct socket_layer *pl_sl(void)
 {
-	return &pl.stack.sock;
+	return &pl.stack->sock;
 }
 
 void pl_epoll_notify(void *arg)
 {
-	uint64_t one = 1;
-	/* Fails only when the counter is about to overflow: then it is readable anyway. */
-	(void)!pl.real.write((int)(intptr_t)arg, &one, sizeof(one));
+	pl_notify(arg);
 }
 
 static void pl_drain(int efd)
@@ -58,8 +56,10 @@ static void pl_drain(int efd)
 
 void pl_epoll_forget(struct pl_fd *e)
 {
-	if (!pl.given_away)
+	if (!pl.given_away) {
 		ts_close(pl_sl(), e->ts);
+		pl_notify_cancel(e->efd);
+	}
 	pl.real.close(e->efd);
 }
 
@@ -113,8 +113,8 @@ static struct pl_fd *pl_epoll_side(int epfd, int *err)
 		pl.real.close(efd);
 		return NULL;
 	}
-	ts_epoll_set_notify(pl_sl(), set, pl_epoll_notify, (void *)(intptr_t)efd);
-	pl.fds[epfd] = (struct pl_fd){ .kind = PL_EPOLL, .ts = set, .efd = efd };
+	ts_epoll_set_notify(pl_sl(), set, pl_epoll_notify, pl_notify_arg(efd));
+	pl.fds[epfd] = (struct pl_fd){ .kind = PL_EPOLL, .ts = set, .efd = efd, .slot = (uint8_t)pl.slot };
 	return &pl.fds[epfd];
 }
 
@@ -235,6 +235,15 @@ static int pl_thread_eventfd(void)
 	return pl_thread_efd;
 }
 
+void pl_wait_forked(void)
+{
+	if (pl_thread_efd < 0)
+		return;
+	pl.real.close(pl_thread_efd);
+	pl_thread_efd = -1;
+	pthread_setspecific(pl_thread_key, NULL);
+}
+
 /* Fills revents of the tapstack entries (ts[i] >= 0) from their sockets; returns how many
  * are ready. Lock held. */
 static int pl_poll_ts(struct pollfd *fds, const int *ts, nfds_t n)
@@ -296,7 +305,7 @@ static int pl_poll(struct pollfd *fds, nfds_t n, int timeout, const sigset_t *ma
 				struct epoll_event drop[16];
 				while (ts_epoll_collect(pl_sl(), set, drop, 16) == 16)
 					; /* clears the candidates ADD queued: nothing is ready */
-				ts_epoll_set_notify(pl_sl(), set, pl_epoll_notify, (void *)(intptr_t)efd);
+				ts_epoll_set_notify(pl_sl(), set, pl_epoll_notify, pl_notify_arg(efd));
 				pl_drain(efd);
 			}
 		}
@@ -311,8 +320,10 @@ static int pl_poll(struct pollfd *fds, nfds_t n, int timeout, const sigset_t *ma
 		int kr = pl.real.ppoll(k, nk + (set >= 0), wait_ms < 0 ? NULL : &tmo, mask);
 		int err = kr < 0 ? errno : 0;
 		ts_blocking_lock(&pl.b);
-		if (set >= 0)
+		if (set >= 0) {
 			ts_close(pl_sl(), set);
+			pl_notify_cancel(efd);
+		}
 		if (!ready && kr >= 0)
 			ready = pl_poll_ts(fds, ts, n);
 		ts_blocking_unlock(&pl.b);

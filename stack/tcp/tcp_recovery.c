@@ -667,7 +667,7 @@ void tcp_rec_arm_timer(struct tcp_conn *c)
 	struct tcp_recov *rv = &c->rec;
 	usec_t now = tl->core->now;
 	if (c->snd.una == c->snd.max) {
-		timer_cancel(&tl->core->timers, &c->rtx_timer);
+		timer_stop(&c->rtx_timer);
 		c->flags &= ~(TCP_F_TLP | TCP_F_REO);
 		return;
 	}
