@@ -80,6 +80,7 @@ struct pl_fd {
 	uint8_t kind;          /* enum pl_kind */
 	int32_t ts;            /* PL_SOCK: the ts descriptor; PL_EPOLL: the ts_epoll set */
 	int32_t efd;           /* PL_EPOLL: the eventfd the stack writes when the set has events */
+	uint32_t sleepers;     /* PL_EPOLL: threads in the kernel's epoll_wait on it (lock held) */
 	bool dgram;            /* PL_SOCK: a UDP socket (datagram calls keep their addresses) */
 };
 
@@ -103,6 +104,7 @@ struct preload {
 	char unsupported[32][40];  /* option names already logged once */
 	uint32_t nunsupported;
 	bool verbose;
+	bool drive;                /* epoll_wait drives the stack itself (wait.c); TAPSTACK_NO_DRIVE: off */
 	bool trace;                /* TAPSTACK_TRACE: frames, state changes, accepted connections */
 	FILE *out;                 /* the trace's stream: stderr as it was when the stack started */
 	int ctl_fd;                /* TAPSTACK_CTL's listening socket, -1 without one */
@@ -162,7 +164,8 @@ PL_HIDDEN void pl_trace_app(const char *fmt, ...) __attribute__((format(printf, 
 /* Logs once per name: an option or call a program used that tapstack does not have. */
 PL_HIDDEN void pl_log_unsupported(const char *what);
 
-/* wait.c: the ts_epoll set's notification writes its eventfd. */
+/* wait.c: the ts_epoll set's notification (arg: its struct pl_fd) writes its eventfd when
+ * a thread sleeps on the set. */
 PL_HIDDEN void pl_epoll_notify(void *arg);
 /* wait.c: the tapstack side of kernel epoll descriptor epfd is gone (epfd closed). */
 PL_HIDDEN void pl_epoll_forget(struct pl_fd *e);

@@ -409,4 +409,6 @@ __attribute__((constructor)) static void pl_init(void)
 {
 	pl_resolve();
 	pl.verbose = getenv("TAPSTACK_VERBOSE") != NULL;
+	/* Run-to-completion in epoll_wait (wait.c) unless TAPSTACK_NO_DRIVE (for comparisons). */
+	pl.drive = getenv("TAPSTACK_NO_DRIVE") == NULL;
 }

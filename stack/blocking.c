@@ -58,6 +58,22 @@ static void blocking_unlock_kick(struct blocking_stack *b)
 		ts_blocking_wake(b);
 }
 
+/* With the lock held: drains the device (each ts_stack_poll takes one bounded batch), fires
+ * due timers, and tells condition waiters; returns the frames taken. */
+static int blocking_round(struct blocking_stack *b)
+{
+	int n, total = 0;
+
+	while ((n = ts_stack_poll(b->s, ts_clock_now())) > 0) {
+		total += n;
+		if (n < (int)STACK_POLL_BATCH)
+			break;
+	}
+	b->iterations++;
+	pthread_cond_broadcast(&b->changed);
+	return total;
+}
+
 static void *blocking_thread(void *arg)
 {
 	struct blocking_stack *b = arg;
@@ -65,27 +81,28 @@ static void *blocking_thread(void *arg)
 	pthread_mutex_lock(&b->lock);
 	while (!b->stop) {
 		struct pollfd pfd[2];
-		usec_t now, deadline;
+		usec_t now, deadline, wake;
 		int timeout_ms = -1;
 		uint64_t kicks;
 
-		/* Drain the device (each ts_stack_poll takes one bounded batch) and fire timers. */
-		while (ts_stack_poll(b->s, ts_clock_now()) >= (int)STACK_POLL_BATCH)
-			;
-		b->iterations++;
-		pthread_cond_broadcast(&b->changed);
-
+		blocking_round(b);
 		now = ts_clock_now();
 		deadline = ts_stack_next_deadline(b->s);
-		if (deadline != USEC_NEVER) {
+		/* The device is a caller's while it sleeps on it (parked) or is within its lease;
+		 * ours when a caller waits on the condition variable, or nobody drives. */
+		b->watching = b->waiters > 0 || (b->parked == 0 && now >= b->lease_end);
+		wake = deadline;
+		if (!b->watching && b->parked == 0 && b->lease_end < wake)
+			wake = b->lease_end; /* the lease may run out: look again then */
+		if (wake != USEC_NEVER) {
 			/* Rounded up: waking just before a deadline would only spin. */
-			usec_t ms = deadline <= now ? 0 : (deadline - now + USEC_PER_MS - 1) / USEC_PER_MS;
+			usec_t ms = wake <= now ? 0 : (wake - now + USEC_PER_MS - 1) / USEC_PER_MS;
 
 			timeout_ms = ms > INT_MAX ? INT_MAX : (int)ms;
 		}
-		pfd[0] = (struct pollfd){ .fd = netdev_pollfd(b->s->dev), .events = POLLIN };
+		pfd[0] = (struct pollfd){ .fd = b->watching ? netdev_pollfd(b->s->dev) : -1, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = b->wake_fd, .events = POLLIN };
-		b->sleep_until = deadline;
+		b->sleep_until = wake;
 		pthread_mutex_unlock(&b->lock);
 		if (poll(pfd, 2, timeout_ms) > 0 && (pfd[1].revents & POLLIN))
 			(void)!read(b->wake_fd, &kicks, sizeof(kicks));
@@ -95,6 +112,65 @@ static void *blocking_thread(void *arg)
 	return NULL;
 }
 
+int ts_blocking_drive(struct blocking_stack *b)
+{
+	int n = blocking_round(b);
+
+	b->drives += n > 0;
+	/* A caller that drives comes back: the device stays its own for another lease. */
+	b->lease_end = ts_clock_now() + BLOCKING_DRIVE_LEASE_USEC;
+	/* A frame taken here may have armed a timer before the stack thread's wake-up: the
+	 * eventfd, written with the lock held (the thread takes it only after we leave). */
+	if (ts_stack_next_deadline(b->s) < b->sleep_until) {
+		b->sleep_until = 0;
+		ts_blocking_wake(b);
+	}
+	return n;
+}
+
+int ts_blocking_park(struct blocking_stack *b)
+{
+	b->parked++;
+	return netdev_pollfd(b->s->dev);
+}
+
+void ts_blocking_unpark(struct blocking_stack *b)
+{
+	b->parked--;
+	b->lease_end = ts_clock_now() + BLOCKING_DRIVE_LEASE_USEC;
+}
+
+/* With the lock held: a caller is about to wait on the condition variable, which only the
+ * stack thread's rounds (or a driving caller's) broadcast: make sure it watches the device. */
+static void blocking_wait_enter(struct blocking_stack *b)
+{
+	b->waiters++;
+	if (!b->watching) {
+		b->watching = true; /* one kick is enough: it recomputes when it wakes */
+		b->sleep_until = 0;
+		ts_blocking_wake(b);
+	}
+}
+
+static void blocking_wait_leave(struct blocking_stack *b)
+{
+	b->waiters--;
+}
+
+/* pthread_cond_wait / timedwait (until NULL: no deadline) as a waiter; the timedwait's result. */
+static int blocking_cond_wait(struct blocking_stack *b, const struct timespec *until)
+{
+	int rc = 0;
+
+	blocking_wait_enter(b);
+	if (!until)
+		pthread_cond_wait(&b->changed, &b->lock);
+	else
+		rc = pthread_cond_timedwait(&b->changed, &b->lock, until);
+	blocking_wait_leave(b);
+	return rc;
+}
+
 /* Starts the stack thread of b (its wake eventfd, lock and condition variable are made here). */
 static int blocking_spawn(struct blocking_stack *b)
 {
@@ -102,6 +178,10 @@ static int blocking_spawn(struct blocking_stack *b)
 	int rc;
 
 	b->stop = false;
+	/* No caller drives the device or waits yet (after fork: the other threads are gone). */
+	b->parked = b->waiters = 0;
+	b->lease_end = 0;
+	b->watching = true;
 	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->wake_fd < 0)
 		return -errno;
@@ -125,6 +205,7 @@ int ts_blocking_start(struct blocking_stack *b, struct stack *s)
 {
 	b->s = s;
 	b->iterations = 0;
+	b->drives = 0;
 	return blocking_spawn(b);
 }
 
@@ -219,9 +300,7 @@ static struct timespec blocking_deadline(int timeout_ms)
  * timeout to use next (0 once the deadline passed: one last look, then report it). */
 static int blocking_wait_round(struct blocking_stack *b, int timeout_ms, const struct timespec *until)
 {
-	if (timeout_ms < 0)
-		pthread_cond_wait(&b->changed, &b->lock);
-	else if (pthread_cond_timedwait(&b->changed, &b->lock, until) == ETIMEDOUT)
+	if (blocking_cond_wait(b, timeout_ms < 0 ? NULL : until) == ETIMEDOUT)
 		return 0;
 	return timeout_ms;
 }
@@ -235,9 +314,7 @@ static int blocking_wait_round(struct blocking_stack *b, int timeout_ms, const s
 static bool blocking_wait_for(struct blocking_stack *b, int fd, short events, const struct timespec *until)
 {
 	while (!(ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL))) {
-		if (!until)
-			pthread_cond_wait(&b->changed, &b->lock);
-		else if (pthread_cond_timedwait(&b->changed, &b->lock, until) == ETIMEDOUT)
+		if (blocking_cond_wait(b, until) == ETIMEDOUT)
 			return (ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL)) != 0;
 	}
 	return true;
@@ -270,19 +347,54 @@ int ts_blocking_listen(struct blocking_stack *b, int fd, int backlog)
 	return blocking_leave(b, ts_listen(blocking_enter(b), fd, backlog));
 }
 
+/* One receive-side call (accept, recv, recvmsg) on fd: the ts_* call behind it. */
+struct blocking_call {
+	ssize_t (*run)(struct socket_layer *sl, int fd, const struct blocking_call *c);
+	void *buf;                 /* recv: the buffer; recvmsg: the msghdr; accept: the peer */
+	size_t len;
+	int flags;                 /* the call's own flags */
+	int wait_flags;            /* what decides whether it waits: MSG_DONTWAIT or 0 */
+};
+
+/*
+ * With the lock held (and still held on return): the call, and while it says -EAGAIN on a
+ * socket in blocking mode, a wait for POLLIN and another try; SO_RCVTIMEO bounds the wait,
+ * after which the -EAGAIN is the result, as Linux's.
+ */
+static ssize_t blocking_call_waiting(struct blocking_stack *b, int fd, const struct blocking_call *c)
+{
+	struct timespec at;
+	const struct timespec *until = blocking_timeo(b, fd, false, &at);
+	ssize_t rc;
+
+	while ((rc = c->run(&b->s->sock, fd, c)) == -EAGAIN && blocking_should_wait(b, fd, c->wait_flags))
+		if (!blocking_wait_for(b, fd, POLLIN, until))
+			break; /* SO_RCVTIMEO passed */
+	return rc;
+}
+
+static ssize_t blocking_run_accept(struct socket_layer *sl, int fd, const struct blocking_call *c)
+{
+	return ts_accept(sl, fd, c->buf, c->flags);
+}
+
+static ssize_t blocking_run_recv(struct socket_layer *sl, int fd, const struct blocking_call *c)
+{
+	return ts_recv(sl, fd, c->buf, c->len, c->flags);
+}
+
+static ssize_t blocking_run_recvmsg(struct socket_layer *sl, int fd, const struct blocking_call *c)
+{
+	return ts_recvmsg(sl, fd, c->buf, c->flags);
+}
+
 int ts_blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags)
 {
+	struct blocking_call c = { .run = blocking_run_accept, .buf = peer, .flags = flags };
 	int rc;
 
-	struct timespec at;
-	const struct timespec *until;
-
 	pthread_mutex_lock(&b->lock);
-	until = blocking_timeo(b, fd, false, &at);
-	while ((rc = ts_accept(&b->s->sock, fd, peer, flags)) == -EAGAIN &&
-	       blocking_should_wait(b, fd, 0))
-		if (!blocking_wait_for(b, fd, POLLIN, until))
-			break; /* SO_RCVTIMEO passed: -EAGAIN, as Linux */
+	rc = (int)blocking_call_waiting(b, fd, &c);
 	pthread_mutex_unlock(&b->lock);
 	return rc;
 }
@@ -340,16 +452,12 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 
 ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
 {
+	struct blocking_call c = { .run = blocking_run_recv, .buf = buf, .len = len, .flags = flags,
+		                   .wait_flags = flags };
 	ssize_t n;
-	struct timespec at;
-	const struct timespec *until;
 
 	pthread_mutex_lock(&b->lock);
-	until = blocking_timeo(b, fd, false, &at);
-	while ((n = ts_recv(&b->s->sock, fd, buf, len, flags)) == -EAGAIN &&
-	       blocking_should_wait(b, fd, flags))
-		if (!blocking_wait_for(b, fd, POLLIN, until))
-			break; /* SO_RCVTIMEO passed */
+	n = blocking_call_waiting(b, fd, &c);
 	/* Reading may have opened the receive window: the update went out in this thread. */
 	blocking_unlock_kick(b);
 	return n;
@@ -381,16 +489,11 @@ ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghd
 /* Waits for a datagram (or stream data, or end of stream), then ts_recvmsg. */
 ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg, int flags)
 {
+	struct blocking_call c = { .run = blocking_run_recvmsg, .buf = msg, .flags = flags, .wait_flags = flags };
 	ssize_t n;
 
-	struct timespec at;
-	const struct timespec *until;
-
 	pthread_mutex_lock(&b->lock);
-	until = blocking_timeo(b, fd, false, &at);
-	while ((n = ts_recvmsg(&b->s->sock, fd, msg, flags)) == -EAGAIN && blocking_should_wait(b, fd, flags))
-		if (!blocking_wait_for(b, fd, POLLIN, until))
-			break; /* SO_RCVTIMEO passed */
+	n = blocking_call_waiting(b, fd, &c);
 	blocking_unlock_kick(b);
 	return n;
 }
@@ -439,7 +542,7 @@ int ts_blocking_close(struct blocking_stack *b, int fd)
 		blocking_unlock_kick(b); /* the FIN is queued */
 		pthread_mutex_lock(&b->lock);
 		while (ts_unacked(&b->s->sock, fd) > 0 &&
-		       pthread_cond_timedwait(&b->changed, &b->lock, &until) != ETIMEDOUT)
+		       blocking_cond_wait(b, &until) != ETIMEDOUT)
 			;
 	}
 	rc = ts_close(&b->s->sock, fd);
