@@ -31,6 +31,8 @@
 #include <sys/uio.h>
 
 #include "blocking.h"
+#include "preload/arena.h"
+#include "preload/procs.h"
 #include "stack.h"
 
 /* The library's own names stay inside it; only the interposed calls are exported
@@ -80,13 +82,18 @@ struct pl_fd {
 	uint8_t kind;          /* enum pl_kind */
 	int32_t ts;            /* PL_SOCK: the ts descriptor; PL_EPOLL: the ts_epoll set */
 	int32_t efd;           /* PL_EPOLL: the eventfd the stack writes when the set has events */
-	uint32_t sleepers;     /* PL_EPOLL: threads in the kernel's epoll_wait on it (lock held) */
 	bool dgram;            /* PL_SOCK: a UDP socket (datagram calls keep their addresses) */
+	uint8_t slot;          /* PL_EPOLL: the process (procs.h slot) whose set it is */
 };
 
-/* A tapstack socket may be reached through several kernel numbers (dup): counted here. */
-struct pl_ref {
-	uint32_t refs;
+/*
+ * What the processes of one program share (in the arena, made before any fork): the stack,
+ * the lock its threads take turns under, and which process holds which socket.
+ */
+struct pl_shared {
+	struct stack stack;
+	struct blocking_sync sync;
+	struct procs procs;
 };
 
 struct preload {
@@ -94,12 +101,18 @@ struct preload {
 	pthread_mutex_t init_lock;
 	bool started;              /* the stack runs (first AF_INET socket) */
 	bool failed;               /* it could not start: sockets fail with ENETDOWN */
-	bool given_away;           /* fork(): the child took the stack; ours fail with EBADF */
-	struct stack stack;
-	struct blocking_stack b;
+	bool given_away;           /* a forked child beyond PROCS_MAX: ours fail with EBADF */
+	struct arena *arena;       /* shared memory: every allocation of the library once started */
+	struct pl_shared *sh;      /* in the arena */
+	struct stack *stack;       /* &sh->stack */
+	struct blocking_stack b;   /* this process's stack thread (on sh->sync) */
+	int slot;                  /* this process's slot in sh->procs */
+	int fork_slot;             /* the slot reserved for the child being forked */
+	int mbox_fd;               /* this process's mailbox (notifications raised elsewhere) */
+	int mbox_tx;               /* where this process rings the others' mailboxes from */
 	struct pl_fd *fds;         /* [nfds], indexed by kernel descriptor, read without the lock */
 	uint32_t nfds;
-	uint32_t *ts_refs;         /* [ts_cap] kernel numbers per ts descriptor */
+	uint32_t *ts_refs;         /* [ts_cap] this process's kernel numbers per ts descriptor */
 	uint32_t ts_cap;
 	char unsupported[32][40];  /* option names already logged once */
 	uint32_t nunsupported;
@@ -164,9 +177,16 @@ PL_HIDDEN void pl_trace_app(const char *fmt, ...) __attribute__((format(printf, 
 /* Logs once per name: an option or call a program used that tapstack does not have. */
 PL_HIDDEN void pl_log_unsupported(const char *what);
 
-/* wait.c: the ts_epoll set's notification (arg: its struct pl_fd) writes its eventfd when
- * a thread sleeps on the set. */
+/* wait.c: the ts_epoll set's notification writes its eventfd. */
 PL_HIDDEN void pl_epoll_notify(void *arg);
+/* The notification argument for eventfd efd of this process (ts_epoll_set_notify). */
+PL_HIDDEN void *pl_notify_arg(int efd);
+/* Writes the eventfd pl_notify_arg named: here, or through its process's mailbox. */
+PL_HIDDEN void pl_notify(void *arg);
+/* A notification set of this process writing efd is closed (lock held). */
+PL_HIDDEN void pl_notify_cancel(int efd);
+/* wait.c, in a forked child: the calling thread's poll eventfd was the parent's. */
+PL_HIDDEN void pl_wait_forked(void);
 /* wait.c: the tapstack side of kernel epoll descriptor epfd is gone (epfd closed). */
 PL_HIDDEN void pl_epoll_forget(struct pl_fd *e);
 

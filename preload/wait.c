@@ -42,34 +42,12 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 static struct socket_layer *pl_sl(void)
 {
-	return &pl.stack.sock;
+	return &pl.stack->sock;
 }
 
-/* Makes eventfd efd readable. */
-static void pl_efd_kick(int efd)
-{
-	uint64_t one = 1;
-	/* Fails only when the counter is about to overflow: then it is readable anyway. */
-	(void)!pl.real.write(efd, &one, sizeof(one));
-}
-
-/* poll's short-lived set: its thread's eventfd, always (it sleeps right after arming it). */
-static void pl_thread_notify(void *arg)
-{
-	pl_efd_kick((int)(intptr_t)arg);
-}
-
-/*
- * A program's epoll set has events. Only a thread asleep in the kernel's epoll_wait needs the
- * eventfd; one that is not will collect them itself before it sleeps (the lock orders the
- * two), so nobody reads a write nobody waited for.
- */
 void pl_epoll_notify(void *arg)
 {
-	struct pl_fd *e = arg;
-
-	if (e->sleepers)
-		pl_efd_kick(e->efd);
+	pl_notify(arg);
 }
 
 static void pl_drain(int efd)
@@ -80,8 +58,10 @@ static void pl_drain(int efd)
 
 void pl_epoll_forget(struct pl_fd *e)
 {
-	if (!pl.given_away)
+	if (!pl.given_away) {
 		ts_close(pl_sl(), e->ts);
+		pl_notify_cancel(e->efd);
+	}
 	pl.real.close(e->efd);
 }
 
@@ -139,14 +119,17 @@ static struct pl_fd *pl_epoll_side(int epfd, int *err)
 		/* Run-to-completion: the device too, so a frame wakes the thread that will take it
 		 * (EPOLLEXCLUSIVE: one of the program's sets per frame, not every one). */
 		struct epoll_event dev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = PL_DEVICE_MAGIC };
-		int dfd = netdev_pollfd(pl.stack.dev);
+		int dfd = netdev_pollfd(pl.stack->dev);
 		if (pl.real.epoll_ctl(epfd, EPOLL_CTL_ADD, dfd, &dev) < 0) {
 			dev.events = EPOLLIN; /* a kernel without EPOLLEXCLUSIVE */
 			(void)pl.real.epoll_ctl(epfd, EPOLL_CTL_ADD, dfd, &dev);
 		}
 	}
-	pl.fds[epfd] = (struct pl_fd){ .kind = PL_EPOLL, .ts = set, .efd = efd };
-	ts_epoll_set_notify(pl_sl(), set, pl_epoll_notify, &pl.fds[epfd]);
+	ts_epoll_set_notify(pl_sl(), set, pl_epoll_notify, pl_notify_arg(efd));
+	/* Its waiters count themselves (epoll_pwait): the eventfd is written only while one
+	 * sleeps; an awake one collects the change itself before it sleeps. */
+	ts_epoll_set_sleepers(pl_sl(), set, 0);
+	pl.fds[epfd] = (struct pl_fd){ .kind = PL_EPOLL, .ts = set, .efd = efd, .slot = (uint8_t)pl.slot };
 	return &pl.fds[epfd];
 }
 
@@ -201,8 +184,8 @@ static int pl_collect(struct pl_fd *e, struct epoll_event *evs, int max)
  * epoll_wait with the device in the set (ts_blocking_park: the stack thread leaves the device
  * to it), so a frame wakes this thread, which takes it and returns its events: no thread
  * switch and no eventfd between the stack and the program. The eventfd still carries what
- * the stack thread does meanwhile (timers, or the device after the lease ran out), and is
- * written only while a thread sleeps here (sleepers).
+ * the stack threads do meanwhile (timers, another process, the device after the lease ran
+ * out), and is written only while a thread sleeps here (ts_epoll_set_sleepers).
  */
 int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout, const sigset_t *mask)
 {
@@ -210,7 +193,7 @@ int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout, const s
 	if (!e || pl.given_away) {
 		int k = pl.real.epoll_pwait(epfd, evs, max, timeout, mask);
 		bool woken = false;
-		/* The stack went to the child: our entries of the shared set are not the program's. */
+		/* Our entries of the set are not the program's events. */
 		return e && k > 0 ? pl_epoll_strip(e, evs, k, &woken) : k;
 	}
 	if (max <= 0)
@@ -228,14 +211,14 @@ int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout, const s
 			int k = max > n ? pl.real.epoll_pwait(epfd, evs + n, max - n, 0, mask) : 0;
 			return n + (k > 0 ? pl_epoll_strip(e, evs + n, k, &woken) : 0);
 		}
-		e->sleepers++;
+		ts_epoll_set_sleepers(pl_sl(), e->ts, 1);
 		if (pl.drive)
 			(void)ts_blocking_park(&pl.b);
 		ts_blocking_unlock(&pl.b);
 		int k = pl.real.epoll_pwait(epfd, evs, max, pl_ms_left(end), mask);
 		int err = errno;
 		ts_blocking_lock(&pl.b);
-		e->sleepers--;
+		ts_epoll_set_sleepers(pl_sl(), e->ts, -1);
 		if (pl.drive)
 			ts_blocking_unpark(&pl.b);
 		if (k > 0) {
@@ -296,6 +279,15 @@ static int pl_thread_eventfd(void)
 		}
 	}
 	return pl_thread_efd;
+}
+
+void pl_wait_forked(void)
+{
+	if (pl_thread_efd < 0)
+		return;
+	pl.real.close(pl_thread_efd);
+	pl_thread_efd = -1;
+	pthread_setspecific(pl_thread_key, NULL);
 }
 
 /* Fills revents of the tapstack entries (ts[i] >= 0) from their sockets; returns how many
@@ -359,7 +351,7 @@ static int pl_poll(struct pollfd *fds, nfds_t n, int timeout, const sigset_t *ma
 				struct epoll_event drop[16];
 				while (ts_epoll_collect(pl_sl(), set, drop, 16) == 16)
 					; /* clears the candidates ADD queued: nothing is ready */
-				ts_epoll_set_notify(pl_sl(), set, pl_thread_notify, (void *)(intptr_t)efd);
+				ts_epoll_set_notify(pl_sl(), set, pl_epoll_notify, pl_notify_arg(efd));
 				pl_drain(efd);
 			}
 		}
@@ -374,8 +366,10 @@ static int pl_poll(struct pollfd *fds, nfds_t n, int timeout, const sigset_t *ma
 		int kr = pl.real.ppoll(k, nk + (set >= 0), wait_ms < 0 ? NULL : &tmo, mask);
 		int err = kr < 0 ? errno : 0;
 		ts_blocking_lock(&pl.b);
-		if (set >= 0)
+		if (set >= 0) {
 			ts_close(pl_sl(), set);
+			pl_notify_cancel(efd);
+		}
 		if (!ready && kr >= 0)
 			ready = pl_poll_ts(fds, ts, n);
 		ts_blocking_unlock(&pl.b);

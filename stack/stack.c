@@ -304,7 +304,7 @@ int ts_stack_poll(struct stack *s, usec_t now)
 			s->cnt.drop_pbuf_alloc++;       /* frames stay in the device until buffers return */
 			break;
 		}
-		int n = netdev_recv(s->dev, pb);
+		int n = netdev_recv(s->dev, &pb); /* the driver may hand back another pbuf */
 		if (n <= 0) {
 			pbuf_free(pb);
 			if (n < 0) {
@@ -320,6 +320,8 @@ int ts_stack_poll(struct stack *s, usec_t now)
 			stack_note_after(s);
 		taken++;
 	}
+	/* One ACK per connection for what the batch brought (stretch ACKs, docs/tcp.md). */
+	tcp_flush_acks(&s->tcp);
 	timer_run(&s->core.timers, now);
 	netdev_flush(s->dev);
 	return taken ? taken : err;

@@ -266,7 +266,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 	if (!c)
 		return NULL;
 	c->tl = tl;
-	c->sndq.tl = c->rcvq.tl = tl; /* their storage is charged to the layer (tcp_mem.c) */
+	c->sndq.tl = tl; /* its storage is charged to the layer (tcp_mem.c), as the receive queue's */
 	tcp_conn_timers_init(c);
 	if (tcp_conn_timers_reserve(c)) {
 		tl->ctr.NoTimerSlot++;
@@ -297,12 +297,13 @@ void tcp_conn_free(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
 	tcp_conn_timers_release(c);
+	tcp_ack_batch_unlink(c);
 	tcp_hash_remove(&tl->conns, &c->hn);
 	if (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)
 		tl->ctr.CurrEstab--;
 	tcp_ring_free(&c->sndq);
 	tcp_sb_free(&c->sb);
-	tcp_ring_free(&c->rcvq);
+	tcp_rcvq_purge(c);
 	tcp_ooo_purge(c);
 	if (c->all_prev)
 		c->all_prev->all_next = c->all_next;
@@ -510,7 +511,7 @@ short tcp_conn_revents(const struct tcp_conn *c)
 		ev |= POLLHUP;
 	if (rd_shut)
 		ev |= POLLIN | POLLRDHUP;
-	if (c->rcvq.len)
+	if (c->rcvq.bytes)
 		ev |= POLLIN;
 	if (c->state == TCPS_CLOSED && (c->flags & TCP_F_FIN_RCVD))
 		ev |= POLLHUP;

@@ -122,7 +122,8 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(LossProbes) X(LossProbeRecovery) X(DsackRecv) X(DsackSent) X(DsackIgnoredNoUndo)         \
 	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
 	X(HystartTrainDetect) X(HystartDelayDetect) \
-	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)
+	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)                 \
+	X(RcvCoalesce) X(RcvCollapsed) X(RcvQDrop) X(RcvCopiedBytes) X(OfoPruned) X(BatchAcks)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -160,6 +161,7 @@ struct tcp_layer {
 	usec_t challenge_stamp;
 	uint32_t challenge_count;
 	struct tcp_conn *all;        /* every connection, for tcp_foreach_sock and destroy */
+	struct tcp_conn *ack_batch;  /* connections owing an ACK at the end of the receive batch */
 	/* Readiness upcall (tcp_set_waker): called with a connection's or listener's owner
 	 * token whenever its poll state may have changed. */
 	void (*wake)(void *arg, uint32_t owner);
@@ -183,6 +185,13 @@ void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx);
  */
 void tcp_icmp_error(struct tcp_layer *tl, const struct icmp_err *err);
 size_t tcp_counter_groups(const struct tcp_layer *tl, struct counter_group *out, size_t max);
+/*
+ * The end of a receive batch (ts_stack_poll, after the frames it drained): every connection
+ * that received data in the batch and owes an ACK sends one, covering all of it (stretch
+ * ACKs, as Linux ACKs one GRO super-packet; tcp_input.c tcp_ack_decide). Frames handed to
+ * ts_stack_input() directly are answered by the next ts_stack_poll().
+ */
+void tcp_flush_acks(struct tcp_layer *tl);
 
 /* `tapstack ss`: one line per socket, like `ss -tan`. */
 struct tcp_sock_info {

@@ -1,17 +1,23 @@
 /*
- * tcp_buf.c - the byte rings that hold a connection's send and receive data.
+ * tcp_buf.c - where a connection's data waits: the send ring and the receive queue.
  *
- * Send: the application's bytes are copied once into the ring; segments reference them in
- * place through pbuf->ext (zero copy to the driver), and the ring keeps them until they
- * are acknowledged (RFC 9293 3.8: the sender keeps data until ACKed). Receive: in-order
- * payload is copied once from the received pbuf into the ring and once out in recv().
+ * Send: the application's bytes are copied once into a byte ring; segments reference them
+ * in place through pbuf->ext (zero copy to the driver), and the ring keeps them until they
+ * are acknowledged (RFC 9293 3.8: the sender keeps data until ACKed). Its storage is
+ * allocated on the first byte, starts at 4 KiB and doubles as needed up to the socket's
+ * buffer size (a small ring that drains is freed, so idle connections hold none), and is charged to the layer's buffer memory (tcp_mem.c) through r->tl.
  *
- * Storage is allocated on the first byte, starts at 4 KiB and doubles as needed up to the
- * socket's buffer size; a ring that drains while still 4 KiB is freed, so an idle
- * keep-alive connection holds no buffer at all (issue 5: 10,000 idle connections stay
- * small), while a bulk transfer keeps its grown ring instead of reallocating per read.
- * Every allocation is charged to the layer's buffer memory (tcp_mem.c) through r->tl.
- * Called by tcp_conn.c (send/recv), tcp_input.c, tcp_output.c.
+ * Receive: in-order payload stays in the pbuf the driver read it into, queued on the
+ * connection, until recv() copies it out: the only copy in user space. The queue is charged
+ * what its pbufs really pin (pbuf_truesize, as Linux charges an skb's truesize to
+ * sk_rmem_alloc), and the window follows that memory (tcp_rcv_free_space). Three rules keep
+ * the memory near the payload, after Linux's: a payload that fits the tail pbuf's free room
+ * is copied there (tcp_try_coalesce), so 1-byte segments fill pbufs instead of pinning one
+ * each; a small payload in a 64 KiB pbuf moves to a small one (skb_condense); and a queue
+ * over its buffer while holding less than half its memory in payload is copied into packed
+ * pbufs (tcp_collapse). Only those copies are counted (RcvCopiedBytes); a full-sized segment
+ * is never copied before recv(). An empty queue holds nothing: idle connections stay small.
+ * Called by tcp_conn.c (send/recv), tcp_input.c, tcp_ooo.c, tcp_output.c.
  */
 #include "tcp/tcp_int.h"
 
@@ -59,7 +65,7 @@ int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max)
 /*
  * Small rings are given back as soon as they drain: malloc of 4 KiB is cheap, and a server
  * with 10,000 idle keep-alive connections then holds no buffers at all. Large rings (a bulk
- * transfer grew them) stay, so a stream does not reallocate on every read.
+ * transfer grew them) stay, so a stream does not reallocate on every write.
  */
 void tcp_ring_release_if_empty(struct tcp_ring *r)
 {
@@ -127,4 +133,172 @@ int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct p
 	out[1].ptr = r->buf;
 	out[1].len = n - first;
 	return 2;
+}
+
+/* ---- the receive queue ---- */
+
+/*
+ * The window (tcp_rcv_free_space) follows the memory held, and the bytes a connection
+ * accepts stay within its buffer; their pbufs may pin more than the bytes (a 1000-byte
+ * segment pins 2 KiB, a 39,000-byte one 64 KiB), so the memory of both queues may reach twice
+ * the buffer, never more (collapsing keeps it nearer the bytes).
+ */
+bool tcp_rmem_fits(const struct tcp_conn *c, const struct pbuf *pb)
+{
+	return (uint64_t)tcp_rmem_alloc(c) + pbuf_truesize(pb) <= 2ull * tcp_rcvbuf_cap(c);
+}
+
+bool tcp_rcv_pool_low(const struct tcp_conn *c, const struct pbuf *pb)
+{
+	(void)c;
+	const struct pbuf_class *pc = &pb->pool->cls[pb->cls];
+	return (uint64_t)pc->in_use * 4 > (uint64_t)pc->max * 3;
+}
+
+struct pbuf *tcp_rcv_condense(struct tcp_conn *c, struct pbuf *pb)
+{
+	if (pb->cap <= PBUF_SMALL_CAP || pb->len > PBUF_SMALL_CAP)
+		return pb;
+	struct pbuf *small = pbuf_alloc(pb->pool, 0, pb->len);
+	if (!small)
+		return pb; /* kept as it is: charged its whole size */
+	memcpy(pbuf_put(small, pb->len), pb->data, pb->len);
+	small->flags = pb->flags;
+	small->user = pb->user;
+	c->tl->ctr.RcvCopiedBytes += pb->len;
+	pbuf_free(pb);
+	return small;
+}
+
+/* Linux's tcp_try_coalesce: a payload that fits the tail's free room is copied there. Only
+ * small payloads fit (a full-sized segment's pbuf has a few hundred bytes left), so this
+ * copies what would otherwise pin a whole pbuf for a few bytes. Frees pb when it did. */
+static bool tcp_rcvq_coalesce(struct tcp_conn *c, struct pbuf *pb)
+{
+	struct pbuf *tail = c->rcvq.tail;
+	if (!tail || pb->len > pbuf_tailroom(tail))
+		return false;
+	memcpy(pbuf_put(tail, pb->len), pb->data, pb->len);
+	c->rcvq.bytes += pb->len;
+	c->tl->ctr.RcvCoalesce++;
+	c->tl->ctr.RcvCopiedBytes += pb->len;
+	pbuf_free(pb);
+	return true;
+}
+
+/* Takes the oldest pbuf off the queue, gives its memory back and frees it. */
+static void tcp_rcvq_free_head(struct tcp_conn *c)
+{
+	struct pbuf *pb = pbuf_queue_pop(&c->rcvq);
+	c->rcvq_truesize -= pbuf_truesize(pb);
+	tcp_mem_uncharge(c->tl, pbuf_truesize(pb));
+	pbuf_free(pb);
+}
+
+/*
+ * Linux's tcp_collapse, for a queue over its buffer that pins more than twice its payload
+ * (many small or half-empty pbufs): the bytes are copied, in order, into small pbufs packed
+ * from their first byte, and the old pbufs freed as they empty. One new pbuf at a time, so
+ * it needs one free pbuf to start; if the pool has none it stops, and the queue (packed
+ * part, then the rest) stays whole.
+ */
+static void tcp_rcvq_collapse(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	struct pbuf_queue packed = { 0 };
+	uint32_t packed_truesize = 0;
+	struct pbuf *dst = NULL;
+	while (c->rcvq.head) {
+		struct pbuf *src = c->rcvq.head;
+		if (!dst || !pbuf_tailroom(dst)) {
+			dst = pbuf_alloc(src->pool, 0, PBUF_SMALL_CAP);
+			if (dst && tcp_mem_charge(tl, pbuf_truesize(dst)) != 0) {
+				pbuf_free(dst);
+				dst = NULL;
+			}
+			if (!dst)
+				break;
+			pbuf_queue_push(&packed, dst);
+			packed_truesize += pbuf_truesize(dst);
+		}
+		uint32_t n = src->len < pbuf_tailroom(dst) ? src->len : pbuf_tailroom(dst);
+		memcpy(pbuf_put(dst, n), src->data, n);
+		packed.bytes += n;
+		tl->ctr.RcvCopiedBytes += n;
+		pbuf_pull(src, n);
+		c->rcvq.bytes -= n;
+		if (!src->len) {
+			tcp_rcvq_free_head(c);
+			tl->ctr.RcvCollapsed++;
+		}
+	}
+	/* The packed pbufs go before what is left (nothing, unless the pool ran out). */
+	if (packed.head) {
+		if (c->rcvq.head) {
+			packed.tail->next = c->rcvq.head;
+			packed.tail = c->rcvq.tail;
+		}
+		packed.count += c->rcvq.count;
+		packed.bytes += c->rcvq.bytes;
+		c->rcvq = packed;
+		c->rcvq_truesize += packed_truesize;
+	}
+}
+
+int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
+{
+	struct tcp_layer *tl = c->tl;
+	if (tcp_rcvq_coalesce(c, pb))
+		return 0;
+	pb = tcp_rcv_condense(c, pb);
+	uint64_t cap = tcp_rcvbuf_cap(c), ts = pbuf_truesize(pb);
+	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes)
+		tcp_rcvq_collapse(c);
+	/* In-order data before out-of-order data; past the memory bound even so, or when the
+	 * pool runs low, the segment is not accepted (Linux's TCPRcvQDrop) and, unacknowledged,
+	 * comes again. */
+	if (!tcp_rmem_fits(c, pb))
+		tcp_ooo_prune(c, pb);
+	if (!tcp_rmem_fits(c, pb) || tcp_rcv_pool_low(c, pb)) {
+		tl->ctr.RcvQDrop++;
+		pbuf_free(pb);
+		return -ENOBUFS;
+	}
+	if (tcp_mem_charge(tl, ts) != 0) {
+		tl->ctr.drop_mem_limit++;
+		pbuf_free(pb);
+		return -ENOBUFS;
+	}
+	pb->flags &= (uint8_t)~TCP_PB_FIN;
+	pbuf_queue_push(&c->rcvq, pb);
+	c->rcvq_truesize += (uint32_t)ts;
+	return 0;
+}
+
+uint32_t tcp_rcvq_read(struct tcp_conn *c, uint8_t *dst, uint32_t n, bool consume)
+{
+	uint32_t done = 0;
+	struct pbuf *pb = c->rcvq.head;
+	while (pb && done < n) {
+		uint32_t k = pb->len < n - done ? pb->len : n - done;
+		memcpy(dst + done, pb->data, k);
+		done += k;
+		if (!consume) {
+			pb = pb->next;
+		} else if (k < pb->len) {
+			pbuf_pull(pb, k);
+			c->rcvq.bytes -= k;
+		} else {
+			tcp_rcvq_free_head(c);
+			pb = c->rcvq.head;
+		}
+	}
+	return done;
+}
+
+void tcp_rcvq_purge(struct tcp_conn *c)
+{
+	tcp_mem_uncharge(c->tl, c->rcvq_truesize);
+	c->rcvq_truesize = 0;
+	pbuf_queue_purge(&c->rcvq);
 }

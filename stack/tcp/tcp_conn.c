@@ -121,12 +121,11 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 {
-	if (c->rcvq.len) {
-		uint32_t n = tcp_ring_read(&c->rcvq, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
-		if (!peek) {
-			tcp_ring_release_if_empty(&c->rcvq);
+	if (c->rcvq.bytes) {
+		/* The one copy of received payload: from the pbufs it arrived in (tcp_buf.c). */
+		uint32_t n = tcp_rcvq_read(c, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
+		if (!peek)
 			tcp_rcv_window_update(c);
-		}
 		return (long)n;
 	}
 	if (len == 0)
@@ -144,7 +143,7 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 
 uint32_t tcp_inq(const struct tcp_conn *c)
 {
-	return c->rcvq.len;
+	return c->rcvq.bytes;
 }
 
 uint32_t tcp_conn_sndq_len(const struct tcp_conn *c)
@@ -206,7 +205,7 @@ void tcp_close(struct tcp_conn *c)
 	}
 	/* Linux tcp_close: unread data, or SO_LINGER with a zero timeout, aborts with a RST
 	 * (RFC 9293 3.10.4 allows it; RFC 2525 2.17 recommends it for unread data). */
-	bool unread = c->rcvq.len != 0;
+	bool unread = c->rcvq.bytes != 0;
 	bool linger0 = c->opts.linger_on && c->opts.linger_s == 0;
 	if (unread || linger0) {
 		if (unread)

@@ -31,7 +31,7 @@ static void tcp_conn_sock_info(const struct tcp_conn *c, struct tcp_sock_info *s
 {
 	usec_t now = c->tl->core->now;
 	si->state = tcp_ss_names[c->state];
-	si->recv_q = c->rcvq.len;
+	si->recv_q = c->rcvq.bytes;
 	si->send_q = c->sndq.len; /* not yet acknowledged, sent or not (as ss) */
 	si->conn = c;
 	/* The SYN and FIN take a sequence number each but are no bytes. */

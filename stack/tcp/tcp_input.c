@@ -122,7 +122,7 @@ static int tcp_synsent_input(struct tcp_conn *c, struct tcp_seg *seg)
 		c->snd.max_wnd = c->snd.wnd;
 		c->snd.wl1 = seg->seq;
 		c->snd.wl2 = seg->ack;
-		timer_cancel(&tl->core->timers, &c->rtx_timer);
+		timer_stop(&c->rtx_timer);
 		tcp_set_state(c, TCPS_ESTABLISHED);
 		if (c->opts.keepalive)
 			tcp_arm_keepalive(c);
@@ -157,12 +157,16 @@ static void tcp_ack_unacceptable(struct tcp_conn *c, const struct tcp_seg *seg)
  * RFC 2883 4 (Linux tcp_send_dupack): a refused segment that repeats bytes below RCV.NXT
  * is reported in a D-SACK block - that part only: bytes at or above RCV.NXT that were
  * refused (beyond the window, or failing PAWS) are not held here, and a D-SACK of them
- * would tell the sender we have data we threw away.
+ * would tell the sender we have data we threw away. Such a repeat means our ACK was lost
+ * or late (the sender timed out): the next ACKs go without delay, as Linux's
+ * tcp_enter_quickack_mode there (DelayedACKLost).
  */
 static void tcp_dsack_old(struct tcp_conn *c, const struct tcp_seg *seg)
 {
-	if (seg->dlen && seq_lt(seg->seq, c->rcv.nxt))
+	if (seg->dlen && seq_lt(seg->seq, c->rcv.nxt)) {
 		tcp_dsack_set(c, seg->seq, seq_lt(seg->seq + seg->dlen, c->rcv.nxt) ? seg->seq + seg->dlen : c->rcv.nxt);
+		tcp_enter_quickack(c);
+	}
 }
 
 /* RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate. */
@@ -311,12 +315,11 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	uint32_t wnd = seg->wnd << c->snd_wscale;
 	uint32_t prior_una = c->snd.una;
 	bool rec = tcp_rec_on(c);
-	int32_t ca_rtt_us = -1;
+	int32_t ca_rtt_us = -1, rtt_us = -1;
 	if (seq_gt(ack, c->snd.una)) {
 		uint32_t acked = ack - c->snd.una;
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
 
-		int32_t rtt_us = -1;
 		bool grow = false;
 
 		tcp_ring_drop(&c->sndq, data);
@@ -335,12 +338,15 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (rtt_us >= 0)
 			tcp_rtt_sample(c, (uint32_t)rtt_us);
 		/* Congestion control samples every ACK, from the send time of the newest data it
-		 * acknowledges (Linux's ca_rtt), with or without timestamps. */
-		ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
-		if (ca_rtt_us >= 0)
-			tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
-		else
-			ca_rtt_us = rtt_us;
+		 * acknowledges (Linux's ca_rtt), with or without timestamps: here from the RTT
+		 * object's ring; with SACK, tcp_rec_ack takes it from the scoreboard. */
+		if (!rec) {
+			ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
+			if (ca_rtt_us >= 0)
+				tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
+			else
+				ca_rtt_us = rtt_us;
+		}
 		c->retries = 0;
 		c->backoff = 0;
 		if (rec) {
@@ -380,7 +386,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		 * the scoreboard, tcp_rec_ack chooses between RTO, probe and reorder timer). */
 		if (!rec) {
 			if (c->snd.una == c->snd.max)
-				timer_cancel(&tl->core->timers, &c->rtx_timer);
+				timer_stop(&c->rtx_timer);
 			else
 				tcp_rearm_rtx(c);
 		}
@@ -399,6 +405,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		/* SACK, RACK-TLP, PRR and undo (tcp_recovery.c); cwnd grows only outside a
 		 * reduction (Linux tcp_may_raise_cwnd). */
 		bool may_grow = tcp_rec_ack(c, seg, prior_una);
+		ca_rtt_us = c->rec.ack_ca_rtt_us >= 0 ? c->rec.ack_ca_rtt_us : rtt_us;
 		if (may_grow && seq_gt(ack, prior_una))
 			tcp_cc_on_ack(c, ack - prior_una, ca_rtt_us);
 		else if (seq_gt(ack, prior_una))
@@ -415,7 +422,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (wnd > c->snd.max_wnd)
 			c->snd.max_wnd = wnd;
 		if (wnd && (c->flags & TCP_F_PERSIST)) {
-			timer_cancel(&tl->core->timers, &c->rtx_timer);
+			timer_stop(&c->rtx_timer);
 			c->flags &= ~TCP_F_PERSIST;
 			c->retries = 0;
 			c->backoff = 0;
@@ -465,15 +472,52 @@ static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
 		return;
 	if (seq_lt(c->rcv.nxt + c->rcv_mss, c->rcv.adv_edge))
 		return;
-	if (c->rcvq.len - dlen > c->opts.rcvbuf / 2)
+	if (c->rcvq.bytes - dlen > c->opts.rcvbuf / 2)
 		return;
 	uint64_t nb = 2ull * c->opts.rcvbuf;
 	c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
 }
 
 /*
+ * When to ACK in-order data (RFC 1122 4.2.3.2, RFC 5681 4.2, as Linux's __tcp_ack_snd_check
+ * with GRO). The stack drains the device in batches (ts_stack_poll); a batch plays the part
+ * of Linux's GRO super-packet: data that asks for an ACK is ACKed once, at the end of the
+ * batch (tcp_flush_acks), for everything the batch brought. Never later than that:
+ *   - quick-ACK mode (the first segments of a connection, Linux's tcp_in_quickack_mode;
+ *     re-entered after a retransmission, see tcp_step_text; TCP_QUICKACK) and two full
+ *     segments unacknowledged: the end of this batch;
+ *   - the unacknowledged data reaches half the window we offered, or 64 KiB (the largest
+ *     GRO super-packet): at once, so the sender is never held by our batch;
+ *   - a hole filled, out-of-order or duplicate data: at once (set by the caller);
+ *   - one small segment and nothing else: the delayed-ACK timer (ato, 40 ms).
+ * PSH does not change the decision, as in Linux.
+ */
+static void tcp_ack_decide(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	if (c->flags & TCP_F_ACK_NOW)
+		return;
+	uint32_t stretch_max = c->rcv.wnd / 2 < TCP_STRETCH_ACK_MAX ? c->rcv.wnd / 2 : TCP_STRETCH_ACK_MAX;
+	if (c->rcv_unacked >= stretch_max && c->rcv_unacked >= 2u * c->rcv_mss) {
+		c->flags |= TCP_F_ACK_NOW;
+		return;
+	}
+	if (c->quickack && !c->pingpong) {
+		if (!(c->flags & TCP_F_ACK_BATCH)) {
+			c->quickack--;  /* Linux tcp_dec_quickack_mode: one per ACK sent */
+			tl->ctr.QuickAcks++;
+		}
+		tcp_ack_at_batch_end(c);
+	} else if (c->rcv_unacked >= 2u * c->rcv_mss) {
+		tcp_ack_at_batch_end(c); /* RFC 1122 4.2.3.2: at least every second full segment */
+	} else if (!(c->flags & TCP_F_ACK_BATCH)) {
+		tcp_arm_delack(c);
+	}
+}
+
+/*
  * Seventh and eighth: the segment text and the FIN. In-order bytes go onto the receive
- * ring (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
+ * queue, pbuf and all (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
  * duplicate ACK (RFC 5681 4.2); ACKs are delayed per RFC 1122 4.2.3.2 after Linux's
  * initial quick-ACK phase. Returns whether the FIN is now in sequence.
  */
@@ -482,7 +526,6 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	struct tcp_layer *tl = c->tl;
 	uint32_t seq = seg->seq + !!(seg->flags & TCP_FLAG_SYN);
 	uint32_t dlen = seg->dlen;
-	const uint8_t *data = seg->data;
 	bool fin = (seg->flags & TCP_FLAG_FIN) != 0;
 
 	if (!(c->state == TCPS_ESTABLISHED || c->state == TCPS_FIN_WAIT_1 || c->state == TCPS_FIN_WAIT_2)) {
@@ -496,18 +539,24 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		uint32_t skip = c->rcv.nxt - seq;
 		tcp_dsack_set(c, seq, skip >= dlen ? seq + dlen : c->rcv.nxt); /* RFC 2883 4.1.x */
 		if (skip >= dlen) {
-			c->flags |= TCP_F_ACK_NOW; /* a pure retransmission: tell the peer again */
+			/* A pure retransmission (with a FIN, or overlapping one): our ACK was lost
+			 * or late. Tell the peer again, without delay from now on (as tcp_dsack_old). */
+			c->flags |= TCP_F_ACK_NOW;
+			tcp_enter_quickack(c);
 			return fin && seq + dlen == c->rcv.nxt;
 		}
-		data += skip;
 		dlen -= skip;
 		seq = c->rcv.nxt;
 		pbuf_pull(seg->pb, skip);
 	}
 	if (dlen > c->rcv_mss)
 		c->rcv_mss = dlen > c->adv_mss ? c->adv_mss : dlen;
-	/* Trim what lies beyond the buffer (the FIN goes with it). */
-	uint32_t room = tcp_rcvbuf_cap(c) - c->rcvq.len;
+	/* Trim what lies beyond the buffer (the FIN goes with it). A closed window takes nothing,
+	 * not even what the buffer's bytes would hold: the memory it pins closed it (Linux
+	 * tcp_data_queue: a zero-window probe is dropped). */
+	uint32_t cap = tcp_rcvbuf_cap(c);
+	bool wnd_open = seq_gt(c->rcv.adv_edge, c->rcv.nxt);
+	uint32_t room = wnd_open && cap > c->rcvq.bytes ? cap - c->rcvq.bytes : 0;
 	uint32_t limit = room;
 	if (seq != c->rcv.nxt)
 		limit = room > seq - c->rcv.nxt ? room - (seq - c->rcv.nxt) : 0;
@@ -526,16 +575,13 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		tl->ctr.DupAcksSent++;
 		return false;
 	}
-	int err = tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c));
-	if (err != 0) {
-		/* Not ACKed, so not lost: the peer retransmits it once memory is back. */
-		if (err == -ENOBUFS)
-			tl->ctr.drop_mem_limit++;
-		else
-			tl->ctr.drop_no_memory++;
-		return false;
-	}
-	c->rcv.nxt += tcp_ring_write(&c->rcvq, data, dlen);
+	/* The pbuf itself is queued (tcp_buf.c): recv() copies the payload out of it. */
+	pbuf_trim(seg->pb, dlen);
+	struct pbuf *pb = seg->pb;
+	seg->pb = NULL;
+	if (tcp_rcvq_add(c, pb) != 0)
+		return false; /* not ACKed, so not lost: the peer retransmits it once memory is back */
+	c->rcv.nxt += dlen;
 	c->rcv_unacked += dlen;
 	tcp_rcvbuf_autogrow(c, dlen);
 	bool fin_now = fin;
@@ -546,15 +592,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	c->last_rcv = tl->core->now;
 	/* Linux's ato: 0 until the first data, then TCP_ATO_MIN (40 ms). */
 	c->ato_us = tl->cfg.delack_min_ms * 1000u;
-	if (c->quickack && !c->pingpong) {
-		c->quickack--;
-		tl->ctr.QuickAcks++;
-		c->flags |= TCP_F_ACK_NOW;
-	} else if (c->rcv_unacked >= 2u * c->rcv_mss) {
-		c->flags |= TCP_F_ACK_NOW; /* RFC 1122 4.2.3.2: at least every second full segment */
-	} else if (!(c->flags & TCP_F_ACK_NOW)) {
-		tcp_arm_delack(c);
-	}
+	tcp_ack_decide(c);
 	return fin_now;
 }
 
@@ -624,7 +662,7 @@ static int tcp_synrcvd_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	c->snd.wnd = seg->wnd << c->snd_wscale;
 	c->snd.wl1 = seg->seq;
 	c->snd.wl2 = seg->ack;
-	timer_cancel(&tl->core->timers, &c->rtx_timer);
+	timer_stop(&c->rtx_timer);
 	c->retries = 0;
 	tcp_set_state(c, TCPS_ESTABLISHED);
 	return TCP_IN_CONT;
@@ -698,7 +736,7 @@ void tcp_rcv_window_update(struct tcp_conn *c)
 		return;
 	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
 	uint32_t cap = tcp_rcvbuf_cap(c);
-	uint32_t free_space = cap - c->rcvq.len;
+	uint32_t free_space = tcp_rcv_free_space(c);
 	uint32_t maxw = 65535u << c->rcv_wscale;
 	if (free_space > maxw)
 		free_space = maxw;

@@ -38,6 +38,7 @@
 #define TCP_MSS_MIN 88u                 /* Linux TCP_MIN_MSS: clamp of silly peer values */
 #define TCP_WSCALE_MAX 14u              /* RFC 7323 2.3 */
 #define TCP_MAX_QUICKACKS 16u           /* Linux: ACK the first segments at once */
+#define TCP_STRETCH_ACK_MAX 65536u      /* most data one batch-end ACK may cover (a GRO super-packet) */
 #define TCP_PERSIST_MAX_MS 120000u
 #define TCP_RTO_MIN_MS 200u             /* Linux TCP_RTO_MIN: the base of the give-up time (tcp_retrans_timeout) */
 #define TCP_TS_HZ 1000u                 /* TSval ticks per second (Linux: ms) */
@@ -77,7 +78,8 @@ struct tcp_hnode {
 	bool hashed;
 };
 
-/* A byte ring: the send buffer (bytes from SND.UNA) and the receive buffer (in order, unread). */
+/* A byte ring: the send buffer (bytes from SND.UNA). Received data is kept in its pbufs instead
+ * (tcp_buf.c, the receive queue). */
 struct tcp_ring {
 	struct tcp_layer *tl;       /* its storage is charged to tl->mem_used (tcp_mem.c); NULL: not */
 	uint8_t *buf;               /* NULL until the first byte (lazy: idle connections are small) */
@@ -229,6 +231,10 @@ struct tcp_recov {
 	uint32_t ack_prior_fack;    /* fack before it (reordering is judged against this) */
 	bool ack_newly_lost;        /* it made RACK mark a segment lost */
 	bool ack_fack_valid;
+	usec_t ack_sack_sent;       /* send time of the newest never-resent segment it SACKed */
+	usec_t ack_cum_sent;        /* ... and of the newest it cumulatively ACKed (not SACKed before) */
+	int32_t ack_ca_rtt_us;      /* its RTT sample for congestion control and min_RTT (Linux
+	                             * ca_rtt_us), from those send times; -1: none */
 };
 
 /* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */
@@ -253,6 +259,7 @@ struct tcp_recov {
 #define TCP_F_TLP         0x40000u  /* rtx timer is the tail loss probe (RFC 8985 7) */
 #define TCP_F_REO         0x80000u  /* rtx timer is RACK's reordering timer (RFC 8985 6.3) */
 #define TCP_F_PROBING     0x100000u /* tcp_output sends a tail loss probe: one segment, no burst PSH */
+#define TCP_F_ACK_BATCH   0x200000u /* an ACK is owed at the end of this receive batch (tl->ack_batch) */
 #define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 /* The delivery rate's window (tcp_rate.c): bytes acknowledged (64 bits: no wrap), where the
@@ -269,6 +276,7 @@ struct tcp_conn {
 	struct tcp_layer *tl;
 	struct tcp_conn *all_next, *all_prev;   /* tl->all, for ss and destroy */
 	struct tcp_conn *aq_next;               /* accept queue link while not accepted */
+	struct tcp_conn *ackb_next, **ackb_pprev; /* tl->ack_batch while TCP_F_ACK_BATCH may be set */
 	struct tcp_listener *lis;               /* listener whose accept queue holds us, else NULL */
 	uint32_t owner;                         /* readiness token (tcp_conn_set_owner), 0 = none */
 	enum tcp_state state;
@@ -310,9 +318,11 @@ struct tcp_conn {
 
 	/* Buffers. */
 	struct tcp_ring sndq;                   /* bytes from snd.una: unacknowledged, then unsent */
-	struct tcp_ring rcvq;                   /* in-order bytes not yet read */
+	struct pbuf_queue rcvq;                 /* in order, not yet read: the pbufs they came in,
+	                                         * data/len = the unread payload; .bytes = the total */
+	uint32_t rcvq_truesize;                 /* memory rcvq pins (pbuf_truesize of each) */
 	struct pbuf_queue ooo;                  /* out of order, sorted by seq (pb->user = seq) */
-	uint32_t ooo_truesize;                  /* memory the queue pins (tcp_ooo_charge) */
+	uint32_t ooo_truesize;                  /* memory the queue pins (pbuf_truesize of each) */
 	struct tcp_sockopts opts;
 
 	/* Congestion control (tcp_cc.h): the algorithm and its state. cwnd and ssthresh are
@@ -347,7 +357,7 @@ struct tcp_conn {
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
 	uint32_t total_retrans;                 /* segments resent over the connection's life (tcpi_total_retrans) */
 	uint8_t backoff;
-	uint8_t quickack;                       /* segments still ACKed at once (Linux quick-ACK mode) */
+	uint8_t quickack;                       /* ACKs still sent without delay (Linux quick-ACK mode) */
 	bool pingpong;                          /* interactive: no quick ACKs (Linux, set by a FIN) */
 	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then delack_min */
 	uint8_t ka_probes;
@@ -427,12 +437,12 @@ void tcp_tw_free(struct tcp_tw *tw);
 void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg);
 
 /* ---- tcp_ooo.c ---- */
-/* What an out-of-order pbuf costs the receive buffer (its real storage). */
-uint32_t tcp_ooo_charge(const struct pbuf *pb);
-/* Moves queued segments that now fit onto the receive ring; *fin set when a FIN is reached. */
+/* Moves queued segments that now fit onto the receive queue; *fin set when a FIN is reached. */
 bool tcp_ooo_drain(struct tcp_conn *c, bool *fin);
 /* Keeps an out-of-order segment; takes seg->pb (set to NULL) only when it is kept. */
 void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin);
+/* Drops out-of-order segments, highest first, until the in-order pb fits (tcp_rmem_fits). */
+void tcp_ooo_prune(struct tcp_conn *c, const struct pbuf *pb);
 /* Frees the whole queue and uncharges its memory. */
 void tcp_ooo_purge(struct tcp_conn *c);
 
@@ -478,6 +488,30 @@ void tcp_ring_free(struct tcp_ring *r);
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
 void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
+/*
+ * The receive queue (tcp_buf.c): in-order payload stays in the pbuf it arrived in until
+ * recv() copies it out. tcp_rcvq_add() queues pb, whose data/len are exactly the new in-order
+ * bytes: 0 and the queue owns pb (it may have copied a small payload into the tail and freed
+ * pb), or -ENOBUFS (the socket's or the stack's memory is spent: the caller still owns pb
+ * and drops it unacknowledged).
+ */
+int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb);
+/* Copies up to n bytes to dst from the oldest; consume: frees what was read. */
+uint32_t tcp_rcvq_read(struct tcp_conn *c, uint8_t *dst, uint32_t n, bool consume);
+void tcp_rcvq_purge(struct tcp_conn *c);
+/* A pbuf worth keeping: a small payload in a large (64 KiB) pbuf is moved to a small one
+ * (Linux's skb_condense). Returns pb or its replacement; the caller owns the result. */
+struct pbuf *tcp_rcv_condense(struct tcp_conn *c, struct pbuf *pb);
+/* Whether the receive queues may keep pb: their truesize stays within twice the buffer. */
+bool tcp_rmem_fits(const struct tcp_conn *c, const struct pbuf *pb);
+/* Whether pb's size class is so used that a queue must not keep one more (the stack needs the
+ * last quarter of the pool to receive at all). */
+bool tcp_rcv_pool_low(const struct tcp_conn *c, const struct pbuf *pb);
+/* Receive memory the connection holds: the truesize of both queues (Linux's sk_rmem_alloc). */
+static inline uint32_t tcp_rmem_alloc(const struct tcp_conn *c)
+{
+	return c->rcvq_truesize + c->ooo_truesize;
+}
 /* Up to two pieces for bytes [off, off+n) of the ring; returns the number of pieces. */
 int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext out[2]);
 static inline uint32_t tcp_ring_space(const struct tcp_ring *r, uint32_t cap)
@@ -551,6 +585,12 @@ void tcp_send_rst_conn(struct tcp_conn *c);
 void tcp_send_challenge_ack(struct tcp_conn *c);
 /* A pure ACK now: SEQ = SND.MAX (BSD: not a rewound SND.NXT), ACK = RCV.NXT, no data. */
 void tcp_send_ack(struct tcp_conn *c);
+/* An ACK at the end of this receive batch (tcp_flush_acks), unless one leaves before. */
+void tcp_ack_at_batch_end(struct tcp_conn *c);
+/* Leaves the receive batch's list (a connection being freed). */
+void tcp_ack_batch_unlink(struct tcp_conn *c);
+/* Linux tcp_enter_quickack_mode: the next ACKs go without delay (after a loss, at start). */
+void tcp_enter_quickack(struct tcp_conn *c);
 void tcp_send_synack(struct tcp_req *r);
 /* The MSS a listener's SYN-ACK announces: the interface's, or TCP_MAXSEG if smaller. */
 uint16_t tcp_synack_mss(const struct tcp_listener *l);
@@ -561,6 +601,8 @@ uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
  * at the stack-wide memory limit, not while its ring is full and cannot grow: tcp_mem.c). */
 bool tcp_sndbuf_writable(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
+/* Free receive buffer in memory (rcvbuf minus tcp_rmem_alloc): what the window offers. */
+uint32_t tcp_rcv_free_space(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 /* The end of the MSG_EOR record that holds the byte at seq (a segment starting at seq
  * must stop there), or seq + `left` when no mark lies within [seq, seq + left). Forgets

@@ -38,6 +38,17 @@ uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c)
 	return c->opts.rcvbuf ? c->opts.rcvbuf : 1;
 }
 
+/*
+ * The receive buffer not yet taken, in memory: what the queued pbufs really pin
+ * (tcp_rmem_alloc, their truesize), not only their payload, so the window shrinks by what
+ * data costs us and a peer can never be invited to send more than memory holds.
+ */
+uint32_t tcp_rcv_free_space(const struct tcp_conn *c)
+{
+	uint32_t cap = tcp_rcvbuf_cap(c), used = tcp_rmem_alloc(c);
+	return cap > used ? cap - used : 0;
+}
+
 uint32_t tcp_flight(const struct tcp_conn *c)
 {
 	return c->snd.nxt - c->snd.una;
@@ -120,7 +131,7 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c)
 {
 	uint32_t cap = tcp_rcvbuf_cap(c);
-	uint32_t free_space = cap > c->rcvq.len ? cap - c->rcvq.len : 0;
+	uint32_t free_space = tcp_rcv_free_space(c);
 	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
 	uint32_t step = c->adv_mss < cap / 2 ? c->adv_mss : cap / 2;
 	uint32_t wnd;
@@ -248,12 +259,13 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		c->last_ack_sent = c->rcv.nxt;
 		c->rcv.adv_edge = seq_max(c->rcv.adv_edge, c->rcv.nxt + c->rcv.wnd);
 		c->rcv_unacked = 0;
-		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK);
-		timer_cancel(&tl->core->timers, &c->delack_timer);
+		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK | TCP_F_ACK_BATCH);
+		timer_stop(&c->delack_timer); /* lazily: it is armed again on the next data */
 	}
 	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
-	if (len && rc == 0) {
-		/* Send times for per-ACK RTT samples (tcp_rtt.h); a retransmission spoils them. */
+	if (len && rc == 0 && !tcp_rec_on(c)) {
+		/* Send times for per-ACK RTT samples (tcp_rtt.h); a retransmission spoils them.
+		 * With SACK the scoreboard's records carry them (tcp_recovery.c's ca_rtt). */
 		if (seq_geq(seq, c->snd.max))
 			tcp_rtt_sent_data(&c->rtt, seq, seq + len, tl->core->now);
 		else
@@ -647,6 +659,50 @@ void tcp_send_ack(struct tcp_conn *c)
 	/* BSD: a pure ACK carries SND.MAX; after an RTO rewound SND.NXT, that still names
 	 * the next new byte, which is what the peer expects. */
 	tcp_xmit(c, c->snd.max, TCP_FLAG_ACK, 0);
+}
+
+void tcp_ack_at_batch_end(struct tcp_conn *c)
+{
+	c->flags |= TCP_F_ACK_BATCH;
+	if (c->ackb_pprev)
+		return;
+	struct tcp_layer *tl = c->tl;
+	c->ackb_next = tl->ack_batch;
+	if (tl->ack_batch)
+		tl->ack_batch->ackb_pprev = &c->ackb_next;
+	c->ackb_pprev = &tl->ack_batch;
+	tl->ack_batch = c;
+}
+
+void tcp_ack_batch_unlink(struct tcp_conn *c)
+{
+	if (!c->ackb_pprev)
+		return;
+	*c->ackb_pprev = c->ackb_next;
+	if (c->ackb_next)
+		c->ackb_next->ackb_pprev = c->ackb_pprev;
+	c->ackb_next = NULL;
+	c->ackb_pprev = NULL;
+}
+
+void tcp_flush_acks(struct tcp_layer *tl)
+{
+	struct tcp_conn *c;
+	while ((c = tl->ack_batch) != NULL) {
+		tcp_ack_batch_unlink(c);
+		if (!(c->flags & TCP_F_ACK_BATCH))
+			continue; /* data or an ACK left since, carrying it */
+		c->flags &= ~TCP_F_ACK_BATCH;
+		c->flags |= TCP_F_ACK_NOW;
+		tl->ctr.BatchAcks++;
+		tcp_output(c);
+	}
+}
+
+void tcp_enter_quickack(struct tcp_conn *c)
+{
+	c->quickack = TCP_MAX_QUICKACKS;
+	c->pingpong = false;
 }
 
 /* RFC 5961 3.2, 4.2, 5.2: an ACK that tells a blind attacker nothing, rate-limited per

@@ -29,10 +29,10 @@ static const uint8_t remote_mac[ETH_ALEN] = {0x02, 0x00, 0x00, 0x00, 0x00, 0xfe}
 
 /* ---- the netdev ---- */
 
-static int dnd_recv(struct netdev *dev, struct pbuf *pb)
+static int dnd_recv(struct netdev *dev, struct pbuf **pbp)
 {
 	(void)dev;
-	(void)pb;
+	(void)pbp;
 	return 0;
 }
 

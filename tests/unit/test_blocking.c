@@ -20,6 +20,9 @@
 
 #include <cmocka.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "blocking.h"
@@ -35,16 +38,24 @@ struct pair {
 	struct stack a, b;
 	struct blocking_stack ba;
 	int listen_fd;
+	struct blocking_sync *shared; /* MAP_SHARED, for the tests across fork() */
 };
 
-static int pair_setup(void **state)
+static int pair_start(void **state, bool shared)
 {
 	struct pair *p = calloc(1, sizeof(*p));
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT) };
 
 	assert_non_null(p);
 	stack_pair_init(&p->a, &p->b, ts_clock_now());
-	assert_int_equal(ts_blocking_start(&p->ba, &p->a), 0);
+	if (shared) {
+		p->shared = mmap(NULL, sizeof(*p->shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		assert_true(p->shared != MAP_FAILED);
+		assert_int_equal(ts_blocking_sync_init_shared(p->shared), 0);
+		assert_int_equal(ts_blocking_start_shared(&p->ba, &p->a, p->shared), 0);
+	} else {
+		assert_int_equal(ts_blocking_start(&p->ba, &p->a), 0);
+	}
 
 	p->listen_fd = ts_blocking_socket(&p->ba, AF_INET, SOCK_STREAM, 0);
 	assert_true(p->listen_fd >= 0);
@@ -54,6 +65,17 @@ static int pair_setup(void **state)
 	return 0;
 }
 
+static int pair_setup(void **state)
+{
+	return pair_start(state, false);
+}
+
+/* The facade on a lock and condition in shared memory, as the preload library runs it. */
+static int pair_setup_shared(void **state)
+{
+	return pair_start(state, true);
+}
+
 static int pair_teardown(void **state)
 {
 	struct pair *p = *state;
@@ -61,6 +83,8 @@ static int pair_teardown(void **state)
 	ts_blocking_stop(&p->ba);
 	ts_stack_destroy(&p->a);
 	ts_stack_destroy(&p->b);
+	if (p->shared)
+		munmap(p->shared, sizeof(*p->shared));
 	free(p);
 	return 0;
 }
@@ -404,6 +428,55 @@ static void test_blocking_epoll_wait(void **state)
 }
 
 /*
+ * A process that dies holding a shared lock does not wedge the others (the preload library's
+ * forked children): the next locker takes it over (robust mutex, EOWNERDEAD) and counts it.
+ * alarm() turns a wedge into a failure instead of a hang.
+ */
+static void test_blocking_shared_lock_survives_dead_holder(void **state)
+{
+	struct pair *p = *state;
+	int one = 1, st;
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ts_blocking_lock(&p->ba);
+		_exit(0); /* dies holding it */
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	alarm(TEST_LIMIT_SEC);
+	assert_int_equal(ts_blocking_setsockopt(&p->ba, p->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(p->shared->owner_deaths, 1);
+	test_blocking_echo_server(state); /* the stack thread and the waits still work */
+	alarm(0);
+}
+
+/* A process killed while it waits (a blocking accept in a forked child) leaves nothing that
+ * blocks the others' wake-ups: the condition is a futex word, not a pthread condvar. */
+static void test_blocking_shared_dead_waiter(void **state)
+{
+	struct pair *p = *state;
+	struct sockaddr_in peer;
+	int st;
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		(void)ts_blocking_accept(&p->ba, p->listen_fd, &peer, 0); /* waits: nobody connects */
+		_exit(1);
+	}
+	for (int i = 0; i < TEST_LIMIT_SEC * 100 && !__atomic_load_n(&p->shared->waiters, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	assert_true(__atomic_load_n(&p->shared->waiters, __ATOMIC_SEQ_CST) >= 1);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	alarm(TEST_LIMIT_SEC);
+	test_blocking_echo_server(state);
+	alarm(0);
+}
+
+/*
  * Run-to-completion: a caller that drives (ts_blocking_drive) takes the frames in its own
  * thread. memdev has no pollfd and the test never wakes A's thread, so only the drives below
  * can move the handshake: without them the connection never reaches the accept queue.
@@ -489,7 +562,7 @@ static void test_blocking_park_hands_back_to_waiters(void **state)
 	assert_int_equal(ts_blocking_accept(&p->ba, p->listen_fd, &peer, 0), -EAGAIN);
 	ts_blocking_lock(&p->ba);
 	watching = p->ba.watching;                         /* the waiter called it back */
-	waiters = p->ba.waiters;
+	waiters = p->ba.sync->waiters;
 	ts_blocking_unpark(&p->ba);
 	parked = p->ba.parked;
 	lease = p->ba.lease_end;
@@ -516,6 +589,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_drive_in_caller_thread, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_park_hands_back_to_waiters, pair_setup,
 						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_echo_server, pair_setup_shared, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_shared_lock_survives_dead_holder, pair_setup_shared,
+						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_shared_dead_waiter, pair_setup_shared, pair_teardown),
 	};
 
 	return cmocka_run_group_tests_name("blocking", tests, NULL, NULL);

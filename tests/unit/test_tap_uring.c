@@ -117,7 +117,7 @@ static void test_tap_uring_recv_submits_queued_writes(void **state)
 			send_frame(&f, round * 100 + i);
 		/* Nothing to receive: recv() submits the queued writes and reaps what completed. */
 		for (int k = 0; k < 3; k++) {
-			assert_int_equal(tap_uring_recv(&f.t, pb), 0);
+			assert_int_equal(tap_uring_recv(&f.t, &pb), 0);
 			struct pollfd p = { .fd = tap_uring_pollfd(&f.t), .events = POLLIN };
 			(void)poll(&p, 1, 0);
 		}
@@ -147,7 +147,7 @@ static void test_tap_uring_recv_in_order(void **state)
 		int n = 0;
 		for (int k = 0; k < 100 && n == 0; k++) {
 			pb->len = 0;
-			n = tap_uring_recv(&f.t, pb);
+			n = tap_uring_recv(&f.t, &pb);
 			if (n == 0) {
 				/* Wait (generously) for the ring to say a read completed; no sleep. */
 				struct pollfd p = { .fd = tap_uring_pollfd(&f.t), .events = POLLIN };

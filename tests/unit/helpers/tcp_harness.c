@@ -93,8 +93,9 @@ struct th_recdev {
 	const usec_t *clock;
 };
 
-static int recdev_recv(struct netdev *dev, struct pbuf *pb)
+static int recdev_recv(struct netdev *dev, struct pbuf **pbp)
 {
+	struct pbuf *pb = *pbp;
 	struct th_recdev *d = (struct th_recdev *)(void *)dev;
 	struct th_frame *f = th_fq_pop(d->rx);
 	if (!f)
