@@ -225,9 +225,10 @@ static struct memdev_frame *memdev_dequeue(struct memdev_end *e)
 	return NULL;
 }
 
-static int memdev_recv(struct netdev *dev, struct pbuf *pb)
+static int memdev_recv(struct netdev *dev, struct pbuf **pbp)
 {
 	struct memdev_end *e = memdev_end_of(dev);
+	struct pbuf *pb = *pbp;
 	struct memdev_frame *f = memdev_dequeue(e);
 	if (!f)
 		return 0;

@@ -19,13 +19,16 @@ struct netdev;
 
 struct netdev_ops {
 	/*
-	 * Receive one frame into pb: the caller passes an empty pbuf with at least
-	 * netdev_rx_room() bytes of tailroom; the driver writes at pb->data and sets pb->len.
-	 * An offloading driver also sets PBUF_F_CSUM_OK (checksum verified or not needed) and
-	 * gso_size (a coalesced segment of that MSS). Returns the frame length (> 0), 0 when
-	 * nothing is pending, or -errno.
+	 * Receive one frame. The caller passes in *pbp an empty pbuf from its pool with at least
+	 * netdev_rx_room() bytes of tailroom. Most drivers write the frame at its data and set
+	 * len. A driver that keeps reads posted into pbufs (tap_uring.c) may instead keep the
+	 * empty one for a later read and put in *pbp the pbuf the kernel already read the frame
+	 * into: a pbuf of the same pool and room, so the frame is never copied in user space.
+	 * Either way the caller owns *pbp afterwards. An offloading driver also sets
+	 * PBUF_F_CSUM_OK (checksum verified or not needed) and gso_size (a coalesced segment of
+	 * that MSS). Returns the frame length (> 0), 0 when nothing is pending, or -errno.
 	 */
-	int (*recv)(struct netdev *dev, struct pbuf *pb);
+	int (*recv)(struct netdev *dev, struct pbuf **pbp);
 	/* Send one frame (data then any ext pieces). The caller keeps ownership of pb. 0 or -errno.
 	 * With offloads: gso_size > 0 asks the device to cut the frame into gso_size-byte TCP
 	 * segments, PBUF_F_CSUM_PARTIAL to fill in the TCP or UDP checksum (the field holds the
@@ -84,7 +87,7 @@ static inline uint32_t netdev_rx_room(const struct netdev *d)
 	return d->mtu + 18u > NETDEV_RX_ROOM ? d->mtu + 18u : NETDEV_RX_ROOM;
 }
 
-static inline int netdev_recv(struct netdev *d, struct pbuf *pb) { return d->ops->recv(d, pb); }
+static inline int netdev_recv(struct netdev *d, struct pbuf **pbp) { return d->ops->recv(d, pbp); }
 static inline int netdev_send(struct netdev *d, const struct pbuf *pb) { return d->ops->send(d, pb); }
 static inline int netdev_pollfd(struct netdev *d) { return d->ops->pollfd ? d->ops->pollfd(d) : -1; }
 static inline void netdev_close(struct netdev *d) { if (d) d->ops->close(d); }

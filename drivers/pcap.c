@@ -152,13 +152,14 @@ static void pcap_pend_write(struct pcap_dev *p, const char *reason)
 	p->pend_len = 0;
 }
 
-static int pcap_recv(struct netdev *dev, struct pbuf *pb)
+static int pcap_recv(struct netdev *dev, struct pbuf **pbp)
 {
 	struct pcap_dev *p = pcap_of(dev);
 	pcap_pend_write(p, NULL);
-	int n = netdev_recv(p->inner, pb);
+	int n = netdev_recv(p->inner, pbp);
 	if (n <= 0)
 		return n;
+	const struct pbuf *pb = *pbp;
 	if (p->file && p->pend && pb->len <= NETDEV_RX_ROOM_GSO) {
 		memcpy(p->pend, pb->data, pb->len);
 		p->pend_len = pb->len;

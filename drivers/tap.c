@@ -60,11 +60,14 @@ void tap_rx_meta(struct pbuf *pb, const struct virtio_net_hdr *vh)
 		pb->gso_size = vh->gso_size;
 }
 
-static int tap_recv(struct netdev *dev, struct pbuf *pb)
+/* The plain back end reads each frame straight into the caller's pbuf: the kernel's copy is
+ * the only one (the virtio header, with offloads, goes to a local by readv). */
+static int tap_recv(struct netdev *dev, struct pbuf **pbp)
 {
 	struct tap_dev *t = tap_of(dev);
 	if (t->u)
-		return tap_uring_recv(t, pb);
+		return tap_uring_recv(t, pbp);
+	struct pbuf *pb = *pbp;
 	for (;;) {
 		ssize_t n;
 		struct virtio_net_hdr vh;

@@ -37,7 +37,7 @@ int tap_write_frame(struct tap_dev *t, const struct pbuf *pb);
  * reason in errbuf (the caller then stays plain). The rest are the netdev ops.
  */
 int tap_uring_open(struct tap_dev *t, char *errbuf, size_t errlen);
-int tap_uring_recv(struct tap_dev *t, struct pbuf *pb);
+int tap_uring_recv(struct tap_dev *t, struct pbuf **pbp);
 int tap_uring_send(struct tap_dev *t, const struct pbuf *pb);
 void tap_uring_flush(struct tap_dev *t);
 int tap_uring_pollfd(struct tap_dev *t);

@@ -6,9 +6,13 @@
  * through liburing): we put requests in the submission ring and find their results in the
  * completion ring, and one io_uring_enter() submits any number of them.
  *
- * Receive: TAP_URING_RX read requests stay posted, each into its own slot. A frame arriving
- * completes one; recv() takes completions in order, copies the frame into the stack's pbuf
- * (the slot must go back to the kernel at once), and re-posts the read. Re-posted reads are
+ * Receive: up to TAP_URING_RX reads stay posted, each straight into a pbuf of the stack's
+ * pool (the virtio header, with offloads, into the slot's own small buffer beside it). A
+ * frame arriving completes one; recv() takes completions in order and swaps pbufs with the
+ * stack: it hands over the pbuf the kernel filled and posts the next read into the empty one
+ * the stack passed in (netdev.h), so the frame is never copied in user space. The slots get
+ * their first pbufs at the first recv(), from the pool the stack's pbuf comes from, at most
+ * an eighth of that pool's size class so the stack keeps the rest. Re-posted reads are
  * submitted together: when recv() finds nothing more, or at the end of the poll cycle.
  *
  * Transmit: send() copies the frame into a free send slot and queues a write request; the
@@ -17,8 +21,9 @@
  * run out mid-cycle the batch goes early (tx_early), so nothing is ever dropped for lack of
  * room. A frame too big for a slot (a 64 KiB TSO segment) first sends the queue, then goes
  * out by itself with writev(), in order and without the copy. A write the kernel refuses is
- * counted in tx_errors. Who owns what: the slots and the ring are this file's; the pbufs
- * stay the caller's (send copies, recv fills).
+ * counted in tx_errors. Who owns what: the slots, their posted pbufs and the ring are this
+ * file's until recv() hands a filled pbuf over (close() gives the posted ones back to their
+ * pool); a pbuf given to send() stays the caller's (send copies).
  *
  * pollfd() is the ring's fd: poll() reports it readable when a completion is waiting.
  */
@@ -27,11 +32,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/timer.h"
+
+/* The kernel fills posted reads behind valgrind's back: say so, or every received byte looks
+ * uninitialised under `make valgrind` (a no-op without valgrind, or without its header). */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define TAP_URING_FILLED(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
+#endif
+#endif
+#ifndef TAP_URING_FILLED
+#define TAP_URING_FILLED(p, n) ((void)0)
+#endif
 
 #define TAP_URING_RX 64u          /* reads kept posted */
 #define TAP_URING_TX 64u          /* frames one batch holds before it goes early */
@@ -44,8 +62,11 @@
 
 struct tap_uring {
 	struct io_uring ring;
-	uint32_t rx_slot;                 /* bytes per receive slot: virtio header + rx room */
-	uint8_t *rx_mem;                  /* TAP_URING_RX slots */
+	uint32_t rx_room;                 /* frame bytes a receive pbuf must hold (netdev_rx_room) */
+	unsigned rx_n;                    /* receive slots in use (0 until the first recv) */
+	struct pbuf *rx_pb[TAP_URING_RX]; /* the pbuf each slot's read fills */
+	struct virtio_net_hdr rx_vh[TAP_URING_RX]; /* with offloads: each read's header */
+	struct iovec rx_iov[TAP_URING_RX][2];      /* what each posted readv points at */
 	uint8_t *tx_mem;                  /* TAP_URING_TX slots of TAP_URING_TX_SLOT */
 	unsigned tx_queued;               /* slots filled since the last flush */
 	unsigned tx_inflight;             /* writes submitted, not completed */
@@ -60,7 +81,8 @@ static uint32_t tap_uring_hdr(const struct tap_dev *t)
 	return t->vnet ? (uint32_t)sizeof(struct virtio_net_hdr) : 0u;
 }
 
-/* Posts the read of receive slot i (submitted with the next io_uring_submit). */
+/* Posts the read of receive slot i into its pbuf (submitted with the next io_uring_submit):
+ * the virtio header, if any, into rx_vh[i], the frame at the pbuf's data. */
 static int tap_uring_post_read(struct tap_dev *t, unsigned i)
 {
 	struct tap_uring *u = t->u;
@@ -70,9 +92,51 @@ static int tap_uring_post_read(struct tap_dev *t, unsigned i)
 		if (!(sqe = io_uring_get_sqe(&u->ring)))
 			return -EBUSY;
 	}
-	io_uring_prep_read(sqe, t->fd, u->rx_mem + (size_t)i * u->rx_slot, u->rx_slot, 0);
+	struct pbuf *pb = u->rx_pb[i];
+	struct iovec *iov = u->rx_iov[i];
+	unsigned n = 0;
+	if (t->vnet)
+		iov[n++] = (struct iovec){ &u->rx_vh[i], sizeof(u->rx_vh[i]) };
+	iov[n++] = (struct iovec){ pb->data, pbuf_tailroom(pb) };
+	io_uring_prep_readv(sqe, t->fd, iov, n, 0);
 	io_uring_sqe_set_data64(sqe, i);
 	u->rx_posted++;
+	return 0;
+}
+
+/* An empty pbuf ready for a slot: the view reset; false when it cannot hold a frame. */
+static bool tap_uring_rx_ready(const struct tap_uring *u, struct pbuf *pb)
+{
+	pb->len = 0;
+	pb->flags = 0;
+	pb->gso_size = 0;
+	return pbuf_tailroom(pb) >= u->rx_room;
+}
+
+/*
+ * The first recv(): the slots take pbufs from the pool of the one the stack passed in, with
+ * its headroom and room, and their reads are posted. At most an eighth of the size class (a
+ * stack's small class of 8192 gives all 64 slots), at least one: the caller's own.
+ */
+static int tap_uring_rx_start(struct tap_dev *t, struct pbuf **pbp)
+{
+	struct tap_uring *u = t->u;
+	struct pbuf *first = *pbp;
+	if (!tap_uring_rx_ready(u, first))
+		return -EMSGSIZE;
+	const struct pbuf_class *pc = &first->pool->cls[first->cls];
+	unsigned want = pc->max / 8 < TAP_URING_RX ? pc->max / 8 : TAP_URING_RX;
+	u->rx_pb[u->rx_n++] = first;
+	*pbp = NULL;
+	while (u->rx_n < want) {
+		struct pbuf *pb = pbuf_alloc(first->pool, pbuf_headroom(first), pbuf_tailroom(first));
+		if (!pb)
+			break;
+		u->rx_pb[u->rx_n++] = pb;
+	}
+	for (unsigned i = 0; i < u->rx_n; i++)
+		if (tap_uring_post_read(t, i) < 0)
+			return -EBUSY;
 	return 0;
 }
 
@@ -104,10 +168,22 @@ static void tap_uring_reap(struct tap_dev *t)
 	io_uring_cq_advance(&u->ring, n);
 }
 
-int tap_uring_recv(struct tap_dev *t, struct pbuf *pb)
+int tap_uring_recv(struct tap_dev *t, struct pbuf **pbp)
 {
 	struct tap_uring *u = t->u;
 	uint32_t hdr = tap_uring_hdr(t);
+	if (!u->rx_n) {
+		int e = tap_uring_rx_start(t, pbp);
+		if (e) {
+			t->st.rx_errors++;
+			return e;
+		}
+		/* The caller's pbuf went into a slot: it gets the first frame's pbuf, or a fresh one. */
+		if (!(*pbp = pbuf_alloc(u->rx_pb[0]->pool, pbuf_headroom(u->rx_pb[0]), pbuf_tailroom(u->rx_pb[0])))) {
+			/* the pool is spent: the stack's loop sees nothing this time (and frees NULL) */
+			return 0;
+		}
+	}
 	for (;;) {
 		if (!u->done_n) {
 			tap_uring_reap(t);
@@ -123,23 +199,25 @@ int tap_uring_recv(struct tap_dev *t, struct pbuf *pb)
 		int res = u->done[u->done_head].res;
 		u->done_head = (u->done_head + 1) % TAP_URING_RX;
 		u->done_n--;
-		const uint8_t *buf = u->rx_mem + (size_t)slot * u->rx_slot;
 		int err = 0, len = 0;
 		if (res < 0) {
 			err = res;
 		} else if ((uint32_t)res <= hdr) {
 			;                           /* a header without a frame */
-		} else if ((uint32_t)res - hdr > pbuf_tailroom(pb)) {
-			err = -EMSGSIZE;            /* cannot happen with rx_slot sized from the rx room */
+		} else if (!tap_uring_rx_ready(u, *pbp)) {
+			err = -EMSGSIZE;            /* the caller's pbuf cannot take the slot's place */
 		} else {
+			/* The swap: the filled pbuf goes up, the caller's empty one takes its slot. */
+			struct pbuf *full = u->rx_pb[slot];
 			len = (int)((uint32_t)res - hdr);
-			memcpy(pb->data, buf + hdr, (size_t)len);
-			pb->len = (uint32_t)len;
+			full->len = (uint32_t)len;
+			TAP_URING_FILLED(full->data, full->len);
 			if (hdr) {
-				struct virtio_net_hdr vh;
-				memcpy(&vh, buf, sizeof(vh));
-				tap_rx_meta(pb, &vh);
+				TAP_URING_FILLED(&u->rx_vh[slot], sizeof(u->rx_vh[slot]));
+				tap_rx_meta(full, &u->rx_vh[slot]);
 			}
+			u->rx_pb[slot] = *pbp;
+			*pbp = full;
 		}
 		if (tap_uring_post_read(t, slot) < 0)
 			err = -EBUSY;
@@ -226,7 +304,8 @@ int tap_uring_pollfd(struct tap_dev *t)
 
 static void tap_uring_free(struct tap_uring *u)
 {
-	free(u->rx_mem);
+	for (unsigned i = 0; i < u->rx_n; i++)
+		pbuf_free(u->rx_pb[i]);  /* back to the stack's pool, which outlives the device */
 	free(u->tx_mem);
 	free(u);
 }
@@ -263,10 +342,9 @@ int tap_uring_open(struct tap_dev *t, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	u->rx_slot = tap_uring_hdr(t) + netdev_rx_room(&t->dev);
-	u->rx_mem = malloc((size_t)TAP_URING_RX * u->rx_slot);
+	u->rx_room = netdev_rx_room(&t->dev);
 	u->tx_mem = malloc((size_t)TAP_URING_TX * TAP_URING_TX_SLOT);
-	if (!u->rx_mem || !u->tx_mem) {
+	if (!u->tx_mem) {
 		tap_uring_free(u);
 		snprintf(errbuf, errlen, "out of memory");
 		return -ENOMEM;
@@ -289,17 +367,6 @@ int tap_uring_open(struct tap_dev *t, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "fcntl: %s", strerror(-e));
 		return e;
 	}
-	t->u = u;
-	for (unsigned i = 0; i < TAP_URING_RX; i++)
-		(void)tap_uring_post_read(t, i);
-	e = io_uring_submit(&u->ring);
-	if (e < 0) {
-		io_uring_queue_exit(&u->ring);
-		tap_uring_free(u);
-		t->u = NULL;
-		(void)fcntl(t->fd, F_SETFL, fl);
-		snprintf(errbuf, errlen, "io_uring_submit: %s", strerror(-e));
-		return e;
-	}
+	t->u = u;   /* the reads are posted at the first recv(), into the stack's pbufs */
 	return 0;
 }

@@ -1,11 +1,11 @@
 # mk/preload.mk - the LD_PRELOAD library and its launcher (issue 8, docs/preload.md).
 #
 #   build/libtapstack-preload.so   the library's objects (already -fPIC, names hidden unless
-#                                  TS_API) plus preload/{state,calls,wait}.c
+#                                  TS_API) plus preload/{state,calls,wait,arena,procs}.c
 #   build/tapstack-run             sets TAPSTACK_* and LD_PRELOAD, then execs the program
 #   make demo-nginx                Debian's nginx on tapstack, strace beside the trace (root)
 
-PRELOAD_SRCS := preload/state.c preload/calls.c preload/wait.c
+PRELOAD_SRCS := preload/state.c preload/calls.c preload/wait.c preload/arena.c preload/procs.c
 PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(BUILD)/%.o)
 # The control socket's server side (apps/cli/), built once more position-independent.
 PRELOAD_CLI_OBJS := $(PROG_SRCS:%.c=$(BUILD)/pic/%.o)
@@ -20,8 +20,16 @@ $(BUILD)/pic/%.o: %.c
 
 # The interposed calls are exported (calls.c and wait.c switch default visibility on for
 # their definitions); everything else of the preload files stays inside the library.
+# --wrap: every malloc, calloc, realloc and free of these objects goes to preload/state.c,
+# which puts them in the shared arena once the stack starts (the stack a forked child shares).
+PRELOAD_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
 $(BUILD)/libtapstack-preload.so: $(PRELOAD_OBJS) $(PRELOAD_CLI_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) -shared -o $@ $^ -ldl $(LDLIBS)
+	$(CC) $(CFLAGS) -shared -o $@ $^ $(PRELOAD_WRAP) -ldl $(LDLIBS)
+
+# The unit tests of the arena and the process table link those two files.
+PRELOAD_SHARE_OBJS := $(BUILD)/preload/arena.o $(BUILD)/preload/procs.o
+$(BUILD)/tests/test_preload_share: $(PRELOAD_SHARE_OBJS)
+$(BUILD)/tests/test_preload_share: TEST_HELPER_OBJS += $(PRELOAD_SHARE_OBJS)
 
 $(BUILD)/tapstack-run: preload/run.c
 	@mkdir -p $(dir $@)

@@ -42,7 +42,7 @@ int fcntl64(int fd, int cmd, ...);
 
 static struct socket_layer *pl_sl(void)
 {
-	return &pl.stack.sock;
+	return &pl.stack->sock;
 }
 
 /* pl_ts's answer for a descriptor that is not a tapstack socket: call the kernel's. */

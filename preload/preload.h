@@ -31,6 +31,8 @@
 #include <sys/uio.h>
 
 #include "blocking.h"
+#include "preload/arena.h"
+#include "preload/procs.h"
 #include "stack.h"
 
 /* The library's own names stay inside it; only the interposed calls are exported
@@ -81,11 +83,17 @@ struct pl_fd {
 	int32_t ts;            /* PL_SOCK: the ts descriptor; PL_EPOLL: the ts_epoll set */
 	int32_t efd;           /* PL_EPOLL: the eventfd the stack writes when the set has events */
 	bool dgram;            /* PL_SOCK: a UDP socket (datagram calls keep their addresses) */
+	uint8_t slot;          /* PL_EPOLL: the process (procs.h slot) whose set it is */
 };
 
-/* A tapstack socket may be reached through several kernel numbers (dup): counted here. */
-struct pl_ref {
-	uint32_t refs;
+/*
+ * What the processes of one program share (in the arena, made before any fork): the stack,
+ * the lock its threads take turns under, and which process holds which socket.
+ */
+struct pl_shared {
+	struct stack stack;
+	struct blocking_sync sync;
+	struct procs procs;
 };
 
 struct preload {
@@ -93,16 +101,23 @@ struct preload {
 	pthread_mutex_t init_lock;
 	bool started;              /* the stack runs (first AF_INET socket) */
 	bool failed;               /* it could not start: sockets fail with ENETDOWN */
-	bool given_away;           /* fork(): the child took the stack; ours fail with EBADF */
-	struct stack stack;
-	struct blocking_stack b;
+	bool given_away;           /* a forked child beyond PROCS_MAX: ours fail with EBADF */
+	struct arena *arena;       /* shared memory: every allocation of the library once started */
+	struct pl_shared *sh;      /* in the arena */
+	struct stack *stack;       /* &sh->stack */
+	struct blocking_stack b;   /* this process's stack thread (on sh->sync) */
+	int slot;                  /* this process's slot in sh->procs */
+	int fork_slot;             /* the slot reserved for the child being forked */
+	int mbox_fd;               /* this process's mailbox (notifications raised elsewhere) */
+	int mbox_tx;               /* where this process rings the others' mailboxes from */
 	struct pl_fd *fds;         /* [nfds], indexed by kernel descriptor, read without the lock */
 	uint32_t nfds;
-	uint32_t *ts_refs;         /* [ts_cap] kernel numbers per ts descriptor */
+	uint32_t *ts_refs;         /* [ts_cap] this process's kernel numbers per ts descriptor */
 	uint32_t ts_cap;
 	char unsupported[32][40];  /* option names already logged once */
 	uint32_t nunsupported;
 	bool verbose;
+	bool drive;                /* epoll_wait drives the stack itself (wait.c); TAPSTACK_NO_DRIVE: off */
 	bool trace;                /* TAPSTACK_TRACE: frames, state changes, accepted connections */
 	FILE *out;                 /* the trace's stream: stderr as it was when the stack started */
 	int ctl_fd;                /* TAPSTACK_CTL's listening socket, -1 without one */
@@ -164,6 +179,14 @@ PL_HIDDEN void pl_log_unsupported(const char *what);
 
 /* wait.c: the ts_epoll set's notification writes its eventfd. */
 PL_HIDDEN void pl_epoll_notify(void *arg);
+/* The notification argument for eventfd efd of this process (ts_epoll_set_notify). */
+PL_HIDDEN void *pl_notify_arg(int efd);
+/* Writes the eventfd pl_notify_arg named: here, or through its process's mailbox. */
+PL_HIDDEN void pl_notify(void *arg);
+/* A notification set of this process writing efd is closed (lock held). */
+PL_HIDDEN void pl_notify_cancel(int efd);
+/* wait.c, in a forked child: the calling thread's poll eventfd was the parent's. */
+PL_HIDDEN void pl_wait_forked(void);
 /* wait.c: the tapstack side of kernel epoll descriptor epfd is gone (epfd closed). */
 PL_HIDDEN void pl_epoll_forget(struct pl_fd *e);
 

@@ -6,27 +6,80 @@
  * which no protocol layer may. Owns the stack thread, the mutex, the condition variable and
  * the eventfd; the stack itself stays the caller's (ts_blocking_stop() hands it back).
  *
- * Invariant: every access to *b->s happens with b->lock held. The stack thread releases the
- * lock only around poll(2), and callers only inside pthread_cond_wait, so the single-
+ * Invariant: every access to *b->s happens with b->sync->lock held. The stack thread releases
+ * the lock only around poll(2), and callers only inside blocking_wait, so the single-
  * threaded core never sees two threads at once.
  */
 #include "blocking.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
+#include <linux/futex.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+/* Takes the stack's lock. A shared lock whose holder died (EOWNERDEAD) is ours now: it is
+ * marked consistent and the stack goes on as the dead process left it (blocking.h). */
+static void blocking_lock_sync(struct blocking_sync *y)
+{
+	if (pthread_mutex_lock(&y->lock) == EOWNERDEAD) {
+		pthread_mutex_consistent(&y->lock);
+		y->owner_deaths++;
+	}
+}
+
 void ts_blocking_lock(struct blocking_stack *b)
 {
-	pthread_mutex_lock(&b->lock);
+	blocking_lock_sync(b->sync);
 }
 
 void ts_blocking_unlock(struct blocking_stack *b)
 {
-	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_unlock(&b->sync->lock);
+}
+
+/* With the lock held: wakes every thread waiting for the next stack iteration. */
+static void blocking_broadcast(struct blocking_stack *b)
+{
+	struct blocking_sync *y = b->sync;
+
+	__atomic_add_fetch(&y->gen, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&y->waiters, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &y->gen, y->shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/*
+ * With the lock held: releases it until the next broadcast or until `until` (CLOCK_MONOTONIC,
+ * NULL: no limit), then takes it again; false when `until` passed. The generation is read
+ * under the lock, so a broadcast between the unlock and the futex wait is not lost (the
+ * wait returns at once), and a spurious return only costs the caller one more look.
+ */
+static bool blocking_wait(struct blocking_stack *b, const struct timespec *until)
+{
+	struct blocking_sync *y = b->sync;
+	uint32_t gen = __atomic_load_n(&y->gen, __ATOMIC_SEQ_CST);
+	int op = (y->shared ? FUTEX_WAIT_BITSET : FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG);
+	long rc;
+
+	__atomic_add_fetch(&y->waiters, 1, __ATOMIC_SEQ_CST);
+	if (!b->watching) {
+		/* Only rounds broadcast: a caller that drives (run-to-completion) may have the
+		 * device, so the stack thread is called back to it (waiters > 0 keeps it there). */
+		b->watching = true;
+		b->sleep_until = 0;
+		ts_blocking_wake(b);
+	}
+	ts_blocking_unlock(b);
+	/* FUTEX_WAIT_BITSET's timeout is absolute on CLOCK_MONOTONIC, the clock of `until`. */
+	rc = syscall(SYS_futex, &y->gen, op, gen, until, NULL, FUTEX_BITSET_MATCH_ANY);
+	bool timed_out = rc != 0 && errno == ETIMEDOUT;
+	__atomic_sub_fetch(&y->waiters, 1, __ATOMIC_SEQ_CST);
+	ts_blocking_lock(b);
+	return !timed_out;
 }
 
 /* The stack thread iterates now (a caller queued output or armed a timer). */
@@ -53,95 +106,182 @@ static void blocking_unlock_kick(struct blocking_stack *b)
 
 	if (wake)
 		b->sleep_until = 0; /* one wake-up is enough until it sleeps again */
-	pthread_mutex_unlock(&b->lock);
+	ts_blocking_unlock(b);
 	if (wake)
 		ts_blocking_wake(b);
+}
+
+/* With the lock held: drains the device (each ts_stack_poll takes one bounded batch), fires
+ * due timers, and tells the waiters; returns the frames taken. */
+static int blocking_round(struct blocking_stack *b)
+{
+	int n, total = 0;
+
+	while ((n = ts_stack_poll(b->s, ts_clock_now())) > 0) {
+		total += n;
+		if (n < (int)STACK_POLL_BATCH)
+			break;
+	}
+	b->iterations++;
+	blocking_broadcast(b);
+	return total;
 }
 
 static void *blocking_thread(void *arg)
 {
 	struct blocking_stack *b = arg;
 
-	pthread_mutex_lock(&b->lock);
+	ts_blocking_lock(b);
 	while (!b->stop) {
 		struct pollfd pfd[2];
-		usec_t now, deadline;
+		usec_t now, deadline, wake;
 		int timeout_ms = -1;
 		uint64_t kicks;
 
-		/* Drain the device (each ts_stack_poll takes one bounded batch) and fire timers. */
-		while (ts_stack_poll(b->s, ts_clock_now()) >= (int)STACK_POLL_BATCH)
-			;
-		b->iterations++;
-		pthread_cond_broadcast(&b->changed);
-
+		blocking_round(b);
 		now = ts_clock_now();
 		deadline = ts_stack_next_deadline(b->s);
-		if (deadline != USEC_NEVER) {
+		/* The device is a caller's while it sleeps on it (parked) or is within its lease;
+		 * ours when some thread waits for a round, or nobody drives. */
+		b->watching = __atomic_load_n(&b->sync->waiters, __ATOMIC_SEQ_CST) > 0 ||
+			      (b->parked == 0 && now >= b->lease_end);
+		wake = deadline;
+		if (!b->watching && b->parked == 0 && b->lease_end < wake)
+			wake = b->lease_end; /* the lease may run out: look again then */
+		if (wake != USEC_NEVER) {
 			/* Rounded up: waking just before a deadline would only spin. */
-			usec_t ms = deadline <= now ? 0 : (deadline - now + USEC_PER_MS - 1) / USEC_PER_MS;
+			usec_t ms = wake <= now ? 0 : (wake - now + USEC_PER_MS - 1) / USEC_PER_MS;
 
 			timeout_ms = ms > INT_MAX ? INT_MAX : (int)ms;
 		}
-		pfd[0] = (struct pollfd){ .fd = netdev_pollfd(b->s->dev), .events = POLLIN };
+		pfd[0] = (struct pollfd){ .fd = b->watching ? netdev_pollfd(b->s->dev) : -1, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = b->wake_fd, .events = POLLIN };
-		b->sleep_until = deadline;
-		pthread_mutex_unlock(&b->lock);
+		b->sleep_until = wake;
+		ts_blocking_unlock(b);
 		if (poll(pfd, 2, timeout_ms) > 0 && (pfd[1].revents & POLLIN))
 			(void)!read(b->wake_fd, &kicks, sizeof(kicks));
-		pthread_mutex_lock(&b->lock);
+		ts_blocking_lock(b);
 	}
-	pthread_mutex_unlock(&b->lock);
+	ts_blocking_unlock(b);
 	return NULL;
 }
 
-/* Starts the stack thread of b (its wake eventfd, lock and condition variable are made here). */
-static int blocking_spawn(struct blocking_stack *b)
+int ts_blocking_drive(struct blocking_stack *b)
 {
-	pthread_condattr_t ca;
+	int n = blocking_round(b);
+
+	b->drives += n > 0;
+	/* A caller that drives comes back: the device stays its own for another lease. */
+	b->lease_end = ts_clock_now() + BLOCKING_DRIVE_LEASE_USEC;
+	/* A frame taken here may have armed a timer before the stack thread's wake-up: the
+	 * eventfd, written with the lock held (the thread takes it only after we leave). */
+	if (ts_stack_next_deadline(b->s) < b->sleep_until) {
+		b->sleep_until = 0;
+		ts_blocking_wake(b);
+	}
+	return n;
+}
+
+int ts_blocking_park(struct blocking_stack *b)
+{
+	b->parked++;
+	return netdev_pollfd(b->s->dev);
+}
+
+void ts_blocking_unpark(struct blocking_stack *b)
+{
+	b->parked--;
+	b->lease_end = ts_clock_now() + BLOCKING_DRIVE_LEASE_USEC;
+}
+
+/* Starts the stack thread of b on its wake eventfd. */
+static int blocking_thread_start(struct blocking_stack *b)
+{
 	int rc;
 
 	b->stop = false;
+	/* No caller of this process drives the device yet (after fork: its threads are gone). */
+	b->parked = 0;
+	b->lease_end = 0;
+	b->watching = true;
+	/* The stack thread takes no signal: a program's handlers run in its own threads. nginx's
+	 * master waits in sigsuspend() for SIGCHLD with it blocked elsewhere; delivered to our
+	 * thread instead, the handler ran there and the master never woke (the thread inherits
+	 * the mask it is created with). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&b->thread, NULL, blocking_thread, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -rc;
+}
+
+/* Starts the stack thread of b with a new wake eventfd; sync is b's own unless shared. */
+static int blocking_spawn(struct blocking_stack *b, struct blocking_sync *shared)
+{
+	int rc;
+
 	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->wake_fd < 0)
 		return -errno;
-	pthread_mutex_init(&b->lock, NULL);
-	/* Timed waits (ts_blocking_poll) count on the monotonic clock, like the stack. */
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&b->changed, &ca);
-	pthread_condattr_destroy(&ca);
-	rc = pthread_create(&b->thread, NULL, blocking_thread, b);
-	if (rc != 0) {
-		pthread_cond_destroy(&b->changed);
-		pthread_mutex_destroy(&b->lock);
-		close(b->wake_fd);
-		return -rc;
+	b->sync = shared ? shared : &b->own;
+	if (!shared) {
+		b->own = (struct blocking_sync){ .shared = false };
+		pthread_mutex_init(&b->own.lock, NULL);
 	}
-	return 0;
+	rc = blocking_thread_start(b);
+	if (rc != 0) {
+		if (!shared)
+			pthread_mutex_destroy(&b->own.lock);
+		close(b->wake_fd);
+	}
+	return rc;
 }
 
 int ts_blocking_start(struct blocking_stack *b, struct stack *s)
 {
 	b->s = s;
 	b->iterations = 0;
-	return blocking_spawn(b);
+	b->drives = 0;
+	return blocking_spawn(b, NULL);
+}
+
+int ts_blocking_sync_init_shared(struct blocking_sync *y)
+{
+	pthread_mutexattr_t ma;
+	int rc;
+
+	*y = (struct blocking_sync){ .shared = true };
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	rc = pthread_mutex_init(&y->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	return -rc;
+}
+
+int ts_blocking_start_shared(struct blocking_stack *b, struct stack *s, struct blocking_sync *sync)
+{
+	b->s = s;
+	b->iterations = 0;
+	b->drives = 0;
+	return blocking_spawn(b, sync);
 }
 
 void ts_blocking_fork_prepare(struct blocking_stack *b)
 {
-	pthread_mutex_lock(&b->lock);
+	ts_blocking_lock(b);
 }
 
 void ts_blocking_fork_parent(struct blocking_stack *b, bool keep)
 {
-	if (keep) {
-		pthread_mutex_unlock(&b->lock);
+	if (keep || b->sync->shared) {
+		ts_blocking_unlock(b);
 		return;
 	}
 	/* The child has the stack now: this process's thread must stop reading the device. */
 	b->stop = true;
-	pthread_mutex_unlock(&b->lock);
+	ts_blocking_unlock(b);
 	ts_blocking_wake(b);
 	pthread_join(b->thread, NULL);
 	close(b->wake_fd);
@@ -150,25 +290,30 @@ void ts_blocking_fork_parent(struct blocking_stack *b, bool keep)
 
 int ts_blocking_fork_child(struct blocking_stack *b, bool keep)
 {
-	/* Only the forking thread exists here, and it holds the lock (ts_blocking_fork_prepare).
+	/* Only the forking thread exists here. A shared stack: the lock is the parent's thread's
+	 * (in shared memory), the wake eventfd wakes the stack threads of every process, and
+	 * this process needs a stack thread of its own. */
+	if (b->sync->shared)
+		return keep ? blocking_thread_start(b) : 0;
+	/* It holds the lock (ts_blocking_fork_prepare), in memory that is this process's copy.
 	 * The wake eventfd is the parent's kernel object too: a fresh one, and a fresh thread. */
-	pthread_mutex_unlock(&b->lock);
+	ts_blocking_unlock(b);
 	close(b->wake_fd);
 	b->wake_fd = -1;
 	if (!keep)
 		return 0;
-	return blocking_spawn(b);
+	return blocking_spawn(b, NULL);
 }
 
 void ts_blocking_stop(struct blocking_stack *b)
 {
-	pthread_mutex_lock(&b->lock);
+	ts_blocking_lock(b);
 	b->stop = true;
-	pthread_mutex_unlock(&b->lock);
+	ts_blocking_unlock(b);
 	ts_blocking_wake(b);
 	pthread_join(b->thread, NULL);
-	pthread_cond_destroy(&b->changed);
-	pthread_mutex_destroy(&b->lock);
+	if (!b->sync->shared)
+		pthread_mutex_destroy(&b->own.lock);
 	close(b->wake_fd);
 }
 
@@ -179,13 +324,13 @@ void ts_blocking_stop(struct blocking_stack *b)
  */
 static struct socket_layer *blocking_enter(struct blocking_stack *b)
 {
-	pthread_mutex_lock(&b->lock);
+	ts_blocking_lock(b);
 	return &b->s->sock;
 }
 
 static int blocking_leave(struct blocking_stack *b, int rc)
 {
-	pthread_mutex_unlock(&b->lock);
+	ts_blocking_unlock(b);
 	return rc;
 }
 
@@ -198,7 +343,7 @@ static bool blocking_should_wait(struct blocking_stack *b, int fd, int flags)
 	return !(flags & MSG_DONTWAIT) && ts_get_nonblock(&b->s->sock, fd) == 0;
 }
 
-/* An absolute CLOCK_MONOTONIC time timeout_ms from now (the condition variable's clock). */
+/* An absolute CLOCK_MONOTONIC time timeout_ms from now (the clock of blocking_wait's futex). */
 static struct timespec blocking_deadline(int timeout_ms)
 {
 	struct timespec until;
@@ -219,9 +364,7 @@ static struct timespec blocking_deadline(int timeout_ms)
  * timeout to use next (0 once the deadline passed: one last look, then report it). */
 static int blocking_wait_round(struct blocking_stack *b, int timeout_ms, const struct timespec *until)
 {
-	if (timeout_ms < 0)
-		pthread_cond_wait(&b->changed, &b->lock);
-	else if (pthread_cond_timedwait(&b->changed, &b->lock, until) == ETIMEDOUT)
+	if (!blocking_wait(b, timeout_ms < 0 ? NULL : until))
 		return 0;
 	return timeout_ms;
 }
@@ -235,9 +378,7 @@ static int blocking_wait_round(struct blocking_stack *b, int timeout_ms, const s
 static bool blocking_wait_for(struct blocking_stack *b, int fd, short events, const struct timespec *until)
 {
 	while (!(ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL))) {
-		if (!until)
-			pthread_cond_wait(&b->changed, &b->lock);
-		else if (pthread_cond_timedwait(&b->changed, &b->lock, until) == ETIMEDOUT)
+		if (!blocking_wait(b, until))
 			return (ts_revents(&b->s->sock, fd) & (events | POLLERR | POLLHUP | POLLNVAL)) != 0;
 	}
 	return true;
@@ -270,20 +411,55 @@ int ts_blocking_listen(struct blocking_stack *b, int fd, int backlog)
 	return blocking_leave(b, ts_listen(blocking_enter(b), fd, backlog));
 }
 
+/* One receive-side call (accept, recv, recvmsg) on fd: the ts_* call behind it. */
+struct blocking_call {
+	ssize_t (*run)(struct socket_layer *sl, int fd, const struct blocking_call *c);
+	void *buf;                 /* recv: the buffer; recvmsg: the msghdr; accept: the peer */
+	size_t len;
+	int flags;                 /* the call's own flags */
+	int wait_flags;            /* what decides whether it waits: MSG_DONTWAIT or 0 */
+};
+
+/*
+ * With the lock held (and still held on return): the call, and while it says -EAGAIN on a
+ * socket in blocking mode, a wait for POLLIN and another try; SO_RCVTIMEO bounds the wait,
+ * after which the -EAGAIN is the result, as Linux's.
+ */
+static ssize_t blocking_call_waiting(struct blocking_stack *b, int fd, const struct blocking_call *c)
+{
+	struct timespec at;
+	const struct timespec *until = blocking_timeo(b, fd, false, &at);
+	ssize_t rc;
+
+	while ((rc = c->run(&b->s->sock, fd, c)) == -EAGAIN && blocking_should_wait(b, fd, c->wait_flags))
+		if (!blocking_wait_for(b, fd, POLLIN, until))
+			break; /* SO_RCVTIMEO passed */
+	return rc;
+}
+
+static ssize_t blocking_run_accept(struct socket_layer *sl, int fd, const struct blocking_call *c)
+{
+	return ts_accept(sl, fd, c->buf, c->flags);
+}
+
+static ssize_t blocking_run_recv(struct socket_layer *sl, int fd, const struct blocking_call *c)
+{
+	return ts_recv(sl, fd, c->buf, c->len, c->flags);
+}
+
+static ssize_t blocking_run_recvmsg(struct socket_layer *sl, int fd, const struct blocking_call *c)
+{
+	return ts_recvmsg(sl, fd, c->buf, c->flags);
+}
+
 int ts_blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags)
 {
+	struct blocking_call c = { .run = blocking_run_accept, .buf = peer, .flags = flags };
 	int rc;
 
-	struct timespec at;
-	const struct timespec *until;
-
-	pthread_mutex_lock(&b->lock);
-	until = blocking_timeo(b, fd, false, &at);
-	while ((rc = ts_accept(&b->s->sock, fd, peer, flags)) == -EAGAIN &&
-	       blocking_should_wait(b, fd, 0))
-		if (!blocking_wait_for(b, fd, POLLIN, until))
-			break; /* SO_RCVTIMEO passed: -EAGAIN, as Linux */
-	pthread_mutex_unlock(&b->lock);
+	ts_blocking_lock(b);
+	rc = (int)blocking_call_waiting(b, fd, &c);
+	ts_blocking_unlock(b);
 	return rc;
 }
 
@@ -292,11 +468,11 @@ int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_
 	socklen_t len = sizeof(int);
 	int rc, err = 0;
 
-	pthread_mutex_lock(&b->lock);
+	ts_blocking_lock(b);
 	rc = ts_connect(&b->s->sock, fd, addr);
 	if (rc == -EINPROGRESS && blocking_should_wait(b, fd, 0)) {
 		blocking_unlock_kick(b); /* the SYN's timer is armed */
-		pthread_mutex_lock(&b->lock);
+		ts_blocking_lock(b);
 		/* Completion shows as POLLOUT, failure as POLLERR with SO_ERROR (socket.h).
 		 * Linux: SO_SNDTIMEO bounds the wait, which then ends with EINPROGRESS. */
 		struct timespec at;
@@ -318,7 +494,7 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 	struct timespec at;
 	const struct timespec *until;
 
-	pthread_mutex_lock(&b->lock);
+	ts_blocking_lock(b);
 	until = blocking_timeo(b, fd, true, &at);
 	while (done < len) {
 		n = ts_send(&b->s->sock, fd, p + done, len - done, flags);
@@ -330,7 +506,7 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 			break;
 		/* The send buffer is full: let the stack send what is queued, then wait for room. */
 		blocking_unlock_kick(b);
-		pthread_mutex_lock(&b->lock);
+		ts_blocking_lock(b);
 		if (!blocking_wait_for(b, fd, POLLOUT, until))
 			break; /* SO_SNDTIMEO: what was queued, or -EAGAIN */
 	}
@@ -340,16 +516,12 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 
 ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
 {
+	struct blocking_call c = { .run = blocking_run_recv, .buf = buf, .len = len, .flags = flags,
+		                   .wait_flags = flags };
 	ssize_t n;
-	struct timespec at;
-	const struct timespec *until;
 
-	pthread_mutex_lock(&b->lock);
-	until = blocking_timeo(b, fd, false, &at);
-	while ((n = ts_recv(&b->s->sock, fd, buf, len, flags)) == -EAGAIN &&
-	       blocking_should_wait(b, fd, flags))
-		if (!blocking_wait_for(b, fd, POLLIN, until))
-			break; /* SO_RCVTIMEO passed */
+	ts_blocking_lock(b);
+	n = blocking_call_waiting(b, fd, &c);
 	/* Reading may have opened the receive window: the update went out in this thread. */
 	blocking_unlock_kick(b);
 	return n;
@@ -381,16 +553,11 @@ ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghd
 /* Waits for a datagram (or stream data, or end of stream), then ts_recvmsg. */
 ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg, int flags)
 {
+	struct blocking_call c = { .run = blocking_run_recvmsg, .buf = msg, .flags = flags, .wait_flags = flags };
 	ssize_t n;
 
-	struct timespec at;
-	const struct timespec *until;
-
-	pthread_mutex_lock(&b->lock);
-	until = blocking_timeo(b, fd, false, &at);
-	while ((n = ts_recvmsg(&b->s->sock, fd, msg, flags)) == -EAGAIN && blocking_should_wait(b, fd, flags))
-		if (!blocking_wait_for(b, fd, POLLIN, until))
-			break; /* SO_RCVTIMEO passed */
+	ts_blocking_lock(b);
+	n = blocking_call_waiting(b, fd, &c);
 	blocking_unlock_kick(b);
 	return n;
 }
@@ -427,7 +594,7 @@ int ts_blocking_close(struct blocking_stack *b, int fd)
 	struct linger lg = { 0, 0 };
 	socklen_t len = sizeof(lg);
 
-	pthread_mutex_lock(&b->lock);
+	ts_blocking_lock(b);
 	/* SO_LINGER with a time (Linux tcp_close + sk_stream_wait_close): a blocking close sends
 	 * the FIN and waits up to l_linger seconds for the data and the FIN to be acknowledged;
 	 * then, or at the deadline, the descriptor goes and TCP finishes in the background.
@@ -437,14 +604,13 @@ int ts_blocking_close(struct blocking_stack *b, int fd)
 	    ts_shutdown(&b->s->sock, fd, SHUT_WR) == 0) {
 		struct timespec until = blocking_deadline(lg.l_linger > INT_MAX / 1000 ? INT_MAX : lg.l_linger * 1000);
 		blocking_unlock_kick(b); /* the FIN is queued */
-		pthread_mutex_lock(&b->lock);
-		while (ts_unacked(&b->s->sock, fd) > 0 &&
-		       pthread_cond_timedwait(&b->changed, &b->lock, &until) != ETIMEDOUT)
+		ts_blocking_lock(b);
+		while (ts_unacked(&b->s->sock, fd) > 0 && blocking_wait(b, &until))
 			;
 	}
 	rc = ts_close(&b->s->sock, fd);
 	/* Wake anyone blocked on fd: their retried call now reports -EBADF. */
-	pthread_cond_broadcast(&b->changed);
+	blocking_broadcast(b);
 	blocking_unlock_kick(b);
 	return rc;
 }
@@ -481,14 +647,14 @@ int ts_blocking_poll(struct blocking_stack *b, struct pollfd *fds, nfds_t n, int
 	struct timespec until = blocking_deadline(timeout_ms);
 	int rc;
 
-	pthread_mutex_lock(&b->lock);
+	ts_blocking_lock(b);
 	for (;;) {
 		rc = ts_poll(&b->s->sock, fds, n);
 		if (rc != 0 || timeout_ms == 0)
 			break;
 		timeout_ms = blocking_wait_round(b, timeout_ms, &until);
 	}
-	pthread_mutex_unlock(&b->lock);
+	ts_blocking_unlock(b);
 	return rc;
 }
 
@@ -498,13 +664,13 @@ int ts_blocking_epoll_wait(struct blocking_stack *b, int epfd, struct epoll_even
 	struct timespec until = blocking_deadline(timeout_ms);
 	int rc;
 
-	pthread_mutex_lock(&b->lock);
+	ts_blocking_lock(b);
 	for (;;) {
 		rc = ts_epoll_collect(&b->s->sock, epfd, evs, max);
 		if (rc != 0 || timeout_ms == 0)
 			break;
 		timeout_ms = blocking_wait_round(b, timeout_ms, &until);
 	}
-	pthread_mutex_unlock(&b->lock);
+	ts_blocking_unlock(b);
 	return rc;
 }

@@ -8,7 +8,7 @@
  * for a connection, ts_blocking_recv() for data, ts_blocking_send() until everything is queued.
  *
  * How it works: one mutex guards the whole stack. The stack thread holds it while it
- * processes frames and timers, then broadcasts a condition variable and releases it while
+ * processes frames and timers, then broadcasts a condition (struct blocking_sync) and releases it while
  * it sleeps in poll(2). A caller takes the mutex, makes the non-blocking ts_* call, and when
  * that says -EAGAIN on a socket in blocking mode, waits on the condition variable (which
  * releases the mutex) and tries again after the next stack iteration. Output leaves in the
@@ -34,16 +34,41 @@
 
 TS_EXTERN_C_BEGIN
 
+/*
+ * What the threads of a blocking stack synchronise on: the mutex that guards the stack and a
+ * generation counter that is bumped (and futex-woken) after each stack iteration, the
+ * facade's condition variable. It is a futex word, not a pthread_cond_t, so that it may live
+ * in memory shared by several processes (ts_blocking_start_shared): a process that dies
+ * while waiting leaves nothing behind that would block the others (glibc's process-shared
+ * condition variables can be left waiting for a dead waiter).
+ */
+struct blocking_sync {
+	pthread_mutex_t lock;     /* guards the stack; robust when shared */
+	uint32_t gen;             /* bumped after each stack iteration (the futex word) */
+	uint32_t waiters;         /* threads waiting on gen (a FUTEX_WAKE is skipped without any) */
+	uint32_t owner_deaths;    /* times the lock was taken over from a process that died holding it */
+	bool shared;              /* between processes (pshared, robust mutex, shared futex) */
+};
+
 struct blocking_stack {
 	struct stack *s;
 	pthread_t thread;
-	pthread_mutex_t lock;     /* guards *s and the fields below */
-	pthread_cond_t changed;   /* broadcast after each stack iteration */
+	struct blocking_sync *sync; /* &own, or a shared one (ts_blocking_start_shared) */
+	struct blocking_sync own;
 	int wake_fd;              /* eventfd: a caller changed something, iterate now */
 	bool stop;
 	uint64_t iterations;      /* stack iterations so far (for tests and curiosity) */
 	usec_t sleep_until;       /* the deadline the stack thread sleeps until (caller wake-ups) */
+	/* Run-to-completion (ts_blocking_drive/park/unpark), this process's callers: */
+	unsigned parked;          /* callers asleep in a kernel wait of their own on the device */
+	usec_t lease_end;         /* a caller that drives the device said it comes back by then */
+	bool watching;            /* the stack thread's sleep includes the device */
+	uint64_t drives;          /* ts_blocking_drive calls that took frames (tests, curiosity) */
 };
+
+/* How long a caller that drives the device (ts_blocking_unpark) may stay away before the
+ * stack thread reads the device again: the most a frame waits when it does not come back. */
+#define BLOCKING_DRIVE_LEASE_USEC 1000u
 
 /*
  * Starts the stack thread on an initialised stack. From now until ts_blocking_stop() the stack
@@ -59,10 +84,47 @@ TS_API void ts_blocking_stop(struct blocking_stack *b);
  * not keep it stops and joins its thread (the device stays open, unread); the child that
  * keeps it starts a new thread with a new wake eventfd (the parent's would be shared).
  * Exactly one of the two may keep it: both would read the same device.
+ *
+ * A shared stack (ts_blocking_start_shared) is different: the stack, the device and sync
+ * are in memory both processes see, so both keep it. The parent releases the lock, the
+ * child leaves it alone (it is the parent's thread that holds it) and starts its own stack
+ * thread on the same device and the same wake eventfd; the stack threads of all the
+ * processes then take turns under the one lock.
  */
 TS_API void ts_blocking_fork_prepare(struct blocking_stack *b);
 TS_API void ts_blocking_fork_parent(struct blocking_stack *b, bool keep);
 TS_API int ts_blocking_fork_child(struct blocking_stack *b, bool keep);
+
+/*
+ * Initialises sync (which the caller placed in memory shared with the processes it will
+ * fork: MAP_SHARED) for ts_blocking_start_shared: a process-shared, robust mutex and a
+ * shared futex. 0 or -errno.
+ */
+TS_API int ts_blocking_sync_init_shared(struct blocking_sync *sync);
+/*
+ * ts_blocking_start on a stack whose memory, device and sync all processes forked later
+ * share. When a process dies holding the lock the next locker takes it over (robust mutex:
+ * EOWNERDEAD, counted in sync->owner_deaths) and carries on with the stack as the dead
+ * process left it.
+ */
+TS_API int ts_blocking_start_shared(struct blocking_stack *b, struct stack *s, struct blocking_sync *sync);
+
+/*
+ * Run-to-completion, for a caller with an event loop of its own (the preload library's
+ * epoll_wait): instead of being woken by the stack thread after it took a frame (a thread
+ * switch per event), the caller takes the frames itself. All three with the lock held.
+ *
+ * ts_blocking_drive drains the device and fires due timers in the calling thread (what one
+ * round of the stack thread does) and wakes condition waiters; returns the frames taken.
+ * ts_blocking_park: the caller is about to sleep in a kernel wait that includes the returned
+ * descriptor (the device's, readable when frames wait), so the stack thread stops watching
+ * the device. ts_blocking_unpark: it woke up; it will drive again within
+ * BLOCKING_DRIVE_LEASE_USEC (its next wait), after which the stack thread watches the device
+ * again. A caller that blocks in a blocking_* call meanwhile gets the stack thread back at once.
+ */
+TS_API int ts_blocking_drive(struct blocking_stack *b);
+TS_API int ts_blocking_park(struct blocking_stack *b);
+TS_API void ts_blocking_unpark(struct blocking_stack *b);
 
 /* For anything else (counters, tcp_foreach_sock): hold the lock around it. */
 TS_API void ts_blocking_lock(struct blocking_stack *b);

@@ -28,6 +28,7 @@
 
 static const char *const stack_counter_names[] = { STACK_COUNTERS(COUNTER_NAME) };
 static const char *const pbuf_counter_names[] = { "alloc_fail" };
+static const char *const timer_counter_names[] = { "heap_ops" };
 
 void ts_stack_config_default(struct stack_config *cfg)
 {
@@ -304,7 +305,7 @@ int ts_stack_poll(struct stack *s, usec_t now)
 			s->cnt.drop_pbuf_alloc++;       /* frames stay in the device until buffers return */
 			break;
 		}
-		int n = netdev_recv(s->dev, pb);
+		int n = netdev_recv(s->dev, &pb); /* the driver may hand back another pbuf */
 		if (n <= 0) {
 			pbuf_free(pb);
 			if (n < 0) {
@@ -320,6 +321,8 @@ int ts_stack_poll(struct stack *s, usec_t now)
 			stack_note_after(s);
 		taken++;
 	}
+	/* One ACK per connection for what the batch brought (stretch ACKs, docs/tcp.md). */
+	tcp_flush_acks(&s->tcp);
 	timer_run(&s->core.timers, now);
 	netdev_flush(s->dev);
 	return taken ? taken : err;
@@ -341,6 +344,9 @@ size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out,
 	n += udp_counter_groups(&s->udp, out + n, max - n);
 	if (n < max)
 		out[n++] = COUNTER_GROUP("pbuf", pbuf_counter_names, &s->core.pool.alloc_fail);
+	/* Work, not events: O(log n) timer-heap operations (core/timer.c, docs/performance.md). */
+	if (n < max)
+		out[n++] = COUNTER_GROUP("timer", timer_counter_names, &s->core.timers.ops);
 	return n;
 }
 

@@ -452,6 +452,17 @@ ROWS = [
      "as above; tapstack --no-offload, veth ethtool -K tso gso gro tx rx off"),
     ("upload_gbps_plain", "upload, plain frames", "Gbit/s", "higher",
      "as above; tapstack --no-offload, veth ethtool -K tso gso gro tx rx off"),
+    # The same four bulk rows with tapstack --io plain (one read()/write() per frame), in the
+    # same run as the rows above (tapstack's default back end, io_uring where the kernel
+    # allows it; the start-up line says which, printed under the table). The kernel has one
+    # I/O path: its column is the kernel figure of the same workload (KERNEL_OF).
+    ("download_gbps_ioplain", "bulk download, --io plain", "Gbit/s", "higher",
+     "as bulk download; tapstack --io plain"),
+    ("upload_gbps_ioplain", "bulk upload, --io plain", "Gbit/s", "higher", "as bulk upload; tapstack --io plain"),
+    ("download_gbps_plain_ioplain", "download, plain frames, --io plain", "Gbit/s", "higher",
+     "as download, plain frames; tapstack --io plain"),
+    ("upload_gbps_plain_ioplain", "upload, plain frames, --io plain", "Gbit/s", "higher",
+     "as upload, plain frames; tapstack --io plain"),
     ("keepalive_rps", "HTTP keep-alive, 32 conns", "req/s", "higher", "wrk -c32, 100-byte body"),
     ("close_rps", "HTTP Connection: close, 32", "req/s=conn/s", "higher", "wrk -c32 -H 'Connection: close'"),
     ("rtt_median", "1-byte echo RTT median", "us", "lower", "benchcli rtt (TCP_NODELAY)"),
@@ -566,6 +577,23 @@ def w_ts_plain(t, cfg):
     return res
 
 
+def w_ts_ioplain(t, cfg):
+    """tapstack's four bulk rows with --io plain (one read()/write() per frame instead of
+    io_uring batches): offload download and upload, then the same with --no-offload. Restarted
+    for each, then with the default back end again."""
+    res = {}
+    try:
+        for plain in (False, True):
+            t.relaunch(t, plain=plain, extra=["--io", "plain"])
+            t.check()
+            for fn in (w_download, w_upload):
+                res.update({k + ("_plain" if plain else "") + "_ioplain" if not k.startswith("_") else k: v
+                            for k, v in fn(t, cfg).items() if k.endswith("_gbps") or k.startswith("_")})
+    finally:
+        t.relaunch(t)
+    return res
+
+
 def w_ts_busy(t, cfg):
     """tapstack's RTT with --busy-poll: restarted with it, then without again."""
     t.relaunch(t, extra=["--busy-poll", str(BUSY_POLL_USEC)])
@@ -593,7 +621,11 @@ def start_tapstack(runner, cfg, ns, tap):
             runner.stop(target.proc)
         target.proc = runner.spawn(cmd + (["--no-offload"] if plain else []) + list(extra), "tapstack.log")
         target.unavailable = None
-        if not wait_http(target, cfg.start_timeout_s):
+        ok = wait_http(target, cfg.start_timeout_s)
+        # The back end it chose (its start-up line: "tapstack: TAP A/N mac M mtu U, io uring...").
+        m = re.search(r", io (\w+)", open(target.proc.log_path).read())
+        target.io = m.group(1) if m else "?"
+        if not ok:
             reason = "exited with status %s" % target.proc.returncode if not target.alive() else \
                 "no HTTP 200 from %s within %d s" % (target.url("/bytes/1"), cfg.start_timeout_s)
             lines = open(target.proc.log_path).read().strip().splitlines()
@@ -743,7 +775,13 @@ def start_iperf(runner, cfg, ns_server, ns_client):
 
 CEIL_ADDR, CEIL_PEER = "10.213.0.2", "10.213.0.1"   # tapceil's pair on the idle TAP
 # Plain-frame rows and the TAP ceiling (tap_write_ceiling in the JSON) each is read against.
-CEILING_OF = {"download_gbps_plain": "tcp_download", "upload_gbps_plain": "tcp_upload"}
+CEILING_OF = {"download_gbps_plain": "tcp_download", "upload_gbps_plain": "tcp_upload",
+              "download_gbps_plain_ioplain": "tcp_download", "upload_gbps_plain_ioplain": "tcp_upload"}
+# Rows whose kernel column is another row's kernel samples: the --io plain rows, the same
+# workload on the kernel (which has no I/O back end to choose). Empty when that row's
+# workload did not run: never a figure from another workload.
+KERNEL_OF = {"download_gbps_ioplain": "download_gbps", "upload_gbps_ioplain": "upload_gbps",
+             "download_gbps_plain_ioplain": "download_gbps_plain", "upload_gbps_plain_ioplain": "upload_gbps_plain"}
 
 
 def tap_ceiling(runner, cfg, ns, pid):
@@ -772,7 +810,7 @@ def tap_ceiling(runner, cfg, ns, pid):
     # in this namespace only.
     runner.sh("ip", "-n", ns, "addr", "add", CEIL_PEER + "/24", "dev", tap)
     for mode, key in (("into", "tcp_download"), ("outof", "tcp_upload")):
-        gbps = []
+        gbps, drops = [], 0
         for _ in range(cfg.reps):
             rc, o, _, _, _ = run_measured(["ip", "netns", "exec", ns, cfg.tapceil, mode, tap, CEIL_ADDR, CEIL_PEER,
                                            "5001", str(cfg.download_bytes), str(cfg.bulk_max_s)],
@@ -780,8 +818,11 @@ def tap_ceiling(runner, cfg, ns, pid):
             m = re.search(r"gbps=([\d.]+)", o)
             if rc == 0 and m:
                 gbps.append(float(m.group(1)))
+            # Frames the TAP's queue dropped while tapceil read (each one a retransmission).
+            d = re.search(r"tap_tx_dropped=(\d+)", o)
+            drops += int(d.group(1)) if d else 0
         if gbps:
-            out[key] = {"gbps_median": statistics.median(gbps), "samples_gbps": gbps}
+            out[key] = {"gbps_median": statistics.median(gbps), "samples_gbps": gbps, "tap_tx_dropped": drops}
     runner.sh("ip", "netns", "exec", ns, "ip", "link", "del", tap, check=False)
     return out
 
@@ -867,7 +908,7 @@ def build_results(cfg, samples, failures, targets, meta):
         for tk in ("tapstack", "kernel", "ref2"):
             # Only this row's own samples: a row never borrows another workload's figure
             # (the offload download is not the plain-frames download).
-            s = summarize(samples.get((tk, key), []))
+            s = summarize(samples.get((tk, KERNEL_OF.get(key, key) if tk == "kernel" else key), []))
             entry[tk] = s
             if s is None and failures.get((tk, key)):
                 entry[tk + "_error"] = failures[(tk, key)]
@@ -1063,7 +1104,7 @@ def parse_args():
     ap.add_argument("--quick", action="store_true", help="smoke run, under a minute")
     ap.add_argument("--reps", type=int, help="repetitions per workload and target")
     ap.add_argument("--build", default="build", help="build directory (tapstack, benchcli)")
-    ap.add_argument("--only", default="", help="comma list: download,upload,plain,keepalive,close,rtt,busypoll,idle,nginx")
+    ap.add_argument("--only", default="", help="comma list: download,upload,plain,io,keepalive,close,rtt,busypoll,idle,nginx")
     ap.add_argument("--profile", action="store_true", help="perf record tapstack (download, keep-alive)")
     ap.add_argument("--kernel-cmd", default="", help="kernel-side server command (ports 80/7/9)")
     ap.add_argument("--tapstack-args", default="", help="extra arguments for build/tapstack")
@@ -1135,6 +1176,7 @@ def main():
     runner.log("namespaces: %s (TAP %s), %s <-veth-> %s" % (ns_ts, tap, ns_kc, ns_ks))
     ceiling = tap_ceiling(runner, cfg, ns_ts, os.getpid())
     ts = start_tapstack(runner, cfg, ns_ts, tap)
+    ts_io = getattr(ts, "io", "?")    # the default back end, for the rows without --io plain
     kern = start_kernel(runner, cfg, ns_ks, ns_kc)
     ngx = start_nginx(runner, cfg, ns_ks, ns_kc)
     ipf = start_iperf(runner, cfg, ns_ks, ns_kc) if not cfg.quick else None
@@ -1166,6 +1208,8 @@ def main():
         ("upload", w_upload, ["upload_gbps", "upload_cpu_server", "upload_cpu_total"],
          [(ipf, "iperf3", lambda t, c: w_iperf(t, c, False))]),
         ("plain", None, ["download_gbps_plain", "upload_gbps_plain"], []),
+        ("io", None, ["download_gbps_ioplain", "upload_gbps_ioplain", "download_gbps_plain_ioplain",
+                      "upload_gbps_plain_ioplain"], []),
         ("keepalive", w_keepalive, ["keepalive_rps", "keepalive_cpu_server", "keepalive_cpu_total"],
          [(ngx, "nginx", w_keepalive)]),
         ("close", w_close, ["close_rps", "close_cpu_server", "close_cpu_total"], [(ngx, "nginx", w_close)]),
@@ -1195,6 +1239,9 @@ def main():
                 # with the veth's offloads off.
                 plan = [("tapstack", ts, w_ts_plain, None), ("kernel", kern, lambda t, c: dict(
                     w_plain(t, c, runner, w_download), **w_plain(t, c, runner, w_upload)), None)]
+            if name == "io":
+                # tapstack only: the kernel column is the download/upload/plain workloads' own.
+                plan = [("tapstack", ts, w_ts_ioplain, None)]
             if name == "busypoll":
                 plan = [("tapstack", ts, w_ts_busy, None),
                         ("kernel", kern, lambda t, c: {"rtt_median_busy": w_rtt(t, c)["rtt_median"]}, None)]
@@ -1239,7 +1286,7 @@ def main():
             "quick": cfg.quick, "reps": cfg.reps, "duration_s": round(time.monotonic() - t_start, 1),
             "kernel_server": kern.label, "download_bytes": cfg.download_bytes,
             "upload_bytes": cfg.upload_bytes, "wrk": "-t%d -c%d -d%ds" % (cfg.wrk_threads, cfg.connections, cfg.wrk_s),
-            "idle_conns": cfg.idle_conns, "tap_write_ceiling": ceiling, "tools": tool_versions(),
+            "idle_conns": cfg.idle_conns, "tap_write_ceiling": ceiling, "tapstack_io": ts_io, "tools": tool_versions(),
             "topology": {"tapstack": "%s: TAP, kernel side %s, tapstack %s" % (ns_ts, TS_PEER, TS_ADDR),
                          "kernel": "%s %s <-veth-> %s %s" % (ns_kc, K_PEER, ns_ks, K_ADDR)}}
     meta["tapstack_crashes"] = ts.crashes
@@ -1262,6 +1309,8 @@ def main():
         print("targets (issue 5), read off this run (analysis: docs/performance.md):")
         for line in check_targets(res, cfg):
             print(line)
+    print("tapstack's I/O back end: %s in every row not marked --io plain (its start-up line); the --io plain "
+          "rows' kernel column is the same workload's kernel figure" % ts_io)
     print("kernel = %s on a veth pair (%s); tapstack on a TAP (%s); 2nd ref in the kernel namespace" % (
         kern.label, meta["topology"]["kernel"], meta["topology"]["tapstack"]))
     for key, text in (("frames_1514", "one 1514-byte frame per write()"),

@@ -52,6 +52,14 @@ REORDER_PCT, REORDER_RTT_MS = 25, 20
 SHARED_RTT_MS = 20
 SHARED_BYTES = 10 ** 10       # more than the bottleneck carries in any time bound
 TS_COUNTERS = ("RetransSegs", "RtoExpired", "FastRetransmits")
+# Kept in results.json beside the ones the evidence lines use: what recovery and CUBIC did.
+TS_DETAIL = ("RackLost", "LostRetransmits", "DsackRecv", "DsackUndo", "DsackIgnoredNoUndo", "FullUndo", "PartialUndo",
+             "LossUndo", "LossProbes", "LossProbeRecovery", "SackDiscardMalformed", "SackDiscardUnsent",
+             "SackDiscardOld", "SackOverlap", "SackReneging", "ScoreboardFull",
+             "HystartTrainDetect", "HystartDelayDetect")
+K_COUNTERS = ("TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPLossProbes", "TcpExtTCPDSACKRecv",
+              "TcpExtTCPDSACKUndo", "TcpExtTCPFullUndo", "TcpExtTCPPartialUndo", "TcpExtTCPSACKReorder",
+              "TcpExtTCPHystartTrainDetect", "TcpExtTCPHystartDelayDetect")
 PACKAGES = {"curl": "curl", "ethtool": "ethtool", "gnuplot": "gnuplot-nox", "nstat": "iproute2"}
 # The targets.
 GOODPUT_MIN, RETRANS_MAX, SHARE_LO, SHARE_HI = 0.95, 1.1, 0.8, 1.25
@@ -154,9 +162,8 @@ class Bench:
                 tcp = json.loads(r.stdout).get("tcp", {})
             except ValueError:
                 raise Fail("tapstack stats --json gave %r" % r.stdout[:80])
-            return {k: int(tcp.get(k, 0)) for k in TS_COUNTERS}
-        r = subprocess.run(["ip", "netns", "exec", self.ns["k"], "nstat", "-asz", "TcpRetransSegs",
-                            "TcpExtTCPTimeouts", "TcpExtTCPLossProbes"],
+            return {k: int(tcp.get(k, 0)) for k in TS_COUNTERS + TS_DETAIL}
+        r = subprocess.run(["ip", "netns", "exec", self.ns["k"], "nstat", "-asz"] + list(K_COUNTERS),
                            stdout=subprocess.PIPE, text=True, timeout=10)
         return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)", r.stdout, re.M)}
 

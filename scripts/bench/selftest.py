@@ -98,6 +98,33 @@ def ceiling_ratio(cfg):
     check("[MISSED] download, plain frames >= 0.8x the kernel's veth" in text, "0.5x the veth misses 0.8x")
 
 
+def io_rows(cfg):
+    """Issue 13 item 1: the bulk rows once more with --io plain, in the same run. Their kernel
+    column is the same workload's kernel figure, n/a when that workload did not run; the
+    plain-frame ones are read against the TAP ceiling too."""
+    samples = {("tapstack", "download_gbps"): [20.0], ("kernel", "download_gbps"): [10.0],
+               ("tapstack", "download_gbps_ioplain"): [15.0],
+               ("tapstack", "download_gbps_plain_ioplain"): [1.0], ("kernel", "download_gbps_plain"): [4.0],
+               ("tapstack", "upload_gbps_ioplain"): [3.0]}
+    meta = {"tap_write_ceiling": {"tcp_download": {"gbps_median": 2.0}}}
+    res = bench.build_results(cfg, samples, {}, [], meta)
+    rows = {r["metric"]: r for r in res["rows"]}
+    check(abs(rows["download_gbps_ioplain"]["ratio"] - 1.5) < 1e-9 and
+          rows["download_gbps_ioplain"]["kernel"]["median"] == 10.0,
+          "--io plain download: ratio to the kernel's download of the same run")
+    check(abs(rows["download_gbps_plain_ioplain"]["ratio"] - 0.25) < 1e-9 and
+          abs(rows["download_gbps_plain_ioplain"]["ratio_ceiling"] - 0.5) < 1e-9,
+          "--io plain, plain frames: ratio to the kernel's plain-frames veth and to the TAP ceiling")
+    table = bench.print_table(res)
+    up = table_row(table, "bulk upload, --io plain")
+    check(up is not None and up[1:4] == ["3.00", "n/a", "n/a"],
+          "the upload workload did not run: the --io plain upload row's kernel side says n/a: %r" % (up,))
+    check(table_row(table, "upload, plain frames, --io plain")[1:5] == ["n/a", "n/a", "n/a", "n/a"],
+          "an --io plain row that did not run says n/a everywhere")
+    check(rows["download_gbps"]["tapstack"]["median"] == 20.0,
+          "the default back end's row keeps its own figure, not the --io plain one")
+
+
 def main():
     rps, reqs, errors = bench.parse_wrk(WRK_OK)
     check((rps, reqs, errors) == (149253.95, 298530, 0), "wrk report parsed: req/s, requests, no errors")
@@ -146,6 +173,7 @@ def main():
     check("[met] 10,000 idle connections < 40 MiB" in text, "1000 bytes x 10,000 is under 40 MiB")
     only_run(cfg)
     ceiling_ratio(cfg)
+    io_rows(cfg)
     if bench.shutil.which("gnuplot"):
         png = bench.write_chart(res, cfg)
         dat = open(os.path.join(cfg.out, "ratios.dat")).read().splitlines()

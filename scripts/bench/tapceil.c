@@ -9,14 +9,23 @@
  * address of the TAP's prefix, which tapceil answers ARP for. tapceil starts the kernel side
  * itself (a thread with a listening socket on PEERIP:PORT that reads everything, or writes
  * BYTES, then closes), connects to it through the TAP with one plain read() or write() per
- * frame, and prints one line "gbps=... segs=... secs=...". What a TCP stack in user space
- * could at best reach on this TAP, this machine and this kernel: its plain-frame rows are
- * read as a ratio to this. Bounded by MAXSEC; exit status 1 when it did not finish.
+ * frame, and prints one line "gbps=... segs=... secs=... probes=... tap_tx_dropped=...".
+ * What a TCP stack in user space could at best reach on this TAP, this machine and this
+ * kernel: its plain-frame rows are read as a ratio to this. Bounded by MAXSEC; exit status 1
+ * when it did not finish.
  *
- * Shortcuts a real stack cannot take (so the ceiling stays a ceiling): no retransmission (a
- * TAP does not lose frames while its queue has room), the payload is zeros with its checksum
+ * It never sleeps a fixed time: it reads what the TAP holds (up to READ_BURST frames), writes
+ * what the window allows (up to SEND_BURST segments, so the kernel's ACKs never pile up past
+ * the TAP's queue, which would drop them), and only when it can do neither blocks in poll(2)
+ * until a frame arrives. Established, PROBE_SEC of silence sends a window probe (an ACK the
+ * kernel dropped may have been the one that opened the window; without it the run stalled).
+ * tap_tx_dropped is what the TAP's queue dropped during the run (frames the kernel then
+ * retransmitted): 0 in a clean measurement.
+ *
+ * Shortcuts a real stack cannot take (so the ceiling stays a ceiling): no retransmission of
+ * its own (a TAP does not lose what it is given), the payload is zeros with its checksum
  * computed once, window and ACK rules simplified (ACK every second segment and when the
- * device is drained).
+ * device is drained, a duplicate ACK for a segment out of order).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +48,9 @@
 #define HDRS (14u + 20u + 32u)    /* Ethernet, IPv4, TCP with NOP NOP TS */
 #define RCV_WND (4u << 20)        /* what we advertise when receiving (scale 7) */
 #define WSCALE 7u
+#define SEND_BURST 64             /* segments written between two reads of the TAP */
+#define READ_BURST 256            /* frames read before sending again */
+#define PROBE_SEC 0.2             /* silence, established, before a window probe */
 
 struct ceil {
 	int fd;
@@ -168,6 +180,21 @@ static const uint8_t *read_seg(struct ceil *c, uint8_t *buf, size_t cap, uint32_
 	return t;
 }
 
+/* A counter of the TAP's (/sys/class/net/TAP/statistics/NAME), -1 when unreadable. */
+static long long tap_stat(const char *tap, const char *name)
+{
+	char path[128];
+	long long v = -1;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", tap, name);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
 static long long tapceil_bytes;   /* what the kernel side writes in "outof" */
 
 /* The kernel's side: accept one connection and read it to the end, or write c->bytes. */
@@ -236,12 +263,13 @@ int main(int argc, char **argv)
 		memcpy(c.peer_mac, ifr.ifr_hwaddr.sa_data, 6);
 	close(s);
 
+	long long dropped0 = tap_stat(argv[2], "tx_dropped");
 	static uint8_t buf[70000];
 	uint32_t iss = 1000, plen;
 	int none;
 	double t0 = now_sec(), start = 0;
-	long long moved = 0, segs = 0;
-	int state = 0;                    /* 0 SYN sent, 1 established, 2 done */
+	long long moved = 0, segs = 0, probes = 0;
+	int state = 0;                    /* 0 SYN sent, 1 established, 2 done, 3 reset */
 	double last_syn = 0;
 	unsigned unacked = 0;
 	while (state < 2 && now_sec() - t0 < c.maxsec) {
@@ -249,8 +277,9 @@ int main(int argc, char **argv)
 			send_seg(&c, 0x02, iss, 0);
 			last_syn = now_sec();
 		}
-		int got = 0;
-		for (;;) {
+		/* Everything the TAP holds, up to a bound, so that sending interleaves with it. */
+		int got = 0, blocked = 0;
+		for (int n = 0; n < READ_BURST && state < 2; n++) {
 			const uint8_t *t = read_seg(&c, buf, sizeof(buf), &plen, &none);
 			if (none)
 				break;
@@ -294,8 +323,12 @@ int main(int argc, char **argv)
 						send_seg(&c, 0, c.snd_nxt, 0);
 						unacked = 0;
 					}
+				} else if (plen) {
+					/* Out of order (a frame the TAP's queue dropped): a duplicate ACK
+					 * at once, so the kernel retransmits fast instead of after an RTO. */
+					send_seg(&c, 0, c.snd_nxt, 0);
 				}
-				if (fl & 0x01) {          /* FIN: everything came */
+				if ((fl & 0x01) && get32(t + 4) + plen == c.rcv_nxt) {   /* FIN: all came */
 					c.rcv_nxt++;
 					send_seg(&c, 0, c.snd_nxt, 0);
 					state = 2;
@@ -306,17 +339,22 @@ int main(int argc, char **argv)
 			send_seg(&c, 0, c.snd_nxt, 0);   /* drained: acknowledge what came */
 			unacked = 0;
 		}
+		int sent = 0;
 		if (state == 1 && c.mode_into) {
-			long long sent = (long long)(c.snd_nxt - iss - 1);
-			/* Send while the window allows (no congestion control: the ceiling). */
-			while (sent < c.bytes && c.snd_nxt - c.snd_una + MSS <= c.snd_wnd) {
-				uint32_t len = (uint32_t)(c.bytes - sent < MSS ? c.bytes - sent : MSS);
-				int e = send_seg(&c, 0x08, c.snd_nxt, len);
-				if (e == -EAGAIN)
+			long long done = (long long)(c.snd_nxt - iss - 1);
+			/* Send while the window allows (no congestion control: the ceiling), a burst
+			 * at a time: the kernel's ACKs wait in the TAP's queue meanwhile, and a
+			 * queue that overflows drops them (tx_dropped, printed below). */
+			while (sent < SEND_BURST && done < c.bytes && c.snd_nxt - c.snd_una + MSS <= c.snd_wnd) {
+				uint32_t len = (uint32_t)(c.bytes - done < MSS ? c.bytes - done : MSS);
+				if (send_seg(&c, 0x08, c.snd_nxt, len) == -EAGAIN) {
+					blocked = 1;
 					break;
+				}
 				c.snd_nxt += len;
-				sent += len;
+				done += len;
 				segs++;
+				sent++;
 			}
 			if ((long long)(c.snd_una - iss - 1) >= c.bytes) {
 				moved = c.bytes;
@@ -324,9 +362,22 @@ int main(int argc, char **argv)
 				state = 2;
 			}
 		}
-		if (!got && state != 2) {
-			struct pollfd p = { .fd = c.fd, .events = POLLIN };
-			poll(&p, 1, 1);
+		if (got || (sent && !blocked) || state >= 2)
+			continue;
+		/* Nothing to read and nothing we may send: block until the TAP has a frame (or,
+		 * when a write found it full, room), not a fixed sleep. The timeout only paces
+		 * the SYN's retransmission and, established, a window probe: an ACK that opened
+		 * the window may have been dropped, and the kernel answers an old sequence number
+		 * with one (RFC 9293 3.8.6.1, what its persist timer would do for a real peer). */
+		double left = c.maxsec - (now_sec() - t0);
+		double wait = state == 0 ? 0.2 - (now_sec() - last_syn) : PROBE_SEC;
+		if (wait > left)
+			wait = left;
+		struct pollfd p = { .fd = c.fd, .events = (short)(POLLIN | (blocked ? POLLOUT : 0)) };
+		int r = poll(&p, 1, wait > 0 ? (int)(wait * 1000) + 1 : 0);
+		if (r == 0 && state == 1) {
+			send_seg(&c, 0, c.snd_una - 1, 0);
+			probes++;
 		}
 	}
 	double secs = now_sec() - (start ? start : t0);
@@ -334,7 +385,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tapceil: not finished in %.1f s (state %d, %lld bytes)\n", c.maxsec, state, moved);
 		return 1;
 	}
-	printf("gbps=%.3f segs=%lld secs=%.3f\n", (double)moved * 8 / secs / 1e9, segs, secs);
+	printf("gbps=%.3f segs=%lld secs=%.3f probes=%lld tap_tx_dropped=%lld\n", (double)moved * 8 / secs / 1e9, segs,
+	       secs, probes, tap_stat(argv[2], "tx_dropped") - dropped0);
 	fflush(stdout);
 	_exit(0);   /* the kernel thread may still be draining; nothing else to clean */
 }

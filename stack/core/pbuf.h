@@ -98,6 +98,13 @@ static inline uint32_t pbuf_tailroom(const struct pbuf *pb)
 	return pb->cap - pbuf_headroom(pb) - pb->len;
 }
 
+/* The memory a pbuf pins whatever it holds: the struct and its whole storage (what Linux
+ * calls an skb's truesize). A queue that keeps pbufs charges this, not their length. */
+static inline uint32_t pbuf_truesize(const struct pbuf *pb)
+{
+	return (uint32_t)sizeof(*pb) + pb->cap;
+}
+
 /* Prepend n bytes (a header); returns the new data pointer or NULL without headroom. */
 uint8_t *pbuf_push(struct pbuf *pb, uint32_t n);
 /* Strip n bytes from the front (a parsed header); returns the new data or NULL if len < n. */

@@ -7,6 +7,14 @@
  * function, which finds its owner with container_of() and may re-arm. Arm, cancel and pop
  * are O(log n); the next deadline is O(1). No threads, signals or ticks: the loop asks
  * timer_next() how long it may sleep (docs/architecture.md, "Time is passed in").
+ *
+ * Lazy re-arming (Linux's retransmit and keepalive timers, FreeBSD's callout_reset on a
+ * pending callout): a timer keeps its place in the heap under a key no later than its
+ * deadline. Arming it again for a later deadline only stores the deadline (no heap work);
+ * timer_stop() only marks it idle. When its key comes up, timer_run() moves it to its real
+ * deadline, drops it if it was stopped, or fires it. A connection that re-arms its
+ * retransmission and delayed-ACK timers on every exchange thus touches the heap about
+ * once per timeout, not twice per request (docs/performance.md, "Lazy timers").
  */
 #ifndef TAPSTACK_CORE_TIMER_H
 #define TAPSTACK_CORE_TIMER_H
@@ -25,9 +33,11 @@ typedef void (*timer_fn)(struct timer *t, usec_t now);
 #define TIMER_NOT_ARMED UINT32_MAX
 
 struct timer {
-	usec_t deadline;
-	uint32_t heap_idx;  /* position in the heap, TIMER_NOT_ARMED when idle */
+	usec_t deadline;    /* when it fires (meaningful while armed) */
+	usec_t key;         /* its place in the heap: never after deadline while armed */
+	uint32_t heap_idx;  /* position in the heap, TIMER_NOT_ARMED when not in it */
 	bool reserved;      /* holds a slot (timer_reserve): arming it never fails */
+	bool armed;         /* will fire at deadline (false: idle, or stopped but still in the heap) */
 	timer_fn fn;
 };
 
@@ -44,6 +54,7 @@ struct timer_heap {
 	uint32_t reserved;        /* timers holding a reservation */
 	uint32_t reserved_armed;  /* ... of which armed (they are among the n) */
 	uint32_t max;             /* most slots that may be committed; 0 = no limit (a knob, and how tests make growth fail) */
+	uint64_t ops;             /* O(log n) heap operations so far (insert, remove, move): counted work */
 };
 
 void timer_heap_init(struct timer_heap *h);
@@ -53,21 +64,31 @@ void timer_init(struct timer *t, timer_fn fn);
 
 static inline bool timer_armed(const struct timer *t)
 {
-	return t->heap_idx != TIMER_NOT_ARMED;
+	return t->armed;
 }
 
-/* (Re)arm t for the absolute deadline. -ENOMEM if the heap cannot grow (t stays as it was). */
+/* (Re)arm t for the absolute deadline: O(1) when t is still in the heap under an earlier
+ * key (lazy), else O(log n). -ENOMEM if the heap cannot grow (t stays as it was). */
 int timer_arm(struct timer_heap *h, struct timer *t, usec_t deadline);
 /* Promises t a slot: until timer_unreserve(), timer_arm(t) cannot fail. -ENOMEM when the
  * heap cannot grow (nothing changes). Reserving a reserved timer is a no-op. */
 int timer_reserve(struct timer_heap *h, struct timer *t);
 /* Cancels t and gives its slot back. Harmless if t holds no reservation. */
 void timer_unreserve(struct timer_heap *h, struct timer *t);
-/* Disarm t; harmless if it is not armed. */
+/* Disarm t and take it out of the heap (before its owner is freed); harmless if idle. */
 void timer_cancel(struct timer_heap *h, struct timer *t);
-/* The earliest deadline, or USEC_NEVER. */
+/* Disarm t lazily: it will not fire, but keeps its heap place (O(1)) so that arming it
+ * again soon costs nothing; timer_run drops it when its key comes up. The owner must still
+ * timer_cancel() (or timer_unreserve()) it before freeing it. */
+static inline void timer_stop(struct timer *t)
+{
+	t->armed = false;
+}
+/* The earliest key: no later than the earliest deadline (a stopped or lazily re-armed
+ * timer may wake the loop early, once), or USEC_NEVER. */
 usec_t timer_next(const struct timer_heap *h);
-/* Fire every timer due at `now`, earliest first; returns how many fired. */
+/* Fire every timer due at `now`, earliest deadline first (moving lazily re-armed timers
+ * to their deadline, dropping stopped ones); returns how many fired. */
 unsigned timer_run(struct timer_heap *h, usec_t now);
 
 #endif

@@ -49,6 +49,7 @@ struct tcp_config {
 	bool tlp;                     /* RFC 8985 tail loss probe [tcp_early_retrans = 3] */
 	uint32_t frto;                /* RFC 5682 F-RTO after an RTO, SACK-enhanced [tcp_frto = 2] */
 	bool window_scaling;          /* RFC 7323 window scale [tcp_window_scaling = 1] */
+	bool shrink_window;           /* a scaled window may shrink as memory fills [tcp_shrink_window = 0] */
 	bool abort_on_overflow;       /* RST instead of dropping on a full accept queue [tcp_abort_on_overflow = 0] */
 	bool syncookies;              /* RFC 4987 cookies when the SYN queue is full [tcp_syncookies = 1] */
 	uint32_t syn_retries;         /* SYN retransmissions before ETIMEDOUT [tcp_syn_retries = 6] */
@@ -64,6 +65,7 @@ struct tcp_config {
 	uint32_t delack_min_ms;       /* TCP_DELACK_MIN = 40 ms */
 	uint32_t delack_max_ms;       /* TCP_DELACK_MAX = 200 ms */
 	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
+	uint32_t min_tso_segs;        /* segments a transmit unit may always hold [tcp_min_tso_segs = 2] */
 	char congestion_control[TCP_CA_NAME_MAX];  /* the default algorithm, "cubic" or "reno" [tcp_congestion_control] */
 	bool slow_start_after_idle;   /* restart cwnd after an RTO of idleness [tcp_slow_start_after_idle = 1] */
 	uint32_t min_rtt_win_s;       /* window of the minimum-RTT filter [tcp_min_rtt_wlen = 300] */
@@ -107,7 +109,7 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(drop_no_socket) X(drop_rst_no_socket) X(drop_listen_rst) X(drop_listen_noack_nosyn)        \
 	X(drop_listen_ack) X(drop_syn_queue_full) X(drop_req_bad_ack) X(drop_out_of_window)     \
 	X(drop_paws) X(drop_no_ack) X(drop_ack_unsent) X(drop_old_ack) X(drop_no_memory)           \
-	X(drop_ooo_full) X(drop_synsent) X(drop_timewait)                      \
+	X(drop_ooo_full) X(drop_synsent) X(drop_timewait) X(BeyondWindow)                      \
 	X(SynRetrans) X(SynAckRetrans) X(SynAckTimeouts) X(ReqCreated) X(ReqAccepted)              \
 	X(ChallengeAcks) X(ChallengeAckLimited) X(RstInWindowNotExact) X(SynInSynchronized)        \
 	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \
@@ -122,7 +124,8 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(LossProbes) X(LossProbeRecovery) X(DsackRecv) X(DsackSent) X(DsackIgnoredNoUndo)         \
 	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
 	X(HystartTrainDetect) X(HystartDelayDetect) \
-	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)
+	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)                 \
+	X(RcvCoalesce) X(RcvCollapsed) X(RcvQDrop) X(RcvCopiedBytes) X(OfoPruned) X(BatchAcks)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)
@@ -152,6 +155,10 @@ struct tcp_layer {
 	uint64_t mem_used;           /* ring storage and out-of-order truesize of all connections */
 	bool mem_under_pressure;     /* tcp_mem.c: set above cfg.mem_pressure, cleared below mem_low */
 	uint32_t ntw;                /* TIME-WAIT entries */
+	/* TIME-WAIT entries in the order they expire (each lasts cfg.time_wait_ms, so a new or
+	 * restarted one goes last): one timer, for the first, serves them all in O(1). */
+	struct tcp_tw *tw_head, *tw_tail;
+	struct timer tw_timer;
 	/* Recycled SYN-queue entries (tcp_listen.c): a SYN flood allocates nothing per packet. */
 	struct tcp_req *req_free;    /* free list, linked through qnext */
 	uint32_t req_alloc;          /* entries allocated: in SYN queues plus on the free list */
@@ -160,6 +167,7 @@ struct tcp_layer {
 	usec_t challenge_stamp;
 	uint32_t challenge_count;
 	struct tcp_conn *all;        /* every connection, for tcp_foreach_sock and destroy */
+	struct tcp_conn *ack_batch;  /* connections owing an ACK at the end of the receive batch */
 	/* Readiness upcall (tcp_set_waker): called with a connection's or listener's owner
 	 * token whenever its poll state may have changed. */
 	void (*wake)(void *arg, uint32_t owner);
@@ -183,6 +191,13 @@ void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx);
  */
 void tcp_icmp_error(struct tcp_layer *tl, const struct icmp_err *err);
 size_t tcp_counter_groups(const struct tcp_layer *tl, struct counter_group *out, size_t max);
+/*
+ * The end of a receive batch (ts_stack_poll, after the frames it drained): every connection
+ * that received data in the batch and owes an ACK sends one, covering all of it (stretch
+ * ACKs, as Linux ACKs one GRO super-packet; tcp_input.c tcp_ack_decide). Frames handed to
+ * ts_stack_input() directly are answered by the next ts_stack_poll().
+ */
+void tcp_flush_acks(struct tcp_layer *tl);
 
 /* `tapstack ss`: one line per socket, like `ss -tan`. */
 struct tcp_sock_info {

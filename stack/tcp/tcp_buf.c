@@ -1,17 +1,26 @@
 /*
- * tcp_buf.c - the byte rings that hold a connection's send and receive data.
+ * tcp_buf.c - where a connection's data waits: the send ring and the receive queue.
  *
- * Send: the application's bytes are copied once into the ring; segments reference them in
- * place through pbuf->ext (zero copy to the driver), and the ring keeps them until they
- * are acknowledged (RFC 9293 3.8: the sender keeps data until ACKed). Receive: in-order
- * payload is copied once from the received pbuf into the ring and once out in recv().
+ * Send: the application's bytes are copied once into a byte ring; segments reference them
+ * in place through pbuf->ext (zero copy to the driver), and the ring keeps them until they
+ * are acknowledged (RFC 9293 3.8: the sender keeps data until ACKed). Its storage is
+ * allocated on the first byte, starts at 4 KiB and doubles as needed up to the socket's
+ * buffer size (a small ring that drains is freed, so idle connections hold none), and is charged to the layer's buffer memory (tcp_mem.c) through r->tl.
  *
- * Storage is allocated on the first byte, starts at 4 KiB and doubles as needed up to the
- * socket's buffer size; a ring that drains while still 4 KiB is freed, so an idle
- * keep-alive connection holds no buffer at all (issue 5: 10,000 idle connections stay
- * small), while a bulk transfer keeps its grown ring instead of reallocating per read.
- * Every allocation is charged to the layer's buffer memory (tcp_mem.c) through r->tl.
- * Called by tcp_conn.c (send/recv), tcp_input.c, tcp_output.c.
+ * Receive: in-order payload stays in the pbuf the driver read it into, queued on the
+ * connection, until recv() copies it out: the only copy in user space. The queue is charged
+ * what its pbufs really pin (pbuf_truesize, as Linux charges an skb's truesize to
+ * sk_rmem_alloc) to bound it; the window is computed from Linux's charge for the same data
+ * (tcp_rwnd.c). Three rules keep
+ * the memory near the payload, after Linux's: a payload that fits the tail pbuf's free room
+ * is copied there (tcp_try_coalesce), so 1-byte segments fill pbufs instead of pinning one
+ * each; a small payload in a 64 KiB pbuf moves to a small one (skb_condense); and a queue
+ * over its buffer while holding less than half its memory in payload is copied into packed
+ * pbufs (tcp_collapse). Only those copies are counted (RcvCopiedBytes); a full-sized segment
+ * is never copied before recv(). An empty queue holds nothing: idle connections stay small.
+ * The send side also remembers where Linux's write queue would put PSH and skb boundaries
+ * (tcp_sndq_fill, below).
+ * Called by tcp_conn.c (send/recv), tcp_input.c, tcp_ooo.c, tcp_output.c.
  */
 #include "tcp/tcp_int.h"
 
@@ -59,7 +68,7 @@ int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max)
 /*
  * Small rings are given back as soon as they drain: malloc of 4 KiB is cheap, and a server
  * with 10,000 idle keep-alive connections then holds no buffers at all. Large rings (a bulk
- * transfer grew them) stay, so a stream does not reallocate on every read.
+ * transfer grew them) stay, so a stream does not reallocate on every write.
  */
 void tcp_ring_release_if_empty(struct tcp_ring *r)
 {
@@ -127,4 +136,291 @@ int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct p
 	out[1].ptr = r->buf;
 	out[1].len = n - first;
 	return 2;
+}
+
+/*
+ * The send queue as Linux's write queue would hold it (docs/tcp.md "Where PSH goes").
+ * Linux copies a write into skbs of tcp_size_goal() bytes, extending the unsent tail skb
+ * first; PSH is a flag of an skb: the tail of each write unless MSG_MORE (tcp_push), and
+ * the skb where the write passed pushed_seq + max_window / 2 (forced_push). The ring keeps
+ * the bytes; here we keep where those flags sit, as sequence numbers (push marks), and the
+ * start of the unsent tail skb (wq_tail). tcp_output reads the marks (tcp_sndq_pushed).
+ */
+uint32_t tcp_size_goal(const struct tcp_conn *c)
+{
+	uint32_t mss = tcp_mss_now(c);
+	uint32_t goal = TCP_LINUX_GSO_MAX;
+	/* Linux tcp_bound_to_half_wnd: half the largest window seen (all of a tiny one). */
+	uint32_t cutoff = c->snd.max_wnd > TCP_MSS_DEFAULT ? c->snd.max_wnd / 2 : c->snd.max_wnd;
+	if (cutoff && goal > cutoff)
+		goal = cutoff;
+	goal -= goal % mss;
+	return goal > mss ? goal : mss;
+}
+
+static uint32_t tcp_push_last(const struct tcp_conn *c)
+{
+	return c->push_mark[(c->push_head + c->push_count - 1u) % TCP_PUSH_MARKS];
+}
+
+/* Drops the marks SND.UNA has passed (their bytes are acknowledged). */
+static void tcp_push_forget(struct tcp_conn *c)
+{
+	while (c->push_count && seq_leq(c->push_mark[c->push_head], c->snd.una)) {
+		c->push_head = (uint8_t)((c->push_head + 1u) % TCP_PUSH_MARKS);
+		c->push_count--;
+	}
+}
+
+/* Linux tcp_mark_push: PSH on the skb ending at `end`. With the ring full the oldest mark
+ * goes (memory stays bounded; it is the one most likely sent already, whose PSH matters
+ * only if that segment is resent alone). */
+static void tcp_push_mark(struct tcp_conn *c, uint32_t end)
+{
+	tcp_push_forget(c);
+	c->pushed_seq = end;
+	if (c->push_count && seq_geq(tcp_push_last(c), end))
+		return;
+	if (c->push_count == TCP_PUSH_MARKS) {
+		c->push_head = (uint8_t)((c->push_head + 1u) % TCP_PUSH_MARKS);
+		c->push_count--;
+	}
+	c->push_mark[(c->push_head + c->push_count) % TCP_PUSH_MARKS] = end;
+	c->push_count++;
+}
+
+bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end)
+{
+	tcp_push_forget(c);
+	for (uint32_t i = 0; i < c->push_count; i++) {
+		uint32_t m = c->push_mark[(c->push_head + i) % TCP_PUSH_MARKS];
+		if (seq_gt(m, seq) && seq_leq(m, end))
+			return true;
+	}
+	return false;
+}
+
+uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more)
+{
+	uint32_t goal = tcp_size_goal(c);
+	uint32_t copied = 0;
+	while (copied < n) {
+		uint32_t end = c->snd.una + c->sndq.len; /* Linux write_seq */
+		/* The tail skb: never sent (Linux moves sent skbs out of the write queue), and
+		 * not closed by MSG_EOR (tcp_skb_can_collapse_to). */
+		uint32_t start = seq_gt(c->wq_tail, c->snd.max) ? c->wq_tail : c->snd.max;
+		bool closed = c->eor_count && c->eor_mark[(c->eor_head + c->eor_count - 1u) % TCP_EOR_MARKS] == end;
+		uint32_t room = 0;
+		if (seq_lt(start, end) && !closed && end - start < goal)
+			room = goal - (end - start);
+		bool tail_psh = c->push_count && tcp_push_last(c) == end;
+		if (room == 0) {
+			c->wq_tail = start = end; /* a new skb */
+			room = goal;
+			tail_psh = false;
+		} else if (tail_psh && copied == 0) {
+			c->push_count--; /* a new write takes the PSH off the skb it extends */
+			tail_psh = false;
+		}
+		uint32_t k = room < n - copied ? room : n - copied;
+		k = tcp_ring_write(&c->sndq, buf + copied, k);
+		if (k == 0)
+			break;
+		copied += k;
+		if (tail_psh) /* the skb keeps its PSH; its end moved (Linux: same write) */
+			c->push_mark[(c->push_head + c->push_count - 1u) % TCP_PUSH_MARKS] = end + k;
+		if (copied == n || end + k - start < goal)
+			continue;
+		/* A full skb: Linux pushes it out while it copies the rest. */
+		if (seq_gt(end + k, c->pushed_seq + c->snd.max_wnd / 2)) {
+			tcp_push_mark(c, end + k);
+			tcp_output(c);
+		} else if (start == c->snd.max) {
+			c->flags |= TCP_F_XMIT_ONE;
+			tcp_output(c);
+			c->flags &= ~TCP_F_XMIT_ONE;
+		}
+	}
+	/* Linux tcp_push: the write's last skb gets PSH unless MSG_MORE, or when forced. */
+	uint32_t end = c->snd.una + c->sndq.len;
+	if (copied && (!more || copied < n || seq_gt(end, c->pushed_seq + c->snd.max_wnd / 2)))
+		tcp_push_mark(c, end);
+	return copied;
+}
+
+/* ---- the receive queue ---- */
+
+/*
+ * The window (tcp_rwnd.c) keeps the bytes a connection accepts near its buffer; their pbufs
+ * may pin more than the bytes (a 1000-byte
+ * segment pins 2 KiB, a 39,000-byte one 64 KiB), so the memory of both queues may reach twice
+ * the buffer, never more (collapsing keeps it nearer the bytes).
+ */
+bool tcp_rmem_fits(const struct tcp_conn *c, const struct pbuf *pb)
+{
+	/* An empty connection takes one segment whatever it pins (Linux checks the memory held
+	 * before a segment is added): a 64 KiB GRO pbuf into a small buffer, as the window
+	 * allowed it (tcp_step_seq). */
+	if (tcp_rmem_alloc(c) == 0)
+		return true;
+	return (uint64_t)tcp_rmem_alloc(c) + pbuf_truesize(pb) <= 2ull * tcp_rcvbuf_cap(c);
+}
+
+bool tcp_rcv_pool_low(const struct tcp_conn *c, const struct pbuf *pb)
+{
+	(void)c;
+	const struct pbuf_class *pc = &pb->pool->cls[pb->cls];
+	return (uint64_t)pc->in_use * 4 > (uint64_t)pc->max * 3;
+}
+
+struct pbuf *tcp_rcv_condense(struct tcp_conn *c, struct pbuf *pb)
+{
+	if (pb->cap <= PBUF_SMALL_CAP || pb->len > PBUF_SMALL_CAP)
+		return pb;
+	struct pbuf *small = pbuf_alloc(pb->pool, 0, pb->len);
+	if (!small)
+		return pb; /* kept as it is: charged its whole size */
+	memcpy(pbuf_put(small, pb->len), pb->data, pb->len);
+	small->flags = pb->flags;
+	small->user = pb->user;
+	c->tl->ctr.RcvCopiedBytes += pb->len;
+	pbuf_free(pb);
+	return small;
+}
+
+/* Linux's tcp_try_coalesce: a payload that fits the tail's free room is copied there. Only
+ * small payloads fit (a full-sized segment's pbuf has a few hundred bytes left), so this
+ * copies what would otherwise pin a whole pbuf for a few bytes. Frees pb when it did. */
+static bool tcp_rcvq_coalesce(struct tcp_conn *c, struct pbuf *pb)
+{
+	struct pbuf *tail = c->rcvq.tail;
+	if (!tail || pb->len > pbuf_tailroom(tail))
+		return false;
+	memcpy(pbuf_put(tail, pb->len), pb->data, pb->len);
+	c->rcvq.bytes += pb->len;
+	c->tl->ctr.RcvCoalesce++;
+	c->tl->ctr.RcvCopiedBytes += pb->len;
+	pbuf_free(pb);
+	return true;
+}
+
+/* Takes the oldest pbuf off the queue, gives its memory back and frees it. */
+static void tcp_rcvq_free_head(struct tcp_conn *c)
+{
+	struct pbuf *pb = pbuf_queue_pop(&c->rcvq);
+	c->rcvq_truesize -= pbuf_truesize(pb);
+	tcp_mem_uncharge(c->tl, pbuf_truesize(pb));
+	pbuf_free(pb);
+}
+
+/*
+ * Linux's tcp_collapse, for a queue over its buffer that pins more than twice its payload
+ * (many small or half-empty pbufs): the bytes are copied, in order, into small pbufs packed
+ * from their first byte, and the old pbufs freed as they empty. One new pbuf at a time, so
+ * it needs one free pbuf to start; if the pool has none it stops, and the queue (packed
+ * part, then the rest) stays whole.
+ */
+static void tcp_rcvq_collapse(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	struct pbuf_queue packed = { 0 };
+	uint32_t packed_truesize = 0;
+	struct pbuf *dst = NULL;
+	while (c->rcvq.head) {
+		struct pbuf *src = c->rcvq.head;
+		if (!dst || !pbuf_tailroom(dst)) {
+			dst = pbuf_alloc(src->pool, 0, PBUF_SMALL_CAP);
+			if (dst && tcp_mem_charge(tl, pbuf_truesize(dst)) != 0) {
+				pbuf_free(dst);
+				dst = NULL;
+			}
+			if (!dst)
+				break;
+			pbuf_queue_push(&packed, dst);
+			packed_truesize += pbuf_truesize(dst);
+		}
+		uint32_t n = src->len < pbuf_tailroom(dst) ? src->len : pbuf_tailroom(dst);
+		memcpy(pbuf_put(dst, n), src->data, n);
+		packed.bytes += n;
+		tl->ctr.RcvCopiedBytes += n;
+		pbuf_pull(src, n);
+		c->rcvq.bytes -= n;
+		if (!src->len) {
+			tcp_rcvq_free_head(c);
+			tl->ctr.RcvCollapsed++;
+		}
+	}
+	/* The packed pbufs go before what is left (nothing, unless the pool ran out). */
+	if (packed.head) {
+		if (c->rcvq.head) {
+			packed.tail->next = c->rcvq.head;
+			packed.tail = c->rcvq.tail;
+		}
+		packed.count += c->rcvq.count;
+		packed.bytes += c->rcvq.bytes;
+		c->rcvq = packed;
+		c->rcvq_truesize += packed_truesize;
+	}
+}
+
+int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
+{
+	struct tcp_layer *tl = c->tl;
+	if (tcp_rcvq_coalesce(c, pb))
+		return 0; /* Linux charges nothing more for bytes copied into the tail (tcp_rwnd.c) */
+	pb = tcp_rcv_condense(c, pb);
+	uint64_t cap = tcp_rcvbuf_cap(c), ts = pbuf_truesize(pb);
+	/* Collapse only a sparse queue, and only when packing frees at least one pbuf. */
+	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes &&
+	    c->rcvq.count > c->rcvq.bytes / PBUF_SMALL_CAP + 1)
+		tcp_rcvq_collapse(c);
+	/* In-order data before out-of-order data; past the memory bound even so, or when the
+	 * pool runs low, the segment is not accepted (Linux's TCPRcvQDrop) and, unacknowledged,
+	 * comes again. */
+	if (!tcp_rmem_fits(c, pb))
+		tcp_ooo_prune(c, pb);
+	if (!tcp_rmem_fits(c, pb) || tcp_rcv_pool_low(c, pb)) {
+		tl->ctr.RcvQDrop++;
+		pbuf_free(pb);
+		return -ENOBUFS;
+	}
+	if (tcp_mem_charge(tl, ts) != 0) {
+		tl->ctr.drop_mem_limit++;
+		pbuf_free(pb);
+		return -ENOBUFS;
+	}
+	pb->flags &= (uint8_t)~TCP_PB_FIN;
+	pbuf_queue_push(&c->rcvq, pb);
+	c->rcvq_truesize += (uint32_t)ts;
+	c->rwnd_rcvq += tcp_seg_truesize(pb->len);
+	return 0;
+}
+
+uint32_t tcp_rcvq_read(struct tcp_conn *c, uint8_t *dst, uint32_t n, bool consume)
+{
+	uint32_t done = 0;
+	struct pbuf *pb = c->rcvq.head;
+	while (pb && done < n) {
+		uint32_t k = pb->len < n - done ? pb->len : n - done;
+		memcpy(dst + done, pb->data, k);
+		done += k;
+		if (!consume) {
+			pb = pb->next;
+		} else if (k < pb->len) {
+			pbuf_pull(pb, k);
+			c->rcvq.bytes -= k;
+		} else {
+			tcp_rcvq_free_head(c);
+			pb = c->rcvq.head;
+		}
+	}
+	return done;
+}
+
+void tcp_rcvq_purge(struct tcp_conn *c)
+{
+	tcp_mem_uncharge(c->tl, c->rcvq_truesize);
+	c->rcvq_truesize = 0;
+	c->rwnd_rcvq = 0;
+	pbuf_queue_purge(&c->rcvq);
 }

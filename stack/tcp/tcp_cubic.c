@@ -52,7 +52,6 @@
 struct tcp_cubic {
 	uint32_t cnt;           /* cwnd grows by one per cnt packets acked */
 	uint32_t w_max;         /* W_max (packets) after fast convergence; 0: no loss yet */
-	uint32_t cwnd_prior;    /* cwnd when the last reduction began (4.3's alpha switch) */
 	uint32_t origin;        /* the curve's plateau this epoch: W_max, or cwnd if above it */
 	uint32_t k;             /* K in 1/1024 s */
 	uint32_t w_est;         /* W_est, the Reno-friendly window (packets) */
@@ -151,11 +150,13 @@ static void tcp_cubic_update(struct tcp_conn *c, uint32_t acked)
 		}
 	}
 
-	/* 4.3: W_est grows as Reno would, alpha per window of ACKs; alpha becomes 1 once
-	 * W_est has reached the window before the reduction. */
-	uint32_t alpha = ca->w_est >= ca->cwnd_prior ? CUBIC_ONE : CUBIC_ALPHA;
+	/* 4.3: W_est grows as Reno would, alpha per window of ACKs. RFC 9438 raises alpha to 1
+	 * once W_est passes the window before the reduction; Linux (tcp_friendliness with its
+	 * beta_scale) keeps 0.53 throughout, and so does tapstack: a flow that shares a link
+	 * with Linux's CUBIC must not grow twice as fast past its old window (the shared cell
+	 * of docs/lossy-path.md, where the Reno-friendly region is where both flows live). */
 	uint64_t per_packet = (uint64_t)cwnd * CUBIC_ONE;
-	ca->est_credit += (uint64_t)acked * alpha;
+	ca->est_credit += (uint64_t)acked * CUBIC_ALPHA;
 	if (ca->est_credit >= per_packet) {
 		uint64_t n = ca->est_credit / per_packet;
 		ca->est_credit -= n * per_packet;
@@ -207,7 +208,6 @@ static uint32_t tcp_cubic_ssthresh(struct tcp_conn *c)
 		ca->w_max = (uint32_t)((uint64_t)cwnd * (CUBIC_ONE + CUBIC_BETA) / (2 * CUBIC_ONE));
 	else
 		ca->w_max = cwnd;
-	ca->cwnd_prior = cwnd;
 	uint32_t s = (uint32_t)((uint64_t)cwnd * CUBIC_BETA / CUBIC_ONE);
 	return s > 2u ? s : 2u;
 }

@@ -122,7 +122,7 @@ static int tcp_synsent_input(struct tcp_conn *c, struct tcp_seg *seg)
 		c->snd.max_wnd = c->snd.wnd;
 		c->snd.wl1 = seg->seq;
 		c->snd.wl2 = seg->ack;
-		timer_cancel(&tl->core->timers, &c->rtx_timer);
+		timer_stop(&c->rtx_timer);
 		tcp_set_state(c, TCPS_ESTABLISHED);
 		if (c->opts.keepalive)
 			tcp_arm_keepalive(c);
@@ -157,12 +157,16 @@ static void tcp_ack_unacceptable(struct tcp_conn *c, const struct tcp_seg *seg)
  * RFC 2883 4 (Linux tcp_send_dupack): a refused segment that repeats bytes below RCV.NXT
  * is reported in a D-SACK block - that part only: bytes at or above RCV.NXT that were
  * refused (beyond the window, or failing PAWS) are not held here, and a D-SACK of them
- * would tell the sender we have data we threw away.
+ * would tell the sender we have data we threw away. Such a repeat means our ACK was lost
+ * or late (the sender timed out): the next ACKs go without delay, as Linux's
+ * tcp_enter_quickack_mode there (DelayedACKLost).
  */
 static void tcp_dsack_old(struct tcp_conn *c, const struct tcp_seg *seg)
 {
-	if (seg->dlen && seq_lt(seg->seq, c->rcv.nxt))
+	if (seg->dlen && seq_lt(seg->seq, c->rcv.nxt)) {
 		tcp_dsack_set(c, seg->seq, seq_lt(seg->seq + seg->dlen, c->rcv.nxt) ? seg->seq + seg->dlen : c->rcv.nxt);
+		tcp_enter_quickack(c);
+	}
 }
 
 /* RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate. */
@@ -201,6 +205,15 @@ static int tcp_step_seq(struct tcp_conn *c, struct tcp_seg *seg)
 	/* Segments that only repeat old bytes but end past RCV.NXT-1 overlap: acceptable. */
 	if (!ok && seg->len && seq_lt(seg->seq, c->rcv.nxt) && seq_gt(seg->seq + seg->len, c->rcv.nxt))
 		ok = true;
+	/* Linux (tcp_sequence): a segment that starts in the window but ends beyond it is taken
+	 * whole when nothing waits to be read, and dropped otherwise (LINUX_MIB_BEYOND_WINDOW);
+	 * RFC 9293 would trim it to the window. A FIN may stick out by its one sequence number. */
+	if (ok && seg->dlen && seq_gt(seg->seq + seg->dlen, c->rcv.nxt + wnd) && c->rcvq.bytes) {
+		ok = false;
+		c->tl->ctr.BeyondWindow++;
+	} else if (!ok && seg->dlen && seq_gt(seg->seq, c->rcv.nxt + wnd)) {
+		c->tl->ctr.BeyondWindow++;
+	}
 	if (ok)
 		return TCP_IN_CONT;
 	if (!(seg->flags & TCP_FLAG_RST)) {
@@ -311,12 +324,11 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	uint32_t wnd = seg->wnd << c->snd_wscale;
 	uint32_t prior_una = c->snd.una;
 	bool rec = tcp_rec_on(c);
-	int32_t ca_rtt_us = -1;
+	int32_t ca_rtt_us = -1, rtt_us = -1;
 	if (seq_gt(ack, c->snd.una)) {
 		uint32_t acked = ack - c->snd.una;
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
 
-		int32_t rtt_us = -1;
 		bool grow = false;
 
 		tcp_ring_drop(&c->sndq, data);
@@ -335,12 +347,15 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (rtt_us >= 0)
 			tcp_rtt_sample(c, (uint32_t)rtt_us);
 		/* Congestion control samples every ACK, from the send time of the newest data it
-		 * acknowledges (Linux's ca_rtt), with or without timestamps. */
-		ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
-		if (ca_rtt_us >= 0)
-			tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
-		else
-			ca_rtt_us = rtt_us;
+		 * acknowledges (Linux's ca_rtt), with or without timestamps: here from the RTT
+		 * object's ring; with SACK, tcp_rec_ack takes it from the scoreboard. */
+		if (!rec) {
+			ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
+			if (ca_rtt_us >= 0)
+				tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
+			else
+				ca_rtt_us = rtt_us;
+		}
 		c->retries = 0;
 		c->backoff = 0;
 		if (rec) {
@@ -380,7 +395,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		 * the scoreboard, tcp_rec_ack chooses between RTO, probe and reorder timer). */
 		if (!rec) {
 			if (c->snd.una == c->snd.max)
-				timer_cancel(&tl->core->timers, &c->rtx_timer);
+				timer_stop(&c->rtx_timer);
 			else
 				tcp_rearm_rtx(c);
 		}
@@ -399,6 +414,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		/* SACK, RACK-TLP, PRR and undo (tcp_recovery.c); cwnd grows only outside a
 		 * reduction (Linux tcp_may_raise_cwnd). */
 		bool may_grow = tcp_rec_ack(c, seg, prior_una);
+		ca_rtt_us = c->rec.ack_ca_rtt_us >= 0 ? c->rec.ack_ca_rtt_us : rtt_us;
 		if (may_grow && seq_gt(ack, prior_una))
 			tcp_cc_on_ack(c, ack - prior_una, ca_rtt_us);
 		else if (seq_gt(ack, prior_una))
@@ -415,7 +431,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		if (wnd > c->snd.max_wnd)
 			c->snd.max_wnd = wnd;
 		if (wnd && (c->flags & TCP_F_PERSIST)) {
-			timer_cancel(&tl->core->timers, &c->rtx_timer);
+			timer_stop(&c->rtx_timer);
 			c->flags &= ~TCP_F_PERSIST;
 			c->retries = 0;
 			c->backoff = 0;
@@ -465,15 +481,53 @@ static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
 		return;
 	if (seq_lt(c->rcv.nxt + c->rcv_mss, c->rcv.adv_edge))
 		return;
-	if (c->rcvq.len - dlen > c->opts.rcvbuf / 2)
+	if (c->rcvq.bytes - dlen > c->opts.rcvbuf / 2)
 		return;
 	uint64_t nb = 2ull * c->opts.rcvbuf;
 	c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
+	tcp_rwnd_buffer_grown(c);
+}
+
+/*
+ * When to ACK in-order data (RFC 1122 4.2.3.2, RFC 5681 4.2, as Linux's __tcp_ack_snd_check
+ * with GRO). The stack drains the device in batches (ts_stack_poll); a batch plays the part
+ * of Linux's GRO super-packet: data that asks for an ACK is ACKed once, at the end of the
+ * batch (tcp_flush_acks), for everything the batch brought. Never later than that:
+ *   - quick-ACK mode (the first segments of a connection, Linux's tcp_in_quickack_mode;
+ *     re-entered after a retransmission, see tcp_step_text; TCP_QUICKACK) and two full
+ *     segments unacknowledged: the end of this batch;
+ *   - the unacknowledged data reaches half the window we offered, or 64 KiB (the largest
+ *     GRO super-packet): at once, so the sender is never held by our batch;
+ *   - a hole filled, out-of-order or duplicate data: at once (set by the caller);
+ *   - one small segment and nothing else: the delayed-ACK timer (ato, 40 ms).
+ * PSH does not change the decision, as in Linux.
+ */
+static void tcp_ack_decide(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	if (c->flags & TCP_F_ACK_NOW)
+		return;
+	uint32_t stretch_max = c->rcv.wnd / 2 < TCP_STRETCH_ACK_MAX ? c->rcv.wnd / 2 : TCP_STRETCH_ACK_MAX;
+	if (c->rcv_unacked >= stretch_max && c->rcv_unacked >= 2u * c->rcv_mss) {
+		c->flags |= TCP_F_ACK_NOW;
+		return;
+	}
+	if (c->quickack && !c->pingpong) {
+		if (!(c->flags & TCP_F_ACK_BATCH)) {
+			c->quickack--;  /* Linux tcp_dec_quickack_mode: one per ACK sent */
+			tl->ctr.QuickAcks++;
+		}
+		tcp_ack_at_batch_end(c);
+	} else if (c->rcv_unacked >= 2u * c->rcv_mss) {
+		tcp_ack_at_batch_end(c); /* RFC 1122 4.2.3.2: at least every second full segment */
+	} else if (!(c->flags & TCP_F_ACK_BATCH)) {
+		tcp_arm_delack(c);
+	}
 }
 
 /*
  * Seventh and eighth: the segment text and the FIN. In-order bytes go onto the receive
- * ring (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
+ * queue, pbuf and all (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
  * duplicate ACK (RFC 5681 4.2); ACKs are delayed per RFC 1122 4.2.3.2 after Linux's
  * initial quick-ACK phase. Returns whether the FIN is now in sequence.
  */
@@ -482,7 +536,6 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	struct tcp_layer *tl = c->tl;
 	uint32_t seq = seg->seq + !!(seg->flags & TCP_FLAG_SYN);
 	uint32_t dlen = seg->dlen;
-	const uint8_t *data = seg->data;
 	bool fin = (seg->flags & TCP_FLAG_FIN) != 0;
 
 	if (!(c->state == TCPS_ESTABLISHED || c->state == TCPS_FIN_WAIT_1 || c->state == TCPS_FIN_WAIT_2)) {
@@ -496,47 +549,52 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		uint32_t skip = c->rcv.nxt - seq;
 		tcp_dsack_set(c, seq, skip >= dlen ? seq + dlen : c->rcv.nxt); /* RFC 2883 4.1.x */
 		if (skip >= dlen) {
-			c->flags |= TCP_F_ACK_NOW; /* a pure retransmission: tell the peer again */
+			/* A pure retransmission (with a FIN, or overlapping one): our ACK was lost
+			 * or late. Tell the peer again, without delay from now on (as tcp_dsack_old). */
+			c->flags |= TCP_F_ACK_NOW;
+			tcp_enter_quickack(c);
 			return fin && seq + dlen == c->rcv.nxt;
 		}
-		data += skip;
 		dlen -= skip;
 		seq = c->rcv.nxt;
 		pbuf_pull(seg->pb, skip);
 	}
-	if (dlen > c->rcv_mss)
-		c->rcv_mss = dlen > c->adv_mss ? c->adv_mss : dlen;
-	/* Trim what lies beyond the buffer (the FIN goes with it). */
-	uint32_t room = tcp_rcvbuf_cap(c) - c->rcvq.len;
-	uint32_t limit = room;
-	if (seq != c->rcv.nxt)
-		limit = room > seq - c->rcv.nxt ? room - (seq - c->rcv.nxt) : 0;
-	if (dlen > limit) {
-		dlen = limit;
-		fin = false;
-	}
-	if (dlen == 0) {
+	/* The segment's own MSS: a GRO super-segment's gso_size, else its length (Linux's
+	 * tcp_measure_rcv_mss reads the same). */
+	uint32_t seg_mss = seg->pb->gso_size ? seg->pb->gso_size : dlen;
+	uint32_t truesize = tcp_seg_truesize(dlen);
+	/* A closed window takes nothing, not even into an empty queue (Linux tcp_data_queue: a
+	 * zero-window probe is dropped). What is taken is the whole segment: tcp_step_seq
+	 * refused one that ends beyond the window while data waits. */
+	if (!seq_gt(c->rcv.adv_edge, c->rcv.nxt)) {
 		c->flags |= TCP_F_ACK_NOW;
 		tl->ctr.drop_out_of_window++;
 		return false;
 	}
 	if (seq != c->rcv.nxt) {
+		tcp_rwnd_data(c, dlen, seg_mss, truesize, false);
+		uint32_t held = c->ooo_truesize;
 		tcp_ooo_insert(c, seg, seq, dlen, fin);
+		/* Linux grows the window for a new out-of-order segment when SACK tells the
+		 * sender what arrived; without SACK its duplicate ACKs must not open the window. */
+		if (c->ooo_truesize != held && c->sack_ok)
+			tcp_rwnd_data(c, dlen, seg_mss, truesize, true);
 		c->flags |= TCP_F_ACK_NOW;
 		tl->ctr.DupAcksSent++;
 		return false;
 	}
-	int err = tcp_ring_make_room(&c->rcvq, c->rcvq.len + dlen, tcp_rcvbuf_cap(c));
-	if (err != 0) {
-		/* Not ACKed, so not lost: the peer retransmits it once memory is back. */
-		if (err == -ENOBUFS)
-			tl->ctr.drop_mem_limit++;
-		else
-			tl->ctr.drop_no_memory++;
-		return false;
-	}
-	c->rcv.nxt += tcp_ring_write(&c->rcvq, data, dlen);
+	/* Linux's charge over the buffer: Linux would collapse the queue (tcp_rwnd_collapse). */
+	if (tcp_rwnd_held(c) > tcp_rcvbuf_cap(c))
+		tcp_rwnd_collapse(c);
+	/* The pbuf itself is queued (tcp_buf.c): recv() copies the payload out of it. */
+	pbuf_trim(seg->pb, dlen);
+	struct pbuf *pb = seg->pb;
+	seg->pb = NULL;
+	if (tcp_rcvq_add(c, pb) != 0)
+		return false; /* not ACKed, so not lost: the peer retransmits it once memory is back */
+	c->rcv.nxt += dlen;
 	c->rcv_unacked += dlen;
+	tcp_rwnd_data(c, dlen, seg_mss, truesize, true);
 	tcp_rcvbuf_autogrow(c, dlen);
 	bool fin_now = fin;
 	if (c->ooo.count) {
@@ -546,15 +604,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	c->last_rcv = tl->core->now;
 	/* Linux's ato: 0 until the first data, then TCP_ATO_MIN (40 ms). */
 	c->ato_us = tl->cfg.delack_min_ms * 1000u;
-	if (c->quickack && !c->pingpong) {
-		c->quickack--;
-		tl->ctr.QuickAcks++;
-		c->flags |= TCP_F_ACK_NOW;
-	} else if (c->rcv_unacked >= 2u * c->rcv_mss) {
-		c->flags |= TCP_F_ACK_NOW; /* RFC 1122 4.2.3.2: at least every second full segment */
-	} else if (!(c->flags & TCP_F_ACK_NOW)) {
-		tcp_arm_delack(c);
-	}
+	tcp_ack_decide(c);
 	return fin_now;
 }
 
@@ -624,7 +674,7 @@ static int tcp_synrcvd_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	c->snd.wnd = seg->wnd << c->snd_wscale;
 	c->snd.wl1 = seg->seq;
 	c->snd.wl2 = seg->ack;
-	timer_cancel(&tl->core->timers, &c->rtx_timer);
+	timer_stop(&c->rtx_timer);
 	c->retries = 0;
 	tcp_set_state(c, TCPS_ESTABLISHED);
 	return TCP_IN_CONT;
@@ -691,21 +741,21 @@ void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
 	tcp_wake(tl, owner); /* data, an ACK that freed send space, a FIN or a RST */
 }
 
-/* Called when the application read data: re-open the window if it grew enough (SWS). */
+/*
+ * Called when the application read data (Linux __tcp_cleanup_rbuf): announce the window at
+ * once when what is left of the last offer is at most half the clamp and the freed buffer
+ * would at least double it; otherwise the next segment carries it (RFC 1122 4.2.3.3 asks for
+ * an update only when the window grows by min(buffer/2, MSS)).
+ */
 void tcp_rcv_window_update(struct tcp_conn *c)
 {
 	if (c->state < TCPS_ESTABLISHED || (c->flags & TCP_F_FIN_RCVD))
 		return;
 	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
-	uint32_t cap = tcp_rcvbuf_cap(c);
-	uint32_t free_space = cap - c->rcvq.len;
-	uint32_t maxw = 65535u << c->rcv_wscale;
-	if (free_space > maxw)
-		free_space = maxw;
-	uint32_t step = c->adv_mss < cap / 2 ? c->adv_mss : cap / 2;
-	/* Linux (__tcp_cleanup_rbuf): announce when the window would grow by 2x or the
-	 * old window was less than a segment; RFC 1122 4.2.3.3 says at least min(buf/2, MSS). */
-	if (free_space >= cur + step && (cur < c->rcv_mss || free_space >= 2 * cur)) {
+	if (2 * cur > c->window_clamp)
+		return;
+	uint32_t wnd = tcp_rwnd_free(c);
+	if (wnd && wnd >= 2 * cur) {
 		c->flags |= TCP_F_ACK_NOW;
 		tcp_output(c);
 	}

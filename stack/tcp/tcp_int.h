@@ -38,6 +38,7 @@
 #define TCP_MSS_MIN 88u                 /* Linux TCP_MIN_MSS: clamp of silly peer values */
 #define TCP_WSCALE_MAX 14u              /* RFC 7323 2.3 */
 #define TCP_MAX_QUICKACKS 16u           /* Linux: ACK the first segments at once */
+#define TCP_STRETCH_ACK_MAX 65536u      /* most data one batch-end ACK may cover (a GRO super-packet) */
 #define TCP_PERSIST_MAX_MS 120000u
 #define TCP_RTO_MIN_MS 200u             /* Linux TCP_RTO_MIN: the base of the give-up time (tcp_retrans_timeout) */
 #define TCP_TS_HZ 1000u                 /* TSval ticks per second (Linux: ms) */
@@ -47,6 +48,8 @@
 #define TCP_INVALID_RATELIMIT_MS 500u   /* Linux tcp_invalid_ratelimit: ACKs to unacceptable segments */
 #define TCP_PB_FIN 0x80u                /* pbuf flag in the out-of-order queue: FIN follows the data */
 #define TCP_EOR_MARKS 16u               /* MSG_EOR records in flight at once per connection */
+#define TCP_PUSH_MARKS 16u              /* PSH positions remembered in the send queue (tcp_buf.c) */
+#define TCP_LINUX_GSO_MAX 65536u        /* Linux's sk_gso_max_size (GSO_LEGACY_MAX_SIZE): its skb size limit */
 
 /* RFC 9293 3.3.2 states, in the RFC's names. */
 enum tcp_state {
@@ -77,7 +80,8 @@ struct tcp_hnode {
 	bool hashed;
 };
 
-/* A byte ring: the send buffer (bytes from SND.UNA) and the receive buffer (in order, unread). */
+/* A byte ring: the send buffer (bytes from SND.UNA). Received data is kept in its pbufs instead
+ * (tcp_buf.c, the receive queue). */
 struct tcp_ring {
 	struct tcp_layer *tl;       /* its storage is charged to tl->mem_used (tcp_mem.c); NULL: not */
 	uint8_t *buf;               /* NULL until the first byte (lazy: idle connections are small) */
@@ -145,7 +149,8 @@ struct tcp_listener {
 struct tcp_tw {
 	struct tcp_hnode hn;
 	struct tcp_layer *tl;
-	struct timer timer;
+	struct tcp_tw *tw_next, *tw_prev;   /* tl->tw_head .. tw_tail, by expiry */
+	usec_t expires;                     /* end of its 2 MSL (tl->tw_timer serves them all) */
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_recent, ts_offset;
 	uint16_t rcv_wnd;               /* as last advertised, already scaled down */
@@ -160,6 +165,7 @@ struct tcp_tw {
 struct tcp_txseg {
 	uint32_t seq, end;
 	usec_t sent;                /* last (re)transmission: RACK's xmit time (RFC 8985 5.2) */
+	uint32_t order;             /* ... and its place among the transmissions (tcp_sb.xmit_order) */
 	uint8_t marks;              /* TCP_TX_* */
 	uint8_t xmits;              /* transmissions so far (1 + retransmissions) */
 };
@@ -185,6 +191,9 @@ struct tcp_sb {
 	uint32_t sacked, lost, retrans;  /* sequence-space bytes with each mark */
 	uint32_t high_sacked;       /* end of the highest SACKed byte (valid when sacked) */
 	uint32_t rtx_hint;          /* every lost record below this seq has been resent */
+	/* Counts transmissions (a new burst, a resend): which of two records stamped in one
+	 * clock tick left later, for RACK (the clock is read once per wake-up). */
+	uint32_t xmit_order;
 };
 
 /* Linux's congestion-avoidance states (tcp_ca_state, same order), used with the scoreboard. */
@@ -196,6 +205,7 @@ struct tcp_recov {
 	uint32_t high_seq;          /* SND.MAX when recovery or loss began (RFC 6675 RecoveryPoint) */
 	/* RACK (RFC 8985 6.1): the most recently sent segment that was delivered. */
 	usec_t rack_xmit;
+	uint32_t rack_order;
 	uint32_t rack_end;
 	uint32_t rack_rtt_us;
 	bool rack_valid;
@@ -229,6 +239,10 @@ struct tcp_recov {
 	uint32_t ack_prior_fack;    /* fack before it (reordering is judged against this) */
 	bool ack_newly_lost;        /* it made RACK mark a segment lost */
 	bool ack_fack_valid;
+	usec_t ack_sack_sent;       /* send time of the newest never-resent segment it SACKed */
+	usec_t ack_cum_sent;        /* ... and of the newest it cumulatively ACKed (not SACKed before) */
+	int32_t ack_ca_rtt_us;      /* its RTT sample for congestion control and min_RTT (Linux
+	                             * ca_rtt_us), from those send times; -1: none */
 };
 
 /* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */
@@ -253,6 +267,8 @@ struct tcp_recov {
 #define TCP_F_TLP         0x40000u  /* rtx timer is the tail loss probe (RFC 8985 7) */
 #define TCP_F_REO         0x80000u  /* rtx timer is RACK's reordering timer (RFC 8985 6.3) */
 #define TCP_F_PROBING     0x100000u /* tcp_output sends a tail loss probe: one segment, no burst PSH */
+#define TCP_F_ACK_BATCH   0x200000u /* an ACK is owed at the end of this receive batch (tl->ack_batch) */
+#define TCP_F_XMIT_ONE    0x400000u /* tcp_output sends one transmit unit at most (Linux tcp_push_one) */
 #define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 /* The delivery rate's window (tcp_rate.c): bytes acknowledged (64 bits: no wrap), where the
@@ -269,6 +285,7 @@ struct tcp_conn {
 	struct tcp_layer *tl;
 	struct tcp_conn *all_next, *all_prev;   /* tl->all, for ss and destroy */
 	struct tcp_conn *aq_next;               /* accept queue link while not accepted */
+	struct tcp_conn *ackb_next, **ackb_pprev; /* tl->ack_batch while TCP_F_ACK_BATCH may be set */
 	struct tcp_listener *lis;               /* listener whose accept queue holds us, else NULL */
 	uint32_t owner;                         /* readiness token (tcp_conn_set_owner), 0 = none */
 	enum tcp_state state;
@@ -297,6 +314,13 @@ struct tcp_conn {
 	uint32_t eor_mark[TCP_EOR_MARKS];
 	uint8_t eor_head, eor_count;
 	bool sml_valid;                         /* snd_sml has been set */
+	/* Where Linux's send queue would carry PSH (tcp_buf.c, docs/tcp.md "Where PSH goes"):
+	 * the ends of writes without MSG_MORE and forced pushes, oldest first (a ring), not yet
+	 * acknowledged; wq_tail starts the unsent tail "skb" a write may extend; pushed_seq is
+	 * the last push (Linux tp->pushed_seq). */
+	uint32_t push_mark[TCP_PUSH_MARKS];
+	uint8_t push_head, push_count;
+	uint32_t wq_tail, pushed_seq;
 
 	/* Negotiated options. */
 	uint16_t mss;                           /* send MSS: payload bytes per segment, options excluded */
@@ -310,9 +334,15 @@ struct tcp_conn {
 
 	/* Buffers. */
 	struct tcp_ring sndq;                   /* bytes from snd.una: unacknowledged, then unsent */
-	struct tcp_ring rcvq;                   /* in-order bytes not yet read */
+	struct pbuf_queue rcvq;                 /* in order, not yet read: the pbufs they came in,
+	                                         * data/len = the unread payload; .bytes = the total */
+	uint32_t rcvq_truesize;                 /* memory rcvq pins (pbuf_truesize of each) */
 	struct pbuf_queue ooo;                  /* out of order, sorted by seq (pb->user = seq) */
-	uint32_t ooo_truesize;                  /* memory the queue pins (tcp_ooo_charge) */
+	uint32_t ooo_truesize;                  /* memory the queue pins (pbuf_truesize of each) */
+	uint32_t rwnd_rcvq, rwnd_ooo;           /* Linux's truesize of what each queue holds (tcp_rwnd.c) */
+	uint32_t rcv_ssthresh;                  /* the window grows toward window_clamp (tcp_rwnd.c) */
+	uint32_t window_clamp;                  /* the largest window we will offer */
+	uint8_t scaling_ratio;                  /* payload per truesize of received data, in 1/256 */
 	struct tcp_sockopts opts;
 
 	/* Congestion control (tcp_cc.h): the algorithm and its state. cwnd and ssthresh are
@@ -347,7 +377,7 @@ struct tcp_conn {
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */
 	uint32_t total_retrans;                 /* segments resent over the connection's life (tcpi_total_retrans) */
 	uint8_t backoff;
-	uint8_t quickack;                       /* segments still ACKed at once (Linux quick-ACK mode) */
+	uint8_t quickack;                       /* ACKs still sent without delay (Linux quick-ACK mode) */
 	bool pingpong;                          /* interactive: no quick ACKs (Linux, set by a FIN) */
 	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then delack_min */
 	uint8_t ka_probes;
@@ -388,11 +418,38 @@ static inline void tcp_count_retrans(struct tcp_conn *c, uint32_t n)
 	c->total_retrans += n;
 }
 
-/* The window a SYN or SYN-ACK offers: the receive buffer, unscaled, so at most 65535
- * (RFC 7323 2.2: the window field of a SYN is never scaled). */
-static inline uint32_t tcp_syn_window(uint32_t rcvbuf)
+/* ---- tcp_rwnd.c: the receive window from the receive buffer, as Linux ---- */
+#define TCP_RMEM_TO_WIN_SCALE 8         /* scaling_ratio is payload per truesize, in 1/256 */
+#define TCP_DEFAULT_SCALING_RATIO 128u  /* 50 % until a full segment is measured */
+#define TCP_SOCK_MIN_RCVBUF 4608u       /* Linux SOCK_MIN_RCVBUF: two minimal skbs */
+/* What Linux's receive path spends on a datagram of len bytes (IP header included). */
+uint32_t tcp_truesize(uint32_t len);
+/* ... on a segment of dlen payload bytes with minimal headers. */
+static inline uint32_t tcp_seg_truesize(uint32_t dlen)
 {
-	return rcvbuf > 65535u ? 65535u : rcvbuf;
+	return tcp_truesize(dlen + 40u);
+}
+uint32_t tcp_win_from_space(uint8_t ratio, uint32_t space);
+/* The window of a SYN or SYN-ACK (RFC 7323 2.2: never scaled, so at most 65535): the default
+ * share of the buffer, in whole segments of mss. */
+uint32_t tcp_rwnd_initial(const struct tcp_sockopts *o, uint32_t mss, uint8_t wscale);
+/* Entering ESTABLISHED: window_clamp and rcv_ssthresh from the buffer and the SYN's window. */
+void tcp_rwnd_established(struct tcp_conn *c, uint32_t syn_wnd);
+void tcp_rwnd_buffer_grown(struct tcp_conn *c);
+/* A data segment was queued: measure its payload/truesize, grow rcv_ssthresh if `grow`. */
+void tcp_rwnd_data(struct tcp_conn *c, uint32_t dlen, uint32_t seg_mss, uint32_t truesize, bool grow);
+/* The window the free buffer allows now (before "never take back what was offered"). */
+uint32_t tcp_rwnd_free(struct tcp_conn *c);
+/* The window for the next segment, in bytes; recorded in rcv.wnd. */
+uint32_t tcp_rwnd_select(struct tcp_conn *c);
+/* The application read n of the queued_before bytes: their share of rwnd_rcvq goes. */
+void tcp_rwnd_read(struct tcp_conn *c, uint32_t n, uint32_t queued_before);
+/* Over the buffer: charge the in-order data as if copied into whole pages (Linux tcp_collapse). */
+void tcp_rwnd_collapse(struct tcp_conn *c);
+/* What Linux would charge for the data both queues hold (its sk_rmem_alloc). */
+static inline uint32_t tcp_rwnd_held(const struct tcp_conn *c)
+{
+	return c->rwnd_rcvq + c->rwnd_ooo;
 }
 
 /* ---- tcp.c ---- */
@@ -427,12 +484,12 @@ void tcp_tw_free(struct tcp_tw *tw);
 void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg);
 
 /* ---- tcp_ooo.c ---- */
-/* What an out-of-order pbuf costs the receive buffer (its real storage). */
-uint32_t tcp_ooo_charge(const struct pbuf *pb);
-/* Moves queued segments that now fit onto the receive ring; *fin set when a FIN is reached. */
+/* Moves queued segments that now fit onto the receive queue; *fin set when a FIN is reached. */
 bool tcp_ooo_drain(struct tcp_conn *c, bool *fin);
 /* Keeps an out-of-order segment; takes seg->pb (set to NULL) only when it is kept. */
 void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint32_t len, bool fin);
+/* Drops out-of-order segments, highest first, until the in-order pb fits (tcp_rmem_fits). */
+void tcp_ooo_prune(struct tcp_conn *c, const struct pbuf *pb);
 /* Frees the whole queue and uncharges its memory. */
 void tcp_ooo_purge(struct tcp_conn *c);
 
@@ -476,8 +533,42 @@ int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
 void tcp_ring_release_if_empty(struct tcp_ring *r);
 void tcp_ring_free(struct tcp_ring *r);
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
+/* Send queue (tcp_buf.c): appends `n` bytes as Linux's tcp_sendmsg builds skbs of
+ * tcp_size_goal() bytes, marking PSH where Linux does (the end of the write unless `more`,
+ * forced pushes every half window) and sending as Linux sends while it copies (a full skb
+ * at the head of the unsent data goes at once). Returns the bytes queued. */
+uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more);
+/* Is there a push mark in (seq, end]? Forgets marks SND.UNA has passed. */
+bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* Linux's skb size goal for a write (tcp_xmit_size_goal): 64 KiB, or half the largest
+ * window the peer offered when smaller, in whole MSS. */
+uint32_t tcp_size_goal(const struct tcp_conn *c);
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
 void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
+/*
+ * The receive queue (tcp_buf.c): in-order payload stays in the pbuf it arrived in until
+ * recv() copies it out. tcp_rcvq_add() queues pb, whose data/len are exactly the new in-order
+ * bytes: 0 and the queue owns pb (it may have copied a small payload into the tail and freed
+ * pb), or -ENOBUFS (the socket's or the stack's memory is spent: the caller still owns pb
+ * and drops it unacknowledged).
+ */
+int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb);
+/* Copies up to n bytes to dst from the oldest; consume: frees what was read. */
+uint32_t tcp_rcvq_read(struct tcp_conn *c, uint8_t *dst, uint32_t n, bool consume);
+void tcp_rcvq_purge(struct tcp_conn *c);
+/* A pbuf worth keeping: a small payload in a large (64 KiB) pbuf is moved to a small one
+ * (Linux's skb_condense). Returns pb or its replacement; the caller owns the result. */
+struct pbuf *tcp_rcv_condense(struct tcp_conn *c, struct pbuf *pb);
+/* Whether the receive queues may keep pb: their truesize stays within twice the buffer. */
+bool tcp_rmem_fits(const struct tcp_conn *c, const struct pbuf *pb);
+/* Whether pb's size class is so used that a queue must not keep one more (the stack needs the
+ * last quarter of the pool to receive at all). */
+bool tcp_rcv_pool_low(const struct tcp_conn *c, const struct pbuf *pb);
+/* Receive memory the connection holds: the truesize of both queues (Linux's sk_rmem_alloc). */
+static inline uint32_t tcp_rmem_alloc(const struct tcp_conn *c)
+{
+	return c->rcvq_truesize + c->ooo_truesize;
+}
 /* Up to two pieces for bytes [off, off+n) of the ring; returns the number of pieces. */
 int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext out[2]);
 static inline uint32_t tcp_ring_space(const struct tcp_ring *r, uint32_t cap)
@@ -510,7 +601,7 @@ uint32_t tcp_sb_mark_dupthresh(struct tcp_conn *c, uint32_t dupthresh);
 void tcp_sb_mark_all_lost(struct tcp_conn *c);
 void tcp_sb_clear_lost(struct tcp_conn *c);
 int64_t tcp_sb_next_lost(struct tcp_conn *c);
-void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, usec_t now);
+void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, uint32_t n, usec_t now);
 void tcp_sb_mark_too_big(struct tcp_conn *c);
 /* Receiving: a duplicate [start, end) to report in a D-SACK block on the next ACK. */
 void tcp_dsack_set(struct tcp_conn *c, uint32_t start, uint32_t end);
@@ -551,11 +642,18 @@ void tcp_send_rst_conn(struct tcp_conn *c);
 void tcp_send_challenge_ack(struct tcp_conn *c);
 /* A pure ACK now: SEQ = SND.MAX (BSD: not a rewound SND.NXT), ACK = RCV.NXT, no data. */
 void tcp_send_ack(struct tcp_conn *c);
+/* An ACK at the end of this receive batch (tcp_flush_acks), unless one leaves before. */
+void tcp_ack_at_batch_end(struct tcp_conn *c);
+/* Leaves the receive batch's list (a connection being freed). */
+void tcp_ack_batch_unlink(struct tcp_conn *c);
+/* Linux tcp_enter_quickack_mode: the next ACKs go without delay (after a loss, at start). */
+void tcp_enter_quickack(struct tcp_conn *c);
 void tcp_send_synack(struct tcp_req *r);
 /* The MSS a listener's SYN-ACK announces: the interface's, or TCP_MAXSEG if smaller. */
 uint16_t tcp_synack_mss(const struct tcp_listener *l);
 void tcp_tw_send_ack(struct tcp_tw *tw);
-uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
+/* The window a listener's SYN-ACK offers this request. */
+uint32_t tcp_synack_window(const struct tcp_listener *l, const struct tcp_req *r);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
 /* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free (and,
  * at the stack-wide memory limit, not while its ring is full and cannot grow: tcp_mem.c). */
@@ -569,6 +667,9 @@ uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left);
 /* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
  * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
 uint32_t tcp_mss_now(const struct tcp_conn *c);
+/* Segments per transmit unit at most (Linux tcp_tso_segs/tcp_tso_autosize): about 1 ms at
+ * the pacing rate Linux would compute, at least cfg.min_tso_segs. */
+uint32_t tcp_tso_segs(const struct tcp_conn *c, uint32_t mss);
 
 /* ---- tcp_info.c ---- */
 /* Linux's chronograph of why a sender is not sending (tcp_chrono_start/stop): busy while

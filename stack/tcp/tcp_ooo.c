@@ -3,45 +3,41 @@
  * sorted by sequence number, until the hole before them is filled (RFC 9293 3.10.7.4
  * seventh; RFC 5681 4.2 asks for an immediate duplicate ACK, which tcp_input.c sends).
  * The queue is bounded by memory, as Linux's: the truesize of what it holds (each pbuf's real
- * storage) against the receive buffer, the stack-wide limit (tcp_mem.c) and the shared
- * pool; not by a number of segments, which would drop what a lossy path with a large
+ * storage, pbuf_truesize; a small payload in a 64 KiB pbuf first moves to a small one,
+ * tcp_rcv_condense) against the receive buffer, the stack-wide limit (tcp_mem.c) and the
+ * shared pool; not by a number of segments, which would drop what a lossy path with a large
  * window needs (256 segments are 370 KB, a fraction of a 6 MiB window). The SACK blocks
- * tcp_output.c advertises are read from it.
+ * tcp_output.c advertises are read from it. When the hole fills, its pbufs move to the receive
+ * queue as they are (tcp_buf.c): out-of-order payload is not copied either.
  *
  * Called by tcp_input.c (tcp_step_text). Owns the queued pbufs.
  */
 #include "tcp/tcp_int.h"
 
-/* What an out-of-order pbuf costs: a small pbuf pins its whole 2 KiB whatever it holds; a
- * large one (a reassembled or GRO datagram) about its payload. Only reads pb. */
-uint32_t tcp_ooo_charge(const struct pbuf *pb)
-{
-	return pb->cap <= PBUF_SMALL_CAP ? pb->cap : pb->len + 512u;
-}
-
-/* Moves queued out-of-order segments that now fit onto the receive ring. */
+/* Moves queued out-of-order segments that now fit onto the receive queue, pbuf and all. */
 bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 {
 	bool moved = false;
 	struct pbuf *pb;
 	while ((pb = c->ooo.head) && seq_leq(pb->user, c->rcv.nxt)) {
 		pbuf_queue_pop(&c->ooo);
-		c->ooo_truesize -= tcp_ooo_charge(pb);
-		tcp_mem_uncharge(c->tl, tcp_ooo_charge(pb));
+		c->ooo_truesize -= pbuf_truesize(pb);
+		c->rwnd_ooo -= tcp_seg_truesize(pb->len); /* tcp_rcvq_add charges what it keeps */
+		tcp_mem_uncharge(c->tl, pbuf_truesize(pb));
 		uint32_t end = pb->user + pb->len;
-		if (seq_gt(end, c->rcv.nxt)) {
-			uint32_t skip = c->rcv.nxt - pb->user;
-			if (tcp_ring_make_room(&c->rcvq, c->rcvq.len + pb->len - skip, tcp_rcvbuf_cap(c)) != 0) {
-				pbuf_free(pb); /* no memory: the peer will retransmit it */
-				continue;
-			}
-			uint32_t n = tcp_ring_write(&c->rcvq, pb->data + skip, pb->len - skip);
-			c->rcv.nxt += n;
-		}
-		if ((pb->flags & TCP_PB_FIN) && end == c->rcv.nxt)
-			*fin = true;
-		pbuf_free(pb);
+		bool has_fin = (pb->flags & TCP_PB_FIN) != 0;
 		moved = true;
+		if (seq_gt(end, c->rcv.nxt)) {
+			pbuf_pull(pb, c->rcv.nxt - pb->user);
+			uint32_t n = pb->len;
+			if (tcp_rcvq_add(c, pb) != 0)
+				continue; /* no memory: dropped unacknowledged, the peer will retransmit it */
+			c->rcv.nxt += n;
+		} else {
+			pbuf_free(pb);
+		}
+		if (has_fin && end == c->rcv.nxt)
+			*fin = true;
 	}
 	return moved;
 }
@@ -54,21 +50,19 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 	struct pbuf *pb = seg->pb;
 	/* Linux (tcp_data_queue_ofo -> tcp_rcvbuf_grow): an accepted connection whose buffer fills
 	 * with out-of-order data gets a bigger buffer, unless SO_RCVBUF fixed it. */
-	if (!c->opts.rcvbuf_locked && !c->lis && c->ooo.bytes + c->rcvq.len + len > c->opts.rcvbuf / 2 &&
+	if (!c->opts.rcvbuf_locked && !c->lis && c->ooo.bytes + c->rcvq.bytes + len > c->opts.rcvbuf / 2 &&
 	    c->opts.rcvbuf < tl->cfg.rmem_max && !tcp_mem_under_pressure(tl)) {
 		uint64_t nb = 2ull * c->opts.rcvbuf;
 		c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
 	}
 	/* Bounded by memory three ways (Linux charges truesize against the buffer and prunes):
-	 * the receive buffer, counting each pbuf's whole storage (tiny segments cannot pin many
-	 * 2 KiB buffers); the shared pool: out-of-order data never takes the last quarter of it,
+	 * the receive buffer, its bytes and the whole storage of both queues' pbufs
+	 * (tcp_rmem_fits: tiny segments cannot pin many 2 KiB buffers); the shared pool: out-of-order data never takes the last quarter of it,
 	 * which the stack needs to receive at all; and the stack-wide limit (tcp_mem.c). */
-	const struct pbuf_class *pc = &tl->core->pool.cls[pb->cls];
 	pbuf_trim(pb, len);
-	uint32_t charge = tcp_ooo_charge(pb);
-	uint64_t truesize = (uint64_t)c->ooo_truesize + charge;
-	if (c->ooo.bytes + len > tcp_rcvbuf_cap(c) || truesize > tcp_rcvbuf_cap(c) ||
-	    (uint64_t)pc->in_use * 4 > (uint64_t)pc->max * 3) {
+	seg->pb = pb = tcp_rcv_condense(c, pb);
+	uint32_t charge = pbuf_truesize(pb);
+	if (c->ooo.bytes + len > tcp_rcvbuf_cap(c) || !tcp_rmem_fits(c, pb) || tcp_rcv_pool_low(c, pb)) {
 		tl->ctr.drop_ooo_full++;
 		return;
 	}
@@ -95,9 +89,39 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 	c->ooo.count++;
 	c->ooo.bytes += len;
 	c->ooo_truesize += charge;
+	c->rwnd_ooo += tcp_seg_truesize(len);
 	(void)tcp_mem_charge(tl, charge); /* fits: checked above */
 	seg->pb = NULL; /* the queue owns it now */
 	tl->ctr.OutOfOrderQueued++;
+}
+
+/*
+ * In-order data comes first (Linux's tcp_prune_ofo_queue): when the segment that fills the
+ * hole finds the memory taken by what is queued beyond it, out-of-order segments are dropped
+ * from the highest sequence down until pb fits (OfoPruned). They were SACKed, but a receiver
+ * may discard SACKed data (RFC 2018 section 8, "reneging"): the sender keeps them until they
+ * are cumulatively acknowledged and sends them again. Without this, a small buffer full of
+ * out-of-order data would refuse the one segment that could drain it, forever.
+ */
+void tcp_ooo_prune(struct tcp_conn *c, const struct pbuf *pb)
+{
+	while (c->ooo.head && !tcp_rmem_fits(c, pb)) {
+		struct pbuf **pp = &c->ooo.head, *prev = NULL;
+		while ((*pp)->next) {
+			prev = *pp;
+			pp = &(*pp)->next;
+		}
+		struct pbuf *last = *pp;
+		*pp = NULL;
+		c->ooo.tail = prev;
+		c->ooo.count--;
+		c->ooo.bytes -= last->len;
+		c->ooo_truesize -= pbuf_truesize(last);
+		c->rwnd_ooo -= tcp_seg_truesize(last->len);
+		tcp_mem_uncharge(c->tl, pbuf_truesize(last));
+		pbuf_free(last);
+		c->tl->ctr.OfoPruned++;
+	}
 }
 
 /* Frees everything queued and gives its memory back (the connection closes). */
@@ -105,5 +129,6 @@ void tcp_ooo_purge(struct tcp_conn *c)
 {
 	tcp_mem_uncharge(c->tl, c->ooo_truesize);
 	c->ooo_truesize = 0;
+	c->rwnd_ooo = 0;
 	pbuf_queue_purge(&c->ooo);
 }

@@ -29,6 +29,10 @@
 #define TCP_ACKF_ORIG_DELIVERED 0x01u   /* a never-resent segment was ACKed or SACKed */
 #define TCP_ACKF_DSACK_TLP      0x02u   /* the D-SACK covers the tail loss probe */
 #define TCP_ACKF_RACK_ADVANCED  0x04u   /* a delivery gave RACK a new sample (Linux rack.advanced) */
+#define TCP_ACKF_CUM            0x08u   /* now walking the cumulative ACK (SACK blocks done) */
+#define TCP_ACKF_SACK_SENT      0x10u   /* ack_sack_sent is set */
+#define TCP_ACKF_CUM_SENT       0x20u   /* ack_cum_sent is set */
+#define TCP_ACKF_RETRANS_ACKED  0x40u   /* the cumulative ACK covered a resent segment */
 
 /* The retransmission timer at `when`, in the role given (0: the RTO, TCP_F_TLP, TCP_F_REO). */
 static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
@@ -62,10 +66,20 @@ bool tcp_rec_on(const struct tcp_conn *c)
 
 /* ---- RACK (RFC 8985 6) ---- */
 
-/* RACK_sent_after (6.2): t1/s1 was sent after t2/s2 (end sequence breaks ties). */
-static bool rack_sent_after(usec_t t1, uint32_t s1, usec_t t2, uint32_t s2)
+/*
+ * RACK_sent_after (6.2): record r was sent after RACK's reference. Equal times break ties by
+ * transmission order, then by end sequence (within one burst). RFC 8985 breaks them by
+ * sequence alone, which assumes what shares a timestamp left in sequence order; here a
+ * wake-up's clock reading stamps everything it sends, and a resend often leaves after new
+ * data sent on an earlier ACK of the same wake-up (Linux stamps each skb in nanoseconds).
+ */
+static bool rack_sent_after(const struct tcp_recov *rv, const struct tcp_txseg *r)
 {
-	return t1 > t2 || (t1 == t2 && seq_gt(s1, s2));
+	if (r->sent != rv->rack_xmit)
+		return r->sent > rv->rack_xmit;
+	if (r->order != rv->rack_order)
+		return (int32_t)(r->order - rv->rack_order) > 0;
+	return seq_gt(r->end, rv->rack_end);
 }
 
 /* Our TSval when a record was sent (tcp_now_ts at that time). */
@@ -97,6 +111,8 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 	usec_t now = c->tl->core->now;
 	uint32_t rtt = (uint32_t)(now > r->sent ? now - r->sent : 1);
 	if (r->marks & TCP_TX_EVER_RETRANS) {
+		if (rv->ack_flags & TCP_ACKF_CUM)
+			rv->ack_flags |= TCP_ACKF_RETRANS_ACKED;
 		/* Which transmission is ACKed is ambiguous: skip the sample when the echoed
 		 * timestamp predates the retransmission or the RTT is impossibly short. */
 		if (c->ts_ok && rv->ack_ecr && seq_lt(rv->ack_ecr, tcp_ts_at(c, r->sent)))
@@ -105,11 +121,16 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 			return; /* Linux: no minimum yet (~0U) counts as one this is below */
 	} else {
 		rv->ack_flags |= TCP_ACKF_ORIG_DELIVERED;
-		/* A delivery in the same clock tick as the send (the stack's clock is read once
-		 * per wake-up, and a fast path answers within one) measures the clock, not the
-		 * path: it would make min_RTT, and so the reordering window, zero. */
-		if (now > r->sent)
-			tcp_rtt_min_sample(&c->rtt, rtt, now, &c->tl->cfg); /* the one min-RTT filter (tcp_rtt.c) */
+		/* The send times congestion control and min_RTT sample (tcp_rec_ca_rtt). */
+		if (rv->ack_flags & TCP_ACKF_CUM) {
+			if (!(rv->ack_flags & TCP_ACKF_CUM_SENT) || r->sent > rv->ack_cum_sent)
+				rv->ack_cum_sent = r->sent;
+			rv->ack_flags |= TCP_ACKF_CUM_SENT;
+		} else {
+			if (!(rv->ack_flags & TCP_ACKF_SACK_SENT) || r->sent > rv->ack_sack_sent)
+				rv->ack_sack_sent = r->sent;
+			rv->ack_flags |= TCP_ACKF_SACK_SENT;
+		}
 		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
 		 * hole filled late. Not below what this ACK's own blocks delivered. */
 		if (rv->ack_fack_valid && seq_lt(r->seq, rv->ack_prior_fack))
@@ -121,11 +142,34 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 	}
 	rv->rack_rtt_us = rtt;
 	rv->ack_flags |= TCP_ACKF_RACK_ADVANCED;
-	if (!rv->rack_valid || rack_sent_after(r->sent, r->end, rv->rack_xmit, rv->rack_end)) {
+	if (!rv->rack_valid || rack_sent_after(rv, r)) {
 		rv->rack_xmit = r->sent;
+		rv->rack_order = r->order;
 		rv->rack_end = r->end;
 		rv->rack_valid = true;
 	}
+}
+
+/*
+ * The ACK's RTT sample for congestion control and the min-RTT filter, from the scoreboard's
+ * send times (Linux tcp_clean_rtx_queue's ca_rtt_us): the age of the newest never-resent
+ * segment it SACKed, else of the newest it cumulatively ACKed - unless the cumulative ACK
+ * also covered a resent segment, whose arrival, not the originals', may have moved it
+ * (Karn). -1 when there is none. The scoreboard is the one owner of send times on a SACK
+ * connection; the RTT object's ring serves only connections without it (tcp_rtt.h).
+ */
+static int32_t tcp_rec_ca_rtt(const struct tcp_conn *c)
+{
+	const struct tcp_recov *rv = &c->rec;
+	usec_t now = c->tl->core->now, sent;
+	if (rv->ack_flags & TCP_ACKF_SACK_SENT)
+		sent = rv->ack_sack_sent;
+	else if ((rv->ack_flags & TCP_ACKF_CUM_SENT) && !(rv->ack_flags & TCP_ACKF_RETRANS_ACKED))
+		sent = rv->ack_cum_sent;
+	else
+		return -1;
+	usec_t rtt = now > sent ? now - sent : 0;
+	return rtt < INT32_MAX ? (int32_t)rtt : INT32_MAX;
 }
 
 /*
@@ -174,7 +218,7 @@ uint32_t tcp_rack_detect_loss(struct tcp_conn *c)
 		struct tcp_txseg *r = tcp_sb_get(sb, i);
 		if (r->marks & TCP_TX_SACKED)
 			continue;
-		if (rack_sent_after(r->sent, r->end, rv->rack_xmit, rv->rack_end)) {
+		if (rack_sent_after(rv, r)) {
 			if (r->xmits == 1)
 				break;
 			continue;
@@ -253,11 +297,13 @@ static void tcp_rec_undo(struct tcp_conn *c)
 static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, uint32_t prior_una)
 {
 	struct tcp_recov *rv = &c->rec;
-	/* RFC 8985 6.2 step 4: a D-SACK widens the reordering window, once per round trip. */
+	/* RFC 8985 6.2 step 4: a D-SACK widens the reordering window by one step, once per
+	 * round trip, and the widened window persists for 16 recoveries (Linux
+	 * tcp_rack_update_reo_wnd; steps start at one, 0 stands for it). */
 	if (!(c->tl->cfg.recovery & TCP_RECOVERY_STATIC_REO) &&
 	    (!rv->dsack_round_valid || seq_geq(c->snd.una, rv->dsack_round))) {
-		if (rv->reo_wnd_steps < 255)
-			rv->reo_wnd_steps++;
+		uint32_t steps = rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u;
+		rv->reo_wnd_steps = (uint8_t)(steps < 255 ? steps + 1 : 255);
 		rv->reo_wnd_persist = TCP_RACK_RECOVERY_THRESH;
 		rv->dsack_round = c->snd.max;
 		rv->dsack_round_valid = true;
@@ -275,6 +321,10 @@ static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, ui
 	rv->undo_retrans = segs >= rv->undo_retrans ? 0 : rv->undo_retrans - segs;
 	if (rv->undo_retrans == 0 && rv->undo_rexmits) {
 		c->tl->ctr.DsackUndo++;
+		/* Linux tcp_try_undo_dsack: a recovery shown spurious does not use up the
+		 * widened window. */
+		if (rv->reo_wnd_persist < TCP_RACK_RECOVERY_THRESH)
+			rv->reo_wnd_persist++;
 		tcp_rec_undo(c);
 	}
 }
@@ -360,12 +410,14 @@ static void tcp_rec_enter_recovery(struct tcp_conn *c)
 	rv->ca_state = TCP_REC_RECOVERY;
 	rv->tlp_high_seq = 0;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
-	/* RFC 8985 6.2 step 4 / Linux: a window widened by D-SACKs lasts 16 recoveries
-	 * without another, then falls back to min_RTT / 4. */
+}
+
+/* A recovery (or loss) episode ended without an undo: the loss was real, and a window
+ * widened by D-SACKs lasts that many fewer (Linux tcp_try_undo_recovery). */
+static void tcp_rec_episode_done(struct tcp_recov *rv)
+{
 	if (rv->reo_wnd_persist)
 		rv->reo_wnd_persist--;
-	else
-		rv->reo_wnd_steps = 1;
 }
 
 /* RFC 6675 5.1 / Linux tcp_enter_loss: an RTO. Every record not SACKed is lost and is
@@ -478,6 +530,7 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 			}
 			c->cwnd = c->ssthresh;
 			rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
+			tcp_rec_episode_done(rv);
 			return false;
 		}
 		break;
@@ -486,6 +539,7 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 		if (rv->ca_state == TCP_REC_LOSS && seq_geq(ack, rv->high_seq) && !rv->frto_new) {
 			rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
 			rv->frto = false;
+			tcp_rec_episode_done(rv);
 		}
 		return rv->ca_state != TCP_REC_RECOVERY;
 	}
@@ -530,7 +584,18 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		if (has_dsack)
 			tcp_rec_dsack(c, &d, prior_una);
 	}
+	/* Linux tcp_rack_update_reo_wnd, on every ACK: once the widened window's recoveries
+	 * are used up, it is one step (min_RTT / 4) again. */
+	if (!rv->reo_wnd_persist)
+		rv->reo_wnd_steps = 1;
+	rv->ack_flags |= TCP_ACKF_CUM;
 	delivered += tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
+	/* One sample per ACK for the min-RTT filter, before RACK reads it (Linux updates
+	 * min_rtt in tcp_ack_update_rtt, before tcp_fastretrans_alert); a zero - delivered in
+	 * the clock tick of its send - is refused there. */
+	rv->ack_ca_rtt_us = tcp_rec_ca_rtt(c);
+	if (rv->ack_ca_rtt_us >= 0)
+		tcp_rtt_min_sample(&c->rtt, (uint32_t)rv->ack_ca_rtt_us, tl->core->now, &tl->cfg);
 	tcp_tlp_ack(c, ack, una_advanced, sacked_new != 0);
 
 	/* Loss detection: RACK (tcp_recovery = 1, Linux's default) or RFC 6675's IsLost. As
@@ -541,7 +606,8 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		if (rv->ack_flags & TCP_ACKF_RACK_ADVANCED)
 			rv->reo_timeout_us = tcp_rack_detect_loss(c);
 	} else if (sacked_new) {
-		tcp_sb_mark_dupthresh(c, 3);
+		/* DupThresh is the reordering seen (Linux tcp_mark_head_lost with tp->reordering). */
+		tcp_sb_mark_dupthresh(c, rv->reordering ? rv->reordering : TCP_REORDERING_INIT);
 	}
 
 	bool grow = tcp_rec_state_ack(c, ack, una_advanced, sacked_new != 0, delivered);
@@ -601,7 +667,7 @@ void tcp_rec_arm_timer(struct tcp_conn *c)
 	struct tcp_recov *rv = &c->rec;
 	usec_t now = tl->core->now;
 	if (c->snd.una == c->snd.max) {
-		timer_cancel(&tl->core->timers, &c->rtx_timer);
+		timer_stop(&c->rtx_timer);
 		c->flags &= ~(TCP_F_TLP | TCP_F_REO);
 		return;
 	}

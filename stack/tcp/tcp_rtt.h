@@ -45,7 +45,9 @@ struct tcp_rtt {
 	/* When the latest bursts of new data left, oldest first (a ring), so that every ACK
 	 * yields the time since the newest data it acknowledges left - Linux's per-skb send
 	 * times, which congestion control (HyStart) samples on every ACK even without
-	 * timestamps. A full ring takes no more entries until ACKs free some. */
+	 * timestamps. A full ring takes no more entries until ACKs free some. Only for a
+	 * connection without SACK: with SACK the scoreboard's records carry the send times
+	 * (tcp_recovery.c, tcp_rec_ca_rtt), one owner, and the ring stays empty. */
 	struct tcp_rtt_sent sent[TCP_RTT_SENT_MAX];
 	uint8_t sent_head, sent_count;
 };
@@ -54,9 +56,10 @@ struct tcp_rtt {
 void tcp_rtt_init(struct tcp_rtt *r, const struct tcp_config *cfg);
 /* One RTT measurement for the RTO (microseconds; 0 counts as 1): RFC 6298 2.2/2.3. */
 void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
-/* One precise measurement for the windowed minimum: the age of a segment sent once when it
- * was delivered (RACK's samples, the send-time ring's). Timestamp echoes, 1 ms coarse, are
- * not used for it, nor is a zero (delivered in the clock tick of its send). */
+/* One precise measurement for the windowed minimum, one per ACK: the age of the newest
+ * segment sent once that the ACK delivered (the scoreboard's with SACK, the send-time
+ * ring's without). Timestamp echoes, 1 ms coarse, are not used for it, nor is a zero
+ * (delivered in the clock tick of its send). */
 void tcp_rtt_min_sample(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
 /* New data [start, end) leaves at now (a burst at the same moment extends one entry). */
 void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now);

@@ -3,7 +3,7 @@
 # (the LD_PRELOAD library, docs/preload.md): curl -I gets nginx's 200, 100 MB and 1 GiB files
 # go out through sendfile() byte-exact, ab -n 5000 -c 50 (a connection per request) and
 # wrk -c32 (keep-alive) finish without a failed request, a port nobody listens on is refused
-# at once; then nginx's default shape, master + one worker (fork: the worker gets the stack),
+# at once; then nginx's default shape, master + one worker (fork: they share the stack),
 # serves and exits gracefully on SIGQUIT.
 . "$(dirname "$0")/preload_lib.sh"
 
@@ -68,8 +68,8 @@ check "tapstack stats --ctl: the passive opens counted" bash -c "timeout 5 '$TAP
 check "nginx logged no error about its sockets" bash -c "! grep -E '\\[(alert|crit|emerg)\\]' '$WORK/error.log'"
 preload_stop "$NGINX"
 
-# master + worker: the master forks the worker after opening the listener; the worker
-# takes the stack (docs/preload.md, the fork rule).
+# master + worker: the master forks the worker after opening the listener; they share the
+# stack (docs/preload.md, the fork rule).
 nginx_conf on
 PRELOAD_ARGS="--ctl $WORK/ctl2.sock" preload_run "$WORK/nginx2.log" nginx -c "$WORK/nginx.conf" -p "$WORK"
 NGINX=$PRELOAD_PID

@@ -84,7 +84,7 @@ fi
 
 # --- redis-server on tapstack, redis-benchmark from the kernel ---
 if command -v redis-server >/dev/null; then
-	preload_run redis.log redis-server --bind "$STACK_IP" --port 6390 --save '' --appendonly no \
+	preload_run redis.log redis-server --bind "$STACK_IP" --port 6390 --appendonly no \
 		--dir "$WORK" --protected-mode no
 	P=$PRELOAD_PID
 	check "redis-server listens on tapstack" wait_port "$STACK_IP" 6390

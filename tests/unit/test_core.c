@@ -251,6 +251,69 @@ static void test_timer_heap_order_cancel_rearm(void **state)
 	timer_heap_destroy(&h);
 }
 
+/* Lazy re-arming (timer.h): arming later keeps the heap untouched and the timer fires at
+ * its last deadline; arming earlier moves it at once; a stopped timer never fires and leaves
+ * the heap when its key comes up; timers fire in deadline order even when a stale key sits
+ * ahead of an earlier deadline. */
+static void test_timer_lazy_rearm_and_stop(void **state)
+{
+	(void)state;
+	struct timer_heap h;
+	timer_heap_init(&h);
+	int log[8], n = 0;
+	struct fired f[3];
+	for (int i = 0; i < 3; i++) {
+		f[i] = (struct fired){.id = i, .log = log, .n = &n};
+		timer_init(&f[i].t, record_fire);
+	}
+	assert_int_equal(timer_arm(&h, &f[0].t, 100), 0);
+	uint64_t ops = h.ops;
+	assert_int_equal(timer_arm(&h, &f[0].t, 300), 0);   /* later: no heap work */
+	assert_int_equal(h.ops, ops);
+	assert_true(timer_armed(&f[0].t));
+	assert_int_equal(timer_next(&h), 100);              /* the stale key may wake the loop */
+	assert_int_equal(timer_run(&h, 100), 0);            /* ... which moves it, firing nothing */
+	assert_int_equal(timer_next(&h), 300);
+	assert_int_equal(timer_run(&h, 299), 0);
+	assert_int_equal(timer_run(&h, 300), 1);
+	assert_int_equal(n, 1);
+	assert_false(timer_armed(&f[0].t));
+	assert_int_equal(timer_next(&h), USEC_NEVER);
+
+	/* Earlier than the key: moved at once. */
+	assert_int_equal(timer_arm(&h, &f[0].t, 500), 0);
+	assert_int_equal(timer_arm(&h, &f[0].t, 400), 0);
+	assert_int_equal(timer_next(&h), 400);
+
+	/* Stopped: stays in the heap, never fires; armed again later, it fires then. */
+	timer_stop(&f[0].t);
+	assert_false(timer_armed(&f[0].t));
+	assert_int_equal(timer_run(&h, 450), 0);
+	assert_int_equal(timer_next(&h), USEC_NEVER);
+	assert_int_equal(timer_arm(&h, &f[0].t, 600), 0);
+	timer_stop(&f[0].t);
+	assert_int_equal(timer_arm(&h, &f[0].t, 700), 0);   /* re-armed while still in the heap */
+	assert_int_equal(timer_run(&h, 699), 0);
+	assert_int_equal(timer_run(&h, 700), 1);
+	assert_int_equal(n, 2);
+
+	/* Order: f1 placed at 1000 then moved to 1050; f2 at 1040. Both due at 2000: f2 first. */
+	assert_int_equal(timer_arm(&h, &f[1].t, 1000), 0);
+	assert_int_equal(timer_arm(&h, &f[1].t, 1050), 0);
+	assert_int_equal(timer_arm(&h, &f[2].t, 1040), 0);
+	assert_int_equal(timer_run(&h, 2000), 2);
+	assert_int_equal(log[2], 2);
+	assert_int_equal(log[3], 1);
+
+	/* timer_cancel takes a stopped timer out of the heap at once (its owner may be freed). */
+	assert_int_equal(timer_arm(&h, &f[2].t, 3000), 0);
+	timer_stop(&f[2].t);
+	assert_int_equal(h.n, 1);
+	timer_cancel(&h, &f[2].t);
+	assert_int_equal(h.n, 0);
+	timer_heap_destroy(&h);
+}
+
 /* SipHash-2-4 reference vector: key 00..0f, message 00..0e, output a129ca6149be45e5. */
 static void test_siphash_vector(void **state)
 {
@@ -290,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_pbuf_push_pull_and_reuse),
 		cmocka_unit_test(test_pbuf_ext_linearize),
 		cmocka_unit_test(test_timer_heap_order_cancel_rearm),
+		cmocka_unit_test(test_timer_lazy_rearm_and_stop),
 		cmocka_unit_test(test_siphash_vector),
 		cmocka_unit_test(test_byteorder),
 	};

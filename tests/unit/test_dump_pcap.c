@@ -111,7 +111,7 @@ static void test_pcap_file_both_ways(void **state)
 	struct pbuf_pool pool;
 	pbuf_pool_init(&pool, 4, 1);
 	struct pbuf *pb = pbuf_alloc(&pool, 0, NETDEV_RX_ROOM);
-	assert_int_equal(netdev_recv(w, pb), (int)sizeof(fx_icmp_echo));
+	assert_int_equal(netdev_recv(w, &pb), (int)sizeof(fx_icmp_echo));
 	pbuf_free(pb);
 	pb = pbuf_alloc(&pool, 0, NETDEV_RX_ROOM);
 	memcpy(pbuf_put(pb, 34), fx_icmp_echo, 34);

@@ -46,9 +46,9 @@ static void test_memdev_both_ways_in_order(void **state)
 	memcpy(pbuf_put(pb, 64), f, 64);
 	assert_int_equal(netdev_send(b, pb), 0);
 	pb->len = 0;
-	assert_int_equal(netdev_recv(a, pb), 64);
+	assert_int_equal(netdev_recv(a, &pb), 64);
 	assert_memory_equal(pb->data, f, 64);
-	assert_int_equal(netdev_recv(a, pb), 0);
+	assert_int_equal(netdev_recv(a, &pb), 0);
 	pbuf_free(pb);
 	pbuf_pool_destroy(&pool);
 	assert_int_equal(memdev_stats(a).tx, 3);

@@ -2,7 +2,9 @@
  * test_tcp_recovery.c - loss recovery with SACK, frame by frame on the fake clock
  * (stack/tcp/tcp_sack.c, stack/tcp/tcp_recovery.c):
  *   the scoreboard's marks and RACK's fast retransmission (RFC 6675, RFC 8985 6),
- *   RACK's reordering window and timer, the tail loss probe's timing (RFC 8985 7),
+ *   RACK's reordering window and timer, the window's growth on D-SACK and how long it lasts,
+ *   DupThresh following the reordering seen, RTT samples from the scoreboard's send times,
+ *   the tail loss probe's timing (RFC 8985 7),
  *   PRR's sending pattern (RFC 6937; its arithmetic: test_tcp_recovery_math.c), D-SACK generation (RFC 2883) and
  *   undo by D-SACK (RFC 3708), by timestamps (Eifel, RFC 3522) and by F-RTO (RFC 5682),
  *   an RTO's go-back-N that keeps SACK marks, and SACK blocks that are malformed, old,
@@ -127,6 +129,19 @@ static int ten_out_then_rto(struct th *h)
 	return fd;
 }
 
+/* TCP_INFO's tcpi_min_rtt (Linux's layout: glibc's struct, then struct tcp_info_more). */
+static uint32_t min_rtt(struct th *h, int fd)
+{
+	struct {
+		struct tcp_info ti;
+		struct tcp_info_more more;
+	} fi;
+	socklen_t len = sizeof(fi);
+	assert_int_equal(ts_getsockopt(th_sl(h), fd, IPPROTO_TCP, TCP_INFO, &fi, &len), 0);
+	assert_int_equal(len, sizeof(fi));
+	return fi.more.tcpi_min_rtt;
+}
+
 static uint64_t ctr(struct th *h, const char *name)
 {
 	return th_counter(h, "tcp", name);
@@ -219,6 +234,108 @@ static void test_rack_reorder_window(void **state)
 	assert_undone(h, fd);
 }
 
+/*
+ * RACK's reordering window grows on D-SACK (RFC 8985 6.2 step 4, Linux
+ * tcp_rack_update_reo_wnd): the first resend of test_rack_reorder_window turns out
+ * spurious, so the window becomes two steps of min_RTT / 4 = 5 ms, and the next hole is
+ * resent 5 ms (+ the timer's 2 ms) past its RTT instead of 2.5 ms.
+ */
+/* test_rack_reorder_window's start: segment 1 is resent after 2.5 ms (+ 2) and turns out
+ * only late, a D-SACK says so and the reduction is undone. */
+static int late_then_dsack(struct th *h)
+{
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 2001u);
+	th_advance_us(h, 4500);
+	expect_seg(h, 1);                    /* one step: 2.5 ms + 2 */
+	peer_ack(h, 10001, 1, 1u, 1001u);    /* the original was only late */
+	assert_int_equal(ctr(h, "DsackUndo"), 1);
+	return fd;
+}
+
+static void test_rack_reo_wnd_grows_on_dsack(void **state)
+{
+	struct th *h = *state;
+	int fd = late_then_dsack(h);
+	write_segs(h, fd, 10 * SEG, 10);
+	for (uint32_t k = 11; k <= 20; k++)
+		expect_seg(h, k);
+	th_advance(h, 10);
+	peer_ack(h, 10001, 1, 11001u, 12001u);
+	th_advance_us(h, 6999);
+	th_expect_none(h);
+	th_advance_us(h, 1);                 /* two steps: 5 ms + 2 */
+	expect_seg(h, 11);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+}
+
+/*
+ * RACK's "sent after" is transmission order, not sequence order, when two transmissions
+ * share a clock reading (the stack reads its clock once per wake-up): two ACKs handled in
+ * one tick, the first lets new data 11-14 out, the second shows segment 3 lost and it is
+ * resent after them. A SACK for segment 11 says nothing about the resend, which left
+ * later and is still queued behind it; taking 11 for "sent after" (its sequence is higher)
+ * would resend segment 3 again at once - what the relay measured at 2 ms and no random
+ * loss, a D-SACK for every such second resend.
+ */
+static void test_rack_same_tick_order(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	write_segs(h, fd, 10 * SEG, 4);
+	th_advance(h, 10);
+	peer_ack(h, 2001, 0);                    /* cwnd 12, 8 out: 11-14 go */
+	for (uint32_t k = 11; k <= 14; k++)
+		expect_seg(h, k);
+	peer_ack(h, 2001, 1, 3001u, 6001u);      /* same tick: 3 is lost, resent after 11-14 */
+	expect_seg(h, 3);
+	th_expect_none(h);
+	th_advance(h, 1);
+	peer_ack(h, 2001, 1, 3001u, 11001u);     /* 4-10 and now 11 */
+	th_expect_none(h);                       /* the resend is not judged by segment 11 */
+	assert_int_equal(ctr(h, "LostRetransmits"), 0);
+	assert_int_equal(ctr(h, "RackLost"), 1);
+}
+
+/* A hole shown by one SACKed segment, resent when RACK's timer says so: expects segment
+ * `k` (1-based) `wait_us` after the SACK of k + 1 and not a microsecond earlier, then
+ * the peer ACKs both (no D-SACK: the loss was real) after 1 ms. */
+static void lose_one_rack(struct th *h, uint32_t k, uint32_t wait_us)
+{
+	th_advance(h, 10);
+	peer_ack(h, (k - 1) * SEG + 1, 1, k * SEG + 1, (k + 1) * SEG + 1);
+	th_advance_us(h, wait_us - 1);
+	th_expect_none(h);
+	th_advance_us(h, 1);
+	expect_seg(h, k);
+	th_advance(h, 1);
+	peer_ack(h, (k + 1) * SEG + 1, 0);
+}
+
+/*
+ * The widened window persists for 16 recoveries that end without an undo (real losses),
+ * then falls back to one step on the next ACK (Linux: reo_wnd_persist, decremented when a
+ * recovery ends without undo, checked on every ACK).
+ */
+static void test_rack_reo_wnd_persists_16_recoveries(void **state)
+{
+	struct th *h = *state;
+	int fd = late_then_dsack(h);         /* two steps */
+	uint32_t k = 11;
+	for (int i = 0; i < 16; i++, k += 2) {
+		write_segs(h, fd, (k - 1) * SEG, 2);
+		expect_seg(h, k);
+		expect_seg(h, k + 1);
+		lose_one_rack(h, k, 7000);       /* 5 ms + 2 */
+	}
+	assert_int_equal(ctr(h, "SackRecovery"), 17);
+	write_segs(h, fd, (k - 1) * SEG, 2);
+	expect_seg(h, k);
+	expect_seg(h, k + 1);
+	lose_one_rack(h, k, 4500);           /* back to 2.5 ms + 2 */
+}
+
 static void no_rack(struct stack_config *cfg)
 {
 	cfg->tcp.recovery = 0;
@@ -280,6 +397,56 @@ static void test_same_tick_sack_is_no_rtt_sample(void **state)
 	th_advance(h, 1);
 	expect_seg(h, 1);
 	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+}
+
+/* With SACK the scoreboard's records are the one owner of send times (the RTT object's ring
+ * serves connections without it): an ACK's RTT sample for min_RTT and congestion control is
+ * the age of the newest never-resent segment it delivers (Linux's ca_rtt) - here a SACKed
+ * one - and a cumulative ACK that covers a resent segment gives none (Karn), however old
+ * the originals beside it are. */
+static void test_ca_rtt_from_scoreboard(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_tlp);
+	int fd = ten_out_then_rto(h);        /* segment 1 resent by the RTO */
+	assert_int_equal(min_rtt(h, fd), UINT32_MAX);
+	th_advance(h, 1);
+	peer_ack(h, 10001, 0);               /* covers the resend: no sample */
+	assert_int_equal(min_rtt(h, fd), UINT32_MAX);
+	write_segs(h, fd, 10 * SEG, 4);
+	for (uint32_t k = 11; k <= 12; k++)  /* cwnd 2 after the RTO's slow start */
+		expect_seg(h, k);
+	th_advance(h, 7);
+	peer_ack(h, 10001, 1, 11001u, 12001u); /* segment 12, sent 7 ms ago, SACKed */
+	assert_int_equal(min_rtt(h, fd), 7000);
+	th_advance(h, 2);
+	peer_ack(h, 12001, 0);               /* segment 11 is 9 ms old: the minimum stays */
+	assert_int_equal(min_rtt(h, fd), 7000);
+	th_free(h);
+}
+
+/*
+ * DupThresh follows the reordering seen (Linux tp->reordering, tcp_check_sack_reordering;
+ * RFC 6675's IsLost with tcp_recovery = 0): segments 1 and 2 arrive after segment 6 was
+ * SACKed, 6 segments out of order, so a hole now needs 6 SACKed segments above it, not 3.
+ */
+static void test_dupthresh_follows_reordering(void **state)
+{
+	(void)state;
+	struct th *h = th_new(no_rack);
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 5001u, 6001u);
+	peer_ack(h, 2001, 1, 5001u, 6001u);  /* 1 and 2 were late: reordering 6 */
+	assert_int_equal(info(h, fd).tcpi_reordering, 6);
+	peer_ack(h, 2001, 1, 3001u, 6001u);  /* three above segment 3: not enough now */
+	th_expect_none(h);
+	peer_ack(h, 2001, 1, 3001u, 8001u);  /* five */
+	th_expect_none(h);
+	peer_ack(h, 2001, 1, 3001u, 9001u);  /* six: lost */
+	expect_seg(h, 3);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+	th_free(h);
 }
 
 /* Limited transmit (RFC 3042) with SACK: each SACKed segment leaves the pipe, so each of
@@ -762,6 +929,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rack_waits_for_its_timer, reno_setup, th_teardown),
 		cmocka_unit_test(test_rfc6675_dupthresh_without_rack),
 		cmocka_unit_test_setup_teardown(test_same_tick_sack_is_no_rtt_sample, reno_setup, th_teardown),
+		cmocka_unit_test(test_ca_rtt_from_scoreboard),
+		cmocka_unit_test(test_dupthresh_follows_reordering),
+		cmocka_unit_test_setup_teardown(test_rack_same_tick_order, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_grows_on_dsack, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_persists_16_recoveries, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_sends_new_data, reno_setup, th_teardown),

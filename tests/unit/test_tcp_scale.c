@@ -107,19 +107,28 @@ static void test_ten_thousand_idle_connections(void **state)
 	}
 	assert_int_equal(accepted, NCONN);
 
-	/* A request and a reply on each. */
+	/* A request and a reply on each, 100 connections at a time: received data waits in the
+	 * pbufs it came in, and the pool keeps the pbufs of the largest burst for reuse (pbuf.c),
+	 * so 10,000 requests in one burst would measure the pool, not the idle connections. */
 	char req[100], buf[256];
 	memset(req, 'q', sizeof(req));
-	for (int i = 0; i < NCONN; i++)
-		assert_int_equal(ts_send(sb, cfd[i], req, sizeof(req), 0), (ssize_t)sizeof(req));
-	pair_poll(p);
-	for (int i = 0; i < NCONN; i++) {
-		assert_int_equal(ts_recv(sa, sfd[i], buf, sizeof(buf), 0), 100);
-		assert_int_equal(ts_send(sa, sfd[i], buf, 100, 0), 100);
+	int served = 0;
+	for (int b = 0; b < NCONN; b += 100) {
+		for (int i = b; i < b + 100 && i < NCONN; i++)
+			assert_int_equal(ts_send(sb, cfd[i], req, sizeof(req), 0), (ssize_t)sizeof(req));
+		pair_poll(p);
+		for (int i = 0; i < NCONN; i++) { /* accept order is not connect order */
+			if (ts_inq(sa, sfd[i]) == 0)
+				continue;
+			assert_int_equal(ts_recv(sa, sfd[i], buf, sizeof(buf), 0), 100);
+			assert_int_equal(ts_send(sa, sfd[i], buf, 100, 0), 100);
+			served++;
+		}
+		pair_poll(p);
+		for (int i = b; i < b + 100 && i < NCONN; i++)
+			assert_int_equal(ts_recv(sb, cfd[i], buf, sizeof(buf), 0), 100);
 	}
-	pair_poll(p);
-	for (int i = 0; i < NCONN; i++)
-		assert_int_equal(ts_recv(sb, cfd[i], buf, sizeof(buf), 0), 100);
+	assert_int_equal(served, NCONN);
 	/* Let delayed ACKs go out so every send buffer drains. */
 	p->now += 300 * USEC_PER_MS;
 	pair_poll(p);

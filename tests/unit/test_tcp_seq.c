@@ -539,9 +539,10 @@ static void test_random_segments_keep_invariants(void **state)
 			/* Invariants of the TCB. */
 			assert_true(seq_leq(c->snd.una, c->snd.nxt));
 			assert_true(seq_leq(c->snd.nxt, c->snd.max));
-			assert_true(c->rcvq.len <= c->opts.rcvbuf);
+			assert_true(c->rcvq.bytes <= c->opts.rcvbuf);
+
 			assert_true(c->sndq.len <= c->opts.sndbuf);
-			assert_true(c->ooo_truesize <= tcp_rcvbuf_cap(c)); /* bounded by memory */
+			assert_true(tcp_rmem_alloc(c) <= 2 * tcp_rcvbuf_cap(c)); /* bounded by memory (tcp_rmem_fits) */
 			assert_true(f->tl.mem_used <= f->tl.cfg.mem_high);
 			assert_true(seq_leq(c->snd.max - c->snd.una, c->sndq.len + 2));
 		}

@@ -6,8 +6,9 @@
 #include <errno.h>
 #include <string.h>
 
-static int recdev_recv(struct netdev *dev, struct pbuf *pb)
+static int recdev_recv(struct netdev *dev, struct pbuf **pbp)
 {
+	struct pbuf *pb = *pbp;
 	struct recdev *rd = (struct recdev *)(void *)dev;
 	const struct recdev_frame *f;
 	uint8_t *p;

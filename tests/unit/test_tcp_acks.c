@@ -1,0 +1,312 @@
+/*
+ * test_tcp_acks.c - when the receiver ACKs, frame by frame under the fake clock (docs/tcp.md,
+ * "When tapstack ACKs"): one ACK per receive batch (stretch ACKs, as Linux ACKs a GRO
+ * super-packet), capped so the sender is never held by the batch; quick ACKs at the start
+ * and again after a retransmission; out-of-order data and a filled hole ACKed at once with
+ * SACK; a lone small segment on the delayed-ACK timer at its exact deadline after the timer
+ * was stopped and re-armed lazily; the retransmission timer firing at the deadline of its
+ * last re-arm; and the timer-heap work of a request/response exchange (stack/core/timer.c).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/pbuf.h"
+#include "drivers/netdev.h"
+#include "socket/socket.h"
+#include "helpers/tcp_harness.h"
+
+#define DATA (TCP_FLAG_ACK | TH_PSH_ANY)
+#define MSS 1460u
+
+/* Peer's data segment at relative sequence rel (1 = first byte), built but only queued:
+ * the next th_poll() reads every queued frame in one batch. */
+static void queue_data(struct th *h, uint32_t rel, uint32_t len)
+{
+	uint8_t payload[MSS], frame[TH_FRAME_MAX];
+	memset(payload, 'a' + (int)(rel % 26), len);
+	uint32_t n = th_build(h, frame, TCP_FLAG_ACK, h->irs + rel, h->iss + 1, 65535, NULL, payload, len);
+	th_fq_push(&h->rx, frame, n, h->now);
+}
+
+/* Reads and discards everything the socket holds; returns the bytes read. */
+static uint32_t drain_recv(struct th *h, int fd)
+{
+	uint8_t buf[4096];
+	uint32_t total = 0;
+	ssize_t n;
+	while ((n = ts_recv(th_sl(h), fd, buf, sizeof(buf), 0)) > 0)
+		total += (uint32_t)n;
+	return total;
+}
+
+/* Spends the quick-ACK start (TCP_MAX_QUICKACKS batches of one segment, each ACKed at
+ * once), so that what follows sees the ordinary policy. Returns the next relative seq. */
+static uint32_t past_quickack(struct th *h, int fd)
+{
+	uint32_t rel = 1;
+	for (int i = 0; i < 16; i++) {
+		queue_data(h, rel, MSS);
+		th_poll(h);
+		rel += MSS;
+		th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel, TH_ANY, NULL, 0);
+	}
+	assert_int_equal(drain_recv(h, fd), 16 * MSS);
+	th_advance(h, 300);
+	th_drain(h);
+	return rel;
+}
+
+/* Ten full segments in one batch: one ACK, for all of them, sent at the end of the batch. */
+static void test_one_ack_per_batch(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h);
+	uint32_t rel = past_quickack(h, fd);
+	uint64_t batch_acks = th_counter(h, "tcp", "BatchAcks");
+	for (int i = 0; i < 10; i++)
+		queue_data(h, rel + (uint32_t)i * MSS, MSS);
+	th_poll(h);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel + 10 * MSS, TH_ANY, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(th_counter(h, "tcp", "BatchAcks"), batch_acks + 1);
+	/* Nothing is left owed: no delayed ACK follows. */
+	th_advance(h, 500);
+	th_expect_none(h);
+	assert_int_equal(drain_recv(h, fd), 10 * MSS);
+}
+
+/* In quick-ACK mode (a new connection) a batch is ACKed at its end too, once: a quick ACK
+ * means "no delay", not "one per segment"; each such ACK spends one of the quick ACKs. */
+static void test_quickack_batch_at_start(void **state)
+{
+	struct th *h = *state;
+	th_established(h);
+	uint64_t quick = th_counter(h, "tcp", "QuickAcks");
+	/* A lone small segment: ACKed at once, not after the delayed-ACK timeout. */
+	queue_data(h, 1, 100);
+	th_poll(h);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 101, TH_ANY, NULL, 0);
+	/* Three segments in one batch: one ACK. */
+	queue_data(h, 101, 100);
+	queue_data(h, 201, 100);
+	queue_data(h, 301, 100);
+	th_poll(h);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 401, TH_ANY, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(th_counter(h, "tcp", "QuickAcks"), quick + 2);
+}
+
+/* Past the quick start, a lone small segment waits for the delayed-ACK timer, and exactly
+ * ato (40 ms) after it came, though the timer was stopped by an earlier ACK and is re-armed
+ * lazily (still in the heap under its old key). */
+static void test_delack_exact_after_lazy_rearm(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h);
+	uint32_t rel = past_quickack(h, fd);
+	/* A small segment arms the timer at t0 + 40 ms; our reply carries the ACK at t0 + 5 ms
+	 * and stops the timer (lazily: it stays in the heap for t0 + 40 ms). */
+	queue_data(h, rel, 10);
+	th_poll(h);
+	rel += 10;
+	th_expect_none(h);
+	th_advance(h, 5);
+	assert_int_equal(ts_send(th_sl(h), fd, "reply", 5, 0), 5);
+	th_expect(h, DATA, h->iss + 1, h->irs + rel, TH_ANY, NULL, 5);
+	th_send(h, TCP_FLAG_ACK, h->irs + rel, h->iss + 6, 65535, NULL, NULL, 0);
+	/* 20 ms later another small segment: its ACK is due 40 ms after it, at t0 + 65 ms, not
+	 * at the old key t0 + 40 ms. */
+	th_advance(h, 20);
+	queue_data(h, rel, 10);
+	th_poll(h);
+	rel += 10;
+	long t = th_advance_until_seg(h, 1000);
+	assert_int_equal(t, 40);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 6, h->irs + rel, TH_ANY, NULL, 0);
+	th_expect_none(h);
+}
+
+/* A pure retransmission (our ACK was lost) is ACKed at once and brings quick-ACK mode back
+ * (Linux tcp_enter_quickack_mode): the next lone small segment is ACKed without delay. */
+static void test_quickack_after_retransmission(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h);
+	uint32_t rel = past_quickack(h, fd);
+	/* Without quick ACKs, a small segment waits. */
+	queue_data(h, rel, 10);
+	th_poll(h);
+	th_expect_none(h);
+	/* The peer resends it: ACKed at once. */
+	queue_data(h, rel, 10);
+	th_poll(h);
+	rel += 10;
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel, TH_ANY, NULL, 0);
+	/* The next small segment: ACKed at once (quick-ACK mode), not 40 ms later. */
+	queue_data(h, rel, 10);
+	th_poll(h);
+	rel += 10;
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel, TH_ANY, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(drain_recv(h, fd), 20);
+}
+
+/* Out-of-order data in a batch is not held to its end: each segment beyond a hole gets its
+ * own duplicate ACK with a SACK block at once (RFC 5681 4.2, RFC 2018), and the segment that
+ * fills the hole its ACK of everything at once. */
+static void test_ooo_in_batch_acked_at_once(void **state)
+{
+	struct th *h = *state;
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(MSS);
+	syn.sack_ok = true;
+	int fd = th_open_passive(h, lfd, &syn, 65535);
+	uint32_t rel = past_quickack(h, fd);
+	/* One batch: in order, then two beyond a one-segment hole. */
+	queue_data(h, rel, MSS);
+	queue_data(h, rel + 2 * MSS, MSS);
+	queue_data(h, rel + 3 * MSS, MSS);
+	th_poll(h);
+	struct th_seg s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel + MSS, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.hdr.opts.sack_count, 1);
+	assert_int_equal(s.hdr.opts.sack[0].start, h->irs + rel + 2 * MSS);
+	assert_int_equal(s.hdr.opts.sack[0].end, h->irs + rel + 3 * MSS);
+	s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel + MSS, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.hdr.opts.sack_count, 1);
+	assert_int_equal(s.hdr.opts.sack[0].start, h->irs + rel + 2 * MSS);
+	assert_int_equal(s.hdr.opts.sack[0].end, h->irs + rel + 4 * MSS);
+	th_expect_none(h);
+	/* The hole is filled: everything ACKed, no SACK left. */
+	queue_data(h, rel + MSS, MSS);
+	th_poll(h);
+	s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel + 4 * MSS, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.hdr.opts.sack_count, 0);
+	th_expect_none(h);
+	assert_int_equal(drain_recv(h, fd), 4 * MSS);
+}
+
+/*
+ * A batch larger than half the window we offered is not ACKed only at its end: an ACK
+ * leaves each time the unacknowledged data reaches half the window the last ACK offered
+ * (or 64 KiB), so a sender with a full window in flight keeps sending. Every ACK covers at
+ * least two full segments (RFC 5681 4.2's "every second segment" is never undercut).
+ */
+static void test_stretch_capped_by_window(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h);
+	uint32_t rel = past_quickack(h, fd);
+	/* The window the last ACK offered, in bytes (no window scaling here). */
+	th_send(h, TCP_FLAG_ACK, h->irs + rel, h->iss + 1, 65535, NULL, NULL, 0);
+	assert_int_equal(ts_send(th_sl(h), fd, "x", 1, 0), 1);
+	struct th_seg s = th_expect(h, DATA, h->iss + 1, h->irs + rel, TH_ANY, NULL, 1);
+	uint32_t wnd = s.hdr.win;
+	th_send(h, TCP_FLAG_ACK, h->irs + rel, h->iss + 2, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+	uint32_t half = wnd / 2;
+	uint32_t nseg = (wnd - MSS) / MSS;   /* what the window admits */
+	for (uint32_t i = 0; i < nseg; i++)
+		queue_data(h, rel + i * MSS, MSS);
+	th_poll(h);
+	/* ACKs at each point where the unacknowledged bytes first reach half the window. */
+	uint32_t acked = 0, nacks = 0;
+	struct th_seg a;
+	while (th_pop_seg(h, &a)) {
+		uint32_t now_acked = a.hdr.ack - (h->irs + rel);
+		uint32_t covered = now_acked - acked;
+		uint32_t want = (half + MSS - 1) / MSS * MSS;
+		if (want < 2 * MSS)
+			want = 2 * MSS;
+		if (now_acked != nseg * MSS && covered != want)
+			fail_msg("ACK %u covers %u bytes, want %u (window %u)", nacks, covered, want, 2 * half);
+		acked = now_acked;
+		nacks++;
+		half = a.hdr.win / 2u; /* the next ACK: half of what this one offered (tcp_rwnd.c) */
+	}
+	assert_int_equal(acked, nseg * MSS);
+	assert_true(nacks >= 2);
+	assert_true(nacks < nseg / 2);
+	assert_int_equal(drain_recv(h, fd), nseg * MSS);
+}
+
+/* A connection freed while it owes a batch-end ACK leaves the batch's list. Frames handed
+ * to ts_stack_input() directly (as the packetdrill runner and the fuzzer do) wait for the
+ * next ts_stack_poll() to be ACKed; closing with unread data in between resets and frees the
+ * connection (Linux's close with unread data), and that poll must not touch it (ASan). */
+static void test_freed_conn_leaves_batch(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h);
+	uint32_t rel = past_quickack(h, fd);
+	for (int i = 0; i < 2; i++) {
+		uint8_t payload[MSS], frame[TH_FRAME_MAX];
+		memset(payload, 'z', MSS);
+		uint32_t n = th_build(h, frame, TCP_FLAG_ACK, h->irs + rel + (uint32_t)i * MSS, h->iss + 1, 65535, NULL,
+		                      payload, MSS);
+		struct pbuf *pb = pbuf_alloc(&h->st.core.pool, PBUF_HEADROOM, NETDEV_RX_ROOM);
+		assert_non_null(pb);
+		memcpy(pbuf_put(pb, n), frame, n);
+		ts_stack_input(&h->st, pb);
+	}
+	th_expect_none(h);               /* owed at the end of the batch */
+	assert_non_null(h->st.tcp.ack_batch);
+	assert_int_equal(ts_close(th_sl(h), fd), 0);
+	th_expect(h, TCP_FLAG_RST | TCP_FLAG_ACK, h->iss + 1, h->irs + rel + 2 * MSS, TH_ANY, NULL, 0);
+	assert_null(h->st.tcp.ack_batch);
+	th_poll(h);
+	th_expect_none(h);
+}
+
+/*
+ * The timer heap's work for a keep-alive exchange (request in, response out, the response
+ * ACKed), 100 times 1 ms apart: each exchange arms the delayed-ACK timer, stops it (the
+ * response carries the ACK), arms the retransmission timer and stops it (the ACK). Lazily,
+ * that touches the heap only when a stale key comes up (about once per timeout), where the
+ * eager heap did four O(log n) operations per exchange (docs/performance.md, "Lazy timers").
+ */
+static void test_timer_ops_per_request(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h);
+	uint32_t rel = past_quickack(h, fd);
+	uint32_t our = 1;
+	uint64_t ops0 = h->st.core.timers.ops;
+	for (int i = 0; i < 100; i++) {
+		th_advance(h, 1);
+		queue_data(h, rel, 50);
+		th_poll(h);
+		rel += 50;
+		assert_int_equal(drain_recv(h, fd), 50);
+		assert_int_equal(ts_send(th_sl(h), fd, "response", 8, 0), 8);
+		th_expect(h, DATA, h->iss + our, h->irs + rel, TH_ANY, NULL, 8);
+		our += 8;
+		th_send(h, TCP_FLAG_ACK, h->irs + rel, h->iss + our, 65535, NULL, NULL, 0);
+		th_expect_none(h);
+	}
+	uint64_t ops = h->st.core.timers.ops - ops0;
+	print_message("timer heap operations for 100 exchanges: %llu\n", (unsigned long long)ops);
+	/* 100 ms of exchanges: the delayed-ACK key (40 ms) comes up about 3 times, the RTO key
+	 * (>= 200 ms) not at all; each costs a removal and a later insertion. */
+	assert_true(ops <= 8);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_one_ack_per_batch, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_quickack_batch_at_start, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_delack_exact_after_lazy_rearm, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_quickack_after_retransmission, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_ooo_in_batch_acked_at_once, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_stretch_capped_by_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_freed_conn_leaves_batch, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_timer_ops_per_request, th_setup, th_teardown),
+	};
+	return cmocka_run_group_tests_name("tcp_acks", tests, NULL, NULL);
+}
