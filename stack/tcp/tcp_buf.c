@@ -10,7 +10,8 @@
  * Receive: in-order payload stays in the pbuf the driver read it into, queued on the
  * connection, until recv() copies it out: the only copy in user space. The queue is charged
  * what its pbufs really pin (pbuf_truesize, as Linux charges an skb's truesize to
- * sk_rmem_alloc), and the window follows that memory (tcp_rcv_free_space). Three rules keep
+ * sk_rmem_alloc) to bound it; the window is computed from Linux's charge for the same data
+ * (tcp_rwnd.c). Three rules keep
  * the memory near the payload, after Linux's: a payload that fits the tail pbuf's free room
  * is copied there (tcp_try_coalesce), so 1-byte segments fill pbufs instead of pinning one
  * each; a small payload in a 64 KiB pbuf moves to a small one (skb_condense); and a queue
@@ -250,13 +251,18 @@ uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool 
 /* ---- the receive queue ---- */
 
 /*
- * The window (tcp_rcv_free_space) follows the memory held, and the bytes a connection
- * accepts stay within its buffer; their pbufs may pin more than the bytes (a 1000-byte
+ * The window (tcp_rwnd.c) keeps the bytes a connection accepts near its buffer; their pbufs
+ * may pin more than the bytes (a 1000-byte
  * segment pins 2 KiB, a 39,000-byte one 64 KiB), so the memory of both queues may reach twice
  * the buffer, never more (collapsing keeps it nearer the bytes).
  */
 bool tcp_rmem_fits(const struct tcp_conn *c, const struct pbuf *pb)
 {
+	/* An empty connection takes one segment whatever it pins (Linux checks the memory held
+	 * before a segment is added): a 64 KiB GRO pbuf into a small buffer, as the window
+	 * allowed it (tcp_step_seq). */
+	if (tcp_rmem_alloc(c) == 0)
+		return true;
 	return (uint64_t)tcp_rmem_alloc(c) + pbuf_truesize(pb) <= 2ull * tcp_rcvbuf_cap(c);
 }
 
@@ -361,10 +367,12 @@ int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
 {
 	struct tcp_layer *tl = c->tl;
 	if (tcp_rcvq_coalesce(c, pb))
-		return 0;
+		return 0; /* Linux charges nothing more for bytes copied into the tail (tcp_rwnd.c) */
 	pb = tcp_rcv_condense(c, pb);
 	uint64_t cap = tcp_rcvbuf_cap(c), ts = pbuf_truesize(pb);
-	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes)
+	/* Collapse only a sparse queue, and only when packing frees at least one pbuf. */
+	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes &&
+	    c->rcvq.count > c->rcvq.bytes / PBUF_SMALL_CAP + 1)
 		tcp_rcvq_collapse(c);
 	/* In-order data before out-of-order data; past the memory bound even so, or when the
 	 * pool runs low, the segment is not accepted (Linux's TCPRcvQDrop) and, unacknowledged,
@@ -384,6 +392,7 @@ int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
 	pb->flags &= (uint8_t)~TCP_PB_FIN;
 	pbuf_queue_push(&c->rcvq, pb);
 	c->rcvq_truesize += (uint32_t)ts;
+	c->rwnd_rcvq += tcp_seg_truesize(pb->len);
 	return 0;
 }
 
@@ -412,5 +421,6 @@ void tcp_rcvq_purge(struct tcp_conn *c)
 {
 	tcp_mem_uncharge(c->tl, c->rcvq_truesize);
 	c->rcvq_truesize = 0;
+	c->rwnd_rcvq = 0;
 	pbuf_queue_purge(&c->rcvq);
 }

@@ -126,9 +126,12 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 {
 	if (c->rcvq.bytes) {
 		/* The one copy of received payload: from the pbufs it arrived in (tcp_buf.c). */
+		uint32_t before = c->rcvq.bytes;
 		uint32_t n = tcp_rcvq_read(c, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
-		if (!peek)
+		if (!peek) {
+			tcp_rwnd_read(c, n, before);
 			tcp_rcv_window_update(c);
+		}
 		return (long)n;
 	}
 	if (len == 0)

@@ -38,17 +38,6 @@ uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c)
 	return c->opts.rcvbuf ? c->opts.rcvbuf : 1;
 }
 
-/*
- * The receive buffer not yet taken, in memory: what the queued pbufs really pin
- * (tcp_rmem_alloc, their truesize), not only their payload, so the window shrinks by what
- * data costs us and a peer can never be invited to send more than memory holds.
- */
-uint32_t tcp_rcv_free_space(const struct tcp_conn *c)
-{
-	uint32_t cap = tcp_rcvbuf_cap(c), used = tcp_rmem_alloc(c);
-	return cap > used ? cap - used : 0;
-}
-
 uint32_t tcp_flight(const struct tcp_conn *c)
 {
 	return c->snd.nxt - c->snd.una;
@@ -121,34 +110,6 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 		return 0;
 	}
 	return ipv4_output(tl->ip, pb, src, dst, IPPROTO_TCP, tos);
-}
-
-/*
- * The window we offer (RFC 9293 3.8.6.2.2, receiver SWS avoidance): the free receive
- * buffer, but the right edge moves only when it can move by at least min(buffer/2, MSS),
- * and it never moves left (no shrinking). Rounded down to what the scale can express.
- */
-uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c)
-{
-	uint32_t cap = tcp_rcvbuf_cap(c);
-	uint32_t free_space = tcp_rcv_free_space(c);
-	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
-	uint32_t step = c->adv_mss < cap / 2 ? c->adv_mss : cap / 2;
-	uint32_t wnd;
-
-	if (c->flags & TCP_F_RCV_SHUT && c->flags & TCP_F_ORPHAN)
-		free_space = cap;
-	if (free_space >= cur + step || free_space == cap)
-		wnd = free_space;
-	else
-		wnd = cur;
-	uint32_t maxw = 65535u << c->rcv_wscale;
-	if (wnd > maxw)
-		wnd = maxw;
-	wnd &= ~((1u << c->rcv_wscale) - 1u);
-	if (seq_lt(c->rcv.nxt + wnd, c->rcv.adv_edge))
-		wnd = c->rcv.adv_edge - c->rcv.nxt; /* never shrink */
-	return wnd;
 }
 
 static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *blk, uint32_t maxn);
@@ -229,15 +190,16 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		}
 		h.opts.sack_ok = (c->state == TCPS_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
 		h.opts.has_ts = (c->state == TCPS_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
-		h.win = (uint16_t)tcp_syn_window(tcp_rcvbuf_cap(c));
+		/* An active open's SYN counts the whole MSS (Linux: no timestamps seen yet). */
+		uint32_t mss = c->adv_mss - (c->state != TCPS_SYN_SENT && c->ts_ok ? 12u : 0u);
+		h.win = (uint16_t)tcp_rwnd_initial(&c->opts, mss, c->rcv_wscale);
 		c->rcv.wnd = h.win;
 	} else {
 		if (c->ts_ok)
 			h.opts.has_ts = true;
 		if (c->sack_ok && (c->ooo.count || c->dsack_pending))
 			tcp_fill_sack(c, &h.opts);
-		c->rcv.wnd = tcp_rcv_wnd_calc(c);
-		h.win = (uint16_t)(c->rcv.wnd >> c->rcv_wscale);
+		h.win = (uint16_t)(tcp_rwnd_select(c) >> c->rcv_wscale);
 	}
 	if (flags & TCP_FLAG_RST)
 		h.win = 0;
@@ -372,10 +334,9 @@ int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n)
 		return rc;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
 	tcp_count_retrans(c, n);
-	for (uint32_t k = 0; k < n; k++) {
-		tcp_sb_retransmitted(&c->sb, i + k, tl->core->now);
+	tcp_sb_retransmitted(&c->sb, i, n, tl->core->now);
+	for (uint32_t k = 0; k < n; k++)
 		tcp_rec_on_retransmit(c);
-	}
 	tcp_rec_on_send(c, len + fin);
 	return 0;
 }
@@ -794,6 +755,12 @@ uint16_t tcp_synack_mss(const struct tcp_listener *l)
 	return mss;
 }
 
+/* The SYN-ACK's window counts whole segments of the MSS less the timestamp option. */
+uint32_t tcp_synack_window(const struct tcp_listener *l, const struct tcp_req *r)
+{
+	return tcp_rwnd_initial(&l->opts, tcp_synack_mss(l) - (r->ts_ok ? 12u : 0u), r->rcv_wscale);
+}
+
 void tcp_send_synack(struct tcp_req *r)
 {
 	struct tcp_listener *l = r->lis;
@@ -806,7 +773,7 @@ void tcp_send_synack(struct tcp_req *r)
 	h.seq = r->iss;
 	h.ack = r->irs + 1;
 	h.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
-	h.win = (uint16_t)tcp_syn_window(l->opts.rcvbuf);
+	h.win = (uint16_t)tcp_synack_window(l, r);
 	h.opts.has_mss = true;
 	h.opts.mss = tcp_synack_mss(l);
 	h.opts.sack_ok = r->sack_ok;

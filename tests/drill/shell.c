@@ -158,6 +158,8 @@ static void apply_sysctl(struct drill_runner *r, const struct drill_event *ev, c
 		ONE(tlp, v[0] >= 3); /* 3 and 4 enable TLP (Linux ip-sysctl.rst) */
 	if (strcmp(key, "tcp_window_scaling") == 0)
 		ONE(window_scaling, v[0] != 0);
+	if (strcmp(key, "tcp_shrink_window") == 0)
+		ONE(shrink_window, v[0] != 0);
 	if (strcmp(key, "tcp_abort_on_overflow") == 0)
 		ONE(abort_on_overflow, v[0] != 0);
 	if (strcmp(key, "tcp_syn_retries") == 0)
