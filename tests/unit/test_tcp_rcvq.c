@@ -119,7 +119,8 @@ static void test_payload_stays_in_its_pbuf(void **state)
 
 /*
  * A peer sending 3000 one-byte segments: each is copied into the tail pbuf's free room
- * (RcvCoalesce), so the queue holds two pbufs, not 3000 (6 MiB of pool for 3000 bytes). Every byte reads back in order.
+ * (RcvCoalesce), so the queue holds two pbufs, not 3000 (6 MiB of pool for 3000 bytes), and
+ * the connection's receive memory is those two. Every byte reads back in order.
  */
 static void test_tiny_segments_coalesce(void **state)
 {
