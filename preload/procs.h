@@ -52,8 +52,6 @@ bool procs_hold(struct procs *p, int ts, int slot);
  * any more: the caller closes it. Holders that are dead are swept first.
  */
 bool procs_release(struct procs *p, int ts, int slot);
-/* Whether ts has holders besides `slot`. */
-bool procs_shared(const struct procs *p, int ts, int slot);
 /*
  * fork(): a slot for the child, which holds every socket `parent` holds (dead slots are
  * swept first); -1 when all PROCS_MAX are in use.
