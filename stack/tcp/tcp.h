@@ -155,6 +155,10 @@ struct tcp_layer {
 	uint64_t mem_used;           /* ring storage and out-of-order truesize of all connections */
 	bool mem_under_pressure;     /* tcp_mem.c: set above cfg.mem_pressure, cleared below mem_low */
 	uint32_t ntw;                /* TIME-WAIT entries */
+	/* TIME-WAIT entries in the order they expire (each lasts cfg.time_wait_ms, so a new or
+	 * restarted one goes last): one timer, for the first, serves them all in O(1). */
+	struct tcp_tw *tw_head, *tw_tail;
+	struct timer tw_timer;
 	/* Recycled SYN-queue entries (tcp_listen.c): a SYN flood allocates nothing per packet. */
 	struct tcp_req *req_free;    /* free list, linked through qnext */
 	uint32_t req_alloc;          /* entries allocated: in SYN queues plus on the free list */

@@ -149,7 +149,8 @@ struct tcp_listener {
 struct tcp_tw {
 	struct tcp_hnode hn;
 	struct tcp_layer *tl;
-	struct timer timer;
+	struct tcp_tw *tw_next, *tw_prev;   /* tl->tw_head .. tw_tail, by expiry */
+	usec_t expires;                     /* end of its 2 MSL (tl->tw_timer serves them all) */
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_recent, ts_offset;
 	uint16_t rcv_wnd;               /* as last advertised, already scaled down */
