@@ -129,6 +129,7 @@ int procs_reserve(struct procs *p, int parent)
 			continue;
 		s->used = true;
 		s->pid = 0;
+		s->gen++;
 		s->rung = false;
 		s->npending = 0;
 		uint64_t from = 1ull << parent, to = 1ull << k;

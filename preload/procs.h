@@ -25,6 +25,8 @@
 struct procs_slot {
 	pthread_mutex_t life;       /* held by the process's mailbox thread while it lives */
 	int32_t pid;                /* 0: starting (forked, not yet running) */
+	uint32_t gen;               /* bumped at each reservation: names its mailbox (a dead
+	                             * holder's socket may outlive its life mutex by a moment) */
 	bool used;
 	bool rung;                  /* its mailbox was rung and has not drained yet */
 	uint32_t npending;
