@@ -345,7 +345,12 @@ static void *pl_mbox_thread(void *arg)
 		if (pl.real.recvfrom(pl.mbox_fd, c, sizeof(c), 0, NULL, NULL) < 0) {
 			if (errno == EINTR)
 				continue;
-			return NULL;
+			/* The program closed our mailbox behind our back. This thread must not end:
+			 * its life mutex says the process lives (procs.h). Its epoll and poll now
+			 * miss what other processes raise. */
+			fprintf(stderr, "tapstack-preload: pid %d: mailbox: %s\n", (int)getpid(), strerror(errno));
+			for (;;)
+				pause();
 		}
 		/* Writes happen under the lock: the owner closes a set (and its eventfd) only
 		 * under it, after pl_notify_cancel, so a number written is still that eventfd. */
@@ -355,6 +360,7 @@ static void *pl_mbox_thread(void *arg)
 			(void)!pl.real.write(efds[i], &one, sizeof(one));
 		ts_blocking_unlock(&pl.b);
 	}
+	return NULL;
 }
 
 /* Opens this process's mailbox and starts its thread (after a fork, in both processes). */
