@@ -98,9 +98,18 @@ stack_start() {
 
 # stack_stat NAME: counter NAME (of any layer: InSegs, pmtu_learned) from `tapstack stats -z`;
 # "missing" (which no numeric check accepts) when there is no such counter.
+# A query can come back cut short when the machine is heavily loaded (the control socket
+# gives a slow client one second), so a counter not found is asked for up to three times;
+# a counter that does not exist still prints "missing" and fails the caller's check.
 stack_stat() {
-	"$TAPSTACK" stats -z --ctl "$CTL" |
-		awk -v n="$1" '{ sub(/^[^.]*\./, "", $1) } $1 == n { print $2; f = 1; exit } END { if (!f) print "missing" }'
+	local v
+	for _ in 1 2 3; do
+		v=$("$TAPSTACK" stats -z --ctl "$CTL" |
+			awk -v n="$1" '{ sub(/^[^.]*\./, "", $1) } $1 == n { print $2; f = 1; exit } END { if (!f) print "missing" }')
+		[ "$v" != missing ] && break
+		sleep 0.5
+	done
+	echo "$v"
 }
 
 # The MAC tapstack announced on its first line.
