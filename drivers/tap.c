@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -248,7 +249,10 @@ static uint32_t tap_setup_offload(int fd)
 static void tap_grow_queue(const char *name)
 {
 	struct ifreq ifr;
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* The system call itself: in the preload library socket() is tapstack's own, and an
+	 * AF_INET socket() while the stack starts would start it again (a deadlock on its
+	 * init lock: every tapstack-run program hung at its first socket). */
+	int s = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (s < 0)
 		return;
