@@ -28,7 +28,7 @@ for t in "$@"; do
 	bin=$cov/fuzz_$t
 	# shellcheck disable=SC2086
 	$cc -o "$bin" tests/fuzz/fuzz_$t.c tests/fuzz/replay_main.c tests/fuzz/fuzz_peer.c $extra \
-		-Wl,--whole-archive "$cov/libtapstack.a" -Wl,--no-whole-archive -lpthread || exit 1
+		-Wl,--whole-archive "$cov/libtapstack.a" -Wl,--no-whole-archive -luring -lpthread || exit 1
 	rm -f "$cov/$t".*.profraw
 	dirs=(tests/fuzz/corpus/"$t")
 	[ "$t" = drill_parse ] && dirs=(tests/drill/scripts)
