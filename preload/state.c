@@ -260,6 +260,19 @@ static void pl_ctl_answer(void *arg, char *req, FILE *f)
 }
 
 /* One thread answers the control socket; it ends when the stack leaves this process. */
+/* Starts one of the library's own threads with every signal blocked (pthread_create's
+ * result): the program's handlers must run in the program's threads (nginx's master waits
+ * for SIGCHLD in sigsuspend(); a SIGCHLD taken by our thread never woke it). */
+static int pl_thread_create(pthread_t *t, void *(*fn)(void *))
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(t, NULL, fn, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 static void *pl_ctl_thread(void *arg)
 {
 	(void)arg;
@@ -274,7 +287,7 @@ static void *pl_ctl_thread(void *arg)
 static void pl_ctl_start(void)
 {
 	pthread_t t;
-	if (pl.ctl_fd >= 0 && pthread_create(&t, NULL, pl_ctl_thread, NULL) == 0)
+	if (pl.ctl_fd >= 0 && pl_thread_create(&t, pl_ctl_thread) == 0)
 		pthread_detach(t);
 }
 
@@ -361,7 +374,7 @@ static void pl_mbox_start(void)
 	pl.mbox_tx = pl.real.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (pl.mbox_fd < 0 || pl.mbox_tx < 0 ||
 	    pl.real.bind(pl.mbox_fd, (struct sockaddr *)&a, pl_mbox_name(pl.slot, &a)) < 0 ||
-	    pthread_create(&t, NULL, pl_mbox_thread, NULL) != 0) {
+	    pl_thread_create(&t, pl_mbox_thread) != 0) {
 		fprintf(stderr, "tapstack-preload: pid %d: no mailbox (%s): its epoll and poll miss what other processes see\n",
 		        (int)getpid(), strerror(errno));
 		return;
@@ -598,4 +611,6 @@ __attribute__((constructor)) static void pl_init(void)
 {
 	pl_resolve();
 	pl.verbose = getenv("TAPSTACK_VERBOSE") != NULL;
+	/* Run-to-completion in epoll_wait (wait.c) unless TAPSTACK_NO_DRIVE (for comparisons). */
+	pl.drive = getenv("TAPSTACK_NO_DRIVE") == NULL;
 }

@@ -6,8 +6,8 @@
 #     (--no-offload) and with the offload path: frames tapstack sent per MB received, the
 #     ACKs of a receive batch (BatchAcks), and the Linux sender's largest cwnd (ss -ti,
 #     sampled every 50 ms: does the peer's congestion control still grow?);
-#   - a keep-alive run (wrk -t1 -c32, 100-byte bodies): frames sent and timer-heap
-#     operations (timer.heap_ops, when the binary counts them) per request.
+#   - a keep-alive and a Connection: close run (wrk -t1 -c32, 100-byte bodies): frames sent
+#     and timer-heap operations (timer.heap_ops, when the binary counts them) per request.
 # Counts do not depend on the machine's load; the Gbit/s and req/s printed beside them do
 # (a shared machine: compare binaries of the same run only).
 #
@@ -99,15 +99,19 @@ for bin in "$@"; do
 	done
 done
 echo
-printf '%-40s %9s %12s %12s\n' binary req/s out/request heap_ops/req
+printf '%-40s %-10s %9s %12s %12s\n' binary wrk req/s out/request heap_ops/req
 for bin in "$@"; do
-	start "$bin" || exit 1
-	o0=$(stat "$bin" OutSegs) t0=$(stat "$bin" heap_ops)
-	nsx wrk -t1 -c32 -d"${SECS}s" http://10.0.0.2/bytes/100 >"$WORK/wrk" 2>&1
-	reqs=$(awk '/requests in/ { print $1 }' "$WORK/wrk")
-	rps=$(awk '/Requests\/sec/ { print $2 }' "$WORK/wrk")
-	o1=$(stat "$bin" OutSegs) t1=$(stat "$bin" heap_ops)
-	printf '%-40s %9s %12.3f %12.3f\n' "$bin" "${rps:-?}" "$(echo "($o1 - $o0) / ${reqs:-1}" | bc -l)" \
-		"$(echo "($t1 - $t0) / ${reqs:-1}" | bc -l)"
-	stop
+	for mode in keepalive close; do
+		hdr=()
+		[ $mode = close ] && hdr=(-H 'Connection: close')
+		start "$bin" || exit 1
+		o0=$(stat "$bin" OutSegs) t0=$(stat "$bin" heap_ops)
+		nsx wrk -t1 -c32 -d"${SECS}s" "${hdr[@]}" http://10.0.0.2/bytes/100 >"$WORK/wrk" 2>&1
+		reqs=$(awk '/requests in/ { print $1 }' "$WORK/wrk")
+		rps=$(awk '/Requests\/sec/ { print $2 }' "$WORK/wrk")
+		o1=$(stat "$bin" OutSegs) t1=$(stat "$bin" heap_ops)
+		printf '%-40s %-10s %9s %12.3f %12.3f\n' "$bin" $mode "${rps:-?}" \
+			"$(echo "($o1 - $o0) / ${reqs:-1}" | bc -l)" "$(echo "($t1 - $t0) / ${reqs:-1}" | bc -l)"
+		stop
+	done
 done

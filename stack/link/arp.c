@@ -579,6 +579,36 @@ int link_output_ipv4(struct link_layer *l, struct pbuf *pb, uint32_t next_hop)
 	return 0;
 }
 
+/*
+ * Would a packet for next_hop be refused now for lack of a resolving slot (the rule of
+ * arp_entry_alloc: arp_incomplete_max entries resolving, the oldest for less than
+ * arp_retry_ms)? Then it is counted as if it had been (out_drop_resolving_full) and the
+ * caller need not build it. One pass over the cache, changing nothing else.
+ */
+bool link_can_send_ipv4(struct link_layer *l, uint32_t next_hop)
+{
+	usec_t oldest = 0;
+	uint32_t incomplete = 0;
+
+	if (link_is_broadcast(l, next_hop) || ipv4_is_multicast(next_hop))
+		return true;
+	if (l->cache[l->hint].state != ARP_FREE && l->cache[l->hint].ip == next_hop)
+		return true;
+	for (uint32_t i = 0; i < l->cfg.arp_cache_size; i++) {
+		const struct arp_entry *e = &l->cache[i];
+		if (e->state == ARP_FREE)
+			continue;
+		if (e->ip == next_hop)
+			return true;
+		if (e->state == ARP_INCOMPLETE && (incomplete++ == 0 || e->confirmed < oldest))
+			oldest = e->confirmed;
+	}
+	if (incomplete < l->cfg.arp_incomplete_max || l->core->now >= oldest + ms_to_usec(l->cfg.arp_retry_ms))
+		return true;
+	l->arp.out_drop_resolving_full++;
+	return false;
+}
+
 bool arp_cache_lookup(const struct link_layer *l, uint32_t ip, uint8_t mac[ETH_ALEN])
 {
 	for (uint32_t i = 0; i < l->cfg.arp_cache_size; i++) {

@@ -210,6 +210,10 @@ int link_output_ipv4(struct link_layer *l, struct pbuf *pb, uint32_t next_hop);
 bool arp_cache_lookup(const struct link_layer *l, uint32_t ip, uint8_t mac[ETH_ALEN]);
 /* The state of ip's entry, ARP_FREE when absent (for tests and `tapstack` introspection). */
 enum arp_state arp_cache_state(const struct link_layer *l, uint32_t ip);
+/* False when a packet for next_hop would be refused right now because every resolving slot
+ * is taken and young (out_drop_resolving_full, counted here as for the packet): a sender
+ * may then skip building it. Link-local broadcast and multicast next hops need no slot. */
+bool link_can_send_ipv4(struct link_layer *l, uint32_t next_hop);
 
 /* Fills out[] with the "eth" and "arp" groups; returns how many were written (<= max). */
 size_t link_counter_groups(const struct link_layer *l, struct counter_group *out, size_t max);

@@ -49,6 +49,7 @@ struct tcp_config {
 	bool tlp;                     /* RFC 8985 tail loss probe [tcp_early_retrans = 3] */
 	uint32_t frto;                /* RFC 5682 F-RTO after an RTO, SACK-enhanced [tcp_frto = 2] */
 	bool window_scaling;          /* RFC 7323 window scale [tcp_window_scaling = 1] */
+	bool shrink_window;           /* a scaled window may shrink as memory fills [tcp_shrink_window = 0] */
 	bool abort_on_overflow;       /* RST instead of dropping on a full accept queue [tcp_abort_on_overflow = 0] */
 	bool syncookies;              /* RFC 4987 cookies when the SYN queue is full [tcp_syncookies = 1] */
 	uint32_t syn_retries;         /* SYN retransmissions before ETIMEDOUT [tcp_syn_retries = 6] */
@@ -64,6 +65,7 @@ struct tcp_config {
 	uint32_t delack_min_ms;       /* TCP_DELACK_MIN = 40 ms */
 	uint32_t delack_max_ms;       /* TCP_DELACK_MAX = 200 ms */
 	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
+	uint32_t min_tso_segs;        /* segments a transmit unit may always hold [tcp_min_tso_segs = 2] */
 	char congestion_control[TCP_CA_NAME_MAX];  /* the default algorithm, "cubic" or "reno" [tcp_congestion_control] */
 	bool slow_start_after_idle;   /* restart cwnd after an RTO of idleness [tcp_slow_start_after_idle = 1] */
 	uint32_t min_rtt_win_s;       /* window of the minimum-RTT filter [tcp_min_rtt_wlen = 300] */
@@ -107,7 +109,7 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(drop_no_socket) X(drop_rst_no_socket) X(drop_listen_rst) X(drop_listen_noack_nosyn)        \
 	X(drop_listen_ack) X(drop_syn_queue_full) X(drop_req_bad_ack) X(drop_out_of_window)     \
 	X(drop_paws) X(drop_no_ack) X(drop_ack_unsent) X(drop_old_ack) X(drop_no_memory)           \
-	X(drop_ooo_full) X(drop_synsent) X(drop_timewait)                      \
+	X(drop_ooo_full) X(drop_synsent) X(drop_timewait) X(BeyondWindow)                      \
 	X(SynRetrans) X(SynAckRetrans) X(SynAckTimeouts) X(ReqCreated) X(ReqAccepted)              \
 	X(ChallengeAcks) X(ChallengeAckLimited) X(RstInWindowNotExact) X(SynInSynchronized)        \
 	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \
@@ -153,6 +155,10 @@ struct tcp_layer {
 	uint64_t mem_used;           /* ring storage and out-of-order truesize of all connections */
 	bool mem_under_pressure;     /* tcp_mem.c: set above cfg.mem_pressure, cleared below mem_low */
 	uint32_t ntw;                /* TIME-WAIT entries */
+	/* TIME-WAIT entries in the order they expire (each lasts cfg.time_wait_ms, so a new or
+	 * restarted one goes last): one timer, for the first, serves them all in O(1). */
+	struct tcp_tw *tw_head, *tw_tail;
+	struct timer tw_timer;
 	/* Recycled SYN-queue entries (tcp_listen.c): a SYN flood allocates nothing per packet. */
 	struct tcp_req *req_free;    /* free list, linked through qnext */
 	uint32_t req_alloc;          /* entries allocated: in SYN queues plus on the free list */

@@ -10,13 +10,16 @@
  * Receive: in-order payload stays in the pbuf the driver read it into, queued on the
  * connection, until recv() copies it out: the only copy in user space. The queue is charged
  * what its pbufs really pin (pbuf_truesize, as Linux charges an skb's truesize to
- * sk_rmem_alloc), and the window follows that memory (tcp_rcv_free_space). Three rules keep
+ * sk_rmem_alloc) to bound it; the window is computed from Linux's charge for the same data
+ * (tcp_rwnd.c). Three rules keep
  * the memory near the payload, after Linux's: a payload that fits the tail pbuf's free room
  * is copied there (tcp_try_coalesce), so 1-byte segments fill pbufs instead of pinning one
  * each; a small payload in a 64 KiB pbuf moves to a small one (skb_condense); and a queue
  * over its buffer while holding less than half its memory in payload is copied into packed
  * pbufs (tcp_collapse). Only those copies are counted (RcvCopiedBytes); a full-sized segment
  * is never copied before recv(). An empty queue holds nothing: idle connections stay small.
+ * The send side also remembers where Linux's write queue would put PSH and skb boundaries
+ * (tcp_sndq_fill, below).
  * Called by tcp_conn.c (send/recv), tcp_input.c, tcp_ooo.c, tcp_output.c.
  */
 #include "tcp/tcp_int.h"
@@ -135,16 +138,131 @@ int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct p
 	return 2;
 }
 
+/*
+ * The send queue as Linux's write queue would hold it (docs/tcp.md "Where PSH goes").
+ * Linux copies a write into skbs of tcp_size_goal() bytes, extending the unsent tail skb
+ * first; PSH is a flag of an skb: the tail of each write unless MSG_MORE (tcp_push), and
+ * the skb where the write passed pushed_seq + max_window / 2 (forced_push). The ring keeps
+ * the bytes; here we keep where those flags sit, as sequence numbers (push marks), and the
+ * start of the unsent tail skb (wq_tail). tcp_output reads the marks (tcp_sndq_pushed).
+ */
+uint32_t tcp_size_goal(const struct tcp_conn *c)
+{
+	uint32_t mss = tcp_mss_now(c);
+	uint32_t goal = TCP_LINUX_GSO_MAX;
+	/* Linux tcp_bound_to_half_wnd: half the largest window seen (all of a tiny one). */
+	uint32_t cutoff = c->snd.max_wnd > TCP_MSS_DEFAULT ? c->snd.max_wnd / 2 : c->snd.max_wnd;
+	if (cutoff && goal > cutoff)
+		goal = cutoff;
+	goal -= goal % mss;
+	return goal > mss ? goal : mss;
+}
+
+static uint32_t tcp_push_last(const struct tcp_conn *c)
+{
+	return c->push_mark[(c->push_head + c->push_count - 1u) % TCP_PUSH_MARKS];
+}
+
+/* Drops the marks SND.UNA has passed (their bytes are acknowledged). */
+static void tcp_push_forget(struct tcp_conn *c)
+{
+	while (c->push_count && seq_leq(c->push_mark[c->push_head], c->snd.una)) {
+		c->push_head = (uint8_t)((c->push_head + 1u) % TCP_PUSH_MARKS);
+		c->push_count--;
+	}
+}
+
+/* Linux tcp_mark_push: PSH on the skb ending at `end`. With the ring full the oldest mark
+ * goes (memory stays bounded; it is the one most likely sent already, whose PSH matters
+ * only if that segment is resent alone). */
+static void tcp_push_mark(struct tcp_conn *c, uint32_t end)
+{
+	tcp_push_forget(c);
+	c->pushed_seq = end;
+	if (c->push_count && seq_geq(tcp_push_last(c), end))
+		return;
+	if (c->push_count == TCP_PUSH_MARKS) {
+		c->push_head = (uint8_t)((c->push_head + 1u) % TCP_PUSH_MARKS);
+		c->push_count--;
+	}
+	c->push_mark[(c->push_head + c->push_count) % TCP_PUSH_MARKS] = end;
+	c->push_count++;
+}
+
+bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end)
+{
+	tcp_push_forget(c);
+	for (uint32_t i = 0; i < c->push_count; i++) {
+		uint32_t m = c->push_mark[(c->push_head + i) % TCP_PUSH_MARKS];
+		if (seq_gt(m, seq) && seq_leq(m, end))
+			return true;
+	}
+	return false;
+}
+
+uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more)
+{
+	uint32_t goal = tcp_size_goal(c);
+	uint32_t copied = 0;
+	while (copied < n) {
+		uint32_t end = c->snd.una + c->sndq.len; /* Linux write_seq */
+		/* The tail skb: never sent (Linux moves sent skbs out of the write queue), and
+		 * not closed by MSG_EOR (tcp_skb_can_collapse_to). */
+		uint32_t start = seq_gt(c->wq_tail, c->snd.max) ? c->wq_tail : c->snd.max;
+		bool closed = c->eor_count && c->eor_mark[(c->eor_head + c->eor_count - 1u) % TCP_EOR_MARKS] == end;
+		uint32_t room = 0;
+		if (seq_lt(start, end) && !closed && end - start < goal)
+			room = goal - (end - start);
+		bool tail_psh = c->push_count && tcp_push_last(c) == end;
+		if (room == 0) {
+			c->wq_tail = start = end; /* a new skb */
+			room = goal;
+			tail_psh = false;
+		} else if (tail_psh && copied == 0) {
+			c->push_count--; /* a new write takes the PSH off the skb it extends */
+			tail_psh = false;
+		}
+		uint32_t k = room < n - copied ? room : n - copied;
+		k = tcp_ring_write(&c->sndq, buf + copied, k);
+		if (k == 0)
+			break;
+		copied += k;
+		if (tail_psh) /* the skb keeps its PSH; its end moved (Linux: same write) */
+			c->push_mark[(c->push_head + c->push_count - 1u) % TCP_PUSH_MARKS] = end + k;
+		if (copied == n || end + k - start < goal)
+			continue;
+		/* A full skb: Linux pushes it out while it copies the rest. */
+		if (seq_gt(end + k, c->pushed_seq + c->snd.max_wnd / 2)) {
+			tcp_push_mark(c, end + k);
+			tcp_output(c);
+		} else if (start == c->snd.max) {
+			c->flags |= TCP_F_XMIT_ONE;
+			tcp_output(c);
+			c->flags &= ~TCP_F_XMIT_ONE;
+		}
+	}
+	/* Linux tcp_push: the write's last skb gets PSH unless MSG_MORE, or when forced. */
+	uint32_t end = c->snd.una + c->sndq.len;
+	if (copied && (!more || copied < n || seq_gt(end, c->pushed_seq + c->snd.max_wnd / 2)))
+		tcp_push_mark(c, end);
+	return copied;
+}
+
 /* ---- the receive queue ---- */
 
 /*
- * The window (tcp_rcv_free_space) follows the memory held, and the bytes a connection
- * accepts stay within its buffer; their pbufs may pin more than the bytes (a 1000-byte
+ * The window (tcp_rwnd.c) keeps the bytes a connection accepts near its buffer; their pbufs
+ * may pin more than the bytes (a 1000-byte
  * segment pins 2 KiB, a 39,000-byte one 64 KiB), so the memory of both queues may reach twice
  * the buffer, never more (collapsing keeps it nearer the bytes).
  */
 bool tcp_rmem_fits(const struct tcp_conn *c, const struct pbuf *pb)
 {
+	/* An empty connection takes one segment whatever it pins (Linux checks the memory held
+	 * before a segment is added): a 64 KiB GRO pbuf into a small buffer, as the window
+	 * allowed it (tcp_step_seq). */
+	if (tcp_rmem_alloc(c) == 0)
+		return true;
 	return (uint64_t)tcp_rmem_alloc(c) + pbuf_truesize(pb) <= 2ull * tcp_rcvbuf_cap(c);
 }
 
@@ -249,7 +367,7 @@ int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
 {
 	struct tcp_layer *tl = c->tl;
 	if (tcp_rcvq_coalesce(c, pb))
-		return 0;
+		return 0; /* Linux charges nothing more for bytes copied into the tail (tcp_rwnd.c) */
 	pb = tcp_rcv_condense(c, pb);
 	uint64_t cap = tcp_rcvbuf_cap(c), ts = pbuf_truesize(pb);
 	/* Collapse only a sparse queue, and only when packing frees at least one pbuf. */
@@ -274,6 +392,7 @@ int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
 	pb->flags &= (uint8_t)~TCP_PB_FIN;
 	pbuf_queue_push(&c->rcvq, pb);
 	c->rcvq_truesize += (uint32_t)ts;
+	c->rwnd_rcvq += tcp_seg_truesize(pb->len);
 	return 0;
 }
 
@@ -302,5 +421,6 @@ void tcp_rcvq_purge(struct tcp_conn *c)
 {
 	tcp_mem_uncharge(c->tl, c->rcvq_truesize);
 	c->rcvq_truesize = 0;
+	c->rwnd_rcvq = 0;
 	pbuf_queue_purge(&c->rcvq);
 }

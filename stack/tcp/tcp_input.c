@@ -205,6 +205,15 @@ static int tcp_step_seq(struct tcp_conn *c, struct tcp_seg *seg)
 	/* Segments that only repeat old bytes but end past RCV.NXT-1 overlap: acceptable. */
 	if (!ok && seg->len && seq_lt(seg->seq, c->rcv.nxt) && seq_gt(seg->seq + seg->len, c->rcv.nxt))
 		ok = true;
+	/* Linux (tcp_sequence): a segment that starts in the window but ends beyond it is taken
+	 * whole when nothing waits to be read, and dropped otherwise (LINUX_MIB_BEYOND_WINDOW);
+	 * RFC 9293 would trim it to the window. A FIN may stick out by its one sequence number. */
+	if (ok && seg->dlen && seq_gt(seg->seq + seg->dlen, c->rcv.nxt + wnd) && c->rcvq.bytes) {
+		ok = false;
+		c->tl->ctr.BeyondWindow++;
+	} else if (!ok && seg->dlen && seq_gt(seg->seq, c->rcv.nxt + wnd)) {
+		c->tl->ctr.BeyondWindow++;
+	}
 	if (ok)
 		return TCP_IN_CONT;
 	if (!(seg->flags & TCP_FLAG_RST)) {
@@ -476,6 +485,7 @@ static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
 		return;
 	uint64_t nb = 2ull * c->opts.rcvbuf;
 	c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
+	tcp_rwnd_buffer_grown(c);
 }
 
 /*
@@ -549,32 +559,33 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		seq = c->rcv.nxt;
 		pbuf_pull(seg->pb, skip);
 	}
-	if (dlen > c->rcv_mss)
-		c->rcv_mss = dlen > c->adv_mss ? c->adv_mss : dlen;
-	/* Trim what lies beyond the buffer (the FIN goes with it). A closed window takes nothing,
-	 * not even what the buffer's bytes would hold: the memory it pins closed it (Linux
-	 * tcp_data_queue: a zero-window probe is dropped). */
-	uint32_t cap = tcp_rcvbuf_cap(c);
-	bool wnd_open = seq_gt(c->rcv.adv_edge, c->rcv.nxt);
-	uint32_t room = wnd_open && cap > c->rcvq.bytes ? cap - c->rcvq.bytes : 0;
-	uint32_t limit = room;
-	if (seq != c->rcv.nxt)
-		limit = room > seq - c->rcv.nxt ? room - (seq - c->rcv.nxt) : 0;
-	if (dlen > limit) {
-		dlen = limit;
-		fin = false;
-	}
-	if (dlen == 0) {
+	/* The segment's own MSS: a GRO super-segment's gso_size, else its length (Linux's
+	 * tcp_measure_rcv_mss reads the same). */
+	uint32_t seg_mss = seg->pb->gso_size ? seg->pb->gso_size : dlen;
+	uint32_t truesize = tcp_seg_truesize(dlen);
+	/* A closed window takes nothing, not even into an empty queue (Linux tcp_data_queue: a
+	 * zero-window probe is dropped). What is taken is the whole segment: tcp_step_seq
+	 * refused one that ends beyond the window while data waits. */
+	if (!seq_gt(c->rcv.adv_edge, c->rcv.nxt)) {
 		c->flags |= TCP_F_ACK_NOW;
 		tl->ctr.drop_out_of_window++;
 		return false;
 	}
 	if (seq != c->rcv.nxt) {
+		tcp_rwnd_data(c, dlen, seg_mss, truesize, false);
+		uint32_t held = c->ooo_truesize;
 		tcp_ooo_insert(c, seg, seq, dlen, fin);
+		/* Linux grows the window for a new out-of-order segment when SACK tells the
+		 * sender what arrived; without SACK its duplicate ACKs must not open the window. */
+		if (c->ooo_truesize != held && c->sack_ok)
+			tcp_rwnd_data(c, dlen, seg_mss, truesize, true);
 		c->flags |= TCP_F_ACK_NOW;
 		tl->ctr.DupAcksSent++;
 		return false;
 	}
+	/* Linux's charge over the buffer: Linux would collapse the queue (tcp_rwnd_collapse). */
+	if (tcp_rwnd_held(c) > tcp_rcvbuf_cap(c))
+		tcp_rwnd_collapse(c);
 	/* The pbuf itself is queued (tcp_buf.c): recv() copies the payload out of it. */
 	pbuf_trim(seg->pb, dlen);
 	struct pbuf *pb = seg->pb;
@@ -583,6 +594,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		return false; /* not ACKed, so not lost: the peer retransmits it once memory is back */
 	c->rcv.nxt += dlen;
 	c->rcv_unacked += dlen;
+	tcp_rwnd_data(c, dlen, seg_mss, truesize, true);
 	tcp_rcvbuf_autogrow(c, dlen);
 	bool fin_now = fin;
 	if (c->ooo.count) {
@@ -729,21 +741,21 @@ void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
 	tcp_wake(tl, owner); /* data, an ACK that freed send space, a FIN or a RST */
 }
 
-/* Called when the application read data: re-open the window if it grew enough (SWS). */
+/*
+ * Called when the application read data (Linux __tcp_cleanup_rbuf): announce the window at
+ * once when what is left of the last offer is at most half the clamp and the freed buffer
+ * would at least double it; otherwise the next segment carries it (RFC 1122 4.2.3.3 asks for
+ * an update only when the window grows by min(buffer/2, MSS)).
+ */
 void tcp_rcv_window_update(struct tcp_conn *c)
 {
 	if (c->state < TCPS_ESTABLISHED || (c->flags & TCP_F_FIN_RCVD))
 		return;
 	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
-	uint32_t cap = tcp_rcvbuf_cap(c);
-	uint32_t free_space = tcp_rcv_free_space(c);
-	uint32_t maxw = 65535u << c->rcv_wscale;
-	if (free_space > maxw)
-		free_space = maxw;
-	uint32_t step = c->adv_mss < cap / 2 ? c->adv_mss : cap / 2;
-	/* Linux (__tcp_cleanup_rbuf): announce when the window would grow by 2x or the
-	 * old window was less than a segment; RFC 1122 4.2.3.3 says at least min(buf/2, MSS). */
-	if (free_space >= cur + step && (cur < c->rcv_mss || free_space >= 2 * cur)) {
+	if (2 * cur > c->window_clamp)
+		return;
+	uint32_t wnd = tcp_rwnd_free(c);
+	if (wnd && wnd >= 2 * cur) {
 		c->flags |= TCP_F_ACK_NOW;
 		tcp_output(c);
 	}

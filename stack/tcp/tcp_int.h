@@ -48,6 +48,8 @@
 #define TCP_INVALID_RATELIMIT_MS 500u   /* Linux tcp_invalid_ratelimit: ACKs to unacceptable segments */
 #define TCP_PB_FIN 0x80u                /* pbuf flag in the out-of-order queue: FIN follows the data */
 #define TCP_EOR_MARKS 16u               /* MSG_EOR records in flight at once per connection */
+#define TCP_PUSH_MARKS 16u              /* PSH positions remembered in the send queue (tcp_buf.c) */
+#define TCP_LINUX_GSO_MAX 65536u        /* Linux's sk_gso_max_size (GSO_LEGACY_MAX_SIZE): its skb size limit */
 
 /* RFC 9293 3.3.2 states, in the RFC's names. */
 enum tcp_state {
@@ -147,7 +149,8 @@ struct tcp_listener {
 struct tcp_tw {
 	struct tcp_hnode hn;
 	struct tcp_layer *tl;
-	struct timer timer;
+	struct tcp_tw *tw_next, *tw_prev;   /* tl->tw_head .. tw_tail, by expiry */
+	usec_t expires;                     /* end of its 2 MSL (tl->tw_timer serves them all) */
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_recent, ts_offset;
 	uint16_t rcv_wnd;               /* as last advertised, already scaled down */
@@ -265,6 +268,7 @@ struct tcp_recov {
 #define TCP_F_REO         0x80000u  /* rtx timer is RACK's reordering timer (RFC 8985 6.3) */
 #define TCP_F_PROBING     0x100000u /* tcp_output sends a tail loss probe: one segment, no burst PSH */
 #define TCP_F_ACK_BATCH   0x200000u /* an ACK is owed at the end of this receive batch (tl->ack_batch) */
+#define TCP_F_XMIT_ONE    0x400000u /* tcp_output sends one transmit unit at most (Linux tcp_push_one) */
 #define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 /* The delivery rate's window (tcp_rate.c): bytes acknowledged (64 bits: no wrap), where the
@@ -310,6 +314,13 @@ struct tcp_conn {
 	uint32_t eor_mark[TCP_EOR_MARKS];
 	uint8_t eor_head, eor_count;
 	bool sml_valid;                         /* snd_sml has been set */
+	/* Where Linux's send queue would carry PSH (tcp_buf.c, docs/tcp.md "Where PSH goes"):
+	 * the ends of writes without MSG_MORE and forced pushes, oldest first (a ring), not yet
+	 * acknowledged; wq_tail starts the unsent tail "skb" a write may extend; pushed_seq is
+	 * the last push (Linux tp->pushed_seq). */
+	uint32_t push_mark[TCP_PUSH_MARKS];
+	uint8_t push_head, push_count;
+	uint32_t wq_tail, pushed_seq;
 
 	/* Negotiated options. */
 	uint16_t mss;                           /* send MSS: payload bytes per segment, options excluded */
@@ -328,6 +339,10 @@ struct tcp_conn {
 	uint32_t rcvq_truesize;                 /* memory rcvq pins (pbuf_truesize of each) */
 	struct pbuf_queue ooo;                  /* out of order, sorted by seq (pb->user = seq) */
 	uint32_t ooo_truesize;                  /* memory the queue pins (pbuf_truesize of each) */
+	uint32_t rwnd_rcvq, rwnd_ooo;           /* Linux's truesize of what each queue holds (tcp_rwnd.c) */
+	uint32_t rcv_ssthresh;                  /* the window grows toward window_clamp (tcp_rwnd.c) */
+	uint32_t window_clamp;                  /* the largest window we will offer */
+	uint8_t scaling_ratio;                  /* payload per truesize of received data, in 1/256 */
 	struct tcp_sockopts opts;
 
 	/* Congestion control (tcp_cc.h): the algorithm and its state. cwnd and ssthresh are
@@ -403,11 +418,38 @@ static inline void tcp_count_retrans(struct tcp_conn *c, uint32_t n)
 	c->total_retrans += n;
 }
 
-/* The window a SYN or SYN-ACK offers: the receive buffer, unscaled, so at most 65535
- * (RFC 7323 2.2: the window field of a SYN is never scaled). */
-static inline uint32_t tcp_syn_window(uint32_t rcvbuf)
+/* ---- tcp_rwnd.c: the receive window from the receive buffer, as Linux ---- */
+#define TCP_RMEM_TO_WIN_SCALE 8         /* scaling_ratio is payload per truesize, in 1/256 */
+#define TCP_DEFAULT_SCALING_RATIO 128u  /* 50 % until a full segment is measured */
+#define TCP_SOCK_MIN_RCVBUF 4608u       /* Linux SOCK_MIN_RCVBUF: two minimal skbs */
+/* What Linux's receive path spends on a datagram of len bytes (IP header included). */
+uint32_t tcp_truesize(uint32_t len);
+/* ... on a segment of dlen payload bytes with minimal headers. */
+static inline uint32_t tcp_seg_truesize(uint32_t dlen)
 {
-	return rcvbuf > 65535u ? 65535u : rcvbuf;
+	return tcp_truesize(dlen + 40u);
+}
+uint32_t tcp_win_from_space(uint8_t ratio, uint32_t space);
+/* The window of a SYN or SYN-ACK (RFC 7323 2.2: never scaled, so at most 65535): the default
+ * share of the buffer, in whole segments of mss. */
+uint32_t tcp_rwnd_initial(const struct tcp_sockopts *o, uint32_t mss, uint8_t wscale);
+/* Entering ESTABLISHED: window_clamp and rcv_ssthresh from the buffer and the SYN's window. */
+void tcp_rwnd_established(struct tcp_conn *c, uint32_t syn_wnd);
+void tcp_rwnd_buffer_grown(struct tcp_conn *c);
+/* A data segment was queued: measure its payload/truesize, grow rcv_ssthresh if `grow`. */
+void tcp_rwnd_data(struct tcp_conn *c, uint32_t dlen, uint32_t seg_mss, uint32_t truesize, bool grow);
+/* The window the free buffer allows now (before "never take back what was offered"). */
+uint32_t tcp_rwnd_free(struct tcp_conn *c);
+/* The window for the next segment, in bytes; recorded in rcv.wnd. */
+uint32_t tcp_rwnd_select(struct tcp_conn *c);
+/* The application read n of the queued_before bytes: their share of rwnd_rcvq goes. */
+void tcp_rwnd_read(struct tcp_conn *c, uint32_t n, uint32_t queued_before);
+/* Over the buffer: charge the in-order data as if copied into whole pages (Linux tcp_collapse). */
+void tcp_rwnd_collapse(struct tcp_conn *c);
+/* What Linux would charge for the data both queues hold (its sk_rmem_alloc). */
+static inline uint32_t tcp_rwnd_held(const struct tcp_conn *c)
+{
+	return c->rwnd_rcvq + c->rwnd_ooo;
 }
 
 /* ---- tcp.c ---- */
@@ -491,6 +533,16 @@ int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
 void tcp_ring_release_if_empty(struct tcp_ring *r);
 void tcp_ring_free(struct tcp_ring *r);
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
+/* Send queue (tcp_buf.c): appends `n` bytes as Linux's tcp_sendmsg builds skbs of
+ * tcp_size_goal() bytes, marking PSH where Linux does (the end of the write unless `more`,
+ * forced pushes every half window) and sending as Linux sends while it copies (a full skb
+ * at the head of the unsent data goes at once). Returns the bytes queued. */
+uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more);
+/* Is there a push mark in (seq, end]? Forgets marks SND.UNA has passed. */
+bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* Linux's skb size goal for a write (tcp_xmit_size_goal): 64 KiB, or half the largest
+ * window the peer offered when smaller, in whole MSS. */
+uint32_t tcp_size_goal(const struct tcp_conn *c);
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
 void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
 /*
@@ -600,14 +652,13 @@ void tcp_send_synack(struct tcp_req *r);
 /* The MSS a listener's SYN-ACK announces: the interface's, or TCP_MAXSEG if smaller. */
 uint16_t tcp_synack_mss(const struct tcp_listener *l);
 void tcp_tw_send_ack(struct tcp_tw *tw);
-uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c);
+/* The window a listener's SYN-ACK offers this request. */
+uint32_t tcp_synack_window(const struct tcp_listener *l, const struct tcp_req *r);
 uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
 /* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free (and,
  * at the stack-wide memory limit, not while its ring is full and cannot grow: tcp_mem.c). */
 bool tcp_sndbuf_writable(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
-/* Free receive buffer in memory (rcvbuf minus tcp_rmem_alloc): what the window offers. */
-uint32_t tcp_rcv_free_space(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 /* The end of the MSG_EOR record that holds the byte at seq (a segment starting at seq
  * must stop there), or seq + `left` when no mark lies within [seq, seq + left). Forgets
@@ -616,6 +667,9 @@ uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left);
 /* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
  * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
 uint32_t tcp_mss_now(const struct tcp_conn *c);
+/* Segments per transmit unit at most (Linux tcp_tso_segs/tcp_tso_autosize): about 1 ms at
+ * the pacing rate Linux would compute, at least cfg.min_tso_segs. */
+uint32_t tcp_tso_segs(const struct tcp_conn *c, uint32_t mss);
 
 /* ---- tcp_info.c ---- */
 /* Linux's chronograph of why a sender is not sending (tcp_chrono_start/stop): busy while

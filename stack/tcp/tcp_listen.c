@@ -386,9 +386,10 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	c->tos = l->opts.tos ? l->opts.tos : r->tos;
 	c->snd.iss = r->iss;
 	c->snd.una = c->snd.nxt = c->snd.max = r->iss + 1;
+	c->wq_tail = c->pushed_seq = r->iss + 1;
 	c->rcv.irs = r->irs;
 	c->rcv.nxt = r->irs + 1;
-	uint32_t synack_wnd = tcp_syn_window(l->opts.rcvbuf);
+	uint32_t synack_wnd = tcp_synack_window(l, r);
 	c->rcv.wnd = synack_wnd;
 	c->rcv.adv_edge = c->rcv.nxt + synack_wnd;
 	c->last_ack_sent = c->rcv.nxt;
@@ -452,7 +453,7 @@ void tcp_req_input(struct tcp_req *r, struct tcp_seg *seg)
 	uint64_t *drop;
 
 	/* First: sequence check (the window is what the SYN-ACK offered). */
-	uint32_t wnd = tcp_syn_window(l->opts.rcvbuf);
+	uint32_t wnd = tcp_synack_window(l, r);
 	bool seq_ok = seq_in_window(seg->seq, r->irs + 1, wnd) || (seg->len == 0 && seg->seq == r->irs + 1);
 	if (seg->flags & TCP_FLAG_RST) {
 		/* RFC 9293 3.10.7.4 second, SYN-RECEIVED from LISTEN: back to LISTEN. */

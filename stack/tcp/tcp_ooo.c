@@ -22,6 +22,7 @@ bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 	while ((pb = c->ooo.head) && seq_leq(pb->user, c->rcv.nxt)) {
 		pbuf_queue_pop(&c->ooo);
 		c->ooo_truesize -= pbuf_truesize(pb);
+		c->rwnd_ooo -= tcp_seg_truesize(pb->len); /* tcp_rcvq_add charges what it keeps */
 		tcp_mem_uncharge(c->tl, pbuf_truesize(pb));
 		uint32_t end = pb->user + pb->len;
 		bool has_fin = (pb->flags & TCP_PB_FIN) != 0;
@@ -88,6 +89,7 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 	c->ooo.count++;
 	c->ooo.bytes += len;
 	c->ooo_truesize += charge;
+	c->rwnd_ooo += tcp_seg_truesize(len);
 	(void)tcp_mem_charge(tl, charge); /* fits: checked above */
 	seg->pb = NULL; /* the queue owns it now */
 	tl->ctr.OutOfOrderQueued++;
@@ -115,6 +117,7 @@ void tcp_ooo_prune(struct tcp_conn *c, const struct pbuf *pb)
 		c->ooo.count--;
 		c->ooo.bytes -= last->len;
 		c->ooo_truesize -= pbuf_truesize(last);
+		c->rwnd_ooo -= tcp_seg_truesize(last->len);
 		tcp_mem_uncharge(c->tl, pbuf_truesize(last));
 		pbuf_free(last);
 		c->tl->ctr.OfoPruned++;
@@ -126,5 +129,6 @@ void tcp_ooo_purge(struct tcp_conn *c)
 {
 	tcp_mem_uncharge(c->tl, c->ooo_truesize);
 	c->ooo_truesize = 0;
+	c->rwnd_ooo = 0;
 	pbuf_queue_purge(&c->ooo);
 }

@@ -38,17 +38,6 @@ uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c)
 	return c->opts.rcvbuf ? c->opts.rcvbuf : 1;
 }
 
-/*
- * The receive buffer not yet taken, in memory: what the queued pbufs really pin
- * (tcp_rmem_alloc, their truesize), not only their payload, so the window shrinks by what
- * data costs us and a peer can never be invited to send more than memory holds.
- */
-uint32_t tcp_rcv_free_space(const struct tcp_conn *c)
-{
-	uint32_t cap = tcp_rcvbuf_cap(c), used = tcp_rmem_alloc(c);
-	return cap > used ? cap - used : 0;
-}
-
 uint32_t tcp_flight(const struct tcp_conn *c)
 {
 	return c->snd.nxt - c->snd.una;
@@ -121,34 +110,6 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 		return 0;
 	}
 	return ipv4_output(tl->ip, pb, src, dst, IPPROTO_TCP, tos);
-}
-
-/*
- * The window we offer (RFC 9293 3.8.6.2.2, receiver SWS avoidance): the free receive
- * buffer, but the right edge moves only when it can move by at least min(buffer/2, MSS),
- * and it never moves left (no shrinking). Rounded down to what the scale can express.
- */
-uint32_t tcp_rcv_wnd_calc(struct tcp_conn *c)
-{
-	uint32_t cap = tcp_rcvbuf_cap(c);
-	uint32_t free_space = tcp_rcv_free_space(c);
-	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
-	uint32_t step = c->adv_mss < cap / 2 ? c->adv_mss : cap / 2;
-	uint32_t wnd;
-
-	if (c->flags & TCP_F_RCV_SHUT && c->flags & TCP_F_ORPHAN)
-		free_space = cap;
-	if (free_space >= cur + step || free_space == cap)
-		wnd = free_space;
-	else
-		wnd = cur;
-	uint32_t maxw = 65535u << c->rcv_wscale;
-	if (wnd > maxw)
-		wnd = maxw;
-	wnd &= ~((1u << c->rcv_wscale) - 1u);
-	if (seq_lt(c->rcv.nxt + wnd, c->rcv.adv_edge))
-		wnd = c->rcv.adv_edge - c->rcv.nxt; /* never shrink */
-	return wnd;
 }
 
 static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *blk, uint32_t maxn);
@@ -229,15 +190,16 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		}
 		h.opts.sack_ok = (c->state == TCPS_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
 		h.opts.has_ts = (c->state == TCPS_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
-		h.win = (uint16_t)tcp_syn_window(tcp_rcvbuf_cap(c));
+		/* An active open's SYN counts the whole MSS (Linux: no timestamps seen yet). */
+		uint32_t mss = c->adv_mss - (c->state != TCPS_SYN_SENT && c->ts_ok ? 12u : 0u);
+		h.win = (uint16_t)tcp_rwnd_initial(&c->opts, mss, c->rcv_wscale);
 		c->rcv.wnd = h.win;
 	} else {
 		if (c->ts_ok)
 			h.opts.has_ts = true;
 		if (c->sack_ok && (c->ooo.count || c->dsack_pending))
 			tcp_fill_sack(c, &h.opts);
-		c->rcv.wnd = tcp_rcv_wnd_calc(c);
-		h.win = (uint16_t)(c->rcv.wnd >> c->rcv_wscale);
+		h.win = (uint16_t)(tcp_rwnd_select(c) >> c->rcv_wscale);
 	}
 	if (flags & TCP_FLAG_RST)
 		h.win = 0;
@@ -275,19 +237,19 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 }
 
 /*
- * TSO (docs/drivers.md "The offload path"): how much new data one super-segment carries,
- * given that one full MSS already passed every test of tcp_output. As Linux's
- * tcp_mss_split_point: as much as the queued data, the peer's window (wnd_room), the
- * congestion window (cwnd_room: the bytes it still admits) and the 64 KiB datagram
- * allow, cut to whole MSS pieces, except that the end of the queued data may be a short
- * last piece when Nagle would let a short segment go now (hold: nagle_hold).
+ * How much new data one transmit unit carries (docs/tcp.md "Where PSH goes"; with TSO one
+ * super-segment, docs/drivers.md "The offload path"), given that one full MSS already
+ * passed every test of tcp_output. As Linux's tcp_mss_split_point: as much as the queued
+ * data, `cap`, the peer's window (wnd_room) and the congestion window (cwnd_room: the bytes
+ * it still admits) allow, cut to whole MSS pieces, except that the end of the queued data
+ * may be a short last piece when Nagle would let a short segment go now (hold: nagle_hold).
  */
-static uint32_t tcp_tso_len(const struct tcp_conn *c, uint32_t mss, uint32_t left, uint32_t wnd_room,
-                            uint64_t cwnd_room, bool nagle_hold)
+static uint32_t tcp_tso_len(uint32_t mss, uint32_t left, uint32_t cap, uint32_t wnd_room, uint64_t cwnd_room,
+                            bool nagle_hold)
 {
 	uint32_t big = left;
-	if (big > c->tl->cfg.gso_max)
-		big = c->tl->cfg.gso_max;
+	if (big > cap)
+		big = cap;
 	if (big > wnd_room)
 		big = wnd_room;
 	if (big > cwnd_room)
@@ -298,6 +260,29 @@ static uint32_t tcp_tso_len(const struct tcp_conn *c, uint32_t mss, uint32_t lef
 	if (partial && (big < left || nagle_hold))
 		big -= partial;
 	return big;
+}
+
+uint32_t tcp_tso_segs(const struct tcp_conn *c, uint32_t mss)
+{
+	/* Linux tcp_update_pacing_rate: 200 % of cwnd * mss per SRTT in slow start (below half
+	 * ssthresh), 120 % after; tcp_tso_autosize: what that rate sends in 1/1024 s
+	 * (sk_pacing_shift 10), plus, on a path of small min_rtt, 64 KiB >> (min_rtt >> 9 us). */
+	uint64_t bytes = TCP_LINUX_GSO_MAX;
+	uint32_t srtt = c->rtt.srtt_us;
+	if (srtt) {
+		uint32_t pkts = (c->cwnd + c->mss - 1) / (c->mss ? c->mss : 1);
+		uint32_t out = (tcp_flight(c) + mss - 1) / mss;
+		uint64_t ratio = c->cwnd < c->ssthresh / 2 ? 200 : 120;
+		uint64_t rate = (uint64_t)c->mss * (pkts > out ? pkts : out) * ratio * 10000u / srtt; /* bytes/s */
+		bytes = rate >> 10;
+		uint32_t r = tcp_rtt_min_us(&c->rtt) >> 9;
+		if (tcp_rtt_min_us(&c->rtt) && r < 32)
+			bytes += TCP_LINUX_GSO_MAX >> r;
+		if (bytes > TCP_LINUX_GSO_MAX)
+			bytes = TCP_LINUX_GSO_MAX;
+	}
+	uint32_t segs = (uint32_t)(bytes / mss);
+	return segs > c->tl->cfg.min_tso_segs ? segs : c->tl->cfg.min_tso_segs;
 }
 
 uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left)
@@ -340,7 +325,9 @@ int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n)
 		len = mss;
 	}
 	uint8_t flags = TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0);
-	if (len && r->seq + len == c->snd.una + c->sndq.len)
+	/* PSH as on first transmission (docs/tcp.md "Where PSH goes"): Linux forces it on a
+	 * retransmitted GSO packet; a single segment keeps its skb's flag (a push mark). */
+	if (len && (n > 1 || tcp_sndq_pushed(c, r->seq, r->seq + len)))
 		flags |= TCP_FLAG_PSH;
 	int rc = tcp_xmit(c, r->seq, flags, len);
 	if (rc < 0)
@@ -447,6 +434,11 @@ void tcp_output(struct tcp_conn *c)
 		tcp_chrono_stop(c, TCP_CHRONO_BUSY); /* all acknowledged: not busy (TCP_INFO) */
 	if (rec)
 		sent = tcp_output_rexmit(c, mss);
+	/* The transmit unit being sent (Linux: the skb tcp_write_xmit cut and handed to
+	 * tcp_transmit_skb): it ends at unit_end; PSH goes on its last segment when it has
+	 * more than one (Linux forces PSH on every GSO packet) or when a push mark lies in it. */
+	uint32_t unit_start = c->snd.nxt, unit_end = c->snd.nxt;
+	bool restarted = false;
 	for (;;) {
 		uint32_t off = c->snd.nxt - c->snd.una;
 		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
@@ -458,6 +450,12 @@ void tcp_output(struct tcp_conn *c)
 		uint32_t flight = rec ? tcp_sb_pipe(c) : tcp_flight(c);
 		uint32_t len = rec_len < mss ? rec_len : mss;
 		bool rexmit = seq_lt(c->snd.nxt, c->snd.max);
+		if (left && !rexmit && !restarted && tcp_flight(c) == 0 && c->snd.wnd) {
+			/* New data after idle: cwnd restarts first (tcp_cc.c), so the unit is cut
+			 * from the restarted window, as Linux restarts before it sizes the skb. */
+			tcp_cc_data_sent(c, true);
+			restarted = true;
+		}
 		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window counts
 		 * packets, a short segment as one, so a window of 10 never carries an 11th short
 		 * one (packets in flight: the bytes in flight in MSS-sized segments); during a
@@ -484,14 +482,44 @@ void tcp_output(struct tcp_conn *c)
 			len = 0;
 		if (len == 0 && left)
 			goto blocked;
-		if (tl->cfg.gso_max && len == mss && rec_len > mss && !rexmit) {
-			/* The same Nagle test as below (Minshall's variant) decides the short tail;
-			 * a record's end is not held (more data follows it). */
-			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
-			bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
-			bool nagle_hold = !rec_cut && !(c->flags & TCP_F_PUSH_ONCE) &&
-			                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
-			len = tcp_tso_len(c, mss, rec_len, wnd_room, cwnd_room, nagle_hold);
+		if (len && !seq_lt(c->snd.nxt, unit_end)) {
+			if (sent && (c->flags & TCP_F_XMIT_ONE))
+				break; /* Linux tcp_push_one: one unit */
+			/* A new unit: as many segments as Linux's tcp_cwnd_test lets one skb carry
+			 * (half the congestion window at most, "2 GSO packets in flight"; for a
+			 * retransmission what cwnd leaves) and tcp_tso_segs allows, cut by the
+			 * windows and the data as tcp_mss_split_point cuts it. */
+			uint64_t quota = cwnd_room / mss;
+			if (!rexmit && tcp_cc_state(c) < TCP_CC_CWR) {
+				uint64_t half = c->cwnd / (2u * (c->mss ? c->mss : 1));
+				if (quota > (half ? half : 1))
+					quota = half ? half : 1;
+			}
+			uint32_t segs = tcp_tso_segs(c, mss);
+			if (quota < segs)
+				segs = quota ? (uint32_t)quota : 1;
+			if (c->flags & TCP_F_PROBING)
+				segs = 1;
+			uint32_t ulen = len;
+			if (len == mss && rec_len > mss && segs > 1) {
+				/* The same Nagle test as below (Minshall's variant) decides the short
+				 * tail; a record's end is not held (more data follows it). */
+				bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
+				bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
+				bool nagle_hold = !rec_cut && !(c->flags & TCP_F_PUSH_ONCE) &&
+				                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
+				uint64_t room = (uint64_t)segs * mss < cwnd_room ? (uint64_t)segs * mss : cwnd_room;
+				ulen = tcp_tso_len(mss, rec_len, TCP_LINUX_GSO_MAX, wnd_room, room, nagle_hold);
+			}
+			unit_start = c->snd.nxt;
+			unit_end = c->snd.nxt + ulen;
+		}
+		if (len == mss && tl->cfg.gso_max && !rexmit) {
+			/* TSO: the unit goes as one super-segment the device cuts at the MSS (a
+			 * go-back-N resend after an RTO goes one MSS at a time). */
+			len = unit_end - c->snd.nxt;
+			if (len > tl->cfg.gso_max)
+				len = tl->cfg.gso_max - tl->cfg.gso_max % mss;
 		}
 		bool fin = tcp_fin_due(c, c->snd.nxt + len);
 
@@ -514,23 +542,18 @@ void tcp_output(struct tcp_conn *c)
 				break;
 		}
 		uint8_t flags = TCP_FLAG_ACK;
-		/* PSH on the last byte written and at the end of a MSG_EOR record, and (as
-		 * Linux's pushes appear on the wire) on the last segment of a burst that the
-		 * windows cut short - not on a tail loss probe, which is not a burst, nor on what
-		 * ACKs clock out during loss recovery (duplicate ACKs without SACK, any state but
-		 * OPEN with it). */
-		uint32_t next_room = wnd_room - len;
-		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) || (rec_cut && len == rec_len) ||
-		            (left > len && !c->dupacks && !(c->flags & TCP_F_PROBING) &&
-		             !(rec && c->rec.ca_state != TCP_REC_OPEN) &&
-		             (next_room < mss || cwnd_room < 2ull * len))))
+		/* PSH (docs/tcp.md "Where PSH goes"): on the last segment of a unit of several
+		 * (Linux sets it on every GSO packet, which leaves it on the last piece), or of a
+		 * one-segment unit that holds a push mark (the end of a write, a forced push). */
+		if (len && seq_geq(c->snd.nxt + len, unit_end) &&
+		    (unit_end - unit_start > mss || tcp_sndq_pushed(c, unit_start, unit_end)))
 			flags |= TCP_FLAG_PSH;
 		if (fin)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
 			tcp_count_retrans(c, 1);
 		else if (len)
-			tcp_cc_data_sent(c, tcp_flight(c) == 0); /* after idle: restart cwnd (tcp_cc.c) */
+			tcp_cc_data_sent(c, tcp_flight(c) == 0 && !restarted); /* after idle: restart cwnd (tcp_cc.c) */
 		/* With the scoreboard, every segment sent gets its records first (so a send
 		 * never goes unrecorded); a full board waits for ACKs like a full window. */
 		bool board_full = rec && !rexmit && tcp_sb_reserve(&c->sb, tcp_sb_segs_for(len, mss)) != 0;
@@ -732,6 +755,12 @@ uint16_t tcp_synack_mss(const struct tcp_listener *l)
 	return mss;
 }
 
+/* The SYN-ACK's window counts whole segments of the MSS less the timestamp option. */
+uint32_t tcp_synack_window(const struct tcp_listener *l, const struct tcp_req *r)
+{
+	return tcp_rwnd_initial(&l->opts, tcp_synack_mss(l) - (r->ts_ok ? 12u : 0u), r->rcv_wscale);
+}
+
 void tcp_send_synack(struct tcp_req *r)
 {
 	struct tcp_listener *l = r->lis;
@@ -744,7 +773,7 @@ void tcp_send_synack(struct tcp_req *r)
 	h.seq = r->iss;
 	h.ack = r->irs + 1;
 	h.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
-	h.win = (uint16_t)tcp_syn_window(l->opts.rcvbuf);
+	h.win = (uint16_t)tcp_synack_window(l, r);
 	h.opts.has_mss = true;
 	h.opts.mss = tcp_synack_mss(l);
 	h.opts.sack_ok = r->sack_ok;

@@ -490,8 +490,9 @@ static void apply_options(struct drill_runner *r)
 			r->ts_tick_usecs = v;
 		} else if (strcmp(o->name, "ip_version") == 0 && o->value && strcmp(o->value, "ipv4") == 0) {
 			/* the only version the runner speaks */
-		} else if (strcmp(o->name, "mss") == 0) {
-			/* packetdrill cuts oversize inbound lines with it only when GRO is off; we inject one segment */
+		} else if (strcmp(o->name, "mss") == 0 && o->value) {
+			/* packetdrill sends an oversize inbound line as one GRO segment of this MSS */
+			r->gro_mss = v;
 		} else if (strcmp(o->name, "send_omit_free") == 0) {
 			/* packetdrill-internal (zerocopy buffer reuse) */
 		} else {

@@ -111,6 +111,7 @@ struct drill_runner {
 	long tolerance_override;   /* -1, or --tolerance_usecs given to the runner */
 	double tolerance_percent;
 	long ts_tick_usecs;        /* 0: TS val not checked */
+	long gro_mss;              /* --mss: the gso_size of inbound lines longer than the MTU */
 	bool tso;                  /* aggregate outbound segments (off after `ethtool -K ... tso off`) */
 	bool qdisc_drop;           /* `tc qdisc ... pfifo limit 0`: every outbound frame is dropped locally */
 	uint64_t qdisc_dropped;

@@ -317,7 +317,7 @@ void drill_wire_to_script(const struct drill_runner *r, const struct drill_wire_
 /* ---- building what the script injects ---- */
 
 /* Wraps an IPv4 datagram (at p, len bytes, built in place after 14 bytes of room) and injects it. */
-static void inject_frame(struct drill_runner *r, const uint8_t *frame, uint32_t len)
+static void inject_frame(struct drill_runner *r, const uint8_t *frame, uint32_t len, uint16_t gso_size)
 {
 	struct pbuf *pb = pbuf_alloc(&r->st.core.pool, PBUF_HEADROOM, len);
 	if (!pb) {
@@ -331,6 +331,7 @@ static void inject_frame(struct drill_runner *r, const uint8_t *frame, uint32_t 
 		return;
 	}
 	memcpy(d, frame, len);
+	pb->gso_size = gso_size;
 	r->st.core.now = r->now;
 	ts_stack_input(&r->st, pb); /* the stack owns pb now */
 }
@@ -432,7 +433,7 @@ void drill_inject_packet(struct drill_runner *r, const struct drill_event *ev)
 		uint32_t ilen = 8 + IPV4_HDR_MIN + 8;
 		put_be16(icmp + 2, csum_finish(csum_add(0, icmp, ilen)));
 		uint32_t n = build_eth_ipv4(r, f, IPPROTO_ICMP_NUM, ilen);
-		inject_frame(r, f, n);
+		inject_frame(r, f, n, 0);
 		return;
 	}
 
@@ -489,7 +490,10 @@ void drill_inject_packet(struct drill_runner *r, const struct drill_event *ev)
 	uint32_t sum = csum_pseudo_ipv4(DRILL_REMOTE_IP, DRILL_LOCAL_IP, IPPROTO_TCP_NUM, (uint16_t)tlen);
 	put_be16(t + TCP_OFF_CSUM, csum_finish(csum_add(sum, t, tlen)));
 	build_eth_ipv4(r, f, IPPROTO_TCP_NUM, tlen);
-	inject_frame(r, f, flen);
+	/* Longer than the MTU: one GRO super-segment of --mss-sized pieces, as packetdrill's
+	 * tun write with a virtio header (the stack sees gso_size as Linux would). */
+	bool gro = IPV4_HDR_MIN + tlen > r->cfg.link.mtu && r->gro_mss;
+	inject_frame(r, f, flen, gro ? (uint16_t)r->gro_mss : 0);
 	free(f);
 }
 
@@ -515,7 +519,7 @@ static void inject_arp(struct drill_runner *r, uint16_t op, uint32_t spa, const 
 	memcpy(a.tha, tha, ETH_ALEN);
 	a.tpa = tpa;
 	arp_pkt_emit(f + ETH_HDR_LEN, &a);
-	inject_frame(r, f, sizeof(f));
+	inject_frame(r, f, sizeof(f), 0);
 }
 
 void drill_inject_arp_seed(struct drill_runner *r)

@@ -73,12 +73,17 @@ static void test_onlink_syn_flood_spares_clients(void **state)
 	struct th *h = th_new(NULL);
 	int fd = th_established(h);
 	uint32_t arp_before;
+	uint64_t reqs_before;
 
 	h->answer_arp = false;
 	arp_before = h->arp_seen;
+	reqs_before = th_counter(h, "tcp", "ReqCreated");
 	syn_flood(h, 10, 600);
 	/* 10.0.0.10-25 resolve (64 SYNs); the other 134 addresses' 536 SYN-ACKs are refused */
 	assert_int_equal(th_counter(h, "arp", "out_drop_resolving_full"), 536);
+	/* and the cookie SYN-ACKs for those were never built: the SYN queue's entries and the
+	 * cookies sent add up to the 64 SYNs from the addresses being resolved */
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesSent") + th_counter(h, "tcp", "ReqCreated") - reqs_before, 64);
 	assert_int_equal(th_counter(h, "arp", "cache_evict_incomplete"), 0);
 	assert_int_equal(th_counter(h, "arp", "out_drop_cache_full"), 0);
 	th_expect_none(h);    /* every SYN-ACK waits for an ARP answer that never comes */
