@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -233,6 +234,33 @@ static uint32_t tap_setup_offload(int fd)
 	return off;
 }
 
+/*
+ * The kernel's queue of frames for us (the TAP's transmit queue, tx_queue_len: 1000 for a TAP
+ * made by `ip tuntap add`) is raised to TAP_QUEUE_LEN_MIN, as a server's NIC gets a
+ * 4096-descriptor receive ring. At 100,000 frames a second 1000 frames are 10 ms: on a busy machine the scheduler
+ * leaves tapstack off the CPU longer than that, and the kernel drops what arrives meanwhile
+ * (a legitimate SYN among a flood's) although tapstack could read far faster on average.
+ * 4096 frames hold 40 ms of such a flood. Needs CAP_NET_ADMIN in the device's namespace;
+ * without it, or on a TAP whose queue is already longer, nothing changes.
+ */
+#define TAP_QUEUE_LEN_MIN 4096
+
+static void tap_grow_queue(const char *name)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+	if (ioctl(s, SIOCGIFTXQLEN, &ifr) == 0 && ifr.ifr_qlen < TAP_QUEUE_LEN_MIN) {
+		ifr.ifr_qlen = TAP_QUEUE_LEN_MIN;
+		(void)ioctl(s, SIOCSIFTXQLEN, &ifr);
+	}
+	close(s);
+}
+
 int ts_tap_open(struct netdev **out, const char *name, uint32_t mtu, char *errbuf, size_t errlen)
 {
 	return ts_tap_open_ex(out, name, mtu, 0, errbuf, errlen);
@@ -271,6 +299,7 @@ int ts_tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, unsigned
 		close(fd);
 		return -e;
 	}
+	tap_grow_queue(ifr.ifr_name);
 	struct tap_dev *t = calloc(1, sizeof(*t));
 	if (!t) {
 		close(fd);

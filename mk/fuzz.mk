@@ -10,13 +10,13 @@
 #
 # Targets: stack_input (raw frames, checksums fixed on request), tcp_states (a live
 # connection in each state, then mutated segments), socket_api (random ts_* call sequences on
-# two stacks), http_parse (apps/http_parse.c), drill_parse (the packetdrill script parser).
+# two stacks), socket_tso (the same with checksum offload, TSO and GRO on the cable), http_parse (apps/http_parse.c), drill_parse (the packetdrill script parser).
 # Each is built with clang's -fsanitize=fuzzer,address,undefined against a library rebuilt
 # with the same instrumentation (build/fuzz); needs clang (scripts/deps.sh installs it).
 
 FUZZ_SECONDS ?= 30
 FUZZ_SMOKE_SECONDS ?= 4
-FUZZ_TARGETS ?= stack_input tcp_states socket_api http_parse drill_parse
+FUZZ_TARGETS ?= stack_input tcp_states socket_api socket_tso http_parse drill_parse
 FUZZ_BUILD := build/fuzz
 FUZZ_CC := clang
 FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all

@@ -58,11 +58,6 @@ bool procs_hold(struct procs *p, int ts, int slot)
 	return true;
 }
 
-bool procs_shared(const struct procs *p, int ts, int slot)
-{
-	return ts >= 0 && (uint32_t)ts < p->cap && (p->holders[ts] & ~(1ull << slot)) != 0;
-}
-
 bool procs_alive(struct procs *p, int slot)
 {
 	struct procs_slot *s = &p->slot[slot];
@@ -134,6 +129,7 @@ int procs_reserve(struct procs *p, int parent)
 			continue;
 		s->used = true;
 		s->pid = 0;
+		s->gen++;
 		s->rung = false;
 		s->npending = 0;
 		uint64_t from = 1ull << parent, to = 1ull << k;

@@ -25,6 +25,8 @@
 struct procs_slot {
 	pthread_mutex_t life;       /* held by the process's mailbox thread while it lives */
 	int32_t pid;                /* 0: starting (forked, not yet running) */
+	uint32_t gen;               /* bumped at each reservation: names its mailbox (a dead
+	                             * holder's socket may outlive its life mutex by a moment) */
 	bool used;
 	bool rung;                  /* its mailbox was rung and has not drained yet */
 	uint32_t npending;
@@ -52,8 +54,6 @@ bool procs_hold(struct procs *p, int ts, int slot);
  * any more: the caller closes it. Holders that are dead are swept first.
  */
 bool procs_release(struct procs *p, int ts, int slot);
-/* Whether ts has holders besides `slot`. */
-bool procs_shared(const struct procs *p, int ts, int slot);
 /*
  * fork(): a slot for the child, which holds every socket `parent` holds (dead slots are
  * swept first); -1 when all PROCS_MAX are in use.

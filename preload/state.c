@@ -259,7 +259,6 @@ static void pl_ctl_answer(void *arg, char *req, FILE *f)
 	ts_blocking_unlock(&pl.b);
 }
 
-/* One thread answers the control socket; it ends when the stack leaves this process. */
 /* Starts one of the library's own threads with every signal blocked (pthread_create's
  * result): the program's handlers must run in the program's threads (nginx's master waits
  * for SIGCHLD in sigsuspend(); a SIGCHLD taken by our thread never woke it). */
@@ -273,6 +272,7 @@ static int pl_thread_create(pthread_t *t, void *(*fn)(void *))
 	return rc;
 }
 
+/* One thread answers the control socket; it ends when the stack leaves this process. */
 static void *pl_ctl_thread(void *arg)
 {
 	(void)arg;
@@ -293,11 +293,14 @@ static void pl_ctl_start(void)
 
 /* ---- several processes: mailboxes, and the fork handlers ---- */
 
-/* The abstract AF_UNIX name of slot's mailbox (unique to this stack by the nonce). */
+/* The abstract AF_UNIX name of slot's mailbox: unique to this stack by the nonce, and to the
+ * slot's current process by its generation (the kernel marks a process's life mutex dead
+ * before it closes its descriptors: the next holder of the slot must not need the name). */
 static socklen_t pl_mbox_name(int slot, struct sockaddr_un *a)
 {
 	*a = (struct sockaddr_un){ .sun_family = AF_UNIX };
-	int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "tapstack-%08x-%d", pl.sh->procs.nonce, slot);
+	int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "tapstack-%08x-%d-%u", pl.sh->procs.nonce, slot,
+	                 pl.sh->procs.slot[slot].gen);
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 

@@ -383,12 +383,21 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		} else {
 			grow = true;
 		}
+		uint32_t dupacks = c->dupacks;
 		c->dupacks = 0;
 		c->snd.una = ack;
 		if (seq_lt(c->snd.nxt, c->snd.una))
 			c->snd.nxt = c->snd.una;
 		if (grow) {
-			tcp_cc_on_ack(c, acked, ca_rtt_us);
+			/* Linux without SACK counts each duplicate ACK's segment as delivered when it
+			 * arrives (tcp_add_reno_sack), so the cumulative ACK after them grows cwnd
+			 * by the rest only, at least one segment (tcp_remove_reno_sacks). */
+			uint32_t cc_acked = acked;
+			if (dupacks) {
+				uint64_t seen = (uint64_t)dupacks * c->mss;
+				cc_acked = acked >= seen + c->mss ? acked - (uint32_t)seen : (acked < c->mss ? acked : c->mss);
+			}
+			tcp_cc_on_ack(c, cc_acked, ca_rtt_us);
 			tcp_sndbuf_expand(c);
 		}
 		/* RFC 6298 5.2/5.3: stop the timer when all is acked, else restart it (with

@@ -4,7 +4,11 @@
  * (A = 10.0.0.2, B = 10.0.0.1), so calls meet connections in every state the other side can
  * create. Each op is FZ_OP_LEN bytes: which stack and which call, which descriptor (one of
  * the eight last returned, or a wild number), and two arguments. Bad descriptors, bad
- * lengths, calls in the wrong state must all return an errno, never crash or leak.
+ * lengths, calls in the wrong state must all return an errno, never crash or leak. An op
+ * whose first byte has its top three bits set makes the vector and address calls instead:
+ * ts_sendmsg and ts_recvmsg (up to three iovecs, empty ones too, a name or none, a control
+ * buffer or none), ts_sendto and ts_recvfrom, so UDP sockets (a socket call asking for
+ * SOCK_DGRAM) get datagrams to any address.
  */
 #include <netinet/tcp.h>
 #include <string.h>
@@ -37,6 +41,36 @@ static void fz_keep_fd(struct fz_side *s, int fd)
 		s->fds[s->next++ % FZ_FDS] = fd;
 }
 
+/* The calls with a struct msghdr or an address: iovec lengths from a and b (the payload
+ * comes from buf, 70000 bytes, so any length up to it is valid memory). */
+static void fz_msg_op(struct socket_layer *sl, int fd, const uint8_t *op, struct sockaddr_in *sa,
+		      uint16_t a, uint16_t b, uint8_t *buf)
+{
+	struct iovec iov[3] = {
+		{ .iov_base = buf, .iov_len = a },
+		{ .iov_base = buf + a, .iov_len = b % 3000 },
+		{ .iov_base = buf + 60000, .iov_len = b & 1 ? 0 : 1 + (b >> 8) },
+	};
+	uint8_t control[32] = { 0 };
+	struct msghdr msg = {
+		.msg_name = op[5] & 1 ? sa : NULL,
+		.msg_namelen = op[5] & 1 ? (socklen_t)(op[5] & 2 ? sizeof(*sa) : op[5] % (sizeof(*sa) + 1)) : 0,
+		.msg_iov = iov,
+		.msg_iovlen = 1 + op[4] % 3,
+		.msg_control = op[5] & 4 ? control : NULL,
+		.msg_controllen = op[5] & 4 ? sizeof(control) : 0,
+	};
+	int flags = (op[3] & 1 ? MSG_DONTWAIT : 0) | (op[3] & 2 ? MSG_PEEK : 0) | (op[3] & 4 ? MSG_TRUNC : 0) |
+		    (op[3] & 8 ? MSG_MORE : 0) | (op[3] & 16 ? MSG_NOSIGNAL : 0) | (op[3] & 32 ? MSG_WAITALL : 0);
+
+	switch ((op[0] >> 1) % 4) {
+	case 0: (void)ts_sendmsg(sl, fd, &msg, flags & ~MSG_WAITALL); break;
+	case 1: (void)ts_recvmsg(sl, fd, &msg, flags | MSG_DONTWAIT); break;
+	case 2: (void)ts_sendto(sl, fd, buf, a, flags & ~MSG_WAITALL, op[5] & 1 ? sa : NULL); break;
+	default: (void)ts_recvfrom(sl, fd, buf, a, flags | MSG_DONTWAIT, op[5] & 1 ? sa : NULL); break;
+	}
+}
+
 static void fz_op(struct fz_side *side, struct fz_side *other, const uint8_t *op)
 {
 	static uint8_t buf[70000];
@@ -53,7 +87,9 @@ static void fz_op(struct fz_side *side, struct fz_side *other, const uint8_t *op
 	for (size_t i = 0; i < sizeof(opt); i += sizeof(val))
 		memcpy(opt + i, &val, sizeof(val));
 
-	switch ((op[0] >> 1) % 16) {
+	if ((op[0] >> 5) == 7) {
+		fz_msg_op(sl, fd, op, &sa, a, b, buf);
+	} else switch ((op[0] >> 1) % 16) {
 	case 0: fz_keep_fd(side, ts_socket(sl, AF_INET, a & 1 ? SOCK_STREAM : (int)a, 0)); break;
 	case 1: (void)ts_bind(sl, fd, &sa); break;
 	case 2: (void)ts_listen(sl, fd, (int)(int16_t)b); break;
@@ -89,13 +125,21 @@ static void fz_op(struct fz_side *side, struct fz_side *other, const uint8_t *op
 	}
 }
 
+/* The cable: plain frames, or with FZ_OFFLOAD (fuzz_socket_tso.c) the offload path both
+ * ways: checksums left to the device, TSO super-segments, GRO-sized frames on receive. */
+#ifndef FZ_OFFLOAD
+#define FZ_OFFLOAD 0
+#endif
+static const struct memdev_config fz_cable = { .seed = 1, .queue_max = MEMDEV_QUEUE_MAX_DEFAULT, .mtu = 1500,
+					       .offload = FZ_OFFLOAD };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz_side s[2];
 	struct netdev *da, *db;
 	struct stack_config ca, cb;
 
-	if (memdev_pair_create(&da, &db, NULL) != 0)
+	if (memdev_pair_create(&da, &db, &fz_cable) != 0)
 		__builtin_trap();
 	ts_stack_config_default(&ca);
 	ts_stack_config_default(&cb);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tests/fuzz/make_seeds.py - writes the seed corpora of the structure-aware fuzz targets
-(tcp_states, socket_api, http_parse; drill_parse takes the project's .pkt scripts).
+(tcp_states, socket_api and socket_tso, http_parse; drill_parse takes the project's .pkt scripts).
 The seeds are committed; run this again after changing an input format (mk/fuzz.mk)."""
 import os
 import struct
@@ -9,10 +9,12 @@ root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
 
 def write(target, name, data):
-    d = os.path.join(root, target)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, name), "wb") as f:
-        f.write(data)
+    # socket_tso (fuzz_socket_tso.c) is socket_api with the offload path: the same seeds
+    for t in [target] + (["socket_tso"] if target == "socket_api" else []):
+        d = os.path.join(root, t)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
 
 
 def seg(flags, seqd=0, ackd=0, win=0xff, len6=0, sel=0, x=0):
@@ -76,6 +78,22 @@ write("socket_api", "options", sop(0, SOCKET, a=1) + sop(0, SETOPT, 0, 2 * 7, 40
       + sop(0, POLL, 0, 1, 1) + sop(0, CLOSE, 0) + sop(0, CLOSE, 0))
 write("socket_api", "refused", sop(1, SOCKET, a=1) + sop(1, CONNECT, 0, 81, 1) + sop(1, TIME, 0, 10, 0)
       + sop(1, RECV, 0, 10, 0) + sop(1, SEND, 0, 10, 0))
+
+
+def mop(side, c, fd=0, hi=0, flags=0, niov=0, name=0):
+    """A vector or address call (fuzz_socket_api.c fz_msg_op): c 0 sendmsg, 1 recvmsg,
+    2 sendto, 3 recvfrom; hi * 256 + flags is the first iovec's length, flags also the MSG_
+    bits, niov 0-2 for 1-3 iovecs, name bit 0 an address, 1 its full length, 2 a control buffer."""
+    return bytes([0xE0 | (c << 1) | side, fd, hi, flags, niov, name])
+
+
+SENDMSG, RECVMSG, SENDTO, RECVFROM = range(4)
+# UDP both ways through sendmsg/recvmsg and sendto/recvfrom, and a TCP conversation by vectors
+write("socket_api", "udp_msgs", sop(0, SOCKET, a=2) + sop(0, BIND, 0, 83, 2) + sop(1, SOCKET, a=2)
+      + mop(1, SENDMSG, 0, 0x13, 0x01, 1, 3) + sop(0, TIME, 0, 1, 0) + mop(0, RECVMSG, 0, 0x01, 0, 2, 7)
+      + mop(1, SENDTO, 0, 0x07, 0x01, 0, 3) + sop(0, TIME, 0, 1, 0) + mop(0, RECVFROM, 0, 0x01, 0x02, 0, 3))
+write("socket_api", "tcp_msgs", conv[:6 * 7] + mop(1, SENDMSG, 0, 0x20, 0x01, 2, 0) + sop(0, TIME, 0, 10, 0)
+      + mop(0, RECVMSG, 1, 0x10, 0x02, 2, 4) + mop(0, RECVMSG, 1, 0x40, 0x24, 1, 1))
 
 reqs = {
     "get_index": b"GET / HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n",

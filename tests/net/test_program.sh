@@ -40,6 +40,8 @@ MAC=02:aa:bb:cc:dd:ee
 stack_start --mac "$MAC" --mtu 576 --cc reno --http 80 --stall 8080:3 --metrics 9100 || { fail "tapstack starts"; net_summary; exit 1; }
 pass "tapstack starts with --mac $MAC --mtu 576 --cc reno"
 check "banner shows the MAC and MTU" grep -q "mac $MAC mtu 576" "$STACK_LOG"
+check "the TAP's queue of frames for tapstack is raised to 4096 (drivers/tap.c)" \
+	[ "$(nsx cat "/sys/class/net/$TAP/tx_queue_len")" = 4096 ]
 check "banner names the I/O back end (${TAPSTACK_IO:-default})" \
 	grep -Eq "mtu 576, io ${TAPSTACK_IO:-(uring|plain)}" "$STACK_LOG"
 

@@ -156,7 +156,7 @@ static void test_procs_single_process(void **state)
 	struct procs *p = procs_new(&c);
 	assert_true(procs_hold(p, 3, 0));
 	assert_true(procs_hold(p, 700, 0)); /* grows the table */
-	assert_false(procs_shared(p, 3, 0));
+	assert_int_equal(p->holders[3], 1); /* slot 0's bit alone */
 	assert_true(procs_release(p, 3, 0));
 	assert_true(procs_release(p, 700, 0));
 	assert_int_equal(c.n, 0); /* the caller closes what release names */
@@ -174,7 +174,7 @@ static void test_procs_child_holds_until_it_dies(void **state)
 	assert_true(procs_hold(p, 6, 0));
 	int k = procs_reserve(p, 0);
 	assert_int_equal(k, 1);
-	assert_true(procs_shared(p, 5, 0));
+	assert_int_equal(p->holders[5], 3); /* slots 0 and 1 */
 	assert_true(procs_hold(p, 9, k)); /* one the child made itself */
 	pid_t pid = child_in_slot(p, k);
 	assert_true(procs_alive(p, k));
@@ -212,7 +212,7 @@ static void test_procs_starting_child(void **state)
 	assert_false(procs_alive(p, k));
 	procs_sweep(p, 0);
 	assert_int_equal(c.n, 0); /* slot 0 still holds 2 */
-	assert_false(procs_shared(p, 2, 0));
+	assert_int_equal(p->holders[2], 1); /* the dead child's bit is gone */
 	procs_free(p);
 }
 

@@ -171,6 +171,19 @@ static void test_tcp_info_busy_and_rwnd_limited(void **state)
 	assert_int_equal(fi.more.tcpi_notsent_bytes, 0);
 }
 
+/* Writes `segs` full segments on a send buffer large enough for them all, then expects the
+ * first `out` to leave at once in units of `unit` (PSH on each unit's last) and no more. */
+static void write_expect_units(struct th *h, int fd, uint32_t segs, uint32_t out, uint32_t unit)
+{
+	uint32_t s = h->iss + 1, a = h->irs + 1;
+	int sndbuf = 200000;
+	assert_int_equal(ts_setsockopt(th_sl(h), fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	assert_int_equal(ts_send(th_sl(h), fd, wbuf, segs * 1460, 0), (ssize_t)(segs * 1460));
+	for (uint32_t i = 0; i < out; i++)
+		th_expect(h, i % unit == unit - 1 ? PUSH : DATA, s + i * 1460, a, TH_ANY, NULL, 1460);
+	th_expect_none(h);
+}
+
 /* The initial window of 10 segments leaves as two units of 5 (Linux tcp_cwnd_test: one
  * skb carries half the congestion window at most), PSH on the last segment of each; the
  * rest of the write waits for ACKs. */
@@ -219,18 +232,35 @@ static void test_psh_forced_push_marks(void **state)
 	struct tcp_opts mss = th_mss_opts(1460);
 	int fd = th_open_passive(h, lfd, &mss, 8 * 1460);
 	uint32_t s = h->iss + 1, a = h->irs + 1;
-	int sndbuf = 200000;
-	assert_int_equal(ts_setsockopt(th_sl(h), fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
-	assert_int_equal(ts_send(th_sl(h), fd, wbuf, 32 * 1460, 0), 32 * 1460);
-	for (uint32_t i = 0; i < 8; i++)
-		th_expect(h, i % 4 == 3 ? PUSH : DATA, s + i * 1460, a, TH_ANY, NULL, 1460);
-	th_expect_none(h);
+	write_expect_units(h, fd, 32, 8, 4);
 	for (uint32_t i = 8; i < 32; i++) {
 		th_send(h, TCP_FLAG_ACK, a, s + (i - 7) * 1460, 8 * 1460, NULL, NULL, 0);
 		bool psh = i == 15 || i == 23 || i == 31;
 		th_expect(h, psh ? PUSH : DATA, s + i * 1460, a, TH_ANY, NULL, 1460);
 		th_expect_none(h);
 	}
+}
+
+/* Without SACK, Linux counts each duplicate ACK's segment as delivered when it arrives, so
+ * the cumulative ACK that follows grows cwnd by what is left (tcp_remove_reno_sacks): after
+ * two duplicate ACKs (each letting one segment out, RFC 3042) an ACK of 3 segments grows
+ * cwnd from 10 to 11, and with 9 in flight 2 segments go (one unit: PSH on the second), not 4.
+ * The corpus's limited_transmit/limited-transmit-no-sack.pkt. */
+static void test_cwnd_after_dupacks_counts_the_rest(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h); /* MSS only: no SACK */
+	uint32_t s = h->iss + 1, a = h->irs + 1;
+	write_expect_units(h, fd, 30, 10, 5);
+	for (uint32_t i = 10; i < 12; i++) {
+		th_send(h, TCP_FLAG_ACK, a, s, 65535, NULL, NULL, 0);
+		th_expect(h, DATA, s + i * 1460, a, TH_ANY, NULL, 1460);
+		th_expect_none(h);
+	}
+	th_send(h, TCP_FLAG_ACK, a, s + 3 * 1460, 65535, NULL, NULL, 0);
+	th_expect(h, DATA, s + 12 * 1460, a, TH_ANY, NULL, 1460);
+	th_expect(h, PUSH, s + 13 * 1460, a, TH_ANY, NULL, 1460);
+	th_expect_none(h);
 }
 
 int main(void)
@@ -243,6 +273,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_psh_units_of_two_on_a_slow_path, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_psh_forced_push_marks, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cwnd_counts_packets, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_cwnd_after_dupacks_counts_the_rest, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_info_busy_and_rwnd_limited, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_send", tests, NULL, NULL);
