@@ -61,6 +61,83 @@ static void server_conn_ready(struct server *srv, struct conn *c, short revents)
 	srv->in_ready = NULL;
 }
 
+/*
+ * The per-peer count (limit_conn). Linear probing in a table at least twice the connection
+ * bound, so it never fills and a probe is short; a peer whose count drops to 0 is removed
+ * with a backward shift (no tombstones), so the table holds only peers with connections.
+ */
+static struct server_peer *server_peer_slot(struct server *srv, uint32_t addr)
+{
+	uint32_t i = (addr * 0x9e3779b1u) >> 7 & srv->peers_mask;
+
+	while (srv->peers[i].addr && srv->peers[i].addr != addr)
+		i = (i + 1) & srv->peers_mask;
+	return &srv->peers[i];
+}
+
+bool server_peer_take(struct server *srv, uint32_t addr)
+{
+	struct server_peer *p;
+
+	if (!srv->peers)
+		return true;
+	p = server_peer_slot(srv, addr);
+	if (p->conns >= srv->limit_conn)
+		return false;
+	p->addr = addr;
+	p->conns++;
+	return true;
+}
+
+void server_peer_put(struct server *srv, uint32_t addr)
+{
+	struct server_peer *p;
+	uint32_t i, j;
+
+	if (!srv->peers)
+		return;
+	p = server_peer_slot(srv, addr);
+	if (!p->addr || --p->conns > 0)
+		return;
+	/* Backward shift: move later members of the run into the hole when their home slot
+	 * does not lie (cyclically) between the hole and them. */
+	i = (uint32_t)(p - srv->peers);
+	for (j = (i + 1) & srv->peers_mask; srv->peers[j].addr; j = (j + 1) & srv->peers_mask) {
+		uint32_t home = (srv->peers[j].addr * 0x9e3779b1u) >> 7 & srv->peers_mask;
+
+		if (((j - home) & srv->peers_mask) >= ((j - i) & srv->peers_mask)) {
+			srv->peers[i] = srv->peers[j];
+			i = j;
+		}
+	}
+	srv->peers[i] = (struct server_peer){ 0 };
+}
+
+int server_set_limit_conn(struct server *srv, uint32_t n)
+{
+	struct server_peer *peers = NULL;
+	uint32_t size = 4;
+
+	if (n) {
+		while (size < 2 * srv->max_conns)
+			size *= 2;
+		peers = calloc(size, sizeof(*peers));
+		if (!peers)
+			return -ENOMEM;
+	}
+	free(srv->peers);
+	srv->peers = peers;
+	srv->peers_mask = size - 1;
+	srv->limit_conn = n;
+	/* Connections already open count (an app may set the limit after starting). */
+	for (uint32_t i = 0; peers && i < srv->nconns; i++) {
+		struct server_peer *p = server_peer_slot(srv, srv->active[i]->peer.sin_addr.s_addr);
+		p->addr = srv->active[i]->peer.sin_addr.s_addr;
+		p->conns++;
+	}
+	return 0;
+}
+
 int server_init(struct server *srv, struct net *net, const char *name, uint16_t port,
 		int backlog, uint32_t max_conns, const struct server_ops *ops)
 {
@@ -108,6 +185,7 @@ void server_conn_close(struct server *srv, struct conn *c)
 	if (srv->in_ready == c)
 		srv->in_ready = NULL;
 	net_close(srv->net, c->fd); /* which also takes it out of the set */
+	server_peer_put(srv, c->peer.sin_addr.s_addr);
 	/* Swap-remove keeps `active` dense: O(1), order does not matter. */
 	last = srv->active[--srv->nconns];
 	srv->active[c->index] = last;
@@ -128,6 +206,8 @@ void server_destroy(struct server *srv)
 		net_close(srv->net, srv->listen_fd);
 	free(srv->active);
 	srv->active = NULL;
+	free(srv->peers);
+	srv->peers = NULL;
 	srv->listen_fd = -1;
 }
 
@@ -199,8 +279,25 @@ static void server_accept(struct server *srv)
 			srv->accept_paused_until = srv->now + SERVER_ACCEPT_PAUSE_S;
 			return;
 		}
+		if (!server_peer_take(srv, peer.sin_addr.s_addr)) {
+			/* limit_conn: closed at once, before the app sees it (nginx's stream module
+			 * does the same; its http module answers 503 first). */
+			net_close(srv->net, fd);
+			srv->limit_conn_refused++;
+			if (srv->limit_conn_logged != srv->now) {
+				char ip[INET_ADDRSTRLEN];
+
+				srv->limit_conn_logged = srv->now;
+				inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
+				app_log("%s: %s has %u connections, the limit: closing more (%llu so far)",
+					srv->name, ip, srv->limit_conn,
+					(unsigned long long)srv->limit_conn_refused);
+			}
+			continue;
+		}
 		c = calloc(1, srv->ops->conn_size);
 		if (!c) {
+			server_peer_put(srv, peer.sin_addr.s_addr);
 			app_log("%s: out of memory, closing a new connection", srv->name);
 			net_close(srv->net, fd);
 			return;
@@ -254,6 +351,13 @@ static void server_app_stop(void *state)
 	if (srv->ops->stop)
 		srv->ops->stop(srv);
 	free(srv);
+}
+
+int server_app_set_limit_conn(struct app *app, uint32_t n)
+{
+	if (app->collect != server_app_collect)
+		return 0; /* not a connection server (UDP, stall): nothing to limit */
+	return server_set_limit_conn(app->state, n);
 }
 
 struct app *server_create(size_t size, struct net *net, const char *name, uint16_t port,

@@ -12,7 +12,11 @@
  *
  * Bounds: at most max_conns connections; at the bound the listener leaves the set,
  * so new clients wait in the stack's accept queue (and, when that is full too, their SYNs
- * are dropped and retried, as with any busy Linux server).
+ * are dropped and retried, as with any busy Linux server). Optionally at most limit_conn
+ * connections per peer address (nginx's limit_conn with a $binary_remote_addr zone): one
+ * more from that address is closed as soon as it is accepted and counted in
+ * limit_conn_refused, so a few addresses holding many idle connections (slowloris) cannot
+ * take every slot from the others.
  */
 #ifndef TAPSTACK_APPS_SERVER_H
 #define TAPSTACK_APPS_SERVER_H
@@ -50,6 +54,13 @@ struct conn {
 
 struct server;
 
+/* One peer address with connections open (server.c's per-address count, a linear-probing
+ * table; addr 0 marks a free slot, since 0.0.0.0 is never a peer). */
+struct server_peer {
+	uint32_t addr;             /* network order */
+	uint32_t conns;
+};
+
 struct server_ops {
 	size_t conn_size; /* sizeof the app's connection struct, which begins with struct conn */
 	/* Optional: a connection was just accepted (the struct is zeroed but for struct conn). */
@@ -81,6 +92,11 @@ struct server {
 	time_t now;                /* srv->clock(), refreshed by server_collect() */
 	time_t swept;              /* when deadlines were last checked */
 	time_t accept_paused_until; /* see SERVER_ACCEPT_PAUSE_S */
+	uint32_t limit_conn;       /* connections per peer address; 0: no limit */
+	struct server_peer *peers; /* [peers_mask + 1], at least twice max_conns; NULL: no limit */
+	uint32_t peers_mask;
+	uint64_t limit_conn_refused; /* connections closed at accept by limit_conn */
+	time_t limit_conn_logged;  /* refusals are logged at most once a second */
 };
 
 /*
@@ -96,6 +112,17 @@ struct app *server_create(size_t size, struct net *net, const char *name, uint16
  * uses it; so do tests). Returns 0 or -errno (logged with app_log). */
 int server_init(struct server *srv, struct net *net, const char *name, uint16_t port,
 		int backlog, uint32_t max_conns, const struct server_ops *ops);
+/* At most n connections per peer address from now on (0: no limit); connections already
+ * open count. Returns 0 or -ENOMEM (the server keeps its previous limit). */
+int server_set_limit_conn(struct server *srv, uint32_t n);
+/* What accept and close do with the count (tests call them too): take counts one more
+ * connection from addr (network order), or returns false when it already has limit_conn;
+ * put counts one less. Without a limit, take is always true and neither counts. */
+bool server_peer_take(struct server *srv, uint32_t addr);
+void server_peer_put(struct server *srv, uint32_t addr);
+/* The same for any app of the program: a server_create() app gets the limit, another
+ * (UDP, stall) is left alone (0). */
+int server_app_set_limit_conn(struct app *app, uint32_t n);
 /* Closes every connection and the listener; frees the tables. */
 void server_destroy(struct server *srv);
 /* The struct app collect/dispatch of a server (see apps/app.h). */

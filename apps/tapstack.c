@@ -7,7 +7,7 @@
  *            [--io uring|plain] [--busy-poll USEC]
  *            [--http PORT[:DIR]] [--access-log FILE|-] [--echo PORT] [--discard PORT]
  *            [--stall PORT[:BACKLOG]] [--udp-echo PORT] [--udp-discard PORT] [--metrics PORT]
- *            [--backlog N] [--ctl PATH] [--cc NAME]
+ *            [--backlog N] [--limit-conn N] [--ctl PATH] [--cc NAME]
  *   tapstack ss [-tulanieo] [state S] [sport|dport = N] [--tap NAME | --ctl PATH]   like ss(8)
  *   tapstack stats [-z] [-d [-a]] [-r] [--json|--prometheus] [...]               like nstat(8)
  *
@@ -41,6 +41,7 @@
 #include "apps/cli/nstat.h"
 #include "apps/cli/ss.h"
 #include "apps/net.h"
+#include "apps/server.h"
 #include "apps/servers.h"
 #include "drivers/pcap.h"
 #include "drivers/tap.h"
@@ -80,6 +81,7 @@ struct options {
 	uint32_t busy_poll_usec;    /* --busy-poll USEC; 0: sleep at once */
 	const char *cc;
 	int backlog;
+	uint32_t limit_conn;        /* --limit-conn N: connections per client address; 0: none */
 	const char *ctl;
 	char ctl_default[108];
 	struct server_opt servers[MAX_APPS];
@@ -135,6 +137,8 @@ static const char usage_text[] =
 	"  --udp-discard PORT    UDP discard server (RFC 863)\n"
 	"  --metrics PORT        Prometheus text of every counter at http://ADDR:PORT/metrics\n"
 	"  --backlog N           listen() backlog of the servers (default 128)\n"
+	"  --limit-conn N        at most N connections per client address to each TCP server;\n"
+	"                        more are closed at accept (default 0: no limit)\n"
 	"  --ctl PATH            control socket (default /tmp/tapstack-TAP-netINODE.sock)\n"
 	"  --cc NAME             congestion control of every connection: cubic (default) or reno\n"
 	"                        (a socket may pick its own with TCP_CONGESTION)\n"
@@ -306,7 +310,8 @@ static const char *bad_option_name(char **argv)
 
 enum { OPT_TAP = 256, OPT_ADDR, OPT_GATEWAY, OPT_MAC, OPT_MTU, OPT_PCAP, OPT_TRACE, OPT_QUIET, OPT_HTTP,
        OPT_ECHO, OPT_DISCARD, OPT_STALL, OPT_BACKLOG, OPT_CTL, OPT_HELP, OPT_NO_OFFLOAD, OPT_VERSION,
-       OPT_ACCESS_LOG, OPT_METRICS, OPT_PCAPNG, OPT_UDP_ECHO, OPT_UDP_DISCARD, OPT_IO, OPT_BUSY_POLL, OPT_CC };
+       OPT_ACCESS_LOG, OPT_METRICS, OPT_PCAPNG, OPT_UDP_ECHO, OPT_UDP_DISCARD, OPT_IO, OPT_BUSY_POLL, OPT_CC,
+       OPT_LIMIT_CONN };
 
 static const struct option long_opts[] = {
 	{ "tap", required_argument, NULL, OPT_TAP },         { "addr", required_argument, NULL, OPT_ADDR },
@@ -321,7 +326,7 @@ static const struct option long_opts[] = {
 	{ "metrics", required_argument, NULL, OPT_METRICS },   { "pcapng", required_argument, NULL, OPT_PCAPNG },
 	{ "udp-echo", required_argument, NULL, OPT_UDP_ECHO }, { "udp-discard", required_argument, NULL, OPT_UDP_DISCARD },
 	{ "io", required_argument, NULL, OPT_IO },             { "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
-	{ "cc", required_argument, NULL, OPT_CC },
+	{ "cc", required_argument, NULL, OPT_CC },             { "limit-conn", required_argument, NULL, OPT_LIMIT_CONN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -437,6 +442,9 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_UDP_ECHO: add_server(o, SRV_UDP_ECHO, "--udp-echo", optarg); break;
 		case OPT_UDP_DISCARD: add_server(o, SRV_UDP_DISCARD, "--udp-discard", optarg); break;
 		case OPT_BACKLOG: o->backlog = (int)parse_num("--backlog", optarg, 0, 65535, NULL); break;
+		case OPT_LIMIT_CONN:
+			o->limit_conn = (uint32_t)parse_num("--limit-conn", optarg, 0, APP_MAX_CONNS_DEFAULT, NULL);
+			break;
 		case OPT_CTL: set_ctl(o, optarg); break;
 		case 'h':
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
@@ -663,6 +671,11 @@ static int run(struct program *p)
 		}
 		apps[napps++] = ap;
 		printf("tapstack: %s server on port %u\n", server_names[o->servers[i].kind], o->servers[i].port);
+		if (o->limit_conn && server_app_set_limit_conn(ap, o->limit_conn) < 0) {
+			fprintf(stderr, "tapstack: --limit-conn: out of memory\n");
+			status = 1;
+			goto out;
+		}
 	}
 
 	struct pollfd *fds = calloc(MAX_POLLFDS, sizeof(*fds));

@@ -28,7 +28,6 @@ $(BUILD)/libtapstack-preload.so: $(PRELOAD_OBJS) $(PRELOAD_CLI_OBJS) $(LIB_OBJS)
 
 # The unit tests of the arena and the process table link those two files.
 PRELOAD_SHARE_OBJS := $(BUILD)/preload/arena.o $(BUILD)/preload/procs.o
-$(BUILD)/preload/arena.o $(BUILD)/preload/procs.o: CFLAGS += -fPIC -fvisibility=hidden
 $(BUILD)/tests/test_preload_share: $(PRELOAD_SHARE_OBJS)
 $(BUILD)/tests/test_preload_share: TEST_HELPER_OBJS += $(PRELOAD_SHARE_OBJS)
 

@@ -3,6 +3,7 @@
 #
 #   sudo make stress          against build/tapstack
 #   sudo make stress-san      the same against the ASan+UBSan build (build/san/tapstack)
+#   STRESS_TESTS="syn-onlink slowloris"   only those rows (scripts/stress.sh names them)
 
 .PHONY: stress stress-san
 $(BUILD)/stress-flood: tests/stress/flood.c
@@ -10,8 +11,8 @@ $(BUILD)/stress-flood: tests/stress/flood.c
 	$(CC) $(CSTD) $(WARN) -O2 -o $@ $<
 
 stress: all $(BUILD)/stress-flood
-	@scripts/stress.sh
+	@scripts/stress.sh $(STRESS_TESTS)
 
 stress-san: all $(BUILD)/stress-flood
-	$(MAKE) --no-print-directory BUILD=build/san OPT="-O1 -g $(SAN_FLAGS)" LDLIBS="$(SAN_FLAGS) -lpthread" build/san/tapstack
-	@scripts/stress.sh --san
+	$(MAKE) --no-print-directory BUILD=build/san OPT="-O1 -g $(SAN_FLAGS)" LDLIBS="$(SAN_FLAGS) -luring -lpthread" build/san/tapstack
+	@scripts/stress.sh --san $(STRESS_TESTS)

@@ -117,6 +117,7 @@ struct preload {
 	char unsupported[32][40];  /* option names already logged once */
 	uint32_t nunsupported;
 	bool verbose;
+	bool drive;                /* epoll_wait drives the stack itself (wait.c); TAPSTACK_NO_DRIVE: off */
 	bool trace;                /* TAPSTACK_TRACE: frames, state changes, accepted connections */
 	FILE *out;                 /* the trace's stream: stderr as it was when the stack started */
 	int ctl_fd;                /* TAPSTACK_CTL's listening socket, -1 without one */

@@ -260,6 +260,19 @@ static void pl_ctl_answer(void *arg, char *req, FILE *f)
 }
 
 /* One thread answers the control socket; it ends when the stack leaves this process. */
+/* Starts one of the library's own threads with every signal blocked (pthread_create's
+ * result): the program's handlers must run in the program's threads (nginx's master waits
+ * for SIGCHLD in sigsuspend(); a SIGCHLD taken by our thread never woke it). */
+static int pl_thread_create(pthread_t *t, void *(*fn)(void *))
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(t, NULL, fn, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 static void *pl_ctl_thread(void *arg)
 {
 	(void)arg;
@@ -274,7 +287,7 @@ static void *pl_ctl_thread(void *arg)
 static void pl_ctl_start(void)
 {
 	pthread_t t;
-	if (pl.ctl_fd >= 0 && pthread_create(&t, NULL, pl_ctl_thread, NULL) == 0)
+	if (pl.ctl_fd >= 0 && pl_thread_create(&t, pl_ctl_thread) == 0)
 		pthread_detach(t);
 }
 
@@ -332,7 +345,12 @@ static void *pl_mbox_thread(void *arg)
 		if (pl.real.recvfrom(pl.mbox_fd, c, sizeof(c), 0, NULL, NULL) < 0) {
 			if (errno == EINTR)
 				continue;
-			return NULL;
+			/* The program closed our mailbox behind our back. This thread must not end:
+			 * its life mutex says the process lives (procs.h). Its epoll and poll now
+			 * miss what other processes raise. */
+			fprintf(stderr, "tapstack-preload: pid %d: mailbox: %s\n", (int)getpid(), strerror(errno));
+			for (;;)
+				pause();
 		}
 		/* Writes happen under the lock: the owner closes a set (and its eventfd) only
 		 * under it, after pl_notify_cancel, so a number written is still that eventfd. */
@@ -342,6 +360,7 @@ static void *pl_mbox_thread(void *arg)
 			(void)!pl.real.write(efds[i], &one, sizeof(one));
 		ts_blocking_unlock(&pl.b);
 	}
+	return NULL;
 }
 
 /* Opens this process's mailbox and starts its thread (after a fork, in both processes). */
@@ -355,7 +374,7 @@ static void pl_mbox_start(void)
 	pl.mbox_tx = pl.real.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (pl.mbox_fd < 0 || pl.mbox_tx < 0 ||
 	    pl.real.bind(pl.mbox_fd, (struct sockaddr *)&a, pl_mbox_name(pl.slot, &a)) < 0 ||
-	    pthread_create(&t, NULL, pl_mbox_thread, NULL) != 0) {
+	    pl_thread_create(&t, pl_mbox_thread) != 0) {
 		fprintf(stderr, "tapstack-preload: pid %d: no mailbox (%s): its epoll and poll miss what other processes see\n",
 		        (int)getpid(), strerror(errno));
 		return;
@@ -592,4 +611,6 @@ __attribute__((constructor)) static void pl_init(void)
 {
 	pl_resolve();
 	pl.verbose = getenv("TAPSTACK_VERBOSE") != NULL;
+	/* Run-to-completion in epoll_wait (wait.c) unless TAPSTACK_NO_DRIVE (for comparisons). */
+	pl.drive = getenv("TAPSTACK_NO_DRIVE") == NULL;
 }

@@ -30,6 +30,8 @@
 
 /* The data of the eventfd's entry in a program's kernel epoll set ("tapstack"). */
 #define PL_EPOLL_MAGIC 0x74617073746163ebull
+/* The data of the device's entry (run-to-completion: the TAP descriptor itself). */
+#define PL_DEVICE_MAGIC 0x74617073746164ebull
 /* poll() entries handled on the stack; more are allocated per call. */
 #define PL_POLL_STACK 64
 
@@ -113,7 +115,20 @@ static struct pl_fd *pl_epoll_side(int epfd, int *err)
 		pl.real.close(efd);
 		return NULL;
 	}
+	if (pl.drive) {
+		/* Run-to-completion: the device too, so a frame wakes the thread that will take it
+		 * (EPOLLEXCLUSIVE: one of the program's sets per frame, not every one). */
+		struct epoll_event dev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = PL_DEVICE_MAGIC };
+		int dfd = netdev_pollfd(pl.stack->dev);
+		if (pl.real.epoll_ctl(epfd, EPOLL_CTL_ADD, dfd, &dev) < 0) {
+			dev.events = EPOLLIN; /* a kernel without EPOLLEXCLUSIVE */
+			(void)pl.real.epoll_ctl(epfd, EPOLL_CTL_ADD, dfd, &dev);
+		}
+	}
 	ts_epoll_set_notify(pl_sl(), set, pl_epoll_notify, pl_notify_arg(efd));
+	/* Its waiters count themselves (epoll_pwait): the eventfd is written only while one
+	 * sleeps; an awake one collects the change itself before it sleeps. */
+	ts_epoll_set_sleepers(pl_sl(), set, 0);
 	pl.fds[epfd] = (struct pl_fd){ .kind = PL_EPOLL, .ts = set, .efd = efd, .slot = (uint8_t)pl.slot };
 	return &pl.fds[epfd];
 }
@@ -134,13 +149,15 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	return (int)pl_ret(err);
 }
 
-/* Takes the eventfd's entries out of n kernel events (draining it); returns the rest. */
+/* Takes our entries (the eventfd, drained, and the device) out of n kernel events; returns
+ * the rest. *woken: one of them was there (tapstack events may be waiting). */
 static int pl_epoll_strip(struct pl_fd *e, struct epoll_event *evs, int n, bool *woken)
 {
 	int k = 0;
 	for (int i = 0; i < n; i++) {
-		if (evs[i].data.u64 == PL_EPOLL_MAGIC) {
-			pl_drain(e->efd);
+		if (evs[i].data.u64 == PL_EPOLL_MAGIC || evs[i].data.u64 == PL_DEVICE_MAGIC) {
+			if (evs[i].data.u64 == PL_EPOLL_MAGIC)
+				pl_drain(e->efd);
 			*woken = true;
 			continue;
 		}
@@ -149,43 +166,72 @@ static int pl_epoll_strip(struct pl_fd *e, struct epoll_event *evs, int n, bool 
 	return k;
 }
 
+/* Lock held: runs the stack in this thread first when it drives (frames that came while the
+ * program worked are taken here, not by the stack thread), then collects up to max events. */
 static int pl_collect(struct pl_fd *e, struct epoll_event *evs, int max)
 {
+	if (pl.drive)
+		(void)ts_blocking_drive(&pl.b);
 	if (max <= 0)
 		return 0;
-	ts_blocking_lock(&pl.b);
 	int n = ts_epoll_collect(pl_sl(), e->ts, evs, max);
-	ts_blocking_unlock(&pl.b);
 	return n < 0 ? 0 : n;
 }
 
+/*
+ * epoll_wait over a set with tapstack members. Run-to-completion (pl.drive): the calling
+ * thread drives the stack (ts_blocking_drive) before it collects, and sleeps in the kernel's
+ * epoll_wait with the device in the set (ts_blocking_park: the stack thread leaves the device
+ * to it), so a frame wakes this thread, which takes it and returns its events: no thread
+ * switch and no eventfd between the stack and the program. The eventfd still carries what
+ * the stack threads do meanwhile (timers, another process, the device after the lease ran
+ * out), and is written only while a thread sleeps here (ts_epoll_set_sleepers).
+ */
 int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout, const sigset_t *mask)
 {
 	struct pl_fd *e = pl_epoll_of(epfd);
-	if (!e || pl.given_away)
-		return pl.real.epoll_pwait(epfd, evs, max, timeout, mask);
+	if (!e || pl.given_away) {
+		int k = pl.real.epoll_pwait(epfd, evs, max, timeout, mask);
+		bool woken = false;
+		/* Our entries of the set are not the program's events. */
+		return e && k > 0 ? pl_epoll_strip(e, evs, k, &woken) : k;
+	}
 	if (max <= 0)
 		return (int)pl_ret(-EINVAL);
 	if (!evs)
 		return (int)pl_ret(-EFAULT);
 	uint64_t end = pl_deadline(timeout);
+	ts_blocking_lock(&pl.b);
 	for (;;) {
 		bool woken = false;
 		int n = pl_collect(e, evs, max);
 		if (n > 0) {
+			ts_blocking_unlock(&pl.b);
 			/* Kernel events too, without waiting, so neither kind starves. */
 			int k = max > n ? pl.real.epoll_pwait(epfd, evs + n, max - n, 0, mask) : 0;
 			return n + (k > 0 ? pl_epoll_strip(e, evs + n, k, &woken) : 0);
 		}
+		ts_epoll_set_sleepers(pl_sl(), e->ts, 1);
+		if (pl.drive)
+			(void)ts_blocking_park(&pl.b);
+		ts_blocking_unlock(&pl.b);
 		int k = pl.real.epoll_pwait(epfd, evs, max, pl_ms_left(end), mask);
-		if (k <= 0)
-			return k; /* timeout, or -1 with errno (EINTR) */
-		k = pl_epoll_strip(e, evs, k, &woken);
-		if (woken)
-			k += pl_collect(e, evs + k, max - k);
-		if (k > 0 || pl_ms_left(end) == 0)
-			return k;
-		/* Only the eventfd, and the change it announced was not an event after all. */
+		int err = errno;
+		ts_blocking_lock(&pl.b);
+		ts_epoll_set_sleepers(pl_sl(), e->ts, -1);
+		if (pl.drive)
+			ts_blocking_unpark(&pl.b);
+		if (k > 0) {
+			k = pl_epoll_strip(e, evs, k, &woken);
+			if (woken)
+				k += pl_collect(e, evs + k, max - k);
+		}
+		if (k != 0 || pl_ms_left(end) == 0) {
+			ts_blocking_unlock(&pl.b);
+			errno = err;
+			return k; /* events, a timeout, or -1 with errno (EINTR) */
+		}
+		/* Only our entries, and what they announced was not an event after all. */
 	}
 }
 

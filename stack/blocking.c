@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <linux/futex.h>
 #include <sys/eventfd.h>
@@ -65,6 +66,13 @@ static bool blocking_wait(struct blocking_stack *b, const struct timespec *until
 	long rc;
 
 	__atomic_add_fetch(&y->waiters, 1, __ATOMIC_SEQ_CST);
+	if (!b->watching) {
+		/* Only rounds broadcast: a caller that drives (run-to-completion) may have the
+		 * device, so the stack thread is called back to it (waiters > 0 keeps it there). */
+		b->watching = true;
+		b->sleep_until = 0;
+		ts_blocking_wake(b);
+	}
 	ts_blocking_unlock(b);
 	/* FUTEX_WAIT_BITSET's timeout is absolute on CLOCK_MONOTONIC, the clock of `until`. */
 	rc = syscall(SYS_futex, &y->gen, op, gen, until, NULL, FUTEX_BITSET_MATCH_ANY);
@@ -103,6 +111,22 @@ static void blocking_unlock_kick(struct blocking_stack *b)
 		ts_blocking_wake(b);
 }
 
+/* With the lock held: drains the device (each ts_stack_poll takes one bounded batch), fires
+ * due timers, and tells the waiters; returns the frames taken. */
+static int blocking_round(struct blocking_stack *b)
+{
+	int n, total = 0;
+
+	while ((n = ts_stack_poll(b->s, ts_clock_now())) > 0) {
+		total += n;
+		if (n < (int)STACK_POLL_BATCH)
+			break;
+	}
+	b->iterations++;
+	blocking_broadcast(b);
+	return total;
+}
+
 static void *blocking_thread(void *arg)
 {
 	struct blocking_stack *b = arg;
@@ -110,27 +134,29 @@ static void *blocking_thread(void *arg)
 	ts_blocking_lock(b);
 	while (!b->stop) {
 		struct pollfd pfd[2];
-		usec_t now, deadline;
+		usec_t now, deadline, wake;
 		int timeout_ms = -1;
 		uint64_t kicks;
 
-		/* Drain the device (each ts_stack_poll takes one bounded batch) and fire timers. */
-		while (ts_stack_poll(b->s, ts_clock_now()) >= (int)STACK_POLL_BATCH)
-			;
-		b->iterations++;
-		blocking_broadcast(b);
-
+		blocking_round(b);
 		now = ts_clock_now();
 		deadline = ts_stack_next_deadline(b->s);
-		if (deadline != USEC_NEVER) {
+		/* The device is a caller's while it sleeps on it (parked) or is within its lease;
+		 * ours when some thread waits for a round, or nobody drives. */
+		b->watching = __atomic_load_n(&b->sync->waiters, __ATOMIC_SEQ_CST) > 0 ||
+			      (b->parked == 0 && now >= b->lease_end);
+		wake = deadline;
+		if (!b->watching && b->parked == 0 && b->lease_end < wake)
+			wake = b->lease_end; /* the lease may run out: look again then */
+		if (wake != USEC_NEVER) {
 			/* Rounded up: waking just before a deadline would only spin. */
-			usec_t ms = deadline <= now ? 0 : (deadline - now + USEC_PER_MS - 1) / USEC_PER_MS;
+			usec_t ms = wake <= now ? 0 : (wake - now + USEC_PER_MS - 1) / USEC_PER_MS;
 
 			timeout_ms = ms > INT_MAX ? INT_MAX : (int)ms;
 		}
-		pfd[0] = (struct pollfd){ .fd = netdev_pollfd(b->s->dev), .events = POLLIN };
+		pfd[0] = (struct pollfd){ .fd = b->watching ? netdev_pollfd(b->s->dev) : -1, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = b->wake_fd, .events = POLLIN };
-		b->sleep_until = deadline;
+		b->sleep_until = wake;
 		ts_blocking_unlock(b);
 		if (poll(pfd, 2, timeout_ms) > 0 && (pfd[1].revents & POLLIN))
 			(void)!read(b->wake_fd, &kicks, sizeof(kicks));
@@ -140,13 +166,53 @@ static void *blocking_thread(void *arg)
 	return NULL;
 }
 
+int ts_blocking_drive(struct blocking_stack *b)
+{
+	int n = blocking_round(b);
+
+	b->drives += n > 0;
+	/* A caller that drives comes back: the device stays its own for another lease. */
+	b->lease_end = ts_clock_now() + BLOCKING_DRIVE_LEASE_USEC;
+	/* A frame taken here may have armed a timer before the stack thread's wake-up: the
+	 * eventfd, written with the lock held (the thread takes it only after we leave). */
+	if (ts_stack_next_deadline(b->s) < b->sleep_until) {
+		b->sleep_until = 0;
+		ts_blocking_wake(b);
+	}
+	return n;
+}
+
+int ts_blocking_park(struct blocking_stack *b)
+{
+	b->parked++;
+	return netdev_pollfd(b->s->dev);
+}
+
+void ts_blocking_unpark(struct blocking_stack *b)
+{
+	b->parked--;
+	b->lease_end = ts_clock_now() + BLOCKING_DRIVE_LEASE_USEC;
+}
+
 /* Starts the stack thread of b on its wake eventfd. */
 static int blocking_thread_start(struct blocking_stack *b)
 {
 	int rc;
 
 	b->stop = false;
+	/* No caller of this process drives the device yet (after fork: its threads are gone). */
+	b->parked = 0;
+	b->lease_end = 0;
+	b->watching = true;
+	/* The stack thread takes no signal: a program's handlers run in its own threads. nginx's
+	 * master waits in sigsuspend() for SIGCHLD with it blocked elsewhere; delivered to our
+	 * thread instead, the handler ran there and the master never woke (the thread inherits
+	 * the mask it is created with). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&b->thread, NULL, blocking_thread, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return -rc;
 }
 
@@ -176,6 +242,7 @@ int ts_blocking_start(struct blocking_stack *b, struct stack *s)
 {
 	b->s = s;
 	b->iterations = 0;
+	b->drives = 0;
 	return blocking_spawn(b, NULL);
 }
 
@@ -197,6 +264,7 @@ int ts_blocking_start_shared(struct blocking_stack *b, struct stack *s, struct b
 {
 	b->s = s;
 	b->iterations = 0;
+	b->drives = 0;
 	return blocking_spawn(b, sync);
 }
 
@@ -343,19 +411,54 @@ int ts_blocking_listen(struct blocking_stack *b, int fd, int backlog)
 	return blocking_leave(b, ts_listen(blocking_enter(b), fd, backlog));
 }
 
+/* One receive-side call (accept, recv, recvmsg) on fd: the ts_* call behind it. */
+struct blocking_call {
+	ssize_t (*run)(struct socket_layer *sl, int fd, const struct blocking_call *c);
+	void *buf;                 /* recv: the buffer; recvmsg: the msghdr; accept: the peer */
+	size_t len;
+	int flags;                 /* the call's own flags */
+	int wait_flags;            /* what decides whether it waits: MSG_DONTWAIT or 0 */
+};
+
+/*
+ * With the lock held (and still held on return): the call, and while it says -EAGAIN on a
+ * socket in blocking mode, a wait for POLLIN and another try; SO_RCVTIMEO bounds the wait,
+ * after which the -EAGAIN is the result, as Linux's.
+ */
+static ssize_t blocking_call_waiting(struct blocking_stack *b, int fd, const struct blocking_call *c)
+{
+	struct timespec at;
+	const struct timespec *until = blocking_timeo(b, fd, false, &at);
+	ssize_t rc;
+
+	while ((rc = c->run(&b->s->sock, fd, c)) == -EAGAIN && blocking_should_wait(b, fd, c->wait_flags))
+		if (!blocking_wait_for(b, fd, POLLIN, until))
+			break; /* SO_RCVTIMEO passed */
+	return rc;
+}
+
+static ssize_t blocking_run_accept(struct socket_layer *sl, int fd, const struct blocking_call *c)
+{
+	return ts_accept(sl, fd, c->buf, c->flags);
+}
+
+static ssize_t blocking_run_recv(struct socket_layer *sl, int fd, const struct blocking_call *c)
+{
+	return ts_recv(sl, fd, c->buf, c->len, c->flags);
+}
+
+static ssize_t blocking_run_recvmsg(struct socket_layer *sl, int fd, const struct blocking_call *c)
+{
+	return ts_recvmsg(sl, fd, c->buf, c->flags);
+}
+
 int ts_blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *peer, int flags)
 {
+	struct blocking_call c = { .run = blocking_run_accept, .buf = peer, .flags = flags };
 	int rc;
 
-	struct timespec at;
-	const struct timespec *until;
-
 	ts_blocking_lock(b);
-	until = blocking_timeo(b, fd, false, &at);
-	while ((rc = ts_accept(&b->s->sock, fd, peer, flags)) == -EAGAIN &&
-	       blocking_should_wait(b, fd, 0))
-		if (!blocking_wait_for(b, fd, POLLIN, until))
-			break; /* SO_RCVTIMEO passed: -EAGAIN, as Linux */
+	rc = (int)blocking_call_waiting(b, fd, &c);
 	ts_blocking_unlock(b);
 	return rc;
 }
@@ -413,16 +516,12 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 
 ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
 {
+	struct blocking_call c = { .run = blocking_run_recv, .buf = buf, .len = len, .flags = flags,
+		                   .wait_flags = flags };
 	ssize_t n;
-	struct timespec at;
-	const struct timespec *until;
 
 	ts_blocking_lock(b);
-	until = blocking_timeo(b, fd, false, &at);
-	while ((n = ts_recv(&b->s->sock, fd, buf, len, flags)) == -EAGAIN &&
-	       blocking_should_wait(b, fd, flags))
-		if (!blocking_wait_for(b, fd, POLLIN, until))
-			break; /* SO_RCVTIMEO passed */
+	n = blocking_call_waiting(b, fd, &c);
 	/* Reading may have opened the receive window: the update went out in this thread. */
 	blocking_unlock_kick(b);
 	return n;
@@ -454,16 +553,11 @@ ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghd
 /* Waits for a datagram (or stream data, or end of stream), then ts_recvmsg. */
 ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg, int flags)
 {
+	struct blocking_call c = { .run = blocking_run_recvmsg, .buf = msg, .flags = flags, .wait_flags = flags };
 	ssize_t n;
 
-	struct timespec at;
-	const struct timespec *until;
-
 	ts_blocking_lock(b);
-	until = blocking_timeo(b, fd, false, &at);
-	while ((n = ts_recvmsg(&b->s->sock, fd, msg, flags)) == -EAGAIN && blocking_should_wait(b, fd, flags))
-		if (!blocking_wait_for(b, fd, POLLIN, until))
-			break; /* SO_RCVTIMEO passed */
+	n = blocking_call_waiting(b, fd, &c);
 	blocking_unlock_kick(b);
 	return n;
 }

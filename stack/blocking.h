@@ -59,7 +59,16 @@ struct blocking_stack {
 	bool stop;
 	uint64_t iterations;      /* stack iterations so far (for tests and curiosity) */
 	usec_t sleep_until;       /* the deadline the stack thread sleeps until (caller wake-ups) */
+	/* Run-to-completion (ts_blocking_drive/park/unpark), this process's callers: */
+	unsigned parked;          /* callers asleep in a kernel wait of their own on the device */
+	usec_t lease_end;         /* a caller that drives the device said it comes back by then */
+	bool watching;            /* the stack thread's sleep includes the device */
+	uint64_t drives;          /* ts_blocking_drive calls that took frames (tests, curiosity) */
 };
+
+/* How long a caller that drives the device (ts_blocking_unpark) may stay away before the
+ * stack thread reads the device again: the most a frame waits when it does not come back. */
+#define BLOCKING_DRIVE_LEASE_USEC 1000u
 
 /*
  * Starts the stack thread on an initialised stack. From now until ts_blocking_stop() the stack
@@ -99,6 +108,23 @@ TS_API int ts_blocking_sync_init_shared(struct blocking_sync *sync);
  * process left it.
  */
 TS_API int ts_blocking_start_shared(struct blocking_stack *b, struct stack *s, struct blocking_sync *sync);
+
+/*
+ * Run-to-completion, for a caller with an event loop of its own (the preload library's
+ * epoll_wait): instead of being woken by the stack thread after it took a frame (a thread
+ * switch per event), the caller takes the frames itself. All three with the lock held.
+ *
+ * ts_blocking_drive drains the device and fires due timers in the calling thread (what one
+ * round of the stack thread does) and wakes condition waiters; returns the frames taken.
+ * ts_blocking_park: the caller is about to sleep in a kernel wait that includes the returned
+ * descriptor (the device's, readable when frames wait), so the stack thread stops watching
+ * the device. ts_blocking_unpark: it woke up; it will drive again within
+ * BLOCKING_DRIVE_LEASE_USEC (its next wait), after which the stack thread watches the device
+ * again. A caller that blocks in a blocking_* call meanwhile gets the stack thread back at once.
+ */
+TS_API int ts_blocking_drive(struct blocking_stack *b);
+TS_API int ts_blocking_park(struct blocking_stack *b);
+TS_API void ts_blocking_unpark(struct blocking_stack *b);
 
 /* For anything else (counters, tcp_foreach_sock): hold the lock around it. */
 TS_API void ts_blocking_lock(struct blocking_stack *b);

@@ -28,6 +28,7 @@
 
 static const char *const stack_counter_names[] = { STACK_COUNTERS(COUNTER_NAME) };
 static const char *const pbuf_counter_names[] = { "alloc_fail" };
+static const char *const timer_counter_names[] = { "heap_ops" };
 
 void ts_stack_config_default(struct stack_config *cfg)
 {
@@ -343,6 +344,9 @@ size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out,
 	n += udp_counter_groups(&s->udp, out + n, max - n);
 	if (n < max)
 		out[n++] = COUNTER_GROUP("pbuf", pbuf_counter_names, &s->core.pool.alloc_fail);
+	/* Work, not events: O(log n) timer-heap operations (core/timer.c, docs/performance.md). */
+	if (n < max)
+		out[n++] = COUNTER_GROUP("timer", timer_counter_names, &s->core.timers.ops);
 	return n;
 }
 

@@ -53,7 +53,9 @@ SHARED_RTT_MS = 20
 SHARED_BYTES = 10 ** 10       # more than the bottleneck carries in any time bound
 TS_COUNTERS = ("RetransSegs", "RtoExpired", "FastRetransmits")
 # Kept in results.json beside the ones the evidence lines use: what recovery and CUBIC did.
-TS_DETAIL = ("RackLost", "DsackRecv", "DsackUndo", "FullUndo", "PartialUndo", "LossUndo", "LossProbes",
+TS_DETAIL = ("RackLost", "LostRetransmits", "DsackRecv", "DsackUndo", "DsackIgnoredNoUndo", "FullUndo", "PartialUndo",
+             "LossUndo", "LossProbes", "LossProbeRecovery", "SackDiscardMalformed", "SackDiscardUnsent",
+             "SackDiscardOld", "SackOverlap", "SackReneging", "ScoreboardFull",
              "HystartTrainDetect", "HystartDelayDetect")
 K_COUNTERS = ("TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPLossProbes", "TcpExtTCPDSACKRecv",
               "TcpExtTCPDSACKUndo", "TcpExtTCPFullUndo", "TcpExtTCPPartialUndo", "TcpExtTCPSACKReorder",

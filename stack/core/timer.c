@@ -184,11 +184,6 @@ void timer_cancel(struct timer_heap *h, struct timer *t)
 		heap_remove_at(h, t->heap_idx);
 }
 
-void timer_stop(struct timer *t)
-{
-	t->armed = false;
-}
-
 usec_t timer_next(const struct timer_heap *h)
 {
 	return h->n ? h->v[0]->key : USEC_NEVER;

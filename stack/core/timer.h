@@ -80,7 +80,10 @@ void timer_cancel(struct timer_heap *h, struct timer *t);
 /* Disarm t lazily: it will not fire, but keeps its heap place (O(1)) so that arming it
  * again soon costs nothing; timer_run drops it when its key comes up. The owner must still
  * timer_cancel() (or timer_unreserve()) it before freeing it. */
-void timer_stop(struct timer *t);
+static inline void timer_stop(struct timer *t)
+{
+	t->armed = false;
+}
 /* The earliest key: no later than the earliest deadline (a stopped or lazily re-armed
  * timer may wake the loop early, once), or USEC_NEVER. */
 usec_t timer_next(const struct timer_heap *h);

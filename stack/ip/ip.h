@@ -207,6 +207,10 @@ int ipv4_input(struct ip_layer *ip, struct pbuf **pb, struct ipv4_rx *rx);
  * Always consumes pb. 0, or -ENETUNREACH, -EMSGSIZE, -ENOBUFS, or the link layer's error.
  */
 int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos);
+/* False when a datagram to dst would be dropped at once for lack of a neighbour slot
+ * (link_can_send_ipv4, which counts it): the sender may skip building it. True otherwise,
+ * also when there is no route (ipv4_output counts that). */
+bool ipv4_can_send(struct ip_layer *ip, uint32_t dst);
 
 /*
  * An ICMP error about a datagram we sent (RFC 792, RFC 1122 3.2.2.1-3.2.2.5), as

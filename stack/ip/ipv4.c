@@ -283,11 +283,30 @@ static int ipv4_fragment(struct ip_layer *ip, struct pbuf *pb, const struct ipv4
 	return err;
 }
 
+/* Routing (RFC 1122 3.3.1.1): on-link destinations directly, everything else via the
+ * gateway; 0 when there is neither (no route). */
+static uint32_t ipv4_next_hop(const struct ip_layer *ip, uint32_t dst)
+{
+	const struct link_config *lc = &ip->link->cfg;
+	uint32_t mask = ip_netmask(ip);
+
+	if (dst == IPV4_BROADCAST || (dst & mask) == (lc->addr & mask))
+		return dst;
+	return lc->gateway;
+}
+
+bool ipv4_can_send(struct ip_layer *ip, uint32_t dst)
+{
+	uint32_t next_hop = ipv4_next_hop(ip, dst);
+
+	return !next_hop || link_can_send_ipv4(ip->link, next_hop);
+}
+
 /* Always consumes pb: handed to the link layer (whole or as fragments), or counted and freed. */
 int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos)
 {
 	const struct link_config *lc = &ip->link->cfg;
-	uint32_t plen = pbuf_frame_len(pb), mask = ip_netmask(ip), next_hop;
+	uint32_t plen = pbuf_frame_len(pb), next_hop = ipv4_next_hop(ip, dst);
 	uint64_t *reason;
 	int err;
 	struct ipv4_hdr h = {
@@ -296,13 +315,7 @@ int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst
 	};
 
 	ip->cnt.tx_packets++;
-	/* Routing (RFC 1122 3.3.1.1): on-link destinations directly, everything else via the
-	 * gateway, and with neither there is no route. */
-	if (dst == IPV4_BROADCAST || (dst & mask) == (lc->addr & mask))
-		next_hop = dst;
-	else if (lc->gateway)
-		next_hop = lc->gateway;
-	else {
+	if (!next_hop) {
 		reason = &ip->cnt.tx_no_route;
 		err = -ENETUNREACH;
 		goto drop;

@@ -127,11 +127,16 @@ static struct arp_entry *arp_victim_pick(const struct link_layer *l, struct arp_
 }
 
 /*
- * A slot for ip, state still FREE, or NULL when every entry is one the newcomer may not
- * take (the caller counts it). `resolved`: the newcomer's MAC is already known (a request
- * for us); otherwise it starts resolving, and when arp_incomplete_max entries are already
+ * A slot for ip, state still FREE, or NULL (counted here) when every entry is one the
+ * newcomer may not take. `resolved`: the newcomer's MAC is already known (a request for
+ * us); otherwise it starts resolving, and when arp_incomplete_max entries are already
  * resolving it replaces the oldest of them even if a slot is free, so a flood of unanswered
- * addresses can hold at most that many entries.
+ * addresses can hold at most that many entries; but only once that one has been resolving
+ * for arp_retry_ms. Until then the newcomer is refused: no request goes out and no entry
+ * changes, so a flood costs one failed lookup per packet instead of an eviction and a
+ * broadcast (Linux's forced GC likewise spares entries updated in the last 5 s, and a new
+ * neighbour fails with "neighbour table overflow"), and at most arp_incomplete_max new
+ * resolutions start per arp_retry_ms.
  */
 static struct arp_entry *arp_entry_alloc(struct link_layer *l, uint32_t ip, bool resolved)
 {
@@ -152,12 +157,22 @@ static struct arp_entry *arp_entry_alloc(struct link_layer *l, uint32_t ip, bool
 		}
 		victim = arp_victim_pick(l, victim, e, resolved);
 	}
-	if (!resolved && incomplete >= l->cfg.arp_incomplete_max)
+	if (!resolved && incomplete >= l->cfg.arp_incomplete_max) {
+		if (l->core->now < oldest_incomplete->confirmed + ms_to_usec(l->cfg.arp_retry_ms)) {
+			l->arp.out_drop_resolving_full++;
+			return NULL;
+		}
 		victim = oldest_incomplete;
-	else if (free_slot)
+	} else if (free_slot) {
 		victim = free_slot;
-	if (!victim)
+	}
+	if (!victim) {
+		if (resolved)
+			l->arp.cache_full_not_learned++;
+		else
+			l->arp.out_drop_cache_full++;
 		return NULL;
+	}
 	if (victim->state != ARP_FREE) {
 		l->arp.cache_evictions++;
 		if (victim->state == ARP_INCOMPLETE)
@@ -424,8 +439,6 @@ void arp_input(struct link_layer *l, struct pbuf *pb)
 			e->state = ARP_INCOMPLETE;  /* confirm() treats it as freshly resolved */
 			l->arp.cache_inserts++;
 			arp_entry_confirm(l, e, a.sha);
-		} else {
-			l->arp.cache_full_not_learned++;
 		}
 	}
 	if (a.oper != ARP_OP_REQUEST) {
@@ -553,7 +566,6 @@ int link_output_ipv4(struct link_layer *l, struct pbuf *pb, uint32_t next_hop)
 	/* Miss: start resolving (RFC 826 / RFC 1122 2.3.2.2: keep at least one packet). */
 	e = arp_entry_alloc(l, next_hop, false);
 	if (!e) {
-		l->arp.out_drop_cache_full++;
 		pbuf_free(pb);
 		return -ENOBUFS;
 	}
@@ -565,6 +577,36 @@ int link_output_ipv4(struct link_layer *l, struct pbuf *pb, uint32_t next_hop)
 	}
 	arp_send_request(l, e);
 	return 0;
+}
+
+/*
+ * Would a packet for next_hop be refused now for lack of a resolving slot (the rule of
+ * arp_entry_alloc: arp_incomplete_max entries resolving, the oldest for less than
+ * arp_retry_ms)? Then it is counted as if it had been (out_drop_resolving_full) and the
+ * caller need not build it. One pass over the cache, changing nothing else.
+ */
+bool link_can_send_ipv4(struct link_layer *l, uint32_t next_hop)
+{
+	usec_t oldest = 0;
+	uint32_t incomplete = 0;
+
+	if (link_is_broadcast(l, next_hop) || ipv4_is_multicast(next_hop))
+		return true;
+	if (l->cache[l->hint].state != ARP_FREE && l->cache[l->hint].ip == next_hop)
+		return true;
+	for (uint32_t i = 0; i < l->cfg.arp_cache_size; i++) {
+		const struct arp_entry *e = &l->cache[i];
+		if (e->state == ARP_FREE)
+			continue;
+		if (e->ip == next_hop)
+			return true;
+		if (e->state == ARP_INCOMPLETE && (incomplete++ == 0 || e->confirmed < oldest))
+			oldest = e->confirmed;
+	}
+	if (incomplete < l->cfg.arp_incomplete_max || l->core->now >= oldest + ms_to_usec(l->cfg.arp_retry_ms))
+		return true;
+	l->arp.out_drop_resolving_full++;
+	return false;
 }
 
 bool arp_cache_lookup(const struct link_layer *l, uint32_t ip, uint8_t mac[ETH_ALEN])

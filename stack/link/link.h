@@ -45,7 +45,8 @@
 /*
  * Under attack (a flood from many on-link addresses, each needing a resolution) the table
  * keeps Linux's neighbour priorities: at most arp_incomplete_max entries may be resolving
- * at once (a new one replaces the oldest), at most arp_pending_total_max packets wait over
+ * at once (a new one replaces the oldest once it has resolved for arp_retry_ms, and is
+ * refused before), at most arp_pending_total_max packets wait over
  * all of them, and an unresolved newcomer never evicts a REACHABLE or PROBE entry.
  * LINK_ARP_IN_USE_MS is Linux's forced-GC grace: an entry confirmed that recently is not
  * evicted even for a resolved newcomer (net/core/neighbour.c spares entries updated in
@@ -124,6 +125,7 @@ void link_config_default(struct link_config *cfg);
 	X(resolve_failed)         /* all retries sent, no reply */                                 \
 	X(out_drop_bad_next_hop)  /* 0.0.0.0 or our own address as next hop */                     \
 	X(out_drop_cache_full)    /* a new resolution found no entry it may take: packet dropped */ \
+	X(out_drop_resolving_full) /* arp_incomplete_max resolving, none for arp_retry_ms: dropped */ \
 	X(pending_queued)                                                                          \
 	X(pending_sent)                                                                            \
 	X(pending_drop_full)      /* oldest parked packet dropped: queue full */                   \
@@ -208,6 +210,10 @@ int link_output_ipv4(struct link_layer *l, struct pbuf *pb, uint32_t next_hop);
 bool arp_cache_lookup(const struct link_layer *l, uint32_t ip, uint8_t mac[ETH_ALEN]);
 /* The state of ip's entry, ARP_FREE when absent (for tests and `tapstack` introspection). */
 enum arp_state arp_cache_state(const struct link_layer *l, uint32_t ip);
+/* False when a packet for next_hop would be refused right now because every resolving slot
+ * is taken and young (out_drop_resolving_full, counted here as for the packet): a sender
+ * may then skip building it. Link-local broadcast and multicast next hops need no slot. */
+bool link_can_send_ipv4(struct link_layer *l, uint32_t next_hop);
 
 /* Fills out[] with the "eth" and "arp" groups; returns how many were written (<= max). */
 size_t link_counter_groups(const struct link_layer *l, struct counter_group *out, size_t max);

@@ -48,6 +48,7 @@ struct ts_epoll {
 	uint32_t nitems, nready;
 	void (*notify)(void *arg);           /* the ready list became non-empty */
 	void *notify_arg;
+	int32_t sleepers;                    /* waiters asleep (ts_epoll_set_sleepers); -1: not counted */
 };
 
 static void ts_rd_push(struct ts_epoll *ep, struct ts_epitem *it)
@@ -87,7 +88,7 @@ static void ts_item_wake(struct ts_epitem *it)
 		return; /* already a candidate, or a fired one-shot */
 	bool was_empty = ep->rd_head == NULL;
 	ts_rd_push(ep, it);
-	if (was_empty && ep->notify)
+	if (was_empty && ep->notify && ep->sleepers != 0)
 		ep->notify(ep->notify_arg);
 }
 
@@ -158,6 +159,7 @@ int ts_epoll_create(struct socket_layer *sl, int flags)
 	struct ts_epoll *ep = calloc(1, sizeof(*ep));
 	if (!ep)
 		return -ENOMEM;
+	ep->sleepers = -1; /* the notification runs at every change until a waiter counts itself */
 	int fd = ts_alloc(sl);
 	if (fd < 0) {
 		free(ep);
@@ -178,6 +180,18 @@ void ts_epoll_set_notify(struct socket_layer *sl, int epfd, void (*fn)(void *arg
 		return;
 	ep->notify = fn;
 	ep->notify_arg = arg;
+}
+
+void ts_epoll_set_sleepers(struct socket_layer *sl, int epfd, int delta)
+{
+	int err;
+	struct ts_epoll *ep = ts_epoll_of(sl, epfd, &err);
+
+	if (!ep)
+		return;
+	if (ep->sleepers < 0)
+		ep->sleepers = 0; /* counted from now on */
+	ep->sleepers += delta;
 }
 
 static struct ts_epitem *ts_item_find(struct ts_sock *s, const struct ts_epoll *ep)

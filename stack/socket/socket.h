@@ -141,5 +141,9 @@ TS_API bool ts_epoll_pending(struct socket_layer *sl, int epfd);
  * waiter in another thread or a kernel event loop learns to collect (it must not call
  * back into the stack). NULL to stop. */
 TS_API void ts_epoll_set_notify(struct socket_layer *sl, int epfd, void (*fn)(void *arg), void *arg);
+/* A waiter that collects before it sleeps says when it sleeps (+1) and wakes (-1); from the
+ * first call on, the notification runs only while one sleeps: a waiter that is awake
+ * collects the change itself, so nobody reads a wake-up nobody waited for. */
+TS_API void ts_epoll_set_sleepers(struct socket_layer *sl, int epfd, int delta);
 
 #endif

@@ -70,6 +70,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->delack_min_ms = 40;
 	cfg->delack_max_ms = 200;
 	cfg->init_cwnd_segs = 10;
+	cfg->min_tso_segs = 2;
 	snprintf(cfg->congestion_control, sizeof(cfg->congestion_control), "%s", tcp_cubic_ops.name);
 	cfg->slow_start_after_idle = true;
 	cfg->min_rtt_win_s = 300;
@@ -108,8 +109,9 @@ int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const
 		memcpy(tl->cookie_key + i, &r, 8);
 	}
 	tl->port_refs = calloc(65536, sizeof(*tl->port_refs));
+	timer_init(&tl->tw_timer, tcp_tw_timer_fire);
 	if (!tl->port_refs || tcp_hash_init(&tl->conns, TCP_HASH_MIN_BUCKETS) ||
-	    tcp_hash_init(&tl->listeners, 256)) {
+	    tcp_hash_init(&tl->listeners, 256) || timer_reserve(&core->timers, &tl->tw_timer)) {
 		free(tl->port_refs);
 		free(tl->conns.b);
 		free(tl->listeners.b);
@@ -131,14 +133,15 @@ void tcp_destroy(struct tcp_layer *tl)
 				timer_unreserve(&tl->core->timers, &r->timer);
 				free(r);
 			} else if (n->kind == TCP_HK_TW) {
-				struct tcp_tw *tw = container_of(n, struct tcp_tw, hn);
-				timer_unreserve(&tl->core->timers, &tw->timer);
-				free(tw);
+				free(container_of(n, struct tcp_tw, hn));
 			}
 			n = next;
 		}
 		tl->conns.b[i] = NULL;
 	}
+	tl->tw_head = tl->tw_tail = NULL;
+	tl->ntw = 0;
+	timer_unreserve(&tl->core->timers, &tl->tw_timer);
 	while (tl->all)
 		tcp_conn_free(tl->all);
 	tcp_req_pool_destroy(tl);

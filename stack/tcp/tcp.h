@@ -65,6 +65,7 @@ struct tcp_config {
 	uint32_t delack_min_ms;       /* TCP_DELACK_MIN = 40 ms */
 	uint32_t delack_max_ms;       /* TCP_DELACK_MAX = 200 ms */
 	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
+	uint32_t min_tso_segs;        /* segments a transmit unit may always hold [tcp_min_tso_segs = 2] */
 	char congestion_control[TCP_CA_NAME_MAX];  /* the default algorithm, "cubic" or "reno" [tcp_congestion_control] */
 	bool slow_start_after_idle;   /* restart cwnd after an RTO of idleness [tcp_slow_start_after_idle = 1] */
 	uint32_t min_rtt_win_s;       /* window of the minimum-RTT filter [tcp_min_rtt_wlen = 300] */
@@ -154,6 +155,10 @@ struct tcp_layer {
 	uint64_t mem_used;           /* ring storage and out-of-order truesize of all connections */
 	bool mem_under_pressure;     /* tcp_mem.c: set above cfg.mem_pressure, cleared below mem_low */
 	uint32_t ntw;                /* TIME-WAIT entries */
+	/* TIME-WAIT entries in the order they expire (each lasts cfg.time_wait_ms, so a new or
+	 * restarted one goes last): one timer, for the first, serves them all in O(1). */
+	struct tcp_tw *tw_head, *tw_tail;
+	struct timer tw_timer;
 	/* Recycled SYN-queue entries (tcp_listen.c): a SYN flood allocates nothing per packet. */
 	struct tcp_req *req_free;    /* free list, linked through qnext */
 	uint32_t req_alloc;          /* entries allocated: in SYN queues plus on the free list */

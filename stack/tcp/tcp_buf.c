@@ -18,6 +18,8 @@
  * over its buffer while holding less than half its memory in payload is copied into packed
  * pbufs (tcp_collapse). Only those copies are counted (RcvCopiedBytes); a full-sized segment
  * is never copied before recv(). An empty queue holds nothing: idle connections stay small.
+ * The send side also remembers where Linux's write queue would put PSH and skb boundaries
+ * (tcp_sndq_fill, below).
  * Called by tcp_conn.c (send/recv), tcp_input.c, tcp_ooo.c, tcp_output.c.
  */
 #include "tcp/tcp_int.h"
@@ -134,6 +136,116 @@ int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct p
 	out[1].ptr = r->buf;
 	out[1].len = n - first;
 	return 2;
+}
+
+/*
+ * The send queue as Linux's write queue would hold it (docs/tcp.md "Where PSH goes").
+ * Linux copies a write into skbs of tcp_size_goal() bytes, extending the unsent tail skb
+ * first; PSH is a flag of an skb: the tail of each write unless MSG_MORE (tcp_push), and
+ * the skb where the write passed pushed_seq + max_window / 2 (forced_push). The ring keeps
+ * the bytes; here we keep where those flags sit, as sequence numbers (push marks), and the
+ * start of the unsent tail skb (wq_tail). tcp_output reads the marks (tcp_sndq_pushed).
+ */
+uint32_t tcp_size_goal(const struct tcp_conn *c)
+{
+	uint32_t mss = tcp_mss_now(c);
+	uint32_t goal = TCP_LINUX_GSO_MAX;
+	/* Linux tcp_bound_to_half_wnd: half the largest window seen (all of a tiny one). */
+	uint32_t cutoff = c->snd.max_wnd > TCP_MSS_DEFAULT ? c->snd.max_wnd / 2 : c->snd.max_wnd;
+	if (cutoff && goal > cutoff)
+		goal = cutoff;
+	goal -= goal % mss;
+	return goal > mss ? goal : mss;
+}
+
+static uint32_t tcp_push_last(const struct tcp_conn *c)
+{
+	return c->push_mark[(c->push_head + c->push_count - 1u) % TCP_PUSH_MARKS];
+}
+
+/* Drops the marks SND.UNA has passed (their bytes are acknowledged). */
+static void tcp_push_forget(struct tcp_conn *c)
+{
+	while (c->push_count && seq_leq(c->push_mark[c->push_head], c->snd.una)) {
+		c->push_head = (uint8_t)((c->push_head + 1u) % TCP_PUSH_MARKS);
+		c->push_count--;
+	}
+}
+
+/* Linux tcp_mark_push: PSH on the skb ending at `end`. With the ring full the oldest mark
+ * goes (memory stays bounded; it is the one most likely sent already, whose PSH matters
+ * only if that segment is resent alone). */
+static void tcp_push_mark(struct tcp_conn *c, uint32_t end)
+{
+	tcp_push_forget(c);
+	c->pushed_seq = end;
+	if (c->push_count && seq_geq(tcp_push_last(c), end))
+		return;
+	if (c->push_count == TCP_PUSH_MARKS) {
+		c->push_head = (uint8_t)((c->push_head + 1u) % TCP_PUSH_MARKS);
+		c->push_count--;
+	}
+	c->push_mark[(c->push_head + c->push_count) % TCP_PUSH_MARKS] = end;
+	c->push_count++;
+}
+
+bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end)
+{
+	tcp_push_forget(c);
+	for (uint32_t i = 0; i < c->push_count; i++) {
+		uint32_t m = c->push_mark[(c->push_head + i) % TCP_PUSH_MARKS];
+		if (seq_gt(m, seq) && seq_leq(m, end))
+			return true;
+	}
+	return false;
+}
+
+uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more)
+{
+	uint32_t goal = tcp_size_goal(c);
+	uint32_t copied = 0;
+	while (copied < n) {
+		uint32_t end = c->snd.una + c->sndq.len; /* Linux write_seq */
+		/* The tail skb: never sent (Linux moves sent skbs out of the write queue), and
+		 * not closed by MSG_EOR (tcp_skb_can_collapse_to). */
+		uint32_t start = seq_gt(c->wq_tail, c->snd.max) ? c->wq_tail : c->snd.max;
+		bool closed = c->eor_count && c->eor_mark[(c->eor_head + c->eor_count - 1u) % TCP_EOR_MARKS] == end;
+		uint32_t room = 0;
+		if (seq_lt(start, end) && !closed && end - start < goal)
+			room = goal - (end - start);
+		bool tail_psh = c->push_count && tcp_push_last(c) == end;
+		if (room == 0) {
+			c->wq_tail = start = end; /* a new skb */
+			room = goal;
+			tail_psh = false;
+		} else if (tail_psh && copied == 0) {
+			c->push_count--; /* a new write takes the PSH off the skb it extends */
+			tail_psh = false;
+		}
+		uint32_t k = room < n - copied ? room : n - copied;
+		k = tcp_ring_write(&c->sndq, buf + copied, k);
+		if (k == 0)
+			break;
+		copied += k;
+		if (tail_psh) /* the skb keeps its PSH; its end moved (Linux: same write) */
+			c->push_mark[(c->push_head + c->push_count - 1u) % TCP_PUSH_MARKS] = end + k;
+		if (copied == n || end + k - start < goal)
+			continue;
+		/* A full skb: Linux pushes it out while it copies the rest. */
+		if (seq_gt(end + k, c->pushed_seq + c->snd.max_wnd / 2)) {
+			tcp_push_mark(c, end + k);
+			tcp_output(c);
+		} else if (start == c->snd.max) {
+			c->flags |= TCP_F_XMIT_ONE;
+			tcp_output(c);
+			c->flags &= ~TCP_F_XMIT_ONE;
+		}
+	}
+	/* Linux tcp_push: the write's last skb gets PSH unless MSG_MORE, or when forced. */
+	uint32_t end = c->snd.una + c->sndq.len;
+	if (copied && (!more || copied < n || seq_gt(end, c->pushed_seq + c->snd.max_wnd / 2)))
+		tcp_push_mark(c, end);
+	return copied;
 }
 
 /* ---- the receive queue ---- */
@@ -258,7 +370,9 @@ int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
 		return 0; /* Linux charges nothing more for bytes copied into the tail (tcp_rwnd.c) */
 	pb = tcp_rcv_condense(c, pb);
 	uint64_t cap = tcp_rcvbuf_cap(c), ts = pbuf_truesize(pb);
-	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes)
+	/* Collapse only a sparse queue, and only when packing frees at least one pbuf. */
+	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes &&
+	    c->rcvq.count > c->rcvq.bytes / PBUF_SMALL_CAP + 1)
 		tcp_rcvq_collapse(c);
 	/* In-order data before out-of-order data; past the memory bound even so, or when the
 	 * pool runs low, the segment is not accepted (Linux's TCPRcvQDrop) and, unacknowledged,

@@ -54,6 +54,7 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
 	c->hn.rport = rport;
 	c->snd.iss = tcp_isn(tl, laddr, lport, raddr, rport);
 	c->snd.una = c->snd.nxt = c->snd.max = c->snd.iss;
+	c->wq_tail = c->pushed_seq = c->snd.iss + 1; /* data starts after the SYN */
 	c->wscale_ok = tl->cfg.window_scaling;
 	c->rcv_wscale = c->wscale_ok ? tcp_wscale_for(tl, o) : 0;
 	c->ts_offset = c->snd.iss * 0x9e3779b1u;
@@ -103,7 +104,13 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 	}
 	if (c->sndq.len == 0)
 		tcp_chrono_start(c, TCP_CHRONO_BUSY); /* data queued: the sender is busy */
-	uint32_t n = tcp_ring_write(&c->sndq, buf, want);
+	if (flags & TCP_SEND_MORE)
+		c->flags |= TCP_F_MORE;
+	else
+		c->flags &= ~TCP_F_MORE;
+	/* A write cut short by the buffer is pushed as if without MSG_MORE (Linux tcp_push
+	 * before sk_stream_wait_memory). */
+	uint32_t n = tcp_sndq_fill(c, buf, want, (flags & TCP_SEND_MORE) && want == len);
 	if (n < len)
 		tcp_chrono_start(c, TCP_CHRONO_SNDBUF_LIMITED);
 	if ((flags & TCP_SEND_EOR) && n == len) {
@@ -111,10 +118,6 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 		c->eor_mark[(c->eor_head + c->eor_count) % TCP_EOR_MARKS] = c->snd.una + c->sndq.len;
 		c->eor_count++;
 	}
-	if (flags & TCP_SEND_MORE)
-		c->flags |= TCP_F_MORE;
-	else
-		c->flags &= ~TCP_F_MORE;
 	tcp_output(c);
 	return (long)n;
 }

@@ -16,15 +16,23 @@ static const char *const tcp_ss_names[TCPS_NSTATES] = {
 	[TCPS_LAST_ACK] = "LAST-ACK", [TCPS_TIME_WAIT] = "TIME-WAIT",
 };
 
-/* ss -o: the timer that will fire first, named as ss names them. */
+/* ss -o: the deadline that comes first, named as ss names its timers. */
+static void tcp_sock_deadline(struct tcp_sock_info *si, const char *name, usec_t deadline, usec_t now,
+                              uint32_t retries)
+{
+	usec_t left = deadline > now ? deadline - now : 0;
+	if (si->timer && si->timer_left <= left)
+		return;
+	si->timer = name;
+	si->timer_left = left;
+	si->timer_retries = retries;
+}
+
 static void tcp_sock_timer(struct tcp_sock_info *si, const char *name, const struct timer *t, usec_t now,
                            uint32_t retries)
 {
-	if (!timer_armed(t) || (si->timer && si->timer_left <= (t->deadline > now ? t->deadline - now : 0)))
-		return;
-	si->timer = name;
-	si->timer_left = t->deadline > now ? t->deadline - now : 0;
-	si->timer_retries = retries;
+	if (timer_armed(t))
+		tcp_sock_deadline(si, name, t->deadline, now, retries);
 }
 
 static void tcp_conn_sock_info(const struct tcp_conn *c, struct tcp_sock_info *si)
@@ -71,7 +79,7 @@ void tcp_foreach_sock(struct tcp_layer *tl, void (*fn)(const struct tcp_sock_inf
 				tcp_sock_timer(&si, "on", &r->timer, now, r->retrans);
 			} else if (n->kind == TCP_HK_TW) {
 				si.state = "TIME-WAIT";
-				tcp_sock_timer(&si, "timewait", &container_of(n, struct tcp_tw, hn)->timer, now, 0);
+				tcp_sock_deadline(&si, "timewait", container_of(n, struct tcp_tw, hn)->expires, now, 0);
 			} else {
 				tcp_conn_sock_info(container_of(n, struct tcp_conn, hn), &si);
 			}

@@ -48,6 +48,8 @@
 #define TCP_INVALID_RATELIMIT_MS 500u   /* Linux tcp_invalid_ratelimit: ACKs to unacceptable segments */
 #define TCP_PB_FIN 0x80u                /* pbuf flag in the out-of-order queue: FIN follows the data */
 #define TCP_EOR_MARKS 16u               /* MSG_EOR records in flight at once per connection */
+#define TCP_PUSH_MARKS 16u              /* PSH positions remembered in the send queue (tcp_buf.c) */
+#define TCP_LINUX_GSO_MAX 65536u        /* Linux's sk_gso_max_size (GSO_LEGACY_MAX_SIZE): its skb size limit */
 
 /* RFC 9293 3.3.2 states, in the RFC's names. */
 enum tcp_state {
@@ -147,7 +149,8 @@ struct tcp_listener {
 struct tcp_tw {
 	struct tcp_hnode hn;
 	struct tcp_layer *tl;
-	struct timer timer;
+	struct tcp_tw *tw_next, *tw_prev;   /* tl->tw_head .. tw_tail, by expiry */
+	usec_t expires;                     /* end of its 2 MSL (tl->tw_timer serves them all) */
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_recent, ts_offset;
 	uint16_t rcv_wnd;               /* as last advertised, already scaled down */
@@ -162,6 +165,7 @@ struct tcp_tw {
 struct tcp_txseg {
 	uint32_t seq, end;
 	usec_t sent;                /* last (re)transmission: RACK's xmit time (RFC 8985 5.2) */
+	uint32_t order;             /* ... and its place among the transmissions (tcp_sb.xmit_order) */
 	uint8_t marks;              /* TCP_TX_* */
 	uint8_t xmits;              /* transmissions so far (1 + retransmissions) */
 };
@@ -187,6 +191,9 @@ struct tcp_sb {
 	uint32_t sacked, lost, retrans;  /* sequence-space bytes with each mark */
 	uint32_t high_sacked;       /* end of the highest SACKed byte (valid when sacked) */
 	uint32_t rtx_hint;          /* every lost record below this seq has been resent */
+	/* Counts transmissions (a new burst, a resend): which of two records stamped in one
+	 * clock tick left later, for RACK (the clock is read once per wake-up). */
+	uint32_t xmit_order;
 };
 
 /* Linux's congestion-avoidance states (tcp_ca_state, same order), used with the scoreboard. */
@@ -198,6 +205,7 @@ struct tcp_recov {
 	uint32_t high_seq;          /* SND.MAX when recovery or loss began (RFC 6675 RecoveryPoint) */
 	/* RACK (RFC 8985 6.1): the most recently sent segment that was delivered. */
 	usec_t rack_xmit;
+	uint32_t rack_order;
 	uint32_t rack_end;
 	uint32_t rack_rtt_us;
 	bool rack_valid;
@@ -260,6 +268,7 @@ struct tcp_recov {
 #define TCP_F_REO         0x80000u  /* rtx timer is RACK's reordering timer (RFC 8985 6.3) */
 #define TCP_F_PROBING     0x100000u /* tcp_output sends a tail loss probe: one segment, no burst PSH */
 #define TCP_F_ACK_BATCH   0x200000u /* an ACK is owed at the end of this receive batch (tl->ack_batch) */
+#define TCP_F_XMIT_ONE    0x400000u /* tcp_output sends one transmit unit at most (Linux tcp_push_one) */
 #define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 /* The delivery rate's window (tcp_rate.c): bytes acknowledged (64 bits: no wrap), where the
@@ -305,6 +314,13 @@ struct tcp_conn {
 	uint32_t eor_mark[TCP_EOR_MARKS];
 	uint8_t eor_head, eor_count;
 	bool sml_valid;                         /* snd_sml has been set */
+	/* Where Linux's send queue would carry PSH (tcp_buf.c, docs/tcp.md "Where PSH goes"):
+	 * the ends of writes without MSG_MORE and forced pushes, oldest first (a ring), not yet
+	 * acknowledged; wq_tail starts the unsent tail "skb" a write may extend; pushed_seq is
+	 * the last push (Linux tp->pushed_seq). */
+	uint32_t push_mark[TCP_PUSH_MARKS];
+	uint8_t push_head, push_count;
+	uint32_t wq_tail, pushed_seq;
 
 	/* Negotiated options. */
 	uint16_t mss;                           /* send MSS: payload bytes per segment, options excluded */
@@ -517,6 +533,16 @@ int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
 void tcp_ring_release_if_empty(struct tcp_ring *r);
 void tcp_ring_free(struct tcp_ring *r);
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
+/* Send queue (tcp_buf.c): appends `n` bytes as Linux's tcp_sendmsg builds skbs of
+ * tcp_size_goal() bytes, marking PSH where Linux does (the end of the write unless `more`,
+ * forced pushes every half window) and sending as Linux sends while it copies (a full skb
+ * at the head of the unsent data goes at once). Returns the bytes queued. */
+uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more);
+/* Is there a push mark in (seq, end]? Forgets marks SND.UNA has passed. */
+bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* Linux's skb size goal for a write (tcp_xmit_size_goal): 64 KiB, or half the largest
+ * window the peer offered when smaller, in whole MSS. */
+uint32_t tcp_size_goal(const struct tcp_conn *c);
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
 void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
 /*
@@ -575,7 +601,7 @@ uint32_t tcp_sb_mark_dupthresh(struct tcp_conn *c, uint32_t dupthresh);
 void tcp_sb_mark_all_lost(struct tcp_conn *c);
 void tcp_sb_clear_lost(struct tcp_conn *c);
 int64_t tcp_sb_next_lost(struct tcp_conn *c);
-void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, usec_t now);
+void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, uint32_t n, usec_t now);
 void tcp_sb_mark_too_big(struct tcp_conn *c);
 /* Receiving: a duplicate [start, end) to report in a D-SACK block on the next ACK. */
 void tcp_dsack_set(struct tcp_conn *c, uint32_t start, uint32_t end);
@@ -641,6 +667,9 @@ uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left);
 /* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
  * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
 uint32_t tcp_mss_now(const struct tcp_conn *c);
+/* Segments per transmit unit at most (Linux tcp_tso_segs/tcp_tso_autosize): about 1 ms at
+ * the pacing rate Linux would compute, at least cfg.min_tso_segs. */
+uint32_t tcp_tso_segs(const struct tcp_conn *c, uint32_t mss);
 
 /* ---- tcp_info.c ---- */
 /* Linux's chronograph of why a sender is not sending (tcp_chrono_start/stop): busy while

@@ -386,6 +386,7 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	c->tos = l->opts.tos ? l->opts.tos : r->tos;
 	c->snd.iss = r->iss;
 	c->snd.una = c->snd.nxt = c->snd.max = r->iss + 1;
+	c->wq_tail = c->pushed_seq = r->iss + 1;
 	c->rcv.irs = r->irs;
 	c->rcv.nxt = r->irs + 1;
 	uint32_t synack_wnd = tcp_synack_window(l, r);

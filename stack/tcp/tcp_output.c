@@ -237,19 +237,19 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 }
 
 /*
- * TSO (docs/drivers.md "The offload path"): how much new data one super-segment carries,
- * given that one full MSS already passed every test of tcp_output. As Linux's
- * tcp_mss_split_point: as much as the queued data, the peer's window (wnd_room), the
- * congestion window (cwnd_room: the bytes it still admits) and the 64 KiB datagram
- * allow, cut to whole MSS pieces, except that the end of the queued data may be a short
- * last piece when Nagle would let a short segment go now (hold: nagle_hold).
+ * How much new data one transmit unit carries (docs/tcp.md "Where PSH goes"; with TSO one
+ * super-segment, docs/drivers.md "The offload path"), given that one full MSS already
+ * passed every test of tcp_output. As Linux's tcp_mss_split_point: as much as the queued
+ * data, `cap`, the peer's window (wnd_room) and the congestion window (cwnd_room: the bytes
+ * it still admits) allow, cut to whole MSS pieces, except that the end of the queued data
+ * may be a short last piece when Nagle would let a short segment go now (hold: nagle_hold).
  */
-static uint32_t tcp_tso_len(const struct tcp_conn *c, uint32_t mss, uint32_t left, uint32_t wnd_room,
-                            uint64_t cwnd_room, bool nagle_hold)
+static uint32_t tcp_tso_len(uint32_t mss, uint32_t left, uint32_t cap, uint32_t wnd_room, uint64_t cwnd_room,
+                            bool nagle_hold)
 {
 	uint32_t big = left;
-	if (big > c->tl->cfg.gso_max)
-		big = c->tl->cfg.gso_max;
+	if (big > cap)
+		big = cap;
 	if (big > wnd_room)
 		big = wnd_room;
 	if (big > cwnd_room)
@@ -260,6 +260,29 @@ static uint32_t tcp_tso_len(const struct tcp_conn *c, uint32_t mss, uint32_t lef
 	if (partial && (big < left || nagle_hold))
 		big -= partial;
 	return big;
+}
+
+uint32_t tcp_tso_segs(const struct tcp_conn *c, uint32_t mss)
+{
+	/* Linux tcp_update_pacing_rate: 200 % of cwnd * mss per SRTT in slow start (below half
+	 * ssthresh), 120 % after; tcp_tso_autosize: what that rate sends in 1/1024 s
+	 * (sk_pacing_shift 10), plus, on a path of small min_rtt, 64 KiB >> (min_rtt >> 9 us). */
+	uint64_t bytes = TCP_LINUX_GSO_MAX;
+	uint32_t srtt = c->rtt.srtt_us;
+	if (srtt) {
+		uint32_t pkts = (c->cwnd + c->mss - 1) / (c->mss ? c->mss : 1);
+		uint32_t out = (tcp_flight(c) + mss - 1) / mss;
+		uint64_t ratio = c->cwnd < c->ssthresh / 2 ? 200 : 120;
+		uint64_t rate = (uint64_t)c->mss * (pkts > out ? pkts : out) * ratio * 10000u / srtt; /* bytes/s */
+		bytes = rate >> 10;
+		uint32_t r = tcp_rtt_min_us(&c->rtt) >> 9;
+		if (tcp_rtt_min_us(&c->rtt) && r < 32)
+			bytes += TCP_LINUX_GSO_MAX >> r;
+		if (bytes > TCP_LINUX_GSO_MAX)
+			bytes = TCP_LINUX_GSO_MAX;
+	}
+	uint32_t segs = (uint32_t)(bytes / mss);
+	return segs > c->tl->cfg.min_tso_segs ? segs : c->tl->cfg.min_tso_segs;
 }
 
 uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left)
@@ -302,17 +325,18 @@ int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n)
 		len = mss;
 	}
 	uint8_t flags = TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0);
-	if (len && r->seq + len == c->snd.una + c->sndq.len)
+	/* PSH as on first transmission (docs/tcp.md "Where PSH goes"): Linux forces it on a
+	 * retransmitted GSO packet; a single segment keeps its skb's flag (a push mark). */
+	if (len && (n > 1 || tcp_sndq_pushed(c, r->seq, r->seq + len)))
 		flags |= TCP_FLAG_PSH;
 	int rc = tcp_xmit(c, r->seq, flags, len);
 	if (rc < 0)
 		return rc;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
 	tcp_count_retrans(c, n);
-	for (uint32_t k = 0; k < n; k++) {
-		tcp_sb_retransmitted(&c->sb, i + k, tl->core->now);
+	tcp_sb_retransmitted(&c->sb, i, n, tl->core->now);
+	for (uint32_t k = 0; k < n; k++)
 		tcp_rec_on_retransmit(c);
-	}
 	tcp_rec_on_send(c, len + fin);
 	return 0;
 }
@@ -410,6 +434,11 @@ void tcp_output(struct tcp_conn *c)
 		tcp_chrono_stop(c, TCP_CHRONO_BUSY); /* all acknowledged: not busy (TCP_INFO) */
 	if (rec)
 		sent = tcp_output_rexmit(c, mss);
+	/* The transmit unit being sent (Linux: the skb tcp_write_xmit cut and handed to
+	 * tcp_transmit_skb): it ends at unit_end; PSH goes on its last segment when it has
+	 * more than one (Linux forces PSH on every GSO packet) or when a push mark lies in it. */
+	uint32_t unit_start = c->snd.nxt, unit_end = c->snd.nxt;
+	bool restarted = false;
 	for (;;) {
 		uint32_t off = c->snd.nxt - c->snd.una;
 		uint32_t left = c->sndq.len > off ? c->sndq.len - off : 0;
@@ -421,6 +450,12 @@ void tcp_output(struct tcp_conn *c)
 		uint32_t flight = rec ? tcp_sb_pipe(c) : tcp_flight(c);
 		uint32_t len = rec_len < mss ? rec_len : mss;
 		bool rexmit = seq_lt(c->snd.nxt, c->snd.max);
+		if (left && !rexmit && !restarted && tcp_flight(c) == 0 && c->snd.wnd) {
+			/* New data after idle: cwnd restarts first (tcp_cc.c), so the unit is cut
+			 * from the restarted window, as Linux restarts before it sizes the skb. */
+			tcp_cc_data_sent(c, true);
+			restarted = true;
+		}
 		/* As Linux (tcp_cwnd_test, tcp_snd_wnd_test): the congestion window counts
 		 * packets, a short segment as one, so a window of 10 never carries an 11th short
 		 * one (packets in flight: the bytes in flight in MSS-sized segments); during a
@@ -447,14 +482,44 @@ void tcp_output(struct tcp_conn *c)
 			len = 0;
 		if (len == 0 && left)
 			goto blocked;
-		if (tl->cfg.gso_max && len == mss && rec_len > mss && !rexmit) {
-			/* The same Nagle test as below (Minshall's variant) decides the short tail;
-			 * a record's end is not held (more data follows it). */
-			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
-			bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
-			bool nagle_hold = !rec_cut && !(c->flags & TCP_F_PUSH_ONCE) &&
-			                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
-			len = tcp_tso_len(c, mss, rec_len, wnd_room, cwnd_room, nagle_hold);
+		if (len && !seq_lt(c->snd.nxt, unit_end)) {
+			if (sent && (c->flags & TCP_F_XMIT_ONE))
+				break; /* Linux tcp_push_one: one unit */
+			/* A new unit: as many segments as Linux's tcp_cwnd_test lets one skb carry
+			 * (half the congestion window at most, "2 GSO packets in flight"; for a
+			 * retransmission what cwnd leaves) and tcp_tso_segs allows, cut by the
+			 * windows and the data as tcp_mss_split_point cuts it. */
+			uint64_t quota = cwnd_room / mss;
+			if (!rexmit && tcp_cc_state(c) < TCP_CC_CWR) {
+				uint64_t half = c->cwnd / (2u * (c->mss ? c->mss : 1));
+				if (quota > (half ? half : 1))
+					quota = half ? half : 1;
+			}
+			uint32_t segs = tcp_tso_segs(c, mss);
+			if (quota < segs)
+				segs = quota ? (uint32_t)quota : 1;
+			if (c->flags & TCP_F_PROBING)
+				segs = 1;
+			uint32_t ulen = len;
+			if (len == mss && rec_len > mss && segs > 1) {
+				/* The same Nagle test as below (Minshall's variant) decides the short
+				 * tail; a record's end is not held (more data follows it). */
+				bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
+				bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
+				bool nagle_hold = !rec_cut && !(c->flags & TCP_F_PUSH_ONCE) &&
+				                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
+				uint64_t room = (uint64_t)segs * mss < cwnd_room ? (uint64_t)segs * mss : cwnd_room;
+				ulen = tcp_tso_len(mss, rec_len, TCP_LINUX_GSO_MAX, wnd_room, room, nagle_hold);
+			}
+			unit_start = c->snd.nxt;
+			unit_end = c->snd.nxt + ulen;
+		}
+		if (len == mss && tl->cfg.gso_max && !rexmit) {
+			/* TSO: the unit goes as one super-segment the device cuts at the MSS (a
+			 * go-back-N resend after an RTO goes one MSS at a time). */
+			len = unit_end - c->snd.nxt;
+			if (len > tl->cfg.gso_max)
+				len = tl->cfg.gso_max - tl->cfg.gso_max % mss;
 		}
 		bool fin = tcp_fin_due(c, c->snd.nxt + len);
 
@@ -477,23 +542,18 @@ void tcp_output(struct tcp_conn *c)
 				break;
 		}
 		uint8_t flags = TCP_FLAG_ACK;
-		/* PSH on the last byte written and at the end of a MSG_EOR record, and (as
-		 * Linux's pushes appear on the wire) on the last segment of a burst that the
-		 * windows cut short - not on a tail loss probe, which is not a burst, nor on what
-		 * ACKs clock out during loss recovery (duplicate ACKs without SACK, any state but
-		 * OPEN with it). */
-		uint32_t next_room = wnd_room - len;
-		if (len && ((off + len == c->sndq.len && !(c->flags & TCP_F_MORE)) || (rec_cut && len == rec_len) ||
-		            (left > len && !c->dupacks && !(c->flags & TCP_F_PROBING) &&
-		             !(rec && c->rec.ca_state != TCP_REC_OPEN) &&
-		             (next_room < mss || cwnd_room < 2ull * len))))
+		/* PSH (docs/tcp.md "Where PSH goes"): on the last segment of a unit of several
+		 * (Linux sets it on every GSO packet, which leaves it on the last piece), or of a
+		 * one-segment unit that holds a push mark (the end of a write, a forced push). */
+		if (len && seq_geq(c->snd.nxt + len, unit_end) &&
+		    (unit_end - unit_start > mss || tcp_sndq_pushed(c, unit_start, unit_end)))
 			flags |= TCP_FLAG_PSH;
 		if (fin)
 			flags |= TCP_FLAG_FIN;
 		if (rexmit)
 			tcp_count_retrans(c, 1);
 		else if (len)
-			tcp_cc_data_sent(c, tcp_flight(c) == 0); /* after idle: restart cwnd (tcp_cc.c) */
+			tcp_cc_data_sent(c, tcp_flight(c) == 0 && !restarted); /* after idle: restart cwnd (tcp_cc.c) */
 		/* With the scoreboard, every segment sent gets its records first (so a send
 		 * never goes unrecorded); a full board waits for ACKs like a full window. */
 		bool board_full = rec && !rexmit && tcp_sb_reserve(&c->sb, tcp_sb_segs_for(len, mss)) != 0;

@@ -66,10 +66,20 @@ bool tcp_rec_on(const struct tcp_conn *c)
 
 /* ---- RACK (RFC 8985 6) ---- */
 
-/* RACK_sent_after (6.2): t1/s1 was sent after t2/s2 (end sequence breaks ties). */
-static bool rack_sent_after(usec_t t1, uint32_t s1, usec_t t2, uint32_t s2)
+/*
+ * RACK_sent_after (6.2): record r was sent after RACK's reference. Equal times break ties by
+ * transmission order, then by end sequence (within one burst). RFC 8985 breaks them by
+ * sequence alone, which assumes what shares a timestamp left in sequence order; here a
+ * wake-up's clock reading stamps everything it sends, and a resend often leaves after new
+ * data sent on an earlier ACK of the same wake-up (Linux stamps each skb in nanoseconds).
+ */
+static bool rack_sent_after(const struct tcp_recov *rv, const struct tcp_txseg *r)
 {
-	return t1 > t2 || (t1 == t2 && seq_gt(s1, s2));
+	if (r->sent != rv->rack_xmit)
+		return r->sent > rv->rack_xmit;
+	if (r->order != rv->rack_order)
+		return (int32_t)(r->order - rv->rack_order) > 0;
+	return seq_gt(r->end, rv->rack_end);
 }
 
 /* Our TSval when a record was sent (tcp_now_ts at that time). */
@@ -132,8 +142,9 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 	}
 	rv->rack_rtt_us = rtt;
 	rv->ack_flags |= TCP_ACKF_RACK_ADVANCED;
-	if (!rv->rack_valid || rack_sent_after(r->sent, r->end, rv->rack_xmit, rv->rack_end)) {
+	if (!rv->rack_valid || rack_sent_after(rv, r)) {
 		rv->rack_xmit = r->sent;
+		rv->rack_order = r->order;
 		rv->rack_end = r->end;
 		rv->rack_valid = true;
 	}
@@ -207,7 +218,7 @@ uint32_t tcp_rack_detect_loss(struct tcp_conn *c)
 		struct tcp_txseg *r = tcp_sb_get(sb, i);
 		if (r->marks & TCP_TX_SACKED)
 			continue;
-		if (rack_sent_after(r->sent, r->end, rv->rack_xmit, rv->rack_end)) {
+		if (rack_sent_after(rv, r)) {
 			if (r->xmits == 1)
 				break;
 			continue;

@@ -123,12 +123,14 @@ void tcp_sb_sent(struct tcp_sb *sb, uint32_t seq, uint32_t len, bool fin, uint32
 {
 	if (!sb->n)
 		sb->rtx_hint = seq;
+	sb->xmit_order++;
 	do {
 		uint32_t piece = len < mss ? len : mss;
 		struct tcp_txseg *r = sb_at(sb, sb->n++);
 		r->seq = seq;
 		r->end = seq + piece;
 		r->sent = now;
+		r->order = sb->xmit_order;
 		r->marks = 0;
 		r->xmits = 1;
 		seq += piece;
@@ -407,14 +409,18 @@ int64_t tcp_sb_next_lost(struct tcp_conn *c)
 }
 
 /* Record i was resent now. */
-void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, usec_t now)
+void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, uint32_t n, usec_t now)
 {
-	struct tcp_txseg *r = sb_at(sb, i);
-	r->sent = now;
-	if (r->xmits < 255)
-		r->xmits++;
-	r->marks |= TCP_TX_EVER_RETRANS;
-	tcp_sb_mark(sb, r, TCP_TX_RETRANS, true);
+	sb->xmit_order++;
+	for (uint32_t k = 0; k < n; k++) {
+		struct tcp_txseg *r = sb_at(sb, i + k);
+		r->sent = now;
+		r->order = sb->xmit_order;
+		if (r->xmits < 255)
+			r->xmits++;
+		r->marks |= TCP_TX_EVER_RETRANS;
+		tcp_sb_mark(sb, r, TCP_TX_RETRANS, true);
+	}
 }
 
 /* Linux tcp_simple_retransmit with the scoreboard: the path MTU shrank, so every record

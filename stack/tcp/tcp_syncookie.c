@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "ip/ip.h"
+
 /*
  * SYN cookies (RFC 4987 3.6, after Bernstein): when the SYN queue is full, the SYN-ACK's ISN
  * carries the state instead of a tcp_req, and the final ACK rebuilds it.
@@ -39,7 +41,13 @@ void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg)
 	for (uint32_t i = 0; i < 4; i++)
 		if (tcp_cookie_mss[i] <= peer)
 			idx = i;
-	uint32_t count = tcp_cookie_count(tl);
+	uint32_t count;
+	/* Under an on-link flood the SYN-ACK to a spoofed address would only be refused by the
+	 * neighbour table (docs/arp.md, "Under attack"): do not compute or build it. (Without
+	 * an IP layer, in unit tests of TCP alone, segments are built and dropped.) */
+	if (tl->ip && !ipv4_can_send(tl->ip, seg->src))
+		return;
+	count = tcp_cookie_count(tl);
 	memset(&r, 0, sizeof(r));
 	r.hn.laddr = seg->dst;
 	r.hn.lport = seg->h.dport;

@@ -10,7 +10,8 @@
  *   delack_timer  RFC 1122 4.2.3.2 delayed ACK (Linux: 40 ms, never above 200 ms).
  *   misc_timer    keepalive (RFC 1122 4.2.3.6) and the orphan FIN-WAIT-2 timeout.
  *   tcp_req       SYN-ACK retransmission at 1 s doubling, synack_retries times.
- *   tcp_tw        TIME-WAIT's 2 MSL (60 s, Linux TCP_TIMEWAIT_LEN).
+ *   tw_timer      TIME-WAIT's 2 MSL (60 s, Linux TCP_TIMEWAIT_LEN): one timer of the layer
+ *                 for the FIFO of entries (tcp_timewait.c).
  *
  * Called by the timer heap (timer_run in ts_stack_poll); arming helpers by the other files.
  */

@@ -1,11 +1,12 @@
 /*
  * tcp_timewait.c - TIME-WAIT (RFC 9293 3.10.7.4) on a small entry: when a connection enters
- * TIME-WAIT its TCB shrinks to a struct tcp_tw (about 80 bytes) that answers a retransmitted
+ * TIME-WAIT its TCB shrinks to a struct tcp_tw (80 bytes) that answers a retransmitted
  * FIN, lets a newer SYN start a new incarnation (RFC 6191) and expires after 60 s (Linux's
  * TCP_TIMEWAIT_LEN, where RFC 9293 says 2 MSL: see docs/tcp.md).
  *
  * Called by tcp_input.c/tcp_conn.c (tcp_enter_time_wait), tcp.c (tcp_tw_input from the
- * demultiplexer) and the timer heap (tcp_tw_timer_fire). Owns the entries.
+ * demultiplexer) and the timer heap (tcp_tw_timer_fire, one timer for all entries). Owns
+ * the entries and their expiry FIFO.
  */
 #include "tcp/tcp_int.h"
 
@@ -13,9 +14,12 @@
 
 /*
  * A TIME-WAIT entry: one small allocation per connection that closes into TIME-WAIT (not
- * per segment), at most cfg.max_tw_buckets of them. Its timer holds a heap reservation
- * taken here, so re-arming it (a retransmitted FIN, tcp_input.c) cannot fail and every
- * entry is freed when its 2 MSL end.
+ * per segment), at most cfg.max_tw_buckets of them. It needs no timer of its own: every
+ * entry lasts the same cfg.time_wait_ms, so the entries wait in a FIFO by expiry and the
+ * layer's one tw_timer (reserved in tcp_init) fires for the first (FreeBSD's 2MSL list).
+ * Entering, restarting and ending TIME-WAIT are O(1), where one heap timer per entry made
+ * each connection closed pay two O(log n) heap operations in a heap of tens of thousands
+ * (docs/performance.md, "Stretch ACKs and lazy timers").
  */
 static struct tcp_tw *tcp_tw_alloc(struct tcp_layer *tl)
 {
@@ -24,20 +28,45 @@ static struct tcp_tw *tcp_tw_alloc(struct tcp_layer *tl)
 	struct tcp_tw *tw = calloc(1, sizeof(*tw));
 	if (!tw)
 		return NULL;
-	timer_init(&tw->timer, tcp_tw_timer_fire);
-	if (timer_reserve(&tl->core->timers, &tw->timer)) {
-		free(tw);
-		return NULL;
-	}
 	tw->tl = tl;
 	tl->ntw++;
 	return tw;
 }
 
+static void tcp_tw_unqueue(struct tcp_tw *tw)
+{
+	struct tcp_layer *tl = tw->tl;
+	if (tw->tw_prev)
+		tw->tw_prev->tw_next = tw->tw_next;
+	else
+		tl->tw_head = tw->tw_next;
+	if (tw->tw_next)
+		tw->tw_next->tw_prev = tw->tw_prev;
+	else
+		tl->tw_tail = tw->tw_prev;
+	tw->tw_next = tw->tw_prev = NULL;
+}
+
+/* (Re)starts the 2 MSL: last in the FIFO, since nobody else's ends later. */
+static void tcp_tw_queue(struct tcp_tw *tw)
+{
+	struct tcp_layer *tl = tw->tl;
+	tw->expires = tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS;
+	tw->tw_next = NULL;
+	tw->tw_prev = tl->tw_tail;
+	if (tl->tw_tail)
+		tl->tw_tail->tw_next = tw;
+	else
+		tl->tw_head = tw;
+	tl->tw_tail = tw;
+	if (!timer_armed(&tl->tw_timer) || tl->tw_timer.deadline > tl->tw_head->expires)
+		tcp_timer_arm(tl, &tl->tw_timer, tl->tw_head->expires);
+}
+
 void tcp_tw_free(struct tcp_tw *tw)
 {
 	struct tcp_layer *tl = tw->tl;
-	timer_unreserve(&tl->core->timers, &tw->timer);
+	tcp_tw_unqueue(tw);
 	tcp_hash_remove(&tl->conns, &tw->hn);
 	tl->ntw--;
 	free(tw);
@@ -70,7 +99,7 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 	tcp_hash_remove(&tl->conns, &c->hn);
 	if (tw) {
 		tcp_hash_insert(&tl->conns, &tw->hn);
-		tcp_timer_arm(tl, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
+		tcp_tw_queue(tw);
 	}
 	c->state = TCPS_CLOSED; /* no log line: TIME-WAIT lives on in tw */
 	tcp_conn_timers_cancel(c);
@@ -111,7 +140,8 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 	if ((seg->flags & TCP_FLAG_FIN) && seg->seq + seg->dlen + 1 == tw->rcv_nxt) {
 		/* The peer did not get our ACK of its FIN: ACK again, restart the 2 MSL timer. */
 		tcp_tw_send_ack(tw);
-		tcp_timer_arm(tl, &tw->timer, tl->core->now + (usec_t)tl->cfg.time_wait_ms * USEC_PER_MS);
+		tcp_tw_unqueue(tw);
+		tcp_tw_queue(tw);
 		goto out;
 	}
 	if (seg->dlen || seq_gt(seg->seq, tw->rcv_nxt) || (seg->flags & TCP_FLAG_FIN))
@@ -123,10 +153,15 @@ out:
 }
 
 
+/* The layer's tw_timer: every entry whose 2 MSL have ended goes, then the timer waits for
+ * the next (it may fire early for an entry that left or restarted: it just re-arms). */
 void tcp_tw_timer_fire(struct timer *t, usec_t now)
 {
-	struct tcp_tw *tw = container_of(t, struct tcp_tw, timer);
-	(void)now;
-	tw->tl->ctr.TimeWaitExpired++;
-	tcp_tw_free(tw);
+	struct tcp_layer *tl = container_of(t, struct tcp_layer, tw_timer);
+	while (tl->tw_head && tl->tw_head->expires <= now) {
+		tl->ctr.TimeWaitExpired++;
+		tcp_tw_free(tl->tw_head);
+	}
+	if (tl->tw_head)
+		tcp_timer_arm(tl, t, tl->tw_head->expires);
 }

@@ -5,7 +5,8 @@ time: run only inside the namespace the script made.
   clients.py slowloris HOST PORT N SECONDS   N connections sending a request head one header
                                              line every 5 s, never finishing it
   clients.py noread HOST PORT N SECONDS      N connections asking for 100 MB and never reading
-Prints how many connections were opened and how many the server closed."""
+Prints how many connections were opened, how many the server closed, and how many of those
+in the first 50 s, before a 60 s header deadline (a per-address limit such as tapstack's --limit-conn)."""
 import socket
 import sys
 import time
@@ -30,7 +31,7 @@ for i in range(n):
     if time.time() - t0 > secs:
         break
 opened = len(socks)
-closed = 0
+closed = early = 0
 while time.time() - t0 < secs:
     time.sleep(5)
     alive = []
@@ -41,8 +42,9 @@ while time.time() - t0 < secs:
             alive.append(s)
         except OSError:
             closed += 1
+            early += time.time() - t0 < 50
             s.close()
     socks = alive
 for s in socks:
     s.close()
-print(f"{mode}: {opened} connections opened, {closed} closed by the server")
+print(f"{mode}: {opened} connections opened, {closed} closed by the server ({early} in the first 50 s)")

@@ -696,24 +696,31 @@ static int bound_round(struct fixture *f, struct server *srv)
 	return n;
 }
 
+/* A client connection to srv (port 5000), after 50 rounds: the handshake is complete (the
+ * stack does it, accept() or not), and srv had its chance to accept it. */
+static int bound_connect(struct fixture *f, struct server *srv)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(5000),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	int fd = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
+	int r = ts_connect(&f->b.sock, fd, &dst);
+
+	assert_true(r == 0 || r == -EINPROGRESS);
+	for (r = 0; r < 50; r++)
+		bound_round(f, srv);
+	assert_true(ts_revents(&f->b.sock, fd) & POLLOUT);
+	return fd;
+}
+
 static void test_server_bound_and_one_entry(void **state)
 {
 	struct fixture *f = *state;
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(5000),
-				   .sin_addr.s_addr = htonl(SERVER_IP) };
 	struct server srv;
 	int fds[4], i, r;
 
 	assert_int_equal(server_init(&srv, &f->net, "bound", 5000, 16, 3, &bound_ops), 0);
-	for (i = 0; i < 4; i++) {
-		fds[i] = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
-		r = ts_connect(&f->b.sock, fds[i], &dst);
-		assert_true(r == 0 || r == -EINPROGRESS);
-		for (r = 0; r < 50; r++)
-			bound_round(f, &srv);
-		/* Every handshake completes: the stack does it, accept() or not. */
-		assert_true(ts_revents(&f->b.sock, fds[i]) & POLLOUT);
-	}
+	for (i = 0; i < 4; i++)
+		fds[i] = bound_connect(f, &srv);
 	assert_int_equal(srv.nconns, 3);
 	assert_int_equal(accept_lines, 3);
 
@@ -735,6 +742,87 @@ static void test_server_bound_and_one_entry(void **state)
 	server_destroy(&srv);
 }
 
+/*
+ * --limit-conn: with 2 per address, the third and fourth connections from the client are
+ * closed as soon as they are accepted (counted, the listener still accepting: the others'
+ * slots are free); when one of the two leaves, the next one from that address is served.
+ */
+static void test_server_limit_conn_per_peer(void **state)
+{
+	struct fixture *f = *state;
+	struct server srv;
+	char buf[16];
+	bool eof;
+	int fds[5], i, r;
+
+	assert_int_equal(server_init(&srv, &f->net, "limited", 5000, 16, 8, &bound_ops), 0);
+	assert_int_equal(server_set_limit_conn(&srv, 2), 0);
+	for (i = 0; i < 4; i++)
+		fds[i] = bound_connect(f, &srv);
+	assert_int_equal(srv.nconns, 2);
+	assert_int_equal(accept_lines, 2);
+	assert_int_equal(srv.limit_conn_refused, 2);
+	assert_int_equal(srv.listen_watched, POLLIN);  /* below max_conns: still accepting */
+	for (i = 2; i < 4; i++) {
+		assert_int_equal(client_recv(f, fds[i], buf, sizeof(buf), &eof), 0);
+		assert_true(eof);
+	}
+	ts_close(&f->b.sock, fds[0]);
+	for (r = 0; r < 100 && srv.nconns > 1; r++)
+		bound_round(f, &srv);
+	fds[4] = bound_connect(f, &srv);
+	assert_int_equal(srv.nconns, 2);
+	assert_int_equal(accept_lines, 3);
+	assert_int_equal(srv.limit_conn_refused, 2);
+	for (i = 1; i < 5; i++)
+		ts_close(&f->b.sock, fds[i]);
+	server_destroy(&srv);
+}
+
+/*
+ * The per-address count itself, against a plain array: 20,000 random takes and puts over
+ * 40 addresses that collide in a 64-slot table (max_conns 32), so removals shift runs back.
+ */
+static void test_server_peer_count_table(void **state)
+{
+	(void)state;
+	struct server srv;
+	uint32_t ref[40] = { 0 }, seed = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.max_conns = 32;
+	assert_int_equal(server_set_limit_conn(&srv, 3), 0);
+	assert_int_equal(srv.peers_mask, 63);
+	for (int n = 0; n < 20000; n++) {
+		seed = seed * 1103515245u + 12345u;
+		uint32_t k = (seed >> 16) % 40, addr = htonl(0x0a000000u + 1 + k * 64);
+		uint32_t open = 0;
+
+		for (int j = 0; j < 40; j++)
+			open += ref[j];
+		if ((seed >> 8) & 1) {
+			bool want = ref[k] < 3 && open < srv.max_conns;
+			if (open >= srv.max_conns)
+				continue; /* the server never accepts past max_conns */
+			assert_int_equal(server_peer_take(&srv, addr), want);
+			ref[k] += want;
+		} else if (ref[k]) {
+			server_peer_put(&srv, addr);
+			ref[k]--;
+		}
+		for (uint32_t j = 0; j < 40; j++) {
+			uint32_t a = htonl(0x0a000000u + 1 + j * 64), found = 0;
+			for (uint32_t i = 0; i <= srv.peers_mask; i++)
+				if (srv.peers[i].addr == a)
+					found += srv.peers[i].conns;
+			assert_int_equal(found, ref[j]);
+		}
+	}
+	assert_int_equal(server_set_limit_conn(&srv, 0), 0);
+	assert_null(srv.peers);
+	assert_true(server_peer_take(&srv, htonl(0x0a000001u)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -752,6 +840,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_echo_and_discard, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_server_bound_and_one_entry, fixture_setup,
 						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_server_limit_conn_per_peer, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test(test_server_peer_count_table),
 		cmocka_unit_test_setup_teardown(test_http_slowloris_header_deadline, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_slow_reader_not_cut_by_header_deadline,

@@ -453,7 +453,10 @@ static void test_arp_cache_bound_and_eviction(void **state)
 	assert_int_equal(link_fx_teardown(&fx), 0);
 }
 
-/* An evicted resolving entry drops its parked packets with their own counter. */
+/*
+ * An evicted resolving entry drops its parked packets with their own counter. It may be
+ * evicted only once it has resolved for arp_retry_ms; a newcomer before that is refused.
+ */
 static void test_arp_eviction_drops_pending(void **state)
 {
 	(void)state;
@@ -464,6 +467,10 @@ static void test_arp_eviction_drops_pending(void **state)
 	assert_int_equal(link_fx_setup(&fx, &cfg), 0);
 
 	link_output_ipv4(&fx.link, make_ip(&fx, 1, 40), PEER_IP);
+	assert_int_equal(link_output_ipv4(&fx.link, make_ip(&fx, 2, 40), PEER_IP + 1), -ENOBUFS);
+	assert_int_equal(fx.link.arp.out_drop_resolving_full, 1);
+	assert_int_equal(fx.link.arp.cache_evictions, 0);
+	link_fx_advance(&fx, cfg.arp_retry_ms * USEC_PER_MS);
 	link_output_ipv4(&fx.link, make_ip(&fx, 2, 40), PEER_IP + 1);
 	assert_int_equal(fx.link.arp.cache_evictions, 1);
 	assert_int_equal(fx.link.arp.pending_drop_evicted, 1);
@@ -638,8 +645,10 @@ static void learn_requesters(struct link_fx *fx, uint32_t base, uint32_t n)
 
 /*
  * A flood of unresolved next hops (what SYN-ACKs to spoofed on-link sources cause) holds at
- * most arp_incomplete_max entries, replacing the oldest resolution, and never evicts a
- * neighbour in use: the REACHABLE host keeps its entry and its traffic goes out at once.
+ * most arp_incomplete_max entries and never evicts a neighbour in use: the REACHABLE host
+ * keeps its entry and its traffic goes out at once. A resolution younger than arp_retry_ms
+ * is not replaced: the flood's newcomers are refused without a request
+ * (out_drop_resolving_full); an older one is (cache_evict_incomplete).
  */
 static void test_arp_flood_of_unresolved_spares_reachable(void **state)
 {
@@ -655,18 +664,29 @@ static void test_arp_flood_of_unresolved_spares_reachable(void **state)
 
 	rx_request_from(&fx, host_mac, HOST_IP, OUR_IP);
 	link_fx_advance(&fx, 20 * USEC_PER_SEC);     /* REACHABLE, but not confirmed lately */
-	for (uint32_t i = 0; i < 100; i++) {    /* 10.0.0.100 - 10.0.0.199 */
-		assert_int_equal(link_output_ipv4(&fx.link, make_ip(&fx, 1, 40), 0x0a000064u + i), 0);
+	for (uint32_t i = 0; i < 100; i++) {    /* 10.0.0.100 - 10.0.0.199, 1 ms apart */
+		int want = i < 4 ? 0 : -ENOBUFS;
+		assert_int_equal(link_output_ipv4(&fx.link, make_ip(&fx, 1, 40), 0x0a000064u + i), want);
 		assert_int_equal(arp_cache_state(&fx.link, HOST_IP), ARP_REACHABLE);
 		link_fx_advance(&fx, USEC_PER_MS);
 	}
 	assert_int_equal(fx.link.cache_used, 5);
-	assert_int_equal(fx.link.arp.cache_evict_incomplete, 96);
-	assert_int_equal(fx.link.arp.cache_evictions, 96);
-	assert_int_equal(fx.link.arp.pending_drop_evicted, 96);
+	assert_int_equal(fx.link.arp.out_drop_resolving_full, 96);
+	assert_int_equal(fx.link.arp.out_drop_cache_full, 0);
+	assert_int_equal(fx.link.arp.tx_requests, 4);
+	assert_int_equal(fx.link.arp.cache_evictions, 0);
 	assert_int_equal(fx.link.pending_total, 4);
-	for (uint32_t i = 96; i < 100; i++)
-		assert_int_equal(arp_cache_state(&fx.link, 0x0a000064u + i), ARP_INCOMPLETE);
+	assert_int_equal(fx.core.pool.cls[0].in_use, 4);
+
+	/* 1 s after the first began, the oldest resolution gives way to the next address */
+	link_fx_advance(&fx, cfg.arp_retry_ms * USEC_PER_MS - 100 * USEC_PER_MS);
+	assert_int_equal(link_output_ipv4(&fx.link, make_ip(&fx, 1, 40), 0x0a0000c8u), 0);
+	assert_int_equal(fx.link.arp.cache_evict_incomplete, 1);
+	assert_int_equal(fx.link.arp.cache_evictions, 1);
+	assert_int_equal(fx.link.arp.pending_drop_evicted, 1);
+	assert_int_equal(arp_cache_state(&fx.link, 0x0a000064u), ARP_FREE);
+	for (uint32_t i = 1; i <= 4; i++)
+		assert_int_equal(arp_cache_state(&fx.link, 0x0a000064u + (i < 4 ? i : 100)), ARP_INCOMPLETE);
 
 	/* the host's packets still go straight out */
 	recdev_clear(&fx.rd);

@@ -476,6 +476,103 @@ static void test_blocking_shared_dead_waiter(void **state)
 	alarm(0);
 }
 
+/*
+ * Run-to-completion: a caller that drives (ts_blocking_drive) takes the frames in its own
+ * thread. memdev has no pollfd and the test never wakes A's thread, so only the drives below
+ * can move the handshake: without them the connection never reaches the accept queue.
+ */
+static void test_blocking_drive_in_caller_thread(void **state)
+{
+	struct pair *p = *state;
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	struct sockaddr_in peer;
+	int fd, rc, afd, taken = 0, more;
+	uint64_t drives;
+
+	/* Assertions after the unlock: a failing one must not leave the lock held. */
+	ts_blocking_lock(&p->ba);
+	fd = ts_socket(&p->b.sock, AF_INET, SOCK_STREAM, 0);
+	rc = ts_connect(&p->b.sock, fd, &dst);
+	drives = p->ba.drives;
+	/* ARP, the SYN, the ACK: A's frames taken by this thread, B polled between. */
+	for (int i = 0; i < 8; i++) {
+		taken += ts_blocking_drive(&p->ba);
+		ts_stack_poll(&p->b, ts_clock_now());
+	}
+	drives = p->ba.drives - drives;
+	afd = ts_accept(&p->a.sock, p->listen_fd, &peer, 0);
+	more = ts_blocking_drive(&p->ba);                  /* nothing more came */
+	if (afd >= 0)
+		ts_close(&p->a.sock, afd);
+	ts_close(&p->b.sock, fd);
+	ts_blocking_unlock(&p->ba);
+	assert_int_equal(rc, -EINPROGRESS);
+	assert_true(taken >= 2);
+	assert_true(drives >= 2);
+	assert_true(afd >= 0);
+	assert_int_equal(more, 0);
+}
+
+/* Waits (bounded) until A's thread has finished a round after `since`; lock not held. */
+static void wait_round(struct pair *p, uint64_t since)
+{
+	usec_t start = ts_clock_now();
+	uint64_t it;
+
+	do {
+		ts_blocking_wake(&p->ba);
+		sched_yield();
+		ts_blocking_lock(&p->ba);
+		it = p->ba.iterations;
+		ts_blocking_unlock(&p->ba);
+	} while (it <= since + 1 && !over_time(start));
+	assert_true(it > since + 1);
+}
+
+/*
+ * A parked caller has the device: the stack thread stops watching it. A blocking call that
+ * must wait meanwhile gets the stack thread back at once (it waits on the condition variable,
+ * which only rounds broadcast); unparked, the device is the stack thread's again once the
+ * lease ran out.
+ */
+static void test_blocking_park_hands_back_to_waiters(void **state)
+{
+	struct pair *p = *state;
+	struct sockaddr_in peer;
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 300000 };
+	uint64_t it;
+	bool watching;
+	unsigned waiters, parked;
+	usec_t lease;
+
+	ts_blocking_lock(&p->ba);
+	(void)ts_blocking_park(&p->ba);
+	it = p->ba.iterations;
+	ts_blocking_unlock(&p->ba);
+	wait_round(p, it);
+	ts_blocking_lock(&p->ba);
+	watching = p->ba.watching;
+	ts_blocking_unlock(&p->ba);
+	assert_false(watching);                            /* parked: the device is the caller's */
+
+	/* A blocking accept (bounded by SO_RCVTIMEO) from this thread: a waiter. */
+	assert_int_equal(ts_blocking_setsockopt(&p->ba, p->listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+					     sizeof(tv)), 0);
+	assert_int_equal(ts_blocking_accept(&p->ba, p->listen_fd, &peer, 0), -EAGAIN);
+	ts_blocking_lock(&p->ba);
+	watching = p->ba.watching;                         /* the waiter called it back */
+	waiters = p->ba.sync->waiters;
+	ts_blocking_unpark(&p->ba);
+	parked = p->ba.parked;
+	lease = p->ba.lease_end;
+	ts_blocking_unlock(&p->ba);
+	assert_true(watching);
+	assert_int_equal(waiters, 0);
+	assert_int_equal(parked, 0);
+	assert_true(lease > ts_clock_now() - USEC_PER_SEC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +586,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_linger_waits_for_fin_ack, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_epoll_wait, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_drive_in_caller_thread, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_park_hands_back_to_waiters, pair_setup,
+						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_echo_server, pair_setup_shared, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_shared_lock_survives_dead_holder, pair_setup_shared,
 						pair_teardown),

@@ -271,17 +271,29 @@ static void count_notify(void *arg)
 	(*(int *)arg)++;
 }
 
+/* A set whose notification counts into *calls, with an established connection's socket
+ * registered edge-triggered for input (*fd); counted: its waiters count themselves. */
+static int notify_set(struct th *h, int *calls, int *fd, bool counted)
+{
+	struct socket_layer *sl = th_sl(h);
+	int ep = ts_epoll_create(sl, 0);
+
+	*fd = th_established(h);
+	ts_epoll_set_notify(sl, ep, count_notify, calls);
+	if (counted)
+		ts_epoll_set_sleepers(sl, ep, 0);
+	assert_int_equal(ep_add(sl, ep, *fd, EPOLLIN | EPOLLET), 0);
+	return ep;
+}
+
 /* The notification fires when the ready list stops being empty, once, not per change. */
 static void test_notify_once_per_batch(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
 	struct epoll_event evs[8];
-	int calls = 0;
-	int fd = th_established(h);
-	int ep = ts_epoll_create(sl, 0);
-	ts_epoll_set_notify(sl, ep, count_notify, &calls);
-	assert_int_equal(ep_add(sl, ep, fd, EPOLLIN | EPOLLET), 0);
+	int calls = 0, fd;
+	int ep = notify_set(h, &calls, &fd, false);
 	assert_int_equal(calls, 1); /* ADD looks at once */
 	assert_int_equal(ep_collect(sl, ep, evs), 0);
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "a", 1);
@@ -290,6 +302,29 @@ static void test_notify_once_per_batch(void **state)
 	assert_int_equal(ep_collect(sl, ep, evs), 1);
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 3, h->iss + 1, 65535, NULL, "c", 1);
 	assert_int_equal(calls, 3);
+	ts_close(sl, ep);
+}
+
+/* ts_epoll_set_sleepers: once a waiter counts itself, the notification runs only while one
+ * sleeps; an awake waiter collects the change itself (the preload's epoll_wait). */
+static void test_notify_only_while_sleeping(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	struct epoll_event evs[8];
+	int calls = 0, fd;
+	int ep = notify_set(h, &calls, &fd, true);
+	assert_int_equal(ep_collect(sl, ep, evs), 0);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "a", 1);
+	assert_int_equal(calls, 0);                 /* nobody sleeps: no notification */
+	assert_int_equal(ep_collect(sl, ep, evs), 1); /* the awake waiter sees it anyway */
+	ts_epoll_set_sleepers(sl, ep, 1);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 2, h->iss + 1, 65535, NULL, "b", 1);
+	assert_int_equal(calls, 1);                 /* a sleeper: notified */
+	ts_epoll_set_sleepers(sl, ep, -1);
+	assert_int_equal(ep_collect(sl, ep, evs), 1);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 3, h->iss + 1, 65535, NULL, "c", 1);
+	assert_int_equal(calls, 1);
 	ts_close(sl, ep);
 }
 
@@ -348,6 +383,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ctl_errors, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_close_leaves_sets, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_notify_once_per_batch, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_notify_only_while_sleeping, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_only_changed_sockets, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -270,6 +270,34 @@ static void test_rack_reo_wnd_grows_on_dsack(void **state)
 	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
 }
 
+/*
+ * RACK's "sent after" is transmission order, not sequence order, when two transmissions
+ * share a clock reading (the stack reads its clock once per wake-up): two ACKs handled in
+ * one tick, the first lets new data 11-14 out, the second shows segment 3 lost and it is
+ * resent after them. A SACK for segment 11 says nothing about the resend, which left
+ * later and is still queued behind it; taking 11 for "sent after" (its sequence is higher)
+ * would resend segment 3 again at once - what the relay measured at 2 ms and no random
+ * loss, a D-SACK for every such second resend.
+ */
+static void test_rack_same_tick_order(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	write_segs(h, fd, 10 * SEG, 4);
+	th_advance(h, 10);
+	peer_ack(h, 2001, 0);                    /* cwnd 12, 8 out: 11-14 go */
+	for (uint32_t k = 11; k <= 14; k++)
+		expect_seg(h, k);
+	peer_ack(h, 2001, 1, 3001u, 6001u);      /* same tick: 3 is lost, resent after 11-14 */
+	expect_seg(h, 3);
+	th_expect_none(h);
+	th_advance(h, 1);
+	peer_ack(h, 2001, 1, 3001u, 11001u);     /* 4-10 and now 11 */
+	th_expect_none(h);                       /* the resend is not judged by segment 11 */
+	assert_int_equal(ctr(h, "LostRetransmits"), 0);
+	assert_int_equal(ctr(h, "RackLost"), 1);
+}
+
 /* A hole shown by one SACKed segment, resent when RACK's timer says so: expects segment
  * `k` (1-based) `wait_us` after the SACK of k + 1 and not a microsecond earlier, then
  * the peer ACKs both (no D-SACK: the loss was real) after 1 ms. */
@@ -903,6 +931,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_same_tick_sack_is_no_rtt_sample, reno_setup, th_teardown),
 		cmocka_unit_test(test_ca_rtt_from_scoreboard),
 		cmocka_unit_test(test_dupthresh_follows_reordering),
+		cmocka_unit_test_setup_teardown(test_rack_same_tick_order, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_grows_on_dsack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_persists_16_recoveries, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),

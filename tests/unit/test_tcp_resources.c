@@ -6,8 +6,9 @@
  *     its slot;
  *   - a connection whose timers cannot be reserved is not created (NoTimerSlot), so no
  *     connection ever exists that could not retransmit or end;
- *   - TIME-WAIT: bounded by max_tw_buckets; over the bound, or without a timer slot, the
- *     connection just closes and TimeWaitOverflow counts it (Linux's TCPTimeWaitOverflow);
+ *   - TIME-WAIT: bounded by max_tw_buckets; over the bound the connection just closes and
+ *     TimeWaitOverflow counts it (Linux's TCPTimeWaitOverflow); entries need no heap slot
+ *     (one layer timer serves their FIFO), and a restarted entry keeps the FIFO in order;
  *   - SYN-queue entries come from a recycled pool: a second SYN flood allocates nothing,
  *     and closing the listener gives the pool back;
  *   - giving up on retransmission by time, as Linux's retransmits_timed_out() (924.6 s for
@@ -196,9 +197,9 @@ static void test_time_wait_bucket_limit(void **state)
 	th_free(h);
 }
 
-/* No heap slot for the TIME-WAIT timer: the entry is not made (it could never be freed);
- * the connection closes and is counted as an overflow. */
-static void test_time_wait_without_timer_slot(void **state)
+/* TIME-WAIT entries need no heap slot (one layer timer, reserved at start, serves their FIFO):
+ * with the heap unable to grow, the entry is still made and ends after 60 s. */
+static void test_time_wait_needs_no_timer_slot(void **state)
 {
 	struct th *h = *state;
 	struct timer_heap *hp = &h->st.core.timers;
@@ -211,11 +212,41 @@ static void test_time_wait_without_timer_slot(void **state)
 	th_expect(h, FINACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
 	th_send(h, FINACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
-	assert_null(th_state(h, TH_PEER_PORT));
-	assert_int_equal(h->st.tcp.ntw, 0);
-	assert_int_equal(th_counter(h, "tcp", "TimeWaitOverflow"), 1);
+	assert_true(th_state_name_eq(th_state(h, TH_PEER_PORT), "TIME-WAIT"));
+	assert_int_equal(h->st.tcp.ntw, 1);
+	assert_int_equal(th_counter(h, "tcp", "TimeWaitOverflow"), 0);
 	assert_int_equal(th_counter(h, "tcp", "TimerArmFailed"), 0);
+	th_advance(h, 60000);
+	assert_null(th_state(h, TH_PEER_PORT));
+	assert_int_equal(th_counter(h, "tcp", "TimeWaitExpired"), 1);
 	hp->max = 0;
+}
+
+/* The FIFO keeps expiry order when an entry restarts: A enters TIME-WAIT at 0 s, B at 10 s;
+ * A's peer repeats its FIN at 20 s, so A now ends at 80 s, after B's 70 s. */
+static void test_time_wait_fifo_restart(void **state)
+{
+	struct th *h = *state;
+	int lfd = th_listen(h, 80, 8);
+	close_to_time_wait(h, lfd, 40001);
+	uint32_t irs_a = h->irs, iss_a = h->iss;
+	th_advance(h, 10000);
+	close_to_time_wait(h, lfd, 40002);
+	th_advance(h, 10000);
+	h->peer_port = 40001;
+	th_send(h, FINACK, irs_a + 1, iss_a + 2, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK, iss_a + 2, irs_a + 2, TH_ANY, NULL, 0);
+	th_advance(h, 49999);                       /* 69.999 s */
+	assert_true(th_state_name_eq(th_state(h, 40002), "TIME-WAIT"));
+	th_advance(h, 1);                           /* 70 s: B ends */
+	assert_null(th_state(h, 40002));
+	assert_true(th_state_name_eq(th_state(h, 40001), "TIME-WAIT"));
+	th_advance(h, 9999);
+	assert_true(th_state_name_eq(th_state(h, 40001), "TIME-WAIT"));
+	th_advance(h, 1);                           /* 80 s: A ends */
+	assert_null(th_state(h, 40001));
+	assert_int_equal(th_counter(h, "tcp", "TimeWaitExpired"), 2);
+	assert_int_equal(h->st.tcp.ntw, 0);
 }
 
 /* No heap slot for a new connection's timers: the final ACK is dropped and counted, the
@@ -489,7 +520,8 @@ int main(void)
 		cmocka_unit_test(test_retrans_timeout_model),
 		cmocka_unit_test(test_retrans_gives_up_by_time),
 		cmocka_unit_test(test_time_wait_bucket_limit),
-		cmocka_unit_test_setup_teardown(test_time_wait_without_timer_slot, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_time_wait_needs_no_timer_slot, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_time_wait_fifo_restart, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_connection_needs_timer_slots, th_setup, th_teardown),
 		cmocka_unit_test(test_syn_queue_pool),
 		cmocka_unit_test(test_syn_queue_pool_shrinks),

@@ -1,9 +1,11 @@
 /*
  * test_tcp_send.c - how the sender cuts what the application wrote, as Linux does: MSG_EOR
  * records (no segment carries bytes of two records, the record's last segment has PSH,
- * Nagle holds only the last record, a bounded number of open records); the congestion
- * window counted in packets; TCP_INFO's chronograph of why the sender waits. Exact frames on the
- * fake clock through the recording driver (tcp_output.c, tcp_conn.c).
+ * Nagle holds only the last record, a bounded number of open records); where PSH goes
+ * (transmit units of half the congestion window or tcp_tso_segs, push marks at write ends
+ * and forced pushes: docs/tcp.md "Where PSH goes"); the congestion window counted in
+ * packets; TCP_INFO's chronograph of why the sender waits. Exact frames on the fake clock
+ * through the recording driver (tcp_output.c, tcp_conn.c, tcp_buf.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -21,6 +23,7 @@
 #define PUSH (TCP_FLAG_ACK | TCP_FLAG_PSH)
 
 static uint8_t buf[4096];
+static uint8_t wbuf[65536];
 
 /*
  * With Nagle on: a short record behind unacknowledged short data waits while it is the
@@ -52,8 +55,9 @@ static void test_eor_records_not_coalesced(void **state)
 	th_expect_none(h);
 }
 
-/* A record longer than the MSS: full segments, then its short end with PSH; the next
- * write starts a new segment even though the windows would let them share one. */
+/* A record longer than the MSS: full segments, then its short end (held by MSG_MORE until
+ * the next write, and without PSH: Linux pushes a write's end only without MSG_MORE); the
+ * next write starts a new segment even though the windows would let them share one. */
 static void test_eor_long_record_ends_its_segment(void **state)
 {
 	struct th *h = *state;
@@ -66,8 +70,8 @@ static void test_eor_long_record_ends_its_segment(void **state)
 	assert_int_equal(ts_send(sl, fd, buf, 3000, MSG_EOR | MSG_MORE), 3000);
 	assert_int_equal(ts_send(sl, fd, buf, 1000, 0), 1000);
 	th_expect(h, DATA, s, a, TH_ANY, NULL, 1460);
-	th_expect(h, DATA, s + 1460, a, TH_ANY, NULL, 1460);
-	th_expect(h, PUSH, s + 2920, a, TH_ANY, NULL, 80);    /* the record's end */
+	th_expect(h, PUSH, s + 1460, a, TH_ANY, NULL, 1460);  /* a 2-segment unit: PSH on its last */
+	th_expect(h, DATA, s + 2920, a, TH_ANY, NULL, 80);    /* the record's end: MSG_MORE, no PSH */
 	th_expect(h, PUSH, s + 3000, a, TH_ANY, NULL, 1000);  /* not 920 more in that segment */
 	th_expect_none(h);
 }
@@ -167,12 +171,77 @@ static void test_tcp_info_busy_and_rwnd_limited(void **state)
 	assert_int_equal(fi.more.tcpi_notsent_bytes, 0);
 }
 
+/* The initial window of 10 segments leaves as two units of 5 (Linux tcp_cwnd_test: one
+ * skb carries half the congestion window at most), PSH on the last segment of each; the
+ * rest of the write waits for ACKs. */
+static void test_psh_initial_window_in_two_units(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h);
+	uint32_t s = h->iss + 1, a = h->irs + 1;
+	assert_int_equal(ts_send(th_sl(h), fd, wbuf, 16000, 0), 16000);
+	for (uint32_t i = 0; i < 10; i++)
+		th_expect(h, i % 5 == 4 ? PUSH : DATA, s + i * 1460, a, TH_ANY, NULL, 1460);
+	th_expect_none(h);
+}
+
+/* A path of 100 ms: Linux's pacing rate (200 % of 10 x 1000 bytes per SRTT) sends about 195
+ * bytes per millisecond, so tcp_tso_segs is tcp_min_tso_segs (2) and a 3000-byte write goes
+ * as a 2-segment unit (PSH on its second) and the write's end (PSH): Linux's . P. P. of the
+ * corpus's nagle/https_client.pkt. */
+static void test_psh_units_of_two_on_a_slow_path(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1000);
+	int fd = th_open_passive_rtt(h, lfd, &mss, 65535, 100);
+	uint32_t s = h->iss + 1, a = h->irs + 1;
+	assert_int_equal(ts_send(sl, fd, wbuf, 3000, 0), 3000);
+	th_expect(h, DATA, s, a, TH_ANY, NULL, 1000);
+	th_expect(h, PUSH, s + 1000, a, TH_ANY, NULL, 1000); /* the unit's last: forced PSH */
+	th_expect(h, PUSH, s + 2000, a, TH_ANY, NULL, 1000); /* one segment: the write's end */
+	th_expect_none(h);
+}
+
+/*
+ * Forced pushes (Linux forced_push): the peer's window is 8 segments, so skbs are 4 segments
+ * (tcp_size_goal: half the largest window) and a write that passes pushed_seq + 4 segments
+ * marks the skb it just filled. A 32-segment write: the first 8 go at once in two units
+ * (PSH on each unit's last); the write marks the skbs ending at segments 16 and 24 and
+ * the write's end (32). Then each ACK opens the window by one segment, so every segment is a
+ * unit of one: exactly those three carry PSH.
+ */
+static void test_psh_forced_push_marks(void **state)
+{
+	struct th *h = *state;
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	int fd = th_open_passive(h, lfd, &mss, 8 * 1460);
+	uint32_t s = h->iss + 1, a = h->irs + 1;
+	int sndbuf = 200000;
+	assert_int_equal(ts_setsockopt(th_sl(h), fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	assert_int_equal(ts_send(th_sl(h), fd, wbuf, 32 * 1460, 0), 32 * 1460);
+	for (uint32_t i = 0; i < 8; i++)
+		th_expect(h, i % 4 == 3 ? PUSH : DATA, s + i * 1460, a, TH_ANY, NULL, 1460);
+	th_expect_none(h);
+	for (uint32_t i = 8; i < 32; i++) {
+		th_send(h, TCP_FLAG_ACK, a, s + (i - 7) * 1460, 8 * 1460, NULL, NULL, 0);
+		bool psh = i == 15 || i == 23 || i == 31;
+		th_expect(h, psh ? PUSH : DATA, s + i * 1460, a, TH_ANY, NULL, 1460);
+		th_expect_none(h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_eor_records_not_coalesced, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_eor_long_record_ends_its_segment, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_eor_records_bounded, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_psh_initial_window_in_two_units, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_psh_units_of_two_on_a_slow_path, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_psh_forced_push_marks, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cwnd_counts_packets, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_info_busy_and_rwnd_limited, th_setup, th_teardown),
 	};

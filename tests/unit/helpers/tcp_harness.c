@@ -700,11 +700,18 @@ int th_listen(struct th *h, uint16_t port, int backlog)
 
 int th_open_passive(struct th *h, int lfd, const struct tcp_opts *syn_opts, uint16_t win)
 {
+	return th_open_passive_rtt(h, lfd, syn_opts, win, 0);
+}
+
+int th_open_passive_rtt(struct th *h, int lfd, const struct tcp_opts *syn_opts, uint16_t win, uint64_t rtt_ms)
+{
 	th_send(h, TCP_FLAG_SYN, h->irs, 0, win, syn_opts, NULL, 0);
 	struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY,
 	                            TH_ANY_OPTS, 0);
 	h->iss = s.hdr.seq;
 	h->synack_win = s.hdr.win;
+	if (rtt_ms)
+		th_advance(h, rtt_ms);
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, win, NULL, NULL, 0);
 	struct sockaddr_in peer;
 	int fd = ts_accept(th_sl(h), lfd, &peer, SOCK_NONBLOCK);

@@ -189,6 +189,9 @@ int th_listen(struct th *h, uint16_t port, int backlog);
  * accepts and returns the connected descriptor.
  */
 int th_open_passive(struct th *h, int lfd, const struct tcp_opts *syn_opts, uint16_t win);
+/* The same with the final ACK `rtt_ms` after the SYN-ACK: the connection's first RTT sample
+ * (a path of that round-trip time). */
+int th_open_passive_rtt(struct th *h, int lfd, const struct tcp_opts *syn_opts, uint16_t win, uint64_t rtt_ms);
 /*
  * The usual starting point of a data or close test: a listener on port 80 (backlog 8) and a
  * passive open from the peer with only MSS 1460 on its SYN and window 65535. Returns the
