@@ -53,7 +53,17 @@ CONF
 	check "reload: ab -n 4000 -c 10 across SIGHUP all complete" grep -q '^Complete requests: *4000' ab-reload.out
 	check "reload: no failed request across SIGHUP" grep -q '^Failed requests: *0' ab-reload.out
 	check "reload: nginx reconfigured" grep -q 'reconfiguring' error.log
-	# The old workers finish what they have and exit; the new ones serve what follows.
+	# The old workers finish what they have and exit (nginx tells them once the new ones
+	# run; on a fast machine ab above may end before that): wait for them, then the new
+	# ones serve what follows.
+	gone=0
+	for _ in $(seq 300); do
+		gone=1
+		for p in $before; do kill -0 "$p" 2>/dev/null && gone=0; done
+		[ "$gone" = 1 ] && break
+		sleep 0.1
+	done
+	check "reload: the old workers exited ($(echo $before))" [ "$gone" = 1 ]
 	: >access.log
 	out=$(nsx ab -q -n 500 -c 10 "http://$STACK_IP/index.html" 2>&1)
 	check "reload: ab -n 500 after it, no failed request" grep -q '^Failed requests: *0' <<<"$out"
