@@ -665,7 +665,7 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			mi[3] = o->sndbuf;
 			if (s->kind == TS_CONN) {
 				mi[0] = (uint32_t)tcp_inq(s->conn);
-				mi[5] = tcp_conn_sndq_len(s->conn);
+				mi[5] = tcp_conn_wmem_queued(s->conn);
 			}
 			if (!val || !len)
 				return -EFAULT;

@@ -308,7 +308,7 @@ void tcp_conn_free(struct tcp_conn *c)
 	tcp_hash_remove(&tl->conns, &c->hn);
 	if (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)
 		tl->ctr.CurrEstab--;
-	tcp_ring_free(&c->sndq);
+	tcp_sndq_free(c);
 	tcp_sb_free(&c->sb);
 	tcp_rcvq_purge(c);
 	tcp_ooo_purge(c);
@@ -331,7 +331,7 @@ void tcp_conn_done(struct tcp_conn *c)
 	tcp_hash_remove(&c->tl->conns, &c->hn);
 	tcp_ooo_purge(c);
 	c->flags |= TCP_F_RCV_SHUT | TCP_F_SND_SHUT;
-	tcp_ring_free(&c->sndq);
+	tcp_sndq_free(c);
 	if (c->flags & TCP_F_ORPHAN)
 		tcp_conn_free(c);
 }

@@ -282,8 +282,9 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags);
 /* Bytes read, 0 at end of stream, or -errno (-EAGAIN when nothing is there). */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek);
 uint32_t tcp_inq(const struct tcp_conn *c);
-/* Bytes in the send buffer (sent and not acknowledged, or not sent yet). */
-uint32_t tcp_conn_sndq_len(const struct tcp_conn *c);
+/* What the send queue is charged, as Linux's sk_wmem_queued: its bytes (sent and not
+ * acknowledged, or not sent yet) and each skb's overhead (tcp_buf.c). */
+uint32_t tcp_conn_wmem_queued(const struct tcp_conn *c);
 /* how: SHUT_RD, SHUT_WR, SHUT_RDWR. */
 int tcp_shutdown(struct tcp_conn *c, int how);
 /* The socket lets go: FIN (or RST with unread data / SO_LINGER 0); TCP frees it later. */

@@ -19,7 +19,9 @@
  * pbufs (tcp_collapse). Only those copies are counted (RcvCopiedBytes); a full-sized segment
  * is never copied before recv(). An empty queue holds nothing: idle connections stay small.
  * The send side also remembers where Linux's write queue would put PSH and skb boundaries
- * (tcp_sndq_fill, below).
+ * (tcp_sndq_fill, below), and charges the queue as Linux charges it: each skb's overhead
+ * and its payload (tcp_wmem_queued), which decides how much a send() takes and when a
+ * waiting writer wakes (tcp_sndbuf_writable, tcp_check_space).
  * Called by tcp_conn.c (send/recv), tcp_input.c, tcp_ooo.c, tcp_output.c.
  */
 #include "tcp/tcp_int.h"
@@ -27,6 +29,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/ring.h"
 
 int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
 {
@@ -138,6 +142,108 @@ int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct p
 	return 2;
 }
 
+/* ---- the send buffer, charged as Linux charges it ---- */
+
+uint32_t tcp_sndbuf_cap(const struct tcp_conn *c)
+{
+	return c->opts.sndbuf ? c->opts.sndbuf : 1;
+}
+
+/* Linux's sk_wmem_queued: every skb's overhead plus the bytes it holds (an ACK that covers
+ * part of an skb trims those bytes, tcp_trim_head; the overhead goes with the skb). */
+uint64_t tcp_wmem_queued(const struct tcp_conn *c)
+{
+	return (uint64_t)c->sndq.len + (uint64_t)c->skbq.n * TCP_SKB_TX_TRUESIZE;
+}
+
+bool tcp_sndbuf_writable(const struct tcp_conn *c)
+{
+	uint64_t q = tcp_wmem_queued(c), cap = tcp_sndbuf_cap(c);
+	/* At the memory limit a full ring cannot grow: not writable until memory is back. */
+	bool stuck = c->sndq.len >= c->sndq.cap && !tcp_mem_fits(c->tl, TCP_RING_MIN);
+	return q < cap && cap - q >= q / 2 && !stuck;
+}
+
+void tcp_check_space(struct tcp_conn *c)
+{
+	if (!(c->flags & TCP_F_NOSPACE) || !tcp_sndbuf_writable(c))
+		return;
+	c->flags &= ~TCP_F_NOSPACE; /* the socket layer sees POLLOUT (tcp_wake after input) */
+	tcp_chrono_stop(c, TCP_CHRONO_SNDBUF_LIMITED);
+}
+
+static uint32_t *skbq_at(const struct tcp_skbq *q, uint32_t i)
+{
+	return &q->end[(q->head + i) & (q->cap - 1u)];
+}
+
+/* Room for one more record: 0, or -ENOMEM (no memory, or TCP_SKBQ_MAX records). */
+static int tcp_skbq_reserve(struct tcp_conn *c)
+{
+	struct tcp_skbq *q = &c->skbq;
+	if (q->n + 1u > TCP_SKBQ_MAX)
+		return -ENOMEM;
+	uint32_t *e = ring_grow(q->end, sizeof(*e), &q->cap, &q->head, q->n, q->n + 1u, TCP_SKBQ_MIN);
+	if (!e)
+		return -ENOMEM;
+	q->end = e;
+	return 0;
+}
+
+/* A new skb ending at end (room reserved by tcp_skbq_reserve). */
+static void tcp_skbq_push(struct tcp_conn *c, uint32_t end)
+{
+	struct tcp_skbq *q = &c->skbq;
+	*skbq_at(q, q->n) = end;
+	q->n++;
+}
+
+/* The tail skb, which ended at old_end, now ends at end. */
+static void tcp_skbq_grow_tail(struct tcp_conn *c, uint32_t old_end, uint32_t end)
+{
+	struct tcp_skbq *q = &c->skbq;
+	if (q->n && *skbq_at(q, q->n - 1u) == old_end)
+		*skbq_at(q, q->n - 1u) = end;
+	else if (tcp_skbq_reserve(c) == 0)
+		tcp_skbq_push(c, end); /* its record was never made (the ring was full) */
+}
+
+void tcp_skbq_split(struct tcp_conn *c, uint32_t seq)
+{
+	struct tcp_skbq *q = &c->skbq;
+	/* The first skb that ends at or after seq (binary search): cut it unless it ends there. */
+	uint32_t lo = 0, hi = q->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (seq_lt(*skbq_at(q, mid), seq))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == q->n || *skbq_at(q, lo) == seq || !seq_gt(seq, c->snd.una))
+		return;
+	if (tcp_skbq_reserve(c) != 0)
+		return; /* counted as one skb: the queue is charged less than Linux would */
+	for (uint32_t i = q->n; i > lo; i--)
+		*skbq_at(q, i) = *skbq_at(q, i - 1u);
+	*skbq_at(q, lo) = seq;
+	q->n++;
+}
+
+void tcp_skbq_acked(struct tcp_conn *c, uint32_t ack)
+{
+	struct tcp_skbq *q = &c->skbq;
+	while (q->n && seq_leq(*skbq_at(q, 0), ack)) {
+		q->head = (q->head + 1u) & (q->cap - 1u);
+		q->n--;
+	}
+	if (q->n == 0 && q->cap <= TCP_SKBQ_MIN) {
+		/* Drained and small: given back, as the ring is (idle connections hold none). */
+		free(q->end);
+		*q = (struct tcp_skbq){ 0 };
+	}
+}
+
 /*
  * The send queue as Linux's write queue would hold it (docs/tcp.md "Where PSH goes").
  * Linux copies a write into skbs of tcp_size_goal() bytes, extending the unsent tail skb
@@ -200,22 +306,41 @@ bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end)
 	return false;
 }
 
-uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more)
+/*
+ * The unsent tail skb a write may extend (Linux tcp_write_queue_tail with
+ * tcp_skb_can_collapse_to): it starts at *start (never before SND.MAX: Linux moves sent
+ * skbs out of the write queue) and ends at the end of the data; not closed by MSG_EOR.
+ * Returns the room left in it up to the goal, 0 when a write must start a new skb.
+ */
+static uint32_t tcp_sndq_tail_room(const struct tcp_conn *c, uint32_t goal, uint32_t *start)
+{
+	uint32_t end = c->snd.una + c->sndq.len; /* Linux write_seq */
+	*start = seq_gt(c->wq_tail, c->snd.max) ? c->wq_tail : c->snd.max;
+	bool closed = c->eor_count && c->eor_mark[(c->eor_head + c->eor_count - 1u) % TCP_EOR_MARKS] == end;
+	if (seq_lt(*start, end) && !closed && end - *start < goal)
+		return goal - (end - *start);
+	return 0;
+}
+
+long tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more)
 {
 	uint32_t goal = tcp_size_goal(c);
 	uint32_t copied = 0;
+	int err = -EAGAIN;
+	bool limited = false;
 	while (copied < n) {
 		uint32_t end = c->snd.una + c->sndq.len; /* Linux write_seq */
-		/* The tail skb: never sent (Linux moves sent skbs out of the write queue), and
-		 * not closed by MSG_EOR (tcp_skb_can_collapse_to). */
-		uint32_t start = seq_gt(c->wq_tail, c->snd.max) ? c->wq_tail : c->snd.max;
-		bool closed = c->eor_count && c->eor_mark[(c->eor_head + c->eor_count - 1u) % TCP_EOR_MARKS] == end;
-		uint32_t room = 0;
-		if (seq_lt(start, end) && !closed && end - start < goal)
-			room = goal - (end - start);
+		uint32_t start;
+		uint32_t room = tcp_sndq_tail_room(c, goal, &start);
 		bool tail_psh = c->push_count && tcp_push_last(c) == end;
-		if (room == 0) {
-			c->wq_tail = start = end; /* a new skb */
+		bool fresh = room == 0;
+		if (fresh) {
+			/* A new skb (Linux's new_segment): only while the queue's memory is below
+			 * the buffer (sk_stream_memory_free), so the last skb may take the queue
+			 * past it by up to one goal. */
+			if (tcp_wmem_queued(c) >= tcp_sndbuf_cap(c) || tcp_skbq_reserve(c) != 0)
+				break;
+			start = end;
 			room = goal;
 			tail_psh = false;
 		} else if (tail_psh && copied == 0) {
@@ -223,10 +348,25 @@ uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool 
 			tail_psh = false;
 		}
 		uint32_t k = room < n - copied ? room : n - copied;
+		int grow = tcp_ring_make_room(&c->sndq, c->sndq.len + k, tcp_sndq_ring_max(c));
+		if (grow == -ENOBUFS && !limited) {
+			/* At the stack-wide limit (tcp_mem.c): only what the ring holds as it is. */
+			c->tl->ctr.SendMemLimited++;
+			limited = true;
+		} else if (grow != 0 && grow != -ENOBUFS) {
+			err = grow;
+			break;
+		}
 		k = tcp_ring_write(&c->sndq, buf + copied, k);
 		if (k == 0)
 			break;
 		copied += k;
+		if (fresh) {
+			c->wq_tail = start;
+			tcp_skbq_push(c, end + k);
+		} else {
+			tcp_skbq_grow_tail(c, end, end + k);
+		}
 		if (tail_psh) /* the skb keeps its PSH; its end moved (Linux: same write) */
 			c->push_mark[(c->push_head + c->push_count - 1u) % TCP_PUSH_MARKS] = end + k;
 		if (copied == n || end + k - start < goal)
@@ -245,7 +385,26 @@ uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool 
 	uint32_t end = c->snd.una + c->sndq.len;
 	if (copied && (!more || copied < n || seq_gt(end, c->pushed_seq + c->snd.max_wnd / 2)))
 		tcp_push_mark(c, end);
-	return copied;
+	return copied ? (long)copied : err;
+}
+
+bool tcp_sndq_has_room(const struct tcp_conn *c)
+{
+	uint32_t start;
+	return tcp_sndq_tail_room(c, tcp_size_goal(c), &start) || tcp_wmem_queued(c) < tcp_sndbuf_cap(c);
+}
+
+uint32_t tcp_sndq_ring_max(const struct tcp_conn *c)
+{
+	uint64_t max = (uint64_t)tcp_sndbuf_cap(c) + 2u * TCP_LINUX_GSO_MAX;
+	return max > UINT32_MAX ? UINT32_MAX : (uint32_t)max;
+}
+
+void tcp_sndq_free(struct tcp_conn *c)
+{
+	tcp_ring_free(&c->sndq);
+	free(c->skbq.end);
+	c->skbq = (struct tcp_skbq){ 0 };
 }
 
 /* ---- the receive queue ---- */

@@ -78,10 +78,11 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 		return (c->flags & TCP_F_RESET) || c->state != TCPS_CLOSED ? -EPIPE : -ENOTCONN;
 	if (len == 0)
 		return 0;
-	uint32_t cap = tcp_sndbuf_cap(c);
-	uint32_t space = tcp_ring_space(&c->sndq, cap);
-	if (space == 0) {
-		tcp_chrono_start(c, TCP_CHRONO_SNDBUF_LIMITED); /* the writer waits for buffer */
+	/* Linux tcp_sendmsg_locked: the bytes go into the unsent tail skb while it has room,
+	 * then into new skbs while the queue's memory is below SO_SNDBUF (tcp_buf.c). A writer
+	 * turned away is marked (Linux SOCK_NOSPACE) so the ACK that makes room wakes it. */
+	if (!tcp_sndq_has_room(c)) {
+		c->flags |= TCP_F_NOSPACE;
 		return -EAGAIN;
 	}
 	if (flags & TCP_SEND_EOR) {
@@ -89,37 +90,24 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 		if (c->eor_count == TCP_EOR_MARKS)
 			return -EAGAIN; /* as Linux, whose every record costs an skb of the send buffer */
 	}
-	uint32_t want = len < space ? (uint32_t)len : space;
-	int err = tcp_ring_make_room(&c->sndq, c->sndq.len + want, cap);
-	if (err == -ENOBUFS) {
-		/* At the stack-wide limit (tcp_mem.c): take what the ring holds as it is. */
-		c->tl->ctr.SendMemLimited++;
-		want = c->sndq.cap - c->sndq.len;
-		if (want == 0)
-			return -EAGAIN;
-		if (want > len)
-			want = (uint32_t)len;
-	} else if (err != 0) {
-		return -ENOMEM;
-	}
 	if (c->sndq.len == 0)
 		tcp_chrono_start(c, TCP_CHRONO_BUSY); /* data queued: the sender is busy */
 	if (flags & TCP_SEND_MORE)
 		c->flags |= TCP_F_MORE;
 	else
 		c->flags &= ~TCP_F_MORE;
-	/* A write cut short by the buffer is pushed as if without MSG_MORE (Linux tcp_push
-	 * before sk_stream_wait_memory). */
-	uint32_t n = tcp_sndq_fill(c, buf, want, (flags & TCP_SEND_MORE) && want == len);
-	if (n < len)
-		tcp_chrono_start(c, TCP_CHRONO_SNDBUF_LIMITED);
-	if ((flags & TCP_SEND_EOR) && n == len) {
+	long n = tcp_sndq_fill(c, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, (flags & TCP_SEND_MORE) != 0);
+	if (n < (long)len)
+		c->flags |= TCP_F_NOSPACE;
+	if (n <= 0)
+		return n;
+	if ((flags & TCP_SEND_EOR) && (size_t)n == len) {
 		/* Linux marks the record's end only once the whole message is in (tcp_sendmsg). */
 		c->eor_mark[(c->eor_head + c->eor_count) % TCP_EOR_MARKS] = c->snd.una + c->sndq.len;
 		c->eor_count++;
 	}
 	tcp_output(c);
-	return (long)n;
+	return n;
 }
 
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
@@ -152,9 +140,10 @@ uint32_t tcp_inq(const struct tcp_conn *c)
 	return c->rcvq.bytes;
 }
 
-uint32_t tcp_conn_sndq_len(const struct tcp_conn *c)
+uint32_t tcp_conn_wmem_queued(const struct tcp_conn *c)
 {
-	return c->sndq.len;
+	uint64_t q = tcp_wmem_queued(c);
+	return q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
 }
 
 /* RFC 9293 3.10.4 CLOSE for the sending side: queue the FIN after the data. */

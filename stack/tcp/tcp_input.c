@@ -333,6 +333,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 
 		tcp_ring_drop(&c->sndq, data);
 		tcp_ring_release_if_empty(&c->sndq);
+		tcp_skbq_acked(c, ack); /* the skbs it passed are freed; one it ends in is trimmed */
 		/* RTT (RFC 6298 3, RFC 7323 4.1): the echoed timestamp is immune to Karn's
 		 * ambiguity; without timestamps, the one timed segment if it was not resent. */
 		if (c->ts_ok && seg->h.opts.has_ts && seg->h.opts.ts_ecr) {

@@ -50,6 +50,16 @@
 #define TCP_EOR_MARKS 16u               /* MSG_EOR records in flight at once per connection */
 #define TCP_PUSH_MARKS 16u              /* PSH positions remembered in the send queue (tcp_buf.c) */
 #define TCP_LINUX_GSO_MAX 65536u        /* Linux's sk_gso_max_size (GSO_LEGACY_MAX_SIZE): its skb size limit */
+/* Linux's skb sizes on x86-64 (6.18), to charge the buffers as Linux charges them. */
+#define SKB_SHINFO 320u                 /* SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) */
+#define SKB_STRUCT 256u                 /* SKB_DATA_ALIGN(sizeof(struct sk_buff)) */
+#define SKB_SMALL_HEAD 640u             /* the small-head cache of skbuff.c: SKB_HEAD_ALIGN(MAX_TCP_HEADER) */
+/* What one skb of Linux's send queue costs before its payload (tcp_stream_alloc_skb: a
+ * 320-byte head from the small-head cache, so SKB_TRUESIZE(320) = 896); each byte copied
+ * into it adds one (docs/tcp.md "The send buffer"). */
+#define TCP_SKB_TX_TRUESIZE (SKB_SMALL_HEAD + SKB_STRUCT)
+#define TCP_SKBQ_MIN 16u                /* skb records a send queue starts with */
+#define TCP_SKBQ_MAX 16384u             /* ... and holds at most (more splits go uncounted) */
 
 /* RFC 9293 3.3.2 states, in the RFC's names. */
 enum tcp_state {
@@ -88,6 +98,19 @@ struct tcp_ring {
 	uint32_t cap;               /* capacity when allocated */
 	uint32_t head;              /* offset of the first byte */
 	uint32_t len;
+};
+
+/*
+ * Where Linux's skbs would cut the send queue (tcp_buf.c): the sequence number each one ends
+ * at, oldest first, for the bytes [SND.UNA, SND.UNA + sndq.len). A write makes skbs of
+ * tcp_size_goal() bytes; a transmission that sends part of one splits it (tso_fragment); an
+ * ACK that passes an end frees that skb. Their number prices the queue as Linux's
+ * sk_wmem_queued (tcp_wmem_queued). A ring of cap (a power of two) ends, n used from head,
+ * allocated with the first skb and freed when the queue drains.
+ */
+struct tcp_skbq {
+	uint32_t *end;
+	uint32_t cap, head, n;
 };
 
 /* The segment as the state machine sees it: parsed once, host order (CONTRIBUTING.md rule 3). */
@@ -269,6 +292,7 @@ struct tcp_recov {
 #define TCP_F_PROBING     0x100000u /* tcp_output sends a tail loss probe: one segment, no burst PSH */
 #define TCP_F_ACK_BATCH   0x200000u /* an ACK is owed at the end of this receive batch (tl->ack_batch) */
 #define TCP_F_XMIT_ONE    0x400000u /* tcp_output sends one transmit unit at most (Linux tcp_push_one) */
+#define TCP_F_NOSPACE     0x800000u /* a send() found the buffer full (Linux SOCK_NOSPACE): wake it once writable */
 #define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 /* The delivery rate's window (tcp_rate.c): bytes acknowledged (64 bits: no wrap), where the
@@ -334,6 +358,7 @@ struct tcp_conn {
 
 	/* Buffers. */
 	struct tcp_ring sndq;                   /* bytes from snd.una: unacknowledged, then unsent */
+	struct tcp_skbq skbq;                   /* ... cut as Linux's skbs would cut them (tcp_wmem_queued) */
 	struct pbuf_queue rcvq;                 /* in order, not yet read: the pbufs they came in,
 	                                         * data/len = the unread payload; .bytes = the total */
 	uint32_t rcvq_truesize;                 /* memory rcvq pins (pbuf_truesize of each) */
@@ -533,16 +558,46 @@ int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
 void tcp_ring_release_if_empty(struct tcp_ring *r);
 void tcp_ring_free(struct tcp_ring *r);
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
-/* Send queue (tcp_buf.c): appends `n` bytes as Linux's tcp_sendmsg builds skbs of
- * tcp_size_goal() bytes, marking PSH where Linux does (the end of the write unless `more`,
- * forced pushes every half window) and sending as Linux sends while it copies (a full skb
- * at the head of the unsent data goes at once). Returns the bytes queued. */
-uint32_t tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more);
+/* Send queue (tcp_buf.c): appends up to `n` bytes as Linux's tcp_sendmsg builds skbs of
+ * tcp_size_goal() bytes while the buffer has room (tcp_wmem_queued), marking PSH where
+ * Linux does (the end of the write unless `more` or cut short, forced pushes every half
+ * window) and sending as Linux sends while it copies (a full skb at the head of the unsent
+ * data goes at once). The ring grows as the bytes come (at the stack-wide memory limit
+ * what it holds as it is, SendMemLimited). Returns the bytes queued, or with none -EAGAIN
+ * (no room) or -ENOMEM. */
+long tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more);
 /* Is there a push mark in (seq, end]? Forgets marks SND.UNA has passed. */
 bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end);
 /* Linux's skb size goal for a write (tcp_xmit_size_goal): 64 KiB, or half the largest
  * window the peer offered when smaller, in whole MSS. */
 uint32_t tcp_size_goal(const struct tcp_conn *c);
+/*
+ * The send buffer as Linux charges it (tcp_buf.c, docs/tcp.md "The send buffer"):
+ * tcp_wmem_queued() is Linux's sk_wmem_queued, the bytes queued plus TCP_SKB_TX_TRUESIZE
+ * for each skb that holds them. A write copies into the unsent tail skb while it has room,
+ * and starts a new skb only while that is below SO_SNDBUF (sk_stream_memory_free).
+ */
+uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
+uint64_t tcp_wmem_queued(const struct tcp_conn *c);
+/* Whether a send() may queue anything now: the unsent tail skb has room, or a new skb may
+ * start (the queue's memory is below the buffer). */
+bool tcp_sndq_has_room(const struct tcp_conn *c);
+/* Most bytes the ring may hold: the buffer and what the last skb may take beyond it. */
+uint32_t tcp_sndq_ring_max(const struct tcp_conn *c);
+/* Linux's __sk_stream_is_writeable, the POLLOUT test: the free space is at least half of
+ * what is queued (sk_stream_wspace >= sk_stream_min_wspace), so at most two thirds of the
+ * buffer is used (and, at the stack-wide memory limit, the ring is not full: tcp_mem.c). */
+bool tcp_sndbuf_writable(const struct tcp_conn *c);
+/* Linux's tcp_check_space, after an ACK and after new data left: a writer that found no
+ * room (TCP_F_NOSPACE) is woken once the buffer is writable; that ends the time TCP_INFO
+ * counts as send-buffer-limited. */
+void tcp_check_space(struct tcp_conn *c);
+/* The transmission of new data that ends at seq: the skb holding it is cut there. */
+void tcp_skbq_split(struct tcp_conn *c, uint32_t seq);
+/* An ACK moved SND.UNA to ack: the skbs it passed are freed. */
+void tcp_skbq_acked(struct tcp_conn *c, uint32_t ack);
+/* Frees the send ring and its skb records (the connection closed). */
+void tcp_sndq_free(struct tcp_conn *c);
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
 void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
 /*
@@ -571,10 +626,6 @@ static inline uint32_t tcp_rmem_alloc(const struct tcp_conn *c)
 }
 /* Up to two pieces for bytes [off, off+n) of the ring; returns the number of pieces. */
 int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext out[2]);
-static inline uint32_t tcp_ring_space(const struct tcp_ring *r, uint32_t cap)
-{
-	return cap > r->len ? cap - r->len : 0;
-}
 
 /* ---- tcp_input.c ---- */
 void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg);
@@ -654,10 +705,6 @@ uint16_t tcp_synack_mss(const struct tcp_listener *l);
 void tcp_tw_send_ack(struct tcp_tw *tw);
 /* The window a listener's SYN-ACK offers this request. */
 uint32_t tcp_synack_window(const struct tcp_listener *l, const struct tcp_req *r);
-uint32_t tcp_sndbuf_cap(const struct tcp_conn *c);
-/* Linux's sk_stream_is_writeable: a writer is woken once a third of the buffer is free (and,
- * at the stack-wide memory limit, not while its ring is full and cannot grow: tcp_mem.c). */
-bool tcp_sndbuf_writable(const struct tcp_conn *c);
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 /* The end of the MSG_EOR record that holds the byte at seq (a segment starting at seq

@@ -20,19 +20,6 @@
 #include "core/checksum.h"
 #include "ip/ip.h"
 
-uint32_t tcp_sndbuf_cap(const struct tcp_conn *c)
-{
-	return c->opts.sndbuf ? c->opts.sndbuf : 1;
-}
-
-bool tcp_sndbuf_writable(const struct tcp_conn *c)
-{
-	uint32_t cap = tcp_sndbuf_cap(c);
-	/* At the memory limit a full ring cannot grow: not writable until memory is back. */
-	bool stuck = c->sndq.len >= c->sndq.cap && !tcp_mem_fits(c->tl, TCP_RING_MIN);
-	return c->sndq.len <= cap - cap / 3 && !stuck;
-}
-
 uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c)
 {
 	return c->opts.rcvbuf ? c->opts.rcvbuf : 1;
@@ -586,6 +573,13 @@ void tcp_output(struct tcp_conn *c)
 		}
 		c->snd.nxt += len + fin;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
+		if (!rexmit && len) {
+			/* Linux tso_fragment: the unit is cut from its skb, and tcp_event_new_data_sent
+			 * checks whether a waiting writer may go on. */
+			if (!seq_lt(c->snd.nxt, unit_end))
+				tcp_skbq_split(c, unit_end);
+			tcp_check_space(c);
+		}
 		if (len < mss || len % mss) {
 			/* A short segment, or a super-segment whose last piece is short (TSO). */
 			c->snd_sml = c->snd.nxt;
@@ -619,11 +613,16 @@ blocked:
 			c->max_flight_seq = c->snd.nxt;
 			c->cwnd_limited = cwnd_stop;
 		}
-		tcp_cc_validate(c, tcp_cc_cwnd_limited(c), (uint32_t)(((uint64_t)fl + mss - 1) / mss));
+		bool cwnd_limited = tcp_cc_cwnd_limited(c);
+		tcp_cc_validate(c, cwnd_limited, (uint32_t)(((uint64_t)fl + mss - 1) / mss));
+		/* Linux tcp_cwnd_validate: not limited by cwnd, nothing left unsent and a writer
+		 * waiting for room: the send buffer is what holds the sender back (TCP_INFO). */
+		if (!cwnd_limited && !seq_lt(c->snd.max, c->snd.una + c->sndq.len) && (c->flags & TCP_F_NOSPACE) &&
+		    (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT))
+			tcp_chrono_start(c, TCP_CHRONO_SNDBUF_LIMITED);
 	}
 	c->flags &= ~TCP_F_PUSH_ONCE;
-	if (c->chrono_type == TCP_CHRONO_SNDBUF_LIMITED && tcp_sndbuf_writable(c))
-		tcp_chrono_stop(c, TCP_CHRONO_SNDBUF_LIMITED); /* the writer can go on */
+	tcp_check_space(c); /* Linux tcp_data_snd_check, after the ACK's transmissions */
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
 		tcp_send_ack(c);
 

@@ -26,12 +26,10 @@
  */
 #include "tcp/tcp_int.h"
 
-/* The parts of Linux's skb memory the truesize model counts (x86-64, 4 KiB pages). */
+/* The parts of Linux's skb memory the truesize model counts (x86-64, 4 KiB pages; the skb
+ * sizes shared with the send side are in tcp_int.h). */
 #define SKB_PAGE 4096u
 #define SKB_PAD 64u           /* NET_SKB_PAD: headroom the driver reserves */
-#define SKB_SHINFO 320u       /* SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) */
-#define SKB_STRUCT 256u       /* SKB_DATA_ALIGN(sizeof(struct sk_buff)) */
-#define SKB_SMALL_HEAD 640u   /* the small-head cache of skbuff.c */
 #define SKB_MAX_LINEAR (SKB_PAGE - SKB_PAD - SKB_SHINFO)
 #define SKB_FRAG_MAX (SKB_PAGE << 3) /* PAGE_ALLOC_COSTLY_ORDER */
 

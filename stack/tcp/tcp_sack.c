@@ -27,6 +27,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "core/ring.h"
+
 static struct tcp_txseg *sb_at(const struct tcp_sb *sb, uint32_t i)
 {
 	return &sb->seg[(sb->head + i) & (sb->cap - 1)];
@@ -93,18 +95,10 @@ int tcp_sb_reserve(struct tcp_sb *sb, uint32_t more)
 		return 0;
 	if (need > TCP_SB_MAX_SEGS)
 		return -ENOBUFS;
-	uint32_t cap = sb->cap ? sb->cap : TCP_SB_MIN_SEGS;
-	while (cap < need)
-		cap *= 2;
-	struct tcp_txseg *s = malloc((size_t)cap * sizeof(*s));
+	struct tcp_txseg *s = ring_grow(sb->seg, sizeof(*s), &sb->cap, &sb->head, sb->n, need, TCP_SB_MIN_SEGS);
 	if (!s)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < sb->n; i++)
-		s[i] = *sb_at(sb, i);
-	free(sb->seg);
 	sb->seg = s;
-	sb->cap = cap;
-	sb->head = 0;
 	return 0;
 }
 

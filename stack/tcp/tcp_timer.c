@@ -227,9 +227,14 @@ abort:
 			}
 			tcp_sb_sent(&c->sb, c->snd.nxt, len, false, len, tl->core->now);
 		}
+		bool fresh = !seq_lt(c->snd.nxt, c->snd.max);
 		tcp_xmit(c, c->snd.nxt, TCP_FLAG_ACK | (len == left ? TCP_FLAG_PSH : 0), len);
 		c->snd.nxt += len;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
+		if (fresh) {
+			tcp_skbq_split(c, c->snd.nxt); /* Linux tcp_fragment: the part sent is an skb */
+			tcp_check_space(c);
+		}
 		tcp_rearm_rtx(c);
 		return;
 	}

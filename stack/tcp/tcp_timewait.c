@@ -104,7 +104,7 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 	c->state = TCPS_CLOSED; /* no log line: TIME-WAIT lives on in tw */
 	tcp_conn_timers_cancel(c);
 	tcp_ooo_purge(c);
-	tcp_ring_free(&c->sndq);
+	tcp_sndq_free(c);
 	c->flags |= TCP_F_SND_SHUT | TCP_F_RCV_SHUT;
 	if (c->flags & TCP_F_ORPHAN)
 		tcp_conn_free(c);

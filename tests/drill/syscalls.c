@@ -11,7 +11,9 @@
  * socket in blocking mode is parked here instead and retried after every step of the
  * virtual clock until it completes, as the kernel would wake it; then its result and its
  * return time (`+0...0.200`) are checked. A blocking write keeps writing until all its
- * bytes are accepted, as Linux's does; a blocking connect waits for POLLOUT or POLLERR.
+ * bytes are accepted, as Linux's does: once parked it tries again only when the socket is
+ * writable (POLLOUT, or an error), as Linux's sk_stream_wait_memory sleeps until
+ * sk_stream_write_space wakes it; a blocking connect waits for POLLOUT or POLLERR.
  *
  * A NULL buffer with a non-zero length gets EFAULT from the runner itself: in the kernel
  * the fault comes from the copy to or from user memory, a step tapstack's in-process API
@@ -392,6 +394,8 @@ static int64_t do_send(struct drill_runner *r, const struct drill_event *ev, int
 	if (!r->pend.active) {
 		r->pend.want = (size_t)len;
 		r->pend.done = 0;
+	} else if (!(ts_revents(SL(r), fd) & (POLLOUT | POLLERR | POLLHUP))) {
+		return DRILL_BLOCKED; /* not woken yet: the buffer is not writable */
 	}
 	for (;;) {
 		ssize_t n = ts_send(SL(r), fd, buf, r->pend.want - r->pend.done, (int)flags);

@@ -7,12 +7,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "core/byteorder.h"
 #include "core/checksum.h"
 #include "core/pbuf.h"
+#include "core/ring.h"
 #include "core/rng.h"
 #include "core/timer.h"
 
@@ -315,6 +317,34 @@ static void test_timer_lazy_rearm_and_stop(void **state)
 }
 
 /* SipHash-2-4 reference vector: key 00..0f, message 00..0e, output a129ca6149be45e5. */
+/* ring_grow: enough room keeps the block; growing doubles and unwraps the records in
+ * order (here 3 records wrapped around the end of a ring of 4, from head 2). */
+static void test_ring_grow_unwraps(void **state)
+{
+	(void)state;
+	uint32_t cap = 0, head = 0;
+	uint32_t *r = ring_grow(NULL, sizeof(*r), &cap, &head, 0, 3, 4);
+	assert_non_null(r);
+	assert_int_equal(cap, 4);
+	head = 2;
+	r[2] = 10;
+	r[3] = 11;
+	r[0] = 12;
+	assert_ptr_equal(ring_grow(r, sizeof(*r), &cap, &head, 3, 4, 4), r); /* fits: unchanged */
+	assert_int_equal(head, 2);
+	r = ring_grow(r, sizeof(*r), &cap, &head, 3, 5, 4);
+	assert_non_null(r);
+	assert_int_equal(cap, 8);
+	assert_int_equal(head, 0);
+	assert_int_equal(r[0], 10);
+	assert_int_equal(r[1], 11);
+	assert_int_equal(r[2], 12);
+	r = ring_grow(r, sizeof(*r), &cap, &head, 3, 20, 4);
+	assert_int_equal(cap, 32);
+	assert_int_equal(r[2], 12);
+	free(r);
+}
+
 static void test_siphash_vector(void **state)
 {
 	(void)state;
@@ -354,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_pbuf_ext_linearize),
 		cmocka_unit_test(test_timer_heap_order_cancel_rearm),
 		cmocka_unit_test(test_timer_lazy_rearm_and_stop),
+		cmocka_unit_test(test_ring_grow_unwraps),
 		cmocka_unit_test(test_siphash_vector),
 		cmocka_unit_test(test_byteorder),
 	};

@@ -4,10 +4,13 @@
  * Nagle holds only the last record, a bounded number of open records); where PSH goes
  * (transmit units of half the congestion window or tcp_tso_segs, push marks at write ends
  * and forced pushes: docs/tcp.md "Where PSH goes"); the congestion window counted in
- * packets; TCP_INFO's chronograph of why the sender waits. Exact frames on the fake clock
- * through the recording driver (tcp_output.c, tcp_conn.c, tcp_buf.c).
+ * packets; TCP_INFO's chronograph of why the sender waits; the send buffer charged as Linux
+ * charges it (each skb's overhead and its bytes) and the point where a waiting writer wakes.
+ * Exact frames on the fake clock through the recording driver (tcp_output.c, tcp_conn.c,
+ * tcp_buf.c).
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -263,6 +266,159 @@ static void test_cwnd_after_dupacks_counts_the_rest(void **state)
 	th_expect_none(h);
 }
 
+/* ---- the send buffer (tcp_buf.c, docs/tcp.md "The send buffer") ---- */
+
+/* Linux's sk_wmem_queued as SO_MEMINFO reports it. */
+static uint32_t wmem_queued(struct th *h, int fd)
+{
+	uint32_t mi[9];
+	socklen_t len = sizeof(mi);
+	assert_int_equal(ts_getsockopt(th_sl(h), fd, SOL_SOCKET, SO_MEMINFO, mi, &len), 0);
+	return mi[5];
+}
+
+static bool writable(struct th *h, int fd)
+{
+	return (ts_revents(th_sl(h), fd) & POLLOUT) != 0;
+}
+
+static void tweak_min_tso_10(struct stack_config *cfg)
+{
+	cfg->tcp.min_tso_segs = 10;
+}
+
+#define SKB 896u /* TCP_SKB_TX_TRUESIZE: what each skb costs before its payload */
+
+/* The peer acknowledges `acked` bytes (window 50000): then the queue is charged `wmem`, and
+ * POLLOUT is `pollout`. */
+static void ack_expect(struct th *h, int fd, uint32_t acked, uint32_t wmem, bool pollout)
+{
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1 + acked, 50000, NULL, NULL, 0);
+	assert_int_equal(wmem_queued(h, fd), wmem);
+	assert_int_equal(writable(h, fd), pollout);
+}
+
+/*
+ * The corpus's blocking/blocking-write.pkt, step by step: MSS 1000, the peer's window 50000
+ * (skbs of 25000 bytes: half of it), units of 10 segments (tcp_min_tso_segs 10 on a 100 ms
+ * path), SO_SNDBUF `sndbuf` (doubled). A write of 61000 takes 60000: two skbs, each cut
+ * where a unit left (tso_fragment); the second starts while the queue is below the buffer
+ * and takes it past it. Each ACK frees the skbs it passes and trims the one it ends in.
+ * Returns the socket with 30001 acknowledged: skbs end at 35001, 40001, 50001 and 60001.
+ */
+static int blocking_write_until_30001(struct th *h, int sndbuf)
+{
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1000);
+	int fd = th_open_passive_rtt(h, lfd, &mss, 50000, 100);
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+
+	assert_int_equal(ts_send(sl, fd, wbuf, 61000, 0), 60000);
+	assert_int_equal(wmem_queued(h, fd), 4 * SKB + 60000); /* sent: 1-5000, 5001-10000 */
+	assert_false(writable(h, fd));
+	assert_int_equal(ts_send(sl, fd, wbuf, 1000, 0), -EAGAIN);
+	th_drain(h);
+	th_advance(h, 100);
+	ack_expect(h, fd, 10000, 4 * SKB + 50000, false); /* cwnd 20: two units go */
+	th_drain(h);
+	th_advance(h, 100);
+	ack_expect(h, fd, 30000, 4 * SKB + 30000, false); /* cwnd 40: all is sent */
+	th_drain(h);
+	th_advance(h, 100);
+	return fd;
+}
+
+/*
+ * The writer wakes when the free space is at least half of what is queued (Linux's
+ * sk_stream_wspace >= sk_stream_min_wspace): with 42000 that is 28000 queued at most. An
+ * ACK of 34001 trims 4000 bytes off the first skb, 29584 are left: no POLLOUT yet. The ACK
+ * of 35001 frees that skb and its overhead: 27688, POLLOUT, and the writer's last 1000 bytes
+ * go into a new skb (the script returns there, at its ACK of 36001).
+ */
+static void test_sndbuf_wakes_at_two_thirds(void **state)
+{
+	th_free(*state);
+	struct th *h = *state = th_new(tweak_min_tso_10);
+	struct socket_layer *sl = th_sl(h);
+	int fd = blocking_write_until_30001(h, 21000);
+	int got = 0;
+	socklen_t len = sizeof(got);
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_SNDBUF, &got, &len), 0);
+	assert_int_equal(got, 42000);
+
+	ack_expect(h, fd, 34000, 4 * SKB + 26000, false);
+	ack_expect(h, fd, 35000, 3 * SKB + 25000, true);
+	assert_int_equal(ts_send(sl, fd, wbuf, 1000, 0), 1000);
+	assert_int_equal(wmem_queued(h, fd), 4 * SKB + 26000);
+	/* Above two thirds again: no POLLOUT, but a send() that does not wait is still taken
+	 * while the memory is below the buffer (Linux's sk_stream_memory_free), in a new skb
+	 * (the last 1000 bytes went out at once). */
+	assert_false(writable(h, fd));
+	assert_int_equal(ts_send(sl, fd, wbuf, 1000, 0), 1000);
+	assert_int_equal(wmem_queued(h, fd), 5 * SKB + 27000);
+}
+
+/*
+ * Linux 6.18 checks the buffer after every ACK, not only after one that freed a whole skb
+ * (SOCK_QUEUE_SHRUNK went in 5.10): with 44000 an ACK inside the first skb wakes the writer
+ * once the trim brings the queue to two thirds: 29584 queued is not enough (14416 free <
+ * 14792), 29284 is (14716 >= 14642), with the same four skbs.
+ */
+static void test_sndbuf_partial_ack_wakes(void **state)
+{
+	th_free(*state);
+	struct th *h = *state = th_new(tweak_min_tso_10);
+	int fd = blocking_write_until_30001(h, 22000);
+	ack_expect(h, fd, 34000, 4 * SKB + 26000, false);
+	ack_expect(h, fd, 34300, 4 * SKB + 25700, true);
+}
+
+/*
+ * TCP_INFO's send-buffer-limited time, as Linux's tcp_cwnd_validate counts it: everything
+ * queued has been sent, cwnd is not what limits, and a writer waits for room. The peer's
+ * window (8000 on the SYN: skbs of 2 segments) is closed while the writer fills its 4096
+ * bytes of buffer (two skbs: 7632 queued); 10 ms later it opens, all 4 segments go, and
+ * the 7632 still queued keep the writer waiting; 20 ms later the ACK of everything wakes it.
+ */
+static void test_tcp_info_sndbuf_limited(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts mss = th_mss_opts(1460);
+	int fd = th_open_passive(h, lfd, &mss, 8000);
+	uint32_t s = h->iss + 1, a = h->irs + 1;
+	int sndbuf = 2048;
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	th_send(h, TCP_FLAG_ACK, a, s, 0, NULL, NULL, 0);          /* the window closes */
+	assert_int_equal(ts_send(sl, fd, wbuf, 10000, 0), 5840);
+	assert_int_equal(wmem_queued(h, fd), 2 * SKB + 5840);
+	th_expect_none(h);
+
+	th_advance(h, 10);
+	th_send(h, TCP_FLAG_ACK, a, s, 8000, NULL, NULL, 0);       /* it opens: all 4 go */
+	for (uint32_t i = 0; i < 4; i++)
+		th_expect(h, TH_ANY, s + i * 1460, a, TH_ANY, NULL, 1460);
+	th_expect_none(h);
+	assert_false(writable(h, fd));
+	struct full_info fi = info_of(h, fd);
+	assert_int_equal(fi.more.tcpi_rwnd_limited, 10000);
+	assert_int_equal(fi.more.tcpi_sndbuf_limited, 0);
+
+	th_advance(h, 20);
+	fi = info_of(h, fd);
+	assert_int_equal(fi.more.tcpi_sndbuf_limited, 20000);      /* still counting */
+	th_send(h, TCP_FLAG_ACK, a, s + 5840, 8000, NULL, NULL, 0); /* all acknowledged */
+	assert_true(writable(h, fd));
+	th_advance(h, 5);
+	fi = info_of(h, fd);
+	assert_int_equal(fi.more.tcpi_sndbuf_limited, 20000);
+	assert_int_equal(fi.more.tcpi_rwnd_limited, 10000);
+	assert_int_equal(fi.more.tcpi_busy_time, 30000);
+	assert_int_equal(wmem_queued(h, fd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +431,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cwnd_counts_packets, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cwnd_after_dupacks_counts_the_rest, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_info_busy_and_rwnd_limited, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sndbuf_wakes_at_two_thirds, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sndbuf_partial_ack_wakes, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_info_sndbuf_limited, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_send", tests, NULL, NULL);
 }
