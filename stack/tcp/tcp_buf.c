@@ -164,9 +164,37 @@ bool tcp_sndbuf_writable(const struct tcp_conn *c)
 	return q < cap && cap - q >= q / 2 && !stuck;
 }
 
+void tcp_sndbuf_expand(struct tcp_conn *c)
+{
+	if (c->opts.sndbuf_locked || tcp_mem_under_pressure(c->tl))
+		return;
+	/* Linux's worst case per MSS: one skb each, its head a power of two (4352 bytes for an
+	 * MSS of 1460); twice cwnd's packets, as Cubic's and Reno's 1.7 rounded up. */
+	uint32_t mss = c->peer_mss > c->mss ? c->peer_mss : c->mss;
+	uint64_t per_mss = tcp_pow2_at_least(mss + SKB_MAX_TCP_HEADER + SKB_SHINFO) + SKB_STRUCT;
+	uint32_t segs = tcp_cc_cwnd(c);
+	uint32_t reordering = c->rec.reordering ? c->rec.reordering : TCP_REORDERING_INIT;
+	if (segs < TCP_SNDBUF_MIN_SEGS)
+		segs = TCP_SNDBUF_MIN_SEGS;
+	if (segs < reordering + 1u)
+		segs = reordering + 1u;
+	uint64_t want = 2u * segs * per_mss;
+	if (want > c->tl->cfg.wmem_max)
+		want = c->tl->cfg.wmem_max;
+	if (want > c->opts.sndbuf)
+		c->opts.sndbuf = (uint32_t)want;
+}
+
 void tcp_check_space(struct tcp_conn *c)
 {
-	if (!(c->flags & TCP_F_NOSPACE) || !tcp_sndbuf_writable(c))
+	if (!(c->flags & TCP_F_NOSPACE))
+		return;
+	/* Linux tcp_new_space: a writer waits while cwnd is not full: the buffer grows first
+	 * (tcp_should_expand_sndbuf). */
+	uint32_t mss = c->mss ? c->mss : 1u;
+	if ((tcp_flight(c) + mss - 1u) / mss < tcp_cc_cwnd(c))
+		tcp_sndbuf_expand(c);
+	if (!tcp_sndbuf_writable(c))
 		return;
 	c->flags &= ~TCP_F_NOSPACE; /* the socket layer sees POLLOUT (tcp_wake after input) */
 	tcp_chrono_stop(c, TCP_CHRONO_SNDBUF_LIMITED);

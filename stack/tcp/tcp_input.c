@@ -262,23 +262,6 @@ static int tcp_step_syn(struct tcp_conn *c, struct tcp_seg *seg)
 	return TCP_IN_STOP;
 }
 
-/*
- * Send buffer auto-tuning (Linux tcp_sndbuf_expand): unless the application fixed SO_SNDBUF,
- * the buffer grows to twice what the congestion and peer windows let us have in flight, up
- * to wmem_max, so a bulk sender is limited by the network, not by 16 KiB.
- */
-static void tcp_sndbuf_expand(struct tcp_conn *c)
-{
-	if (c->opts.sndbuf_locked || tcp_mem_under_pressure(c->tl))
-		return;
-	uint32_t w = c->cwnd < c->snd.max_wnd ? c->cwnd : c->snd.max_wnd;
-	uint64_t want = 2ull * w;
-	if (want > c->tl->cfg.wmem_max)
-		want = c->tl->cfg.wmem_max;
-	if (want > c->opts.sndbuf)
-		c->opts.sndbuf = (uint32_t)want;
-}
-
 /* RFC 5681 3.2 step 2 / RFC 6582: three duplicate ACKs start fast retransmit. */
 static void tcp_enter_recovery(struct tcp_conn *c)
 {
@@ -399,7 +382,6 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 				cc_acked = acked >= seen + c->mss ? acked - (uint32_t)seen : (acked < c->mss ? acked : c->mss);
 			}
 			tcp_cc_on_ack(c, cc_acked, ca_rtt_us);
-			tcp_sndbuf_expand(c);
 		}
 		/* RFC 6298 5.2/5.3: stop the timer when all is acked, else restart it (with
 		 * the scoreboard, tcp_rec_ack chooses between RTO, probe and reorder timer). */
@@ -429,8 +411,6 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			tcp_cc_on_ack(c, ack - prior_una, ca_rtt_us);
 		else if (seq_gt(ack, prior_una))
 			tcp_cc_on_rtt(c, ack - prior_una, ca_rtt_us); /* HyStart's samples (pkts_acked) */
-		if (seq_gt(ack, prior_una))
-			tcp_sndbuf_expand(c);
 	}
 	tcp_rate_ack(c, prior_una);
 	/* Send window update (3.10.7.4 fifth, ESTABLISHED). */

@@ -53,11 +53,13 @@
 /* Linux's skb sizes on x86-64 (6.18), to charge the buffers as Linux charges them. */
 #define SKB_SHINFO 320u                 /* SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) */
 #define SKB_STRUCT 256u                 /* SKB_DATA_ALIGN(sizeof(struct sk_buff)) */
-#define SKB_SMALL_HEAD 640u             /* the small-head cache of skbuff.c: SKB_HEAD_ALIGN(MAX_TCP_HEADER) */
+#define SKB_MAX_TCP_HEADER 320u         /* MAX_TCP_HEADER: the head room of a TX skb */
+#define SKB_SMALL_HEAD (SKB_MAX_TCP_HEADER + SKB_SHINFO) /* the small-head cache of skbuff.c */
 /* What one skb of Linux's send queue costs before its payload (tcp_stream_alloc_skb: a
  * 320-byte head from the small-head cache, so SKB_TRUESIZE(320) = 896); each byte copied
  * into it adds one (docs/tcp.md "The send buffer"). */
 #define TCP_SKB_TX_TRUESIZE (SKB_SMALL_HEAD + SKB_STRUCT)
+#define TCP_SNDBUF_MIN_SEGS 10u         /* Linux tcp_sndbuf_expand's floor (TCP_INIT_CWND) */
 #define TCP_SKBQ_MIN 16u                /* skb records a send queue starts with */
 #define TCP_SKBQ_MAX 16384u             /* ... and holds at most (more splits go uncounted) */
 
@@ -443,6 +445,15 @@ static inline void tcp_count_retrans(struct tcp_conn *c, uint32_t n)
 	c->total_retrans += n;
 }
 
+/* The smallest power of two at least v (Linux roundup_pow_of_two). */
+static inline uint32_t tcp_pow2_at_least(uint32_t v)
+{
+	uint32_t p = 1;
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
 /* ---- tcp_rwnd.c: the receive window from the receive buffer, as Linux ---- */
 #define TCP_RMEM_TO_WIN_SCALE 8         /* scaling_ratio is payload per truesize, in 1/256 */
 #define TCP_DEFAULT_SCALING_RATIO 128u  /* 50 % until a full segment is measured */
@@ -598,6 +609,10 @@ void tcp_skbq_split(struct tcp_conn *c, uint32_t seq);
 void tcp_skbq_acked(struct tcp_conn *c, uint32_t ack);
 /* Frees the send ring and its skb records (the connection closed). */
 void tcp_sndq_free(struct tcp_conn *c);
+/* Linux's send buffer auto-tuning (tcp_sndbuf_expand), unless SO_SNDBUF was set: room for
+ * twice the packets cwnd allows (at least 10), each at Linux's worst case of one skb per
+ * MSS, up to wmem_max. At ESTABLISHED, and when a waiting writer could use more. */
+void tcp_sndbuf_expand(struct tcp_conn *c);
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume);
 void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
 /*

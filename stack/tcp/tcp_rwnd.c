@@ -33,14 +33,6 @@
 #define SKB_MAX_LINEAR (SKB_PAGE - SKB_PAD - SKB_SHINFO)
 #define SKB_FRAG_MAX (SKB_PAGE << 3) /* PAGE_ALLOC_COSTLY_ORDER */
 
-static uint32_t pow2_at_least(uint32_t v)
-{
-	uint32_t p = 1;
-	while (p < v)
-		p <<= 1;
-	return p;
-}
-
 /*
  * What a received datagram of `len` bytes (IP header included) costs Linux: a frame that fits
  * in a page with its headroom lives in one kmalloc'd head (a power-of-two size class);
@@ -53,7 +45,7 @@ uint32_t tcp_truesize(uint32_t len)
 {
 	if (SKB_PAD + len < SKB_PAGE) {
 		uint32_t head = ((SKB_PAD + len + 63u) & ~63u) + SKB_SHINFO;
-		return (head <= SKB_SMALL_HEAD ? SKB_SMALL_HEAD : pow2_at_least(head)) + SKB_STRUCT;
+		return (head <= SKB_SMALL_HEAD ? SKB_SMALL_HEAD : tcp_pow2_at_least(head)) + SKB_STRUCT;
 	}
 	uint32_t t = SKB_PAGE + SKB_STRUCT, rest = len - SKB_MAX_LINEAR;
 	while (rest) {

@@ -419,6 +419,29 @@ static void test_tcp_info_sndbuf_limited(void **state)
 	assert_int_equal(wmem_queued(h, fd), 0);
 }
 
+/*
+ * Send buffer auto-tuning as Linux's tcp_sndbuf_expand: at ESTABLISHED room for twice 10
+ * packets at Linux's worst case per MSS (one skb each: 2100 bytes round up to 4096, plus
+ * the sk_buff: 4352 for an MSS of 1460), so 87040; then, when a writer waits while cwnd is
+ * not full, twice cwnd's packets (20 after the first window is acknowledged: 174080).
+ */
+static void test_sndbuf_autotuning(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+	int got = 0;
+	socklen_t len = sizeof(got);
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_SNDBUF, &got, &len), 0);
+	assert_int_equal(got, 87040);
+	while (ts_send(sl, fd, wbuf, sizeof(wbuf), 0) > 0)
+		;
+	th_drain(h);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1 + 10 * 1460, 65535, NULL, NULL, 0);
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_SNDBUF, &got, &len), 0);
+	assert_int_equal(got, 174080);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +457,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sndbuf_wakes_at_two_thirds, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_sndbuf_partial_ack_wakes, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_info_sndbuf_limited, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sndbuf_autotuning, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_send", tests, NULL, NULL);
 }
