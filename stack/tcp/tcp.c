@@ -505,7 +505,8 @@ const char *tcp_conn_state_name(const struct tcp_conn *c)
 /*
  * poll(2) readiness as Linux's tcp_poll computes it: POLLHUP once both directions are shut
  * (or the connection is gone), POLLIN|POLLRDHUP when the peer's FIN was read or we shut
- * reading, POLLOUT when at least a third of the send buffer is free, POLLERR on an error.
+ * reading, POLLOUT when at most two thirds of the send buffer is used as Linux counts it
+ * (tcp_sndbuf_writable, tcp_buf.c), POLLERR on an error.
  */
 short tcp_conn_revents(const struct tcp_conn *c)
 {
