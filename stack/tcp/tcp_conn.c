@@ -110,7 +110,12 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 		c->flags &= ~TCP_F_MORE;
 	/* A write cut short by the buffer is pushed as if without MSG_MORE (Linux tcp_push
 	 * before sk_stream_wait_memory). */
+	if (flags & TCP_SEND_OOB)
+		c->flags |= TCP_F_SEND_OOB;
 	uint32_t n = tcp_sndq_fill(c, buf, want, (flags & TCP_SEND_MORE) && want == len);
+	c->flags &= ~TCP_F_SEND_OOB;
+	if ((flags & TCP_SEND_OOB) && n)
+		tcp_urg_mark(c); /* the last byte queued is urgent (Linux tcp_push's tcp_mark_urg) */
 	if (n < len)
 		tcp_chrono_start(c, TCP_CHRONO_SNDBUF_LIMITED);
 	if ((flags & TCP_SEND_EOR) && n == len) {
@@ -125,14 +130,20 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 {
 	if (c->rcvq.bytes) {
-		/* The one copy of received payload: from the pbufs it arrived in (tcp_buf.c). */
+		/* The one copy of received payload: from the pbufs it arrived in (tcp_buf.c). A
+		 * read stops at the urgent mark and passes over the out-of-band byte (tcp_urg.c). */
 		uint32_t before = c->rcvq.bytes;
-		uint32_t n = tcp_rcvq_read(c, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
+		uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+		uint32_t skip = want ? tcp_urg_plan(c, &want) : 0;
+		uint32_t n = tcp_rcvq_read(c, buf, skip, want, !peek);
 		if (!peek) {
-			tcp_rwnd_read(c, n, before);
+			tcp_rwnd_read(c, n + skip, before);
+			tcp_urg_consumed(c);
 			tcp_rcv_window_update(c);
 		}
-		return (long)n;
+		if (n || !skip)
+			return (long)n;
+		/* Only the out-of-band byte was there: as if nothing had been (Linux). */
 	}
 	if (len == 0)
 		return 0;
