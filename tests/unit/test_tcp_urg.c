@@ -4,8 +4,9 @@
  *
  * Sending: send(MSG_OOB) makes its last byte urgent; every segment that starts before the
  * mark carries URG and a pointer one past the urgent byte, counted from its own first byte,
- * retransmissions included; an ACK of the urgent byte ends urgent mode; with TSO the
- * segments of urgent mode go one by one, each with its own pointer.
+ * retransmissions included, 0xffff when the mark is out of 16-bit reach; an ACK of the
+ * urgent byte ends urgent mode; with TSO the segments of urgent mode go one by one, each
+ * with its own pointer.
  * Receiving: the urgent byte is kept out of the stream (recv(MSG_OOB), once), a read stops
  * at the mark and then passes over the byte; SO_OOBINLINE leaves it in the stream;
  * SIOCATMARK, POLLPRI, POLLIN; Linux's errnos; a new mark drops the old byte at the head.
@@ -157,6 +158,28 @@ static void test_urg_no_tso_super_segment(void **state)
 	th_free(h);
 }
 
+/* A mark further than 16 bits reach: segments that start more than 65535 bytes before it
+ * carry URG with the largest pointer, 0xffff ("urgent data follows", Linux's rule for a
+ * segment near SND.NXT); from 65535 bytes before it on, the real distance. */
+static void test_urg_mark_beyond_64k(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h); /* MSS 1460, window 65535: ten segments go at once */
+	int buf = 200000;
+	assert_int_equal(ts_setsockopt(th_sl(h), fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf)), 0);
+	static char big[70000];
+	memset(big, 'b', sizeof(big));
+	assert_int_equal(ts_send(th_sl(h), fd, big, sizeof(big), MSG_OOB), 70000);
+	/* SND.UP = 70001 (relative): 70000, 68540, 67080, 65620 are out of reach; 64160 is not. */
+	static const uint32_t want[5] = {0xffff, 0xffff, 0xffff, 0xffff, 64160};
+	for (uint32_t i = 0; i < 5; i++) {
+		struct th_seg s = th_expect(h, DATA | TCP_FLAG_URG, h->iss + 1 + i * 1460, TH_ANY, TH_ANY, NULL,
+		                            1460);
+		assert_int_equal(s.hdr.urg, want[i]);
+	}
+	th_drain(h);
+}
+
 /* ---- receiving ---- */
 
 /* "hello" with the pointer one past 'o': 'o' is out of band. recv(MSG_OOB) returns it
@@ -301,6 +324,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_urg_pointer_per_segment_and_on_retransmission, th_setup,
 		                                th_teardown),
 		cmocka_unit_test(test_urg_no_tso_super_segment),
+		cmocka_unit_test_setup_teardown(test_urg_mark_beyond_64k, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_urg_receive_out_of_band, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_urg_read_stops_at_mark, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_urg_oobinline, th_setup, th_teardown),
