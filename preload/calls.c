@@ -191,15 +191,16 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	return (int)pl_ret(rc);
 }
 
-/* Receives into buf: MSG_PEEK, MSG_DONTWAIT and MSG_WAITALL as Linux; others EOPNOTSUPP. */
+/* Receives into buf: MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL and MSG_OOB (the urgent byte,
+ * which never waits) as Linux; others EOPNOTSUPP. */
 static ssize_t pl_recv(int ts, void *buf, size_t len, int flags)
 {
-	if (flags & ~(MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC))
+	if (flags & ~(MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL | MSG_OOB | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC))
 		return pl_ret(-EOPNOTSUPP);
 	if (len && !buf)
 		return pl_ret(-EFAULT);
-	ssize_t n = ts_blocking_recv(&pl.b, ts, buf, len, flags & (MSG_PEEK | MSG_DONTWAIT));
-	if (n <= 0 || !(flags & MSG_WAITALL) || (flags & MSG_PEEK))
+	ssize_t n = ts_blocking_recv(&pl.b, ts, buf, len, flags & (MSG_PEEK | MSG_DONTWAIT | MSG_OOB));
+	if (n <= 0 || !(flags & MSG_WAITALL) || (flags & (MSG_PEEK | MSG_OOB)))
 		return pl_ret(n);
 	size_t got = (size_t)n;
 	while (got < len) {
@@ -215,11 +216,11 @@ static ssize_t pl_recv(int ts, void *buf, size_t len, int flags)
  * SIGPIPE unless MSG_NOSIGNAL, as Linux. */
 static ssize_t pl_send(int ts, const void *buf, size_t len, int flags)
 {
-	if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_ZEROCOPY))
+	if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_OOB | MSG_ZEROCOPY))
 		return pl_ret(-EOPNOTSUPP);
 	if (len && !buf)
 		return pl_ret(-EFAULT);
-	ssize_t n = ts_blocking_send(&pl.b, ts, buf, len, flags & (MSG_DONTWAIT | MSG_MORE));
+	ssize_t n = ts_blocking_send(&pl.b, ts, buf, len, flags & (MSG_DONTWAIT | MSG_MORE | MSG_OOB));
 	if (n == -EPIPE && !(flags & MSG_NOSIGNAL))
 		raise(SIGPIPE);
 	return pl_ret(n);
@@ -606,9 +607,9 @@ int ioctl(int fd, unsigned long req, ...)
 		return (int)pl_ret(-EFAULT);
 	if (req == FIONBIO)
 		return (int)pl_ret(ts_blocking_set_nonblock(&pl.b, ts, *(int *)arg != 0));
-	if (req == FIONREAD) {
+	if (req == FIONREAD || req == SIOCATMARK) {
 		ts_blocking_lock(&pl.b);
-		int n = ts_inq(pl_sl(), ts);
+		int n = req == FIONREAD ? ts_inq(pl_sl(), ts) : ts_atmark(pl_sl(), ts);
 		ts_blocking_unlock(&pl.b);
 		if (n >= 0)
 			*(int *)arg = n;
@@ -616,6 +617,13 @@ int ioctl(int fd, unsigned long req, ...)
 	}
 	pl_log_unsupported("ioctl on a tapstack socket");
 	return (int)pl_ret(-ENOTTY);
+}
+
+/* sockatmark(3): glibc's calls its own ioctl, which this library does not see. */
+int sockatmark(int fd)
+{
+	int at = 0;
+	return ioctl(fd, SIOCATMARK, &at) < 0 ? -1 : at;
 }
 
 /* Forgets fd under the lock; the ts socket of its last name is closed (SO_LINGER waits). */

@@ -514,10 +514,17 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 	return done > 0 || len == 0 ? (ssize_t)done : n;
 }
 
+/* recv(MSG_OOB) never waits (Linux tcp_recv_urg: an urgent byte not yet arrived is -EAGAIN
+ * at once, whatever the socket's mode). */
+static int blocking_recv_wait_flags(int flags)
+{
+	return (flags & MSG_OOB) ? MSG_DONTWAIT : flags;
+}
+
 ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)
 {
 	struct blocking_call c = { .run = blocking_run_recv, .buf = buf, .len = len, .flags = flags,
-		                   .wait_flags = flags };
+		                   .wait_flags = blocking_recv_wait_flags(flags) };
 	ssize_t n;
 
 	ts_blocking_lock(b);
@@ -553,7 +560,8 @@ ssize_t ts_blocking_sendmsg(struct blocking_stack *b, int fd, const struct msghd
 /* Waits for a datagram (or stream data, or end of stream), then ts_recvmsg. */
 ssize_t ts_blocking_recvmsg(struct blocking_stack *b, int fd, struct msghdr *msg, int flags)
 {
-	struct blocking_call c = { .run = blocking_run_recvmsg, .buf = msg, .flags = flags, .wait_flags = flags };
+	struct blocking_call c = { .run = blocking_run_recvmsg, .buf = msg, .flags = flags,
+		                   .wait_flags = blocking_recv_wait_flags(flags) };
 	ssize_t n;
 
 	ts_blocking_lock(b);

@@ -318,7 +318,8 @@ ssize_t ts_sendto(struct socket_layer *sl, int fd, const void *buf, size_t len, 
 	if (len && !buf)
 		return -EFAULT;
 	return tcp_send(s->conn, buf, len,
-	                ((flags & MSG_MORE) ? TCP_SEND_MORE : 0u) | ((flags & MSG_EOR) ? TCP_SEND_EOR : 0u));
+	                ((flags & MSG_MORE) ? TCP_SEND_MORE : 0u) | ((flags & MSG_EOR) ? TCP_SEND_EOR : 0u) |
+	                        ((flags & MSG_OOB) ? TCP_SEND_OOB : 0u));
 }
 
 ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags)
@@ -341,10 +342,14 @@ ssize_t ts_recvfrom(struct socket_layer *sl, int fd, void *buf, size_t len, int 
 		return ts_udp_recvmsg(s->udp, &m, flags);
 	}
 	/* TCP: a stream has no per-datagram sender; from is left as it is (Linux sets no name). */
+	if (s->kind == TS_NEW && (flags & MSG_OOB))
+		return -EINVAL; /* Linux tcp_recv_urg: no urgent data on a socket never connected */
 	if (s->kind != TS_CONN)
 		return -ENOTCONN;
 	if (len && !buf)
 		return -EFAULT;
+	if (flags & MSG_OOB)
+		return tcp_recv_urg(s->conn, buf, len, (flags & MSG_PEEK) != 0);
 	return tcp_recv(s->conn, buf, len, (flags & MSG_PEEK) != 0);
 }
 
@@ -547,6 +552,9 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		case SO_KEEPALIVE:
 			o->keepalive = v != 0;
 			break;
+		case SO_OOBINLINE:
+			o->oobinline = v != 0;
+			break;
 		case SO_ZEROCOPY:
 			o->zerocopy = v != 0; /* accepted; MSG_ZEROCOPY sends are copies */
 			break;
@@ -650,6 +658,8 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->reuseaddr);
 		case SO_KEEPALIVE:
 			return ts_put_int(val, len, o->keepalive);
+		case SO_OOBINLINE:
+			return ts_put_int(val, len, o->oobinline);
 		case SO_RCVBUF:
 			return ts_put_int(val, len, (int)o->rcvbuf);
 		case SO_SNDBUF:
@@ -837,6 +847,17 @@ int ts_inq(struct socket_layer *sl, int fd)
 	if (s->kind != TS_CONN)
 		return 0;
 	return (int)tcp_inq(s->conn);
+}
+
+int ts_atmark(struct socket_layer *sl, int fd)
+{
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
+	if (!s)
+		return err;
+	if (s->kind == TS_UDP)
+		return -ENOTTY; /* Linux: no such ioctl for UDP */
+	return s->kind == TS_CONN && tcp_conn_atmark(s->conn) ? 1 : 0;
 }
 
 int ts_handshake(struct socket_layer *sl, int fd, struct ts_handshake *hs)

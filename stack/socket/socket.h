@@ -66,9 +66,11 @@ TS_API int ts_listen(struct socket_layer *sl, int fd, int backlog);
 TS_API int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int flags);
 /* Starts an active open: -EINPROGRESS; completion shows as POLLOUT (or POLLERR with SO_ERROR). */
 TS_API int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr);
-/* Copies what fits in the send buffer (partial writes); -EAGAIN when it is full. */
+/* Copies what fits in the send buffer (partial writes); -EAGAIN when it is full. MSG_OOB:
+ * the last byte queued is urgent (docs/tcp.md "Urgent data"). */
 TS_API ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags);
-/* Bytes read, 0 at end of stream, -EAGAIN when nothing is there. flags: MSG_PEEK, MSG_DONTWAIT. */
+/* Bytes read, 0 at end of stream, -EAGAIN when nothing is there. flags: MSG_PEEK, MSG_DONTWAIT,
+ * MSG_OOB (the urgent byte: 1, -EINVAL when there is none, -EAGAIN before it arrived). */
 TS_API ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags);
 /*
  * The datagram calls (and the same on TCP, where the address is ignored as on Linux). A UDP
@@ -103,11 +105,13 @@ TS_API int ts_set_nonblock(struct socket_layer *sl, int fd, bool on);
 TS_API int ts_get_nonblock(struct socket_layer *sl, int fd);
 /* ioctl(SIOCINQ) / FIONREAD: bytes ready to read (UDP: the next datagram's length, as Linux). */
 TS_API int ts_inq(struct socket_layer *sl, int fd);
+/* ioctl(SIOCATMARK) / sockatmark(): 1 when the next byte to read is the urgent one, else 0. */
+TS_API int ts_atmark(struct socket_layer *sl, int fd);
 /* SO_RCVTIMEO (send false) or SO_SNDTIMEO in microseconds, 0 = none: for callers that wait. */
 TS_API uint64_t ts_timeo_us(struct socket_layer *sl, int fd, bool send);
 /* 1 while sent data or our FIN is unacknowledged (SO_LINGER's wait), 0 when not, or -errno. */
 TS_API int ts_unacked(struct socket_layer *sl, int fd);
-/* Current readiness of one socket as poll(2) revents: POLLIN, POLLOUT, POLLRDHUP, POLLHUP, POLLERR. */
+/* Current readiness of one socket as poll(2) revents: POLLIN, POLLPRI, POLLOUT, POLLRDHUP, POLLHUP, POLLERR. */
 TS_API short ts_revents(struct socket_layer *sl, int fd);
 struct ts_handshake;
 /* The handshake of an accepted connection as the stack saw it (struct ts_handshake, tcp.h):

@@ -505,8 +505,10 @@ const char *tcp_conn_state_name(const struct tcp_conn *c)
 /*
  * poll(2) readiness as Linux's tcp_poll computes it: POLLHUP once both directions are shut
  * (or the connection is gone), POLLIN|POLLRDHUP when the peer's FIN was read or we shut
- * reading, POLLOUT when at most two thirds of the send buffer is used as Linux counts it
- * (tcp_sndbuf_writable, tcp_buf.c), POLLERR on an error.
+ * reading, POLLIN when there is data a read returns (not the out-of-band byte alone),
+ * POLLPRI while an urgent byte waits for recv(MSG_OOB) (tcp_urg.c), POLLOUT when at most
+ * two thirds of the send buffer is used as Linux counts it (tcp_sndbuf_writable,
+ * tcp_buf.c), POLLERR on an error.
  */
 short tcp_conn_revents(const struct tcp_conn *c)
 {
@@ -520,8 +522,10 @@ short tcp_conn_revents(const struct tcp_conn *c)
 		ev |= POLLHUP;
 	if (rd_shut)
 		ev |= POLLIN | POLLRDHUP;
-	if (c->rcvq.bytes)
+	if (c->rcvq.bytes > tcp_urg_hidden(c))
 		ev |= POLLIN;
+	if (tcp_urg_pending(c))
+		ev |= POLLPRI;
 	if (c->state == TCPS_CLOSED && (c->flags & TCP_F_FIN_RCVD))
 		ev |= POLLHUP;
 	if (!wr_shut && c->state != TCPS_CLOSED && tcp_sndbuf_writable(c))

@@ -236,6 +236,7 @@ struct tcp_sockopts {
 	bool rcvbuf_locked, sndbuf_locked;
 	bool nodelay, cork, keepalive, reuseaddr;
 	bool linger_on;
+	bool oobinline;            /* SO_OOBINLINE: the urgent byte stays in the stream (tcp_urg.c) */
 	uint32_t linger_s;
 	uint16_t user_mss;         /* TCP_MAXSEG; 0 = none */
 	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions (Linux secs_to_retrans) */
@@ -273,14 +274,22 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
                              uint16_t rport, const struct tcp_sockopts *o, int *err);
 /* tcp_send flags. MORE (MSG_MORE): more data follows, so hold a partial segment and set no
  * PSH yet. EOR (MSG_EOR): these bytes end a record: no segment carries bytes of both sides
- * of the mark, and the one ending at it carries PSH (Linux's skb eor bit). */
+ * of the mark, and the one ending at it carries PSH (Linux's skb eor bit). OOB (MSG_OOB):
+ * the last byte queued is urgent (tcp_urg.c). */
 #define TCP_SEND_MORE 0x1u
 #define TCP_SEND_EOR 0x2u
+#define TCP_SEND_OOB 0x4u
 /* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full,
  * or when a record mark is asked for and TCP_EOR_MARKS records are still unacknowledged). */
 long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags);
-/* Bytes read, 0 at end of stream, or -errno (-EAGAIN when nothing is there). */
+/* Bytes read, 0 at end of stream, or -errno (-EAGAIN when nothing is there). A read stops
+ * before the urgent byte and passes over it unless SO_OOBINLINE (tcp_urg.c). */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek);
+/* recv(MSG_OOB): the urgent byte, once (1, or 0 for len 0); -EINVAL when there is none, it
+ * was read, or SO_OOBINLINE is on; -EAGAIN while it has not arrived (never waits). */
+long tcp_recv_urg(struct tcp_conn *c, void *buf, size_t len, bool peek);
+/* SIOCATMARK: the next byte to read is the urgent one. */
+bool tcp_conn_atmark(const struct tcp_conn *c);
 uint32_t tcp_inq(const struct tcp_conn *c);
 /* What the send queue is charged, as Linux's sk_wmem_queued: its bytes (sent and not
  * acknowledged, or not sent yet) and each skb's overhead (tcp_buf.c). */

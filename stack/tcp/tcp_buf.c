@@ -283,6 +283,8 @@ void tcp_skbq_acked(struct tcp_conn *c, uint32_t ack)
 uint32_t tcp_size_goal(const struct tcp_conn *c)
 {
 	uint32_t mss = tcp_mss_now(c);
+	if (c->flags & TCP_F_SEND_OOB)
+		return mss; /* Linux tcp_send_mss: no large skbs for MSG_OOB */
 	uint32_t goal = TCP_LINUX_GSO_MAX;
 	/* Linux tcp_bound_to_half_wnd: half the largest window seen (all of a tiny one). */
 	uint32_t cutoff = c->snd.max_wnd > TCP_MSS_DEFAULT ? c->snd.max_wnd / 2 : c->snd.max_wnd;
@@ -397,8 +399,8 @@ long tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more
 		}
 		if (tail_psh) /* the skb keeps its PSH; its end moved (Linux: same write) */
 			c->push_mark[(c->push_head + c->push_count - 1u) % TCP_PUSH_MARKS] = end + k;
-		if (copied == n || end + k - start < goal)
-			continue;
+		if (copied == n || end + k - start < goal || (c->flags & TCP_F_SEND_OOB))
+			continue; /* Linux pushes no full skb while copying a MSG_OOB write */
 		/* A full skb: Linux pushes it out while it copies the rest. */
 		if (seq_gt(end + k, c->pushed_seq + c->snd.max_wnd / 2)) {
 			tcp_push_mark(c, end + k);
@@ -583,16 +585,27 @@ int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
 	return 0;
 }
 
-uint32_t tcp_rcvq_read(struct tcp_conn *c, uint8_t *dst, uint32_t n, bool consume)
+uint32_t tcp_rcvq_read(struct tcp_conn *c, uint8_t *dst, uint32_t skip, uint32_t n, bool consume)
 {
-	uint32_t done = 0;
+	uint32_t done = 0, at = 0; /* at: offset into pb (a peek leaves the queue as it is) */
 	struct pbuf *pb = c->rcvq.head;
-	while (pb && done < n) {
-		uint32_t k = pb->len < n - done ? pb->len : n - done;
-		memcpy(dst + done, pb->data, k);
-		done += k;
+	while (pb && (skip || done < n)) {
+		uint32_t avail = pb->len - at;
+		uint32_t k;
+		if (skip) {
+			k = skip < avail ? skip : avail; /* passed over (the out-of-band byte), not copied */
+			skip -= k;
+		} else {
+			k = avail < n - done ? avail : n - done;
+			memcpy(dst + done, pb->data + at, k);
+			done += k;
+		}
 		if (!consume) {
-			pb = pb->next;
+			at += k;
+			if (at == pb->len) {
+				pb = pb->next;
+				at = 0;
+			}
 		} else if (k < pb->len) {
 			pbuf_pull(pb, k);
 			c->rcvq.bytes -= k;

@@ -96,11 +96,16 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 		c->flags |= TCP_F_MORE;
 	else
 		c->flags &= ~TCP_F_MORE;
+	if (flags & TCP_SEND_OOB)
+		c->flags |= TCP_F_SEND_OOB;
 	long n = tcp_sndq_fill(c, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, (flags & TCP_SEND_MORE) != 0);
+	c->flags &= ~TCP_F_SEND_OOB;
 	if (n < (long)len)
 		c->flags |= TCP_F_NOSPACE;
 	if (n <= 0)
 		return n;
+	if (flags & TCP_SEND_OOB)
+		tcp_urg_mark(c); /* the last byte queued is urgent (Linux tcp_push's tcp_mark_urg) */
 	if ((flags & TCP_SEND_EOR) && (size_t)n == len) {
 		/* Linux marks the record's end only once the whole message is in (tcp_sendmsg). */
 		c->eor_mark[(c->eor_head + c->eor_count) % TCP_EOR_MARKS] = c->snd.una + c->sndq.len;
@@ -113,14 +118,20 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 {
 	if (c->rcvq.bytes) {
-		/* The one copy of received payload: from the pbufs it arrived in (tcp_buf.c). */
+		/* The one copy of received payload: from the pbufs it arrived in (tcp_buf.c). A
+		 * read stops at the urgent mark and passes over the out-of-band byte (tcp_urg.c). */
 		uint32_t before = c->rcvq.bytes;
-		uint32_t n = tcp_rcvq_read(c, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
+		uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+		uint32_t skip = want ? tcp_urg_plan(c, &want) : 0;
+		uint32_t n = tcp_rcvq_read(c, buf, skip, want, !peek);
 		if (!peek) {
-			tcp_rwnd_read(c, n, before);
+			tcp_rwnd_read(c, n + skip, before);
+			tcp_urg_consumed(c);
 			tcp_rcv_window_update(c);
 		}
-		return (long)n;
+		if (n || !skip)
+			return (long)n;
+		/* Only the out-of-band byte was there: as if nothing had been (Linux). */
 	}
 	if (len == 0)
 		return 0;

@@ -37,6 +37,7 @@
 #define CUBIC_HZ_SHIFT 10u              /* curve time unit: 1/1024 s */
 #define CUBIC_MAX_OFFS (1u << 19)       /* |t - K| at most 512 s: the cube stays in 64 bits */
 #define CUBIC_FIRST_EPOCH_CNT 20u       /* Linux: before any loss, grow at least 5% per RTT */
+#define CUBIC_HOLD_MS 31u               /* Linux: cnt stands HZ / 32 jiffies while cwnd stays (HZ 1000) */
 /* HyStart, Linux's defaults; tcp_config.hystart_detect chooses the exits. */
 #define HYSTART_ACK_TRAIN 0x1u
 #define HYSTART_DELAY 0x2u
@@ -55,6 +56,7 @@ struct tcp_cubic {
 	uint32_t origin;        /* the curve's plateau this epoch: W_max, or cwnd if above it */
 	uint32_t k;             /* K in 1/1024 s */
 	uint32_t w_est;         /* W_est, the Reno-friendly window (packets) */
+	uint32_t ack_cnt;       /* packets acked not yet counted into W_est (Linux ack_cnt) */
 	uint64_t est_credit;    /* packets acked times alpha, toward W_est's next packet */
 	usec_t epoch_start;     /* when this congestion-avoidance epoch began */
 	bool in_epoch;
@@ -63,6 +65,8 @@ struct tcp_cubic {
 	uint32_t delay_min_us;  /* smallest RTT seen (0: none yet) */
 	uint32_t end_seq;       /* HyStart: the round ends when SND.UNA passes this */
 	uint32_t curr_rtt_us;   /* HyStart: the smallest RTT of this round */
+	uint32_t last_cwnd;     /* cwnd when cnt was last worked out (Linux last_cwnd) ... */
+	uint32_t last_ms;       /* ... and when, in ms (Linux last_time, jiffies at HZ 1000) */
 	usec_t round_start;     /* HyStart: when this round began */
 	usec_t last_ack;        /* HyStart: the last ACK of the current train */
 };
@@ -127,11 +131,11 @@ static void tcp_cubic_init(struct tcp_conn *c)
 	tcp_cubic_hystart_reset(c);
 }
 
-/* Per ACK in congestion avoidance: how many acked packets buy one more packet of cwnd. */
-static void tcp_cubic_update(struct tcp_conn *c, uint32_t acked)
+/* The curve's part of an update: a new epoch if none runs, then cnt from W_cubic one RTT
+ * ahead (RFC 9438 4.2, 4.4, 4.5). */
+static void tcp_cubic_curve(struct tcp_conn *c, uint32_t cwnd, uint32_t acked)
 {
 	struct tcp_cubic *ca = tcp_cubic(c);
-	uint32_t cwnd = tcp_cc_cwnd(c);
 	usec_t now = c->tl->core->now;
 
 	if (!ca->in_epoch) {
@@ -141,6 +145,7 @@ static void tcp_cubic_update(struct tcp_conn *c, uint32_t acked)
 		ca->epoch_start = now;
 		ca->w_est = cwnd;
 		ca->est_credit = 0;
+		ca->ack_cnt = acked; /* W_est counts from this ACK on */
 		if (ca->w_max <= cwnd) {
 			ca->k = 0;
 			ca->origin = cwnd;
@@ -148,19 +153,6 @@ static void tcp_cubic_update(struct tcp_conn *c, uint32_t acked)
 			ca->k = tcp_cubic_k(ca->w_max, cwnd);
 			ca->origin = ca->w_max;
 		}
-	}
-
-	/* 4.3: W_est grows as Reno would, alpha per window of ACKs. RFC 9438 raises alpha to 1
-	 * once W_est passes the window before the reduction; Linux (tcp_friendliness with its
-	 * beta_scale) keeps 0.53 throughout, and so does tapstack: a flow that shares a link
-	 * with Linux's CUBIC must not grow twice as fast past its old window (the shared cell
-	 * of docs/lossy-path.md, where the Reno-friendly region is where both flows live). */
-	uint64_t per_packet = (uint64_t)cwnd * CUBIC_ONE;
-	ca->est_credit += (uint64_t)acked * CUBIC_ALPHA;
-	if (ca->est_credit >= per_packet) {
-		uint64_t n = ca->est_credit / per_packet;
-		ca->est_credit -= n * per_packet;
-		ca->w_est = ca->w_est + n > TCP_CWND_CLAMP ? TCP_CWND_CLAMP : (uint32_t)(ca->w_est + n);
 	}
 
 	/* 4.4/4.5: aim at W_cubic one RTT ahead (Linux: the minimum RTT), within
@@ -178,7 +170,45 @@ static void tcp_cubic_update(struct tcp_conn *c, uint32_t acked)
 		ca->cnt = 100u * cwnd; /* at or above the curve: hardly grow */
 	if (ca->w_max == 0 && ca->cnt > CUBIC_FIRST_EPOCH_CNT)
 		ca->cnt = CUBIC_FIRST_EPOCH_CNT;
+}
 
+/*
+ * Per ACK in congestion avoidance: how many acked packets buy one more packet of cwnd.
+ * As Linux's bictcp_update, cnt is worked out again at most every 1/32 s while cwnd stays
+ * the same (and the curve at most once per millisecond, Linux's jiffy at HZ 1000): the
+ * ACKs in between only count toward W_est, which catches up at the next update. With ACKs
+ * closer than that (a short RTT), cwnd therefore follows W_est in steps rather than ACK by
+ * ACK (docs/tcp.md, "CUBIC").
+ */
+static void tcp_cubic_update(struct tcp_conn *c, uint32_t acked)
+{
+	struct tcp_cubic *ca = tcp_cubic(c);
+	uint32_t cwnd = tcp_cc_cwnd(c);
+	usec_t now = c->tl->core->now;
+	uint32_t now_ms = (uint32_t)(now / USEC_PER_MS);
+
+	ca->ack_cnt += acked;
+	if (ca->last_cwnd == cwnd && (int32_t)(now_ms - ca->last_ms) <= (int32_t)CUBIC_HOLD_MS)
+		return;
+	if (!(ca->in_epoch && now_ms == ca->last_ms)) {
+		ca->last_cwnd = cwnd;
+		ca->last_ms = now_ms;
+		tcp_cubic_curve(c, cwnd, acked);
+	}
+
+	/* 4.3: W_est grows as Reno would, alpha per window of ACKs. RFC 9438 raises alpha to 1
+	 * once W_est passes the window before the reduction; Linux (tcp_friendliness with its
+	 * beta_scale) keeps 0.53 throughout, and so does tapstack: a flow that shares a link
+	 * with Linux's CUBIC must not grow twice as fast past its old window (the shared cell
+	 * of docs/lossy-path.md, where the Reno-friendly region is where both flows live). */
+	uint64_t per_packet = (uint64_t)cwnd * CUBIC_ONE;
+	ca->est_credit += (uint64_t)ca->ack_cnt * CUBIC_ALPHA;
+	ca->ack_cnt = 0;
+	if (ca->est_credit >= per_packet) {
+		uint64_t n = ca->est_credit / per_packet;
+		ca->est_credit -= n * per_packet;
+		ca->w_est = ca->w_est + n > TCP_CWND_CLAMP ? TCP_CWND_CLAMP : (uint32_t)(ca->w_est + n);
+	}
 	/* 4.3: where Reno would be ahead, follow W_est (spread over the RTT, as Linux). */
 	if (ca->w_est > cwnd) {
 		uint32_t max_cnt = cwnd / (ca->w_est - cwnd);

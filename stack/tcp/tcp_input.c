@@ -372,6 +372,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		c->snd.una = ack;
 		if (seq_lt(c->snd.nxt, c->snd.una))
 			c->snd.nxt = c->snd.una;
+		tcp_urg_acked(c);
 		if (grow) {
 			/* Linux without SACK counts each duplicate ACK's segment as delivered when it
 			 * arrives (tcp_add_reno_sack), so the cumulative ACK after them grows cwnd
@@ -697,8 +698,9 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 		return rc;
 	if ((rc = tcp_ack(c, seg)) != TCP_IN_CONT)
 		return rc;
-	/* Sixth: the URG bit. Not implemented: urgent data is delivered in line, as with
-	 * SO_OOBINLINE (RFC 6093 recommends applications not rely on it). */
+	/* Sixth: the URG bit (tcp_urg.c): a new urgent pointer, and the urgent byte kept aside
+	 * as it goes by, before the text step queues the segment. */
+	tcp_urg_input(c, seg);
 	/* A socket that was closed takes no more data: Linux resets (TCPAbortOnData). */
 	if ((c->flags & TCP_F_ORPHAN) && seg->dlen && seq_gt(seg->seq + seg->dlen, c->rcv.nxt)) {
 		tl->ctr.AbortOnData++;

@@ -270,6 +270,9 @@ struct tcp_recov {
 	                             * ca_rtt_us), from those send times; -1: none */
 };
 
+/* What a connection knows of the urgent byte it was told about (Linux's urg_data). */
+enum { TCP_URG_NONE, TCP_URG_NOTYET, TCP_URG_VALID, TCP_URG_READ };
+
 /* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */
 #define TCP_F_ACK_NOW     0x0001u   /* send an ACK even if there is nothing else */
 #define TCP_F_DELACK      0x0002u   /* an ACK is owed; the delayed-ACK timer is armed */
@@ -295,6 +298,8 @@ struct tcp_recov {
 #define TCP_F_ACK_BATCH   0x200000u /* an ACK is owed at the end of this receive batch (tl->ack_batch) */
 #define TCP_F_XMIT_ONE    0x400000u /* tcp_output sends one transmit unit at most (Linux tcp_push_one) */
 #define TCP_F_NOSPACE     0x800000u /* a send() found the buffer full (Linux SOCK_NOSPACE): wake it once writable */
+#define TCP_F_URG_MODE    0x1000000u /* urgent mode: SND.UP is ahead of SND.UNA (tcp_urg.c) */
+#define TCP_F_SEND_OOB    0x2000000u /* tcp_sndq_fill is queueing a send(MSG_OOB): skbs of one MSS */
 #define TCP_RESOURCE_PROBE_MS 500u  /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 
 /* The delivery rate's window (tcp_rate.c): bytes acknowledged (64 bits: no wrap), where the
@@ -323,13 +328,15 @@ struct tcp_conn {
 
 	/* RFC 9293 3.3.1 send sequence variables. wnd is in bytes (scaled). */
 	struct {
-		uint32_t una, nxt, wnd, wl1, wl2, iss, up;
+		uint32_t una, nxt, wnd, wl1, wl2, iss;
+		uint32_t up;        /* one past the last urgent byte, in urgent mode (Linux snd_up; tcp_urg.c) */
 		uint32_t max;       /* highest sequence sent + 1 (nxt goes back on RTO) */
 		uint32_t max_wnd;   /* largest window the peer offered (sender SWS, RFC 1122 4.2.3.4) */
 	} snd;
 	/* Receive sequence variables. wnd: what we last advertised, in bytes. */
 	struct {
-		uint32_t nxt, wnd, irs, up;
+		uint32_t nxt, wnd, irs;
+		uint32_t up;        /* the urgent byte (Linux urg_seq), valid unless urg_state is NONE */
 		uint32_t adv_edge;  /* rcv.nxt + wnd as last sent: never moves left (RFC 9293 3.8.6.2.2) */
 	} rcv;
 	uint32_t fin_seq;                       /* our FIN's sequence number once sent */
@@ -346,6 +353,9 @@ struct tcp_conn {
 	 * the last push (Linux tp->pushed_seq). */
 	uint32_t push_mark[TCP_PUSH_MARKS];
 	uint8_t push_head, push_count;
+	/* Urgent data received (tcp_urg.c): what is known of the byte at rcv.up, and its value. */
+	uint8_t urg_state;                      /* TCP_URG_* */
+	uint8_t urg_byte;                       /* valid in TCP_URG_VALID and TCP_URG_READ */
 	uint32_t wq_tail, pushed_seq;
 
 	/* Negotiated options. */
@@ -623,8 +633,9 @@ void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
  * and drops it unacknowledged).
  */
 int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb);
-/* Copies up to n bytes to dst from the oldest; consume: frees what was read. */
-uint32_t tcp_rcvq_read(struct tcp_conn *c, uint8_t *dst, uint32_t n, bool consume);
+/* Passes over `skip` bytes from the oldest, then copies up to n bytes to dst; consume: frees
+ * what was passed over and read. Returns the bytes copied. */
+uint32_t tcp_rcvq_read(struct tcp_conn *c, uint8_t *dst, uint32_t skip, uint32_t n, bool consume);
 void tcp_rcvq_purge(struct tcp_conn *c);
 /* A pbuf worth keeping: a small payload in a large (64 KiB) pbuf is moved to a small one
  * (Linux's skb_condense). Returns pb or its replacement; the caller owns the result. */
@@ -641,6 +652,30 @@ static inline uint32_t tcp_rmem_alloc(const struct tcp_conn *c)
 }
 /* Up to two pieces for bytes [off, off+n) of the ring; returns the number of pieces. */
 int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext out[2]);
+
+/* ---- tcp_urg.c (urgent data) ---- */
+/* The next sequence number the application will read (Linux copied_seq). */
+uint32_t tcp_copied_seq(const struct tcp_conn *c);
+/* send(MSG_OOB) queued its bytes: the last one is urgent (SND.UP one past it). */
+void tcp_urg_mark(struct tcp_conn *c);
+/* Urgent mode covers a segment starting at seq: it carries URG (and goes alone, not in a
+ * TSO super-segment whose pieces would all copy one pointer). */
+bool tcp_urg_in(const struct tcp_conn *c, uint32_t seq);
+/* URG and the urgent pointer for an outgoing segment of the connection (h->seq set). */
+void tcp_urg_hdr(const struct tcp_conn *c, struct tcp_hdr *h);
+/* SND.UNA moved: urgent mode ends once it reaches SND.UP. */
+void tcp_urg_acked(struct tcp_conn *c);
+/* RFC 9293 3.10.7.4 sixth, the URG bit (Linux tcp_urg), before the segment text is queued. */
+void tcp_urg_input(struct tcp_conn *c, const struct tcp_seg *seg);
+/* A read of *want bytes: cut *want to stop at the mark; returns 1 when the out-of-band byte
+ * is next and must be passed over, else 0. */
+uint32_t tcp_urg_plan(const struct tcp_conn *c, uint32_t *want);
+/* After a read: forgets the mark once the reader is past it. */
+void tcp_urg_consumed(struct tcp_conn *c);
+/* Queued bytes a read cannot return (the out-of-band byte at the head): 0 or 1 (poll). */
+uint32_t tcp_urg_hidden(const struct tcp_conn *c);
+/* The urgent byte arrived and was not read with MSG_OOB (POLLPRI). */
+bool tcp_urg_pending(const struct tcp_conn *c);
 
 /* ---- tcp_input.c ---- */
 void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg);

@@ -157,6 +157,7 @@ static void tcp_conn_hdr(const struct tcp_conn *c, struct tcp_hdr *h, uint32_t s
 	h->flags = flags;
 	if (flags & TCP_FLAG_ACK)
 		h->ack = c->rcv.nxt;
+	tcp_urg_hdr(c, h); /* URG and the pointer on every segment urgent mode covers */
 }
 
 int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
@@ -336,7 +337,7 @@ static uint32_t tcp_rexmit_run(struct tcp_conn *c, uint32_t i, uint32_t mss, uin
 	uint32_t n = 0, end = tcp_sb_get(sb, i)->seq;
 	while (i + n < sb->n) {
 		const struct tcp_txseg *r = tcp_sb_get(sb, i + n);
-		if (r->seq != end || r->end - r->seq != mss || (r->marks & TCP_TX_FIN) ||
+		if (r->seq != end || r->end - r->seq != mss || (r->marks & TCP_TX_FIN) || tcp_urg_in(c, r->seq) ||
 		    (r->marks & (TCP_TX_LOST | TCP_TX_RETRANS | TCP_TX_SACKED)) != TCP_TX_LOST ||
 		    (uint64_t)(n + 1) * mss > c->tl->cfg.gso_max || (uint64_t)(n + 1) * mss > room)
 			break;
@@ -501,9 +502,10 @@ void tcp_output(struct tcp_conn *c)
 			unit_start = c->snd.nxt;
 			unit_end = c->snd.nxt + ulen;
 		}
-		if (len == mss && tl->cfg.gso_max && !rexmit) {
+		if (len == mss && tl->cfg.gso_max && !rexmit && !tcp_urg_in(c, c->snd.nxt)) {
 			/* TSO: the unit goes as one super-segment the device cuts at the MSS (a
-			 * go-back-N resend after an RTO goes one MSS at a time). */
+			 * go-back-N resend after an RTO goes one MSS at a time; so does data in
+			 * urgent mode, whose pointer each segment must carry for itself). */
 			len = unit_end - c->snd.nxt;
 			if (len > tl->cfg.gso_max)
 				len = tl->cfg.gso_max - tl->cfg.gso_max % mss;
@@ -524,7 +526,8 @@ void tcp_output(struct tcp_conn *c)
 			 * applies Nagle only to the last skb of the queue. */
 			bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
 			bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
-			bool push = (c->flags & TCP_F_PUSH_ONCE) != 0;
+			/* Linux tcp_nagle_test: nothing holds urgent data back, not even a cork. */
+			bool push = (c->flags & (TCP_F_PUSH_ONCE | TCP_F_URG_MODE)) != 0;
 			if (!push && (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE)))
 				break;
 		}

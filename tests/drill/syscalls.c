@@ -67,7 +67,7 @@ static const struct drill_sym drill_syms[] = {
 	SYM(MSG_WAITALL), SYM(MSG_TRUNC), SYM(MSG_NOSIGNAL), SYM(MSG_MORE), SYM(MSG_ZEROCOPY),
 	SYM(MSG_FASTOPEN), SYM(MSG_ERRQUEUE), SYM(MSG_CTRUNC),
 	SYM(SHUT_RD), SYM(SHUT_WR), SYM(SHUT_RDWR),
-	SYM(SIOCINQ), SYM(SIOCOUTQ), SYM(FIONREAD), SYM(FIONBIO), SYM(SIOCOUTQNSD),
+	SYM(SIOCINQ), SYM(SIOCOUTQ), SYM(FIONREAD), SYM(FIONBIO), SYM(SIOCOUTQNSD), SYM(SIOCATMARK),
 	SYM(POLLIN), SYM(POLLOUT), SYM(POLLERR), SYM(POLLHUP), SYM(POLLNVAL), SYM(POLLPRI),
 	SYM(POLLRDNORM), SYM(POLLWRNORM), SYM(POLLRDHUP),
 	SYM(INADDR_ANY),
@@ -454,7 +454,8 @@ static int64_t do_recv(struct drill_runner *r, const struct drill_event *ev, int
 	if (!io_buf_arg(r, ev, null_buf, len, false, &buf, &ret))
 		return ret;
 	ssize_t n = ts_recv(SL(r), fd, buf, (size_t)len, (int)flags);
-	if (n == -EAGAIN && is_blocking(r, fd) && !(flags & MSG_DONTWAIT)) {
+	/* recv(MSG_OOB) never blocks (Linux tcp_recv_urg). */
+	if (n == -EAGAIN && is_blocking(r, fd) && !(flags & (MSG_DONTWAIT | MSG_OOB))) {
 		r->pend.kind = PEND_READ;
 		return DRILL_BLOCKED;
 	}
@@ -669,11 +670,12 @@ static int64_t call_ioctl(struct drill_runner *r, const struct drill_event *ev)
 	int64_t req, want;
 	if (!arg_fd(r, ev, 0, &fd) || !arg_int(r, ev, 1, &req))
 		return 0;
-	if (req != SIOCINQ) {
-		drill_unsupported(r, ev->line, "ioctl %lld is not mapped (only SIOCINQ/FIONREAD)", (long long)req);
+	if (req != SIOCINQ && req != SIOCATMARK) {
+		drill_unsupported(r, ev->line, "ioctl %lld is not mapped (only SIOCINQ/FIONREAD, SIOCATMARK)",
+		                  (long long)req);
 		return 0;
 	}
-	int n = ts_inq(SL(r), fd);
+	int n = req == SIOCINQ ? ts_inq(SL(r), fd) : ts_atmark(SL(r), fd);
 	if (n < 0)
 		return n;
 	const struct drill_expr *ve = arg(ev, 2);

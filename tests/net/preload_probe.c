@@ -96,9 +96,13 @@ static void refused_calls(void)
 	check_errno(getsockname(s, NULL, NULL), EFAULT, "getsockname(NULL)");
 	check_errno(setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), ENOPROTOOPT,
 	            "setsockopt(SO_REUSEPORT), unknown here");
-	check_errno(ioctl(s, SIOCATMARK, &one), ENOTTY, "ioctl(SIOCATMARK), unknown here");
+	int mark = 7;
+	check(ioctl(s, SIOCATMARK, &mark) == 0 && mark == 0 && sockatmark(s) == 0,
+	      "ioctl(SIOCATMARK) and sockatmark on a new socket: 0");
+	check_errno(ioctl(s, SIOCGIFADDR, &one), ENOTTY, "ioctl(SIOCGIFADDR), unknown here");
 	check_errno(accept4(s, NULL, NULL, 0x4000000), EINVAL, "accept4(bad flags)");
-	check_errno(recv(s, &one, 1, MSG_OOB), EOPNOTSUPP, "recv(MSG_OOB)");
+	check_errno(recv(s, &one, 1, MSG_OOB), EINVAL, "recv(MSG_OOB) on a new socket");
+	check_errno(recv(s, &one, 1, MSG_CONFIRM), EOPNOTSUPP, "recv(MSG_CONFIRM)");
 	volatile int bad_count = -1; /* not a constant: the compiler would refuse the call */
 	check_errno(writev(s, NULL, bad_count), EINVAL, "writev(iovcnt -1)");
 	check_errno(recvmsg(s, NULL, 0), EFAULT, "recvmsg(NULL message)");
@@ -240,6 +244,8 @@ int main(int argc, char **argv)
 	check(write(d, "from-dup\n", 9) == 9, "write through the dup");
 	close(d);
 	check(write(s, "after-close-of-dup\n", 19) == 19, "the original still works after the dup is closed");
+	/* Urgent data: the kernel's reader takes '!' out of the stream (the pointer one past it). */
+	check(send(s, "oob!", 4, MSG_OOB) == 4, "send(MSG_OOB): the server's stream gets \"oob\" without '!'");
 
 	/* fork: parent and child share the stack; both use the socket, in turn. */
 	fflush(stdout);

@@ -316,16 +316,18 @@ static void test_cubic_cwnd_curve(void **state)
 }
 
 /*
- * The Reno-friendly region (4.3): with a 1 ms RTT the cubic curve barely moves in 40 round
- * trips (K = 1.4 s), but Reno would add alpha = 0.53 packets per round trip: cwnd follows
- * W_est, not W_cubic. Past the old window alpha stays 0.53, as Linux's (RFC 9438 would
- * make it 1 there).
+ * The Reno-friendly region (4.3): after a loss at 10 the cubic curve stays below W_max for
+ * K = 2 s, but Reno would add alpha = 0.53 packets per round trip: cwnd follows W_est, not
+ * W_cubic, round by round. Past the old window alpha stays 0.53, as Linux's (RFC 9438 would
+ * make it 1 there). The RTT, 40 ms, is longer than the 31 ms for which Linux (and tapstack)
+ * keep cnt while cwnd stays: with shorter ones cwnd follows W_est in steps of 1/32 s
+ * (test_cubic_update_hold), not within two packets every round.
  */
 static void test_cubic_reno_friendly(void **state)
 {
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "cubic");
-	const usec_t rtt = 1000;
+	const usec_t rtt = 40000;
 	tcp_cc_set_cwnd(c, 10);
 	tcp_cc_set_ssthresh(c, 5);
 	ack_one(f, 100, (int32_t)rtt);
@@ -348,6 +350,42 @@ static void test_cubic_reno_friendly(void **state)
 			         w_cubic);
 	}
 	assert_true(tcp_cc_cwnd(c) > w_max + 10);
+}
+
+/*
+ * Linux's bictcp_update works cnt out again at most every HZ / 32 (31 ms) while cwnd stays
+ * the same (tcp_cubic.c). After a loss at 10 (cwnd 7, K = 1.96 s) with ACKs 1 ms apart:
+ * cwnd reaches 8 (the curve's first step); the next ACK, cwnd having changed, works cnt out
+ * again at once - the curve is flat there and W_est not yet ahead, so cnt is large - and
+ * that cnt then stands for 31 ms although W_est, counting every ACK, passes 9 long before:
+ * cwnd stays 8 through the 31st ACK after the update and becomes 9 on the 32nd, when the
+ * hold ends and W_est's lead is seen. Worked out on every ACK, cwnd would reach 9 about
+ * 15 ACKs after reaching 8.
+ */
+static void test_cubic_update_hold(void **state)
+{
+	struct fx *f = *state;
+	struct tcp_conn *c = fx_conn(f, "cubic");
+	tcp_cc_set_cwnd(c, 10);
+	tcp_cc_set_ssthresh(c, 5);
+	ack_one(f, 1000, 1000);
+	tcp_cc_enter_recovery(c);
+	tcp_cc_set_cwnd(c, tcp_cc_ssthresh(c));
+	assert_int_equal(tcp_cc_cwnd(c), 7);
+	int acks = 0;
+	while (tcp_cc_cwnd(c) == 7 && acks < 100) {
+		ack_one(f, 1000, 1000);
+		acks++;
+	}
+	assert_int_equal(tcp_cc_cwnd(c), 8);
+	ack_one(f, 1000, 1000); /* cwnd changed: cnt worked out again now, at t */
+	for (int ms = 1; ms <= 31; ms++) {
+		ack_one(f, 1000, 1000);
+		if (tcp_cc_cwnd(c) != 8)
+			fail_msg("cwnd %u at t + %d ms: cnt was worked out again within 1/32 s", tcp_cc_cwnd(c), ms);
+	}
+	ack_one(f, 1000, 1000); /* t + 32 ms */
+	assert_int_equal(tcp_cc_cwnd(c), 9);
 }
 
 /*
@@ -701,6 +739,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cc_multiplicative_decrease, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cubic_cwnd_curve, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cubic_reno_friendly, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_cubic_update_hold, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cubic_fast_convergence, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hystart_ack_train, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hystart_delay_increase, fx_setup, fx_teardown),

@@ -357,10 +357,13 @@ static void run_transfer(uint64_t seed, uint64_t up, uint64_t down, uint32_t los
 	assert_int_equal(server.rcvd, up);
 	assert_int_equal(client.rcvd, down);
 	if (g_offload && up >= 1000000) {
-		/* Super-segments really went: far fewer segments than MSS-sized pieces. */
+		/* Super-segments really went: fewer segments (ACKs and resends included) than
+		 * MSS-sized pieces of new data. How much fewer depends on cwnd (a unit is at most
+		 * half of it), which 5% loss at a 1 ms RTT keeps small, the more so since CUBIC
+		 * holds cnt for 1/32 s as Linux does (docs/tcp.md, "CUBIC"). */
 		print_message("    offload: client sent %llu segments for %llu bytes\n",
 		              (unsigned long long)bn->b.tcp.ctr.OutSegs, (unsigned long long)up);
-		assert_true(bn->b.tcp.ctr.OutSegs < up / 1448 / 2);
+		assert_true(bn->b.tcp.ctr.OutSegs < up / 1448);
 	}
 	double secs = (double)(bn->now - START_USEC) / 1e6;
 

@@ -355,6 +355,7 @@ uint32_t th_build(struct th *h, uint8_t *frame, uint8_t flags, uint32_t seq, uin
 	th.ack = ack;
 	th.flags = flags;
 	th.win = win;
+	th.urg = h->urg_ptr;
 	if (opts)
 		th.opts = *opts;
 	uint8_t *tcp = frame + ETH_HDR_LEN + IPV4_HDR_MIN;
