@@ -94,10 +94,11 @@ class Echo(socketserver.BaseRequestHandler):
                 return
             self.request.sendall(d)
 socketserver.ForkingTCPServer.allow_reuse_address = True
-# A backlog above the clients: this is about fork, not about a full accept queue (the
-# default 5 overflows, and a final ACK answered from a SYN cookie then fails today:
-# SyncookiesFailed and a RST, with or without fork).
-socketserver.ForkingTCPServer.request_queue_size = 32
+# The default backlog (request_queue_size 5) with 8 clients at once: the SYN queue overflows
+# (SYN cookies) and the accept queue fills while the server forks. A client whose cookie ACK
+# met the full queue goes on sending; tapstack keeps its handshake as a request, so that
+# data is dropped quietly, not reset, and the client's retransmission gets in
+# (docs/listen-and-accept.md, tcp_req_keep_cookie).
 socketserver.ForkingTCPServer(("$STACK_IP", 7007), Echo).serve_forever()
 PYEOF
 cat >clients.py <<PYEOF
