@@ -739,6 +739,46 @@ static void test_cookie_ack_on_full_queue_later_data(void **state)
 	assert_memory_equal(got, data, sizeof(data));
 }
 
+/*
+ * The requests kept from cookies are bounded: they may take the SYN queue to twice its limit
+ * (backlog 1: two). Five clients: the first gets a request, four get cookies; the first two
+ * handshakes fill the accept queue, the next two cookie ACKs are kept, the fifth finds the
+ * bound and is dropped with nothing kept, as Linux drops it: its data past the first byte
+ * then gets Linux's RST.
+ */
+static void test_cookie_keep_bounded(void **state)
+{
+	struct th *h = *state;
+	struct tcp_opts mss = th_mss_opts(1460);
+	uint32_t iss[5];
+
+	th_listen(h, 80, 1);
+	for (uint16_t i = 0; i < 5; i++) {
+		h->peer_port = (uint16_t)(48000 + i);
+		th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+		iss[i] = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0).hdr.seq;
+	}
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesSent"), 4);
+	for (uint16_t i = 0; i < 5; i++) {
+		h->peer_port = (uint16_t)(48000 + i);
+		th_send(h, TCP_FLAG_ACK, h->irs + 1, iss[i] + 1, 65535, NULL, NULL, 0);
+		th_expect_none(h);
+	}
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesRecv"), 4);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesKept"), 2);
+	th_assert_state(h, 48002, "SYN-RECEIVED");
+	th_assert_state(h, 48003, "SYN-RECEIVED");
+	assert_null(th_state(h, 48004));
+
+	h->peer_port = 48004;
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1001, iss[4] + 1, 65535, NULL, "x", 1);
+	th_expect(h, TCP_FLAG_RST, iss[4] + 1, TH_ANY, TH_ANY, NULL, 0);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesFailed"), 1);
+	h->peer_port = 48003;
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1001, iss[3] + 1, 65535, NULL, "x", 1);
+	th_expect_none(h);
+}
+
 /* With the abort-on-overflow option the same cookie ACK gets a RST (SEQ = SEG.ACK). */
 static void test_cookie_ack_on_full_queue_abort_option(void **state)
 {
@@ -861,6 +901,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_abort_option, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_dropped, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_later_data, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_keep_bounded, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_abort_option, th_setup, th_teardown),
 		cmocka_unit_test(test_cookie_clients_not_reset),
 		cmocka_unit_test_setup_teardown(test_listen_same_port_eaddrinuse, th_setup, th_teardown),
