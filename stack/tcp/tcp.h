@@ -115,7 +115,7 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \
 	X(RtoExpired) X(Timeouts) X(PersistProbes) X(KeepaliveProbes) X(AbortOnClose)              \
 	X(AbortOnData) X(AbortOnLinger) X(AbortOnTimeout) X(TimeWaitCreated) X(TimeWaitExpired)   \
-	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed)             \
+	X(TimeWaitRecycled) X(OutputNoMemory) X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed) X(SyncookiesKept) \
 	X(DeferAcceptDrop) X(TimeWaitOverflow) X(NoTimerSlot) X(TimerArmFailed)                    \
 	X(IcmpNoConnection) X(OutOfWindowIcmps) X(IcmpPmtuChanged) X(IcmpPmtuIgnored)             \
 	X(IcmpSoftErrors) X(IcmpHardErrors) X(IcmpReqDropped) X(IcmpIgnored)                      \

@@ -147,6 +147,7 @@ struct tcp_req {
 	uint32_t ts_offset;
 	usec_t sent_at;                 /* first SYN-ACK: RTT sample when not retransmitted */
 	bool cookie;                    /* rebuilt from a SYN cookie: in no queue or table */
+	bool from_cookie;               /* kept from a valid cookie ACK (tcp_req_keep_cookie) */
 	uint8_t syn_opts;               /* TCP_SYN_OPT_*: what the SYN carried (ts_handshake) */
 	uint8_t syn_wscale;             /* the SYN's shift as sent, before clamping */
 };

@@ -16,7 +16,10 @@
  *                         cfg.abort_on_overflow does it get a RST (tcp_listen_overflow).
  *                         A full SYN queue answers with a SYN cookie (RFC 4987, as Linux's
  *                         tcp_syncookies = 1) or, with cookies off, drops the SYN
- *                         (drop_syn_queue_full).
+ *                         (drop_syn_queue_full). A valid cookie ACK that meets a full
+ *                         accept queue is kept as an acknowledged request
+ *                         (tcp_req_keep_cookie), so the client's later segments are not
+ *                         reset: there tapstack departs from Linux, on purpose.
  *
  * Called by tcp.c (tcp_input demux) and stack/socket/socket.c (listen, accept, close).
  * Owns the listener, its requests, and the connections in its accept queue until accepted.
@@ -167,6 +170,24 @@ struct tcp_conn *tcp_listener_accept(struct tcp_listener *l)
 	return c;
 }
 
+/* A request joins the SYN queue and the 4-tuple table; its SYN-ACK timer starts now (the
+ * caller sends the SYN-ACK, if one is due). */
+static void tcp_synq_link(struct tcp_listener *l, struct tcp_req *r)
+{
+	struct tcp_layer *tl = l->tl;
+	r->hn.kind = TCP_HK_REQ;
+	r->lis = l;
+	r->qprev = NULL;
+	r->qnext = l->synq;
+	if (l->synq)
+		l->synq->qprev = r;
+	l->synq = r;
+	l->synq_len++;
+	tcp_hash_insert(&tl->conns, &r->hn);
+	r->sent_at = tl->core->now;
+	tcp_timer_arm(tl, &r->timer, tl->core->now + (usec_t)tl->cfg.rto_init_ms * USEC_PER_MS);
+}
+
 static void tcp_synq_unlink(struct tcp_req *r)
 {
 	struct tcp_listener *l = r->lis;
@@ -239,6 +260,39 @@ static uint64_t *tcp_listen_overflow(struct tcp_layer *tl, const struct tcp_seg 
 	return &tl->ctr.ListenDrops;
 }
 
+/*
+ * A valid cookie ACK met a full accept queue and was dropped (tcp_listen_overflow). Linux
+ * keeps nothing, so only a segment that starts at the client's first byte can pass the
+ * cookie check again: the data the client sent after that first segment (seq beyond
+ * ISN+1, which no cookie check can verify) reaches the listener as a stray ACK and is
+ * answered with a RST, and the client sees "connection reset" although its handshake was
+ * good. tapstack keeps the handshake instead, as the request Linux keeps for a final ACK
+ * that meets a full accept queue (tcp_req_input): acknowledged, in the SYN queue and the
+ * 4-tuple table, its SYN-ACK timer running. The client's segments then find it and are
+ * dropped quietly until accept() makes room, and the next one completes the handshake.
+ * Bounded: such entries may take the SYN queue up to twice its limit, no further (then
+ * Linux's behaviour). The cookie handshake offered only the MSS, and so does the request
+ * (tcp_cookie_check filled in cr; r->retrans stays 1: no RTT sample).
+ */
+static void tcp_req_keep_cookie(struct tcp_listener *l, const struct tcp_req *cr)
+{
+	struct tcp_layer *tl = l->tl;
+	struct tcp_req *r;
+	if (l->synq_len >= 2 * tcp_synq_limit(l))
+		return;
+	r = tcp_req_alloc(tl);
+	if (!r)
+		return;
+	struct timer keep = r->timer; /* reserved by tcp_req_alloc */
+	*r = *cr;
+	r->timer = keep;
+	r->cookie = false;
+	r->from_cookie = true;
+	r->acked = true;
+	tcp_synq_link(l, r);
+	tl->ctr.SyncookiesKept++;
+}
+
 /* RFC 9293 3.10.7.2, LISTEN. Takes ownership of seg->pb: freed here, or handed on with seg
  * to tcp_conn_input (a valid cookie's connection), which frees it or keeps it. */
 void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
@@ -258,8 +312,11 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 		struct tcp_req r;
 		if (tcp_cookie_check(l, seg, &r)) {
 			struct tcp_conn *c;
+			tl->ctr.SyncookiesRecv++; /* as Linux: a valid cookie, whatever follows */
 			if (tcp_acceptq_full(l)) {
 				drop = tcp_listen_overflow(tl, seg);
+				if (!tl->cfg.abort_on_overflow)
+					tcp_req_keep_cookie(l, &r);
 				goto drop;
 			}
 			c = tcp_req_promote(&r, seg);
@@ -268,7 +325,6 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 				drop = &tl->ctr.drop_no_memory;
 				goto drop;
 			}
-			tl->ctr.SyncookiesRecv++;
 			tcp_conn_input(c, seg);
 			return;
 		}
@@ -307,12 +363,10 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 		goto drop;
 	}
 	const struct tcp_opts *o = &seg->h.opts;
-	r->hn.kind = TCP_HK_REQ;
 	r->hn.laddr = seg->dst;
 	r->hn.lport = seg->h.dport;
 	r->hn.raddr = seg->src;
 	r->hn.rport = seg->h.sport;
-	r->lis = l;
 	r->irs = seg->seq;
 	r->iss = tcp_isn(tl, seg->dst, seg->h.dport, seg->src, seg->h.sport);
 	r->tos = seg->tos;
@@ -329,16 +383,9 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	r->syn_wscale = o->wscale;
 	/* Linux randomizes each connection's TSval offset (so do we, from the ISN). */
 	r->ts_offset = r->iss * 0x9e3779b1u;
-	r->qnext = l->synq;
-	if (l->synq)
-		l->synq->qprev = r;
-	l->synq = r;
-	l->synq_len++;
-	tcp_hash_insert(&tl->conns, &r->hn);
+	tcp_synq_link(l, r);
 	tl->ctr.ReqCreated++;
-	r->sent_at = tl->core->now;
 	tcp_send_synack(r);
-	tcp_timer_arm(tl, &r->timer, tl->core->now + (usec_t)tl->cfg.rto_init_ms * USEC_PER_MS);
 	pbuf_free(seg->pb); /* data in a SYN is not kept (no TFO) */
 	return;
 drop:
@@ -355,7 +402,7 @@ static void tcp_handshake_record(struct tcp_conn *c, const struct tcp_req *r, ui
 	struct ts_handshake *hs = &c->hs;
 	usec_t now = c->tl->core->now;
 
-	hs->syn_at_us = hs->synack_at_us = r->cookie ? 0 : r->sent_at;
+	hs->syn_at_us = hs->synack_at_us = (r->cookie || r->from_cookie) ? 0 : r->sent_at;
 	hs->ack_at_us = now;
 	hs->client_isn = r->irs;
 	hs->server_isn = r->iss;

@@ -8,7 +8,11 @@
  * whose first byte has its top three bits set makes the vector and address calls instead:
  * ts_sendmsg and ts_recvmsg (up to three iovecs, empty ones too, a name or none, a control
  * buffer or none), ts_sendto and ts_recvfrom, so UDP sockets (a socket call asking for
- * SOCK_DGRAM) get datagrams to any address.
+ * SOCK_DGRAM) get datagrams to any address. One whose top three bits are 110 drives the
+ * readiness API (stack/socket/ready.c): ts_epoll_create, ts_epoll_ctl with any op, events
+ * and descriptor (sets inside sets, the set itself), ts_epoll_collect, ts_epoll_pending,
+ * ts_epoll_set_notify and ts_epoll_set_sleepers; sets live in the same descriptor table, so
+ * the other calls (ts_close above all) meet them too.
  */
 #include <netinet/tcp.h>
 #include <string.h>
@@ -71,6 +75,31 @@ static void fz_msg_op(struct socket_layer *sl, int fd, const uint8_t *op, struct
 	}
 }
 
+static void fz_notified(void *arg)
+{
+	++*(unsigned *)arg;
+}
+
+/* The readiness calls: op[1] the set (one of the kept descriptors), op[4] the socket. */
+static void fz_epoll_op(struct fz_side *side, struct socket_layer *sl, const uint8_t *op, uint16_t a)
+{
+	static unsigned notified;
+	struct epoll_event evs[8];
+	int epfd = fz_pick_fd(side, op[1]), fd = fz_pick_fd(side, op[4]);
+	struct epoll_event ev = { .events = (uint32_t)a << 16 | op[5], .data.u64 = op[4] };
+
+	switch ((op[0] >> 1) % 8) {
+	case 0: fz_keep_fd(side, ts_epoll_create(sl, op[5] & 1 ? EPOLL_CLOEXEC : (int)op[5])); break;
+	case 1: (void)ts_epoll_ctl(sl, epfd, 1 + op[2] % 3, fd, op[3] & 1 ? NULL : &ev); break;
+	case 2: (void)ts_epoll_ctl(sl, epfd, (int)(int8_t)op[2], fd, &ev); break;
+	case 3: (void)ts_epoll_collect(sl, epfd, evs, (int)(int8_t)op[5] % 9); break;
+	case 4: (void)ts_epoll_pending(sl, epfd); break;
+	case 5: ts_epoll_set_notify(sl, epfd, op[5] & 1 ? fz_notified : NULL, &notified); break;
+	case 6: ts_epoll_set_sleepers(sl, epfd, op[5] & 1 ? 1 : -1); break;
+	default: (void)ts_epoll_collect(sl, epfd, evs, 8); (void)ts_epoll_pending(sl, epfd); break;
+	}
+}
+
 static void fz_op(struct fz_side *side, struct fz_side *other, const uint8_t *op)
 {
 	static uint8_t buf[70000];
@@ -89,6 +118,8 @@ static void fz_op(struct fz_side *side, struct fz_side *other, const uint8_t *op
 
 	if ((op[0] >> 5) == 7) {
 		fz_msg_op(sl, fd, op, &sa, a, b, buf);
+	} else if ((op[0] >> 5) == 6) {
+		fz_epoll_op(side, sl, op, a);
 	} else switch ((op[0] >> 1) % 16) {
 	case 0: fz_keep_fd(side, ts_socket(sl, AF_INET, a & 1 ? SOCK_STREAM : (int)a, 0)); break;
 	case 1: (void)ts_bind(sl, fd, &sa); break;

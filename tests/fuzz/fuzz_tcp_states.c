@@ -17,7 +17,8 @@
  *     icmp      an ICMP error quoting the stack's last segment (frag-needed with an MTU,
  *               host or port unreachable, time exceeded, source quench)
  *     peer      switch to another peer port (a second connection, from its SYN), send a
- *               burst of SYNs from new ports (the SYN queue overflows: SYN cookies), or
+ *               burst of SYNs from new ports (the SYN queue overflows: SYN cookies; then,
+ *               if asked, every final ACK, so the accept queue overflows too), or
  *               cut the next segments into IP fragments (reassembly, its timeout)
  *
  * Checksums are computed by the peer, so every mutated segment reaches the state machine.
@@ -234,13 +235,22 @@ static void fz_op_peer(struct fz_run *r, const uint8_t *op)
 		break;
 	case 1: { /* a burst of SYNs from new ports: the SYN queue (backlog 8) overflows */
 		uint16_t keep = r->p.peer_port;
-		for (unsigned i = 0; i < (unsigned)op[2] % 24; i++) {
+		uint32_t synack_nxt[24];
+		bool answered[24] = { false };
+		unsigned n = (unsigned)op[2] % 24;
+		for (unsigned i = 0; i < n; i++) {
 			r->p.peer_port = (uint16_t)(43000 + op[3] * 24 + i);
 			r->p.have_stack_seq = false;
 			fz_peer_send(&r->p, TCP_FLAG_SYN, 7000 + i, 0, 65535, &r->syn_opts, NULL, 0, false);
-			/* An odd op[3]: complete each handshake too (the accept queue fills up). */
-			if ((op[3] & 1) && r->p.have_stack_seq)
-				fz_peer_send(&r->p, TCP_FLAG_ACK, 7001 + i, r->p.stack_nxt, 65535, NULL, NULL, 0, false);
+			answered[i] = r->p.have_stack_seq;
+			synack_nxt[i] = r->p.stack_nxt;
+		}
+		/* An odd op[3]: then complete every handshake, requests and cookies alike, so the
+		 * accept queue fills and the last final ACKs meet it full (tcp_listen_overflow). */
+		for (unsigned i = 0; (op[3] & 1) && i < n; i++) {
+			r->p.peer_port = (uint16_t)(43000 + op[3] * 24 + i);
+			if (answered[i])
+				fz_peer_send(&r->p, TCP_FLAG_ACK, 7001 + i, synack_nxt[i], 65535, NULL, NULL, 0, false);
 		}
 		r->p.peer_port = keep;
 		break;

@@ -95,6 +95,25 @@ write("socket_api", "udp_msgs", sop(0, SOCKET, a=2) + sop(0, BIND, 0, 83, 2) + s
 write("socket_api", "tcp_msgs", conv[:6 * 7] + mop(1, SENDMSG, 0, 0x20, 0x01, 2, 0) + sop(0, TIME, 0, 10, 0)
       + mop(0, RECVMSG, 1, 0x10, 0x02, 2, 4) + mop(0, RECVMSG, 1, 0x40, 0x24, 1, 1))
 
+
+def eop(side, c, fd=0, p2=0, p3=0, p4=0, p5=0):
+    """A readiness call (fuzz_socket_api.c fz_epoll_op): c 0 create, 1 ctl (p2 % 3: add, del,
+    mod; p3 odd: no event), 2 ctl with any op, 3 collect (p5 at most), 4 pending, 5 notify
+    (p5 odd: on), 6 sleepers (p5 odd: +1, else -1); fd the set, p4 the socket, p5 the events."""
+    return bytes([0xC0 | (c << 1) | side, fd, p2, p3, p4, p5])
+
+
+CREATE, CTL, CTL_ANY, COLLECT, PENDING, NOTIFY, SLEEPERS = range(7)
+# a listener and an accepted connection in one set: readable, writable, closed while registered
+write("socket_api", "epoll", sop(0, SOCKET, a=1) + sop(0, BIND, 0, 80, 2) + sop(0, LISTEN, 0, 0, 8)
+      + eop(0, CREATE) + eop(0, CTL, 1, 0, 0, 0, 0x01) + eop(0, NOTIFY, 1, p5=1) + eop(0, SLEEPERS, 1, p5=1)
+      + sop(1, SOCKET, a=1) + sop(1, CONNECT, 0, 80, 1) + sop(0, TIME, 0, 10, 0) + eop(0, PENDING, 1)
+      + eop(0, COLLECT, 1, p5=8) + sop(0, ACCEPT, 0, 0, 1) + eop(0, CTL, 1, 0, 0, 2, 0x05)
+      + sop(1, SEND, 0, 3000, 1) + sop(0, TIME, 0, 10, 0) + eop(0, COLLECT, 1, p5=8)
+      + eop(0, CTL, 1, 0, 0, 1, 0x01) + eop(0, CTL, 1, 2, 0, 2, 0x04) + eop(0, SLEEPERS, 1)
+      + sop(1, SHUTDOWN, 0, 0, 1) + sop(0, TIME, 0, 10, 0) + eop(0, COLLECT, 1, p5=8)
+      + sop(0, CLOSE, 2) + eop(0, COLLECT, 1, p5=8) + sop(0, CLOSE, 1))
+
 reqs = {
     "get_index": b"GET / HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n",
     "get_bytes": b"GET /bytes/1048576 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",

@@ -76,15 +76,6 @@ static char *ss_text(struct stack *s, const char *line)
 	return out;
 }
 
-/* rounds of 1 ms: both stacks take what the other sent. */
-static void pair_run(struct stack *a, struct stack *b, usec_t *now, int rounds)
-{
-	for (int i = 0; i < rounds; i++, *now += 1000) {
-		ts_stack_poll(b, *now);
-		ts_stack_poll(a, *now);
-	}
-}
-
 /* Two stacks, a listener on A port 80 and B connected to it: afd (accepted on A), cfd (on B). */
 static void pair_connect(struct stack *a, struct stack *b, usec_t *now, int *afd, int *cfd)
 {
@@ -99,7 +90,7 @@ static void pair_connect(struct stack *a, struct stack *b, usec_t *now, int *afd
 	assert_int_equal(ts_connect(sb, *cfd, &sin), -EINPROGRESS);
 	*afd = -1;
 	for (int i = 0; i < 100 && *afd < 0; i++) {
-		pair_run(a, b, now, 1);
+		stack_pair_run(a, b, now, 1);
 		*afd = ts_accept(sa, lfd, NULL, 0);
 	}
 	assert_true(*afd >= 0);
@@ -114,7 +105,7 @@ static void test_ss_rows(void **state)
 	pair_connect(&a, &b, &now, &afd, &cfd);
 	struct socket_layer *sa = ts_stack_sockets(&a), *sb = ts_stack_sockets(&b);
 	assert_int_equal(ts_send(sb, cfd, "hello", 5, 0), 5);
-	pair_run(&a, &b, &now, 10);
+	stack_pair_run(&a, &b, &now, 10);
 
 	char *t = ss_text(&a, "");
 	assert_non_null(strstr(t, "State"));
@@ -148,9 +139,9 @@ static void test_ss_rows(void **state)
 	char buf[8];
 	assert_int_equal(ts_recv(sa, afd, buf, sizeof(buf), 0), 5);
 	assert_int_equal(ts_close(sb, cfd), 0);
-	pair_run(&a, &b, &now, 10);
+	stack_pair_run(&a, &b, &now, 10);
 	assert_int_equal(ts_close(sa, afd), 0);
-	pair_run(&a, &b, &now, 50);
+	stack_pair_run(&a, &b, &now, 50);
 	t = ss_text(&b, "-o state time-wait");
 	assert_non_null(strstr(t, "TIME-WAIT"));
 	assert_non_null(strstr(t, "timer:(timewait,59.9sec,0)"));
@@ -167,7 +158,7 @@ static void test_ss_rows(void **state)
 	us.sin_addr.s_addr = htonl(STACK_PAIR_A_IP);
 	assert_int_equal(ts_connect(sb, c, &us), 0);
 	assert_int_equal(ts_send(sb, c, "q", 1, 0), 1);
-	pair_run(&a, &b, &now, 10);
+	stack_pair_run(&a, &b, &now, 10);
 	t = ss_text(&a, "-u");
 	assert_null(strstr(t, "UNCONN"));
 	free(t);
@@ -204,7 +195,7 @@ static void test_ss_info_under_loss(void **state)
 	size_t got = 0;
 	for (int i = 0; i < 20000 && got < (4u << 20) && !(sacked && lost && retrans); i++) {
 		ts_send(sa, afd, buf, sizeof(buf), 0);
-		pair_run(&a, &b, &now, 1);
+		stack_pair_run(&a, &b, &now, 1);
 		ssize_t n;
 		while ((n = ts_recv(sb, cfd, buf, sizeof(buf), 0)) > 0)
 			got += (size_t)n;

@@ -24,24 +24,25 @@
 
 #include "core/core.h"
 #include "helpers/tcp_harness.h"
+#include "helpers/tcp_layer_fixture.h"
 #include "socket/socket.h"
 #undef TCP_MSS_DEFAULT /* <netinet/tcp.h> has one too; tcp_int.h's is the same 536 */
 #include "tcp/tcp_int.h"
 
 #define MSS 1000u
 
+/* A TCP layer without IP (helpers/tcp_layer_fixture.h) and the connection under test. */
 struct fx {
-	struct core core;
-	struct tcp_layer tl;
+	struct tcp_layer_fx *l;
 	struct tcp_conn *c;
 };
 
 static struct tcp_conn *fx_conn(struct fx *f, const char *cc)
 {
 	struct tcp_sockopts o;
-	tcp_sockopts_default(&f->tl, &o);
+	tcp_sockopts_default(&f->l->tl, &o);
 	assert_int_equal(tcp_sockopts_set_cc(&o, cc), 0);
-	struct tcp_conn *c = tcp_conn_alloc(&f->tl, &o);
+	struct tcp_conn *c = tcp_conn_alloc(&f->l->tl, &o);
 	assert_non_null(c);
 	c->mss = MSS;
 	c->snd.una = 1000;
@@ -55,13 +56,8 @@ static struct tcp_conn *fx_conn(struct fx *f, const char *cc)
 static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct tcp_config cfg;
-	pbuf_pool_init(&f->core.pool, 64, 4);
-	timer_heap_init(&f->core.timers);
-	rng_seed(&f->core.rng, 42);
-	f->core.now = 1000000;
-	tcp_config_default(&cfg);
-	assert_int_equal(tcp_init(&f->tl, &f->core, NULL, &cfg), 0);
+	assert_non_null(f);
+	f->l = tcp_layer_fx_new();
 	*state = f;
 	return 0;
 }
@@ -71,9 +67,7 @@ static int fx_teardown(void **state)
 	struct fx *f = *state;
 	if (f->c)
 		tcp_conn_free(f->c);
-	tcp_destroy(&f->tl);
-	timer_heap_destroy(&f->core.timers);
-	pbuf_pool_destroy(&f->core.pool);
+	tcp_layer_fx_free(f->l);
 	free(f);
 	return 0;
 }
@@ -81,7 +75,7 @@ static int fx_teardown(void **state)
 /* One ACK of one full segment at now + gap, with an RTT sample (or -1). */
 static void ack_one(struct fx *f, usec_t gap, int32_t rtt_us)
 {
-	f->core.now += gap;
+	f->l->core.now += gap;
 	f->c->snd.una += MSS;
 	tcp_cc_on_ack(f->c, MSS, rtt_us);
 }
@@ -283,7 +277,7 @@ static void test_cubic_cwnd_curve(void **state)
 	tcp_cc_set_cwnd(c, tcp_cc_ssthresh(c));
 	uint32_t epoch = tcp_cc_cwnd(c);
 	double k = cbrt((w_max - epoch) / 0.4);
-	usec_t t0 = f->core.now;
+	usec_t t0 = f->l->core.now;
 	uint32_t at_k = 0, max_dev_round = 0;
 	/* scripts/cubic-curve.sh draws docs/img/cubic-curve.png from this trace. */
 	FILE *trace = getenv("CC_TRACE") ? fopen(getenv("CC_TRACE"), "w") : NULL;
@@ -293,7 +287,7 @@ static void test_cubic_cwnd_curve(void **state)
 	double max_dev = 0;
 	for (int round = 1; round <= 50; round++) {
 		ack_round(f, rtt);
-		double t = (double)(f->core.now - t0) / 1e6;
+		double t = (double)(f->l->core.now - t0) / 1e6;
 		double w = 0.4 * pow(t - k, 3) + w_max;
 		/* 4.4/4.5 aim one RTT ahead: cwnd lies between W_cubic(t) and W_cubic(t + RTT). */
 		double ahead = 0.4 * pow(t + rtt / 1e6 - k, 3) + w_max;
@@ -337,12 +331,12 @@ static void test_cubic_reno_friendly(void **state)
 	double w_est = tcp_cc_cwnd(c);
 	double alpha = 3.0 * (1 - 0.7) / (1 + 0.7);
 	double k = cbrt((w_max - tcp_cc_cwnd(c)) / 0.4);
-	usec_t t0 = f->core.now;
+	usec_t t0 = f->l->core.now;
 	for (int round = 1; round <= 40; round++) {
 		uint32_t n = tcp_cc_cwnd(c);
 		w_est += alpha * n / (double)n;
 		ack_round(f, rtt);
-		double t = (double)(f->core.now - t0) / 1e6;
+		double t = (double)(f->l->core.now - t0) / 1e6;
 		double w_cubic = 0.4 * pow(t - k, 3) + w_max;
 		assert_true(w_cubic < w_max);  /* still below the plateau */
 		if (fabs(tcp_cc_cwnd(c) - w_est) > 2.0)
@@ -408,12 +402,12 @@ static void test_cubic_fast_convergence(void **state)
 	assert_int_equal(tcp_cc_ssthresh(c), 56);
 	tcp_cc_set_cwnd(c, tcp_cc_ssthresh(c));
 	double k = cbrt((68 - 56) / 0.4); /* 3.1 s */
-	usec_t t0 = f->core.now;
+	usec_t t0 = f->l->core.now;
 	uint32_t at_k = 0;
 	double best = 1e9;
-	while (f->core.now - t0 < (usec_t)((k + 1) * 1e6)) {
+	while (f->l->core.now - t0 < (usec_t)((k + 1) * 1e6)) {
 		ack_round(f, rtt);
-		double d = fabs((double)(f->core.now - t0) / 1e6 - k);
+		double d = fabs((double)(f->l->core.now - t0) / 1e6 - k);
 		if (d < best) {
 			best = d;
 			at_k = tcp_cc_cwnd(c);
@@ -448,8 +442,8 @@ static void test_hystart_ack_train(void **state)
 	/* Found after just over 10 ms of train: ssthresh = cwnd there, then avoidance. */
 	assert_in_range(acks, 10, 13);
 	assert_int_equal(tcp_cc_ssthresh(c), tcp_cc_cwnd(c));
-	assert_int_equal(f->tl.ctr.HystartTrainDetect, 1);
-	assert_int_equal(f->tl.ctr.HystartDelayDetect, 0);
+	assert_int_equal(f->l->tl.ctr.HystartTrainDetect, 1);
+	assert_int_equal(f->l->tl.ctr.HystartDelayDetect, 0);
 	uint32_t cwnd = tcp_cc_cwnd(c);
 	ack_one(f, 1000, 20000);
 	assert_true(tcp_cc_cwnd(c) <= cwnd + 1); /* no more doubling */
@@ -485,15 +479,15 @@ static void test_hystart_delay_increase(void **state)
 	}
 	assert_int_equal(n, 9);
 	assert_int_equal(tcp_cc_ssthresh(c), tcp_cc_cwnd(c));
-	assert_int_equal(f->tl.ctr.HystartDelayDetect, 1);
-	assert_int_equal(f->tl.ctr.HystartTrainDetect, 0);
+	assert_int_equal(f->l->tl.ctr.HystartDelayDetect, 1);
+	assert_int_equal(f->l->tl.ctr.HystartTrainDetect, 0);
 }
 
 /* hystart_detect (Linux's module parameter) turns the exits off: 2 keeps only the delay one. */
 static void test_hystart_detect_knob(void **state)
 {
 	struct fx *f = *state;
-	f->tl.cfg.hystart_detect = 2;
+	f->l->tl.cfg.hystart_detect = 2;
 	struct tcp_conn *c = fx_conn(f, "cubic");
 	tcp_cc_set_cwnd(c, 32);
 	for (int i = 0; i < 8; i++)
@@ -506,7 +500,7 @@ static void test_hystart_detect_knob(void **state)
 			c->snd.nxt = c->snd.una + 100 * MSS;
 	}
 	assert_int_equal(tcp_cc_ssthresh(c), TCP_INFINITE_SSTHRESH);
-	assert_int_equal(f->tl.ctr.HystartTrainDetect, 0);
+	assert_int_equal(f->l->tl.ctr.HystartTrainDetect, 0);
 }
 
 /* Below 16 packets HyStart does not look (Linux hystart_low_window). */
@@ -518,7 +512,7 @@ static void test_hystart_low_window(void **state)
 	for (int i = 0; i < 5; i++)
 		ack_one(f, 100, 20000);
 	assert_int_equal(tcp_cc_cwnd(c), 15);
-	assert_int_equal(f->tl.ctr.HystartTrainDetect + f->tl.ctr.HystartDelayDetect, 0);
+	assert_int_equal(f->l->tl.ctr.HystartTrainDetect + f->l->tl.ctr.HystartDelayDetect, 0);
 }
 
 /* ---- Reno ---- */
@@ -574,24 +568,24 @@ static void test_restart_after_idle(void **state)
 	tcp_cc_set_ssthresh(c, 20);
 	tcp_cc_data_sent(c, false);
 	/* Idle for less than an RTO: nothing changes. */
-	f->core.now += rto - 1;
+	f->l->core.now += rto - 1;
 	tcp_cc_data_sent(c, true);
 	assert_int_equal(tcp_cc_cwnd(c), 80);
 	/* 3.5 RTOs: halved three times (80 -> 10), never below the initial window; ssthresh
 	 * keeps 3/4 of the old window. */
-	f->core.now += rto * 7 / 2;
+	f->l->core.now += rto * 7 / 2;
 	tcp_cc_data_sent(c, true);
 	assert_int_equal(tcp_cc_cwnd(c), 10);
 	assert_int_equal(tcp_cc_ssthresh(c), 60);
 	/* Idle for long: the initial window, not less. */
 	tcp_cc_set_cwnd(c, 200);
-	f->core.now += 100 * rto;
+	f->l->core.now += 100 * rto;
 	tcp_cc_data_sent(c, true);
 	assert_int_equal(tcp_cc_cwnd(c), 10);
 	/* Off (tcp_slow_start_after_idle = 0, as the packetdrill defaults): cwnd stays. */
-	f->tl.cfg.slow_start_after_idle = false;
+	f->l->tl.cfg.slow_start_after_idle = false;
 	tcp_cc_set_cwnd(c, 200);
-	f->core.now += 100 * rto;
+	f->l->core.now += 100 * rto;
 	tcp_cc_data_sent(c, true);
 	assert_int_equal(tcp_cc_cwnd(c), 200);
 }
@@ -606,25 +600,25 @@ static void test_cwnd_application_limited(void **state)
 	tcp_cc_set_cwnd(c, 40);
 	tcp_cc_set_ssthresh(c, 20);
 	tcp_cc_validate(c, true, 40);            /* full: the clock starts */
-	f->core.now += 100000;
+	f->l->core.now += 100000;
 	tcp_cc_validate(c, false, 8);
 	assert_int_equal(tcp_cc_cwnd(c), 40);       /* less than an RTO: nothing yet */
-	f->core.now += 201000;
+	f->l->core.now += 201000;
 	tcp_cc_validate(c, false, 12);
 	assert_int_equal(tcp_cc_cwnd(c), 26);       /* (40 + 12) / 2 */
 	assert_int_equal(tcp_cc_ssthresh(c), 30);   /* 3/4 of 40 */
-	f->core.now += 301000;
+	f->l->core.now += 301000;
 	tcp_cc_validate(c, false, 5);
 	assert_int_equal(tcp_cc_cwnd(c), 18);       /* (26 + the initial window 10) / 2 */
 	/* The application waiting for send buffer is its own limit: cwnd stays. */
 	c->chrono_type = TCP_CHRONO_SNDBUF_LIMITED;
-	f->core.now += 301000;
+	f->l->core.now += 301000;
 	tcp_cc_validate(c, false, 5);
 	assert_int_equal(tcp_cc_cwnd(c), 18);
 	c->chrono_type = TCP_CHRONO_UNSPEC;
 	/* Off with slow_start_after_idle, as Linux. */
-	f->tl.cfg.slow_start_after_idle = false;
-	f->core.now += 301000;
+	f->l->tl.cfg.slow_start_after_idle = false;
+	f->l->core.now += 301000;
 	tcp_cc_validate(c, false, 5);
 	assert_int_equal(tcp_cc_cwnd(c), 18);
 }
@@ -634,7 +628,7 @@ static void test_cubic_idle_shifts_epoch(void **state)
 {
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "cubic");
-	f->tl.cfg.slow_start_after_idle = false;
+	f->l->tl.cfg.slow_start_after_idle = false;
 	const usec_t rtt = 100000;
 	tcp_cc_set_cwnd(c, 100);
 	tcp_cc_set_ssthresh(c, 50);
@@ -646,7 +640,7 @@ static void test_cubic_idle_shifts_epoch(void **state)
 		ack_round(f, rtt);
 	uint32_t before = tcp_cc_cwnd(c);
 	tcp_cc_data_sent(c, false);
-	f->core.now += 30 * USEC_PER_SEC;  /* idle far past K */
+	f->l->core.now += 30 * USEC_PER_SEC;  /* idle far past K */
 	tcp_cc_data_sent(c, true);
 	ack_round(f, rtt);
 	/* Without the shift t would be 30 s past K and cwnd jump to 1.5x; with it one round more. */

@@ -7,8 +7,9 @@
  * accept() is kept and ACKed. Also the active open: connect() with Linux's SYN options,
  * refused by a RST, and the SYN retransmission schedule ending in ETIMEDOUT.
  *
- * Every test plays the peer 10.0.0.1:40000 against a listener on 10.0.0.2:80 through the
- * recording driver and the fake clock of tests/unit/helpers/tcp_harness.c.
+ * Every test but one plays the peer 10.0.0.1:40000 against a listener on 10.0.0.2:80
+ * through the recording driver and the fake clock of tests/unit/helpers/tcp_harness.c;
+ * test_cookie_clients_not_reset runs real clients on a second stack (helpers/stack_pair.h).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "socket/socket.h"
+#include "helpers/stack_pair.h"
 #include "helpers/tcp_harness.h"
 
 #define SYNACK (TCP_FLAG_SYN | TCP_FLAG_ACK)
@@ -613,7 +615,8 @@ static void test_final_ack_on_full_queue_abort_option(void **state)
 /*
  * SYN cookies meet a full accept queue (backlog 1: one request fills the SYN queue, so B and
  * C get cookies; A and B then fill the accept queue). C's valid cookie ACK is dropped and
- * counted as Linux does (ListenOverflows, ListenDrops); returns C's cookie, *lfd the listener.
+ * counted as Linux does (SyncookiesRecv, ListenOverflows, ListenDrops); returns C's cookie,
+ * *lfd the listener.
  */
 static uint32_t cookie_ack_meets_full_queue(struct th *h, uint16_t base, int *lfd)
 {
@@ -639,13 +642,14 @@ static uint32_t cookie_ack_meets_full_queue(struct th *h, uint16_t base, int *lf
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, iss[2] + 1, 65535, NULL, NULL, 0);
 	assert_int_equal(th_counter(h, "tcp", "ListenOverflows"), ov + 1);
 	assert_int_equal(th_counter(h, "tcp", "ListenDrops"), drops + 1);
-	assert_int_equal(th_counter(h, "tcp", "SyncookiesRecv"), 1);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesRecv"), 2);
 	assert_int_equal(th_counter(h, "tcp", "SyncookiesFailed"), 0);
 	return iss[2];
 }
 
-/* Once accept() has made room, the client's next segment (its first data, still carrying
- * the cookie in its ACK) completes the handshake: nobody saw "connection reset". */
+/* Once accept() has made room, the client's next segment (its first data) completes the
+ * handshake from the request the cookie left (tcp_req_keep_cookie): nobody saw
+ * "connection reset". */
 static void test_cookie_ack_on_full_queue_dropped(void **state)
 {
 	struct th *h = *state;
@@ -656,11 +660,12 @@ static void test_cookie_ack_on_full_queue_dropped(void **state)
 	uint32_t cookie = cookie_ack_meets_full_queue(h, 45000, &lfd);
 
 	th_expect_none(h);
-	assert_null(th_state(h, 45002));
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesKept"), 1);
+	th_assert_state(h, 45002, "SYN-RECEIVED");
 	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
 	assert_int_equal(ntohs(peer.sin_port), 45000);
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, cookie + 1, 65535, NULL, "hi", 2);
-	assert_int_equal(th_counter(h, "tcp", "SyncookiesRecv"), 2);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesRecv"), 2); /* found the request: no second check */
 	th_assert_state(h, 45002, "ESTABLISHED");
 	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
 	assert_int_equal(ntohs(peer.sin_port), 45001);
@@ -669,6 +674,109 @@ static void test_cookie_ack_on_full_queue_dropped(void **state)
 	assert_int_equal(ntohs(peer.sin_port), 45002);
 	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 2);
 	assert_memory_equal(buf, "hi", 2);
+}
+
+/*
+ * The segment that used to reset the client: its data past the first byte. A client whose
+ * cookie ACK was dropped goes on sending (up to its congestion window); no cookie check
+ * can verify a segment that starts beyond ISN+1 (the cookie hashes the ISN), and Linux
+ * answers it as a stray ACK to a listener, with a RST. The request kept from the cookie
+ * (tcp_req_keep_cookie) drops those quietly instead, retransmits the SYN-ACK (MSS only, as
+ * the cookie's) after 1 s, and once accept() has made room the client's retransmissions
+ * complete the handshake and deliver every byte. Fails without the kept request: the
+ * second segment gets <SEQ=cookie+1><CTL=RST>.
+ */
+static void test_cookie_ack_on_full_queue_later_data(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	struct tcp_opts mss = th_mss_opts(1460);
+	struct sockaddr_in peer;
+	uint8_t data[3000], got[3000];
+	int lfd, fd;
+	uint32_t cookie = cookie_ack_meets_full_queue(h, 47000, &lfd);
+	uint64_t ov = th_counter(h, "tcp", "ListenOverflows");
+
+	for (uint32_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + i / 251);
+	for (uint32_t off = 0; off < sizeof(data); off += 1000)
+		th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1 + off, cookie + 1, 65535, NULL, data + off, 1000);
+	th_expect_none(h);
+	assert_int_equal(th_counter(h, "tcp", "ListenOverflows"), ov + 3);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesFailed"), 0);
+	assert_int_equal(th_counter(h, "tcp", "OutRsts"), 0);
+	th_assert_state(h, 47002, "SYN-RECEIVED");
+
+	/* The kept request's SYN-ACK timer, as for any request the client acknowledged. */
+	th_advance(h, 1000);
+	th_expect(h, SYNACK, cookie, h->irs + 1, TH_ANY, &mss, 0);
+	th_expect_none(h);
+
+	/* accept() makes room; the client's retransmission timer resends from its first byte. */
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	assert_int_equal(ntohs(peer.sin_port), 47000);
+	for (uint32_t off = 0; off < sizeof(data); off += 1000)
+		th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1 + off, cookie + 1, 65535, NULL, data + off, 1000);
+	th_assert_state(h, 47002, "ESTABLISHED");
+	th_advance(h, 200);
+	struct th_seg s;
+	uint32_t acked = 0;
+	while (th_pop_seg(h, &s)) {
+		assert_false(s.hdr.flags & TCP_FLAG_RST);
+		assert_int_equal(s.hdr.seq, cookie + 1);
+		acked = s.hdr.ack;
+	}
+	assert_int_equal(acked, h->irs + 1 + sizeof(data));
+	assert_int_equal(th_counter(h, "tcp", "OutRsts"), 0);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesKept"), 1);
+
+	assert_true(ts_accept(sl, lfd, &peer, SOCK_NONBLOCK) >= 0);
+	assert_int_equal(ntohs(peer.sin_port), 47001);
+	fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(ntohs(peer.sin_port), 47002);
+	assert_int_equal(ts_recv(sl, fd, got, sizeof(got), 0), (int)sizeof(data));
+	assert_memory_equal(got, data, sizeof(data));
+}
+
+/*
+ * The requests kept from cookies are bounded: they may take the SYN queue to twice its limit
+ * (backlog 1: two). Five clients: the first gets a request, four get cookies; the first two
+ * handshakes fill the accept queue, the next two cookie ACKs are kept, the fifth finds the
+ * bound and is dropped with nothing kept, as Linux drops it: its data past the first byte
+ * then gets Linux's RST.
+ */
+static void test_cookie_keep_bounded(void **state)
+{
+	struct th *h = *state;
+	struct tcp_opts mss = th_mss_opts(1460);
+	uint32_t iss[5];
+
+	th_listen(h, 80, 1);
+	for (uint16_t i = 0; i < 5; i++) {
+		h->peer_port = (uint16_t)(48000 + i);
+		th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &mss, NULL, 0);
+		iss[i] = th_expect(h, SYNACK, TH_ANY, h->irs + 1, TH_ANY, &mss, 0).hdr.seq;
+	}
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesSent"), 4);
+	for (uint16_t i = 0; i < 5; i++) {
+		h->peer_port = (uint16_t)(48000 + i);
+		th_send(h, TCP_FLAG_ACK, h->irs + 1, iss[i] + 1, 65535, NULL, NULL, 0);
+		th_expect_none(h);
+	}
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesRecv"), 4);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesKept"), 2);
+	th_assert_state(h, 48002, "SYN-RECEIVED");
+	th_assert_state(h, 48003, "SYN-RECEIVED");
+	assert_null(th_state(h, 48004));
+
+	h->peer_port = 48004;
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1001, iss[4] + 1, 65535, NULL, "x", 1);
+	th_expect(h, TCP_FLAG_RST, iss[4] + 1, TH_ANY, TH_ANY, NULL, 0);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesFailed"), 1);
+	h->peer_port = 48003;
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1001, iss[3] + 1, 65535, NULL, "x", 1);
+	th_expect_none(h);
 }
 
 /* With the abort-on-overflow option the same cookie ACK gets a RST (SEQ = SEG.ACK). */
@@ -682,6 +790,99 @@ static void test_cookie_ack_on_full_queue_abort_option(void **state)
 	th_expect(h, TCP_FLAG_RST, cookie + 1, TH_ANY, TH_ANY, NULL, 0);
 	th_expect_none(h);
 	assert_null(th_state(h, 46002));
+}
+
+/*
+ * The same with real clients (stack B) against a listener of backlog 1 on stack A, as
+ * tests/net/test_preload_fork.sh meets it with a forking server: one client connects, then
+ * three at once; the SYN queue overflows (cookies for two), the accept queue fills, and
+ * the two cookie clients send 20,000 bytes each believing they are connected: ten
+ * segments each, nine of which start past the first byte. Nobody is reset; once the server
+ * accepts, every client's bytes arrive exactly.
+ */
+#define PAIR_CLIENTS 4
+#define PAIR_BYTES 20000
+
+static void pair_fill(uint8_t *buf, int client)
+{
+	for (int i = 0; i < PAIR_BYTES; i++)
+		buf[i] = (uint8_t)(client * 37 + i * 13 + i / 509);
+}
+
+static void test_cookie_clients_not_reset(void **state)
+{
+	(void)state;
+	static struct stack a, b;
+	static uint8_t out[PAIR_CLIENTS][PAIR_BYTES], in[PAIR_CLIENTS][PAIR_BYTES];
+	usec_t now = USEC_PER_SEC;
+	stack_pair_init(&a, &b, now);
+	struct socket_layer *sa = ts_stack_sockets(&a), *sb = ts_stack_sockets(&b);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(80) };
+	int lfd = ts_socket(sa, AF_INET, SOCK_STREAM, 0), cfd[PAIR_CLIENTS], afd[PAIR_CLIENTS];
+	size_t sent[PAIR_CLIENTS] = { 0 }, got[PAIR_CLIENTS] = { 0 };
+	int accepted = 0, done = 0;
+	assert_int_equal(ts_bind(sa, lfd, &sin), 0);
+	assert_int_equal(ts_listen(sa, lfd, 1), 0);
+	sin.sin_addr.s_addr = htonl(STACK_PAIR_A_IP);
+	for (int i = 0; i < PAIR_CLIENTS; i++) {
+		pair_fill(out[i], i);
+		cfd[i] = ts_socket(sb, AF_INET, SOCK_STREAM, 0);
+		assert_true(cfd[i] >= 0);
+		assert_int_equal(ts_connect(sb, cfd[i], &sin), -EINPROGRESS);
+		if (i == 0) /* the first one alone (it also resolves the addresses) */
+			stack_pair_run(&a, &b, &now, 20);
+	}
+	stack_pair_run(&a, &b, &now, 20);
+	assert_int_equal(th_stack_counter(&a, "tcp", "SyncookiesSent"), 2);
+	assert_int_equal(th_stack_counter(&a, "tcp", "SyncookiesKept"), 2);
+
+	/* Every client believes it is connected and sends; nobody accepts for 100 ms. Then the
+	 * server accepts and reads, and the clients' retransmissions complete the handshakes. */
+	for (int i = 0; i < PAIR_CLIENTS; i++)
+		assert_true(ts_revents(sb, cfd[i]) & POLLOUT);
+	for (int r = 0; r < 30000 && done < PAIR_CLIENTS; r++) {
+		for (int i = 0; i < PAIR_CLIENTS; i++) {
+			assert_false(ts_revents(sb, cfd[i]) & POLLERR);
+			ssize_t n = ts_send(sb, cfd[i], out[i] + sent[i], PAIR_BYTES - sent[i], 0);
+			if (n > 0)
+				sent[i] += (size_t)n;
+		}
+		if (r == 100) {
+			assert_int_equal(th_stack_counter(&a, "tcp", "OutRsts"), 0);
+			assert_int_equal(th_stack_counter(&a, "tcp", "SyncookiesFailed"), 0);
+			assert_true(th_stack_counter(&a, "tcp", "ListenOverflows") >= 2 * 10);
+		}
+		if (r >= 100) {
+			int fd = ts_accept(sa, lfd, NULL, 0);
+			if (fd >= 0) {
+				assert_true(accepted < PAIR_CLIENTS);
+				afd[accepted++] = fd;
+			}
+		}
+		done = 0;
+		for (int i = 0; i < accepted; i++) {
+			ssize_t n = ts_recv(sa, afd[i], in[i] + got[i], PAIR_BYTES - got[i], 0);
+			if (n > 0)
+				got[i] += (size_t)n;
+			done += got[i] == PAIR_BYTES;
+		}
+		stack_pair_run(&a, &b, &now, 1);
+	}
+	assert_int_equal(accepted, PAIR_CLIENTS);
+	for (int i = 0; i < PAIR_CLIENTS; i++) {
+		/* accept() order is the handshakes' order; the data says which client it is */
+		assert_int_equal(got[i], PAIR_BYTES);
+		int client = -1;
+		for (int c = 0; c < PAIR_CLIENTS; c++)
+			if (memcmp(in[i], out[c], PAIR_BYTES) == 0)
+				client = c;
+		assert_true(client >= 0);
+		assert_false(ts_revents(sb, cfd[client]) & POLLERR);
+	}
+	assert_int_equal(th_stack_counter(&a, "tcp", "OutRsts"), 0);
+	assert_int_equal(th_stack_counter(&b, "tcp", "EstabResets"), 0);
+	ts_stack_destroy(&a);
+	ts_stack_destroy(&b);
 }
 
 int main(void)
@@ -699,7 +900,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_dropped, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_abort_option, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_dropped, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_later_data, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_keep_bounded, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_abort_option, th_setup, th_teardown),
+		cmocka_unit_test(test_cookie_clients_not_reset),
 		cmocka_unit_test_setup_teardown(test_listen_same_port_eaddrinuse, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rst_in_syn_received, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_ack_in_syn_received, th_setup, th_teardown),

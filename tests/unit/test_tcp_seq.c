@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "core/core.h"
+#include "helpers/tcp_layer_fixture.h"
 #include "tcp/tcp_int.h"
 
 /* ---- sequence helpers ---- */
@@ -65,35 +66,19 @@ static void test_seq_in_window_edges(void **state)
 	assert_false(seq_in_window(0x6u, 0xfffffffeu, 8));
 }
 
-/* ---- a TCP layer with a core but no IP (segments built, then discarded) ---- */
+/* ---- a TCP layer with a core but no IP (helpers/tcp_layer_fixture.h) ---- */
 
-struct fx {
-	struct core core;
-	struct tcp_layer tl;
-};
+#define fx tcp_layer_fx
 
 static int fx_setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct tcp_config cfg;
-	pbuf_pool_init(&f->core.pool, 64, 4);
-	timer_heap_init(&f->core.timers);
-	rng_seed(&f->core.rng, 42);
-	f->core.now = 1000000;
-	tcp_config_default(&cfg);
-	assert_int_equal(tcp_init(&f->tl, &f->core, NULL, &cfg), 0);
-	*state = f;
+	*state = tcp_layer_fx_new();
 	return 0;
 }
 
 static int fx_teardown(void **state)
 {
-	struct fx *f = *state;
-	tcp_destroy(&f->tl);
-	timer_heap_destroy(&f->core.timers);
-	assert_int_equal(f->core.pool.cls[0].in_use + f->core.pool.cls[1].in_use, 0);
-	pbuf_pool_destroy(&f->core.pool);
-	free(f);
+	tcp_layer_fx_free(*state);
 	return 0;
 }
 

@@ -29,3 +29,11 @@ void stack_pair_init(struct stack *a, struct stack *b, usec_t now)
 	assert_int_equal(ts_stack_init(a, &ca, da, now), 0);
 	assert_int_equal(ts_stack_init(b, &cb, db, now), 0);
 }
+
+void stack_pair_run(struct stack *a, struct stack *b, usec_t *now, int rounds)
+{
+	for (int i = 0; i < rounds; i++, *now += USEC_PER_MS) {
+		ts_stack_poll(b, *now);
+		ts_stack_poll(a, *now);
+	}
+}

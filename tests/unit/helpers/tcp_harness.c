@@ -866,10 +866,10 @@ static bool th_name_eq(const char *a, const char *b)
 	}
 }
 
-static bool th_counter_find(struct th *h, const char *layer, const char *name, uint64_t *val)
+static bool th_counter_find(struct stack *st, const char *layer, const char *name, uint64_t *val)
 {
 	struct counter_group g[32];
-	size_t n = ts_stack_counter_groups(&h->st, g, 32);
+	size_t n = ts_stack_counter_groups(st, g, 32);
 	for (size_t i = 0; i < n; i++) {
 		if (layer && !th_name_eq(g[i].layer, layer))
 			continue;
@@ -883,10 +883,15 @@ static bool th_counter_find(struct th *h, const char *layer, const char *name, u
 	return false;
 }
 
-uint64_t th_counter(struct th *h, const char *layer, const char *name)
+uint64_t th_stack_counter(struct stack *st, const char *layer, const char *name)
 {
 	uint64_t v = 0;
-	if (!th_counter_find(h, layer, name, &v))
+	if (!th_counter_find(st, layer, name, &v))
 		fail_msg("no counter %s in layer %s", name, layer ? layer : "(any)");
 	return v;
+}
+
+uint64_t th_counter(struct th *h, const char *layer, const char *name)
+{
+	return th_stack_counter(&h->st, layer, name);
 }

@@ -235,6 +235,8 @@ struct tcp_opts th_mss_opts(uint16_t mss);
  * assertion that a renamed counter skips silently proves nothing.
  */
 uint64_t th_counter(struct th *h, const char *layer, const char *name);
+/* The same for any stack (a stack pair's, tests/unit/helpers/stack_pair.h). */
+uint64_t th_stack_counter(struct stack *st, const char *layer, const char *name);
 
 /*
  * A recording driver on its own, for benches that own their stacks: frames the stack
