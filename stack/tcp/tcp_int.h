@@ -174,6 +174,9 @@ struct tcp_txseg {
 #define TCP_TX_RETRANS      0x04u   /* resent since it was marked lost, and still in flight */
 #define TCP_TX_EVER_RETRANS 0x08u   /* resent at least once (RTT samples are ambiguous) */
 #define TCP_TX_FIN          0x10u   /* the record ends with our FIN */
+#define TCP_TX_RACK_JUDGED  0x20u   /* RACK found this transmission lost; it does not judge it
+                                     * again until it is resent (Linux takes the skb off its
+                                     * time-sorted list), even if an undo clears LOST */
 
 /*
  * The scoreboard (RFC 6675 2): the records of [SND.UNA, SND.MAX) in sequence order in a

@@ -226,12 +226,15 @@ uint32_t tcp_rack_detect_loss(struct tcp_conn *c)
 		}
 		if ((r->marks & (TCP_TX_LOST | TCP_TX_RETRANS)) == TCP_TX_LOST)
 			continue; /* lost already, waiting for its resend */
+		if (r->marks & TCP_TX_RACK_JUDGED)
+			continue; /* found lost once, then shown late by an undo: the RTO's, now */
 		uint64_t due = r->sent + wait;
 		if (due <= now) {
 			if (r->marks & TCP_TX_RETRANS)
 				c->tl->ctr.LostRetransmits++;
 			tcp_sb_mark(sb, r, TCP_TX_RETRANS, false);
 			tcp_sb_mark(sb, r, TCP_TX_LOST, true);
+			r->marks |= TCP_TX_RACK_JUDGED;
 			rv->ack_newly_lost = true;
 			c->tl->ctr.RackLost++;
 		} else if (due - now > timeout) {

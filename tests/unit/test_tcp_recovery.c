@@ -785,6 +785,19 @@ static void test_eifel_partial_undo_waits_for_resends(void **state)
 	assert_int_equal(ti.tcpi_snd_cwnd, 11); /* 10 back, + 1 for 2 delivered (slow start) */
 	assert_int_equal(ti.tcpi_lost, 0);
 	assert_int_equal(ctr(h, "RetransSegs"), 2);
+	/* RACK judges a transmission once (Linux takes a segment it marked lost off its
+	 * time-sorted list): 3, shown late by the undo, is not found lost again when everything
+	 * above it, and a segment sent 11 ms after it, are SACKed; the RTO is what would still
+	 * resend it. */
+	th_advance(h, 1);
+	write_segs(h, fd, 10 * SEG, 1);
+	expect_seg(h, 11);
+	th_advance(h, 10);
+	peer_ack_ts(h, 2001, 214, orig + 14, 1, 3001u, 11001u);
+	th_expect_none(h);
+	assert_int_equal(ctr(h, "RackLost"), 3);
+	assert_int_equal(ctr(h, "RetransSegs"), 2);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 1);
 }
 
 /*
