@@ -56,10 +56,11 @@ TS_COUNTERS = ("RetransSegs", "RtoExpired", "FastRetransmits")
 TS_DETAIL = ("RackLost", "LostRetransmits", "DsackRecv", "DsackUndo", "DsackIgnoredNoUndo", "FullUndo", "PartialUndo",
              "LossUndo", "LossProbes", "LossProbeRecovery", "SackDiscardMalformed", "SackDiscardUnsent",
              "SackDiscardOld", "SackOverlap", "SackReneging", "ScoreboardFull",
-             "HystartTrainDetect", "HystartDelayDetect")
+             "HystartTrainDetect", "HystartDelayDetect", "SackRecovery", "drop_paws")
 K_COUNTERS = ("TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPLossProbes", "TcpExtTCPDSACKRecv",
               "TcpExtTCPDSACKUndo", "TcpExtTCPFullUndo", "TcpExtTCPPartialUndo", "TcpExtTCPSACKReorder",
-              "TcpExtTCPHystartTrainDetect", "TcpExtTCPHystartDelayDetect")
+              "TcpExtTCPHystartTrainDetect", "TcpExtTCPHystartDelayDetect", "TcpExtTCPSackRecovery",
+              "TcpExtTCPLostRetransmit", "TcpExtPAWSEstab", "TcpExtTCPTSReorder")
 PACKAGES = {"curl": "curl", "ethtool": "ethtool", "gnuplot": "gnuplot-nox", "nstat": "iproute2"}
 # The targets.
 GOODPUT_MIN, RETRANS_MAX, SHARE_LO, SHARE_HI = 0.95, 1.1, 0.8, 1.25

@@ -228,6 +228,12 @@ void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked_bytes, int32_t rtt_us)
 	c->cc->cong_avoid(c, tcp_cc_pkts(c, acked_bytes));
 }
 
+void tcp_cc_on_delivered(struct tcp_conn *c, uint32_t delivered_bytes)
+{
+	if (delivered_bytes)
+		c->cc->cong_avoid(c, tcp_cc_pkts(c, delivered_bytes));
+}
+
 uint32_t tcp_cc_current_ssthresh(const struct tcp_conn *c)
 {
 	enum tcp_cc_state st = tcp_cc_state(c);

@@ -120,6 +120,9 @@ int tcp_cc_select(struct tcp_conn *c, const struct tcp_cc_ops *ops);
 void tcp_cc_on_ack(struct tcp_conn *c, uint32_t acked_bytes, int32_t rtt_us);
 /* An RTT sample from an ACK that cong_avoid does not see (in recovery): pkts_acked only. */
 void tcp_cc_on_rtt(struct tcp_conn *c, uint32_t acked_bytes, int32_t rtt_us);
+/* cong_avoid alone, for the bytes an ACK newly ACKed or SACKed (Linux's acked_sacked): the
+ * scoreboard's connections, whose pkts_acked goes through tcp_cc_on_rtt. */
+void tcp_cc_on_delivered(struct tcp_conn *c, uint32_t delivered_bytes);
 /* The ssthresh a loss leaves, in bytes: the algorithm's (Reno half, CUBIC 0.7 of cwnd;
  * CUBIC also remembers W_max here), at least two segments. Once per reduction. */
 uint32_t tcp_cc_loss_ssthresh(struct tcp_conn *c);

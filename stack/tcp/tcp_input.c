@@ -408,10 +408,10 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		 * reduction (Linux tcp_may_raise_cwnd). */
 		bool may_grow = tcp_rec_ack(c, seg, prior_una);
 		ca_rtt_us = c->rec.ack_ca_rtt_us >= 0 ? c->rec.ack_ca_rtt_us : rtt_us;
-		if (may_grow && seq_gt(ack, prior_una))
-			tcp_cc_on_ack(c, ack - prior_una, ca_rtt_us);
-		else if (seq_gt(ack, prior_una))
+		if (seq_gt(ack, prior_una))
 			tcp_cc_on_rtt(c, ack - prior_una, ca_rtt_us); /* HyStart's samples (pkts_acked) */
+		if (may_grow)
+			tcp_cc_on_delivered(c, c->rec.ack_delivered); /* Linux acked_sacked */
 	}
 	tcp_rate_ack(c, prior_una);
 	/* Send window update (3.10.7.4 fifth, ESTABLISHED). */

@@ -200,6 +200,9 @@ struct tcp_txseg {
 #define TCP_TX_RETRANS      0x04u   /* resent since it was marked lost, and still in flight */
 #define TCP_TX_EVER_RETRANS 0x08u   /* resent at least once (RTT samples are ambiguous) */
 #define TCP_TX_FIN          0x10u   /* the record ends with our FIN */
+#define TCP_TX_RACK_JUDGED  0x20u   /* RACK found this transmission lost; it does not judge it
+                                     * again until it is resent (Linux takes the skb off its
+                                     * time-sorted list), even if an undo clears LOST */
 
 /*
  * The scoreboard (RFC 6675 2): the records of [SND.UNA, SND.MAX) in sequence order in a
@@ -243,6 +246,11 @@ struct tcp_recov {
 	uint8_t reo_wnd_persist;    /* recoveries left before it falls back to one step */
 	uint32_t dsack_round;       /* SND.MAX when reo_wnd_steps last grew from a D-SACK */
 	bool dsack_round_valid;
+	bool rack_advanced;         /* a delivery (or an undo) since RACK last looked (Linux
+	                             * rack.advanced): the next ACK runs the detection */
+	bool rexmit_hold;           /* this ACK showed an original delayed while our resends are
+	                             * out: no new marks, no resends until the next ACK (Linux
+	                             * tcp_try_undo_partial returning early) */
 	uint32_t reo_timeout_us;    /* RACK's reordering timer, from the last detection; 0: none */
 	/* TLP (RFC 8985 7). */
 	uint32_t tlp_high_seq;      /* SND.MAX after the probe went; 0: no probe outstanding */
@@ -269,6 +277,7 @@ struct tcp_recov {
 	usec_t ack_cum_sent;        /* ... and of the newest it cumulatively ACKed (not SACKed before) */
 	int32_t ack_ca_rtt_us;      /* its RTT sample for congestion control and min_RTT (Linux
 	                             * ca_rtt_us), from those send times; -1: none */
+	uint32_t ack_delivered;     /* bytes it newly ACKed or SACKed (Linux acked_sacked) */
 };
 
 /* What a connection knows of the urgent byte it was told about (Linux's urg_data). */

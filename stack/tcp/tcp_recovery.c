@@ -142,6 +142,7 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 	}
 	rv->rack_rtt_us = rtt;
 	rv->ack_flags |= TCP_ACKF_RACK_ADVANCED;
+	rv->rack_advanced = true;
 	if (!rv->rack_valid || rack_sent_after(rv, r)) {
 		rv->rack_xmit = r->sent;
 		rv->rack_order = r->order;
@@ -225,12 +226,15 @@ uint32_t tcp_rack_detect_loss(struct tcp_conn *c)
 		}
 		if ((r->marks & (TCP_TX_LOST | TCP_TX_RETRANS)) == TCP_TX_LOST)
 			continue; /* lost already, waiting for its resend */
+		if (r->marks & TCP_TX_RACK_JUDGED)
+			continue; /* found lost once, then shown late by an undo: the RTO's, now */
 		uint64_t due = r->sent + wait;
 		if (due <= now) {
 			if (r->marks & TCP_TX_RETRANS)
 				c->tl->ctr.LostRetransmits++;
 			tcp_sb_mark(sb, r, TCP_TX_RETRANS, false);
 			tcp_sb_mark(sb, r, TCP_TX_LOST, true);
+			r->marks |= TCP_TX_RACK_JUDGED;
 			rv->ack_newly_lost = true;
 			c->tl->ctr.RackLost++;
 		} else if (due - now > timeout) {
@@ -267,27 +271,44 @@ void tcp_rec_on_retransmit(struct tcp_conn *c)
 		rv->undo_tsval = tcp_now_ts(c->tl, c->ts_offset);
 }
 
-/* Eifel (RFC 3522, Linux tcp_packet_delayed): the ACK echoes a timestamp from before our
- * first retransmission, so the original, not the retransmission, reached the peer. */
+/* Linux tcp_packet_delayed: what the ACK acknowledges reached the peer as the original,
+ * not as our retransmission - nothing of this episode was resent yet, or (Eifel, RFC 3522)
+ * the ACK echoes a timestamp from before our first retransmission. */
 static bool tcp_rec_packet_delayed(const struct tcp_conn *c)
 {
 	const struct tcp_recov *rv = &c->rec;
+	if (!rv->undo_rexmits)
+		return true;
 	return c->ts_ok && rv->undo_tsval && rv->ack_ecr && seq_lt(rv->ack_ecr, rv->undo_tsval);
 }
 
+/* Linux tcp_may_undo: every retransmission of the episode was reported as a duplicate
+ * (D-SACK), or the originals were only delayed. */
+static bool tcp_rec_may_undo(const struct tcp_conn *c)
+{
+	const struct tcp_recov *rv = &c->rec;
+	return rv->undo_armed && ((rv->undo_rexmits && !rv->undo_retrans) || tcp_rec_packet_delayed(c));
+}
+
 /* Puts cwnd and ssthresh back as they were before the reduction (Linux
- * tcp_undo_cwnd_reduction) and forgets the losses; reordering is assumed from now on. */
-static void tcp_rec_undo(struct tcp_conn *c)
+ * tcp_undo_cwnd_reduction); reordering is assumed from now on. `unmark`: the segments
+ * judged lost are not (a partial ACK or an RTO shown spurious); after a D-SACK undo or at
+ * the end of recovery Linux keeps the marks, and what is still missing is resent. RACK
+ * looks again on this ACK either way. */
+static void tcp_rec_undo(struct tcp_conn *c, bool unmark)
 {
 	struct tcp_recov *rv = &c->rec;
 	c->cwnd = tcp_rec_undo_cwnd(c);
 	if (rv->undo_ssthresh > c->ssthresh)
 		c->ssthresh = rv->undo_ssthresh;
-	tcp_sb_clear_lost(c);
+	if (unmark)
+		tcp_sb_clear_lost(c);
+	rv->rack_advanced = true;
 	rv->undo_armed = false;
 	rv->reord_seen = true;
 	rv->frto = false;
-	rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
+	/* Linux tcp_try_keep_open: DISORDER while anything is SACKed, lost or resent. */
+	rv->ca_state = c->sb.sacked || c->sb.lost || c->sb.retrans ? TCP_REC_DISORDER : TCP_REC_OPEN;
 	c->retries = 0;
 	c->backoff = 0;
 }
@@ -325,7 +346,7 @@ static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, ui
 		 * widened window. */
 		if (rv->reo_wnd_persist < TCP_RACK_RECOVERY_THRESH)
 			rv->reo_wnd_persist++;
-		tcp_rec_undo(c);
+		tcp_rec_undo(c, false);
 	}
 }
 
@@ -440,6 +461,7 @@ void tcp_rec_enter_loss(struct tcp_conn *c)
 	rv->ca_state = TCP_REC_LOSS;
 	rv->tlp_high_seq = 0;
 	rv->frto_new = false;
+	rv->rexmit_hold = false;
 }
 
 /* The ACK ended the LOSS state's judgement (F-RTO, RFC 5682 3.1 SACK-enhanced). */
@@ -450,12 +472,12 @@ static void tcp_rec_loss_ack(struct tcp_conn *c, bool una_advanced, bool sacked_
 		/* Step 3b: data never resent was delivered, so not all was lost. Or Eifel. */
 		c->tl->ctr.SpuriousRtos++;
 		c->tl->ctr.LossUndo++;
-		tcp_rec_undo(c);
+		tcp_rec_undo(c, true);
 		return;
 	}
 	if (tcp_rec_packet_delayed(c) && una_advanced) {
 		c->tl->ctr.LossUndo++;
-		tcp_rec_undo(c);
+		tcp_rec_undo(c, true);
 		return;
 	}
 	if (!rv->frto)
@@ -495,6 +517,32 @@ static void tcp_tlp_ack(struct tcp_conn *c, uint32_t ack, bool una_advanced, boo
 	}
 }
 
+/*
+ * Linux tcp_try_undo_partial: in recovery, an ACK that moves SND.UNA short of the recovery
+ * point and acknowledges an original that was only delayed (tcp_rec_packet_delayed) shows
+ * that the path reorders at least that far. While retransmissions of the episode are
+ * still in flight the reduction stays, but nothing more is marked lost or resent on this
+ * ACK: the segments after the late one are most likely late too, and PRR keeps clocking
+ * out new data. Once none is in flight, the reduction is undone. Returns true when the ACK
+ * holds (no loss detection, no resend until the next ACK).
+ */
+static bool tcp_rec_try_undo_partial(struct tcp_conn *c, uint32_t ack, uint32_t prior_una, bool una_advanced)
+{
+	struct tcp_recov *rv = &c->rec;
+	if (rv->ca_state != TCP_REC_RECOVERY || !una_advanced || !seq_lt(ack, rv->high_seq) || !rv->undo_armed ||
+	    !tcp_rec_packet_delayed(c))
+		return false;
+	/* Linux tcp_check_sack_reordering(prior_snd_una): the hole at the old SND.UNA was
+	 * filled late, below the highest sequence delivered. */
+	if (rv->fack_valid && seq_lt(prior_una, rv->fack))
+		tcp_rec_reordered(c, rv->fack - prior_una);
+	if (c->sb.retrans)
+		return true;
+	c->tl->ctr.PartialUndo++;
+	tcp_rec_undo(c, true);
+	return false;
+}
+
 /* The state machine's step for one ACK (Linux tcp_fastretrans_alert, simplified).
  * Returns whether cwnd may grow on this ACK. */
 static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advanced, bool sacked_new,
@@ -513,19 +561,13 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 		rv->ca_state = c->sb.sacked ? TCP_REC_DISORDER : TCP_REC_OPEN;
 		break;
 	case TCP_REC_RECOVERY:
-		if (una_advanced && seq_lt(ack, rv->high_seq) && rv->undo_armed && tcp_rec_packet_delayed(c)) {
-			/* Linux tcp_try_undo_partial: a partial ACK that echoes the original's
-			 * timestamp - the hole was filled by a late segment, not our resend. */
-			tl->ctr.PartialUndo++;
-			tcp_rec_undo(c);
-			return true;
-		}
 		if (seq_geq(ack, rv->high_seq)) {
 			/* Full ACK (RFC 6675 5 / RFC 6937): recovery ends at ssthresh, unless
-			 * Eifel shows the retransmissions were not needed. */
-			if (rv->undo_armed && tcp_rec_packet_delayed(c)) {
+			 * D-SACKs or Eifel show the retransmissions were not needed (Linux
+			 * tcp_try_undo_recovery). */
+			if (tcp_rec_may_undo(c)) {
 				tl->ctr.FullUndo++;
-				tcp_rec_undo(c);
+				tcp_rec_undo(c, false);
 				return true;
 			}
 			c->cwnd = c->ssthresh;
@@ -553,7 +595,7 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 /*
  * Everything an ACK means for recovery (RFC 8985 6.2 and 7.4, RFC 6675 5, RFC 6937,
  * undo), after tcp_ack() moved SND.UNA from prior_una. Returns whether cwnd may grow on
- * this ACK (not while it is being reduced).
+ * this ACK (not while it is being reduced), by rec.ack_delivered bytes.
  */
 bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_una)
 {
@@ -565,6 +607,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 
 	rv->ack_flags = 0;
 	rv->ack_newly_lost = false;
+	rv->rexmit_hold = false;
 	rv->frto_new = false;
 	rv->ack_ecr = o->has_ts ? o->ts_ecr : 0;
 	rv->ack_prior_fack = rv->fack;
@@ -597,20 +640,31 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	if (rv->ack_ca_rtt_us >= 0)
 		tcp_rtt_min_sample(&c->rtt, (uint32_t)rv->ack_ca_rtt_us, tl->core->now, &tl->cfg);
 	tcp_tlp_ack(c, ack, una_advanced, sacked_new != 0);
+	rv->rexmit_hold = tcp_rec_try_undo_partial(c, ack, prior_una, una_advanced);
 
 	/* Loss detection: RACK (tcp_recovery = 1, Linux's default) or RFC 6675's IsLost. As
-	 * Linux, RACK looks again only when a delivery moved it; in between, its reordering
-	 * timer (with Linux's 2 ms of slack) does the waiting. */
+	 * Linux, RACK looks again only when a delivery (or an undo) moved it; in between, its
+	 * reordering timer (with Linux's 2 ms of slack) does the waiting. */
 	rv->reo_timeout_us = 0;
-	if (tl->cfg.recovery & TCP_RECOVERY_RACK) {
-		if (rv->ack_flags & TCP_ACKF_RACK_ADVANCED)
+	if (rv->rexmit_hold) {
+		/* tcp_rec_try_undo_partial: not on this ACK. */
+	} else if (tl->cfg.recovery & TCP_RECOVERY_RACK) {
+		if (rv->rack_advanced) {
+			rv->rack_advanced = false;
 			rv->reo_timeout_us = tcp_rack_detect_loss(c);
+		}
 	} else if (sacked_new) {
 		/* DupThresh is the reordering seen (Linux tcp_mark_head_lost with tp->reordering). */
 		tcp_sb_mark_dupthresh(c, rv->reordering ? rv->reordering : TCP_REORDERING_INIT);
 	}
 
 	bool grow = tcp_rec_state_ack(c, ack, una_advanced, sacked_new != 0, delivered);
+	/* Linux tcp_may_raise_cwnd: cwnd grows by what the ACK delivered, on an ACK that moves
+	 * SND.UNA - or, on a path seen reordering more than DupThresh, on any that delivers
+	 * (SACKed bytes count when they arrive, not when the hole below them fills). */
+	rv->ack_delivered = delivered;
+	if (!(rv->reordering > TCP_REORDERING_INIT ? delivered != 0 : una_advanced))
+		grow = false;
 	const struct tcp_txseg *head = tcp_sb_get(&c->sb, 0);
 	if (una_advanced && head && (head->marks & TCP_TX_SACKED)) {
 		/* Linux tcp_check_sack_reneging: the cumulative ACK stopped at a segment the peer
@@ -637,6 +691,8 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 int64_t tcp_rec_next_rexmit(struct tcp_conn *c)
 {
 	if (c->rec.ca_state == TCP_REC_LOSS && c->rec.frto && c->rec.frto_new)
+		return -1;
+	if (c->rec.rexmit_hold)
 		return -1;
 	return tcp_sb_next_lost(c);
 }
@@ -698,6 +754,7 @@ void tcp_rack_reo_fire(struct tcp_conn *c)
 {
 	struct tcp_recov *rv = &c->rec;
 	c->flags &= ~TCP_F_REO;
+	rv->rexmit_hold = false;
 	rv->reo_timeout_us = tcp_rack_detect_loss(c);
 	if (c->sb.lost && rv->ca_state < TCP_REC_RECOVERY)
 		tcp_rec_enter_recovery(c);

@@ -413,6 +413,7 @@ void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, uint32_t n, usec_t now)
 		if (r->xmits < 255)
 			r->xmits++;
 		r->marks |= TCP_TX_EVER_RETRANS;
+		r->marks &= (uint8_t)~TCP_TX_RACK_JUDGED;
 		tcp_sb_mark(sb, r, TCP_TX_RETRANS, true);
 	}
 }

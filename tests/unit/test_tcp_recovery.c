@@ -84,21 +84,42 @@ static struct th_seg expect_seg_at(const char *file, int line, struct th *h, uin
 	return s;
 }
 
-/* The peer ACKs relative byte `ack` with nblk SACK blocks given as relative start/end
- * pairs (start inclusive, end exclusive, as on the wire: 1001..2001 is segment 2). */
+/* The peer ACKs relative byte `ack` with the nblk SACK blocks of `ap`, given as relative
+ * start/end pairs (start inclusive, end exclusive, as on the wire: 1001..2001 is segment 2),
+ * and with timestamps when `o` has them. */
+static void peer_ack_v(struct th *h, uint32_t ack, struct tcp_opts *o, int nblk, va_list ap)
+{
+	for (int i = 0; i < nblk; i++) {
+		o->sack[i].start = h->iss + va_arg(ap, uint32_t);
+		o->sack[i].end = h->iss + va_arg(ap, uint32_t);
+	}
+	o->sack_count = (uint8_t)nblk;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + ack, 65535, o, NULL, 0);
+}
+
+/* The peer ACKs relative byte `ack` with nblk SACK blocks (relative start/end pairs). */
 static void peer_ack(struct th *h, uint32_t ack, int nblk, ...)
 {
 	struct tcp_opts o;
 	memset(&o, 0, sizeof(o));
 	va_list ap;
 	va_start(ap, nblk);
-	for (int i = 0; i < nblk; i++) {
-		o.sack[i].start = h->iss + va_arg(ap, uint32_t);
-		o.sack[i].end = h->iss + va_arg(ap, uint32_t);
-	}
+	peer_ack_v(h, ack, &o, nblk, ap);
 	va_end(ap);
-	o.sack_count = (uint8_t)nblk;
-	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + ack, 65535, &o, NULL, 0);
+}
+
+/* peer_ack with timestamps: TSval `val`, echoing `ecr`. */
+static void peer_ack_ts(struct th *h, uint32_t ack, uint32_t val, uint32_t ecr, int nblk, ...)
+{
+	struct tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	o.has_ts = true;
+	o.ts_val = val;
+	o.ts_ecr = ecr;
+	va_list ap;
+	va_start(ap, nblk);
+	peer_ack_v(h, ack, &o, nblk, ap);
+	va_end(ap);
 }
 
 static struct tcp_info info(struct th *h, int fd)
@@ -116,6 +137,17 @@ static int ten_out(struct th *h)
 	int fd = rec_open(h, false);
 	write_segs(h, fd, 0, 10);
 	for (uint32_t k = 1; k <= 10; k++)
+		expect_seg(h, k);
+	return fd;
+}
+
+/* ten_out with timestamps; *ts is the TSval the ten segments carry. */
+static int ten_out_ts(struct th *h, uint32_t *ts)
+{
+	int fd = rec_open(h, true);
+	write_segs(h, fd, 0, 10);
+	*ts = expect_seg(h, 1).hdr.opts.ts_val;
+	for (uint32_t k = 2; k <= 10; k++)
 		expect_seg(h, k);
 	return fd;
 }
@@ -685,17 +717,14 @@ static void test_eifel_undo_after_rto(void **state)
 static void test_eifel_partial_undo(void **state)
 {
 	struct th *h = *state;
-	int fd = rec_open(h, true);
-	write_segs(h, fd, 0, 10);
-	struct th_seg first = expect_seg(h, 1);
-	for (uint32_t k = 2; k <= 10; k++)
-		expect_seg(h, k);
+	uint32_t orig;
+	int fd = ten_out_ts(h, &orig);
 	th_advance(h, 10);
 	struct tcp_opts a;
 	memset(&a, 0, sizeof(a));
 	a.has_ts = true;
 	a.ts_val = 200;
-	a.ts_ecr = first.hdr.opts.ts_val;
+	a.ts_ecr = orig;
 	a.sack_count = 1;
 	a.sack[0].start = h->iss + 2001;
 	a.sack[0].end = h->iss + 5001;
@@ -708,6 +737,96 @@ static void test_eifel_partial_undo(void **state)
 	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 5001, 65535, &a, NULL, 0);
 	assert_int_equal(ctr(h, "PartialUndo"), 1);
 	assert_undone(h, fd);
+}
+
+/*
+ * Linux tcp_try_undo_partial: a partial ACK whose timestamp shows the original was only late
+ * does not undo while a resend of the episode is still in flight; it marks nothing more and
+ * resends nothing more on that ACK (the segments after the late one are most likely late
+ * too). Segments 1-3 are lost by RACK (4-6 SACKed); PRR resends 1, then 2 on the next SACK.
+ * The original of 1 arrives: 3 is not resent, the reduction stays. The original of 2 arrives
+ * 1 ms later: no resend is out any more, so the reduction is undone (and, out of recovery,
+ * that ACK grows cwnd), nothing is lost, and 3 waits for RACK's window (reordering has now
+ * been seen) instead of going again.
+ */
+static void test_eifel_partial_undo_waits_for_resends(void **state)
+{
+	struct th *h = *state;
+	uint32_t orig;
+	int fd = ten_out_ts(h, &orig);
+	th_advance(h, 10);
+	peer_ack_ts(h, 1, 200, orig, 1, 3001u, 6001u);
+	expect_seg(h, 1);                 /* PRR: one segment on the first ACK */
+	th_expect_none(h);
+	assert_int_equal(ctr(h, "RackLost"), 3);
+	th_advance(h, 1);
+	peer_ack_ts(h, 1, 201, orig, 1, 3001u, 7001u);
+	expect_seg(h, 2);
+	th_expect_none(h);
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_retrans, 2);
+	assert_int_equal(ti.tcpi_lost, 3);
+	th_advance(h, 1);
+	peer_ack_ts(h, 1001, 202, orig, 1, 3001u, 7001u); /* the original of 1, late */
+	th_expect_none(h);                /* 3 is lost, but not resent on this ACK */
+	ti = info(h, fd);
+	assert_int_equal(ti.tcpi_ca_state, 3);
+	assert_int_equal(ti.tcpi_snd_ssthresh, 5);
+	assert_int_equal(ti.tcpi_retrans, 1);
+	assert_int_equal(ctr(h, "PartialUndo"), 0);
+	assert_int_equal(ti.tcpi_reordering, 7); /* 1 was delivered 7000 bytes below 7001 */
+	th_advance(h, 1);
+	peer_ack_ts(h, 2001, 203, orig, 1, 3001u, 7001u); /* the original of 2: no resend out */
+	th_expect_none(h);
+	ti = info(h, fd);
+	assert_int_equal(ctr(h, "PartialUndo"), 1);
+	assert_int_equal(ti.tcpi_ca_state, 1);  /* Disorder: 4-7 are still SACKed */
+	assert_int_equal(ti.tcpi_snd_ssthresh, 0x7fffffff);
+	assert_int_equal(ti.tcpi_snd_cwnd, 11); /* 10 back, + 1 for 2 delivered (slow start) */
+	assert_int_equal(ti.tcpi_lost, 0);
+	assert_int_equal(ctr(h, "RetransSegs"), 2);
+	/* RACK judges a transmission once (Linux takes a segment it marked lost off its
+	 * time-sorted list): 3, shown late by the undo, is not found lost again when everything
+	 * above it, and a segment sent 11 ms after it, are SACKed; the RTO is what would still
+	 * resend it. */
+	th_advance(h, 1);
+	write_segs(h, fd, 10 * SEG, 1);
+	expect_seg(h, 11);
+	th_advance(h, 10);
+	peer_ack_ts(h, 2001, 214, orig + 14, 1, 3001u, 11001u);
+	th_expect_none(h);
+	assert_int_equal(ctr(h, "RackLost"), 3);
+	assert_int_equal(ctr(h, "RetransSegs"), 2);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 1);
+}
+
+/*
+ * Linux tcp_may_raise_cwnd: on a path that reorders more than DupThresh, cwnd grows on
+ * every ACK that delivers data, by what it newly ACKed or SACKed (acked_sacked), not only
+ * when SND.UNA moves. Segment 6 is SACKed first; the ACK of 1-5 shows reordering 6. From then
+ * on an ACK that only SACKs segment 8 grows cwnd by one in slow start, and the cumulative ACK
+ * of what was SACKed before grows it only by what it newly delivers.
+ */
+static void test_cwnd_grows_on_sacks_when_reordering(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, false);
+	write_segs(h, fd, 0, 10);
+	for (uint32_t k = 1; k <= 10; k++)
+		expect_seg(h, k);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 5001u, 6001u);  /* no reordering seen yet: no growth */
+	assert_int_equal(info(h, fd).tcpi_snd_cwnd, 10);
+	peer_ack(h, 5001, 1, 5001u, 6001u); /* 1-5 were late: reordering 6, cwnd 10 + 5 */
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_reordering, 6);
+	assert_int_equal(ti.tcpi_snd_cwnd, 15);
+	assert_int_equal(ti.tcpi_ca_state, 1);
+	peer_ack(h, 5001, 1, 7001u, 8001u); /* SACK only: + 1 */
+	assert_int_equal(info(h, fd).tcpi_snd_cwnd, 16);
+	peer_ack(h, 8001, 0);               /* newly delivers 7 only (6 and 8 were SACKed) */
+	assert_int_equal(info(h, fd).tcpi_snd_cwnd, 17);
+	assert_int_equal(ctr(h, "RetransSegs"), 0);
 }
 
 /* F-RTO (RFC 5682 3.1, SACK-enhanced, Linux tcp_frto = 2): after an RTO, an ACK that
@@ -943,6 +1062,8 @@ int main(void)
 		cmocka_unit_test(test_dsack_off),
 		cmocka_unit_test(test_eifel_undo_after_rto),
 		cmocka_unit_test_setup_teardown(test_eifel_partial_undo, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_eifel_partial_undo_waits_for_resends, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_cwnd_grows_on_sacks_when_reordering, reno_setup, th_teardown),
 		cmocka_unit_test(test_frto_spurious_rto),
 		cmocka_unit_test(test_frto_real_loss_goes_back_n),
 		cmocka_unit_test_setup_teardown(test_rto_keeps_sack_marks, reno_setup, th_teardown),

@@ -2,7 +2,8 @@
  * test_tcp_recovery_math.c - the arithmetic of loss recovery on a bare struct tcp_conn,
  * without frames: PRR's sndcnt (RFC 6937 3) in both of its regimes, and the pipe it is
  * computed from (RFC 6675 2), and the delivery rate over the acknowledged and SACKed bytes
- * (tcp_rate.c). The frame-level behaviour is in test_tcp_recovery.c.
+ * (tcp_rate.c), and the size of a transmit unit (tcp_output.c's tcp_tso_segs, Linux's TSO
+ * autosizing). The frame-level behaviour is in test_tcp_recovery.c and test_tcp_send.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,11 +135,63 @@ static void test_delivery_rate(void **state)
 	assert_int_equal(c.rate.bytes_per_sec, 3000000);
 }
 
+/*
+ * How many segments one transmit unit may carry (tcp_tso_segs), as Linux's tcp_tso_autosize
+ * computes it from the pacing rate tcp_update_pacing_rate sets even without fq: 200 % of
+ * max(cwnd, packets out) x MSS per SRTT below half ssthresh, 120 % above, 1/1024 s of that
+ * (sk_pacing_shift 10), plus 64 KiB >> (min_RTT / 512 us) on a short path, at most 64 KiB,
+ * at least tcp_min_tso_segs. On a bare connection, without frames.
+ */
+static void test_tso_autosize(void **state)
+{
+	(void)state;
+	struct tcp_layer tl;
+	memset(&tl, 0, sizeof(tl));
+	tl.cfg.min_tso_segs = 2;
+	struct tcp_conn c;
+	memset(&c, 0, sizeof(c));
+	c.tl = &tl;
+	c.mss = 1448;
+	/* 2 ms, slow start, cwnd 40: 57,920,000 B/s -> 56,562 B per 1/1024 s, + 64 KiB >> 3
+	 * (min_RTT 2000 us >> 9 = 3) = 64,754 B: 44 segments. */
+	c.cwnd = 40 * 1448;
+	c.ssthresh = 0x7fffffff;
+	c.rtt.srtt_us = 2000;
+	c.rtt.min[0].rtt_us = 2000;
+	assert_int_equal(tcp_tso_segs(&c, 1448), 44);
+	/* Past half ssthresh: 120 %, 33,937 B + 8,192 B: 29 segments. */
+	c.ssthresh = 60 * 1448;
+	assert_int_equal(tcp_tso_segs(&c, 1448), 29);
+	/* 20 ms, congestion avoidance, cwnd 100: 8,688,000 B/s -> 8,484 B; min_RTT 20 ms adds
+	 * nothing (20000 >> 9 = 39 halvings of 64 KiB): 5 segments. */
+	c.cwnd = 100 * 1448;
+	c.ssthresh = 80 * 1448;
+	c.rtt.srtt_us = 20000;
+	c.rtt.min[0].rtt_us = 20000;
+	assert_int_equal(tcp_tso_segs(&c, 1448), 5);
+	/* More packets out than cwnd (after a reduction): Linux's max(cwnd, packets_out). */
+	c.cwnd = 50 * 1448;
+	c.snd.una = 1;
+	c.snd.nxt = c.snd.max = 1 + 100 * 1448;
+	assert_int_equal(tcp_tso_segs(&c, 1448), 5);
+	/* 100 ms, cwnd 10: 195 B per 1/1024 s, less than a segment: tcp_min_tso_segs. */
+	c.snd.nxt = c.snd.max = c.snd.una;
+	c.cwnd = 10 * 1448;
+	c.ssthresh = 0x7fffffff;
+	c.rtt.srtt_us = 100000;
+	c.rtt.min[0].rtt_us = 100000;
+	assert_int_equal(tcp_tso_segs(&c, 1448), 2);
+	/* No SRTT yet: 64 KiB, 45 segments. */
+	c.rtt.srtt_us = 0;
+	assert_int_equal(tcp_tso_segs(&c, 1448), 45);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prr_arithmetic),
 		cmocka_unit_test(test_pipe),
+		cmocka_unit_test(test_tso_autosize),
 		cmocka_unit_test(test_delivery_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
