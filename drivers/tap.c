@@ -131,6 +131,17 @@ void tap_tx_meta(const struct pbuf *pb, struct virtio_net_hdr *vh)
 	}
 }
 
+unsigned tap_frame_iov(const struct pbuf *pb, struct iovec *iov)
+{
+	unsigned n = 0;
+	if (pb->len)
+		iov[n++] = (struct iovec){ pb->data, pb->len };
+	for (int i = 0; i < 2; i++)
+		if (pb->ext[i].len)
+			iov[n++] = (struct iovec){ (void *)pb->ext[i].ptr, pb->ext[i].len };
+	return n;
+}
+
 int tap_write_frame(struct tap_dev *t, const struct pbuf *pb)
 {
 	struct iovec iov[4];
@@ -140,11 +151,7 @@ int tap_write_frame(struct tap_dev *t, const struct pbuf *pb)
 		tap_tx_meta(pb, &vh);
 		iov[n++] = (struct iovec){ &vh, sizeof(vh) };
 	}
-	if (pb->len)
-		iov[n++] = (struct iovec){ pb->data, pb->len };
-	for (int i = 0; i < 2; i++)
-		if (pb->ext[i].len)
-			iov[n++] = (struct iovec){ (void *)pb->ext[i].ptr, pb->ext[i].len };
+	n += (int)tap_frame_iov(pb, iov + n);
 	for (;;) {
 		ssize_t w = writev(t->fd, iov, n);
 		t->st.tx_syscalls++;
@@ -164,7 +171,7 @@ int tap_write_frame(struct tap_dev *t, const struct pbuf *pb)
 	}
 }
 
-static int tap_send(struct netdev *dev, const struct pbuf *pb)
+static int tap_send(struct netdev *dev, struct pbuf *pb)
 {
 	struct tap_dev *t = tap_of(dev);
 	return t->u ? tap_uring_send(t, pb) : tap_write_frame(t, pb);
@@ -192,12 +199,23 @@ static void tap_close(struct netdev *dev)
 	free(t);
 }
 
+static const char *const tap_counter_names[] = { TAP_IO_COUNTERS(COUNTER_NAME) };
+
+static size_t tap_counters(const struct netdev *dev, struct counter_group *out, size_t max)
+{
+	if (max == 0)
+		return 0;
+	out[0] = COUNTER_GROUP("tap", tap_counter_names, &container_of(dev, const struct tap_dev, dev)->st);
+	return 1;
+}
+
 static const struct netdev_ops tap_ops = {
 	.recv = tap_recv,
 	.send = tap_send,
 	.pollfd = tap_pollfd,
 	.close = tap_close,
 	.flush = tap_flush,
+	.counters = tap_counters,
 };
 
 const char *ts_tap_io_name(const struct netdev *dev)

@@ -15,15 +15,20 @@
  * an eighth of that pool's size class so the stack keeps the rest. Re-posted reads are
  * submitted together: when recv() finds nothing more, or at the end of the poll cycle.
  *
- * Transmit: send() copies the frame into a free send slot and queues a write request; the
- * stack's flush (once per ts_stack_poll, netdev.h) submits them all and waits until the
- * kernel has taken every one, so the slots are free again when flush returns. If the slots
- * run out mid-cycle the batch goes early (tx_early), so nothing is ever dropped for lack of
- * room. A frame too big for a slot (a 64 KiB TSO segment) first sends the queue, then goes
- * out by itself with writev(), in order and without the copy. A write the kernel refuses is
- * counted in tx_errors. Who owns what: the slots, their posted pbufs and the ring are this
- * file's until recv() hands a filled pbuf over (close() gives the posted ones back to their
- * pool); a pbuf given to send() stays the caller's (send copies).
+ * Transmit: send() copies nothing. It queues a writev request whose pieces are the slot's
+ * virtio header (with offloads) and the frame where it already is: the pbuf's own bytes (the
+ * headers, or a whole small frame) and the payload its ext pieces borrow from a TCP send ring,
+ * as the plain back end's writev() does. The kernel reads them when the request runs, so until
+ * then the pbuf is held (pbuf_hold: the caller's pbuf_free leaves it in use) and the send ring
+ * keeps the lent bytes in place (the device is tx_late: the stack flushes it before it would
+ * change them, core_tx in core/core.h). The stack's flush (once per ts_stack_poll, netdev.h)
+ * submits the batch and waits until the kernel has taken every write, releasing each pbuf as
+ * its write completes, so nothing the stack lent is read after flush returns. If the slots run
+ * out mid-cycle the batch goes early (tx_early), so nothing is dropped for lack of room; a
+ * 64 KiB TSO frame is one request like any other. A write the kernel refuses is counted in
+ * tx_errors, a short one in tx_short. Who owns what: the slots, their posted pbufs and the
+ * ring are this file's until recv() hands a filled pbuf over (close() gives the posted ones
+ * back to their pool); a pbuf given to send() stays the caller's, held until its write ends.
  *
  * pollfd() is the ring's fd: poll() reports it readable when a completion is waiting.
  */
@@ -53,12 +58,19 @@
 
 #define TAP_URING_RX 64u          /* reads kept posted */
 #define TAP_URING_TX 64u          /* frames one batch holds before it goes early */
-#define TAP_URING_TX_SLOT 2048u   /* room per send slot: a 1518-byte frame and the virtio header */
 #define TAP_URING_ENTRIES 256u    /* submission ring: RX re-posts + a TX batch fit */
 
 /* user_data of a request: which side, which slot. */
 #define TAP_URING_TAG_TX 0x10000u
 #define TAP_URING_TAG_CANCEL 0x20000u
+
+/* One queued write: what its writev points at stays valid until it completes. */
+struct tap_uring_tx {
+	struct pbuf *pb;              /* the frame, held (pbuf_hold) until the write completes */
+	uint32_t len;                 /* bytes the write must take: the header and the frame */
+	struct virtio_net_hdr vh;     /* with offloads: the frame's virtio header */
+	struct iovec iov[4];          /* header, pb's bytes, its two ext pieces */
+};
 
 struct tap_uring {
 	struct io_uring ring;
@@ -67,7 +79,7 @@ struct tap_uring {
 	struct pbuf *rx_pb[TAP_URING_RX]; /* the pbuf each slot's read fills */
 	struct virtio_net_hdr rx_vh[TAP_URING_RX]; /* with offloads: each read's header */
 	struct iovec rx_iov[TAP_URING_RX][2];      /* what each posted readv points at */
-	uint8_t *tx_mem;                  /* TAP_URING_TX slots of TAP_URING_TX_SLOT */
+	struct tap_uring_tx tx[TAP_URING_TX];
 	unsigned tx_queued;               /* slots filled since the last flush */
 	unsigned tx_inflight;             /* writes submitted, not completed */
 	unsigned rx_posted;               /* reads queued or in the kernel, not completed */
@@ -150,11 +162,16 @@ static void tap_uring_reap(struct tap_dev *t)
 		uint64_t tag = io_uring_cqe_get_data64(cqe);
 		n++;
 		if (tag & TAP_URING_TAG_TX) {
+			struct tap_uring_tx *tx = &u->tx[tag & 0xffffu];
 			u->tx_inflight--;
 			if (cqe->res < 0)
 				t->st.tx_errors++;
+			else if ((uint32_t)cqe->res < tx->len)
+				t->st.tx_short++;
 			else
 				t->st.tx_frames++;
+			pbuf_release(tx->pb);   /* the kernel is done with its memory */
+			tx->pb = NULL;
 			continue;
 		}
 		if (tag == TAP_URING_TAG_CANCEL)
@@ -258,19 +275,18 @@ void tap_uring_flush(struct tap_dev *t)
 		/* The ring failed under us: those frames are gone; count them, do not wait forever. */
 		t->st.tx_errors += u->tx_inflight;
 		u->tx_inflight = 0;
+		for (unsigned i = 0; i < TAP_URING_TX; i++)
+			if (u->tx[i].pb) {
+				pbuf_release(u->tx[i].pb);
+				u->tx[i].pb = NULL;
+			}
 	}
 	u->tx_queued = 0;
 }
 
-int tap_uring_send(struct tap_dev *t, const struct pbuf *pb)
+int tap_uring_send(struct tap_dev *t, struct pbuf *pb)
 {
 	struct tap_uring *u = t->u;
-	uint32_t hdr = tap_uring_hdr(t), len = pbuf_frame_len(pb);
-	if (hdr + len > TAP_URING_TX_SLOT) {
-		/* Order matters: what is queued goes first; the big frame then needs no copy. */
-		tap_uring_flush(t);
-		return tap_write_frame(t, pb);
-	}
 	if (u->tx_queued >= TAP_URING_TX) {
 		t->st.tx_early++;
 		tap_uring_flush(t);
@@ -283,14 +299,17 @@ int tap_uring_send(struct tap_dev *t, const struct pbuf *pb)
 			return -ENOBUFS;
 		}
 	}
-	uint8_t *slot = u->tx_mem + (size_t)u->tx_queued * TAP_URING_TX_SLOT;
-	if (hdr) {
-		struct virtio_net_hdr vh;
-		tap_tx_meta(pb, &vh);
-		memcpy(slot, &vh, sizeof(vh));
+	struct tap_uring_tx *tx = &u->tx[u->tx_queued];
+	unsigned n = 0;
+	if (t->vnet) {
+		tap_tx_meta(pb, &tx->vh);
+		tx->iov[n++] = (struct iovec){ &tx->vh, sizeof(tx->vh) };
 	}
-	pbuf_copy_out(pb, slot + hdr);
-	io_uring_prep_write(sqe, t->fd, slot, hdr + len, 0);
+	n += tap_frame_iov(pb, tx->iov + n);
+	tx->len = tap_uring_hdr(t) + pbuf_frame_len(pb);
+	tx->pb = pb;
+	pbuf_hold(pb);
+	io_uring_prep_writev(sqe, t->fd, tx->iov, n, 0);
 	io_uring_sqe_set_data64(sqe, TAP_URING_TAG_TX | u->tx_queued);
 	u->tx_queued++;
 	u->tx_inflight++;
@@ -306,7 +325,6 @@ static void tap_uring_free(struct tap_uring *u)
 {
 	for (unsigned i = 0; i < u->rx_n; i++)
 		pbuf_free(u->rx_pb[i]);  /* back to the stack's pool, which outlives the device */
-	free(u->tx_mem);
 	free(u);
 }
 
@@ -343,12 +361,6 @@ int tap_uring_open(struct tap_dev *t, char *errbuf, size_t errlen)
 		return -ENOMEM;
 	}
 	u->rx_room = netdev_rx_room(&t->dev);
-	u->tx_mem = malloc((size_t)TAP_URING_TX * TAP_URING_TX_SLOT);
-	if (!u->tx_mem) {
-		tap_uring_free(u);
-		snprintf(errbuf, errlen, "out of memory");
-		return -ENOMEM;
-	}
 	int e = io_uring_queue_init(TAP_URING_ENTRIES, &u->ring, 0);
 	if (e < 0) {
 		tap_uring_free(u);
@@ -368,5 +380,6 @@ int tap_uring_open(struct tap_dev *t, char *errbuf, size_t errlen)
 		return e;
 	}
 	t->u = u;   /* the reads are posted at the first recv(), into the stack's pbufs */
+	t->dev.tx_late = true;   /* writes read the frames at flush (the file's comment) */
 	return 0;
 }

@@ -75,10 +75,27 @@ void pbuf_free(struct pbuf *pb)
 {
 	if (!pb)
 		return;
+	if (pb->flags & PBUF_F_HELD) {
+		pb->flags |= PBUF_F_LET_GO;     /* the holder's pbuf_release gives it back */
+		return;
+	}
 	struct pbuf_class *cls = &pb->pool->cls[pb->cls];
 	cls->in_use--;
 	pb->next = cls->free;
 	cls->free = pb;
+}
+
+void pbuf_hold(struct pbuf *pb)
+{
+	pb->flags |= PBUF_F_HELD;
+}
+
+void pbuf_release(struct pbuf *pb)
+{
+	bool let_go = pb->flags & PBUF_F_LET_GO;
+	pb->flags &= (uint8_t)~(PBUF_F_HELD | PBUF_F_LET_GO);
+	if (let_go)
+		pbuf_free(pb);
 }
 
 uint8_t *pbuf_push(struct pbuf *pb, uint32_t n)

@@ -3,7 +3,10 @@
  * and without root: an AF_UNIX SEQPACKET socket pair stands in for /dev/net/tun (one message
  * is one frame, as one read() or write() of a TAP is). Frames leave in order and byte-exact
  * whatever the batch boundaries; a full batch leaves early instead of being lost; received
- * frames arrive in order, each in the pbuf the kernel read it into. Skipped where the kernel refuses io_uring.
+ * frames arrive in order, each in the pbuf the kernel read it into. Nothing sent is copied: the
+ * kernel reads each frame where it is when the batch is flushed (the pbuf held until then, the
+ * payload its ext pieces borrow), a 64 KiB TSO frame included, in order with the rest.
+ * Skipped where the kernel refuses io_uring.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 #include <errno.h>
 #include <cmocka.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,7 +30,8 @@ struct fx {
 	struct pbuf_pool pool;
 };
 
-static int fx_setup(struct fx *f)
+/* small: the pool's small pbufs; a batch of sends holds up to 64 (one per queued write). */
+static int fx_setup(struct fx *f, uint32_t small)
 {
 	int sv[2];
 	memset(f, 0, sizeof(*f));
@@ -34,7 +39,7 @@ static int fx_setup(struct fx *f)
 	f->t.fd = sv[0];
 	f->peer = sv[1];
 	f->t.dev.mtu = 1500;
-	pbuf_pool_init(&f->pool, 16, 4);
+	pbuf_pool_init(&f->pool, small, 4);
 	char why[128];
 	return tap_uring_open(&f->t, why, sizeof(why));
 }
@@ -49,12 +54,17 @@ static void fx_teardown(struct fx *f)
 }
 
 /* The fixture, or the test skipped where the kernel refuses io_uring. */
-static void fx_start(struct fx *f)
+static void fx_start_pool(struct fx *f, uint32_t small)
 {
-	if (fx_setup(f) != 0) {
+	if (fx_setup(f, small) != 0) {
 		fx_teardown(f);
 		skip();
 	}
+}
+
+static void fx_start(struct fx *f)
+{
+	fx_start_pool(f, 128);
 }
 
 static void frame_fill(uint8_t *b, uint32_t tag)
@@ -69,7 +79,7 @@ static void send_frame(struct fx *f, uint32_t tag)
 	assert_non_null(pb);
 	frame_fill(pbuf_put(pb, FRAME_LEN), tag);
 	assert_int_equal(tap_uring_send(&f->t, pb), 0);
-	pbuf_free(pb);                /* send copied it: the caller keeps ownership */
+	pbuf_free(pb);                /* the caller's part: the device holds it until its write ends */
 }
 
 static void expect_frames(struct fx *f, uint32_t from, uint32_t to)
@@ -190,7 +200,7 @@ static void test_tap_uring_recv_hands_over_the_read_pbuf(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_start(&f);
+	fx_start_pool(&f, 16);
 	peer_write_frames(&f, 10);
 	struct pbuf *pb = pbuf_alloc(&f.pool, 0, netdev_rx_room(&f.t.dev));
 	assert_non_null(pb);
@@ -207,6 +217,125 @@ static void test_tap_uring_recv_hands_over_the_read_pbuf(void **state)
 	assert_int_equal(f.pool.cls[0].in_use, 0);      /* close gave the slots' pbufs back */
 }
 
+/*
+ * No copy at send(): the kernel reads the frame where it is when the batch is flushed. The test
+ * does what the stack must never do (docs/drivers.md, "Who owns a frame until it leaves"):
+ * it changes the pbuf's bytes and the borrowed payload after send(), and the peer gets the
+ * changed bytes, which a driver that copied at send() could not have sent. The pbuf the
+ * caller freed stays in use until the write completes, then goes back to the pool.
+ */
+static void test_tap_uring_send_reads_the_frame_at_flush(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_start(&f);
+	static uint8_t payload[1400];
+	memset(payload, 'a', sizeof(payload));
+	struct pbuf *pb = pbuf_alloc(&f.pool, 64, 54);
+	assert_non_null(pb);
+	memset(pbuf_put(pb, 54), 'h', 54);
+	pb->ext[0] = (struct pbuf_ext){ payload, 1000 };
+	pb->ext[1] = (struct pbuf_ext){ payload + 1000, 400 };
+	assert_int_equal(tap_uring_send(&f.t, pb), 0);
+	memset(pb->data, 'H', 54);                  /* after send(), before the flush */
+	memset(payload, 'b', sizeof(payload));
+	pbuf_free(pb);
+	assert_int_equal(f.pool.cls[0].in_use, 1);  /* held by the queued write */
+	tap_uring_flush(&f.t);
+	assert_int_equal(f.pool.cls[0].in_use, 0);  /* released when it completed */
+	uint8_t got[2000], want[54 + 1400];
+	memset(want, 'H', 54);
+	memset(want + 54, 'b', 1400);
+	assert_int_equal(recv(f.peer, got, sizeof(got), MSG_DONTWAIT), (ssize_t)sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+	assert_int_equal(f.t.st.tx_frames, 1);
+	assert_int_equal(f.t.st.tx_short + f.t.st.tx_errors, 0);
+	fx_teardown(&f);
+}
+
+/* A TCP/IPv4 frame of hlen header bytes in pb (Ethernet, IPv4 without options, TCP 32). */
+static void tso_headers(uint8_t *h)
+{
+	memset(h, 0, 66);
+	h[12] = 0x08;                               /* EtherType IPv4 */
+	h[14] = 0x45;                               /* version 4, IHL 5 */
+	h[14 + 9] = 6;                              /* TCP */
+	h[34 + 12] = 8u << 4;                       /* TCP data offset: 32 bytes */
+}
+
+/*
+ * With offloads a 64 KiB TSO frame is one queued write like the others (the kernel cuts it),
+ * its virtio header in the slot, its payload read from where it is, in order between two small
+ * frames, all in one system call.
+ */
+static void test_tap_uring_send_tso_frame_in_order(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_start(&f);
+	f.t.vnet = true;
+	int big = 256 * 1024;
+	assert_int_equal(setsockopt(f.t.fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)), 0);
+	assert_int_equal(setsockopt(f.peer, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big)), 0);
+	enum { PAY = 65000 };
+	static uint8_t payload[PAY];
+	for (uint32_t i = 0; i < PAY; i++)
+		payload[i] = (uint8_t)(i * 13u);
+	send_frame(&f, 1);
+	struct pbuf *pb = pbuf_alloc(&f.pool, 64, 66);
+	assert_non_null(pb);
+	tso_headers(pbuf_put(pb, 66));
+	pb->gso_size = 1448;
+	pb->flags |= PBUF_F_CSUM_PARTIAL;
+	pb->ext[0] = (struct pbuf_ext){ payload, PAY };
+	assert_int_equal(tap_uring_send(&f.t, pb), 0);
+	pbuf_free(pb);
+	send_frame(&f, 2);
+	tap_uring_flush(&f.t);
+	assert_int_equal(f.t.st.tx_syscalls, 1);
+	assert_int_equal(f.t.st.tx_frames, 3);
+
+	static uint8_t got[sizeof(struct virtio_net_hdr) + 66 + PAY + 1];
+	struct virtio_net_hdr vh;
+	uint8_t want[FRAME_LEN];
+	/* frame 1, with an empty virtio header before it */
+	assert_int_equal(recv(f.peer, got, sizeof(got), MSG_DONTWAIT), (ssize_t)(sizeof(vh) + FRAME_LEN));
+	frame_fill(want, 1);
+	assert_memory_equal(got + sizeof(vh), want, FRAME_LEN);
+	/* the TSO frame: the header asks for segmentation at 1448, the payload is exact */
+	assert_int_equal(recv(f.peer, got, sizeof(got), MSG_DONTWAIT), (ssize_t)(sizeof(vh) + 66 + PAY));
+	memcpy(&vh, got, sizeof(vh));
+	assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(vh.gso_size, 1448);
+	assert_int_equal(vh.hdr_len, 66);
+	assert_int_equal(vh.csum_start, 34);
+	assert_int_equal(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_memory_equal(got + sizeof(vh) + 66, payload, PAY);
+	/* frame 2 */
+	assert_int_equal(recv(f.peer, got, sizeof(got), MSG_DONTWAIT), (ssize_t)(sizeof(vh) + FRAME_LEN));
+	frame_fill(want, 2);
+	assert_memory_equal(got + sizeof(vh), want, FRAME_LEN);
+	assert_int_equal(f.pool.cls[0].in_use, 0);
+	fx_teardown(&f);
+}
+
+/* A write the kernel refuses is counted, and its pbuf still goes back to the pool. */
+static void test_tap_uring_send_error_counted(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_start(&f);
+	assert_int_equal(shutdown(f.t.fd, SHUT_WR), 0);   /* every write now fails (EPIPE) */
+	signal(SIGPIPE, SIG_IGN);
+	send_frame(&f, 1);
+	send_frame(&f, 2);
+	tap_uring_flush(&f.t);
+	assert_int_equal(f.t.st.tx_errors, 2);
+	assert_int_equal(f.t.st.tx_frames, 0);
+	assert_int_equal(f.pool.cls[0].in_use, 0);
+	fx_teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +343,9 @@ int main(void)
 		cmocka_unit_test(test_tap_uring_recv_submits_queued_writes),
 		cmocka_unit_test(test_tap_uring_recv_in_order),
 		cmocka_unit_test(test_tap_uring_recv_hands_over_the_read_pbuf),
+		cmocka_unit_test(test_tap_uring_send_reads_the_frame_at_flush),
+		cmocka_unit_test(test_tap_uring_send_tso_frame_in_order),
+		cmocka_unit_test(test_tap_uring_send_error_counted),
 	};
 	return cmocka_run_group_tests_name("tap_uring", tests, NULL, NULL);
 }
