@@ -23,9 +23,10 @@ struct netdev_ops {
 	/*
 	 * Receive one frame. The caller passes in *pbp an empty pbuf from its pool with at least
 	 * netdev_rx_room() bytes of tailroom. Most drivers write the frame at its data and set
-	 * len. A driver that keeps reads posted into pbufs (tap_uring.c) may instead keep the
-	 * empty one for a later read and put in *pbp the pbuf the kernel already read the frame
-	 * into: a pbuf of the same pool and room, so the frame is never copied in user space.
+	 * len. A driver that keeps reads posted into pbufs may instead keep the empty one for a
+	 * later read and put in *pbp the pbuf the kernel already read the frame into: a pbuf of
+	 * the same pool and room, so the frame is never copied in user space (none does today;
+	 * docs/drivers.md, "Where io_uring runs a request").
 	 * Either way the caller owns *pbp afterwards. An offloading driver also sets
 	 * PBUF_F_CSUM_OK (checksum verified or not needed) and gso_size (a coalesced segment of
 	 * that MSS). Returns the frame length (> 0), 0 when nothing is pending, or -errno.

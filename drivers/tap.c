@@ -16,9 +16,10 @@
  * verified (F_DATA_VALID) or never computed because the packet never left the machine
  * (F_NEEDS_CSUM). See docs/drivers.md, "The offload path".
  *
- * Two back ends move the frames (docs/drivers.md, "Batched I/O"): this file's plain one, one
- * read() or writev() per frame, and tap_uring.c's, which batches them through io_uring. The
- * back end is chosen once, at open; the ops below hand each call to the chosen one.
+ * Two back ends send the frames (docs/drivers.md, "Batched I/O"): this file's plain one, one
+ * writev() per frame, and tap_uring.c's, which batches a poll cycle's writes through
+ * io_uring. Both receive with this file's read(), one frame per call. The back end is chosen
+ * once, at open; the ops below hand each send to the chosen one.
  */
 #include "drivers/tap.h"
 #include "drivers/tap_int.h"
@@ -62,13 +63,11 @@ void tap_rx_meta(struct pbuf *pb, const struct virtio_net_hdr *vh)
 		pb->gso_size = vh->gso_size;
 }
 
-/* The plain back end reads each frame straight into the caller's pbuf: the kernel's copy is
- * the only one (the virtio header, with offloads, goes to a local by readv). */
+/* Both back ends read each frame straight into the caller's pbuf: the kernel's copy is the
+ * only one (the virtio header, with offloads, goes to a local by readv). */
 static int tap_recv(struct netdev *dev, struct pbuf **pbp)
 {
 	struct tap_dev *t = tap_of(dev);
-	if (t->u)
-		return tap_uring_recv(t, pbp);
 	struct pbuf *pb = *pbp;
 	for (;;) {
 		ssize_t n;
@@ -186,8 +185,7 @@ static void tap_flush(struct netdev *dev)
 
 static int tap_pollfd(struct netdev *dev)
 {
-	struct tap_dev *t = tap_of(dev);
-	return t->u ? tap_uring_pollfd(t) : t->fd;
+	return tap_of(dev)->fd;
 }
 
 static void tap_close(struct netdev *dev)

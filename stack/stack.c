@@ -298,6 +298,9 @@ int ts_stack_poll(struct stack *s, usec_t now)
 {
 	int taken = 0, err = 0;
 	s->core.now = now;
+	/* What the application's calls queued since the last round leaves before more input is
+	 * read (a late device holds it until a flush): an answer is not kept waiting. */
+	ts_stack_flush(s);
 	/*
 	 * A bounded batch: a flood on the device cannot starve the timers and the apps; the
 	 * caller polls again at once when the whole batch was used.

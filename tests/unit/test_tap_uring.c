@@ -1,12 +1,11 @@
 /*
  * test_tap_uring.c - the TAP driver's io_uring back end (drivers/tap_uring.c) without a TAP
  * and without root: an AF_UNIX SEQPACKET socket pair stands in for /dev/net/tun (one message
- * is one frame, as one read() or write() of a TAP is). Frames leave in order and byte-exact
- * whatever the batch boundaries; a full batch leaves early instead of being lost; received
- * frames arrive in order, each in the pbuf the kernel read it into. Nothing sent is copied: the
- * kernel reads each frame where it is when the batch is flushed (the pbuf held until then, the
- * payload its ext pieces borrow), a 64 KiB TSO frame included, in order with the rest.
- * Skipped where the kernel refuses io_uring.
+ * is one frame, as one write() of a TAP is). Frames leave in order and byte-exact whatever the
+ * batch boundaries; a full batch leaves early instead of being lost. Nothing sent is copied:
+ * the kernel reads each frame where it is when the batch is flushed (the pbuf held until
+ * then, the payload its ext pieces borrow), a 64 KiB TSO frame included, in order with the
+ * rest. Skipped where the kernel refuses io_uring.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +14,6 @@
 #include <string.h>
 #include <errno.h>
 #include <cmocka.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,8 +28,8 @@ struct fx {
 	struct pbuf_pool pool;
 };
 
-/* small: the pool's small pbufs; a batch of sends holds up to 64 (one per queued write). */
-static int fx_setup(struct fx *f, uint32_t small)
+/* The pool holds a batch of sends: up to 64 pbufs held (one per queued write). */
+static int fx_setup(struct fx *f)
 {
 	int sv[2];
 	memset(f, 0, sizeof(*f));
@@ -39,7 +37,7 @@ static int fx_setup(struct fx *f, uint32_t small)
 	f->t.fd = sv[0];
 	f->peer = sv[1];
 	f->t.dev.mtu = 1500;
-	pbuf_pool_init(&f->pool, small, 4);
+	pbuf_pool_init(&f->pool, 128, 4);
 	char why[128];
 	return tap_uring_open(&f->t, why, sizeof(why));
 }
@@ -54,17 +52,12 @@ static void fx_teardown(struct fx *f)
 }
 
 /* The fixture, or the test skipped where the kernel refuses io_uring. */
-static void fx_start_pool(struct fx *f, uint32_t small)
+static void fx_start(struct fx *f)
 {
-	if (fx_setup(f, small) != 0) {
+	if (fx_setup(f) != 0) {
 		fx_teardown(f);
 		skip();
 	}
-}
-
-static void fx_start(struct fx *f)
-{
-	fx_start_pool(f, 128);
 }
 
 static void frame_fill(uint8_t *b, uint32_t tag)
@@ -108,113 +101,6 @@ static void test_tap_uring_send_batches_in_order(void **state)
 	assert_true(f.t.st.tx_early >= 2);           /* 64 slots: at least two early batches */
 	assert_true(f.t.st.tx_syscalls < 10);        /* a handful of calls, not 200 */
 	fx_teardown(&f);
-}
-
-/*
- * recv() submits what is queued (its re-posted reads, and the writes queued with them) and
- * may reap the writes' completions itself: the next flush must still start the slots over.
- * (The bug this replays copied frame 65 past the last slot.)
- */
-static void test_tap_uring_recv_submits_queued_writes(void **state)
-{
-	(void)state;
-	struct fx f;
-	fx_start(&f);
-	struct pbuf *pb = pbuf_alloc(&f.pool, 0, netdev_rx_room(&f.t.dev));
-	assert_non_null(pb);
-	for (uint32_t round = 0; round < 3; round++) {
-		for (uint32_t i = 0; i < 64; i++)
-			send_frame(&f, round * 100 + i);
-		/* Nothing to receive: recv() submits the queued writes and reaps what completed. */
-		for (int k = 0; k < 3; k++) {
-			assert_int_equal(tap_uring_recv(&f.t, &pb), 0);
-			struct pollfd p = { .fd = tap_uring_pollfd(&f.t), .events = POLLIN };
-			(void)poll(&p, 1, 0);
-		}
-		tap_uring_flush(&f.t);
-		send_frame(&f, round * 100 + 64);
-		tap_uring_flush(&f.t);
-		expect_frames(&f, round * 100, round * 100 + 65);
-	}
-	pbuf_free(pb);
-	fx_teardown(&f);
-}
-
-/* The "kernel" writes n frames (tags 0..n-1). */
-static void peer_write_frames(struct fx *f, uint32_t n)
-{
-	uint8_t b[FRAME_LEN];
-	for (uint32_t i = 0; i < n; i++) {
-		frame_fill(b, i);
-		assert_int_equal(send(f->peer, b, FRAME_LEN, 0), FRAME_LEN);
-	}
-}
-
-/*
- * recv() until a frame comes (waiting generously for the ring to say a read completed; no
- * sleep), then checks it is frame `tag`. Returns the pbuf the caller passed in last.
- */
-static struct pbuf *recv_frame(struct fx *f, struct pbuf **pb, uint32_t tag)
-{
-	struct pbuf *given = *pb;
-	int n = 0;
-	for (int k = 0; k < 100 && n == 0; k++) {
-		given = *pb;
-		(*pb)->len = 0;
-		n = tap_uring_recv(&f->t, pb);
-		if (n == 0) {
-			struct pollfd p = { .fd = tap_uring_pollfd(&f->t), .events = POLLIN };
-			(void)poll(&p, 1, 5000);
-		}
-	}
-	uint8_t b[FRAME_LEN];
-	assert_int_equal(n, FRAME_LEN);
-	frame_fill(b, tag);
-	assert_memory_equal((*pb)->data, b, FRAME_LEN);
-	return given;
-}
-
-/* Frames written by the "kernel" come out of recv() in order, byte-exact, then 0. */
-static void test_tap_uring_recv_in_order(void **state)
-{
-	(void)state;
-	struct fx f;
-	fx_start(&f);
-	peer_write_frames(&f, 100);
-	struct pbuf *pb = pbuf_alloc(&f.pool, 0, netdev_rx_room(&f.t.dev));
-	assert_non_null(pb);
-	for (uint32_t i = 0; i < 100; i++)
-		(void)recv_frame(&f, &pb, i);
-	assert_int_equal(f.t.st.rx_frames, 100);
-	pbuf_free(pb);
-	fx_teardown(&f);
-}
-
-/*
- * Frames are read straight into pbufs: recv() hands over the pbuf the kernel filled and keeps
- * the caller's empty one for a later read, so no pbuf is allocated per frame (the pool's use
- * stays at the slots plus the caller's one) and no frame is copied in user space. With a
- * pool of 16 the driver posts 2 reads (an eighth), so the pbufs come round again and again.
- */
-static void test_tap_uring_recv_hands_over_the_read_pbuf(void **state)
-{
-	(void)state;
-	struct fx f;
-	fx_start_pool(&f, 16);
-	peer_write_frames(&f, 10);
-	struct pbuf *pb = pbuf_alloc(&f.pool, 0, netdev_rx_room(&f.t.dev));
-	assert_non_null(pb);
-	for (uint32_t i = 0; i < 10; i++) {
-		struct pbuf *given = recv_frame(&f, &pb, i);
-		/* Another pbuf, the one read into: a copying driver would fill the given one.
-		 * (The very first one given becomes a slot's, so it may come back filled.) */
-		if (i > 0)
-			assert_ptr_not_equal(pb, given);
-		assert_int_equal(f.pool.cls[0].in_use, 3);  /* 2 slots + the frame: none per frame */
-	}
-	pbuf_free(pb);
-	fx_teardown(&f);
-	assert_int_equal(f.pool.cls[0].in_use, 0);      /* close gave the slots' pbufs back */
 }
 
 /*
@@ -340,9 +226,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tap_uring_send_batches_in_order),
-		cmocka_unit_test(test_tap_uring_recv_submits_queued_writes),
-		cmocka_unit_test(test_tap_uring_recv_in_order),
-		cmocka_unit_test(test_tap_uring_recv_hands_over_the_read_pbuf),
 		cmocka_unit_test(test_tap_uring_send_reads_the_frame_at_flush),
 		cmocka_unit_test(test_tap_uring_send_tso_frame_in_order),
 		cmocka_unit_test(test_tap_uring_send_error_counted),
