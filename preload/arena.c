@@ -1,7 +1,8 @@
 /*
  * arena.c - a MAP_SHARED region and its allocator (see arena.h). Used by preload/state.c,
  * whose malloc/calloc/realloc/free (the linker's --wrap, mk/preload.mk) put every allocation
- * of the stack and its drivers here once the stack starts; tests/unit/test_arena.c.
+ * of the stack and its drivers here once the stack starts. Tested by the test_arena_* cases of
+ * tests/unit/test_preload_share.c.
  */
 #include "preload/arena.h"
 
