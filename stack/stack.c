@@ -27,7 +27,7 @@
 #include "wire/ipv4.h"
 
 static const char *const stack_counter_names[] = { STACK_COUNTERS(COUNTER_NAME) };
-static const char *const pbuf_counter_names[] = { "alloc_fail" };
+static const char *const pbuf_counter_names[] = { "alloc_fail", "trimmed" };
 static const char *const timer_counter_names[] = { "heap_ops" };
 
 void ts_stack_config_default(struct stack_config *cfg)
@@ -332,6 +332,10 @@ int ts_stack_poll(struct stack *s, usec_t now)
 	tcp_flush_acks(&s->tcp);
 	timer_run(&s->core.timers, now);
 	ts_stack_flush(s);
+	if (now >= s->pool_trim_at) {
+		pbuf_pool_trim(&s->core.pool, STACK_POOL_TRIM_MAX);
+		s->pool_trim_at = now + STACK_POOL_TRIM_USEC;
+	}
 	return taken ? taken : err;
 }
 

@@ -34,6 +34,10 @@ TS_EXTERN_C_BEGIN
 
 /* Frames ts_stack_poll() takes from the device per call before it lets timers and apps run. */
 #define STACK_POLL_BATCH 256u
+/* ts_stack_poll trims the pbuf pool once a second, at most this many pbufs per size class
+ * (pbuf_pool_trim): what a burst left goes back to malloc within seconds, a bounded cost. */
+#define STACK_POOL_TRIM_MAX 256u
+#define STACK_POOL_TRIM_USEC USEC_PER_SEC
 /* Large pbufs at least, when the device delivers coalesced (GRO) or jumbo frames: one per
  * frame in flight through the stack plus TCP's out-of-order queues (which leave a quarter free). */
 #define STACK_LARGE_MAX_GRO 512u
@@ -72,6 +76,7 @@ struct stack {
 	struct stack_counters cnt;
 	uint32_t rx_room;       /* receive buffer size: netdev_rx_room(dev) (64 KiB with GRO) */
 	uint32_t busy_poll_usec; /* stack_config.busy_poll_usec (loop.c) */
+	usec_t pool_trim_at;    /* the next pbuf_pool_trim (ts_stack_poll) */
 	/* Only with a device that wants drop reasons (netdev rx_note): every counter's value
 	 * before the frame in progress, to name the drop counter it moved. */
 	uint64_t *note_snap;

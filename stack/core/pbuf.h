@@ -16,7 +16,8 @@
  *
  * Pool: freed pbufs go on a free list per size class and are reused, so the steady state
  * allocates nothing per packet. The pool grows on demand up to a bound; past it,
- * pbuf_alloc() returns NULL and counts `alloc_fail` (callers drop and count).
+ * pbuf_alloc() returns NULL and counts `alloc_fail` (callers drop and count). What a burst
+ * left on the free lists goes back to malloc over the following seconds (pbuf_pool_trim).
  *
  * Ownership: whoever holds the pointer owns the pbuf and must pass it on or pbuf_free() it.
  * Every function that takes a pbuf says in one sentence who owns it afterwards. A second
@@ -74,17 +75,28 @@ struct pbuf_class {
 	uint32_t max;       /* at most this many allocated at once */
 	uint32_t allocated; /* currently allocated from malloc (in use + free) */
 	uint32_t in_use;
+	uint32_t free_low;  /* the fewest on the free list since the last pbuf_pool_trim */
 	struct pbuf *free;
 };
 
 struct pbuf_pool {
 	struct pbuf_class cls[2];
 	uint64_t alloc_fail;    /* pool exhausted or malloc failed */
+	uint64_t trimmed;       /* pbufs pbuf_pool_trim gave back to malloc */
 };
 
 void pbuf_pool_init(struct pbuf_pool *pool, uint32_t small_max, uint32_t large_max);
 /* Frees every pbuf on the free lists; pbufs still in use are the caller's leak. */
 void pbuf_pool_destroy(struct pbuf_pool *pool);
+/*
+ * Gives back to malloc, in each class, the free pbufs nobody needed since the last trim (the
+ * fewest the free list held meanwhile), at most `max` per class, and starts the next interval.
+ * A burst (a flood, a GRO transfer) grows the pool to its bound; once it is over, trims a
+ * stack makes now and then (ts_stack_poll: once a second) bring it back to what the traffic
+ * uses, `max` at a time, while a steady load, which uses its free pbufs every interval, keeps
+ * them. Returns how many it freed.
+ */
+uint32_t pbuf_pool_trim(struct pbuf_pool *pool, uint32_t max);
 
 /*
  * A pbuf with at least `headroom` bytes before data and `size` bytes of room after it;

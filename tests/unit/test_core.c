@@ -183,6 +183,38 @@ static void test_pbuf_push_pull_and_reuse(void **state)
 	pbuf_pool_destroy(&pool);
 }
 
+/*
+ * The pool gives back what nobody used (pbuf_pool_trim): after a burst, the pbufs that stayed
+ * on the free list through a whole interval, at most `max` per call; a steady load that uses
+ * its free pbufs every interval keeps them.
+ */
+static void test_pbuf_pool_trim(void **state)
+{
+	(void)state;
+	struct pbuf_pool pool;
+	struct pbuf *pb[10];
+	pbuf_pool_init(&pool, 16, 1);
+	for (int i = 0; i < 10; i++)
+		assert_non_null(pb[i] = pbuf_alloc(&pool, 0, 100));
+	for (int i = 0; i < 10; i++)
+		pbuf_free(pb[i]);
+	assert_int_equal(pbuf_pool_trim(&pool, 4), 0);   /* the burst was in this interval */
+	assert_int_equal(pbuf_pool_trim(&pool, 4), 4);   /* idle since: 4 at a time */
+	assert_int_equal(pool.cls[0].allocated, 6);
+	/* A load of 3 at a time: what it uses stays, the rest goes. */
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 3; i++)
+			assert_non_null(pb[i] = pbuf_alloc(&pool, 0, 100));
+		for (int i = 0; i < 3; i++)
+			pbuf_free(pb[i]);
+		pbuf_pool_trim(&pool, 4);
+	}
+	assert_int_equal(pool.cls[0].allocated, 3);
+	assert_int_equal(pool.trimmed, 7);
+	assert_int_equal(pool.cls[0].in_use, 0);
+	pbuf_pool_destroy(&pool);
+}
+
 static void test_pbuf_ext_linearize(void **state)
 {
 	(void)state;
@@ -359,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_checksum_replace16),
 		cmocka_unit_test(test_pbuf_push_pull_and_reuse),
 		cmocka_unit_test(test_pbuf_ext_linearize),
+		cmocka_unit_test(test_pbuf_pool_trim),
 		cmocka_unit_test(test_timer_heap_order_cancel_rearm),
 		cmocka_unit_test(test_timer_lazy_rearm_and_stop),
 		cmocka_unit_test(test_siphash_vector),
