@@ -194,7 +194,7 @@ static int memdev_transmit(struct memdev_end *e, const struct pbuf *pb, const vo
 	return 0;
 }
 
-static int memdev_send(struct netdev *dev, const struct pbuf *pb)
+static int memdev_send(struct netdev *dev, struct pbuf *pb)
 {
 	return memdev_transmit(memdev_end_of(dev), pb, NULL, pbuf_frame_len(pb));
 }

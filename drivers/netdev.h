@@ -10,8 +10,10 @@
 #ifndef TAPSTACK_DRIVERS_NETDEV_H
 #define TAPSTACK_DRIVERS_NETDEV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "core/counters.h"
 #include "core/pbuf.h"
 #include "core/time.h"
 
@@ -21,9 +23,10 @@ struct netdev_ops {
 	/*
 	 * Receive one frame. The caller passes in *pbp an empty pbuf from its pool with at least
 	 * netdev_rx_room() bytes of tailroom. Most drivers write the frame at its data and set
-	 * len. A driver that keeps reads posted into pbufs (tap_uring.c) may instead keep the
-	 * empty one for a later read and put in *pbp the pbuf the kernel already read the frame
-	 * into: a pbuf of the same pool and room, so the frame is never copied in user space.
+	 * len. A driver that keeps reads posted into pbufs may instead keep the empty one for a
+	 * later read and put in *pbp the pbuf the kernel already read the frame into: a pbuf of
+	 * the same pool and room, so the frame is never copied in user space (none does today;
+	 * docs/drivers.md, "Where io_uring runs a request").
 	 * Either way the caller owns *pbp afterwards. An offloading driver also sets
 	 * PBUF_F_CSUM_OK (checksum verified or not needed) and gso_size (a coalesced segment of
 	 * that MSS). Returns the frame length (> 0), 0 when nothing is pending, or -errno.
@@ -32,19 +35,27 @@ struct netdev_ops {
 	/* Send one frame (data then any ext pieces). The caller keeps ownership of pb. 0 or -errno.
 	 * With offloads: gso_size > 0 asks the device to cut the frame into gso_size-byte TCP
 	 * segments, PBUF_F_CSUM_PARTIAL to fill in the TCP or UDP checksum (the field holds the
-	 * pseudo-header sum; netdev_csum_field() says where it is). */
-	int (*send)(struct netdev *dev, const struct pbuf *pb);
+	 * pseudo-header sum; netdev_csum_field() says where it is).
+	 * A device with tx_late set only queues the frame: it holds pb (pbuf_hold) and reads pb
+	 * and the memory its ext pieces borrow until its flush() returns; the stack keeps that
+	 * memory unchanged until then (core_tx_settle in core/core.h, docs/drivers.md). */
+	int (*send)(struct netdev *dev, struct pbuf *pb);
 	/* A file descriptor that poll() reports readable when recv() has frames, or -1. */
 	int (*pollfd)(struct netdev *dev);
 	/* Releases the device and the struct itself. */
 	void (*close)(struct netdev *dev);
 	/* Optional: the end of a batch (ts_stack_poll calls it after the frames and timers of one
-	 * round), so a driver that buffers (a capture file) writes out what it holds. */
+	 * round), so a driver that buffers (a capture file) writes out what it holds. A tx_late
+	 * device has written every queued frame when it returns. */
 	void (*flush)(struct netdev *dev);
 	/* Optional: why the stack dropped the frame recv() returned last (a counter's name, e.g.
 	 * "ip.drop_bad_checksum"); called after that frame was processed, only when it was
 	 * dropped. A capture writes it as the frame's comment (pcapng). */
 	void (*rx_note)(struct netdev *dev, const char *reason);
+	/* Optional: the device's own counters (a TAP's frames, system calls, refused writes) as
+	 * counter groups, which ts_stack_counter_groups() appends, so `tapstack stats` shows
+	 * them. Returns how many groups it wrote (at most max). */
+	size_t (*counters)(const struct netdev *dev, struct counter_group *out, size_t max);
 };
 
 /*
@@ -71,6 +82,7 @@ struct netdev {
 	char name[32];
 	uint32_t mtu;        /* IP MTU of the link, 1500 by default */
 	uint32_t offload;    /* NETDEV_OFF_*; 0 for plain frames */
+	bool tx_late;        /* send() only queues; flush() writes, reading the frames' memory then */
 };
 
 /* Receive room for a standard 1500-byte MTU: the frame plus a VLAN tag. */
@@ -88,7 +100,7 @@ static inline uint32_t netdev_rx_room(const struct netdev *d)
 }
 
 static inline int netdev_recv(struct netdev *d, struct pbuf **pbp) { return d->ops->recv(d, pbp); }
-static inline int netdev_send(struct netdev *d, const struct pbuf *pb) { return d->ops->send(d, pb); }
+static inline int netdev_send(struct netdev *d, struct pbuf *pb) { return d->ops->send(d, pb); }
 static inline int netdev_pollfd(struct netdev *d) { return d->ops->pollfd ? d->ops->pollfd(d) : -1; }
 static inline void netdev_close(struct netdev *d) { if (d) d->ops->close(d); }
 static inline void netdev_flush(struct netdev *d) { if (d->ops->flush) d->ops->flush(d); }

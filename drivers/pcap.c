@@ -178,7 +178,7 @@ static void pcap_rx_note(struct netdev *dev, const char *reason)
 	pcap_pend_write(pcap_of(dev), reason);
 }
 
-static int pcap_send(struct netdev *dev, const struct pbuf *pb)
+static int pcap_send(struct netdev *dev, struct pbuf *pb)
 {
 	struct pcap_dev *p = pcap_of(dev);
 	uint32_t len = pbuf_frame_len(pb);
@@ -209,8 +209,11 @@ static int pcap_pollfd(struct netdev *dev)
 	return netdev_pollfd(pcap_of(dev)->inner);
 }
 
+/* The end of a batch: the wrapped device sends what it queued (the io_uring TAP holds its
+ * frames until its flush), then the records go to the file. */
 static void pcap_flush_op(struct netdev *dev)
 {
+	netdev_flush(pcap_of(dev)->inner);
 	ts_pcap_flush(dev);
 }
 
@@ -278,6 +281,13 @@ static void pcap_close(struct netdev *dev)
 	free(p);
 }
 
+/* The wrapped device's counters: the capture is transparent. */
+static size_t pcap_counters(const struct netdev *dev, struct counter_group *out, size_t max)
+{
+	const struct netdev *inner = container_of(dev, const struct pcap_dev, dev)->inner;
+	return inner->ops->counters ? inner->ops->counters(inner, out, max) : 0;
+}
+
 static const struct netdev_ops pcap_ops = {
 	.recv = pcap_recv,
 	.send = pcap_send,
@@ -285,6 +295,7 @@ static const struct netdev_ops pcap_ops = {
 	.close = pcap_close,
 	.flush = pcap_flush_op,
 	.rx_note = pcap_rx_note,
+	.counters = pcap_counters,
 };
 
 int ts_pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wrap_config *cfg, char *errbuf,
@@ -315,6 +326,7 @@ int ts_pcap_wrap(struct netdev **out, struct netdev *inner, const struct pcap_wr
 	p->dev.ops = &pcap_ops;
 	p->dev.mtu = inner->mtu;
 	p->dev.offload = inner->offload;   /* the capture is transparent: super-frames pass through */
+	p->dev.tx_late = inner->tx_late;   /* and so is when the inner device reads a frame */
 	*out = &p->dev;
 	return 0;
 }

@@ -16,9 +16,10 @@
  * verified (F_DATA_VALID) or never computed because the packet never left the machine
  * (F_NEEDS_CSUM). See docs/drivers.md, "The offload path".
  *
- * Two back ends move the frames (docs/drivers.md, "Batched I/O"): this file's plain one, one
- * read() or writev() per frame, and tap_uring.c's, which batches them through io_uring. The
- * back end is chosen once, at open; the ops below hand each call to the chosen one.
+ * Two back ends send the frames (docs/drivers.md, "Batched I/O"): this file's plain one, one
+ * writev() per frame, and tap_uring.c's, which batches a poll cycle's writes through
+ * io_uring. Both receive with this file's read(), one frame per call. The back end is chosen
+ * once, at open; the ops below hand each send to the chosen one.
  */
 #include "drivers/tap.h"
 #include "drivers/tap_int.h"
@@ -62,13 +63,11 @@ void tap_rx_meta(struct pbuf *pb, const struct virtio_net_hdr *vh)
 		pb->gso_size = vh->gso_size;
 }
 
-/* The plain back end reads each frame straight into the caller's pbuf: the kernel's copy is
- * the only one (the virtio header, with offloads, goes to a local by readv). */
+/* Both back ends read each frame straight into the caller's pbuf: the kernel's copy is the
+ * only one (the virtio header, with offloads, goes to a local by readv). */
 static int tap_recv(struct netdev *dev, struct pbuf **pbp)
 {
 	struct tap_dev *t = tap_of(dev);
-	if (t->u)
-		return tap_uring_recv(t, pbp);
 	struct pbuf *pb = *pbp;
 	for (;;) {
 		ssize_t n;
@@ -131,6 +130,17 @@ void tap_tx_meta(const struct pbuf *pb, struct virtio_net_hdr *vh)
 	}
 }
 
+unsigned tap_frame_iov(const struct pbuf *pb, struct iovec *iov)
+{
+	unsigned n = 0;
+	if (pb->len)
+		iov[n++] = (struct iovec){ pb->data, pb->len };
+	for (int i = 0; i < 2; i++)
+		if (pb->ext[i].len)
+			iov[n++] = (struct iovec){ (void *)pb->ext[i].ptr, pb->ext[i].len };
+	return n;
+}
+
 int tap_write_frame(struct tap_dev *t, const struct pbuf *pb)
 {
 	struct iovec iov[4];
@@ -140,11 +150,7 @@ int tap_write_frame(struct tap_dev *t, const struct pbuf *pb)
 		tap_tx_meta(pb, &vh);
 		iov[n++] = (struct iovec){ &vh, sizeof(vh) };
 	}
-	if (pb->len)
-		iov[n++] = (struct iovec){ pb->data, pb->len };
-	for (int i = 0; i < 2; i++)
-		if (pb->ext[i].len)
-			iov[n++] = (struct iovec){ (void *)pb->ext[i].ptr, pb->ext[i].len };
+	n += (int)tap_frame_iov(pb, iov + n);
 	for (;;) {
 		ssize_t w = writev(t->fd, iov, n);
 		t->st.tx_syscalls++;
@@ -164,7 +170,7 @@ int tap_write_frame(struct tap_dev *t, const struct pbuf *pb)
 	}
 }
 
-static int tap_send(struct netdev *dev, const struct pbuf *pb)
+static int tap_send(struct netdev *dev, struct pbuf *pb)
 {
 	struct tap_dev *t = tap_of(dev);
 	return t->u ? tap_uring_send(t, pb) : tap_write_frame(t, pb);
@@ -179,8 +185,7 @@ static void tap_flush(struct netdev *dev)
 
 static int tap_pollfd(struct netdev *dev)
 {
-	struct tap_dev *t = tap_of(dev);
-	return t->u ? tap_uring_pollfd(t) : t->fd;
+	return tap_of(dev)->fd;
 }
 
 static void tap_close(struct netdev *dev)
@@ -192,12 +197,23 @@ static void tap_close(struct netdev *dev)
 	free(t);
 }
 
+static const char *const tap_counter_names[] = { TAP_IO_COUNTERS(COUNTER_NAME) };
+
+static size_t tap_counters(const struct netdev *dev, struct counter_group *out, size_t max)
+{
+	if (max == 0)
+		return 0;
+	out[0] = COUNTER_GROUP("tap", tap_counter_names, &container_of(dev, const struct tap_dev, dev)->st);
+	return 1;
+}
+
 static const struct netdev_ops tap_ops = {
 	.recv = tap_recv,
 	.send = tap_send,
 	.pollfd = tap_pollfd,
 	.close = tap_close,
 	.flush = tap_flush,
+	.counters = tap_counters,
 };
 
 const char *ts_tap_io_name(const struct netdev *dev)

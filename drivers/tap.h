@@ -26,6 +26,17 @@ TS_API int ts_tap_open(struct netdev **out, const char *name, uint32_t mtu, char
 #define TAP_OPEN_OFFLOAD 0x1u  /* IFF_VNET_HDR with TSO/checksum offload, if the kernel has it */
 #define TAP_OPEN_URING   0x2u  /* the io_uring back end (batched I/O); fails if io_uring is unusable */
 /* Without TAP_OPEN_URING: the plain back end, one read()/writev() per frame (ts_tap_io_name()). */
+/*
+ * Who owns a frame until it leaves. Neither back end copies a frame it sends: the kernel reads
+ * the pbuf's bytes and the payload its ext pieces borrow (a TCP send ring) where they are.
+ * The plain back end's writev() has read them when send() returns. The io_uring back end
+ * only queues the write (netdev.tx_late): it holds the pbuf (pbuf_hold) until the write
+ * completes, and the borrowed payload must stay unchanged until the device's flush returns,
+ * which writes every queued frame. The stack keeps that promise (core_tx in core/core.h:
+ * every flush goes through ts_stack_flush, and the send ring flushes first before it frees,
+ * moves or hands back lent bytes); a program that drives the stack itself calls
+ * ts_stack_flush() before it sleeps.
+ */
 
 /*
  * ts_tap_open with flags. With TAP_OPEN_OFFLOAD the device's netdev.offload says what the
@@ -36,15 +47,20 @@ TS_API int ts_tap_open_ex(struct netdev **out, const char *name, uint32_t mtu, u
 
 /*
  * What the device's back end did (both back ends fill what applies to them). A frame whose
- * write failed is counted here, never lost silently: tx_errors.
+ * write failed is counted here, never lost silently: tx_errors, tx_short. `tapstack stats`
+ * shows them as the group "tap".
  */
+#define TAP_IO_COUNTERS(X)                                                                         \
+	X(tx_frames)     /* frames handed to the kernel */                                           \
+	X(tx_syscalls)   /* system calls that sent them (plain: one per frame) */                    \
+	X(tx_errors)     /* frames the kernel refused (the write's errno); not retried */            \
+	X(tx_short)      /* writes that took less than the whole frame (io_uring) */                 \
+	X(tx_early)      /* batches sent before the poll cycle ended: the send slots were full */    \
+	X(rx_frames)     /* frames received */                                                       \
+	X(rx_errors)     /* reads that failed */
+
 struct tap_io_stats {
-	uint64_t tx_frames;     /* frames handed to the kernel */
-	uint64_t tx_syscalls;   /* system calls that sent them (plain: one per frame) */
-	uint64_t tx_errors;     /* frames the kernel refused (the write's errno); not retried */
-	uint64_t tx_early;      /* batches sent before the poll cycle ended: the send slots were full */
-	uint64_t rx_frames;     /* frames received */
-	uint64_t rx_errors;     /* reads that failed */
+	TAP_IO_COUNTERS(COUNTER_FIELD)
 };
 
 /* "uring" or "plain": the back end this TAP device uses; NULL for a device that is not a TAP. */

@@ -1,31 +1,37 @@
 /*
- * tap_uring.c - the TAP driver's io_uring back end: frames in and out in batches.
+ * tap_uring.c - the TAP driver's io_uring back end: the frames of a poll cycle leave together.
  *
- * The plain back end pays one system call per frame, and at 1514-byte frames that call is
- * most of the cost of a segment. Here the kernel and the driver share two rings (io_uring(7),
- * through liburing): we put requests in the submission ring and find their results in the
- * completion ring, and one io_uring_enter() submits any number of them.
+ * The plain back end pays one system call per frame sent, and at 1514-byte frames that call is
+ * a large part of the cost of a segment. Here the kernel and the driver share two rings
+ * (io_uring(7), through liburing): we put write requests in the submission ring and find their
+ * results in the completion ring, and one io_uring_enter() submits any number of them.
  *
- * Receive: up to TAP_URING_RX reads stay posted, each straight into a pbuf of the stack's
- * pool (the virtio header, with offloads, into the slot's own small buffer beside it). A
- * frame arriving completes one; recv() takes completions in order and swaps pbufs with the
- * stack: it hands over the pbuf the kernel filled and posts the next read into the empty one
- * the stack passed in (netdev.h), so the frame is never copied in user space. The slots get
- * their first pbufs at the first recv(), from the pool the stack's pbuf comes from, at most
- * an eighth of that pool's size class so the stack keeps the rest. Re-posted reads are
- * submitted together: when recv() finds nothing more, or at the end of the poll cycle.
+ * Transmit: send() copies nothing. It queues a writev request whose pieces are the slot's
+ * virtio header (with offloads) and the frame where it already is: the pbuf's own bytes (the
+ * headers, or a whole small frame) and the payload its ext pieces borrow from a TCP send ring,
+ * as the plain back end's writev() does (tap_frame_iov). The kernel reads them when the request
+ * runs, so until then the pbuf is held (pbuf_hold: the caller's pbuf_free leaves it in use) and
+ * the send ring keeps the lent bytes in place (the device is tx_late: the stack flushes it
+ * before it would change them, core_tx in core/core.h). The stack's flush (ts_stack_flush,
+ * once per poll cycle) submits the batch and waits until the kernel has taken every write,
+ * releasing each pbuf as its write completes, so nothing the stack lent is read after flush
+ * returns. A cycle that sent one frame only (an answer, an ACK) writes it with writev(),
+ * which costs less than a ring round for one write. If the slots run out mid-cycle the batch
+ * goes early (tx_early), so nothing is dropped for lack of room; a 64 KiB TSO frame is one
+ * request like any other. A write the kernel refuses is counted in tx_errors, a short one in
+ * tx_short.
  *
- * Transmit: send() copies the frame into a free send slot and queues a write request; the
- * stack's flush (once per ts_stack_poll, netdev.h) submits them all and waits until the
- * kernel has taken every one, so the slots are free again when flush returns. If the slots
- * run out mid-cycle the batch goes early (tx_early), so nothing is ever dropped for lack of
- * room. A frame too big for a slot (a 64 KiB TSO segment) first sends the queue, then goes
- * out by itself with writev(), in order and without the copy. A write the kernel refuses is
- * counted in tx_errors. Who owns what: the slots, their posted pbufs and the ring are this
- * file's until recv() hands a filled pbuf over (close() gives the posted ones back to their
- * pool); a pbuf given to send() stays the caller's (send copies).
+ * The fd stays non-blocking (docs/drivers.md, "Where io_uring runs a request"): io_uring then
+ * runs each write at once, in this thread, inside io_uring_enter(). A TAP does not declare
+ * that it can be tried without blocking (FMODE_NOWAIT), so on a blocking fd io_uring hands
+ * every request to its worker threads instead: two thread switches per write.
  *
- * pollfd() is the ring's fd: poll() reports it readable when a completion is waiting.
+ * Receive is the plain back end's read() into the stack's pbuf (tap.c), one call per frame:
+ * reads posted in the ring cost more than that on a TAP (see docs/drivers.md), and the fd's
+ * readiness is what the stack's loop polls.
+ *
+ * Who owns what: the ring and the slots are this file's; a pbuf given to send() stays the
+ * caller's, held until its write completes.
  */
 #include "drivers/tap_int.h"
 
@@ -37,214 +43,83 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/timer.h"
-
-/* The kernel fills posted reads behind valgrind's back: say so, or every received byte looks
- * uninitialised under `make valgrind` (a no-op without valgrind, or without its header). */
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define TAP_URING_FILLED(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
-#endif
-#endif
-#ifndef TAP_URING_FILLED
-#define TAP_URING_FILLED(p, n) ((void)0)
-#endif
-
-#define TAP_URING_RX 64u          /* reads kept posted */
 #define TAP_URING_TX 64u          /* frames one batch holds before it goes early */
-#define TAP_URING_TX_SLOT 2048u   /* room per send slot: a 1518-byte frame and the virtio header */
-#define TAP_URING_ENTRIES 256u    /* submission ring: RX re-posts + a TX batch fit */
+#define TAP_URING_ENTRIES 128u    /* submission ring: a batch fits */
 
-/* user_data of a request: which side, which slot. */
-#define TAP_URING_TAG_TX 0x10000u
-#define TAP_URING_TAG_CANCEL 0x20000u
+/* One queued write: what its writev points at stays valid until it completes. */
+struct tap_uring_tx {
+	struct pbuf *pb;              /* the frame, held (pbuf_hold) until the write completes */
+	uint32_t len;                 /* bytes the write must take: the header and the frame */
+	struct virtio_net_hdr vh;     /* with offloads: the frame's virtio header */
+	struct iovec iov[4];          /* header, pb's bytes, its two ext pieces */
+	unsigned niov;
+};
 
 struct tap_uring {
 	struct io_uring ring;
-	uint32_t rx_room;                 /* frame bytes a receive pbuf must hold (netdev_rx_room) */
-	unsigned rx_n;                    /* receive slots in use (0 until the first recv) */
-	struct pbuf *rx_pb[TAP_URING_RX]; /* the pbuf each slot's read fills */
-	struct virtio_net_hdr rx_vh[TAP_URING_RX]; /* with offloads: each read's header */
-	struct iovec rx_iov[TAP_URING_RX][2];      /* what each posted readv points at */
-	uint8_t *tx_mem;                  /* TAP_URING_TX slots of TAP_URING_TX_SLOT */
+	struct tap_uring_tx tx[TAP_URING_TX];
 	unsigned tx_queued;               /* slots filled since the last flush */
 	unsigned tx_inflight;             /* writes submitted, not completed */
-	unsigned rx_posted;               /* reads queued or in the kernel, not completed */
-	/* Completed reads not yet taken by recv(), in completion order (each slot at most once). */
-	struct { uint16_t slot; int32_t res; } done[TAP_URING_RX];
-	unsigned done_head, done_n;
 };
 
-static uint32_t tap_uring_hdr(const struct tap_dev *t)
+/* A write of slot tx ended with res (bytes, or -errno): counted, its pbuf released. */
+static void tap_uring_done(struct tap_dev *t, struct tap_uring_tx *tx, int res)
 {
-	return t->vnet ? (uint32_t)sizeof(struct virtio_net_hdr) : 0u;
+	if (res < 0)
+		t->st.tx_errors++;
+	else if ((uint32_t)res < tx->len)
+		t->st.tx_short++;
+	else
+		t->st.tx_frames++;
+	pbuf_release(tx->pb);   /* the kernel is done with its memory */
+	tx->pb = NULL;
 }
 
-/* Posts the read of receive slot i into its pbuf (submitted with the next io_uring_submit):
- * the virtio header, if any, into rx_vh[i], the frame at the pbuf's data. */
-static int tap_uring_post_read(struct tap_dev *t, unsigned i)
-{
-	struct tap_uring *u = t->u;
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-	if (!sqe) {
-		io_uring_submit(&u->ring);      /* the ring is full of requests: hand them over */
-		if (!(sqe = io_uring_get_sqe(&u->ring)))
-			return -EBUSY;
-	}
-	struct pbuf *pb = u->rx_pb[i];
-	struct iovec *iov = u->rx_iov[i];
-	unsigned n = 0;
-	if (t->vnet)
-		iov[n++] = (struct iovec){ &u->rx_vh[i], sizeof(u->rx_vh[i]) };
-	iov[n++] = (struct iovec){ pb->data, pbuf_tailroom(pb) };
-	io_uring_prep_readv(sqe, t->fd, iov, n, 0);
-	io_uring_sqe_set_data64(sqe, i);
-	u->rx_posted++;
-	return 0;
-}
-
-/* An empty pbuf ready for a slot: the view reset; false when it cannot hold a frame. */
-static bool tap_uring_rx_ready(const struct tap_uring *u, struct pbuf *pb)
-{
-	pb->len = 0;
-	pb->flags = 0;
-	pb->gso_size = 0;
-	return pbuf_tailroom(pb) >= u->rx_room;
-}
-
-/*
- * The first recv(): the slots take pbufs from the pool of the one the stack passed in, with
- * its headroom and room, and their reads are posted. At most an eighth of the size class (a
- * stack's small class of 8192 gives all 64 slots), at least one: the caller's own.
- */
-static int tap_uring_rx_start(struct tap_dev *t, struct pbuf **pbp)
-{
-	struct tap_uring *u = t->u;
-	struct pbuf *first = *pbp;
-	if (!tap_uring_rx_ready(u, first))
-		return -EMSGSIZE;
-	const struct pbuf_class *pc = &first->pool->cls[first->cls];
-	unsigned want = pc->max / 8 < TAP_URING_RX ? pc->max / 8 : TAP_URING_RX;
-	u->rx_pb[u->rx_n++] = first;
-	*pbp = NULL;
-	while (u->rx_n < want) {
-		struct pbuf *pb = pbuf_alloc(first->pool, pbuf_headroom(first), pbuf_tailroom(first));
-		if (!pb)
-			break;
-		u->rx_pb[u->rx_n++] = pb;
-	}
-	for (unsigned i = 0; i < u->rx_n; i++)
-		if (tap_uring_post_read(t, i) < 0)
-			return -EBUSY;
-	return 0;
-}
-
-/* Takes every completion waiting: writes are counted, reads queued for recv(). */
+/* Takes every completion waiting. */
 static void tap_uring_reap(struct tap_dev *t)
 {
 	struct tap_uring *u = t->u;
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
 	io_uring_for_each_cqe(&u->ring, head, cqe) {
-		uint64_t tag = io_uring_cqe_get_data64(cqe);
 		n++;
-		if (tag & TAP_URING_TAG_TX) {
-			u->tx_inflight--;
-			if (cqe->res < 0)
-				t->st.tx_errors++;
-			else
-				t->st.tx_frames++;
-			continue;
-		}
-		if (tag == TAP_URING_TAG_CANCEL)
-			continue;
-		u->rx_posted--;
-		unsigned at = (u->done_head + u->done_n) % TAP_URING_RX;
-		u->done[at].slot = (uint16_t)tag;
-		u->done[at].res = cqe->res;
-		u->done_n++;
+		u->tx_inflight--;
+		tap_uring_done(t, &u->tx[io_uring_cqe_get_data64(cqe) % TAP_URING_TX], cqe->res);
 	}
 	io_uring_cq_advance(&u->ring, n);
 }
 
-int tap_uring_recv(struct tap_dev *t, struct pbuf **pbp)
-{
-	struct tap_uring *u = t->u;
-	uint32_t hdr = tap_uring_hdr(t);
-	if (!u->rx_n) {
-		int e = tap_uring_rx_start(t, pbp);
-		if (e) {
-			t->st.rx_errors++;
-			return e;
-		}
-		/* The caller's pbuf went into a slot: it gets the first frame's pbuf, or a fresh one. */
-		if (!(*pbp = pbuf_alloc(u->rx_pb[0]->pool, pbuf_headroom(u->rx_pb[0]), pbuf_tailroom(u->rx_pb[0])))) {
-			/* the pool is spent: the stack's loop sees nothing this time (and frees NULL) */
-			return 0;
-		}
-	}
-	for (;;) {
-		if (!u->done_n) {
-			tap_uring_reap(t);
-			if (!u->done_n && io_uring_sq_ready(&u->ring)) {
-				/* Re-posted reads go in now: a frame waiting completes one at once. */
-				io_uring_submit(&u->ring);
-				tap_uring_reap(t);
-			}
-			if (!u->done_n)
-				return 0;
-		}
-		unsigned slot = u->done[u->done_head].slot;
-		int res = u->done[u->done_head].res;
-		u->done_head = (u->done_head + 1) % TAP_URING_RX;
-		u->done_n--;
-		int err = 0, len = 0;
-		if (res < 0) {
-			err = res;
-		} else if ((uint32_t)res <= hdr) {
-			;                           /* a header without a frame */
-		} else if (!tap_uring_rx_ready(u, *pbp)) {
-			err = -EMSGSIZE;            /* the caller's pbuf cannot take the slot's place */
-		} else {
-			/* The swap: the filled pbuf goes up, the caller's empty one takes its slot. */
-			struct pbuf *full = u->rx_pb[slot];
-			len = (int)((uint32_t)res - hdr);
-			full->len = (uint32_t)len;
-			TAP_URING_FILLED(full->data, full->len);
-			if (hdr) {
-				TAP_URING_FILLED(&u->rx_vh[slot], sizeof(u->rx_vh[slot]));
-				tap_rx_meta(full, &u->rx_vh[slot]);
-			}
-			u->rx_pb[slot] = *pbp;
-			*pbp = full;
-		}
-		if (tap_uring_post_read(t, slot) < 0)
-			err = -EBUSY;
-		if (err) {
-			t->st.rx_errors++;
-			return err;
-		}
-		if (len) {
-			t->st.rx_frames++;
-			return len;
-		}
-		/* A header without a frame: nothing to deliver, take the next. */
-	}
-}
-
-/* Submits the queued writes and waits until the kernel has taken them all. */
+/*
+ * Writes the queued frames and waits until the kernel has taken them all. One frame alone
+ * (a request's answer, an ACK) goes by writev(): a ring costs more than that call for one
+ * write, and the round trip is what matters then. Two or more go as one batch.
+ */
 void tap_uring_flush(struct tap_dev *t)
 {
 	struct tap_uring *u = t->u;
-	/*
-	 * Queued writes may already be gone (recv() submits re-posted reads, and whatever
-	 * writes are queued with them): the slots are free again once nothing is in flight,
-	 * whoever submitted them, so every path below ends with tx_queued = 0.
-	 */
-	if (io_uring_sq_ready(&u->ring)) {
-		if (u->tx_queued)
+	if (u->tx_queued == 1) {
+		struct tap_uring_tx *tx = &u->tx[0];
+		ssize_t w;
+		do {
 			t->st.tx_syscalls++;
+			w = writev(t->fd, tx->iov, (int)tx->niov);
+		} while (w < 0 && errno == EINTR);
+		tap_uring_done(t, tx, w < 0 ? -errno : (int)w);
+		u->tx_queued = 0;
+		return;
+	}
+	for (unsigned i = 0; i < u->tx_queued; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+		if (!sqe) {                 /* cannot happen: the ring holds a whole batch */
+			tap_uring_done(t, &u->tx[i], -EBUSY);
+			continue;
+		}
+		io_uring_prep_writev(sqe, t->fd, u->tx[i].iov, u->tx[i].niov, 0);
+		io_uring_sqe_set_data64(sqe, i);
+		u->tx_inflight++;
+	}
+	if (u->tx_inflight) {
+		t->st.tx_syscalls++;
 		io_uring_submit(&u->ring);
 	}
 	while (u->tx_inflight) {
@@ -258,80 +133,40 @@ void tap_uring_flush(struct tap_dev *t)
 		/* The ring failed under us: those frames are gone; count them, do not wait forever. */
 		t->st.tx_errors += u->tx_inflight;
 		u->tx_inflight = 0;
+		for (unsigned i = 0; i < TAP_URING_TX; i++)
+			if (u->tx[i].pb) {
+				pbuf_release(u->tx[i].pb);
+				u->tx[i].pb = NULL;
+			}
 	}
 	u->tx_queued = 0;
 }
 
-int tap_uring_send(struct tap_dev *t, const struct pbuf *pb)
+int tap_uring_send(struct tap_dev *t, struct pbuf *pb)
 {
 	struct tap_uring *u = t->u;
-	uint32_t hdr = tap_uring_hdr(t), len = pbuf_frame_len(pb);
-	if (hdr + len > TAP_URING_TX_SLOT) {
-		/* Order matters: what is queued goes first; the big frame then needs no copy. */
-		tap_uring_flush(t);
-		return tap_write_frame(t, pb);
-	}
 	if (u->tx_queued >= TAP_URING_TX) {
 		t->st.tx_early++;
 		tap_uring_flush(t);
 	}
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-	if (!sqe) {
-		tap_uring_flush(t);
-		if (!(sqe = io_uring_get_sqe(&u->ring))) {
-			t->st.tx_errors++;
-			return -ENOBUFS;
-		}
+	struct tap_uring_tx *tx = &u->tx[u->tx_queued++];
+	unsigned n = 0;
+	if (t->vnet) {
+		tap_tx_meta(pb, &tx->vh);
+		tx->iov[n++] = (struct iovec){ &tx->vh, sizeof(tx->vh) };
 	}
-	uint8_t *slot = u->tx_mem + (size_t)u->tx_queued * TAP_URING_TX_SLOT;
-	if (hdr) {
-		struct virtio_net_hdr vh;
-		tap_tx_meta(pb, &vh);
-		memcpy(slot, &vh, sizeof(vh));
-	}
-	pbuf_copy_out(pb, slot + hdr);
-	io_uring_prep_write(sqe, t->fd, slot, hdr + len, 0);
-	io_uring_sqe_set_data64(sqe, TAP_URING_TAG_TX | u->tx_queued);
-	u->tx_queued++;
-	u->tx_inflight++;
+	tx->niov = n + tap_frame_iov(pb, tx->iov + n);
+	tx->len = (t->vnet ? (uint32_t)sizeof(tx->vh) : 0u) + pbuf_frame_len(pb);
+	tx->pb = pb;
+	pbuf_hold(pb);
 	return 0;
-}
-
-int tap_uring_pollfd(struct tap_dev *t)
-{
-	return t->u->ring.ring_fd;
-}
-
-static void tap_uring_free(struct tap_uring *u)
-{
-	for (unsigned i = 0; i < u->rx_n; i++)
-		pbuf_free(u->rx_pb[i]);  /* back to the stack's pool, which outlives the device */
-	free(u->tx_mem);
-	free(u);
 }
 
 void tap_uring_close(struct tap_dev *t)
 {
-	struct tap_uring *u = t->u;
 	tap_uring_flush(t);
-	/*
-	 * The reads still posted write into rx_mem when they complete: cancel them all and wait
-	 * (a bounded wait) for their completions before the slots are freed.
-	 */
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-	if (sqe) {
-		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-		io_uring_sqe_set_data64(sqe, TAP_URING_TAG_CANCEL);
-		io_uring_submit(&u->ring);
-	}
-	for (int tries = 0; u->rx_posted && tries < 100; tries++) {
-		struct io_uring_cqe *cqe;
-		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 10 * 1000 * 1000 };
-		(void)io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts);
-		tap_uring_reap(t);
-	}
-	io_uring_queue_exit(&u->ring);
-	tap_uring_free(u);
+	io_uring_queue_exit(&t->u->ring);
+	free(t->u);
 	t->u = NULL;
 }
 
@@ -342,31 +177,22 @@ int tap_uring_open(struct tap_dev *t, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	u->rx_room = netdev_rx_room(&t->dev);
-	u->tx_mem = malloc((size_t)TAP_URING_TX * TAP_URING_TX_SLOT);
-	if (!u->tx_mem) {
-		tap_uring_free(u);
-		snprintf(errbuf, errlen, "out of memory");
-		return -ENOMEM;
-	}
 	int e = io_uring_queue_init(TAP_URING_ENTRIES, &u->ring, 0);
 	if (e < 0) {
-		tap_uring_free(u);
+		free(u);
 		snprintf(errbuf, errlen, "io_uring_queue_init: %s", strerror(-e));
 		return e;
 	}
-	/*
-	 * A blocking fd: io_uring then parks each read on the device's wait queue until a frame
-	 * comes. On a non-blocking one every read would complete at once with -EAGAIN.
-	 */
+	/* Non-blocking, so io_uring runs each write in this thread (the file's comment). */
 	int fl = fcntl(t->fd, F_GETFL);
-	if (fl < 0 || fcntl(t->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+	if (fl < 0 || fcntl(t->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		e = -errno;
 		io_uring_queue_exit(&u->ring);
-		tap_uring_free(u);
+		free(u);
 		snprintf(errbuf, errlen, "fcntl: %s", strerror(-e));
 		return e;
 	}
-	t->u = u;   /* the reads are posted at the first recv(), into the stack's pbufs */
+	t->u = u;
+	t->dev.tx_late = true;   /* writes read the frames at flush (the file's comment) */
 	return 0;
 }

@@ -101,7 +101,7 @@ static void blocking_unlock_kick(struct blocking_stack *b)
 {
 	/* A device that batches its output (the io_uring TAP back end) holds what tcp_output
 	 * queued until a flush; the stack thread would only do it at its next round. */
-	netdev_flush(b->s->dev);
+	ts_stack_flush(b->s);
 	bool wake = ts_stack_next_deadline(b->s) < b->sleep_until;
 
 	if (wake)

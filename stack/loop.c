@@ -85,7 +85,7 @@ int ts_stack_wait_kernel(struct stack *s, struct pollfd *fds, nfds_t n, struct p
 		if (s->busy_poll_usec && wait_ms != 0 && stack_busy_poll(s, now, until))
 			continue;
 		/* Whatever the sockets queued since the last poll round leaves before the sleep. */
-		netdev_flush(s->dev);
+		ts_stack_flush(s);
 		pfd[0] = (struct pollfd){ .fd = netdev_pollfd(s->dev), .events = POLLIN };
 		for (nfds_t i = 0; i < kn; i++)
 			pfd[1 + i] = (struct pollfd){ .fd = kfds[i].fd, .events = kfds[i].events };

@@ -27,7 +27,7 @@
 #include "wire/ipv4.h"
 
 static const char *const stack_counter_names[] = { STACK_COUNTERS(COUNTER_NAME) };
-static const char *const pbuf_counter_names[] = { "alloc_fail" };
+static const char *const pbuf_counter_names[] = { "alloc_fail", "trimmed" };
 static const char *const timer_counter_names[] = { "heap_ops" };
 
 void ts_stack_config_default(struct stack_config *cfg)
@@ -48,6 +48,7 @@ void ts_stack_config_default(struct stack_config *cfg)
 }
 
 static void stack_note_init(struct stack *s);
+static void stack_tx_settle(void *arg);
 
 void ts_stack_config_fixed(struct stack_config *cfg, uint64_t seed)
 {
@@ -94,6 +95,7 @@ int ts_stack_init(struct stack *s, const struct stack_config *cfg, struct netdev
 	memset(s, 0, sizeof(*s));
 	s->dev = dev;
 	s->core.now = now;
+	s->core.tx = (struct core_tx){ .late = dev->tx_late, .epoch = 1, .settle = stack_tx_settle, .arg = s };
 	s->core.log = cfg->log;
 	uint64_t seed = cfg->seed;
 	struct link_config lc = cfg->link;
@@ -163,6 +165,8 @@ fail_core:
 
 void ts_stack_destroy(struct stack *s)
 {
+	/* What the device still holds leaves first: it reads the send rings freed below. */
+	ts_stack_flush(s);
 	/* Top down: sockets release connections before TCP frees its tables, and so on. */
 	socket_layer_destroy(&s->sock);
 	udp_destroy(&s->udp);
@@ -294,6 +298,9 @@ int ts_stack_poll(struct stack *s, usec_t now)
 {
 	int taken = 0, err = 0;
 	s->core.now = now;
+	/* What the application's calls queued since the last round leaves before more input is
+	 * read (a late device holds it until a flush): an answer is not kept waiting. */
+	ts_stack_flush(s);
 	/*
 	 * A bounded batch: a flood on the device cannot starve the timers and the apps; the
 	 * caller polls again at once when the whole batch was used.
@@ -324,8 +331,27 @@ int ts_stack_poll(struct stack *s, usec_t now)
 	/* One ACK per connection for what the batch brought (stretch ACKs, docs/tcp.md). */
 	tcp_flush_acks(&s->tcp);
 	timer_run(&s->core.timers, now);
-	netdev_flush(s->dev);
+	ts_stack_flush(s);
+	if (now >= s->pool_trim_at) {
+		pbuf_pool_trim(&s->core.pool, STACK_POOL_TRIM_MAX);
+		s->pool_trim_at = now + STACK_POOL_TRIM_USEC;
+	}
 	return taken ? taken : err;
+}
+
+void ts_stack_flush(struct stack *s)
+{
+	netdev_flush(s->dev);
+	if (++s->core.tx.epoch == 0)
+		s->core.tx.epoch = 1;   /* 0 is a ring's "never lent" */
+}
+
+/* core_tx_settle's flush: memory a queued frame reads is about to change (core/core.h). */
+static void stack_tx_settle(void *arg)
+{
+	struct stack *s = arg;
+	s->cnt.dev_settles++;
+	ts_stack_flush(s);
 }
 
 usec_t ts_stack_next_deadline(const struct stack *s)
@@ -347,6 +373,9 @@ size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out,
 	/* Work, not events: O(log n) timer-heap operations (core/timer.c, docs/performance.md). */
 	if (n < max)
 		out[n++] = COUNTER_GROUP("timer", timer_counter_names, &s->core.timers.ops);
+	/* The device's own, last (the TAP's system calls and refused writes). */
+	if (s->dev && s->dev->ops->counters)
+		n += s->dev->ops->counters(s->dev, out + n, max - n);
 	return n;
 }
 

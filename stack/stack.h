@@ -34,6 +34,10 @@ TS_EXTERN_C_BEGIN
 
 /* Frames ts_stack_poll() takes from the device per call before it lets timers and apps run. */
 #define STACK_POLL_BATCH 256u
+/* ts_stack_poll trims the pbuf pool once a second, at most this many pbufs per size class
+ * (pbuf_pool_trim): what a burst left goes back to malloc within seconds, a bounded cost. */
+#define STACK_POOL_TRIM_MAX 256u
+#define STACK_POOL_TRIM_USEC USEC_PER_SEC
 /* Large pbufs at least, when the device delivers coalesced (GRO) or jumbo frames: one per
  * frame in flight through the stack plus TCP's out-of-order queues (which leave a quarter free). */
 #define STACK_LARGE_MAX_GRO 512u
@@ -42,7 +46,8 @@ TS_EXTERN_C_BEGIN
 	X(rx_frames)          /* frames handed to ts_stack_input */                                       \
 	X(drop_unknown_ethertype) /* neither ARP nor IPv4 */                                          \
 	X(drop_pbuf_alloc)    /* the pool had no receive buffer: frame left in the device */           \
-	X(drv_rx_errors)      /* the driver's recv() reported an error */
+	X(drv_rx_errors)      /* the driver's recv() reported an error */                             \
+	X(dev_settles)        /* a late device flushed early: memory a queued frame read was to change */
 
 struct stack_counters {
 	STACK_COUNTERS(COUNTER_FIELD)
@@ -71,6 +76,7 @@ struct stack {
 	struct stack_counters cnt;
 	uint32_t rx_room;       /* receive buffer size: netdev_rx_room(dev) (64 KiB with GRO) */
 	uint32_t busy_poll_usec; /* stack_config.busy_poll_usec (loop.c) */
+	usec_t pool_trim_at;    /* the next pbuf_pool_trim (ts_stack_poll) */
 	/* Only with a device that wants drop reasons (netdev rx_note): every counter's value
 	 * before the frame in progress, to name the drop counter it moved. */
 	uint64_t *note_snap;
@@ -112,10 +118,19 @@ TS_API void ts_stack_input(struct stack *s, struct pbuf *pb);
  */
 TS_API int ts_stack_poll(struct stack *s, usec_t now);
 
+/*
+ * Lets the device write out what it holds (its optional flush op) now: ts_stack_poll does at
+ * the end of every round, a loop before it sleeps, a thread after its calls queued output. A
+ * late device (netdev.tx_late) has then written every frame, so memory lent to them is free
+ * again; every flush must come through here, which counts them (core_tx, core/core.h).
+ */
+TS_API void ts_stack_flush(struct stack *s);
+
 /* The earliest timer deadline, USEC_NEVER if none. */
 TS_API usec_t ts_stack_next_deadline(const struct stack *s);
 
-/* Every layer's counters (stack, eth/arp, ip/icmp, tcp, udp, pbuf) in order; returns how many were written. */
+/* Every layer's counters (stack, eth/arp, ip/icmp, tcp, udp, pbuf, timer), then the device's own (a TAP:
+ * "tap", netdev counters op) in order; returns how many were written. */
 TS_API size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max);
 
 /* The socket layer, for the ts_* calls. */

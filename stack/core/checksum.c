@@ -77,6 +77,12 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len)
 	return csum_fold32((uint64_t)sum + csum_native_to_be(csum_fold32(acc)));
 }
 
+uint32_t csum_add_odd(uint32_t sum, const void *data, size_t len)
+{
+	uint32_t s = csum_add(0, data, len);
+	return csum_fold32((uint64_t)sum + (((s & 0xff) << 8) | (s >> 8)));
+}
+
 uint16_t csum_finish(uint32_t sum)
 {
 	return (uint16_t)~csum_fold32(sum);

@@ -3,7 +3,8 @@
  *
  * The one's complement sum is accumulated in a wide integer and folded at the end.
  * csum_add() may be called on several chunks in turn; every chunk except the last must
- * have an even length (all headers do), because a 16-bit word may not straddle two calls.
+ * have an even length (all headers do), because a 16-bit word may not straddle two calls;
+ * the chunk after an odd one is added with csum_add_odd().
  *
  *   uint32_t sum = csum_pseudo_ipv4(src, dst, IPPROTO_TCP, len);
  *   sum = csum_add(sum, tcp_header_and_payload, len);
@@ -20,6 +21,11 @@
 
 /* Add len bytes at data to a running sum (RFC 1071 4.1). An odd last byte is padded with zero. */
 uint32_t csum_add(uint32_t sum, const void *data, size_t len);
+
+/* Add len bytes that follow an odd number of bytes already summed (the chunk before had an odd
+ * length): its bytes sit one place off the 16-bit words, so its sum counts byte-swapped (RFC
+ * 1071 2(B)). A TCP segment whose payload wraps around the send ring at an odd offset. */
+uint32_t csum_add_odd(uint32_t sum, const void *data, size_t len);
 
 /* Fold the carries and return the one's complement: the value to store in a checksum field. */
 uint16_t csum_finish(uint32_t sum);

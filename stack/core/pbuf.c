@@ -4,7 +4,10 @@
  * Two size classes with a free list each. A pbuf is malloc'ed the first time its class needs
  * one more, up to the class maximum, and from then on recycled through the free list: after
  * warm-up no packet allocates. The bounds make a flood fail with counted drops instead of
- * growing memory without limit.
+ * growing memory without limit. Each class remembers the fewest pbufs its free list held
+ * since the last trim: that many were surplus for the whole interval, and pbuf_pool_trim
+ * frees them (a bounded number per call), so a burst's memory goes back while a steady load,
+ * whose free pbufs all get used, keeps its own.
  */
 #include "core/pbuf.h"
 
@@ -50,7 +53,11 @@ struct pbuf *pbuf_alloc(struct pbuf_pool *pool, uint32_t headroom, uint32_t size
 	pb = cls->free;
 	if (pb) {
 		cls->free = pb->next;
+		uint32_t left = cls->allocated - cls->in_use - 1;
+		if (left < cls->free_low)
+			cls->free_low = left;
 	} else {
+		cls->free_low = 0;   /* the list ran dry: nothing on it was surplus */
 		if (cls->allocated >= cls->max) {
 			pool->alloc_fail++;
 			return NULL;
@@ -71,14 +78,50 @@ struct pbuf *pbuf_alloc(struct pbuf_pool *pool, uint32_t headroom, uint32_t size
 	return pb;
 }
 
+uint32_t pbuf_pool_trim(struct pbuf_pool *pool, uint32_t max)
+{
+	uint32_t freed = 0;
+	for (int i = 0; i < 2; i++) {
+		struct pbuf_class *cls = &pool->cls[i];
+		uint32_t n = cls->free_low < max ? cls->free_low : max;
+		for (uint32_t k = 0; k < n && cls->free; k++) {
+			struct pbuf *pb = cls->free;
+			cls->free = pb->next;
+			free(pb);
+			cls->allocated--;
+			freed++;
+		}
+		cls->free_low = cls->allocated - cls->in_use;
+	}
+	pool->trimmed += freed;
+	return freed;
+}
+
 void pbuf_free(struct pbuf *pb)
 {
 	if (!pb)
 		return;
+	if (pb->flags & PBUF_F_HELD) {
+		pb->flags |= PBUF_F_LET_GO;     /* the holder's pbuf_release gives it back */
+		return;
+	}
 	struct pbuf_class *cls = &pb->pool->cls[pb->cls];
 	cls->in_use--;
 	pb->next = cls->free;
 	cls->free = pb;
+}
+
+void pbuf_hold(struct pbuf *pb)
+{
+	pb->flags |= PBUF_F_HELD;
+}
+
+void pbuf_release(struct pbuf *pb)
+{
+	bool let_go = pb->flags & PBUF_F_LET_GO;
+	pb->flags &= (uint8_t)~(PBUF_F_HELD | PBUF_F_LET_GO);
+	if (let_go)
+		pbuf_free(pb);
 }
 
 uint8_t *pbuf_push(struct pbuf *pb, uint32_t n)

@@ -10,14 +10,19 @@
  * pieces, e.g. the two halves of a wrapped TCP send ring). Such payload logically follows
  * data[0..len). It stays valid only until the call that was handed the pbuf returns, so
  * anyone who keeps a pbuf longer (the ARP pending queue) must pbuf_linearize() it first.
+ * The one exception is a device that writes at its flush (netdev.tx_late, the io_uring TAP):
+ * the stack keeps what a queued frame borrows unchanged until then (core_tx_settle, core.h).
  * pbuf_frame_len() is the whole frame's length; drivers send data then ext (writev).
  *
  * Pool: freed pbufs go on a free list per size class and are reused, so the steady state
  * allocates nothing per packet. The pool grows on demand up to a bound; past it,
- * pbuf_alloc() returns NULL and counts `alloc_fail` (callers drop and count).
+ * pbuf_alloc() returns NULL and counts `alloc_fail` (callers drop and count). What a burst
+ * left on the free lists goes back to malloc over the following seconds (pbuf_pool_trim).
  *
  * Ownership: whoever holds the pointer owns the pbuf and must pass it on or pbuf_free() it.
- * Every function that takes a pbuf says in one sentence who owns it afterwards.
+ * Every function that takes a pbuf says in one sentence who owns it afterwards. A second
+ * party may hold a pbuf besides its owner (pbuf_hold: a device whose write of the frame
+ * completes later); the pbuf goes back to the pool when both have let go.
  */
 #ifndef TAPSTACK_CORE_PBUF_H
 #define TAPSTACK_CORE_PBUF_H
@@ -62,31 +67,51 @@ struct pbuf {
 #define PBUF_F_MULTICAST 0x02u  /* received as link-layer multicast */
 #define PBUF_F_CSUM_OK   0x04u  /* checksums already verified (offload) */
 #define PBUF_F_CSUM_PARTIAL 0x08u /* send: the TCP checksum field holds the pseudo-header sum; the device finishes it */
+#define PBUF_F_HELD      0x10u  /* pbuf_hold: a device reads it until pbuf_release */
+#define PBUF_F_LET_GO    0x20u  /* held, and its owner has already called pbuf_free */
 
 struct pbuf_class {
 	uint32_t cap;
 	uint32_t max;       /* at most this many allocated at once */
 	uint32_t allocated; /* currently allocated from malloc (in use + free) */
 	uint32_t in_use;
+	uint32_t free_low;  /* the fewest on the free list since the last pbuf_pool_trim */
 	struct pbuf *free;
 };
 
 struct pbuf_pool {
 	struct pbuf_class cls[2];
 	uint64_t alloc_fail;    /* pool exhausted or malloc failed */
+	uint64_t trimmed;       /* pbufs pbuf_pool_trim gave back to malloc */
 };
 
 void pbuf_pool_init(struct pbuf_pool *pool, uint32_t small_max, uint32_t large_max);
 /* Frees every pbuf on the free lists; pbufs still in use are the caller's leak. */
 void pbuf_pool_destroy(struct pbuf_pool *pool);
+/*
+ * Gives back to malloc, in each class, the free pbufs nobody needed since the last trim (the
+ * fewest the free list held meanwhile), at most `max` per class, and starts the next interval.
+ * A burst (a flood, a GRO transfer) grows the pool to its bound; once it is over, trims a
+ * stack makes now and then (ts_stack_poll: once a second) bring it back to what the traffic
+ * uses, `max` at a time, while a steady load, which uses its free pbufs every interval, keeps
+ * them. Returns how many it freed.
+ */
+uint32_t pbuf_pool_trim(struct pbuf_pool *pool, uint32_t max);
 
 /*
  * A pbuf with at least `headroom` bytes before data and `size` bytes of room after it;
  * len is 0. NULL when the pool is exhausted. The caller owns the result.
  */
 struct pbuf *pbuf_alloc(struct pbuf_pool *pool, uint32_t headroom, uint32_t size);
-/* Returns pb to its pool; pb may be NULL. */
+/* Returns pb to its pool; pb may be NULL. A held pbuf goes back at its pbuf_release instead. */
 void pbuf_free(struct pbuf *pb);
+/*
+ * A device that still reads pb after the call that handed it over returns (an io_uring write
+ * completing later) holds it: the owner's pbuf_free() then leaves it in use, and the holder's
+ * pbuf_release() returns it to the pool, whichever of the two comes last. One holder at a time.
+ */
+void pbuf_hold(struct pbuf *pb);
+void pbuf_release(struct pbuf *pb);
 
 static inline uint32_t pbuf_headroom(const struct pbuf *pb)
 {

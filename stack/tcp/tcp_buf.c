@@ -32,6 +32,38 @@
 
 #include "core/ring.h"
 
+/*
+ * Lending. With a late device (netdev.tx_late: the io_uring TAP) a segment's payload is read
+ * from the ring when the device flushes, not when tcp_output hands the frame down (core_tx in
+ * core/core.h). The ring never moves or overwrites a byte it holds, so lent bytes stay right
+ * as long as they stay in the ring: only handing them back (tcp_ring_drop, an ACK), moving
+ * them (growth) and freeing the storage must wait for the flush, and settle it first when the
+ * bytes were lent since the last one. The ring remembers the epoch it last lent in and the
+ * lowest offset lent then: an ACK of bytes below that (the usual case: new data is lent, old
+ * data acknowledged) needs no flush; a retransmission acknowledged before its flush does.
+ */
+static bool tcp_ring_lent(const struct tcp_ring *r)
+{
+	return r->tl && core_tx_lent(r->tl->core, r->lent_epoch);
+}
+
+static void tcp_ring_settle(struct tcp_ring *r)
+{
+	if (tcp_ring_lent(r))
+		core_tx_settle(r->tl->core, r->lent_epoch);
+}
+
+int tcp_ring_lend(struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext out[2])
+{
+	int np = tcp_ring_pieces(r, off, n, out);
+	if (np && r->tl && r->tl->core->tx.late) {
+		if (!tcp_ring_lent(r) || off < r->lent_off)
+			r->lent_off = off;
+		r->lent_epoch = r->tl->core->tx.epoch;
+	}
+	return np;
+}
+
 int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
 {
 	if (r->buf && r->cap >= cap)
@@ -48,6 +80,7 @@ int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
 	}
 	if (r->buf) {
 		/* Growing (SO_RCVBUF/SO_SNDBUF raised): unwrap the contents into the new block. */
+		tcp_ring_settle(r);
 		tcp_ring_read(r, nb, r->len, false);
 		free(r->buf);
 	}
@@ -82,6 +115,7 @@ void tcp_ring_release_if_empty(struct tcp_ring *r)
 
 void tcp_ring_free(struct tcp_ring *r)
 {
+	tcp_ring_settle(r);
 	if (r->tl && r->buf)
 		tcp_mem_uncharge(r->tl, r->cap);
 	free(r->buf);
@@ -123,6 +157,12 @@ void tcp_ring_drop(struct tcp_ring *r, uint32_t n)
 {
 	if (n > r->len)
 		n = r->len;
+	if (tcp_ring_lent(r)) {
+		if (n > r->lent_off)
+			tcp_ring_settle(r);     /* lent bytes would be handed back: written first */
+		else
+			r->lent_off -= n;
+	}
 	r->len -= n;
 	r->head = r->len ? (r->head + n) % r->cap : 0;
 }

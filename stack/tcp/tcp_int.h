@@ -100,6 +100,10 @@ struct tcp_ring {
 	uint32_t cap;               /* capacity when allocated */
 	uint32_t head;              /* offset of the first byte */
 	uint32_t len;
+	/* Lent to a late device (tcp_ring_lend): the epoch of the last lending (core_tx) and
+	 * the lowest offset from head lent in it. */
+	uint32_t lent_epoch;
+	uint32_t lent_off;
 };
 
 /*
@@ -662,6 +666,9 @@ static inline uint32_t tcp_rmem_alloc(const struct tcp_conn *c)
 }
 /* Up to two pieces for bytes [off, off+n) of the ring; returns the number of pieces. */
 int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext out[2]);
+/* The same, for a frame's ext pieces: with a late device (core_tx) the bytes are lent until
+ * its flush, and the ring settles before it drops, moves or frees them. */
+int tcp_ring_lend(struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext out[2]);
 
 /* ---- tcp_urg.c (urgent data) ---- */
 /* The next sequence number the application will read (Linux copied_seq). */

@@ -6,7 +6,8 @@
  *
  * Segments are built into a fresh pbuf (header only) whose payload references the send
  * ring through pbuf->ext: the payload is not copied here; ipv4_output() consumes the pbuf
- * before the ring can change. Options follow Linux's order (wire/tcp.c).
+ * before the ring can change, or, with a late device, the ring keeps the lent bytes in place
+ * until the device's flush (tcp_ring_lend, tcp_buf.c). Options follow Linux's order (wire/tcp.c).
  *
  * Called by tcp_input.c and tcp_listen.c after input, tcp_conn.c after user calls,
  * tcp_timer.c on expiry. Owns nothing.
@@ -48,9 +49,8 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 	uint32_t plen = 0;
 	for (int i = 0; i < npieces; i++)
 		plen += payload[i].len;
-	bool copy = npieces == 2 && (payload[0].len & 1u); /* odd split: a checksum word would straddle */
 	uint32_t hlen = (uint32_t)(TCP_HDR_MIN + tcp_opts_len(&h->opts));
-	struct pbuf *pb = pbuf_alloc(&tl->core->pool, PBUF_HEADROOM, hlen + (copy ? plen : 0));
+	struct pbuf *pb = pbuf_alloc(&tl->core->pool, PBUF_HEADROOM, hlen);
 	if (!pb) {
 		tl->ctr.OutputNoMemory++;
 		return -ENOBUFS;
@@ -58,24 +58,23 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 	uint8_t *p = pbuf_put(pb, hlen);
 	h->csum = 0;
 	tcp_hdr_emit(p, h);
-	if (copy) {
-		uint8_t *d = pbuf_put(pb, plen);
-		memcpy(d, payload[0].ptr, payload[0].len);
-		memcpy(d + payload[0].len, payload[1].ptr, payload[1].len);
-		npieces = 0;
-	}
 	for (int i = 0; i < npieces; i++)
 		pb->ext[i] = payload[i];
 	if (src == 0)
 		src = tcp_local_addr(tl);
-	uint32_t sum = csum_pseudo_ipv4(src, dst, IPPROTO_TCP, (uint16_t)(pb->len + plen * !copy));
+	uint32_t sum = csum_pseudo_ipv4(src, dst, IPPROTO_TCP, (uint16_t)(pb->len + plen));
 	if (tl->cfg.csum_offload) {
 		put_be16(pb->data + TCP_OFF_CSUM, (uint16_t)~csum_finish(sum));
 		pb->flags |= PBUF_F_CSUM_PARTIAL;
 	} else {
+		/* The header has an even length; where the ring wraps after an odd number of
+		 * bytes the second piece is summed one byte off (csum_add_odd), not copied. */
 		sum = csum_add(sum, pb->data, pb->len);
-		for (int i = 0; i < npieces; i++)
-			sum = csum_add(sum, pb->ext[i].ptr, pb->ext[i].len);
+		if (npieces)
+			sum = csum_add(sum, pb->ext[0].ptr, pb->ext[0].len);
+		if (npieces == 2)
+			sum = (pb->ext[0].len & 1u) ? csum_add_odd(sum, pb->ext[1].ptr, pb->ext[1].len)
+			                            : csum_add(sum, pb->ext[1].ptr, pb->ext[1].len);
 		put_be16(pb->data + TCP_OFF_CSUM, csum_finish(sum));
 	}
 	pb->gso_size = gso;
@@ -198,7 +197,7 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 	uint16_t gso = 0;
 	if (len) {
 		uint32_t off = seq - c->snd.una;
-		np = tcp_ring_pieces(&c->sndq, off, len, pieces);
+		np = tcp_ring_lend(&c->sndq, off, len, pieces);
 		/* Longer than one MSS only as a TSO super-segment (tcp_output's tcp_tso_len). */
 		uint32_t mss_now = tcp_mss_now(c);
 		if (len > mss_now && tl->cfg.gso_max)

@@ -39,7 +39,7 @@ static int dnd_recv(struct netdev *dev, struct pbuf **pbp)
 static void decode_frame(struct drill_runner *r, const uint8_t *f, uint32_t n, struct drill_wire_pkt *w);
 
 /* The stack keeps ownership of pb; the frame is copied and decoded. */
-static int dnd_send(struct netdev *dev, const struct pbuf *pb)
+static int dnd_send(struct netdev *dev, struct pbuf *pb)
 {
 	struct drill_runner *r = ((struct drill_netdev *)dev)->r;
 	struct drill_outq *q = &r->outq;

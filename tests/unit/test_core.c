@@ -103,6 +103,13 @@ static void test_checksum_matches_reference(void **state)
 			off += n;
 		}
 		assert_int_equal(sum, want);
+
+		/* Cut once at an odd length: the rest added with csum_add_odd (a wrapped send ring). */
+		if (len >= 2) {
+			size_t k = (rng_u32(&r) % (len - 1)) | 1u;
+			uint32_t two = csum_add_odd(csum_add(start, p, k), p + k, len - k);
+			assert_int_equal(csum_finish(two), csum_finish(want));
+		}
 	}
 }
 
@@ -175,6 +182,38 @@ static void test_pbuf_push_pull_and_reuse(void **state)
 	pbuf_free(a);
 	pbuf_free(c);
 	pbuf_free(big);
+	pbuf_pool_destroy(&pool);
+}
+
+/*
+ * The pool gives back what nobody used (pbuf_pool_trim): after a burst, the pbufs that stayed
+ * on the free list through a whole interval, at most `max` per call; a steady load that uses
+ * its free pbufs every interval keeps them.
+ */
+static void test_pbuf_pool_trim(void **state)
+{
+	(void)state;
+	struct pbuf_pool pool;
+	struct pbuf *pb[10];
+	pbuf_pool_init(&pool, 16, 1);
+	for (int i = 0; i < 10; i++)
+		assert_non_null(pb[i] = pbuf_alloc(&pool, 0, 100));
+	for (int i = 0; i < 10; i++)
+		pbuf_free(pb[i]);
+	assert_int_equal(pbuf_pool_trim(&pool, 4), 0);   /* the burst was in this interval */
+	assert_int_equal(pbuf_pool_trim(&pool, 4), 4);   /* idle since: 4 at a time */
+	assert_int_equal(pool.cls[0].allocated, 6);
+	/* A load of 3 at a time: what it uses stays, the rest goes. */
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 3; i++)
+			assert_non_null(pb[i] = pbuf_alloc(&pool, 0, 100));
+		for (int i = 0; i < 3; i++)
+			pbuf_free(pb[i]);
+		pbuf_pool_trim(&pool, 4);
+	}
+	assert_int_equal(pool.cls[0].allocated, 3);
+	assert_int_equal(pool.trimmed, 7);
+	assert_int_equal(pool.cls[0].in_use, 0);
 	pbuf_pool_destroy(&pool);
 }
 
@@ -382,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_checksum_replace16),
 		cmocka_unit_test(test_pbuf_push_pull_and_reuse),
 		cmocka_unit_test(test_pbuf_ext_linearize),
+		cmocka_unit_test(test_pbuf_pool_trim),
 		cmocka_unit_test(test_timer_heap_order_cancel_rearm),
 		cmocka_unit_test(test_timer_lazy_rearm_and_stop),
 		cmocka_unit_test(test_ring_grow_unwraps),

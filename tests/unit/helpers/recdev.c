@@ -24,7 +24,7 @@ static int recdev_recv(struct netdev *dev, struct pbuf **pbp)
 	return (int)f->len;
 }
 
-static int recdev_send(struct netdev *dev, const struct pbuf *pb)
+static int recdev_send(struct netdev *dev, struct pbuf *pb)
 {
 	struct recdev *rd = (struct recdev *)(void *)dev;
 	uint32_t len = pbuf_frame_len(pb);

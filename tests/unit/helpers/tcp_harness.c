@@ -111,7 +111,7 @@ static int recdev_recv(struct netdev *dev, struct pbuf **pbp)
 	return (int)n;
 }
 
-static int recdev_send(struct netdev *dev, const struct pbuf *pb)
+static int recdev_send(struct netdev *dev, struct pbuf *pb)
 {
 	struct th_recdev *d = (struct th_recdev *)(void *)dev;
 	uint32_t n = pbuf_frame_len(pb);
