@@ -15,10 +15,7 @@
 
 void timer_heap_init(struct timer_heap *h)
 {
-	h->v = NULL;
-	h->n = h->cap = 0;
-	h->reserved = h->reserved_armed = 0;
-	h->max = 0;
+	*h = (struct timer_heap){0}; /* no timers, no storage, no work counted */
 }
 
 void timer_heap_destroy(struct timer_heap *h)
