@@ -1036,8 +1036,9 @@ def check_targets(res, cfg):
                              ("nginx_download_gbps", "nginx download >= 1.0x the kernel's (offload)", 1.0)):
         v, k = med(res, key), med(res, key, "kernel")
         line(v >= ratio * k if v and k else None, text, v, "(kernel %s)" % fmt(k),
-             ["the preload path adds a mutex and a stack-thread wake-up per call (docs/preload.md); "
-              "run with --profile for where the time goes"])
+             ["nginx's own work per request is the same on both sides; the preload library writes one TAP frame "
+              "per write() with the plain back end (io_uring's rings are not shared across fork): "
+              "docs/performance.md, 'nginx on tapstack'; run with --profile for where the time goes"])
     v, k = med(res, "rtt_median"), med(res, "rtt_median", "kernel")
     line(v <= k if v and k else None, "1-byte RTT no slower than the kernel (%s us)" % fmt(k), v, "us",
          ["tapstack's median is above the kernel's in this run"])
