@@ -65,7 +65,8 @@ static void fz_msg_op(struct socket_layer *sl, int fd, const uint8_t *op, struct
 		.msg_controllen = op[5] & 4 ? sizeof(control) : 0,
 	};
 	int flags = (op[3] & 1 ? MSG_DONTWAIT : 0) | (op[3] & 2 ? MSG_PEEK : 0) | (op[3] & 4 ? MSG_TRUNC : 0) |
-		    (op[3] & 8 ? MSG_MORE : 0) | (op[3] & 16 ? MSG_NOSIGNAL : 0) | (op[3] & 32 ? MSG_WAITALL : 0);
+		    (op[3] & 8 ? MSG_MORE : 0) | (op[3] & 16 ? MSG_NOSIGNAL : 0) | (op[3] & 32 ? MSG_WAITALL : 0) |
+		    (op[3] & 64 ? MSG_OOB : 0) | (op[3] & 128 ? MSG_EOR : 0);
 
 	switch ((op[0] >> 1) % 4) {
 	case 0: (void)ts_sendmsg(sl, fd, &msg, flags & ~MSG_WAITALL); break;
