@@ -55,7 +55,16 @@ net_cleanup() {
 		kill -KILL "$STACK_PID" 2>/dev/null
 		wait "$STACK_PID" 2>/dev/null
 	fi
-	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
+	# A process that is still leaving (an nginx worker, a forked child) can keep the
+	# namespace's mount busy for a moment: ip netns del then fails, so try again.
+	if [ -n "$NS" ]; then
+		for _ in $(seq 40); do
+			ip netns del "$NS" 2>/dev/null
+			ip netns list | awk '{ print $1 }' | grep -qxF "$NS" || break
+			sleep 0.25
+		done
+		ip netns list | awk '{ print $1 }' | grep -qxF "$NS" && echo "WARN namespace $NS could not be deleted" >&2
+	fi
 	if [ -n "$WORK" ] && [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; fi
 	return 0
 }
