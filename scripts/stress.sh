@@ -197,5 +197,5 @@ fi
 echo
 printf '%-14s|%-30s|%-34s|%6s|%9s|%s\n' test "what was sent" "legitimate success, latency" "CPU s" "RSS peak" "counters that moved"
 printf '%s\n' "${ROWS[@]}"
-echo "(measured on $(nproc) cores shared with other work: figures are indicative)"
+echo "(measured on $(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg): CPU and latency depend on what else ran)"
 net_summary
