@@ -231,8 +231,7 @@ void tcp_check_space(struct tcp_conn *c)
 		return;
 	/* Linux tcp_new_space: a writer waits while cwnd is not full: the buffer grows first
 	 * (tcp_should_expand_sndbuf). */
-	uint32_t mss = c->mss ? c->mss : 1u;
-	if ((tcp_flight(c) + mss - 1u) / mss < tcp_cc_cwnd(c))
+	if (tcp_cc_pkts(c, tcp_flight(c)) < tcp_cc_cwnd(c))
 		tcp_sndbuf_expand(c);
 	if (!tcp_sndbuf_writable(c))
 		return;

@@ -123,15 +123,9 @@ void tcp_urg_input(struct tcp_conn *c, const struct tcp_seg *seg)
 	}
 }
 
-/* Whether the urgent byte is the next to read. */
-static bool tcp_urg_at_mark(const struct tcp_conn *c)
-{
-	return c->urg_state != TCP_URG_NONE && c->rcv.up == tcp_copied_seq(c);
-}
-
 bool tcp_conn_atmark(const struct tcp_conn *c)
 {
-	return tcp_urg_at_mark(c);
+	return c->urg_state != TCP_URG_NONE && c->rcv.up == tcp_copied_seq(c);
 }
 
 uint32_t tcp_urg_plan(const struct tcp_conn *c, uint32_t *want)
@@ -154,7 +148,7 @@ void tcp_urg_consumed(struct tcp_conn *c)
 
 uint32_t tcp_urg_hidden(const struct tcp_conn *c)
 {
-	return tcp_urg_at_mark(c) && !c->opts.oobinline ? 1u : 0u;
+	return tcp_conn_atmark(c) && !c->opts.oobinline ? 1u : 0u;
 }
 
 bool tcp_urg_pending(const struct tcp_conn *c)
