@@ -224,6 +224,9 @@ static void ss_info(FILE *f, const struct tcp_sock_info *si)
 		fprintf(f, " lost:%u", si->lost);
 	if (si->sacked)
 		fprintf(f, " sacked:%u", si->sacked);
+	/* As ss: how far the path was seen to reorder, in segments, when not the default 3. */
+	if (ti.tcpi_reordering != 3)
+		fprintf(f, " reordering:%u", ti.tcpi_reordering);
 	if (more.tcpi_delivery_rate) {
 		/* As ss: bits per second with a k/M/G prefix, "delivery_rate 941Mbps". */
 		double bps = (double)more.tcpi_delivery_rate * 8.0;

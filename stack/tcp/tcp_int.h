@@ -264,7 +264,8 @@ struct tcp_recov {
 	uint32_t prr_recover_fs, prr_delivered, prr_out;
 	/* Undo (RFC 3708, RFC 3522, RFC 5682; Linux's undo_marker / undo_retrans). */
 	bool undo_armed;            /* a reduction that can still be undone */
-	uint32_t undo_cwnd, undo_ssthresh;
+	uint32_t undo_cwnd;         /* cwnd before the reduction, bytes (Linux prior_cwnd) */
+	uint32_t undo_ssthresh;     /* packets: tcp_cc_current_ssthresh then (Linux prior_ssthresh) */
 	uint32_t undo_una;          /* SND.UNA when the episode began (Linux undo_marker) */
 	uint32_t undo_retrans;      /* retransmissions not yet shown spurious by a D-SACK */
 	uint32_t undo_rexmits;      /* retransmissions of the episode */

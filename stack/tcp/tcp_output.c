@@ -415,7 +415,7 @@ void tcp_output(struct tcp_conn *c)
 	}
 
 	uint32_t mss = tcp_mss_now(c);
-	bool cwnd_stop = false, rwnd_stop = false;
+	bool cwnd_stop = false, rwnd_stop = false, sent_new = false;
 	bool rec = tcp_rec_on(c);
 	if (c->chrono_type && c->sndq.len == 0)
 		tcp_chrono_stop(c, TCP_CHRONO_BUSY); /* all acknowledged: not busy (TCP_INFO) */
@@ -576,6 +576,7 @@ void tcp_output(struct tcp_conn *c)
 		c->snd.nxt += len + fin;
 		c->snd.max = seq_max(c->snd.max, c->snd.nxt);
 		if (!rexmit && len) {
+			sent_new = true;
 			/* Linux tso_fragment: the unit is cut from its skb, and tcp_event_new_data_sent
 			 * checks whether a waiting writer may go on. */
 			if (!seq_lt(c->snd.nxt, unit_end))
@@ -610,6 +611,11 @@ blocked:
 		 * only when something was sent or the window stopped it, as Linux, so a sender
 		 * whose data ran out keeps the verdict of its last full window. */
 		uint32_t fl = tcp_flight(c);
+		/* Linux tcp_write_xmit: new data whose flight fills cwnd counts as limited by it
+		 * too, even when nothing more was waiting (a writer whose bursts are exactly
+		 * cwnd); resends alone (tcp_retransmit_skb there) do not judge. */
+		if (sent_new && tcp_cc_pkts(c, fl) >= tcp_cc_cwnd(c))
+			cwnd_stop = true;
 		if (seq_geq(c->snd.una, c->max_flight_seq) || fl > c->max_flight || cwnd_stop) {
 			c->max_flight = fl;
 			c->max_flight_seq = c->snd.nxt;

@@ -251,7 +251,7 @@ static void tcp_rec_arm_undo(struct tcp_conn *c)
 	struct tcp_recov *rv = &c->rec;
 	rv->undo_armed = true;
 	rv->undo_cwnd = c->cwnd;
-	rv->undo_ssthresh = c->ssthresh;
+	rv->undo_ssthresh = tcp_cc_current_ssthresh(c);
 	rv->undo_retrans = 0;
 	rv->undo_rexmits = 0;
 	rv->undo_tsval = 0;
@@ -290,17 +290,18 @@ static bool tcp_rec_may_undo(const struct tcp_conn *c)
 	return rv->undo_armed && ((rv->undo_rexmits && !rv->undo_retrans) || tcp_rec_packet_delayed(c));
 }
 
-/* Puts cwnd and ssthresh back as they were before the reduction (Linux
- * tcp_undo_cwnd_reduction); reordering is assumed from now on. `unmark`: the segments
- * judged lost are not (a partial ACK or an RTO shown spurious); after a D-SACK undo or at
+/* Puts cwnd back as it was before the reduction, and ssthresh where a sender that was not
+ * reducing would have kept it: three quarters of the old cwnd if that is more (Linux
+ * tcp_undo_cwnd_reduction with prior_ssthresh). Reordering is assumed from now on.
+ * `unmark`: the segments judged lost are not (a partial ACK or an RTO shown spurious); after a D-SACK undo or at
  * the end of recovery Linux keeps the marks, and what is still missing is resent. RACK
  * looks again on this ACK either way. */
 static void tcp_rec_undo(struct tcp_conn *c, bool unmark)
 {
 	struct tcp_recov *rv = &c->rec;
 	c->cwnd = tcp_rec_undo_cwnd(c);
-	if (rv->undo_ssthresh > c->ssthresh)
-		c->ssthresh = rv->undo_ssthresh;
+	if (rv->undo_ssthresh > tcp_cc_ssthresh(c))
+		tcp_cc_set_ssthresh(c, rv->undo_ssthresh);
 	if (unmark)
 		tcp_sb_clear_lost(c);
 	rv->rack_advanced = true;

@@ -368,6 +368,48 @@ static void test_rack_reo_wnd_persists_16_recoveries(void **state)
 	lose_one_rack(h, k, 4500);           /* back to 2.5 ms + 2 */
 }
 
+/*
+ * An undo puts ssthresh back where a sender that was not reducing would have kept it (Linux
+ * tcp_undo_cwnd_reduction with prior_ssthresh, tcp_current_ssthresh): a real loss leaves
+ * ssthresh 5; cwnd grows past it to 8 (bursts of exactly cwnd: a flight of new data that
+ * fills cwnd counts as using it, Linux's tcp_write_xmit); then a recovery that a D-SACK shows spurious is
+ * undone to cwnd 8 and ssthresh 6, three quarters of 8 - not back to 5, where every
+ * spurious recovery on a reordering path would leave the sender in congestion avoidance.
+ */
+static void test_undo_restores_three_quarters_ssthresh(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	lose_one_rack(h, 1, 4500);           /* a real loss: 1 resent, then 1-2 ACKed */
+	peer_ack(h, 10 * SEG + 1, 0);        /* the full ACK ends recovery at ssthresh */
+	assert_int_equal(info(h, fd).tcpi_snd_ssthresh, 5);
+	uint32_t next = 11;
+	for (int round = 0; info(h, fd).tcpi_snd_cwnd < 8 && round < 10; round++) {
+		uint32_t cw = info(h, fd).tcpi_snd_cwnd;
+		write_segs(h, fd, (next - 1) * SEG, cw);
+		for (uint32_t k = next; k < next + cw; k++)
+			expect_seg(h, k);
+		next += cw;
+		th_advance(h, 10);
+		peer_ack(h, (next - 1) * SEG + 1, 0);
+	}
+	assert_int_equal(info(h, fd).tcpi_snd_cwnd, 8);
+	assert_int_equal(info(h, fd).tcpi_snd_ssthresh, 5);
+	write_segs(h, fd, (next - 1) * SEG, 8);
+	for (uint32_t k = next; k < next + 8; k++)
+		expect_seg(h, k);
+	th_advance(h, 10);
+	peer_ack(h, (next - 1) * SEG + 1, 1, next * SEG + 1, (next + 1) * SEG + 1);
+	assert_true(th_advance_until_seg(h, 20) >= 0);
+	expect_seg(h, next);                 /* RACK's resend of the hole */
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+	/* The original arrives after all: everything ACKed, a D-SACK for the resend. */
+	peer_ack(h, (next + 7) * SEG + 1, 1, (next - 1) * SEG + 1, next * SEG + 1);
+	assert_int_equal(ctr(h, "DsackUndo"), 1);
+	assert_int_equal(info(h, fd).tcpi_snd_ssthresh, 6);
+	assert_true(info(h, fd).tcpi_snd_cwnd >= 8);
+}
+
 static void no_rack(struct stack_config *cfg)
 {
 	cfg->tcp.recovery = 0;
@@ -1053,6 +1095,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rack_same_tick_order, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_grows_on_dsack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_persists_16_recoveries, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_undo_restores_three_quarters_ssthresh, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_sends_new_data, reno_setup, th_teardown),
