@@ -169,13 +169,36 @@ static void tcp_dsack_old(struct tcp_conn *c, const struct tcp_seg *seg)
 	}
 }
 
-/* RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate. */
+/*
+ * Linux tcp_disordered_ack: a pure duplicate ACK (the expected sequence number, SND.UNA
+ * again) that would not move the window and whose TSval is old by less than about 1.2 RTO
+ * is one of the peer's ACKs overtaken by a later one on the way. It changes nothing PAWS
+ * guards, and it may carry SACK and D-SACK blocks that loss recovery needs - a D-SACK is
+ * reported once - so it passes (its window is ignored). RFC 7323 5.3 would drop it; on a
+ * path that reorders ACKs that costs every undo the D-SACK would have made.
+ */
+static bool tcp_disordered_ack(const struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	uint32_t nwin = seg->wnd << c->snd_wscale;
+	uint32_t replay = (uint32_t)(c->rtt.rto_us * 12u / 10000u); /* TS ticks (ms) in 1.2 RTO */
+	return (seg->flags & TCP_FLAG_ACK) && seg->len == 0 && seg->seq == c->rcv.nxt && seg->ack == c->snd.una &&
+	       !seq_gt(seg->seq, c->snd.wl1) && !(seg->seq == c->snd.wl1 && (nwin > c->snd.wnd || nwin == 0)) &&
+	       seq_diff(c->ts_recent, seg->h.opts.ts_val) <= (int32_t)replay;
+}
+
+/* RFC 7323 5.3 PAWS: a segment whose TSval is older than TS.Recent is an old duplicate
+ * (Linux allows one tick: TCP_PAWS_WINDOW). */
 static int tcp_step_paws(struct tcp_conn *c, struct tcp_seg *seg)
 {
 	if (!c->ts_ok || !seg->h.opts.has_ts || (seg->flags & TCP_FLAG_RST))
 		return TCP_IN_CONT;
-	if (seq_diff(seg->h.opts.ts_val, c->ts_recent) >= 0)
+	if (seq_diff(c->ts_recent, seg->h.opts.ts_val) <= TCP_PAWS_WINDOW)
 		return TCP_IN_CONT;
+	if (c->state >= TCPS_ESTABLISHED && tcp_disordered_ack(c, seg)) {
+		seg->disordered = true;
+		c->tl->ctr.PawsDisorderedAck++;
+		return TCP_IN_CONT;
+	}
 	/* 5.5: TS.Recent idle for over 24 days is no longer a valid reference. */
 	if (c->tl->core->now - c->ts_recent_stamp > (usec_t)TCP_PAWS_24DAYS_S * USEC_PER_SEC)
 		return TCP_IN_CONT;
@@ -415,7 +438,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	}
 	tcp_rate_ack(c, prior_una);
 	/* Send window update (3.10.7.4 fifth, ESTABLISHED). */
-	if (seq_lt(c->snd.wl1, seg->seq) || (c->snd.wl1 == seg->seq && seq_leq(c->snd.wl2, ack))) {
+	if (!seg->disordered && (seq_lt(c->snd.wl1, seg->seq) || (c->snd.wl1 == seg->seq && seq_leq(c->snd.wl2, ack)))) {
 		c->snd.wnd = wnd;
 		c->snd.wl1 = seg->seq;
 		c->snd.wl2 = ack;

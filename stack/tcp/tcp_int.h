@@ -43,6 +43,7 @@
 #define TCP_RTO_MIN_MS 200u             /* Linux TCP_RTO_MIN: the base of the give-up time (tcp_retrans_timeout) */
 #define TCP_TS_HZ 1000u                 /* TSval ticks per second (Linux: ms) */
 #define TCP_PAWS_24DAYS_S (24u * 86400u) /* RFC 7323 5.5: ts_recent goes stale */
+#define TCP_PAWS_WINDOW 1               /* Linux: a TSval one tick older still passes PAWS */
 #define TCP_ISN_TICK_US 4u              /* RFC 6528 / 9293 3.4.1: the clock ticks every 4 us */
 #define TCP_HASH_MIN_BUCKETS 1024u
 #define TCP_INVALID_RATELIMIT_MS 500u   /* Linux tcp_invalid_ratelimit: ACKs to unacceptable segments */
@@ -131,6 +132,7 @@ struct tcp_seg {
 	uint32_t wnd;               /* SEG.WND, scaled when the connection agreed to it */
 	uint8_t flags;
 	uint8_t tos;
+	bool disordered;            /* a reordered duplicate ACK let past PAWS (tcp_step_paws) */
 };
 
 /* Half-open entry in a listener's SYN queue (Linux's request_sock). */
@@ -248,8 +250,9 @@ struct tcp_recov {
 	uint32_t reordering;        /* how far, in segments (Linux tp->reordering; 0 means 3) */
 	uint8_t reo_wnd_steps;      /* the reordering window in min_rtt/4 units (6.2 step 4) */
 	uint8_t reo_wnd_persist;    /* recoveries left before it falls back to one step */
-	uint32_t dsack_round;       /* SND.MAX when reo_wnd_steps last grew from a D-SACK */
-	bool dsack_round_valid;
+	bool dsack_seen;            /* a D-SACK arrived since reo_wnd_steps last grew */
+	bool reo_grown;             /* reo_wnd_steps grew from a D-SACK: reo_grown_order is valid */
+	uint32_t reo_grown_order;   /* the transmission order when it did (Linux rack.last_delivered) */
 	bool rack_advanced;         /* a delivery (or an undo) since RACK last looked (Linux
 	                             * rack.advanced): the next ACK runs the detection */
 	bool rexmit_hold;           /* this ACK showed an original delayed while our resends are
@@ -283,6 +286,8 @@ struct tcp_recov {
 	int32_t ack_ca_rtt_us;      /* its RTT sample for congestion control and min_RTT (Linux
 	                             * ca_rtt_us), from those send times; -1: none */
 	uint32_t ack_delivered;     /* bytes it newly ACKed or SACKed (Linux acked_sacked) */
+	uint32_t ack_newest_order;  /* the latest sent of the segments it delivered ... */
+	bool ack_newest_valid;      /* ... if it delivered any (Linux rs->prior_delivered) */
 };
 
 /* What a connection knows of the urgent byte it was told about (Linux's urg_data). */

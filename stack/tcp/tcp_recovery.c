@@ -110,6 +110,11 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 	struct tcp_recov *rv = &c->rec;
 	usec_t now = c->tl->core->now;
 	uint32_t rtt = (uint32_t)(now > r->sent ? now - r->sent : 1);
+	/* The latest sent of this ACK's deliveries, resends too (tcp_rack_update_reo_wnd). */
+	if (!rv->ack_newest_valid || (int32_t)(r->order - rv->ack_newest_order) > 0) {
+		rv->ack_newest_order = r->order;
+		rv->ack_newest_valid = true;
+	}
 	if (r->marks & TCP_TX_EVER_RETRANS) {
 		if (rv->ack_flags & TCP_ACKF_CUM)
 			rv->ack_flags |= TCP_ACKF_RETRANS_ACKED;
@@ -244,6 +249,34 @@ uint32_t tcp_rack_detect_loss(struct tcp_conn *c)
 	return timeout;
 }
 
+/*
+ * 6.2 step 4, Linux tcp_rack_update_reo_wnd: once per ACK that delivered something, after
+ * its SACK blocks and its cumulative ACK, a D-SACK seen since the reordering window last
+ * grew widens it by one step (min_RTT / 4) - but only once a segment sent after that growth
+ * has been delivered: a round trip, counted by what the path delivers (early segments
+ * too), not by SND.UNA, which reordering holds back. A D-SACK from before that is dropped.
+ * The widened window lasts 16 recoveries (reo_wnd_persist); when they are used up, it is
+ * one step again. Steps start at one; 0 stands for it.
+ */
+static void tcp_rack_update_reo_wnd(struct tcp_conn *c, uint32_t delivered)
+{
+	struct tcp_recov *rv = &c->rec;
+	if ((c->tl->cfg.recovery & TCP_RECOVERY_STATIC_REO) || !delivered || !rv->ack_newest_valid)
+		return;
+	if (rv->reo_grown && (int32_t)(rv->ack_newest_order - rv->reo_grown_order) <= 0)
+		rv->dsack_seen = false;
+	if (rv->dsack_seen) {
+		uint32_t steps = rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u;
+		rv->reo_wnd_steps = (uint8_t)(steps < 255 ? steps + 1 : 255);
+		rv->reo_wnd_persist = TCP_RACK_RECOVERY_THRESH;
+		rv->reo_grown_order = c->sb.xmit_order;
+		rv->reo_grown = true;
+		rv->dsack_seen = false;
+	} else if (!rv->reo_wnd_persist) {
+		rv->reo_wnd_steps = 1;
+	}
+}
+
 /* ---- undo (RFC 3708, RFC 3522, RFC 5682) ---- */
 
 static void tcp_rec_arm_undo(struct tcp_conn *c)
@@ -319,17 +352,7 @@ static void tcp_rec_undo(struct tcp_conn *c, bool unmark)
 static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, uint32_t prior_una)
 {
 	struct tcp_recov *rv = &c->rec;
-	/* RFC 8985 6.2 step 4: a D-SACK widens the reordering window by one step, once per
-	 * round trip, and the widened window persists for 16 recoveries (Linux
-	 * tcp_rack_update_reo_wnd; steps start at one, 0 stands for it). */
-	if (!(c->tl->cfg.recovery & TCP_RECOVERY_STATIC_REO) &&
-	    (!rv->dsack_round_valid || seq_geq(c->snd.una, rv->dsack_round))) {
-		uint32_t steps = rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u;
-		rv->reo_wnd_steps = (uint8_t)(steps < 255 ? steps + 1 : 255);
-		rv->reo_wnd_persist = TCP_RACK_RECOVERY_THRESH;
-		rv->dsack_round = c->snd.max;
-		rv->dsack_round_valid = true;
-	}
+	rv->dsack_seen = true; /* the reordering window may grow (tcp_rack_update_reo_wnd) */
 	if (rv->tlp_high_seq && rv->tlp_retrans && seq_geq(d->start, rv->tlp_start) && seq_leq(d->end, rv->tlp_high_seq))
 		rv->ack_flags |= TCP_ACKF_DSACK_TLP;
 	if (!rv->undo_armed || !rv->undo_retrans)
@@ -613,6 +636,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	rv->ack_ecr = o->has_ts ? o->ts_ecr : 0;
 	rv->ack_prior_fack = rv->fack;
 	rv->ack_fack_valid = rv->fack_valid;
+	rv->ack_newest_valid = false;
 
 	/* SACK blocks first, while the records they name are still on the board (Linux
 	 * tags before it cleans the retransmission queue), then the cumulative ACK. */
@@ -628,12 +652,9 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		if (has_dsack)
 			tcp_rec_dsack(c, &d, prior_una);
 	}
-	/* Linux tcp_rack_update_reo_wnd, on every ACK: once the widened window's recoveries
-	 * are used up, it is one step (min_RTT / 4) again. */
-	if (!rv->reo_wnd_persist)
-		rv->reo_wnd_steps = 1;
 	rv->ack_flags |= TCP_ACKF_CUM;
 	delivered += tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
+	tcp_rack_update_reo_wnd(c, delivered);
 	/* One sample per ACK for the min-RTT filter, before RACK reads it (Linux updates
 	 * min_rtt in tcp_ack_update_rtt, before tcp_fastretrans_alert); a zero - delivered in
 	 * the clock tick of its send - is refused there. */

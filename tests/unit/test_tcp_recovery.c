@@ -25,9 +25,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tcp/tcp_int.h"
 #include "core/checksum.h"
 #include "helpers/tcp_harness.h"
 #include "socket/socket.h"
+#include "socket/socket_int.h"
 
 #define DATA (TCP_FLAG_ACK | TH_PSH_ANY)
 #define SEG 1000u
@@ -408,6 +410,79 @@ static void test_undo_restores_three_quarters_ssthresh(void **state)
 	assert_int_equal(ctr(h, "DsackUndo"), 1);
 	assert_int_equal(info(h, fd).tcpi_snd_ssthresh, 6);
 	assert_true(info(h, fd).tcpi_snd_cwnd >= 8);
+}
+
+/* The connection behind fd, for the checks no frame shows (the reordering window's steps). */
+static struct tcp_conn *fd_conn(struct th *h, int fd)
+{
+	struct ts_sock *so = ts_get(th_sl(h), fd);
+	assert_non_null(so);
+	assert_non_null(so->conn);
+	return so->conn;
+}
+
+static void drain(struct th *h)
+{
+	struct th_seg s;
+	while (th_pop_seg(h, &s))
+		;
+}
+
+/*
+ * The reordering window grows by a step per D-SACK at most once a round trip, and the round
+ * is counted by deliveries (Linux tcp_rack_update_reo_wnd: a segment sent after the last
+ * growth must be delivered), not by SND.UNA, which a hole holds back on a reordering path.
+ * Segment 1 is resent by RACK and D-SACKed: two steps. A second D-SACK on an ACK that
+ * delivers only segment 4, sent before that growth, is dropped. A third, on an ACK that
+ * SACKs segment 12, written after it, grows the window to three steps although SND.UNA
+ * (2001) is still far below what was sent when it last grew.
+ */
+static void test_rack_reo_wnd_round_by_delivery(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	struct tcp_conn *c = fd_conn(h, fd);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 2001u);
+	assert_true(th_advance_until_seg(h, 20) >= 0);
+	expect_seg(h, 1);                            /* RACK's resend of 1 */
+	peer_ack(h, 2001, 1, 1u, 1001u);             /* the original was late: D-SACK */
+	assert_int_equal(c->rec.reo_wnd_steps, 2);
+	peer_ack(h, 2001, 2, 1u, 1001u, 3001u, 4001u); /* delivers 4, sent before: no step */
+	assert_int_equal(c->rec.reo_wnd_steps, 2);
+	drain(h);
+	write_segs(h, fd, 10 * SEG, 2);
+	drain(h);
+	assert_true(c->snd.max == h->iss + 1 + 12 * SEG);
+	peer_ack(h, 2001, 2, 1u, 1001u, 11001u, 12001u); /* delivers 12, sent after: a step */
+	assert_int_equal(c->rec.reo_wnd_steps, 3);
+	assert_true(seq_lt(c->snd.una, h->iss + 1 + 10 * SEG));
+}
+
+/*
+ * Linux tcp_disordered_ack: the peer's ACKs overtake one another on a path that reorders.
+ * After an ACK with TSval 205 (TS.Recent), one the peer sent before it arrives, TSval 201:
+ * a pure duplicate (SND.UNA again, the same window), so it passes PAWS and its SACK block
+ * counts - RFC 7323 would drop it and lose the block. An older ACK that is not a
+ * duplicate (it ACKs less than SND.UNA) is still refused, and a TSval one tick old passes
+ * as Linux's TCP_PAWS_WINDOW allows.
+ */
+static void test_paws_passes_reordered_dup_ack(void **state)
+{
+	struct th *h = *state;
+	uint32_t orig;
+	int fd = ten_out_ts(h, &orig);
+	th_advance(h, 10);
+	peer_ack_ts(h, 1001, 205, orig, 0);
+	peer_ack_ts(h, 1001, 201, orig, 1, 3001u, 4001u);
+	assert_int_equal(ctr(h, "PawsDisorderedAck"), 1);
+	assert_int_equal(ctr(h, "drop_paws"), 0);
+	assert_int_equal(info(h, fd).tcpi_sacked, 1);
+	peer_ack_ts(h, 1, 200, orig, 0);             /* below SND.UNA: an old ACK */
+	assert_int_equal(ctr(h, "drop_paws"), 1);
+	peer_ack_ts(h, 2001, 204, orig, 0);          /* one tick old, and it moves SND.UNA */
+	assert_int_equal(ctr(h, "drop_paws"), 1);
+	assert_int_equal(info(h, fd).tcpi_unacked, 8);
 }
 
 static void no_rack(struct stack_config *cfg)
@@ -1096,6 +1171,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_grows_on_dsack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_persists_16_recoveries, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_undo_restores_three_quarters_ssthresh, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_round_by_delivery, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_paws_passes_reordered_dup_ack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_sends_new_data, reno_setup, th_teardown),
