@@ -389,6 +389,7 @@ static uint64_t *tcp_seg_parse(struct tcp_layer *tl, struct pbuf *pb, const stru
 	seg->len = seg->dlen + !!(seg->flags & TCP_FLAG_SYN) + !!(seg->flags & TCP_FLAG_FIN);
 	seg->wnd = seg->h.win;
 	seg->pb = pb;
+	seg->disordered = false;
 	return NULL;
 }
 
