@@ -430,9 +430,14 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		/* SACK, RACK-TLP, PRR and undo (tcp_recovery.c); cwnd grows only outside a
 		 * reduction (Linux tcp_may_raise_cwnd). */
 		bool may_grow = tcp_rec_ack(c, seg, prior_una);
-		ca_rtt_us = c->rec.ack_ca_rtt_us >= 0 ? c->rec.ack_ca_rtt_us : rtt_us;
+		/* HyStart's samples (pkts_acked), as Linux's tcp_clean_rtx_queue gives them: on
+		 * every ACK with an RTT, a duplicate that SACKs new data too - on a path that
+		 * reorders, most ACKs of a round are such duplicates, and the ACK-train test
+		 * needs them all to see the train. */
 		if (seq_gt(ack, prior_una))
-			tcp_cc_on_rtt(c, ack - prior_una, ca_rtt_us); /* HyStart's samples (pkts_acked) */
+			tcp_cc_on_rtt(c, ack - prior_una, c->rec.ack_ca_rtt_us >= 0 ? c->rec.ack_ca_rtt_us : rtt_us);
+		else if (c->rec.ack_ca_rtt_us >= 0)
+			tcp_cc_on_rtt(c, 0, c->rec.ack_ca_rtt_us);
 		if (may_grow)
 			tcp_cc_on_delivered(c, c->rec.ack_delivered); /* Linux acked_sacked */
 	}

@@ -485,6 +485,47 @@ static void test_paws_passes_reordered_dup_ack(void **state)
 	assert_int_equal(info(h, fd).tcpi_unacked, 8);
 }
 
+/*
+ * HyStart's ACK train counts every ACK that carries an RTT sample, a duplicate that SACKs
+ * new data too (Linux calls pkts_acked from tcp_clean_rtx_queue on each ACK). CUBIC, slow
+ * start at cwnd 20, min RTT 10 ms: the round's ACKs come 1 ms apart, two of them
+ * duplicates SACKing past a late segment; 6 ms into the round (more than half the min
+ * RTT) the train ends slow start. Counting only the ACKs that move SND.UNA would see a 3 ms
+ * gap and no train - on a path that reorders, slow start would then run on into losses.
+ */
+static void test_hystart_train_counts_sack_acks(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 10 * SEG + 1, 0);        /* slow start: cwnd 20 */
+	write_segs(h, fd, 10 * SEG, 10);
+	drain(h);
+	write_segs(h, fd, 20 * SEG, 10);
+	drain(h);
+	assert_int_equal(info(h, fd).tcpi_snd_cwnd, 20);
+	th_advance(h, 10);
+	peer_ack(h, 11 * SEG + 1, 0);        /* the round starts */
+	th_advance(h, 1);
+	peer_ack(h, 12 * SEG + 1, 0);
+	th_advance(h, 1);
+	peer_ack(h, 13 * SEG + 1, 0);
+	th_advance(h, 1);
+	peer_ack(h, 13 * SEG + 1, 1, 14 * SEG + 1, 15 * SEG + 1); /* 14 late, 15 SACKed */
+	th_advance(h, 1);
+	peer_ack(h, 13 * SEG + 1, 1, 14 * SEG + 1, 16 * SEG + 1);
+	th_advance(h, 1);
+	peer_ack(h, 16 * SEG + 1, 0);
+	assert_int_equal(ctr(h, "HystartTrainDetect"), 0);
+	th_advance(h, 1);
+	peer_ack(h, 17 * SEG + 1, 0);        /* 6 ms of train: slow start ends */
+	assert_int_equal(ctr(h, "HystartTrainDetect"), 1);
+	assert_int_equal(ctr(h, "SackRecovery"), 0);
+	struct tcp_info ti = info(h, fd);
+	assert_int_equal(ti.tcpi_snd_ssthresh, ti.tcpi_snd_cwnd);
+	drain(h);
+}
+
 static void no_rack(struct stack_config *cfg)
 {
 	cfg->tcp.recovery = 0;
@@ -1193,6 +1234,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reneging_rto_comes_soon, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_random_sack_blocks, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_ssthresh_from_cubic, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_hystart_train_counts_sack_acks, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
