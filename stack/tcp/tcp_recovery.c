@@ -699,8 +699,11 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		return grow;
 	}
 	/* RFC 6298 5.2/5.3 and RFC 8985 6.3/7.2: the timer restarts on an ACK that delivered
-	 * something (a bare duplicate must not push the RTO away). */
-	bool reo_pending = (c->flags & TCP_F_REO) && !(rv->ack_flags & TCP_ACKF_RACK_ADVANCED);
+	 * something (a bare duplicate must not push the RTO away). A reordering timer RACK did
+	 * not look at again stays - unless SND.UNA moved: then, as Linux's tcp_ack with
+	 * FLAG_SET_XMIT_TIMER, the probe or retransmission timer takes its place, and what it
+	 * waited for is judged on the next delivery. */
+	bool reo_pending = (c->flags & TCP_F_REO) && !(rv->ack_flags & TCP_ACKF_RACK_ADVANCED) && !una_advanced;
 	if ((una_advanced || sacked_new || rv->reo_timeout_us) && !reo_pending)
 		tcp_rec_arm_timer(c);
 	return grow;

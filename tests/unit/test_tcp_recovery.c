@@ -526,6 +526,46 @@ static void test_hystart_train_counts_sack_acks(void **state)
 	drain(h);
 }
 
+/*
+ * An ACK that moves SND.UNA without telling RACK anything new (here it covers only a resend,
+ * whose RTT is ambiguous) puts the probe or retransmission timer in place of a pending
+ * reordering timer, as Linux's tcp_ack does with FLAG_SET_XMIT_TIMER: the segment RACK was
+ * waiting on is judged at the next delivery, not when the old timer would have fired.
+ * After late_then_dsack the path is known to reorder (a window of two steps, 5 ms).
+ * Segments 11-15 leave at T, 16-20 at T + 5 ms. A SACK of 13 at T + 10 ms makes RACK resend
+ * 11 and 12 on its timer; a SACK of 17 finds 14 and 15 lost and leaves 16 waiting; then the
+ * ACK of the resent 11 ends that wait: 16 is not judged when the old timer was due.
+ */
+static void test_una_advance_replaces_reo_timer(void **state)
+{
+	struct th *h = *state;
+	int fd = late_then_dsack(h);
+	th_advance(h, 10);
+	usec_t t = h->now;
+	write_segs(h, fd, 10 * SEG, 5);
+	for (uint32_t k = 11; k <= 15; k++)
+		expect_seg(h, k);
+	th_advance(h, 5);
+	write_segs(h, fd, 15 * SEG, 5);
+	for (uint32_t k = 16; k <= 20; k++)
+		expect_seg(h, k);
+	th_advance(h, 5);
+	peer_ack(h, 10001, 1, 12001u, 13001u);        /* 13: 11 and 12 wait 5 ms */
+	assert_true(th_advance_until_seg(h, 20) >= 0);
+	drain(h);                                      /* RACK's resend of 11 (and 12) */
+	assert_int_equal(ctr(h, "RackLost"), 3);       /* with late_then_dsack's 1 */
+	assert_true(h->now < t + 18000);
+	th_advance_us(h, t + 18000 - h->now);
+	peer_ack(h, 10001, 2, 12001u, 13001u, 16001u, 17001u); /* 17: 14, 15 lost; 16 waits */
+	assert_int_equal(ctr(h, "RackLost"), 5);
+	drain(h);
+	th_advance(h, 1);
+	peer_ack(h, 11001, 2, 12001u, 13001u, 16001u, 17001u); /* the resend of 11: ambiguous */
+	drain(h);
+	th_advance(h, 12);                             /* past 16's old deadline and timer */
+	assert_int_equal(ctr(h, "RackLost"), 5);
+}
+
 static void no_rack(struct stack_config *cfg)
 {
 	cfg->tcp.recovery = 0;
@@ -1235,6 +1275,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_random_sack_blocks, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_ssthresh_from_cubic, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_hystart_train_counts_sack_acks, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_una_advance_replaces_reo_timer, reno_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
