@@ -5,7 +5,7 @@
 #   build/tests/test_impair   the relay's model on a fake clock (links tests/relay/impair.o)
 #   build/tests/test_resend   its count of TCP payload sent again (tests/relay/resend.o)
 #   sudo make bench-lossy     tapstack beside the kernel through the relay, the matrix of
-#                             issue 9 item 4 (about 11 minutes, at most 15): table, build/bench-lossy/
+#                             issue 9 item 4 (about 13 minutes, at most 15): table, build/bench-lossy/
 #                             results.json and heatmap.png (scripts/bench/lossy.py)
 #   sudo make bench-lossy-quick   three cells, one repetition (under a minute)
 #
