@@ -108,8 +108,8 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(drop_truncated) X(drop_bad_doff) X(drop_bad_option) X(drop_broadcast)                   \
 	X(drop_no_socket) X(drop_rst_no_socket) X(drop_listen_rst) X(drop_listen_noack_nosyn)        \
 	X(drop_listen_ack) X(drop_syn_queue_full) X(drop_req_bad_ack) X(drop_out_of_window)     \
-	X(drop_paws) X(PawsDisorderedAck) X(drop_no_ack) X(drop_ack_unsent) X(drop_old_ack) X(drop_no_memory)           \
-	X(drop_ooo_full) X(drop_synsent) X(drop_timewait) X(BeyondWindow)                      \
+	X(drop_paws) X(PawsDisorderedAck) X(drop_no_ack) X(drop_ack_unsent) X(drop_old_ack)        \
+	X(drop_no_memory) X(drop_ooo_full) X(drop_synsent) X(drop_timewait) X(BeyondWindow)        \
 	X(SynRetrans) X(SynAckRetrans) X(SynAckTimeouts) X(ReqCreated) X(ReqAccepted)              \
 	X(ChallengeAcks) X(ChallengeAckLimited) X(RstInWindowNotExact) X(SynInSynchronized)        \
 	X(DelayedAcks) X(QuickAcks) X(DupAcksSent) X(OutOfOrderQueued) X(FastRetransmits)          \

@@ -611,10 +611,11 @@ blocked:
 		 * only when something was sent or the window stopped it, as Linux, so a sender
 		 * whose data ran out keeps the verdict of its last full window. */
 		uint32_t fl = tcp_flight(c);
-		/* Linux tcp_write_xmit: new data whose flight fills cwnd counts as limited by it
-		 * too, even when nothing more was waiting (a writer whose bursts are exactly
-		 * cwnd); resends alone (tcp_retransmit_skb there) do not judge. */
-		if (sent_new && tcp_cc_pkts(c, fl) >= tcp_cc_cwnd(c))
+		/* Linux tcp_write_xmit: new data whose packets in flight (RFC 6675's pipe with
+		 * SACK) fill cwnd counts as limited by it too, even when nothing more was waiting
+		 * (a writer whose bursts are exactly cwnd); resends alone (tcp_retransmit_skb
+		 * there) do not judge. */
+		if (sent_new && tcp_cc_pkts(c, rec ? tcp_sb_pipe(c) : fl) >= tcp_cc_cwnd(c))
 			cwnd_stop = true;
 		if (seq_geq(c->snd.una, c->max_flight_seq) || fl > c->max_flight || cwnd_stop) {
 			c->max_flight = fl;

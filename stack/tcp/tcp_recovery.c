@@ -326,9 +326,9 @@ static bool tcp_rec_may_undo(const struct tcp_conn *c)
 /* Puts cwnd back as it was before the reduction, and ssthresh where a sender that was not
  * reducing would have kept it: three quarters of the old cwnd if that is more (Linux
  * tcp_undo_cwnd_reduction with prior_ssthresh). Reordering is assumed from now on.
- * `unmark`: the segments judged lost are not (a partial ACK or an RTO shown spurious); after a D-SACK undo or at
- * the end of recovery Linux keeps the marks, and what is still missing is resent. RACK
- * looks again on this ACK either way. */
+ * `unmark`: the segments judged lost are not (a partial ACK or an RTO shown spurious);
+ * after a D-SACK undo or at the end of recovery Linux keeps the marks, and what is still
+ * missing is resent. RACK looks again on this ACK either way. */
 static void tcp_rec_undo(struct tcp_conn *c, bool unmark)
 {
 	struct tcp_recov *rv = &c->rec;
