@@ -69,6 +69,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->rto_max_ms = 120000;
 	cfg->delack_min_ms = 40;
 	cfg->delack_max_ms = 200;
+	cfg->hz = 250;
 	cfg->init_cwnd_segs = 10;
 	cfg->min_tso_segs = 2;
 	snprintf(cfg->congestion_control, sizeof(cfg->congestion_control), "%s", tcp_cubic_ops.name);
@@ -96,7 +97,7 @@ int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const
 	tl->core = core;
 	tl->ip = ip;
 	tl->cfg = *cfg;
-	if (tl->cfg.port_lo == 0 || tl->cfg.port_hi < tl->cfg.port_lo || tl->cfg.mtu < 68 ||
+	if (tl->cfg.port_lo == 0 || tl->cfg.port_hi < tl->cfg.port_lo || tl->cfg.mtu < 68 || tl->cfg.hz < 100 || tl->cfg.hz > 1000 ||
 	    tl->cfg.mem_low > tl->cfg.mem_pressure || tl->cfg.mem_pressure > tl->cfg.mem_high ||
 	    tl->cfg.max_conns == 0)
 		return -EINVAL;

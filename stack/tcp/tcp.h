@@ -64,6 +64,8 @@ struct tcp_config {
 	uint32_t rto_max_ms;          /* TCP_RTO_MAX = 120 s */
 	uint32_t delack_min_ms;       /* TCP_DELACK_MIN = 40 ms */
 	uint32_t delack_max_ms;       /* TCP_DELACK_MAX = 200 ms */
+	uint32_t hz;                  /* the kernel tick CUBIC counts its time in, as Linux's jiffies
+	                               * [CONFIG_HZ: 250 in Debian's kernels; 100 to 1000] */
 	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
 	uint32_t min_tso_segs;        /* segments a transmit unit may always hold [tcp_min_tso_segs = 2] */
 	char congestion_control[TCP_CA_NAME_MAX];  /* the default algorithm, "cubic" or "reno" [tcp_congestion_control] */

@@ -79,6 +79,10 @@ const struct tcp_cc_ops *tcp_cc_find(const char *name);
 uint64_t tcp_cubic_cbrt(uint64_t x);
 uint32_t tcp_cubic_k(uint32_t w_max, uint32_t cwnd_epoch);
 uint32_t tcp_cubic_w(uint32_t origin, uint32_t k, uint64_t t);
+/* The curve's t one minimum RTT ahead, in 1/1024 s, counted as Linux counts it in
+ * bictcp_update: whole kernel ticks (hz) from the epoch's tick to now's, plus the minimum
+ * RTT rounded up to a tick (usecs_to_jiffies). */
+uint64_t tcp_cubic_t(uint32_t hz, usec_t now, usec_t epoch_start, uint32_t delay_min_us);
 
 /* ---- building blocks the algorithms share (Linux's tcp_cong.c helpers) ---- */
 

@@ -37,7 +37,6 @@
 #define CUBIC_HZ_SHIFT 10u              /* curve time unit: 1/1024 s */
 #define CUBIC_MAX_OFFS (1u << 19)       /* |t - K| at most 512 s: the cube stays in 64 bits */
 #define CUBIC_FIRST_EPOCH_CNT 20u       /* Linux: before any loss, grow at least 5% per RTT */
-#define CUBIC_HOLD_MS 31u               /* Linux: cnt stands HZ / 32 jiffies while cwnd stays (HZ 1000) */
 /* HyStart, Linux's defaults; tcp_config.hystart_detect chooses the exits. */
 #define HYSTART_ACK_TRAIN 0x1u
 #define HYSTART_DELAY 0x2u
@@ -66,7 +65,7 @@ struct tcp_cubic {
 	uint32_t end_seq;       /* HyStart: the round ends when SND.UNA passes this */
 	uint32_t curr_rtt_us;   /* HyStart: the smallest RTT of this round */
 	uint32_t last_cwnd;     /* cwnd when cnt was last worked out (Linux last_cwnd) ... */
-	uint32_t last_ms;       /* ... and when, in ms (Linux last_time, jiffies at HZ 1000) */
+	uint32_t last_tick;     /* ... and when, in kernel ticks (Linux last_time, jiffies) */
 	usec_t round_start;     /* HyStart: when this round began */
 	usec_t last_ack;        /* HyStart: the last ACK of the current train */
 };
@@ -133,6 +132,13 @@ static void tcp_cubic_init(struct tcp_conn *c)
 
 /* The curve's part of an update: a new epoch if none runs, then cnt from W_cubic one RTT
  * ahead (RFC 9438 4.2, 4.4, 4.5). */
+uint64_t tcp_cubic_t(uint32_t hz, usec_t now, usec_t epoch_start, uint32_t delay_min_us)
+{
+	uint64_t ticks = (uint64_t)now * hz / USEC_PER_SEC - (uint64_t)epoch_start * hz / USEC_PER_SEC +
+	                 ((uint64_t)delay_min_us * hz + USEC_PER_SEC - 1) / USEC_PER_SEC;
+	return (ticks << CUBIC_HZ_SHIFT) / hz;
+}
+
 static void tcp_cubic_curve(struct tcp_conn *c, uint32_t cwnd, uint32_t acked)
 {
 	struct tcp_cubic *ca = tcp_cubic(c);
@@ -157,9 +163,10 @@ static void tcp_cubic_curve(struct tcp_conn *c, uint32_t cwnd, uint32_t acked)
 
 	/* 4.4/4.5: aim at W_cubic one RTT ahead (Linux: the minimum RTT), within
 	 * [cwnd, 1.5 cwnd]; growing by (target - cwnd) / cwnd per ACK is one packet per
-	 * cwnd / (target - cwnd) packets acked. */
-	uint64_t t_us = now - ca->epoch_start + ca->delay_min_us;
-	uint64_t t = (t_us << CUBIC_HZ_SHIFT) / USEC_PER_SEC;
+	 * cwnd / (target - cwnd) packets acked. The time is counted as Linux counts it, in
+	 * kernel ticks: whole ticks since the epoch began, plus the minimum RTT rounded up to
+	 * a tick (usecs_to_jiffies) - at HZ 250 a 2 ms path looks 4 ms ahead. */
+	uint64_t t = tcp_cubic_t(c->tl->cfg.hz, now, ca->epoch_start, ca->delay_min_us);
 	uint32_t target = tcp_cubic_w(ca->origin, ca->k, t);
 	uint32_t cap = cwnd + cwnd / 2;
 	if (target > cap)
@@ -174,8 +181,9 @@ static void tcp_cubic_curve(struct tcp_conn *c, uint32_t cwnd, uint32_t acked)
 
 /*
  * Per ACK in congestion avoidance: how many acked packets buy one more packet of cwnd.
- * As Linux's bictcp_update, cnt is worked out again at most every 1/32 s while cwnd stays
- * the same (and the curve at most once per millisecond, Linux's jiffy at HZ 1000): the
+ * As Linux's bictcp_update, cnt is worked out again at most every HZ / 32 ticks while cwnd
+ * stays the same (and the curve at most once per tick; tcp_config.hz, 250 as Debian's
+ * kernels: 7 ticks of 4 ms): the
  * ACKs in between only count toward W_est, which catches up at the next update. With ACKs
  * closer than that (a short RTT), cwnd therefore follows W_est in steps rather than ACK by
  * ACK (docs/tcp.md, "CUBIC").
@@ -185,14 +193,14 @@ static void tcp_cubic_update(struct tcp_conn *c, uint32_t acked)
 	struct tcp_cubic *ca = tcp_cubic(c);
 	uint32_t cwnd = tcp_cc_cwnd(c);
 	usec_t now = c->tl->core->now;
-	uint32_t now_ms = (uint32_t)(now / USEC_PER_MS);
+	uint32_t now_tick = (uint32_t)((uint64_t)now * c->tl->cfg.hz / USEC_PER_SEC); /* Linux's jiffies */
 
 	ca->ack_cnt += acked;
-	if (ca->last_cwnd == cwnd && (int32_t)(now_ms - ca->last_ms) <= (int32_t)CUBIC_HOLD_MS)
+	if (ca->last_cwnd == cwnd && (int32_t)(now_tick - ca->last_tick) <= (int32_t)(c->tl->cfg.hz / 32u))
 		return;
-	if (!(ca->in_epoch && now_ms == ca->last_ms)) {
+	if (!(ca->in_epoch && now_tick == ca->last_tick)) {
 		ca->last_cwnd = cwnd;
-		ca->last_ms = now_ms;
+		ca->last_tick = now_tick;
 		tcp_cubic_curve(c, cwnd, acked);
 	}
 

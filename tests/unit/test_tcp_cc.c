@@ -314,12 +314,14 @@ static void test_cubic_cwnd_curve(void **state)
  * K = 2 s, but Reno would add alpha = 0.53 packets per round trip: cwnd follows W_est, not
  * W_cubic, round by round. Past the old window alpha stays 0.53, as Linux's (RFC 9438 would
  * make it 1 there). The RTT, 40 ms, is longer than the 31 ms for which Linux (and tapstack)
- * keep cnt while cwnd stays: with shorter ones cwnd follows W_est in steps of 1/32 s
- * (test_cubic_update_hold), not within two packets every round.
+ * keep cnt while cwnd stays at HZ 1000: with shorter ones cwnd follows W_est in steps of
+ * 1/32 s (test_cubic_update_hold), not within two packets every round. (At HZ 250 the
+ * curve moves in 4 ms ticks, too coarse for the RFC's formula at 100 us.)
  */
 static void test_cubic_reno_friendly(void **state)
 {
 	struct fx *f = *state;
+	f->l->tl.cfg.hz = 1000;
 	struct tcp_conn *c = fx_conn(f, "cubic");
 	const usec_t rtt = 40000;
 	tcp_cc_set_cwnd(c, 10);
@@ -347,18 +349,32 @@ static void test_cubic_reno_friendly(void **state)
 }
 
 /*
- * Linux's bictcp_update works cnt out again at most every HZ / 32 (31 ms) while cwnd stays
+ * Linux's bictcp_update works cnt out again at most every HZ / 32 ticks while cwnd stays
  * the same (tcp_cubic.c). After a loss at 10 (cwnd 7, K = 1.96 s) with ACKs 1 ms apart:
  * cwnd reaches 8 (the curve's first step); the next ACK, cwnd having changed, works cnt out
  * again at once - the curve is flat there and W_est not yet ahead, so cnt is large - and
- * that cnt then stands for 31 ms although W_est, counting every ACK, passes 9 long before:
- * cwnd stays 8 through the 31st ACK after the update and becomes 9 on the 32nd, when the
- * hold ends and W_est's lead is seen. Worked out on every ACK, cwnd would reach 9 about
- * 15 ACKs after reaching 8.
+ * that cnt then stands for the hold although W_est, counting every ACK, passes 9 long
+ * before: cwnd becomes 9 on the first ACK after the hold, when W_est's lead is seen. At
+ * HZ 1000 that is the 32nd ACK (31 ticks of 1 ms); at HZ 250, Debian's and tapstack's
+ * default, 7 ticks of 4 ms counted in whole ticks from the tick of the update, so 28 to
+ * 32 ms after it depending on where in its tick it fell: here cwnd is 9 on the 31st ACK.
+ * Worked out on every ACK, cwnd would reach 9 about 15 ACKs after reaching 8.
  */
-static void test_cubic_update_hold(void **state)
+/* CUBIC's clock is Linux's jiffies: the time since the epoch in whole ticks, the minimum
+ * RTT rounded up to one. At HZ 250 an epoch that began 3.9 ms into a 4 ms tick, read 10 ms
+ * later (3.5 ms into the third tick after) with a 2 ms minimum RTT, is 3 ticks plus one for
+ * the RTT: 16 ms, where a microsecond clock would say 12; at HZ 1000 it is 10 + 2 = 12. */
+static void test_cubic_time_in_ticks(void **state)
 {
-	struct fx *f = *state;
+	(void)state;
+	usec_t epoch = 1000003900u;
+	assert_int_equal(tcp_cubic_t(250, epoch + 10000u, epoch, 2000u), (4u << 10) / 250u);
+	assert_int_equal(tcp_cubic_t(1000, epoch + 10000u, epoch, 2000u), (12u << 10) / 1000u);
+}
+
+static int cubic_hold_acks(struct fx *f, uint32_t hz)
+{
+	f->l->tl.cfg.hz = hz;
 	struct tcp_conn *c = fx_conn(f, "cubic");
 	tcp_cc_set_cwnd(c, 10);
 	tcp_cc_set_ssthresh(c, 5);
@@ -373,13 +389,23 @@ static void test_cubic_update_hold(void **state)
 	}
 	assert_int_equal(tcp_cc_cwnd(c), 8);
 	ack_one(f, 1000, 1000); /* cwnd changed: cnt worked out again now, at t */
-	for (int ms = 1; ms <= 31; ms++) {
+	int n = 0;
+	while (tcp_cc_cwnd(c) == 8 && n < 100) {
 		ack_one(f, 1000, 1000);
-		if (tcp_cc_cwnd(c) != 8)
-			fail_msg("cwnd %u at t + %d ms: cnt was worked out again within 1/32 s", tcp_cc_cwnd(c), ms);
+		n++;
 	}
-	ack_one(f, 1000, 1000); /* t + 32 ms */
 	assert_int_equal(tcp_cc_cwnd(c), 9);
+	return n;
+}
+
+static void test_cubic_update_hold(void **state)
+{
+	assert_int_equal(cubic_hold_acks(*state, 1000), 32);
+}
+
+static void test_cubic_update_hold_hz250(void **state)
+{
+	assert_int_equal(cubic_hold_acks(*state, 250), 31);
 }
 
 /*
@@ -734,6 +760,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cubic_cwnd_curve, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cubic_reno_friendly, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cubic_update_hold, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_cubic_update_hold_hz250, fx_setup, fx_teardown),
+		cmocka_unit_test(test_cubic_time_in_ticks),
 		cmocka_unit_test_setup_teardown(test_cubic_fast_convergence, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hystart_ack_train, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hystart_delay_increase, fx_setup, fx_teardown),
