@@ -175,7 +175,9 @@ static void test_ss_rows(void **state)
 	ts_stack_destroy(&b);
 }
 
-/* Under seeded loss, ss -i shows the scoreboard while it holds marks: sacked, lost, retrans. */
+/* Under seeded loss and reordering, ss -i shows the scoreboard while it holds marks
+ * (sacked, lost, retrans) and how far the path reorders once that differs from the default
+ * 3 ("reordering:N", Linux's tp->reordering, as ss(8)); a clean path shows no reordering. */
 static void test_ss_info_under_loss(void **state)
 {
 	(void)state;
@@ -184,16 +186,20 @@ static void test_ss_info_under_loss(void **state)
 	int afd, cfd;
 	pair_connect(&a, &b, &now, &afd, &cfd);
 	struct socket_layer *sa = ts_stack_sockets(&a), *sb = ts_stack_sockets(&b);
+	char *clean = ss_text(&a, "-i state established");
+	assert_null(strstr(clean, " reordering:"));
+	free(clean);
 	struct memdev_config mc;
 	memdev_config_default(&mc);
 	mc.seed = 7;
 	mc.loss_ppm = 30000;                 /* 3 % of the frames the server sends */
+	mc.reorder_ppm = 100000;             /* 10 % held back behind the next one */
 	memdev_set_impairments(a.dev, &mc);
 	static uint8_t buf[1 << 16];
 	memset(buf, 'x', sizeof(buf));
-	bool sacked = false, lost = false, retrans = false, rate = false;
+	bool sacked = false, lost = false, retrans = false, rate = false, reordering = false;
 	size_t got = 0;
-	for (int i = 0; i < 20000 && got < (4u << 20) && !(sacked && lost && retrans); i++) {
+	for (int i = 0; i < 20000 && got < (4u << 20) && !(sacked && lost && retrans && reordering); i++) {
 		ts_send(sa, afd, buf, sizeof(buf), 0);
 		stack_pair_run(&a, &b, &now, 1);
 		ssize_t n;
@@ -204,8 +210,10 @@ static void test_ss_info_under_loss(void **state)
 		lost |= strstr(t, " lost:") != NULL;
 		retrans |= strstr(t, " retrans:") != NULL;
 		rate |= strstr(t, " delivery_rate ") != NULL; /* tcp_rate.c, as ss prints it */
+		reordering |= strstr(t, " reordering:") != NULL;
 		free(t);
 	}
+	assert_true(reordering);
 	assert_true(sacked);
 	assert_true(lost);
 	assert_true(retrans);
