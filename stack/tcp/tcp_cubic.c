@@ -130,15 +130,21 @@ static void tcp_cubic_init(struct tcp_conn *c)
 	tcp_cubic_hystart_reset(c);
 }
 
-/* The curve's part of an update: a new epoch if none runs, then cnt from W_cubic one RTT
- * ahead (RFC 9438 4.2, 4.4, 4.5). */
+/* The kernel tick (Linux's jiffies, tcp_config.hz of them a second) that time t is in. */
+static uint64_t tcp_cubic_jiffies(uint32_t hz, usec_t t)
+{
+	return (uint64_t)t * hz / USEC_PER_SEC;
+}
+
 uint64_t tcp_cubic_t(uint32_t hz, usec_t now, usec_t epoch_start, uint32_t delay_min_us)
 {
-	uint64_t ticks = (uint64_t)now * hz / USEC_PER_SEC - (uint64_t)epoch_start * hz / USEC_PER_SEC +
+	uint64_t ticks = tcp_cubic_jiffies(hz, now) - tcp_cubic_jiffies(hz, epoch_start) +
 	                 ((uint64_t)delay_min_us * hz + USEC_PER_SEC - 1) / USEC_PER_SEC;
 	return (ticks << CUBIC_HZ_SHIFT) / hz;
 }
 
+/* The curve's part of an update: a new epoch if none runs, then cnt from W_cubic one RTT
+ * ahead (RFC 9438 4.2, 4.4, 4.5). */
 static void tcp_cubic_curve(struct tcp_conn *c, uint32_t cwnd, uint32_t acked)
 {
 	struct tcp_cubic *ca = tcp_cubic(c);
@@ -182,9 +188,9 @@ static void tcp_cubic_curve(struct tcp_conn *c, uint32_t cwnd, uint32_t acked)
 /*
  * Per ACK in congestion avoidance: how many acked packets buy one more packet of cwnd.
  * As Linux's bictcp_update, cnt is worked out again at most every HZ / 32 ticks while cwnd
- * stays the same (and the curve at most once per tick; tcp_config.hz, 250 as Debian's
- * kernels: 7 ticks of 4 ms): the
- * ACKs in between only count toward W_est, which catches up at the next update. With ACKs
+ * stays the same, and the curve at most once per tick (tcp_config.hz; at Debian's 250, 7
+ * ticks of 4 ms): the ACKs in between only count toward W_est, which catches up at the
+ * next update. With ACKs
  * closer than that (a short RTT), cwnd therefore follows W_est in steps rather than ACK by
  * ACK (docs/tcp.md, "CUBIC").
  */
@@ -193,7 +199,7 @@ static void tcp_cubic_update(struct tcp_conn *c, uint32_t acked)
 	struct tcp_cubic *ca = tcp_cubic(c);
 	uint32_t cwnd = tcp_cc_cwnd(c);
 	usec_t now = c->tl->core->now;
-	uint32_t now_tick = (uint32_t)((uint64_t)now * c->tl->cfg.hz / USEC_PER_SEC); /* Linux's jiffies */
+	uint32_t now_tick = (uint32_t)tcp_cubic_jiffies(c->tl->cfg.hz, now);
 
 	ca->ack_cnt += acked;
 	if (ca->last_cwnd == cwnd && (int32_t)(now_tick - ca->last_tick) <= (int32_t)(c->tl->cfg.hz / 32u))
