@@ -275,10 +275,9 @@ static void tcp_skbq_grow_tail(struct tcp_conn *c, uint32_t old_end, uint32_t en
 		tcp_skbq_push(c, end); /* its record was never made (the ring was full) */
 }
 
-void tcp_skbq_split(struct tcp_conn *c, uint32_t seq)
+/* The first skb that ends at or after seq (binary search), or q->n. */
+static uint32_t skbq_search(const struct tcp_skbq *q, uint32_t seq)
 {
-	struct tcp_skbq *q = &c->skbq;
-	/* The first skb that ends at or after seq (binary search): cut it unless it ends there. */
 	uint32_t lo = 0, hi = q->n;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -287,6 +286,20 @@ void tcp_skbq_split(struct tcp_conn *c, uint32_t seq)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+uint32_t tcp_skbq_end(const struct tcp_conn *c, uint32_t seq)
+{
+	uint32_t i = skbq_search(&c->skbq, seq + 1u);
+	return i < c->skbq.n ? *skbq_at(&c->skbq, i) : c->snd.una + c->sndq.len;
+}
+
+void tcp_skbq_split(struct tcp_conn *c, uint32_t seq)
+{
+	struct tcp_skbq *q = &c->skbq;
+	/* The first skb that ends at or after seq: cut it unless it ends there. */
+	uint32_t lo = skbq_search(q, seq);
 	if (lo == q->n || *skbq_at(q, lo) == seq || !seq_gt(seq, c->snd.una))
 		return;
 	if (tcp_skbq_reserve(c) != 0)

@@ -633,8 +633,12 @@ bool tcp_sndbuf_writable(const struct tcp_conn *c);
  * room (TCP_F_NOSPACE) is woken once the buffer is writable; that ends the time TCP_INFO
  * counts as send-buffer-limited. */
 void tcp_check_space(struct tcp_conn *c);
-/* The transmission of new data that ends at seq: the skb holding it is cut there. */
+/* A transmission (new data, or a resend of part of an skb) that ends at seq: the skb
+ * holding it is cut there (Linux tso_fragment, tcp_fragment in __tcp_retransmit_skb). */
 void tcp_skbq_split(struct tcp_conn *c, uint32_t seq);
+/* Where the skb holding seq ends (the end of the send queue if none is recorded): a
+ * resend takes at most that skb (Linux retransmits skbs). */
+uint32_t tcp_skbq_end(const struct tcp_conn *c, uint32_t seq);
 /* An ACK moved SND.UNA to ack: the skbs it passed are freed. */
 void tcp_skbq_acked(struct tcp_conn *c, uint32_t ack);
 /* Frees the send ring and its skb records (the connection closed). */
@@ -757,8 +761,10 @@ void tcp_req_pool_destroy(struct tcp_layer *tl);
 void tcp_output(struct tcp_conn *c);
 /* Sends one segment built from the connection (seq, flags, payload from sndq at seq). */
 int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
-/* Resends scoreboard records i .. i + n - 1 (n > 1: adjacent full-sized ones as one TSO
- * super-segment; n = 1: one record, cut to the MSS first if it grew too long). 0 or -errno. */
+/* Resends scoreboard records i .. i + n - 1 as one transmit unit (n > 1: adjacent ones of
+ * a full MSS, the last may be short; one TSO super-segment, or n segments with PSH on the
+ * last; n = 1: one record, cut to the MSS first if it grew too long). Returns the records
+ * that went, or -errno when none did. */
 int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n);
 /* The one RST builder: answers the offending segment by RFC 9293 3.10.7.1's rule. */
 void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg);

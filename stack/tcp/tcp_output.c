@@ -288,9 +288,11 @@ uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left)
 
 /*
  * Resends scoreboard records i .. i + n - 1 (RFC 6675 5 / RFC 8985: segments marked lost,
- * or the tail loss probe) in one transmission: one record cut to the current MSS first,
- * or, with TSO, n adjacent full-sized records as one super-segment the device cuts at the
- * same boundaries (as Linux retransmits a TSO skb). The marks and the counters follow.
+ * or the tail loss probe) as one transmit unit, as Linux retransmits an skb: n > 1 adjacent
+ * records of a full MSS each (the last may be short) go as one super-segment the device
+ * cuts at the same boundaries with TSO, else as n segments; n = 1 is one record, cut to
+ * the current MSS first. The marks and the counters follow. Returns how many records
+ * went (fewer than n when the layers below refused the rest), or -errno when none did.
  */
 int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n)
 {
@@ -298,51 +300,81 @@ int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n)
 	struct tcp_txseg *r = tcp_sb_get(&c->sb, i);
 	uint32_t mss = tcp_mss_now(c);
 	bool fin = (r->marks & TCP_TX_FIN) != 0;
-	uint32_t len = r->end - r->seq - fin;
+	uint32_t seq = r->seq, len = r->end - r->seq - fin;
 	if (n > 1) {
-		len = n * mss;          /* the caller checked: n records of exactly mss, no FIN */
+		len = tcp_sb_get(&c->sb, i + n - 1)->end - seq; /* the caller checked: no FIN */
 		fin = false;
 	} else if (len > mss) {
 		if (tcp_sb_split(&c->sb, i, r->seq + mss) != 0) {
 			tl->ctr.ScoreboardFull++;
 			return -ENOBUFS;
 		}
-		r = tcp_sb_get(&c->sb, i);
 		fin = false;
 		len = mss;
 	}
-	uint8_t flags = TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0);
 	/* PSH as on first transmission (docs/tcp.md "Where PSH goes"): Linux forces it on a
-	 * retransmitted GSO packet; a single segment keeps its skb's flag (a push mark). */
-	if (len && (n > 1 || tcp_sndq_pushed(c, r->seq, r->seq + len)))
-		flags |= TCP_FLAG_PSH;
-	int rc = tcp_xmit(c, r->seq, flags, len);
-	if (rc < 0)
+	 * GSO packet, which leaves it on the unit's last segment; a single segment keeps its
+	 * skb's flag (a push mark). */
+	bool psh = len && (n > 1 || tcp_sndq_pushed(c, seq, seq + len));
+	uint32_t done = 0, sent = 0; /* records and bytes that went */
+	int rc = 0;
+	if (n == 1 || tl->cfg.gso_max) {
+		uint8_t flags = TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0) | (psh ? TCP_FLAG_PSH : 0);
+		rc = tcp_xmit(c, seq, flags, len);
+		if (rc >= 0) {
+			done = n;
+			sent = len;
+		}
+	} else {
+		for (; done < n; done++) {
+			const struct tcp_txseg *p = tcp_sb_get(&c->sb, i + done);
+			uint8_t flags = TCP_FLAG_ACK | (psh && done == n - 1 ? TCP_FLAG_PSH : 0);
+			rc = tcp_xmit(c, p->seq, flags, p->end - p->seq);
+			if (rc < 0)
+				break;
+			sent += p->end - p->seq;
+		}
+	}
+	if (done == 0)
 		return rc;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
-	tcp_count_retrans(c, n);
-	tcp_sb_retransmitted(&c->sb, i, n, tl->core->now);
-	for (uint32_t k = 0; k < n; k++)
+	tcp_count_retrans(c, done);
+	tcp_sb_retransmitted(&c->sb, i, done, tl->core->now);
+	for (uint32_t k = 0; k < done; k++)
 		tcp_rec_on_retransmit(c);
-	tcp_rec_on_send(c, len + fin);
-	return 0;
+	tcp_rec_on_send(c, sent + fin);
+	return (int)done;
 }
 
-/* With TSO, how many lost records from i on can go as one super-segment: adjacent, lost and
- * not yet resent, each exactly `mss` of data without a FIN, within gso_max and `room`. */
+/*
+ * How many lost records from i on go as one resend (Linux tcp_xmit_retransmit_queue and
+ * __tcp_retransmit_skb): adjacent, lost and not yet resent, a full `mss` of data each
+ * without a FIN (only the last may be short), all in the skb that holds record i (Linux
+ * resends skbs, cut no further than what cwnd admits), at most tcp_tso_segs of them and
+ * `room` bytes, and with TSO gso_max. A unit cut short splits its skb there, as Linux's
+ * tcp_fragment does, so the rest goes as its own unit later.
+ */
 static uint32_t tcp_rexmit_run(struct tcp_conn *c, uint32_t i, uint32_t mss, uint32_t room)
 {
 	const struct tcp_sb *sb = &c->sb;
-	uint32_t n = 0, end = tcp_sb_get(sb, i)->seq;
-	while (i + n < sb->n) {
+	uint32_t seq = tcp_sb_get(sb, i)->seq, end = seq;
+	uint32_t skb_end = tcp_skbq_end(c, seq), max = tcp_tso_segs(c, mss), n = 0;
+	uint64_t gso = c->tl->cfg.gso_max ? c->tl->cfg.gso_max : UINT64_MAX;
+	while (i + n < sb->n && n < max) {
 		const struct tcp_txseg *r = tcp_sb_get(sb, i + n);
-		if (r->seq != end || r->end - r->seq != mss || (r->marks & TCP_TX_FIN) || tcp_urg_in(c, r->seq) ||
+		uint32_t len = r->end - r->seq;
+		if (r->seq != end || len > mss || (r->marks & TCP_TX_FIN) ||
+		    tcp_urg_in(c, r->seq) || seq_gt(r->end, skb_end) ||
 		    (r->marks & (TCP_TX_LOST | TCP_TX_RETRANS | TCP_TX_SACKED)) != TCP_TX_LOST ||
-		    (uint64_t)(n + 1) * mss > c->tl->cfg.gso_max || (uint64_t)(n + 1) * mss > room)
+		    (uint64_t)(r->end - seq) > gso || r->end - seq > room)
 			break;
 		end = r->end;
 		n++;
+		if (len < mss)
+			break; /* only the last segment of a unit may be short */
 	}
+	if (n && seq_lt(end, skb_end))
+		tcp_skbq_split(c, end);
 	return n ? n : 1;
 }
 
@@ -361,11 +393,13 @@ static bool tcp_output_rexmit(struct tcp_conn *c, uint32_t mss)
 		if (pipe + len > c->cwnd + (mss - 1))
 			break;
 		uint32_t n = 1;
-		if (c->tl->cfg.gso_max && len == mss)
+		if (len == mss)
 			n = tcp_rexmit_run(c, (uint32_t)i, mss, c->cwnd + (mss - 1) - pipe);
-		if (tcp_rec_resend(c, (uint32_t)i, n) < 0)
+		int done = tcp_rec_resend(c, (uint32_t)i, n);
+		if (done > 0)
+			sent = true;
+		if (done < (int)n)
 			break;
-		sent = true;
 	}
 	if (sent && (!timer_armed(&c->rtx_timer) || (c->flags & TCP_F_TLP)))
 		tcp_rearm_rtx(c);

@@ -242,6 +242,41 @@ static void test_scoreboard_marks_and_fast_retransmit(void **state)
 	th_expect_none(h);
 }
 
+/* Expects segment k (1-based) of the stream with PSH exactly as `psh` says. */
+#define expect_seg_psh(h, k, psh) \
+	th_expect_at(__FILE__, __LINE__, (h), TCP_FLAG_ACK | ((psh) ? TCP_FLAG_PSH : 0), \
+	             (h)->iss + 1 + ((k) - 1) * SEG, (h)->irs + 1, TH_ANY, TH_ANY_OPTS, SEG)
+
+/* Linux resends a lost skb whole (tcp_xmit_retransmit_queue, __tcp_retransmit_skb), as far
+ * as cwnd and tcp_tso_segs let it, and forces PSH on any of more than one segment; SACK
+ * blocks and a resend cut short by cwnd split skbs. Here the units are two segments each
+ * (tcp_tso_segs at this rate is min_tso_segs), the peer SACKs 4 and 8-10: unit 1-2 is
+ * resent whole with PSH on 2, segment 3 (what the SACK of 4 left) alone without, and cwnd
+ * (4 after PRR) cuts unit 5-6 after 5; 6 then goes as its own unit, without PSH.
+ * (sack/sack-route-refresh-ip-tos.pkt in the corpus is the same pattern.) */
+static void test_resend_whole_units(void **state)
+{
+	struct th *h = *state;
+	int fd = rec_open(h, false);
+	write_segs(h, fd, 0, 10);
+	for (uint32_t k = 1; k <= 10; k++)
+		expect_seg_psh(h, k, k % 2 == 0);
+	th_expect_none(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 2, 3001u, 4001u, 7001u, 10001u);
+	expect_seg_psh(h, 1, false);
+	expect_seg_psh(h, 2, true);
+	expect_seg_psh(h, 3, false);
+	expect_seg_psh(h, 5, false);
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_snd_cwnd, 4);
+	peer_ack(h, 4001, 1, 7001u, 10001u);
+	expect_seg_psh(h, 6, false);
+	expect_seg_psh(h, 7, false);
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_total_retrans, 6);
+}
+
 /* One segment SACKed: no DupThresh, so RACK waits min_RTT / 4 (2.5 ms here) past the
  * RTT before it calls the hole lost, on its reordering timer (RFC 8985 6.2, 6.3), which
  * as Linux's fires 2 ms late rather than early. */
@@ -1242,6 +1277,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_resend_whole_units, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reorder_window, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_waits_for_its_timer, reno_setup, th_teardown),
 		cmocka_unit_test(test_rfc6675_dupthresh_without_rack),
