@@ -312,13 +312,18 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	uint32_t ack = seg->ack;
 
 	if (seq_gt(ack, c->snd.max)) {
-		/* "If the ACK acks something not yet sent ... send an ACK, drop the segment." */
-		c->flags |= TCP_F_ACK_NOW;
+		/* RFC 9293 3.10.7.4 says "If the ACK acks something not yet sent ... send an ACK,
+		 * drop the segment". Linux drops it without the ACK (tcp_ack's
+		 * ACK_UNSENT_DATA): two ends that disagree about what was sent would otherwise
+		 * answer each other's ACKs forever (docs/tcp.md, "Linux's choice"). */
 		tl->ctr.drop_ack_unsent++;
 		return TCP_IN_STOP;
 	}
-	/* RFC 5961 5.2: an ACK older than the largest window is suspicious. */
-	if (seq_lt(ack, c->snd.una - (c->snd.max_wnd > 65535 ? c->snd.max_wnd : 65535))) {
+	/* RFC 5961 5.2: an ACK older than the largest window is suspicious; as Linux, the
+	 * window counts no more than the bytes acknowledged so far, so early in a connection
+	 * an ACK below what was ever sent is refused too. */
+	uint64_t old_wnd = c->rate.acked < c->snd.max_wnd ? c->rate.acked : c->snd.max_wnd;
+	if (seq_lt(ack, c->snd.una - (uint32_t)old_wnd)) {
 		tcp_send_challenge_ack(c);
 		tl->ctr.drop_old_ack++;
 		return TCP_IN_STOP;
