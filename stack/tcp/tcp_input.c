@@ -734,11 +734,12 @@ static int tcp_conn_segment(struct tcp_conn *c, struct tcp_seg *seg)
 	/* Sixth: the URG bit (tcp_urg.c): a new urgent pointer, and the urgent byte kept aside
 	 * as it goes by, before the text step queues the segment. */
 	tcp_urg_input(c, seg);
-	/* A socket that was closed takes no more data: Linux resets (TCPAbortOnData). */
+	/* A socket that was closed takes no more data (RFC 1122 4.2.2.13: new data after
+	 * close is an error): Linux resets (TCPAbortOnData) and answers the segment as it
+	 * answers one for no connection (tcp_v4_send_reset: SEQ = SEG.ACK, RST alone). */
 	if ((c->flags & TCP_F_ORPHAN) && seg->dlen && seq_gt(seg->seq + seg->dlen, c->rcv.nxt)) {
 		tl->ctr.AbortOnData++;
-		c->rcv.nxt = seg->seq + seg->dlen;
-		tcp_send_rst_conn(c);
+		tcp_send_rst_for(tl, seg);
 		tcp_conn_abort(c, ECONNRESET);
 		return TCP_IN_GONE;
 	}

@@ -46,6 +46,24 @@ static void expect_gone(struct th *h, uint32_t snd_rel, uint32_t rcv_rel)
 	th_expect(h, TCP_FLAG_RST, h->iss + snd_rel, 0, 0, NULL, 0);
 }
 
+/* Data after close() (FIN-WAIT-1, the FIN not yet acknowledged): nobody will read it, so
+ * the connection is reset (RFC 1122 4.2.2.13) and the segment answered as Linux answers
+ * it, with RST at SEQ = SEG.ACK and no ACK (user_timeout/user_timeout.pkt in
+ * google/packetdrill), counted as AbortOnData; the 4-tuple is gone. */
+static void test_data_after_close_resets(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h);
+	uint64_t before = th_counter(h, "tcp", "AbortOnData");
+	close_expect_fin(h, fd);
+	th_assert_state(h, TH_PEER_PORT, "FIN-WAIT-1");
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, h->irs + 1, h->iss + 1, 65535, NULL, "x", 1);
+	th_expect(h, TCP_FLAG_RST, h->iss + 1, 0, 0, NULL, 0);
+	th_expect_none(h);
+	assert_int_equal(th_counter(h, "tcp", "AbortOnData"), before + 1);
+	expect_gone(h, 2, 2);
+}
+
 /* Passive close: the peer's FIN is ACKed, recv() says end of stream, the socket is still
  * writable (CLOSE-WAIT), close() sends FIN, the last ACK closes. LAST-ACK retransmits
  * its FIN while unacknowledged. */
@@ -400,6 +418,7 @@ static void test_accepted_survives_listener_close(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_data_after_close_resets, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_passive_close, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_active_close_time_wait, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_time_wait_expiry_60s, th_setup, th_teardown),
