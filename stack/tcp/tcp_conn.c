@@ -92,18 +92,20 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 	}
 	if (c->sndq.len == 0)
 		tcp_chrono_start(c, TCP_CHRONO_BUSY); /* data queued: the sender is busy */
+	/* MSG_MORE corks this call's own push only (Linux tcp_push: TCP_NAGLE_CORK for it);
+	 * an ACK or a timer later sends by the socket's own Nagle setting. */
 	if (flags & TCP_SEND_MORE)
 		c->flags |= TCP_F_MORE;
-	else
-		c->flags &= ~TCP_F_MORE;
 	if (flags & TCP_SEND_OOB)
 		c->flags |= TCP_F_SEND_OOB;
 	long n = tcp_sndq_fill(c, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, (flags & TCP_SEND_MORE) != 0);
 	c->flags &= ~TCP_F_SEND_OOB;
 	if (n < (long)len)
 		c->flags |= TCP_F_NOSPACE;
-	if (n <= 0)
+	if (n <= 0) {
+		c->flags &= ~TCP_F_MORE;
 		return n;
+	}
 	if (flags & TCP_SEND_OOB)
 		tcp_urg_mark(c); /* the last byte queued is urgent (Linux tcp_push's tcp_mark_urg) */
 	if ((flags & TCP_SEND_EOR) && (size_t)n == len) {
@@ -112,6 +114,7 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 		c->eor_count++;
 	}
 	tcp_output(c);
+	c->flags &= ~TCP_F_MORE;
 	return n;
 }
 

@@ -309,7 +309,7 @@ enum { TCP_URG_NONE, TCP_URG_NOTYET, TCP_URG_VALID, TCP_URG_READ };
 #define TCP_F_RESET       0x1000u   /* ended by a RST or a timeout (no FIN to read) */
 #define TCP_F_SND_SHUT    0x2000u
 #define TCP_F_PUSH_ONCE   0x4000u   /* TCP_NODELAY was set: push what waits, even corked */
-#define TCP_F_MORE        0x8000u   /* the last send() had MSG_MORE: like a cork, no PSH */
+#define TCP_F_MORE        0x8000u   /* this send() has MSG_MORE: its own push is corked */
 #define TCP_F_WAS_ESTAB   0x10000u  /* reached ESTABLISHED once (a failed connect may be retried) */
 #define TCP_F_LOCAL_FAIL  0x20000u  /* rtx timer is the resource probe: the layers below refused a segment */
 #define TCP_F_TLP         0x40000u  /* rtx timer is the tail loss probe (RFC 8985 7) */

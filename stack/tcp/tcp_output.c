@@ -669,13 +669,13 @@ blocked:
 	if (!sent && (c->flags & TCP_F_ACK_NOW))
 		tcp_send_ack(c);
 
-	/* RFC 9293 3.8.6.1: data waits behind a zero window, nothing is in flight to bring a
-	 * window update, so the persist timer probes. */
+	/* Data waits and nothing is in flight to bring an ACK: the persist timer (Linux's
+	 * tcp_check_probe_timer, probe0). Behind a zero window it probes (RFC 9293 3.8.6.1);
+	 * behind a cork (TCP_CORK, MSG_MORE) it sends what waits after an RTO, which is
+	 * Linux's 200 ms ceiling on corking (tcp(7); tcp_persist_fire). */
 	uint32_t off = c->snd.nxt - c->snd.una;
 	uint32_t want = c->sndq.len > off ? c->sndq.len - off : 0;
-	if (want > mss)
-		want = mss;
-	if (want && tcp_flight(c) == 0 && c->snd.wnd < want && !timer_armed(&c->rtx_timer))
+	if (want && tcp_flight(c) == 0 && !timer_armed(&c->rtx_timer))
 		tcp_arm_persist(c);
 }
 

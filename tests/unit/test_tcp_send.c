@@ -28,6 +28,15 @@
 static uint8_t buf[4096];
 static uint8_t wbuf[65536];
 
+/* An established connection with TCP_NODELAY set. */
+static int established_nodelay(struct th *h)
+{
+	int fd = th_established(h);
+	int one = 1;
+	assert_int_equal(ts_setsockopt(th_sl(h), fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	return fd;
+}
+
 /*
  * With Nagle on: a short record behind unacknowledged short data waits while it is the
  * last thing queued, and goes as soon as more data follows it; the record's segment has
@@ -65,10 +74,8 @@ static void test_eor_long_record_ends_its_segment(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = th_established(h);
+	int fd = established_nodelay(h);
 	uint32_t s = h->iss + 1, a = h->irs + 1;
-	int one = 1;
-	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
 	memset(buf, 'l', sizeof(buf));
 	assert_int_equal(ts_send(sl, fd, buf, 3000, MSG_EOR | MSG_MORE), 3000);
 	assert_int_equal(ts_send(sl, fd, buf, 1000, 0), 1000);
@@ -79,15 +86,58 @@ static void test_eor_long_record_ends_its_segment(void **state)
 	th_expect_none(h);
 }
 
+/*
+ * MSG_MORE and TCP_CORK hold a short segment, but not for ever: with nothing in flight the
+ * persist timer sends what waits after an RTO (Linux's probe0 timer, tcp(7)'s 200 ms
+ * ceiling on corking), with PSH. And MSG_MORE corks only the send() that carries it: the
+ * ACK that comes later sends the held tail by the socket's own setting (TCP_NODELAY here),
+ * as Linux (google/packetdrill nagle/sendmsg_msg_more.pkt).
+ */
+static void test_cork_ceiling_and_msg_more_per_call(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established_nodelay(h);
+	uint32_t s = h->iss + 1, a = h->irs + 1;
+	memset(buf, 'm', sizeof(buf));
+
+	assert_int_equal(ts_send(sl, fd, buf, 40, MSG_MORE), 40);
+	th_expect_none(h);
+	int waited = th_advance_until_seg(h, 2000);
+	assert_true(waited >= 200 && waited <= 400);
+	th_expect(h, PUSH, s, a, TH_ANY, NULL, 40);
+	th_send(h, TCP_FLAG_ACK, a, s + 40, 65535, NULL, NULL, 0);
+	th_expect_none(h);
+
+	/* 3100 bytes with MSG_MORE: two full segments go, the 180-byte tail is held; a partial
+	 * ACK sends it at once (no PSH: the write had MSG_MORE). */
+	assert_int_equal(ts_send(sl, fd, buf, 3100, MSG_MORE), 3100);
+	th_expect(h, DATA, s + 40, a, TH_ANY, NULL, 1460);
+	th_expect(h, PUSH, s + 1500, a, TH_ANY, NULL, 1460);
+	th_expect_none(h);
+	th_send(h, TCP_FLAG_ACK, a, s + 1500, 65535, NULL, NULL, 0);
+	th_expect(h, DATA, s + 2960, a, TH_ANY, NULL, 180);
+	th_expect_none(h);
+	th_send(h, TCP_FLAG_ACK, a, s + 3140, 65535, NULL, NULL, 0);
+
+	/* TCP_CORK: the same ceiling. */
+	int one = 1;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)), 0);
+	assert_int_equal(ts_send(sl, fd, buf, 100, 0), 100);
+	th_expect_none(h);
+	waited = th_advance_until_seg(h, 2000);
+	assert_true(waited >= 200 && waited <= 400);
+	th_expect(h, PUSH, s + 3140, a, TH_ANY, NULL, 100);
+	th_expect_none(h);
+}
+
 /* At most TCP_EOR_MARKS (16) records unacknowledged: the 17th waits (EAGAIN), as Linux's
  * writer runs out of send buffer with one skb per record; an ACK makes room. */
 static void test_eor_records_bounded(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = th_established(h);
-	int one = 1;
-	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	int fd = established_nodelay(h);
 	for (int i = 0; i < 16; i++)
 		assert_int_equal(ts_send(sl, fd, "x", 1, MSG_EOR), 1);
 	assert_int_equal(ts_send(sl, fd, "x", 1, MSG_EOR), -EAGAIN);
@@ -106,9 +156,7 @@ static void test_cwnd_counts_packets(void **state)
 {
 	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
-	int fd = th_established(h);
-	int one = 1;
-	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	int fd = established_nodelay(h);
 	static uint8_t big[10 * 1460 + 700];
 	memset(big, 'c', sizeof(big));
 	assert_int_equal(ts_send(sl, fd, big, sizeof(big), 0), (long)sizeof(big));
@@ -447,6 +495,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_eor_records_not_coalesced, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_eor_long_record_ends_its_segment, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_cork_ceiling_and_msg_more_per_call, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_eor_records_bounded, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_psh_initial_window_in_two_units, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_psh_units_of_two_on_a_slow_path, th_setup, th_teardown),
