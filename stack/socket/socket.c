@@ -603,6 +603,11 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 				return -EINVAL;
 			o->user_timeout_ms = (uint32_t)v;
 			break;
+		case TCP_NOTSENT_LOWAT:
+			/* Linux takes any int, read as unsigned; 0 means the stack's setting. A
+			 * higher mark may make a waiting writer's socket writable at once. */
+			o->notsent_lowat = (uint32_t)v;
+			break;
 		case TCP_KEEPIDLE:
 		case TCP_KEEPINTVL:
 			if (v < 1 || v > 32767) /* MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL */
@@ -724,6 +729,8 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->cork);
 		case TCP_USER_TIMEOUT:
 			return ts_put_int(val, len, (int)o->user_timeout_ms);
+		case TCP_NOTSENT_LOWAT:
+			return ts_put_int(val, len, (int)o->notsent_lowat);
 		case TCP_KEEPIDLE:
 			return ts_put_int(val, len, (int)tcp_keepidle_s(sl->tcp, o));
 		case TCP_KEEPINTVL:

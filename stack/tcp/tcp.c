@@ -48,6 +48,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->rmem_max = 6291456;
 	cfg->wmem_default = 16384;
 	cfg->wmem_max = 4194304;
+	cfg->notsent_lowat = UINT32_MAX;
 	cfg->timestamps = true;
 	cfg->sack = true;
 	cfg->dsack = true;

@@ -42,6 +42,8 @@ struct tcp_config {
 	uint32_t rmem_max;            /* [tcp_rmem[2] = 6291456]; sets the window scale we offer */
 	uint32_t wmem_default;        /* send buffer bytes [tcp_wmem[1] = 16384] */
 	uint32_t wmem_max;            /* [tcp_wmem[2] = 4194304] */
+	uint32_t notsent_lowat;       /* unsent bytes past which a socket is not writable
+	                               * [tcp_notsent_lowat = 4294967295: no limit] */
 	bool timestamps;              /* RFC 7323 timestamps [tcp_timestamps = 1] */
 	bool sack;                    /* RFC 2018 SACK-permitted [tcp_sack = 1]; off: NewReno recovery only */
 	bool dsack;                   /* RFC 2883 D-SACK blocks on duplicates [tcp_dsack = 1] */
@@ -244,6 +246,7 @@ struct tcp_sockopts {
 	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions (Linux secs_to_retrans) */
 	uint8_t tos;               /* IP_TOS for our segments */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
+	uint32_t notsent_lowat;    /* TCP_NOTSENT_LOWAT; 0 = tcp_config's notsent_lowat */
 	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
 	/* Keepalive per socket (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT); 0 = tcp_config's. */
 	uint16_t keepidle_s, keepintvl_s;

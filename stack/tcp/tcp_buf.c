@@ -196,12 +196,26 @@ uint64_t tcp_wmem_queued(const struct tcp_conn *c)
 	return (uint64_t)c->sndq.len + (uint64_t)c->skbq.n * TCP_SKB_TX_TRUESIZE;
 }
 
+/*
+ * TCP_NOTSENT_LOWAT (Linux's tcp_stream_memory_free): is the data queued but not yet sent
+ * below the socket's mark (or the stack's, notsent_lowat)? A write starts no new skb past
+ * it (wake 0); poll and the writer's wake-up want it below half the mark (wake 1), so a
+ * woken writer finds room for a good part of it.
+ */
+static bool tcp_notsent_ok(const struct tcp_conn *c, unsigned wake)
+{
+	uint32_t lowat = c->opts.notsent_lowat ? c->opts.notsent_lowat : c->tl->cfg.notsent_lowat;
+	uint32_t sent = c->snd.nxt - c->snd.una;
+	uint64_t notsent = c->sndq.len > sent ? c->sndq.len - sent : 0;
+	return (notsent << wake) < lowat;
+}
+
 bool tcp_sndbuf_writable(const struct tcp_conn *c)
 {
 	uint64_t q = tcp_wmem_queued(c), cap = tcp_sndbuf_cap(c);
 	/* At the memory limit a full ring cannot grow: not writable until memory is back. */
 	bool stuck = c->sndq.len >= c->sndq.cap && !tcp_mem_fits(c->tl, TCP_RING_MIN);
-	return q < cap && cap - q >= q / 2 && !stuck;
+	return q < cap && cap - q >= q / 2 && !stuck && tcp_notsent_ok(c, 1);
 }
 
 void tcp_sndbuf_expand(struct tcp_conn *c)
@@ -418,9 +432,10 @@ long tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more
 		bool fresh = room == 0;
 		if (fresh) {
 			/* A new skb (Linux's new_segment): only while the queue's memory is below
-			 * the buffer (sk_stream_memory_free), so the last skb may take the queue
-			 * past it by up to one goal. */
-			if (tcp_wmem_queued(c) >= tcp_sndbuf_cap(c) || tcp_skbq_reserve(c) != 0)
+			 * the buffer and the unsent data below TCP_NOTSENT_LOWAT
+			 * (sk_stream_memory_free), so the last skb may take the queue past them by
+			 * up to one goal. */
+			if (tcp_wmem_queued(c) >= tcp_sndbuf_cap(c) || !tcp_notsent_ok(c, 0) || tcp_skbq_reserve(c) != 0)
 				break;
 			start = end;
 			room = goal;
@@ -473,7 +488,8 @@ long tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more
 bool tcp_sndq_has_room(const struct tcp_conn *c)
 {
 	uint32_t start;
-	return tcp_sndq_tail_room(c, tcp_size_goal(c), &start) || tcp_wmem_queued(c) < tcp_sndbuf_cap(c);
+	return tcp_sndq_tail_room(c, tcp_size_goal(c), &start) ||
+	       (tcp_wmem_queued(c) < tcp_sndbuf_cap(c) && tcp_notsent_ok(c, 0));
 }
 
 uint32_t tcp_sndq_ring_max(const struct tcp_conn *c)

@@ -176,6 +176,8 @@ static void apply_sysctl(struct drill_runner *r, const struct drill_event *ev, c
 		ONE(keepalive_intvl_s, (uint32_t)v[0]);
 	if (strcmp(key, "tcp_keepalive_probes") == 0)
 		ONE(keepalive_probes, (uint32_t)v[0]);
+	if (strcmp(key, "tcp_notsent_lowat") == 0)
+		ONE(notsent_lowat, v[0] > UINT32_MAX ? UINT32_MAX : (uint32_t)v[0]);
 	if (strcmp(key, "tcp_min_tso_segs") == 0)
 		ONE(min_tso_segs, v[0] ? (uint32_t)v[0] : 1u);
 	if (strcmp(key, "tcp_challenge_ack_limit") == 0)

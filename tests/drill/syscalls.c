@@ -27,6 +27,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -70,6 +71,9 @@ static const struct drill_sym drill_syms[] = {
 	SYM(SIOCINQ), SYM(SIOCOUTQ), SYM(FIONREAD), SYM(FIONBIO), SYM(SIOCOUTQNSD), SYM(SIOCATMARK),
 	SYM(POLLIN), SYM(POLLOUT), SYM(POLLERR), SYM(POLLHUP), SYM(POLLNVAL), SYM(POLLPRI),
 	SYM(POLLRDNORM), SYM(POLLWRNORM), SYM(POLLRDHUP),
+	SYM(EPOLLIN), SYM(EPOLLOUT), SYM(EPOLLPRI), SYM(EPOLLERR), SYM(EPOLLHUP), SYM(EPOLLRDHUP),
+	SYM(EPOLLRDNORM), SYM(EPOLLWRNORM), SYM(EPOLLET), SYM(EPOLLONESHOT), SYM(EPOLLEXCLUSIVE),
+	SYM(EPOLL_CTL_ADD), SYM(EPOLL_CTL_MOD), SYM(EPOLL_CTL_DEL), SYM(EPOLL_CLOEXEC),
 	SYM(INADDR_ANY),
 };
 #undef SYM
@@ -624,7 +628,8 @@ static int64_t call_getsockopt(struct drill_runner *r, const struct drill_event 
 	if (ve && ve->kind != DRILL_EXPR_ELLIPSIS) {
 		if (!eval_int(r, ev, ve, &want))
 			return 0;
-		if (want != iv) {
+		/* An int option: the script may write it as unsigned ([0xffffffff] for -1). */
+		if (want != iv && !(want > INT32_MAX && want <= UINT32_MAX && (int32_t)(uint32_t)want == iv)) {
 			drill_fail(r, ev->line, "runtime error in getsockopt call: bad value: expected: %lld actual: %d",
 			           (long long)want, iv);
 			return ret;
@@ -734,6 +739,92 @@ static int64_t call_poll(struct drill_runner *r, const struct drill_event *ev)
 	return n;
 }
 
+/* epoll_create(size) (size > 0, else EINVAL) and epoll_create1(flags). */
+static int64_t call_epoll_create(struct drill_runner *r, const struct drill_event *ev)
+{
+	int64_t x;
+	if (!arg_int(r, ev, 0, &x))
+		return 0;
+	if (strcmp(ev->call.name, "epoll_create") == 0)
+		return x > 0 ? ts_epoll_create(SL(r), 0) : -EINVAL;
+	return ts_epoll_create(SL(r), (int)x);
+}
+
+/* A `{events=..., fd=N}` (or ptr=, u32=, u64=) argument: the events and the user data, which
+ * the runner keeps as the script's number (it comes back from epoll_wait as written).
+ * *have_data says whether the struct named any. */
+static bool epoll_event_arg(struct drill_runner *r, const struct drill_event *ev, const struct drill_expr *s,
+                            struct epoll_event *out, bool *have_data)
+{
+	memset(out, 0, sizeof(*out));
+	*have_data = false;
+	if (!s || s->kind != DRILL_EXPR_STRUCT) {
+		drill_fail(r, ev->line, "%s: expected {events=..., fd=...}", ev->call.name);
+		return false;
+	}
+	for (size_t k = 0; k < s->nitems; k++) {
+		const struct drill_expr *f = s->items[k];
+		int64_t x;
+		if (f->kind != DRILL_EXPR_FIELD || !eval_int(r, ev, f->rhs, &x))
+			return false;
+		if (strcmp(f->name, "events") == 0) {
+			out->events = (uint32_t)x;
+		} else {
+			out->data.u64 = (uint64_t)x;
+			*have_data = true;
+		}
+	}
+	return true;
+}
+
+/* epoll_ctl(epfd, op, fd, {events=..., fd=...}) */
+static int64_t call_epoll_ctl(struct drill_runner *r, const struct drill_event *ev)
+{
+	int epfd, fd;
+	int64_t op;
+	if (!arg_fd(r, ev, 0, &epfd) || !arg_int(r, ev, 1, &op) || !arg_fd(r, ev, 2, &fd))
+		return 0;
+	const struct drill_expr *e = arg(ev, 3);
+	if (!e || e->kind == DRILL_EXPR_NULL || e->kind == DRILL_EXPR_ELLIPSIS)
+		return ts_epoll_ctl(SL(r), epfd, (int)op, fd, NULL);
+	struct epoll_event ee;
+	bool have;
+	if (!epoll_event_arg(r, ev, e, &ee, &have))
+		return 0;
+	return ts_epoll_ctl(SL(r), epfd, (int)op, fd, &ee);
+}
+
+/* epoll_wait(epfd, {events=..., fd=...}, maxevents, timeout): the first event reported must
+ * be the one the script shows (packetdrill checks one). Blocks like poll. */
+static int64_t call_epoll_wait(struct drill_runner *r, const struct drill_event *ev)
+{
+	int epfd;
+	int64_t max, timeout;
+	if (!arg_fd(r, ev, 0, &epfd) || !arg_int(r, ev, 2, &max) || !arg_int(r, ev, 3, &timeout))
+		return 0;
+	struct epoll_event want, got[16];
+	bool have_data;
+	if (!epoll_event_arg(r, ev, arg(ev, 1), &want, &have_data))
+		return 0;
+	if (max <= 0)
+		return -EINVAL;
+	int n = ts_epoll_collect(SL(r), epfd, got, max < 16 ? (int)max : 16);
+	if (n == 0 && timeout != 0) {
+		bool timed_out = timeout > 0 && r->now >= r->pend.start + (usec_t)timeout * 1000;
+		if (!timed_out) {
+			r->pend.kind = PEND_POLL;
+			return DRILL_BLOCKED;
+		}
+	}
+	if (n > 0 && got[0].events != want.events)
+		drill_fail(r, ev->line, "runtime error in epoll_wait call: expected events 0x%x but got 0x%x",
+		           (unsigned)want.events, (unsigned)got[0].events);
+	else if (n > 0 && have_data && got[0].data.u64 != want.data.u64)
+		drill_fail(r, ev->line, "runtime error in epoll_wait call: expected data %llu but got %llu",
+		           (unsigned long long)want.data.u64, (unsigned long long)got[0].data.u64);
+	return n;
+}
+
 static int64_t call_getname(struct drill_runner *r, const struct drill_event *ev)
 {
 	int fd;
@@ -753,7 +844,8 @@ static const struct {
 	{"recvfrom", call_read}, {"recvmsg", call_recvmsg}, {"close", call_close},
 	{"shutdown", call_shutdown}, {"setsockopt", call_setsockopt}, {"getsockopt", call_getsockopt},
 	{"fcntl", call_fcntl}, {"ioctl", call_ioctl}, {"poll", call_poll}, {"getsockname", call_getname},
-	{"getpeername", call_getname},
+	{"getpeername", call_getname}, {"epoll_create", call_epoll_create}, {"epoll_create1", call_epoll_create},
+	{"epoll_ctl", call_epoll_ctl}, {"epoll_wait", call_epoll_wait},
 };
 
 static drill_call_fn find_call(const char *name)
@@ -774,7 +866,8 @@ static void check_result(struct drill_runner *r, const struct drill_event *ev, i
 	if (c->result->kind == DRILL_EXPR_ELLIPSIS)
 		return;
 	int64_t want = c->result->num;
-	bool new_fd = strcmp(c->name, "socket") == 0 || strncmp(c->name, "accept", 6) == 0;
+	bool new_fd = strcmp(c->name, "socket") == 0 || strncmp(c->name, "accept", 6) == 0 ||
+	              strncmp(c->name, "epoll_create", 12) == 0;
 	if (new_fd && want >= 0 && actual >= 0) {
 		/*
 		 * A new descriptor: the script's number is the one Linux gave packetdrill's
@@ -845,7 +938,7 @@ void drill_syscall_start(struct drill_runner *r, const struct drill_event *ev, u
 	if (!fn) {
 		drill_fail(r, ev->line, "unsupported system call %s() (the runner maps: socket bind listen accept connect "
 		           "read write send recv sendto recvfrom sendmsg recvmsg close shutdown setsockopt getsockopt "
-		           "fcntl ioctl poll)", ev->call.name);
+		           "fcntl ioctl poll epoll_create epoll_ctl epoll_wait)", ev->call.name);
 		return;
 	}
 	memset(&r->pend, 0, sizeof(r->pend));
@@ -855,7 +948,8 @@ void drill_syscall_start(struct drill_runner *r, const struct drill_event *ev, u
 		return;
 	if (ret == DRILL_BLOCKED) {
 		int fd = -1;
-		arg_fd(r, ev, 0, &fd);
+		if (r->pend.kind != PEND_POLL) /* poll's first argument is a list, not a descriptor */
+			arg_fd(r, ev, 0, &fd);
 		r->pend.active = true;
 		r->pend.ev = ev;
 		r->pend.start = start;

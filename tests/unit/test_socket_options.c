@@ -7,6 +7,7 @@
  * SO_RCVTIMEO/SO_SNDTIMEO, with Linux's ranges and errnos. Packet bench, fake clock.
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,6 +192,56 @@ static void test_linger2_holds_fin_wait_2(void **state)
 	assert_null(th_state(h, TH_PEER_PORT));
 }
 
+/* The peer acknowledges everything sent so far, until nothing more leaves; returns the
+ * bytes acknowledged. */
+static uint32_t ack_all_sent(struct th *h)
+{
+	uint32_t top = h->iss + 1;
+	for (int round = 0; round < 50; round++) {
+		struct th_seg s;
+		bool any = false;
+		while (th_pop_seg(h, &s)) {
+			if ((int32_t)(s.hdr.seq + s.len - top) > 0)
+				top = s.hdr.seq + s.len;
+			any = true;
+		}
+		if (!any)
+			break;
+		th_send(h, TCP_FLAG_ACK, h->irs + 1, top, 65535, NULL, NULL, 0);
+	}
+	return top - (h->iss + 1);
+}
+
+/*
+ * TCP_NOTSENT_LOWAT (Linux's tcp_stream_memory_free): 0 by default (the stack's setting,
+ * no limit); with 4000, a write starts no new skb once 4000 bytes wait unsent, and the
+ * socket is writable again only when less than half that waits (2 * unsent < 4000): once
+ * the peer's ACKs have let the rest go.
+ */
+static void test_notsent_lowat(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+	static char big[60000];
+	memset(big, 'n', sizeof(big));
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT), 0);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 4000), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT), 4000);
+
+	ssize_t n = ts_send(sl, fd, big, sizeof(big), 0);
+	assert_true(n > 14600 && n < (ssize_t)sizeof(big)); /* the initial window, then one more skb */
+	assert_false(ts_revents(sl, fd) & POLLOUT);
+	assert_int_equal(ts_send(sl, fd, big, sizeof(big), 0), -EAGAIN);
+	assert_int_equal(ack_all_sent(h), (uint32_t)n);
+	assert_true(ts_revents(sl, fd) & POLLOUT);
+
+	/* Without the mark the same write fills the send buffer instead. */
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 0), 0);
+	ssize_t m = ts_send(sl, fd, big, sizeof(big), 0);
+	assert_true(m > n);
+}
+
 /* TCP_LINGER2 -1: closing in FIN-WAIT-2 resets at once instead of waiting (Linux). */
 static void test_linger2_negative_resets(void **state)
 {
@@ -241,6 +292,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linger2_holds_fin_wait_2, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_linger2_negative_resets, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_quickack_sends_pending_ack, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_notsent_lowat, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
