@@ -522,29 +522,15 @@ void tcp_output(struct tcp_conn *c)
 			if (c->flags & TCP_F_PROBING)
 				segs = 1;
 			uint32_t ulen = len;
-			/* A unit is cut from one skb (Linux's tcp_write_xmit sends skb by skb): it
-			 * ends where the skb holding SND.NXT ends, if that comes first. Not where
-			 * the skb's rest is no whole number of segments (the MSS changed since it
-			 * was cut, with SACK blocks in our header): a unit crosses that end rather
-			 * than send a sliver alone. */
-			uint32_t unit_left = rec_len;
-			bool skb_cut = false;
-			if (!rexmit) {
-				uint32_t skb_room = tcp_skbq_end(c, c->snd.nxt) - c->snd.nxt;
-				if (skb_room >= mss && skb_room < unit_left && skb_room % mss == 0) {
-					unit_left = skb_room;
-					skb_cut = true;
-				}
-			}
-			if (len == mss && unit_left > mss && segs > 1) {
+			if (len == mss && rec_len > mss && segs > 1) {
 				/* The same Nagle test as below (Minshall's variant) decides the short
-				 * tail; a record's or an skb's end is not held (more data follows). */
+				 * tail; a record's end is not held (more data follows it). */
 				bool small_out = c->sml_valid && seq_gt(c->snd_sml, c->snd.una) && seq_leq(c->snd_sml, c->snd.nxt);
 				bool nagle_ok = c->opts.nodelay || tcp_flight(c) == 0 || !small_out;
-				bool nagle_hold = !rec_cut && !skb_cut && !(c->flags & TCP_F_PUSH_ONCE) &&
+				bool nagle_hold = !rec_cut && !(c->flags & TCP_F_PUSH_ONCE) &&
 				                  (!nagle_ok || c->opts.cork || (c->flags & TCP_F_MORE));
 				uint64_t room = (uint64_t)segs * mss < cwnd_room ? (uint64_t)segs * mss : cwnd_room;
-				ulen = tcp_tso_len(mss, unit_left, TCP_LINUX_GSO_MAX, wnd_room, room, nagle_hold);
+				ulen = tcp_tso_len(mss, rec_len, TCP_LINUX_GSO_MAX, wnd_room, room, nagle_hold);
 			}
 			unit_start = c->snd.nxt;
 			unit_end = c->snd.nxt + ulen;

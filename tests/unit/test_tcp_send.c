@@ -378,39 +378,6 @@ static int blocking_write_until_30001(struct th *h, int sndbuf)
 }
 
 /*
- * A transmit unit never crosses the end of an skb (Linux's tcp_write_xmit sends skb by
- * skb). MSS 1000, the peer's window 32000, so skbs of 16000 bytes; units of half cwnd
- * (tcp_min_tso_segs 10). The write of 42000 fills the first skb, whose first 10000 bytes
- * go at once (cwnd 10, two units of 5); the unsent rest of that skb is the queue's tail,
- * so the write appends to it (Linux's tcp_sendmsg does) up to 26000, and the last 16000
- * make a second skb. After the ACK of 10000, cwnd 20: 10001-20000 (half cwnd), then
- * 20001-26000, where that skb ends (before: one unit to 30000), then 26001-30000, what
- * cwnd leaves; PSH on the last segment of each.
- */
-static void test_unit_ends_with_its_skb(void **state)
-{
-	th_free(*state);
-	struct th *h = *state = th_new(tweak_min_tso_10);
-	struct socket_layer *sl = th_sl(h);
-	int lfd = th_listen(h, 80, 8);
-	struct tcp_opts mss = th_mss_opts(1000);
-	int fd = th_open_passive_rtt(h, lfd, &mss, 32000, 100);
-	uint32_t s = h->iss + 1, a = h->irs + 1;
-	assert_int_equal(ts_send(sl, fd, wbuf, 42000, 0), 42000);
-	for (uint32_t off = 0; off < 10000; off += 1000)
-		th_expect(h, off % 5000 == 4000 ? PUSH : DATA, s + off, a, TH_ANY, NULL, 1000);
-	th_expect_none(h);
-	th_advance(h, 100);
-	th_send(h, TCP_FLAG_ACK, a, s + 10000, 32000, NULL, NULL, 0);
-	for (uint32_t off = 10000; off < 30000; off += 1000) {
-		uint32_t end = off + 1000;
-		bool last = end == 20000 || end == 26000 || end == 30000;
-		th_expect(h, last ? PUSH : DATA, s + off, a, TH_ANY, NULL, 1000);
-	}
-	th_expect_none(h);
-}
-
-/*
  * The writer wakes when the free space is at least half of what is queued (Linux's
  * sk_stream_wspace >= sk_stream_min_wspace): with 42000 that is 28000 queued at most. An
  * ACK of 34001 trims 4000 bytes off the first skb, 29584 are left: no POLLOUT yet. The ACK
@@ -529,7 +496,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eor_records_not_coalesced, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_eor_long_record_ends_its_segment, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cork_ceiling_and_msg_more_per_call, th_setup, th_teardown),
-		cmocka_unit_test_setup_teardown(test_unit_ends_with_its_skb, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_eor_records_bounded, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_psh_initial_window_in_two_units, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_psh_units_of_two_on_a_slow_path, th_setup, th_teardown),
