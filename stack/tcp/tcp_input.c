@@ -573,11 +573,16 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		uint32_t skip = c->rcv.nxt - seq;
 		tcp_dsack_set(c, seq, skip >= dlen ? seq + dlen : c->rcv.nxt); /* RFC 2883 4.1.x */
 		if (skip >= dlen) {
-			/* A pure retransmission (with a FIN, or overlapping one): our ACK was lost
-			 * or late. Tell the peer again, without delay from now on (as tcp_dsack_old). */
+			/* Old data with a new FIN: the FIN's step decides the ACK (Linux takes the
+			 * segment as a partial one: its D-SACK is forgotten by tcp_fin, and the
+			 * ACK of the FIN is delayed). */
+			if (fin && seq + dlen == c->rcv.nxt)
+				return true;
+			/* A pure retransmission: our ACK was lost or late. Tell the peer again,
+			 * without delay from now on (as tcp_dsack_old). */
 			c->flags |= TCP_F_ACK_NOW;
 			tcp_enter_quickack(c);
-			return fin && seq + dlen == c->rcv.nxt;
+			return false;
 		}
 		dlen -= skip;
 		seq = c->rcv.nxt;
@@ -637,6 +642,9 @@ static int tcp_step_fin(struct tcp_conn *c)
 {
 	c->rcv.nxt++;
 	c->flags |= TCP_F_FIN_RCVD;
+	/* Linux tcp_fin -> tcp_sack_reset: the stream has ended, no SACK or D-SACK block
+	 * is owed any more (DsackSent counted it already, as Linux's DSACKOLDSENT). */
+	c->dsack_pending = false;
 	bool fin_acked = tcp_fin_acked(c);
 	switch (c->state) {
 	case TCPS_SYN_RECEIVED:

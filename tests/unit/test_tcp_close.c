@@ -30,6 +30,8 @@ static void expect_ack_soon(struct th *h, uint32_t snd_rel, uint32_t rcv_rel)
 	th_expect(h, TCP_FLAG_ACK, h->iss + snd_rel, h->irs + rcv_rel, TH_ANY, NULL, 0);
 }
 
+static const char wbuf_x[1000] = { 0 };
+
 /* Active close of a connection with nothing unsent: close() sends FIN|ACK at once (RFC 9293
  * 3.10.4, ESTABLISHED -> FIN-WAIT-1). */
 static void close_expect_fin(struct th *h, int fd)
@@ -62,6 +64,29 @@ static void test_data_after_close_resets(void **state)
 	th_expect_none(h);
 	assert_int_equal(th_counter(h, "tcp", "AbortOnData"), before + 1);
 	expect_gone(h, 2, 2);
+}
+
+/* The peer resends data we have, with its FIN: the FIN is new, so this is no pure
+ * retransmission. As Linux (tcp_fin resets the SACK state, then enters pingpong mode), the
+ * D-SACK the old bytes earned is dropped with the stream's end, and the ACK of the FIN
+ * waits for the delayed-ACK timer, without a SACK option (selftests' tcp_close_no_rst). */
+static void test_fin_with_old_data_no_dsack(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts o = th_mss_opts(1000);
+	o.sack_ok = true;
+	int fd = th_open_passive(h, lfd, &o, 32792);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 32792, NULL, wbuf_x, 1000);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1001, TH_ANY, NULL, 0);
+	char buf[1000];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 1000);
+	th_send(h, FINACK, h->irs + 1, h->iss + 1, 32792, NULL, wbuf_x, 1000);
+	th_expect_none(h);
+	assert_true(th_advance_until_seg(h, 200) <= 40);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1002, TH_ANY, NULL, 0); /* NULL: no options */
+	th_assert_state(h, TH_PEER_PORT, "CLOSE-WAIT");
 }
 
 /* Passive close: the peer's FIN is ACKed, recv() says end of stream, the socket is still
@@ -419,6 +444,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_data_after_close_resets, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_fin_with_old_data_no_dsack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_passive_close, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_active_close_time_wait, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_time_wait_expiry_60s, th_setup, th_teardown),
