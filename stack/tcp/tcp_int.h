@@ -733,6 +733,9 @@ void tcp_sb_retransmitted(struct tcp_sb *sb, uint32_t i, uint32_t n, usec_t now)
 void tcp_sb_mark_too_big(struct tcp_conn *c);
 /* Receiving: a duplicate [start, end) to report in a D-SACK block on the next ACK. */
 void tcp_dsack_set(struct tcp_conn *c, uint32_t start, uint32_t end);
+/* The same, or the pending block grown by [start, end) when they touch (Linux
+ * tcp_dsack_extend); a range that does not touch it is not reported. */
+void tcp_dsack_extend(struct tcp_conn *c, uint32_t start, uint32_t end);
 
 /* ---- tcp_recovery.c (RACK-TLP, PRR, undo) ---- */
 /* Whether the connection recovers with the scoreboard (SACK negotiated). */

@@ -19,7 +19,15 @@ bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 {
 	bool moved = false;
 	struct pbuf *pb;
+	/* What the in-order data just covered of the queue was received twice: reported in
+	 * a D-SACK block (RFC 2883 4.1.1), the first such segment and what touches it, as
+	 * Linux's tcp_ofo_queue does since 6.16. */
+	uint32_t dsack_high = c->rcv.nxt;
 	while ((pb = c->ooo.head) && seq_leq(pb->user, c->rcv.nxt)) {
+		if (seq_lt(pb->user, dsack_high)) {
+			uint32_t e = pb->user + pb->len;
+			tcp_dsack_extend(c, pb->user, seq_lt(e, dsack_high) ? e : dsack_high);
+		}
 		pbuf_queue_pop(&c->ooo);
 		c->ooo_truesize -= pbuf_truesize(pb);
 		c->rwnd_ooo -= tcp_seg_truesize(pb->len); /* tcp_rcvq_add charges what it keeps */

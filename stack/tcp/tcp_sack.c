@@ -447,3 +447,18 @@ void tcp_dsack_set(struct tcp_conn *c, uint32_t start, uint32_t end)
 	c->dsack_pending = true;
 	c->tl->ctr.DsackSent++;
 }
+
+void tcp_dsack_extend(struct tcp_conn *c, uint32_t start, uint32_t end)
+{
+	if (!c->dsack_pending) {
+		tcp_dsack_set(c, start, end);
+		return;
+	}
+	/* Linux tcp_sack_extend: only a range that touches the block joins it. */
+	if (seq_leq(start, c->dsack.end) && seq_leq(c->dsack.start, end)) {
+		if (seq_lt(start, c->dsack.start))
+			c->dsack.start = start;
+		if (seq_gt(end, c->dsack.end))
+			c->dsack.end = end;
+	}
+}

@@ -870,6 +870,21 @@ static void test_dsack_generation(void **state)
 	th_send(h, TCP_FLAG_ACK, h->irs + 101, h->iss + 1, 65535, NULL, buf, 100);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 301, TH_ANY, NULL, 0);
 	assert_int_equal(ctr(h, "DsackSent"), 2);
+	/* Two segments held out of order (401-500, 601-700), then 301-800 in order over both:
+	 * the first held one was received twice and is D-SACKed (Linux tcp_ofo_queue); the
+	 * second, which does not touch it, is not reported. */
+	uint8_t big[500];
+	memset(big, 'd', sizeof(big));
+	th_send(h, TCP_FLAG_ACK, h->irs + 401, h->iss + 1, 65535, NULL, buf, 100);
+	th_drain(h);
+	th_send(h, TCP_FLAG_ACK, h->irs + 601, h->iss + 1, 65535, NULL, buf, 100);
+	th_drain(h);
+	th_send(h, TCP_FLAG_ACK, h->irs + 301, h->iss + 1, 65535, NULL, big, 500);
+	d.sack_count = 1;
+	d.sack[0].start = h->irs + 401;
+	d.sack[0].end = h->irs + 501;
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 801, TH_ANY, &d, 0);
+	assert_int_equal(ctr(h, "DsackSent"), 3);
 }
 
 /* Refused data that we do not hold is never reported in a D-SACK: a segment beyond the
