@@ -566,8 +566,14 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		/* CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent its FIN; ignore text. */
 		return false;
 	}
-	if (dlen == 0)
+	if (dlen == 0) {
+		/* A bare FIN is taken even when the queue is over its buffer (Linux breaks a
+		 * FIN/ACK loop with stacks that send FINs into a closed window); memory being
+		 * short, its ACK goes at once (ICSK_ACK_NOW in tcp_data_queue). */
+		if (fin && seq == c->rcv.nxt && tcp_rmem_alloc(c) > tcp_rcvbuf_cap(c))
+			c->flags |= TCP_F_ACK_NOW;
 		return fin && seq == c->rcv.nxt;
+	}
 	/* Trim what we already have. */
 	if (seq_lt(seq, c->rcv.nxt)) {
 		uint32_t skip = c->rcv.nxt - seq;

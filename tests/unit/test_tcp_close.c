@@ -89,6 +89,30 @@ static void test_fin_with_old_data_no_dsack(void **state)
 	th_assert_state(h, TH_PEER_PORT, "CLOSE-WAIT");
 }
 
+/* A FIN that arrives while the unread data holds more memory than the receive buffer
+ * (here SO_RCVBUF shrank under it) is taken, and its ACK goes at once: Linux accepts a
+ * bare FIN even when memory is short, to break a FIN/ACK loop with stacks that send FINs
+ * into a closed window (selftests' tcp_rcv_zero_wnd_fin). */
+static void test_fin_over_full_buffer_acked_at_once(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+	for (uint32_t k = 0; k < 3; k++) {
+		th_send(h, TCP_FLAG_ACK, h->irs + 1 + k * 1000, h->iss + 1, 65535, NULL, wbuf_x, 1000);
+		th_drain(h);
+	}
+	int small = 1024;
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	th_drain(h);
+	th_send(h, FINACK, h->irs + 3001, h->iss + 1, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 3002, TH_ANY, NULL, 0);
+	th_assert_state(h, TH_PEER_PORT, "CLOSE-WAIT");
+	char buf[4000];
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 3000);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 0);
+}
+
 /* Passive close: the peer's FIN is ACKed, recv() says end of stream, the socket is still
  * writable (CLOSE-WAIT), close() sends FIN, the last ACK closes. LAST-ACK retransmits
  * its FIN while unacknowledged. */
@@ -445,6 +469,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_data_after_close_resets, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_fin_with_old_data_no_dsack, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_fin_over_full_buffer_acked_at_once, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_passive_close, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_active_close_time_wait, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_time_wait_expiry_60s, th_setup, th_teardown),
