@@ -57,7 +57,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->frto = 2;
 	cfg->window_scaling = true;
 	cfg->abort_on_overflow = false;
-	cfg->syncookies = true;
+	cfg->syncookies = 1;
 	cfg->syn_retries = 6;
 	cfg->synack_retries = 5;
 	cfg->retries2 = 15;
@@ -100,7 +100,7 @@ int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const
 	tl->cfg = *cfg;
 	if (tl->cfg.port_lo == 0 || tl->cfg.port_hi < tl->cfg.port_lo || tl->cfg.mtu < 68 || tl->cfg.hz < 100 || tl->cfg.hz > 1000 ||
 	    tl->cfg.mem_low > tl->cfg.mem_pressure || tl->cfg.mem_pressure > tl->cfg.mem_high ||
-	    tl->cfg.max_conns == 0)
+	    tl->cfg.max_conns == 0 || tl->cfg.syncookies > 2)
 		return -EINVAL;
 	if (!tcp_cc_find(tl->cfg.congestion_control))
 		return -ENOENT;

@@ -53,7 +53,8 @@ struct tcp_config {
 	bool window_scaling;          /* RFC 7323 window scale [tcp_window_scaling = 1] */
 	bool shrink_window;           /* a scaled window may shrink as memory fills [tcp_shrink_window = 0] */
 	bool abort_on_overflow;       /* RST instead of dropping on a full accept queue [tcp_abort_on_overflow = 0] */
-	bool syncookies;              /* RFC 4987 cookies when the SYN queue is full [tcp_syncookies = 1] */
+	uint8_t syncookies;           /* RFC 4987 cookies: 0 never, 1 when the SYN queue is full, 2 for
+	                               * every SYN [tcp_syncookies = 1] */
 	uint32_t syn_retries;         /* SYN retransmissions before ETIMEDOUT [tcp_syn_retries = 6] */
 	uint32_t synack_retries;      /* SYN-ACK retransmissions before the request is dropped [tcp_synack_retries = 5] */
 	uint32_t retries2;            /* data retransmissions before ETIMEDOUT [tcp_retries2 = 15] */

@@ -57,7 +57,7 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
 	c->wq_tail = c->pushed_seq = c->snd.iss + 1; /* data starts after the SYN */
 	c->wscale_ok = tl->cfg.window_scaling;
 	c->rcv_wscale = c->wscale_ok ? tcp_wscale_for(tl, o) : 0;
-	c->ts_offset = c->snd.iss * 0x9e3779b1u;
+	c->ts_offset = tcp_ts_offset_for(c->snd.iss);
 	c->rtt_start = tl->core->now;
 	tcp_hash_insert(&tl->conns, &c->hn);
 	tcp_set_state(c, TCPS_SYN_SENT);

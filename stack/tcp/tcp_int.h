@@ -158,6 +158,10 @@ struct tcp_req {
 	uint8_t syn_wscale;             /* the SYN's shift as sent, before clamping */
 };
 
+/* A request's options from its SYN's (o): what was offered, clamped to what the stack
+ * allows; and its TSval offset (r->iss set first). */
+void tcp_req_syn_opts(const struct tcp_listener *l, struct tcp_req *r, const struct tcp_opts *o);
+
 /* The options a SYN carried, as sent (struct tcp_req's syn_opts). */
 #define TCP_SYN_OPT_MSS 0x01u
 #define TCP_SYN_OPT_WSCALE 0x02u
@@ -530,6 +534,12 @@ void tcp_conn_done(struct tcp_conn *c);
 /* Reset from our side or the peer's: error, CLOSED, counters. */
 void tcp_conn_abort(struct tcp_conn *c, int err);
 uint8_t tcp_wscale_for(const struct tcp_layer *tl, const struct tcp_sockopts *o);
+/* A connection's TSval offset, from its ISN: Linux randomizes each connection's (so do we);
+ * a SYN cookie's is found again from the cookie (tcp_syncookie.c). */
+static inline uint32_t tcp_ts_offset_for(uint32_t iss)
+{
+	return iss * 0x9e3779b1u;
+}
 uint32_t tcp_now_ts(const struct tcp_layer *tl, uint32_t offset);
 
 /* ---- tcp_hash.c ---- */
@@ -570,6 +580,8 @@ void tcp_rate_ack(struct tcp_conn *c, uint32_t prior_una);
 void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg);
 /* 1 when the final ACK carries a good cookie (r rebuilt from it), else 0. Does not take seg->pb. */
 int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct tcp_req *r);
+/* A cookie SYN-ACK's TSval: the clock with the SYN's window scale and SACK in its low bits. */
+uint32_t tcp_cookie_tsval(const struct tcp_layer *tl, const struct tcp_req *r);
 
 /* ---- tcp_mem.c: the stack-wide buffer memory limit (Linux's tcp_mem) ---- */
 /* Defaults: a userspace stack's share, not Linux's fraction of RAM (docs/tcp.md). */

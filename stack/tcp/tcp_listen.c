@@ -346,7 +346,9 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 		drop = &tl->ctr.ListenDrops;
 		goto drop;
 	}
-	if (l->synq_len >= (l->backlog > 0 ? l->backlog : 1)) {
+	/* A cookie when the SYN queue is full, or always with tcp_syncookies = 2 (Linux
+	 * tcp_conn_request); either way the listener looks at cookie ACKs from now on. */
+	if (l->synq_len >= (l->backlog > 0 ? l->backlog : 1) || tl->cfg.syncookies == 2) {
 		l->last_overflow = tl->core->now ? tl->core->now : 1;
 		if (tl->cfg.syncookies) {
 			tcp_cookie_synack(l, seg);
@@ -371,6 +373,20 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	r->iss = tcp_isn(tl, seg->dst, seg->h.dport, seg->src, seg->h.sport);
 	r->tos = seg->tos;
 	r->snd_wnd = seg->wnd;
+	tcp_req_syn_opts(l, r, o);
+	tcp_synq_link(l, r);
+	tl->ctr.ReqCreated++;
+	tcp_send_synack(r);
+	pbuf_free(seg->pb); /* data in a SYN is not kept (no TFO) */
+	return;
+drop:
+	(*drop)++;
+	pbuf_free(seg->pb);
+}
+
+void tcp_req_syn_opts(const struct tcp_listener *l, struct tcp_req *r, const struct tcp_opts *o)
+{
+	const struct tcp_layer *tl = l->tl;
 	r->peer_mss = o->has_mss ? o->mss : TCP_MSS_DEFAULT;
 	r->wscale_ok = o->has_wscale && tl->cfg.window_scaling;
 	r->snd_wscale = r->wscale_ok ? (o->wscale > TCP_WSCALE_MAX ? TCP_WSCALE_MAX : o->wscale) : 0;
@@ -381,16 +397,7 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	r->syn_opts = (uint8_t)((o->has_mss ? TCP_SYN_OPT_MSS : 0) | (o->has_wscale ? TCP_SYN_OPT_WSCALE : 0) |
 	                        (o->sack_ok ? TCP_SYN_OPT_SACK : 0) | (o->has_ts ? TCP_SYN_OPT_TS : 0));
 	r->syn_wscale = o->wscale;
-	/* Linux randomizes each connection's TSval offset (so do we, from the ISN). */
-	r->ts_offset = r->iss * 0x9e3779b1u;
-	tcp_synq_link(l, r);
-	tl->ctr.ReqCreated++;
-	tcp_send_synack(r);
-	pbuf_free(seg->pb); /* data in a SYN is not kept (no TFO) */
-	return;
-drop:
-	(*drop)++;
-	pbuf_free(seg->pb);
+	r->ts_offset = tcp_ts_offset_for(r->iss);
 }
 
 /* The final ACK of the handshake turns a request into an established connection. Does not

@@ -823,7 +823,7 @@ void tcp_send_synack(struct tcp_req *r)
 	h.opts.wscale = r->rcv_wscale;
 	if (r->ts_ok) {
 		h.opts.has_ts = true;
-		h.opts.ts_val = tcp_now_ts(tl, r->ts_offset);
+		h.opts.ts_val = r->cookie ? tcp_cookie_tsval(tl, r) : tcp_now_ts(tl, r->ts_offset);
 		h.opts.ts_ecr = r->ts_recent;
 	}
 	tcp_emit(tl, r->hn.laddr, r->hn.raddr, &h, NULL, 0, r->tos, 0);

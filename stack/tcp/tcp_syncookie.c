@@ -14,11 +14,32 @@
  *
  *   ISN = count(2 bits) << 30 | mss_index(2 bits) << 28 | F(key, 4-tuple, SEG.SEQ, count) (28 bits)
  *
- * count is a 64-second clock: a cookie is honoured for up to two periods. Only the MSS
- * survives (from a table as Linux's msstab); window scale, SACK and timestamps are not
- * offered in a cookie SYN-ACK, so the connection goes on without them.
+ * count is a 64-second clock: a cookie is honoured for up to two periods. The MSS survives
+ * as an index into a table (Linux's msstab). The other options survive only when the client
+ * uses timestamps, as in Linux (cookie_init_timestamp): the SYN-ACK's TSval then carries
+ * them in its low six bits, which the client echoes in the final ACK's TSecr:
+ *
+ *   TSval = (clock & ~63) | sack(1 bit) << 4 | wscale(4 bits, 15 = none)   + the offset
+ *
+ * (a TSval a few milliseconds behind the clock). Without timestamps a cookie SYN-ACK offers
+ * no window scale and no SACK, and the connection goes on without them.
  */
 static const uint16_t tcp_cookie_mss[4] = { 536, 1300, 1440, 1460 };
+
+#define TCP_COOKIE_TS_BITS 6u
+#define TCP_COOKIE_TS_MASK 0x3fu
+#define TCP_COOKIE_NO_WSCALE 0xfu  /* the wscale field when the SYN offered none */
+#define TCP_COOKIE_SACK 0x10u
+
+uint32_t tcp_cookie_tsval(const struct tcp_layer *tl, const struct tcp_req *r)
+{
+	uint32_t clock = tcp_now_ts(tl, 0);
+	uint32_t opts = (r->wscale_ok ? r->snd_wscale : TCP_COOKIE_NO_WSCALE) | (r->sack_ok ? TCP_COOKIE_SACK : 0u);
+	uint32_t ts = (clock & ~TCP_COOKIE_TS_MASK) | opts;
+	if ((int32_t)(ts - clock) > 0)
+		ts -= 1u << TCP_COOKIE_TS_BITS; /* never ahead of the clock */
+	return ts + r->ts_offset;
+}
 
 static uint32_t tcp_cookie_hash(const struct tcp_layer *tl, const struct tcp_seg *seg, uint32_t irs, uint32_t count)
 {
@@ -57,8 +78,45 @@ void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg)
 	r.irs = seg->seq;
 	r.iss = (count & 3u) << 30 | idx << 28 | tcp_cookie_hash(tl, seg, seg->seq, count);
 	r.cookie = true;
+	r.tos = seg->tos;
+	r.snd_wnd = seg->wnd;
+	/* The SYN's options, kept only with timestamps, which carry them (see above). */
+	tcp_req_syn_opts(l, &r, &seg->h.opts);
+	if (!r.ts_ok) {
+		r.wscale_ok = false;
+		r.sack_ok = false;
+		r.snd_wscale = 0;
+		r.rcv_wscale = 0;
+	}
 	tl->ctr.SyncookiesSent++;
 	tcp_send_synack(&r);
+}
+
+/* The options a cookie kept, from the final ACK's TSecr (Linux cookie_timestamp_decode):
+ * 1, or 0 when they ask for what the stack no longer allows. Without timestamps, none. */
+static int tcp_cookie_opts(const struct tcp_listener *l, const struct tcp_seg *seg, struct tcp_req *r)
+{
+	const struct tcp_layer *tl = l->tl;
+	const struct tcp_opts *o = &seg->h.opts;
+	r->ts_offset = tcp_ts_offset_for(r->iss);
+	if (!o->has_ts || !o->ts_ecr)
+		return 1;
+	if (!tl->cfg.timestamps)
+		return 0;
+	uint32_t opts = (o->ts_ecr - r->ts_offset) & TCP_COOKIE_TS_MASK;
+	r->ts_ok = true;
+	r->ts_recent = o->ts_val;
+	r->sack_ok = (opts & TCP_COOKIE_SACK) != 0;
+	if (r->sack_ok && !tl->cfg.sack)
+		return 0;
+	if ((opts & TCP_COOKIE_NO_WSCALE) != TCP_COOKIE_NO_WSCALE) {
+		if (!tl->cfg.window_scaling)
+			return 0;
+		r->wscale_ok = true;
+		r->snd_wscale = (uint8_t)(opts & TCP_COOKIE_NO_WSCALE);
+		r->rcv_wscale = tcp_wscale_for(tl, &l->opts);
+	}
+	return 1;
 }
 
 /* The final ACK of a cookie handshake: 1 when the cookie is good (r filled in), else 0.
@@ -85,7 +143,8 @@ int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct t
 		r->peer_mss = tcp_cookie_mss[(cookie >> 28) & 3u];
 		r->retrans = 1; /* no RTT sample: we do not know when the SYN-ACK went */
 		r->cookie = true;
-		return 1;
+		r->tos = seg->tos;
+		return tcp_cookie_opts(l, seg, r);
 	}
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <netinet/tcp.h>
 
 #include "socket/socket.h"
 #include "helpers/stack_pair.h"
@@ -595,6 +596,66 @@ static void tweak_abort_on_overflow(struct stack_config *cfg)
 	cfg->tcp.abort_on_overflow = true;
 }
 
+static void tweak_cookies_always(struct stack_config *cfg)
+{
+	cfg->tcp.syncookies = 2;
+}
+
+/*
+ * tcp_syncookies = 2: every SYN gets a cookie, and with timestamps the cookie keeps the
+ * client's window scale and SACK in the low six bits of the SYN-ACK's TSval (Linux
+ * cookie_init_timestamp): 7 | SACK (0x10) here. The final ACK echoes it in TSecr and the
+ * connection has them all (TCP_INFO), as a queued request would. A SYN without timestamps
+ * gets a cookie SYN-ACK with the MSS only.
+ */
+static void test_cookie_keeps_options_in_timestamp(void **state)
+{
+	th_free(*state);
+	struct th *h = *state = th_new(tweak_cookies_always);
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts o = th_mss_opts(1460);
+	o.has_wscale = true;
+	o.wscale = 7;
+	o.sack_ok = true;
+	o.has_ts = true;
+	o.ts_val = 100;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &o, NULL, 0);
+	struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesSent"), 1);
+	assert_true(s.hdr.opts.has_wscale && s.hdr.opts.sack_ok && s.hdr.opts.has_ts);
+	assert_int_equal(s.hdr.opts.ts_ecr, 100);
+	assert_int_equal((s.hdr.opts.ts_val - s.hdr.seq * 0x9e3779b1u) & 0x3fu, 7u | 0x10u);
+	h->iss = s.hdr.seq;
+
+	struct tcp_opts a;
+	memset(&a, 0, sizeof(a));
+	a.has_ts = true;
+	a.ts_val = 110;
+	a.ts_ecr = s.hdr.opts.ts_val;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 512, &a, NULL, 0);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesRecv"), 1);
+	int fd = ts_accept(sl, lfd, NULL, 0);
+	assert_true(fd >= 0);
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	assert_int_equal(ts_getsockopt(sl, fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	assert_int_equal(ti.tcpi_snd_wscale, 7);
+	assert_int_equal(ti.tcpi_options & (TCPI_OPT_SACK | TCPI_OPT_TIMESTAMPS | TCPI_OPT_WSCALE),
+	                 TCPI_OPT_SACK | TCPI_OPT_TIMESTAMPS | TCPI_OPT_WSCALE);
+
+	/* No timestamps: the MSS only. */
+	h->peer_port = 40100;
+	o = th_mss_opts(1460);
+	o.has_wscale = true;
+	o.wscale = 7;
+	o.sack_ok = true;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &o, NULL, 0);
+	s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	assert_false(s.hdr.opts.has_wscale || s.hdr.opts.sack_ok || s.hdr.opts.has_ts);
+	assert_int_equal(th_counter(h, "tcp", "SyncookiesSent"), 2);
+}
+
 /* With the abort-on-overflow option (Linux tcp_abort_on_overflow = 1) that final ACK gets
  * a RST instead (SEQ = SEG.ACK) and the request is gone. */
 static void test_final_ack_on_full_queue_abort_option(void **state)
@@ -898,6 +959,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_accept_queue_overflow, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_data_before_accept, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_dropped, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_keeps_options_in_timestamp, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_final_ack_on_full_queue_abort_option, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_dropped, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_later_data, th_setup, th_teardown),
