@@ -508,7 +508,8 @@ static bool stack_start(struct drill_runner *r)
 	r->cfg.link.addr = DRILL_LOCAL_IP;
 	r->cfg.link.prefix_len = DRILL_PREFIX_LEN;
 	r->cfg.link.gateway = DRILL_GATEWAY_IP;
-	r->cfg.link.mtu = 1500;
+	r->cfg.link.mtu = r->link_mtu ? r->link_mtu : 1500;
+	r->dev.nd.mtu = r->cfg.link.mtu;
 	r->cfg.tcp.mtu = r->cfg.link.mtu;
 	r->now = DRILL_CLOCK_BASE;
 	int err = ts_stack_init(&r->st, &r->cfg, &r->dev.nd, r->now);

@@ -113,6 +113,7 @@ struct drill_runner {
 	long ts_tick_usecs;        /* 0: TS val not checked */
 	long gro_mss;              /* --mss: the gso_size of inbound lines longer than the MTU */
 	bool tso;                  /* aggregate outbound segments (off after `ethtool -K ... tso off`) */
+	uint32_t link_mtu;         /* `ip link set ... mtu N` before the start; 0: 1500 */
 	bool qdisc_drop;           /* `tc qdisc ... pfifo limit 0`: every outbound frame is dropped locally */
 	uint64_t qdisc_dropped;
 	/* `nstat`: counter values at the last reset (`nstat -n`), by position in ts_stack_counter_groups(). */

@@ -176,6 +176,8 @@ static void apply_sysctl(struct drill_runner *r, const struct drill_event *ev, c
 		ONE(keepalive_intvl_s, (uint32_t)v[0]);
 	if (strcmp(key, "tcp_keepalive_probes") == 0)
 		ONE(keepalive_probes, (uint32_t)v[0]);
+	if (strcmp(key, "tcp_syncookies") == 0)
+		ONE(syncookies, v[0] > 2 ? 2 : (uint8_t)v[0]);
 	if (strcmp(key, "tcp_notsent_lowat") == 0)
 		ONE(notsent_lowat, v[0] > UINT32_MAX ? UINT32_MAX : (uint32_t)v[0]);
 	if (strcmp(key, "tcp_min_tso_segs") == 0)
@@ -442,6 +444,16 @@ static void run_simple(struct drill_runner *r, const struct drill_event *ev, cha
 	if (fl > 3 && strcmp(first + fl - 3, ".sh") == 0) {
 		/* packetdrill_setup.sh ends with "exit 0"; others set sysctls */
 		run_file(r, ev, first, depth);
+		return;
+	}
+	if (starts_word(cmd, "ip") && strstr(cmd, " link set ") && strstr(cmd, " mtu ")) {
+		/* `ip link set dev tun0 mtu N`: the link's MTU, before the stack starts. */
+		unsigned long v = strtoul(strstr(cmd, " mtu ") + 5, NULL, 10);
+		if (r->st_up || v < 576 || v > 9000) {
+			drill_unsupported(r, ev->line, "`%s`: an MTU of 576 to 9000, set before the first packet", cmd);
+			return;
+		}
+		r->link_mtu = (uint32_t)v;
 		return;
 	}
 	if (strcmp(cmd, "exit 0") == 0 || starts_word(cmd, "ip"))
