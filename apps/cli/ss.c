@@ -213,6 +213,11 @@ static void ss_info(FILE *f, const struct tcp_sock_info *si)
 	        ti.tcpi_snd_mss, ti.tcpi_pmtu, ti.tcpi_rcv_mss, ti.tcpi_advmss, ti.tcpi_snd_cwnd);
 	if (ti.tcpi_snd_ssthresh < 0x7fffffffu)
 		fprintf(f, " ssthresh:%u", ti.tcpi_snd_ssthresh);
+	/* As ss: bytes sent and resent only when there are any. */
+	if (more.tcpi_bytes_sent)
+		fprintf(f, " bytes_sent:%llu", (unsigned long long)more.tcpi_bytes_sent);
+	if (more.tcpi_bytes_retrans)
+		fprintf(f, " bytes_retrans:%llu", (unsigned long long)more.tcpi_bytes_retrans);
 	fprintf(f, " bytes_acked:%llu bytes_received:%llu", (unsigned long long)si->bytes_acked,
 	        (unsigned long long)si->bytes_received);
 	if (ti.tcpi_unacked)
@@ -224,9 +229,13 @@ static void ss_info(FILE *f, const struct tcp_sock_info *si)
 		fprintf(f, " lost:%u", si->lost);
 	if (si->sacked)
 		fprintf(f, " sacked:%u", si->sacked);
+	if (more.tcpi_dsack_dups)
+		fprintf(f, " dsack_dups:%u", more.tcpi_dsack_dups);
 	/* As ss: how far the path was seen to reorder, in segments, when not the default 3. */
 	if (ti.tcpi_reordering != 3)
 		fprintf(f, " reordering:%u", ti.tcpi_reordering);
+	if (more.tcpi_reord_seen)
+		fprintf(f, " reord_seen:%u", more.tcpi_reord_seen);
 	if (more.tcpi_delivery_rate) {
 		/* As ss: bits per second with a k/M/G prefix, "delivery_rate 941Mbps". */
 		double bps = (double)more.tcpi_delivery_rate * 8.0;
@@ -239,12 +248,20 @@ static void ss_info(FILE *f, const struct tcp_sock_info *si)
 		else
 			fprintf(f, " delivery_rate %.0fbps", bps);
 	}
+	if (more.tcpi_delivered)
+		fprintf(f, " delivered:%u", more.tcpi_delivered);
 	fprintf(f, " rcv_space:%u", ti.tcpi_rcv_space);
+	if (more.tcpi_rcv_ooopack)
+		fprintf(f, " rcv_ooopack:%u", more.tcpi_rcv_ooopack);
 	if (more.tcpi_min_rtt != UINT32_MAX) {
 		char minrtt[16];
 		ss_ms(minrtt, sizeof(minrtt), more.tcpi_min_rtt);
 		fprintf(f, " minrtt:%s", minrtt);
 	}
+	if (more.tcpi_snd_wnd)
+		fprintf(f, " snd_wnd:%u", more.tcpi_snd_wnd);
+	if (more.tcpi_rcv_wnd)
+		fprintf(f, " rcv_wnd:%u", more.tcpi_rcv_wnd);
 }
 
 static void ss_row(const struct tcp_sock_info *si, void *arg)

@@ -647,6 +647,8 @@ struct ts_tcp_info {
 };
 _Static_assert(offsetof(struct ts_tcp_info, more) == 104, "Linux puts tcpi_pacing_rate at 104");
 _Static_assert(offsetof(struct ts_tcp_info, more.tcpi_busy_time) == 168, "Linux's tcpi_busy_time is at 168");
+_Static_assert(offsetof(struct ts_tcp_info, more.tcpi_delivered) == 192, "Linux's tcpi_delivered is at 192");
+_Static_assert(offsetof(struct ts_tcp_info, more.tcpi_snd_wnd) == 228, "Linux's tcpi_snd_wnd is at 228");
 
 int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *val, socklen_t *len)
 {

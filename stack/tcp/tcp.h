@@ -344,7 +344,7 @@ void tcp_conn_handshake(const struct tcp_conn *c, struct ts_handshake *hs);
  * getsockopt(TCP_INFO): Linux's struct tcp_info (the fields tapstack tracks; the rest 0).
  * glibc's struct tcp_info ends at tcpi_total_retrans (104 bytes); struct tcp_info_more is
  * what Linux's <linux/tcp.h> puts right after it, at the same offsets (from 104), so
- * the two side by side are the kernel's layout up to tcpi_sndbuf_limited.
+ * the two side by side are the kernel's layout up to tcpi_rcv_wnd.
  */
 struct tcp_info;
 struct tcp_info_more {
@@ -359,6 +359,15 @@ struct tcp_info_more {
 	uint64_t tcpi_busy_time;        /* us with data queued or in flight (Linux's chronograph) */
 	uint64_t tcpi_rwnd_limited;     /* ... of which stopped by the peer's window */
 	uint64_t tcpi_sndbuf_limited;   /* ... of which the application waited for send buffer */
+	uint32_t tcpi_delivered;        /* segments delivered (ACKed or SACKed), the SYN counted */
+	uint32_t tcpi_delivered_ce;     /* ... with an ECN echo: 0, no ECN */
+	uint64_t tcpi_bytes_sent;       /* RFC 4898 tcpEStatsPerfHCDataOctetsOut: resends too */
+	uint64_t tcpi_bytes_retrans;    /* RFC 4898 tcpEStatsPerfOctetsRetrans */
+	uint32_t tcpi_dsack_dups;       /* RFC 4898 tcpEStatsStackDSACKDups */
+	uint32_t tcpi_reord_seen;       /* reordering events seen */
+	uint32_t tcpi_rcv_ooopack;      /* segments received out of order */
+	uint32_t tcpi_snd_wnd;          /* the peer's window, scaled, bytes */
+	uint32_t tcpi_rcv_wnd;          /* our last advertised window, scaled, bytes */
 };
 void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti, struct tcp_info_more *more);
 void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti);

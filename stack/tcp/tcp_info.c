@@ -139,7 +139,16 @@ static void tcp_conn_info_more(const struct tcp_conn *c, struct tcp_info_more *m
 		if ((c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq) && acked)
 			acked--;
 		m->tcpi_bytes_acked = acked;
+		/* Linux counts the SYN's (or SYN-ACK's) delivery too. */
+		m->tcpi_delivered = c->delivered_pkts + 1u;
 	}
+	m->tcpi_bytes_sent = c->bytes_sent;
+	m->tcpi_bytes_retrans = c->bytes_retrans;
+	m->tcpi_dsack_dups = c->dsack_dups;
+	m->tcpi_reord_seen = c->rec.reord_seen;
+	m->tcpi_rcv_ooopack = c->rcv_ooopack;
+	m->tcpi_snd_wnd = c->snd.wnd;
+	m->tcpi_rcv_wnd = c->rcv.wnd;
 }
 
 void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti, struct tcp_info_more *more)

@@ -339,6 +339,8 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 	if (seq_gt(ack, c->snd.una)) {
 		uint32_t acked = ack - c->snd.una;
 		uint32_t data = acked < c->sndq.len ? acked : c->sndq.len;
+		if (!rec) /* with SACK the scoreboard counts each segment (tcp_recovery.c) */
+			c->delivered_pkts += (acked + c->mss - 1u) / (c->mss ? c->mss : 1u);
 
 		bool grow = false;
 

@@ -250,7 +250,8 @@ struct tcp_recov {
 	bool rack_valid;
 	uint32_t fack;              /* highest sequence delivered (ACKed or SACKed) */
 	bool fack_valid;
-	bool reord_seen;            /* a segment was delivered below a later one (6.2 step 3) */
+	uint32_t reord_seen;        /* times a segment was delivered below a later one (6.2 step 3) */
+	bool reord_assumed;         /* an undo showed a reduction spurious: RACK acts as if it had */
 	uint32_t reordering;        /* how far, in segments (Linux tp->reordering; 0 means 3) */
 	uint8_t reo_wnd_steps;      /* the reordering window in min_rtt/4 units (6.2 step 4) */
 	uint8_t reo_wnd_persist;    /* recoveries left before it falls back to one step */
@@ -283,6 +284,7 @@ struct tcp_recov {
 	uint8_t ack_flags;          /* TCP_ACKF_* (tcp_recovery.c) */
 	uint32_t ack_ecr;           /* its TSecr, 0 if none */
 	uint32_t ack_prior_fack;    /* fack before it (reordering is judged against this) */
+	uint32_t ack_reord_low;     /* the lowest segment it delivered below that (TCP_ACKF_REORD) */
 	bool ack_newly_lost;        /* it made RACK mark a segment lost */
 	bool ack_fack_valid;
 	usec_t ack_sack_sent;       /* send time of the newest never-resent segment it SACKed */
@@ -433,6 +435,11 @@ struct tcp_conn {
 	/* RTT and RTO (tcp_rtt.h); the one segment timed when there are no timestamps. */
 	struct tcp_rtt rtt;
 	struct tcp_rate rate;                   /* delivery rate (tcp_rate.c) */
+	/* TCP_INFO's tallies, as Linux keeps them (tcp_info.c): */
+	uint64_t bytes_sent, bytes_retrans;     /* data bytes transmitted, and of them resent */
+	uint32_t delivered_pkts;                /* segments ACKed or SACKed (not the SYN) */
+	uint32_t dsack_dups;                    /* segments the peer's D-SACKs reported twice */
+	uint32_t rcv_ooopack;                   /* segments queued out of order */
 	uint32_t rtt_seq;
 	usec_t rtt_start;
 	uint8_t retries;                        /* consecutive RTO expiries (or probes) */

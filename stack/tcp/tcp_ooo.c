@@ -85,6 +85,9 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 		prev = *pp;
 		pp = &(*pp)->next;
 	}
+	/* Linux tcp_data_queue_ofo counts every segment that gets this far (GRO ones as the
+	 * segments they coalesced). */
+	c->rcv_ooopack += pb->gso_size ? (len + pb->gso_size - 1u) / pb->gso_size : 1u;
 	if ((*pp && (*pp)->user == seq && (*pp)->len >= len) || (prev && seq_geq(prev->user + prev->len, seq + len))) {
 		/* A duplicate of what we hold: reported in a D-SACK block (RFC 2883 4.2). */
 		tcp_dsack_set(c, seq, seq + len);

@@ -212,6 +212,11 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		timer_stop(&c->delack_timer); /* lazily: it is armed again on the next data */
 	}
 	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
+	if (len && rc == 0) {
+		c->bytes_sent += len; /* Linux tcp_transmit_skb: every data transmission */
+		if (seq_lt(seq, c->snd.max))
+			c->bytes_retrans += len; /* below SND.MAX: sent before */
+	}
 	if (len && rc == 0 && !tcp_rec_on(c)) {
 		/* Send times for per-ACK RTT samples (tcp_rtt.h); a retransmission spoils them.
 		 * With SACK the scoreboard's records carry them (tcp_recovery.c's ca_rtt). */

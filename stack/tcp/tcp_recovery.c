@@ -33,6 +33,7 @@
 #define TCP_ACKF_SACK_SENT      0x10u   /* ack_sack_sent is set */
 #define TCP_ACKF_CUM_SENT       0x20u   /* ack_cum_sent is set */
 #define TCP_ACKF_RETRANS_ACKED  0x40u   /* the cumulative ACK covered a resent segment */
+#define TCP_ACKF_REORD          0x80u   /* ack_reord_low is set: a hole filled late */
 
 /* The retransmission timer at `when`, in the role given (0: the RTO, TCP_F_TLP, TCP_F_REO). */
 static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
@@ -97,7 +98,21 @@ static void tcp_rec_reordered(struct tcp_conn *c, uint32_t metric)
 	uint32_t segs = (metric + c->mss - 1) / c->mss;
 	if (metric > cur * c->mss)
 		rv->reordering = segs < TCP_REORDERING_MAX ? segs : TCP_REORDERING_MAX;
-	rv->reord_seen = true;
+	rv->reord_seen++;
+}
+
+/* Linux tcp_check_sack_reordering, once for an ACK's SACK blocks and once for its
+ * cumulative part (tcp_sacktag_write_queue, tcp_clean_rtx_queue): how far below the highest
+ * delivered sequence the lowest late segment was; one reordering event each. */
+static void tcp_rec_reord_check(struct tcp_conn *c)
+{
+	struct tcp_recov *rv = &c->rec;
+	if (!(rv->ack_flags & TCP_ACKF_REORD))
+		return;
+	rv->ack_flags &= (uint8_t)~TCP_ACKF_REORD;
+	uint32_t fack = rv->fack_valid && seq_gt(rv->fack, c->snd.una) ? rv->fack : c->snd.una;
+	if (seq_lt(rv->ack_reord_low, fack))
+		tcp_rec_reordered(c, fack - rv->ack_reord_low);
 }
 
 /*
@@ -110,6 +125,7 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 	struct tcp_recov *rv = &c->rec;
 	usec_t now = c->tl->core->now;
 	uint32_t rtt = (uint32_t)(now > r->sent ? now - r->sent : 1);
+	c->delivered_pkts++; /* TCP_INFO's tcpi_delivered: one per segment, as Linux's pcount */
 	/* The latest sent of this ACK's deliveries, resends too (tcp_rack_update_reo_wnd). */
 	if (!rv->ack_newest_valid || (int32_t)(r->order - rv->ack_newest_order) > 0) {
 		rv->ack_newest_order = r->order;
@@ -137,9 +153,14 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 			rv->ack_flags |= TCP_ACKF_SACK_SENT;
 		}
 		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
-		 * hole filled late. Not below what this ACK's own blocks delivered. */
-		if (rv->ack_fack_valid && seq_lt(r->seq, rv->ack_prior_fack))
-			tcp_rec_reordered(c, (seq_gt(rv->fack, r->end) ? rv->fack : r->end) - r->seq);
+		 * hole filled late. Not below what this ACK's own blocks delivered. The lowest
+		 * such one is judged when the SACK blocks, then the cumulative ACK, are done
+		 * (tcp_rec_reord_check). */
+		if (rv->ack_fack_valid && seq_lt(r->seq, rv->ack_prior_fack) &&
+		    (!(rv->ack_flags & TCP_ACKF_REORD) || seq_lt(r->seq, rv->ack_reord_low))) {
+			rv->ack_reord_low = r->seq;
+			rv->ack_flags |= TCP_ACKF_REORD;
+		}
 	}
 	if (!rv->fack_valid || seq_gt(r->end, rv->fack)) {
 		rv->fack = r->end;
@@ -187,7 +208,7 @@ static int32_t tcp_rec_ca_rtt(const struct tcp_conn *c)
 uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
 {
 	const struct tcp_recov *rv = &c->rec;
-	if (!rv->reord_seen) {
+	if (!rv->reord_seen && !rv->reord_assumed) {
 		if (rv->ca_state >= TCP_REC_RECOVERY)
 			return 0;
 		uint32_t dupthresh = rv->reordering ? rv->reordering : TCP_REORDERING_INIT;
@@ -339,7 +360,7 @@ static void tcp_rec_undo(struct tcp_conn *c, bool unmark)
 		tcp_sb_clear_lost(c);
 	rv->rack_advanced = true;
 	rv->undo_armed = false;
-	rv->reord_seen = true;
+	rv->reord_assumed = true; /* RACK's window from now on, as if reordering was seen */
 	rv->frto = false;
 	/* Linux tcp_try_keep_open: DISORDER while anything is SACKed, lost or resent. */
 	rv->ca_state = c->sb.sacked || c->sb.lost || c->sb.retrans ? TCP_REC_DISORDER : TCP_REC_OPEN;
@@ -648,12 +669,14 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	if (o->sack_count) {
 		nblk = tcp_sb_check_blocks(c, o, seg->ack, blk, &d, &has_dsack);
 		sacked_new = tcp_sb_tag(c, blk, nblk, tcp_rack_delivered);
+		tcp_rec_reord_check(c);
 		delivered = sacked_new;
 		if (has_dsack)
 			tcp_rec_dsack(c, &d, prior_una);
 	}
 	rv->ack_flags |= TCP_ACKF_CUM;
 	delivered += tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
+	tcp_rec_reord_check(c);
 	tcp_rack_update_reo_wnd(c, delivered);
 	/* One sample per ACK for the min-RTT filter, before RACK reads it (Linux updates
 	 * min_rtt in tcp_ack_update_rtt, before tcp_fastretrans_alert); a zero - delivered in

@@ -255,6 +255,9 @@ uint32_t tcp_sb_check_blocks(struct tcp_conn *c, const struct tcp_opts *o, uint3
 				*dsack = b;
 				*has_dsack = true;
 				tl->ctr.DsackRecv++;
+				/* Linux tcp_dsack_seen: the segments it reports, at least one. */
+				uint32_t segs = (b.end - b.start + c->mss - 1) / (c->mss ? c->mss : 1);
+				c->dsack_dups += segs ? segs : 1;
 				continue;
 			}
 		}

@@ -177,7 +177,9 @@ static void test_ss_rows(void **state)
 
 /* Under seeded loss and reordering, ss -i shows the scoreboard while it holds marks
  * (sacked, lost, retrans) and how far the path reorders once that differs from the default
- * 3 ("reordering:N", Linux's tp->reordering, as ss(8)); a clean path shows no reordering. */
+ * 3 ("reordering:N", Linux's tp->reordering, as ss(8)), with the tallies ss prints from
+ * TCP_INFO (bytes_sent, bytes_retrans, delivered, reord_seen, snd_wnd); a clean path
+ * shows no reordering. */
 static void test_ss_info_under_loss(void **state)
 {
 	(void)state;
@@ -198,6 +200,7 @@ static void test_ss_info_under_loss(void **state)
 	static uint8_t buf[1 << 16];
 	memset(buf, 'x', sizeof(buf));
 	bool sacked = false, lost = false, retrans = false, rate = false, reordering = false;
+	bool tallies = false, reord_seen = false;
 	size_t got = 0;
 	for (int i = 0; i < 20000 && got < (4u << 20) && !(sacked && lost && retrans && reordering); i++) {
 		ts_send(sa, afd, buf, sizeof(buf), 0);
@@ -211,9 +214,15 @@ static void test_ss_info_under_loss(void **state)
 		retrans |= strstr(t, " retrans:") != NULL;
 		rate |= strstr(t, " delivery_rate ") != NULL; /* tcp_rate.c, as ss prints it */
 		reordering |= strstr(t, " reordering:") != NULL;
+		reord_seen |= strstr(t, " reord_seen:") != NULL;
+		/* TCP_INFO's tallies, as ss prints them. */
+		tallies |= strstr(t, " bytes_sent:") && strstr(t, " bytes_retrans:") && strstr(t, " delivered:") &&
+		           strstr(t, " snd_wnd:");
 		free(t);
 	}
 	assert_true(reordering);
+	assert_true(reord_seen);
+	assert_true(tallies);
 	assert_true(sacked);
 	assert_true(lost);
 	assert_true(retrans);

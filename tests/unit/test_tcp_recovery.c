@@ -277,6 +277,40 @@ static void test_resend_whole_units(void **state)
 	assert_int_equal(info(h, fd).tcpi_total_retrans, 6);
 }
 
+/* TCP_INFO's tallies past tcpi_sndbuf_limited, as Linux keeps them: segments delivered
+ * (the SYN-ACK counted), data bytes sent and resent, segments D-SACKed, reordering events,
+ * segments received out of order, and both windows. */
+static void test_tcp_info_tallies(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	struct {
+		struct tcp_info ti;
+		struct tcp_info_more more;
+	} fi;
+	socklen_t len = sizeof(fi);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 4001u); /* segments 2-4 SACKed: 1 is resent */
+	expect_seg(h, 1);
+	peer_ack(h, 10001, 0);
+	peer_ack(h, 10001, 1, 1u, 1001u); /* then a D-SACK of the resent one */
+	uint8_t buf[100];
+	memset(buf, 'o', sizeof(buf));
+	th_send(h, TCP_FLAG_ACK, h->irs + 101, h->iss + 10001, 65535, NULL, buf, 100); /* a hole */
+	th_drain(h);
+	assert_int_equal(ts_getsockopt(th_sl(h), fd, IPPROTO_TCP, TCP_INFO, &fi, &len), 0);
+	assert_int_equal(len, sizeof(fi));
+	assert_int_equal(fi.more.tcpi_delivered, 11);
+	assert_int_equal(fi.more.tcpi_delivered_ce, 0);
+	assert_int_equal(fi.more.tcpi_bytes_sent, 11000);
+	assert_int_equal(fi.more.tcpi_bytes_retrans, 1000);
+	assert_int_equal(fi.more.tcpi_dsack_dups, 1);
+	assert_int_equal(fi.more.tcpi_reord_seen, 0); /* the resend filled the hole, not the original */
+	assert_int_equal(fi.more.tcpi_rcv_ooopack, 1);
+	assert_int_equal(fi.more.tcpi_snd_wnd, 65535);
+	assert_true(fi.more.tcpi_rcv_wnd > 0);
+}
+
 /* One segment SACKed: no DupThresh, so RACK waits min_RTT / 4 (2.5 ms here) past the
  * RTT before it calls the hole lost, on its reordering timer (RFC 8985 6.2, 6.3), which
  * as Linux's fires 2 ms late rather than early. */
@@ -1293,6 +1327,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scoreboard_marks_and_fast_retransmit, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_resend_whole_units, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_info_tallies, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reorder_window, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_waits_for_its_timer, reno_setup, th_teardown),
 		cmocka_unit_test(test_rfc6675_dupthresh_without_rack),
