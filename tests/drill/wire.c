@@ -480,7 +480,9 @@ void drill_inject_packet(struct drill_runner *r, const struct drill_event *ev)
 	put_be16(t + TCP_OFF_SPORT, r->remote_port);
 	put_be16(t + TCP_OFF_DPORT, r->local_port);
 	put_be32(t + TCP_OFF_SEQ, pk->seq_start + r->peer_isn);
-	put_be32(t + TCP_OFF_ACK, pk->has_ack ? pk->ack + r->stack_isn : 0);
+	/* As packetdrill: with the ACK flag, the script's ack number (0 when the line gives
+	 * none) relative to tapstack's ISN; without it, 0. */
+	put_be32(t + TCP_OFF_ACK, pk->has_ack ? pk->ack + r->stack_isn : (pk->flags & TCP_FLAG_ACK) ? r->stack_isn : 0);
 	t[TCP_OFF_DOFF] = (uint8_t)(((TCP_HDR_MIN + olen) / 4) << 4);
 	t[TCP_OFF_FLAGS] = pk->flags;
 	put_be16(t + TCP_OFF_WIN, (uint16_t)(pk->has_win ? pk->win : 65535));

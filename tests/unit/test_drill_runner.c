@@ -64,6 +64,24 @@ static void test_passing_script(void **state)
 		fail_msg("line %d: %s", rep.line, rep.msg);
 }
 
+/* An inbound ACK line that gives no ack number carries 0 relative to tapstack's ISN, as
+ * packetdrill maps it. A SYN-ACK acking our ISN itself (not ISN + 1) is unacceptable in
+ * SYN-SENT: the RST takes its sequence number from that ACK field, 0 in the script. */
+static void test_default_ack_is_relative(void **state)
+{
+	(void)state;
+	struct drill_report rep;
+	run_text("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+	         "+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n"
+	         "+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n"
+	         "+0 > S 0:0(0) <...>\n"
+	         "+.01 < S. 0:0(0) win 65535 <mss 1460>\n"
+	         "+0 > R 0:0(0)\n",
+	         &rep);
+	if (!rep.passed)
+		fail_msg("line %d: %s", rep.line, rep.msg);
+}
+
 static void test_closed_port_rst(void **state)
 {
 	(void)state;
@@ -213,6 +231,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_passing_script),
+		cmocka_unit_test(test_default_ack_is_relative),
 		cmocka_unit_test(test_closed_port_rst),
 		cmocka_unit_test(test_wrong_syn_ack_options),
 		cmocka_unit_test(test_missing_packet),
