@@ -371,7 +371,7 @@ static void test_syn_cookies(void **state)
 	assert_int_equal(l->synq_len, 1);
 	assert_int_equal(f->tl.ctr.SyncookiesSent, 1);
 	assert_non_null(strstr(last_out, "Flags [S.]"));
-	assert_null(strstr(last_out, "wscale"));        /* only the MSS survives a cookie */
+	assert_null(strstr(last_out, "wscale"));        /* no timestamps: only the MSS survives a cookie */
 	uint32_t cookie = last_seq();
 	/* A forged ACK fails and gets a RST; the right one makes an established connection. */
 	feed(f, TCP_FLAG_ACK, 5001, cookie + 2, 40001);
