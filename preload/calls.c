@@ -192,9 +192,12 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 }
 
 /* Receives into buf: MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL and MSG_OOB (the urgent byte,
- * which never waits) as Linux; others EOPNOTSUPP. */
+ * which never waits) as Linux; MSG_ERRQUEUE reads the error queue, which tapstack never
+ * fills (EAGAIN at once, as Linux with an empty one); others EOPNOTSUPP. */
 static ssize_t pl_recv(int ts, void *buf, size_t len, int flags)
 {
+	if (flags & MSG_ERRQUEUE)
+		return pl_ret(-EAGAIN);
 	if (flags & ~(MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL | MSG_OOB | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC))
 		return pl_ret(-EOPNOTSUPP);
 	if (len && !buf)
@@ -321,6 +324,8 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 /* Reads into the iovecs in order: the first may block, the rest take what is there. */
 static ssize_t pl_recv_iov(int ts, const struct iovec *iov, int n, int flags)
 {
+	if (flags & MSG_ERRQUEUE)
+		return pl_ret(-EAGAIN); /* even with no buffer to read into (pl_recv) */
 	if (n < 0 || n > IOV_MAX)
 		return pl_ret(-EINVAL);
 	if (n > 0 && !iov)

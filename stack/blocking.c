@@ -515,10 +515,10 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 }
 
 /* recv(MSG_OOB) never waits (Linux tcp_recv_urg: an urgent byte not yet arrived is -EAGAIN
- * at once, whatever the socket's mode). */
+ * at once, whatever the socket's mode), nor does a read of the error queue (MSG_ERRQUEUE). */
 static int blocking_recv_wait_flags(int flags)
 {
-	return (flags & MSG_OOB) ? MSG_DONTWAIT : flags;
+	return (flags & (MSG_OOB | MSG_ERRQUEUE)) ? MSG_DONTWAIT : flags;
 }
 
 ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags)

@@ -342,6 +342,8 @@ ssize_t ts_recvfrom(struct socket_layer *sl, int fd, void *buf, size_t len, int 
 		return ts_udp_recvmsg(s->udp, &m, flags);
 	}
 	/* TCP: a stream has no per-datagram sender; from is left as it is (Linux sets no name). */
+	if (flags & MSG_ERRQUEUE)
+		return -EAGAIN; /* the error queue, always empty here (Linux ip_recv_error), never waits */
 	if (s->kind == TS_NEW && (flags & MSG_OOB))
 		return -EINVAL; /* Linux tcp_recv_urg: no urgent data on a socket never connected */
 	if (s->kind != TS_CONN)

@@ -69,6 +69,8 @@ ssize_t ts_udp_recvmsg(struct udp_sock *us, struct msghdr *msg, int flags)
 
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov))
 		return -EFAULT;
+	if (flags & MSG_ERRQUEUE)
+		return -EAGAIN; /* no ICMP errors are queued (IP_RECVERR is accepted only): empty */
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
 	for (size_t i = 0; i < msg->msg_iovlen; i++)

@@ -103,6 +103,7 @@ static void refused_calls(void)
 	check_errno(accept4(s, NULL, NULL, 0x4000000), EINVAL, "accept4(bad flags)");
 	check_errno(recv(s, &one, 1, MSG_OOB), EINVAL, "recv(MSG_OOB) on a new socket");
 	check_errno(recv(s, &one, 1, MSG_CONFIRM), EOPNOTSUPP, "recv(MSG_CONFIRM)");
+	check_errno(recv(s, &one, 1, MSG_ERRQUEUE), EAGAIN, "recv(MSG_ERRQUEUE): the error queue is empty");
 	volatile int bad_count = -1; /* not a constant: the compiler would refuse the call */
 	check_errno(writev(s, NULL, bad_count), EINVAL, "writev(iovcnt -1)");
 	check_errno(recvmsg(s, NULL, 0), EFAULT, "recvmsg(NULL message)");
@@ -244,6 +245,11 @@ int main(int argc, char **argv)
 	check(write(d, "from-dup\n", 9) == 9, "write through the dup");
 	close(d);
 	check(write(s, "after-close-of-dup\n", 19) == 19, "the original still works after the dup is closed");
+	/* The error queue of a connected socket: empty, at once, whatever the socket's mode. */
+	char eq[8];
+	struct iovec eqv = { eq, sizeof(eq) };
+	struct msghdr eqm = { .msg_iov = &eqv, .msg_iovlen = 1 };
+	check_errno(recvmsg(s, &eqm, MSG_ERRQUEUE), EAGAIN, "recvmsg(MSG_ERRQUEUE) on a connected socket: EAGAIN at once");
 	/* Urgent data: the kernel's reader takes '!' out of the stream (the pointer one past it). */
 	check(send(s, "oob!", 4, MSG_OOB) == 4, "send(MSG_OOB): the server's stream gets \"oob\" without '!'");
 

@@ -579,6 +579,26 @@ static void test_ack_of_unsent_data(void **state)
 	recv_check(h, fd, 0, 5);
 }
 
+/* MSG_ERRQUEUE reads the socket's error queue, which tapstack never fills (no zero-copy
+ * notices, no timestamps, no queued ICMP errors): -EAGAIN at once, as Linux with an empty
+ * queue, before any check of the socket's state, and the stream's data is left alone. */
+static void test_recv_errqueue_empty(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fresh = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(fresh >= 0);
+	char buf[8];
+	assert_int_equal(ts_recv(sl, fresh, buf, sizeof(buf), MSG_ERRQUEUE), -EAGAIN);
+	int udp = ts_socket(sl, AF_INET, SOCK_DGRAM, 0);
+	assert_true(udp >= 0);
+	assert_int_equal(ts_recv(sl, udp, buf, sizeof(buf), MSG_ERRQUEUE), -EAGAIN);
+	int fd = th_established(h);
+	send_data(h, 1, 5, 65535);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), MSG_ERRQUEUE), -EAGAIN);
+	recv_check(h, fd, 0, 5);
+}
+
 /* RFC 5961 5.2: an ACK below SND.UNA - MAX.SND.WND gets a challenge ACK and is dropped; as
  * Linux (tcp_ack), the window counts no more than the bytes acknowledged so far. Before any
  * data was acknowledged, an ACK 100 below SND.UNA is refused; after 1000 bytes, one 500
@@ -944,6 +964,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_buffer_full_and_pollout, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_recv_peek, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_ack_of_unsent_data, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_recv_errqueue_empty, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_old_ack_window_from_bytes_acked, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_segments, th_setup, th_teardown),
