@@ -191,23 +191,22 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	return (int)pl_ret(rc);
 }
 
-/* Receives into buf: MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL and MSG_OOB (the urgent byte,
- * which never waits) as Linux; MSG_ERRQUEUE reads the error queue, which tapstack never
- * fills (EAGAIN at once, as Linux with an empty one); others EOPNOTSUPP. */
+/* Receives into buf: MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_OOB (the urgent byte, which
+ * never waits) and MSG_TRUNC (consumed without a copy) as Linux; MSG_ERRQUEUE reads the
+ * error queue, which tapstack never fills (EAGAIN at once, as Linux with an empty one).
+ * Other flags are ignored, as Linux's TCP ignores them. */
 static ssize_t pl_recv(int ts, void *buf, size_t len, int flags)
 {
 	if (flags & MSG_ERRQUEUE)
 		return pl_ret(-EAGAIN);
-	if (flags & ~(MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL | MSG_OOB | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC))
-		return pl_ret(-EOPNOTSUPP);
-	if (len && !buf)
+	if (len && !buf && !(flags & MSG_TRUNC))
 		return pl_ret(-EFAULT);
-	ssize_t n = ts_blocking_recv(&pl.b, ts, buf, len, flags & (MSG_PEEK | MSG_DONTWAIT | MSG_OOB));
+	ssize_t n = ts_blocking_recv(&pl.b, ts, buf, len, flags & (MSG_PEEK | MSG_DONTWAIT | MSG_OOB | MSG_TRUNC));
 	if (n <= 0 || !(flags & MSG_WAITALL) || (flags & (MSG_PEEK | MSG_OOB)))
 		return pl_ret(n);
 	size_t got = (size_t)n;
 	while (got < len) {
-		n = ts_blocking_recv(&pl.b, ts, (char *)buf + got, len - got, flags & MSG_DONTWAIT);
+		n = ts_blocking_recv(&pl.b, ts, buf ? (char *)buf + got : NULL, len - got, flags & (MSG_DONTWAIT | MSG_TRUNC));
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -216,14 +215,15 @@ static ssize_t pl_recv(int ts, void *buf, size_t len, int flags)
 }
 
 /* Sends all of buf on a blocking socket (what fits on a non-blocking one). EPIPE raises
- * SIGPIPE unless MSG_NOSIGNAL, as Linux. */
+ * SIGPIPE unless MSG_NOSIGNAL, as Linux. MSG_FASTOPEN is EOPNOTSUPP, as Linux's with Fast
+ * Open off; flags TCP has no use for (MSG_CONFIRM, MSG_DONTROUTE) are ignored, as Linux. */
 static ssize_t pl_send(int ts, const void *buf, size_t len, int flags)
 {
-	if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_OOB | MSG_ZEROCOPY))
+	if (flags & MSG_FASTOPEN)
 		return pl_ret(-EOPNOTSUPP);
 	if (len && !buf)
 		return pl_ret(-EFAULT);
-	ssize_t n = ts_blocking_send(&pl.b, ts, buf, len, flags & (MSG_DONTWAIT | MSG_MORE | MSG_OOB));
+	ssize_t n = ts_blocking_send(&pl.b, ts, buf, len, flags & (MSG_DONTWAIT | MSG_MORE | MSG_OOB | MSG_EOR));
 	if (n == -EPIPE && !(flags & MSG_NOSIGNAL))
 		raise(SIGPIPE);
 	return pl_ret(n);

@@ -348,11 +348,14 @@ ssize_t ts_recvfrom(struct socket_layer *sl, int fd, void *buf, size_t len, int 
 		return -EINVAL; /* Linux tcp_recv_urg: no urgent data on a socket never connected */
 	if (s->kind != TS_CONN)
 		return -ENOTCONN;
-	if (len && !buf)
+	/* MSG_TRUNC on a stream (tcp(7)): the bytes are consumed (or, with MSG_PEEK, counted)
+	 * without being copied; buf is not touched. */
+	bool trunc = (flags & MSG_TRUNC) && !(flags & MSG_OOB);
+	if (len && !buf && !trunc)
 		return -EFAULT;
 	if (flags & MSG_OOB)
 		return tcp_recv_urg(s->conn, buf, len, (flags & MSG_PEEK) != 0);
-	return tcp_recv(s->conn, buf, len, (flags & MSG_PEEK) != 0);
+	return tcp_recv(s->conn, trunc ? NULL : buf, len, (flags & MSG_PEEK) != 0);
 }
 
 ssize_t ts_sendmsg(struct socket_layer *sl, int fd, const struct msghdr *msg, int flags)

@@ -665,7 +665,8 @@ uint32_t tcp_rcvq_read(struct tcp_conn *c, uint8_t *dst, uint32_t skip, uint32_t
 			skip -= k;
 		} else {
 			k = avail < n - done ? avail : n - done;
-			memcpy(dst + done, pb->data + at, k);
+			if (dst) /* NULL: recv(MSG_TRUNC) discards */
+				memcpy(dst + done, pb->data + at, k);
 			done += k;
 		}
 		if (!consume) {

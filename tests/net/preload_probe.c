@@ -102,7 +102,8 @@ static void refused_calls(void)
 	check_errno(ioctl(s, SIOCGIFADDR, &one), ENOTTY, "ioctl(SIOCGIFADDR), unknown here");
 	check_errno(accept4(s, NULL, NULL, 0x4000000), EINVAL, "accept4(bad flags)");
 	check_errno(recv(s, &one, 1, MSG_OOB), EINVAL, "recv(MSG_OOB) on a new socket");
-	check_errno(recv(s, &one, 1, MSG_CONFIRM), EOPNOTSUPP, "recv(MSG_CONFIRM)");
+	check_errno(recv(s, &one, 1, MSG_CONFIRM), ENOTCONN, "recv(MSG_CONFIRM): the flag ignored, as Linux's TCP does");
+	check_errno(send(s, &one, 1, MSG_FASTOPEN), EOPNOTSUPP, "send(MSG_FASTOPEN): no Fast Open");
 	check_errno(recv(s, &one, 1, MSG_ERRQUEUE), EAGAIN, "recv(MSG_ERRQUEUE): the error queue is empty");
 	volatile int bad_count = -1; /* not a constant: the compiler would refuse the call */
 	check_errno(writev(s, NULL, bad_count), EINVAL, "writev(iovcnt -1)");

@@ -599,6 +599,21 @@ static void test_recv_errqueue_empty(void **state)
 	recv_check(h, fd, 0, 5);
 }
 
+/* recv(MSG_TRUNC) on a stream (tcp(7)): the bytes are consumed without being copied - buf
+ * may be NULL - and with MSG_PEEK only counted; what follows is read as usual. */
+static void test_recv_trunc_discards(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+	send_data(h, 1, 10, 65535);
+	assert_int_equal(ts_recv(sl, fd, NULL, 4, MSG_TRUNC), 4);
+	char buf[8] = "unset";
+	assert_int_equal(ts_recv(sl, fd, buf, 2, MSG_TRUNC | MSG_PEEK), 2);
+	assert_string_equal(buf, "unset"); /* not touched */
+	recv_check(h, fd, 4, 6);
+}
+
 /* RFC 5961 5.2: an ACK below SND.UNA - MAX.SND.WND gets a challenge ACK and is dropped; as
  * Linux (tcp_ack), the window counts no more than the bytes acknowledged so far. Before any
  * data was acknowledged, an ACK 100 below SND.UNA is refused; after 1000 bytes, one 500
@@ -965,6 +980,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recv_peek, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_ack_of_unsent_data, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_recv_errqueue_empty, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_recv_trunc_discards, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_old_ack_window_from_bytes_acked, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_segments, th_setup, th_teardown),
