@@ -260,6 +260,13 @@ uint32_t ip_local_addr(const struct ip_layer *ip);
 /* 255.255.255.255 or our subnet's directed broadcast (none for /31 and /32, RFC 3021). */
 bool ip_addr_is_broadcast(const struct ip_layer *ip, uint32_t addr);
 
+/* An address a socket may bind (Linux inet_bind): any (0), ours, or a broadcast of ours;
+ * anything else is EADDRNOTAVAIL. */
+static inline bool ip_bind_addr_ok(const struct ip_layer *ip, uint32_t addr)
+{
+	return addr == 0 || addr == ip_local_addr(ip) || ip_addr_is_broadcast(ip, addr);
+}
+
 /*
  * An address that cannot be the source of a datagram from a single host (RFC 1122 3.2.1.3,
  * Linux's "martian source"): 0.x (except 0.0.0.0 to the limited broadcast), 127.x,

@@ -523,8 +523,13 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			o->tos = (uint8_t)v;
 			return 0;
 		case IP_MTU_DISCOVER:
+			if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT)
+				return -EINVAL;
+			o->pmtudisc = (uint8_t)v; /* read back; TCP sets DF whatever it is */
+			return 0;
 		case IP_RECVERR:
-			return 0; /* accepted: TCP always sets DF and has no error queue */
+			o->recverr = v != 0; /* read back; there is no error queue */
+			return 0;
 		default:
 			return -ENOPROTOOPT;
 		}
@@ -562,6 +567,12 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			break;
 		case SO_ZEROCOPY:
 			o->zerocopy = v != 0; /* accepted; MSG_ZEROCOPY sends are copies */
+			break;
+		case SO_BROADCAST:
+			o->broadcast = v != 0; /* read back: TCP has no use for it (Linux stores it too) */
+			break;
+		case SO_PRIORITY:
+			o->priority = (uint32_t)v; /* read back: no queueing discipline orders our frames */
 			break;
 		case SO_RCVBUF:
 			o->rcvbuf = ts_bufsize(name, v);
@@ -618,6 +629,11 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			if (v < 1 || v > 32767) /* MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL */
 				return -EINVAL;
 			*(name == TCP_KEEPIDLE ? &o->keepidle_s : &o->keepintvl_s) = (uint16_t)v;
+			break;
+		case TCP_SYNCNT:
+			if (v < 1 || v > 127) /* MAX_TCP_SYNCNT */
+				return -EINVAL;
+			o->syncnt = (uint8_t)v;
 			break;
 		case TCP_KEEPCNT:
 			if (v < 1 || v > 127) /* MAX_TCP_KEEPCNT */
@@ -677,7 +693,15 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 		case SO_SNDBUF:
 			return ts_put_int(val, len, (int)o->sndbuf);
 		case SO_TYPE:
-			return ts_put_int(val, len, SOCK_STREAM);
+		case SO_PROTOCOL:
+		case SO_DOMAIN:
+		case SO_RCVLOWAT:
+		case SO_SNDLOWAT:
+			return ts_get_fixed_opt(name, SOCK_STREAM, IPPROTO_TCP, val, len);
+		case SO_BROADCAST:
+			return ts_put_int(val, len, o->broadcast);
+		case SO_PRIORITY:
+			return ts_put_int(val, len, (int)o->priority);
 #ifdef SO_MEMINFO
 		case SO_MEMINFO: {
 			/* Linux's u32[SK_MEMINFO_VARS]: rmem_alloc, rcvbuf, wmem_alloc, sndbuf,
@@ -728,6 +752,18 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return -ENOPROTOOPT;
 		}
 	}
+	if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_TOS:
+			return ts_put_int(val, len, o->tos);
+		case IP_MTU_DISCOVER:
+			return ts_put_int(val, len, o->pmtudisc);
+		case IP_RECVERR:
+			return ts_put_int(val, len, o->recverr);
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
 	if (level == IPPROTO_TCP) {
 		switch (name) {
 		case TCP_NODELAY:
@@ -744,6 +780,8 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, (int)tcp_keepintvl_s(sl->tcp, o));
 		case TCP_KEEPCNT:
 			return ts_put_int(val, len, (int)tcp_keepcnt(sl->tcp, o));
+		case TCP_SYNCNT:
+			return ts_put_int(val, len, (int)tcp_syncnt(sl->tcp, o));
 		case TCP_LINGER2:
 			/* Linux: 0 reads back as tcp_fin_timeout, -1 as -1. */
 			return ts_put_int(val, len, o->linger2_s ? o->linger2_s : (int)(sl->tcp->cfg.fin_timeout_ms / 1000));

@@ -81,6 +81,26 @@ static inline int ts_put_int(void *val, socklen_t *len, int v)
 	return 0;
 }
 
+/* The SOL_SOCKET options a socket of this type and protocol answers the same way whatever
+ * it holds (SO_TYPE, SO_PROTOCOL, SO_DOMAIN, and Linux's low-water marks of 1): 0 when
+ * name is one of them, -ENOPROTOOPT otherwise. */
+static inline int ts_get_fixed_opt(int name, int type, int proto, void *val, socklen_t *len)
+{
+	switch (name) {
+	case SO_TYPE:
+		return ts_put_int(val, len, type);
+	case SO_PROTOCOL:
+		return ts_put_int(val, len, proto);
+	case SO_DOMAIN:
+		return ts_put_int(val, len, AF_INET);
+	case SO_RCVLOWAT:
+	case SO_SNDLOWAT:
+		return ts_put_int(val, len, 1); /* not settable here */
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
 /* Linux's IP-level options take a char as well as an int (do_ip_setsockopt). */
 static inline int ts_ip_arg(const void *val, socklen_t len, int *out)
 {

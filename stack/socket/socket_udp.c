@@ -152,9 +152,11 @@ int ts_udp_getsockopt(struct udp_sock *us, int level, int name, void *val, sockl
 		return -ENOPROTOOPT;
 	switch (name) {
 	case SO_TYPE:
-		return ts_put_int(val, len, SOCK_DGRAM);
 	case SO_PROTOCOL:
-		return ts_put_int(val, len, IPPROTO_UDP);
+	case SO_DOMAIN:
+	case SO_RCVLOWAT:
+	case SO_SNDLOWAT:
+		return ts_get_fixed_opt(name, SOCK_DGRAM, IPPROTO_UDP, val, len);
 	case SO_REUSEADDR:
 		return ts_put_int(val, len, us->reuseaddr);
 	case SO_BROADCAST:

@@ -256,6 +256,7 @@ void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o)
 	memset(o, 0, sizeof(*o));
 	o->rcvbuf = tl->cfg.rmem_default;
 	o->sndbuf = tl->cfg.wmem_default;
+	o->pmtudisc = IP_PMTUDISC_WANT; /* Linux's ip_no_pmtu_disc = 0 */
 }
 
 /*

@@ -252,13 +252,18 @@ struct tcp_sockopts {
 	/* Keepalive per socket (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT); 0 = tcp_config's. */
 	uint16_t keepidle_s, keepintvl_s;
 	uint8_t keepcnt;
+	uint8_t syncnt;            /* TCP_SYNCNT: SYN retransmissions before ETIMEDOUT; 0 = syn_retries */
+	uint8_t pmtudisc;          /* IP_MTU_DISCOVER as set (TCP sets DF whatever it is) */
+	bool recverr, broadcast;   /* IP_RECVERR, SO_BROADCAST: read back, no effect on TCP */
+	uint32_t priority;         /* SO_PRIORITY: read back (no queueing discipline here) */
 	int32_t linger2_s;         /* TCP_LINGER2: orphan FIN-WAIT-2 hold; 0 = fin_timeout_ms, -1 = none */
 	bool pingpong;             /* TCP_QUICKACK 0: delayed-ACK mode asked for (reported back only) */
 	const struct tcp_cc_ops *cc; /* TCP_CONGESTION; NULL: the stack's default */
 };
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
 
-/* Local port reservations made by bind(). -EADDRINUSE when taken. port 0 picks an ephemeral one. */
+/* Local port reservations made by bind(). -EADDRINUSE when taken, -EADDRNOTAVAIL for an
+ * address that is not ours (ip_bind_addr_ok). port 0 picks an ephemeral one. */
 int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr);
 void tcp_port_unbind(struct tcp_layer *tl, uint16_t port);
 
@@ -321,6 +326,8 @@ bool tcp_conn_unacked(const struct tcp_conn *c);
 uint32_t tcp_keepidle_s(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 uint32_t tcp_keepintvl_s(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 uint32_t tcp_keepcnt(const struct tcp_layer *tl, const struct tcp_sockopts *o);
+/* SYN (or SYN-ACK) retransmissions before a connect gives up: TCP_SYNCNT or syn_retries. */
+uint32_t tcp_syncnt(const struct tcp_layer *tl, const struct tcp_sockopts *o);
 /* Send what waits once, ignoring Nagle and TCP_CORK (setting TCP_NODELAY does this on Linux). */
 void tcp_conn_push(struct tcp_conn *c);
 /*

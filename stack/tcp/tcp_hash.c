@@ -7,6 +7,7 @@
  * Owns nothing but the bucket arrays: entries live in their owners (struct tcp_hnode).
  */
 #include "tcp/tcp_int.h"
+#include "ip/ip.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -129,7 +130,8 @@ static bool tcp_port_in_use(struct tcp_layer *tl, uint16_t port)
 
 int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr)
 {
-	(void)laddr;
+	if (tl->ip && !ip_bind_addr_ok(tl->ip, laddr))
+		return -EADDRNOTAVAIL;
 	if (*port == 0) {
 		uint32_t range = (uint32_t)tl->cfg.port_hi - tl->cfg.port_lo + 1;
 		uint32_t start = rng_u32(&tl->core->rng) % range;

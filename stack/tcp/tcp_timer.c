@@ -135,6 +135,11 @@ uint32_t tcp_keepcnt(const struct tcp_layer *tl, const struct tcp_sockopts *o)
 	return o->keepcnt ? o->keepcnt : tl->cfg.keepalive_probes;
 }
 
+uint32_t tcp_syncnt(const struct tcp_layer *tl, const struct tcp_sockopts *o)
+{
+	return o->syncnt ? o->syncnt : tl->cfg.syn_retries;
+}
+
 /* Linux tcp_fin_time: TCP_LINGER2 when set (0: the stack's tcp_fin_timeout; -1: none). */
 usec_t tcp_fin_timeout_us(const struct tcp_conn *c)
 {
@@ -271,7 +276,7 @@ static void tcp_rtx_fire(struct timer *t, usec_t now)
 	tl->ctr.RtoExpired++;
 	c->flags &= ~TCP_F_RTT_TIMING; /* Karn: no sample from a retransmitted segment */
 	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED) {
-		if (++c->retries > tl->cfg.syn_retries) {
+		if (++c->retries > tcp_syncnt(tl, &c->opts)) {
 			tcp_timeout(c);
 			return;
 		}

@@ -70,17 +70,11 @@ void udp_sock_close(struct udp_sock *us)
 	free(us);
 }
 
-/* Our own address, a broadcast of ours, or 0 (Linux inet_bind: else EADDRNOTAVAIL). */
-static bool udp_addr_is_local(const struct udp_layer *ul, uint32_t a)
-{
-	return a == 0 || a == ip_local_addr(ul->ip) || ip_addr_is_broadcast(ul->ip, a);
-}
-
 int udp_bind(struct udp_sock *us, uint32_t laddr, uint16_t port)
 {
 	if (us->bound)
 		return -EINVAL;
-	if (!udp_addr_is_local(us->ul, laddr))
+	if (!ip_bind_addr_ok(us->ul->ip, laddr))
 		return -EADDRNOTAVAIL;
 	int rc = udp_port_take(us->ul, us, laddr, port);
 	if (rc)

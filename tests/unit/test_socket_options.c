@@ -242,6 +242,41 @@ static void test_notsent_lowat(void **state)
 	assert_true(m > n);
 }
 
+/* The options Linux answers for every TCP socket, read back as Linux does: the protocol and
+ * domain, the low-water marks (1), SO_BROADCAST and SO_PRIORITY as set (no effect on TCP
+ * here, none on Linux's TCP either, or only its qdisc), IP_TOS, IP_MTU_DISCOVER (default
+ * IP_PMTUDISC_WANT; out of range EINVAL) and IP_RECVERR as set. And bind() to an address
+ * that is not the stack's is EADDRNOTAVAIL (Linux inet_bind). */
+static void test_linux_option_reads(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_PROTOCOL), IPPROTO_TCP);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_DOMAIN), AF_INET);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_RCVLOWAT), 1);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_SNDLOWAT), 1);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_BROADCAST), 0);
+	assert_int_equal(set_int(sl, fd, SOL_SOCKET, SO_BROADCAST, 1), 0);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_BROADCAST), 1);
+	assert_int_equal(set_int(sl, fd, SOL_SOCKET, SO_PRIORITY, 3), 0);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_PRIORITY), 3);
+	assert_int_equal(set_int(sl, fd, IPPROTO_IP, IP_TOS, 0x10), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_IP, IP_TOS), 0x10);
+	assert_int_equal(get_int(sl, fd, IPPROTO_IP, IP_MTU_DISCOVER), IP_PMTUDISC_WANT);
+	assert_int_equal(set_int(sl, fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_IP, IP_MTU_DISCOVER), IP_PMTUDISC_DO);
+	assert_int_equal(set_int(sl, fd, IPPROTO_IP, IP_MTU_DISCOVER, 9), -EINVAL);
+	assert_int_equal(set_int(sl, fd, IPPROTO_IP, IP_RECVERR, 1), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_IP, IP_RECVERR), 1);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5555), .sin_addr.s_addr = htonl(0x01020304) };
+	assert_int_equal(ts_bind(sl, fd, &a), -EADDRNOTAVAIL);
+	a.sin_addr.s_addr = htonl(TH_LOCAL_IP);
+	assert_int_equal(ts_bind(sl, fd, &a), 0);
+	assert_int_equal(ts_close(sl, fd), 0);
+}
+
 /* TCP_LINGER2 -1: closing in FIN-WAIT-2 resets at once instead of waiting (Linux). */
 static void test_linger2_negative_resets(void **state)
 {
@@ -293,6 +328,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linger2_negative_resets, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_quickack_sends_pending_ack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_notsent_lowat, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_linux_option_reads, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

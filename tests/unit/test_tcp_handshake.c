@@ -451,6 +451,42 @@ static void test_syn_retransmission_timeout(void **state)
 	assert_null(th_state(h, 80));
 }
 
+/* TCP_SYNCNT (here set in SYN-SENT, which Linux allows too) bounds the retransmissions of
+ * this connection's SYN: two, after 1 and 2 s, then ETIMEDOUT 4 s later; 0 and 128 are
+ * EINVAL, and it reads back. */
+static void test_syncnt_bounds_syn_retries(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	struct th_seg syn;
+	int fd = start_connect(h, &syn);
+	int v = 0;
+	socklen_t len = sizeof(v);
+	assert_int_equal(ts_getsockopt(sl, fd, IPPROTO_TCP, TCP_SYNCNT, &v, &len), 0);
+	assert_int_equal(v, 6); /* the stack's syn_retries until set */
+	v = 0;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_SYNCNT, &v, sizeof(v)), -EINVAL);
+	v = 128;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_SYNCNT, &v, sizeof(v)), -EINVAL);
+	v = 2;
+	assert_int_equal(ts_setsockopt(sl, fd, IPPROTO_TCP, TCP_SYNCNT, &v, sizeof(v)), 0);
+	assert_int_equal(ts_getsockopt(sl, fd, IPPROTO_TCP, TCP_SYNCNT, &v, &len), 0);
+	assert_int_equal(v, 2);
+	for (long gap = 1000; gap <= 2000; gap *= 2) {
+		long t = th_advance_until_seg(h, 100000);
+		if (t < gap - 5 || t > gap + 5)
+			fail_msg("SYN retransmission after %ld ms, expected %ld", t, gap);
+		th_expect(h, TCP_FLAG_SYN, h->iss, 0, TH_ANY, TH_ANY_OPTS, 0);
+	}
+	th_advance(h, 3990);
+	assert_false(ts_revents(sl, fd) & POLLERR);
+	th_advance(h, 20);
+	assert_true(ts_revents(sl, fd) & POLLERR);
+	int err = 0;
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	assert_int_equal(err, ETIMEDOUT);
+}
+
 /* A RST for a half-open connection (in window) removes the request (RFC 9293 3.10.7.4,
  * SYN-RECEIVED, passive open: "return this connection to LISTEN"): no more SYN-ACKs,
  * nothing to accept, and the late ACK gets a RST. */
@@ -974,6 +1010,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_active_open, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_syn_retransmission_timeout, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_syncnt_bounds_syn_retries, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_handshake", tests, NULL, NULL);
 }
