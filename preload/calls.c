@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -612,9 +613,11 @@ int ioctl(int fd, unsigned long req, ...)
 		return (int)pl_ret(-EFAULT);
 	if (req == FIONBIO)
 		return (int)pl_ret(ts_blocking_set_nonblock(&pl.b, ts, *(int *)arg != 0));
-	if (req == FIONREAD || req == SIOCATMARK) {
+	if (req == FIONREAD || req == SIOCATMARK || req == SIOCOUTQ || req == SIOCOUTQNSD) {
 		ts_blocking_lock(&pl.b);
-		int n = req == FIONREAD ? ts_inq(pl_sl(), ts) : ts_atmark(pl_sl(), ts);
+		int n = req == FIONREAD     ? ts_inq(pl_sl(), ts)
+		        : req == SIOCATMARK ? ts_atmark(pl_sl(), ts)
+		                            : ts_outq(pl_sl(), ts, req == SIOCOUTQNSD);
 		ts_blocking_unlock(&pl.b);
 		if (n >= 0)
 			*(int *)arg = n;

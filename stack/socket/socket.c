@@ -312,9 +312,10 @@ ssize_t ts_sendto(struct socket_layer *sl, int fd, const void *buf, size_t len, 
 			            .msg_iov = &iov, .msg_iovlen = 1 };
 		return ts_udp_sendmsg(s->udp, &m, flags);
 	}
-	/* TCP: the address of a sendto() is ignored on a connected socket (Linux). */
+	/* TCP: the address of a sendto() is ignored on a connected socket (Linux). Not
+	 * connected, a listener too: EPIPE (Linux sk_stream_wait_connect). */
 	if (s->kind != TS_CONN)
-		return s->kind == TS_NEW ? -EPIPE : -ENOTCONN;
+		return -EPIPE;
 	if (len && !buf)
 		return -EFAULT;
 	return tcp_send(s->conn, buf, len,
@@ -899,6 +900,20 @@ int ts_inq(struct socket_layer *sl, int fd)
 	if (s->kind != TS_CONN)
 		return 0;
 	return (int)tcp_inq(s->conn);
+}
+
+int ts_outq(struct socket_layer *sl, int fd, bool notsent)
+{
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
+	if (!s)
+		return err;
+	if (s->kind == TS_LISTENER)
+		return -EINVAL; /* Linux: SIOCOUTQ on a listener */
+	if (s->kind != TS_CONN)
+		return 0;
+	uint32_t n = tcp_outq(s->conn, notsent);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
 int ts_atmark(struct socket_layer *sl, int fd)

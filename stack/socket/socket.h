@@ -105,6 +105,10 @@ TS_API int ts_set_nonblock(struct socket_layer *sl, int fd, bool on);
 TS_API int ts_get_nonblock(struct socket_layer *sl, int fd);
 /* ioctl(SIOCINQ) / FIONREAD: bytes ready to read (UDP: the next datagram's length, as Linux). */
 TS_API int ts_inq(struct socket_layer *sl, int fd);
+/* ioctl(SIOCOUTQ) (TIOCOUTQ): bytes written and not yet acknowledged; with notsent
+ * (SIOCOUTQNSD) only those not yet sent. -EINVAL on a listener; UDP: 0 (a datagram leaves
+ * at once). */
+TS_API int ts_outq(struct socket_layer *sl, int fd, bool notsent);
 /* ioctl(SIOCATMARK) / sockatmark(): 1 when the next byte to read is the urgent one, else 0. */
 TS_API int ts_atmark(struct socket_layer *sl, int fd);
 /* SO_RCVTIMEO (send false) or SO_SNDTIMEO in microseconds, 0 = none: for callers that wait. */

@@ -512,7 +512,8 @@ const char *tcp_conn_state_name(const struct tcp_conn *c)
  * reading, POLLIN when there is data a read returns (not the out-of-band byte alone),
  * POLLPRI while an urgent byte waits for recv(MSG_OOB) (tcp_urg.c), POLLOUT when at most
  * two thirds of the send buffer is used as Linux counts it (tcp_sndbuf_writable,
- * tcp_buf.c), POLLERR on an error.
+ * tcp_buf.c) - or when sending is shut or the connection is gone, so that a writer wakes to
+ * its EPIPE (Linux's SEND_SHUTDOWN case) - POLLERR on an error.
  */
 short tcp_conn_revents(const struct tcp_conn *c)
 {
@@ -532,7 +533,7 @@ short tcp_conn_revents(const struct tcp_conn *c)
 		ev |= POLLPRI;
 	if (c->state == TCPS_CLOSED && (c->flags & TCP_F_FIN_RCVD))
 		ev |= POLLHUP;
-	if (!wr_shut && c->state != TCPS_CLOSED && tcp_sndbuf_writable(c))
+	if (wr_shut || c->state == TCPS_CLOSED || tcp_sndbuf_writable(c))
 		ev |= POLLOUT;
 	if (c->err)
 		ev |= POLLERR;

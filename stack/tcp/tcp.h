@@ -302,6 +302,9 @@ long tcp_recv_urg(struct tcp_conn *c, void *buf, size_t len, bool peek);
 /* SIOCATMARK: the next byte to read is the urgent one. */
 bool tcp_conn_atmark(const struct tcp_conn *c);
 uint32_t tcp_inq(const struct tcp_conn *c);
+/* SIOCOUTQ: bytes written and not yet acknowledged; with notsent, only those not yet sent
+ * (SIOCOUTQNSD). 0 before the handshake completes, as Linux. */
+uint32_t tcp_outq(const struct tcp_conn *c, bool notsent);
 /* What the send queue is charged, as Linux's sk_wmem_queued: its bytes (sent and not
  * acknowledged, or not sent yet) and each skb's overhead (tcp_buf.c). */
 uint32_t tcp_conn_wmem_queued(const struct tcp_conn *c);

@@ -154,6 +154,16 @@ uint32_t tcp_inq(const struct tcp_conn *c)
 	return c->rcvq.bytes;
 }
 
+uint32_t tcp_outq(const struct tcp_conn *c, bool notsent)
+{
+	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED)
+		return 0;
+	uint32_t sent = c->snd.nxt - c->snd.una;
+	if (!notsent)
+		return c->sndq.len;
+	return c->sndq.len > sent ? c->sndq.len - sent : 0;
+}
+
 uint32_t tcp_conn_wmem_queued(const struct tcp_conn *c)
 {
 	uint64_t q = tcp_wmem_queued(c);

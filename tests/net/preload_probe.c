@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -246,6 +247,9 @@ int main(int argc, char **argv)
 	check(write(d, "from-dup\n", 9) == 9, "write through the dup");
 	close(d);
 	check(write(s, "after-close-of-dup\n", 19) == 19, "the original still works after the dup is closed");
+	int outq = -1, nsd = -1;
+	check(ioctl(s, SIOCOUTQ, &outq) == 0 && outq >= 0 && ioctl(s, SIOCOUTQNSD, &nsd) == 0 && nsd >= 0 && nsd <= outq,
+	      "ioctl(SIOCOUTQ) and SIOCOUTQNSD on a connected socket");
 	/* The error queue of a connected socket: empty, at once, whatever the socket's mode. */
 	char eq[8];
 	struct iovec eqv = { eq, sizeof(eq) };

@@ -8,6 +8,7 @@
  *   15 retries with ETIMEDOUT).
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -614,6 +615,34 @@ static void test_recv_trunc_discards(void **state)
 	recv_check(h, fd, 4, 6);
 }
 
+/* ioctl(SIOCOUTQ) and SIOCOUTQNSD (ts_outq): bytes not yet acknowledged, and of them those
+ * not yet sent; -EINVAL on a listener, as Linux. Once sending is shut (shutdown(SHUT_WR)),
+ * poll says POLLOUT (Linux's tcp_poll, so a writer wakes to its EPIPE); a send on a
+ * listener is EPIPE (Linux sk_stream_wait_connect). */
+static void test_outq_and_send_shut(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = th_established(h);
+	static uint8_t big[20000];
+	memset(big, 'q', sizeof(big));
+	assert_int_equal(ts_outq(sl, fd, false), 0);
+	assert_int_equal(ts_send(sl, fd, big, sizeof(big), 0), (ssize_t)sizeof(big));
+	th_drain(h);                                  /* the initial window, 10 x 1460 bytes */
+	assert_int_equal(ts_outq(sl, fd, false), 20000);
+	assert_int_equal(ts_outq(sl, fd, true), 20000 - 14600);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1 + 14600, 65535, NULL, NULL, 0);
+	th_drain(h);
+	assert_int_equal(ts_outq(sl, fd, false), 20000 - 14600);
+	assert_int_equal(ts_outq(sl, fd, true), 0);
+	assert_int_equal(ts_shutdown(sl, fd, SHUT_WR), 0);
+	assert_true(ts_revents(sl, fd) & POLLOUT);
+	assert_int_equal(ts_send(sl, fd, big, 1, 0), -EPIPE);
+	int lfd = th_listen(h, 81, 4);
+	assert_int_equal(ts_outq(sl, lfd, false), -EINVAL);
+	assert_int_equal(ts_send(sl, lfd, big, 1, 0), -EPIPE);
+}
+
 /* RFC 5961 5.2: an ACK below SND.UNA - MAX.SND.WND gets a challenge ACK and is dropped; as
  * Linux (tcp_ack), the window counts no more than the bytes acknowledged so far. Before any
  * data was acknowledged, an ACK 100 below SND.UNA is refused; after 1000 bytes, one 500
@@ -981,6 +1010,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ack_of_unsent_data, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_recv_errqueue_empty, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_recv_trunc_discards, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_outq_and_send_shut, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_old_ack_window_from_bytes_acked, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_segments, th_setup, th_teardown),
