@@ -465,21 +465,22 @@ int ts_blocking_accept(struct blocking_stack *b, int fd, struct sockaddr_in *pee
 
 int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_in *addr)
 {
-	socklen_t len = sizeof(int);
-	int rc, err = 0;
+	int rc;
 
 	ts_blocking_lock(b);
 	rc = ts_connect(&b->s->sock, fd, addr);
 	if (rc == -EINPROGRESS && blocking_should_wait(b, fd, 0)) {
 		blocking_unlock_kick(b); /* the SYN's timer is armed */
 		ts_blocking_lock(b);
-		/* Completion shows as POLLOUT, failure as POLLERR with SO_ERROR (socket.h).
-		 * Linux: SO_SNDTIMEO bounds the wait, which then ends with EINPROGRESS. */
+		/* Completion shows as POLLOUT, failure as POLLERR (socket.h); connect() again
+		 * reports which, as the kernel's blocking connect does, so a failed socket is
+		 * unconnected for the next call. Linux: SO_SNDTIMEO bounds the wait, which then
+		 * ends with EINPROGRESS. */
 		struct timespec at;
 		if (blocking_wait_for(b, fd, POLLOUT, blocking_timeo(b, fd, true, &at))) {
-			rc = ts_getsockopt(&b->s->sock, fd, SOL_SOCKET, SO_ERROR, &err, &len);
-			if (rc == 0)
-				rc = err > 0 ? -err : err;
+			rc = ts_connect(&b->s->sock, fd, addr);
+			if (rc == -EISCONN)
+				rc = 0;
 		}
 	}
 	blocking_unlock_kick(b);
@@ -496,6 +497,8 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 
 	ts_blocking_lock(b);
 	until = blocking_timeo(b, fd, true, &at);
+	if (len == 0)
+		n = ts_send(&b->s->sock, fd, p, 0, flags); /* still the state's answer: EPIPE unconnected */
 	while (done < len) {
 		n = ts_send(&b->s->sock, fd, p + done, len - done, flags);
 		if (n > 0) {
@@ -511,7 +514,7 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 			break; /* SO_SNDTIMEO: what was queued, or -EAGAIN */
 	}
 	blocking_unlock_kick(b);
-	return done > 0 || len == 0 ? (ssize_t)done : n;
+	return done > 0 || (len == 0 && n >= 0) ? (ssize_t)done : n;
 }
 
 /* recv(MSG_OOB) never waits (Linux tcp_recv_urg: an urgent byte not yet arrived is -EAGAIN

@@ -264,14 +264,22 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 	if (s->kind == TS_LISTENER)
 		return -EISCONN;
 	if (s->kind == TS_CONN) {
-		/* Linux: a second connect() reports progress, then the outcome once. */
+		/* Linux: a second connect() reports progress, then the outcome once: the pending
+		 * error, or ECONNABORTED when SO_ERROR already took it (__inet_stream_connect's
+		 * sock_error); the call after that starts over. */
 		if (tcp_conn_connecting(s->conn))
 			return -EALREADY;
 		int e = tcp_conn_take_error(s->conn);
-		if (e)
+		if (e) {
+			s->open_failure_told = tcp_conn_failed_open(s->conn);
 			return -e;
+		}
 		if (!tcp_conn_failed_open(s->conn))
 			return -EISCONN;
+		if (!s->open_failure_told) {
+			s->open_failure_told = true;
+			return -ECONNABORTED;
+		}
 		/* Linux: after a failed connect the socket is unconnected again: start over,
 		 * keeping the options the connection owned. */
 		s->opts = *tcp_conn_opts(s->conn);
@@ -285,11 +293,13 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		return err;
 	s->kind = TS_CONN;
 	s->conn = c;
+	s->open_failure_told = false;
 	tcp_conn_set_owner(c, (uint32_t)fd);
 	ts_ready_wake(sl, fd);
 	if (tcp_conn_connecting(c))
 		return -EINPROGRESS;
 	int e = tcp_conn_take_error(c);
+	s->open_failure_told = e != 0;
 	return e ? -e : 0;
 }
 

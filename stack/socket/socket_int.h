@@ -28,6 +28,8 @@ struct ts_sock {
 	uint32_t laddr;             /* bound address, host order (0 = any) */
 	uint16_t lport;
 	int err;                    /* SO_ERROR for a socket without a connection */
+	bool open_failure_told;     /* connect() reported its connection's failure: the next
+	                             * connect starts over (Linux's SS_UNCONNECTED) */
 	uint64_t rcvtimeo_us, sndtimeo_us; /* SO_RCVTIMEO / SO_SNDTIMEO for blocking callers; 0 = none */
 	struct tcp_sockopts opts;   /* the options until a connection or listener owns them */
 	struct tcp_listener *lis;

@@ -105,6 +105,7 @@ static void refused_calls(void)
 	check_errno(recv(s, &one, 1, MSG_OOB), EINVAL, "recv(MSG_OOB) on a new socket");
 	check_errno(recv(s, &one, 1, MSG_CONFIRM), ENOTCONN, "recv(MSG_CONFIRM): the flag ignored, as Linux's TCP does");
 	check_errno(send(s, &one, 1, MSG_FASTOPEN), EOPNOTSUPP, "send(MSG_FASTOPEN): no Fast Open");
+	check_errno(send(s, &one, 0, MSG_NOSIGNAL), EPIPE, "send of 0 bytes on an unconnected socket: EPIPE, as Linux");
 	check_errno(recv(s, &one, 1, MSG_ERRQUEUE), EAGAIN, "recv(MSG_ERRQUEUE): the error queue is empty");
 	volatile int bad_count = -1; /* not a constant: the compiler would refuse the call */
 	check_errno(writev(s, NULL, bad_count), EINVAL, "writev(iovcnt -1)");

@@ -320,6 +320,8 @@ static void test_blocking_nonblock_returns_eagain(void **state)
 	assert_int_equal(ts_blocking_recv(&p->ba, p->listen_fd, &c, 1, MSG_DONTWAIT) < 0, 1);
 	assert_int_equal(ts_blocking_poll(&p->ba, &pfd, 1, 0), 0); /* timeout 0: just a look */
 	assert_int_equal(pfd.revents, 0);
+	/* A send of nothing still gets the socket's answer: EPIPE on a listener, as Linux. */
+	assert_int_equal(ts_blocking_send(&p->ba, p->listen_fd, &c, 0, 0), -EPIPE);
 }
 
 /* SO_LINGER {1, 10}: a blocking close waits until the peer acknowledged our FIN (and no

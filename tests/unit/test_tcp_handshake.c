@@ -424,6 +424,19 @@ static void test_connect_refused(void **state)
 	assert_int_equal(err, ECONNREFUSED);
 	assert_null(th_state(h, 80));
 	assert_int_equal(th_counter(h, "tcp", "AttemptFails"), 1);
+	/* The error taken by SO_ERROR, a second connect() reports the attempt as aborted
+	 * (Linux __inet_stream_connect: sock_error() ?: -ECONNABORTED); a third starts over. */
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(80), .sin_addr.s_addr = htonl(TH_PEER_IP) };
+	assert_int_equal(ts_connect(sl, fd, &sa), -ECONNABORTED);
+	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
+	struct th_seg again; /* from a new ephemeral port: the failed attempt let its port go */
+	assert_true(th_pop_seg(h, &again));
+	assert_int_equal(again.hdr.flags, TCP_FLAG_SYN);
+	/* Refused again and not read: the next connect() says so itself, then starts over. */
+	h->local_port = again.hdr.sport;
+	th_send(h, TCP_FLAG_RST | TCP_FLAG_ACK, 0, again.hdr.seq + 1, 0, NULL, NULL, 0);
+	assert_int_equal(ts_connect(sl, fd, &sa), -ECONNREFUSED);
+	assert_int_equal(ts_connect(sl, fd, &sa), -EINPROGRESS);
 }
 
 /* The SYN is retransmitted after 1, 2, 4, 8, 16 and 32 s (Linux tcp_syn_retries = 6), then
