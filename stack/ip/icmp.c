@@ -91,7 +91,8 @@ void icmp_send_error(struct ip_layer *ip, const uint8_t *dgram, uint32_t len, ui
 		ip->icmp_cnt.out_time_excds++;
 	/* Source: our address (the offending datagram was addressed to us, not to a broadcast).
 	 * TOS: precedence "internetwork control" (0xc0) with the original's TOS bits, as Linux. */
-	(void)ipv4_output(ip, pb, 0, h.src, IPPROTO_ICMP_NUM, (uint8_t)((h.tos & 0x1e) | 0xc0));
+	(void)ipv4_output(ip, pb, 0, h.src, IPPROTO_ICMP_NUM,
+	                  (struct ip_hdr_choice){ .tos = (uint8_t)((h.tos & 0x1e) | 0xc0) });
 }
 
 /* Always consumes pb; the error (if any) is a new pbuf quoting pb's bytes. */
@@ -127,7 +128,7 @@ static void icmp_echo_reply(struct ip_layer *ip, struct pbuf *pb, const struct i
 	ip->icmp_cnt.out_msgs++;
 	ip->icmp_cnt.out_echo_replies++;
 	/* Source: the address the request was sent to (ours); Linux echoes the TOS. */
-	(void)ipv4_output(ip, pb, 0, rx->src, IPPROTO_ICMP_NUM, rx->tos);
+	(void)ipv4_output(ip, pb, 0, rx->src, IPPROTO_ICMP_NUM, (struct ip_hdr_choice){ .tos = rx->tos });
 }
 
 /*

@@ -201,12 +201,21 @@ void ip_destroy(struct ip_layer *ip);
  */
 int ipv4_input(struct ip_layer *ip, struct pbuf **pb, struct ipv4_rx *rx);
 
+#define IP_TTL_DEFAULT 64 /* Linux's net.ipv4.ip_default_ttl */
+
+/* The header fields a sender chooses (a socket's IP_TOS and IP_TTL): ttl 0 is the stack's
+ * default (ip_config.ttl), as Linux's -1 is net.ipv4.ip_default_ttl. */
+struct ip_hdr_choice {
+	uint8_t tos, ttl;
+};
+
 /*
  * Sends pb (data at the transport header, ext pieces allowed) from src (0: our address) to
  * dst: next hop on-link or the gateway, fragmented when above the MTU (except TCP with DF).
  * Always consumes pb. 0, or -ENETUNREACH, -EMSGSIZE, -ENOBUFS, or the link layer's error.
  */
-int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos);
+int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst, uint8_t proto,
+                struct ip_hdr_choice hc);
 /* False when a datagram to dst would be dropped at once for lack of a neighbour slot
  * (link_can_send_ipv4, which counts it): the sender may skip building it. True otherwise,
  * also when there is no route (ipv4_output counts that). */

@@ -36,7 +36,7 @@ static const char *const icmp_counter_names[] = { ICMP_COUNTERS(COUNTER_NAME) };
 void ip_config_default(struct ip_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->ttl = 64;
+	cfg->ttl = IP_TTL_DEFAULT;
 	cfg->tcp_df = true;
 	cfg->reass_timeout_ms = 30000;
 	cfg->reass_max_slots = IP_REASS_SLOTS_MAX;
@@ -303,14 +303,15 @@ bool ipv4_can_send(struct ip_layer *ip, uint32_t dst)
 }
 
 /* Always consumes pb: handed to the link layer (whole or as fragments), or counted and freed. */
-int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos)
+int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst, uint8_t proto,
+                struct ip_hdr_choice hc)
 {
 	const struct link_config *lc = &ip->link->cfg;
 	uint32_t plen = pbuf_frame_len(pb), next_hop = ipv4_next_hop(ip, dst);
 	uint64_t *reason;
 	int err;
 	struct ipv4_hdr h = {
-		.version = 4, .ihl = IPV4_HDR_MIN, .tos = tos, .ttl = ip->cfg.ttl, .proto = proto,
+		.version = 4, .ihl = IPV4_HDR_MIN, .tos = hc.tos, .ttl = hc.ttl ? hc.ttl : ip->cfg.ttl, .proto = proto,
 		.src = src ? src : lc->addr, .dst = dst,
 	};
 

@@ -531,8 +531,12 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			return rc;
 		switch (name) {
 		case IP_TOS:
-			o->tos = (uint8_t)v;
+			/* A stream socket keeps its ECN bits (Linux __ip_sock_set_tos): with no ECN
+			 * here they stay 0. Later segments carry the new value, at once. */
+			o->tos = (uint8_t)(v & ~0x03);
 			return 0;
+		case IP_TTL:
+			return ts_ttl_arg(v, &o->ttl);
 		case IP_MTU_DISCOVER:
 			if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT)
 				return -EINVAL;
@@ -767,6 +771,8 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 		switch (name) {
 		case IP_TOS:
 			return ts_put_int(val, len, o->tos);
+		case IP_TTL:
+			return ts_ttl_get(sl->tcp->ip, o->ttl, val, len);
 		case IP_MTU_DISCOVER:
 			return ts_put_int(val, len, o->pmtudisc);
 		case IP_RECVERR:

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "ip/ip.h"
 #include "socket/socket.h"
 #include "tcp/tcp.h"
 
@@ -110,6 +111,22 @@ static inline int ts_ip_arg(const void *val, socklen_t len, int *out)
 		return -EINVAL;
 	*out = len >= (socklen_t)sizeof(int) ? *(const int *)val : *(const unsigned char *)val;
 	return 0;
+}
+
+/* IP_TTL as Linux's do_ip_setsockopt takes it: 1 to 255, or -1 for the stack's default
+ * (kept as 0, struct ip_hdr_choice); anything else EINVAL. */
+static inline int ts_ttl_arg(int v, uint8_t *ttl)
+{
+	if (v != -1 && (v < 1 || v > 255))
+		return -EINVAL;
+	*ttl = v == -1 ? 0 : (uint8_t)v;
+	return 0;
+}
+
+/* IP_TTL read back: the socket's own, or the TTL its datagrams get (ip_config.ttl). */
+static inline int ts_ttl_get(const struct ip_layer *ip, uint8_t ttl, void *val, socklen_t *len)
+{
+	return ts_put_int(val, len, ttl ? ttl : ip ? ip->cfg.ttl : IP_TTL_DEFAULT);
 }
 
 /*

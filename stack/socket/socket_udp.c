@@ -112,6 +112,8 @@ int ts_udp_setsockopt(struct udp_sock *us, int level, int name, const void *val,
 		case IP_TOS:
 			us->tos = (uint8_t)v;
 			return 0;
+		case IP_TTL:
+			return ts_ttl_arg(v, &us->ttl);
 		case IP_MTU_DISCOVER:
 		case IP_RECVERR:
 			return 0;       /* accepted: datagrams go without DF; errors only through SO_ERROR */
@@ -148,6 +150,8 @@ int ts_udp_getsockopt(struct udp_sock *us, int level, int name, void *val, sockl
 {
 	if (level == IPPROTO_IP && name == IP_TOS)
 		return ts_put_int(val, len, us->tos);
+	if (level == IPPROTO_IP && name == IP_TTL)
+		return ts_ttl_get(us->ul->ip, us->ttl, val, len);
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
 	switch (name) {

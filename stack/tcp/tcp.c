@@ -286,7 +286,6 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 	c->hn.kind = TCP_HK_CONN;
 	c->state = TCPS_CLOSED;
 	c->opts = *o;
-	c->tos = o->tos;
 	c->mss = TCP_MSS_DEFAULT;
 	c->peer_mss = TCP_MSS_DEFAULT;
 	c->adv_mss = tcp_adv_mss(tl);

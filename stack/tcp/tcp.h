@@ -245,7 +245,8 @@ struct tcp_sockopts {
 	uint32_t linger_s;
 	uint16_t user_mss;         /* TCP_MAXSEG; 0 = none */
 	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions (Linux secs_to_retrans) */
-	uint8_t tos;               /* IP_TOS for our segments */
+	uint8_t tos;               /* IP_TOS for our segments (ECN bits always 0: no ECN here) */
+	uint8_t ttl;               /* IP_TTL; 0 = ip_config's (Linux's -1, ip_default_ttl) */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
 	uint32_t notsent_lowat;    /* TCP_NOTSENT_LOWAT; 0 = tcp_config's notsent_lowat */
 	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */

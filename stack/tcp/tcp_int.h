@@ -147,7 +147,6 @@ struct tcp_req {
 	uint16_t peer_mss;
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t retrans;
-	uint8_t tos;
 	bool wscale_ok, sack_ok, ts_ok;
 	bool acked;                     /* final ACK came while the accept queue was full */
 	uint32_t ts_offset;
@@ -190,6 +189,7 @@ struct tcp_tw {
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_recent, ts_offset;
 	uint16_t rcv_wnd;               /* as last advertised, already scaled down */
+	uint8_t tos;                    /* the connection's IP_TOS, for its ACKs (Linux tw_tos) */
 	bool ts_ok;
 };
 
@@ -466,7 +466,6 @@ struct tcp_conn {
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;
 	struct timer misc_timer;                /* keepalive, orphan FIN-WAIT-2 */
-	uint8_t tos;
 	struct ts_handshake hs;                 /* the passive open as seen (tcp_req_promote) */
 };
 

@@ -371,7 +371,6 @@ void tcp_listen_input(struct tcp_listener *l, struct tcp_seg *seg)
 	r->hn.rport = seg->h.sport;
 	r->irs = seg->seq;
 	r->iss = tcp_isn(tl, seg->dst, seg->h.dport, seg->src, seg->h.sport);
-	r->tos = seg->tos;
 	r->snd_wnd = seg->wnd;
 	tcp_req_syn_opts(l, r, o);
 	tcp_synq_link(l, r);
@@ -437,7 +436,6 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	c->hn.lport = r->hn.lport;
 	c->hn.raddr = r->hn.raddr;
 	c->hn.rport = r->hn.rport;
-	c->tos = l->opts.tos ? l->opts.tos : r->tos;
 	c->snd.iss = r->iss;
 	c->snd.una = c->snd.nxt = c->snd.max = r->iss + 1;
 	c->wq_tail = c->pushed_seq = r->iss + 1;

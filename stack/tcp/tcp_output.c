@@ -43,8 +43,14 @@ uint32_t tcp_flight(const struct tcp_conn *c)
  * here. For a super-segment the pseudo-header's length is the whole segment's; the kernel
  * corrects it for each piece it cuts.
  */
+/* A connection's IP header choice: its IP_TOS and IP_TTL as they are now (set any time). */
+static struct ip_hdr_choice tcp_conn_iphdr(const struct tcp_conn *c)
+{
+	return (struct ip_hdr_choice){ .tos = c->opts.tos, .ttl = c->opts.ttl };
+}
+
 static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp_hdr *h,
-                    const struct pbuf_ext *payload, int npieces, uint8_t tos, uint16_t gso)
+                    const struct pbuf_ext *payload, int npieces, struct ip_hdr_choice hc, uint16_t gso)
 {
 	uint32_t plen = 0;
 	for (int i = 0; i < npieces; i++)
@@ -95,7 +101,7 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 		pbuf_free(pb);
 		return 0;
 	}
-	return ipv4_output(tl->ip, pb, src, dst, IPPROTO_TCP, tos);
+	return ipv4_output(tl->ip, pb, src, dst, IPPROTO_TCP, hc);
 }
 
 static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *blk, uint32_t maxn);
@@ -211,7 +217,7 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK | TCP_F_ACK_BATCH);
 		timer_stop(&c->delack_timer); /* lazily: it is armed again on the next data */
 	}
-	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, c->tos, gso);
+	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, tcp_conn_iphdr(c), gso);
 	if (len && rc == 0) {
 		c->bytes_sent += len; /* Linux tcp_transmit_skb: every data transmission */
 		if (seq_lt(seq, c->snd.max))
@@ -705,7 +711,8 @@ void tcp_send_rst_for(struct tcp_layer *tl, const struct tcp_seg *seg)
 		h.ack = seg->seq + seg->len;
 		h.flags = TCP_FLAG_RST | TCP_FLAG_ACK;
 	}
-	tcp_emit(tl, seg->dst, seg->src, &h, NULL, 0, 0, 0);
+	/* Linux's tcp_v4_send_reset answers with the segment's own TOS, less its ECN bits. */
+	tcp_emit(tl, seg->dst, seg->src, &h, NULL, 0, (struct ip_hdr_choice){ .tos = seg->tos & 0xfcu }, 0);
 }
 
 /* Abort from our side (close with unread data, SO_LINGER 0, timeouts): Linux's
@@ -720,7 +727,7 @@ void tcp_send_rst_conn(struct tcp_conn *c)
 		h.opts.ts_val = tcp_now_ts(c->tl, c->ts_offset);
 		h.opts.ts_ecr = c->ts_recent;
 	}
-	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, c->tos, 0);
+	tcp_emit(c->tl, c->hn.laddr, c->hn.raddr, &h, NULL, 0, tcp_conn_iphdr(c), 0);
 }
 
 void tcp_send_ack(struct tcp_conn *c)
@@ -831,7 +838,9 @@ void tcp_send_synack(struct tcp_req *r)
 		h.opts.ts_val = r->cookie ? tcp_cookie_tsval(tl, r) : tcp_now_ts(tl, r->ts_offset);
 		h.opts.ts_ecr = r->ts_recent;
 	}
-	tcp_emit(tl, r->hn.laddr, r->hn.raddr, &h, NULL, 0, r->tos, 0);
+	/* Linux (tcp_reflect_tos 0): the listener's IP_TOS and IP_TTL as they are now. */
+	tcp_emit(tl, r->hn.laddr, r->hn.raddr, &h, NULL, 0,
+	         (struct ip_hdr_choice){ .tos = r->lis->opts.tos, .ttl = r->lis->opts.ttl }, 0);
 }
 
 /* RFC 9293 3.10.7.4 TIME-WAIT: "acknowledge it" (a retransmitted FIN, or out-of-window data). */
@@ -850,5 +859,5 @@ void tcp_tw_send_ack(struct tcp_tw *tw)
 		h.opts.ts_val = tcp_now_ts(tw->tl, tw->ts_offset);
 		h.opts.ts_ecr = tw->ts_recent;
 	}
-	tcp_emit(tw->tl, tw->hn.laddr, tw->hn.raddr, &h, NULL, 0, 0, 0);
+	tcp_emit(tw->tl, tw->hn.laddr, tw->hn.raddr, &h, NULL, 0, (struct ip_hdr_choice){ .tos = tw->tos }, 0);
 }

@@ -78,7 +78,6 @@ void tcp_cookie_synack(struct tcp_listener *l, struct tcp_seg *seg)
 	r.irs = seg->seq;
 	r.iss = (count & 3u) << 30 | idx << 28 | tcp_cookie_hash(tl, seg, seg->seq, count);
 	r.cookie = true;
-	r.tos = seg->tos;
 	r.snd_wnd = seg->wnd;
 	/* The SYN's options, kept only with timestamps, which carry them (see above). */
 	tcp_req_syn_opts(l, &r, &seg->h.opts);
@@ -143,7 +142,6 @@ int tcp_cookie_check(struct tcp_listener *l, const struct tcp_seg *seg, struct t
 		r->peer_mss = tcp_cookie_mss[(cookie >> 28) & 3u];
 		r->retrans = 1; /* no RTT sample: we do not know when the SYN-ACK went */
 		r->cookie = true;
-		r->tos = seg->tos;
 		return tcp_cookie_opts(l, seg, r);
 	}
 	return 0;

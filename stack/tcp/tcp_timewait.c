@@ -93,6 +93,7 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 		tw->ts_recent = c->ts_recent;
 		tw->ts_offset = c->ts_offset;
 		tw->ts_ok = c->ts_ok;
+		tw->tos = c->opts.tos;
 		tw->rcv_wnd = (uint16_t)(c->rcv.wnd >> c->rcv_wscale > 65535 ? 65535 : c->rcv.wnd >> c->rcv_wscale);
 	}
 	/* The connection object goes (the socket sees CLOSED); the small entry takes its place. */

@@ -105,6 +105,7 @@ struct udp_sock {
 	bool broadcast, reuseaddr;    /* SO_BROADCAST, SO_REUSEADDR */
 	bool shut_rd, shut_wr;
 	uint8_t tos;                  /* IP_TOS */
+	uint8_t ttl;                  /* IP_TTL; 0 = ip_config's */
 	int err;                      /* pending error (positive errno), reported once */
 	uint32_t rcvbuf, sndbuf;      /* bytes (doubled as Linux does) */
 	uint32_t rmem;                /* receive queue memory: the sum of its buffers' sizes */

@@ -194,7 +194,8 @@ long udp_sendv(struct udp_sock *us, const struct iovec *iov, int iovcnt, const u
 		uint16_t c = csum_finish(csum_add(sum, p, ulen));
 		put_be16(p + UDP_OFF_CSUM, c ? c : 0xffff);   /* RFC 768: a computed 0 is sent as all ones */
 	}
-	rc = ipv4_output(ul->ip, pb, src, daddr, IPPROTO_UDP_NUM, us->tos);
+	rc = ipv4_output(ul->ip, pb, src, daddr, IPPROTO_UDP_NUM,
+	                 (struct ip_hdr_choice){ .tos = us->tos, .ttl = us->ttl });
 	if (rc < 0) {
 		if (rc == -ENOBUFS)
 			ul->cnt.SndbufErrors++;

@@ -17,6 +17,9 @@
 #include "helpers/fixture_frames.h"
 #include "helpers/ip_fixture.h"
 
+/* ipv4_output's header choice: the stack's default TOS (0) and TTL. */
+#define IP_HC_DEFAULT ((struct ip_hdr_choice){ 0 })
+
 #define PING_IP (fx_frame_ping + ETH_HDR_LEN)
 #define PING_IP_LEN (sizeof(fx_frame_ping) - ETH_HDR_LEN)
 
@@ -251,7 +254,8 @@ static void test_ipv4_output_on_link(void **state)
 	struct ipv4_hdr h;
 
 	setup_fx(&fx);
-	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 30), 0, IP_FX_PEER, IPPROTO_UDP_NUM, 0x10), 0);
+	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 30), 0, IP_FX_PEER, IPPROTO_UDP_NUM,
+	                             (struct ip_hdr_choice){ .tos = 0x10 }), 0);
 	assert_int_equal(fx.rd.n_sent, 1);
 	check_sent_ip(recdev_frame(&fx.rd, 0), ip_fx_peer_mac, &h);
 	assert_int_equal(h.total_len, 50);
@@ -263,6 +267,12 @@ static void test_ipv4_output_on_link(void **state)
 	assert_false(h.df);
 	assert_false(h.mf);
 	assert_int_equal(ip_fx_counter(&fx, "ip", "tx_frames"), 1);
+	/* A sender's own TTL (IP_TTL) replaces the default. */
+	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 30), 0, IP_FX_PEER, IPPROTO_UDP_NUM,
+	                             (struct ip_hdr_choice){ .ttl = 3 }), 0);
+	check_sent_ip(recdev_frame(&fx.rd, 1), ip_fx_peer_mac, &h);
+	assert_int_equal(h.ttl, 3);
+	assert_int_equal(h.tos, 0);
 	assert_int_equal(ip_fx_teardown(&fx), 0);
 }
 
@@ -277,14 +287,14 @@ static void test_ipv4_output_gateway_and_no_route(void **state)
 	link_config_default(&lc);
 	lc.gateway = IP_FX_PEER;
 	assert_int_equal(ip_fx_setup(&fx, &lc, NULL), 0);
-	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 8), 0, IPV4_ADDR(192, 0, 2, 7), IPPROTO_UDP_NUM, 0), 0);
+	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 8), 0, IPV4_ADDR(192, 0, 2, 7), IPPROTO_UDP_NUM, IP_HC_DEFAULT), 0);
 	assert_int_equal(fx.rd.n_sent, 1);
 	check_sent_ip(recdev_frame(&fx.rd, 0), ip_fx_peer_mac, &h);
 	assert_int_equal(h.dst, IPV4_ADDR(192, 0, 2, 7));
 	assert_int_equal(ip_fx_teardown(&fx), 0);
 
 	setup_fx(&fx);
-	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 8), 0, IPV4_ADDR(192, 0, 2, 7), IPPROTO_UDP_NUM, 0),
+	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 8), 0, IPV4_ADDR(192, 0, 2, 7), IPPROTO_UDP_NUM, IP_HC_DEFAULT),
 	                 -ENETUNREACH);
 	assert_int_equal(ip_fx_counter(&fx, "ip", "tx_no_route"), 1);
 	assert_int_equal(fx.rd.n_sent, 0);
@@ -299,13 +309,13 @@ static void test_ipv4_output_id_and_df(void **state)
 	struct ipv4_hdr a, b;
 
 	setup_fx(&fx);
-	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 20), 0, IP_FX_PEER, IPPROTO_TCP_NUM, 0), 0);
-	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 20), 0, IP_FX_PEER, IPPROTO_TCP_NUM, 0), 0);
+	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 20), 0, IP_FX_PEER, IPPROTO_TCP_NUM, IP_HC_DEFAULT), 0);
+	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 20), 0, IP_FX_PEER, IPPROTO_TCP_NUM, IP_HC_DEFAULT), 0);
 	check_sent_ip(recdev_frame(&fx.rd, 0), ip_fx_peer_mac, &a);
 	check_sent_ip(recdev_frame(&fx.rd, 1), ip_fx_peer_mac, &b);
 	assert_true(a.df);
 	assert_int_equal((uint16_t)(a.id + 1), b.id);
-	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 1481), 0, IP_FX_PEER, IPPROTO_TCP_NUM, 0), -EMSGSIZE);
+	assert_int_equal(ipv4_output(&fx.ip, payload_pbuf(&fx, 1481), 0, IP_FX_PEER, IPPROTO_TCP_NUM, IP_HC_DEFAULT), -EMSGSIZE);
 	assert_int_equal(ip_fx_counter(&fx, "ip", "tx_df_too_big"), 1);
 	assert_int_equal(fx.rd.n_sent, 2);
 	assert_int_equal(ip_fx_teardown(&fx), 0);
@@ -322,7 +332,7 @@ static void test_ipv4_output_fragments(void **state)
 	setup_fx(&fx);
 	struct pbuf *pb = payload_pbuf(&fx, 3000);
 	memcpy(whole, pb->data, 3000);
-	assert_int_equal(ipv4_output(&fx.ip, pb, 0, IP_FX_PEER, IPPROTO_UDP_NUM, 0), 0);
+	assert_int_equal(ipv4_output(&fx.ip, pb, 0, IP_FX_PEER, IPPROTO_UDP_NUM, IP_HC_DEFAULT), 0);
 	assert_int_equal(fx.rd.n_sent, 3);
 	const uint16_t lens[3] = { 1480, 1480, 40 };
 	uint32_t off = 0;
@@ -356,7 +366,7 @@ static void test_ipv4_output_fragments_ext_payload(void **state)
 	struct pbuf *pb = payload_pbuf(&fx, 10);
 	pb->ext[0] = (struct pbuf_ext){ ring, 1000 };
 	pb->ext[1] = (struct pbuf_ext){ ring + 1000, 1000 };
-	assert_int_equal(ipv4_output(&fx.ip, pb, 0, IP_FX_PEER, IPPROTO_UDP_NUM, 0), 0);
+	assert_int_equal(ipv4_output(&fx.ip, pb, 0, IP_FX_PEER, IPPROTO_UDP_NUM, IP_HC_DEFAULT), 0);
 	assert_int_equal(fx.rd.n_sent, 2);
 	check_sent_ip(recdev_frame(&fx.rd, 1), ip_fx_peer_mac, &h);
 	assert_int_equal(h.frag_off, 1480);

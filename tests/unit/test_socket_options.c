@@ -277,6 +277,68 @@ static void test_linux_option_reads(void **state)
 	assert_int_equal(ts_close(sl, fd), 0);
 }
 
+/* IP_TOS and IP_TTL as Linux applies them (RFC 9293 MUST-48, SHLD-21, RFC 1122 3.2.1.7):
+ * the SYN-ACK carries the listener's values, not the SYN's TOS (tcp_reflect_tos 0), the
+ * accepted connection inherits them, a change on a connection reaches its next segment, a
+ * stream socket's ECN bits are not the program's to set, IP_TTL -1 is the default (64) and
+ * 0, 256 or -2 EINVAL. A RST for a closed port answers with the SYN's TOS less ECN. */
+static void test_ip_tos_and_ttl(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	assert_int_equal(get_int(sl, lfd, IPPROTO_IP, IP_TTL), 64);
+	assert_int_equal(set_int(sl, lfd, IPPROTO_IP, IP_TOS, 0x28), 0);
+	assert_int_equal(set_int(sl, lfd, IPPROTO_IP, IP_TTL, 9), 0);
+	assert_int_equal(get_int(sl, lfd, IPPROTO_IP, IP_TTL), 9);
+	for (int bad = 0; bad < 3; bad++)
+		assert_int_equal(set_int(sl, lfd, IPPROTO_IP, IP_TTL, (int[]){ 0, 256, -2 }[bad]), -EINVAL);
+	unsigned char one = 17; /* a char argument, as Linux takes for IP options */
+	assert_int_equal(ts_setsockopt(sl, lfd, IPPROTO_IP, IP_TTL, &one, 1), 0);
+	assert_int_equal(get_int(sl, lfd, IPPROTO_IP, IP_TTL), 17);
+
+	h->tos = 0xb8;
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, NULL, NULL, 0);
+	struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.tos, 0x28);
+	assert_int_equal(s.ttl, 17);
+	h->iss = s.hdr.seq;
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, NULL, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_IP, IP_TOS), 0x28);
+	assert_int_equal(ts_send(sl, fd, "a", 1, 0), 1);
+	s = th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 1, h->irs + 1, TH_ANY, NULL, 1);
+	assert_int_equal(s.tos, 0x28);
+	assert_int_equal(s.ttl, 17);
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
+
+	assert_int_equal(set_int(sl, fd, IPPROTO_IP, IP_TOS, 0x13), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_IP, IP_TOS), 0x10);
+	assert_int_equal(set_int(sl, fd, IPPROTO_IP, IP_TTL, -1), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_IP, IP_TTL), 64);
+	assert_int_equal(ts_send(sl, fd, "b", 1, 0), 1);
+	s = th_expect(h, TCP_FLAG_ACK | TH_PSH_ANY, h->iss + 2, h->irs + 1, TH_ANY, NULL, 1);
+	assert_int_equal(s.tos, 0x10);
+	assert_int_equal(s.ttl, 64);
+
+	h->tos = 0xbb;
+	h->local_port = 81;
+	th_send(h, TCP_FLAG_SYN, 5000, 0, 65535, NULL, NULL, 0);
+	s = th_expect(h, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 5001, 0, NULL, 0);
+	assert_int_equal(s.tos, 0xb8);
+	assert_int_equal(s.ttl, 64);
+
+	int ufd = ts_socket(sl, AF_INET, SOCK_DGRAM, 0);
+	assert_true(ufd >= 0);
+	assert_int_equal(get_int(sl, ufd, IPPROTO_IP, IP_TTL), 64);
+	assert_int_equal(set_int(sl, ufd, IPPROTO_IP, IP_TTL, 1), 0);
+	assert_int_equal(get_int(sl, ufd, IPPROTO_IP, IP_TTL), 1);
+	assert_int_equal(set_int(sl, ufd, IPPROTO_IP, IP_TTL, 0), -EINVAL);
+	assert_int_equal(ts_close(sl, ufd), 0);
+}
+
 /* TCP_LINGER2 -1: closing in FIN-WAIT-2 resets at once instead of waiting (Linux). */
 static void test_linger2_negative_resets(void **state)
 {
@@ -329,6 +391,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quickack_sends_pending_ack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_notsent_lowat, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_linux_option_reads, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_ip_tos_and_ttl, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

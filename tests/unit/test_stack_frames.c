@@ -29,6 +29,9 @@
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 
+/* ipv4_output's header choice: the stack's default TOS (0) and TTL. */
+#define IP_HC_DEFAULT ((struct ip_hdr_choice){ 0 })
+
 #define HOST_IP IPV4_ADDR(10, 0, 0, 1)
 #define STACK_IP IPV4_ADDR(10, 0, 0, 2)
 
@@ -346,7 +349,7 @@ static void test_two_stacks_resolve_each_other(void **state)
 	memset(p, 0xab, 16);
 	icmp_hdr_emit(p, &ih);
 	put_be16(p + ICMP_OFF_CSUM, csum_finish(csum_add(0, p, 16)));
-	assert_int_equal(ipv4_output(&sa.ip, pb, 0, HOST_IP, IPPROTO_ICMP_NUM, 0), 0);
+	assert_int_equal(ipv4_output(&sa.ip, pb, 0, HOST_IP, IPPROTO_ICMP_NUM, IP_HC_DEFAULT), 0);
 	for (int i = 0; i < 6; i++) {
 		ts_stack_poll(&sa, 0);
 		ts_stack_poll(&sb, 0);

@@ -368,7 +368,7 @@ uint32_t th_build(struct th *h, uint8_t *frame, uint8_t flags, uint32_t seq, uin
 
 	struct ipv4_hdr ih = {
 		.version = 4, .ihl = IPV4_HDR_MIN, .total_len = (uint16_t)(IPV4_HDR_MIN + tcp_len),
-		.id = h->ip_id++, .df = true, .ttl = 64, .proto = IPPROTO_TCP_NUM, .csum = 0,
+		.id = h->ip_id++, .df = true, .ttl = 64, .tos = h->tos, .proto = IPPROTO_TCP_NUM, .csum = 0,
 		.src = h->peer_ip, .dst = h->dst_ip,
 	};
 	uint8_t *ip = frame + ETH_HDR_LEN;
@@ -472,6 +472,8 @@ static const char *th_parse_frame(struct th *h, const struct th_frame *f, struct
 		return "IP destination is not the peer";
 	s->src = ih.src;
 	s->dst = ih.dst;
+	s->tos = ih.tos;
+	s->ttl = ih.ttl;
 	const uint8_t *tcp = ip + IPV4_HDR_MIN;
 	uint16_t tcp_len = (uint16_t)(ih.total_len - IPV4_HDR_MIN);
 	if (tcp_hdr_parse(tcp, tcp_len, &s->hdr) != TCP_PARSE_OK)

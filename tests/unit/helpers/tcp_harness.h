@@ -78,6 +78,7 @@ struct th {
 	uint32_t dst_ip;        /* destination address of th_send() (TH_LOCAL_IP) */
 	const uint8_t *dst_mac; /* destination MAC of th_send() (th_local_mac) */
 	uint16_t urg_ptr;       /* urgent pointer field of th_send() (0), with or without TCP_FLAG_URG */
+	uint8_t tos;            /* IP TOS byte of th_send() (0) */
 	uint32_t irs;           /* the peer's (the test's) ISN, chosen by the test */
 	uint32_t iss;           /* the stack's ISN, learned from its SYN(-ACK) */
 	uint16_t synack_win;    /* the window of the last SYN-ACK th_open_passive() saw */
@@ -88,6 +89,7 @@ struct th {
 struct th_seg {
 	struct tcp_hdr hdr;
 	uint32_t src, dst;          /* IP addresses */
+	uint8_t tos, ttl;           /* their IP header's */
 	uint8_t payload[2048];
 	uint32_t len;               /* payload length */
 	usec_t when;
