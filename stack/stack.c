@@ -181,6 +181,8 @@ void ts_stack_destroy(struct stack *s)
 	s->note_snap = NULL;
 }
 
+static void stack_ip_input(struct stack *s, struct pbuf *pb);
+
 /* The stack owns pb afterwards: each branch passes it up or it is freed and counted below it. */
 void ts_stack_input(struct stack *s, struct pbuf *pb)
 {
@@ -198,6 +200,13 @@ void ts_stack_input(struct stack *s, struct pbuf *pb)
 		pbuf_free(pb);
 		return;
 	}
+	stack_ip_input(s, pb);
+}
+
+/* An IPv4 datagram, pb->data at its header (from the wire, or one we sent ourselves), up to
+ * its transport. The stack owns pb afterwards, as above. */
+static void stack_ip_input(struct stack *s, struct pbuf *pb)
+{
 	struct ipv4_rx rx;
 	if (ipv4_input(&s->ip, &pb, &rx) != 1)
 		return;                                 /* dropped and counted, or held for reassembly */
@@ -328,6 +337,13 @@ int ts_stack_poll(struct stack *s, usec_t now)
 			stack_note_after(s);
 		taken++;
 	}
+	/* Datagrams we sent ourselves (our address, 127.x): what waited when this round began,
+	 * so two sockets talking to each other cannot keep one round going for ever. Their
+	 * answers wait for the next round, which ts_stack_next_deadline makes immediate. */
+	for (uint32_t n = s->ip.loopq.count; n > 0; n--) {
+		stack_ip_input(s, ip_loop_pop(&s->ip));
+		taken++;
+	}
 	/* One ACK per connection for what the batch brought (stretch ACKs, docs/tcp.md). */
 	tcp_flush_acks(&s->tcp);
 	timer_run(&s->core.timers, now);
@@ -356,6 +372,9 @@ static void stack_tx_settle(void *arg)
 
 usec_t ts_stack_next_deadline(const struct stack *s)
 {
+	/* A datagram to ourselves waits: the next round is due now. */
+	if (ip_loop_pending(&s->ip))
+		return s->core.now;
 	return timer_next(&s->core.timers);
 }
 

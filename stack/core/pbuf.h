@@ -69,6 +69,7 @@ struct pbuf {
 #define PBUF_F_CSUM_PARTIAL 0x08u /* send: the TCP checksum field holds the pseudo-header sum; the device finishes it */
 #define PBUF_F_HELD      0x10u  /* pbuf_hold: a device reads it until pbuf_release */
 #define PBUF_F_LET_GO    0x20u  /* held, and its owner has already called pbuf_free */
+#define PBUF_F_LOOP      0x40u  /* a datagram we sent ourselves (ipv4_output's loopback) */
 
 struct pbuf_class {
 	uint32_t cap;

@@ -67,7 +67,9 @@ struct link_layer;
 	X(tx_df_too_big)       /* DF datagram above the MTU (FragFails): -EMSGSIZE */                 \
 	X(tx_too_big)          /* datagram above 65535 bytes: -EMSGSIZE */                             \
 	X(tx_no_headroom)      /* the caller's pbuf had no room for the IP header: -ENOBUFS */        \
-	X(tx_no_mem)           /* pbuf pool exhausted while fragmenting: -ENOBUFS */
+	X(tx_no_mem)           /* pbuf pool exhausted while fragmenting: -ENOBUFS */                  \
+	X(tx_loopback)         /* datagrams to ourselves (our address, 127.x): delivered, not sent */ \
+	X(tx_loop_full)        /* ... dropped: IP_LOOP_MAX already waited, or no pbuf: -ENOBUFS */
 
 struct ip_counters {
 	IP_COUNTERS(COUNTER_FIELD)
@@ -166,6 +168,7 @@ struct ip_layer {
 	struct icmp_rate icmp_rate;      /* who may still get an ICMP error (icmp_rate.c) */
 	struct ip_pmtu pmtu[IP_PMTU_SLOTS]; /* RFC 1191: path MTUs learned from frag-needed */
 	struct ip_reass reass;
+	struct pbuf_queue loopq;         /* datagrams to ourselves, each whole (ip_loop_pop) */
 	struct ip_counters cnt;
 	struct icmp_counters icmp_cnt;
 };
@@ -266,14 +269,41 @@ void icmp_send_unreachable(struct ip_layer *ip, struct pbuf *pb, const struct ip
 /* Our interface address (host order). */
 uint32_t ip_local_addr(const struct ip_layer *ip);
 
+/* Datagrams to these never reach the wire: our own address and 127.0.0.0/8, the loopback
+ * net (RFC 1122 3.2.1.3 (g)), as Linux delivers both through its lo device. */
+static inline bool ip_addr_is_local(const struct ip_layer *ip, uint32_t addr)
+{
+	return addr == ip_local_addr(ip) || (addr >> 24) == 127;
+}
+
+/* The source address for a datagram to dst (Linux's route prefsrc): 127.0.0.1 on the
+ * loopback net, else our address. */
+#define IP_LOOPBACK_ADDR 0x7f000001u
+static inline uint32_t ip_src_for(const struct ip_layer *ip, uint32_t dst)
+{
+	return (dst >> 24) == 127 ? IP_LOOPBACK_ADDR : ip_local_addr(ip);
+}
+
+/* Datagrams to ourselves waiting at most (the rest are dropped, tx_loop_full): the
+ * senders are bounded by their windows; this bounds a program that is not. */
+#define IP_LOOP_MAX 1024u
+
+/* The next datagram we sent to ourselves (pb->data at its IP header, PBUF_F_LOOP), for the
+ * stack to deliver as if it came in (ts_stack_poll); NULL when none waits. */
+struct pbuf *ip_loop_pop(struct ip_layer *ip);
+static inline bool ip_loop_pending(const struct ip_layer *ip)
+{
+	return ip->loopq.count != 0;
+}
+
 /* 255.255.255.255 or our subnet's directed broadcast (none for /31 and /32, RFC 3021). */
 bool ip_addr_is_broadcast(const struct ip_layer *ip, uint32_t addr);
 
-/* An address a socket may bind (Linux inet_bind): any (0), ours, or a broadcast of ours;
- * anything else is EADDRNOTAVAIL. */
+/* An address a socket may bind (Linux inet_bind): any (0), ours, one of the loopback net,
+ * or a broadcast of ours; anything else is EADDRNOTAVAIL. */
 static inline bool ip_bind_addr_ok(const struct ip_layer *ip, uint32_t addr)
 {
-	return addr == 0 || addr == ip_local_addr(ip) || ip_addr_is_broadcast(ip, addr);
+	return addr == 0 || ip_addr_is_local(ip, addr) || ip_addr_is_broadcast(ip, addr);
 }
 
 /*

@@ -69,6 +69,7 @@ int ip_init(struct ip_layer *ip, struct core *core, struct link_layer *link, con
 void ip_destroy(struct ip_layer *ip)
 {
 	ip_reass_destroy(ip);
+	pbuf_queue_purge(&ip->loopq);
 }
 
 uint32_t ip_local_addr(const struct ip_layer *ip)
@@ -109,7 +110,8 @@ bool ip_addr_is_bad_src(const struct ip_layer *ip, uint32_t src, uint32_t dst)
 	 * (BOOTP/DHCP), which goes to the limited broadcast; Linux accepts exactly that case. */
 	if ((src >> 24) == 0)
 		return !(src == 0 && dst == IPV4_BROADCAST);
-	/* Our own address from the wire is a spoof or a loop (Linux: fib_validate_source). */
+	/* Our own address from the wire is a spoof or a loop (Linux: fib_validate_source); our
+	 * own datagrams to ourselves do not come from the wire (ipv4_input lets them pass). */
 	return src == ip->link->cfg.addr;
 }
 
@@ -161,7 +163,8 @@ int ipv4_input(struct ip_layer *ip, struct pbuf **pbp, struct ipv4_rx *rx)
 	/* RFC 1122 3.2.1.3 / 3.3.6: ours, the limited broadcast or our subnet's broadcast. We join
 	 * no multicast group. A unicast datagram that came as a link broadcast is accepted as Linux
 	 * does (drop_unicast_in_l2_multicast=0), but marked broadcast so nobody answers it. */
-	if (h.dst == ip->link->cfg.addr)
+	bool looped = (pb->flags & PBUF_F_LOOP) != 0;
+	if (h.dst == ip->link->cfg.addr || (looped && ip_addr_is_local(ip, h.dst)))
 		broadcast = (pb->flags & (PBUF_F_BROADCAST | PBUF_F_MULTICAST)) != 0;
 	else if (ip_addr_is_broadcast(ip, h.dst))
 		broadcast = true;
@@ -169,7 +172,7 @@ int ipv4_input(struct ip_layer *ip, struct pbuf **pbp, struct ipv4_rx *rx)
 		reason = &ip->cnt.drop_not_for_us;
 		goto drop;
 	}
-	if (ip_addr_is_bad_src(ip, h.src, h.dst)) {
+	if (!looped && ip_addr_is_bad_src(ip, h.src, h.dst)) {
 		reason = &ip->cnt.drop_bad_src;
 		goto drop;
 	}
@@ -302,6 +305,49 @@ bool ipv4_can_send(struct ip_layer *ip, uint32_t dst)
 	return !next_hop || link_can_send_ipv4(ip->link, next_hop);
 }
 
+/*
+ * A datagram to ourselves (ip_addr_is_local) goes round, not out: Linux hands it to its lo
+ * device, we queue it whole, header and payload in one new pbuf (the payload may be borrowed
+ * from a send ring that changes before the queue drains), and the stack delivers it as
+ * input at its next poll (ip_loop_pop). A checksum left to the device counts as verified
+ * (Linux's CHECKSUM_PARTIAL on lo); a super-segment would go round whole, but TCP sends none
+ * towards us (tcp_gso_max). Never fragmented: there is no MTU on the way. Consumes pb.
+ */
+static int ipv4_loop(struct ip_layer *ip, struct pbuf *pb, struct ipv4_hdr *h)
+{
+	uint32_t plen = pbuf_frame_len(pb);
+	struct pbuf *lp = NULL;
+	if (plen > IP_DATAGRAM_MAX - IPV4_HDR_MIN) {
+		ip->cnt.tx_too_big++;
+		pbuf_free(pb);
+		return -EMSGSIZE;
+	}
+	if (ip->loopq.count < IP_LOOP_MAX)
+		lp = pbuf_alloc(&ip->core->pool, PBUF_HEADROOM, IPV4_HDR_MIN + plen);
+	if (!lp) {
+		ip->cnt.tx_loop_full++;
+		pbuf_free(pb);
+		return -ENOBUFS;
+	}
+	uint8_t *p = pbuf_put(lp, IPV4_HDR_MIN + plen);
+	h->total_len = (uint16_t)(IPV4_HDR_MIN + plen);
+	h->id = ip->next_id++;
+	h->df = h->proto == IPPROTO_TCP_NUM && ip->cfg.tcp_df;
+	ipv4_emit_with_csum(p, h);
+	ipv4_copy_range(pb, 0, plen, p + IPV4_HDR_MIN);
+	lp->flags = PBUF_F_LOOP | ((pb->flags & PBUF_F_CSUM_PARTIAL) ? PBUF_F_CSUM_OK : 0);
+	lp->gso_size = pb->gso_size;
+	pbuf_free(pb);
+	pbuf_queue_push(&ip->loopq, lp);
+	ip->cnt.tx_loopback++;
+	return 0;
+}
+
+struct pbuf *ip_loop_pop(struct ip_layer *ip)
+{
+	return pbuf_queue_pop(&ip->loopq);
+}
+
 /* Always consumes pb: handed to the link layer (whole or as fragments), or counted and freed. */
 int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst, uint8_t proto,
                 struct ip_hdr_choice hc)
@@ -316,6 +362,8 @@ int ipv4_output(struct ip_layer *ip, struct pbuf *pb, uint32_t src, uint32_t dst
 	};
 
 	ip->cnt.tx_packets++;
+	if (ip_addr_is_local(ip, dst))
+		return ipv4_loop(ip, pb, &h);
 	if (!next_hop) {
 		reason = &ip->cnt.tx_no_route;
 		err = -ENETUNREACH;

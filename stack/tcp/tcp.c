@@ -171,9 +171,9 @@ size_t tcp_counter_groups(const struct tcp_layer *tl, struct counter_group *out,
 	return 1;
 }
 
-uint32_t tcp_local_addr(const struct tcp_layer *tl)
+uint32_t tcp_local_addr(const struct tcp_layer *tl, uint32_t dst)
 {
-	return tl->ip ? ip_local_addr(tl->ip) : 0;
+	return tl->ip ? ip_src_for(tl->ip, dst) : 0;
 }
 
 /* RFC 9293 3.7.1 / RFC 879: MSS = MTU - 20 (IP) - 20 (TCP). */

@@ -21,7 +21,7 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
                              uint16_t rport, const struct tcp_sockopts *o, int *err)
 {
 	if (laddr == 0)
-		laddr = tcp_local_addr(tl);
+		laddr = tcp_local_addr(tl, raddr);
 	if (lport == 0) {
 		/* An ephemeral port whose 4-tuple is free (Linux __inet_hash_connect, minus the
 		 * per-destination offset): random start, linear probe. */

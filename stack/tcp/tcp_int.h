@@ -529,7 +529,8 @@ static inline uint32_t tcp_rwnd_held(const struct tcp_conn *c)
 }
 
 /* ---- tcp.c ---- */
-uint32_t tcp_local_addr(const struct tcp_layer *tl);
+/* The source address towards dst (ip_src_for); 0 without an IP layer (unit tests). */
+uint32_t tcp_local_addr(const struct tcp_layer *tl, uint32_t dst);
 uint16_t tcp_adv_mss(const struct tcp_layer *tl);
 void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
 struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts *o);

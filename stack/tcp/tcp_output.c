@@ -43,6 +43,16 @@ uint32_t tcp_flight(const struct tcp_conn *c)
  * here. For a super-segment the pseudo-header's length is the whole segment's; the kernel
  * corrects it for each piece it cuts.
  */
+/* TSO's payload bound for c's segments, 0 = no TSO. A connection to ourselves (our address,
+ * 127.x) has no device to cut super-segments: they would go round the loop whole, each in a
+ * 64 KiB buffer however little it holds, and the receiver's memory would count that
+ * (tcp_rmem_fits). It sends MSS-sized segments, each in a buffer its size (docs/ipv4.md). */
+static uint32_t tcp_gso_max(const struct tcp_conn *c)
+{
+	const struct tcp_layer *tl = c->tl;
+	return tl->ip && ip_addr_is_local(tl->ip, c->hn.raddr) ? 0 : tl->cfg.gso_max;
+}
+
 /* A connection's IP header choice: its IP_TOS and IP_TTL as they are now (set any time). */
 static struct ip_hdr_choice tcp_conn_iphdr(const struct tcp_conn *c)
 {
@@ -67,7 +77,7 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 	for (int i = 0; i < npieces; i++)
 		pb->ext[i] = payload[i];
 	if (src == 0)
-		src = tcp_local_addr(tl);
+		src = tcp_local_addr(tl, dst);
 	uint32_t sum = csum_pseudo_ipv4(src, dst, IPPROTO_TCP, (uint16_t)(pb->len + plen));
 	if (tl->cfg.csum_offload) {
 		put_be16(pb->data + TCP_OFF_CSUM, (uint16_t)~csum_finish(sum));
@@ -206,7 +216,7 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		np = tcp_ring_lend(&c->sndq, off, len, pieces);
 		/* Longer than one MSS only as a TSO super-segment (tcp_output's tcp_tso_len). */
 		uint32_t mss_now = tcp_mss_now(c);
-		if (len > mss_now && tl->cfg.gso_max)
+		if (len > mss_now && tcp_gso_max(c))
 			gso = (uint16_t)mss_now;
 	}
 	if (flags & TCP_FLAG_ACK) {
@@ -329,7 +339,7 @@ int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n)
 	bool psh = len && (n > 1 || tcp_sndq_pushed(c, seq, seq + len));
 	uint32_t done = 0, sent = 0; /* records and bytes that went */
 	int rc = 0;
-	if (n == 1 || tl->cfg.gso_max) {
+	if (n == 1 || tcp_gso_max(c)) {
 		uint8_t flags = TCP_FLAG_ACK | (fin ? TCP_FLAG_FIN : 0) | (psh ? TCP_FLAG_PSH : 0);
 		rc = tcp_xmit(c, seq, flags, len);
 		if (rc >= 0) {
@@ -370,7 +380,7 @@ static uint32_t tcp_rexmit_run(struct tcp_conn *c, uint32_t i, uint32_t mss, uin
 	const struct tcp_sb *sb = &c->sb;
 	uint32_t seq = tcp_sb_get(sb, i)->seq, end = seq;
 	uint32_t skb_end = tcp_skbq_end(c, seq), max = tcp_tso_segs(c, mss), n = 0;
-	uint64_t gso = c->tl->cfg.gso_max ? c->tl->cfg.gso_max : UINT64_MAX;
+	uint64_t gso = tcp_gso_max(c) ? tcp_gso_max(c) : UINT64_MAX;
 	while (i + n < sb->n && n < max) {
 		const struct tcp_txseg *r = tcp_sb_get(sb, i + n);
 		uint32_t len = r->end - r->seq;
@@ -546,13 +556,14 @@ void tcp_output(struct tcp_conn *c)
 			unit_start = c->snd.nxt;
 			unit_end = c->snd.nxt + ulen;
 		}
-		if (len == mss && tl->cfg.gso_max && !rexmit && !tcp_urg_in(c, c->snd.nxt)) {
+		uint32_t gso_max = tcp_gso_max(c);
+		if (len == mss && gso_max && !rexmit && !tcp_urg_in(c, c->snd.nxt)) {
 			/* TSO: the unit goes as one super-segment the device cuts at the MSS (a
 			 * go-back-N resend after an RTO goes one MSS at a time; so does data in
 			 * urgent mode, whose pointer each segment must carry for itself). */
 			len = unit_end - c->snd.nxt;
-			if (len > tl->cfg.gso_max)
-				len = tl->cfg.gso_max - tl->cfg.gso_max % mss;
+			if (len > gso_max)
+				len = gso_max - gso_max % mss;
 		}
 		bool fin = tcp_fin_due(c, c->snd.nxt + len);
 

@@ -99,9 +99,10 @@ int udp_connect(struct udp_sock *us, uint32_t raddr, uint16_t rport)
 	int rc = udp_autobind(us);
 	if (rc)
 		return rc;
-	/* The local address becomes the one the route gives (we have one). */
+	/* The local address becomes the one the route gives (127.0.0.1 towards the loopback
+	 * net, else ours). */
 	if (!us->laddr)
-		us->laddr = ip_local_addr(ul->ip);
+		us->laddr = ip_src_for(ul->ip, raddr);
 	us->raddr = raddr;
 	us->rport = rport;
 	us->err = 0;
@@ -182,7 +183,7 @@ long udp_sendv(struct udp_sock *us, const struct iovec *iov, int iovcnt, const u
 			memcpy(p + off, iov[i].iov_base, iov[i].iov_len);
 		off += iov[i].iov_len;
 	}
-	uint32_t src = us->laddr && !ip_addr_is_broadcast(ul->ip, us->laddr) ? us->laddr : ip_local_addr(ul->ip);
+	uint32_t src = us->laddr && !ip_addr_is_broadcast(ul->ip, us->laddr) ? us->laddr : ip_src_for(ul->ip, daddr);
 	struct udp_hdr h = { us->lport, dport, (uint16_t)ulen, 0 };
 	udp_hdr_emit(p, &h);
 	uint32_t sum = csum_pseudo_ipv4(src, daddr, IPPROTO_UDP_NUM, (uint16_t)ulen);
