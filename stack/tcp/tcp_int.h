@@ -231,7 +231,8 @@ struct tcp_sb {
 	uint32_t high_sacked;       /* end of the highest SACKed byte (valid when sacked) */
 	uint32_t rtx_hint;          /* every lost record below this seq has been resent */
 	/* Counts transmissions (a new burst, a resend): which of two records stamped in one
-	 * clock tick left later, for RACK (the clock is read once per wake-up). */
+	 * clock tick left later, for RACK (the clock is read once per wake-up). Never reset
+	 * while the connection lives, also when the board is freed (as Linux's tp->delivered). */
 	uint32_t xmit_order;
 };
 

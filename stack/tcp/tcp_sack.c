@@ -193,9 +193,14 @@ uint32_t tcp_sb_cum_ack(struct tcp_conn *c, uint32_t ack, void (*each)(struct tc
 	if (!sb->n) {
 		sb->sacked = sb->lost = sb->retrans = 0;
 		/* An idle connection holds no board (as tcp_ring_release_if_empty); a large
-		 * one, grown by a bulk flight, stays for the next. */
-		if (sb->cap <= TCP_SB_MIN_SEGS)
+		 * one, grown by a bulk flight, stays for the next. The count of transmissions
+		 * goes on: RACK and the reordering window compare orders across the gap (the
+		 * window's round, rec.reo_grown_order, is one such order). */
+		if (sb->cap <= TCP_SB_MIN_SEGS) {
+			uint32_t order = sb->xmit_order;
 			tcp_sb_free(sb);
+			sb->xmit_order = order;
+		}
 	}
 	return delivered;
 }

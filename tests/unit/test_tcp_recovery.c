@@ -529,6 +529,41 @@ static void test_rack_reo_wnd_round_by_delivery(void **state)
 }
 
 /*
+ * The round of the reordering window survives an idle moment: when everything is ACKed the
+ * scoreboard is freed, and the count of transmissions must go on from where it was (Linux
+ * counts with tp->delivered, which never goes back). Before, it restarted at 0; the next
+ * flight's segments then looked older than the last growth, and every D-SACK was dropped
+ * as "a round has not passed" until the count caught up: on the 25 % reordering path the
+ * window stood still for seconds at a time while the D-SACKs said it was too small.
+ */
+static void test_reo_wnd_round_survives_empty_board(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	struct tcp_conn *c = fd_conn(h, fd);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 2001u);
+	assert_true(th_advance_until_seg(h, 20) >= 0);
+	expect_seg(h, 1);                            /* RACK's resend of 1 */
+	peer_ack(h, 2001, 1, 1u, 1001u);             /* D-SACK: a step */
+	assert_int_equal(c->rec.reo_wnd_steps, 2);
+	uint32_t grown = c->rec.reo_grown_order;
+	peer_ack(h, 10 * SEG + 1, 0);                /* all ACKed: the board is freed */
+	assert_null(c->sb.seg);
+	assert_int_equal(c->sb.xmit_order, grown);
+	drain(h);
+	write_segs(h, fd, 10 * SEG, 4);              /* 11-14, sent after the growth */
+	for (uint32_t k = 11; k <= 14; k++)
+		expect_seg(h, k);
+	th_advance(h, 10);
+	peer_ack(h, 10 * SEG + 1, 1, 11001u, 12001u); /* 12 overtakes 11 */
+	assert_true(th_advance_until_seg(h, 20) >= 0);
+	expect_seg(h, 11);                           /* RACK's resend of 11 */
+	peer_ack(h, 12 * SEG + 1, 1, 10001u, 11001u); /* late original: D-SACK, a second step */
+	assert_int_equal(c->rec.reo_wnd_steps, 3);
+}
+
+/*
  * Linux tcp_disordered_ack: the peer's ACKs overtake one another on a path that reorders.
  * After an ACK with TSval 205 (TS.Recent), one the peer sent before it arrives, TSval 201:
  * a pure duplicate (SND.UNA again, the same window), so it passes PAWS and its SACK block
@@ -1339,6 +1374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_persists_16_recoveries, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_undo_restores_three_quarters_ssthresh, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_round_by_delivery, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_reo_wnd_round_survives_empty_board, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_paws_passes_reordered_dup_ack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_timing, reno_setup, th_teardown),
