@@ -477,11 +477,8 @@ int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_
 		 * unconnected for the next call. Linux: SO_SNDTIMEO bounds the wait, which then
 		 * ends with EINPROGRESS. */
 		struct timespec at;
-		if (blocking_wait_for(b, fd, POLLOUT, blocking_timeo(b, fd, true, &at))) {
-			rc = ts_connect(&b->s->sock, fd, addr);
-			if (rc == -EISCONN)
-				rc = 0;
-		}
+		if (blocking_wait_for(b, fd, POLLOUT, blocking_timeo(b, fd, true, &at)))
+			rc = ts_connect(&b->s->sock, fd, addr); /* 0 once it is established */
 	}
 	blocking_unlock_kick(b);
 	return rc;

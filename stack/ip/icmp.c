@@ -52,7 +52,11 @@ static bool icmp_type_is_error(uint8_t type)
 	}
 }
 
-void icmp_send_error(struct ip_layer *ip, const uint8_t *dgram, uint32_t len, uint8_t type, uint8_t code)
+/* icmp_send_error; looped: the datagram was one we sent ourselves (PBUF_F_LOOP), whose
+ * source (ours, 127.x) is a single host after all, and whose error goes round the loop
+ * without the rate limit (Linux icmpv4_xrlim_allow: none towards loopback). */
+static void icmp_error_out(struct ip_layer *ip, const uint8_t *dgram, uint32_t len, uint8_t type, uint8_t code,
+                           bool looped)
 {
 	struct ipv4_hdr h;
 	struct icmp_hdr ih = { .type = type, .code = code };
@@ -66,12 +70,12 @@ void icmp_send_error(struct ip_layer *ip, const uint8_t *dgram, uint32_t len, ui
 	}
 	/* RFC 1122 3.2.2: not about a non-first fragment, an ICMP error (or one we cannot read),
 	 * or a datagram whose source does not name a single host. */
-	if (h.frag_off != 0 || ip_addr_is_bad_src(ip, h.src, h.dst) || h.src == 0 ||
+	if (h.frag_off != 0 || (!looped && ip_addr_is_bad_src(ip, h.src, h.dst)) || h.src == 0 ||
 	    (h.proto == IPPROTO_ICMP_NUM && (len <= h.ihl || icmp_type_is_error(dgram[h.ihl])))) {
 		ip->icmp_cnt.err_suppressed++;
 		return;
 	}
-	if (!icmp_rate_allow(ip, h.src, type, code))
+	if (!looped && !icmp_rate_allow(ip, h.src, type, code))
 		return;                        /* counted by the limiter */
 	quote = len < ICMP_ERROR_MAX_DATAGRAM - IPV4_HDR_MIN - ICMP_HDR_LEN ?
 	        len : ICMP_ERROR_MAX_DATAGRAM - IPV4_HDR_MIN - ICMP_HDR_LEN;
@@ -95,6 +99,11 @@ void icmp_send_error(struct ip_layer *ip, const uint8_t *dgram, uint32_t len, ui
 	                  (struct ip_hdr_choice){ .tos = (uint8_t)((h.tos & 0x1e) | 0xc0) });
 }
 
+void icmp_send_error(struct ip_layer *ip, const uint8_t *dgram, uint32_t len, uint8_t type, uint8_t code)
+{
+	icmp_error_out(ip, dgram, len, type, code, false);
+}
+
 /* Always consumes pb; the error (if any) is a new pbuf quoting pb's bytes. */
 void icmp_send_unreachable(struct ip_layer *ip, struct pbuf *pb, const struct ipv4_rx *rx, uint8_t code)
 {
@@ -106,7 +115,7 @@ void icmp_send_unreachable(struct ip_layer *ip, struct pbuf *pb, const struct ip
 	if (rx->broadcast || !(dgram = pbuf_push(pb, rx->hdr_len)))
 		ip->icmp_cnt.err_suppressed++;
 	else
-		icmp_send_error(ip, dgram, pb->len, ICMP_DEST_UNREACH, code);
+		icmp_error_out(ip, dgram, pb->len, ICMP_DEST_UNREACH, code, (pb->flags & PBUF_F_LOOP) != 0);
 	pbuf_free(pb);
 }
 
@@ -154,7 +163,10 @@ static bool icmp_error_parse(struct ip_layer *ip, const struct pbuf *pb, const s
 		ip->icmp_cnt.err_bad_quote++;
 		return false;
 	}
-	if ((qh.proto != IPPROTO_TCP_NUM && qh.proto != IPPROTO_UDP_NUM) || qh.src != ip_local_addr(ip)) {
+	/* About one of our datagrams: from our address, or from 127.x when the error itself went
+	 * round the loop (one from the wire naming 127.x is forged). */
+	bool ours = qh.src == ip_local_addr(ip) || ((pb->flags & PBUF_F_LOOP) && ip_addr_is_local(ip, qh.src));
+	if ((qh.proto != IPPROTO_TCP_NUM && qh.proto != IPPROTO_UDP_NUM) || !ours) {
 		ip->icmp_cnt.err_other_proto++;
 		return false;
 	}

@@ -240,6 +240,7 @@ int ts_accept(struct socket_layer *sl, int fd, struct sockaddr_in *peer, int fla
 	struct tcp_conn *c = tcp_listener_accept(s->lis);
 	struct ts_sock *n = &sl->socks[nfd];
 	n->kind = TS_CONN;
+	n->connected_told = true;
 	n->conn = c;
 	tcp_conn_set_owner(c, (uint32_t)nfd);
 	n->nonblock = (flags & SOCK_NONBLOCK) != 0;
@@ -274,8 +275,14 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 			s->open_failure_told = tcp_conn_failed_open(s->conn);
 			return -e;
 		}
-		if (!tcp_conn_failed_open(s->conn))
-			return -EISCONN;
+		/* Established (or closed since) after a non-blocking connect that nobody asked
+		 * again: 0, once; EISCONN from then on (SS_CONNECTING becomes SS_CONNECTED). */
+		if (!tcp_conn_failed_open(s->conn)) {
+			if (s->connected_told)
+				return -EISCONN;
+			s->connected_told = true;
+			return 0;
+		}
 		if (!s->open_failure_told) {
 			s->open_failure_told = true;
 			return -ECONNABORTED;
@@ -294,12 +301,14 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 	s->kind = TS_CONN;
 	s->conn = c;
 	s->open_failure_told = false;
+	s->connected_told = false;
 	tcp_conn_set_owner(c, (uint32_t)fd);
 	ts_ready_wake(sl, fd);
 	if (tcp_conn_connecting(c))
 		return -EINPROGRESS;
 	int e = tcp_conn_take_error(c);
 	s->open_failure_told = e != 0;
+	s->connected_told = e == 0;
 	return e ? -e : 0;
 }
 

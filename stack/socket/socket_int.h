@@ -31,6 +31,8 @@ struct ts_sock {
 	int err;                    /* SO_ERROR for a socket without a connection */
 	bool open_failure_told;     /* connect() reported its connection's failure: the next
 	                             * connect starts over (Linux's SS_UNCONNECTED) */
+	bool connected_told;        /* connect() returned 0 (or accept() made it): a further
+	                             * connect() is EISCONN (Linux's SS_CONNECTED) */
 	uint64_t rcvtimeo_us, sndtimeo_us; /* SO_RCVTIMEO / SO_SNDTIMEO for blocking callers; 0 = none */
 	struct tcp_sockopts opts;   /* the options until a connection or listener owns them */
 	struct tcp_listener *lis;

@@ -378,7 +378,10 @@ static int start_connect(struct th *h, struct th_seg *syn)
 }
 
 /* Active open (RFC 9293 3.5): SYN with Linux's options, the peer's SYN-ACK (MSS only) is
- * ACKed with no options, connect() completes as POLLOUT. */
+ * ACKed with no options, connect() completes as POLLOUT. Asked again, connect() says
+ * EALREADY while the handshake runs, then 0 once it is done, then EISCONN (Linux's
+ * __inet_stream_connect: a non-blocking connect leaves the socket SS_CONNECTING until a
+ * connect() call sees it established). */
 static void test_active_open(void **state)
 {
 	struct th *h = *state;
@@ -393,6 +396,8 @@ static void test_active_open(void **state)
 	assert_true(syn.hdr.win > 0);
 	assert_false(ts_revents(sl, fd) & POLLOUT);
 	th_assert_state(h, 80, "SYN-SENT");
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(80), .sin_addr.s_addr = htonl(TH_PEER_IP) };
+	assert_int_equal(ts_connect(sl, fd, &sa), -EALREADY);
 
 	struct tcp_opts mss = th_mss_opts(1460);
 	th_send(h, SYNACK, h->irs, h->iss + 1, 65535, &mss, NULL, 0);
@@ -400,6 +405,9 @@ static void test_active_open(void **state)
 	th_expect_none(h);
 	th_assert_state(h, 80, "ESTABLISHED");
 	assert_true(ts_revents(sl, fd) & POLLOUT);
+	assert_int_equal(ts_connect(sl, fd, &sa), 0);
+	assert_int_equal(ts_connect(sl, fd, &sa), -EISCONN);
+	assert_int_equal(ts_connect(sl, fd, &sa), -EISCONN);
 	struct sockaddr_in a;
 	assert_int_equal(ts_getpeername(sl, fd, &a), 0);
 	assert_int_equal(ntohl(a.sin_addr.s_addr), TH_PEER_IP);
