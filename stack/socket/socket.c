@@ -779,13 +779,13 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 	if (level == IPPROTO_IP) {
 		switch (name) {
 		case IP_TOS:
-			return ts_put_int(val, len, o->tos);
+			return ts_put_ip_int(val, len, o->tos);
 		case IP_TTL:
 			return ts_ttl_get(sl->tcp->ip, o->ttl, val, len);
 		case IP_MTU_DISCOVER:
-			return ts_put_int(val, len, o->pmtudisc);
+			return ts_put_ip_int(val, len, o->pmtudisc);
 		case IP_RECVERR:
-			return ts_put_int(val, len, o->recverr);
+			return ts_put_ip_int(val, len, o->recverr);
 		default:
 			return -ENOPROTOOPT;
 		}
@@ -852,7 +852,7 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return -ENOPROTOOPT;
 		}
 	}
-	return -ENOPROTOOPT;
+	return TS_GETSOCKOPT_BAD_LEVEL;
 }
 
 int ts_getsockname(struct socket_layer *sl, int fd, struct sockaddr_in *addr)

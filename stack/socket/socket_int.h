@@ -74,17 +74,35 @@ static inline int ts_int_arg(const void *val, socklen_t len, int *out)
 }
 
 /* getsockopt's int answer: -EFAULT without a buffer or a length (Linux's get_user and
- * copy_to_user fail), -EINVAL when the caller's room is short. */
+ * copy_to_user fail), -EINVAL for a negative length; a shorter room gets the int's first
+ * bytes and that length, as Linux's sk_getsockopt and do_tcp_getsockopt copy min(len, 4). */
 static inline int ts_put_int(void *val, socklen_t *len, int v)
 {
 	if (!val || !len)
 		return -EFAULT;
-	if (*len < (socklen_t)sizeof(int))
+	if ((int)*len < 0)
 		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
+	socklen_t n = *len < (socklen_t)sizeof(int) ? *len : (socklen_t)sizeof(int);
+	memcpy(val, &v, n);
+	*len = n;
 	return 0;
 }
+
+/* The same for an IPPROTO_IP option: Linux's do_ip_getsockopt answers a room of 1 to 3
+ * bytes with one unsigned char when the value fits. */
+static inline int ts_put_ip_int(void *val, socklen_t *len, int v)
+{
+	if (val && len && *len > 0 && *len < (socklen_t)sizeof(int) && v >= 0 && v <= 255) {
+		*(unsigned char *)val = (unsigned char)v;
+		*len = 1;
+		return 0;
+	}
+	return ts_put_int(val, len, v);
+}
+
+/* getsockopt at a level neither the socket layer nor the protocol knows: Linux's
+ * ip_getsockopt says EOPNOTSUPP (setsockopt says ENOPROTOOPT). */
+#define TS_GETSOCKOPT_BAD_LEVEL (-EOPNOTSUPP)
 
 /* The SOL_SOCKET options a socket of this type and protocol answers the same way whatever
  * it holds (SO_TYPE, SO_PROTOCOL, SO_DOMAIN, and Linux's low-water marks of 1): 0 when
@@ -128,7 +146,7 @@ static inline int ts_ttl_arg(int v, uint8_t *ttl)
 /* IP_TTL read back: the socket's own, or the TTL its datagrams get (ip_config.ttl). */
 static inline int ts_ttl_get(const struct ip_layer *ip, uint8_t ttl, void *val, socklen_t *len)
 {
-	return ts_put_int(val, len, ttl ? ttl : ip ? ip->cfg.ttl : IP_TTL_DEFAULT);
+	return ts_put_ip_int(val, len, ttl ? ttl : ip ? ip->cfg.ttl : IP_TTL_DEFAULT);
 }
 
 /*

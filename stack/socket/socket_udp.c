@@ -149,11 +149,13 @@ int ts_udp_setsockopt(struct udp_sock *us, int level, int name, const void *val,
 int ts_udp_getsockopt(struct udp_sock *us, int level, int name, void *val, socklen_t *len)
 {
 	if (level == IPPROTO_IP && name == IP_TOS)
-		return ts_put_int(val, len, us->tos);
+		return ts_put_ip_int(val, len, us->tos);
 	if (level == IPPROTO_IP && name == IP_TTL)
 		return ts_ttl_get(us->ul->ip, us->ttl, val, len);
-	if (level != SOL_SOCKET)
+	if (level == IPPROTO_IP || level == IPPROTO_UDP)
 		return -ENOPROTOOPT;
+	if (level != SOL_SOCKET)
+		return TS_GETSOCKOPT_BAD_LEVEL;
 	switch (name) {
 	case SO_TYPE:
 	case SO_PROTOCOL:

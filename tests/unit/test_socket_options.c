@@ -270,6 +270,26 @@ static void test_linux_option_reads(void **state)
 	assert_int_equal(set_int(sl, fd, IPPROTO_IP, IP_MTU_DISCOVER, 9), -EINVAL);
 	assert_int_equal(set_int(sl, fd, IPPROTO_IP, IP_RECVERR, 1), 0);
 	assert_int_equal(get_int(sl, fd, IPPROTO_IP, IP_RECVERR), 1);
+	/* A short room gets the int's first bytes (Linux copies min(len, 4)); an IP option
+	 * that fits gets one unsigned char; a level nobody knows is EOPNOTSUPP to get and
+	 * ENOPROTOOPT to set (ip_getsockopt, ip_setsockopt). */
+	unsigned char b[4] = { 0xee, 0xee, 0xee, 0xee };
+	socklen_t blen = 2;
+	assert_int_equal(set_int(sl, fd, SOL_SOCKET, SO_RCVBUF, 0x4000), 0);
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_RCVBUF, b, &blen), 0);
+	assert_int_equal(blen, 2);
+	assert_int_equal(b[0] | b[1] << 8, 0x8000);
+	assert_int_equal(b[2], 0xee);
+	blen = 2;
+	assert_int_equal(ts_getsockopt(sl, fd, IPPROTO_IP, IP_TOS, b, &blen), 0);
+	assert_int_equal(blen, 1);
+	assert_int_equal(b[0], 0x10);
+	blen = 0;
+	assert_int_equal(ts_getsockopt(sl, fd, IPPROTO_TCP, TCP_NODELAY, b, &blen), 0);
+	assert_int_equal(blen, 0);
+	blen = sizeof(b);
+	assert_int_equal(ts_getsockopt(sl, fd, 12345, 1, b, &blen), -EOPNOTSUPP);
+	assert_int_equal(set_int(sl, fd, 12345, 1, 1), -ENOPROTOOPT);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5555), .sin_addr.s_addr = htonl(0x01020304) };
 	assert_int_equal(ts_bind(sl, fd, &a), -EADDRNOTAVAIL);
 	a.sin_addr.s_addr = htonl(TH_LOCAL_IP);
