@@ -110,11 +110,11 @@ int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const
 		r = rng_next(&core->rng);
 		memcpy(tl->cookie_key + i, &r, 8);
 	}
-	tl->port_refs = calloc(65536, sizeof(*tl->port_refs));
+	tl->ports = calloc(65536, sizeof(*tl->ports));
 	timer_init(&tl->tw_timer, tcp_tw_timer_fire);
-	if (!tl->port_refs || tcp_hash_init(&tl->conns, TCP_HASH_MIN_BUCKETS) ||
+	if (!tl->ports || tcp_hash_init(&tl->conns, TCP_HASH_MIN_BUCKETS) ||
 	    tcp_hash_init(&tl->listeners, 256) || timer_reserve(&core->timers, &tl->tw_timer)) {
-		free(tl->port_refs);
+		free(tl->ports);
 		free(tl->conns.b);
 		free(tl->listeners.b);
 		return -ENOMEM;
@@ -157,10 +157,10 @@ void tcp_destroy(struct tcp_layer *tl)
 	}
 	free(tl->conns.b);
 	free(tl->listeners.b);
-	free(tl->port_refs);
+	free(tl->ports);
 	memset(&tl->conns, 0, sizeof(tl->conns));
 	memset(&tl->listeners, 0, sizeof(tl->listeners));
-	tl->port_refs = NULL;
+	tl->ports = NULL;
 }
 
 size_t tcp_counter_groups(const struct tcp_layer *tl, struct counter_group *out, size_t max)
@@ -286,6 +286,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 	c->hn.kind = TCP_HK_CONN;
 	c->state = TCPS_CLOSED;
 	c->opts = *o;
+	c->hn.reuse = o->reuseaddr;
 	c->mss = TCP_MSS_DEFAULT;
 	c->peer_mss = TCP_MSS_DEFAULT;
 	c->adv_mss = tcp_adv_mss(tl);
@@ -308,7 +309,7 @@ void tcp_conn_free(struct tcp_conn *c)
 	struct tcp_layer *tl = c->tl;
 	tcp_conn_timers_release(c);
 	tcp_ack_batch_unlink(c);
-	tcp_hash_remove(&tl->conns, &c->hn);
+	tcp_conns_remove(tl, &c->hn);
 	if (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)
 		tl->ctr.CurrEstab--;
 	tcp_sndq_free(c);
@@ -331,7 +332,7 @@ void tcp_conn_done(struct tcp_conn *c)
 {
 	tcp_set_state(c, TCPS_CLOSED);
 	tcp_conn_timers_cancel(c);
-	tcp_hash_remove(&c->tl->conns, &c->hn);
+	tcp_conns_remove(c->tl, &c->hn);
 	tcp_ooo_purge(c);
 	c->flags |= TCP_F_RCV_SHUT | TCP_F_SND_SHUT;
 	tcp_sndq_free(c);
@@ -353,7 +354,7 @@ void tcp_conn_abort(struct tcp_conn *c, int err)
 		 * (the application then sees the reset); we do the same. */
 		tcp_set_state(c, TCPS_CLOSED);
 		tcp_conn_timers_cancel(c);
-		tcp_hash_remove(&tl->conns, &c->hn);
+		tcp_conns_remove(tl, &c->hn);
 		return;
 	}
 	tcp_conn_done(c);

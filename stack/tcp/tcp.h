@@ -145,6 +145,13 @@ struct tcp_hash {
 	uint32_t count;
 };
 
+/* Linux's bind bucket of one local port: what a bind() of it must not overlap. */
+struct tcp_port {
+	uint16_t binds;              /* explicit bind()s (sockets holding the port) */
+	uint32_t conns;              /* connections and TIME-WAIT entries using it */
+	uint32_t conns_noreuse;      /* ... of them without SO_REUSEADDR when they began */
+};
+
 /* The layer context: lives by value in struct stack. */
 struct tcp_layer {
 	struct core *core;
@@ -155,7 +162,7 @@ struct tcp_layer {
 	struct tcp_hash listeners;   /* listeners, by local port */
 	uint8_t isn_key[16];         /* RFC 6528 secret, random per stack */
 	uint8_t cookie_key[16];      /* RFC 4987 SYN cookie secret */
-	uint16_t *port_refs;         /* explicit bind()s per local port (65536 entries) */
+	struct tcp_port *ports;      /* who holds each local port (65536 entries, tcp_hash.c) */
 	uint32_t nconns;             /* full connections alive (at most cfg.max_conns) */
 	uint64_t mem_used;           /* ring storage and out-of-order truesize of all connections */
 	bool mem_under_pressure;     /* tcp_mem.c: set above cfg.mem_pressure, cleared below mem_low */

@@ -29,7 +29,7 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
 		uint32_t start = rng_u32(&tl->core->rng) % range;
 		for (uint32_t i = 0; i < range; i++) {
 			uint16_t p = (uint16_t)(tl->cfg.port_lo + (start + i) % range);
-			if (!tl->port_refs[p] && !tcp_listener_port_conflict(tl, 0, p) &&
+			if (!tl->ports[p].binds && !tcp_listener_port_conflict(tl, 0, p) &&
 			    tcp_tuple_free(tl, laddr, p, raddr, rport)) {
 				lport = p;
 				break;
@@ -59,7 +59,7 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
 	c->rcv_wscale = c->wscale_ok ? tcp_wscale_for(tl, o) : 0;
 	c->ts_offset = tcp_ts_offset_for(c->snd.iss);
 	c->rtt_start = tl->core->now;
-	tcp_hash_insert(&tl->conns, &c->hn);
+	tcp_conns_insert(tl, &c->hn);
 	tcp_set_state(c, TCPS_SYN_SENT);
 	tl->ctr.ActiveOpens++;
 	tcp_output(c);

@@ -72,6 +72,32 @@ void tcp_hash_insert(struct tcp_hash *h, struct tcp_hnode *n)
 	h->count++;
 }
 
+/* The connections table, with each port's holders counted beside it (struct tcp_port):
+ * connections and TIME-WAIT entries hold their local port while they are hashed, as a
+ * Linux socket is in its port's bind bucket until it closes. SYN-queue requests do not
+ * (their listener holds the port). */
+void tcp_conns_insert(struct tcp_layer *tl, struct tcp_hnode *n)
+{
+	if (n->hashed)
+		return;
+	tcp_hash_insert(&tl->conns, n);
+	if (n->kind == TCP_HK_CONN || n->kind == TCP_HK_TW) {
+		tl->ports[n->lport].conns++;
+		tl->ports[n->lport].conns_noreuse += !n->reuse;
+	}
+}
+
+void tcp_conns_remove(struct tcp_layer *tl, struct tcp_hnode *n)
+{
+	if (!n->hashed)
+		return;
+	tcp_hash_remove(&tl->conns, n);
+	if (n->kind == TCP_HK_CONN || n->kind == TCP_HK_TW) {
+		tl->ports[n->lport].conns--;
+		tl->ports[n->lport].conns_noreuse -= !n->reuse;
+	}
+}
+
 void tcp_hash_remove(struct tcp_hash *h, struct tcp_hnode *n)
 {
 	if (!n->hashed)
@@ -125,7 +151,8 @@ bool tcp_listener_port_conflict(struct tcp_layer *tl, uint32_t laddr, uint16_t l
 
 static bool tcp_port_in_use(struct tcp_layer *tl, uint16_t port)
 {
-	return tl->port_refs[port] != 0 || tcp_listener_port_conflict(tl, 0, port);
+	const struct tcp_port *p = &tl->ports[port];
+	return p->binds || p->conns || tcp_listener_port_conflict(tl, 0, port);
 }
 
 int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr)
@@ -139,23 +166,28 @@ int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reu
 			uint16_t p = (uint16_t)(tl->cfg.port_lo + (start + i) % range);
 			if (!tcp_port_in_use(tl, p)) {
 				*port = p;
-				tl->port_refs[p]++;
+				tl->ports[p].binds++;
 				return 0;
 			}
 		}
 		return -EADDRINUSE;
 	}
-	/* Linux: SO_REUSEADDR lets a second socket bind a port nobody listens on (e.g. one
-	 * whose old connections are in TIME-WAIT); without it any holder makes it busy. */
-	if (tcp_listener_port_conflict(tl, 0, *port) || (tl->port_refs[*port] && !reuseaddr))
+	/* Linux (inet_bind_conflict): any holder of the port makes it busy, unless both it
+	 * and the binder set SO_REUSEADDR and it is not listening. A connection or a TIME-WAIT
+	 * entry on the port holds it too: restarting a server without SO_REUSEADDR while its
+	 * old connections wait in TIME-WAIT is EADDRINUSE, the classic. (Per port, not per
+	 * address: a bind to another of our addresses is refused too, where Linux allows it.)
+	 * Other binders' own flag is not kept: they count as having set it. */
+	const struct tcp_port *p = &tl->ports[*port];
+	if (tcp_listener_port_conflict(tl, 0, *port) || p->conns_noreuse || ((p->binds || p->conns) && !reuseaddr))
 		return -EADDRINUSE;
-	tl->port_refs[*port]++;
+	tl->ports[*port].binds++;
 	return 0;
 }
 
 void tcp_port_unbind(struct tcp_layer *tl, uint16_t port)
 {
-	if (tl->port_refs[port])
-		tl->port_refs[port]--;
+	if (tl->ports[port].binds)
+		tl->ports[port].binds--;
 }
 

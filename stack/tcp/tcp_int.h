@@ -91,6 +91,7 @@ struct tcp_hnode {
 	uint16_t lport, rport;
 	uint8_t kind;               /* enum tcp_hkind */
 	bool hashed;
+	bool reuse;                 /* SO_REUSEADDR when it began (Linux sk_reuse): tcp_port_bind */
 };
 
 /* A byte ring: the send buffer (bytes from SND.UNA). Received data is kept in its pbufs instead
@@ -555,6 +556,9 @@ uint32_t tcp_now_ts(const struct tcp_layer *tl, uint32_t offset);
 int tcp_hash_init(struct tcp_hash *h, uint32_t buckets);
 void tcp_hash_insert(struct tcp_hash *h, struct tcp_hnode *n);
 void tcp_hash_remove(struct tcp_hash *h, struct tcp_hnode *n);
+/* The same for tl->conns, counting each port's holders (struct tcp_port). */
+void tcp_conns_insert(struct tcp_layer *tl, struct tcp_hnode *n);
+void tcp_conns_remove(struct tcp_layer *tl, struct tcp_hnode *n);
 struct tcp_hnode *tcp_hash_lookup4(struct tcp_hash *h, uint32_t laddr, uint16_t lport, uint32_t raddr,
                                    uint16_t rport);
 struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport);

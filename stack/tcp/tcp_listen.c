@@ -183,7 +183,7 @@ static void tcp_synq_link(struct tcp_listener *l, struct tcp_req *r)
 		l->synq->qprev = r;
 	l->synq = r;
 	l->synq_len++;
-	tcp_hash_insert(&tl->conns, &r->hn);
+	tcp_conns_insert(tl, &r->hn);
 	r->sent_at = tl->core->now;
 	tcp_timer_arm(tl, &r->timer, tl->core->now + (usec_t)tl->cfg.rto_init_ms * USEC_PER_MS);
 }
@@ -207,7 +207,7 @@ void tcp_req_free(struct tcp_req *r)
 	if (r->cookie)
 		return; /* lives on the caller's stack, linked nowhere */
 	timer_cancel(&tl->core->timers, &r->timer);
-	tcp_hash_remove(&tl->conns, &r->hn);
+	tcp_conns_remove(tl, &r->hn);
 	tcp_synq_unlink(r);
 	tcp_req_release(tl, r);
 }
@@ -482,7 +482,7 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	if (c->opts.keepalive)
 		tcp_arm_keepalive(c);
 	tcp_req_free(r);
-	tcp_hash_insert(&tl->conns, &c->hn);
+	tcp_conns_insert(tl, &c->hn);
 	c->lis = l;
 	if (l->acceptq_tail)
 		l->acceptq_tail->aq_next = c;

@@ -67,7 +67,7 @@ void tcp_tw_free(struct tcp_tw *tw)
 {
 	struct tcp_layer *tl = tw->tl;
 	tcp_tw_unqueue(tw);
-	tcp_hash_remove(&tl->conns, &tw->hn);
+	tcp_conns_remove(tl, &tw->hn);
 	tl->ntw--;
 	free(tw);
 }
@@ -97,9 +97,9 @@ void tcp_enter_time_wait(struct tcp_conn *c)
 		tw->rcv_wnd = (uint16_t)(c->rcv.wnd >> c->rcv_wscale > 65535 ? 65535 : c->rcv.wnd >> c->rcv_wscale);
 	}
 	/* The connection object goes (the socket sees CLOSED); the small entry takes its place. */
-	tcp_hash_remove(&tl->conns, &c->hn);
+	tcp_conns_remove(tl, &c->hn);
 	if (tw) {
-		tcp_hash_insert(&tl->conns, &tw->hn);
+		tcp_conns_insert(tl, &tw->hn);
 		tcp_tw_queue(tw);
 	}
 	c->state = TCPS_CLOSED; /* no log line: TIME-WAIT lives on in tw */

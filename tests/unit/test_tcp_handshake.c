@@ -363,6 +363,67 @@ static void test_listen_same_port_eaddrinuse(void **state)
 	assert_int_equal(ts_listen(sl, fd, 4), 0);
 }
 
+/* bind() to a port its TIME-WAIT entries or connections still use, as Linux decides it
+ * (inet_bind_conflict): busy unless the binder and every holder set SO_REUSEADDR. The
+ * classic: a server restarted without SO_REUSEADDR while its old connections wait out
+ * TIME-WAIT gets EADDRINUSE; one whose listener and new socket set it may restart. */
+static int bind_port(struct socket_layer *sl, uint16_t port, bool reuse)
+{
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0), one = 1;
+	assert_true(fd >= 0);
+	if (reuse)
+		assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int rc = ts_bind(sl, fd, &sa);
+	assert_int_equal(ts_close(sl, fd), 0);
+	return rc;
+}
+
+/* The server closes first: its side of the connection waits in TIME-WAIT on port 80. */
+static void server_closes_into_time_wait(struct th *h, int lfd, uint16_t peer_port)
+{
+	struct socket_layer *sl = th_sl(h);
+	h->peer_port = peer_port;
+	int fd = th_open_passive(h, lfd, NULL, 65535);
+	assert_int_equal(ts_close(sl, fd), 0);
+	th_expect(h, TCP_FLAG_FIN | TCP_FLAG_ACK, h->iss + 1, h->irs + 1, TH_ANY, NULL, 0);
+	th_send(h, TCP_FLAG_FIN | TCP_FLAG_ACK, h->irs + 1, h->iss + 2, 65535, NULL, NULL, 0);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 2, h->irs + 2, TH_ANY, NULL, 0);
+	th_assert_state(h, peer_port, "TIME-WAIT");
+}
+
+static void test_bind_over_time_wait(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);               /* no SO_REUSEADDR */
+	server_closes_into_time_wait(h, lfd, 40001);
+	assert_int_equal(ts_close(sl, lfd), 0);
+	assert_int_equal(bind_port(sl, 80, false), -EADDRINUSE);
+	assert_int_equal(bind_port(sl, 80, true), -EADDRINUSE); /* the entry did not set it */
+	th_advance(h, 61000);                        /* TIME-WAIT over: the port is free */
+	assert_int_equal(bind_port(sl, 80, false), 0);
+
+	/* A listener with SO_REUSEADDR: its connections have it too (Linux clones sk_reuse). */
+	int one = 1;
+	lfd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(ts_setsockopt(sl, lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(80) };
+	assert_int_equal(ts_bind(sl, lfd, &sa), 0);
+	assert_int_equal(ts_listen(sl, lfd, 8), 0);
+	h->irs += 100000;
+	server_closes_into_time_wait(h, lfd, 40002);
+	assert_int_equal(ts_close(sl, lfd), 0);
+	assert_int_equal(bind_port(sl, 80, false), -EADDRINUSE);
+	assert_int_equal(bind_port(sl, 80, true), 0);  /* the restart that SO_REUSEADDR is for */
+
+	/* A connection's own port, chosen by connect(), is held while it lives. */
+	struct th_seg syn;
+	int cfd = th_connect(h, 8080, &syn);
+	assert_int_equal(bind_port(sl, syn.hdr.sport, true), -EADDRINUSE);
+	assert_int_equal(ts_close(sl, cfd), 0);        /* in SYN-SENT: gone at once */
+	assert_int_equal(bind_port(sl, syn.hdr.sport, false), 0);
+}
 
 /* Starts an active open to the peer's port 80: returns the socket; the SYN is popped and
  * checked (Linux's options: MSS 1460, SACK-permitted, timestamps, window scale), h->iss
@@ -1024,6 +1085,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cookie_ack_on_full_queue_abort_option, th_setup, th_teardown),
 		cmocka_unit_test(test_cookie_clients_not_reset),
 		cmocka_unit_test_setup_teardown(test_listen_same_port_eaddrinuse, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_bind_over_time_wait, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rst_in_syn_received, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_ack_in_syn_received, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_syn_with_data_not_acked, th_setup, th_teardown),
