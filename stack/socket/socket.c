@@ -599,11 +599,11 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			o->priority = (uint32_t)v; /* read back: no queueing discipline orders our frames */
 			break;
 		case SO_RCVBUF:
-			o->rcvbuf = ts_bufsize(name, v);
+			o->rcvbuf = ts_bufsize(name, v, sl->udp ? sl->udp->cfg.rmem_max : TS_CORE_MEM_MAX);
 			o->rcvbuf_locked = true;
 			break;
 		case SO_SNDBUF:
-			o->sndbuf = ts_bufsize(name, v);
+			o->sndbuf = ts_bufsize(name, v, sl->udp ? sl->udp->cfg.wmem_max : TS_CORE_MEM_MAX);
 			o->sndbuf_locked = true;
 			break;
 		default:

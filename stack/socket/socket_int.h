@@ -150,13 +150,15 @@ static inline int ts_ttl_get(const struct ip_layer *ip, uint8_t ttl, void *val, 
 }
 
 /*
- * SO_RCVBUF / SO_SNDBUF as Linux sets them, for TCP and UDP alike: the value doubled
- * (bookkeeping overhead), at least SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF (2304 / 4608), at
- * most INT_MAX.
+ * SO_RCVBUF / SO_SNDBUF as Linux's sock_setsockopt sets them, for TCP and UDP alike: the
+ * value (a negative one read as unsigned) clamped to net.core.rmem_max / wmem_max (`max`),
+ * then doubled (bookkeeping overhead), at least SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF
+ * (2304 / 4608).
  */
-static inline uint32_t ts_bufsize(int name, int v)
+#define TS_CORE_MEM_MAX 212992u /* Linux's net.core.rmem_max and wmem_max (udp_config keeps them) */
+static inline uint32_t ts_bufsize(int name, int v, uint32_t max)
 {
-	uint64_t d = v < 0 ? 0 : 2ull * (uint32_t)v;
+	uint64_t d = 2ull * ((uint32_t)v < max ? (uint32_t)v : max);
 	uint64_t floor = name == SO_RCVBUF ? 2304 : 4608;
 	d = d < floor ? floor : d;
 	return (uint32_t)(d > 0x7fffffff ? 0x7fffffff : d);

@@ -134,10 +134,10 @@ int ts_udp_setsockopt(struct udp_sock *us, int level, int name, const void *val,
 		return 0;
 	case SO_RCVBUF:
 		/* Linux sock_setsockopt: clamped to rmem_max, then doubled. */
-		us->rcvbuf = ts_bufsize(name, v < 0 || (uint32_t)v > us->ul->cfg.rmem_max ? (int)us->ul->cfg.rmem_max : v);
+		us->rcvbuf = ts_bufsize(name, v, us->ul->cfg.rmem_max);
 		return 0;
 	case SO_SNDBUF:
-		us->sndbuf = ts_bufsize(name, v < 0 || (uint32_t)v > us->ul->cfg.wmem_max ? (int)us->ul->cfg.wmem_max : v);
+		us->sndbuf = ts_bufsize(name, v, us->ul->cfg.wmem_max);
 		return 0;
 	case SO_KEEPALIVE:
 		return 0;               /* Linux accepts it on any socket; UDP has nothing to keep alive */

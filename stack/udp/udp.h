@@ -38,7 +38,8 @@ struct ipv4_rx;
 struct udp_config {
 	uint32_t rmem_default;        /* SO_RCVBUF of a new socket [net.core.rmem_default = 212992] */
 	uint32_t wmem_default;        /* SO_SNDBUF of a new socket [net.core.wmem_default = 212992] */
-	uint32_t rmem_max, wmem_max;  /* SO_RCVBUF/SO_SNDBUF clamp before doubling [net.core.rmem_max = 212992] */
+	uint32_t rmem_max, wmem_max;  /* SO_RCVBUF/SO_SNDBUF clamp before doubling [net.core.rmem_max = 212992];
+	                               * net.core's, so TCP's options clamp by them too (ts_setsockopt) */
 	uint32_t mem_max;             /* all UDP receive queues together, bytes [udp_mem, here 4 MiB] */
 	uint16_t port_lo, port_hi;    /* ephemeral range [ip_local_port_range = 32768 60999] */
 	bool csum_offload;            /* the device finishes checksums (PBUF_F_CSUM_PARTIAL; stack.c) */

@@ -280,6 +280,16 @@ static void test_linux_option_reads(void **state)
 	assert_int_equal(blen, 2);
 	assert_int_equal(b[0] | b[1] << 8, 0x8000);
 	assert_int_equal(b[2], 0xee);
+	/* Clamped to net.core.rmem_max / wmem_max (212992) before doubling; a negative value
+	 * is a huge one; at least SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF (sock_setsockopt). */
+	assert_int_equal(set_int(sl, fd, SOL_SOCKET, SO_RCVBUF, 1 << 30), 0);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_RCVBUF), 425984);
+	assert_int_equal(set_int(sl, fd, SOL_SOCKET, SO_SNDBUF, -1), 0);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_SNDBUF), 425984);
+	assert_int_equal(set_int(sl, fd, SOL_SOCKET, SO_RCVBUF, 1), 0);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_RCVBUF), 2304);
+	assert_int_equal(set_int(sl, fd, SOL_SOCKET, SO_SNDBUF, 0), 0);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_SNDBUF), 4608);
 	blen = 2;
 	assert_int_equal(ts_getsockopt(sl, fd, IPPROTO_IP, IP_TOS, b, &blen), 0);
 	assert_int_equal(blen, 1);
