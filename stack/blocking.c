@@ -32,9 +32,12 @@ static void blocking_lock_sync(struct blocking_sync *y)
 	}
 }
 
+/* Every caller's access starts here: the stack's clock is brought to now first
+ * (ts_stack_clock), since the last poll may be long ago. */
 void ts_blocking_lock(struct blocking_stack *b)
 {
 	blocking_lock_sync(b->sync);
+	ts_stack_clock(b->s, ts_clock_now());
 }
 
 void ts_blocking_unlock(struct blocking_stack *b)

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "wire/dump.h"
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
@@ -341,7 +342,14 @@ int ts_stack_poll(struct stack *s, usec_t now)
 	 * so two sockets talking to each other cannot keep one round going for ever. Their
 	 * answers wait for the next round, which ts_stack_next_deadline makes immediate. */
 	for (uint32_t n = s->ip.loopq.count; n > 0; n--) {
-		stack_ip_input(s, ip_loop_pop(&s->ip));
+		struct pbuf *lp = ip_loop_pop(&s->ip);
+		if (s->core.log.trace) {
+			/* --trace: what a tcpdump of Linux's lo would show (no frame: no driver line). */
+			char line[512];
+			dump_ipv4_datagram(line, sizeof(line), lp->data, lp->len);
+			LOG_TRACE(&s->core.log, "lo  %s", line);
+		}
+		stack_ip_input(s, lp);
 		taken++;
 	}
 	/* One ACK per connection for what the batch brought (stretch ACKs, docs/tcp.md). */
@@ -368,6 +376,12 @@ static void stack_tx_settle(void *arg)
 	struct stack *s = arg;
 	s->cnt.dev_settles++;
 	ts_stack_flush(s);
+}
+
+void ts_stack_clock(struct stack *s, usec_t now)
+{
+	if (now > s->core.now)
+		s->core.now = now;
 }
 
 usec_t ts_stack_next_deadline(const struct stack *s)

@@ -129,6 +129,16 @@ TS_API void ts_stack_flush(struct stack *s);
 /* The earliest timer deadline, USEC_NEVER if none. */
 TS_API usec_t ts_stack_next_deadline(const struct stack *s);
 
+/*
+ * Moves the stack's clock to now (never back) without running its timers: for a program
+ * that calls ts_* from its own thread long after the last ts_stack_poll (the blocking
+ * facade). What those calls send is stamped, and the timers they arm are set, from now; a
+ * timer that came due meanwhile still fires at the next poll. Without it a send after a
+ * second of silence carried a TSval a second old and armed its retransmission timer a
+ * second in the past, and the next poll resent it at once.
+ */
+TS_API void ts_stack_clock(struct stack *s, usec_t now);
+
 /* Every layer's counters (stack, eth/arp, ip/icmp, tcp, udp, pbuf, timer), then the device's own (a TAP:
  * "tap", netdev counters op) in order; returns how many were written. */
 TS_API size_t ts_stack_counter_groups(const struct stack *s, struct counter_group *out, size_t max);

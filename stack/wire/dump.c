@@ -147,6 +147,16 @@ static void dump_ipv4(struct dump_out *o, const uint8_t *p, size_t len)
 		dump_put(o, " (frag %u:%zu@%u%s)", h.id, tlen, h.frag_off, h.mf ? "+" : "");
 }
 
+size_t dump_ipv4_datagram(char *buf, size_t size, const uint8_t *dgram, size_t len)
+{
+	struct dump_out o = { buf, size, 0 };
+	if (size == 0)
+		return 0;
+	buf[0] = '\0';
+	dump_ipv4(&o, dgram, len);
+	return o.len;
+}
+
 size_t dump_frame(char *buf, size_t size, const uint8_t *frame, size_t len)
 {
 	struct dump_out o = { buf, size, 0 };

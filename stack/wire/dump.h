@@ -19,6 +19,9 @@
 /* Writes the line (no newline) into buf of size bytes, always terminated; returns its length. */
 size_t dump_frame(char *buf, size_t size, const uint8_t *frame, size_t len);
 
+/* The same for an IPv4 datagram without its frame (one that goes round the stack's loop). */
+size_t dump_ipv4_datagram(char *buf, size_t size, const uint8_t *dgram, size_t len);
+
 /* "02:00:00:00:00:02" into buf (at least 18 bytes); returns buf. */
 char *dump_mac(const uint8_t mac[6], char *buf);
 

@@ -414,6 +414,26 @@ static void test_blocking_rcvtimeo(void **state)
 	assert_true(ts_clock_now() - start >= 40 * USEC_PER_MS);
 }
 
+/* A caller's call sees the time it is made, not the time of the stack's last round: the
+ * stack thread sleeps while nothing is due, and a send after a long silence was stamped
+ * (TSval) and timed (its retransmission timer) from that old round, so the next round
+ * resent it at once (seen on the loop as a second FIN 1 us after the first, whose ACK
+ * then met a closed socket and drew a RST that ended TIME-WAIT). ts_blocking_lock brings
+ * the clock to now (ts_stack_clock). */
+static void test_blocking_call_sees_now(void **state)
+{
+	struct pair *p = *state;
+	ts_blocking_lock(&p->ba);
+	usec_t before = p->a.core.now;
+	ts_blocking_unlock(&p->ba);
+	usleep(300 * 1000);
+	ts_blocking_lock(&p->ba);
+	usec_t after = p->a.core.now;
+	ts_blocking_unlock(&p->ba);
+	assert_true(after >= before + 250 * USEC_PER_MS);
+	assert_true(after <= ts_clock_now());
+}
+
 /* blocking_epoll_wait: a timeout with nothing ready returns 0; a set's errors come back. */
 static void test_blocking_epoll_wait(void **state)
 {
@@ -585,6 +605,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_nonblock_returns_eagain, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_rcvtimeo, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_call_sees_now, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_linger_waits_for_fin_ack, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_epoll_wait, pair_setup, pair_teardown),

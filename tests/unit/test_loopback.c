@@ -179,12 +179,31 @@ static int setup_offload(void **state)
 	return 0;
 }
 
+/* An active close over the loop: the client's side waits in TIME-WAIT, and nothing kills it
+ * (a second ACK of the server's FIN would meet a closed server, whose RST ends TIME-WAIT). */
+static void test_loop_close_keeps_time_wait(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	int srv, cli = open_to_self(h, lfd, 0x7f000001u, &srv);
+	assert_int_equal(ts_close(sl, cli), 0);
+	spin(h, 4);
+	th_advance(h, 200);
+	assert_int_equal(ts_close(sl, srv), 0);
+	spin(h, 6);
+	th_advance(h, 1000);
+	assert_int_equal(th_counter(h, "tcp", "OutRsts"), 0);
+	assert_int_equal(th_counter(h, "tcp", "TimeWaitCreated"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_connect_to_own_address, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_connect_to_own_address, setup_offload, th_teardown),
 		cmocka_unit_test_setup_teardown(test_loopback_net_refused_and_udp, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_loop_close_keeps_time_wait, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
