@@ -359,7 +359,7 @@ ssize_t ts_recvfrom(struct socket_layer *sl, int fd, void *buf, size_t len, int 
 			            .msg_iovlen = 1 };
 		if (len && !buf)
 			return -EFAULT;
-		return ts_udp_recvmsg(s->udp, &m, flags);
+		return ts_udp_recvmsg(s->udp, &m, flags | (s->nonblock ? MSG_DONTWAIT : 0));
 	}
 	/* TCP: a stream has no per-datagram sender; from is left as it is (Linux sets no name). */
 	if (flags & MSG_ERRQUEUE)
@@ -417,7 +417,7 @@ ssize_t ts_recvmsg(struct socket_layer *sl, int fd, struct msghdr *msg, int flag
 	if (!s)
 		return -EBADF;
 	if (s->kind == TS_UDP)
-		return ts_udp_recvmsg(s->udp, msg, flags);
+		return ts_udp_recvmsg(s->udp, msg, flags | (s->nonblock ? MSG_DONTWAIT : 0));
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov))
 		return -EFAULT;
 	msg->msg_flags = 0;

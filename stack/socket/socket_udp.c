@@ -76,6 +76,10 @@ ssize_t ts_udp_recvmsg(struct udp_sock *us, struct msghdr *msg, int flags)
 	for (size_t i = 0; i < msg->msg_iovlen; i++)
 		if (msg->msg_iov[i].iov_len && !msg->msg_iov[i].iov_base)
 			return -EFAULT;
+	/* Linux __skb_recv_udp: reading shut and nothing queued, a caller that would wait gets 0
+	 * at once (the end), one that would not (non-blocking, MSG_DONTWAIT) EAGAIN. */
+	if ((flags & MSG_DONTWAIT) && us->shut_rd && !us->rcvq.head && !us->err)
+		return -EAGAIN;
 	long n = udp_recvv(us, msg->msg_iov, (int)msg->msg_iovlen, (flags & MSG_PEEK) != 0, &src, &sport, &full);
 	msg->msg_flags = 0;
 	msg->msg_controllen = 0;

@@ -686,11 +686,16 @@ static void test_connect_and_disconnect(void **state)
 	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 3);
 	assert_int_equal(ts_send(sl, fd, "r", 1, 0), 1);
 	assert_true(next_out(f) > 0);
-	/* shutdown(SHUT_WR): sends fail with EPIPE; SHUT_RD: recv says 0. */
+	/* shutdown(SHUT_WR): sends fail with EPIPE; SHUT_RD: recv says 0 to a caller that
+	 * would wait, EAGAIN to one that would not (Linux __skb_recv_udp). */
 	assert_int_equal(ts_shutdown(sl, fd, SHUT_WR), 0);
 	assert_int_equal(ts_send(sl, fd, "r", 1, 0), -EPIPE);
 	assert_int_equal(ts_shutdown(sl, fd, SHUT_RD), 0);
 	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 0);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), MSG_DONTWAIT), -EAGAIN);
+	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), -EAGAIN);
+	assert_int_equal(ts_set_nonblock(sl, fd, false), 0);
 	assert_true(ts_revents(sl, fd) & POLLHUP);
 	/* Disconnect: the bound port stays, the peer goes. */
 	assert_int_equal(ts_connect(sl, fd, &unspec), 0);
