@@ -624,6 +624,25 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 				return -EINVAL;
 			o->user_mss = (uint16_t)v;
 			break;
+		case TCP_WINDOW_CLAMP:
+			/* Linux tcp_set_window_clamp: at least SOCK_MIN_RCVBUF / 2; 0 (none) only on
+			 * a socket that is closed. Before the handshake it shapes the first window
+			 * and the scale offered (tcp_rwnd_initial_clamp, tcp_wscale_for). */
+			if (s->kind == TS_CONN)
+				return tcp_conn_set_window_clamp(s->conn, v);
+			if (v == 0 && s->kind == TS_LISTENER)
+				return -EINVAL;
+			o->window_clamp = v == 0 ? 0 : v < 1152 ? 1152u : (uint32_t)v;
+			break;
+		case TCP_FASTOPEN:
+			/* Linux takes the queue length on a closed or listening socket and keeps it
+			 * at most somaxconn. Fast Open itself is not built: a SYN's data is not
+			 * accepted and the handshake is the ordinary one, which is what Linux's
+			 * default (net.ipv4.tcp_fastopen = 1: client only) does for a server. */
+			if (v < 0 || s->kind == TS_CONN)
+				return -EINVAL;
+			o->fastopen_qlen = (uint32_t)v < sl->tcp->cfg.somaxconn ? (uint32_t)v : sl->tcp->cfg.somaxconn;
+			break;
 		case TCP_DEFER_ACCEPT: {
 			/* Linux secs_to_retrans: seconds become SYN-ACK retransmissions (1 s doubling). */
 			uint32_t res = 0, period = 1, t = 1;
@@ -813,6 +832,10 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return ts_put_int(val, len, o->linger2_s ? o->linger2_s : (int)(sl->tcp->cfg.fin_timeout_ms / 1000));
 		case TCP_QUICKACK:
 			return ts_put_int(val, len, !o->pingpong);
+		case TCP_WINDOW_CLAMP:
+			return ts_put_int(val, len, (int)(s->kind == TS_CONN ? tcp_conn_window_clamp(s->conn) : o->window_clamp));
+		case TCP_FASTOPEN:
+			return ts_put_int(val, len, s->kind == TS_CONN ? 0 : (int)o->fastopen_qlen);
 		case TCP_DEFER_ACCEPT:
 			return ts_put_int(val, len, ts_defer_accept_secs(o->defer_accept));
 

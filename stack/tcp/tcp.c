@@ -202,6 +202,8 @@ uint8_t tcp_wscale_for(const struct tcp_layer *tl, const struct tcp_sockopts *o)
 	uint32_t space = o->rcvbuf_locked ? full : tl->cfg.rmem_max;
 	if (space < full)
 		space = full;
+	if (o->window_clamp && space > o->window_clamp)
+		space = o->window_clamp; /* Linux tcp_select_initial_window: min(space, window_clamp) */
 	uint8_t ws = 0;
 	while (space > 65535 && ws < TCP_WSCALE_MAX) {
 		space >>= 1;

@@ -256,6 +256,8 @@ struct tcp_sockopts {
 	uint8_t ttl;               /* IP_TTL; 0 = ip_config's (Linux's -1, ip_default_ttl) */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
 	uint32_t notsent_lowat;    /* TCP_NOTSENT_LOWAT; 0 = tcp_config's notsent_lowat */
+	uint32_t window_clamp;     /* TCP_WINDOW_CLAMP as set: the largest window offered; 0 = none */
+	uint32_t fastopen_qlen;    /* TCP_FASTOPEN on a listener: read back only (no Fast Open here) */
 	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
 	/* Keepalive per socket (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT); 0 = tcp_config's. */
 	uint16_t keepidle_s, keepintvl_s;
@@ -316,6 +318,12 @@ uint32_t tcp_outq(const struct tcp_conn *c, bool notsent);
 /* What the send queue is charged, as Linux's sk_wmem_queued: its bytes (sent and not
  * acknowledged, or not sent yet) and each skb's overhead (tcp_buf.c). */
 uint32_t tcp_conn_wmem_queued(const struct tcp_conn *c);
+/* TCP_WINDOW_CLAMP on a connection (Linux tcp_set_window_clamp): the largest window it
+ * offers from now on, at least SOCK_MIN_RCVBUF / 2; a smaller one pulls the window's growth
+ * target down. 0 (no clamp) only once the connection is closed, else -EINVAL. Read back as
+ * the clamp in force (tcp_rwnd.c). */
+int tcp_conn_set_window_clamp(struct tcp_conn *c, int val);
+uint32_t tcp_conn_window_clamp(const struct tcp_conn *c);
 /* how: SHUT_RD, SHUT_WR, SHUT_RDWR. */
 int tcp_shutdown(struct tcp_conn *c, int how);
 /* The socket lets go: FIN (or RST with unread data / SO_LINGER 0); TCP frees it later. */

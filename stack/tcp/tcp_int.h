@@ -499,7 +499,7 @@ static inline uint32_t tcp_pow2_at_least(uint32_t v)
 /* ---- tcp_rwnd.c: the receive window from the receive buffer, as Linux ---- */
 #define TCP_RMEM_TO_WIN_SCALE 8         /* scaling_ratio is payload per truesize, in 1/256 */
 #define TCP_DEFAULT_SCALING_RATIO 128u  /* 50 % until a full segment is measured */
-#define TCP_SOCK_MIN_RCVBUF 4608u       /* Linux SOCK_MIN_RCVBUF: two minimal skbs */
+#define TCP_SOCK_MIN_RCVBUF 2304u       /* Linux SOCK_MIN_RCVBUF: one minimal skb (TCP_SKB_MIN_TRUESIZE) */
 /* What Linux's receive path spends on a datagram of len bytes (IP header included). */
 uint32_t tcp_truesize(uint32_t len);
 /* ... on a segment of dlen payload bytes with minimal headers. */

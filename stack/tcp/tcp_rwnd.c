@@ -26,6 +26,8 @@
  */
 #include "tcp/tcp_int.h"
 
+#include <errno.h>
+
 /* The parts of Linux's skb memory the truesize model counts (x86-64, 4 KiB pages; the skb
  * sizes shared with the send side are in tcp_int.h). */
 #define SKB_PAGE 4096u
@@ -87,7 +89,10 @@ static uint32_t tcp_rwnd_initial_clamp(const struct tcp_sockopts *o, uint8_t wsc
 {
 	uint32_t space = tcp_win_from_space(TCP_DEFAULT_SCALING_RATIO, o->rcvbuf);
 	uint32_t max = 65535u << wscale;
-	return o->rcvbuf_locked && space < max ? space : max;
+	uint32_t clamp = o->rcvbuf_locked && space < max ? space : max;
+	/* TCP_WINDOW_CLAMP set before the handshake (on the listener for a passive open):
+	 * Linux's tcp_select_initial_window starts from it. */
+	return o->window_clamp && o->window_clamp < clamp ? o->window_clamp : clamp;
 }
 
 uint32_t tcp_rwnd_initial(const struct tcp_sockopts *o, uint32_t mss, uint8_t wscale)
@@ -134,6 +139,23 @@ static void tcp_rwnd_set_clamp(struct tcp_conn *c, uint32_t clamp)
 			c->rcv_ssthresh = r;
 	}
 	c->window_clamp = clamp;
+}
+
+int tcp_conn_set_window_clamp(struct tcp_conn *c, int val)
+{
+	if (val == 0) {
+		if (c->state != TCPS_CLOSED)
+			return -EINVAL;
+		c->window_clamp = 0;
+		return 0;
+	}
+	tcp_rwnd_set_clamp(c, val < (int)(TCP_SOCK_MIN_RCVBUF / 2) ? TCP_SOCK_MIN_RCVBUF / 2 : (uint32_t)val);
+	return 0;
+}
+
+uint32_t tcp_conn_window_clamp(const struct tcp_conn *c)
+{
+	return c->window_clamp;
 }
 
 /* The buffer grew (auto-tuning): the clamp follows it (Linux tcp_rcv_space_adjust). */

@@ -313,7 +313,22 @@ def options():
     out("IP_TTL 256", lambda: s.setsockopt(S.IPPROTO_IP, S.IP_TTL, 256))
     out("IP_TTL 7", lambda: (s.setsockopt(S.IPPROTO_IP, S.IP_TTL, 7), s.getsockopt(S.IPPROTO_IP, S.IP_TTL)))
     out("IP_TOS 0x13 on TCP", lambda: (s.setsockopt(S.IPPROTO_IP, S.IP_TOS, 0x13), s.getsockopt(S.IPPROTO_IP, S.IP_TOS)))
+    out("TCP_WINDOW_CLAMP unset", lambda: s.getsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP))
+    out("TCP_WINDOW_CLAMP 100", lambda: (s.setsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP, 100), s.getsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP)))
+    out("TCP_WINDOW_CLAMP 0, closed", lambda: (s.setsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP, 0), s.getsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP)))
+    out("TCP_FASTOPEN -1", lambda: s.setsockopt(S.IPPROTO_TCP, S.TCP_FASTOPEN, -1))
+    out("TCP_FASTOPEN 5", lambda: (s.setsockopt(S.IPPROTO_TCP, S.TCP_FASTOPEN, 5), s.getsockopt(S.IPPROTO_TCP, S.TCP_FASTOPEN)))
+    out("TCP_FASTOPEN huge", lambda: (s.setsockopt(S.IPPROTO_TCP, S.TCP_FASTOPEN, 1 << 20), s.getsockopt(S.IPPROTO_TCP, S.TCP_FASTOPEN) > 5))
     s.close()
+    l = listener(7109)
+    out("TCP_WINDOW_CLAMP 0 on a listener", lambda: l.setsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP, 0))
+    l.setsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP, 20000)
+    c, a = pair(l)
+    out("TCP_WINDOW_CLAMP inherited, at most", lambda: 0 < a.getsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP) <= 20000)
+    out("TCP_FASTOPEN on a connection", lambda: a.setsockopt(S.IPPROTO_TCP, S.TCP_FASTOPEN, 5))
+    out("TCP_WINDOW_CLAMP 0 on a connection", lambda: a.setsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP, 0))
+    out("TCP_WINDOW_CLAMP 5000 on a connection", lambda: (a.setsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP, 5000), a.getsockopt(S.IPPROTO_TCP, S.TCP_WINDOW_CLAMP)))
+    c.close(), a.close(), l.close()
 
 
 def ports_in_use():

@@ -21,4 +21,5 @@ check "the program runs to its end on tapstack (rc $trc)" grep -qx end "$WORK/ta
 check "$(wc -l <"$WORK/kernel.out") results, the same on both" \
 	diff -u --label kernel --label tapstack "$WORK/kernel.out" "$WORK/tapstack.out"
 [ "$FAILED" = 0 ] || tail -n 5 "$WORK/tapstack.err"
+[ -z "${LINUX_DIFF_KEEP:-}" ] || cp "$WORK/kernel.out" "$WORK/tapstack.out" "$LINUX_DIFF_KEEP"
 net_summary

@@ -369,6 +369,39 @@ static void test_ip_tos_and_ttl(void **state)
 	assert_int_equal(ts_close(sl, ufd), 0);
 }
 
+/* TCP_WINDOW_CLAMP as Linux (tcp_set_window_clamp, tcp_select_initial_window): set on a
+ * listener it bounds the SYN-ACK's window and the scale offered (none needed for 5000), and
+ * the accepted connection starts from it; on the connection it moves the clamp, never below
+ * SOCK_MIN_RCVBUF / 2, and 0 is refused while the connection lives. */
+static void test_window_clamp(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	assert_int_equal(get_int(sl, lfd, IPPROTO_TCP, TCP_WINDOW_CLAMP), 0);
+	assert_int_equal(set_int(sl, lfd, IPPROTO_TCP, TCP_WINDOW_CLAMP, 0), -EINVAL);
+	assert_int_equal(set_int(sl, lfd, IPPROTO_TCP, TCP_WINDOW_CLAMP, 5000), 0);
+	struct tcp_opts syn = th_linux_syn_opts(100);
+	th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, &syn, NULL, 0);
+	struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+	assert_true(s.hdr.win <= 5000 && s.hdr.win > 0);
+	assert_true(s.hdr.opts.has_wscale);
+	assert_int_equal(s.hdr.opts.wscale, 0);
+	h->iss = s.hdr.seq;
+	struct tcp_opts ack = { .has_ts = true, .ts_val = 101, .ts_ecr = s.hdr.opts.ts_val };
+	th_send(h, TCP_FLAG_ACK, h->irs + 1, h->iss + 1, 65535, &ack, NULL, 0);
+	struct sockaddr_in peer;
+	int fd = ts_accept(sl, lfd, &peer, SOCK_NONBLOCK);
+	assert_true(fd >= 0);
+	int clamp = get_int(sl, fd, IPPROTO_TCP, TCP_WINDOW_CLAMP);
+	assert_true(clamp > 0 && clamp <= 5000);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, 0), -EINVAL);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, 100), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_WINDOW_CLAMP), 1152);
+	assert_int_equal(set_int(sl, fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, 3000), 0);
+	assert_int_equal(get_int(sl, fd, IPPROTO_TCP, TCP_WINDOW_CLAMP), 3000);
+}
+
 /* TCP_LINGER2 -1: closing in FIN-WAIT-2 resets at once instead of waiting (Linux). */
 static void test_linger2_negative_resets(void **state)
 {
@@ -422,6 +455,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notsent_lowat, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_linux_option_reads, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_ip_tos_and_ttl, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_window_clamp, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
