@@ -60,7 +60,7 @@ static void ts_release(struct socket_layer *sl, int fd)
 	if (s->kind == TS_UDP)
 		udp_sock_close(s->udp);
 	if (s->bound)
-		tcp_port_unbind(sl->tcp, s->lport);
+		tcp_port_unbind(sl->tcp, s->lport, s->bound_reuseport);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -179,10 +179,11 @@ int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		return -EINVAL;
 	uint32_t a = ntohl(addr->sin_addr.s_addr);
 	uint16_t port = ntohs(addr->sin_port);
-	int rc = tcp_port_bind(sl->tcp, a, &port, s->opts.reuseaddr);
+	int rc = tcp_port_bind(sl->tcp, a, &port, s->opts.reuseaddr, s->opts.reuseport);
 	if (rc)
 		return rc;
 	s->bound = true;
+	s->bound_reuseport = s->opts.reuseport;
 	s->laddr = a;
 	s->lport = port;
 	return 0;
@@ -205,10 +206,11 @@ int ts_listen(struct socket_layer *sl, int fd, int backlog)
 	if (!s->bound) {
 		/* Linux autobinds an unbound socket to an ephemeral port. */
 		uint16_t port = 0;
-		int rc = tcp_port_bind(sl->tcp, 0, &port, s->opts.reuseaddr);
+		int rc = tcp_port_bind(sl->tcp, 0, &port, s->opts.reuseaddr, s->opts.reuseport);
 		if (rc)
 			return rc;
 		s->bound = true;
+		s->bound_reuseport = s->opts.reuseport;
 		s->lport = port;
 	}
 	err = 0;
@@ -580,6 +582,9 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		return rc;
 	if (level == SOL_SOCKET) {
 		switch (name) {
+		case SO_REUSEPORT:
+			o->reuseport = v != 0;
+			break;
 		case SO_REUSEADDR:
 			o->reuseaddr = v != 0;
 			break;
@@ -727,6 +732,8 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 		switch (name) {
 		case SO_REUSEADDR:
 			return ts_put_int(val, len, o->reuseaddr);
+		case SO_REUSEPORT:
+			return ts_put_int(val, len, o->reuseport);
 		case SO_KEEPALIVE:
 			return ts_put_int(val, len, o->keepalive);
 		case SO_OOBINLINE:

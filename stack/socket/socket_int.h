@@ -26,6 +26,7 @@ struct ts_sock {
 	uint8_t kind;               /* enum ts_kind */
 	bool nonblock;
 	bool bound;                 /* holds a port reservation (tcp_port_bind) */
+	bool bound_reuseport;       /* ... taken with SO_REUSEPORT */
 	uint32_t laddr;             /* bound address, host order (0 = any) */
 	uint16_t lport;
 	int err;                    /* SO_ERROR for a socket without a connection */

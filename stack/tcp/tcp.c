@@ -439,7 +439,7 @@ void tcp_input(struct tcp_layer *tl, struct pbuf *pb, const struct ipv4_rx *rx)
 			break;
 		}
 	}
-	struct tcp_listener *l = tcp_listener_lookup(tl, seg.dst, seg.h.dport);
+	struct tcp_listener *l = tcp_listener_lookup(tl, seg.dst, seg.h.dport, seg.src, seg.h.sport);
 	if (l) {
 		tcp_listen_input(l, &seg);
 		return;

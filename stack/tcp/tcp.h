@@ -148,6 +148,7 @@ struct tcp_hash {
 /* Linux's bind bucket of one local port: what a bind() of it must not overlap. */
 struct tcp_port {
 	uint16_t binds;              /* explicit bind()s (sockets holding the port) */
+	uint16_t binds_noreuseport;  /* ... of them without SO_REUSEPORT */
 	uint32_t conns;              /* connections and TIME-WAIT entries using it */
 	uint32_t conns_noreuse;      /* ... of them without SO_REUSEADDR when they began */
 };
@@ -265,6 +266,7 @@ struct tcp_sockopts {
 	uint8_t syncnt;            /* TCP_SYNCNT: SYN retransmissions before ETIMEDOUT; 0 = syn_retries */
 	uint8_t pmtudisc;          /* IP_MTU_DISCOVER as set (TCP sets DF whatever it is) */
 	bool recverr, broadcast;   /* IP_RECVERR, SO_BROADCAST: read back, no effect on TCP */
+	bool reuseport;            /* SO_REUSEPORT: listeners of one port share its SYNs (tcp_hash.c) */
 	uint32_t priority;         /* SO_PRIORITY: read back (no queueing discipline here) */
 	int32_t linger2_s;         /* TCP_LINGER2: orphan FIN-WAIT-2 hold; 0 = fin_timeout_ms, -1 = none */
 	bool pingpong;             /* TCP_QUICKACK 0: delayed-ACK mode asked for (reported back only) */
@@ -273,9 +275,10 @@ struct tcp_sockopts {
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
 
 /* Local port reservations made by bind(). -EADDRINUSE when taken, -EADDRNOTAVAIL for an
- * address that is not ours (ip_bind_addr_ok). port 0 picks an ephemeral one. */
-int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr);
-void tcp_port_unbind(struct tcp_layer *tl, uint16_t port);
+ * address that is not ours (ip_bind_addr_ok). port 0 picks an ephemeral one. reuseport:
+ * SO_REUSEPORT at bind time; unbind says the same. */
+int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr, bool reuseport);
+void tcp_port_unbind(struct tcp_layer *tl, uint16_t port, bool reuseport);
 
 struct tcp_listener *tcp_listen(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, int backlog,
                                 const struct tcp_sockopts *o, int *err);

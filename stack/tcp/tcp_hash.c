@@ -123,20 +123,31 @@ struct tcp_hnode *tcp_hash_lookup4(struct tcp_hash *h, uint32_t laddr, uint16_t 
 	return NULL;
 }
 
-/* A listener bound to the exact address beats one bound to INADDR_ANY. */
-struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport)
+/*
+ * A listener bound to the exact address beats one bound to INADDR_ANY. Several listeners of
+ * the same address and port (SO_REUSEPORT, each program's or worker's own) share its
+ * connections: the peer's address and port pick one, the same one for every segment of a
+ * handshake (Linux reuseport_select_sock, by the 4-tuple's hash).
+ */
+struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                                         uint16_t rport)
 {
-	struct tcp_hnode *n = tl->listeners.b[tcp_hash4(0, lport, 0, 0) & tl->listeners.mask];
-	struct tcp_listener *wild = NULL;
-	for (; n; n = n->next) {
+	struct tcp_hnode *b = tl->listeners.b[tcp_hash4(0, lport, 0, 0) & tl->listeners.mask];
+	uint32_t exact = 0, wild = 0;
+	for (struct tcp_hnode *n = b; n; n = n->next) {
 		if (n->lport != lport)
 			continue;
-		if (n->laddr == laddr)
-			return container_of(n, struct tcp_listener, hn);
-		if (n->laddr == 0)
-			wild = container_of(n, struct tcp_listener, hn);
+		exact += n->laddr == laddr;
+		wild += n->laddr == 0;
 	}
-	return wild;
+	uint32_t group = exact ? exact : wild, want = exact ? laddr : 0;
+	if (!group)
+		return NULL;
+	uint32_t pick = group > 1 ? tcp_hash4(laddr, lport, raddr, rport) % group : 0;
+	for (struct tcp_hnode *n = b; n; n = n->next)
+		if (n->lport == lport && n->laddr == want && pick-- == 0)
+			return container_of(n, struct tcp_listener, hn);
+	return NULL;
 }
 
 bool tcp_listener_port_conflict(struct tcp_layer *tl, uint32_t laddr, uint16_t lport)
@@ -144,6 +155,19 @@ bool tcp_listener_port_conflict(struct tcp_layer *tl, uint32_t laddr, uint16_t l
 	for (struct tcp_hnode *n = tl->listeners.b[tcp_hash4(0, lport, 0, 0) & tl->listeners.mask]; n; n = n->next)
 		if (n->lport == lport && (n->laddr == laddr || n->laddr == 0 || laddr == 0))
 			return true;
+	return false;
+}
+
+bool tcp_listener_blocks(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, bool reuseport)
+{
+	for (struct tcp_hnode *n = tl->listeners.b[tcp_hash4(0, lport, 0, 0) & tl->listeners.mask]; n; n = n->next) {
+		if (n->lport != lport || !(n->laddr == laddr || n->laddr == 0 || laddr == 0))
+			continue;
+		/* Linux: SO_REUSEPORT on both, the same address: one more of the group. */
+		if (reuseport && n->laddr == laddr && container_of(n, struct tcp_listener, hn)->opts.reuseport)
+			continue;
+		return true;
+	}
 	return false;
 }
 
@@ -155,7 +179,7 @@ static bool tcp_port_in_use(struct tcp_layer *tl, uint16_t port)
 	return p->binds || p->conns || tcp_listener_port_conflict(tl, 0, port);
 }
 
-int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr)
+int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reuseaddr, bool reuseport)
 {
 	if (tl->ip && !ip_bind_addr_ok(tl->ip, laddr))
 		return -EADDRNOTAVAIL;
@@ -167,6 +191,7 @@ int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reu
 			if (!tcp_port_in_use(tl, p)) {
 				*port = p;
 				tl->ports[p].binds++;
+				tl->ports[p].binds_noreuseport += !reuseport;
 				return 0;
 			}
 		}
@@ -177,16 +202,23 @@ int tcp_port_bind(struct tcp_layer *tl, uint32_t laddr, uint16_t *port, bool reu
 	 * entry on the port holds it too: restarting a server without SO_REUSEADDR while its
 	 * old connections wait in TIME-WAIT is EADDRINUSE, the classic. (Per port, not per
 	 * address: a bind to another of our addresses is refused too, where Linux allows it.)
-	 * Other binders' own flag is not kept: they count as having set it. */
+	 * Other binders' own SO_REUSEADDR is not kept: they count as having set it. SO_REUSEPORT
+	 * on the binder and on every other binder and listener of the port lets them share it
+	 * (Linux: the same user's sockets; here all are one program's). */
 	const struct tcp_port *p = &tl->ports[*port];
-	if (tcp_listener_port_conflict(tl, 0, *port) || p->conns_noreuse || ((p->binds || p->conns) && !reuseaddr))
+	bool shared = reuseport && !p->binds_noreuseport && !tcp_listener_blocks(tl, laddr, *port, true);
+	if (!shared && (tcp_listener_port_conflict(tl, 0, *port) || p->conns_noreuse ||
+	                ((p->binds || p->conns) && !reuseaddr)))
 		return -EADDRINUSE;
 	tl->ports[*port].binds++;
+	tl->ports[*port].binds_noreuseport += !reuseport;
 	return 0;
 }
 
-void tcp_port_unbind(struct tcp_layer *tl, uint16_t port)
+void tcp_port_unbind(struct tcp_layer *tl, uint16_t port, bool reuseport)
 {
+	if (!reuseport && tl->ports[port].binds_noreuseport)
+		tl->ports[port].binds_noreuseport--;
 	if (tl->ports[port].binds)
 		tl->ports[port].binds--;
 }

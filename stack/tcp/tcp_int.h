@@ -561,9 +561,14 @@ void tcp_conns_insert(struct tcp_layer *tl, struct tcp_hnode *n);
 void tcp_conns_remove(struct tcp_layer *tl, struct tcp_hnode *n);
 struct tcp_hnode *tcp_hash_lookup4(struct tcp_hash *h, uint32_t laddr, uint16_t lport, uint32_t raddr,
                                    uint16_t rport);
-struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport);
+/* The listener a segment from raddr:rport to laddr:lport goes to, or NULL. */
+struct tcp_listener *tcp_listener_lookup(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                                         uint16_t rport);
 /* Another listener on lport whose address overlaps laddr (same, or either is the wildcard). */
 bool tcp_listener_port_conflict(struct tcp_layer *tl, uint32_t laddr, uint16_t lport);
+/* The same, less the listeners a new one may join: with reuseport, those of the same
+ * address that set SO_REUSEPORT too. */
+bool tcp_listener_blocks(struct tcp_layer *tl, uint32_t laddr, uint16_t lport, bool reuseport);
 
 /* ---- tcp_timewait.c ---- */
 void tcp_enter_time_wait(struct tcp_conn *c);

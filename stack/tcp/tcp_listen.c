@@ -96,7 +96,7 @@ struct tcp_listener *tcp_listen(struct tcp_layer *tl, uint32_t laddr, uint16_t l
 {
 	/* One listener per port and overlapping address (Linux: even with SO_REUSEADDR).
 	 * The port's bucket chain holds every listener of the port: a short walk. */
-	if (tcp_listener_port_conflict(tl, laddr, lport)) {
+	if (tcp_listener_blocks(tl, laddr, lport, o->reuseport)) {
 		*err = -EADDRINUSE;
 		return NULL;
 	}

@@ -128,7 +128,7 @@ void tcp_tw_input(struct tcp_tw *tw, struct tcp_seg *seg)
 		 * newer timestamp) may start a new incarnation. */
 		bool newer = seq_gt(seg->seq, tw->rcv_nxt) ||
 		             (tw->ts_ok && seg->h.opts.has_ts && seq_gt(seg->h.opts.ts_val, tw->ts_recent));
-		struct tcp_listener *l = tcp_listener_lookup(tl, seg->dst, seg->h.dport);
+		struct tcp_listener *l = tcp_listener_lookup(tl, seg->dst, seg->h.dport, seg->src, seg->h.sport);
 		if (newer && l) {
 			tcp_tw_free(tw);
 			tl->ctr.TimeWaitRecycled++;

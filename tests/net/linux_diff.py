@@ -64,6 +64,20 @@ def settle():
     time.sleep(SETTLE)
 
 
+def accept_all(listeners):
+    """Accepts (and closes) every connection the listeners have queued; how many."""
+    n = 0
+    for m in listeners:
+        m.setblocking(False)
+        try:
+            while True:
+                m.accept()[0].close()
+                n += 1
+        except BlockingIOError:
+            pass
+    return n
+
+
 def binding_and_names():
     l = listener(7100)
     out("listener poll empty", lambda: revents(l))
@@ -211,14 +225,7 @@ def refused_and_backlog():
         cs.append(x)
         settle()
     out("backlog 0: writable", lambda: [revents(x) & select.POLLOUT for x in cs])
-    m.setblocking(False)
-    n = 0
-    try:
-        while True:
-            m.accept()[0].close()
-            n += 1
-    except BlockingIOError:
-        pass
+    n = accept_all([m])
     out("backlog 0: accepted", lambda: n)
     for x in cs:
         x.close()
@@ -353,6 +360,23 @@ def ports_in_use():
     out("a bound port is kept by connect", lambda: y.getsockname()[1] == bound)
     out("the peer sees it", lambda: z.getpeername()[1] == bound)
     y.close(), z.close(), l.close()
+    ls = []
+    for _ in range(2):
+        r = S.socket()
+        r.setsockopt(S.SOL_SOCKET, S.SO_REUSEPORT, 1)
+        r.bind((LO, 7111))
+        r.listen(16)
+        ls.append(r)
+    out("SO_REUSEPORT read back", lambda: ls[0].getsockopt(S.SOL_SOCKET, S.SO_REUSEPORT))
+    n = S.socket()
+    out("bind a SO_REUSEPORT port without it", lambda: n.bind((LO, 7111)))
+    n.close()
+    cs = [S.create_connection((LO, 7111)) for _ in range(8)]
+    settle()
+    taken = accept_all(ls)
+    out("SO_REUSEPORT: every connection accepted by one of the two", lambda: taken)
+    for x in cs + ls:
+        x.close()
 
 
 def udp():

@@ -425,6 +425,65 @@ static void test_bind_over_time_wait(void **state)
 	assert_int_equal(bind_port(sl, syn.hdr.sport, false), 0);
 }
 
+/* A listener of port 80 with SO_REUSEPORT (and its bind), or the bind's error. */
+static int reuseport_listener(struct socket_layer *sl, bool reuseport)
+{
+	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0), one = 1;
+	assert_true(fd >= 0);
+	if (reuseport)
+		assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(80) };
+	int rc = ts_bind(sl, fd, &sa);
+	if (rc) {
+		ts_close(sl, fd);
+		return rc;
+	}
+	assert_int_equal(ts_listen(sl, fd, 64), 0);
+	return fd;
+}
+
+/* SO_REUSEPORT as Linux: listeners that all set it share a port, each handshake goes to
+ * one of them by the peer's address and port (every segment of it to the same one), a
+ * socket without it is refused, and when one listener closes the others take everything. */
+static void test_reuseport_shares_a_port(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int l[2] = { reuseport_listener(sl, true), reuseport_listener(sl, true) };
+	assert_true(l[0] >= 0 && l[1] >= 0);
+	assert_int_equal(reuseport_listener(sl, false), -EADDRINUSE);
+	int got[2] = { 0, 0 };
+	for (int i = 0; i < 24; i++) {
+		h->peer_port = (uint16_t)(41000 + i);
+		h->irs = 5000u + 100000u * (uint32_t)i;
+		th_send(h, TCP_FLAG_SYN, h->irs, 0, 65535, NULL, NULL, 0);
+		struct th_seg s = th_expect(h, TCP_FLAG_SYN | TCP_FLAG_ACK, TH_ANY, h->irs + 1, TH_ANY, TH_ANY_OPTS, 0);
+		th_send(h, TCP_FLAG_ACK, h->irs + 1, s.hdr.seq + 1, 65535, NULL, NULL, 0);
+		struct sockaddr_in peer;
+		int n = 0;
+		for (int k = 0; k < 2; k++) {
+			int fd = ts_accept(sl, l[k], &peer, SOCK_NONBLOCK);
+			if (fd >= 0) {
+				got[k]++;
+				n++;
+				assert_int_equal(ntohs(peer.sin_port), h->peer_port);
+			}
+		}
+		assert_int_equal(n, 1);
+	}
+	assert_true(got[0] > 0 && got[1] > 0);
+	assert_int_equal(got[0] + got[1], 24);
+	assert_int_equal(ts_close(sl, l[0]), 0);
+	h->peer_port = 42000;
+	h->irs = 9000000;
+	int fd = th_open_passive(h, l[1], NULL, 65535);
+	assert_true(fd >= 0);
+	int one = 0;
+	socklen_t len = sizeof(one);
+	assert_int_equal(ts_getsockopt(sl, l[1], SOL_SOCKET, SO_REUSEPORT, &one, &len), 0);
+	assert_int_equal(one, 1);
+}
+
 /* Starts an active open to the peer's port 80: returns the socket; the SYN is popped and
  * checked (Linux's options: MSS 1460, SACK-permitted, timestamps, window scale), h->iss
  * learned, and h's ports switched to this connection. */
@@ -1086,6 +1145,7 @@ int main(void)
 		cmocka_unit_test(test_cookie_clients_not_reset),
 		cmocka_unit_test_setup_teardown(test_listen_same_port_eaddrinuse, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_bind_over_time_wait, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_reuseport_shares_a_port, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rst_in_syn_received, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_ack_in_syn_received, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_syn_with_data_not_acked, th_setup, th_teardown),

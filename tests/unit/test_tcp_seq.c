@@ -245,13 +245,13 @@ static void test_listen_specific_beats_wildcard(void **state)
 	assert_null(tcp_listen(&f->tl, 0, 80, 16, &o, &err));
 	assert_int_equal(err, -EADDRINUSE);
 	assert_null(tcp_listen(&f->tl, 0x0a000002, 80, 16, &o, &err));
-	assert_ptr_equal(tcp_listener_lookup(&f->tl, 0x0a000002, 80), wild);
+	assert_ptr_equal(tcp_listener_lookup(&f->tl, 0x0a000002, 80, 0x0a000001, 40000), wild);
 	tcp_listener_close(wild);
 	struct tcp_listener *spec = tcp_listen(&f->tl, 0x0a000002, 80, 16, &o, &err);
 	assert_non_null(spec);
-	assert_ptr_equal(tcp_listener_lookup(&f->tl, 0x0a000002, 80), spec);
-	assert_null(tcp_listener_lookup(&f->tl, 0x0a000003, 80));
-	assert_null(tcp_listener_lookup(&f->tl, 0x0a000002, 81));
+	assert_ptr_equal(tcp_listener_lookup(&f->tl, 0x0a000002, 80, 0x0a000001, 40000), spec);
+	assert_null(tcp_listener_lookup(&f->tl, 0x0a000003, 80, 0x0a000001, 40000));
+	assert_null(tcp_listener_lookup(&f->tl, 0x0a000002, 81, 0x0a000001, 40000));
 	/* Backlog: negative or huge becomes somaxconn, as Linux. */
 	tcp_listener_set_backlog(spec, -1);
 	assert_int_equal(spec->backlog, f->tl.cfg.somaxconn);
@@ -262,15 +262,15 @@ static void test_port_bind_rules(void **state)
 {
 	struct fx *f = *state;
 	uint16_t p = 8080;
-	assert_int_equal(tcp_port_bind(&f->tl, 0, &p, false), 0);
-	assert_int_equal(tcp_port_bind(&f->tl, 0, &p, false), -EADDRINUSE);
-	assert_int_equal(tcp_port_bind(&f->tl, 0, &p, true), 0);   /* SO_REUSEADDR, nobody listens */
-	tcp_port_unbind(&f->tl, p);
-	tcp_port_unbind(&f->tl, p);
+	assert_int_equal(tcp_port_bind(&f->tl, 0, &p, false, false), 0);
+	assert_int_equal(tcp_port_bind(&f->tl, 0, &p, false, false), -EADDRINUSE);
+	assert_int_equal(tcp_port_bind(&f->tl, 0, &p, true, false), 0);   /* SO_REUSEADDR, nobody listens */
+	tcp_port_unbind(&f->tl, p, false);
+	tcp_port_unbind(&f->tl, p, false);
 	uint16_t e = 0;
-	assert_int_equal(tcp_port_bind(&f->tl, 0, &e, false), 0);  /* ephemeral */
+	assert_int_equal(tcp_port_bind(&f->tl, 0, &e, false, false), 0);  /* ephemeral */
 	assert_true(e >= f->tl.cfg.port_lo && e <= f->tl.cfg.port_hi);
-	tcp_port_unbind(&f->tl, e);
+	tcp_port_unbind(&f->tl, e, false);
 }
 
 /* ---- counters ---- */
@@ -345,7 +345,7 @@ static void feed(struct fx *f, uint8_t flags, uint32_t seq, uint32_t ack, uint16
 	else if (n && n->kind == TCP_HK_CONN)
 		tcp_conn_input(container_of(n, struct tcp_conn, hn), &seg);
 	else
-		tcp_listen_input(tcp_listener_lookup(&f->tl, seg.dst, 80), &seg);
+		tcp_listen_input(tcp_listener_lookup(&f->tl, seg.dst, 80, 0x0a000001, 40000), &seg);
 }
 
 static uint32_t last_seq(void)
@@ -468,7 +468,7 @@ static void feed_data(struct fx *f, uint8_t flags, uint32_t seq, uint32_t ack, u
 	else if (n && n->kind == TCP_HK_TW)
 		tcp_tw_input(container_of(n, struct tcp_tw, hn), &seg);
 	else
-		tcp_listen_input(tcp_listener_lookup(&f->tl, seg.dst, 80), &seg);
+		tcp_listen_input(tcp_listener_lookup(&f->tl, seg.dst, 80, 0x0a000001, 40000), &seg);
 }
 
 static void test_random_segments_keep_invariants(void **state)
