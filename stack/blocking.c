@@ -611,12 +611,14 @@ int ts_blocking_close(struct blocking_stack *b, int fd)
 	 * then, or at the deadline, the descriptor goes and TCP finishes in the background.
 	 * Unread data still resets at once (ts_close), without waiting. */
 	if (ts_getsockopt(&b->s->sock, fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0 && lg.l_onoff &&
-	    lg.l_linger > 0 && blocking_should_wait(b, fd, 0) && ts_inq(&b->s->sock, fd) == 0 &&
+	    lg.l_linger != 0 && blocking_should_wait(b, fd, 0) && ts_inq(&b->s->sock, fd) == 0 &&
 	    ts_shutdown(&b->s->sock, fd, SHUT_WR) == 0) {
-		struct timespec until = blocking_deadline(lg.l_linger > INT_MAX / 1000 ? INT_MAX : lg.l_linger * 1000);
+		/* A negative time (set so, or Linux's read-back of "for ever") waits for ever. */
+		struct timespec until = blocking_deadline(lg.l_linger < 0 || lg.l_linger > INT_MAX / 1000 ? INT_MAX
+		                                                                                : lg.l_linger * 1000);
 		blocking_unlock_kick(b); /* the FIN is queued */
 		ts_blocking_lock(b);
-		while (ts_unacked(&b->s->sock, fd) > 0 && blocking_wait(b, &until))
+		while (ts_unacked(&b->s->sock, fd) > 0 && blocking_wait(b, lg.l_linger < 0 ? NULL : &until))
 			;
 	}
 	rc = ts_close(&b->s->sock, fd);

@@ -284,6 +284,14 @@ static inline uint32_t ip_src_for(const struct ip_layer *ip, uint32_t dst)
 	return (dst >> 24) == 127 ? IP_LOOPBACK_ADDR : ip_local_addr(ip);
 }
 
+/* A destination of 0.0.0.0 means this host (Linux's ip_route_output_key_hash: the
+ * socket's bound address, else 127.0.0.1 on lo): connect() and sendto() to INADDR_ANY
+ * reach our own sockets. Any other destination is itself. */
+static inline uint32_t ip_dst_resolve(uint32_t dst, uint32_t bound_laddr)
+{
+	return dst ? dst : bound_laddr ? bound_laddr : IP_LOOPBACK_ADDR;
+}
+
 /* Datagrams to ourselves waiting at most (the rest are dropped, tx_loop_full): the
  * senders are bounded by their windows; this bounds a program that is not. */
 #define IP_LOOP_MAX 1024u

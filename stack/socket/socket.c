@@ -296,8 +296,9 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		s->conn = NULL;
 		s->kind = TS_NEW;
 	}
-	struct tcp_conn *c = tcp_connect(sl->tcp, s->laddr, s->lport, ntohl(addr->sin_addr.s_addr),
-	                                 ntohs(addr->sin_port), &s->opts, &err);
+	/* 0.0.0.0 is this host (ip_dst_resolve), as on Linux. */
+	uint32_t raddr = ip_dst_resolve(ntohl(addr->sin_addr.s_addr), s->laddr);
+	struct tcp_conn *c = tcp_connect(sl->tcp, s->laddr, s->lport, raddr, ntohs(addr->sin_port), &s->opts, &err);
 	if (!c)
 		return err;
 	s->kind = TS_CONN;
@@ -450,9 +451,10 @@ int ts_shutdown(struct socket_layer *sl, int fd, int how)
 	if (s->kind == TS_UDP)
 		return ts_udp_shutdown(s->udp, how);
 	if (s->kind == TS_LISTENER) {
-		/* Linux: shutdown(SHUT_RD) of a listener stops it; we close the listen side. */
+		/* Linux inet_shutdown: SHUT_RD (or RDWR) of a listener stops it, and we close the
+		 * listen side; SHUT_WR alone does nothing and succeeds. */
 		if (how == SHUT_WR)
-			return -ENOTCONN;
+			return 0;
 		s->opts = *tcp_listener_opts(s->lis); /* the socket owns its options again */
 		tcp_listener_close(s->lis);
 		s->lis = NULL;
@@ -521,7 +523,9 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			return -EINVAL;
 		memcpy(&lg, val, sizeof(lg));
 		o->linger_on = lg.l_onoff != 0;
-		o->linger_s = lg.l_linger < 0 ? 0 : (uint32_t)lg.l_linger;
+		/* Linux sk_setsockopt: a negative time, read as unsigned, is "for ever"
+		 * (MAX_SCHEDULE_TIMEOUT): close() waits until everything is acknowledged. */
+		o->linger_s = lg.l_linger < 0 ? TCP_LINGER_FOREVER : (uint32_t)lg.l_linger;
 		return 0;
 	}
 	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
@@ -791,7 +795,11 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			return 0;
 		}
 		case SO_LINGER: {
-			struct linger lg = { o->linger_on, (int)o->linger_s };
+			/* For ever reads back as Linux's MAX_SCHEDULE_TIMEOUT / HZ in an int (at HZ 250,
+			 * -1752346657): a value that is not a time, which blocking close takes as such. */
+			int secs = o->linger_s == TCP_LINGER_FOREVER ? (int)(uint32_t)(INT64_MAX / sl->tcp->cfg.hz)
+			                                               : (int)o->linger_s;
+			struct linger lg = { o->linger_on, secs };
 			if (!val || !len || *len < (socklen_t)sizeof(lg))
 				return -EINVAL;
 			memcpy(val, &lg, sizeof(lg));

@@ -40,7 +40,9 @@ int ts_udp_connect(struct udp_sock *us, const struct sockaddr_in *addr)
 
 ssize_t ts_udp_sendmsg(struct udp_sock *us, const struct msghdr *msg, int flags)
 {
-	(void)flags;  /* MSG_DONTWAIT, MSG_NOSIGNAL: every call returns at once; MSG_MORE: no corking */
+	/* MSG_DONTWAIT, MSG_NOSIGNAL: every call returns at once; MSG_MORE: no corking. */
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP; /* Linux udp_sendmsg */
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov))
 		return -EFAULT;
 	if (msg->msg_iovlen > 1024)

@@ -250,7 +250,7 @@ struct tcp_sockopts {
 	bool nodelay, cork, keepalive, reuseaddr;
 	bool linger_on;
 	bool oobinline;            /* SO_OOBINLINE: the urgent byte stays in the stream (tcp_urg.c) */
-	uint32_t linger_s;
+	uint32_t linger_s;          /* SO_LINGER's time; TCP_LINGER_FOREVER for a negative one */
 	uint16_t user_mss;         /* TCP_MAXSEG; 0 = none */
 	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions (Linux secs_to_retrans) */
 	uint8_t tos;               /* IP_TOS for our segments (ECN bits always 0: no ECN here) */
@@ -272,6 +272,7 @@ struct tcp_sockopts {
 	bool pingpong;             /* TCP_QUICKACK 0: delayed-ACK mode asked for (reported back only) */
 	const struct tcp_cc_ops *cc; /* TCP_CONGESTION; NULL: the stack's default */
 };
+#define TCP_LINGER_FOREVER UINT32_MAX
 void tcp_sockopts_default(const struct tcp_layer *tl, struct tcp_sockopts *o);
 
 /* Local port reservations made by bind(). -EADDRINUSE when taken, -EADDRNOTAVAIL for an

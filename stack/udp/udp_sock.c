@@ -93,6 +93,7 @@ static int udp_autobind(struct udp_sock *us)
 int udp_connect(struct udp_sock *us, uint32_t raddr, uint16_t rport)
 {
 	struct udp_layer *ul = us->ul;
+	raddr = ip_dst_resolve(raddr, us->laddr);
 	/* Linux ip4_datagram_connect: a broadcast peer needs SO_BROADCAST. */
 	if (ip_addr_is_broadcast(ul->ip, raddr) && !us->broadcast)
 		return -EACCES;
@@ -158,7 +159,7 @@ long udp_sendv(struct udp_sock *us, const struct iovec *iov, int iovcnt, const u
 	if (dst) {
 		if (dport == 0)
 			return -EINVAL;         /* Linux: sendto port 0 */
-		daddr = *dst;
+		daddr = ip_dst_resolve(*dst, us->laddr);
 	} else {
 		if (!us->rport)
 			return -EDESTADDRREQ;

@@ -125,6 +125,16 @@ static void test_loopback_net_refused_and_udp(void **state)
 	assert_int_equal(ts_getsockname(sl, srv, &a), 0);
 	assert_int_equal(ntohl(a.sin_addr.s_addr), 0x7f000001u);
 
+	/* 0.0.0.0 is this host: 127.0.0.1 for an unbound socket (Linux). */
+	int any = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(ts_set_nonblock(sl, any, true), 0);
+	a = addr_of(0, 80);
+	assert_int_equal(ts_connect(sl, any, &a), -EINPROGRESS);
+	spin(h, 4);
+	assert_int_equal(ts_connect(sl, any, &a), 0);
+	assert_int_equal(ts_getpeername(sl, any, &a), 0);
+	assert_int_equal(ntohl(a.sin_addr.s_addr), 0x7f000001u);
+
 	int fd = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(ts_set_nonblock(sl, fd, true), 0);
 	a = addr_of(0x7f000001u, 81);
@@ -148,6 +158,7 @@ static void test_loopback_net_refused_and_udp(void **state)
 	a = addr_of(0, 5353);
 	assert_int_equal(ts_bind(sl, u2, &a), 0);
 	a = addr_of(0x7f000002u, 5353);
+	assert_int_equal(ts_sendto(sl, u1, "x", 1, MSG_OOB, &a), -EOPNOTSUPP); /* udp_sendmsg */
 	assert_int_equal(ts_sendto(sl, u1, "hello", 5, 0, &a), 5);
 	spin(h, 1);
 	char buf[16];

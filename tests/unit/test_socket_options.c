@@ -290,6 +290,14 @@ static void test_linux_option_reads(void **state)
 	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_RCVBUF), 2304);
 	assert_int_equal(set_int(sl, fd, SOL_SOCKET, SO_SNDBUF, 0), 0);
 	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_SNDBUF), 4608);
+	/* SO_LINGER with a negative time lingers for ever (Linux: MAX_SCHEDULE_TIMEOUT), read
+	 * back as that over HZ in an int; not the abortive close of a zero time. */
+	struct linger lg = { 1, -5 };
+	assert_int_equal(ts_setsockopt(sl, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	socklen_t llen = sizeof(lg);
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_LINGER, &lg, &llen), 0);
+	assert_int_equal(lg.l_onoff, 1);
+	assert_int_equal(lg.l_linger, -1752346657); /* INT64_MAX / 250, its low 32 bits */
 	blen = 2;
 	assert_int_equal(ts_getsockopt(sl, fd, IPPROTO_IP, IP_TOS, b, &blen), 0);
 	assert_int_equal(blen, 1);
@@ -304,6 +312,10 @@ static void test_linux_option_reads(void **state)
 	assert_int_equal(ts_bind(sl, fd, &a), -EADDRNOTAVAIL);
 	a.sin_addr.s_addr = htonl(TH_LOCAL_IP);
 	assert_int_equal(ts_bind(sl, fd, &a), 0);
+	/* shutdown(SHUT_WR) of a listener does nothing and succeeds (Linux inet_shutdown). */
+	assert_int_equal(ts_listen(sl, fd, 4), 0);
+	assert_int_equal(ts_shutdown(sl, fd, SHUT_WR), 0);
+	assert_int_equal(get_int(sl, fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
 	assert_int_equal(ts_close(sl, fd), 0);
 }
 
