@@ -13,6 +13,7 @@ import os
 import select
 import socket as S
 import struct
+import threading
 import time
 
 LO = "127.0.0.1"
@@ -448,6 +449,120 @@ def edges():
     u.close()
 
 
+def readiness():
+    l = listener(7500)
+    ep = select.epoll()
+
+    def events():
+        return sorted(m for _, m in ep.poll(0))
+    out("epoll: listener, nothing waiting", lambda: (ep.register(l, select.EPOLLIN | select.EPOLLOUT), ep.poll(0))[1])
+    c = S.socket()
+    c.connect((LO, 7500))
+    settle()
+    out("epoll: listener, one waiting", events)
+    a, _ = l.accept()
+    out("epoll: listener after accept", events)
+    ep.unregister(l)
+    out("epoll: edge-triggered", lambda: ep.register(a, select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET))
+    out("ET first", events)
+    out("ET second", events)
+    c.send(b"abc")
+    settle()
+    out("ET data", events)
+    out("ET data again", events)
+    a.recv(1)
+    out("ET after a partial read", events)
+    c.send(b"d")
+    settle()
+    out("ET more data", events)
+    out("EPOLLONESHOT", lambda: ep.modify(a, select.EPOLLIN | select.EPOLLONESHOT))
+    out("ONESHOT first", events)
+    out("ONESHOT second", events)
+    out("rearmed", lambda: ep.modify(a, select.EPOLLIN | select.EPOLLRDHUP))
+    out("LT after rearming", events)
+    c.shutdown(S.SHUT_WR)
+    settle()
+    out("LT after the peer's FIN", events)
+    a.recv(100)
+    out("LT after draining", events)
+    out("register twice", lambda: ep.register(a, select.EPOLLIN))
+    out("modify one not registered", lambda: ep.modify(c, select.EPOLLIN))
+    out("unregister one not registered", lambda: ep.unregister(c))
+    a.close()
+    out("after closing a member", lambda: ep.poll(0))
+    c.close()
+    out("EPOLLEXCLUSIVE", lambda: ep.register(l, select.EPOLLIN | select.EPOLLEXCLUSIVE))
+    out("EPOLLEXCLUSIVE, modified", lambda: ep.modify(l, select.EPOLLIN))
+    ep.close()
+    c, a = pair(l)
+    out("select fresh", lambda: tuple(len(x) for x in select.select([a], [a], [a], 0)))
+    c.send(b"x", S.MSG_OOB)
+    settle()
+    out("select urgent", lambda: tuple(len(x) for x in select.select([a], [a], [a], 0)))
+    a.recv(1, S.MSG_OOB)
+    out("select after reading it", lambda: tuple(len(x) for x in select.select([a], [a], [a], 0)))
+    c.close(), a.close()
+    out("FIONREAD on a listener", lambda: ioctl_int(l, FIONREAD))
+    out("TCP_INFO state of a listener", lambda: l.getsockopt(S.IPPROTO_TCP, S.TCP_INFO, 8)[0])
+    l.close()
+
+
+def timeouts_and_cork():
+    l = listener(7700)
+    c, a = pair(l)
+    c.setsockopt(S.IPPROTO_TCP, S.TCP_CORK, 1)
+    c.send(b"corked")
+    time.sleep(0.05)
+    a.setblocking(False)
+    out("corked data held back", lambda: a.recv(10))
+    c.setsockopt(S.IPPROTO_TCP, S.TCP_CORK, 0)
+    settle()
+    out("uncorked, it comes", lambda: a.recv(10))
+    c.send(b"zz")
+    settle()
+    out("SIOCOUTQ once ACKed", lambda: ioctl_int(c, SIOCOUTQ))
+    c.shutdown(S.SHUT_WR)
+    settle()
+    out("FIONREAD with a FIN behind", lambda: ioctl_int(a, FIONREAD))
+    out("read", lambda: a.recv(10))
+    a.setblocking(True)
+    a.setsockopt(S.SOL_SOCKET, S.SO_RCVTIMEO, struct.pack("ll", 0, 200000))
+    out("recv at the end, with a timeout", lambda: a.recv(10))
+    c.close(), a.close()
+    c, a = pair(l)
+    a.setsockopt(S.SOL_SOCKET, S.SO_RCVTIMEO, struct.pack("ll", 0, 200000))
+    out("SO_RCVTIMEO read back", lambda: struct.unpack("ll", a.getsockopt(S.SOL_SOCKET, S.SO_RCVTIMEO, 16)))
+    out("SO_RCVTIMEO usec 2000000", lambda: a.setsockopt(S.SOL_SOCKET, S.SO_RCVTIMEO, struct.pack("ll", 0, 2000000)))
+    out("SO_RCVTIMEO in 8 bytes", lambda: a.setsockopt(S.SOL_SOCKET, S.SO_RCVTIMEO, b"\0" * 8))
+    c.send(b"ab")
+    settle()
+    out("MSG_WAITALL, part, then the timeout", lambda: a.recv(10, S.MSG_WAITALL))
+    out("recv times out", lambda: a.recv(10))
+    c.setsockopt(S.SOL_SOCKET, S.SO_SNDTIMEO, struct.pack("ll", 0, 200000))
+    sent = [0]
+
+    def fill():
+        while True:
+            sent[0] += c.send(b"y" * 100000)
+    out("send on a full pipe, SO_SNDTIMEO", fill)
+    out("it had sent some", lambda: sent[0] > 100000)
+    c.close(), a.close()
+    l.setsockopt(S.SOL_SOCKET, S.SO_RCVTIMEO, struct.pack("ll", 0, 100000))
+    out("accept with SO_RCVTIMEO", lambda: l.accept())
+    result = []
+
+    def blocked_accept():
+        l.setsockopt(S.SOL_SOCKET, S.SO_RCVTIMEO, struct.pack("ll", 5, 0))
+        result.append(outcome(lambda: l.accept()))
+    t = threading.Thread(target=blocked_accept)
+    t.start()
+    time.sleep(0.3)
+    l.shutdown(S.SHUT_RD)
+    t.join(10)
+    out("a blocked accept when the listener is shut", lambda: result)
+    l.close()
+
+
 def udp():
     a = S.socket(S.AF_INET, S.SOCK_DGRAM)
     a.bind((LO, 7400))
@@ -507,7 +622,7 @@ def udp():
 
 
 for part in (binding_and_names, data_and_urgent, shutdowns, resets, refused_and_backlog,
-             full_pipe, options, ports_in_use, edges, udp):
+             full_pipe, options, ports_in_use, edges, readiness, timeouts_and_cork, udp):
     print("== %s" % part.__name__, flush=True)
     part()
 print("end", flush=True)

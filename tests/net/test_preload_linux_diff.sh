@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_preload_linux_diff.sh - Linux as the reference, executed: tests/net/linux_diff.py
-# (about 200 socket calls over 127.0.0.1, each printing its result or its errno's name) runs
+# (about 250 socket calls over 127.0.0.1, each printing its result or its errno's name) runs
 # once on the kernel's sockets through the namespace's lo and once on tapstack through
 # build/tapstack-run and the stack's own loop; the two outputs must be the same, line by
 # line. A difference names the call where tapstack is not Linux.
