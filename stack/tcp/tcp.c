@@ -297,7 +297,6 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_layer *tl, const struct tcp_sockopts 
 	c->scaling_ratio = TCP_DEFAULT_SCALING_RATIO;
 	tcp_rtt_init(&c->rtt, &tl->cfg);
 	tcp_cc_init(c);
-	c->quickack = TCP_MAX_QUICKACKS;
 	c->all_next = tl->all;
 	if (tl->all)
 		tl->all->all_prev = c;

@@ -35,6 +35,17 @@ static void tcp_sock_timer(struct tcp_sock_info *si, const char *name, const str
 		tcp_sock_deadline(si, name, t->deadline, now, retries);
 }
 
+/* Payload bytes taken in order: RCV.NXT past the peer's SYN, less its FIN once taken
+ * (32 bits of sequence space, as tcpi_bytes_acked). */
+static uint32_t tcp_bytes_received(const struct tcp_conn *c)
+{
+	uint32_t got = c->rcv.nxt - c->rcv.irs;
+	uint32_t n = got ? got - 1u : 0;
+	if ((c->flags & TCP_F_FIN_RCVD) && n)
+		n--;
+	return n;
+}
+
 static void tcp_conn_sock_info(const struct tcp_conn *c, struct tcp_sock_info *si)
 {
 	usec_t now = c->tl->core->now;
@@ -45,10 +56,7 @@ static void tcp_conn_sock_info(const struct tcp_conn *c, struct tcp_sock_info *s
 	/* The SYN and FIN take a sequence number each but are no bytes. */
 	uint32_t acked = c->snd.una - c->snd.iss;
 	si->bytes_acked = acked ? acked - 1u : 0;
-	uint32_t got = c->rcv.nxt - c->rcv.irs;
-	si->bytes_received = got ? got - 1u : 0;
-	if (c->state >= TCPS_CLOSE_WAIT && si->bytes_received)
-		si->bytes_received--;
+	si->bytes_received = tcp_bytes_received(c);
 	/* The scoreboard counts bytes; ss shows segments, as Linux's lost_out and sacked_out. */
 	uint32_t mss = c->mss ? c->mss : 1;
 	si->lost = (c->sb.lost + mss - 1) / mss;
@@ -139,6 +147,7 @@ static void tcp_conn_info_more(const struct tcp_conn *c, struct tcp_info_more *m
 		if ((c->flags & TCP_F_FIN_SENT) && seq_gt(c->snd.una, c->fin_seq) && acked)
 			acked--;
 		m->tcpi_bytes_acked = acked;
+		m->tcpi_bytes_received = tcp_bytes_received(c);
 		/* Linux counts the SYN's (or SYN-ACK's) delivery too. */
 		m->tcpi_delivered = c->delivered_pkts + 1u;
 	}

@@ -808,7 +808,10 @@ void tcp_send_ack(struct tcp_conn *c);
 void tcp_ack_at_batch_end(struct tcp_conn *c);
 /* Leaves the receive batch's list (a connection being freed). */
 void tcp_ack_batch_unlink(struct tcp_conn *c);
-/* Linux tcp_enter_quickack_mode: the next ACKs go without delay (after a loss, at start). */
+/* Linux tcp_incr_quickack: the next ACKs go without delay, as many as half the window we
+ * offer holds segments of the peer's (at least 2, at most max); never fewer than now. */
+void tcp_incr_quickack(struct tcp_conn *c, uint32_t max);
+/* Linux tcp_enter_quickack_mode: that, and out of delayed-ACK (pingpong) mode (after a loss). */
 void tcp_enter_quickack(struct tcp_conn *c);
 void tcp_send_synack(struct tcp_req *r);
 /* The MSS a listener's SYN-ACK announces: the interface's, or TCP_MAXSEG if smaller. */

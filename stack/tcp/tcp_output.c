@@ -786,9 +786,21 @@ void tcp_flush_acks(struct tcp_layer *tl)
 	}
 }
 
+void tcp_incr_quickack(struct tcp_conn *c, uint32_t max)
+{
+	uint32_t mss = c->rcv_mss ? c->rcv_mss : 1;
+	uint32_t n = c->rcv.wnd / (2u * mss);
+	if (n == 0)
+		n = 2;
+	if (n > max)
+		n = max;
+	if (n > c->quickack)
+		c->quickack = (uint8_t)n;
+}
+
 void tcp_enter_quickack(struct tcp_conn *c)
 {
-	c->quickack = TCP_MAX_QUICKACKS;
+	tcp_incr_quickack(c, TCP_MAX_QUICKACKS);
 	c->pingpong = false;
 }
 

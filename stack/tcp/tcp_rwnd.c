@@ -219,7 +219,7 @@ void tcp_rwnd_data(struct tcp_conn *c, uint32_t dlen, uint32_t seg_mss, uint32_t
 
 /*
  * The window the free buffer allows now (Linux __tcp_select_window), before the rule that
- * an offered window is not taken back. Below half the clamp the window is only what is
+ * an offered window is not taken back. A buffer more than half full also ends quick-ACK mode. Below half the clamp the window is only what is
  * free, and nothing when that is less than an MSS or 1/16 of the buffer (the receiver's
  * SWS avoidance, RFC 9293 3.8.6.2.2). Without scaling it moves in whole segments (the last
  * one kept while within a segment of the free space), with scaling in units of the scale.
@@ -242,6 +242,9 @@ uint32_t tcp_rwnd_free(struct tcp_conn *c)
 	if (shrink)
 		free_space &= ~(unit - 1u);
 	if (free_space < full / 2) {
+		/* Linux: a buffer more than half full ends quick-ACK mode, wherever the window is
+		 * computed (an ACK, any segment sent, the ACK decision of tcp_input.c). */
+		c->quickack = 0;
 		if (!shrink)
 			free_space &= ~(unit - 1u);
 		if (free_space < allowed / 16 || free_space < mss || free_space < unit)

@@ -40,6 +40,7 @@
 #define DRILL_TOLERANCE_PERCENT 12.5  /* packetdrill's --tolerance_percent default */
 #define DRILL_GVISOR_TOLERANCE_USECS 100000
 #define DRILL_CLOCK_BASE 1000000u     /* virtual time of script time 0 (usec) */
+#define DRILL_CORE_MEM_MAX 67108864u  /* net.core.rmem_max/wmem_max of the scripts' machines (exec.c) */
 #define DRILL_WAIT_ANY_USECS (600u * 1000000u)  /* how long `*` waits for a packet */
 #define DRILL_FDS_MAX 256
 #define DRILL_OUT_MAX 4096            /* outbound frames queued before the runner gives up */

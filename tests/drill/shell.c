@@ -186,6 +186,18 @@ static void apply_sysctl(struct drill_runner *r, const struct drill_event *ev, c
 		ONE(challenge_ack_limit, (uint32_t)v[0]);
 	if (strcmp(name, "net.core.somaxconn") == 0)
 		ONE(somaxconn, (uint32_t)v[0]);
+	if (strcmp(name, "net.core.rmem_max") == 0 || strcmp(name, "net.core.wmem_max") == 0) {
+		/* SO_RCVBUF/SO_SNDBUF's clamp, kept with UDP's settings (udp.h) */
+		if (nv < 1)
+			goto bad;
+		struct udp_config *uc = r->st_up ? &r->st.udp.cfg : &r->cfg.udp;
+		uint32_t m = v[0] > INT32_MAX ? INT32_MAX : (uint32_t)v[0];
+		if (name[9] == 'r')
+			uc->rmem_max = m;
+		else
+			uc->wmem_max = m;
+		return;
+	}
 	if (strcmp(key, "ip_local_port_range") == 0) {
 		if (nv != 2)
 			goto bad;

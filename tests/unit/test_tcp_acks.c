@@ -201,6 +201,12 @@ static void test_stretch_capped_by_window(void **state)
 {
 	struct th *h = *state;
 	int fd = th_established(h);
+	/* A buffer that holds the whole window with room to spare: the window offered keeps
+	 * up while the data waits (with the default 128 KiB, 1460-byte segments cost 2304
+	 * bytes each, the free space soon offers less than the last ACK did, and then, as in
+	 * Linux, nothing is ACKed before the delayed-ACK timer: tcp_input.c tcp_ack_decide). */
+	int big = 1 << 20;
+	assert_int_equal(ts_setsockopt(th_sl(h), fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big)), 0);
 	uint32_t rel = past_quickack(h, fd);
 	/* The window the last ACK offered, in bytes (no window scaling here). */
 	th_send(h, TCP_FLAG_ACK, h->irs + rel, h->iss + 1, 65535, NULL, NULL, 0);
@@ -233,6 +239,31 @@ static void test_stretch_capped_by_window(void **state)
 	assert_true(nacks >= 2);
 	assert_true(nacks < nseg / 2);
 	assert_int_equal(drain_recv(h, fd), nseg * MSS);
+}
+
+/*
+ * Linux __tcp_ack_snd_check: with more than a segment unacknowledged, the ACK goes at once
+ * only if the window it would offer is at least the last one; asking ends quick-ACK mode
+ * when the buffer is more than half full. Twenty segments (20 x 2304 bytes of truesize in
+ * the default 128 KiB) leave less free than the 65535 offered, and the reader sleeps: the
+ * batch is ACKed by the delayed-ACK timer, once, with the smaller window (the edge kept).
+ * The same as Linux 6.18 does with a packetdrill burst into an unread socket.
+ */
+static void test_filling_buffer_waits_for_delack(void **state)
+{
+	struct th *h = *state;
+	int fd = th_established(h);
+	uint32_t rel = past_quickack(h, fd);
+	for (uint32_t i = 0; i < 20; i++)
+		queue_data(h, rel + i * MSS, MSS);
+	th_poll(h);
+	th_expect_none(h);
+	long t = th_advance_until_seg(h, 1000);
+	assert_int_equal(t, 40);
+	struct th_seg a = th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel + 20 * MSS, TH_ANY, NULL, 0);
+	assert_true(a.hdr.win < 65535);
+	th_expect_none(h);
+	assert_int_equal(drain_recv(h, fd), 20 * MSS);
 }
 
 /* A connection freed while it owes a batch-end ACK leaves the batch's list. Frames handed
@@ -305,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quickack_after_retransmission, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_ooo_in_batch_acked_at_once, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_stretch_capped_by_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_filling_buffer_waits_for_delack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_freed_conn_leaves_batch, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_timer_ops_per_request, th_setup, th_teardown),
 	};

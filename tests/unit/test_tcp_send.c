@@ -220,6 +220,14 @@ static void test_tcp_info_busy_and_rwnd_limited(void **state)
 	assert_int_equal(fi.more.tcpi_sndbuf_limited, 0);
 	assert_int_equal(fi.more.tcpi_bytes_acked, 1000);
 	assert_int_equal(fi.more.tcpi_notsent_bytes, 0);
+	/* tcpi_bytes_received: payload taken in order, read or not; the peer's FIN is no byte. */
+	assert_int_equal(fi.more.tcpi_bytes_received, 0);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, a, s + 1000, 65535, NULL, buf, 300);
+	fi = info_of(h, fd);
+	assert_int_equal(fi.more.tcpi_bytes_received, 300);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_FIN, a + 300, s + 1000, 65535, NULL, NULL, 0);
+	fi = info_of(h, fd);
+	assert_int_equal(fi.more.tcpi_bytes_received, 300);
 }
 
 /* Writes `segs` full segments on a send buffer large enough for them all, then expects the
