@@ -698,8 +698,8 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 			break;
 		case TCP_QUICKACK:
 			o->pingpong = (v & 1) == 0;
-			if ((v & 1) && s->kind == TS_CONN)
-				tcp_conn_ack_now(s->conn); /* Linux: a pending ACK goes out now */
+			if (s->kind == TS_CONN)
+				tcp_conn_set_quickack(s->conn, v);
 			break;
 
 		default:
@@ -846,7 +846,7 @@ int ts_getsockopt(struct socket_layer *sl, int fd, int level, int name, void *va
 			/* Linux: 0 reads back as tcp_fin_timeout, -1 as -1. */
 			return ts_put_int(val, len, o->linger2_s ? o->linger2_s : (int)(sl->tcp->cfg.fin_timeout_ms / 1000));
 		case TCP_QUICKACK:
-			return ts_put_int(val, len, !o->pingpong);
+			return ts_put_int(val, len, s->kind == TS_CONN ? !tcp_conn_pingpong(s->conn) : !o->pingpong);
 		case TCP_WINDOW_CLAMP:
 			return ts_put_int(val, len, (int)(s->kind == TS_CONN ? tcp_conn_window_clamp(s->conn) : o->window_clamp));
 		case TCP_FASTOPEN:

@@ -341,8 +341,10 @@ void tcp_conn_addrs(const struct tcp_conn *c, uint32_t *laddr, uint16_t *lport, 
 struct tcp_sockopts *tcp_conn_opts(struct tcp_conn *c);
 /* Apply changed options (Nagle/cork flush, buffer sizes). */
 void tcp_conn_opts_changed(struct tcp_conn *c);
-/* TCP_QUICKACK 1: an ACK the delayed-ACK timer holds goes out now. */
-void tcp_conn_ack_now(struct tcp_conn *c);
+/* TCP_QUICKACK: 0 makes the connection interactive (delayed ACKs), 1 ends that and
+ * sends an ACK the timer holds as a read would (tcp_delack.c). */
+void tcp_conn_set_quickack(struct tcp_conn *c, int val);
+bool tcp_conn_pingpong(const struct tcp_conn *c);
 /* SO_LINGER's wait: sent data or our FIN not yet acknowledged. */
 bool tcp_conn_unacked(const struct tcp_conn *c);
 /* The keepalive and FIN-WAIT-2 times in force for these options (the socket's or the stack's). */

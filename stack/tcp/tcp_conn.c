@@ -130,7 +130,7 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 		if (!peek) {
 			tcp_rwnd_read(c, n + skip, before);
 			tcp_urg_consumed(c);
-			tcp_rcv_window_update(c);
+			tcp_rcv_window_update(c, n + skip);
 		}
 		if (n || !skip)
 			return (long)n;
@@ -272,13 +272,6 @@ void tcp_conn_push(struct tcp_conn *c)
 	c->flags |= TCP_F_PUSH_ONCE;
 }
 
-void tcp_conn_ack_now(struct tcp_conn *c)
-{
-	if (c->flags & TCP_F_DELACK) {
-		c->flags |= TCP_F_ACK_NOW;
-		tcp_output(c);
-	}
-}
 
 bool tcp_conn_unacked(const struct tcp_conn *c)
 {

@@ -515,52 +515,6 @@ static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
 }
 
 /*
- * When to ACK in-order data (RFC 1122 4.2.3.2, RFC 5681 4.2, as Linux's __tcp_ack_snd_check
- * with GRO). The stack drains the device in batches (ts_stack_poll); a batch plays the part
- * of Linux's GRO super-packet: data that asks for an ACK is ACKed once, at the end of the
- * batch (tcp_flush_acks), for everything the batch brought. Never later than that:
- *   - more than a full segment unacknowledged and a window at least as large as the last
- *     one offered (the right edge moves on): the end of this batch, or at once when the
- *     unacknowledged data reaches half that window or 64 KiB (the largest GRO
- *     super-packet), so the sender is never held by our batch;
- *   - quick-ACK mode (the first segments of a connection, Linux's tcp_in_quickack_mode;
- *     re-entered after a retransmission, see tcp_step_text; TCP_QUICKACK): the end of this
- *     batch. Asking for the window ends that mode when the buffer is more than half full
- *     (tcp_rwnd_free), so a segment that fills the buffer is not ACKed at once: its ACK
- *     would offer a smaller window, and the reader will open it;
- *   - a hole filled, out-of-order or duplicate data: at once (set by the caller);
- *   - otherwise the delayed-ACK timer (ato, 40 ms), also for many segments into a buffer
- *     the reader does not empty.
- * PSH does not change the decision, as in Linux.
- */
-static void tcp_ack_decide(struct tcp_conn *c)
-{
-	struct tcp_layer *tl = c->tl;
-	if (c->flags & TCP_F_ACK_NOW)
-		return;
-	if (c->rcv_unacked > c->rcv_mss && tcp_rwnd_free(c) >= c->rcv.wnd) {
-		uint32_t stretch_max = c->rcv.wnd / 2 < TCP_STRETCH_ACK_MAX ? c->rcv.wnd / 2 : TCP_STRETCH_ACK_MAX;
-		if (c->rcv_unacked >= stretch_max)
-			c->flags |= TCP_F_ACK_NOW;
-		else
-			tcp_ack_at_batch_end(c); /* RFC 1122 4.2.3.2: at least every second full segment */
-		return;
-	}
-	if (c->quickack && !c->pingpong) {
-		if (!(c->flags & TCP_F_ACK_BATCH)) {
-			c->quickack--;  /* Linux tcp_dec_quickack_mode: one per ACK sent */
-			tl->ctr.QuickAcks++;
-		}
-		tcp_ack_at_batch_end(c);
-	} else {
-		/* The batch is one GRO packet: what its last segment leaves decides, so an ACK an
-		 * earlier one asked for at the batch's end waits for the timer instead. */
-		c->flags &= ~TCP_F_ACK_BATCH;
-		tcp_arm_delack(c);
-	}
-}
-
-/*
  * Seventh and eighth: the segment text and the FIN. In-order bytes go onto the receive
  * queue, pbuf and all (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
  * duplicate ACK (RFC 5681 4.2); ACKs are delayed per RFC 1122 4.2.3.2 after Linux's
@@ -648,11 +602,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		c->flags |= TCP_F_ACK_NOW; /* RFC 5681 4.2: a hole filled is ACKed at once */
 	}
 	c->last_rcv = tl->core->now;
-	/* Linux's ato: 0 until the first data, which starts quick-ACK mode (tcp_event_data_recv),
-	 * then TCP_ATO_MIN (40 ms). */
-	if (c->ato_us == 0)
-		tcp_incr_quickack(c, TCP_MAX_QUICKACKS);
-	c->ato_us = tl->cfg.delack_min_ms * 1000u;
+	tcp_delack_data_recv(c, seg_mss, seg->h.doff, seg->flags);
 	tcp_ack_decide(c);
 	return fin_now;
 }
@@ -795,32 +745,3 @@ void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg)
 	tcp_wake(tl, owner); /* data, an ACK that freed send space, a FIN or a RST */
 }
 
-/*
- * Called when the application read data (Linux __tcp_cleanup_rbuf). An ACK the delayed-ACK
- * timer holds for more than a segment goes now: tcp_ack_decide held it because the buffer
- * was filling and its window would have been smaller, and the reader has just made room
- * (Linux: "once-per-two-segments ACK was not sent by tcp_input.c"). Otherwise, announce the
- * window at once when what is left of the last offer is at most half the clamp and the
- * freed buffer would at least double it; else the next segment carries it (RFC 1122
- * 4.2.3.3 asks for an update only when the window grows by min(buffer/2, MSS)).
- */
-void tcp_rcv_window_update(struct tcp_conn *c)
-{
-	if (c->state < TCPS_ESTABLISHED)
-		return;
-	if ((c->flags & TCP_F_DELACK) && c->rcv_unacked > c->rcv_mss) {
-		c->flags |= TCP_F_ACK_NOW;
-		tcp_output(c);
-		return;
-	}
-	if (c->flags & TCP_F_FIN_RCVD)
-		return;
-	uint32_t cur = seq_gt(c->rcv.adv_edge, c->rcv.nxt) ? c->rcv.adv_edge - c->rcv.nxt : 0;
-	if (2 * cur > c->window_clamp)
-		return;
-	uint32_t wnd = tcp_rwnd_free(c);
-	if (wnd && wnd >= 2 * cur) {
-		c->flags |= TCP_F_ACK_NOW;
-		tcp_output(c);
-	}
-}

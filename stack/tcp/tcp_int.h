@@ -302,6 +302,10 @@ struct tcp_recov {
 enum { TCP_URG_NONE, TCP_URG_NOTYET, TCP_URG_VALID, TCP_URG_READ };
 
 /* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */
+/* ack_pushed (tcp_delack.c, Linux ICSK_ACK_PUSHED and PUSHED2) */
+#define TCP_ACK_PUSHED  0x01u
+#define TCP_ACK_PUSHED2 0x02u
+
 #define TCP_F_ACK_NOW     0x0001u   /* send an ACK even if there is nothing else */
 #define TCP_F_DELACK      0x0002u   /* an ACK is owed; the delayed-ACK timer is armed */
 #define TCP_F_FIN_QUEUED  0x0004u   /* user closed the sending side: FIN after the data */
@@ -448,8 +452,10 @@ struct tcp_conn {
 	uint32_t total_retrans;                 /* segments resent over the connection's life (tcpi_total_retrans) */
 	uint8_t backoff;
 	uint8_t quickack;                       /* ACKs still sent without delay (Linux quick-ACK mode) */
-	bool pingpong;                          /* interactive: no quick ACKs (Linux, set by a FIN) */
-	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then delack_min */
+	bool pingpong;                          /* interactive: we answer within ato of the data, or a FIN came */
+	uint8_t ack_pushed;                     /* TCP_ACK_PUSHED*: a short or PSH segment waits for its ACK */
+	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then adapted (tcp_ack.c) */
+	usec_t lrcvtime;                        /* when in-order data last arrived (Linux icsk_ack.lrcvtime) */
 	uint8_t ka_probes;
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
@@ -735,7 +741,6 @@ bool tcp_urg_pending(const struct tcp_conn *c);
 
 /* ---- tcp_input.c ---- */
 void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg);
-void tcp_rcv_window_update(struct tcp_conn *c);
 /* Options from a SYN or SYN-ACK into the connection (RFC 7323 1.3, 2018, 9293 3.7.1). */
 void tcp_conn_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o);
 
@@ -808,11 +813,27 @@ void tcp_send_ack(struct tcp_conn *c);
 void tcp_ack_at_batch_end(struct tcp_conn *c);
 /* Leaves the receive batch's list (a connection being freed). */
 void tcp_ack_batch_unlink(struct tcp_conn *c);
+
+/* ---- tcp_delack.c: when received data is ACKed ---- */
 /* Linux tcp_incr_quickack: the next ACKs go without delay, as many as half the window we
  * offer holds segments of the peer's (at least 2, at most max); never fewer than now. */
 void tcp_incr_quickack(struct tcp_conn *c, uint32_t max);
-/* Linux tcp_enter_quickack_mode: that, and out of delayed-ACK (pingpong) mode (after a loss). */
+/* Linux tcp_enter_quickack_mode: that, out of pingpong mode, ato back to its minimum. */
 void tcp_enter_quickack(struct tcp_conn *c);
+/* In-order data of seg_len bytes (header hdr_len, TCP flags) arrived: ato, quick-ACK, pushed. */
+void tcp_delack_data_recv(struct tcp_conn *c, uint32_t seg_len, uint32_t hdr_len, uint8_t flags);
+/* An ACK left while one was owed: a quick ACK is spent. */
+void tcp_delack_ack_sent(struct tcp_conn *c);
+/* We sent data: an answer within ato makes the connection interactive (pingpong). */
+void tcp_delack_data_sent(struct tcp_conn *c);
+/* The ACK in-order data asks for: now, at the batch's end, or after the delayed-ACK timeout. */
+void tcp_ack_decide(struct tcp_conn *c);
+/* The delayed-ACK timer is owed (Linux tcp_send_delayed_ack); may decide to ACK now. */
+void tcp_arm_delack(struct tcp_conn *c);
+/* The delayed-ACK timer fired with an ACK owed: ato grows, or pingpong ends. */
+void tcp_delack_expired(struct tcp_conn *c);
+/* The application read `copied` bytes (Linux __tcp_cleanup_rbuf): a held ACK, a window update. */
+void tcp_rcv_window_update(struct tcp_conn *c, uint32_t copied);
 void tcp_send_synack(struct tcp_req *r);
 /* The MSS a listener's SYN-ACK announces: the interface's, or TCP_MAXSEG if smaller. */
 uint16_t tcp_synack_mss(const struct tcp_listener *l);
@@ -870,7 +891,6 @@ static inline void tcp_timer_arm(struct tcp_layer *tl, struct timer *t, usec_t w
 		tl->ctr.TimerArmFailed++;
 }
 void tcp_rearm_rtx(struct tcp_conn *c);
-void tcp_arm_delack(struct tcp_conn *c);
 void tcp_arm_persist(struct tcp_conn *c);
 void tcp_arm_local_probe(struct tcp_conn *c);
 /* An RTT measurement for the connection: the estimator (tcp_rtt.c) and the RTO. */

@@ -223,12 +223,16 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		c->dsack_pending = false; /* reported once (RFC 2883 4) */
 		c->last_ack_sent = c->rcv.nxt;
 		c->rcv.adv_edge = seq_max(c->rcv.adv_edge, c->rcv.nxt + c->rcv.wnd);
+		if (c->rcv_unacked || (c->flags & (TCP_F_ACK_NOW | TCP_F_DELACK | TCP_F_ACK_BATCH)))
+			tcp_delack_ack_sent(c);
 		c->rcv_unacked = 0;
 		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK | TCP_F_ACK_BATCH);
+		c->ack_pushed = 0;
 		timer_stop(&c->delack_timer); /* lazily: it is armed again on the next data */
 	}
 	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, tcp_conn_iphdr(c), gso);
 	if (len && rc == 0) {
+		tcp_delack_data_sent(c);
 		c->bytes_sent += len; /* Linux tcp_transmit_skb: every data transmission */
 		if (seq_lt(seq, c->snd.max))
 			c->bytes_retrans += len; /* below SND.MAX: sent before */
@@ -784,24 +788,6 @@ void tcp_flush_acks(struct tcp_layer *tl)
 		tl->ctr.BatchAcks++;
 		tcp_output(c);
 	}
-}
-
-void tcp_incr_quickack(struct tcp_conn *c, uint32_t max)
-{
-	uint32_t mss = c->rcv_mss ? c->rcv_mss : 1;
-	uint32_t n = c->rcv.wnd / (2u * mss);
-	if (n == 0)
-		n = 2;
-	if (n > max)
-		n = max;
-	if (n > c->quickack)
-		c->quickack = (uint8_t)n;
-}
-
-void tcp_enter_quickack(struct tcp_conn *c)
-{
-	tcp_incr_quickack(c, TCP_MAX_QUICKACKS);
-	c->pingpong = false;
 }
 
 /* RFC 5961 3.2, 4.2, 5.2: an ACK that tells a blind attacker nothing, rate-limited per

@@ -172,7 +172,8 @@ void tcp_rwnd_buffer_grown(struct tcp_conn *c)
  * peer's MSS as we knew it measures payload/truesize again, and the clamp follows the new
  * ratio; `seg_mss` is the segment's own MSS (a GRO super-segment's gso_size). Then
  * tcp_grow_window: while there is room under the clamp and the free space, rcv_ssthresh
- * grows by twice the segment (at least two MSS) when such segments would fit the buffer.
+ * grows by twice the segment (at least two MSS) when such segments would fit the buffer,
+ * and the ACK that tells the peer goes without delay (one quick ACK at least).
  */
 void tcp_rwnd_data(struct tcp_conn *c, uint32_t dlen, uint32_t seg_mss, uint32_t truesize, bool grow)
 {
@@ -215,6 +216,8 @@ void tcp_rwnd_data(struct tcp_conn *c, uint32_t dlen, uint32_t seg_mss, uint32_t
 	if (incr < 2u * dlen)
 		incr = 2u * dlen;
 	c->rcv_ssthresh += top - c->rcv_ssthresh < incr ? top - c->rcv_ssthresh : incr;
+	/* Linux: a window that grew is worth telling at once (icsk_ack.quick |= 1). */
+	c->quickack |= 1;
 }
 
 /*

@@ -108,13 +108,6 @@ void tcp_arm_local_probe(struct tcp_conn *c)
 	tcp_timer_arm(c->tl, &c->rtx_timer, now + d);
 }
 
-void tcp_arm_delack(struct tcp_conn *c)
-{
-	c->flags |= TCP_F_DELACK;
-	if (!timer_armed(&c->delack_timer))
-		tcp_timer_arm(c->tl, &c->delack_timer, c->tl->core->now + c->ato_us);
-}
-
 void tcp_arm_misc(struct tcp_conn *c, usec_t when)
 {
 	tcp_timer_arm(c->tl, &c->misc_timer, when);
@@ -341,6 +334,7 @@ static void tcp_delack_fire(struct timer *t, usec_t now)
 	if (!(c->flags & TCP_F_DELACK))
 		return;
 	c->tl->ctr.DelayedAcks++;
+	tcp_delack_expired(c);
 	c->flags |= TCP_F_ACK_NOW;
 	tcp_output(c);
 }

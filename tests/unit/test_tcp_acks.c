@@ -45,19 +45,23 @@ static uint32_t drain_recv(struct th *h, int fd)
 	return total;
 }
 
-/* Spends the quick-ACK start (TCP_MAX_QUICKACKS batches of one segment, each ACKed at
- * once), so that what follows sees the ordinary policy. Returns the next relative seq. */
+/* Spends the quick-ACK start, so that what follows sees the ordinary policy: pairs of full
+ * segments, each pair ACKed at once and read, until the window stops growing (each growth
+ * asks for a quick ACK, as Linux's tcp_grow_window) and the quick ACKs are spent; no delayed
+ * ACK fires on the way, so ato stays at its 40 ms. Returns the next relative seq. */
 static uint32_t past_quickack(struct th *h, int fd)
 {
 	uint32_t rel = 1;
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < 32; i++) {
 		queue_data(h, rel, MSS);
+		queue_data(h, rel + MSS, MSS);
 		th_poll(h);
-		rel += MSS;
+		rel += 2 * MSS;
 		th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel, TH_ANY, NULL, 0);
+		assert_int_equal(drain_recv(h, fd), 2 * MSS);
+		th_drain(h); /* a window update after the read, if any */
 	}
-	assert_int_equal(drain_recv(h, fd), 16 * MSS);
-	th_advance(h, 300);
+	th_advance(h, 150); /* less than the RTO: a longer silence would start quick-ACK mode again */
 	th_drain(h);
 	return rel;
 }
@@ -266,6 +270,48 @@ static void test_filling_buffer_waits_for_delack(void **state)
 	assert_int_equal(drain_recv(h, fd), 20 * MSS);
 }
 
+/*
+ * Linux's ato (tcp_delack.c): 40 ms at first; doubled when the timer had to fire; bounded
+ * by the smoothed RTT (100 ms here); and after a silence longer than the RTO, data is ACKed
+ * at once again (quick-ACK mode restarts). The same packets as Linux 6.18 for the same
+ * packetdrill script (SO_RCVBUF 20000, so the window stops growing and quick ACKs run out).
+ */
+static void test_ato_grows_and_silence_restarts_quickack(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int lfd = th_listen(h, 80, 8);
+	int rcvbuf = 20000;
+	assert_int_equal(ts_setsockopt(sl, lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	struct tcp_opts o = th_mss_opts(1000);
+	int fd = th_open_passive_rtt(h, lfd, &o, 65535, 100);
+	uint8_t seg[1000], buf[1000];
+	memset(seg, 'q', sizeof(seg));
+	uint32_t seq = h->irs + 1;
+	for (int i = 0; i < 12; i++) {
+		th_advance(h, 10);
+		th_send(h, TCP_FLAG_ACK, seq, h->iss + 1, 65535, NULL, seg, sizeof(seg));
+		seq += sizeof(seg);
+		assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	}
+	th_drain(h);
+	/* The last segment waited for the timer: 40 ms. It fired, so ato doubles. */
+	assert_int_equal(th_advance_until_seg(h, 1000), 40);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, seq, TH_ANY, NULL, 0);
+	th_advance(h, 100);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, seq, h->iss + 1, 65535, NULL, "a", 1);
+	seq += 1;
+	th_expect_none(h);
+	assert_int_equal(th_advance_until_seg(h, 1000), 80);
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, seq, TH_ANY, NULL, 0);
+	/* A silence longer than the RTO (about 300 ms after a 100 ms round trip): at once. */
+	th_advance(h, 500);
+	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, seq, h->iss + 1, 65535, NULL, "b", 1);
+	seq += 1;
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, seq, TH_ANY, NULL, 0);
+	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 2);
+}
+
 /* A connection freed while it owes a batch-end ACK leaves the batch's list. Frames handed
  * to ts_stack_input() directly (as the packetdrill runner and the fuzzer do) wait for the
  * next ts_stack_poll() to be ACKed; closing with unread data in between resets and frees the
@@ -307,6 +353,22 @@ static void test_timer_ops_per_request(void **state)
 	int fd = th_established(h);
 	uint32_t rel = past_quickack(h, fd);
 	uint32_t our = 1;
+	/* The first request: the read that empties the queue of a short segment sends its ACK
+	 * at once (Linux __tcp_cleanup_rbuf, ICSK_ACK_PUSHED); the answer, sent within ato of
+	 * the request, makes the connection interactive (pingpong), and from then on the
+	 * answers carry the ACKs. */
+	th_advance(h, 1);
+	queue_data(h, rel, 50);
+	th_poll(h);
+	rel += 50;
+	th_expect_none(h);
+	assert_int_equal(drain_recv(h, fd), 50);
+	th_expect(h, TCP_FLAG_ACK, h->iss + our, h->irs + rel, TH_ANY, NULL, 0);
+	assert_int_equal(ts_send(th_sl(h), fd, "response", 8, 0), 8);
+	th_expect(h, DATA, h->iss + our, h->irs + rel, TH_ANY, NULL, 8);
+	our += 8;
+	th_send(h, TCP_FLAG_ACK, h->irs + rel, h->iss + our, 65535, NULL, NULL, 0);
+	th_expect_none(h);
 	uint64_t ops0 = h->st.core.timers.ops;
 	for (int i = 0; i < 100; i++) {
 		th_advance(h, 1);
@@ -337,6 +399,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ooo_in_batch_acked_at_once, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_stretch_capped_by_window, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_filling_buffer_waits_for_delack, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_ato_grows_and_silence_restarts_quickack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_freed_conn_leaves_batch, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_timer_ops_per_request, th_setup, th_teardown),
 	};

@@ -59,10 +59,11 @@ static void recv_check(struct th *h, int fd, uint32_t from, uint32_t len)
 	free(buf);
 }
 
-/* Lets any window update caused by a read go out, and discards it. */
+/* Lets any window update caused by a read go out, and discards it. Less than the RTO: a
+ * longer silence would start quick-ACK mode again (Linux tcp_event_data_recv). */
 static void settle(struct th *h)
 {
-	th_advance(h, 300);
+	th_advance(h, 150);
 	th_drain(h);
 }
 
@@ -157,24 +158,21 @@ static void test_delayed_ack(void **state)
 	struct th *h = *state;
 	int fd = th_established(h);
 	uint32_t rel = 1;
-	for (int pair = 0; pair < 20; pair++) {
+	uint32_t acked = 1;
+	for (int i = 0; i < 40; i++) {
 		send_data(h, rel, 1460, 65535);
 		rel += 1460;
-		send_data(h, rel, 1460, 65535);
-		rel += 1460;
-		/* An ACK covering both must be out now, without waiting. */
+		/* Never two full segments without an ACK out at once (the first of them may have
+		 * had its own: a quick ACK while the window grows, as Linux's tcp_grow_window). */
 		struct th_seg s;
-		uint32_t last = 0;
-		bool any = false;
 		while (th_pop_seg(h, &s)) {
 			assert_int_equal(s.hdr.flags, TCP_FLAG_ACK);
-			last = s.hdr.ack;
-			any = true;
+			acked = s.hdr.ack - h->irs;
 		}
-		if (!any || last != h->irs + rel)
-			fail_msg("pair %d: no immediate ACK of two full segments (last ack %u, want %u)", pair,
-			         any ? last - h->irs : 0, rel);
-		recv_check(h, fd, rel - 1 - 2920, 2920);
+		if (rel - acked >= 2 * 1460)
+			fail_msg("segment %d: two full segments and no ACK (acked %u, received %u)", i, acked, rel);
+		if (i % 2)
+			recv_check(h, fd, rel - 1 - 2920, 2920);
 	}
 	settle(h);
 	send_data(h, rel, 100, 65535);
