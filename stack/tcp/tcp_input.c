@@ -114,7 +114,7 @@ static int tcp_synsent_input(struct tcp_conn *c, struct tcp_seg *seg)
 		/* Our SYN is acknowledged: ESTABLISHED. RFC 6298 2.x: with a retransmitted SYN
 		 * there is no valid sample (Karn), and RTO comes back to its initial value. */
 		if (c->retries == 0)
-			tcp_rtt_sample(c, (uint32_t)(tl->core->now - c->rtt_start));
+			tcp_rtt_sample(c, (uint32_t)(tl->core->now - c->rtt_start), seg->ack);
 		c->retries = 0;
 		c->backoff = 0;
 		c->snd.una = seg->ack;
@@ -359,7 +359,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			rtt_us = us < INT32_MAX ? (int32_t)us : INT32_MAX;
 		}
 		if (rtt_us >= 0)
-			tcp_rtt_sample(c, (uint32_t)rtt_us);
+			tcp_rtt_sample(c, (uint32_t)rtt_us, ack);
 		/* Congestion control samples every ACK, from the send time of the newest data it
 		 * acknowledges (Linux's ca_rtt), with or without timestamps: here from the RTT
 		 * object's ring; with SACK, tcp_rec_ack takes it from the scoreboard. */

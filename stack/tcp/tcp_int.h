@@ -893,8 +893,9 @@ static inline void tcp_timer_arm(struct tcp_layer *tl, struct timer *t, usec_t w
 void tcp_rearm_rtx(struct tcp_conn *c);
 void tcp_arm_persist(struct tcp_conn *c);
 void tcp_arm_local_probe(struct tcp_conn *c);
-/* An RTT measurement for the connection: the estimator (tcp_rtt.c) and the RTO. */
-void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
+/* An RTT measurement for the connection, taken from an ACK up to `ack`: the estimator
+ * (tcp_rtt.c) and the RTO. */
+void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us, uint32_t ack);
 usec_t tcp_fin_timeout_us(const struct tcp_conn *c);
 void tcp_arm_keepalive(struct tcp_conn *c);
 void tcp_arm_misc(struct tcp_conn *c, usec_t when);

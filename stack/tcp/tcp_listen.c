@@ -475,7 +475,7 @@ static struct tcp_conn *tcp_req_promote(struct tcp_req *r, struct tcp_seg *seg)
 	c->snd.wl2 = seg->ack;
 	c->flags |= TCP_F_PASSIVE;
 	if (r->retrans == 0) /* Linux tcp_synack_rtt_meas; Karn: none after a retransmission */
-		tcp_rtt_sample(c, (uint32_t)(tl->core->now - r->sent_at));
+		tcp_rtt_sample(c, (uint32_t)(tl->core->now - r->sent_at), c->snd.una);
 	tcp_handshake_record(c, r, synack_wnd);
 	c->state = TCPS_SYN_RECEIVED;
 	tcp_set_state(c, TCPS_ESTABLISHED);

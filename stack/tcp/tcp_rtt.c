@@ -1,13 +1,19 @@
 /*
  * tcp_rtt.c - the RTT estimator (RFC 6298) and the windowed minimum RTT: see tcp_rtt.h.
  *
- * RFC 6298 2.2/2.3 in integer microseconds, alpha = 1/8 and beta = 1/4:
- *   first sample R:  SRTT = R, RTTVAR = R/2
- *   later samples:   RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R|,  SRTT = 7/8 SRTT + 1/8 R
- *   RTO = SRTT + max(G, 4 RTTVAR)
- * where Linux's floor takes the place of the clock granularity G: the variation term is at
- * least rto_min (200 ms), so a LAN connection's RTO is about SRTT + 200 ms rather than the
- * RFC's 1 s minimum (2.4), which Linux does not apply either. RTO is clamped to rto_max.
+ * RFC 6298 2.2/2.3 with alpha = 1/8 and beta = 1/4, as Linux computes it (tcp_rtt_estimator,
+ * in the same fixed-point scales: 8 x SRTT, 4 x the mean deviation):
+ *   first sample R:  SRTT = R, mdev = R/2, var = max(4 mdev, rto_min)
+ *   later samples:   SRTT = 7/8 SRTT + 1/8 R;  mdev = 3/4 mdev + 1/4 |R - SRTT|, except
+ *                    that a sample below SRTT moves mdev with 1/32 of the excess over mdev
+ *                    (Linux's answer to the Eifel problem: a falling RTT must not raise RTO)
+ *   RTO = SRTT + var
+ * where var, the RFC's 4 RTTVAR, is the largest 4 mdev seen in the current round trip (from
+ * SND.NXT at its start until SND.UNA passes it), never below rto_min (200 ms), and falls
+ * only a quarter of the way to the new round trip's value each round trip. So a LAN
+ * connection's RTO is SRTT + 200 ms rather than the RFC's 1 s minimum (2.4), which Linux
+ * does not apply either; one spike raises it at once, and it comes down over round trips,
+ * not samples. RTO is clamped to rto_max.
  */
 #include "tcp/tcp_rtt.h"
 
@@ -58,27 +64,52 @@ static void tcp_rtt_min_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, u
 	}
 }
 
-void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg)
+void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, uint32_t una, uint32_t nxt, const struct tcp_config *cfg)
 {
+	uint32_t rto_min = cfg->rto_min_ms * 1000u;
 	if (rtt_us == 0)
 		rtt_us = 1;
+	if (rtt_us > INT32_MAX / 8)
+		rtt_us = INT32_MAX / 8;
 	r->latest_us = rtt_us;
-	if (r->srtt_us == 0) {
-		r->srtt_us = rtt_us;
-		r->rttvar_us = rtt_us / 2;
+	if (r->srtt8 == 0) {
+		r->srtt8 = rtt_us << 3;
+		r->mdev4 = rtt_us << 1;
+		r->var = r->mdev4 > rto_min ? r->mdev4 : rto_min;
+		r->mdev_max = r->var;
+		r->rtt_seq = nxt;
 	} else {
-		uint32_t err = r->srtt_us > rtt_us ? r->srtt_us - rtt_us : rtt_us - r->srtt_us;
-		r->rttvar_us = r->rttvar_us - r->rttvar_us / 4 + err / 4;
-		r->srtt_us = r->srtt_us - r->srtt_us / 8 + rtt_us / 8;
+		int64_t m = (int64_t)rtt_us - (r->srtt8 >> 3); /* the error */
+		r->srtt8 = (uint32_t)((int64_t)r->srtt8 + m);
+		if (m < 0) {
+			m = -m - (r->mdev4 >> 2);
+			if (m > 0)
+				m >>= 3;
+		} else {
+			m -= r->mdev4 >> 2;
+		}
+		r->mdev4 = (uint32_t)((int64_t)r->mdev4 + m);
+		if (r->mdev4 > r->mdev_max) {
+			r->mdev_max = r->mdev4;
+			if (r->mdev_max > r->var)
+				r->var = r->mdev_max;
+		}
+		if (seq_gt(una, r->rtt_seq)) {
+			/* A round trip ended: var falls a quarter of the way to its peak in it. */
+			if (r->mdev_max < r->var)
+				r->var -= (r->var - r->mdev_max) >> 2;
+			r->rtt_seq = nxt;
+			r->mdev_max = rto_min;
+		}
 	}
-	uint64_t var = 4ull * r->rttvar_us;
-	if (var < (uint64_t)cfg->rto_min_ms * 1000u)
-		var = (uint64_t)cfg->rto_min_ms * 1000u;
-	uint64_t rto = r->srtt_us + var;
+	if (r->srtt8 < 8)
+		r->srtt8 = 8;
+	r->srtt_us = r->srtt8 >> 3;
+	r->rttvar_us = r->mdev4 >> 2;
+	uint64_t rto = (uint64_t)r->srtt_us + r->var;
 	if (rto > (uint64_t)cfg->rto_max_ms * 1000u)
 		rto = (uint64_t)cfg->rto_max_ms * 1000u;
 	r->rto_us = (uint32_t)rto;
-	(void)now;
 }
 
 void tcp_rtt_min_sample(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg)

@@ -33,9 +33,15 @@ struct tcp_rtt_sent {
 };
 
 struct tcp_rtt {
-	uint32_t srtt_us;           /* RFC 6298 SRTT; 0 until the first sample */
-	uint32_t rttvar_us;         /* RTTVAR */
-	uint32_t rto_us;            /* RTO = SRTT + max(4 RTTVAR, rto_min), at most rto_max */
+	uint32_t srtt_us;           /* SRTT (RFC 6298), srtt8 / 8; 0 until the first sample */
+	uint32_t rttvar_us;         /* the deviation, mdev4 / 4 (what TCP_INFO reports as rttvar) */
+	uint32_t rto_us;            /* RTO = SRTT + var, at most rto_max (tcp_rtt.c) */
+	/* Linux's estimator state (tcp_rtt_estimator), in its fixed-point scales: */
+	uint32_t srtt8;             /* 8 x SRTT */
+	uint32_t mdev4;             /* 4 x the mean deviation */
+	uint32_t mdev_max;          /* the largest mdev4 of this round trip, at least rto_min */
+	uint32_t var;               /* the RTO's variation term: mdev_max, decaying per round trip */
+	uint32_t rtt_seq;           /* SND.NXT when this round trip began */
 	uint32_t latest_us;         /* the last sample (RACK's "most recent RTT") */
 	/* The smallest sample of the last window (cfg->min_rtt_win_s), kept as the best, the
 	 * second best and the third best measurement of successively later parts of the window,
@@ -54,8 +60,9 @@ struct tcp_rtt {
 
 /* Before any sample: RTO is the configured initial value (RFC 6298 2.1: 1 s). */
 void tcp_rtt_init(struct tcp_rtt *r, const struct tcp_config *cfg);
-/* One RTT measurement for the RTO (microseconds; 0 counts as 1): RFC 6298 2.2/2.3. */
-void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
+/* One RTT measurement for the RTO (microseconds; 0 counts as 1), as Linux takes it; `una`
+ * and `nxt` (SND.UNA, SND.NXT) mark the round trips the variation term lives by. */
+void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, uint32_t una, uint32_t nxt, const struct tcp_config *cfg);
 /* One precise measurement for the windowed minimum, one per ACK: the age of the newest
  * segment sent once that the ACK delivered (the scoreboard's with SACK, the send-time
  * ring's without). Timestamp echoes, 1 ms coarse, are not used for it, nor is a zero

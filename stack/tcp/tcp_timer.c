@@ -146,9 +146,9 @@ void tcp_arm_keepalive(struct tcp_conn *c)
 	tcp_arm_misc(c, c->tl->core->now + (usec_t)tcp_keepidle_s(c->tl, &c->opts) * USEC_PER_SEC);
 }
 
-void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us)
+void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us, uint32_t ack)
 {
-	tcp_rtt_update(&c->rtt, rtt_us, c->tl->core->now, &c->tl->cfg);
+	tcp_rtt_update(&c->rtt, rtt_us, ack, c->snd.nxt, &c->tl->cfg);
 }
 
 /*

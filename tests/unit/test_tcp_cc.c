@@ -88,43 +88,65 @@ static void ack_round(struct fx *f, usec_t rtt)
 		ack_one(f, rtt / n, (int32_t)rtt);
 }
 
-/* ---- the RTT estimator (RFC 6298) ---- */
+/* ---- the RTT estimator (RFC 6298 as Linux computes it) ---- */
 
+/* Each value worked out by hand from Linux's tcp_rtt_estimator (tcp_rtt.c's comment). */
 static void test_rtt_rfc6298_equations(void **state)
 {
 	(void)state;
 	struct tcp_config cfg;
 	tcp_config_default(&cfg);
-	cfg.rto_min_ms = 0; /* the RFC's own equations, without Linux's 200 ms floor */
+	cfg.rto_min_ms = 0; /* the equations alone, without Linux's 200 ms floor */
 	struct tcp_rtt r;
 	tcp_rtt_init(&r, &cfg);
 	assert_int_equal(r.rto_us, 1000000);   /* 2.1: 1 s before a measurement */
 	assert_int_equal(tcp_rtt_min_us(&r), 0);
-	/* 2.2: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4 RTTVAR. */
-	tcp_rtt_update(&r, 100000, 0, &cfg);
+	/* 2.2: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4 RTTVAR = 3 R. The round trip: until SND.UNA
+	 * passes 100 (SND.NXT now). */
+	tcp_rtt_update(&r, 100000, 0, 100, &cfg);
 	assert_int_equal(r.srtt_us, 100000);
 	assert_int_equal(r.rttvar_us, 50000);
 	assert_int_equal(r.rto_us, 300000);
-	/* 2.3: RTTVAR = 3/4 50 + 1/4 |100 - 200| = 62.5 ms; SRTT = 7/8 100 + 1/8 200 = 112.5 ms. */
-	tcp_rtt_update(&r, 200000, 1000, &cfg);
+	/* 2.3, a sample above: RTTVAR = 3/4 50 + 1/4 |100 - 200| = 62.5 ms; SRTT = 112.5 ms; the
+	 * variation term rises at once to 4 x 62.5. */
+	tcp_rtt_update(&r, 200000, 50, 100, &cfg);
 	assert_int_equal(r.rttvar_us, 62500);
 	assert_int_equal(r.srtt_us, 112500);
 	assert_int_equal(r.rto_us, 112500 + 4 * 62500);
 	assert_int_equal(r.latest_us, 200000);
-	/* Steady samples: RTTVAR decays by 3/4 each time, SRTT converges. */
-	for (int i = 0; i < 100; i++)
-		tcp_rtt_update(&r, 100000, 2000, &cfg);
+	/* A sample far below: the RFC would take 1/4 of |10 - 112.5| into RTTVAR (72.5 ms);
+	 * Linux takes 1/8 of what exceeds the deviation: (102.5 - 62.5) / 8 = 5 ms into 4 x
+	 * RTTVAR, 63.75 ms. SRTT = 112.5 - 102.5 / 8 = 99.6875 ms. */
+	tcp_rtt_update(&r, 10000, 50, 100, &cfg);
+	assert_int_equal(r.srtt_us, 99687);
+	assert_int_equal(r.rttvar_us, 63750);
+	assert_int_equal(r.rto_us, 99687 + 255000);
+	/* The round trip ends (SND.UNA 200 passes 100): the term stays at its peak, 255 ms,
+	 * whatever this sample says; the next round trip starts at SND.NXT 300. */
+	tcp_rtt_update(&r, 100000, 200, 300, &cfg);
+	assert_int_equal(r.rto_us, r.srtt_us + 255000);
+	/* At the end of the next one it falls a quarter of the way to that round trip's peak:
+	 * steady samples bring RTO down over round trips, not samples. */
+	uint32_t before = r.rto_us - r.srtt_us;
+	uint32_t peak = 0;
+	tcp_rtt_update(&r, 100000, 400, 500, &cfg);
+	peak = r.rttvar_us * 4;
+	assert_true(r.rto_us - r.srtt_us < before);
+	assert_in_range(r.rto_us - r.srtt_us, before - (before - peak) / 4 - 4, before - (before - peak) / 4 + 4);
+	/* Steady samples: SRTT converges, the term decays towards 0 round trip by round trip. */
+	for (uint32_t i = 0; i < 100; i++)
+		tcp_rtt_update(&r, 100000, 600 + 200 * i, 700 + 200 * i, &cfg);
 	assert_in_range(r.srtt_us, 99990, 100010);
-	assert_true(r.rttvar_us < 100);
-	/* Linux's floor: the variation term is at least rto_min; RTO at most rto_max. */
+	assert_true(r.rto_us - r.srtt_us < 1000);
+	/* Linux's floor: the term is at least rto_min; RTO at most rto_max. */
 	cfg.rto_min_ms = 200;
 	tcp_rtt_init(&r, &cfg);
-	tcp_rtt_update(&r, 10000, 0, &cfg);
+	tcp_rtt_update(&r, 10000, 0, 1, &cfg);
 	assert_int_equal(r.rto_us, 10000 + 200000);
-	tcp_rtt_update(&r, 0, 0, &cfg); /* a 0 sample counts as 1 us */
+	tcp_rtt_update(&r, 0, 0, 1, &cfg); /* a 0 sample counts as 1 us */
 	assert_int_equal(r.latest_us, 1);
 	for (int i = 0; i < 50; i++)
-		tcp_rtt_update(&r, 600000000u, 0, &cfg);
+		tcp_rtt_update(&r, 600000000u, 0, 1, &cfg);
 	assert_int_equal(r.rto_us, cfg.rto_max_ms * 1000u);
 }
 
@@ -588,7 +610,7 @@ static void test_restart_after_idle(void **state)
 {
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "reno");
-	tcp_rtt_sample(c, 100000); /* RTO = 100 + 200 ms */
+	tcp_rtt_sample(c, 100000, c->snd.una); /* RTO = 100 + 200 ms */
 	usec_t rto = c->rtt.rto_us;
 	tcp_cc_set_cwnd(c, 80);
 	tcp_cc_set_ssthresh(c, 20);
@@ -622,7 +644,7 @@ static void test_cwnd_application_limited(void **state)
 {
 	struct fx *f = *state;
 	struct tcp_conn *c = fx_conn(f, "reno");
-	tcp_rtt_sample(c, 100000);               /* RTO 300 ms */
+	tcp_rtt_sample(c, 100000, c->snd.una);   /* RTO 300 ms */
 	tcp_cc_set_cwnd(c, 40);
 	tcp_cc_set_ssthresh(c, 20);
 	tcp_cc_validate(c, true, 40);            /* full: the clock starts */

@@ -298,14 +298,14 @@ static void test_rto_estimator(void **state)
 	tcp_sockopts_default(&f->tl, &o);
 	struct tcp_conn *c = tcp_conn_alloc(&f->tl, &o);
 	assert_int_equal(c->rtt.rto_us, 1000000);            /* 2.1: 1 s before any sample */
-	tcp_rtt_sample(c, 10000);                        /* 10 ms */
+	tcp_rtt_sample(c, 10000, c->snd.una);            /* 10 ms */
 	assert_int_equal(c->rtt.srtt_us, 10000);
 	assert_int_equal(c->rtt.rttvar_us, 5000);
 	assert_int_equal(c->rtt.rto_us, 10000 + 200000);     /* 4*RTTVAR = 20 ms < 200 ms floor */
-	tcp_rtt_sample(c, 500000);                       /* a 500 ms outlier */
+	tcp_rtt_sample(c, 500000, c->snd.una);           /* a 500 ms outlier */
 	assert_true(c->rtt.rto_us > 400000);
 	for (int i = 0; i < 200; i++)
-		tcp_rtt_sample(c, 600000000);
+		tcp_rtt_sample(c, 600000000, c->snd.una);
 	assert_int_equal(c->rtt.rto_us, 120000000);          /* clamped to 120 s */
 	tcp_conn_free(c);
 }
