@@ -68,21 +68,32 @@ void tcp_delack_data_recv(struct tcp_conn *c, uint32_t seg_len, uint32_t hdr_len
 	uint32_t ato_min = tcp_ato_min(c);
 	uint32_t rto = c->rtt.rto_us;
 
+	uint32_t lss = c->last_seg_size;
+	c->last_seg_size = 0;
 	if (seg_len >= c->rcv_mss) {
 		/* A full segment with PSH is likely the end of a write: the sender may wait. */
 		if (flags & TCP_FLAG_PSH)
 			c->ack_pushed |= TCP_ACK_PUSHED;
 	} else {
-		/* A short one counts as pushed unless it could be a full segment of a peer with
-		 * a small MSS (at least 536 bytes with its header, or 88 without PSH/FIN/URG). */
+		/* A short one that could be a full segment of a peer with a small MSS (at least
+		 * 536 bytes with its header, or 88 without PSH/FIN/URG): two of the same length in
+		 * a row make that length the peer's MSS. Any other short one counts as pushed. */
 		uint32_t len = seg_len + hdr_len;
 		bool remnant = (flags & (TCP_FLAG_FIN | TCP_FLAG_URG | TCP_FLAG_SYN | TCP_FLAG_PSH)) != 0;
-		if (!(len >= TCP_MSS_DEFAULT + TCP_HDR_MIN || (len >= TCP_MSS_MIN + TCP_HDR_MIN && !remnant))) {
-			if (c->ack_pushed & TCP_ACK_PUSHED)
-				c->ack_pushed |= TCP_ACK_PUSHED2;
-			c->ack_pushed |= TCP_ACK_PUSHED;
+		if (len >= TCP_MSS_DEFAULT + TCP_HDR_MIN || (len >= TCP_MSS_MIN + TCP_HDR_MIN && !remnant)) {
+			uint32_t fixed = TCP_HDR_MIN + (c->ts_ok ? TCP_TS_OPT_LEN : 0u);
+			len = len > fixed ? len - fixed : 0;
+			c->last_seg_size = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len);
+			if (len && len == lss) {
+				c->rcv_mss = len;
+				goto ato;
+			}
 		}
+		if (c->ack_pushed & TCP_ACK_PUSHED)
+			c->ack_pushed |= TCP_ACK_PUSHED2;
+		c->ack_pushed |= TCP_ACK_PUSHED;
 	}
+ato:
 	if (c->ato_us == 0) {
 		tcp_incr_quickack(c, TCP_MAX_QUICKACKS);
 		c->ato_us = ato_min;

@@ -37,7 +37,6 @@
 #include "wire/icmp.h"
 
 #define TCP_IP_HDRS 40u   /* IPv4 + TCP headers without options (RFC 879) */
-#define TCP_TS_OPT_LEN 12u /* timestamps, as every segment carries them once agreed (RFC 7323) */
 
 /* Linux's icmp_err_convert[]: destination unreachable code -> errno and whether it is fatal. */
 struct tcp_icmp_unreach {

@@ -35,6 +35,7 @@
 #include "wire/tcp.h"
 
 #define TCP_MSS_DEFAULT 536u            /* RFC 9293 3.7.1: without the option */
+#define TCP_TS_OPT_LEN 12u              /* timestamps as every segment carries them once agreed (RFC 7323), aligned */
 #define TCP_MSS_MIN 88u                 /* Linux TCP_MIN_MSS: clamp of silly peer values */
 #define TCP_WSCALE_MAX 14u              /* RFC 7323 2.3 */
 #define TCP_MAX_QUICKACKS 16u           /* Linux: ACK the first segments at once */
@@ -454,6 +455,7 @@ struct tcp_conn {
 	uint8_t quickack;                       /* ACKs still sent without delay (Linux quick-ACK mode) */
 	bool pingpong;                          /* interactive: we answer within ato of the data, or a FIN came */
 	uint8_t ack_pushed;                     /* TCP_ACK_PUSHED*: a short or PSH segment waits for its ACK */
+	uint16_t last_seg_size;                 /* the last short segment's payload, if it could be an MSS */
 	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then adapted (tcp_ack.c) */
 	usec_t lrcvtime;                        /* when in-order data last arrived (Linux icsk_ack.lrcvtime) */
 	uint8_t ka_probes;

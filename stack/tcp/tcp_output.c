@@ -194,7 +194,7 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		h.opts.sack_ok = (c->state == TCPS_SYN_SENT) ? tl->cfg.sack : c->sack_ok;
 		h.opts.has_ts = (c->state == TCPS_SYN_SENT) ? tl->cfg.timestamps : c->ts_ok;
 		/* An active open's SYN counts the whole MSS (Linux: no timestamps seen yet). */
-		uint32_t mss = c->adv_mss - (c->state != TCPS_SYN_SENT && c->ts_ok ? 12u : 0u);
+		uint32_t mss = c->adv_mss - (c->state != TCPS_SYN_SENT && c->ts_ok ? TCP_TS_OPT_LEN : 0u);
 		h.win = (uint16_t)tcp_rwnd_initial(&c->opts, mss, c->rcv_wscale);
 		c->rcv.wnd = h.win;
 	} else {
@@ -821,7 +821,7 @@ uint16_t tcp_synack_mss(const struct tcp_listener *l)
 /* The SYN-ACK's window counts whole segments of the MSS less the timestamp option. */
 uint32_t tcp_synack_window(const struct tcp_listener *l, const struct tcp_req *r)
 {
-	return tcp_rwnd_initial(&l->opts, tcp_synack_mss(l) - (r->ts_ok ? 12u : 0u), r->rcv_wscale);
+	return tcp_rwnd_initial(&l->opts, tcp_synack_mss(l) - (r->ts_ok ? TCP_TS_OPT_LEN : 0u), r->rcv_wscale);
 }
 
 void tcp_send_synack(struct tcp_req *r)

@@ -276,9 +276,11 @@ static void test_filling_buffer_waits_for_delack(void **state)
  * at once again (quick-ACK mode restarts). The same packets as Linux 6.18 for the same
  * packetdrill script (SO_RCVBUF 20000, so the window stops growing and quick ACKs run out).
  */
-static void test_ato_grows_and_silence_restarts_quickack(void **state)
+/* SO_RCVBUF 20000 (an 18980-byte window), the peer's MSS 1000, an RTT of 100 ms; twelve
+ * segments 10 ms apart, each read at once: the window stops growing and the quick ACKs run
+ * out (the last segment's ACK is left to the timer). *seq is the next sequence number. */
+static int open_past_growth(struct th *h, uint32_t *seq)
 {
-	struct th *h = *state;
 	struct socket_layer *sl = th_sl(h);
 	int lfd = th_listen(h, 80, 8);
 	int rcvbuf = 20000;
@@ -287,14 +289,24 @@ static void test_ato_grows_and_silence_restarts_quickack(void **state)
 	int fd = th_open_passive_rtt(h, lfd, &o, 65535, 100);
 	uint8_t seg[1000], buf[1000];
 	memset(seg, 'q', sizeof(seg));
-	uint32_t seq = h->irs + 1;
+	*seq = h->irs + 1;
 	for (int i = 0; i < 12; i++) {
 		th_advance(h, 10);
-		th_send(h, TCP_FLAG_ACK, seq, h->iss + 1, 65535, NULL, seg, sizeof(seg));
-		seq += sizeof(seg);
+		th_send(h, TCP_FLAG_ACK, *seq, h->iss + 1, 65535, NULL, seg, sizeof(seg));
+		*seq += sizeof(seg);
 		assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	}
 	th_drain(h);
+	return fd;
+}
+
+static void test_ato_grows_and_silence_restarts_quickack(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	uint8_t buf[1000];
+	uint32_t seq;
+	int fd = open_past_growth(h, &seq);
 	/* The last segment waited for the timer: 40 ms. It fired, so ato doubles. */
 	assert_int_equal(th_advance_until_seg(h, 1000), 40);
 	th_expect(h, TCP_FLAG_ACK, h->iss + 1, seq, TH_ANY, NULL, 0);
@@ -310,6 +322,35 @@ static void test_ato_grows_and_silence_restarts_quickack(void **state)
 	seq += 1;
 	th_expect(h, TCP_FLAG_ACK, h->iss + 1, seq, TH_ANY, NULL, 0);
 	assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), 2);
+}
+
+/*
+ * Linux's tcp_measure_rcv_mss: two short segments of the same length that could be a peer's
+ * full segments (no PSH, at least 88 bytes) make that length the MSS the ACK policy counts
+ * in, so 400-byte segments are ACKed every second one, not every third (more than 1000
+ * unacknowledged). The same ACKs as Linux 6.18 for the same packetdrill script.
+ */
+static void test_rcv_mss_learned_from_short_segments(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	uint8_t seg[400], buf[400];
+	memset(seg, 's', sizeof(seg));
+	uint32_t seq;
+	int fd = open_past_growth(h, &seq);
+	assert_int_equal(th_advance_until_seg(h, 1000), 40);
+	th_drain(h);
+	th_advance(h, 100);
+	for (int i = 1; i <= 10; i++) {
+		th_advance(h, 5);
+		th_send(h, TCP_FLAG_ACK, seq, h->iss + 1, 65535, NULL, seg, sizeof(seg));
+		seq += sizeof(seg);
+		assert_int_equal(ts_recv(sl, fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+		if (i % 2)
+			th_expect(h, TCP_FLAG_ACK, h->iss + 1, seq, TH_ANY, NULL, 0);
+		else
+			th_expect_none(h);
+	}
 }
 
 /* A connection freed while it owes a batch-end ACK leaves the batch's list. Frames handed
@@ -400,6 +441,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stretch_capped_by_window, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_filling_buffer_waits_for_delack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_ato_grows_and_silence_restarts_quickack, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rcv_mss_learned_from_short_segments, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_freed_conn_leaves_batch, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_timer_ops_per_request, th_setup, th_teardown),
 	};
