@@ -358,17 +358,24 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			uint64_t us = tl->core->now - c->rtt_start;
 			rtt_us = us < INT32_MAX ? (int32_t)us : INT32_MAX;
 		}
-		if (rtt_us >= 0)
-			tcp_rtt_sample(c, (uint32_t)rtt_us, ack);
-		/* Congestion control samples every ACK, from the send time of the newest data it
-		 * acknowledges (Linux's ca_rtt), with or without timestamps: here from the RTT
-		 * object's ring; with SACK, tcp_rec_ack takes it from the scoreboard. */
+		/* The estimator samples every ACK, as Linux: the age of the oldest data it
+		 * acknowledges that was sent once, else the echo's or the timed segment's. With
+		 * SACK, tcp_rec_ack takes it from the scoreboard, the echo as its fallback.
+		 * Congestion control samples the newest data it acknowledges (Linux's ca_rtt):
+		 * here from the RTT object's ring; with SACK, tcp_rec_ack. */
 		if (!rec) {
-			ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now);
+			int32_t seq_rtt;
+			ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now, &seq_rtt);
+			if (seq_rtt < 0)
+				seq_rtt = rtt_us;
+			if (seq_rtt >= 0)
+				tcp_rtt_sample(c, (uint32_t)seq_rtt, ack);
 			if (ca_rtt_us >= 0)
 				tcp_rtt_min_sample(&c->rtt, (uint32_t)ca_rtt_us, tl->core->now, &tl->cfg);
 			else
 				ca_rtt_us = rtt_us;
+		} else {
+			c->rec.ack_rtt_fallback = rtt_us;
 		}
 		c->retries = 0;
 		c->backoff = 0;

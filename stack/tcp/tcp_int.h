@@ -292,6 +292,9 @@ struct tcp_recov {
 	bool ack_fack_valid;
 	usec_t ack_sack_sent;       /* send time of the newest never-resent segment it SACKed */
 	usec_t ack_cum_sent;        /* ... and of the newest it cumulatively ACKed (not SACKed before) */
+	usec_t ack_sack_first;      /* send time of the oldest never-resent segment it SACKed */
+	usec_t ack_cum_first;       /* ... and of the oldest it cumulatively ACKed (Linux first_ackt) */
+	int32_t ack_rtt_fallback;   /* the timestamp echo's (or the timed segment's) sample, -1: none */
 	int32_t ack_ca_rtt_us;      /* its RTT sample for congestion control and min_RTT (Linux
 	                             * ca_rtt_us), from those send times; -1: none */
 	uint32_t ack_delivered;     /* bytes it newly ACKed or SACKed (Linux acked_sacked) */

@@ -146,10 +146,14 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		if (rv->ack_flags & TCP_ACKF_CUM) {
 			if (!(rv->ack_flags & TCP_ACKF_CUM_SENT) || r->sent > rv->ack_cum_sent)
 				rv->ack_cum_sent = r->sent;
+			if (!(rv->ack_flags & TCP_ACKF_CUM_SENT) || r->sent < rv->ack_cum_first)
+				rv->ack_cum_first = r->sent;
 			rv->ack_flags |= TCP_ACKF_CUM_SENT;
 		} else {
 			if (!(rv->ack_flags & TCP_ACKF_SACK_SENT) || r->sent > rv->ack_sack_sent)
 				rv->ack_sack_sent = r->sent;
+			if (!(rv->ack_flags & TCP_ACKF_SACK_SENT) || r->sent < rv->ack_sack_first)
+				rv->ack_sack_first = r->sent;
 			rv->ack_flags |= TCP_ACKF_SACK_SENT;
 		}
 		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
@@ -195,6 +199,26 @@ static int32_t tcp_rec_ca_rtt(const struct tcp_conn *c)
 		sent = rv->ack_cum_sent;
 	else
 		return -1;
+	usec_t rtt = now > sent ? now - sent : 0;
+	return rtt < INT32_MAX ? (int32_t)rtt : INT32_MAX;
+}
+
+/*
+ * The ACK's RTT sample for the estimator (Linux tcp_ack_update_rtt's seq_rtt_us): the age
+ * of the oldest never-resent segment it cumulatively ACKed, unless it also ACKed a resent
+ * one (Karn), else of the oldest it SACKed; else the timestamp echo's sample when SND.UNA
+ * moved. One per ACK, as Linux takes them, not one per round trip. -1 when there is none.
+ */
+static int32_t tcp_rec_seq_rtt(const struct tcp_conn *c, bool una_advanced)
+{
+	const struct tcp_recov *rv = &c->rec;
+	usec_t now = c->tl->core->now, sent;
+	if ((rv->ack_flags & TCP_ACKF_CUM_SENT) && !(rv->ack_flags & TCP_ACKF_RETRANS_ACKED))
+		sent = rv->ack_cum_first;
+	else if (rv->ack_flags & TCP_ACKF_SACK_SENT)
+		sent = rv->ack_sack_first;
+	else
+		return una_advanced ? rv->ack_rtt_fallback : -1;
 	usec_t rtt = now > sent ? now - sent : 0;
 	return rtt < INT32_MAX ? (int32_t)rtt : INT32_MAX;
 }
@@ -681,6 +705,9 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	/* One sample per ACK for the min-RTT filter, before RACK reads it (Linux updates
 	 * min_rtt in tcp_ack_update_rtt, before tcp_fastretrans_alert); a zero - delivered in
 	 * the clock tick of its send - is refused there. */
+	int32_t seq_rtt = tcp_rec_seq_rtt(c, una_advanced);
+	if (seq_rtt >= 0)
+		tcp_rtt_sample(c, (uint32_t)seq_rtt, ack);
 	rv->ack_ca_rtt_us = tcp_rec_ca_rtt(c);
 	if (rv->ack_ca_rtt_us >= 0)
 		tcp_rtt_min_sample(&c->rtt, (uint32_t)rv->ack_ca_rtt_us, tl->core->now, &tl->cfg);

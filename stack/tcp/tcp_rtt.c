@@ -144,14 +144,17 @@ void tcp_rtt_sent_forget(struct tcp_rtt *r)
 	r->sent_count = 0;
 }
 
-int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now)
+int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now, int32_t *oldest)
 {
 	int64_t rtt = -1;
+	*oldest = -1;
 	while (r->sent_count) {
 		struct tcp_rtt_sent *e = &r->sent[r->sent_head];
 		if (seq_leq(ack, e->start))
 			break;
 		rtt = (uint32_t)now - e->at_us; /* 32-bit clock: right across its wrap */
+		if (*oldest < 0)
+			*oldest = rtt > INT32_MAX ? INT32_MAX : (int32_t)rtt;
 		if (seq_lt(ack, e->end))
 			break; /* partly acknowledged: kept for the rest */
 		r->sent_head = (uint8_t)((r->sent_head + 1) % TCP_RTT_SENT_MAX);

@@ -74,8 +74,9 @@ void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t n
  * (Karn), so it is forgotten. */
 void tcp_rtt_sent_forget(struct tcp_rtt *r);
 /* An ACK up to `ack` at now: microseconds since the newest data it acknowledges left, or -1
- * when that is not remembered. Entries it fully acknowledges are dropped. */
-int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now);
+ * when that is not remembered; *oldest the same for the oldest (the estimator's sample,
+ * Linux's first_ackt). Entries it fully acknowledges are dropped. */
+int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now, int32_t *oldest);
 /* The smallest RTT of the window, or 0 before any sample. */
 static inline uint32_t tcp_rtt_min_us(const struct tcp_rtt *r)
 {

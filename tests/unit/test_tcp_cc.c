@@ -182,6 +182,7 @@ static void test_rtt_min_filter_window(void **state)
  * age, bursts merged, a partial ACK keeps the rest, a retransmission forgets (Karn). */
 static void test_rtt_sent_times(void **state)
 {
+	int32_t oldest;
 	(void)state;
 	struct tcp_config cfg;
 	tcp_config_default(&cfg);
@@ -192,21 +193,21 @@ static void test_rtt_sent_times(void **state)
 	tcp_rtt_sent_data(&r, 2000, 3000, t);              /* the same burst: one entry */
 	assert_int_equal(r.sent_count, 1);
 	tcp_rtt_sent_data(&r, 3000, 4000, t + 5000);
-	assert_int_equal(tcp_rtt_acked(&r, 1000, t + 6000), -1);   /* acknowledges nothing new */
-	assert_int_equal(tcp_rtt_acked(&r, 1500, t + 100000), 100000); /* partly: kept */
+	assert_int_equal(tcp_rtt_acked(&r, 1000, t + 6000, &oldest), -1);   /* acknowledges nothing new */
+	assert_int_equal(tcp_rtt_acked(&r, 1500, t + 100000, &oldest), 100000); /* partly: kept */
 	assert_int_equal(r.sent_count, 2);
 	/* An ACK of both bursts samples the newer one (sent 5 ms later). */
-	assert_int_equal(tcp_rtt_acked(&r, 4000, t + 105000), 100000);
+	assert_int_equal(tcp_rtt_acked(&r, 4000, t + 105000, &oldest), 100000);
 	assert_int_equal(r.sent_count, 0);
-	assert_int_equal(tcp_rtt_acked(&r, 4000, t + 200000), -1);
+	assert_int_equal(tcp_rtt_acked(&r, 4000, t + 200000, &oldest), -1);
 	/* A full ring takes no more; the oldest keep their samples. */
 	for (uint32_t i = 0; i < TCP_RTT_SENT_MAX + 3; i++)
 		tcp_rtt_sent_data(&r, 4000 + i * 1000, 5000 + i * 1000, t + 300000 + i);
 	assert_int_equal(r.sent_count, TCP_RTT_SENT_MAX);
-	assert_int_equal(tcp_rtt_acked(&r, 5000, t + 400000), 100000);
+	assert_int_equal(tcp_rtt_acked(&r, 5000, t + 400000, &oldest), 100000);
 	/* A retransmission: nothing can be told apart any more. */
 	tcp_rtt_sent_forget(&r);
-	assert_int_equal(tcp_rtt_acked(&r, 9000, t + 500000), -1);
+	assert_int_equal(tcp_rtt_acked(&r, 9000, t + 500000, &oldest), -1);
 }
 
 /* ---- CUBIC's formulas (RFC 9438 4.2) ---- */
