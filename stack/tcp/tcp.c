@@ -228,6 +228,10 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
 		tl->ctr.CurrEstab--;
 	if (!was && is)
 		tl->ctr.CurrEstab++;
+	/* Linux starts icsk_ack.lrcvtime when the connection is made (tcp_finish_connect,
+	 * tcp_create_openreq_child): tcpi_last_data_recv counts from there until data comes. */
+	if (s == TCPS_ESTABLISHED && c->state < TCPS_ESTABLISHED)
+		c->lrcvtime = tl->core->now;
 	if (s == TCPS_ESTABLISHED && !(c->flags & TCP_F_WAS_ESTAB)) {
 		tcp_rwnd_established(c, c->rcv.wnd); /* rcv.wnd: what the SYN or SYN-ACK offered */
 		tcp_sndbuf_expand(c);                  /* Linux tcp_init_buffer_space */

@@ -190,7 +190,7 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti, struct tcp_inf
 	ti->tcpi_snd_mss = c->mss;
 	ti->tcpi_rcv_mss = c->rcv_mss;
 	ti->tcpi_unacked = (c->snd.max - c->snd.una + mss - 1) / mss;
-	ti->tcpi_last_data_recv = (uint32_t)((now - c->last_rcv) / USEC_PER_MS);
+	ti->tcpi_last_data_recv = (uint32_t)((now - c->lrcvtime) / USEC_PER_MS); /* data, not ACKs */
 	ti->tcpi_pmtu = c->pmtu ? c->pmtu : tcp_adv_mss(c->tl) + 40u; /* the path MTU once known (tcp_icmp.c) */
 	ti->tcpi_rtt = c->rtt.srtt_us;
 	ti->tcpi_rttvar = c->rtt.rttvar_us;

@@ -225,6 +225,12 @@ static void test_tcp_info_busy_and_rwnd_limited(void **state)
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_PSH, a, s + 1000, 65535, NULL, buf, 300);
 	fi = info_of(h, fd);
 	assert_int_equal(fi.more.tcpi_bytes_received, 300);
+	/* tcpi_last_data_recv counts from the last data, not from the last segment (Linux's
+	 * icsk_ack.lrcvtime): a pure ACK 50 ms later does not reset it. */
+	th_advance(h, 50);
+	th_send(h, TCP_FLAG_ACK, a + 300, s + 1000, 65535, NULL, NULL, 0);
+	fi = info_of(h, fd);
+	assert_int_equal(fi.ti.tcpi_last_data_recv, 50);
 	th_send(h, TCP_FLAG_ACK | TCP_FLAG_FIN, a + 300, s + 1000, 65535, NULL, NULL, 0);
 	fi = info_of(h, fd);
 	assert_int_equal(fi.more.tcpi_bytes_received, 300);
