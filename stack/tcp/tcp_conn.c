@@ -272,7 +272,6 @@ void tcp_conn_push(struct tcp_conn *c)
 	c->flags |= TCP_F_PUSH_ONCE;
 }
 
-
 bool tcp_conn_unacked(const struct tcp_conn *c)
 {
 	return c->sndq.len != 0 || c->state == TCPS_FIN_WAIT_1 || c->state == TCPS_CLOSING ||

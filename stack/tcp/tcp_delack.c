@@ -23,6 +23,8 @@
  *               queue, the ACK goes at once rather than at the timer, unless pingpong (one
  *               short segment) - the sender is likely waiting for it.
  *
+ * And last_seg_size, with which two equal short segments teach the peer's MSS (rcv_mss).
+ *
  * Called by tcp_input.c (each in-order data segment), tcp_output.c (each data segment
  * sent), tcp_timer.c (the timer), tcp_conn.c (reads) and socket.c (TCP_QUICKACK).
  */
@@ -62,38 +64,43 @@ void tcp_enter_quickack(struct tcp_conn *c)
  * m <= ato_min/2 (a stream): ato/2 + ato_min/2; m < ato: ato/2 + m, at most the RTO;
  * m > RTO (a sender that did not restart its window): quick-ACK mode again.
  */
+/* Whether a segment shorter than rcv_mss is a full one of a peer with a smaller MSS: one
+ * that could be (at least 536 bytes with its header, or 88 without PSH/FIN/URG) and is as
+ * long as the one before it; then its length becomes rcv_mss. */
+static bool tcp_delack_short_is_mss(struct tcp_conn *c, uint32_t seg_len, uint32_t hdr_len, uint8_t flags)
+{
+	uint32_t lss = c->last_seg_size;
+	c->last_seg_size = 0;
+	uint32_t len = seg_len + hdr_len;
+	bool remnant = (flags & (TCP_FLAG_FIN | TCP_FLAG_URG | TCP_FLAG_SYN | TCP_FLAG_PSH)) != 0;
+	if (!(len >= TCP_MSS_DEFAULT + TCP_HDR_MIN || (len >= TCP_MSS_MIN + TCP_HDR_MIN && !remnant)))
+		return false;
+	uint32_t fixed = TCP_HDR_MIN + (c->ts_ok ? TCP_TS_OPT_LEN : 0u);
+	len = len > fixed ? len - fixed : 0;
+	c->last_seg_size = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len);
+	if (!len || len != lss)
+		return false;
+	c->rcv_mss = len;
+	return true;
+}
+
 void tcp_delack_data_recv(struct tcp_conn *c, uint32_t seg_len, uint32_t hdr_len, uint8_t flags)
 {
 	usec_t now = c->tl->core->now;
 	uint32_t ato_min = tcp_ato_min(c);
 	uint32_t rto = c->rtt.rto_us;
 
-	uint32_t lss = c->last_seg_size;
-	c->last_seg_size = 0;
 	if (seg_len >= c->rcv_mss) {
+		c->last_seg_size = 0;
 		/* A full segment with PSH is likely the end of a write: the sender may wait. */
 		if (flags & TCP_FLAG_PSH)
 			c->ack_pushed |= TCP_ACK_PUSHED;
-	} else {
-		/* A short one that could be a full segment of a peer with a small MSS (at least
-		 * 536 bytes with its header, or 88 without PSH/FIN/URG): two of the same length in
-		 * a row make that length the peer's MSS. Any other short one counts as pushed. */
-		uint32_t len = seg_len + hdr_len;
-		bool remnant = (flags & (TCP_FLAG_FIN | TCP_FLAG_URG | TCP_FLAG_SYN | TCP_FLAG_PSH)) != 0;
-		if (len >= TCP_MSS_DEFAULT + TCP_HDR_MIN || (len >= TCP_MSS_MIN + TCP_HDR_MIN && !remnant)) {
-			uint32_t fixed = TCP_HDR_MIN + (c->ts_ok ? TCP_TS_OPT_LEN : 0u);
-			len = len > fixed ? len - fixed : 0;
-			c->last_seg_size = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len);
-			if (len && len == lss) {
-				c->rcv_mss = len;
-				goto ato;
-			}
-		}
+	} else if (!tcp_delack_short_is_mss(c, seg_len, hdr_len, flags)) {
+		/* Any other short one counts as pushed; two of them, doubly. */
 		if (c->ack_pushed & TCP_ACK_PUSHED)
 			c->ack_pushed |= TCP_ACK_PUSHED2;
 		c->ack_pushed |= TCP_ACK_PUSHED;
 	}
-ato:
 	if (c->ato_us == 0) {
 		tcp_incr_quickack(c, TCP_MAX_QUICKACKS);
 		c->ato_us = ato_min;

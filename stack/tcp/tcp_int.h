@@ -305,11 +305,11 @@ struct tcp_recov {
 /* What a connection knows of the urgent byte it was told about (Linux's urg_data). */
 enum { TCP_URG_NONE, TCP_URG_NOTYET, TCP_URG_VALID, TCP_URG_READ };
 
-/* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */
 /* ack_pushed (tcp_delack.c, Linux ICSK_ACK_PUSHED and PUSHED2) */
 #define TCP_ACK_PUSHED  0x01u
 #define TCP_ACK_PUSHED2 0x02u
 
+/* Connection flags (BSD's TF_*): decided on input, acted on by tcp_output(). */
 #define TCP_F_ACK_NOW     0x0001u   /* send an ACK even if there is nothing else */
 #define TCP_F_DELACK      0x0002u   /* an ACK is owed; the delayed-ACK timer is armed */
 #define TCP_F_FIN_QUEUED  0x0004u   /* user closed the sending side: FIN after the data */
@@ -459,7 +459,7 @@ struct tcp_conn {
 	bool pingpong;                          /* interactive: we answer within ato of the data, or a FIN came */
 	uint8_t ack_pushed;                     /* TCP_ACK_PUSHED*: a short or PSH segment waits for its ACK */
 	uint16_t last_seg_size;                 /* the last short segment's payload, if it could be an MSS */
-	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then adapted (tcp_ack.c) */
+	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then adapted (tcp_delack.c) */
 	usec_t lrcvtime;                        /* when in-order data last arrived (Linux icsk_ack.lrcvtime) */
 	uint8_t ka_probes;
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */

@@ -706,6 +706,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	 * min_rtt in tcp_ack_update_rtt, before tcp_fastretrans_alert); a zero - delivered in
 	 * the clock tick of its send - is refused there. */
 	int32_t seq_rtt = tcp_rec_seq_rtt(c, una_advanced);
+	rv->ack_rtt_fallback = -1; /* this ACK's; the next sets its own */
 	if (seq_rtt >= 0)
 		tcp_rtt_sample(c, (uint32_t)seq_rtt, ack);
 	rv->ack_ca_rtt_us = tcp_rec_ca_rtt(c);

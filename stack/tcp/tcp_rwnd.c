@@ -222,7 +222,8 @@ void tcp_rwnd_data(struct tcp_conn *c, uint32_t dlen, uint32_t seg_mss, uint32_t
 
 /*
  * The window the free buffer allows now (Linux __tcp_select_window), before the rule that
- * an offered window is not taken back. A buffer more than half full also ends quick-ACK mode. Below half the clamp the window is only what is
+ * an offered window is not taken back (a buffer more than half full also ends quick-ACK
+ * mode, as Linux's). Below half the clamp the window is only what is
  * free, and nothing when that is less than an MSS or 1/16 of the buffer (the receiver's
  * SWS avoidance, RFC 9293 3.8.6.2.2). Without scaling it moves in whole segments (the last
  * one kept while within a segment of the free space), with scaling in units of the scale.
@@ -246,7 +247,7 @@ uint32_t tcp_rwnd_free(struct tcp_conn *c)
 		free_space &= ~(unit - 1u);
 	if (free_space < full / 2) {
 		/* Linux: a buffer more than half full ends quick-ACK mode, wherever the window is
-		 * computed (an ACK, any segment sent, the ACK decision of tcp_input.c). */
+		 * computed (an ACK, any segment sent, tcp_delack.c's ACK decision). */
 		c->quickack = 0;
 		if (!shrink)
 			free_space &= ~(unit - 1u);
