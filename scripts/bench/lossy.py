@@ -58,10 +58,11 @@ TS_COUNTERS = ("RetransSegs", "RtoExpired", "FastRetransmits")
 TS_DETAIL = ("RackLost", "LostRetransmits", "DsackRecv", "DsackUndo", "DsackIgnoredNoUndo", "FullUndo", "PartialUndo",
              "LossUndo", "LossProbes", "LossProbeRecovery", "SackDiscardMalformed", "SackDiscardUnsent",
              "SackDiscardOld", "SackOverlap", "SackReneging", "ScoreboardFull",
-             "HystartTrainDetect", "HystartDelayDetect", "SackRecovery", "drop_paws")
+             "HystartTrainDetect", "HystartTrainCwnd", "HystartDelayDetect", "HystartDelayCwnd", "SackRecovery", "drop_paws")
 K_COUNTERS = ("TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPLossProbes", "TcpExtTCPDSACKRecv",
               "TcpExtTCPDSACKUndo", "TcpExtTCPFullUndo", "TcpExtTCPPartialUndo", "TcpExtTCPSACKReorder",
-              "TcpExtTCPHystartTrainDetect", "TcpExtTCPHystartDelayDetect", "TcpExtTCPSackRecovery",
+              "TcpExtTCPHystartTrainDetect", "TcpExtTCPHystartTrainCwnd", "TcpExtTCPHystartDelayDetect",
+              "TcpExtTCPHystartDelayCwnd", "TcpExtTCPSackRecovery",
               "TcpExtTCPLostRetransmit", "TcpExtPAWSEstab", "TcpExtTCPTSReorder")
 PACKAGES = {"curl": "curl", "ethtool": "ethtool", "gnuplot": "gnuplot-nox", "nstat": "iproute2"}
 # The issue's targets.
@@ -256,35 +257,47 @@ class Bench:
     def shared(self, cell, seed):
         """Both downloads at once through one relay: returns {side: sample}. Both ask for more
         than the bottleneck can carry in the time bound, so both run for the same window and
-        their goodputs are shares of one link."""
+        their goodputs are shares of one link.
+
+        One curl runs both transfers (--parallel --parallel-immediate), so the two
+        connections open in one pass of its event loop, microseconds apart, and which goes
+        first alternates with the seed. Two curl processes started one after the other
+        gave the second flow a few milliseconds' head start, enough to decide in some runs
+        which flow left slow start first and so took the larger share for the whole
+        window (docs/lossy-path.md, "The shared cell's slow start")."""
         for side in ("tapstack", "kernel"):
             self.ensure_alive(side)
+        order = [("tapstack", TS_ADDR), ("kernel", K_ADDR)]
+        if seed % 2:
+            order.reverse()
+        paths = {side: os.path.join(self.runner.tmp, "dl-%s" % side) for side, _ in order}
+        cmd = ["ip", "netns", "exec", self.ns["c"], "curl", "-s", "--parallel", "--parallel-immediate",
+               "--max-time", str(self.cfg.max_s), "-w", "%{url_effective} %{http_code} %{size_download} %{time_total}\\n"]
+        for side, host in order:
+            cmd += ["-o", paths[side], "http://%s/bytes/%d" % (host, SHARED_BYTES)]
         relay = self.relay_start(cell, seed)
         c0 = {s: self.counters(s) for s in ("tapstack", "kernel")}
-        procs = {}
-        for side, host in (("tapstack", TS_ADDR), ("kernel", K_ADDR)):
-            path = os.path.join(self.runner.tmp, "dl-%s" % side)
-            procs[side] = (subprocess.Popen(self.curl_cmd(host, path, SHARED_BYTES), stdout=subprocess.PIPE,
-                                            stderr=subprocess.DEVNULL, text=True), path, host)
-        outs = {}
         try:
-            for side, (p, path, host) in procs.items():
-                try:
-                    outs[side] = (p.communicate(timeout=self.cfg.max_s + 10)[0], p.returncode)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    outs[side] = (p.communicate()[0], -1)
+            rc, out, _, _, _ = run_measured(cmd, self.cfg.max_s + 10)
         finally:
             rcount = self.relay_stop(relay)
+        lines = {}
+        for line in out.splitlines():
+            m = re.match(r"http://([\d.]+)/\S* (.*)$", line.strip())
+            if m:
+                lines[m.group(1)] = m.group(2)
         res = {}
-        for side, (p, path, host) in procs.items():
+        for side, host in order:
             c1 = self.counters(side)
             try:
-                size, secs, complete = self.check_download(outs[side][1], outs[side][0], path, SHARED_BYTES)
+                if host not in lines:
+                    raise Fail("curl printed no result for %s (rc=%d out=%r)" % (host, rc, out.strip()[-200:]))
+                size, secs, complete = self.check_download(rc, lines[host], paths[side], SHARED_BYTES)
             except Fail as e:
                 raise Fail("%s: %s" % (side, e))
             res[side] = self.sample(side, c0[side], c1, size, secs, complete, self.flow_of(rcount, host))
             res[side]["relay"] = {k: rcount[k] for k in ("a>b", "b>a")}
+            res[side]["started"] = [s for s, _ in order].index(side) + 1
         return res
 
 

@@ -128,7 +128,7 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(SackReneging) X(SackRecovery) X(ScoreboardFull) X(RackLost) X(LostRetransmits)           \
 	X(LossProbes) X(LossProbeRecovery) X(DsackRecv) X(DsackSent) X(DsackIgnoredNoUndo)         \
 	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
-	X(HystartTrainDetect) X(HystartDelayDetect) \
+	X(HystartTrainDetect) X(HystartTrainCwnd) X(HystartDelayDetect) X(HystartDelayCwnd)          \
 	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)                 \
 	X(RcvCoalesce) X(RcvCollapsed) X(RcvQDrop) X(RcvCopiedBytes) X(OfoPruned) X(BatchAcks)
 

@@ -293,8 +293,16 @@ static void tcp_cubic_hystart_update(struct tcp_conn *c, uint32_t delay)
 	struct tcp_cubic *ca = tcp_cubic(c);
 	usec_t now = c->tl->core->now;
 
+	/* A new round when SND.UNA passes the last one's end, counted from the first ACK on:
+	 * a round then begins with the first ACK of a flight. Looking only from 16 packets
+	 * on (below) but starting rounds there too put their start in the middle of a
+	 * flight, where the queue the flight builds is already deep, and the delay test
+	 * ended slow start early (Linux's fix of 2025, "incorrect HyStart round start
+	 * detection"; test_hystart_rounds_follow_flights). */
 	if (seq_gt(c->snd.una, ca->end_seq))
-		tcp_cubic_hystart_reset(c); /* a new round */
+		tcp_cubic_hystart_reset(c);
+	if (tcp_cc_cwnd(c) < HYSTART_LOW_WINDOW)
+		return;
 
 	uint32_t detect = c->tl->cfg.hystart_detect;
 	/* ACK train: ACKs spaced under 2 ms from the round's start for over half the min RTT. */
@@ -304,6 +312,7 @@ static void tcp_cubic_hystart_update(struct tcp_conn *c, uint32_t delay)
 		if (now - ca->round_start > threshold) {
 			ca->found = true;
 			c->tl->ctr.HystartTrainDetect++;
+			c->tl->ctr.HystartTrainCwnd += tcp_cc_cwnd(c);
 			tcp_cc_set_ssthresh(c, tcp_cc_cwnd(c));
 			return;
 		}
@@ -325,6 +334,7 @@ static void tcp_cubic_hystart_update(struct tcp_conn *c, uint32_t delay)
 	if (ca->curr_rtt_us > ca->delay_min_us + thresh) {
 		ca->found = true;
 		c->tl->ctr.HystartDelayDetect++;
+		c->tl->ctr.HystartDelayCwnd += tcp_cc_cwnd(c);
 		tcp_cc_set_ssthresh(c, tcp_cc_cwnd(c));
 	}
 }
@@ -341,8 +351,7 @@ static void tcp_cubic_pkts_acked(struct tcp_conn *c, const struct tcp_ack_sample
 	uint32_t delay = s->rtt_us ? (uint32_t)s->rtt_us : 1u;
 	if (ca->delay_min_us == 0 || ca->delay_min_us > delay)
 		ca->delay_min_us = delay;
-	if (!ca->found && tcp_cc_in_slow_start(tcp_cc_cwnd(c), tcp_cc_ssthresh(c)) &&
-	    tcp_cc_cwnd(c) >= HYSTART_LOW_WINDOW)
+	if (!ca->found && tcp_cc_in_slow_start(tcp_cc_cwnd(c), tcp_cc_ssthresh(c)))
 		tcp_cubic_hystart_update(c, delay);
 }
 

@@ -552,6 +552,46 @@ static void test_hystart_detect_knob(void **state)
 	assert_int_equal(f->l->tl.ctr.HystartTrainDetect, 0);
 }
 
+/*
+ * HyStart's rounds are round trips of the flight, counted from the first ACK even while cwnd
+ * is under 16 (Linux since "tcp_cubic: fix incorrect HyStart round start detection",
+ * 2025): the round restarts at the first ACK of each flight, so the delay test's first 8
+ * samples are the flight's first segments, sent into the emptiest queue. The model: a
+ * bottleneck at 100 Mbit/s behind a 20 ms path, where the j-th segment of a burst waits
+ * behind j earlier ones (120 us each), ACKs 2.5 ms apart (no ACK train). A flight's first 8
+ * samples are 20-20.84 ms: no exit however large cwnd grows. Rounds started only once cwnd
+ * reached 16 begin in the middle of a flight and drift deeper into it; their first samples
+ * then come from its tail, and slow start ends at 136 in this model - where it ended, before
+ * the fix, in most downloads of the shared cell of docs/lossy-path.md.
+ */
+static void test_hystart_rounds_follow_flights(void **state)
+{
+	struct fx *f = *state;
+	struct tcp_conn *c = fx_conn(f, "cubic");
+	c->snd.nxt = c->snd.max = c->snd.una;             /* established: nothing sent yet */
+	tcp_cc_init(c);
+	c->snd.nxt = c->snd.max = c->snd.una + 10u * MSS; /* the initial window */
+	int flights = 0;
+	while (tcp_cc_cwnd(c) < 400 && flights < 20) {
+		uint32_t n = (c->snd.nxt - c->snd.una) / MSS;
+		for (uint32_t j = 0; j < n; j++) {
+			ack_one(f, 2500, (int32_t)(20000 + 120 * j));
+			c->snd.nxt = c->snd.max = c->snd.una + tcp_cc_cwnd(c) * MSS; /* the next flight */
+		}
+		flights++;
+	}
+	assert_true(tcp_cc_cwnd(c) >= 400);
+	assert_int_equal(tcp_cc_ssthresh(c), TCP_INFINITE_SSTHRESH);
+	assert_int_equal(f->l->tl.ctr.HystartDelayDetect, 0);
+	/* The same flights with the queue standing (every sample 5 ms over the minimum after
+	 * the first flight): the round's 8th sample ends slow start. */
+	uint32_t n = (c->snd.nxt - c->snd.una) / MSS;
+	for (uint32_t j = 0; j < n && tcp_cc_ssthresh(c) == TCP_INFINITE_SSTHRESH; j++)
+		ack_one(f, 2500, 25000 + 120 * (int32_t)j);
+	assert_int_equal(f->l->tl.ctr.HystartDelayDetect, 1);
+	assert_int_equal(f->l->tl.ctr.HystartDelayCwnd, tcp_cc_ssthresh(c));
+}
+
 /* Below 16 packets HyStart does not look (Linux hystart_low_window). */
 static void test_hystart_low_window(void **state)
 {
@@ -789,6 +829,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hystart_ack_train, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hystart_delay_increase, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hystart_low_window, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hystart_rounds_follow_flights, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hystart_detect_knob, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_newreno_growth, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_after_idle, fx_setup, fx_teardown),
