@@ -120,7 +120,7 @@ static int blocking_round(struct blocking_stack *b)
 {
 	int n, total = 0;
 
-	while ((n = ts_stack_poll(b->s, ts_clock_now())) > 0) {
+	while ((n = ts_stack_poll_clock(b->s, ts_clock_now)) > 0) {
 		total += n;
 		if (n < (int)STACK_POLL_BATCH)
 			break;

@@ -30,7 +30,7 @@ usec_t ts_clock_now(void)
 /* Polls the device until it is drained (each ts_stack_poll takes one bounded batch). */
 static void stack_drive(struct stack *s)
 {
-	while (ts_stack_poll(s, ts_clock_now()) >= (int)STACK_POLL_BATCH)
+	while (ts_stack_poll_clock(s, ts_clock_now) >= (int)STACK_POLL_BATCH)
 		;
 }
 
@@ -45,7 +45,7 @@ static bool stack_busy_poll(struct stack *s, usec_t now, usec_t until)
 {
 	usec_t end = usec_min(usec_min(now + s->busy_poll_usec, ts_stack_next_deadline(s)), until);
 	while (ts_clock_now() < end)
-		if (ts_stack_poll(s, ts_clock_now()) > 0)
+		if (ts_stack_poll_clock(s, ts_clock_now) > 0)
 			return true;
 	return false;
 }

@@ -304,7 +304,8 @@ found:
 	s->dev->ops->rx_note(s->dev, reason);
 }
 
-int ts_stack_poll(struct stack *s, usec_t now)
+/* One round of ts_stack_poll; clock, when given, is read again before each frame. */
+static int stack_poll(struct stack *s, usec_t now, usec_t (*clock)(void))
 {
 	int taken = 0, err = 0;
 	s->core.now = now;
@@ -330,6 +331,11 @@ int ts_stack_poll(struct stack *s, usec_t now)
 				err = n;
 			}
 			break;
+		}
+		if (clock) {
+			usec_t t = clock(); /* this frame's time; never behind the batch's */
+			if (t > now)
+				s->core.now = now = t;
 		}
 		if (s->note_n)
 			stack_note_before(s);
@@ -361,6 +367,16 @@ int ts_stack_poll(struct stack *s, usec_t now)
 		s->pool_trim_at = now + STACK_POOL_TRIM_USEC;
 	}
 	return taken ? taken : err;
+}
+
+int ts_stack_poll(struct stack *s, usec_t now)
+{
+	return stack_poll(s, now, NULL);
+}
+
+int ts_stack_poll_clock(struct stack *s, usec_t (*clock)(void))
+{
+	return stack_poll(s, clock(), clock);
 }
 
 void ts_stack_flush(struct stack *s)

@@ -119,6 +119,16 @@ TS_API void ts_stack_input(struct stack *s, struct pbuf *pb);
 TS_API int ts_stack_poll(struct stack *s, usec_t now);
 
 /*
+ * ts_stack_poll for a program in real time (stack/loop.c, stack/blocking.c): the time is read
+ * from clock before the batch and again before each frame of it, so every frame is handled
+ * at the time it was handled, as Linux stamps each packet (tcp_mstamp). With one time for
+ * the whole batch, frames read after a long round looked to arrive all at once: HyStart saw
+ * the ACKs of a flight several milliseconds apart and never its ACK train (docs/tcp.md,
+ * "CUBIC"). Tests drive virtual time with ts_stack_poll instead.
+ */
+TS_API int ts_stack_poll_clock(struct stack *s, usec_t (*clock)(void));
+
+/*
  * Lets the device write out what it holds (its optional flush op) now: ts_stack_poll does at
  * the end of every round, a loop before it sleeps, a thread after its calls queued output. A
  * late device (netdev.tx_late) has then written every frame, so memory lent to them is free

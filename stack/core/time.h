@@ -3,7 +3,8 @@
  *
  * Protocol code never reads a clock. The program (or a test) passes `now` to ts_stack_poll(),
  * the core stores it in core->now, and every deadline is an absolute usec_t. A test moves a
- * fake clock forward; nothing sleeps.
+ * fake clock forward; nothing sleeps. A program in real time passes its clock function to
+ * ts_stack_poll_clock() instead, which reads it again before each frame of a batch.
  */
 #ifndef TAPSTACK_CORE_TIME_H
 #define TAPSTACK_CORE_TIME_H

@@ -320,6 +320,56 @@ static void test_poll_batch_is_bounded(void **state)
 	assert_int_equal(ts_stack_poll(&f->s, f->s.core.now), 0);
 }
 
+/* A fake real-time clock for ts_stack_poll_clock: 1 ms later at every read. */
+static usec_t fake_clock_at;
+static unsigned fake_clock_reads;
+
+static usec_t fake_clock(void)
+{
+	fake_clock_reads++;
+	fake_clock_at += USEC_PER_MS;
+	return fake_clock_at;
+}
+
+/*
+ * ts_stack_poll_clock reads the clock before the batch and before each frame, so each frame
+ * is handled at its own time: three ARP requests taken in one batch are answered 1 ms apart (the
+ * link's 10 ms delay shows when each answer left), where ts_stack_poll answers them all at
+ * the batch's one time.
+ */
+static void test_poll_clock_times_each_frame(void **state)
+{
+	struct fixture *f = *state;
+	struct memdev_config mc;
+	memdev_config_default(&mc);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(memdev_inject(f->peer, fx_arp_request, sizeof(fx_arp_request)), 0);
+		mc.delay_usec = 10 * USEC_PER_MS; /* the answers' way back (the requests are queued) */
+		memdev_set_impairments(f->peer, &mc);
+		usec_t t0 = f->s.core.now;
+		fake_clock_at = t0;
+		fake_clock_reads = 0;
+		if (round == 0) {
+			assert_int_equal(ts_stack_poll_clock(&f->s, fake_clock), 3);
+			assert_int_equal(fake_clock_reads, 4);  /* the batch, then each frame */
+			assert_true(f->s.core.now == t0 + 4 * USEC_PER_MS);
+		} else {
+			assert_int_equal(ts_stack_poll(&f->s, t0 + USEC_PER_MS), 3);
+		}
+		for (int i = 0; i < 3; i++) {
+			usec_t due = memdev_next_due(f->peer);
+			usec_t want = t0 + (round == 0 ? (usec_t)(2 + i) : 1u) * USEC_PER_MS + mc.delay_usec;
+			assert_true(due == want);
+			f->s.core.now = due;
+			assert_true(next_out(f) > 0);
+		}
+		assert_int_equal(memdev_pending(f->peer), 0);
+		mc.delay_usec = 0;
+		memdev_set_impairments(f->peer, &mc);
+	}
+}
+
 /* Two stacks in one process ping each other through memdev: no hidden shared state. */
 static void test_two_stacks_resolve_each_other(void **state)
 {
@@ -373,6 +423,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_truncation_is_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_transport_truncation_is_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_batch_is_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_clock_times_each_frame, setup, teardown),
 		cmocka_unit_test(test_two_stacks_resolve_each_other),
 	};
 	return cmocka_run_group_tests_name("stack_frames", tests, NULL, NULL);
