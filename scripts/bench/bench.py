@@ -150,6 +150,37 @@ class Runner:
 # PIDs of the client runs in progress (at most one), so that an interrupted run ends them too.
 CLIENTS_RUNNING = set()
 
+# Above this share of the CPU time taken by the hypervisor, a run says it measured nothing.
+STEAL_WARN = 0.05
+
+
+def cpu_times():
+    """(steal, total) clock ticks of all CPUs from /proc/stat's first line; (0, 0) if unreadable.
+    steal is the time the hypervisor ran something else while this machine had work: on a
+    shared virtual machine it slows both stacks, but not alike (tapstack, the relay and the
+    clients are user processes, the kernel's TCP runs in softirq), so ratios measured then say
+    little about the stacks."""
+    try:
+        with open("/proc/stat") as f:
+            vals = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (vals[7] if len(vals) > 7 else 0), sum(vals[:8])
+
+
+def steal_share(t0, t1):
+    """The share of the CPU time stolen between two cpu_times() readings (0.0 when unknown)."""
+    total = t1[1] - t0[1]
+    return (t1[0] - t0[0]) / total if total > 0 else 0.0
+
+
+def steal_line(share):
+    """The warning printed under a table measured while the host took more than STEAL_WARN."""
+    if share <= STEAL_WARN:
+        return None
+    return ("WARNING: the host took %.0f %% of this machine's CPU time during the run (steal in /proc/stat): "
+            "both stacks ran starved, unevenly; do not read these ratios, run again when it is quiet" % (share * 100))
+
 
 def run_measured(cmd, timeout):
     """Run a client to completion with a time bound. Returns (rc, stdout, stderr, cpu_s,
@@ -1158,6 +1189,7 @@ def main():
         sys.exit("bench: %s missing; run it through `make bench`" % cfg.benchcli)
     os.makedirs(cfg.out, exist_ok=True)
     t_start = time.monotonic()
+    cpu_start = cpu_times()
     tmp = tempfile.mkdtemp(prefix="tsbench-")
     os.chmod(tmp, 0o755)
     logdir = os.path.join(cfg.out, "logs")
@@ -1284,6 +1316,7 @@ def main():
             "cpu_model": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                                if l.startswith("model name")), "?"),
             "loadavg_end": open("/proc/loadavg").read().split()[:3],
+            "steal_share": round(steal_share(cpu_start, cpu_times()), 4),
             "quick": cfg.quick, "reps": cfg.reps, "duration_s": round(time.monotonic() - t_start, 1),
             "kernel_server": kern.label, "download_bytes": cfg.download_bytes,
             "upload_bytes": cfg.upload_bytes, "wrk": "-t%d -c%d -d%ds" % (cfg.wrk_threads, cfg.connections, cfg.wrk_s),
@@ -1303,6 +1336,8 @@ def main():
         meta["date_utc"], cfg.reps, cfg.idle_reps, "quick" if cfg.quick else "full",
         ", load %s" % " ".join(meta["loadavg_end"])))
     print(print_table(res))
+    if steal_line(meta["steal_share"]):
+        print(steal_line(meta["steal_share"]))
     print()
     print("ratio = tapstack / kernel (check the unit's direction); ts/TAP = tapstack / the TAP's own TCP "
           "ceiling of this run (plain-frame rows); spread = ±half the min-max range")

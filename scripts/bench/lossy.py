@@ -44,7 +44,7 @@ import time
 
 sys.dont_write_bytecode = True      # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import Runner, run_measured, summarize, fmt  # noqa: E402  (make bench's helpers)
+from bench import Runner, run_measured, summarize, fmt, cpu_times, steal_share, steal_line  # noqa: E402  (make bench's helpers)
 
 TS_ADDR, K_ADDR, CLIENT_ADDR = "10.0.0.2", "10.0.0.3", "10.0.0.1"
 RATE_MBIT = 100
@@ -533,6 +533,7 @@ def main():
             sys.exit("bench-lossy: %s/%s is not built; run it through `make bench-lossy`" % (cfg.build, exe))
     os.makedirs(cfg.out, exist_ok=True)
     t_start = time.monotonic()
+    cpu_start = cpu_times()
     tmp = tempfile.mkdtemp(prefix="tslossy-")
     logdir = os.path.join(cfg.out, "logs")
     shutil.rmtree(logdir, ignore_errors=True)
@@ -569,6 +570,7 @@ def main():
     failures = {c.name: [] for c in cells}
     def run_cell(ci, cell, rep):
         seed = 1000 * (ci + 1) + rep
+        cpu0 = cpu_times()
         try:
             if cell.shared:
                 res = b.shared(cell, seed)
@@ -578,12 +580,15 @@ def main():
             runner.log("  %-18s failed: %s" % (cell.name, e))
             failures[cell.name].append(str(e))
             return
+        stolen = steal_share(cpu0, cpu_times())
         for side, s in res.items():
+            s["steal_share"] = round(stolen, 4)   # the pair's, kept in each sample
             samples[cell.name].setdefault(side, []).append(s)
-        runner.log("  %-18s ts %6.1f Mbit/s%s resent %5.2f%% | kernel %6.1f Mbit/s%s resent %5.2f%%" % (
+        runner.log("  %-18s ts %6.1f Mbit/s%s resent %5.2f%% | kernel %6.1f Mbit/s%s resent %5.2f%%%s" % (
             cell.name, res["tapstack"]["goodput_mbps"], "" if res["tapstack"]["complete"] else "*",
             100 * res["tapstack"]["resent_share"], res["kernel"]["goodput_mbps"],
-            "" if res["kernel"]["complete"] else "*", 100 * res["kernel"]["resent_share"]))
+            "" if res["kernel"]["complete"] else "*", 100 * res["kernel"]["resent_share"],
+            " | host stole %.0f%%" % (100 * stolen) if steal_line(stolen) else ""))
 
     rounds_done = 0
     cell_s = {}                 # seconds one download pair of each cell took (the latest)
@@ -614,6 +619,7 @@ def main():
     results = [cell_result(c, samples[c.name], failures[c.name]) for c in cells]
     meta = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "kernel": os.uname().release,
             "cpus": os.cpu_count(), "loadavg_end": open("/proc/loadavg").read().split()[:3],
+            "steal_share": round(steal_share(cpu_start, cpu_times()), 4),
             "quick": cfg.quick, "rounds": rounds_done, "extra_rounds_short_rtt": extras_done,
             "bytes": cfg.bytes, "max_s": cfg.max_s,
             "rate_mbit": RATE_MBIT, "queue": "one BDP of the rate and the RTT (relay default)",
@@ -634,6 +640,8 @@ def main():
               RATE_MBIT, cfg.bytes, cfg.max_s, cc,
               "; tapstack %s" % " ".join(cfg.tapstack_args) if cfg.tapstack_args else ""))
     print(print_table(results))
+    if steal_line(meta["steal_share"]):
+        print(steal_line(meta["steal_share"]))
     print()
     print("goodput = bytes received / curl's total time (median); resent = TCP payload the relay saw the "
           "server send again (median bytes, share of its payload); ratios are tapstack / kernel")

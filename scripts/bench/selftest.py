@@ -182,6 +182,14 @@ def main():
         check(abs(adv["1-byte echo RTT median"] - 16.0 / 12.0) < 1e-3 and adv["bulk download (1 conn)"] < 1,
               "chart plots the advantage: inverted for lower-is-better rows")
     bench.shutil.rmtree(cfg.out, ignore_errors=True)
+    # The hypervisor's share: 50 of 1000 ticks stolen is 5 %, the edge, and says nothing; 20 %
+    # warns. A /proc/stat that did not move (or could not be read) is 0.
+    check(abs(bench.steal_share((100, 1000), (150, 2000)) - 0.05) < 1e-9, "steal share from /proc/stat ticks")
+    check(bench.steal_share((0, 0), (0, 0)) == 0.0, "no ticks: no steal share")
+    check(bench.steal_line(0.05) is None and "20 %" in (bench.steal_line(0.2) or ""),
+          "a run the host starved by over 5 % says so under its table")
+    steal, total = bench.cpu_times()
+    check(total > 0 and 0 <= steal <= total, "this machine's /proc/stat is read")
     print("bench-selftest: %d passed, %d failed" % (passes, failures))
     return 1 if failures else 0
 
