@@ -120,11 +120,12 @@ TS_API int ts_stack_poll(struct stack *s, usec_t now);
 
 /*
  * ts_stack_poll for a program in real time (stack/loop.c, stack/blocking.c): the time is read
- * from clock before the batch and again before each frame of it, so every frame is handled
- * at the time it was handled, as Linux stamps each packet (tcp_mstamp). With one time for
- * the whole batch, frames read after a long round looked to arrive all at once: HyStart saw
- * the ACKs of a flight several milliseconds apart and never its ACK train (docs/tcp.md,
- * "CUBIC"). Tests drive virtual time with ts_stack_poll instead.
+ * from clock before the batch and again before each frame of it, so each frame is handled
+ * at its own time, as Linux stamps each packet (tcp_mstamp). With one time for the whole
+ * batch, the frames of a batch that followed a long round all seemed to arrive at once:
+ * HyStart saw a flight's ACKs in clumps milliseconds apart and never its ACK train
+ * (docs/tcp.md, "CUBIC"). A clock never moves time backwards here. Tests drive virtual time
+ * with ts_stack_poll instead.
  */
 TS_API int ts_stack_poll_clock(struct stack *s, usec_t (*clock)(void));
 
