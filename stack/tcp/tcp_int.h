@@ -818,6 +818,24 @@ void tcp_send_ack(struct tcp_conn *c);
 void tcp_ack_at_batch_end(struct tcp_conn *c);
 /* Leaves the receive batch's list (a connection being freed). */
 void tcp_ack_batch_unlink(struct tcp_conn *c);
+void tcp_send_synack(struct tcp_req *r);
+/* The MSS a listener's SYN-ACK announces: the interface's, or TCP_MAXSEG if smaller. */
+uint16_t tcp_synack_mss(const struct tcp_listener *l);
+void tcp_tw_send_ack(struct tcp_tw *tw);
+/* The window a listener's SYN-ACK offers this request. */
+uint32_t tcp_synack_window(const struct tcp_listener *l, const struct tcp_req *r);
+uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
+uint32_t tcp_flight(const struct tcp_conn *c);
+/* The end of the MSG_EOR record that holds the byte at seq (a segment starting at seq
+ * must stop there), or seq + `left` when no mark lies within [seq, seq + left). Forgets
+ * marks SND.UNA has passed. */
+uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left);
+/* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
+ * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
+uint32_t tcp_mss_now(const struct tcp_conn *c);
+/* Segments per transmit unit at most (Linux tcp_tso_segs/tcp_tso_autosize): about 1 ms at
+ * the pacing rate Linux would compute, at least cfg.min_tso_segs. */
+uint32_t tcp_tso_segs(const struct tcp_conn *c, uint32_t mss);
 
 /* ---- tcp_delack.c: when received data is ACKed ---- */
 /* Linux tcp_incr_quickack: the next ACKs go without delay, as many as half the window we
@@ -839,24 +857,6 @@ void tcp_arm_delack(struct tcp_conn *c);
 void tcp_delack_expired(struct tcp_conn *c);
 /* The application read `copied` bytes (Linux __tcp_cleanup_rbuf): a held ACK, a window update. */
 void tcp_rcv_window_update(struct tcp_conn *c, uint32_t copied);
-void tcp_send_synack(struct tcp_req *r);
-/* The MSS a listener's SYN-ACK announces: the interface's, or TCP_MAXSEG if smaller. */
-uint16_t tcp_synack_mss(const struct tcp_listener *l);
-void tcp_tw_send_ack(struct tcp_tw *tw);
-/* The window a listener's SYN-ACK offers this request. */
-uint32_t tcp_synack_window(const struct tcp_listener *l, const struct tcp_req *r);
-uint32_t tcp_rcvbuf_cap(const struct tcp_conn *c);
-uint32_t tcp_flight(const struct tcp_conn *c);
-/* The end of the MSG_EOR record that holds the byte at seq (a segment starting at seq
- * must stop there), or seq + `left` when no mark lies within [seq, seq + left). Forgets
- * marks SND.UNA has passed. */
-uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left);
-/* Payload bytes per segment right now: the MSS less the SACK blocks we will carry
- * (Linux tcp_current_mss), so header + data never exceed what the peer accepts. */
-uint32_t tcp_mss_now(const struct tcp_conn *c);
-/* Segments per transmit unit at most (Linux tcp_tso_segs/tcp_tso_autosize): about 1 ms at
- * the pacing rate Linux would compute, at least cfg.min_tso_segs. */
-uint32_t tcp_tso_segs(const struct tcp_conn *c, uint32_t mss);
 
 /* ---- tcp_info.c ---- */
 /* Linux's chronograph of why a sender is not sending (tcp_chrono_start/stop): busy while
