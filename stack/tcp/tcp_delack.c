@@ -56,14 +56,6 @@ void tcp_enter_quickack(struct tcp_conn *c)
 	c->ato_us = tcp_ato_min(c);
 }
 
-/*
- * In-order data arrived (Linux tcp_event_data_recv and the part of tcp_measure_rcv_mss that
- * concerns ACKs). `seg_len` is the segment's payload as the peer cut it (a GRO batch's
- * gso_size), `hdr_len` its TCP header, `flags` its TCP flags. Before the first data ato is 0:
- * the first data starts quick-ACK mode. After that ato follows the gap m since the last data:
- * m <= ato_min/2 (a stream): ato/2 + ato_min/2; m < ato: ato/2 + m, at most the RTO;
- * m > RTO (a sender that did not restart its window): quick-ACK mode again.
- */
 /* Whether a segment shorter than rcv_mss is a full one of a peer with a smaller MSS: one
  * that could be (at least 536 bytes with its header, or 88 without PSH/FIN/URG) and is as
  * long as the one before it; then its length becomes rcv_mss. */
@@ -84,6 +76,14 @@ static bool tcp_delack_short_is_mss(struct tcp_conn *c, uint32_t seg_len, uint32
 	return true;
 }
 
+/*
+ * In-order data arrived (Linux tcp_event_data_recv and the part of tcp_measure_rcv_mss that
+ * concerns ACKs). `seg_len` is the segment's payload as the peer cut it (a GRO batch's
+ * gso_size), `hdr_len` its TCP header, `flags` its TCP flags. Before the first data ato is 0:
+ * the first data starts quick-ACK mode. After that ato follows the gap m since the last data:
+ * m <= ato_min/2 (a stream): ato/2 + ato_min/2; m < ato: ato/2 + m, at most the RTO;
+ * m > RTO (a sender that did not restart its window): quick-ACK mode again.
+ */
 void tcp_delack_data_recv(struct tcp_conn *c, uint32_t seg_len, uint32_t hdr_len, uint8_t flags)
 {
 	usec_t now = c->tl->core->now;
