@@ -1,7 +1,7 @@
 /*
  * socket_int.h - the socket layer's private structures and small helpers, shared by its
- * files only: socket.c (the descriptor table and the BSD calls), socket_udp.c (the
- * datagram calls) and ready.c (the readiness API). Applications see socket.h.
+ * files only: socket.c (the descriptor table and the BSD calls), sockopt.c (the options),
+ * socket_udp.c (the datagram calls) and ready.c (the readiness API). Applications see socket.h.
  */
 #ifndef TAPSTACK_SOCKET_SOCKET_INT_H
 #define TAPSTACK_SOCKET_SOCKET_INT_H
@@ -45,6 +45,10 @@ struct ts_sock {
 
 /* The live entry for fd, or NULL (free or out of range). */
 struct ts_sock *ts_get(struct socket_layer *sl, int fd);
+
+/* A socket descriptor for the BSD calls: NULL with *err -EBADF (not open) or -ENOTSOCK
+ * (an epoll set, as Linux answers socket calls on a non-socket descriptor). */
+struct ts_sock *ts_sock_of(struct socket_layer *sl, int fd, int *err);
 
 /* A new descriptor (lowest free, kind TS_NEW, zeroed) or -ENOMEM. */
 int ts_alloc(struct socket_layer *sl);
