@@ -4,6 +4,7 @@
 #                             reordering, delay and a rate-limited bottleneck (tests/relay/)
 #   build/tests/test_impair   the relay's model on a fake clock (links tests/relay/impair.o)
 #   build/tests/test_resend   its count of TCP payload sent again (tests/relay/resend.o)
+#   build/tests/test_tcp_path two stacks through that model in virtual time (impair.o)
 #   sudo make bench-lossy     tapstack beside the kernel through the relay, the matrix of
 #                             issue 9 item 4 (about 13 minutes, at most 15): table, build/bench-lossy/
 #                             results.json and heatmap.png (scripts/bench/lossy.py)
@@ -21,6 +22,10 @@ $(RELAY): $(RELAY_OBJS) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(RELAY_OBJS) $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/test_impair: $(BUILD)/tests/unit/test_impair.o $(BUILD)/tests/relay/impair.o $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/tests/relay/impair.o $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/test_tcp_path: $(BUILD)/tests/unit/test_tcp_path.o $(BUILD)/tests/relay/impair.o $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/tests/relay/impair.o $(TEST_HELPER_OBJS) $(LIB) -lcmocka $(LDLIBS)
 

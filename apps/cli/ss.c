@@ -250,6 +250,11 @@ static void ss_info(FILE *f, const struct tcp_sock_info *si)
 	}
 	if (more.tcpi_delivered)
 		fprintf(f, " delivered:%u", more.tcpi_delivered);
+	if (ti.tcpi_rcv_rtt) {
+		char rcvrtt[16];
+		ss_ms(rcvrtt, sizeof(rcvrtt), ti.tcpi_rcv_rtt);
+		fprintf(f, " rcv_rtt:%s", rcvrtt);
+	}
 	fprintf(f, " rcv_space:%u", ti.tcpi_rcv_space);
 	if (more.tcpi_rcv_ooopack)
 		fprintf(f, " rcv_ooopack:%u", more.tcpi_rcv_ooopack);

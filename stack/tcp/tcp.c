@@ -235,6 +235,7 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
 	if (s == TCPS_ESTABLISHED && !(c->flags & TCP_F_WAS_ESTAB)) {
 		tcp_rwnd_established(c, c->rcv.wnd); /* rcv.wnd: what the SYN or SYN-ACK offered */
 		tcp_sndbuf_expand(c);                  /* Linux tcp_init_buffer_space */
+		tcp_rcvbuf_established(c);
 		c->flags |= TCP_F_WAS_ESTAB;
 	}
 	c->state = s;

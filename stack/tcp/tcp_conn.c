@@ -130,6 +130,7 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek)
 		if (!peek) {
 			tcp_rwnd_read(c, n + skip, before);
 			tcp_urg_consumed(c);
+			tcp_rcvbuf_read(c);
 			tcp_rcv_window_update(c, n + skip);
 		}
 		if (n || !skip)

@@ -197,7 +197,8 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti, struct tcp_inf
 	ti->tcpi_snd_ssthresh = tcp_cc_ssthresh(c);
 	ti->tcpi_snd_cwnd = tcp_cc_cwnd(c);
 	ti->tcpi_advmss = c->adv_mss;
-	ti->tcpi_rcv_space = c->rcv.wnd;
+	ti->tcpi_rcv_rtt = c->rcv_rtt.rtt_us8 >> 3;     /* the receiver's RTT (tcp_rcvbuf.c) */
+	ti->tcpi_rcv_space = c->rcvq_space.space;      /* bytes read in its last round trip */
 	ti->tcpi_total_retrans = c->total_retrans;
 	tcp_conn_info_more(c, more);
 }

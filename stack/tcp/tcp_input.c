@@ -500,28 +500,6 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 }
 
 /*
- * Receive buffer growth, a simple form of Linux's tcp_rcv_space_adjust: a sender that has
- * used our whole advertised window (this segment ends within one MSS of its right edge)
- * while the application kept the queue at most half full is limited by the buffer, not by
- * the reader, so the buffer doubles, up to rmem_max, unless SO_RCVBUF fixed it. The ring
- * itself grows only as data needs it (tcp_ring_make_room), so idle connections stay small.
- * With 64 KiB GRO segments (docs/drivers.md) the 128 KiB default holds only two.
- */
-static void tcp_rcvbuf_autogrow(struct tcp_conn *c, uint32_t dlen)
-{
-	struct tcp_layer *tl = c->tl;
-	if (c->opts.rcvbuf_locked || c->lis || c->opts.rcvbuf >= tl->cfg.rmem_max || tcp_mem_under_pressure(tl))
-		return;
-	if (seq_lt(c->rcv.nxt + c->rcv_mss, c->rcv.adv_edge))
-		return;
-	if (c->rcvq.bytes - dlen > c->opts.rcvbuf / 2)
-		return;
-	uint64_t nb = 2ull * c->opts.rcvbuf;
-	c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
-	tcp_rwnd_buffer_grown(c);
-}
-
-/*
  * Seventh and eighth: the segment text and the FIN. In-order bytes go onto the receive
  * queue, pbuf and all (RFC 9293 3.10.7.4 seventh), the rest into the out-of-order queue with an immediate
  * duplicate ACK (RFC 5681 4.2); ACKs are delayed per RFC 1122 4.2.3.2 after Linux's
@@ -602,7 +580,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	c->rcv.nxt += dlen;
 	c->rcv_unacked += dlen;
 	tcp_rwnd_data(c, dlen, seg_mss, truesize, true);
-	tcp_rcvbuf_autogrow(c, dlen);
+	tcp_rcvbuf_data(c, seg, dlen);
 	bool fin_now = fin;
 	if (c->ooo.count) {
 		tcp_ooo_drain(c, &fin_now);

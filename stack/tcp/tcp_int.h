@@ -224,6 +224,7 @@ struct tcp_txseg {
 #define TCP_REORDERING_INIT 3u      /* Linux tcp_reordering: DupThresh */
 #define TCP_REORDERING_MAX 300u     /* Linux tcp_max_reordering */
 #define TCP_RACK_RECOVERY_THRESH 16u /* recoveries a widened reordering window lasts (Linux) */
+#define TCP_NUM_SACKS 4u             /* SACK blocks a receiver remembers (Linux TCP_NUM_SACKS) */
 #define TCP_SB_MIN_SEGS 64u
 #define TCP_SB_MAX_SEGS 16384u      /* segments in flight at most; tcp_output waits beyond */
 struct tcp_sb {
@@ -441,6 +442,10 @@ struct tcp_conn {
 	struct tcp_recov rec;
 	struct tcp_sack_block dsack;            /* D-SACK to report on the next ACK (RFC 2883) */
 	bool dsack_pending;
+	/* The SACK blocks we report (tcp_ooo.c, Linux selective_acks): the most recently
+	 * changed first, as RFC 2018 4 asks, however many holes the queue has. */
+	struct tcp_sack_block sacks[TCP_NUM_SACKS];
+	uint8_t num_sacks;
 
 	/* RTT and RTO (tcp_rtt.h); the one segment timed when there are no timestamps. */
 	struct tcp_rtt rtt;
@@ -464,6 +469,17 @@ struct tcp_conn {
 	uint8_t ka_probes;
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
+	struct {                                /* the receiver's RTT (tcp_rcvbuf.c, Linux rcv_rtt_est) */
+		uint32_t rtt_us8;               /* in 1/8 us; 0 until measured */
+		uint32_t seq;                   /* a window-based sample ends when rcv.nxt passes it */
+		usec_t time;                    /* ... and began then */
+		uint32_t last_tsecr;            /* the last echo sampled */
+	} rcv_rtt;
+	struct {                                /* what the reader takes per round trip (Linux rcvq_space) */
+		uint32_t space;                 /* bytes read in the last measured round trip */
+		uint32_t seq;                   /* copied_seq when this measure began */
+		usec_t time;
+	} rcvq_space;
 	usec_t last_rcv;                        /* for keepalive */
 	usec_t last_oow_ack;                    /* last ACK for an unacceptable segment (rate limit) */
 	usec_t rtx_since;                       /* first RTO of the current loss episode (TCP_USER_TIMEOUT) */
@@ -719,6 +735,15 @@ int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct p
 /* The same, for a frame's ext pieces: with a late device (core_tx) the bytes are lent until
  * its flush, and the ring settles before it drops, moves or frees them. */
 int tcp_ring_lend(struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext out[2]);
+
+/* ---- tcp_rcvbuf.c (receive buffer auto-tuning, Linux's DRS) ---- */
+/* Entering ESTABLISHED: the first measure of what the reader takes per round trip. */
+void tcp_rcvbuf_established(struct tcp_conn *c);
+/* An in-order data segment of dlen bytes was queued: the receiver's RTT, and tapstack's
+ * rule for a sender that filled the window. */
+void tcp_rcvbuf_data(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t dlen);
+/* The application read: once per receiver RTT, the buffer follows what it took. */
+void tcp_rcvbuf_read(struct tcp_conn *c);
 
 /* ---- tcp_urg.c (urgent data) ---- */
 /* The next sequence number the application will read (Linux copied_seq). */

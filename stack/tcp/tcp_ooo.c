@@ -6,13 +6,80 @@
  * storage, pbuf_truesize; a small payload in a 64 KiB pbuf first moves to a small one,
  * tcp_rcv_condense) against the receive buffer, the stack-wide limit (tcp_mem.c) and the
  * shared pool; not by a number of segments, which would drop what a lossy path with a large
- * window needs (256 segments are 370 KB, a fraction of a 6 MiB window). The SACK blocks
- * tcp_output.c advertises are read from it. When the hole fills, its pbufs move to the receive
- * queue as they are (tcp_buf.c): out-of-order payload is not copied either.
+ * window needs (256 segments are 370 KB, a fraction of a 6 MiB window). When the hole fills,
+ * its pbufs move to the receive queue as they are (tcp_buf.c): out-of-order payload is not
+ * copied either.
+ *
+ * The SACK blocks tcp_output.c advertises are kept here beside the queue, as Linux keeps
+ * them (tcp_sack_new_ofo_skb, tcp_sack_remove): at most four, the block the newest segment
+ * joined first (RFC 2018 4: "the first SACK block MUST specify the contiguous block of data
+ * containing the segment which triggered this ACK"), then the blocks changed before it. So
+ * with more holes than an option can name, the sender still hears of every segment as it
+ * arrives; reading the blocks off the queue in sequence order would name the lowest holes
+ * forever and hide everything after them.
  *
  * Called by tcp_input.c (tcp_step_text). Owns the queued pbufs.
  */
 #include "tcp/tcp_int.h"
+
+/* Linux tcp_sack_extend: joins [seq, end) to blk if they touch or overlap. */
+static bool tcp_sack_extend(struct tcp_sack_block *blk, uint32_t seq, uint32_t end)
+{
+	if (seq_gt(seq, blk->end) || seq_gt(blk->start, end))
+		return false;
+	if (seq_lt(seq, blk->start))
+		blk->start = seq;
+	if (seq_gt(end, blk->end))
+		blk->end = end;
+	return true;
+}
+
+/* A segment [seq, end) joined the queue: its block goes first, merged with any it touches;
+ * a new block pushes the oldest out when all four are in use. */
+static void tcp_sack_new_ofo(struct tcp_conn *c, uint32_t seq, uint32_t end)
+{
+	struct tcp_sack_block *sp = c->sacks;
+	uint32_t n = c->num_sacks, i;
+	for (i = 0; i < n; i++) {
+		if (!tcp_sack_extend(&sp[i], seq, end))
+			continue;
+		struct tcp_sack_block hit = sp[i];
+		for (; i > 0; i--)
+			sp[i] = sp[i - 1];
+		sp[0] = hit;
+		/* Linux tcp_sack_maybe_coalesce: the grown block may now touch others. */
+		for (uint32_t j = 1; j < c->num_sacks;) {
+			if (tcp_sack_extend(&sp[0], sp[j].start, sp[j].end)) {
+				for (uint32_t k = j + 1; k < c->num_sacks; k++)
+					sp[k - 1] = sp[k];
+				c->num_sacks--;
+			} else {
+				j++;
+			}
+		}
+		return;
+	}
+	if (n == TCP_NUM_SACKS)
+		n--;
+	for (i = n; i > 0; i--)
+		sp[i] = sp[i - 1];
+	sp[0] = (struct tcp_sack_block){ seq, end };
+	c->num_sacks = (uint8_t)(n + 1);
+}
+
+/* RCV.NXT moved: blocks it reached are gone (Linux tcp_sack_remove); none without a queue. */
+static void tcp_sack_remove(struct tcp_conn *c)
+{
+	if (!c->ooo.head) {
+		c->num_sacks = 0;
+		return;
+	}
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < c->num_sacks; i++)
+		if (seq_gt(c->sacks[i].start, c->rcv.nxt))
+			c->sacks[n++] = c->sacks[i];
+	c->num_sacks = (uint8_t)n;
+}
 
 /* Moves queued out-of-order segments that now fit onto the receive queue, pbuf and all. */
 bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
@@ -47,6 +114,7 @@ bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 		if (has_fin && end == c->rcv.nxt)
 			*fin = true;
 	}
+	tcp_sack_remove(c);
 	return moved;
 }
 
@@ -103,6 +171,7 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 	c->rwnd_ooo += tcp_seg_truesize(len);
 	(void)tcp_mem_charge(tl, charge); /* fits: checked above */
 	seg->pb = NULL; /* the queue owns it now */
+	tcp_sack_new_ofo(c, seq, seq + len);
 	tl->ctr.OutOfOrderQueued++;
 }
 
@@ -132,6 +201,7 @@ void tcp_ooo_prune(struct tcp_conn *c, const struct pbuf *pb)
 		tcp_mem_uncharge(c->tl, pbuf_truesize(last));
 		pbuf_free(last);
 		c->tl->ctr.OfoPruned++;
+		c->num_sacks = 0; /* Linux tcp_sack_reset: blocks build again from what arrives */
 	}
 }
 
@@ -142,4 +212,5 @@ void tcp_ooo_purge(struct tcp_conn *c)
 	c->ooo_truesize = 0;
 	c->rwnd_ooo = 0;
 	pbuf_queue_purge(&c->ooo);
+	c->num_sacks = 0;
 }

@@ -114,14 +114,11 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 	return ipv4_output(tl->ip, pb, src, dst, IPPROTO_TCP, hc);
 }
 
-static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *blk, uint32_t maxn);
-
 uint32_t tcp_mss_now(const struct tcp_conn *c)
 {
-	if (!c->sack_ok || (!c->ooo.count && !c->dsack_pending))
+	if (!c->sack_ok || (!c->num_sacks && !c->dsack_pending))
 		return c->mss;
-	struct tcp_sack_block blk[8];
-	uint32_t n = tcp_sack_blocks(c, blk, 8) + c->dsack_pending;
+	uint32_t n = c->num_sacks + c->dsack_pending;
 	uint32_t max_blocks = c->ts_ok ? 3 : 4;
 	if (n > max_blocks)
 		n = max_blocks;
@@ -129,38 +126,16 @@ uint32_t tcp_mss_now(const struct tcp_conn *c)
 	return c->mss > opt + TCP_MSS_MIN / 2 ? c->mss - opt : c->mss;
 }
 
-/* Contiguous ranges of the out-of-order queue, in sequence order. */
-static uint32_t tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *blk, uint32_t maxn)
-{
-	uint32_t n = 0;
-	for (struct pbuf *pb = c->ooo.head; pb; pb = pb->next) {
-		uint32_t s = pb->user, e = pb->user + pb->len;
-		if (n && seq_leq(s, blk[n - 1].end)) {
-			if (seq_gt(e, blk[n - 1].end))
-				blk[n - 1].end = e;
-			continue;
-		}
-		if (n == maxn)
-			break;
-		blk[n].start = s;
-		blk[n].end = e;
-		n++;
-	}
-	return n;
-}
-
-/* RFC 2018 4: SACK blocks describing the out-of-order queue (first block: most recent),
- * after a D-SACK block when a duplicate just arrived (RFC 2883 4: it goes first, once). */
+/* RFC 2018 4: the SACK blocks tcp_ooo.c keeps (first block: the most recent), after a
+ * D-SACK block when a duplicate just arrived (RFC 2883 4: it goes first, once). */
 static void tcp_fill_sack(struct tcp_conn *c, struct tcp_opts *o)
 {
 	uint32_t max_blocks = c->ts_ok ? 3 : 4;
-	struct tcp_sack_block blk[8];
-	uint32_t n = tcp_sack_blocks(c, blk, 8);
 	o->sack_count = 0;
 	if (c->dsack_pending)
 		o->sack[o->sack_count++] = c->dsack;
-	for (uint32_t i = 0; i < n && o->sack_count < max_blocks; i++)
-		o->sack[o->sack_count++] = blk[n - 1 - i];
+	for (uint32_t i = 0; i < c->num_sacks && o->sack_count < max_blocks; i++)
+		o->sack[o->sack_count++] = c->sacks[i];
 }
 
 static void tcp_conn_hdr(const struct tcp_conn *c, struct tcp_hdr *h, uint32_t seq, uint8_t flags)
@@ -200,7 +175,7 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 	} else {
 		if (c->ts_ok)
 			h.opts.has_ts = true;
-		if (c->sack_ok && (c->ooo.count || c->dsack_pending))
+		if (c->sack_ok && (c->num_sacks || c->dsack_pending))
 			tcp_fill_sack(c, &h.opts);
 		h.win = (uint16_t)(tcp_rwnd_select(c) >> c->rcv_wscale);
 	}

@@ -196,6 +196,62 @@ static void test_ooo_in_batch_acked_at_once(void **state)
 }
 
 /*
+ * More holes than an option can name (RFC 2018 4, Linux tcp_sack_new_ofo_skb): the first
+ * block is always the one the arriving segment joined, then the blocks changed before it;
+ * a fifth block pushes the oldest out. Ten segments each beyond its own hole: every ACK
+ * names the newest segment first (blocks read off the queue in sequence order named the
+ * lowest holes, and past eight ranges never the new data). Then a segment that joins an
+ * older block brings it to the front, merged with the block it now touches, and a block
+ * RCV.NXT passes is dropped.
+ */
+static void test_sack_blocks_newest_first(void **state)
+{
+	struct th *h = *state;
+	int lfd = th_listen(h, 80, 8);
+	struct tcp_opts syn = th_mss_opts(MSS);
+	syn.sack_ok = true;
+	syn.has_ts = false; /* four blocks fit */
+	int fd = th_open_passive(h, lfd, &syn, 65535);
+	uint32_t rel = past_quickack(h, fd);
+	uint32_t base = h->irs + rel;
+	struct th_seg s;
+	for (uint32_t k = 1; k <= 10; k++) {
+		queue_data(h, rel + 2 * k * MSS, MSS); /* [2k, 2k+1) MSS past rel: a hole before each */
+		th_poll(h);
+		s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, base, TH_ANY, TH_ANY_OPTS, 0);
+		uint32_t want = k < 4 ? k : 4;
+		assert_int_equal(s.hdr.opts.sack_count, want);
+		for (uint32_t i = 0; i < want; i++) {
+			assert_int_equal(s.hdr.opts.sack[i].start, base + 2 * (k - i) * MSS);
+			assert_int_equal(s.hdr.opts.sack[i].end, base + (2 * (k - i) + 1) * MSS);
+		}
+	}
+	/* Blocks [20,21) [18,19) [16,17) [14,15) (in MSS past rel); the lower ones were pushed
+	 * out though still queued. A segment filling [17,18) joins [16,17), which comes first
+	 * and swallows [18,19) (Linux tcp_sack_maybe_coalesce). */
+	queue_data(h, rel + 17 * MSS, MSS);
+	th_poll(h);
+	s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, base, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.hdr.opts.sack_count, 3);
+	assert_int_equal(s.hdr.opts.sack[0].start, base + 16 * MSS);
+	assert_int_equal(s.hdr.opts.sack[0].end, base + 19 * MSS);
+	assert_int_equal(s.hdr.opts.sack[1].start, base + 20 * MSS);
+	assert_int_equal(s.hdr.opts.sack[2].start, base + 14 * MSS);
+	/* The holes fill one by one: RCV.NXT runs through each queued segment; the three
+	 * blocks stay, in their order, until it passes [14,15), which is then dropped. */
+	for (uint32_t hole = 0; hole <= 13; hole += hole == 0 ? 1 : 2) {
+		queue_data(h, rel + hole * MSS, MSS);
+		th_poll(h);
+		uint32_t ack = hole == 0 ? 1 : hole + 2;
+		s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, base + ack * MSS, TH_ANY, TH_ANY_OPTS, 0);
+		assert_int_equal(s.hdr.opts.sack_count, hole < 13 ? 3 : 2);
+		assert_int_equal(s.hdr.opts.sack[0].start, base + 16 * MSS);
+	}
+	assert_int_equal(s.hdr.opts.sack[1].start, base + 20 * MSS);
+	th_expect_none(h);
+}
+
+/*
  * A batch larger than half the window we offered is not ACKed only at its end: an ACK
  * leaves each time the unacknowledged data reaches half the window the last ACK offered
  * (or 64 KiB), so a sender with a full window in flight keeps sending. Every ACK covers at
@@ -438,6 +494,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delack_exact_after_lazy_rearm, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_quickack_after_retransmission, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_ooo_in_batch_acked_at_once, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sack_blocks_newest_first, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_stretch_capped_by_window, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_filling_buffer_waits_for_delack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_ato_grows_and_silence_restarts_quickack, th_setup, th_teardown),
