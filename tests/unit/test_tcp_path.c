@@ -11,7 +11,7 @@
  * queue overflows, as Linux's does on the same path (docs/lossy-path.md), and the whole
  * download is byte-exact.
  *
- * Exploration: TP_RTT_MS, TP_MB, TP_LOSS_PPM, TP_SEED, TP_CC (cubic, reno) set the cell;
+ * Exploration: TP_RTT_MS, TP_MB, TP_LOSS_PPM, TP_REORDER_PPM, TP_SEED, TP_CC (cubic, reno) set the cell;
  * TP_TRACE=1 prints the sender's cwnd, flight and the queue every 10 ms of virtual time.
  */
 #include <errno.h>
@@ -110,13 +110,23 @@ static const struct netdev_ops path_ops = {
 	.close = path_close,
 };
 
-/* A path of rtt_ms (half each way), RATE_BPS and a one-BDP queue each way, loss_ppm each way. */
-static struct path *path_new(const usec_t *now, uint32_t rtt_ms, uint32_t loss_ppm, uint64_t seed)
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+	return v && *v ? strtoull(v, NULL, 0) : def;
+}
+
+/* A path of rtt_ms (half each way), RATE_BPS and a one-BDP queue each way, loss_ppm and
+ * reorder_ppm each way. */
+static struct path *path_new(const usec_t *now, uint32_t rtt_ms, uint32_t loss_ppm, uint32_t reorder_ppm,
+                             uint64_t seed)
 {
 	struct path *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
 	struct impair_config cfg = {
 		.loss_ppm = loss_ppm,
+		/* netem's reorder: a reordered frame skips the delay (the bench's reorder cell) */
+		.reorder_ppm = reorder_ppm,
 		.delay_ns = (uint64_t)rtt_ms * 1000000u / 2u,
 		.rate_bps = RATE_BPS,
 		.queue_bytes = impair_bdp_bytes(RATE_BPS, (uint64_t)rtt_ms * 1000000u),
@@ -142,11 +152,6 @@ static usec_t path_next_due(const struct path *p)
 
 /* ---- the download ---- */
 
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-	const char *v = getenv(name);
-	return v && *v ? strtoull(v, NULL, 0) : def;
-}
 
 static uint8_t stream_byte(uint64_t off)
 {
@@ -181,12 +186,12 @@ static void stack_cfg(struct stack_config *c, uint32_t addr, uint8_t mac_last, u
 }
 
 /* Downloads bytes from A to B through the path; fails the test unless every byte arrives. */
-static void download(uint32_t rtt_ms, uint32_t loss_ppm, uint64_t bytes, uint64_t seed,
-                     struct download *out)
+static void download(uint32_t rtt_ms, uint32_t loss_ppm, uint32_t reorder_ppm, uint64_t bytes,
+                     uint64_t seed, struct download *out)
 {
 	static usec_t now;
 	now = START_USEC;
-	struct path *p = path_new(&now, rtt_ms, loss_ppm, seed);
+	struct path *p = path_new(&now, rtt_ms, loss_ppm, reorder_ppm, seed);
 	struct stack *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
 	assert_non_null(a);
 	assert_non_null(b);
@@ -353,7 +358,7 @@ static void test_path_bottleneck_rtt100(void **state)
 {
 	(void)state;
 	struct download d;
-	download(100, 0, 30000000u, 1, &d);
+	download(100, 0, 0, 30000000u, 1, &d);
 	assert_true(d.client_rcvbuf > impair_bdp_bytes(RATE_BPS, 100000000u));
 	assert_true(d.hystart_exits == 1);
 	assert_int_equal(d.drops_in_slow_start, 0);
@@ -378,7 +383,7 @@ static void test_path_random_loss(void **state)
 	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
 		for (uint64_t seed = 1; seed <= 3; seed++) {
 			struct download d;
-			download(cells[i].rtt_ms, cells[i].loss_ppm, cells[i].mb * 1000000u, seed, &d);
+			download(cells[i].rtt_ms, cells[i].loss_ppm, 0, cells[i].mb * 1000000u, seed, &d);
 			assert_true(d.lost > 0);
 			assert_true(d.retrans >= d.lost);
 			assert_true(d.retrans <= d.lost + d.lost / 10 + 3);
@@ -394,7 +399,8 @@ static void test_path_cell(void **state)
 		skip();
 	struct download d;
 	download((uint32_t)env_u64("TP_RTT_MS", 100), (uint32_t)env_u64("TP_LOSS_PPM", 0),
-	         env_u64("TP_MB", 50) * 1000000u, env_u64("TP_SEED", 1), &d);
+	         (uint32_t)env_u64("TP_REORDER_PPM", 0), env_u64("TP_MB", 50) * 1000000u,
+	         env_u64("TP_SEED", 1), &d);
 }
 
 int main(void)
