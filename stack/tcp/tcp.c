@@ -70,6 +70,8 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->rto_max_ms = 120000;
 	cfg->delack_min_ms = 40;
 	cfg->delack_max_ms = 200;
+	cfg->comp_sack_delay_us = 1000;
+	cfg->comp_sack_nr = 44;
 	cfg->hz = 250;
 	cfg->init_cwnd_segs = 10;
 	cfg->min_tso_segs = 2;

@@ -67,6 +67,9 @@ struct tcp_config {
 	uint32_t rto_max_ms;          /* TCP_RTO_MAX = 120 s */
 	uint32_t delack_min_ms;       /* TCP_DELACK_MIN = 40 ms */
 	uint32_t delack_max_ms;       /* TCP_DELACK_MAX = 200 ms */
+	uint32_t comp_sack_delay_us;  /* longest a SACK may wait to be merged with the next ones
+	                               * [tcp_comp_sack_delay_ns = 1 ms] */
+	uint32_t comp_sack_nr;        /* SACKs merged into one at most; 0 sends each [tcp_comp_sack_nr = 44] */
 	uint32_t hz;                  /* the kernel tick CUBIC counts its time in, as Linux's jiffies
 	                               * [CONFIG_HZ: 250 in Debian's kernels; 100 to 1000] */
 	uint32_t init_cwnd_segs;      /* RFC 6928 IW10 */
@@ -130,7 +133,8 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
 	X(HystartTrainDetect) X(HystartTrainCwnd) X(HystartDelayDetect) X(HystartDelayCwnd)          \
 	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)                 \
-	X(RcvCoalesce) X(RcvCollapsed) X(RcvQDrop) X(RcvCopiedBytes) X(OfoPruned) X(BatchAcks)
+	X(RcvCoalesce) X(RcvCollapsed) X(RcvQDrop) X(RcvCopiedBytes) X(OfoPruned) X(BatchAcks)  \
+	X(AckCompressed)
 
 struct tcp_counters {
 	TCP_COUNTERS(COUNTER_FIELD)

@@ -25,6 +25,13 @@
  *
  * And last_seg_size, with which two equal short segments teach the peer's MSS (rcv_mss).
  *
+ * Data beyond a hole is ACKed at once (RFC 5681 4.2), but only the first three duplicate
+ * ACKs for one RCV.NXT: after them, the SACKs of further out-of-order segments are merged
+ * into one ACK sent after min(1 ms, RTT/20) or at the 44th (Linux's SACK compression,
+ * tcp_comp_sack_delay_ns and tcp_comp_sack_nr). A sender needs three duplicates to start
+ * recovery by the old rule; after that, one SACK per 1 ms tells it as much as one per
+ * segment, and a path that reorders or loses a lot costs the sender a fraction of the ACKs.
+ *
  * Called by tcp_input.c (each in-order data segment), tcp_output.c (each data segment
  * sent), tcp_timer.c (the timer), tcp_conn.c (reads) and socket.c (TCP_QUICKACK).
  */
@@ -187,6 +194,61 @@ void tcp_delack_expired(struct tcp_conn *c)
 		c->pingpong = false;
 		c->ato_us = tcp_ato_min(c);
 	}
+}
+
+/*
+ * Out-of-order data was queued (Linux __tcp_ack_snd_check with the out-of-order queue not
+ * empty): an ACK at once in quick-ACK mode, without SACK, after more than a segment of
+ * in-order data, and for the first three duplicates of each RCV.NXT; otherwise the SACK is
+ * held (compressed_ack) and the delayed-ACK timer sends one ACK for all that came within
+ * min(comp_sack_delay, RTT / 20), the RTT being the receiver's or the smoothed one, the
+ * smaller (0 before either is known: the next timer run). At comp_sack_nr held it goes now.
+ */
+void tcp_ack_ooo(struct tcp_conn *c)
+{
+	struct tcp_layer *tl = c->tl;
+	if ((c->quickack && !c->pingpong) || !c->sack_ok || !c->ooo.count || c->rcv_unacked > c->rcv_mss ||
+	    c->compressed_ack >= tl->cfg.comp_sack_nr) {
+		c->flags |= TCP_F_ACK_NOW;
+		tl->ctr.DupAcksSent++;
+		return;
+	}
+	if (c->compressed_ack_rcv_nxt != c->rcv.nxt) {
+		c->compressed_ack_rcv_nxt = c->rcv.nxt;
+		c->dup_ack_counter = 0;
+	}
+	if (c->dup_ack_counter < TCP_REORDERING_INIT) {
+		c->dup_ack_counter++;
+		c->flags |= TCP_F_ACK_NOW;
+		tl->ctr.DupAcksSent++;
+		return;
+	}
+	if (c->compressed_ack++ && timer_armed(&c->delack_timer))
+		return;
+	uint32_t rtt = c->rcv_rtt.rtt_us8 >> 3;
+	if (c->rtt.srtt_us && c->rtt.srtt_us < rtt)
+		rtt = c->rtt.srtt_us;
+	uint32_t delay = rtt / 20 < tl->cfg.comp_sack_delay_us ? rtt / 20 : tl->cfg.comp_sack_delay_us;
+	usec_t deadline = tl->core->now + delay;
+	if ((c->flags & TCP_F_DELACK) && timer_armed(&c->delack_timer) && c->delack_timer.deadline <= deadline)
+		return;
+	c->flags |= TCP_F_DELACK; /* the ACK-sent path clears it, and the timer with it */
+	tcp_timer_arm(tl, &c->delack_timer, deadline);
+}
+
+void tcp_sack_compress_flush(struct tcp_conn *c)
+{
+	if (!c->compressed_ack)
+		return;
+	c->compressed_ack--; /* the ACK sent now is not one saved */
+	tcp_send_ack(c);
+}
+
+void tcp_sack_compress_expired(struct tcp_conn *c)
+{
+	c->compressed_ack--;
+	c->flags |= TCP_F_ACK_NOW;
+	tcp_output(c);
 }
 
 /*

@@ -564,8 +564,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 		 * sender what arrived; without SACK its duplicate ACKs must not open the window. */
 		if (c->ooo_truesize != held && c->sack_ok)
 			tcp_rwnd_data(c, dlen, seg_mss, truesize, true);
-		c->flags |= TCP_F_ACK_NOW;
-		tl->ctr.DupAcksSent++;
+		tcp_ack_ooo(c);
 		return false;
 	}
 	/* Linux's charge over the buffer: Linux would collapse the queue (tcp_rwnd_collapse). */

@@ -461,6 +461,9 @@ struct tcp_conn {
 	uint32_t total_retrans;                 /* segments resent over the connection's life (tcpi_total_retrans) */
 	uint8_t backoff;
 	uint8_t quickack;                       /* ACKs still sent without delay (Linux quick-ACK mode) */
+	uint8_t dup_ack_counter;                /* duplicate ACKs sent at once for this RCV.NXT (tcp_delack.c) */
+	uint8_t compressed_ack;                 /* SACKs merged into the one the timer will send */
+	uint32_t compressed_ack_rcv_nxt;        /* the RCV.NXT dup_ack_counter counts for */
 	bool pingpong;                          /* interactive: we answer within ato of the data, or a FIN came */
 	uint8_t ack_pushed;                     /* TCP_ACK_PUSHED*: a short or PSH segment waits for its ACK */
 	uint16_t last_seg_size;                 /* the last short segment's payload, if it could be an MSS */
@@ -880,6 +883,13 @@ void tcp_ack_decide(struct tcp_conn *c);
 void tcp_arm_delack(struct tcp_conn *c);
 /* The delayed-ACK timer fired with an ACK owed: ato grows, or pingpong ends. */
 void tcp_delack_expired(struct tcp_conn *c);
+/* Data beyond a hole was queued: its duplicate ACK now, or merged with the next ones for at
+ * most min(1 ms, RTT/20) (SACK compression). */
+void tcp_ack_ooo(struct tcp_conn *c);
+/* The SACK blocks are about to push out one a held ACK would report: that ACK goes now. */
+void tcp_sack_compress_flush(struct tcp_conn *c);
+/* The timer fired: the ACK that merged the held SACKs goes. */
+void tcp_sack_compress_expired(struct tcp_conn *c);
 /* The application read `copied` bytes (Linux __tcp_cleanup_rbuf): a held ACK, a window update. */
 void tcp_rcv_window_update(struct tcp_conn *c, uint32_t copied);
 

@@ -39,11 +39,17 @@ static bool tcp_sack_extend(struct tcp_sack_block *blk, uint32_t seq, uint32_t e
 static void tcp_sack_new_ofo(struct tcp_conn *c, uint32_t seq, uint32_t end)
 {
 	struct tcp_sack_block *sp = c->sacks;
-	uint32_t n = c->num_sacks, i;
-	for (i = 0; i < n; i++) {
-		if (!tcp_sack_extend(&sp[i], seq, end))
-			continue;
+	uint32_t n = c->num_sacks, i = 0;
+	while (i < n && (seq_gt(seq, sp[i].end) || seq_gt(sp[i].start, end)))
+		i++;
+	/* An ACK held by SACK compression (tcp_delack.c) reports the blocks as they are: when
+	 * the block that changes is not among the first two, the ones sure to reach the
+	 * sender, that ACK goes before they change (Linux TCP_SACK_BLOCKS_EXPECTED). */
+	if (i >= 2)
+		tcp_sack_compress_flush(c);
+	if (i < n) {
 		struct tcp_sack_block hit = sp[i];
+		(void)tcp_sack_extend(&hit, seq, end);
 		for (; i > 0; i--)
 			sp[i] = sp[i - 1];
 		sp[0] = hit;

@@ -204,6 +204,10 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		c->flags &= ~(TCP_F_ACK_NOW | TCP_F_DELACK | TCP_F_ACK_BATCH);
 		c->ack_pushed = 0;
 		timer_stop(&c->delack_timer); /* lazily: it is armed again on the next data */
+		if (c->compressed_ack) {    /* the SACKs held are in this ACK (Linux tcp_event_ack_sent) */
+			tl->ctr.AckCompressed += c->compressed_ack;
+			c->compressed_ack = 0;
+		}
 	}
 	int rc = tcp_emit(tl, c->hn.laddr, c->hn.raddr, &h, pieces, np, tcp_conn_iphdr(c), gso);
 	if (len && rc == 0) {

@@ -333,6 +333,10 @@ static void tcp_delack_fire(struct timer *t, usec_t now)
 	(void)now;
 	if (!(c->flags & TCP_F_DELACK))
 		return;
+	if (c->compressed_ack) {
+		tcp_sack_compress_expired(c); /* not a delayed ACK the peer waited for: ato stays */
+		return;
+	}
 	c->tl->ctr.DelayedAcks++;
 	tcp_delack_expired(c);
 	c->flags |= TCP_F_ACK_NOW;

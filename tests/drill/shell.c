@@ -182,6 +182,10 @@ static void apply_sysctl(struct drill_runner *r, const struct drill_event *ev, c
 		ONE(notsent_lowat, v[0] > UINT32_MAX ? UINT32_MAX : (uint32_t)v[0]);
 	if (strcmp(key, "tcp_min_tso_segs") == 0)
 		ONE(min_tso_segs, v[0] ? (uint32_t)v[0] : 1u);
+	if (strcmp(key, "tcp_comp_sack_nr") == 0)
+		ONE(comp_sack_nr, v[0] > 255 ? 255u : (uint32_t)v[0]);
+	if (strcmp(key, "tcp_comp_sack_delay_ns") == 0)
+		ONE(comp_sack_delay_us, (uint32_t)(v[0] / 1000));
 	if (strcmp(key, "tcp_challenge_ack_limit") == 0)
 		ONE(challenge_ack_limit, (uint32_t)v[0]);
 	if (strcmp(name, "net.core.somaxconn") == 0)

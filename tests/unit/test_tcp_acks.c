@@ -252,6 +252,87 @@ static void test_sack_blocks_newest_first(void **state)
 }
 
 /*
+ * SACK compression (Linux __tcp_ack_snd_check, tcp_sack_compress_send_ack): past quick-ACK
+ * mode, data beyond a hole gets three duplicate ACKs at once; the SACKs of what follows are
+ * merged into one ACK min(1 ms, RTT / 20) later (RTT 20 ms here: 1 ms). A block that would
+ * push a held one out of the first two sends the held ACK first, with the blocks as they
+ * were. Filling the hole is ACKed at once.
+ */
+static void test_sack_compression(void **state)
+{
+	struct th *h = *state;
+	int lfd = th_listen(h, 80, 8);
+	/* A fixed buffer: the window stops growing, and with it the quick ACKs each growth
+	 * allows (Linux tcp_grow_window), out-of-order segments included. */
+	int rcvbuf = 65536;
+	assert_int_equal(ts_setsockopt(th_sl(h), lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	struct tcp_opts syn = th_mss_opts(MSS);
+	syn.sack_ok = true;
+	int fd = th_open_passive_rtt(h, lfd, &syn, 65535, 20); /* SRTT 20 ms from the handshake */
+	/* 30 rounds of two segments 10 ms apart: quick-ACK mode is spent, the window is at its
+	 * clamp, and the receiver's RTT estimate (a window filled in about 220 ms) is above the
+	 * SRTT, which therefore rules. */
+	uint32_t rel = 1;
+	for (int i = 0; i < 30; i++) {
+		queue_data(h, rel, MSS);
+		queue_data(h, rel + MSS, MSS);
+		th_poll(h);
+		rel += 2 * MSS;
+		th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel, TH_ANY, NULL, 0);
+		assert_int_equal(drain_recv(h, fd), 2 * MSS);
+		th_drain(h);
+		th_advance(h, 10);
+	}
+	th_drain(h);
+	uint32_t base = h->irs + rel;
+	/* A hole at [0,1) MSS past rel; [1,2), [2,3), [3,4): three duplicate ACKs at once. */
+	for (uint32_t k = 1; k <= 3; k++) {
+		queue_data(h, rel + k * MSS, MSS);
+		th_poll(h);
+		struct th_seg s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, base, TH_ANY, TH_ANY_OPTS, 0);
+		assert_int_equal(s.hdr.opts.sack_count, 1);
+		assert_int_equal(s.hdr.opts.sack[0].end, base + (k + 1) * MSS);
+	}
+	/* [4,7): held; one ACK after 1 ms names all of it. */
+	uint64_t compressed = th_stack_counter(&h->st, "tcp", "AckCompressed");
+	for (uint32_t k = 4; k <= 6; k++)
+		queue_data(h, rel + k * MSS, MSS);
+	th_poll(h);
+	th_expect_none(h);
+	th_advance_us(h, 999);
+	th_expect_none(h);
+	th_advance_us(h, 1);
+	struct th_seg s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, base, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.hdr.opts.sack_count, 1);
+	assert_int_equal(s.hdr.opts.sack[0].start, base + MSS);
+	assert_int_equal(s.hdr.opts.sack[0].end, base + 7 * MSS);
+	th_expect_none(h);
+	assert_int_equal(th_stack_counter(&h->st, "tcp", "AckCompressed"), compressed + 2);
+	/* [9,10) is held (a second block); [11,12) would make a third: the held ACK leaves
+	 * first, with the two blocks it was holding, and [11,12) is held in turn. */
+	queue_data(h, rel + 9 * MSS, MSS);
+	th_poll(h);
+	th_expect_none(h);
+	queue_data(h, rel + 11 * MSS, MSS);
+	th_poll(h);
+	s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, base, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.hdr.opts.sack_count, 2);
+	assert_int_equal(s.hdr.opts.sack[0].start, base + 9 * MSS);
+	assert_int_equal(s.hdr.opts.sack[1].start, base + MSS);
+	th_expect_none(h);
+	th_advance(h, 1);
+	s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, base, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.hdr.opts.sack_count, 3);
+	assert_int_equal(s.hdr.opts.sack[0].start, base + 11 * MSS);
+	/* The hole fills: ACKed at once, to 7 MSS, with the two blocks beyond. */
+	queue_data(h, rel, MSS);
+	th_poll(h);
+	s = th_expect(h, TCP_FLAG_ACK, h->iss + 1, base + 7 * MSS, TH_ANY, TH_ANY_OPTS, 0);
+	assert_int_equal(s.hdr.opts.sack_count, 2);
+	th_expect_none(h);
+}
+
+/*
  * A batch larger than half the window we offered is not ACKed only at its end: an ACK
  * leaves each time the unacknowledged data reaches half the window the last ACK offered
  * (or 64 KiB), so a sender with a full window in flight keeps sending. Every ACK covers at
@@ -495,6 +576,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quickack_after_retransmission, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_ooo_in_batch_acked_at_once, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_sack_blocks_newest_first, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sack_compression, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_stretch_capped_by_window, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_filling_buffer_waits_for_delack, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_ato_grows_and_silence_restarts_quickack, th_setup, th_teardown),
