@@ -45,14 +45,12 @@ static uint32_t drain_recv(struct th *h, int fd)
 	return total;
 }
 
-/* Spends the quick-ACK start, so that what follows sees the ordinary policy: pairs of full
- * segments, each pair ACKed at once and read, until the window stops growing (each growth
- * asks for a quick ACK, as Linux's tcp_grow_window) and the quick ACKs are spent; no delayed
- * ACK fires on the way, so ato stays at its 40 ms. Returns the next relative seq. */
-static uint32_t past_quickack(struct th *h, int fd)
+/* `rounds` pairs of full segments from relative seq 1, gap_ms apart, each pair ACKed at once
+ * and read. Returns the next relative seq. */
+static uint32_t pairs_acked(struct th *h, int fd, int rounds, uint64_t gap_ms)
 {
 	uint32_t rel = 1;
-	for (int i = 0; i < 32; i++) {
+	for (int i = 0; i < rounds; i++) {
 		queue_data(h, rel, MSS);
 		queue_data(h, rel + MSS, MSS);
 		th_poll(h);
@@ -60,7 +58,18 @@ static uint32_t past_quickack(struct th *h, int fd)
 		th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel, TH_ANY, NULL, 0);
 		assert_int_equal(drain_recv(h, fd), 2 * MSS);
 		th_drain(h); /* a window update after the read, if any */
+		if (gap_ms)
+			th_advance(h, gap_ms);
 	}
+	return rel;
+}
+
+/* Spends the quick-ACK start, so that what follows sees the ordinary policy: pairs until the
+ * window stops growing (each growth asks for a quick ACK, as Linux's tcp_grow_window) and
+ * the quick ACKs are spent; no delayed ACK fires on the way, so ato stays at its 40 ms. */
+static uint32_t past_quickack(struct th *h, int fd)
+{
+	uint32_t rel = pairs_acked(h, fd, 32, 0);
 	th_advance(h, 150); /* less than the RTO: a longer silence would start quick-ACK mode again */
 	th_drain(h);
 	return rel;
@@ -272,17 +281,7 @@ static void test_sack_compression(void **state)
 	/* 30 rounds of two segments 10 ms apart: quick-ACK mode is spent, the window is at its
 	 * clamp, and the receiver's RTT estimate (a window filled in about 220 ms) is above the
 	 * SRTT, which therefore rules. */
-	uint32_t rel = 1;
-	for (int i = 0; i < 30; i++) {
-		queue_data(h, rel, MSS);
-		queue_data(h, rel + MSS, MSS);
-		th_poll(h);
-		rel += 2 * MSS;
-		th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + rel, TH_ANY, NULL, 0);
-		assert_int_equal(drain_recv(h, fd), 2 * MSS);
-		th_drain(h);
-		th_advance(h, 10);
-	}
+	uint32_t rel = pairs_acked(h, fd, 30, 10);
 	th_drain(h);
 	uint32_t base = h->irs + rel;
 	/* A hole at [0,1) MSS past rel; [1,2), [2,3), [3,4): three duplicate ACKs at once. */
