@@ -207,8 +207,9 @@ void tcp_delack_expired(struct tcp_conn *c)
 void tcp_ack_ooo(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
+	uint32_t nr = tl->cfg.comp_sack_nr < 255 ? tl->cfg.comp_sack_nr : 255; /* a u8, as Linux's */
 	if ((c->quickack && !c->pingpong) || !c->sack_ok || !c->ooo.count || c->rcv_unacked > c->rcv_mss ||
-	    c->compressed_ack >= tl->cfg.comp_sack_nr) {
+	    c->compressed_ack >= nr) {
 		c->flags |= TCP_F_ACK_NOW;
 		tl->ctr.DupAcksSent++;
 		return;

@@ -12,7 +12,8 @@
  * download is byte-exact.
  *
  * Exploration: TP_RTT_MS, TP_MB, TP_LOSS_PPM, TP_REORDER_PPM, TP_SEED, TP_CC (cubic, reno) set the cell;
- * TP_TRACE=1 prints the sender's cwnd, flight and the queue every 10 ms of virtual time.
+ * TP_TRACE=1 prints the sender's cwnd, flight and the queue every 10 ms of virtual time;
+ * TP_BATCH_US=N holds what the server sends until the next multiple of N us (one burst).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -48,6 +49,9 @@ struct path {
 	struct impair dir[2];
 	struct path_end end[2];
 	const usec_t *now;
+	usec_t batch_us;            /* exploration (TP_BATCH_US): what the server sends leaves at
+	                             * the next multiple of this, in one burst, as a device
+	                             * flushed once per busy poll cycle */
 };
 
 static struct path_end *path_end_of(struct netdev *dev)
@@ -63,7 +67,10 @@ static int path_send(struct netdev *dev, struct pbuf *pb)
 	if (len > sizeof(frame))
 		return -EMSGSIZE;
 	pbuf_copy_out(pb, frame);
-	impair_input(&e->p->dir[e->idx], frame, len, *e->p->now * 1000u);
+	usec_t t = *e->p->now;
+	if (e->idx == 0 && e->p->batch_us)   /* leaves at the end of its batch */
+		t = (t / e->p->batch_us + 1) * e->p->batch_us;
+	impair_input(&e->p->dir[e->idx], frame, len, t * 1000u);
 	return 0;
 }
 
@@ -116,6 +123,9 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
+/* The exploration cell's TP_BATCH_US (struct path); 0 in the fixed tests. */
+static usec_t g_batch_us;
+
 /* A path of rtt_ms (half each way), RATE_BPS and a one-BDP queue each way, loss_ppm and
  * reorder_ppm each way. */
 static struct path *path_new(const usec_t *now, uint32_t rtt_ms, uint32_t loss_ppm, uint32_t reorder_ppm,
@@ -139,15 +149,16 @@ static struct path *path_new(const usec_t *now, uint32_t rtt_ms, uint32_t loss_p
 		snprintf(p->end[i].dev.name, sizeof(p->end[i].dev.name), "path%d", i);
 	}
 	p->now = now;
+	p->batch_us = g_batch_us;
 	return p;
 }
 
 static usec_t path_next_due(const struct path *p)
 {
-	uint64_t t = impair_next_due(&p->dir[0]);
-	uint64_t t1 = impair_next_due(&p->dir[1]);
-	t = t1 < t ? t1 : t;
-	return t == IMPAIR_NEVER ? USEC_NEVER : (usec_t)((t + 999u) / 1000u);
+	uint64_t t0 = impair_next_due(&p->dir[0]), t1 = impair_next_due(&p->dir[1]);
+	usec_t u0 = t0 == IMPAIR_NEVER ? USEC_NEVER : (usec_t)((t0 + 999u) / 1000u);
+	usec_t u1 = t1 == IMPAIR_NEVER ? USEC_NEVER : (usec_t)((t1 + 999u) / 1000u);
+	return usec_min(u0, u1);
 }
 
 /* ---- the download ---- */
@@ -397,6 +408,7 @@ static void test_path_cell(void **state)
 	(void)state;
 	if (!getenv("TP_RTT_MS"))
 		skip();
+	g_batch_us = env_u64("TP_BATCH_US", 0);
 	struct download d;
 	download((uint32_t)env_u64("TP_RTT_MS", 100), (uint32_t)env_u64("TP_LOSS_PPM", 0),
 	         (uint32_t)env_u64("TP_REORDER_PPM", 0), env_u64("TP_MB", 50) * 1000000u,
