@@ -2,7 +2,8 @@
  * test_tcp_rwnd.c - the receive window chosen from the receive buffer (stack/tcp/tcp_rwnd.c,
  * docs/tcp.md "The receive window"): Linux's truesize model, the SYN-ACK's window and scale
  * from SO_RCVBUF, the window after data (exact values, worked out in the comments with
- * Linux's formulas), the edge never taken back, and segments that end beyond the window.
+ * Linux's formulas), the edge never taken back, segments that end beyond the window, and
+ * the buffer growing with what the reader takes (stack/tcp/tcp_rcvbuf.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -157,6 +158,60 @@ static void test_segment_beyond_window(void **state)
 	assert_int_equal(th_counter(h, "tcp", "BeyondWindow"), 1);
 }
 
+/*
+ * Receive buffer auto-tuning (tcp_rcvbuf.c, Linux's DRS). The peer sends rounds of 8, 16, 24
+ * and 32 segments 10 ms apart, each well inside the window (so tapstack's own rule, for a
+ * peer that reaches the window's edge, never applies), each read in full. Returns the
+ * connection's SO_RCVBUF after them; *rcv_rtt_us its receiver RTT.
+ */
+static int rcvbuf_after_rounds(struct th *h, int fd, uint32_t *rcv_rtt_us)
+{
+	struct socket_layer *sl = th_sl(h);
+	uint8_t buf[65536];
+	uint32_t rel = 0;
+	for (uint32_t round = 1; round <= 4; round++) {
+		for (uint32_t i = 0; i < 8 * round; i++, rel += 1000)
+			th_send(h, TCP_FLAG_ACK, h->irs + 1 + rel, h->iss + 1, 65535, NULL, payload, 1000);
+		th_drain(h);
+		while (ts_recv(sl, fd, buf, sizeof(buf), 0) > 0)
+			;
+		th_drain(h);
+		th_advance(h, 10);
+		th_drain(h);
+	}
+	int v = 0;
+	socklen_t vl = sizeof(v);
+	assert_int_equal(ts_getsockopt(sl, fd, SOL_SOCKET, SO_RCVBUF, &v, &vl), 0);
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	assert_int_equal(ts_getsockopt(sl, fd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+	*rcv_rtt_us = ti.tcpi_rcv_rtt;
+	return v;
+}
+
+/* A reader that takes more each round trip gets a bigger buffer than the default 128 KiB
+ * (Linux tcp_rcv_space_adjust), and the receiver's RTT is measured: the time the peer took
+ * to fill a window we opened (here two to three rounds of 10 ms). */
+static void test_rcvbuf_follows_the_reader(void **state)
+{
+	struct th *h = *state;
+	int fd = th_open_passive(h, th_listen(h, 80, 8), &(struct tcp_opts){ .has_mss = true, .mss = 1000 }, 65535);
+	uint32_t rtt;
+	int v = rcvbuf_after_rounds(h, fd, &rtt);
+	assert_true(v > 131072);
+	assert_true(rtt >= 10000 && rtt <= 40000);
+}
+
+/* Not after SO_RCVBUF: the application chose the buffer (Linux's SOCK_RCVBUF_LOCK). */
+static void test_rcvbuf_stays_when_set(void **state)
+{
+	struct th *h = *state;
+	int fd = open_rcvbuf(h, 65536, 64240);
+	uint32_t rtt;
+	assert_int_equal(rcvbuf_after_rounds(h, fd, &rtt), 131072);
+	assert_true(rtt > 0); /* measured all the same */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +219,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_synack_window_from_rcvbuf, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_window_after_data, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_segment_beyond_window, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rcvbuf_follows_the_reader, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_rcvbuf_stays_when_set, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
