@@ -13,7 +13,9 @@
  *
  * Exploration: TP_RTT_MS, TP_MB, TP_LOSS_PPM, TP_REORDER_PPM, TP_SEED, TP_CC (cubic, reno) set the cell;
  * TP_TRACE=1 prints the sender's cwnd, flight and the queue every 10 ms of virtual time;
- * TP_BATCH_US=N holds what the server sends until the next multiple of N us (one burst).
+ * TP_BATCH_US=N holds what the server sends until the next multiple of N us (one burst);
+ * TP_B_NODSACK, TP_NOTS and TP_B_NOCOMP turn off the client's D-SACK blocks, both stacks'
+ * timestamps, the client's SACK compression.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -123,8 +125,10 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-/* The exploration cell's TP_BATCH_US (struct path); 0 in the fixed tests. */
+/* The exploration cell's TP_BATCH_US (struct path) and whether it runs (the TP_B_* and
+ * TP_NOTS switches of download()); 0 and false in the fixed tests. */
 static usec_t g_batch_us;
+static bool g_explore;
 
 /* A path of rtt_ms (half each way), RATE_BPS and a one-BDP queue each way, loss_ppm and
  * reorder_ppm each way. */
@@ -210,6 +214,15 @@ static void download(uint32_t rtt_ms, uint32_t loss_ppm, uint32_t reorder_ppm, u
 	const char *cc = getenv("TP_CC");
 	stack_cfg(&ca, 0x0a000002u, 2, seed + 1, cc);
 	stack_cfg(&cb, 0x0a000001u, 1, seed + 2, cc);
+	if (g_explore) {
+		/* What the sender leans on from its peer: D-SACK blocks, timestamps, merged SACKs. */
+		if (getenv("TP_B_NODSACK"))
+			cb.tcp.dsack = false;
+		if (getenv("TP_NOTS"))
+			ca.tcp.timestamps = cb.tcp.timestamps = false;
+		if (getenv("TP_B_NOCOMP"))
+			cb.tcp.comp_sack_nr = 0;
+	}
 	assert_int_equal(ts_stack_init(a, &ca, &p->end[0].dev, now), 0);
 	assert_int_equal(ts_stack_init(b, &cb, &p->end[1].dev, now), 0);
 	struct socket_layer *sa = ts_stack_sockets(a), *sb = ts_stack_sockets(b);
@@ -409,6 +422,7 @@ static void test_path_cell(void **state)
 	if (!getenv("TP_RTT_MS"))
 		skip();
 	g_batch_us = env_u64("TP_BATCH_US", 0);
+	g_explore = true;
 	struct download d;
 	download((uint32_t)env_u64("TP_RTT_MS", 100), (uint32_t)env_u64("TP_LOSS_PPM", 0),
 	         (uint32_t)env_u64("TP_REORDER_PPM", 0), env_u64("TP_MB", 50) * 1000000u,
