@@ -265,7 +265,8 @@ void tcp_sack_compress_expired(struct tcp_conn *c)
  *     ends that mode when the buffer is more than half full (tcp_rwnd_free), so a segment
  *     that fills the buffer is not ACKed at once: its ACK would offer a smaller window, and
  *     the reader will open it;
- *   - a hole filled, out-of-order or duplicate data: at once (set by the caller);
+ *   - a hole filled or duplicate data: at once (set by the caller); out-of-order data:
+ *     tcp_ack_ooo below (the first three duplicates at once, then merged SACKs);
  *   - otherwise the delayed-ACK timer (tcp_arm_delack), also for many segments into a
  *     buffer the reader does not empty.
  * PSH does not change the decision, as in Linux.

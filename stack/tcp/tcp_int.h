@@ -747,6 +747,8 @@ void tcp_rcvbuf_established(struct tcp_conn *c);
 void tcp_rcvbuf_data(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t dlen);
 /* The application read: once per receiver RTT, the buffer follows what it took. */
 void tcp_rcvbuf_read(struct tcp_conn *c);
+/* len bytes are about to join the out-of-order queue: room for them (tcp_ooo.c). */
+void tcp_rcvbuf_ooo(struct tcp_conn *c, uint32_t len);
 
 /* ---- tcp_urg.c (urgent data) ---- */
 /* The next sequence number the application will read (Linux copied_seq). */

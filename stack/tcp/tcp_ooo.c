@@ -1,7 +1,8 @@
 /*
  * tcp_ooo.c - the out-of-order queue: segments that arrive beyond RCV.NXT wait here,
  * sorted by sequence number, until the hole before them is filled (RFC 9293 3.10.7.4
- * seventh; RFC 5681 4.2 asks for an immediate duplicate ACK, which tcp_input.c sends).
+ * seventh; RFC 5681 4.2 asks for an immediate duplicate ACK: tcp_delack.c's tcp_ack_ooo
+ * decides it, merging SACKs after the first three as Linux does).
  * The queue is bounded by memory, as Linux's: the truesize of what it holds (each pbuf's real
  * storage, pbuf_truesize; a small payload in a 64 KiB pbuf first moves to a small one,
  * tcp_rcv_condense) against the receive buffer, the stack-wide limit (tcp_mem.c) and the
@@ -130,13 +131,7 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 {
 	struct tcp_layer *tl = c->tl;
 	struct pbuf *pb = seg->pb;
-	/* Linux (tcp_data_queue_ofo -> tcp_rcvbuf_grow): an accepted connection whose buffer fills
-	 * with out-of-order data gets a bigger buffer, unless SO_RCVBUF fixed it. */
-	if (!c->opts.rcvbuf_locked && !c->lis && c->ooo.bytes + c->rcvq.bytes + len > c->opts.rcvbuf / 2 &&
-	    c->opts.rcvbuf < tl->cfg.rmem_max && !tcp_mem_under_pressure(tl)) {
-		uint64_t nb = 2ull * c->opts.rcvbuf;
-		c->opts.rcvbuf = (uint32_t)(nb > tl->cfg.rmem_max ? tl->cfg.rmem_max : nb);
-	}
+	tcp_rcvbuf_ooo(c, len);
 	/* Bounded by memory three ways (Linux charges truesize against the buffer and prunes):
 	 * the receive buffer, its bytes and the whole storage of both queues' pbufs
 	 * (tcp_rmem_fits: tiny segments cannot pin many 2 KiB buffers); the shared pool: out-of-order data never takes the last quarter of it,

@@ -22,8 +22,8 @@
  * can grow the buffer of an application that is not reading at that moment, at most until
  * the queue holds half of it.
  *
- * Called by tcp_input.c (each in-order data segment), tcp_conn.c (each read) and tcp.c
- * (entering ESTABLISHED). Owns no memory: the buffer is a number (opts.rcvbuf); the ring and
+ * Called by tcp_input.c (each in-order data segment), tcp_ooo.c (out-of-order data),
+ * tcp_conn.c (each read) and tcp.c (entering ESTABLISHED). Owns no memory: the buffer is a number (opts.rcvbuf); the ring and
  * queues grow as data needs them (tcp_buf.c).
  */
 #include "tcp/tcp_int.h"
@@ -136,6 +136,15 @@ static void tcp_rcvbuf_grow(struct tcp_conn *c, uint32_t copied, uint32_t old)
 		rcvwin += (uint32_t)(c->ooo.tail->user + c->ooo.tail->len - c->rcv.nxt);
 	uint8_t ratio = c->scaling_ratio ? c->scaling_ratio : 1u;
 	tcp_rcvbuf_set(c, (rcvwin << TCP_RMEM_TO_WIN_SCALE) / ratio);
+}
+
+/* Out-of-order data fills more than half the buffer (Linux tcp_data_queue_ofo calls
+ * tcp_rcvbuf_grow): the buffer doubles, so a loss behind a large window does not make the
+ * receiver drop what arrives after the hole. */
+void tcp_rcvbuf_ooo(struct tcp_conn *c, uint32_t len)
+{
+	if (tcp_rcvbuf_may_grow(c) && c->ooo.bytes + c->rcvq.bytes + len > c->opts.rcvbuf / 2)
+		tcp_rcvbuf_set(c, 2ull * c->opts.rcvbuf);
 }
 
 void tcp_rcvbuf_read(struct tcp_conn *c)

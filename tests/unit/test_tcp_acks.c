@@ -171,8 +171,9 @@ static void test_quickack_after_retransmission(void **state)
 }
 
 /* Out-of-order data in a batch is not held to its end: each segment beyond a hole gets its
- * own duplicate ACK with a SACK block at once (RFC 5681 4.2, RFC 2018), and the segment that
- * fills the hole its ACK of everything at once. */
+ * own duplicate ACK with a SACK block at once (RFC 5681 4.2, RFC 2018; the first three are
+ * never merged, test_sack_compression), and the segment that fills the hole its ACK of
+ * everything at once. */
 static void test_ooo_in_batch_acked_at_once(void **state)
 {
 	struct th *h = *state;

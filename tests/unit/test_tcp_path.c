@@ -7,12 +7,14 @@
  * The path device (pathdev below) joins stack A (10.0.0.2, the server that sends) and stack B
  * (10.0.0.1, the client that reads); each direction is one struct impair, configured as the
  * relay configures it for a cell (tests/relay/relay.c: --rtt, --rate, the queue one BDP).
- * What is checked is how the sender meets the path: slow start ends (HyStart) before the
- * queue overflows, as Linux's does on the same path (docs/lossy-path.md), and the whole
- * download is byte-exact.
+ * What is checked, every download byte-exact: at 100 ms the client's buffer grows past the
+ * BDP, slow start ends (HyStart) before the queue overflows, as Linux's does on the same
+ * path, and every segment resent was dropped; under random loss, the segments resent match
+ * the frames lost (docs/lossy-path.md, "The path in virtual time").
  *
- * Exploration: TP_RTT_MS, TP_MB, TP_LOSS_PPM, TP_REORDER_PPM, TP_SEED, TP_CC (cubic, reno) set the cell;
- * TP_TRACE=1 prints the sender's cwnd, flight and the queue every 10 ms of virtual time;
+ * Exploration: TP_RTT_MS, TP_MB, TP_LOSS_PPM, TP_REORDER_PPM, TP_SEED, TP_CC (cubic, reno)
+ * set the cell; TP_COUNTERS=1 prints both stacks' counters at the end; TP_TRACE=1 prints the
+ * sender's cwnd, flight and the queue every 10 ms of virtual time (TP_TRACE_US another step);
  * TP_BATCH_US=N holds what the server sends until the next multiple of N us (one burst);
  * TP_B_NODSACK, TP_NOTS and TP_B_NOCOMP turn off the client's D-SACK blocks, both stacks'
  * timestamps, the client's SACK compression.
@@ -179,7 +181,8 @@ struct download {
 	uint64_t retrans;            /* the sender's RetransSegs */
 	uint64_t queue_drops;        /* the bottleneck's tail drops toward the client */
 	uint64_t lost;               /* the loss draw's toward the client (data segments) */
-	uint32_t exit_cwnd;          /* the cwnd HyStart left slow start at (0: it did not) */
+	uint32_t exit_cwnd;          /* the first ssthresh: the cwnd slow start ended at (HyStart or
+	                              * a loss); 0 when it never ended */
 	uint64_t drops_in_slow_start;/* queue drops before the sender first left slow start */
 	uint64_t hystart_exits;      /* slow start ended by HyStart (train or delay) */
 	uint32_t client_rcvbuf;      /* the client's SO_RCVBUF at the end */
@@ -297,7 +300,8 @@ static void download(uint32_t rtt_ms, uint32_t loss_ppm, uint32_t reorder_ppm, u
 				assert_int_equal(ts_getsockopt(sb, cfd, IPPROTO_TCP, TCP_INFO, &bi, &bl), 0);
 				assert_int_equal(ts_getsockopt(sb, cfd, SOL_SOCKET, SO_RCVBUF, &brcvbuf, &il), 0);
 				fprintf(stderr, "t=%7.3f cwnd %5u ssthresh %10u unacked %5u sacked %4u lost %4u "
-				        "retrans %6u ca_state %u | client space %u buf %d dupacks %u | queue %8llu B, drops %llu, back %llu/%llu | rcvd %llu\n",
+				        "retrans %6u ca_state %u | client space %u buf %d dupacks %u | "
+				        "queue %8llu B, drops %llu, back %llu/%llu | rcvd %llu\n",
 				        (double)(now - t0) / 1e6, ti.tcpi_snd_cwnd, ti.tcpi_snd_ssthresh,
 				        ti.tcpi_unacked, ti.tcpi_sacked, ti.tcpi_lost, ti.tcpi_total_retrans,
 				        ti.tcpi_ca_state, bi.tcpi_rcv_space, brcvbuf, (unsigned)b->tcp.ctr.DupAcksSent,
