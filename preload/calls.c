@@ -424,10 +424,29 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 }
 
 /*
- * sendfile(2) to a tapstack socket (nginx's static files): the file is read with pread in
- * chunks and each chunk is sent; only what the socket took is consumed, so a non-blocking
- * socket's partial send leaves the offset (or the file position) exactly after it.
+ * sendfile(2) to a tapstack socket (nginx's static files). A stream's bytes are read with
+ * pread straight into the send queue (ts_blocking_sendfile): the kernel's copy out of the
+ * page cache is the only one before the TAP's. Only what the socket took is consumed, so a
+ * non-blocking socket's partial send leaves the offset (or the file position) exactly after
+ * it. A datagram socket gets the file in pieces of one datagram each, as before.
  */
+static ssize_t pl_sendfile_dgram(int ts, int in, off_t pos, size_t count)
+{
+	char buf[PL_SENDFILE_CHUNK];
+	size_t done = 0;
+	while (done < count) {
+		size_t want = count - done < sizeof(buf) ? count - done : sizeof(buf);
+		ssize_t got = pread(in, buf, want, pos + (off_t)done);
+		if (got <= 0)
+			return done ? (ssize_t)done : got < 0 ? -errno : 0;
+		ssize_t sent = ts_blocking_send(&pl.b, ts, buf, (size_t)got, 0);
+		if (sent < 0)
+			return done ? (ssize_t)done : sent;
+		done += (size_t)sent;
+	}
+	return (ssize_t)done;
+}
+
 ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 {
 	int ts = pl_ts(out);
@@ -435,38 +454,26 @@ ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 		return pl.real.sendfile(out, in, offset, count);
 	if (ts < 0)
 		return -1;
-	char buf[PL_SENDFILE_CHUNK];
 	off_t pos = offset ? *offset : lseek(in, 0, SEEK_CUR);
+	if (pos < 0 && !offset && errno == ESPIPE)
+		return pl_ret(-EINVAL); /* Linux: a pipe without an offset */
 	if (pos < 0)
-		return -1; /* errno from lseek: ESPIPE for a pipe, EBADF */
-	size_t done = 0;
-	ssize_t err = 0;
-	while (done < count) {
-		size_t want = count - done < sizeof(buf) ? count - done : sizeof(buf);
-		ssize_t got = pread(in, buf, want, pos + (off_t)done);
-		if (got <= 0) {
-			err = got < 0 ? -errno : 0;
-			break;
-		}
-		bool more = done + (size_t)got < count; /* MSG_MORE except on the last piece */
-		ssize_t sent = ts_blocking_send(&pl.b, ts, buf, (size_t)got, more ? MSG_MORE : 0);
-		if (sent < 0) {
-			if (sent == -EPIPE)
-				raise(SIGPIPE);
-			err = sent;
-			break;
-		}
-		done += (size_t)sent;
-		if (sent < got)
-			break; /* the socket is full (non-blocking) */
-	}
-	if (done == 0 && err)
-		return pl_ret(err);
+		return offset ? pl_ret(-EINVAL) : -1; /* a negative offset; EBADF from lseek */
+	int type = 0;
+	socklen_t tl = sizeof(type);
+	ssize_t n = ts_blocking_getsockopt(&pl.b, ts, SOL_SOCKET, SO_TYPE, &type, &tl);
+	if (n == 0)
+		n = type == SOCK_DGRAM ? pl_sendfile_dgram(ts, in, pos, count)
+		                       : ts_blocking_sendfile(&pl.b, ts, in, (uint64_t)pos, count, 0);
+	if (n == -EPIPE)
+		raise(SIGPIPE);
+	if (n < 0)
+		return pl_ret(n);
 	if (offset)
-		*offset = pos + (off_t)done;
+		*offset = pos + (off_t)n;
 	else
-		lseek(in, pos + (off_t)done, SEEK_SET);
-	return (ssize_t)done;
+		lseek(in, pos + (off_t)n, SEEK_SET);
+	return n;
 }
 
 ssize_t sendfile64(int out, int in, off_t *offset, size_t count)

@@ -487,9 +487,14 @@ int ts_blocking_connect(struct blocking_stack *b, int fd, const struct sockaddr_
 	return rc;
 }
 
-ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags)
+/* One step of a blocking send: queue what fits of the `left` bytes after the first `done`. */
+typedef ssize_t (*blocking_send_step)(struct socket_layer *sl, int fd, const void *ctx, size_t done, size_t left,
+                                      int flags);
+
+/* The loop of a blocking send, whatever the bytes' source: until all len are queued. */
+static ssize_t blocking_send_all(struct blocking_stack *b, int fd, size_t len, int flags, blocking_send_step step,
+                                 const void *ctx)
 {
-	const char *p = buf;
 	size_t done = 0;
 	ssize_t n = 0;
 	struct timespec at;
@@ -498,9 +503,9 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 	ts_blocking_lock(b);
 	until = blocking_timeo(b, fd, true, &at);
 	if (len == 0)
-		n = ts_send(&b->s->sock, fd, p, 0, flags); /* still the state's answer: EPIPE unconnected */
+		n = step(&b->s->sock, fd, ctx, 0, 0, flags); /* still the state's answer: EPIPE unconnected */
 	while (done < len) {
-		n = ts_send(&b->s->sock, fd, p + done, len - done, flags);
+		n = step(&b->s->sock, fd, ctx, done, len - done, flags);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;
@@ -515,6 +520,51 @@ ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size
 	}
 	blocking_unlock_kick(b);
 	return done > 0 || (len == 0 && n >= 0) ? (ssize_t)done : n;
+}
+
+static ssize_t blocking_step_mem(struct socket_layer *sl, int fd, const void *buf, size_t done, size_t left,
+                                 int flags)
+{
+	return ts_send(sl, fd, (const char *)buf + done, left, flags);
+}
+
+ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags)
+{
+	return blocking_send_all(b, fd, len, flags, blocking_step_mem, buf);
+}
+
+/* ts_blocking_sendfile's step: ctx is the file and its starting offset. */
+struct blocking_file {
+	int fd;
+	uint64_t off;
+};
+
+static ssize_t blocking_step_file(struct socket_layer *sl, int fd, const void *ctx, size_t done, size_t left,
+                                  int flags)
+{
+	const struct blocking_file *f = ctx;
+	return ts_sendfile(sl, fd, f->fd, f->off + done, left, flags); /* 0, the file's end, stops the loop */
+}
+
+/* A sendfile's piece: the lock is let go between pieces, as Linux's splice lets go of the
+ * socket after each pipe-full, so the stack thread's ACKs come in while a large file goes. */
+#define BLOCKING_FILE_PIECE (256u * 1024u)
+
+ssize_t ts_blocking_sendfile(struct blocking_stack *b, int fd, int in_fd, uint64_t off, size_t count, int flags)
+{
+	size_t done = 0;
+	for (;;) {
+		size_t piece = count - done < BLOCKING_FILE_PIECE ? count - done : BLOCKING_FILE_PIECE;
+		struct blocking_file f = { in_fd, off + done };
+		/* MSG_MORE on every piece but the last, as splice's SPLICE_F_MORE. */
+		int more = done + piece < count ? MSG_MORE : 0;
+		ssize_t n = blocking_send_all(b, fd, piece, flags | more, blocking_step_file, &f);
+		if (n <= 0)
+			return done ? (ssize_t)done : n;
+		done += (size_t)n;
+		if ((size_t)n < piece || done == count)
+			return (ssize_t)done;
+	}
 }
 
 /* recv(MSG_OOB) never waits (Linux tcp_recv_urg: an urgent byte not yet arrived is -EAGAIN

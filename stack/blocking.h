@@ -142,6 +142,10 @@ TS_API int ts_blocking_connect(struct blocking_stack *b, int fd, const struct so
 /* Waits until all len bytes are queued (as the kernel's blocking send); returns len, or the
  * count queued before an error, or the error when nothing was. */
 TS_API ssize_t ts_blocking_send(struct blocking_stack *b, int fd, const void *buf, size_t len, int flags);
+/* ts_sendfile, waiting until all count bytes are queued or the file ends: the bytes queued,
+ * or the error when nothing was (0 when off is at the file's end). */
+TS_API ssize_t ts_blocking_sendfile(struct blocking_stack *b, int fd, int in_fd, uint64_t off, size_t count,
+                                    int flags);
 /* Waits for at least one byte or end of stream (0). */
 TS_API ssize_t ts_blocking_recv(struct blocking_stack *b, int fd, void *buf, size_t len, int flags);
 /*

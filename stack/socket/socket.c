@@ -21,8 +21,10 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "socket/socket_int.h"
 #include "socket/socket_udp.h"
@@ -339,6 +341,46 @@ ssize_t ts_sendto(struct socket_layer *sl, int fd, const void *buf, size_t len, 
 	return tcp_send(s->conn, buf, len,
 	                ((flags & MSG_MORE) ? TCP_SEND_MORE : 0u) | ((flags & MSG_EOR) ? TCP_SEND_EOR : 0u) |
 	                        ((flags & MSG_OOB) ? TCP_SEND_OOB : 0u));
+}
+
+/* ts_sendfile's source: the file, read with pread straight into the send queue. */
+struct ts_file_src {
+	int fd;
+	uint64_t off;
+};
+
+static long ts_fill_pread(void *ctx, void *dst, uint32_t n, uint64_t at)
+{
+	const struct ts_file_src *f = ctx;
+	uint32_t done = 0;
+	while (done < n) {
+		ssize_t got = pread(f->fd, (uint8_t *)dst + done, n - done, (off_t)(f->off + at + done));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return done ? (long)done : errno == EISDIR ? -EINVAL : -errno; /* Linux: EINVAL */
+		if (got == 0)
+			break; /* the end of the file */
+		done += (uint32_t)got;
+	}
+	return done;
+}
+
+ssize_t ts_sendfile(struct socket_layer *sl, int fd, int in_fd, uint64_t off, size_t count, int flags)
+{
+	int err;
+	struct ts_sock *s = ts_sock_of(sl, fd, &err);
+	if (!s)
+		return err;
+	if (s->kind == TS_UDP)
+		return -EINVAL; /* a stream call: datagrams go through ts_sendto */
+	if (s->kind != TS_CONN)
+		return -EPIPE; /* as ts_send */
+	if (off > (uint64_t)INT64_MAX)
+		return -EINVAL; /* Linux: a negative offset */
+	struct ts_file_src src = { in_fd, off };
+	return tcp_send_from(s->conn, ts_fill_pread, &src, count,
+	                     ((flags & MSG_MORE) ? TCP_SEND_MORE : 0u) | ((flags & MSG_EOR) ? TCP_SEND_EOR : 0u));
 }
 
 ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags)

@@ -69,6 +69,16 @@ TS_API int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in 
 /* Copies what fits in the send buffer (partial writes); -EAGAIN when it is full. MSG_OOB:
  * the last byte queued is urgent (docs/tcp.md "Urgent data"). */
 TS_API ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags);
+/*
+ * sendfile(2) for a TCP socket: up to count bytes of the file in_fd from offset off go into
+ * the send buffer, read with pread(2) straight into it (the kernel's copy, none of ours;
+ * the file position is not used or moved). Returns the bytes queued (fewer: the buffer
+ * filled, or the file ended), 0 when off is at the end of the file, -EAGAIN when the buffer
+ * is full, Linux's sendfile errno when the file cannot be read (-EBADF: not open for reading,
+ * -ESPIPE: a pipe or socket, -EINVAL: a directory or an offset past INT64_MAX), or as ts_send.
+ * flags: MSG_MORE, MSG_EOR as ts_send. -EINVAL on a UDP socket.
+ */
+TS_API ssize_t ts_sendfile(struct socket_layer *sl, int fd, int in_fd, uint64_t off, size_t count, int flags);
 /* Bytes read, 0 at end of stream, -EAGAIN when nothing is there. flags: MSG_PEEK, MSG_DONTWAIT,
  * MSG_OOB (the urgent byte: 1, -EINVAL when there is none, -EAGAIN before it arrived). */
 TS_API ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags);

@@ -311,6 +311,16 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
 /* Bytes accepted into the send buffer (maybe fewer than len), or -errno (-EAGAIN when full,
  * or when a record mark is asked for and TCP_EOR_MARKS records are still unacknowledged). */
 long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags);
+/*
+ * A source that writes a send's bytes into the send queue itself: fill(ctx, dst, n, at)
+ * puts the n bytes that start `at` bytes into the send at dst and returns how many it put
+ * (fewer: the source ended), or -errno. sendfile's pread is one (ts_sendfile): a file's
+ * bytes then reach the queue with the kernel's one copy and none of ours.
+ */
+typedef long (*tcp_fill_fn)(void *ctx, void *dst, uint32_t n, uint64_t at);
+/* tcp_send with the bytes from fill: as tcp_send, and 0 when the source had nothing more,
+ * the source's -errno when it failed before giving a byte. */
+long tcp_send_from(struct tcp_conn *c, tcp_fill_fn fill, void *ctx, size_t len, unsigned flags);
 /* Bytes read, 0 at end of stream, or -errno (-EAGAIN when nothing is there). A read stops
  * before the urgent byte and passes over it unless SO_OOBINLINE (tcp_urg.c). */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, bool peek);

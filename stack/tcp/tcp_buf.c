@@ -125,17 +125,41 @@ void tcp_ring_free(struct tcp_ring *r)
 	r->len = 0;
 }
 
-uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n)
+long tcp_ring_fill(struct tcp_ring *r, tcp_fill_fn fill, void *ctx, uint64_t at, uint32_t n)
 {
-	const uint8_t *s = src;
 	if (n > r->cap - r->len)
 		n = r->cap - r->len;
 	uint32_t tail = (r->head + r->len) % (r->cap ? r->cap : 1);
 	uint32_t first = r->cap - tail < n ? r->cap - tail : n;
-	memcpy(r->buf + tail, s, first);
-	memcpy(r->buf, s + first, n - first);
-	r->len += n;
+	uint32_t done = 0;
+	/* At most two pieces: up to the end of the storage, then from its start. */
+	for (int i = 0; i < 2 && done < n; i++) {
+		uint32_t want = i == 0 ? first : n - first;
+		if (want == 0)
+			continue;
+		long got = fill(ctx, r->buf + (i == 0 ? tail : 0), want, at + done);
+		if (got < 0) {
+			if (done == 0)
+				return got;
+			break;
+		}
+		done += (uint32_t)got;
+		if ((uint32_t)got < want)
+			break; /* the source ended */
+	}
+	r->len += done;
+	return done;
+}
+
+long tcp_fill_mem(void *ctx, void *dst, uint32_t n, uint64_t at)
+{
+	memcpy(dst, (const uint8_t *)ctx + at, n);
 	return n;
+}
+
+uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n)
+{
+	return (uint32_t)tcp_ring_fill(r, tcp_fill_mem, (void *)(uintptr_t)src, 0, n);
 }
 
 uint32_t tcp_ring_read(struct tcp_ring *r, void *dst, uint32_t n, bool consume)
@@ -418,13 +442,14 @@ static uint32_t tcp_sndq_tail_room(const struct tcp_conn *c, uint32_t goal, uint
 	return 0;
 }
 
-long tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more)
+long tcp_sndq_fill(struct tcp_conn *c, tcp_fill_fn fill, void *ctx, uint32_t n, bool more)
 {
 	uint32_t goal = tcp_size_goal(c);
 	uint32_t copied = 0;
 	int err = -EAGAIN;
 	bool limited = false;
-	while (copied < n) {
+	bool ended = false; /* the source gave fewer bytes than asked: its end */
+	while (copied < n && !ended) {
 		uint32_t end = c->snd.una + c->sndq.len; /* Linux write_seq */
 		uint32_t start;
 		uint32_t room = tcp_sndq_tail_room(c, goal, &start);
@@ -454,7 +479,19 @@ long tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more
 			err = grow;
 			break;
 		}
-		k = tcp_ring_write(&c->sndq, buf + copied, k);
+		if (k > c->sndq.cap - c->sndq.len)
+			k = c->sndq.cap - c->sndq.len; /* at the memory limit: what the ring holds */
+		long got = k ? tcp_ring_fill(&c->sndq, fill, ctx, copied, k) : 0;
+		if (got < 0) {
+			err = (int)got;
+			break;
+		}
+		if ((uint32_t)got < k) {
+			ended = true; /* a reader's source (sendfile's file) ended */
+			if (got == 0)
+				err = 0;
+		}
+		k = (uint32_t)got;
 		if (k == 0)
 			break;
 		copied += k;
@@ -477,6 +514,12 @@ long tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more
 			tcp_output(c);
 			c->flags &= ~TCP_F_XMIT_ONE;
 		}
+	}
+	if (ended) {
+		/* The source's end is the write's: MSG_MORE no longer holds it back (Linux's
+		 * splice_eof pushes what sendfile queued when the file ends). */
+		more = false;
+		c->flags &= ~TCP_F_MORE;
 	}
 	/* Linux tcp_push: the write's last skb gets PSH unless MSG_MORE, or when forced. */
 	uint32_t end = c->snd.una + c->sndq.len;

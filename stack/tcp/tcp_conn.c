@@ -68,6 +68,11 @@ struct tcp_conn *tcp_connect(struct tcp_layer *tl, uint32_t laddr, uint16_t lpor
 
 long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 {
+	return tcp_send_from(c, tcp_fill_mem, (void *)(uintptr_t)buf, len, flags);
+}
+
+long tcp_send_from(struct tcp_conn *c, tcp_fill_fn fill, void *ctx, size_t len, unsigned flags)
+{
 	if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED)
 		return -EAGAIN; /* Linux waits for the handshake (sk_stream_wait_connect) */
 	if (c->err)
@@ -98,7 +103,7 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, unsigned flags)
 		c->flags |= TCP_F_MORE;
 	if (flags & TCP_SEND_OOB)
 		c->flags |= TCP_F_SEND_OOB;
-	long n = tcp_sndq_fill(c, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, (flags & TCP_SEND_MORE) != 0);
+	long n = tcp_sndq_fill(c, fill, ctx, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, (flags & TCP_SEND_MORE) != 0);
 	c->flags &= ~TCP_F_SEND_OOB;
 	if (n < (long)len)
 		c->flags |= TCP_F_NOSPACE;

@@ -657,15 +657,24 @@ int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
 /* Frees a small ring that has drained (idle connections then hold no buffer). */
 void tcp_ring_release_if_empty(struct tcp_ring *r);
 void tcp_ring_free(struct tcp_ring *r);
+/* Appends up to n bytes (fewer when the ring is full) that fill(ctx, dst, len, at) writes in
+ * place, at most two pieces where the storage wraps; `at` counts from the call's first byte
+ * plus the given start. Stops where fill gives fewer than asked (its source ended). Returns
+ * the bytes appended, or fill's -errno when it gave none. */
+long tcp_ring_fill(struct tcp_ring *r, tcp_fill_fn fill, void *ctx, uint64_t at, uint32_t n);
+/* The source of bytes in memory (tcp_send's): ctx is the buffer; copies n bytes of it. */
+long tcp_fill_mem(void *ctx, void *dst, uint32_t n, uint64_t at);
+/* tcp_ring_fill from memory: copies up to n bytes of src. */
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
 /* Send queue (tcp_buf.c): appends up to `n` bytes as Linux's tcp_sendmsg builds skbs of
  * tcp_size_goal() bytes while the buffer has room (tcp_wmem_queued), marking PSH where
  * Linux does (the end of the write unless `more` or cut short, forced pushes every half
  * window) and sending as Linux sends while it copies (a full skb at the head of the unsent
  * data goes at once). The ring grows as the bytes come (at the stack-wide memory limit
- * what it holds as it is, SendMemLimited). Returns the bytes queued, or with none -EAGAIN
- * (no room) or -ENOMEM. */
-long tcp_sndq_fill(struct tcp_conn *c, const uint8_t *buf, uint32_t n, bool more);
+ * what it holds as it is, SendMemLimited). The bytes come from fill (tcp_ring_fill), so a
+ * reader writes them into the ring itself. Returns the bytes queued, or with none -EAGAIN
+ * (no room), 0 (the reader's source had nothing more), the reader's -errno, or -ENOMEM. */
+long tcp_sndq_fill(struct tcp_conn *c, tcp_fill_fn fill, void *ctx, uint32_t n, bool more);
 /* Is there a push mark in (seq, end]? Forgets marks SND.UNA has passed. */
 bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end);
 /* Linux's skb size goal for a write (tcp_xmit_size_goal): 64 KiB, or half the largest

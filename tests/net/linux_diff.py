@@ -629,8 +629,48 @@ def udp():
         s.close()
 
 
+def sendfile_calls():
+    l = listener(7120)
+    c, a = pair(l)
+    data = bytes((i * 7 + (i >> 8)) & 0xff for i in range(100000))
+    path = "/tmp/linux-diff-sendfile-%d" % os.getpid()
+    with open(path, "wb") as f:
+        f.write(data)
+    fd = os.open(path, os.O_RDONLY)
+    wfd = os.open(path, os.O_WRONLY)
+    os.unlink(path)
+    out("sendfile from an offset", lambda: os.sendfile(c.fileno(), fd, 1000, 50000))
+    out("sendfile past the file's end: what it has", lambda: os.sendfile(c.fileno(), fd, 90000, 50000))
+    out("sendfile at the file's end", lambda: os.sendfile(c.fileno(), fd, 100000, 10))
+    out("sendfile from the file position", lambda: os.sendfile(c.fileno(), fd, None, 10))
+    out("the file position after it", lambda: os.lseek(fd, 0, os.SEEK_CUR))
+    want = data[1000:51000] + data[90000:] + data[:10]
+    got = b""
+    a.settimeout(5)
+    while len(got) < len(want):
+        chunk = a.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    out("the files' bytes arrived in order", lambda: got == want)
+    r, w = os.pipe()
+    os.write(w, b"pipe")
+    d = os.open("/tmp", os.O_RDONLY)
+    out("sendfile from a pipe", lambda: os.sendfile(c.fileno(), r, None, 4))
+    out("sendfile from a pipe at an offset", lambda: os.sendfile(c.fileno(), r, 0, 4))
+    out("sendfile from a directory", lambda: os.sendfile(c.fileno(), d, 0, 4))
+    out("sendfile at a negative offset", lambda: os.sendfile(c.fileno(), fd, -1, 4))
+    out("sendfile from a write-only file", lambda: os.sendfile(c.fileno(), wfd, 0, 4))
+    settle()
+    a.setblocking(False)
+    out("nothing more arrived", lambda: a.recv(10))
+    for x in (fd, wfd, r, w, d):
+        os.close(x)
+    c.close(), a.close(), l.close()
+
+
 for part in (binding_and_names, data_and_urgent, shutdowns, resets, refused_and_backlog,
-             full_pipe, options, ports_in_use, edges, readiness, timeouts_and_cork, udp):
+             full_pipe, options, ports_in_use, edges, readiness, timeouts_and_cork, udp, sendfile_calls):
     print("== %s" % part.__name__, flush=True)
     part()
 print("end", flush=True)

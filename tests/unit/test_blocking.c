@@ -130,19 +130,41 @@ static bool over_time(usec_t start)
 	return ts_clock_now() - start > TEST_LIMIT_SEC * USEC_PER_SEC;
 }
 
+/* One round of stack B (the test thread, under A's lock), then A's thread looks at its device. */
+static void pump_client(struct pair *p)
+{
+	ts_blocking_lock(&p->ba);
+	ts_stack_poll(&p->b, ts_clock_now());
+	ts_blocking_unlock(&p->ba);
+	ts_blocking_wake(&p->ba);
+	sched_yield();
+}
+
+/* Stack B opens a connection to the server (the test thread, under A's lock: memdev). */
+static int client_connect(struct pair *p)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT),
+				   .sin_addr.s_addr = htonl(SERVER_IP) };
+	ts_blocking_lock(&p->ba);
+	int fd = ts_socket(&p->b.sock, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	int rc = ts_connect(&p->b.sock, fd, &dst);
+	ts_blocking_unlock(&p->ba);
+	assert_true(rc == 0 || rc == -EINPROGRESS);
+	return fd;
+}
+
 /* A whole echo exchange: the server thread only blocks, the client only polls. */
 static void test_blocking_echo_server(void **state)
 {
 	struct pair *p = *state;
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT),
-				   .sin_addr.s_addr = htonl(SERVER_IP) };
 	struct echo_result r = { .p = p };
 	uint8_t *out = malloc(TEST_BYTES), *in = malloc(TEST_BYTES);
 	size_t sent = 0, got = 0;
 	bool shut = false, eof = false;
 	usec_t start = ts_clock_now();
 	pthread_t t;
-	int fd, rc;
+	int fd;
 	size_t i;
 
 	assert_non_null(out);
@@ -150,13 +172,7 @@ static void test_blocking_echo_server(void **state)
 	for (i = 0; i < TEST_BYTES; i++)
 		out[i] = (uint8_t)(i * 131 + (i >> 9));
 	assert_int_equal(pthread_create(&t, NULL, echo_server, &r), 0);
-
-	ts_blocking_lock(&p->ba);
-	fd = ts_socket(&p->b.sock, AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	rc = ts_connect(&p->b.sock, fd, &dst);
-	ts_blocking_unlock(&p->ba);
-	assert_true(rc == 0 || rc == -EINPROGRESS);
+	fd = client_connect(p);
 
 	while (!eof && !over_time(start)) {
 		ssize_t n;
@@ -198,6 +214,83 @@ static void test_blocking_echo_server(void **state)
 	ts_blocking_unlock(&p->ba);
 	free(in);
 	free(out);
+}
+
+/* The server thread of the sendfile test: accept, send the whole file from an offset, close. */
+struct file_result {
+	struct pair *p;
+	int file;
+	uint64_t off;
+	size_t count;
+	ssize_t sent;
+};
+
+static void *file_server(void *arg)
+{
+	struct file_result *r = arg;
+	struct sockaddr_in peer;
+	int fd = ts_blocking_accept(&r->p->ba, r->p->listen_fd, &peer, 0);
+
+	if (fd < 0) {
+		r->sent = fd;
+		return NULL;
+	}
+	r->sent = ts_blocking_sendfile(&r->p->ba, fd, r->file, r->off, r->count, 0);
+	ts_blocking_close(&r->p->ba, fd);
+	return NULL;
+}
+
+/*
+ * ts_blocking_sendfile: a file of several pieces (the lock let go between them) and many
+ * times the send buffer arrives whole and in order; it returns when all is queued, and a
+ * count past the file's end gives what the file had.
+ */
+static void test_blocking_sendfile(void **state)
+{
+	struct pair *p = *state;
+	const size_t size = 3 * TEST_BYTES + 4321, off = 777;
+	uint8_t *data = malloc(size), *in = malloc(size);
+	char path[] = "/tmp/tapstack-bsendfile-XXXXXX";
+	int file = mkstemp(path);
+	struct file_result r = { .p = p, .file = file, .off = off, .count = size }; /* past the end */
+	size_t got = 0;
+	bool eof = false;
+	usec_t start = ts_clock_now();
+	pthread_t t;
+	int fd;
+
+	assert_non_null(data);
+	assert_non_null(in);
+	assert_true(file >= 0);
+	unlink(path);
+	for (size_t i = 0; i < size; i++)
+		data[i] = (uint8_t)(i * 13 + (i >> 10));
+	assert_int_equal(write(file, data, size), (ssize_t)size);
+	assert_int_equal(pthread_create(&t, NULL, file_server, &r), 0);
+	fd = client_connect(p);
+	while (!eof && !over_time(start)) {
+		ts_blocking_lock(&p->ba);
+		ssize_t n = ts_recv(&p->b.sock, fd, in + got, size - got, 0);
+		ts_blocking_unlock(&p->ba);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0)
+			eof = true;
+		else
+			assert_true(n == -EAGAIN || n == -ENOTCONN);
+		pump_client(p);
+	}
+	assert_true(eof);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(r.sent, size - off);
+	assert_int_equal(got, size - off);
+	assert_memory_equal(in, data + off, size - off);
+	ts_blocking_lock(&p->ba);
+	ts_close(&p->b.sock, fd);
+	ts_blocking_unlock(&p->ba);
+	close(file);
+	free(in);
+	free(data);
 }
 
 static void *accept_once(void *arg)
@@ -355,31 +448,16 @@ static void *linger_server(void *arg)
 }
 
 /* Polls the client stack (under A's lock: memdev is shared) and wakes A's thread. */
-static void pump_client(struct pair *p)
-{
-	ts_blocking_lock(&p->ba);
-	ts_stack_poll(&p->b, ts_clock_now());
-	ts_blocking_unlock(&p->ba);
-	ts_blocking_wake(&p->ba);
-	sched_yield();
-}
-
 static void test_blocking_linger_waits_for_fin_ack(void **state)
 {
 	struct pair *p = *state;
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT),
-				   .sin_addr.s_addr = htonl(SERVER_IP) };
 	struct linger_result r = { .p = p };
 	usec_t start = ts_clock_now();
 	pthread_t t;
-	int fd, rc;
+	int fd;
 
 	assert_int_equal(pthread_create(&t, NULL, linger_server, &r), 0);
-	ts_blocking_lock(&p->ba);
-	fd = ts_socket(&p->b.sock, AF_INET, SOCK_STREAM, 0);
-	rc = ts_connect(&p->b.sock, fd, &dst);
-	ts_blocking_unlock(&p->ba);
-	assert_true(rc == 0 || rc == -EINPROGRESS);
+	fd = client_connect(p);
 	while (__atomic_load_n(&r.stage, __ATOMIC_SEQ_CST) < 2 && !over_time(start))
 		pump_client(p);
 	assert_int_equal(__atomic_load_n(&r.stage, __ATOMIC_SEQ_CST), 2);
@@ -599,6 +677,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_blocking_echo_server, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_sendfile, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_udp_echo, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_accept_wakes_on_close, pair_setup,
 						pair_teardown),

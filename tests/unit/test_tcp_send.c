@@ -5,17 +5,21 @@
  * (transmit units of half the congestion window or tcp_tso_segs, push marks at write ends
  * and forced pushes: docs/tcp.md "Where PSH goes"); the congestion window counted in
  * packets; TCP_INFO's chronograph of why the sender waits; the send buffer charged as Linux
- * charges it (each skb's overhead and its bytes) and the point where a waiting writer wakes.
+ * charges it (each skb's overhead and its bytes) and the point where a waiting writer wakes;
+ * sendfile's bytes read straight into the send queue (ts_sendfile) and its errors.
  * Exact frames on the fake clock through the recording driver (tcp_output.c, tcp_conn.c,
  * tcp_buf.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "helpers/tcp_harness.h"
@@ -504,6 +508,105 @@ static void test_sndbuf_autotuning(void **state)
 	assert_int_equal(got, 174080);
 }
 
+/* A file of n pattern bytes (unlinked: gone with its descriptor). */
+static int pattern_file(uint32_t n)
+{
+	char path[] = "/tmp/tapstack-sendfile-XXXXXX";
+	int f = mkstemp(path);
+	assert_true(f >= 0);
+	unlink(path);
+	uint8_t *p = malloc(n);
+	assert_non_null(p);
+	for (uint32_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 7 + (i >> 8));
+	assert_int_equal(write(f, p, n), (ssize_t)n);
+	free(p);
+	return f;
+}
+
+/*
+ * ts_sendfile: the bytes of the file from the offset go out as ts_send's would (pread into
+ * the send queue, the file position untouched), a file that ends first gives the short
+ * count with PSH on its last segment, an offset at or past the end gives 0; a file that
+ * cannot be read gives Linux's sendfile errno, and only a connected TCP socket takes one.
+ */
+static void test_sendfile_reads_the_file_into_the_queue(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established_nodelay(h); /* peer MSS 1460, window 65535 */
+	uint32_t s = h->iss + 1, a = h->irs + 1;
+	int f = pattern_file(10000);
+
+	assert_int_equal(ts_sendfile(sl, fd, f, 100, 4000, 0), 4000);
+	uint8_t got[4000];
+	uint32_t have = 0;
+	struct th_seg seg;
+	while (have < sizeof(got) && th_pop_seg(h, &seg)) {
+		assert_int_equal(seg.hdr.seq, s + have);
+		memcpy(got + have, seg.payload, seg.len);
+		have += seg.len;
+	}
+	assert_int_equal(have, 4000);
+	for (uint32_t i = 0; i < have; i++)
+		assert_int_equal(got[i], (uint8_t)((i + 100) * 7 + ((i + 100) >> 8)));
+	assert_true(seg.hdr.flags & TCP_FLAG_PSH);
+	assert_int_equal(lseek(f, 0, SEEK_CUR), 10000); /* the position is not ts_sendfile's */
+
+	/* The file ends 1000 bytes in: those, pushed; then nothing more to give. */
+	th_send(h, TCP_FLAG_ACK, a, s + 4000, 65535, NULL, NULL, 0);
+	assert_int_equal(ts_sendfile(sl, fd, f, 9000, 5000, MSG_MORE), 1000);
+	seg = th_expect(h, PUSH, s + 4000, a, TH_ANY, NULL, 1000);
+	assert_int_equal(seg.payload[0], (uint8_t)(9000 * 7 + (9000 >> 8)));
+	assert_int_equal(ts_sendfile(sl, fd, f, 10000, 5000, 0), 0);
+	assert_int_equal(ts_sendfile(sl, fd, f, 20000, 5000, 0), 0);
+	th_expect_none(h);
+
+	/* A file that cannot be read: Linux's errno, nothing queued. */
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	int dir = open("/tmp", O_RDONLY | O_DIRECTORY);
+	assert_true(dir >= 0);
+	assert_int_equal(ts_sendfile(sl, fd, -1, 0, 100, 0), -EBADF);
+	assert_int_equal(ts_sendfile(sl, fd, pipefd[0], 0, 100, 0), -ESPIPE);
+	assert_int_equal(ts_sendfile(sl, fd, dir, 0, 100, 0), -EINVAL);
+	assert_int_equal(ts_sendfile(sl, fd, f, (uint64_t)INT64_MAX + 1u, 100, 0), -EINVAL);
+	th_expect_none(h);
+	assert_int_equal(ts_outq(sl, fd, false), 1000); /* only the 1000 bytes above */
+
+	/* Only a connected stream takes a file. */
+	int fresh = ts_socket(sl, AF_INET, SOCK_STREAM, 0);
+	int udp = ts_socket(sl, AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(ts_sendfile(sl, fresh, f, 0, 100, 0), -EPIPE);
+	assert_int_equal(ts_sendfile(sl, udp, f, 0, 100, 0), -EINVAL);
+	assert_int_equal(ts_sendfile(sl, 999, f, 0, 100, 0), -EBADF);
+	ts_close(sl, fresh);
+	ts_close(sl, udp);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(dir);
+	close(f);
+}
+
+/* A file larger than the send buffer: as much as fits, then -EAGAIN as ts_send gives. */
+static void test_sendfile_fills_the_buffer(void **state)
+{
+	struct th *h = *state;
+	struct socket_layer *sl = th_sl(h);
+	int fd = established_nodelay(h);
+	int f = pattern_file(4u << 20);
+	uint64_t off = 0;
+	ssize_t n;
+
+	while ((n = ts_sendfile(sl, fd, f, off, (4u << 20) - off, 0)) > 0)
+		off += (uint64_t)n;
+	assert_int_equal(n, -EAGAIN);
+	assert_true(off > 0 && off < (4u << 20));
+	assert_int_equal(ts_outq(sl, fd, false), off);
+	th_drain(h);
+	close(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +624,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sndbuf_partial_ack_wakes, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_info_sndbuf_limited, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_sndbuf_autotuning, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sendfile_reads_the_file_into_the_queue, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sendfile_fills_the_buffer, th_setup, th_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp_send", tests, NULL, NULL);
 }
