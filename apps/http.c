@@ -18,8 +18,9 @@
  * that can destroy the response in flight: RFC 9112 9.6). Nothing blocks, so a slow client
  * only ever waits for itself. Bounds: a request head is at most 8 KiB (the only per-
  * connection buffer, allocated while a request is incomplete); bodies are never buffered:
- * pattern bytes are sent straight from a 64 KiB table, file bytes are pread() into a
- * shared scratch buffer at the current offset, so a partial send just resumes there.
+ * pattern bytes are sent straight from a 64 KiB table, a file's first bytes (beside the
+ * head) are pread() into a shared scratch buffer and the rest go by sendfile from the
+ * current offset, so a partial send just resumes there.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -478,12 +479,20 @@ static int http_send_response(struct http *h, struct http_conn *c, size_t *budge
 			memcpy(h->scratch, c->head + c->head_off, hn);
 			p = h->scratch;
 			n = hn + bn;
+			sent = net_send(h->srv.net, c->base.fd, p, n);
+		} else if (c->body == BODY_FILE) {
+			/* The rest of a file goes from the page cache into the socket's send queue in
+			 * one copy (sendfile; on tapstack ts_sendfile's pread into the ring). 0: the
+			 * file shrank under us and the promised length cannot be kept. */
+			uint64_t left = c->body_len - c->body_off;
+			n = left < *budget ? (size_t)left : *budget;
+			sent = net_sendfile(h->srv.net, c->base.fd, c->file_fd, c->body_off, n);
 		} else {
 			n = http_body_view(h, c, h->scratch, sizeof(h->scratch), &p);
 			if (n == 0)
 				return -1;
+			sent = net_send(h->srv.net, c->base.fd, p, n);
 		}
-		sent = net_send(h->srv.net, c->base.fd, p, n);
 		if (sent == -EAGAIN)
 			return 0;
 		if (sent <= 0)

@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -93,6 +94,18 @@ static inline int net_accept(struct net *net, int fd, struct sockaddr_in *peer)
 
 	(void)net;
 	return net_err(accept4(fd, (struct sockaddr *)peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC));
+}
+
+/* sendfile(2): up to count bytes of the file in_fd from offset off (its position untouched).
+ * The servers ignore SIGPIPE, so a peer that went away is -EPIPE here too. */
+static inline ssize_t net_sendfile(struct net *net, int fd, int in_fd, uint64_t off, size_t count)
+{
+	off_t o = (off_t)off;
+	ssize_t n;
+
+	(void)net;
+	n = sendfile(fd, in_fd, &o, count);
+	return n < 0 ? -errno : n;
 }
 
 /* MSG_NOSIGNAL: a peer that went away is an -EPIPE to handle, not a SIGPIPE that kills us. */
@@ -254,6 +267,11 @@ static inline int net_accept(struct net *net, int fd, struct sockaddr_in *peer)
 static inline ssize_t net_send(struct net *net, int fd, const void *buf, size_t len)
 {
 	return ts_send(net->sl, fd, buf, len, MSG_DONTWAIT);
+}
+
+static inline ssize_t net_sendfile(struct net *net, int fd, int in_fd, uint64_t off, size_t count)
+{
+	return ts_sendfile(net->sl, fd, in_fd, off, count, 0);
 }
 
 static inline ssize_t net_recv(struct net *net, int fd, void *buf, size_t len)

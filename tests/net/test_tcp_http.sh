@@ -3,7 +3,8 @@
 # curl -I gets 200; a closed port is refused at once (curl exit 7 in under a second); nmap
 # sees 80 open and 79, 81 closed; 200 parallel downloads of /bytes/1048576 are byte-exact;
 # ab -n 2000 -c 50 has no failed requests (and with -k); then the HTTP rules one by one:
-# 404, 405 + Allow, 400, 413, HEAD, files and path traversal, keep-alive, pipelining,
+# 404, 405 + Allow, 400, 413, HEAD, files (a 20 MB one through sendfile) and path traversal,
+# keep-alive, pipelining,
 # Connection: close, a 1 GiB stream, a slow reader that blocks nobody, and the 5 s linger
 # deadline firing on a quiet server.
 #
@@ -15,6 +16,7 @@ DOCS=$WORK/www
 mkdir -p "$DOCS/sub"
 echo "hello from a file" >"$DOCS/hello.txt"
 echo "nested" >"$DOCS/sub/n.txt"
+head -c 20000003 /dev/urandom >"$DOCS/big.bin" # past the head's segment: the rest by sendfile
 echo "secret" >"$WORK/secret.txt"
 ln -s "$WORK/secret.txt" "$DOCS/escape.txt"
 
@@ -87,6 +89,17 @@ check "HEAD: no body after the head" bash -c '[ "$(sed -n "/^\r$/,\$p" <<<"$1" |
 # Files, and no way out of the directory.
 check "GET /hello.txt: the file" [ "$(nsx curl -s --max-time 10 "$URL/hello.txt")" = "hello from a file" ]
 check "GET /sub/n.txt: the file" [ "$(nsx curl -s --max-time 10 "$URL/sub/n.txt")" = "nested" ]
+nsx curl -s --max-time 60 -o "$WORK/big.got" "$URL/big.bin"
+check "GET /big.bin: 20 MB through sendfile, byte-exact" cmp -s "$DOCS/big.bin" "$WORK/big.got"
+pids=()
+for i in 1 2 3 4; do
+	nsx curl -s --max-time 60 -o "$WORK/big$i.got" "$URL/big.bin" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+bad=0
+for i in 1 2 3 4; do cmp -s "$DOCS/big.bin" "$WORK/big$i.got" || bad=$((bad + 1)); done
+check "four parallel downloads of /big.bin byte-exact ($bad bad)" [ "$bad" = 0 ]
 check "GET /sub/: 404 (directory)" [ "$(code "$URL/sub/")" = 404 ]
 check "GET /../secret.txt: 404" [ "$(code --path-as-is "$URL/../secret.txt")" = 404 ]
 check "GET /%2e%2e/secret.txt: 404" [ "$(code --path-as-is "$URL/%2e%2e/secret.txt")" = 404 ]
