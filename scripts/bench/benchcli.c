@@ -5,6 +5,8 @@
  *
  *   benchcli rtt HOST PORT COUNT MAXSEC      1-byte echo round trips (TCP_NODELAY); prints
  *                                            median, p99, min, max in microseconds
+ *   benchcli rttspin HOST PORT COUNT MAXSEC  the same, the client polling for each answer
+ *                                            instead of sleeping: without its own wake-up
  *   benchcli upload HOST PORT BYTES MAXSEC   send BYTES to a discard server, shut down the
  *                                            write side, wait for the server's FIN; prints
  *                                            Gbit/s over connect .. FIN (or .. last send
@@ -29,6 +31,7 @@
 #include <linux/virtio_net.h>
 #include <sys/ioctl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -87,7 +90,12 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int cmd_rtt(const struct sockaddr_in *sa, long count, double maxsec)
+/*
+ * 1-byte round trips. spin: the answer is awaited by polling recv(MSG_DONTWAIT) instead of
+ * sleeping in it, so the client's own wake-up (an idle vCPU woken by an interrupt) is not in
+ * the figure: what is left is the server and the path.
+ */
+static int cmd_rtt(const struct sockaddr_in *sa, long count, double maxsec, bool spin)
 {
 	int fd = connect_blocking(sa), one = 1;
 	double *samples, deadline = now_sec() + maxsec;
@@ -105,7 +113,16 @@ static int cmd_rtt(const struct sockaddr_in *sa, long count, double maxsec)
 	for (long i = 0; i < count + RTT_WARMUP && now_sec() < deadline; i++) {
 		double t0 = now_sec();
 
-		if (send(fd, &c, 1, 0) != 1 || recv(fd, &c, 1, MSG_WAITALL) != 1) {
+		ssize_t got;
+
+		if (send(fd, &c, 1, 0) != 1) {
+			perror("benchcli rtt: echo");
+			break;
+		}
+		do
+			got = recv(fd, &c, 1, spin ? MSG_DONTWAIT : MSG_WAITALL);
+		while (spin && got < 0 && errno == EAGAIN);
+		if (got != 1) {
 			perror("benchcli rtt: echo");
 			break;
 		}
@@ -390,7 +407,7 @@ static int cmd_tapgso(const char *name, long size, long count, double maxsec)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: benchcli rtt HOST PORT COUNT MAXSEC\n"
+	fprintf(stderr, "usage: benchcli rtt|rttspin HOST PORT COUNT MAXSEC\n"
 			"       benchcli upload HOST PORT BYTES MAXSEC\n"
 			"       benchcli hold HOST PORT N MAXSEC\n"
 			"       benchcli tapwrite TAP SIZE COUNT MAXSEC\n"
@@ -411,8 +428,8 @@ int main(int argc, char **argv)
 		return cmd_tapgso(argv[2], atol(argv[3]), atol(argv[4]), maxsec);
 	if (parse_addr(argv[2], argv[3], &sa) < 0)
 		usage();
-	if (strcmp(argv[1], "rtt") == 0)
-		return cmd_rtt(&sa, atol(argv[4]), maxsec);
+	if (strcmp(argv[1], "rtt") == 0 || strcmp(argv[1], "rttspin") == 0)
+		return cmd_rtt(&sa, atol(argv[4]), maxsec, strcmp(argv[1], "rttspin") == 0);
 	if (strcmp(argv[1], "upload") == 0)
 		return cmd_upload(&sa, atoll(argv[4]), maxsec);
 	if (strcmp(argv[1], "hold") == 0)
