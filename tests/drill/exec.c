@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runner.h"
 #include "wire/tcp.h"
@@ -657,7 +658,7 @@ void drill_run_script(const struct drill_script *sc, FILE *out, bool verbose, lo
 	r->local_port = DRILL_SERVER_PORT;
 	r->peer_isn = 0x0badcafe;
 	for (size_t i = 0; i < DRILL_FDS_MAX; i++)
-		r->fdmap[i] = -1;
+		r->fdmap[i] = r->filemap[i] = -1;
 	r->last_fd = -1;
 	drill_netdev_init(r);
 	apply_options(r);
@@ -670,6 +671,9 @@ void drill_run_script(const struct drill_script *sc, FILE *out, bool verbose, lo
 	if (r->st_up)
 		ts_stack_destroy(&r->st);
 	drill_outq_free(&r->outq);
+	for (size_t i = 0; i < DRILL_FDS_MAX; i++)
+		if (r->filemap[i] >= 0)
+			close(r->filemap[i]);
 	free(r->zbuf);
 	free(r->rbuf);
 	if (!r->failed && r->code_fail_line)

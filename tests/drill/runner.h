@@ -42,6 +42,8 @@
 #define DRILL_CLOCK_BASE 1000000u     /* virtual time of script time 0 (usec) */
 #define DRILL_CORE_MEM_MAX 67108864u  /* net.core.rmem_max/wmem_max of the scripts' machines (exec.c) */
 #define DRILL_WAIT_ANY_USECS (600u * 1000000u)  /* how long `*` waits for a packet */
+#define DRILL_VFILES_MAX 8            /* files a script's `dd` may make (shell.c) */
+#define DRILL_VFILE_BYTES_MAX (64u << 20)
 #define DRILL_FDS_MAX 256
 #define DRILL_OUT_MAX 4096            /* outbound frames queued before the runner gives up */
 #define DRILL_MSG_MAX 2048
@@ -137,8 +139,16 @@ struct drill_runner {
 	usec_t ts_time0;
 	uint16_t ip_id;
 
-	/* Script descriptors -> tapstack descriptors. */
+	/* Files the script's shell commands made (`dd if=/dev/zero of=PATH`): their sizes only,
+	 * the bytes are zeros. open() of one gives a memfd of that size (never the host's file). */
+	struct drill_vfile {
+		char path[128];
+		uint64_t size;
+	} vfiles[DRILL_VFILES_MAX];
+	size_t nvfiles;
+	/* Script descriptors -> tapstack descriptors; -> kernel descriptors of open()ed files. */
 	int fdmap[DRILL_FDS_MAX];
+	int filemap[DRILL_FDS_MAX];
 	bool inq_on[DRILL_FDS_MAX]; /* TCP_INQ set on this tapstack descriptor (recvmsg adds TCP_CM_INQ) */
 	int last_fd;               /* the socket most recently used (the one `%{ }%` would inspect) */
 	struct drill_pending pend;
@@ -198,6 +208,8 @@ bool drill_symbol_value(const char *name, int64_t *v);
 
 /* ---- shell.c ---- */
 void drill_command(struct drill_runner *r, const struct drill_event *ev);
+/* The file a script's `dd` made at path, or NULL. */
+const struct drill_vfile *drill_vfile_find(const struct drill_runner *r, const char *path);
 /* Takes the nstat baseline (at start and for `nstat -n`). */
 void drill_nstat_reset(struct drill_runner *r);
 /* Applies the gVisor harness setup (packetdrill_setup.sh) when the script folder has one. */

@@ -12,6 +12,9 @@
  *   - `ethtool -K tun0 tso off gso off`: the runner stops aggregating TSO segments;
  *   - `ip tcp_metrics flush`, `tc qdisc ... pfifo` (the default), the restore script: no-ops.
  *   - `echo N > /sys/module/tcp_cubic/parameters/hystart_detect`: tcp_config.hystart_detect;
+ *   - `/bin/dd bs=B count=N if=/dev/zero of=PATH` and `/bin/rm -f PATH` (sendfile's scripts):
+ *     the runner remembers PATH as B*N zero bytes, and the script's open(PATH) gets a memfd
+ *     of them (syscalls.c): no file of the host is written or read;
  * Anything else (nstat, fq or dropping qdiscs, other /sys/module writes) makes the script
  * unsupported, with the line.
  *
@@ -434,6 +437,57 @@ static bool starts_word(const char *s, const char *w)
 }
 
 /* One simple command (no ; or ||). */
+const struct drill_vfile *drill_vfile_find(const struct drill_runner *r, const char *path)
+{
+	for (size_t i = 0; i < r->nvfiles; i++)
+		if (strcmp(r->vfiles[i].path, path) == 0)
+			return &r->vfiles[i];
+	return NULL;
+}
+
+static void vfile_forget(struct drill_runner *r, const char *path)
+{
+	struct drill_vfile *f = (struct drill_vfile *)drill_vfile_find(r, path);
+	if (f)
+		*f = r->vfiles[--r->nvfiles];
+}
+
+/* The value of `key=` among dd's operands, or NULL. */
+static const char *dd_operand(const char *cmd, const char *key, char *buf, size_t size)
+{
+	size_t kl = strlen(key);
+	for (const char *p = cmd; (p = strstr(p, key)) != NULL; p += kl) {
+		if (p != cmd && p[-1] != ' ')
+			continue;
+		p += kl;
+		size_t n = strcspn(p, " \t");
+		snprintf(buf, size, "%.*s", (int)n, p);
+		return buf;
+	}
+	return NULL;
+}
+
+/* `dd bs=B count=N if=/dev/zero of=PATH [status=none]`: PATH is now B*N zero bytes. */
+static void run_dd(struct drill_runner *r, const struct drill_event *ev, const char *cmd)
+{
+	char in[64], out[sizeof(r->vfiles[0].path)], bs[32], count[32];
+	if (!dd_operand(cmd, "if=", in, sizeof(in)) || strcmp(in, "/dev/zero") != 0 ||
+	    !dd_operand(cmd, "of=", out, sizeof(out)) || !dd_operand(cmd, "bs=", bs, sizeof(bs)) ||
+	    !dd_operand(cmd, "count=", count, sizeof(count))) {
+		drill_unsupported(r, ev->line, "`%s`: only dd bs=B count=N if=/dev/zero of=PATH is emulated", cmd);
+		return;
+	}
+	uint64_t size = strtoull(bs, NULL, 10) * strtoull(count, NULL, 10);
+	vfile_forget(r, out);
+	if (size > DRILL_VFILE_BYTES_MAX || r->nvfiles == DRILL_VFILES_MAX) {
+		drill_unsupported(r, ev->line, "`%s`: at most %u files of %u bytes", cmd, DRILL_VFILES_MAX,
+		                  DRILL_VFILE_BYTES_MAX);
+		return;
+	}
+	snprintf(r->vfiles[r->nvfiles].path, sizeof(r->vfiles[0].path), "%s", out);
+	r->vfiles[r->nvfiles++].size = size;
+}
+
 static void run_simple(struct drill_runner *r, const struct drill_event *ev, char *cmd, int depth)
 {
 	while (*cmd == ' ' || *cmd == '\t')
@@ -500,6 +554,15 @@ static void run_simple(struct drill_runner *r, const struct drill_event *ev, cha
 	}
 	if (starts_word(cmd, "nstat")) {
 		run_nstat(r, ev, cmd);
+		return;
+	}
+	if (strcmp(first, "/bin/dd") == 0 || strcmp(first, "dd") == 0) {
+		run_dd(r, ev, cmd);
+		return;
+	}
+	if ((strcmp(first, "/bin/rm") == 0 || strcmp(first, "rm") == 0) && sp && strncmp(sp, " -f ", 4) == 0 &&
+	    !strpbrk(sp + 4, " \t*?")) {
+		vfile_forget(r, sp + 4); /* rm -f of one path: forget the file, if the script made it */
 		return;
 	}
 	if (starts_word(cmd, "ethtool")) {

@@ -27,8 +27,10 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "runner.h"
@@ -546,12 +548,103 @@ static int64_t call_recvmsg(struct drill_runner *r, const struct drill_event *ev
 	return ret;
 }
 
+/*
+ * open(PATH, O_RDONLY): a file the script's shell made (`dd ... of=PATH`, shell.c) is a
+ * memfd of that many zeros; the script's descriptor number maps to it (check_result).
+ * Anything else: ENOENT, as for a file that does not exist.
+ */
+static int64_t call_open(struct drill_runner *r, const struct drill_event *ev)
+{
+	const struct drill_expr *path = arg(ev, 0);
+	int64_t flags;
+	if (!path || path->kind != DRILL_EXPR_STRING) {
+		drill_fail(r, ev->line, "open: the first argument is not a path");
+		return 0;
+	}
+	if (!arg_int(r, ev, 1, &flags))
+		return 0;
+	const struct drill_vfile *f = drill_vfile_find(r, path->name);
+	if (!f)
+		return -ENOENT;
+	if ((flags & O_ACCMODE) != O_RDONLY) {
+		drill_unsupported(r, ev->line, "open: only O_RDONLY of a file made by dd");
+		return 0;
+	}
+	int fd = memfd_create("drill-file", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)f->size) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		drill_fail(r, ev->line, "open: memfd for %s: %s", path->name, strerror(e));
+		return 0;
+	}
+	return fd;
+}
+
+/* The kernel descriptor of a script's open()ed file, or -1 (then sendfile says EBADF). */
+static int file_fd(struct drill_runner *r, const struct drill_event *ev, size_t i)
+{
+	int64_t v;
+	if (!arg_int(r, ev, i, &v))
+		return -1;
+	return v >= 0 && v < DRILL_FDS_MAX ? r->filemap[v] : -1;
+}
+
+/* sendfile(out, in, [off] or NULL, count): ts_sendfile from the memfd (NULL: from its file
+ * position, which moves), blocking as write() does. */
+static int64_t call_sendfile(struct drill_runner *r, const struct drill_event *ev)
+{
+	int fd, in;
+	int64_t off = 0, count;
+	if (!arg_fd(r, ev, 0, &fd) || !arg_int(r, ev, 3, &count))
+		return 0;
+	in = file_fd(r, ev, 1);
+	if (r->failed)
+		return 0;
+	bool at_pos = arg_is_null(ev, 2); /* NULL: from the file's position, which moves */
+	if (!at_pos && !arg_int(r, ev, 2, &off))
+		return 0;
+	if (in < 0)
+		return -EBADF;
+	if (at_pos)
+		off = lseek(in, 0, SEEK_CUR);
+	if (!r->pend.active) {
+		r->pend.want = (size_t)count;
+		r->pend.done = 0;
+	} else if (!(ts_revents(SL(r), fd) & (POLLOUT | POLLERR | POLLHUP))) {
+		return DRILL_BLOCKED;
+	}
+	for (;;) {
+		ssize_t n = ts_sendfile(SL(r), fd, in, (uint64_t)off + (at_pos ? 0 : r->pend.done),
+		                        r->pend.want - r->pend.done, 0);
+		if (n > 0) {
+			r->pend.done += (size_t)n;
+			if (at_pos)
+				off = lseek(in, n, SEEK_CUR);
+		}
+		if (n == 0 || (n > 0 && r->pend.done == r->pend.want))
+			return (int64_t)r->pend.done;
+		if (n > 0)
+			continue;
+		if (n == -EAGAIN && is_blocking(r, fd)) {
+			r->pend.kind = PEND_WRITE;
+			return DRILL_BLOCKED;
+		}
+		return r->pend.done ? (int64_t)r->pend.done : n;
+	}
+}
+
 static int64_t call_close(struct drill_runner *r, const struct drill_event *ev)
 {
 	int fd;
 	int64_t script_fd;
 	if (!arg_fd(r, ev, 0, &fd) || !arg_int(r, ev, 0, &script_fd))
 		return 0;
+	if (script_fd >= 0 && script_fd < DRILL_FDS_MAX && r->filemap[script_fd] >= 0) {
+		close(r->filemap[script_fd]); /* an open()ed file */
+		r->filemap[script_fd] = -1;
+		return 0;
+	}
 	int ret = ts_close(SL(r), fd);
 	if (ret == 0 && script_fd >= 0 && script_fd < DRILL_FDS_MAX)
 		r->fdmap[script_fd] = -1;
@@ -845,7 +938,8 @@ static const struct {
 	{"shutdown", call_shutdown}, {"setsockopt", call_setsockopt}, {"getsockopt", call_getsockopt},
 	{"fcntl", call_fcntl}, {"ioctl", call_ioctl}, {"poll", call_poll}, {"getsockname", call_getname},
 	{"getpeername", call_getname}, {"epoll_create", call_epoll_create}, {"epoll_create1", call_epoll_create},
-	{"epoll_ctl", call_epoll_ctl}, {"epoll_wait", call_epoll_wait},
+	{"epoll_ctl", call_epoll_ctl}, {"epoll_wait", call_epoll_wait}, {"open", call_open},
+	{"sendfile", call_sendfile},
 };
 
 static drill_call_fn find_call(const char *name)
@@ -868,6 +962,17 @@ static void check_result(struct drill_runner *r, const struct drill_event *ev, i
 	int64_t want = c->result->num;
 	bool new_fd = strcmp(c->name, "socket") == 0 || strncmp(c->name, "accept", 6) == 0 ||
 	              strncmp(c->name, "epoll_create", 12) == 0;
+	if (strcmp(c->name, "open") == 0 && want >= 0 && actual >= 0) {
+		/* A file (a memfd): the script's number maps to it; other calls never see it. */
+		if (want < DRILL_FDS_MAX) {
+			if (r->filemap[want] >= 0)
+				close(r->filemap[want]);
+			r->filemap[want] = (int)actual;
+		} else {
+			close((int)actual);
+		}
+		return;
+	}
 	if (new_fd && want >= 0 && actual >= 0) {
 		/*
 		 * A new descriptor: the script's number is the one Linux gave packetdrill's
@@ -938,7 +1043,7 @@ void drill_syscall_start(struct drill_runner *r, const struct drill_event *ev, u
 	if (!fn) {
 		drill_fail(r, ev->line, "unsupported system call %s() (the runner maps: socket bind listen accept connect "
 		           "read write send recv sendto recvfrom sendmsg recvmsg close shutdown setsockopt getsockopt "
-		           "fcntl ioctl poll epoll_create epoll_ctl epoll_wait)", ev->call.name);
+		           "fcntl ioctl poll epoll_create epoll_ctl epoll_wait open sendfile)", ev->call.name);
 		return;
 	}
 	memset(&r->pend, 0, sizeof(r->pend));
