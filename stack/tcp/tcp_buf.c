@@ -674,6 +674,11 @@ int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
 	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes &&
 	    c->rcvq.count > c->rcvq.bytes / PBUF_SMALL_CAP + 1)
 		tcp_rcvq_collapse(c);
+	/* A segment past the buffer (Linux's tcp_can_ingest: what the queues hold plus its
+	 * bytes) is ACKed at once, taken or not, so the sender learns of the closing window
+	 * now (Linux's ICSK_ACK_NOMEM | ICSK_ACK_NOW; the corpus's tcp_rcv_toobig.pkt). */
+	if ((uint64_t)tcp_rmem_alloc(c) + pb->len > cap)
+		c->flags |= TCP_F_ACK_NOW;
 	/* In-order data before out-of-order data; past the memory bound even so, or when the
 	 * pool runs low, the segment is not accepted (Linux's TCPRcvQDrop) and, unacknowledged,
 	 * comes again. */

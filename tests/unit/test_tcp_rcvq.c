@@ -4,7 +4,8 @@
  * pbufs' truesize, charged to the connection and the layer, and kept near the payload:
  * 1-byte segments coalesce into the tail (Linux's tcp_try_coalesce), a sparse queue over its
  * buffer is collapsed (tcp_collapse), and in-order data prunes out-of-order data when memory
- * is short (tcp_prune_ofo_queue). Frame by frame on the fake clock.
+ * is short (tcp_prune_ofo_queue); a segment past the buffer is ACKed at once. Frame by frame
+ * on the fake clock.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,6 +71,29 @@ static struct tcp_conn *open_with_rcvbuf(struct th *h, uint32_t cap)
 	c->opts.rcvbuf = cap;
 	c->opts.rcvbuf_locked = true;
 	return c;
+}
+
+/*
+ * A segment that takes the queue past its buffer (what the queue holds plus the segment's
+ * bytes: Linux's tcp_can_ingest) is ACKed at once, even on a connection that delays its
+ * ACKs (TCP_QUICKACK 0): the sender hears now that the window is closing (Linux's
+ * ICSK_ACK_NOMEM | ICSK_ACK_NOW). One that fits waits for the delayed-ACK timer.
+ */
+static void test_past_the_buffer_acked_at_once(void **state)
+{
+	struct th *h = *state;
+	(void)th_established(h);
+	struct tcp_conn *c = conn_of(h);
+	tcp_conn_set_quickack(c, 0); /* setsockopt(TCP_QUICKACK, 0) */
+	c->opts.rcvbuf = 3000;
+	c->opts.rcvbuf_locked = true;
+
+	send_at(h, 0, 1000); /* 1000 bytes into an empty 3000-byte buffer: fits */
+	th_expect_none(h);
+	send_at(h, 1000, 1400); /* the queue's ~2.2 KiB plus 1400 bytes: past it */
+	th_expect(h, TCP_FLAG_ACK, h->iss + 1, h->irs + 1 + 2400, TH_ANY, NULL, 0);
+	assert_int_equal(c->rcvq.bytes, 2400); /* taken all the same: the memory bound is twice */
+	read_check(h, 0, 2400, 2400);
 }
 
 /*
@@ -209,6 +233,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_payload_stays_in_its_pbuf, th_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_past_the_buffer_acked_at_once, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_tiny_segments_coalesce, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_sparse_queue_collapses, th_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_in_order_prunes_out_of_order, th_setup, th_teardown),
