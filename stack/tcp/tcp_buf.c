@@ -674,10 +674,12 @@ int tcp_rcvq_add(struct tcp_conn *c, struct pbuf *pb)
 	if (tcp_rmem_alloc(c) + ts > cap && c->rcvq_truesize > 2ull * c->rcvq.bytes &&
 	    c->rcvq.count > c->rcvq.bytes / PBUF_SMALL_CAP + 1)
 		tcp_rcvq_collapse(c);
-	/* A segment past the buffer (Linux's tcp_can_ingest: what the queues hold plus its
-	 * bytes) is ACKed at once, taken or not, so the sender learns of the closing window
-	 * now (Linux's ICSK_ACK_NOMEM | ICSK_ACK_NOW; the corpus's tcp_rcv_toobig.pkt). */
-	if ((uint64_t)tcp_rmem_alloc(c) + pb->len > cap)
+	/* A segment past the buffer (Linux's tcp_can_ingest: what the queues hold, as Linux
+	 * charges it, plus its bytes) is ACKed at once, taken or not, so the sender learns of
+	 * the closing window now (Linux's ICSK_ACK_NOMEM | ICSK_ACK_NOW). Linux's charge, not
+	 * the pbufs' (tcp_rwnd_held): a lone frame in a 64 KiB GRO buffer pins far more than
+	 * Linux's skb would, and would fire this on every segment of an offloaded upload. */
+	if ((uint64_t)tcp_rwnd_held(c) + pb->len > cap)
 		c->flags |= TCP_F_ACK_NOW;
 	/* In-order data before out-of-order data; past the memory bound even so, or when the
 	 * pool runs low, the segment is not accepted (Linux's TCPRcvQDrop) and, unacknowledged,
