@@ -459,7 +459,7 @@ def w_idle(t, cfg, runner):
         holder.stdin.close()
         runner.stop(holder, grace=10)
     res = {"idle_rss_per_conn": (rss1 - rss0) * 1024 / held, "idle_held_rps": rps,
-           "idle_rss_total_kib": rss1, "_errors": errors}
+           "idle_rss_total_kib": rss1, "idle_rss_base_kib": rss0, "_errors": errors}
     if t.key != "tapstack":
         # Kernel sockets live in kernel slab memory, not in the server's RSS: add the
         # server end's share of the slab growth (see SLAB_SYMMETRIC).
@@ -1071,6 +1071,25 @@ def check_targets(res, cfg):
         # Both halves must have been measured in this run; otherwise the target is n/a.
         ok = (v >= target and v > k) if v and k else None
         line(ok, text, v, "req/s", why(busy(cpu_key, v, 1e4), pname) if v else [])
+    # Issue 13's ratios to the kernel, same run: offload, requests, CPU per request.
+    for key, text, target, pname in (
+            ("download_gbps", "offload download >= 2.0x the kernel's", 2.0, "download"),
+            ("upload_gbps", "offload upload >= 1.0x the kernel's", 1.0, "upload"),
+            ("keepalive_rps", "keep-alive >= 1.5x the kernel's req/s", 1.5, "keepalive"),
+            ("close_rps", "new connections >= 1.5x the kernel's", 1.5, "close"),
+            ("idle_held_rps", "keep-alive, 10,000 idle held, >= 1.2x the kernel's", 1.2, "-")):
+        v, k = med(res, key), med(res, key, "kernel")
+        per = 8 if key.endswith("_gbps") else 1e4
+        cpu_key = {"download": "download_cpu_server", "upload": "upload_cpu_server",
+                   "keepalive": "keepalive_cpu_server", "close": "close_cpu_server"}.get(pname)
+        line(v >= target * k if v and k else None, text, v / k if v and k else None, "x",
+             (why(busy(cpu_key, v, per), pname) if cpu_key else []) +
+             ["both sides share the 2 cores with the client: docs/performance.md, 'What limits tapstack'"])
+    v, k = med(res, "keepalive_cpu_server"), med(res, "keepalive_cpu_server", "kernel")
+    line(v <= 0.5 * k if v and k else None, "keep-alive server CPU <= 0.5x the kernel's per request",
+         v / k if v and k else None, "x",
+         ["most of tapstack's CPU per request is the kernel's work inside its system calls: the TAP write "
+          "runs the client's TCP receive (docs/performance.md, 'What limits tapstack')"])
     # Issue 8: unmodified nginx on tapstack against nginx on the kernel, same conf.
     for key, text, ratio in (("nginx_keepalive_rps", "nginx keep-alive >= 1.2x nginx on the kernel", 1.2),
                              ("nginx_close_rps", "nginx new connections >= 1.2x the kernel's", 1.2),
@@ -1095,6 +1114,14 @@ def check_targets(res, cfg):
          "10,000 idle connections < 40 MiB%s" % (" (extrapolated from %d)" % cfg.idle_conns
                                                   if cfg.idle_conns != 10000 else ""),
          total, "MiB", ["%s bytes per connection in tapstack's RSS" % fmt(v)])
+    # Issue 13: the whole process with 100,000 idle connections, extrapolated from this run:
+    # its resident memory before the connections plus 100,000 times the growth per connection.
+    base_kib = res["meta"].get("idle_rss_base_kib")
+    total = (base_kib * 1024 + v * 100000) / 2**20 if base_kib is not None and v is not None else None
+    line(total < 150 if total is not None else None,
+         "100,000 idle connections < 150 MiB resident (extrapolated)", total, "MiB",
+         ["%s bytes per idle connection and %s MiB before them: struct tcp_conn alone is about 1.6 KiB "
+          "(docs/performance.md, 'Memory per idle connection')" % (fmt(v), fmt((base_kib or 0) / 1024))])
     return lines
 
 
@@ -1339,6 +1366,9 @@ def main():
     meta["tapstack_crashes"] = ts.crashes
     meta["client_errors"] = {"%s/%s" % k: v for k, v in client_errors.items()}
     meta["profiles"] = profiles
+    # The server's resident memory before the idle connections (issue 13's 100,000 target).
+    base = sorted(samples.get(("tapstack", "idle_rss_base_kib"), []))
+    meta["idle_rss_base_kib"] = base[len(base) // 2] if base else None
     res = build_results(cfg, samples, failures, [ts, kern, ngx, ipf], meta)
     with open(os.path.join(cfg.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
@@ -1355,7 +1385,7 @@ def main():
     print("ratio = tapstack / kernel (check the unit's direction); ts/TAP = tapstack / the TAP's own TCP "
           "ceiling of this run (plain-frame rows); spread = ±half the min-max range")
     if any(k[0] == "tapstack" for k in samples):
-        print("targets (issue 5), read off this run (analysis: docs/performance.md):")
+        print("targets (issues 5, 8 and 13), read off this run (analysis: docs/performance.md):")
         for line in check_targets(res, cfg):
             print(line)
     print("tapstack's I/O back end: %s in every row not marked --io plain (its start-up line); the --io plain "

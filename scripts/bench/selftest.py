@@ -98,6 +98,30 @@ def ceiling_ratio(cfg):
     check("[MISSED] download, plain frames >= 0.8x the kernel's veth" in text, "0.5x the veth misses 0.8x")
 
 
+def ratio_targets(cfg):
+    """Issue 13's ratios to the kernel and the 100,000-connection memory, read off one run:
+    judged where both sides ran, n/a where one did not, the memory extrapolated from the
+    server's RSS before the connections plus 100,000 times the growth per connection."""
+    samples = {("tapstack", "download_gbps"): [30.0], ("kernel", "download_gbps"): [10.0],
+               ("tapstack", "keepalive_rps"): [120000.0], ("kernel", "keepalive_rps"): [100000.0],
+               ("tapstack", "keepalive_cpu_server"): [0.04], ("kernel", "keepalive_cpu_server"): [0.1],
+               ("tapstack", "close_rps"): [30000.0],
+               ("tapstack", "idle_rss_per_conn"): [1000.0], ("kernel", "idle_rss_per_conn"): [4000.0]}
+    res = bench.build_results(cfg, samples, {}, [], {"idle_rss_base_kib": 20480})
+    text = "\n".join(bench.check_targets(res, cfg))
+    check("[met] offload download >= 2.0x the kernel's          3.00 x" in text, "3x the kernel meets 2x")
+    check("[MISSED] keep-alive >= 1.5x the kernel's req/s          1.20 x" in text, "1.2x misses 1.5x")
+    check("[met] keep-alive server CPU <= 0.5x the kernel's per request 0.4000 x" in text,
+          "0.4x the kernel's CPU per request meets 0.5x")
+    check("[n/a] new connections >= 1.5x the kernel's" in text and "[n/a] offload upload >= 1.0x" in text,
+          "a ratio whose kernel side (or both) did not run is n/a")
+    check("[met] 100,000 idle connections < 150 MiB resident (extrapolated) 115" in text,
+          "20 MiB before plus 100,000 x 1000 bytes is 115 MiB, under 150")
+    res = bench.build_results(cfg, samples, {}, [], {})
+    check("[n/a] 100,000 idle connections" in "\n".join(bench.check_targets(res, cfg)),
+          "without the RSS before the connections the 100,000 target is n/a")
+
+
 def io_rows(cfg):
     """Issue 13 item 1: the bulk rows once more with --io plain, in the same run. Their kernel
     column is the same workload's kernel figure, n/a when that workload did not run; the
@@ -173,6 +197,7 @@ def main():
     check("[met] 10,000 idle connections < 40 MiB" in text, "1000 bytes x 10,000 is under 40 MiB")
     only_run(cfg)
     ceiling_ratio(cfg)
+    ratio_targets(cfg)
     io_rows(cfg)
     if bench.shutil.which("gnuplot"):
         png = bench.write_chart(res, cfg)
