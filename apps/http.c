@@ -59,8 +59,12 @@ struct http_conn {
 	time_t head_since;        /* when the request head being read began (accept, or its first
 				   * byte); 0 between requests. Its deadline never moves. */
 	uint64_t skip;            /* request body bytes still to read and ignore */
-	char head[HTTP_RESP_HEAD_BYTES];
+	/* The response head: h->head while it is built and sent in one run of the connection;
+	 * when a send stops inside it, the rest is kept in a block of its own (http_head_keep),
+	 * so an idle connection holds no head. NULL when none is being sent. */
+	char *head;
 	uint16_t head_len, head_off;
+	uint16_t status;          /* the response's status code (the access log's) */
 	enum http_body body;
 	const char *mem;          /* BODY_MEM */
 	int file_fd;              /* BODY_FILE */
@@ -80,6 +84,7 @@ struct http {
 	char fixed_fields[80];    /* "Server: tapstack\r\nDate: ...\r\n" */
 	size_t fixed_len;
 	uint8_t pattern[HTTP_BYTES_PERIOD]; /* one period of the /bytes pattern */
+	char head[HTTP_RESP_HEAD_BYTES];    /* the response head being built and sent */
 	char scratch[HTTP_SCRATCH_BYTES];
 };
 
@@ -180,7 +185,7 @@ static void http_head_put_u64(struct http_head_out *o, uint64_t v)
 static void http_set_head(struct http *h, struct http_conn *c, const char *status,
 			  const char *type, uint64_t length, const char *extra)
 {
-	struct http_head_out o = { .buf = c->head, .cap = sizeof(c->head) };
+	struct http_head_out o = { .buf = h->head, .cap = sizeof(h->head) };
 
 	http_fixed_fields_update(h);
 	HTTP_HEAD_PUT_LITERAL(&o, "HTTP/1.1 ");
@@ -199,8 +204,36 @@ static void http_set_head(struct http *h, struct http_conn *c, const char *statu
 	else
 		HTTP_HEAD_PUT_LITERAL(&o, "Connection: keep-alive\r\n\r\n");
 	/* Cannot happen with our fixed strings; never send a truncated head. */
+	c->head = h->head;
 	c->head_len = o.overflow ? 0 : (uint16_t)o.len;
 	c->head_off = 0;
+	c->status = (uint16_t)atoi(status);
+}
+
+/* The head's unsent rest outlives this run of the connection (h->head is the next one's):
+ * kept in a block of its own. false when memory runs out. */
+static bool http_head_keep(struct http *h, struct http_conn *c)
+{
+	if (c->head != h->head || c->head_off >= c->head_len)
+		return true;
+	size_t n = (size_t)(c->head_len - c->head_off);
+	char *own = malloc(n);
+	if (!own)
+		return false;
+	memcpy(own, c->head + c->head_off, n);
+	c->head = own;
+	c->head_len = (uint16_t)n;
+	c->head_off = 0;
+	return true;
+}
+
+/* The head is sent: its own block, if it had one, goes. */
+static void http_head_release(struct http *h, struct http_conn *c)
+{
+	if (c->head && c->head != h->head)
+		free(c->head);
+	c->head = NULL;
+	c->head_len = c->head_off = 0;
 }
 
 static void http_error(struct http *h, struct http_conn *c, const char *status,
@@ -401,8 +434,7 @@ static void http_access_log(struct http *h, const struct http_conn *c, const str
 	inet_ntop(AF_INET, &c->base.peer.sin_addr, host, sizeof(host));
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
-	/* The status is the three digits after "HTTP/1.1 " of the head just built. */
-	int status = c->head_len > 12 ? atoi(c->head + 9) : 0;
+	int status = c->status;
 	if (req) {
 		http_log_escape(method, sizeof(method), req->method_str, req->method_len);
 		http_log_escape(target, sizeof(target), req->target, req->target_len);
@@ -506,7 +538,7 @@ static int http_send_response(struct http *h, struct http_conn *c, size_t *budge
 		*budget = (size_t)sent >= *budget ? 0 : *budget - (size_t)sent;
 	}
 	http_body_release(c);
-	c->head_len = c->head_off = 0;
+	http_head_release(h, c);
 	return 1;
 }
 
@@ -541,7 +573,7 @@ static void http_conn_set_deadline(struct server *srv, struct http_conn *c)
 }
 
 /* Runs the connection as far as it can go without blocking. Returns -1 when it closed it. */
-static int http_conn_run(struct http *h, struct http_conn *c)
+static int http_conn_run_once(struct http *h, struct http_conn *c)
 {
 	struct server *srv = &h->srv;
 	size_t budget = HTTP_BUDGET_BYTES;
@@ -639,6 +671,16 @@ close:
 	return -1;
 }
 
+static int http_conn_run(struct http *h, struct http_conn *c)
+{
+	int rc = http_conn_run_once(h, c);
+	if (rc == 0 && !http_head_keep(h, c)) {
+		server_conn_close(&h->srv, &c->base);
+		return -1;
+	}
+	return rc;
+}
+
 static short http_events(struct server *srv, struct conn *base)
 {
 	struct http_conn *c = (struct http_conn *)base;
@@ -669,8 +711,8 @@ static void http_closed(struct server *srv, struct conn *base)
 {
 	struct http_conn *c = (struct http_conn *)base;
 
-	(void)srv;
 	http_body_release(c);
+	http_head_release(http_of(srv), c);
 	free(c->in);
 }
 

@@ -441,6 +441,73 @@ static void test_http_pipelining(void **state)
 	ts_close(&f->b.sock, fd);
 }
 
+/*
+ * Two clients that each pipeline 1000 HEAD requests into a small receive window and read
+ * seldom, against 4 KiB send buffers: a head is often built and then cannot be sent, or only
+ * in part, while the other connection builds its own. The head is built in a buffer the
+ * server shares; what is left unsent is kept per connection (http_head_keep), so each client
+ * gets its 1000 heads whole and in order, Content-Length 1..1000 and 10001..11000, none with
+ * the other's bytes.
+ */
+static void test_http_heads_cut_by_full_buffers(void **state)
+{
+	struct fixture *f = *state;
+	static char req[2][1000 * 48];
+	static char buf[2][1000 * 200];
+	size_t len[2] = { 0, 0 }, got[2] = { 0, 0 };
+	bool eof[2] = { false, false };
+	int fd[2], small = 1024;
+
+	/* The server's send buffers stay small (Linux's tcp_wmem 4096 4096 4096), so they fill. */
+	f->a.tcp.cfg.wmem_default = f->a.tcp.cfg.wmem_max = 4096;
+	for (int k = 0; k < 2; k++) {
+		for (int i = 1; i <= 1000; i++)
+			len[k] += (size_t)sprintf(req[k] + len[k], "HEAD /bytes/%d HTTP/1.1\r\nHost: x\r\n%s\r\n",
+			                          10000 * k + i, i == 1000 ? "Connection: close\r\n" : "");
+		fd[k] = ts_socket(&f->b.sock, AF_INET, SOCK_STREAM, 0);
+		assert_int_equal(ts_setsockopt(&f->b.sock, fd[k], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+		struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(80),
+					   .sin_addr.s_addr = htonl(SERVER_IP) };
+		int rc = ts_connect(&f->b.sock, fd[k], &dst);
+		assert_true(rc == 0 || rc == -EINPROGRESS);
+	}
+	size_t sent[2] = { 0, 0 };
+	for (int i = 0; i < MAX_ROUNDS && !(eof[0] && eof[1]); i++) {
+		for (int k = 0; k < 2; k++) {
+			ssize_t n = sent[k] < len[k] ? ts_send(&f->b.sock, fd[k], req[k] + sent[k], len[k] - sent[k], 0) : 0;
+			if (n > 0)
+				sent[k] += (size_t)n;
+			/* Nothing read until every request is out, then seldom: the server's send
+			 * buffer fills and stays full. */
+			if (sent[0] < len[0] || sent[1] < len[1] || i % 8 != 0 || eof[k])
+				continue;
+			n = ts_recv(&f->b.sock, fd[k], buf[k] + got[k], sizeof(buf[k]) - 1 - got[k], 0);
+			if (n > 0)
+				got[k] += (size_t)n;
+			eof[k] = n == 0;
+		}
+		round_run(f);
+	}
+	for (int k = 0; k < 2; k++) {
+		assert_true(eof[k]);
+		buf[k][got[k]] = '\0';
+		char *p = buf[k];
+		for (int i = 1; i <= 1000; i++) {
+			char want[48];
+			assert_true(strncmp(p, "HTTP/1.1 200 OK\r\n", 17) == 0);
+			char *end = strstr(p, "\r\n\r\n");
+			assert_non_null(end);
+			sprintf(want, "Content-Length: %d\r\n", 10000 * k + i);
+			char *cl = strstr(p, want);
+			if (!cl || cl > end)
+				fail_msg("client %d, answer %d: no \"%s\" in its head", k, i, want);
+			p = end + 4;
+		}
+		assert_ptr_equal(p, buf[k] + got[k]); /* nothing after the last head */
+		ts_close(&f->b.sock, fd[k]);
+	}
+}
+
 /* 3 MB to a client that reads nothing for a while: the server stops at a full send
  * buffer (partial writes), resumes on POLLOUT, and every byte arrives in order. */
 static void test_http_bytes_to_a_slow_reader(void **state)
@@ -829,6 +896,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_get_index, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_conn_page, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_pipelining, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_http_heads_cut_by_full_buffers, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_head_exact, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_http_bytes_to_a_slow_reader, fixture_setup,
 						fixture_teardown),
