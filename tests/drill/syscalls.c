@@ -567,8 +567,8 @@ static int64_t call_open(struct drill_runner *r, const struct drill_event *ev)
 	if (!f)
 		return -ENOENT;
 	if ((flags & O_ACCMODE) != O_RDONLY) {
-		drill_unsupported(r, ev->line, "open: only O_RDONLY of a file made by dd");
-		return 0;
+		drill_fail(r, ev->line, "unsupported: open() for writing (only O_RDONLY of a file made by dd)");
+		return -EOPNOTSUPP; /* never a descriptor number the script could map */
 	}
 	int fd = memfd_create("drill-file", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)f->size) != 0) {
