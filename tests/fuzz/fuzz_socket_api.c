@@ -12,10 +12,13 @@
  * readiness API (stack/socket/ready.c): ts_epoll_create, ts_epoll_ctl with any op, events
  * and descriptor (sets inside sets, the set itself), ts_epoll_collect, ts_epoll_pending,
  * ts_epoll_set_notify and ts_epoll_set_sleepers; sets live in the same descriptor table, so
- * the other calls (ts_close above all) meet them too.
+ * the other calls (ts_close above all) meet them too. ts_sendfile reads a 70000-byte memfd
+ * (made once, reused) from any offset, past its end too, or a descriptor that is not open.
  */
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "drivers/memdev.h"
 #include "stack.h"
@@ -144,6 +147,15 @@ static void fz_op(struct fz_side *side, struct fz_side *other, const uint8_t *op
 	}
 	case 12: (void)ts_set_nonblock(sl, fd, b & 1); (void)ts_get_nonblock(sl, fd); break;
 	case 13: (void)ts_getsockname(sl, fd, &sa); (void)ts_getpeername(sl, fd, &sa); (void)ts_inq(sl, fd); break;
+	case 14: {
+		static int file = -2; /* the file sendfile reads: made once, kept for every input */
+		if (file == -2 && (file = memfd_create("fz-sendfile", MFD_CLOEXEC)) >= 0 &&
+		    write(file, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			__builtin_trap();
+		(void)ts_sendfile(sl, fd, op[5] & 1 ? 100000 : file, (uint64_t)b * 3u, a,
+		                  (op[5] & 2 ? MSG_MORE : 0) | (op[5] & 4 ? MSG_EOR : 0));
+		break;
+	}
 	default: {
 		/* Time passes for both: handshakes, retransmissions, TIME-WAIT. */
 		usec_t now = side->st.core.now + (usec_t)a * (b & 1 ? USEC_PER_SEC : USEC_PER_MS);
