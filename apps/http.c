@@ -671,6 +671,8 @@ close:
 	return -1;
 }
 
+/* http_conn_run_once, then the unsent rest of a head moves out of the shared buffer, which
+ * the next connection's run writes (http_head_keep). */
 static int http_conn_run(struct http *h, struct http_conn *c)
 {
 	int rc = http_conn_run_once(h, c);

@@ -313,6 +313,14 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 	return e ? -e : 0;
 }
 
+/* A send call's flags as tcp_send takes them (MSG_DONTWAIT, MSG_NOSIGNAL: every call is
+ * non-blocking and raises no signal). */
+static unsigned ts_tcp_send_flags(int flags)
+{
+	return ((flags & MSG_MORE) ? TCP_SEND_MORE : 0u) | ((flags & MSG_EOR) ? TCP_SEND_EOR : 0u) |
+	       ((flags & MSG_OOB) ? TCP_SEND_OOB : 0u);
+}
+
 ssize_t ts_send(struct socket_layer *sl, int fd, const void *buf, size_t len, int flags)
 {
 	return ts_sendto(sl, fd, buf, len, flags, NULL);
@@ -338,9 +346,7 @@ ssize_t ts_sendto(struct socket_layer *sl, int fd, const void *buf, size_t len, 
 		return -EPIPE;
 	if (len && !buf)
 		return -EFAULT;
-	return tcp_send(s->conn, buf, len,
-	                ((flags & MSG_MORE) ? TCP_SEND_MORE : 0u) | ((flags & MSG_EOR) ? TCP_SEND_EOR : 0u) |
-	                        ((flags & MSG_OOB) ? TCP_SEND_OOB : 0u));
+	return tcp_send(s->conn, buf, len, ts_tcp_send_flags(flags));
 }
 
 /* ts_sendfile's source: the file, read with pread straight into the send queue. */
@@ -379,8 +385,7 @@ ssize_t ts_sendfile(struct socket_layer *sl, int fd, int in_fd, uint64_t off, si
 	if (off > (uint64_t)INT64_MAX)
 		return -EINVAL; /* Linux: a negative offset */
 	struct ts_file_src src = { in_fd, off };
-	return tcp_send_from(s->conn, ts_fill_pread, &src, count,
-	                     ((flags & MSG_MORE) ? TCP_SEND_MORE : 0u) | ((flags & MSG_EOR) ? TCP_SEND_EOR : 0u));
+	return tcp_send_from(s->conn, ts_fill_pread, &src, count, ts_tcp_send_flags(flags & ~MSG_OOB));
 }
 
 ssize_t ts_recv(struct socket_layer *sl, int fd, void *buf, size_t len, int flags)

@@ -15,8 +15,9 @@
  *   - `/bin/dd bs=B count=N if=/dev/zero of=PATH` and `/bin/rm -f PATH` (sendfile's scripts):
  *     the runner remembers PATH as B*N zero bytes, and the script's open(PATH) gets a memfd
  *     of them (syscalls.c): no file of the host is written or read;
- * Anything else (nstat, fq or dropping qdiscs, other /sys/module writes) makes the script
- * unsupported, with the line.
+ *   - `nstat -n` and `nstat ... | grep NAME | grep -q " N "`: tapstack's counters under Linux's names;
+ * Anything else (fq or dropping qdiscs, other /sys/module writes, other nstat uses) makes the
+ * script unsupported, with the line.
  *
  * Settings made before time 0 go into the stack_config the stack is built from; later ones
  * change the live layer's config (tcp_layer.cfg), which TCP reads when it needs a value.
@@ -436,7 +437,6 @@ static bool starts_word(const char *s, const char *w)
 	return strncmp(s, w, n) == 0 && (s[n] == 0 || s[n] == ' ' || s[n] == '\t');
 }
 
-/* One simple command (no ; or ||). */
 const struct drill_vfile *drill_vfile_find(const struct drill_runner *r, const char *path)
 {
 	for (size_t i = 0; i < r->nvfiles; i++)
@@ -488,6 +488,7 @@ static void run_dd(struct drill_runner *r, const struct drill_event *ev, const c
 	r->vfiles[r->nvfiles++].size = size;
 }
 
+/* One simple command (no ; or ||). */
 static void run_simple(struct drill_runner *r, const struct drill_event *ev, char *cmd, int depth)
 {
 	while (*cmd == ' ' || *cmd == '\t')

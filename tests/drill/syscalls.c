@@ -390,6 +390,54 @@ static int io_buf_arg(struct drill_runner *r, const struct drill_event *ev, bool
 }
 
 /* write, send, sendto, sendmsg. */
+/* What a sending call hands the stack in one step: up to `want` of its next bytes. */
+typedef ssize_t (*drill_send_step)(struct drill_runner *r, int fd, size_t want, void *ctx);
+
+/*
+ * The loop of write, send and sendfile: all `len` bytes (pend.done of them so far), blocking in
+ * virtual time while the buffer is full when the socket blocks; a step that gives 0 (nothing
+ * asked, or sendfile's file ended) ends the call with what went.
+ */
+static int64_t send_all(struct drill_runner *r, const struct drill_event *ev, int fd, size_t len, bool may_block,
+                        drill_send_step step, void *ctx)
+{
+	if (!r->pend.active) {
+		r->pend.want = len;
+		r->pend.done = 0;
+	} else if (!(ts_revents(SL(r), fd) & (POLLOUT | POLLERR | POLLHUP))) {
+		return DRILL_BLOCKED; /* not woken yet: the buffer is not writable */
+	}
+	for (;;) {
+		ssize_t n = step(r, fd, r->pend.want - r->pend.done, ctx);
+		if (n > 0) {
+			r->pend.done += (size_t)n;
+			drill_vlog(r, "%10.6f   (%s: %zd bytes accepted, %zu of %zu)\n", drill_rel_secs(r, r->now),
+			           ev->call.name, n, r->pend.done, r->pend.want);
+		}
+		if (n == 0 || (n > 0 && r->pend.done == r->pend.want))
+			return (int64_t)r->pend.done;
+		if (n > 0)
+			continue;
+		if (n == -EAGAIN && may_block && is_blocking(r, fd)) {
+			r->pend.kind = PEND_WRITE;
+			return DRILL_BLOCKED;
+		}
+		/* An error after some bytes went out: the call reports the bytes (as Linux). */
+		return r->pend.done ? (int64_t)r->pend.done : n;
+	}
+}
+
+struct send_buf {
+	const uint8_t *buf;
+	int flags;
+};
+
+static ssize_t send_step_buf(struct drill_runner *r, int fd, size_t want, void *ctx)
+{
+	const struct send_buf *b = ctx;
+	return ts_send(SL(r), fd, b->buf, want, b->flags); /* zeros: any window of them will do */
+}
+
 static int64_t do_send(struct drill_runner *r, const struct drill_event *ev, int fd, bool null_buf, int64_t len,
                        int64_t flags)
 {
@@ -397,30 +445,8 @@ static int64_t do_send(struct drill_runner *r, const struct drill_event *ev, int
 	int64_t ret;
 	if (!io_buf_arg(r, ev, null_buf, len, true, &buf, &ret))
 		return ret;
-	if (!r->pend.active) {
-		r->pend.want = (size_t)len;
-		r->pend.done = 0;
-	} else if (!(ts_revents(SL(r), fd) & (POLLOUT | POLLERR | POLLHUP))) {
-		return DRILL_BLOCKED; /* not woken yet: the buffer is not writable */
-	}
-	for (;;) {
-		ssize_t n = ts_send(SL(r), fd, buf, r->pend.want - r->pend.done, (int)flags);
-		if (n > 0) {
-			r->pend.done += (size_t)n;
-			drill_vlog(r, "%10.6f   (%s: %zd bytes accepted, %zu of %zu)\n", drill_rel_secs(r, r->now),
-			           ev->call.name, n, r->pend.done, r->pend.want);
-		}
-		if (n >= 0 && (r->pend.done == r->pend.want || r->pend.want == 0))
-			return (int64_t)r->pend.done;
-		if (n > 0)
-			continue;
-		if (n == -EAGAIN && is_blocking(r, fd) && !(flags & MSG_DONTWAIT)) {
-			r->pend.kind = PEND_WRITE;
-			return DRILL_BLOCKED;
-		}
-		/* An error after some bytes went out: the call reports the bytes (as Linux). */
-		return r->pend.done ? (int64_t)r->pend.done : n;
-	}
+	struct send_buf b = { buf, (int)flags };
+	return send_all(r, ev, fd, (size_t)len, !(flags & MSG_DONTWAIT), send_step_buf, &b);
 }
 
 static int64_t call_write(struct drill_runner *r, const struct drill_event *ev)
@@ -592,46 +618,35 @@ static int file_fd(struct drill_runner *r, const struct drill_event *ev, size_t 
 
 /* sendfile(out, in, [off] or NULL, count): ts_sendfile from the memfd (NULL: from its file
  * position, which moves), blocking as write() does. */
+struct send_file {
+	int in;
+	int64_t off;
+	bool at_pos;
+};
+
+static ssize_t send_step_file(struct drill_runner *r, int fd, size_t want, void *ctx)
+{
+	struct send_file *f = ctx;
+	uint64_t off = f->at_pos ? (uint64_t)lseek(f->in, 0, SEEK_CUR) : (uint64_t)f->off + r->pend.done;
+	ssize_t n = ts_sendfile(SL(r), fd, f->in, off, want, 0);
+	if (n > 0 && f->at_pos)
+		lseek(f->in, n, SEEK_CUR);
+	return n;
+}
+
 static int64_t call_sendfile(struct drill_runner *r, const struct drill_event *ev)
 {
-	int fd, in;
-	int64_t off = 0, count;
+	int fd;
+	int64_t count;
+	struct send_file f = { .at_pos = arg_is_null(ev, 2) }; /* NULL: from the file's position, which moves */
 	if (!arg_fd(r, ev, 0, &fd) || !arg_int(r, ev, 3, &count))
 		return 0;
-	in = file_fd(r, ev, 1);
-	if (r->failed)
+	f.in = file_fd(r, ev, 1);
+	if (r->failed || (!f.at_pos && !arg_int(r, ev, 2, &f.off)))
 		return 0;
-	bool at_pos = arg_is_null(ev, 2); /* NULL: from the file's position, which moves */
-	if (!at_pos && !arg_int(r, ev, 2, &off))
-		return 0;
-	if (in < 0)
+	if (f.in < 0)
 		return -EBADF;
-	if (at_pos)
-		off = lseek(in, 0, SEEK_CUR);
-	if (!r->pend.active) {
-		r->pend.want = (size_t)count;
-		r->pend.done = 0;
-	} else if (!(ts_revents(SL(r), fd) & (POLLOUT | POLLERR | POLLHUP))) {
-		return DRILL_BLOCKED;
-	}
-	for (;;) {
-		ssize_t n = ts_sendfile(SL(r), fd, in, (uint64_t)off + (at_pos ? 0 : r->pend.done),
-		                        r->pend.want - r->pend.done, 0);
-		if (n > 0) {
-			r->pend.done += (size_t)n;
-			if (at_pos)
-				off = lseek(in, n, SEEK_CUR);
-		}
-		if (n == 0 || (n > 0 && r->pend.done == r->pend.want))
-			return (int64_t)r->pend.done;
-		if (n > 0)
-			continue;
-		if (n == -EAGAIN && is_blocking(r, fd)) {
-			r->pend.kind = PEND_WRITE;
-			return DRILL_BLOCKED;
-		}
-		return r->pend.done ? (int64_t)r->pend.done : n;
-	}
+	return send_all(r, ev, fd, (size_t)count, true, send_step_file, &f);
 }
 
 static int64_t call_close(struct drill_runner *r, const struct drill_event *ev)
