@@ -61,12 +61,13 @@ static void ts_release(struct socket_layer *sl, int fd)
 		udp_sock_close(s->udp);
 	if (s->bound)
 		tcp_port_unbind(sl->tcp, s->lport, s->bound_reuseport);
+	free(s->opts);
 	memset(s, 0, sizeof(*s));
 }
 
 void socket_layer_destroy(struct socket_layer *sl)
 {
-	for (uint32_t i = 0; i < sl->cap; i++)
+	for (uint32_t i = 0; i < sl->used; i++)
 		if (sl->socks[i].kind != TS_FREE)
 			ts_release(sl, (int)i);
 	tcp_set_waker(sl->tcp, NULL, NULL);
@@ -78,7 +79,7 @@ void socket_layer_destroy(struct socket_layer *sl)
 
 struct ts_sock *ts_get(struct socket_layer *sl, int fd)
 {
-	if (fd < 0 || (uint32_t)fd >= sl->cap || sl->socks[fd].kind == TS_FREE)
+	if (fd < 0 || (uint32_t)fd >= sl->used || sl->socks[fd].kind == TS_FREE)
 		return NULL;
 	return &sl->socks[fd];
 }
@@ -90,11 +91,14 @@ struct ts_sock *ts_sock_of(struct socket_layer *sl, int fd, int *err)
 	return *err ? NULL : s;
 }
 
-/* Lowest free descriptor (the hint skips the used prefix), growing the table by doubling. */
+/* Lowest free descriptor (the hint skips the used prefix), growing the table by doubling.
+ * Entries above sl->used were never handed out and are left untouched (no memset of the new
+ * half): a table grown for 100,000 descriptors costs memory only for those in use, since
+ * pages nobody writes stay out of the resident set. */
 int ts_alloc(struct socket_layer *sl)
 {
 	uint32_t i = sl->lowest_free < TS_FD_FIRST ? TS_FD_FIRST : sl->lowest_free;
-	for (; i < sl->cap; i++)
+	for (; i < sl->used; i++)
 		if (sl->socks[i].kind == TS_FREE)
 			break;
 	if (i >= sl->cap) {
@@ -104,10 +108,11 @@ int ts_alloc(struct socket_layer *sl)
 		struct ts_sock *n = realloc(sl->socks, ncap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
-		memset(n + sl->cap, 0, (ncap - sl->cap) * sizeof(*n));
 		sl->socks = n;
 		sl->cap = ncap;
 	}
+	for (; sl->used <= i; sl->used++) /* the skipped stdio numbers, then i */
+		sl->socks[sl->used].kind = TS_FREE;
 	sl->lowest_free = i + 1;
 	sl->open++;
 	memset(&sl->socks[i], 0, sizeof(sl->socks[i]));
@@ -133,17 +138,24 @@ int ts_socket(struct socket_layer *sl, int domain, int type, int protocol)
 	if (protocol != 0 && protocol != (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
 		return -EPROTONOSUPPORT;
 	struct udp_sock *us = NULL;
+	struct tcp_sockopts *opts = NULL;
 	if (base == SOCK_DGRAM && !(us = udp_sock_open(sl->udp)))
+		return -ENOMEM;
+	if (base == SOCK_STREAM && !(opts = malloc(sizeof(*opts))))
 		return -ENOMEM;
 	int fd = ts_alloc(sl);
 	if (fd < 0) {
 		if (us)
 			udp_sock_close(us);
+		free(opts);
 		return fd;
 	}
 	struct ts_sock *s = &sl->socks[fd];
 	s->nonblock = (type & SOCK_NONBLOCK) != 0;
-	tcp_sockopts_default(sl->tcp, &s->opts);
+	if (opts) {
+		tcp_sockopts_default(sl->tcp, opts);
+		s->opts = opts;
+	}
 	if (us) {
 		s->kind = TS_UDP;
 		s->udp = us;
@@ -177,11 +189,11 @@ int ts_bind(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		return -EINVAL;
 	uint32_t a = ntohl(addr->sin_addr.s_addr);
 	uint16_t port = ntohs(addr->sin_port);
-	int rc = tcp_port_bind(sl->tcp, a, &port, s->opts.reuseaddr, s->opts.reuseport);
+	int rc = tcp_port_bind(sl->tcp, a, &port, s->opts->reuseaddr, s->opts->reuseport);
 	if (rc)
 		return rc;
 	s->bound = true;
-	s->bound_reuseport = s->opts.reuseport;
+	s->bound_reuseport = s->opts->reuseport;
 	s->laddr = a;
 	s->lport = port;
 	return 0;
@@ -204,15 +216,15 @@ int ts_listen(struct socket_layer *sl, int fd, int backlog)
 	if (!s->bound) {
 		/* Linux autobinds an unbound socket to an ephemeral port. */
 		uint16_t port = 0;
-		int rc = tcp_port_bind(sl->tcp, 0, &port, s->opts.reuseaddr, s->opts.reuseport);
+		int rc = tcp_port_bind(sl->tcp, 0, &port, s->opts->reuseaddr, s->opts->reuseport);
 		if (rc)
 			return rc;
 		s->bound = true;
-		s->bound_reuseport = s->opts.reuseport;
+		s->bound_reuseport = s->opts->reuseport;
 		s->lport = port;
 	}
 	err = 0;
-	struct tcp_listener *l = tcp_listen(sl->tcp, s->laddr, s->lport, backlog, &s->opts, &err);
+	struct tcp_listener *l = tcp_listen(sl->tcp, s->laddr, s->lport, backlog, s->opts, &err);
 	if (!l)
 		return err;
 	s->kind = TS_LISTENER;
@@ -289,14 +301,14 @@ int ts_connect(struct socket_layer *sl, int fd, const struct sockaddr_in *addr)
 		}
 		/* Linux: after a failed connect the socket is unconnected again: start over,
 		 * keeping the options the connection owned. */
-		s->opts = *tcp_conn_opts(s->conn);
+		*s->opts = *tcp_conn_opts(s->conn);
 		tcp_close(s->conn);
 		s->conn = NULL;
 		s->kind = TS_NEW;
 	}
 	/* 0.0.0.0 is this host (ip_dst_resolve), as on Linux. */
 	uint32_t raddr = ip_dst_resolve(ntohl(addr->sin_addr.s_addr), s->laddr);
-	struct tcp_conn *c = tcp_connect(sl->tcp, s->laddr, s->lport, raddr, ntohs(addr->sin_port), &s->opts, &err);
+	struct tcp_conn *c = tcp_connect(sl->tcp, s->laddr, s->lport, raddr, ntohs(addr->sin_port), s->opts, &err);
 	if (!c)
 		return err;
 	s->kind = TS_CONN;
@@ -498,7 +510,7 @@ int ts_shutdown(struct socket_layer *sl, int fd, int how)
 		 * listen side; SHUT_WR alone does nothing and succeeds. */
 		if (how == SHUT_WR)
 			return 0;
-		s->opts = *tcp_listener_opts(s->lis); /* the socket owns its options again */
+		*s->opts = *tcp_listener_opts(s->lis); /* the socket owns its options again */
 		tcp_listener_close(s->lis);
 		s->lis = NULL;
 		s->kind = TS_NEW;

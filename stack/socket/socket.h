@@ -47,6 +47,7 @@ struct socket_layer {
 	struct udp_layer *udp;
 	struct ts_sock *socks;      /* index = descriptor */
 	uint32_t cap;               /* entries allocated */
+	uint32_t used;              /* entries initialised: descriptors below this were handed out once */
 	uint32_t lowest_free;       /* no free descriptor below this one */
 	uint32_t open;              /* descriptors in use */
 };

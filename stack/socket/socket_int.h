@@ -35,7 +35,10 @@ struct ts_sock {
 	bool connected_told;        /* connect() returned 0 (or accept() made it): a further
 	                             * connect() is EISCONN (Linux's SS_CONNECTED) */
 	uint64_t rcvtimeo_us, sndtimeo_us; /* SO_RCVTIMEO / SO_SNDTIMEO for blocking callers; 0 = none */
-	struct tcp_sockopts opts;   /* the options until a connection or listener owns them */
+	/* The options until a connection or listener owns them (then see ts_opts, sockopt.c):
+	 * allocated by socket() for TCP, NULL on an accepted socket, whose connection owns its
+	 * options for good (a pointer, not a copy: 80 bytes fewer per accepted connection). */
+	struct tcp_sockopts *opts;
 	struct tcp_listener *lis;
 	struct tcp_conn *conn;
 	struct udp_sock *udp;       /* TS_UDP: the datagram socket (socket_udp.c does its calls) */

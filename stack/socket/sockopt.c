@@ -45,7 +45,7 @@ static struct tcp_sockopts *ts_opts(struct ts_sock *s)
 		return tcp_conn_opts(s->conn);
 	if (s->kind == TS_LISTENER && s->lis)
 		return tcp_listener_opts(s->lis); /* what the next SYN-ACK and accepted connection use */
-	return &s->opts;
+	return s->opts;
 }
 
 int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const void *val, socklen_t len)
@@ -117,7 +117,8 @@ int ts_setsockopt(struct socket_layer *sl, int fd, int level, int name, const vo
 		int rc = tcp_sockopts_set_cc(o, cc);
 		if (rc)
 			return rc;
-		s->opts.cc = o->cc;
+		if (s->opts)
+			s->opts->cc = o->cc;
 		if (s->kind == TS_CONN)
 			tcp_conn_opts_changed(s->conn);
 		return 0;
