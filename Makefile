@@ -92,9 +92,12 @@ $(BUILD)/tapstack: $(APP_OBJS) $(PROG_OBJS) $(LIB)
 
 tests: $(TEST_BINS)
 
+# A test program may wrap a libc call to make it fail on demand (TEST_WRAP_<name>).
+TEST_WRAP_test_tcp_nomem := -Wl,--wrap=calloc
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(LIB) -lcmocka -lm $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(LIB) -lcmocka -lm $(LDLIBS) $(TEST_WRAP_$*)
 
 # Runs every unit test program; cmocka prints its own summary per group, and the last line
 # is the plain total that CI reads.

@@ -55,7 +55,6 @@ enum http_body { BODY_NONE, BODY_MEM, BODY_PATTERN, BODY_FILE, BODY_OWNED };
 struct http_conn {
 	struct conn base;
 	char *in;                 /* HTTP_HEAD_MAX_BYTES while a request is incomplete, else NULL */
-	uint32_t in_len;
 	time_t head_since;        /* when the request head being read began (accept, or its first
 				   * byte); 0 between requests. Its deadline never moves. */
 	uint64_t skip;            /* request body bytes still to read and ignore */
@@ -63,12 +62,13 @@ struct http_conn {
 	 * when a send stops inside it, the rest is kept in a block of its own (http_head_keep),
 	 * so an idle connection holds no head. NULL when none is being sent. */
 	char *head;
+	const char *mem;          /* BODY_MEM */
+	uint64_t body_off, body_len;
+	uint32_t in_len;
+	int file_fd;              /* BODY_FILE */
+	enum http_body body;
 	uint16_t head_len, head_off;
 	uint16_t status;          /* the response's status code (the access log's) */
-	enum http_body body;
-	const char *mem;          /* BODY_MEM */
-	int file_fd;              /* BODY_FILE */
-	uint64_t body_off, body_len;
 	bool close_after;         /* the response being sent is the last one */
 	bool lingering;           /* our FIN is out; reading until the client's */
 	bool yielded;             /* used its budget with work left */

@@ -27,17 +27,17 @@ struct ts_sock {
 	bool nonblock;
 	bool bound;                 /* holds a port reservation (tcp_port_bind) */
 	bool bound_reuseport;       /* ... taken with SO_REUSEPORT */
-	uint32_t laddr;             /* bound address, host order (0 = any) */
-	uint16_t lport;
-	int err;                    /* SO_ERROR for a socket without a connection */
 	bool open_failure_told;     /* connect() reported its connection's failure: the next
 	                             * connect starts over (Linux's SS_UNCONNECTED) */
 	bool connected_told;        /* connect() returned 0 (or accept() made it): a further
 	                             * connect() is EISCONN (Linux's SS_CONNECTED) */
+	uint16_t lport;
+	uint32_t laddr;             /* bound address, host order (0 = any) */
+	int err;                    /* SO_ERROR for a socket without a connection */
 	uint64_t rcvtimeo_us, sndtimeo_us; /* SO_RCVTIMEO / SO_SNDTIMEO for blocking callers; 0 = none */
 	/* The options until a connection or listener owns them (then see ts_opts, sockopt.c):
 	 * allocated by socket() for TCP, NULL on an accepted socket, whose connection owns its
-	 * options for good (a pointer, not a copy: 80 bytes fewer per accepted connection). */
+	 * options for good (a pointer, not a copy: an accepted connection holds one set). */
 	struct tcp_sockopts *opts;
 	struct tcp_listener *lis;
 	struct tcp_conn *conn;

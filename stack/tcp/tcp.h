@@ -133,6 +133,7 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
 	X(HystartTrainDetect) X(HystartTrainCwnd) X(HystartDelayDetect) X(HystartDelayCwnd)          \
 	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)                 \
+	X(MarksNoMemory) X(OfoNoMemory)                                                            \
 	X(RcvCoalesce) X(RcvCollapsed) X(RcvQDrop) X(RcvCopiedBytes) X(OfoPruned) X(BatchAcks)  \
 	X(AckCompressed)
 
@@ -155,6 +156,29 @@ struct tcp_port {
 	uint16_t binds_noreuseport;  /* ... of them without SO_REUSEPORT */
 	uint32_t conns;              /* connections and TIME-WAIT entries using it */
 	uint32_t conns_noreuse;      /* ... of them without SO_REUSEADDR when they began */
+};
+
+/* The ACK being processed, as loss recovery reads it (tcp_recovery.c, tcp_input.c's
+ * tcp_ack): filled at the start of each ACK and dead after it. A stack processes one ACK at
+ * a time, so the layer holds one instead of every connection (Linux keeps the same on its
+ * stack: struct tcp_sacktag_state, struct rate_sample). */
+struct tcp_acking {
+	usec_t sack_sent;       /* send time of the newest never-resent segment it SACKed */
+	usec_t cum_sent;        /* ... and of the newest it cumulatively ACKed (not SACKed before) */
+	usec_t sack_first;      /* send time of the oldest never-resent segment it SACKed */
+	usec_t cum_first;       /* ... and of the oldest it cumulatively ACKed (Linux first_ackt) */
+	uint32_t ecr;           /* its TSecr, 0 if none */
+	uint32_t prior_fack;    /* fack before it (reordering is judged against this) */
+	uint32_t reord_low;     /* the lowest segment it delivered below that (TCP_ACKF_REORD) */
+	int32_t rtt_fallback;   /* the timestamp echo's (or the timed segment's) sample, -1: none */
+	int32_t ca_rtt_us;      /* its RTT sample for congestion control and min_RTT (Linux
+	                         * ca_rtt_us), from those send times; -1: none */
+	uint32_t delivered;     /* bytes it newly ACKed or SACKed (Linux acked_sacked) */
+	uint32_t newest_order;  /* the latest sent of the segments it delivered ... */
+	bool newest_valid;      /* ... if it delivered any (Linux rs->prior_delivered) */
+	uint8_t flags;          /* TCP_ACKF_* (tcp_recovery.c) */
+	bool newly_lost;        /* it made RACK mark a segment lost */
+	bool fack_valid;        /* prior_fack is valid */
 };
 
 /* The layer context: lives by value in struct stack. */
@@ -185,6 +209,7 @@ struct tcp_layer {
 	uint32_t challenge_count;
 	struct tcp_conn *all;        /* every connection, for tcp_foreach_sock and destroy */
 	struct tcp_conn *ack_batch;  /* connections owing an ACK at the end of the receive batch */
+	struct tcp_acking acking; /* the ACK tcp_ack() is processing */
 	/* Readiness upcall (tcp_set_waker): called with a connection's or listener's owner
 	 * token whenever its poll state may have changed. */
 	void (*wake)(void *arg, uint32_t owner);
@@ -250,29 +275,29 @@ void tcp_listener_set_owner(struct tcp_listener *l, uint32_t owner);
 /* Options a socket carries before it has a connection; copied into every connection it makes. */
 struct tcp_sockopts {
 	uint32_t rcvbuf, sndbuf;   /* bytes (already doubled as Linux does) */
-	bool rcvbuf_locked, sndbuf_locked;
-	bool nodelay, cork, keepalive, reuseaddr;
-	bool linger_on;
-	bool oobinline;            /* SO_OOBINLINE: the urgent byte stays in the stream (tcp_urg.c) */
 	uint32_t linger_s;          /* SO_LINGER's time; TCP_LINGER_FOREVER for a negative one */
-	uint16_t user_mss;         /* TCP_MAXSEG; 0 = none */
-	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions (Linux secs_to_retrans) */
-	uint8_t tos;               /* IP_TOS for our segments (ECN bits always 0: no ECN here) */
-	uint8_t ttl;               /* IP_TTL; 0 = ip_config's (Linux's -1, ip_default_ttl) */
 	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT: abort when data stays unacknowledged this long */
 	uint32_t notsent_lowat;    /* TCP_NOTSENT_LOWAT; 0 = tcp_config's notsent_lowat */
 	uint32_t window_clamp;     /* TCP_WINDOW_CLAMP as set: the largest window offered; 0 = none */
 	uint32_t fastopen_qlen;    /* TCP_FASTOPEN on a listener: read back only (no Fast Open here) */
-	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
+	uint32_t priority;         /* SO_PRIORITY: read back (no queueing discipline here) */
+	int32_t linger2_s;         /* TCP_LINGER2: orphan FIN-WAIT-2 hold; 0 = fin_timeout_ms, -1 = none */
+	uint16_t user_mss;         /* TCP_MAXSEG; 0 = none */
 	/* Keepalive per socket (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT); 0 = tcp_config's. */
 	uint16_t keepidle_s, keepintvl_s;
 	uint8_t keepcnt;
+	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK retransmissions (Linux secs_to_retrans) */
+	uint8_t tos;               /* IP_TOS for our segments (ECN bits always 0: no ECN here) */
+	uint8_t ttl;               /* IP_TTL; 0 = ip_config's (Linux's -1, ip_default_ttl) */
 	uint8_t syncnt;            /* TCP_SYNCNT: SYN retransmissions before ETIMEDOUT; 0 = syn_retries */
 	uint8_t pmtudisc;          /* IP_MTU_DISCOVER as set (TCP sets DF whatever it is) */
+	bool rcvbuf_locked, sndbuf_locked;
+	bool nodelay, cork, keepalive, reuseaddr;
+	bool linger_on;
+	bool oobinline;            /* SO_OOBINLINE: the urgent byte stays in the stream (tcp_urg.c) */
+	bool zerocopy;             /* SO_ZEROCOPY: accepted (sends copy) */
 	bool recverr, broadcast;   /* IP_RECVERR, SO_BROADCAST: read back, no effect on TCP */
 	bool reuseport;            /* SO_REUSEPORT: listeners of one port share its SYNs (tcp_hash.c) */
-	uint32_t priority;         /* SO_PRIORITY: read back (no queueing discipline here) */
-	int32_t linger2_s;         /* TCP_LINGER2: orphan FIN-WAIT-2 hold; 0 = fin_timeout_ms, -1 = none */
 	bool pingpong;             /* TCP_QUICKACK 0: delayed-ACK mode asked for (reported back only) */
 	const struct tcp_cc_ops *cc; /* TCP_CONGESTION; NULL: the stack's default */
 };

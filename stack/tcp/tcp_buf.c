@@ -277,6 +277,34 @@ void tcp_check_space(struct tcp_conn *c)
 	tcp_chrono_stop(c, TCP_CHRONO_SNDBUF_LIMITED);
 }
 
+struct tcp_marks *tcp_marks_get(struct tcp_conn *c)
+{
+	if (!c->marks && !(c->marks = calloc(1, sizeof(*c->marks))))
+		c->tl->ctr.MarksNoMemory++;
+	return c->marks;
+}
+
+/* The queue drained up to ack (tcp_skbq_acked): the marks it passed go, and with none left
+ * the marks are given back. */
+static void tcp_marks_drained(struct tcp_conn *c, uint32_t ack)
+{
+	struct tcp_marks *m = c->marks;
+	if (!m)
+		return;
+	while (m->push_count && seq_leq(m->push[m->push_head], ack)) {
+		m->push_head = (uint8_t)((m->push_head + 1u) % TCP_PUSH_MARKS);
+		m->push_count--;
+	}
+	while (m->eor_count && seq_leq(m->eor[m->eor_head], ack)) {
+		m->eor_head = (uint8_t)((m->eor_head + 1u) % TCP_EOR_MARKS);
+		m->eor_count--;
+	}
+	if (m->push_count == 0 && m->eor_count == 0) {
+		free(m);
+		c->marks = NULL;
+	}
+}
+
 static uint32_t *skbq_at(const struct tcp_skbq *q, uint32_t i)
 {
 	return &q->end[(q->head + i) & (q->cap - 1u)];
@@ -355,6 +383,8 @@ void tcp_skbq_acked(struct tcp_conn *c, uint32_t ack)
 		q->head = (q->head + 1u) & (q->cap - 1u);
 		q->n--;
 	}
+	if (q->n == 0)
+		tcp_marks_drained(c, ack);
 	if (q->n == 0 && q->cap <= TCP_SKBQ_MIN) {
 		/* Drained and small: given back, as the ring is (idle connections hold none). */
 		free(q->end);
@@ -384,43 +414,56 @@ uint32_t tcp_size_goal(const struct tcp_conn *c)
 	return goal > mss ? goal : mss;
 }
 
-static uint32_t tcp_push_last(const struct tcp_conn *c)
+static uint32_t tcp_push_count(const struct tcp_conn *c)
 {
-	return c->push_mark[(c->push_head + c->push_count - 1u) % TCP_PUSH_MARKS];
+	return c->marks ? c->marks->push_count : 0;
+}
+
+/* The newest push mark (there is one: tcp_push_count). */
+static uint32_t *tcp_push_last(const struct tcp_conn *c)
+{
+	const struct tcp_marks *m = c->marks;
+	return &c->marks->push[(m->push_head + m->push_count - 1u) % TCP_PUSH_MARKS];
 }
 
 /* Drops the marks SND.UNA has passed (their bytes are acknowledged). */
 static void tcp_push_forget(struct tcp_conn *c)
 {
-	while (c->push_count && seq_leq(c->push_mark[c->push_head], c->snd.una)) {
-		c->push_head = (uint8_t)((c->push_head + 1u) % TCP_PUSH_MARKS);
-		c->push_count--;
+	struct tcp_marks *m = c->marks;
+	while (m && m->push_count && seq_leq(m->push[m->push_head], c->snd.una)) {
+		m->push_head = (uint8_t)((m->push_head + 1u) % TCP_PUSH_MARKS);
+		m->push_count--;
 	}
 }
 
 /* Linux tcp_mark_push: PSH on the skb ending at `end`. With the ring full the oldest mark
  * goes (memory stays bounded; it is the one most likely sent already, whose PSH matters
- * only if that segment is resent alone). */
+ * only if that segment is resent alone). Without memory for the marks the segment goes
+ * without PSH (MarksNoMemory): the peer still gets every byte, only later to its reader. */
 static void tcp_push_mark(struct tcp_conn *c, uint32_t end)
 {
 	tcp_push_forget(c);
 	c->pushed_seq = end;
-	if (c->push_count && seq_geq(tcp_push_last(c), end))
+	if (tcp_push_count(c) && seq_geq(*tcp_push_last(c), end))
 		return;
-	if (c->push_count == TCP_PUSH_MARKS) {
-		c->push_head = (uint8_t)((c->push_head + 1u) % TCP_PUSH_MARKS);
-		c->push_count--;
+	struct tcp_marks *m = tcp_marks_get(c);
+	if (!m)
+		return;
+	if (m->push_count == TCP_PUSH_MARKS) {
+		m->push_head = (uint8_t)((m->push_head + 1u) % TCP_PUSH_MARKS);
+		m->push_count--;
 	}
-	c->push_mark[(c->push_head + c->push_count) % TCP_PUSH_MARKS] = end;
-	c->push_count++;
+	m->push[(m->push_head + m->push_count) % TCP_PUSH_MARKS] = end;
+	m->push_count++;
 }
 
 bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end)
 {
 	tcp_push_forget(c);
-	for (uint32_t i = 0; i < c->push_count; i++) {
-		uint32_t m = c->push_mark[(c->push_head + i) % TCP_PUSH_MARKS];
-		if (seq_gt(m, seq) && seq_leq(m, end))
+	const struct tcp_marks *m = c->marks;
+	for (uint32_t i = 0; m && i < m->push_count; i++) {
+		uint32_t p = m->push[(m->push_head + i) % TCP_PUSH_MARKS];
+		if (seq_gt(p, seq) && seq_leq(p, end))
 			return true;
 	}
 	return false;
@@ -436,7 +479,8 @@ static uint32_t tcp_sndq_tail_room(const struct tcp_conn *c, uint32_t goal, uint
 {
 	uint32_t end = c->snd.una + c->sndq.len; /* Linux write_seq */
 	*start = seq_gt(c->wq_tail, c->snd.max) ? c->wq_tail : c->snd.max;
-	bool closed = c->eor_count && c->eor_mark[(c->eor_head + c->eor_count - 1u) % TCP_EOR_MARKS] == end;
+	const struct tcp_marks *m = c->marks;
+	bool closed = m && m->eor_count && m->eor[(m->eor_head + m->eor_count - 1u) % TCP_EOR_MARKS] == end;
 	if (seq_lt(*start, end) && !closed && end - *start < goal)
 		return goal - (end - *start);
 	return 0;
@@ -453,7 +497,7 @@ long tcp_sndq_fill(struct tcp_conn *c, tcp_fill_fn fill, void *ctx, uint32_t n, 
 		uint32_t end = c->snd.una + c->sndq.len; /* Linux write_seq */
 		uint32_t start;
 		uint32_t room = tcp_sndq_tail_room(c, goal, &start);
-		bool tail_psh = c->push_count && tcp_push_last(c) == end;
+		bool tail_psh = tcp_push_count(c) && *tcp_push_last(c) == end;
 		bool fresh = room == 0;
 		if (fresh) {
 			/* A new skb (Linux's new_segment): only while the queue's memory is below
@@ -466,7 +510,7 @@ long tcp_sndq_fill(struct tcp_conn *c, tcp_fill_fn fill, void *ctx, uint32_t n, 
 			room = goal;
 			tail_psh = false;
 		} else if (tail_psh && copied == 0) {
-			c->push_count--; /* a new write takes the PSH off the skb it extends */
+			c->marks->push_count--; /* a new write takes the PSH off the skb it extends */
 			tail_psh = false;
 		}
 		uint32_t k = room < n - copied ? room : n - copied;
@@ -502,7 +546,7 @@ long tcp_sndq_fill(struct tcp_conn *c, tcp_fill_fn fill, void *ctx, uint32_t n, 
 			tcp_skbq_grow_tail(c, end, end + k);
 		}
 		if (tail_psh) /* the skb keeps its PSH; its end moved (Linux: same write) */
-			c->push_mark[(c->push_head + c->push_count - 1u) % TCP_PUSH_MARKS] = end + k;
+			*tcp_push_last(c) = end + k;
 		if (copied == n || end + k - start < goal || (c->flags & TCP_F_SEND_OOB))
 			continue; /* Linux pushes no full skb while copying a MSG_OOB write */
 		/* A full skb: Linux pushes it out while it copies the rest. */
@@ -546,6 +590,9 @@ void tcp_sndq_free(struct tcp_conn *c)
 	tcp_ring_free(&c->sndq);
 	free(c->skbq.end);
 	c->skbq = (struct tcp_skbq){ 0 };
+	free(c->marks);
+	c->marks = NULL;
+	tcp_rtt_release(&c->rtt);
 }
 
 /* ---- the receive queue ---- */

@@ -26,7 +26,9 @@ struct tcp_config;
 #define TCP_INFINITE_SSTHRESH 0x7fffffffu /* Linux: ssthresh before the first loss */
 #define TCP_CWND_CLAMP 0x7fffffffu        /* cwnd never exceeds this (packets) */
 #define TCP_CWND_MAX_BYTES 0x7fffffffu    /* ... nor this (bytes, as stored) */
-#define TCP_CC_PRIV_U64 12u               /* per-connection private area (Linux ICSK_CA_PRIV_SIZE) */
+/* The per-connection private area (Linux ICSK_CA_PRIV_SIZE), sized for the largest
+ * algorithm here, CUBIC's 80 bytes (a _Static_assert in tcp_cubic.c holds it to that). */
+#define TCP_CC_PRIV_U64 10u
 
 /* Linux's congestion-avoidance states (tcpi_ca_state reports them; the same numbers as
  * tcp_recovery.c's enum tcp_rec_state). */

@@ -91,8 +91,10 @@ long tcp_send_from(struct tcp_conn *c, tcp_fill_fn fill, void *ctx, size_t len, 
 		return -EAGAIN;
 	}
 	if (flags & TCP_SEND_EOR) {
+		if (!tcp_marks_get(c))
+			return -ENOMEM; /* nowhere to mark the record's end (MarksNoMemory) */
 		tcp_eor_limit(c, c->snd.una, 0); /* forget acknowledged records */
-		if (c->eor_count == TCP_EOR_MARKS)
+		if (c->marks->eor_count == TCP_EOR_MARKS)
 			return -EAGAIN; /* as Linux, whose every record costs an skb of the send buffer */
 	}
 	if (c->sndq.len == 0)
@@ -115,8 +117,9 @@ long tcp_send_from(struct tcp_conn *c, tcp_fill_fn fill, void *ctx, size_t len, 
 		tcp_urg_mark(c); /* the last byte queued is urgent (Linux tcp_push's tcp_mark_urg) */
 	if ((flags & TCP_SEND_EOR) && (size_t)n == len) {
 		/* Linux marks the record's end only once the whole message is in (tcp_sendmsg). */
-		c->eor_mark[(c->eor_head + c->eor_count) % TCP_EOR_MARKS] = c->snd.una + c->sndq.len;
-		c->eor_count++;
+		struct tcp_marks *m = c->marks; /* allocated above; only an ACK's drain frees it */
+		m->eor[(m->eor_head + m->eor_count) % TCP_EOR_MARKS] = c->snd.una + c->sndq.len;
+		m->eor_count++;
 	}
 	tcp_output(c);
 	c->flags &= ~TCP_F_MORE;

@@ -208,7 +208,7 @@ void tcp_ack_ooo(struct tcp_conn *c)
 {
 	struct tcp_layer *tl = c->tl;
 	uint32_t nr = tl->cfg.comp_sack_nr < 255 ? tl->cfg.comp_sack_nr : 255; /* a u8, as Linux's */
-	if ((c->quickack && !c->pingpong) || !c->sack_ok || !c->ooo.count || c->rcv_unacked > c->rcv_mss ||
+	if ((c->quickack && !c->pingpong) || !c->sack_ok || !tcp_ooo_count(c) || c->rcv_unacked > c->rcv_mss ||
 	    c->compressed_ack >= nr) {
 		c->flags |= TCP_F_ACK_NOW;
 		tl->ctr.DupAcksSent++;
@@ -313,7 +313,7 @@ void tcp_rcv_window_update(struct tcp_conn *c, uint32_t copied)
 		return;
 	if (c->flags & TCP_F_DELACK) {
 		bool pushed = (c->ack_pushed & TCP_ACK_PUSHED2) || ((c->ack_pushed & TCP_ACK_PUSHED) && !c->pingpong);
-		if (c->rcv_unacked > c->rcv_mss || (copied && pushed && c->rcvq.bytes == 0 && c->ooo.count == 0)) {
+		if (c->rcv_unacked > c->rcv_mss || (copied && pushed && c->rcvq.bytes == 0 && tcp_ooo_count(c) == 0)) {
 			c->flags |= TCP_F_ACK_NOW;
 			tcp_output(c);
 			return;

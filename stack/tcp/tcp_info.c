@@ -213,5 +213,24 @@ void tcp_listener_info(const struct tcp_listener *l, struct tcp_info *ti)
 
 void tcp_conn_handshake(const struct tcp_conn *c, struct ts_handshake *hs)
 {
-	*hs = c->hs;
+	const struct tcp_hs_rec *r = &c->hs;
+	*hs = (struct ts_handshake){
+		.syn_at_us = r->syn_at_us,
+		.synack_at_us = r->syn_at_us, /* answered at once (tcp_listen.c) */
+		.ack_at_us = r->ack_at_us,
+		.accept_at_us = r->accept_at_us,
+		.client_isn = c->rcv.irs,
+		.server_isn = c->snd.iss,
+		.syn_tsval = r->syn_tsval,
+		.syn_mss = r->syn_mss,
+		.syn_win = r->syn_win,
+		.synack_mss = r->synack_mss,
+		.synack_win = r->synack_win,
+		.syn_wscale = r->syn_wscale,
+		.synack_wscale = r->synack_wscale,
+		.syn_sack = r->syn_sack,
+		.syn_ts = r->syn_ts,
+		.synack_sack = r->synack_sack,
+		.synack_ts = r->synack_ts,
+	};
 }

@@ -375,7 +375,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 			else
 				ca_rtt_us = rtt_us;
 		} else {
-			c->rec.ack_rtt_fallback = rtt_us;
+			c->tl->acking.rtt_fallback = rtt_us;
 		}
 		c->retries = 0;
 		c->backoff = 0;
@@ -449,11 +449,11 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		 * reorders, most ACKs of a round are such duplicates, and the ACK-train test
 		 * needs them all to see the train. */
 		if (seq_gt(ack, prior_una))
-			tcp_cc_on_rtt(c, ack - prior_una, c->rec.ack_ca_rtt_us >= 0 ? c->rec.ack_ca_rtt_us : rtt_us);
-		else if (c->rec.ack_ca_rtt_us >= 0)
-			tcp_cc_on_rtt(c, 0, c->rec.ack_ca_rtt_us);
+			tcp_cc_on_rtt(c, ack - prior_una, c->tl->acking.ca_rtt_us >= 0 ? c->tl->acking.ca_rtt_us : rtt_us);
+		else if (c->tl->acking.ca_rtt_us >= 0)
+			tcp_cc_on_rtt(c, 0, c->tl->acking.ca_rtt_us);
 		if (may_grow)
-			tcp_cc_on_delivered(c, c->rec.ack_delivered); /* Linux acked_sacked */
+			tcp_cc_on_delivered(c, c->tl->acking.delivered); /* Linux acked_sacked */
 	}
 	tcp_rate_ack(c, prior_una);
 	/* Send window update (3.10.7.4 fifth, ESTABLISHED). */
@@ -558,11 +558,11 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	}
 	if (seq != c->rcv.nxt) {
 		tcp_rwnd_data(c, dlen, seg_mss, truesize, false);
-		uint32_t held = c->ooo_truesize;
+		uint32_t held = tcp_ooo_bytes(c);
 		tcp_ooo_insert(c, seg, seq, dlen, fin);
 		/* Linux grows the window for a new out-of-order segment when SACK tells the
 		 * sender what arrived; without SACK its duplicate ACKs must not open the window. */
-		if (c->ooo_truesize != held && c->sack_ok)
+		if (tcp_ooo_bytes(c) != held && c->sack_ok)
 			tcp_rwnd_data(c, dlen, seg_mss, truesize, true);
 		tcp_ack_ooo(c);
 		return false;
@@ -581,7 +581,7 @@ static bool tcp_step_text(struct tcp_conn *c, struct tcp_seg *seg)
 	tcp_rwnd_data(c, dlen, seg_mss, truesize, true);
 	tcp_rcvbuf_data(c, seg, dlen);
 	bool fin_now = fin;
-	if (c->ooo.count) {
+	if (tcp_ooo_count(c)) {
 		tcp_ooo_drain(c, &fin_now);
 		c->flags |= TCP_F_ACK_NOW; /* RFC 5681 4.2: a hole filled is ACKed at once */
 	}

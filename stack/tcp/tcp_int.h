@@ -244,63 +244,48 @@ enum tcp_rec_state { TCP_REC_OPEN, TCP_REC_DISORDER, TCP_REC_CWR, TCP_REC_RECOVE
 
 /* Loss recovery with the scoreboard (tcp_recovery.c). */
 struct tcp_recov {
-	uint8_t ca_state;           /* enum tcp_rec_state */
 	uint32_t high_seq;          /* SND.MAX when recovery or loss began (RFC 6675 RecoveryPoint) */
 	/* RACK (RFC 8985 6.1): the most recently sent segment that was delivered. */
 	usec_t rack_xmit;
 	uint32_t rack_order;
 	uint32_t rack_end;
 	uint32_t rack_rtt_us;
-	bool rack_valid;
-	uint32_t fack;              /* highest sequence delivered (ACKed or SACKed) */
-	bool fack_valid;
+	uint32_t fack;              /* highest sequence delivered (ACKed or SACKed), if fack_valid */
 	uint32_t reord_seen;        /* times a segment was delivered below a later one (6.2 step 3) */
-	bool reord_assumed;         /* an undo showed a reduction spurious: RACK acts as if it had */
 	uint32_t reordering;        /* how far, in segments (Linux tp->reordering; 0 means 3) */
-	uint8_t reo_wnd_steps;      /* the reordering window in min_rtt/4 units (6.2 step 4) */
-	uint8_t reo_wnd_persist;    /* recoveries left before it falls back to one step */
-	bool dsack_seen;            /* a D-SACK arrived since reo_wnd_steps last grew */
-	bool reo_grown;             /* reo_wnd_steps grew from a D-SACK: reo_grown_order is valid */
-	uint32_t reo_grown_order;   /* the transmission order when it did (Linux rack.last_delivered) */
-	bool rack_advanced;         /* a delivery (or an undo) since RACK last looked (Linux
-	                             * rack.advanced): the next ACK runs the detection */
-	bool rexmit_hold;           /* this ACK showed an original delayed while our resends are
-	                             * out: no new marks, no resends until the next ACK (Linux
-	                             * tcp_try_undo_partial returning early) */
+	uint32_t reo_grown_order;   /* the transmission order when reo_wnd_steps grew from a
+	                             * D-SACK (Linux rack.last_delivered), if reo_grown */
 	uint32_t reo_timeout_us;    /* RACK's reordering timer, from the last detection; 0: none */
 	/* TLP (RFC 8985 7). */
 	uint32_t tlp_high_seq;      /* SND.MAX after the probe went; 0: no probe outstanding */
 	uint32_t tlp_start;         /* first sequence number of the probe */
-	bool tlp_retrans;           /* the probe was a retransmission */
 	/* PRR (RFC 6937 3), bytes. */
 	uint32_t prr_recover_fs, prr_delivered, prr_out;
 	/* Undo (RFC 3708, RFC 3522, RFC 5682; Linux's undo_marker / undo_retrans). */
-	bool undo_armed;            /* a reduction that can still be undone */
 	uint32_t undo_cwnd;         /* cwnd before the reduction, bytes (Linux prior_cwnd) */
 	uint32_t undo_ssthresh;     /* packets: tcp_cc_current_ssthresh then (Linux prior_ssthresh) */
 	uint32_t undo_una;          /* SND.UNA when the episode began (Linux undo_marker) */
 	uint32_t undo_retrans;      /* retransmissions not yet shown spurious by a D-SACK */
 	uint32_t undo_rexmits;      /* retransmissions of the episode */
 	uint32_t undo_tsval;        /* our TSval on the first retransmission (Eifel, RFC 3522) */
+	/* The small ones together (no padding between them): */
+	uint8_t ca_state;           /* enum tcp_rec_state */
+	uint8_t reo_wnd_steps;      /* the reordering window in min_rtt/4 units (6.2 step 4) */
+	uint8_t reo_wnd_persist;    /* recoveries left before it falls back to one step */
+	bool rack_valid;            /* rack_* hold a delivered segment */
+	bool fack_valid;
+	bool reord_assumed;         /* an undo showed a reduction spurious: RACK acts as if it had */
+	bool dsack_seen;            /* a D-SACK arrived since reo_wnd_steps last grew */
+	bool reo_grown;             /* reo_wnd_steps grew from a D-SACK: reo_grown_order is valid */
+	bool rack_advanced;         /* a delivery (or an undo) since RACK last looked (Linux
+	                             * rack.advanced): the next ACK runs the detection */
+	bool rexmit_hold;           /* this ACK showed an original delayed while our resends are
+	                             * out: no new marks, no resends until the next ACK (Linux
+	                             * tcp_try_undo_partial returning early) */
+	bool tlp_retrans;           /* the probe was a retransmission */
+	bool undo_armed;            /* a reduction that can still be undone */
 	bool frto;                  /* F-RTO (RFC 5682) is judging an RTO */
 	bool frto_new;              /* F-RTO step 2b: this ACK sends new data, not resends */
-	/* Scratch of the ACK being processed. */
-	uint8_t ack_flags;          /* TCP_ACKF_* (tcp_recovery.c) */
-	uint32_t ack_ecr;           /* its TSecr, 0 if none */
-	uint32_t ack_prior_fack;    /* fack before it (reordering is judged against this) */
-	uint32_t ack_reord_low;     /* the lowest segment it delivered below that (TCP_ACKF_REORD) */
-	bool ack_newly_lost;        /* it made RACK mark a segment lost */
-	bool ack_fack_valid;
-	usec_t ack_sack_sent;       /* send time of the newest never-resent segment it SACKed */
-	usec_t ack_cum_sent;        /* ... and of the newest it cumulatively ACKed (not SACKed before) */
-	usec_t ack_sack_first;      /* send time of the oldest never-resent segment it SACKed */
-	usec_t ack_cum_first;       /* ... and of the oldest it cumulatively ACKed (Linux first_ackt) */
-	int32_t ack_rtt_fallback;   /* the timestamp echo's (or the timed segment's) sample, -1: none */
-	int32_t ack_ca_rtt_us;      /* its RTT sample for congestion control and min_RTT (Linux
-	                             * ca_rtt_us), from those send times; -1: none */
-	uint32_t ack_delivered;     /* bytes it newly ACKed or SACKed (Linux acked_sacked) */
-	uint32_t ack_newest_order;  /* the latest sent of the segments it delivered ... */
-	bool ack_newest_valid;      /* ... if it delivered any (Linux rs->prior_delivered) */
 };
 
 /* What a connection knows of the urgent byte it was told about (Linux's urg_data). */
@@ -348,6 +333,49 @@ struct tcp_rate {
 	uint64_t bytes_per_sec;                 /* tcpi_delivery_rate */
 };
 
+/*
+ * Marks in the send queue that are not yet acknowledged, each a ring, oldest first:
+ * - push: where Linux's send queue would carry PSH (tcp_buf.c, docs/tcp.md "Where PSH
+ *   goes"): the ends of writes without MSG_MORE and forced pushes;
+ * - eor: MSG_EOR record ends, which segments never cross (tcp_eor_limit); a sender with
+ *   TCP_EOR_MARKS open records waits.
+ * Only a queue with data has marks, so they are allocated with the first and given back
+ * when the queue drains (tcp_marks_drained): an idle connection holds none.
+ */
+struct tcp_marks {
+	uint32_t push[TCP_PUSH_MARKS];
+	uint32_t eor[TCP_EOR_MARKS];
+	uint8_t push_head, push_count;
+	uint8_t eor_head, eor_count;
+};
+
+/*
+ * What arrived out of order (tcp_ooo.c): the queue, what it costs, and the SACK blocks we
+ * report about it, which exist only while it does (Linux's tcp_sack_remove empties them with
+ * the queue). Allocated with the first segment queued and given back when the queue
+ * empties: an in-order connection, busy or idle, holds none.
+ */
+struct tcp_ofo {
+	struct pbuf_queue q;                    /* sorted by seq (pb->user = seq) */
+	uint32_t truesize;                      /* memory it pins (pbuf_truesize of each) */
+	uint32_t rwnd;                          /* Linux's truesize of what it holds (tcp_rwnd.c) */
+	/* The SACK blocks (Linux selective_acks): the most recently changed first, as RFC
+	 * 2018 4 asks, however many holes the queue has. */
+	struct tcp_sack_block sacks[TCP_NUM_SACKS];
+	uint8_t num_sacks;
+};
+
+/* The passive open as it was seen, for ts_handshake() (struct ts_handshake, tcp.h, which
+ * tcp_conn_handshake() fills from this): only what the connection does not keep anyway
+ * (the ISNs are rcv.irs and snd.iss; the SYN-ACK left when the SYN came). */
+struct tcp_hs_rec {
+	usec_t syn_at_us, ack_at_us, accept_at_us;
+	uint32_t syn_tsval;
+	uint16_t syn_mss, syn_win, synack_mss, synack_win;
+	uint8_t syn_wscale, synack_wscale;
+	bool syn_sack, syn_ts, synack_sack, synack_ts;
+};
+
 struct tcp_conn {
 	struct tcp_hnode hn;
 	struct tcp_layer *tl;
@@ -379,20 +407,14 @@ struct tcp_conn {
 	uint32_t fin_seq;                       /* our FIN's sequence number once sent */
 	uint32_t last_ack_sent;
 	uint32_t snd_sml;                       /* end of the last short segment sent (Minshall's Nagle, Linux snd_sml) */
-	/* MSG_EOR record ends not yet acknowledged, oldest first (a ring): segments never
-	 * cross one (tcp_eor_limit). A sender with TCP_EOR_MARKS open records waits. */
-	uint32_t eor_mark[TCP_EOR_MARKS];
-	uint8_t eor_head, eor_count;
-	bool sml_valid;                         /* snd_sml has been set */
-	/* Where Linux's send queue would carry PSH (tcp_buf.c, docs/tcp.md "Where PSH goes"):
-	 * the ends of writes without MSG_MORE and forced pushes, oldest first (a ring), not yet
-	 * acknowledged; wq_tail starts the unsent tail "skb" a write may extend; pushed_seq is
-	 * the last push (Linux tp->pushed_seq). */
-	uint32_t push_mark[TCP_PUSH_MARKS];
-	uint8_t push_head, push_count;
+	/* Where PSH and MSG_EOR sit in the send queue (struct tcp_marks): NULL while there are
+	 * none. wq_tail starts the unsent tail "skb" a write may extend; pushed_seq is the last
+	 * push (Linux tp->pushed_seq). */
+	struct tcp_marks *marks;
 	/* Urgent data received (tcp_urg.c): what is known of the byte at rcv.up, and its value. */
 	uint8_t urg_state;                      /* TCP_URG_* */
 	uint8_t urg_byte;                       /* valid in TCP_URG_VALID and TCP_URG_READ */
+	bool sml_valid;                         /* snd_sml has been set */
 	uint32_t wq_tail, pushed_seq;
 
 	/* Negotiated options. */
@@ -401,8 +423,8 @@ struct tcp_conn {
 	uint16_t peer_mss;
 	uint8_t snd_wscale, rcv_wscale;
 	bool wscale_ok, sack_ok, ts_ok;
-	uint32_t ts_recent;                     /* RFC 7323 TS.Recent */
 	usec_t ts_recent_stamp;
+	uint32_t ts_recent;                     /* RFC 7323 TS.Recent */
 	uint32_t ts_offset;                     /* TSval = now_ms + ts_offset */
 
 	/* Buffers. */
@@ -410,13 +432,11 @@ struct tcp_conn {
 	struct tcp_skbq skbq;                   /* ... cut as Linux's skbs would cut them (tcp_wmem_queued) */
 	struct pbuf_queue rcvq;                 /* in order, not yet read: the pbufs they came in,
 	                                         * data/len = the unread payload; .bytes = the total */
+	struct tcp_ofo *ofo;                    /* out of order and the SACK blocks: NULL while none */
 	uint32_t rcvq_truesize;                 /* memory rcvq pins (pbuf_truesize of each) */
-	struct pbuf_queue ooo;                  /* out of order, sorted by seq (pb->user = seq) */
-	uint32_t ooo_truesize;                  /* memory the queue pins (pbuf_truesize of each) */
-	uint32_t rwnd_rcvq, rwnd_ooo;           /* Linux's truesize of what each queue holds (tcp_rwnd.c) */
+	uint32_t rwnd_rcvq;                     /* Linux's truesize of what rcvq holds (tcp_rwnd.c) */
 	uint32_t rcv_ssthresh;                  /* the window grows toward window_clamp (tcp_rwnd.c) */
 	uint32_t window_clamp;                  /* the largest window we will offer */
-	uint8_t scaling_ratio;                  /* payload per truesize of received data, in 1/256 */
 	struct tcp_sockopts opts;
 
 	/* Congestion control (tcp_cc.h): the algorithm and its state. cwnd and ssthresh are
@@ -427,25 +447,21 @@ struct tcp_conn {
 	uint32_t snd_cwnd_cnt;                  /* packets acked toward the next increase */
 	uint8_t ca_state;                       /* enum tcp_cc_state */
 	bool lsndtime_valid;
+	bool cwnd_limited;                      /* the last send stopped at cwnd */
 	usec_t lsndtime;                        /* when new data was last sent (restart after idle) */
 	usec_t cwnd_stamp;                      /* when cwnd was last full or last validated */
 	uint32_t cwnd_used;                     /* most packets in flight since then (Linux snd_cwnd_used) */
-	uint64_t cc_priv[TCP_CC_PRIV_U64];      /* the algorithm's own state (struct tcp_cubic) */
 	uint32_t dupacks;
+	uint64_t cc_priv[TCP_CC_PRIV_U64];      /* the algorithm's own state (struct tcp_cubic) */
 	uint32_t recover;                       /* RFC 6582 recover; SND.MAX at an RTO (Linux high_seq) */
 	uint32_t max_flight;                    /* most bytes in flight in the current window */
 	uint32_t max_flight_seq;                /* ... measured until SND.UNA passes this */
-	bool cwnd_limited;                      /* the last send stopped at cwnd */
 
 	/* Loss recovery with SACK (tcp_sack.c, tcp_recovery.c). */
 	struct tcp_sb sb;
 	struct tcp_recov rec;
 	struct tcp_sack_block dsack;            /* D-SACK to report on the next ACK (RFC 2883) */
-	bool dsack_pending;
-	/* The SACK blocks we report (tcp_ooo.c, Linux selective_acks): the most recently
-	 * changed first, as RFC 2018 4 asks, however many holes the queue has. */
-	struct tcp_sack_block sacks[TCP_NUM_SACKS];
-	uint8_t num_sacks;
+	bool dsack_pending;                     /* dsack is to be reported */
 
 	/* RTT and RTO (tcp_rtt.h); the one segment timed when there are no timestamps. */
 	struct tcp_rtt rtt;
@@ -470,6 +486,7 @@ struct tcp_conn {
 	uint32_t ato_us;                        /* delayed-ACK timeout: 0 until data came, then adapted (tcp_delack.c) */
 	usec_t lrcvtime;                        /* when in-order data last arrived (Linux icsk_ack.lrcvtime) */
 	uint8_t ka_probes;
+	uint8_t scaling_ratio;                  /* payload per truesize of received data, in 1/256 */
 	uint32_t rcv_unacked;                   /* bytes received since we last sent an ACK */
 	uint32_t rcv_mss;                       /* largest segment the peer sent us (delayed ACK) */
 	struct {                                /* the receiver's RTT (tcp_rcvbuf.c, Linux rcv_rtt_est) */
@@ -488,17 +505,18 @@ struct tcp_conn {
 	usec_t rtx_since;                       /* first RTO of the current loss episode (TCP_USER_TIMEOUT) */
 	usec_t rtx_first_sent;                  /* when the segment lost in this episode was sent (Linux retrans_stamp) */
 	uint8_t probes_out;                     /* resource probes since the last successful send */
+	uint8_t chrono_type;                    /* enum tcp_chrono: the current, most interesting
+	                                         * one (the chronograph below) */
 	usec_t probes_since;                    /* first resource probe (TCP_USER_TIMEOUT) */
 
 	/* Linux's chronograph (tcp_chrono_*, tcp_info.c): what the sender waits for, for TCP_INFO. */
-	uint8_t chrono_type;                    /* enum tcp_chrono: the current, most interesting one */
 	usec_t chrono_start;
 	usec_t chrono_stat[3];                  /* time spent busy, rwnd-limited, sndbuf-limited */
 
 	struct timer rtx_timer;                 /* RTO, SYN retransmission or persist */
 	struct timer delack_timer;
 	struct timer misc_timer;                /* keepalive, orphan FIN-WAIT-2 */
-	struct ts_handshake hs;                 /* the passive open as seen (tcp_req_promote) */
+	struct tcp_hs_rec hs;                   /* the passive open as seen (tcp_req_promote) */
 };
 
 /* ---- named idioms ---- */
@@ -557,7 +575,7 @@ void tcp_rwnd_collapse(struct tcp_conn *c);
 /* What Linux would charge for the data both queues hold (its sk_rmem_alloc). */
 static inline uint32_t tcp_rwnd_held(const struct tcp_conn *c)
 {
-	return c->rwnd_rcvq + c->rwnd_ooo;
+	return c->rwnd_rcvq + (c->ofo ? c->ofo->rwnd : 0);
 }
 
 /* ---- tcp.c ---- */
@@ -615,6 +633,20 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 void tcp_ooo_prune(struct tcp_conn *c, const struct pbuf *pb);
 /* Frees the whole queue and uncharges its memory. */
 void tcp_ooo_purge(struct tcp_conn *c);
+/* Segments waiting out of order, and their payload bytes. */
+static inline uint32_t tcp_ooo_count(const struct tcp_conn *c)
+{
+	return c->ofo ? c->ofo->q.count : 0;
+}
+static inline uint32_t tcp_ooo_bytes(const struct tcp_conn *c)
+{
+	return c->ofo ? c->ofo->q.bytes : 0;
+}
+/* SACK blocks to report (tcp_output.c). */
+static inline uint32_t tcp_num_sacks(const struct tcp_conn *c)
+{
+	return c->ofo ? c->ofo->num_sacks : 0;
+}
 
 /* ---- tcp_rate.c ---- */
 /* After an acceptable ACK (prior_una: SND.UNA before it): updates the delivery rate. */
@@ -677,6 +709,9 @@ uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
 long tcp_sndq_fill(struct tcp_conn *c, tcp_fill_fn fill, void *ctx, uint32_t n, bool more);
 /* Is there a push mark in (seq, end]? Forgets marks SND.UNA has passed. */
 bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* The connection's marks (struct tcp_marks), allocated on first use; NULL without memory
+ * (MarksNoMemory). */
+struct tcp_marks *tcp_marks_get(struct tcp_conn *c);
 /* Linux's skb size goal for a write (tcp_xmit_size_goal): 64 KiB, or half the largest
  * window the peer offered when smaller, in whole MSS. */
 uint32_t tcp_size_goal(const struct tcp_conn *c);
@@ -740,7 +775,7 @@ bool tcp_rcv_pool_low(const struct tcp_conn *c, const struct pbuf *pb);
 /* Receive memory the connection holds: the truesize of both queues (Linux's sk_rmem_alloc). */
 static inline uint32_t tcp_rmem_alloc(const struct tcp_conn *c)
 {
-	return c->rcvq_truesize + c->ooo_truesize;
+	return c->rcvq_truesize + (c->ofo ? c->ofo->truesize : 0);
 }
 /* Up to two pieces for bytes [off, off+n) of the ring; returns the number of pieces. */
 int tcp_ring_pieces(const struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext out[2]);

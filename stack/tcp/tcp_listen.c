@@ -405,13 +405,11 @@ void tcp_req_syn_opts(const struct tcp_listener *l, struct tcp_req *r, const str
  * (tcp_send_synack() builds it from the same fields), the moments in the stack's clock. */
 static void tcp_handshake_record(struct tcp_conn *c, const struct tcp_req *r, uint32_t synack_wnd)
 {
-	struct ts_handshake *hs = &c->hs;
+	struct tcp_hs_rec *hs = &c->hs;
 	usec_t now = c->tl->core->now;
 
-	hs->syn_at_us = hs->synack_at_us = (r->cookie || r->from_cookie) ? 0 : r->sent_at;
+	hs->syn_at_us = (r->cookie || r->from_cookie) ? 0 : r->sent_at; /* the SYN-ACK's too */
 	hs->ack_at_us = now;
-	hs->client_isn = r->irs;
-	hs->server_isn = r->iss;
 	hs->syn_mss = (r->syn_opts & TCP_SYN_OPT_MSS) ? r->peer_mss : 0;
 	hs->syn_win = (uint16_t)r->snd_wnd;
 	hs->syn_wscale = (r->syn_opts & TCP_SYN_OPT_WSCALE) ? r->syn_wscale : 255;

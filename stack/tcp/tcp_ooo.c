@@ -11,6 +11,10 @@
  * its pbufs move to the receive queue as they are (tcp_buf.c): out-of-order payload is not
  * copied either.
  *
+ * The queue, its charges and its SACK blocks live in a struct tcp_ofo (tcp_int.h) that the
+ * first segment queued allocates and an emptied queue gives back (tcp_ofo_release), so a
+ * connection whose data arrives in order holds none of it.
+ *
  * The SACK blocks tcp_output.c advertises are kept here beside the queue, as Linux keeps
  * them (tcp_sack_new_ofo_skb, tcp_sack_remove): at most four, the block the newest segment
  * joined first (RFC 2018 4: "the first SACK block MUST specify the contiguous block of data
@@ -22,6 +26,8 @@
  * Called by tcp_input.c (tcp_step_text). Owns the queued pbufs.
  */
 #include "tcp/tcp_int.h"
+
+#include <stdlib.h>
 
 /* Linux tcp_sack_extend: joins [seq, end) to blk if they touch or overlap. */
 static bool tcp_sack_extend(struct tcp_sack_block *blk, uint32_t seq, uint32_t end)
@@ -39,8 +45,9 @@ static bool tcp_sack_extend(struct tcp_sack_block *blk, uint32_t seq, uint32_t e
  * a new block pushes the oldest out when all four are in use. */
 static void tcp_sack_new_ofo(struct tcp_conn *c, uint32_t seq, uint32_t end)
 {
-	struct tcp_sack_block *sp = c->sacks;
-	uint32_t n = c->num_sacks, i = 0;
+	struct tcp_ofo *o = c->ofo;
+	struct tcp_sack_block *sp = o->sacks;
+	uint32_t n = o->num_sacks, i = 0;
 	while (i < n && (seq_gt(seq, sp[i].end) || seq_gt(sp[i].start, end)))
 		i++;
 	/* An ACK held by SACK compression (tcp_delack.c) reports the blocks as they are: when
@@ -55,11 +62,11 @@ static void tcp_sack_new_ofo(struct tcp_conn *c, uint32_t seq, uint32_t end)
 			sp[i] = sp[i - 1];
 		sp[0] = hit;
 		/* Linux tcp_sack_maybe_coalesce: the grown block may now touch others. */
-		for (uint32_t j = 1; j < c->num_sacks;) {
+		for (uint32_t j = 1; j < o->num_sacks;) {
 			if (tcp_sack_extend(&sp[0], sp[j].start, sp[j].end)) {
-				for (uint32_t k = j + 1; k < c->num_sacks; k++)
+				for (uint32_t k = j + 1; k < o->num_sacks; k++)
 					sp[k - 1] = sp[k];
-				c->num_sacks--;
+				o->num_sacks--;
 			} else {
 				j++;
 			}
@@ -71,40 +78,53 @@ static void tcp_sack_new_ofo(struct tcp_conn *c, uint32_t seq, uint32_t end)
 	for (i = n; i > 0; i--)
 		sp[i] = sp[i - 1];
 	sp[0] = (struct tcp_sack_block){ seq, end };
-	c->num_sacks = (uint8_t)(n + 1);
+	o->num_sacks = (uint8_t)(n + 1);
+}
+
+/* An empty queue is given back, its SACK blocks with it (Linux tcp_sack_remove: "all the
+ * SACKs are eaten"). */
+static void tcp_ofo_release(struct tcp_conn *c)
+{
+	if (c->ofo && !c->ofo->q.head) {
+		free(c->ofo);
+		c->ofo = NULL;
+	}
 }
 
 /* RCV.NXT moved: blocks it reached are gone (Linux tcp_sack_remove); none without a queue. */
 static void tcp_sack_remove(struct tcp_conn *c)
 {
-	if (!c->ooo.head) {
-		c->num_sacks = 0;
+	struct tcp_ofo *o = c->ofo;
+	tcp_ofo_release(c);
+	if (!c->ofo)
 		return;
-	}
 	uint32_t n = 0;
-	for (uint32_t i = 0; i < c->num_sacks; i++)
-		if (seq_gt(c->sacks[i].start, c->rcv.nxt))
-			c->sacks[n++] = c->sacks[i];
-	c->num_sacks = (uint8_t)n;
+	for (uint32_t i = 0; i < o->num_sacks; i++)
+		if (seq_gt(o->sacks[i].start, c->rcv.nxt))
+			o->sacks[n++] = o->sacks[i];
+	o->num_sacks = (uint8_t)n;
 }
 
 /* Moves queued out-of-order segments that now fit onto the receive queue, pbuf and all. */
 bool tcp_ooo_drain(struct tcp_conn *c, bool *fin)
 {
+	struct tcp_ofo *o = c->ofo;
 	bool moved = false;
 	struct pbuf *pb;
+	if (!o)
+		return false;
 	/* What the in-order data just covered of the queue was received twice: reported in
 	 * a D-SACK block (RFC 2883 4.1.1), the first such segment and what touches it, as
 	 * Linux's tcp_ofo_queue does since 6.16. */
 	uint32_t dsack_high = c->rcv.nxt;
-	while ((pb = c->ooo.head) && seq_leq(pb->user, c->rcv.nxt)) {
+	while ((pb = o->q.head) && seq_leq(pb->user, c->rcv.nxt)) {
 		if (seq_lt(pb->user, dsack_high)) {
 			uint32_t e = pb->user + pb->len;
 			tcp_dsack_extend(c, pb->user, seq_lt(e, dsack_high) ? e : dsack_high);
 		}
-		pbuf_queue_pop(&c->ooo);
-		c->ooo_truesize -= pbuf_truesize(pb);
-		c->rwnd_ooo -= tcp_seg_truesize(pb->len); /* tcp_rcvq_add charges what it keeps */
+		pbuf_queue_pop(&o->q);
+		o->truesize -= pbuf_truesize(pb);
+		o->rwnd -= tcp_seg_truesize(pb->len); /* tcp_rcvq_add charges what it keeps */
 		tcp_mem_uncharge(c->tl, pbuf_truesize(pb));
 		uint32_t end = pb->user + pb->len;
 		bool has_fin = (pb->flags & TCP_PB_FIN) != 0;
@@ -139,7 +159,7 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 	pbuf_trim(pb, len);
 	seg->pb = pb = tcp_rcv_condense(c, pb);
 	uint32_t charge = pbuf_truesize(pb);
-	if (c->ooo.bytes + len > tcp_rcvbuf_cap(c) || !tcp_rmem_fits(c, pb) || tcp_rcv_pool_low(c, pb)) {
+	if (tcp_ooo_bytes(c) + len > tcp_rcvbuf_cap(c) || !tcp_rmem_fits(c, pb) || tcp_rcv_pool_low(c, pb)) {
 		tl->ctr.drop_ooo_full++;
 		return;
 	}
@@ -147,9 +167,14 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 		tl->ctr.drop_mem_limit++;
 		return;
 	}
+	if (!c->ofo && !(c->ofo = calloc(1, sizeof(*c->ofo)))) {
+		tl->ctr.OfoNoMemory++; /* not queued, so not SACKed: the peer sends it again */
+		return;
+	}
+	struct tcp_ofo *o = c->ofo;
 	pb->user = seq;
 	pb->flags = (uint8_t)((pb->flags & ~TCP_PB_FIN) | (fin ? TCP_PB_FIN : 0));
-	struct pbuf **pp = &c->ooo.head, *prev = NULL;
+	struct pbuf **pp = &o->q.head, *prev = NULL;
 	while (*pp && seq_lt((*pp)->user, seq)) {
 		prev = *pp;
 		pp = &(*pp)->next;
@@ -160,16 +185,17 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
 	if ((*pp && (*pp)->user == seq && (*pp)->len >= len) || (prev && seq_geq(prev->user + prev->len, seq + len))) {
 		/* A duplicate of what we hold: reported in a D-SACK block (RFC 2883 4.2). */
 		tcp_dsack_set(c, seq, seq + len);
+		tcp_ofo_release(c); /* allocated for nothing if the queue was empty */
 		return;
 	}
 	pb->next = *pp;
 	*pp = pb;
 	if (!pb->next)
-		c->ooo.tail = pb;
-	c->ooo.count++;
-	c->ooo.bytes += len;
-	c->ooo_truesize += charge;
-	c->rwnd_ooo += tcp_seg_truesize(len);
+		o->q.tail = pb;
+	o->q.count++;
+	o->q.bytes += len;
+	o->truesize += charge;
+	o->rwnd += tcp_seg_truesize(len);
 	(void)tcp_mem_charge(tl, charge); /* fits: checked above */
 	seg->pb = NULL; /* the queue owns it now */
 	tcp_sack_new_ofo(c, seq, seq + len);
@@ -186,32 +212,35 @@ void tcp_ooo_insert(struct tcp_conn *c, struct tcp_seg *seg, uint32_t seq, uint3
  */
 void tcp_ooo_prune(struct tcp_conn *c, const struct pbuf *pb)
 {
-	while (c->ooo.head && !tcp_rmem_fits(c, pb)) {
-		struct pbuf **pp = &c->ooo.head, *prev = NULL;
+	struct tcp_ofo *o = c->ofo;
+	while (o && o->q.head && !tcp_rmem_fits(c, pb)) {
+		struct pbuf **pp = &o->q.head, *prev = NULL;
 		while ((*pp)->next) {
 			prev = *pp;
 			pp = &(*pp)->next;
 		}
 		struct pbuf *last = *pp;
 		*pp = NULL;
-		c->ooo.tail = prev;
-		c->ooo.count--;
-		c->ooo.bytes -= last->len;
-		c->ooo_truesize -= pbuf_truesize(last);
-		c->rwnd_ooo -= tcp_seg_truesize(last->len);
+		o->q.tail = prev;
+		o->q.count--;
+		o->q.bytes -= last->len;
+		o->truesize -= pbuf_truesize(last);
+		o->rwnd -= tcp_seg_truesize(last->len);
 		tcp_mem_uncharge(c->tl, pbuf_truesize(last));
 		pbuf_free(last);
 		c->tl->ctr.OfoPruned++;
-		c->num_sacks = 0; /* Linux tcp_sack_reset: blocks build again from what arrives */
+		o->num_sacks = 0; /* Linux tcp_sack_reset: blocks build again from what arrives */
 	}
+	tcp_ofo_release(c);
 }
 
 /* Frees everything queued and gives its memory back (the connection closes). */
 void tcp_ooo_purge(struct tcp_conn *c)
 {
-	tcp_mem_uncharge(c->tl, c->ooo_truesize);
-	c->ooo_truesize = 0;
-	c->rwnd_ooo = 0;
-	pbuf_queue_purge(&c->ooo);
-	c->num_sacks = 0;
+	if (!c->ofo)
+		return;
+	tcp_mem_uncharge(c->tl, c->ofo->truesize);
+	pbuf_queue_purge(&c->ofo->q);
+	free(c->ofo);
+	c->ofo = NULL;
 }

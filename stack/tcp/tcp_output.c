@@ -116,9 +116,10 @@ static int tcp_emit(struct tcp_layer *tl, uint32_t src, uint32_t dst, struct tcp
 
 uint32_t tcp_mss_now(const struct tcp_conn *c)
 {
-	if (!c->sack_ok || (!c->num_sacks && !c->dsack_pending))
+	uint32_t num_sacks = tcp_num_sacks(c);
+	if (!c->sack_ok || (!num_sacks && !c->dsack_pending))
 		return c->mss;
-	uint32_t n = c->num_sacks + c->dsack_pending;
+	uint32_t n = num_sacks + c->dsack_pending;
 	uint32_t max_blocks = c->ts_ok ? 3 : 4;
 	if (n > max_blocks)
 		n = max_blocks;
@@ -134,8 +135,8 @@ static void tcp_fill_sack(struct tcp_conn *c, struct tcp_opts *o)
 	o->sack_count = 0;
 	if (c->dsack_pending)
 		o->sack[o->sack_count++] = c->dsack;
-	for (uint32_t i = 0; i < c->num_sacks && o->sack_count < max_blocks; i++)
-		o->sack[o->sack_count++] = c->sacks[i];
+	for (uint32_t i = 0; i < tcp_num_sacks(c) && o->sack_count < max_blocks; i++)
+		o->sack[o->sack_count++] = c->ofo->sacks[i];
 }
 
 static void tcp_conn_hdr(const struct tcp_conn *c, struct tcp_hdr *h, uint32_t seq, uint8_t flags)
@@ -175,7 +176,7 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 	} else {
 		if (c->ts_ok)
 			h.opts.has_ts = true;
-		if (c->sack_ok && (c->num_sacks || c->dsack_pending))
+		if (c->sack_ok && (tcp_num_sacks(c) || c->dsack_pending))
 			tcp_fill_sack(c, &h.opts);
 		h.win = (uint16_t)(tcp_rwnd_select(c) >> c->rcv_wscale);
 	}
@@ -278,14 +279,15 @@ uint32_t tcp_tso_segs(const struct tcp_conn *c, uint32_t mss)
 
 uint32_t tcp_eor_limit(struct tcp_conn *c, uint32_t seq, uint32_t left)
 {
-	while (c->eor_count && seq_leq(c->eor_mark[c->eor_head], c->snd.una)) {
-		c->eor_head = (uint8_t)((c->eor_head + 1) % TCP_EOR_MARKS);
-		c->eor_count--;
+	struct tcp_marks *m = c->marks;
+	while (m && m->eor_count && seq_leq(m->eor[m->eor_head], c->snd.una)) {
+		m->eor_head = (uint8_t)((m->eor_head + 1) % TCP_EOR_MARKS);
+		m->eor_count--;
 	}
-	for (uint32_t i = 0; i < c->eor_count; i++) {
-		uint32_t m = c->eor_mark[(c->eor_head + i) % TCP_EOR_MARKS];
-		if (seq_gt(m, seq))
-			return seq_lt(m, seq + left) ? m : seq + left;
+	for (uint32_t i = 0; m && i < m->eor_count; i++) {
+		uint32_t e = m->eor[(m->eor_head + i) % TCP_EOR_MARKS];
+		if (seq_gt(e, seq))
+			return seq_lt(e, seq + left) ? e : seq + left;
 	}
 	return seq + left;
 }

@@ -132,8 +132,9 @@ static void tcp_rcvbuf_grow(struct tcp_conn *c, uint32_t copied, uint32_t old)
 	uint64_t rcvwin = (uint64_t)copied << 1;
 	if (old && copied > old)
 		rcvwin += ((rcvwin * (copied - old)) / old) << 1;
-	if (c->ooo.tail)
-		rcvwin += (uint32_t)(c->ooo.tail->user + c->ooo.tail->len - c->rcv.nxt);
+	const struct pbuf *last = c->ofo ? c->ofo->q.tail : NULL;
+	if (last)
+		rcvwin += (uint32_t)(last->user + last->len - c->rcv.nxt);
 	uint8_t ratio = c->scaling_ratio ? c->scaling_ratio : 1u;
 	tcp_rcvbuf_set(c, (rcvwin << TCP_RMEM_TO_WIN_SCALE) / ratio);
 }
@@ -143,7 +144,7 @@ static void tcp_rcvbuf_grow(struct tcp_conn *c, uint32_t copied, uint32_t old)
  * receiver drop what arrives after the hole. */
 void tcp_rcvbuf_ooo(struct tcp_conn *c, uint32_t len)
 {
-	if (tcp_rcvbuf_may_grow(c) && c->ooo.bytes + c->rcvq.bytes + len > c->opts.rcvbuf / 2)
+	if (tcp_rcvbuf_may_grow(c) && tcp_ooo_bytes(c) + c->rcvq.bytes + len > c->opts.rcvbuf / 2)
 		tcp_rcvbuf_set(c, 2ull * c->opts.rcvbuf);
 }
 

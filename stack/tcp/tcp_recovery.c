@@ -30,10 +30,10 @@
 #define TCP_ACKF_DSACK_TLP      0x02u   /* the D-SACK covers the tail loss probe */
 #define TCP_ACKF_RACK_ADVANCED  0x04u   /* a delivery gave RACK a new sample (Linux rack.advanced) */
 #define TCP_ACKF_CUM            0x08u   /* now walking the cumulative ACK (SACK blocks done) */
-#define TCP_ACKF_SACK_SENT      0x10u   /* ack_sack_sent is set */
-#define TCP_ACKF_CUM_SENT       0x20u   /* ack_cum_sent is set */
+#define TCP_ACKF_SACK_SENT      0x10u   /* acking.sack_sent is set */
+#define TCP_ACKF_CUM_SENT       0x20u   /* acking.cum_sent is set */
 #define TCP_ACKF_RETRANS_ACKED  0x40u   /* the cumulative ACK covered a resent segment */
-#define TCP_ACKF_REORD          0x80u   /* ack_reord_low is set: a hole filled late */
+#define TCP_ACKF_REORD          0x80u   /* acking.reord_low is set: a hole filled late */
 
 /* The retransmission timer at `when`, in the role given (0: the RTO, TCP_F_TLP, TCP_F_REO). */
 static void tcp_rec_arm_as(struct tcp_conn *c, uint32_t role, usec_t when)
@@ -107,12 +107,13 @@ static void tcp_rec_reordered(struct tcp_conn *c, uint32_t metric)
 static void tcp_rec_reord_check(struct tcp_conn *c)
 {
 	struct tcp_recov *rv = &c->rec;
-	if (!(rv->ack_flags & TCP_ACKF_REORD))
+	struct tcp_acking *ak = &c->tl->acking;
+	if (!(ak->flags & TCP_ACKF_REORD))
 		return;
-	rv->ack_flags &= (uint8_t)~TCP_ACKF_REORD;
+	ak->flags &= (uint8_t)~TCP_ACKF_REORD;
 	uint32_t fack = rv->fack_valid && seq_gt(rv->fack, c->snd.una) ? rv->fack : c->snd.una;
-	if (seq_lt(rv->ack_reord_low, fack))
-		tcp_rec_reordered(c, fack - rv->ack_reord_low);
+	if (seq_lt(ak->reord_low, fack))
+		tcp_rec_reordered(c, fack - ak->reord_low);
 }
 
 /*
@@ -123,47 +124,48 @@ static void tcp_rec_reord_check(struct tcp_conn *c)
 static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 {
 	struct tcp_recov *rv = &c->rec;
+	struct tcp_acking *ak = &c->tl->acking;
 	usec_t now = c->tl->core->now;
 	uint32_t rtt = (uint32_t)(now > r->sent ? now - r->sent : 1);
 	c->delivered_pkts++; /* TCP_INFO's tcpi_delivered: one per segment, as Linux's pcount */
 	/* The latest sent of this ACK's deliveries, resends too (tcp_rack_update_reo_wnd). */
-	if (!rv->ack_newest_valid || (int32_t)(r->order - rv->ack_newest_order) > 0) {
-		rv->ack_newest_order = r->order;
-		rv->ack_newest_valid = true;
+	if (!ak->newest_valid || (int32_t)(r->order - ak->newest_order) > 0) {
+		ak->newest_order = r->order;
+		ak->newest_valid = true;
 	}
 	if (r->marks & TCP_TX_EVER_RETRANS) {
-		if (rv->ack_flags & TCP_ACKF_CUM)
-			rv->ack_flags |= TCP_ACKF_RETRANS_ACKED;
+		if (ak->flags & TCP_ACKF_CUM)
+			ak->flags |= TCP_ACKF_RETRANS_ACKED;
 		/* Which transmission is ACKed is ambiguous: skip the sample when the echoed
 		 * timestamp predates the retransmission or the RTT is impossibly short. */
-		if (c->ts_ok && rv->ack_ecr && seq_lt(rv->ack_ecr, tcp_ts_at(c, r->sent)))
+		if (c->ts_ok && ak->ecr && seq_lt(ak->ecr, tcp_ts_at(c, r->sent)))
 			return;
 		if (!tcp_rtt_min_us(&c->rtt) || rtt < tcp_rtt_min_us(&c->rtt))
 			return; /* Linux: no minimum yet (~0U) counts as one this is below */
 	} else {
-		rv->ack_flags |= TCP_ACKF_ORIG_DELIVERED;
+		ak->flags |= TCP_ACKF_ORIG_DELIVERED;
 		/* The send times congestion control and min_RTT sample (tcp_rec_ca_rtt). */
-		if (rv->ack_flags & TCP_ACKF_CUM) {
-			if (!(rv->ack_flags & TCP_ACKF_CUM_SENT) || r->sent > rv->ack_cum_sent)
-				rv->ack_cum_sent = r->sent;
-			if (!(rv->ack_flags & TCP_ACKF_CUM_SENT) || r->sent < rv->ack_cum_first)
-				rv->ack_cum_first = r->sent;
-			rv->ack_flags |= TCP_ACKF_CUM_SENT;
+		if (ak->flags & TCP_ACKF_CUM) {
+			if (!(ak->flags & TCP_ACKF_CUM_SENT) || r->sent > ak->cum_sent)
+				ak->cum_sent = r->sent;
+			if (!(ak->flags & TCP_ACKF_CUM_SENT) || r->sent < ak->cum_first)
+				ak->cum_first = r->sent;
+			ak->flags |= TCP_ACKF_CUM_SENT;
 		} else {
-			if (!(rv->ack_flags & TCP_ACKF_SACK_SENT) || r->sent > rv->ack_sack_sent)
-				rv->ack_sack_sent = r->sent;
-			if (!(rv->ack_flags & TCP_ACKF_SACK_SENT) || r->sent < rv->ack_sack_first)
-				rv->ack_sack_first = r->sent;
-			rv->ack_flags |= TCP_ACKF_SACK_SENT;
+			if (!(ak->flags & TCP_ACKF_SACK_SENT) || r->sent > ak->sack_sent)
+				ak->sack_sent = r->sent;
+			if (!(ak->flags & TCP_ACKF_SACK_SENT) || r->sent < ak->sack_first)
+				ak->sack_first = r->sent;
+			ak->flags |= TCP_ACKF_SACK_SENT;
 		}
 		/* Below the highest sequence delivered *before* this ACK (Linux's prior_fack): a
 		 * hole filled late. Not below what this ACK's own blocks delivered. The lowest
 		 * such one is judged when the SACK blocks, then the cumulative ACK, are done
 		 * (tcp_rec_reord_check). */
-		if (rv->ack_fack_valid && seq_lt(r->seq, rv->ack_prior_fack) &&
-		    (!(rv->ack_flags & TCP_ACKF_REORD) || seq_lt(r->seq, rv->ack_reord_low))) {
-			rv->ack_reord_low = r->seq;
-			rv->ack_flags |= TCP_ACKF_REORD;
+		if (ak->fack_valid && seq_lt(r->seq, ak->prior_fack) &&
+		    (!(ak->flags & TCP_ACKF_REORD) || seq_lt(r->seq, ak->reord_low))) {
+			ak->reord_low = r->seq;
+			ak->flags |= TCP_ACKF_REORD;
 		}
 	}
 	if (!rv->fack_valid || seq_gt(r->end, rv->fack)) {
@@ -171,7 +173,7 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 		rv->fack_valid = true;
 	}
 	rv->rack_rtt_us = rtt;
-	rv->ack_flags |= TCP_ACKF_RACK_ADVANCED;
+	ak->flags |= TCP_ACKF_RACK_ADVANCED;
 	rv->rack_advanced = true;
 	if (!rv->rack_valid || rack_sent_after(rv, r)) {
 		rv->rack_xmit = r->sent;
@@ -191,12 +193,12 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
  */
 static int32_t tcp_rec_ca_rtt(const struct tcp_conn *c)
 {
-	const struct tcp_recov *rv = &c->rec;
+	const struct tcp_acking *ak = &c->tl->acking;
 	usec_t now = c->tl->core->now, sent;
-	if (rv->ack_flags & TCP_ACKF_SACK_SENT)
-		sent = rv->ack_sack_sent;
-	else if ((rv->ack_flags & TCP_ACKF_CUM_SENT) && !(rv->ack_flags & TCP_ACKF_RETRANS_ACKED))
-		sent = rv->ack_cum_sent;
+	if (ak->flags & TCP_ACKF_SACK_SENT)
+		sent = ak->sack_sent;
+	else if ((ak->flags & TCP_ACKF_CUM_SENT) && !(ak->flags & TCP_ACKF_RETRANS_ACKED))
+		sent = ak->cum_sent;
 	else
 		return -1;
 	usec_t rtt = now > sent ? now - sent : 0;
@@ -211,14 +213,14 @@ static int32_t tcp_rec_ca_rtt(const struct tcp_conn *c)
  */
 static int32_t tcp_rec_seq_rtt(const struct tcp_conn *c, bool una_advanced)
 {
-	const struct tcp_recov *rv = &c->rec;
+	const struct tcp_acking *ak = &c->tl->acking;
 	usec_t now = c->tl->core->now, sent;
-	if ((rv->ack_flags & TCP_ACKF_CUM_SENT) && !(rv->ack_flags & TCP_ACKF_RETRANS_ACKED))
-		sent = rv->ack_cum_first;
-	else if (rv->ack_flags & TCP_ACKF_SACK_SENT)
-		sent = rv->ack_sack_first;
+	if ((ak->flags & TCP_ACKF_CUM_SENT) && !(ak->flags & TCP_ACKF_RETRANS_ACKED))
+		sent = ak->cum_first;
+	else if (ak->flags & TCP_ACKF_SACK_SENT)
+		sent = ak->sack_first;
 	else
-		return una_advanced ? rv->ack_rtt_fallback : -1;
+		return una_advanced ? ak->rtt_fallback : -1;
 	usec_t rtt = now > sent ? now - sent : 0;
 	return rtt < INT32_MAX ? (int32_t)rtt : INT32_MAX;
 }
@@ -259,6 +261,7 @@ uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
 uint32_t tcp_rack_detect_loss(struct tcp_conn *c)
 {
 	struct tcp_recov *rv = &c->rec;
+	struct tcp_acking *ak = &c->tl->acking;
 	struct tcp_sb *sb = &c->sb;
 	usec_t now = c->tl->core->now;
 	uint32_t timeout = 0;
@@ -285,7 +288,7 @@ uint32_t tcp_rack_detect_loss(struct tcp_conn *c)
 			tcp_sb_mark(sb, r, TCP_TX_RETRANS, false);
 			tcp_sb_mark(sb, r, TCP_TX_LOST, true);
 			r->marks |= TCP_TX_RACK_JUDGED;
-			rv->ack_newly_lost = true;
+			ak->newly_lost = true;
 			c->tl->ctr.RackLost++;
 		} else if (due - now > timeout) {
 			timeout = (uint32_t)(due - now);
@@ -306,9 +309,10 @@ uint32_t tcp_rack_detect_loss(struct tcp_conn *c)
 static void tcp_rack_update_reo_wnd(struct tcp_conn *c, uint32_t delivered)
 {
 	struct tcp_recov *rv = &c->rec;
-	if ((c->tl->cfg.recovery & TCP_RECOVERY_STATIC_REO) || !delivered || !rv->ack_newest_valid)
+	struct tcp_acking *ak = &c->tl->acking;
+	if ((c->tl->cfg.recovery & TCP_RECOVERY_STATIC_REO) || !delivered || !ak->newest_valid)
 		return;
-	if (rv->reo_grown && (int32_t)(rv->ack_newest_order - rv->reo_grown_order) <= 0)
+	if (rv->reo_grown && (int32_t)(ak->newest_order - rv->reo_grown_order) <= 0)
 		rv->dsack_seen = false;
 	if (rv->dsack_seen) {
 		uint32_t steps = rv->reo_wnd_steps ? rv->reo_wnd_steps : 1u;
@@ -355,9 +359,10 @@ void tcp_rec_on_retransmit(struct tcp_conn *c)
 static bool tcp_rec_packet_delayed(const struct tcp_conn *c)
 {
 	const struct tcp_recov *rv = &c->rec;
+	struct tcp_acking *ak = &c->tl->acking;
 	if (!rv->undo_rexmits)
 		return true;
-	return c->ts_ok && rv->undo_tsval && rv->ack_ecr && seq_lt(rv->ack_ecr, rv->undo_tsval);
+	return c->ts_ok && rv->undo_tsval && ak->ecr && seq_lt(ak->ecr, rv->undo_tsval);
 }
 
 /* Linux tcp_may_undo: every retransmission of the episode was reported as a duplicate
@@ -397,9 +402,10 @@ static void tcp_rec_undo(struct tcp_conn *c, bool unmark)
 static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, uint32_t prior_una)
 {
 	struct tcp_recov *rv = &c->rec;
+	struct tcp_acking *ak = &c->tl->acking;
 	rv->dsack_seen = true; /* the reordering window may grow (tcp_rack_update_reo_wnd) */
 	if (rv->tlp_high_seq && rv->tlp_retrans && seq_geq(d->start, rv->tlp_start) && seq_leq(d->end, rv->tlp_high_seq))
-		rv->ack_flags |= TCP_ACKF_DSACK_TLP;
+		ak->flags |= TCP_ACKF_DSACK_TLP;
 	if (!rv->undo_armed || !rv->undo_retrans)
 		return;
 	bool ours = seq_leq(d->end, prior_una) ? seq_gt(d->end, rv->undo_una) : tcp_sb_dsack_retransmitted(c, d);
@@ -537,7 +543,8 @@ void tcp_rec_enter_loss(struct tcp_conn *c)
 static void tcp_rec_loss_ack(struct tcp_conn *c, bool una_advanced, bool sacked_new)
 {
 	struct tcp_recov *rv = &c->rec;
-	if ((rv->ack_flags & TCP_ACKF_ORIG_DELIVERED) && (rv->frto || tcp_rec_packet_delayed(c))) {
+	struct tcp_acking *ak = &c->tl->acking;
+	if ((ak->flags & TCP_ACKF_ORIG_DELIVERED) && (rv->frto || tcp_rec_packet_delayed(c))) {
 		/* Step 3b: data never resent was delivered, so not all was lost. Or Eifel. */
 		c->tl->ctr.SpuriousRtos++;
 		c->tl->ctr.LossUndo++;
@@ -571,9 +578,10 @@ static void tcp_rec_loss_ack(struct tcp_conn *c, bool una_advanced, bool sacked_
 static void tcp_tlp_ack(struct tcp_conn *c, uint32_t ack, bool una_advanced, bool sacked_new)
 {
 	struct tcp_recov *rv = &c->rec;
+	struct tcp_acking *ak = &c->tl->acking;
 	if (!rv->tlp_high_seq || seq_lt(ack, rv->tlp_high_seq))
 		return;
-	if (!rv->tlp_retrans || (rv->ack_flags & TCP_ACKF_DSACK_TLP)) {
+	if (!rv->tlp_retrans || (ak->flags & TCP_ACKF_DSACK_TLP)) {
 		rv->tlp_high_seq = 0;
 	} else if (seq_gt(ack, rv->tlp_high_seq)) {
 		/* The probe repaired a loss: a congestion response, ending at once (CWR). */
@@ -619,6 +627,7 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 {
 	struct tcp_layer *tl = c->tl;
 	struct tcp_recov *rv = &c->rec;
+	const struct tcp_acking *ak = &tl->acking;
 	switch (rv->ca_state) {
 	case TCP_REC_OPEN:
 	case TCP_REC_DISORDER:
@@ -655,7 +664,7 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 		return rv->ca_state != TCP_REC_RECOVERY;
 	}
 	if (rv->ca_state == TCP_REC_RECOVERY) {
-		tcp_prr_ack(c, delivered, una_advanced && !rv->ack_newly_lost);
+		tcp_prr_ack(c, delivered, una_advanced && !ak->newly_lost);
 		return false;
 	}
 	return true;
@@ -664,24 +673,25 @@ static bool tcp_rec_state_ack(struct tcp_conn *c, uint32_t ack, bool una_advance
 /*
  * Everything an ACK means for recovery (RFC 8985 6.2 and 7.4, RFC 6675 5, RFC 6937,
  * undo), after tcp_ack() moved SND.UNA from prior_una. Returns whether cwnd may grow on
- * this ACK (not while it is being reduced), by rec.ack_delivered bytes.
+ * this ACK (not while it is being reduced), by tl->acking.delivered bytes.
  */
 bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_una)
 {
 	struct tcp_layer *tl = c->tl;
 	struct tcp_recov *rv = &c->rec;
+	struct tcp_acking *ak = &c->tl->acking;
 	const struct tcp_opts *o = &seg->h.opts;
 	uint32_t ack = c->snd.una;
 	bool una_advanced = seq_gt(ack, prior_una);
 
-	rv->ack_flags = 0;
-	rv->ack_newly_lost = false;
+	ak->flags = 0;
+	ak->newly_lost = false;
 	rv->rexmit_hold = false;
 	rv->frto_new = false;
-	rv->ack_ecr = o->has_ts ? o->ts_ecr : 0;
-	rv->ack_prior_fack = rv->fack;
-	rv->ack_fack_valid = rv->fack_valid;
-	rv->ack_newest_valid = false;
+	ak->ecr = o->has_ts ? o->ts_ecr : 0;
+	ak->prior_fack = rv->fack;
+	ak->fack_valid = rv->fack_valid;
+	ak->newest_valid = false;
 
 	/* SACK blocks first, while the records they name are still on the board (Linux
 	 * tags before it cleans the retransmission queue), then the cumulative ACK. */
@@ -698,7 +708,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		if (has_dsack)
 			tcp_rec_dsack(c, &d, prior_una);
 	}
-	rv->ack_flags |= TCP_ACKF_CUM;
+	ak->flags |= TCP_ACKF_CUM;
 	delivered += tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
 	tcp_rec_reord_check(c);
 	tcp_rack_update_reo_wnd(c, delivered);
@@ -706,12 +716,12 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	 * min_rtt in tcp_ack_update_rtt, before tcp_fastretrans_alert); a zero - delivered in
 	 * the clock tick of its send - is refused there. */
 	int32_t seq_rtt = tcp_rec_seq_rtt(c, una_advanced);
-	rv->ack_rtt_fallback = -1; /* this ACK's; the next sets its own */
+	ak->rtt_fallback = -1; /* this ACK's; the next sets its own */
 	if (seq_rtt >= 0)
 		tcp_rtt_sample(c, (uint32_t)seq_rtt, ack);
-	rv->ack_ca_rtt_us = tcp_rec_ca_rtt(c);
-	if (rv->ack_ca_rtt_us >= 0)
-		tcp_rtt_min_sample(&c->rtt, (uint32_t)rv->ack_ca_rtt_us, tl->core->now, &tl->cfg);
+	ak->ca_rtt_us = tcp_rec_ca_rtt(c);
+	if (ak->ca_rtt_us >= 0)
+		tcp_rtt_min_sample(&c->rtt, (uint32_t)ak->ca_rtt_us, tl->core->now, &tl->cfg);
 	tcp_tlp_ack(c, ack, una_advanced, sacked_new != 0);
 	rv->rexmit_hold = tcp_rec_try_undo_partial(c, ack, prior_una, una_advanced);
 
@@ -735,7 +745,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	/* Linux tcp_may_raise_cwnd: cwnd grows by what the ACK delivered, on an ACK that moves
 	 * SND.UNA - or, on a path seen reordering more than DupThresh, on any that delivers
 	 * (SACKed bytes count when they arrive, not when the hole below them fills). */
-	rv->ack_delivered = delivered;
+	ak->delivered = delivered;
 	if (!(rv->reordering > TCP_REORDERING_INIT ? delivered != 0 : una_advanced))
 		grow = false;
 	const struct tcp_txseg *head = tcp_sb_get(&c->sb, 0);
@@ -754,7 +764,7 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 	 * not look at again stays - unless SND.UNA moved: then, as Linux's tcp_ack with
 	 * FLAG_SET_XMIT_TIMER, the probe or retransmission timer takes its place, and what it
 	 * waited for is judged on the next delivery. */
-	bool reo_pending = (c->flags & TCP_F_REO) && !(rv->ack_flags & TCP_ACKF_RACK_ADVANCED) && !una_advanced;
+	bool reo_pending = (c->flags & TCP_F_REO) && !(ak->flags & TCP_ACKF_RACK_ADVANCED) && !una_advanced;
 	if ((una_advanced || sacked_new || rv->reo_timeout_us) && !reo_pending)
 		tcp_rec_arm_timer(c);
 	return grow;

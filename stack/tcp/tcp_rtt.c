@@ -17,6 +17,8 @@
  */
 #include "tcp/tcp_rtt.h"
 
+#include <stdlib.h>
+
 #include "tcp/tcp.h"
 #include "tcp/tcp_seq.h"
 
@@ -31,12 +33,12 @@ void tcp_rtt_init(struct tcp_rtt *r, const struct tcp_config *cfg)
  * without any refresh, restarts all three; otherwise it replaces the later marks it beats,
  * and as the window slides, min[0] ages out and the later marks move up.
  */
-static void tcp_rtt_min_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, usec_t win)
+static void tcp_rtt_min_update(struct tcp_rtt *r, uint32_t rtt_us, uint32_t now, uint32_t win)
 {
 	struct tcp_rtt_mark m = { rtt_us, now };
 	struct tcp_rtt_mark *s = r->min;
 
-	if (s[0].rtt_us == 0 || rtt_us <= s[0].rtt_us || now - s[2].at > win) {
+	if (s[0].rtt_us == 0 || rtt_us <= s[0].rtt_us || now - s[2].at_ms > win) {
 		s[0] = s[1] = s[2] = m;
 		return;
 	}
@@ -45,21 +47,21 @@ static void tcp_rtt_min_update(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, u
 	else if (rtt_us <= s[2].rtt_us)
 		s[2] = m;
 
-	usec_t age = now - s[0].at;
+	uint32_t age = now - s[0].at_ms;
 	if (age > win) {
 		/* The best sample is too old: the second best takes over, maybe the third. */
 		s[0] = s[1];
 		s[1] = s[2];
 		s[2] = m;
-		if (now - s[0].at > win) {
+		if (now - s[0].at_ms > win) {
 			s[0] = s[1];
 			s[1] = s[2];
 			s[2] = m;
 		}
-	} else if (s[1].at == s[0].at && age > win / 4) {
+	} else if (s[1].at_ms == s[0].at_ms && age > win / 4) {
 		/* A quarter of the window without a second choice: take this one. */
 		s[1] = s[2] = m;
-	} else if (s[2].at == s[1].at && age > win / 2) {
+	} else if (s[2].at_ms == s[1].at_ms && age > win / 2) {
 		s[2] = m;
 	}
 }
@@ -119,7 +121,9 @@ void tcp_rtt_min_sample(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const st
 	 * the path, and would make RACK's reordering window zero: no sample. */
 	if (rtt_us == 0)
 		return;
-	tcp_rtt_min_update(r, rtt_us, now, (usec_t)cfg->min_rtt_win_s * USEC_PER_SEC);
+	/* Milliseconds, as the marks keep time; at most a day, as Linux bounds tcp_min_rtt_wlen. */
+	uint32_t win_s = cfg->min_rtt_win_s < 86400u ? cfg->min_rtt_win_s : 86400u;
+	tcp_rtt_min_update(r, rtt_us, (uint32_t)(now / 1000u), win_s * 1000u);
 }
 
 void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now)
@@ -134,14 +138,23 @@ void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t n
 		if (r->sent_count == TCP_RTT_SENT_MAX)
 			return; /* full: the oldest, whose ACKs come first, are worth more */
 	}
+	if (!r->sent && !(r->sent = malloc(TCP_RTT_SENT_MAX * sizeof(*r->sent))))
+		return; /* no memory: this burst gives no per-ACK sample (the estimator has others) */
 	r->sent[(r->sent_head + r->sent_count) % TCP_RTT_SENT_MAX] = (struct tcp_rtt_sent){ start, end, at };
 	r->sent_count++;
 }
 
-void tcp_rtt_sent_forget(struct tcp_rtt *r)
+void tcp_rtt_release(struct tcp_rtt *r)
 {
+	free(r->sent);
+	r->sent = NULL;
 	r->sent_head = 0;
 	r->sent_count = 0;
+}
+
+void tcp_rtt_sent_forget(struct tcp_rtt *r)
+{
+	tcp_rtt_release(r);
 }
 
 int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now, int32_t *oldest)
@@ -160,5 +173,7 @@ int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now, int32_t *olde
 		r->sent_head = (uint8_t)((r->sent_head + 1) % TCP_RTT_SENT_MAX);
 		r->sent_count--;
 	}
+	if (r->sent && r->sent_count == 0)
+		tcp_rtt_release(r); /* nothing timed in flight: an idle connection holds no ring */
 	return rtt > INT32_MAX ? INT32_MAX : (int32_t)rtt;
 }

@@ -18,10 +18,12 @@
 
 struct tcp_config;
 
-/* One measurement kept by the windowed minimum: its value and when it was taken. */
+/* One measurement kept by the windowed minimum: its value and when it was taken, in
+ * milliseconds of a 32-bit clock (as Linux keeps it in jiffies: ages are differences, right
+ * across the wrap, and the window is minutes, the wrap 49 days). */
 struct tcp_rtt_mark {
 	uint32_t rtt_us;
-	usec_t at;
+	uint32_t at_ms;
 };
 
 #define TCP_RTT_SENT_MAX 8u      /* bursts remembered for per-ACK samples */
@@ -53,8 +55,10 @@ struct tcp_rtt {
 	 * times, which congestion control (HyStart) samples on every ACK even without
 	 * timestamps. A full ring takes no more entries until ACKs free some. Only for a
 	 * connection without SACK: with SACK the scoreboard's records carry the send times
-	 * (tcp_recovery.c, tcp_rec_ca_rtt), one owner, and the ring stays empty. */
-	struct tcp_rtt_sent sent[TCP_RTT_SENT_MAX];
+	 * (tcp_recovery.c, tcp_rec_ca_rtt), one owner, and the ring stays empty. The ring's
+	 * TCP_RTT_SENT_MAX entries are allocated with the first and given back when it empties
+	 * (tcp_rtt_release), so a connection with SACK, or one with nothing in flight, holds none. */
+	struct tcp_rtt_sent *sent;
 	uint8_t sent_head, sent_count;
 };
 
@@ -73,6 +77,8 @@ void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t n
 /* Something is sent again: what is remembered could now be acknowledged by either copy
  * (Karn), so it is forgotten. */
 void tcp_rtt_sent_forget(struct tcp_rtt *r);
+/* Gives the send-time ring back (the connection ends); the ring is empty after it. */
+void tcp_rtt_release(struct tcp_rtt *r);
 /* An ACK up to `ack` at now: microseconds since the newest data it acknowledges left, or -1
  * when that is not remembered; *oldest the same for the oldest (the estimator's sample,
  * Linux's first_ackt). Entries it fully acknowledges are dropped. */

@@ -178,6 +178,27 @@ static void test_rtt_min_filter_window(void **state)
 	assert_int_equal(tcp_rtt_min_us(&r), 95000);
 }
 
+/* The filter keeps time in milliseconds of a 32-bit clock, as Linux keeps it in jiffies:
+ * a window that spans the wrap (every 49.7 days) still ages its samples right. */
+static void test_rtt_min_filter_clock_wrap(void **state)
+{
+	(void)state;
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	cfg.min_rtt_win_s = 10;
+	struct tcp_rtt r;
+	tcp_rtt_init(&r, &cfg);
+	usec_t wrap = (usec_t)UINT32_MAX * 1000u + 1000u; /* the millisecond clock reads 0 */
+	usec_t t = wrap - 2 * USEC_PER_SEC;
+	tcp_rtt_min_sample(&r, 40000, t, &cfg);
+	for (int s = 1; s <= 9; s++) { /* across the wrap, within the window: 40 ms stays */
+		tcp_rtt_min_sample(&r, 60000u + (uint32_t)s * 1000u, t + (usec_t)s * USEC_PER_SEC, &cfg);
+		assert_int_equal(tcp_rtt_min_us(&r), 40000);
+	}
+	tcp_rtt_min_sample(&r, 90000, t + 12 * USEC_PER_SEC, &cfg); /* aged out after the wrap */
+	assert_in_range(tcp_rtt_min_us(&r), 61000, 70000);
+}
+
 /* Per-ACK samples from send times (Linux's per-skb stamps): the newest acknowledged data's
  * age, bursts merged, a partial ACK keeps the rest, a retransmission forgets (Karn). */
 static void test_rtt_sent_times(void **state)
@@ -199,6 +220,7 @@ static void test_rtt_sent_times(void **state)
 	/* An ACK of both bursts samples the newer one (sent 5 ms later). */
 	assert_int_equal(tcp_rtt_acked(&r, 4000, t + 105000, &oldest), 100000);
 	assert_int_equal(r.sent_count, 0);
+	assert_null(r.sent); /* emptied: given back, so an idle connection holds no ring */
 	assert_int_equal(tcp_rtt_acked(&r, 4000, t + 200000, &oldest), -1);
 	/* A full ring takes no more; the oldest keep their samples. */
 	for (uint32_t i = 0; i < TCP_RTT_SENT_MAX + 3; i++)
@@ -207,6 +229,7 @@ static void test_rtt_sent_times(void **state)
 	assert_int_equal(tcp_rtt_acked(&r, 5000, t + 400000, &oldest), 100000);
 	/* A retransmission: nothing can be told apart any more. */
 	tcp_rtt_sent_forget(&r);
+	assert_null(r.sent);
 	assert_int_equal(tcp_rtt_acked(&r, 9000, t + 500000, &oldest), -1);
 }
 
@@ -817,6 +840,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rtt_rfc6298_equations),
 		cmocka_unit_test(test_rtt_min_filter_window),
+		cmocka_unit_test(test_rtt_min_filter_clock_wrap),
 		cmocka_unit_test(test_rtt_sent_times),
 		cmocka_unit_test(test_cubic_cbrt_and_k),
 		cmocka_unit_test_setup_teardown(test_cc_multiplicative_decrease, fx_setup, fx_teardown),

@@ -209,14 +209,15 @@ static void test_in_order_prunes_out_of_order(void **state)
 
 	for (uint32_t i = 1; i <= 8; i++)
 		send_at(h, 1000 * i, 1000);
-	assert_int_equal(c->ooo.count, 7);
+	assert_int_equal(tcp_ooo_count(c), 7);
 	assert_int_equal(tcp_rmem_alloc(c), 7 * TS_SMALL);
 	assert_int_equal(th_counter(h, "tcp", "drop_ooo_full"), 1);
 	th_drain(h);
 
 	send_at(h, 0, 1000);
 	assert_int_equal(th_counter(h, "tcp", "OfoPruned"), 1);
-	assert_int_equal(c->ooo.count, 0);
+	assert_int_equal(tcp_ooo_count(c), 0);
+	assert_null(c->ofo); /* emptied: given back */
 	/* Over its buffer and sparse, the queue then packs its first two pbufs into one: the only
 	 * bytes copied before recv(). The other five moved from one queue to the other as is. */
 	assert_int_equal(th_counter(h, "tcp", "RcvCollapsed"), 2);
