@@ -422,8 +422,8 @@ static uint32_t tcp_push_count(const struct tcp_conn *c)
 /* The newest push mark (there is one: tcp_push_count). */
 static uint32_t *tcp_push_last(const struct tcp_conn *c)
 {
-	const struct tcp_marks *m = c->marks;
-	return &c->marks->push[(m->push_head + m->push_count - 1u) % TCP_PUSH_MARKS];
+	struct tcp_marks *m = c->marks;
+	return &m->push[(m->push_head + m->push_count - 1u) % TCP_PUSH_MARKS];
 }
 
 /* Drops the marks SND.UNA has passed (their bytes are acknowledged). */
