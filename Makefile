@@ -93,7 +93,7 @@ $(BUILD)/tapstack: $(APP_OBJS) $(PROG_OBJS) $(LIB)
 tests: $(TEST_BINS)
 
 # A test program may wrap a libc call to make it fail on demand (TEST_WRAP_<name>).
-TEST_WRAP_test_tcp_nomem := -Wl,--wrap=calloc
+TEST_WRAP_test_tcp_nomem := -Wl,--wrap=calloc -Wl,--wrap=malloc
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)

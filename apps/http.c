@@ -37,6 +37,7 @@
 #include "apps/http_parse.h"
 #include "apps/server.h"
 #include "apps/servers.h"
+#include "core/spares.h"
 
 #define HTTP_SCRATCH_BYTES (64 * 1024)
 #define HTTP_RESP_HEAD_BYTES 320     /* our response heads are about 200 bytes */
@@ -86,6 +87,9 @@ struct http {
 	uint8_t pattern[HTTP_BYTES_PERIOD]; /* one period of the /bytes pattern */
 	char head[HTTP_RESP_HEAD_BYTES];    /* the response head being built and sent */
 	char scratch[HTTP_SCRATCH_BYTES];
+	/* Request-head buffers idle connections gave back (core/spares.h): a keep-alive
+	 * request takes one and gives it back when it is answered, with no malloc. */
+	struct spares in_spares;
 };
 
 #define HTTP_ERROR_BODY(code, text) #code " " text "\n"
@@ -596,7 +600,7 @@ static int http_conn_run_once(struct http *h, struct http_conn *c)
 			net_shutdown(srv->net, c->base.fd, SHUT_WR);
 			c->lingering = true;
 			c->base.deadline = srv->now + HTTP_LINGER_TIMEOUT_S;
-			free(c->in);
+			spares_give(&h->in_spares, c->in, HTTP_HEAD_MAX_BYTES);
 			c->in = NULL;
 			c->in_len = 0;
 			break;
@@ -636,7 +640,7 @@ static int http_conn_run_once(struct http *h, struct http_conn *c)
 			if (n > 0)
 				c->skip -= (uint64_t)n;
 		} else {
-			if (!c->in && !(c->in = malloc(HTTP_HEAD_MAX_BYTES)))
+			if (!c->in && !(c->in = spares_take(&h->in_spares, HTTP_HEAD_MAX_BYTES)))
 				goto close;
 			n = net_recv(srv->net, c->base.fd, c->in + c->in_len,
 				     HTTP_HEAD_MAX_BYTES - c->in_len);
@@ -647,7 +651,7 @@ static int http_conn_run_once(struct http *h, struct http_conn *c)
 		}
 		if (n == -EAGAIN) {
 			if (c->in_len == 0) { /* idle keep-alive connections hold no buffer */
-				free(c->in);
+				spares_give(&h->in_spares, c->in, HTTP_HEAD_MAX_BYTES);
 				c->in = NULL;
 			}
 			return 0;
@@ -715,7 +719,7 @@ static void http_closed(struct server *srv, struct conn *base)
 
 	http_body_release(c);
 	http_head_release(http_of(srv), c);
-	free(c->in);
+	spares_give(&http_of(srv)->in_spares, c->in, HTTP_HEAD_MAX_BYTES);
 }
 
 /* The app stops: connections and listener are closed already; server.c frees h. */
@@ -725,6 +729,7 @@ static void http_stop(struct server *srv)
 
 	if (h->dir_fd >= 0)
 		close(h->dir_fd);
+	spares_drain(&h->in_spares);
 }
 
 static const struct server_ops http_ops = {
@@ -760,6 +765,7 @@ struct app *http_app_create(struct net *net, uint16_t port, const char *dir, int
 	h = app->state;
 	h->dir_fd = dir_fd;
 	http_bytes_fill(h->pattern, 0, sizeof(h->pattern));
+	spares_init(&h->in_spares, HTTP_HEAD_MAX_BYTES, SPARES_MAX);
 	return app;
 }
 

@@ -9,8 +9,10 @@
 #   build/tests/test_apps   the servers on an in-process stack pair (links the apps' objects)
 #   build/tests/test_cli    apps/cli/ (tapstack ss, stats) over an in-process stack pair
 
-# The servers, without the tapstack program: everything in apps/ but apps/tapstack.c.
-KAPP_SRCS := $(filter-out apps/tapstack.c,$(APP_SRCS)) apps/kernel/main.c
+# The servers, without the tapstack program: everything in apps/ but apps/tapstack.c, and
+# the one helper of the stack's they share (core/spares.c: the HTTP server's kept buffers,
+# the same on both sides of the comparison).
+KAPP_SRCS := $(filter-out apps/tapstack.c,$(APP_SRCS)) apps/kernel/main.c stack/core/spares.c
 KAPP_OBJS := $(KAPP_SRCS:%.c=$(BUILD)/kernel/%.o)
 
 all: $(BUILD)/tapstack-kernel $(BUILD)/bytes-check $(BUILD)/blocking-echo $(BUILD)/echo7

@@ -112,6 +112,11 @@ int tcp_init(struct tcp_layer *tl, struct core *core, struct ip_layer *ip, const
 		r = rng_next(&core->rng);
 		memcpy(tl->cookie_key + i, &r, 8);
 	}
+	spares_init(&tl->ring_spares, TCP_RING_MIN, TCP_SPARES);
+	spares_init(&tl->sb_spares, TCP_SB_MIN_SEGS * sizeof(struct tcp_txseg), TCP_SPARES);
+	spares_init(&tl->skbq_spares, TCP_SKBQ_MIN * sizeof(uint32_t), TCP_SPARES);
+	spares_init(&tl->marks_spares, sizeof(struct tcp_marks), TCP_SPARES);
+	spares_init(&tl->rtt_spares, TCP_RTT_SENT_MAX * sizeof(struct tcp_rtt_sent), TCP_SPARES);
 	tl->ports = calloc(65536, sizeof(*tl->ports));
 	timer_init(&tl->tw_timer, tcp_tw_timer_fire);
 	if (!tl->ports || tcp_hash_init(&tl->conns, TCP_HASH_MIN_BUCKETS) ||
@@ -149,6 +154,11 @@ void tcp_destroy(struct tcp_layer *tl)
 	while (tl->all)
 		tcp_conn_free(tl->all);
 	tcp_req_pool_destroy(tl);
+	spares_drain(&tl->ring_spares);
+	spares_drain(&tl->sb_spares);
+	spares_drain(&tl->skbq_spares);
+	spares_drain(&tl->marks_spares);
+	spares_drain(&tl->rtt_spares);
 	for (uint32_t i = 0; tl->listeners.b && i <= tl->listeners.mask; i++) {
 		struct tcp_hnode *n = tl->listeners.b[i];
 		while (n) {
@@ -321,7 +331,7 @@ void tcp_conn_free(struct tcp_conn *c)
 	if (c->state == TCPS_ESTABLISHED || c->state == TCPS_CLOSE_WAIT)
 		tl->ctr.CurrEstab--;
 	tcp_sndq_free(c);
-	tcp_sb_free(&c->sb);
+	tcp_sb_free(tl, &c->sb);
 	tcp_rcvq_purge(c);
 	tcp_ooo_purge(c);
 	if (c->all_prev)

@@ -64,6 +64,22 @@ int tcp_ring_lend(struct tcp_ring *r, uint32_t off, uint32_t n, struct pbuf_ext 
 	return np;
 }
 
+/* A new ring's storage: the smallest size comes from the stack's shelf (tl->ring_spares),
+ * so a connection that takes and gives back a ring per response does not malloc each time. */
+static uint8_t *tcp_ring_block(struct tcp_ring *r, uint32_t cap)
+{
+	return r->tl ? spares_take(&r->tl->ring_spares, cap) : malloc(cap);
+}
+
+/* The ring's storage goes: back on the shelf when it is of the kept size. */
+static void tcp_ring_unblock(struct tcp_ring *r)
+{
+	if (r->tl)
+		spares_give(&r->tl->ring_spares, r->buf, r->cap);
+	else
+		free(r->buf);
+}
+
 int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
 {
 	if (r->buf && r->cap >= cap)
@@ -72,7 +88,7 @@ int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
 	uint32_t grow = cap - (r->buf ? r->cap : 0);
 	if (r->tl && tcp_mem_charge(r->tl, grow) != 0)
 		return -ENOBUFS;
-	uint8_t *nb = malloc(cap);
+	uint8_t *nb = !r->buf ? tcp_ring_block(r, cap) : malloc(cap);
 	if (!nb) {
 		if (r->tl)
 			tcp_mem_uncharge(r->tl, grow);
@@ -82,7 +98,7 @@ int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap)
 		/* Growing (SO_RCVBUF/SO_SNDBUF raised): unwrap the contents into the new block. */
 		tcp_ring_settle(r);
 		tcp_ring_read(r, nb, r->len, false);
-		free(r->buf);
+		tcp_ring_unblock(r);
 	}
 	r->buf = nb;
 	r->cap = cap;
@@ -103,9 +119,10 @@ int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max)
 }
 
 /*
- * Small rings are given back as soon as they drain: malloc of 4 KiB is cheap, and a server
- * with 10,000 idle keep-alive connections then holds no buffers at all. Large rings (a bulk
- * transfer grew them) stay, so a stream does not reallocate on every write.
+ * Small rings are given back as soon as they drain, to the stack's shelf (tcp_ring_unblock),
+ * so a server with 10,000 idle keep-alive connections holds no buffers at all and the next
+ * response takes the block back without a malloc. Large rings (a bulk transfer grew them)
+ * stay, so a stream does not reallocate on every write.
  */
 void tcp_ring_release_if_empty(struct tcp_ring *r)
 {
@@ -118,7 +135,7 @@ void tcp_ring_free(struct tcp_ring *r)
 	tcp_ring_settle(r);
 	if (r->tl && r->buf)
 		tcp_mem_uncharge(r->tl, r->cap);
-	free(r->buf);
+	tcp_ring_unblock(r);
 	r->buf = NULL;
 	r->cap = 0;
 	r->head = 0;
@@ -279,8 +296,12 @@ void tcp_check_space(struct tcp_conn *c)
 
 struct tcp_marks *tcp_marks_get(struct tcp_conn *c)
 {
-	if (!c->marks && !(c->marks = calloc(1, sizeof(*c->marks))))
-		c->tl->ctr.MarksNoMemory++;
+	if (!c->marks) {
+		if ((c->marks = spares_take(&c->tl->marks_spares, sizeof(*c->marks))))
+			memset(c->marks, 0, sizeof(*c->marks));
+		else
+			c->tl->ctr.MarksNoMemory++;
+	}
 	return c->marks;
 }
 
@@ -300,7 +321,7 @@ static void tcp_marks_drained(struct tcp_conn *c, uint32_t ack)
 		m->eor_count--;
 	}
 	if (m->push_count == 0 && m->eor_count == 0) {
-		free(m);
+		spares_give(&c->tl->marks_spares, m, sizeof(*m));
 		c->marks = NULL;
 	}
 }
@@ -310,13 +331,29 @@ static uint32_t *skbq_at(const struct tcp_skbq *q, uint32_t i)
 	return &q->end[(q->head + i) & (q->cap - 1u)];
 }
 
+static void tcp_skbq_free(struct tcp_conn *c)
+{
+	struct tcp_skbq *q = &c->skbq;
+	spares_give(&c->tl->skbq_spares, q->end, q->cap * sizeof(*q->end));
+	*q = (struct tcp_skbq){ 0 };
+}
+
 /* Room for one more record: 0, or -ENOMEM (no memory, or TCP_SKBQ_MAX records). */
 static int tcp_skbq_reserve(struct tcp_conn *c)
 {
 	struct tcp_skbq *q = &c->skbq;
 	if (q->n + 1u > TCP_SKBQ_MAX)
 		return -ENOMEM;
-	uint32_t *e = ring_grow(q->end, sizeof(*e), &q->cap, &q->head, q->n, q->n + 1u, TCP_SKBQ_MIN);
+	uint32_t *e = q->end;
+	if (!e) {
+		/* A new flight: the smallest ring, from the shelf when one is kept. */
+		if (!(e = spares_take(&c->tl->skbq_spares, TCP_SKBQ_MIN * sizeof(*e))))
+			return -ENOMEM;
+		q->cap = TCP_SKBQ_MIN;
+		q->head = 0;
+	} else {
+		e = ring_grow(q->end, sizeof(*e), &q->cap, &q->head, q->n, q->n + 1u, TCP_SKBQ_MIN);
+	}
 	if (!e)
 		return -ENOMEM;
 	q->end = e;
@@ -387,8 +424,7 @@ void tcp_skbq_acked(struct tcp_conn *c, uint32_t ack)
 		tcp_marks_drained(c, ack);
 	if (q->n == 0 && q->cap <= TCP_SKBQ_MIN) {
 		/* Drained and small: given back, as the ring is (idle connections hold none). */
-		free(q->end);
-		*q = (struct tcp_skbq){ 0 };
+		tcp_skbq_free(c);
 	}
 }
 
@@ -588,11 +624,10 @@ uint32_t tcp_sndq_ring_max(const struct tcp_conn *c)
 void tcp_sndq_free(struct tcp_conn *c)
 {
 	tcp_ring_free(&c->sndq);
-	free(c->skbq.end);
-	c->skbq = (struct tcp_skbq){ 0 };
-	free(c->marks);
+	tcp_skbq_free(c);
+	spares_give(&c->tl->marks_spares, c->marks, sizeof(*c->marks));
 	c->marks = NULL;
-	tcp_rtt_release(&c->rtt);
+	tcp_rtt_release(&c->rtt, &c->tl->rtt_spares);
 }
 
 /* ---- the receive queue ---- */

@@ -365,7 +365,7 @@ static int tcp_ack(struct tcp_conn *c, struct tcp_seg *seg)
 		 * here from the RTT object's ring; with SACK, tcp_rec_ack. */
 		if (!rec) {
 			int32_t seq_rtt;
-			ca_rtt_us = tcp_rtt_acked(&c->rtt, ack, tl->core->now, &seq_rtt);
+			ca_rtt_us = tcp_rtt_acked(&c->rtt, &tl->rtt_spares, ack, tl->core->now, &seq_rtt);
 			if (seq_rtt < 0)
 				seq_rtt = rtt_us;
 			if (seq_rtt >= 0)

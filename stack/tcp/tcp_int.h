@@ -683,10 +683,13 @@ uint32_t tcp_isn(const struct tcp_layer *tl, uint32_t laddr, uint16_t lport, uin
 /* Storage of exactly cap bytes (contents kept). 0, -ENOBUFS (the memory limit, tcp_mem.c) or -ENOMEM. */
 int tcp_ring_reserve(struct tcp_ring *r, uint32_t cap);
 #define TCP_RING_MIN 4096u
+/* Blocks of each small kind the stack keeps for reuse (tl->ring_spares etc., core/spares.h):
+ * enough for this many connections answering at once without a malloc. */
+#define TCP_SPARES 32u
 /* Grows the ring (doubling from TCP_RING_MIN, at most max) so it holds `need` bytes; errors
  * as tcp_ring_reserve. */
 int tcp_ring_make_room(struct tcp_ring *r, uint32_t need, uint32_t max);
-/* Frees a small ring that has drained (idle connections then hold no buffer). */
+/* Gives back a small ring that has drained (idle connections then hold no buffer). */
 void tcp_ring_release_if_empty(struct tcp_ring *r);
 void tcp_ring_free(struct tcp_ring *r);
 /* Appends up to n bytes (fewer when the ring is full) that fill(ctx, dst, len, at) writes in
@@ -824,13 +827,13 @@ void tcp_conn_input(struct tcp_conn *c, struct tcp_seg *seg);
 void tcp_conn_apply_syn_opts(struct tcp_conn *c, const struct tcp_opts *o);
 
 /* ---- tcp_sack.c (the scoreboard) ---- */
-void tcp_sb_free(struct tcp_sb *sb);
+void tcp_sb_free(struct tcp_layer *tl, struct tcp_sb *sb);
 struct tcp_txseg *tcp_sb_get(const struct tcp_sb *sb, uint32_t i);
 void tcp_sb_mark(struct tcp_sb *sb, struct tcp_txseg *r, uint8_t mark, bool on);
-int tcp_sb_reserve(struct tcp_sb *sb, uint32_t more);
+int tcp_sb_reserve(struct tcp_layer *tl, struct tcp_sb *sb, uint32_t more);
 uint32_t tcp_sb_segs_for(uint32_t len, uint32_t mss);
 void tcp_sb_sent(struct tcp_sb *sb, uint32_t seq, uint32_t len, bool fin, uint32_t mss, usec_t now);
-int tcp_sb_split(struct tcp_sb *sb, uint32_t i, uint32_t at);
+int tcp_sb_split(struct tcp_layer *tl, struct tcp_sb *sb, uint32_t i, uint32_t at);
 uint32_t tcp_sb_cum_ack(struct tcp_conn *c, uint32_t ack, void (*each)(struct tcp_conn *, const struct tcp_txseg *));
 uint32_t tcp_sb_pipe(const struct tcp_conn *c);
 uint32_t tcp_sb_check_blocks(struct tcp_conn *c, const struct tcp_opts *o, uint32_t ack,

@@ -221,9 +221,9 @@ int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		/* Send times for per-ACK RTT samples (tcp_rtt.h); a retransmission spoils them.
 		 * With SACK the scoreboard's records carry them (tcp_recovery.c's ca_rtt). */
 		if (seq_geq(seq, c->snd.max))
-			tcp_rtt_sent_data(&c->rtt, seq, seq + len, tl->core->now);
+			tcp_rtt_sent_data(&c->rtt, &tl->rtt_spares, seq, seq + len, tl->core->now);
 		else
-			tcp_rtt_sent_forget(&c->rtt);
+			tcp_rtt_sent_forget(&c->rtt, &tl->rtt_spares);
 	}
 	return rc;
 }
@@ -311,7 +311,7 @@ int tcp_rec_resend(struct tcp_conn *c, uint32_t i, uint32_t n)
 		len = tcp_sb_get(&c->sb, i + n - 1)->end - seq; /* the caller checked: no FIN */
 		fin = false;
 	} else if (len > mss) {
-		if (tcp_sb_split(&c->sb, i, r->seq + mss) != 0) {
+		if (tcp_sb_split(c->tl, &c->sb, i, r->seq + mss) != 0) {
 			tl->ctr.ScoreboardFull++;
 			return -ENOBUFS;
 		}
@@ -586,7 +586,7 @@ void tcp_output(struct tcp_conn *c)
 			tcp_cc_data_sent(c, tcp_flight(c) == 0 && !restarted); /* after idle: restart cwnd (tcp_cc.c) */
 		/* With the scoreboard, every segment sent gets its records first (so a send
 		 * never goes unrecorded); a full board waits for ACKs like a full window. */
-		bool board_full = rec && !rexmit && tcp_sb_reserve(&c->sb, tcp_sb_segs_for(len, mss)) != 0;
+		bool board_full = rec && !rexmit && tcp_sb_reserve(c->tl, &c->sb, tcp_sb_segs_for(len, mss)) != 0;
 		if (board_full)
 			tl->ctr.ScoreboardFull++;
 		if ((board_full || tcp_xmit(c, c->snd.nxt, flags, len) < 0) && !rexmit) {

@@ -126,7 +126,7 @@ void tcp_rtt_min_sample(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const st
 	tcp_rtt_min_update(r, rtt_us, (uint32_t)(now / 1000u), win_s * 1000u);
 }
 
-void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now)
+void tcp_rtt_sent_data(struct tcp_rtt *r, struct spares *sp, uint32_t start, uint32_t end, usec_t now)
 {
 	uint32_t at = (uint32_t)now;
 	if (r->sent_count) {
@@ -138,26 +138,26 @@ void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t n
 		if (r->sent_count == TCP_RTT_SENT_MAX)
 			return; /* full: the oldest, whose ACKs come first, are worth more */
 	}
-	if (!r->sent && !(r->sent = malloc(TCP_RTT_SENT_MAX * sizeof(*r->sent))))
+	if (!r->sent && !(r->sent = spares_take(sp, TCP_RTT_SENT_MAX * sizeof(*r->sent))))
 		return; /* no memory: this burst gives no per-ACK sample (the estimator has others) */
 	r->sent[(r->sent_head + r->sent_count) % TCP_RTT_SENT_MAX] = (struct tcp_rtt_sent){ start, end, at };
 	r->sent_count++;
 }
 
-void tcp_rtt_release(struct tcp_rtt *r)
+void tcp_rtt_release(struct tcp_rtt *r, struct spares *sp)
 {
-	free(r->sent);
+	spares_give(sp, r->sent, TCP_RTT_SENT_MAX * sizeof(*r->sent));
 	r->sent = NULL;
 	r->sent_head = 0;
 	r->sent_count = 0;
 }
 
-void tcp_rtt_sent_forget(struct tcp_rtt *r)
+void tcp_rtt_sent_forget(struct tcp_rtt *r, struct spares *sp)
 {
-	tcp_rtt_release(r);
+	tcp_rtt_release(r, sp);
 }
 
-int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now, int32_t *oldest)
+int32_t tcp_rtt_acked(struct tcp_rtt *r, struct spares *sp, uint32_t ack, usec_t now, int32_t *oldest)
 {
 	int64_t rtt = -1;
 	*oldest = -1;
@@ -174,6 +174,6 @@ int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now, int32_t *olde
 		r->sent_count--;
 	}
 	if (r->sent && r->sent_count == 0)
-		tcp_rtt_release(r); /* nothing timed in flight: an idle connection holds no ring */
+		tcp_rtt_release(r, sp); /* nothing timed in flight: an idle connection holds no ring */
 	return rtt > INT32_MAX ? INT32_MAX : (int32_t)rtt;
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "core/spares.h"
 
 struct tcp_config;
 
@@ -56,8 +57,10 @@ struct tcp_rtt {
 	 * timestamps. A full ring takes no more entries until ACKs free some. Only for a
 	 * connection without SACK: with SACK the scoreboard's records carry the send times
 	 * (tcp_recovery.c, tcp_rec_ca_rtt), one owner, and the ring stays empty. The ring's
-	 * TCP_RTT_SENT_MAX entries are allocated with the first and given back when it empties
-	 * (tcp_rtt_release), so a connection with SACK, or one with nothing in flight, holds none. */
+	 * TCP_RTT_SENT_MAX entries are taken with the first and given back when it empties
+	 * (tcp_rtt_release), so a connection with SACK, or one with nothing in flight, holds
+	 * none; the calls that take or give it name the stack's shelf of such rings (`sp`,
+	 * core/spares.h; NULL: plain malloc and free). */
 	struct tcp_rtt_sent *sent;
 	uint8_t sent_head, sent_count;
 };
@@ -73,16 +76,16 @@ void tcp_rtt_update(struct tcp_rtt *r, uint32_t rtt_us, uint32_t una, uint32_t n
  * (delivered in the clock tick of its send). */
 void tcp_rtt_min_sample(struct tcp_rtt *r, uint32_t rtt_us, usec_t now, const struct tcp_config *cfg);
 /* New data [start, end) leaves at now (a burst at the same moment extends one entry). */
-void tcp_rtt_sent_data(struct tcp_rtt *r, uint32_t start, uint32_t end, usec_t now);
+void tcp_rtt_sent_data(struct tcp_rtt *r, struct spares *sp, uint32_t start, uint32_t end, usec_t now);
 /* Something is sent again: what is remembered could now be acknowledged by either copy
  * (Karn), so it is forgotten. */
-void tcp_rtt_sent_forget(struct tcp_rtt *r);
+void tcp_rtt_sent_forget(struct tcp_rtt *r, struct spares *sp);
 /* Gives the send-time ring back (the connection ends); the ring is empty after it. */
-void tcp_rtt_release(struct tcp_rtt *r);
+void tcp_rtt_release(struct tcp_rtt *r, struct spares *sp);
 /* An ACK up to `ack` at now: microseconds since the newest data it acknowledges left, or -1
  * when that is not remembered; *oldest the same for the oldest (the estimator's sample,
  * Linux's first_ackt). Entries it fully acknowledges are dropped. */
-int32_t tcp_rtt_acked(struct tcp_rtt *r, uint32_t ack, usec_t now, int32_t *oldest);
+int32_t tcp_rtt_acked(struct tcp_rtt *r, struct spares *sp, uint32_t ack, usec_t now, int32_t *oldest);
 /* The smallest RTT of the window, or 0 before any sample. */
 static inline uint32_t tcp_rtt_min_us(const struct tcp_rtt *r)
 {

@@ -76,9 +76,9 @@ void tcp_sb_mark(struct tcp_sb *sb, struct tcp_txseg *r, uint8_t mark, bool on)
 	}
 }
 
-void tcp_sb_free(struct tcp_sb *sb)
+void tcp_sb_free(struct tcp_layer *tl, struct tcp_sb *sb)
 {
-	free(sb->seg);
+	spares_give(&tl->sb_spares, sb->seg, sb->cap * sizeof(*sb->seg));
 	*sb = (struct tcp_sb){0};
 }
 
@@ -88,13 +88,21 @@ struct tcp_txseg *tcp_sb_get(const struct tcp_sb *sb, uint32_t i)
 }
 
 /* Room for `more` records: doubles the ring (keeping order) up to TCP_SB_MAX_SEGS. */
-int tcp_sb_reserve(struct tcp_sb *sb, uint32_t more)
+int tcp_sb_reserve(struct tcp_layer *tl, struct tcp_sb *sb, uint32_t more)
 {
 	uint64_t need = (uint64_t)sb->n + more;
 	if (need <= sb->cap)
 		return 0;
 	if (need > TCP_SB_MAX_SEGS)
 		return -ENOBUFS;
+	if (!sb->seg && need <= TCP_SB_MIN_SEGS) {
+		/* A new flight's board: the smallest size, from the shelf when one is kept. */
+		if (!(sb->seg = spares_take(&tl->sb_spares, TCP_SB_MIN_SEGS * sizeof(*sb->seg))))
+			return -ENOMEM;
+		sb->cap = TCP_SB_MIN_SEGS;
+		sb->head = 0;
+		return 0;
+	}
 	struct tcp_txseg *s = ring_grow(sb->seg, sizeof(*s), &sb->cap, &sb->head, sb->n, need, TCP_SB_MIN_SEGS);
 	if (!s)
 		return -ENOMEM;
@@ -138,9 +146,9 @@ void tcp_sb_sent(struct tcp_sb *sb, uint32_t seq, uint32_t len, bool fin, uint32
 
 /* Cuts record i at `at` (inside it): the marks go to both halves. For a resend that must
  * be shorter than the record (the MSS shrank: path MTU, SACK options). */
-int tcp_sb_split(struct tcp_sb *sb, uint32_t i, uint32_t at)
+int tcp_sb_split(struct tcp_layer *tl, struct tcp_sb *sb, uint32_t i, uint32_t at)
 {
-	if (tcp_sb_reserve(sb, 1) != 0)
+	if (tcp_sb_reserve(tl, sb, 1) != 0)
 		return -ENOBUFS;
 	for (uint32_t k = sb->n; k > i + 1; k--)
 		*sb_at(sb, k) = *sb_at(sb, k - 1);
@@ -198,7 +206,7 @@ uint32_t tcp_sb_cum_ack(struct tcp_conn *c, uint32_t ack, void (*each)(struct tc
 		 * window's round, rec.reo_grown_order, is one such order). */
 		if (sb->cap <= TCP_SB_MIN_SEGS) {
 			uint32_t order = sb->xmit_order;
-			tcp_sb_free(sb);
+			tcp_sb_free(c->tl, sb);
 			sb->xmit_order = order;
 		}
 	}

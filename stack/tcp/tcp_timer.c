@@ -218,7 +218,7 @@ abort:
 		if (len > tcp_mss_now(c))
 			len = tcp_mss_now(c);
 		if (tcp_rec_on(c)) {
-			if (tcp_sb_reserve(&c->sb, 1) != 0) {
+			if (tcp_sb_reserve(tl, &c->sb, 1) != 0) {
 				tl->ctr.ScoreboardFull++;
 				tcp_arm_persist(c);
 				return;

@@ -210,27 +210,27 @@ static void test_rtt_sent_times(void **state)
 	struct tcp_rtt r;
 	tcp_rtt_init(&r, &cfg);
 	usec_t t = 10 * USEC_PER_SEC;
-	tcp_rtt_sent_data(&r, 1000, 2000, t);
-	tcp_rtt_sent_data(&r, 2000, 3000, t);              /* the same burst: one entry */
+	tcp_rtt_sent_data(&r, NULL, 1000, 2000, t);
+	tcp_rtt_sent_data(&r, NULL, 2000, 3000, t);              /* the same burst: one entry */
 	assert_int_equal(r.sent_count, 1);
-	tcp_rtt_sent_data(&r, 3000, 4000, t + 5000);
-	assert_int_equal(tcp_rtt_acked(&r, 1000, t + 6000, &oldest), -1);   /* acknowledges nothing new */
-	assert_int_equal(tcp_rtt_acked(&r, 1500, t + 100000, &oldest), 100000); /* partly: kept */
+	tcp_rtt_sent_data(&r, NULL, 3000, 4000, t + 5000);
+	assert_int_equal(tcp_rtt_acked(&r, NULL, 1000, t + 6000, &oldest), -1);   /* acknowledges nothing new */
+	assert_int_equal(tcp_rtt_acked(&r, NULL, 1500, t + 100000, &oldest), 100000); /* partly: kept */
 	assert_int_equal(r.sent_count, 2);
 	/* An ACK of both bursts samples the newer one (sent 5 ms later). */
-	assert_int_equal(tcp_rtt_acked(&r, 4000, t + 105000, &oldest), 100000);
+	assert_int_equal(tcp_rtt_acked(&r, NULL, 4000, t + 105000, &oldest), 100000);
 	assert_int_equal(r.sent_count, 0);
 	assert_null(r.sent); /* emptied: given back, so an idle connection holds no ring */
-	assert_int_equal(tcp_rtt_acked(&r, 4000, t + 200000, &oldest), -1);
+	assert_int_equal(tcp_rtt_acked(&r, NULL, 4000, t + 200000, &oldest), -1);
 	/* A full ring takes no more; the oldest keep their samples. */
 	for (uint32_t i = 0; i < TCP_RTT_SENT_MAX + 3; i++)
-		tcp_rtt_sent_data(&r, 4000 + i * 1000, 5000 + i * 1000, t + 300000 + i);
+		tcp_rtt_sent_data(&r, NULL, 4000 + i * 1000, 5000 + i * 1000, t + 300000 + i);
 	assert_int_equal(r.sent_count, TCP_RTT_SENT_MAX);
-	assert_int_equal(tcp_rtt_acked(&r, 5000, t + 400000, &oldest), 100000);
+	assert_int_equal(tcp_rtt_acked(&r, NULL, 5000, t + 400000, &oldest), 100000);
 	/* A retransmission: nothing can be told apart any more. */
-	tcp_rtt_sent_forget(&r);
+	tcp_rtt_sent_forget(&r, NULL);
 	assert_null(r.sent);
-	assert_int_equal(tcp_rtt_acked(&r, 9000, t + 500000, &oldest), -1);
+	assert_int_equal(tcp_rtt_acked(&r, NULL, 9000, t + 500000, &oldest), -1);
 }
 
 /* ---- CUBIC's formulas (RFC 9438 4.2) ---- */

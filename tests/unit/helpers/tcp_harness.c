@@ -26,12 +26,14 @@
 
 const uint8_t th_peer_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 const uint8_t th_local_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+unsigned long th_allocs;
 
 /* ---- frame queues ------------------------------------------------------------------ */
 
 void th_fq_push(struct th_fq *q, const uint8_t *data, uint32_t len, usec_t when)
 {
 	struct th_frame *f = malloc(sizeof(*f) + len);
+	th_allocs++;
 	assert_non_null(f);
 	f->next = NULL;
 	f->when = when;
@@ -116,6 +118,7 @@ static int recdev_send(struct netdev *dev, struct pbuf *pb)
 	struct th_recdev *d = (struct th_recdev *)(void *)dev;
 	uint32_t n = pbuf_frame_len(pb);
 	uint8_t *buf = malloc(n ? n : 1);
+	th_allocs++;
 	if (!buf)
 		return -ENOMEM;
 	pbuf_copy_out(pb, buf);

@@ -47,6 +47,9 @@
 
 extern const uint8_t th_peer_mac[6];
 extern const uint8_t th_local_mac[6];
+/* Allocations the harness itself made (a frame queued for the stack or recorded from it):
+ * a test that counts the stack's allocations (test_tcp_nomem.c) subtracts them. */
+extern unsigned long th_allocs;
 
 /* One recorded frame. */
 struct th_frame {
