@@ -131,7 +131,7 @@ usec_t tcp_retrans_timeout(const struct tcp_config *cfg, uint32_t boundary);
 	X(SackDiscardMalformed) X(SackDiscardUnsent) X(SackDiscardOld) X(SackOverlap)              \
 	X(SackReneging) X(SackRecovery) X(ScoreboardFull) X(RackLost) X(LostRetransmits)           \
 	X(LossProbes) X(LossProbeRecovery) X(DsackRecv) X(DsackSent) X(DsackIgnoredNoUndo)         \
-	X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos)                        \
+	X(DsackIgnoredDubious) X(DsackUndo) X(FullUndo) X(PartialUndo) X(LossUndo) X(SpuriousRtos) \
 	X(HystartTrainDetect) X(HystartTrainCwnd) X(HystartDelayDetect) X(HystartDelayCwnd)          \
 	X(MemoryPressures) X(drop_mem_limit) X(SendMemLimited) X(ConnLimitRefused)                 \
 	X(MarksNoMemory) X(OfoNoMemory)                                                            \

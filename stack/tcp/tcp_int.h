@@ -838,6 +838,8 @@ uint32_t tcp_sb_cum_ack(struct tcp_conn *c, uint32_t ack, void (*each)(struct tc
 uint32_t tcp_sb_pipe(const struct tcp_conn *c);
 uint32_t tcp_sb_check_blocks(struct tcp_conn *c, const struct tcp_opts *o, uint32_t ack,
                              struct tcp_sack_block *out, struct tcp_sack_block *dsack, bool *has_dsack);
+/* The segments a D-SACK block reports twice, at least one (Linux tcp_dsack_seen's dup_segs). */
+uint32_t tcp_dsack_segs(const struct tcp_conn *c, const struct tcp_sack_block *d);
 uint32_t tcp_sb_tag(struct tcp_conn *c, const struct tcp_sack_block *blk, uint32_t nblk,
                     void (*each)(struct tcp_conn *, const struct tcp_txseg *));
 bool tcp_sb_dsack_retransmitted(const struct tcp_conn *c, const struct tcp_sack_block *b);

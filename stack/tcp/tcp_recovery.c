@@ -413,7 +413,7 @@ static void tcp_rec_dsack(struct tcp_conn *c, const struct tcp_sack_block *d, ui
 		c->tl->ctr.DsackIgnoredNoUndo++;
 		return;
 	}
-	uint32_t segs = (d->end - d->start + c->mss - 1) / c->mss;
+	uint32_t segs = tcp_dsack_segs(c, d);
 	rv->undo_retrans = segs >= rv->undo_retrans ? 0 : rv->undo_retrans - segs;
 	if (rv->undo_retrans == 0 && rv->undo_rexmits) {
 		c->tl->ctr.DsackUndo++;
@@ -699,14 +699,21 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		tl->ctr.SackDiscardMalformed++;
 	struct tcp_sack_block blk[TCP_SACK_MAX_BLOCKS], d;
 	bool has_dsack = false;
-	uint32_t nblk = 0, sacked_new = 0, delivered = 0;
+	uint32_t nblk = 0, sacked_new = 0, delivered = 0, dup = 0;
 	if (o->sack_count) {
 		nblk = tcp_sb_check_blocks(c, o, seg->ack, blk, &d, &has_dsack);
 		sacked_new = tcp_sb_tag(c, blk, nblk, tcp_rack_delivered);
 		tcp_rec_reord_check(c);
 		delivered = sacked_new;
-		if (has_dsack)
+		if (has_dsack) {
 			tcp_rec_dsack(c, &d, prior_una);
+			/* Linux tcp_dsack_seen: "a spurious retransmission is delivered": the
+			 * segments a D-SACK reports count toward what this ACK delivered, for PRR
+			 * and for cwnd's growth, though not as forward progress (below). */
+			dup = tcp_dsack_segs(c, &d);
+			c->delivered_pkts += dup; /* tcpi_delivered counts them too */
+			dup *= c->mss;
+		}
 	}
 	ak->flags |= TCP_ACKF_CUM;
 	delivered += tcp_sb_cum_ack(c, ack, tcp_rack_delivered);
@@ -741,11 +748,13 @@ bool tcp_rec_ack(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t prior_u
 		tcp_sb_mark_dupthresh(c, rv->reordering ? rv->reordering : TCP_REORDERING_INIT);
 	}
 
-	bool grow = tcp_rec_state_ack(c, ack, una_advanced, sacked_new != 0, delivered);
+	bool grow = tcp_rec_state_ack(c, ack, una_advanced, sacked_new != 0, delivered + dup);
 	/* Linux tcp_may_raise_cwnd: cwnd grows by what the ACK delivered, on an ACK that moves
 	 * SND.UNA - or, on a path seen reordering more than DupThresh, on any that delivers
-	 * (SACKed bytes count when they arrive, not when the hole below them fills). */
-	ak->delivered = delivered;
+	 * (SACKed bytes count when they arrive, not when the hole below them fills). A D-SACK
+	 * alone is no progress (FLAG_FORWARD_PROGRESS), but on an ACK that makes some, its
+	 * duplicates count too (tcp_cong_control's acked_sacked). */
+	ak->delivered = delivered + dup;
 	if (!(rv->reordering > TCP_REORDERING_INIT ? delivered != 0 : una_advanced))
 		grow = false;
 	const struct tcp_txseg *head = tcp_sb_get(&c->sb, 0);

@@ -222,6 +222,13 @@ uint32_t tcp_sb_pipe(const struct tcp_conn *c)
 	return (out > gone ? out - gone : 0) + sb->retrans;
 }
 
+uint32_t tcp_dsack_segs(const struct tcp_conn *c, const struct tcp_sack_block *d)
+{
+	uint32_t mss = c->mss ? c->mss : 1;
+	uint32_t segs = (d->end - d->start + mss - 1) / mss;
+	return segs ? segs : 1;
+}
+
 /*
  * Checks the SACK blocks of an ACK and copies the usable ones to `out` (most useful
  * first, as received). Refused and counted, as Linux's tcp_is_sackblock_valid:
@@ -265,12 +272,17 @@ uint32_t tcp_sb_check_blocks(struct tcp_conn *c, const struct tcp_opts *o, uint3
 					tl->ctr.SackDiscardOld++;
 					continue;
 				}
+				tl->ctr.DsackRecv++;
+				/* Linux tcp_dsack_seen: more duplicates reported than segments ever
+				 * resent is dubious (the peer's, or the network's duplicates):
+				 * ignored. */
+				c->dsack_dups += tcp_dsack_segs(c, &b);
+				if (c->dsack_dups > c->total_retrans) {
+					tl->ctr.DsackIgnoredDubious++;
+					continue;
+				}
 				*dsack = b;
 				*has_dsack = true;
-				tl->ctr.DsackRecv++;
-				/* Linux tcp_dsack_seen: the segments it reports, at least one. */
-				uint32_t segs = (b.end - b.start + c->mss - 1) / (c->mss ? c->mss : 1);
-				c->dsack_dups += segs ? segs : 1;
 				continue;
 			}
 		}

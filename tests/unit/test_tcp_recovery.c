@@ -278,7 +278,7 @@ static void test_resend_whole_units(void **state)
 }
 
 /* TCP_INFO's tallies past tcpi_sndbuf_limited, as Linux keeps them: segments delivered
- * (the SYN-ACK counted), data bytes sent and resent, segments D-SACKed, reordering events,
+ * (the SYN-ACK counted, and a D-SACKed duplicate: Linux's sack_delivered), data bytes sent and resent, segments D-SACKed, reordering events,
  * segments received out of order, and both windows. */
 static void test_tcp_info_tallies(void **state)
 {
@@ -300,7 +300,7 @@ static void test_tcp_info_tallies(void **state)
 	th_drain(h);
 	assert_int_equal(ts_getsockopt(th_sl(h), fd, IPPROTO_TCP, TCP_INFO, &fi, &len), 0);
 	assert_int_equal(len, sizeof(fi));
-	assert_int_equal(fi.more.tcpi_delivered, 11);
+	assert_int_equal(fi.more.tcpi_delivered, 12); /* SYN-ACK, ten segments, one duplicate */
 	assert_int_equal(fi.more.tcpi_delivered_ce, 0);
 	assert_int_equal(fi.more.tcpi_bytes_sent, 11000);
 	assert_int_equal(fi.more.tcpi_bytes_retrans, 1000);
@@ -504,7 +504,9 @@ static void drain(struct th *h)
  * Segment 1 is resent by RACK and D-SACKed: two steps. A second D-SACK on an ACK that
  * delivers only segment 4, sent before that growth, is dropped. A third, on an ACK that
  * SACKs segment 12, written after it, grows the window to three steps although SND.UNA
- * (2001) is still far below what was sent when it last grew.
+ * (2001) is still far below what was sent when it last grew. (The test repeats the D-SACK
+ * of the one resend; Linux would call the repeats dubious - more duplicates than resends,
+ * test_dsack_dubious_ignored - so the count of resends is raised to let them stand.)
  */
 static void test_rack_reo_wnd_round_by_delivery(void **state)
 {
@@ -517,6 +519,7 @@ static void test_rack_reo_wnd_round_by_delivery(void **state)
 	expect_seg(h, 1);                            /* RACK's resend of 1 */
 	peer_ack(h, 2001, 1, 1u, 1001u);             /* the original was late: D-SACK */
 	assert_int_equal(c->rec.reo_wnd_steps, 2);
+	c->total_retrans += 2;                       /* the two repeats below are not dubious */
 	peer_ack(h, 2001, 2, 1u, 1001u, 3001u, 4001u); /* delivers 4, sent before: no step */
 	assert_int_equal(c->rec.reo_wnd_steps, 2);
 	drain(h);
@@ -526,6 +529,39 @@ static void test_rack_reo_wnd_round_by_delivery(void **state)
 	peer_ack(h, 2001, 2, 1u, 1001u, 11001u, 12001u); /* delivers 12, sent after: a step */
 	assert_int_equal(c->rec.reo_wnd_steps, 3);
 	assert_true(seq_lt(c->snd.una, h->iss + 1 + 10 * SEG));
+}
+
+/*
+ * Linux tcp_dsack_seen: a D-SACK reporting more duplicates than segments were ever resent
+ * is dubious (the network duplicated a segment, or the peer is wrong) and is ignored whole:
+ * counted (DsackIgnoredDubious), no step of the reordering window, no undo, nothing
+ * delivered. A D-SACK of a real resend counts as delivered (tcpi_delivered), as Linux's
+ * "a spurious retransmission is delivered".
+ */
+static void test_dsack_dubious_ignored(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	struct tcp_conn *c = fd_conn(h, fd);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 1001u, 2001u);             /* 2 SACKed: 1 is missing */
+	assert_true(th_advance_until_seg(h, 20) >= 0);
+	expect_seg(h, 1);                            /* RACK's resend of 1 */
+	assert_int_equal(c->total_retrans, 1);
+	uint32_t delivered = c->delivered_pkts;
+	peer_ack(h, 2001, 1, 1u, 1001u);             /* the original came late: a D-SACK of the resend */
+	assert_int_equal(th_counter(h, "tcp", "DsackRecv"), 1);
+	assert_int_equal(th_counter(h, "tcp", "DsackIgnoredDubious"), 0);
+	assert_int_equal(c->delivered_pkts, delivered + 2); /* 1 by the cumulative ACK, and its duplicate */
+	assert_int_equal(c->rec.reo_wnd_steps, 2);
+
+	delivered = c->delivered_pkts;
+	peer_ack(h, 2001, 1, 1u, 1001u);             /* the same again: two duplicates of one resend */
+	assert_int_equal(th_counter(h, "tcp", "DsackRecv"), 2);
+	assert_int_equal(th_counter(h, "tcp", "DsackIgnoredDubious"), 1);
+	assert_int_equal(c->delivered_pkts, delivered);
+	assert_int_equal(c->dsack_dups, 2);
+	drain(h);
 }
 
 /*
@@ -1374,6 +1410,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_persists_16_recoveries, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_undo_restores_three_quarters_ssthresh, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_round_by_delivery, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_dsack_dubious_ignored, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_reo_wnd_round_survives_empty_board, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_paws_passes_reordered_dup_ack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),
