@@ -136,9 +136,13 @@ static void tcp_rack_delivered(struct tcp_conn *c, const struct tcp_txseg *r)
 	if (r->marks & TCP_TX_EVER_RETRANS) {
 		if (ak->flags & TCP_ACKF_CUM)
 			ak->flags |= TCP_ACKF_RETRANS_ACKED;
-		/* Which transmission is ACKed is ambiguous: skip the sample when the echoed
-		 * timestamp predates the retransmission or the RTT is impossibly short. */
-		if (c->ts_ok && ak->ecr && seq_lt(ak->ecr, tcp_ts_at(c, r->sent)))
+		/* Which transmission is ACKed is ambiguous: skip the sample when the RTT is
+		 * impossibly short, or, for a cumulative ACK, when the echoed timestamp predates
+		 * the retransmission (Linux's tcp_skb_spurious_retrans). A SACK's echo is the
+		 * receiver's TS.Recent, set by in-order data, so it says nothing about a resend
+		 * SACKed above a hole: Linux's tcp_sacktag_one applies only the RTT test, and so a
+		 * SACKed resend moves RACK on - which is how a lost resend below it is found. */
+		if ((ak->flags & TCP_ACKF_CUM) && c->ts_ok && ak->ecr && seq_lt(ak->ecr, tcp_ts_at(c, r->sent)))
 			return;
 		if (!tcp_rtt_min_us(&c->rtt) || rtt < tcp_rtt_min_us(&c->rtt))
 			return; /* Linux: no minimum yet (~0U) counts as one this is below */

@@ -401,6 +401,32 @@ static void test_rack_same_tick_order(void **state)
 	assert_int_equal(ctr(h, "RackLost"), 1);
 }
 
+/*
+ * A resend SACKed above a hole moves RACK on even though the timestamp the SACK echoes is
+ * older than the resend: a receiver's TS.Recent comes from in-order data, so above a hole
+ * its echo says nothing about which copy arrived (Linux's tcp_sacktag_one tests only the
+ * RTT; the echo test, tcp_skb_spurious_retrans, is for cumulative ACKs). Segments 1 and 2
+ * are lost and resent; the resend of 2 arrives, that of 1 is lost again: the SACK of 2'
+ * shows 1' lost at once (LostRetransmits), where waiting for the echo would leave it to
+ * the retransmission timer.
+ */
+static void test_sacked_resend_advances_rack(void **state)
+{
+	struct th *h = *state;
+	uint32_t orig;
+	int fd = ten_out_ts(h, &orig);
+	th_advance(h, 10);
+	peer_ack_ts(h, 1, 200, orig, 1, 2001u, 10001u); /* 3-10 SACKed: 1 and 2 lost */
+	expect_seg(h, 1);
+	expect_seg(h, 2);
+	th_expect_none(h);
+	th_advance(h, 11);
+	peer_ack_ts(h, 1, 210, orig, 2, 1001u, 2001u, 2001u, 10001u); /* 2' arrived, 1' did not */
+	expect_seg(h, 1);                                          /* resent again, no RTO */
+	assert_int_equal(ctr(h, "LostRetransmits"), 1);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);             /* still the same recovery */
+}
+
 /* A hole shown by one SACKed segment, resent when RACK's timer says so: expects segment
  * `k` (1-based) `wait_us` after the SACK of k + 1 and not a microsecond earlier, then
  * the peer ACKs both (no D-SACK: the loss was real) after 1 ms. */
@@ -1411,6 +1437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_undo_restores_three_quarters_ssthresh, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_round_by_delivery, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_dubious_ignored, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_sacked_resend_advances_rack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_reo_wnd_round_survives_empty_board, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_paws_passes_reordered_dup_ack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),
