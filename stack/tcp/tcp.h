@@ -213,9 +213,9 @@ struct tcp_layer {
 	struct tcp_acking acking; /* the ACK tcp_ack() is processing */
 	/* Blocks drained connections gave back (core/spares.h; tcp_buf.c, tcp_sack.c,
 	 * tcp_rtt.c): the smallest send ring, scoreboard, skb ends, marks and (without SACK)
-	 * send-time ring, which a request-response
-	 * connection takes for each response and gives back when it is acknowledged. After
-	 * warm-up an exchange allocates none of them; an idle connection still holds none. */
+	 * send-time ring, which a request-response connection takes for each response and
+	 * gives back when it is acknowledged. After warm-up an exchange allocates none of
+	 * them; an idle connection still holds none. */
 	struct spares ring_spares, sb_spares, skbq_spares, marks_spares, rtt_spares;
 	/* Readiness upcall (tcp_set_waker): called with a connection's or listener's owner
 	 * token whenever its poll state may have changed. */
