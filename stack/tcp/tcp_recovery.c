@@ -854,12 +854,18 @@ void tcp_rack_reo_fire(struct tcp_conn *c)
 	struct tcp_recov *rv = &c->rec;
 	c->flags &= ~TCP_F_REO;
 	rv->rexmit_hold = false;
+	uint32_t lost_before = c->sb.lost;
 	rv->reo_timeout_us = tcp_rack_detect_loss(c);
-	if (c->sb.lost && rv->ca_state < TCP_REC_RECOVERY)
-		tcp_rec_enter_recovery(c);
-	if (rv->ca_state == TCP_REC_RECOVERY)
-		tcp_prr_ack(c, c->mss, false); /* Linux: one packet's worth, as on an ACK */
-	tcp_output(c);
+	/* Linux tcp_rack_reo_timeout: only when the timer marked something lost. Entering
+	 * recovery, PRR gets one packet's worth, as an ACK would give; already in recovery,
+	 * the new losses are resent within the window as it is (nothing was delivered). */
+	if (c->sb.lost != lost_before) {
+		if (rv->ca_state < TCP_REC_RECOVERY) {
+			tcp_rec_enter_recovery(c);
+			tcp_prr_ack(c, c->mss, false);
+		}
+		tcp_output(c);
+	}
 	tcp_rec_arm_timer(c);
 }
 

@@ -427,6 +427,34 @@ static void test_sacked_resend_advances_rack(void **state)
 	assert_int_equal(info(h, fd).tcpi_ca_state, 3);             /* still the same recovery */
 }
 
+/*
+ * The reordering timer inside recovery (Linux tcp_rack_reo_timeout): what it marks lost is
+ * resent within the window as the last ACK left it, with no PRR credit, because nothing was
+ * delivered. Reno, ten segments: 3 then 2 SACKed (reordering seen, so RACK waits), the
+ * timer finds 1 lost and recovery begins (ssthresh 5); an ACK SACKs 8, the timer finds 4-7
+ * lost at once, and all four go (pipe fell from 7 to 3). Counting the expiry as one
+ * packet delivered would let PRR's slow-start part send only two of them.
+ */
+static void test_reo_timer_in_recovery_no_prr_credit(void **state)
+{
+	struct th *h = *state;
+	int fd = ten_out(h);
+	th_advance(h, 10);
+	peer_ack(h, 1, 1, 2001u, 3001u);
+	peer_ack(h, 1, 1, 1001u, 3001u);                 /* 2 below the highest SACKed: reordering */
+	assert_true(th_advance_until_seg(h, 20) >= 0);
+	expect_seg(h, 1);                                /* the timer: 1 lost, recovery */
+	th_expect_none(h);
+	assert_int_equal(info(h, fd).tcpi_ca_state, 3);
+	th_advance(h, 5);
+	peer_ack(h, 1, 2, 1001u, 3001u, 7001u, 8001u);   /* 8 arrived: 4-7 wait on the timer */
+	th_expect_none(h);
+	assert_true(th_advance_until_seg(h, 20) >= 0);
+	for (uint32_t k = 4; k <= 7; k++)
+		expect_seg(h, k);
+	th_expect_none(h);
+}
+
 /* A hole shown by one SACKed segment, resent when RACK's timer says so: expects segment
  * `k` (1-based) `wait_us` after the SACK of k + 1 and not a microsecond earlier, then
  * the peer ACKs both (no D-SACK: the loss was real) after 1 ms. */
@@ -1438,6 +1466,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rack_reo_wnd_round_by_delivery, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_dubious_ignored, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_sacked_resend_advances_rack, reno_setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_reo_timer_in_recovery_no_prr_credit, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_reo_wnd_round_survives_empty_board, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_paws_passes_reordered_dup_ack, reno_setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit_with_sack, reno_setup, th_teardown),
