@@ -64,12 +64,6 @@ static int nomem_setup(void **state)
 	return th_setup(state);
 }
 
-static struct tcp_conn *conn_of(struct th *h)
-{
-	assert_non_null(h->st.tcp.all);
-	return h->st.tcp.all;
-}
-
 static uint8_t buf[2048];
 
 /* Without memory for the marks a write still goes out whole, only without PSH; with memory
@@ -78,7 +72,7 @@ static void test_push_mark_without_memory(void **state)
 {
 	struct th *h = *state;
 	int fd = th_established(h);
-	struct tcp_conn *c = conn_of(h);
+	struct tcp_conn *c = th_conn(h, fd);
 	uint32_t s = h->iss + 1, a = h->irs + 1;
 	memset(buf, 'p', sizeof(buf));
 
@@ -132,7 +126,7 @@ static void test_ooo_without_memory(void **state)
 {
 	struct th *h = *state;
 	int fd = th_established(h);
-	struct tcp_conn *c = conn_of(h);
+	struct tcp_conn *c = th_conn(h, fd);
 
 	fail_size = sizeof(struct tcp_ofo);
 	send_data(h, 1000, 1000, 'b');
@@ -201,11 +195,7 @@ static void test_exchange_allocates_nothing(void **state)
 		} else {
 			fd = th_established(h);
 		}
-		struct tcp_conn *c = NULL;
-		for (struct tcp_conn *k = h->st.tcp.all; k; k = k->all_next)
-			if (k->hn.rport == h->peer_port)
-				c = k;
-		assert_non_null(c);
+		struct tcp_conn *c = th_conn(h, fd);
 		uint32_t s = h->iss + 1, a = h->irs + 1;
 
 		assert_true(exchanges(h, fd, &s, &a, 2) > 0); /* the first responses fill the shelves */

@@ -29,7 +29,6 @@
 #include "core/checksum.h"
 #include "helpers/tcp_harness.h"
 #include "socket/socket.h"
-#include "socket/socket_int.h"
 
 #define DATA (TCP_FLAG_ACK | TH_PSH_ANY)
 #define SEG 1000u
@@ -535,15 +534,6 @@ static void test_undo_restores_three_quarters_ssthresh(void **state)
 	assert_true(info(h, fd).tcpi_snd_cwnd >= 8);
 }
 
-/* The connection behind fd, for the checks no frame shows (the reordering window's steps). */
-static struct tcp_conn *fd_conn(struct th *h, int fd)
-{
-	struct ts_sock *so = ts_get(th_sl(h), fd);
-	assert_non_null(so);
-	assert_non_null(so->conn);
-	return so->conn;
-}
-
 static void drain(struct th *h)
 {
 	struct th_seg s;
@@ -566,7 +556,7 @@ static void test_rack_reo_wnd_round_by_delivery(void **state)
 {
 	struct th *h = *state;
 	int fd = ten_out(h);
-	struct tcp_conn *c = fd_conn(h, fd);
+	struct tcp_conn *c = th_conn(h, fd);
 	th_advance(h, 10);
 	peer_ack(h, 1, 1, 1001u, 2001u);
 	assert_true(th_advance_until_seg(h, 20) >= 0);
@@ -596,7 +586,7 @@ static void test_dsack_dubious_ignored(void **state)
 {
 	struct th *h = *state;
 	int fd = ten_out(h);
-	struct tcp_conn *c = fd_conn(h, fd);
+	struct tcp_conn *c = th_conn(h, fd);
 	th_advance(h, 10);
 	peer_ack(h, 1, 1, 1001u, 2001u);             /* 2 SACKed: 1 is missing */
 	assert_true(th_advance_until_seg(h, 20) >= 0);
@@ -630,7 +620,7 @@ static void test_reo_wnd_round_survives_empty_board(void **state)
 {
 	struct th *h = *state;
 	int fd = ten_out(h);
-	struct tcp_conn *c = fd_conn(h, fd);
+	struct tcp_conn *c = th_conn(h, fd);
 	th_advance(h, 10);
 	peer_ack(h, 1, 1, 1001u, 2001u);
 	assert_true(th_advance_until_seg(h, 20) >= 0);

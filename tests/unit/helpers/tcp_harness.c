@@ -19,6 +19,7 @@
 #include "core/checksum.h"
 #include "core/counters.h"
 #include "socket/socket.h"
+#include "socket/socket_int.h"
 #include "wire/arp.h"
 #include "wire/dump.h"
 #include "wire/ethernet.h"
@@ -259,6 +260,14 @@ int th_teardown(void **state)
 struct socket_layer *th_sl(struct th *h)
 {
 	return ts_stack_sockets(&h->st);
+}
+
+struct tcp_conn *th_conn(struct th *h, int fd)
+{
+	struct ts_sock *so = ts_get(th_sl(h), fd);
+	assert_non_null(so);
+	assert_non_null(so->conn);
+	return so->conn;
 }
 
 /* ---- time ------------------------------------------------------------------------------ */

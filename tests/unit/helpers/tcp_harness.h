@@ -188,6 +188,9 @@ bool th_run_known_bugs(void);
 
 /* Socket helpers: all fail the test when a call fails. */
 struct socket_layer *th_sl(struct th *h);
+/* The TCP connection behind descriptor fd, for checks no frame shows (fails the test when
+ * fd has none). */
+struct tcp_conn *th_conn(struct th *h, int fd);
 int th_listen(struct th *h, uint16_t port, int backlog);
 /*
  * The whole passive open for a listener on h->local_port: SYN from h->irs with `syn_opts`
