@@ -305,6 +305,16 @@ struct tcp_marks *tcp_marks_get(struct tcp_conn *c)
 	return c->marks;
 }
 
+/* Drops the push marks at or below `upto` (their bytes are acknowledged). */
+static void tcp_push_forget(struct tcp_conn *c, uint32_t upto)
+{
+	struct tcp_marks *m = c->marks;
+	while (m && m->push_count && seq_leq(m->push[m->push_head], upto)) {
+		m->push_head = (uint8_t)((m->push_head + 1u) % TCP_PUSH_MARKS);
+		m->push_count--;
+	}
+}
+
 /* The queue drained up to ack (tcp_skbq_acked): the marks it passed go, and with none left
  * the marks are given back. */
 static void tcp_marks_drained(struct tcp_conn *c, uint32_t ack)
@@ -312,10 +322,7 @@ static void tcp_marks_drained(struct tcp_conn *c, uint32_t ack)
 	struct tcp_marks *m = c->marks;
 	if (!m)
 		return;
-	while (m->push_count && seq_leq(m->push[m->push_head], ack)) {
-		m->push_head = (uint8_t)((m->push_head + 1u) % TCP_PUSH_MARKS);
-		m->push_count--;
-	}
+	tcp_push_forget(c, ack);
 	while (m->eor_count && seq_leq(m->eor[m->eor_head], ack)) {
 		m->eor_head = (uint8_t)((m->eor_head + 1u) % TCP_EOR_MARKS);
 		m->eor_count--;
@@ -462,23 +469,13 @@ static uint32_t *tcp_push_last(const struct tcp_conn *c)
 	return &m->push[(m->push_head + m->push_count - 1u) % TCP_PUSH_MARKS];
 }
 
-/* Drops the marks SND.UNA has passed (their bytes are acknowledged). */
-static void tcp_push_forget(struct tcp_conn *c)
-{
-	struct tcp_marks *m = c->marks;
-	while (m && m->push_count && seq_leq(m->push[m->push_head], c->snd.una)) {
-		m->push_head = (uint8_t)((m->push_head + 1u) % TCP_PUSH_MARKS);
-		m->push_count--;
-	}
-}
-
 /* Linux tcp_mark_push: PSH on the skb ending at `end`. With the ring full the oldest mark
  * goes (memory stays bounded; it is the one most likely sent already, whose PSH matters
  * only if that segment is resent alone). Without memory for the marks the segment goes
  * without PSH (MarksNoMemory): the peer still gets every byte, only later to its reader. */
 static void tcp_push_mark(struct tcp_conn *c, uint32_t end)
 {
-	tcp_push_forget(c);
+	tcp_push_forget(c, c->snd.una);
 	c->pushed_seq = end;
 	if (tcp_push_count(c) && seq_geq(*tcp_push_last(c), end))
 		return;
@@ -495,7 +492,7 @@ static void tcp_push_mark(struct tcp_conn *c, uint32_t end)
 
 bool tcp_sndq_pushed(struct tcp_conn *c, uint32_t seq, uint32_t end)
 {
-	tcp_push_forget(c);
+	tcp_push_forget(c, c->snd.una);
 	const struct tcp_marks *m = c->marks;
 	for (uint32_t i = 0; m && i < m->push_count; i++) {
 		uint32_t p = m->push[(m->push_head + i) % TCP_PUSH_MARKS];
